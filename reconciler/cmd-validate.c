@@ -1,0 +1,118 @@
+/*
+ * cmd-validate.c - `novacron validate [PATH...] [--output text|json] [--quiet]`
+ *
+ * Loads and validates the spec under each PATH (default "."), prints every
+ * problem as file:line:col: error: message (text, on stderr) or as the JSON
+ * document described in docs/validate.md (on stdout), and a summary.
+ * Exit 0 when valid, 1 when any error was found or on bad usage.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../spec/model.h"
+
+static void count_line(const struct nc_spec *spec, struct nc_buf *b)
+{
+	size_t k;
+
+	for (k = 0; k < NC_KIND__COUNT; k++) {
+		size_t n = spec->nobjs[k];
+
+		nc_buf_addf(b, "%s%zu %s", k ? ", " : "", n,
+			    n == 1 ? nc_kind_singular((enum nc_kind)k) : nc_kind_plural((enum nc_kind)k));
+	}
+}
+
+static void print_json(const struct nc_spec *spec, const struct nc_diags *d)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	size_t k;
+
+	nc_buf_addf(&b, "{\n  \"valid\": %s,\n  \"errors\": %zu,\n  \"warnings\": %zu,\n",
+		    d->errors ? "false" : "true", d->errors, d->warnings);
+	nc_buf_addf(&b, "  \"files\": %zu,\n  \"documents\": %zu,\n  \"objects\": {",
+		    spec->nfiles, spec->ndocs);
+	for (k = 0; k < NC_KIND__COUNT; k++)
+		nc_buf_addf(&b, "%s\"%s\": %zu", k ? ", " : "", nc_kind_name((enum nc_kind)k),
+			    spec->nobjs[k]);
+	nc_buf_adds(&b, "},\n  \"diagnostics\": ");
+	nc_diags_format_json(d, &b);
+	nc_buf_adds(&b, "\n}\n");
+	fwrite(b.buf, 1, b.len, stdout);
+	nc_buf_release(&b);
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum nc_output out = NC_OUT_TEXT;
+	const char *dflt[] = { "." };
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+	int c, quiet = 0, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
+				fprintf(stderr, "novacron validate: --output must be text or json\n");
+				return NC_EXIT_ERROR;
+			}
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			printf("usage: novacron validate [PATH...] [--output text|json] [--quiet]\n");
+			return NC_EXIT_OK;
+		default:
+			fprintf(stderr, "usage: novacron validate [PATH...] [--output text|json] [--quiet]\n");
+			return NC_EXIT_ERROR;
+		}
+	}
+	nc_diags_init(&d);
+	d.max_errors = 1000;
+	if (optind < argc)
+		nc_spec_load(&spec, (const char *const *)argv + optind, (size_t)(argc - optind), NULL, &d);
+	else
+		nc_spec_load(&spec, dflt, 1, NULL, &d);
+
+	if (out == NC_OUT_JSON) {
+		print_json(spec, &d);
+	} else {
+		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
+		fwrite(b.buf, 1, b.len, stderr);
+		nc_buf_reset(&b);
+		if (!quiet || d.errors) {
+			if (d.errors)
+				nc_buf_addf(&b, "invalid: %zu error%s, %zu warning%s in %zu file%s\n",
+					    d.errors, d.errors == 1 ? "" : "s", d.warnings,
+					    d.warnings == 1 ? "" : "s", spec->nfiles,
+					    spec->nfiles == 1 ? "" : "s");
+			else
+				nc_buf_addf(&b, "valid: %zu file%s, %zu document%s, %zu warning%s\n",
+					    spec->nfiles, spec->nfiles == 1 ? "" : "s", spec->ndocs,
+					    spec->ndocs == 1 ? "" : "s", d.warnings,
+					    d.warnings == 1 ? "" : "s");
+			nc_buf_adds(&b, "  ");
+			count_line(spec, &b);
+			nc_buf_addc(&b, '\n');
+			fwrite(b.buf, 1, b.len, d.errors ? stderr : stdout);
+		}
+	}
+	ret = d.errors ? NC_EXIT_ERROR : NC_EXIT_OK;
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+	return ret;
+}

@@ -1,0 +1,86 @@
+/*
+ * main.c - the novacron command line: the command table and dispatch.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../spec/model.h"
+
+#ifndef NC_VERSION
+#define NC_VERSION "0.1.0"
+#endif
+
+static const struct nc_cmd cmds[] = {
+	{ "validate", cmd_validate, "validate [PATH...] [--output text|json] [--quiet]",
+	  "check a cluster spec and report every problem as file:line:col" },
+	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
+	  "describe the kinds and fields of the spec" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: novacron COMMAND [ARGS]\n\n"
+		   "NovaCron converges a KVM/libvirt cluster to the spec kept in git.\n\n"
+		   "commands:\n");
+	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nusage of each command:\n");
+	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  novacron %s\n", cmds[i].usage);
+	fprintf(f, "\nexit codes: 0 ok or nothing to do, 1 error, 2 changes pending (plan)\n"
+		   "see docs/ for the user guide and the spec reference\n");
+}
+
+int nc_cli_output(const char *s, unsigned allowed, enum nc_output *out)
+{
+	static const char *const names[] = { "text", "json", "markdown" };
+	unsigned i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(names); i++) {
+		if (s && strcmp(s, names[i]) == 0 && (allowed & (1u << i))) {
+			*out = (enum nc_output)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int nc_cli_color(FILE *f)
+{
+	const char *term = getenv("TERM");
+
+	if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+		return 0;
+	if (term && strcmp(term, "dumb") == 0)
+		return 0;
+	return isatty(fileno(f));
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return NC_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return NC_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("novacron %s (spec %s)\n", NC_VERSION, NC_API_VERSION);
+		return NC_EXIT_OK;
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "novacron: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return NC_EXIT_ERROR;
+}

@@ -1,0 +1,328 @@
+/*
+ * model.h - the typed desired model of a NovaCron cluster (novacron.io/v1).
+ *
+ * A struct nc_spec holds every object loaded from a directory tree, grouped by
+ * kind and sorted by name, all allocated in one arena freed by
+ * nc_spec_free().  Every value remembers where it was written: value types
+ * start with a struct nc_pos whose line is 0 when the value was not given.
+ * After nc_spec_load(), templates and VMs carry their effective machine
+ * (`eff`): their own values merged over those they inherit.
+ *
+ * Loading never stops at the first problem: every problem is appended to the
+ * caller's struct nc_diags, and the model holds what could be understood.
+ * Callers must not act on a spec whose diags contain errors.
+ */
+#ifndef NC_MODEL_H
+#define NC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cron.h"
+#include "diag.h"
+#include "util.h"
+
+#define NC_API_VERSION "novacron.io/v1"
+
+/* ---- positioned values ---- */
+struct nc_str { struct nc_pos pos; const char *v; };
+struct nc_int { struct nc_pos pos; int64_t v; };
+struct nc_size { struct nc_pos pos; uint64_t v; };   /* bytes */
+struct nc_bool { struct nc_pos pos; bool v; };
+struct nc_num { struct nc_pos pos; double v; };
+struct nc_enum { struct nc_pos pos; int v; };
+struct nc_kv { struct nc_pos pos; const char *key; const char *value; };
+struct nc_map { struct nc_pos pos; struct nc_kv *v; size_t n; };      /* sorted by key */
+struct nc_strlist { struct nc_pos pos; struct nc_str *v; size_t n; };
+/* a list of structs; v points to n structs of the element type */
+struct nc_list { struct nc_pos pos; void *v; size_t n; };
+struct nc_cronval { struct nc_pos pos; const char *v; struct nc_cron cron; };
+
+#define NC_IS_SET(x) ((x).pos.line != 0)
+
+/* ---- label selectors (Kubernetes style) ---- */
+enum nc_sel_op { NC_SEL_IN, NC_SEL_NOT_IN, NC_SEL_EXISTS, NC_SEL_DOES_NOT_EXIST };
+struct nc_sel_expr {
+	struct nc_pos pos;
+	struct nc_str key;
+	struct nc_enum op;          /* enum nc_sel_op */
+	struct nc_strlist values;
+};
+struct nc_selector {
+	struct nc_pos pos;
+	struct nc_map match_labels;
+	struct nc_list match_expressions;   /* struct nc_sel_expr */
+};
+/* True when labels satisfy sel; an unset selector matches everything. */
+bool nc_selector_matches(const struct nc_selector *sel, const struct nc_map *labels);
+const char *nc_map_get(const struct nc_map *m, const char *key);
+
+/* ---- kinds ---- */
+enum nc_kind {
+	NC_KIND_HOST,
+	NC_KIND_TEMPLATE,
+	NC_KIND_VM,
+	NC_KIND_PLACEMENT_POLICY,
+	NC_KIND_STORAGE_POOL,
+	NC_KIND_NETWORK,
+	NC_KIND_BACKUP_SCHEDULE,
+	NC_KIND__COUNT
+};
+const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
+const char *nc_kind_plural(enum nc_kind k);        /* "placement policies" */
+const char *nc_kind_singular(enum nc_kind k);      /* "placement policy" */
+
+struct nc_meta {
+	struct nc_pos pos;
+	struct nc_str name;
+	struct nc_map labels;
+	struct nc_map annotations;
+};
+
+/* The header shared by every object; first member of each kind's struct. */
+struct nc_object {
+	struct nc_pos pos;          /* start of the document */
+	enum nc_kind kind;
+	struct nc_str api_version;
+	struct nc_str kind_str;
+	struct nc_meta meta;
+};
+
+/* Host */
+struct nc_capacity {
+	struct nc_pos pos;
+	struct nc_int vcpus;
+	struct nc_size memory;
+	struct nc_size disk;
+};
+struct nc_overcommit {
+	struct nc_pos pos;
+	struct nc_num cpu;
+	struct nc_num memory;
+	struct nc_num disk;
+};
+struct nc_host_spec {
+	struct nc_pos pos;
+	struct nc_str uri;
+	struct nc_bool maintenance;
+	struct nc_capacity capacity;
+	struct nc_overcommit overcommit;
+};
+struct nc_host { struct nc_object obj; struct nc_host_spec spec; };
+
+/* Template and VM share the machine description. */
+enum nc_disk_bus { NC_BUS_VIRTIO, NC_BUS_SCSI, NC_BUS_SATA, NC_BUS_IDE };
+struct nc_disk {
+	struct nc_pos pos;
+	struct nc_str name;
+	struct nc_str pool;          /* StoragePool */
+	struct nc_size size;
+	struct nc_str image;         /* base image to clone */
+	struct nc_enum bus;          /* enum nc_disk_bus */
+	struct nc_bool boot;
+};
+enum nc_nic_model { NC_NIC_VIRTIO, NC_NIC_E1000, NC_NIC_RTL8139 };
+struct nc_nic {
+	struct nc_pos pos;
+	struct nc_str name;
+	struct nc_str network;       /* Network */
+	struct nc_enum model;        /* enum nc_nic_model */
+	struct nc_str mac;
+};
+struct nc_cloud_init {
+	struct nc_pos pos;
+	struct nc_str user_data;
+	struct nc_str network_config;
+};
+struct nc_machine {
+	struct nc_pos pos;
+	struct nc_int vcpus;
+	struct nc_size memory;
+	struct nc_str machine;
+	struct nc_list disks;        /* struct nc_disk */
+	struct nc_list nics;         /* struct nc_nic */
+	struct nc_cloud_init cloud_init;
+	struct nc_map labels;        /* labels given to VMs */
+};
+
+struct nc_template_spec {
+	struct nc_pos pos;
+	struct nc_str inherits;      /* Template */
+	struct nc_machine m;
+};
+struct nc_template {
+	struct nc_object obj;
+	struct nc_template_spec spec;
+	struct nc_machine eff;       /* after inheritance */
+	int resolving;               /* 0 new, 1 in progress, 2 done */
+};
+
+enum nc_vm_state { NC_STATE_RUNNING, NC_STATE_STOPPED, NC_STATE_ABSENT };
+enum nc_deletion_policy { NC_DELETE_RETAIN, NC_DELETE_DELETE };
+enum nc_ha_policy { NC_HA_NONE, NC_HA_RESTART };
+struct nc_placement {
+	struct nc_pos pos;
+	struct nc_str policy;        /* PlacementPolicy */
+	struct nc_str host;          /* Host (pinned) */
+	struct nc_selector host_selector;
+};
+struct nc_ha {
+	struct nc_pos pos;
+	struct nc_enum policy;       /* enum nc_ha_policy */
+	struct nc_int priority;
+};
+struct nc_vm_spec {
+	struct nc_pos pos;
+	struct nc_str template_name; /* Template */
+	struct nc_machine m;
+	struct nc_enum state;        /* enum nc_vm_state */
+	struct nc_placement placement;
+	struct nc_ha ha;
+	struct nc_str backup_schedule; /* BackupSchedule */
+	struct nc_enum deletion_policy; /* enum nc_deletion_policy */
+	struct nc_bool deletion_protection;
+	struct nc_bool allow_restart;
+};
+struct nc_vm {
+	struct nc_object obj;
+	struct nc_vm_spec spec;
+	struct nc_machine eff;       /* template merged with the VM's own values */
+	struct nc_map labels;        /* effective labels: template's + metadata's */
+};
+
+/* PlacementPolicy */
+enum nc_strategy { NC_STRATEGY_SPREAD, NC_STRATEGY_PACK, NC_STRATEGY_BALANCED };
+enum nc_affinity_type { NC_AFFINITY, NC_ANTI_AFFINITY };
+enum nc_affinity_mode { NC_REQUIRED, NC_PREFERRED };
+struct nc_affinity {
+	struct nc_pos pos;
+	struct nc_enum type;         /* enum nc_affinity_type */
+	struct nc_enum mode;         /* enum nc_affinity_mode */
+	struct nc_str topology_key;  /* "host", "rack", "zone" or any host label */
+	struct nc_int weight;        /* 1-100, preferred only */
+	struct nc_selector selector; /* the VMs to be near / away from */
+};
+struct nc_rebalance {
+	struct nc_pos pos;
+	struct nc_bool enabled;
+	struct nc_int max_moves;
+	struct nc_num threshold;
+};
+struct nc_policy_spec {
+	struct nc_pos pos;
+	struct nc_selector vm_selector;
+	struct nc_enum strategy;     /* enum nc_strategy */
+	struct nc_selector host_selector;
+	struct nc_list affinity;     /* struct nc_affinity */
+	struct nc_rebalance rebalance;
+};
+struct nc_policy { struct nc_object obj; struct nc_policy_spec spec; };
+
+/* StoragePool */
+enum nc_pool_type { NC_POOL_DIR, NC_POOL_RBD };
+struct nc_rbd {
+	struct nc_pos pos;
+	struct nc_str pool;
+	struct nc_str ceph_conf;
+	struct nc_str user;
+};
+struct nc_pool_spec {
+	struct nc_pos pos;
+	struct nc_enum type;         /* enum nc_pool_type */
+	struct nc_str path;
+	struct nc_rbd rbd;
+	struct nc_selector host_selector;
+};
+struct nc_pool { struct nc_object obj; struct nc_pool_spec spec; };
+
+/* Network */
+enum nc_net_type { NC_NET_BRIDGE, NC_NET_NAT };
+struct nc_net_spec {
+	struct nc_pos pos;
+	struct nc_enum type;         /* enum nc_net_type */
+	struct nc_str bridge;
+	struct nc_str subnet;        /* CIDR, nat only */
+	struct nc_bool dhcp;
+};
+struct nc_network { struct nc_object obj; struct nc_net_spec spec; };
+
+/* BackupSchedule */
+enum nc_target_type { NC_TARGET_DIR, NC_TARGET_RADOS, NC_TARGET_S3, NC_TARGET_SWIFT };
+enum nc_compression { NC_COMPRESS_ZSTD, NC_COMPRESS_NONE };
+struct nc_target {
+	struct nc_pos pos;
+	struct nc_enum type;         /* enum nc_target_type */
+	struct nc_str path;
+	struct nc_str pool;
+	struct nc_str ceph_conf;
+	struct nc_str endpoint;
+	struct nc_str bucket;
+	struct nc_str region;
+	struct nc_str credentials_file;
+};
+struct nc_retention {
+	struct nc_pos pos;
+	struct nc_int keep_last;
+	struct nc_int keep_daily;
+	struct nc_int keep_weekly;
+	struct nc_int keep_monthly;
+};
+struct nc_encryption {
+	struct nc_pos pos;
+	struct nc_str key_file;
+};
+struct nc_backup_spec {
+	struct nc_pos pos;
+	struct nc_cronval schedule;
+	struct nc_selector vm_selector;
+	struct nc_strlist vms;       /* VM names */
+	struct nc_target target;
+	struct nc_retention retention;
+	struct nc_enum compression;  /* enum nc_compression */
+	struct nc_int compression_level;
+	struct nc_encryption encryption;
+};
+struct nc_backup { struct nc_object obj; struct nc_backup_spec spec; };
+
+/* ---- the whole spec ---- */
+struct nc_spec {
+	struct nc_arena arena;
+	struct nc_object **objs[NC_KIND__COUNT];   /* sorted by name */
+	size_t nobjs[NC_KIND__COUNT];
+	size_t nfiles;
+	size_t ndocs;
+	size_t yaml_nodes;
+};
+
+struct nc_load_opts {
+	size_t max_file_size;        /* default 32 MiB */
+	unsigned max_depth;          /* default 64 */
+};
+
+/*
+ * Loads every *.yaml / *.yml file under each path (a file or a directory,
+ * walked recursively in byte order; entries starting with '.' are skipped),
+ * validates the whole, and returns the model in *out (always, even when
+ * diags has errors).  Returns 0 when no error was found, -1 otherwise.
+ */
+int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
+		 const struct nc_load_opts *opts, struct nc_diags *diags);
+/* Same for one in-memory file (used by the fuzzer and tests). */
+int nc_spec_load_buffer(struct nc_spec **out, const char *file, const char *buf,
+			size_t len, const struct nc_load_opts *opts,
+			struct nc_diags *diags);
+void nc_spec_free(struct nc_spec *spec);
+
+struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind,
+			       const char *name);
+
+#define NC_SPEC_EACH(spec, kind, type, var, i) \
+	for ((i) = 0; (i) < (spec)->nobjs[kind] && \
+	     ((var) = (type *)(spec)->objs[kind][i], 1); (i)++)
+
+/* Size helpers: "4GiB" -> bytes; formats bytes back in the largest exact unit. */
+int nc_size_parse(const char *s, uint64_t *out, const char **err);
+void nc_size_format(uint64_t v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,392 @@
+/* schema.c - the novacron.io/v1 field tables; see schema.h and docs/spec.md */
+#include "schema.h"
+
+#include <string.h>
+
+#define SCHEMA(n, st, tbl) { n, sizeof(st), tbl, NC_ARRAY_SIZE(tbl) }
+#define F(k, t, st, member, ...) \
+	{ .key = (k), .type = (t), .off = offsetof(st, member), __VA_ARGS__ }
+#define REF(kind) .ref = (kind) + 1
+#define GiB (1024LL * 1024 * 1024)
+#define MiB (1024LL * 1024)
+
+static const char *const bus_values[] = { "virtio", "scsi", "sata", "ide", NULL };
+static const char *const nic_model_values[] = { "virtio", "e1000", "rtl8139", NULL };
+static const char *const state_values[] = { "running", "stopped", "absent", NULL };
+static const char *const deletion_values[] = { "retain", "delete", NULL };
+static const char *const ha_values[] = { "none", "restart", NULL };
+static const char *const strategy_values[] = { "spread", "pack", "balanced", NULL };
+static const char *const affinity_type_values[] = { "affinity", "antiAffinity", NULL };
+static const char *const affinity_mode_values[] = { "required", "preferred", NULL };
+static const char *const pool_type_values[] = { "dir", "rbd", NULL };
+static const char *const net_type_values[] = { "bridge", "nat", NULL };
+static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
+static const char *const compression_values[] = { "zstd", "none", NULL };
+static const char *const sel_op_values[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
+
+/* ---- selectors ---- */
+static const struct nc_field sel_expr_fields[] = {
+	F("key", NC_F_STR, struct nc_sel_expr, key, .required = 1, .check = NC_CHK_LABEL_KEY,
+	  .doc = "label key the expression tests"),
+	F("operator", NC_F_ENUM, struct nc_sel_expr, op, .values = sel_op_values, .required = 1,
+	  .doc = "In, NotIn, Exists or DoesNotExist"),
+	F("values", NC_F_STRLIST, struct nc_sel_expr, values, .check = NC_CHK_LABEL_VALUE,
+	  .doc = "label values; required for In and NotIn, forbidden otherwise"),
+};
+static const struct nc_schema sel_expr_schema =
+	SCHEMA("match expression", struct nc_sel_expr, sel_expr_fields);
+
+static const struct nc_field selector_fields[] = {
+	F("matchLabels", NC_F_MAP, struct nc_selector, match_labels, .check = NC_CHK_LABELS,
+	  .doc = "labels that must all be present with these values"),
+	F("matchExpressions", NC_F_LIST, struct nc_selector, match_expressions,
+	  .sub = &sel_expr_schema, .doc = "set-based requirements, all of which must hold"),
+};
+const struct nc_schema nc_schema_selector = SCHEMA("selector", struct nc_selector, selector_fields);
+
+/* ---- metadata and the document root ---- */
+static const struct nc_field meta_fields[] = {
+	F("name", NC_F_STR, struct nc_meta, name, .required = 1, .check = NC_CHK_NAME,
+	  .doc = "unique name within its kind: lower-case letters, digits and '-', at most 63"),
+	F("labels", NC_F_MAP, struct nc_meta, labels, .check = NC_CHK_LABELS,
+	  .doc = "key/value labels that selectors match"),
+	F("annotations", NC_F_MAP, struct nc_meta, annotations,
+	  .doc = "free-form key/value notes, never interpreted"),
+};
+static const struct nc_schema meta_schema = SCHEMA("metadata", struct nc_meta, meta_fields);
+
+#define ROOT_FIELDS(st, spec_schema) \
+	F("apiVersion", NC_F_STR, st, obj.api_version, .required = 1, \
+	  .doc = "always " NC_API_VERSION), \
+	F("kind", NC_F_STR, st, obj.kind_str, .required = 1, .doc = "the kind of object"), \
+	F("metadata", NC_F_STRUCT, st, obj.meta, .sub = &meta_schema, .required = 1, \
+	  .doc = "name, labels and annotations"), \
+	F("spec", NC_F_STRUCT, st, spec, .sub = &(spec_schema), .required = 1, \
+	  .doc = "the desired state")
+
+/* ---- Host ---- */
+static const struct nc_field capacity_fields[] = {
+	F("vcpus", NC_F_INT, struct nc_capacity, vcpus, .min = 1, .max = 65536,
+	  .doc = "schedulable vCPUs (default: the host's CPUs as libvirt reports them)"),
+	F("memory", NC_F_SIZE, struct nc_capacity, memory, .min = MiB,
+	  .doc = "schedulable memory (default: the host's memory)"),
+	F("disk", NC_F_SIZE, struct nc_capacity, disk, .min = MiB,
+	  .doc = "schedulable disk space for local pools"),
+};
+static const struct nc_schema capacity_schema = SCHEMA("capacity", struct nc_capacity, capacity_fields);
+
+static const struct nc_field overcommit_fields[] = {
+	F("cpu", NC_F_NUM, struct nc_overcommit, cpu, .min_f = 0.1, .max_f = 64,
+	  .doc = "vCPUs allowed per physical CPU (default 4.0)"),
+	F("memory", NC_F_NUM, struct nc_overcommit, memory, .min_f = 0.1, .max_f = 4,
+	  .doc = "memory allowed per byte of host memory (default 1.0)"),
+	F("disk", NC_F_NUM, struct nc_overcommit, disk, .min_f = 0.1, .max_f = 16,
+	  .doc = "provisioned disk allowed per byte of pool space (default 1.0)"),
+};
+static const struct nc_schema overcommit_schema =
+	SCHEMA("overcommit", struct nc_overcommit, overcommit_fields);
+
+static const struct nc_field host_spec_fields[] = {
+	F("uri", NC_F_STR, struct nc_host_spec, uri, .required = 1, .check = NC_CHK_URI,
+	  .doc = "libvirt connection URI, e.g. qemu+ssh://root@kvm1/system or sim:///kvm1"),
+	F("maintenance", NC_F_BOOL, struct nc_host_spec, maintenance,
+	  .doc = "true drains the host: its VMs move elsewhere and nothing new lands"),
+	F("capacity", NC_F_STRUCT, struct nc_host_spec, capacity, .sub = &capacity_schema,
+	  .doc = "override what the host reports"),
+	F("overcommit", NC_F_STRUCT, struct nc_host_spec, overcommit, .sub = &overcommit_schema,
+	  .doc = "overcommit ratios for placement"),
+};
+static const struct nc_schema host_spec_schema = SCHEMA("Host spec", struct nc_host_spec, host_spec_fields);
+static const struct nc_field host_root[] = { ROOT_FIELDS(struct nc_host, host_spec_schema) };
+static const struct nc_schema host_root_schema = SCHEMA("Host", struct nc_host, host_root);
+
+/* ---- machine: shared by Template and VM ---- */
+static const struct nc_field disk_fields[] = {
+	F("name", NC_F_STR, struct nc_disk, name, .required = 1, .check = NC_CHK_NAME,
+	  .merge_key = 1, .doc = "disk name, unique within the machine; a VM's disk overrides its template's disk of the same name"),
+	F("pool", NC_F_STR, struct nc_disk, pool, REF(NC_KIND_STORAGE_POOL),
+	  .doc = "StoragePool the volume lives in"),
+	F("size", NC_F_SIZE, struct nc_disk, size, .min = MiB, .doc = "virtual size, e.g. 20GiB"),
+	F("image", NC_F_STR, struct nc_disk, image,
+	  .doc = "base image volume to clone (copy-on-write where the pool can)"),
+	F("bus", NC_F_ENUM, struct nc_disk, bus, .values = bus_values,
+	  .doc = "virtio (default), scsi, sata or ide"),
+	F("boot", NC_F_BOOL, struct nc_disk, boot, .doc = "boot from this disk"),
+};
+static const struct nc_schema disk_schema = SCHEMA("disk", struct nc_disk, disk_fields);
+
+static const struct nc_field nic_fields[] = {
+	F("name", NC_F_STR, struct nc_nic, name, .required = 1, .check = NC_CHK_NAME,
+	  .merge_key = 1, .doc = "NIC name, unique within the machine"),
+	F("network", NC_F_STR, struct nc_nic, network, REF(NC_KIND_NETWORK),
+	  .doc = "Network to attach to"),
+	F("model", NC_F_ENUM, struct nc_nic, model, .values = nic_model_values,
+	  .doc = "virtio (default), e1000 or rtl8139"),
+	F("mac", NC_F_STR, struct nc_nic, mac, .check = NC_CHK_MAC,
+	  .doc = "fixed MAC address (default: derived from the VM and NIC names)"),
+};
+static const struct nc_schema nic_schema = SCHEMA("nic", struct nc_nic, nic_fields);
+
+static const struct nc_field cloud_init_fields[] = {
+	F("userData", NC_F_STR, struct nc_cloud_init, user_data,
+	  .doc = "cloud-init user-data document"),
+	F("networkConfig", NC_F_STR, struct nc_cloud_init, network_config,
+	  .doc = "cloud-init network-config document"),
+};
+static const struct nc_schema cloud_init_schema =
+	SCHEMA("cloudInit", struct nc_cloud_init, cloud_init_fields);
+
+#define FM(base, k, t, member, ...) \
+	{ .key = (k), .type = (t), .off = (base) + offsetof(struct nc_machine, member), __VA_ARGS__ }
+#define MACHINE_FIELDS(base) \
+	FM(base, "vcpus", NC_F_INT, vcpus, .min = 1, .max = 1024, .doc = "virtual CPUs"), \
+	FM(base, "memory", NC_F_SIZE, memory, .min = MiB, .doc = "memory, e.g. 2GiB"), \
+	FM(base, "machine", NC_F_STR, machine, \
+	   .doc = "QEMU machine type, e.g. q35 or pc (default: the host's default)"), \
+	FM(base, "disks", NC_F_LIST, disks, .sub = &disk_schema, .doc = "disks, merged by name"), \
+	FM(base, "nics", NC_F_LIST, nics, .sub = &nic_schema, \
+	   .doc = "network interfaces, merged by name"), \
+	FM(base, "cloudInit", NC_F_STRUCT, cloud_init, .sub = &cloud_init_schema, \
+	   .doc = "cloud-init data passed on a config drive"), \
+	FM(base, "labels", NC_F_MAP, labels, .check = NC_CHK_LABELS, \
+	   .doc = "labels every VM of this machine carries")
+
+static const struct nc_field machine_fields[] = { MACHINE_FIELDS(0) };
+
+/* ---- Template ---- */
+static const struct nc_field template_spec_fields[] = {
+	F("inherits", NC_F_STR, struct nc_template_spec, inherits, REF(NC_KIND_TEMPLATE),
+	  .doc = "parent Template whose values this one extends"),
+	MACHINE_FIELDS(offsetof(struct nc_template_spec, m)),
+};
+static const struct nc_schema template_spec_schema =
+	SCHEMA("Template spec", struct nc_template_spec, template_spec_fields);
+static const struct nc_field template_root[] = { ROOT_FIELDS(struct nc_template, template_spec_schema) };
+static const struct nc_schema template_root_schema = SCHEMA("Template", struct nc_template, template_root);
+
+/* ---- VM ---- */
+static const struct nc_field placement_fields[] = {
+	F("policy", NC_F_STR, struct nc_placement, policy, REF(NC_KIND_PLACEMENT_POLICY),
+	  .doc = "PlacementPolicy to follow (default: every policy whose vmSelector matches)"),
+	F("host", NC_F_STR, struct nc_placement, host, REF(NC_KIND_HOST),
+	  .doc = "pin the VM to this Host"),
+	F("hostSelector", NC_F_STRUCT, struct nc_placement, host_selector, .sub = &nc_schema_selector,
+	  .doc = "only hosts whose labels match"),
+};
+static const struct nc_schema placement_schema = SCHEMA("placement", struct nc_placement, placement_fields);
+
+static const struct nc_field ha_fields[] = {
+	F("policy", NC_F_ENUM, struct nc_ha, policy, .values = ha_values,
+	  .doc = "none (default) or restart: restart on another host when its host is fenced"),
+	F("priority", NC_F_INT, struct nc_ha, priority, .min = 0, .max = 1000,
+	  .doc = "higher restarts first"),
+};
+static const struct nc_schema ha_schema = SCHEMA("ha", struct nc_ha, ha_fields);
+
+static const struct nc_field vm_spec_fields[] = {
+	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
+	  .doc = "Template the VM inherits from"),
+	MACHINE_FIELDS(offsetof(struct nc_vm_spec, m)),
+	F("state", NC_F_ENUM, struct nc_vm_spec, state, .values = state_values,
+	  .doc = "running (default), stopped or absent"),
+	F("placement", NC_F_STRUCT, struct nc_vm_spec, placement, .sub = &placement_schema,
+	  .doc = "where the VM may run"),
+	F("ha", NC_F_STRUCT, struct nc_vm_spec, ha, .sub = &ha_schema, .doc = "high-availability policy"),
+	F("backupSchedule", NC_F_STR, struct nc_vm_spec, backup_schedule, REF(NC_KIND_BACKUP_SCHEDULE),
+	  .doc = "BackupSchedule that backs this VM up"),
+	F("deletionPolicy", NC_F_ENUM, struct nc_vm_spec, deletion_policy, .values = deletion_values,
+	  .doc = "retain (default) keeps the disks when the VM is deleted; delete removes them"),
+	F("deletionProtection", NC_F_BOOL, struct nc_vm_spec, deletion_protection,
+	  .doc = "true refuses to delete the VM"),
+	F("allowRestart", NC_F_BOOL, struct nc_vm_spec, allow_restart,
+	  .doc = "true lets apply restart the VM for changes that need it"),
+};
+static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
+static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };
+static const struct nc_schema vm_root_schema = SCHEMA("VM", struct nc_vm, vm_root);
+
+/* ---- PlacementPolicy ---- */
+static const struct nc_field affinity_fields[] = {
+	F("type", NC_F_ENUM, struct nc_affinity, type, .values = affinity_type_values, .required = 1,
+	  .doc = "affinity (together) or antiAffinity (apart)"),
+	F("mode", NC_F_ENUM, struct nc_affinity, mode, .values = affinity_mode_values,
+	  .doc = "required (default: a filter) or preferred (a score)"),
+	F("topologyKey", NC_F_STR, struct nc_affinity, topology_key,
+	  .doc = "host (default), or a host label such as rack or zone"),
+	F("weight", NC_F_INT, struct nc_affinity, weight, .min = 1, .max = 100,
+	  .doc = "weight of a preferred rule (default 50)"),
+	F("selector", NC_F_STRUCT, struct nc_affinity, selector, .sub = &nc_schema_selector,
+	  .doc = "VMs to be near or apart from (default: the policy's vmSelector)"),
+};
+static const struct nc_schema affinity_schema = SCHEMA("affinity rule", struct nc_affinity, affinity_fields);
+
+static const struct nc_field rebalance_fields[] = {
+	F("enabled", NC_F_BOOL, struct nc_rebalance, enabled, .doc = "propose moves that even out load"),
+	F("maxMovesPerPass", NC_F_INT, struct nc_rebalance, max_moves, .min = 0, .max = 10000,
+	  .doc = "live migrations per pass at most (default 5)"),
+	F("threshold", NC_F_NUM, struct nc_rebalance, threshold, .min_f = 0, .max_f = 1000,
+	  .doc = "minimum score improvement for a move to be worth it"),
+};
+static const struct nc_schema rebalance_schema = SCHEMA("rebalance", struct nc_rebalance, rebalance_fields);
+
+static const struct nc_field policy_spec_fields[] = {
+	F("vmSelector", NC_F_STRUCT, struct nc_policy_spec, vm_selector, .sub = &nc_schema_selector,
+	  .required = 1, .doc = "the VMs this policy governs"),
+	F("strategy", NC_F_ENUM, struct nc_policy_spec, strategy, .values = strategy_values,
+	  .doc = "spread (default), pack or balanced"),
+	F("hostSelector", NC_F_STRUCT, struct nc_policy_spec, host_selector, .sub = &nc_schema_selector,
+	  .doc = "hosts the VMs may run on"),
+	F("affinity", NC_F_LIST, struct nc_policy_spec, affinity, .sub = &affinity_schema,
+	  .doc = "affinity and anti-affinity rules"),
+	F("rebalance", NC_F_STRUCT, struct nc_policy_spec, rebalance, .sub = &rebalance_schema,
+	  .doc = "rebalancing between passes"),
+};
+static const struct nc_schema policy_spec_schema =
+	SCHEMA("PlacementPolicy spec", struct nc_policy_spec, policy_spec_fields);
+static const struct nc_field policy_root[] = { ROOT_FIELDS(struct nc_policy, policy_spec_schema) };
+static const struct nc_schema policy_root_schema = SCHEMA("PlacementPolicy", struct nc_policy, policy_root);
+
+/* ---- StoragePool ---- */
+static const struct nc_field rbd_fields[] = {
+	F("pool", NC_F_STR, struct nc_rbd, pool, .required = 1, .doc = "Ceph pool name"),
+	F("cephConf", NC_F_STR, struct nc_rbd, ceph_conf, .check = NC_CHK_ABS_PATH,
+	  .doc = "ceph.conf path on the NovaCron machine (default /etc/ceph/ceph.conf)"),
+	F("user", NC_F_STR, struct nc_rbd, user, .doc = "cephx user id (default admin)"),
+};
+static const struct nc_schema rbd_schema = SCHEMA("rbd", struct nc_rbd, rbd_fields);
+
+static const struct nc_field pool_spec_fields[] = {
+	F("type", NC_F_ENUM, struct nc_pool_spec, type, .values = pool_type_values, .required = 1,
+	  .doc = "dir (qcow2 files in a directory) or rbd (Ceph RBD)"),
+	F("path", NC_F_STR, struct nc_pool_spec, path, .check = NC_CHK_ABS_PATH,
+	  .doc = "directory on each host (dir pools)"),
+	F("rbd", NC_F_STRUCT, struct nc_pool_spec, rbd, .sub = &rbd_schema, .doc = "Ceph settings (rbd pools)"),
+	F("hostSelector", NC_F_STRUCT, struct nc_pool_spec, host_selector, .sub = &nc_schema_selector,
+	  .doc = "hosts that have this pool (default: all)"),
+};
+static const struct nc_schema pool_spec_schema =
+	SCHEMA("StoragePool spec", struct nc_pool_spec, pool_spec_fields);
+static const struct nc_field pool_root[] = { ROOT_FIELDS(struct nc_pool, pool_spec_schema) };
+static const struct nc_schema pool_root_schema = SCHEMA("StoragePool", struct nc_pool, pool_root);
+
+/* ---- Network ---- */
+static const struct nc_field net_spec_fields[] = {
+	F("type", NC_F_ENUM, struct nc_net_spec, type, .values = net_type_values, .required = 1,
+	  .doc = "bridge (an existing host bridge) or nat (a libvirt NAT network)"),
+	F("bridge", NC_F_STR, struct nc_net_spec, bridge, .check = NC_CHK_IFNAME,
+	  .doc = "bridge interface name (bridge networks)"),
+	F("subnet", NC_F_STR, struct nc_net_spec, subnet, .check = NC_CHK_CIDR,
+	  .doc = "address range in CIDR form (nat networks)"),
+	F("dhcp", NC_F_BOOL, struct nc_net_spec, dhcp, .doc = "serve DHCP on a nat network"),
+};
+static const struct nc_schema net_spec_schema = SCHEMA("Network spec", struct nc_net_spec, net_spec_fields);
+static const struct nc_field net_root[] = { ROOT_FIELDS(struct nc_network, net_spec_schema) };
+static const struct nc_schema net_root_schema = SCHEMA("Network", struct nc_network, net_root);
+
+/* ---- BackupSchedule ---- */
+static const struct nc_field target_fields[] = {
+	F("type", NC_F_ENUM, struct nc_target, type, .values = target_type_values, .required = 1,
+	  .doc = "dir, rados, s3 or swift"),
+	F("path", NC_F_STR, struct nc_target, path, .check = NC_CHK_ABS_PATH,
+	  .doc = "repository directory (dir)"),
+	F("pool", NC_F_STR, struct nc_target, pool, .doc = "RADOS pool (rados)"),
+	F("cephConf", NC_F_STR, struct nc_target, ceph_conf, .check = NC_CHK_ABS_PATH,
+	  .doc = "ceph.conf path (rados)"),
+	F("endpoint", NC_F_STR, struct nc_target, endpoint, .check = NC_CHK_HTTP_URL,
+	  .doc = "http(s) endpoint (s3, swift)"),
+	F("bucket", NC_F_STR, struct nc_target, bucket, .doc = "bucket or container (s3, swift)"),
+	F("region", NC_F_STR, struct nc_target, region, .doc = "SigV4 region (s3; default us-east-1)"),
+	F("credentialsFile", NC_F_STR, struct nc_target, credentials_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "file holding the access key and secret (s3, swift)"),
+};
+static const struct nc_schema target_schema = SCHEMA("target", struct nc_target, target_fields);
+
+static const struct nc_field retention_fields[] = {
+	F("keepLast", NC_F_INT, struct nc_retention, keep_last, .min = 0, .max = 100000,
+	  .doc = "newest backups kept"),
+	F("keepDaily", NC_F_INT, struct nc_retention, keep_daily, .min = 0, .max = 100000,
+	  .doc = "one per day for this many days"),
+	F("keepWeekly", NC_F_INT, struct nc_retention, keep_weekly, .min = 0, .max = 100000,
+	  .doc = "one per week for this many weeks"),
+	F("keepMonthly", NC_F_INT, struct nc_retention, keep_monthly, .min = 0, .max = 100000,
+	  .doc = "one per month for this many months"),
+};
+static const struct nc_schema retention_schema = SCHEMA("retention", struct nc_retention, retention_fields);
+
+static const struct nc_field encryption_fields[] = {
+	F("keyFile", NC_F_STR, struct nc_encryption, key_file, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "file holding the 32-byte AES-256-GCM key"),
+};
+static const struct nc_schema encryption_schema = SCHEMA("encryption", struct nc_encryption, encryption_fields);
+
+static const struct nc_field backup_spec_fields[] = {
+	F("schedule", NC_F_CRON, struct nc_backup_spec, schedule, .required = 1,
+	  .doc = "five-field cron expression (UTC) or @daily, @hourly, ..."),
+	F("vmSelector", NC_F_STRUCT, struct nc_backup_spec, vm_selector, .sub = &nc_schema_selector,
+	  .doc = "VMs to back up, by label"),
+	F("vms", NC_F_STRLIST, struct nc_backup_spec, vms, REF(NC_KIND_VM),
+	  .doc = "VMs to back up, by name"),
+	F("target", NC_F_STRUCT, struct nc_backup_spec, target, .sub = &target_schema, .required = 1,
+	  .doc = "where backups are stored"),
+	F("retention", NC_F_STRUCT, struct nc_backup_spec, retention, .sub = &retention_schema,
+	  .doc = "which backups to keep"),
+	F("compression", NC_F_ENUM, struct nc_backup_spec, compression, .values = compression_values,
+	  .doc = "zstd (default) or none"),
+	F("compressionLevel", NC_F_INT, struct nc_backup_spec, compression_level, .min = 1, .max = 19,
+	  .doc = "zstd level (default 3)"),
+	F("encryption", NC_F_STRUCT, struct nc_backup_spec, encryption, .sub = &encryption_schema,
+	  .doc = "encrypt chunks with AES-256-GCM"),
+};
+static const struct nc_schema backup_spec_schema =
+	SCHEMA("BackupSchedule spec", struct nc_backup_spec, backup_spec_fields);
+static const struct nc_field backup_root[] = { ROOT_FIELDS(struct nc_backup, backup_spec_schema) };
+static const struct nc_schema backup_root_schema = SCHEMA("BackupSchedule", struct nc_backup, backup_root);
+
+const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
+	[NC_KIND_HOST] = { "Host", "host", "hosts", sizeof(struct nc_host),
+			   &host_root_schema, &host_spec_schema,
+			   "a libvirt host NovaCron places VMs on" },
+	[NC_KIND_TEMPLATE] = { "Template", "template", "templates", sizeof(struct nc_template),
+			       &template_root_schema, &template_spec_schema,
+			       "defaults that VMs (and other templates) inherit" },
+	[NC_KIND_VM] = { "VM", "VM", "VMs", sizeof(struct nc_vm),
+			 &vm_root_schema, &vm_spec_schema, "a virtual machine" },
+	[NC_KIND_PLACEMENT_POLICY] = { "PlacementPolicy", "placement policy", "placement policies",
+				       sizeof(struct nc_policy), &policy_root_schema,
+				       &policy_spec_schema, "where a set of VMs may and should run" },
+	[NC_KIND_STORAGE_POOL] = { "StoragePool", "storage pool", "storage pools",
+				   sizeof(struct nc_pool), &pool_root_schema, &pool_spec_schema,
+				   "where VM disks live" },
+	[NC_KIND_NETWORK] = { "Network", "network", "networks", sizeof(struct nc_network),
+			      &net_root_schema, &net_spec_schema, "what VM NICs attach to" },
+	[NC_KIND_BACKUP_SCHEDULE] = { "BackupSchedule", "backup schedule", "backup schedules",
+				      sizeof(struct nc_backup), &backup_root_schema,
+				      &backup_spec_schema, "when and where VMs are backed up" },
+};
+
+const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);
+
+const struct nc_field *nc_schema_field(const struct nc_schema *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfields; i++)
+		if (strcmp(s->fields[i].key, key) == 0)
+			return &s->fields[i];
+	return NULL;
+}
+
+const char *nc_kind_name(enum nc_kind k)
+{
+	return nc_kinds[k].name;
+}
+
+const char *nc_kind_plural(enum nc_kind k)
+{
+	return nc_kinds[k].plural;
+}
+
+const char *nc_kind_singular(enum nc_kind k)
+{
+	return nc_kinds[k].singular;
+}

@@ -1,0 +1,336 @@
+/* util.c - see util.h */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char nc_buf_empty[1];
+
+static void nc_oom(size_t n)
+{
+	fprintf(stderr, "novacron: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *nc_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		nc_oom(n);
+	return p;
+}
+
+void *nc_xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		nc_oom(nmemb * size);
+	return p;
+}
+
+void *nc_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		nc_oom(n);
+	return q;
+}
+
+void *nc_xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size && nmemb > SIZE_MAX / size)
+		nc_oom(SIZE_MAX);
+	return nc_xrealloc(p, nmemb * size);
+}
+
+char *nc_xstrdup(const char *s)
+{
+	return nc_xstrndup(s, strlen(s));
+}
+
+char *nc_xstrndup(const char *s, size_t n)
+{
+	char *p = nc_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *nc_xasprintf(const char *fmt, ...)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return nc_buf_detach(&b, NULL);
+}
+
+void nc_buf_init(struct nc_buf *b)
+{
+	b->buf = nc_buf_empty;
+	b->len = 0;
+	b->alloc = 0;
+}
+
+void nc_buf_release(struct nc_buf *b)
+{
+	if (b->alloc)
+		free(b->buf);
+	nc_buf_init(b);
+}
+
+void nc_buf_grow(struct nc_buf *b, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		nc_oom(SIZE_MAX);
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return;
+	if (!b->alloc)
+		b->buf = NULL;
+	b->alloc = b->alloc ? b->alloc : 64;
+	while (b->alloc < need)
+		b->alloc = b->alloc < SIZE_MAX / 2 ? b->alloc * 2 : need;
+	b->buf = nc_xrealloc(b->buf, b->alloc);
+	if (b->len == 0)
+		b->buf[0] = '\0';
+}
+
+void nc_buf_add(struct nc_buf *b, const void *data, size_t len)
+{
+	nc_buf_grow(b, len);
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+}
+
+void nc_buf_adds(struct nc_buf *b, const char *s)
+{
+	nc_buf_add(b, s, strlen(s));
+}
+
+void nc_buf_addc(struct nc_buf *b, char c)
+{
+	nc_buf_add(b, &c, 1);
+}
+
+void nc_buf_vaddf(struct nc_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	nc_buf_grow(b, (size_t)n);
+	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void nc_buf_addf(struct nc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void nc_buf_reset(struct nc_buf *b)
+{
+	b->len = 0;
+	if (b->alloc)
+		b->buf[0] = '\0';
+}
+
+char *nc_buf_detach(struct nc_buf *b, size_t *out_len)
+{
+	char *s;
+
+	if (!b->alloc)
+		nc_buf_grow(b, 0);
+	s = b->buf;
+	if (out_len)
+		*out_len = b->len;
+	nc_buf_init(b);
+	return s;
+}
+
+void nc_buf_add_json_str(struct nc_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	nc_buf_addc(b, '"');
+	for (; *p; p++) {
+		switch (*p) {
+		case '"': nc_buf_adds(b, "\\\""); break;
+		case '\\': nc_buf_adds(b, "\\\\"); break;
+		case '\n': nc_buf_adds(b, "\\n"); break;
+		case '\r': nc_buf_adds(b, "\\r"); break;
+		case '\t': nc_buf_adds(b, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				nc_buf_addf(b, "\\u%04x", *p);
+			else
+				nc_buf_addc(b, (char)*p);
+		}
+	}
+	nc_buf_addc(b, '"');
+}
+
+/* ---- arena ---- */
+
+struct nc_arena_block {
+	struct nc_arena_block *next;
+	size_t size;
+	_Alignas(16) unsigned char data[];
+};
+
+#define NC_ARENA_BLOCK (64 * 1024)
+
+void *nc_arena_alloc(struct nc_arena *a, size_t n)
+{
+	struct nc_arena_block *blk;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!a->head || a->used + n > a->head->size) {
+		size_t size = n > NC_ARENA_BLOCK / 4 ? n : NC_ARENA_BLOCK;
+
+		blk = nc_xmalloc(sizeof(*blk) + size);
+		blk->size = size;
+		if (size != NC_ARENA_BLOCK && a->head) {
+			/* big allocation: keep filling the current block */
+			blk->next = a->head->next;
+			a->head->next = blk;
+			memset(blk->data, 0, n);
+			a->total += n;
+			return blk->data;
+		}
+		blk->next = a->head;
+		a->head = blk;
+		a->used = 0;
+	}
+	p = a->head->data + a->used;
+	a->used += n;
+	a->total += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *nc_arena_strndup(struct nc_arena *a, const char *s, size_t n)
+{
+	char *p = nc_arena_alloc(a, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *nc_arena_strdup(struct nc_arena *a, const char *s)
+{
+	return nc_arena_strndup(a, s, strlen(s));
+}
+
+void nc_arena_release(struct nc_arena *a)
+{
+	struct nc_arena_block *b = a->head, *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	a->head = NULL;
+	a->used = 0;
+	a->total = 0;
+}
+
+unsigned nc_edit_distance(const char *a, const char *b, unsigned max)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	unsigned row[65], best, prev, cur;
+
+	if (la > 64 || lb > 64)
+		return max + 1;
+	if ((la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	for (j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (unsigned)i;
+		best = row[0];
+		for (j = 1; j <= lb; j++) {
+			unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+			unsigned sub = prev + (a[i - 1] != b[j - 1]);
+
+			cur = del < ins ? del : ins;
+			cur = cur < sub ? cur : sub;
+			prev = row[j];
+			row[j] = cur;
+			if (cur < best)
+				best = cur;
+		}
+		if (best > max)
+			return max + 1;
+	}
+	return row[lb] > max ? max + 1 : row[lb];
+}
+
+int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len)
+{
+	struct stat st;
+	struct nc_buf b = NC_BUF_INIT;
+	char tmp[65536];
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) {
+		ret = -2;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > limit) {
+			ret = -2;
+			goto out;
+		}
+		nc_buf_add(&b, tmp, (size_t)n);
+	}
+	*out = nc_buf_detach(&b, out_len);
+	ret = 0;
+out:
+	if (ret < 0) {
+		int e = errno;
+
+		nc_buf_release(&b);
+		close(fd);
+		errno = e;
+		return ret;
+	}
+	close(fd);
+	return ret;
+}

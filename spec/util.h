@@ -1,0 +1,75 @@
+/*
+ * util.h - allocation, growable strings and an arena, shared by every module.
+ *
+ * nc_xmalloc() and friends never return NULL: allocation failure prints one
+ * line and aborts (tmux xmalloc.c).  struct nc_buf is a growable string whose
+ * buf is never NULL (git strbuf.h); initialise with NC_BUF_INIT and release
+ * with nc_buf_release().  struct nc_arena hands out memory that is freed all
+ * at once with nc_arena_release(); the spec model lives in one.
+ */
+#ifndef NC_UTIL_H
+#define NC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define NC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define NC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define NC_PRINTF(f, a)
+#endif
+
+void *nc_xmalloc(size_t n);
+void *nc_xcalloc(size_t nmemb, size_t size);
+void *nc_xrealloc(void *p, size_t n);
+void *nc_xreallocarray(void *p, size_t nmemb, size_t size);
+char *nc_xstrdup(const char *s);
+char *nc_xstrndup(const char *s, size_t n);
+char *nc_xasprintf(const char *fmt, ...) NC_PRINTF(1, 2);
+
+/* Growable byte string; buf is always NUL-terminated and never NULL. */
+struct nc_buf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+extern char nc_buf_empty[];
+#define NC_BUF_INIT { nc_buf_empty, 0, 0 }
+
+void nc_buf_init(struct nc_buf *b);
+void nc_buf_release(struct nc_buf *b);
+void nc_buf_grow(struct nc_buf *b, size_t extra);
+void nc_buf_add(struct nc_buf *b, const void *data, size_t len);
+void nc_buf_adds(struct nc_buf *b, const char *s);
+void nc_buf_addc(struct nc_buf *b, char c);
+void nc_buf_addf(struct nc_buf *b, const char *fmt, ...) NC_PRINTF(2, 3);
+void nc_buf_vaddf(struct nc_buf *b, const char *fmt, va_list ap);
+void nc_buf_reset(struct nc_buf *b);
+/* Hands the string to the caller (who frees it) and leaves b empty. */
+char *nc_buf_detach(struct nc_buf *b, size_t *out_len);
+/* Appends s as a JSON string literal, quotes included. */
+void nc_buf_add_json_str(struct nc_buf *b, const char *s);
+
+/* Arena: many small allocations freed together. */
+struct nc_arena_block;
+struct nc_arena {
+	struct nc_arena_block *head;
+	size_t used;     /* bytes used in head */
+	size_t total;    /* bytes handed out, for statistics */
+};
+void *nc_arena_alloc(struct nc_arena *a, size_t n);   /* zeroed, 16-aligned */
+char *nc_arena_strndup(struct nc_arena *a, const char *s, size_t n);
+char *nc_arena_strdup(struct nc_arena *a, const char *s);
+void nc_arena_release(struct nc_arena *a);
+
+/* Edit distance, capped: returns max+1 as soon as the distance exceeds max. */
+unsigned nc_edit_distance(const char *a, const char *b, unsigned max);
+
+/* Reads a whole file; -1 with errno set on failure, -2 when larger than limit. */
+int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * validate.c - checks that need the whole spec: names and duplicates
+ * (nc_spec_index, before inheritance), then references, cross-field rules
+ * and the effective VMs (nc_spec_validate, after it).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int obj_cmp(const void *pa, const void *pb)
+{
+	const struct nc_object *a = *(struct nc_object *const *)pa;
+	const struct nc_object *b = *(struct nc_object *const *)pb;
+	int c = strcmp(a->meta.name.v, b->meta.name.v);
+
+	if (c)
+		return c;
+	c = strcmp(a->pos.file, b->pos.file);
+	if (c)
+		return c;
+	return a->pos.line < b->pos.line ? -1 : a->pos.line > b->pos.line;
+}
+
+void nc_spec_index(struct nc_spec *spec, struct nc_diags *diags)
+{
+	size_t k, i, n;
+
+	for (k = 0; k < NC_KIND__COUNT; k++) {
+		struct nc_object **v = spec->objs[k];
+
+		/* objects without a valid name were reported; leave them out */
+		for (i = 0, n = 0; i < spec->nobjs[k]; i++)
+			if (v[i]->meta.name.v)
+				v[n++] = v[i];
+		qsort(v, n, sizeof(*v), obj_cmp);
+		spec->nobjs[k] = n;
+		for (i = 1, n = spec->nobjs[k] ? 1 : 0; i < spec->nobjs[k]; i++) {
+			if (strcmp(v[i]->meta.name.v, v[n - 1]->meta.name.v) == 0) {
+				nc_diag_error(diags, v[i]->meta.name.pos, "duplicate %s '%s'",
+					      nc_kinds[k].name, v[i]->meta.name.v);
+				nc_diag_note(diags, v[n - 1]->meta.name.pos, "first defined here");
+				continue;
+			}
+			v[n++] = v[i];
+		}
+		spec->nobjs[k] = n;
+	}
+}
+
+static int find_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct nc_object *const *)elem)->meta.name.v);
+}
+
+struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind, const char *name)
+{
+	struct nc_object **o;
+
+	if (!name || !spec->nobjs[kind])
+		return NULL;
+	o = bsearch(name, spec->objs[kind], spec->nobjs[kind], sizeof(*o), find_cmp);
+	return o ? *o : NULL;
+}
+
+/* ---- references ---- */
+
+static void check_ref(struct nc_spec *spec, struct nc_diags *diags, enum nc_kind kind,
+		      const struct nc_str *v)
+{
+	const char **names;
+	const char *sugg;
+	size_t i, n = spec->nobjs[kind];
+
+	if (!NC_IS_SET(*v) || nc_spec_find(spec, kind, v->v))
+		return;
+	names = nc_xcalloc(n ? n : 1, sizeof(*names));
+	for (i = 0; i < n; i++)
+		names[i] = spec->objs[kind][i]->meta.name.v;
+	sugg = nc_spec_suggest(spec, v->v, names, n);
+	free(names);
+	nc_diag_error(diags, v->pos, "no %s named '%s'%s", nc_kinds[kind].name,
+		      nc_spec_quote(spec, v->v), sugg);
+}
+
+static void walk_refs(struct nc_spec *spec, struct nc_diags *diags,
+		      const struct nc_schema *s, const void *base)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->nfields; i++) {
+		const struct nc_field *f = &s->fields[i];
+		const char *p = (const char *)base + f->off;
+
+		if (f->type == NC_F_STRUCT) {
+			walk_refs(spec, diags, f->sub, p);
+		} else if (f->type == NC_F_LIST) {
+			const struct nc_list *l = (const struct nc_list *)p;
+
+			for (j = 0; j < l->n; j++)
+				walk_refs(spec, diags, f->sub, (const char *)l->v + j * f->sub->size);
+		} else if (f->ref && f->type == NC_F_STR) {
+			check_ref(spec, diags, (enum nc_kind)(f->ref - 1), (const struct nc_str *)p);
+		} else if (f->ref && f->type == NC_F_STRLIST) {
+			const struct nc_strlist *l = (const struct nc_strlist *)p;
+
+			for (j = 0; j < l->n; j++)
+				check_ref(spec, diags, (enum nc_kind)(f->ref - 1), &l->v[j]);
+		}
+	}
+}
+
+/* ---- rules ---- */
+
+static void check_selector(struct nc_diags *diags, const struct nc_selector *sel)
+{
+	size_t i;
+
+	for (i = 0; i < sel->match_expressions.n; i++) {
+		const struct nc_sel_expr *e = (const struct nc_sel_expr *)sel->match_expressions.v + i;
+		bool want = e->op.v == NC_SEL_IN || e->op.v == NC_SEL_NOT_IN;
+
+		if (!NC_IS_SET(e->op))
+			continue;
+		if (want && e->values.n == 0)
+			nc_diag_error(diags, NC_IS_SET(e->values) ? e->values.pos : e->op.pos,
+				      "operator '%s' needs at least one value",
+				      e->op.v == NC_SEL_IN ? "In" : "NotIn");
+		else if (!want && NC_IS_SET(e->values))
+			nc_diag_error(diags, e->values.pos, "operator '%s' takes no values",
+				      e->op.v == NC_SEL_EXISTS ? "Exists" : "DoesNotExist");
+	}
+}
+
+static void walk_selectors(struct nc_diags *diags, const struct nc_schema *s, const void *base)
+{
+	size_t i, j;
+
+	if (s == &nc_schema_selector) {
+		check_selector(diags, base);
+		return;
+	}
+	for (i = 0; i < s->nfields; i++) {
+		const struct nc_field *f = &s->fields[i];
+		const char *p = (const char *)base + f->off;
+
+		if (f->type == NC_F_STRUCT) {
+			walk_selectors(diags, f->sub, p);
+		} else if (f->type == NC_F_LIST) {
+			const struct nc_list *l = (const struct nc_list *)p;
+
+			for (j = 0; j < l->n; j++)
+				walk_selectors(diags, f->sub, (const char *)l->v + j * f->sub->size);
+		}
+	}
+}
+
+/* A field set where its sibling `type` makes no sense. */
+static void not_for(struct nc_diags *diags, const struct nc_pos *p, const char *key,
+		    const char *what)
+{
+	if (p->line)
+		nc_diag_error(diags, *p, "'%s' does not apply to %s", key, what);
+}
+
+static void need(struct nc_diags *diags, const struct nc_pos *p, struct nc_pos at,
+		 const char *key, const char *what)
+{
+	if (!p->line)
+		nc_diag_error(diags, at, "missing required key '%s' for %s", key, what);
+}
+
+static void check_hosts(struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct nc_host **v = (struct nc_host **)spec->objs[NC_KIND_HOST];
+	size_t n = spec->nobjs[NC_KIND_HOST], i, j;
+
+	/* two Hosts with one URI would be one libvirt host counted twice */
+	for (i = 0; i < n; i++) {
+		if (!v[i]->spec.uri.v)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (v[j]->spec.uri.v && strcmp(v[i]->spec.uri.v, v[j]->spec.uri.v) == 0) {
+				nc_diag_error(diags, v[i]->spec.uri.pos,
+					      "Host '%s' has the same uri as Host '%s'",
+					      v[i]->obj.meta.name.v, v[j]->obj.meta.name.v);
+				break;
+			}
+		}
+	}
+}
+
+static void check_pool(struct nc_diags *diags, const struct nc_pool *p)
+{
+	const struct nc_pool_spec *s = &p->spec;
+
+	if (!NC_IS_SET(s->type))
+		return;
+	if (s->type.v == NC_POOL_DIR) {
+		need(diags, &s->path.pos, s->pos, "path", "a dir pool");
+		not_for(diags, &s->rbd.pos, "rbd", "a dir pool");
+	} else {
+		need(diags, &s->rbd.pos, s->pos, "rbd", "an rbd pool");
+		not_for(diags, &s->path.pos, "path", "an rbd pool");
+	}
+}
+
+static void check_network(struct nc_diags *diags, const struct nc_network *n)
+{
+	const struct nc_net_spec *s = &n->spec;
+
+	if (!NC_IS_SET(s->type))
+		return;
+	if (s->type.v == NC_NET_BRIDGE) {
+		need(diags, &s->bridge.pos, s->pos, "bridge", "a bridge network");
+		not_for(diags, &s->subnet.pos, "subnet", "a bridge network");
+		not_for(diags, &s->dhcp.pos, "dhcp", "a bridge network");
+	} else if (s->dhcp.v && !NC_IS_SET(s->subnet)) {
+		nc_diag_error(diags, s->dhcp.pos, "'dhcp' needs a 'subnet'");
+	}
+}
+
+static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
+{
+	const struct nc_backup_spec *s = &b->spec;
+	const struct nc_target *t = &s->target;
+	const struct nc_retention *r = &s->retention;
+	static const char *const what[] = { "a dir target", "a rados target", "an s3 target",
+					    "a swift target" };
+
+	if (!NC_IS_SET(s->vm_selector) && !NC_IS_SET(s->vms) && s->pos.line)
+		nc_diag_error(diags, s->pos, "BackupSchedule needs 'vmSelector' or 'vms'");
+	if (NC_IS_SET(t->type)) {
+		const char *w = what[t->type.v];
+		bool obj = t->type.v == NC_TARGET_S3 || t->type.v == NC_TARGET_SWIFT;
+
+		if (t->type.v == NC_TARGET_DIR)
+			need(diags, &t->path.pos, t->pos, "path", w);
+		else
+			not_for(diags, &t->path.pos, "path", w);
+		if (t->type.v == NC_TARGET_RADOS) {
+			need(diags, &t->pool.pos, t->pos, "pool", w);
+		} else {
+			not_for(diags, &t->pool.pos, "pool", w);
+			not_for(diags, &t->ceph_conf.pos, "cephConf", w);
+		}
+		if (obj) {
+			need(diags, &t->endpoint.pos, t->pos, "endpoint", w);
+			need(diags, &t->bucket.pos, t->pos, "bucket", w);
+			need(diags, &t->credentials_file.pos, t->pos, "credentialsFile", w);
+		} else {
+			not_for(diags, &t->endpoint.pos, "endpoint", w);
+			not_for(diags, &t->bucket.pos, "bucket", w);
+			not_for(diags, &t->credentials_file.pos, "credentialsFile", w);
+		}
+		if (t->type.v != NC_TARGET_S3)
+			not_for(diags, &t->region.pos, "region", w);
+	}
+	if (NC_IS_SET(*r) && r->keep_last.v + r->keep_daily.v + r->keep_weekly.v +
+	    r->keep_monthly.v == 0)
+		nc_diag_error(diags, r->pos, "retention keeps no backup: set keepLast, keepDaily, keepWeekly or keepMonthly above 0");
+	if (NC_IS_SET(s->compression_level) && NC_IS_SET(s->compression) &&
+	    s->compression.v == NC_COMPRESS_NONE)
+		nc_diag_error(diags, s->compression_level.pos,
+			      "'compressionLevel' does not apply when compression is none");
+}
+
+static void check_policy(struct nc_diags *diags, const struct nc_policy *p)
+{
+	size_t i;
+	const char *why;
+
+	for (i = 0; i < p->spec.affinity.n; i++) {
+		const struct nc_affinity *a = (const struct nc_affinity *)p->spec.affinity.v + i;
+
+		if (NC_IS_SET(a->weight) && a->mode.v != NC_PREFERRED)
+			nc_diag_error(diags, a->weight.pos,
+				      "'weight' applies only to preferred rules (set mode: preferred)");
+		if (NC_IS_SET(a->topology_key) && nc_check_label_key(a->topology_key.v, &why) < 0)
+			nc_diag_error(diags, a->topology_key.pos, "invalid topologyKey '%s': %s",
+				      a->topology_key.v, why);
+	}
+}
+
+/* The effective machine of a VM must be complete. */
+static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct nc_vm *vm)
+{
+	const struct nc_machine *m = &vm->eff;
+	struct nc_pos at = vm->obj.meta.name.pos;
+	const char *name = vm->obj.meta.name.v;
+	const char *via = NC_IS_SET(vm->spec.template_name) ? " or in its template" : "";
+	size_t i, boot = 0;
+
+	if (NC_IS_SET(vm->spec.template_name) &&
+	    !nc_spec_find(spec, NC_KIND_TEMPLATE, vm->spec.template_name.v))
+		return;   /* the missing template was reported; don't pile on */
+	if (!NC_IS_SET(m->vcpus))
+		nc_diag_error(diags, at, "VM '%s' has no vcpus: set spec.vcpus%s", name, via);
+	if (!NC_IS_SET(m->memory))
+		nc_diag_error(diags, at, "VM '%s' has no memory: set spec.memory%s", name, via);
+	for (i = 0; i < m->disks.n; i++) {
+		const struct nc_disk *d = (const struct nc_disk *)m->disks.v + i;
+
+		if (!NC_IS_SET(d->pool))
+			nc_diag_error(diags, d->pos, "disk '%s' of VM '%s' has no pool", d->name.v, name);
+		if (!NC_IS_SET(d->size) && !NC_IS_SET(d->image))
+			nc_diag_error(diags, d->pos, "disk '%s' of VM '%s' needs a size or an image",
+				      d->name.v, name);
+		if (d->boot.v && ++boot == 2)
+			nc_diag_error(diags, d->boot.pos, "VM '%s' has more than one boot disk", name);
+	}
+	for (i = 0; i < m->nics.n; i++) {
+		const struct nc_nic *n = (const struct nc_nic *)m->nics.v + i;
+
+		if (!NC_IS_SET(n->network))
+			nc_diag_error(diags, n->pos, "nic '%s' of VM '%s' has no network", n->name.v, name);
+	}
+	if (vm->spec.deletion_protection.v && NC_IS_SET(vm->spec.state) &&
+	    vm->spec.state.v == NC_STATE_ABSENT)
+		nc_diag_error(diags, vm->spec.state.pos,
+			      "VM '%s' has deletionProtection, so its state cannot be absent", name);
+}
+
+void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
+{
+	size_t k, i;
+
+	for (k = 0; k < NC_KIND__COUNT; k++) {
+		for (i = 0; i < spec->nobjs[k]; i++) {
+			struct nc_object *o = spec->objs[k][i];
+			const void *sp = (const char *)o + nc_schema_field(nc_kinds[k].root, "spec")->off;
+
+			walk_refs(spec, diags, nc_kinds[k].spec, sp);
+			walk_selectors(diags, nc_kinds[k].spec, sp);
+			switch (o->kind) {
+			case NC_KIND_VM:
+				check_vm(spec, diags, (const struct nc_vm *)o);
+				break;
+			case NC_KIND_STORAGE_POOL:
+				check_pool(diags, (const struct nc_pool *)o);
+				break;
+			case NC_KIND_NETWORK:
+				check_network(diags, (const struct nc_network *)o);
+				break;
+			case NC_KIND_BACKUP_SCHEDULE:
+				check_backup(diags, (const struct nc_backup *)o);
+				break;
+			case NC_KIND_PLACEMENT_POLICY:
+				check_policy(diags, (const struct nc_policy *)o);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	check_hosts(spec, diags);
+}
+
+/* ---- selectors at run time ---- */
+
+static int kv_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nc_kv *)elem)->key);
+}
+
+const char *nc_map_get(const struct nc_map *m, const char *key)
+{
+	const struct nc_kv *kv;
+
+	if (!m->n)
+		return NULL;
+	kv = bsearch(key, m->v, m->n, sizeof(*m->v), kv_cmp);
+	return kv ? kv->value : NULL;
+}
+
+bool nc_selector_matches(const struct nc_selector *sel, const struct nc_map *labels)
+{
+	size_t i, j;
+
+	for (i = 0; i < sel->match_labels.n; i++) {
+		const char *v = nc_map_get(labels, sel->match_labels.v[i].key);
+
+		if (!v || strcmp(v, sel->match_labels.v[i].value) != 0)
+			return false;
+	}
+	for (i = 0; i < sel->match_expressions.n; i++) {
+		const struct nc_sel_expr *e = (const struct nc_sel_expr *)sel->match_expressions.v + i;
+		const char *v = nc_map_get(labels, e->key.v);
+		bool in = false;
+
+		switch ((enum nc_sel_op)e->op.v) {
+		case NC_SEL_EXISTS:
+			if (!v)
+				return false;
+			break;
+		case NC_SEL_DOES_NOT_EXIST:
+			if (v)
+				return false;
+			break;
+		case NC_SEL_IN:
+		case NC_SEL_NOT_IN:
+			for (j = 0; v && j < e->values.n; j++)
+				if (strcmp(v, e->values.v[j].v) == 0)
+					in = true;
+			if (in != (e->op.v == NC_SEL_IN))
+				return false;
+			break;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,415 @@
+/* yaml.c - see yaml.h */
+#include "yaml.h"
+
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define NC_MAX_ANCHORS 65536
+
+struct frame {
+	struct nc_ynode *node;
+	struct nc_ynode **items;
+	size_t n, alloc;
+};
+
+struct builder {
+	struct nc_arena *arena;
+	const char *file;
+	const char *buf;
+	size_t len;
+	struct nc_diags *diags;
+	struct nc_ylimits lim;
+	struct frame *stack;
+	size_t depth, stack_alloc;
+	size_t nodes;
+	struct hsearch_data anchors;
+	bool anchors_made;
+	size_t nanchors;
+	struct nc_ydoc *docs;
+	size_t ndocs, docs_alloc;
+};
+
+static struct nc_pos mark_pos(const struct builder *b, yaml_mark_t m)
+{
+	struct nc_pos p = { b->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1 };
+	return p;
+}
+
+/* Reader errors carry a byte offset, not a mark: count lines ourselves. */
+static struct nc_pos offset_pos(const struct builder *b, size_t off)
+{
+	struct nc_pos p = { b->file, 1, 1 };
+	size_t i;
+
+	if (off > b->len)
+		off = b->len;
+	for (i = 0; i < off; i++) {
+		if (b->buf[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if (((unsigned char)b->buf[i] & 0xC0) != 0x80) {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+static void anchors_reset(struct builder *b)
+{
+	if (b->anchors_made)
+		hdestroy_r(&b->anchors);
+	b->anchors_made = false;
+	b->nanchors = 0;
+}
+
+static int anchor_add(struct builder *b, const char *name, struct nc_ynode *node,
+		      yaml_mark_t mark)
+{
+	ENTRY e, *found;
+
+	if (!b->anchors_made) {
+		memset(&b->anchors, 0, sizeof(b->anchors));
+		if (!hcreate_r(NC_MAX_ANCHORS * 2, &b->anchors))
+			abort();
+		b->anchors_made = true;
+	}
+	if (b->nanchors >= NC_MAX_ANCHORS) {
+		nc_diag_error(b->diags, mark_pos(b, mark),
+			      "too many anchors in one document (limit %d)", NC_MAX_ANCHORS);
+		return -1;
+	}
+	e.key = nc_arena_strdup(b->arena, name);
+	e.data = node;
+	/* a redefined anchor replaces the old one for later aliases */
+	if (hsearch_r(e, FIND, &found, &b->anchors) && found) {
+		found->data = node;
+		return 0;
+	}
+	if (!hsearch_r(e, ENTER, &found, &b->anchors))
+		abort();
+	b->nanchors++;
+	return 0;
+}
+
+static struct nc_ynode *anchor_find(struct builder *b, const char *name)
+{
+	ENTRY e, *found = NULL;
+
+	if (!b->anchors_made)
+		return NULL;
+	e.key = (char *)name;
+	e.data = NULL;
+	if (!hsearch_r(e, FIND, &found, &b->anchors) || !found)
+		return NULL;
+	return found->data;
+}
+
+static int add_to_parent(struct builder *b, struct nc_ynode *node)
+{
+	struct frame *f;
+
+	if (b->depth == 0) {
+		b->docs[b->ndocs - 1].root = node;
+		return 0;
+	}
+	f = &b->stack[b->depth - 1];
+	if (f->n == f->alloc) {
+		f->alloc = f->alloc ? f->alloc * 2 : 8;
+		f->items = nc_xreallocarray(f->items, f->alloc, sizeof(*f->items));
+	}
+	f->items[f->n++] = node;
+	return 0;
+}
+
+static struct nc_ynode *new_node(struct builder *b, enum nc_ykind kind, yaml_mark_t m)
+{
+	struct nc_ynode *n;
+
+	if (++b->nodes > b->lim.max_nodes) {
+		nc_diag_error(b->diags, mark_pos(b, m),
+			      "file too large: more than %zu YAML nodes", b->lim.max_nodes);
+		return NULL;
+	}
+	n = nc_arena_alloc(b->arena, sizeof(*n));
+	n->kind = kind;
+	n->pos = mark_pos(b, m);
+	return n;
+}
+
+static int push(struct builder *b, struct nc_ynode *node, yaml_mark_t m)
+{
+	if (b->depth >= b->lim.max_depth) {
+		nc_diag_error(b->diags, mark_pos(b, m),
+			      "nesting too deep (more than %u levels)", b->lim.max_depth);
+		return -1;
+	}
+	if (b->depth == b->stack_alloc) {
+		b->stack_alloc = b->stack_alloc ? b->stack_alloc * 2 : 16;
+		b->stack = nc_xreallocarray(b->stack, b->stack_alloc, sizeof(*b->stack));
+	}
+	memset(&b->stack[b->depth], 0, sizeof(b->stack[0]));
+	b->stack[b->depth].node = node;
+	b->depth++;
+	return 0;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct nc_ynode *a = *(struct nc_ynode *const *)pa;
+	const struct nc_ynode *b = *(struct nc_ynode *const *)pb;
+	int c = strcmp(a->s, b->s);
+
+	if (c)
+		return c;
+	if (a->pos.line != b->pos.line)
+		return a->pos.line < b->pos.line ? -1 : 1;
+	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
+}
+
+static void check_duplicate_keys(struct builder *b, struct nc_ynode *map)
+{
+	struct nc_ynode **keys;
+	size_t i, nk = 0;
+
+	if (map->n < 2)
+		return;
+	keys = nc_xcalloc(map->n, sizeof(*keys));
+	for (i = 0; i < map->n; i++)
+		if (map->items[2 * i]->kind == NC_Y_SCALAR)
+			keys[nk++] = map->items[2 * i];
+	qsort(keys, nk, sizeof(*keys), key_cmp);
+	for (i = 1; i < nk; i++) {
+		if (strcmp(keys[i - 1]->s, keys[i]->s) == 0 && keys[i - 1]->s != keys[i]->s)
+			nc_diag_error(b->diags, keys[i]->pos,
+				      "duplicate key '%s' (first at line %u, column %u)",
+				      keys[i]->s, keys[i - 1]->pos.line, keys[i - 1]->pos.col);
+	}
+	free(keys);
+}
+
+static int pop(struct builder *b)
+{
+	struct frame *f = &b->stack[b->depth - 1];
+	struct nc_ynode *node = f->node;
+
+	node->items = nc_arena_alloc(b->arena, (f->n ? f->n : 1) * sizeof(*node->items));
+	if (f->n)
+		memcpy(node->items, f->items, f->n * sizeof(*node->items));
+	node->n = node->kind == NC_Y_MAP ? f->n / 2 : f->n;
+	free(f->items);
+	b->depth--;
+	if (node->kind == NC_Y_MAP)
+		check_duplicate_keys(b, node);
+	return add_to_parent(b, node);
+}
+
+static void syntax_error(struct builder *b, yaml_parser_t *p)
+{
+	struct nc_pos pos;
+	const char *problem = p->problem ? p->problem : "unknown error";
+
+	switch (p->error) {
+	case YAML_READER_ERROR:
+		pos = offset_pos(b, p->problem_offset);
+		if (p->problem_value != -1)
+			nc_diag_error(b->diags, pos, "invalid input: %s (byte 0x%02x)",
+				      problem, (unsigned)p->problem_value & 0xff);
+		else
+			nc_diag_error(b->diags, pos, "invalid input: %s", problem);
+		return;
+	case YAML_MEMORY_ERROR:
+		nc_diag_error(b->diags, offset_pos(b, 0), "out of memory while parsing YAML");
+		return;
+	default:
+		break;
+	}
+	pos = mark_pos(b, p->problem_mark);
+	if (p->context)
+		nc_diag_error(b->diags, pos, "YAML syntax error: %s %s (started at line %zu, column %zu)",
+			      problem, p->context, p->context_mark.line + 1,
+			      p->context_mark.column + 1);
+	else
+		nc_diag_error(b->diags, pos, "YAML syntax error: %s", problem);
+}
+
+static bool tag_is_str(const yaml_char_t *tag)
+{
+	return tag && (strcmp((const char *)tag, "tag:yaml.org,2002:str") == 0 ||
+		       strcmp((const char *)tag, "!!str") == 0);
+}
+
+static int handle(struct builder *b, yaml_event_t *ev)
+{
+	struct nc_ynode *n, *target;
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (b->ndocs == b->docs_alloc) {
+			struct nc_ydoc *nd;
+
+			b->docs_alloc = b->docs_alloc ? b->docs_alloc * 2 : 8;
+			nd = nc_arena_alloc(b->arena, b->docs_alloc * sizeof(*nd));
+			if (b->ndocs)
+				memcpy(nd, b->docs, b->ndocs * sizeof(*nd));
+			b->docs = nd;
+		}
+		b->docs[b->ndocs].root = NULL;
+		b->docs[b->ndocs].pos = mark_pos(b, ev->start_mark);
+		b->ndocs++;
+		anchors_reset(b);
+		return 0;
+	case YAML_SCALAR_EVENT:
+		n = new_node(b, NC_Y_SCALAR, ev->start_mark);
+		if (!n)
+			return -1;
+		n->s = nc_arena_strndup(b->arena, (const char *)ev->data.scalar.value,
+					ev->data.scalar.length);
+		n->len = ev->data.scalar.length;
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			   !tag_is_str(ev->data.scalar.tag);
+		if (ev->data.scalar.anchor &&
+		    anchor_add(b, (const char *)ev->data.scalar.anchor, n, ev->start_mark))
+			return -1;
+		return add_to_parent(b, n);
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		n = new_node(b, ev->type == YAML_MAPPING_START_EVENT ? NC_Y_MAP : NC_Y_SEQ,
+			     ev->start_mark);
+		if (!n)
+			return -1;
+		if (ev->type == YAML_MAPPING_START_EVENT && ev->data.mapping_start.anchor &&
+		    anchor_add(b, (const char *)ev->data.mapping_start.anchor, n, ev->start_mark))
+			return -1;
+		if (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor &&
+		    anchor_add(b, (const char *)ev->data.sequence_start.anchor, n, ev->start_mark))
+			return -1;
+		return push(b, n, ev->start_mark);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return pop(b);
+	case YAML_ALIAS_EVENT:
+		target = anchor_find(b, (const char *)ev->data.alias.anchor);
+		if (!target) {
+			nc_diag_error(b->diags, mark_pos(b, ev->start_mark),
+				      "unknown alias '*%s'", (const char *)ev->data.alias.anchor);
+			return -1;
+		}
+		n = new_node(b, target->kind, ev->start_mark);
+		if (!n)
+			return -1;
+		{
+			struct nc_pos pos = n->pos;
+
+			*n = *target;
+			n->pos = pos;
+			n->alias = true;
+		}
+		return add_to_parent(b, n);
+	default:
+		return 0;
+	}
+}
+
+int nc_yaml_parse(struct nc_arena *arena, const char *file, const char *buf,
+		  size_t len, const struct nc_ylimits *limits,
+		  struct nc_ydoc **docs, size_t *ndocs, struct nc_diags *diags)
+{
+	struct builder b;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int ret = 0, done = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.arena = arena;
+	b.file = file;
+	b.buf = buf;
+	b.len = len;
+	b.diags = diags;
+	b.lim.max_depth = limits && limits->max_depth ? limits->max_depth : 64;
+	b.lim.max_nodes = limits && limits->max_nodes ? limits->max_nodes : 2000000;
+
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(&b, &parser);
+			ret = -1;
+			break;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		if (handle(&b, &ev) < 0) {
+			ret = -1;
+			done = 1;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	while (b.depth > 0) {
+		free(b.stack[b.depth - 1].items);
+		b.depth--;
+	}
+	free(b.stack);
+	anchors_reset(&b);
+	/* a document cut short by an error is dropped */
+	if (ret < 0 && b.ndocs)
+		b.ndocs--;
+	*docs = b.docs;
+	*ndocs = b.ndocs;
+	return ret;
+}
+
+bool nc_ynode_is_null(const struct nc_ynode *n)
+{
+	if (!n)
+		return true;
+	if (n->kind != NC_Y_SCALAR || !n->plain)
+		return false;
+	return n->len == 0 || strcmp(n->s, "~") == 0 || strcmp(n->s, "null") == 0 ||
+	       strcmp(n->s, "Null") == 0 || strcmp(n->s, "NULL") == 0;
+}
+
+static bool looks_int(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static bool looks_number(const char *s)
+{
+	char *end;
+
+	if (!*s)
+		return false;
+	strtod(s, &end);
+	return *end == '\0';
+}
+
+const char *nc_ynode_describe(const struct nc_ynode *n)
+{
+	if (!n)
+		return "nothing";
+	if (n->kind == NC_Y_MAP)
+		return "a mapping";
+	if (n->kind == NC_Y_SEQ)
+		return "a sequence";
+	if (!n->plain)
+		return "a string";
+	if (nc_ynode_is_null(n))
+		return "null";
+	if (strcmp(n->s, "true") == 0 || strcmp(n->s, "false") == 0)
+		return "a boolean";
+	if (looks_int(n->s))
+		return "an integer";
+	if (looks_number(n->s))
+		return "a number";
+	return "a string";
+}

@@ -1,0 +1,23 @@
+/*
+ * main.c - the Check runner for every unit suite.  Prints Check's summary
+ * and exits non-zero on any failure.  NC_TEST_REGENERATE=1 rewrites the
+ * golden files instead of comparing (see test/test_golden.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "tests.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(nc_suite_cron());
+	int failed;
+
+	srunner_add_suite(sr, nc_suite_spec());
+	srunner_add_suite(sr, nc_suite_golden());
+	srunner_add_suite(sr, nc_suite_cli());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

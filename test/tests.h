@@ -1,0 +1,14 @@
+/* tests.h - the Check suites of nc-tests and helpers they share. */
+#ifndef NC_TESTS_H
+#define NC_TESTS_H
+
+#include <check.h>
+
+#include "../spec/model.h"
+
+Suite *nc_suite_cron(void);
+Suite *nc_suite_spec(void);
+Suite *nc_suite_golden(void);
+Suite *nc_suite_cli(void);
+
+#endif
