@@ -471,10 +471,8 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			nc_diag_error(c->diags, n->pos, "invalid %s '%s': %s",
 				      f->check == NC_CHK_NAME ? "name" : f->key,
 				      nc_spec_quote(c->spec, n->s), why);
-			/* a bad name still names the object, so its other
-			 * problems (and references to it) are reported too */
-			if (f->check != NC_CHK_NAME)
-				return;
+			/* the value is kept: the spec is invalid anyway, and
+			 * keeping it spares follow-on errors ("missing path") */
 		}
 		v->pos = n->pos;
 		v->v = n->s;
@@ -615,7 +613,7 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			if (f->check != NC_CHK_NONE && check_string(f->check, it->s, &why) < 0) {
 				nc_diag_error(c->diags, it->pos, "invalid value '%s' in '%s': %s",
 					      nc_spec_quote(c->spec, it->s), f->key, why);
-				continue;
+				/* kept, as for single strings */
 			}
 			v->v[v->n].pos = it->pos;
 			v->v[v->n].v = it->s;
@@ -982,7 +980,8 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 			continue;
 		}
 		walk(&fl, paths[i], 0, diags);
-		qsort(fl.v, fl.n, sizeof(*fl.v), str_cmp);
+		if (fl.n > 1)
+			qsort(fl.v, fl.n, sizeof(*fl.v), str_cmp);
 		if (fl.n == 0)
 			nc_diag_error(diags, nc_pos_file(paths[i]),
 				      "no YAML files (*.yaml, *.yml) found");

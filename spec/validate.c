@@ -33,7 +33,8 @@ void nc_spec_index(struct nc_spec *spec, struct nc_diags *diags)
 		for (i = 0, n = 0; i < spec->nobjs[k]; i++)
 			if (v[i]->meta.name.v)
 				v[n++] = v[i];
-		qsort(v, n, sizeof(*v), obj_cmp);
+		if (n > 1)
+			qsort(v, n, sizeof(*v), obj_cmp);
 		spec->nobjs[k] = n;
 		for (i = 1, n = spec->nobjs[k] ? 1 : 0; i < spec->nobjs[k]; i++) {
 			if (strcmp(v[i]->meta.name.v, v[n - 1]->meta.name.v) == 0) {

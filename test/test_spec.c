@@ -1,4 +1,752 @@
+/*
+ * test_spec.c - the spec loader: every class of error with its exact message
+ * and position, template inheritance, selectors, sizes, and hostile input.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "tests.h"
-START_TEST(test_placeholder_spec) { ck_assert_int_eq(1, 1); }
+
+#define DOC(kind, name) "---\napiVersion: novacron.io/v1\nkind: " kind "\nmetadata:\n  name: " name "\n"
+
+/* Objects that references in the tests below can point at. */
+#define BASE \
+	DOC("StoragePool", "local") "spec:\n  type: dir\n  path: /srv/pool\n" \
+	DOC("Network", "lan") "spec:\n  type: nat\n  subnet: 10.0.0.0/24\n" \
+	DOC("Template", "small") "spec:\n  vcpus: 1\n  memory: 512MiB\n"
+
+static struct nc_spec *load(const char *yaml, struct nc_diags *d)
+{
+	struct nc_spec *spec = NULL;
+
+	nc_diags_init(d);
+	nc_spec_load_buffer(&spec, "t.yaml", yaml, strlen(yaml), NULL, d);
+	ck_assert_ptr_nonnull(spec);
+	return spec;
+}
+
+/* Loads yaml and returns its diagnostics as text (caller frees). */
+static char *diags_of_len(const char *yaml, size_t len)
+{
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+
+	nc_diags_init(&d);
+	nc_spec_load_buffer(&spec, "t.yaml", yaml, len, NULL, &d);
+	nc_diags_format_text(&d, &b, 0);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+	return nc_buf_detach(&b, NULL);
+}
+
+static char *diags_of(const char *yaml)
+{
+	return diags_of_len(yaml, strlen(yaml));
+}
+
+#define EXPECT(yaml, want) \
+	do { \
+		char *got_ = diags_of(yaml); \
+		ck_assert_str_eq(got_, want); \
+		free(got_); \
+	} while (0)
+
+/* ---- a clean spec ---- */
+
+START_TEST(test_clean)
+{
+	EXPECT(BASE DOC("VM", "web-1") "spec:\n  template: small\n", "");
+}
 END_TEST
-Suite *nc_suite_spec(void) { Suite *s = suite_create("spec"); TCase *tc = tcase_create("x"); tcase_add_test(tc, test_placeholder_spec); suite_add_tcase(s, tc); return s; }
+
+/* ---- YAML syntax ---- */
+
+START_TEST(test_yaml_syntax)
+{
+	EXPECT("apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: a\n",
+	       "t.yaml:4:1: error: YAML syntax error: did not find expected ',' or '}' "
+	       "while parsing a flow mapping (started at line 3, column 11)\n");
+	EXPECT("a: b\n c: d\n",
+	       "t.yaml:2:3: error: YAML syntax error: mapping values are not allowed in this context\n");
+}
+END_TEST
+
+START_TEST(test_yaml_duplicate_key)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  vcpus: 1\n  vcpus: 2\n",
+	       "t.yaml:33:3: error: duplicate key 'vcpus' (first at line 32, column 3)\n");
+}
+END_TEST
+
+START_TEST(test_not_a_mapping)
+{
+	EXPECT("- a\n- b\n",
+	       "t.yaml:1:1: error: expected a mapping with apiVersion, kind, metadata and spec, found a sequence\n");
+}
+END_TEST
+
+/* ---- kind and apiVersion ---- */
+
+START_TEST(test_unknown_kind)
+{
+	EXPECT("apiVersion: novacron.io/v1\nkind: Vm\nmetadata: {name: a}\nspec: {}\n",
+	       "t.yaml:2:7: error: unknown kind 'Vm'; did you mean 'VM'?\n");
+	EXPECT("apiVersion: novacron.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n",
+	       "t.yaml:2:7: error: unknown kind 'Deployment' (expected Host, Template, VM, "
+	       "PlacementPolicy, StoragePool, Network or BackupSchedule)\n");
+	EXPECT("apiVersion: novacron.io/v1\nmetadata: {name: a}\n",
+	       "t.yaml:1:1: error: missing required key 'kind'\n");
+}
+END_TEST
+
+START_TEST(test_unknown_api_version)
+{
+	EXPECT("apiVersion: novacron.io/v2\nkind: Network\nmetadata: {name: a}\n"
+	       "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:1:13: error: unsupported apiVersion 'novacron.io/v2' (expected 'novacron.io/v1')\n");
+	EXPECT("kind: Network\nmetadata: {name: a}\nspec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:1:1: error: missing required key 'apiVersion' in Network\n");
+}
+END_TEST
+
+/* ---- keys ---- */
+
+START_TEST(test_unknown_key_suggestion)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memroy: 1GiB\n",
+	       "t.yaml:32:3: error: unknown key 'memroy' in VM spec; did you mean 'memory'?\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  placement: {hots: x}\n",
+	       "t.yaml:32:15: error: unknown key 'hots' in placement; did you mean 'host'?\n");
+}
+END_TEST
+
+START_TEST(test_unknown_key_list)
+{
+	EXPECT(DOC("Network", "n") "spec:\n  type: bridge\n  bridge: br0\n  colour: blue\n",
+	       "t.yaml:9:3: error: unknown key 'colour' in Network spec "
+	       "(valid keys: type, bridge, subnet, dhcp)\n");
+}
+END_TEST
+
+START_TEST(test_missing_required)
+{
+	EXPECT(DOC("Host", "h") "spec:\n  maintenance: true\n",
+	       "t.yaml:7:3: error: missing required key 'uri' in Host spec\n");
+	EXPECT("apiVersion: novacron.io/v1\nkind: Host\nmetadata: {labels: {a: b}}\nspec: {uri: 'qemu:///system'}\n",
+	       "t.yaml:3:11: error: missing required key 'name' in metadata\n");
+}
+END_TEST
+
+/* ---- types ---- */
+
+START_TEST(test_wrong_types)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  vcpus: four\n",
+	       "t.yaml:32:10: error: expected an integer for 'vcpus', found a string 'four'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  vcpus: \"4\"\n",
+	       "t.yaml:32:10: error: expected an integer for 'vcpus', found a string '4'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  deletionProtection: yes\n",
+	       "t.yaml:32:23: error: expected true or false for 'deletionProtection', found a string 'yes'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks: {name: x}\n",
+	       "t.yaml:32:10: error: expected a list for 'disks', found a mapping\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: [small]\n",
+	       "t.yaml:29:9: error: VM 'a' has no vcpus: set spec.vcpus\n"
+	       "t.yaml:29:9: error: VM 'a' has no memory: set spec.memory\n"
+	       "t.yaml:31:13: error: expected a string for 'template', found a sequence\n");
+	EXPECT(DOC("Host", "h") "spec:\n  uri: 'qemu:///system'\n  overcommit: {cpu: lots}\n",
+	       "t.yaml:8:21: error: expected a number for 'cpu', found a string 'lots'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  state: runing\n",
+	       "t.yaml:32:10: error: invalid value 'runing' for 'state'; did you mean 'running'?\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  state: gone\n",
+	       "t.yaml:32:10: error: invalid value 'gone' for 'state' (expected running, stopped or absent)\n");
+}
+END_TEST
+
+/* ---- sizes ---- */
+
+START_TEST(test_size_parse)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} ok[] = {
+		{ "0", 0 }, { "512", 512 }, { "4GiB", 4ULL << 30 }, { "512MiB", 512ULL << 20 },
+		{ "2Gi", 2ULL << 30 }, { "1TiB", 1ULL << 40 }, { "10GB", 10000000000ULL },
+		{ "3 KiB", 3072 }, { "1B", 1 },
+	};
+	static const char *const bad[] = { "-1GiB", "4Gb", "1.5GiB", "GiB", "", "99999999999999999999",
+					   "16777216TiB" };
+	uint64_t v;
+	const char *err;
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(ok); i++) {
+		ck_assert_msg(nc_size_parse(ok[i].s, &v, &err) == 0, "%s", ok[i].s);
+		ck_assert_uint_eq(v, ok[i].v);
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(bad); i++)
+		ck_assert_msg(nc_size_parse(bad[i], &v, &err) < 0, "%s", bad[i]);
+	nc_size_format(4ULL << 30, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "4GiB");
+	nc_size_format(1536ULL << 20, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "1536MiB");
+	nc_size_format(1000, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "1000B");
+}
+END_TEST
+
+START_TEST(test_size_errors)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memory: 4Gb\n",
+	       "t.yaml:32:11: error: invalid size '4Gb' for 'memory': unknown unit "
+	       "(use B, KiB, MiB, GiB, TiB, PiB, or KB, MB, GB, TB, PB)\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks:\n  - {name: d, pool: local, size: -1GiB}\n",
+	       "t.yaml:33:5: error: disk 'd' of VM 'a' needs a size or an image\n"
+	       "t.yaml:33:34: error: invalid size '-1GiB' for 'size': sizes cannot be negative\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memory: 1.5GiB\n",
+	       "t.yaml:32:11: error: invalid size '1.5GiB' for 'memory': sizes are whole numbers: "
+	       "use a smaller unit, e.g. 1536MiB for 1.5GiB\n");
+}
+END_TEST
+
+/* ---- impossible values ---- */
+
+START_TEST(test_impossible_values)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  vcpus: 0\n",
+	       "t.yaml:32:10: error: 'vcpus' must be at least 1, found 0\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  vcpus: 5000\n",
+	       "t.yaml:32:10: error: 'vcpus' must be at most 1024, found 5000\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memory: 0\n",
+	       "t.yaml:32:11: error: 'memory' must be at least 1MiB, found 0\n");
+	EXPECT(DOC("Host", "h") "spec:\n  uri: 'qemu:///system'\n  overcommit: {memory: 9}\n",
+	       "t.yaml:8:24: error: 'memory' must be between 0.1 and 4, found 9\n");
+}
+END_TEST
+
+/* ---- references ---- */
+
+START_TEST(test_missing_reference)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: smal\n",
+	       "t.yaml:31:13: error: no Template named 'smal'; did you mean 'small'?\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks:\n  - {name: d, pool: remote, size: 1GiB}\n",
+	       "t.yaml:33:21: error: no StoragePool named 'remote'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  placement: {host: kvm9}\n",
+	       "t.yaml:32:21: error: no Host named 'kvm9'\n");
+	EXPECT(BASE DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vms: [web-9]\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:32:9: error: no VM named 'web-9'\n");
+}
+END_TEST
+
+START_TEST(test_inheritance_cycle)
+{
+	EXPECT(DOC("Template", "a") "spec:\n  inherits: b\n" DOC("Template", "b") "spec:\n  inherits: c\n"
+	       DOC("Template", "c") "spec:\n  inherits: a\n",
+	       "t.yaml:7:13: error: template inheritance cycle: a -> b -> c -> a\n");
+	EXPECT(DOC("Template", "a") "spec:\n  inherits: a\n",
+	       "t.yaml:7:13: error: template inheritance cycle: a -> a\n");
+}
+END_TEST
+
+START_TEST(test_duplicate_names)
+{
+	EXPECT(BASE DOC("Network", "lan") "spec:\n  type: bridge\n  bridge: br0\n",
+	       "t.yaml:29:9: error: duplicate Network 'lan'\n"
+	       "t.yaml:13:9: note: first defined here\n");
+}
+END_TEST
+
+START_TEST(test_duplicate_list_names)
+{
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  nics:\n  - {name: eth0, network: lan}\n"
+	       "  - {name: eth0, network: lan}\n",
+	       "t.yaml:34:12: error: duplicate nic name 'eth0' (first at line 33, column 12)\n");
+}
+END_TEST
+
+START_TEST(test_duplicate_uri)
+{
+	EXPECT(DOC("Host", "a") "spec: {uri: 'qemu:///system'}\n" DOC("Host", "b") "spec: {uri: 'qemu:///system'}\n",
+	       "t.yaml:12:13: error: Host 'b' has the same uri as Host 'a'\n");
+}
+END_TEST
+
+/* ---- names, labels, selectors ---- */
+
+START_TEST(test_invalid_names)
+{
+	EXPECT(DOC("Network", "Web_1") "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:5:9: error: invalid name 'Web_1': use at most 63 lower-case letters, digits "
+	       "and '-', starting and ending with a letter or digit\n");
+	EXPECT(DOC("Network", "\"a\\x01b\"") "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:5:9: error: invalid name 'a\\x01b': use at most 63 lower-case letters, digits "
+	       "and '-', starting and ending with a letter or digit\n");
+	/* well-formed UTF-8 that is not an allowed name */
+	EXPECT(DOC("Network", "caf\xc3\xa9") "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:5:9: error: invalid name 'caf\xc3\xa9': use at most 63 lower-case letters, digits "
+	       "and '-', starting and ending with a letter or digit\n");
+}
+END_TEST
+
+START_TEST(test_invalid_labels)
+{
+	EXPECT(DOC("Network", "n") "  labels: {'bad key!': x}\nspec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:6:12: error: invalid label key 'bad key!': the name must be at most 63 letters, "
+	       "digits, '-', '_' or '.', starting and ending with a letter or digit\n");
+	EXPECT(DOC("Network", "n") "  labels: {Example.COM/x: y}\nspec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:6:12: error: invalid label key 'Example.COM/x': the prefix before '/' must be a "
+	       "DNS subdomain (lower-case letters, digits, '-' and '.'; at most 253)\n");
+	EXPECT(DOC("Network", "n") "  labels: {tier: -web}\nspec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:6:18: error: invalid value '-web' for label 'tier': values are empty or at most "
+	       "63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n");
+}
+END_TEST
+
+START_TEST(test_invalid_selectors)
+{
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector:\n    matchExpressions:\n"
+	       "    - {key: role, operator: In}\n",
+	       "t.yaml:9:29: error: operator 'In' needs at least one value\n");
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector:\n    matchExpressions:\n"
+	       "    - {key: role, operator: Exists, values: [a]}\n",
+	       "t.yaml:9:45: error: operator 'Exists' takes no values\n");
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector:\n    matchExpressions:\n"
+	       "    - {key: role, operator: in, values: [a]}\n",
+	       "t.yaml:9:29: error: invalid value 'in' for 'operator'; did you mean 'In'?\n");
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector:\n    matchExpressions:\n"
+	       "    - {key: 'a b', operator: In, values: ['x y']}\n",
+	       "t.yaml:9:13: error: invalid key 'a b': the name must be at most 63 letters, digits, "
+	       "'-', '_' or '.', starting and ending with a letter or digit\n"
+	       "t.yaml:9:43: error: invalid value 'x y' in 'values': values are empty or at most 63 "
+	       "letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n");
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector: {}\n  affinity:\n"
+	       "  - {type: antiAffinity, weight: 10}\n",
+	       "t.yaml:9:34: error: 'weight' applies only to preferred rules (set mode: preferred)\n");
+}
+END_TEST
+
+START_TEST(test_selector_matches)
+{
+	struct nc_diags d;
+	struct nc_spec *spec = load(
+		DOC("PlacementPolicy", "p") "spec:\n  vmSelector:\n    matchLabels: {app: shop}\n"
+		"    matchExpressions:\n    - {key: tier, operator: In, values: [web, api]}\n"
+		"    - {key: legacy, operator: DoesNotExist}\n"
+		DOC("VM", "a") "  labels: {app: shop, tier: web}\nspec: {vcpus: 1, memory: 1GiB}\n"
+		DOC("VM", "b") "  labels: {app: shop, tier: db}\nspec: {vcpus: 1, memory: 1GiB}\n"
+		DOC("VM", "c") "  labels: {app: shop, tier: api, legacy: 'yes'}\nspec: {vcpus: 1, memory: 1GiB}\n",
+		&d);
+	const struct nc_policy *p = (const struct nc_policy *)nc_spec_find(spec, NC_KIND_PLACEMENT_POLICY, "p");
+	const struct nc_vm *a = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "a");
+	const struct nc_vm *b = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "b");
+	const struct nc_vm *c = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "c");
+
+	ck_assert_uint_eq(d.errors, 0);
+	ck_assert(nc_selector_matches(&p->spec.vm_selector, &a->labels));
+	ck_assert(!nc_selector_matches(&p->spec.vm_selector, &b->labels));
+	ck_assert(!nc_selector_matches(&p->spec.vm_selector, &c->labels));
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+}
+END_TEST
+
+/* ---- cron ---- */
+
+START_TEST(test_invalid_cron)
+{
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '30 25 * * *'\n  vms: []\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:7:17: error: invalid cron expression '30 25 * * *': hour value 25 out of range 0-23\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: 0 0 * * 1-9\n  vms: []\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:7:23: error: invalid cron expression '0 0 * * 1-9': day-of-week value 9 out of range 0-7\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 0 * *'\n  vms: []\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:7:14: error: invalid cron expression '0 0 * *': expected 5 fields "
+	       "(minute hour day-of-month month day-of-week), found 4\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 3 * foo *'\n  vms: []\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:7:20: error: invalid cron expression '0 3 * foo *': unknown month name 'foo'\n");
+}
+END_TEST
+
+START_TEST(test_valid_cron_parsed)
+{
+	struct nc_diags d;
+	struct nc_spec *spec = load(DOC("BackupSchedule", "b") "spec:\n  schedule: '*/15 2 * jan-mar mon-fri'\n"
+				    "  vms: []\n  target: {type: dir, path: /b}\n", &d);
+	const struct nc_backup *b = (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE, "b");
+
+	ck_assert_uint_eq(d.errors, 0);
+	ck_assert_uint_eq(b->spec.schedule.cron.minute, (1ULL << 0) | (1ULL << 15) | (1ULL << 30) | (1ULL << 45));
+	ck_assert_uint_eq(b->spec.schedule.cron.hour, 1u << 2);
+	ck_assert_uint_eq(b->spec.schedule.cron.month, (1u << 1) | (1u << 2) | (1u << 3));
+	ck_assert_uint_eq(b->spec.schedule.cron.dow, 0x3e);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+}
+END_TEST
+
+/* ---- cross-field rules ---- */
+
+START_TEST(test_cross_field_rules)
+{
+	EXPECT(DOC("StoragePool", "p") "spec:\n  type: dir\n",
+	       "t.yaml:7:3: error: missing required key 'path' for a dir pool\n");
+	EXPECT(DOC("StoragePool", "p") "spec:\n  type: rbd\n  path: /x\n  rbd: {pool: vms}\n",
+	       "t.yaml:8:9: error: 'path' does not apply to an rbd pool\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  target: {type: s3, bucket: b, "
+	       "endpoint: 'http://127.0.0.1:8000', credentialsFile: /c}\n",
+	       "t.yaml:7:3: error: BackupSchedule needs 'vmSelector' or 'vms'\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vms: []\n  target: {type: dir, path: /b}\n"
+	       "  retention: {keepLast: 0}\n",
+	       "t.yaml:10:14: error: retention keeps no backup: set keepLast, keepDaily, keepWeekly or "
+	       "keepMonthly above 0\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  deletionProtection: true\n  state: absent\n",
+	       "t.yaml:33:10: error: VM 'a' has deletionProtection, so its state cannot be absent\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  memory: 1GiB\n",
+	       "t.yaml:29:9: error: VM 'a' has no vcpus: set spec.vcpus\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks:\n  - {name: d, size: 1GiB}\n",
+	       "t.yaml:33:5: error: disk 'd' of VM 'a' has no pool\n");
+	EXPECT(DOC("Network", "n") "spec: {type: nat, subnet: 10.0.0.0/33}\n",
+	       "t.yaml:6:27: error: invalid subnet '10.0.0.0/33': expected an address range such as "
+	       "192.168.122.0/24 or fd00::/64\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  nics:\n  - {name: e, network: lan, mac: '01:00:5e:00:00:01'}\n",
+	       "t.yaml:33:34: error: invalid mac '01:00:5e:00:00:01': a multicast address cannot be a "
+	       "NIC's address (the first byte must be even)\n");
+}
+END_TEST
+
+/* ---- inheritance ---- */
+
+START_TEST(test_inheritance_merge)
+{
+	struct nc_diags d;
+	struct nc_spec *spec = load(
+		BASE DOC("Template", "base") "spec:\n  vcpus: 2\n  memory: 1GiB\n  machine: q35\n"
+		"  disks:\n  - {name: root, pool: local, size: 10GiB, boot: true}\n"
+		"  - {name: swap, pool: local, size: 1GiB}\n  labels: {tier: base, os: debian}\n"
+		DOC("Template", "web") "spec:\n  inherits: base\n  memory: 2GiB\n"
+		"  disks:\n  - {name: data, pool: local, size: 50GiB}\n  - {name: root, size: 20GiB}\n"
+		"  labels: {tier: web}\n"
+		DOC("VM", "w") "  labels: {os: alpine}\nspec:\n  template: web\n  vcpus: 4\n", &d);
+	const struct nc_vm *vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "w");
+	const struct nc_disk *disks;
+
+	ck_assert_uint_eq(d.errors, 0);
+	ck_assert_int_eq(vm->eff.vcpus.v, 4);
+	ck_assert_uint_eq(vm->eff.memory.v, 2ULL << 30);
+	ck_assert_str_eq(vm->eff.machine.v, "q35");
+	ck_assert_uint_eq(vm->eff.disks.n, 3);
+	disks = vm->eff.disks.v;
+	ck_assert_str_eq(disks[0].name.v, "root");
+	ck_assert_uint_eq(disks[0].size.v, 20ULL << 30);
+	ck_assert_str_eq(disks[0].pool.v, "local");
+	ck_assert(disks[0].boot.v);
+	ck_assert_str_eq(disks[1].name.v, "swap");
+	ck_assert_str_eq(disks[2].name.v, "data");
+	/* the size override points at the template that wrote it */
+	ck_assert_uint_eq(disks[0].size.pos.line, 48);
+	ck_assert_uint_eq(vm->labels.n, 2);
+	ck_assert_str_eq(nc_map_get(&vm->labels, "tier"), "web");
+	ck_assert_str_eq(nc_map_get(&vm->labels, "os"), "alpine");
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+}
+END_TEST
+
+/* ---- hostile input ---- */
+
+START_TEST(test_deep_nesting)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char *got;
+	int i;
+
+	for (i = 0; i < 100000; i++)
+		nc_buf_addc(&b, '[');
+	got = diags_of_len(b.buf, b.len);
+	ck_assert_str_eq(got, "t.yaml:1:65: error: nesting too deep (more than 64 levels)\n");
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_billion_laughs)
+{
+	const char *bomb =
+		"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+		"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+		"h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+		"i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: x}\n"
+		"spec: {vcpus: 1, memory: 1GiB}\n";
+	char *got = diags_of(bomb);
+
+	ck_assert_str_eq(got,
+			 "t.yaml:1:1: error: unknown key 'a' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:2:1: error: unknown key 'b' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:3:1: error: unknown key 'c' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:4:1: error: unknown key 'd' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:5:1: error: unknown key 'e' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:6:1: error: unknown key 'f' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:7:1: error: unknown key 'g' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:8:1: error: unknown key 'h' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
+			 "t.yaml:9:1: error: unknown key 'i' in VM (valid keys: apiVersion, kind, metadata, spec)\n");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_alias_bomb_in_schema_path)
+{
+	/* aliases inside a place the schema walks: expansion is bounded */
+	struct nc_buf b = NC_BUF_INIT;
+	char *got;
+	int i;
+
+	nc_buf_adds(&b, "apiVersion: novacron.io/v1\nkind: Network\nmetadata:\n  name: n\n  labels: &l {");
+	for (i = 0; i < 1000; i++)
+		nc_buf_addf(&b, "%sk%d: v", i ? ", " : "", i);
+	nc_buf_adds(&b, "}\n  annotations: *l\nspec: {type: bridge, bridge: br0}\n");
+	for (i = 0; i < 200; i++)
+		nc_buf_addf(&b, "---\napiVersion: novacron.io/v1\nkind: Network\nmetadata: {name: n%d, labels: *l}\n"
+			    "spec: {type: bridge, bridge: br0}\n", i);
+	got = diags_of_len(b.buf, b.len);
+	/* anchors are per document: later documents cannot see &l */
+	ck_assert_ptr_nonnull(strstr(got, "error: unknown alias '*l'"));
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_binary_garbage)
+{
+	static const char garbage[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\xff\xfe";
+	char *got = diags_of_len(garbage, sizeof(garbage) - 1);
+
+	ck_assert_str_eq(got, "t.yaml:1:1: error: invalid input: control characters are not allowed (byte 0x7f)\n");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_invalid_utf8)
+{
+	char *got = diags_of("apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: caf\xff}\n");
+
+	ck_assert_str_eq(got, "t.yaml:3:21: error: invalid input: invalid leading UTF-8 octet (byte 0xff)\n");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	static const char doc[] = "apiVersion: novacron.io/v1\nkind: VM\x00\n";
+	char *got = diags_of_len(doc, sizeof(doc) - 1);
+
+	ck_assert_str_eq(got, "t.yaml:2:9: error: invalid input: control characters are not allowed (byte 0x00)\n");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_huge_file)
+{
+	/* a 50 MB file is refused before it is read into memory */
+	char path[] = "/tmp/nc-test-huge-XXXXXX";
+	int fd = mkstemp(path);
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+	const char *paths[] = { path };
+	struct nc_buf b = NC_BUF_INIT;
+	char *want;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 50 * 1000 * 1000), 0);
+	close(fd);
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), -1);
+	nc_diags_format_text(&d, &b, 0);
+	want = nc_xasprintf("%s: error: file too large (the limit is 32 MiB)\n", path);
+	ck_assert_str_eq(b.buf, want);
+	free(want);
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_many_nodes_bounded)
+{
+	/* a big flat document within the file limit still loads in bounded memory */
+	struct nc_buf b = NC_BUF_INIT;
+	char *got;
+	int i;
+
+	nc_buf_adds(&b, "apiVersion: novacron.io/v1\nkind: Network\nmetadata: {name: n}\n"
+			"spec: {type: bridge, bridge: br0}\nx: [");
+	for (i = 0; i < 300000; i++)
+		nc_buf_adds(&b, "1,");
+	nc_buf_adds(&b, "1]\n");
+	got = diags_of_len(b.buf, b.len);
+	ck_assert_str_eq(got, "t.yaml:5:1: error: unknown key 'x' in Network (valid keys: apiVersion, kind, metadata, spec)\n");
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_directory_walk)
+{
+	char dir[] = "/tmp/nc-test-dir-XXXXXX";
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+	const char *paths[1];
+	char *p;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	paths[0] = dir;
+	p = nc_xasprintf("%s/sub", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	free(p);
+	p = nc_xasprintf("%s/.hidden", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	free(p);
+	p = nc_xasprintf("%s/sub/b.yml", dir);
+	f = fopen(p, "w");
+	fputs(DOC("Network", "b") "spec: {type: bridge, bridge: br0}\n", f);
+	fclose(f);
+	free(p);
+	p = nc_xasprintf("%s/a.yaml", dir);
+	f = fopen(p, "w");
+	fputs(DOC("Network", "a") "spec: {type: bridge, bridge: br1}\n", f);
+	fclose(f);
+	free(p);
+	p = nc_xasprintf("%s/.hidden/c.yaml", dir);
+	f = fopen(p, "w");
+	fputs("not: [valid\n", f);
+	fclose(f);
+	free(p);
+	p = nc_xasprintf("%s/README.md", dir);
+	f = fopen(p, "w");
+	fputs("# not yaml\n", f);
+	fclose(f);
+	free(p);
+
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), 0);
+	ck_assert_uint_eq(spec->nfiles, 2);
+	ck_assert_uint_eq(spec->nobjs[NC_KIND_NETWORK], 2);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+
+	/* a missing path and an empty directory are errors */
+	p = nc_xasprintf("%s/sub/b.yml", dir);
+	unlink(p);
+	free(p);
+	p = nc_xasprintf("%s/sub", dir);
+	paths[0] = p;
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), -1);
+	ck_assert_str_eq(d.v[0].msg, "no YAML files (*.yaml, *.yml) found");
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+	rmdir(p);
+	free(p);
+	p = nc_xasprintf("%s/.hidden/c.yaml", dir);
+	unlink(p);
+	free(p);
+	p = nc_xasprintf("%s/.hidden", dir);
+	rmdir(p);
+	free(p);
+	p = nc_xasprintf("%s/a.yaml", dir);
+	unlink(p);
+	free(p);
+	p = nc_xasprintf("%s/README.md", dir);
+	unlink(p);
+	free(p);
+	rmdir(dir);
+
+	paths[0] = "/nonexistent/novacron";
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), -1);
+	ck_assert_str_eq(d.v[0].msg, "cannot open: No such file or directory");
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+}
+END_TEST
+
+START_TEST(test_injection_names_quoted)
+{
+	/* text from the spec is escaped in messages, never interpreted */
+	EXPECT(DOC("Network", "\"a</name><devices>\"") "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:5:9: error: invalid name 'a</name><devices>': use at most 63 lower-case letters, "
+	       "digits and '-', starting and ending with a letter or digit\n");
+	EXPECT(DOC("Host", "h") "spec: {uri: \"qemu:///system\\n; rm -rf /\"}\n",
+	       "t.yaml:6:13: error: invalid uri 'qemu:///system\\x0a; rm -rf /': expected a URI such as "
+	       "qemu+ssh://root@kvm1/system, qemu:///system or sim:///kvm1\n");
+}
+END_TEST
+
+Suite *nc_suite_spec(void)
+{
+	Suite *s = suite_create("spec");
+	TCase *tc = tcase_create("errors");
+	TCase *tm = tcase_create("model");
+	TCase *th = tcase_create("hostile");
+
+	tcase_add_test(tc, test_clean);
+	tcase_add_test(tc, test_yaml_syntax);
+	tcase_add_test(tc, test_yaml_duplicate_key);
+	tcase_add_test(tc, test_not_a_mapping);
+	tcase_add_test(tc, test_unknown_kind);
+	tcase_add_test(tc, test_unknown_api_version);
+	tcase_add_test(tc, test_unknown_key_suggestion);
+	tcase_add_test(tc, test_unknown_key_list);
+	tcase_add_test(tc, test_missing_required);
+	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_size_errors);
+	tcase_add_test(tc, test_impossible_values);
+	tcase_add_test(tc, test_missing_reference);
+	tcase_add_test(tc, test_inheritance_cycle);
+	tcase_add_test(tc, test_duplicate_names);
+	tcase_add_test(tc, test_duplicate_list_names);
+	tcase_add_test(tc, test_duplicate_uri);
+	tcase_add_test(tc, test_invalid_names);
+	tcase_add_test(tc, test_invalid_labels);
+	tcase_add_test(tc, test_invalid_selectors);
+	tcase_add_test(tc, test_invalid_cron);
+	tcase_add_test(tc, test_cross_field_rules);
+	tcase_add_test(tc, test_injection_names_quoted);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(tm, test_size_parse);
+	tcase_add_test(tm, test_selector_matches);
+	tcase_add_test(tm, test_valid_cron_parsed);
+	tcase_add_test(tm, test_inheritance_merge);
+	tcase_add_test(tm, test_directory_walk);
+	suite_add_tcase(s, tm);
+
+	tcase_add_test(th, test_deep_nesting);
+	tcase_add_test(th, test_billion_laughs);
+	tcase_add_test(th, test_alias_bomb_in_schema_path);
+	tcase_add_test(th, test_binary_garbage);
+	tcase_add_test(th, test_invalid_utf8);
+	tcase_add_test(th, test_nul_byte);
+	tcase_add_test(th, test_huge_file);
+	tcase_add_test(th, test_many_nodes_bounded);
+	tcase_set_timeout(th, 60);
+	suite_add_tcase(s, th);
+	return s;
+}
