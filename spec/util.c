@@ -167,6 +167,35 @@ char *nc_buf_detach(struct nc_buf *b, size_t *out_len)
 	return s;
 }
 
+/* Length of the well-formed UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
 void nc_buf_add_json_str(struct nc_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -180,10 +209,20 @@ void nc_buf_add_json_str(struct nc_buf *b, const char *s)
 		case '\r': nc_buf_adds(b, "\\r"); break;
 		case '\t': nc_buf_adds(b, "\\t"); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				nc_buf_addf(b, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				nc_buf_addc(b, (char)*p);
+			} else {
+				size_t n = utf8_len(p);
+
+				if (n) {
+					nc_buf_add(b, p, n);
+					p += n - 1;
+				} else {
+					nc_buf_adds(b, "\\ufffd");
+				}
+			}
 		}
 	}
 	nc_buf_addc(b, '"');

@@ -257,8 +257,9 @@ static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 		if (t->type.v != NC_TARGET_S3)
 			not_for(diags, &t->region.pos, "region", w);
 	}
-	if (NC_IS_SET(*r) && r->keep_last.v + r->keep_daily.v + r->keep_weekly.v +
-	    r->keep_monthly.v == 0)
+	if ((NC_IS_SET(r->keep_last) || NC_IS_SET(r->keep_daily) || NC_IS_SET(r->keep_weekly) ||
+	     NC_IS_SET(r->keep_monthly)) &&
+	    r->keep_last.v + r->keep_daily.v + r->keep_weekly.v + r->keep_monthly.v == 0)
 		nc_diag_error(diags, r->pos, "retention keeps no backup: set keepLast, keepDaily, keepWeekly or keepMonthly above 0");
 	if (NC_IS_SET(s->compression_level) && NC_IS_SET(s->compression) &&
 	    s->compression.v == NC_COMPRESS_NONE)

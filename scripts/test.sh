@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# README command 2: the whole test suite.
+#  1. installs what is missing (scripts/deps.sh)
+#  2. builds and runs the Check suites (unit, golden, CLI)
+#  3. builds and runs them again under AddressSanitizer + UBSan
+#  4. validates every example under examples/
+#  5. replays the fuzz corpus through the libFuzzer harness (clang)
+# Ends with "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+
+./scripts/deps.sh || exit 1
+
+# run_check NAME BUILDDIR: runs nc-tests, adds its Check counts to the totals
+run_check() {
+	local name=$1 dir=$2 out summary checks fails errors
+	echo "== $name"
+	out=$(cd "$dir" && CK_VERBOSITY=normal ./nc-tests 2>&1)
+	local rc=$?
+	printf '%s\n' "$out" | grep -E '^[0-9]+%:|:[FE]:' || true
+	summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks:' | tail -1)
+	if [ -z "$summary" ]; then
+		echo "$name: no Check summary (exit $rc)"; printf '%s\n' "$out" | tail -20
+		failed=$((failed + 1)); return
+	fi
+	checks=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$summary")
+	fails=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$summary")
+	errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$summary")
+	passed=$((passed + checks - fails - errors))
+	failed=$((failed + fails + errors))
+	[ "$rc" -eq 0 ] || [ $((fails + errors)) -gt 0 ] || failed=$((failed + 1))
+}
+
+# step NAME CMD...: one pass/fail check outside Check
+step() {
+	local name=$1; shift
+	if "$@" >/tmp/nc-step.$$ 2>&1; then
+		passed=$((passed + 1)); echo "ok   $name"
+	else
+		failed=$((failed + 1)); echo "FAIL $name"; tail -30 /tmp/nc-step.$$
+	fi
+	rm -f /tmp/nc-step.$$
+}
+
+echo "== build"
+if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+   cmake --build build -j "$JOBS" >/tmp/nc-build.$$ 2>&1; then
+	run_check "unit, golden and CLI tests" build
+else
+	cat /tmp/nc-build.$$; failed=$((failed + 1))
+fi
+rm -f /tmp/nc-build.$$
+
+echo "== build (ASan + UBSan)"
+if cmake -S . -B build-asan -DNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+   cmake --build build-asan -j "$JOBS" >/tmp/nc-build.$$ 2>&1; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_check "tests under ASan + UBSan" build-asan
+else
+	cat /tmp/nc-build.$$; failed=$((failed + 1))
+fi
+rm -f /tmp/nc-build.$$
+
+echo "== examples"
+for ex in examples/*/; do
+	step "validate ${ex%/}" ./build/novacron validate --quiet "$ex"
+done
+
+echo "== fuzz corpus replay"
+if command -v clang >/dev/null; then
+	step "build fuzz harness" make -s fuzz
+	step "replay test/fuzz/corpus" ./build-fuzz/nc-fuzz-spec -runs=0 test/fuzz/corpus
+else
+	echo "skip: clang is not installed, the libFuzzer harness cannot be built"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

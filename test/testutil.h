@@ -1,0 +1,22 @@
+/*
+ * testutil.h - running the real novacron binary from tests.
+ *
+ * nc_run_novacron() runs `novacron ARGS` through /bin/sh in the source tree
+ * (so paths in its output are relative and stable), with NO_COLOR set, and
+ * captures stdout, stderr and the exit status.
+ */
+#ifndef NC_TESTUTIL_H
+#define NC_TESTUTIL_H
+
+struct nc_run {
+	int status;      /* exit code, or 128 + signal */
+	char *out;
+	char *err;
+};
+
+void nc_run_novacron(struct nc_run *r, const char *args);
+/* Runs an arbitrary shell command the same way. */
+void nc_run_shell(struct nc_run *r, const char *cmd);
+void nc_run_free(struct nc_run *r);
+
+#endif
