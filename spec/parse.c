@@ -695,10 +695,25 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 	}
 }
 
+/* True when the suggestion text ("; did you mean 'uri'?") names key. */
+static bool suggests(const char *const *suggested, size_t n, const char *key)
+{
+	size_t i, kl = strlen(key);
+
+	for (i = 0; i < n; i++) {
+		const char *q = strchr(suggested[i], '\'');
+
+		if (q && strncmp(q + 1, key, kl) == 0 && q[1 + kl] == '\'')
+			return true;
+	}
+	return false;
+}
+
 static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 			const struct nc_ynode *map, const char *key)
 {
-	size_t i;
+	const char *suggested[8];
+	size_t i, nsuggested = 0;
 
 	if (map->kind != NC_Y_MAP) {
 		type_error(c, map, "a mapping", key);
@@ -727,6 +742,8 @@ static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 			for (j = 0; j < nk; j++)
 				keys[j] = s->fields[j].key;
 			sugg = nc_spec_suggest(c->spec, k->s, keys, nk);
+			if (*sugg && nsuggested < NC_ARRAY_SIZE(suggested))
+				suggested[nsuggested++] = sugg;
 			if (*sugg) {
 				nc_diag_error(c->diags, k->pos, "unknown key '%s' in %s%s",
 					      nc_spec_quote(c->spec, k->s), s->name, sugg);
@@ -761,7 +778,8 @@ static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 				    !nc_ynode_is_null(map->items[2 * j + 1]))
 					present = true;
 			}
-			if (!present)
+			/* "url:" already drew "did you mean 'uri'?" */
+			if (!present && !suggests(suggested, nsuggested, f->key))
 				nc_diag_error(c->diags, map->pos, "missing required key '%s' in %s",
 					      f->key, s->name);
 		}

@@ -109,7 +109,7 @@ START_TEST(test_cli_validate_json_shape)
 	nc_run_novacron(&r, "validate -o json test/data/invalid");
 	ck_assert_int_eq(r.status, 1);
 	HAS(r.out, "\"valid\": false");
-	HAS(r.out, "\"errors\": 16");
+	HAS(r.out, "\"errors\": 15");
 	HAS(r.out, "{\"file\": \"test/data/invalid/hosts.yaml\", \"line\": 10, \"column\": 16, "
 		   "\"severity\": \"error\", \"message\": \"expected true or false for 'maintenance', "
 		   "found a string 'yes'\"}");
