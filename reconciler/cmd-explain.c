@@ -33,14 +33,15 @@ static const char *type_name(const struct nc_field *f)
 	return "?";
 }
 
-static void detail(const struct nc_field *f, struct nc_buf *b)
+static void detail(const struct nc_field *f, struct nc_buf *b, int markdown)
 {
 	size_t i;
 	char sz[32];
 
 	if (f->type == NC_F_ENUM) {
+		/* a bare '|' would split a Markdown table cell */
 		for (i = 0; f->values[i]; i++)
-			nc_buf_addf(b, "%s%s", i ? "|" : "", f->values[i]);
+			nc_buf_addf(b, "%s%s", i ? (markdown ? "\\|" : "|") : "", f->values[i]);
 	} else if (f->type == NC_F_INT) {
 		nc_buf_addf(b, "%lld..%lld", (long long)f->min, (long long)f->max);
 	} else if (f->type == NC_F_SIZE && f->min) {
@@ -59,7 +60,7 @@ static void print_fields(const struct nc_schema *s, int depth, struct nc_buf *b)
 		const struct nc_field *f = &s->fields[i];
 		struct nc_buf d = NC_BUF_INIT;
 
-		detail(f, &d);
+		detail(f, &d, 0);
 		nc_buf_addf(b, "%*s%-*s %-16s %s%s%s%s%s\n", depth * 2, "", 22 - depth * 2, f->key,
 			    type_name(f), f->required ? "(required) " : "", f->doc,
 			    d.len ? " [" : "", d.buf, d.len ? "]" : "");
@@ -78,7 +79,7 @@ static void md_fields(const struct nc_schema *s, const char *prefix, struct nc_b
 		struct nc_buf d = NC_BUF_INIT;
 		char *path = nc_xasprintf("%s%s%s", prefix, *prefix ? "." : "", f->key);
 
-		detail(f, &d);
+		detail(f, &d, 1);
 		nc_buf_addf(b, "| `%s` | %s | %s | %s%s%s%s |\n", path, type_name(f),
 			    f->required ? "yes" : "", f->doc, d.len ? " (`" : "", d.buf,
 			    d.len ? "`)" : "");
@@ -155,7 +156,7 @@ int cmd_explain(int argc, char **argv)
 	if (f) {
 		struct nc_buf d = NC_BUF_INIT;
 
-		detail(f, &d);
+		detail(f, &d, 0);
 		nc_buf_addf(&b, "%s: %s%s\n  %s%s%s%s\n", argv[1], type_name(f),
 			    f->required ? " (required)" : "", f->doc, d.len ? " [" : "", d.buf,
 			    d.len ? "]" : "");

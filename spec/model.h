@@ -87,6 +87,7 @@ struct nc_object {
 	struct nc_str api_version;
 	struct nc_str kind_str;
 	struct nc_meta meta;
+	bool invalid;               /* errors were found while converting it */
 };
 
 /* Host */
@@ -156,6 +157,7 @@ struct nc_template {
 	struct nc_template_spec spec;
 	struct nc_machine eff;       /* after inheritance */
 	int resolving;               /* 0 new, 1 in progress, 2 done */
+	bool broken;                 /* it or an ancestor is invalid, missing or in a cycle */
 };
 
 enum nc_vm_state { NC_STATE_RUNNING, NC_STATE_STOPPED, NC_STATE_ABSENT };

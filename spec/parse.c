@@ -148,7 +148,7 @@ int nc_size_parse(const char *s, uint64_t *out, const char **err)
 			if (strcmp(p, units[i].name) == 0)
 				break;
 		if (i == NC_ARRAY_SIZE(units)) {
-			*err = "unknown unit (use B, KiB, MiB, GiB, TiB, PiB, or KB, MB, GB, TB, PB)";
+			*err = "unknown unit (use B, KiB, MiB, GiB, TiB, PiB, Ki, Mi, Gi, Ti, Pi, or KB, MB, GB, TB, PB)";
 			return -1;
 		}
 		mult = units[i].mult;
@@ -221,9 +221,13 @@ int nc_check_label_key(const char *s, const char **why)
 		*why = "the prefix before '/' must be a DNS subdomain (lower-case letters, digits, '-' and '.'; at most 253)";
 		if (plen == 0 || plen > 253 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[plen - 1]))
 			return -1;
-		for (i = 0; i < plen; i++)
+		for (i = 0; i < plen; i++) {
 			if (!is_lower_alnum(s[i]) && s[i] != '-' && s[i] != '.')
 				return -1;
+			/* each dot-separated label starts and ends with a letter or digit */
+			if (s[i] == '.' && (!is_lower_alnum(s[i - 1]) || !is_lower_alnum(s[i + 1])))
+				return -1;
+		}
 		s = slash + 1;
 	}
 	*why = "the name must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
@@ -308,6 +312,12 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 		prefix = strtol(slash + 1, &end, 10);
 		if (*end || errno || prefix < 0 || prefix > (v6 ? 128 : 32))
 			return -1;
+		for (long bit = prefix; bit < (v6 ? 128 : 32); bit++) {
+			if (bin[bit / 8] & (0x80 >> (bit % 8))) {
+				*why = "host bits are set: give the first address of the range, e.g. 192.168.122.0/24";
+				return -1;
+			}
+		}
 		return 0;
 	}
 	case NC_CHK_MAC: {
@@ -467,6 +477,10 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 
 		if (!scalar_ok(c, n, "a string", f->key))
 			return;
+		if (n->len == 0) {
+			nc_diag_error(c->diags, n->pos, "'%s' must not be empty", f->key);
+			return;
+		}
 		if (f->check != NC_CHK_NONE && check_string(f->check, n->s, &why) < 0) {
 			nc_diag_error(c->diags, n->pos, "invalid %s '%s': %s",
 				      f->check == NC_CHK_NAME ? "name" : f->key,
@@ -548,7 +562,7 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			return;
 		}
 		x = strtod(n->s, &end);
-		if (*end || !isfinite(x)) {
+		if (*end || !isfinite(x) || strspn(n->s, "0123456789.eE+-") != n->len) {
 			type_error(c, n, "a number", f->key);
 			return;
 		}
@@ -816,7 +830,7 @@ static void load_doc(struct conv *c, const struct nc_ydoc *doc)
 	const struct nc_ynode *root = doc->root, *kn, *av;
 	const char *names[NC_KIND__COUNT];
 	struct nc_object *obj;
-	size_t i;
+	size_t i, before;
 	int kind = -1;
 
 	if (!root || nc_ynode_is_null(root))
@@ -859,8 +873,11 @@ static void load_doc(struct conv *c, const struct nc_ydoc *doc)
 	}
 	obj = nc_arena_alloc(&c->spec->arena, nc_kinds[kind].size);
 	obj->kind = (enum nc_kind)kind;
+	before = c->diags->errors;
 	conv_struct(c, nc_kinds[kind].root, obj, root, "document");
 	obj->pos = doc->pos;
+	/* whole-object checks would only repeat what was already said */
+	obj->invalid = c->diags->errors > before;
 	add_object(c, obj);
 }
 

@@ -139,6 +139,9 @@ static void resolve_template(struct nc_spec *spec, struct nc_template *t,
 			x = (struct nc_template *)nc_spec_find(spec, NC_KIND_TEMPLATE,
 							       x->spec.inherits.v);
 			nc_buf_addf(&path, " -> %s", x->obj.meta.name.v);
+			/* members keep their own values, and are marked broken */
+			merge_struct(&spec->arena, &nc_schema_machine, &x->eff, &x->spec.m, &none);
+			x->broken = true;
 			x->resolving = 2;
 		} while (x != t);
 		nc_diag_error(diags, t->spec.inherits.pos, "template inheritance cycle: %s", path.buf);
@@ -146,6 +149,7 @@ static void resolve_template(struct nc_spec *spec, struct nc_template *t,
 		return;
 	}
 	t->resolving = 1;
+	t->broken = t->obj.invalid;
 	if (NC_IS_SET(t->spec.inherits)) {
 		parent = (struct nc_template *)nc_spec_find(spec, NC_KIND_TEMPLATE,
 							    t->spec.inherits.v);
@@ -154,6 +158,9 @@ static void resolve_template(struct nc_spec *spec, struct nc_template *t,
 			if (t->resolving == 2)
 				return;    /* part of a cycle, reported */
 			pm = &parent->eff;
+			t->broken |= parent->broken;
+		} else {
+			t->broken = true;  /* reported by validate.c */
 		}
 	}
 	merge_struct(&spec->arena, &nc_schema_machine, &t->eff, &t->spec.m, pm);

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int obj_cmp(const void *pa, const void *pb)
 {
@@ -221,6 +222,21 @@ static void check_network(struct nc_diags *diags, const struct nc_network *n)
 	}
 }
 
+/* Vixie cron: with day-of-week unrestricted, day-of-month must exist in a month. */
+static bool cron_can_fire(const struct nc_cron *c)
+{
+	static const int days[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int m, d;
+
+	if (c->dom_star || !c->dow_star)
+		return true;
+	for (m = 1; m <= 12; m++)
+		for (d = 1; d <= days[m]; d++)
+			if ((c->month & (1u << m)) && (c->dom & (1u << d)))
+				return true;
+	return false;
+}
+
 static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 {
 	const struct nc_backup_spec *s = &b->spec;
@@ -229,8 +245,24 @@ static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 	static const char *const what[] = { "a dir target", "a rados target", "an s3 target",
 					    "a swift target" };
 
+	size_t i;
+
 	if (!NC_IS_SET(s->vm_selector) && !NC_IS_SET(s->vms) && s->pos.line)
 		nc_diag_error(diags, s->pos, "BackupSchedule needs 'vmSelector' or 'vms'");
+	else if (!NC_IS_SET(s->vm_selector) && NC_IS_SET(s->vms) && s->vms.n == 0)
+		nc_diag_error(diags, s->vms.pos, "BackupSchedule selects no VM: 'vms' is empty and there is no 'vmSelector'");
+	for (i = 1; i < s->vms.n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(s->vms.v[i].v, s->vms.v[j].v) == 0) {
+				nc_diag_error(diags, s->vms.v[i].pos, "VM '%s' is listed twice in 'vms'",
+					      s->vms.v[i].v);
+				break;
+			}
+		}
+	}
+	if (NC_IS_SET(s->schedule) && !cron_can_fire(&s->schedule.cron))
+		nc_diag_error(diags, s->schedule.pos, "schedule '%s' never fires: no month it names has the days it names",
+			      s->schedule.v);
 	if (NC_IS_SET(t->type)) {
 		const char *w = what[t->type.v];
 		bool obj = t->type.v == NC_TARGET_S3 || t->type.v == NC_TARGET_SWIFT;
@@ -292,10 +324,17 @@ static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct 
 	const char *name = vm->obj.meta.name.v;
 	const char *via = NC_IS_SET(vm->spec.template_name) ? " or in its template" : "";
 	size_t i, boot = 0;
+	const struct nc_template *t = NULL;
 
-	if (NC_IS_SET(vm->spec.template_name) &&
-	    !nc_spec_find(spec, NC_KIND_TEMPLATE, vm->spec.template_name.v))
-		return;   /* the missing template was reported; don't pile on */
+	if (NC_IS_SET(vm->spec.template_name)) {
+		t = (const struct nc_template *)nc_spec_find(spec, NC_KIND_TEMPLATE,
+							     vm->spec.template_name.v);
+		if (!t)
+			return;   /* the missing template was reported; don't pile on */
+	}
+	/* a value that failed to convert was reported where it was written */
+	if (vm->obj.invalid || (t && t->broken))
+		return;
 	if (!NC_IS_SET(m->vcpus))
 		nc_diag_error(diags, at, "VM '%s' has no vcpus: set spec.vcpus%s", name, via);
 	if (!NC_IS_SET(m->memory))
@@ -321,6 +360,52 @@ static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct 
 	    vm->spec.state.v == NC_STATE_ABSENT)
 		nc_diag_error(diags, vm->spec.state.pos,
 			      "VM '%s' has deletionProtection, so its state cannot be absent", name);
+}
+
+struct mac_use {
+	const char *mac;
+	const char *vm;
+	struct nc_pos pos;
+};
+
+static int mac_cmp(const void *pa, const void *pb)
+{
+	const struct mac_use *a = pa, *b = pb;
+	int c = strcasecmp(a->mac, b->mac);
+
+	return c ? c : strcmp(a->vm, b->vm);
+}
+
+/* A fixed MAC address may belong to one NIC in the whole cluster. */
+static void check_macs(struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct mac_use *v = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	const struct nc_vm *vm;
+
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		for (j = 0; j < vm->eff.nics.n; j++) {
+			const struct nc_nic *nic = (const struct nc_nic *)vm->eff.nics.v + j;
+
+			if (!NC_IS_SET(nic->mac))
+				continue;
+			if (n == alloc) {
+				alloc = alloc ? alloc * 2 : 16;
+				v = nc_xreallocarray(v, alloc, sizeof(*v));
+			}
+			v[n].mac = nic->mac.v;
+			v[n].vm = vm->obj.meta.name.v;
+			v[n].pos = vm->obj.meta.name.pos;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), mac_cmp);
+	for (i = 1; i < n; i++)
+		if (strcasecmp(v[i].mac, v[i - 1].mac) == 0)
+			nc_diag_error(diags, v[i].pos, "VM '%s' uses MAC address %s, as VM '%s' does",
+				      v[i].vm, v[i].mac, v[i - 1].vm);
+	free(v);
 }
 
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
@@ -356,6 +441,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 		}
 	}
 	check_hosts(spec, diags);
+	check_macs(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

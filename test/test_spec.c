@@ -154,8 +154,6 @@ START_TEST(test_wrong_types)
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks: {name: x}\n",
 	       "t.yaml:32:10: error: expected a list for 'disks', found a mapping\n");
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: [small]\n",
-	       "t.yaml:29:9: error: VM 'a' has no vcpus: set spec.vcpus\n"
-	       "t.yaml:29:9: error: VM 'a' has no memory: set spec.memory\n"
 	       "t.yaml:31:13: error: expected a string for 'template', found a sequence\n");
 	EXPECT(DOC("Host", "h") "spec:\n  uri: 'qemu:///system'\n  overcommit: {cpu: lots}\n",
 	       "t.yaml:8:21: error: expected a number for 'cpu', found a string 'lots'\n");
@@ -204,9 +202,8 @@ START_TEST(test_size_errors)
 {
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memory: 4Gb\n",
 	       "t.yaml:32:11: error: invalid size '4Gb' for 'memory': unknown unit "
-	       "(use B, KiB, MiB, GiB, TiB, PiB, or KB, MB, GB, TB, PB)\n");
+	       "(use B, KiB, MiB, GiB, TiB, PiB, Ki, Mi, Gi, Ti, Pi, or KB, MB, GB, TB, PB)\n");
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks:\n  - {name: d, pool: local, size: -1GiB}\n",
-	       "t.yaml:33:5: error: disk 'd' of VM 'a' needs a size or an image\n"
 	       "t.yaml:33:34: error: invalid size '-1GiB' for 'size': sizes cannot be negative\n");
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  memory: 1.5GiB\n",
 	       "t.yaml:32:11: error: invalid size '1.5GiB' for 'memory': sizes are whole numbers: "
@@ -361,17 +358,17 @@ END_TEST
 
 START_TEST(test_invalid_cron)
 {
-	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '30 25 * * *'\n  vms: []\n"
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '30 25 * * *'\n  vmSelector: {}\n"
 	       "  target: {type: dir, path: /b}\n",
 	       "t.yaml:7:17: error: invalid cron expression '30 25 * * *': hour value 25 out of range 0-23\n");
-	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: 0 0 * * 1-9\n  vms: []\n"
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: 0 0 * * 1-9\n  vmSelector: {}\n"
 	       "  target: {type: dir, path: /b}\n",
 	       "t.yaml:7:23: error: invalid cron expression '0 0 * * 1-9': day-of-week value 9 out of range 0-7\n");
-	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 0 * *'\n  vms: []\n"
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 0 * *'\n  vmSelector: {}\n"
 	       "  target: {type: dir, path: /b}\n",
 	       "t.yaml:7:14: error: invalid cron expression '0 0 * *': expected 5 fields "
 	       "(minute hour day-of-month month day-of-week), found 4\n");
-	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 3 * foo *'\n  vms: []\n"
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 3 * foo *'\n  vmSelector: {}\n"
 	       "  target: {type: dir, path: /b}\n",
 	       "t.yaml:7:20: error: invalid cron expression '0 3 * foo *': unknown month name 'foo'\n");
 }
@@ -381,7 +378,7 @@ START_TEST(test_valid_cron_parsed)
 {
 	struct nc_diags d;
 	struct nc_spec *spec = load(DOC("BackupSchedule", "b") "spec:\n  schedule: '*/15 2 * jan-mar mon-fri'\n"
-				    "  vms: []\n  target: {type: dir, path: /b}\n", &d);
+				    "  vmSelector: {}\n  target: {type: dir, path: /b}\n", &d);
 	const struct nc_backup *b = (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE, "b");
 
 	ck_assert_uint_eq(d.errors, 0);
@@ -405,7 +402,7 @@ START_TEST(test_cross_field_rules)
 	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  target: {type: s3, bucket: b, "
 	       "endpoint: 'http://127.0.0.1:8000', credentialsFile: /c}\n",
 	       "t.yaml:7:3: error: BackupSchedule needs 'vmSelector' or 'vms'\n");
-	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vms: []\n  target: {type: dir, path: /b}\n"
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vmSelector: {}\n  target: {type: dir, path: /b}\n"
 	       "  retention: {keepLast: 0}\n",
 	       "t.yaml:10:14: error: retention keeps no backup: set keepLast, keepDaily, keepWeekly or "
 	       "keepMonthly above 0\n");
@@ -699,6 +696,52 @@ START_TEST(test_injection_names_quoted)
 }
 END_TEST
 
+/* ---- rules that keep noise down and catch quiet mistakes ---- */
+
+START_TEST(test_no_follow_on_errors)
+{
+	/* a cycle keeps each template's own values: no "has no vcpus" after it */
+	EXPECT(DOC("Template", "a") "spec: {inherits: b, vcpus: 1, memory: 1GiB}\n"
+	       DOC("Template", "b") "spec: {inherits: a}\n" DOC("VM", "v") "spec: {template: a}\n",
+	       "t.yaml:6:18: error: template inheritance cycle: a -> b -> a\n");
+	/* a missing parent is one error */
+	EXPECT(DOC("Template", "a") "spec: {inherits: nope}\n" DOC("VM", "v") "spec: {template: a}\n",
+	       "t.yaml:6:18: error: no Template named 'nope'\n");
+	/* a value that failed to convert is not also "missing" */
+	EXPECT(DOC("VM", "v") "spec: {vcpus: 1, memory: 1.5GiB}\n",
+	       "t.yaml:6:26: error: invalid size '1.5GiB' for 'memory': sizes are whole numbers: "
+	       "use a smaller unit, e.g. 1536MiB for 1.5GiB\n");
+}
+END_TEST
+
+START_TEST(test_quiet_mistakes)
+{
+	EXPECT(BASE DOC("Template", "t") "spec:\n  vcpus: 1\n  memory: 1GiB\n"
+	       "  nics: [{name: eth0, network: lan, mac: '52:54:00:00:00:01'}]\n"
+	       DOC("VM", "v1") "spec: {template: t}\n" DOC("VM", "v2") "spec: {template: t}\n",
+	       "t.yaml:44:9: error: VM 'v2' uses MAC address 52:54:00:00:00:01, as VM 'v1' does\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 0 31 2 *'\n  vmSelector: {}\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:7:13: error: schedule '0 0 31 2 *' never fires: no month it names has the days it names\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vms: []\n"
+	       "  target: {type: dir, path: /b}\n",
+	       "t.yaml:8:8: error: BackupSchedule selects no VM: 'vms' is empty and there is no 'vmSelector'\n");
+	EXPECT(BASE DOC("VM", "v") "spec: {template: small}\n" DOC("BackupSchedule", "b")
+	       "spec:\n  schedule: '@daily'\n  vms: [v, v]\n  target: {type: dir, path: /b}\n",
+	       "t.yaml:38:12: error: VM 'v' is listed twice in 'vms'\n");
+	EXPECT(BASE DOC("VM", "v") "spec: {template: small, machine: ''}\n",
+	       "t.yaml:30:34: error: 'machine' must not be empty\n");
+	EXPECT(DOC("Host", "h") "spec: {uri: 'qemu:///system', overcommit: {cpu: 0x2}}\n",
+	       "t.yaml:6:49: error: expected a number for 'cpu', found a string '0x2'\n");
+	EXPECT(DOC("Network", "n") "spec: {type: nat, subnet: 10.0.0.7/24}\n",
+	       "t.yaml:6:27: error: invalid subnet '10.0.0.7/24': host bits are set: give the first "
+	       "address of the range, e.g. 192.168.122.0/24\n");
+	EXPECT(DOC("Network", "n") "  labels: {a..b/rack: r1}\nspec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:6:12: error: invalid label key 'a..b/rack': the prefix before '/' must be a "
+	       "DNS subdomain (lower-case letters, digits, '-' and '.'; at most 253)\n");
+}
+END_TEST
+
 Suite *nc_suite_spec(void)
 {
 	Suite *s = suite_create("spec");
@@ -729,6 +772,8 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_invalid_cron);
 	tcase_add_test(tc, test_cross_field_rules);
 	tcase_add_test(tc, test_injection_names_quoted);
+	tcase_add_test(tc, test_no_follow_on_errors);
+	tcase_add_test(tc, test_quiet_mistakes);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tm, test_size_parse);
