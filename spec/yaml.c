@@ -387,7 +387,8 @@ static bool looks_number(const char *s)
 {
 	char *end;
 
-	if (!*s)
+	/* decimal only: strtod would also take "0x2", "inf" and "nan" */
+	if (!*s || strspn(s, "0123456789.eE+-") != strlen(s))
 		return false;
 	strtod(s, &end);
 	return *end == '\0';
