@@ -2,6 +2,7 @@
  * main.c - the novacron command line: the command table and dispatch.
  */
 #include "cli.h"
+#include "pass-cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@
 static const struct nc_cmd cmds[] = {
 	{ "validate", cmd_validate, "validate [PATH...] [--output text|json] [--quiet]",
 	  "check a cluster spec and report every problem as file:line:col" },
+	{ "plan", cmd_plan, "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] [--state-dir DIR] ...",
+	  "show what apply would change (exit 0 none, 2 changes, 1 error)" },
+	{ "apply", cmd_apply, "apply [PLANFILE | PATH...] [--auto-approve] [--state-dir DIR] ...",
+	  "make the cluster match the spec, or apply a saved plan verbatim" },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
 	  "describe the kinds and fields of the spec" },
 };

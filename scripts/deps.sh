@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git
-  libyaml-dev libxml2-dev libvirt-dev libvirt0 check libsubunit-dev
+  libyaml-dev libxml2-dev libvirt-dev libvirt0 libssl-dev check libsubunit-dev
   clang
 )
 

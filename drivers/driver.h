@@ -1,0 +1,166 @@
+/*
+ * driver.h - the host driver interface: what the reconciler asks of a
+ * hypervisor host, behind a vtable (git refs backends, curl vtls).
+ *
+ * The core never includes libvirt headers; drivers/libvirt.c implements this
+ * interface for any libvirt URI, and for `sim:///NAME`, a simulated host
+ * whose domains persist in a state directory between runs (libvirt's test
+ * driver loaded from and saved to STATE_DIR/NAME.xml).
+ *
+ * Every call returns 0 or a negative code and, on failure, fills the
+ * caller's struct nc_err with a one-line message.  Observed data is owned by
+ * the caller and freed with nc_observed_host_release().
+ *
+ * Debug switch: NOVACRON_FAIL_AT=K makes the K-th mutating driver call of the
+ * process fail (SQLite's DO_OS_MALLOC_TEST, curl's torture), to test that a
+ * pass interrupted at any point converges on the next.
+ */
+#ifndef NC_DRIVER_H
+#define NC_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NC_XMLNS "https://novacron.io/xmlns/vm/1"
+
+struct nc_err {
+	char msg[512];
+};
+void nc_err_set(struct nc_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- desired domain: what the reconciler asks a host to define ---- */
+struct nc_disk_def {
+	const char *name;        /* spec disk name */
+	const char *target;      /* vda, sdb, ... */
+	const char *bus;         /* virtio, scsi, sata, ide */
+	const char *type;        /* "file" or "network" */
+	const char *source;      /* file path, or rbd pool/image */
+	const char *format;      /* qcow2, raw */
+	uint64_t size;
+	bool boot;
+};
+struct nc_nic_def {
+	const char *name;        /* spec NIC name */
+	const char *mac;
+	const char *type;        /* "network" or "bridge" */
+	const char *source;      /* libvirt network or bridge name */
+	const char *model;
+};
+struct nc_domain_def {
+	const char *name;
+	const char *uuid;        /* keep the observed UUID on redefinition; NULL = new */
+	unsigned vcpus;
+	uint64_t memory;         /* bytes */
+	const char *machine;     /* NULL = host default */
+	struct nc_disk_def *disks;
+	size_t ndisks;
+	struct nc_nic_def *nics;
+	size_t nnics;
+	/* ownership metadata (DESIGN.md "Ownership") */
+	const char *meta_vm;
+	const char *meta_hash;
+	const char *meta_commit;
+	bool meta_protected;     /* deletionProtection at the time it was applied */
+	bool meta_delete_disks;  /* deletionPolicy: delete */
+};
+
+/* ---- observed state ---- */
+enum nc_dom_state {
+	NC_DOM_RUNNING,
+	NC_DOM_PAUSED,
+	NC_DOM_SHUTOFF,
+	NC_DOM_OTHER,            /* crashed, suspended to disk, ... */
+};
+const char *nc_dom_state_name(enum nc_dom_state s);
+
+struct nc_dom_disk {
+	char *target, *bus, *type, *source, *format;
+	bool boot;
+};
+struct nc_dom_nic {
+	char *mac, *type, *source, *model;
+};
+struct nc_domain {
+	char *name;
+	char *uuid;
+	enum nc_dom_state state;
+	bool persistent;
+	unsigned vcpus;          /* config */
+	uint64_t memory;         /* config maximum, bytes */
+	uint64_t cur_memory;     /* live balloon, bytes (config when shut off) */
+	char *machine;
+	struct nc_dom_disk *disks;
+	size_t ndisks;
+	struct nc_dom_nic *nics;
+	size_t nnics;
+	bool managed;            /* has NovaCron's metadata element */
+	char *meta_vm, *meta_hash, *meta_commit;
+	bool meta_protected, meta_delete_disks;
+};
+
+struct nc_node_info {
+	unsigned cpus;
+	uint64_t memory;         /* bytes */
+	char *hostname;
+};
+
+struct nc_observed_host {
+	struct nc_node_info node;
+	struct nc_domain *doms;  /* sorted by name */
+	size_t ndoms;
+};
+void nc_observed_host_release(struct nc_observed_host *h);
+
+/* ---- the vtable ---- */
+struct nc_host_conn {
+	const struct nc_host_driver *drv;
+	char *uri;
+};
+
+struct nc_driver_opts {
+	const char *state_dir;   /* for sim:// hosts */
+};
+
+struct nc_host_driver {
+	const char *name;
+	/* URI schemes this driver serves ("qemu", "test", "sim", ...); NULL-terminated */
+	const char *const *schemes;
+	int (*open)(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
+		    struct nc_err *err);
+	void (*close)(struct nc_host_conn *conn);
+	int (*observe)(struct nc_host_conn *conn, struct nc_observed_host *out, struct nc_err *err);
+	/* one domain by name: 1 and *out filled when it exists, 0 when not */
+	int (*lookup)(struct nc_host_conn *conn, const char *name, struct nc_domain *out,
+		      struct nc_err *err);
+	/* defines (creates or replaces the persistent config of) a domain */
+	int (*define)(struct nc_host_conn *conn, const struct nc_domain_def *def, struct nc_err *err);
+	int (*start)(struct nc_host_conn *conn, const char *name, struct nc_err *err);
+	/* graceful shutdown; after timeout_ms, destroy */
+	int (*shutdown)(struct nc_host_conn *conn, const char *name, unsigned timeout_ms,
+			struct nc_err *err);
+	/* live changes on a running domain; 0 leaves a value as it is */
+	int (*set_live)(struct nc_host_conn *conn, const char *name, unsigned vcpus,
+			uint64_t memory, struct nc_err *err);
+	/* stops (if running) and undefines; never removes disks */
+	int (*undefine)(struct nc_host_conn *conn, const char *name, struct nc_err *err);
+	/* makes changes durable (sim: writes the state file); may be NULL */
+	int (*commit)(struct nc_host_conn *conn, struct nc_err *err);
+};
+
+/* Finds the driver for a URI by its scheme ("qemu+ssh://..." -> "qemu"). */
+const struct nc_host_driver *nc_driver_for_uri(const char *uri);
+int nc_host_open(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
+		 struct nc_err *err);
+void nc_host_close(struct nc_host_conn *conn);
+
+/* The NOVACRON_FAIL_AT switch: returns -1 (with err set) when this call is the K-th. */
+int nc_driver_fault(const char *what, struct nc_err *err);
+
+/* Domain XML (drivers/domxml.c, libxml2): generate and parse. */
+char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type);
+int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err);
+void nc_domain_release(struct nc_domain *d);
+
+#endif

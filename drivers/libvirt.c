@@ -1,0 +1,638 @@
+/*
+ * libvirt.c - the libvirt host driver, and the simulated host built on it.
+ *
+ * "libvirt" serves any libvirt URI (qemu:///system, qemu+ssh://h/system,
+ * test:///default, ...).  "sim" serves sim:///NAME[?cpus=N&memory=SIZE]:
+ * libvirt's test driver (a real libvirt driver that runs in-process) loaded
+ * from STATE_DIR/NAME.xml and written back by commit(), so a simulated host
+ * keeps its domains, their UUIDs, metadata and run state between processes.
+ * A sim host holds an exclusive flock on STATE_DIR/NAME.lock while open.
+ */
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../spec/model.h"
+#include "../spec/util.h"
+
+#define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
+
+struct lv_conn {
+	struct nc_host_conn pub;     /* first member: the public part */
+	virConnectPtr conn;
+	const char *domain_type;     /* "test", "kvm" or "qemu" */
+	bool sim;
+	char *state_file;            /* sim only */
+	int lock_fd;                 /* sim only */
+	bool dirty;                  /* sim: state changed since load */
+};
+
+static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
+
+static void lv_quiet(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	(void)e;
+}
+
+static void lv_init(void)
+{
+	virInitialize();
+	virSetErrorFunc(NULL, lv_quiet);
+	xmlInitParser();
+}
+
+static int lv_fail(struct nc_err *err, const char *what)
+{
+	const char *m = virGetLastErrorMessage();
+
+	nc_err_set(err, "%s: %s", what, m && *m ? m : "unknown libvirt error");
+	return -1;
+}
+
+/* ---- sim state files ---- */
+
+static int mkdir_p(const char *path)
+{
+	char *p = nc_xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		ret = -1;
+	free(p);
+	return ret;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len, struct nc_err *err)
+{
+	char *tmp = nc_xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	int ret = -1;
+
+	if (!f) {
+		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		fclose(f);
+		goto out;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0) {
+		nc_err_set(err, "cannot rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	return ret;
+}
+
+/* A test-driver node document: <node> with CPU and memory, no domains yet. */
+static xmlDocPtr node_doc(unsigned cpus, uint64_t memory_kib)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr node = xmlNewNode(NULL, BAD_CAST "node"), cpu;
+	char num[32];
+
+	xmlDocSetRootElement(doc, node);
+	cpu = xmlNewChild(node, NULL, BAD_CAST "cpu", NULL);
+	xmlNewChild(cpu, NULL, BAD_CAST "mhz", BAD_CAST "2400");
+	xmlNewChild(cpu, NULL, BAD_CAST "model", BAD_CAST "x86_64");
+	snprintf(num, sizeof(num), "%u", cpus);
+	xmlNewChild(cpu, NULL, BAD_CAST "active", BAD_CAST num);
+	xmlNewChild(cpu, NULL, BAD_CAST "nodes", BAD_CAST "1");
+	xmlNewChild(cpu, NULL, BAD_CAST "sockets", BAD_CAST "1");
+	xmlNewChild(cpu, NULL, BAD_CAST "cores", BAD_CAST num);
+	xmlNewChild(cpu, NULL, BAD_CAST "threads", BAD_CAST "1");
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)memory_kib);
+	xmlNewChild(node, NULL, BAD_CAST "memory", BAD_CAST num);
+	return doc;
+}
+
+static char *doc_text(xmlDocPtr doc)
+{
+	xmlChar *mem = NULL;
+	int len = 0;
+	char *out;
+
+	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
+	out = nc_xstrndup((const char *)mem, (size_t)len);
+	xmlFree(mem);
+	return out;
+}
+
+/* sim:///NAME?cpus=N&memory=SIZE -> NAME and the node's size */
+static int sim_parse_uri(const char *uri, char **name, unsigned *cpus, uint64_t *memory,
+			 struct nc_err *err)
+{
+	const char *p = uri + strlen("sim:///"), *q = strchr(p, '?');
+	size_t n = q ? (size_t)(q - p) : strlen(p), i;
+
+	if (strncmp(uri, "sim:///", 7) != 0 || n == 0 || n > 63) {
+		nc_err_set(err, "invalid sim URI '%s' (expected sim:///NAME)", uri);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-')) {
+			nc_err_set(err, "invalid sim host name in '%s' (lower-case letters, digits, '-')", uri);
+			return -1;
+		}
+	}
+	*cpus = 16;
+	*memory = 64ULL << 30;
+	while (q && *q) {
+		const char *kv = q + 1, *amp = strchr(kv, '&');
+		char *item = nc_xstrndup(kv, amp ? (size_t)(amp - kv) : strlen(kv));
+		const char *e;
+
+		if (strncmp(item, "cpus=", 5) == 0 && atoi(item + 5) > 0) {
+			*cpus = (unsigned)atoi(item + 5);
+		} else if (strncmp(item, "memory=", 7) == 0 && nc_size_parse(item + 7, memory, &e) == 0 &&
+			   *memory >= (1ULL << 20)) {
+			/* parsed */
+		} else {
+			nc_err_set(err, "invalid parameter '%s' in '%s' (expected cpus=N or memory=SIZE)",
+				   item, uri);
+			free(item);
+			return -1;
+		}
+		free(item);
+		q = amp;
+	}
+	*name = nc_xstrndup(p, n);
+	return 0;
+}
+
+static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_opts *opts,
+		    struct nc_err *err)
+{
+	char *name = NULL, *lock = NULL, *test_uri = NULL;
+	unsigned cpus;
+	uint64_t memory;
+	struct stat st;
+	int ret = -1;
+
+	if (sim_parse_uri(uri, &name, &cpus, &memory, err) < 0)
+		return -1;
+	if (!opts || !opts->state_dir || !*opts->state_dir) {
+		nc_err_set(err, "sim:// hosts need a state directory (--state-dir or NOVACRON_STATE_DIR)");
+		goto out;
+	}
+	if (mkdir_p(opts->state_dir) < 0) {
+		nc_err_set(err, "cannot create state directory %s: %s", opts->state_dir, strerror(errno));
+		goto out;
+	}
+	{
+		char *abs = realpath(opts->state_dir, NULL);
+
+		if (!abs) {
+			nc_err_set(err, "cannot resolve %s: %s", opts->state_dir, strerror(errno));
+			goto out;
+		}
+		c->state_file = nc_xasprintf("%s/%s.xml", abs, name);
+		lock = nc_xasprintf("%s/%s.lock", abs, name);
+		free(abs);
+	}
+	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0) {
+		nc_err_set(err, "cannot lock %s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if (stat(c->state_file, &st) < 0) {
+		xmlDocPtr doc = node_doc(cpus, memory / 1024);
+		char *xml = doc_text(doc);
+		int r = write_atomic(c->state_file, xml, strlen(xml), err);
+
+		xmlFreeDoc(doc);
+		free(xml);
+		if (r < 0)
+			goto out;
+	}
+	test_uri = nc_xasprintf("test://%s", c->state_file);
+	c->conn = virConnectOpen(test_uri);
+	if (!c->conn) {
+		lv_fail(err, "cannot open simulated host");
+		goto out;
+	}
+	c->sim = true;
+	c->domain_type = "test";
+	ret = 0;
+out:
+	free(name);
+	free(lock);
+	free(test_uri);
+	return ret;
+}
+
+static const char *probe_domain_type(virConnectPtr conn)
+{
+	char *caps = virConnectGetCapabilities(conn);
+	const char *t = "qemu";
+
+	if (caps && strstr(caps, "<domain type='kvm'"))
+		t = "kvm";
+	free(caps);
+	return t;
+}
+
+static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
+		   struct nc_err *err);
+
+static void lv_close(struct nc_host_conn *pub)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+
+	if (!c)
+		return;
+	if (c->conn)
+		virConnectClose(c->conn);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	free(c->state_file);
+	free(c->pub.uri);
+	free(c);
+}
+
+static int dom_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nc_domain *)a)->name, ((const struct nc_domain *)b)->name);
+}
+
+static enum nc_dom_state map_state(int st)
+{
+	switch (st) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+		return NC_DOM_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+		return NC_DOM_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+	case VIR_DOMAIN_SHUTDOWN:
+		return NC_DOM_SHUTOFF;
+	default:
+		return NC_DOM_OTHER;
+	}
+}
+
+static int lv_observe(struct nc_host_conn *pub, struct nc_observed_host *out, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	struct nc_observed_host h;
+	virNodeInfo ni;
+	virDomainPtr *doms = NULL;
+	int n, i, ret = -1;
+
+	memset(&h, 0, sizeof(h));
+	if (virNodeGetInfo(c->conn, &ni) < 0)
+		return lv_fail(err, "cannot read node info");
+	h.node.cpus = ni.cpus;
+	h.node.memory = (uint64_t)ni.memory * 1024;
+	n = virConnectListAllDomains(c->conn, &doms, 0);
+	if (n < 0)
+		return lv_fail(err, "cannot list domains");
+	h.doms = nc_xcalloc((size_t)(n ? n : 1), sizeof(*h.doms));
+	for (i = 0; i < n; i++) {
+		struct nc_domain *d = &h.doms[h.ndoms];
+		virDomainInfo info;
+		char *xml;
+		int st, reason;
+
+		xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+		if (!xml) {
+			/* the domain went away while we looked: it is simply not there */
+			if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+				continue;
+			lv_fail(err, "cannot read domain XML");
+			goto out;
+		}
+		if (nc_domxml_parse(d, xml, err) < 0) {
+			free(xml);
+			goto out;
+		}
+		free(xml);
+		h.ndoms++;
+		if (virDomainGetState(doms[i], &st, &reason, 0) < 0) {
+			lv_fail(err, "cannot read domain state");
+			goto out;
+		}
+		d->state = map_state(st);
+		d->persistent = virDomainIsPersistent(doms[i]) == 1;
+		if (d->state == NC_DOM_RUNNING && virDomainGetInfo(doms[i], &info) == 0)
+			d->cur_memory = (uint64_t)info.memory * 1024;
+	}
+	if (h.ndoms > 1)
+		qsort(h.doms, h.ndoms, sizeof(*h.doms), dom_cmp);
+	*out = h;
+	memset(&h, 0, sizeof(h));
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	nc_observed_host_release(&h);
+	return ret;
+}
+
+static int lv_lookup(struct nc_host_conn *pub, const char *name, struct nc_domain *out,
+		     struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d = virDomainLookupByName(c->conn, name);
+	virDomainInfo info;
+	char *xml;
+	int st, reason, ret = 1;
+
+	if (!d)
+		return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot look up domain");
+	xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml) {
+		ret = lv_fail(err, "cannot read domain XML");
+	} else if (nc_domxml_parse(out, xml, err) < 0) {
+		ret = -1;
+	} else if (virDomainGetState(d, &st, &reason, 0) < 0) {
+		nc_domain_release(out);
+		ret = lv_fail(err, "cannot read domain state");
+	} else {
+		out->state = map_state(st);
+		out->persistent = virDomainIsPersistent(d) == 1;
+		if (out->state == NC_DOM_RUNNING && virDomainGetInfo(d, &info) == 0)
+			out->cur_memory = (uint64_t)info.memory * 1024;
+	}
+	free(xml);
+	virDomainFree(d);
+	return ret;
+}
+
+static int lv_define(struct nc_host_conn *pub, const struct nc_domain_def *def, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	char *xml;
+
+	if (nc_driver_fault("define", err) < 0)
+		return -1;
+	xml = nc_domxml_build(def, c->domain_type);
+	d = virDomainDefineXML(c->conn, xml);
+	free(xml);
+	if (!d)
+		return lv_fail(err, "cannot define domain");
+	virDomainFree(d);
+	c->dirty = true;
+	return 0;
+}
+
+static virDomainPtr lookup(struct lv_conn *c, const char *name, struct nc_err *err)
+{
+	virDomainPtr d = virDomainLookupByName(c->conn, name);
+
+	if (!d)
+		lv_fail(err, "cannot find domain");
+	return d;
+}
+
+static int lv_start(struct nc_host_conn *pub, const char *name, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	int ret = 0;
+
+	if (nc_driver_fault("start", err) < 0)
+		return -1;
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	if (virDomainIsActive(d) != 1) {
+		if (virDomainCreate(d) < 0)
+			ret = lv_fail(err, "cannot start domain");
+		else
+			c->dirty = true;
+	}
+	virDomainFree(d);
+	return ret;
+}
+
+static int lv_shutdown(struct nc_host_conn *pub, const char *name, unsigned timeout_ms,
+		       struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	unsigned waited = 0;
+	int ret = 0;
+
+	if (nc_driver_fault("shutdown", err) < 0)
+		return -1;
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	if (virDomainIsActive(d) != 1)
+		goto out;
+	c->dirty = true;
+	if (virDomainShutdown(d) == 0) {
+		while (virDomainIsActive(d) == 1 && waited < timeout_ms) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			waited += 100;
+		}
+	}
+	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0)
+		ret = lv_fail(err, "cannot stop domain");
+out:
+	virDomainFree(d);
+	return ret;
+}
+
+static int lv_set_live(struct nc_host_conn *pub, const char *name, unsigned vcpus,
+		       uint64_t memory, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	int ret = 0;
+
+	if (nc_driver_fault("set_live", err) < 0)
+		return -1;
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	if (memory && virDomainSetMemoryFlags(d, (unsigned long)((memory + 1023) / 1024),
+					      VIR_DOMAIN_AFFECT_LIVE) < 0)
+		ret = lv_fail(err, "cannot set memory");
+	if (!ret && vcpus && virDomainSetVcpusFlags(d, vcpus, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		ret = lv_fail(err, "cannot set vcpus");
+	if (!ret)
+		c->dirty = true;
+	virDomainFree(d);
+	return ret;
+}
+
+static int lv_undefine(struct nc_host_conn *pub, const char *name, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	int ret = 0;
+
+	if (nc_driver_fault("undefine", err) < 0)
+		return -1;
+	d = virDomainLookupByName(c->conn, name);
+	if (!d)
+		return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot find domain");
+	c->dirty = true;
+	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0) {
+		ret = lv_fail(err, "cannot stop domain");
+		goto out;
+	}
+	if (virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+				      VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+				      VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA) < 0 &&
+	    virDomainUndefine(d) < 0)
+		ret = lv_fail(err, "cannot undefine domain");
+out:
+	virDomainFree(d);
+	return ret;
+}
+
+/* sim: write every domain, with its run state, back to the state file */
+static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr *doms = NULL;
+	xmlDocPtr node;
+	virNodeInfo ni;
+	char *out = NULL;
+	int n, i, ret = -1;
+
+	if (!c->sim || !c->dirty)
+		return 0;
+	if (virNodeGetInfo(c->conn, &ni) < 0)
+		return lv_fail(err, "cannot read node info");
+	n = virConnectListAllDomains(c->conn, &doms, 0);
+	if (n < 0)
+		return lv_fail(err, "cannot list domains");
+	node = node_doc(ni.cpus, ni.memory);
+	for (i = 0; i < n; i++) {
+		char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+		xmlDocPtr dom;
+		xmlNodePtr root, copy;
+		xmlNsPtr ns;
+		int st, reason;
+		char num[8];
+
+		if (!xml) {
+			lv_fail(err, "cannot read domain XML");
+			goto out;
+		}
+		dom = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+		free(xml);
+		if (!dom || virDomainGetState(doms[i], &st, &reason, 0) < 0) {
+			xmlFreeDoc(dom);
+			nc_err_set(err, "cannot save simulated domain");
+			goto out;
+		}
+		/* the test driver reads the run state back from test:runstate */
+		root = xmlDocGetRootElement(dom);
+		ns = xmlNewNs(root, BAD_CAST TEST_NS, BAD_CAST "test");
+		snprintf(num, sizeof(num), "%d", st == VIR_DOMAIN_RUNNING ? VIR_DOMAIN_RUNNING :
+					       st == VIR_DOMAIN_PAUSED ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_SHUTOFF);
+		xmlNewChild(root, ns, BAD_CAST "runstate", BAD_CAST num);
+		copy = xmlDocCopyNode(root, node, 1);
+		xmlAddChild(xmlDocGetRootElement(node), copy);
+		xmlFreeDoc(dom);
+	}
+	out = doc_text(node);
+	ret = write_atomic(c->state_file, out, strlen(out), err);
+	if (ret == 0)
+		c->dirty = false;
+out:
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	xmlFreeDoc(node);
+	free(out);
+	return ret;
+}
+
+static const char *const lv_schemes[] = {
+	"qemu", "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+unix", "qemu+libssh", "qemu+libssh2",
+	"test", "test+unix", NULL
+};
+static const char *const sim_schemes[] = { "sim", NULL };
+
+const struct nc_host_driver nc_driver_libvirt = {
+	.name = "libvirt",
+	.schemes = lv_schemes,
+	.open = lv_open,
+	.close = lv_close,
+	.observe = lv_observe,
+	.lookup = lv_lookup,
+	.define = lv_define,
+	.start = lv_start,
+	.shutdown = lv_shutdown,
+	.set_live = lv_set_live,
+	.undefine = lv_undefine,
+	.commit = lv_commit,
+};
+
+const struct nc_host_driver nc_driver_sim = {
+	.name = "sim",
+	.schemes = sim_schemes,
+	.open = lv_open,
+	.close = lv_close,
+	.observe = lv_observe,
+	.lookup = lv_lookup,
+	.define = lv_define,
+	.start = lv_start,
+	.shutdown = lv_shutdown,
+	.set_live = lv_set_live,
+	.undefine = lv_undefine,
+	.commit = lv_commit,
+};
+
+static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
+		   struct nc_err *err)
+{
+	struct lv_conn *c;
+
+	pthread_once(&lv_once, lv_init);
+	c = nc_xcalloc(1, sizeof(*c));
+	c->lock_fd = -1;
+	c->pub.uri = nc_xstrdup(uri);
+	if (strncmp(uri, "sim:", 4) == 0) {
+		c->pub.drv = &nc_driver_sim;
+		if (sim_open(c, uri, opts, err) < 0) {
+			lv_close(&c->pub);
+			return -1;
+		}
+	} else {
+		c->pub.drv = &nc_driver_libvirt;
+		c->conn = virConnectOpen(uri);
+		if (!c->conn) {
+			lv_fail(err, "cannot connect");
+			lv_close(&c->pub);
+			return -1;
+		}
+		c->domain_type = strncmp(uri, "test", 4) == 0 ? "test" : probe_domain_type(c->conn);
+	}
+	*out = &c->pub;
+	return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * cmd-apply.c - `novacron apply [PLANFILE | PATH...] [--auto-approve]`
+ *
+ * With spec paths: plans as `novacron plan` does, prints the plan, asks for
+ * "yes" on a terminal (or needs --auto-approve), then runs the actions.
+ * With a plan file from `plan --out`: re-reads the spec and the cluster the
+ * plan was made from and applies it only if both are unchanged (the same
+ * digests), so what runs is exactly what was reviewed.
+ * Exit: 0 applied (or nothing to do), 1 error, refusal or a failed action.
+ */
+#include "pass-cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool confirm(void)
+{
+	char line[64];
+
+	printf("\nApply these actions? Only 'yes' is accepted: ");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcmp(line, "yes") == 0;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct nc_pass_args a;
+	struct nc_pass p;
+	struct nc_plan_file pf;
+	struct nc_apply_result r;
+	struct nc_buf b = NC_BUF_INIT;
+	bool from_file = false;
+	int ret = NC_EXIT_ERROR;
+
+	if (nc_pass_parse(&a, "apply", argc, argv, true) < 0)
+		return NC_EXIT_ERROR;
+	if (a.help) {
+		printf("usage: novacron %s\n", NC_APPLY_USAGE);
+		return NC_EXIT_OK;
+	}
+	if (a.npaths == 1 && nc_is_plan_file(a.paths[0])) {
+		const char *file = a.paths[0];
+
+		if (nc_plan_file_read(&pf, &a, file) < 0) {
+			nc_pass_args_release(&a);
+			return NC_EXIT_ERROR;
+		}
+		from_file = true;
+	}
+	if (nc_pass_run(&p, &a) < 0)
+		goto out;
+
+	if (from_file) {
+		const char *what = strcmp(pf.spec, p.plan.spec_digest) != 0 ? "the spec" :
+				   strcmp(pf.observed, p.plan.observed_digest) != 0 ? "the cluster" :
+				   strcmp(pf.plan, p.plan.plan_digest) != 0 ? "the plan" : NULL;
+
+		if (what) {
+			fprintf(stderr, "novacron apply: refusing the saved plan: %s changed since it was made; "
+					"run novacron plan again\n", what);
+			goto out;
+		}
+	}
+	nc_pass_render(&p, &a, a.output, a.output == NC_OUT_TEXT ? a.color : 0, &b);
+	fwrite(b.buf, 1, b.len, stdout);
+	if (p.plan.refused || p.plan.errors) {
+		fprintf(stderr, "novacron apply: the plan has errors; nothing was applied\n");
+		goto out;
+	}
+	if (nc_plan_empty(&p.plan)) {
+		ret = NC_EXIT_OK;
+		goto out;
+	}
+	if (!from_file && !a.auto_approve) {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "novacron apply: standard input is not a terminal: pass --auto-approve "
+					"or apply a saved plan\n");
+			goto out;
+		}
+		if (!confirm()) {
+			printf("Apply cancelled.\n");
+			goto out;
+		}
+	}
+	printf("\n");
+	nc_apply(&r, &p.plan, &p.cluster, &a.popts, stdout, a.color);
+	printf("\nApply %s: %zu done, %zu failed, %zu skipped.\n", r.failed || r.skipped ? "incomplete" : "complete",
+	       r.done, r.failed, r.skipped);
+	if (r.failed || r.skipped)
+		printf("Run novacron apply again: it starts from what the cluster holds now.\n");
+	ret = r.failed || r.skipped ? NC_EXIT_ERROR : NC_EXIT_OK;
+out:
+	nc_buf_release(&b);
+	nc_pass_release(&p);
+	nc_pass_args_release(&a);
+	return ret;
+}

@@ -1,0 +1,253 @@
+/*
+ * observe.c - open and observe every host in parallel, each within a timeout.
+ *
+ * A pool of worker threads takes hosts in spec order.  The caller waits until
+ * every host is done or past its deadline; a host past its deadline is
+ * reported unreachable ("timed out") and its worker is abandoned: it drops
+ * what it gets when the call finally returns, and a new worker takes its
+ * place so that one hung host cannot stall the others.  The job table is
+ * shared with reference counts, so the caller may return before a hung
+ * worker does.
+ */
+#include "pass.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+
+struct job {
+	char *uri;
+	enum job_state state;
+	struct timespec start;
+	struct nc_host_conn *conn;
+	struct nc_observed_host obs;
+	char *error;
+	double seconds;
+};
+
+struct shared {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *jobs;
+	size_t n, next;
+	int refs;
+	char *state_dir;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void shared_unref(struct shared *s)
+{
+	size_t i;
+
+	if (--s->refs > 0) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < s->n; i++) {
+		free(s->jobs[i].uri);
+		free(s->jobs[i].error);
+	}
+	free(s->jobs);
+	free(s->state_dir);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static void *worker(void *arg)
+{
+	struct shared *s = arg;
+	struct nc_driver_opts dopts;
+
+	pthread_mutex_lock(&s->mu);
+	dopts.state_dir = s->state_dir;
+	while (s->next < s->n) {
+		struct job *j = &s->jobs[s->next++];
+		struct nc_host_conn *conn = NULL;
+		struct nc_observed_host obs;
+		struct nc_err err = { "" };
+		char *uri = j->uri;
+		int r;
+
+		j->state = JOB_RUNNING;
+		clock_gettime(CLOCK_MONOTONIC, &j->start);
+		pthread_mutex_unlock(&s->mu);
+
+		memset(&obs, 0, sizeof(obs));
+		r = nc_host_open(&conn, uri, &dopts, &err);
+		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0) {
+			nc_host_close(conn);
+			conn = NULL;
+			r = -1;
+		}
+
+		pthread_mutex_lock(&s->mu);
+		if (j->state == JOB_ABANDONED) {
+			nc_observed_host_release(&obs);
+			nc_host_close(conn);
+		} else {
+			j->state = JOB_DONE;
+			j->seconds = since(&j->start);
+			j->conn = conn;
+			j->obs = obs;
+			if (r < 0)
+				j->error = nc_xstrdup(err.msg);
+			pthread_cond_broadcast(&s->cv);
+		}
+	}
+	shared_unref(s);    /* unlocks */
+	return NULL;
+}
+
+static void spawn(struct shared *s)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	s->refs++;
+	if (pthread_create(&t, &attr, worker, s) != 0)
+		s->refs--;
+	pthread_attr_destroy(&attr);
+}
+
+void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
+		const struct nc_observe_opts *opts)
+{
+	struct shared *s = nc_xcalloc(1, sizeof(*s));
+	unsigned timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 30000;
+	unsigned parallel = opts && opts->parallel ? opts->parallel : 16;
+	const struct nc_host *h;
+	size_t i, w;
+
+	memset(out, 0, sizeof(*out));
+	out->nhosts = spec->nobjs[NC_KIND_HOST];
+	out->hosts = nc_xcalloc(out->nhosts ? out->nhosts : 1, sizeof(*out->hosts));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->n = out->nhosts;
+	s->jobs = nc_xcalloc(s->n ? s->n : 1, sizeof(*s->jobs));
+	s->refs = 1;
+	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
+	NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, i) {
+		out->hosts[i].spec = h;
+		s->jobs[i].uri = nc_xstrdup(h->spec.uri.v);
+	}
+
+	pthread_mutex_lock(&s->mu);
+	for (w = 0; w < parallel && w < s->n; w++)
+		spawn(s);
+	for (;;) {
+		struct timespec deadline = { 0, 0 };
+		bool waiting = false;
+
+		for (i = 0; i < s->n; i++) {
+			struct job *j = &s->jobs[i];
+
+			if (j->state == JOB_PENDING) {
+				waiting = true;
+			} else if (j->state == JOB_RUNNING) {
+				if (since(&j->start) * 1000 >= timeout_ms) {
+					j->state = JOB_ABANDONED;
+					j->error = nc_xasprintf("timed out after %.1f s", timeout_ms / 1000.0);
+					j->seconds = timeout_ms / 1000.0;
+					if (s->next < s->n)
+						spawn(s);   /* replace the hung worker */
+					continue;
+				}
+				waiting = true;
+			}
+		}
+		if (!waiting)
+			break;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 50 * 1000 * 1000;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
+	}
+	for (i = 0; i < s->n; i++) {
+		struct nc_host_view *v = &out->hosts[i];
+		struct job *j = &s->jobs[i];
+
+		v->seconds = j->seconds;
+		if (j->error || !j->conn) {
+			v->status = NC_HOST_UNREACHABLE;
+			v->error = nc_xstrdup(j->error ? j->error : "not observed");
+			out->unreachable++;
+			continue;
+		}
+		v->status = NC_HOST_OK;
+		v->conn = j->conn;
+		v->obs = j->obs;
+		j->conn = NULL;
+		memset(&j->obs, 0, sizeof(j->obs));
+	}
+	shared_unref(s);    /* unlocks */
+}
+
+void nc_cluster_release(struct nc_cluster *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nhosts; i++) {
+		nc_host_close(c->hosts[i].conn);
+		nc_observed_host_release(&c->hosts[i].obs);
+		free(c->hosts[i].error);
+	}
+	free(c->hosts);
+	memset(c, 0, sizeof(*c));
+}
+
+void nc_cluster_digest(const struct nc_cluster *c, char out[65])
+{
+	struct nc_buf b = NC_BUF_INIT;
+	size_t i, j, k;
+
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+
+		nc_buf_addf(&b, "host %s %s\n", v->spec->obj.meta.name.v,
+			    v->status == NC_HOST_OK ? "ok" : "unreachable");
+		if (v->status != NC_HOST_OK)
+			continue;
+		nc_buf_addf(&b, " node %u %llu\n", v->obs.node.cpus,
+			    (unsigned long long)v->obs.node.memory);
+		for (j = 0; j < v->obs.ndoms; j++) {
+			const struct nc_domain *d = &v->obs.doms[j];
+
+			nc_buf_addf(&b, " dom %s %s %s %u %llu %llu %s %s %s\n", d->name, d->uuid ? d->uuid : "-",
+				    nc_dom_state_name(d->state), d->vcpus,
+				    (unsigned long long)d->memory, (unsigned long long)d->cur_memory,
+				    d->machine ? d->machine : "-", d->meta_vm ? d->meta_vm : "-",
+				    d->meta_hash ? d->meta_hash : "-");
+			for (k = 0; k < d->ndisks; k++)
+				nc_buf_addf(&b, "  disk %s %s %s %s\n", d->disks[k].target ? d->disks[k].target : "-",
+					    d->disks[k].bus ? d->disks[k].bus : "-",
+					    d->disks[k].source ? d->disks[k].source : "-",
+					    d->disks[k].format ? d->disks[k].format : "-");
+			for (k = 0; k < d->nnics; k++)
+				nc_buf_addf(&b, "  nic %s %s %s %s\n", d->nics[k].mac ? d->nics[k].mac : "-",
+					    d->nics[k].type ? d->nics[k].type : "-",
+					    d->nics[k].source ? d->nics[k].source : "-",
+					    d->nics[k].model ? d->nics[k].model : "-");
+		}
+	}
+	nc_sha256_hex(b.buf, b.len, out);
+	nc_buf_release(&b);
+}

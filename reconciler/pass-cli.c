@@ -1,0 +1,323 @@
+/*
+ * pass-cli.c - what `plan` and `apply` share: their options, loading and
+ * validating the spec, observing, planning, and reading a saved plan file.
+ */
+#include "pass-cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../spec/yaml.h"
+
+enum {
+	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
+	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
+};
+
+static const char *default_state_dir(struct nc_pass_args *a)
+{
+	const char *e = getenv("NOVACRON_STATE_DIR");
+
+	if (e && *e)
+		return e;
+	e = getenv("XDG_STATE_HOME");
+	if (e && *e) {
+		a->owned_state_dir = nc_xasprintf("%s/novacron", e);
+		return a->owned_state_dir;
+	}
+	e = getenv("HOME");
+	a->owned_state_dir = nc_xasprintf("%s/.local/state/novacron", e && *e ? e : "/tmp");
+	return a->owned_state_dir;
+}
+
+static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned min, unsigned max,
+		      unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max) {
+		fprintf(stderr, "novacron %s: %s must be a number from %u to %u\n", cmd, flag, min, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv, bool is_apply)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "output", required_argument, NULL, 'o' },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "prune", no_argument, NULL, OPT_PRUNE },
+		{ "delete-threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "allow-mass-delete", no_argument, NULL, OPT_MASS_DELETE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
+		{ "commit", required_argument, NULL, OPT_COMMIT },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "auto-approve", no_argument, NULL, OPT_AUTO_APPROVE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	a->timeout_s = 30;
+	a->popts.delete_threshold = 25;
+	a->color = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE_DIR:
+			a->state_dir = optarg;
+			break;
+		case 'o':
+			if (nc_cli_output(optarg, 7, &a->output) < 0) {
+				fprintf(stderr, "novacron %s: --output must be text, json or markdown\n", cmd);
+				return -1;
+			}
+			break;
+		case OPT_OUT:
+			a->out_file = optarg;
+			break;
+		case OPT_PRUNE:
+			a->popts.prune = true;
+			break;
+		case OPT_THRESHOLD:
+			if (parse_uint(cmd, "--delete-threshold", optarg, 0, 100, &v) < 0)
+				return -1;
+			a->popts.delete_threshold = v ? v : 100;
+			break;
+		case OPT_MASS_DELETE:
+			a->popts.allow_mass_delete = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_uint(cmd, "--timeout", optarg, 1, 3600, &a->timeout_s) < 0)
+				return -1;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (parse_uint(cmd, "--shutdown-timeout", optarg, 0, 3600, &v) < 0)
+				return -1;
+			a->popts.shutdown_timeout_ms = v ? v * 1000 : 1;
+			break;
+		case OPT_PARALLEL:
+			if (parse_uint(cmd, "--parallel", optarg, 1, 1024, &a->parallel) < 0)
+				return -1;
+			break;
+		case OPT_COMMIT:
+			a->popts.commit = optarg;
+			break;
+		case OPT_NO_COLOR:
+			a->color = 0;
+			break;
+		case OPT_AUTO_APPROVE:
+			if (!is_apply)
+				goto usage;
+			a->auto_approve = true;
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (a->out_file && is_apply)
+		goto usage;
+	a->paths = (const char *const *)argv + optind;
+	a->npaths = (size_t)(argc - optind);
+	if (!a->npaths) {
+		static const char *const dot[] = { "." };
+
+		a->paths = dot;
+		a->npaths = 1;
+	}
+	if (!a->state_dir)
+		a->state_dir = default_state_dir(a);
+	if (a->color < 0)
+		a->color = nc_cli_color(stdout);
+	return 0;
+usage:
+	fprintf(stderr, "usage: novacron %s\n", is_apply ? NC_APPLY_USAGE : NC_PLAN_USAGE);
+	return -1;
+}
+
+void nc_pass_args_release(struct nc_pass_args *a)
+{
+	size_t i;
+
+	free(a->owned_state_dir);
+	for (i = 0; i < a->nowned_paths; i++)
+		free(a->owned_paths[i]);
+	free(a->owned_paths);
+	free(a->owned_commit);
+}
+
+int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
+{
+	struct nc_diags d;
+	struct nc_observe_opts oo;
+	struct nc_buf b = NC_BUF_INIT;
+
+	memset(p, 0, sizeof(*p));
+	nc_diags_init(&d);
+	d.max_errors = 1000;
+	if (nc_spec_load(&p->spec, a->paths, a->npaths, NULL, &d) < 0) {
+		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
+		fwrite(b.buf, 1, b.len, stderr);
+		fprintf(stderr, "novacron %s: the spec has %zu error%s; nothing was contacted\n", a->cmd,
+			d.errors, d.errors == 1 ? "" : "s");
+		nc_buf_release(&b);
+		nc_diags_release(&d);
+		return -1;
+	}
+	nc_diags_format_text(&d, &b, nc_cli_color(stderr));   /* warnings */
+	fwrite(b.buf, 1, b.len, stderr);
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = a->state_dir;
+	oo.timeout_ms = a->timeout_s * 1000;
+	oo.parallel = a->parallel;
+	nc_observe(&p->cluster, p->spec, &oo);
+	nc_plan_build(&p->plan, p->spec, &p->cluster, &a->popts);
+	p->ready = true;
+	return 0;
+}
+
+void nc_pass_release(struct nc_pass *p)
+{
+	if (p->ready) {
+		nc_plan_release(&p->plan);
+		nc_cluster_release(&p->cluster);
+	}
+	nc_spec_free(p->spec);
+	memset(p, 0, sizeof(*p));
+}
+
+void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum nc_output fmt,
+		    int color, struct nc_buf *out)
+{
+	struct nc_render_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.color = color;
+	ro.paths = a->paths;
+	ro.npaths = a->npaths;
+	ro.state_dir = a->state_dir;
+	ro.plan_opts = &a->popts;
+	if (fmt == NC_OUT_JSON)
+		nc_plan_render_json(&p->plan, &p->cluster, &ro, out);
+	else if (fmt == NC_OUT_MARKDOWN)
+		nc_plan_render_markdown(&p->plan, &p->cluster, &ro, out);
+	else
+		nc_plan_render_text(&p->plan, &p->cluster, &ro, out);
+}
+
+/* ---- saved plans ---- */
+
+static const struct nc_ynode *get(const struct nc_ynode *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->kind != NC_Y_MAP)
+		return NULL;
+	for (i = 0; i < map->n; i++)
+		if (map->items[2 * i]->kind == NC_Y_SCALAR && strcmp(map->items[2 * i]->s, key) == 0)
+			return map->items[2 * i + 1];
+	return NULL;
+}
+
+static const char *scalar(const struct nc_ynode *n)
+{
+	return n && n->kind == NC_Y_SCALAR && !nc_ynode_is_null(n) ? n->s : NULL;
+}
+
+bool nc_is_plan_file(const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int ch;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while ((ch = fgetc(f)) == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
+		;
+	fclose(f);
+	return ch == '{';
+}
+
+int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const char *path)
+{
+	struct nc_arena arena = { 0 };
+	struct nc_diags d;
+	struct nc_ydoc *docs = NULL;
+	size_t ndocs = 0, len, i;
+	char *buf = NULL;
+	const struct nc_ynode *root, *in, *dg, *paths, *v;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	nc_diags_init(&d);
+	if (nc_read_file(path, 64 << 20, &buf, &len) < 0) {
+		fprintf(stderr, "novacron apply: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
+	    !(root = docs[0].root) || !scalar(get(root, "format_version")) ||
+	    !(in = get(root, "inputs")) || !(dg = get(root, "digests")) ||
+	    !(paths = get(in, "paths")) || paths->kind != NC_Y_SEQ) {
+		fprintf(stderr, "novacron apply: %s is not a plan file written by novacron plan --out\n", path);
+		goto out;
+	}
+	if (strcmp(scalar(get(root, "format_version")), "1") != 0) {
+		fprintf(stderr, "novacron apply: %s has plan format %s; this novacron reads format 1\n",
+			path, scalar(get(root, "format_version")));
+		goto out;
+	}
+	a->owned_paths = nc_xcalloc(paths->n + 1, sizeof(*a->owned_paths));
+	for (i = 0; i < paths->n; i++)
+		if (scalar(paths->items[i]))
+			a->owned_paths[a->nowned_paths++] = nc_xstrdup(paths->items[i]->s);
+	a->paths = (const char *const *)a->owned_paths;
+	a->npaths = a->nowned_paths;
+	if ((v = get(in, "state_dir")) && scalar(v)) {
+		free(a->owned_state_dir);
+		a->owned_state_dir = nc_xstrdup(v->s);
+		a->state_dir = a->owned_state_dir;
+	}
+	a->popts.prune = scalar(get(in, "prune")) && strcmp(scalar(get(in, "prune")), "true") == 0;
+	a->popts.allow_mass_delete = scalar(get(in, "allow_mass_delete")) &&
+				     strcmp(scalar(get(in, "allow_mass_delete")), "true") == 0;
+	if (scalar(get(in, "delete_threshold")))
+		a->popts.delete_threshold = (unsigned)atoi(scalar(get(in, "delete_threshold")));
+	if (scalar(get(in, "commit"))) {
+		a->owned_commit = nc_xstrdup(scalar(get(in, "commit")));
+		a->popts.commit = a->owned_commit;
+	}
+	snprintf(out->spec, sizeof(out->spec), "%s", scalar(get(dg, "spec")) ? scalar(get(dg, "spec")) : "");
+	snprintf(out->observed, sizeof(out->observed), "%s",
+		 scalar(get(dg, "observed")) ? scalar(get(dg, "observed")) : "");
+	snprintf(out->plan, sizeof(out->plan), "%s", scalar(get(dg, "plan")) ? scalar(get(dg, "plan")) : "");
+	ret = 0;
+out:
+	free(buf);
+	nc_arena_release(&arena);
+	nc_diags_release(&d);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/*
+ * pass-cli.h - the options and steps `plan` and `apply` share.
+ */
+#ifndef NC_PASS_CLI_H
+#define NC_PASS_CLI_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "pass.h"
+
+#define NC_PASS_FLAGS "[--state-dir DIR] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
+		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--commit SHA] [--no-color]"
+#define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
+#define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--output text|json|markdown] " NC_PASS_FLAGS
+
+struct nc_pass_args {
+	const char *cmd;
+	const char *const *paths;
+	size_t npaths;
+	const char *state_dir;
+	enum nc_output output;
+	const char *out_file;
+	unsigned timeout_s;
+	unsigned parallel;
+	int color;
+	bool auto_approve;
+	bool help;
+	struct nc_plan_opts popts;
+	/* owned copies (plan file, defaults) */
+	char *owned_state_dir;
+	char **owned_paths;
+	size_t nowned_paths;
+	char *owned_commit;
+};
+
+struct nc_pass {
+	struct nc_spec *spec;
+	struct nc_cluster cluster;
+	struct nc_plan plan;
+	bool ready;
+};
+
+struct nc_plan_file {
+	char spec[65], observed[65], plan[65];
+};
+
+/* Returns 0, or -1 after printing the usage error. */
+int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv, bool is_apply);
+void nc_pass_args_release(struct nc_pass_args *a);
+/* Load + validate (printing diagnostics), observe, plan.  -1 when the spec is invalid. */
+int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a);
+void nc_pass_release(struct nc_pass *p);
+void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum nc_output fmt,
+		    int color, struct nc_buf *out);
+
+/* A file whose first non-blank byte is '{' is taken for a saved plan. */
+bool nc_is_plan_file(const char *path);
+/* Reads a saved plan: its inputs go into *a, its digests into *out. */
+int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const char *path);
+
+#endif

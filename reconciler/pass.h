@@ -1,0 +1,175 @@
+/*
+ * pass.h - one reconcile pass: observe every host, build the desired domains,
+ * diff them into a plan of ordered actions, render it, apply it.
+ *
+ *   nc_observe()      opens every Host of the spec in parallel (per-host
+ *                     timeout) and reads node info and domains;
+ *   nc_plan_build()   diffs desired against observed into struct nc_plan;
+ *   nc_plan_render_*  text (Terraform-like), Markdown (PR comment), JSON;
+ *   nc_apply()        runs the actions in order, re-checking each domain
+ *                     before it acts, committing after every step.
+ *
+ * Everything here is deterministic: hosts and VMs are walked in name order,
+ * nothing is emitted from a hash table, no time or address reaches a plan.
+ */
+#ifndef NC_PASS_H
+#define NC_PASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../drivers/driver.h"
+#include "../spec/model.h"
+
+/* ---- observation ---- */
+enum nc_host_status { NC_HOST_OK, NC_HOST_UNREACHABLE };
+
+struct nc_host_view {
+	const struct nc_host *spec;
+	enum nc_host_status status;
+	char *error;                     /* why unreachable */
+	struct nc_host_conn *conn;       /* open while the pass lasts */
+	struct nc_observed_host obs;
+	double seconds;                  /* time to open + observe */
+};
+
+struct nc_cluster {
+	struct nc_host_view *hosts;      /* in spec order (by name) */
+	size_t nhosts;
+	size_t unreachable;
+};
+
+struct nc_observe_opts {
+	const char *state_dir;
+	unsigned timeout_ms;             /* per host; 0 = 30 s */
+	unsigned parallel;               /* worker threads; 0 = 16 */
+};
+
+void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
+		const struct nc_observe_opts *opts);
+void nc_cluster_release(struct nc_cluster *c);
+/* SHA-256 hex of everything observed that a plan depends on. */
+void nc_cluster_digest(const struct nc_cluster *c, char out[65]);
+
+/* ---- desired domains (reconciler/desired.c) ---- */
+struct nc_desired {
+	const struct nc_vm *vm;
+	struct nc_domain_def def;        /* meta_hash filled in */
+	char hash[65];
+	struct nc_arena arena;           /* strings of def */
+};
+void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const struct nc_vm *vm,
+		      const char *commit);
+void nc_desired_release(struct nc_desired *d);
+void nc_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- the plan ---- */
+enum nc_action_kind {
+	NC_ACT_CREATE,      /* define (+ start) */
+	NC_ACT_UPDATE,      /* redefine, live changes, restart when allowed */
+	NC_ACT_START,
+	NC_ACT_STOP,
+	NC_ACT_DELETE,      /* stop + undefine; disks retained unless policy says delete */
+};
+const char *nc_action_name(enum nc_action_kind k);
+
+struct nc_change {
+	char *field;        /* "memory", "nic eth0", "state" */
+	char *from, *to;    /* human-readable values */
+	bool restart;       /* needs a restart to take effect */
+};
+
+struct nc_action {
+	int id;             /* 1-based, in execution order */
+	enum nc_action_kind kind;
+	char *vm;           /* spec name (or domain name when pruning) */
+	size_t host;        /* index into cluster hosts */
+	char *reason;       /* one line: why */
+	char *placement;    /* create: why this host */
+	bool drift;         /* the cluster moved away from an unchanged spec */
+	bool restart;       /* update: stop and start the domain */
+	bool start_after;   /* create/update: start when done */
+	bool live_memory;   /* update: set the live balloon */
+	bool redefine;      /* update: write a new persistent definition */
+	struct nc_change *changes;
+	size_t nchanges;
+	int *after;         /* ids this action waits for */
+	size_t nafter;
+	struct nc_desired *desired;  /* create/update: what to define */
+};
+
+enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
+struct nc_note {
+	enum nc_note_kind kind;
+	char *vm;           /* may be NULL */
+	char *text;
+};
+
+struct nc_plan_opts {
+	bool prune;                  /* delete managed domains absent from the spec */
+	unsigned delete_threshold;   /* percent of managed VMs; default 25 */
+	bool allow_mass_delete;
+	const char *commit;          /* recorded in metadata */
+	unsigned shutdown_timeout_ms;
+};
+
+struct nc_plan {
+	struct nc_action *actions;
+	size_t nactions;
+	struct nc_note *notes;
+	size_t nnotes;
+	struct nc_desired *desired;  /* one per VM not absent, spec order */
+	size_t ndesired;
+	size_t ncreate, nupdate, ndelete, nstart, nstop;
+	size_t unmanaged;            /* domains without NovaCron metadata */
+	size_t managed;              /* managed domains observed */
+	bool refused;                /* a safety rule stopped the plan */
+	size_t errors;               /* notes of kind error */
+	char spec_digest[65];
+	char observed_digest[65];
+	char plan_digest[65];
+};
+
+int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
+		  const struct nc_plan_opts *opts);
+void nc_plan_release(struct nc_plan *p);
+bool nc_plan_empty(const struct nc_plan *p);
+
+struct nc_render_opts {
+	int color;
+	const char *const *paths;    /* the spec paths given */
+	size_t npaths;
+	const char *state_dir;       /* recorded in JSON for apply PLANFILE */
+	const struct nc_plan_opts *plan_opts;
+};
+void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
+			 const struct nc_render_opts *o, struct nc_buf *out);
+void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c,
+			     const struct nc_render_opts *o, struct nc_buf *out);
+void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
+			 const struct nc_render_opts *o, struct nc_buf *out);
+
+/* ---- apply ---- */
+struct nc_apply_result {
+	size_t done, failed, skipped;
+};
+void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
+	      const struct nc_plan_opts *opts, FILE *progress, int color);
+
+/* ---- placement (policies/placement.c) ---- */
+struct nc_placement_state;
+struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const struct nc_cluster *c);
+void nc_placement_free(struct nc_placement_state *ps);
+/*
+ * Chooses a host for vm; returns the host index or -1.  *why gets a
+ * one-line explanation (arena-free, caller frees): the chosen host and its
+ * score, or why each host was rejected.  A successful choice reserves the
+ * VM's resources on that host for later choices in the same pass.
+ */
+int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, char **why);
+/* Records an existing domain's usage (called for observed domains). */
+void nc_placement_account(struct nc_placement_state *ps, size_t host, unsigned vcpus,
+			  uint64_t memory);
+
+#endif

@@ -1,0 +1,596 @@
+/*
+ * plan.c - diff the desired VMs against the observed domains into actions.
+ *
+ * For each VM in name order: absent -> delete where found; not found ->
+ * create on a host chosen by placement (unless a host is unreachable: an
+ * unreachable host is not an empty host); found once -> compare the
+ * definition and the run state.  Managed domains whose VM left the spec are
+ * deleted only with pruning, never when they were applied with
+ * deletionProtection, and a pass that would delete more than a threshold
+ * share of the managed VMs is refused unless allowed.  Domains without
+ * NovaCron's metadata are listed and never touched.  Actions are ordered by
+ * phase (delete, stop, update, create, start) then VM name.
+ */
+#include "pass.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const action_names[] = {
+	[NC_ACT_CREATE] = "create",
+	[NC_ACT_UPDATE] = "update",
+	[NC_ACT_START] = "start",
+	[NC_ACT_STOP] = "stop",
+	[NC_ACT_DELETE] = "delete",
+};
+
+const char *nc_action_name(enum nc_action_kind k)
+{
+	return action_names[k];
+}
+
+static int phase(enum nc_action_kind k)
+{
+	switch (k) {
+	case NC_ACT_DELETE: return 0;
+	case NC_ACT_STOP: return 1;
+	case NC_ACT_UPDATE: return 2;
+	case NC_ACT_CREATE: return 3;
+	case NC_ACT_START: return 4;
+	}
+	return 5;
+}
+
+/* ---- building blocks ---- */
+
+struct loc {
+	const char *name;    /* domain name */
+	size_t host, dom;
+};
+
+static int loc_cmp(const void *a, const void *b)
+{
+	const struct loc *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->host < y->host ? -1 : x->host > y->host;
+}
+
+static struct nc_action *add_action(struct nc_plan *p, size_t *alloc, enum nc_action_kind k,
+				    const char *vm, size_t host)
+{
+	struct nc_action *a;
+
+	if (p->nactions == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 32;
+		p->actions = nc_xreallocarray(p->actions, *alloc, sizeof(*p->actions));
+	}
+	a = &p->actions[p->nactions++];
+	memset(a, 0, sizeof(*a));
+	a->kind = k;
+	a->vm = nc_xstrdup(vm);
+	a->host = host;
+	return a;
+}
+
+static void add_change(struct nc_action *a, bool restart, const char *field, const char *from,
+		       const char *to)
+{
+	struct nc_change *c;
+
+	a->changes = nc_xreallocarray(a->changes, a->nchanges + 1, sizeof(*a->changes));
+	c = &a->changes[a->nchanges++];
+	c->field = nc_xstrdup(field);
+	c->from = nc_xstrdup(from);
+	c->to = nc_xstrdup(to);
+	c->restart = restart;
+}
+
+static void add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, const char *vm,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, const char *vm,
+		     const char *fmt, ...)
+{
+	struct nc_note *n;
+	struct nc_buf b = NC_BUF_INIT;
+	va_list ap;
+
+	if (p->nnotes == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 16;
+		p->notes = nc_xreallocarray(p->notes, *alloc, sizeof(*p->notes));
+	}
+	n = &p->notes[p->nnotes++];
+	n->kind = k;
+	n->vm = vm ? nc_xstrdup(vm) : NULL;
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	n->text = nc_buf_detach(&b, NULL);
+	if (k == NC_NOTE_ERROR)
+		p->errors++;
+}
+
+static void size_str(uint64_t v, char *buf, size_t len)
+{
+	nc_size_format(v, buf, len);
+}
+
+/* libvirt expands machine types: "q35" is defined as "pc-q35-7.2" */
+static bool machine_matches(const char *want, const char *have)
+{
+	size_t n;
+
+	if (!want)
+		return true;
+	if (!have)
+		return false;
+	if (strcmp(want, have) == 0)
+		return true;
+	n = strlen(want);
+	if (strncmp(have, "pc-", 3) == 0 && strncmp(have + 3, want, n) == 0 && have[3 + n] == '-')
+		return true;
+	return strcmp(want, "pc") == 0 && strncmp(have, "pc-i440fx-", 10) == 0;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return strcmp(or_dash(a), or_dash(b)) == 0;
+}
+
+/* Compares a definition with what the host holds; fills a->changes. */
+static void diff_domain(struct nc_action *a, const struct nc_domain_def *d, const struct nc_domain *o,
+			bool running)
+{
+	char x[32], y[32], *from, *to;
+	size_t i, j;
+
+	if (o->vcpus != d->vcpus) {
+		snprintf(x, sizeof(x), "%u", o->vcpus);
+		snprintf(y, sizeof(y), "%u", d->vcpus);
+		add_change(a, running, "vcpus", x, y);
+	}
+	if (o->memory != (d->memory + 1023) / 1024 * 1024) {
+		size_str(o->memory, x, sizeof(x));
+		size_str(d->memory, y, sizeof(y));
+		/* a running guest can give memory back through its balloon */
+		add_change(a, running && d->memory > o->memory, "memory", x, y);
+		if (running && d->memory < o->memory)
+			a->live_memory = true;
+	} else if (running && o->cur_memory && o->cur_memory != o->memory) {
+		size_str(o->cur_memory, x, sizeof(x));
+		size_str(d->memory, y, sizeof(y));
+		add_change(a, false, "memory (live)", x, y);
+		a->live_memory = true;
+	}
+	if (!machine_matches(d->machine, o->machine))
+		add_change(a, running, "machine", or_dash(o->machine), d->machine);
+	for (i = 0; i < d->ndisks; i++) {
+		const struct nc_disk_def *k = &d->disks[i];
+		char *field = nc_xasprintf("disk %s", k->name);
+
+		for (j = 0; j < o->ndisks; j++)
+			if (str_eq(o->disks[j].target, k->target))
+				break;
+		to = nc_xasprintf("%s %s %s", k->target, k->bus, k->source);
+		if (j == o->ndisks) {
+			add_change(a, running, field, "(none)", to);
+		} else if (!str_eq(o->disks[j].source, k->source) || !str_eq(o->disks[j].bus, k->bus) ||
+			   !str_eq(o->disks[j].format, k->format) || o->disks[j].boot != k->boot) {
+			from = nc_xasprintf("%s %s %s", or_dash(o->disks[j].target),
+					    or_dash(o->disks[j].bus), or_dash(o->disks[j].source));
+			add_change(a, running, field, from, to);
+			free(from);
+		}
+		free(to);
+		free(field);
+	}
+	for (j = 0; j < o->ndisks; j++) {
+		for (i = 0; i < d->ndisks; i++)
+			if (str_eq(o->disks[j].target, d->disks[i].target))
+				break;
+		if (i == d->ndisks) {
+			char *field = nc_xasprintf("disk %s", or_dash(o->disks[j].target));
+
+			from = nc_xasprintf("%s %s", or_dash(o->disks[j].target), or_dash(o->disks[j].source));
+			add_change(a, running, field, from, "(none)");
+			free(from);
+			free(field);
+		}
+	}
+	for (i = 0; i < d->nnics; i++) {
+		const struct nc_nic_def *k = &d->nics[i];
+		char *field = nc_xasprintf("nic %s", k->name);
+
+		for (j = 0; j < o->nnics; j++)
+			if (o->nics[j].mac && strcasecmp(o->nics[j].mac, k->mac) == 0)
+				break;
+		to = nc_xasprintf("%s %s:%s %s", k->mac, k->type, k->source, k->model);
+		if (j == o->nnics) {
+			add_change(a, running, field, "(none)", to);
+		} else if (!str_eq(o->nics[j].type, k->type) || !str_eq(o->nics[j].source, k->source) ||
+			   !str_eq(o->nics[j].model, k->model)) {
+			from = nc_xasprintf("%s %s:%s %s", or_dash(o->nics[j].mac), or_dash(o->nics[j].type),
+					    or_dash(o->nics[j].source), or_dash(o->nics[j].model));
+			add_change(a, running, field, from, to);
+			free(from);
+		}
+		free(to);
+		free(field);
+	}
+	for (j = 0; j < o->nnics; j++) {
+		for (i = 0; i < d->nnics; i++)
+			if (o->nics[j].mac && strcasecmp(o->nics[j].mac, d->nics[i].mac) == 0)
+				break;
+		if (i == d->nnics) {
+			char *field = nc_xasprintf("nic %s", or_dash(o->nics[j].mac));
+
+			from = nc_xasprintf("%s %s:%s", or_dash(o->nics[j].mac), or_dash(o->nics[j].type),
+					    or_dash(o->nics[j].source));
+			add_change(a, running, field, from, "(none)");
+			free(from);
+			free(field);
+		}
+	}
+}
+
+static int action_cmp(const void *pa, const void *pb)
+{
+	const struct nc_action *a = pa, *b = pb;
+	int c = phase(a->kind) - phase(b->kind);
+
+	if (c)
+		return c;
+	c = strcmp(a->vm, b->vm);
+	if (c)
+		return c;
+	return a->host < b->host ? -1 : a->host > b->host;
+}
+
+static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct nc_cluster *c,
+		    const struct nc_plan_opts *opts)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	const struct nc_host *h;
+	const struct nc_vm *vm;
+	size_t i, j;
+
+	NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, i)
+		nc_buf_addf(&b, "host %s %s %d\n", h->obj.meta.name.v, h->spec.uri.v, h->spec.maintenance.v);
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i)
+		nc_buf_addf(&b, "vm %s %d\n", vm->obj.meta.name.v,
+			    NC_IS_SET(vm->spec.state) ? vm->spec.state.v : NC_STATE_RUNNING);
+	for (i = 0; i < p->ndesired; i++)
+		nc_buf_addf(&b, "def %s %s %d\n", p->desired[i].def.name, p->desired[i].hash,
+			    p->desired[i].vm->spec.allow_restart.v);
+	nc_buf_addf(&b, "opts %d %u %d %s\n", opts->prune, opts->delete_threshold,
+		    opts->allow_mass_delete, or_dash(opts->commit));
+	nc_sha256_hex(b.buf, b.len, p->spec_digest);
+	nc_cluster_digest(c, p->observed_digest);
+	nc_buf_reset(&b);
+	for (i = 0; i < p->nactions; i++) {
+		const struct nc_action *a = &p->actions[i];
+
+		nc_buf_addf(&b, "%d %s %s %zu %d %d %d %d\n", a->id, action_names[a->kind], a->vm, a->host,
+			    a->restart, a->start_after, a->live_memory, a->redefine);
+		for (j = 0; j < a->nchanges; j++)
+			nc_buf_addf(&b, " %s %s %s %d\n", a->changes[j].field, a->changes[j].from,
+				    a->changes[j].to, a->changes[j].restart);
+	}
+	nc_buf_addf(&b, "%s %s\n", p->spec_digest, p->observed_digest);
+	nc_sha256_hex(b.buf, b.len, p->plan_digest);
+	nc_buf_release(&b);
+}
+
+int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
+		  const struct nc_plan_opts *opts)
+{
+	struct nc_plan p;
+	struct nc_placement_state *ps = nc_placement_new(spec, c);
+	struct loc *locs;
+	size_t nlocs = 0, alloc_a = 0, alloc_n = 0, i, j, k;
+	size_t ndel = 0;
+	const struct nc_vm *vm;
+	unsigned threshold = opts->delete_threshold ? opts->delete_threshold : 25;
+
+	memset(&p, 0, sizeof(p));
+
+	/* every observed domain, by name, for lookups; placement learns usage */
+	for (i = 0; i < c->nhosts; i++)
+		nlocs += c->hosts[i].obs.ndoms;
+	locs = nc_xcalloc(nlocs ? nlocs : 1, sizeof(*locs));
+	nlocs = 0;
+	for (i = 0; i < c->nhosts; i++) {
+		for (j = 0; j < c->hosts[i].obs.ndoms; j++) {
+			const struct nc_domain *d = &c->hosts[i].obs.doms[j];
+
+			locs[nlocs].name = d->managed ? d->meta_vm : d->name;
+			locs[nlocs].host = i;
+			locs[nlocs].dom = j;
+			nlocs++;
+			nc_placement_account(ps, i, d->vcpus, d->memory);
+			if (d->managed)
+				p.managed++;
+			else
+				p.unmanaged++;
+		}
+	}
+	if (nlocs > 1)
+		qsort(locs, nlocs, sizeof(*locs), loc_cmp);
+
+	for (i = 0; i < c->nhosts; i++)
+		if (c->hosts[i].status != NC_HOST_OK)
+			add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+				 "host %s is unreachable (%s): its VMs are not checked, and VMs that "
+				 "may be on it are not created elsewhere",
+				 c->hosts[i].spec->obj.meta.name.v, c->hosts[i].error);
+
+	p.desired = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*p.desired));
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		const char *name = vm->obj.meta.name.v;
+		int want = NC_IS_SET(vm->spec.state) ? vm->spec.state.v : NC_STATE_RUNNING;
+		struct loc *first;
+		size_t nfound = 0, managed_found = 0;
+		struct nc_desired *des = NULL;
+		const struct loc *at = NULL;
+
+		/* the first location of this name (lower bound) */
+		{
+			size_t lo = 0, hi = nlocs;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+
+				if (strcmp(locs[mid].name, name) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			first = lo < nlocs && strcmp(locs[lo].name, name) == 0 ? &locs[lo] : NULL;
+		}
+		for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++) {
+			const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
+
+			nfound++;
+			if (d->managed) {
+				managed_found++;
+				at = &locs[k];
+			} else {
+				add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
+					 "a domain named %s exists on %s but is not managed by NovaCron: "
+					 "it is never touched; rename the VM or the domain",
+					 name, c->hosts[locs[k].host].spec->obj.meta.name.v);
+			}
+		}
+		if (managed_found != nfound)
+			continue;
+
+		if (want == NC_STATE_ABSENT) {
+			for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++) {
+				const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
+				struct nc_action *a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
+
+				a->reason = nc_xasprintf("state: absent; disks %s",
+							 d->meta_delete_disks ? "kept (deleting them needs storage support, not yet available)"
+									      : "retained (deletionPolicy: retain)");
+				ndel++;
+			}
+			continue;
+		}
+		des = &p.desired[p.ndesired++];
+		nc_desired_build(des, spec, vm, opts->commit);
+
+		if (managed_found > 1) {
+			struct nc_buf b = NC_BUF_INIT;
+
+			for (k = (size_t)(first - locs); k < nlocs && strcmp(locs[k].name, name) == 0; k++)
+				nc_buf_addf(&b, "%s%s", b.len ? ", " : "",
+					    c->hosts[locs[k].host].spec->obj.meta.name.v);
+			add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
+				 "VM %s is defined on several hosts (%s): resolve by hand; NovaCron will not guess",
+				 name, b.buf);
+			nc_buf_release(&b);
+			continue;
+		}
+		if (!at) {
+			char *why = NULL;
+			int host;
+			struct nc_action *a;
+
+			if (c->unreachable) {
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s was not found on any reachable host; it is not created while "
+					 "%zu host%s unreachable", name, c->unreachable,
+					 c->unreachable == 1 ? " is" : "s are");
+				continue;
+			}
+			host = nc_placement_choose(ps, vm, &why);
+			if (host < 0) {
+				add_note(&p, &alloc_n, NC_NOTE_ERROR, name, "cannot place VM %s: %s", name, why);
+				free(why);
+				continue;
+			}
+			a = add_action(&p, &alloc_a, NC_ACT_CREATE, name, (size_t)host);
+			a->reason = nc_xstrdup("not found on any host");
+			a->placement = why;
+			a->start_after = want == NC_STATE_RUNNING;
+			a->redefine = true;
+			a->desired = des;
+			continue;
+		}
+
+		{
+			const struct nc_domain *o = &c->hosts[at->host].obs.doms[at->dom];
+			bool running = o->state == NC_DOM_RUNNING;
+			struct nc_action tmp, *a;
+			bool restart_needed = false, hash_changed;
+
+			memset(&tmp, 0, sizeof(tmp));
+			diff_domain(&tmp, &des->def, o, running);
+			hash_changed = !o->meta_hash || strcmp(o->meta_hash, des->hash) != 0;
+			for (k = 0; k < tmp.nchanges; k++)
+				restart_needed |= tmp.changes[k].restart;
+
+			if (want == NC_STATE_STOPPED && running) {
+				a = add_action(&p, &alloc_a, NC_ACT_STOP, name, at->host);
+				a->reason = nc_xstrdup("running; the spec says stopped");
+				a->drift = !hash_changed;
+				running = false;
+				restart_needed = false;
+				tmp.live_memory = false;
+				for (k = 0; k < tmp.nchanges; k++)
+					tmp.changes[k].restart = false;
+			}
+			if (tmp.nchanges || hash_changed) {
+				a = add_action(&p, &alloc_a, NC_ACT_UPDATE, name, at->host);
+				a->changes = tmp.changes;
+				a->nchanges = tmp.nchanges;
+				a->live_memory = tmp.live_memory;
+				a->desired = des;
+				a->redefine = true;
+				a->drift = !hash_changed;
+				if (!tmp.nchanges)
+					add_change(a, false, "metadata", "previous spec", "current spec");
+				if (restart_needed && vm->spec.allow_restart.v && want == NC_STATE_RUNNING) {
+					a->restart = true;
+					a->reason = nc_xstrdup(hash_changed ? "spec changed; restart allowed"
+									    : "drift; restart allowed");
+				} else if (restart_needed) {
+					a->reason = nc_xstrdup(hash_changed ?
+						"spec changed; changes marked (restart) take effect at the next restart (allowRestart is false)" :
+						"drift; changes marked (restart) take effect at the next restart (allowRestart is false)");
+				} else {
+					a->reason = nc_xstrdup(hash_changed ? "spec changed" : "drift: changed outside NovaCron");
+				}
+				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF)
+					a->start_after = true;
+			} else {
+				free(tmp.changes);
+				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF) {
+					a = add_action(&p, &alloc_a, NC_ACT_START, name, at->host);
+					a->reason = nc_xstrdup("shut off; the spec says running");
+					a->drift = true;
+				}
+			}
+			if (o->state == NC_DOM_PAUSED)
+				add_note(&p, &alloc_n, NC_NOTE_INFO, name,
+					 "VM %s is paused on %s; NovaCron leaves paused domains as they are",
+					 name, c->hosts[at->host].spec->obj.meta.name.v);
+		}
+	}
+
+	/* managed domains whose VM is no longer in the spec */
+	for (k = 0; k < nlocs; k++) {
+		const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
+		const char *hn = c->hosts[locs[k].host].spec->obj.meta.name.v;
+		struct nc_action *a;
+
+		if (!d->managed || nc_spec_find(spec, NC_KIND_VM, d->meta_vm))
+			continue;
+		if (!opts->prune) {
+			add_note(&p, &alloc_n, NC_NOTE_INFO, d->name,
+				 "%s on %s is managed by NovaCron but not in the spec; pass --prune to delete it",
+				 d->name, hn);
+			continue;
+		}
+		if (d->meta_protected) {
+			add_note(&p, &alloc_n, NC_NOTE_ERROR, d->name,
+				 "%s on %s is not in the spec, but it was applied with deletionProtection: "
+				 "not pruned (set deletionProtection: false and apply before removing it)",
+				 d->name, hn);
+			continue;
+		}
+		a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
+		a->reason = nc_xasprintf("pruned: not in the spec; disks %s",
+					 d->meta_delete_disks ? "kept (deleting them needs storage support, not yet available)"
+							      : "retained");
+		ndel++;
+	}
+	free(locs);
+
+	if (ndel && p.managed && ndel * 100 > (size_t)threshold * p.managed && !opts->allow_mass_delete) {
+		add_note(&p, &alloc_n, NC_NOTE_ERROR, NULL,
+			 "refusing to delete %zu of %zu managed VMs (more than %u%%); pass "
+			 "--allow-mass-delete to confirm", ndel, p.managed, threshold);
+		p.refused = true;
+	}
+
+	if (p.nactions > 1)
+		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
+	for (i = 0; i < p.nactions; i++) {
+		struct nc_action *a = &p.actions[i];
+
+		a->id = (int)i + 1;
+		switch (a->kind) {
+		case NC_ACT_CREATE: p.ncreate++; break;
+		case NC_ACT_UPDATE: p.nupdate++; break;
+		case NC_ACT_START: p.nstart++; break;
+		case NC_ACT_STOP: p.nstop++; break;
+		case NC_ACT_DELETE: p.ndelete++; break;
+		}
+		/* creates wait for the deletes that free room on their host */
+		if (a->kind == NC_ACT_CREATE) {
+			for (j = 0; j < i; j++) {
+				if (p.actions[j].kind == NC_ACT_DELETE && p.actions[j].host == a->host) {
+					a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
+					a->after[a->nafter++] = p.actions[j].id;
+				}
+			}
+		}
+		/* two actions on one VM (stop, then update) run in order */
+		for (j = i; j-- > 0;) {
+			if (strcmp(p.actions[j].vm, a->vm) == 0 && p.actions[j].host == a->host) {
+				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
+				a->after[a->nafter++] = p.actions[j].id;
+				break;
+			}
+		}
+	}
+	nc_placement_free(ps);
+	digests(&p, spec, c, opts);
+	*out = p;
+	return p.errors ? -1 : 0;
+}
+
+bool nc_plan_empty(const struct nc_plan *p)
+{
+	return p->nactions == 0;
+}
+
+void nc_plan_release(struct nc_plan *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nactions; i++) {
+		struct nc_action *a = &p->actions[i];
+
+		free(a->vm);
+		free(a->reason);
+		free(a->placement);
+		for (j = 0; j < a->nchanges; j++) {
+			free(a->changes[j].field);
+			free(a->changes[j].from);
+			free(a->changes[j].to);
+		}
+		free(a->changes);
+		free(a->after);
+	}
+	free(p->actions);
+	for (i = 0; i < p->nnotes; i++) {
+		free(p->notes[i].vm);
+		free(p->notes[i].text);
+	}
+	free(p->notes);
+	for (i = 0; i < p->ndesired; i++)
+		nc_desired_release(&p->desired[i]);
+	free(p->desired);
+	memset(p, 0, sizeof(*p));
+}

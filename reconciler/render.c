@@ -1,0 +1,366 @@
+/*
+ * render.c - a plan for people (text, like Terraform's), for pull requests
+ * (Markdown) and for programs (JSON, documented in docs/plan.md).
+ *
+ * Output depends only on the plan and the cluster: no times, no addresses,
+ * so the same inputs render byte for byte the same.
+ */
+#include "pass.h"
+
+#include <string.h>
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_RED "\033[31m"
+#define C_CYAN "\033[36m"
+
+static const char *symbol(enum nc_action_kind k)
+{
+	switch (k) {
+	case NC_ACT_CREATE: return "+";
+	case NC_ACT_DELETE: return "-";
+	default: return "~";
+	}
+}
+
+static const char *sym_color(enum nc_action_kind k)
+{
+	switch (k) {
+	case NC_ACT_CREATE: return C_GREEN;
+	case NC_ACT_DELETE: return C_RED;
+	default: return C_YELLOW;
+	}
+}
+
+static const char *host_name(const struct nc_cluster *c, size_t i)
+{
+	return c->hosts[i].spec->obj.meta.name.v;
+}
+
+static void summary_line(const struct nc_plan *p, struct nc_buf *out)
+{
+	nc_buf_addf(out, "%zu to create, %zu to update, %zu to delete, %zu to start, %zu to stop",
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop);
+}
+
+static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
+{
+	char mem[32], sz[32];
+	size_t i;
+
+	nc_size_format(d->memory, mem, sizeof(mem));
+	nc_buf_addf(out, "%u vCPU%s, %s memory", d->vcpus, d->vcpus == 1 ? "" : "s", mem);
+	if (d->machine)
+		nc_buf_addf(out, ", machine %s", d->machine);
+	for (i = 0; i < d->ndisks; i++) {
+		nc_size_format(d->disks[i].size, sz, sizeof(sz));
+		nc_buf_addf(out, "%s%s %s %s", i ? ", " : "; disks: ", d->disks[i].name,
+			    d->disks[i].target, d->disks[i].size ? sz : "(image size)");
+	}
+	for (i = 0; i < d->nnics; i++)
+		nc_buf_addf(out, "%s%s %s %s", i ? ", " : "; nics: ", d->nics[i].name,
+			    d->nics[i].source, d->nics[i].mac);
+}
+
+static const char *note_word(enum nc_note_kind k)
+{
+	return k == NC_NOTE_ERROR ? "error" : k == NC_NOTE_WARNING ? "warning" : "note";
+}
+
+void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
+			 const struct nc_render_opts *o, struct nc_buf *out)
+{
+	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "";
+	size_t i, j;
+
+	nc_buf_addf(out, "%sHosts%s\n", b, r);
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+
+		if (v->status == NC_HOST_OK) {
+			char mem[32];
+
+			nc_size_format(v->obs.node.memory, mem, sizeof(mem));
+			nc_buf_addf(out, "  %-12s %-24s ok, %u CPUs, %s, %zu domain%s%s\n", host_name(c, i),
+				    v->spec->spec.uri.v, v->obs.node.cpus, mem, v->obs.ndoms,
+				    v->obs.ndoms == 1 ? "" : "s",
+				    v->spec->spec.maintenance.v ? ", maintenance" : "");
+		} else {
+			nc_buf_addf(out, "  %-12s %-24s %sunreachable%s: %s\n", host_name(c, i),
+				    v->spec->spec.uri.v, o->color ? C_RED : "", r, v->error);
+		}
+	}
+	nc_buf_addc(out, '\n');
+
+	if (p->nactions) {
+		nc_buf_addf(out, "%sActions%s\n", b, r);
+		for (i = 0; i < p->nactions; i++) {
+			const struct nc_action *a = &p->actions[i];
+
+			nc_buf_addf(out, "  %s%s%s %s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
+				    symbol(a->kind), r, b, a->vm, r, nc_action_name(a->kind), host_name(c, a->host));
+			if (a->restart)
+				nc_buf_adds(out, " (with restart)");
+			else if (a->start_after && a->kind != NC_ACT_START)
+				nc_buf_adds(out, ", then start");
+			nc_buf_addf(out, "\n      why: %s\n", a->reason);
+			if (a->placement)
+				nc_buf_addf(out, "      placement: %s\n", a->placement);
+			if (a->kind == NC_ACT_CREATE && a->desired) {
+				nc_buf_adds(out, "      ");
+				def_line(&a->desired->def, out);
+				nc_buf_addc(out, '\n');
+			}
+			for (j = 0; j < a->nchanges; j++) {
+				const struct nc_change *ch = &a->changes[j];
+
+				nc_buf_addf(out, "      %s~%s %s: %s -> %s%s\n", o->color ? C_YELLOW : "", r,
+					    ch->field, ch->from, ch->to, ch->restart ? " (restart)" : "");
+			}
+			if (a->nafter) {
+				nc_buf_adds(out, "      after:");
+				for (j = 0; j < a->nafter; j++)
+					nc_buf_addf(out, " #%d", a->after[j]);
+				nc_buf_addc(out, '\n');
+			}
+		}
+		nc_buf_addc(out, '\n');
+	}
+	for (i = 0; i < p->nnotes; i++) {
+		const struct nc_note *n = &p->notes[i];
+		const char *col = !o->color ? "" : n->kind == NC_NOTE_ERROR ? C_RED :
+						   n->kind == NC_NOTE_WARNING ? C_YELLOW : C_CYAN;
+
+		nc_buf_addf(out, "%s%s:%s %s\n", col, note_word(n->kind), r, n->text);
+	}
+	if (p->unmanaged) {
+		nc_buf_addf(out, "unmanaged (never touched):");
+		for (i = 0; i < c->nhosts; i++)
+			for (j = 0; j < c->hosts[i].obs.ndoms; j++)
+				if (!c->hosts[i].obs.doms[j].managed)
+					nc_buf_addf(out, " %s/%s", host_name(c, i), c->hosts[i].obs.doms[j].name);
+		nc_buf_addc(out, '\n');
+	}
+	if (p->nnotes || p->unmanaged)
+		nc_buf_addc(out, '\n');
+	if (p->refused)
+		nc_buf_addf(out, "%sPlan refused:%s ", b, r);
+	else if (nc_plan_empty(p))
+		nc_buf_addf(out, "%sNo changes.%s The cluster matches the spec.\n", b, r);
+	if (!nc_plan_empty(p) || p->refused) {
+		if (!p->refused)
+			nc_buf_addf(out, "%sPlan:%s ", b, r);
+		summary_line(p, out);
+		nc_buf_adds(out, ".\n");
+	}
+}
+
+static void md_escape(struct nc_buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '<' || *s == '>' ||
+		    *s == '[' || *s == ']' || *s == '\\')
+			nc_buf_addc(out, '\\');
+		nc_buf_addc(out, *s == '\n' ? ' ' : *s);
+	}
+}
+
+void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c,
+			     const struct nc_render_opts *o, struct nc_buf *out)
+{
+	size_t i, j;
+
+	(void)o;
+	nc_buf_adds(out, "### NovaCron plan: ");
+	if (p->refused)
+		nc_buf_adds(out, "refused — ");
+	if (nc_plan_empty(p))
+		nc_buf_adds(out, "no changes\n\n");
+	else {
+		summary_line(p, out);
+		nc_buf_adds(out, "\n\n");
+	}
+	if (p->nactions) {
+		nc_buf_adds(out, "| # | | VM | action | host | why |\n|---|---|---|---|---|---|\n");
+		for (i = 0; i < p->nactions; i++) {
+			const struct nc_action *a = &p->actions[i];
+
+			nc_buf_addf(out, "| %d | `%s` | `%s` | %s%s | %s | ", a->id, symbol(a->kind), a->vm,
+				    nc_action_name(a->kind), a->restart ? " (restart)" : "",
+				    host_name(c, a->host));
+			md_escape(out, a->reason);
+			if (a->placement) {
+				nc_buf_adds(out, "; placement: ");
+				md_escape(out, a->placement);
+			}
+			nc_buf_adds(out, " |\n");
+		}
+		nc_buf_addc(out, '\n');
+		for (i = 0; i < p->nactions; i++) {
+			const struct nc_action *a = &p->actions[i];
+
+			if (!a->nchanges)
+				continue;
+			nc_buf_addf(out, "<details><summary><code>%s</code>: %zu change%s</summary>\n\n", a->vm,
+				    a->nchanges, a->nchanges == 1 ? "" : "s");
+			for (j = 0; j < a->nchanges; j++) {
+				nc_buf_adds(out, "- ");
+				md_escape(out, a->changes[j].field);
+				nc_buf_adds(out, ": `");
+				nc_buf_adds(out, a->changes[j].from);
+				nc_buf_adds(out, "` → `");
+				nc_buf_adds(out, a->changes[j].to);
+				nc_buf_addf(out, "`%s\n", a->changes[j].restart ? " (restart)" : "");
+			}
+			nc_buf_adds(out, "\n</details>\n\n");
+		}
+	}
+	if (p->nnotes) {
+		for (i = 0; i < p->nnotes; i++) {
+			nc_buf_addf(out, "> **%s:** ", note_word(p->notes[i].kind));
+			md_escape(out, p->notes[i].text);
+			nc_buf_adds(out, "\n>\n");
+		}
+		out->len -= 2;     /* drop the last quote separator */
+		out->buf[out->len] = '\0';
+		nc_buf_addc(out, '\n');
+	}
+	nc_buf_adds(out, "<details><summary>Hosts</summary>\n\n| host | URI | status | domains |\n|---|---|---|---|\n");
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+
+		nc_buf_addf(out, "| %s | `%s` | ", host_name(c, i), v->spec->spec.uri.v);
+		if (v->status == NC_HOST_OK)
+			nc_buf_addf(out, "ok%s | %zu |\n", v->spec->spec.maintenance.v ? ", maintenance" : "",
+				    v->obs.ndoms);
+		else {
+			nc_buf_adds(out, "unreachable: ");
+			md_escape(out, v->error);
+			nc_buf_adds(out, " | |\n");
+		}
+	}
+	nc_buf_adds(out, "\n</details>\n");
+}
+
+static void json_str(struct nc_buf *out, const char *s)
+{
+	if (s)
+		nc_buf_add_json_str(out, s);
+	else
+		nc_buf_adds(out, "null");
+}
+
+void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
+			 const struct nc_render_opts *o, struct nc_buf *out)
+{
+	size_t i, j;
+
+	nc_buf_adds(out, "{\n  \"format_version\": 1,\n  \"inputs\": {\"paths\": [");
+	for (i = 0; i < o->npaths; i++) {
+		if (i)
+			nc_buf_adds(out, ", ");
+		json_str(out, o->paths[i]);
+	}
+	nc_buf_adds(out, "], \"state_dir\": ");
+	json_str(out, o->state_dir);
+	if (o->plan_opts)
+		nc_buf_addf(out, ", \"prune\": %s, \"delete_threshold\": %u, \"allow_mass_delete\": %s",
+			    o->plan_opts->prune ? "true" : "false",
+			    o->plan_opts->delete_threshold ? o->plan_opts->delete_threshold : 25,
+			    o->plan_opts->allow_mass_delete ? "true" : "false");
+	nc_buf_adds(out, ", \"commit\": ");
+	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
+	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
+		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
+		    "\"managed\": %zu, \"unmanaged\": %zu},\n",
+		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->managed, p->unmanaged);
+	nc_buf_adds(out, "  \"hosts\": [");
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+
+		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
+		nc_buf_adds(out, "\"name\": ");
+		json_str(out, host_name(c, i));
+		nc_buf_adds(out, ", \"uri\": ");
+		json_str(out, v->spec->spec.uri.v);
+		nc_buf_addf(out, ", \"status\": \"%s\", \"maintenance\": %s", v->status == NC_HOST_OK ? "ok" : "unreachable",
+			    v->spec->spec.maintenance.v ? "true" : "false");
+		if (v->status == NC_HOST_OK)
+			nc_buf_addf(out, ", \"cpus\": %u, \"memory\": %llu, \"domains\": %zu", v->obs.node.cpus,
+				    (unsigned long long)v->obs.node.memory, v->obs.ndoms);
+		else {
+			nc_buf_adds(out, ", \"error\": ");
+			json_str(out, v->error);
+		}
+		nc_buf_addc(out, '}');
+	}
+	nc_buf_adds(out, c->nhosts ? "\n  ],\n  \"actions\": [" : "],\n  \"actions\": [");
+	for (i = 0; i < p->nactions; i++) {
+		const struct nc_action *a = &p->actions[i];
+
+		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
+		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, nc_action_name(a->kind));
+		json_str(out, a->vm);
+		nc_buf_adds(out, ", \"host\": ");
+		json_str(out, host_name(c, a->host));
+		nc_buf_adds(out, ", \"reason\": ");
+		json_str(out, a->reason);
+		nc_buf_addf(out, ", \"drift\": %s, \"restart\": %s, \"start_after\": %s",
+			    a->drift ? "true" : "false", a->restart ? "true" : "false",
+			    a->start_after ? "true" : "false");
+		if (a->placement) {
+			nc_buf_adds(out, ", \"placement\": ");
+			json_str(out, a->placement);
+		}
+		if (a->desired && a->kind == NC_ACT_CREATE) {
+			const struct nc_domain_def *d = &a->desired->def;
+
+			nc_buf_addf(out, ", \"vcpus\": %u, \"memory\": %llu, \"hash\": \"%s\"", d->vcpus,
+				    (unsigned long long)d->memory, a->desired->hash);
+		}
+		nc_buf_adds(out, ", \"changes\": [");
+		for (j = 0; j < a->nchanges; j++) {
+			nc_buf_adds(out, j ? ", {\"field\": " : "{\"field\": ");
+			json_str(out, a->changes[j].field);
+			nc_buf_adds(out, ", \"from\": ");
+			json_str(out, a->changes[j].from);
+			nc_buf_adds(out, ", \"to\": ");
+			json_str(out, a->changes[j].to);
+			nc_buf_addf(out, ", \"restart\": %s}", a->changes[j].restart ? "true" : "false");
+		}
+		nc_buf_adds(out, "], \"after\": [");
+		for (j = 0; j < a->nafter; j++)
+			nc_buf_addf(out, "%s%d", j ? ", " : "", a->after[j]);
+		nc_buf_adds(out, "]}");
+	}
+	nc_buf_adds(out, p->nactions ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
+	for (i = 0; i < p->nnotes; i++) {
+		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
+		nc_buf_addf(out, "\"severity\": \"%s\", \"vm\": ", note_word(p->notes[i].kind));
+		json_str(out, p->notes[i].vm);
+		nc_buf_adds(out, ", \"message\": ");
+		json_str(out, p->notes[i].text);
+		nc_buf_addc(out, '}');
+	}
+	nc_buf_adds(out, p->nnotes ? "\n  ],\n  \"unmanaged\": [" : "],\n  \"unmanaged\": [");
+	{
+		size_t n = 0;
+
+		for (i = 0; i < c->nhosts; i++) {
+			for (j = 0; j < c->hosts[i].obs.ndoms; j++) {
+				if (c->hosts[i].obs.doms[j].managed)
+					continue;
+				nc_buf_adds(out, n++ ? ", {\"host\": " : "{\"host\": ");
+				json_str(out, host_name(c, i));
+				nc_buf_adds(out, ", \"domain\": ");
+				json_str(out, c->hosts[i].obs.doms[j].name);
+				nc_buf_addc(out, '}');
+			}
+		}
+	}
+	nc_buf_addf(out, "],\n  \"digests\": {\"spec\": \"%s\", \"observed\": \"%s\", \"plan\": \"%s\"}\n}\n",
+		    p->spec_digest, p->observed_digest, p->plan_digest);
+}
