@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NC_XMLNS "https://novacron.io/xmlns/vm/1"
 
@@ -157,6 +158,14 @@ void nc_host_close(struct nc_host_conn *conn);
 
 /* The NOVACRON_FAIL_AT switch: returns -1 (with err set) when this call is the K-th. */
 int nc_driver_fault(const char *what, struct nc_err *err);
+
+/*
+ * `novacron sim HOST COMMAND...`: changes a simulated host the way an
+ * operator with virsh would (list, define-unmanaged, start, destroy, setmem,
+ * setvcpus, detach-nic, undefine), for demos and drift tests.
+ */
+int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
+		struct nc_err *err);
 
 /* Domain XML (drivers/domxml.c, libxml2): generate and parse. */
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type);

@@ -16,6 +16,7 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,7 +536,7 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 		xmlNodePtr root, copy;
 		xmlNsPtr ns;
 		int st, reason;
-		char num[8];
+		char num[32];
 
 		if (!xml) {
 			lv_fail(err, "cannot read domain XML");
@@ -555,6 +556,22 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 		snprintf(num, sizeof(num), "%d", st == VIR_DOMAIN_RUNNING ? VIR_DOMAIN_RUNNING :
 					       st == VIR_DOMAIN_PAUSED ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_SHUTOFF);
 		xmlNewChild(root, ns, BAD_CAST "runstate", BAD_CAST num);
+		/* keep a running guest's live balloon (virsh setmem) across runs */
+		if (st == VIR_DOMAIN_RUNNING) {
+			virDomainInfo info;
+			xmlNodePtr k;
+
+			if (virDomainGetInfo(doms[i], &info) == 0) {
+				for (k = root->children; k; k = k->next) {
+					if (k->type == XML_ELEMENT_NODE &&
+					    strcmp((const char *)k->name, "currentMemory") == 0) {
+						snprintf(num, sizeof(num), "%lu", info.memory);
+						xmlNodeSetContent(k, BAD_CAST num);
+						xmlSetProp(k, BAD_CAST "unit", BAD_CAST "KiB");
+					}
+				}
+			}
+		}
 		copy = xmlDocCopyNode(root, node, 1);
 		xmlAddChild(xmlDocGetRootElement(node), copy);
 		xmlFreeDoc(dom);
@@ -635,4 +652,158 @@ static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_d
 	}
 	*out = &c->pub;
 	return 0;
+}
+
+/* ---- `novacron sim`: change a simulated host by hand, as virsh would ---- */
+
+static int sim_detach_nic(struct lv_conn *c, virDomainPtr d, const char *mac, struct nc_err *err)
+{
+	char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o;
+	char *expr;
+	int ret = -1;
+
+	if (!xml)
+		return lv_fail(err, "cannot read domain XML");
+	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET);
+	free(xml);
+	if (!doc)
+		return lv_fail(err, "cannot parse domain XML");
+	ctx = xmlXPathNewContext(doc);
+	expr = nc_xasprintf("/domain/devices/interface[mac/@address='%s']", mac);
+	o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+	free(expr);
+	if (!o || !o->nodesetval || o->nodesetval->nodeNr == 0) {
+		nc_err_set(err, "no NIC with MAC %s", mac);
+	} else {
+		xmlNodePtr nic = o->nodesetval->nodeTab[0];
+		char *text;
+		virDomainPtr nd;
+
+		xmlUnlinkNode(nic);
+		xmlFreeNode(nic);
+		text = doc_text(doc);
+		nd = virDomainDefineXML(c->conn, text);
+		free(text);
+		if (!nd) {
+			lv_fail(err, "cannot redefine domain");
+		} else {
+			virDomainFree(nd);
+			ret = 0;
+		}
+	}
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
+		struct nc_err *err)
+{
+	struct nc_driver_opts opts = { state_dir };
+	struct nc_host_conn *pub = NULL;
+	struct lv_conn *c;
+	virDomainPtr d = NULL;
+	const char *cmd = argc > 0 ? argv[0] : "";
+	char *uri = nc_xasprintf("sim:///%s", host);
+	int ret = -1;
+
+	if (lv_open(&pub, uri, &opts, err) < 0)
+		goto out;
+	c = (struct lv_conn *)pub;
+	if (strcmp(cmd, "list") == 0 && argc == 1) {
+		struct nc_observed_host h;
+		size_t i;
+
+		if (lv_observe(pub, &h, err) < 0)
+			goto out;
+		for (i = 0; i < h.ndoms; i++) {
+			char mem[32];
+
+			nc_size_format(h.doms[i].cur_memory ? h.doms[i].cur_memory : h.doms[i].memory, mem,
+				       sizeof(mem));
+			fprintf(out, "%-20s %-9s %u vCPU %-8s %s\n", h.doms[i].name,
+				nc_dom_state_name(h.doms[i].state), h.doms[i].vcpus, mem,
+				h.doms[i].managed ? "managed" : "unmanaged");
+		}
+		nc_observed_host_release(&h);
+		ret = 0;
+		goto out;
+	}
+	if (strcmp(cmd, "define-unmanaged") == 0 && argc == 2) {
+		struct nc_domain_def def;
+		char *xml;
+
+		memset(&def, 0, sizeof(def));
+		def.name = argv[1];
+		def.vcpus = 1;
+		def.memory = 256ULL << 20;
+		xml = nc_domxml_build(&def, "test");
+		/* no NovaCron metadata: strip the element the builder adds */
+		{
+			char *m = strstr(xml, "<metadata>"), *e = m ? strstr(m, "</metadata>") : NULL;
+
+			if (m && e)
+				memmove(m, e + strlen("</metadata>"), strlen(e + strlen("</metadata>")) + 1);
+		}
+		d = virDomainDefineXML(c->conn, xml);
+		free(xml);
+		if (!d) {
+			lv_fail(err, "cannot define domain");
+			goto out;
+		}
+		c->dirty = true;
+		ret = lv_commit(pub, err);
+		goto out;
+	}
+	if (argc < 2) {
+		nc_err_set(err, "usage: novacron sim HOST list | define-unmanaged NAME | start DOM | "
+				"destroy DOM | setmem DOM SIZE | setvcpus DOM N | detach-nic DOM MAC | "
+				"undefine DOM");
+		goto out;
+	}
+	d = virDomainLookupByName(c->conn, argv[1]);
+	if (!d) {
+		lv_fail(err, "cannot find domain");
+		goto out;
+	}
+	c->dirty = true;
+	if (strcmp(cmd, "start") == 0 && argc == 2) {
+		ret = virDomainCreate(d) < 0 ? lv_fail(err, "cannot start") : 0;
+	} else if (strcmp(cmd, "destroy") == 0 && argc == 2) {
+		ret = virDomainDestroy(d) < 0 ? lv_fail(err, "cannot destroy") : 0;
+	} else if (strcmp(cmd, "undefine") == 0 && argc == 2) {
+		if (virDomainIsActive(d) == 1)
+			virDomainDestroy(d);
+		ret = virDomainUndefine(d) < 0 ? lv_fail(err, "cannot undefine") : 0;
+	} else if (strcmp(cmd, "setmem") == 0 && argc == 3) {
+		uint64_t bytes;
+		const char *why;
+
+		if (nc_size_parse(argv[2], &bytes, &why) < 0)
+			nc_err_set(err, "invalid size '%s': %s", argv[2], why);
+		else
+			ret = virDomainSetMemoryFlags(d, (unsigned long)(bytes / 1024), VIR_DOMAIN_AFFECT_LIVE) < 0 ?
+			      lv_fail(err, "cannot set memory") : 0;
+	} else if (strcmp(cmd, "setvcpus") == 0 && argc == 3) {
+		ret = virDomainSetVcpusFlags(d, (unsigned)atoi(argv[2]),
+					     VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM) < 0 ||
+		      virDomainSetVcpusFlags(d, (unsigned)atoi(argv[2]), VIR_DOMAIN_AFFECT_CONFIG) < 0 ?
+		      lv_fail(err, "cannot set vcpus") : 0;
+	} else if (strcmp(cmd, "detach-nic") == 0 && argc == 3) {
+		ret = sim_detach_nic(c, d, argv[2], err);
+	} else {
+		nc_err_set(err, "unknown sim command '%s'", cmd);
+	}
+	if (ret == 0)
+		ret = lv_commit(pub, err);
+out:
+	if (d)
+		virDomainFree(d);
+	lv_close(pub);
+	free(uri);
+	return ret;
 }
