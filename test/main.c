@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_spec());
 	srunner_add_suite(sr, nc_suite_golden());
 	srunner_add_suite(sr, nc_suite_cli());
+	srunner_add_suite(sr, nc_suite_reconcile());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -10,5 +10,6 @@ Suite *nc_suite_cron(void);
 Suite *nc_suite_spec(void);
 Suite *nc_suite_golden(void);
 Suite *nc_suite_cli(void);
+Suite *nc_suite_reconcile(void);
 
 #endif

@@ -1,0 +1,489 @@
+/*
+ * test_reconcile.c - plan and apply against libvirt's test driver, through
+ * the real binary: convergence, drift, unmanaged domains, unreachable hosts,
+ * pruning and its safety threshold, deletion protection, saved plans,
+ * recovery after a failure at every driver call, and domain XML escaping.
+ *
+ * Each test works in its own temporary directory T holding a copy of
+ * examples/quickstart in T/spec and the simulated hosts' state in T/state,
+ * and runs commands from T so that plans (which name those paths) are the
+ * same on every run.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../drivers/driver.h"
+#include "tests.h"
+#include "testutil.h"
+
+#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
+				       "missing '%s' in:\n%s", (needle), (hay))
+#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
+					 "unexpected '%s' in:\n%s", (needle), (hay))
+
+static char tdir[64];
+
+static void setup(void)
+{
+	struct nc_run r;
+	char *cmd;
+
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-reconcile-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	cmd = nc_xasprintf("cp -r examples/quickstart '%s/spec'", tdir);
+	nc_run_shell(&r, cmd);
+	ck_assert_int_eq(r.status, 0);
+	nc_run_free(&r);
+	free(cmd);
+}
+
+static void teardown(void)
+{
+	struct nc_run r;
+	char *cmd = nc_xasprintf("rm -rf '%s'", tdir);
+
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}
+
+/* Runs a shell command in T with $NC set to the novacron binary. */
+static int sh(struct nc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int sh(struct nc_run *r, const char *fmt, ...)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char *cmd;
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	cmd = nc_xasprintf("cd '%s' && NC='%s' && unset NOVACRON_FAIL_AT && %s", tdir, NC_BINARY, b.buf);
+	nc_run_shell(r, cmd);
+	free(cmd);
+	nc_buf_release(&b);
+	return r->status;
+}
+
+/* sh() for commands whose output is not needed */
+static int shq(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int shq(const char *fmt, ...)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_run r;
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	st = sh(&r, "%s", b.buf);
+	nc_run_free(&r);
+	nc_buf_release(&b);
+	return st;
+}
+
+#define PLAN "$NC plan spec --state-dir state"
+#define APPLY "$NC apply spec --state-dir state --auto-approve"
+#define SIM "$NC sim --state-dir state"
+
+START_TEST(test_converges_and_stays)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "Plan: 10 to create, 0 to update, 0 to delete, 0 to start, 0 to stop.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "Apply complete: 10 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	/* a later process sees the same cluster: nothing to do */
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "No changes. The cluster matches the spec.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "for h in kvm1 kvm2 kvm3; do " SIM " $h list; done"), 0);
+	HAS(r.out, "db-1                 running   4 vCPU 8GiB     managed");
+	HAS(r.out, "scratch              shut off  1 vCPU 512MiB   managed");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm3 list"), 0);
+	HAS(r.out, "db-1 ");     /* pinned to kvm3 */
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_plan_golden_and_deterministic)
+{
+	static const struct {
+		const char *flag, *golden;
+	} fmts[] = {
+		{ "", "plan-quickstart.txt" },
+		{ "--output json", "plan-quickstart.json" },
+		{ "--output markdown", "plan-quickstart.md" },
+	};
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(fmts); i++) {
+		struct nc_run a, b;
+		char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, fmts[i].golden);
+		const char *regen = getenv("NC_TEST_REGENERATE");
+		char *want = NULL;
+		size_t len;
+
+		ck_assert_int_eq(sh(&a, PLAN " %s", fmts[i].flag), 2);
+		ck_assert_int_eq(sh(&b, PLAN " %s", fmts[i].flag), 2);
+		ck_assert_str_eq(a.out, b.out);
+		if (regen && *regen && strcmp(regen, "0") != 0) {
+			FILE *f = fopen(path, "w");
+
+			ck_assert_ptr_nonnull(f);
+			fputs(a.out, f);
+			fclose(f);
+		}
+		ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
+		ck_assert_msg(strcmp(want, a.out) == 0, "%s differs:\n%s", path, a.out);
+		free(want);
+		free(path);
+		nc_run_free(&a);
+		nc_run_free(&b);
+	}
+}
+END_TEST
+
+START_TEST(test_drift_detected_and_restored)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq(SIM " kvm2 setmem web-1 1GiB"), 0);
+	ck_assert_int_eq(shq(SIM " kvm2 destroy worker-1"), 0);
+	ck_assert_int_eq(shq(SIM " kvm2 detach-nic worker-2 52:54:00:e6:79:3b"), 0);
+	ck_assert_int_eq(shq(SIM " kvm1 setvcpus cache-1 3"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web-1: update on kvm2\n      why: drift: changed outside NovaCron\n"
+		   "      ~ memory (live): 1GiB -> 2GiB\n");
+	HAS(r.out, "~ worker-1: start on kvm2\n      why: shut off; the spec says running\n");
+	HAS(r.out, "~ nic eth0: (none) -> 52:54:00:e6:79:3b network:lan virtio (restart)");
+	HAS(r.out, "~ vcpus: 3 -> 1 (restart)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HAS(r.out, "\"action\": \"update\", \"vm\": \"web-1\", \"host\": \"kvm2\", \"reason\": "
+		   "\"drift: changed outside NovaCron\", \"drift\": true");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "Apply complete: 4 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm2 list"), 0);
+	HAS(r.out, "web-1                running   2 vCPU 2GiB     managed");
+	HAS(r.out, "worker-1             running");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_spec_change_update)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	/* cache-1: 4GiB -> 2GiB gives memory back live; db-1 gets more vCPUs */
+	ck_assert_int_eq(shq("sed -i 's/  memory: 4GiB/  memory: 2GiB/' spec/vms/db.yaml && "
+			     "sed -i 's/  vcpus: 4/  vcpus: 6\\n  allowRestart: true/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ cache-1: update on kvm1\n      why: spec changed\n      ~ memory: 4GiB -> 2GiB\n");
+	HAS(r.out, "~ db-1: update on kvm3 (with restart)\n      why: spec changed; restart allowed\n"
+		   "      ~ vcpus: 4 -> 6 (restart)\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm3 list"), 0);
+	HAS(r.out, "db-1                 running   6 vCPU 8GiB");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_unmanaged_never_touched)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(SIM " kvm1 define-unmanaged legacy"), 0);
+	ck_assert_int_eq(shq(APPLY " --prune"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --prune"), 0);
+	HAS(r.out, "unmanaged (never touched): kvm1/legacy\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm1 list"), 0);
+	HAS(r.out, "legacy               shut off  1 vCPU 256MiB   unmanaged");
+	nc_run_free(&r);
+
+	/* an unmanaged domain with a VM's name blocks that VM, loudly */
+	ck_assert_int_eq(shq(SIM " kvm2 define-unmanaged web-9"), 0);
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: web-9}\\n"
+			     "spec: {template: small}\\n' >> spec/vms/web.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "error: a domain named web-9 exists on kvm2 but is not managed by NovaCron: it is "
+		   "never touched; rename the VM or the domain\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.err, "the plan has errors; nothing was applied");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_unreachable_host_is_not_empty)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm9}\\n"
+			     "spec: {uri: \"qemu:///system?socket=/nonexistent/novacron-test.sock\"}\\n"
+			     "---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: new-1}\\n"
+			     "spec: {template: small}\\n' > spec/extra.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --prune"), 0);
+	HAS(r.out, "kvm9         qemu:///system?socket=/nonexistent/novacron-test.sock unreachable: cannot connect: ");
+	HAS(r.out, "warning: host kvm9 is unreachable (cannot connect: ");
+	HAS(r.out, "warning: VM new-1 was not found on any reachable host; it is not created while 1 host is unreachable\n");
+	HAS(r.out, "No changes.");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_prune_threshold_and_protection)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	/* worker-1..4 and scratch leave the spec: 5 of 10 managed VMs */
+	ck_assert_int_eq(shq("rm spec/vms/workers.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "note: worker-1 on kvm2 is managed by NovaCron but not in the spec; pass --prune to delete it\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --prune"), 1);
+	HAS(r.out, "error: refusing to delete 5 of 10 managed VMs (more than 25%); pass --allow-mass-delete to confirm\n");
+	HAS(r.out, "Plan refused: 0 to create, 0 to update, 5 to delete, 0 to start, 0 to stop.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY " --prune"), 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --prune --delete-threshold 60"), 2);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY " --prune --allow-mass-delete"), 0);
+	HAS(r.out, "- worker-1: delete on kvm2\n      why: pruned: not in the spec; disks retained\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm2 list"), 0);
+	HASNT(r.out, "worker-1");
+	nc_run_free(&r);
+
+	/* db-1 was applied with deletionProtection: pruning refuses it */
+	ck_assert_int_eq(shq("rm spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --prune --allow-mass-delete"), 1);
+	HAS(r.out, "error: db-1 on kvm3 is not in the spec, but it was applied with deletionProtection: not pruned");
+	HAS(r.out, "- cache-1: delete on kvm1");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_state_absent_deletes)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("sed -i 's/  state: stopped/  state: absent/' spec/vms/workers.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "- scratch: delete on kvm2\n      why: state: absent; disks kept (deleting them needs storage support, not yet available)\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_saved_plan_verbatim_or_refused)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, PLAN " --out p.json"), 2);
+	HAS(r.out, "Saved the plan to p.json; apply exactly it with: novacron apply p.json\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 0);
+	HAS(r.out, "Apply complete: 10 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+
+	/* the cluster moves after the plan: refused */
+	ck_assert_int_eq(shq(SIM " kvm2 destroy web-1"), 0);
+	ck_assert_int_eq(shq(PLAN " --out p.json"), 2);
+	ck_assert_int_eq(shq(SIM " kvm2 destroy worker-1"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 1);
+	HAS(r.err, "refusing the saved plan: the cluster changed since it was made; run novacron plan again\n");
+	nc_run_free(&r);
+
+	/* the spec moves after the plan: refused */
+	ck_assert_int_eq(shq(PLAN " --out p.json"), 2);
+	ck_assert_int_eq(shq("sed -i 's/  memory: 4GiB/  memory: 3GiB/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 1);
+	HAS(r.err, "refusing the saved plan: the spec changed since it was made");
+	nc_run_free(&r);
+
+	/* nothing moved: applied verbatim */
+	ck_assert_int_eq(shq(PLAN " --out p.json"), 2);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "echo '{\"x\": 1}' > bad.json && $NC apply bad.json"), 1);
+	HAS(r.err, "bad.json is not a plan file written by novacron plan --out");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_fault_at_every_call_converges)
+{
+	/* 10 defines and 9 starts: fail each call in turn, then run again */
+	int k;
+
+	for (k = 1; k <= 19; k++) {
+		struct nc_run r;
+
+		ck_assert_int_eq(shq("rm -rf state"), 0);
+		ck_assert_int_eq(sh(&r, "NOVACRON_FAIL_AT=%d " APPLY, k), 1);
+		HAS(r.out, "injected failure");
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, APPLY), 0);
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, PLAN), 0);
+		nc_run_free(&r);
+		/* exactly the ten VMs, each once, running except scratch */
+		ck_assert_int_eq(sh(&r, "for h in kvm1 kvm2 kvm3; do " SIM " $h list; done | sort"), 0);
+		ck_assert_int_eq(strlen(r.out) > 0, 1);
+		{
+			size_t lines = 0, running = 0;
+			const char *p;
+
+			for (p = r.out; *p; p++)
+				lines += *p == '\n';
+			for (p = r.out; (p = strstr(p, " running ")); p++)
+				running++;
+			ck_assert_uint_eq(lines, 10);
+			ck_assert_uint_eq(running, 9);
+		}
+		nc_run_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_apply_needs_approval)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state"), 1);
+	HAS(r.err, "standard input is not a terminal: pass --auto-approve or apply a saved plan");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 2);    /* nothing was applied */
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_invalid_spec_touches_nothing)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("cat state/*.xml | sha256sum > before"), 0);
+	ck_assert_int_eq(shq("sed -i 's/  vcpus: 4/  vcpus: 0/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.err, "spec/vms/db.yaml:11:10: error: 'vcpus' must be at least 1, found 0\n");
+	HAS(r.err, "novacron apply: the spec has 1 error; nothing was contacted\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("cat state/*.xml | sha256sum | cmp - before"), 0);
+}
+END_TEST
+
+START_TEST(test_cli_plan_usage)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, "$NC plan --output yaml spec"), 1);
+	HAS(r.err, "--output must be text, json or markdown");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC plan --timeout 0 spec"), 1);
+	HAS(r.err, "--timeout must be a number from 1 to 3600");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply --out x spec"), 1);
+	HAS(r.err, "usage: novacron apply");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm1 frob x"), 1);
+	HAS(r.err, "novacron sim: ");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* ---- domain XML ---- */
+
+START_TEST(test_domxml_escapes_spec_text)
+{
+	struct nc_disk_def disk = { "root", "vda", "virtio", "file", "/p/a'b\"<c>.qcow2", "qcow2", 1 << 30, true };
+	struct nc_nic_def nic = { "eth0", "52:54:00:00:00:01", "network", "lan</source><x>", "virtio" };
+	struct nc_domain_def def;
+	struct nc_domain d;
+	struct nc_err err;
+	char *xml;
+
+	memset(&def, 0, sizeof(def));
+	def.name = "a</name><devices>";
+	def.vcpus = 2;
+	def.memory = 1ULL << 30;
+	def.disks = &disk;
+	def.ndisks = 1;
+	def.nics = &nic;
+	def.nnics = 1;
+	def.meta_vm = "x&y";
+	def.meta_hash = "h";
+	xml = nc_domxml_build(&def, "test");
+	HAS(xml, "<name>a&lt;/name&gt;&lt;devices&gt;</name>");
+	HASNT(xml, "<devices>\n    <devices>");
+	ck_assert_int_eq(nc_domxml_parse(&d, xml, &err), 0);
+	ck_assert_str_eq(d.name, "a</name><devices>");
+	ck_assert_str_eq(d.meta_vm, "x&y");
+	ck_assert_uint_eq(d.ndisks, 1);
+	ck_assert_str_eq(d.disks[0].source, "/p/a'b\"<c>.qcow2");
+	ck_assert(d.disks[0].boot);
+	ck_assert_uint_eq(d.nnics, 1);
+	ck_assert_str_eq(d.nics[0].source, "lan</source><x>");
+	ck_assert_uint_eq(d.memory, 1ULL << 30);
+	ck_assert_uint_eq(d.vcpus, 2);
+	ck_assert(d.managed);
+	nc_domain_release(&d);
+	free(xml);
+}
+END_TEST
+
+Suite *nc_suite_reconcile(void)
+{
+	Suite *s = suite_create("reconcile");
+	TCase *tc = tcase_create("sim");
+	TCase *tx = tcase_create("domxml");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_converges_and_stays);
+	tcase_add_test(tc, test_plan_golden_and_deterministic);
+	tcase_add_test(tc, test_drift_detected_and_restored);
+	tcase_add_test(tc, test_spec_change_update);
+	tcase_add_test(tc, test_unmanaged_never_touched);
+	tcase_add_test(tc, test_unreachable_host_is_not_empty);
+	tcase_add_test(tc, test_prune_threshold_and_protection);
+	tcase_add_test(tc, test_state_absent_deletes);
+	tcase_add_test(tc, test_saved_plan_verbatim_or_refused);
+	tcase_add_test(tc, test_fault_at_every_call_converges);
+	tcase_add_test(tc, test_apply_needs_approval);
+	tcase_add_test(tc, test_invalid_spec_touches_nothing);
+	tcase_add_test(tc, test_cli_plan_usage);
+	suite_add_tcase(s, tc);
+	tcase_add_test(tx, test_domxml_escapes_spec_text);
+	suite_add_tcase(s, tx);
+	return s;
+}
