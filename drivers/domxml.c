@@ -9,8 +9,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,24 +145,46 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	return out;
 }
 
-/* ---- parsing ---- */
+/* ---- parsing: a direct walk of the tree (XPath costs more than the rest) ---- */
 
-static char *xp_str(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+static bool is(xmlNodePtr n, const char *name)
 {
-	xmlXPathObjectPtr o;
-	char *s = NULL;
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
 
-	ctx->node = node;
-	o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
-	if (o && o->type == XPATH_NODESET && o->nodesetval && o->nodesetval->nodeNr > 0) {
-		xmlChar *c = xmlNodeGetContent(o->nodesetval->nodeTab[0]);
+static xmlNodePtr first(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
 
-		if (c) {
-			s = nc_xstrdup((const char *)c);
-			xmlFree(c);
-		}
-	}
-	xmlXPathFreeObject(o);
+	for (n = parent ? parent->children : NULL; n; n = n->next)
+		if (is(n, name))
+			return n;
+	return NULL;
+}
+
+static char *text(xmlNodePtr n)
+{
+	xmlChar *c;
+	char *s;
+
+	if (!n)
+		return NULL;
+	c = xmlNodeGetContent(n);
+	s = c ? nc_xstrdup((const char *)c) : NULL;
+	xmlFree(c);
+	return s;
+}
+
+static char *attr(xmlNodePtr n, const char *name)
+{
+	xmlChar *c;
+	char *s;
+
+	if (!n)
+		return NULL;
+	c = xmlGetProp(n, BAD_CAST name);
+	s = c ? nc_xstrdup((const char *)c) : NULL;
+	xmlFree(c);
 	return s;
 }
 
@@ -188,102 +208,131 @@ static uint64_t scaled(const char *value, const char *unit)
 	return v * m;
 }
 
-static xmlXPathObjectPtr nodes(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+static uint64_t memory_of(xmlNodePtr n)
 {
-	ctx->node = node;
-	return xmlXPathEvalExpression(BAD_CAST expr, ctx);
+	char *v = text(n), *u = attr(n, "unit");
+	uint64_t r = scaled(v, u);
+
+	free(v);
+	free(u);
+	return r;
+}
+
+static void parse_disk(struct nc_dom_disk *k, xmlNodePtr x)
+{
+	xmlNodePtr src = first(x, "source"), tgt = first(x, "target");
+	char *boot = attr(first(x, "boot"), "order");
+
+	k->target = attr(tgt, "dev");
+	k->bus = attr(tgt, "bus");
+	k->type = attr(x, "type");
+	k->format = attr(first(x, "driver"), "type");
+	k->source = attr(src, "file");
+	if (!k->source)
+		k->source = attr(src, "name");
+	if (!k->source)
+		k->source = attr(src, "dev");
+	k->boot = boot && strcmp(boot, "1") == 0;
+	free(boot);
+}
+
+static void parse_nic(struct nc_dom_nic *k, xmlNodePtr x)
+{
+	xmlNodePtr src = first(x, "source");
+
+	k->mac = attr(first(x, "mac"), "address");
+	k->type = attr(x, "type");
+	k->source = attr(src, "network");
+	if (!k->source)
+		k->source = attr(src, "bridge");
+	k->model = attr(first(x, "model"), "type");
+}
+
+/* <metadata><nc:vm xmlns:nc="NC_XMLNS">...</nc:vm></metadata> */
+static void parse_meta(struct nc_domain *d, xmlNodePtr md)
+{
+	xmlNodePtr vm, n;
+
+	for (vm = md ? md->children : NULL; vm; vm = vm->next)
+		if (is(vm, "vm") && vm->ns && vm->ns->href &&
+		    strcmp((const char *)vm->ns->href, NC_XMLNS) == 0)
+			break;
+	if (!vm)
+		return;
+	for (n = vm->children; n; n = n->next) {
+		char *v;
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		v = text(n);
+		if (is(n, "name") && !d->meta_vm) {
+			d->meta_vm = v;
+			continue;
+		}
+		if (is(n, "hash") && !d->meta_hash) {
+			d->meta_hash = v;
+			continue;
+		}
+		if (is(n, "commit") && !d->meta_commit) {
+			d->meta_commit = v;
+			continue;
+		}
+		if (is(n, "protected"))
+			d->meta_protected = v && strcmp(v, "true") == 0;
+		else if (is(n, "disks"))
+			d->meta_delete_disks = v && strcmp(v, "delete") == 0;
+		free(v);
+	}
+	d->managed = d->meta_vm != NULL;
 }
 
 int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 {
 	xmlDocPtr doc;
-	xmlXPathContextPtr ctx;
-	xmlXPathObjectPtr o;
-	xmlNodePtr root;
+	xmlNodePtr root, devs, n;
 	struct nc_domain d;
-	char *v, *u;
-	int i, n;
+	size_t ndisks = 0, nnics = 0;
+	char *v;
 
 	memset(&d, 0, sizeof(d));
 	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc || !(root = xmlDocGetRootElement(doc)) ||
-	    strcmp((const char *)root->name, "domain") != 0) {
+	if (!doc || !(root = xmlDocGetRootElement(doc)) || !is(root, "domain")) {
 		nc_err_set(err, "cannot parse domain XML");
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	ctx = xmlXPathNewContext(doc);
-	xmlXPathRegisterNs(ctx, BAD_CAST "nc", BAD_CAST NC_XMLNS);
-
-	d.name = xp_str(ctx, root, "./name");
-	d.uuid = xp_str(ctx, root, "./uuid");
-	v = xp_str(ctx, root, "./memory");
-	u = xp_str(ctx, root, "./memory/@unit");
-	d.memory = scaled(v, u);
-	free(v);
-	free(u);
-	v = xp_str(ctx, root, "./currentMemory");
-	u = xp_str(ctx, root, "./currentMemory/@unit");
-	d.cur_memory = v ? scaled(v, u) : d.memory;
-	free(v);
-	free(u);
-	v = xp_str(ctx, root, "./vcpu");
+	d.name = text(first(root, "name"));
+	d.uuid = text(first(root, "uuid"));
+	d.memory = memory_of(first(root, "memory"));
+	n = first(root, "currentMemory");
+	d.cur_memory = n ? memory_of(n) : d.memory;
+	v = text(first(root, "vcpu"));
 	d.vcpus = v ? (unsigned)strtoul(v, NULL, 10) : 0;
 	free(v);
-	d.machine = xp_str(ctx, root, "./os/type/@machine");
+	d.machine = attr(first(first(root, "os"), "type"), "machine");
+	parse_meta(&d, first(root, "metadata"));
 
-	o = nodes(ctx, root, "./devices/disk[@device='disk' or not(@device)]");
-	n = o && o->nodesetval ? o->nodesetval->nodeNr : 0;
-	d.disks = nc_xcalloc((size_t)(n ? n : 1), sizeof(*d.disks));
-	for (i = 0; i < n; i++) {
-		xmlNodePtr x = o->nodesetval->nodeTab[i];
-		struct nc_dom_disk *k = &d.disks[d.ndisks++];
-		char *boot;
-
-		k->target = xp_str(ctx, x, "./target/@dev");
-		k->bus = xp_str(ctx, x, "./target/@bus");
-		k->type = xp_str(ctx, x, "./@type");
-		k->format = xp_str(ctx, x, "./driver/@type");
-		k->source = xp_str(ctx, x, "./source/@file");
-		if (!k->source)
-			k->source = xp_str(ctx, x, "./source/@name");
-		if (!k->source)
-			k->source = xp_str(ctx, x, "./source/@dev");
-		boot = xp_str(ctx, x, "./boot/@order");
-		k->boot = boot && strcmp(boot, "1") == 0;
-		free(boot);
+	devs = first(root, "devices");
+	for (n = devs ? devs->children : NULL; n; n = n->next) {
+		if (is(n, "disk"))
+			ndisks++;
+		else if (is(n, "interface"))
+			nnics++;
 	}
-	xmlXPathFreeObject(o);
+	d.disks = nc_xcalloc(ndisks ? ndisks : 1, sizeof(*d.disks));
+	d.nics = nc_xcalloc(nnics ? nnics : 1, sizeof(*d.nics));
+	for (n = devs ? devs->children : NULL; n; n = n->next) {
+		if (is(n, "disk")) {
+			char *dev = attr(n, "device");
 
-	o = nodes(ctx, root, "./devices/interface");
-	n = o && o->nodesetval ? o->nodesetval->nodeNr : 0;
-	d.nics = nc_xcalloc((size_t)(n ? n : 1), sizeof(*d.nics));
-	for (i = 0; i < n; i++) {
-		xmlNodePtr x = o->nodesetval->nodeTab[i];
-		struct nc_dom_nic *k = &d.nics[d.nnics++];
-
-		k->mac = xp_str(ctx, x, "./mac/@address");
-		k->type = xp_str(ctx, x, "./@type");
-		k->source = xp_str(ctx, x, "./source/@network");
-		if (!k->source)
-			k->source = xp_str(ctx, x, "./source/@bridge");
-		k->model = xp_str(ctx, x, "./model/@type");
+			if (!dev || strcmp(dev, "disk") == 0)
+				parse_disk(&d.disks[d.ndisks++], n);
+			free(dev);
+		} else if (is(n, "interface")) {
+			parse_nic(&d.nics[d.nnics++], n);
+		}
 	}
-	xmlXPathFreeObject(o);
-
-	d.meta_vm = xp_str(ctx, root, "./metadata/nc:vm/nc:name");
-	d.managed = d.meta_vm != NULL;
-	d.meta_hash = xp_str(ctx, root, "./metadata/nc:vm/nc:hash");
-	d.meta_commit = xp_str(ctx, root, "./metadata/nc:vm/nc:commit");
-	v = xp_str(ctx, root, "./metadata/nc:vm/nc:protected");
-	d.meta_protected = v && strcmp(v, "true") == 0;
-	free(v);
-	v = xp_str(ctx, root, "./metadata/nc:vm/nc:disks");
-	d.meta_delete_disks = v && strcmp(v, "delete") == 0;
-	free(v);
-
-	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	d.persistent = true;
 	*out = d;
