@@ -36,6 +36,7 @@ struct shared {
 	size_t n, next;
 	int refs;
 	char *state_dir;
+	bool keep_open;
 };
 
 static double since(const struct timespec *t0)
@@ -87,10 +88,12 @@ static void *worker(void *arg)
 
 		memset(&obs, 0, sizeof(obs));
 		r = nc_host_open(&conn, uri, &dopts, &err);
-		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0) {
+		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0)
+			r = -1;
+		if (r < 0 || !s->keep_open) {
+			/* a plan needs no connection after observing: peak memory stays small */
 			nc_host_close(conn);
 			conn = NULL;
-			r = -1;
 		}
 
 		pthread_mutex_lock(&s->mu);
@@ -142,6 +145,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	s->jobs = nc_xcalloc(s->n ? s->n : 1, sizeof(*s->jobs));
 	s->refs = 1;
 	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
+	s->keep_open = opts && opts->keep_open;
 	NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, i) {
 		out->hosts[i].spec = h;
 		s->jobs[i].uri = nc_xstrdup(h->spec.uri.v);
@@ -186,7 +190,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		struct job *j = &s->jobs[i];
 
 		v->seconds = j->seconds;
-		if (j->error || !j->conn) {
+		if (j->error) {
 			v->status = NC_HOST_UNREACHABLE;
 			v->error = nc_xstrdup(j->error ? j->error : "not observed");
 			out->unreachable++;

@@ -73,6 +73,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 
 	memset(a, 0, sizeof(*a));
 	a->cmd = cmd;
+	a->is_apply = is_apply;
 	a->timeout_s = 30;
 	a->popts.delete_threshold = 25;
 	a->color = -1;
@@ -191,6 +192,7 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	oo.state_dir = a->state_dir;
 	oo.timeout_ms = a->timeout_s * 1000;
 	oo.parallel = a->parallel;
+	oo.keep_open = a->is_apply;
 	nc_observe(&p->cluster, p->spec, &oo);
 	nc_plan_build(&p->plan, p->spec, &p->cluster, &a->popts);
 	p->ready = true;

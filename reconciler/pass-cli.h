@@ -25,6 +25,7 @@ struct nc_pass_args {
 	unsigned parallel;
 	int color;
 	bool auto_approve;
+	bool is_apply;
 	bool help;
 	struct nc_plan_opts popts;
 	/* owned copies (plan file, defaults) */

@@ -29,7 +29,7 @@ struct nc_host_view {
 	const struct nc_host *spec;
 	enum nc_host_status status;
 	char *error;                     /* why unreachable */
-	struct nc_host_conn *conn;       /* open while the pass lasts */
+	struct nc_host_conn *conn;       /* open while the pass lasts, if keep_open */
 	struct nc_observed_host obs;
 	double seconds;                  /* time to open + observe */
 };
@@ -44,6 +44,7 @@ struct nc_observe_opts {
 	const char *state_dir;
 	unsigned timeout_ms;             /* per host; 0 = 30 s */
 	unsigned parallel;               /* worker threads; 0 = 16 */
+	bool keep_open;                  /* keep connections for apply (plan closes them) */
 };
 
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
