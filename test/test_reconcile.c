@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../drivers/driver.h"
@@ -253,6 +255,31 @@ START_TEST(test_unreachable_host_is_not_empty)
 }
 END_TEST
 
+START_TEST(test_hung_host_times_out)
+{
+	/* a socket that accepts connections and never answers: libvirt waits */
+	struct sockaddr_un addr;
+	struct nc_run r;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/hung.sock", tdir);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(shq("printf -- '---\napiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: kvm0}\n"
+			     "spec: {uri: \"qemu:///system?socket=%s\"}\n' > spec/hung.yaml", addr.sun_path), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --timeout 1"), 0);
+	HAS(r.out, "unreachable: timed out after 1.0 s\n");
+	HAS(r.out, "warning: host kvm0 is unreachable (timed out after 1.0 s)");
+	/* the other hosts were observed all the same */
+	HAS(r.out, "kvm1         sim:///kvm1              ok, 16 CPUs");
+	nc_run_free(&r);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_prune_threshold_and_protection)
 {
 	struct nc_run r;
@@ -475,6 +502,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_spec_change_update);
 	tcase_add_test(tc, test_unmanaged_never_touched);
 	tcase_add_test(tc, test_unreachable_host_is_not_empty);
+	tcase_add_test(tc, test_hung_host_times_out);
 	tcase_add_test(tc, test_prune_threshold_and_protection);
 	tcase_add_test(tc, test_state_absent_deletes);
 	tcase_add_test(tc, test_saved_plan_verbatim_or_refused);
