@@ -52,7 +52,7 @@ void nc_diags_release(struct nc_diags *d);
 void nc_diag_add(struct nc_diags *d, enum nc_severity sev, struct nc_pos pos,
 		 const char *fmt, ...) NC_PRINTF(4, 5);
 void nc_diag_vadd(struct nc_diags *d, enum nc_severity sev, struct nc_pos pos,
-		  const char *fmt, va_list ap);
+		  const char *fmt, va_list ap) NC_PRINTF(4, 0);
 #define nc_diag_error(d, pos, ...) nc_diag_add((d), NC_SEV_ERROR, (pos), __VA_ARGS__)
 #define nc_diag_warning(d, pos, ...) nc_diag_add((d), NC_SEV_WARNING, (pos), __VA_ARGS__)
 #define nc_diag_note(d, pos, ...) nc_diag_add((d), NC_SEV_NOTE, (pos), __VA_ARGS__)

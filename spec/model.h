@@ -295,6 +295,7 @@ struct nc_spec {
 	size_t nfiles;
 	size_t ndocs;
 	size_t yaml_nodes;
+	size_t missing_refs;         /* references reported missing so far */
 };
 
 struct nc_load_opts {

@@ -414,10 +414,22 @@ static bool parse_int(const char *s, int64_t *out)
 static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 			const struct nc_ynode *map, const char *key);
 
+static int kv_cmp(const void *pa, const void *pb)
+{
+	const struct nc_kv *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+
+	if (c)
+		return c;
+	if (a->pos.line != b->pos.line)
+		return a->pos.line < b->pos.line ? -1 : 1;
+	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
+}
+
 static void conv_map(struct conv *c, const struct nc_field *f, struct nc_map *out,
 		     const struct nc_ynode *n)
 {
-	size_t i, j;
+	size_t i;
 	const char *why;
 
 	if (n->kind != NC_Y_MAP) {
@@ -452,15 +464,14 @@ static void conv_map(struct conv *c, const struct nc_field *f, struct nc_map *ou
 				continue;
 			}
 		}
-		/* keep the map sorted by key: insertion sort, maps are small */
-		for (j = out->n; j > 0 && strcmp(out->v[j - 1].key, k->s) > 0; j--)
-			out->v[j] = out->v[j - 1];
-		kv = &out->v[j];
+		kv = &out->v[out->n++];
 		kv->pos = k->pos;
 		kv->key = k->s;
 		kv->value = nc_ynode_is_null(v) ? "" : v->s;
-		out->n++;
 	}
+	/* sorted by key (then position) for lookups; maps can be large */
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), kv_cmp);
 }
 
 static void conv_value(struct conv *c, const struct nc_field *f, void *p,
@@ -656,10 +667,14 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			char *elem = (char *)v->v + v->n * f->sub->size;
 			size_t j;
 
+			if (!spend(c, n->items[i]))
+				return;
 			if (n->items[i]->kind != NC_Y_MAP) {
 				type_error(c, n->items[i], "a mapping", f->key);
 				continue;
 			}
+			/* the slot may hold an item dropped below: start clean */
+			memset(elem, 0, f->sub->size);
 			conv_struct(c, f->sub, elem, n->items[i], f->key);
 			if (kf) {
 				const struct nc_str *k = (const struct nc_str *)(elem + kf->off);
@@ -740,7 +755,7 @@ static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 		const struct nc_ynode *k = map->items[2 * i], *v = map->items[2 * i + 1];
 		const struct nc_field *f;
 
-		if (c->exhausted)
+		if (!spend(c, k))
 			return;
 		if (k->kind != NC_Y_SCALAR) {
 			nc_diag_error(c->diags, k->pos, "expected a string key in %s, found %s",

@@ -47,7 +47,7 @@ void nc_buf_add(struct nc_buf *b, const void *data, size_t len);
 void nc_buf_adds(struct nc_buf *b, const char *s);
 void nc_buf_addc(struct nc_buf *b, char c);
 void nc_buf_addf(struct nc_buf *b, const char *fmt, ...) NC_PRINTF(2, 3);
-void nc_buf_vaddf(struct nc_buf *b, const char *fmt, va_list ap);
+void nc_buf_vaddf(struct nc_buf *b, const char *fmt, va_list ap) NC_PRINTF(2, 0);
 void nc_buf_reset(struct nc_buf *b);
 /* Hands the string to the caller (who frees it) and leaves b empty. */
 char *nc_buf_detach(struct nc_buf *b, size_t *out_len);

@@ -76,6 +76,12 @@ static void check_ref(struct nc_spec *spec, struct nc_diags *diags, enum nc_kind
 
 	if (!NC_IS_SET(*v) || nc_spec_find(spec, kind, v->v))
 		return;
+	/* suggestions cost a pass over the names: the first 100 get one */
+	if (++spec->missing_refs > 100) {
+		nc_diag_error(diags, v->pos, "no %s named '%s'", nc_kinds[kind].name,
+			      nc_spec_quote(spec, v->v));
+		return;
+	}
 	names = nc_xcalloc(n ? n : 1, sizeof(*names));
 	for (i = 0; i < n; i++)
 		names[i] = spec->objs[kind][i]->meta.name.v;
@@ -172,24 +178,32 @@ static void need(struct nc_diags *diags, const struct nc_pos *p, struct nc_pos a
 		nc_diag_error(diags, at, "missing required key '%s' for %s", key, what);
 }
 
+static int uri_cmp(const void *pa, const void *pb)
+{
+	const struct nc_host *a = *(const struct nc_host *const *)pa;
+	const struct nc_host *b = *(const struct nc_host *const *)pb;
+	int c = strcmp(a->spec.uri.v, b->spec.uri.v);
+
+	return c ? c : strcmp(a->obj.meta.name.v, b->obj.meta.name.v);
+}
+
 static void check_hosts(struct nc_spec *spec, struct nc_diags *diags)
 {
-	struct nc_host **v = (struct nc_host **)spec->objs[NC_KIND_HOST];
-	size_t n = spec->nobjs[NC_KIND_HOST], i, j;
+	struct nc_host **all = (struct nc_host **)spec->objs[NC_KIND_HOST];
+	struct nc_host **v = nc_xcalloc(spec->nobjs[NC_KIND_HOST] + 1, sizeof(*v));
+	size_t n = 0, i;
 
 	/* two Hosts with one URI would be one libvirt host counted twice */
-	for (i = 0; i < n; i++) {
-		if (!v[i]->spec.uri.v)
-			continue;
-		for (j = 0; j < i; j++) {
-			if (v[j]->spec.uri.v && strcmp(v[i]->spec.uri.v, v[j]->spec.uri.v) == 0) {
-				nc_diag_error(diags, v[i]->spec.uri.pos,
-					      "Host '%s' has the same uri as Host '%s'",
-					      v[i]->obj.meta.name.v, v[j]->obj.meta.name.v);
-				break;
-			}
-		}
-	}
+	for (i = 0; i < spec->nobjs[NC_KIND_HOST]; i++)
+		if (all[i]->spec.uri.v)
+			v[n++] = all[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), uri_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i]->spec.uri.v, v[i - 1]->spec.uri.v) == 0)
+			nc_diag_error(diags, v[i]->spec.uri.pos, "Host '%s' has the same uri as Host '%s'",
+				      v[i]->obj.meta.name.v, v[i - 1]->obj.meta.name.v);
+	free(v);
 }
 
 static void check_pool(struct nc_diags *diags, const struct nc_pool *p)
@@ -237,6 +251,20 @@ static bool cron_can_fire(const struct nc_cron *c)
 	return false;
 }
 
+/* By value, then by position: the first occurrence of a name sorts first. */
+static int str_pos_cmp(const void *pa, const void *pb)
+{
+	const struct nc_str *a = *(const struct nc_str *const *)pa;
+	const struct nc_str *b = *(const struct nc_str *const *)pb;
+	int c = strcmp(a->v, b->v);
+
+	if (c)
+		return c;
+	if (a->pos.line != b->pos.line)
+		return a->pos.line < b->pos.line ? -1 : 1;
+	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
+}
+
 static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 {
 	const struct nc_backup_spec *s = &b->spec;
@@ -251,14 +279,18 @@ static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 		nc_diag_error(diags, s->pos, "BackupSchedule needs 'vmSelector' or 'vms'");
 	else if (!NC_IS_SET(s->vm_selector) && NC_IS_SET(s->vms) && s->vms.n == 0)
 		nc_diag_error(diags, s->vms.pos, "BackupSchedule selects no VM: 'vms' is empty and there is no 'vmSelector'");
-	for (i = 1; i < s->vms.n; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(s->vms.v[i].v, s->vms.v[j].v) == 0) {
-				nc_diag_error(diags, s->vms.v[i].pos, "VM '%s' is listed twice in 'vms'",
-					      s->vms.v[i].v);
-				break;
-			}
-		}
+	if (s->vms.n > 1) {
+		/* sorted, not pairwise: 'vms' may list many thousands of names */
+		const struct nc_str **v = nc_xcalloc(s->vms.n, sizeof(*v));
+
+		for (i = 0; i < s->vms.n; i++)
+			v[i] = &s->vms.v[i];
+		qsort(v, s->vms.n, sizeof(*v), str_pos_cmp);
+		for (i = 1; i < s->vms.n; i++)
+			if (strcmp(v[i]->v, v[i - 1]->v) == 0)
+				nc_diag_error(diags, v[i]->pos, "VM '%s' is listed twice in 'vms'",
+					      v[i]->v);
+		free(v);
 	}
 	if (NC_IS_SET(s->schedule) && !cron_can_fire(&s->schedule.cron))
 		nc_diag_error(diags, s->schedule.pos, "schedule '%s' never fires: no month it names has the days it names",

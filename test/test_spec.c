@@ -742,6 +742,46 @@ START_TEST(test_quiet_mistakes)
 }
 END_TEST
 
+START_TEST(test_dropped_list_item_leaves_nothing)
+{
+	/* found by the fuzzer: a dropped item's values leaked into the next one */
+	struct nc_diags d;
+	struct nc_spec *spec = load(DOC("VM", "vd") "spec:\n  vcpus: 1\n  memory: 1GiB\n  disks:\n"
+				    "    - {name: root, size: 1GiB}\n    - {name: root, pool: bogus, boot: true}\n"
+				    "    - {pool: other}\n    - {name: data, size: 2GiB}\n", &d);
+	const struct nc_vm *vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "vd");
+	const struct nc_disk *disks = vm->spec.m.disks.v;
+
+	ck_assert_uint_eq(d.errors, 2);
+	ck_assert_str_eq(d.v[0].msg, "duplicate disk name 'root' (first at line 10, column 14)");
+	ck_assert_str_eq(d.v[1].msg, "missing required key 'name' in disk");
+	ck_assert_uint_eq(vm->spec.m.disks.n, 2);
+	ck_assert_str_eq(disks[1].name.v, "data");
+	ck_assert(!NC_IS_SET(disks[1].pool));
+	ck_assert(!disks[1].boot.v);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+}
+END_TEST
+
+START_TEST(test_alias_amplification_bounded)
+{
+	/* found by the fuzzer: aliases in list items multiplied the work */
+	char *path = nc_xasprintf("%s/test/fuzz/corpus/regress-alias-amplification.yaml", NC_SOURCE_DIR);
+	const char *paths[] = { path };
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), -1);
+	ck_assert_uint_lt(d.errors, 200000);
+	ck_assert_uint_lt(spec->arena.total, 64u << 20);
+	nc_diags_release(&d);
+	nc_spec_free(spec);
+	free(path);
+}
+END_TEST
+
 Suite *nc_suite_spec(void)
 {
 	Suite *s = suite_create("spec");
@@ -791,6 +831,8 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(th, test_nul_byte);
 	tcase_add_test(th, test_huge_file);
 	tcase_add_test(th, test_many_nodes_bounded);
+	tcase_add_test(th, test_dropped_list_item_leaves_nothing);
+	tcase_add_test(th, test_alias_amplification_bounded);
 	tcase_set_timeout(th, 60);
 	suite_add_tcase(s, th);
 	return s;
