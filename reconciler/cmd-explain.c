@@ -29,6 +29,7 @@ static const char *type_name(const struct nc_field *f)
 	case NC_F_STRUCT: return "object";
 	case NC_F_LIST: return "list of objects";
 	case NC_F_CRON: return "cron";
+	case NC_F_DURATION: return "duration";
 	}
 	return "?";
 }

@@ -38,6 +38,7 @@ struct nc_strlist { struct nc_pos pos; struct nc_str *v; size_t n; };
 /* a list of structs; v points to n structs of the element type */
 struct nc_list { struct nc_pos pos; void *v; size_t n; };
 struct nc_cronval { struct nc_pos pos; const char *v; struct nc_cron cron; };
+struct nc_duration { struct nc_pos pos; uint64_t ms; };
 
 #define NC_IS_SET(x) ((x).pos.line != 0)
 
@@ -106,6 +107,7 @@ struct nc_overcommit {
 struct nc_host_spec {
 	struct nc_pos pos;
 	struct nc_str uri;
+	struct nc_str migration_uri;  /* how other hosts' daemons reach this one */
 	struct nc_bool maintenance;
 	struct nc_capacity capacity;
 	struct nc_overcommit overcommit;
@@ -174,6 +176,14 @@ struct nc_ha {
 	struct nc_enum policy;       /* enum nc_ha_policy */
 	struct nc_int priority;
 };
+struct nc_migration {
+	struct nc_pos pos;
+	struct nc_duration max_downtime;
+	struct nc_duration timeout;
+	struct nc_bool auto_converge;
+	struct nc_bool compression;
+	struct nc_bool copy_storage;
+};
 struct nc_vm_spec {
 	struct nc_pos pos;
 	struct nc_str template_name; /* Template */
@@ -185,6 +195,7 @@ struct nc_vm_spec {
 	struct nc_enum deletion_policy; /* enum nc_deletion_policy */
 	struct nc_bool deletion_protection;
 	struct nc_bool allow_restart;
+	struct nc_migration migration;
 };
 struct nc_vm {
 	struct nc_object obj;
@@ -324,6 +335,8 @@ struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind,
 	for ((i) = 0; (i) < (spec)->nobjs[kind] && \
 	     ((var) = (type *)(spec)->objs[kind][i], 1); (i)++)
 
+/* "500ms", "30s", "10m", "2h" -> milliseconds. */
+int nc_duration_parse(const char *s, uint64_t *out, const char **err);
 /* Size helpers: "4GiB" -> bytes; formats bytes back in the largest exact unit. */
 int nc_size_parse(const char *s, uint64_t *out, const char **err);
 void nc_size_format(uint64_t v, char *buf, size_t len);

@@ -95,6 +95,7 @@ size_t nc_field_size(const struct nc_field *f)
 	case NC_F_STRUCT: return f->sub->size;
 	case NC_F_LIST: return sizeof(struct nc_list);
 	case NC_F_CRON: return sizeof(struct nc_cronval);
+	case NC_F_DURATION: return sizeof(struct nc_duration);
 	}
 	return 0;
 }
@@ -159,6 +160,34 @@ int nc_size_parse(const char *s, uint64_t *out, const char **err)
 	}
 	*out = v * mult;
 	return 0;
+}
+
+int nc_duration_parse(const char *s, uint64_t *out, const char **err)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} dunits[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	uint64_t v = 0;
+	size_t i;
+
+	*err = "expected a whole number with a unit: ms, s, m or h (e.g. 300ms, 30s, 10m)";
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > UINT64_MAX / 10 - 9)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(dunits); i++) {
+		if (strcmp(s, dunits[i].name) == 0) {
+			if (v > UINT64_MAX / dunits[i].ms)
+				return -1;
+			*out = v * dunits[i].ms;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 void nc_size_format(uint64_t v, char *buf, size_t len)
@@ -697,6 +726,26 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			}
 			v->n++;
 		}
+		return;
+	}
+	case NC_F_DURATION: {
+		struct nc_duration *v = p;
+		uint64_t ms;
+
+		if (!scalar_ok(c, n, "a duration such as 30s", f->key))
+			return;
+		if (nc_duration_parse(n->s, &ms, &why) < 0) {
+			nc_diag_error(c->diags, n->pos, "invalid duration '%s' for '%s': %s",
+				      nc_spec_quote(c->spec, n->s), f->key, why);
+			return;
+		}
+		if (ms < (uint64_t)f->min || ms > (uint64_t)f->max) {
+			nc_diag_error(c->diags, n->pos, "'%s' must be between %lldms and %lldms, found %s",
+				      f->key, (long long)f->min, (long long)f->max, n->s);
+			return;
+		}
+		v->pos = n->pos;
+		v->ms = ms;
 		return;
 	}
 	case NC_F_CRON: {

@@ -89,6 +89,8 @@ static const struct nc_schema overcommit_schema =
 static const struct nc_field host_spec_fields[] = {
 	F("uri", NC_F_STR, struct nc_host_spec, uri, .required = 1, .check = NC_CHK_URI,
 	  .doc = "libvirt connection URI, e.g. qemu+ssh://root@kvm1/system or sim:///kvm1"),
+	F("migrationUri", NC_F_STR, struct nc_host_spec, migration_uri, .check = NC_CHK_URI,
+	  .doc = "URI other hosts' libvirt daemons use to reach this one for migration (default: uri)"),
 	F("maintenance", NC_F_BOOL, struct nc_host_spec, maintenance,
 	  .doc = "true drains the host: its VMs move elsewhere and nothing new lands"),
 	F("capacity", NC_F_STRUCT, struct nc_host_spec, capacity, .sub = &capacity_schema,
@@ -183,6 +185,20 @@ static const struct nc_field ha_fields[] = {
 };
 static const struct nc_schema ha_schema = SCHEMA("ha", struct nc_ha, ha_fields);
 
+static const struct nc_field migration_fields[] = {
+	F("maxDowntime", NC_F_DURATION, struct nc_migration, max_downtime, .min = 1, .max = 60000,
+	  .doc = "longest pause allowed at the switch-over of a live migration, e.g. 300ms"),
+	F("timeout", NC_F_DURATION, struct nc_migration, timeout, .min = 1000, .max = 86400000,
+	  .doc = "abort a live migration after this long; the VM keeps running where it was (default 10m)"),
+	F("autoConverge", NC_F_BOOL, struct nc_migration, auto_converge,
+	  .doc = "throttle the guest's CPUs if it dirties memory faster than it is copied"),
+	F("compression", NC_F_BOOL, struct nc_migration, compression,
+	  .doc = "compress memory pages on the wire"),
+	F("copyStorage", NC_F_BOOL, struct nc_migration, copy_storage,
+	  .doc = "copy local (non-shared) disks along with the memory"),
+};
+static const struct nc_schema migration_schema = SCHEMA("migration", struct nc_migration, migration_fields);
+
 static const struct nc_field vm_spec_fields[] = {
 	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
 	  .doc = "Template the VM inherits from"),
@@ -200,6 +216,8 @@ static const struct nc_field vm_spec_fields[] = {
 	  .doc = "true refuses to delete the VM"),
 	F("allowRestart", NC_F_BOOL, struct nc_vm_spec, allow_restart,
 	  .doc = "true lets apply restart the VM for changes that need it"),
+	F("migration", NC_F_STRUCT, struct nc_vm_spec, migration, .sub = &migration_schema,
+	  .doc = "how the VM is moved between hosts (drain, rebalance)"),
 };
 static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
 static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };

@@ -28,6 +28,7 @@ enum nc_ftype {
 	NC_F_STRUCT,    /* embedded struct described by sub */
 	NC_F_LIST,      /* struct nc_list of sub, elem_size each */
 	NC_F_CRON,      /* struct nc_cronval */
+	NC_F_DURATION,  /* struct nc_duration, min..max in ms */
 };
 
 /* Extra checks on a string value, run during conversion. */
