@@ -114,6 +114,25 @@ struct nc_observed_host {
 };
 void nc_observed_host_release(struct nc_observed_host *h);
 
+/* ---- migration ---- */
+struct nc_migrate_progress {
+	uint64_t total;          /* bytes to move (memory + disks), 0 if unknown */
+	uint64_t remaining;
+	double speed;            /* bytes per second, recent */
+	double elapsed;          /* seconds */
+};
+struct nc_migrate_opts {
+	bool live;               /* running guest: live migration; else cold */
+	bool copy_storage;       /* copy non-shared disks (VIR_MIGRATE_NON_SHARED_DISK) */
+	bool auto_converge;
+	bool compression;
+	unsigned max_downtime_ms;    /* 0: libvirt's default */
+	unsigned timeout_ms;         /* abort after this; 0: never */
+	const char *dest_uri;        /* how the source daemon reaches the destination */
+	void (*progress)(void *opaque, const struct nc_migrate_progress *p);
+	void *opaque;
+};
+
 /* ---- the vtable ---- */
 struct nc_host_conn {
 	const struct nc_host_driver *drv;
@@ -146,6 +165,14 @@ struct nc_host_driver {
 			uint64_t memory, struct nc_err *err);
 	/* stops (if running) and undefines; never removes disks */
 	int (*undefine)(struct nc_host_conn *conn, const char *name, struct nc_err *err);
+	/*
+	 * moves a domain from conn to dst: live (peer-to-peer, persistent on the
+	 * destination, source undefined) or cold (defined on the destination with
+	 * the same identity, then undefined here).  A live migration that times
+	 * out is aborted and the guest keeps running on the source.
+	 */
+	int (*migrate)(struct nc_host_conn *conn, struct nc_host_conn *dst, const char *name,
+		       const struct nc_migrate_opts *opts, struct nc_err *err);
 	/* makes changes durable (sim: writes the state file); may be NULL */
 	int (*commit)(struct nc_host_conn *conn, struct nc_err *err);
 };

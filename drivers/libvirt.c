@@ -261,6 +261,8 @@ static const char *probe_domain_type(virConnectPtr conn)
 
 static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
 		   struct nc_err *err);
+static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const char *name,
+		      const struct nc_migrate_opts *o, struct nc_err *err);
 
 static void lv_close(struct nc_host_conn *pub)
 {
@@ -607,6 +609,7 @@ const struct nc_host_driver nc_driver_libvirt = {
 	.shutdown = lv_shutdown,
 	.set_live = lv_set_live,
 	.undefine = lv_undefine,
+	.migrate = lv_migrate,
 	.commit = lv_commit,
 };
 
@@ -622,6 +625,7 @@ const struct nc_host_driver nc_driver_sim = {
 	.shutdown = lv_shutdown,
 	.set_live = lv_set_live,
 	.undefine = lv_undefine,
+	.migrate = lv_migrate,
 	.commit = lv_commit,
 };
 
@@ -805,5 +809,172 @@ out:
 		virDomainFree(d);
 	lv_close(pub);
 	free(uri);
+	return ret;
+}
+
+/* ---- migration ---- */
+
+/* Copies the persistent definition to dst, then undefines it here. */
+static int cold_move(struct lv_conn *c, struct lv_conn *d, virDomainPtr dom, bool start,
+		     struct nc_err *err)
+{
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
+					     VIR_DOMAIN_XML_MIGRATABLE);
+	virDomainPtr nd;
+
+	if (!xml)
+		xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	if (!xml)
+		return lv_fail(err, "cannot read domain XML");
+	nd = virDomainDefineXML(d->conn, xml);
+	free(xml);
+	if (!nd)
+		return lv_fail(err, "cannot define domain on the destination");
+	d->dirty = true;
+	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+		virDomainFree(nd);
+		return lv_fail(err, "cannot stop domain on the source");
+	}
+	c->dirty = true;
+	if (virDomainUndefine(dom) < 0) {
+		virDomainFree(nd);
+		return lv_fail(err, "cannot undefine domain on the source");
+	}
+	if (start && virDomainCreate(nd) < 0) {
+		virDomainFree(nd);
+		return lv_fail(err, "cannot start domain on the destination");
+	}
+	virDomainFree(nd);
+	return 0;
+}
+
+struct mig_job {
+	virDomainPtr dom;
+	virTypedParameterPtr params;
+	int nparams;
+	unsigned int flags;
+	const char *dest;
+	int result;
+	char error[512];
+	int done;
+	pthread_mutex_t mu;
+};
+
+static void *mig_thread(void *arg)
+{
+	struct mig_job *j = arg;
+	int r = virDomainMigrateToURI3(j->dom, j->dest, j->params, (unsigned)j->nparams, j->flags);
+
+	pthread_mutex_lock(&j->mu);
+	j->result = r;
+	if (r < 0)
+		snprintf(j->error, sizeof(j->error), "%s", virGetLastErrorMessage());
+	j->done = 1;
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int live_migrate(struct lv_conn *c, virDomainPtr dom, const char *name,
+			const struct nc_migrate_opts *o, struct nc_err *err)
+{
+	struct mig_job j;
+	pthread_t t;
+	double t0 = mono(), last_t = t0;
+	uint64_t last_rem = 0;
+	bool aborted = false, downtime_set = false;
+	int maxp = 0;
+
+	memset(&j, 0, sizeof(j));
+	pthread_mutex_init(&j.mu, NULL);
+	j.dom = dom;
+	j.dest = o->dest_uri;
+	j.flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
+		  VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_ABORT_ON_ERROR;
+	if (o->copy_storage)
+		j.flags |= VIR_MIGRATE_NON_SHARED_DISK;
+	if (o->auto_converge)
+		j.flags |= VIR_MIGRATE_AUTO_CONVERGE;
+	if (o->compression)
+		j.flags |= VIR_MIGRATE_COMPRESSED;
+	virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_DEST_NAME, name);
+	if (pthread_create(&t, NULL, mig_thread, &j) != 0) {
+		nc_err_set(err, "cannot start the migration thread");
+		virTypedParamsFree(j.params, j.nparams);
+		return -1;
+	}
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		virDomainJobInfo ji;
+		int done;
+
+		pthread_mutex_lock(&j.mu);
+		done = j.done;
+		pthread_mutex_unlock(&j.mu);
+		if (done)
+			break;
+		if (o->max_downtime_ms && !downtime_set &&
+		    virDomainMigrateSetMaxDowntime(dom, o->max_downtime_ms, 0) == 0)
+			downtime_set = true;
+		if (o->progress && virDomainGetJobInfo(dom, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE) {
+			struct nc_migrate_progress p;
+			double now = mono();
+
+			p.total = ji.dataTotal;
+			p.remaining = ji.dataRemaining;
+			p.elapsed = now - t0;
+			p.speed = last_rem > p.remaining && now > last_t ?
+				  (double)(last_rem - p.remaining) / (now - last_t) : 0;
+			last_rem = p.remaining;
+			last_t = now;
+			o->progress(o->opaque, &p);
+		}
+		if (o->timeout_ms && !aborted && (mono() - t0) * 1000 >= o->timeout_ms) {
+			virDomainAbortJob(dom);
+			aborted = true;
+		}
+		nanosleep(&ts, NULL);
+	}
+	pthread_join(t, NULL);
+	virTypedParamsFree(j.params, j.nparams);
+	pthread_mutex_destroy(&j.mu);
+	if (j.result < 0) {
+		if (aborted)
+			nc_err_set(err, "migration timed out after %.1f s and was aborted; %s keeps running on the source",
+				   o->timeout_ms / 1000.0, name);
+		else
+			nc_err_set(err, "migration failed: %s", j.error);
+		return -1;
+	}
+	c->dirty = true;
+	return 0;
+}
+
+static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const char *name,
+		      const struct nc_migrate_opts *o, struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub, *d = (struct lv_conn *)dpub;
+	virDomainPtr dom;
+	int ret;
+
+	if (nc_driver_fault("migrate", err) < 0)
+		return -1;
+	if (!(dom = lookup(c, name, err)))
+		return -1;
+	/* simulated hosts (libvirt's test driver) cannot migrate: move the
+	 * definition and the run state instead, which is what a migration
+	 * leaves behind */
+	if (!o->live || c->sim || d->sim || strcmp(c->domain_type, "test") == 0)
+		ret = cold_move(c, d, dom, o->live && virDomainIsActive(dom) == 1, err);
+	else
+		ret = live_migrate(c, dom, name, o, err);
+	virDomainFree(dom);
 	return ret;
 }

@@ -1,106 +1,171 @@
 /*
- * placement.c - choose a host for a new VM: filter, then score.
+ * placement.c - where VMs may and should run: filter, then score.
  *
- * Filters (a host failing one is rejected, with the reason kept for the
+ * Filters (a host failing one is rejected, and the reason is kept for the
  * plan): reachable, not in maintenance, the pinned host, the VM's and its
- * policy's host selectors, free vCPUs and memory under the host's capacity
- * times its overcommit ratio (defaults: cpu 4.0, memory 1.0), and the
+ * policy's host selectors, free vCPUs, memory and local disk under the host's
+ * capacity times its overcommit ratio (defaults: cpu 4.0, memory 1.0, disk
+ * 1.0; disk is only checked when the Host sets capacity.disk), and the
  * policy's required affinity / anti-affinity rules over their topology key
- * (host, or any host label such as rack or zone).  Score by the policy's
+ * (host, or any host label such as rack or zone).  Scores by the policy's
  * strategy: spread (default) prefers the most free memory share after
  * placement, pack the least, balanced the smallest gap between the CPU and
- * memory shares in use; preferred rules add or subtract weight/100 when the
- * topology domain holds a VM of their group.  Ties go to the host first by
- * name, so the same inputs always give the same choice.  Each choice
- * reserves its resources so later choices in the pass see them.
+ * memory shares in use; preferred rules add (affinity) or subtract
+ * (anti-affinity) weight/100 when the topology domain already holds a VM of
+ * their group.  Ties go to the host first by name: the same inputs always
+ * give the same choice.
+ *
+ * The state knows where every VM is (observed) or will be (planned), so each
+ * choice sees the previous ones; a VM being moved never counts against
+ * itself.
  */
-#include "../reconciler/pass.h"
+#include "placement.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct usage {
-	bool usable;
-	const char *unusable;    /* why, when not usable */
-	double cap_vcpus;        /* capacity times overcommit */
-	double cap_memory;
-	double used_vcpus;
-	double used_memory;
-};
-
 struct placed {
-	const struct nc_map *labels;   /* the VM's effective labels */
+	const struct nc_vm *vm;        /* NULL for a domain not in the spec */
+	const struct nc_map *labels;   /* the VM's effective labels (NULL: none) */
 	size_t host;
+	double vcpus, memory, disk;
 };
 
 struct nc_placement_state {
 	const struct nc_spec *spec;
 	const struct nc_cluster *c;
-	struct usage *u;
+	struct nc_host_load *load;
 	size_t n;
-	struct placed *placed;         /* VMs known to run somewhere */
+	struct placed *placed;
 	size_t nplaced, aplaced;
+	ssize_t *vm_slot;              /* spec VM index -> placed index, or -1 */
+	bool capacity_only;            /* skip affinity rules (N+1, fit counts) */
 };
 
-static void remember(struct nc_placement_state *ps, const struct nc_map *labels, size_t host)
+static const struct nc_map no_labels;
+
+static double vm_disk(const struct nc_spec *spec, const struct nc_vm *vm)
 {
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i < vm->eff.disks.n; i++) {
+		const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + i;
+		const struct nc_pool *p = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL,
+									       d->pool.v);
+
+		if (!p || p->spec.type.v != NC_POOL_RBD)
+			sum += (double)d->size.v;
+	}
+	return sum;
+}
+
+ssize_t nc_placement_vm_index(const struct nc_placement_state *ps, const struct nc_vm *vm)
+{
+	size_t lo = 0, hi = ps->spec->nobjs[NC_KIND_VM];
+	const char *name = vm->obj.meta.name.v;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(ps->spec->objs[NC_KIND_VM][mid]->meta.name.v, name);
+
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, size_t host,
+		       double vcpus, double memory, double disk)
+{
+	struct placed *p;
+
 	if (ps->nplaced == ps->aplaced) {
 		ps->aplaced = ps->aplaced ? ps->aplaced * 2 : 64;
 		ps->placed = nc_xreallocarray(ps->placed, ps->aplaced, sizeof(*ps->placed));
 	}
-	ps->placed[ps->nplaced].labels = labels;
-	ps->placed[ps->nplaced].host = host;
+	p = &ps->placed[ps->nplaced];
+	p->vm = vm;
+	p->labels = vm ? &vm->labels : &no_labels;
+	p->host = host;
+	p->vcpus = vcpus;
+	p->memory = memory;
+	p->disk = disk;
+	if (vm) {
+		ssize_t k = nc_placement_vm_index(ps, vm);
+
+		if (k >= 0 && ps->vm_slot[k] < 0)
+			ps->vm_slot[k] = (ssize_t)ps->nplaced;
+	}
 	ps->nplaced++;
+	ps->load[host].used_vcpus += vcpus;
+	ps->load[host].used_memory += memory;
+	ps->load[host].used_disk += disk;
+	ps->load[host].vms++;
 }
 
 struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const struct nc_cluster *c)
 {
 	struct nc_placement_state *ps = nc_xcalloc(1, sizeof(*ps));
-	size_t i;
+	size_t i, j, nvm = spec->nobjs[NC_KIND_VM];
 
 	ps->spec = spec;
 	ps->c = c;
 	ps->n = c->nhosts;
-	ps->u = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*ps->u));
+	ps->load = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*ps->load));
+	ps->vm_slot = nc_xcalloc(nvm ? nvm : 1, sizeof(*ps->vm_slot));
+	for (i = 0; i < nvm; i++)
+		ps->vm_slot[i] = -1;
 	for (i = 0; i < ps->n; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
 		const struct nc_host_spec *hs = &v->spec->spec;
-		struct usage *u = &ps->u[i];
+		struct nc_host_load *l = &ps->load[i];
 		double oc_cpu = NC_IS_SET(hs->overcommit.cpu) ? hs->overcommit.cpu.v : 4.0;
 		double oc_mem = NC_IS_SET(hs->overcommit.memory) ? hs->overcommit.memory.v : 1.0;
+		double oc_disk = NC_IS_SET(hs->overcommit.disk) ? hs->overcommit.disk.v : 1.0;
 
 		if (v->status != NC_HOST_OK) {
-			u->unusable = "unreachable";
+			l->unusable = "unreachable";
 			continue;
 		}
-		if (hs->maintenance.v) {
-			u->unusable = "in maintenance";
-			continue;
-		}
-		u->usable = true;
-		u->cap_vcpus = (NC_IS_SET(hs->capacity.vcpus) ? (double)hs->capacity.vcpus.v
+		l->cap_vcpus = (NC_IS_SET(hs->capacity.vcpus) ? (double)hs->capacity.vcpus.v
 							       : (double)v->obs.node.cpus) * oc_cpu;
-		u->cap_memory = (NC_IS_SET(hs->capacity.memory) ? (double)hs->capacity.memory.v
+		l->cap_memory = (NC_IS_SET(hs->capacity.memory) ? (double)hs->capacity.memory.v
 								 : (double)v->obs.node.memory) * oc_mem;
+		l->cap_disk = NC_IS_SET(hs->capacity.disk) ? (double)hs->capacity.disk.v * oc_disk : INFINITY;
+		if (hs->maintenance.v) {
+			l->unusable = "in maintenance";
+			continue;
+		}
+		l->usable = true;
 	}
-	/* where the VMs of the spec already are, for affinity rules */
+	/* every observed domain counts where it is; spec VMs by their spec */
 	for (i = 0; i < ps->n; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
-		size_t j;
 
 		for (j = 0; j < v->obs.ndoms; j++) {
 			const struct nc_domain *d = &v->obs.doms[j];
-			const struct nc_vm *vm;
+			const struct nc_vm *vm = d->managed ? (const struct nc_vm *)
+				nc_spec_find(spec, NC_KIND_VM, d->meta_vm) : NULL;
 
-			if (!d->managed)
-				continue;
-			vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, d->meta_vm);
-			if (vm)
-				remember(ps, &vm->labels, i);
+			if (vm && NC_IS_SET(vm->eff.vcpus) && NC_IS_SET(vm->eff.memory))
+				add_placed(ps, vm, i, (double)vm->eff.vcpus.v, (double)vm->eff.memory.v,
+					   vm_disk(spec, vm));
+			else
+				add_placed(ps, NULL, i, d->vcpus, (double)d->memory, 0);
 		}
 	}
 	return ps;
+}
+
+void nc_placement_capacity_only(struct nc_placement_state *ps)
+{
+	ps->capacity_only = true;
 }
 
 void nc_placement_free(struct nc_placement_state *ps)
@@ -108,18 +173,45 @@ void nc_placement_free(struct nc_placement_state *ps)
 	if (!ps)
 		return;
 	free(ps->placed);
-	free(ps->u);
+	free(ps->load);
+	free(ps->vm_slot);
 	free(ps);
 }
 
-void nc_placement_account(struct nc_placement_state *ps, size_t host, unsigned vcpus,
-			  uint64_t memory)
+struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *ps)
 {
-	ps->u[host].used_vcpus += vcpus;
-	ps->u[host].used_memory += (double)memory;
+	struct nc_placement_state *c = nc_xcalloc(1, sizeof(*c));
+	size_t nvm = ps->spec->nobjs[NC_KIND_VM];
+
+	*c = *ps;
+	c->load = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*c->load));
+	memcpy(c->load, ps->load, ps->n * sizeof(*c->load));
+	c->aplaced = ps->nplaced ? ps->nplaced : 1;
+	c->placed = nc_xcalloc(c->aplaced, sizeof(*c->placed));
+	memcpy(c->placed, ps->placed, ps->nplaced * sizeof(*c->placed));
+	c->vm_slot = nc_xcalloc(nvm ? nvm : 1, sizeof(*c->vm_slot));
+	memcpy(c->vm_slot, ps->vm_slot, nvm * sizeof(*c->vm_slot));
+	return c;
 }
 
-static const struct nc_policy *policy_for(const struct nc_spec *spec, const struct nc_vm *vm)
+size_t nc_placement_hosts(const struct nc_placement_state *ps)
+{
+	return ps->n;
+}
+
+const struct nc_host_load *nc_placement_load(const struct nc_placement_state *ps, size_t host)
+{
+	return &ps->load[host];
+}
+
+int nc_placement_host_of(const struct nc_placement_state *ps, const struct nc_vm *vm)
+{
+	ssize_t k = nc_placement_vm_index(ps, vm);
+
+	return k >= 0 && ps->vm_slot[k] >= 0 ? (int)ps->placed[ps->vm_slot[k]].host : -1;
+}
+
+const struct nc_policy *nc_placement_policy(const struct nc_spec *spec, const struct nc_vm *vm)
 {
 	const struct nc_policy *p;
 	size_t i;
@@ -133,18 +225,6 @@ static const struct nc_policy *policy_for(const struct nc_spec *spec, const stru
 	return NULL;
 }
 
-static void fmt_size(double bytes, char *buf, size_t len)
-{
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t i = 0;
-
-	while (bytes >= 1024 && i + 1 < NC_ARRAY_SIZE(u)) {
-		bytes /= 1024;
-		i++;
-	}
-	snprintf(buf, len, "%.4g%s", bytes, u[i]);
-}
-
 /* The host's value for a topology key: its name for "host", else a label. */
 static const char *topology(const struct nc_host *h, const struct nc_affinity *r)
 {
@@ -155,139 +235,197 @@ static const char *topology(const struct nc_host *h, const struct nc_affinity *r
 	return nc_map_get(&h->obj.meta.labels, key);
 }
 
-/* VMs of the rule's group already in the same topology domain as host i */
+/* VMs of the rule's group (other than vm) in host i's topology domain; *any: anywhere */
 static size_t group_near(const struct nc_placement_state *ps, const struct nc_policy *pol,
-			 const struct nc_affinity *r, size_t i)
+			 const struct nc_affinity *r, const struct nc_vm *vm, size_t i, size_t *any)
 {
 	const struct nc_selector *sel = NC_IS_SET(r->selector) ? &r->selector : &pol->spec.vm_selector;
 	const char *here = topology(ps->c->hosts[i].spec, r);
 	size_t k, n = 0;
 
-	if (!here)
-		return 0;
+	*any = 0;
 	for (k = 0; k < ps->nplaced; k++) {
-		const char *there = topology(ps->c->hosts[ps->placed[k].host].spec, r);
+		const struct placed *p = &ps->placed[k];
+		const char *there;
 
-		if (there && strcmp(here, there) == 0 && nc_selector_matches(sel, ps->placed[k].labels))
+		if (!p->vm || p->vm == vm || !nc_selector_matches(sel, p->labels))
+			continue;
+		(*any)++;
+		there = topology(ps->c->hosts[p->host].spec, r);
+		if (here && there && strcmp(here, there) == 0)
 			n++;
 	}
 	return n;
 }
 
-/* VMs of the rule's group placed anywhere */
-static size_t group_size(const struct nc_placement_state *ps, const struct nc_policy *pol,
-			 const struct nc_affinity *r)
+static void fmt_size(double bytes, char *buf, size_t len)
 {
-	const struct nc_selector *sel = NC_IS_SET(r->selector) ? &r->selector : &pol->spec.vm_selector;
-	size_t k, n = 0;
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	size_t i = 0;
 
-	for (k = 0; k < ps->nplaced; k++)
-		if (nc_selector_matches(sel, ps->placed[k].labels))
-			n++;
-	return n;
+	while (bytes >= 1024 && i + 1 < NC_ARRAY_SIZE(u)) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.4g%s", bytes, u[i]);
 }
 
-int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, char **why)
+/* usage of vm, not counting what it already uses on host (a move in place) */
+static void need_on(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t host,
+		    double *vcpus, double *mem, double *disk)
 {
-	const struct nc_policy *pol = policy_for(ps->spec, vm);
+	int at = nc_placement_host_of(ps, vm);
+
+	*vcpus = (double)vm->eff.vcpus.v;
+	*mem = (double)vm->eff.memory.v;
+	*disk = vm_disk(ps->spec, vm);
+	if (at == (int)host) {
+		*vcpus = 0;
+		*mem = 0;
+		*disk = 0;
+	}
+}
+
+bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
+		       struct nc_buf *why)
+{
+	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
+	const struct nc_host *h = ps->c->hosts[i].spec;
+	const struct nc_host_load *u = &ps->load[i];
+	const char *name = h->obj.meta.name.v;
+	double vcpus, mem, disk;
+	char a[32], b[32];
+	size_t r;
+
+	if (NC_IS_SET(vm->spec.placement.host) && strcmp(vm->spec.placement.host.v, name) != 0) {
+		if (why)
+			nc_buf_addf(why, "; %s: the VM is pinned to %s", name, vm->spec.placement.host.v);
+		return false;
+	}
+	if (!u->usable) {
+		if (why)
+			nc_buf_addf(why, "; %s: %s", name, u->unusable);
+		return false;
+	}
+	if (NC_IS_SET(vm->spec.placement.host_selector) &&
+	    !nc_selector_matches(&vm->spec.placement.host_selector, &h->obj.meta.labels)) {
+		if (why)
+			nc_buf_addf(why, "; %s: does not match the VM's hostSelector", name);
+		return false;
+	}
+	if (pol && NC_IS_SET(pol->spec.host_selector) &&
+	    !nc_selector_matches(&pol->spec.host_selector, &h->obj.meta.labels)) {
+		if (why)
+			nc_buf_addf(why, "; %s: does not match the hostSelector of policy %s", name,
+				    pol->obj.meta.name.v);
+		return false;
+	}
+	need_on(ps, vm, i, &vcpus, &mem, &disk);
+	if (u->used_vcpus + vcpus > u->cap_vcpus) {
+		if (why)
+			nc_buf_addf(why, "; %s: needs %.0f vCPUs, %.0f of %.0f free", name, vcpus,
+				    u->cap_vcpus - u->used_vcpus, u->cap_vcpus);
+		return false;
+	}
+	if (u->used_memory + mem > u->cap_memory) {
+		if (why) {
+			fmt_size(mem, a, sizeof(a));
+			fmt_size(u->cap_memory - u->used_memory, b, sizeof(b));
+			nc_buf_addf(why, "; %s: needs %s memory, %s free", name, a, b);
+		}
+		return false;
+	}
+	if (u->used_disk + disk > u->cap_disk) {
+		if (why) {
+			fmt_size(disk, a, sizeof(a));
+			fmt_size(u->cap_disk - u->used_disk, b, sizeof(b));
+			nc_buf_addf(why, "; %s: needs %s disk, %s free", name, a, b);
+		}
+		return false;
+	}
+	for (r = 0; pol && !ps->capacity_only && r < pol->spec.affinity.n; r++) {
+		const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
+		bool anti = rule->type.v == NC_ANTI_AFFINITY;
+		size_t any, near;
+
+		if (NC_IS_SET(rule->mode) && rule->mode.v == NC_PREFERRED)
+			continue;
+		near = group_near(ps, pol, rule, vm, i, &any);
+		if ((anti && near) || (!anti && !near && any)) {
+			if (why)
+				nc_buf_addf(why, "; %s: required %s over %s of policy %s", name,
+					    anti ? "anti-affinity" : "affinity",
+					    NC_IS_SET(rule->topology_key) ? rule->topology_key.v : "host",
+					    pol->obj.meta.name.v);
+			return false;
+		}
+	}
+	return true;
+}
+
+double nc_placement_score(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i)
+{
+	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
 	int strategy = pol && NC_IS_SET(pol->spec.strategy) ? pol->spec.strategy.v : NC_STRATEGY_SPREAD;
-	double vcpus = (double)vm->eff.vcpus.v, mem = (double)vm->eff.memory.v;
+	const struct nc_host_load *u = &ps->load[i];
+	double vcpus, mem, disk, free_mem, cpu_share, mem_share, score, bonus = 0;
+	size_t r;
+
+	need_on(ps, vm, i, &vcpus, &mem, &disk);
+	free_mem = (u->cap_memory - u->used_memory - mem) / u->cap_memory;
+	cpu_share = (u->used_vcpus + vcpus) / u->cap_vcpus;
+	mem_share = (u->used_memory + mem) / u->cap_memory;
+	for (r = 0; pol && !ps->capacity_only && r < pol->spec.affinity.n; r++) {
+		const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
+		double w = (NC_IS_SET(rule->weight) ? (double)rule->weight.v : 50) / 100;
+		size_t any;
+
+		if (!NC_IS_SET(rule->mode) || rule->mode.v != NC_PREFERRED)
+			continue;
+		if (group_near(ps, pol, rule, vm, i, &any))
+			bonus += rule->type.v == NC_ANTI_AFFINITY ? -w : w;
+	}
+	if (strategy == NC_STRATEGY_PACK)
+		score = -free_mem;
+	else if (strategy == NC_STRATEGY_BALANCED)
+		score = -fabs(cpu_share - mem_share);
+	else
+		score = free_mem;
+	return score + bonus;
+}
+
+int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, int exclude,
+			char **why)
+{
+	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
+	int strategy = pol && NC_IS_SET(pol->spec.strategy) ? pol->spec.strategy.v : NC_STRATEGY_SPREAD;
 	struct nc_buf rej = NC_BUF_INIT;
 	double best_score = -INFINITY;
 	int best = -1;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
-		const struct nc_host_view *v = &ps->c->hosts[i];
-		const struct nc_host *h = v->spec;
-		const struct usage *u = &ps->u[i];
-		const char *name = h->obj.meta.name.v;
-		char a[32], b[32];
-		double score, free_mem, cpu_share, mem_share, bonus_all = 0;
+		double score;
 
-		if (NC_IS_SET(vm->spec.placement.host) && strcmp(vm->spec.placement.host.v, name) != 0)
-			continue;   /* pinned elsewhere: not worth a line */
-		if (!u->usable) {
-			nc_buf_addf(&rej, "; %s: %s", name, u->unusable);
+		if ((int)i == exclude)
 			continue;
-		}
-		if (NC_IS_SET(vm->spec.placement.host_selector) &&
-		    !nc_selector_matches(&vm->spec.placement.host_selector, &h->obj.meta.labels)) {
-			nc_buf_addf(&rej, "; %s: does not match the VM's hostSelector", name);
+		if (!nc_placement_fits(ps, vm, i, &rej))
 			continue;
-		}
-		if (pol && NC_IS_SET(pol->spec.host_selector) &&
-		    !nc_selector_matches(&pol->spec.host_selector, &h->obj.meta.labels)) {
-			nc_buf_addf(&rej, "; %s: does not match the hostSelector of policy %s", name,
-				    pol->obj.meta.name.v);
-			continue;
-		}
-		if (u->used_vcpus + vcpus > u->cap_vcpus) {
-			nc_buf_addf(&rej, "; %s: needs %.0f vCPUs, %.0f of %.0f free", name, vcpus,
-				    u->cap_vcpus - u->used_vcpus, u->cap_vcpus);
-			continue;
-		}
-		if (u->used_memory + mem > u->cap_memory) {
-			fmt_size(mem, a, sizeof(a));
-			fmt_size(u->cap_memory - u->used_memory, b, sizeof(b));
-			nc_buf_addf(&rej, "; %s: needs %s memory, %s free", name, a, b);
-			continue;
-		}
-		{
-			const char *broken = NULL;
-			double bonus = 0;
-			size_t r;
-
-			for (r = 0; pol && r < pol->spec.affinity.n; r++) {
-				const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
-				bool anti = rule->type.v == NC_ANTI_AFFINITY;
-				size_t near = group_near(ps, pol, rule, i);
-
-				if (NC_IS_SET(rule->mode) && rule->mode.v == NC_PREFERRED) {
-					double w = (NC_IS_SET(rule->weight) ? (double)rule->weight.v : 50) / 100;
-
-					bonus += near ? (anti ? -w : w) : 0;
-				} else if (anti && near) {
-					broken = "anti-affinity";
-				} else if (!anti && !near && group_size(ps, pol, rule)) {
-					broken = "affinity";
-				}
-				if (broken) {
-					nc_buf_addf(&rej, "; %s: required %s over %s of policy %s", name, broken,
-						    NC_IS_SET(rule->topology_key) ? rule->topology_key.v : "host",
-						    pol->obj.meta.name.v);
-					break;
-				}
-			}
-			if (broken)
-				continue;
-			free_mem = (u->cap_memory - u->used_memory - mem) / u->cap_memory;
-			bonus_all = bonus;
-		}
-		cpu_share = (u->used_vcpus + vcpus) / u->cap_vcpus;
-		mem_share = (u->used_memory + mem) / u->cap_memory;
-		if (strategy == NC_STRATEGY_PACK)
-			score = -free_mem;
-		else if (strategy == NC_STRATEGY_BALANCED)
-			score = -fabs(cpu_share - mem_share);
-		else
-			score = free_mem;
-		score += bonus_all;
+		score = nc_placement_score(ps, vm, i);
 		if (score > best_score + 1e-12) {
 			best_score = score;
 			best = (int)i;
 		}
 	}
 	if (best < 0) {
-		*why = nc_xasprintf("no host fits%s%s", rej.len ? ": " : "",
-				    rej.len ? rej.buf + 2 : "");
+		*why = nc_xasprintf("no host fits%s%s", rej.len ? ": " : "", rej.len ? rej.buf + 2 : "");
 		nc_buf_release(&rej);
 		return -1;
 	}
 	{
-		const struct usage *u = &ps->u[best];
 		static const char *const names[] = { "spread", "pack", "balanced" };
-		double left = (u->cap_memory - u->used_memory - mem) / u->cap_memory * 100;
+		const struct nc_host_load *u = &ps->load[best];
+		double left = (u->cap_memory - u->used_memory - (double)vm->eff.memory.v) / u->cap_memory * 100;
 
 		if (NC_IS_SET(vm->spec.placement.host))
 			*why = nc_xasprintf("pinned to %s", ps->c->hosts[best].spec->obj.meta.name.v);
@@ -297,7 +435,53 @@ int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, c
 					    pol ? pol->obj.meta.name.v : "", left);
 	}
 	nc_buf_release(&rej);
-	nc_placement_account(ps, (size_t)best, (unsigned)vcpus, (uint64_t)mem);
-	remember(ps, &vm->labels, (size_t)best);
 	return best;
+}
+
+void nc_placement_put(struct nc_placement_state *ps, const struct nc_vm *vm, size_t to)
+{
+	ssize_t k = nc_placement_vm_index(ps, vm);
+	struct placed *p;
+
+	if (k < 0 || ps->vm_slot[k] < 0) {
+		add_placed(ps, vm, to, (double)vm->eff.vcpus.v, (double)vm->eff.memory.v,
+			   vm_disk(ps->spec, vm));
+		return;
+	}
+	p = &ps->placed[ps->vm_slot[k]];
+	ps->load[p->host].used_vcpus -= p->vcpus;
+	ps->load[p->host].used_memory -= p->memory;
+	ps->load[p->host].used_disk -= p->disk;
+	ps->load[p->host].vms--;
+	p->host = to;
+	ps->load[to].used_vcpus += p->vcpus;
+	ps->load[to].used_memory += p->memory;
+	ps->load[to].used_disk += p->disk;
+	ps->load[to].vms++;
+}
+
+void nc_placement_remove(struct nc_placement_state *ps, size_t placed_index)
+{
+	struct placed *p = &ps->placed[placed_index];
+
+	ps->load[p->host].used_vcpus -= p->vcpus;
+	ps->load[p->host].used_memory -= p->memory;
+	ps->load[p->host].used_disk -= p->disk;
+	ps->load[p->host].vms--;
+	p->vcpus = p->memory = p->disk = 0;
+	p->vm = NULL;
+	p->labels = &no_labels;
+}
+
+size_t nc_placement_count(const struct nc_placement_state *ps)
+{
+	return ps->nplaced;
+}
+
+void nc_placement_entry(const struct nc_placement_state *ps, size_t k, const struct nc_vm **vm,
+			size_t *host, double *memory)
+{
+	*vm = ps->placed[k].vm;
+	*host = ps->placed[k].host;
+	*memory = ps->placed[k].memory;
 }

@@ -9,9 +9,14 @@
  * file), so a pass killed between actions leaves a cluster that the next
  * pass converges.  An action whose prerequisite failed is skipped; others go
  * on.  Progress lines go to `progress`, one per action, with its duration.
+ *
+ * Migrations run side by side, at most max_migrations in the cluster and
+ * max_migrations_per_host touching any one host (as source or destination);
+ * a live migration reports the data left and the speed as it goes.
  */
 #include "pass.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +47,89 @@ static int recheck(struct nc_host_conn *conn, const struct nc_action *a, struct 
 	return 1;
 }
 
+struct mig_ctx {
+	pthread_mutex_t *mu;
+	FILE *progress;
+	const struct nc_action *a;
+	double last;
+};
+
+static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
+{
+	struct mig_ctx *m = opaque;
+	char rem[32], tot[32], sp[32];
+
+	if (!m->progress || p->elapsed - m->last < 1.0)
+		return;
+	m->last = p->elapsed;
+	nc_size_format(p->remaining / 1048576 * 1048576, rem, sizeof(rem));
+	nc_size_format(p->total / 1048576 * 1048576, tot, sizeof(tot));
+	nc_size_format((uint64_t)p->speed / 1048576 * 1048576, sp, sizeof(sp));
+	pthread_mutex_lock(m->mu);
+	fprintf(m->progress, "      #%d %s: %s of %s left, %s/s, %.0fs\n", m->a->id, m->a->vm, rem, tot, sp,
+		p->elapsed);
+	fflush(m->progress);
+	pthread_mutex_unlock(m->mu);
+}
+
+static int run_migrate(const struct nc_action *a, struct nc_cluster *c, const struct nc_plan_opts *opts,
+		       struct nc_migrate_opts *mo, struct nc_err *err)
+{
+	struct nc_host_conn *src = c->hosts[a->host].conn, *dst = c->hosts[a->target].conn;
+	const struct nc_host *dh = c->hosts[a->target].spec;
+	struct nc_domain d;
+	int found, ret = 0;
+
+	(void)opts;
+	memset(&d, 0, sizeof(d));
+	if (!dst) {
+		nc_err_set(err, "destination %s is not connected", dh->obj.meta.name.v);
+		return -1;
+	}
+	/* already moved by an earlier, interrupted pass? */
+	found = recheck(dst, a, &d, err);
+	if (found < 0)
+		return -1;
+	if (found) {
+		nc_domain_release(&d);
+		found = recheck(src, a, &d, err);
+		if (found > 0) {
+			nc_domain_release(&d);
+			nc_err_set(err, "%s is defined on both %s and %s; resolve by hand", a->vm,
+				   c->hosts[a->host].spec->obj.meta.name.v, dh->obj.meta.name.v);
+			return -1;
+		}
+		return found < 0 ? -1 : 0;
+	}
+	found = recheck(src, a, &d, err);
+	if (found <= 0) {
+		if (!found)
+			nc_err_set(err, "%s is on neither host", a->vm);
+		return -1;
+	}
+	mo->live = a->live && d.state == NC_DOM_RUNNING;
+	mo->dest_uri = NC_IS_SET(dh->spec.migration_uri) ? dh->spec.migration_uri.v : dh->spec.uri.v;
+	nc_domain_release(&d);
+	if (src->drv->migrate(src, dst, a->vm, mo, err) < 0)
+		ret = -1;
+	if (!ret && a->start_after && dst->drv->start(dst, a->vm, err) < 0)
+		ret = -1;
+	/* both hosts changed (or may have, after a failure) */
+	if (src->drv->commit) {
+		struct nc_err e1 = { "" }, e2 = { "" };
+
+		if (src->drv->commit(src, &e1) < 0 && !ret) {
+			*err = e1;
+			ret = -1;
+		}
+		if (dst->drv->commit(dst, &e2) < 0 && !ret) {
+			*err = e2;
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
 static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 		      const struct nc_plan_opts *opts, struct nc_err *err)
 {
@@ -52,6 +140,7 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 	int found, ret = 0;
 
 	memset(&d, 0, sizeof(d));
+	memset(&def, 0, sizeof(def));
 	found = recheck(conn, a, &d, err);
 	if (found < 0)
 		return -1;
@@ -105,6 +194,9 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 		if (found && drv->undefine(conn, a->vm, err) < 0)
 			ret = -1;
 		break;
+	case NC_ACT_MIGRATE:
+		ret = -1;    /* run_migrate() handles these */
+		break;
 	}
 	nc_domain_release(&d);
 	/* commit what was done, even after a failure part-way */
@@ -119,13 +211,195 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 	return ret;
 }
 
+struct runner {
+	const struct nc_plan *p;
+	struct nc_cluster *c;
+	const struct nc_plan_opts *opts;
+	FILE *progress;
+	int color;
+	enum result *res;
+	int *state;              /* migrations: 0 waiting, 1 running, 2 finished */
+	unsigned *per_host;      /* migrations touching each host now */
+	unsigned running, max, max_host;
+	size_t first, last;      /* the migrations of the plan: [first, last) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct nc_apply_result *out;
+};
+
+static const char *ok_color(int color, enum result r)
+{
+	if (!color)
+		return "";
+	return r == R_DONE ? "\033[32m" : r == R_FAILED ? "\033[31m" : "\033[33m";
+}
+
+static void report(struct runner *r, size_t i, enum result res, const char *msg, double secs)
+{
+	const struct nc_action *a = &r->p->actions[i];
+
+	r->res[i] = res;
+	if (res == R_DONE)
+		r->out->done++;
+	else if (res == R_FAILED)
+		r->out->failed++;
+	else
+		r->out->skipped++;
+	if (!r->progress)
+		return;
+	fprintf(r->progress, "[%zu/%zu] %s %s", i + 1, r->p->nactions, nc_action_name(a->kind), a->vm);
+	if (a->kind == NC_ACT_MIGRATE)
+		fprintf(r->progress, " %s -> %s (%s)", r->c->hosts[a->host].spec->obj.meta.name.v,
+			r->c->hosts[a->target].spec->obj.meta.name.v, a->live ? "live" : "cold");
+	else
+		fprintf(r->progress, " on %s", r->c->hosts[a->host].spec->obj.meta.name.v);
+	fprintf(r->progress, " ... %s%s%s", ok_color(r->color, res),
+		res == R_DONE ? "done" : res == R_FAILED ? "failed" : "skipped", r->color ? "\033[0m" : "");
+	if (res == R_DONE)
+		fprintf(r->progress, " (%.2fs)\n", secs);
+	else
+		fprintf(r->progress, ": %s\n", msg);
+	fflush(r->progress);
+}
+
+/* 0 ready, 1 must wait, -1 a prerequisite did not complete */
+static int deps_state(const struct runner *r, const struct nc_action *a)
+{
+	size_t j;
+	int st = 0;
+
+	for (j = 0; j < a->nafter; j++) {
+		size_t d = (size_t)a->after[j] - 1;
+
+		if (d >= r->first && d < r->last && r->state[d - r->first] != 2)
+			st = 1;
+		else if (r->res[d] != R_DONE && (d < r->first || d >= r->last || r->state[d - r->first] == 2))
+			return -1;
+	}
+	return st;
+}
+
+static void *mig_worker(void *arg)
+{
+	struct runner *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		size_t i, pick = r->last;
+		bool waiting = false;
+
+		for (i = r->first; i < r->last; i++) {
+			const struct nc_action *a = &r->p->actions[i];
+			int ds;
+
+			if (r->state[i - r->first] != 0)
+				continue;
+			waiting = true;
+			ds = deps_state(r, a);
+			if (ds < 0) {
+				r->state[i - r->first] = 2;
+				report(r, i, R_SKIPPED, "an action it waits for did not complete", 0);
+				pthread_cond_broadcast(&r->cv);
+				continue;
+			}
+			if (ds == 0 && r->running < r->max && r->per_host[a->host] < r->max_host &&
+			    r->per_host[a->target] < r->max_host) {
+				pick = i;
+				break;
+			}
+		}
+		if (pick == r->last) {
+			if (!waiting)
+				break;
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		{
+			const struct nc_action *a = &r->p->actions[pick];
+			const struct nc_vm *vm = a->vmref;
+			struct nc_migrate_opts mo;
+			struct mig_ctx mc = { &r->mu, r->progress, a, 0 };
+			struct nc_err err = { "" };
+			double t0 = now();
+			int rc;
+
+			r->state[pick - r->first] = 1;
+			r->running++;
+			r->per_host[a->host]++;
+			r->per_host[a->target]++;
+			if (r->progress) {
+				fprintf(r->progress, "      #%d %s: migrating %s -> %s ...\n", a->id, a->vm,
+					r->c->hosts[a->host].spec->obj.meta.name.v,
+					r->c->hosts[a->target].spec->obj.meta.name.v);
+				fflush(r->progress);
+			}
+			pthread_mutex_unlock(&r->mu);
+
+			memset(&mo, 0, sizeof(mo));
+			if (vm) {
+				const struct nc_migration *m = &vm->spec.migration;
+
+				mo.copy_storage = m->copy_storage.v;
+				mo.auto_converge = m->auto_converge.v;
+				mo.compression = m->compression.v;
+				mo.max_downtime_ms = (unsigned)m->max_downtime.ms;
+				mo.timeout_ms = NC_IS_SET(m->timeout) ? (unsigned)m->timeout.ms : 600000;
+			} else {
+				mo.timeout_ms = 600000;
+			}
+			mo.progress = mig_progress;
+			mo.opaque = &mc;
+			rc = run_migrate(a, r->c, r->opts, &mo, &err);
+
+			pthread_mutex_lock(&r->mu);
+			r->running--;
+			r->per_host[a->host]--;
+			r->per_host[a->target]--;
+			r->state[pick - r->first] = 2;
+			report(r, pick, rc < 0 ? R_FAILED : R_DONE, err.msg, now() - t0);
+			pthread_cond_broadcast(&r->cv);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+static void run_migrations(struct runner *r)
+{
+	pthread_t t[64];
+	unsigned n = r->max < 64 ? r->max : 64, k;
+
+	if (r->last - r->first < n)
+		n = (unsigned)(r->last - r->first);
+	r->state = nc_xcalloc(r->last - r->first + 1, sizeof(*r->state));
+	for (k = 0; k < n; k++)
+		pthread_create(&t[k], NULL, mig_worker, r);
+	for (k = 0; k < n; k++)
+		pthread_join(t[k], NULL);
+	free(r->state);
+	r->state = NULL;
+}
+
 void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
 	      const struct nc_plan_opts *opts, FILE *progress, int color)
 {
-	enum result *res = nc_xcalloc(p->nactions + 1, sizeof(*res));
+	struct runner r;
 	size_t i, j;
 
 	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.c = c;
+	r.opts = opts;
+	r.progress = progress;
+	r.color = color;
+	r.out = out;
+	r.res = nc_xcalloc(p->nactions + 1, sizeof(*r.res));
+	r.per_host = nc_xcalloc(c->nhosts + 1, sizeof(*r.per_host));
+	r.max = opts->max_migrations ? opts->max_migrations : 4;
+	r.max_host = opts->max_migrations_per_host ? opts->max_migrations_per_host : 2;
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
 	for (i = 0; i < p->nactions; i++) {
 		const struct nc_action *a = &p->actions[i];
 		struct nc_host_view *v = &c->hosts[a->host];
@@ -133,36 +407,32 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 		double t0 = now();
 		int blocked = 0;
 
+		if (a->kind == NC_ACT_MIGRATE) {
+			for (j = i; j < p->nactions && p->actions[j].kind == NC_ACT_MIGRATE; j++)
+				;
+			r.first = i;
+			r.last = j;
+			run_migrations(&r);
+			r.first = r.last = 0;
+			i = j - 1;
+			continue;
+		}
 		for (j = 0; j < a->nafter; j++)
-			if (res[a->after[j] - 1] != R_DONE)
+			if (r.res[a->after[j] - 1] != R_DONE)
 				blocked = a->after[j];
-		if (progress)
-			fprintf(progress, "[%zu/%zu] %s %s on %s ...", i + 1, p->nactions,
-				nc_action_name(a->kind), a->vm, v->spec->obj.meta.name.v);
 		if (blocked || !v->conn) {
-			res[i] = R_SKIPPED;
-			out->skipped++;
-			if (progress)
-				fprintf(progress, " %sskipped%s: %s\n", color ? "\033[33m" : "",
-					color ? "\033[0m" : "",
-					blocked ? "an action it waits for did not complete" : "host not connected");
+			report(&r, i, R_SKIPPED, blocked ? "an action it waits for did not complete"
+							 : "host not connected", 0);
 			continue;
 		}
-		if (progress)
-			fflush(progress);
 		if (run_action(a, v->conn, opts, &err) < 0) {
-			res[i] = R_FAILED;
-			out->failed++;
-			if (progress)
-				fprintf(progress, " %sfailed%s: %s\n", color ? "\033[31m" : "",
-					color ? "\033[0m" : "", err.msg);
+			report(&r, i, R_FAILED, err.msg, 0);
 			continue;
 		}
-		res[i] = R_DONE;
-		out->done++;
-		if (progress)
-			fprintf(progress, " %sdone%s (%.2fs)\n", color ? "\033[32m" : "",
-				color ? "\033[0m" : "", now() - t0);
+		report(&r, i, R_DONE, "", now() - t0);
 	}
-	free(res);
+	pthread_cond_destroy(&r.cv);
+	pthread_mutex_destroy(&r.mu);
+	free(r.per_host);
+	free(r.res);
 }

@@ -72,6 +72,7 @@ enum nc_action_kind {
 	NC_ACT_START,
 	NC_ACT_STOP,
 	NC_ACT_DELETE,      /* stop + undefine; disks retained unless policy says delete */
+	NC_ACT_MIGRATE,     /* move to another host: live when running, else cold */
 };
 const char *nc_action_name(enum nc_action_kind k);
 
@@ -86,6 +87,9 @@ struct nc_action {
 	enum nc_action_kind kind;
 	char *vm;           /* spec name (or domain name when pruning) */
 	size_t host;        /* index into cluster hosts */
+	size_t target;      /* migrate: destination host */
+	bool live;          /* migrate: live (running guest) or cold */
+	const struct nc_vm *vmref;  /* the spec VM, when there is one */
 	char *reason;       /* one line: why */
 	char *placement;    /* create: why this host */
 	bool drift;         /* the cluster moved away from an unchanged spec */
@@ -113,6 +117,8 @@ struct nc_plan_opts {
 	bool allow_mass_delete;
 	const char *commit;          /* recorded in metadata */
 	unsigned shutdown_timeout_ms;
+	unsigned max_migrations;          /* at once in the cluster; default 4 */
+	unsigned max_migrations_per_host; /* at once per source or destination; default 2 */
 };
 
 struct nc_plan {
@@ -122,7 +128,8 @@ struct nc_plan {
 	size_t nnotes;
 	struct nc_desired *desired;  /* one per VM not absent, spec order */
 	size_t ndesired;
-	size_t ncreate, nupdate, ndelete, nstart, nstop;
+	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate;
+	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */
 	size_t managed;              /* managed domains observed */
 	bool refused;                /* a safety rule stopped the plan */
@@ -157,20 +164,5 @@ struct nc_apply_result {
 };
 void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
 	      const struct nc_plan_opts *opts, FILE *progress, int color);
-
-/* ---- placement (policies/placement.c) ---- */
-struct nc_placement_state;
-struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const struct nc_cluster *c);
-void nc_placement_free(struct nc_placement_state *ps);
-/*
- * Chooses a host for vm; returns the host index or -1.  *why gets a
- * one-line explanation (arena-free, caller frees): the chosen host and its
- * score, or why each host was rejected.  A successful choice reserves the
- * VM's resources on that host for later choices in the same pass.
- */
-int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, char **why);
-/* Records an existing domain's usage (called for observed domains). */
-void nc_placement_account(struct nc_placement_state *ps, size_t host, unsigned vcpus,
-			  uint64_t memory);
 
 #endif

@@ -9,9 +9,13 @@
  * deletionProtection, and a pass that would delete more than a threshold
  * share of the managed VMs is refused unless allowed.  Domains without
  * NovaCron's metadata are listed and never touched.  Actions are ordered by
- * phase (delete, stop, update, create, start) then VM name.
+ * phase (delete, stop, update, migrate, create, start) then VM name.
+ * A VM on a host in maintenance, or away from the host it is pinned to, is
+ * moved (live when running); a PlacementPolicy with rebalance enabled adds
+ * the moves that best even out the cluster (policies/rebalance.c).
  */
 #include "pass.h"
+#include "../policies/placement.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@ static const char *const action_names[] = {
 	[NC_ACT_START] = "start",
 	[NC_ACT_STOP] = "stop",
 	[NC_ACT_DELETE] = "delete",
+	[NC_ACT_MIGRATE] = "migrate",
 };
 
 const char *nc_action_name(enum nc_action_kind k)
@@ -36,10 +41,11 @@ static int phase(enum nc_action_kind k)
 	case NC_ACT_DELETE: return 0;
 	case NC_ACT_STOP: return 1;
 	case NC_ACT_UPDATE: return 2;
-	case NC_ACT_CREATE: return 3;
-	case NC_ACT_START: return 4;
+	case NC_ACT_MIGRATE: return 3;
+	case NC_ACT_CREATE: return 4;
+	case NC_ACT_START: return 5;
 	}
-	return 5;
+	return 6;
 }
 
 /* ---- building blocks ---- */
@@ -290,6 +296,102 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 	nc_buf_release(&b);
 }
 
+/*
+ * A VM must leave its host when the host is in maintenance (drain) or the VM
+ * is pinned elsewhere.  When no host fits, it stays, and the plan says why.
+ */
+static void plan_move(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n,
+		      const struct nc_cluster *c, struct nc_placement_state *ps,
+		      const struct nc_vm *vm, size_t from, bool live)
+{
+	const struct nc_host *h = c->hosts[from].spec;
+	const char *name = vm->obj.meta.name.v, *hn = h->obj.meta.name.v;
+	char *reason, *why = NULL;
+	struct nc_action *a;
+	int to;
+	size_t k;
+
+	if (h->spec.maintenance.v)
+		reason = nc_xasprintf("drain: %s is in maintenance", hn);
+	else if (NC_IS_SET(vm->spec.placement.host) && strcmp(vm->spec.placement.host.v, hn) != 0)
+		reason = nc_xasprintf("pinned to %s", vm->spec.placement.host.v);
+	else
+		return;
+	to = nc_placement_choose(ps, vm, (int)from, &why);
+	if (to < 0) {
+		add_note(p, alloc_n, NC_NOTE_WARNING, name, "cannot move %s off %s (%s): %s; it stays",
+			 name, hn, reason, why);
+		free(reason);
+		free(why);
+		return;
+	}
+	nc_placement_put(ps, vm, (size_t)to);
+	a = add_action(p, alloc_a, NC_ACT_MIGRATE, name, from);
+	a->target = (size_t)to;
+	a->live = live;
+	a->vmref = vm;
+	a->reason = reason;
+	a->placement = why;
+	/* what was to happen after, happens on the new host */
+	for (k = 0; k + 1 < p->nactions; k++) {
+		struct nc_action *b = &p->actions[k];
+
+		if (strcmp(b->vm, name) != 0)
+			continue;
+		if (b->kind == NC_ACT_START)
+			b->host = (size_t)to;
+		if (b->kind == NC_ACT_UPDATE && b->start_after) {
+			b->start_after = false;
+			a->start_after = true;
+		}
+	}
+}
+
+/* Moves that even out the cluster, for VMs whose policy asks for them. */
+static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_spec *spec,
+			   const struct nc_cluster *c, struct nc_placement_state *ps, const bool *busy)
+{
+	const struct nc_policy *pol;
+	size_t i, k, nvm = spec->nobjs[NC_KIND_VM];
+	bool *skip = nc_xcalloc(nvm + 1, sizeof(*skip));
+
+	NC_SPEC_EACH(spec, NC_KIND_PLACEMENT_POLICY, const struct nc_policy, pol, i) {
+		const struct nc_rebalance *rb = &pol->spec.rebalance;
+		struct nc_move *moves = NULL;
+		size_t n, budget = NC_IS_SET(rb->max_moves) ? (size_t)rb->max_moves.v : 5;
+		double threshold = NC_IS_SET(rb->threshold) ? rb->threshold.v : 0.001;
+
+		if (!rb->enabled.v || !budget)
+			continue;
+		/* this policy's VMs only, and none that already move or are new */
+		for (k = 0; k < nvm; k++) {
+			const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][k];
+
+			skip[k] = busy[k] || nc_placement_policy(spec, vm) != pol;
+		}
+		n = nc_rebalance(ps, spec, skip, budget, threshold, &moves);
+		for (k = 0; k < n; k++) {
+			struct nc_action *a = add_action(p, alloc_a, NC_ACT_MIGRATE, moves[k].vm->obj.meta.name.v,
+							 moves[k].from);
+			const struct nc_domain *d = NULL;
+			size_t j;
+
+			for (j = 0; j < c->hosts[moves[k].from].obs.ndoms; j++)
+				if (c->hosts[moves[k].from].obs.doms[j].meta_vm &&
+				    strcmp(c->hosts[moves[k].from].obs.doms[j].meta_vm, a->vm) == 0)
+					d = &c->hosts[moves[k].from].obs.doms[j];
+			a->target = moves[k].to;
+			a->vmref = moves[k].vm;
+			a->live = d && d->state == NC_DOM_RUNNING;
+			a->reason = nc_xasprintf("rebalance (policy %s): imbalance %.4f -> %.4f",
+						 pol->obj.meta.name.v, moves[k].before, moves[k].after);
+			skip[nc_placement_vm_index(ps, moves[k].vm)] = true;
+		}
+		free(moves);
+	}
+	free(skip);
+}
+
 int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
 		  const struct nc_plan_opts *opts)
 {
@@ -300,6 +402,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	size_t ndel = 0;
 	const struct nc_vm *vm;
 	unsigned threshold = opts->delete_threshold ? opts->delete_threshold : 25;
+	bool *busy = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*busy));
+	struct nc_imbalance imb;
 
 	memset(&p, 0, sizeof(p));
 
@@ -316,7 +420,6 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			locs[nlocs].host = i;
 			locs[nlocs].dom = j;
 			nlocs++;
-			nc_placement_account(ps, i, d->vcpus, d->memory);
 			if (d->managed)
 				p.managed++;
 			else
@@ -337,6 +440,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
 		const char *name = vm->obj.meta.name.v;
 		int want = NC_IS_SET(vm->spec.state) ? vm->spec.state.v : NC_STATE_RUNNING;
+
+		busy[i] = true;    /* rebalancing may move it only if it is settled below */
 		struct loc *first;
 		size_t nfound = 0, managed_found = 0;
 		struct nc_desired *des = NULL;
@@ -412,12 +517,14 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 					 c->unreachable == 1 ? " is" : "s are");
 				continue;
 			}
-			host = nc_placement_choose(ps, vm, &why);
+			host = nc_placement_choose(ps, vm, -1, &why);
 			if (host < 0) {
 				add_note(&p, &alloc_n, NC_NOTE_ERROR, name, "cannot place VM %s: %s", name, why);
 				free(why);
 				continue;
 			}
+			nc_placement_put(ps, vm, (size_t)host);
+			busy[i] = true;
 			a = add_action(&p, &alloc_a, NC_ACT_CREATE, name, (size_t)host);
 			a->reason = nc_xstrdup("not found on any host");
 			a->placement = why;
@@ -484,8 +591,20 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				add_note(&p, &alloc_n, NC_NOTE_INFO, name,
 					 "VM %s is paused on %s; NovaCron leaves paused domains as they are",
 					 name, c->hosts[at->host].spec->obj.meta.name.v);
+			plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
+				  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
+			busy[i] = p.nactions && strcmp(p.actions[p.nactions - 1].vm, name) == 0 &&
+				  p.actions[p.nactions - 1].kind == NC_ACT_MIGRATE;
+			if (o->state == NC_DOM_PAUSED)
+				busy[i] = true;
 		}
 	}
+	nc_imbalance(ps, false, &imb);
+	p.imbalance_before = imb.score;
+	plan_rebalance(&p, &alloc_a, spec, c, ps, busy);
+	nc_imbalance(ps, false, &imb);
+	p.imbalance_after = imb.score;
+	free(busy);
 
 	/* managed domains whose VM is no longer in the spec */
 	for (k = 0; k < nlocs; k++) {
@@ -535,6 +654,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_START: p.nstart++; break;
 		case NC_ACT_STOP: p.nstop++; break;
 		case NC_ACT_DELETE: p.ndelete++; break;
+		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		}
 		/* creates wait for the deletes that free room on their host */
 		if (a->kind == NC_ACT_CREATE) {
@@ -545,9 +665,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				}
 			}
 		}
-		/* two actions on one VM (stop, then update) run in order */
+		/* two actions on one VM (stop, update, migrate, start) run in order */
 		for (j = i; j-- > 0;) {
-			if (strcmp(p.actions[j].vm, a->vm) == 0 && p.actions[j].host == a->host) {
+			if (strcmp(p.actions[j].vm, a->vm) == 0) {
 				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
 				a->after[a->nafter++] = p.actions[j].id;
 				break;

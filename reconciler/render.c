@@ -43,6 +43,8 @@ static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 {
 	nc_buf_addf(out, "%zu to create, %zu to update, %zu to delete, %zu to start, %zu to stop",
 		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop);
+	if (p->nmigrate)
+		nc_buf_addf(out, ", %zu to migrate", p->nmigrate);
 }
 
 static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
@@ -99,8 +101,14 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			nc_buf_addf(out, "  %s%s%s %s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
-				    symbol(a->kind), r, b, a->vm, r, nc_action_name(a->kind), host_name(c, a->host));
+			if (a->kind == NC_ACT_MIGRATE)
+				nc_buf_addf(out, "  %s%s%s %s%s%s: migrate %s -> %s (%s)", o->color ? sym_color(a->kind) : "",
+					    symbol(a->kind), r, b, a->vm, r, host_name(c, a->host),
+					    host_name(c, a->target), a->live ? "live" : "cold");
+			else
+				nc_buf_addf(out, "  %s%s%s %s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
+					    symbol(a->kind), r, b, a->vm, r, nc_action_name(a->kind),
+					    host_name(c, a->host));
 			if (a->restart)
 				nc_buf_adds(out, " (with restart)");
 			else if (a->start_after && a->kind != NC_ACT_START)
@@ -145,6 +153,9 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 	}
 	if (p->nnotes || p->unmanaged)
 		nc_buf_addc(out, '\n');
+	if (p->nmigrate)
+		nc_buf_addf(out, "Imbalance score: %.4f now, %.4f after this plan (docs/placement.md).\n",
+			    p->imbalance_before, p->imbalance_after);
 	if (p->refused)
 		nc_buf_addf(out, "%sPlan refused:%s ", b, r);
 	else if (nc_plan_empty(p))
@@ -187,9 +198,11 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			nc_buf_addf(out, "| %d | `%s` | `%s` | %s%s | %s | ", a->id, symbol(a->kind), a->vm,
-				    nc_action_name(a->kind), a->restart ? " (restart)" : "",
-				    host_name(c, a->host));
+			nc_buf_addf(out, "| %d | `%s` | `%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind), a->vm,
+				    nc_action_name(a->kind), a->restart ? " (restart)" : a->kind == NC_ACT_MIGRATE ?
+				    (a->live ? " (live)" : " (cold)") : "", host_name(c, a->host),
+				    a->kind == NC_ACT_MIGRATE ? " → " : "",
+				    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
 			md_escape(out, a->reason);
 			if (a->placement) {
 				nc_buf_adds(out, "; placement: ");
@@ -274,9 +287,10 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"managed\": %zu, \"unmanaged\": %zu},\n",
+		    "\"migrate\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f]},\n",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
-		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->managed, p->unmanaged);
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->managed,
+		    p->unmanaged, p->imbalance_before, p->imbalance_after);
 	nc_buf_adds(out, "  \"hosts\": [");
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
@@ -311,6 +325,11 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_addf(out, ", \"drift\": %s, \"restart\": %s, \"start_after\": %s",
 			    a->drift ? "true" : "false", a->restart ? "true" : "false",
 			    a->start_after ? "true" : "false");
+		if (a->kind == NC_ACT_MIGRATE) {
+			nc_buf_adds(out, ", \"target\": ");
+			json_str(out, host_name(c, a->target));
+			nc_buf_addf(out, ", \"live\": %s", a->live ? "true" : "false");
+		}
 		if (a->placement) {
 			nc_buf_adds(out, ", \"placement\": ");
 			json_str(out, a->placement);

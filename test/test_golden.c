@@ -37,7 +37,11 @@ static void check_golden(const char *file, const char *got)
 		fclose(f);
 	}
 	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
-	ck_assert_msg(strcmp(want, got) == 0, "%s differs from the output:\n%s", path, got);
+	if (strcmp(want, got) != 0) {
+		char *d = nc_first_diff(want, got);
+
+		ck_abort_msg("%s differs from the output (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
+	}
 	free(want);
 	free(path);
 }

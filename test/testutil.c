@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,4 +45,30 @@ void nc_run_free(struct nc_run *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+static char *line_at(const char *s, size_t *len)
+{
+	const char *e = strchr(s, '\n');
+
+	*len = e ? (size_t)(e - s) : strlen(s);
+	return (char *)s;
+}
+
+char *nc_first_diff(const char *want, const char *got)
+{
+	size_t line = 1, lw, lg;
+
+	for (;;) {
+		const char *w = line_at(want, &lw), *g = line_at(got, &lg);
+
+		if (lw != lg || memcmp(w, g, lw) != 0 || (!*w && *g) || (*w && !*g))
+			return nc_xasprintf("line %zu: want '%.*s' got '%.*s'", line, (int)(lw > 300 ? 300 : lw), w,
+					    (int)(lg > 300 ? 300 : lg), g);
+		if (!w[lw] || !g[lg])
+			return nc_xasprintf("line %zu: one output ends early", line);
+		want = w + lw + 1;
+		got = g + lg + 1;
+		line++;
+	}
 }

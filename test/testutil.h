@@ -18,5 +18,7 @@ void nc_run_novacron(struct nc_run *r, const char *args);
 /* Runs an arbitrary shell command the same way. */
 void nc_run_shell(struct nc_run *r, const char *cmd);
 void nc_run_free(struct nc_run *r);
+/* "line N: want '...' got '...'" for the first line that differs (caller frees). */
+char *nc_first_diff(const char *want, const char *got);
 
 #endif

@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# libvirtd.sh - N real libvirt daemons (QEMU driver, TCG guests) on this one machine, for
+# NovaCron's integration tests: define/start tiny guests and LIVE-MIGRATE them between daemons.
+# Works as root without systemd and without /dev/kvm. Nothing is written to the machine's own
+# /etc/libvirt, /run/libvirt, /var/lib/libvirt: each daemon sees private copies of them.
+#
+# usage: libvirtd.sh up N [DIR]   start N daemons h1..hN (stops a previous run in DIR first)
+#        libvirtd.sh down [DIR]   stop exactly what `up` started (guests too), remove DIR
+#        libvirtd.sh env  [DIR]   print NC_* shell variables (URIs) for the running hosts
+#        libvirtd.sh check        can this machine run it? (exit 0 yes, 1 no, with reasons)
+#        DIR defaults to /tmp/nc-libvirtd
+#
+# Debian 12 packages needed (test/testbed/deps.sh installs them):
+#   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils util-linux procps
+#   (libvirt-clients, for virsh, is handy for debugging but not needed by this script)
+#
+# How it works:
+#   * one `libvirtd` per host, each started by `unshare --mount` in its own mount namespace,
+#     where DIR/hN/{etc,run,lib,log,cache} are bind-mounted over /etc/libvirt, /run/libvirt,
+#     /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt. The QEMU driver hard-codes
+#     those paths, so this is what keeps two system-mode daemons (and their guests, which
+#     inherit the namespace) apart. DIR itself is visible from every namespace.
+#   * all daemons share the machine's network namespace: clients and the SOURCE daemon of a
+#     peer-to-peer migration reach a daemon through its own unix socket,
+#     qemu+unix:///system?socket=DIR/hN/sock/libvirt-sock (auth none); the migration data
+#     stream goes over TCP on 127.0.0.1 (qemu.conf migration_address/migration_host), each
+#     host with its own migration port range. Optionally (NC_LV_TCP_BASE) each daemon also
+#     listens on 127.0.0.1:NC_LV_TCP_BASE+N for qemu+tcp:// (auth none).
+#   * each daemon has its own host_uuid (libvirt refuses to migrate to "the same host").
+#   * QEMU runs as root with security_driver "none", no cgroups, no private /dev namespace,
+#     stdio_handler "file" (so no virtlogd/virtlockd processes are needed).
+#   * DIR/hN/libvirtd.pid holds the daemon PID, DIR/hN/mntns its mount namespace; `down`
+#     kills the guests' QEMU (by the pid files libvirt writes), then the daemon, then any
+#     leftover process still in that mount namespace - all by PID - and removes DIR. The
+#     bind mounts live only in the private namespaces: they vanish with the last process.
+#     The empty mount points this script had to create are removed again when unused.
+#
+# knobs (environment):
+#   NC_LV_TCP_BASE      also listen on 127.0.0.1:(BASE+N) for qemu+tcp (default 0 = no TCP)
+#   NC_LV_MIG_PORT_BASE first migration data port; host N uses BASE+(N-1)*64 .. +63
+#                       (default 49152, libvirt's own default)
+#   NC_LV_LOG_LEVEL     libvirtd log level, 1 debug .. 4 error (default 3)
+#   NC_LV_WAIT          seconds to wait for a daemon to come up (default 30)
+#   NC_LV_KEEP          1 = `down` keeps DIR (logs, disks)
+set -euo pipefail
+
+CMD=${1:-}
+case "$CMD" in
+up) N=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
+down | env) DIR=${2:-/tmp/nc-libvirtd} ;;
+check) DIR=/tmp/nc-libvirtd ;;
+*)
+	sed -n '2,11p' "$0" >&2
+	exit 2
+	;;
+esac
+DIR=$(realpath -m "$DIR")
+TCP_BASE=${NC_LV_TCP_BASE:-0}
+MIG_BASE=${NC_LV_MIG_PORT_BASE:-49152}
+ADDR_PREFIX=${NC_LV_ADDR_PREFIX:-127.0.100}
+LOG_LEVEL=${NC_LV_LOG_LEVEL:-3}
+WAIT=${NC_LV_WAIT:-30}
+LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
+QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
+QEMU_DRIVER=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
+# machine path inside each namespace  ->  what is bind-mounted there (DIR/hN/...)
+MOUNTS="/etc/libvirt:etc /run/libvirt:run /var/lib/libvirt:lib /var/log/libvirt:log /var/cache/libvirt:cache"
+
+now() { date +%s.%N; }
+T0=$(now)
+say() { printf '[libvirtd.sh %6.2fs] %s\n' "$(awk -v a="$(now)" -v b="$T0" 'BEGIN{print a-b}')" "$*" >&2; }
+die() {
+	say "ERROR: $*"
+	exit 1
+}
+
+# a killed process is reparented to PID 1, which may reap it late: count zombies as dead
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+# prints VAR=VALUE, single-quoting VALUE only when the shell would mangle it
+emit() {
+	case "$2" in
+	*[!A-Za-z0-9_/:.+?=,@%-]*) printf "%s='%s'\n" "$1" "$(printf %s "$2" | sed "s/'/'\\\\''/g")" ;;
+	*) printf '%s=%s\n' "$1" "$2" ;;
+	esac
+}
+
+host_count() { [ -s "$DIR/hosts" ] && cat "$DIR/hosts" || echo 0; }
+sock_of() { echo "$DIR/h$1/sock/libvirt-sock"; }
+addr_of() { echo "$ADDR_PREFIX.$1"; }
+uri_of() { echo "qemu+unix:///system?socket=$(sock_of "$1")"; }
+
+# ---------------------------------------------------------------- check
+# Prints one line per problem; returns non-zero if any.
+check() {
+	local bad=0 p
+	[ "$(id -u)" -eq 0 ] || {
+		echo "not root: the daemons run in system mode and bind-mount over /run/libvirt etc. (run as root or with sudo)"
+		bad=1
+	}
+	[ "$(uname -s)" = Linux ] || {
+		echo "not Linux"
+		bad=1
+	}
+	for p in "$LIBVIRTD" "$QEMU" /usr/bin/qemu-img /usr/bin/unshare /usr/bin/nsenter; do
+		[ -x "$p" ] || {
+			echo "missing $p (run test/testbed/deps.sh)"
+			bad=1
+		}
+	done
+	[ -e "$QEMU_DRIVER" ] || {
+		echo "missing libvirt QEMU driver $QEMU_DRIVER (package libvirt-daemon-driver-qemu)"
+		bad=1
+	}
+	if [ "$bad" = 0 ] && ! unshare --mount --propagation private -- \
+		sh -c 'd=$(mktemp -d) && mount --bind "$d" "$d" && umount "$d" && rmdir "$d"' 2>/dev/null; then
+		echo "cannot create a mount namespace with a bind mount (unshare --mount; needs CAP_SYS_ADMIN)"
+		bad=1
+	fi
+	if [ -S /run/libvirt/libvirt-sock ] && ! grep -qs " /run/libvirt " /proc/self/mountinfo; then
+		echo "note: a system libvirtd seems to run here too; it is not touched and does not conflict"
+	fi
+	[ -e /dev/kvm ] || echo "note: no /dev/kvm: guests must be <domain type='qemu'> (TCG software emulation)"
+	return $bad
+}
+
+# ---------------------------------------------------------------- down
+# Kills a list of PIDs with TERM, waits up to $2 seconds, then KILL.
+kill_pids() {
+	local pids=$1 secs=$2 p i
+	[ -n "$pids" ] || return 0
+	kill -TERM $pids 2>/dev/null || true
+	for ((i = 0; i < secs * 10; i++)); do
+		local left=
+		for p in $pids; do alive "$p" && left="$left $p"; done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	for p in $pids; do alive "$p" && kill -KILL "$p" 2>/dev/null || true; done
+	sleep 0.2
+}
+
+# PIDs of all processes whose mount namespace is $1 (e.g. "mnt:[4026532345]")
+pids_in_ns() {
+	local ns=$1 f p
+	[ -n "$ns" ] || return 0
+	for f in /proc/[0-9]*/ns/mnt; do
+		p=${f#/proc/}
+		p=${p%%/*}
+		[ "$(readlink "$f" 2>/dev/null)" = "$ns" ] && [ "$p" != $$ ] && echo "$p"
+	done
+	return 0
+}
+
+stop_host() {
+	local h=$1 d=$DIR/h$1 pid= ns= q qpids= f
+	[ -s "$d/libvirtd.pid" ] && pid=$(cat "$d/libvirtd.pid")
+	[ -s "$d/mntns" ] && ns=$(cat "$d/mntns")
+	# 1. guests: libvirt writes each QEMU's PID to /run/libvirt/qemu/NAME.pid (= DIR/hN/run/qemu)
+	for f in "$d"/run/qemu/*.pid; do
+		[ -s "$f" ] || continue
+		q=$(cat "$f")
+		# only a process that really is in this host's namespace (PIDs get reused)
+		alive "$q" && [ -n "$ns" ] && [ "$(readlink "/proc/$q/ns/mnt" 2>/dev/null)" = "$ns" ] && qpids="$qpids $q"
+	done
+	[ -n "$qpids" ] && say "h$h: stopping guest QEMU$qpids"
+	kill_pids "$qpids" 5
+	# 2. the daemon, if that PID still is our libvirtd (same namespace)
+	if alive "$pid" && [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ]; then
+		say "h$h: stopping libvirtd $pid"
+		kill_pids "$pid" 10
+	fi
+	# 3. anything else left in the namespace (helpers, a QEMU whose pid file is gone)
+	qpids=$(pids_in_ns "$ns" | tr '\n' ' ')
+	if [ -n "${qpids// /}" ]; then
+		say "h$h: stopping leftover processes $qpids"
+		kill_pids "$qpids" 5
+	fi
+	rm -f "$d/libvirtd.pid" "$d/mntns"
+}
+
+# Removes the mount points `up` created, unless some process anywhere still mounts on them.
+remove_mountpoints() {
+	local m
+	[ -s "$DIR/created-mountpoints" ] || return 0
+	for m in $(cat "$DIR/created-mountpoints"); do
+		if grep -qs " $m " /proc/[0-9]*/mountinfo; then
+			say "keeping $m: still a mount point in another namespace"
+		else
+			rmdir "$m" 2>/dev/null || true
+		fi
+	done
+	rm -f "$DIR/created-mountpoints"
+}
+
+down() {
+	local n h
+	[ -d "$DIR" ] || return 0
+	n=$(host_count)
+	# also hosts of a larger earlier run whose hosts file was overwritten
+	for d in "$DIR"/h[0-9]*; do
+		[ -d "$d" ] || continue
+		h=${d##*/h}
+		[ "$h" -gt "$n" ] && n=$h
+	done
+	for ((h = 1; h <= n; h++)); do stop_host "$h"; done
+	remove_mountpoints
+	rm -f "$DIR/hosts"
+	if [ "${NC_LV_KEEP:-0}" = 1 ]; then
+		say "down; kept $DIR"
+	else
+		rm -rf "$DIR"
+		say "down; removed $DIR"
+	fi
+}
+
+# ---------------------------------------------------------------- up
+write_conf() {
+	local h=$1 d=$DIR/h$1 uuid
+	# a stable, valid and distinct host UUID per (DIR, host)
+	uuid=$(printf '%s/h%s' "$DIR" "$h" | md5sum | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/')
+	echo "$uuid" >"$d/uuid"
+	cat >"$d/etc/libvirtd.conf" <<EOF
+# written by libvirtd.sh for host h$h; only this file is read by this daemon (libvirtd -f)
+unix_sock_dir = "$d/sock"
+unix_sock_group = "root"
+unix_sock_ro_perms = "0770"
+unix_sock_rw_perms = "0770"
+unix_sock_admin_perms = "0700"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+listen_tls = 0
+listen_tcp = $([ "$TCP_BASE" -gt 0 ] && echo 1 || echo 0)
+listen_addr = "$(addr_of "$h")"
+tcp_port = "$((TCP_BASE + h))"
+auth_tcp = "none"
+host_uuid = "$uuid"
+log_level = $LOG_LEVEL
+log_outputs = "$LOG_LEVEL:file:/var/log/libvirt/libvirtd.log"
+keepalive_interval = 5
+keepalive_count = 5
+max_clients = 200
+max_workers = 20
+EOF
+	cat >"$d/etc/qemu.conf" <<EOF
+# written by libvirtd.sh for host h$h; this is /etc/libvirt/qemu.conf inside its namespace
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+# no cgroups (nothing is left in /sys/fs/cgroup), no per-guest /dev namespace
+cgroup_controllers = [ ]
+namespaces = [ ]
+# guest console/log to a file: no virtlogd needed
+stdio_handler = "file"
+# migration data: the destination QEMU listens on this host's own loopback address and the
+# source connects there (libvirt rejects exactly 127.0.0.1 and "localhost*" as migration_host)
+migration_address = "$(addr_of "$h")"
+migration_host = "$(addr_of "$h")"
+migration_port_min = $((MIG_BASE + (h - 1) * 64))
+migration_port_max = $((MIG_BASE + (h - 1) * 64 + 63))
+# graphics (none needed) would stay on loopback too
+vnc_listen = "$(addr_of "$h")"
+spice_listen = "$(addr_of "$h")"
+vnc_auto_unix_socket = 1
+max_processes = 0
+max_files = 0
+EOF
+	# client config of the library *inside* the daemon (peer-to-peer migration connects out)
+	echo '# empty: no URI aliases' >"$d/etc/libvirt.conf"
+}
+
+start_host() {
+	local h=$1 d=$DIR/h$1 pid ns i m binds=
+	mkdir -p "$d"/{etc,run,lib/images,log,cache,sock}
+	write_conf "$h"
+	for m in $MOUNTS; do binds="$binds ${m%%:*}=$d/${m#*:}"; done
+	# Debian's QEMU driver refuses to start unless its compiled-in user/group libvirt-qemu
+	# exist (made by libvirt-daemon-system, which we do not want: it starts services).
+	# Rather than adding a user to the machine, the namespace sees a passwd/group with it.
+	# QEMU still runs as root (qemu.conf user/group).
+	if ! getent passwd libvirt-qemu >/dev/null || ! getent group libvirt-qemu >/dev/null; then
+		{ cat /etc/passwd; getent passwd libvirt-qemu >/dev/null ||
+			echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu (libvirtd.sh namespace only):/nonexistent:/usr/sbin/nologin'; } >"$d/passwd"
+		{ cat /etc/group; getent group libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:'; } >"$d/group"
+		binds="$binds /etc/passwd=$d/passwd /etc/group=$d/group"
+	fi
+	# setsid: own session, no terminal; unshare execs the shell, which execs libvirtd, so $!
+	# is libvirtd's PID (checked against the daemon's own pid file below)
+	setsid unshare --mount --propagation private -- /bin/sh -c '
+		set -e
+		for b in $1; do mount --bind "${b#*=}" "${b%%=*}"; done
+		exec "$2" -f "$3/etc/libvirtd.conf" -p "$3/libvirtd.pid" $4
+	' sh "$binds" "$LIBVIRTD" "$d" "$([ "$TCP_BASE" -gt 0 ] && echo --listen)" \
+		</dev/null >"$d/daemon.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/libvirtd.pid"
+	# wait for the rw socket; the namespace id is read as soon as the process exists
+	for ((i = 0; i < WAIT * 20; i++)); do
+		alive "$pid" || die "h$h: libvirtd exited: $(tail -5 "$d/daemon.out" "$d/log/libvirtd.log" 2>/dev/null)"
+		if [ ! -s "$d/mntns" ]; then
+			ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)
+			[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && echo "$ns" >"$d/mntns"
+		fi
+		[ -S "$d/sock/libvirt-sock" ] && [ -s "$d/mntns" ] && break
+		sleep 0.05
+	done
+	[ -S "$d/sock/libvirt-sock" ] || die "h$h: no socket after ${WAIT}s; see $d/log/libvirtd.log"
+	[ "$(cat "$d/libvirtd.pid")" = "$pid" ] || say "h$h: warning: pid file says $(cat "$d/libvirtd.pid"), started $pid"
+	say "h$h: libvirtd $pid up, $(uri_of "$h")"
+}
+
+up() {
+	local h m
+	[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "usage: $0 up N [DIR]"
+	check >&2 || die "this machine cannot run the daemons (see above)"
+	if [ -d "$DIR" ]; then
+		say "stopping the previous run in $DIR"
+		NC_LV_KEEP=0 down
+	fi
+	mkdir -p "$DIR"
+	echo "$N" >"$DIR/hosts"
+	# bind mounts need existing mount points; create the missing ones (empty) and remember them
+	for m in $MOUNTS; do
+		m=${m%%:*}
+		if [ ! -d "$m" ]; then
+			mkdir -p "$m"
+			echo "$m" >>"$DIR/created-mountpoints"
+		fi
+	done
+	# from here on, a failure stops whatever was started
+	trap 'rc=$?; if [ $rc -ne 0 ]; then say "up failed; stopping what was started"; NC_LV_KEEP=1 down; fi' EXIT
+	for ((h = 1; h <= N; h++)); do start_host "$h"; done
+	trap - EXIT
+	say "$N host(s) up in $DIR; eval \"\$($0 env $DIR)\" for the URIs"
+}
+
+# ---------------------------------------------------------------- env
+env_() {
+	local n h d
+	n=$(host_count)
+	[ "$n" -gt 0 ] || die "nothing up in $DIR"
+	emit NC_LIBVIRTD_DIR "$DIR"
+	emit NC_HOSTS "$n"
+	for ((h = 1; h <= n; h++)); do
+		d=$DIR/h$h
+		# what a client on this machine opens
+		emit "NC_HOST${h}_URI" "$(uri_of "$h")"
+		# what the SOURCE daemon opens to reach this host in a peer-to-peer migration
+		# (dconnuri of virDomainMigrateToURI3); same socket, visible in every namespace
+		emit "NC_HOST${h}_MIGRATE_URI" "$(uri_of "$h")"
+		[ "$TCP_BASE" -gt 0 ] && emit "NC_HOST${h}_TCP_URI" "qemu+tcp://$(addr_of "$h"):$((TCP_BASE + h))/system"
+		emit "NC_HOST${h}_ADDR" "$(addr_of "$h")"
+		emit "NC_HOST${h}_UUID" "$(cat "$d/uuid")"
+		emit "NC_HOST${h}_PID" "$(cat "$d/libvirtd.pid" 2>/dev/null || true)"
+		# disk images: the guest XML says /var/lib/libvirt/images/X, which is this host's
+		# NC_HOSTn_IMAGES/X seen from outside (each host has its own, as on real machines)
+		emit "NC_HOST${h}_IMAGES" "$d/lib/images"
+		emit "NC_HOST${h}_LOG" "$d/log/libvirtd.log"
+	done
+	emit NC_GUEST_IMAGES /var/lib/libvirt/images
+}
+
+case "$CMD" in
+up) up ;;
+down) down ;;
+env) env_ ;;
+check)
+	if out=$(check); then
+		[ -n "$out" ] && echo "$out"
+		echo "ok: this machine can run libvirtd.sh (libvirt $("$LIBVIRTD" --version | awk '{print $NF}'), $("$QEMU" --version | head -1))"
+	else
+		echo "$out"
+		echo "no: this machine cannot run libvirtd.sh"
+		exit 1
+	fi
+	;;
+esac
