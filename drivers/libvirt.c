@@ -6,7 +6,9 @@
  * libvirt's test driver (a real libvirt driver that runs in-process) loaded
  * from STATE_DIR/NAME.xml and written back by commit(), so a simulated host
  * keeps its domains, their UUIDs, metadata and run state between processes.
- * A sim host holds an exclusive flock on STATE_DIR/NAME.lock while open.
+ * A sim host holds an exclusive flock on STATE_DIR/NAME.lock while open;
+ * commit() writes the whole host (under a mutex: parallel migrations commit
+ * the same host) to a temporary file renamed over the state file.
  */
 #include "driver.h"
 
@@ -38,7 +40,7 @@ struct lv_conn {
 	bool sim;
 	char *state_file;            /* sim only */
 	int lock_fd;                 /* sim only */
-	bool dirty;                  /* sim: state changed since load */
+	pthread_mutex_t commit_mu;   /* sim: one writer of the state file at a time */
 };
 
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
@@ -276,6 +278,7 @@ static void lv_close(struct nc_host_conn *pub)
 		close(c->lock_fd);
 	free(c->state_file);
 	free(c->pub.uri);
+	pthread_mutex_destroy(&c->commit_mu);
 	free(c);
 }
 
@@ -403,7 +406,6 @@ static int lv_define(struct nc_host_conn *pub, const struct nc_domain_def *def, 
 	if (!d)
 		return lv_fail(err, "cannot define domain");
 	virDomainFree(d);
-	c->dirty = true;
 	return 0;
 }
 
@@ -429,8 +431,6 @@ static int lv_start(struct nc_host_conn *pub, const char *name, struct nc_err *e
 	if (virDomainIsActive(d) != 1) {
 		if (virDomainCreate(d) < 0)
 			ret = lv_fail(err, "cannot start domain");
-		else
-			c->dirty = true;
 	}
 	virDomainFree(d);
 	return ret;
@@ -450,7 +450,6 @@ static int lv_shutdown(struct nc_host_conn *pub, const char *name, unsigned time
 		return -1;
 	if (virDomainIsActive(d) != 1)
 		goto out;
-	c->dirty = true;
 	if (virDomainShutdown(d) == 0) {
 		while (virDomainIsActive(d) == 1 && waited < timeout_ms) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -483,7 +482,6 @@ static int lv_set_live(struct nc_host_conn *pub, const char *name, unsigned vcpu
 	if (!ret && vcpus && virDomainSetVcpusFlags(d, vcpus, VIR_DOMAIN_AFFECT_LIVE) < 0)
 		ret = lv_fail(err, "cannot set vcpus");
 	if (!ret)
-		c->dirty = true;
 	virDomainFree(d);
 	return ret;
 }
@@ -499,7 +497,6 @@ static int lv_undefine(struct nc_host_conn *pub, const char *name, struct nc_err
 	d = virDomainLookupByName(c->conn, name);
 	if (!d)
 		return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ? 0 : lv_fail(err, "cannot find domain");
-	c->dirty = true;
 	if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0) {
 		ret = lv_fail(err, "cannot stop domain");
 		goto out;
@@ -524,13 +521,20 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 	char *out = NULL;
 	int n, i, ret = -1;
 
-	if (!c->sim || !c->dirty)
+	if (!c->sim)
 		return 0;
-	if (virNodeGetInfo(c->conn, &ni) < 0)
+	/* migrations in parallel commit the same host: one at a time, and
+	 * the snapshot taken under the lock is the newest */
+	pthread_mutex_lock(&c->commit_mu);
+	if (virNodeGetInfo(c->conn, &ni) < 0) {
+		pthread_mutex_unlock(&c->commit_mu);
 		return lv_fail(err, "cannot read node info");
+	}
 	n = virConnectListAllDomains(c->conn, &doms, 0);
-	if (n < 0)
+	if (n < 0) {
+		pthread_mutex_unlock(&c->commit_mu);
 		return lv_fail(err, "cannot list domains");
+	}
 	node = node_doc(ni.cpus, ni.memory);
 	for (i = 0; i < n; i++) {
 		char *xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
@@ -540,15 +544,22 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 		int st, reason;
 		char num[32];
 
+		/* a domain another thread just moved away is simply not saved */
 		if (!xml) {
+			if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+				continue;
 			lv_fail(err, "cannot read domain XML");
 			goto out;
 		}
 		dom = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
 				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 		free(xml);
-		if (!dom || virDomainGetState(doms[i], &st, &reason, 0) < 0) {
+		if (dom && virDomainGetState(doms[i], &st, &reason, 0) < 0 &&
+		    virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
 			xmlFreeDoc(dom);
+			continue;
+		}
+		if (!dom) {
 			nc_err_set(err, "cannot save simulated domain");
 			goto out;
 		}
@@ -580,9 +591,8 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 	}
 	out = doc_text(node);
 	ret = write_atomic(c->state_file, out, strlen(out), err);
-	if (ret == 0)
-		c->dirty = false;
 out:
+	pthread_mutex_unlock(&c->commit_mu);
 	for (i = 0; i < n; i++)
 		virDomainFree(doms[i]);
 	free(doms);
@@ -637,6 +647,7 @@ static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_d
 	pthread_once(&lv_once, lv_init);
 	c = nc_xcalloc(1, sizeof(*c));
 	c->lock_fd = -1;
+	pthread_mutex_init(&c->commit_mu, NULL);
 	c->pub.uri = nc_xstrdup(uri);
 	if (strncmp(uri, "sim:", 4) == 0) {
 		c->pub.drv = &nc_driver_sim;
@@ -759,7 +770,6 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 			lv_fail(err, "cannot define domain");
 			goto out;
 		}
-		c->dirty = true;
 		ret = lv_commit(pub, err);
 		goto out;
 	}
@@ -774,7 +784,6 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		lv_fail(err, "cannot find domain");
 		goto out;
 	}
-	c->dirty = true;
 	if (strcmp(cmd, "start") == 0 && argc == 2) {
 		ret = virDomainCreate(d) < 0 ? lv_fail(err, "cannot start") : 0;
 	} else if (strcmp(cmd, "destroy") == 0 && argc == 2) {
@@ -815,7 +824,7 @@ out:
 /* ---- migration ---- */
 
 /* Copies the persistent definition to dst, then undefines it here. */
-static int cold_move(struct lv_conn *c, struct lv_conn *d, virDomainPtr dom, bool start,
+static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 		     struct nc_err *err)
 {
 	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
@@ -830,12 +839,10 @@ static int cold_move(struct lv_conn *c, struct lv_conn *d, virDomainPtr dom, boo
 	free(xml);
 	if (!nd)
 		return lv_fail(err, "cannot define domain on the destination");
-	d->dirty = true;
 	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
 		virDomainFree(nd);
 		return lv_fail(err, "cannot stop domain on the source");
 	}
-	c->dirty = true;
 	if (virDomainUndefine(dom) < 0) {
 		virDomainFree(nd);
 		return lv_fail(err, "cannot undefine domain on the source");
@@ -882,7 +889,7 @@ static double mono(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int live_migrate(struct lv_conn *c, virDomainPtr dom, const char *name,
+static int live_migrate(virDomainPtr dom, const char *name,
 			const struct nc_migrate_opts *o, struct nc_err *err)
 {
 	struct mig_job j;
@@ -953,7 +960,6 @@ static int live_migrate(struct lv_conn *c, virDomainPtr dom, const char *name,
 			nc_err_set(err, "migration failed: %s", j.error);
 		return -1;
 	}
-	c->dirty = true;
 	return 0;
 }
 
@@ -972,9 +978,9 @@ static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const
 	 * definition and the run state instead, which is what a migration
 	 * leaves behind */
 	if (!o->live || c->sim || d->sim || strcmp(c->domain_type, "test") == 0)
-		ret = cold_move(c, d, dom, o->live && virDomainIsActive(dom) == 1, err);
+		ret = cold_move(d, dom, o->live && virDomainIsActive(dom) == 1, err);
 	else
-		ret = live_migrate(c, dom, name, o, err);
+		ret = live_migrate(dom, name, o, err);
 	virDomainFree(dom);
 	return ret;
 }

@@ -21,6 +21,8 @@ static const struct nc_cmd cmds[] = {
 	  "show what apply would change (exit 0 none, 2 changes, 1 error)" },
 	{ "apply", cmd_apply, "apply [PLANFILE | PATH...] [--auto-approve] [--state-dir DIR] ...",
 	  "make the cluster match the spec, or apply a saved plan verbatim" },
+	{ "capacity", cmd_capacity, "capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json]",
+	  "usage per host, N+1 (can every host fail safely?), imbalance, room for a template" },
 	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|...",
 	  "change a simulated host by hand, as virsh would (to try drift)" },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",

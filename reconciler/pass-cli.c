@@ -16,6 +16,7 @@
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
+	OPT_MAX_MIG, OPT_MAX_MIG_HOST,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -65,6 +66,8 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		{ "commit", required_argument, NULL, OPT_COMMIT },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "auto-approve", no_argument, NULL, OPT_AUTO_APPROVE },
+		{ "max-migrations", required_argument, NULL, OPT_MAX_MIG },
+		{ "max-migrations-per-host", required_argument, NULL, OPT_MAX_MIG_HOST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -114,6 +117,15 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			break;
 		case OPT_PARALLEL:
 			if (parse_uint(cmd, "--parallel", optarg, 1, 1024, &a->parallel) < 0)
+				return -1;
+			break;
+		case OPT_MAX_MIG:
+			if (parse_uint(cmd, "--max-migrations", optarg, 1, 64, &a->popts.max_migrations) < 0)
+				return -1;
+			break;
+		case OPT_MAX_MIG_HOST:
+			if (parse_uint(cmd, "--max-migrations-per-host", optarg, 1, 64,
+				       &a->popts.max_migrations_per_host) < 0)
 				return -1;
 			break;
 		case OPT_COMMIT:

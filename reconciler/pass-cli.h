@@ -10,7 +10,8 @@
 #include "pass.h"
 
 #define NC_PASS_FLAGS "[--state-dir DIR] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
-		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--commit SHA] [--no-color]"
+		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
+		      "[--max-migrations-per-host N] [--commit SHA] [--no-color]"
 #define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
 #define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--output text|json|markdown] " NC_PASS_FLAGS
 

@@ -492,6 +492,159 @@ START_TEST(test_domxml_escapes_spec_text)
 }
 END_TEST
 
+/* ---- placement, drain, rebalance, capacity ---- */
+
+#define MAINT(h) "sed -i 's|  uri: sim:///" h "|  uri: sim:///" h "\\n  maintenance: true|' spec/hosts/hosts.yaml"
+
+START_TEST(test_drain_moves_what_fits)
+{
+	struct nc_run r, r2;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq(MAINT("kvm2")), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "kvm2         sim:///kvm2              ok, 16 CPUs, 64GiB, 6 domains, maintenance\n");
+	HAS(r.out, "~ scratch: migrate kvm2 -> kvm1 (cold)\n      why: drain: kvm2 is in maintenance\n");
+	HAS(r.out, "~ worker-1: migrate kvm2 -> kvm1 (live)\n");
+	/* web-1 has nowhere to go without breaking its required anti-affinity */
+	HAS(r.out, "warning: cannot move web-1 off kvm2 (drain: kvm2 is in maintenance): no host fits: "
+		   "kvm1: required anti-affinity over host of policy web-spread; kvm3: required "
+		   "anti-affinity over host of policy web-spread; it stays\n");
+	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 5 to migrate.\n");
+	ck_assert_int_eq(sh(&r2, PLAN), 2);
+	ck_assert_str_eq(r.out, r2.out);     /* deterministic */
+	nc_run_free(&r);
+	nc_run_free(&r2);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HAS(r.out, "\"action\": \"migrate\", \"vm\": \"worker-1\", \"host\": \"kvm2\", \"reason\": "
+		   "\"drain: kvm2 is in maintenance\", \"drift\": false, \"restart\": false, "
+		   "\"start_after\": false, \"target\": \"kvm1\", \"live\": true");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY " --max-migrations 3 --max-migrations-per-host 1"), 0);
+	HAS(r.out, "Apply complete: 5 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm2 list"), 0);
+	ck_assert_str_eq(r.out, "web-1                running   2 vCPU 2GiB     managed\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm1 list"), 0);
+	HAS(r.out, "scratch              shut off");
+	HAS(r.out, "worker-4             running");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_pinned_host_moves)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("sed -i 's/    host: kvm3/    host: kvm2/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ db-1: migrate kvm3 -> kvm2 (live)\n      why: pinned to kvm2\n      placement: pinned to kvm2\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, SIM " kvm2 list"), 0);
+	HAS(r.out, "db-1                 running   4 vCPU 8GiB     managed");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_nothing_fits_says_why)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: huge}\\n"
+			     "spec: {template: small, vcpus: 200}\\n' > spec/huge.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "error: cannot place VM huge: no host fits: kvm1: needs 200 vCPUs, 63 of 64 free; "
+		   "kvm2: needs 200 vCPUs, 64 of 64 free; kvm3: needs 200 vCPUs, 60 of 64 free\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+static void write_skewed(void)
+{
+	/* four hosts; twelve VMs that all start on h1, then may spread */
+	ck_assert_int_eq(shq("rm -rf spec && mkdir spec && { "
+			     "for h in h1 h2 h3 h4; do printf -- '---\\napiVersion: novacron.io/v1\\nkind: Host\\n"
+			     "metadata: {name: %%s}\\nspec: {uri: \"sim:///%%s?cpus=16&memory=32GiB\"}\\n' $h $h; done; "
+			     "printf -- '---\\napiVersion: novacron.io/v1\\nkind: PlacementPolicy\\nmetadata: {name: even}\\n"
+			     "spec: {vmSelector: {matchLabels: {app: a}}, rebalance: {enabled: true, maxMovesPerPass: 3}}\\n'; "
+			     "for i in 01 02 03 04 05 06 07 08 09 10 11 12; do printf -- '---\\napiVersion: novacron.io/v1\\n"
+			     "kind: VM\\nmetadata: {name: v%%s, labels: {app: a}}\\nspec: {vcpus: 1, memory: 2GiB, "
+			     "placement: {host: h1}}\\n' $i; done; } > spec/all.yaml"), 0);
+}
+
+START_TEST(test_rebalance_evens_out_within_budget)
+{
+	struct nc_run r;
+	int pass;
+
+	write_skewed();
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("sed -i 's/, placement: {host: h1}//' spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 3 to migrate.\n");
+	HAS(r.out, "~ v01: migrate h1 -> h2 (live)\n      why: rebalance (policy even): imbalance 0.4059 -> 0.3623\n");
+	HAS(r.out, "Imbalance score: 0.4059 now, 0.2706 after this plan (docs/placement.md).\n");
+	nc_run_free(&r);
+	/* each pass moves at most three, until no move is worth it */
+	for (pass = 0; pass < 6; pass++) {
+		int st = sh(&r, APPLY);
+
+		ck_assert_msg(st == 0, "apply failed: %.2000s", r.out);
+		if (strstr(r.out, "No changes.")) {
+			nc_run_free(&r);
+			break;
+		}
+		nc_run_free(&r);
+	}
+	ck_assert_int_lt(pass, 6);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "for h in h1 h2 h3 h4; do " SIM " $h list | wc -l; done | tr '\\n' ' '"), 0);
+	ck_assert_str_eq(r.out, "3 3 3 3 ");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_capacity_report)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	/* db-1 is pinned to kvm3: it cannot restart anywhere else */
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --template small"), 2);
+	HAS(r.out, "HOST         STATE        VCPUS                  MEMORY                       VMS  N+1\n");
+	HAS(r.out, "kvm3         ok           6/64 (9%)              10GiB/32GiB (31%)              2  FAIL: db-1 cannot restart elsewhere\n");
+	HAS(r.out, "kvm1         ok           3/64 (5%)              6GiB/64GiB (9%)                2  ok\n");
+	HAS(r.out, "N+1: FAIL on 1 host: losing one of them would leave VMs with nowhere to restart.\n");
+	HAS(r.out, "Template small: 162 more VMs fit.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("sed -i '/^  placement:$/{N;/host: kvm3/d}' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state"), 0);
+	HAS(r.out, "N+1: ok: any one host can fail and its VMs restart on the others.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(MAINT("kvm2")), 0);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --output json"), 2);
+	HAS(r.out, "\"name\": \"kvm3\", \"state\": \"ok\", \"vcpus_used\": 6, \"vcpus_capacity\": 64, ");
+	HAS(r.out, "\"name\": \"kvm1\", \"state\": \"ok\", \"vcpus_used\": 3, \"vcpus_capacity\": 64, "
+		   "\"memory_used\": 6442450944, \"memory_capacity\": 68719476736, \"vms\": 2, \"n1\": false, "
+		   "\"stranded\": \"cache-1\"}");
+	HAS(r.out, "\"state\": \"maintenance\", ");
+	HAS(r.out, "\"vms\": 6, \"n1\": null, \"stranded\": \"\"}");
+	HAS(r.out, "\"n1\": false\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --template nope"), 1);
+	HAS(r.err, "no Template named 'nope'");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_reconcile(void)
 {
 	Suite *s = suite_create("reconcile");
@@ -514,6 +667,11 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_apply_needs_approval);
 	tcase_add_test(tc, test_invalid_spec_touches_nothing);
 	tcase_add_test(tc, test_cli_plan_usage);
+	tcase_add_test(tc, test_drain_moves_what_fits);
+	tcase_add_test(tc, test_pinned_host_moves);
+	tcase_add_test(tc, test_nothing_fits_says_why);
+	tcase_add_test(tc, test_rebalance_evens_out_within_budget);
+	tcase_add_test(tc, test_capacity_report);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tx, test_domxml_escapes_spec_text);
 	suite_add_tcase(s, tx);

@@ -63,8 +63,9 @@ WAIT=${NC_LV_WAIT:-30}
 LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
 QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
 QEMU_DRIVER=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
-# machine path inside each namespace  ->  what is bind-mounted there (DIR/hN/...)
-MOUNTS="/etc/libvirt:etc /run/libvirt:run /var/lib/libvirt:lib /var/log/libvirt:log /var/cache/libvirt:cache"
+# machine path inside each namespace  ->  what is bind-mounted there (DIR/hN/...). The cache
+# (QEMU capabilities, ~2 s to probe per daemon) is shared: DIR/cache, the same for every host.
+MOUNTS="/etc/libvirt:etc /run/libvirt:run /var/lib/libvirt:lib /var/log/libvirt:log /var/cache/libvirt:../cache"
 
 now() { date +%s.%N; }
 T0=$(now)
@@ -140,43 +141,50 @@ kill_pids() {
 	sleep 0.2
 }
 
-# PIDs of all processes whose mount namespace is $1 (e.g. "mnt:[4026532345]")
+# PIDs of all processes (but this shell) whose mount namespace is $1, as stored in
+# DIR/hN/mntns (readlink /proc/PID/ns/mnt, e.g. "mnt:[4026532345]"); one `find`, no loop
 pids_in_ns() {
-	local ns=$1 f p
+	local ns=$1
 	[ -n "$ns" ] || return 0
-	for f in /proc/[0-9]*/ns/mnt; do
-		p=${f#/proc/}
-		p=${p%%/*}
-		[ "$(readlink "$f" 2>/dev/null)" = "$ns" ] && [ "$p" != $$ ] && echo "$p"
-	done
-	return 0
+	# -lname takes a glob: the brackets of "mnt:[N]" become "?"
+	find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "mnt:?${ns//[^0-9]/}?" 2>/dev/null |
+		sed 's|^/proc/\([0-9]*\)/.*|\1|' | grep -vx "$$" || true
 }
 
-stop_host() {
-	local h=$1 d=$DIR/h$1 pid= ns= q qpids= f
-	[ -s "$d/libvirtd.pid" ] && pid=$(cat "$d/libvirtd.pid")
-	[ -s "$d/mntns" ] && ns=$(cat "$d/mntns")
-	# 1. guests: libvirt writes each QEMU's PID to /run/libvirt/qemu/NAME.pid (= DIR/hN/run/qemu)
-	for f in "$d"/run/qemu/*.pid; do
-		[ -s "$f" ] || continue
-		q=$(cat "$f")
-		# only a process that really is in this host's namespace (PIDs get reused)
-		alive "$q" && [ -n "$ns" ] && [ "$(readlink "/proc/$q/ns/mnt" 2>/dev/null)" = "$ns" ] && qpids="$qpids $q"
+# is $1 a live process in mount namespace $2?
+in_ns() { [ -n "$2" ] && alive "$1" && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ]; }
+
+# Stops the hosts h1..h$1 all at once, everything by PID and checked to belong to the host's
+# own mount namespace (PIDs get reused): 1. the guests' QEMU, 2. the daemons, 3. leftovers.
+stop_hosts() {
+	local n=$1 h d ns pid f q guests= daemons= rest=
+	for ((h = 1; h <= n; h++)); do
+		d=$DIR/h$h
+		[ -s "$d/mntns" ] || continue
+		ns=$(cat "$d/mntns")
+		pid=$(cat "$d/libvirtd.pid" 2>/dev/null || true)
+		# libvirt writes each guest's QEMU PID to /run/libvirt/qemu/NAME.pid, which is
+		# DIR/hN/run/qemu/NAME.pid; driver.pid there is the driver's lock (libvirtd's PID)
+		for f in "$d"/run/qemu/*.pid; do
+			[ -s "$f" ] && [ "${f##*/}" != driver.pid ] || continue
+			q=$(cat "$f")
+			[ "$q" != "$pid" ] && in_ns "$q" "$ns" && guests="$guests $q"
+		done
+		in_ns "$pid" "$ns" && daemons="$daemons $pid"
 	done
-	[ -n "$qpids" ] && say "h$h: stopping guest QEMU$qpids"
-	kill_pids "$qpids" 5
-	# 2. the daemon, if that PID still is our libvirtd (same namespace)
-	if alive "$pid" && [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ]; then
-		say "h$h: stopping libvirtd $pid"
-		kill_pids "$pid" 10
+	[ -n "$guests" ] && say "stopping guest QEMU$guests"
+	kill_pids "$guests" 5
+	[ -n "$daemons" ] && say "stopping libvirtd$daemons"
+	kill_pids "$daemons" 10
+	# anything still in a namespace (a helper, a QEMU whose pid file was removed)
+	for ((h = 1; h <= n; h++)); do
+		[ -s "$DIR/h$h/mntns" ] && rest="$rest $(pids_in_ns "$(cat "$DIR/h$h/mntns")" | tr '\n' ' ')"
+	done
+	if [ -n "${rest// /}" ]; then
+		say "stopping leftover processes$rest"
+		kill_pids "$rest" 5
 	fi
-	# 3. anything else left in the namespace (helpers, a QEMU whose pid file is gone)
-	qpids=$(pids_in_ns "$ns" | tr '\n' ' ')
-	if [ -n "${qpids// /}" ]; then
-		say "h$h: stopping leftover processes $qpids"
-		kill_pids "$qpids" 5
-	fi
-	rm -f "$d/libvirtd.pid" "$d/mntns"
+	for ((h = 1; h <= n; h++)); do rm -f "$DIR/h$h/libvirtd.pid" "$DIR/h$h/mntns"; done
 }
 
 # Removes the mount points `up` created, unless some process anywhere still mounts on them.
@@ -194,7 +202,7 @@ remove_mountpoints() {
 }
 
 down() {
-	local n h
+	local n h d
 	[ -d "$DIR" ] || return 0
 	n=$(host_count)
 	# also hosts of a larger earlier run whose hosts file was overwritten
@@ -203,7 +211,7 @@ down() {
 		h=${d##*/h}
 		[ "$h" -gt "$n" ] && n=$h
 	done
-	for ((h = 1; h <= n; h++)); do stop_host "$h"; done
+	stop_hosts "$n"
 	remove_mountpoints
 	rm -f "$DIR/hosts"
 	if [ "${NC_LV_KEEP:-0}" = 1 ]; then
@@ -273,7 +281,7 @@ EOF
 
 start_host() {
 	local h=$1 d=$DIR/h$1 pid ns i m binds=
-	mkdir -p "$d"/{etc,run,lib/images,log,cache,sock}
+	mkdir -p "$d"/{etc,run,lib/images,log,sock} "$DIR/cache"
 	write_conf "$h"
 	for m in $MOUNTS; do binds="$binds ${m%%:*}=$d/${m#*:}"; done
 	# Debian's QEMU driver refuses to start unless its compiled-in user/group libvirt-qemu
@@ -321,6 +329,8 @@ up() {
 	fi
 	mkdir -p "$DIR"
 	echo "$N" >"$DIR/hosts"
+	# what `env` must know about this run, whatever its own environment says
+	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\n' "$TCP_BASE" "$ADDR_PREFIX" >"$DIR/settings"
 	# bind mounts need existing mount points; create the missing ones (empty) and remember them
 	for m in $MOUNTS; do
 		m=${m%%:*}
@@ -341,6 +351,8 @@ env_() {
 	local n h d
 	n=$(host_count)
 	[ "$n" -gt 0 ] || die "nothing up in $DIR"
+	TCP_BASE=$(sed -n 's/^TCP_BASE=//p' "$DIR/settings")
+	ADDR_PREFIX=$(sed -n 's/^ADDR_PREFIX=//p' "$DIR/settings")
 	emit NC_LIBVIRTD_DIR "$DIR"
 	emit NC_HOSTS "$n"
 	for ((h = 1; h <= n; h++)); do
