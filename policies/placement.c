@@ -41,7 +41,33 @@ struct nc_placement_state {
 	size_t nplaced, aplaced;
 	ssize_t *vm_slot;              /* spec VM index -> placed index, or -1 */
 	bool capacity_only;            /* skip affinity rules (N+1, fit counts) */
+	struct host_list {             /* placed entries per host, for affinity */
+		size_t *v;
+		size_t n, alloc;
+	} *on;
 };
+
+static void list_add(struct host_list *l, size_t k)
+{
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 16;
+		l->v = nc_xreallocarray(l->v, l->alloc, sizeof(*l->v));
+	}
+	l->v[l->n++] = k;
+}
+
+static void list_del(struct host_list *l, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i] == k) {
+			memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+			l->n--;
+			return;
+		}
+	}
+}
 
 static const struct nc_map no_labels;
 
@@ -102,6 +128,7 @@ static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, si
 		if (k >= 0 && ps->vm_slot[k] < 0)
 			ps->vm_slot[k] = (ssize_t)ps->nplaced;
 	}
+	list_add(&ps->on[host], ps->nplaced);
 	ps->nplaced++;
 	ps->load[host].used_vcpus += vcpus;
 	ps->load[host].used_memory += memory;
@@ -118,6 +145,7 @@ struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const st
 	ps->c = c;
 	ps->n = c->nhosts;
 	ps->load = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*ps->load));
+	ps->on = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*ps->on));
 	ps->vm_slot = nc_xcalloc(nvm ? nvm : 1, sizeof(*ps->vm_slot));
 	for (i = 0; i < nvm; i++)
 		ps->vm_slot[i] = -1;
@@ -172,6 +200,9 @@ void nc_placement_free(struct nc_placement_state *ps)
 {
 	if (!ps)
 		return;
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->on[i].v);
+	free(ps->on);
 	free(ps->placed);
 	free(ps->load);
 	free(ps->vm_slot);
@@ -191,6 +222,12 @@ struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *p
 	memcpy(c->placed, ps->placed, ps->nplaced * sizeof(*c->placed));
 	c->vm_slot = nc_xcalloc(nvm ? nvm : 1, sizeof(*c->vm_slot));
 	memcpy(c->vm_slot, ps->vm_slot, nvm * sizeof(*c->vm_slot));
+	c->on = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*c->on));
+	for (size_t i = 0; i < ps->n; i++) {
+		c->on[i].n = c->on[i].alloc = ps->on[i].n;
+		c->on[i].v = nc_xcalloc(ps->on[i].n ? ps->on[i].n : 1, sizeof(*c->on[i].v));
+		memcpy(c->on[i].v, ps->on[i].v, ps->on[i].n * sizeof(*c->on[i].v));
+	}
 	return c;
 }
 
@@ -235,24 +272,45 @@ static const char *topology(const struct nc_host *h, const struct nc_affinity *r
 	return nc_map_get(&h->obj.meta.labels, key);
 }
 
-/* VMs of the rule's group (other than vm) in host i's topology domain; *any: anywhere */
+/* VMs of the rule's group (other than vm) in host i's topology domain */
 static size_t group_near(const struct nc_placement_state *ps, const struct nc_policy *pol,
-			 const struct nc_affinity *r, const struct nc_vm *vm, size_t i, size_t *any)
+			 const struct nc_affinity *r, const struct nc_vm *vm, size_t i)
 {
 	const struct nc_selector *sel = NC_IS_SET(r->selector) ? &r->selector : &pol->spec.vm_selector;
 	const char *here = topology(ps->c->hosts[i].spec, r);
+	bool by_host = !NC_IS_SET(r->topology_key) || strcmp(r->topology_key.v, "host") == 0;
+	size_t h, k, n = 0;
+
+	if (!here)
+		return 0;
+	for (h = by_host ? i : 0; h < ps->n; h++) {
+		const char *there = by_host ? here : topology(ps->c->hosts[h].spec, r);
+
+		if (!there || strcmp(here, there) != 0)
+			continue;
+		for (k = 0; k < ps->on[h].n; k++) {
+			const struct placed *p = &ps->placed[ps->on[h].v[k]];
+
+			if (p->vm && p->vm != vm && nc_selector_matches(sel, p->labels))
+				n++;
+		}
+		if (by_host)
+			break;
+	}
+	return n;
+}
+
+/* VMs of the rule's group (other than vm) anywhere */
+static size_t group_any(const struct nc_placement_state *ps, const struct nc_policy *pol,
+			const struct nc_affinity *r, const struct nc_vm *vm)
+{
+	const struct nc_selector *sel = NC_IS_SET(r->selector) ? &r->selector : &pol->spec.vm_selector;
 	size_t k, n = 0;
 
-	*any = 0;
 	for (k = 0; k < ps->nplaced; k++) {
 		const struct placed *p = &ps->placed[k];
-		const char *there;
 
-		if (!p->vm || p->vm == vm || !nc_selector_matches(sel, p->labels))
-			continue;
-		(*any)++;
-		there = topology(ps->c->hosts[p->host].spec, r);
-		if (here && there && strcmp(here, there) == 0)
+		if (p->vm && p->vm != vm && nc_selector_matches(sel, p->labels))
 			n++;
 	}
 	return n;
@@ -346,12 +404,12 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 	for (r = 0; pol && !ps->capacity_only && r < pol->spec.affinity.n; r++) {
 		const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
 		bool anti = rule->type.v == NC_ANTI_AFFINITY;
-		size_t any, near;
+		size_t near;
 
 		if (NC_IS_SET(rule->mode) && rule->mode.v == NC_PREFERRED)
 			continue;
-		near = group_near(ps, pol, rule, vm, i, &any);
-		if ((anti && near) || (!anti && !near && any)) {
+		near = group_near(ps, pol, rule, vm, i);
+		if ((anti && near) || (!anti && !near && group_any(ps, pol, rule, vm))) {
 			if (why)
 				nc_buf_addf(why, "; %s: required %s over %s of policy %s", name,
 					    anti ? "anti-affinity" : "affinity",
@@ -378,11 +436,10 @@ double nc_placement_score(const struct nc_placement_state *ps, const struct nc_v
 	for (r = 0; pol && !ps->capacity_only && r < pol->spec.affinity.n; r++) {
 		const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
 		double w = (NC_IS_SET(rule->weight) ? (double)rule->weight.v : 50) / 100;
-		size_t any;
 
 		if (!NC_IS_SET(rule->mode) || rule->mode.v != NC_PREFERRED)
 			continue;
-		if (group_near(ps, pol, rule, vm, i, &any))
+		if (group_near(ps, pol, rule, vm, i))
 			bonus += rule->type.v == NC_ANTI_AFFINITY ? -w : w;
 	}
 	if (strategy == NC_STRATEGY_PACK)
@@ -453,24 +510,13 @@ void nc_placement_put(struct nc_placement_state *ps, const struct nc_vm *vm, siz
 	ps->load[p->host].used_memory -= p->memory;
 	ps->load[p->host].used_disk -= p->disk;
 	ps->load[p->host].vms--;
+	list_del(&ps->on[p->host], (size_t)ps->vm_slot[k]);
+	list_add(&ps->on[to], (size_t)ps->vm_slot[k]);
 	p->host = to;
 	ps->load[to].used_vcpus += p->vcpus;
 	ps->load[to].used_memory += p->memory;
 	ps->load[to].used_disk += p->disk;
 	ps->load[to].vms++;
-}
-
-void nc_placement_remove(struct nc_placement_state *ps, size_t placed_index)
-{
-	struct placed *p = &ps->placed[placed_index];
-
-	ps->load[p->host].used_vcpus -= p->vcpus;
-	ps->load[p->host].used_memory -= p->memory;
-	ps->load[p->host].used_disk -= p->disk;
-	ps->load[p->host].vms--;
-	p->vcpus = p->memory = p->disk = 0;
-	p->vm = NULL;
-	p->labels = &no_labels;
 }
 
 size_t nc_placement_count(const struct nc_placement_state *ps)

@@ -53,7 +53,6 @@ const struct nc_host_load *nc_placement_load(const struct nc_placement_state *ps
 size_t nc_placement_count(const struct nc_placement_state *ps);
 void nc_placement_entry(const struct nc_placement_state *ps, size_t k, const struct nc_vm **vm,
 			size_t *host, double *memory);
-void nc_placement_remove(struct nc_placement_state *ps, size_t k);
 
 /* ---- rebalance and N+1 (policies/rebalance.c) ---- */
 struct nc_imbalance {
