@@ -359,7 +359,7 @@ static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_s
 		const struct nc_rebalance *rb = &pol->spec.rebalance;
 		struct nc_move *moves = NULL;
 		size_t n, budget = NC_IS_SET(rb->max_moves) ? (size_t)rb->max_moves.v : 5;
-		double threshold = NC_IS_SET(rb->threshold) ? rb->threshold.v : 0.001;
+		double threshold = NC_IS_SET(rb->threshold) ? rb->threshold.v : 0;
 
 		if (!rb->enabled.v || !budget)
 			continue;

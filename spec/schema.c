@@ -243,7 +243,7 @@ static const struct nc_field rebalance_fields[] = {
 	F("maxMovesPerPass", NC_F_INT, struct nc_rebalance, max_moves, .min = 0, .max = 10000,
 	  .doc = "live migrations per pass at most (default 5)"),
 	F("threshold", NC_F_NUM, struct nc_rebalance, threshold, .min_f = 0, .max_f = 1000,
-	  .doc = "minimum score improvement for a move to be worth it"),
+	  .doc = "minimum imbalance-score gain for a move to be worth it (default 0: any gain)"),
 };
 static const struct nc_schema rebalance_schema = SCHEMA("rebalance", struct nc_rebalance, rebalance_fields);
 
