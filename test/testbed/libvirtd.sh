@@ -1,47 +1,55 @@
 #!/usr/bin/env bash
 # libvirtd.sh - N real libvirt daemons (QEMU driver, TCG guests) on this one machine, for
 # NovaCron's integration tests: define/start tiny guests and LIVE-MIGRATE them between daemons.
-# Works as root without systemd and without /dev/kvm. Nothing is written to the machine's own
-# /etc/libvirt, /run/libvirt, /var/lib/libvirt: each daemon sees private copies of them.
+# Works as root without systemd and without /dev/kvm. Nothing is written to the machine's
+# /etc/libvirt, /run/libvirt, /var/lib/libvirt...: each daemon sees private ones (the script
+# only creates those that are missing, as empty mount points, and `down` removes them).
 #
 # usage: libvirtd.sh up N [DIR]   start N daemons h1..hN (stops a previous run in DIR first)
 #        libvirtd.sh down [DIR]   stop exactly what `up` started (guests too), remove DIR
-#        libvirtd.sh env  [DIR]   print NC_* shell variables (URIs) for the running hosts
-#        libvirtd.sh check        can this machine run it? (exit 0 yes, 1 no, with reasons)
-#        DIR defaults to /tmp/nc-libvirtd
+#        libvirtd.sh env  [DIR]   print NC_* shell variables (URIs) of the running hosts:
+#                                 set -a; eval "$(libvirtd.sh env)"; set +a
+#        libvirtd.sh check        can this machine run it, and if not why (exit 0 / 1)
+#        DIR defaults to /tmp/nc-libvirtd (an absolute path without blanks)
 #
-# Debian 12 packages needed (test/testbed/deps.sh installs them):
-#   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils util-linux procps
-#   (libvirt-clients, for virsh, is handy for debugging but not needed by this script)
+# Debian 12 packages needed (test/testbed/deps.sh installs them when missing):
+#   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+#   plus util-linux, mount, coreutils, findutils, sed, mawk (all part of every Debian).
+#   libvirt-clients (virsh) is handy for debugging; the script uses it only, when present,
+#   to confirm each daemon answers.
 #
 # How it works:
-#   * one `libvirtd` per host, each started by `unshare --mount` in its own mount namespace,
-#     where DIR/hN/{etc,run,lib,log,cache} are bind-mounted over /etc/libvirt, /run/libvirt,
-#     /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt. The QEMU driver hard-codes
-#     those paths, so this is what keeps two system-mode daemons (and their guests, which
-#     inherit the namespace) apart. DIR itself is visible from every namespace.
-#   * all daemons share the machine's network namespace: clients and the SOURCE daemon of a
-#     peer-to-peer migration reach a daemon through its own unix socket,
-#     qemu+unix:///system?socket=DIR/hN/sock/libvirt-sock (auth none); the migration data
-#     stream goes over TCP on 127.0.0.1 (qemu.conf migration_address/migration_host), each
-#     host with its own migration port range. Optionally (NC_LV_TCP_BASE) each daemon also
-#     listens on 127.0.0.1:NC_LV_TCP_BASE+N for qemu+tcp:// (auth none).
-#   * each daemon has its own host_uuid (libvirt refuses to migrate to "the same host").
-#   * QEMU runs as root with security_driver "none", no cgroups, no private /dev namespace,
-#     stdio_handler "file" (so no virtlogd/virtlockd processes are needed).
-#   * DIR/hN/libvirtd.pid holds the daemon PID, DIR/hN/mntns its mount namespace; `down`
-#     kills the guests' QEMU (by the pid files libvirt writes), then the daemon, then any
-#     leftover process still in that mount namespace - all by PID - and removes DIR. The
-#     bind mounts live only in the private namespaces: they vanish with the last process.
-#     The empty mount points this script had to create are removed again when unused.
+#   * one `libvirtd` per host, started by `unshare --mount` in its own mount namespace in
+#     which DIR/hN/{etc,run,lib,log} are bind-mounted over /etc/libvirt, /run/libvirt,
+#     /var/lib/libvirt, /var/log/libvirt (and DIR/cache, shared, over /var/cache/libvirt).
+#     The QEMU driver hard-codes those paths; this is what keeps two system-mode daemons
+#     and their guests (QEMU stays in the daemon's namespace) apart. DIR itself is visible
+#     from every namespace, so are the unix sockets in it.
+#   * no network namespace is needed: clients and the SOURCE daemon of a peer-to-peer
+#     migration reach a daemon through its unix socket, qemu+unix:///system?socket=
+#     DIR/hN/sock/libvirt-sock (auth none). The migration data goes over TCP on loopback,
+#     to 127.0.100.N (qemu.conf migration_address + migration_host; libvirt refuses 127.0.0.1
+#     and "localhost" as migration_host), from a port range of the host's own.
+#     Optionally (NC_LV_TCP_BASE) each daemon also listens on 127.0.100.N:BASE+N (qemu+tcp).
+#   * each daemon has its own host_uuid (libvirt refuses to migrate to "the same host");
+#     the hostname may be the same.
+#   * QEMU runs as root with security_driver "none", no cgroups, no per-guest namespace,
+#     stdio_handler "file": no virtlogd/virtlockd, nothing left in /sys/fs/cgroup.
+#   * DIR/hN/libvirtd.pid holds the daemon's PID, DIR/hN/mntns its mount namespace. `down`
+#     kills, by PID and only if still in that namespace, the daemons, then the guests' QEMU
+#     (the pid files libvirt writes), then anything else left in the namespaces, and
+#     removes DIR. The bind mounts exist only inside the namespaces and vanish with their
+#     last process; mount points this script had to create (empty dirs) are removed again.
 #
-# knobs (environment):
-#   NC_LV_TCP_BASE      also listen on 127.0.0.1:(BASE+N) for qemu+tcp (default 0 = no TCP)
+# knobs (environment, read by `up`):
+#   NC_LV_TCP_BASE      also listen for qemu+tcp on 127.0.100.N:(BASE+N) (default 0 = no)
+#   NC_LV_ADDR_PREFIX   host N's loopback address is PREFIX.N (default 127.0.100)
 #   NC_LV_MIG_PORT_BASE first migration data port; host N uses BASE+(N-1)*64 .. +63
-#                       (default 49152, libvirt's own default)
+#                       (default 49152). Two testbeds at once need distinct DIRs, and
+#                       distinct NC_LV_TCP_BASE if TCP is on; the rest may stay the same.
 #   NC_LV_LOG_LEVEL     libvirtd log level, 1 debug .. 4 error (default 3)
-#   NC_LV_WAIT          seconds to wait for a daemon to come up (default 30)
-#   NC_LV_KEEP          1 = `down` keeps DIR (logs, disks)
+#   NC_LV_WAIT          seconds to wait for each daemon to come up (default 30)
+#   NC_LV_KEEP          1 = `down` keeps DIR (logs, disk images)
 set -euo pipefail
 
 CMD=${1:-}
@@ -50,11 +58,12 @@ up) N=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
 down | env) DIR=${2:-/tmp/nc-libvirtd} ;;
 check) DIR=/tmp/nc-libvirtd ;;
 *)
-	sed -n '2,11p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 	;;
 esac
 DIR=$(realpath -m "$DIR")
+case "$DIR" in *[[:space:]]*) echo "libvirtd.sh: DIR must not contain blanks" >&2; exit 2 ;; esac
 TCP_BASE=${NC_LV_TCP_BASE:-0}
 MIG_BASE=${NC_LV_MIG_PORT_BASE:-49152}
 ADDR_PREFIX=${NC_LV_ADDR_PREFIX:-127.0.100}
@@ -103,7 +112,7 @@ check() {
 		echo "not Linux"
 		bad=1
 	}
-	for p in "$LIBVIRTD" "$QEMU" /usr/bin/qemu-img /usr/bin/unshare /usr/bin/nsenter; do
+	for p in "$LIBVIRTD" "$QEMU" /usr/bin/qemu-img /usr/bin/unshare /usr/bin/setsid; do
 		[ -x "$p" ] || {
 			echo "missing $p (run test/testbed/deps.sh)"
 			bad=1
@@ -155,9 +164,9 @@ pids_in_ns() {
 in_ns() { [ -n "$2" ] && alive "$1" && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ]; }
 
 # Stops the hosts h1..h$1 all at once, everything by PID and checked to belong to the host's
-# own mount namespace (PIDs get reused): 1. the guests' QEMU, 2. the daemons, 3. leftovers.
+# own mount namespace (PIDs get reused): 1. the daemons, 2. the guests' QEMU, 3. leftovers.
 stop_hosts() {
-	local n=$1 h d ns pid f q guests= daemons= rest=
+	local n=$1 h d ns pid f q guests='' daemons='' rest=''
 	for ((h = 1; h <= n; h++)); do
 		d=$DIR/h$h
 		[ -s "$d/mntns" ] || continue
@@ -172,10 +181,11 @@ stop_hosts() {
 		done
 		in_ns "$pid" "$ns" && daemons="$daemons $pid"
 	done
-	[ -n "$guests" ] && say "stopping guest QEMU$guests"
-	kill_pids "$guests" 5
+	# daemons first: a libvirtd that sees its guests die spends seconds cleaning up after them
 	[ -n "$daemons" ] && say "stopping libvirtd$daemons"
 	kill_pids "$daemons" 10
+	[ -n "$guests" ] && say "stopping guest QEMU$guests"
+	kill_pids "$guests" 5
 	# anything still in a namespace (a helper, a QEMU whose pid file was removed)
 	for ((h = 1; h <= n; h++)); do
 		[ -s "$DIR/h$h/mntns" ] && rest="$rest $(pids_in_ns "$(cat "$DIR/h$h/mntns")" | tr '\n' ' ')"
@@ -187,18 +197,21 @@ stop_hosts() {
 	for ((h = 1; h <= n; h++)); do rm -f "$DIR/h$h/libvirtd.pid" "$DIR/h$h/mntns"; done
 }
 
-# Removes the mount points `up` created, unless some process anywhere still mounts on them.
+# Removes the mount points a libvirtd.sh created (they hold a marker file), unless some
+# process anywhere (another testbed, in another DIR) still mounts something on them.
+MARK=.made-by-nc-libvirtd.sh
 remove_mountpoints() {
 	local m
-	[ -s "$DIR/created-mountpoints" ] || return 0
-	for m in $(cat "$DIR/created-mountpoints"); do
+	for m in $MOUNTS; do
+		m=${m%%:*}
+		[ -e "$m/$MARK" ] || continue
 		if grep -qs " $m " /proc/[0-9]*/mountinfo; then
-			say "keeping $m: still a mount point in another namespace"
+			say "keeping $m: another testbed still uses it"
 		else
+			rm -f "$m/$MARK"
 			rmdir "$m" 2>/dev/null || true
 		fi
 	done
-	rm -f "$DIR/created-mountpoints"
 }
 
 down() {
@@ -223,10 +236,15 @@ down() {
 }
 
 # ---------------------------------------------------------------- up
+# a stable, valid UUID (version 4 layout), distinct per DIR and per $1
+uuid_of() {
+	printf '%s/h%s' "$DIR" "$1" | md5sum |
+		sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/'
+}
+
 write_conf() {
 	local h=$1 d=$DIR/h$1 uuid
-	# a stable, valid and distinct host UUID per (DIR, host)
-	uuid=$(printf '%s/h%s' "$DIR" "$h" | md5sum | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/')
+	uuid=$(uuid_of "$h")
 	echo "$uuid" >"$d/uuid"
 	cat >"$d/etc/libvirtd.conf" <<EOF
 # written by libvirtd.sh for host h$h; only this file is read by this daemon (libvirtd -f)
@@ -245,10 +263,6 @@ auth_tcp = "none"
 host_uuid = "$uuid"
 log_level = $LOG_LEVEL
 log_outputs = "$LOG_LEVEL:file:/var/log/libvirt/libvirtd.log"
-keepalive_interval = 5
-keepalive_count = 5
-max_clients = 200
-max_workers = 20
 EOF
 	cat >"$d/etc/qemu.conf" <<EOF
 # written by libvirtd.sh for host h$h; this is /etc/libvirt/qemu.conf inside its namespace
@@ -277,10 +291,22 @@ max_files = 0
 EOF
 	# client config of the library *inside* the daemon (peer-to-peer migration connects out)
 	echo '# empty: no URI aliases' >"$d/etc/libvirt.conf"
+	# storage pool "default" (dir /var/lib/libvirt/images, autostarted), as on a real host:
+	# with it, a copy-storage migration (VIR_MIGRATE_NON_SHARED_DISK) creates the disk on
+	# the destination by itself; without a pool the file would have to exist there already
+	mkdir -p "$d/etc/storage/autostart"
+	cat >"$d/etc/storage/default.xml" <<EOF
+<pool type='dir'>
+  <name>default</name>
+  <uuid>$(uuid_of "$h/pool")</uuid>
+  <target><path>/var/lib/libvirt/images</path></target>
+</pool>
+EOF
+	ln -sf ../default.xml "$d/etc/storage/autostart/default.xml"
 }
 
 start_host() {
-	local h=$1 d=$DIR/h$1 pid ns i m binds=
+	local h=$1 d=$DIR/h$1 pid ns i m binds=''
 	mkdir -p "$d"/{etc,run,lib/images,log,sock} "$DIR/cache"
 	write_conf "$h"
 	for m in $MOUNTS; do binds="$binds ${m%%:*}=$d/${m#*:}"; done
@@ -294,34 +320,50 @@ start_host() {
 		{ cat /etc/group; getent group libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:'; } >"$d/group"
 		binds="$binds /etc/passwd=$d/passwd /etc/group=$d/group"
 	fi
-	# setsid: own session, no terminal; unshare execs the shell, which execs libvirtd, so $!
-	# is libvirtd's PID (checked against the daemon's own pid file below)
+	# setsid: own session, no terminal. unshare execs the shell, which mounts and execs
+	# libvirtd, so $! is libvirtd's PID; the daemon's own pid file (-p) has the last word.
 	setsid unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		for b in $1; do mount --bind "${b#*=}" "${b%%=*}"; done
 		exec "$2" -f "$3/etc/libvirtd.conf" -p "$3/libvirtd.pid" $4
-	' sh "$binds" "$LIBVIRTD" "$d" "$([ "$TCP_BASE" -gt 0 ] && echo --listen)" \
+	' sh "$binds" "$LIBVIRTD" "$d" "$([ "$TCP_BASE" -gt 0 ] && echo --listen || true)" \
 		</dev/null >"$d/daemon.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/libvirtd.pid"
-	# wait for the rw socket; the namespace id is read as soon as the process exists
+	# Ready: the rw socket exists and the QEMU driver took its lock (run/qemu/driver.pid),
+	# which it does after reading qemu.conf (config errors make the daemon exit before).
+	# Until all drivers are initialized the daemon queues connections rather than failing.
 	for ((i = 0; i < WAIT * 20; i++)); do
-		alive "$pid" || die "h$h: libvirtd exited: $(tail -5 "$d/daemon.out" "$d/log/libvirtd.log" 2>/dev/null)"
+		alive "$pid" || die "h$h: libvirtd exited: $(tail -n 5 "$d/daemon.out" "$d/log/libvirtd.log" 2>/dev/null)"
 		if [ ! -s "$d/mntns" ]; then
 			ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)
 			[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && echo "$ns" >"$d/mntns"
 		fi
-		[ -S "$d/sock/libvirt-sock" ] && [ -s "$d/mntns" ] && break
+		[ -S "$d/sock/libvirt-sock" ] && [ -s "$d/run/qemu/driver.pid" ] && [ -s "$d/mntns" ] && break
 		sleep 0.05
 	done
-	[ -S "$d/sock/libvirt-sock" ] || die "h$h: no socket after ${WAIT}s; see $d/log/libvirtd.log"
-	[ "$(cat "$d/libvirtd.pid")" = "$pid" ] || say "h$h: warning: pid file says $(cat "$d/libvirtd.pid"), started $pid"
+	[ -S "$d/sock/libvirt-sock" ] && [ -s "$d/run/qemu/driver.pid" ] ||
+		die "h$h: not up after ${WAIT}s; see $d/log/libvirtd.log"
+	pid=$(cat "$d/libvirtd.pid")
+	alive "$pid" || die "h$h: libvirtd exited: $(tail -n 5 "$d/log/libvirtd.log" 2>/dev/null)"
+	[ "$(readlink "/proc/$pid/ns/mnt")" = "$(cat "$d/mntns")" ] || die "h$h: pid file $pid is not our daemon"
 	say "h$h: libvirtd $pid up, $(uri_of "$h")"
+}
+
+# EXIT trap while `up` runs: a failure stops whatever was started, keeping DIR for the logs
+up_failed() {
+	local rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	say "up failed; stopping what was started (logs kept in $DIR)"
+	NC_LV_KEEP=1 down
+	exit "$rc"
 }
 
 up() {
 	local h m
 	[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "usage: $0 up N [DIR]"
+	# one loopback address (PREFIX.N) and 64 migration ports per host
+	[ "$N" -le 100 ] && [ $((MIG_BASE + N * 64)) -le 65536 ] || die "N=$N: at most 100 hosts within the port range"
 	check >&2 || die "this machine cannot run the daemons (see above)"
 	if [ -d "$DIR" ]; then
 		say "stopping the previous run in $DIR"
@@ -331,19 +373,27 @@ up() {
 	echo "$N" >"$DIR/hosts"
 	# what `env` must know about this run, whatever its own environment says
 	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\n' "$TCP_BASE" "$ADDR_PREFIX" >"$DIR/settings"
-	# bind mounts need existing mount points; create the missing ones (empty) and remember them
+	# bind mounts need existing mount points; create the missing ones (empty but for a
+	# marker, so that `down` knows it may remove them)
 	for m in $MOUNTS; do
 		m=${m%%:*}
 		if [ ! -d "$m" ]; then
 			mkdir -p "$m"
-			echo "$m" >>"$DIR/created-mountpoints"
+			: >"$m/$MARK"
 		fi
 	done
 	# from here on, a failure stops whatever was started
-	trap 'rc=$?; if [ $rc -ne 0 ]; then say "up failed; stopping what was started"; NC_LV_KEEP=1 down; fi' EXIT
+	trap up_failed EXIT
 	for ((h = 1; h <= N; h++)); do start_host "$h"; done
+	# optional end-to-end confirmation (waits for every driver to be initialized)
+	if command -v virsh >/dev/null; then
+		for ((h = 1; h <= N; h++)); do
+			timeout "$WAIT" virsh -q -c "$(uri_of "$h")" hostname >/dev/null 2>&1 ||
+				die "h$h: daemon does not answer; see $DIR/h$h/log/libvirtd.log"
+		done
+	fi
 	trap - EXIT
-	say "$N host(s) up in $DIR; eval \"\$($0 env $DIR)\" for the URIs"
+	say "$N host(s) up in $DIR; URIs: set -a; eval \"\$($0 env $DIR)\"; set +a"
 }
 
 # ---------------------------------------------------------------- env

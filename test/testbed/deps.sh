@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs, when missing, the Debian 12 packages test/testbed/libvirtd.sh needs to run
+# real libvirt daemons with QEMU (TCG) guests. Uses sudo when not root. Safe to run again.
+#   deps.sh            the daemons, QEMU and qemu-img
+#   deps.sh --virsh    also libvirt-clients (virsh, virt-admin) for debugging
+# A C client of the daemons also needs libvirt-dev (scripts/deps.sh installs it).
+set -euo pipefail
+
+PKGS=(
+	libvirt-daemon             # /usr/sbin/libvirtd
+	libvirt-daemon-driver-qemu # the QEMU driver module
+	qemu-system-x86            # qemu-system-x86_64 (+ seabios, ipxe ROMs)
+	qemu-utils                 # qemu-img, qemu-io for guest disks
+	util-linux                 # unshare, setsid (essential; listed for clarity)
+)
+[ "${1:-}" = --virsh ] && PKGS+=(libvirt-clients)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "testbed deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# no recommends: they would pull libvirt-daemon-system, which adds users and init scripts
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
