@@ -94,6 +94,12 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	type = child(os, "type", "hvm");
 	if (def->machine)
 		prop(type, "machine", def->machine);
+	if (def->kernel)
+		child(os, "kernel", def->kernel);
+	if (def->initrd)
+		child(os, "initrd", def->initrd);
+	if (def->cmdline)
+		child(os, "cmdline", def->cmdline);
 	n = child(dom, "features", NULL);
 	child(n, "acpi", NULL);
 	child(dom, "on_poweroff", "destroy");

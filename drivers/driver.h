@@ -55,6 +55,7 @@ struct nc_domain_def {
 	unsigned vcpus;
 	uint64_t memory;         /* bytes */
 	const char *machine;     /* NULL = host default */
+	const char *kernel, *initrd, *cmdline;   /* direct kernel boot; NULL = none */
 	struct nc_disk_def *disks;
 	size_t ndisks;
 	struct nc_nic_def *nics;

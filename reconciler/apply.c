@@ -59,7 +59,8 @@ static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
 	struct mig_ctx *m = opaque;
 	char rem[32], tot[32], sp[32];
 
-	if (!m->progress || p->elapsed - m->last < 1.0)
+	/* libvirt reports nothing while the destination QEMU starts */
+	if (!m->progress || p->elapsed - m->last < 1.0 || !p->total)
 		return;
 	m->last = p->elapsed;
 	nc_size_format(p->remaining / 1048576 * 1048576, rem, sizeof(rem));
@@ -239,6 +240,7 @@ static void report(struct runner *r, size_t i, enum result res, const char *msg,
 	const struct nc_action *a = &r->p->actions[i];
 
 	r->res[i] = res;
+	r->out->by_kind[a->kind][res]++;
 	if (res == R_DONE)
 		r->out->done++;
 	else if (res == R_FAILED)
@@ -295,6 +297,11 @@ static void *mig_worker(void *arg)
 			if (r->state[i - r->first] != 0)
 				continue;
 			waiting = true;
+			if (r->opts->cancel && *r->opts->cancel) {
+				r->state[i - r->first] = 2;
+				report(r, i, R_SKIPPED, "stopping", 0);
+				continue;
+			}
 			ds = deps_state(r, a);
 			if (ds < 0) {
 				r->state[i - r->first] = 2;
@@ -420,6 +427,10 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 		for (j = 0; j < a->nafter; j++)
 			if (r.res[a->after[j] - 1] != R_DONE)
 				blocked = a->after[j];
+		if (opts->cancel && *opts->cancel) {
+			report(&r, i, R_SKIPPED, "stopping", 0);
+			continue;
+		}
 		if (blocked || !v->conn) {
 			report(&r, i, R_SKIPPED, blocked ? "an action it waits for did not complete"
 							 : "host not connected", 0);

@@ -46,6 +46,9 @@ static void canonical(const struct nc_domain_def *d, struct nc_buf *b)
 	nc_buf_addf(b, "name %s\nvcpus %u\nmemory %llu\nmachine %s\nprotected %d\ndisks-policy %s\n",
 		    d->name, d->vcpus, (unsigned long long)d->memory, d->machine ? d->machine : "-",
 		    d->meta_protected, d->meta_delete_disks ? "delete" : "retain");
+	if (d->kernel)
+		nc_buf_addf(b, "kernel %s %s %s\n", d->kernel, d->initrd ? d->initrd : "-",
+			    d->cmdline ? d->cmdline : "-");
 	for (i = 0; i < d->ndisks; i++)
 		nc_buf_addf(b, "disk %s %s %s %s %s %s %llu %d\n", d->disks[i].name, d->disks[i].target,
 			    d->disks[i].bus, d->disks[i].type, d->disks[i].source, d->disks[i].format,
@@ -71,6 +74,9 @@ void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const 
 	d->vcpus = (unsigned)m->vcpus.v;
 	d->memory = m->memory.v;
 	d->machine = NC_IS_SET(m->machine) ? m->machine.v : NULL;
+	d->kernel = NC_IS_SET(m->boot.kernel) ? m->boot.kernel.v : NULL;
+	d->initrd = NC_IS_SET(m->boot.initrd) ? m->boot.initrd.v : NULL;
+	d->cmdline = NC_IS_SET(m->boot.cmdline) ? m->boot.cmdline.v : NULL;
 	d->meta_vm = vm->obj.meta.name.v;
 	d->meta_commit = commit;
 	d->meta_protected = vm->spec.deletion_protection.v;

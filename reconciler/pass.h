@@ -119,6 +119,7 @@ struct nc_plan_opts {
 	unsigned shutdown_timeout_ms;
 	unsigned max_migrations;          /* at once in the cluster; default 4 */
 	unsigned max_migrations_per_host; /* at once per source or destination; default 2 */
+	const volatile int *cancel;       /* apply: when it becomes non-zero, start nothing new */
 };
 
 struct nc_plan {
@@ -161,6 +162,7 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 /* ---- apply ---- */
 struct nc_apply_result {
 	size_t done, failed, skipped;
+	size_t by_kind[NC_ACT_MIGRATE + 1][3];   /* kind x (done, failed, skipped) */
 };
 void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
 	      const struct nc_plan_opts *opts, FILE *progress, int color);

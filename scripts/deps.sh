@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libyaml-dev libxml2-dev libvirt-dev libvirt0 libssl-dev check libsubunit-dev
+  libgit2-dev libmicrohttpd-dev libcurl4-openssl-dev librados-dev openssh-client curl
   clang
 )
 

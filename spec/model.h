@@ -138,6 +138,12 @@ struct nc_cloud_init {
 	struct nc_str user_data;
 	struct nc_str network_config;
 };
+struct nc_direct_boot {
+	struct nc_pos pos;
+	struct nc_str kernel;
+	struct nc_str initrd;
+	struct nc_str cmdline;
+};
 struct nc_machine {
 	struct nc_pos pos;
 	struct nc_int vcpus;
@@ -146,6 +152,7 @@ struct nc_machine {
 	struct nc_list disks;        /* struct nc_disk */
 	struct nc_list nics;         /* struct nc_nic */
 	struct nc_cloud_init cloud_init;
+	struct nc_direct_boot boot;  /* boot a kernel image directly */
 	struct nc_map labels;        /* labels given to VMs */
 };
 

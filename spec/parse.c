@@ -20,12 +20,20 @@
 #define NC_DEFAULT_MAX_FILE (32u * 1024 * 1024)
 #define NC_MAX_DIR_DEPTH 32
 
+struct kept {
+	const char *s;        /* in the spec's arena */
+	size_t len;
+	uint64_t hash;
+};
+
 struct conv {
 	struct nc_spec *spec;
 	struct nc_diags *diags;
 	size_t budget;        /* values left to convert (alias bombs) */
 	bool exhausted;
 	size_t cap[NC_KIND__COUNT];
+	struct kept *kept;    /* keep(): open addressing, alloc a power of two */
+	size_t nkept, kept_alloc;
 };
 
 /* ---- message helpers ---- */
@@ -386,6 +394,51 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 
 /* ---- conversion ---- */
 
+static void kept_grow(struct conv *c)
+{
+	struct kept *old = c->kept;
+	size_t i, j, oalloc = c->kept_alloc;
+
+	c->kept_alloc = oalloc ? oalloc * 2 : 1024;
+	c->kept = nc_xcalloc(c->kept_alloc, sizeof(*c->kept));
+	for (i = 0; i < oalloc; i++) {
+		if (!old[i].s)
+			continue;
+		for (j = old[i].hash & (c->kept_alloc - 1); c->kept[j].s;
+		     j = (j + 1) & (c->kept_alloc - 1))
+			;
+		c->kept[j] = old[i];
+	}
+	free(old);
+}
+
+/*
+ * The model keeps this scalar: copy it out of the file's node tree, which is
+ * released as soon as the file is converted.  Equal strings share one copy:
+ * label keys and values, references and enum-like values repeat across
+ * thousands of objects.
+ */
+static const char *keep(struct conv *c, const struct nc_ynode *n)
+{
+	uint64_t h = 14695981039346656037ULL;    /* FNV-1a */
+	size_t i, mask;
+
+	for (i = 0; i < n->len; i++)
+		h = (h ^ (unsigned char)n->s[i]) * 1099511628211ULL;
+	if (2 * (c->nkept + 1) > c->kept_alloc)
+		kept_grow(c);
+	mask = c->kept_alloc - 1;
+	for (i = h & mask; c->kept[i].s; i = (i + 1) & mask)
+		if (c->kept[i].hash == h && c->kept[i].len == n->len &&
+		    memcmp(c->kept[i].s, n->s, n->len) == 0)
+			return c->kept[i].s;
+	c->kept[i].s = nc_arena_strndup(&c->spec->arena, n->s, n->len);
+	c->kept[i].len = n->len;
+	c->kept[i].hash = h;
+	c->nkept++;
+	return c->kept[i].s;
+}
+
 static bool spend(struct conv *c, const struct nc_ynode *n)
 {
 	if (c->exhausted)
@@ -495,8 +548,8 @@ static void conv_map(struct conv *c, const struct nc_field *f, struct nc_map *ou
 		}
 		kv = &out->v[out->n++];
 		kv->pos = k->pos;
-		kv->key = k->s;
-		kv->value = nc_ynode_is_null(v) ? "" : v->s;
+		kv->key = keep(c, k);
+		kv->value = nc_ynode_is_null(v) ? "" : keep(c, v);
 	}
 	/* sorted by key (then position) for lookups; maps can be large */
 	if (out->n > 1)
@@ -529,7 +582,7 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			 * keeping it spares follow-on errors ("missing path") */
 		}
 		v->pos = n->pos;
-		v->v = n->s;
+		v->v = keep(c, n);
 		return;
 	}
 	case NC_F_INT: {
@@ -670,7 +723,7 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 				/* kept, as for single strings */
 			}
 			v->v[v->n].pos = it->pos;
-			v->v[v->n].v = it->s;
+			v->v[v->n].v = keep(c, it);
 			v->n++;
 		}
 		return;
@@ -767,7 +820,7 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			return;
 		}
 		v->pos = n->pos;
-		v->v = n->s;
+		v->v = keep(c, n);
 		return;
 	}
 	}
@@ -948,18 +1001,22 @@ static void load_doc(struct conv *c, const struct nc_ydoc *doc)
 static void load_buffer(struct conv *c, const char *file, const char *buf, size_t len,
 			const struct nc_load_opts *opts)
 {
+	struct nc_arena tree = { NULL, 0, 0 };
 	struct nc_ydoc *docs = NULL;
-	size_t ndocs = 0, i, before = c->spec->arena.total;
+	size_t ndocs = 0, i;
 	struct nc_ylimits lim = { opts && opts->max_depth ? opts->max_depth : 64, 0 };
 
 	c->spec->nfiles++;
-	nc_yaml_parse(&c->spec->arena, file, buf, len, &lim, &docs, &ndocs, c->diags);
+	/* the tree lives only while this file is converted (keep() copies the
+	 * strings the model holds on to): memory stays that of one file's tree */
+	nc_yaml_parse(&tree, file, buf, len, &lim, &docs, &ndocs, c->diags);
 	c->spec->ndocs += ndocs;
 	/* budget: each parsed node may be visited a few times through aliases */
-	c->budget = 4 * ((c->spec->arena.total - before) / sizeof(struct nc_ynode) + 1) + 100000;
+	c->budget = 4 * (tree.total / sizeof(struct nc_ynode) + 1) + 100000;
 	c->exhausted = false;
 	for (i = 0; i < ndocs; i++)
 		load_doc(c, &docs[i]);
+	nc_arena_release(&tree);
 }
 
 static bool is_yaml_name(const char *name)
@@ -1062,7 +1119,7 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 		 const struct nc_load_opts *opts, struct nc_diags *diags)
 {
 	struct nc_spec *spec = spec_new();
-	struct conv c = { spec, diags, 0, false, { 0 } };
+	struct conv c = { spec, diags, 0, false, { 0 }, NULL, 0, 0 };
 	size_t errors = diags->errors, i, j;
 
 	for (i = 0; i < npaths; i++) {
@@ -1090,6 +1147,7 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 		}
 		free(fl.v);
 	}
+	free(c.kept);
 	finish(spec, diags);
 	*out = spec;
 	return diags->errors > errors ? -1 : 0;
@@ -1100,10 +1158,11 @@ int nc_spec_load_buffer(struct nc_spec **out, const char *file, const char *buf,
 			struct nc_diags *diags)
 {
 	struct nc_spec *spec = spec_new();
-	struct conv c = { spec, diags, 0, false, { 0 } };
+	struct conv c = { spec, diags, 0, false, { 0 }, NULL, 0, 0 };
 	size_t errors = diags->errors;
 
 	load_buffer(&c, nc_arena_strdup(&spec->arena, file), buf, len, opts);
+	free(c.kept);
 	finish(spec, diags);
 	*out = spec;
 	return diags->errors > errors ? -1 : 0;
@@ -1119,4 +1178,39 @@ void nc_spec_free(struct nc_spec *spec)
 		free(spec->objs[k]);
 	nc_arena_release(&spec->arena);
 	free(spec);
+}
+
+int nc_config_load(struct nc_spec **holder, const struct nc_schema *root, const char *path,
+		   void *out, struct nc_diags *diags)
+{
+	struct nc_spec *spec = spec_new();
+	struct conv c = { spec, diags, 100000, false, { 0 }, NULL, 0, 0 };
+	struct nc_ydoc *docs = NULL;
+	size_t ndocs = 0, len = 0, errors = diags->errors, i;
+	char *buf = NULL;
+	const char *file = nc_arena_strdup(&spec->arena, path);
+	int r = nc_read_file(path, NC_DEFAULT_MAX_FILE, &buf, &len);
+
+	*holder = spec;
+	if (r < 0) {
+		nc_diag_error(diags, nc_pos_file(file), r == -2 ? "file too large" : "cannot read: %s",
+			      strerror(errno));
+		return -1;
+	}
+	nc_yaml_parse(&spec->arena, file, buf, len, NULL, &docs, &ndocs, diags);
+	free(buf);
+	for (i = 0; i < ndocs; i++) {
+		if (!docs[i].root || nc_ynode_is_null(docs[i].root))
+			continue;
+		if (i > 0 && docs[0].root) {
+			nc_diag_error(diags, docs[i].pos, "expected one document in a configuration file");
+			break;
+		}
+		conv_struct(&c, root, out, docs[i].root, "configuration");
+	}
+	free(c.kept);
+	if (!ndocs && diags->errors == errors)
+		nc_diag_error(diags, nc_pos_file(file), "empty configuration file");
+	nc_diags_sort(diags);
+	return diags->errors > errors ? -1 : 0;
 }

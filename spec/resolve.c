@@ -20,8 +20,16 @@ static void merge_map(struct nc_arena *a, struct nc_map *dst, const struct nc_ma
 		      const struct nc_map *p)
 {
 	size_t i = 0, j = 0, n = 0;
-	struct nc_kv *v = nc_arena_alloc(a, (c->n + p->n + 1) * sizeof(*v));
+	struct nc_kv *v;
 
+	if (!c->n || !p->n) {
+		/* one side empty: share the other's array (maps are never
+		 * modified after loading) */
+		*dst = c->n ? *c : *p;
+		dst->pos = NC_IS_SET(*c) ? c->pos : p->pos;
+		return;
+	}
+	v = nc_arena_alloc(a, (c->n + p->n + 1) * sizeof(*v));
 	while (i < c->n || j < p->n) {
 		int cmp = i == c->n ? 1 : j == p->n ? -1 : strcmp(c->v[i].key, p->v[j].key);
 

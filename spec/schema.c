@@ -138,6 +138,15 @@ static const struct nc_field cloud_init_fields[] = {
 static const struct nc_schema cloud_init_schema =
 	SCHEMA("cloudInit", struct nc_cloud_init, cloud_init_fields);
 
+static const struct nc_field boot_fields[] = {
+	F("kernel", NC_F_STR, struct nc_direct_boot, kernel, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "kernel image on the host"),
+	F("initrd", NC_F_STR, struct nc_direct_boot, initrd, .check = NC_CHK_ABS_PATH,
+	  .doc = "initial ramdisk on the host"),
+	F("cmdline", NC_F_STR, struct nc_direct_boot, cmdline, .doc = "kernel command line"),
+};
+static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot, boot_fields);
+
 #define FM(base, k, t, member, ...) \
 	{ .key = (k), .type = (t), .off = (base) + offsetof(struct nc_machine, member), __VA_ARGS__ }
 #define MACHINE_FIELDS(base) \
@@ -150,6 +159,8 @@ static const struct nc_schema cloud_init_schema =
 	   .doc = "network interfaces, merged by name"), \
 	FM(base, "cloudInit", NC_F_STRUCT, cloud_init, .sub = &cloud_init_schema, \
 	   .doc = "cloud-init data passed on a config drive"), \
+	FM(base, "boot", NC_F_STRUCT, boot, .sub = &boot_schema, \
+	   .doc = "boot a kernel directly instead of from a disk"), \
 	FM(base, "labels", NC_F_MAP, labels, .check = NC_CHK_LABELS, \
 	   .doc = "labels every VM of this machine carries")
 

@@ -86,4 +86,12 @@ extern const struct nc_schema nc_schema_selector;
 
 const struct nc_field *nc_schema_field(const struct nc_schema *s, const char *key);
 
+/*
+ * Loads a one-document YAML file (a configuration, not a cluster spec) into
+ * *out, described by root, with the same checks and positioned errors as the
+ * spec.  *holder owns the strings; free it with nc_spec_free() after use.
+ */
+int nc_config_load(struct nc_spec **holder, const struct nc_schema *root, const char *path,
+		   void *out, struct nc_diags *diags);
+
 #endif

@@ -10,8 +10,7 @@
 
 struct frame {
 	struct nc_ynode *node;
-	struct nc_ynode **items;
-	size_t n, alloc;
+	size_t start;        /* its children are items[start..nitems) */
 };
 
 struct builder {
@@ -23,6 +22,8 @@ struct builder {
 	struct nc_ylimits lim;
 	struct frame *stack;
 	size_t depth, stack_alloc;
+	struct nc_ynode **items;   /* children of every open node, innermost last */
+	size_t nitems, items_alloc;
 	size_t nodes;
 	struct hsearch_data anchors;
 	bool anchors_made;
@@ -108,18 +109,15 @@ static struct nc_ynode *anchor_find(struct builder *b, const char *name)
 
 static int add_to_parent(struct builder *b, struct nc_ynode *node)
 {
-	struct frame *f;
-
 	if (b->depth == 0) {
 		b->docs[b->ndocs - 1].root = node;
 		return 0;
 	}
-	f = &b->stack[b->depth - 1];
-	if (f->n == f->alloc) {
-		f->alloc = f->alloc ? f->alloc * 2 : 8;
-		f->items = nc_xreallocarray(f->items, f->alloc, sizeof(*f->items));
+	if (b->nitems == b->items_alloc) {
+		b->items_alloc = b->items_alloc ? b->items_alloc * 2 : 256;
+		b->items = nc_xreallocarray(b->items, b->items_alloc, sizeof(*b->items));
 	}
-	f->items[f->n++] = node;
+	b->items[b->nitems++] = node;
 	return 0;
 }
 
@@ -149,8 +147,8 @@ static int push(struct builder *b, struct nc_ynode *node, yaml_mark_t m)
 		b->stack_alloc = b->stack_alloc ? b->stack_alloc * 2 : 16;
 		b->stack = nc_xreallocarray(b->stack, b->stack_alloc, sizeof(*b->stack));
 	}
-	memset(&b->stack[b->depth], 0, sizeof(b->stack[0]));
 	b->stack[b->depth].node = node;
+	b->stack[b->depth].start = b->nitems;
 	b->depth++;
 	return 0;
 }
@@ -175,6 +173,31 @@ static void check_duplicate_keys(struct builder *b, struct nc_ynode *map)
 
 	if (map->n < 2)
 		return;
+	if (map->n <= 16) {
+		/* small maps (nearly all): compare pairwise, no allocation; each
+		 * key is reported against the closest earlier equal key, as the
+		 * sorted pass below does */
+		for (i = 1; i < map->n; i++) {
+			const struct nc_ynode *k = map->items[2 * i], *first = NULL;
+			size_t j;
+
+			if (k->kind != NC_Y_SCALAR)
+				continue;
+			for (j = i; j-- > 0;) {
+				const struct nc_ynode *o = map->items[2 * j];
+
+				if (o->kind == NC_Y_SCALAR && strcmp(o->s, k->s) == 0) {
+					first = o;
+					break;
+				}
+			}
+			if (first && first->s != k->s)
+				nc_diag_error(b->diags, k->pos,
+					      "duplicate key '%s' (first at line %u, column %u)",
+					      k->s, first->pos.line, first->pos.col);
+		}
+		return;
+	}
 	keys = nc_xcalloc(map->n, sizeof(*keys));
 	for (i = 0; i < map->n; i++)
 		if (map->items[2 * i]->kind == NC_Y_SCALAR)
@@ -193,12 +216,13 @@ static int pop(struct builder *b)
 {
 	struct frame *f = &b->stack[b->depth - 1];
 	struct nc_ynode *node = f->node;
+	size_t n = b->nitems - f->start;
 
-	node->items = nc_arena_alloc(b->arena, (f->n ? f->n : 1) * sizeof(*node->items));
-	if (f->n)
-		memcpy(node->items, f->items, f->n * sizeof(*node->items));
-	node->n = node->kind == NC_Y_MAP ? f->n / 2 : f->n;
-	free(f->items);
+	node->items = nc_arena_alloc(b->arena, (n ? n : 1) * sizeof(*node->items));
+	if (n)
+		memcpy(node->items, b->items + f->start, n * sizeof(*node->items));
+	node->n = node->kind == NC_Y_MAP ? n / 2 : n;
+	b->nitems = f->start;
 	b->depth--;
 	if (node->kind == NC_Y_MAP)
 		check_duplicate_keys(b, node);
@@ -347,10 +371,7 @@ int nc_yaml_parse(struct nc_arena *arena, const char *file, const char *buf,
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
-	while (b.depth > 0) {
-		free(b.stack[b.depth - 1].items);
-		b.depth--;
-	}
+	free(b.items);
 	free(b.stack);
 	anchors_reset(&b);
 	/* a document cut short by an error is dropped */
@@ -367,7 +388,9 @@ bool nc_ynode_is_null(const struct nc_ynode *n)
 		return true;
 	if (n->kind != NC_Y_SCALAR || !n->plain)
 		return false;
-	return n->len == 0 || strcmp(n->s, "~") == 0 || strcmp(n->s, "null") == 0 ||
+	if (n->len != 1 && n->len != 4)   /* "~", "null", "Null", "NULL" */
+		return n->len == 0;
+	return strcmp(n->s, "~") == 0 || strcmp(n->s, "null") == 0 ||
 	       strcmp(n->s, "Null") == 0 || strcmp(n->s, "NULL") == 0;
 }
 

@@ -17,6 +17,8 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_golden());
 	srunner_add_suite(sr, nc_suite_cli());
 	srunner_add_suite(sr, nc_suite_reconcile());
+	srunner_add_suite(sr, nc_suite_sshsig());
+	srunner_add_suite(sr, nc_suite_serve());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,5 +11,8 @@ Suite *nc_suite_spec(void);
 Suite *nc_suite_golden(void);
 Suite *nc_suite_cli(void);
 Suite *nc_suite_reconcile(void);
+Suite *nc_suite_sshsig(void);
+Suite *nc_suite_source(void);
+Suite *nc_suite_serve(void);
 
 #endif

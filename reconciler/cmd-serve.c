@@ -1,0 +1,577 @@
+/*
+ * cmd-serve.c - `novacron serve --config FILE [--once]`: the GitOps loop.
+ *
+ * Each turn: hold the lease or stand by; fetch the source when the interval
+ * is up, a webhook asked, or the watched directory changed; validate a new
+ * revision (an invalid one is reported and the last good one stays in
+ * force); reconcile on every new good revision and on the drift interval.
+ * A failed pass or fetch backs off exponentially (1 s doubling to 5 min)
+ * with jitter.  SIGTERM/SIGINT: finish the action in progress, start no
+ * other, exit 0.  SIGHUP: reload the configuration (a bad one is reported
+ * and the old one kept).  --once: one fetch and pass, then exit (0 ok, 1 not).
+ * --check: validate the configuration and exit.
+ * Log lines go to standard error.
+ */
+#include "pass-cli.h"
+#include "serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_flag, hup_flag;
+static volatile int cancel_flag;
+static pthread_mutex_t trig_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool triggered;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP) {
+		hup_flag = 1;
+	} else {
+		stop_flag = 1;
+		cancel_flag = 1;
+	}
+}
+
+static void on_webhook(void *opaque)
+{
+	(void)opaque;
+	pthread_mutex_lock(&trig_mu);
+	triggered = true;
+	pthread_mutex_unlock(&trig_mu);
+}
+
+static bool take_trigger(void)
+{
+	bool t;
+
+	pthread_mutex_lock(&trig_mu);
+	t = triggered;
+	triggered = false;
+	pthread_mutex_unlock(&trig_mu);
+	return t;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void logf_(const char *fmt, ...)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s novacron serve: ", ts);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+struct server {
+	const char *config_path;
+	struct nc_serve_config cfg;
+	struct nc_spec *cfg_holder;
+	const struct nc_source_driver *sdrv;
+	struct nc_source *src;
+	const struct nc_lease_driver *ldrv;
+	struct nc_lease *lease;
+	struct nc_http *http;
+	struct nc_serve_status st;
+	char *cache_dir, *state_dir;
+	/* the revision in force */
+	struct nc_revision good;
+	struct nc_spec *good_spec;
+	unsigned failures;
+};
+
+static const char *or_default(const struct nc_str *s, const char *d)
+{
+	return NC_IS_SET(*s) ? s->v : d;
+}
+
+static int start_parts(struct server *s)
+{
+	struct nc_source_opts so;
+	struct nc_lease_opts lo;
+	struct nc_err err = { "" };
+	const struct nc_serve_config *c = &s->cfg;
+	char host[128] = "localhost", *owner, *lease_file = NULL, *token = NULL;
+	size_t len;
+
+	free(s->cache_dir);
+	free(s->state_dir);
+	s->cache_dir = nc_xstrdup(or_default(&c->cache_dir, "/var/lib/novacron/cache"));
+	s->state_dir = nc_xstrdup(or_default(&c->state_dir, "/var/lib/novacron/sim"));
+	memset(&so, 0, sizeof(so));
+	if (NC_IS_SET(c->source.git)) {
+		const struct nc_serve_git *g = &c->source.git;
+
+		s->sdrv = &nc_source_git;
+		so.url = g->url.v;
+		so.ref = or_default(&g->ref, "main");
+		so.subdir = NC_IS_SET(g->path) ? g->path.v : NULL;
+		so.depth = (unsigned)g->depth.v;
+		so.username = NC_IS_SET(g->username) ? g->username.v : NULL;
+		so.password_file = NC_IS_SET(g->password_file) ? g->password_file.v : NULL;
+		so.ssh_key_file = NC_IS_SET(g->ssh_key_file) ? g->ssh_key_file.v : NULL;
+		so.ssh_pubkey_file = NC_IS_SET(g->ssh_pubkey_file) ? g->ssh_pubkey_file.v : NULL;
+		so.known_hosts_file = NC_IS_SET(g->known_hosts_file) ? g->known_hosts_file.v : NULL;
+		so.allowed_signers = NC_IS_SET(g->allowed_signers) ? g->allowed_signers.v : NULL;
+	} else {
+		s->sdrv = &nc_source_dir;
+		so.url = c->source.directory.v;
+	}
+	so.cache_dir = s->cache_dir;
+	so.debounce_ms = NC_IS_SET(c->source.debounce) ? (unsigned)c->source.debounce.ms : 200;
+	if (s->sdrv->open(&s->src, &so, &err) < 0) {
+		logf_("cannot open the source: %s", err.msg);
+		return -1;
+	}
+	pthread_mutex_lock(&s->st.mu);
+	nc_set_str(&s->st.source, so.url);
+	pthread_mutex_unlock(&s->st.mu);
+
+	memset(&lo, 0, sizeof(lo));
+	gethostname(host, sizeof(host) - 1);
+	owner = nc_xasprintf("%s:%ld", host, (long)getpid());
+	lo.owner = owner;
+	lo.duration_ms = NC_IS_SET(c->lease.duration) ? (unsigned)c->lease.duration.ms : 30000;
+	if (NC_IS_SET(c->lease.rados)) {
+		s->ldrv = &nc_lease_rados;
+		lo.ceph_conf = c->lease.rados.ceph_conf.v;
+		lo.pool = c->lease.rados.pool.v;
+		lo.object = or_default(&c->lease.rados.object, "novacron-lease");
+		lo.user = NC_IS_SET(c->lease.rados.user) ? c->lease.rados.user.v : NULL;
+	} else {
+		s->ldrv = &nc_lease_file;
+		if (!NC_IS_SET(c->lease.file)) {
+			char *mk = nc_xasprintf("mkdir -p '%s'", s->cache_dir);
+
+			if (system(mk) != 0)
+				logf_("cannot create %s", s->cache_dir);
+			free(mk);
+		}
+		lease_file = NC_IS_SET(c->lease.file) ? nc_xstrdup(c->lease.file.v)
+						      : nc_xasprintf("%s/lease.lock", s->cache_dir);
+		lo.file = lease_file;
+	}
+	if (s->ldrv->open(&s->lease, &lo, &err) < 0) {
+		logf_("cannot open the lease: %s", err.msg);
+		free(owner);
+		free(lease_file);
+		return -1;
+	}
+	free(owner);
+	free(lease_file);
+
+	if (NC_IS_SET(c->token_file)) {
+		if (nc_read_file(c->token_file.v, 4096, &token, &len) < 0) {
+			logf_("cannot read tokenFile %s: %s", c->token_file.v, strerror(errno));
+			return -1;
+		}
+		token[strcspn(token, "\r\n")] = '\0';
+	}
+	{
+		const char *listen = or_default(&c->listen, "127.0.0.1:9090");
+		const char *colon = strrchr(listen, ':');
+
+		if (!colon || strcmp(colon, ":0") != 0) {
+			if (nc_http_start(&s->http, listen, token, &s->st, on_webhook, NULL, &err) < 0) {
+				logf_("%s", err.msg);
+				free(token);
+				return -1;
+			}
+			logf_("listening on http://%s (/healthz /status /metrics, POST /webhook)", listen);
+		}
+	}
+	free(token);
+	return 0;
+}
+
+static void stop_parts(struct server *s)
+{
+	nc_http_stop(s->http);
+	s->http = NULL;
+	if (s->lease) {
+		s->ldrv->close(s->lease);
+		s->lease = NULL;
+	}
+	if (s->src) {
+		s->sdrv->close(s->src);
+		s->src = NULL;
+	}
+}
+
+static int load_config(struct server *s, bool initial)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder = NULL;
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+
+	nc_diags_init(&d);
+	if (nc_serve_config_load(&cfg, &holder, s->config_path, &d) < 0) {
+		nc_diags_format_text(&d, &b, 0);
+		fwrite(b.buf, 1, b.len, stderr);
+		logf_("%s: invalid configuration%s", s->config_path, initial ? "" : "; keeping the old one");
+		nc_buf_release(&b);
+		nc_diags_release(&d);
+		nc_spec_free(holder);
+		return -1;
+	}
+	nc_diags_release(&d);
+	nc_spec_free(s->cfg_holder);
+	s->cfg = cfg;
+	s->cfg_holder = holder;
+	return 0;
+}
+
+/* loads a fetched revision's spec; refuses it (keeping the old) when invalid */
+static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
+{
+	const char *paths[] = { rev->path };
+	struct nc_diags d;
+	struct nc_spec *spec = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+
+	nc_diags_init(&d);
+	d.max_errors = 50;
+	if (nc_spec_load(&spec, paths, 1, NULL, &d) < 0) {
+		nc_diags_format_text(&d, &b, 0);
+		fwrite(b.buf, 1, b.len, stderr);
+		logf_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
+		      s->good.id[0] ? s->good.id : "nothing");
+		pthread_mutex_lock(&s->st.mu);
+		nc_set_str(&s->st.invalid_id, rev->id);
+		nc_set_str(&s->st.invalid_error, d.n ? d.v[0].msg : "invalid");
+		pthread_mutex_unlock(&s->st.mu);
+		nc_notify(&s->cfg, "invalid", rev->id, b.buf);
+		nc_buf_release(&b);
+		nc_diags_release(&d);
+		nc_spec_free(spec);
+		nc_revision_release(rev);
+		return;
+	}
+	nc_diags_release(&d);
+	nc_spec_free(s->good_spec);
+	nc_revision_release(&s->good);
+	s->good = *rev;
+	memset(rev, 0, sizeof(*rev));
+	s->good_spec = spec;
+	*need_pass = true;
+	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
+}
+
+static int run_pass(struct server *s)
+{
+	const struct nc_serve_config *c = &s->cfg;
+	struct nc_observe_opts oo;
+	struct nc_plan_opts po;
+	struct nc_cluster cl;
+	struct nc_plan p;
+	struct nc_apply_result r;
+	double t0 = mono();
+	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v;
+	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
+	int ret = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = s->state_dir;
+	oo.timeout_ms = NC_IS_SET(c->host_timeout) ? (unsigned)c->host_timeout.ms : 30000;
+	oo.keep_open = apply;
+	memset(&po, 0, sizeof(po));
+	po.prune = c->apply.prune.v;
+	po.delete_threshold = NC_IS_SET(c->apply.delete_threshold) ? (unsigned)c->apply.delete_threshold.v : 25;
+	if (!po.delete_threshold)
+		po.delete_threshold = 100;
+	po.allow_mass_delete = c->apply.allow_mass_delete.v;
+	po.max_migrations = (unsigned)c->apply.max_migrations.v;
+	po.max_migrations_per_host = (unsigned)c->apply.max_migrations_per_host.v;
+	po.commit = NC_IS_SET(c->source.git) ? s->good.id : NULL;
+	po.cancel = &cancel_flag;
+
+	nc_observe(&cl, s->good_spec, &oo);
+	nc_plan_build(&p, s->good_spec, &cl, &po);
+	for (i = 0; i < p.nactions; i++)
+		drift += p.actions[i].drift;
+	if (p.errors || p.refused) {
+		ret = -1;
+	} else if (p.nactions && apply) {
+		nc_apply(&r, &p, &cl, &po, NULL, 0);
+		if (r.failed || r.skipped)
+			ret = -1;
+	}
+	for (i = 0; i < cl.nhosts; i++)
+		for (j = 0; j < cl.hosts[i].obs.ndoms; j++) {
+			const struct nc_domain *dm = &cl.hosts[i].obs.doms[j];
+
+			if (!dm->managed)
+				continue;
+			if (dm->state == NC_DOM_RUNNING)
+				running++;
+			else if (dm->state == NC_DOM_SHUTOFF)
+				stopped++;
+			else
+				other++;
+		}
+
+	pthread_mutex_lock(&s->st.mu);
+	for (i = 0; i < s->st.nhosts; i++) {
+		free(s->st.hosts[i].name);
+		free(s->st.hosts[i].uri);
+		free(s->st.hosts[i].error);
+	}
+	free(s->st.hosts);
+	s->st.nhosts = cl.nhosts;
+	s->st.hosts = nc_xcalloc(cl.nhosts + 1, sizeof(*s->st.hosts));
+	for (i = 0; i < cl.nhosts; i++) {
+		s->st.hosts[i].name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
+		s->st.hosts[i].uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);
+		s->st.hosts[i].up = cl.hosts[i].status == NC_HOST_OK;
+		s->st.hosts[i].error = cl.hosts[i].error ? nc_xstrdup(cl.hosts[i].error) : NULL;
+	}
+	for (i = 0; i <= NC_ACT_MIGRATE; i++)
+		for (j = 0; j < 3; j++)
+			s->st.actions[i][j] += r.by_kind[i][j];
+	s->st.drift = drift;
+	s->st.pending = apply ? r.failed + r.skipped : p.nactions;
+	s->st.vms_running = running;
+	s->st.vms_stopped = stopped;
+	s->st.vms_other = other;
+	s->st.last_pass = time(NULL);
+	s->st.last_pass_seconds = mono() - t0;
+	nc_set_str(&s->st.applied_id, s->good.id);
+	nc_set_str(&s->st.applied_summary, s->good.summary);
+	if (ret == 0) {
+		s->st.passes_ok++;
+		nc_set_str(&s->st.last_result, "ok");
+		nc_set_str(&s->st.last_error, NULL);
+	} else {
+		s->st.passes_failed++;
+		nc_set_str(&s->st.last_result, "failed");
+		nc_set_str(&s->st.last_error, p.errors || p.refused ? (p.nnotes ? p.notes[p.nnotes - 1].text : "plan refused")
+								    : "some actions failed");
+	}
+	pthread_mutex_unlock(&s->st.mu);
+
+	if (p.nactions)
+		logf_("pass on %s: %zu actions, %zu done, %zu failed, %zu skipped, %zu drifted (%.2fs)", s->good.id,
+		      p.nactions, r.done, r.failed, r.skipped, drift, mono() - t0);
+	for (i = 0; i < p.nnotes; i++)
+		if (p.notes[i].kind != NC_NOTE_INFO)
+			logf_("%s: %s", p.notes[i].kind == NC_NOTE_ERROR ? "error" : "warning", p.notes[i].text);
+	if (drift)
+		nc_notify(&s->cfg, "drift", s->good.id, "the cluster drifted from the spec; NovaCron restores it");
+	if (ret < 0)
+		nc_notify(&s->cfg, "failed", s->good.id, s->st.last_error);
+	else if (r.done)
+		nc_notify(&s->cfg, "applied", s->good.id, "the cluster now matches the spec");
+	nc_plan_release(&p);
+	nc_cluster_release(&cl);
+	return ret;
+}
+
+static double backoff(unsigned failures)
+{
+	double base = 1.0, d;
+	unsigned i;
+
+	for (i = 1; i < failures && base < 300; i++)
+		base *= 2;
+	if (base > 300)
+		base = 300;
+	d = base * (0.5 + (double)rand() / RAND_MAX);   /* jitter: 0.5x to 1.5x */
+	return d;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, '1' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server s;
+	struct sigaction sa;
+	bool once = false, check = false, need_fetch = true, need_pass = false;
+	double next_fetch = 0, next_drift = 0;
+	int c, ret = NC_EXIT_OK;
+
+	memset(&s, 0, sizeof(s));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': s.config_path = optarg; break;
+		case '1': once = true; break;
+		case 'k': check = true; break;
+		case 'h':
+			printf("usage: novacron serve --config FILE [--once | --check]\n");
+			return NC_EXIT_OK;
+		default:
+			fprintf(stderr, "usage: novacron serve --config FILE [--once]\n");
+			return NC_EXIT_ERROR;
+		}
+	}
+	if (!s.config_path || optind < argc) {
+		fprintf(stderr, "usage: novacron serve --config FILE [--once]\n");
+		return NC_EXIT_ERROR;
+	}
+	if (load_config(&s, true) < 0)
+		return NC_EXIT_ERROR;
+	if (check) {
+		printf("%s: valid\n", s.config_path);
+		nc_spec_free(s.cfg_holder);
+		return NC_EXIT_OK;
+	}
+	nc_serve_status_init(&s.st);
+	srand((unsigned)(time(NULL) ^ getpid()));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (start_parts(&s) < 0) {
+		stop_parts(&s);
+		nc_serve_status_release(&s.st);
+		nc_spec_free(s.cfg_holder);
+		return NC_EXIT_ERROR;
+	}
+	logf_("started (pid %ld), config %s", (long)getpid(), s.config_path);
+
+	while (!stop_flag) {
+		struct nc_err err = { "" };
+		char *holder = NULL;
+		double now = mono();
+		int leader;
+
+		if (hup_flag) {
+			hup_flag = 0;
+			logf_("SIGHUP: reloading %s", s.config_path);
+			if (load_config(&s, false) == 0) {
+				stop_parts(&s);
+				if (start_parts(&s) < 0) {
+					ret = NC_EXIT_ERROR;
+					break;
+				}
+				need_fetch = true;
+			}
+		}
+		leader = s.ldrv->try_acquire(s.lease, &holder, &err);
+		pthread_mutex_lock(&s.st.mu);
+		s.st.leader = leader == 1;
+		if (leader == 1)
+			nc_set_str(&s.st.lease_holder, "held by this instance");
+		else if (leader == 0) {
+			char *h = nc_xasprintf("held by %s", holder ? holder : "another instance");
+
+			nc_set_str(&s.st.lease_holder, h);
+			nc_set_str(&s.st.last_result, "standby");
+			free(h);
+		} else {
+			nc_set_str(&s.st.lease_holder, err.msg);
+		}
+		pthread_mutex_unlock(&s.st.mu);
+		free(holder);
+		if (leader != 1) {
+			if (leader < 0)
+				logf_("lease: %s", err.msg);
+			if (once) {
+				ret = NC_EXIT_ERROR;
+				break;
+			}
+			usleep(300000);
+			continue;
+		}
+
+		if (take_trigger())
+			need_fetch = true;
+		if (need_fetch || now >= next_fetch) {
+			struct nc_revision rev;
+
+			memset(&rev, 0, sizeof(rev));
+			need_fetch = false;
+			if (s.sdrv->fetch(s.src, &rev, &err) < 0) {
+				s.failures++;
+				pthread_mutex_lock(&s.st.mu);
+				s.st.fetch_failures++;
+				nc_set_str(&s.st.last_error, err.msg);
+				pthread_mutex_unlock(&s.st.mu);
+				logf_("fetch failed: %s", err.msg);
+				nc_notify(&s.cfg, "failed", NULL, err.msg);
+				next_fetch = now + backoff(s.failures);
+				if (once) {
+					ret = NC_EXIT_ERROR;
+					break;
+				}
+			} else {
+				pthread_mutex_lock(&s.st.mu);
+				nc_set_str(&s.st.seen_id, rev.id);
+				pthread_mutex_unlock(&s.st.mu);
+				if (strcmp(rev.id, s.good.id) != 0)
+					consider(&s, &rev, &need_pass);
+				nc_revision_release(&rev);
+				next_fetch = now + (NC_IS_SET(s.cfg.interval) ? (double)s.cfg.interval.ms / 1000 : 60);
+			}
+		}
+		if (s.good_spec && (need_pass || now >= next_drift)) {
+			need_pass = false;
+			if (run_pass(&s) < 0) {
+				s.failures++;
+				next_drift = mono() + backoff(s.failures);
+				if (once)
+					ret = NC_EXIT_ERROR;
+			} else {
+				s.failures = 0;
+				next_drift = mono() + (NC_IS_SET(s.cfg.drift_interval) ?
+						       (double)s.cfg.drift_interval.ms / 1000 : 300);
+			}
+		}
+		if (once) {
+			if (!s.good_spec)
+				ret = NC_EXIT_ERROR;
+			break;
+		}
+		/* sleep until something is due, watching the directory if that is the source */
+		{
+			double due = next_fetch < next_drift || !s.good_spec ? next_fetch : next_drift;
+			double wait = due - mono();
+			unsigned ms = wait <= 0 ? 0 : wait > 0.25 ? 250 : (unsigned)(wait * 1000);
+
+			if (ms && s.sdrv->wait(s.src, ms) == 1)
+				need_fetch = true;
+		}
+	}
+	if (stop_flag)
+		logf_("stopping");
+	nc_notify_drain(5000);
+	stop_parts(&s);
+	nc_revision_release(&s.good);
+	nc_spec_free(s.good_spec);
+	nc_serve_status_release(&s.st);
+	nc_spec_free(s.cfg_holder);
+	free(s.cache_dir);
+	free(s.state_dir);
+	return ret;
+}

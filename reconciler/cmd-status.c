@@ -1,0 +1,143 @@
+/*
+ * cmd-status.c - `novacron status [--url URL] [--output text|json]`
+ *
+ * Reads a running `serve`'s /status (default http://127.0.0.1:9090) with
+ * libcurl and prints it for people: leadership, the revision in force, the
+ * last pass, drift, pending actions and each host.  Exit 0 when the last
+ * pass was ok, 2 when it was not (or the instance stands by), 1 when the
+ * endpoint cannot be read.
+ */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../spec/yaml.h"
+
+static size_t collect(char *p, size_t s, size_t n, void *u)
+{
+	nc_buf_add(u, p, s * n);
+	return s * n;
+}
+
+static const struct nc_ynode *get(const struct nc_ynode *m, const char *key)
+{
+	size_t i;
+
+	if (!m || m->kind != NC_Y_MAP)
+		return NULL;
+	for (i = 0; i < m->n; i++)
+		if (m->items[2 * i]->kind == NC_Y_SCALAR && strcmp(m->items[2 * i]->s, key) == 0)
+			return m->items[2 * i + 1];
+	return NULL;
+}
+
+static const char *str(const struct nc_ynode *n)
+{
+	return n && n->kind == NC_Y_SCALAR && !nc_ynode_is_null(n) ? n->s : "-";
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *base = "http://127.0.0.1:9090";
+	enum nc_output out = NC_OUT_TEXT;
+	struct nc_buf body = NC_BUF_INIT;
+	struct nc_arena arena = { 0 };
+	struct nc_diags d;
+	struct nc_ydoc *docs = NULL;
+	size_t ndocs = 0, i;
+	const struct nc_ynode *root, *hosts;
+	char *url;
+	CURL *c;
+	CURLcode rc;
+	long code = 0;
+	int ch, ret = NC_EXIT_ERROR;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': base = optarg; break;
+		case 'o':
+			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
+				fprintf(stderr, "novacron status: --output must be text or json\n");
+				return NC_EXIT_ERROR;
+			}
+			break;
+		case 'h':
+			printf("usage: novacron status [--url http://127.0.0.1:9090] [--output text|json]\n");
+			return NC_EXIT_OK;
+		default:
+			fprintf(stderr, "usage: novacron status [--url URL] [--output text|json]\n");
+			return NC_EXIT_ERROR;
+		}
+	}
+	url = nc_xasprintf("%s/status", base);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || code != 200) {
+		fprintf(stderr, "novacron status: cannot read %s: %s\n", url,
+			rc != CURLE_OK ? curl_easy_strerror(rc) : "unexpected HTTP status");
+		goto out;
+	}
+	if (out == NC_OUT_JSON) {
+		fwrite(body.buf, 1, body.len, stdout);
+		ret = NC_EXIT_OK;
+		goto out;
+	}
+	nc_diags_init(&d);
+	/* JSON is YAML: read it with the spec's parser */
+	if (nc_yaml_parse(&arena, "status", body.buf, body.len, NULL, &docs, &ndocs, &d) < 0 || !ndocs ||
+	    !(root = docs[0].root)) {
+		fprintf(stderr, "novacron status: %s did not return status JSON\n", url);
+		nc_diags_release(&d);
+		goto out;
+	}
+	nc_diags_release(&d);
+	printf("leader:      %s (%s)\n", str(get(root, "leader")), str(get(root, "lease")));
+	printf("source:      %s\n", str(get(root, "source")));
+	printf("in force:    %s  %s\n", str(get(get(root, "applied"), "revision")),
+	       str(get(get(root, "applied"), "summary")));
+	if (strcmp(str(get(get(root, "invalid"), "revision")), "-") != 0)
+		printf("refused:     %s  %s\n", str(get(get(root, "invalid"), "revision")),
+		       str(get(get(root, "invalid"), "error")));
+	printf("last pass:   %s in %ss", str(get(get(root, "last_pass"), "result")),
+	       str(get(get(root, "last_pass"), "seconds")));
+	if (strcmp(str(get(get(root, "last_pass"), "error")), "-") != 0)
+		printf(": %s", str(get(get(root, "last_pass"), "error")));
+	printf("\npasses:      %s ok, %s failed\n", str(get(get(root, "passes"), "ok")),
+	       str(get(get(root, "passes"), "failed")));
+	printf("drift:       %s VMs; %s actions pending\n", str(get(root, "drift")), str(get(root, "pending_actions")));
+	printf("VMs:         %s running, %s stopped, %s other\n", str(get(get(root, "vms"), "running")),
+	       str(get(get(root, "vms"), "stopped")), str(get(get(root, "vms"), "other")));
+	hosts = get(root, "hosts");
+	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
+		const struct nc_ynode *h = hosts->items[i];
+		bool up = strcmp(str(get(h, "up")), "true") == 0;
+
+		printf("host:        %-12s %-4s %s%s%s\n", str(get(h, "name")), up ? "up" : "DOWN", str(get(h, "uri")),
+		       up ? "" : ": ", up ? "" : str(get(h, "error")));
+	}
+	ret = strcmp(str(get(get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
+out:
+	nc_arena_release(&arena);
+	nc_buf_release(&body);
+	free(url);
+	curl_global_cleanup();
+	return ret;
+}

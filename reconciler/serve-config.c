@@ -1,0 +1,151 @@
+/*
+ * serve-config.c - the `novacron serve --config FILE` schema, checked with
+ * the same machinery (and the same file:line:col errors) as the spec.
+ */
+#include "serve.h"
+
+#include <string.h>
+
+#include "../spec/schema.h"
+
+#define SCHEMA(n, st, tbl) { n, sizeof(st), tbl, NC_ARRAY_SIZE(tbl) }
+#define F(k, t, st, member, ...) \
+	{ .key = (k), .type = (t), .off = offsetof(st, member), __VA_ARGS__ }
+
+static const struct nc_field git_fields[] = {
+	F("url", NC_F_STR, struct nc_serve_git, url, .required = 1,
+	  .doc = "repository: file:///..., https://..., ssh://..., or an absolute path"),
+	F("ref", NC_F_STR, struct nc_serve_git, ref, .doc = "branch or tag (default main)"),
+	F("path", NC_F_STR, struct nc_serve_git, path, .doc = "the spec's folder in the repository"),
+	F("depth", NC_F_INT, struct nc_serve_git, depth, .min = 0, .max = 1000000,
+	  .doc = "shallow fetch depth (needs libgit2 1.7; ignored before)"),
+	F("username", NC_F_STR, struct nc_serve_git, username, .doc = "https user"),
+	F("passwordFile", NC_F_STR, struct nc_serve_git, password_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "file holding the https password or token"),
+	F("sshKeyFile", NC_F_STR, struct nc_serve_git, ssh_key_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "ssh private key"),
+	F("sshPublicKeyFile", NC_F_STR, struct nc_serve_git, ssh_pubkey_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "ssh public key (default: sshKeyFile + .pub)"),
+	F("knownHostsFile", NC_F_STR, struct nc_serve_git, known_hosts_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "accept only these ssh host keys"),
+	F("allowedSigners", NC_F_STR, struct nc_serve_git, allowed_signers, .check = NC_CHK_ABS_PATH,
+	  .doc = "apply only commits signed by these SSH keys (allowed_signers format)"),
+};
+static const struct nc_schema git_schema = SCHEMA("git source", struct nc_serve_git, git_fields);
+
+static const struct nc_field source_fields[] = {
+	F("git", NC_F_STRUCT, struct nc_serve_source, git, .sub = &git_schema,
+	  .doc = "a git repository"),
+	F("directory", NC_F_STR, struct nc_serve_source, directory, .check = NC_CHK_ABS_PATH,
+	  .doc = "a local directory, watched with inotify"),
+	F("debounce", NC_F_DURATION, struct nc_serve_source, debounce, .min = 10, .max = 60000,
+	  .doc = "directory: quiet time after a change before acting (default 200ms)"),
+};
+static const struct nc_schema source_schema = SCHEMA("source", struct nc_serve_source, source_fields);
+
+static const struct nc_field rados_fields[] = {
+	F("cephConf", NC_F_STR, struct nc_serve_rados, ceph_conf, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "ceph.conf"),
+	F("pool", NC_F_STR, struct nc_serve_rados, pool, .required = 1, .doc = "pool holding the lease object"),
+	F("object", NC_F_STR, struct nc_serve_rados, object, .doc = "lease object (default novacron-lease)"),
+	F("user", NC_F_STR, struct nc_serve_rados, user, .doc = "cephx id (default admin)"),
+};
+static const struct nc_schema rados_schema = SCHEMA("rados lease", struct nc_serve_rados, rados_fields);
+
+static const struct nc_field lease_fields[] = {
+	F("file", NC_F_STR, struct nc_serve_lease, file, .check = NC_CHK_ABS_PATH,
+	  .doc = "flock on this file (instances on one machine)"),
+	F("rados", NC_F_STRUCT, struct nc_serve_lease, rados, .sub = &rados_schema,
+	  .doc = "RADOS object lock (instances on several machines)"),
+	F("duration", NC_F_DURATION, struct nc_serve_lease, duration, .min = 1000, .max = 3600000,
+	  .doc = "rados: a lease not renewed for this long expires (default 30s)"),
+};
+static const struct nc_schema lease_schema = SCHEMA("lease", struct nc_serve_lease, lease_fields);
+
+static const struct nc_field apply_fields[] = {
+	F("enabled", NC_F_BOOL, struct nc_serve_apply, enabled, .doc = "false: plan and report only"),
+	F("prune", NC_F_BOOL, struct nc_serve_apply, prune, .doc = "as --prune"),
+	F("deleteThreshold", NC_F_INT, struct nc_serve_apply, delete_threshold, .min = 0, .max = 100,
+	  .doc = "as --delete-threshold (default 25)"),
+	F("allowMassDelete", NC_F_BOOL, struct nc_serve_apply, allow_mass_delete,
+	  .doc = "as --allow-mass-delete"),
+	F("maxMigrations", NC_F_INT, struct nc_serve_apply, max_migrations, .min = 1, .max = 64,
+	  .doc = "as --max-migrations"),
+	F("maxMigrationsPerHost", NC_F_INT, struct nc_serve_apply, max_migrations_per_host, .min = 1,
+	  .max = 64, .doc = "as --max-migrations-per-host"),
+};
+static const struct nc_schema apply_schema = SCHEMA("apply", struct nc_serve_apply, apply_fields);
+
+static const struct nc_field notify_fields[] = {
+	F("url", NC_F_STR, struct nc_serve_notify, url, .required = 1, .check = NC_CHK_HTTP_URL,
+	  .doc = "where to POST events"),
+	F("events", NC_F_STRLIST, struct nc_serve_notify, events,
+	  .doc = "failed, drift, applied, invalid (default failed and drift)"),
+	F("tokenFile", NC_F_STR, struct nc_serve_notify, token_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "sent as Authorization: Bearer"),
+};
+static const struct nc_schema notify_schema = SCHEMA("notify", struct nc_serve_notify, notify_fields);
+
+static const struct nc_field config_fields[] = {
+	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema, .required = 1,
+	  .doc = "where the spec comes from"),
+	F("cacheDir", NC_F_STR, struct nc_serve_config, cache_dir, .check = NC_CHK_ABS_PATH,
+	  .doc = "git clone and checkouts (default /var/lib/novacron/cache)"),
+	F("stateDir", NC_F_STR, struct nc_serve_config, state_dir, .check = NC_CHK_ABS_PATH,
+	  .doc = "state of sim:/// hosts (default /var/lib/novacron/sim)"),
+	F("interval", NC_F_DURATION, struct nc_serve_config, interval, .min = 100, .max = 86400000,
+	  .doc = "how often to fetch (default 60s)"),
+	F("driftInterval", NC_F_DURATION, struct nc_serve_config, drift_interval, .min = 100,
+	  .max = 86400000, .doc = "how often to reconcile without a new revision (default 5m)"),
+	F("hostTimeout", NC_F_DURATION, struct nc_serve_config, host_timeout, .min = 100,
+	  .max = 3600000, .doc = "per-host observe timeout (default 30s)"),
+	F("listen", NC_F_STR, struct nc_serve_config, listen,
+	  .doc = "HTTP endpoint address (default 127.0.0.1:9090; port 0: none)"),
+	F("tokenFile", NC_F_STR, struct nc_serve_config, token_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "bearer token for POST /webhook"),
+	F("lease", NC_F_STRUCT, struct nc_serve_config, lease, .sub = &lease_schema,
+	  .doc = "one acting instance per cluster (default: file lease in cacheDir)"),
+	F("apply", NC_F_STRUCT, struct nc_serve_config, apply, .sub = &apply_schema,
+	  .doc = "what a pass may do"),
+	F("notify", NC_F_LIST, struct nc_serve_config, notify, .sub = &notify_schema,
+	  .doc = "webhooks told about failed passes and drift"),
+};
+static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
+						     config_fields);
+
+int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
+			 struct nc_diags *diags)
+{
+	static const char *const events[] = { "failed", "drift", "applied", "invalid" };
+	size_t i, j, k;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = nc_config_load(holder, &config_schema, path, out, diags);
+	if (r < 0)
+		return -1;
+	if (NC_IS_SET(out->source.git) == NC_IS_SET(out->source.directory)) {
+		nc_diag_error(diags, out->source.pos, "source needs exactly one of 'git' or 'directory'");
+		return -1;
+	}
+	if (NC_IS_SET(out->lease.file) && NC_IS_SET(out->lease.rados)) {
+		nc_diag_error(diags, out->lease.pos, "lease needs one of 'file' or 'rados', not both");
+		return -1;
+	}
+	for (i = 0; i < out->notify.n; i++) {
+		const struct nc_serve_notify *n = (const struct nc_serve_notify *)out->notify.v + i;
+
+		for (j = 0; j < n->events.n; j++) {
+			for (k = 0; k < NC_ARRAY_SIZE(events); k++)
+				if (strcmp(n->events.v[j].v, events[k]) == 0)
+					break;
+			if (k == NC_ARRAY_SIZE(events)) {
+				nc_diag_error(diags, n->events.v[j].pos,
+					      "unknown event '%s' (expected failed, drift, applied or invalid)",
+					      n->events.v[j].v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,138 @@
+/*
+ * serve.h - `novacron serve`: the configuration, the shared status that the
+ * HTTP endpoint reads, and the helpers of the loop (reconciler/cmd-serve.c).
+ *
+ * The loop: hold the lease (one acting instance per cluster), fetch the
+ * source on an interval, on a webhook or when the directory changes,
+ * validate the new revision (an invalid one is reported, the last good one
+ * stays in force), and reconcile on every new revision and on a drift-check
+ * interval, backing off with jitter after failures.  SIGTERM stops after the
+ * action in progress; SIGHUP reloads the configuration.
+ */
+#ifndef NC_SERVE_H
+#define NC_SERVE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "../drivers/lease.h"
+#include "../drivers/source.h"
+#include "../spec/model.h"
+#include "pass.h"
+
+/* ---- configuration (docs/operations.md) ---- */
+struct nc_serve_git {
+	struct nc_pos pos;
+	struct nc_str url, ref, path, username, password_file, ssh_key_file, ssh_pubkey_file,
+		known_hosts_file, allowed_signers;
+	struct nc_int depth;
+};
+struct nc_serve_source {
+	struct nc_pos pos;
+	struct nc_serve_git git;
+	struct nc_str directory;
+	struct nc_duration debounce;
+};
+struct nc_serve_rados {
+	struct nc_pos pos;
+	struct nc_str ceph_conf, pool, object, user;
+};
+struct nc_serve_lease {
+	struct nc_pos pos;
+	struct nc_str file;
+	struct nc_serve_rados rados;
+	struct nc_duration duration;
+};
+struct nc_serve_apply {
+	struct nc_pos pos;
+	struct nc_bool enabled;          /* default true; false = plan only */
+	struct nc_bool prune;
+	struct nc_int delete_threshold;
+	struct nc_bool allow_mass_delete;
+	struct nc_int max_migrations, max_migrations_per_host;
+};
+struct nc_serve_notify {
+	struct nc_pos pos;
+	struct nc_str url;
+	struct nc_strlist events;        /* failed, drift, applied, invalid; default failed+drift */
+	struct nc_str token_file;
+};
+struct nc_serve_config {
+	struct nc_pos pos;
+	struct nc_serve_source source;
+	struct nc_str cache_dir;
+	struct nc_str state_dir;
+	struct nc_duration interval;
+	struct nc_duration drift_interval;
+	struct nc_duration host_timeout;
+	struct nc_str listen;            /* HOST:PORT, default 127.0.0.1:9090 */
+	struct nc_str token_file;
+	struct nc_serve_lease lease;
+	struct nc_serve_apply apply;
+	struct nc_list notify;           /* struct nc_serve_notify */
+};
+
+/* Loads and checks FILE; prints nothing; diagnostics into *diags. */
+int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
+			 struct nc_diags *diags);
+
+/* ---- status shared with the HTTP endpoint ---- */
+struct nc_host_report {
+	char *name, *uri;
+	bool up;
+	char *error;
+};
+struct nc_serve_status {
+	pthread_mutex_t mu;
+	time_t started;
+	bool leader;
+	char *lease_holder;              /* description of the lease state */
+	char *source;                    /* URL or path */
+	char *applied_id, *applied_summary;   /* last revision reconciled */
+	char *seen_id;                   /* newest revision fetched */
+	char *invalid_id, *invalid_error;     /* newest revision refused, if any */
+	char *last_result;               /* "ok", "failed", "invalid", "standby", "starting" */
+	char *last_error;
+	time_t last_pass;
+	double last_pass_seconds;
+	uint64_t passes_ok, passes_failed, fetch_failures;
+	size_t drift;                    /* drifted VMs in the last pass */
+	size_t pending;                  /* actions left undone after the last pass */
+	size_t vms_running, vms_stopped, vms_other;
+	uint64_t actions[NC_ACT_MIGRATE + 1][3];   /* kind x (done, failed, skipped) */
+	struct nc_host_report *hosts;
+	size_t nhosts;
+};
+void nc_serve_status_init(struct nc_serve_status *s);
+void nc_serve_status_release(struct nc_serve_status *s);
+void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *out);
+void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *out);
+/* replaces *slot with a copy of v (NULL allowed); call with s->mu held */
+void nc_set_str(char **slot, const char *v);
+
+/* ---- HTTP endpoint (reconciler/http.c, libmicrohttpd) ---- */
+struct nc_http;
+/*
+ * Serves /healthz, /status, /metrics (GET) and /webhook (POST, needs
+ * "Authorization: Bearer TOKEN" when a token is configured, else refused).
+ * A webhook calls trigger(opaque).
+ */
+int nc_http_start(struct nc_http **out, const char *listen, const char *token,
+		  struct nc_serve_status *status, void (*trigger)(void *opaque), void *opaque,
+		  struct nc_err *err);
+void nc_http_stop(struct nc_http *h);
+
+/* ---- notifications (reconciler/notify.c, libcurl) ---- */
+/*
+ * POSTs {"event": ..., "source": ..., "revision": ..., "message": ...} to
+ * every configured webhook listening for that event, in the background,
+ * with up to 3 tries.
+ */
+void nc_notify(const struct nc_serve_config *cfg, const char *event, const char *revision,
+	       const char *message);
+/* waits for notifications in flight (at shutdown), up to timeout_ms */
+void nc_notify_drain(unsigned timeout_ms);
+
+#endif

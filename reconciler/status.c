@@ -1,0 +1,176 @@
+/*
+ * status.c - what `serve` reports: /status as JSON (docs/operations.md) and
+ * /metrics in the Prometheus text format.  Callers hold nothing: both take
+ * the status mutex themselves.
+ */
+#include "serve.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void nc_set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? nc_xstrdup(v) : NULL;
+}
+
+void nc_serve_status_init(struct nc_serve_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->started = time(NULL);
+	s->last_result = nc_xstrdup("starting");
+}
+
+void nc_serve_status_release(struct nc_serve_status *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++) {
+		free(s->hosts[i].name);
+		free(s->hosts[i].uri);
+		free(s->hosts[i].error);
+	}
+	free(s->hosts);
+	free(s->lease_holder);
+	free(s->source);
+	free(s->applied_id);
+	free(s->applied_summary);
+	free(s->seen_id);
+	free(s->invalid_id);
+	free(s->invalid_error);
+	free(s->last_result);
+	free(s->last_error);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static void jstr(struct nc_buf *b, const char *s)
+{
+	if (s)
+		nc_buf_add_json_str(b, s);
+	else
+		nc_buf_adds(b, "null");
+}
+
+static const char *const results[] = { "done", "failed", "skipped" };
+
+void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
+{
+	size_t i, k, r;
+	bool first = true;
+
+	pthread_mutex_lock(&s->mu);
+	nc_buf_addf(b, "{\n  \"leader\": %s,\n  \"lease\": ", s->leader ? "true" : "false");
+	jstr(b, s->lease_holder);
+	nc_buf_adds(b, ",\n  \"source\": ");
+	jstr(b, s->source);
+	nc_buf_adds(b, ",\n  \"applied\": {\"revision\": ");
+	jstr(b, s->applied_id);
+	nc_buf_adds(b, ", \"summary\": ");
+	jstr(b, s->applied_summary);
+	nc_buf_adds(b, "},\n  \"seen\": ");
+	jstr(b, s->seen_id);
+	nc_buf_adds(b, ",\n  \"invalid\": {\"revision\": ");
+	jstr(b, s->invalid_id);
+	nc_buf_adds(b, ", \"error\": ");
+	jstr(b, s->invalid_error);
+	nc_buf_adds(b, "},\n  \"last_pass\": {\"result\": ");
+	jstr(b, s->last_result);
+	nc_buf_addf(b, ", \"time\": %lld, \"seconds\": %.3f, \"error\": ", (long long)s->last_pass,
+		    s->last_pass_seconds);
+	jstr(b, s->last_error);
+	nc_buf_addf(b, "},\n  \"passes\": {\"ok\": %llu, \"failed\": %llu},\n  \"drift\": %zu,\n"
+		       "  \"pending_actions\": %zu,\n  \"vms\": {\"running\": %zu, \"stopped\": %zu, \"other\": %zu},\n"
+		       "  \"actions\": {", (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed,
+		    s->drift, s->pending, s->vms_running, s->vms_stopped, s->vms_other);
+	for (k = 0; k <= NC_ACT_MIGRATE; k++) {
+		for (r = 0; r < 3; r++) {
+			if (!s->actions[k][r])
+				continue;
+			nc_buf_addf(b, "%s\"%s/%s\": %llu", first ? "" : ", ", nc_action_name((enum nc_action_kind)k),
+				    results[r], (unsigned long long)s->actions[k][r]);
+			first = false;
+		}
+	}
+	nc_buf_adds(b, "},\n  \"hosts\": [");
+	for (i = 0; i < s->nhosts; i++) {
+		nc_buf_adds(b, i ? ", {\"name\": " : "{\"name\": ");
+		jstr(b, s->hosts[i].name);
+		nc_buf_adds(b, ", \"uri\": ");
+		jstr(b, s->hosts[i].uri);
+		nc_buf_addf(b, ", \"up\": %s, \"error\": ", s->hosts[i].up ? "true" : "false");
+		jstr(b, s->hosts[i].error);
+		nc_buf_addc(b, '}');
+	}
+	nc_buf_addf(b, "],\n  \"uptime\": %lld\n}\n", (long long)(time(NULL) - s->started));
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* label values: backslash, quote and newline escaped */
+static void lval(struct nc_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			nc_buf_addc(b, '\\');
+		if (*s == '\n')
+			nc_buf_adds(b, "\\n");
+		else
+			nc_buf_addc(b, *s);
+	}
+}
+
+void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
+{
+	size_t i, k, r;
+
+	pthread_mutex_lock(&s->mu);
+	nc_buf_addf(b, "# HELP novacron_leader 1 when this instance holds the lease.\n"
+		       "# TYPE novacron_leader gauge\nnovacron_leader %d\n", s->leader);
+	nc_buf_addf(b, "# HELP novacron_pass_duration_seconds Duration of the last reconcile pass.\n"
+		       "# TYPE novacron_pass_duration_seconds gauge\nnovacron_pass_duration_seconds %.6f\n",
+		    s->last_pass_seconds);
+	nc_buf_addf(b, "# HELP novacron_last_pass_timestamp_seconds When the last pass ended.\n"
+		       "# TYPE novacron_last_pass_timestamp_seconds gauge\nnovacron_last_pass_timestamp_seconds %lld\n",
+		    (long long)s->last_pass);
+	nc_buf_addf(b, "# HELP novacron_passes_total Reconcile passes by result.\n"
+		       "# TYPE novacron_passes_total counter\nnovacron_passes_total{result=\"ok\"} %llu\n"
+		       "novacron_passes_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed);
+	nc_buf_addf(b, "# HELP novacron_fetch_failures_total Source fetches that failed.\n"
+		       "# TYPE novacron_fetch_failures_total counter\nnovacron_fetch_failures_total %llu\n",
+		    (unsigned long long)s->fetch_failures);
+	nc_buf_adds(b, "# HELP novacron_actions_total Actions applied, by kind and result.\n"
+		       "# TYPE novacron_actions_total counter\n");
+	for (k = 0; k <= NC_ACT_MIGRATE; k++)
+		for (r = 0; r < 3; r++)
+			nc_buf_addf(b, "novacron_actions_total{kind=\"%s\",result=\"%s\"} %llu\n",
+				    nc_action_name((enum nc_action_kind)k), results[r],
+				    (unsigned long long)s->actions[k][r]);
+	nc_buf_addf(b, "# HELP novacron_drift VMs that drifted from the spec in the last pass.\n"
+		       "# TYPE novacron_drift gauge\nnovacron_drift %zu\n", s->drift);
+	nc_buf_addf(b, "# HELP novacron_pending_actions Actions not done after the last pass.\n"
+		       "# TYPE novacron_pending_actions gauge\nnovacron_pending_actions %zu\n", s->pending);
+	nc_buf_addf(b, "# HELP novacron_vms Managed VMs by observed state.\n# TYPE novacron_vms gauge\n"
+		       "novacron_vms{state=\"running\"} %zu\nnovacron_vms{state=\"stopped\"} %zu\n"
+		       "novacron_vms{state=\"other\"} %zu\n", s->vms_running, s->vms_stopped, s->vms_other);
+	nc_buf_adds(b, "# HELP novacron_host_up 1 when the host answered in the last pass.\n"
+		       "# TYPE novacron_host_up gauge\n");
+	for (i = 0; i < s->nhosts; i++) {
+		nc_buf_adds(b, "novacron_host_up{host=\"");
+		lval(b, s->hosts[i].name);
+		nc_buf_addf(b, "\"} %d\n", s->hosts[i].up);
+	}
+	nc_buf_adds(b, "# HELP novacron_revision_info The revision in force (1) and the newest refused (0).\n"
+		       "# TYPE novacron_revision_info gauge\n");
+	if (s->applied_id) {
+		nc_buf_adds(b, "novacron_revision_info{revision=\"");
+		lval(b, s->applied_id);
+		nc_buf_adds(b, "\",state=\"applied\"} 1\n");
+	}
+	if (s->invalid_id) {
+		nc_buf_adds(b, "novacron_revision_info{revision=\"");
+		lval(b, s->invalid_id);
+		nc_buf_adds(b, "\",state=\"invalid\"} 0\n");
+	}
+	pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Integration test on real libvirt daemons running QEMU (TCG) guests:
+#   create a VM, drain its host (maintenance: true) -> it is live-migrated to
+#   the other host and keeps running; drain back with a 2 s migration
+#   timeout -> the migration is aborted and the VM keeps running where it
+#   was; delete it.  Uses test/testbed/libvirtd.sh (installs with deps.sh).
+# The guest is a 40-byte kernel (dirty-guest.S, booted directly) that keeps
+# writing to 46 MiB of its memory, so a migration never converges on its own:
+# the first one needs autoConverge, the second one times out for sure.
+# Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+NC=${NC:-$ROOT/build/novacron}
+T=$(mktemp -d /tmp/nc-it-libvirtd-XXXXXX)
+LV=$T/lv
+fails=0
+
+cleanup() { bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1; rm -rf "$T"; }
+trap cleanup EXIT
+
+bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
+if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
+	echo "skip: $why"
+	exit 77
+fi
+bash test/testbed/libvirtd.sh up 2 "$LV" >"$T/up.log" 2>&1 || { cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
+set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
+
+ok()   { echo "ok   $*"; }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+# domains NAME: the number of domains the plan sees on host NAME
+domains() { "$NC" plan "$T/spec" --state-dir "$T/st" -o json | grep "\"name\": \"$1\"" | sed -E 's/.*"domains": ([0-9]+).*/\1/'; }
+
+mkdir -p "$T/spec"
+gcc -m32 -c test/integration/dirty-guest.S -o "$T/dirty.o" &&
+	ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/dirty.elf" "$T/dirty.o" || { echo "FAIL: cannot build the guest kernel"; exit 1; }
+spec() {   # spec MAINT1 MAINT2 TIMEOUT STATE AUTOCONVERGE
+	cat > "$T/spec/cluster.yaml" <<YAML
+apiVersion: novacron.io/v1
+kind: Host
+metadata: {name: h1}
+spec: {uri: "$NC_HOST1_URI", migrationUri: "$NC_HOST1_MIGRATE_URI", maintenance: $1}
+---
+apiVersion: novacron.io/v1
+kind: Host
+metadata: {name: h2}
+spec: {uri: "$NC_HOST2_URI", migrationUri: "$NC_HOST2_MIGRATE_URI", maintenance: $2}
+---
+apiVersion: novacron.io/v1
+kind: VM
+metadata: {name: tiny}
+spec:
+  vcpus: 1
+  memory: 64MiB
+  machine: pc
+  boot: {kernel: "$T/dirty.elf"}
+  state: $4
+  migration: {timeout: $3, autoConverge: ${5:-false}}
+YAML
+}
+
+spec false false 60s running true
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create a QEMU guest" || { cat "$T/a1.log"; fail "create"; }
+[ "$(domains h1)" = 1 ] && [ "$(domains h2)" = 0 ] && ok "the guest runs on h1" || fail "guest placement: h1=$(domains h1) h2=$(domains h2)"
+
+spec true false 60s running true
+"$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p2.log"; rc=$?
+[ $rc = 2 ] && grep -q "~ tiny: migrate h1 -> h2 (live)" "$T/p2.log" && ok "drain plans a live migration" || { cat "$T/p2.log"; fail "drain plan (exit $rc)"; }
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a2.log" 2>&1 && grep -q "migrate tiny h1 -> h2 (live) ... done" "$T/a2.log" \
+	&& ok "live migration h1 -> h2" || { cat "$T/a2.log"; fail "live migration"; }
+[ "$(domains h1)" = 0 ] && [ "$(domains h2)" = 1 ] && ok "h1 is empty, the guest is on h2" || fail "after drain: h1=$(domains h1) h2=$(domains h2)"
+"$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p3.log"; rc=$?
+[ $rc = 0 ] && ok "the guest is running and persistent on h2: no changes" || { cat "$T/p3.log"; fail "plan after drain (exit $rc)"; }
+
+spec false true 2s running false
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a4.log" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "migration timed out after 2.0 s and was aborted; tiny keeps running on the source" "$T/a4.log" \
+	&& ok "a migration past its timeout is aborted" || { cat "$T/a4.log"; fail "timeout (exit $rc)"; }
+[ "$(domains h1)" = 0 ] && [ "$(domains h2)" = 1 ] && ok "after the abort the guest is still on h2" || fail "after abort: h1=$(domains h1) h2=$(domains h2)"
+"$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p5.log"
+grep -q "~ tiny: start" "$T/p5.log" && fail "the guest stopped after the abort" || ok "the guest keeps running on h2"
+
+spec false false 60s absent
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve --allow-mass-delete >"$T/a6.log" 2>&1 && [ "$(domains h2)" = 0 ] \
+	&& ok "delete" || { cat "$T/a6.log"; fail "delete"; }
+
+[ $fails = 0 ]
