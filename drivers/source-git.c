@@ -34,10 +34,10 @@
  */
 #include "source.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -272,6 +272,30 @@ static bool hashed_host_matches(const char *pat, size_t len, const char *hostpor
 	return gotlen == wantlen && memcmp(got, want, wantlen) == 0;
 }
 
+/* OpenSSH's patterns: '*' and '?' only ('[' is literal, as in "[host]:port"), no case. */
+static bool glob_match(const char *p, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star = ++p;
+			resume = s;
+		} else if (*p && (*p == '?' || tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
+			p++;
+			s++;
+		} else if (star) {
+			p = star;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return !*p;
+}
+
 /* Does the comma-separated pattern list name the host? A matching "!pat" wins. */
 static bool hosts_match(const char *field, const char *hostport)
 {
@@ -285,7 +309,7 @@ static bool hosts_match(const char *field, const char *hostport)
 		char *pat = nc_xstrndup(p, n);
 		bool neg = pat[0] == '!';
 
-		if (fnmatch(pat + neg, hostport, FNM_CASEFOLD) == 0) {
+		if (glob_match(pat + neg, hostport)) {
 			if (neg) {
 				free(pat);
 				return false;
@@ -550,7 +574,7 @@ static int git_open(struct nc_source **out, const struct nc_source_opts *o, stru
 		return -1;
 	}
 	if (!o->cache_dir || !*o->cache_dir) {
-		nc_err_set(err, "git source %s: no cache directory", o->url);
+		nc_err_set(err, "git source: no cache directory");
 		return -1;
 	}
 	s = nc_xcalloc(1, sizeof(*s));

@@ -72,6 +72,7 @@ static void teardown(void)
 {
 	/* stop what this test started, by PID */
 	shq("for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; true");
+	shq("[ -d ceph ] && bash '%s/../shared/testbed/microceph.sh' down ceph >/dev/null 2>&1; true", NC_SOURCE_DIR);
 	shq("cd / && rm -rf '%s'", tdir);
 }
 
@@ -381,6 +382,50 @@ START_TEST(test_serve_notifies)
 }
 END_TEST
 
+START_TEST(test_serve_rados_lease_expires)
+{
+	struct nc_run r;
+	char *body, *cfg, *extra, *mc;
+	int p1 = free_port(), p2 = free_port();
+
+	/* a real single-node Ceph from ../shared/testbed (DIR kept per test) */
+	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
+	if (access(mc, X_OK) != 0 && access(mc, R_OK) != 0) {
+		fprintf(stderr, "skip test_serve_rados_lease_expires: %s not found\n", mc);
+		free(mc);
+		return;
+	}
+	if (sh(&r, "MC_MON_PORT=%d MC_MON_V1PORT=%d bash '%s' up ceph", 3400 + p1 % 500, 6900 + p1 % 500, mc) != 0) {
+		fprintf(stderr, "skip test_serve_rados_lease_expires: microceph cannot start here: %.300s\n", r.err);
+		nc_run_free(&r);
+		free(mc);
+		return;
+	}
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec", NC_SOURCE_DIR), 0);
+	cfg = nc_xasprintf("  directory: %s/spec", tdir);
+	extra = nc_xasprintf("lease:\n  rados: {cephConf: %s/ceph/ceph.conf, pool: rbd, object: nc-lease-test}\n"
+			     "  duration: 3s\n", tdir);
+	write_config("a.yaml", cfg, p1, extra);
+	write_config("b.yaml", cfg, p2, extra);
+	free(cfg);
+	free(extra);
+	start_serve("a.yaml", "pid", "log");
+	body = wait_for(p1, "/status", "\"leader\": true", 30);
+	free(body);
+	start_serve("b.yaml", "pid2", "log2");
+	body = wait_for(p2, "/status", "\"leader\": false", 20);
+	HAS(body, "\"lease\": \"held by ");
+	free(body);
+	/* the leader dies without releasing: the lock expires, then B takes it */
+	ck_assert_int_eq(shq("kill -9 $(cat pid) && rm pid"), 0);
+	body = wait_for(p2, "/status", "\"leader\": true", 30);
+	free(body);
+	shq("kill -9 $(cat pid2); rm -f pid2; bash '%s' down ceph", mc);
+	free(mc);
+}
+END_TEST
+
 START_TEST(test_serve_bad_config)
 {
 	struct nc_run r;
@@ -415,6 +460,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_serve_webhook_needs_token);
 	tcase_add_test(tc, test_serve_lease_one_leader);
 	tcase_add_test(tc, test_serve_notifies);
+	tcase_add_test(tc, test_serve_rados_lease_expires);
 	suite_add_tcase(s, tc);
 	return s;
 }
