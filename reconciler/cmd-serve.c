@@ -63,13 +63,14 @@ static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
 	char ts[32];
-	time_t t = time(NULL);
+	struct timespec now;
 	struct tm tm;
 	va_list ap;
 
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s novacron serve: ", ts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ novacron serve: ", ts, now.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -316,6 +317,7 @@ static int run_pass(struct server *s)
 	if (p.errors || p.refused) {
 		ret = -1;
 	} else if (p.nactions && apply) {
+		logf_("applying %zu actions of %s", p.nactions, s->good.id);
 		nc_apply(&r, &p, &cl, &po, NULL, 0);
 		if (r.failed || r.skipped)
 			ret = -1;
