@@ -896,7 +896,7 @@ static int live_migrate(virDomainPtr dom, const char *name,
 	pthread_t t;
 	double t0 = mono(), last_t = t0;
 	uint64_t last_rem = 0;
-	bool aborted = false, downtime_set = false;
+	bool aborted = false, timed_out = false, downtime_set = false;
 	int maxp = 0;
 
 	memset(&j, 0, sizeof(j));
@@ -946,17 +946,20 @@ static int live_migrate(virDomainPtr dom, const char *name,
 			last_t = now;
 			o->progress(o->opaque, &p);
 		}
-		if (o->timeout_ms && !aborted && (mono() - t0) * 1000 >= o->timeout_ms) {
-			virDomainAbortJob(dom);
+		/* the job may not be registered yet when the time is up: keep
+		 * asking until libvirt takes the abort */
+		if (o->timeout_ms && !aborted && (mono() - t0) * 1000 >= o->timeout_ms &&
+		    virDomainAbortJob(dom) == 0)
 			aborted = true;
-		}
+		if (o->timeout_ms && (mono() - t0) * 1000 >= o->timeout_ms)
+			timed_out = true;
 		nanosleep(&ts, NULL);
 	}
 	pthread_join(t, NULL);
 	virTypedParamsFree(j.params, j.nparams);
 	pthread_mutex_destroy(&j.mu);
 	if (j.result < 0) {
-		if (aborted)
+		if (aborted || timed_out)
 			nc_err_set(err, "migration timed out after %.1f s and was aborted; %s keeps running on the source",
 				   o->timeout_ms / 1000.0, name);
 		else

@@ -219,14 +219,16 @@ struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *p
 	memcpy(c->load, ps->load, ps->n * sizeof(*c->load));
 	c->aplaced = ps->nplaced ? ps->nplaced : 1;
 	c->placed = nc_xcalloc(c->aplaced, sizeof(*c->placed));
-	memcpy(c->placed, ps->placed, ps->nplaced * sizeof(*c->placed));
+	if (ps->nplaced)
+		memcpy(c->placed, ps->placed, ps->nplaced * sizeof(*c->placed));
 	c->vm_slot = nc_xcalloc(nvm ? nvm : 1, sizeof(*c->vm_slot));
 	memcpy(c->vm_slot, ps->vm_slot, nvm * sizeof(*c->vm_slot));
 	c->on = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*c->on));
 	for (size_t i = 0; i < ps->n; i++) {
 		c->on[i].n = c->on[i].alloc = ps->on[i].n;
 		c->on[i].v = nc_xcalloc(ps->on[i].n ? ps->on[i].n : 1, sizeof(*c->on[i].v));
-		memcpy(c->on[i].v, ps->on[i].v, ps->on[i].n * sizeof(*c->on[i].v));
+		if (ps->on[i].n)
+			memcpy(c->on[i].v, ps->on[i].v, ps->on[i].n * sizeof(*c->on[i].v));
 	}
 	return c;
 }

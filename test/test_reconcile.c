@@ -587,7 +587,7 @@ START_TEST(test_rebalance_evens_out_within_budget)
 	write_skewed();
 	ck_assert_int_eq(shq(APPLY), 0);
 	ck_assert_int_eq(shq("sed -i 's/, placement: {host: h1}//' spec/all.yaml"), 0);
-	ck_assert_int_eq(sh(&r, PLAN), 2);
+	ck_assert_msg(sh(&r, PLAN) == 2, "plan exit %d: %.2000s", r.status, r.err);
 	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 3 to migrate.\n");
 	HAS(r.out, "~ v01: migrate h1 -> h2 (live)\n      why: rebalance (policy even): imbalance 0.4059 -> 0.3623\n");
 	HAS(r.out, "Imbalance score: 0.4059 now, 0.2706 after this plan (docs/placement.md).\n");
