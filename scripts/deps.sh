@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libyaml-dev libxml2-dev libvirt-dev libvirt0 libssl-dev check libsubunit-dev
-  libgit2-dev libmicrohttpd-dev libcurl4-openssl-dev librados-dev openssh-client curl
+  libgit2-dev libmicrohttpd-dev libcurl4-openssl-dev librados-dev libzstd-dev openssh-client curl
   ceph-mon ceph-osd ceph-mgr radosgw ceph-common librbd-dev   # the Ceph testbed (RADOS lease)
   clang
 )

@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_sshsig());
 	srunner_add_suite(sr, nc_suite_source());
 	srunner_add_suite(sr, nc_suite_serve());
+	srunner_add_suite(sr, nc_suite_backup());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

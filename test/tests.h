@@ -14,5 +14,6 @@ Suite *nc_suite_reconcile(void);
 Suite *nc_suite_sshsig(void);
 Suite *nc_suite_source(void);
 Suite *nc_suite_serve(void);
+Suite *nc_suite_backup(void);
 
 #endif

@@ -1,0 +1,303 @@
+/*
+ * backup.h - the content-addressed backup repository: deduplicated,
+ * compressed and optionally encrypted disk-image backups (issue 6).
+ *
+ * A repository is a set of named objects behind a small target vtable
+ * (struct nc_backup_target_driver: put/get/exists/list/delete/sync).  The
+ * local-directory target is drivers/backup-dir.c; RADOS and S3 targets
+ * implement the same interface.  Object names are "config",
+ * "chunks/<64 hex>" and "snapshots/<64 hex>"; a target may store them as it
+ * likes (the directory target fans chunks out as chunks/ab/abcdef...).
+ *
+ * Repository format, version 1:
+ *
+ *   config           plain text, one "key value" per line:
+ *                      novacron-backup-repository 1
+ *                      chunk-size 65536
+ *                      compression zstd
+ *                      encrypted yes|no
+ *                      key-check <64 hex>        (encrypted only)
+ *   chunks/<id>      one fixed-size piece of a disk image, stored as an
+ *                    object (below).  id = SHA-256(plaintext), or with
+ *                    encryption HMAC-SHA256(id key, plaintext) so that ids
+ *                    say nothing about the contents.
+ *   snapshots/<id>   one backup of one disk: a manifest (below) stored as an
+ *                    object; id = SHA-256 (or HMAC) of the manifest text.
+ *
+ *   object           byte 0: flags (bit 0: zstd-compressed, bit 1:
+ *                    encrypted); then the payload, zstd-compressed when
+ *                    that makes it smaller; with encryption the payload is
+ *                    sealed with AES-256-GCM: 12-byte random nonce,
+ *                    ciphertext, 16-byte tag; the additional data is the
+ *                    flags byte and the object name, so an object cannot be
+ *                    moved to another name.
+ *
+ *   manifest         text, one item a line, in this order:
+ *                      novacron-snapshot 1
+ *                      vm NAME
+ *                      disk NAME
+ *                      disk-size BYTES
+ *                      time SECONDS          (UTC epoch, given by the caller)
+ *                      quiesced yes|no
+ *                      parent ID|none
+ *                      chunk-size BYTES
+ *                      chunks N              (= ceil(disk-size / chunk-size))
+ *                      N lines: a chunk id, or "zero" for an all-zero chunk
+ *                      end
+ *
+ * Keys: the key file holds 32 raw bytes or 64 hex digits (surrounding white
+ * space allowed).  From that master key HMAC-SHA256 derives the AES key, the
+ * id key and the key-check value kept in config, so a wrong key is refused
+ * at open.  Manifests are encrypted too in an encrypted repository.
+ *
+ * Chunks are fixed-size (default 64 KiB, a multiple of 4096) and aligned to
+ * the disk's offsets: chunk i covers [i * chunk_size, (i + 1) * chunk_size),
+ * the last one may be short.  A scattered change of a few blocks so stores
+ * only the chunks holding them.  All-zero chunks are never stored.
+ *
+ * Crash safety: nc_backup_write() stores chunks first, syncs the target,
+ * then writes the manifest and syncs again.  An interrupted backup leaves
+ * only unreferenced chunks, which check reports and prune deletes.
+ * nc_backup_prune() deletes manifests first and then the chunks no
+ * remaining manifest references (mark and sweep); it refuses to sweep when
+ * any manifest cannot be read.  Prune must not run concurrently with a
+ * backup to the same repository (a backup in progress has chunks not yet
+ * referenced): the caller holds a lease around both (drivers/lease.h).
+ *
+ * Determinism: nothing here reads the clock; times come from the caller,
+ * and lists are sorted by (vm, disk, time, id).
+ *
+ * Every call returns 0 or a negative code and fills the caller's struct
+ * nc_err on failure; outputs are written only on success and belong to the
+ * caller.  A repository handle is not thread-safe.
+ */
+#ifndef NC_BACKUP_H
+#define NC_BACKUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "driver.h"
+
+#define NC_BACKUP_FORMAT 1
+#define NC_BACKUP_ID_HEX 64                      /* chunk and snapshot ids */
+#define NC_BACKUP_DEFAULT_CHUNK (64u * 1024)
+#define NC_BACKUP_MIN_CHUNK 4096u
+#define NC_BACKUP_MAX_CHUNK (16u * 1024 * 1024)
+#define NC_BACKUP_ENOENT (-2)                    /* target get/delete: no such object */
+
+/* ---- targets: where objects live ---- */
+
+struct nc_backup_target {
+	const struct nc_backup_target_driver *drv;
+};
+
+struct nc_backup_target_driver {
+	const char *name;
+	/* Opens LOCATION (dir: a directory path); create: make it if missing. */
+	int (*open)(struct nc_backup_target **out, const char *location, bool create,
+		struct nc_err *err);
+	/* Stores an object atomically (a reader sees the old or the new one, whole). */
+	int (*put)(struct nc_backup_target *t, const char *name, const void *data,
+		size_t len, struct nc_err *err);
+	/* Reads an object into *out (caller frees); NC_BACKUP_ENOENT when it does not exist. */
+	int (*get)(struct nc_backup_target *t, const char *name, unsigned char **out,
+		size_t *out_len, struct nc_err *err);
+	/* 1 exists, 0 does not, negative on error. */
+	int (*exists)(struct nc_backup_target *t, const char *name, struct nc_err *err);
+	/* Names under "chunks" or "snapshots", without the prefix, sorted. */
+	int (*list)(struct nc_backup_target *t, const char *dir, char ***out,
+		size_t *out_n, struct nc_err *err);
+	/* Deletes an object; deleting a missing one is not an error. */
+	int (*del)(struct nc_backup_target *t, const char *name, struct nc_err *err);
+	/* Makes every put and del so far durable. */
+	int (*sync)(struct nc_backup_target *t, struct nc_err *err);
+	void (*close)(struct nc_backup_target *t);
+};
+
+extern const struct nc_backup_target_driver nc_backup_target_dir;
+
+/* Frees a list returned by a target's list(). */
+void nc_backup_names_free(char **names, size_t n);
+
+/* ---- repositories ---- */
+
+struct nc_backup_repo;
+
+struct nc_backup_repo_opts {
+	const char *key_file;    /* NULL: not encrypted */
+	uint32_t chunk_size;     /* create only; 0 = NC_BACKUP_DEFAULT_CHUNK */
+	int zstd_level;          /* 0 = 3 */
+};
+
+/*
+ * Creates a repository on target t (refused when it already holds one) or
+ * opens an existing one.  On success the repository owns t and closes it in
+ * nc_backup_close(); on failure t stays the caller's.
+ */
+int nc_backup_create(struct nc_backup_repo **out, struct nc_backup_target *t,
+	const struct nc_backup_repo_opts *o, struct nc_err *err);
+int nc_backup_open(struct nc_backup_repo **out, struct nc_backup_target *t,
+	const struct nc_backup_repo_opts *o, struct nc_err *err);
+/* The same on a local directory. */
+int nc_backup_create_dir(struct nc_backup_repo **out, const char *path,
+	const struct nc_backup_repo_opts *o, struct nc_err *err);
+int nc_backup_open_dir(struct nc_backup_repo **out, const char *path,
+	const struct nc_backup_repo_opts *o, struct nc_err *err);
+void nc_backup_close(struct nc_backup_repo *r);
+
+uint32_t nc_backup_chunk_size(const struct nc_backup_repo *r);
+bool nc_backup_encrypted(const struct nc_backup_repo *r);
+
+/* ---- snapshots ---- */
+
+struct nc_backup_snapshot {
+	char id[NC_BACKUP_ID_HEX + 1];
+	char *vm, *disk;
+	uint64_t disk_size;
+	int64_t time;
+	bool quiesced;
+	char parent[NC_BACKUP_ID_HEX + 1];   /* "" = none */
+	uint32_t chunk_size;
+	size_t nchunks;
+	unsigned char (*chunks)[32];         /* 32 zero bytes = an all-zero chunk */
+};
+void nc_backup_snapshot_release(struct nc_backup_snapshot *s);
+void nc_backup_snapshots_free(struct nc_backup_snapshot *v, size_t n);
+
+/* Every snapshot, sorted by (vm, disk, time, id). */
+int nc_backup_list(struct nc_backup_snapshot **out, size_t *out_n,
+	struct nc_backup_repo *r, struct nc_err *err);
+/* One snapshot by id or unique id prefix (at least 4 hex digits). */
+int nc_backup_snapshot_load(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
+	const char *id, struct nc_err *err);
+
+/* ---- backup ---- */
+
+struct nc_backup_meta {
+	const char *vm;          /* [A-Za-z0-9._-]{1,255} */
+	const char *disk;        /* same */
+	uint64_t disk_size;
+	int64_t time;            /* seconds since the epoch (UTC), from the caller */
+	bool quiesced;           /* guest file systems were frozen */
+	const char *parent;      /* snapshot id or prefix of the same vm and disk; NULL = none */
+};
+
+/* Reads exactly len bytes of the disk image at offset; 0 or negative. */
+struct nc_backup_source {
+	int (*read)(void *ctx, uint64_t offset, void *buf, size_t len, struct nc_err *err);
+	void *ctx;
+};
+
+/* Byte ranges of the disk changed since the parent (dirty bitmap). */
+struct nc_backup_extent {
+	uint64_t offset, length;
+};
+struct nc_backup_changes {
+	const struct nc_backup_extent *v;
+	size_t n;
+};
+
+struct nc_backup_stats {
+	char id[NC_BACKUP_ID_HEX + 1];   /* the new snapshot */
+	uint64_t bytes_read;             /* from the source */
+	uint64_t bytes_stored;           /* objects written: new chunks + manifest */
+	size_t chunks;                   /* in the snapshot */
+	size_t chunks_new;               /* read and stored */
+	size_t chunks_reused;            /* read, already in the repository */
+	size_t chunks_zero;              /* read, all zero */
+	size_t chunks_unchanged;         /* not read: taken from the parent */
+};
+
+/*
+ * Backs up one disk image.  changes NULL: every chunk is read.  Otherwise
+ * (meta->parent required) only the chunks overlapping an extent are read and
+ * every other chunk is the parent's.  Chunks already stored are not stored
+ * again; the manifest is written last.
+ */
+int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_meta *meta, const struct nc_backup_source *src,
+	const struct nc_backup_changes *changes, struct nc_err *err);
+
+/* ---- restore ---- */
+
+struct nc_backup_sink {
+	int (*write)(void *ctx, uint64_t offset, const void *buf, size_t len, struct nc_err *err);
+	/* Optional: make [offset, offset+len) read as zeros; NULL = write() zeros. */
+	int (*zero)(void *ctx, uint64_t offset, uint64_t len, struct nc_err *err);
+	void *ctx;
+};
+
+struct nc_backup_restore_stats {
+	uint64_t bytes_written;          /* through write() and zero() */
+	size_t chunks_fetched;
+};
+
+/*
+ * Writes the disk image of snapshot id (or unique prefix) to sink, chunk by
+ * chunk in offset order.  Every chunk is verified (GCM tag, then its id
+ * against the decompressed bytes); the first mismatch fails the restore.
+ * out may be NULL.  What was written before a failure stays written.
+ */
+int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const char *id, const struct nc_backup_sink *sink, struct nc_err *err);
+
+/* ---- check ---- */
+
+struct nc_backup_check_opts {
+	bool read_data;          /* fetch and verify every chunk, not just its presence */
+};
+
+struct nc_backup_check_report {
+	size_t snapshots, snapshots_bad;
+	size_t chunks_referenced;        /* distinct */
+	size_t chunks_missing, chunks_corrupt;
+	size_t chunks_unreferenced;      /* left by interrupted backups; prune deletes them */
+	char **problems;                 /* one line each, at most 1000 */
+	size_t nproblems;
+};
+void nc_backup_check_report_release(struct nc_backup_check_report *c);
+
+/*
+ * Checks that every manifest reads and every chunk it references exists
+ * (and, with read_data, decrypts, decompresses and matches its id).
+ * Returns 0 when the check ran, whatever it found: the repository is
+ * consistent when out->nproblems == 0.
+ */
+int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r,
+	const struct nc_backup_check_opts *o, struct nc_err *err);
+
+/* ---- retention and prune ---- */
+
+/*
+ * Per (vm, disk): keep the newest keep_last snapshots, and the newest
+ * snapshot of each of the newest keep_daily days, keep_weekly ISO weeks and
+ * keep_monthly months that have snapshots (UTC).  The union is kept.
+ */
+struct nc_backup_retention {
+	unsigned keep_last, keep_daily, keep_weekly, keep_monthly;
+};
+
+/* keep[i] for snapshots v[0..n) (any order); pure, for plans and tests. */
+void nc_backup_retention_select(bool *keep, const struct nc_backup_snapshot *v, size_t n,
+	const struct nc_backup_retention *ret);
+
+struct nc_backup_prune_report {
+	char **removed;                  /* snapshot ids deleted (or that would be), sorted */
+	size_t nremoved;
+	size_t kept;
+	size_t chunks_deleted;           /* (or that would be) */
+	size_t chunks_kept;
+};
+void nc_backup_prune_report_release(struct nc_backup_prune_report *p);
+
+/*
+ * Deletes the snapshots outside retention, then every chunk no remaining
+ * snapshot references.  A retention that keeps nothing is refused.
+ * dry_run: only report.
+ */
+int nc_backup_prune(struct nc_backup_prune_report *out, struct nc_backup_repo *r,
+	const struct nc_backup_retention *ret, bool dry_run, struct nc_err *err);
+
+#endif

@@ -1,0 +1,880 @@
+/*
+ * test_backup.c - tests for the backup repository (drivers/backup.c) on the
+ * directory target (drivers/backup-dir.c), with real files in a temporary
+ * directory: round trips compared byte for byte, increments from changed
+ * extents, dedup, encryption (no plaintext on disk, wrong key, tampering),
+ * an interrupted backup, retention and prune.
+ *
+ * NC_BACKUP_FIGURES=1 prints the stored bytes and times of the 32 MiB
+ * full and 1% incremental backups to stderr.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+#include <zstd.h>
+
+#include "../drivers/backup.h"
+#include "../spec/util.h"
+#include "tests.h"
+
+Suite *nc_suite_backup(void);
+
+#define MiB (1024u * 1024)
+#define BIG_SIZE (32 * MiB)
+#define T2024 1704067200LL            /* 2024-01-01 00:00:00 UTC, a Monday */
+
+static char root[PATH_MAX];
+
+static void setup(void)
+{
+	char tmpl[] = "/tmp/nc-backup-XXXXXX";
+
+	ck_assert_msg(mkdtemp(tmpl) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(root, sizeof(root), "%s", tmpl);
+}
+
+static void teardown(void)
+{
+	char *cmd = nc_xasprintf("rm -rf '%s'", root);
+
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", root);
+	free(cmd);
+}
+
+static char *in_root(const char *name)
+{
+	return nc_xasprintf("%s/%s", root, name);
+}
+
+/* ---- deterministic data ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void fill_random(unsigned char *p, size_t n, uint64_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += 8) {
+		uint64_t v = rng_next(s);
+
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+}
+
+/* An image of regions (16 KiB to 1 MiB, 4 KiB aligned): 40% random, 40% zeros, 20% text. */
+static unsigned char *make_image(size_t size, uint64_t seed)
+{
+	static const char text[] = "NovaCron backs up this line of repetitive text. ";
+	unsigned char *img = nc_xcalloc(1, size);
+	uint64_t s = seed | 1;
+	size_t off = 0, i;
+
+	while (off < size) {
+		size_t len = (size_t)(4 + rng_next(&s) % 253) * 4096;
+		unsigned kind = (unsigned)(rng_next(&s) % 10);
+
+		if (len > size - off)
+			len = size - off;
+		if (kind < 4)
+			fill_random(img + off, len, &s);
+		else if (kind >= 8)
+			for (i = 0; i < len; i++)
+				img[off + i] = (unsigned char)text[(off + i) % (sizeof(text) - 1)];
+		off += len;
+	}
+	return img;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert(fwrite(data, 1, len, f) == len);
+	ck_assert(fclose(f) == 0);
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+	char *data;
+
+	ck_assert_msg(nc_read_file(path, (size_t)1 << 30, &data, len) == 0, "read %s", path);
+	return (unsigned char *)data;
+}
+
+/* ---- source and sink on files ---- */
+
+struct fctx {
+	int fd;
+	long fail_after;     /* reads before a simulated failure; -1 never */
+	long reads;
+};
+
+static int src_read(void *ctx, uint64_t off, void *buf, size_t len, struct nc_err *err)
+{
+	struct fctx *c = ctx;
+	size_t done = 0;
+
+	if (c->fail_after >= 0 && c->reads >= c->fail_after) {
+		nc_err_set(err, "simulated read failure at offset %llu", (unsigned long long)off);
+		return -1;
+	}
+	c->reads++;
+	while (done < len) {
+		ssize_t n = pread(c->fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n <= 0) {
+			nc_err_set(err, "pread: %s", n < 0 ? strerror(errno) : "short file");
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int sink_write(void *ctx, uint64_t off, const void *buf, size_t len, struct nc_err *err)
+{
+	struct fctx *c = ctx;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(c->fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			nc_err_set(err, "pwrite: %s", strerror(errno));
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* The restored file was truncated to its size: holes already read as zeros. */
+static int sink_zero(void *ctx, uint64_t off, uint64_t len, struct nc_err *err)
+{
+	(void)ctx;
+	(void)off;
+	(void)len;
+	(void)err;
+	return 0;
+}
+
+static int backup_path(struct nc_backup_stats *st, struct nc_backup_repo *r, const char *path,
+	const struct nc_backup_meta *m, const struct nc_backup_changes *ch, long fail_after,
+	struct nc_err *err)
+{
+	struct fctx c = { .fd = open(path, O_RDONLY), .fail_after = fail_after };
+	struct nc_backup_source src = { src_read, &c };
+	int rc;
+
+	ck_assert_msg(c.fd >= 0, "%s: %s", path, strerror(errno));
+	rc = nc_backup_write(st, r, m, &src, ch, err);
+	close(c.fd);
+	return rc;
+}
+
+static void backup_ok(struct nc_backup_stats *st, struct nc_backup_repo *r, const char *path,
+	const struct nc_backup_meta *m, const struct nc_backup_changes *ch)
+{
+	struct nc_err err = { "" };
+
+	ck_assert_msg(backup_path(st, r, path, m, ch, -1, &err) == 0, "backup: %s", err.msg);
+}
+
+/* Restores id into a new file and compares it with want. */
+static void restore_cmp(struct nc_backup_repo *r, const char *id, const unsigned char *want,
+	size_t want_len, bool sparse)
+{
+	char *out = in_root("restored.img");
+	struct fctx c = { .fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644) };
+	struct nc_backup_sink sink = { sink_write, sparse ? sink_zero : NULL, &c };
+	struct nc_backup_restore_stats rs;
+	struct nc_err err = { "" };
+	unsigned char *got;
+	size_t got_len;
+
+	ck_assert(c.fd >= 0);
+	ck_assert(ftruncate(c.fd, (off_t)want_len) == 0);
+	ck_assert_msg(nc_backup_restore(&rs, r, id, &sink, &err) == 0, "restore: %s", err.msg);
+	close(c.fd);
+	ck_assert_uint_eq(rs.bytes_written, want_len);
+	got = read_all(out, &got_len);
+	ck_assert_uint_eq(got_len, want_len);
+	ck_assert_msg(memcmp(got, want, want_len) == 0, "restored image differs");
+	free(got);
+	unlink(out);
+	free(out);
+}
+
+static struct nc_backup_repo *repo_create(const char *name, const char *key_file)
+{
+	struct nc_backup_repo_opts o = { .key_file = key_file };
+	struct nc_backup_repo *r;
+	struct nc_err err = { "" };
+	char *dir = in_root(name);
+
+	ck_assert_msg(nc_backup_create_dir(&r, dir, &o, &err) == 0, "create: %s", err.msg);
+	free(dir);
+	return r;
+}
+
+static void check_clean(struct nc_backup_repo *r, size_t *unreferenced)
+{
+	struct nc_backup_check_opts o = { .read_data = true };
+	struct nc_backup_check_report c;
+	struct nc_err err = { "" };
+
+	ck_assert_msg(nc_backup_check(&c, r, &o, &err) == 0, "check: %s", err.msg);
+	ck_assert_msg(c.nproblems == 0, "check: %s", c.nproblems ? c.problems[0] : "");
+	if (unreferenced)
+		*unreferenced = c.chunks_unreferenced;
+	nc_backup_check_report_release(&c);
+}
+
+static size_t count_chunk_files(const char *repo)
+{
+	char *cmd = nc_xasprintf("find '%s/%s/chunks' -type f ! -name '.tmp-*' | wc -l", root, repo);
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+
+	ck_assert(p != NULL);
+	ck_assert(fscanf(p, "%zu", &n) == 1);
+	pclose(p);
+	free(cmd);
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_full_and_incremental)
+{
+	const size_t size = BIG_SIZE, cs = NC_BACKUP_DEFAULT_CHUNK, nblocks = size / 4096;
+	unsigned char *img = make_image(size, 42), *img2;
+	char *path = in_root("disk.img"), *path2 = in_root("disk2.img");
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_meta m = { "web1", "vda", size, T2024, true, NULL };
+	struct nc_backup_extent ext[BIG_SIZE / 4096 / 100];
+	struct nc_backup_changes ch = { ext, NC_ARRAY_SIZE(ext) };
+	struct nc_backup_stats full, inc, inc2;
+	struct nc_backup_snapshot snap;
+	struct nc_err err = { "" };
+	bool dirty[BIG_SIZE / NC_BACKUP_DEFAULT_CHUNK];
+	char prefix[9];
+	uint64_t s = 7, bound = 0;
+	double t0, t_full, t_inc, t_restore;
+	size_t i, ndirty = 0;
+
+	write_file(path, img, size);
+	t0 = now_s();
+	backup_ok(&full, r, path, &m, NULL);
+	t_full = now_s() - t0;
+	ck_assert_uint_eq(full.chunks, size / cs);
+	ck_assert_uint_eq(full.chunks_new + full.chunks_reused + full.chunks_zero, full.chunks);
+	ck_assert_uint_eq(full.bytes_read, size);
+	ck_assert(full.chunks_zero > 0);
+	ck_assert(full.chunks_reused > 0);          /* repetitive text repeats whole chunks */
+	ck_assert(full.bytes_stored < size);
+	ck_assert_uint_eq(count_chunk_files("repo"), full.chunks_new);
+	t0 = now_s();
+	restore_cmp(r, full.id, img, size, false);
+	t_restore = now_s() - t0;
+	restore_cmp(r, full.id, img, size, true);
+
+	/* change 1% of the 4 KiB blocks at random */
+	img2 = nc_xmalloc(size);
+	memcpy(img2, img, size);
+	memset(dirty, 0, sizeof(dirty));
+	for (i = 0; i < NC_ARRAY_SIZE(ext); i++) {
+		size_t b = (size_t)(rng_next(&s) % nblocks);
+
+		fill_random(img2 + b * 4096, 4096, &s);
+		ext[i].offset = (uint64_t)b * 4096;
+		ext[i].length = 4096;
+		if (!dirty[b * 4096 / cs])
+			ndirty++;
+		dirty[b * 4096 / cs] = true;
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(dirty); i++) {
+		size_t zcap = ZSTD_compressBound(cs), z;
+		unsigned char *zb;
+
+		if (!dirty[i])
+			continue;
+		zb = nc_xmalloc(zcap);
+		z = ZSTD_compress(zb, zcap, img2 + i * cs, cs, 3);
+		ck_assert(!ZSTD_isError(z));
+		bound += 1 + (z < cs ? z : cs);
+		free(zb);
+	}
+	write_file(path2, img2, size);
+	m.parent = full.id;
+	m.time = T2024 + 86400;
+	t0 = now_s();
+	backup_ok(&inc, r, path2, &m, &ch);
+	t_inc = now_s() - t0;
+	ck_assert_uint_eq(inc.chunks_unchanged, size / cs - ndirty);
+	ck_assert_uint_eq(inc.bytes_read, ndirty * cs);
+	ck_assert_msg(inc.bytes_stored < 2 * bound, "increment stored %llu, bound 2 x %llu",
+		(unsigned long long)inc.bytes_stored, (unsigned long long)bound);
+	ck_assert(inc.chunks_new <= ndirty);
+	restore_cmp(r, inc.id, img2, size, false);
+	restore_cmp(r, full.id, img, size, true);
+
+	/* reading everything gives the same snapshot (same manifest, same id) and stores nothing new */
+	backup_ok(&inc2, r, path2, &m, NULL);
+	ck_assert_str_eq(inc2.id, inc.id);
+	ck_assert_uint_eq(inc2.chunks_new, 0);
+
+	/* the manifest records what it was given; prefixes resolve */
+	snprintf(prefix, sizeof(prefix), "%.8s", inc.id);
+	ck_assert_msg(nc_backup_snapshot_load(&snap, r, prefix, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(snap.id, inc.id);
+	ck_assert_str_eq(snap.vm, "web1");
+	ck_assert_str_eq(snap.disk, "vda");
+	ck_assert_str_eq(snap.parent, full.id);
+	ck_assert(snap.quiesced);
+	ck_assert_int_eq(snap.time, T2024 + 86400);
+	ck_assert_uint_eq(snap.disk_size, size);
+	nc_backup_snapshot_release(&snap);
+	check_clean(r, NULL);
+
+	if (getenv("NC_BACKUP_FIGURES"))
+		fprintf(stderr, "backup 32 MiB: full stored %llu bytes (%zu new, %zu reused, %zu zero "
+			"chunks) in %.3f s; restore %.3f s; 1%% increment (%zu chunks read) stored "
+			"%llu bytes (%zu new chunks; bound 2 x %llu) in %.3f s\n",
+			(unsigned long long)full.bytes_stored, full.chunks_new, full.chunks_reused,
+			full.chunks_zero, t_full, t_restore, ndirty,
+			(unsigned long long)inc.bytes_stored, inc.chunks_new,
+			(unsigned long long)bound, t_inc);
+	nc_backup_close(r);
+	free(img);
+	free(img2);
+	free(path);
+	free(path2);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+	const size_t size = MiB;
+	unsigned char *img = make_image(size, 3);
+	char *path = in_root("disk.img"), *dir = in_root("repo");
+	struct nc_backup_repo *r = repo_create("repo", NULL), *r2;
+	struct nc_backup_repo_opts o = { .chunk_size = 5000 };
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_extent ext = { size - 4096, 8192 };
+	struct nc_backup_changes ch = { &ext, 1 };
+	struct nc_backup_stats st, st2;
+	struct nc_err err = { "" };
+
+	write_file(path, img, size);
+	ck_assert_int_lt(nc_backup_create_dir(&r2, dir, NULL, &err), 0);
+	ck_assert_msg(strstr(err.msg, "already exists"), "%s", err.msg);
+	free(dir);
+	dir = in_root("other");
+	ck_assert_int_lt(nc_backup_create_dir(&r2, dir, &o, &err), 0);
+	ck_assert_msg(strstr(err.msg, "multiple of 4096"), "%s", err.msg);
+	ck_assert_int_lt(nc_backup_open_dir(&r2, dir, NULL, &err), 0);
+	ck_assert_msg(strstr(err.msg, "not a backup repository"), "%s", err.msg);
+
+	ck_assert_int_lt(backup_path(&st, r, path, &m, &ch, -1, &err), 0);
+	ck_assert_msg(strstr(err.msg, "need a parent"), "%s", err.msg);
+	m.vm = "bad name";
+	ck_assert_int_lt(backup_path(&st, r, path, &m, NULL, -1, &err), 0);
+	m.vm = "vm";
+	backup_ok(&st, r, path, &m, NULL);
+	m.parent = st.id;
+	ck_assert_int_lt(backup_path(&st2, r, path, &m, &ch, -1, &err), 0);
+	ck_assert_msg(strstr(err.msg, "outside the disk"), "%s", err.msg);
+	m.disk = "vdb";
+	ck_assert_int_lt(backup_path(&st2, r, path, &m, NULL, -1, &err), 0);
+	ck_assert_msg(strstr(err.msg, "is of vm/vda"), "%s", err.msg);
+	m.disk = "vda";
+	m.parent = "zz";
+	ck_assert_int_lt(backup_path(&st2, r, path, &m, NULL, -1, &err), 0);
+	m.parent = "0000";
+	ck_assert_int_lt(backup_path(&st2, r, path, &m, NULL, -1, &err), 0);
+	ck_assert_msg(strstr(err.msg, "does not exist"), "%s", err.msg);
+	nc_backup_close(r);
+	free(img);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_dedup_identical_images)
+{
+	const size_t size = 8 * MiB;
+	unsigned char *img = make_image(size, 99);
+	char *path = in_root("disk.img");
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_meta m = { "db1", "vda", size, T2024, false, NULL };
+	struct nc_backup_stats a, b;
+	size_t files;
+
+	write_file(path, img, size);
+	backup_ok(&a, r, path, &m, NULL);
+	files = count_chunk_files("repo");
+	ck_assert_uint_eq(files, a.chunks_new);
+	m.vm = "db2";                                  /* a clone of the same image */
+	backup_ok(&b, r, path, &m, NULL);
+	ck_assert_str_ne(a.id, b.id);
+	ck_assert_uint_eq(b.chunks_new, 0);
+	ck_assert_uint_eq(b.chunks_reused, a.chunks_new + a.chunks_reused);
+	ck_assert(b.bytes_stored < 4096);              /* the manifest alone */
+	ck_assert_uint_eq(count_chunk_files("repo"), files);
+	restore_cmp(r, b.id, img, size, false);
+	check_clean(r, NULL);
+	nc_backup_close(r);
+	free(img);
+	free(path);
+}
+END_TEST
+
+/* Odd sizes: a disk that is not a multiple of the chunk size, and an empty one. */
+START_TEST(test_partial_last_chunk)
+{
+	const size_t size = MiB + 12345;
+	unsigned char *img = make_image(size, 5);
+	char *path = in_root("disk.img");
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_extent ext = { size - 100, 100 };
+	struct nc_backup_changes ch = { &ext, 1 };
+	struct nc_backup_stats st, st2;
+
+	memset(img + size - 100, 'x', 100);
+	write_file(path, img, size);
+	backup_ok(&st, r, path, &m, NULL);
+	ck_assert_uint_eq(st.chunks, MiB / NC_BACKUP_DEFAULT_CHUNK + 1);
+	restore_cmp(r, st.id, img, size, false);
+	memset(img + size - 100, 'y', 100);
+	write_file(path, img, size);
+	m.parent = st.id;
+	m.time++;
+	backup_ok(&st2, r, path, &m, &ch);
+	ck_assert_uint_eq(st2.chunks_unchanged, st2.chunks - 1);
+	ck_assert_uint_eq(st2.bytes_read, 12345);
+	restore_cmp(r, st2.id, img, size, false);
+
+	write_file(path, "", 0);                       /* an empty disk */
+	m.disk_size = 0;
+	m.parent = NULL;
+	backup_ok(&st, r, path, &m, NULL);
+	ck_assert_uint_eq(st.chunks, 0);
+	restore_cmp(r, st.id, img, 0, false);
+	nc_backup_close(r);
+	free(img);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_encrypted)
+{
+	const size_t size = 4 * MiB;
+	unsigned char *img = make_image(size, 11), *raw;
+	char *path = in_root("disk.img"), *key = in_root("key"), *key2 = in_root("key2");
+	char *key3 = in_root("key3"), *dir = in_root("repo"), *cmd, hex[65];
+	unsigned char sha[32];
+	struct nc_backup_repo *r, *r2;
+	struct nc_backup_repo_opts o = { .key_file = key };
+	struct nc_backup_meta m = { "secret-vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_stats st;
+	struct nc_err err = { "" };
+	size_t i, rawlen;
+
+	/* a recognisable plaintext in the middle */
+	for (i = 0; i < 65536; i++)
+		img[MiB + i] = (unsigned char)"PLAINTEXT-MARKER-"[i % 17];
+	write_file(path, img, size);
+	write_file(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 65);
+	write_file(key2, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", 64);
+	write_file(key3, "short", 5);
+	r = repo_create("repo", key);
+	ck_assert(nc_backup_encrypted(r));
+	backup_ok(&st, r, path, &m, NULL);
+	ck_assert(st.chunks_new > 0);
+	restore_cmp(r, st.id, img, size, false);
+	nc_backup_close(r);
+
+	/* nothing readable on disk: no plaintext, no VM name, no plain SHA-256 ids */
+	cmd = nc_xasprintf("grep -rqa -e PLAINTEXT-MARKER -e secret-vm '%s'", dir);
+	ck_assert_int_ne(system(cmd), 0);
+	free(cmd);
+	SHA256(img + MiB, 65536, sha);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	cmd = nc_xasprintf("%s/chunks/%.2s/%s", dir, hex, hex);
+	ck_assert_int_ne(access(cmd, F_OK), 0);
+	free(cmd);
+
+	/* keys: none, wrong, malformed */
+	ck_assert_int_lt(nc_backup_open_dir(&r2, dir, NULL, &err), 0);
+	ck_assert_msg(strstr(err.msg, "encrypted"), "%s", err.msg);
+	o.key_file = key2;
+	ck_assert_int_lt(nc_backup_open_dir(&r2, dir, &o, &err), 0);
+	ck_assert_msg(strstr(err.msg, "wrong key"), "%s", err.msg);
+	o.key_file = key3;
+	ck_assert_int_lt(nc_backup_open_dir(&r2, dir, &o, &err), 0);
+	ck_assert_msg(strstr(err.msg, "64 hex digits"), "%s", err.msg);
+
+	/* the same key as 32 raw bytes opens it */
+	{
+		unsigned char k[32];
+
+		for (i = 0; i < 32; i++)
+			k[i] = (unsigned char)(0x00 + 0x11 * (i % 16));
+		write_file(key3, k, 32);
+	}
+	o.key_file = key3;
+	ck_assert_msg(nc_backup_open_dir(&r, dir, &o, &err) == 0, "%s", err.msg);
+	restore_cmp(r, st.id, img, size, true);
+	check_clean(r, NULL);
+
+	/* flip one byte of one chunk: restore and check both notice */
+	cmd = nc_xasprintf("find '%s/chunks' -type f | sort | head -n 1", dir);
+	{
+		FILE *p = popen(cmd, "r");
+		char victim[PATH_MAX];
+		struct nc_backup_check_opts co = { .read_data = true };
+		struct nc_backup_check_report c;
+		struct fctx sc = { .fd = -1 };
+		struct nc_backup_sink sink;
+		struct nc_backup_restore_stats rs;
+
+		ck_assert(p && fgets(victim, sizeof(victim), p));
+		pclose(p);
+		victim[strcspn(victim, "\n")] = '\0';
+		raw = read_all(victim, &rawlen);
+		raw[rawlen / 2] ^= 0x01;
+		write_file(victim, raw, rawlen);
+		free(raw);
+
+		sc.fd = open("/dev/null", O_WRONLY);
+		sink.write = sink_write;
+		sink.zero = NULL;
+		sink.ctx = &sc;
+		ck_assert_int_lt(nc_backup_restore(&rs, r, st.id, &sink, &err), 0);
+		close(sc.fd);
+		ck_assert_msg(strstr(err.msg, "authentication failed"), "%s", err.msg);
+		ck_assert_int_eq(nc_backup_check(&c, r, &co, &err), 0);
+		ck_assert_uint_eq(c.chunks_corrupt, 1);
+		ck_assert_uint_eq(c.nproblems, 1);
+		ck_assert_msg(strstr(c.problems[0], "authentication failed"), "%s", c.problems[0]);
+		nc_backup_check_report_release(&c);
+	}
+	free(cmd);
+	nc_backup_close(r);
+	free(img);
+	free(path);
+	free(key);
+	free(key2);
+	free(key3);
+	free(dir);
+}
+END_TEST
+
+/* Unencrypted: a flipped byte is caught by the id; a missing chunk by check. */
+START_TEST(test_tamper_plain)
+{
+	const size_t size = 2 * MiB;
+	unsigned char *img = nc_xmalloc(size), *raw;
+	char *path = in_root("disk.img"), *victim, hex[65];
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_check_opts co = { .read_data = true };
+	struct nc_backup_check_report c;
+	struct nc_backup_restore_stats rs;
+	struct fctx sc;
+	struct nc_backup_sink sink = { sink_write, NULL, &sc };
+	struct nc_backup_stats st;
+	struct nc_err err = { "" };
+	unsigned char sha[32];
+	uint64_t s = 1234;
+	size_t rawlen, i;
+
+	fill_random(img, size, &s);                    /* incompressible: stored raw */
+	write_file(path, img, size);
+	backup_ok(&st, r, path, &m, NULL);
+	SHA256(img, NC_BACKUP_DEFAULT_CHUNK, sha);     /* ids are plain SHA-256 here */
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	victim = nc_xasprintf("%s/repo/chunks/%.2s/%s", root, hex, hex);
+	raw = read_all(victim, &rawlen);
+	ck_assert_uint_eq(rawlen, 1 + NC_BACKUP_DEFAULT_CHUNK);
+	ck_assert_int_eq(raw[0], 0);
+	raw[100] ^= 0x80;
+	write_file(victim, raw, rawlen);
+	free(raw);
+	sc.fd = open("/dev/null", O_WRONLY);
+	ck_assert_int_lt(nc_backup_restore(&rs, r, st.id, &sink, &err), 0);
+	close(sc.fd);
+	ck_assert_msg(strstr(err.msg, "do not match") && strstr(err.msg, "chunk 0 "), "%s", err.msg);
+	unlink(victim);
+	ck_assert_int_eq(nc_backup_check(&c, r, &co, &err), 0);
+	ck_assert_uint_eq(c.chunks_missing, 1);
+	ck_assert_msg(c.nproblems == 1 && strstr(c.problems[0], "missing"), "%s",
+		c.nproblems ? c.problems[0] : "");
+	nc_backup_check_report_release(&c);
+	nc_backup_close(r);
+	free(victim);
+	free(img);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_interrupted)
+{
+	const size_t size = 4 * MiB;
+	unsigned char *img = make_image(size, 21), *img2;
+	char *path = in_root("disk.img"), *path2 = in_root("disk2.img");
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_retention keep = { .keep_last = 5 };
+	struct nc_backup_prune_report pr;
+	struct nc_backup_snapshot *v;
+	struct nc_backup_stats st, st2;
+	struct nc_err err = { "" };
+	size_t n, before, orphans;
+	uint64_t s = 77;
+
+	write_file(path, img, size);
+	backup_ok(&st, r, path, &m, NULL);
+	before = count_chunk_files("repo");
+	img2 = nc_xmalloc(size);
+	fill_random(img2, size, &s);
+	write_file(path2, img2, size);
+	m.time += 3600;
+	ck_assert_int_lt(backup_path(&st2, r, path2, &m, NULL, 30, &err), 0);
+	ck_assert_msg(strstr(err.msg, "simulated read failure"), "%s", err.msg);
+	ck_assert_uint_eq(count_chunk_files("repo"), before + 30);
+
+	ck_assert_int_eq(nc_backup_list(&v, &n, r, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].id, st.id);
+	nc_backup_snapshots_free(v, n);
+	check_clean(r, &orphans);
+	ck_assert_uint_eq(orphans, 30);
+
+	ck_assert_msg(nc_backup_prune(&pr, r, &keep, true, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(pr.chunks_deleted, 30);
+	ck_assert_uint_eq(count_chunk_files("repo"), before + 30);   /* dry run */
+	nc_backup_prune_report_release(&pr);
+	ck_assert_msg(nc_backup_prune(&pr, r, &keep, false, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(pr.nremoved, 0);
+	ck_assert_uint_eq(pr.kept, 1);
+	ck_assert_uint_eq(pr.chunks_deleted, 30);
+	nc_backup_prune_report_release(&pr);
+	ck_assert_uint_eq(count_chunk_files("repo"), before);
+	check_clean(r, &orphans);
+	ck_assert_uint_eq(orphans, 0);
+	restore_cmp(r, st.id, img, size, false);
+
+	/* the retried backup completes */
+	backup_ok(&st2, r, path2, &m, NULL);
+	restore_cmp(r, st2.id, img2, size, false);
+	nc_backup_close(r);
+	free(img);
+	free(img2);
+	free(path);
+	free(path2);
+}
+END_TEST
+
+/* Each snapshot a distinct 64 KiB disk: one chunk of its own. */
+static void tiny_backup(struct nc_backup_stats *st, struct nc_backup_repo *r, const char *vm,
+	int64_t t)
+{
+	unsigned char img[NC_BACKUP_DEFAULT_CHUNK];
+	char *path = in_root("tiny.img");
+	struct nc_backup_meta m = { vm, "vda", sizeof(img), t, false, NULL };
+	uint64_t s = (uint64_t)t * 2654435761u + (unsigned char)vm[0];
+
+	fill_random(img, sizeof(img), &s);
+	write_file(path, img, sizeof(img));
+	backup_ok(st, r, path, &m, NULL);
+	free(path);
+}
+
+START_TEST(test_retention_prune)
+{
+	static const int64_t a_times[] = {
+		T2024 - 3600,                 /* 2023-12-31 23:00, Sunday: December, its own week */
+		T2024 + 1 * 3600,             /* Jan 1 01:00 */
+		T2024 + 13 * 3600,            /* Jan 1 13:00 */
+		T2024 + 86400 + 10 * 3600,    /* Jan 2 */
+		T2024 + 2 * 86400 + 36000,    /* Jan 3 */
+		T2024 + 9 * 86400 + 36000,    /* Jan 10 */
+		T2024 + 35 * 86400 + 36000,   /* Feb 5 10:00 */
+		T2024 + 35 * 86400 + 39600,   /* Feb 5 11:00 */
+	};
+	/* keep-last 1, daily 4, weekly 3, monthly 3 */
+	static const bool a_keep[] = { true, false, false, true, true, true, false, true };
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_retention ret = { 1, 4, 3, 3 }, none = { 0, 0, 0, 0 };
+	struct nc_backup_stats a[NC_ARRAY_SIZE(a_times)], b[3];
+	struct nc_backup_prune_report pr;
+	struct nc_backup_snapshot *v;
+	struct nc_err err = { "" };
+	size_t i, n, k;
+
+	for (i = 0; i < NC_ARRAY_SIZE(a_times); i++)
+		tiny_backup(&a[i], r, "a", a_times[i]);
+	for (i = 0; i < 3; i++)
+		tiny_backup(&b[i], r, "b", T2024 + (int64_t)i * 3600);   /* one day */
+	ck_assert_uint_eq(count_chunk_files("repo"), NC_ARRAY_SIZE(a_times) + 3);
+
+	ck_assert_int_lt(nc_backup_prune(&pr, r, &none, false, &err), 0);
+	ck_assert_msg(strstr(err.msg, "keeps nothing"), "%s", err.msg);
+
+	/* list: sorted by vm, disk, time */
+	ck_assert_int_eq(nc_backup_list(&v, &n, r, &err), 0);
+	ck_assert_uint_eq(n, NC_ARRAY_SIZE(a_times) + 3);
+	for (i = 0; i < NC_ARRAY_SIZE(a_times); i++)
+		ck_assert_str_eq(v[i].id, a[i].id);
+	ck_assert_str_eq(v[n - 1].id, b[2].id);
+	nc_backup_snapshots_free(v, n);
+
+	ck_assert_msg(nc_backup_prune(&pr, r, &ret, false, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(pr.kept, 5 + 1);
+	ck_assert_uint_eq(pr.nremoved, 3 + 2);
+	ck_assert_uint_eq(pr.chunks_deleted, 5);
+	nc_backup_prune_report_release(&pr);
+	ck_assert_uint_eq(count_chunk_files("repo"), 6);
+
+	ck_assert_int_eq(nc_backup_list(&v, &n, r, &err), 0);
+	ck_assert_uint_eq(n, 6);
+	for (i = 0, k = 0; i < NC_ARRAY_SIZE(a_times); i++) {
+		if (!a_keep[i])
+			continue;
+		ck_assert_msg(strcmp(v[k].id, a[i].id) == 0, "snapshot %zu of a should be kept", i);
+		k++;
+	}
+	ck_assert_str_eq(v[k].id, b[2].id);
+	nc_backup_snapshots_free(v, n);
+	check_clean(r, NULL);
+
+	/* pruning again changes nothing */
+	ck_assert_msg(nc_backup_prune(&pr, r, &ret, false, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(pr.nremoved, 0);
+	ck_assert_uint_eq(pr.chunks_deleted, 0);
+	nc_backup_prune_report_release(&pr);
+	nc_backup_close(r);
+}
+END_TEST
+
+/* A manifest that cannot be read stops prune before it deletes anything. */
+START_TEST(test_prune_refuses_bad_manifest)
+{
+	struct nc_backup_repo *r = repo_create("repo", NULL);
+	struct nc_backup_retention ret = { .keep_last = 1 };
+	struct nc_backup_check_report c;
+	struct nc_backup_prune_report pr;
+	struct nc_backup_stats a, b;
+	struct nc_err err = { "" };
+	char *mpath;
+	size_t files;
+
+	tiny_backup(&a, r, "a", T2024);
+	tiny_backup(&b, r, "a", T2024 + 1);
+	mpath = nc_xasprintf("%s/repo/snapshots/%s", root, a.id);
+	write_file(mpath, "garbage", 7);
+	files = count_chunk_files("repo");
+	ck_assert_int_lt(nc_backup_prune(&pr, r, &ret, false, &err), 0);
+	ck_assert_uint_eq(count_chunk_files("repo"), files);
+	ck_assert_int_eq(nc_backup_check(&c, r, NULL, &err), 0);
+	ck_assert_uint_eq(c.snapshots, 2);
+	ck_assert_uint_eq(c.snapshots_bad, 1);
+	ck_assert_uint_eq(c.nproblems, 1);
+	nc_backup_check_report_release(&c);
+	nc_backup_close(r);
+	free(mpath);
+}
+END_TEST
+
+START_TEST(test_dir_target)
+{
+	struct nc_backup_target *t;
+	struct nc_err err = { "" };
+	unsigned char *data;
+	char **names, *dir = in_root("t"), *tmp;
+	size_t len, n;
+
+	ck_assert_int_eq(nc_backup_target_dir.open(&t, dir, true, &err), 0);
+	ck_assert_int_lt(t->drv->put(t, "../escape", "x", 1, &err), 0);
+	ck_assert_int_lt(t->drv->put(t, "chunks/.hidden", "x", 1, &err), 0);
+	ck_assert_int_lt(t->drv->put(t, "a/b/c", "x", 1, &err), 0);
+	ck_assert_int_eq(t->drv->get(t, "config", &data, &len, &err), NC_BACKUP_ENOENT);
+	ck_assert_int_eq(t->drv->put(t, "chunks/abcdef", "one", 3, &err), 0);
+	ck_assert_int_eq(t->drv->put(t, "chunks/abcdef", "two", 3, &err), 0);
+	ck_assert_int_eq(t->drv->put(t, "chunks/0123", "", 0, &err), 0);
+	tmp = nc_xasprintf("%s/chunks/ab/.tmp-leftover", dir);
+	write_file(tmp, "partial", 7);
+	free(tmp);
+	ck_assert_int_eq(t->drv->exists(t, "chunks/abcdef", &err), 1);
+	ck_assert_int_eq(t->drv->exists(t, "chunks/abcdee", &err), 0);
+	ck_assert_int_eq(t->drv->get(t, "chunks/abcdef", &data, &len, &err), 0);
+	ck_assert(len == 3 && memcmp(data, "two", 3) == 0);
+	free(data);
+	ck_assert_int_eq(t->drv->list(t, "chunks", &names, &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(names[0], "0123");
+	ck_assert_str_eq(names[1], "abcdef");
+	nc_backup_names_free(names, n);
+	ck_assert_int_eq(t->drv->del(t, "chunks/abcdef", &err), 0);
+	ck_assert_int_eq(t->drv->del(t, "chunks/abcdef", &err), 0);
+	ck_assert_int_eq(t->drv->sync(t, &err), 0);
+	ck_assert_int_eq(t->drv->list(t, "snapshots", &names, &n, &err), 0);
+	ck_assert_uint_eq(n, 0);
+	nc_backup_names_free(names, n);
+	t->drv->close(t);
+	free(dir);
+}
+END_TEST
+
+Suite *nc_suite_backup(void)
+{
+	Suite *s = suite_create("backup");
+	TCase *tc = tcase_create("repository");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_dir_target);
+	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_full_and_incremental);
+	tcase_add_test(tc, test_partial_last_chunk);
+	tcase_add_test(tc, test_dedup_identical_images);
+	tcase_add_test(tc, test_encrypted);
+	tcase_add_test(tc, test_tamper_plain);
+	tcase_add_test(tc, test_interrupted);
+	tcase_add_test(tc, test_retention_prune);
+	tcase_add_test(tc, test_prune_refuses_bad_manifest);
+	suite_add_tcase(s, tc);
+	return s;
+}
