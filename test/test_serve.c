@@ -426,6 +426,48 @@ START_TEST(test_serve_rados_lease_expires)
 }
 END_TEST
 
+START_TEST(test_serve_sighup_reloads)
+{
+	struct nc_run r;
+	char *body, *cfg;
+	int port = free_port();
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && echo t0ken > token", NC_SOURCE_DIR), 0);
+	cfg = nc_xasprintf("  directory: %s/spec", tdir);
+	write_config("serve.yaml", cfg, port, "");
+	start_serve("serve.yaml", "pid", "log");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	ck_assert_int_eq(sh(&r, "curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer t0ken' "
+				"http://127.0.0.1:%d/webhook", port), 0);
+	ck_assert_str_eq(r.out, "403");     /* no tokenFile yet */
+	nc_run_free(&r);
+	/* a broken configuration is refused and the old one kept */
+	ck_assert_int_eq(shq("cp serve.yaml good.yaml && echo 'interval: never' >> serve.yaml && kill -HUP $(cat pid)"), 0);
+	ck_assert_int_eq(sh(&r, "for i in $(seq 50); do grep -q 'keeping the old one' log && break; sleep 0.1; done; "
+				"grep -c 'keeping the old one' log"), 0);
+	nc_run_free(&r);
+	body = wait_for(port, "/healthz", "ok", 10);
+	free(body);
+	/* a good one takes effect */
+	write_config("serve.yaml", cfg, port, "");
+	free(cfg);
+	ck_assert_int_eq(shq("echo 'tokenFile: %s/token' >> serve.yaml && kill -HUP $(cat pid)", tdir), 0);
+	for (int i = 0; i < 50; i++) {
+		sh(&r, "curl -s -o /dev/null -w '%%{http_code}' -X POST -H 'Authorization: Bearer t0ken' "
+		       "http://127.0.0.1:%d/webhook", port);
+		if (strcmp(r.out, "202") == 0)
+			break;
+		nc_run_free(&r);
+		r.out = NULL;
+		usleep(100000);
+	}
+	ck_assert_ptr_nonnull(r.out);
+	ck_assert_str_eq(r.out, "202");
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_serve_bad_config)
 {
 	struct nc_run r;
@@ -461,6 +503,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_serve_lease_one_leader);
 	tcase_add_test(tc, test_serve_notifies);
 	tcase_add_test(tc, test_serve_rados_lease_expires);
+	tcase_add_test(tc, test_serve_sighup_reloads);
 	suite_add_tcase(s, tc);
 	return s;
 }
