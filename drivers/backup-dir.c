@@ -176,22 +176,6 @@ out:
 	return -1;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int dir_put(struct nc_backup_target *t, const char *name, const void *data,
 	size_t len, struct nc_err *err)
 {
@@ -217,7 +201,7 @@ static int dir_put(struct nc_backup_target *t, const char *name, const void *dat
 		nc_err_set(err, "cannot create a file in %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0644) < 0 || nc_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}

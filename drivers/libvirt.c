@@ -68,25 +68,6 @@ static int lv_fail(struct nc_err *err, const char *what)
 
 /* ---- sim state files ---- */
 
-static int mkdir_p(const char *path)
-{
-	char *p = nc_xstrdup(path), *s;
-	int ret = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			ret = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		ret = -1;
-	free(p);
-	return ret;
-}
-
 static int write_atomic(const char *path, const char *data, size_t len, struct nc_err *err)
 {
 	char *tmp = nc_xasprintf("%s.tmp", path);
@@ -204,7 +185,7 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 		nc_err_set(err, "sim:// hosts need a state directory (--state-dir or NOVACRON_STATE_DIR)");
 		goto out;
 	}
-	if (mkdir_p(opts->state_dir) < 0) {
+	if (nc_mkdir_p(opts->state_dir) < 0) {
 		nc_err_set(err, "cannot create state directory %s: %s", opts->state_dir, strerror(errno));
 		goto out;
 	}

@@ -100,27 +100,6 @@ static char *dup_or_null(const char *s)
 	return s && *s ? nc_xstrdup(s) : NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = nc_xstrdup(path), *q;
-	int ret = -1;
-
-	for (q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			goto out;
-		*q = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		goto out;
-	ret = 0;
-out:
-	free(p);
-	return ret;
-}
-
 static int rm_cb(const char *fpath, const struct stat *sb, int typeflag, struct FTW *ftwbuf)
 {
 	(void)sb;
@@ -594,7 +573,7 @@ static int git_open(struct nc_source **out, const struct nc_source_opts *o, stru
 	s->known_hosts_file = dup_or_null(o->known_hosts_file);
 	s->allowed_signers = dup_or_null(o->allowed_signers);
 	s->checkouts = nc_xasprintf("%s/checkouts", o->cache_dir);
-	if (mkdir_p(s->checkouts) < 0) {
+	if (nc_mkdir_p(s->checkouts) < 0) {
 		nc_err_set(err, "git source %s: cannot create %s: %s", s->display_url, s->checkouts,
 			   strerror(errno));
 		goto out;
@@ -793,24 +772,6 @@ static bool link_stays_inside(const char *target, int depth)
 	return true;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 struct tree_writer {
 	struct nc_source *s;
 	const char *sid;
@@ -887,7 +848,7 @@ static int write_tree(struct tree_writer *w, git_tree *tree, int dirfd, const ch
 			}
 			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				    mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
-			if (fd < 0 || write_all(fd, git_blob_rawcontent(blob),
+			if (fd < 0 || nc_write_all(fd, git_blob_rawcontent(blob),
 						(size_t)git_blob_rawsize(blob)) < 0) {
 				nc_err_set(w->err, "cannot write %s: %s", path, strerror(errno));
 				goto next;
@@ -956,7 +917,7 @@ static int write_checkout(struct nc_source *s, git_commit *commit, const char *s
 		depth++;
 	}
 	dir = s->subdir ? nc_xasprintf("%s/%s", tmp, s->subdir) : nc_xstrdup(tmp);
-	if (mkdir_p(dir) < 0 ||
+	if (nc_mkdir_p(dir) < 0 ||
 	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		nc_err_set(err, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
@@ -968,7 +929,7 @@ static int write_checkout(struct nc_source *s, git_commit *commit, const char *s
 		char *marker = nc_xasprintf("%s/" NC_GIT_PARTIAL_MARKER, tmp);
 		int mfd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
-		if (mfd < 0 || write_all(mfd, s->subdir, strlen(s->subdir)) < 0 ||
+		if (mfd < 0 || nc_write_all(mfd, s->subdir, strlen(s->subdir)) < 0 ||
 		    close(mfd) < 0) {
 			nc_err_set(err, "cannot write %s: %s", marker, strerror(errno));
 			if (mfd >= 0)

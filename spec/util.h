@@ -69,6 +69,11 @@ void nc_arena_release(struct nc_arena *a);
 /* Edit distance, capped: returns max+1 as soon as the distance exceeds max. */
 unsigned nc_edit_distance(const char *a, const char *b, unsigned max);
 
+/* mkdir -p: creates path and its parents (mode 0755); 0, or -1 with errno set. */
+int nc_mkdir_p(const char *path);
+/* Writes all of data, retrying short writes and EINTR; 0, or -1 with errno set. */
+int nc_write_all(int fd, const void *data, size_t len);
+
 /* Reads a whole file; -1 with errno set on failure, -2 when larger than limit. */
 int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len);
 
