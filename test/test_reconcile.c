@@ -52,42 +52,8 @@ static void teardown(void)
 }
 
 /* Runs a shell command in T with $NC set to the novacron binary. */
-static int sh(struct nc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int sh(struct nc_run *r, const char *fmt, ...)
-{
-	struct nc_buf b = NC_BUF_INIT;
-	char *cmd;
-	va_list ap;
-
-	va_start(ap, fmt);
-	nc_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	cmd = nc_xasprintf("cd '%s' && NC='%s' && unset NOVACRON_FAIL_AT && %s", tdir, NC_BINARY, b.buf);
-	nc_run_shell(r, cmd);
-	free(cmd);
-	nc_buf_release(&b);
-	return r->status;
-}
-
-/* sh() for commands whose output is not needed */
-static int shq(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int shq(const char *fmt, ...)
-{
-	struct nc_buf b = NC_BUF_INIT;
-	struct nc_run r;
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	nc_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	st = sh(&r, "%s", b.buf);
-	nc_run_free(&r);
-	nc_buf_release(&b);
-	return st;
-}
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 
 #define PLAN "$NC plan spec --state-dir state"
 #define APPLY "$NC apply spec --state-dir state --auto-approve"

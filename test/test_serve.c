@@ -31,42 +31,8 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
 }
 
-static int sh(struct nc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int sh(struct nc_run *r, const char *fmt, ...)
-{
-	struct nc_buf b = NC_BUF_INIT;
-	char *cmd;
-	va_list ap;
-
-	va_start(ap, fmt);
-	nc_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	cmd = nc_xasprintf("cd '%s' && NC='%s' && export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
-			   "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com && { %s\n}", tdir, NC_BINARY, b.buf);
-	nc_run_shell(r, cmd);
-	free(cmd);
-	nc_buf_release(&b);
-	return r->status;
-}
-
-static int shq(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int shq(const char *fmt, ...)
-{
-	struct nc_buf b = NC_BUF_INIT;
-	struct nc_run r;
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	nc_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	st = sh(&r, "%s", b.buf);
-	nc_run_free(&r);
-	nc_buf_release(&b);
-	return st;
-}
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 
 static void teardown(void)
 {

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -71,4 +72,44 @@ char *nc_first_diff(const char *want, const char *got)
 		got = g + lg + 1;
 		line++;
 	}
+}
+
+static int run_in_v(struct nc_run *r, const char *dir, const char *fmt, va_list ap)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char *cmd;
+
+	nc_buf_vaddf(&b, fmt, ap);
+	cmd = nc_xasprintf("cd '%s' && NC='%s' && unset NOVACRON_FAIL_AT && "
+			   "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
+			   "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com && { %s\n}",
+			   dir, NC_BINARY, b.buf);
+	nc_run_shell(r, cmd);
+	free(cmd);
+	nc_buf_release(&b);
+	return r->status;
+}
+
+int nc_run_in(struct nc_run *r, const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	st = run_in_v(r, dir, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int nc_run_inq(const char *dir, const char *fmt, ...)
+{
+	struct nc_run r;
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	st = run_in_v(&r, dir, fmt, ap);
+	va_end(ap);
+	nc_run_free(&r);
+	return st;
 }
