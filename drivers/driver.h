@@ -128,6 +128,7 @@ struct nc_migrate_opts {
 	bool auto_converge;
 	bool compression;
 	unsigned max_downtime_ms;    /* 0: libvirt's default */
+	unsigned long bandwidth_mib; /* MiB/s; 0: no cap */
 	unsigned timeout_ms;         /* abort after this; 0: never */
 	const char *dest_uri;        /* how the source daemon reaches the destination */
 	void (*progress)(void *opaque, const struct nc_migrate_progress *p);

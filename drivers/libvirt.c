@@ -893,6 +893,9 @@ static int live_migrate(virDomainPtr dom, const char *name,
 	if (o->compression)
 		j.flags |= VIR_MIGRATE_COMPRESSED;
 	virTypedParamsAddString(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_DEST_NAME, name);
+	if (o->bandwidth_mib)
+		virTypedParamsAddULLong(&j.params, &j.nparams, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH,
+					o->bandwidth_mib);
 	/* before the migration starts, or its first pass already assumes the default */
 	if (o->max_downtime_ms && virDomainMigrateSetMaxDowntime(dom, o->max_downtime_ms, 0) == 0)
 		downtime_set = true;

@@ -350,6 +350,7 @@ static void *mig_worker(void *arg)
 				mo.auto_converge = m->auto_converge.v;
 				mo.compression = m->compression.v;
 				mo.max_downtime_ms = (unsigned)m->max_downtime.ms;
+				mo.bandwidth_mib = (unsigned long)(m->max_bandwidth.v >> 20);
 				mo.timeout_ms = NC_IS_SET(m->timeout) ? (unsigned)m->timeout.ms : 600000;
 			} else {
 				mo.timeout_ms = 600000;

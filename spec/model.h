@@ -190,6 +190,7 @@ struct nc_migration {
 	struct nc_bool auto_converge;
 	struct nc_bool compression;
 	struct nc_bool copy_storage;
+	struct nc_size max_bandwidth;  /* bytes per second */
 };
 struct nc_vm_spec {
 	struct nc_pos pos;

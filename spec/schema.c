@@ -207,6 +207,8 @@ static const struct nc_field migration_fields[] = {
 	  .doc = "compress memory pages on the wire"),
 	F("copyStorage", NC_F_BOOL, struct nc_migration, copy_storage,
 	  .doc = "copy local (non-shared) disks along with the memory"),
+	F("maxBandwidth", NC_F_SIZE, struct nc_migration, max_bandwidth, .min = 1LL << 20,
+	  .doc = "cap on the migration stream, per second, e.g. 200MiB"),
 };
 static const struct nc_schema migration_schema = SCHEMA("migration", struct nc_migration, migration_fields);
 

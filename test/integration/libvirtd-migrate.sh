@@ -5,9 +5,9 @@
 #   timeout -> the migration is aborted and the VM keeps running where it
 #   was; delete it.  Uses test/testbed/libvirtd.sh (installs with deps.sh).
 # The guest is a 40-byte kernel (dirty-guest.S, booted directly) that keeps
-# writing to 46 MiB of its memory: with a 1 ms downtime budget a migration
-# never converges, so the second one times out for sure; the first one gets
-# autoConverge and the default budget.
+# writing to 46 MiB of its memory: with a 1 ms downtime budget and 1 MiB/s a
+# migration cannot finish in 2 s, so the second one times out for sure; the
+# first one gets autoConverge and the default budget.
 # Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,7 +57,7 @@ spec:
   machine: pc
   boot: {kernel: "$T/dirty.elf"}
   state: $4
-  migration: {timeout: $3, autoConverge: ${5:-false}, maxDowntime: ${6:-300ms}}
+  migration: {timeout: $3, autoConverge: ${5:-false}, maxDowntime: ${6:-300ms}, maxBandwidth: ${7:-1GiB}}
 YAML
 }
 
@@ -74,7 +74,7 @@ spec true false 60s running true
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p3.log"; rc=$?
 [ $rc = 0 ] && ok "the guest is running and persistent on h2: no changes" || { cat "$T/p3.log"; fail "plan after drain (exit $rc)"; }
 
-spec false true 2s running false 1ms
+spec false true 2s running false 1ms 1MiB
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a4.log" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "migration timed out after 2.0 s and was aborted; tiny keeps running on the source" "$T/a4.log" \
 	&& ok "a migration past its timeout is aborted" || { cat "$T/a4.log"; fail "timeout (exit $rc)"; }
