@@ -73,15 +73,14 @@ static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
 	pthread_mutex_unlock(m->mu);
 }
 
-static int run_migrate(const struct nc_action *a, struct nc_cluster *c, const struct nc_plan_opts *opts,
-		       struct nc_migrate_opts *mo, struct nc_err *err)
+static int run_migrate(const struct nc_action *a, struct nc_cluster *c, struct nc_migrate_opts *mo,
+		       struct nc_err *err)
 {
 	struct nc_host_conn *src = c->hosts[a->host].conn, *dst = c->hosts[a->target].conn;
 	const struct nc_host *dh = c->hosts[a->target].spec;
 	struct nc_domain d;
 	int found, ret = 0;
 
-	(void)opts;
 	memset(&d, 0, sizeof(d));
 	if (!dst) {
 		nc_err_set(err, "destination %s is not connected", dh->obj.meta.name.v);
@@ -357,7 +356,7 @@ static void *mig_worker(void *arg)
 			}
 			mo.progress = mig_progress;
 			mo.opaque = &mc;
-			rc = run_migrate(a, r->c, r->opts, &mo, &err);
+			rc = run_migrate(a, r->c, &mo, &err);
 
 			pthread_mutex_lock(&r->mu);
 			r->running--;
