@@ -23,7 +23,9 @@ run_check() {
 	echo "== $name"
 	out=$(cd "$dir" && CK_VERBOSITY=normal ./nc-tests 2>&1)
 	local rc=$?
-	printf '%s\n' "$out" | grep -E '^[0-9]+%:|:[FE]:' || true
+	printf '%s\n' "$out" | grep -E '^[0-9]+%:' || true
+	# a failure's message may span lines: show each with what follows it
+	printf '%s\n' "$out" | grep -A12 -E ':[FE]:' || true
 	summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks:' | tail -1)
 	if [ -z "$summary" ]; then
 		echo "$name: no Check summary (exit $rc)"; printf '%s\n' "$out" | tail -20
