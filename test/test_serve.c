@@ -25,10 +25,61 @@
 
 static char tdir[64];
 
+/*
+ * Check does not run a checked teardown after a failed test, so every test
+ * directory is also listed in a registry that the tcase's unchecked
+ * teardown (run by the runner process after all tests, failed or not) goes
+ * over: it stops what each test started, by the PIDs it recorded, and
+ * removes the directories.
+ */
+static char registry[64];
+
+static void cleanup_dir(const char *dir)
+{
+	struct nc_run r;
+	char *cmd = nc_xasprintf("cd '%s' 2>/dev/null || exit 0; for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) "
+				 "2>/dev/null; done; [ -d ceph ] && bash '%s/../shared/testbed/microceph.sh' down ceph "
+				 ">/dev/null 2>&1; cd / && rm -rf '%s'", dir, NC_SOURCE_DIR, dir);
+
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}
+
+static void registry_setup(void)
+{
+	int fd;
+
+	snprintf(registry, sizeof(registry), "/tmp/nc-serve-registry-XXXXXX");
+	fd = mkstemp(registry);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void registry_teardown(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (nc_read_file(registry, 1 << 20, &buf, &len) == 0) {
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cleanup_dir(line);
+		free(buf);
+	}
+	unlink(registry);
+}
+
 static void setup(void)
 {
+	FILE *f;
+
 	snprintf(tdir, sizeof(tdir), "/tmp/nc-serve-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	f = fopen(registry, "a");
+	if (f) {
+		fprintf(f, "%s\n", tdir);
+		fclose(f);
+	}
 }
 
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
@@ -36,10 +87,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	/* stop what this test started, by PID */
-	shq("for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; true");
-	shq("[ -d ceph ] && bash '%s/../shared/testbed/microceph.sh' down ceph >/dev/null 2>&1; true", NC_SOURCE_DIR);
-	shq("cd / && rm -rf '%s'", tdir);
+	cleanup_dir(tdir);    /* stop what this test started, by PID */
 }
 
 static int free_port(void)
@@ -464,6 +512,7 @@ Suite *nc_suite_serve(void)
 	Suite *s = suite_create("serve");
 	TCase *tc = tcase_create("serve");
 
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_serve_bad_config);
