@@ -22,21 +22,11 @@ static size_t collect(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-static const struct nc_ynode *get(const struct nc_ynode *m, const char *key)
-{
-	size_t i;
-
-	if (!m || m->kind != NC_Y_MAP)
-		return NULL;
-	for (i = 0; i < m->n; i++)
-		if (m->items[2 * i]->kind == NC_Y_SCALAR && strcmp(m->items[2 * i]->s, key) == 0)
-			return m->items[2 * i + 1];
-	return NULL;
-}
-
 static const char *str(const struct nc_ynode *n)
 {
-	return n && n->kind == NC_Y_SCALAR && !nc_ynode_is_null(n) ? n->s : "-";
+	const char *s = nc_ynode_str(n);
+
+	return s ? s : "-";
 }
 
 int cmd_status(int argc, char **argv)
@@ -109,31 +99,31 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	}
 	nc_diags_release(&d);
-	printf("leader:      %s (%s)\n", str(get(root, "leader")), str(get(root, "lease")));
-	printf("source:      %s\n", str(get(root, "source")));
-	printf("in force:    %s  %s\n", str(get(get(root, "applied"), "revision")),
-	       str(get(get(root, "applied"), "summary")));
-	if (strcmp(str(get(get(root, "invalid"), "revision")), "-") != 0)
-		printf("refused:     %s  %s\n", str(get(get(root, "invalid"), "revision")),
-		       str(get(get(root, "invalid"), "error")));
-	printf("last pass:   %s in %ss", str(get(get(root, "last_pass"), "result")),
-	       str(get(get(root, "last_pass"), "seconds")));
-	if (strcmp(str(get(get(root, "last_pass"), "error")), "-") != 0)
-		printf(": %s", str(get(get(root, "last_pass"), "error")));
-	printf("\npasses:      %s ok, %s failed\n", str(get(get(root, "passes"), "ok")),
-	       str(get(get(root, "passes"), "failed")));
-	printf("drift:       %s VMs; %s actions pending\n", str(get(root, "drift")), str(get(root, "pending_actions")));
-	printf("VMs:         %s running, %s stopped, %s other\n", str(get(get(root, "vms"), "running")),
-	       str(get(get(root, "vms"), "stopped")), str(get(get(root, "vms"), "other")));
-	hosts = get(root, "hosts");
+	printf("leader:      %s (%s)\n", str(nc_ynode_get(root, "leader")), str(nc_ynode_get(root, "lease")));
+	printf("source:      %s\n", str(nc_ynode_get(root, "source")));
+	printf("in force:    %s  %s\n", str(nc_ynode_get(nc_ynode_get(root, "applied"), "revision")),
+	       str(nc_ynode_get(nc_ynode_get(root, "applied"), "summary")));
+	if (strcmp(str(nc_ynode_get(nc_ynode_get(root, "invalid"), "revision")), "-") != 0)
+		printf("refused:     %s  %s\n", str(nc_ynode_get(nc_ynode_get(root, "invalid"), "revision")),
+		       str(nc_ynode_get(nc_ynode_get(root, "invalid"), "error")));
+	printf("last pass:   %s in %ss", str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")),
+	       str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "seconds")));
+	if (strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "error")), "-") != 0)
+		printf(": %s", str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "error")));
+	printf("\npasses:      %s ok, %s failed\n", str(nc_ynode_get(nc_ynode_get(root, "passes"), "ok")),
+	       str(nc_ynode_get(nc_ynode_get(root, "passes"), "failed")));
+	printf("drift:       %s VMs; %s actions pending\n", str(nc_ynode_get(root, "drift")), str(nc_ynode_get(root, "pending_actions")));
+	printf("VMs:         %s running, %s stopped, %s other\n", str(nc_ynode_get(nc_ynode_get(root, "vms"), "running")),
+	       str(nc_ynode_get(nc_ynode_get(root, "vms"), "stopped")), str(nc_ynode_get(nc_ynode_get(root, "vms"), "other")));
+	hosts = nc_ynode_get(root, "hosts");
 	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
 		const struct nc_ynode *h = hosts->items[i];
-		bool up = strcmp(str(get(h, "up")), "true") == 0;
+		bool up = strcmp(str(nc_ynode_get(h, "up")), "true") == 0;
 
-		printf("host:        %-12s %-4s %s%s%s\n", str(get(h, "name")), up ? "up" : "DOWN", str(get(h, "uri")),
-		       up ? "" : ": ", up ? "" : str(get(h, "error")));
+		printf("host:        %-12s %-4s %s%s%s\n", str(nc_ynode_get(h, "name")), up ? "up" : "DOWN", str(nc_ynode_get(h, "uri")),
+		       up ? "" : ": ", up ? "" : str(nc_ynode_get(h, "error")));
 	}
-	ret = strcmp(str(get(get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
+	ret = strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
 out:
 	nc_arena_release(&arena);
 	nc_buf_release(&body);

@@ -242,23 +242,6 @@ void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum 
 
 /* ---- saved plans ---- */
 
-static const struct nc_ynode *get(const struct nc_ynode *map, const char *key)
-{
-	size_t i;
-
-	if (!map || map->kind != NC_Y_MAP)
-		return NULL;
-	for (i = 0; i < map->n; i++)
-		if (map->items[2 * i]->kind == NC_Y_SCALAR && strcmp(map->items[2 * i]->s, key) == 0)
-			return map->items[2 * i + 1];
-	return NULL;
-}
-
-static const char *scalar(const struct nc_ynode *n)
-{
-	return n && n->kind == NC_Y_SCALAR && !nc_ynode_is_null(n) ? n->s : NULL;
-}
-
 bool nc_is_plan_file(const char *path)
 {
 	struct stat st;
@@ -293,41 +276,41 @@ int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const ch
 		return -1;
 	}
 	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
-	    !(root = docs[0].root) || !scalar(get(root, "format_version")) ||
-	    !(in = get(root, "inputs")) || !(dg = get(root, "digests")) ||
-	    !(paths = get(in, "paths")) || paths->kind != NC_Y_SEQ) {
+	    !(root = docs[0].root) || !nc_ynode_str(nc_ynode_get(root, "format_version")) ||
+	    !(in = nc_ynode_get(root, "inputs")) || !(dg = nc_ynode_get(root, "digests")) ||
+	    !(paths = nc_ynode_get(in, "paths")) || paths->kind != NC_Y_SEQ) {
 		fprintf(stderr, "novacron apply: %s is not a plan file written by novacron plan --out\n", path);
 		goto out;
 	}
-	if (strcmp(scalar(get(root, "format_version")), "1") != 0) {
+	if (strcmp(nc_ynode_str(nc_ynode_get(root, "format_version")), "1") != 0) {
 		fprintf(stderr, "novacron apply: %s has plan format %s; this novacron reads format 1\n",
-			path, scalar(get(root, "format_version")));
+			path, nc_ynode_str(nc_ynode_get(root, "format_version")));
 		goto out;
 	}
 	a->owned_paths = nc_xcalloc(paths->n + 1, sizeof(*a->owned_paths));
 	for (i = 0; i < paths->n; i++)
-		if (scalar(paths->items[i]))
+		if (nc_ynode_str(paths->items[i]))
 			a->owned_paths[a->nowned_paths++] = nc_xstrdup(paths->items[i]->s);
 	a->paths = (const char *const *)a->owned_paths;
 	a->npaths = a->nowned_paths;
-	if ((v = get(in, "state_dir")) && scalar(v)) {
+	if ((v = nc_ynode_get(in, "state_dir")) && nc_ynode_str(v)) {
 		free(a->owned_state_dir);
 		a->owned_state_dir = nc_xstrdup(v->s);
 		a->state_dir = a->owned_state_dir;
 	}
-	a->popts.prune = scalar(get(in, "prune")) && strcmp(scalar(get(in, "prune")), "true") == 0;
-	a->popts.allow_mass_delete = scalar(get(in, "allow_mass_delete")) &&
-				     strcmp(scalar(get(in, "allow_mass_delete")), "true") == 0;
-	if (scalar(get(in, "delete_threshold")))
-		a->popts.delete_threshold = (unsigned)atoi(scalar(get(in, "delete_threshold")));
-	if (scalar(get(in, "commit"))) {
-		a->owned_commit = nc_xstrdup(scalar(get(in, "commit")));
+	a->popts.prune = nc_ynode_str(nc_ynode_get(in, "prune")) && strcmp(nc_ynode_str(nc_ynode_get(in, "prune")), "true") == 0;
+	a->popts.allow_mass_delete = nc_ynode_str(nc_ynode_get(in, "allow_mass_delete")) &&
+				     strcmp(nc_ynode_str(nc_ynode_get(in, "allow_mass_delete")), "true") == 0;
+	if (nc_ynode_str(nc_ynode_get(in, "delete_threshold")))
+		a->popts.delete_threshold = (unsigned)atoi(nc_ynode_str(nc_ynode_get(in, "delete_threshold")));
+	if (nc_ynode_str(nc_ynode_get(in, "commit"))) {
+		a->owned_commit = nc_xstrdup(nc_ynode_str(nc_ynode_get(in, "commit")));
 		a->popts.commit = a->owned_commit;
 	}
-	snprintf(out->spec, sizeof(out->spec), "%s", scalar(get(dg, "spec")) ? scalar(get(dg, "spec")) : "");
+	snprintf(out->spec, sizeof(out->spec), "%s", nc_ynode_str(nc_ynode_get(dg, "spec")) ? nc_ynode_str(nc_ynode_get(dg, "spec")) : "");
 	snprintf(out->observed, sizeof(out->observed), "%s",
-		 scalar(get(dg, "observed")) ? scalar(get(dg, "observed")) : "");
-	snprintf(out->plan, sizeof(out->plan), "%s", scalar(get(dg, "plan")) ? scalar(get(dg, "plan")) : "");
+		 nc_ynode_str(nc_ynode_get(dg, "observed")) ? nc_ynode_str(nc_ynode_get(dg, "observed")) : "");
+	snprintf(out->plan, sizeof(out->plan), "%s", nc_ynode_str(nc_ynode_get(dg, "plan")) ? nc_ynode_str(nc_ynode_get(dg, "plan")) : "");
 	ret = 0;
 out:
 	free(buf);

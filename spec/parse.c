@@ -917,19 +917,6 @@ static void conv_struct(struct conv *c, const struct nc_schema *s, void *base,
 	}
 }
 
-static const struct nc_ynode *map_get(const struct nc_ynode *map, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < map->n; i++) {
-		const struct nc_ynode *k = map->items[2 * i];
-
-		if (k->kind == NC_Y_SCALAR && strcmp(k->s, key) == 0)
-			return map->items[2 * i + 1];
-	}
-	return NULL;
-}
-
 static void add_object(struct conv *c, struct nc_object *obj)
 {
 	struct nc_spec *s = c->spec;
@@ -958,11 +945,11 @@ static void load_doc(struct conv *c, const struct nc_ydoc *doc)
 			      nc_ynode_describe(root));
 		return;
 	}
-	av = map_get(root, "apiVersion");
+	av = nc_ynode_get(root, "apiVersion");
 	if (av && av->kind == NC_Y_SCALAR && strcmp(av->s, NC_API_VERSION) != 0)
 		nc_diag_error(c->diags, av->pos, "unsupported apiVersion '%s' (expected '%s')",
 			      nc_spec_quote(c->spec, av->s), NC_API_VERSION);
-	kn = map_get(root, "kind");
+	kn = nc_ynode_get(root, "kind");
 	if (!kn || nc_ynode_is_null(kn)) {
 		nc_diag_error(c->diags, root->pos, "missing required key 'kind'");
 		return;

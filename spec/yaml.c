@@ -394,6 +394,23 @@ bool nc_ynode_is_null(const struct nc_ynode *n)
 	       strcmp(n->s, "Null") == 0 || strcmp(n->s, "NULL") == 0;
 }
 
+const struct nc_ynode *nc_ynode_get(const struct nc_ynode *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->kind != NC_Y_MAP)
+		return NULL;
+	for (i = 0; i < map->n; i++)
+		if (map->items[2 * i]->kind == NC_Y_SCALAR && strcmp(map->items[2 * i]->s, key) == 0)
+			return map->items[2 * i + 1];
+	return NULL;
+}
+
+const char *nc_ynode_str(const struct nc_ynode *n)
+{
+	return n && n->kind == NC_Y_SCALAR && !nc_ynode_is_null(n) ? n->s : NULL;
+}
+
 static bool looks_int(const char *s)
 {
 	if (*s == '-' || *s == '+')

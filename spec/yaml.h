@@ -53,6 +53,10 @@ int nc_yaml_parse(struct nc_arena *arena, const char *file, const char *buf,
 
 /* True when the plain scalar is YAML null: "", "~", "null", "Null", "NULL". */
 bool nc_ynode_is_null(const struct nc_ynode *n);
+/* The value of key in a mapping (scalar keys only), or NULL. */
+const struct nc_ynode *nc_ynode_get(const struct nc_ynode *map, const char *key);
+/* The text of a scalar that is not null, or NULL. */
+const char *nc_ynode_str(const struct nc_ynode *n);
 /* "mapping", "sequence", "string", "integer", "boolean", "null", "number". */
 const char *nc_ynode_describe(const struct nc_ynode *n);
 
