@@ -588,36 +588,30 @@ static const char *const lv_schemes[] = {
 };
 static const char *const sim_schemes[] = { "sim", NULL };
 
+/* one implementation serves both: the connection knows whether it is simulated */
+#define LV_METHODS \
+	.open = lv_open, \
+	.close = lv_close, \
+	.observe = lv_observe, \
+	.lookup = lv_lookup, \
+	.define = lv_define, \
+	.start = lv_start, \
+	.shutdown = lv_shutdown, \
+	.set_live = lv_set_live, \
+	.undefine = lv_undefine, \
+	.migrate = lv_migrate, \
+	.commit = lv_commit
+
 const struct nc_host_driver nc_driver_libvirt = {
 	.name = "libvirt",
 	.schemes = lv_schemes,
-	.open = lv_open,
-	.close = lv_close,
-	.observe = lv_observe,
-	.lookup = lv_lookup,
-	.define = lv_define,
-	.start = lv_start,
-	.shutdown = lv_shutdown,
-	.set_live = lv_set_live,
-	.undefine = lv_undefine,
-	.migrate = lv_migrate,
-	.commit = lv_commit,
+	LV_METHODS,
 };
 
 const struct nc_host_driver nc_driver_sim = {
 	.name = "sim",
 	.schemes = sim_schemes,
-	.open = lv_open,
-	.close = lv_close,
-	.observe = lv_observe,
-	.lookup = lv_lookup,
-	.define = lv_define,
-	.start = lv_start,
-	.shutdown = lv_shutdown,
-	.set_live = lv_set_live,
-	.undefine = lv_undefine,
-	.migrate = lv_migrate,
-	.commit = lv_commit,
+	LV_METHODS,
 };
 
 static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_driver_opts *opts,
