@@ -118,6 +118,28 @@ struct nc_backup_target_driver {
 
 extern const struct nc_backup_target_driver nc_backup_target_dir;
 
+/*
+ * Where a repository lives, from a BackupSchedule's target or the CLI.
+ * Implemented by drivers/backup-target.c (dispatch), backup-dir.c,
+ * backup-rados.c (librados) and backup-s3.c (S3 with SigV4, and Swift,
+ * over libcurl).
+ */
+struct nc_backup_location {
+	const char *type;              /* "dir", "rados", "s3", "swift" */
+	const char *path;              /* dir: repository directory */
+	const char *pool;              /* rados: pool */
+	const char *ceph_conf;         /* rados: NULL = /etc/ceph/ceph.conf */
+	const char *ceph_user;         /* rados: cephx id, NULL = admin */
+	const char *endpoint;          /* s3, swift: http(s)://host[:port] */
+	const char *bucket;            /* s3 bucket / swift container */
+	const char *region;            /* s3: NULL = us-east-1 */
+	const char *credentials_file;  /* s3, swift */
+	const char *prefix;            /* object name prefix in the pool or bucket; NULL = none */
+};
+/* Opens the target a location names; create: make the bucket/dir if missing. */
+int nc_backup_target_open(struct nc_backup_target **out, const struct nc_backup_location *loc,
+	bool create, struct nc_err *err);
+
 /* Frees a list returned by a target's list(). */
 void nc_backup_names_free(char **names, size_t n);
 

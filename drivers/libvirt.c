@@ -30,6 +30,7 @@
 
 #include "../spec/model.h"
 #include "../spec/util.h"
+#include "storage.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
 
@@ -967,4 +968,16 @@ static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const
 		ret = live_migrate(dom, name, o, err);
 	virDomainFree(dom);
 	return ret;
+}
+
+virConnectPtr nc_libvirt_conn(struct nc_host_conn *host)
+{
+	if (!host || (host->drv != &nc_driver_libvirt && host->drv != &nc_driver_sim))
+		return NULL;
+	return ((struct lv_conn *)host)->conn;
+}
+
+bool nc_libvirt_is_sim(struct nc_host_conn *host)
+{
+	return host && host->drv == &nc_driver_sim && ((struct lv_conn *)host)->sim;
 }

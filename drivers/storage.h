@@ -1,0 +1,80 @@
+/*
+ * storage.h - VM disk volumes in StoragePools (issue 6).
+ *
+ * Two back-ends behind one set of calls:
+ *   dir  a directory of qcow2 volumes on a host, through libvirt's storage
+ *        API on that host's connection (a libvirt pool named
+ *        "novacron-<POOL>", type dir, defined and started when missing).
+ *        Simulated hosts (sim://) use the test driver's storage, saved with
+ *        the host's state file.  A volume made from a base image is a qcow2
+ *        overlay whose backing file is the image (copy-on-write).
+ *   rbd  Ceph RBD images through librbd, reached from the NovaCron machine
+ *        (ceph.conf and cephx user from the pool spec); the pool is shared
+ *        by every host.  A volume made from a base image is a clone of the
+ *        image's snapshot "novacron-base" (created and protected when
+ *        missing), copy-on-write.
+ *
+ * Volume names are "<VM>-<DISK>" (rbd) or "<VM>-<DISK>.qcow2" (dir), the
+ * names reconciler/desired.c puts into domain XML.
+ *
+ * Growing resizes in place (never replaces: data is kept); a running
+ * domain's disk is grown with virDomainBlockResize so the guest sees it.
+ * Shrinking is refused with an error naming both sizes.
+ *
+ * Every call returns 0 or negative with err filled.
+ */
+#ifndef NC_STORAGE_H
+#define NC_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "driver.h"
+
+struct nc_pool_def {
+	const char *name;        /* spec StoragePool name */
+	const char *type;        /* "dir" or "rbd" */
+	const char *path;        /* dir: directory on the host */
+	const char *rbd_pool;    /* rbd: Ceph pool */
+	const char *ceph_conf;   /* rbd: NULL = /etc/ceph/ceph.conf */
+	const char *ceph_user;   /* rbd: cephx id, NULL = admin */
+};
+
+struct nc_volume {
+	bool exists;
+	uint64_t capacity;       /* virtual size, bytes */
+	uint64_t allocation;     /* bytes used (0 when unknown) */
+	char *format;            /* "qcow2", "raw" */
+	char *path;              /* dir: file path; rbd: pool/image */
+	char *backing;           /* base image it was cloned from; NULL = none */
+};
+void nc_volume_release(struct nc_volume *v);
+
+/* host may be NULL for rbd pools. */
+int nc_vol_info(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	struct nc_volume *out, struct nc_err *err);
+/*
+ * Creates vol of size bytes; base_image (NULL = empty volume): dir: a path
+ * (qcow2 or raw, probed) used as the backing file; rbd: an image name in the
+ * same Ceph pool.  The volume is at least as large as the base image.
+ * Refused when vol exists.
+ */
+int nc_vol_create(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	uint64_t size, const char *base_image, struct nc_err *err);
+/*
+ * Grows vol to size bytes.  running_domain/target: when the volume is a
+ * disk of a running domain, its name and disk target (vda), so QEMU resizes
+ * it live; NULL when not running.  Smaller than the current size: refused.
+ */
+int nc_vol_resize(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	uint64_t size, const char *running_domain, const char *target, struct nc_err *err);
+/* Deletes vol; a missing one is not an error. */
+int nc_vol_delete(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	struct nc_err *err);
+
+/* The libvirt connection behind a libvirt or sim host (drivers/libvirt.c). */
+struct _virConnect;
+struct _virConnect *nc_libvirt_conn(struct nc_host_conn *host);
+bool nc_libvirt_is_sim(struct nc_host_conn *host);
+
+#endif
