@@ -557,10 +557,11 @@ out:
 static int open_dir(struct nc_backup_repo **out, const char *path,
 	const struct nc_backup_repo_opts *o, bool create, struct nc_err *err)
 {
+	struct nc_backup_location loc = { .type = "dir", .path = path };
 	struct nc_backup_target *t;
 	int rc;
 
-	if (nc_backup_target_dir.open(&t, path, create, err) < 0)
+	if (nc_backup_target_dir.open(&t, &loc, create, err) < 0)
 		return -1;
 	rc = create ? nc_backup_create(out, t, o, err) : nc_backup_open(out, t, o, err);
 	if (rc < 0)
@@ -607,10 +608,11 @@ static void manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s
 	size_t i;
 
 	nc_buf_addf(b, "novacron-snapshot %d\nvm %s\ndisk %s\ndisk-size %llu\ntime %lld\n"
-		"quiesced %s\nparent %s\nchunk-size %u\nchunks %zu\n",
+		"quiesced %s\nparent %s\ncheckpoint %s\nchunk-size %u\nchunks %zu\n",
 		NC_BACKUP_FORMAT, s->vm, s->disk, (unsigned long long)s->disk_size,
 		(long long)s->time, s->quiesced ? "yes" : "no",
-		*s->parent ? s->parent : "none", s->chunk_size, s->nchunks);
+		*s->parent ? s->parent : "none", *s->checkpoint ? s->checkpoint : "none",
+		s->chunk_size, s->nchunks);
 	nc_buf_grow(b, s->nchunks * (NC_BACKUP_ID_HEX + 1) + 4);
 	for (i = 0; i < s->nchunks; i++) {
 		if (memcmp(s->chunks[i], zero_id, 32) == 0) {
@@ -696,6 +698,10 @@ static int manifest_parse(struct nc_backup_snapshot *s, char *text, size_t len)
 		goto bad;
 	if (strcmp(v, "none"))
 		snprintf(s->parent, sizeof(s->parent), "%s", v);
+	if (!(v = field(&p, end, "checkpoint")) || !label_ok(v) || strlen(v) >= sizeof(s->checkpoint))
+		goto bad;
+	if (strcmp(v, "none"))
+		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
 	if (!parse_u64(field(&p, end, "chunk-size"), &cs) || !cs || cs > NC_BACKUP_MAX_CHUNK)
 		goto bad;
 	s->chunk_size = (uint32_t)cs;
@@ -923,6 +929,13 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	s.disk_size = meta->disk_size;
 	s.time = meta->time;
 	s.quiesced = meta->quiesced;
+	if (meta->checkpoint) {
+		if (!label_ok(meta->checkpoint) || strlen(meta->checkpoint) >= sizeof(s.checkpoint)) {
+			nc_err_set(err, "backup: bad checkpoint name \"%.64s\"", meta->checkpoint);
+			return -1;
+		}
+		snprintf(s.checkpoint, sizeof(s.checkpoint), "%s", meta->checkpoint);
+	}
 	s.chunk_size = r->chunk_size;
 	s.nchunks = (size_t)((meta->disk_size + r->chunk_size - 1) / r->chunk_size);
 	if (meta->parent) {

@@ -40,6 +40,7 @@
  *                      time SECONDS          (UTC epoch, given by the caller)
  *                      quiesced yes|no
  *                      parent ID|none
+ *                      checkpoint NAME|none  (libvirt checkpoint: the next increment's base)
  *                      chunk-size BYTES
  *                      chunks N              (= ceil(disk-size / chunk-size))
  *                      N lines: a chunk id, or "zero" for an all-zero chunk
@@ -93,11 +94,13 @@ struct nc_backup_target {
 	const struct nc_backup_target_driver *drv;
 };
 
+struct nc_backup_location;
+
 struct nc_backup_target_driver {
 	const char *name;
-	/* Opens LOCATION (dir: a directory path); create: make it if missing. */
-	int (*open)(struct nc_backup_target **out, const char *location, bool create,
-		struct nc_err *err);
+	/* Opens the target at loc (its type's fields); create: make it if missing. */
+	int (*open)(struct nc_backup_target **out, const struct nc_backup_location *loc,
+		bool create, struct nc_err *err);
 	/* Stores an object atomically (a reader sees the old or the new one, whole). */
 	int (*put)(struct nc_backup_target *t, const char *name, const void *data,
 		size_t len, struct nc_err *err);
@@ -117,12 +120,23 @@ struct nc_backup_target_driver {
 };
 
 extern const struct nc_backup_target_driver nc_backup_target_dir;
+extern const struct nc_backup_target_driver nc_backup_target_rados, nc_backup_target_s3,
+	nc_backup_target_swift;
 
 /*
  * Where a repository lives, from a BackupSchedule's target or the CLI.
  * Implemented by drivers/backup-target.c (dispatch), backup-dir.c,
  * backup-rados.c (librados) and backup-s3.c (S3 with SigV4, and Swift,
  * over libcurl).
+ *
+ * rados: prefix names the RADOS namespace the repository's objects live in
+ * (one repository per namespace; NULL = the pool's default namespace); the
+ * pool must exist (it is never created).  s3, swift: prefix is prepended to
+ * every object key ("backups/web/" gives "backups/web/chunks/<id>").
+ * credentials_file (mode 0600 or stricter, or it is refused) holds
+ * "key = value" lines, '#' comments: access_key and secret_key for s3,
+ * user and key for swift (auth v1 at endpoint/auth/1.0 unless the endpoint
+ * already ends in /auth/1.0 or /auth/v1.0).
  */
 struct nc_backup_location {
 	const char *type;              /* "dir", "rados", "s3", "swift" */
@@ -134,7 +148,7 @@ struct nc_backup_location {
 	const char *bucket;            /* s3 bucket / swift container */
 	const char *region;            /* s3: NULL = us-east-1 */
 	const char *credentials_file;  /* s3, swift */
-	const char *prefix;            /* object name prefix in the pool or bucket; NULL = none */
+	const char *prefix;            /* rados: namespace; s3, swift: key prefix; NULL = none */
 };
 /* Opens the target a location names; create: make the bucket/dir if missing. */
 int nc_backup_target_open(struct nc_backup_target **out, const struct nc_backup_location *loc,
@@ -151,6 +165,9 @@ struct nc_backup_repo_opts {
 	const char *key_file;    /* NULL: not encrypted */
 	uint32_t chunk_size;     /* create only; 0 = NC_BACKUP_DEFAULT_CHUNK */
 	int zstd_level;          /* 0 = 3 */
+	unsigned threads;        /* hashing/compression workers in nc_backup_write();
+				    0 = one per online CPU (at most 8), 1 = none; the
+				    result is the same whatever the number */
 };
 
 /*
@@ -181,6 +198,7 @@ struct nc_backup_snapshot {
 	int64_t time;
 	bool quiesced;
 	char parent[NC_BACKUP_ID_HEX + 1];   /* "" = none */
+	char checkpoint[128];                /* libvirt checkpoint taken with it; "" = none */
 	uint32_t chunk_size;
 	size_t nchunks;
 	unsigned char (*chunks)[32];         /* 32 zero bytes = an all-zero chunk */
@@ -204,6 +222,7 @@ struct nc_backup_meta {
 	int64_t time;            /* seconds since the epoch (UTC), from the caller */
 	bool quiesced;           /* guest file systems were frozen */
 	const char *parent;      /* snapshot id or prefix of the same vm and disk; NULL = none */
+	const char *checkpoint;  /* libvirt checkpoint marking this point ([A-Za-z0-9._-]); NULL = none */
 };
 
 /* Reads exactly len bytes of the disk image at offset; 0 or negative. */

@@ -278,7 +278,7 @@ START_TEST(test_full_and_incremental)
 	unsigned char *img = make_image(size, 42), *img2;
 	char *path = in_root("disk.img"), *path2 = in_root("disk2.img");
 	struct nc_backup_repo *r = repo_create("repo", NULL);
-	struct nc_backup_meta m = { "web1", "vda", size, T2024, true, NULL };
+	struct nc_backup_meta m = { "web1", "vda", size, T2024, true, NULL, "nc-1704067200-1" };
 	struct nc_backup_extent ext[BIG_SIZE / 4096 / 100];
 	struct nc_backup_changes ch = { ext, NC_ARRAY_SIZE(ext) };
 	struct nc_backup_stats full, inc, inc2;
@@ -359,6 +359,7 @@ START_TEST(test_full_and_incremental)
 	ck_assert_str_eq(snap.disk, "vda");
 	ck_assert_str_eq(snap.parent, full.id);
 	ck_assert(snap.quiesced);
+	ck_assert_str_eq(snap.checkpoint, "nc-1704067200-1");
 	ck_assert_int_eq(snap.time, T2024 + 86400);
 	ck_assert_uint_eq(snap.disk_size, size);
 	nc_backup_snapshot_release(&snap);
@@ -387,7 +388,7 @@ START_TEST(test_bad_arguments)
 	char *path = in_root("disk.img"), *dir = in_root("repo");
 	struct nc_backup_repo *r = repo_create("repo", NULL), *r2;
 	struct nc_backup_repo_opts o = { .chunk_size = 5000 };
-	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_extent ext = { size - 4096, 8192 };
 	struct nc_backup_changes ch = { &ext, 1 };
 	struct nc_backup_stats st, st2;
@@ -434,7 +435,7 @@ START_TEST(test_dedup_identical_images)
 	unsigned char *img = make_image(size, 99);
 	char *path = in_root("disk.img");
 	struct nc_backup_repo *r = repo_create("repo", NULL);
-	struct nc_backup_meta m = { "db1", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "db1", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_stats a, b;
 	size_t files;
 
@@ -464,7 +465,7 @@ START_TEST(test_partial_last_chunk)
 	unsigned char *img = make_image(size, 5);
 	char *path = in_root("disk.img");
 	struct nc_backup_repo *r = repo_create("repo", NULL);
-	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_extent ext = { size - 100, 100 };
 	struct nc_backup_changes ch = { &ext, 1 };
 	struct nc_backup_stats st, st2;
@@ -504,7 +505,7 @@ START_TEST(test_encrypted)
 	unsigned char sha[32];
 	struct nc_backup_repo *r, *r2;
 	struct nc_backup_repo_opts o = { .key_file = key };
-	struct nc_backup_meta m = { "secret-vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "secret-vm", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_stats st;
 	struct nc_err err = { "" };
 	size_t i, rawlen;
@@ -607,7 +608,7 @@ START_TEST(test_tamper_plain)
 	unsigned char *img = nc_xmalloc(size), *raw;
 	char *path = in_root("disk.img"), *victim, hex[65];
 	struct nc_backup_repo *r = repo_create("repo", NULL);
-	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_check_opts co = { .read_data = true };
 	struct nc_backup_check_report c;
 	struct nc_backup_restore_stats rs;
@@ -655,7 +656,7 @@ START_TEST(test_interrupted)
 	unsigned char *img = make_image(size, 21), *img2;
 	char *path = in_root("disk.img"), *path2 = in_root("disk2.img");
 	struct nc_backup_repo *r = repo_create("repo", NULL);
-	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL };
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
 	struct nc_backup_retention keep = { .keep_last = 5 };
 	struct nc_backup_prune_report pr;
 	struct nc_backup_snapshot *v;
@@ -713,7 +714,7 @@ static void tiny_backup(struct nc_backup_stats *st, struct nc_backup_repo *r, co
 {
 	unsigned char img[NC_BACKUP_DEFAULT_CHUNK];
 	char *path = in_root("tiny.img");
-	struct nc_backup_meta m = { vm, "vda", sizeof(img), t, false, NULL };
+	struct nc_backup_meta m = { vm, "vda", sizeof(img), t, false, NULL, NULL };
 	uint64_t s = (uint64_t)t * 2654435761u + (unsigned char)vm[0];
 
 	fill_random(img, sizeof(img), &s);
@@ -826,7 +827,8 @@ START_TEST(test_dir_target)
 	char **names, *dir = in_root("t"), *tmp;
 	size_t len, n;
 
-	ck_assert_int_eq(nc_backup_target_dir.open(&t, dir, true, &err), 0);
+	ck_assert_int_eq(nc_backup_target_dir.open(&t, &(struct nc_backup_location){ .type = "dir",
+		.path = dir }, true, &err), 0);
 	ck_assert_int_lt(t->drv->put(t, "../escape", "x", 1, &err), 0);
 	ck_assert_int_lt(t->drv->put(t, "chunks/.hidden", "x", 1, &err), 0);
 	ck_assert_int_lt(t->drv->put(t, "a/b/c", "x", 1, &err), 0);
