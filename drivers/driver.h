@@ -80,6 +80,7 @@ const char *nc_dom_state_name(enum nc_dom_state s);
 struct nc_dom_disk {
 	char *target, *bus, *type, *source, *format;
 	bool boot;
+	uint64_t capacity;       /* volume's virtual size (observe fills it for pool volumes); 0 unknown */
 };
 struct nc_dom_nic {
 	char *mac, *type, *source, *model;

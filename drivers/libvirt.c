@@ -493,7 +493,74 @@ out:
 	return ret;
 }
 
-/* sim: write every domain, with its run state, back to the state file */
+/* parses libvirt XML and returns a copy of its root for doc; NULL on failure */
+static xmlNodePtr sim_copy_root(const char *xml, xmlDocPtr doc)
+{
+	xmlDocPtr d = xmlReadMemory(xml, (int)strlen(xml), "storage.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlNodePtr copy = d ? xmlDocCopyNode(xmlDocGetRootElement(d), doc, 1) : NULL;
+
+	xmlFreeDoc(d);
+	return copy;
+}
+
+/*
+ * sim: every storage pool (drivers/storage.c) into the node document as
+ * <pool> with its volumes as nested <volume> children, the test driver's
+ * node-file format, so the host reloads them (started) on the next open.
+ */
+static int sim_save_pools(struct lv_conn *c, xmlDocPtr node, struct nc_err *err)
+{
+	virStoragePoolPtr *pools = NULL;
+	int n = virConnectListAllStoragePools(c->conn, &pools, 0), i, ret = -1;
+
+	if (n < 0)
+		return lv_fail(err, "cannot list storage pools");
+	for (i = 0; i < n; i++) {
+		char *xml = virStoragePoolGetXMLDesc(pools[i], 0);
+		xmlNodePtr pool = xml ? sim_copy_root(xml, node) : NULL;
+		virStorageVolPtr *vols = NULL;
+		int nv = 0, j;
+		bool lost = false;
+
+		free(xml);
+		if (!pool) {
+			lv_fail(err, "cannot save simulated storage pool");
+			goto out;
+		}
+		xmlAddChild(xmlDocGetRootElement(node), pool);
+		if (virStoragePoolIsActive(pools[i]) == 1 &&
+		    (nv = virStoragePoolListAllVolumes(pools[i], &vols, 0)) < 0) {
+			lv_fail(err, "cannot list simulated volumes");
+			goto out;
+		}
+		for (j = 0; j < nv; j++) {
+			char *vx = virStorageVolGetXMLDesc(vols[j], 0);
+			xmlNodePtr vol = vx ? sim_copy_root(vx, node) : NULL;
+
+			free(vx);
+			if (vol)
+				xmlAddChild(pool, vol);
+			else
+				lost = true;
+		}
+		for (j = 0; j < nv; j++)
+			virStorageVolFree(vols[j]);
+		free(vols);
+		if (lost) {
+			nc_err_set(err, "cannot save simulated volume");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		virStoragePoolFree(pools[i]);
+	free(pools);
+	return ret;
+}
+
+/* sim: write every domain, with its run state, and every storage pool back to the state file */
 static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 {
 	struct lv_conn *c = (struct lv_conn *)pub;
@@ -571,6 +638,8 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 		xmlAddChild(xmlDocGetRootElement(node), copy);
 		xmlFreeDoc(dom);
 	}
+	if (sim_save_pools(c, node, err) < 0)
+		goto out;
 	out = doc_text(node);
 	ret = write_atomic(c->state_file, out, strlen(out), err);
 out:

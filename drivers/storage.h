@@ -19,9 +19,35 @@
  *
  * Growing resizes in place (never replaces: data is kept); a running
  * domain's disk is grown with virDomainBlockResize so the guest sees it.
- * Shrinking is refused with an error naming both sizes.
+ * Shrinking is refused, before anything is touched, with an error naming
+ * both sizes; growing to the current size does nothing.
  *
- * Every call returns 0 or negative with err filled.
+ * dir details: the pool is looked up by name; a pool that exists with a
+ * different target path is an error (never redefined behind the user's
+ * back).  Only nc_vol_create defines a pool; the other calls take a
+ * missing pool as holding no volumes, but start a defined, inactive one;
+ * every call refreshes the pool first.  A base image is probed on the host (a volume of any
+ * libvirt pool: its XML), else here (qcow2 magic "QFI\xfb" and header size,
+ * or raw and the file size), else its format is left to libvirt to probe on
+ * the host.  Volume XML is built and parsed with libxml2.
+ *
+ * Simulated hosts (sim://): the same calls on the test driver's in-memory
+ * pools and volumes; no file is created anywhere.  The host's commit()
+ * (drivers/libvirt.c) saves every pool with its volumes into the state file
+ * (/node/pool/volume, the test driver's node format), so they survive
+ * closing and reopening the host; a saved pool comes back started.  The
+ * test driver has no virStorageVolResize nor virDomainBlockResize: growing
+ * is emulated by deleting and recreating the volume's metadata with the new
+ * capacity (a simulated volume has no data to keep).
+ *
+ * rbd details: each call connects (librados) and disconnects; allocation
+ * is reported as 0 (unknown).  A base image is "IMAGE" in the same Ceph
+ * pool; the clone's backing is "POOL/IMAGE".  A running domain's rbd disk
+ * is grown by QEMU (virDomainBlockResize on host, which resizes the image
+ * through librbd), a stopped one with rbd_resize.
+ *
+ * Mutating calls honour NOVACRON_FAIL_AT (driver.h).  Every call returns
+ * 0 or negative with err filled.
  */
 #ifndef NC_STORAGE_H
 #define NC_STORAGE_H
@@ -71,6 +97,37 @@ int nc_vol_resize(struct nc_host_conn *host, const struct nc_pool_def *pool, con
 /* Deletes vol; a missing one is not an error. */
 int nc_vol_delete(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
 	struct nc_err *err);
+
+/* ---- internal: the back-ends behind the calls above (one file each) ---- */
+struct nc_storage_backend {
+	const char *type;        /* pool type it serves: "dir", "rbd" */
+	int (*info)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		    struct nc_volume *out, struct nc_err *err);
+	int (*create)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		      uint64_t size, const char *base_image, struct nc_err *err);
+	int (*resize)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		      uint64_t size, const char *running_domain, const char *target,
+		      struct nc_err *err);
+	int (*remove)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		      struct nc_err *err);
+};
+extern const struct nc_storage_backend nc_storage_dir;   /* storage.c */
+extern const struct nc_storage_backend nc_storage_rbd;   /* storage-rbd.c */
+/*
+ * Shared by the back-ends: 1 when size grows vol from cur, 0 when it is the
+ * same size (nothing to do), -1 and err ("disk VOL: shrinking from 20 GiB
+ * to 10 GiB is not supported; ...") when it would shrink.
+ */
+int nc_storage_check_grow(const char *vol, uint64_t cur, uint64_t size, struct nc_err *err);
+/* virDomainBlockResize(running_domain, target, size bytes) on host. */
+int nc_storage_block_resize(struct nc_host_conn *host, const char *vol, const char *running_domain,
+			    const char *target, uint64_t size, struct nc_err *err);
+
+/* Virtual size of the volume at path in one of the host's pools; 0 when unknown. */
+uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path);
+
+/* Deletes the pool volume at path (dir pools); not a pool volume or missing: 0. */
+int nc_vol_delete_by_path(struct nc_host_conn *host, const char *path, struct nc_err *err);
 
 /* The libvirt connection behind a libvirt or sim host (drivers/libvirt.c). */
 struct _virConnect;

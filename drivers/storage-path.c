@@ -1,0 +1,55 @@
+/*
+ * storage-path.c - the virtual size of a volume a domain's disk names by
+ * path, for observation: libvirt knows it when the file lies in one of the
+ * host's storage pools (NovaCron's dir pools are), and otherwise it is
+ * reported as unknown (0), which plans treat as "nothing to compare".
+ */
+#include "storage.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path)
+{
+	virConnectPtr conn = nc_libvirt_conn(host);
+	virStorageVolPtr v;
+	virStorageVolInfo info;
+	uint64_t cap = 0;
+
+	if (!conn || !path || path[0] != '/')
+		return 0;
+	v = virStorageVolLookupByPath(conn, path);
+	if (!v) {
+		virResetLastError();
+		return 0;
+	}
+	if (virStorageVolGetInfo(v, &info) == 0)
+		cap = info.capacity;
+	else
+		virResetLastError();
+	virStorageVolFree(v);
+	return cap;
+}
+
+int nc_vol_delete_by_path(struct nc_host_conn *host, const char *path, struct nc_err *err)
+{
+	virConnectPtr conn = nc_libvirt_conn(host);
+	virStorageVolPtr v;
+	int rc = 0;
+
+	if (!conn || !path)
+		return 0;
+	v = virStorageVolLookupByPath(conn, path);
+	if (!v) {
+		virResetLastError();
+		return 0;     /* not a pool volume, or gone already */
+	}
+	if (virStorageVolDelete(v, 0) < 0) {
+		virErrorPtr e = virGetLastError();
+
+		nc_err_set(err, "cannot delete volume %s: %s", path, e && e->message ? e->message : "unknown error");
+		rc = -1;
+	}
+	virStorageVolFree(v);
+	return rc;
+}

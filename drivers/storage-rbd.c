@@ -1,0 +1,324 @@
+/*
+ * storage-rbd.c - the rbd back-end of storage.h: VM disks as Ceph RBD
+ * images, through librbd from the NovaCron machine.
+ *
+ * Each call connects with the pool's ceph.conf and cephx user (as
+ * drivers/lease-rados.c does), works on POOL/VOL and disconnects: calls are
+ * rare (a plan's disk actions), and nothing outlives the call.
+ *
+ * A volume made from a base image is a copy-on-write clone: the base image
+ * gets a snapshot "novacron-base" (created and protected once, kept: every
+ * clone of the image hangs off it), and rbd_clone3 makes VOL from it; the
+ * clone is then grown when a larger size was asked.  Deleting a clone
+ * leaves the base image and its snapshot alone.
+ *
+ * A running domain's disk is grown by QEMU (virDomainBlockResize on the
+ * host; QEMU holds the image open, with its exclusive lock, and resizes it
+ * through its own librbd); a stopped one with rbd_resize.
+ */
+#include "storage.h"
+
+#include <errno.h>
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../spec/util.h"
+
+#define BASE_SNAP "novacron-base"
+
+struct rbd_session {
+	rados_t cluster;
+	rados_ioctx_t io;
+	bool connected, has_io;
+};
+
+static int rbd_fail(struct nc_err *err, const char *vol, const char *what, int r)
+{
+	nc_err_set(err, "disk %s: %s: %s", vol, what, strerror(-r));
+	return -1;
+}
+
+static int session_open(struct rbd_session *s, const struct nc_pool_def *pool, const char *vol,
+			struct nc_err *err)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if (!pool->rbd_pool || !*pool->rbd_pool) {
+		nc_err_set(err, "storage pool %s: an rbd pool needs rbd.pool", pool->name);
+		return -1;
+	}
+	if ((r = rados_create(&s->cluster, pool->ceph_user ? pool->ceph_user : "admin")) < 0) {
+		nc_err_set(err, "disk %s: cannot create a Ceph client: %s", vol, strerror(-r));
+		return -1;
+	}
+	s->connected = true;    /* rados_shutdown() also frees an unconnected handle */
+	if ((r = rados_conf_read_file(s->cluster, pool->ceph_conf)) < 0 ||
+	    (r = rados_conf_set(s->cluster, "client_mount_timeout", "10")) < 0 ||
+	    (r = rados_connect(s->cluster)) < 0) {
+		nc_err_set(err, "disk %s: cannot connect to Ceph with %s: %s", vol,
+			   pool->ceph_conf ? pool->ceph_conf : "the default ceph.conf", strerror(-r));
+		goto fail;
+	}
+	if ((r = rados_ioctx_create(s->cluster, pool->rbd_pool, &s->io)) < 0) {
+		nc_err_set(err, "disk %s: Ceph pool %s: %s", vol, pool->rbd_pool, strerror(-r));
+		goto fail;
+	}
+	s->has_io = true;
+	return 0;
+fail:
+	rados_shutdown(s->cluster);
+	s->connected = false;
+	return -1;
+}
+
+static void session_close(struct rbd_session *s)
+{
+	if (s->has_io)
+		rados_ioctx_destroy(s->io);
+	if (s->connected)
+		rados_shutdown(s->cluster);
+	memset(s, 0, sizeof(*s));
+}
+
+static int rbdb_info(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		     struct nc_volume *out, struct nc_err *err)
+{
+	struct rbd_session s;
+	rbd_image_t img;
+	rbd_image_info_t st;
+	rbd_linked_image_spec_t parent;
+	rbd_snap_spec_t psnap;
+	struct nc_volume v;
+	int r, ret = -1;
+
+	(void)host;
+	if (session_open(&s, pool, vol, err) < 0)
+		return -1;
+	memset(&v, 0, sizeof(v));
+	r = rbd_open_read_only(s.io, vol, &img, NULL);
+	if (r == -ENOENT) {
+		*out = v;
+		ret = 0;
+		goto out;
+	}
+	if (r < 0) {
+		rbd_fail(err, vol, "cannot open the image", r);
+		goto out;
+	}
+	r = rbd_stat(img, &st, sizeof(st));
+	if (r < 0) {
+		rbd_close(img);
+		rbd_fail(err, vol, "cannot stat the image", r);
+		goto out;
+	}
+	v.exists = true;
+	v.capacity = st.size;
+	v.allocation = 0;
+	v.format = nc_xstrdup("raw");
+	v.path = nc_xasprintf("%s/%s", pool->rbd_pool, vol);
+	r = rbd_get_parent(img, &parent, &psnap);
+	if (r == 0) {
+		v.backing = nc_xasprintf("%s/%s", parent.pool_name, parent.image_name);
+		rbd_linked_image_spec_cleanup(&parent);
+		rbd_snap_spec_cleanup(&psnap);
+	}
+	rbd_close(img);
+	if (r < 0 && r != -ENOENT) {
+		nc_volume_release(&v);
+		rbd_fail(err, vol, "cannot read the image's parent", r);
+		goto out;
+	}
+	*out = v;
+	ret = 0;
+out:
+	session_close(&s);
+	return ret;
+}
+
+/* the base image's snapshot clones hang off: created and protected when missing */
+static int base_snapshot(rados_ioctx_t io, const char *vol, const char *base, uint64_t *base_size,
+			 struct nc_err *err)
+{
+	rbd_image_t b;
+	rbd_image_info_t st;
+	bool exists = false;
+	int prot = 0, r;
+	int ret = -1;
+
+	r = rbd_open(io, base, &b, NULL);
+	if (r == -ENOENT) {
+		nc_err_set(err, "disk %s: base image %s does not exist", vol, base);
+		return -1;
+	}
+	if (r < 0)
+		return rbd_fail(err, vol, "cannot open the base image", r);
+	if ((r = rbd_stat(b, &st, sizeof(st))) < 0) {
+		rbd_fail(err, vol, "cannot stat the base image", r);
+		goto out;
+	}
+	*base_size = st.size;
+	if ((r = rbd_snap_exists(b, BASE_SNAP, &exists)) < 0) {
+		rbd_fail(err, vol, "cannot list the base image's snapshots", r);
+		goto out;
+	}
+	/* another pass may have made it in between: EEXIST is fine */
+	if (!exists && (r = rbd_snap_create(b, BASE_SNAP)) < 0 && r != -EEXIST) {
+		rbd_fail(err, vol, "cannot snapshot the base image", r);
+		goto out;
+	}
+	if ((r = rbd_snap_is_protected(b, BASE_SNAP, &prot)) < 0) {
+		rbd_fail(err, vol, "cannot read the base snapshot", r);
+		goto out;
+	}
+	if (!prot && (r = rbd_snap_protect(b, BASE_SNAP)) < 0 && r != -EBUSY) {
+		rbd_fail(err, vol, "cannot protect the base snapshot", r);
+		goto out;
+	}
+	ret = 0;
+out:
+	rbd_close(b);
+	return ret;
+}
+
+static int rbdb_create(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		       uint64_t size, const char *base, struct nc_err *err)
+{
+	struct rbd_session s;
+	rbd_image_options_t opts;
+	rbd_image_t img;
+	uint64_t base_size = 0;
+	int r, ret = -1;
+
+	(void)host;
+	if (session_open(&s, pool, vol, err) < 0)
+		return -1;
+	rbd_image_options_create(&opts);
+	r = rbd_open_read_only(s.io, vol, &img, NULL);
+	if (r == 0) {
+		rbd_close(img);
+		nc_err_set(err, "disk %s: already exists in storage pool %s", vol, pool->name);
+		goto out;
+	}
+	if (r != -ENOENT) {
+		rbd_fail(err, vol, "cannot look up the image", r);
+		goto out;
+	}
+	if (!base) {
+		if (size == 0) {
+			nc_err_set(err, "disk %s: a size is needed", vol);
+			goto out;
+		}
+		/* the cluster's default features (layering among them) */
+		if ((r = rbd_create4(s.io, vol, size, opts)) < 0) {
+			rbd_fail(err, vol, "cannot create the image", r);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (base_snapshot(s.io, vol, base, &base_size, err) < 0)
+		goto out;
+	if ((r = rbd_clone3(s.io, base, BASE_SNAP, s.io, vol, opts)) < 0) {
+		rbd_fail(err, vol, "cannot clone the base image", r);
+		goto out;
+	}
+	/* a clone starts at the base's size: grow it to the size asked */
+	if (size > base_size) {
+		if ((r = rbd_open(s.io, vol, &img, NULL)) < 0) {
+			rbd_fail(err, vol, "cannot open the new clone", r);
+			goto out;
+		}
+		r = rbd_resize(img, size);
+		rbd_close(img);
+		if (r < 0) {
+			rbd_fail(err, vol, "cannot grow the new clone", r);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	rbd_image_options_destroy(opts);
+	session_close(&s);
+	return ret;
+}
+
+static int rbdb_resize(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		       uint64_t size, const char *running_domain, const char *target,
+		       struct nc_err *err)
+{
+	struct rbd_session s;
+	rbd_image_t img;
+	rbd_image_info_t st;
+	bool opened = false;
+	int r, ret = -1;
+
+	if (session_open(&s, pool, vol, err) < 0)
+		return -1;
+	r = rbd_open(s.io, vol, &img, NULL);
+	if (r == -ENOENT) {
+		nc_err_set(err, "disk %s: does not exist in storage pool %s", vol, pool->name);
+		goto out;
+	}
+	if (r < 0) {
+		rbd_fail(err, vol, "cannot open the image", r);
+		goto out;
+	}
+	opened = true;
+	if ((r = rbd_stat(img, &st, sizeof(st))) < 0) {
+		rbd_fail(err, vol, "cannot stat the image", r);
+		goto out;
+	}
+	r = nc_storage_check_grow(vol, st.size, size, err);
+	if (r <= 0) {
+		ret = r;
+		goto out;
+	}
+	if (host && running_domain && target) {
+		/* QEMU holds the image: it resizes it, and the guest sees it */
+		rbd_close(img);
+		opened = false;
+		ret = nc_storage_block_resize(host, vol, running_domain, target, size, err);
+		goto out;
+	}
+	if ((r = rbd_resize(img, size)) < 0) {
+		rbd_fail(err, vol, "cannot resize the image", r);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (opened)
+		rbd_close(img);
+	session_close(&s);
+	return ret;
+}
+
+static int rbdb_remove(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		       struct nc_err *err)
+{
+	struct rbd_session s;
+	int r, ret = 0;
+
+	(void)host;
+	if (session_open(&s, pool, vol, err) < 0)
+		return -1;
+	r = rbd_remove(s.io, vol);
+	if (r == -EBUSY)
+		ret = rbd_fail(err, vol, "cannot delete the image (still open by a client, or has clones)", r);
+	else if (r == -ENOTEMPTY)
+		ret = rbd_fail(err, vol, "cannot delete the image (it has snapshots)", r);
+	else if (r < 0 && r != -ENOENT)
+		ret = rbd_fail(err, vol, "cannot delete the image", r);
+	session_close(&s);
+	return ret;
+}
+
+const struct nc_storage_backend nc_storage_rbd = {
+	.type = "rbd",
+	.info = rbdb_info,
+	.create = rbdb_create,
+	.resize = rbdb_resize,
+	.remove = rbdb_remove,
+};

@@ -1,0 +1,611 @@
+/*
+ * test_storage.c - VM disk volumes (drivers/storage.h) for real:
+ *
+ *   dir  on a real libvirt daemon from test/testbed/libvirtd.sh (one for the
+ *        suite, on 127.0.102.x so it does not meet another testbed), checked
+ *        from outside with qemu-img and qemu-io: qcow2 volumes, overlays of
+ *        raw and qcow2 base images, growing (also of a running QEMU guest's
+ *        disk), shrinking refused, deleting;
+ *   sim  the same calls on a simulated host, and the volumes survive
+ *        closing and reopening it;
+ *   rbd  on a real single-node Ceph (../shared/testbed/microceph.sh):
+ *        clones of a base image written here with librbd.
+ *
+ * The daemon and Ceph are started by the runner process (unchecked fixture)
+ * or by a test, and stopped by the unchecked teardown, which runs after the
+ * tests whether they failed or not.  A service that cannot start here makes
+ * its tests skip with a line on stderr.
+ */
+#include <rbd/librbd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests.h"
+#include "testutil.h"
+
+#include "../drivers/storage.h"
+#include "../spec/util.h"
+
+#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
+				       "missing '%s' in:\n%.3000s", (needle), (hay))
+#define MiB (1ULL << 20)
+
+static char base_dir[64];        /* everything of this run: /tmp/nc-storage-XXXXXX */
+static char lv_dir[96];          /* the libvirtd.sh testbed */
+static char ceph_dir[96];        /* microceph.sh, started by the rbd test */
+static char host_uri[512];       /* "" when no daemon could start */
+
+#define sh(r, ...) nc_run_in((r), base_dir, __VA_ARGS__)
+#define shq(...) nc_run_inq(base_dir, __VA_ARGS__)
+
+static void suite_setup(void)
+{
+	struct nc_run r;
+	char *p;
+
+	snprintf(base_dir, sizeof(base_dir), "/tmp/nc-storage-XXXXXX");
+	if (!mkdtemp(base_dir))
+		abort();
+	snprintf(lv_dir, sizeof(lv_dir), "%s/lv", base_dir);
+	snprintf(ceph_dir, sizeof(ceph_dir), "%s/ceph", base_dir);
+	host_uri[0] = 0;
+	if (sh(&r, "bash '%s/test/testbed/libvirtd.sh' check && NC_LV_ADDR_PREFIX=127.0.102 "
+		   "bash '%s/test/testbed/libvirtd.sh' up 1 '%s' && bash '%s/test/testbed/libvirtd.sh' env '%s'",
+	       NC_SOURCE_DIR, NC_SOURCE_DIR, lv_dir, NC_SOURCE_DIR, lv_dir) != 0) {
+		fprintf(stderr, "storage: no libvirt daemon here, dir tests skip: %.400s\n", r.err);
+	} else if ((p = strstr(r.out, "NC_HOST1_URI=")) != NULL) {
+		p += strlen("NC_HOST1_URI=");
+		snprintf(host_uri, sizeof(host_uri), "%.*s", (int)strcspn(p, "\n"), p);
+		/* env quotes values that need it */
+		if (host_uri[0] == '\'') {
+			memmove(host_uri, host_uri + 1, strlen(host_uri));
+			host_uri[strcspn(host_uri, "'")] = 0;
+		}
+	}
+	nc_run_free(&r);
+}
+
+static void suite_teardown(void)
+{
+	shq("[ -d '%s' ] && bash '%s/test/testbed/libvirtd.sh' down '%s' >/dev/null 2>&1; "
+	    "[ -d '%s' ] && bash '%s/../shared/testbed/microceph.sh' down '%s' >/dev/null 2>&1; "
+	    "cd / && rm -rf '%s'", lv_dir, NC_SOURCE_DIR, lv_dir, ceph_dir, NC_SOURCE_DIR, ceph_dir, base_dir);
+}
+
+/* ---- dir pools on a real daemon ---- */
+
+static struct nc_host_conn *open_host(void)
+{
+	struct nc_host_conn *h = NULL;
+	struct nc_err err = { "" };
+
+	if (!host_uri[0])
+		return NULL;
+	ck_assert_msg(nc_host_open(&h, host_uri, NULL, &err) == 0, "%s", err.msg);
+	return h;
+}
+
+#define SKIP_WITHOUT_DAEMON(h) do { \
+		if (!(h)) { \
+			fprintf(stderr, "skip %s: no libvirt daemon\n", __func__); \
+			return; \
+		} \
+	} while (0)
+
+static struct nc_pool_def dir_pool(const char *name, char *path_buf, size_t len)
+{
+	struct nc_pool_def p = { .name = name, .type = "dir" };
+
+	snprintf(path_buf, len, "%s/pools/%s", base_dir, name);
+	p.path = path_buf;
+	return p;
+}
+
+/* `qemu-img info --output=json` of a file (caller frees) */
+static char *img_info(const char *path)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, "qemu-img info -U --output=json '%s'", path), 0);
+	free(r.err);
+	return r.out;
+}
+
+START_TEST(test_storage_dir_create_empty)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	char path[128], *file, *info;
+	struct nc_pool_def pool = dir_pool("empty", path, sizeof(path));
+
+	SKIP_WITHOUT_DAEMON(h);
+	/* nothing yet: no volume, and looking does not define the pool */
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_int_ne(sh(&r, "virsh -c '%s' pool-info novacron-empty", host_uri), 0);
+	nc_run_free(&r);
+
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 64 * MiB, NULL, &err) == 0, "%s", err.msg);
+	file = nc_xasprintf("%s/vm1-root.qcow2", path);
+	info = img_info(file);
+	HAS(info, "\"format\": \"qcow2\"");
+	HAS(info, "\"virtual-size\": 67108864,");
+	ck_assert_ptr_null(strstr(info, "backing-filename"));
+	free(info);
+	/* the libvirt pool is there, running and autostarted */
+	ck_assert_int_eq(sh(&r, "virsh -c '%s' pool-info novacron-empty", host_uri), 0);
+	ck_assert_msg(strstr(r.out, "running") && strstr(r.out, "Autostart:      yes"), "%s", r.out);
+	nc_run_free(&r);
+
+	ck_assert_msg(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 64 * MiB);
+	ck_assert_uint_lt(v.allocation, 4 * MiB);
+	ck_assert_str_eq(v.format, "qcow2");
+	ck_assert_str_eq(v.path, file);
+	ck_assert_ptr_null(v.backing);
+	nc_volume_release(&v);
+	nc_volume_release(&v);    /* released twice: harmless */
+
+	/* an existing volume is never overwritten */
+	ck_assert_int_eq(nc_vol_create(h, &pool, "vm1-root.qcow2", 128 * MiB, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root.qcow2: already exists in storage pool empty");
+	info = img_info(file);
+	HAS(info, "\"virtual-size\": 67108864,");
+	free(info);
+
+	/* a file made behind libvirt's back is seen (the pool is refreshed) */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 '%s/stray.qcow2' 1M", path), 0);
+	ck_assert_msg(nc_vol_info(h, &pool, "stray.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 1 * MiB);
+	nc_volume_release(&v);
+	free(file);
+	nc_host_close(h);
+}
+END_TEST
+
+START_TEST(test_storage_dir_clone_base)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	struct stat st;
+	char path[128], *file, *info, *base;
+	struct nc_pool_def pool = dir_pool("clones", path, sizeof(path));
+
+	SKIP_WITHOUT_DAEMON(h);
+	/* a raw base image with known bytes at 0 and at 8 MiB */
+	base = nc_xasprintf("%s/base.raw", base_dir);
+	ck_assert_int_eq(shq("qemu-img create -q -f raw base.raw 16M && "
+			     "qemu-io -f raw -c 'write -q -P 0xab 0 1M' -c 'write -q -P 0xcd 8M 1M' base.raw"), 0);
+	/* smaller than the base: the volume gets the base's size */
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 8 * MiB, base, &err) == 0, "%s", err.msg);
+	file = nc_xasprintf("%s/vm1-root.qcow2", path);
+	info = img_info(file);
+	HAS(info, "\"format\": \"qcow2\"");
+	HAS(info, "\"virtual-size\": 16777216,");
+	HAS(info, "\"backing-filename-format\": \"raw\"");
+	HAS(info, base);
+	free(info);
+	/* the base's bytes show through the overlay, which holds none of them */
+	ck_assert_int_eq(sh(&r, "qemu-io -r -f qcow2 -c 'read -P 0xab 0 1M' -c 'read -P 0xcd 8M 1M' "
+				"-c 'read -P 0 2M 1M' '%s'", file), 0);
+	ck_assert_msg(!strstr(r.out, "Pattern verification failed"), "%s", r.out);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("qemu-img compare -U base.raw '%s'", file), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_lt(st.st_size, 1 << 20);
+
+	ck_assert_msg(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 16 * MiB);
+	ck_assert_str_eq(v.format, "qcow2");
+	ck_assert_ptr_nonnull(v.backing);
+	ck_assert_str_eq(v.backing, base);
+	nc_volume_release(&v);
+
+	/* a qcow2 base, larger ask: backing format qcow2, the size asked */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 base.qcow2 32M && "
+			     "qemu-io -f qcow2 -c 'write -q -P 0x11 4M 1M' base.qcow2"), 0);
+	free(base);
+	base = nc_xasprintf("%s/base.qcow2", base_dir);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm2-root.qcow2", 48 * MiB, base, &err) == 0, "%s", err.msg);
+	free(file);
+	file = nc_xasprintf("%s/vm2-root.qcow2", path);
+	info = img_info(file);
+	HAS(info, "\"virtual-size\": 50331648,");
+	HAS(info, "\"backing-filename-format\": \"qcow2\"");
+	free(info);
+	ck_assert_int_eq(sh(&r, "qemu-io -r -f qcow2 -c 'read -P 0x11 4M 1M' '%s'", file), 0);
+	ck_assert_msg(!strstr(r.out, "Pattern verification failed"), "%s", r.out);
+	nc_run_free(&r);
+	/* a missing base image is an error, and leaves no volume behind */
+	ck_assert_int_eq(nc_vol_create(h, &pool, "vm3-root.qcow2", 8 * MiB, "/nonexistent/base.img", &err), -1);
+	HAS(err.msg, "disk vm3-root.qcow2: cannot create the volume from its base image: ");
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm3-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	free(file);
+	free(base);
+	nc_host_close(h);
+}
+END_TEST
+
+START_TEST(test_storage_dir_grow_shrink)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	char path[128], *file, *info;
+	struct nc_pool_def pool = dir_pool("resize", path, sizeof(path));
+
+	SKIP_WITHOUT_DAEMON(h);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 32 * MiB, NULL, &err) == 0, "%s", err.msg);
+	file = nc_xasprintf("%s/vm1-root.qcow2", path);
+	ck_assert_int_eq(shq("qemu-io -f qcow2 -c 'write -q -P 0x5a 0 1M' -c 'write -q -P 0x77 31M 1M' '%s'", file), 0);
+
+	ck_assert_msg(nc_vol_resize(h, &pool, "vm1-root.qcow2", 64 * MiB, NULL, NULL, &err) == 0, "%s", err.msg);
+	info = img_info(file);
+	HAS(info, "\"virtual-size\": 67108864,");
+	free(info);
+	ck_assert_int_eq(sh(&r, "qemu-io -r -f qcow2 -c 'read -P 0x5a 0 1M' -c 'read -P 0x77 31M 1M' "
+				"-c 'read -P 0 40M 1M' '%s'", file), 0);
+	ck_assert_msg(!strstr(r.out, "Pattern verification failed"), "%s", r.out);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
+	ck_assert_uint_eq(v.capacity, 64 * MiB);
+	nc_volume_release(&v);
+
+	/* the same size: nothing to do */
+	ck_assert_msg(nc_vol_resize(h, &pool, "vm1-root.qcow2", 64 * MiB, NULL, NULL, &err) == 0, "%s", err.msg);
+	/* shrinking: refused, nothing touched */
+	ck_assert_int_eq(nc_vol_resize(h, &pool, "vm1-root.qcow2", 16 * MiB, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root.qcow2: shrinking from 64 MiB to 16 MiB is not supported; "
+				  "grow it or create a new disk");
+	info = img_info(file);
+	HAS(info, "\"virtual-size\": 67108864,");
+	free(info);
+	ck_assert_int_eq(sh(&r, "qemu-io -r -f qcow2 -c 'read -P 0x77 31M 1M' '%s'", file), 0);
+	ck_assert_msg(!strstr(r.out, "Pattern verification failed"), "%s", r.out);
+	nc_run_free(&r);
+	/* a missing volume cannot be resized */
+	ck_assert_int_eq(nc_vol_resize(h, &pool, "vm9-root.qcow2", 64 * MiB, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm9-root.qcow2: does not exist in storage pool resize");
+	free(file);
+	nc_host_close(h);
+}
+END_TEST
+
+/* the disk of a running QEMU guest (TCG, no OS needed) grows live */
+START_TEST(test_storage_dir_grow_running)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_run r;
+	char path[128];
+	struct nc_pool_def pool = dir_pool("live", path, sizeof(path));
+
+	SKIP_WITHOUT_DAEMON(h);
+	ck_assert_msg(nc_vol_create(h, &pool, "stor-live-root.qcow2", 32 * MiB, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sh(&r, "cat > live.xml <<EOF\n"
+				"<domain type='qemu'><name>stor-live</name><memory unit='MiB'>64</memory>"
+				"<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices>"
+				"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+				"<source file='%s/stor-live-root.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+				"</devices></domain>\nEOF\n"
+				"virsh -c '%s' define live.xml && virsh -c '%s' start stor-live",
+				path, host_uri, host_uri) == 0, "%s", r.err);
+	nc_run_free(&r);
+	ck_assert_msg(nc_vol_resize(h, &pool, "stor-live-root.qcow2", 96 * MiB, "stor-live", "vda", &err) == 0,
+		      "%s", err.msg);
+	/* the guest's view (QEMU's block device) has the new size */
+	ck_assert_int_eq(sh(&r, "virsh -c '%s' domblkinfo stor-live vda --human", host_uri), 0);
+	HAS(r.out, "Capacity:       96.000 MiB");
+	nc_run_free(&r);
+	/* shrinking a running guest's disk: refused before QEMU is asked */
+	ck_assert_int_eq(nc_vol_resize(h, &pool, "stor-live-root.qcow2", 32 * MiB, "stor-live", "vda", &err), -1);
+	HAS(err.msg, "shrinking from 96 MiB to 32 MiB is not supported");
+	shq("virsh -c '%s' destroy stor-live; virsh -c '%s' undefine stor-live", host_uri, host_uri);
+	nc_host_close(h);
+}
+END_TEST
+
+START_TEST(test_storage_dir_delete)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	char path[128], other[128], *file;
+	struct nc_pool_def pool = dir_pool("del", path, sizeof(path));
+	struct nc_pool_def never = dir_pool("never", other, sizeof(other));
+
+	SKIP_WITHOUT_DAEMON(h);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 16 * MiB, NULL, &err) == 0, "%s", err.msg);
+	file = nc_xasprintf("%s/vm1-root.qcow2", path);
+	ck_assert_int_eq(access(file, F_OK), 0);
+	ck_assert_msg(nc_vol_delete(h, &pool, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_int_ne(access(file, F_OK), 0);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	/* again, and in a pool that was never made: nothing to do */
+	ck_assert_msg(nc_vol_delete(h, &pool, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_delete(h, &never, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_int_ne(sh(&r, "virsh -c '%s' pool-info novacron-never", host_uri), 0);
+	nc_run_free(&r);
+	/* created again after the delete */
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 16 * MiB, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(access(file, F_OK), 0);
+	free(file);
+	nc_host_close(h);
+}
+END_TEST
+
+START_TEST(test_storage_dir_errors)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	char path[128];
+	struct nc_pool_def pool = dir_pool("conflict", path, sizeof(path));
+	struct nc_pool_def moved = pool, odd = pool;
+
+	SKIP_WITHOUT_DAEMON(h);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 16 * MiB, NULL, &err) == 0, "%s", err.msg);
+	/* the libvirt pool of that name has another directory: not redefined */
+	moved.path = "/tmp/elsewhere";
+	ck_assert_int_eq(nc_vol_info(h, &moved, "vm1-root.qcow2", &v, &err), -1);
+	ck_assert_msg(strstr(err.msg, "storage pool conflict: libvirt pool novacron-conflict on this host has path ") &&
+		      strstr(err.msg, ", not /tmp/elsewhere"), "%s", err.msg);
+	odd.type = "nfs";
+	ck_assert_int_eq(nc_vol_create(h, &odd, "vm1-root.qcow2", 16 * MiB, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "storage pool conflict: unknown type 'nfs' (expected dir or rbd)");
+	/* dir pools need a libvirt host */
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root.qcow2", &v, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root.qcow2: dir pools need a libvirt or sim host");
+	nc_host_close(h);
+}
+END_TEST
+
+/* ---- sim hosts ---- */
+
+START_TEST(test_storage_sim_persists)
+{
+	struct nc_driver_opts opts;
+	struct nc_host_conn *h = NULL;
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_pool_def pool = { .name = "local", .type = "dir", .path = "/var/lib/novacron/local" };
+	char *state = nc_xasprintf("%s/sim-state", base_dir), *xml = NULL;
+	size_t len;
+
+	opts.state_dir = state;
+	ck_assert_msg(nc_host_open(&h, "sim:///stor1", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 20ULL << 30, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_create(h, &pool, "vm2-root.qcow2", 10ULL << 30, "/images/debian-12.qcow2", &err) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(nc_vol_create(h, &pool, "vm1-root.qcow2", 20ULL << 30, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root.qcow2: already exists in storage pool local");
+	/* no file is made on a simulated host */
+	ck_assert_int_ne(access("/var/lib/novacron/local/vm1-root.qcow2", F_OK), 0);
+	/* grow (emulated: the test driver has no resize), refuse to shrink */
+	ck_assert_msg(nc_vol_resize(h, &pool, "vm2-root.qcow2", 30ULL << 30, "vm2", "vda", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_resize(h, &pool, "vm1-root.qcow2", 10ULL << 30, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root.qcow2: shrinking from 20 GiB to 10 GiB is not supported; "
+				  "grow it or create a new disk");
+	ck_assert_msg(nc_vol_create(h, &pool, "vm3-data.qcow2", 1ULL << 30, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_delete(h, &pool, "vm3-data.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_msg(h->drv->commit(h, &err) == 0, "%s", err.msg);
+	nc_host_close(h);
+
+	/* the state file holds them the test driver's way */
+	xml = nc_xasprintf("%s/stor1.xml", state);
+	{
+		char *text = NULL;
+
+		ck_assert_int_eq(nc_read_file(xml, 1 << 20, &text, &len), 0);
+		HAS(text, "<name>novacron-local</name>");
+		HAS(text, "<name>vm1-root.qcow2</name>");
+		ck_assert_ptr_null(strstr(text, "vm3-data"));
+		free(text);
+	}
+	free(xml);
+
+	/* reopened: the same volumes, sizes and backing files */
+	ck_assert_msg(nc_host_open(&h, "sim:///stor1", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 20ULL << 30);
+	ck_assert_str_eq(v.format, "qcow2");
+	ck_assert_str_eq(v.path, "/var/lib/novacron/local/vm1-root.qcow2");
+	ck_assert_ptr_null(v.backing);
+	nc_volume_release(&v);
+	ck_assert_msg(nc_vol_info(h, &pool, "vm2-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 30ULL << 30);
+	ck_assert_ptr_nonnull(v.backing);
+	ck_assert_str_eq(v.backing, "/images/debian-12.qcow2");
+	nc_volume_release(&v);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm3-data.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	/* deleted and committed: gone after the next reopen, the other stays */
+	ck_assert_msg(nc_vol_delete(h, &pool, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_msg(h->drv->commit(h, &err) == 0, "%s", err.msg);
+	nc_host_close(h);
+	ck_assert_msg(nc_host_open(&h, "sim:///stor1", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "vm2-root.qcow2", &v, &err), 0);
+	ck_assert(v.exists);
+	nc_volume_release(&v);
+	nc_host_close(h);
+	free(state);
+}
+END_TEST
+
+/* ---- rbd on a real Ceph ---- */
+
+static int rbd_bytes_are(rbd_image_t img, uint64_t off, size_t len, unsigned char want)
+{
+	unsigned char *buf = nc_xmalloc(len);
+	ssize_t n = rbd_read(img, off, len, (char *)buf);
+	size_t i;
+	int ok = n == (ssize_t)len;
+
+	for (i = 0; ok && i < len; i++)
+		ok = buf[i] == want;
+	free(buf);
+	return ok;
+}
+
+START_TEST(test_storage_rbd)
+{
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	char *mc, *conf;
+	struct nc_pool_def pool = { .name = "ceph", .type = "rbd", .rbd_pool = "rbd" };
+	rados_t cluster;
+	rados_ioctx_t io;
+	rbd_image_t img;
+	int order = 22, prot = 0, port = 3400 + getpid() % 500;
+	char *chunk;
+
+	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
+	if (access(mc, R_OK) != 0) {
+		fprintf(stderr, "skip test_storage_rbd: %s not found\n", mc);
+		free(mc);
+		return;
+	}
+	if (sh(&r, "MC_MON_PORT=%d MC_MON_V1PORT=%d bash '%s' up '%s'", port, 6900 + getpid() % 500, mc,
+	       ceph_dir) != 0) {
+		fprintf(stderr, "skip test_storage_rbd: microceph cannot start here: %.300s\n", r.err);
+		nc_run_free(&r);
+		free(mc);
+		return;
+	}
+	nc_run_free(&r);
+	conf = nc_xasprintf("%s/ceph.conf", ceph_dir);
+	pool.ceph_conf = conf;
+
+	/* a base image with data, written here with librbd */
+	ck_assert_int_eq(rados_create(&cluster, "admin"), 0);
+	ck_assert_int_eq(rados_conf_read_file(cluster, conf), 0);
+	ck_assert_int_eq(rados_connect(cluster), 0);
+	ck_assert_int_eq(rados_ioctx_create(cluster, "rbd", &io), 0);
+	ck_assert_int_eq(rbd_create2(io, "debian-base", 32 * MiB, 1 /* layering */, &order), 0);
+	ck_assert_int_eq(rbd_open(io, "debian-base", &img, NULL), 0);
+	chunk = nc_xmalloc(MiB);
+	memset(chunk, 0xab, MiB);
+	ck_assert_int_eq(rbd_write(img, 0, MiB, chunk), (ssize_t)MiB);
+	memset(chunk, 0xcd, MiB);
+	ck_assert_int_eq(rbd_write(img, 20 * MiB, MiB, chunk), (ssize_t)MiB);
+	free(chunk);
+	ck_assert_int_eq(rbd_close(img), 0);
+
+	/* a clone of it: the base's bytes, its parent, the size asked */
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_msg(nc_vol_create(NULL, &pool, "vm1-root", 64 * MiB, "debian-base", &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_info(NULL, &pool, "vm1-root", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 64 * MiB);
+	ck_assert_str_eq(v.format, "raw");
+	ck_assert_str_eq(v.path, "rbd/vm1-root");
+	ck_assert_ptr_nonnull(v.backing);
+	ck_assert_str_eq(v.backing, "rbd/debian-base");
+	nc_volume_release(&v);
+	ck_assert_int_eq(rbd_open_read_only(io, "vm1-root", &img, NULL), 0);
+	ck_assert(rbd_bytes_are(img, 0, MiB, 0xab));
+	ck_assert(rbd_bytes_are(img, 20 * MiB, MiB, 0xcd));
+	ck_assert(rbd_bytes_are(img, 40 * MiB, MiB, 0));
+	rbd_close(img);
+	/* the base's snapshot is there and protected */
+	ck_assert_int_eq(rbd_open_read_only(io, "debian-base", &img, NULL), 0);
+	ck_assert_int_eq(rbd_snap_is_protected(img, "novacron-base", &prot), 0);
+	ck_assert_int_eq(prot, 1);
+	rbd_close(img);
+	/* a second clone reuses the snapshot; smaller ask: the base's size */
+	ck_assert_msg(nc_vol_create(NULL, &pool, "vm2-root", 8 * MiB, "debian-base", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm2-root", &v, &err), 0);
+	ck_assert_uint_eq(v.capacity, 32 * MiB);
+	nc_volume_release(&v);
+	/* exists: refused; a missing base: refused */
+	ck_assert_int_eq(nc_vol_create(NULL, &pool, "vm1-root", 64 * MiB, "debian-base", &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root: already exists in storage pool ceph");
+	ck_assert_int_eq(nc_vol_create(NULL, &pool, "vm3-root", 64 * MiB, "nope", &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm3-root: base image nope does not exist");
+
+	/* an empty volume */
+	ck_assert_msg(nc_vol_create(NULL, &pool, "vm1-data", 16 * MiB, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-data", &v, &err), 0);
+	ck_assert_uint_eq(v.capacity, 16 * MiB);
+	ck_assert_ptr_null(v.backing);
+	nc_volume_release(&v);
+
+	/* grow keeps the data; shrink is refused and changes nothing */
+	ck_assert_msg(nc_vol_resize(NULL, &pool, "vm1-root", 128 * MiB, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), 0);
+	ck_assert_uint_eq(v.capacity, 128 * MiB);
+	nc_volume_release(&v);
+	ck_assert_int_eq(nc_vol_resize(NULL, &pool, "vm1-root", 32 * MiB, NULL, NULL, &err), -1);
+	ck_assert_str_eq(err.msg, "disk vm1-root: shrinking from 128 MiB to 32 MiB is not supported; "
+				  "grow it or create a new disk");
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), 0);
+	ck_assert_uint_eq(v.capacity, 128 * MiB);
+	nc_volume_release(&v);
+	ck_assert_int_eq(rbd_open_read_only(io, "vm1-root", &img, NULL), 0);
+	ck_assert(rbd_bytes_are(img, 20 * MiB, MiB, 0xcd));
+	rbd_close(img);
+
+	/* delete: gone, twice is fine, the base stays */
+	ck_assert_msg(nc_vol_delete(NULL, &pool, "vm1-root", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_msg(nc_vol_delete(NULL, &pool, "vm1-root", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "debian-base", &v, &err), 0);
+	ck_assert(v.exists);
+	nc_volume_release(&v);
+	/* a base with snapshots cannot be deleted: said so */
+	ck_assert_int_eq(nc_vol_delete(NULL, &pool, "debian-base", &err), -1);
+	HAS(err.msg, "disk debian-base: cannot delete the image");
+
+	rados_ioctx_destroy(io);
+	rados_shutdown(cluster);
+	/* a wrong ceph.conf: an error naming it */
+	pool.ceph_conf = "/nonexistent/ceph.conf";
+	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), -1);
+	HAS(err.msg, "disk vm1-root: cannot connect to Ceph with /nonexistent/ceph.conf: ");
+	shq("bash '%s' down '%s'", mc, ceph_dir);
+	free(conf);
+	free(mc);
+}
+END_TEST
+
+Suite *nc_suite_storage(void)
+{
+	Suite *s = suite_create("storage");
+	TCase *tc = tcase_create("storage");
+
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_storage_dir_create_empty);
+	tcase_add_test(tc, test_storage_dir_clone_base);
+	tcase_add_test(tc, test_storage_dir_grow_shrink);
+	tcase_add_test(tc, test_storage_dir_grow_running);
+	tcase_add_test(tc, test_storage_dir_delete);
+	tcase_add_test(tc, test_storage_dir_errors);
+	tcase_add_test(tc, test_storage_sim_persists);
+	tcase_add_test(tc, test_storage_rbd);
+	suite_add_tcase(s, tc);
+	return s;
+}
