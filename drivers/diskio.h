@@ -1,35 +1,65 @@
 /*
  * diskio.h - reading a VM's disks at a consistent point, and writing disk
- * images back, for backup and restore (issue 6).
+ * images back, for backup and restore (issue 6).  Implemented by
+ * drivers/diskio.c (libvirt, libnbd, librbd); the design is described there.
  *
- * Reading (nc_disk_snap_begin):
- *   running domain   libvirt's backup API in pull mode: virDomainBackupBegin
- *                    with a new checkpoint ("nc-<unix seconds>-<n>"), which
- *                    exports each disk's point-in-time view over NBD on a
- *                    unix socket; read with libnbd.  With quiesce, the
- *                    guest agent freezes the file systems first
- *                    (virDomainFSFreeze/Thaw); when there is no agent the
- *                    backup goes on unquiesced and says so.
+ * Reading (nc_disk_snap_begin): the domain's disks (<disk device='disk'>)
+ * in XML order.
+ *   running domain   libvirt's backup API in pull mode: one
+ *   (or paused)      virDomainBackupBegin for all disks that also creates the
+ *                    checkpoint "nc-<unix seconds>-<n>" (n counts up until
+ *                    the name is free).  libvirt exports each disk's
+ *                    point-in-time view over NBD on a unix socket in
+ *                    scratch_dir (export name = the disk target) and keeps
+ *                    a qcow2 scratch file per disk there while the job
+ *                    runs; both are gone after nc_disk_snap_end.  Read
+ *                    with libnbd.  With quiesce, the guest agent freezes
+ *                    the file systems right before the job begins
+ *                    (virDomainFSFreeze) and thaws them right after
+ *                    (virDomainFSThaw); when there is no agent the backup
+ *                    goes on with quiesced = false.
+ *                    Only qcow2 file disks can hold the checkpoint's dirty
+ *                    bitmap: other disks (raw, rbd) are not in the
+ *                    checkpoint and always read whole (incremental false).
  *                    Incremental: when since_checkpoint names a checkpoint
- *                    the domain still has, the backup is incremental from
- *                    it and the changed extents come from the NBD context
- *                    "qemu:dirty-bitmap:<export>"; otherwise full.
- *   shut-off domain  each disk read as it is (nothing can change it):
- *                    qcow2/raw files through qemu-nbd (read-only, started
- *                    by libnbd with socket activation); rbd disks through
- *                    librbd.  Never incremental (no changed extents), and
- *                    quiesced = true (nothing was running).
- *   rbd disks        of a running domain go through the same libvirt backup.
- * Zero and unallocated extents (NBD "base:allocation") are reported so a
- * reader can skip them.
+ *                    the domain still has, the qcow2 disks are backed up
+ *                    incrementally from it: `changed` lists the byte
+ *                    ranges written since (NBD context
+ *                    "qemu:dirty-bitmap:backup-<target>", bitmap
+ *                    granularity, 64 KiB by default), sorted and merged;
+ *                    s->since is set.  Otherwise (NULL, or a checkpoint the
+ *                    domain no longer has) full, s->since = NULL.  Reads
+ *                    always see the whole point-in-time disk: `changed` only
+ *                    says what needs reading.
+ *   shut-off domain  each disk of the inactive XML read as it is (nothing
+ *                    can change it): files through a read-only qemu-nbd
+ *                    started by libnbd with socket activation (qcow2
+ *                    backing chains are followed); rbd ("network") disks
+ *                    through librbd (ceph_conf, ceph_user).  Never
+ *                    incremental, no checkpoint; quiesced = true,
+ *                    live = false.
+ *   simulated host   (sim://) like a shut-off domain, whatever its state:
+ *                    the files its XML names are read when they exist;
+ *                    otherwise it fails with "disk vda of VM x: /path does
+ *                    not exist (simulated hosts have no disk data)".
+ * Zero extents (NBD "base:allocation", NBD_STATE_ZERO) are reported so a
+ * reader can skip them; for rbd disks of a shut-off domain none are
+ * reported.
  *
- * nc_disk_snap_end(success): ends the libvirt backup job; on success keeps
- * the new checkpoint and deletes the domain's older "nc-" checkpoints; on
- * failure deletes the new checkpoint, so the next backup falls back to a
- * full one rather than trusting a bitmap nobody stored.
+ * nc_disk_snap_end(success): closes the readers and ends the libvirt
+ * backup job (virDomainAbortJob); on success keeps the new checkpoint and
+ * deletes the domain's older "nc-" checkpoints (their bitmaps go with
+ * them); on failure deletes the new checkpoint, so that a later backup from
+ * it is a full one rather than trusting a bitmap nobody stored.  Frees s
+ * whatever it returns.
  *
  * Writing (nc_disk_writer_open): a disk image file (qcow2 or raw; qemu-nbd
  * read-write through libnbd) or an rbd image (librbd), for restore.
+ * nc_disk_writer_zero uses NBD WRITE_ZEROES / rbd_write_zeroes and falls
+ * back to writing zeros.
+ *
+ * A snapshot or writer is used by one thread.  Every call returns 0 or -1
+ * with err filled.
  */
 #ifndef NC_DISKIO_H
 #define NC_DISKIO_H
@@ -46,7 +76,7 @@ struct nc_snap_disk {
 	char *source;            /* file path or rbd pool/image */
 	char *format;            /* qcow2, raw */
 	uint64_t size;           /* virtual size, bytes */
-	/* incremental only: byte ranges changed since the checkpoint, sorted */
+	/* incremental only: byte ranges changed since the checkpoint, sorted, merged */
 	struct nc_backup_extent *changed;
 	size_t nchanged;
 	bool incremental;
@@ -66,24 +96,29 @@ struct nc_disk_snap {
 struct nc_disk_snap_opts {
 	const char *since_checkpoint;  /* NULL = full */
 	bool quiesce;                  /* try the guest agent */
-	const char *scratch_dir;       /* where the NBD socket and scratch files go */
+	const char *scratch_dir;       /* NBD socket, scratch files (running domain; made if missing) */
 	const char *ceph_conf, *ceph_user;  /* for rbd disks of a shut-off domain */
 };
 
 int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,
 	const struct nc_disk_snap_opts *o, struct nc_err *err);
-/* Reads len bytes of disk i at offset (thread-unsafe; one reader). */
+/* Reads len bytes of disk i at offset; past the disk's end is refused. */
 int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *buf, size_t len,
 	struct nc_err *err);
-/* Zero (or unallocated) extents of disk i within [offset, offset+len), sorted. */
+/*
+ * Zero extents of disk i within [offset, offset+len) (clipped to it and to
+ * the disk), sorted and merged; *out belongs to the caller.
+ */
 int nc_disk_snap_zeros(struct nc_disk_snap *s, size_t i, uint64_t offset, uint64_t len,
 	struct nc_backup_extent **out, size_t *out_n, struct nc_err *err);
+/* Ends the snapshot (see above) and frees s; s may be NULL. */
 int nc_disk_snap_end(struct nc_disk_snap *s, bool success, struct nc_err *err);
 
 struct nc_disk_writer;
 /*
- * path: a file ("qcow2" or "raw" format, which must exist with at least size
- * bytes) or, with rbd set, "pool/image" in that cluster.
+ * path: a file ("qcow2" or "raw" format, which must exist and be as large as
+ * the image restored; format NULL = raw) or, with rbd set, "pool/image" in
+ * that cluster (ceph_conf NULL = /etc/ceph/ceph.conf, ceph_user NULL = admin).
  */
 int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const char *format,
 	bool rbd, const char *ceph_conf, const char *ceph_user, struct nc_err *err);

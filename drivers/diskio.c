@@ -1,0 +1,1054 @@
+/*
+ * diskio.c - reading a VM's disks at one consistent point (backup) and
+ * writing disk images (restore); the API is documented in diskio.h.
+ *
+ * Design
+ *
+ *   One reader per disk, behind the same three calls (read, zeros,
+ *   changed): an NBD connection (libnbd) or an open rbd image (librbd).
+ *
+ *   Running (or paused) domain on a real libvirt host: one pull-mode
+ *   backup job for all disks, begun with one virDomainBackupBegin that
+ *   also creates the checkpoint "nc-<unix seconds>-<n>" (n counts up until
+ *   the name is free).  libvirt makes QEMU export every disk's view at
+ *   that instant on an NBD server listening on a unix socket in
+ *   scratch_dir, export name = disk target; writes the guest makes after
+ *   it are copied-before-write into a qcow2 scratch file per disk (also in
+ *   scratch_dir; libvirt creates and removes it).  Checkpoints carry
+ *   dirty bitmaps, which only qcow2 disks can hold: qcow2 disks are in the
+ *   checkpoint (checkpoint='bitmap'), every other disk (raw, rbd) is not
+ *   (checkpoint='no') and is always backed up whole (backupmode='full').
+ *   When since_checkpoint still exists on the domain, the qcow2 disks are
+ *   backed up incrementally from it: libvirt exposes the bitmap of the
+ *   changes since then as NBD meta context
+ *   "qemu:dirty-bitmap:backup-<target>", which is read once over the whole
+ *   disk into nc_snap_disk.changed (merged, sorted).  The data read is
+ *   always the full point-in-time view; "changed" only says what a reader
+ *   needs to read.  With quiesce, virDomainFSFreeze before the job begins
+ *   and virDomainFSThaw as soon as it has begun (the point is taken at
+ *   begin); without a guest agent the backup goes on with quiesced=false.
+ *
+ *   Shut-off domain (and every domain of a simulated host, whose disks
+ *   are just the files its XML names): the disks of the inactive XML as
+ *   they are: files through a read-only qemu-nbd that libnbd starts with
+ *   socket activation (so it dies with the connection, and qcow2 backing
+ *   chains are followed), rbd images through librbd opened read-only.
+ *   quiesced=true, live=false, never incremental.
+ *
+ *   Zeros come from NBD "base:allocation" (NBD_STATE_ZERO); for rbd none
+ *   are reported (a reader just reads the zeros).
+ *
+ *   nc_disk_snap_end: closes the NBD connections, ends the pull job with
+ *   virDomainAbortJob (the normal way to end a pull backup), then keeps the
+ *   new checkpoint and deletes every older "nc-" checkpoint of the domain
+ *   (flags 0: QEMU drops their bitmaps; the new checkpoint's own bitmap
+ *   stays), or, on failure, deletes the new checkpoint so that the next
+ *   backup is full.  The socket and scratch files are removed.
+ *
+ *   Writer: files through a read-write qemu-nbd started by libnbd (nbd_zero
+ *   when the server can, otherwise zeros are written), rbd images through
+ *   librbd (rbd_write2, rbd_write_zeroes).  Close flushes, then closes
+ *   (and for files waits for qemu-nbd to exit, so the image is closed).
+ */
+#include "diskio.h"
+
+#include <errno.h>
+#include <libnbd.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <dirent.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <signal.h>
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../spec/util.h"
+#include "storage.h"
+
+#define IO_MAX (32u << 20)           /* largest NBD request */
+#define BS_MAX (1ull << 30)          /* largest block-status request */
+#define CKPT_PREFIX "nc-"
+
+/* ---- small helpers ---- */
+
+static int lv_fail(struct nc_err *err, const char *what)
+{
+	const char *m = virGetLastErrorMessage();
+
+	nc_err_set(err, "%s: %s", what, m && *m ? m : "unknown libvirt error");
+	return -1;
+}
+
+static int nbd_fail(struct nc_err *err, const char *what)
+{
+	const char *m = nbd_get_error();
+
+	nc_err_set(err, "%s: %s", what, m && *m ? m : "unknown NBD error");
+	return -1;
+}
+
+struct extents {
+	struct nc_backup_extent *v;
+	size_t n, cap;
+};
+
+/* appends [off, off+len), merging with the last extent when they touch */
+static void ext_add(struct extents *e, uint64_t off, uint64_t len)
+{
+	if (!len)
+		return;
+	if (e->n && e->v[e->n - 1].offset + e->v[e->n - 1].length >= off) {
+		uint64_t end = off + len, last = e->v[e->n - 1].offset + e->v[e->n - 1].length;
+
+		if (end > last)
+			e->v[e->n - 1].length = end - e->v[e->n - 1].offset;
+		return;
+	}
+	if (e->n == e->cap) {
+		e->cap = e->cap ? 2 * e->cap : 16;
+		e->v = nc_xreallocarray(e->v, e->cap, sizeof(*e->v));
+	}
+	e->v[e->n].offset = off;
+	e->v[e->n].length = len;
+	e->n++;
+}
+
+/* ---- rbd ---- */
+
+struct rbd_handle {
+	rados_t cluster;
+	rados_ioctx_t io;
+	rbd_image_t img;
+	bool connected, has_io, open;
+};
+
+static void rbdh_close(struct rbd_handle *r)
+{
+	if (r->open)
+		rbd_close(r->img);
+	if (r->has_io)
+		rados_ioctx_destroy(r->io);
+	if (r->connected)
+		rados_shutdown(r->cluster);
+	memset(r, 0, sizeof(*r));
+}
+
+/* spec: "pool/image" */
+static int rbdh_open(struct rbd_handle *r, const char *spec, bool read_only, const char *ceph_conf,
+	const char *ceph_user, struct nc_err *err)
+{
+	const char *slash = strchr(spec, '/');
+	char *pool = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!slash || slash == spec || !slash[1]) {
+		nc_err_set(err, "rbd image %s: want pool/image", spec);
+		return -1;
+	}
+	pool = nc_xstrndup(spec, (size_t)(slash - spec));
+	if ((rc = rados_create(&r->cluster, ceph_user ? ceph_user : "admin")) < 0) {
+		nc_err_set(err, "rbd image %s: %s", spec, strerror(-rc));
+		goto fail;
+	}
+	r->connected = true;   /* rados_shutdown also frees a handle that never connected */
+	if ((rc = rados_conf_read_file(r->cluster, ceph_conf)) < 0 ||
+	    (rc = rados_conf_set(r->cluster, "client_mount_timeout", "10")) < 0 ||
+	    (rc = rados_connect(r->cluster)) < 0) {
+		nc_err_set(err, "rbd image %s: cannot connect with %s: %s", spec,
+			   ceph_conf ? ceph_conf : "/etc/ceph/ceph.conf", strerror(-rc));
+		goto fail;
+	}
+	if ((rc = rados_ioctx_create(r->cluster, pool, &r->io)) < 0) {
+		nc_err_set(err, "rbd image %s: pool %s: %s", spec, pool, strerror(-rc));
+		goto fail;
+	}
+	r->has_io = true;
+	rc = read_only ? rbd_open_read_only(r->io, slash + 1, &r->img, NULL)
+		       : rbd_open(r->io, slash + 1, &r->img, NULL);
+	if (rc < 0) {
+		nc_err_set(err, "rbd image %s: %s", spec, strerror(-rc));
+		goto fail;
+	}
+	r->open = true;
+	free(pool);
+	return 0;
+fail:
+	free(pool);
+	rbdh_close(r);
+	return -1;
+}
+
+/* ---- qemu-nbd through libnbd ---- */
+
+/*
+ * Starts qemu-nbd on path with socket activation.  A path is given as
+ * "./x" when relative, so that QEMU never takes "a:b" for a protocol.
+ */
+static struct nbd_handle *qemu_nbd_open(const char *path, const char *format, bool read_only,
+	struct nc_err *err)
+{
+	struct nbd_handle *h = nbd_create();
+	char *fmt = nc_xasprintf("--format=%s", format && *format ? format : "raw");
+	char *p = path[0] == '/' ? nc_xstrdup(path) : nc_xasprintf("./%s", path);
+	char *argv[8];
+	int n = 0;
+
+	if (!h) {
+		nbd_fail(err, "cannot create an NBD handle");
+		goto out;
+	}
+	argv[n++] = (char *)"qemu-nbd";
+	if (read_only)
+		argv[n++] = (char *)"--read-only";
+	argv[n++] = fmt;
+	argv[n++] = (char *)"--cache=writeback";
+	if (!read_only)
+		argv[n++] = (char *)"--discard=unmap";
+	argv[n++] = p;
+	argv[n] = NULL;
+	if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
+	    nbd_connect_systemd_socket_activation(h, argv) < 0) {
+		char *what = nc_xasprintf("qemu-nbd %s", path);
+
+		nbd_fail(err, what);
+		free(what);
+		nbd_close(h);
+		h = NULL;
+	}
+out:
+	free(fmt);
+	free(p);
+	return h;
+}
+
+static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t len, struct nc_err *err)
+{
+	unsigned char *b = buf;
+
+	while (len) {
+		size_t n = len > IO_MAX ? IO_MAX : len;
+
+		if (nbd_pread(h, b, n, off, 0) < 0)
+			return nbd_fail(err, "NBD read");
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Extents of one meta context over [off, off+len) whose flags have any bit
+ * of mask set, appended to e.  Block status may answer for less than asked;
+ * the loop goes on from where the answer ended.
+ */
+struct bs_ctx {
+	const char *context;
+	uint32_t mask;
+	uint64_t end;                /* of the request */
+	uint64_t upto;               /* answered up to */
+	struct extents *e;
+};
+
+static int bs_cb(void *opaque, const char *metacontext, uint64_t offset, uint32_t *entries,
+	size_t nr_entries, int *error)
+{
+	struct bs_ctx *c = opaque;
+	size_t i;
+
+	(void)error;
+	if (strcmp(metacontext, c->context) != 0)
+		return 0;
+	for (i = 0; i + 1 < nr_entries && offset < c->end; i += 2) {
+		uint64_t len = entries[i];
+
+		if (offset + len > c->end)
+			len = c->end - offset;
+		if (entries[i + 1] & c->mask)
+			ext_add(c->e, offset, len);
+		offset += len;
+	}
+	if (offset > c->upto)
+		c->upto = offset;
+	return 0;
+}
+
+static int nbd_extents(struct nbd_handle *h, const char *context, uint32_t mask, uint64_t off,
+	uint64_t len, struct extents *e, struct nc_err *err)
+{
+	uint64_t end = off + len;
+
+	while (off < end) {
+		uint64_t n = end - off > BS_MAX ? BS_MAX : end - off;
+		struct bs_ctx c = { context, mask, off + n, off, e };
+		nbd_extent_callback cb = { .callback = bs_cb, .user_data = &c };
+
+		if (nbd_block_status(h, n, off, cb, 0) < 0)
+			return nbd_fail(err, "NBD block status");
+		if (c.upto <= off) {
+			nc_err_set(err, "NBD block status: no answer for context %s at %llu", context,
+				   (unsigned long long)off);
+			return -1;
+		}
+		off = c.upto;
+	}
+	return 0;
+}
+
+/* ---- snapshots ---- */
+
+struct disk_priv {
+	struct nbd_handle *nbd;
+	struct rbd_handle rbd;
+	bool is_rbd;
+	char *scratch;               /* live only */
+};
+
+struct snap_priv {
+	virDomainPtr dom;
+	bool job;                    /* the pull backup job is running */
+	char *sock;
+	struct disk_priv *d;
+};
+
+static void snap_free(struct nc_disk_snap *s)
+{
+	struct snap_priv *p;
+	size_t i;
+
+	if (!s)
+		return;
+	p = s->priv;
+	for (i = 0; i < s->ndisks; i++) {
+		struct nc_snap_disk *k = &s->disks[i];
+
+		if (p) {
+			if (p->d[i].nbd) {
+				nbd_shutdown(p->d[i].nbd, 0);
+				nbd_close(p->d[i].nbd);
+			}
+			rbdh_close(&p->d[i].rbd);
+			if (p->d[i].scratch)
+				unlink(p->d[i].scratch);
+			free(p->d[i].scratch);
+		}
+		free(k->target);
+		free(k->source);
+		free(k->format);
+		free(k->changed);
+	}
+	if (p) {
+		if (p->sock)
+			unlink(p->sock);
+		free(p->sock);
+		if (p->dom)
+			virDomainFree(p->dom);
+		free(p->d);
+		free(p);
+	}
+	free(s->disks);
+	free(s->domain);
+	free(s->checkpoint);
+	free(s->since);
+	free(s);
+}
+
+/* fills s->disks (target, source, format) and p->d from parsed disks */
+static void snap_disks_from(struct nc_disk_snap *s, struct snap_priv *p, const struct nc_domain *d)
+{
+	size_t i;
+
+	s->disks = nc_xcalloc(d->ndisks ? d->ndisks : 1, sizeof(*s->disks));
+	p->d = nc_xcalloc(d->ndisks ? d->ndisks : 1, sizeof(*p->d));
+	for (i = 0; i < d->ndisks; i++) {
+		const struct nc_dom_disk *k = &d->disks[i];
+
+		s->disks[i].target = nc_xstrdup(k->target ? k->target : "");
+		s->disks[i].source = k->source ? nc_xstrdup(k->source) : NULL;
+		s->disks[i].format = nc_xstrdup(k->format ? k->format : "raw");
+		p->d[i].is_rbd = k->type && strcmp(k->type, "network") == 0;
+	}
+	s->ndisks = d->ndisks;
+}
+
+static int dom_xml(struct nc_domain *out, virDomainPtr dom, unsigned flags, const char *name,
+	struct nc_err *err)
+{
+	char *xml = virDomainGetXMLDesc(dom, flags);
+	int rc;
+
+	if (!xml) {
+		char *what = nc_xasprintf("cannot read the XML of VM %s", name);
+
+		rc = lv_fail(err, what);
+		free(what);
+		return rc;
+	}
+	rc = nc_domxml_parse(out, xml, err);
+	free(xml);
+	return rc;
+}
+
+/* shut-off domains and simulated hosts: each disk as it is */
+static int snap_offline(struct nc_disk_snap *s, struct snap_priv *p, bool sim,
+	const struct nc_disk_snap_opts *o, struct nc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndisks; i++) {
+		struct nc_snap_disk *k = &s->disks[i];
+		struct disk_priv *d = &p->d[i];
+		struct stat st;
+		int64_t size;
+
+		if (!k->source || !*k->source) {
+			nc_err_set(err, "disk %s of VM %s has no source", k->target, s->domain);
+			return -1;
+		}
+		if (d->is_rbd) {
+			if (sim) {
+				nc_err_set(err, "disk %s of VM %s: rbd image %s (simulated hosts have no disk data)",
+					   k->target, s->domain, k->source);
+				return -1;
+			}
+			if (rbdh_open(&d->rbd, k->source, true, o->ceph_conf, o->ceph_user, err) < 0 ||
+			    rbd_get_size(d->rbd.img, &k->size) < 0) {
+				if (d->rbd.open)
+					nc_err_set(err, "rbd image %s: cannot get its size", k->source);
+				return -1;
+			}
+			continue;
+		}
+		if (stat(k->source, &st) != 0) {
+			nc_err_set(err, "disk %s of VM %s: %s %s%s", k->target, s->domain, k->source,
+				   errno == ENOENT ? "does not exist" : strerror(errno),
+				   sim ? " (simulated hosts have no disk data)" : "");
+			return -1;
+		}
+		if (!(d->nbd = qemu_nbd_open(k->source, k->format, true, err)))
+			return -1;
+		if ((size = nbd_get_size(d->nbd)) < 0)
+			return nbd_fail(err, "NBD export size");
+		k->size = (uint64_t)size;
+	}
+	s->quiesced = true;
+	return 0;
+}
+
+static bool ckpt_exists(virDomainPtr dom, const char *name)
+{
+	virDomainCheckpointPtr c = virDomainCheckpointLookupByName(dom, name, 0);
+
+	if (!c)
+		return false;
+	virDomainCheckpointFree(c);
+	return true;
+}
+
+static bool is_qcow2(const struct nc_snap_disk *k, const struct disk_priv *d)
+{
+	return !d->is_rbd && strcmp(k->format, "qcow2") == 0;
+}
+
+/* <domaincheckpoint> and <domainbackup mode='pull'> documents */
+static void backup_xml(char **out_ckpt, char **out_backup, const struct nc_disk_snap *s,
+	const struct snap_priv *p)
+{
+	xmlDocPtr cdoc = xmlNewDoc(BAD_CAST "1.0"), bdoc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr c = xmlNewNode(NULL, BAD_CAST "domaincheckpoint");
+	xmlNodePtr b = xmlNewNode(NULL, BAD_CAST "domainbackup");
+	xmlNodePtr cdisks, bdisks, n;
+	xmlChar *mem;
+	int len;
+	size_t i;
+
+	xmlDocSetRootElement(cdoc, c);
+	xmlDocSetRootElement(bdoc, b);
+	xmlNewTextChild(c, NULL, BAD_CAST "name", BAD_CAST s->checkpoint);
+	cdisks = xmlNewChild(c, NULL, BAD_CAST "disks", NULL);
+	xmlNewProp(b, BAD_CAST "mode", BAD_CAST "pull");
+	if (s->since)
+		xmlNewTextChild(b, NULL, BAD_CAST "incremental", BAD_CAST s->since);
+	n = xmlNewChild(b, NULL, BAD_CAST "server", NULL);
+	xmlNewProp(n, BAD_CAST "transport", BAD_CAST "unix");
+	xmlNewProp(n, BAD_CAST "socket", BAD_CAST p->sock);
+	bdisks = xmlNewChild(b, NULL, BAD_CAST "disks", NULL);
+	for (i = 0; i < s->ndisks; i++) {
+		const struct nc_snap_disk *k = &s->disks[i];
+		bool bitmap = is_qcow2(k, &p->d[i]);
+
+		n = xmlNewChild(cdisks, NULL, BAD_CAST "disk", NULL);
+		xmlNewProp(n, BAD_CAST "name", BAD_CAST k->target);
+		xmlNewProp(n, BAD_CAST "checkpoint", BAD_CAST(bitmap ? "bitmap" : "no"));
+
+		n = xmlNewChild(bdisks, NULL, BAD_CAST "disk", NULL);
+		xmlNewProp(n, BAD_CAST "name", BAD_CAST k->target);
+		xmlNewProp(n, BAD_CAST "backup", BAD_CAST "yes");
+		xmlNewProp(n, BAD_CAST "type", BAD_CAST "file");
+		if (s->since) {
+			xmlNewProp(n, BAD_CAST "backupmode", BAD_CAST(bitmap ? "incremental" : "full"));
+			if (bitmap)
+				xmlNewProp(n, BAD_CAST "incremental", BAD_CAST s->since);
+		}
+		xmlNewProp(xmlNewChild(n, NULL, BAD_CAST "driver", NULL), BAD_CAST "type", BAD_CAST "qcow2");
+		xmlNewProp(xmlNewChild(n, NULL, BAD_CAST "scratch", NULL), BAD_CAST "file",
+			   BAD_CAST p->d[i].scratch);
+	}
+	xmlDocDumpMemory(cdoc, &mem, &len);
+	*out_ckpt = nc_xstrndup((const char *)mem, (size_t)len);
+	xmlFree(mem);
+	xmlDocDumpMemory(bdoc, &mem, &len);
+	*out_backup = nc_xstrndup((const char *)mem, (size_t)len);
+	xmlFree(mem);
+	xmlFreeDoc(cdoc);
+	xmlFreeDoc(bdoc);
+}
+
+/*
+ * A pull-mode backup job outlives the client that began it: a NovaCron
+ * killed midway leaves the job (and its NBD export) running, and every later
+ * backup, block resize or migration of the domain fails.  The job is
+ * NovaCron's when its socket lies in a scratch directory with an owner.pid
+ * (reconciler/backups.c writes it); when that process is gone, the job is
+ * aborted and the directory cleaned.  A live owner means a concurrent backup
+ * of the same VM: refused.  Someone else's backup job is left alone.
+ */
+static int abort_stale_backup(virDomainPtr dom, const char *domain, struct nc_err *err)
+{
+	char *xml = virDomainBackupGetXMLDesc(dom, 0), *dir = NULL, *pidfile = NULL, *slash;
+	xmlDocPtr doc;
+	xmlNodePtr n;
+	xmlChar *sock = NULL;
+	long pid = 0;
+	FILE *f;
+	int rc = 0, tries;
+
+	if (!xml) {
+		virResetLastError();
+		return 0;       /* no backup job */
+	}
+	doc = xmlReadMemory(xml, (int)strlen(xml), "backup.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	free(xml);
+	for (n = doc ? xmlDocGetRootElement(doc)->children : NULL; n && !sock; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST "server") == 0)
+			sock = xmlGetProp(n, BAD_CAST "socket");
+	if (sock && (slash = strrchr((char *)sock, '/'))) {
+		dir = nc_xstrndup((char *)sock, (size_t)(slash - (char *)sock));
+		pidfile = nc_xasprintf("%s/owner.pid", dir);
+		if ((f = fopen(pidfile, "r"))) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+	}
+	if (!pid) {
+		nc_err_set(err, "VM %s has a backup job NovaCron did not start: it must end first", domain);
+		rc = -1;
+	} else if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+		nc_err_set(err, "another backup of VM %s is running (pid %ld)", domain, pid);
+		rc = -1;
+	} else {
+		/* the job of a backup that died: end it, then its leftovers */
+		if (virDomainAbortJob(dom) < 0)
+			virResetLastError();
+		for (tries = 0; tries < 100; tries++) {
+			char *x = virDomainBackupGetXMLDesc(dom, 0);
+
+			if (!x) {
+				virResetLastError();
+				break;
+			}
+			free(x);
+			usleep(100000);
+		}
+		if (tries == 100) {
+			nc_err_set(err, "VM %s: cannot end the backup job left by a backup that died (pid %ld)",
+				   domain, pid);
+			rc = -1;
+		} else {
+			DIR *d = opendir(dir);
+			struct dirent *e;
+
+			while (d && (e = readdir(d))) {
+				char *path;
+
+				if (e->d_name[0] == '.')
+					continue;
+				path = nc_xasprintf("%s/%s", dir, e->d_name);
+				unlink(path);
+				free(path);
+			}
+			if (d)
+				closedir(d);
+			rmdir(dir);
+		}
+	}
+	xmlFree(sock);
+	xmlFreeDoc(doc);
+	free(dir);
+	free(pidfile);
+	return rc;
+}
+
+static int snap_live(struct nc_disk_snap *s, struct snap_priv *p, const struct nc_disk_snap_opts *o,
+	struct nc_err *err)
+{
+	static unsigned seq;
+	char *cxml = NULL, *bxml = NULL, *ctx = NULL;
+	bool frozen = false;
+	long now = (long)time(NULL);
+	unsigned n;
+	size_t i;
+	int rc = -1;
+
+	if (!o->scratch_dir || !*o->scratch_dir) {
+		nc_err_set(err, "backup of running VM %s: no scratch directory", s->domain);
+		return -1;
+	}
+	if (nc_mkdir_p(o->scratch_dir) != 0) {
+		nc_err_set(err, "scratch directory %s: %s", o->scratch_dir, strerror(errno));
+		return -1;
+	}
+	for (n = ++seq;; n = ++seq) {
+		s->checkpoint = nc_xasprintf(CKPT_PREFIX "%ld-%u", now, n);
+		if (!ckpt_exists(p->dom, s->checkpoint))
+			break;
+		free(s->checkpoint);
+	}
+	if (o->since_checkpoint && ckpt_exists(p->dom, o->since_checkpoint))
+		s->since = nc_xstrdup(o->since_checkpoint);
+	p->sock = nc_xasprintf("%s/%s.sock", o->scratch_dir, s->checkpoint);
+	if (strlen(p->sock) >= 108) {
+		nc_err_set(err, "scratch directory %s: path too long for a unix socket", o->scratch_dir);
+		goto out;
+	}
+	unlink(p->sock);
+	for (i = 0; i < s->ndisks; i++) {
+		p->d[i].scratch = nc_xasprintf("%s/%s-%s.scratch.qcow2", o->scratch_dir, s->checkpoint,
+					       s->disks[i].target);
+		unlink(p->d[i].scratch);
+	}
+	backup_xml(&cxml, &bxml, s, p);
+
+	if (abort_stale_backup(p->dom, s->domain, err) < 0)
+		goto out;
+	if (o->quiesce)
+		frozen = virDomainFSFreeze(p->dom, NULL, 0, 0) >= 0;
+	if (virDomainBackupBegin(p->dom, bxml, cxml, 0) < 0) {
+		char *what = nc_xasprintf("cannot begin the backup of VM %s", s->domain);
+
+		lv_fail(err, what);
+		free(what);
+		if (frozen)
+			virDomainFSThaw(p->dom, NULL, 0, 0);
+		goto out;
+	}
+	p->job = true;
+	if (frozen && virDomainFSThaw(p->dom, NULL, 0, 0) < 0) {
+		char *what = nc_xasprintf("cannot thaw the file systems of VM %s", s->domain);
+
+		lv_fail(err, what);
+		free(what);
+		goto out;
+	}
+	s->quiesced = frozen;
+	s->live = true;
+
+	for (i = 0; i < s->ndisks; i++) {
+		struct nc_snap_disk *k = &s->disks[i];
+		struct disk_priv *d = &p->d[i];
+		int64_t size;
+
+		k->incremental = s->since && is_qcow2(k, d);
+		free(ctx);
+		ctx = nc_xasprintf("qemu:dirty-bitmap:backup-%s", k->target);
+		if (!(d->nbd = nbd_create()) ||
+		    nbd_set_export_name(d->nbd, k->target) < 0 ||
+		    nbd_add_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
+		    (k->incremental && nbd_add_meta_context(d->nbd, ctx) < 0) ||
+		    nbd_connect_unix(d->nbd, p->sock) < 0) {
+			char *what = nc_xasprintf("disk %s of VM %s: NBD export", k->target, s->domain);
+
+			nbd_fail(err, what);
+			free(what);
+			goto out;
+		}
+		if ((size = nbd_get_size(d->nbd)) < 0) {
+			nbd_fail(err, "NBD export size");
+			goto out;
+		}
+		k->size = (uint64_t)size;
+		if (k->incremental) {
+			struct extents e = { 0 };
+
+			if (nbd_can_meta_context(d->nbd, ctx) != 1) {
+				nc_err_set(err, "disk %s of VM %s: the NBD server has no %s", k->target,
+					   s->domain, ctx);
+				goto out;
+			}
+			if (nbd_extents(d->nbd, ctx, 1, 0, k->size, &e, err) < 0) {
+				free(e.v);
+				goto out;
+			}
+			k->changed = e.v;
+			k->nchanged = e.n;
+		}
+	}
+	rc = 0;
+out:
+	free(ctx);
+	free(cxml);
+	free(bxml);
+	return rc;
+}
+
+int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,
+	const struct nc_disk_snap_opts *o, struct nc_err *err)
+{
+	static const struct nc_disk_snap_opts none = { 0 };
+	virConnectPtr conn = nc_libvirt_conn(host);
+	struct nc_disk_snap *s = NULL;
+	struct snap_priv *p;
+	struct nc_domain d = { 0 };
+	bool sim = nc_libvirt_is_sim(host), running;
+	int state = 0, reason, rc = -1;
+
+	if (!o)
+		o = &none;
+	if (!conn) {
+		nc_err_set(err, "backup of VM %s: not a libvirt host", domain);
+		return -1;
+	}
+	s = nc_xcalloc(1, sizeof(*s));
+	s->domain = nc_xstrdup(domain);
+	s->priv = p = nc_xcalloc(1, sizeof(*p));
+	if (!(p->dom = virDomainLookupByName(conn, domain))) {
+		char *what = nc_xasprintf("cannot find VM %s", domain);
+
+		lv_fail(err, what);
+		free(what);
+		goto out;
+	}
+	if (virDomainGetState(p->dom, &state, &reason, 0) < 0) {
+		char *what = nc_xasprintf("cannot get the state of VM %s", domain);
+
+		lv_fail(err, what);
+		free(what);
+		goto out;
+	}
+	running = !sim && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED ||
+			   state == VIR_DOMAIN_BLOCKED);
+	if (dom_xml(&d, p->dom, running ? 0 : VIR_DOMAIN_XML_INACTIVE, domain, err) < 0)
+		goto out;
+	snap_disks_from(s, p, &d);
+	rc = running ? snap_live(s, p, o, err) : snap_offline(s, p, sim, o, err);
+out:
+	nc_domain_release(&d);
+	if (rc < 0) {
+		struct nc_err ignore;
+
+		if (p->job) {
+			nc_disk_snap_end(s, false, &ignore);
+			return -1;
+		}
+		snap_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *buf, size_t len,
+	struct nc_err *err)
+{
+	struct snap_priv *p = s->priv;
+	struct nc_snap_disk *k;
+
+	if (i >= s->ndisks) {
+		nc_err_set(err, "VM %s has no disk %zu", s->domain, i);
+		return -1;
+	}
+	k = &s->disks[i];
+	if (offset > k->size || len > k->size - offset) {
+		nc_err_set(err, "disk %s of VM %s: read of %zu bytes at %llu is past its end (%llu)",
+			   k->target, s->domain, len, (unsigned long long)offset,
+			   (unsigned long long)k->size);
+		return -1;
+	}
+	if (p->d[i].is_rbd && !p->d[i].nbd) {
+		char *b = buf;
+
+		while (len) {
+			ssize_t n = rbd_read2(p->d[i].rbd.img, offset, len > IO_MAX ? IO_MAX : len, b, 0);
+
+			if (n <= 0) {
+				nc_err_set(err, "rbd image %s: read at %llu: %s", k->source,
+					   (unsigned long long)offset, n < 0 ? strerror((int)-n) : "short read");
+				return -1;
+			}
+			b += n;
+			offset += (uint64_t)n;
+			len -= (size_t)n;
+		}
+		return 0;
+	}
+	return nbd_read_all(p->d[i].nbd, offset, buf, len, err);
+}
+
+int nc_disk_snap_zeros(struct nc_disk_snap *s, size_t i, uint64_t offset, uint64_t len,
+	struct nc_backup_extent **out, size_t *out_n, struct nc_err *err)
+{
+	struct snap_priv *p = s->priv;
+	struct extents e = { 0 };
+	struct nc_snap_disk *k;
+
+	if (i >= s->ndisks) {
+		nc_err_set(err, "VM %s has no disk %zu", s->domain, i);
+		return -1;
+	}
+	k = &s->disks[i];
+	if (offset > k->size)
+		offset = k->size;
+	if (len > k->size - offset)
+		len = k->size - offset;
+	if (p->d[i].nbd && nbd_can_meta_context(p->d[i].nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1 &&
+	    nbd_extents(p->d[i].nbd, LIBNBD_CONTEXT_BASE_ALLOCATION, LIBNBD_STATE_ZERO, offset, len,
+			&e, err) < 0) {
+		free(e.v);
+		return -1;
+	}
+	*out = e.v;
+	*out_n = e.n;
+	return 0;
+}
+
+/* deletes one checkpoint by name; a missing one is not an error */
+static int ckpt_delete(virDomainPtr dom, const char *name, struct nc_err *err)
+{
+	virDomainCheckpointPtr c = virDomainCheckpointLookupByName(dom, name, 0);
+	int tries, rc = -1;
+
+	if (!c)
+		return 0;
+	/* the backup job may still be winding down right after the abort */
+	for (tries = 0; tries < 50; tries++) {
+		if ((rc = virDomainCheckpointDelete(c, 0)) == 0)
+			break;
+		if (virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID &&
+		    virGetLastErrorCode() != VIR_ERR_OPERATION_TIMEOUT)
+			break;
+		usleep(100 * 1000);
+	}
+	if (rc < 0) {
+		char *what = nc_xasprintf("cannot delete checkpoint %s", name);
+
+		lv_fail(err, what);
+		free(what);
+	}
+	virDomainCheckpointFree(c);
+	return rc;
+}
+
+int nc_disk_snap_end(struct nc_disk_snap *s, bool success, struct nc_err *err)
+{
+	struct snap_priv *p;
+	size_t i;
+	int rc = 0;
+
+	if (!s)
+		return 0;
+	p = s->priv;
+	for (i = 0; i < s->ndisks; i++) {
+		if (p->d[i].nbd) {
+			nbd_shutdown(p->d[i].nbd, 0);
+			nbd_close(p->d[i].nbd);
+			p->d[i].nbd = NULL;
+		}
+	}
+	if (p->job) {
+		if (virDomainAbortJob(p->dom) < 0 && virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID) {
+			char *what = nc_xasprintf("cannot end the backup job of VM %s", s->domain);
+
+			rc = lv_fail(err, what);
+			free(what);
+		}
+		p->job = false;
+	}
+	if (s->live && s->checkpoint) {
+		if (!success || rc < 0) {
+			struct nc_err e2;
+
+			if (ckpt_delete(p->dom, s->checkpoint, rc < 0 ? &e2 : err) < 0)
+				rc = -1;
+		} else {
+			virDomainCheckpointPtr *v = NULL;
+			int n = virDomainListAllCheckpoints(p->dom, &v, 0), j;
+
+			if (n < 0) {
+				char *what = nc_xasprintf("cannot list the checkpoints of VM %s", s->domain);
+
+				rc = lv_fail(err, what);
+				free(what);
+			}
+			for (j = 0; j < n; j++) {
+				const char *name = virDomainCheckpointGetName(v[j]);
+
+				if (rc == 0 && name && strncmp(name, CKPT_PREFIX, strlen(CKPT_PREFIX)) == 0 &&
+				    strcmp(name, s->checkpoint) != 0 && ckpt_delete(p->dom, name, err) < 0)
+					rc = -1;
+				virDomainCheckpointFree(v[j]);
+			}
+			free(v);
+		}
+	}
+	snap_free(s);
+	return rc;
+}
+
+/* ---- writer ---- */
+
+struct nc_disk_writer {
+	char *path;
+	struct nbd_handle *nbd;
+	struct rbd_handle rbd;
+	bool is_rbd, can_zero;
+};
+
+int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const char *format,
+	bool rbd, const char *ceph_conf, const char *ceph_user, struct nc_err *err)
+{
+	struct nc_disk_writer *w = nc_xcalloc(1, sizeof(*w));
+
+	w->path = nc_xstrdup(path);
+	w->is_rbd = rbd;
+	if (rbd) {
+		if (rbdh_open(&w->rbd, path, false, ceph_conf, ceph_user, err) < 0)
+			goto fail;
+	} else {
+		if (access(path, F_OK) != 0) {
+			nc_err_set(err, "disk image %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (!(w->nbd = qemu_nbd_open(path, format, false, err)))
+			goto fail;
+		w->can_zero = nbd_can_zero(w->nbd) == 1;
+	}
+	*out = w;
+	return 0;
+fail:
+	free(w->path);
+	free(w);
+	return -1;
+}
+
+int nc_disk_writer_write(struct nc_disk_writer *w, uint64_t offset, const void *buf, size_t len,
+	struct nc_err *err)
+{
+	const char *b = buf;
+
+	while (len) {
+		size_t n = len > IO_MAX ? IO_MAX : len;
+
+		if (w->is_rbd) {
+			ssize_t r = rbd_write2(w->rbd.img, offset, n, b, 0);
+
+			if (r < 0 || (size_t)r != n) {
+				nc_err_set(err, "rbd image %s: write at %llu: %s", w->path,
+					   (unsigned long long)offset, r < 0 ? strerror((int)-r) : "short write");
+				return -1;
+			}
+		} else if (nbd_pwrite(w->nbd, b, n, offset, 0) < 0) {
+			char *what = nc_xasprintf("disk image %s: write at %llu", w->path,
+						  (unsigned long long)offset);
+
+			nbd_fail(err, what);
+			free(what);
+			return -1;
+		}
+		b += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int write_zeros(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err)
+{
+	size_t bufsz = len > (1u << 20) ? (1u << 20) : (size_t)len;
+	void *z = nc_xcalloc(1, bufsz ? bufsz : 1);
+	int rc = 0;
+
+	while (len && rc == 0) {
+		size_t n = len > bufsz ? bufsz : (size_t)len;
+
+		rc = nc_disk_writer_write(w, offset, z, n, err);
+		offset += n;
+		len -= n;
+	}
+	free(z);
+	return rc;
+}
+
+int nc_disk_writer_zero(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err)
+{
+	if (w->is_rbd) {
+		while (len) {
+			size_t n = len > IO_MAX ? IO_MAX : (size_t)len;
+			ssize_t r = rbd_write_zeroes(w->rbd.img, offset, n, 0, 0);
+
+			if (r < 0)
+				return write_zeros(w, offset, len, err);
+			offset += n;
+			len -= n;
+		}
+		return 0;
+	}
+	while (len && w->can_zero) {
+		uint64_t n = len > (1u << 30) ? (1u << 30) : len;
+
+		if (nbd_zero(w->nbd, n, offset, 0) < 0) {
+			w->can_zero = false;
+			break;
+		}
+		offset += n;
+		len -= n;
+	}
+	return len ? write_zeros(w, offset, len, err) : 0;
+}
+
+int nc_disk_writer_close(struct nc_disk_writer *w, struct nc_err *err)
+{
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	if (w->is_rbd) {
+		int r = rbd_flush(w->rbd.img);
+
+		if (r < 0) {
+			nc_err_set(err, "rbd image %s: flush: %s", w->path, strerror(-r));
+			rc = -1;
+		}
+		rbdh_close(&w->rbd);
+	} else if (w->nbd) {
+		if (nbd_flush(w->nbd, 0) < 0 || nbd_shutdown(w->nbd, 0) < 0) {
+			char *what = nc_xasprintf("disk image %s: flush", w->path);
+
+			rc = nbd_fail(err, what);
+			free(what);
+		}
+		nbd_close(w->nbd);     /* waits for qemu-nbd to exit */
+	}
+	free(w->path);
+	free(w);
+	return rc;
+}
