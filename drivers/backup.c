@@ -6,13 +6,25 @@
  * OpenSSL does the hashing (SHA-256, HMAC-SHA256), AES-256-GCM and nonces;
  * zstd the compression.  One compression and one decompression context per
  * repository handle are reused for every chunk.
+ *
+ * nc_backup_write() is a pipeline (see "the backup pipeline" below): the
+ * calling thread reads chunks in order into a small ring of slots, worker
+ * threads (opts.threads) check each for zeros and hash it, the calling
+ * thread decides in chunk order which are new (target exists(), or an
+ * earlier chunk of the same backup still in flight), workers compress and
+ * seal those, and the calling thread stores them in chunk order.  Only the
+ * calling thread uses the target, and every decision is taken in chunk
+ * order, so ids, manifests and stats are the same whatever the number of
+ * workers.
  */
 #include "backup.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -37,6 +49,7 @@ struct nc_backup_repo {
 	uint32_t chunk_size;
 	bool encrypted;
 	int level;
+	unsigned threads;                /* workers of nc_backup_write(); <= 1: none */
 	unsigned char enc_key[32];       /* AES-256-GCM */
 	unsigned char id_key[32];        /* HMAC for chunk and snapshot ids */
 	ZSTD_CCtx *cctx;
@@ -172,15 +185,16 @@ out:
 	return ok ? 0 : -1;
 }
 
-static int obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
-	size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
+/* An object of data; cctx is the caller's (one per thread). */
+static int obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
+	const void *data, size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
 {
 	size_t zcap = ZSTD_compressBound(len), zlen, plen;
 	unsigned char *z = nc_xmalloc(zcap), *obj;
 	const unsigned char *payload = data;
 	unsigned char flags = 0;
 
-	zlen = ZSTD_compressCCtx(r->cctx, z, zcap, data, len, r->level);
+	zlen = ZSTD_compressCCtx(cctx, z, zcap, data, len, r->level);
 	if (!ZSTD_isError(zlen) && zlen < len) {
 		flags |= FLAG_ZSTD;
 		payload = z;
@@ -210,6 +224,12 @@ static int obj_encode(struct nc_backup_repo *r, const char *name, const void *da
 	free(z);
 	*out = obj;
 	return 0;
+}
+
+static int obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
+	size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
+{
+	return obj_encode_cctx(r, r->cctx, name, data, len, out, out_len, err);
 }
 
 /* Opens an object: its plaintext, at most max bytes. */
@@ -386,6 +406,13 @@ static struct nc_backup_repo *repo_new(struct nc_backup_target *t, const struct 
 
 	r->t = t;
 	r->level = o && o->zstd_level ? o->zstd_level : 3;
+	if (o && o->threads) {
+		r->threads = o->threads;
+	} else {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		r->threads = n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+	}
 	r->cctx = ZSTD_createCCtx();
 	r->dctx = ZSTD_createDCtx();
 	if (!r->cctx || !r->dctx)
@@ -900,6 +927,269 @@ static int dirty_chunks(bool *dirty, const struct nc_backup_snapshot *s,
 	return 0;
 }
 
+/* ---- the backup pipeline ---- */
+
+/*
+ * A slot carries one chunk through the pipeline.  States, in order:
+ * FREE -> HASH (queued for a worker) -> HASHED -> (decided by the calling
+ * thread: zero, reused, or new) -> ENCODE (new only, queued) -> ENCODED ->
+ * stored -> FREE.  Workers change only HASH -> HASHED and ENCODE ->
+ * ENCODED, under the mutex; everything else is the calling thread's.
+ */
+enum slot_state { SLOT_FREE, SLOT_HASH, SLOT_HASHED, SLOT_ENCODE, SLOT_ENCODED };
+
+struct slot {
+	enum slot_state state;
+	size_t idx, len;
+	unsigned char *buf;              /* the chunk's bytes, chunk_size allocated */
+	bool zero, fresh;                /* all zeros; new, to be stored */
+	unsigned char id[32];
+	char name[7 + NC_BACKUP_ID_HEX + 1];
+	unsigned char *obj;              /* ENCODED: the object to store */
+	size_t olen;
+	int rc;
+	struct nc_err err;
+};
+
+struct pipeline {
+	const struct nc_backup_repo *r;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct slot *slots;
+	size_t nslots;
+	size_t *queue, qhead, qn;        /* slots waiting for a worker, FIFO */
+	bool stop;
+	pthread_t *th;
+	size_t nth;
+};
+
+/* The work on one slot, in a worker or (no workers) in the calling thread. */
+static void slot_work(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, struct slot *sl)
+{
+	if (sl->state == SLOT_HASH) {
+		sl->zero = all_zero(sl->buf, sl->len);
+		if (!sl->zero)
+			content_id(r, sl->id, sl->buf, sl->len);
+	} else {
+		sl->rc = obj_encode_cctx(r, cctx, sl->name, sl->buf, sl->len, &sl->obj, &sl->olen,
+			&sl->err);
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct pipeline *p = arg;
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+
+	if (!cctx)
+		abort();     /* allocation failure, as in nc_xmalloc() */
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct slot *sl;
+
+		while (!p->stop && !p->qn)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		sl = &p->slots[p->queue[p->qhead]];
+		p->qhead = (p->qhead + 1) % p->nslots;
+		p->qn--;
+		pthread_mutex_unlock(&p->mu);
+		slot_work(p->r, cctx, sl);
+		pthread_mutex_lock(&p->mu);
+		sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
+		pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	ZSTD_freeCCtx(cctx);
+	return NULL;
+}
+
+/* Hands slot k (state HASH or ENCODE) to a worker, or does the work now. */
+static void slot_submit(struct pipeline *p, struct nc_backup_repo *r, size_t k)
+{
+	struct slot *sl = &p->slots[k];
+
+	if (!p->nth) {
+		slot_work(r, r->cctx, sl);
+		sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->queue[(p->qhead + p->qn++) % p->nslots] = k;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static enum slot_state slot_state(struct pipeline *p, size_t k)
+{
+	enum slot_state st;
+
+	if (!p->nth)
+		return p->slots[k].state;
+	pthread_mutex_lock(&p->mu);
+	st = p->slots[k].state;
+	pthread_mutex_unlock(&p->mu);
+	return st;
+}
+
+/*
+ * Reads, hashes, deduplicates, compresses and stores the chunks of s that
+ * dirty (NULL: all) marks, taking the others' ids from parent; fills
+ * s->chunks and the chunk counts of st.  The ring holds a few slots per
+ * worker: the calling thread waits only when the oldest slot is not done.
+ */
+static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
+	struct nc_backup_snapshot *s, const struct nc_backup_snapshot *parent, const bool *dirty,
+	const struct nc_backup_source *src, struct nc_err *err)
+{
+	struct pipeline p;
+	struct nc_err rerr;
+	size_t next = 0, head = 0, dpos = 0, tail = 0, k;
+	bool read_failed = false;
+	int ret = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.r = r;
+	p.nth = r->threads > 1 ? r->threads : 0;
+	p.nslots = p.nth ? 4 * p.nth + 2 : 1;
+	p.slots = nc_xcalloc(p.nslots, sizeof(*p.slots));
+	p.queue = nc_xcalloc(p.nslots, sizeof(*p.queue));
+	for (k = 0; k < p.nslots; k++)
+		p.slots[k].buf = nc_xmalloc(r->chunk_size);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.work, NULL);
+	pthread_cond_init(&p.done, NULL);
+	if (p.nth) {
+		p.th = nc_xcalloc(p.nth, sizeof(*p.th));
+		for (k = 0; k < p.nth; k++)
+			if (pthread_create(&p.th[k], NULL, worker, &p) != 0)
+				break;
+		p.nth = k;    /* as many as could start; none: the calling thread works */
+	}
+	for (;;) {
+		bool progress = false;
+
+		/* decide, in chunk order: zero, already stored, or new */
+		while (dpos < tail && slot_state(&p, dpos % p.nslots) == SLOT_HASHED) {
+			struct slot *sl = &p.slots[dpos % p.nslots];
+			char hex[NC_BACKUP_ID_HEX + 1];
+			bool pending = false;
+			size_t j;
+			int rc;
+
+			dpos++;
+			progress = true;
+			if (sl->zero) {
+				st->chunks_zero++;
+				continue;
+			}
+			if (memcmp(sl->id, zero_id, 32) == 0) {
+				nc_err_set(err, "backup: a chunk id of all zeros (impossible)");
+				goto out;
+			}
+			memcpy(s->chunks[sl->idx], sl->id, 32);
+			hex_encode(hex, sl->id, 32);
+			snprintf(sl->name, sizeof(sl->name), "chunks/%s", hex);
+			for (j = head; j < dpos - 1 && !pending; j++) {
+				struct slot *o = &p.slots[j % p.nslots];
+
+				pending = o->fresh && memcmp(o->id, sl->id, 32) == 0;
+			}
+			rc = pending ? 1 : r->t->drv->exists(r->t, sl->name, err);
+			if (rc < 0)
+				goto out;
+			if (rc > 0) {
+				st->chunks_reused++;
+				continue;
+			}
+			sl->fresh = true;
+			sl->state = SLOT_ENCODE;
+			slot_submit(&p, r, (dpos - 1) % p.nslots);
+		}
+		/* store, in chunk order */
+		while (head < dpos) {
+			struct slot *sl = &p.slots[head % p.nslots];
+
+			if (sl->fresh) {
+				if (slot_state(&p, head % p.nslots) != SLOT_ENCODED)
+					break;
+				if (sl->rc < 0) {
+					*err = sl->err;
+					goto out;
+				}
+				if (r->t->drv->put(r->t, sl->name, sl->obj, sl->olen, err) < 0)
+					goto out;
+				st->chunks_new++;
+				st->bytes_stored += sl->olen;
+				free(sl->obj);
+				sl->obj = NULL;
+				sl->fresh = false;
+			}
+			sl->state = SLOT_FREE;
+			head++;
+			progress = true;
+		}
+		/* read the next chunk to be read into a free slot */
+		while (next < s->nchunks && dirty && !dirty[next]) {
+			memcpy(s->chunks[next], parent->chunks[next], 32);
+			st->chunks_unchanged++;
+			next++;
+		}
+		if (next < s->nchunks && !read_failed && tail - head < p.nslots) {
+			struct slot *sl = &p.slots[tail % p.nslots];
+
+			sl->idx = next;
+			sl->len = chunk_len(s->disk_size, s->chunk_size, next);
+			if (src->read(src->ctx, (uint64_t)next * s->chunk_size, sl->buf, sl->len,
+				&rerr) < 0) {
+				/* store what was read before (as one thread would have), then fail */
+				read_failed = true;
+				continue;
+			}
+			st->bytes_read += sl->len;
+			sl->state = SLOT_HASH;
+			slot_submit(&p, r, tail % p.nslots);
+			next++;
+			tail++;
+			continue;
+		}
+		if (head == tail && (next == s->nchunks || read_failed))
+			break;
+		if (progress || !p.nth)
+			continue;
+		/* nothing to do until the oldest undecided or unstored slot is done */
+		pthread_mutex_lock(&p.mu);
+		while (!(dpos < tail && p.slots[dpos % p.nslots].state == SLOT_HASHED) &&
+		       !(head < dpos && p.slots[head % p.nslots].state == SLOT_ENCODED))
+			pthread_cond_wait(&p.done, &p.mu);
+		pthread_mutex_unlock(&p.mu);
+	}
+	if (read_failed) {
+		*err = rerr;
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_mutex_lock(&p.mu);
+	p.stop = true;
+	pthread_cond_broadcast(&p.work);
+	pthread_mutex_unlock(&p.mu);
+	for (k = 0; k < p.nth; k++)
+		pthread_join(p.th[k], NULL);
+	for (k = 0; k < p.nslots; k++) {
+		free(p.slots[k].buf);
+		free(p.slots[k].obj);
+	}
+	pthread_cond_destroy(&p.work);
+	pthread_cond_destroy(&p.done);
+	pthread_mutex_destroy(&p.mu);
+	free(p.slots);
+	free(p.queue);
+	free(p.th);
+	return ret;
+}
+
 int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	const struct nc_backup_meta *meta, const struct nc_backup_source *src,
 	const struct nc_backup_changes *changes, struct nc_err *err)
@@ -907,11 +1197,11 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	struct nc_backup_snapshot s, parent;
 	struct nc_backup_stats st;
 	struct nc_buf text = NC_BUF_INIT;
-	unsigned char *buf = NULL, *obj = NULL, mid[32];
-	char name[10 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
+	unsigned char *obj = NULL, mid[32];
+	char name[10 + NC_BACKUP_ID_HEX + 1];
 	bool *dirty = NULL, have_parent = false;
-	size_t i, olen;
-	int ret = -1, rc;
+	size_t olen;
+	int ret = -1;
 
 	memset(&s, 0, sizeof(s));
 	memset(&parent, 0, sizeof(parent));
@@ -960,46 +1250,8 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 			goto out;
 	}
 	s.chunks = nc_xcalloc(s.nchunks ? s.nchunks : 1, 32);
-	buf = nc_xmalloc(r->chunk_size);
-	for (i = 0; i < s.nchunks; i++) {
-		size_t len = chunk_len(s.disk_size, s.chunk_size, i);
-
-		if (dirty && !dirty[i]) {
-			memcpy(s.chunks[i], parent.chunks[i], 32);
-			st.chunks_unchanged++;
-			continue;
-		}
-		if (src->read(src->ctx, (uint64_t)i * s.chunk_size, buf, len, err) < 0)
-			goto out;
-		st.bytes_read += len;
-		if (all_zero(buf, len)) {
-			st.chunks_zero++;
-			continue;
-		}
-		content_id(r, s.chunks[i], buf, len);
-		if (memcmp(s.chunks[i], zero_id, 32) == 0) {
-			nc_err_set(err, "backup: a chunk id of all zeros (impossible)");
-			goto out;
-		}
-		hex_encode(hex, s.chunks[i], 32);
-		snprintf(name, sizeof(name), "chunks/%s", hex);
-		rc = r->t->drv->exists(r->t, name, err);
-		if (rc < 0)
-			goto out;
-		if (rc > 0) {
-			st.chunks_reused++;
-			continue;
-		}
-		if (obj_encode(r, name, buf, len, &obj, &olen, err) < 0)
-			goto out;
-		rc = r->t->drv->put(r->t, name, obj, olen, err);
-		free(obj);
-		obj = NULL;
-		if (rc < 0)
-			goto out;
-		st.chunks_new++;
-		st.bytes_stored += olen;
-	}
+	if (backup_chunks(&st, r, &s, have_parent ? &parent : NULL, dirty, src, err) < 0)
+		goto out;
 	/* every chunk durable before the manifest that references them */
 	if (r->t->drv->sync(r->t, err) < 0)
 		goto out;
@@ -1017,7 +1269,6 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	ret = 0;
 out:
 	free(obj);
-	free(buf);
 	free(dirty);
 	free(s.chunks);
 	nc_buf_release(&text);

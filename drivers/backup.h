@@ -56,9 +56,20 @@
  * the last one may be short.  A scattered change of a few blocks so stores
  * only the chunks holding them.  All-zero chunks are never stored.
  *
- * Crash safety: nc_backup_write() stores chunks first, syncs the target,
- * then writes the manifest and syncs again.  An interrupted backup leaves
- * only unreferenced chunks, which check reports and prune deletes.
+ * Crash safety: targets make objects durable in batches: put() alone
+ * promises nothing across a power loss, sync() makes every put and del so
+ * far durable.  nc_backup_write() stores the chunks, syncs, then writes the
+ * manifest and syncs again before it reports success: a chunk is durable
+ * before any manifest references it, and the manifest is durable before
+ * success is reported.  So a crash at any point leaves every manifest
+ * whole and every chunk it references in place; what it can leave behind,
+ * lost or torn, is only chunks no manifest references (and the manifest of
+ * the backup that did not report success), which check reports and prune
+ * deletes.  Until prune runs, a later backup may find such a chunk by
+ * exists() and reuse it: the directory target reports an empty (torn)
+ * file as absent, so it is written again; a torn non-empty file (possible
+ * on some file systems) would be caught by restore's verification and by
+ * check --read-data.  Running prune after an unclean shutdown removes both.
  * nc_backup_prune() deletes manifests first and then the chunks no
  * remaining manifest references (mark and sweep); it refuses to sweep when
  * any manifest cannot be read.  Prune must not run concurrently with a

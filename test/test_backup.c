@@ -3,7 +3,8 @@
  * directory target (drivers/backup-dir.c), with real files in a temporary
  * directory: round trips compared byte for byte, increments from changed
  * extents, dedup, encryption (no plaintext on disk, wrong key, tampering),
- * an interrupted backup, retention and prune.
+ * an interrupted backup, retention and prune; the same ids, stats and
+ * objects with 1, 2 and 8 workers.
  *
  * NC_BACKUP_FIGURES=1 prints the stored bytes and times of the 32 MiB
  * full and 1% incremental backups to stderr.
@@ -458,6 +459,107 @@ START_TEST(test_dedup_identical_images)
 }
 END_TEST
 
+/* Ids, manifests, stats and stored objects do not depend on the number of workers. */
+static void backup_threads(struct nc_backup_stats st[3], const char *repo, const char *key,
+	unsigned threads, const char *path, const char *path2, const struct nc_backup_changes *ch)
+{
+	struct nc_backup_repo_opts o = { .key_file = key, .threads = threads };
+	struct nc_backup_meta m = { "vm", "vda", 8 * MiB, T2024, false, NULL, NULL };
+	struct nc_backup_repo *r;
+	struct nc_err err = { "" };
+	char *dir = in_root(repo);
+
+	ck_assert_msg(nc_backup_create_dir(&r, dir, &o, &err) == 0, "create: %s", err.msg);
+	backup_ok(&st[0], r, path, &m, NULL);
+	m.parent = st[0].id;
+	m.time += 3600;
+	backup_ok(&st[1], r, path2, &m, NULL);
+	m.time += 3600;
+	backup_ok(&st[2], r, path2, &m, ch);
+	check_clean(r, NULL);
+	nc_backup_close(r);
+	free(dir);
+}
+
+static char *chunk_listing(const char *repo)
+{
+	char *cmd = nc_xasprintf("cd '%s/%s/chunks' && find . -type f -printf '%%p %%s\\n' | sort",
+		root, repo);
+	struct nc_buf b = NC_BUF_INIT;
+	char line[256];
+	FILE *p = popen(cmd, "r");
+
+	ck_assert(p != NULL);
+	while (fgets(line, sizeof(line), p))
+		nc_buf_adds(&b, line);
+	pclose(p);
+	free(cmd);
+	return nc_buf_detach(&b, NULL);
+}
+
+START_TEST(test_threads_deterministic)
+{
+	const size_t size = 8 * MiB;
+	static const unsigned nth[] = { 1, 2, 8 };
+	unsigned char *img = make_image(size, 42), *img2;
+	char *path = in_root("disk.img"), *path2 = in_root("disk2.img"), *key = in_root("key");
+	struct nc_backup_extent ext[2] = { { 5 * 4096, 4096 }, { 6 * MiB, 3 * 4096 } };
+	struct nc_backup_changes ch = { ext, 2 };
+	struct nc_backup_stats st[2][3][3];
+	char *list0 = NULL;
+	size_t e, i, k;
+	uint64_t s = 9;
+
+	/* the second half repeats the first: equal chunks close together, in flight at once */
+	memcpy(img + size / 2, img, size / 2);
+	write_file(path, img, size);
+	img2 = nc_xmalloc(size);
+	memcpy(img2, img, size);
+	fill_random(img2 + ext[0].offset, ext[0].length, &s);
+	fill_random(img2 + ext[1].offset, ext[1].length, &s);
+	write_file(path2, img2, size);
+	write_file(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 65);
+	for (e = 0; e < 2; e++) {
+		for (k = 0; k < 3; k++) {
+			char *repo = nc_xasprintf("repo-%zu-%u", e, nth[k]);
+
+			backup_threads(st[e][k], repo, e ? key : NULL, nth[k], path, path2, &ch);
+			if (!e) {
+				char *list = chunk_listing(repo);
+
+				if (!list0)
+					list0 = list;
+				else {
+					ck_assert_str_eq(list, list0);
+					free(list);
+				}
+			}
+			free(repo);
+		}
+		for (k = 1; k < 3; k++) {
+			for (i = 0; i < 3; i++) {
+				struct nc_backup_stats *a = &st[e][0][i], *b = &st[e][k][i];
+
+				ck_assert_str_eq(a->id, b->id);
+				ck_assert_uint_eq(a->chunks_new, b->chunks_new);
+				ck_assert_uint_eq(a->chunks_reused, b->chunks_reused);
+				ck_assert_uint_eq(a->chunks_zero, b->chunks_zero);
+				ck_assert_uint_eq(a->chunks_unchanged, b->chunks_unchanged);
+				ck_assert_uint_eq(a->bytes_read, b->bytes_read);
+				ck_assert_uint_eq(a->bytes_stored, b->bytes_stored);
+			}
+		}
+		ck_assert_uint_gt(st[e][0][0].chunks_reused, 0);   /* the repeated half */
+	}
+	free(list0);
+	free(img);
+	free(img2);
+	free(path);
+	free(path2);
+	free(key);
+}
+END_TEST
+
 /* Odd sizes: a disk that is not a multiple of the chunk size, and an empty one. */
 START_TEST(test_partial_last_chunk)
 {
@@ -841,6 +943,8 @@ START_TEST(test_dir_target)
 	free(tmp);
 	ck_assert_int_eq(t->drv->exists(t, "chunks/abcdef", &err), 1);
 	ck_assert_int_eq(t->drv->exists(t, "chunks/abcdee", &err), 0);
+	/* an empty file is an object torn by a crash: absent, so it is written again */
+	ck_assert_int_eq(t->drv->exists(t, "chunks/0123", &err), 0);
 	ck_assert_int_eq(t->drv->get(t, "chunks/abcdef", &data, &len, &err), 0);
 	ck_assert(len == 3 && memcmp(data, "two", 3) == 0);
 	free(data);
@@ -872,6 +976,7 @@ Suite *nc_suite_backup(void)
 	tcase_add_test(tc, test_full_and_incremental);
 	tcase_add_test(tc, test_partial_last_chunk);
 	tcase_add_test(tc, test_dedup_identical_images);
+	tcase_add_test(tc, test_threads_deterministic);
 	tcase_add_test(tc, test_encrypted);
 	tcase_add_test(tc, test_tamper_plain);
 	tcase_add_test(tc, test_interrupted);
