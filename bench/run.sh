@@ -9,11 +9,38 @@
 # Arguments are passed to nc-bench-validate.  BUILD=dir overrides the build
 # directory.  Exit status: nc-bench-validate's (1 when the load reported an
 # error or did not find the 10,000 VMs).  See bench/README.md.
+#
+#   bench/run.sh --backup [ARGS]  the backup benchmark instead (issue 6):
+#                                 nc-bench-backup ARGS (default: 2 GiB image,
+#                                 1 run) with --keep in a temporary directory,
+#                                 then bench/backup-peers.sh (borg, restic) on
+#                                 the same images; the directory is removed
+#                                 at the end.  Needs about 8x the image size
+#                                 free under ${TMPDIR:-/tmp}.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
 JOBS=$(nproc 2>/dev/null || echo 2)
+
+if [ "${1:-}" = --backup ]; then
+	shift
+	echo "bench: building (Release) in $BUILD/" >&2
+	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" -j "$JOBS" --target nc-bench-backup >/dev/null
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nc-bench.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	"$BUILD/nc-bench-backup" --dir "$tmp" --keep "$@"
+	size=$(stat -c %s "$tmp"/nc-bench-backup.*/image-1)
+	runs=1
+	while [ $# -gt 0 ]; do
+		case $1 in --runs) runs=$2; shift ;; esac
+		shift
+	done
+	BUILD=$BUILD bench/backup-peers.sh --images "$(echo "$tmp"/nc-bench-backup.*)" --runs "$runs"
+	echo "(images were $size bytes)"
+	exit 0
+fi
 
 echo "bench: building (Release) in $BUILD/" >&2
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
