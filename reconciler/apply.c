@@ -15,6 +15,7 @@
  * a live migration reports the data left and the speed as it goes.
  */
 #include "pass.h"
+#include "volumes.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static int run_migrate(const struct nc_action *a, struct nc_cluster *c, struct n
 	return ret;
 }
 
-static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
+static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
 		      const struct nc_plan_opts *opts, struct nc_err *err)
 {
 	const struct nc_host_driver *drv = conn->drv;
@@ -151,7 +152,8 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 	switch (a->kind) {
 	case NC_ACT_CREATE:
 		/* a previous pass may have defined it before being cut short */
-		if (drv->define(conn, &def, err) < 0 ||
+		if (nc_volumes_ensure(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING, err) < 0 ||
+		    drv->define(conn, &def, err) < 0 ||
 		    (a->start_after && drv->start(conn, a->vm, err) < 0))
 			ret = -1;
 		break;
@@ -163,6 +165,11 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 		}
 		if (a->restart && d.state == NC_DOM_RUNNING &&
 		    drv->shutdown(conn, a->vm, timeout, err) < 0) {
+			ret = -1;
+			break;
+		}
+		if (nc_volumes_ensure(conn, p->spec, a->vmref, &def,
+				      d.state == NC_DOM_RUNNING && !a->restart, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -192,6 +199,8 @@ static int run_action(const struct nc_action *a, struct nc_host_conn *conn,
 		break;
 	case NC_ACT_DELETE:
 		if (found && drv->undefine(conn, a->vm, err) < 0)
+			ret = -1;
+		else if (found && d.meta_delete_disks && nc_volumes_delete(conn, p->spec, &d, err) < 0)
 			ret = -1;
 		break;
 	case NC_ACT_MIGRATE:
@@ -436,7 +445,7 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 							 : "host not connected", 0);
 			continue;
 		}
-		if (run_action(a, v->conn, opts, &err) < 0) {
+		if (run_action(p, a, v->conn, opts, &err) < 0) {
 			report(&r, i, R_FAILED, err.msg, 0);
 			continue;
 		}

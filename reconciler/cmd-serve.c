@@ -12,6 +12,7 @@
  * --check: validate the configuration and exit.
  * Log lines go to standard error.
  */
+#include "backups.h"
 #include "pass-cli.h"
 #include "serve.h"
 
@@ -101,6 +102,7 @@ struct server {
 	struct nc_revision good;
 	struct nc_spec *good_spec;
 	unsigned failures;
+	time_t backups_checked;          /* schedules due after this (wall clock) run next */
 };
 
 static const char *or_default(const struct nc_str *s, const char *d)
@@ -392,6 +394,103 @@ static int run_pass(struct server *s)
 	return ret;
 }
 
+/*
+ * Runs the BackupSchedules that fell due since the last look (wall clock,
+ * UTC, at most one run per schedule per look even if several times were
+ * missed; none for times before serve started).  Each VM is backed up in
+ * turn, then the schedule's retention is applied.  A failed VM is reported
+ * and the others go on; the next due time retries it.
+ */
+static void run_due_backups(struct server *s)
+{
+	time_t now = time(NULL);
+	size_t i, j, nv;
+
+	if (!s->backups_checked)
+		s->backups_checked = now;
+	if (now <= s->backups_checked)
+		return;
+	for (i = 0; i < s->good_spec->nobjs[NC_KIND_BACKUP_SCHEDULE] && !stop_flag; i++) {
+		const struct nc_backup *b = (const struct nc_backup *)s->good_spec->objs[NC_KIND_BACKUP_SCHEDULE][i];
+		const char *name = b->obj.meta.name.v;
+		const struct nc_vm **vms = NULL;
+		time_t due = nc_cron_next(&b->spec.schedule.cron, s->backups_checked);
+		struct nc_observe_opts oo;
+		struct nc_backup_run_opts ro;
+		struct nc_cluster cl;
+		size_t ok = 0, failed = 0;
+
+		if (due <= 0 || due > now)
+			continue;
+		nv = nc_schedule_vms(&vms, s->good_spec, b);
+		logf_("backup schedule %s: %zu VMs", name, nv);
+		memset(&oo, 0, sizeof(oo));
+		oo.state_dir = s->state_dir;
+		oo.timeout_ms = NC_IS_SET(s->cfg.host_timeout) ? (unsigned)s->cfg.host_timeout.ms : 30000;
+		oo.keep_open = true;
+		nc_observe(&cl, s->good_spec, &oo);
+		memset(&ro, 0, sizeof(ro));
+		ro.now = (int64_t)due;
+		for (j = 0; j < nv && !stop_flag; j++) {
+			struct nc_backup_vm_result res;
+			struct nc_err err;
+			uint64_t stored = 0;
+			size_t k;
+
+			if (nc_backup_vm(&res, s->good_spec, &cl, vms[j], b, &ro, &err) < 0) {
+				failed++;
+				logf_("backup %s failed: %s", vms[j]->obj.meta.name.v, err.msg);
+				pthread_mutex_lock(&s->st.mu);
+				nc_set_str(&s->st.last_backup_error, err.msg);
+				pthread_mutex_unlock(&s->st.mu);
+				nc_notify(&s->cfg, "failed", s->good.id, err.msg);
+				continue;
+			}
+			for (k = 0; k < res.ndisks; k++)
+				stored += res.disks[k].stats.bytes_stored;
+			ok++;
+			logf_("backup %s: %.16s (%s, %s), %llu bytes stored, %.2fs", res.vm, res.id,
+			      res.live ? "live" : "offline", res.quiesced ? "quiesced" : "not quiesced",
+			      (unsigned long long)stored, res.seconds);
+		}
+		nc_cluster_release(&cl);
+		free(vms);
+		if (!failed) {
+			struct nc_backup_retention ret;
+			const struct nc_retention *r = &b->spec.retention;
+			struct nc_backup_repo *repo = NULL;
+			struct nc_backup_prune_report pr;
+			struct nc_err err;
+
+			memset(&ret, 0, sizeof(ret));
+			ret.keep_last = (unsigned)r->keep_last.v;
+			ret.keep_daily = (unsigned)r->keep_daily.v;
+			ret.keep_weekly = (unsigned)r->keep_weekly.v;
+			ret.keep_monthly = (unsigned)r->keep_monthly.v;
+			if ((ret.keep_last || ret.keep_daily || ret.keep_weekly || ret.keep_monthly) && nv) {
+				if (nc_schedule_repo_open(&repo, b, false, &err) < 0 ||
+				    nc_backup_prune(&pr, repo, &ret, false, &err) < 0) {
+					logf_("backup schedule %s: prune: %s", name, err.msg);
+				} else {
+					logf_("backup schedule %s: pruned %zu backups, %zu chunks", name, pr.nremoved,
+					      pr.chunks_deleted);
+					nc_backup_prune_report_release(&pr);
+				}
+				if (repo)
+					nc_backup_close(repo);
+			}
+		}
+		pthread_mutex_lock(&s->st.mu);
+		s->st.backups_ok += ok;
+		s->st.backups_failed += failed;
+		s->st.last_backup = time(NULL);
+		if (!failed)
+			nc_set_str(&s->st.last_backup_error, NULL);
+		pthread_mutex_unlock(&s->st.mu);
+	}
+	s->backups_checked = now;
+}
+
 static double backoff(unsigned failures)
 {
 	double base = 1.0, d;
@@ -550,6 +649,8 @@ int cmd_serve(int argc, char **argv)
 						       (double)s.cfg.drift_interval.ms / 1000 : 300);
 			}
 		}
+		if (s.good_spec && !once)
+			run_due_backups(&s);
 		if (once) {
 			if (!s.good_spec)
 				ret = NC_EXIT_ERROR;

@@ -10,6 +10,7 @@
  * worker does.
  */
 #include "pass.h"
+#include "../drivers/storage.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -90,6 +91,15 @@ static void *worker(void *arg)
 		r = nc_host_open(&conn, uri, &dopts, &err);
 		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0)
 			r = -1;
+		/* the size of each managed domain's volumes, to compare with the spec */
+		if (r == 0) {
+			size_t d, k;
+
+			for (d = 0; d < obs.ndoms; d++)
+				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ndisks; k++)
+					obs.doms[d].disks[k].capacity =
+						nc_vol_capacity_by_path(conn, obs.doms[d].disks[k].source);
+		}
 		if (r < 0 || !s->keep_open) {
 			/* a plan needs no connection after observing: peak memory stays small */
 			nc_host_close(conn);

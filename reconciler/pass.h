@@ -127,6 +127,7 @@ struct nc_plan {
 	size_t nactions;
 	struct nc_note *notes;
 	size_t nnotes;
+	const struct nc_spec *spec;  /* what it was built from (apply reads pools and backups) */
 	struct nc_desired *desired;  /* one per VM not absent, spec order */
 	size_t ndesired;
 	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate;

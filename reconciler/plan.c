@@ -195,6 +195,14 @@ static void diff_domain(struct nc_action *a, const struct nc_domain_def *d, cons
 					    or_dash(o->disks[j].bus), or_dash(o->disks[j].source));
 			add_change(a, running, field, from, to);
 			free(from);
+		} else if (k->size && o->disks[j].capacity && k->size > o->disks[j].capacity) {
+			/* grown in place, live when running (reconciler/volumes.c) */
+			char *sf = nc_xasprintf("disk %s size", k->name);
+
+			size_str(o->disks[j].capacity, x, sizeof(x));
+			size_str(k->size, y, sizeof(y));
+			add_change(a, false, sf, x, y);
+			free(sf);
 		}
 		free(to);
 		free(field);
@@ -406,6 +414,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	struct nc_imbalance imb;
 
 	memset(&p, 0, sizeof(p));
+	p.spec = spec;
 
 	/* every observed domain, by name, for lookups; placement learns usage */
 	for (i = 0; i < c->nhosts; i++)
@@ -484,7 +493,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				struct nc_action *a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
 
 				a->reason = nc_xasprintf("state: absent; disks %s",
-							 d->meta_delete_disks ? "kept (deleting them needs storage support, not yet available)"
+							 d->meta_delete_disks ? "deleted (deletionPolicy: delete)"
 									      : "retained (deletionPolicy: retain)");
 				ndel++;
 			}
@@ -526,6 +535,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			nc_placement_put(ps, vm, (size_t)host);
 			busy[i] = true;
 			a = add_action(&p, &alloc_a, NC_ACT_CREATE, name, (size_t)host);
+			a->vmref = vm;
 			a->reason = nc_xstrdup("not found on any host");
 			a->placement = why;
 			a->start_after = want == NC_STATE_RUNNING;
@@ -542,6 +552,25 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 			memset(&tmp, 0, sizeof(tmp));
 			diff_domain(&tmp, &des->def, o, running);
+			/* a disk is never shrunk (data past the new end would be lost) */
+			for (k = 0; k < des->def.ndisks; k++) {
+				const struct nc_disk_def *dk = &des->def.disks[k];
+				size_t m;
+
+				for (m = 0; m < o->ndisks; m++) {
+					char x[32], y[32];
+
+					if (!str_eq(o->disks[m].target, dk->target) || !dk->size ||
+					    !o->disks[m].capacity || dk->size >= o->disks[m].capacity)
+						continue;
+					size_str(o->disks[m].capacity, x, sizeof(x));
+					size_str(dk->size, y, sizeof(y));
+					add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
+						 "disk '%s' of VM %s is %s; the spec asks for %s: shrinking a disk is "
+						 "refused (data past the end would be lost): keep the size or add a new disk",
+						 dk->name, name, x, y);
+				}
+			}
 			hash_changed = !o->meta_hash || strcmp(o->meta_hash, des->hash) != 0;
 			for (k = 0; k < tmp.nchanges; k++)
 				restart_needed |= tmp.changes[k].restart;
@@ -558,6 +587,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			}
 			if (tmp.nchanges || hash_changed) {
 				a = add_action(&p, &alloc_a, NC_ACT_UPDATE, name, at->host);
+				a->vmref = vm;
 				a->changes = tmp.changes;
 				a->nchanges = tmp.nchanges;
 				a->live_memory = tmp.live_memory;
@@ -629,7 +659,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		}
 		a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
 		a->reason = nc_xasprintf("pruned: not in the spec; disks %s",
-					 d->meta_delete_disks ? "kept (deleting them needs storage support, not yet available)"
+					 d->meta_delete_disks ? "deleted (deletionPolicy: delete)"
 							      : "retained");
 		ndel++;
 	}

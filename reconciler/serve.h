@@ -98,6 +98,9 @@ struct nc_serve_status {
 	time_t last_pass;
 	double last_pass_seconds;
 	uint64_t passes_ok, passes_failed, fetch_failures;
+	uint64_t backups_ok, backups_failed;  /* VM backups run by schedules */
+	time_t last_backup;              /* when the last scheduled run ended */
+	char *last_backup_error;
 	size_t drift;                    /* drifted VMs in the last pass */
 	size_t pending;                  /* actions left undone after the last pass */
 	size_t vms_running, vms_stopped, vms_other;

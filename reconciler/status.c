@@ -41,6 +41,7 @@ void nc_serve_status_release(struct nc_serve_status *s)
 	free(s->invalid_error);
 	free(s->last_result);
 	free(s->last_error);
+	free(s->last_backup_error);
 	pthread_mutex_destroy(&s->mu);
 }
 
@@ -79,6 +80,9 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	nc_buf_addf(b, ", \"time\": %lld, \"seconds\": %.3f, \"error\": ", (long long)s->last_pass,
 		    s->last_pass_seconds);
 	jstr(b, s->last_error);
+	nc_buf_addf(b, "},\n  \"backups\": {\"ok\": %llu, \"failed\": %llu, \"last\": %lld, \"error\": ",
+		    (unsigned long long)s->backups_ok, (unsigned long long)s->backups_failed, (long long)s->last_backup);
+	jstr(b, s->last_backup_error);
 	nc_buf_addf(b, "},\n  \"passes\": {\"ok\": %llu, \"failed\": %llu},\n  \"drift\": %zu,\n"
 		       "  \"pending_actions\": %zu,\n  \"vms\": {\"running\": %zu, \"stopped\": %zu, \"other\": %zu},\n"
 		       "  \"actions\": {", (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed,
@@ -136,6 +140,13 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		       "# TYPE novacron_passes_total counter\nnovacron_passes_total{result=\"ok\"} %llu\n"
 		       "novacron_passes_total{result=\"failed\"} %llu\n",
 		    (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed);
+	nc_buf_addf(b, "# HELP novacron_backups_total VM backups run by BackupSchedules, by result.\n"
+		       "# TYPE novacron_backups_total counter\nnovacron_backups_total{result=\"ok\"} %llu\n"
+		       "novacron_backups_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)s->backups_ok, (unsigned long long)s->backups_failed);
+	nc_buf_addf(b, "# HELP novacron_last_backup_timestamp_seconds When the last scheduled backup run ended.\n"
+		       "# TYPE novacron_last_backup_timestamp_seconds gauge\nnovacron_last_backup_timestamp_seconds %lld\n",
+		    (long long)s->last_backup);
 	nc_buf_addf(b, "# HELP novacron_fetch_failures_total Source fetches that failed.\n"
 		       "# TYPE novacron_fetch_failures_total counter\nnovacron_fetch_failures_total %llu\n",
 		    (unsigned long long)s->fetch_failures);

@@ -4,9 +4,10 @@
 #  2. builds and runs the Check suites (unit, golden, CLI)
 #  3. builds and runs them again under AddressSanitizer + UBSan
 #  4. validates every example under examples/
-#  5. runs the integration test on real libvirt daemons with QEMU guests
-#     (test/integration/libvirtd-migrate.sh; it installs what it needs, and
-#     is skipped with the reason only when the machine cannot run them)
+#  5. runs the integration tests on real libvirt daemons with QEMU guests
+#     (test/integration/libvirtd-migrate.sh, backup-restore.sh; they install
+#     what they need, and are skipped with the reason only when the machine
+#     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -74,21 +75,25 @@ for ex in examples/*/; do
 	step "validate ${ex%/}" ./build/novacron validate --quiet "$ex"
 done
 
-echo "== integration: real libvirt daemons with QEMU guests"
-bash test/integration/libvirtd-migrate.sh >/tmp/nc-it.$$ 2>&1
-rc=$?
-if [ $rc -eq 77 ]; then
-	echo "skip: $(grep '^skip' /tmp/nc-it.$$)"
-elif [ $rc -eq 0 ]; then
-	n=$(grep -c '^ok' /tmp/nc-it.$$)
-	passed=$((passed + n)); grep '^ok' /tmp/nc-it.$$
-else
-	cat /tmp/nc-it.$$
-	passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$)))
-	failed=$((failed + $(grep -c '^FAIL' /tmp/nc-it.$$) + 0))
-	grep -q '^FAIL' /tmp/nc-it.$$ || failed=$((failed + 1))
-fi
-rm -f /tmp/nc-it.$$
+# integration NAME SCRIPT: runs an integration script (exit 0 / 1 / 77 skipped), counting its ok/FAIL lines
+integration() {
+	echo "== integration: $1"
+	bash "$2" >/tmp/nc-it.$$ 2>&1
+	local rc=$?
+	if [ $rc -eq 77 ]; then
+		echo "skip: $(grep '^skip' /tmp/nc-it.$$)"
+	elif [ $rc -eq 0 ]; then
+		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$))); grep '^ok' /tmp/nc-it.$$
+	else
+		cat /tmp/nc-it.$$
+		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$)))
+		failed=$((failed + $(grep -c '^FAIL' /tmp/nc-it.$$) + 0))
+		grep -q '^FAIL' /tmp/nc-it.$$ || failed=$((failed + 1))
+	fi
+	rm -f /tmp/nc-it.$$
+}
+integration "live migration on real libvirt daemons with QEMU guests" test/integration/libvirtd-migrate.sh
+integration "storage pools, backups and restores on a real libvirt daemon" test/integration/backup-restore.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then

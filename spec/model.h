@@ -192,6 +192,11 @@ struct nc_migration {
 	struct nc_bool copy_storage;
 	struct nc_size max_bandwidth;  /* bytes per second */
 };
+struct nc_restore {
+	struct nc_pos pos;
+	struct nc_str backup;        /* snapshot id (or unique prefix, 8+ hex digits) */
+	struct nc_str schedule;      /* BackupSchedule whose repository holds it */
+};
 struct nc_vm_spec {
 	struct nc_pos pos;
 	struct nc_str template_name; /* Template */
@@ -200,6 +205,7 @@ struct nc_vm_spec {
 	struct nc_placement placement;
 	struct nc_ha ha;
 	struct nc_str backup_schedule; /* BackupSchedule */
+	struct nc_restore restore;   /* create the disks from a backup */
 	struct nc_enum deletion_policy; /* enum nc_deletion_policy */
 	struct nc_bool deletion_protection;
 	struct nc_bool allow_restart;
@@ -281,6 +287,8 @@ struct nc_target {
 	struct nc_str bucket;
 	struct nc_str region;
 	struct nc_str credentials_file;
+	struct nc_str ceph_user;
+	struct nc_str prefix;
 };
 struct nc_retention {
 	struct nc_pos pos;
@@ -303,6 +311,7 @@ struct nc_backup_spec {
 	struct nc_enum compression;  /* enum nc_compression */
 	struct nc_int compression_level;
 	struct nc_encryption encryption;
+	struct nc_bool quiesce;
 };
 struct nc_backup { struct nc_object obj; struct nc_backup_spec spec; };
 

@@ -212,6 +212,14 @@ static const struct nc_field migration_fields[] = {
 };
 static const struct nc_schema migration_schema = SCHEMA("migration", struct nc_migration, migration_fields);
 
+static const struct nc_field restore_fields[] = {
+	F("backup", NC_F_STR, struct nc_restore, backup, .required = 1,
+	  .doc = "backup id (or a unique prefix of 8+ hex digits) from `novacron backup list`"),
+	F("schedule", NC_F_STR, struct nc_restore, schedule, REF(NC_KIND_BACKUP_SCHEDULE),
+	  .doc = "BackupSchedule whose repository holds it (default: backupSchedule)"),
+};
+static const struct nc_schema restore_schema = SCHEMA("restore", struct nc_restore, restore_fields);
+
 static const struct nc_field vm_spec_fields[] = {
 	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
 	  .doc = "Template the VM inherits from"),
@@ -223,6 +231,8 @@ static const struct nc_field vm_spec_fields[] = {
 	F("ha", NC_F_STRUCT, struct nc_vm_spec, ha, .sub = &ha_schema, .doc = "high-availability policy"),
 	F("backupSchedule", NC_F_STR, struct nc_vm_spec, backup_schedule, REF(NC_KIND_BACKUP_SCHEDULE),
 	  .doc = "BackupSchedule that backs this VM up"),
+	F("restore", NC_F_STRUCT, struct nc_vm_spec, restore, .sub = &restore_schema,
+	  .doc = "create missing disks from this backup instead of the base image"),
 	F("deletionPolicy", NC_F_ENUM, struct nc_vm_spec, deletion_policy, .values = deletion_values,
 	  .doc = "retain (default) keeps the disks when the VM is deleted; delete removes them"),
 	F("deletionProtection", NC_F_BOOL, struct nc_vm_spec, deletion_protection,
@@ -329,6 +339,9 @@ static const struct nc_field target_fields[] = {
 	F("region", NC_F_STR, struct nc_target, region, .doc = "SigV4 region (s3; default us-east-1)"),
 	F("credentialsFile", NC_F_STR, struct nc_target, credentials_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "file holding the access key and secret (s3, swift)"),
+	F("cephUser", NC_F_STR, struct nc_target, ceph_user, .doc = "cephx user id (rados; default admin)"),
+	F("prefix", NC_F_STR, struct nc_target, prefix,
+	  .doc = "keep the repository under this prefix (rados namespace, bucket key prefix)"),
 };
 static const struct nc_schema target_schema = SCHEMA("target", struct nc_target, target_fields);
 
@@ -367,6 +380,8 @@ static const struct nc_field backup_spec_fields[] = {
 	  .doc = "zstd level (default 3)"),
 	F("encryption", NC_F_STRUCT, struct nc_backup_spec, encryption, .sub = &encryption_schema,
 	  .doc = "encrypt chunks with AES-256-GCM"),
+	F("quiesce", NC_F_BOOL, struct nc_backup_spec, quiesce,
+	  .doc = "freeze guest file systems through the guest agent (default true; recorded per backup)"),
 };
 static const struct nc_schema backup_spec_schema =
 	SCHEMA("BackupSchedule spec", struct nc_backup_spec, backup_spec_fields);

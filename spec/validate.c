@@ -388,6 +388,22 @@ static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct 
 		if (!NC_IS_SET(n->network))
 			nc_diag_error(diags, n->pos, "nic '%s' of VM '%s' has no network", n->name.v, name);
 	}
+	if (NC_IS_SET(vm->spec.restore)) {
+		const struct nc_restore *r = &vm->spec.restore;
+		const char *id = r->backup.v;
+		size_t n = id ? strlen(id) : 0, k;
+
+		for (k = 0; k < n && ((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f')); k++)
+			;
+		if (id && (k != n || n < 8 || n > 64))
+			nc_diag_error(diags, r->backup.pos,
+				      "restore.backup '%s' is not a backup id: 8 to 64 lowercase hex digits (see `novacron backup list`)",
+				      id);
+		if (!NC_IS_SET(r->schedule) && !NC_IS_SET(vm->spec.backup_schedule))
+			nc_diag_error(diags, r->pos,
+				      "restore of VM '%s' names no repository: set restore.schedule or backupSchedule",
+				      name);
+	}
 	if (vm->spec.deletion_protection.v && NC_IS_SET(vm->spec.state) &&
 	    vm->spec.state.v == NC_STATE_ABSENT)
 		nc_diag_error(diags, vm->spec.state.pos,

@@ -284,16 +284,96 @@ START_TEST(test_prune_threshold_and_protection)
 }
 END_TEST
 
+/* backup and restore commands on simulated hosts whose disk files exist (qemu-img) */
+START_TEST(test_backup_commands_sim)
+{
+	struct nc_run r;
+	char id[17];
+	const char *p;
+
+	ck_assert_int_eq(shq("sed -i \"s#/var/backups/novacron#$PWD/repo#; s#/var/lib/novacron/pools/local#$PWD/pool#\" "
+			     "$(grep -rl 'kind: BackupSchedule\\|kind: StoragePool' spec)"), 0);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly spec --state-dir state"), 1);
+	HAS(r.err, "BackupSchedule nightly: its dir target holds no repository yet (no backup has run)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run web-1 spec --state-dir state"), 1);
+	HAS(r.err, "(simulated hosts have no disk data)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run nosuch spec --state-dir state"), 1);
+	HAS(r.err, "novacron backup run: no VM named 'nosuch'");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run --schedule nope spec --state-dir state"), 1);
+	HAS(r.err, "no BackupSchedule named 'nope'");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup frob"), 1);
+	HAS(r.err, "novacron backup: unknown subcommand 'frob'");
+	nc_run_free(&r);
+
+	/* give the simulated disks content: then they are read like a shut-off VM's */
+	ck_assert_int_eq(shq("mkdir -p pool && qemu-img create -q -f qcow2 pool/web-1-root.qcow2 20G && "
+			     "qemu-img create -q -f qcow2 pool/web-1-data.qcow2 50G && "
+			     "qemu-io -f qcow2 -c 'write -P 0x42 1M 3M' pool/web-1-root.qcow2 >/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup run web-1 spec --state-dir state"), 0);
+	HAS(r.out, "web-1: backup ");
+	HAS(r.out, "(offline, quiesced)");
+	HAS(r.out, "disk root ");
+	HAS(r.out, "disk data ");
+	nc_run_free(&r);
+	/* the same disks again: every chunk is already there */
+	ck_assert_int_eq(sh(&r, "$NC backup run web-1 spec --state-dir state"), 0);
+	HAS(r.out, " 0 new, ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly --vm web-1 spec --state-dir state"), 0);
+	HAS(r.out, "ID                VM               DISK");
+	ck_assert_ptr_nonnull((p = strstr(r.out, "\n")));
+	snprintf(id, sizeof(id), "%.16s", p + 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly -o json spec --state-dir state"), 0);
+	HAS(r.out, "\"vm\": \"web-1\", \"disk\": \"data\"");
+	HAS(r.out, "\"disk_size\": 21474836480, \"quiesced\": true");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup check --schedule nightly --read-data spec --state-dir state"), 0);
+	HAS(r.out, "check --read-data: 4 backups (0 bad)");
+	HAS(r.out, "repository is consistent");
+	nc_run_free(&r);
+	/* keepLast 3 of each disk: one of each goes */
+	ck_assert_int_eq(sh(&r, "$NC backup prune --schedule nightly --dry-run spec --state-dir state"), 0);
+	HAS(r.out, "prune: 4 kept, 0 to remove");
+	nc_run_free(&r);
+	/* a corrupt chunk is found and named */
+	ck_assert_int_eq(shq("f=$(find repo/chunks -type f | head -1) && printf 'X' | dd of=$f bs=1 seek=20 conv=notrunc 2>/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup check --schedule nightly --read-data spec --state-dir state"), 1);
+	HAS(r.out, "1 corrupt");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, "$NC restore web-1 spec --state-dir state"), 1);
+	HAS(r.err, "usage: novacron restore VM --backup ID");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC restore web-1 --backup %s spec --state-dir state", id), 1);
+	HAS(r.err, "is running on kvm");
+	HAS(r.err, "stop it first");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC restore web-1 --backup 0000ffff spec --state-dir state"), 1);
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_state_absent_deletes)
 {
 	struct nc_run r;
 
 	ck_assert_int_eq(shq(APPLY), 0);
+	/* apply made the VM's volume in the simulated host's pool */
+	ck_assert_int_eq(shq("grep -q '<name>scratch-root.qcow2</name>' state/kvm2.xml"), 0);
 	ck_assert_int_eq(shq("sed -i 's/  state: stopped/  state: absent/' spec/vms/workers.yaml"), 0);
 	ck_assert_int_eq(sh(&r, PLAN), 2);
-	HAS(r.out, "- scratch: delete on kvm2\n      why: state: absent; disks kept (deleting them needs storage support, not yet available)\n");
+	HAS(r.out, "- scratch: delete on kvm2\n      why: state: absent; disks deleted (deletionPolicy: delete)\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("grep -q 'scratch-root.qcow2' state/kvm2.xml"), 1);
+	/* a VM whose policy retains its disks keeps them */
+	ck_assert_int_eq(shq("grep -q '<name>web-1-root.qcow2</name>' state/kvm*.xml"), 0);
 	ck_assert_int_eq(sh(&r, PLAN), 0);
 	nc_run_free(&r);
 }
@@ -628,6 +708,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_hung_host_times_out);
 	tcase_add_test(tc, test_prune_threshold_and_protection);
 	tcase_add_test(tc, test_state_absent_deletes);
+	tcase_add_test(tc, test_backup_commands_sim);
 	tcase_add_test(tc, test_saved_plan_verbatim_or_refused);
 	tcase_add_test(tc, test_fault_at_every_call_converges);
 	tcase_add_test(tc, test_apply_needs_approval);

@@ -15,5 +15,8 @@ Suite *nc_suite_sshsig(void);
 Suite *nc_suite_source(void);
 Suite *nc_suite_serve(void);
 Suite *nc_suite_backup(void);
+Suite *nc_suite_backup_targets(void);
+Suite *nc_suite_diskio(void);
+Suite *nc_suite_storage(void);
 
 #endif

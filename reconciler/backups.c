@@ -1,0 +1,439 @@
+/*
+ * backups.c - backups and restores of VMs (see backups.h).
+ *
+ * The repository of a BackupSchedule is opened from its target (the
+ * location types of drivers/backup.h), created on first use.  A backup run
+ * finds the VM's domain among the observed hosts, takes one consistent
+ * point of all its disks (drivers/diskio.h), and writes one snapshot per
+ * disk.  The snapshot of a disk records the libvirt checkpoint taken with
+ * it; the next run asks for an increment from that checkpoint only when
+ * every disk's newest snapshot names it, so a checkpoint made for another
+ * repository (or lost) can only cost a full read, never a wrong backup.
+ */
+#include "backups.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../drivers/diskio.h"
+#include "../spec/util.h"
+
+static const char *const target_types[] = { "dir", "rados", "s3", "swift" };
+
+int nc_schedule_repo_open(struct nc_backup_repo **out, const struct nc_backup *sched, bool create,
+	struct nc_err *err)
+{
+	const struct nc_target *t = &sched->spec.target;
+	struct nc_backup_location loc;
+	struct nc_backup_repo_opts ro;
+	struct nc_backup_target *tg = NULL;
+	int have, rc;
+
+	memset(&loc, 0, sizeof(loc));
+	loc.type = target_types[NC_IS_SET(t->type) ? t->type.v : 0];
+	loc.path = t->path.v;
+	loc.pool = t->pool.v;
+	loc.ceph_conf = t->ceph_conf.v;
+	loc.ceph_user = t->ceph_user.v;
+	loc.endpoint = t->endpoint.v;
+	loc.bucket = t->bucket.v;
+	loc.region = t->region.v;
+	loc.credentials_file = t->credentials_file.v;
+	loc.prefix = t->prefix.v;
+	memset(&ro, 0, sizeof(ro));
+	ro.key_file = sched->spec.encryption.key_file.v;
+	if (NC_IS_SET(sched->spec.compression_level))
+		ro.zstd_level = (int)sched->spec.compression_level.v;
+	if (!create && strcmp(loc.type, "dir") == 0 && loc.path && access(loc.path, F_OK) != 0) {
+		nc_err_set(err, "BackupSchedule %s: its dir target holds no repository yet (no backup has run)",
+			   sched->obj.meta.name.v);
+		return -1;
+	}
+	if (nc_backup_target_open(&tg, &loc, create, err) < 0) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		nc_err_set(err, "BackupSchedule %s: %s", sched->obj.meta.name.v, m);
+		return -1;
+	}
+	have = tg->drv->exists(tg, "config", err);
+	if (have < 0) {
+		tg->drv->close(tg);
+		return -1;
+	}
+	if (!have && !create) {
+		nc_err_set(err, "BackupSchedule %s: its %s target holds no repository yet (no backup has run)",
+			   sched->obj.meta.name.v, loc.type);
+		tg->drv->close(tg);
+		return -1;
+	}
+	rc = have ? nc_backup_open(out, tg, &ro, err) : nc_backup_create(out, tg, &ro, err);
+	if (rc < 0)
+		tg->drv->close(tg);
+	return rc;
+}
+
+void nc_pool_def_from_spec(struct nc_pool_def *out, const struct nc_pool *pool)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = pool->obj.meta.name.v;
+	if (NC_IS_SET(pool->spec.type) && pool->spec.type.v == NC_POOL_RBD) {
+		out->type = "rbd";
+		out->rbd_pool = pool->spec.rbd.pool.v;
+		out->ceph_conf = pool->spec.rbd.ceph_conf.v;
+		out->ceph_user = pool->spec.rbd.user.v;
+	} else {
+		out->type = "dir";
+		out->path = pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron";
+	}
+}
+
+char *nc_disk_volume_name(const struct nc_pool *pool, const char *vm, const char *disk)
+{
+	if (pool && NC_IS_SET(pool->spec.type) && pool->spec.type.v == NC_POOL_RBD)
+		return nc_xasprintf("%s-%s", vm, disk);
+	return nc_xasprintf("%s-%s.qcow2", vm, disk);
+}
+
+static int vm_name_cmp(const void *a, const void *b)
+{
+	const struct nc_vm *x = *(const struct nc_vm *const *)a, *y = *(const struct nc_vm *const *)b;
+
+	return strcmp(x->obj.meta.name.v, y->obj.meta.name.v);
+}
+
+size_t nc_schedule_vms(const struct nc_vm ***out, const struct nc_spec *spec, const struct nc_backup *sched)
+{
+	const struct nc_backup_spec *b = &sched->spec;
+	size_t i, j, n = 0, nvms = spec->nobjs[NC_KIND_VM];
+	const struct nc_vm **v = nc_xcalloc(nvms + 1, sizeof(*v));
+
+	for (i = 0; i < nvms; i++) {
+		const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][i];
+		bool in = NC_IS_SET(b->vm_selector) && nc_selector_matches(&b->vm_selector, &vm->labels);
+
+		for (j = 0; !in && j < b->vms.n; j++)
+			in = strcmp(b->vms.v[j].v, vm->obj.meta.name.v) == 0;
+		if (in && !(NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT))
+			v[n++] = vm;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), vm_name_cmp);
+	*out = v;
+	return n;
+}
+
+/* The host index and observed domain of a VM's managed domain, or -1. */
+static long find_domain(const struct nc_cluster *c, const char *vm, const struct nc_domain **dom)
+{
+	size_t h, i;
+
+	for (h = 0; h < c->nhosts; h++) {
+		const struct nc_observed_host *o = &c->hosts[h].obs;
+
+		if (c->hosts[h].status != NC_HOST_OK)
+			continue;
+		for (i = 0; i < o->ndoms; i++) {
+			if (o->doms[i].managed && o->doms[i].meta_vm && strcmp(o->doms[i].meta_vm, vm) == 0) {
+				*dom = &o->doms[i];
+				return (long)h;
+			}
+		}
+	}
+	return -1;
+}
+
+struct snap_src {
+	struct nc_disk_snap *snap;
+	size_t disk;
+};
+
+static int snap_read(void *ctx, uint64_t offset, void *buf, size_t len, struct nc_err *err)
+{
+	struct snap_src *s = ctx;
+	static long reads;
+	const char *stall = getenv("NOVACRON_BACKUP_STALL_AT");
+
+	/* test switch: stop dead at the k-th read, as a backup killed midway would */
+	if (stall && ++reads == atol(stall)) {
+		fprintf(stderr, "backup: stalled at read %ld (NOVACRON_BACKUP_STALL_AT)\n", reads);
+		for (;;)
+			pause();
+	}
+
+	return nc_disk_snap_read(s->snap, s->disk, offset, buf, len, err);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, struct nc_cluster *c,
+	const struct nc_vm *vm, const struct nc_backup *sched, const struct nc_backup_run_opts *o,
+	struct nc_err *err)
+{
+	const char *name = vm->obj.meta.name.v;
+	const struct nc_domain *dom = NULL;
+	struct nc_backup_repo *r = NULL;
+	struct nc_backup_snapshot *all = NULL;
+	const struct nc_backup_snapshot **newest = NULL;
+	struct nc_disk_snap *snap = NULL;
+	struct nc_disk_snap_opts so;
+	struct nc_desired d;
+	char *scratch = NULL;
+	const char *since = NULL;
+	size_t nall = 0, i, j;
+	double t0 = mono();
+	long h;
+	int ret = -1;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->vm, sizeof(out->vm), "%s", name);
+	h = find_domain(c, name, &dom);
+	if (h < 0) {
+		nc_err_set(err, "VM %s has no domain on any reachable host (apply the spec first)", name);
+		return -1;
+	}
+	if (!c->hosts[h].conn) {
+		nc_err_set(err, "VM %s: host %s is not connected", name, c->hosts[h].spec->obj.meta.name.v);
+		return -1;
+	}
+	snprintf(out->host, sizeof(out->host), "%s", c->hosts[h].spec->obj.meta.name.v);
+	nc_desired_build(&d, spec, vm, NULL);
+	if (nc_schedule_repo_open(&r, sched, true, err) < 0)
+		goto out;
+	if (nc_backup_list(&all, &nall, r, err) < 0)
+		goto out;
+
+	/* the newest snapshot of each disk, by target (the list is sorted by vm, disk, time) */
+	newest = nc_xcalloc(d.def.ndisks + 1, sizeof(*newest));
+	for (j = 0; j < d.def.ndisks; j++)
+		for (i = 0; i < nall; i++)
+			if (strcmp(all[i].vm, name) == 0 && strcmp(all[i].disk, d.def.disks[j].name) == 0)
+				newest[j] = &all[i];
+	for (j = 0; j < d.def.ndisks; j++) {
+		if (!newest[j] || !*newest[j]->checkpoint || (since && strcmp(since, newest[j]->checkpoint))) {
+			since = NULL;
+			break;
+		}
+		since = newest[j]->checkpoint;
+	}
+
+	{
+		const char *tmp = o->scratch_dir ? o->scratch_dir : getenv("TMPDIR");
+
+		scratch = nc_xasprintf("%s/novacron-backup-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(scratch)) {
+			nc_err_set(err, "cannot create a scratch directory %s: %s", scratch, strerror(errno));
+			goto out;
+		}
+		chmod(scratch, 0700);
+		/* who owns a backup job whose socket is here (drivers/diskio.c) */
+		{
+			char *pf = nc_xasprintf("%s/owner.pid", scratch);
+			FILE *f = fopen(pf, "w");
+
+			if (f) {
+				fprintf(f, "%ld\n", (long)getpid());
+				fclose(f);
+			}
+			free(pf);
+		}
+	}
+	memset(&so, 0, sizeof(so));
+	so.since_checkpoint = since;
+	so.quiesce = !NC_IS_SET(sched->spec.quiesce) || sched->spec.quiesce.v;
+	so.scratch_dir = scratch;
+	for (j = 0; j < vm->eff.disks.n; j++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + j;
+		const struct nc_pool *p = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+
+		if (p && NC_IS_SET(p->spec.type) && p->spec.type.v == NC_POOL_RBD) {
+			so.ceph_conf = p->spec.rbd.ceph_conf.v;
+			so.ceph_user = p->spec.rbd.user.v;
+			break;
+		}
+	}
+	if (o->progress)
+		fprintf(o->progress, "backup %s on %s: %s%s\n", name, out->host,
+			since ? "incremental from checkpoint " : "full", since ? since : "");
+	if (nc_disk_snap_begin(&snap, c->hosts[h].conn, dom->name, &so, err) < 0)
+		goto out;
+	out->quiesced = snap->quiesced;
+	out->live = snap->live;
+	if (snap->ndisks > NC_ARRAY_SIZE(out->disks)) {
+		nc_err_set(err, "VM %s has %zu disks; a backup takes at most %zu", name, snap->ndisks,
+			   NC_ARRAY_SIZE(out->disks));
+		goto end;
+	}
+	for (i = 0; i < snap->ndisks; i++) {
+		struct nc_snap_disk *sd = &snap->disks[i];
+		const char *disk = sd->target;
+		const struct nc_backup_snapshot *parent = NULL;
+		struct nc_backup_meta m;
+		struct nc_backup_changes ch;
+		struct snap_src src = { snap, i };
+		struct nc_backup_source bs = { snap_read, &src };
+		struct nc_backup_disk_result *dr = &out->disks[out->ndisks];
+
+		for (j = 0; j < d.def.ndisks; j++)
+			if (strcmp(d.def.disks[j].target, sd->target) == 0) {
+				disk = d.def.disks[j].name;
+				parent = newest[j];
+			}
+		memset(&m, 0, sizeof(m));
+		m.vm = name;
+		m.disk = disk;
+		m.disk_size = sd->size;
+		m.time = o->now;
+		m.quiesced = snap->quiesced;
+		m.parent = parent ? parent->id : NULL;
+		m.checkpoint = snap->checkpoint;
+		ch.v = sd->changed;
+		ch.n = sd->nchanged;
+		dr->incremental = sd->incremental && parent && since && parent->disk_size == sd->size;
+		snprintf(dr->disk, sizeof(dr->disk), "%s", disk);
+		if (o->progress)
+			fprintf(o->progress, "  disk %s (%s): reading %s\n", disk, sd->target,
+				dr->incremental ? "changed extents" : "everything");
+		if (nc_backup_write(&dr->stats, r, &m, &bs, dr->incremental ? &ch : NULL, err) < 0) {
+			char msg[sizeof(err->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			nc_err_set(err, "VM %s disk %s: %s", name, disk, msg);
+			goto end;
+		}
+		if (!out->ndisks)
+			memcpy(out->id, dr->stats.id, sizeof(out->id));
+		out->ndisks++;
+	}
+	ok = true;
+end:
+	{
+		struct nc_err e2;
+
+		if (nc_disk_snap_end(snap, ok, &e2) < 0 && ok) {
+			*err = e2;
+			ok = false;
+		}
+	}
+	if (ok)
+		ret = 0;
+out:
+	out->seconds = mono() - t0;
+	if (scratch) {
+		char *pf = nc_xasprintf("%s/owner.pid", scratch);
+
+		unlink(pf);
+		free(pf);
+		rmdir(scratch);
+		free(scratch);
+	}
+	free(newest);
+	nc_backup_snapshots_free(all, nall);
+	if (r)
+		nc_backup_close(r);
+	nc_desired_release(&d);
+	return ret;
+}
+
+int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_backup_repo *r,
+	const char *id, struct nc_err *err)
+{
+	struct nc_backup_snapshot one, *all = NULL, *v;
+	size_t nall = 0, i, k = 0;
+
+	if (nc_backup_snapshot_load(&one, r, id, err) < 0)
+		return -1;
+	if (nc_backup_list(&all, &nall, r, err) < 0) {
+		nc_backup_snapshot_release(&one);
+		return -1;
+	}
+	v = nc_xcalloc(nall + 1, sizeof(*v));
+	/* one run: same vm, time and checkpoint; of the chosen disk, only the chosen snapshot */
+	for (i = 0; i < nall; i++) {
+		if (strcmp(all[i].vm, one.vm) == 0 && all[i].time == one.time &&
+		    strcmp(all[i].checkpoint, one.checkpoint) == 0 &&
+		    (strcmp(all[i].disk, one.disk) != 0 || strcmp(all[i].id, one.id) == 0)) {
+			v[k++] = all[i];
+			memset(&all[i], 0, sizeof(all[i]));
+		}
+	}
+	nc_backup_snapshot_release(&one);
+	nc_backup_snapshots_free(all, nall);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+struct vol_sink {
+	struct nc_disk_writer *w;
+};
+
+static int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, struct nc_err *err)
+{
+	return nc_disk_writer_write(((struct vol_sink *)ctx)->w, offset, buf, len, err);
+}
+
+static int sink_zero(void *ctx, uint64_t offset, uint64_t len, struct nc_err *err)
+{
+	return nc_disk_writer_zero(((struct vol_sink *)ctx)->w, offset, len, err);
+}
+
+int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
+	const char *vol, uint64_t min_size, struct nc_err *err)
+{
+	struct nc_volume info;
+	struct vol_sink sk = { NULL };
+	struct nc_backup_sink sink = { sink_write, sink_zero, &sk };
+	bool rbd = strcmp(pool->type, "rbd") == 0;
+	uint64_t size = s->disk_size > min_size ? s->disk_size : min_size;
+	char *path = NULL;
+	int ret = -1;
+
+	memset(&info, 0, sizeof(info));
+	if (nc_vol_info(host, pool, vol, &info, err) < 0)
+		return -1;
+	if (!info.exists) {
+		if (nc_vol_create(host, pool, vol, size, NULL, err) < 0)
+			goto out;
+		nc_volume_release(&info);
+		memset(&info, 0, sizeof(info));
+		if (nc_vol_info(host, pool, vol, &info, err) < 0)
+			goto out;
+	} else if (info.capacity < s->disk_size) {
+		if (nc_vol_resize(host, pool, vol, s->disk_size, NULL, NULL, err) < 0)
+			goto out;
+		info.capacity = s->disk_size;
+	}
+	path = rbd ? nc_xasprintf("%s/%s", pool->rbd_pool, vol) : nc_xstrdup(info.path ? info.path : vol);
+	if (nc_disk_writer_open(&sk.w, path, info.format ? info.format : (rbd ? "raw" : "qcow2"), rbd,
+				pool->ceph_conf, pool->ceph_user, err) < 0)
+		goto out;
+	ret = nc_backup_restore(st, r, s->id, &sink, err);
+	/* a volume larger than the backup reads as zeros past its end */
+	if (ret == 0 && info.capacity > s->disk_size)
+		ret = nc_disk_writer_zero(sk.w, s->disk_size, info.capacity - s->disk_size, err);
+	{
+		struct nc_err e2;
+
+		if (nc_disk_writer_close(sk.w, &e2) < 0 && ret == 0) {
+			*err = e2;
+			ret = -1;
+		}
+	}
+out:
+	free(path);
+	nc_volume_release(&info);
+	return ret;
+}

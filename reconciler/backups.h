@@ -1,0 +1,77 @@
+/*
+ * backups.h - backups and restores of VMs, on top of the repository
+ * (drivers/backup.h), the disk readers and writers (drivers/diskio.h) and
+ * the volumes (drivers/storage.h).  Used by `novacron backup`, `novacron
+ * restore`, `serve` (scheduled runs) and apply (declarative restore).
+ *
+ * A backup run of one VM takes one consistent point of all its disks and
+ * writes one snapshot per disk, all with the same time and checkpoint; the
+ * snapshots of one run are "a backup" to the user, named by the id of its
+ * first disk's snapshot.  A run is incremental when the newest snapshot of
+ * every disk records the checkpoint the domain still has; then only the
+ * changed extents are read.  Otherwise every chunk is read, and only chunks
+ * the repository lacks are stored.
+ */
+#ifndef NC_BACKUPS_H
+#define NC_BACKUPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../drivers/backup.h"
+#include "../drivers/storage.h"
+#include "pass.h"
+
+/* Opens (create: creating when missing) the repository of a BackupSchedule. */
+int nc_schedule_repo_open(struct nc_backup_repo **out, const struct nc_backup *sched, bool create,
+	struct nc_err *err);
+
+/* The pool definition of a spec StoragePool (strings point into the spec). */
+void nc_pool_def_from_spec(struct nc_pool_def *out, const struct nc_pool *pool);
+/* Volume name of a VM's disk in its pool: "VM-DISK.qcow2" (dir) or "VM-DISK" (rbd). */
+char *nc_disk_volume_name(const struct nc_pool *pool, const char *vm, const char *disk);
+
+struct nc_backup_disk_result {
+	char disk[64];
+	struct nc_backup_stats stats;
+	bool incremental;
+};
+struct nc_backup_vm_result {
+	char vm[256];
+	char host[256];
+	char id[NC_BACKUP_ID_HEX + 1];       /* the backup (first disk's snapshot) */
+	bool quiesced, live;
+	struct nc_backup_disk_result disks[16];
+	size_t ndisks;
+	double seconds;
+};
+
+struct nc_backup_run_opts {
+	int64_t now;                 /* recorded time (UTC seconds) */
+	const char *scratch_dir;     /* NULL: $TMPDIR or /tmp */
+	FILE *progress;              /* NULL: quiet */
+};
+
+/* Backs up one VM of the spec with schedule sched; cluster observed with keep_open. */
+int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, struct nc_cluster *c,
+	const struct nc_vm *vm, const struct nc_backup *sched, const struct nc_backup_run_opts *o,
+	struct nc_err *err);
+
+/* The VMs a schedule covers (vms plus vmSelector matches), in name order. */
+size_t nc_schedule_vms(const struct nc_vm ***out, const struct nc_spec *spec, const struct nc_backup *sched);
+
+/* The snapshots of one backup: the one with id (or prefix) and its siblings (same vm and time). */
+int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_backup_repo *r,
+	const char *id, struct nc_err *err);
+
+/*
+ * Writes snapshot s into volume vol of pool on host (creating it, size at
+ * least the snapshot's, or growing it), then verifies nothing: the
+ * repository verifies every chunk as it is read.
+ */
+int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
+	const char *vol, uint64_t min_size, struct nc_err *err);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * cmd-backup.c - `novacron backup run|list|check|prune` and `novacron restore`.
+ *
+ *   backup run VM... | --schedule NAME   back up now (consistent point, increment when possible);
+ *                                        with --schedule, prune by its retention afterwards
+ *   backup list --schedule NAME [--vm VM] [--output text|json]
+ *   backup check --schedule NAME [--read-data]      exit 0 consistent, 1 problems
+ *   backup prune --schedule NAME [--dry-run]        apply the schedule's retention
+ *   restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST]
+ *
+ * Every command takes the spec paths (default ".") and --state-dir like plan.
+ * The repository is the schedule's target; restore finds the schedule in
+ * --schedule, the VM's restore.schedule or its backupSchedule.
+ */
+#include "backups.h"
+#include "cli.h"
+#include "pass-cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../spec/diag.h"
+#include "../spec/util.h"
+
+struct bk_args {
+	const char *schedule, *vm, *backup, *as, *host, *state_dir;
+	enum nc_output out;
+	bool read_data, dry_run;
+	const char *const *paths;
+	size_t npaths;
+	char **names;                /* positional VM names (run, restore) */
+	size_t nnames;
+	struct nc_pass_args pa;      /* for the default state dir */
+};
+
+static int load_spec(struct nc_spec **spec, const struct bk_args *a)
+{
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+	static const char *const dot[] = { "." };
+	int rc;
+
+	nc_diags_init(&d);
+	rc = nc_spec_load(spec, a->npaths ? a->paths : dot, a->npaths ? a->npaths : 1, NULL, &d);
+	if (rc < 0 || d.errors) {
+		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
+		fwrite(b.buf, 1, b.len, stderr);
+		rc = -1;
+	}
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+	return rc < 0 ? -1 : 0;
+}
+
+static const struct nc_backup *find_schedule(const struct nc_spec *spec, const char *name, const char *cmd)
+{
+	const struct nc_backup *s;
+
+	if (!name) {
+		fprintf(stderr, "novacron %s: --schedule NAME is required\n", cmd);
+		return NULL;
+	}
+	s = (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE, name);
+	if (!s)
+		fprintf(stderr, "novacron %s: no BackupSchedule named '%s'\n", cmd, name);
+	return s;
+}
+
+static void observe(struct nc_cluster *c, const struct nc_spec *spec, const struct bk_args *a)
+{
+	struct nc_observe_opts oo;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = a->state_dir;
+	oo.keep_open = true;
+	nc_observe(c, spec, &oo);
+}
+
+static void fmt_size(uint64_t v, char *buf, size_t len)
+{
+	if (v >= 10 * 1048576ULL)
+		snprintf(buf, len, "%.1f MiB", v / 1048576.0);
+	else if (v >= 10 * 1024)
+		snprintf(buf, len, "%.1f KiB", v / 1024.0);
+	else
+		snprintf(buf, len, "%llu B", (unsigned long long)v);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_run(const struct nc_backup_vm_result *r)
+{
+	size_t i;
+
+	printf("%s: backup %.16s on %s (%s, %s) in %.1f s\n", r->vm, r->id, r->host,
+	       r->live ? "live" : "offline", r->quiesced ? "quiesced" : "not quiesced", r->seconds);
+	for (i = 0; i < r->ndisks; i++) {
+		const struct nc_backup_stats *s = &r->disks[i].stats;
+		char rd[32], st[32];
+
+		fmt_size(s->bytes_read, rd, sizeof(rd));
+		fmt_size(s->bytes_stored, st, sizeof(st));
+		printf("  disk %-10s %s  %s  read %s, stored %s; chunks %zu new, %zu reused, %zu zero, %zu unchanged\n",
+		       r->disks[i].disk, s->id, r->disks[i].incremental ? "incremental" : "full", rd, st,
+		       s->chunks_new, s->chunks_reused, s->chunks_zero, s->chunks_unchanged);
+	}
+}
+
+static void print_prune(const struct nc_backup_prune_report *p, bool dry)
+{
+	size_t i;
+
+	for (i = 0; i < p->nremoved; i++)
+		printf("  %s backup %.16s\n", dry ? "would remove" : "removed", p->removed[i]);
+	printf("prune: %zu kept, %zu %s; %zu chunks %s, %zu kept\n", p->kept, p->nremoved,
+	       dry ? "to remove" : "removed", p->chunks_deleted, dry ? "to delete" : "deleted", p->chunks_kept);
+}
+
+static bool has_retention(const struct nc_backup *s, struct nc_backup_retention *ret)
+{
+	const struct nc_retention *r = &s->spec.retention;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->keep_last = NC_IS_SET(r->keep_last) ? (unsigned)r->keep_last.v : 0;
+	ret->keep_daily = NC_IS_SET(r->keep_daily) ? (unsigned)r->keep_daily.v : 0;
+	ret->keep_weekly = NC_IS_SET(r->keep_weekly) ? (unsigned)r->keep_weekly.v : 0;
+	ret->keep_monthly = NC_IS_SET(r->keep_monthly) ? (unsigned)r->keep_monthly.v : 0;
+	return ret->keep_last || ret->keep_daily || ret->keep_weekly || ret->keep_monthly;
+}
+
+/* The schedule that backs a VM up: its backupSchedule, else the first whose list covers it. */
+static const struct nc_backup *schedule_of(const struct nc_spec *spec, const struct nc_vm *vm)
+{
+	size_t i, j, n;
+
+	if (NC_IS_SET(vm->spec.backup_schedule))
+		return (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE,
+							      vm->spec.backup_schedule.v);
+	for (i = 0; i < spec->nobjs[NC_KIND_BACKUP_SCHEDULE]; i++) {
+		const struct nc_backup *s = (const struct nc_backup *)spec->objs[NC_KIND_BACKUP_SCHEDULE][i];
+		const struct nc_vm **v;
+
+		n = nc_schedule_vms(&v, spec, s);
+		for (j = 0; j < n; j++)
+			if (v[j] == vm) {
+				free(v);
+				return s;
+			}
+		free(v);
+	}
+	return NULL;
+}
+
+static int run_schedule_prune(const struct nc_backup *s)
+{
+	struct nc_backup_retention ret;
+	struct nc_backup_prune_report p;
+	struct nc_backup_repo *r;
+	struct nc_err err;
+	int rc;
+
+	if (!has_retention(s, &ret))
+		return 0;
+	if (nc_schedule_repo_open(&r, s, false, &err) < 0) {
+		fprintf(stderr, "novacron backup: %s\n", err.msg);
+		return -1;
+	}
+	rc = nc_backup_prune(&p, r, &ret, false, &err);
+	if (rc < 0) {
+		fprintf(stderr, "novacron backup: prune: %s\n", err.msg);
+	} else {
+		print_prune(&p, false);
+		nc_backup_prune_report_release(&p);
+	}
+	nc_backup_close(r);
+	return rc;
+}
+
+static int do_run(const struct nc_spec *spec, const struct bk_args *a)
+{
+	const struct nc_backup *sched = NULL;
+	const struct nc_vm **vms = NULL;
+	const struct nc_backup **scheds = NULL;
+	struct nc_backup_run_opts ro;
+	struct nc_cluster c;
+	size_t n = 0, i, failed = 0;
+
+	if (a->schedule) {
+		if (!(sched = find_schedule(spec, a->schedule, "backup run")))
+			return NC_EXIT_ERROR;
+		if (a->nnames) {
+			fprintf(stderr, "novacron backup run: give VM names or --schedule, not both\n");
+			return NC_EXIT_ERROR;
+		}
+		n = nc_schedule_vms(&vms, spec, sched);
+		scheds = nc_xcalloc(n + 1, sizeof(*scheds));
+		for (i = 0; i < n; i++)
+			scheds[i] = sched;
+	} else {
+		if (!a->nnames) {
+			fprintf(stderr, "usage: novacron backup run VM... | --schedule NAME [PATH...]\n");
+			return NC_EXIT_ERROR;
+		}
+		vms = nc_xcalloc(a->nnames, sizeof(*vms));
+		scheds = nc_xcalloc(a->nnames, sizeof(*scheds));
+		for (i = 0; i < a->nnames; i++) {
+			vms[i] = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->names[i]);
+			if (!vms[i]) {
+				fprintf(stderr, "novacron backup run: no VM named '%s'\n", a->names[i]);
+				goto bad;
+			}
+			if (!(scheds[i] = schedule_of(spec, vms[i]))) {
+				fprintf(stderr, "novacron backup run: VM '%s' has no BackupSchedule: set its "
+					"backupSchedule or list it in a schedule\n", a->names[i]);
+				goto bad;
+			}
+		}
+		n = a->nnames;
+	}
+	if (!n) {
+		printf("BackupSchedule %s selects no VM\n", sched->obj.meta.name.v);
+		free(vms);
+		free(scheds);
+		return NC_EXIT_OK;
+	}
+	observe(&c, spec, a);
+	memset(&ro, 0, sizeof(ro));
+	ro.now = (int64_t)time(NULL);
+	ro.progress = stderr;
+	for (i = 0; i < n; i++) {
+		struct nc_backup_vm_result res;
+		struct nc_err err;
+
+		if (nc_backup_vm(&res, spec, &c, vms[i], scheds[i], &ro, &err) < 0) {
+			fprintf(stderr, "novacron backup run: %s: %s\n", vms[i]->obj.meta.name.v, err.msg);
+			failed++;
+			continue;
+		}
+		print_run(&res);
+	}
+	nc_cluster_release(&c);
+	if (sched && !failed && run_schedule_prune(sched) < 0)
+		failed++;
+	free(vms);
+	free(scheds);
+	return failed ? NC_EXIT_ERROR : NC_EXIT_OK;
+bad:
+	free(vms);
+	free(scheds);
+	return NC_EXIT_ERROR;
+}
+
+static int do_list(const struct nc_spec *spec, const struct bk_args *a)
+{
+	const struct nc_backup *s = find_schedule(spec, a->schedule, "backup list");
+	struct nc_backup_repo *r;
+	struct nc_backup_snapshot *v = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_err err;
+	size_t n = 0, i, shown = 0;
+
+	if (!s)
+		return NC_EXIT_ERROR;
+	if (nc_schedule_repo_open(&r, s, false, &err) < 0 || nc_backup_list(&v, &n, r, &err) < 0) {
+		fprintf(stderr, "novacron backup list: %s\n", err.msg);
+		return NC_EXIT_ERROR;
+	}
+	if (a->out == NC_OUT_JSON)
+		nc_buf_adds(&b, "{\n  \"backups\": [");
+	else
+		nc_buf_addf(&b, "%-16s  %-16s %-10s %-20s %10s  %-8s %s\n", "ID", "VM", "DISK", "TIME",
+			    "SIZE", "QUIESCED", "PARENT");
+	for (i = 0; i < n; i++) {
+		char tm[32], sz[32];
+
+		if (a->vm && strcmp(v[i].vm, a->vm) != 0)
+			continue;
+		fmt_time(v[i].time, tm, sizeof(tm));
+		if (a->out == NC_OUT_JSON) {
+			nc_buf_adds(&b, shown ? ",\n    {\"id\": \"" : "\n    {\"id\": \"");
+			nc_buf_adds(&b, v[i].id);
+			nc_buf_adds(&b, "\", \"vm\": ");
+			nc_buf_add_json_str(&b, v[i].vm);
+			nc_buf_adds(&b, ", \"disk\": ");
+			nc_buf_add_json_str(&b, v[i].disk);
+			nc_buf_addf(&b, ", \"time\": \"%s\", \"disk_size\": %llu, \"quiesced\": %s, \"parent\": %s%s%s, "
+				       "\"checkpoint\": %s%s%s}",
+				    tm, (unsigned long long)v[i].disk_size, v[i].quiesced ? "true" : "false",
+				    *v[i].parent ? "\"" : "", *v[i].parent ? v[i].parent : "null", *v[i].parent ? "\"" : "",
+				    *v[i].checkpoint ? "\"" : "", *v[i].checkpoint ? v[i].checkpoint : "null",
+				    *v[i].checkpoint ? "\"" : "");
+		} else {
+			nc_size_format(v[i].disk_size, sz, sizeof(sz));
+			nc_buf_addf(&b, "%.16s  %-16s %-10s %-20s %10s  %-8s %.16s\n", v[i].id, v[i].vm, v[i].disk,
+				    tm, sz, v[i].quiesced ? "yes" : "no", *v[i].parent ? v[i].parent : "-");
+		}
+		shown++;
+	}
+	if (a->out == NC_OUT_JSON)
+		nc_buf_adds(&b, shown ? "\n  ]\n}\n" : "]\n}\n");
+	fwrite(b.buf, 1, b.len, stdout);
+	nc_buf_release(&b);
+	nc_backup_snapshots_free(v, n);
+	nc_backup_close(r);
+	return NC_EXIT_OK;
+}
+
+static int do_check(const struct nc_spec *spec, const struct bk_args *a)
+{
+	const struct nc_backup *s = find_schedule(spec, a->schedule, "backup check");
+	struct nc_backup_check_opts co = { a->read_data };
+	struct nc_backup_check_report rep;
+	struct nc_backup_repo *r;
+	struct nc_err err;
+	size_t i;
+	int rc;
+
+	if (!s)
+		return NC_EXIT_ERROR;
+	if (nc_schedule_repo_open(&r, s, false, &err) < 0 || nc_backup_check(&rep, r, &co, &err) < 0) {
+		fprintf(stderr, "novacron backup check: %s\n", err.msg);
+		return NC_EXIT_ERROR;
+	}
+	for (i = 0; i < rep.nproblems; i++)
+		printf("problem: %s\n", rep.problems[i]);
+	printf("check%s: %zu backups (%zu bad), %zu chunks referenced, %zu missing, %zu corrupt, %zu unreferenced\n",
+	       a->read_data ? " --read-data" : "", rep.snapshots, rep.snapshots_bad, rep.chunks_referenced,
+	       rep.chunks_missing, rep.chunks_corrupt, rep.chunks_unreferenced);
+	rc = rep.snapshots_bad || rep.chunks_missing || rep.chunks_corrupt ? NC_EXIT_ERROR : NC_EXIT_OK;
+	if (rc == NC_EXIT_OK)
+		printf("repository is consistent%s\n",
+		       rep.chunks_unreferenced ? " (unreferenced chunks from interrupted backups: prune deletes them)" : "");
+	nc_backup_check_report_release(&rep);
+	nc_backup_close(r);
+	return rc;
+}
+
+static int do_prune(const struct nc_spec *spec, const struct bk_args *a)
+{
+	const struct nc_backup *s = find_schedule(spec, a->schedule, "backup prune");
+	struct nc_backup_retention ret;
+	struct nc_backup_prune_report p;
+	struct nc_backup_repo *r;
+	struct nc_err err;
+
+	if (!s)
+		return NC_EXIT_ERROR;
+	if (!has_retention(s, &ret)) {
+		fprintf(stderr, "novacron backup prune: BackupSchedule %s has no retention (keepLast, keepDaily, ...)\n",
+			s->obj.meta.name.v);
+		return NC_EXIT_ERROR;
+	}
+	if (nc_schedule_repo_open(&r, s, false, &err) < 0 || nc_backup_prune(&p, r, &ret, a->dry_run, &err) < 0) {
+		fprintf(stderr, "novacron backup prune: %s\n", err.msg);
+		return NC_EXIT_ERROR;
+	}
+	print_prune(&p, a->dry_run);
+	nc_backup_prune_report_release(&p);
+	nc_backup_close(r);
+	return NC_EXIT_OK;
+}
+
+static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
+{
+	const struct nc_vm *vm;
+	const struct nc_backup *s;
+	const char *sname;
+	const char *target_name;
+	struct nc_backup_snapshot *set = NULL;
+	struct nc_backup_repo *r = NULL;
+	struct nc_cluster c;
+	struct nc_err err;
+	struct nc_desired d;
+	struct nc_vm copy;
+	size_t nset = 0, i, j, h, nh;
+	const struct nc_domain *dom = NULL;
+	long host = -1;
+	int ret = NC_EXIT_ERROR;
+	bool observed = false, built = false;
+
+	if (a->nnames != 1 || !a->backup) {
+		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n");
+		return NC_EXIT_ERROR;
+	}
+	if (!(vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->names[0]))) {
+		fprintf(stderr, "novacron restore: no VM named '%s' in the spec\n", a->names[0]);
+		return NC_EXIT_ERROR;
+	}
+	sname = a->schedule ? a->schedule : vm->spec.restore.schedule.v;
+	if (sname) {
+		if (!(s = find_schedule(spec, sname, "restore")))
+			return NC_EXIT_ERROR;
+	} else if (!(s = schedule_of(spec, vm))) {
+		fprintf(stderr, "novacron restore: no BackupSchedule covers VM '%s': give --schedule NAME\n", a->names[0]);
+		return NC_EXIT_ERROR;
+	}
+	if (nc_schedule_repo_open(&r, s, false, &err) < 0 || nc_backup_set_load(&set, &nset, r, a->backup, &err) < 0) {
+		fprintf(stderr, "novacron restore: %s\n", err.msg);
+		goto out;
+	}
+	if (strcmp(set[0].vm, vm->obj.meta.name.v) != 0) {
+		fprintf(stderr, "novacron restore: backup %.16s is of VM '%s', not '%s'\n", set[0].id, set[0].vm,
+			vm->obj.meta.name.v);
+		goto out;
+	}
+	target_name = a->as ? a->as : vm->obj.meta.name.v;
+	copy = *vm;
+	copy.obj.meta.name.v = (char *)target_name;
+	nc_desired_build(&d, spec, &copy, NULL);
+	built = true;
+	/* a copy beside the original gets its own MAC addresses, fixed ones too */
+	for (i = 0; a->as && i < d.def.nnics; i++) {
+		char *key = nc_xasprintf("%s/%s", target_name, d.def.nics[i].name);
+		char hex[65], mac[18];
+
+		nc_sha256_hex(key, strlen(key), hex);
+		snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+		d.def.nics[i].mac = nc_arena_strdup(&d.arena, mac);
+		free(key);
+	}
+	observe(&c, spec, a);
+	observed = true;
+
+	/* where: the host holding the target domain, else the original's, else --host */
+	for (h = 0, nh = c.nhosts; h < nh && host < 0; h++) {
+		const struct nc_observed_host *o = &c.hosts[h].obs;
+
+		for (i = 0; i < o->ndoms; i++)
+			if (strcmp(o->doms[i].name, d.def.name) == 0) {
+				host = (long)h;
+				dom = &o->doms[i];
+				break;
+			}
+	}
+	if (a->as && dom) {
+		fprintf(stderr, "novacron restore: a domain named '%s' already exists on %s: choose another --as name\n",
+			a->as, c.hosts[host].spec->obj.meta.name.v);
+		goto out;
+	}
+	if (dom && (dom->state == NC_DOM_RUNNING || dom->state == NC_DOM_PAUSED)) {
+		fprintf(stderr, "novacron restore: VM '%s' is running on %s: stop it first (spec state: stopped, then apply), "
+			"or restore next to it with --as NEWNAME\n", target_name, c.hosts[host].spec->obj.meta.name.v);
+		goto out;
+	}
+	if (host < 0 && a->host) {
+		for (h = 0; h < c.nhosts; h++)
+			if (strcmp(c.hosts[h].spec->obj.meta.name.v, a->host) == 0)
+				host = (long)h;
+		if (host < 0) {
+			fprintf(stderr, "novacron restore: no Host named '%s'\n", a->host);
+			goto out;
+		}
+	}
+	if (host < 0) {
+		const struct nc_domain *orig = NULL;
+
+		for (h = 0; h < c.nhosts && host < 0; h++)
+			for (i = 0; i < c.hosts[h].obs.ndoms; i++)
+				if (strcmp(c.hosts[h].obs.doms[i].name, vm->obj.meta.name.v) == 0) {
+					host = (long)h;
+					orig = &c.hosts[h].obs.doms[i];
+					break;
+				}
+		(void)orig;
+	}
+	if (host < 0) {
+		fprintf(stderr, "novacron restore: VM '%s' has no domain on any host: give --host HOST\n",
+			vm->obj.meta.name.v);
+		goto out;
+	}
+	if (c.hosts[host].status != NC_HOST_OK || !c.hosts[host].conn) {
+		fprintf(stderr, "novacron restore: host %s is unreachable: %s\n", c.hosts[host].spec->obj.meta.name.v,
+			c.hosts[host].error ? c.hosts[host].error : "?");
+		goto out;
+	}
+
+	for (i = 0; i < nset; i++) {
+		const struct nc_disk *k = NULL;
+		const struct nc_pool *pool;
+		struct nc_pool_def pd;
+		struct nc_backup_restore_stats st;
+		char *vol, sz[32];
+
+		for (j = 0; j < vm->eff.disks.n; j++)
+			if (strcmp(((const struct nc_disk *)vm->eff.disks.v + j)->name.v, set[i].disk) == 0)
+				k = (const struct nc_disk *)vm->eff.disks.v + j;
+		if (!k) {
+			fprintf(stderr, "novacron restore: VM '%s' has no disk '%s' in the spec any more: skipped\n",
+				vm->obj.meta.name.v, set[i].disk);
+			continue;
+		}
+		pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+		if (!pool) {
+			fprintf(stderr, "novacron restore: disk '%s': no StoragePool '%s'\n", set[i].disk, k->pool.v);
+			goto out;
+		}
+		nc_pool_def_from_spec(&pd, pool);
+		vol = nc_disk_volume_name(pool, target_name, set[i].disk);
+		fprintf(stderr, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
+			pd.name, vol);
+		if (nc_restore_disk(&st, r, &set[i], c.hosts[host].conn, &pd, vol,
+				    NC_IS_SET(k->size) ? k->size.v : 0, &err) < 0) {
+			fprintf(stderr, "novacron restore: disk %s: %s\n", set[i].disk, err.msg);
+			free(vol);
+			goto out;
+		}
+		nc_size_format(set[i].disk_size, sz, sizeof(sz));
+		printf("restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
+		       set[i].id, st.chunks_fetched);
+		free(vol);
+	}
+	if (!dom) {
+		const struct nc_host_driver *drv = c.hosts[host].conn->drv;
+
+		if (drv->define(c.hosts[host].conn, &d.def, &err) < 0 ||
+		    (drv->commit && drv->commit(c.hosts[host].conn, &err) < 0)) {
+			fprintf(stderr, "novacron restore: cannot define %s: %s\n", target_name, err.msg);
+			goto out;
+		}
+		printf("defined %s on %s (not started)%s\n", target_name, c.hosts[host].spec->obj.meta.name.v,
+		       a->as ? "; add a VM of that name to the spec to manage it" : "");
+	}
+	ret = NC_EXIT_OK;
+out:
+	if (observed)
+		nc_cluster_release(&c);
+	if (built)
+		nc_desired_release(&d);
+	nc_backup_snapshots_free(set, nset);
+	if (r)
+		nc_backup_close(r);
+	return ret;
+}
+
+static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool names_are_vms)
+{
+	static const struct option opts[] = {
+		{ "schedule", required_argument, NULL, 'S' },
+		{ "vm", required_argument, NULL, 'v' },
+		{ "backup", required_argument, NULL, 'b' },
+		{ "as", required_argument, NULL, 'a' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "read-data", no_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **paths;
+	size_t np = 0;
+	int ch, i;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'S': a->schedule = optarg; break;
+		case 'v': a->vm = optarg; break;
+		case 'b': a->backup = optarg; break;
+		case 'a': a->as = optarg; break;
+		case 'H': a->host = optarg; break;
+		case 's': a->state_dir = optarg; break;
+		case 'r': a->read_data = true; break;
+		case 'n': a->dry_run = true; break;
+		case 'o':
+			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &a->out) < 0) {
+				fprintf(stderr, "novacron %s: --output must be text or json\n", cmd);
+				return -1;
+			}
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	/* positional: spec paths are existing files or directories; the rest are VM names */
+	paths = nc_xcalloc((size_t)(argc - optind) + 1, sizeof(*paths));
+	a->names = nc_xcalloc((size_t)(argc - optind) + 1, sizeof(*a->names));
+	for (i = optind; i < argc; i++) {
+		if (names_are_vms && access(argv[i], F_OK) != 0)
+			a->names[a->nnames++] = argv[i];
+		else
+			paths[np++] = argv[i];
+	}
+	a->paths = (const char *const *)paths;
+	a->npaths = np;
+	if (!a->state_dir) {
+		char *argv0[] = { (char *)cmd, NULL };
+
+		nc_pass_parse(&a->pa, cmd, 1, argv0, false);
+		a->state_dir = a->pa.state_dir;
+	}
+	return 0;
+}
+
+#define BACKUP_USAGE \
+	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR]\n" \
+	"       novacron backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n" \
+	"       novacron backup check --schedule NAME [--read-data] [PATH...]\n" \
+	"       novacron backup prune --schedule NAME [--dry-run] [PATH...]\n"
+
+int cmd_backup(int argc, char **argv)
+{
+	struct bk_args a;
+	struct nc_spec *spec = NULL;
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	int rc, ret = NC_EXIT_ERROR;
+
+	memset(&a, 0, sizeof(a));
+	if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		fputs(BACKUP_USAGE, sub ? stdout : stderr);
+		return sub ? NC_EXIT_OK : NC_EXIT_ERROR;
+	}
+	if (strcmp(sub, "run") && strcmp(sub, "list") && strcmp(sub, "check") && strcmp(sub, "prune")) {
+		fprintf(stderr, "novacron backup: unknown subcommand '%s'\n" BACKUP_USAGE, sub);
+		return NC_EXIT_ERROR;
+	}
+	rc = parse(&a, sub, argc - 1, argv + 1, strcmp(sub, "run") == 0);
+	if (rc) {
+		fputs(BACKUP_USAGE, rc > 0 ? stdout : stderr);
+		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
+		goto out;
+	}
+	if (load_spec(&spec, &a) < 0)
+		goto out;
+	if (strcmp(sub, "run") == 0)
+		ret = do_run(spec, &a);
+	else if (strcmp(sub, "list") == 0)
+		ret = do_list(spec, &a);
+	else if (strcmp(sub, "check") == 0)
+		ret = do_check(spec, &a);
+	else
+		ret = do_prune(spec, &a);
+out:
+	nc_spec_free(spec);
+	free((void *)a.paths);
+	free(a.names);
+	nc_pass_args_release(&a.pa);
+	return ret;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct bk_args a;
+	struct nc_spec *spec = NULL;
+	int rc, ret = NC_EXIT_ERROR;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(&a, "restore", argc, argv, true);
+	if (rc) {
+		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n",
+		      rc > 0 ? stdout : stderr);
+		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
+		goto out;
+	}
+	if (load_spec(&spec, &a) == 0)
+		ret = do_restore(spec, &a);
+out:
+	nc_spec_free(spec);
+	free((void *)a.paths);
+	free(a.names);
+	nc_pass_args_release(&a.pa);
+	return ret;
+}

@@ -1,0 +1,141 @@
+/*
+ * volumes.c - the disks of a VM as volumes in its StoragePools, for apply.
+ *
+ * Before a domain is defined (create) or redefined (update), every disk of
+ * the spec must exist as a volume of at least the spec's size:
+ *   missing  created: from the VM's restore backup when the spec names one
+ *            (declarative restore: only ever into a volume that does not
+ *            exist, so it happens once), else as a copy-on-write clone of
+ *            the disk's image, else empty;
+ *   smaller  grown in place (live through QEMU when the domain runs);
+ *   larger   refused: plans report it as an error before apply runs.
+ * A volume that exists is reused as it is: a pass cut short after creating
+ * a volume converges on the next one without a second copy.
+ * Deleting a VM whose deletionPolicy is delete removes its volumes after
+ * the domain is undefined.
+ */
+#include "backups.h"
+#include "volumes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../spec/util.h"
+
+static int restore_one(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const char *disk, const struct nc_pool_def *pd, const char *vol, uint64_t size, struct nc_err *err)
+{
+	const char *sname = vm->spec.restore.schedule.v ? vm->spec.restore.schedule.v : vm->spec.backup_schedule.v;
+	const struct nc_backup *s = sname ? (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE, sname) : NULL;
+	struct nc_backup_repo *r = NULL;
+	struct nc_backup_snapshot *set = NULL;
+	size_t n = 0, i;
+	int ret = -1;
+
+	if (!s) {
+		nc_err_set(err, "restore of %s: no BackupSchedule", vm->obj.meta.name.v);
+		return -1;
+	}
+	if (nc_schedule_repo_open(&r, s, false, err) < 0 ||
+	    nc_backup_set_load(&set, &n, r, vm->spec.restore.backup.v, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (strcmp(set[i].disk, disk) == 0)
+			break;
+	if (i == n) {
+		/* a disk added after the backup starts empty */
+		ret = nc_vol_create(conn, pd, vol, size, NULL, err);
+		goto out;
+	}
+	ret = nc_restore_disk(NULL, r, &set[i], conn, pd, vol, size, err);
+out:
+	nc_backup_snapshots_free(set, n);
+	if (r)
+		nc_backup_close(r);
+	return ret;
+}
+
+int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const struct nc_domain_def *def, bool running, struct nc_err *err)
+{
+	size_t i, j;
+
+	if (!spec || !vm)
+		return 0;
+	for (i = 0; i < vm->eff.disks.n; i++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
+		const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+		const char *target = NULL;
+		struct nc_pool_def pd;
+		struct nc_volume info;
+		uint64_t size = NC_IS_SET(k->size) ? k->size.v : 0;
+		char *vol;
+		int rc = 0;
+
+		if (!pool)
+			continue;
+		for (j = 0; j < def->ndisks; j++)
+			if (strcmp(def->disks[j].name, k->name.v) == 0)
+				target = def->disks[j].target;
+		nc_pool_def_from_spec(&pd, pool);
+		vol = nc_disk_volume_name(pool, def->name, k->name.v);
+		memset(&info, 0, sizeof(info));
+		if (nc_vol_info(conn, &pd, vol, &info, err) < 0) {
+			free(vol);
+			return -1;
+		}
+		if (!info.exists) {
+			if (NC_IS_SET(vm->spec.restore))
+				rc = restore_one(conn, spec, vm, k->name.v, &pd, vol, size, err);
+			else
+				rc = nc_vol_create(conn, &pd, vol, size, NC_IS_SET(k->image) ? k->image.v : NULL, err);
+		} else if (size && size > info.capacity) {
+			rc = nc_vol_resize(conn, &pd, vol, size, running ? def->name : NULL, running ? target : NULL, err);
+		} else if (size && size < info.capacity) {
+			char x[32], y[32];
+
+			nc_size_format(info.capacity, x, sizeof(x));
+			nc_size_format(size, y, sizeof(y));
+			nc_err_set(err, "disk %s: shrinking from %s to %s is refused", vol, x, y);
+			rc = -1;
+		}
+		nc_volume_release(&info);
+		free(vol);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
+	struct nc_err *err)
+{
+	size_t i, p;
+
+	for (i = 0; i < dom->ndisks; i++) {
+		const struct nc_dom_disk *k = &dom->disks[i];
+
+		if (!k->source)
+			continue;
+		if (k->type && strcmp(k->type, "network") == 0) {
+			/* rbd: pool/image, in the spec pool with that Ceph pool */
+			const char *slash = strchr(k->source, '/');
+
+			for (p = 0; slash && spec && p < spec->nobjs[NC_KIND_STORAGE_POOL]; p++) {
+				const struct nc_pool *pool = (const struct nc_pool *)spec->objs[NC_KIND_STORAGE_POOL][p];
+				struct nc_pool_def pd;
+
+				nc_pool_def_from_spec(&pd, pool);
+				if (strcmp(pd.type, "rbd") || !pd.rbd_pool || strlen(pd.rbd_pool) != (size_t)(slash - k->source) ||
+				    strncmp(pd.rbd_pool, k->source, (size_t)(slash - k->source)))
+					continue;
+				if (nc_vol_delete(conn, &pd, slash + 1, err) < 0)
+					return -1;
+				break;
+			}
+		} else if (nc_vol_delete_by_path(conn, k->source, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
