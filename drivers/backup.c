@@ -194,7 +194,8 @@ static int obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, cons
 	const unsigned char *payload = data;
 	unsigned char flags = 0;
 
-	zlen = ZSTD_compressCCtx(cctx, z, zcap, data, len, r->level);
+	/* compression off: stored as it is */
+	zlen = r->level > 0 ? ZSTD_compressCCtx(cctx, z, zcap, data, len, r->level) : len;
 	if (!ZSTD_isError(zlen) && zlen < len) {
 		flags |= FLAG_ZSTD;
 		payload = z;
@@ -405,7 +406,7 @@ static struct nc_backup_repo *repo_new(struct nc_backup_target *t, const struct 
 	struct nc_backup_repo *r = nc_xcalloc(1, sizeof(*r));
 
 	r->t = t;
-	r->level = o && o->zstd_level ? o->zstd_level : 3;
+	r->level = o && o->no_compression ? 0 : o && o->zstd_level ? o->zstd_level : 3;
 	if (o && o->threads) {
 		r->threads = o->threads;
 	} else {

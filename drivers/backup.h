@@ -176,6 +176,7 @@ struct nc_backup_repo_opts {
 	const char *key_file;    /* NULL: not encrypted */
 	uint32_t chunk_size;     /* create only; 0 = NC_BACKUP_DEFAULT_CHUNK */
 	int zstd_level;          /* 0 = 3 */
+	bool no_compression;     /* store chunks as they are (this writer; readers take both) */
 	unsigned threads;        /* hashing/compression workers in nc_backup_write();
 				    0 = one per online CPU (at most 8), 1 = none; the
 				    result is the same whatever the number */

@@ -46,6 +46,7 @@ int nc_schedule_repo_open(struct nc_backup_repo **out, const struct nc_backup *s
 	loc.prefix = t->prefix.v;
 	memset(&ro, 0, sizeof(ro));
 	ro.key_file = sched->spec.encryption.key_file.v;
+	ro.no_compression = NC_IS_SET(sched->spec.compression) && sched->spec.compression.v == NC_COMPRESS_NONE;
 	if (NC_IS_SET(sched->spec.compression_level))
 		ro.zstd_level = (int)sched->spec.compression_level.v;
 	if (!create && strcmp(loc.type, "dir") == 0 && loc.path && access(loc.path, F_OK) != 0) {

@@ -320,6 +320,10 @@ static void check_backup(struct nc_diags *diags, const struct nc_backup *b)
 		}
 		if (t->type.v != NC_TARGET_S3)
 			not_for(diags, &t->region.pos, "region", w);
+		if (t->type.v != NC_TARGET_RADOS)
+			not_for(diags, &t->ceph_user.pos, "cephUser", w);
+		if (t->type.v == NC_TARGET_DIR)
+			not_for(diags, &t->prefix.pos, "prefix", w);
 	}
 	if ((NC_IS_SET(r->keep_last) || NC_IS_SET(r->keep_daily) || NC_IS_SET(r->keep_weekly) ||
 	     NC_IS_SET(r->keep_monthly)) &&

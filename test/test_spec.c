@@ -412,6 +412,15 @@ START_TEST(test_cross_field_rules)
 	       "t.yaml:29:9: error: VM 'a' has no vcpus: set spec.vcpus\n");
 	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  disks:\n  - {name: d, size: 1GiB}\n",
 	       "t.yaml:33:5: error: disk 'd' of VM 'a' has no pool\n");
+	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n  vmSelector: {}\n"
+	       "  target: {type: dir, path: /b, cephUser: x}\n",
+	       "t.yaml:9:43: error: 'cephUser' does not apply to a dir target\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  restore: {backup: 'ABC', schedule: nope}\n",
+	       "t.yaml:32:21: error: restore.backup 'ABC' is not a backup id: 8 to 64 lowercase hex digits "
+	       "(see `novacron backup list`)\n"
+	       "t.yaml:32:38: error: no BackupSchedule named 'nope'\n");
+	EXPECT(BASE DOC("VM", "a") "spec:\n  template: small\n  restore: {backup: 0123abcd}\n",
+	       "t.yaml:32:12: error: restore of VM 'a' names no repository: set restore.schedule or backupSchedule\n");
 	EXPECT(DOC("Network", "n") "spec: {type: nat, subnet: 10.0.0.0/33}\n",
 	       "t.yaml:6:27: error: invalid subnet '10.0.0.0/33': expected an address range such as "
 	       "192.168.122.0/24 or fd00::/64\n");
