@@ -112,6 +112,14 @@ int cmd_status(int argc, char **argv)
 		printf(": %s", str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "error")));
 	printf("\npasses:      %s ok, %s failed\n", str(nc_ynode_get(nc_ynode_get(root, "passes"), "ok")),
 	       str(nc_ynode_get(nc_ynode_get(root, "passes"), "failed")));
+	{
+		const struct nc_ynode *bk = nc_ynode_get(root, "backups");
+
+		printf("backups:     %s ok, %s failed", str(nc_ynode_get(bk, "ok")), str(nc_ynode_get(bk, "failed")));
+		if (strcmp(str(nc_ynode_get(bk, "error")), "-") != 0)
+			printf(" (last error: %s)", str(nc_ynode_get(bk, "error")));
+		printf("\n");
+	}
 	printf("drift:       %s VMs; %s actions pending\n", str(nc_ynode_get(root, "drift")), str(nc_ynode_get(root, "pending_actions")));
 	printf("VMs:         %s running, %s stopped, %s other\n", str(nc_ynode_get(nc_ynode_get(root, "vms"), "running")),
 	       str(nc_ynode_get(nc_ynode_get(root, "vms"), "stopped")), str(nc_ynode_get(nc_ynode_get(root, "vms"), "other")));
