@@ -880,6 +880,18 @@ int nc_disk_snap_end(struct nc_disk_snap *s, bool success, struct nc_err *err)
 
 			rc = lv_fail(err, what);
 			free(what);
+		} else {
+			/* the job ends asynchronously: wait, so the next backup does not find it */
+			for (i = 0; i < 100; i++) {
+				char *x = virDomainBackupGetXMLDesc(p->dom, 0);
+
+				if (!x) {
+					virResetLastError();
+					break;
+				}
+				free(x);
+				usleep(100000);
+			}
 		}
 		p->job = false;
 	}

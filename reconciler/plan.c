@@ -536,7 +536,13 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			busy[i] = true;
 			a = add_action(&p, &alloc_a, NC_ACT_CREATE, name, (size_t)host);
 			a->vmref = vm;
-			a->reason = nc_xstrdup("not found on any host");
+			if (NC_IS_SET(vm->spec.restore))
+				a->reason = nc_xasprintf("not found on any host; missing disks are restored from backup %.16s (%s)",
+							 vm->spec.restore.backup.v,
+							 vm->spec.restore.schedule.v ? vm->spec.restore.schedule.v
+										     : vm->spec.backup_schedule.v);
+			else
+				a->reason = nc_xstrdup("not found on any host");
 			a->placement = why;
 			a->start_after = want == NC_STATE_RUNNING;
 			a->redefine = true;

@@ -173,6 +173,7 @@ spec:
   restore: {backup: \"$ID1\", schedule: nightly}
   deletionPolicy: delete"
 spec 64MiB "$RESTORED"
+nc plan >"$T/p3b.log"; grep -q "missing disks are restored from backup ${ID1:0:16} (nightly)" "$T/p3b.log" && ok "the plan says the disks come from the backup" || { cat "$T/p3b.log"; fail "restore plan"; }
 nc apply --auto-approve >"$T/a4.log" 2>&1 && qemu-img compare -q -U -f raw -F qcow2 "$T/before.raw" "$T/pool/db2-root.qcow2" &&
 	ok "a VM with restore: in its spec is created from that backup" || { cat "$T/a4.log"; fail "declarative restore"; }
 nc plan >"$T/p4.log"; rc=$?
