@@ -33,7 +33,8 @@
  * For each step: wall time (CLOCK_MONOTONIC around the one library call),
  * CPU time (getrusage(RUSAGE_SELF) user + system, all threads), and the
  * bytes stored: the growth of the repository directory, apparent size (sum
- * of st_size, as `du -sb`) and disk usage (st_blocks, as `du -sB1`).  The
+ * of st_size, as `du -sb`) and disk usage (st_blocks, as `du -sB1`), and
+ * the size of the snapshot's manifest object.  The
  * images are read from the page cache (they were just written), as for
  * borg and restic in bench/backup-peers.sh, which reuses them (--keep or
  * --images-only leave them in DIR/nc-bench-backup.*).  Prints every run,

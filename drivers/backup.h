@@ -54,7 +54,12 @@
  * Chunks are fixed-size (default 64 KiB, a multiple of 4096) and aligned to
  * the disk's offsets: chunk i covers [i * chunk_size, (i + 1) * chunk_size),
  * the last one may be short.  A scattered change of a few blocks so stores
- * only the chunks holding them.  All-zero chunks are never stored.
+ * only the chunks holding them.  All-zero chunks are never stored.  The
+ * size is a repository's, chosen at creation: 16 KiB stores a third of
+ * what 64 KiB does for 1 % of scattered 4 KiB writes, at 4x the objects
+ * and twice the full backup's time (bench/README.md), and a manifest
+ * (65 bytes a chunk, at most 1 GiB) then covers disks up to ~250 GiB
+ * rather than ~1 TiB.
  *
  * Crash safety: targets make objects durable in batches: put() alone
  * promises nothing across a power loss, sync() makes every put and del so
