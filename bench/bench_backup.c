@@ -19,7 +19,7 @@
  *
  *   full        image-1 into a new repository
  *   incr-read   image-2 with the full backup as parent, every chunk read
- *               (deduplication only)
+ *               (deduplication, and delta chunks on the parent's)
  *   incr-dirty  image-2 with the changed extents given (only the chunks
  *               holding them are read)
  *   restore     the incr-dirty snapshot into a sparse file, then compared
@@ -73,6 +73,7 @@ struct meas {
 	uint64_t bytes_read;
 	uint64_t manifest;               /* the snapshot object's size */
 	size_t chunks_new, chunks_reused, chunks_zero, chunks_unchanged;
+	size_t chunks_delta;             /* of chunks_new */
 };
 
 static struct {
@@ -411,6 +412,7 @@ static void backup(struct meas *m, char id[NC_BACKUP_ID_HEX + 1], const char *re
 	m->chunks_reused = st.chunks_reused;
 	m->chunks_zero = st.chunks_zero;
 	m->chunks_unchanged = st.chunks_unchanged;
+	m->chunks_delta = st.chunks_delta;
 	memcpy(id, st.id, NC_BACKUP_ID_HEX + 1);
 	{
 		char *mp = nc_xasprintf("%s/snapshots/%s", repo, st.id);
@@ -463,7 +465,8 @@ static bool same_chunks(const char *repo_a, const char *id_a, const char *repo_b
 	if (nc_backup_snapshot_load(&a, ra, id_a, &err) < 0 ||
 	    nc_backup_snapshot_load(&b, rb, id_b, &err) < 0)
 		die("load snapshot: %s", err.msg);
-	same = a.nchunks == b.nchunks && memcmp(a.chunks, b.chunks, a.nchunks * 32) == 0;
+	same = a.nchunks == b.nchunks && memcmp(a.chunks, b.chunks, a.nchunks * 32) == 0 &&
+		memcmp(a.bases, b.bases, a.nchunks * 32) == 0;
 	nc_backup_snapshot_release(&a);
 	nc_backup_snapshot_release(&b);
 	nc_backup_close(ra);
@@ -478,11 +481,11 @@ static void print_meas(const char *mode, unsigned run, int step, const struct me
 		printf("  %10.1f MiB written\n", (double)m->bytes_read / MiB);
 		return;
 	}
-	printf("  %10.1f MiB %10.1f MiB  read %7.1f MiB  new %zu reused %zu zero %zu unchanged %zu"
-		"  manifest %.1f KiB\n",
+	printf("  %10.1f MiB %10.1f MiB  read %7.1f MiB  new %zu (delta %zu) reused %zu zero %zu"
+		" unchanged %zu  manifest %.1f KiB\n",
 		(double)m->apparent / MiB, (double)m->disk / MiB, (double)m->bytes_read / MiB,
-		m->chunks_new, m->chunks_reused, m->chunks_zero, m->chunks_unchanged,
-		(double)m->manifest / 1024);
+		m->chunks_new, m->chunks_delta, m->chunks_reused, m->chunks_zero,
+		m->chunks_unchanged, (double)m->manifest / 1024);
 }
 
 /* One run: full, both increments, restore.  false when a check failed. */

@@ -15,7 +15,10 @@
  * seal those, and the calling thread stores them in chunk order.  Only the
  * calling thread uses the target, and every decision is taken in chunk
  * order, so ids, manifests and stats are the same whatever the number of
- * workers.
+ * workers.  A new chunk whose parent chunk is stored goes to its worker
+ * with that chunk's base object (fetched by the calling thread); the
+ * worker stores it as a delta on it when fewer than half its 4 KiB blocks
+ * differ ("delta chunks" below, format in backup.h).
  */
 #include "backup.h"
 
@@ -37,6 +40,8 @@
 
 #define FLAG_ZSTD 0x01
 #define FLAG_AES 0x02
+#define FLAG_DELTA 0x04
+#define DBLOCK 4096                      /* the unit of a delta chunk */
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define MANIFEST_MAX ((size_t)1 << 30)
@@ -187,12 +192,13 @@ out:
 
 /* An object of data; cctx is the caller's (one per thread). */
 static int obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
-	const void *data, size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
+	unsigned char xflags, const void *data, size_t len, unsigned char **out, size_t *out_len,
+	struct nc_err *err)
 {
 	size_t zcap = ZSTD_compressBound(len), zlen, plen;
 	unsigned char *z = nc_xmalloc(zcap), *obj;
 	const unsigned char *payload = data;
-	unsigned char flags = 0;
+	unsigned char flags = xflags;
 
 	/* compression off: stored as it is */
 	zlen = r->level > 0 ? ZSTD_compressCCtx(cctx, z, zcap, data, len, r->level) : len;
@@ -230,12 +236,16 @@ static int obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, cons
 static int obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
 	size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
 {
-	return obj_encode_cctx(r, r->cctx, name, data, len, out, out_len, err);
+	return obj_encode_cctx(r, r->cctx, name, 0, data, len, out, out_len, err);
 }
 
-/* Opens an object: its plaintext, at most max bytes. */
-static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
-	size_t len, size_t max, unsigned char **out, size_t *out_len, struct nc_err *err)
+/*
+ * Opens an object: its plaintext (payload), at most max bytes, and its flags
+ * (FLAG_DELTA tells a delta chunk).  dctx is the caller's (one per thread).
+ */
+static int obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const char *name,
+	const unsigned char *obj, size_t len, size_t max, unsigned char **out, size_t *out_len,
+	unsigned char *flags_out, struct nc_err *err)
 {
 	unsigned char flags, *plain = NULL, *res;
 	const unsigned char *payload;
@@ -246,7 +256,7 @@ static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned
 		return -1;
 	}
 	flags = obj[0];
-	if (flags & ~(FLAG_ZSTD | FLAG_AES)) {
+	if (flags & ~(FLAG_ZSTD | FLAG_AES | FLAG_DELTA)) {
 		nc_err_set(err, "%s: unknown object flags 0x%02x", name, flags);
 		return -1;
 	}
@@ -284,7 +294,7 @@ static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned
 			return -1;
 		}
 		res = nc_xmalloc(n ? (size_t)n : 1);
-		got = ZSTD_decompressDCtx(r->dctx, res, (size_t)n, payload, plen);
+		got = ZSTD_decompressDCtx(dctx, res, (size_t)n, payload, plen);
 		free(plain);
 		if (ZSTD_isError(got) || got != n) {
 			nc_err_set(err, "%s: bad compressed data%s%s", name,
@@ -295,6 +305,7 @@ static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned
 		}
 		*out = res;
 		*out_len = got;
+		*flags_out = flags;
 		return 0;
 	}
 	if (plen > max) {
@@ -309,19 +320,125 @@ static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned
 		memcpy(*out, payload, plen);
 	}
 	*out_len = plen;
+	*flags_out = flags;
 	return 0;
 }
 
+/* A whole object (a manifest): never a delta. */
+static int obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
+	size_t len, size_t max, unsigned char **out, size_t *out_len, struct nc_err *err)
+{
+	unsigned char flags;
+
+	if (obj_decode_dctx(r, r->dctx, name, obj, len, max, out, out_len, &flags, err) < 0)
+		return -1;
+	if (flags & FLAG_DELTA) {
+		nc_err_set(err, "%s: unexpected delta object", name);
+		free(*out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- delta chunks ---- */
+
+static size_t dblocks(size_t len)
+{
+	return (len + DBLOCK - 1) / DBLOCK;
+}
+
+static size_t dblock_len(size_t len, size_t j)
+{
+	return len - j * DBLOCK < DBLOCK ? len - j * DBLOCK : DBLOCK;
+}
+
+/* The largest delta payload of a chunk of at most cs bytes. */
+static size_t delta_max(uint32_t cs)
+{
+	return 32 + (dblocks(cs) + 7) / 8 + cs;
+}
+
 /*
- * Fetches chunk id, opens it and checks it: want_len bytes (0: any up to the
- * chunk size) whose id is id.
+ * The delta payload of data against base (both len bytes): base id, bitmap
+ * of the 4 KiB blocks that differ, their bytes.  NULL when none or half or
+ * more of the blocks differ (then the chunk is stored full).
  */
-static int chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
-	unsigned char **out, size_t *out_len, struct nc_err *err)
+static unsigned char *delta_make(const unsigned char base_id[32], const unsigned char *base,
+	const unsigned char *data, size_t len, size_t *out_len)
+{
+	size_t nb = dblocks(len), bm = (nb + 7) / 8, j, changed = 0, pos;
+	unsigned char *p;
+
+	for (j = 0; j < nb; j++)
+		if (memcmp(base + j * DBLOCK, data + j * DBLOCK, dblock_len(len, j)) != 0)
+			changed++;
+	if (!changed || 2 * changed >= nb)
+		return NULL;
+	p = nc_xcalloc(1, 32 + bm + changed * DBLOCK);
+	memcpy(p, base_id, 32);
+	pos = 32 + bm;
+	for (j = 0; j < nb; j++) {
+		size_t bl = dblock_len(len, j);
+
+		if (memcmp(base + j * DBLOCK, data + j * DBLOCK, bl) == 0)
+			continue;
+		p[32 + j / 8] |= (unsigned char)(1u << (j % 8));
+		memcpy(p + pos, data + j * DBLOCK, bl);
+		pos += bl;
+	}
+	*out_len = pos;
+	return p;
+}
+
+/* Applies a delta payload (after its base id) to base: the chunk's bytes in out. */
+static int delta_apply(unsigned char *out, const unsigned char *base, size_t len,
+	const unsigned char *d, size_t dlen)
+{
+	size_t nb = dblocks(len), bm = (nb + 7) / 8, j, pos = bm;
+
+	if (dlen < bm)
+		return -1;
+	for (j = nb; j < bm * 8; j++)
+		if (d[j / 8] & (1u << (j % 8)))
+			return -1;
+	memcpy(out, base, len);
+	for (j = 0; j < nb; j++) {
+		size_t bl = dblock_len(len, j);
+
+		if (!(d[j / 8] & (1u << (j % 8))))
+			continue;
+		if (dlen - pos < bl)
+			return -1;
+		memcpy(out + j * DBLOCK, d + pos, bl);
+		pos += bl;
+	}
+	return pos == dlen ? 0 : -1;
+}
+
+/* The last bases read (restore, check): consecutive chunks may share one. */
+struct chunk_reader {
+	struct {
+		unsigned char id[32];
+		unsigned char *data;
+		size_t len;
+	} c[2];
+	unsigned next;
+};
+
+static void chunk_reader_release(struct chunk_reader *cr)
+{
+	free(cr->c[0].data);
+	free(cr->c[1].data);
+	memset(cr, 0, sizeof(*cr));
+}
+
+/* Gets and opens chunks/<id>: its payload and flags, not yet checked against id. */
+static int chunk_open(struct nc_backup_repo *r, const unsigned char id[32], unsigned char **out,
+	size_t *out_len, unsigned char *flags, struct nc_err *err)
 {
 	char name[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
-	unsigned char *obj, *plain, got[32];
-	size_t olen, plen;
+	unsigned char *obj;
+	size_t olen;
 	int rc;
 
 	hex_encode(hex, id, 32);
@@ -329,10 +446,119 @@ static int chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], siz
 	rc = r->t->drv->get(r->t, name, &obj, &olen, err);
 	if (rc < 0)
 		return rc;
-	rc = obj_decode(r, name, obj, olen, r->chunk_size, &plain, &plen, err);
+	rc = obj_decode_dctx(r, r->dctx, name, obj, olen, delta_max(r->chunk_size), out, out_len,
+		flags, err);
 	free(obj);
+	return rc;
+}
+
+/*
+ * A delta's base: a full (non-delta) chunk's stored bytes.  Not hashed: the
+ * chunk built on it is checked against its own id, which is what matters
+ * (a base damaged only in blocks the delta replaces still gives the right
+ * chunk); the base's own id is checked when it is read as a chunk.
+ */
+static int base_fetch(struct nc_backup_repo *r, const unsigned char id[32], unsigned char **out,
+	size_t *out_len, struct nc_err *err)
+{
+	char hex[NC_BACKUP_ID_HEX + 1];
+	unsigned char *plain, flags;
+	size_t plen;
+	int rc;
+
+	hex_encode(hex, id, 32);
+	rc = chunk_open(r, id, &plain, &plen, &flags, err);
+	if (rc == NC_BACKUP_ENOENT) {
+		nc_err_set(err, "delta base %s missing", hex);
+		return rc;
+	}
 	if (rc < 0)
 		return rc;
+	if (flags & FLAG_DELTA) {
+		nc_err_set(err, "delta base %s is itself a delta", hex);
+		free(plain);
+		return -1;
+	}
+	if (plen > r->chunk_size) {
+		nc_err_set(err, "delta base %s: too large", hex);
+		free(plain);
+		return -1;
+	}
+	*out = plain;
+	*out_len = plen;
+	return 0;
+}
+
+/*
+ * Fetches chunk id, opens it (a delta: with its base, from cr's cache when
+ * there) and checks it: want_len bytes (0: any up to the chunk size) whose
+ * id is id.  base_out (may be NULL): the delta's base, or 32 zero bytes.
+ */
+static int chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
+	struct chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
+	struct nc_err *err)
+{
+	char name[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
+	unsigned char *plain, got[32], flags;
+	size_t plen;
+	int rc;
+
+	hex_encode(hex, id, 32);
+	snprintf(name, sizeof(name), "chunks/%s", hex);
+	rc = chunk_open(r, id, &plain, &plen, &flags, err);
+	if (rc < 0)
+		return rc;
+	if (base_out)
+		memset(base_out, 0, 32);
+	if (flags & FLAG_DELTA) {
+		unsigned char *base = NULL, *full;
+		size_t blen = 0;
+		unsigned k;
+		struct nc_err e2;
+
+		if (plen < 32 || memcmp(plain, zero_id, 32) == 0 || memcmp(plain, id, 32) == 0) {
+			nc_err_set(err, "%s: bad delta", name);
+			free(plain);
+			return -1;
+		}
+		for (k = 0; k < 2; k++)
+			if (cr && cr->c[k].data && memcmp(cr->c[k].id, plain, 32) == 0) {
+				base = cr->c[k].data;
+				blen = cr->c[k].len;
+			}
+		if (!base) {
+			if (base_fetch(r, plain, &base, &blen, &e2) < 0) {
+				nc_err_set(err, "%s: %s", name, e2.msg);
+				free(plain);
+				return -1;
+			}
+			if (cr) {
+				k = cr->next++ % 2;
+				free(cr->c[k].data);
+				memcpy(cr->c[k].id, plain, 32);
+				cr->c[k].data = base;
+				cr->c[k].len = blen;
+			}
+		}
+		full = nc_xmalloc(blen ? blen : 1);
+		rc = delta_apply(full, base, blen, plain + 32, plen - 32);
+		if (base_out)
+			memcpy(base_out, plain, 32);
+		if (!cr)
+			free(base);
+		free(plain);
+		if (rc < 0) {
+			nc_err_set(err, "%s: bad delta", name);
+			free(full);
+			return -1;
+		}
+		plain = full;
+		plen = blen;
+	} else if (plen > r->chunk_size) {
+		nc_err_set(err, "%s: object too large", name);
+		free(plain);
+		return -1;
+	}
 	if (want_len && plen != want_len) {
 		nc_err_set(err, "%s: %zu bytes, expected %zu", name, plen, want_len);
 		free(plain);
@@ -618,6 +844,7 @@ void nc_backup_snapshot_release(struct nc_backup_snapshot *s)
 	free(s->vm);
 	free(s->disk);
 	free(s->chunks);
+	free(s->bases);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -645,11 +872,16 @@ static void manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s
 	for (i = 0; i < s->nchunks; i++) {
 		if (memcmp(s->chunks[i], zero_id, 32) == 0) {
 			nc_buf_adds(b, "zero\n");
-		} else {
-			hex_encode(hex, s->chunks[i], 32);
-			nc_buf_add(b, hex, NC_BACKUP_ID_HEX);
-			nc_buf_addc(b, '\n');
+			continue;
 		}
+		hex_encode(hex, s->chunks[i], 32);
+		nc_buf_add(b, hex, NC_BACKUP_ID_HEX);
+		if (memcmp(s->bases[i], zero_id, 32) != 0) {
+			hex_encode(hex, s->bases[i], 32);
+			nc_buf_addc(b, ' ');
+			nc_buf_add(b, hex, NC_BACKUP_ID_HEX);
+		}
+		nc_buf_addc(b, '\n');
 	}
 	nc_buf_adds(b, "end\n");
 }
@@ -738,11 +970,23 @@ static int manifest_parse(struct nc_backup_snapshot *s, char *text, size_t len)
 		goto bad;
 	s->nchunks = (size_t)nch;
 	s->chunks = nc_xcalloc(s->nchunks ? s->nchunks : 1, 32);
+	s->bases = nc_xcalloc(s->nchunks ? s->nchunks : 1, 32);
 	for (i = 0; i < s->nchunks; i++) {
+		char *base;
+
 		if (!(line = next_line(&p, end)))
 			goto bad;
 		if (strcmp(line, "zero") == 0)
 			continue;
+		/* "<id>" (full) or "<id> <base id>" (a delta on that base) */
+		base = strlen(line) == 2 * NC_BACKUP_ID_HEX + 1 && line[NC_BACKUP_ID_HEX] == ' ' ?
+			line + NC_BACKUP_ID_HEX + 1 : NULL;
+		if (base) {
+			base[-1] = '\0';
+			if (!is_id(base) || hex_decode(s->bases[i], base, 32) < 0 ||
+			    memcmp(s->bases[i], zero_id, 32) == 0 || strcmp(base, line) == 0)
+				goto bad;
+		}
 		if (!is_id(line) || hex_decode(s->chunks[i], line, 32) < 0 ||
 		    memcmp(s->chunks[i], zero_id, 32) == 0)
 			goto bad;
@@ -944,7 +1188,13 @@ struct slot {
 	size_t idx, len;
 	unsigned char *buf;              /* the chunk's bytes, chunk_size allocated */
 	bool zero, fresh;                /* all zeros; new, to be stored */
+	bool dup;                        /* equal to chunk dup_of, earlier and still in flight */
+	bool delta;                      /* ENCODED: stored as a delta on base */
+	size_t dup_of;
 	unsigned char id[32];
+	unsigned char base[32];          /* ENCODE: the base to try (with bobj) */
+	unsigned char *bobj;             /* ENCODE: the base's stored object, or NULL */
+	size_t bolen;
 	char name[7 + NC_BACKUP_ID_HEX + 1];
 	unsigned char *obj;              /* ENCODED: the object to store */
 	size_t olen;
@@ -964,16 +1214,60 @@ struct pipeline {
 	size_t nth;
 };
 
+/*
+ * Encodes a new chunk: as a delta on the base whose object the calling
+ * thread fetched (when that opens, is full, matches its id and differs in
+ * fewer than half the 4 KiB blocks), else whole.
+ */
+static int slot_encode(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCtx *dctx,
+	struct slot *sl)
+{
+	unsigned char *d = NULL;
+	size_t dlen = 0;
+	int rc;
+
+	sl->delta = false;
+	if (sl->bobj) {
+		char bname[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
+		unsigned char *base, flags, got[32];
+		size_t blen;
+		struct nc_err e2;
+
+		hex_encode(hex, sl->base, 32);
+		snprintf(bname, sizeof(bname), "chunks/%s", hex);
+		if (obj_decode_dctx(r, dctx, bname, sl->bobj, sl->bolen, r->chunk_size, &base, &blen,
+			&flags, &e2) == 0) {
+			if (!(flags & FLAG_DELTA) && blen == sl->len) {
+				content_id(r, got, base, blen);
+				if (CRYPTO_memcmp(got, sl->base, 32) == 0)
+					d = delta_make(sl->base, base, sl->buf, sl->len, &dlen);
+			}
+			free(base);
+		}
+		free(sl->bobj);
+		sl->bobj = NULL;
+	}
+	if (d) {
+		sl->delta = true;
+		rc = obj_encode_cctx(r, cctx, sl->name, FLAG_DELTA, d, dlen, &sl->obj, &sl->olen,
+			&sl->err);
+		free(d);
+		return rc;
+	}
+	return obj_encode_cctx(r, cctx, sl->name, 0, sl->buf, sl->len, &sl->obj, &sl->olen,
+		&sl->err);
+}
+
 /* The work on one slot, in a worker or (no workers) in the calling thread. */
-static void slot_work(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, struct slot *sl)
+static void slot_work(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCtx *dctx,
+	struct slot *sl)
 {
 	if (sl->state == SLOT_HASH) {
 		sl->zero = all_zero(sl->buf, sl->len);
 		if (!sl->zero)
 			content_id(r, sl->id, sl->buf, sl->len);
 	} else {
-		sl->rc = obj_encode_cctx(r, cctx, sl->name, sl->buf, sl->len, &sl->obj, &sl->olen,
-			&sl->err);
+		sl->rc = slot_encode(r, cctx, dctx, sl);
 	}
 }
 
@@ -981,8 +1275,9 @@ static void *worker(void *arg)
 {
 	struct pipeline *p = arg;
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
 
-	if (!cctx)
+	if (!cctx || !dctx)
 		abort();     /* allocation failure, as in nc_xmalloc() */
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -996,13 +1291,14 @@ static void *worker(void *arg)
 		p->qhead = (p->qhead + 1) % p->nslots;
 		p->qn--;
 		pthread_mutex_unlock(&p->mu);
-		slot_work(p->r, cctx, sl);
+		slot_work(p->r, cctx, dctx, sl);
 		pthread_mutex_lock(&p->mu);
 		sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
 		pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
 	ZSTD_freeCCtx(cctx);
+	ZSTD_freeDCtx(dctx);
 	return NULL;
 }
 
@@ -1012,7 +1308,7 @@ static void slot_submit(struct pipeline *p, struct nc_backup_repo *r, size_t k)
 	struct slot *sl = &p->slots[k];
 
 	if (!p->nth) {
-		slot_work(r, r->cctx, sl);
+		slot_work(r, r->cctx, r->dctx, sl);
 		sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
 		return;
 	}
@@ -1035,22 +1331,121 @@ static enum slot_state slot_state(struct pipeline *p, size_t k)
 }
 
 /*
+ * Chunk id -> its base (32 zero bytes: full) for the parent's chunks and
+ * this backup's chunks stored so far: open addressing on pointers into the
+ * snapshots' arrays, which outlive it.  The first entry of an id wins.
+ */
+struct idmap {
+	const unsigned char **id, **base;
+	size_t mask;
+};
+
+static void idmap_init(struct idmap *m, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	m->id = nc_xcalloc(cap, sizeof(*m->id));
+	m->base = nc_xcalloc(cap, sizeof(*m->base));
+	m->mask = cap - 1;
+}
+
+static size_t idmap_find(const struct idmap *m, const unsigned char *id)
+{
+	uint64_t h;
+	size_t k;
+
+	memcpy(&h, id, sizeof(h));
+	for (k = (size_t)h & m->mask; m->id[k] && memcmp(m->id[k], id, 32) != 0;
+	     k = (k + 1) & m->mask)
+		;
+	return k;
+}
+
+static void idmap_put(struct idmap *m, const unsigned char *id, const unsigned char *base)
+{
+	size_t k = idmap_find(m, id);
+
+	if (!m->id[k]) {
+		m->id[k] = id;
+		m->base[k] = base;
+	}
+}
+
+static const unsigned char *idmap_get(const struct idmap *m, const unsigned char *id)
+{
+	size_t k = idmap_find(m, id);
+
+	return m->id[k] ? m->base[k] : NULL;
+}
+
+static void idmap_free(struct idmap *m)
+{
+	free(m->id);
+	free(m->base);
+}
+
+/*
+ * The base of a stored chunk no manifest at hand names (another VM's, or
+ * left by an interrupted backup): its flags byte (authenticated data, in
+ * the clear) says whether it is a delta, the payload starts with the base.
+ */
+static int stored_base(struct nc_backup_repo *r, const char *name, unsigned char base[32],
+	struct nc_err *err)
+{
+	unsigned char *obj, *plain, flags;
+	size_t olen, plen;
+	int rc;
+
+	memset(base, 0, 32);
+	if (r->t->drv->get(r->t, name, &obj, &olen, err) < 0)
+		return -1;
+	if (olen < 1 || !(obj[0] & FLAG_DELTA)) {
+		free(obj);
+		return 0;
+	}
+	rc = obj_decode_dctx(r, r->dctx, name, obj, olen, delta_max(r->chunk_size), &plain, &plen,
+		&flags, err);
+	free(obj);
+	if (rc < 0)
+		return -1;
+	if (plen < 32 || memcmp(plain, zero_id, 32) == 0) {
+		nc_err_set(err, "%s: bad delta", name);
+		free(plain);
+		return -1;
+	}
+	memcpy(base, plain, 32);
+	free(plain);
+	return 0;
+}
+
+/*
  * Reads, hashes, deduplicates, compresses and stores the chunks of s that
  * dirty (NULL: all) marks, taking the others' ids from parent; fills
- * s->chunks and the chunk counts of st.  The ring holds a few slots per
- * worker: the calling thread waits only when the oldest slot is not done.
+ * s->chunks, s->bases and the chunk counts of st.  The ring holds a few
+ * slots per worker: the calling thread waits only when the oldest slot is
+ * not done.  A new chunk whose parent chunk (same index, same length) is
+ * stored has that chunk's base (the chunk itself when it is full) fetched
+ * by the calling thread; the worker then stores it as a delta on it when
+ * that is smaller (slot_encode).
  */
 static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 	struct nc_backup_snapshot *s, const struct nc_backup_snapshot *parent, const bool *dirty,
 	const struct nc_backup_source *src, struct nc_err *err)
 {
 	struct pipeline p;
+	struct idmap map;
 	struct nc_err rerr;
 	size_t next = 0, head = 0, dpos = 0, tail = 0, k;
 	bool read_failed = false;
 	int ret = -1;
 
 	memset(&p, 0, sizeof(p));
+	idmap_init(&map, s->nchunks + (parent ? parent->nchunks : 0));
+	for (k = 0; parent && k < parent->nchunks; k++)
+		if (memcmp(parent->chunks[k], zero_id, 32) != 0)
+			idmap_put(&map, parent->chunks[k], parent->bases[k]);
 	p.r = r;
 	p.nth = r->threads > 1 ? r->threads : 0;
 	p.nslots = p.nth ? 4 * p.nth + 2 : 1;
@@ -1075,8 +1470,9 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 		while (dpos < tail && slot_state(&p, dpos % p.nslots) == SLOT_HASHED) {
 			struct slot *sl = &p.slots[dpos % p.nslots];
 			char hex[NC_BACKUP_ID_HEX + 1];
-			bool pending = false;
-			size_t j;
+			const unsigned char *known;
+			struct slot *o = NULL;
+			size_t j, i = sl->idx;
 			int rc;
 
 			dpos++;
@@ -1089,22 +1485,49 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 				nc_err_set(err, "backup: a chunk id of all zeros (impossible)");
 				goto out;
 			}
-			memcpy(s->chunks[sl->idx], sl->id, 32);
+			memcpy(s->chunks[i], sl->id, 32);
 			hex_encode(hex, sl->id, 32);
 			snprintf(sl->name, sizeof(sl->name), "chunks/%s", hex);
-			for (j = head; j < dpos - 1 && !pending; j++) {
-				struct slot *o = &p.slots[j % p.nslots];
-
-				pending = o->fresh && memcmp(o->id, sl->id, 32) == 0;
+			/* the same chunk earlier in flight: new or reused, its base is known when stored */
+			for (j = head; j < dpos - 1 && !o; j++) {
+				o = &p.slots[j % p.nslots];
+				if (o->zero || memcmp(o->id, sl->id, 32) != 0)
+					o = NULL;
 			}
-			rc = pending ? 1 : r->t->drv->exists(r->t, sl->name, err);
+			if (o) {
+				sl->dup = true;
+				sl->dup_of = o->idx;
+				st->chunks_reused++;
+				continue;
+			}
+			rc = r->t->drv->exists(r->t, sl->name, err);
 			if (rc < 0)
 				goto out;
 			if (rc > 0) {
 				st->chunks_reused++;
+				if ((known = idmap_get(&map, sl->id)))
+					memcpy(s->bases[i], known, 32);
+				else if (stored_base(r, sl->name, s->bases[i], err) < 0)
+					goto out;
 				continue;
 			}
 			sl->fresh = true;
+			if (parent && i < parent->nchunks &&
+			    memcmp(parent->chunks[i], zero_id, 32) != 0 &&
+			    chunk_len(parent->disk_size, parent->chunk_size, i) == sl->len) {
+				const unsigned char *b = memcmp(parent->bases[i], zero_id, 32) != 0 ?
+					parent->bases[i] : parent->chunks[i];
+				char bname[7 + NC_BACKUP_ID_HEX + 1];
+
+				hex_encode(hex, b, 32);
+				snprintf(bname, sizeof(bname), "chunks/%s", hex);
+				memcpy(sl->base, b, 32);
+				rc = r->t->drv->get(r->t, bname, &sl->bobj, &sl->bolen, err);
+				if (rc == NC_BACKUP_ENOENT)
+					sl->bobj = NULL;      /* no base: stored full */
+				else if (rc < 0)
+					goto out;
+			}
 			sl->state = SLOT_ENCODE;
 			slot_submit(&p, r, (dpos - 1) % p.nslots);
 		}
@@ -1123,10 +1546,18 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 					goto out;
 				st->chunks_new++;
 				st->bytes_stored += sl->olen;
+				if (sl->delta) {
+					memcpy(s->bases[sl->idx], sl->base, 32);
+					st->chunks_delta++;
+				}
 				free(sl->obj);
 				sl->obj = NULL;
-				sl->fresh = false;
+			} else if (sl->dup) {
+				memcpy(s->bases[sl->idx], s->bases[sl->dup_of], 32);
 			}
+			if (!sl->zero)
+				idmap_put(&map, s->chunks[sl->idx], s->bases[sl->idx]);
+			sl->fresh = sl->dup = sl->delta = false;
 			sl->state = SLOT_FREE;
 			head++;
 			progress = true;
@@ -1134,6 +1565,7 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 		/* read the next chunk to be read into a free slot */
 		while (next < s->nchunks && dirty && !dirty[next]) {
 			memcpy(s->chunks[next], parent->chunks[next], 32);
+			memcpy(s->bases[next], parent->bases[next], 32);
 			st->chunks_unchanged++;
 			next++;
 		}
@@ -1181,7 +1613,9 @@ out:
 	for (k = 0; k < p.nslots; k++) {
 		free(p.slots[k].buf);
 		free(p.slots[k].obj);
+		free(p.slots[k].bobj);
 	}
+	idmap_free(&map);
 	pthread_cond_destroy(&p.work);
 	pthread_cond_destroy(&p.done);
 	pthread_mutex_destroy(&p.mu);
@@ -1251,6 +1685,7 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 			goto out;
 	}
 	s.chunks = nc_xcalloc(s.nchunks ? s.nchunks : 1, 32);
+	s.bases = nc_xcalloc(s.nchunks ? s.nchunks : 1, 32);
 	if (backup_chunks(&st, r, &s, have_parent ? &parent : NULL, dirty, src, err) < 0)
 		goto out;
 	/* every chunk durable before the manifest that references them */
@@ -1272,6 +1707,7 @@ out:
 	free(obj);
 	free(dirty);
 	free(s.chunks);
+	free(s.bases);
 	nc_buf_release(&text);
 	if (have_parent)
 		nc_backup_snapshot_release(&parent);
@@ -1285,11 +1721,13 @@ int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo
 {
 	struct nc_backup_snapshot s;
 	struct nc_backup_restore_stats st = { 0, 0 };
+	struct chunk_reader cr;
 	unsigned char *data = NULL, *zeros = NULL, last[32];
 	size_t i, dlen = 0;
 	bool have_last = false;
 	int ret = -1;
 
+	memset(&cr, 0, sizeof(cr));
 	if (nc_backup_snapshot_load(&s, r, id, err) < 0)
 		return -1;
 	if (s.chunk_size != r->chunk_size) {
@@ -1319,7 +1757,7 @@ int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo
 			free(data);
 			data = NULL;
 			have_last = false;
-			if (chunk_fetch(r, s.chunks[i], len, &data, &dlen, &e2) < 0) {
+			if (chunk_fetch(r, s.chunks[i], len, &cr, NULL, &data, &dlen, &e2) < 0) {
 				nc_err_set(err, "restore %.12s: chunk %zu (offset %llu): %s", s.id, i,
 					(unsigned long long)off, e2.msg);
 				goto out;
@@ -1336,6 +1774,7 @@ int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo
 		*out = st;
 	ret = 0;
 out:
+	chunk_reader_release(&cr);
 	free(data);
 	free(zeros);
 	nc_backup_snapshot_release(&s);
@@ -1344,8 +1783,15 @@ out:
 
 /* ---- check ---- */
 
+/*
+ * A chunk a manifest references: as a chunk of the disk (with its base when
+ * a delta), or as the base of delta chunk of.
+ */
 struct ref {
-	unsigned char id[32];
+	unsigned char id[32];            /* first: cmp_id finds a ref by its id */
+	unsigned char base[32];          /* as a chunk: its base, or zeros */
+	unsigned char of[32];            /* as a base: the delta using it */
+	bool as_base;
 	size_t snap;                     /* first snapshot referencing it */
 };
 
@@ -1356,6 +1802,8 @@ static int cmp_ref(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (x->as_base != y->as_base)
+		return x->as_base ? 1 : -1;
 	return x->snap < y->snap ? -1 : x->snap > y->snap;
 }
 
@@ -1364,7 +1812,10 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-/* Distinct non-zero chunk ids of snapshots, sorted, each with its first referrer. */
+/*
+ * Distinct non-zero chunk ids of snapshots and their delta bases, sorted,
+ * each with its first referrer (as a chunk before as a base).
+ */
 static struct ref *collect_refs(const struct nc_backup_snapshot *v, const bool *use,
 	size_t n, size_t *out_n)
 {
@@ -1375,13 +1826,24 @@ static struct ref *collect_refs(const struct nc_backup_snapshot *v, const bool *
 		if (use && !use[i])
 			continue;
 		for (j = 0; j < v[i].nchunks; j++) {
+			bool delta = memcmp(v[i].bases[j], zero_id, 32) != 0;
+
 			if (memcmp(v[i].chunks[j], zero_id, 32) == 0)
 				continue;
-			if (k == a) {
+			if (k + 2 > a) {
 				a = a ? 2 * a : 1024;
 				refs = nc_xreallocarray(refs, a, sizeof(*refs));
 			}
+			memset(&refs[k], 0, sizeof(refs[k]));
 			memcpy(refs[k].id, v[i].chunks[j], 32);
+			memcpy(refs[k].base, v[i].bases[j], 32);
+			refs[k++].snap = i;
+			if (!delta)
+				continue;
+			memset(&refs[k], 0, sizeof(refs[k]));
+			memcpy(refs[k].id, v[i].bases[j], 32);
+			memcpy(refs[k].of, v[i].chunks[j], 32);
+			refs[k].as_base = true;
 			refs[k++].snap = i;
 		}
 	}
@@ -1449,12 +1911,14 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 	struct nc_backup_check_report c;
 	struct nc_backup_snapshot *v = NULL;
 	struct ref *refs = NULL;
+	struct chunk_reader cr;
 	unsigned char (*have)[32] = NULL;
-	char **ids = NULL, hex[NC_BACKUP_ID_HEX + 1];
+	char **ids = NULL, hex[NC_BACKUP_ID_HEX + 1], hex2[NC_BACKUP_ID_HEX + 1];
 	size_t nids = 0, nv = 0, nrefs = 0, nhave = 0, i, palloc = 0, present = 0;
 	int ret = -1;
 
 	memset(&c, 0, sizeof(c));
+	memset(&cr, 0, sizeof(cr));
 	if (list_ids(&ids, &nids, r, err) < 0)
 		goto out;
 	v = nc_xcalloc(nids ? nids : 1, sizeof(*v));
@@ -1475,32 +1939,56 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 		goto out;
 	for (i = 0; i < nrefs; i++) {
 		struct nc_err e2;
-		unsigned char *data;
+		unsigned char *data, got_base[32];
+		const struct ref *b;
+		bool delta = memcmp(refs[i].base, zero_id, 32) != 0;
 		size_t dlen;
 
 		hex_encode(hex, refs[i].id, 32);
 		if (!bsearch(refs[i].id, have, nhave, 32, cmp_id)) {
 			c.chunks_missing++;
-			problem(&c, &palloc, "chunk %s (of snapshot %.12s and maybe others) is missing",
-				hex, v[refs[i].snap].id);
+			if (refs[i].as_base) {
+				hex_encode(hex2, refs[i].of, 32);
+				problem(&c, &palloc, "chunk %s: delta base %s missing (snapshot %.12s "
+					"and maybe others)", hex2, hex, v[refs[i].snap].id);
+			} else {
+				problem(&c, &palloc, "chunk %s (of snapshot %.12s and maybe others) "
+					"is missing", hex, v[refs[i].snap].id);
+			}
 			continue;
 		}
 		present++;
+		if (delta) {
+			c.chunks_delta++;
+			b = bsearch(refs[i].base, refs, nrefs, sizeof(*refs), cmp_id);
+			if (b && !b->as_base && memcmp(b->base, zero_id, 32) != 0) {
+				hex_encode(hex2, refs[i].base, 32);
+				problem(&c, &palloc, "chunk %s: delta base %s is itself a delta", hex,
+					hex2);
+			}
+		}
 		if (!(o && o->read_data))
 			continue;
-		if (chunk_fetch(r, refs[i].id, 0, &data, &dlen, &e2) < 0) {
+		if (chunk_fetch(r, refs[i].id, 0, &cr, got_base, &data, &dlen, &e2) < 0) {
 			c.chunks_corrupt++;
 			problem(&c, &palloc, "chunk %s (of snapshot %.12s and maybe others): %s",
 				hex, v[refs[i].snap].id, e2.msg);
 			continue;
 		}
 		free(data);
+		if (!refs[i].as_base && memcmp(got_base, refs[i].base, 32) != 0) {
+			c.chunks_corrupt++;
+			problem(&c, &palloc, "chunk %s (of snapshot %.12s and maybe others): stored "
+				"as %s, not as its manifest says", hex, v[refs[i].snap].id,
+				delta ? "a full chunk or on another base" : "a delta");
+		}
 	}
 	c.chunks_unreferenced = nhave - present;
 	*out = c;
 	memset(&c, 0, sizeof(c));
 	ret = 0;
 out:
+	chunk_reader_release(&cr);
 	nc_backup_check_report_release(&c);
 	nc_backup_snapshots_free(v, nv);
 	nc_backup_names_free(ids, nids);

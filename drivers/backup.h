@@ -18,19 +18,39 @@
  *                      encrypted yes|no
  *                      key-check <64 hex>        (encrypted only)
  *   chunks/<id>      one fixed-size piece of a disk image, stored as an
- *                    object (below).  id = SHA-256(plaintext), or with
- *                    encryption HMAC-SHA256(id key, plaintext) so that ids
- *                    say nothing about the contents.
+ *                    object (below), whole or as a delta on another chunk.
+ *                    id = SHA-256(plaintext), or with encryption
+ *                    HMAC-SHA256(id key, plaintext) so that ids say
+ *                    nothing about the contents; the plaintext is always
+ *                    the chunk's full content, a delta's too.
  *   snapshots/<id>   one backup of one disk: a manifest (below) stored as an
  *                    object; id = SHA-256 (or HMAC) of the manifest text.
  *
  *   object           byte 0: flags (bit 0: zstd-compressed, bit 1:
- *                    encrypted); then the payload, zstd-compressed when
- *                    that makes it smaller; with encryption the payload is
- *                    sealed with AES-256-GCM: 12-byte random nonce,
- *                    ciphertext, 16-byte tag; the additional data is the
- *                    flags byte and the object name, so an object cannot be
- *                    moved to another name.
+ *                    encrypted, bit 2: delta chunk); then the payload,
+ *                    zstd-compressed when that makes it smaller; with
+ *                    encryption the payload is sealed with AES-256-GCM:
+ *                    12-byte random nonce, ciphertext, 16-byte tag; the
+ *                    additional data is the flags byte and the object
+ *                    name, so an object cannot be moved to another name
+ *                    nor its delta bit flipped.
+ *
+ *   delta chunk      (flag bit 2; chunks only) payload = the base chunk's
+ *                    id (32 bytes), then a bitmap of the chunk's 4 KiB
+ *                    blocks (ceil(blocks / 8) bytes, block j is bit j % 8
+ *                    of byte j / 8; unused high bits zero; the last block
+ *                    may be short), then the bytes of each block whose bit
+ *                    is set, in order.  The chunk is the base's content
+ *                    with those blocks replaced; it has the base's length.
+ *                    The base is always a full (non-delta) chunk: depth 1.
+ *                    A backup with a parent stores a new chunk i as a delta
+ *                    when the parent's chunk i has the same length, is not
+ *                    zero, and its base (the chunk itself when full, else
+ *                    its base) is stored and differs from the new chunk in
+ *                    fewer than half the blocks; otherwise whole (and it
+ *                    becomes the base of later deltas).  Readers fetch the
+ *                    base, apply the blocks and check the result against
+ *                    the chunk's id, as for any chunk.
  *
  *   manifest         text, one item a line, in this order:
  *                      novacron-snapshot 1
@@ -43,8 +63,16 @@
  *                      checkpoint NAME|none  (libvirt checkpoint: the next increment's base)
  *                      chunk-size BYTES
  *                      chunks N              (= ceil(disk-size / chunk-size))
- *                      N lines: a chunk id, or "zero" for an all-zero chunk
+ *                      N lines: "zero" for an all-zero chunk, "<id>" for a
+ *                        chunk stored whole, "<id> <base id>" for a delta
+ *                        chunk and its base (manifests without the base
+ *                        column parse: all their chunks are whole)
  *                      end
+ *
+ *                    The base column lets prune keep a delta's base alive
+ *                    (it marks ids and bases of every remaining manifest)
+ *                    and check find a missing base without reading chunk
+ *                    objects.
  *
  * Keys: the key file holds 32 raw bytes or 64 hex digits (surrounding white
  * space allowed).  From that master key HMAC-SHA256 derives the AES key, the
@@ -54,12 +82,13 @@
  * Chunks are fixed-size (default 64 KiB, a multiple of 4096) and aligned to
  * the disk's offsets: chunk i covers [i * chunk_size, (i + 1) * chunk_size),
  * the last one may be short.  A scattered change of a few blocks so stores
- * only the chunks holding them.  All-zero chunks are never stored.  The
- * size is a repository's, chosen at creation: 16 KiB stores a third of
- * what 64 KiB does for 1 % of scattered 4 KiB writes, at 4x the objects
- * and twice the full backup's time (bench/README.md), and a manifest
- * (65 bytes a chunk, at most 1 GiB) then covers disks up to ~250 GiB
- * rather than ~1 TiB.
+ * only the chunks holding them, and of those chunks, as deltas, only the
+ * changed 4 KiB blocks.  All-zero chunks are never stored.  The size is a
+ * repository's, chosen at creation; with delta chunks 64 KiB stores less
+ * for 1 % of scattered 4 KiB writes than 16 KiB whole chunks did, with 4x
+ * fewer objects and twice the full backup's speed (bench/README.md).  A
+ * manifest (65 bytes a chunk, 130 a delta, at most 1 GiB) covers disks up
+ * to ~1 TiB at 64 KiB (~500 GiB if every chunk were a delta).
  *
  * Crash safety: targets make objects durable in batches: put() alone
  * promises nothing across a power loss, sync() makes every put and del so
@@ -219,6 +248,7 @@ struct nc_backup_snapshot {
 	uint32_t chunk_size;
 	size_t nchunks;
 	unsigned char (*chunks)[32];         /* 32 zero bytes = an all-zero chunk */
+	unsigned char (*bases)[32];          /* chunk i is a delta on bases[i]; 32 zero bytes = full */
 };
 void nc_backup_snapshot_release(struct nc_backup_snapshot *s);
 void nc_backup_snapshots_free(struct nc_backup_snapshot *v, size_t n);
@@ -266,13 +296,16 @@ struct nc_backup_stats {
 	size_t chunks_reused;            /* read, already in the repository */
 	size_t chunks_zero;              /* read, all zero */
 	size_t chunks_unchanged;         /* not read: taken from the parent */
+	size_t chunks_delta;             /* of chunks_new: stored as deltas on the parent's chunk */
 };
 
 /*
  * Backs up one disk image.  changes NULL: every chunk is read.  Otherwise
  * (meta->parent required) only the chunks overlapping an extent are read and
  * every other chunk is the parent's.  Chunks already stored are not stored
- * again; the manifest is written last.
+ * again; with a parent, new chunks are stored as deltas on the parent's
+ * chunks where that is smaller (see "delta chunk" above); the manifest is
+ * written last.
  */
 int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	const struct nc_backup_meta *meta, const struct nc_backup_source *src,
@@ -312,6 +345,7 @@ struct nc_backup_check_report {
 	size_t chunks_referenced;        /* distinct */
 	size_t chunks_missing, chunks_corrupt;
 	size_t chunks_unreferenced;      /* left by interrupted backups; prune deletes them */
+	size_t chunks_delta;             /* of chunks_referenced: deltas (by the manifests) */
 	char **problems;                 /* one line each, at most 1000 */
 	size_t nproblems;
 };

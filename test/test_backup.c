@@ -4,7 +4,8 @@
  * directory: round trips compared byte for byte, increments from changed
  * extents, dedup, encryption (no plaintext on disk, wrong key, tampering),
  * an interrupted backup, retention and prune; the same ids, stats and
- * objects with 1, 2 and 8 workers.
+ * objects with 1, 2 and 8 workers; delta chunks (increments that store
+ * only the changed 4 KiB blocks of a chunk, on the parent's chunk).
  *
  * NC_BACKUP_FIGURES=1 prints the stored bytes and times of the 32 MiB
  * full and 1% incremental backups to stderr.
@@ -545,11 +546,15 @@ START_TEST(test_threads_deterministic)
 				ck_assert_uint_eq(a->chunks_reused, b->chunks_reused);
 				ck_assert_uint_eq(a->chunks_zero, b->chunks_zero);
 				ck_assert_uint_eq(a->chunks_unchanged, b->chunks_unchanged);
+				ck_assert_uint_eq(a->chunks_delta, b->chunks_delta);
 				ck_assert_uint_eq(a->bytes_read, b->bytes_read);
 				ck_assert_uint_eq(a->bytes_stored, b->bytes_stored);
 			}
 		}
 		ck_assert_uint_gt(st[e][0][0].chunks_reused, 0);   /* the repeated half */
+		/* the increment's two changed chunks are deltas on the parent's */
+		ck_assert_uint_eq(st[e][0][1].chunks_new, 2);
+		ck_assert_uint_eq(st[e][0][1].chunks_delta, 2);
 	}
 	free(list0);
 	free(img);
@@ -964,6 +969,191 @@ START_TEST(test_dir_target)
 }
 END_TEST
 
+/* Overwrites 1% of img's 4 KiB blocks at random, into ext (n of them). */
+static void change_blocks(unsigned char *img, size_t size, struct nc_backup_extent *ext, size_t n,
+	uint64_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t b = (size_t)(rng_next(s) % (size / 4096));
+
+		fill_random(img + b * 4096, 4096, s);
+		ext[i].offset = (uint64_t)b * 4096;
+		ext[i].length = 4096;
+	}
+}
+
+/* The first chunk at or after from that is all random data in img (not zero, not text). */
+static size_t random_chunk(const unsigned char *img, size_t nchunks, size_t from)
+{
+	const size_t cs = NC_BACKUP_DEFAULT_CHUNK;
+	size_t i;
+
+	for (i = from; i < nchunks; i++) {
+		size_t zstd = ZSTD_compressBound(cs), z;
+		unsigned char *zb = nc_xmalloc(zstd);
+
+		z = ZSTD_compress(zb, zstd, img + i * cs, cs, 1);
+		free(zb);
+		if (!ZSTD_isError(z) && z >= cs)
+			return i;
+	}
+	ck_abort_msg("no random chunk");
+	return 0;
+}
+
+/*
+ * Delta chunks: an increment of 1% scattered 4 KiB writes stores the
+ * changed blocks, not whole chunks; a second increment on it (deltas whose
+ * parent chunk is a delta) and a chunk rewritten in more than half its
+ * blocks (stored full); both restore byte for byte, plain and encrypted;
+ * prune of the full backup keeps the bases the increments use; a missing
+ * base is a problem for check.
+ */
+START_TEST(test_delta_chunks)
+{
+	const size_t size = BIG_SIZE, cs = NC_BACKUP_DEFAULT_CHUNK, nch = size / cs;
+	unsigned char *img = make_image(size, 43), *img2, *img3;
+	char *path = in_root("disk.img"), *path2 = in_root("disk2.img"), *path3 = in_root("disk3.img");
+	char *key = in_root("key");
+	struct nc_backup_extent ext[BIG_SIZE / 4096 / 100], ext3[BIG_SIZE / 4096 / 100 + 1];
+	struct nc_backup_changes ch = { ext, NC_ARRAY_SIZE(ext) }, ch3 = { ext3, NC_ARRAY_SIZE(ext3) };
+	struct nc_backup_retention keep2 = { .keep_last = 2 };
+	struct nc_backup_check_opts co = { .read_data = true };
+	struct nc_backup_check_report c;
+	struct nc_backup_prune_report pr;
+	struct nc_backup_snapshot snap;
+	struct nc_err err = { "" };
+	size_t e, i, big, small;
+	uint64_t s = 11, bound = 0;
+
+	write_file(path, img, size);
+	img2 = nc_xmalloc(size);
+	memcpy(img2, img, size);
+	change_blocks(img2, size, ext, NC_ARRAY_SIZE(ext), &s);
+	write_file(path2, img2, size);
+	for (i = 0; i < nch; i++) {
+		size_t zcap = ZSTD_compressBound(cs), z;
+		unsigned char *zb;
+
+		if (memcmp(img + i * cs, img2 + i * cs, cs) == 0)
+			continue;
+		zb = nc_xmalloc(zcap);
+		z = ZSTD_compress(zb, zcap, img2 + i * cs, cs, 3);
+		ck_assert(!ZSTD_isError(z));
+		bound += 1 + (z < cs ? z : cs);
+		free(zb);
+	}
+	/* the second increment: another 1%, and one random chunk rewritten in 9 of its 16 blocks */
+	img3 = nc_xmalloc(size);
+	memcpy(img3, img2, size);
+	change_blocks(img3, size, ext3, NC_ARRAY_SIZE(ext3) - 1, &s);
+	big = random_chunk(img2, nch, nch / 3);
+	fill_random(img3 + big * cs, 9 * 4096, &s);
+	ext3[NC_ARRAY_SIZE(ext3) - 1].offset = (uint64_t)big * cs;
+	ext3[NC_ARRAY_SIZE(ext3) - 1].length = 9 * 4096;
+	write_file(path3, img3, size);
+	/* a random chunk with one changed block (and no other change) in the first increment */
+	for (small = random_chunk(img, nch, 0);; small = random_chunk(img, nch, small + 1)) {
+		size_t nb = 0, b;
+
+		for (b = 0; b < cs / 4096; b++)
+			nb += memcmp(img + small * cs + b * 4096, img2 + small * cs + b * 4096,
+				4096) != 0;
+		if (nb == 1 && memcmp(img2 + small * cs, img3 + small * cs, cs) == 0)
+			break;
+	}
+	write_file(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 65);
+
+	for (e = 0; e < 2; e++) {
+		char *name = nc_xasprintf("repo-%zu", e);
+		struct nc_backup_repo *r = repo_create(name, e ? key : NULL);
+		struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
+		struct nc_backup_stats full, inc, inc_all, inc2, inc2_all;
+		char hex[NC_BACKUP_ID_HEX + 1], *victim;
+
+		backup_ok(&full, r, path, &m, NULL);
+		ck_assert_uint_eq(full.chunks_delta, 0);
+		m.parent = full.id;
+		m.time += 86400;
+		backup_ok(&inc, r, path2, &m, &ch);
+		/* whole chunks would store at least bound; deltas less than a quarter of it */
+		ck_assert_msg(inc.bytes_stored < bound / 4, "increment stored %llu, whole chunks %llu",
+			(unsigned long long)inc.bytes_stored, (unsigned long long)bound);
+		ck_assert_uint_gt(inc.chunks_delta, inc.chunks_new / 2);
+		ck_assert_uint_le(inc.chunks_delta, inc.chunks_new);
+		restore_cmp(r, inc.id, img2, size, false);
+		restore_cmp(r, full.id, img, size, true);
+		check_clean(r, NULL);
+		ck_assert_int_eq(nc_backup_check(&c, r, &co, &err), 0);
+		ck_assert_uint_eq(c.chunks_delta, inc.chunks_delta);
+		nc_backup_check_report_release(&c);
+
+		/* reading everything finds the same chunks and bases: the same manifest */
+		backup_ok(&inc_all, r, path2, &m, NULL);
+		ck_assert_str_eq(inc_all.id, inc.id);
+		ck_assert_uint_eq(inc_all.chunks_new, 0);
+
+		/* on top of the increment: the deltas' parent chunks are deltas */
+		m.parent = inc.id;
+		m.time += 86400;
+		backup_ok(&inc2, r, path3, &m, &ch3);
+		ck_assert_uint_gt(inc2.chunks_delta, 0);
+		restore_cmp(r, inc2.id, img3, size, false);
+		restore_cmp(r, inc.id, img2, size, true);
+		ck_assert_msg(nc_backup_snapshot_load(&snap, r, inc2.id, &err) == 0, "%s", err.msg);
+		ck_assert_msg(memcmp(snap.bases[big], (unsigned char[32]){ 0 }, 32) == 0,
+			"a chunk changed in 9 of 16 blocks is stored full");
+		ck_assert(memcmp(snap.chunks[big], (unsigned char[32]){ 0 }, 32) != 0);
+		nc_backup_snapshot_release(&snap);
+		ck_assert_msg(nc_backup_snapshot_load(&snap, r, inc.id, &err) == 0, "%s", err.msg);
+		ck_assert_msg(memcmp(snap.bases[small], (unsigned char[32]){ 0 }, 32) != 0,
+			"a chunk changed in 1 block is a delta");
+		nc_backup_snapshot_release(&snap);
+		/* the read-everything path on the second increment: the same snapshot */
+		backup_ok(&inc2_all, r, path3, &m, NULL);
+		ck_assert_str_eq(inc2_all.id, inc2.id);
+		check_clean(r, NULL);
+
+		/* prune the full backup: the increments keep its chunks they use as bases */
+		ck_assert_msg(nc_backup_prune(&pr, r, &keep2, false, &err) == 0, "%s", err.msg);
+		ck_assert_uint_eq(pr.nremoved, 1);
+		ck_assert_str_eq(pr.removed[0], full.id);
+		nc_backup_prune_report_release(&pr);
+		restore_cmp(r, inc.id, img2, size, true);
+		restore_cmp(r, inc2.id, img3, size, false);
+		check_clean(r, NULL);
+
+		/* a missing base is a problem */
+		ck_assert_msg(nc_backup_snapshot_load(&snap, r, inc.id, &err) == 0, "%s", err.msg);
+		for (i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", snap.bases[small][i]);
+		nc_backup_snapshot_release(&snap);
+		victim = nc_xasprintf("%s/%s/chunks/%.2s/%s", root, name, hex, hex);
+		ck_assert_msg(unlink(victim) == 0, "%s: %s", victim, strerror(errno));
+		ck_assert_int_eq(nc_backup_check(&c, r, &co, &err), 0);
+		ck_assert_uint_ge(c.chunks_missing, 1);
+		ck_assert(c.nproblems >= 1);
+		for (i = 0; i < c.nproblems && !strstr(c.problems[i], "delta base"); i++)
+			;
+		ck_assert_msg(i < c.nproblems && strstr(c.problems[i], hex) &&
+			strstr(c.problems[i], "missing"), "%s", c.problems[0]);
+		nc_backup_check_report_release(&c);
+		free(victim);
+		nc_backup_close(r);
+		free(name);
+	}
+	free(img);
+	free(img2);
+	free(img3);
+	free(path);
+	free(path2);
+	free(path3);
+	free(key);
+}
+END_TEST
+
 Suite *nc_suite_backup(void)
 {
 	Suite *s = suite_create("backup");
@@ -982,6 +1172,7 @@ Suite *nc_suite_backup(void)
 	tcase_add_test(tc, test_interrupted);
 	tcase_add_test(tc, test_retention_prune);
 	tcase_add_test(tc, test_prune_refuses_bad_manifest);
+	tcase_add_test(tc, test_delta_chunks);
 	suite_add_tcase(s, tc);
 	return s;
 }
