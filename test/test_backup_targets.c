@@ -696,6 +696,68 @@ START_TEST(test_many_objects)
 }
 END_TEST
 
+/*
+ * The whole path from a BackupSchedule's target to the repository: the
+ * novacron binary backs up a simulated VM (whose disk file exists) into
+ * this Ceph through each target type, with encryption and a prefix, then
+ * lists, checks and prunes it.
+ */
+START_TEST(test_cli_schedule_targets)
+{
+	struct nc_run r;
+	char *dir, *target, *yaml;
+	int kind = _i;
+
+	SKIP_WITHOUT_CEPH();
+	dir = nc_xasprintf("%s/cli-%s", cdir, kinds[kind]);
+	if (kind == K_RADOS)
+		target = nc_xasprintf("{type: rados, pool: rbd, cephConf: %s/ceph/ceph.conf, cephUser: admin, "
+				      "prefix: cli-%ld}", cdir, (long)getpid());
+	else
+		target = nc_xasprintf("{type: %s, endpoint: 'http://127.0.0.1:%d', bucket: cli-%s-%ld, "
+				      "credentialsFile: %s/%s.cred, prefix: team-a/}", kinds[kind], rgw_port,
+				      kinds[kind], (long)getpid(), cdir, kinds[kind]);
+	yaml = nc_xasprintf(
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: 'sim:///h1'}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\n"
+		"spec: {type: dir, path: %s/pool}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: s}\nspec:\n"
+		"  schedule: '@daily'\n  vms: [v]\n  target: %s\n  encryption: {keyFile: %s/key}\n"
+		"  retention: {keepLast: 1}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v}\nspec:\n  vcpus: 1\n  memory: 64MiB\n"
+		"  disks: [{name: root, pool: local, size: 16MiB}]\n", dir, target, dir);
+	ck_assert_int_eq(nc_mkdir_p(dir), 0);
+	ck_assert_int_eq(nc_run_inq(dir, "mkdir -p spec pool && cat > spec/c.yaml <<'EOF'\n%sEOF\n"
+				    "head -c 32 /dev/urandom > key && $NC apply spec --state-dir st --auto-approve && "
+				    "qemu-img create -q -f qcow2 pool/v-root.qcow2 16M && "
+				    "qemu-io -f qcow2 -c 'write -P 0x77 1M 2M' pool/v-root.qcow2", yaml), 0);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup run v spec --state-dir st"), 0);
+	ck_assert_msg(strstr(r.out, "v: backup ") != NULL, "%.2000s%.2000s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_inq(dir, "qemu-io -f qcow2 -c 'write -P 0x78 5M 4k' pool/v-root.qcow2"), 0);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup run v spec --state-dir st"), 0);
+	ck_assert_msg(strstr(r.out, "chunks 1 new") != NULL, "%.2000s%.2000s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup list --schedule s -o json spec --state-dir st | grep -c '\"id\"'"), 0);
+	ck_assert_str_eq(r.out, "2\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup check --schedule s --read-data spec --state-dir st"), 0);
+	ck_assert_msg(strstr(r.out, "repository is consistent") != NULL, "%.2000s", r.out);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup prune --schedule s spec --state-dir st"), 0);
+	ck_assert_msg(strstr(r.out, "prune: 1 kept, 1 removed") != NULL, "%.2000s", r.out);
+	nc_run_free(&r);
+	/* a wrong key is refused, and says so */
+	ck_assert_int_eq(nc_run_in(&r, dir, "head -c 32 /dev/urandom > key && "
+				   "$NC backup list --schedule s spec --state-dir st"), 1);
+	ck_assert_msg(strstr(r.err, "wrong key") != NULL, "%.2000s", r.err);
+	nc_run_free(&r);
+	free(yaml);
+	free(target);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_wrong_credentials)
 {
 	struct nc_backup_location loc;
@@ -825,6 +887,7 @@ Suite *nc_suite_backup_targets(void)
 	tcase_add_loop_test(tc, test_interrupted_and_prune, K_RADOS, K_SWIFT + 1);
 	tcase_add_loop_test(tc, test_many_objects, K_RADOS, K_SWIFT + 1);
 	tcase_add_test(tc, test_wrong_credentials);
+	tcase_add_loop_test(tc, test_cli_schedule_targets, K_RADOS, K_SWIFT + 1);
 	suite_add_tcase(s, tc);
 	return s;
 }
