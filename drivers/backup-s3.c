@@ -597,11 +597,6 @@ static int s3_request(struct s3_target *s, const char *method, const char *key,
 	return rc;
 }
 
-static char *s3_key(struct s3_target *s, const char *name)
-{
-	return nc_xasprintf("%s%s", s->prefix, name);
-}
-
 static void s3_close(struct nc_backup_target *t)
 {
 	struct s3_target *s = (struct s3_target *)t;
@@ -723,97 +718,6 @@ fail:
 	return -1;
 }
 
-static int s3_put(struct nc_backup_target *t, const char *name, const void *data,
-	size_t len, struct nc_err *err)
-{
-	struct s3_target *s = (struct s3_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *key, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	key = s3_key(s, name);
-	what = nc_xasprintf("s3 PUT %s/%s", s->bucket, key);
-	if (s3_request(s, "PUT", key, "", data, len, &rs, what, err) < 0)
-		goto out;
-	if (rs.status != 200) {
-		s3_error(err, what, &rs);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(key);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
-static int s3_get(struct nc_backup_target *t, const char *name, unsigned char **out,
-	size_t *out_len, struct nc_err *err)
-{
-	struct s3_target *s = (struct s3_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *key, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	key = s3_key(s, name);
-	what = nc_xasprintf("s3 GET %s/%s", s->bucket, key);
-	if (s3_request(s, "GET", key, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status == 404) {
-		nc_err_set(err, "object %s does not exist", name);
-		ret = NC_BACKUP_ENOENT;
-		goto out;
-	}
-	if (rs.status != 200) {
-		s3_error(err, what, &rs);
-		goto out;
-	}
-	*out_len = rs.body.len;
-	*out = (unsigned char *)nc_buf_detach(&rs.body, NULL);
-	ret = 0;
-out:
-	free(key);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
-static int s3_exists(struct nc_backup_target *t, const char *name, struct nc_err *err)
-{
-	struct s3_target *s = (struct s3_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *key, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	key = s3_key(s, name);
-	what = nc_xasprintf("s3 HEAD %s/%s", s->bucket, key);
-	if (s3_request(s, "HEAD", key, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status == 200)
-		ret = 1;
-	else if (rs.status == 404)
-		ret = 0;
-	else
-		s3_error(err, what, &rs);
-out:
-	free(key);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
 static int s3_list(struct nc_backup_target *t, const char *dir, char ***out,
 	size_t *out_n, struct nc_err *err)
 {
@@ -909,31 +813,100 @@ out:
 	return ret;
 }
 
-static int s3_del(struct nc_backup_target *t, const char *name, struct nc_err *err)
+/*
+ * ---- object requests, the same for S3 and Swift ----
+ *
+ * put/get/exists/del differ between the two services only in how a
+ * request is made and signed, how an object's key is spelled and how an
+ * error body is read: struct obj_proto carries those; the status handling
+ * is shared.
+ */
+struct obj_proto {
+	const char *label;               /* "s3", "swift" (in messages) */
+	const char *(*bucket)(struct nc_backup_target *t);
+	const char *(*prefix)(struct nc_backup_target *t);
+	int (*request)(struct nc_backup_target *t, const char *method, const char *key,
+		const void *body, size_t len, struct http_resp *rs, const char *what, struct nc_err *err);
+	void (*error)(struct nc_err *err, const char *what, const struct http_resp *rs);
+};
+
+static const struct obj_proto *proto_of(const struct nc_backup_target *t);
+
+/*
+ * METHOD on object NAME: the HTTP status (2xx, or 404 when allow_404), or
+ * -1 with err set (a bad name, no answer, or another status with the
+ * service's message).
+ */
+static long obj_call(struct nc_backup_target *t, const char *method, const char *name,
+	const void *body, size_t len, bool allow_404, struct http_resp *rs, struct nc_err *err)
 {
-	struct s3_target *s = (struct s3_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
+	const struct obj_proto *p = proto_of(t);
 	char *key, *what;
-	int ret = -1;
+	long st = -1;
 
 	if (!name_ok(name)) {
 		nc_err_set(err, "invalid object name '%s'", name);
 		return -1;
 	}
-	key = s3_key(s, name);
-	what = nc_xasprintf("s3 DELETE %s/%s", s->bucket, key);
-	if (s3_request(s, "DELETE", key, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status != 204 && rs.status != 200 && rs.status != 404) {
-		s3_error(err, what, &rs);
-		goto out;
+	key = nc_xasprintf("%s%s", p->prefix(t), name);
+	what = nc_xasprintf("%s %s %s/%s", p->label, method, p->bucket(t), key);
+	if (p->request(t, method, key, body, len, rs, what, err) == 0) {
+		if (rs->status / 100 == 2 || (allow_404 && rs->status == 404))
+			st = rs->status;
+		else
+			p->error(err, what, rs);
 	}
-	ret = 0;
-out:
 	free(key);
 	free(what);
+	return st;
+}
+
+static int obj_put(struct nc_backup_target *t, const char *name, const void *data,
+	size_t len, struct nc_err *err)
+{
+	struct http_resp rs = HTTP_RESP_INIT;
+	long st = obj_call(t, "PUT", name, data, len, false, &rs, err);
+
+	http_resp_release(&rs);
+	return st < 0 ? -1 : 0;
+}
+
+static int obj_get(struct nc_backup_target *t, const char *name, unsigned char **out,
+	size_t *out_len, struct nc_err *err)
+{
+	struct http_resp rs = HTTP_RESP_INIT;
+	long st = obj_call(t, "GET", name, NULL, 0, true, &rs, err);
+	int ret = -1;
+
+	if (st == 404) {
+		nc_err_set(err, "object %s does not exist", name);
+		ret = NC_BACKUP_ENOENT;
+	} else if (st > 0) {
+		*out_len = rs.body.len;
+		*out = (unsigned char *)nc_buf_detach(&rs.body, NULL);
+		ret = 0;
+	}
 	http_resp_release(&rs);
 	return ret;
+}
+
+static int obj_exists(struct nc_backup_target *t, const char *name, struct nc_err *err)
+{
+	struct http_resp rs = HTTP_RESP_INIT;
+	long st = obj_call(t, "HEAD", name, NULL, 0, true, &rs, err);
+
+	http_resp_release(&rs);
+	return st < 0 ? -1 : st == 404 ? 0 : 1;
+}
+
+/* Deleting a missing object is not an error. */
+static int obj_del(struct nc_backup_target *t, const char *name, struct nc_err *err)
+{
+	struct http_resp rs = HTTP_RESP_INIT;
+	long st = obj_call(t, "DELETE", name, NULL, 0, true, &rs, err);
+
+	http_resp_release(&rs);
+	return st < 0 ? -1 : 0;
 }
 
 /* An acknowledged PUT or DELETE is durable. */
@@ -947,11 +920,11 @@ static int http_sync(struct nc_backup_target *t, struct nc_err *err)
 const struct nc_backup_target_driver nc_backup_target_s3 = {
 	.name = "s3",
 	.open = s3_open,
-	.put = s3_put,
-	.get = s3_get,
-	.exists = s3_exists,
+	.put = obj_put,
+	.get = obj_get,
+	.exists = obj_exists,
 	.list = s3_list,
-	.del = s3_del,
+	.del = obj_del,
 	.sync = http_sync,
 	.close = s3_close,
 };
@@ -1183,97 +1156,6 @@ fail:
 	return -1;
 }
 
-static int swift_put(struct nc_backup_target *t, const char *name, const void *data,
-	size_t len, struct nc_err *err)
-{
-	struct swift_target *w = (struct swift_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *obj, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	obj = nc_xasprintf("%s%s", w->prefix, name);
-	what = nc_xasprintf("swift PUT %s/%s", w->container, obj);
-	if (swift_request(w, "PUT", obj, "", data, len, &rs, what, err) < 0)
-		goto out;
-	if (rs.status != 201 && rs.status != 200) {
-		swift_error(err, what, &rs);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(obj);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
-static int swift_get(struct nc_backup_target *t, const char *name, unsigned char **out,
-	size_t *out_len, struct nc_err *err)
-{
-	struct swift_target *w = (struct swift_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *obj, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	obj = nc_xasprintf("%s%s", w->prefix, name);
-	what = nc_xasprintf("swift GET %s/%s", w->container, obj);
-	if (swift_request(w, "GET", obj, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status == 404) {
-		nc_err_set(err, "object %s does not exist", name);
-		ret = NC_BACKUP_ENOENT;
-		goto out;
-	}
-	if (rs.status != 200) {
-		swift_error(err, what, &rs);
-		goto out;
-	}
-	*out_len = rs.body.len;
-	*out = (unsigned char *)nc_buf_detach(&rs.body, NULL);
-	ret = 0;
-out:
-	free(obj);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
-static int swift_exists(struct nc_backup_target *t, const char *name, struct nc_err *err)
-{
-	struct swift_target *w = (struct swift_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *obj, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	obj = nc_xasprintf("%s%s", w->prefix, name);
-	what = nc_xasprintf("swift HEAD %s/%s", w->container, obj);
-	if (swift_request(w, "HEAD", obj, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status == 200 || rs.status == 204)
-		ret = 1;
-	else if (rs.status == 404)
-		ret = 0;
-	else
-		swift_error(err, what, &rs);
-out:
-	free(obj);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
 static int swift_list(struct nc_backup_target *t, const char *dir, char ***out,
 	size_t *out_n, struct nc_err *err)
 {
@@ -1347,41 +1229,58 @@ out:
 	return ret;
 }
 
-static int swift_del(struct nc_backup_target *t, const char *name, struct nc_err *err)
-{
-	struct swift_target *w = (struct swift_target *)t;
-	struct http_resp rs = HTTP_RESP_INIT;
-	char *obj, *what;
-	int ret = -1;
-
-	if (!name_ok(name)) {
-		nc_err_set(err, "invalid object name '%s'", name);
-		return -1;
-	}
-	obj = nc_xasprintf("%s%s", w->prefix, name);
-	what = nc_xasprintf("swift DELETE %s/%s", w->container, obj);
-	if (swift_request(w, "DELETE", obj, "", NULL, 0, &rs, what, err) < 0)
-		goto out;
-	if (rs.status / 100 != 2 && rs.status != 404) {
-		swift_error(err, what, &rs);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(obj);
-	free(what);
-	http_resp_release(&rs);
-	return ret;
-}
-
 const struct nc_backup_target_driver nc_backup_target_swift = {
 	.name = "swift",
 	.open = swift_open,
-	.put = swift_put,
-	.get = swift_get,
-	.exists = swift_exists,
+	.put = obj_put,
+	.get = obj_get,
+	.exists = obj_exists,
 	.list = swift_list,
-	.del = swift_del,
+	.del = obj_del,
 	.sync = http_sync,
 	.close = swift_close,
 };
+
+/* ---- the two protocols' object requests (see obj_call) ---- */
+
+static const char *s3_bucket_of(struct nc_backup_target *t)
+{
+	return ((struct s3_target *)t)->bucket;
+}
+
+static const char *s3_prefix_of(struct nc_backup_target *t)
+{
+	return ((struct s3_target *)t)->prefix;
+}
+
+static int s3_obj_request(struct nc_backup_target *t, const char *method, const char *key,
+	const void *body, size_t len, struct http_resp *rs, const char *what, struct nc_err *err)
+{
+	return s3_request((struct s3_target *)t, method, key, "", body, len, rs, what, err);
+}
+
+static const char *swift_container_of(struct nc_backup_target *t)
+{
+	return ((struct swift_target *)t)->container;
+}
+
+static const char *swift_prefix_of(struct nc_backup_target *t)
+{
+	return ((struct swift_target *)t)->prefix;
+}
+
+static int swift_obj_request(struct nc_backup_target *t, const char *method, const char *key,
+	const void *body, size_t len, struct http_resp *rs, const char *what, struct nc_err *err)
+{
+	return swift_request((struct swift_target *)t, method, key, "", body, len, rs, what, err);
+}
+
+static const struct obj_proto s3_proto = { "s3", s3_bucket_of, s3_prefix_of, s3_obj_request, s3_error };
+static const struct obj_proto swift_proto = {
+	"swift", swift_container_of, swift_prefix_of, swift_obj_request, swift_error
+};
+
+static const struct obj_proto *proto_of(const struct nc_backup_target *t)
+{
+	return t->drv == &nc_backup_target_s3 ? &s3_proto : &swift_proto;
+}
