@@ -7,13 +7,16 @@
  * what it gets when the call finally returns, and a new worker takes its
  * place so that one hung host cannot stall the others.  The job table is
  * shared with reference counts, so the caller may return before a hung
- * worker does.
+ * worker does.  Every other worker is joined before the caller returns, so
+ * that no thread is still ending (and freeing what libraries keep per thread,
+ * such as OpenSSL's error queue) when the program exits.
  */
 #include "pass.h"
 #include "../drivers/storage.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +41,15 @@ struct shared {
 	int refs;
 	char *state_dir;
 	bool keep_open;
+	/* the workers, and the job each is on (SIZE_MAX: none, it is ending) */
+	pthread_t *threads;
+	size_t *cur;
+	size_t nthreads, cap;
+};
+
+struct worker_arg {
+	struct shared *s;
+	size_t slot;
 };
 
 static double since(const struct timespec *t0)
@@ -62,6 +74,8 @@ static void shared_unref(struct shared *s)
 		free(s->jobs[i].error);
 	}
 	free(s->jobs);
+	free(s->threads);
+	free(s->cur);
 	free(s->state_dir);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
@@ -70,19 +84,23 @@ static void shared_unref(struct shared *s)
 
 static void *worker(void *arg)
 {
-	struct shared *s = arg;
+	struct worker_arg *wa = arg;
+	struct shared *s = wa->s;
+	size_t slot = wa->slot;
 	struct nc_driver_opts dopts;
 
+	free(wa);
 	pthread_mutex_lock(&s->mu);
 	dopts.state_dir = s->state_dir;
 	while (s->next < s->n) {
-		struct job *j = &s->jobs[s->next++];
+		struct job *j = &s->jobs[s->next];
 		struct nc_host_conn *conn = NULL;
 		struct nc_observed_host obs;
 		struct nc_err err = { "" };
 		char *uri = j->uri;
 		int r;
 
+		s->cur[slot] = s->next++;
 		j->state = JOB_RUNNING;
 		clock_gettime(CLOCK_MONOTONIC, &j->start);
 		pthread_mutex_unlock(&s->mu);
@@ -120,21 +138,29 @@ static void *worker(void *arg)
 			pthread_cond_broadcast(&s->cv);
 		}
 	}
+	s->cur[slot] = SIZE_MAX;
 	shared_unref(s);    /* unlocks */
 	return NULL;
 }
 
+/* starts a worker; called with the lock held */
 static void spawn(struct shared *s)
 {
-	pthread_t t;
-	pthread_attr_t attr;
+	struct worker_arg *wa;
 
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (s->nthreads == s->cap)
+		return;
+	wa = nc_xcalloc(1, sizeof(*wa));
+	wa->s = s;
+	wa->slot = s->nthreads;
+	s->cur[wa->slot] = SIZE_MAX;
 	s->refs++;
-	if (pthread_create(&t, &attr, worker, s) != 0)
+	if (pthread_create(&s->threads[wa->slot], NULL, worker, wa) != 0) {
 		s->refs--;
-	pthread_attr_destroy(&attr);
+		free(wa);
+		return;
+	}
+	s->nthreads++;
 }
 
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
@@ -144,7 +170,8 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	unsigned timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : 30000;
 	unsigned parallel = opts && opts->parallel ? opts->parallel : 16;
 	const struct nc_host *h;
-	size_t i, w;
+	pthread_t *join;
+	size_t i, w, njoin = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->nhosts = spec->nobjs[NC_KIND_HOST];
@@ -156,6 +183,10 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	s->refs = 1;
 	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
 	s->keep_open = opts && opts->keep_open;
+	/* at most one worker per host at first, and one more for each host abandoned */
+	s->cap = 2 * s->n + 1;
+	s->threads = nc_xcalloc(s->cap, sizeof(*s->threads));
+	s->cur = nc_xcalloc(s->cap, sizeof(*s->cur));
 	NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, i) {
 		out->hosts[i].spec = h;
 		s->jobs[i].uri = nc_xstrdup(h->spec.uri.v);
@@ -212,7 +243,18 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		j->conn = NULL;
 		memset(&j->obs, 0, sizeof(j->obs));
 	}
+	/* a worker on an abandoned host is left to end on its own; the others are ending now */
+	join = nc_xcalloc(s->nthreads ? s->nthreads : 1, sizeof(*join));
+	for (w = 0; w < s->nthreads; w++) {
+		if (s->cur[w] != SIZE_MAX && s->jobs[s->cur[w]].state == JOB_ABANDONED)
+			pthread_detach(s->threads[w]);
+		else
+			join[njoin++] = s->threads[w];
+	}
 	shared_unref(s);    /* unlocks */
+	for (w = 0; w < njoin; w++)
+		pthread_join(join[w], NULL);
+	free(join);
 }
 
 void nc_cluster_release(struct nc_cluster *c)

@@ -17,6 +17,9 @@ passed=0
 failed=0
 
 ./scripts/deps.sh || exit 1
+# the Check suites start real libvirt daemons with QEMU guests too (storage,
+# disk I/O): install what they need first, so they run on a new machine
+bash test/testbed/deps.sh || exit 1
 
 # run_check NAME BUILDDIR: runs nc-tests, adds its Check counts to the totals
 run_check() {

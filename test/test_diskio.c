@@ -643,7 +643,7 @@ START_TEST(test_diskio_rbd)
 	struct nc_err err = { { 0 } };
 	struct nc_backup_extent *z = NULL;
 	size_t nz = 0, i;
-	unsigned char *want = nc_xcalloc(1, 8 * MiB), *got;
+	unsigned char *want, *got;
 	char *mc, *conf, *xml;
 	struct nc_run r;
 	virDomainPtr d;
@@ -667,6 +667,7 @@ START_TEST(test_diskio_rbd)
 	free(mc);
 	conf = nc_xasprintf("%s/ceph/ceph.conf", T);
 	SH("rbd -c '%s' create --size 8M rbd/nc-w", conf);
+	want = nc_xcalloc(1, 8 * MiB);
 
 	ck_assert_msg(nc_disk_writer_open(&w, "rbd/nc-w", "raw", true, conf, NULL, &err) == 0, "%s", err.msg);
 	for (i = 0; i < 2 * MiB; i++)

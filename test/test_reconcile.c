@@ -642,7 +642,7 @@ START_TEST(test_rebalance_evens_out_within_budget)
 	for (pass = 0; pass < 6; pass++) {
 		int st = sh(&r, APPLY);
 
-		ck_assert_msg(st == 0, "apply failed: %.2000s", r.out);
+		ck_assert_msg(st == 0, "apply failed (exit %d): %.2000s%.2000s", st, r.out, r.err);
 		if (strstr(r.out, "No changes.")) {
 			nc_run_free(&r);
 			break;

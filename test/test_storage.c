@@ -127,7 +127,8 @@ START_TEST(test_storage_dir_create_empty)
 	/* nothing yet: no volume, and looking does not define the pool */
 	ck_assert_int_eq(nc_vol_info(h, &pool, "vm1-root.qcow2", &v, &err), 0);
 	ck_assert(!v.exists);
-	ck_assert_int_ne(sh(&r, "virsh -c '%s' pool-info novacron-empty", host_uri), 0);
+	ck_assert_int_eq(sh(&r, "virsh -c '%s' pool-info novacron-empty", host_uri), 1);
+	HAS(r.err, "Storage pool not found");
 	nc_run_free(&r);
 
 	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 64 * MiB, NULL, &err) == 0, "%s", err.msg);
@@ -338,7 +339,8 @@ START_TEST(test_storage_dir_delete)
 	/* again, and in a pool that was never made: nothing to do */
 	ck_assert_msg(nc_vol_delete(h, &pool, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
 	ck_assert_msg(nc_vol_delete(h, &never, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
-	ck_assert_int_ne(sh(&r, "virsh -c '%s' pool-info novacron-never", host_uri), 0);
+	ck_assert_int_eq(sh(&r, "virsh -c '%s' pool-info novacron-never", host_uri), 1);
+	HAS(r.err, "Storage pool not found");
 	nc_run_free(&r);
 	/* created again after the delete */
 	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 16 * MiB, NULL, &err) == 0, "%s", err.msg);

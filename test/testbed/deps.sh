@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian 12 packages test/testbed/libvirtd.sh needs to run
 # real libvirt daemons with QEMU (TCG) guests. Uses sudo when not root. Safe to run again.
-#   deps.sh            the daemons, QEMU and qemu-img
-#   deps.sh --virsh    also libvirt-clients (virsh, virt-admin) for debugging
+#   deps.sh            the daemons, QEMU, qemu-img and virsh (the tests ask the daemons with it)
 # A C client of the daemons also needs libvirt-dev (scripts/deps.sh installs it).
 set -euo pipefail
 
@@ -11,9 +10,9 @@ PKGS=(
 	libvirt-daemon-driver-qemu # the QEMU driver module
 	qemu-system-x86            # qemu-system-x86_64 (+ seabios, ipxe ROMs)
 	qemu-utils                 # qemu-img, qemu-io for guest disks
+	libvirt-clients            # virsh: tests check what the daemons hold with it
 	util-linux                 # unshare, setsid (essential; listed for clarity)
 )
-[ "${1:-}" = --virsh ] && PKGS+=(libvirt-clients)
 
 missing=()
 for p in "${PKGS[@]}"; do
