@@ -6,6 +6,7 @@
 #include "serve.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,12 @@ static void *post(void *arg)
 	free(j->body);
 	free(j->token);
 	free(j);
+	/*
+	 * The thread is detached: free what OpenSSL keeps for it (its error
+	 * queue) now, before nc_notify_drain() can let the process exit, not
+	 * in a thread-exit handler that may run after it.
+	 */
+	OPENSSL_thread_stop();
 	atomic_fetch_sub(&in_flight, 1);
 	return NULL;
 }

@@ -28,6 +28,8 @@ run_check() {
 	out=$(cd "$dir" && CK_VERBOSITY=normal ./nc-tests 2>&1)
 	local rc=$?
 	printf '%s\n' "$out" | grep -E '^[0-9]+%:' || true
+	# tests that could not run here say so on stderr: show why
+	printf '%s\n' "$out" | grep -iE '(^| )skip' | sed 's/^/  /' || true
 	# a failure's message may span lines: show each with what follows it
 	printf '%s\n' "$out" | grep -A12 -E ':[FE]:' || true
 	summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks:' | tail -1)
