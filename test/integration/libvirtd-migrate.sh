@@ -7,7 +7,8 @@
 # The guest is a 40-byte kernel (dirty-guest.S, booted directly) that keeps
 # writing to 46 MiB of its memory: with a 1 ms downtime budget and 1 MiB/s a
 # migration cannot finish in 2 s, so the second one times out for sure; the
-# first one gets autoConverge and the default budget.
+# first one gets autoConverge and the default budget.  Under TCG the guest spends
+# seconds in its BIOS first, with clean RAM: each migration waits until the loop runs.
 # Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +33,20 @@ ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 # domains NAME: the number of domains the plan sees on host NAME
 domains() { "$NC" plan "$T/spec" --state-dir "$T/st" -o json | grep "\"name\": \"$1\"" | sed -E 's/.*"domains": ([0-9]+).*/\1/'; }
+
+# guest_dirties URI: waits (up to 60 s) until the guest on that host runs its loop, not the
+# BIOS (seconds under TCG): the counter it writes at 2 MiB changes. A guest still in its
+# BIOS has clean RAM, and a migration of it finishes before any timeout.
+guest_dirties() {
+	local a b i
+	for i in $(seq 1 120); do
+		a=$(virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}')
+		sleep 0.5
+		b=$(virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}')
+		[ -n "$a" ] && [ "$a" != 0x00000000 ] && [ "$a" != "$b" ] && return 0
+	done
+	return 1
+}
 
 mkdir -p "$T/spec"
 gcc -m32 -c test/integration/dirty-guest.S -o "$T/dirty.o" &&
@@ -64,6 +79,7 @@ YAML
 spec false false 60s running true
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create a QEMU guest" || { cat "$T/a1.log"; fail "create"; }
 [ "$(domains h1)" = 1 ] && [ "$(domains h2)" = 0 ] && ok "the guest runs on h1" || fail "guest placement: h1=$(domains h1) h2=$(domains h2)"
+guest_dirties "$NC_HOST1_URI" && ok "the guest writes to its memory on h1" || fail "the guest never left its BIOS on h1"
 
 spec true false 60s running true
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p2.log"; rc=$?
@@ -74,6 +90,7 @@ spec true false 60s running true
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p3.log"; rc=$?
 [ $rc = 0 ] && ok "the guest is running and persistent on h2: no changes" || { cat "$T/p3.log"; fail "plan after drain (exit $rc)"; }
 
+guest_dirties "$NC_HOST2_URI" && ok "the guest writes to its memory on h2" || fail "the guest does not run on h2"
 spec false true 2s running false 1ms 1MiB
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a4.log" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "migration timed out after 2.0 s and was aborted; tiny keeps running on the source" "$T/a4.log" \

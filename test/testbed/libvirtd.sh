@@ -15,8 +15,8 @@
 # Debian 12 packages needed (test/testbed/deps.sh installs them when missing):
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #   plus util-linux, mount, coreutils, findutils, sed, mawk (all part of every Debian).
-#   libvirt-clients (virsh) is handy for debugging; the script uses it only, when present,
-#   to confirm each daemon answers.
+#   and libvirt-clients (virsh), which the tests use to look at what the daemons hold; this
+#   script uses it only, when present, to confirm each daemon answers.
 #
 # How it works:
 #   * one `libvirtd` per host, started by `unshare --mount` in its own mount namespace in
