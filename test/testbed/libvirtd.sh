@@ -15,7 +15,7 @@
 # Debian 12 packages needed (test/testbed/deps.sh installs them when missing):
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #   plus util-linux, mount, coreutils, findutils, sed, mawk (all part of every Debian).
-#   and libvirt-clients (virsh), which the tests use to look at what the daemons hold; this
+#   libvirt-clients (virsh) as well: the tests use it to look at what the daemons hold; this
 #   script uses it only, when present, to confirm each daemon answers.
 #
 # How it works:
