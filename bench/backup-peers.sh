@@ -64,6 +64,7 @@ echo novacron-bench > "$scratch/password"
 
 # timed LABEL CMD...: runs CMD, prints "wall cpu" (seconds) into $scratch/t
 timed() {
+	sync    # no step pays for what an earlier one left dirty (nc-bench-backup does the same)
 	/usr/bin/time -f '%e %U %S' -o "$scratch/time" "$@" >"$scratch/log" 2>&1 ||
 		{ cat "$scratch/log" >&2; echo "$0: failed: $*" >&2; exit 1; }
 	awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$scratch/time" > "$scratch/t"

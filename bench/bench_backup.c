@@ -396,6 +396,7 @@ static void backup(struct meas *m, char id[NC_BACKUP_ID_HEX + 1], const char *re
 	src.read = src_read;
 	src.ctx = &fd;
 	du(repo, &a0, &d0);
+	sync();     /* no step pays for what an earlier one (or making the images) left dirty */
 	w = now();
 	c = cpu_now();
 	if (nc_backup_write(&st, r, &meta, &src, ch, &err) < 0)
@@ -439,6 +440,7 @@ static bool restore(struct meas *m, const char *repo, const char *key, const cha
 	sink.write = sink_write;
 	sink.zero = sink_zero;
 	sink.ctx = &fd;
+	sync();
 	w = now();
 	c = cpu_now();
 	if (nc_backup_restore(&rs, r, id, &sink, &err) < 0)
