@@ -34,15 +34,17 @@ fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 # domains NAME: the number of domains the plan sees on host NAME
 domains() { "$NC" plan "$T/spec" --state-dir "$T/st" -o json | grep "\"name\": \"$1\"" | sed -E 's/.*"domains": ([0-9]+).*/\1/'; }
 
+# counter URI: the word the guest writes at 2 MiB.
 # guest_dirties URI: waits (up to 60 s) until the guest on that host runs its loop, not the
 # BIOS (seconds under TCG): the counter it writes at 2 MiB changes. A guest still in its
 # BIOS has clean RAM, and a migration of it finishes before any timeout.
+counter() { virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}'; }
 guest_dirties() {
 	local a b i
 	for i in $(seq 1 120); do
-		a=$(virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}')
+		a=$(counter "$1")
 		sleep 0.5
-		b=$(virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}')
+		b=$(counter "$1")
 		[ -n "$a" ] && [ "$a" != 0x00000000 ] && [ "$a" != "$b" ] && return 0
 	done
 	return 1
