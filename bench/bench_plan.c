@@ -163,7 +163,7 @@ struct plan_times {
 static void plan_once(const char *spec_dir, const char *state, struct plan_times *t)
 {
 	const char *paths[] = { spec_dir };
-	struct nc_observe_opts oo = { state, 60000, 16, false };
+	struct nc_observe_opts oo = { .state_dir = state, .timeout_ms = 60000, .parallel = 16 };
 	struct nc_plan_opts po;
 	struct nc_render_opts ro;
 	struct nc_diags d;
@@ -281,7 +281,8 @@ int main(int argc, char **argv)
 	/* converge once: the apply figure */
 	{
 		const char *paths[] = { spec_dir };
-		struct nc_observe_opts oo = { state, 60000, 16, true };
+		struct nc_observe_opts oo = { .state_dir = state, .timeout_ms = 60000, .parallel = 16,
+					      .keep_open = true };
 		struct nc_plan_opts po;
 		struct nc_diags d;
 		struct nc_spec *spec = NULL;

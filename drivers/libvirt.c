@@ -62,9 +62,32 @@ static void lv_init(void)
 static int lv_fail(struct nc_err *err, const char *what)
 {
 	const char *m = virGetLastErrorMessage();
+	size_t n;
 
-	nc_err_set(err, "%s: %s", what, m && *m ? m : "unknown libvirt error");
+	if (!m || !*m)
+		m = "unknown libvirt error";
+	/* the first line only: libxml2's messages quote the input line below it */
+	n = strcspn(m, "\r\n");
+	nc_err_set(err, "%s: %.*s", what, (int)(n > 300 ? 300 : n), m);
 	return -1;
+}
+
+/*
+ * Opening failed.  A parse error of the test driver comes from the file it
+ * was told to load and may quote it (any file, as test:///etc/shadow would):
+ * say only that it is not a host definition.
+ */
+static int lv_open_fail(struct nc_err *err, const char *what)
+{
+	virErrorPtr e = virGetLastError();
+
+	if (e && (e->domain == VIR_FROM_XML || e->code == VIR_ERR_XML_ERROR ||
+		  e->code == VIR_ERR_XML_DETAIL || e->code == VIR_ERR_XML_INVALID_SCHEMA)) {
+		nc_err_set(err, "%s: the driver's definition file is not a valid host definition (XML error)",
+			   what);
+		return -1;
+	}
+	return lv_fail(err, what);
 }
 
 /* ---- sim state files ---- */
@@ -219,7 +242,7 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 	test_uri = nc_xasprintf("test://%s", c->state_file);
 	c->conn = virConnectOpen(test_uri);
 	if (!c->conn) {
-		lv_fail(err, "cannot open simulated host");
+		lv_open_fail(err, "cannot open simulated host");
 		goto out;
 	}
 	c->sim = true;
@@ -704,7 +727,7 @@ static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_d
 		c->pub.drv = &nc_driver_libvirt;
 		c->conn = virConnectOpen(uri);
 		if (!c->conn) {
-			lv_fail(err, "cannot connect");
+			lv_open_fail(err, "cannot connect");
 			lv_close(&c->pub);
 			return -1;
 		}

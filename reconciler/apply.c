@@ -109,7 +109,13 @@ static int run_migrate(const struct nc_action *a, struct nc_cluster *c, struct n
 		return -1;
 	}
 	mo->live = a->live && d.state == NC_DOM_RUNNING;
-	mo->dest_uri = NC_IS_SET(dh->spec.migration_uri) ? dh->spec.migration_uri.v : dh->spec.uri.v;
+	/* the spec's migrationUri (or uri) with the operator's connections applied */
+	mo->dest_uri = c->hosts[a->target].migration_uri;
+	if (!mo->dest_uri) {
+		nc_domain_release(&d);
+		nc_err_set(err, "the migration URI of %s was refused (see novacron validate)", dh->obj.meta.name.v);
+		return -1;
+	}
 	nc_domain_release(&d);
 	if (src->drv->migrate(src, dst, a->vm, mo, err) < 0)
 		ret = -1;

@@ -28,6 +28,7 @@ int cmd_capacity(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "template", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -35,7 +36,8 @@ int cmd_capacity(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const dot[] = { "." };
-	const char *state_dir = NULL, *tmpl = NULL;
+	const char *state_dir = NULL, *tmpl = NULL, *config_file = NULL;
+	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
 	struct nc_pass_args a;
 	struct nc_diags d;
@@ -54,6 +56,7 @@ int cmd_capacity(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': state_dir = optarg; break;
+		case 'c': config_file = optarg; break;
 		case 't': tmpl = optarg; break;
 		case 'T': timeout = (unsigned)atoi(optarg); break;
 		case 'o':
@@ -63,10 +66,10 @@ int cmd_capacity(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: novacron capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json]\n");
+			printf("usage: novacron capacity [PATH...] [--state-dir DIR] [--config FILE] [--template NAME] [--output text|json]\n");
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json]\n");
+			fprintf(stderr, "usage: novacron capacity [PATH...] [--state-dir DIR] [--config FILE] [--template NAME] [--output text|json]\n");
 			return NC_EXIT_ERROR;
 		}
 	}
@@ -94,9 +97,15 @@ int cmd_capacity(int argc, char **argv)
 		nc_pass_parse(&a, "capacity", 1, argv0, false);
 		state_dir = a.state_dir;
 	}
+	if (nc_cli_config_load(&cfg, "capacity", config_file) < 0) {
+		nc_spec_free(spec);
+		nc_pass_args_release(&a);
+		return NC_EXIT_ERROR;
+	}
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = state_dir;
 	oo.timeout_ms = timeout * 1000;
+	oo.connections = &cfg.connections;
 	nc_observe(&c, spec, &oo);
 	ps = nc_placement_new(spec, &c);
 	nc_imbalance(ps, true, &imb);
@@ -174,6 +183,7 @@ int cmd_capacity(int argc, char **argv)
 	nc_buf_release(&b);
 	nc_placement_free(ps);
 	nc_cluster_release(&c);
+	nc_cli_config_release(&cfg);
 	nc_spec_free(spec);
 	nc_pass_args_release(&a);
 	return ret;

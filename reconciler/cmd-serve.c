@@ -301,6 +301,7 @@ static int run_pass(struct server *s)
 	oo.state_dir = s->state_dir;
 	oo.timeout_ms = NC_IS_SET(c->host_timeout) ? (unsigned)c->host_timeout.ms : 30000;
 	oo.keep_open = apply;
+	oo.connections = &c->connections;
 	memset(&po, 0, sizeof(po));
 	po.prune = c->apply.prune.v;
 	po.delete_threshold = NC_IS_SET(c->apply.delete_threshold) ? (unsigned)c->apply.delete_threshold.v : 25;
@@ -428,6 +429,7 @@ static void run_due_backups(struct server *s)
 		oo.state_dir = s->state_dir;
 		oo.timeout_ms = NC_IS_SET(s->cfg.host_timeout) ? (unsigned)s->cfg.host_timeout.ms : 30000;
 		oo.keep_open = true;
+		oo.connections = &s->cfg.connections;
 		nc_observe(&cl, s->good_spec, &oo);
 		memset(&ro, 0, sizeof(ro));
 		ro.now = (int64_t)due;

@@ -13,6 +13,7 @@
  */
 #include "pass.h"
 #include "../drivers/storage.h"
+#include "connections.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +25,9 @@
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
 
 struct job {
-	char *uri;
+	char *uri;                   /* what is opened: connections applied; never shown */
+	char *shown;                 /* the spec's URI, what errors may name */
+	char *refused;               /* why no URI may be opened (then uri is NULL) */
 	enum job_state state;
 	struct timespec start;
 	struct nc_host_conn *conn;
@@ -71,6 +74,8 @@ static void shared_unref(struct shared *s)
 	pthread_mutex_unlock(&s->mu);
 	for (i = 0; i < s->n; i++) {
 		free(s->jobs[i].uri);
+		free(s->jobs[i].shown);
+		free(s->jobs[i].refused);
 		free(s->jobs[i].error);
 	}
 	free(s->jobs);
@@ -106,7 +111,12 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		memset(&obs, 0, sizeof(obs));
-		r = nc_host_open(&conn, uri, &dopts, &err);
+		if (uri) {
+			r = nc_host_open(&conn, uri, &dopts, &err);
+		} else {
+			nc_err_set(&err, "%s", j->refused);
+			r = -1;
+		}
 		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0)
 			r = -1;
 		/* the size of each managed domain's volumes, to compare with the spec */
@@ -118,6 +128,8 @@ static void *worker(void *arg)
 					obs.doms[d].disks[k].capacity =
 						nc_vol_capacity_by_path(conn, obs.doms[d].disks[k].source);
 		}
+		if (r < 0)   /* no file contents, no operator's parameters */
+			nc_connection_error_clean(&err, uri, j->shown);
 		if (r < 0 || !s->keep_open) {
 			/* a plan needs no connection after observing: peak memory stays small */
 			nc_host_close(conn);
@@ -188,8 +200,15 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	s->threads = nc_xcalloc(s->cap, sizeof(*s->threads));
 	s->cur = nc_xcalloc(s->cap, sizeof(*s->cur));
 	NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, i) {
+		struct nc_err e = { "" };
+		const struct nc_list *conns = opts ? opts->connections : NULL;
+
 		out->hosts[i].spec = h;
-		s->jobs[i].uri = nc_xstrdup(h->spec.uri.v);
+		s->jobs[i].uri = nc_connection_uri(h, conns, false, &e);
+		if (!s->jobs[i].uri)
+			s->jobs[i].refused = nc_xstrdup(e.msg);
+		s->jobs[i].shown = nc_xstrdup(h->spec.uri.v);
+		out->hosts[i].migration_uri = nc_connection_uri(h, conns, true, &e);
 	}
 
 	pthread_mutex_lock(&s->mu);
@@ -265,6 +284,7 @@ void nc_cluster_release(struct nc_cluster *c)
 		nc_host_close(c->hosts[i].conn);
 		nc_observed_host_release(&c->hosts[i].obs);
 		free(c->hosts[i].error);
+		free(c->hosts[i].migration_uri);
 	}
 	free(c->hosts);
 	memset(c, 0, sizeof(*c));

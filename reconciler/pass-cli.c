@@ -16,7 +16,7 @@
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_MAX_MIG, OPT_MAX_MIG_HOST,
+	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -55,6 +55,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 {
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "output", required_argument, NULL, 'o' },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "prune", no_argument, NULL, OPT_PRUNE },
@@ -85,6 +86,9 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		switch (c) {
 		case OPT_STATE_DIR:
 			a->state_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			a->config_file = optarg;
 			break;
 		case 'o':
 			if (nc_cli_output(optarg, 7, &a->output) < 0) {
@@ -199,8 +203,12 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	fwrite(b.buf, 1, b.len, stderr);
 	nc_buf_release(&b);
 	nc_diags_release(&d);
+	/* how to reach the hosts: the operator's file, never the spec */
+	if (nc_cli_config_load(&p->config, a->cmd, a->config_file) < 0)
+		return -1;
 
 	memset(&oo, 0, sizeof(oo));
+	oo.connections = &p->config.connections;
 	oo.state_dir = a->state_dir;
 	oo.timeout_ms = a->timeout_s * 1000;
 	oo.parallel = a->parallel;
@@ -218,6 +226,7 @@ void nc_pass_release(struct nc_pass *p)
 		nc_cluster_release(&p->cluster);
 	}
 	nc_spec_free(p->spec);
+	nc_cli_config_release(&p->config);
 	memset(p, 0, sizeof(*p));
 }
 

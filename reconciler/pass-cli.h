@@ -7,9 +7,10 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "connections.h"
 #include "pass.h"
 
-#define NC_PASS_FLAGS "[--state-dir DIR] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
+#define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
 		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
 		      "[--max-migrations-per-host N] [--commit SHA] [--no-color]"
 #define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
@@ -20,6 +21,7 @@ struct nc_pass_args {
 	const char *const *paths;
 	size_t npaths;
 	const char *state_dir;
+	const char *config_file;         /* --config: the operator's connections (or $NOVACRON_CONFIG) */
 	enum nc_output output;
 	const char *out_file;
 	unsigned timeout_s;
@@ -40,6 +42,7 @@ struct nc_pass {
 	struct nc_spec *spec;
 	struct nc_cluster cluster;
 	struct nc_plan plan;
+	struct nc_cli_config config;     /* the operator's connections */
 	bool ready;
 };
 

@@ -30,6 +30,7 @@ struct nc_host_view {
 	enum nc_host_status status;
 	char *error;                     /* why unreachable */
 	struct nc_host_conn *conn;       /* open while the pass lasts, if keep_open */
+	char *migration_uri;             /* how other daemons reach it (connections applied); never shown */
 	struct nc_observed_host obs;
 	double seconds;                  /* time to open + observe */
 };
@@ -45,6 +46,9 @@ struct nc_observe_opts {
 	unsigned timeout_ms;             /* per host; 0 = 30 s */
 	unsigned parallel;               /* worker threads; 0 = 16 */
 	bool keep_open;                  /* keep connections for apply (plan closes them) */
+	/* the operator's connections (struct nc_connection, reconciler/connections.h):
+	 * what is opened instead of, or added to, the spec's URIs; NULL: none */
+	const struct nc_list *connections;
 };
 
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,

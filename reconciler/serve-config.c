@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../spec/schema.h"
+#include "connections.h"
 
 #define SCHEMA(n, st, tbl) { n, sizeof(st), tbl, NC_ARRAY_SIZE(tbl) }
 #define F(k, t, st, member, ...) \
@@ -87,8 +88,9 @@ static const struct nc_field notify_fields[] = {
 static const struct nc_schema notify_schema = SCHEMA("notify", struct nc_serve_notify, notify_fields);
 
 static const struct nc_field config_fields[] = {
-	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema, .required = 1,
-	  .doc = "where the spec comes from"),
+	/* required by serve (checked below); the CLI reads the same file for its connections */
+	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
+	  .doc = "where the spec comes from (required)"),
 	F("cacheDir", NC_F_STR, struct nc_serve_config, cache_dir, .check = NC_CHK_ABS_PATH,
 	  .doc = "git clone and checkouts (default /var/lib/novacron/cache)"),
 	F("stateDir", NC_F_STR, struct nc_serve_config, state_dir, .check = NC_CHK_ABS_PATH,
@@ -109,9 +111,20 @@ static const struct nc_field config_fields[] = {
 	  .doc = "what a pass may do"),
 	F("notify", NC_F_LIST, struct nc_serve_config, notify, .sub = &notify_schema,
 	  .doc = "webhooks told about failed passes and drift"),
+	F("connections", NC_F_LIST, struct nc_serve_config, connections, .sub = &nc_connection_schema,
+	  .doc = "how to reach each host: URI, ssh key, socket, ... (trusted; never from the spec)"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
+
+int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
+			    struct nc_diags *diags)
+{
+	memset(out, 0, sizeof(*out));
+	if (nc_config_load(holder, &config_schema, path, out, diags) < 0)
+		return -1;
+	return nc_connections_check(&out->connections, diags);
+}
 
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			 struct nc_diags *diags)
@@ -120,10 +133,13 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 	size_t i, j, k;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	r = nc_config_load(holder, &config_schema, path, out, diags);
+	r = nc_operator_config_load(out, holder, path, diags);
 	if (r < 0)
 		return -1;
+	if (!NC_IS_SET(out->source)) {
+		nc_diag_error(diags, out->pos, "missing required key 'source' in serve configuration");
+		return -1;
+	}
 	if (NC_IS_SET(out->source.git) == NC_IS_SET(out->source.directory)) {
 		nc_diag_error(diags, out->source.pos, "source needs exactly one of 'git' or 'directory'");
 		return -1;

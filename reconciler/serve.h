@@ -72,11 +72,16 @@ struct nc_serve_config {
 	struct nc_serve_lease lease;
 	struct nc_serve_apply apply;
 	struct nc_list notify;           /* struct nc_serve_notify */
+	struct nc_list connections;      /* struct nc_connection (reconciler/connections.h) */
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			 struct nc_diags *diags);
+/* The same file without serve's own requirements (no source needed): what the
+ * CLI reads for its connections (reconciler/connections.h). */
+int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
+			    struct nc_diags *diags);
 
 /* ---- status shared with the HTTP endpoint ---- */
 struct nc_host_report {

@@ -6,6 +6,7 @@
  * all.
  */
 #include "internal.h"
+#include "uri.h"
 #include "yaml.h"
 
 #include <arpa/inet.h>
@@ -299,14 +300,7 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 	case NC_CHK_LABEL_VALUE:
 		return nc_check_label_value(s, why);
 	case NC_CHK_URI:
-		*why = "expected a URI such as qemu+ssh://root@kvm1/system, qemu:///system or sim:///kvm1";
-		p = strstr(s, "://");
-		if (!p || p == s || has_ctl_or_space(s) || !((*s >= 'a' && *s <= 'z')))
-			return -1;
-		for (const char *q = s; q < p; q++)
-			if (!is_lower_alnum(*q) && *q != '+' && *q != '-' && *q != '.')
-				return -1;
-		return 0;
+		return nc_host_uri_check(s, why);   /* spec/uri.h: the strict allow-list */
 	case NC_CHK_HTTP_URL:
 		*why = "expected an http:// or https:// URL";
 		if (has_ctl_or_space(s))

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../spec/uri.h"
 #include "tests.h"
 
 #define DOC(kind, name) "---\napiVersion: novacron.io/v1\nkind: " kind "\nmetadata:\n  name: " name "\n"
@@ -700,8 +701,105 @@ START_TEST(test_injection_names_quoted)
 	       "t.yaml:5:9: error: invalid name 'a</name><devices>': use at most 63 lower-case letters, "
 	       "digits and '-', starting and ending with a letter or digit\n");
 	EXPECT(DOC("Host", "h") "spec: {uri: \"qemu:///system\\n; rm -rf /\"}\n",
-	       "t.yaml:6:13: error: invalid uri 'qemu:///system\\x0a; rm -rf /': expected a URI such as "
-	       "qemu+ssh://root@kvm1/system, qemu:///system or sim:///kvm1\n");
+	       "t.yaml:6:13: error: invalid uri 'qemu:///system\\x0a; rm -rf /': control characters, spaces "
+	       "and non-ASCII bytes are not allowed in a host URI\n");
+}
+END_TEST
+
+/*
+ * A Host URI names a host and a transport, nothing more: every libvirt
+ * parameter that runs a program, opens a socket, reads a file or weakens a
+ * check is refused, however it is spelt (spec/uri.h).
+ */
+START_TEST(test_host_uri_allow_list)
+{
+	static const char *const good[] = {
+		"qemu:///system", "qemu:///session", "qemu+unix:///system", "qemu://kvm1/system",
+		"qemu+ssh://root@kvm1/system", "qemu+ssh://root@kvm1.example.com:2222/system?no_tty=1",
+		"qemu+tcp://10.0.0.1:16509/system", "qemu+tls://[fd00::1]:16514/system",
+		"qemu+libssh://u@h/system", "qemu+libssh2://u_1.x@h/session", "sim:///kvm1",
+		"sim:///h001?cpus=64&memory=512GiB", "sim:///a?memory=1MiB", "test:///default",
+	};
+	static const struct { const char *uri, *why; } bad[] = {
+		/* programs */
+		{ "qemu+ssh://localhost/system?command=/tmp/x", "query parameter 'command' is not allowed in a spec" },
+		{ "qemu+ssh://h/system?netcat=/tmp/nc", "query parameter 'netcat' is not allowed" },
+		{ "qemu+ssh://h/system?proxy=netcat", "query parameter 'proxy' is not allowed" },
+		{ "qemu+ext:///system?command=/bin/sh", "unsupported scheme 'qemu+ext'" },
+		/* local sockets */
+		{ "qemu:///system?socket=/tmp/s", "query parameter 'socket' is not allowed" },
+		{ "qemu+unix:///system?socket=/run/x", "query parameter 'socket' is not allowed" },
+		/* key, certificate and known_hosts files */
+		{ "qemu+ssh://h/system?keyfile=/root/.ssh/id_rsa", "query parameter 'keyfile' is not allowed" },
+		{ "qemu+tls://h/system?pkipath=/etc/pki", "query parameter 'pkipath' is not allowed" },
+		{ "qemu+ssh://h/system?known_hosts=/tmp/kh", "query parameter 'known_hosts' is not allowed" },
+		/* weaker checks, another URI for the remote daemon */
+		{ "qemu+tls://h/system?no_verify=1", "query parameter 'no_verify' is not allowed" },
+		{ "qemu+ssh://h/system?known_hosts_verify=ignore", "query parameter 'known_hosts_verify'" },
+		{ "qemu+ssh://h/system?sshauth=privkey", "query parameter 'sshauth' is not allowed" },
+		{ "qemu+tls://h/system?tls_priority=NORMAL", "query parameter 'tls_priority' is not allowed" },
+		{ "qemu+ssh://h/system?name=test:///etc/shadow", "query parameter 'name' is not allowed" },
+		{ "qemu+ssh://h/system?mode=legacy", "query parameter 'mode' is not allowed" },
+		/* files read by the test driver, other drivers' paths */
+		{ "test:///etc/passwd", "the test driver is allowed only as test:///default" },
+		{ "test:///etc/shadow", "the test driver is allowed only as test:///default" },
+		{ "test://relative.xml", "the test driver is allowed only as test:///default" },
+		{ "test:///default?x=1", "the test driver is allowed only as test:///default" },
+		{ "test+unix:///default", "unsupported scheme 'test+unix'" },
+		{ "qemu:///embed?root=/tmp", "the path of a qemu URI must be /system or /session" },
+		{ "qemu+ssh://h/system/../x", "the path of a qemu URI must be /system or /session" },
+		{ "sim:///../x", "a simulated host is sim:///NAME" },
+		{ "sim:///a/b", "a simulated host is sim:///NAME" },
+		{ "sim:///x?path=/etc", "query parameter 'path' is not allowed: a sim:/// URI takes only" },
+		{ "sim://h/x", "a simulated host has no host part" },
+		/* spellings: escapes, case, separators, repeats */
+		{ "qemu+ssh://h/system?%63ommand=/tmp/x", "percent-escapes are not allowed" },
+		{ "qemu+ssh://h/system?no_tty=1&%43OMMAND=x", "percent-escapes are not allowed" },
+		{ "qemu+ssh://h/system?COMMAND=/tmp/x", "query parameter 'COMMAND' is not allowed" },
+		{ "qemu+ssh://h/system?Socket=/tmp/s", "query parameter 'Socket' is not allowed" },
+		{ "qemu+ssh://h/system?no_tty=1?command=/tmp/x", "more than one '?'" },
+		{ "qemu+ssh://h/system?no_tty=1;command=/tmp/x", "no_tty must be 0 or 1" },
+		{ "qemu+ssh://h/system?no_tty=1&no_tty=1", "query parameter 'no_tty' is given twice" },
+		{ "qemu+ssh://h/system?&no_tty=1", "an empty query parameter" },
+		{ "qemu+ssh://h/system?", "an empty query parameter" },
+		{ "qemu+ssh://h/system#x", "a fragment ('#') is not allowed" },
+		/* the authority */
+		{ "qemu+ssh://root:pw@h/system", "a password in the URI is not allowed" },
+		{ "qemu+ssh://-oProxyCommand=x@h/system", "the user name must be" },
+		{ "qemu+ssh://-oProxyCommand=x/system", "the host must be a DNS name" },
+		{ "qemu+ssh://a@b@h/system", "more than one '@'" },
+		{ "qemu+ssh://h:0/system", "the port must be a number from 1 to 65535" },
+		{ "qemu+ssh://h:65536/system", "the port must be a number from 1 to 65535" },
+		{ "qemu+ssh://[fe80::1]x/system", "unexpected characters after the IPv6 address" },
+		{ "qemu+ssh://[nope]/system", "expected an IPv6 address in brackets" },
+		{ "qemu+ssh:///system", "qemu+ssh needs a host" },
+		{ "qemu+unix://h/system", "qemu+unix names no host" },
+		/* bytes */
+		{ "qemu+ssh://h\xc3\xa9/system", "control characters, spaces and non-ASCII bytes" },
+		{ "qemu+ssh://h/system?no_tty=1\x01", "control characters, spaces and non-ASCII bytes" },
+		{ "lxc:///system", "unsupported scheme 'lxc'" },
+		{ "no-scheme", "expected a URI such as" },
+	};
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(good); i++)
+		ck_assert_msg(nc_host_uri_check(good[i], &why) == 0, "%s refused: %s", good[i], why);
+	for (i = 0; i < NC_ARRAY_SIZE(bad); i++) {
+		ck_assert_msg(nc_host_uri_check(bad[i].uri, &why) < 0, "%s accepted", bad[i].uri);
+		ck_assert_msg(strstr(why, bad[i].why) != NULL, "%s: got '%s', want '%s'", bad[i].uri, why,
+			      bad[i].why);
+	}
+	/* each is a validate error at the value's position, for uri and migrationUri alike */
+	EXPECT(DOC("Host", "h") "spec:\n  uri: qemu+ssh://localhost/system?command=/tmp/x\n",
+	       "t.yaml:7:8: error: invalid uri 'qemu+ssh://localhost/system?command=/tmp/x': query parameter "
+	       "'command' is not allowed in a spec: how NovaCron reaches a host (ssh keys, known_hosts, "
+	       "sockets, programs, TLS files, other libvirt parameters) comes from the operator's "
+	       "connections config, not from the spec (docs/operations.md); a spec may give only no_tty\n");
+	EXPECT(DOC("Host", "h") "spec:\n  uri: qemu:///system\n  migrationUri: 'test:///etc/shadow'\n",
+	       "t.yaml:8:17: error: invalid migrationUri 'test:///etc/shadow': the test driver is allowed "
+	       "only as test:///default: any other test: URI makes libvirt read a local file (the "
+	       "operator's connections config may name one)\n");
 }
 END_TEST
 
@@ -821,6 +919,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_invalid_cron);
 	tcase_add_test(tc, test_cross_field_rules);
 	tcase_add_test(tc, test_injection_names_quoted);
+	tcase_add_test(tc, test_host_uri_allow_list);
 	tcase_add_test(tc, test_no_follow_on_errors);
 	tcase_add_test(tc, test_quiet_mistakes);
 	suite_add_tcase(s, tc);
