@@ -6,9 +6,10 @@
  * starts with '.', such as .git, nor symbolic links to directories), and
  * adds watches for subdirectories created or moved in later.  fetch()
  * returns the directory itself; its id is "dir:" + SHA-256 over the sorted
- * relative paths of the *.yaml and *.yml files (dot entries skipped, as the
- * spec loader does) and the SHA-256 of each one's content, so a change to
- * anything else leaves the id alone.
+ * relative paths of the *.yaml and *.yml files that the spec loader reads
+ * (the same walk, spec/walk.h: dot entries skipped, symbolic links that
+ * lead outside the directory never read) and the SHA-256 of each one's
+ * content, so a change to anything else leaves the id alone.
  *
  * wait() returns 1 after an event on a name not starting with '.' (editors'
  * swap files are ignored) once debounce_ms (default 200) pass without a new
@@ -36,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "../spec/util.h"
+#include "../spec/walk.h"
 
 #define NC_DIR_MASK (IN_CREATE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | \
 		     IN_CLOSE_WRITE | IN_DELETE_SELF)
@@ -280,71 +282,38 @@ fail:
 	return -1;
 }
 
-static bool is_yaml_name(const char *name)
+/*
+ * The files the spec loader reads, relative to the root: the same walk
+ * (spec/walk.h), so symbolic links leading out are never read here either.
+ * Its diagnostics are the loader's to report; only a root that cannot be
+ * read fails the fetch.
+ */
+static int collect(struct nc_file_list *fl, const char *root, struct nc_err *err)
 {
-	size_t n = strlen(name);
+	struct nc_diags d;
+	size_t rl = strlen(root), i;
+	int ret = 0;
 
-	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
-}
-
-struct file_list {
-	char **v;               /* relative paths */
-	size_t n, alloc;
-};
-
-static int collect(struct file_list *fl, const char *root, const char *rel, int depth,
-		   struct nc_err *err)
-{
-	char *dir = *rel ? join(root, rel) : nc_xstrdup(root);
-	struct dirent *de;
-	int ret = -1;
-	DIR *d;
-
-	if (depth > NC_DIR_MAX_DEPTH) {
-		nc_err_set(err, "%s: directories nested deeper than %d levels", dir,
-			   NC_DIR_MAX_DEPTH);
-		goto out;
-	}
-	d = opendir(dir);
-	if (!d) {
-		if (depth > 0 && errno == ENOENT) {
-			ret = 0;        /* removed while we read: a new event follows */
-			goto out;
-		}
-		nc_err_set(err, "cannot read directory %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		char *path, *sub;
-		struct stat st;
-		int rc = 0;
-
-		if (de->d_name[0] == '.')
-			continue;
-		path = join(dir, de->d_name);
-		sub = *rel ? join(rel, de->d_name) : nc_xstrdup(de->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			rc = collect(fl, root, sub, depth + 1, err);
-		} else if (is_yaml_name(de->d_name) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (fl->n == fl->alloc) {
-				fl->alloc = fl->alloc ? fl->alloc * 2 : 64;
-				fl->v = nc_xreallocarray(fl->v, fl->alloc, sizeof(*fl->v));
+	nc_diags_init(&d);
+	if (nc_walk_yaml(fl, root, &d) < 0) {
+		for (i = 0; i < d.n; i++)
+			if (d.v[i].sev == NC_SEV_ERROR && strcmp(d.v[i].file, root) == 0) {
+				nc_err_set(err, "cannot read directory %s: %s", root, d.v[i].msg);
+				ret = -1;
+				break;
 			}
-			fl->v[fl->n++] = sub;
-			sub = NULL;
-		}
-		free(path);
-		free(sub);
-		if (rc < 0) {
-			closedir(d);
-			goto out;
-		}
 	}
-	closedir(d);
-	ret = 0;
-out:
-	free(dir);
+	nc_diags_release(&d);
+	for (i = 0; i < fl->n; i++) {
+		const char *rel = fl->v[i] + rl;
+		char *r;
+
+		while (*rel == '/')
+			rel++;
+		r = nc_xstrdup(rel);
+		free(fl->v[i]);
+		fl->v[i] = r;
+	}
 	return ret;
 }
 
@@ -403,7 +372,7 @@ out:
 
 static int dir_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err *err)
 {
-	struct file_list fl = { NULL, 0, 0 };
+	struct nc_file_list fl = { NULL, 0, 0 };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[32];
 	char hex[65];
@@ -414,7 +383,7 @@ static int dir_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err
 		nc_err_set(err, "SHA-256: out of memory");
 		return -1;
 	}
-	if (collect(&fl, s->root, "", 0, err) < 0)
+	if (collect(&fl, s->root, err) < 0)
 		goto out;
 	if (fl.n)
 		qsort(fl.v, fl.n, sizeof(*fl.v), cmp_str);
@@ -447,9 +416,7 @@ static int dir_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err
 crypto:
 	nc_err_set(err, "SHA-256 failed");
 out:
-	for (i = 0; i < fl.n; i++)
-		free(fl.v[i]);
-	free(fl.v);
+	nc_file_list_release(&fl);
 	EVP_MD_CTX_free(ctx);
 	return ret;
 }

@@ -15,8 +15,21 @@
  * revision's files after several newer fetches must copy them.
  *
  * The tree is written blob by blob, without checkout filters (no CRLF
- * conversion, no LFS smudging); symbolic links are created only when they
- * stay inside the repository; submodules become empty directories.
+ * conversion, no LFS smudging); submodules become empty directories.
+ * Symbolic links are confined: one whose text is absolute or climbs above
+ * the repository is refused as it is written, and once the whole tree is
+ * written every link in it is resolved (all links, at every level, as
+ * realpath(3) does) and the commit is refused when one lands outside the
+ * spec directory (chained links such as a -> ., b -> a/.., c -> b/..).
+ *
+ * Refusals (NC_SOURCE_EREFUSED): with allowed_signers, a commit that is not
+ * signed by a listed key; any commit with a link that leads out; and,
+ * unless allow_rollback, a commit that does not descend from the last one
+ * the caller applied (reported through applied(), kept in
+ * STATE_DIR/source-git-applied with the URL and ref it came from, so a
+ * restart keeps it; a record for another URL or ref is ignored).  A commit
+ * whose history no longer holds the last applied one (a force-push that
+ * rewrote it) is refused the same way.
  *
  * Credentials: an https password or token is read from password_file at
  * each fetch (the user is `username`, else the one in the URL); ssh uses
@@ -53,6 +66,7 @@
 #include <openssl/hmac.h>
 
 #include "../spec/util.h"
+#include "../spec/walk.h"
 
 #define NC_GIT_KEEP_CHECKOUTS 3
 #define NC_GIT_MAX_TREE_DEPTH 64
@@ -71,6 +85,10 @@ struct nc_source {
 	unsigned depth;
 	char *username, *password_file, *ssh_key_file, *ssh_pubkey_file;
 	char *known_hosts_file, *allowed_signers;
+	bool allow_rollback;
+	char *state_file;        /* STATE_DIR/source-git-applied, or NULL */
+	git_oid last;            /* the last applied commit, when has_last */
+	bool has_last;
 	/* per fetch, for the callbacks */
 	unsigned cred_tries;
 	char cb_err[400];
@@ -494,6 +512,7 @@ static void git_close(struct nc_source *s)
 	free(s->ssh_pubkey_file);
 	free(s->known_hosts_file);
 	free(s->allowed_signers);
+	free(s->state_file);
 	free(s);
 }
 
@@ -537,6 +556,103 @@ out:
 	return ret;
 }
 
+/* ---- the last applied commit ---- */
+
+/*
+ * STATE_FILE holds "commit HEX\nurl URL\nref REF\n".  A record for another
+ * URL or ref (the configuration changed) is ignored; a missing file is no
+ * record; an unreadable or malformed one is an error (refusing is safer
+ * than forgetting what was applied).
+ */
+static int load_applied(struct nc_source *s, struct nc_err *err)
+{
+	char *text = NULL, *want = NULL;
+	size_t len;
+	int ret = -1;
+
+	if (nc_read_file(s->state_file, 64 * 1024, &text, &len) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		nc_err_set(err, "git source: cannot read %s: %s", s->state_file, strerror(errno));
+		return -1;
+	}
+	want = nc_xasprintf("\nurl %s\nref %s\n", s->display_url, s->ref);
+	if (len < 7 + GIT_OID_HEXSZ || strncmp(text, "commit ", 7) != 0 ||
+	    git_oid_fromstrn(&s->last, text + 7, GIT_OID_HEXSZ) < 0) {
+		nc_err_set(err, "git source: %s is malformed: remove it to forget the last "
+			   "applied commit", s->state_file);
+		goto out;
+	}
+	s->has_last = strcmp(text + 7 + GIT_OID_HEXSZ, want) == 0;
+	ret = 0;
+out:
+	free(want);
+	free(text);
+	return ret;
+}
+
+static int git_applied(struct nc_source *s, const struct nc_revision *rev, struct nc_err *err)
+{
+	char *dir = NULL, *tmp = NULL, *text = NULL;
+	git_oid id;
+	int fd = -1, ret = -1;
+
+	if (git_oid_fromstrn(&id, rev->id, GIT_OID_HEXSZ) < 0 || strlen(rev->id) != GIT_OID_HEXSZ) {
+		nc_err_set(err, "git source: '%s' is not a commit id", rev->id);
+		return -1;
+	}
+	git_oid_cpy(&s->last, &id);
+	s->has_last = true;
+	if (!s->state_file)
+		return 0;
+	dir = nc_xstrdup(s->state_file);
+	*strrchr(dir, '/') = '\0';
+	tmp = nc_xasprintf("%s.tmp-%ld", s->state_file, (long)getpid());
+	text = nc_xasprintf("commit %s\nurl %s\nref %s\n", rev->id, s->display_url, s->ref);
+	if ((*dir && nc_mkdir_p(dir) < 0) ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    nc_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+	    (fd = -1, rename(tmp, s->state_file) < 0)) {
+		nc_err_set(err, "git source: cannot record the applied commit in %s: %s",
+			   s->state_file, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		unlink(tmp);
+	free(text);
+	free(tmp);
+	free(dir);
+	return ret;
+}
+
+/*
+ * Unless rollbacks are allowed: 0 when the commit is the last applied one
+ * or descends from it (or nothing was applied yet), else -1 and why.
+ */
+static int check_descends(struct nc_source *s, const git_oid *id, const char *sid,
+			  struct nc_err *err)
+{
+	char last[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	if (s->allow_rollback || !s->has_last || git_oid_equal(id, &s->last))
+		return 0;
+	git_oid_tostr(last, sizeof(last), &s->last);
+	rc = git_graph_descendant_of(s->repo, id, &s->last);
+	if (rc == 1)
+		return 0;
+	nc_err_set(err, "commit %s refused: it does not descend from %.7s, the last applied "
+		   "commit (%s): a rollback or rewritten history; set source.git.allowRollback: "
+		   "true to accept it", sid, last,
+		   rc == 0 ? "an older or unrelated commit"
+			   : "that commit is no longer in the fetched history");
+	return -1;
+}
+
 static int git_open(struct nc_source **out, const struct nc_source_opts *o, struct nc_err *err)
 {
 	struct nc_source *s = NULL;
@@ -572,6 +688,12 @@ static int git_open(struct nc_source **out, const struct nc_source_opts *o, stru
 	s->ssh_pubkey_file = dup_or_null(o->ssh_pubkey_file);
 	s->known_hosts_file = dup_or_null(o->known_hosts_file);
 	s->allowed_signers = dup_or_null(o->allowed_signers);
+	s->allow_rollback = o->allow_rollback;
+	if (o->state_dir && *o->state_dir) {
+		s->state_file = nc_xasprintf("%s/source-git-applied", o->state_dir);
+		if (load_applied(s, err) < 0)
+			goto out;
+	}
 	s->checkouts = nc_xasprintf("%s/checkouts", o->cache_dir);
 	if (nc_mkdir_p(s->checkouts) < 0) {
 		nc_err_set(err, "git source %s: cannot create %s: %s", s->display_url, s->checkouts,
@@ -718,20 +840,24 @@ static int verify_signature(struct nc_source *s, const git_oid *oid, const char 
 	git_oid_cpy(&id, oid);
 	rc = git_commit_extract_signature(&sig, &data, s->repo, &id, "gpgsig");
 	if (rc == GIT_ENOTFOUND) {
-		nc_err_set(err, "commit %s is not signed", sid);
+		nc_err_set(err, "commit %s refused: signature refused: the commit is not signed "
+			   "(allowedSigners is set)", sid);
 		goto out;
 	}
 	if (rc < 0) {
-		nc_err_set(err, "commit %s: cannot read its signature: %s", sid, git_msg());
+		nc_err_set(err, "commit %s refused: signature refused: cannot read it: %s", sid,
+			   git_msg());
 		goto out;
 	}
 	if (!strstr(sig.ptr, "-----BEGIN SSH SIGNATURE-----")) {
-		nc_err_set(err, "commit %s: not an SSH signature (sign with gpg.format=ssh)", sid);
+		nc_err_set(err, "commit %s refused: signature refused: not an SSH signature "
+			   "(sign with gpg.format=ssh)", sid);
 		goto out;
 	}
 	if (nc_sshsig_verify(sig.ptr, data.ptr, data.size, s->allowed_signers, "git", &principal,
 			     &verr) < 0) {
-		nc_err_set(err, "commit %s: %s", sid, verr.msg[0] ? verr.msg : "bad signature");
+		nc_err_set(err, "commit %s refused: signature refused: %s", sid,
+			   verr.msg[0] ? verr.msg : "bad signature");
 		goto out;
 	}
 	*signer = principal;
@@ -776,6 +902,7 @@ struct tree_writer {
 	struct nc_source *s;
 	const char *sid;
 	struct nc_err *err;
+	bool refused;            /* a link leads out: the commit is refused */
 };
 
 /* Writes tree into the directory dirfd; rel is its path in the repository. */
@@ -834,8 +961,9 @@ static int write_tree(struct tree_writer *w, git_tree *tree, int dirfd, const ch
 				if (strlen(target) != (size_t)git_blob_rawsize(blob) ||
 				    !link_stays_inside(target, depth)) {
 					nc_err_set(w->err,
-						   "commit %s: symbolic link %s points outside the "
-						   "repository", w->sid, path);
+						   "commit %s refused: symbolic link %s points outside "
+						   "the repository", w->sid, path);
+					w->refused = true;
 					free(target);
 					goto next;
 				}
@@ -887,7 +1015,7 @@ out:
 static int write_checkout(struct nc_source *s, git_commit *commit, const char *sid,
 			  const char *tmp, struct nc_err *err)
 {
-	struct tree_writer w = { s, sid, err };
+	struct tree_writer w = { s, sid, err, false };
 	git_tree *root = NULL, *tree = NULL;
 	git_tree_entry *entry = NULL;
 	char *dir = NULL;
@@ -922,8 +1050,11 @@ static int write_checkout(struct nc_source *s, git_commit *commit, const char *s
 		nc_err_set(err, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (write_tree(&w, tree ? tree : root, fd, s->subdir ? s->subdir : "", depth) < 0)
+	if (write_tree(&w, tree ? tree : root, fd, s->subdir ? s->subdir : "", depth) < 0) {
+		if (w.refused)
+			ret = NC_SOURCE_EREFUSED;
 		goto out;
+	}
 	if (s->subdir) {
 		/* outside the spec directory: says the checkout is partial */
 		char *marker = nc_xasprintf("%s/" NC_GIT_PARTIAL_MARKER, tmp);
@@ -947,6 +1078,72 @@ out:
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_tree_free(root);
+	return ret;
+}
+
+/*
+ * Resolves every symbolic link under dir (rel: its path in the spec
+ * directory, for messages) and refuses the first one that lands outside
+ * rroot, the resolved spec directory.  Dangling links and loops stay (the
+ * loader warns about them).  0, NC_SOURCE_EREFUSED, or -1 on a read error.
+ */
+static int check_links(const char *rroot, const char *dir, const char *rel, const char *sid,
+		       int depth, struct nc_err *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (depth > NC_GIT_MAX_TREE_DEPTH)
+		return 0;       /* write_tree refused deeper trees */
+	d = opendir(dir);
+	if (!d) {
+		nc_err_set(err, "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (ret == 0 && (de = readdir(d))) {
+		char *path, *sub, *real;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		path = nc_xasprintf("%s/%s", dir, de->d_name);
+		sub = nc_xasprintf("%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		if (lstat(path, &st) < 0) {
+			/* removed meanwhile: nothing to check */
+		} else if (S_ISDIR(st.st_mode)) {
+			ret = check_links(rroot, path, sub, sid, depth + 1, err);
+		} else if (S_ISLNK(st.st_mode) && (real = realpath(path, NULL))) {
+			if (!nc_walk_inside(rroot, real)) {
+				char target[256] = "?";
+				ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+				target[n > 0 ? n : 1] = '\0';
+				nc_err_set(err, "commit %s refused: symbolic link %s (to '%s') leads "
+					   "outside the checkout", sid, sub, target);
+				ret = NC_SOURCE_EREFUSED;
+			}
+			free(real);
+		}
+		free(sub);
+		free(path);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* check_links() over the spec directory dir. */
+static int confine_links(const char *dir, const char *sid, struct nc_err *err)
+{
+	char *rroot = realpath(dir, NULL);
+	int ret;
+
+	if (!rroot) {
+		nc_err_set(err, "cannot resolve %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	ret = check_links(rroot, dir, "", sid, 0, err);
+	free(rroot);
 	return ret;
 }
 
@@ -1055,6 +1252,13 @@ static int ensure_checkout(struct nc_source *s, git_commit *commit, const char *
 	int ret = -1;
 
 	if (complete_checkout(s, final, want)) {
+		/* checked again: it may predate the check */
+		ret = confine_links(want, sid, err);
+		if (ret < 0) {
+			if (ret == NC_SOURCE_EREFUSED)
+				rm_rf(final);
+			goto out;
+		}
 		utimensat(AT_FDCWD, final, NULL, 0);   /* counts as new for pruning */
 		goto done;
 	}
@@ -1068,8 +1272,16 @@ static int ensure_checkout(struct nc_source *s, git_commit *commit, const char *
 		nc_err_set(err, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_checkout(s, commit, sid, tmp, err) < 0)
+	ret = write_checkout(s, commit, sid, tmp, err);
+	if (ret == 0) {
+		char *spec = s->subdir ? nc_xasprintf("%s/%s", tmp, s->subdir) : nc_xstrdup(tmp);
+
+		ret = confine_links(spec, sid, err);
+		free(spec);
+	}
+	if (ret < 0)
 		goto out;
+	ret = -1;
 	if (rename(tmp, final) < 0) {
 		if ((errno == EEXIST || errno == ENOTEMPTY) && is_dir(want))
 			goto done;  /* another process won the race with the same content */
@@ -1098,7 +1310,7 @@ static int git_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err
 	char hex[GIT_OID_HEXSZ + 1], sid[8];
 	char *path = NULL, *signer = NULL;
 	git_oid oid;
-	int ret = -1;
+	int ret = -1, rc = 0;
 
 	if (fetch_ref(s, &oid, err) < 0)
 		return -1;
@@ -1111,12 +1323,19 @@ static int git_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err
 	commit = (git_commit *)peeled;
 	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
 	short_id(sid, git_commit_id(commit));
-	if (s->allowed_signers && verify_signature(s, git_commit_id(commit), sid, &signer, err) < 0)
-		goto out;
-	if (ensure_checkout(s, commit, hex, sid, &path, err) < 0)
+	if ((s->allowed_signers &&
+	     verify_signature(s, git_commit_id(commit), sid, &signer, err) < 0) ||
+	    check_descends(s, git_commit_id(commit), sid, err) < 0) {
+		rc = NC_SOURCE_EREFUSED;
+		goto refused;
+	}
+	rc = ensure_checkout(s, commit, hex, sid, &path, err);
+	if (rc == NC_SOURCE_EREFUSED)
+		goto refused;
+	if (rc < 0)
 		goto out;
 	prune_checkouts(s, hex);
-
+refused:
 	memset(out, 0, sizeof(*out));
 	snprintf(out->id, sizeof(out->id), "%s", hex);
 	out->path = path;
@@ -1128,7 +1347,7 @@ static int git_fetch(struct nc_source *s, struct nc_revision *out, struct nc_err
 	out->signed_ok = signer != NULL;
 	out->signer = signer;
 	signer = NULL;
-	ret = 0;
+	ret = rc == NC_SOURCE_EREFUSED ? rc : 0;
 out:
 	free(signer);
 	free(path);
@@ -1152,5 +1371,6 @@ const struct nc_source_driver nc_source_git = {
 	.open = git_open,
 	.fetch = git_fetch,
 	.wait = git_wait,
+	.applied = git_applied,
 	.close = git_close,
 };

@@ -33,7 +33,20 @@ struct nc_source_opts {
 	const char *allowed_signers;  /* git: verify commit signatures against this file (ssh
 					 allowed_signers format); NULL: no verification */
 	unsigned debounce_ms;         /* dir: quiet time after the last change (default 200) */
+	const char *state_dir;        /* git: where the last applied commit is kept (NULL: in
+					 memory only) */
+	bool allow_rollback;          /* git: take a commit that does not descend from the last
+					 applied one (default: refuse it) */
 };
+
+/*
+ * fetch() returns this when it got a revision but refuses it: a signature
+ * that does not verify, a symbolic link that leads out of the checkout, a
+ * commit that does not descend from the last applied one.  *out is then
+ * filled (id, summary, signer) with path NULL, and the caller releases it;
+ * err says what was refused and why.  Serve reports it as `invalid`.
+ */
+#define NC_SOURCE_EREFUSED (-2)
 
 struct nc_revision {
 	char id[80];                  /* commit SHA-1 hex, or "dir:<sha256>" */
@@ -51,10 +64,17 @@ struct nc_source_driver {
 	int (*open)(struct nc_source **out, const struct nc_source_opts *opts, struct nc_err *err);
 	/*
 	 * Fetches (git) or reads (dir) the newest state.  Fills *out (caller
-	 * releases).  A git commit whose signature does not verify while
-	 * allowed_signers is set is refused: -1 and an error that names it.
+	 * releases).  -1 when it could not be fetched (out untouched);
+	 * NC_SOURCE_EREFUSED when it was fetched and refused (see above).
+	 * Every file in the returned checkout resolves inside it.
 	 */
 	int (*fetch)(struct nc_source *src, struct nc_revision *out, struct nc_err *err);
+	/*
+	 * Optional (NULL for dir): the caller put rev in force.  git keeps its
+	 * commit (in state_dir/source-git-applied, 0600) as the one later
+	 * fetches must descend from.
+	 */
+	int (*applied)(struct nc_source *src, const struct nc_revision *rev, struct nc_err *err);
 	/*
 	 * Waits up to timeout_ms for a sign of change: 1 when there is one
 	 * (dir: a debounced inotify event), 0 on timeout.  git returns 0

@@ -138,6 +138,8 @@ static int start_parts(struct server *s)
 		so.ssh_pubkey_file = NC_IS_SET(g->ssh_pubkey_file) ? g->ssh_pubkey_file.v : NULL;
 		so.known_hosts_file = NC_IS_SET(g->known_hosts_file) ? g->known_hosts_file.v : NULL;
 		so.allowed_signers = NC_IS_SET(g->allowed_signers) ? g->allowed_signers.v : NULL;
+		so.allow_rollback = g->allow_rollback.v;
+		so.state_dir = s->state_dir;       /* the last applied commit */
 	} else {
 		s->sdrv = &nc_source_dir;
 		so.url = c->source.directory.v;
@@ -281,6 +283,26 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	s->good_spec = spec;
 	*need_pass = true;
 	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
+	if (s->sdrv->applied) {
+		struct nc_err err = { "" };
+
+		if (s->sdrv->applied(s->src, &s->good, &err) < 0)
+			logf_("%s", err.msg);
+	}
+}
+
+/* a revision the source refused (signature, links, rollback): reported as invalid */
+static void refuse(struct server *s, struct nc_revision *rev, const char *why)
+{
+	logf_("revision %s is invalid: %s; %s stays in force", rev->id, why,
+	      s->good.id[0] ? s->good.id : "nothing");
+	pthread_mutex_lock(&s->st.mu);
+	nc_set_str(&s->st.seen_id, rev->id);
+	nc_set_str(&s->st.invalid_id, rev->id);
+	nc_set_str(&s->st.invalid_error, why);
+	pthread_mutex_unlock(&s->st.mu);
+	nc_notify(&s->cfg, "invalid", rev->id, why);
+	nc_revision_release(rev);
 }
 
 static int run_pass(struct server *s)
@@ -612,10 +634,15 @@ int cmd_serve(int argc, char **argv)
 			need_fetch = true;
 		if (need_fetch || now >= next_fetch) {
 			struct nc_revision rev;
+			int frc;
 
 			memset(&rev, 0, sizeof(rev));
 			need_fetch = false;
-			if (s.sdrv->fetch(s.src, &rev, &err) < 0) {
+			frc = s.sdrv->fetch(s.src, &rev, &err);
+			if (frc == NC_SOURCE_EREFUSED) {
+				refuse(&s, &rev, err.msg);
+				next_fetch = now + (NC_IS_SET(s.cfg.interval) ? (double)s.cfg.interval.ms / 1000 : 60);
+			} else if (frc < 0) {
 				s.failures++;
 				pthread_mutex_lock(&s.st.mu);
 				s.st.fetch_failures++;

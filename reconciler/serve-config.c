@@ -31,6 +31,8 @@ static const struct nc_field git_fields[] = {
 	  .doc = "accept only these ssh host keys"),
 	F("allowedSigners", NC_F_STR, struct nc_serve_git, allowed_signers, .check = NC_CHK_ABS_PATH,
 	  .doc = "apply only commits signed by these SSH keys (allowed_signers format)"),
+	F("allowRollback", NC_F_BOOL, struct nc_serve_git, allow_rollback,
+	  .doc = "accept a commit that does not descend from the last applied one (default false)"),
 };
 static const struct nc_schema git_schema = SCHEMA("git source", struct nc_serve_git, git_fields);
 

@@ -28,6 +28,7 @@ struct nc_serve_git {
 	struct nc_str url, ref, path, username, password_file, ssh_key_file, ssh_pubkey_file,
 		known_hosts_file, allowed_signers;
 	struct nc_int depth;
+	struct nc_bool allow_rollback;   /* take commits that do not descend from the last applied */
 };
 struct nc_serve_source {
 	struct nc_pos pos;

@@ -103,7 +103,8 @@ integration "storage pools, backups and restores on a real libvirt daemon" test/
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then
 	step "build fuzz harness" make -s fuzz
-	step "replay test/fuzz/corpus" ./build-fuzz/nc-fuzz-spec -runs=0 test/fuzz/corpus
+	# -timeout / -rss_limit_mb: an input that takes too long or too much memory fails
+	step "replay test/fuzz/corpus" ./build-fuzz/nc-fuzz-spec -runs=0 -timeout=10 -rss_limit_mb=2048 test/fuzz/corpus
 else
 	echo "skip: clang is not installed, the libFuzzer harness cannot be built"
 fi

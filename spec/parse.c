@@ -7,10 +7,10 @@
  */
 #include "internal.h"
 #include "uri.h"
+#include "walk.h"
 #include "yaml.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 
 #define NC_DEFAULT_MAX_FILE (32u * 1024 * 1024)
-#define NC_MAX_DIR_DEPTH 32
 
 struct kept {
 	const char *s;        /* in the spec's arena */
@@ -985,7 +984,7 @@ static void load_buffer(struct conv *c, const char *file, const char *buf, size_
 	struct nc_arena tree = { NULL, 0, 0 };
 	struct nc_ydoc *docs = NULL;
 	size_t ndocs = 0, i;
-	struct nc_ylimits lim = { opts && opts->max_depth ? opts->max_depth : 64, 0 };
+	struct nc_ylimits lim = { .max_depth = opts && opts->max_depth ? opts->max_depth : 64 };
 
 	c->spec->nfiles++;
 	/* the tree lives only while this file is converted (keep() copies the
@@ -998,62 +997,6 @@ static void load_buffer(struct conv *c, const char *file, const char *buf, size_
 	for (i = 0; i < ndocs; i++)
 		load_doc(c, &docs[i]);
 	nc_arena_release(&tree);
-}
-
-static bool is_yaml_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
-}
-
-struct file_list {
-	char **v;
-	size_t n, alloc;
-};
-
-static void walk(struct file_list *fl, const char *dir, int depth, struct nc_diags *diags)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (depth > NC_MAX_DIR_DEPTH) {
-		nc_diag_error(diags, nc_pos_file(dir),
-			      "directories nested deeper than %d levels", NC_MAX_DIR_DEPTH);
-		return;
-	}
-	d = opendir(dir);
-	if (!d) {
-		nc_diag_error(diags, nc_pos_file(dir), "cannot open directory: %s",
-			      strerror(errno));
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-		char *path;
-		size_t dl = strlen(dir);
-
-		if (de->d_name[0] == '.')
-			continue;
-		path = nc_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", de->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(fl, path, depth + 1, diags);
-			free(path);
-			continue;
-		}
-		/* symlinks to files are followed; to directories, not (no loops) */
-		if (is_yaml_name(de->d_name) && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (fl->n == fl->alloc) {
-				fl->alloc = fl->alloc ? fl->alloc * 2 : 64;
-				fl->v = nc_xreallocarray(fl->v, fl->alloc, sizeof(*fl->v));
-			}
-			fl->v[fl->n++] = path;
-			continue;
-		}
-		free(path);
-	}
-	closedir(d);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -1104,7 +1047,7 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 	size_t errors = diags->errors, i, j;
 
 	for (i = 0; i < npaths; i++) {
-		struct file_list fl = { NULL, 0, 0 };
+		struct nc_file_list fl = { NULL, 0, 0 };
 		struct stat st;
 
 		if (stat(paths[i], &st) < 0) {
@@ -1116,7 +1059,7 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 			load_file(&c, paths[i], opts);
 			continue;
 		}
-		walk(&fl, paths[i], 0, diags);
+		nc_walk_yaml(&fl, paths[i], diags);   /* symbolic links confined: walk.h */
 		if (fl.n > 1)
 			qsort(fl.v, fl.n, sizeof(*fl.v), str_cmp);
 		if (fl.n == 0)

@@ -2,11 +2,15 @@
 #include "yaml.h"
 
 #include <search.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #define NC_MAX_ANCHORS 65536
+#define NC_DEFAULT_MAX_ALIAS_BYTES ((size_t)16 << 20)
+#define NC_DEFAULT_MAX_EXPANDED_BYTES ((size_t)64 << 20)
 
 struct frame {
 	struct nc_ynode *node;
@@ -25,6 +29,8 @@ struct builder {
 	struct nc_ynode **items;   /* children of every open node, innermost last */
 	size_t nitems, items_alloc;
 	size_t nodes;
+	size_t alias_bytes;        /* expanded bytes added by aliases */
+	size_t expanded;           /* expanded size of everything so far */
 	struct hsearch_data anchors;
 	bool anchors_made;
 	size_t nanchors;
@@ -136,6 +142,53 @@ static struct nc_ynode *new_node(struct builder *b, enum nc_ykind kind, yaml_mar
 	return n;
 }
 
+static size_t add_sat(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* "12.0 MiB", "300.5 KiB", "17 bytes": for the budget errors */
+static void fmt_bytes(char out[32], size_t n)
+{
+	if (n == SIZE_MAX)
+		snprintf(out, 32, "more than %zu EiB", SIZE_MAX >> 60);
+	else if (n >= (size_t)1 << 20)
+		snprintf(out, 32, "%.1f MiB", (double)n / (1 << 20));
+	else if (n >= (size_t)1 << 10)
+		snprintf(out, 32, "%.1f KiB", (double)n / (1 << 10));
+	else
+		snprintf(out, 32, "%zu bytes", n);
+}
+
+/*
+ * Counts cost bytes (a new node's own, or what an alias expands to) against
+ * the file's budgets; -1 with an error at m when one is exceeded.
+ */
+static int spend(struct builder *b, size_t cost, const char *alias, yaml_mark_t m)
+{
+	char have[32], lim[32];
+
+	if (alias) {
+		b->alias_bytes = add_sat(b->alias_bytes, cost);
+		if (b->alias_bytes > b->lim.max_alias_bytes) {
+			fmt_bytes(have, cost);
+			fmt_bytes(lim, b->lim.max_alias_bytes);
+			nc_diag_error(b->diags, mark_pos(b, m),
+				      "aliases expand to more than %s in this file (the alias budget); "
+				      "'*%s' alone expands to %s", lim, alias, have);
+			return -1;
+		}
+	}
+	b->expanded = add_sat(b->expanded, cost);
+	if (b->expanded > b->lim.max_expanded_bytes) {
+		fmt_bytes(lim, b->lim.max_expanded_bytes);
+		nc_diag_error(b->diags, mark_pos(b, m),
+			      "file too large once aliases are expanded: more than %s", lim);
+		return -1;
+	}
+	return 0;
+}
+
 static int push(struct builder *b, struct nc_ynode *node, yaml_mark_t m)
 {
 	if (b->depth >= b->lim.max_depth) {
@@ -216,12 +269,15 @@ static int pop(struct builder *b)
 {
 	struct frame *f = &b->stack[b->depth - 1];
 	struct nc_ynode *node = f->node;
-	size_t n = b->nitems - f->start;
+	size_t n = b->nitems - f->start, i;
 
 	node->items = nc_arena_alloc(b->arena, (n ? n : 1) * sizeof(*node->items));
 	if (n)
 		memcpy(node->items, b->items + f->start, n * sizeof(*node->items));
 	node->n = node->kind == NC_Y_MAP ? n / 2 : n;
+	node->expanded = NC_YNODE_COST;
+	for (i = 0; i < n; i++)
+		node->expanded = add_sat(node->expanded, node->items[i]->expanded);
 	b->nitems = f->start;
 	b->depth--;
 	if (node->kind == NC_Y_MAP)
@@ -291,6 +347,9 @@ static int handle(struct builder *b, yaml_event_t *ev)
 		n->s = nc_arena_strndup(b->arena, (const char *)ev->data.scalar.value,
 					ev->data.scalar.length);
 		n->len = ev->data.scalar.length;
+		n->expanded = add_sat(NC_YNODE_COST, n->len);
+		if (spend(b, n->expanded, NULL, ev->start_mark) < 0)
+			return -1;
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 			   !tag_is_str(ev->data.scalar.tag);
 		if (ev->data.scalar.anchor &&
@@ -301,7 +360,7 @@ static int handle(struct builder *b, yaml_event_t *ev)
 	case YAML_MAPPING_START_EVENT:
 		n = new_node(b, ev->type == YAML_MAPPING_START_EVENT ? NC_Y_MAP : NC_Y_SEQ,
 			     ev->start_mark);
-		if (!n)
+		if (!n || spend(b, NC_YNODE_COST, NULL, ev->start_mark) < 0)
 			return -1;
 		if (ev->type == YAML_MAPPING_START_EVENT && ev->data.mapping_start.anchor &&
 		    anchor_add(b, (const char *)ev->data.mapping_start.anchor, n, ev->start_mark))
@@ -321,7 +380,8 @@ static int handle(struct builder *b, yaml_event_t *ev)
 			return -1;
 		}
 		n = new_node(b, target->kind, ev->start_mark);
-		if (!n)
+		if (!n || spend(b, target->expanded, (const char *)ev->data.alias.anchor,
+				ev->start_mark) < 0)
 			return -1;
 		{
 			struct nc_pos pos = n->pos;
@@ -353,6 +413,11 @@ int nc_yaml_parse(struct nc_arena *arena, const char *file, const char *buf,
 	b.diags = diags;
 	b.lim.max_depth = limits && limits->max_depth ? limits->max_depth : 64;
 	b.lim.max_nodes = limits && limits->max_nodes ? limits->max_nodes : 2000000;
+	b.lim.max_alias_bytes = limits && limits->max_alias_bytes ? limits->max_alias_bytes
+								   : NC_DEFAULT_MAX_ALIAS_BYTES;
+	b.lim.max_expanded_bytes = limits && limits->max_expanded_bytes
+					   ? limits->max_expanded_bytes
+					   : NC_DEFAULT_MAX_EXPANDED_BYTES;
 
 	if (!yaml_parser_initialize(&parser))
 		abort();
@@ -374,6 +439,11 @@ int nc_yaml_parse(struct nc_arena *arena, const char *file, const char *buf,
 	free(b.items);
 	free(b.stack);
 	anchors_reset(&b);
+	if (limits && limits->stats) {
+		limits->stats->nodes = b.nodes;
+		limits->stats->alias_bytes = b.alias_bytes;
+		limits->stats->expanded_bytes = b.expanded;
+	}
 	/* a document cut short by an error is dropped */
 	if (ret < 0 && b.ndocs)
 		b.ndocs--;

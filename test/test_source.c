@@ -5,7 +5,10 @@
  * directory (a working repository pushing to a bare one, HOME pointing at a
  * private configuration) and fetch them over file://.  The signature tests
  * sign with `gpg.format=ssh` and keys made by ssh-keygen.  The directory
- * tests change files and check what wait() and the id say.
+ * tests change files and check what wait() and the id say.  The
+ * confinement tests make real symbolic links (chained, relative, absolute,
+ * loops, dangling) in commits and directories, and move a branch back to
+ * an older commit (rollback).
  */
 #include <check.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 
 #include "../drivers/source.h"
 #include "../spec/util.h"
+#include "../spec/walk.h"
 #include "tests.h"
 
 Suite *nc_suite_source(void);
@@ -273,6 +277,21 @@ static void fetch_fails(struct nc_source *src, const char *want)
 	ck_assert_msg(strstr(err.msg, want) != NULL, "error '%s' lacks '%s'", err.msg, want);
 	ck_assert_msg(rev.path == (char *)(uintptr_t)0x5a5a5a5a5a5a5a5aULL,
 		      "revision written on failure");
+}
+
+/* fetch must refuse the revision (NC_SOURCE_EREFUSED, id set, no path) with want in the error */
+static void fetch_refused(struct nc_source *src, const char *want)
+{
+	struct nc_revision rev;
+	struct nc_err err = { "" };
+
+	memset(&rev, 0x5a, sizeof(rev));
+	ck_assert_int_eq(nc_source_git.fetch(src, &rev, &err), NC_SOURCE_EREFUSED);
+	ck_assert_msg(strstr(err.msg, want) != NULL, "error '%s' lacks '%s'", err.msg, want);
+	ck_assert_ptr_null(rev.path);
+	ck_assert_uint_eq(strlen(rev.id), 40);
+	ck_assert_ptr_nonnull(rev.summary);
+	nc_revision_release(&rev);
 }
 
 static char *file_in(const struct nc_revision *rev, const char *rel)
@@ -645,8 +664,8 @@ START_TEST(test_git_unsigned_refused)
 	nc_revision_release(&rev);
 
 	head = commit_push("3", "");
-	want = nc_xasprintf("commit %.7s is not signed", head);
-	fetch_fails(src, want);
+	want = nc_xasprintf("commit %.7s refused: signature refused: the commit is not signed", head);
+	fetch_refused(src, want);
 	/* nothing of the refused commit is written */
 	dir = nc_xasprintf("%s/cache/checkouts/%s", root, head);
 	ck_assert(!exists(dir));
@@ -676,8 +695,8 @@ START_TEST(test_git_unknown_signer_refused)
 
 	o.allowed_signers = allowed;
 	src = open_ok(&nc_source_git, &o);
-	want = nc_xasprintf("commit %.7s: ", head);
-	fetch_fails(src, want);
+	want = nc_xasprintf("commit %.7s refused: signature refused: ", head);
+	fetch_refused(src, want);
 	nc_source_git.close(src);
 	free(want);
 	free(head);
@@ -916,6 +935,308 @@ START_TEST(test_dir_open_errors)
 }
 END_TEST
 
+/* ---- confinement: symbolic links, rollback ---- */
+
+/* Commits (signed by key when not NULL) what cmds did in work/ and pushes; the new HEAD. */
+static char *commit_tree(const char *cmds, const char *key, const char *msg)
+{
+	char *args = key ? nc_xasprintf("-c gpg.format=ssh -c user.signingkey='%s/%s' commit -S",
+					root, key)
+			 : nc_xstrdup("commit");
+
+	sh("cd work && %s && git add -A && git %s -q -m '%s' && git push -q -f origin main", cmds,
+	   args, msg);
+	free(args);
+	return sh_out("cd work && git rev-parse HEAD");
+}
+
+static void assert_no_checkout(const char *head)
+{
+	char *dir = nc_xasprintf("%s/cache/checkouts/%s", root, head);
+
+	ck_assert_msg(!exists(dir), "%s was written", dir);
+	free(dir);
+}
+
+START_TEST(test_git_escaping_links_refused)
+{
+	/* each class in its own commit: chained through two directories, ../.., absolute */
+	static const struct {
+		const char *cmds, *want;
+	} cases[] = {
+		{ "mkdir -p a b && ln -s .. a/up && ln -s ../a/up/.. b/out",
+		  "symbolic link b/out (to '../a/up/..') leads outside the checkout" },
+		{ "ln -s . self && ln -s self/.. up1 && ln -s up1/.. up2 && ln -s up2/repo.git/HEAD e.yaml",
+		  "leads outside the checkout" },
+		{ "ln -s ../.. esc", "symbolic link esc points outside the repository" },
+		{ "ln -s /etc abs", "symbolic link abs points outside the repository" },
+		{ "ln -s /etc/passwd pw.yaml", "symbolic link pw.yaml points outside the repository" },
+	};
+	struct nc_source_opts o = git_opts();
+	struct nc_source *src = open_ok(&nc_source_git, &o);
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(cases); i++) {
+		char *head = commit_tree(cases[i].cmds, NULL, "link"), *want;
+
+		want = nc_xasprintf("commit %.7s refused: ", head);
+		fetch_refused(src, want);
+		fetch_refused(src, cases[i].want);
+		assert_no_checkout(head);
+		free(want);
+		free(head);
+		sh("cd work && git rm -q -r a b self up1 up2 e.yaml esc abs pw.yaml --ignore-unmatch");
+	}
+	nc_source_git.close(src);
+}
+END_TEST
+
+START_TEST(test_git_signed_escaping_link_refused)
+{
+	struct nc_source_opts o = git_opts();
+	struct nc_source *src;
+	char *allowed = path_in("allowed_signers");
+	char *head = commit_tree("mkdir -p a b && ln -s .. a/up && ln -s ../a/up/.. b/out", "alice",
+				 "signed escape");
+
+	o.allowed_signers = allowed;
+	src = open_ok(&nc_source_git, &o);
+	fetch_refused(src, "symbolic link b/out (to '../a/up/..') leads outside the checkout");
+	assert_no_checkout(head);
+	nc_source_git.close(src);
+	free(head);
+	free(allowed);
+}
+END_TEST
+
+START_TEST(test_git_inside_links_allowed)
+{
+	struct nc_source_opts o = git_opts();
+	struct nc_source *src = open_ok(&nc_source_git, &o);
+	struct nc_revision rev;
+	char *head = commit_tree("ln -s sub/b.yaml c.yaml && ln -s sub d && mkdir e && "
+				 "ln -s ../sub/b.yaml e/f.yaml", NULL, "inside links");
+	char *t;
+
+	fetch_ok(&nc_source_git, src, &rev);
+	ck_assert_str_eq(rev.id, head);
+	t = file_in(&rev, "c.yaml");
+	ck_assert_str_eq(t, "b: 1\n");
+	free(t);
+	t = file_in(&rev, "e/f.yaml");
+	ck_assert_str_eq(t, "b: 1\n");
+	free(t);
+	t = file_in(&rev, "d/b.yaml");
+	ck_assert_str_eq(t, "b: 1\n");
+	free(t);
+	nc_revision_release(&rev);
+	/* reused as it is, and checked again */
+	fetch_ok(&nc_source_git, src, &rev);
+	ck_assert_str_eq(rev.id, head);
+	nc_revision_release(&rev);
+	nc_source_git.close(src);
+	free(head);
+}
+END_TEST
+
+static void applied_ok(struct nc_source *src, const struct nc_revision *rev)
+{
+	struct nc_err err = { "" };
+
+	ck_assert_msg(nc_source_git.applied(src, rev, &err) == 0, "applied: %s", err.msg);
+}
+
+START_TEST(test_git_rollback_refused)
+{
+	struct nc_source_opts o = git_opts();
+	struct nc_source *src;
+	struct nc_revision rev;
+	char *a = signed_commit("2", "alice"), *b = signed_commit("3", "alice"), *c, *want;
+	char *allowed = path_in("allowed_signers"), *state = path_in("state");
+	char *file = path_in("state/source-git-applied");
+	struct stat st;
+
+	o.allowed_signers = allowed;
+	o.state_dir = state;
+	src = open_ok(&nc_source_git, &o);
+	fetch_ok(&nc_source_git, src, &rev);
+	ck_assert_str_eq(rev.id, b);
+	applied_ok(src, &rev);
+	nc_revision_release(&rev);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+
+	/* the branch is moved back to the older, validly signed A */
+	sh("cd work && git push -q -f origin %s:main", a);
+	want = nc_xasprintf("commit %.7s refused: it does not descend from %.7s, the last applied "
+			    "commit (an older or unrelated commit)", a, b);
+	fetch_refused(src, want);
+	assert_no_checkout(a);
+	nc_source_git.close(src);
+
+	/* a restart remembers B */
+	src = open_ok(&nc_source_git, &o);
+	fetch_refused(src, want);
+	nc_source_git.close(src);
+
+	/* rewritten history: B is gone from the branch, C does not descend from it */
+	sh("cd work && git reset -q --hard %s", a);
+	c = commit_tree("echo 'a: 4' > a.yaml", "alice", "rewritten");
+	src = open_ok(&nc_source_git, &o);
+	free(want);
+	want = nc_xasprintf("commit %.7s refused: it does not descend from %.7s", c, b);
+	fetch_refused(src, want);
+	nc_source_git.close(src);
+
+	/* allowRollback: taken; and what descends from it later is taken too */
+	o.allow_rollback = true;
+	src = open_ok(&nc_source_git, &o);
+	fetch_ok(&nc_source_git, src, &rev);
+	ck_assert_str_eq(rev.id, c);
+	applied_ok(src, &rev);
+	nc_revision_release(&rev);
+	nc_source_git.close(src);
+	o.allow_rollback = false;
+	free(c);
+	c = signed_commit("5", "alice");
+	src = open_ok(&nc_source_git, &o);
+	fetch_ok(&nc_source_git, src, &rev);
+	ck_assert_str_eq(rev.id, c);
+	nc_revision_release(&rev);
+	nc_source_git.close(src);
+
+	free(want);
+	free(file);
+	free(state);
+	free(allowed);
+	free(c);
+	free(b);
+	free(a);
+}
+END_TEST
+
+/* ---- the spec directory walk (spec/walk.h), shared by the loader and the dir source ---- */
+
+static bool listed(const struct nc_file_list *fl, const char *rel)
+{
+	char *want = path_in(rel);
+	size_t i;
+	bool hit = false;
+
+	for (i = 0; i < fl->n; i++)
+		hit |= strcmp(fl->v[i], want) == 0;
+	free(want);
+	return hit;
+}
+
+/* the diagnostic for path rel (severity sev) contains want */
+static void diag_at(const struct nc_diags *d, enum nc_severity sev, const char *rel, const char *want)
+{
+	char *path = path_in(rel);
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].sev == sev && strcmp(d->v[i].file, path) == 0) {
+			ck_assert_msg(strstr(d->v[i].msg, want) != NULL, "%s: '%s' lacks '%s'", rel,
+				      d->v[i].msg, want);
+			free(path);
+			return;
+		}
+	ck_abort_msg("no diagnostic at %s (wanted '%s')", rel, want);
+}
+
+static void make_links(void)
+{
+	sh("mkdir -p outside/d spec/c1 spec/c2 && echo 'evil: 1' > outside/evil.yaml && "
+	   "echo 'e: 1' > outside/d/e.yaml && "
+	   "ln -s ../outside spec/out1 && ln -s ../../outside spec/sub/out2 && "
+	   "ln -s \"$PWD/outside\" spec/abs && ln -s .. spec/c1/up && ln -s ../c1/up/.. spec/c2/esc && "
+	   "ln -s ../outside/evil.yaml spec/evil.yaml && ln -s loop.yaml spec/loop.yaml && "
+	   "ln -s nothere.yaml spec/gone.yaml && ln -s sub/b.yml spec/in.yaml && "
+	   "ln -s sub spec/indir && ln -s ../outside/evil.yaml spec/readme");
+}
+
+START_TEST(test_walk_confines_links)
+{
+	struct nc_file_list fl = { NULL, 0, 0 };
+	struct nc_diags d;
+	char *dir = path_in("spec");
+
+	make_links();
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_walk_yaml(&fl, dir, &d), -1);
+	/* listed: the real files and the link that stays inside; nothing from outside */
+	ck_assert_uint_eq(fl.n, 3);
+	ck_assert(listed(&fl, "spec/a.yaml"));
+	ck_assert(listed(&fl, "spec/sub/b.yml"));
+	ck_assert(listed(&fl, "spec/in.yaml"));
+	/* refused: a directory one level up, ../.., absolute, chained through two directories, a file */
+	diag_at(&d, NC_SEV_ERROR, "spec/out1", "symbolic link (to '../outside') leads outside the spec directory");
+	diag_at(&d, NC_SEV_ERROR, "spec/sub/out2", "(to '../../outside') leads outside");
+	diag_at(&d, NC_SEV_ERROR, "spec/abs", "leads outside the spec directory");
+	diag_at(&d, NC_SEV_ERROR, "spec/c2/esc", "(to '../c1/up/..') leads outside");
+	diag_at(&d, NC_SEV_ERROR, "spec/evil.yaml", "(to '../outside/evil.yaml') leads outside");
+	/* said, not skipped silently */
+	diag_at(&d, NC_SEV_WARNING, "spec/loop.yaml", "symbolic link loop (to 'loop.yaml'): skipped");
+	diag_at(&d, NC_SEV_WARNING, "spec/gone.yaml", "dangling symbolic link (to 'nothere.yaml'): skipped");
+	/* c1/up (to the spec root itself), indir and readme (never read) say nothing */
+	ck_assert_uint_eq(d.errors, 5);
+	ck_assert_uint_eq(d.warnings, 2);
+	nc_diags_release(&d);
+	nc_file_list_release(&fl);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_validate_refuses_escaping_links)
+{
+	char *out, *log;
+	size_t len;
+
+	make_links();
+	/* `novacron validate DIR` goes through the same walk: exit 1, nothing from outside read */
+	sh_status("'%s' validate spec > validate.out 2>&1; echo $? > validate.rc", NC_BINARY);
+	out = path_in("validate.rc");
+	log = NULL;
+	ck_assert_int_eq(nc_read_file(out, 1 << 20, &log, &len), 0);
+	ck_assert_str_eq(log, "1\n");
+	free(log);
+	free(out);
+	out = path_in("validate.out");
+	log = read_text(out);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "spec/evil.yaml: error: symbolic link (to '../outside/evil.yaml') "
+			      "leads outside the spec directory: refused") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "spec/c2/esc: error: ") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "spec/loop.yaml: warning: symbolic link loop") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "spec/gone.yaml: warning: dangling symbolic link") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "evil: 1") == NULL, "%s", log);
+	free(log);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_dir_source_ignores_outside_files)
+{
+	struct nc_source_opts o = dir_opts();
+	struct nc_source *src;
+	char before[80], after[80];
+
+	make_links();
+	src = open_ok(&nc_source_dir, &o);
+	dir_id(src, before);
+	/* what a link leading out names is never read: changing it changes nothing */
+	sh("echo 'evil: 2' > outside/evil.yaml && echo 'e: 2' > outside/d/e.yaml");
+	dir_id(src, after);
+	ck_assert_str_eq(before, after);
+	/* the inside link's file is read */
+	sh("echo 'b: 2' > spec/sub/b.yml");
+	dir_id(src, after);
+	ck_assert_str_ne(before, after);
+	nc_source_dir.close(src);
+}
+END_TEST
+
 Suite *nc_suite_source(void)
 {
 	Suite *s = suite_create("source");
@@ -943,6 +1264,10 @@ Suite *nc_suite_source(void)
 	tcase_add_test(tc, test_git_signed_accepted);
 	tcase_add_test(tc, test_git_unsigned_refused);
 	tcase_add_test(tc, test_git_unknown_signer_refused);
+	tcase_add_test(tc, test_git_escaping_links_refused);
+	tcase_add_test(tc, test_git_signed_escaping_link_refused);
+	tcase_add_test(tc, test_git_inside_links_allowed);
+	tcase_add_test(tc, test_git_rollback_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dir");
@@ -955,6 +1280,9 @@ Suite *nc_suite_source(void)
 	tcase_add_test(tc, test_dir_no_change_times_out);
 	tcase_add_test(tc, test_dir_new_subdirectory);
 	tcase_add_test(tc, test_dir_open_errors);
+	tcase_add_test(tc, test_walk_confines_links);
+	tcase_add_test(tc, test_validate_refuses_escaping_links);
+	tcase_add_test(tc, test_dir_source_ignores_outside_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

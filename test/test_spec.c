@@ -10,6 +10,7 @@
 
 #include "../spec/uri.h"
 #include "tests.h"
+#include "../spec/yaml.h"
 
 #define DOC(kind, name) "---\napiVersion: novacron.io/v1\nkind: " kind "\nmetadata:\n  name: " name "\n"
 
@@ -502,16 +503,10 @@ START_TEST(test_billion_laughs)
 		"spec: {vcpus: 1, memory: 1GiB}\n";
 	char *got = diags_of(bomb);
 
+	/* refused while parsing by the alias byte budget, at the alias that crosses it */
 	ck_assert_str_eq(got,
-			 "t.yaml:1:1: error: unknown key 'a' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:2:1: error: unknown key 'b' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:3:1: error: unknown key 'c' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:4:1: error: unknown key 'd' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:5:1: error: unknown key 'e' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:6:1: error: unknown key 'f' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:7:1: error: unknown key 'g' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:8:1: error: unknown key 'h' in VM (valid keys: apiVersion, kind, metadata, spec)\n"
-			 "t.yaml:9:1: error: unknown key 'i' in VM (valid keys: apiVersion, kind, metadata, spec)\n");
+			 "t.yaml:7:8: error: aliases expand to more than 16.0 MiB in this file "
+			 "(the alias budget); '*f' alone expands to 9.4 MiB\n");
 	free(got);
 }
 END_TEST
@@ -889,6 +884,138 @@ START_TEST(test_alias_amplification_bounded)
 }
 END_TEST
 
+/* ---- byte budgets for aliases (spec/yaml.c): the work counted stays bounded ---- */
+
+/* Parses yaml with the given budgets (0: defaults); its first diagnostic and the work counted. */
+static int parse_counted(const char *yaml, size_t len, size_t max_alias, size_t max_expanded,
+			 struct nc_ystats *st, char **first)
+{
+	struct nc_arena arena = { NULL, 0, 0 };
+	struct nc_ylimits lim = { .max_alias_bytes = max_alias, .max_expanded_bytes = max_expanded,
+				  .stats = st };
+	struct nc_ydoc *docs = NULL;
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+	size_t ndocs = 0;
+	int rc;
+
+	nc_diags_init(&d);
+	rc = nc_yaml_parse(&arena, "t.yaml", yaml, len, &lim, &docs, &ndocs, &d);
+	nc_diags_format_text(&d, &b, 0);
+	*first = nc_buf_detach(&b, NULL);
+	nc_diags_release(&d);
+	nc_arena_release(&arena);
+	return rc;
+}
+
+START_TEST(test_alias_bytes_bounded)
+{
+	/* many aliases of a large scalar: each counts its full size */
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_ystats st;
+	char *got;
+	int i;
+
+	nc_buf_adds(&b, "k0: &a \"");
+	for (i = 0; i < 100 * 1024; i++)
+		nc_buf_addc(&b, 'x');
+	nc_buf_adds(&b, "\"\n");
+	for (i = 1; i <= 100000; i++)
+		nc_buf_addf(&b, "k%d: *a\n", i);
+	ck_assert_int_eq(parse_counted(b.buf, b.len, 1 << 20, 0, &st, &got), -1);
+	/* refused at the 11th alias (10 x 100 KiB fit in 1 MiB), at its position */
+	ck_assert_str_eq(got, "t.yaml:12:6: error: aliases expand to more than 1.0 MiB in this file "
+			 "(the alias budget); '*a' alone expands to 100.0 KiB\n");
+	ck_assert_uint_le(st.nodes, 2 * 12 + 1);
+	ck_assert_uint_le(st.alias_bytes, (1 << 20) + 100 * 1024 + NC_YNODE_COST);
+	free(got);
+
+	/* the same with the defaults, through the loader: a file:line:col error, nothing converted */
+	got = diags_of_len(b.buf, b.len);
+	ck_assert_msg(strstr(got, "t.yaml:") == got && strstr(got, ": error: aliases expand to more "
+		      "than 16.0 MiB in this file (the alias budget); '*a' alone expands to 100.0 KiB\n"),
+		      "%s", got);
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_alias_fanout_bounded)
+{
+	/* billion laughs: nested fan-out, each level ten aliases of the one before */
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_ystats st;
+	char *got;
+	int i, j;
+
+	nc_buf_adds(&b, "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (i = 1; i < 40; i++) {
+		nc_buf_addf(&b, "l%d: &l%d [", i, i);
+		for (j = 0; j < 10; j++)
+			nc_buf_addf(&b, "%s*l%d", j ? ", " : "", i - 1);
+		nc_buf_adds(&b, "]\n");
+	}
+	ck_assert_int_eq(parse_counted(b.buf, b.len, 0, 0, &st, &got), -1);
+	ck_assert_msg(strstr(got, "error: aliases expand to more than 16.0 MiB in this file (the "
+			      "alias budget); '*l5' alone expands to ") != NULL, "%s", got);
+	ck_assert_uint_lt(st.nodes, 1000);
+	ck_assert_uint_le(st.expanded_bytes, (size_t)64 << 20);
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_expanded_size_bounded)
+{
+	/* the total budget: raw content counts too, aliases on top */
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_ystats st;
+	char *got;
+	int i;
+
+	nc_buf_adds(&b, "a: &a [");
+	for (i = 0; i < 1000; i++)
+		nc_buf_addf(&b, "%sitem-%04d", i ? ", " : "", i);
+	nc_buf_adds(&b, "]\nb: [*a, *a, *a, *a, *a, *a, *a, *a]\n");
+	ck_assert_int_eq(parse_counted(b.buf, b.len, 0, 64 * 1024, &st, &got), -1);
+	ck_assert_msg(strstr(got, "t.yaml:2:") == got &&
+		      strstr(got, "error: file too large once aliases are expanded: more than 64.0 KiB\n"),
+		      "%s", got);
+	ck_assert_uint_le(st.expanded_bytes, 64 * 1024 + 1001 * (NC_YNODE_COST + 9));
+	free(got);
+
+	/* within the budgets: parsed, and the expanded size is what was counted */
+	ck_assert_int_eq(parse_counted(b.buf, b.len, 0, 0, &st, &got), 0);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(st.alias_bytes, 8 * (NC_YNODE_COST + 1000 * (NC_YNODE_COST + 9)));
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_alias_of_max_scalar_bounded)
+{
+	/* a scalar as large as the budget: its first alias is refused, whatever follows */
+	size_t n = (16u << 20) + 1, i;
+	struct nc_buf b = NC_BUF_INIT;
+	char *got;
+
+	nc_buf_adds(&b, "apiVersion: novacron.io/v1\nkind: Network\nmetadata:\n  name: n\n  annotations:\n"
+		    "    a: &a ");
+	nc_buf_grow(&b, n + 64);
+	for (i = 0; i < n; i++)
+		nc_buf_addc(&b, 'x');
+	nc_buf_adds(&b, "\n");
+	for (i = 0; i < 1000; i++)
+		nc_buf_addf(&b, "    b%zu: *a\n", i);
+	got = diags_of_len(b.buf, b.len);
+	ck_assert_str_eq(got, "t.yaml:7:9: error: aliases expand to more than 16.0 MiB in this file "
+			 "(the alias budget); '*a' alone expands to 16.0 MiB\n");
+	free(got);
+	nc_buf_release(&b);
+}
+END_TEST
+
 Suite *nc_suite_spec(void)
 {
 	Suite *s = suite_create("spec");
@@ -941,6 +1068,10 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(th, test_many_nodes_bounded);
 	tcase_add_test(th, test_dropped_list_item_leaves_nothing);
 	tcase_add_test(th, test_alias_amplification_bounded);
+	tcase_add_test(th, test_alias_bytes_bounded);
+	tcase_add_test(th, test_alias_fanout_bounded);
+	tcase_add_test(th, test_expanded_size_bounded);
+	tcase_add_test(th, test_alias_of_max_scalar_bounded);
 	tcase_set_timeout(th, 60);
 	suite_add_tcase(s, th);
 	return s;

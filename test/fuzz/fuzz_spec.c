@@ -8,13 +8,21 @@
  * then rendered as text (with and without colour) and as JSON, and
  * everything is freed, so leaks are reported by LeakSanitizer.
  *
+ * Work per input is measured two ways.  The node tree is parsed once more
+ * with nc_yaml_parse() and the work it counted (nodes, bytes added by
+ * aliases, expanded size) must stay within the loader's budgets (an
+ * alias's cost is at most what was counted before it, so a refused input
+ * ends under twice a budget); an input over them aborts.  And the replay in
+ * scripts/test.sh runs with -timeout and -rss_limit_mb, so an input that
+ * takes too long or too much memory fails it, as in a fuzzing run.
+ *
  * Build (clang, ASan + UBSan + libFuzzer, into build-fuzz/):
  *
  *	make fuzz
  *
  * Run on the seed corpus with the keyword dictionary:
  *
- *	./build-fuzz/nc-fuzz-spec -max_total_time=300 -rss_limit_mb=2048 \
+ *	./build-fuzz/nc-fuzz-spec -max_total_time=300 -rss_limit_mb=2048 -timeout=10 \
  *		-dict=test/fuzz/spec.dict test/fuzz/corpus
  *
  * libFuzzer adds every new input to the first corpus directory, so for long
@@ -44,6 +52,7 @@
 #include "../../spec/diag.h"
 #include "../../spec/model.h"
 #include "../../spec/util.h"
+#include "../../spec/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,6 +68,28 @@ static void nc_fuzz_check(int ret, const struct nc_diags *diags, const struct nc
 		abort();
 }
 
+/* The work the node tree counted stays within the default budgets (spec/yaml.h). */
+static void nc_fuzz_check_work(const uint8_t *data, size_t size)
+{
+	struct nc_arena arena = { NULL, 0, 0 };
+	struct nc_ystats st;
+	struct nc_ylimits lim;
+	struct nc_ydoc *docs = NULL;
+	struct nc_diags diags;
+	size_t ndocs = 0;
+
+	memset(&lim, 0, sizeof(lim));
+	memset(&st, 0, sizeof(st));
+	lim.stats = &st;
+	nc_diags_init(&diags);
+	nc_yaml_parse(&arena, "fuzz.yaml", (const char *)data, size, &lim, &docs, &ndocs, &diags);
+	if (st.nodes > 2000000 + 1 || st.alias_bytes > 2 * ((size_t)64 << 20) ||
+	    st.expanded_bytes > 2 * ((size_t)64 << 20))
+		abort();
+	nc_diags_release(&diags);
+	nc_arena_release(&arena);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nc_spec *spec = NULL;
@@ -67,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nc_buf json = NC_BUF_INIT;
 	int ret;
 
+	nc_fuzz_check_work(data, size);
 	nc_diags_init(&diags);
 	ret = nc_spec_load_buffer(&spec, "fuzz.yaml", (const char *)data, size, NULL, &diags);
 	nc_fuzz_check(ret, &diags, spec);
