@@ -27,6 +27,10 @@
  * writes has at least its flags byte): exists() reports it as absent, so
  * the next backup that needs the chunk writes it again.
  *
+ * Owner only: directories are made 0700 and objects 0600 whatever the
+ * umask (repositories hold every backed-up byte, encrypted or not); a
+ * writer (open with create) makes an existing root 0700 when it owns it.
+ *
  * Object names are checked: one or two components of [A-Za-z0-9._-],
  * none starting with a dot.
  */
@@ -118,7 +122,7 @@ static int fsync_path(const char *path)
 
 static int mkdir_p1(struct dir_target *d, const char *dir, struct nc_err *err)
 {
-	if (mkdir(dir, 0755) == 0) {
+	if (mkdir(dir, 0700) == 0) {
 		char *parent = nc_xstrdup(dir);
 		char *slash = strrchr(parent, '/');
 
@@ -175,6 +179,14 @@ static int dir_open(struct nc_backup_target **out, const struct nc_backup_locati
 		nc_err_set(err, "backup directory %s: not a directory", d->root);
 		goto out;
 	}
+	/*
+	 * The repository is the owner's only: a writer closes an older one
+	 * (made 0755 with 0644 objects) by its top directory, which hides them.
+	 */
+	if (create && (st.st_mode & 077) && st.st_uid == geteuid() && chmod(d->root, 0700) < 0) {
+		nc_err_set(err, "backup directory %s: cannot make it owner-only: %s", d->root, strerror(errno));
+		goto out;
+	}
 	if (create) {
 		sub = nc_xasprintf("%s/chunks", d->root);
 		ret = mkdir_p1(d, sub, err);
@@ -206,16 +218,16 @@ static int put_linked(struct dir_target *d, const char *dir, const char *path,
 	const void *data, size_t len, struct nc_err *err)
 {
 	char proc[40];
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644), rc;
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600), rc;
 
 	if (fd < 0 && errno == ENOENT) {
 		if (mkdir_p1(d, dir, err) < 0)
 			return -1;
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	}
 	if (fd < 0)
 		return 0;
-	if (fchmod(fd, 0644) < 0 || nc_write_all(fd, data, len) < 0) {
+	if (fchmod(fd, 0600) < 0 || nc_write_all(fd, data, len) < 0) {
 		nc_err_set(err, "cannot write a file in %s: %s", dir, strerror(errno));
 		close(fd);
 		return -1;
@@ -257,7 +269,7 @@ static int dir_put(struct nc_backup_target *t, const char *name, const void *dat
 		nc_err_set(err, "cannot create a file in %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0644) < 0 || nc_write_all(fd, data, len) < 0) {
+	if (fchmod(fd, 0600) < 0 || nc_write_all(fd, data, len) < 0) {
 		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}

@@ -362,8 +362,10 @@ static int read_credentials(const char *path, const char *k1, char **v1, const c
 		return -1;
 	}
 	if (st.st_mode & 077) {
-		nc_err_set(err, "credentials file %s is accessible by group or others (mode %04o): "
-			"chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		char *m = nc_secret_msg("credentials file", path, (unsigned)(st.st_mode & 07777));
+
+		nc_err_set(err, "%s", m);
+		free(m);
 		return -1;
 	}
 	if (nc_read_file(path, 64 * 1024, &text, &len) < 0) {

@@ -581,8 +581,16 @@ static int load_key(unsigned char out[32], const char *path, struct nc_err *err)
 {
 	char *data = NULL;
 	size_t len, b = 0, e;
-	int rc = nc_read_file(path, KEYFILE_MAX, &data, &len);
+	unsigned mode = 0;
+	int rc = nc_read_secret_file(path, KEYFILE_MAX, &data, &len, &mode);
 
+	if (rc == NC_SECRET_MODE_BAD) {
+		char *m = nc_secret_msg("key file", path, mode);
+
+		nc_err_set(err, "%s (a key others can read is refused)", m);
+		free(m);
+		return -1;
+	}
 	if (rc == -1) {
 		nc_err_set(err, "cannot read key file %s: %s", path, strerror(errno));
 		return -1;
@@ -610,6 +618,15 @@ static int load_key(unsigned char out[32], const char *path, struct nc_err *err)
 out:
 	OPENSSL_cleanse(data, len);
 	free(data);
+	return rc;
+}
+
+int nc_backup_key_check(const char *path, struct nc_err *err)
+{
+	unsigned char k[32];
+	int rc = load_key(k, path, err);
+
+	OPENSSL_cleanse(k, sizeof(k));
 	return rc;
 }
 
@@ -815,6 +832,9 @@ static int open_dir(struct nc_backup_repo **out, const char *path,
 	struct nc_backup_target *t;
 	int rc;
 
+	/* a bad key is refused before the directory is made */
+	if (create && o && o->key_file && nc_backup_key_check(o->key_file, err) < 0)
+		return -1;
 	if (nc_backup_target_dir.open(&t, &loc, create, err) < 0)
 		return -1;
 	rc = create ? nc_backup_create(out, t, o, err) : nc_backup_open(out, t, o, err);
@@ -1716,10 +1736,20 @@ out:
 
 /* ---- restore ---- */
 
-int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
-	const char *id, const struct nc_backup_sink *sink, struct nc_err *err)
+/*
+ * Restores verify before they write (docs/backup.md, "Restore"): the first
+ * pass fetches, opens and checks every chunk the manifest names (GCM tag,
+ * decompression, delta base, length, id) and writes nothing; only when all
+ * of them pass does the second pass write, fetching and checking each chunk
+ * again.  The manifest is loaded once and its id checked against its text,
+ * so both passes follow the same list.  A chunk that fails in the second
+ * pass was good a moment before: the repository changed (an object
+ * replaced or deleted) or became unreadable during the restore, and the
+ * message says so, and that the target is now partly written.
+ */
+static int restore_pass(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err)
 {
-	struct nc_backup_snapshot s;
 	struct nc_backup_restore_stats st = { 0, 0 };
 	struct chunk_reader cr;
 	unsigned char *data = NULL, *zeros = NULL, last[32];
@@ -1728,47 +1758,60 @@ int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo
 	int ret = -1;
 
 	memset(&cr, 0, sizeof(cr));
-	if (nc_backup_snapshot_load(&s, r, id, err) < 0)
-		return -1;
-	if (s.chunk_size != r->chunk_size) {
+	if (s->chunk_size != r->chunk_size) {
 		nc_err_set(err, "snapshot %.12s: chunk size %u differs from the repository's %u",
-			s.id, s.chunk_size, r->chunk_size);
+			s->id, s->chunk_size, r->chunk_size);
 		goto out;
 	}
-	for (i = 0; i < s.nchunks; i++) {
-		uint64_t off = (uint64_t)i * s.chunk_size;
-		size_t len = chunk_len(s.disk_size, s.chunk_size, i);
+	if (s->nchunks != (s->disk_size + s->chunk_size - 1) / s->chunk_size) {
+		nc_err_set(err, "snapshot %.12s: %zu chunks do not cover its %llu bytes (malformed manifest)",
+			s->id, s->nchunks, (unsigned long long)s->disk_size);
+		goto out;
+	}
+	for (i = 0; i < s->nchunks; i++) {
+		uint64_t off = (uint64_t)i * s->chunk_size;
+		size_t len = chunk_len(s->disk_size, s->chunk_size, i);
 		struct nc_err e2;
 
-		if (memcmp(s.chunks[i], zero_id, 32) == 0) {
-			if (sink->zero) {
+		if (memcmp(s->chunks[i], zero_id, 32) == 0) {
+			if (!sink) {
+				/* nothing to check */
+			} else if (sink->zero) {
 				if (sink->zero(sink->ctx, off, len, err) < 0)
 					goto out;
 			} else {
 				if (!zeros)
-					zeros = nc_xcalloc(1, s.chunk_size);
+					zeros = nc_xcalloc(1, s->chunk_size);
 				if (sink->write(sink->ctx, off, zeros, len, err) < 0)
 					goto out;
 			}
-			st.bytes_written += len;
+			st.bytes_written += sink ? len : 0;
 			continue;
 		}
-		if (!have_last || memcmp(last, s.chunks[i], 32) != 0 || dlen != len) {
+		if (!have_last || memcmp(last, s->chunks[i], 32) != 0 || dlen != len) {
 			free(data);
 			data = NULL;
 			have_last = false;
-			if (chunk_fetch(r, s.chunks[i], len, &cr, NULL, &data, &dlen, &e2) < 0) {
-				nc_err_set(err, "restore %.12s: chunk %zu (offset %llu): %s", s.id, i,
-					(unsigned long long)off, e2.msg);
+			if (chunk_fetch(r, s->chunks[i], len, &cr, NULL, &data, &dlen, &e2) < 0) {
+				if (sink)
+					nc_err_set(err, "restore %.12s: chunk %zu (offset %llu) failed after it was "
+						"verified: the repository changed or became unreadable during the "
+						"restore, and the target is partly written: %s", s->id, i,
+						(unsigned long long)off, e2.msg);
+				else
+					nc_err_set(err, "restore %.12s: chunk %zu (offset %llu): %s; nothing was "
+						"written", s->id, i, (unsigned long long)off, e2.msg);
 				goto out;
 			}
-			memcpy(last, s.chunks[i], 32);
+			memcpy(last, s->chunks[i], 32);
 			have_last = true;
 			st.chunks_fetched++;
 		}
-		if (sink->write(sink->ctx, off, data, len, err) < 0)
-			goto out;
-		st.bytes_written += len;
+		if (sink) {
+			if (sink->write(sink->ctx, off, data, len, err) < 0)
+				goto out;
+			st.bytes_written += len;
+		}
 	}
 	if (out)
 		*out = st;
@@ -1777,6 +1820,32 @@ out:
 	chunk_reader_release(&cr);
 	free(data);
 	free(zeros);
+	return ret;
+}
+
+int nc_backup_verify_snapshot(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_err *err)
+{
+	return restore_pass(out, r, s, NULL, err);
+}
+
+int nc_backup_restore_snapshot(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err)
+{
+	return restore_pass(out, r, s, sink, err);
+}
+
+int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const char *id, const struct nc_backup_sink *sink, struct nc_err *err)
+{
+	struct nc_backup_snapshot s;
+	int ret;
+
+	if (nc_backup_snapshot_load(&s, r, id, err) < 0)
+		return -1;
+	ret = nc_backup_verify_snapshot(NULL, r, &s, err);
+	if (ret == 0)
+		ret = nc_backup_restore_snapshot(out, r, &s, sink, err);
 	nc_backup_snapshot_release(&s);
 	return ret;
 }

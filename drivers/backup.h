@@ -75,7 +75,8 @@
  *                    objects.
  *
  * Keys: the key file holds 32 raw bytes or 64 hex digits (surrounding white
- * space allowed).  From that master key HMAC-SHA256 derives the AES key, the
+ * space allowed); a key file with any group or other permission bit is
+ * refused (chmod 600 it).  From that master key HMAC-SHA256 derives the AES key, the
  * id key and the key-check value kept in config, so a wrong key is refused
  * at open.  Manifests are encrypted too in an encrypted repository.
  *
@@ -232,6 +233,14 @@ int nc_backup_open_dir(struct nc_backup_repo **out, const char *path,
 	const struct nc_backup_repo_opts *o, struct nc_err *err);
 void nc_backup_close(struct nc_backup_repo *r);
 
+/*
+ * Checks a key file as create and open do, without a repository: readable,
+ * 32 raw bytes or 64 hex digits, and no group/other permission bits (a key
+ * others can read is refused, with the chmod to run).  Lets a caller refuse
+ * before it makes a target.
+ */
+int nc_backup_key_check(const char *path, struct nc_err *err);
+
 uint32_t nc_backup_chunk_size(const struct nc_backup_repo *r);
 bool nc_backup_encrypted(const struct nc_backup_repo *r);
 
@@ -327,12 +336,29 @@ struct nc_backup_restore_stats {
 
 /*
  * Writes the disk image of snapshot id (or unique prefix) to sink, chunk by
- * chunk in offset order.  Every chunk is verified (GCM tag, then its id
- * against the decompressed bytes); the first mismatch fails the restore.
- * out may be NULL.  What was written before a failure stays written.
+ * chunk in offset order, in two passes: the first fetches and checks every
+ * chunk (GCM tag, decompression, delta base, length, then its id against
+ * the bytes) and writes nothing, so a damaged repository fails the restore
+ * before the first byte reaches sink; the second writes, checking each
+ * chunk again.  A failure in the second pass (the repository changed or
+ * became unreadable in between, or sink failed) leaves what was written
+ * written, and the message says so.  out may be NULL.
  */
 int nc_backup_restore(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
 	const char *id, const struct nc_backup_sink *sink, struct nc_err *err);
+
+/*
+ * The two passes apart, on a loaded snapshot, for a caller that restores
+ * several disks and must verify all of them before it writes any:
+ * nc_backup_verify_snapshot() is the first pass (writes nothing; out counts
+ * the chunks fetched, bytes_written stays 0), nc_backup_restore_snapshot()
+ * the second (still checks every chunk; a failure there is reported as the
+ * repository having changed since it was verified).
+ */
+int nc_backup_verify_snapshot(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_err *err);
+int nc_backup_restore_snapshot(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err);
 
 /* ---- check ---- */
 

@@ -95,10 +95,13 @@ static int lv_open_fail(struct nc_err *err, const char *what)
 static int write_atomic(const char *path, const char *data, size_t len, struct nc_err *err)
 {
 	char *tmp = nc_xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;   /* owner only */
 	int ret = -1;
 
 	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -224,7 +227,7 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 		lock = nc_xasprintf("%s/%s.lock", abs, name);
 		free(abs);
 	}
-	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0) {
 		nc_err_set(err, "cannot lock %s: %s", lock, strerror(errno));
 		goto out;

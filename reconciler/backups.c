@@ -13,6 +13,7 @@
 #include "backups.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,14 @@ int nc_schedule_repo_open(struct nc_backup_repo **out, const struct nc_backup *s
 	ro.no_compression = NC_IS_SET(sched->spec.compression) && sched->spec.compression.v == NC_COMPRESS_NONE;
 	if (NC_IS_SET(sched->spec.compression_level))
 		ro.zstd_level = (int)sched->spec.compression_level.v;
+	/* a bad key (unreadable, malformed, readable by others) is refused before anything is made */
+	if (ro.key_file && nc_backup_key_check(ro.key_file, err) < 0) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		nc_err_set(err, "BackupSchedule %s: %s", sched->obj.meta.name.v, m);
+		return -1;
+	}
 	if (!create && strcmp(loc.type, "dir") == 0 && loc.path && access(loc.path, F_OK) != 0) {
 		nc_err_set(err, "BackupSchedule %s: its dir target holds no repository yet (no backup has run)",
 			   sched->obj.meta.name.v);
@@ -241,11 +250,15 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 		/* who owns a backup job whose socket is here (drivers/diskio.c) */
 		{
 			char *pf = nc_xasprintf("%s/owner.pid", scratch);
-			FILE *f = fopen(pf, "w");
+			int fd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-			if (f) {
-				fprintf(f, "%ld\n", (long)getpid());
-				fclose(f);
+			if (fd >= 0) {
+				char line[32];
+				int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+				if (nc_write_all(fd, line, (size_t)n) < 0)
+					unlink(pf);
+				close(fd);
 			}
 			free(pf);
 		}
@@ -378,36 +391,67 @@ int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_bac
 
 struct vol_sink {
 	struct nc_disk_writer *w;
+	long writes, fail_at;            /* NOVACRON_RESTORE_FAIL_AT */
 };
+
+static int sink_fault(struct vol_sink *sk, struct nc_err *err)
+{
+	if (sk->fail_at > 0 && ++sk->writes == sk->fail_at) {
+		nc_err_set(err, "restore write %ld: injected failure (NOVACRON_RESTORE_FAIL_AT)", sk->writes);
+		return -1;
+	}
+	return 0;
+}
 
 static int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, struct nc_err *err)
 {
-	return nc_disk_writer_write(((struct vol_sink *)ctx)->w, offset, buf, len, err);
+	struct vol_sink *sk = ctx;
+
+	if (sink_fault(sk, err) < 0)
+		return -1;
+	return nc_disk_writer_write(sk->w, offset, buf, len, err);
 }
 
 static int sink_zero(void *ctx, uint64_t offset, uint64_t len, struct nc_err *err)
 {
-	return nc_disk_writer_zero(((struct vol_sink *)ctx)->w, offset, len, err);
+	struct vol_sink *sk = ctx;
+
+	if (sink_fault(sk, err) < 0)
+		return -1;
+	return nc_disk_writer_zero(sk->w, offset, len, err);
 }
 
 int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
 	const char *vol, uint64_t min_size, struct nc_err *err)
 {
+	if (nc_backup_verify_snapshot(NULL, r, s, err) < 0)
+		return -1;
+	return nc_restore_disk_verified(st, NULL, r, s, host, pool, vol, min_size, err);
+}
+
+int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
+	struct nc_backup_repo *r, const struct nc_backup_snapshot *s, struct nc_host_conn *host,
+	const struct nc_pool_def *pool, const char *vol, uint64_t min_size, struct nc_err *err)
+{
 	struct nc_volume info;
-	struct vol_sink sk = { NULL };
+	struct vol_sink sk = { NULL, 0, 0 };
 	struct nc_backup_sink sink = { sink_write, sink_zero, &sk };
-	bool rbd = strcmp(pool->type, "rbd") == 0;
+	bool rbd = strcmp(pool->type, "rbd") == 0, made = false;
 	uint64_t size = s->disk_size > min_size ? s->disk_size : min_size;
+	const char *fa = getenv("NOVACRON_RESTORE_FAIL_AT");
 	char *path = NULL;
 	int ret = -1;
 
+	if (fa)
+		sk.fail_at = atol(fa);
 	memset(&info, 0, sizeof(info));
 	if (nc_vol_info(host, pool, vol, &info, err) < 0)
 		return -1;
 	if (!info.exists) {
 		if (nc_vol_create(host, pool, vol, size, NULL, err) < 0)
 			goto out;
+		made = true;
 		nc_volume_release(&info);
 		memset(&info, 0, sizeof(info));
 		if (nc_vol_info(host, pool, vol, &info, err) < 0)
@@ -421,7 +465,7 @@ int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r
 	if (nc_disk_writer_open(&sk.w, path, info.format ? info.format : (rbd ? "raw" : "qcow2"), rbd,
 				pool->ceph_conf, pool->ceph_user, err) < 0)
 		goto out;
-	ret = nc_backup_restore(st, r, s->id, &sink, err);
+	ret = nc_backup_restore_snapshot(st, r, s, &sink, err);
 	/* a volume larger than the backup reads as zeros past its end */
 	if (ret == 0 && info.capacity > s->disk_size)
 		ret = nc_disk_writer_zero(sk.w, s->disk_size, info.capacity - s->disk_size, err);
@@ -434,6 +478,19 @@ int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r
 		}
 	}
 out:
+	if (ret < 0 && made) {
+		/* never leave a half-written new volume that a later pass would take as restored */
+		struct nc_err e2;
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		if (nc_vol_delete(host, pool, vol, &e2) < 0)
+			nc_err_set(err, "%s; the half-written new volume %s could not be deleted: %s", m, vol, e2.msg);
+		else
+			nc_err_set(err, "%s; the new volume %s was deleted", m, vol);
+	}
+	if (ret == 0 && created)
+		*created = made;
 	free(path);
 	nc_volume_release(&info);
 	return ret;

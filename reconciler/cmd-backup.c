@@ -34,8 +34,6 @@ struct bk_args {
 	char **names;                /* positional VM names (run, restore) */
 	size_t nnames;
 	struct nc_pass_args pa;      /* for the default state dir */
-	const char *config_file;     /* --config: the operator's connections */
-	struct nc_cli_config cfg;
 };
 
 static int load_spec(struct nc_spec **spec, const struct bk_args *a)
@@ -78,7 +76,6 @@ static void observe(struct nc_cluster *c, const struct nc_spec *spec, const stru
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = a->state_dir;
 	oo.keep_open = true;
-	oo.connections = &a->cfg.connections;
 	nc_observe(c, spec, &oo);
 }
 
@@ -390,9 +387,15 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	long host = -1;
 	int ret = NC_EXIT_ERROR;
 	bool observed = false, built = false;
+	struct restore_disk {
+		bool use, created;
+		struct nc_pool_def pd;
+		char *vol;
+		uint64_t min_size;
+	} *todo = NULL;
 
 	if (a->nnames != 1 || !a->backup) {
-		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n");
+		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n");
 		return NC_EXIT_ERROR;
 	}
 	if (!(vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->names[0]))) {
@@ -487,12 +490,11 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 		goto out;
 	}
 
+	/* which disks, into which volumes */
+	todo = nc_xcalloc(nset + 1, sizeof(*todo));
 	for (i = 0; i < nset; i++) {
 		const struct nc_disk *k = NULL;
 		const struct nc_pool *pool;
-		struct nc_pool_def pd;
-		struct nc_backup_restore_stats st;
-		char *vol, sz[32];
 
 		for (j = 0; j < vm->eff.disks.n; j++)
 			if (strcmp(((const struct nc_disk *)vm->eff.disks.v + j)->name.v, set[i].disk) == 0)
@@ -507,20 +509,39 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 			fprintf(stderr, "novacron restore: disk '%s': no StoragePool '%s'\n", set[i].disk, k->pool.v);
 			goto out;
 		}
-		nc_pool_def_from_spec(&pd, pool);
-		vol = nc_disk_volume_name(pool, target_name, set[i].disk);
-		fprintf(stderr, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
-			pd.name, vol);
-		if (nc_restore_disk(&st, r, &set[i], c.hosts[host].conn, &pd, vol,
-				    NC_IS_SET(k->size) ? k->size.v : 0, &err) < 0) {
+		todo[i].use = true;
+		nc_pool_def_from_spec(&todo[i].pd, pool);
+		todo[i].vol = nc_disk_volume_name(pool, target_name, set[i].disk);
+		todo[i].min_size = NC_IS_SET(k->size) ? k->size.v : 0;
+	}
+	/* every chunk of every disk is checked before the first byte is written anywhere */
+	for (i = 0; i < nset; i++) {
+		if (!todo[i].use)
+			continue;
+		fprintf(stderr, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
+		if (nc_backup_verify_snapshot(NULL, r, &set[i], &err) < 0) {
 			fprintf(stderr, "novacron restore: disk %s: %s\n", set[i].disk, err.msg);
-			free(vol);
+			fprintf(stderr, "novacron restore: the backup is damaged; nothing was written, %s is as it was\n",
+				target_name);
+			goto out;
+		}
+	}
+	for (i = 0; i < nset; i++) {
+		struct nc_backup_restore_stats st;
+		char sz[32];
+
+		if (!todo[i].use)
+			continue;
+		fprintf(stderr, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
+			todo[i].pd.name, todo[i].vol);
+		if (nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn, &todo[i].pd,
+					     todo[i].vol, todo[i].min_size, &err) < 0) {
+			fprintf(stderr, "novacron restore: disk %s: %s\n", set[i].disk, err.msg);
 			goto out;
 		}
 		nc_size_format(set[i].disk_size, sz, sizeof(sz));
 		printf("restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
 		       set[i].id, st.chunks_fetched);
-		free(vol);
 	}
 	if (!dom) {
 		const struct nc_host_driver *drv = c.hosts[host].conn->drv;
@@ -535,6 +556,21 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	}
 	ret = NC_EXIT_OK;
 out:
+	/* a failed restore leaves no new volume behind that looks restored (nor a domain: defined last) */
+	for (i = 0; todo && ret != NC_EXIT_OK && i < nset; i++) {
+		struct nc_err e2;
+
+		if (!todo[i].created)
+			continue;
+		if (nc_vol_delete(c.hosts[host].conn, &todo[i].pd, todo[i].vol, &e2) < 0)
+			fprintf(stderr, "novacron restore: cannot delete the new volume %s/%s: %s\n", todo[i].pd.name,
+				todo[i].vol, e2.msg);
+		else
+			fprintf(stderr, "novacron restore: deleted the new volume %s/%s\n", todo[i].pd.name, todo[i].vol);
+	}
+	for (i = 0; todo && i < nset; i++)
+		free(todo[i].vol);
+	free(todo);
 	if (observed)
 		nc_cluster_release(&c);
 	if (built)
@@ -574,7 +610,6 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 		case 'a': a->as = optarg; break;
 		case 'H': a->host = optarg; break;
 		case 's': a->state_dir = optarg; break;
-		case 'c': a->config_file = optarg; break;
 		case 'r': a->read_data = true; break;
 		case 'n': a->dry_run = true; break;
 		case 'o':
@@ -610,7 +645,7 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 }
 
 #define BACKUP_USAGE \
-	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR] [--config FILE]\n" \
+	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR]\n" \
 	"       novacron backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n" \
 	"       novacron backup check --schedule NAME [--read-data] [PATH...]\n" \
 	"       novacron backup prune --schedule NAME [--dry-run] [PATH...]\n"
@@ -637,7 +672,7 @@ int cmd_backup(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) < 0 || nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0)
+	if (load_spec(&spec, &a) < 0)
 		goto out;
 	if (strcmp(sub, "run") == 0)
 		ret = do_run(spec, &a);
@@ -649,7 +684,6 @@ int cmd_backup(int argc, char **argv)
 		ret = do_prune(spec, &a);
 out:
 	nc_spec_free(spec);
-	nc_cli_config_release(&a.cfg);
 	free((void *)a.paths);
 	free(a.names);
 	nc_pass_args_release(&a.pa);
@@ -665,16 +699,15 @@ int cmd_restore(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	rc = parse(&a, "restore", argc, argv, true);
 	if (rc) {
-		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n",
+		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n",
 		      rc > 0 ? stdout : stderr);
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) == 0 && nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0)
+	if (load_spec(&spec, &a) == 0)
 		ret = do_restore(spec, &a);
 out:
 	nc_spec_free(spec);
-	nc_cli_config_release(&a.cfg);
 	free((void *)a.paths);
 	free(a.names);
 	nc_pass_args_release(&a.pa);

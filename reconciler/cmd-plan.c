@@ -11,8 +11,10 @@
 #include "pass-cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_plan(int argc, char **argv)
 {
@@ -37,7 +39,11 @@ int cmd_plan(int argc, char **argv)
 	ret = p.plan.errors || p.plan.refused ? NC_EXIT_ERROR :
 	      nc_plan_empty(&p.plan) ? NC_EXIT_OK : NC_EXIT_CHANGES;
 	if (a.out_file) {
-		FILE *f = fopen(a.out_file, "w");
+		int fd = open(a.out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);   /* owner only */
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+		if (fd >= 0 && !f)
+			close(fd);
 
 		nc_buf_reset(&b);
 		nc_pass_render(&p, &a, NC_OUT_JSON, 0, &b);

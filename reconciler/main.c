@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../spec/model.h"
@@ -82,6 +83,12 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/*
+	 * Defence in depth: whatever NovaCron creates (state, plans, leases,
+	 * checkouts, repositories) is its owner's only, even where a call forgets
+	 * its explicit mode.  Disk images are made by libvirt's daemon, not here.
+	 */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return NC_EXIT_ERROR;

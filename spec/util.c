@@ -410,3 +410,30 @@ int nc_write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
+
+int nc_secret_check(const char *path, unsigned *bad_mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (st.st_mode & 077) {
+		*bad_mode = (unsigned)(st.st_mode & 07777);
+		return NC_SECRET_MODE_BAD;
+	}
+	return 0;
+}
+
+int nc_read_secret_file(const char *path, size_t limit, char **out, size_t *out_len, unsigned *bad_mode)
+{
+	/* who can chmod the file between the two calls owns it anyway */
+	int rc = nc_secret_check(path, bad_mode);
+
+	return rc < 0 ? rc : nc_read_file(path, limit, out, out_len);
+}
+
+char *nc_secret_msg(const char *what, const char *path, unsigned mode)
+{
+	return nc_xasprintf("%s %s is accessible by group or others (mode %04o): run chmod 600 %s",
+			    what, path, mode, path);
+}

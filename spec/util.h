@@ -77,4 +77,18 @@ int nc_write_all(int fd, const void *data, size_t len);
 /* Reads a whole file; -1 with errno set on failure, -2 when larger than limit. */
 int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len);
 
+/*
+ * Secrets (key, password and token files): a file its group or others may
+ * access is refused, as ssh refuses such a private key.  nc_secret_check()
+ * looks at path's mode; nc_read_secret_file() reads like nc_read_file() and
+ * checks the mode of the file it opened.  Both return -3 for a file with
+ * group/other permission bits, with its mode in *bad_mode; nc_secret_msg()
+ * says so, naming the file and the chmod to run.
+ */
+#define NC_SECRET_MODE_BAD (-3)
+int nc_secret_check(const char *path, unsigned *bad_mode);
+int nc_read_secret_file(const char *path, size_t limit, char **out, size_t *out_len, unsigned *bad_mode);
+/* "WHAT PATH is accessible by group or others (mode 0644): run chmod 600 PATH"; caller frees. */
+char *nc_secret_msg(const char *what, const char *path, unsigned mode);
+
 #endif

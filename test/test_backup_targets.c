@@ -728,7 +728,7 @@ START_TEST(test_cli_schedule_targets)
 		"  disks: [{name: root, pool: local, size: 16MiB}]\n", dir, target, dir);
 	ck_assert_int_eq(nc_mkdir_p(dir), 0);
 	ck_assert_int_eq(nc_run_inq(dir, "mkdir -p spec pool && cat > spec/c.yaml <<'EOF'\n%sEOF\n"
-				    "head -c 32 /dev/urandom > key && $NC apply spec --state-dir st --auto-approve && "
+				    "(umask 077 && head -c 32 /dev/urandom > key) && $NC apply spec --state-dir st --auto-approve && "
 				    "qemu-img create -q -f qcow2 pool/v-root.qcow2 16M && "
 				    "qemu-io -f qcow2 -c 'write -P 0x77 1M 2M' pool/v-root.qcow2", yaml), 0);
 	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup run v spec --state-dir st"), 0);
@@ -848,7 +848,7 @@ START_TEST(test_location_errors)
 	write_secret("open.cred", "access_key = a\nsecret_key = b\n");
 	chmod(cred, 0644);
 	ck_assert_int_lt(nc_backup_target_open(&t, &loc, true, &err), 0);
-	HAS(err.msg, "is accessible by group or others (mode 0644): chmod 600 it");
+	HAS(err.msg, "is accessible by group or others (mode 0644): run chmod 600 ");
 	free(cred);
 	loc.credentials_file = cred = in_dir("half.cred");
 	write_secret("half.cred", "# no secret\naccess_key = a\n");
