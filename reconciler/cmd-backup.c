@@ -34,6 +34,8 @@ struct bk_args {
 	char **names;                /* positional VM names (run, restore) */
 	size_t nnames;
 	struct nc_pass_args pa;      /* for the default state dir */
+	const char *config_file;     /* --config: the operator's connections */
+	struct nc_cli_config cfg;
 };
 
 static int load_spec(struct nc_spec **spec, const struct bk_args *a)
@@ -76,6 +78,7 @@ static void observe(struct nc_cluster *c, const struct nc_spec *spec, const stru
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = a->state_dir;
 	oo.keep_open = true;
+	oo.connections = &a->cfg.connections;
 	nc_observe(c, spec, &oo);
 }
 
@@ -395,7 +398,7 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	} *todo = NULL;
 
 	if (a->nnames != 1 || !a->backup) {
-		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n");
+		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n");
 		return NC_EXIT_ERROR;
 	}
 	if (!(vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->names[0]))) {
@@ -610,6 +613,7 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 		case 'a': a->as = optarg; break;
 		case 'H': a->host = optarg; break;
 		case 's': a->state_dir = optarg; break;
+		case 'c': a->config_file = optarg; break;
 		case 'r': a->read_data = true; break;
 		case 'n': a->dry_run = true; break;
 		case 'o':
@@ -645,7 +649,7 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 }
 
 #define BACKUP_USAGE \
-	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR]\n" \
+	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR] [--config FILE]\n" \
 	"       novacron backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n" \
 	"       novacron backup check --schedule NAME [--read-data] [PATH...]\n" \
 	"       novacron backup prune --schedule NAME [--dry-run] [PATH...]\n"
@@ -672,7 +676,7 @@ int cmd_backup(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) < 0)
+	if (load_spec(&spec, &a) < 0 || nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0)
 		goto out;
 	if (strcmp(sub, "run") == 0)
 		ret = do_run(spec, &a);
@@ -684,6 +688,7 @@ int cmd_backup(int argc, char **argv)
 		ret = do_prune(spec, &a);
 out:
 	nc_spec_free(spec);
+	nc_cli_config_release(&a.cfg);
 	free((void *)a.paths);
 	free(a.names);
 	nc_pass_args_release(&a.pa);
@@ -699,15 +704,16 @@ int cmd_restore(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	rc = parse(&a, "restore", argc, argv, true);
 	if (rc) {
-		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...]\n",
+		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n",
 		      rc > 0 ? stdout : stderr);
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) == 0)
+	if (load_spec(&spec, &a) == 0 && nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0)
 		ret = do_restore(spec, &a);
 out:
 	nc_spec_free(spec);
+	nc_cli_config_release(&a.cfg);
 	free((void *)a.paths);
 	free(a.names);
 	nc_pass_args_release(&a.pa);
