@@ -507,6 +507,73 @@ START_TEST(test_serve_bad_config)
 }
 END_TEST
 
+/*
+ * Commits the git source refuses are reported as invalid, with why, and the
+ * last good one stays in force: an unsigned commit (allowedSigners), then a
+ * rollback to an older, validly signed commit.
+ */
+START_TEST(test_serve_refused_commits_are_invalid)
+{
+	struct nc_run r;
+	char *body, *cfg, *a, *b, *c, *want, *applied;
+	int port = free_port();
+
+	make_repo();
+	ck_assert_int_eq(shq("ssh-keygen -q -t ed25519 -N '' -C alice -f alice && "
+			     "printf 'alice@example.com %%s\\n' \"$(cut -d' ' -f1,2 alice.pub)\" > allowed_signers && "
+			     "cd work && git -c gpg.format=ssh -c user.signingkey=%s/alice commit -q -S --allow-empty "
+			     "-m 'signed A' && git push -q origin main", tdir), 0);
+	ck_assert_int_eq(sh(&r, "git -C work rev-parse HEAD"), 0);
+	a = nc_xstrndup(r.out, 40);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("cd work && git -c gpg.format=ssh -c user.signingkey=%s/alice commit -q -S "
+			     "--allow-empty -m 'signed B' && git push -q origin main", tdir), 0);
+	ck_assert_int_eq(sh(&r, "git -C work rev-parse HEAD"), 0);
+	b = nc_xstrndup(r.out, 40);
+	nc_run_free(&r);
+	cfg = nc_xasprintf("  git:\\n    url: file://%s/remote.git\\n    path: cluster\\n"
+			   "    allowedSigners: %s/allowed_signers", tdir, tdir);
+	write_config("serve.yaml", cfg, port, "");
+	free(cfg);
+	start_serve("serve.yaml", "pid", "log");
+	applied = nc_xasprintf("\"applied\": {\"revision\": \"%s\"", b);
+	body = wait_for(port, "/status", applied, 30);
+	free(body);
+
+	/* unsigned: invalid, and why */
+	ck_assert_int_eq(shq("cd work && git commit -q --allow-empty -m 'unsigned C' && git push -q origin main"), 0);
+	ck_assert_int_eq(sh(&r, "git -C work rev-parse HEAD"), 0);
+	c = nc_xstrndup(r.out, 40);
+	nc_run_free(&r);
+	want = nc_xasprintf("\"invalid\": {\"revision\": \"%s\", \"error\": \"commit %.7s refused: signature "
+			    "refused: the commit is not signed (allowedSigners is set)\"}", c, c);
+	body = wait_for(port, "/status", want, 20);
+	HAS(body, applied);
+	free(body);
+	free(want);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "\",state=\"invalid\"} 0\n");
+	nc_run_free(&r);
+
+	/* the branch moved back to the older, validly signed A: a rollback, invalid */
+	ck_assert_int_eq(shq("git -C work push -q -f origin %s:main", a), 0);
+	want = nc_xasprintf("\"invalid\": {\"revision\": \"%s\", \"error\": \"commit %.7s refused: it does not "
+			    "descend from %.7s, the last applied commit (an older or unrelated commit)", a, a, b);
+	body = wait_for(port, "/status", want, 20);
+	HAS(body, applied);
+	free(body);
+	free(want);
+	ck_assert_int_eq(sh(&r, "cat log"), 0);
+	HAS(r.out, "is invalid: commit ");
+	ck_assert_msg(strstr(r.out, "fetch failed") == NULL, "%s", r.out);
+	nc_run_free(&r);
+	free(applied);
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -518,6 +585,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_serve_bad_config);
 	tcase_add_test(tc, test_serve_directory_source);
 	tcase_add_test(tc, test_serve_git_source_keeps_last_good);
+	tcase_add_test(tc, test_serve_refused_commits_are_invalid);
 	tcase_add_test(tc, test_serve_webhook_needs_token);
 	tcase_add_test(tc, test_serve_lease_one_leader);
 	tcase_add_test(tc, test_serve_notifies);
