@@ -142,27 +142,10 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* "https://user:secret@host/x" -> "https://user@host/x" */
+/* "https://user:secret@host/x" -> "https://user:***@host/x": the one redaction (spec/util.c) */
 static char *redact_url(const char *url)
 {
-	const char *auth = strstr(url, "://"), *end, *at, *colon;
-	struct nc_buf b = NC_BUF_INIT;
-
-	if (!auth)
-		return nc_xstrdup(url);
-	auth += 3;
-	end = auth + strcspn(auth, "/");
-	at = memchr(auth, '@', (size_t)(end - auth));
-	if (!at)
-		return nc_xstrdup(url);
-	while (memchr(at + 1, '@', (size_t)(end - at - 1)))
-		at = memchr(at + 1, '@', (size_t)(end - at - 1));
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (!colon)
-		return nc_xstrdup(url);
-	nc_buf_add(&b, url, (size_t)(colon - url));
-	nc_buf_adds(&b, at);
-	return nc_buf_detach(&b, NULL);
+	return nc_url_redact(url);
 }
 
 /* Strips "./", leading and trailing slashes; NULL for the root; -1 if it climbs. */

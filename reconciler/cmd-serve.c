@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,22 +62,14 @@ static bool take_trigger(void)
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* one line, credentials in URLs removed (reconciler/status.c) */
 static void logf_(const char *fmt, ...)
 {
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
 	va_list ap;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ novacron serve: ", ts, now.tv_nsec / 1000000);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	nc_serve_vlog(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 static double mono(void)
@@ -103,7 +96,117 @@ struct server {
 	struct nc_spec *good_spec;
 	unsigned failures;
 	time_t backups_checked;          /* schedules due after this (wall clock) run next */
+	/* the lease thread: renews (and re-checks) the lease every 250 ms, also during a pass */
+	pthread_t lease_thread;
+	bool lease_thread_on;
+	atomic_int lease_stop;
+	atomic_int leader_state;         /* try_acquire's last answer: 1, 0, -1; -2 before the first */
 };
+
+#define NC_LEASE_RENEW_MS 250
+
+/*
+ * Renews the lease and publishes the answer: /status, and leader_state for
+ * the loop.  Losing the lease sets cancel_flag, so a pass in progress starts
+ * no new action (apply checks it before each one).  Transitions are logged.
+ */
+static void *lease_loop(void *arg)
+{
+	struct server *s = arg;
+	int prev = -2;
+
+	while (!atomic_load(&s->lease_stop)) {
+		struct nc_err err = { "" };
+		char *holder = NULL;
+		int r = s->ldrv->try_acquire(s->lease, &holder, &err);
+		unsigned slept;
+
+		pthread_mutex_lock(&s->st.mu);
+		s->st.leader = r == 1;
+		if (r == 1) {
+			nc_set_str(&s->st.lease_holder, "held by this instance");
+		} else if (r == 0) {
+			char *h = nc_xasprintf("held by %s", holder ? holder : "another instance");
+
+			nc_set_str(&s->st.lease_holder, h);
+			nc_set_str(&s->st.last_result, "standby");
+			free(h);
+		} else {
+			nc_set_str(&s->st.lease_holder, err.msg);
+		}
+		pthread_mutex_unlock(&s->st.mu);
+		atomic_store(&s->leader_state, r);
+		if (r == 1 && atomic_load(&s->lease_stop))
+			break;      /* taken while stopping: closing the lease gives it back at once */
+		if (r != 1) {
+			atomic_thread_fence(memory_order_seq_cst);
+			cancel_flag = 1;
+		}
+		if (r == 1 && prev != 1)
+			logf_("lease acquired: this instance acts");
+		else if (r != 1 && prev == 1)
+			logf_("lease lost (%s): starting no new action, standing by",
+			      r < 0 ? err.msg : holder ? holder : "held by another instance");
+		else if (r < 0 && prev != -1)
+			logf_("lease: %s", err.msg);
+		prev = r;
+		free(holder);
+		for (slept = 0; slept < NC_LEASE_RENEW_MS && !atomic_load(&s->lease_stop); slept += 50)
+			usleep(50000);
+	}
+	return NULL;
+}
+
+/* re-checked before acting: the lease thread's last answer, at most 250 ms old */
+static bool leading(struct server *s)
+{
+	return atomic_load(&s->leader_state) == 1;
+}
+
+/*
+ * A webhook token shorter than this, or holding blanks or control
+ * characters, is refused at startup: an empty file must not mean an empty
+ * password.
+ */
+#define NC_TOKEN_MIN 16
+
+static int read_token(char **out, const char *path)
+{
+	char *token = NULL;
+	size_t len, i;
+	unsigned mode;
+
+	if (nc_secret_check(path, &mode) == NC_SECRET_MODE_BAD) {
+		char *m = nc_secret_msg("tokenFile", path, mode);
+
+		logf_("%s; refusing to start", m);
+		free(m);
+		return -1;
+	}
+	if (nc_read_file(path, 4096, &token, &len) < 0) {
+		logf_("cannot read tokenFile %s: %s", path, errno ? strerror(errno) : "larger than 4 KiB");
+		return -1;
+	}
+	while (len && (token[len - 1] == '\n' || token[len - 1] == '\r'))
+		token[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)token[i] <= ' ' || token[i] == 0x7f)
+			break;
+	if (i < len || strlen(token) != len) {
+		logf_("tokenFile %s: the token holds blanks or control characters; refusing to start", path);
+		free(token);
+		return -1;
+	}
+	if (len < NC_TOKEN_MIN) {
+		logf_("tokenFile %s: the token is %s (%zu bytes); it needs at least %d characters "
+		      "(e.g. openssl rand -hex 32 > %s); refusing to start", path, len ? "too short" : "empty",
+		      len, NC_TOKEN_MIN, path);
+		free(token);
+		return -1;
+	}
+	*out = token;
+	return 0;
+}
 
 static const char *or_default(const struct nc_str *s, const char *d)
 {
@@ -117,12 +220,38 @@ static int start_parts(struct server *s)
 	struct nc_err err = { "" };
 	const struct nc_serve_config *c = &s->cfg;
 	char host[128] = "localhost", *owner, *lease_file = NULL, *token = NULL;
-	size_t len;
 
 	free(s->cache_dir);
 	free(s->state_dir);
 	s->cache_dir = nc_xstrdup(or_default(&c->cache_dir, "/var/lib/novacron/cache"));
 	s->state_dir = nc_xstrdup(or_default(&c->state_dir, "/var/lib/novacron/sim"));
+	/* the owner's only; never through a shell */
+	if (nc_mkdir_p_mode(s->cache_dir, 0700) < 0)
+		logf_("cannot create %s: %s", s->cache_dir, strerror(errno));
+	if (nc_mkdir_p_mode(s->state_dir, 0700) < 0)
+		logf_("cannot create %s: %s", s->state_dir, strerror(errno));
+	/* refused before anything starts: a bad token file is a configuration error */
+	if (NC_IS_SET(c->token_file) && read_token(&token, c->token_file.v) < 0)
+		return -1;
+	{
+		/* notify tokens are secrets too: refused at startup when others can read them */
+		size_t ni;
+		unsigned mode;
+
+		for (ni = 0; ni < c->notify.n; ni++) {
+			const struct nc_serve_notify *n = (const struct nc_serve_notify *)c->notify.v + ni;
+			char *m;
+
+			if (!NC_IS_SET(n->token_file) ||
+			    nc_secret_check(n->token_file.v, &mode) != NC_SECRET_MODE_BAD)
+				continue;
+			m = nc_secret_msg("notify tokenFile", n->token_file.v, mode);
+			logf_("%s; refusing to start", m);
+			free(m);
+			free(token);
+			return -1;
+		}
+	}
 	memset(&so, 0, sizeof(so));
 	if (NC_IS_SET(c->source.git)) {
 		const struct nc_serve_git *g = &c->source.git;
@@ -148,10 +277,11 @@ static int start_parts(struct server *s)
 	so.debounce_ms = NC_IS_SET(c->source.debounce) ? (unsigned)c->source.debounce.ms : 200;
 	if (s->sdrv->open(&s->src, &so, &err) < 0) {
 		logf_("cannot open the source: %s", err.msg);
+		free(token);
 		return -1;
 	}
 	pthread_mutex_lock(&s->st.mu);
-	nc_set_str(&s->st.source, so.url);
+	nc_set_str_redacted(&s->st.source, so.url);
 	pthread_mutex_unlock(&s->st.mu);
 
 	memset(&lo, 0, sizeof(lo));
@@ -167,33 +297,28 @@ static int start_parts(struct server *s)
 		lo.user = NC_IS_SET(c->lease.rados.user) ? c->lease.rados.user.v : NULL;
 	} else {
 		s->ldrv = &nc_lease_file;
-		if (!NC_IS_SET(c->lease.file)) {
-			char *mk = nc_xasprintf("mkdir -p '%s'", s->cache_dir);
-
-			if (system(mk) != 0)
-				logf_("cannot create %s", s->cache_dir);
-			free(mk);
-		}
+		/* state, not cache: a cache may be cleaned while instances run */
 		lease_file = NC_IS_SET(c->lease.file) ? nc_xstrdup(c->lease.file.v)
-						      : nc_xasprintf("%s/lease.lock", s->cache_dir);
+						      : nc_xasprintf("%s/lease.lock", s->state_dir);
 		lo.file = lease_file;
 	}
 	if (s->ldrv->open(&s->lease, &lo, &err) < 0) {
 		logf_("cannot open the lease: %s", err.msg);
 		free(owner);
 		free(lease_file);
+		free(token);
 		return -1;
 	}
 	free(owner);
 	free(lease_file);
-
-	if (NC_IS_SET(c->token_file)) {
-		if (nc_read_file(c->token_file.v, 4096, &token, &len) < 0) {
-			logf_("cannot read tokenFile %s: %s", c->token_file.v, strerror(errno));
-			return -1;
-		}
-		token[strcspn(token, "\r\n")] = '\0';
+	atomic_store(&s->lease_stop, 0);
+	atomic_store(&s->leader_state, -2);
+	if (pthread_create(&s->lease_thread, NULL, lease_loop, s) != 0) {
+		logf_("cannot start the lease thread");
+		free(token);
+		return -1;
 	}
+	s->lease_thread_on = true;
 	{
 		const char *listen = or_default(&c->listen, "127.0.0.1:9090");
 		const char *colon = strrchr(listen, ':');
@@ -213,6 +338,12 @@ static int start_parts(struct server *s)
 
 static void stop_parts(struct server *s)
 {
+	/* the lease first: a stopping instance takes no lease */
+	if (s->lease_thread_on) {
+		atomic_store(&s->lease_stop, 1);
+		pthread_join(s->lease_thread, NULL);
+		s->lease_thread_on = false;
+	}
 	nc_http_stop(s->http);
 	s->http = NULL;
 	if (s->lease) {
@@ -433,7 +564,7 @@ static void run_due_backups(struct server *s)
 		s->backups_checked = now;
 	if (now <= s->backups_checked)
 		return;
-	for (i = 0; i < s->good_spec->nobjs[NC_KIND_BACKUP_SCHEDULE] && !stop_flag; i++) {
+	for (i = 0; i < s->good_spec->nobjs[NC_KIND_BACKUP_SCHEDULE] && !stop_flag && leading(s); i++) {
 		const struct nc_backup *b = (const struct nc_backup *)s->good_spec->objs[NC_KIND_BACKUP_SCHEDULE][i];
 		const char *name = b->obj.meta.name.v;
 		const struct nc_vm **vms = NULL;
@@ -455,7 +586,7 @@ static void run_due_backups(struct server *s)
 		nc_observe(&cl, s->good_spec, &oo);
 		memset(&ro, 0, sizeof(ro));
 		ro.now = (int64_t)due;
-		for (j = 0; j < nv && !stop_flag; j++) {
+		for (j = 0; j < nv && !stop_flag && leading(s); j++) {
 			struct nc_backup_vm_result res;
 			struct nc_err err;
 			uint64_t stored = 0;
@@ -581,13 +712,14 @@ int cmd_serve(int argc, char **argv)
 		stop_parts(&s);
 		nc_serve_status_release(&s.st);
 		nc_spec_free(s.cfg_holder);
+		free(s.cache_dir);
+		free(s.state_dir);
 		return NC_EXIT_ERROR;
 	}
 	logf_("started (pid %ld), config %s", (long)getpid(), s.config_path);
 
 	while (!stop_flag) {
 		struct nc_err err = { "" };
-		char *holder = NULL;
 		double now = mono();
 		int leader;
 
@@ -603,30 +735,18 @@ int cmd_serve(int argc, char **argv)
 				need_fetch = true;
 			}
 		}
-		leader = s.ldrv->try_acquire(s.lease, &holder, &err);
-		pthread_mutex_lock(&s.st.mu);
-		s.st.leader = leader == 1;
-		if (leader == 1)
-			nc_set_str(&s.st.lease_holder, "held by this instance");
-		else if (leader == 0) {
-			char *h = nc_xasprintf("held by %s", holder ? holder : "another instance");
-
-			nc_set_str(&s.st.lease_holder, h);
-			nc_set_str(&s.st.last_result, "standby");
-			free(h);
-		} else {
-			nc_set_str(&s.st.lease_holder, err.msg);
+		/* the lease thread renews the lease; -2: its first answer is still to come */
+		leader = atomic_load(&s.leader_state);
+		if (leader == -2) {
+			usleep(50000);
+			continue;
 		}
-		pthread_mutex_unlock(&s.st.mu);
-		free(holder);
 		if (leader != 1) {
-			if (leader < 0)
-				logf_("lease: %s", err.msg);
 			if (once) {
 				ret = NC_EXIT_ERROR;
 				break;
 			}
-			usleep(300000);
+			usleep(100000);
 			continue;
 		}
 
@@ -666,6 +786,11 @@ int cmd_serve(int argc, char **argv)
 			}
 		}
 		if (s.good_spec && (need_pass || now >= next_drift)) {
+			/* re-checked before acting; from here on, losing the lease stops the pass */
+			cancel_flag = stop_flag;
+			atomic_thread_fence(memory_order_seq_cst);
+			if (!leading(&s))
+				continue;
 			need_pass = false;
 			if (run_pass(&s) < 0) {
 				s.failures++;
@@ -678,7 +803,7 @@ int cmd_serve(int argc, char **argv)
 						       (double)s.cfg.drift_interval.ms / 1000 : 300);
 			}
 		}
-		if (s.good_spec && !once)
+		if (s.good_spec && !once && leading(&s))
 			run_due_backups(&s);
 		if (once) {
 			if (!s.good_spec)

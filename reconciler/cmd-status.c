@@ -45,7 +45,7 @@ int cmd_status(int argc, char **argv)
 	struct nc_ydoc *docs = NULL;
 	size_t ndocs = 0, i;
 	const struct nc_ynode *root, *hosts;
-	char *url;
+	char *url, *shown;
 	CURL *c;
 	CURLcode rc;
 	long code = 0;
@@ -70,6 +70,7 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	url = nc_xasprintf("%s/status", base);
+	shown = nc_url_redact(url);     /* the --url may carry credentials: never printed */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -81,9 +82,17 @@ int cmd_status(int argc, char **argv)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || code != 200) {
-		fprintf(stderr, "novacron status: cannot read %s: %s\n", url,
+		fprintf(stderr, "novacron status: cannot read %s: %s\n", shown,
 			rc != CURLE_OK ? curl_easy_strerror(rc) : "unexpected HTTP status");
 		goto out;
+	}
+	{
+		/* what an older serve might still show: no URL credentials are printed from here either */
+		char *safe = nc_url_redact(body.buf);
+
+		nc_buf_reset(&body);
+		nc_buf_adds(&body, safe);
+		free(safe);
 	}
 	if (out == NC_OUT_JSON) {
 		fwrite(body.buf, 1, body.len, stdout);
@@ -94,7 +103,7 @@ int cmd_status(int argc, char **argv)
 	/* JSON is YAML: read it with the spec's parser */
 	if (nc_yaml_parse(&arena, "status", body.buf, body.len, NULL, &docs, &ndocs, &d) < 0 || !ndocs ||
 	    !(root = docs[0].root)) {
-		fprintf(stderr, "novacron status: %s did not return status JSON\n", url);
+		fprintf(stderr, "novacron status: %s did not return status JSON\n", shown);
 		nc_diags_release(&d);
 		goto out;
 	}
@@ -136,6 +145,7 @@ out:
 	nc_arena_release(&arena);
 	nc_buf_release(&body);
 	free(url);
+	free(shown);
 	curl_global_cleanup();
 	return ret;
 }

@@ -13,11 +13,49 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/*
+ * Limits against slow or hostile clients (docs/operations.md, "HTTP limits").
+ * The internal thread waits with epoll (MHD_USE_AUTO), so the number of
+ * connections is bounded by NC_HTTP_MAX_CONNECTIONS, not by select()'s
+ * FD_SETSIZE; one address holds at most NC_HTTP_MAX_PER_IP of them, so a
+ * flood from one source leaves room for everyone else.  A connection idle
+ * for NC_HTTP_IDLE_TIMEOUT is closed by libmicrohttpd; a request whose
+ * headers and body are not all in NC_HTTP_REQUEST_DEADLINE after the
+ * connection opened (or after the previous request on it ended) is cut by
+ * our watchdog, however steadily it trickles bytes (libmicrohttpd's timeout
+ * counts inactivity only).  Headers fit in NC_HTTP_MEMORY per connection
+ * (else 431); a body is at most NC_HTTP_MAX_BODY bytes (else 413, or the
+ * connection is closed when no Content-Length announced it).
+ */
+#define NC_HTTP_MAX_CONNECTIONS 256u
+#define NC_HTTP_MAX_PER_IP 16u
+#define NC_HTTP_IDLE_TIMEOUT 10u           /* seconds */
+#define NC_HTTP_REQUEST_DEADLINE 10.0      /* seconds */
+#define NC_HTTP_MEMORY ((size_t)32 * 1024)
+#define NC_HTTP_MAX_BODY ((size_t)64 * 1024)
+/* log lines about clients: at most NC_HTTP_LOG_BURST per NC_HTTP_LOG_WINDOW seconds, then one summary */
+#define NC_HTTP_LOG_BURST 10u
+#define NC_HTTP_LOG_WINDOW 10.0
+
+/* one per open connection (libmicrohttpd's socket context) */
+struct conn {
+	struct conn *prev, *next;
+	int fd;                  /* our duplicate of the socket: shutdown() stays safe after MHD closes its own */
+	double start;            /* when the request in progress began */
+	bool answered;           /* a response is queued: the deadline no longer applies */
+	size_t body;             /* bytes of body received for the request in progress */
+	char addr[INET6_ADDRSTRLEN];
+};
 
 struct nc_http {
 	struct MHD_Daemon *d;
@@ -25,7 +63,187 @@ struct nc_http {
 	struct nc_serve_status *status;
 	void (*trigger)(void *opaque);
 	void *opaque;
+	/* connections, for the request deadline */
+	pthread_mutex_t mu;
+	struct conn *conns;
+	pthread_t watchdog;
+	bool watchdog_started;
+	volatile int stopping;
+	/* the log rate limit */
+	pthread_mutex_t log_mu;
+	double log_window;
+	unsigned log_lines;
+	unsigned long log_suppressed;
 };
+
+static double mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* the summary of suppressed lines, once their window is over; call with log_mu held */
+static void log_flush_locked(struct nc_http *h, double now)
+{
+	if (now - h->log_window < NC_HTTP_LOG_WINDOW)
+		return;
+	if (h->log_suppressed)
+		nc_serve_log("http: suppressed %lu messages about clients in the last %.0fs", h->log_suppressed,
+			     NC_HTTP_LOG_WINDOW);
+	h->log_window = now;
+	h->log_lines = 0;
+	h->log_suppressed = 0;
+}
+
+static void hlog_v(struct nc_http *h, const char *fmt, va_list ap) NC_PRINTF(2, 0);
+
+/* a log line about a client, rate-limited: a flood of bad connections cannot flood the log */
+static void hlog_v(struct nc_http *h, const char *fmt, va_list ap)
+{
+	struct nc_buf b = NC_BUF_INIT;
+
+	nc_buf_vaddf(&b, fmt, ap);
+	while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r'))
+		b.buf[--b.len] = '\0';
+	pthread_mutex_lock(&h->log_mu);
+	log_flush_locked(h, mono_now());
+	if (h->log_lines < NC_HTTP_LOG_BURST) {
+		h->log_lines++;
+		nc_serve_log("http: %s", b.buf);
+	} else {
+		h->log_suppressed++;
+	}
+	pthread_mutex_unlock(&h->log_mu);
+	nc_buf_release(&b);
+}
+
+static void hlog(struct nc_http *h, const char *fmt, ...) NC_PRINTF(2, 3);
+
+static void hlog(struct nc_http *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hlog_v(h, fmt, ap);
+	va_end(ap);
+}
+
+/* libmicrohttpd's own messages (refused connections, malformed requests) */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	hlog_v(cls, fmt, ap);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct nc_http *h = cls;
+	struct conn *c;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		c = nc_xcalloc(1, sizeof(*c));
+		c->fd = fi ? fcntl(fi->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+		c->start = mono_now();
+		if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->client_addr)->sin_addr, c->addr,
+				  sizeof(c->addr));
+		else if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->client_addr)->sin6_addr, c->addr,
+				  sizeof(c->addr));
+		else
+			snprintf(c->addr, sizeof(c->addr), "?");
+		pthread_mutex_lock(&h->mu);
+		c->next = h->conns;
+		if (h->conns)
+			h->conns->prev = c;
+		h->conns = c;
+		pthread_mutex_unlock(&h->mu);
+		*socket_context = c;
+		return;
+	}
+	c = *socket_context;
+	if (!c)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_unlock(&h->mu);
+	free(c);
+	*socket_context = NULL;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+/* a request ended (answered, or the client went away): the next one gets a fresh deadline */
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct nc_http *h = cls;
+	struct conn *c = conn_of(mc);
+
+	(void)con_cls;
+	(void)toe;
+	if (!c)
+		return;
+	pthread_mutex_lock(&h->mu);
+	c->start = mono_now();
+	c->answered = false;
+	c->body = 0;
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* cuts requests past their deadline; writes the log summary when a window ends */
+static void *watchdog(void *arg)
+{
+	struct nc_http *h = arg;
+
+	while (!h->stopping) {
+		struct timespec t = { 0, 200 * 1000000L };
+		char cut[8][INET6_ADDRSTRLEN];
+		size_t ncut = 0, more = 0, i;
+		double now = mono_now();
+		struct conn *c;
+
+		nanosleep(&t, NULL);
+		pthread_mutex_lock(&h->mu);
+		for (c = h->conns; c; c = c->next) {
+			if (c->answered || now - c->start < NC_HTTP_REQUEST_DEADLINE || c->fd < 0)
+				continue;
+			/* libmicrohttpd sees the end of the stream and closes the connection itself */
+			shutdown(c->fd, SHUT_RDWR);
+			c->answered = true;
+			if (ncut < 8)
+				memcpy(cut[ncut++], c->addr, sizeof(c->addr));
+			else
+				more++;
+		}
+		pthread_mutex_unlock(&h->mu);
+		for (i = 0; i < ncut; i++)
+			hlog(h, "closed a connection from %s: no complete request within %.0fs", cut[i],
+			     NC_HTTP_REQUEST_DEADLINE);
+		for (i = 0; i < more; i++)
+			hlog(h, "closed a connection: no complete request within %.0fs", NC_HTTP_REQUEST_DEADLINE);
+		pthread_mutex_lock(&h->log_mu);
+		log_flush_locked(h, mono_now());
+		pthread_mutex_unlock(&h->log_mu);
+	}
+	return NULL;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type,
 			     char *body, size_t len)
@@ -47,6 +265,18 @@ static enum MHD_Result text(struct MHD_Connection *conn, unsigned code, const ch
 	return reply(conn, code, "text/plain; charset=utf-8", body, strlen(body));
 }
 
+/* the request is all in: its deadline no longer applies */
+static void mark_answered(struct nc_http *h, struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&h->mu);
+	c->answered = true;
+	pthread_mutex_unlock(&h->mu);
+}
+
 static bool authorized(const struct nc_http *h, struct MHD_Connection *conn)
 {
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -65,27 +295,53 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	struct nc_http *h = cls;
 	struct nc_buf b = NC_BUF_INIT;
-	size_t len;
+	struct conn *c;
+	size_t len, n;
 	char *body;
 
 	(void)version;
 	(void)upload;
 	if (!*con_cls) {
 		/* first call: headers only; answer once the body is in */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
 		*con_cls = h;
+		if (cl && strtoull(cl, NULL, 10) > NC_HTTP_MAX_BODY) {
+			c = conn_of(conn);
+			hlog(h, "refused a %s body from %s: over %zu bytes", method, c ? c->addr : "?", NC_HTTP_MAX_BODY);
+			mark_answered(h, conn);
+			return text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		*upload_size = 0;    /* webhook bodies are not needed: ignore them */
+		/* bodies are not needed (a webhook's is ignored): count them, drop them */
+		c = conn_of(conn);
+		if (c) {
+			pthread_mutex_lock(&h->mu);
+			c->body += *upload_size;
+			n = c->body;
+			pthread_mutex_unlock(&h->mu);
+			if (n > NC_HTTP_MAX_BODY) {
+				hlog(h, "closed a connection from %s: %s body over %zu bytes", c->addr, method,
+				     NC_HTTP_MAX_BODY);
+				return MHD_NO;
+			}
+		}
+		*upload_size = 0;
 		return MHD_YES;
 	}
+	mark_answered(h, conn);
 	if (strcmp(url, "/webhook") == 0) {
 		if (strcmp(method, "POST") != 0)
 			return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
 		if (!h->token)
 			return text(conn, MHD_HTTP_FORBIDDEN, "webhook disabled: no tokenFile configured");
-		if (!authorized(h, conn))
+		if (!authorized(h, conn)) {
+			c = conn_of(conn);
+			hlog(h, "refused a webhook from %s: missing or wrong bearer token", c ? c->addr : "?");
 			return text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+		}
 		h->trigger(h->opaque);
 		return text(conn, MHD_HTTP_ACCEPTED, "fetch and reconcile scheduled");
 	}
@@ -135,24 +391,54 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 	h->status = status;
 	h->trigger = trigger;
 	h->opaque = opaque;
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-				NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->log_mu, NULL);
+	h->log_window = mono_now();
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port,
+				NULL, NULL, handle, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,   /* first: every message goes through it */
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_CONNECTION_LIMIT, NC_HTTP_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, NC_HTTP_MAX_PER_IP,
+				MHD_OPTION_CONNECTION_TIMEOUT, NC_HTTP_IDLE_TIMEOUT,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, NC_HTTP_MEMORY,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_END);
 	if (!h->d) {
 		nc_err_set(err, "cannot listen on %s (in use?)", listen);
-		free(h->token);
-		free(h);
-		return -1;
+		goto fail;
 	}
+	if (pthread_create(&h->watchdog, NULL, watchdog, h) != 0) {
+		nc_err_set(err, "cannot start the HTTP watchdog thread");
+		MHD_stop_daemon(h->d);
+		goto fail;
+	}
+	h->watchdog_started = true;
 	*out = h;
 	return 0;
+fail:
+	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->log_mu);
+	free(h->token);
+	free(h);
+	return -1;
 }
 
 void nc_http_stop(struct nc_http *h)
 {
 	if (!h)
 		return;
+	h->stopping = 1;
+	if (h->watchdog_started)
+		pthread_join(h->watchdog, NULL);
 	MHD_stop_daemon(h->d);
+	pthread_mutex_lock(&h->log_mu);
+	if (h->log_suppressed)
+		nc_serve_log("http: suppressed %lu messages about clients", h->log_suppressed);
+	pthread_mutex_unlock(&h->log_mu);
+	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->log_mu);
 	free(h->token);
 	free(h);
 }

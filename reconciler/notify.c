@@ -93,20 +93,24 @@ void nc_notify(const struct nc_serve_config *cfg, const char *event, const char 
 	       const char *message)
 {
 	struct nc_buf body = NC_BUF_INIT;
+	char *safe_source, *safe_message;
 	size_t i;
 
 	pthread_once(&curl_once, curl_init_once);
 	nc_buf_adds(&body, "{\"event\": ");
 	nc_buf_add_json_str(&body, event);
+	/* credentials never leave the process: URLs in the payload are shown without them */
+	safe_source = nc_url_redact(NC_IS_SET(cfg->source.git) ? cfg->source.git.url.v : cfg->source.directory.v);
+	safe_message = nc_url_redact(message ? message : "");
 	nc_buf_adds(&body, ", \"source\": ");
-	nc_buf_add_json_str(&body, NC_IS_SET(cfg->source.git) ? cfg->source.git.url.v : cfg->source.directory.v);
+	nc_buf_add_json_str(&body, safe_source);
 	nc_buf_adds(&body, ", \"revision\": ");
 	if (revision)
 		nc_buf_add_json_str(&body, revision);
 	else
 		nc_buf_adds(&body, "null");
 	nc_buf_adds(&body, ", \"message\": ");
-	nc_buf_add_json_str(&body, message ? message : "");
+	nc_buf_add_json_str(&body, safe_message);
 	nc_buf_addf(&body, ", \"time\": %lld}\n", (long long)time(NULL));
 	for (i = 0; i < cfg->notify.n; i++) {
 		const struct nc_serve_notify *n = (const struct nc_serve_notify *)cfg->notify.v + i;
@@ -137,6 +141,8 @@ void nc_notify(const struct nc_serve_config *cfg, const char *event, const char 
 		pthread_attr_destroy(&attr);
 	}
 	nc_buf_release(&body);
+	free(safe_source);
+	free(safe_message);
 }
 
 void nc_notify_drain(unsigned timeout_ms)

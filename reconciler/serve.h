@@ -13,6 +13,7 @@
 #define NC_SERVE_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -120,13 +121,26 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *out);
 void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *out);
 /* replaces *slot with a copy of v (NULL allowed); call with s->mu held */
 void nc_set_str(char **slot, const char *v);
+/* as nc_set_str, with any credentials in URLs removed (nc_url_redact) */
+void nc_set_str_redacted(char **slot, const char *v);
+/*
+ * One log line on standard error: "TIME novacron serve: MESSAGE\n", written
+ * with one write so lines of several threads never interleave.  URLs in the
+ * message lose their credentials (nc_url_redact).
+ */
+void nc_serve_log(const char *fmt, ...) NC_PRINTF(1, 2);
+void nc_serve_vlog(const char *fmt, va_list ap) NC_PRINTF(1, 0);
 
 /* ---- HTTP endpoint (reconciler/http.c, libmicrohttpd) ---- */
 struct nc_http;
 /*
  * Serves /healthz, /status, /metrics (GET) and /webhook (POST, needs
  * "Authorization: Bearer TOKEN" when a token is configured, else refused).
- * A webhook calls trigger(opaque).
+ * A webhook calls trigger(opaque).  Slow or hostile clients cannot take it
+ * down: epoll, a connection limit and a per-IP limit, an idle timeout, a
+ * deadline for each request's headers and body, a bounded webhook body, and
+ * its log lines rate-limited (limits in reconciler/http.c and
+ * docs/operations.md).
  */
 int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 		  struct nc_serve_status *status, void (*trigger)(void *opaque), void *opaque,

@@ -5,13 +5,50 @@
  */
 #include "serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void nc_set_str(char **slot, const char *v)
 {
 	free(*slot);
 	*slot = v ? nc_xstrdup(v) : NULL;
+}
+
+void nc_set_str_redacted(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? nc_url_redact(v) : NULL;
+}
+
+void nc_serve_vlog(const char *fmt, va_list ap)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char ts[32], *safe;
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	nc_buf_vaddf(&b, fmt, ap);
+	safe = nc_url_redact(b.buf);
+	nc_buf_reset(&b);
+	nc_buf_addf(&b, "%s.%03ldZ novacron serve: %s\n", ts, now.tv_nsec / 1000000, safe);
+	free(safe);
+	fflush(stderr);
+	(void)nc_write_all(STDERR_FILENO, b.buf, b.len);
+	nc_buf_release(&b);
+}
+
+void nc_serve_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_serve_vlog(fmt, ap);
+	va_end(ap);
 }
 
 void nc_serve_status_init(struct nc_serve_status *s)
@@ -53,6 +90,20 @@ static void jstr(struct nc_buf *b, const char *s)
 		nc_buf_adds(b, "null");
 }
 
+/* for every field that may hold a URL or quote one: credentials never leave */
+static void jsafe(struct nc_buf *b, const char *s)
+{
+	char *r;
+
+	if (!s) {
+		nc_buf_adds(b, "null");
+		return;
+	}
+	r = nc_url_redact(s);
+	nc_buf_add_json_str(b, r);
+	free(r);
+}
+
 static const char *const results[] = { "done", "failed", "skipped" };
 
 void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
@@ -62,27 +113,27 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 
 	pthread_mutex_lock(&s->mu);
 	nc_buf_addf(b, "{\n  \"leader\": %s,\n  \"lease\": ", s->leader ? "true" : "false");
-	jstr(b, s->lease_holder);
+	jsafe(b, s->lease_holder);
 	nc_buf_adds(b, ",\n  \"source\": ");
-	jstr(b, s->source);
+	jsafe(b, s->source);
 	nc_buf_adds(b, ",\n  \"applied\": {\"revision\": ");
 	jstr(b, s->applied_id);
 	nc_buf_adds(b, ", \"summary\": ");
-	jstr(b, s->applied_summary);
+	jsafe(b, s->applied_summary);
 	nc_buf_adds(b, "},\n  \"seen\": ");
 	jstr(b, s->seen_id);
 	nc_buf_adds(b, ",\n  \"invalid\": {\"revision\": ");
 	jstr(b, s->invalid_id);
 	nc_buf_adds(b, ", \"error\": ");
-	jstr(b, s->invalid_error);
+	jsafe(b, s->invalid_error);
 	nc_buf_adds(b, "},\n  \"last_pass\": {\"result\": ");
 	jstr(b, s->last_result);
 	nc_buf_addf(b, ", \"time\": %lld, \"seconds\": %.3f, \"error\": ", (long long)s->last_pass,
 		    s->last_pass_seconds);
-	jstr(b, s->last_error);
+	jsafe(b, s->last_error);
 	nc_buf_addf(b, "},\n  \"backups\": {\"ok\": %llu, \"failed\": %llu, \"last\": %lld, \"error\": ",
 		    (unsigned long long)s->backups_ok, (unsigned long long)s->backups_failed, (long long)s->last_backup);
-	jstr(b, s->last_backup_error);
+	jsafe(b, s->last_backup_error);
 	nc_buf_addf(b, "},\n  \"passes\": {\"ok\": %llu, \"failed\": %llu},\n  \"drift\": %zu,\n"
 		       "  \"pending_actions\": %zu,\n  \"vms\": {\"running\": %zu, \"stopped\": %zu, \"other\": %zu},\n"
 		       "  \"actions\": {", (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed,
@@ -101,9 +152,9 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 		nc_buf_adds(b, i ? ", {\"name\": " : "{\"name\": ");
 		jstr(b, s->hosts[i].name);
 		nc_buf_adds(b, ", \"uri\": ");
-		jstr(b, s->hosts[i].uri);
+		jsafe(b, s->hosts[i].uri);
 		nc_buf_addf(b, ", \"up\": %s, \"error\": ", s->hosts[i].up ? "true" : "false");
-		jstr(b, s->hosts[i].error);
+		jsafe(b, s->hosts[i].error);
 		nc_buf_addc(b, '}');
 	}
 	nc_buf_addf(b, "],\n  \"uptime\": %lld\n}\n", (long long)(time(NULL) - s->started));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -391,6 +392,68 @@ int nc_mkdir_p(const char *path)
 		ret = -1;
 	free(p);
 	return ret;
+}
+
+int nc_mkdir_p_mode(const char *path, unsigned mode)
+{
+	char *p = nc_xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; *s && !ret; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = '/';
+	}
+	if (!ret && mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+		ret = -1;
+	free(p);
+	return ret;
+}
+
+static bool url_scheme_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == '-' || c == '.';
+}
+
+char *nc_url_redact(const char *text)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	const char *p = text ? text : "", *sep;
+
+	while ((sep = strstr(p, "://")) != NULL) {
+		const char *scheme = sep, *auth = sep + 3, *end, *at = NULL, *q, *colon;
+		bool http;
+
+		while (scheme > p && url_scheme_char(scheme[-1]))
+			scheme--;
+		/* the authority ends at the path, query, fragment, or anything a URL in a message would end at */
+		end = auth + strcspn(auth, "/?# \t\r\n\"'<>");
+		for (q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		nc_buf_add(&b, p, (size_t)(auth - p));
+		p = auth;
+		if (!at)
+			continue;
+		http = (sep - scheme == 4 && strncasecmp(scheme, "http", 4) == 0) ||
+		       (sep - scheme == 5 && strncasecmp(scheme, "https", 5) == 0);
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon) {
+			nc_buf_add(&b, auth, (size_t)(colon - auth));
+			nc_buf_adds(&b, ":***");
+		} else if (http && at > auth) {
+			nc_buf_adds(&b, "***");
+		} else {
+			nc_buf_add(&b, auth, (size_t)(at - auth));
+		}
+		p = at;
+	}
+	nc_buf_adds(&b, p);
+	return nc_buf_detach(&b, NULL);
 }
 
 int nc_write_all(int fd, const void *data, size_t len)

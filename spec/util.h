@@ -71,6 +71,19 @@ unsigned nc_edit_distance(const char *a, const char *b, unsigned max);
 
 /* mkdir -p: creates path and its parents (mode 0755); 0, or -1 with errno set. */
 int nc_mkdir_p(const char *path);
+/*
+ * mkdir -p with a mode for the directories it creates (e.g. 0700 for state
+ * that is the owner's only); existing directories are left as they are.
+ */
+int nc_mkdir_p_mode(const char *path, unsigned mode);
+/*
+ * A copy of text (a URL, or a message quoting URLs) safe to show anywhere:
+ * in every "scheme://userinfo@host" the password is replaced by "***"
+ * ("https://user:pass@h" -> "https://user:***@h"); for http(s), a userinfo
+ * without a password (often a token: "https://TOKEN@h") becomes "***".
+ * Caller frees.
+ */
+char *nc_url_redact(const char *text);
 /* Writes all of data, retrying short writes and EINTR; 0, or -1 with errno set. */
 int nc_write_all(int fd, const void *data, size_t len);
 
