@@ -541,15 +541,34 @@ out:
 
 /* ---- the last applied commit ---- */
 
+/* The URL without any user or password: what the record is kept for. */
+static char *record_url(const char *url)
+{
+	const char *auth = strstr(url, "://"), *end, *at, *p;
+
+	if (!auth)
+		return nc_xstrdup(url);
+	auth += 3;
+	end = auth + strcspn(auth, "/");
+	at = NULL;
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return nc_xstrdup(url);
+	return nc_xasprintf("%.*s%s", (int)(auth - url), url, at + 1);
+}
+
 /*
- * STATE_FILE holds "commit HEX\nurl URL\nref REF\n".  A record for another
+ * STATE_FILE holds "commit HEX\nurl URL\nref REF\n" (the URL without user or
+ * password, so a changed credential keeps the record).  A record for another
  * URL or ref (the configuration changed) is ignored; a missing file is no
  * record; an unreadable or malformed one is an error (refusing is safer
  * than forgetting what was applied).
  */
 static int load_applied(struct nc_source *s, struct nc_err *err)
 {
-	char *text = NULL, *want = NULL;
+	char *text = NULL, *want = NULL, *url;
 	size_t len;
 	int ret = -1;
 
@@ -559,7 +578,9 @@ static int load_applied(struct nc_source *s, struct nc_err *err)
 		nc_err_set(err, "git source: cannot read %s: %s", s->state_file, strerror(errno));
 		return -1;
 	}
-	want = nc_xasprintf("\nurl %s\nref %s\n", s->display_url, s->ref);
+	url = record_url(s->url);
+	want = nc_xasprintf("\nurl %s\nref %s\n", url, s->ref);
+	free(url);
 	if (len < 7 + GIT_OID_HEXSZ || strncmp(text, "commit ", 7) != 0 ||
 	    git_oid_fromstrn(&s->last, text + 7, GIT_OID_HEXSZ) < 0) {
 		nc_err_set(err, "git source: %s is malformed: remove it to forget the last "
@@ -576,7 +597,7 @@ out:
 
 static int git_applied(struct nc_source *s, const struct nc_revision *rev, struct nc_err *err)
 {
-	char *dir = NULL, *tmp = NULL, *text = NULL;
+	char *dir = NULL, *tmp = NULL, *text = NULL, *url;
 	git_oid id;
 	int fd = -1, ret = -1;
 
@@ -591,7 +612,9 @@ static int git_applied(struct nc_source *s, const struct nc_revision *rev, struc
 	dir = nc_xstrdup(s->state_file);
 	*strrchr(dir, '/') = '\0';
 	tmp = nc_xasprintf("%s.tmp-%ld", s->state_file, (long)getpid());
-	text = nc_xasprintf("commit %s\nurl %s\nref %s\n", rev->id, s->display_url, s->ref);
+	url = record_url(s->url);
+	text = nc_xasprintf("commit %s\nurl %s\nref %s\n", rev->id, url, s->ref);
+	free(url);
 	if ((*dir && nc_mkdir_p(dir) < 0) ||
 	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
 	    nc_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
