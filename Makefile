@@ -23,7 +23,7 @@ asan:
 
 fuzz:
 	CC=clang cmake -S . -B build-fuzz -DNC_FUZZ=ON -DNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target nc-fuzz-spec
+	cmake --build build-fuzz -j $(JOBS) --target nc-fuzz-spec nc-fuzz-uri
 
 bench: all
 	./bench/run.sh

@@ -206,6 +206,7 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 	}
 	nc_diags_init(&d);
 	r = nc_operator_config_load(&cfg, &out->holder, path, &d);
+	nc_diags_sort(&d);
 	nc_diags_format_text(&d, &b, 0);
 	fwrite(b.buf, 1, b.len, stderr);
 	if (r < 0)

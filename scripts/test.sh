@@ -105,6 +105,7 @@ if command -v clang >/dev/null; then
 	step "build fuzz harness" make -s fuzz
 	# -timeout / -rss_limit_mb: an input that takes too long or too much memory fails
 	step "replay test/fuzz/corpus" ./build-fuzz/nc-fuzz-spec -runs=0 -timeout=10 -rss_limit_mb=2048 test/fuzz/corpus
+	step "replay test/fuzz/uri-corpus" ./build-fuzz/nc-fuzz-uri -runs=0 test/fuzz/uri-corpus
 else
 	echo "skip: clang is not installed, the libFuzzer harness cannot be built"
 fi

@@ -88,9 +88,11 @@ static const struct nc_schema overcommit_schema =
 
 static const struct nc_field host_spec_fields[] = {
 	F("uri", NC_F_STR, struct nc_host_spec, uri, .required = 1, .check = NC_CHK_URI,
-	  .doc = "libvirt connection URI, e.g. qemu+ssh://root@kvm1/system or sim:///kvm1"),
+	  .doc = "libvirt connection URI naming the host and transport, e.g. qemu+ssh://root@kvm1/system or "
+		 "sim:///kvm1; keys, sockets and other parameters come from the operator's connections"),
 	F("migrationUri", NC_F_STR, struct nc_host_spec, migration_uri, .check = NC_CHK_URI,
-	  .doc = "URI other hosts' libvirt daemons use to reach this one for migration (default: uri)"),
+	  .doc = "URI other hosts' libvirt daemons use to reach this one for migration (default: uri); "
+		 "the same rules as uri"),
 	F("maintenance", NC_F_BOOL, struct nc_host_spec, maintenance,
 	  .doc = "true drains the host: its VMs move elsewhere and nothing new lands"),
 	F("capacity", NC_F_STRUCT, struct nc_host_spec, capacity, .sub = &capacity_schema,

@@ -114,7 +114,7 @@ static int check_authority(const char *a, size_t n, const char **why)
 			       "connections config (docs/operations.md)";
 			return -1;
 		}
-		if (un == 0 || un > 32 || a[0] == '-' || a[0] == '.') {
+		if (un == 0 || un > 32 || a[0] == '-' || a[0] == '.' || memmem(a, un, "..", 2)) {
 			*why = "the user name must be 1 to 32 letters, digits, '.', '_' or '-', "
 			       "not starting with '-' or '.'";
 			return -1;

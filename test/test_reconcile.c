@@ -213,11 +213,15 @@ START_TEST(test_unreachable_host_is_not_empty)
 
 	ck_assert_int_eq(shq(APPLY), 0);
 	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm9}\\n"
-			     "spec: {uri: \"qemu:///system?socket=/nonexistent/novacron-test.sock\"}\\n"
+			     "spec: {uri: \"qemu+unix:///system\"}\\n"
 			     "---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: new-1}\\n"
 			     "spec: {template: small}\\n' > spec/extra.yaml"), 0);
-	ck_assert_int_eq(sh(&r, PLAN " --prune"), 0);
-	HAS(r.out, "kvm9         qemu:///system?socket=/nonexistent/novacron-test.sock unreachable: cannot connect: ");
+	/* the socket comes from the operator's connections, never from the spec */
+	ck_assert_int_eq(shq("printf 'connections:\\n  - host: kvm9\\n"
+			     "    params: socket=/nonexistent/novacron-test.sock\\n' > conn.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --prune --config conn.yaml"), 0);
+	HAS(r.out, "kvm9         qemu+unix:///system      unreachable: cannot connect: ");
+	HASNT(r.out, "/nonexistent");
 	HAS(r.out, "warning: host kvm9 is unreachable (cannot connect: ");
 	HAS(r.out, "warning: VM new-1 was not found on any reachable host; it is not created while 1 host is unreachable\n");
 	HAS(r.out, "No changes.");
@@ -239,8 +243,10 @@ START_TEST(test_hung_host_times_out)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	ck_assert_int_eq(listen(fd, 16), 0);
 	ck_assert_int_eq(shq("printf -- '---\napiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: kvm0}\n"
-			     "spec: {uri: \"qemu:///system?socket=%s\"}\n' > spec/hung.yaml", addr.sun_path), 0);
-	ck_assert_int_eq(sh(&r, PLAN " --timeout 1"), 0);
+			     "spec: {uri: \"qemu+unix:///system\"}\n' > spec/hung.yaml"), 0);
+	ck_assert_int_eq(shq("printf 'connections:\n  - host: kvm0\n    uri: \"qemu:///system?socket=%s\"\n' "
+			     "> conn.yaml", addr.sun_path), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --timeout 1 --config conn.yaml"), 0);
 	HAS(r.out, "unreachable: timed out after 1.0 s\n");
 	HAS(r.out, "warning: host kvm0 is unreachable (timed out after 1.0 s)");
 	/* the other hosts were observed all the same */

@@ -36,6 +36,9 @@ fi
 NC_LV_ADDR_PREFIX=127.0.104 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log" 2>&1 ||
 	{ cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
+# a spec names the hosts (NC_HOSTn_SPEC_URI); the operator's connections file says how to
+# reach their daemons' sockets, for every novacron command below
+export NOVACRON_CONFIG=$NC_CONNECTIONS
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
@@ -62,7 +65,7 @@ spec() {
 apiVersion: novacron.io/v1
 kind: Host
 metadata: {name: h1}
-spec: {uri: "$NC_HOST1_URI"}
+spec: {uri: "$NC_HOST1_SPEC_URI"}
 ---
 apiVersion: novacron.io/v1
 kind: StoragePool
@@ -207,6 +210,7 @@ interval: 1s
 driftInterval: 10m
 listen: 127.0.0.1:0
 YAML
+cat "$NC_CONNECTIONS" >>"$T/serve.yaml"   # serve reads its connections from its own config
 { "$NC" serve --config "$T/serve.yaml" >"$T/serve.log" 2>&1 &
 }
 SERVE_PID=$!

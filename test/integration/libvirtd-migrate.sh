@@ -28,6 +28,9 @@ if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
 fi
 bash test/testbed/libvirtd.sh up 2 "$LV" >"$T/up.log" 2>&1 || { cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
+# a spec names the hosts (NC_HOSTn_SPEC_URI); the operator's connections file says how to
+# reach their daemons' sockets, for every novacron command below
+export NOVACRON_CONFIG=$NC_CONNECTIONS
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
@@ -58,12 +61,12 @@ spec() {   # spec MAINT1 MAINT2 TIMEOUT STATE AUTOCONVERGE MAXDOWNTIME
 apiVersion: novacron.io/v1
 kind: Host
 metadata: {name: h1}
-spec: {uri: "$NC_HOST1_URI", migrationUri: "$NC_HOST1_MIGRATE_URI", maintenance: $1}
+spec: {uri: "$NC_HOST1_SPEC_URI", maintenance: $1}
 ---
 apiVersion: novacron.io/v1
 kind: Host
 metadata: {name: h2}
-spec: {uri: "$NC_HOST2_URI", migrationUri: "$NC_HOST2_MIGRATE_URI", maintenance: $2}
+spec: {uri: "$NC_HOST2_SPEC_URI", maintenance: $2}
 ---
 apiVersion: novacron.io/v1
 kind: VM

@@ -9,6 +9,7 @@
 #        libvirtd.sh down [DIR]   stop exactly what `up` started (guests too), remove DIR
 #        libvirtd.sh env  [DIR]   print NC_* shell variables (URIs) of the running hosts:
 #                                 set -a; eval "$(libvirtd.sh env)"; set +a
+#                                 and write DIR/connections.yaml (NC_CONNECTIONS) for NovaCron
 #        libvirtd.sh check        can this machine run it, and if not why (exit 0 / 1)
 #        DIR defaults to /tmp/nc-libvirtd (an absolute path without blanks)
 #
@@ -27,7 +28,10 @@
 #     from every namespace, so are the unix sockets in it.
 #   * no network namespace is needed: clients and the SOURCE daemon of a peer-to-peer
 #     migration reach a daemon through its unix socket, qemu+unix:///system?socket=
-#     DIR/hN/sock/libvirt-sock (auth none). The migration data goes over TCP on loopback,
+#     DIR/hN/sock/libvirt-sock (auth none). A spec may not name a socket (docs/security.md):
+#     a spec's Host hN says uri: $NC_HOSTn_SPEC_URI, a stand-in that resolves nowhere, and the
+#     operator's connections file NC_CONNECTIONS (--config) maps hN to the socket URIs.
+#     The migration data goes over TCP on loopback,
 #     to 127.0.100.N (qemu.conf migration_address + migration_host; libvirt refuses 127.0.0.1
 #     and "localhost" as migration_host), from a port range of the host's own.
 #     Optionally (NC_LV_TCP_BASE) each daemon also listens on 127.0.100.N:BASE+N (qemu+tcp).
@@ -99,6 +103,8 @@ host_count() { [ -s "$DIR/hosts" ] && cat "$DIR/hosts" || echo 0; }
 sock_of() { echo "$DIR/h$1/sock/libvirt-sock"; }
 addr_of() { echo "$ADDR_PREFIX.$1"; }
 uri_of() { echo "qemu+unix:///system?socket=$(sock_of "$1")"; }
+# what a spec says: a transport and a host name only; the connections file says how
+spec_uri_of() { echo "qemu+tcp://h$1.nc-testbed.invalid/system"; }
 
 # ---------------------------------------------------------------- check
 # Prints one line per problem; returns non-zero if any.
@@ -405,10 +411,21 @@ env_() {
 	ADDR_PREFIX=$(sed -n 's/^ADDR_PREFIX=//p' "$DIR/settings")
 	emit NC_LIBVIRTD_DIR "$DIR"
 	emit NC_HOSTS "$n"
+	# NovaCron's connections (novacron plan|apply|... --config $NC_CONNECTIONS): how to reach
+	# the spec's Hosts h1..hN (named so), and how their daemons reach each other to migrate
+	{
+		echo "connections:"
+		for ((h = 1; h <= n; h++)); do
+			printf '  - host: h%s\n    uri: "%s"\n    migrationUri: "%s"\n' "$h" "$(uri_of "$h")" "$(uri_of "$h")"
+		done
+	} >"$DIR/connections.yaml"
+	emit NC_CONNECTIONS "$DIR/connections.yaml"
 	for ((h = 1; h <= n; h++)); do
 		d=$DIR/h$h
 		# what a client on this machine opens
 		emit "NC_HOST${h}_URI" "$(uri_of "$h")"
+		# what a spec's Host h$h says (the connections file replaces it)
+		emit "NC_HOST${h}_SPEC_URI" "$(spec_uri_of "$h")"
 		# what the SOURCE daemon opens to reach this host in a peer-to-peer migration
 		# (dconnuri of virDomainMigrateToURI3); same socket, visible in every namespace
 		emit "NC_HOST${h}_MIGRATE_URI" "$(uri_of "$h")"
