@@ -676,7 +676,8 @@ int cmd_backup(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) < 0 || nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0)
+	if (load_spec(&spec, &a) < 0 || nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0 ||
+	    nc_cli_check_paths(&a.cfg, spec, "backup") < 0)
 		goto out;
 	if (strcmp(sub, "run") == 0)
 		ret = do_run(spec, &a);
@@ -709,7 +710,8 @@ int cmd_restore(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) == 0 && nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0)
+	if (load_spec(&spec, &a) == 0 && nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0 &&
+	    nc_cli_check_paths(&a.cfg, spec, "restore") == 0)
 		ret = do_restore(spec, &a);
 out:
 	nc_spec_free(spec);

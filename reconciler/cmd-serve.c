@@ -390,7 +390,8 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 
 	nc_diags_init(&d);
 	d.max_errors = 50;
-	if (nc_spec_load(&spec, paths, 1, NULL, &d) < 0) {
+	if (nc_spec_load(&spec, paths, 1, NULL, &d) < 0 ||
+	    nc_serve_check_paths(&s->cfg, s->config_path, spec, &d) < 0) {
 		nc_diags_format_text(&d, &b, 0);
 		fwrite(b.buf, 1, b.len, stderr);
 		logf_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,

@@ -212,8 +212,11 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 	if (r < 0)
 		fprintf(stderr, "novacron %s: the configuration file %s has errors; nothing was contacted\n",
 			cmd, path);
-	else
+	else {
 		out->connections = cfg.connections;
+		out->paths = cfg.paths;
+		out->file = nc_xstrdup(path);
+	}
 	nc_buf_release(&b);
 	nc_diags_release(&d);
 	return r;
@@ -222,5 +225,29 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 void nc_cli_config_release(struct nc_cli_config *c)
 {
 	nc_spec_free(c->holder);
+	free(c->file);
 	memset(c, 0, sizeof(*c));
+}
+
+int nc_cli_check_paths(const struct nc_cli_config *c, const struct nc_spec *spec, const char *cmd)
+{
+	struct nc_path_roots roots;
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+	int r;
+
+	nc_diags_init(&d);
+	nc_path_roots_init(&roots, c->file ? &c->paths : NULL, c->file);
+	r = nc_spec_check_paths(spec, &roots, &d);
+	if (r < 0) {
+		nc_diags_sort(&d);
+		nc_diags_format_text(&d, &b, 0);
+		fwrite(b.buf, 1, b.len, stderr);
+		fprintf(stderr, "novacron %s: the spec names %zu local path%s outside the operator's roots; "
+			"nothing was contacted\n", cmd, d.errors, d.errors == 1 ? "" : "s");
+	}
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+	nc_path_roots_release(&roots);
+	return r;
 }

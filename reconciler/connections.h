@@ -29,6 +29,7 @@
 
 #include "../drivers/driver.h"
 #include "../spec/model.h"
+#include "../spec/roots.h"
 
 struct nc_connection {
 	struct nc_pos pos;
@@ -63,6 +64,8 @@ void nc_connection_error_clean(struct nc_err *err, const char *resolved, const c
 struct nc_cli_config {
 	struct nc_spec *holder;
 	struct nc_list connections;      /* struct nc_connection; empty without a file */
+	struct nc_paths_config paths;    /* `paths:` (spec/roots.h); unset without a file */
+	char *file;                      /* the file read, NULL: none */
 };
 
 /* Loads path, or $NOVACRON_CONFIG when path is NULL (neither: an empty
@@ -70,5 +73,9 @@ struct nc_cli_config {
  * are used.  Prints diagnostics to stderr as "novacron CMD: ..."; 0 or -1. */
 int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *path);
 void nc_cli_config_release(struct nc_cli_config *c);
+/* Refuses a spec whose local paths leave the configuration's `paths:` roots
+ * (or the defaults): prints the errors and "novacron CMD: ...; nothing was
+ * contacted" to stderr and returns -1; 0 when every path is inside. */
+int nc_cli_check_paths(const struct nc_cli_config *c, const struct nc_spec *spec, const char *cmd);
 
 #endif

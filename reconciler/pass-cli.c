@@ -206,6 +206,9 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	/* how to reach the hosts: the operator's file, never the spec */
 	if (nc_cli_config_load(&p->config, a->cmd, a->config_file) < 0)
 		return -1;
+	/* the spec's local paths stay inside the operator's roots (spec/roots.h) */
+	if (nc_cli_check_paths(&p->config, p->spec, a->cmd) < 0)
+		return -1;
 
 	memset(&oo, 0, sizeof(oo));
 	oo.connections = &p->config.connections;

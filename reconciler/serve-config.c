@@ -115,6 +115,8 @@ static const struct nc_field config_fields[] = {
 	  .doc = "webhooks told about failed passes and drift"),
 	F("connections", NC_F_LIST, struct nc_serve_config, connections, .sub = &nc_connection_schema,
 	  .doc = "how to reach each host: URI, ssh key, socket, ... (trusted; never from the spec)"),
+	F("paths", NC_F_STRUCT, struct nc_serve_config, paths, .sub = &nc_schema_paths,
+	  .doc = "roots the spec's local paths must stay in: secrets, ceph, pools, images, backups, boot"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
@@ -126,6 +128,18 @@ int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder
 	if (nc_config_load(holder, &config_schema, path, out, diags) < 0)
 		return -1;
 	return nc_connections_check(&out->connections, diags);
+}
+
+int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_path,
+			 const struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct nc_path_roots roots;
+	int r;
+
+	nc_path_roots_init(&roots, cfg ? &cfg->paths : NULL, config_path);
+	r = nc_spec_check_paths(spec, &roots, diags);
+	nc_path_roots_release(&roots);
+	return r;
 }
 
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,

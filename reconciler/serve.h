@@ -21,6 +21,7 @@
 #include "../drivers/lease.h"
 #include "../drivers/source.h"
 #include "../spec/model.h"
+#include "../spec/roots.h"
 #include "pass.h"
 
 /* ---- configuration (docs/operations.md) ---- */
@@ -75,6 +76,7 @@ struct nc_serve_config {
 	struct nc_serve_apply apply;
 	struct nc_list notify;           /* struct nc_serve_notify */
 	struct nc_list connections;      /* struct nc_connection (reconciler/connections.h) */
+	struct nc_paths_config paths;    /* roots the spec's local paths must stay in (spec/roots.h) */
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
@@ -84,6 +86,11 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
  * CLI reads for its connections (reconciler/connections.h). */
 int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			    struct nc_diags *diags);
+/* Checks the local paths of spec against the configuration's `paths:` roots
+ * (defaults where it names none; config_path for messages): errors into
+ * *diags at the spec's positions, -1 when a path is outside. */
+int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_path,
+			 const struct nc_spec *spec, struct nc_diags *diags);
 
 /* ---- status shared with the HTTP endpoint ---- */
 struct nc_host_report {

@@ -6,7 +6,8 @@
  *   missing  created: from the VM's restore backup when the spec names one
  *            (declarative restore: only ever into a volume that does not
  *            exist, so it happens once), else as a copy-on-write clone of
- *            the disk's image, else empty;
+ *            the disk's image (dir pools: a bare name is a file of the
+ *            pool's directory), else empty;
  *   smaller  grown in place (live through QEMU when the domain runs);
  *   larger   refused: plans report it as an error before apply runs.
  * A volume that exists is reused as it is: a pass cut short after creating
@@ -55,6 +56,25 @@ out:
 	return ret;
 }
 
+/*
+ * A disk's image: in a dir pool, a bare name is a file of the pool's own
+ * directory and an absolute path is used as it is (both were checked
+ * against the operator's roots when the spec was loaded: spec/roots.h); in
+ * an rbd pool, an image of the same Ceph pool.
+ */
+static int create_from_image(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
+	uint64_t size, const char *image, struct nc_err *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if (image && image[0] != '/' && strcmp(pd->type, "dir") == 0)
+		image = path = nc_xasprintf("%s/%s", pd->path, image);
+	rc = nc_vol_create(conn, pd, vol, size, image, err);
+	free(path);
+	return rc;
+}
+
 int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
 	const struct nc_domain_def *def, bool running, struct nc_err *err)
 {
@@ -88,7 +108,7 @@ int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, con
 			if (NC_IS_SET(vm->spec.restore))
 				rc = restore_one(conn, spec, vm, k->name.v, &pd, vol, size, err);
 			else
-				rc = nc_vol_create(conn, &pd, vol, size, NC_IS_SET(k->image) ? k->image.v : NULL, err);
+				rc = create_from_image(conn, &pd, vol, size, NC_IS_SET(k->image) ? k->image.v : NULL, err);
 		} else if (size && size > info.capacity) {
 			rc = nc_vol_resize(conn, &pd, vol, size, running ? def->name : NULL, running ? target : NULL, err);
 		} else if (size && size < info.capacity) {

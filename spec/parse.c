@@ -312,8 +312,20 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			return -1;
 		return *p && *p != '/' ? 0 : -1;
 	case NC_CHK_ABS_PATH:
-		*why = "expected an absolute path";
+		*why = "expected an absolute path without '..' components or control characters";
 		if (s[0] != '/')
+			return -1;
+		for (p = s; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+			    (p[0] == '.' && p[1] == '.' && p[-1] == '/' && (p[2] == '/' || !p[2])))
+				return -1;
+		return 0;
+	case NC_CHK_IMAGE:
+		/* a file in the disk's pool (dir), an image of its Ceph pool (rbd), or a path */
+		if (s[0] == '/')
+			return check_string(NC_CHK_ABS_PATH, s, why);
+		*why = "expected an image name without '/' (a file of the disk's pool) or an absolute path";
+		if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strchr(s, '/'))
 			return -1;
 		for (p = s; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -111,8 +111,9 @@ static const struct nc_field disk_fields[] = {
 	F("pool", NC_F_STR, struct nc_disk, pool, REF(NC_KIND_STORAGE_POOL),
 	  .doc = "StoragePool the volume lives in"),
 	F("size", NC_F_SIZE, struct nc_disk, size, .min = MiB, .doc = "virtual size, e.g. 20GiB"),
-	F("image", NC_F_STR, struct nc_disk, image,
-	  .doc = "base image volume to clone (copy-on-write where the pool can)"),
+	F("image", NC_F_STR, struct nc_disk, image, .check = NC_CHK_IMAGE,
+	  .doc = "base image to clone (copy-on-write where the pool can): a file of the disk's dir pool "
+		 "or an image of its rbd pool by name, or an absolute path inside the operator's paths.images"),
 	F("bus", NC_F_ENUM, struct nc_disk, bus, .values = bus_values,
 	  .doc = "virtio (default), scsi, sata or ide"),
 	F("boot", NC_F_BOOL, struct nc_disk, boot, .doc = "boot from this disk"),
@@ -142,9 +143,9 @@ static const struct nc_schema cloud_init_schema =
 
 static const struct nc_field boot_fields[] = {
 	F("kernel", NC_F_STR, struct nc_direct_boot, kernel, .required = 1, .check = NC_CHK_ABS_PATH,
-	  .doc = "kernel image on the host"),
+	  .doc = "kernel image on the host, inside the operator's paths.boot"),
 	F("initrd", NC_F_STR, struct nc_direct_boot, initrd, .check = NC_CHK_ABS_PATH,
-	  .doc = "initial ramdisk on the host"),
+	  .doc = "initial ramdisk on the host, inside the operator's paths.boot"),
 	F("cmdline", NC_F_STR, struct nc_direct_boot, cmdline, .doc = "kernel command line"),
 };
 static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot, boot_fields);
@@ -293,7 +294,7 @@ static const struct nc_schema policy_root_schema = SCHEMA("PlacementPolicy", str
 static const struct nc_field rbd_fields[] = {
 	F("pool", NC_F_STR, struct nc_rbd, pool, .required = 1, .doc = "Ceph pool name"),
 	F("cephConf", NC_F_STR, struct nc_rbd, ceph_conf, .check = NC_CHK_ABS_PATH,
-	  .doc = "ceph.conf path on the NovaCron machine (default /etc/ceph/ceph.conf)"),
+	  .doc = "ceph.conf path on the NovaCron machine, inside the operator's paths.ceph (default /etc/ceph/ceph.conf)"),
 	F("user", NC_F_STR, struct nc_rbd, user, .doc = "cephx user id (default admin)"),
 };
 static const struct nc_schema rbd_schema = SCHEMA("rbd", struct nc_rbd, rbd_fields);
@@ -302,7 +303,7 @@ static const struct nc_field pool_spec_fields[] = {
 	F("type", NC_F_ENUM, struct nc_pool_spec, type, .values = pool_type_values, .required = 1,
 	  .doc = "dir (qcow2 files in a directory) or rbd (Ceph RBD)"),
 	F("path", NC_F_STR, struct nc_pool_spec, path, .check = NC_CHK_ABS_PATH,
-	  .doc = "directory on each host (dir pools)"),
+	  .doc = "directory on each host (dir pools), inside the operator's paths.pools"),
 	F("rbd", NC_F_STRUCT, struct nc_pool_spec, rbd, .sub = &rbd_schema, .doc = "Ceph settings (rbd pools)"),
 	F("hostSelector", NC_F_STRUCT, struct nc_pool_spec, host_selector, .sub = &nc_schema_selector,
 	  .doc = "hosts that have this pool (default: all)"),
@@ -331,16 +332,16 @@ static const struct nc_field target_fields[] = {
 	F("type", NC_F_ENUM, struct nc_target, type, .values = target_type_values, .required = 1,
 	  .doc = "dir, rados, s3 or swift"),
 	F("path", NC_F_STR, struct nc_target, path, .check = NC_CHK_ABS_PATH,
-	  .doc = "repository directory (dir)"),
+	  .doc = "repository directory (dir), inside the operator's paths.backups"),
 	F("pool", NC_F_STR, struct nc_target, pool, .doc = "RADOS pool (rados)"),
 	F("cephConf", NC_F_STR, struct nc_target, ceph_conf, .check = NC_CHK_ABS_PATH,
-	  .doc = "ceph.conf path (rados)"),
+	  .doc = "ceph.conf path (rados), inside the operator's paths.ceph"),
 	F("endpoint", NC_F_STR, struct nc_target, endpoint, .check = NC_CHK_HTTP_URL,
 	  .doc = "http(s) endpoint (s3, swift)"),
 	F("bucket", NC_F_STR, struct nc_target, bucket, .doc = "bucket or container (s3, swift)"),
 	F("region", NC_F_STR, struct nc_target, region, .doc = "SigV4 region (s3; default us-east-1)"),
 	F("credentialsFile", NC_F_STR, struct nc_target, credentials_file, .check = NC_CHK_ABS_PATH,
-	  .doc = "file holding the access key and secret (s3, swift)"),
+	  .doc = "file holding the access key and secret (s3, swift), inside the operator's paths.secrets"),
 	F("cephUser", NC_F_STR, struct nc_target, ceph_user, .doc = "cephx user id (rados; default admin)"),
 	F("prefix", NC_F_STR, struct nc_target, prefix,
 	  .doc = "keep the repository under this prefix (rados namespace, bucket key prefix)"),
@@ -361,7 +362,7 @@ static const struct nc_schema retention_schema = SCHEMA("retention", struct nc_r
 
 static const struct nc_field encryption_fields[] = {
 	F("keyFile", NC_F_STR, struct nc_encryption, key_file, .required = 1, .check = NC_CHK_ABS_PATH,
-	  .doc = "file holding the 32-byte AES-256-GCM key"),
+	  .doc = "file holding the 32-byte AES-256-GCM key, inside the operator's paths.secrets"),
 };
 static const struct nc_schema encryption_schema = SCHEMA("encryption", struct nc_encryption, encryption_fields);
 

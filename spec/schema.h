@@ -39,7 +39,8 @@ enum nc_fcheck {
 	NC_CHK_LABEL_KEY,   /* label key syntax */
 	NC_CHK_LABEL_VALUE, /* strlist: label values */
 	NC_CHK_URI,         /* scheme://... */
-	NC_CHK_ABS_PATH,    /* absolute path, no NUL */
+	NC_CHK_ABS_PATH,    /* absolute path, no '..' component, no control character */
+	NC_CHK_IMAGE,       /* a bare file/image name, or NC_CHK_ABS_PATH */
 	NC_CHK_CIDR,        /* IPv4 or IPv6 CIDR */
 	NC_CHK_MAC,         /* 52:54:00:12:34:56 */
 	NC_CHK_IFNAME,      /* Linux interface name */

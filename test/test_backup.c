@@ -1610,7 +1610,7 @@ static void cli_teardown(void)
 				       "missing '%s' in:\n%.3000s", (needle), (hay))
 #define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
 					 "unexpected '%s' in:\n%.3000s", (needle), (hay))
-#define NC_SPEC "spec --state-dir state"
+#define NC_SPEC "spec --state-dir state --config novacron.yaml"   /* paths: T */
 
 /* The disks are as they were: same files, byte for byte (the sums taken in disks.sum). */
 #define DISKS_UNCHANGED() ck_assert_int_eq(shq("sha256sum -c --quiet disks.sum"), 0)
@@ -1645,6 +1645,8 @@ START_TEST(test_cli_restore_damaged)
 	};
 
 	ck_assert_int_eq(shq("mkdir -p spec pool && "
+		"printf 'paths: {secrets: [\"%%s\"], pools: [\"%%s\"], backups: [\"%%s\"]}\\n' \"$PWD\" \"$PWD\" \"$PWD\" "
+		"> novacron.yaml && "
 		"printf '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff' > key && chmod 600 key && "
 		"cat > spec/c.yaml <<EOF\n"
 		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: \"sim:///h1\"}\n---\n"

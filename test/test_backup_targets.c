@@ -705,7 +705,7 @@ END_TEST
 START_TEST(test_cli_schedule_targets)
 {
 	struct nc_run r;
-	char *dir, *target, *yaml;
+	char *dir, *target, *yaml, *cfg;
 	int kind = _i;
 
 	SKIP_WITHOUT_CEPH();
@@ -727,6 +727,11 @@ START_TEST(test_cli_schedule_targets)
 		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v}\nspec:\n  vcpus: 1\n  memory: 64MiB\n"
 		"  disks: [{name: root, pool: local, size: 16MiB}]\n", dir, target, dir);
 	ck_assert_int_eq(nc_mkdir_p(dir), 0);
+	/* the operator lets the spec's pool, key, credentials and ceph.conf be here */
+	ck_assert_int_eq(nc_run_inq(dir, "printf 'paths: {secrets: [%s], ceph: [%s], pools: [%s]}\\n' > novacron.yaml",
+				    cdir, cdir, cdir), 0);
+	cfg = nc_xasprintf("%s/novacron.yaml", dir);
+	setenv("NOVACRON_CONFIG", cfg, 1);
 	ck_assert_int_eq(nc_run_inq(dir, "mkdir -p spec pool && cat > spec/c.yaml <<'EOF'\n%sEOF\n"
 				    "(umask 077 && head -c 32 /dev/urandom > key) && $NC apply spec --state-dir st --auto-approve && "
 				    "qemu-img create -q -f qcow2 pool/v-root.qcow2 16M && "
@@ -752,6 +757,8 @@ START_TEST(test_cli_schedule_targets)
 				   "$NC backup list --schedule s spec --state-dir st"), 1);
 	ck_assert_msg(strstr(r.err, "wrong key") != NULL, "%.2000s", r.err);
 	nc_run_free(&r);
+	unsetenv("NOVACRON_CONFIG");
+	free(cfg);
 	free(yaml);
 	free(target);
 	free(dir);

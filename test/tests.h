@@ -18,6 +18,7 @@ Suite *nc_suite_backup(void);
 Suite *nc_suite_backup_targets(void);
 Suite *nc_suite_diskio(void);
 Suite *nc_suite_storage(void);
+Suite *nc_suite_paths(void);
 Suite *nc_suite_connections(void);
 
 #endif

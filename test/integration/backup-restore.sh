@@ -38,7 +38,10 @@ NC_LV_ADDR_PREFIX=127.0.104 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
 # a spec names the hosts (NC_HOSTn_SPEC_URI); the operator's connections file says how to
 # reach their daemons' sockets, for every novacron command below
-export NOVACRON_CONFIG=$NC_CONNECTIONS
+# and lets the spec's files (pool, image, kernel, repository, key) be under $T (paths:)
+{ cat "$NC_CONNECTIONS"; printf 'paths:\n'
+  for k in secrets pools images backups boot; do printf '  %s: ["%s"]\n' "$k" "$T"; done; } >"$T/novacron.yaml"
+export NOVACRON_CONFIG=$T/novacron.yaml
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
@@ -210,7 +213,7 @@ interval: 1s
 driftInterval: 10m
 listen: 127.0.0.1:0
 YAML
-cat "$NC_CONNECTIONS" >>"$T/serve.yaml"   # serve reads its connections from its own config
+cat "$NOVACRON_CONFIG" >>"$T/serve.yaml"   # serve reads its connections and paths from its own config
 { "$NC" serve --config "$T/serve.yaml" >"$T/serve.log" 2>&1 &
 }
 SERVE_PID=$!

@@ -30,7 +30,10 @@ bash test/testbed/libvirtd.sh up 2 "$LV" >"$T/up.log" 2>&1 || { cat "$T/up.log";
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
 # a spec names the hosts (NC_HOSTn_SPEC_URI); the operator's connections file says how to
 # reach their daemons' sockets, for every novacron command below
-export NOVACRON_CONFIG=$NC_CONNECTIONS
+# and lets the spec's files (pool, image, kernel, repository, key) be under $T (paths:)
+{ cat "$NC_CONNECTIONS"; printf 'paths:\n'
+  for k in secrets pools images backups boot; do printf '  %s: ["%s"]\n' "$k" "$T"; done; } >"$T/novacron.yaml"
+export NOVACRON_CONFIG=$T/novacron.yaml
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
