@@ -7,9 +7,12 @@
  *
  * Each test works in its own temporary directory T with a spec in T/spec.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../drivers/driver.h"
@@ -39,7 +42,11 @@ static void teardown(void)
 
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
 /* a plan with an unreachable host: never "changes pending" (1 once partial plans fail) */
-#define PARTIAL(st) ck_assert_msg((st) == 0 || (st) == 1, "exit %d", (st))
+#define PARTIAL(st) \
+	do { \
+		int st_ = (st); \
+		ck_assert_msg(st_ == 0 || st_ == 1, "exit %d", st_); \
+	} while (0)
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 
 /* T/spec/hosts.yaml: one Host kvm1 with this uri (line 5, column 8) */
@@ -241,6 +248,55 @@ START_TEST(test_connections_config_errors)
 }
 END_TEST
 
+/*
+ * serve: its own config's connections, and the unauthenticated /status,
+ * /metrics and the log never show a file's contents or the URI opened.
+ */
+START_TEST(test_serve_status_never_quotes_files)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct nc_run r;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port, i;
+
+	/* a free port */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+
+	host_uri("qemu+ssh://kvm1.nc-test.invalid/system");
+	ck_assert_int_eq(shq("printf 'root:$6$SECRETHASH:19000:0:99999:7:::\\n' > shadow"), 0);
+	ck_assert_int_eq(shq("printf 'source: {directory: %s/spec}\\nstateDir: %s/state\\ncacheDir: %s/cache\\n"
+			     "listen: 127.0.0.1:%d\\ninterval: 1s\\nconnections:\\n  - host: kvm1\\n"
+			     "    uri: \"test://%s/shadow\"\\n' > serve.yaml", tdir, tdir, tdir, port, tdir), 0);
+	ck_assert_int_eq(shq("$NC serve --config serve.yaml >log 2>&1 & echo $! > pid"), 0);
+	for (i = 0; i < 300; i++) {
+		sh(&r, "curl -s http://127.0.0.1:%d/status", port);
+		if (strstr(r.out, "\"name\": \"kvm1\""))
+			break;
+		nc_run_free(&r);
+		r.out = NULL;
+		usleep(100000);
+	}
+	ck_assert_msg(r.out != NULL, "serve never reported kvm1");
+	HAS(r.out, "\"uri\": \"qemu+ssh://kvm1.nc-test.invalid/system\", \"up\": false");
+	HAS(r.out, "the driver's definition file is not a valid host definition (XML error)");
+	HASNT(r.out, "SECRET");
+	HASNT(r.out, "shadow");
+	nc_run_free(&r);
+	sh(&r, "curl -s http://127.0.0.1:%d/metrics; cat log", port);
+	HASNT(r.out, "SECRET");
+	HASNT(r.out, "/shadow");
+	nc_run_free(&r);
+	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done; "
+	    "kill -9 $(cat pid) 2>/dev/null; true");
+}
+END_TEST
+
 /* resolution rules, directly */
 START_TEST(test_connection_uri_resolution)
 {
@@ -318,6 +374,7 @@ Suite *nc_suite_connections(void)
 	tcase_add_test(tc, test_connection_params_stay_private);
 	tcase_add_test(tc, test_host_errors_never_quote_files);
 	tcase_add_test(tc, test_connections_config_errors);
+	tcase_add_test(tc, test_serve_status_never_quotes_files);
 	tcase_add_test(tc, test_connection_uri_resolution);
 	suite_add_tcase(s, tc);
 	return s;
