@@ -6,7 +6,11 @@
  * With a plan file from `plan --out`: re-reads the spec and the cluster the
  * plan was made from and applies it only if both are unchanged (the same
  * digests), so what runs is exactly what was reviewed.
- * Exit: 0 applied (or nothing to do), 1 error, refusal or a failed action.
+ * Exit: 0 applied (or nothing to do), 1 error, refusal or a failed action,
+ * or an incomplete pass: a host could not be read or a VM was not created
+ * because it may run on a host that is not declared or cannot be read (what
+ * could be done safely is done all the same).  After the pass, the record
+ * of hosts (reconciler/hostrec.h) is brought up to date.
  */
 #include "pass-cli.h"
 
@@ -33,7 +37,7 @@ int cmd_apply(int argc, char **argv)
 	struct nc_plan_file pf;
 	struct nc_apply_result r;
 	struct nc_buf b = NC_BUF_INIT;
-	bool from_file = false;
+	bool from_file = false, applied = false;
 	int ret = NC_EXIT_ERROR;
 
 	if (nc_pass_parse(&a, "apply", argc, argv, true) < 0)
@@ -72,7 +76,9 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	if (nc_plan_empty(&p.plan)) {
-		ret = NC_EXIT_OK;
+		ret = nc_plan_incomplete(&p.plan) ? NC_EXIT_ERROR : NC_EXIT_OK;
+		if (ret != NC_EXIT_OK)
+			printf("\nNothing applied; the cluster does not match the spec yet (see the warnings above).\n");
 		goto out;
 	}
 	if (!from_file && !a.auto_approve) {
@@ -88,12 +94,21 @@ int cmd_apply(int argc, char **argv)
 	}
 	printf("\n");
 	nc_apply(&r, &p.plan, &p.cluster, &a.popts, stdout, a.color);
-	printf("\nApply %s: %zu done, %zu failed, %zu skipped.\n", r.failed || r.skipped ? "incomplete" : "complete",
+	applied = true;
+	printf("\nApply %s: %zu done, %zu failed, %zu skipped.\n",
+	       r.failed || r.skipped || nc_plan_incomplete(&p.plan) ? "incomplete" : "complete",
 	       r.done, r.failed, r.skipped);
 	if (r.failed || r.skipped)
 		printf("Run novacron apply again: it starts from what the cluster holds now.\n");
-	ret = r.failed || r.skipped ? NC_EXIT_ERROR : NC_EXIT_OK;
+	if (nc_plan_partial(&p.plan))
+		printf("%zu host%s could not be read: the cluster may not match the spec.\n", p.plan.unreachable,
+		       p.plan.unreachable == 1 ? "" : "s");
+	if (p.plan.blocked)
+		printf("%zu VM%s not created (see the warnings above).\n", p.plan.blocked,
+		       p.plan.blocked == 1 ? " was" : "s were");
+	ret = r.failed || r.skipped || nc_plan_incomplete(&p.plan) ? NC_EXIT_ERROR : NC_EXIT_OK;
 out:
+	nc_pass_record(&p, &a, applied);
 	nc_buf_release(&b);
 	nc_pass_release(&p);
 	nc_pass_args_release(&a);

@@ -6,7 +6,11 @@
  * plan as JSON for `novacron apply PLANFILE`, which applies it verbatim or
  * refuses if the spec or the cluster changed since.
  * Exit: 0 no changes, 2 changes pending, 1 error (invalid spec, a refused
- * plan, or a VM that cannot be planned).
+ * plan, or a VM that cannot be planned) or an incomplete plan: a host could
+ * not be read (declared, or recorded and no longer declared: the plan is
+ * partial), or a VM is not created because it may run on such a host.  The
+ * plan is printed all the same.  Plan reads the record of hosts
+ * (reconciler/hostrec.h) and never writes it: it runs on unmerged specs.
  */
 #include "pass-cli.h"
 
@@ -36,7 +40,7 @@ int cmd_plan(int argc, char **argv)
 	}
 	nc_pass_render(&p, &a, a.output, a.output == NC_OUT_TEXT ? a.color : 0, &b);
 	fwrite(b.buf, 1, b.len, stdout);
-	ret = p.plan.errors || p.plan.refused ? NC_EXIT_ERROR :
+	ret = p.plan.errors || p.plan.refused || nc_plan_incomplete(&p.plan) ? NC_EXIT_ERROR :
 	      nc_plan_empty(&p.plan) ? NC_EXIT_OK : NC_EXIT_CHANGES;
 	if (a.out_file) {
 		int fd = open(a.out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);   /* owner only */

@@ -445,8 +445,11 @@ static int run_pass(struct server *s)
 	struct nc_cluster cl;
 	struct nc_plan p;
 	struct nc_apply_result r;
+	struct nc_hostrec rec = { 0 };
+	struct nc_err rerr = { "" };
+	char *incomplete = NULL;
 	double t0 = mono();
-	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v;
+	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v, rec_ok, applied = false;
 	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
 	int ret = 0;
 
@@ -456,6 +459,15 @@ static int run_pass(struct server *s)
 	oo.timeout_ms = NC_IS_SET(c->host_timeout) ? (unsigned)c->host_timeout.ms : 30000;
 	oo.keep_open = apply;
 	oo.connections = &c->connections;
+	/* the hosts seen before (hostrec.h): one that left the spec still blocks creates;
+	 * without the record a pass cannot know which hosts left, so it applies nothing */
+	rec_ok = nc_hostrec_load(&rec, s->state_dir, &rerr) == 0;
+	if (!rec_ok) {
+		logf_("error: %s; nothing is applied", rerr.msg);
+		apply = false;
+		ret = -1;
+	}
+	oo.record = &rec;
 	memset(&po, 0, sizeof(po));
 	po.prune = c->apply.prune.v;
 	po.delete_threshold = NC_IS_SET(c->apply.delete_threshold) ? (unsigned)c->apply.delete_threshold.v : 25;
@@ -476,9 +488,21 @@ static int run_pass(struct server *s)
 	} else if (p.nactions && apply) {
 		logf_("applying %zu actions of %s", p.nactions, s->good.id);
 		nc_apply(&r, &p, &cl, &po, NULL, 0);
+		applied = true;
 		if (r.failed || r.skipped)
 			ret = -1;
 	}
+	/* a host that could not be read, or a VM not created for fear of running it twice */
+	if (nc_plan_incomplete(&p)) {
+		ret = -1;
+		incomplete = p.unreachable ?
+			nc_xasprintf("partial pass: %zu host%s could not be read; the cluster may not match the spec",
+				     p.unreachable, p.unreachable == 1 ? "" : "s") :
+			nc_xasprintf("%zu VM%s not created: %s may run on a host that is not declared",
+				     p.blocked, p.blocked == 1 ? " is" : "s are", p.blocked == 1 ? "it" : "they");
+	}
+	if (rec_ok && nc_hostrec_commit(s->state_dir, s->good_spec, &cl, applied ? &p : NULL, &rerr) < 0)
+		logf_("warning: the record of hosts was not updated: %s", rerr.msg);
 	for (i = 0; i < cl.nhosts; i++)
 		for (j = 0; j < cl.hosts[i].obs.ndoms; j++) {
 			const struct nc_domain *dm = &cl.hosts[i].obs.doms[j];
@@ -527,8 +551,9 @@ static int run_pass(struct server *s)
 	} else {
 		s->st.passes_failed++;
 		nc_set_str(&s->st.last_result, "failed");
-		nc_set_str(&s->st.last_error, p.errors || p.refused ? (p.nnotes ? p.notes[p.nnotes - 1].text : "plan refused")
-								    : "some actions failed");
+		nc_set_str(&s->st.last_error, !rec_ok ? rerr.msg :
+					      p.errors || p.refused ? (p.nnotes ? p.notes[p.nnotes - 1].text : "plan refused") :
+					      r.failed || r.skipped || !incomplete ? "some actions failed" : incomplete);
 	}
 	pthread_mutex_unlock(&s->st.mu);
 
@@ -546,6 +571,8 @@ static int run_pass(struct server *s)
 		nc_notify(&s->cfg, "applied", s->good.id, "the cluster now matches the spec");
 	nc_plan_release(&p);
 	nc_cluster_release(&cl);
+	nc_hostrec_release(&rec);
+	free(incomplete);
 	return ret;
 }
 

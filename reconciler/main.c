@@ -32,6 +32,8 @@ static const struct nc_cmd cmds[] = {
 	  "back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)" },
 	{ "restore", cmd_restore, "restore VM --backup ID [--as NEWNAME] [--host HOST]",
 	  "write a backup back into a VM's disks, or into a new VM beside it" },
+	{ "decommission", cmd_decommission, "decommission HOST [--force] [--state-dir DIR] [--config FILE]",
+	  "forget a host that left the spec, once it holds no managed VM (docs/plan.md)" },
 	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|...",
 	  "change a simulated host by hand, as virsh would (to try drift)" },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
@@ -46,11 +48,12 @@ static void usage(FILE *f)
 		   "NovaCron converges a KVM/libvirt cluster to the spec kept in git.\n\n"
 		   "commands:\n");
 	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nusage of each command:\n");
 	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  novacron %s\n", cmds[i].usage);
-	fprintf(f, "\nexit codes: 0 ok or nothing to do, 1 error, 2 changes pending (plan)\n"
+	fprintf(f, "\nexit codes: 0 ok or nothing to do, 1 error, 2 changes pending (plan);\n"
+		   "a plan or apply with a host that could not be read, or a VM it cannot create, exits 1\n"
 		   "see docs/ for the user guide and the spec reference\n");
 }
 

@@ -14,6 +14,7 @@
 #include "pass.h"
 #include "../drivers/storage.h"
 #include "connections.h"
+#include "hostrec.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -175,6 +176,53 @@ static void spawn(struct shared *s)
 	s->nthreads++;
 }
 
+/*
+ * The recorded hosts (hostrec.h) that the spec no longer declares: they are
+ * observed too (invariant 8).  One whose URI a declared host now uses was
+ * renamed: it is observed under its new name, not twice.
+ */
+static void gone_hosts(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r)
+{
+	const struct nc_host *h;
+	size_t i, k;
+
+	out->gone = nc_xcalloc(r && r->nhosts ? r->nhosts : 1, sizeof(*out->gone));
+	for (i = 0; r && i < r->nhosts; i++) {
+		const struct nc_hostrec_host *rh = &r->hosts[i];
+		struct nc_gone_host *g;
+		bool renamed = false;
+
+		if (nc_spec_find(spec, NC_KIND_HOST, rh->name))
+			continue;
+		NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, k)
+			renamed |= strcmp(h->spec.uri.v, rh->uri) == 0;
+		if (renamed)
+			continue;
+		g = &out->gone[out->ngone++];
+		g->name = nc_xstrdup(rh->name);
+		g->uri = nc_xstrdup(rh->uri);
+		g->vms = nc_xcalloc(rh->nvms + 1, sizeof(*g->vms));
+		for (k = 0; k < rh->nvms; k++)
+			g->vms[g->nvms++] = nc_xstrdup(rh->vms[k]);
+	}
+}
+
+/* an undeclared host is reached as when it was declared: its recorded URI,
+ * checked again, with the operator's connections for its name applied */
+static void gone_job(struct job *j, const struct nc_gone_host *g, const struct nc_list *conns)
+{
+	struct nc_host fake;
+	struct nc_err e = { "" };
+
+	memset(&fake, 0, sizeof(fake));
+	fake.obj.meta.name.v = g->name;
+	fake.spec.uri.v = g->uri;
+	j->uri = nc_connection_uri(&fake, conns, false, &e);
+	if (!j->uri)
+		j->refused = nc_xstrdup(e.msg);
+	j->shown = nc_xstrdup(g->uri);
+}
+
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		const struct nc_observe_opts *opts)
 {
@@ -188,9 +236,10 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	memset(out, 0, sizeof(*out));
 	out->nhosts = spec->nobjs[NC_KIND_HOST];
 	out->hosts = nc_xcalloc(out->nhosts ? out->nhosts : 1, sizeof(*out->hosts));
+	gone_hosts(out, spec, opts ? opts->record : NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->n = out->nhosts;
+	s->n = out->nhosts + out->ngone;     /* declared hosts, then undeclared ones */
 	s->jobs = nc_xcalloc(s->n ? s->n : 1, sizeof(*s->jobs));
 	s->refs = 1;
 	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
@@ -210,6 +259,8 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		s->jobs[i].shown = nc_xstrdup(h->spec.uri.v);
 		out->hosts[i].migration_uri = nc_connection_uri(h, conns, true, &e);
 	}
+	for (i = 0; i < out->ngone; i++)
+		gone_job(&s->jobs[out->nhosts + i], &out->gone[i], opts ? opts->connections : NULL);
 
 	pthread_mutex_lock(&s->mu);
 	for (w = 0; w < parallel && w < s->n; w++)
@@ -245,7 +296,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		}
 		pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
 	}
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < out->nhosts; i++) {
 		struct nc_host_view *v = &out->hosts[i];
 		struct job *j = &s->jobs[i];
 
@@ -259,6 +310,23 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		v->status = NC_HOST_OK;
 		v->conn = j->conn;
 		v->obs = j->obs;
+		j->conn = NULL;
+		memset(&j->obs, 0, sizeof(j->obs));
+	}
+	for (i = 0; i < out->ngone; i++) {
+		struct nc_gone_host *g = &out->gone[i];
+		struct job *j = &s->jobs[out->nhosts + i];
+
+		g->seconds = j->seconds;
+		if (j->error) {
+			g->status = NC_HOST_UNREACHABLE;
+			g->error = nc_xstrdup(j->error);
+			out->gone_unreachable++;
+			continue;
+		}
+		g->status = NC_HOST_OK;
+		g->obs = j->obs;         /* never acted on: its connection is closed */
+		nc_host_close(j->conn);
 		j->conn = NULL;
 		memset(&j->obs, 0, sizeof(j->obs));
 	}
@@ -287,6 +355,18 @@ void nc_cluster_release(struct nc_cluster *c)
 		free(c->hosts[i].migration_uri);
 	}
 	free(c->hosts);
+	for (i = 0; i < c->ngone; i++) {
+		size_t k;
+
+		nc_observed_host_release(&c->gone[i].obs);
+		free(c->gone[i].error);
+		free(c->gone[i].name);
+		free(c->gone[i].uri);
+		for (k = 0; k < c->gone[i].nvms; k++)
+			free(c->gone[i].vms[k]);
+		free(c->gone[i].vms);
+	}
+	free(c->gone);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -323,6 +403,17 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 					    d->nics[k].source ? d->nics[k].source : "-",
 					    d->nics[k].model ? d->nics[k].model : "-");
 		}
+	}
+	/* undeclared hosts: what a plan takes from them (which VMs they block) */
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+
+		nc_buf_addf(&b, "gone %s %s %s\n", g->name, g->uri, g->status == NC_HOST_OK ? "ok" : "unreachable");
+		for (j = 0; j < g->nvms; j++)
+			nc_buf_addf(&b, " recorded %s\n", g->vms[j]);
+		for (j = 0; j < g->obs.ndoms; j++)
+			nc_buf_addf(&b, " dom %s %s %s\n", g->obs.doms[j].name, nc_dom_state_name(g->obs.doms[j].state),
+				    g->obs.doms[j].meta_vm ? g->obs.doms[j].meta_vm : "-");
 	}
 	nc_sha256_hex(b.buf, b.len, out);
 	nc_buf_release(&b);

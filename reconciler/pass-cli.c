@@ -35,6 +35,11 @@ static const char *default_state_dir(struct nc_pass_args *a)
 	return a->owned_state_dir;
 }
 
+const char *nc_pass_default_state_dir(struct nc_pass_args *a)
+{
+	return default_state_dir(a);
+}
+
 static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned min, unsigned max,
 		      unsigned *out)
 {
@@ -209,9 +214,19 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	/* the spec's local paths stay inside the operator's roots (spec/roots.h) */
 	if (nc_cli_check_paths(&p->config, p->spec, a->cmd) < 0)
 		return -1;
+	/* the hosts seen before: one that left the spec is observed all the same */
+	{
+		struct nc_err err = { "" };
+
+		if (nc_hostrec_load(&p->record, a->state_dir, &err) < 0) {
+			fprintf(stderr, "novacron %s: %s\n", a->cmd, err.msg);
+			return -1;
+		}
+	}
 
 	memset(&oo, 0, sizeof(oo));
 	oo.connections = &p->config.connections;
+	oo.record = &p->record;
 	oo.state_dir = a->state_dir;
 	oo.timeout_ms = a->timeout_s * 1000;
 	oo.parallel = a->parallel;
@@ -230,7 +245,21 @@ void nc_pass_release(struct nc_pass *p)
 	}
 	nc_spec_free(p->spec);
 	nc_cli_config_release(&p->config);
+	nc_hostrec_release(&p->record);
 	memset(p, 0, sizeof(*p));
+}
+
+int nc_pass_record(const struct nc_pass *p, const struct nc_pass_args *a, bool applied)
+{
+	struct nc_err err = { "" };
+
+	if (!p->ready)
+		return 0;
+	if (nc_hostrec_commit(a->state_dir, p->spec, &p->cluster, applied ? &p->plan : NULL, &err) < 0) {
+		fprintf(stderr, "novacron %s: warning: the record of hosts was not updated: %s\n", a->cmd, err.msg);
+		return -1;
+	}
+	return 0;
 }
 
 void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum nc_output fmt,

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "connections.h"
+#include "hostrec.h"
 #include "pass.h"
 
 #define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
@@ -43,6 +44,7 @@ struct nc_pass {
 	struct nc_cluster cluster;
 	struct nc_plan plan;
 	struct nc_cli_config config;     /* the operator's connections */
+	struct nc_hostrec record;        /* hosts seen before (STATE_DIR/hosts.json) */
 	bool ready;
 };
 
@@ -55,6 +57,13 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 void nc_pass_args_release(struct nc_pass_args *a);
 /* Load + validate (printing diagnostics), observe, plan.  -1 when the spec is invalid. */
 int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a);
+/* After an apply: brings the record of hosts (hostrec.h) up to date with what
+ * was observed and, when applied, what the plan put where.  `plan` never
+ * calls it.  Prints a warning and returns -1 when the record cannot be written. */
+int nc_pass_record(const struct nc_pass *p, const struct nc_pass_args *a, bool applied);
+/* $NOVACRON_STATE_DIR, $XDG_STATE_HOME/novacron or ~/.local/state/novacron
+ * (a copy kept in a->owned_state_dir when built) */
+const char *nc_pass_default_state_dir(struct nc_pass_args *a);
 void nc_pass_release(struct nc_pass *p);
 void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum nc_output fmt,
 		    int color, struct nc_buf *out);

@@ -22,6 +22,8 @@
 #include "../drivers/driver.h"
 #include "../spec/model.h"
 
+struct nc_hostrec;
+
 /* ---- observation ---- */
 enum nc_host_status { NC_HOST_OK, NC_HOST_UNREACHABLE };
 
@@ -35,10 +37,29 @@ struct nc_host_view {
 	double seconds;                  /* time to open + observe */
 };
 
+/*
+ * A host in the record of hosts seen (reconciler/hostrec.h) that the spec no
+ * longer declares.  It is observed by the URI it was last declared with and
+ * never changed: its managed domains block creates of the same VMs
+ * elsewhere, and are never pruned (DESIGN.md invariant 8).
+ */
+struct nc_gone_host {
+	char *name, *uri;
+	enum nc_host_status status;
+	char *error;                     /* why unreachable */
+	struct nc_observed_host obs;     /* when ok */
+	char **vms;                      /* managed VMs recorded on it, sorted */
+	size_t nvms;
+	double seconds;
+};
+
 struct nc_cluster {
 	struct nc_host_view *hosts;      /* in spec order (by name) */
 	size_t nhosts;
 	size_t unreachable;
+	struct nc_gone_host *gone;       /* recorded, no longer declared; by name */
+	size_t ngone;
+	size_t gone_unreachable;
 };
 
 struct nc_observe_opts {
@@ -49,6 +70,8 @@ struct nc_observe_opts {
 	/* the operator's connections (struct nc_connection, reconciler/connections.h):
 	 * what is opened instead of, or added to, the spec's URIs; NULL: none */
 	const struct nc_list *connections;
+	/* hosts seen before: those the spec no longer declares are observed too */
+	const struct nc_hostrec *record;
 };
 
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
@@ -140,6 +163,8 @@ struct nc_plan {
 	size_t managed;              /* managed domains observed */
 	bool refused;                /* a safety rule stopped the plan */
 	size_t errors;               /* notes of kind error */
+	size_t unreachable;          /* hosts that could not be read, declared or not: a partial plan */
+	size_t blocked;              /* VMs not created: they may run on a host unreachable or undeclared */
 	char spec_digest[65];
 	char observed_digest[65];
 	char plan_digest[65];
@@ -149,6 +174,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		  const struct nc_plan_opts *opts);
 void nc_plan_release(struct nc_plan *p);
 bool nc_plan_empty(const struct nc_plan *p);
+/* Some host could not be read: the plan covers only what could be seen. */
+bool nc_plan_partial(const struct nc_plan *p);
+/* The cluster may still differ from the spec after this plan (partial, blocked VMs). */
+bool nc_plan_incomplete(const struct nc_plan *p);
 
 struct nc_render_opts {
 	int color;

@@ -3,7 +3,9 @@
  *
  * For each VM in name order: absent -> delete where found; not found ->
  * create on a host chosen by placement (unless a host is unreachable: an
- * unreachable host is not an empty host); found once -> compare the
+ * unreachable host is not an empty host; nor when a recorded host that the
+ * spec no longer declares holds it, or cannot be read: invariant 8, see
+ * hostrec.h; such hosts are never changed); found once -> compare the
  * definition and the run state.  Managed domains whose VM left the spec are
  * deleted only with pruning, never when they were applied with
  * deletionProtection, and a pass that would delete more than a threshold
@@ -63,6 +65,55 @@ static int loc_cmp(const void *a, const void *b)
 	if (c)
 		return c;
 	return x->host < y->host ? -1 : x->host > y->host;
+}
+
+/* a managed domain on a host that the spec no longer declares */
+struct gloc {
+	const char *vm;
+	size_t gone, dom;
+};
+
+static int gloc_cmp(const void *a, const void *b)
+{
+	const struct gloc *x = a, *y = b;
+	int c = strcmp(x->vm, y->vm);
+
+	if (c)
+		return c;
+	return x->gone < y->gone ? -1 : x->gone > y->gone;
+}
+
+/* index of the first entry for vm (n when there is none) */
+static size_t gloc_first(const struct gloc *g, size_t n, const char *vm)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(g[mid].vm, vm) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(g[lo].vm, vm) == 0 ? lo : n;
+}
+
+static int vm_cmp(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, *(const char *const *)elem);
+}
+
+/* the unreachable undeclared host on which vm was recorded last, if any */
+static const struct nc_gone_host *recorded_unreachable(const struct nc_cluster *c, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngone; i++)
+		if (c->gone[i].status != NC_HOST_OK &&
+		    bsearch(vm, c->gone[i].vms, c->gone[i].nvms, sizeof(*c->gone[i].vms), vm_cmp))
+			return &c->gone[i];
+	return NULL;
 }
 
 static struct nc_action *add_action(struct nc_plan *p, size_t *alloc, enum nc_action_kind k,
@@ -406,7 +457,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	struct nc_plan p;
 	struct nc_placement_state *ps = nc_placement_new(spec, c);
 	struct loc *locs;
-	size_t nlocs = 0, alloc_a = 0, alloc_n = 0, i, j, k;
+	struct gloc *glocs;
+	size_t nlocs = 0, nglocs = 0, alloc_a = 0, alloc_n = 0, i, j, k;
 	size_t ndel = 0;
 	const struct nc_vm *vm;
 	unsigned threshold = opts->delete_threshold ? opts->delete_threshold : 25;
@@ -444,6 +496,53 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				 "host %s is unreachable (%s): its VMs are not checked, and VMs that "
 				 "may be on it are not created elsewhere",
 				 c->hosts[i].spec->obj.meta.name.v, c->hosts[i].error);
+	p.unreachable = c->unreachable + c->gone_unreachable;
+
+	/* hosts that left the spec: never changed, but what they hold is not created elsewhere */
+	for (i = 0; i < c->ngone; i++)
+		for (j = 0; j < c->gone[i].obs.ndoms; j++)
+			nglocs += c->gone[i].obs.doms[j].managed && c->gone[i].obs.doms[j].meta_vm;
+	glocs = nc_xcalloc(nglocs ? nglocs : 1, sizeof(*glocs));
+	nglocs = 0;
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+		struct nc_buf b = NC_BUF_INIT;
+		size_t n = 0;
+
+		for (j = 0; j < g->obs.ndoms; j++) {
+			if (!g->obs.doms[j].managed || !g->obs.doms[j].meta_vm)
+				continue;
+			glocs[nglocs].vm = g->obs.doms[j].meta_vm;
+			glocs[nglocs].gone = i;
+			glocs[nglocs].dom = j;
+			nglocs++;
+			nc_buf_addf(&b, "%s%s", n++ ? ", " : "", g->obs.doms[j].meta_vm);
+		}
+		if (g->status != NC_HOST_OK) {
+			for (j = 0; j < g->nvms; j++)
+				nc_buf_addf(&b, "%s%s", j ? ", " : "", g->vms[j]);
+			add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+				 "host %s is no longer declared in the spec and cannot be read (%s): the VMs last "
+				 "seen on it (%s) may still run there, so no VM is created while it is unreachable; "
+				 "declare it again (with maintenance: true to drain it) once it can be reached, or, "
+				 "if it is gone for good, run novacron decommission %s --force",
+				 g->name, g->error, b.len ? b.buf : "none recorded", g->name);
+		} else if (n) {
+			add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+				 "host %s is no longer declared in the spec but still holds %zu managed VM%s (%s): "
+				 "%s not created elsewhere and never pruned; declare %s again with maintenance: true "
+				 "to move %s to declared hosts, then run novacron decommission %s",
+				 g->name, n, n == 1 ? "" : "s", b.buf, n == 1 ? "it is" : "they are", g->name,
+				 n == 1 ? "it" : "them", g->name);
+		} else {
+			add_note(&p, &alloc_n, NC_NOTE_INFO, NULL,
+				 "host %s is no longer declared in the spec and holds no managed VM: run "
+				 "novacron decommission %s to stop observing it", g->name, g->name);
+		}
+		nc_buf_release(&b);
+	}
+	if (nglocs > 1)
+		qsort(glocs, nglocs, sizeof(*glocs), gloc_cmp);
 
 	p.desired = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*p.desired));
 	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
@@ -452,7 +551,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 		busy[i] = true;    /* rebalancing may move it only if it is settled below */
 		struct loc *first;
-		size_t nfound = 0, managed_found = 0;
+		size_t nfound = 0, managed_found = 0, gfirst = gloc_first(glocs, nglocs, name), ngfound = 0;
 		struct nc_desired *des = NULL;
 		const struct loc *at = NULL;
 
@@ -484,9 +583,16 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 					 name, c->hosts[locs[k].host].spec->obj.meta.name.v);
 			}
 		}
+		for (k = gfirst; k < nglocs && strcmp(glocs[k].vm, name) == 0; k++)
+			ngfound++;
 		if (managed_found != nfound)
 			continue;
 
+		if (want == NC_STATE_ABSENT && ngfound)
+			add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+				 "VM %s (state: absent) is still defined on %s, which the spec no longer declares: "
+				 "NovaCron changes no undeclared host; declare it again to delete %s there",
+				 name, c->gone[glocs[gfirst].gone].name, name);
 		if (want == NC_STATE_ABSENT) {
 			for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++) {
 				const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
@@ -502,12 +608,14 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		des = &p.desired[p.ndesired++];
 		nc_desired_build(des, spec, vm, opts->commit);
 
-		if (managed_found > 1) {
+		if (managed_found + ngfound > 1) {
 			struct nc_buf b = NC_BUF_INIT;
 
-			for (k = (size_t)(first - locs); k < nlocs && strcmp(locs[k].name, name) == 0; k++)
+			for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++)
 				nc_buf_addf(&b, "%s%s", b.len ? ", " : "",
 					    c->hosts[locs[k].host].spec->obj.meta.name.v);
+			for (k = gfirst; k < nglocs && strcmp(glocs[k].vm, name) == 0; k++)
+				nc_buf_addf(&b, "%s%s (not declared)", b.len ? ", " : "", c->gone[glocs[k].gone].name);
 			add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
 				 "VM %s is defined on several hosts (%s): resolve by hand; NovaCron will not guess",
 				 name, b.buf);
@@ -519,11 +627,29 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			int host;
 			struct nc_action *a;
 
-			if (c->unreachable) {
+			if (ngfound) {
+				const char *gn = c->gone[glocs[gfirst].gone].name;
+
 				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
-					 "VM %s was not found on any reachable host; it is not created while "
-					 "%zu host%s unreachable", name, c->unreachable,
-					 c->unreachable == 1 ? " is" : "s are");
+					 "VM %s runs on %s, a host the spec no longer declares: it is not created "
+					 "elsewhere (it would run twice, with the same MAC addresses); declare %s again "
+					 "with maintenance: true to move it to a declared host", name, gn, gn);
+				p.blocked++;
+				continue;
+			}
+			if (p.unreachable) {
+				const struct nc_gone_host *g = recorded_unreachable(c, name);
+
+				if (g)
+					add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+						 "VM %s was last seen on %s, a host the spec no longer declares and "
+						 "that cannot be read; it is not created elsewhere", name, g->name);
+				else
+					add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+						 "VM %s was not found on any reachable host; it is not created while "
+						 "%zu host%s unreachable", name, p.unreachable,
+						 p.unreachable == 1 ? " is" : "s are");
+				p.blocked++;
 				continue;
 			}
 			host = nc_placement_choose(ps, vm, -1, &why);
@@ -670,6 +796,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		ndel++;
 	}
 	free(locs);
+	free(glocs);
 
 	if (ndel && p.managed && ndel * 100 > (size_t)threshold * p.managed && !opts->allow_mass_delete) {
 		add_note(&p, &alloc_n, NC_NOTE_ERROR, NULL,
@@ -719,6 +846,16 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 bool nc_plan_empty(const struct nc_plan *p)
 {
 	return p->nactions == 0;
+}
+
+bool nc_plan_partial(const struct nc_plan *p)
+{
+	return p->unreachable > 0;
+}
+
+bool nc_plan_incomplete(const struct nc_plan *p)
+{
+	return p->unreachable > 0 || p->blocked > 0;
 }
 
 void nc_plan_release(struct nc_plan *p)

@@ -39,6 +39,45 @@ static const char *host_name(const struct nc_cluster *c, size_t i)
 	return c->hosts[i].spec->obj.meta.name.v;
 }
 
+/* the hosts that could not be read, declared or not: "kvm3, kvm9" */
+static void unreachable_names(const struct nc_cluster *c, struct nc_buf *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (c->hosts[i].status != NC_HOST_OK)
+			nc_buf_addf(out, "%s%s", n++ ? ", " : "", host_name(c, i));
+	for (i = 0; i < c->ngone; i++)
+		if (c->gone[i].status != NC_HOST_OK)
+			nc_buf_addf(out, "%s%s (not declared)", n++ ? ", " : "", c->gone[i].name);
+}
+
+/* why the plan does not make the cluster match the spec, one sentence each */
+static void incomplete_lines(const struct nc_plan *p, const struct nc_cluster *c, const char *b,
+			     const char *r, struct nc_buf *out)
+{
+	if (p->unreachable) {
+		nc_buf_addf(out, "%sPartial plan:%s %zu host%s could not be read (", b, r, p->unreachable,
+			    p->unreachable == 1 ? "" : "s");
+		unreachable_names(c, out);
+		nc_buf_addf(out, "): what %s is unknown, so the cluster may not match the spec.\n",
+			    p->unreachable == 1 ? "it holds" : "they hold");
+	}
+	if (p->blocked)
+		nc_buf_addf(out, "%zu VM%s not created: %s may run on a host that is not declared or cannot be "
+				 "read (see the warnings).\n", p->blocked, p->blocked == 1 ? " is" : "s are",
+			    p->blocked == 1 ? "it" : "they");
+}
+
+static size_t managed_count(const struct nc_observed_host *o)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < o->ndoms; i++)
+		n += o->doms[i].managed;
+	return n;
+}
+
 static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 {
 	nc_buf_addf(out, "%zu to create, %zu to update, %zu to delete, %zu to start, %zu to stop",
@@ -93,6 +132,17 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			nc_buf_addf(out, "  %-12s %-24s %sunreachable%s: %s\n", host_name(c, i),
 				    v->spec->spec.uri.v, o->color ? C_RED : "", r, v->error);
 		}
+	}
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+
+		if (g->status == NC_HOST_OK)
+			nc_buf_addf(out, "  %-12s %-24s %snot declared%s, ok, %zu managed domain%s\n", g->name, g->uri,
+				    o->color ? C_YELLOW : "", r, managed_count(&g->obs),
+				    managed_count(&g->obs) == 1 ? "" : "s");
+		else
+			nc_buf_addf(out, "  %-12s %-24s %snot declared, unreachable%s: %s\n", g->name, g->uri,
+				    o->color ? C_RED : "", r, g->error);
 	}
 	nc_buf_addc(out, '\n');
 
@@ -156,11 +206,13 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 	if (p->nmigrate)
 		nc_buf_addf(out, "Imbalance score: %.4f now, %.4f after this plan (docs/placement.md).\n",
 			    p->imbalance_before, p->imbalance_after);
+	if (!p->refused)
+		incomplete_lines(p, c, b, r, out);
 	if (p->refused)
 		nc_buf_addf(out, "%sPlan refused:%s ", b, r);
-	else if (nc_plan_empty(p))
+	else if (nc_plan_empty(p) && !nc_plan_incomplete(p))
 		nc_buf_addf(out, "%sNo changes.%s The cluster matches the spec.\n", b, r);
-	if (!nc_plan_empty(p) || p->refused) {
+	if (!nc_plan_empty(p) || p->refused || nc_plan_incomplete(p)) {
 		if (!p->refused)
 			nc_buf_addf(out, "%sPlan:%s ", b, r);
 		summary_line(p, out);
@@ -187,11 +239,22 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 	nc_buf_adds(out, "### NovaCron plan: ");
 	if (p->refused)
 		nc_buf_adds(out, "refused — ");
-	if (nc_plan_empty(p))
+	else if (nc_plan_partial(p))
+		nc_buf_adds(out, "partial — ");
+	if (nc_plan_empty(p) && !nc_plan_incomplete(p))
 		nc_buf_adds(out, "no changes\n\n");
 	else {
 		summary_line(p, out);
 		nc_buf_adds(out, "\n\n");
+	}
+	if (nc_plan_incomplete(p) && !p->refused) {
+		struct nc_buf t = NC_BUF_INIT;
+
+		incomplete_lines(p, c, "", "", &t);
+		nc_buf_adds(out, "> **warning:** ");
+		md_escape(out, t.buf);
+		nc_buf_adds(out, "\n\n");
+		nc_buf_release(&t);
 	}
 	if (p->nactions) {
 		nc_buf_adds(out, "| # | | VM | action | host | why |\n|---|---|---|---|---|---|\n");
@@ -254,6 +317,21 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 			nc_buf_adds(out, " | |\n");
 		}
 	}
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+
+		nc_buf_adds(out, "| ");
+		md_escape(out, g->name);
+		nc_buf_adds(out, " | `");
+		nc_buf_adds(out, g->uri);
+		if (g->status == NC_HOST_OK) {
+			nc_buf_addf(out, "` | not declared, ok | %zu |\n", g->obs.ndoms);
+		} else {
+			nc_buf_adds(out, "` | not declared, unreachable: ");
+			md_escape(out, g->error);
+			nc_buf_adds(out, " | |\n");
+		}
+	}
 	nc_buf_adds(out, "\n</details>\n");
 }
 
@@ -287,10 +365,12 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"migrate\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f]},\n",
+		    "\"migrate\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f], "
+		    "\"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
 		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->managed,
-		    p->unmanaged, p->imbalance_before, p->imbalance_after);
+		    p->unmanaged, p->imbalance_before, p->imbalance_after,
+		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
 	nc_buf_adds(out, "  \"hosts\": [");
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
@@ -311,7 +391,37 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		}
 		nc_buf_addc(out, '}');
 	}
-	nc_buf_adds(out, c->nhosts ? "\n  ],\n  \"actions\": [" : "],\n  \"actions\": [");
+	nc_buf_adds(out, c->nhosts ? "\n  ],\n  \"undeclared_hosts\": [" : "],\n  \"undeclared_hosts\": [");
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+
+		nc_buf_adds(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		json_str(out, g->name);
+		nc_buf_adds(out, ", \"uri\": ");
+		json_str(out, g->uri);
+		nc_buf_addf(out, ", \"status\": \"%s\"", g->status == NC_HOST_OK ? "ok" : "unreachable");
+		if (g->status == NC_HOST_OK) {
+			nc_buf_adds(out, ", \"vms\": [");
+			for (j = 0; j < g->obs.ndoms; j++) {
+				if (!g->obs.doms[j].managed || !g->obs.doms[j].meta_vm)
+					continue;
+				nc_buf_adds(out, out->buf[out->len - 1] == '[' ? "" : ", ");
+				json_str(out, g->obs.doms[j].meta_vm);
+			}
+			nc_buf_adds(out, "]");
+		} else {
+			nc_buf_adds(out, ", \"error\": ");
+			json_str(out, g->error);
+			nc_buf_adds(out, ", \"recorded_vms\": [");
+			for (j = 0; j < g->nvms; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, g->vms[j]);
+			}
+			nc_buf_adds(out, "]");
+		}
+		nc_buf_addc(out, '}');
+	}
+	nc_buf_adds(out, c->ngone ? "\n  ],\n  \"actions\": [" : "],\n  \"actions\": [");
 	for (i = 0; i < p->nactions; i++) {
 		const struct nc_action *a = &p->actions[i];
 

@@ -24,8 +24,9 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_backup_targets());
 	srunner_add_suite(sr, nc_suite_diskio());
 	srunner_add_suite(sr, nc_suite_storage());
-	srunner_add_suite(sr, nc_suite_paths());
 	srunner_add_suite(sr, nc_suite_connections());
+	srunner_add_suite(sr, nc_suite_hosts_left());
+	srunner_add_suite(sr, nc_suite_paths());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

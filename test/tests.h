@@ -18,7 +18,8 @@ Suite *nc_suite_backup(void);
 Suite *nc_suite_backup_targets(void);
 Suite *nc_suite_diskio(void);
 Suite *nc_suite_storage(void);
-Suite *nc_suite_paths(void);
 Suite *nc_suite_connections(void);
+Suite *nc_suite_hosts_left(void);
+Suite *nc_suite_paths(void);
 
 #endif

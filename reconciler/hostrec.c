@@ -1,0 +1,362 @@
+/*
+ * hostrec.c - the record of the hosts NovaCron has seen (see hostrec.h).
+ */
+#include "hostrec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../spec/yaml.h"
+
+#define HOSTREC_MAX_SIZE (16u << 20)
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int host_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nc_hostrec_host *)a)->name, ((const struct nc_hostrec_host *)b)->name);
+}
+
+/* sorts and removes duplicates */
+static void vms_normalize(struct nc_hostrec_host *h)
+{
+	size_t i, n = 0;
+
+	if (h->nvms > 1)
+		qsort(h->vms, h->nvms, sizeof(*h->vms), str_cmp);
+	for (i = 0; i < h->nvms; i++) {
+		if (n && strcmp(h->vms[n - 1], h->vms[i]) == 0) {
+			free(h->vms[i]);
+			continue;
+		}
+		h->vms[n++] = h->vms[i];
+	}
+	h->nvms = n;
+}
+
+static void vms_add(struct nc_hostrec_host *h, const char *vm)
+{
+	h->vms = nc_xreallocarray(h->vms, h->nvms + 1, sizeof(*h->vms));
+	h->vms[h->nvms++] = nc_xstrdup(vm);
+}
+
+static void vms_clear(struct nc_hostrec_host *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nvms; i++)
+		free(h->vms[i]);
+	free(h->vms);
+	h->vms = NULL;
+	h->nvms = 0;
+}
+
+static void host_release(struct nc_hostrec_host *h)
+{
+	vms_clear(h);
+	free(h->name);
+	free(h->uri);
+}
+
+void nc_hostrec_release(struct nc_hostrec *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nhosts; i++)
+		host_release(&r->hosts[i]);
+	free(r->hosts);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct nc_hostrec_host *nc_hostrec_find(const struct nc_hostrec *r, const char *name)
+{
+	size_t lo = 0, hi = r ? r->nhosts : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(r->hosts[mid].name, name);
+
+		if (c == 0)
+			return &r->hosts[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct nc_hostrec_host *get_or_add(struct nc_hostrec *r, const char *name)
+{
+	struct nc_hostrec_host *h = (struct nc_hostrec_host *)nc_hostrec_find(r, name);
+
+	if (h)
+		return h;
+	r->hosts = nc_xreallocarray(r->hosts, r->nhosts + 1, sizeof(*r->hosts));
+	h = &r->hosts[r->nhosts++];
+	memset(h, 0, sizeof(*h));
+	h->name = nc_xstrdup(name);
+	qsort(r->hosts, r->nhosts, sizeof(*r->hosts), host_cmp);
+	return (struct nc_hostrec_host *)nc_hostrec_find(r, name);
+}
+
+bool nc_hostrec_forget(struct nc_hostrec *r, const char *name)
+{
+	struct nc_hostrec_host *h = (struct nc_hostrec_host *)nc_hostrec_find(r, name);
+	size_t i;
+
+	if (!h)
+		return false;
+	i = (size_t)(h - r->hosts);
+	host_release(h);
+	memmove(&r->hosts[i], &r->hosts[i + 1], (r->nhosts - i - 1) * sizeof(*r->hosts));
+	r->nhosts--;
+	return true;
+}
+
+static char *rec_path(const char *state_dir)
+{
+	return nc_xasprintf("%s/%s", state_dir, NC_HOSTREC_FILE);
+}
+
+int nc_hostrec_load(struct nc_hostrec *out, const char *state_dir, struct nc_err *err)
+{
+	struct nc_hostrec r = { 0 };
+	struct nc_arena arena = { 0 };
+	struct nc_diags d;
+	struct nc_ydoc *docs = NULL;
+	const struct nc_ynode *root, *hosts;
+	char *path = rec_path(state_dir), *buf = NULL;
+	size_t ndocs = 0, len, i, j;
+	int ret = -1, rd;
+
+	nc_diags_init(&d);
+	errno = 0;
+	rd = nc_read_file(path, HOSTREC_MAX_SIZE, &buf, &len);
+	if (rd == -1 && errno == ENOENT) {
+		memset(out, 0, sizeof(*out));
+		ret = 0;
+		goto out;
+	}
+	if (rd < 0) {
+		nc_err_set(err, "cannot read the record of hosts %s: %s", path,
+			   rd == -2 ? "larger than 16 MiB" : strerror(errno));
+		goto out;
+	}
+	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
+	    !(root = docs[0].root) || root->kind != NC_Y_MAP ||
+	    !nc_ynode_str(nc_ynode_get(root, "format_version")) ||
+	    strcmp(nc_ynode_str(nc_ynode_get(root, "format_version")), "1") != 0 ||
+	    !(hosts = nc_ynode_get(root, "hosts")) || hosts->kind != NC_Y_SEQ)
+		goto bad;
+	for (i = 0; i < hosts->n; i++) {
+		const struct nc_ynode *h = hosts->items[i], *vms;
+		const char *name, *uri;
+		struct nc_hostrec_host *e;
+
+		if (h->kind != NC_Y_MAP || !(name = nc_ynode_str(nc_ynode_get(h, "name"))) ||
+		    !(uri = nc_ynode_str(nc_ynode_get(h, "uri"))) || !*name || !*uri ||
+		    strlen(name) != nc_ynode_get(h, "name")->len || strlen(uri) != nc_ynode_get(h, "uri")->len ||
+		    nc_hostrec_find(&r, name))
+			goto bad;
+		vms = nc_ynode_get(h, "vms");
+		if (vms && vms->kind != NC_Y_SEQ)
+			goto bad;
+		e = get_or_add(&r, name);
+		e->uri = nc_xstrdup(uri);
+		for (j = 0; vms && j < vms->n; j++) {
+			const char *vm = nc_ynode_str(vms->items[j]);
+
+			if (!vm || vms->items[j]->kind != NC_Y_SCALAR || strlen(vm) != vms->items[j]->len)
+				goto bad;
+			vms_add(e, vm);
+		}
+		vms_normalize(e);
+	}
+	*out = r;
+	memset(&r, 0, sizeof(r));
+	ret = 0;
+	goto out;
+bad:
+	nc_err_set(err, "%s is not a record of hosts written by novacron; a pass cannot know which hosts "
+			"left the spec without it: restore it, or remove it to start a new record", path);
+out:
+	nc_hostrec_release(&r);
+	nc_arena_release(&arena);
+	nc_diags_release(&d);
+	free(buf);
+	free(path);
+	return ret;
+}
+
+int nc_hostrec_save(const struct nc_hostrec *r, const char *state_dir, struct nc_err *err)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char *path = rec_path(state_dir);
+	char *tmp = nc_xasprintf("%s.%ld.tmp", path, (long)getpid());
+	size_t i, j;
+	int fd = -1, ret = -1;
+
+	nc_buf_adds(&b, "{\n  \"format_version\": 1,\n  \"hosts\": [");
+	for (i = 0; i < r->nhosts; i++) {
+		const struct nc_hostrec_host *h = &r->hosts[i];
+
+		nc_buf_adds(&b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		nc_buf_add_json_str(&b, h->name);
+		nc_buf_adds(&b, ", \"uri\": ");
+		nc_buf_add_json_str(&b, h->uri ? h->uri : "");
+		nc_buf_adds(&b, ", \"vms\": [");
+		for (j = 0; j < h->nvms; j++) {
+			if (j)
+				nc_buf_adds(&b, ", ");
+			nc_buf_add_json_str(&b, h->vms[j]);
+		}
+		nc_buf_adds(&b, "]}");
+	}
+	nc_buf_adds(&b, r->nhosts ? "\n  ]\n}\n" : "]\n}\n");
+
+	if (nc_mkdir_p(state_dir) < 0) {
+		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0 || nc_write_all(fd, b.buf, b.len) < 0 || fsync(fd) < 0) {
+		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		nc_err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		unlink(tmp);
+	nc_buf_release(&b);
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+/* the managed VMs observed on a host */
+static void vms_from_obs(struct nc_hostrec_host *h, const struct nc_observed_host *o)
+{
+	size_t i;
+
+	vms_clear(h);
+	for (i = 0; i < o->ndoms; i++)
+		if (o->doms[i].managed && o->doms[i].meta_vm)
+			vms_add(h, o->doms[i].meta_vm);
+}
+
+void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const struct nc_cluster *c,
+		       const struct nc_plan *applied)
+{
+	const struct nc_host *dh;
+	size_t i, k;
+
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+		struct nc_hostrec_host *h = get_or_add(r, v->spec->obj.meta.name.v);
+
+		free(h->uri);
+		h->uri = nc_xstrdup(v->spec->spec.uri.v);
+		if (v->status != NC_HOST_OK)
+			continue;    /* what was recorded still holds */
+		vms_from_obs(h, &v->obs);
+		for (k = 0; applied && k < applied->nactions; k++) {
+			const struct nc_action *a = &applied->actions[k];
+
+			if ((a->kind == NC_ACT_CREATE && a->host == i) ||
+			    (a->kind == NC_ACT_MIGRATE && a->target == i))
+				vms_add(h, a->vm);
+		}
+		vms_normalize(h);
+	}
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_gone_host *g = &c->gone[i];
+		struct nc_hostrec_host *h = (struct nc_hostrec_host *)nc_hostrec_find(r, g->name);
+
+		if (!h || g->status != NC_HOST_OK)
+			continue;
+		vms_from_obs(h, &g->obs);
+		vms_normalize(h);
+	}
+	/* a recorded host whose URI a declared host of another name now uses was renamed */
+	for (i = 0; i < r->nhosts;) {
+		bool renamed = false;
+
+		if (!nc_spec_find(spec, NC_KIND_HOST, r->hosts[i].name)) {
+			NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, dh, k)
+				if (r->hosts[i].uri && strcmp(dh->spec.uri.v, r->hosts[i].uri) == 0)
+					renamed = true;
+		}
+		if (renamed)
+			nc_hostrec_forget(r, r->hosts[i].name);
+		else
+			i++;
+	}
+}
+
+int nc_hostrec_lock(const char *state_dir, struct nc_err *err)
+{
+	char *path = nc_xasprintf("%s/hosts.lock", state_dir);
+	int fd = -1;
+
+	if (nc_mkdir_p(state_dir) < 0) {
+		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		nc_err_set(err, "cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+out:
+	free(path);
+	return fd;
+}
+
+void nc_hostrec_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int nc_hostrec_commit(const char *state_dir, const struct nc_spec *spec, const struct nc_cluster *c,
+		      const struct nc_plan *applied, struct nc_err *err)
+{
+	struct nc_hostrec r = { 0 };
+	int fd = nc_hostrec_lock(state_dir, err), ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (nc_hostrec_load(&r, state_dir, err) < 0)
+		goto out;
+	nc_hostrec_update(&r, spec, c, applied);
+	ret = nc_hostrec_save(&r, state_dir, err);
+out:
+	nc_hostrec_release(&r);
+	nc_hostrec_unlock(fd);
+	return ret;
+}
