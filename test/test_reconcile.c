@@ -298,11 +298,16 @@ END_TEST
 START_TEST(test_backup_commands_sim)
 {
 	struct nc_run r;
-	char id[17];
+	char id[17], *cfg;
 	const char *p;
 
 	ck_assert_int_eq(shq("sed -i \"s#/var/backups/novacron#$PWD/repo#; s#/var/lib/novacron/pools/local#$PWD/pool#\" "
 			     "$(grep -rl 'kind: BackupSchedule\\|kind: StoragePool' spec)"), 0);
+	/* the operator allows them there (the roots of spec/roots.h), for every command below */
+	ck_assert_int_eq(shq("printf 'paths: {pools: [\"%%s\"], backups: [\"%%s\"]}\\n' \"$PWD\" \"$PWD\" > novacron.yaml"), 0);
+	cfg = nc_xasprintf("%s/novacron.yaml", tdir);
+	setenv("NOVACRON_CONFIG", cfg, 1);
+	free(cfg);
 	ck_assert_int_eq(shq(APPLY), 0);
 	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly spec --state-dir state"), 1);
 	HAS(r.err, "BackupSchedule nightly: its dir target holds no repository yet (no backup has run)");
@@ -366,6 +371,7 @@ START_TEST(test_backup_commands_sim)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC restore web-1 --backup 0000ffff spec --state-dir state"), 1);
 	nc_run_free(&r);
+	unsetenv("NOVACRON_CONFIG");
 }
 END_TEST
 
