@@ -425,6 +425,30 @@ START_TEST(test_renamed_host_is_not_observed_twice)
 }
 END_TEST
 
+/* serve keeps the record too, and a pass with a host that left the spec fails without duplicating */
+START_TEST(test_serve_records_and_blocks)
+{
+	struct nc_run r;
+	char *s;
+
+	ck_assert_int_eq(shq("printf 'source:\\n  directory: %%s/spec\\ncacheDir: %%s/cache\\nstateDir: %%s/state\\n"
+			     "interval: 1s\\nlisten: 127.0.0.1:0\\n' \"$PWD\" \"$PWD\" \"$PWD\" > serve.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "timeout 60 $NC serve --config serve.yaml --once"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cat state/hosts.json"), 0);
+	HAS(r.out, "{\"name\": \"h2\", \"uri\": \"sim:///h2\", \"vms\": [\"v2\", \"v4\"]}");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rm spec/hosts/h2.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "timeout 60 $NC serve --config serve.yaml --once"), 1);
+	HAS(r.err, "warning: host h2 is no longer declared in the spec but still holds 2 managed VMs (v2, v4)");
+	nc_run_free(&r);
+	s = vms_on("h1");
+	ck_assert_str_eq(s, "v1 v3 ");
+	free(s);
+	ck_assert_int_eq(mac_count(), 1);
+}
+END_TEST
+
 /* compares with test/golden/NAME (NC_TEST_REGENERATE=1 rewrites it, as test_golden.c) */
 static void check_golden(const char *name, const char *got)
 {
@@ -495,6 +519,7 @@ Suite *nc_suite_hosts_left(void)
 	tcase_add_test(tc, test_unreadable_declared_host);
 	tcase_add_test(tc, test_renamed_host_is_not_observed_twice);
 	tcase_add_test(tc, test_plan_golden_host_left);
+	tcase_add_test(tc, test_serve_records_and_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
