@@ -695,6 +695,21 @@ static int git_open(struct nc_source **out, const struct nc_source_opts *o, stru
 	s->known_hosts_file = dup_or_null(o->known_hosts_file);
 	s->allowed_signers = dup_or_null(o->allowed_signers);
 	s->allow_rollback = o->allow_rollback;
+	{
+		/* secrets its group or others may read are refused, as ssh refuses such a key */
+		const char *sec[2] = { s->password_file, s->ssh_key_file };
+		const char *what[2] = { "passwordFile", "sshKeyFile" };
+		unsigned mode, k;
+
+		for (k = 0; k < 2; k++)
+			if (sec[k] && nc_secret_check(sec[k], &mode) == NC_SECRET_MODE_BAD) {
+				char *m = nc_secret_msg(what[k], sec[k], mode);
+
+				nc_err_set(err, "git source %s: %s", s->display_url, m);
+				free(m);
+				goto out;
+			}
+	}
 	if (o->state_dir && *o->state_dir) {
 		s->state_file = nc_xasprintf("%s/source-git-applied", o->state_dir);
 		if (load_applied(s, err) < 0)
@@ -1064,7 +1079,7 @@ static int write_checkout(struct nc_source *s, git_commit *commit, const char *s
 	if (s->subdir) {
 		/* outside the spec directory: says the checkout is partial */
 		char *marker = nc_xasprintf("%s/" NC_GIT_PARTIAL_MARKER, tmp);
-		int mfd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		int mfd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 		if (mfd < 0 || nc_write_all(mfd, s->subdir, strlen(s->subdir)) < 0 ||
 		    close(mfd) < 0) {

@@ -562,6 +562,42 @@ START_TEST(test_git_bad_url)
 }
 END_TEST
 
+/* a password or ssh key file its group or others can read is refused when the source opens */
+START_TEST(test_git_secret_file_modes)
+{
+	struct nc_source_opts o = git_opts();
+	struct nc_source *src;
+	struct nc_err err = { "" };
+	char *pw = nc_xasprintf("%s/git-token", root);
+	static const unsigned bad[] = { 0644, 0640, 0604 };
+	size_t i;
+	FILE *f = fopen(pw, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("s3cret-token-value\n", f);
+	fclose(f);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(chmod(pw, bad[i]), 0);
+		o.password_file = pw;
+		o.ssh_key_file = NULL;
+		ck_assert_int_lt(nc_source_git.open(&src, &o, &err), 0);
+		ck_assert_msg(strstr(err.msg, "passwordFile") && strstr(err.msg, "chmod 600") &&
+			      !strstr(err.msg, "s3cret"), "%s", err.msg);
+		o.password_file = NULL;
+		o.ssh_key_file = pw;
+		ck_assert_int_lt(nc_source_git.open(&src, &o, &err), 0);
+		ck_assert_msg(strstr(err.msg, "sshKeyFile") && strstr(err.msg, "chmod 600"), "%s", err.msg);
+	}
+	ck_assert_int_eq(chmod(pw, 0600), 0);
+	o.password_file = pw;
+	o.ssh_key_file = NULL;
+	src = open_ok(&nc_source_git, &o);
+	nc_source_git.close(src);
+	unlink(pw);
+	free(pw);
+}
+END_TEST
+
 START_TEST(test_git_plain_path_and_reopen)
 {
 	struct nc_source_opts o = git_opts();
@@ -1265,6 +1301,7 @@ Suite *nc_suite_source(void)
 	tcase_add_test(tc, test_git_missing_subdir);
 	tcase_add_test(tc, test_git_unknown_branch);
 	tcase_add_test(tc, test_git_bad_url);
+	tcase_add_test(tc, test_git_secret_file_modes);
 	tcase_add_test(tc, test_git_plain_path_and_reopen);
 	tcase_add_test(tc, test_git_wait_sleeps);
 	suite_add_tcase(s, tc);
