@@ -170,6 +170,11 @@ struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const st
 			l->unusable = "in maintenance";
 			continue;
 		}
+		if (v->moved_from) {
+			/* what is placed here would be recorded nowhere (reconciler/hostrec.h) */
+			l->unusable = "its old address may still hold its VMs";
+			continue;
+		}
 		l->usable = true;
 	}
 	/* every observed domain counts where it is; spec VMs by their spec */

@@ -275,8 +275,11 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
-		struct nc_hostrec_host *h = get_or_add(r, v->spec->obj.meta.name.v);
+		struct nc_hostrec_host *h;
 
+		if (v->moved_from && nc_hostrec_find(r, v->spec->obj.meta.name.v))
+			continue;    /* its old address may still hold VMs: it stays recorded there */
+		h = get_or_add(r, v->spec->obj.meta.name.v);
 		free(h->uri);
 		h->uri = nc_xstrdup(v->spec->spec.uri.v);
 		if (v->status != NC_HOST_OK)

@@ -21,7 +21,10 @@
  * add hosts that later passes would contact.  `decommission HOST` removes a
  * host, once it is empty (or with --force).  A host stays in the record
  * until it is decommissioned; a recorded host that is no longer declared and
- * whose URI a declared host now uses was renamed, and is dropped.
+ * whose URI a declared host now uses was renamed, and is dropped.  A host
+ * declared at a new URI keeps its old one here while managed VMs recorded
+ * there are found on no host (a pending move, struct nc_host_view in
+ * pass.h): they may still run at the old address.
  *
  * The file is written to a temporary file and renamed (mode 0600), under an
  * flock on STATE_DIR/hosts.lock so two writers never lose each other's

@@ -223,6 +223,56 @@ static void gone_job(struct job *j, const struct nc_gone_host *g, const struct n
 	j->shown = nc_xstrdup(g->uri);
 }
 
+/* a managed domain of VM vm is observed on a host read in this pass */
+static bool vm_observed(const struct nc_cluster *c, const char *vm)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nhosts + c->ngone; i++) {
+		const struct nc_observed_host *o = i < c->nhosts ? &c->hosts[i].obs : &c->gone[i - c->nhosts].obs;
+
+		if ((i < c->nhosts ? c->hosts[i].status : c->gone[i - c->nhosts].status) != NC_HOST_OK)
+			continue;
+		for (j = 0; j < o->ndoms; j++)
+			if (o->doms[j].managed && o->doms[j].meta_vm && strcmp(o->doms[j].meta_vm, vm) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * A declared host recorded at another URI (its Host document now names a
+ * different address): the VMs recorded there and found nowhere may still run
+ * at the old address (pass.h, struct nc_host_view).  When a declared host
+ * now uses the old URI, what runs there is observed: no move is pending.
+ */
+static void pending_moves(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r)
+{
+	const struct nc_host *h;
+	size_t i, k;
+
+	for (i = 0; r && i < out->nhosts; i++) {
+		struct nc_host_view *v = &out->hosts[i];
+		const struct nc_hostrec_host *rh = nc_hostrec_find(r, v->spec->obj.meta.name.v);
+		bool used = false;
+
+		if (!rh || !rh->uri || strcmp(rh->uri, v->spec->spec.uri.v) == 0)
+			continue;
+		NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, k)
+			used |= strcmp(h->spec.uri.v, rh->uri) == 0;
+		if (used)
+			continue;
+		for (k = 0; k < rh->nvms; k++) {
+			if (vm_observed(out, rh->vms[k]))
+				continue;
+			v->moved_vms = nc_xreallocarray(v->moved_vms, v->nmoved + 1, sizeof(*v->moved_vms));
+			v->moved_vms[v->nmoved++] = nc_xstrdup(rh->vms[k]);
+		}
+		if (v->nmoved)
+			v->moved_from = nc_xstrdup(rh->uri);
+	}
+}
+
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		const struct nc_observe_opts *opts)
 {
@@ -342,22 +392,25 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	for (w = 0; w < njoin; w++)
 		pthread_join(join[w], NULL);
 	free(join);
+	pending_moves(out, spec, opts ? opts->record : NULL);
 }
 
 void nc_cluster_release(struct nc_cluster *c)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < c->nhosts; i++) {
 		nc_host_close(c->hosts[i].conn);
 		nc_observed_host_release(&c->hosts[i].obs);
 		free(c->hosts[i].error);
 		free(c->hosts[i].migration_uri);
+		free(c->hosts[i].moved_from);
+		for (k = 0; k < c->hosts[i].nmoved; k++)
+			free(c->hosts[i].moved_vms[k]);
+		free(c->hosts[i].moved_vms);
 	}
 	free(c->hosts);
 	for (i = 0; i < c->ngone; i++) {
-		size_t k;
-
 		nc_observed_host_release(&c->gone[i].obs);
 		free(c->gone[i].error);
 		free(c->gone[i].name);
@@ -380,6 +433,12 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 
 		nc_buf_addf(&b, "host %s %s\n", v->spec->obj.meta.name.v,
 			    v->status == NC_HOST_OK ? "ok" : "unreachable");
+		if (v->moved_from) {
+			nc_buf_addf(&b, " moved-from %s", v->moved_from);
+			for (j = 0; j < v->nmoved; j++)
+				nc_buf_addf(&b, " %s", v->moved_vms[j]);
+			nc_buf_addc(&b, '\n');
+		}
 		if (v->status != NC_HOST_OK)
 			continue;
 		nc_buf_addf(&b, " node %u %llu\n", v->obs.node.cpus,

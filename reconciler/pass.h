@@ -35,6 +35,18 @@ struct nc_host_view {
 	char *migration_uri;             /* how other daemons reach it (connections applied); never shown */
 	struct nc_observed_host obs;
 	double seconds;                  /* time to open + observe */
+	/*
+	 * A pending move: the record of hosts (hostrec.h) has this host at
+	 * another URI, which no declared host uses now, with managed VMs that
+	 * are found on no host read in this pass: they may still run at the
+	 * old address.  moved_from is that URI (NULL: no move pending) and
+	 * moved_vms those VMs (sorted).  They are not created elsewhere and no
+	 * VM is placed on this host until the old address is drained or
+	 * decommissioned; the record keeps the old URI meanwhile.
+	 */
+	char *moved_from;
+	char **moved_vms;
+	size_t nmoved;
 };
 
 /*

@@ -116,6 +116,18 @@ static const struct nc_gone_host *recorded_unreachable(const struct nc_cluster *
 	return NULL;
 }
 
+/* the declared host recorded at another address where vm may still run, if any */
+static const struct nc_host_view *moved_from(const struct nc_cluster *c, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (c->hosts[i].moved_from &&
+		    bsearch(vm, c->hosts[i].moved_vms, c->hosts[i].nmoved, sizeof(*c->hosts[i].moved_vms), vm_cmp))
+			return &c->hosts[i];
+	return NULL;
+}
+
 static struct nc_action *add_action(struct nc_plan *p, size_t *alloc, enum nc_action_kind k,
 				    const char *vm, size_t host)
 {
@@ -498,6 +510,29 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				 c->hosts[i].spec->obj.meta.name.v, c->hosts[i].error);
 	p.unreachable = c->unreachable + c->gone_unreachable;
 
+	/* a host declared at a new address while the old one may still hold its VMs */
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+		const char *hn = v->spec->obj.meta.name.v;
+		struct nc_buf b = NC_BUF_INIT;
+
+		if (!v->moved_from)
+			continue;
+		for (j = 0; j < v->nmoved; j++)
+			nc_buf_addf(&b, "%s%s", j ? ", " : "", v->moved_vms[j]);
+		add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+			 "host %s is declared at %s but was recorded at %s, and the managed VM%s recorded "
+			 "there (%s) %s found on no host: %s may still run at the old address, so %s not "
+			 "created elsewhere and no VM is placed on %s; declare %s at %s again with "
+			 "maintenance: true to move %s, then change its uri, or, if nothing runs there any "
+			 "more, run novacron decommission %s",
+			 hn, v->spec->spec.uri.v, v->moved_from, v->nmoved == 1 ? "" : "s", b.buf,
+			 v->nmoved == 1 ? "is" : "are", v->nmoved == 1 ? "it" : "they",
+			 v->nmoved == 1 ? "it is" : "they are", hn, hn, v->moved_from,
+			 v->nmoved == 1 ? "it" : "them", hn);
+		nc_buf_release(&b);
+	}
+
 	/* hosts that left the spec: never changed, but what they hold is not created elsewhere */
 	for (i = 0; i < c->ngone; i++)
 		for (j = 0; j < c->gone[i].obs.ndoms; j++)
@@ -634,6 +669,17 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 					 "VM %s runs on %s, a host the spec no longer declares: it is not created "
 					 "elsewhere (it would run twice, with the same MAC addresses); declare %s again "
 					 "with maintenance: true to move it to a declared host", name, gn, gn);
+				p.blocked++;
+				continue;
+			}
+			if (moved_from(c, name)) {
+				const struct nc_host_view *mv = moved_from(c, name);
+
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s was last seen on %s at %s, and %s is now declared at %s: it is not "
+					 "created elsewhere (it may still run at the old address, with the same MAC "
+					 "addresses)", name, mv->spec->obj.meta.name.v, mv->moved_from,
+					 mv->spec->obj.meta.name.v, mv->spec->spec.uri.v);
 				p.blocked++;
 				continue;
 			}

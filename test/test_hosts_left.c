@@ -404,6 +404,90 @@ START_TEST(test_unreadable_declared_host)
 }
 END_TEST
 
+/*
+ * A Host document that keeps its name but names another address: the VMs
+ * recorded at the old address may still run there.  They are not created at
+ * the new one or elsewhere, nothing is placed on the host, and the record
+ * keeps the old address until it is drained (or decommissioned).  The same
+ * holds when the new address cannot be read.
+ */
+START_TEST(test_host_uri_changed_blocks)
+{
+	struct nc_run r;
+	char *s;
+
+	apply_two_hosts();
+	write_host("h2", "h2", "h9", "");
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: v9}\\n"
+			     "spec: {template: t}\\n' >> spec/vms.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "warning: host h2 is declared at sim:///h9 but was recorded at sim:///h2, and the managed "
+		   "VMs recorded there (v2, v4) are found on no host: they may still run at the old address, "
+		   "so they are not created elsewhere and no VM is placed on h2; declare h2 at sim:///h2 "
+		   "again with maintenance: true to move them, then change its uri, or, if nothing runs "
+		   "there any more, run novacron decommission h2\n");
+	HAS(r.out, "warning: VM v2 was last seen on h2 at sim:///h2, and h2 is now declared at sim:///h9: "
+		   "it is not created elsewhere (it may still run at the old address, with the same MAC "
+		   "addresses)\n");
+	HAS(r.out, "+ v9: create on h1");
+	HASNT(r.out, "+ v2");
+	HASNT(r.out, "+ v4");
+	HASNT(r.out, "matches the spec");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 1);
+	HAS(r.out, "\"blocked\": 2}");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	nc_run_free(&r);
+	s = vms_on("h9");
+	ck_assert_str_eq(s, "");
+	free(s);
+	s = vms_on("h1");
+	ck_assert_str_eq(s, "v1 v3 v9 ");
+	free(s);
+	/* the record keeps the old address: the next pass still knows */
+	ck_assert_int_eq(sh(&r, "cat state/hosts.json"), 0);
+	HAS(r.out, "{\"name\": \"h2\", \"uri\": \"sim:///h2\", \"vms\": [\"v2\", \"v4\"]}");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HASNT(r.out, "create on h");
+	nc_run_free(&r);
+
+	/* the new address cannot be read: still nothing is created */
+	ck_assert_int_eq(shq("echo 'not xml' > state/h9.xml"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HASNT(r.out, "create on h");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cat state/hosts.json"), 0);
+	HAS(r.out, "{\"name\": \"h2\", \"uri\": \"sim:///h2\", \"vms\": [\"v2\", \"v4\"]}");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rm state/h9.xml"), 0);
+
+	/* decommission looks at the old address, and refuses: v2 and v4 run there */
+	ck_assert_int_eq(sh(&r, DECOM " h2"), 1);
+	HAS(r.err, "refusing: h2 still holds 2 managed VMs (v2, v4)");
+	nc_run_free(&r);
+
+	/* drained at the old address, then moved: the record takes the new one */
+	write_host("h2", "h2", "h2", ", maintenance: true");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	write_host("h2", "h2", "h9", "");
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "No changes. The cluster matches the spec.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cat state/hosts.json"), 0);
+	HAS(r.out, "{\"name\": \"h2\", \"uri\": \"sim:///h9\", \"vms\": []}");
+	nc_run_free(&r);
+	s = vms_on("h1");
+	ck_assert_str_eq(s, "v1 v2 v3 v4 v9 ");
+	free(s);
+	ck_assert_int_eq(mac_count(), 1);
+}
+END_TEST
+
 START_TEST(test_renamed_host_is_not_observed_twice)
 {
 	struct nc_run r;
@@ -518,6 +602,7 @@ Suite *nc_suite_hosts_left(void)
 	tcase_add_test(tc, test_unreachable_recorded_host_blocks);
 	tcase_add_test(tc, test_unreadable_declared_host);
 	tcase_add_test(tc, test_renamed_host_is_not_observed_twice);
+	tcase_add_test(tc, test_host_uri_changed_blocks);
 	tcase_add_test(tc, test_plan_golden_host_left);
 	tcase_add_test(tc, test_serve_records_and_blocks);
 	suite_add_tcase(s, tc);
