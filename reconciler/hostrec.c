@@ -270,7 +270,6 @@ static void vms_from_obs(struct nc_hostrec_host *h, const struct nc_observed_hos
 void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const struct nc_cluster *c,
 		       const struct nc_plan *applied)
 {
-	const struct nc_host *dh;
 	size_t i, k;
 
 	for (i = 0; i < c->nhosts; i++) {
@@ -303,20 +302,10 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 		vms_from_obs(h, &g->obs);
 		vms_normalize(h);
 	}
-	/* a recorded host whose URI a declared host of another name now uses was renamed */
-	for (i = 0; i < r->nhosts;) {
-		bool renamed = false;
-
-		if (!nc_spec_find(spec, NC_KIND_HOST, r->hosts[i].name)) {
-			NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, dh, k)
-				if (r->hosts[i].uri && strcmp(dh->spec.uri.v, r->hosts[i].uri) == 0)
-					renamed = true;
-		}
-		if (renamed)
-			nc_hostrec_forget(r, r->hosts[i].name);
-		else
-			i++;
-	}
+	/* a recorded host that observe found renamed (same address under a declared name) */
+	for (i = 0; i < c->nrenamed; i++)
+		if (!nc_spec_find(spec, NC_KIND_HOST, c->renamed[i]))
+			nc_hostrec_forget(r, c->renamed[i]);
 }
 
 int nc_hostrec_lock(const char *state_dir, struct nc_err *err)

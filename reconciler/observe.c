@@ -177,16 +177,45 @@ static void spawn(struct shared *s)
 }
 
 /*
- * The recorded hosts (hostrec.h) that the spec no longer declares: they are
- * observed too (invariant 8).  One whose URI a declared host now uses was
- * renamed: it is observed under its new name, not twice.
+ * True when the recorded host old_name, last declared at old_uri, and the
+ * declared host h are one address: the same spec URI, and the same URI
+ * opened once the operator's connections are applied to each name (a
+ * connections entry may send two hosts with one spec URI to two machines).
  */
-static void gone_hosts(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r)
+static bool same_address(const char *old_name, const char *old_uri, const struct nc_host *h,
+			 const struct nc_list *conns)
+{
+	struct nc_host fake;
+	struct nc_err e = { "" };
+	char *a, *b;
+	bool same;
+
+	if (!old_uri || strcmp(h->spec.uri.v, old_uri) != 0)
+		return false;
+	memset(&fake, 0, sizeof(fake));
+	fake.obj.meta.name.v = old_name;
+	fake.spec.uri.v = old_uri;
+	a = nc_connection_uri(&fake, conns, false, &e);
+	b = nc_connection_uri(h, conns, false, &e);
+	same = a && b && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/*
+ * The recorded hosts (hostrec.h) that the spec no longer declares: they are
+ * observed too (invariant 8).  One whose address a declared host now opens
+ * was renamed: it is observed under its new name, not twice.
+ */
+static void gone_hosts(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r,
+		       const struct nc_list *conns)
 {
 	const struct nc_host *h;
 	size_t i, k;
 
 	out->gone = nc_xcalloc(r && r->nhosts ? r->nhosts : 1, sizeof(*out->gone));
+	out->renamed = nc_xcalloc(r && r->nhosts ? r->nhosts : 1, sizeof(*out->renamed));
 	for (i = 0; r && i < r->nhosts; i++) {
 		const struct nc_hostrec_host *rh = &r->hosts[i];
 		struct nc_gone_host *g;
@@ -195,9 +224,11 @@ static void gone_hosts(struct nc_cluster *out, const struct nc_spec *spec, const
 		if (nc_spec_find(spec, NC_KIND_HOST, rh->name))
 			continue;
 		NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, k)
-			renamed |= strcmp(h->spec.uri.v, rh->uri) == 0;
-		if (renamed)
+			renamed |= same_address(rh->name, rh->uri, h, conns);
+		if (renamed) {
+			out->renamed[out->nrenamed++] = nc_xstrdup(rh->name);
 			continue;
+		}
 		g = &out->gone[out->ngone++];
 		g->name = nc_xstrdup(rh->name);
 		g->uri = nc_xstrdup(rh->uri);
@@ -246,7 +277,8 @@ static bool vm_observed(const struct nc_cluster *c, const char *vm)
  * at the old address (pass.h, struct nc_host_view).  When a declared host
  * now uses the old URI, what runs there is observed: no move is pending.
  */
-static void pending_moves(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r)
+static void pending_moves(struct nc_cluster *out, const struct nc_spec *spec, const struct nc_hostrec *r,
+			  const struct nc_list *conns)
 {
 	const struct nc_host *h;
 	size_t i, k;
@@ -259,7 +291,7 @@ static void pending_moves(struct nc_cluster *out, const struct nc_spec *spec, co
 		if (!rh || !rh->uri || strcmp(rh->uri, v->spec->spec.uri.v) == 0)
 			continue;
 		NC_SPEC_EACH(spec, NC_KIND_HOST, const struct nc_host, h, k)
-			used |= strcmp(h->spec.uri.v, rh->uri) == 0;
+			used |= same_address(rh->name, rh->uri, h, conns);
 		if (used)
 			continue;
 		for (k = 0; k < rh->nvms; k++) {
@@ -286,7 +318,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	memset(out, 0, sizeof(*out));
 	out->nhosts = spec->nobjs[NC_KIND_HOST];
 	out->hosts = nc_xcalloc(out->nhosts ? out->nhosts : 1, sizeof(*out->hosts));
-	gone_hosts(out, spec, opts ? opts->record : NULL);
+	gone_hosts(out, spec, opts ? opts->record : NULL, opts ? opts->connections : NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->n = out->nhosts + out->ngone;     /* declared hosts, then undeclared ones */
@@ -392,7 +424,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	for (w = 0; w < njoin; w++)
 		pthread_join(join[w], NULL);
 	free(join);
-	pending_moves(out, spec, opts ? opts->record : NULL);
+	pending_moves(out, spec, opts ? opts->record : NULL, opts ? opts->connections : NULL);
 }
 
 void nc_cluster_release(struct nc_cluster *c)
@@ -420,6 +452,9 @@ void nc_cluster_release(struct nc_cluster *c)
 		free(c->gone[i].vms);
 	}
 	free(c->gone);
+	for (i = 0; i < c->nrenamed; i++)
+		free(c->renamed[i]);
+	free(c->renamed);
 	memset(c, 0, sizeof(*c));
 }
 

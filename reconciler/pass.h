@@ -72,6 +72,11 @@ struct nc_cluster {
 	struct nc_gone_host *gone;       /* recorded, no longer declared; by name */
 	size_t ngone;
 	size_t gone_unreachable;
+	/* recorded hosts no longer declared whose address a declared host of
+	 * another name now opens (the same URI after the operator's
+	 * connections): renamed, observed under the new name; by name */
+	char **renamed;
+	size_t nrenamed;
 };
 
 struct nc_observe_opts {

@@ -509,6 +509,53 @@ START_TEST(test_renamed_host_is_not_observed_twice)
 }
 END_TEST
 
+/*
+ * A rename is judged by the address opened, not the spec's URI text: the
+ * operator's connections send h2 to the machine sim:///h2real; a merged
+ * change removes h2 and declares "decoy" with h2's spec URI, which opens
+ * sim:///h2 (another machine).  h2 is not taken as renamed: it is still
+ * observed through its connections entry, and its VMs are not created on
+ * decoy or anywhere else.
+ */
+START_TEST(test_rename_judged_by_opened_address)
+{
+	struct nc_run r;
+	char *s;
+
+	write_file("conn.yaml", "connections:\n  - host: h2\n    uri: \"sim:///h2real\"\n");
+	ck_assert_int_eq(sh(&r, APPLY " --config conn.yaml"), 0);
+	HAS(r.out, "Apply complete: 4 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	s = vms_on("h2real");
+	ck_assert_str_eq(s, "v2 v4 ");
+	free(s);
+
+	ck_assert_int_eq(shq("rm spec/hosts/h2.yaml"), 0);
+	write_host("decoy", "decoy", "h2", "");
+	ck_assert_int_eq(sh(&r, PLAN " --config conn.yaml"), 1);
+	HAS(r.out, "not declared, ok, 2 managed domains");
+	HASNT(r.out, "+ v2");
+	HASNT(r.out, "+ v4");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY " --config conn.yaml"), 1);
+	nc_run_free(&r);
+	/* nothing was created on decoy's machine, and h2 stays recorded */
+	s = vms_on("h2");
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(sh(&r, "cat state/hosts.json"), 0);
+	HAS(r.out, "{\"name\": \"h2\", \"uri\": \"sim:///h2\", \"vms\": [\"v2\", \"v4\"]}");
+	nc_run_free(&r);
+
+	/* without the connections entry the two names open one address: a rename */
+	ck_assert_int_eq(shq("rm -f state/h2.xml"), 0);
+	ck_assert_int_eq(shq("cp state/h2real.xml state/h2.xml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HASNT(r.out, "not declared");
+	nc_run_free(&r);
+}
+END_TEST
+
 /* serve keeps the record too, and a pass with a host that left the spec fails without duplicating */
 START_TEST(test_serve_records_and_blocks)
 {
@@ -603,6 +650,7 @@ Suite *nc_suite_hosts_left(void)
 	tcase_add_test(tc, test_unreadable_declared_host);
 	tcase_add_test(tc, test_renamed_host_is_not_observed_twice);
 	tcase_add_test(tc, test_host_uri_changed_blocks);
+	tcase_add_test(tc, test_rename_judged_by_opened_address);
 	tcase_add_test(tc, test_plan_golden_host_left);
 	tcase_add_test(tc, test_serve_records_and_blocks);
 	suite_add_tcase(s, tc);
