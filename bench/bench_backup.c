@@ -1,7 +1,7 @@
 /*
  * bench_backup.c - the backup benchmark of issue 6: a full backup of a disk
  * image, an increment after a 1% scattered change, and a restore, through
- * the library API (drivers/backup.h) on a directory repository.
+ * the library API (drivers/backup/backup.h) on a directory repository.
  *
  *   nc-bench-backup [--size BYTES] [--dir DIR] [--runs N] [--threads N]
  *                   [--chunk-size BYTES] [--level N] [--plain-only]
@@ -55,7 +55,7 @@
 
 #include <openssl/evp.h>
 
-#include "../drivers/backup.h"
+#include "../drivers/backup/backup.h"
 #include "../spec/util.h"
 
 #define MiB (1024ull * 1024)

@@ -2,7 +2,7 @@
  * driver.h - the host driver interface: what the reconciler asks of a
  * hypervisor host, behind a vtable (git refs backends, curl vtls).
  *
- * The core never includes libvirt headers; drivers/libvirt.c implements this
+ * The core never includes libvirt headers; drivers/host/libvirt.c implements this
  * interface for any libvirt URI, and for `sim:///NAME`, a simulated host
  * whose domains persist in a state directory between runs (libvirt's test
  * driver loaded from and saved to STATE_DIR/NAME.xml).
@@ -197,7 +197,7 @@ int nc_driver_fault(const char *what, struct nc_err *err);
 int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
 		struct nc_err *err);
 
-/* Domain XML (drivers/domxml.c, libxml2): generate and parse. */
+/* Domain XML (drivers/host/domxml.c, libxml2): generate and parse. */
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type);
 int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err);
 void nc_domain_release(struct nc_domain *d);

@@ -2,9 +2,9 @@
  * backups.c - backups and restores of VMs (see backups.h).
  *
  * The repository of a BackupSchedule is opened from its target (the
- * location types of drivers/backup.h), created on first use.  A backup run
+ * location types of drivers/backup/backup.h), created on first use.  A backup run
  * finds the VM's domain among the observed hosts, takes one consistent
- * point of all its disks (drivers/diskio.h), and writes one snapshot per
+ * point of all its disks (drivers/storage/diskio.h), and writes one snapshot per
  * disk.  The snapshot of a disk records the libvirt checkpoint taken with
  * it; the next run asks for an increment from that checkpoint only when
  * every disk's newest snapshot names it, so a checkpoint made for another
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../drivers/diskio.h"
+#include "../drivers/storage/diskio.h"
 #include "../spec/util.h"
 
 static const char *const target_types[] = { "dir", "rados", "s3", "swift" };
@@ -247,7 +247,7 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 			goto out;
 		}
 		chmod(scratch, 0700);
-		/* who owns a backup job whose socket is here (drivers/diskio.c) */
+		/* who owns a backup job whose socket is here (drivers/storage/diskio.c) */
 		{
 			char *pf = nc_xasprintf("%s/owner.pid", scratch);
 			int fd = open(pf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

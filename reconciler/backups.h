@@ -1,7 +1,7 @@
 /*
  * backups.h - backups and restores of VMs, on top of the repository
- * (drivers/backup.h), the disk readers and writers (drivers/diskio.h) and
- * the volumes (drivers/storage.h).  Used by `novacron backup`, `novacron
+ * (drivers/backup/backup.h), the disk readers and writers (drivers/storage/diskio.h) and
+ * the volumes (drivers/storage/storage.h).  Used by `novacron backup`, `novacron
  * restore`, `serve` (scheduled runs) and apply (declarative restore).
  *
  * A backup run of one VM takes one consistent point of all its disks and
@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../drivers/backup.h"
-#include "../drivers/storage.h"
+#include "../drivers/backup/backup.h"
+#include "../drivers/storage/storage.h"
 #include "pass.h"
 
 /* Opens (create: creating when missing) the repository of a BackupSchedule. */

@@ -12,7 +12,7 @@
  * such as OpenSSL's error queue) when the program exits.
  */
 #include "pass.h"
-#include "../drivers/storage.h"
+#include "../drivers/storage/storage.h"
 #include "connections.h"
 #include "hostrec.h"
 

@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../drivers/lease.h"
-#include "../drivers/source.h"
+#include "../drivers/lease/lease.h"
+#include "../drivers/source/source.h"
 #include "../spec/model.h"
 #include "../spec/roots.h"
 #include "pass.h"

@@ -1,6 +1,6 @@
 /*
- * test_backup.c - tests for the backup repository (drivers/backup.c) on the
- * directory target (drivers/backup-dir.c), with real files in a temporary
+ * test_backup.c - tests for the backup repository (drivers/backup/backup.c) on the
+ * directory target (drivers/backup/target-dir.c), with real files in a temporary
  * directory: round trips compared byte for byte, increments from changed
  * extents, dedup, encryption (no plaintext on disk, wrong key, tampering),
  * an interrupted backup, retention and prune; the same ids, stats and
@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 #include <zstd.h>
 
-#include "../drivers/backup.h"
+#include "../drivers/backup/backup.h"
 #include "../spec/util.h"
 #include "tests.h"
 #include "testutil.h"

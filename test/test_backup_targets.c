@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../drivers/backup.h"
+#include "../drivers/backup/backup.h"
 #include "../spec/util.h"
 #include "tests.h"
 #include "testutil.h"

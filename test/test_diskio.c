@@ -1,5 +1,5 @@
 /*
- * test_diskio.c - drivers/diskio.c against a REAL libvirt daemon running
+ * test_diskio.c - drivers/storage/diskio.c against a REAL libvirt daemon running
  * QEMU (TCG) guests, started once for the suite by test/testbed/libvirtd.sh
  * (addresses 127.0.103.N, so it does not meet other testbeds).  The
  * unchecked fixture starts it and stops it again after all tests, failed
@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../drivers/diskio.h"
+#include "../drivers/storage/diskio.h"
 #include "../spec/util.h"
 #include "tests.h"
 #include "testutil.h"

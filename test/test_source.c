@@ -1,5 +1,5 @@
 /*
- * test_source.c - tests for drivers/source-git.c and drivers/source-dir.c.
+ * test_source.c - tests for drivers/source/git.c and drivers/source/dir.c.
  *
  * The git tests build real repositories with the git CLI in a temporary
  * directory (a working repository pushing to a bare one, HOME pointing at a
@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../drivers/source.h"
+#include "../drivers/source/source.h"
 #include "../spec/util.h"
 #include "../spec/walk.h"
 #include "tests.h"

@@ -1,5 +1,5 @@
 /*
- * test_sshsig.c - tests for drivers/sshsig.c with keys and signatures made by
+ * test_sshsig.c - tests for drivers/source/sshsig.c with keys and signatures made by
  * the real ssh-keygen and git, plus hostile variants of them (truncated,
  * bit-flipped, re-assembled with OpenSSL).
  */
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../drivers/source.h"
+#include "../drivers/source/source.h"
 #include "../spec/util.h"
 
 Suite *nc_suite_sshsig(void);

@@ -1,5 +1,5 @@
 /*
- * test_storage.c - VM disk volumes (drivers/storage.h) for real:
+ * test_storage.c - VM disk volumes (drivers/storage/storage.h) for real:
  *
  *   dir  on a real libvirt daemon from test/testbed/libvirtd.sh (one for the
  *        suite, on 127.0.102.x so it does not meet another testbed), checked
@@ -26,7 +26,7 @@
 #include "tests.h"
 #include "testutil.h"
 
-#include "../drivers/storage.h"
+#include "../drivers/storage/storage.h"
 #include "../spec/util.h"
 
 #define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \

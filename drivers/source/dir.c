@@ -1,5 +1,5 @@
 /*
- * source-dir.c - the desired state from a local directory, watched with
+ * source/dir.c - the desired state from a local directory, watched with
  * inotify; also nc_revision_release(), shared by every source.
  *
  * open() watches the directory and its subdirectories (not those whose name
@@ -36,8 +36,8 @@
 
 #include <openssl/evp.h>
 
-#include "../spec/util.h"
-#include "../spec/walk.h"
+#include "../../spec/util.h"
+#include "../../spec/walk.h"
 
 #define NC_DIR_MASK (IN_CREATE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | \
 		     IN_CLOSE_WRITE | IN_DELETE_SELF)

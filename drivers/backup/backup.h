@@ -4,7 +4,7 @@
  *
  * A repository is a set of named objects behind a small target vtable
  * (struct nc_backup_target_driver: put/get/exists/list/delete/sync).  The
- * local-directory target is drivers/backup-dir.c; RADOS and S3 targets
+ * local-directory target is drivers/backup/target-dir.c; RADOS and S3 targets
  * implement the same interface.  Object names are "config",
  * "chunks/<64 hex>" and "snapshots/<64 hex>"; a target may store them as it
  * likes (the directory target fans chunks out as chunks/ab/abcdef...).
@@ -109,7 +109,7 @@
  * remaining manifest references (mark and sweep); it refuses to sweep when
  * any manifest cannot be read.  Prune must not run concurrently with a
  * backup to the same repository (a backup in progress has chunks not yet
- * referenced): the caller holds a lease around both (drivers/lease.h).
+ * referenced): the caller holds a lease around both (drivers/lease/lease.h).
  *
  * Determinism: nothing here reads the clock; times come from the caller,
  * and lists are sorted by (vm, disk, time, id).
@@ -125,7 +125,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "driver.h"
+#include "../driver.h"
 
 #define NC_BACKUP_FORMAT 1
 #define NC_BACKUP_ID_HEX 64                      /* chunk and snapshot ids */
@@ -171,8 +171,8 @@ extern const struct nc_backup_target_driver nc_backup_target_rados, nc_backup_ta
 
 /*
  * Where a repository lives, from a BackupSchedule's target or the CLI.
- * Implemented by drivers/backup-target.c (dispatch), backup-dir.c,
- * backup-rados.c (librados) and backup-s3.c (S3 with SigV4, and Swift,
+ * Implemented by drivers/backup/target.c (dispatch), target-dir.c,
+ * target-rados.c (librados) and target-s3.c (S3 with SigV4, and Swift,
  * over libcurl).
  *
  * rados: prefix names the RADOS namespace the repository's objects live in

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 static const struct nc_storage_backend *const backends[] = {
 	&nc_storage_dir,

@@ -69,7 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 #include "storage.h"
 
 #define IO_MAX (32u << 20)           /* largest NBD request */

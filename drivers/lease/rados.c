@@ -1,5 +1,5 @@
 /*
- * lease-rados.c - the lease as an exclusive RADOS object lock with a
+ * lease/rados.c - the lease as an exclusive RADOS object lock with a
  * duration (rados_lock_exclusive).  The holder renews it each time it
  * checks (LIBRADOS_LOCK_FLAG_MAY_RENEW), well within the duration; if the
  * holder dies, the lock expires after the duration and a standby takes it.
@@ -14,7 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define LOCK_NAME "novacron-lease"
 

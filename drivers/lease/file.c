@@ -1,5 +1,5 @@
 /*
- * lease-file.c - the lease as an exclusive flock on a file.
+ * lease/file.c - the lease as an exclusive flock on a file.
  *
  * The holder writes its description into the file; a contender that finds
  * the lock taken reads it to say who holds it.  The kernel drops the lock
@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #ifndef NC_LEASE_FILE_GRACE_MS
 #define NC_LEASE_FILE_GRACE_MS 1000

@@ -1,5 +1,5 @@
 /*
- * backup-dir.c - the backup target on a local directory.
+ * backup/target-dir.c - the backup target on a local directory.
  *
  *   ROOT/config
  *   ROOT/chunks/ab/abcdef...          (fan-out by the first two characters)
@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 struct dir_target {
 	struct nc_backup_target pub;     /* first: the public part */

@@ -1,5 +1,5 @@
 /*
- * backup-target.c - opening the backup target a location names.
+ * backup/target.c - opening the backup target a location names.
  *
  * One table lists the target drivers by type; nc_backup_target_open()
  * checks that the location has the fields its type needs (so the error

@@ -2,10 +2,10 @@
  * lease.h - at most one reconciler acts on a cluster at a time (DESIGN.md
  * invariant 6), behind a vtable:
  *
- *   file   (drivers/lease-file.c)   an exclusive flock on a file: for
+ *   file   (drivers/lease/file.c)   an exclusive flock on a file: for
  *          instances on one machine; released by the kernel the moment the
  *          holder dies.
- *   rados  (drivers/lease-rados.c)  an exclusive RADOS object lock with a
+ *   rados  (drivers/lease/rados.c)  an exclusive RADOS object lock with a
  *          duration, renewed while held: for instances on several machines;
  *          a dead holder's lease runs out after the duration.
  *
@@ -15,7 +15,7 @@
 #ifndef NC_LEASE_H
 #define NC_LEASE_H
 
-#include "driver.h"
+#include "../driver.h"
 
 struct nc_lease_opts {
 	const char *file;            /* file lease: path */
@@ -37,6 +37,6 @@ struct nc_lease_driver {
 };
 
 extern const struct nc_lease_driver nc_lease_file;
-extern const struct nc_lease_driver nc_lease_rados;   /* NULL-safe: see lease-rados.c */
+extern const struct nc_lease_driver nc_lease_rados;   /* NULL-safe: see lease/rados.c */
 
 #endif

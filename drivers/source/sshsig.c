@@ -48,7 +48,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define SS_ARMOR_MAX	(64 * 1024)	/* armored signature, bytes */
 #define SS_SIGNERS_MAX	(1024 * 1024)	/* allowed_signers file, bytes */

@@ -10,7 +10,7 @@
  * commit() writes the whole host (under a mutex: parallel migrations commit
  * the same host) to a temporary file renamed over the state file.
  */
-#include "driver.h"
+#include "../driver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../spec/model.h"
-#include "../spec/util.h"
-#include "storage.h"
+#include "../../spec/model.h"
+#include "../../spec/util.h"
+#include "../storage/storage.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
 
@@ -531,7 +531,7 @@ static xmlNodePtr sim_copy_root(const char *xml, xmlDocPtr doc)
 }
 
 /*
- * sim: every storage pool (drivers/storage.c) into the node document as
+ * sim: every storage pool (drivers/storage/storage.c) into the node document as
  * <pool> with its volumes as nested <volume> children, the test driver's
  * node-file format, so the host reloads them (started) on the next open.
  */

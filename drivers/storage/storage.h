@@ -33,7 +33,7 @@
  *
  * Simulated hosts (sim://): the same calls on the test driver's in-memory
  * pools and volumes; no file is created anywhere.  The host's commit()
- * (drivers/libvirt.c) saves every pool with its volumes into the state file
+ * (drivers/host/libvirt.c) saves every pool with its volumes into the state file
  * (/node/pool/volume, the test driver's node format), so they survive
  * closing and reopening the host; a saved pool comes back started.  The
  * test driver has no virStorageVolResize nor virDomainBlockResize: growing
@@ -55,7 +55,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "driver.h"
+#include "../driver.h"
 
 struct nc_pool_def {
 	const char *name;        /* spec StoragePool name */
@@ -112,7 +112,7 @@ struct nc_storage_backend {
 		      struct nc_err *err);
 };
 extern const struct nc_storage_backend nc_storage_dir;   /* storage.c */
-extern const struct nc_storage_backend nc_storage_rbd;   /* storage-rbd.c */
+extern const struct nc_storage_backend nc_storage_rbd;   /* storage/rbd.c */
 /*
  * Shared by the back-ends: 1 when size grows vol from cur, 0 when it is the
  * same size (nothing to do), -1 and err ("disk VOL: shrinking from 20 GiB
@@ -129,7 +129,7 @@ uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path);
 /* Deletes the pool volume at path (dir pools); not a pool volume or missing: 0. */
 int nc_vol_delete_by_path(struct nc_host_conn *host, const char *path, struct nc_err *err);
 
-/* The libvirt connection behind a libvirt or sim host (drivers/libvirt.c). */
+/* The libvirt connection behind a libvirt or sim host (drivers/host/libvirt.c). */
 struct _virConnect;
 struct _virConnect *nc_libvirt_conn(struct nc_host_conn *host);
 bool nc_libvirt_is_sim(struct nc_host_conn *host);

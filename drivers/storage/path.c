@@ -1,5 +1,5 @@
 /*
- * storage-path.c - the virtual size of a volume a domain's disk names by
+ * storage/path.c - the virtual size of a volume a domain's disk names by
  * path, for observation: libvirt knows it when the file lies in one of the
  * host's storage pools (NovaCron's dir pools are), and otherwise it is
  * reported as unknown (0), which plans treat as "nothing to compare".

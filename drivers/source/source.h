@@ -1,7 +1,7 @@
 /*
  * source.h - where `novacron serve` gets the desired state: a git repository
- * (drivers/source-git.c, libgit2) or a local directory watched with inotify
- * (drivers/source-dir.c), behind one vtable.
+ * (drivers/source/git.c, libgit2) or a local directory watched with inotify
+ * (drivers/source/dir.c), behind one vtable.
  *
  * A source produces revisions: a directory holding the spec as of one
  * commit (git) or one moment (directory), and an id for it (the commit's
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "driver.h"
+#include "../driver.h"
 
 struct nc_source_opts {
 	const char *url;              /* git: file://, https://, ssh:// (or a plain path); dir: the path */
@@ -88,7 +88,7 @@ extern const struct nc_source_driver nc_source_git;
 extern const struct nc_source_driver nc_source_dir;
 
 /*
- * SSH signatures (drivers/sshsig.c, OpenSSL): verifies an armored
+ * SSH signatures (drivers/source/sshsig.c, OpenSSL): verifies an armored
  * "-----BEGIN SSH SIGNATURE-----" signature over data with namespace "git"
  * against an allowed_signers file (lines "PRINCIPAL KEYTYPE BASE64KEY"; ed25519
  * and rsa keys).  0 and *principal (caller frees) when a listed key made it.

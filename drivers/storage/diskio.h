@@ -1,7 +1,7 @@
 /*
  * diskio.h - reading a VM's disks at a consistent point, and writing disk
  * images back, for backup and restore (issue 6).  Implemented by
- * drivers/diskio.c (libvirt, libnbd, librbd); the design is described there.
+ * drivers/storage/diskio.c (libvirt, libnbd, librbd); the design is described there.
  *
  * Reading (nc_disk_snap_begin): the domain's disks (<disk device='disk'>)
  * in XML order.
@@ -68,8 +68,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backup.h"
-#include "driver.h"
+#include "../backup/backup.h"
+#include "../driver.h"
 
 struct nc_snap_disk {
 	char *target;            /* vda */

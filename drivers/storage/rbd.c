@@ -1,9 +1,9 @@
 /*
- * storage-rbd.c - the rbd back-end of storage.h: VM disks as Ceph RBD
+ * storage/rbd.c - the rbd back-end of storage.h: VM disks as Ceph RBD
  * images, through librbd from the NovaCron machine.
  *
  * Each call connects with the pool's ceph.conf and cephx user (as
- * drivers/lease-rados.c does), works on POOL/VOL and disconnects: calls are
+ * drivers/lease/rados.c does), works on POOL/VOL and disconnects: calls are
  * rare (a plan's disk actions), and nothing outlives the call.
  *
  * A volume made from a base image is a copy-on-write clone: the base image
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define BASE_SNAP "novacron-base"
 

@@ -1,5 +1,5 @@
 /*
- * backup-rados.c - the backup target on a RADOS pool (librados).
+ * backup/target-rados.c - the backup target on a RADOS pool (librados).
  *
  * Each repository object is one RADOS object of the same name ("config",
  * "chunks/<id>", "snapshots/<id>").  The location's prefix, when set, is
@@ -16,7 +16,7 @@
  * pools (replication, PG count) is the cluster administrator's decision,
  * so create only checks.
  *
- * The connection follows drivers/lease-rados.c: a cephx user (default
+ * The connection follows drivers/lease/rados.c: a cephx user (default
  * "admin"), a ceph.conf (NULL = librados' default search: $CEPH_CONF,
  * /etc/ceph/ceph.conf, ...), and a 10 s mount timeout so that a cluster
  * that is down fails the open instead of hanging it.
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define RADOS_MAX_OBJECT (64u * 1024 * 1024)     /* far above NC_BACKUP_MAX_CHUNK */
 

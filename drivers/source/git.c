@@ -1,5 +1,5 @@
 /*
- * source-git.c - the desired state from a git repository, with libgit2.
+ * source/git.c - the desired state from a git repository, with libgit2.
  *
  * open() creates (or reopens) a bare clone at CACHE_DIR/repo.git whose
  * remote "origin" is the configured URL (a plain absolute path is taken as
@@ -65,8 +65,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../spec/util.h"
-#include "../spec/walk.h"
+#include "../../spec/util.h"
+#include "../../spec/walk.h"
 
 #define NC_GIT_KEEP_CHECKOUTS 3
 #define NC_GIT_MAX_TREE_DEPTH 64

@@ -5,7 +5,7 @@
  * attribute values through libxml2's tree API, which escapes it: a name such
  * as "a</name><devices>" stays one text node (DESIGN.md invariant 7).
  */
-#include "driver.h"
+#include "../driver.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 void nc_err_set(struct nc_err *err, const char *fmt, ...)
 {

@@ -36,7 +36,7 @@
 #include <openssl/sha.h>
 #include <zstd.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define FLAG_ZSTD 0x01
 #define FLAG_AES 0x02

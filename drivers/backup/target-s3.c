@@ -1,5 +1,5 @@
 /*
- * backup-s3.c - the backup targets on object stores over HTTP (libcurl):
+ * backup/target-s3.c - the backup targets on object stores over HTTP (libcurl):
  * S3 (AWS Signature Version 4, path-style URLs) and OpenStack Swift (auth
  * v1).  Both share the plumbing at the top of this file: one curl handle
  * per target (so connections are kept alive), a request run with retries,
@@ -54,7 +54,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../spec/util.h"
+#include "../../spec/util.h"
 
 #define HTTP_TRIES 4
 #define HTTP_MAX_BODY ((size_t)64 << 20)     /* far above NC_BACKUP_MAX_CHUNK */
