@@ -263,7 +263,8 @@ static void report(struct runner *r, size_t i, enum result res, const char *msg,
 		r->out->skipped++;
 	if (!r->progress)
 		return;
-	fprintf(r->progress, "[%zu/%zu] %s %s", i + 1, r->p->nactions, nc_action_name(a->kind), a->vm);
+	fprintf(r->progress, "[%zu/%zu] %s %s%s%s", i + 1, r->p->nactions, nc_action_name(a->kind),
+		a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm);
 	if (a->kind == NC_ACT_MIGRATE)
 		fprintf(r->progress, " %s -> %s (%s)", r->c->hosts[a->host].spec->obj.meta.name.v,
 			r->c->hosts[a->target].spec->obj.meta.name.v, a->live ? "live" : "cold");

@@ -120,6 +120,15 @@ enum nc_action_kind {
 };
 const char *nc_action_name(enum nc_action_kind k);
 
+/*
+ * What an action works on: a VM (the default, 0) or a host-level object that
+ * VMs need (a network, a base image in a pool, a libvirt secret).  For those,
+ * `vm` holds the object's spec name and `host` the host it is put on; plans
+ * show them as "network lan", "image debian-12", "secret ceph-rbd".
+ */
+enum nc_object_kind { NC_OBJ_VM, NC_OBJ_NETWORK, NC_OBJ_IMAGE, NC_OBJ_SECRET };
+const char *nc_object_kind_name(enum nc_object_kind k);
+
 struct nc_change {
 	char *field;        /* "memory", "nic eth0", "state" */
 	char *from, *to;    /* human-readable values */
@@ -129,7 +138,8 @@ struct nc_change {
 struct nc_action {
 	int id;             /* 1-based, in execution order */
 	enum nc_action_kind kind;
-	char *vm;           /* spec name (or domain name when pruning) */
+	enum nc_object_kind obj;  /* NC_OBJ_VM unless a host-level object */
+	char *vm;           /* spec name (or domain name when pruning); the object's name */
 	size_t host;        /* index into cluster hosts */
 	size_t target;      /* migrate: destination host */
 	bool live;          /* migrate: live (running guest) or cold */

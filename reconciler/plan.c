@@ -37,6 +37,18 @@ const char *nc_action_name(enum nc_action_kind k)
 	return action_names[k];
 }
 
+static const char *const object_names[] = {
+	[NC_OBJ_VM] = "vm",
+	[NC_OBJ_NETWORK] = "network",
+	[NC_OBJ_IMAGE] = "image",
+	[NC_OBJ_SECRET] = "secret",
+};
+
+const char *nc_object_kind_name(enum nc_object_kind k)
+{
+	return object_names[k];
+}
+
 static int phase(enum nc_action_kind k)
 {
 	switch (k) {

@@ -156,8 +156,9 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 					    symbol(a->kind), r, b, a->vm, r, host_name(c, a->host),
 					    host_name(c, a->target), a->live ? "live" : "cold");
 			else
-				nc_buf_addf(out, "  %s%s%s %s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
-					    symbol(a->kind), r, b, a->vm, r, nc_action_name(a->kind),
+				nc_buf_addf(out, "  %s%s%s %s%s%s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
+					    symbol(a->kind), r, b, a->obj ? nc_object_kind_name(a->obj) : "",
+					    a->obj ? " " : "", a->vm, r, nc_action_name(a->kind),
 					    host_name(c, a->host));
 			if (a->restart)
 				nc_buf_adds(out, " (with restart)");
@@ -261,7 +262,8 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			nc_buf_addf(out, "| %d | `%s` | `%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind), a->vm,
+			nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
+				    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
 				    nc_action_name(a->kind), a->restart ? " (restart)" : a->kind == NC_ACT_MIGRATE ?
 				    (a->live ? " (live)" : " (cold)") : "", host_name(c, a->host),
 				    a->kind == NC_ACT_MIGRATE ? " → " : "",
@@ -428,6 +430,8 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
 		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, nc_action_name(a->kind));
 		json_str(out, a->vm);
+		if (a->obj)
+			nc_buf_addf(out, ", \"object\": \"%s\"", nc_object_kind_name(a->obj));
 		nc_buf_adds(out, ", \"host\": ");
 		json_str(out, host_name(c, a->host));
 		nc_buf_adds(out, ", \"reason\": ");
