@@ -11,7 +11,10 @@ PKGS=(
 	qemu-system-x86            # qemu-system-x86_64 (+ seabios, ipxe ROMs)
 	qemu-utils                 # qemu-img, qemu-io for guest disks
 	libvirt-clients            # virsh: tests check what the daemons hold with it
-	util-linux                 # unshare, setsid (essential; listed for clarity)
+	util-linux                 # unshare, nsenter, setsid (essential; listed for clarity)
+	iproute2                   # ip: lo up in the testbed's network namespace
+	dnsmasq-base               # libvirt's network driver: DHCP and DNS of NAT/isolated networks
+	iptables                   # libvirt's network driver: NAT and forwarding rules (in the namespace)
 )
 
 missing=()

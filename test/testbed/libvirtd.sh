@@ -14,7 +14,8 @@
 #        DIR defaults to /tmp/nc-libvirtd (an absolute path without blanks)
 #
 # Debian 12 packages needed (test/testbed/deps.sh installs them when missing):
-#   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+#   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils iproute2
+#   dnsmasq-base iptables (libvirt's network driver: NAT/isolated networks with DHCP)
 #   plus util-linux, mount, coreutils, findutils, sed, mawk (all part of every Debian).
 #   libvirt-clients (virsh) as well: the tests use it to look at what the daemons hold; this
 #   script uses it only, when present, to confirm each daemon answers.
@@ -26,22 +27,34 @@
 #     The QEMU driver hard-codes those paths; this is what keeps two system-mode daemons
 #     and their guests (QEMU stays in the daemon's namespace) apart. DIR itself is visible
 #     from every namespace, so are the unix sockets in it.
-#   * no network namespace is needed: clients and the SOURCE daemon of a peer-to-peer
-#     migration reach a daemon through its unix socket, qemu+unix:///system?socket=
-#     DIR/hN/sock/libvirt-sock (auth none). A spec may not name a socket (docs/security.md):
+#   * all daemons of one testbed share ONE private network namespace, made by `up` (a holder
+#     process, `unshare --net` running `sleep`, DIR/netns.pid; its /proc/PID/ns/net is what
+#     each daemon enters with nsenter before its `unshare --mount`). Only `lo` is up in it.
+#     So whatever the daemons create for a NAT or isolated libvirt network (bridges, taps,
+#     dnsmasq's DHCP/DNS, iptables rules, ip_forward) lives in that namespace, never on the
+#     machine, and two testbeds never see each other's addresses or ports. The hosts of
+#     one testbed share that one network stack: a network's subnet can be active on one of
+#     them at a time (libvirt refuses a subnet already routed, "already in use by interface").
+#     `nsenter --net=/proc/$(cat DIR/netns.pid)/ns/net CMD` runs CMD inside (e.g. `ip addr`).
+#   * clients and the SOURCE daemon of a peer-to-peer migration reach a daemon through its
+#     unix socket, qemu+unix:///system?socket=
+#     DIR/hN/sock/libvirt-sock (auth none): the filesystem, not the network namespace.
+#     A spec may not name a socket (docs/security.md):
 #     a spec's Host hN says uri: $NC_HOSTn_SPEC_URI, a stand-in that resolves nowhere, and the
 #     operator's connections file NC_CONNECTIONS (--config) maps hN to the socket URIs.
-#     The migration data goes over TCP on loopback,
+#     The migration data goes over TCP on the namespace's loopback (127/8 routes to lo),
 #     to 127.0.100.N (qemu.conf migration_address + migration_host; libvirt refuses 127.0.0.1
 #     and "localhost" as migration_host), from a port range of the host's own.
-#     Optionally (NC_LV_TCP_BASE) each daemon also listens on 127.0.100.N:BASE+N (qemu+tcp).
+#     Optionally (NC_LV_TCP_BASE) each daemon also listens on 127.0.100.N:BASE+N (qemu+tcp),
+#     inside the namespace (reach it with nsenter --net as above).
 #   * each daemon has its own host_uuid (libvirt refuses to migrate to "the same host");
 #     the hostname may be the same.
 #   * QEMU runs as root with security_driver "none", no cgroups, no per-guest namespace,
 #     stdio_handler "file": no virtlogd/virtlockd, nothing left in /sys/fs/cgroup.
 #   * DIR/hN/libvirtd.pid holds the daemon's PID, DIR/hN/mntns its mount namespace. `down`
 #     kills, by PID and only if still in that namespace, the daemons, then the guests' QEMU
-#     (the pid files libvirt writes), then anything else left in the namespaces, and
+#     (the pid files libvirt writes), then anything else left in the namespaces (dnsmasq),
+#     then the network namespace's holder (DIR/netns.pid, checked against DIR/netns), and
 #     removes DIR. The bind mounts exist only inside the namespaces and vanish with their
 #     last process; mount points this script had to create (empty dirs) are removed again.
 #
@@ -49,8 +62,8 @@
 #   NC_LV_TCP_BASE      also listen for qemu+tcp on 127.0.100.N:(BASE+N) (default 0 = no)
 #   NC_LV_ADDR_PREFIX   host N's loopback address is PREFIX.N (default 127.0.100)
 #   NC_LV_MIG_PORT_BASE first migration data port; host N uses BASE+(N-1)*64 .. +63
-#                       (default 49152). Two testbeds at once need distinct DIRs, and
-#                       distinct NC_LV_TCP_BASE if TCP is on; the rest may stay the same.
+#                       (default 49152). Two testbeds at once need distinct DIRs; each has
+#                       its own network namespace, so addresses and ports may stay the same.
 #   NC_LV_LOG_LEVEL     libvirtd log level, 1 debug .. 4 error (default 3)
 #   NC_LV_WAIT          seconds to wait for each daemon to come up (default 30)
 #   NC_LV_KEEP          1 = `down` keeps DIR (logs, disk images)
@@ -75,6 +88,7 @@ LOG_LEVEL=${NC_LV_LOG_LEVEL:-3}
 WAIT=${NC_LV_WAIT:-30}
 LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
 QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
+IP=/usr/sbin/ip
 QEMU_DRIVER=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
 # machine path inside each namespace  ->  what is bind-mounted there (DIR/hN/...). The cache
 # (QEMU capabilities, ~2 s to probe per daemon) is shared: DIR/cache, the same for every host.
@@ -118,7 +132,7 @@ check() {
 		echo "not Linux"
 		bad=1
 	}
-	for p in "$LIBVIRTD" "$QEMU" /usr/bin/qemu-img /usr/bin/unshare /usr/bin/setsid; do
+	for p in "$LIBVIRTD" "$QEMU" /usr/bin/qemu-img /usr/bin/unshare /usr/bin/nsenter /usr/bin/setsid "$IP"; do
 		[ -x "$p" ] || {
 			echo "missing $p (run test/testbed/deps.sh)"
 			bad=1
@@ -131,6 +145,10 @@ check() {
 	if [ "$bad" = 0 ] && ! unshare --mount --propagation private -- \
 		sh -c 'd=$(mktemp -d) && mount --bind "$d" "$d" && umount "$d" && rmdir "$d"' 2>/dev/null; then
 		echo "cannot create a mount namespace with a bind mount (unshare --mount; needs CAP_SYS_ADMIN)"
+		bad=1
+	fi
+	if [ "$bad" = 0 ] && ! unshare --net -- "$IP" link set lo up 2>/dev/null; then
+		echo "cannot create a network namespace with lo up (unshare --net; needs CAP_SYS_ADMIN and CAP_NET_ADMIN)"
 		bad=1
 	fi
 	if [ -S /run/libvirt/libvirt-sock ] && ! grep -qs " /run/libvirt " /proc/self/mountinfo; then
@@ -164,6 +182,32 @@ pids_in_ns() {
 	# -lname takes a glob: the brackets of "mnt:[N]" become "?"
 	find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "mnt:?${ns//[^0-9]/}?" 2>/dev/null |
 		sed 's|^/proc/\([0-9]*\)/.*|\1|' | grep -vx "$$" || true
+}
+
+# PIDs of all processes (but this shell and $2) in the network namespace $1 (as in DIR/netns)
+pids_in_netns() {
+	local ns=$1
+	[ -n "$ns" ] || return 0
+	find /proc/[0-9]*/ns/net -maxdepth 0 -lname "net:?${ns//[^0-9]/}?" 2>/dev/null |
+		sed 's|^/proc/\([0-9]*\)/.*|\1|' | grep -vx -e "$$" -e "${2:-$$}" || true
+}
+
+# Stops the network namespace's holder (and anything else still in that namespace: the
+# namespace goes away with its last process, and with it every bridge, tap and rule in it)
+stop_netns() {
+	local ns pid rest
+	[ -s "$DIR/netns" ] || { rm -f "$DIR/netns.pid"; return 0; }
+	ns=$(cat "$DIR/netns")
+	pid=$(cat "$DIR/netns.pid" 2>/dev/null || true)
+	rest=$(pids_in_netns "$ns" "$pid" | tr '\n' ' ')
+	if [ -n "${rest// /}" ]; then
+		say "stopping leftover processes in the network namespace $rest"
+		kill_pids "$rest" 5
+	fi
+	if [ -n "$pid" ] && alive "$pid" && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$ns" ]; then
+		kill_pids "$pid" 5
+	fi
+	rm -f "$DIR/netns" "$DIR/netns.pid"
 }
 
 # is $1 a live process in mount namespace $2?
@@ -231,6 +275,7 @@ down() {
 		[ "$h" -gt "$n" ] && n=$h
 	done
 	stop_hosts "$n"
+	stop_netns
 	remove_mountpoints
 	rm -f "$DIR/hosts"
 	if [ "${NC_LV_KEEP:-0}" = 1 ]; then
@@ -311,6 +356,31 @@ EOF
 	ln -sf ../default.xml "$d/etc/storage/autostart/default.xml"
 }
 
+# The one network namespace of this testbed: a holder process that only sleeps in it, with
+# lo up (127/8 then routes to lo: the migration addresses PREFIX.N work without more).
+start_netns() {
+	local pid ns i
+	setsid unshare --net -- /bin/sh -c '"$1" link set lo up && exec sleep infinity' sh "$IP" \
+		</dev/null >"$DIR/netns.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$DIR/netns.pid"
+	for ((i = 0; i < 100; i++)); do
+		alive "$pid" || die "network namespace holder exited: $(cat "$DIR/netns.out")"
+		ns=$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)
+		# ready when in its own namespace and lo is up (then the shell has exec'd sleep)
+		if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/net)" ] &&
+			[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" ]; then
+			echo "$ns" >"$DIR/netns"
+			break
+		fi
+		sleep 0.02
+	done
+	[ -s "$DIR/netns" ] || die "network namespace holder not ready"
+	nsenter --net="/proc/$pid/ns/net" "$IP" -o addr show dev lo | grep -q 'inet 127\.' ||
+		die "lo is not up in the testbed's network namespace"
+	say "network namespace $ns (holder $pid)"
+}
+
 start_host() {
 	local h=$1 d=$DIR/h$1 pid ns i m binds=''
 	mkdir -p "$d"/{etc,run,lib/images,log,sock} "$DIR/cache"
@@ -328,7 +398,9 @@ start_host() {
 	fi
 	# setsid: own session, no terminal. unshare execs the shell, which mounts and execs
 	# libvirtd, so $! is libvirtd's PID; the daemon's own pid file (-p) has the last word.
-	setsid unshare --mount --propagation private -- /bin/sh -c '
+	# nsenter: into the testbed's network namespace; it execs unshare, which execs the shell
+	setsid nsenter --net="/proc/$(cat "$DIR/netns.pid")/ns/net" \
+		unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		for b in $1; do mount --bind "${b#*=}" "${b%%=*}"; done
 		exec "$2" -f "$3/etc/libvirtd.conf" -p "$3/libvirtd.pid" $4
@@ -390,6 +462,7 @@ up() {
 	done
 	# from here on, a failure stops whatever was started
 	trap up_failed EXIT
+	start_netns
 	for ((h = 1; h <= N; h++)); do start_host "$h"; done
 	# optional end-to-end confirmation (waits for every driver to be initialized)
 	if command -v virsh >/dev/null; then
@@ -438,6 +511,8 @@ env_() {
 		emit "NC_HOST${h}_IMAGES" "$d/lib/images"
 		emit "NC_HOST${h}_LOG" "$d/log/libvirtd.log"
 	done
+	# the testbed's network namespace: nsenter --net=/proc/$NC_NETNS_PID/ns/net CMD
+	emit NC_NETNS_PID "$(cat "$DIR/netns.pid" 2>/dev/null || true)"
 	emit NC_GUEST_IMAGES /var/lib/libvirt/images
 }
 
