@@ -9,6 +9,7 @@ PKGS=(
   libgit2-dev libmicrohttpd-dev libcurl4-openssl-dev librados-dev libzstd-dev openssh-client curl
   ceph-mon ceph-osd ceph-mgr radosgw ceph-common librbd-dev   # the Ceph testbed (RADOS lease)
   clang
+  libisofs-dev               # cloud-init NoCloud seeds: ISO 9660 images labelled cidata
   libnbd-dev qemu-utils      # disk images: read and write guest disks through NBD (qemu-nbd, libvirt backups)
   borgbackup restic          # peers for bench/backup (not needed to build)
 )

@@ -21,5 +21,6 @@ Suite *nc_suite_storage(void);
 Suite *nc_suite_connections(void);
 Suite *nc_suite_hosts_left(void);
 Suite *nc_suite_paths(void);
+Suite *nc_suite_seed(void);
 
 #endif
