@@ -203,9 +203,8 @@ int nc_hostrec_save(const struct nc_hostrec *r, const char *state_dir, struct nc
 {
 	struct nc_buf b = NC_BUF_INIT;
 	char *path = rec_path(state_dir);
-	char *tmp = nc_xasprintf("%s.%ld.tmp", path, (long)getpid());
 	size_t i, j;
-	int fd = -1, ret = -1;
+	int ret = -1;
 
 	nc_buf_adds(&b, "{\n  \"format_version\": 1,\n  \"hosts\": [");
 	for (i = 0; i < r->nhosts; i++) {
@@ -229,29 +228,13 @@ int nc_hostrec_save(const struct nc_hostrec *r, const char *state_dir, struct nc
 		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || fchmod(fd, 0600) < 0 || nc_write_all(fd, b.buf, b.len) < 0 || fsync(fd) < 0) {
-		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		nc_err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+	if (nc_write_file_atomic(path, b.buf, b.len, 0600) < 0) {
+		nc_err_set(err, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlink(tmp);
 	nc_buf_release(&b);
-	free(tmp);
 	free(path);
 	return ret;
 }

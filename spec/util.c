@@ -474,6 +474,46 @@ int nc_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int nc_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	char *tmp = nc_xasprintf("%s.tmp-%ld", path, (long)getpid());
+	char *dir = nc_xstrdup(path), *slash = strrchr(dir, '/');
+	int fd, dfd, saved;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, (mode_t)mode) < 0 || nc_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto fail_unlink;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		goto fail_unlink;
+	/* the rename itself reaches the disk with the directory */
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	free(tmp);
+	return 0;
+fail_unlink:
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+fail:
+	saved = errno;
+	free(dir);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
 int nc_secret_check(const char *path, unsigned *bad_mode)
 {
 	struct stat st;

@@ -86,6 +86,13 @@ int nc_mkdir_p_mode(const char *path, unsigned mode);
 char *nc_url_redact(const char *text);
 /* Writes all of data, retrying short writes and EINTR; 0, or -1 with errno set. */
 int nc_write_all(int fd, const void *data, size_t len);
+/*
+ * Replaces path with data, atomically and durably: writes PATH.tmp-PID
+ * (O_NOFOLLOW, the given mode whatever the umask), fsyncs it, renames it over
+ * path and fsyncs the directory.  -1 with errno set (and no temporary file
+ * left) on failure; the old file is then untouched.
+ */
+int nc_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Reads a whole file; -1 with errno set on failure, -2 when larger than limit. */
 int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len);

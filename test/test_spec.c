@@ -608,6 +608,42 @@ START_TEST(test_many_nodes_bounded)
 }
 END_TEST
 
+/* nc_write_file_atomic: mode whatever the umask, content replaced, no temporary
+ * left, and a symlink planted at the temporary name is not followed. */
+START_TEST(test_write_file_atomic)
+{
+	char dir[] = "/tmp/nc-atomic-XXXXXX", *path, *tmp, *got = NULL;
+	size_t n;
+	struct stat st;
+	mode_t old = umask(0);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = nc_xasprintf("%s/f", dir);
+	ck_assert_int_eq(nc_write_file_atomic(path, "one", 3, 0600), 0);
+	ck_assert_int_eq(nc_write_file_atomic(path, "second", 6, 0600), 0);
+	umask(old);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(nc_read_file(path, 100, &got, &n), 0);
+	ck_assert_int_eq((int)n, 6);
+	ck_assert_int_eq(memcmp(got, "second", 6), 0);
+	free(got);
+	/* a link at PATH.tmp-PID pointing elsewhere: refused, the target untouched */
+	tmp = nc_xasprintf("%s.tmp-%ld", path, (long)getpid());
+	ck_assert_int_eq(symlink("/nonexistent-nc-target", tmp), 0);
+	ck_assert_int_eq(nc_write_file_atomic(path, "third", 5, 0600), -1);
+	ck_assert_int_eq(access("/nonexistent-nc-target", F_OK), -1);
+	ck_assert_int_eq(nc_read_file(path, 100, &got, &n), 0);
+	ck_assert_int_eq(memcmp(got, "second", 6), 0);
+	free(got);
+	unlink(tmp);
+	unlink(path);
+	rmdir(dir);
+	free(tmp);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_directory_walk)
 {
 	char dir[] = "/tmp/nc-test-dir-XXXXXX";
@@ -1056,6 +1092,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tm, test_valid_cron_parsed);
 	tcase_add_test(tm, test_inheritance_merge);
 	tcase_add_test(tm, test_directory_walk);
+	tcase_add_test(tm, test_write_file_atomic);
 	suite_add_tcase(s, tm);
 
 	tcase_add_test(th, test_deep_nesting);

@@ -94,31 +94,11 @@ static int lv_open_fail(struct nc_err *err, const char *what)
 
 static int write_atomic(const char *path, const char *data, size_t len, struct nc_err *err)
 {
-	char *tmp = nc_xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;   /* owner only */
-	int ret = -1;
-
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
+	if (nc_write_file_atomic(path, data, len, 0600) < 0) {   /* owner only */
+		nc_err_set(err, "cannot write %s: %s", path, strerror(errno));
+		return -1;
 	}
-	if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		nc_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		fclose(f);
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		nc_err_set(err, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(tmp);
-	return ret;
+	return 0;
 }
 
 /* A test-driver node document: <node> with CPU and memory, no domains yet. */

@@ -597,9 +597,9 @@ out:
 
 static int git_applied(struct nc_source *s, const struct nc_revision *rev, struct nc_err *err)
 {
-	char *dir = NULL, *tmp = NULL, *text = NULL, *url;
+	char *dir = NULL, *text = NULL, *url;
 	git_oid id;
-	int fd = -1, ret = -1;
+	int ret = -1;
 
 	if (git_oid_fromstrn(&id, rev->id, GIT_OID_HEXSZ) < 0 || strlen(rev->id) != GIT_OID_HEXSZ) {
 		nc_err_set(err, "git source: '%s' is not a commit id", rev->id);
@@ -611,26 +611,18 @@ static int git_applied(struct nc_source *s, const struct nc_revision *rev, struc
 		return 0;
 	dir = nc_xstrdup(s->state_file);
 	*strrchr(dir, '/') = '\0';
-	tmp = nc_xasprintf("%s.tmp-%ld", s->state_file, (long)getpid());
 	url = record_url(s->url);
 	text = nc_xasprintf("commit %s\nurl %s\nref %s\n", rev->id, url, s->ref);
 	free(url);
 	if ((*dir && nc_mkdir_p(dir) < 0) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    nc_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
-	    (fd = -1, rename(tmp, s->state_file) < 0)) {
+	    nc_write_file_atomic(s->state_file, text, strlen(text), 0600) < 0) {
 		nc_err_set(err, "git source: cannot record the applied commit in %s: %s",
 			   s->state_file, strerror(errno));
 		goto out;
 	}
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlink(tmp);
 	free(text);
-	free(tmp);
 	free(dir);
 	return ret;
 }
