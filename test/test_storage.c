@@ -16,6 +16,7 @@
  * tests whether they failed or not.  A service that cannot start here makes
  * its tests skip with a line on stderr.
  */
+#include <fcntl.h>
 #include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,121 @@ START_TEST(test_storage_dir_errors)
 }
 END_TEST
 
+/* sha256sum of a file here (64 hex digits into out) */
+static void file_sha256(const char *file, char out[65])
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, "sha256sum '%s'", file), 0);
+	snprintf(out, 65, "%.64s", r.out);
+	nc_run_free(&r);
+}
+
+static int open_ro(const char *file, uint64_t *len)
+{
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	*len = (uint64_t)st.st_size;
+	return fd;
+}
+
+START_TEST(test_storage_dir_upload)
+{
+	struct nc_host_conn *h = open_host();
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_run r;
+	struct stat st;
+	char path[128], sum[65], bad[65], *src, *vfile, *clone, *info;
+	struct nc_pool_def pool = dir_pool("images", path, sizeof(path));
+	uint64_t len;
+	int fd;
+
+	SKIP_WITHOUT_DAEMON(h);
+	/* a qcow2 image with known bytes, streamed into the host's pool */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 up.qcow2 24M && "
+			     "qemu-io -f qcow2 -c 'write -q -P 0x5a 0 1M' -c 'write -q -P 0x33 20M 2M' up.qcow2"), 0);
+	src = nc_xasprintf("%s/up.qcow2", base_dir);
+	file_sha256(src, sum);
+	fd = open_ro(src, &len);
+	ck_assert_msg(nc_vol_upload_verified(h, &pool, "img-up-1.qcow2", "qcow2", fd, len, sum, &err) == 0,
+		      "%s", err.msg);
+	vfile = nc_xasprintf("%s/img-up-1.qcow2", path);
+	/* byte for byte the same file, and the daemon sees a qcow2 of 24 MiB */
+	ck_assert_int_eq(shq("cmp '%s' '%s'", src, vfile), 0);
+	ck_assert_msg(nc_vol_info(h, &pool, "img-up-1.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_str_eq(v.format, "qcow2");
+	ck_assert_uint_eq(v.capacity, 24 * MiB);
+	nc_volume_release(&v);
+	/* a VM disk as a copy-on-write clone of it */
+	ck_assert_msg(nc_vol_create(h, &pool, "vm1-root.qcow2", 32 * MiB, vfile, &err) == 0, "%s", err.msg);
+	clone = nc_xasprintf("%s/vm1-root.qcow2", path);
+	info = img_info(clone);
+	HAS(info, "\"backing-filename-format\": \"qcow2\"");
+	HAS(info, vfile);
+	free(info);
+	ck_assert_int_eq(sh(&r, "qemu-io -r -f qcow2 -c 'read -P 0x5a 0 1M' -c 'read -P 0x33 20M 2M' '%s'", clone), 0);
+	ck_assert_msg(!strstr(r.out, "Pattern verification failed"), "%s", r.out);
+	nc_run_free(&r);
+	/* never overwritten */
+	ck_assert_int_eq(nc_vol_upload(h, &pool, "img-up-1.qcow2", "qcow2", fd, len, &err), -1);
+	ck_assert_str_eq(err.msg, "volume img-up-1.qcow2: already exists in storage pool images");
+
+	/* a wrong sha256: refused after the bytes went, and nothing is kept */
+	memcpy(bad, sum, sizeof(bad));
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	ck_assert_int_eq(nc_vol_upload_verified(h, &pool, "img-up-2.qcow2", "qcow2", fd, len, bad, &err), -1);
+	HAS(err.msg, "volume img-up-2.qcow2: the bytes sent have sha256 ");
+	HAS(err.msg, "the volume was deleted");
+	ck_assert_int_eq(nc_vol_info(h, &pool, "img-up-2.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	{
+		char *gone = nc_xasprintf("%s/img-up-2.qcow2", path);
+
+		ck_assert_int_ne(access(gone, F_OK), 0);
+		free(gone);
+	}
+	/* a file shorter than the length given: an error, nothing kept */
+	ck_assert_int_eq(nc_vol_upload(h, &pool, "img-up-3.raw", "raw", fd, len + 4096, &err), -1);
+	HAS(err.msg, "volume img-up-3.raw: the image to upload is not a regular file of at least ");
+	ck_assert_int_eq(nc_vol_info(h, &pool, "img-up-3.raw", &v, &err), 0);
+	ck_assert(!v.exists);
+	close(fd);
+
+	/* a sparse raw image: 64 MiB with 2 MiB of data stays sparse on the host */
+	ck_assert_int_eq(shq("truncate -s 64M sparse.raw && "
+			     "qemu-io -f raw -c 'write -q -P 0x77 4M 1M' -c 'write -q -P 0x78 40M 1M' sparse.raw"), 0);
+	free(src);
+	src = nc_xasprintf("%s/sparse.raw", base_dir);
+	file_sha256(src, sum);
+	fd = open_ro(src, &len);
+	ck_assert_msg(nc_vol_upload_verified(h, &pool, "img-sparse.raw", "raw", fd, len, sum, &err) == 0,
+		      "%s", err.msg);
+	close(fd);
+	free(vfile);
+	vfile = nc_xasprintf("%s/img-sparse.raw", path);
+	ck_assert_int_eq(shq("cmp '%s' '%s'", src, vfile), 0);
+	ck_assert_int_eq(stat(vfile, &st), 0);
+	ck_assert_int_eq(st.st_size, 64 * MiB);
+	ck_assert_msg((uint64_t)st.st_blocks * 512 < 8 * MiB, "allocated %llu bytes",
+		      (unsigned long long)st.st_blocks * 512);
+	ck_assert_msg(nc_vol_info(h, &pool, "img-sparse.raw", &v, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(v.format, "raw");
+	nc_volume_release(&v);
+	/* bad arguments, before anything is touched */
+	ck_assert_int_eq(nc_vol_upload(h, &pool, "x.img", "vmdk", 0, 1, &err), -1);
+	ck_assert_str_eq(err.msg, "volume x.img: format 'vmdk' is not qcow2 or raw");
+	free(src);
+	free(vfile);
+	free(clone);
+	nc_host_close(h);
+}
+END_TEST
+
 /* ---- sim hosts ---- */
 
 START_TEST(test_storage_sim_persists)
@@ -450,6 +566,48 @@ START_TEST(test_storage_sim_persists)
 	ck_assert(v.exists);
 	nc_volume_release(&v);
 	nc_host_close(h);
+	free(state);
+}
+END_TEST
+
+/* a simulated host records an uploaded volume without its bytes, and keeps it */
+START_TEST(test_storage_sim_upload)
+{
+	struct nc_driver_opts opts;
+	struct nc_host_conn *h = NULL;
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_pool_def pool = { .name = "local", .type = "dir", .path = "/var/lib/novacron/local" };
+	char *state = nc_xasprintf("%s/sim-up", base_dir), *src = nc_xasprintf("%s/sim.qcow2", base_dir);
+	char sum[65];
+	uint64_t len;
+	int fd;
+
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 sim.qcow2 5M"), 0);
+	file_sha256(src, sum);
+	fd = open_ro(src, &len);
+	opts.state_dir = state;
+	ck_assert_msg(nc_host_open(&h, "sim:///up1", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_upload_verified(h, &pool, "img-a.qcow2", "qcow2", fd, len, sum, &err) == 0,
+		      "%s", err.msg);
+	/* the bytes are still read and checked: a wrong sha256 is refused here too */
+	sum[5] = sum[5] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(nc_vol_upload_verified(h, &pool, "img-b.qcow2", "qcow2", fd, len, sum, &err), -1);
+	HAS(err.msg, "the volume was deleted");
+	ck_assert_msg(h->drv->commit(h, &err) == 0, "%s", err.msg);
+	nc_host_close(h);
+	ck_assert_msg(nc_host_open(&h, "sim:///up1", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_info(h, &pool, "img-a.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, len);
+	ck_assert_str_eq(v.format, "qcow2");
+	nc_volume_release(&v);
+	ck_assert_int_eq(nc_vol_info(h, &pool, "img-b.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_int_ne(access("/var/lib/novacron/local/img-a.qcow2", F_OK), 0);
+	nc_host_close(h);
+	close(fd);
+	free(src);
 	free(state);
 }
 END_TEST
@@ -581,6 +739,43 @@ START_TEST(test_storage_rbd)
 	ck_assert_int_eq(nc_vol_delete(NULL, &pool, "debian-base", &err), -1);
 	HAS(err.msg, "disk debian-base: cannot delete the image");
 
+	/* an uploaded raw image: its bytes, thin where it has zeros; qcow2 refused */
+	{
+		char sum[65], *src = nc_xasprintf("%s/rbd-up.raw", base_dir);
+		uint64_t len, used = 0;
+		int fd;
+
+		ck_assert_int_eq(shq("truncate -s 24M rbd-up.raw && "
+				     "qemu-io -f raw -c 'write -q -P 0x42 0 1M' -c 'write -q -P 0x43 16M 1M' rbd-up.raw"), 0);
+		file_sha256(src, sum);
+		fd = open_ro(src, &len);
+		ck_assert_msg(nc_vol_upload_verified(NULL, &pool, "img-up", "raw", fd, len, sum, &err) == 0,
+			      "%s", err.msg);
+		ck_assert_int_eq(rbd_open_read_only(io, "img-up", &img, NULL), 0);
+		ck_assert(rbd_bytes_are(img, 0, MiB, 0x42));
+		ck_assert(rbd_bytes_are(img, 16 * MiB, MiB, 0x43));
+		ck_assert(rbd_bytes_are(img, 8 * MiB, MiB, 0));
+		ck_assert_int_eq(rbd_get_size(img, &used), 0);
+		ck_assert_uint_eq(used, 24 * MiB);
+		rbd_close(img);
+		/* a clone of the uploaded image, as VM disks are made */
+		ck_assert_msg(nc_vol_create(NULL, &pool, "vm4-root", 32 * MiB, "img-up", &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm4-root", &v, &err), 0);
+		ck_assert_str_eq(v.backing, "rbd/img-up");
+		nc_volume_release(&v);
+		ck_assert_int_eq(nc_vol_upload(NULL, &pool, "img-up", "raw", fd, len, &err), -1);
+		ck_assert_str_eq(err.msg, "volume img-up: already exists in storage pool ceph");
+		ck_assert_int_eq(nc_vol_upload(NULL, &pool, "img-q", "qcow2", fd, len, &err), -1);
+		ck_assert_str_eq(err.msg, "volume img-q: rbd pools hold raw images, not qcow2");
+		sum[0] = sum[0] == 'f' ? 'e' : 'f';
+		ck_assert_int_eq(nc_vol_upload_verified(NULL, &pool, "img-bad", "raw", fd, len, sum, &err), -1);
+		HAS(err.msg, "the volume was deleted");
+		ck_assert_int_eq(nc_vol_info(NULL, &pool, "img-bad", &v, &err), 0);
+		ck_assert(!v.exists);
+		close(fd);
+		free(src);
+	}
+
 	rados_ioctx_destroy(io);
 	rados_shutdown(cluster);
 	/* a wrong ceph.conf: an error naming it */
@@ -606,7 +801,9 @@ Suite *nc_suite_storage(void)
 	tcase_add_test(tc, test_storage_dir_grow_running);
 	tcase_add_test(tc, test_storage_dir_delete);
 	tcase_add_test(tc, test_storage_dir_errors);
+	tcase_add_test(tc, test_storage_dir_upload);
 	tcase_add_test(tc, test_storage_sim_persists);
+	tcase_add_test(tc, test_storage_sim_upload);
 	tcase_add_test(tc, test_storage_rbd);
 	suite_add_tcase(s, tc);
 	return s;

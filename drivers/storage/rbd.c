@@ -23,6 +23,7 @@
 #include <rbd/librbd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../spec/util.h"
 
@@ -315,10 +316,106 @@ static int rbdb_remove(struct nc_host_conn *host, const struct nc_pool_def *pool
 	return ret;
 }
 
+/* every byte 0 */
+static bool all_zero(const char *buf, size_t n)
+{
+	return n == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, n - 1) == 0);
+}
+
+/*
+ * storage.h nc_vol_upload for rbd: a new image of len bytes, written in
+ * 4 MiB pieces read with pread; pieces of zeros are not written (a new
+ * image reads as zeros), so the image stays thin.  Only raw bytes: RBD
+ * disks are raw block devices.  Failure removes the new image.
+ */
+static int rbdb_upload(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		       const char *format, int fd, uint64_t len, struct nc_upload_hash *hash,
+		       struct nc_err *err)
+{
+	const size_t piece = 4U << 20;
+	struct rbd_session s;
+	rbd_image_options_t opts;
+	rbd_image_t img;
+	bool made = false, opened = false;
+	uint64_t pos = 0;
+	char *buf = NULL;
+	int r, ret = -1;
+
+	(void)host;
+	if (format && strcmp(format, "raw") != 0) {
+		nc_err_set(err, "volume %s: rbd pools hold raw images, not %s", vol, format);
+		return -1;
+	}
+	if (session_open(&s, pool, vol, err) < 0)
+		return -1;
+	rbd_image_options_create(&opts);
+	r = rbd_open_read_only(s.io, vol, &img, NULL);
+	if (r == 0) {
+		rbd_close(img);
+		nc_err_set(err, "volume %s: already exists in storage pool %s", vol, pool->name);
+		goto out;
+	}
+	if (r != -ENOENT) {
+		rbd_fail(err, vol, "cannot look up the image", r);
+		goto out;
+	}
+	if ((r = rbd_create4(s.io, vol, len, opts)) < 0) {
+		rbd_fail(err, vol, "cannot create the image", r);
+		goto out;
+	}
+	made = true;
+	if ((r = rbd_open(s.io, vol, &img, NULL)) < 0) {
+		rbd_fail(err, vol, "cannot open the new image", r);
+		goto out;
+	}
+	opened = true;
+	buf = nc_xmalloc(piece);
+	while (pos < len) {
+		size_t want = len - pos < piece ? (size_t)(len - pos) : piece, got = 0;
+		ssize_t n;
+
+		while (got < want) {
+			n = pread(fd, buf + got, want - got, (off_t)(pos + got));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				nc_err_set(err, "volume %s: cannot read the image: %s", vol,
+					   n < 0 ? strerror(errno) : "the file is shorter than its declared length");
+				goto out;
+			}
+			got += (size_t)n;
+		}
+		nc_upload_hash_update(hash, buf, want);
+		if (!all_zero(buf, want)) {
+			n = rbd_write(img, pos, want, buf);
+			if (n < 0 || (size_t)n != want) {
+				rbd_fail(err, vol, "cannot write the image", n < 0 ? (int)n : -EIO);
+				goto out;
+			}
+		}
+		pos += want;
+	}
+	if ((r = rbd_flush(img)) < 0) {
+		rbd_fail(err, vol, "cannot flush the image", r);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (opened)
+		rbd_close(img);
+	if (ret < 0 && made)
+		(void)rbd_remove(s.io, vol);
+	free(buf);
+	rbd_image_options_destroy(opts);
+	session_close(&s);
+	return ret;
+}
+
 const struct nc_storage_backend nc_storage_rbd = {
 	.type = "rbd",
 	.info = rbdb_info,
 	.create = rbdb_create,
 	.resize = rbdb_resize,
 	.remove = rbdb_remove,
+	.upload = rbdb_upload,
 };

@@ -332,6 +332,18 @@ static virConnectPtr dir_conn(struct nc_host_conn *host, const char *vol, struct
  * built, started and marked autostart when create, else *out = NULL and 0.
  */
 static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
+		    virStoragePoolPtr *out, struct nc_err *err);
+
+int nc_storage_dir_pool(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+			bool create, struct _virStoragePool **out, struct nc_err *err)
+{
+	virConnectPtr conn = dir_conn(host, vol, err);
+
+	*out = NULL;
+	return conn ? dir_pool(conn, pool, vol, create, out, err) : -1;
+}
+
+static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
 		    virStoragePoolPtr *out, struct nc_err *err)
 {
 	char *name = nc_xasprintf("novacron-%s", pool->name);
@@ -704,4 +716,5 @@ const struct nc_storage_backend nc_storage_dir = {
 	.create = dir_create,
 	.resize = dir_resize,
 	.remove = dir_remove,
+	.upload = nc_storage_dir_upload,
 };

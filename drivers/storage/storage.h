@@ -98,7 +98,47 @@ int nc_vol_resize(struct nc_host_conn *host, const struct nc_pool_def *pool, con
 int nc_vol_delete(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
 	struct nc_err *err);
 
+/*
+ * Uploads an image: len bytes of fd, read with pread from offset 0 (fd's
+ * own offset is neither used nor moved), become the new volume vol of
+ * pool pd.  format ("qcow2", "raw", NULL = raw) is what the bytes are; the
+ * volume is recorded with it.  Streams in 1 MiB pieces: never the whole
+ * file in memory.  Refused when vol exists (callers reuse or delete it
+ * first: a name that carries the content's hash is never overwritten).
+ *   dir  virStorageVolCreateXML (a raw file of len bytes, sparse),
+ *        virStreamNew, virStorageVolUpload and virStreamSparseSendAll:
+ *        holes of fd (SEEK_HOLE) are sent as holes, and stay holes in the
+ *        volume.  The daemon probes the format when it refreshes the pool.
+ *        Afterwards the volume's file must hold exactly len bytes.
+ *   sim  (sim:// hosts) the test driver cannot upload: the volume is
+ *        recorded with capacity len and the format, without the bytes.
+ *   rbd  only raw: rbd_create of len bytes and rbd_write in 4 MiB pieces;
+ *        zeroed pieces are skipped (the image stays thin).
+ * On any failure the new volume is deleted again (best effort: a process
+ * killed mid-upload can leave a partial volume; callers that reuse volumes
+ * by name mark completion themselves, see reconciler/images.c).
+ */
+int nc_vol_upload(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
+	const char *format, int fd, uint64_t len, struct nc_err *err);
+/*
+ * nc_vol_upload, and the SHA-256 of the bytes sent (holes read as zeros)
+ * must be sha256 (64 lowercase hex digits): the bytes that reached the
+ * host are the ones that were verified, even when the file changed since.
+ * A mismatch deletes the volume and fails.
+ */
+int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
+	const char *format, int fd, uint64_t len, const char *sha256, struct nc_err *err);
+
 /* ---- internal: the back-ends behind the calls above (one file each) ---- */
+struct nc_upload_hash;   /* upload.c: a running SHA-256 */
+void nc_upload_hash_update(struct nc_upload_hash *h, const void *buf, size_t len);
+/* the dir back-end's upload (upload.c) */
+int nc_storage_dir_upload(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	const char *format, int fd, uint64_t len, struct nc_upload_hash *hash, struct nc_err *err);
+/* the started, refreshed libvirt pool of a dir spec pool (storage.c); see dir details */
+struct _virStoragePool;
+int nc_storage_dir_pool(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	bool create, struct _virStoragePool **out, struct nc_err *err);
 struct nc_storage_backend {
 	const char *type;        /* pool type it serves: "dir", "rbd" */
 	int (*info)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
@@ -109,6 +149,10 @@ struct nc_storage_backend {
 		      uint64_t size, const char *running_domain, const char *target,
 		      struct nc_err *err);
 	int (*remove)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		      struct nc_err *err);
+	/* see nc_vol_upload; hash, when not NULL, gets every byte sent (in order) */
+	int (*upload)(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+		      const char *format, int fd, uint64_t len, struct nc_upload_hash *hash,
 		      struct nc_err *err);
 };
 extern const struct nc_storage_backend nc_storage_dir;   /* storage.c */
