@@ -376,8 +376,11 @@ start_netns() {
 		sleep 0.02
 	done
 	[ -s "$DIR/netns" ] || die "network namespace holder not ready"
-	nsenter --net="/proc/$pid/ns/net" "$IP" -o addr show dev lo | grep -q 'inet 127\.' ||
-		die "lo is not up in the testbed's network namespace"
+	# (no `| grep -q`: with pipefail, ip killed by SIGPIPE would fail the test)
+	case "$(nsenter --net="/proc/$pid/ns/net" "$IP" -o addr show dev lo)" in
+	*"inet 127."*) ;;
+	*) die "lo is not up in the testbed's network namespace" ;;
+	esac
 	say "network namespace $ns (holder $pid)"
 }
 
