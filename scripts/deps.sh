@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libyaml-dev libxml2-dev libvirt-dev libvirt0 libssl-dev check libsubunit-dev
   libgit2-dev libmicrohttpd-dev libcurl4-openssl-dev librados-dev libzstd-dev openssh-client curl
-  ceph-mon ceph-osd ceph-mgr radosgw ceph-common librbd-dev   # the Ceph testbed (RADOS lease)
+  librbd-dev                 # RBD pools and disks (librados-dev above: leases, backups)
   clang
   libisofs-dev               # cloud-init NoCloud seeds: ISO 9660 images labelled cidata
   libnbd-dev qemu-utils      # disk images: read and write guest disks through NBD (qemu-nbd, libvirt backups)

@@ -1,7 +1,7 @@
 /*
  * test_backup_targets.c - the backup repository on its network targets,
  * against a real single-node Ceph with radosgw started once for the suite
- * by ../shared/testbed/microceph.sh: RADOS (librados), S3 (SigV4) and Swift
+ * by test/testbed/ceph.sh: RADOS (librados), S3 (SigV4) and Swift
  * (auth v1) on radosgw.  Loop tests run once per target (_i: 0 rados,
  * 1 s3, 2 swift): the raw target operations, a full and an incremental
  * backup restored byte for byte, encryption with a wrong key refused, an
@@ -10,8 +10,8 @@
  * credentials, missing buckets and pools, bad locations and an endpoint
  * that refuses connections give clear errors.
  *
- * The cluster runs in a temporary directory, on ports derived from the PID
- * (checked free), so parallel runs do not collide.  The tcase's unchecked
+ * The cluster runs in a temporary directory, on ports ceph.sh finds free,
+ * so parallel runs do not collide.  The tcase's unchecked
  * fixture starts it in the runner process and stops it after the last
  * test, whatever the tests did.  When Ceph cannot start here, the tests
  * that need it say so on stderr and pass.  Each test uses its own
@@ -50,24 +50,6 @@ static char skip_why[600];
 
 /* ---- the cluster ---- */
 
-static bool port_free(int port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
 static void write_secret(const char *name, const char *text)
 {
 	char *path = nc_xasprintf("%s/%s", cdir, name);
@@ -83,9 +65,8 @@ static void write_secret(const char *name, const char *text)
 
 static void ceph_setup(void)
 {
-	struct nc_run r;
-	char *mc, *cmd;
-	int k = (int)(getpid() % 200), i, mon = 0, v1 = 0, rgw = 0;
+	struct nc_test_ceph ceph;
+	char *ceph_dir;
 
 	snprintf(cdir, sizeof(cdir), "/tmp/nc-targets-XXXXXX");
 	if (!mkdtemp(cdir)) {
@@ -99,44 +80,14 @@ static void ceph_setup(void)
 	write_secret("s3-badsecret.cred", "access_key = NCTARGETSACCESS0000\nsecret_key = nope\n");
 	write_secret("s3-badaccess.cred", "access_key = NOSUCHACCESSKEY\nsecret_key = nope\n");
 	write_secret("swift-bad.cred", "user = ci:swift\nkey = wrong\n");
-	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
-	if (access(mc, R_OK) != 0) {
-		snprintf(skip_why, sizeof(skip_why), "%s not found", mc);
-		free(mc);
-		return;
-	}
-	for (i = 0; i < 40; i++) {
-		int j = (k + 37 * i) % 200;
-
-		if (port_free(3520 + j) && port_free(6920 + j) && port_free(8120 + j)) {
-			mon = 3520 + j;
-			v1 = 6920 + j;
-			rgw = 8120 + j;
-			break;
-		}
-	}
-	if (!mon) {
-		snprintf(skip_why, sizeof(skip_why), "no free ports");
-		free(mc);
-		return;
-	}
-	cmd = nc_xasprintf("export MC_MON_PORT=%d MC_MON_V1PORT=%d MC_RGW_PORT=%d "
-		"MC_S3_ACCESS=NCTARGETSACCESS0000 MC_S3_SECRET=nctargetssecret00000000000000000000000000 "
-		"MC_SWIFT_SECRET=nctargetsswift MC_STORE_BYTES=1073741824; "
-		"bash '%s' up '%s/ceph' && bash '%s' rgw-up '%s/ceph'", mon, v1, rgw, mc, cdir, mc, cdir);
-	nc_run_shell(&r, cmd);
-	if (r.status == 0) {
+	ceph_dir = nc_xasprintf("%s/ceph", cdir);
+	if (nc_test_ceph_up(&ceph, ceph_dir, true, "NC_CEPH_S3_ACCESS=NCTARGETSACCESS0000 "
+			    "NC_CEPH_S3_SECRET=nctargetssecret00000000000000000000000000 "
+			    "NC_CEPH_SWIFT_KEY=nctargetsswift", skip_why, sizeof(skip_why)) == 0) {
 		ceph_up = true;
-		rgw_port = rgw;
-	} else {
-		size_t n = strlen(r.err);
-
-		snprintf(skip_why, sizeof(skip_why), "microceph cannot start here: %.400s",
-			n > 400 ? r.err + n - 400 : r.err);
+		rgw_port = ceph.rgw_port;
 	}
-	nc_run_free(&r);
-	free(cmd);
-	free(mc);
+	free(ceph_dir);
 }
 
 static void ceph_teardown(void)
@@ -146,8 +97,10 @@ static void ceph_teardown(void)
 
 	if (!cdir[0])
 		return;
-	cmd = nc_xasprintf("[ -d '%s/ceph' ] && bash '%s/../shared/testbed/microceph.sh' down '%s/ceph'; "
-		"rm -rf '%s'", cdir, NC_SOURCE_DIR, cdir, cdir);
+	cmd = nc_xasprintf("%s/ceph", cdir);
+	nc_test_ceph_down(cmd);
+	free(cmd);
+	cmd = nc_xasprintf("rm -rf '%s'", cdir);
 	nc_run_shell(&r, cmd);
 	nc_run_free(&r);
 	free(cmd);

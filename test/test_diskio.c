@@ -123,9 +123,9 @@ static void suite_teardown(void)
 	if (!T[0])
 		return;
 	/* stops the daemon and every guest QEMU it started, by PID */
-	shell(&r, "bash '%s/test/testbed/libvirtd.sh' down '%s' >/dev/null 2>&1; [ -d '%s/ceph' ] && "
-	      "bash '%s/../shared/testbed/microceph.sh' down '%s/ceph' >/dev/null 2>&1; rm -rf '%s'",
-	      NC_SOURCE_DIR, lvdir, T, NC_SOURCE_DIR, T, T);
+	shell(&r, "bash '%s/test/testbed/libvirtd.sh' down '%s' >/dev/null 2>&1; "
+	      "bash '%s/test/testbed/ceph.sh' down '%s/ceph' >/dev/null 2>&1; rm -rf '%s'",
+	      NC_SOURCE_DIR, lvdir, NC_SOURCE_DIR, T, T);
 	nc_run_free(&r);
 }
 
@@ -632,7 +632,7 @@ END_TEST
 
 /*
  * rbd: the writer into an image of a real single-node Ceph
- * (../shared/testbed/microceph.sh), read back through librbd as the disk of
+ * (test/testbed/ceph.sh), read back through librbd as the disk of
  * a shut-off domain, and with `rbd export`.
  */
 START_TEST(test_diskio_rbd)
@@ -644,28 +644,20 @@ START_TEST(test_diskio_rbd)
 	struct nc_backup_extent *z = NULL;
 	size_t nz = 0, i;
 	unsigned char *want, *got;
-	char *mc, *conf, *xml;
-	struct nc_run r;
+	char *cdir, *conf, *xml;
+	struct nc_test_ceph ceph;
+	char why[600];
 	virDomainPtr d;
-	int port = 3900 + getpid() % 400;
 
 	NEED_LIBVIRT();
-	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
-	if (access(mc, R_OK) != 0) {
-		fprintf(stderr, "skip test_diskio_rbd: %s not found\n", mc);
-		free(mc);
+	cdir = nc_xasprintf("%s/ceph", T);
+	if (nc_test_ceph_up(&ceph, cdir, false, "NC_CEPH_STORE_BYTES=268435456", why, sizeof(why)) != 0) {
+		fprintf(stderr, "skip test_diskio_rbd: %s\n", why);
+		free(cdir);
 		return;
 	}
-	if (shell(&r, "MC_MON_PORT=%d MC_MON_V1PORT=%d MC_STORE_BYTES=268435456 bash '%s' up '%s/ceph'", port,
-		  port + 3500, mc, T) != 0) {
-		fprintf(stderr, "skip test_diskio_rbd: microceph cannot start here: %.300s\n", r.err);
-		nc_run_free(&r);
-		free(mc);
-		return;
-	}
-	nc_run_free(&r);
-	free(mc);
-	conf = nc_xasprintf("%s/ceph/ceph.conf", T);
+	free(cdir);
+	conf = nc_xstrdup(ceph.conf);
 	SH("rbd -c '%s' create --size 8M rbd/nc-w", conf);
 	want = nc_xcalloc(1, 8 * MiB);
 
@@ -699,7 +691,7 @@ START_TEST(test_diskio_rbd)
 		"<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
 		"<source protocol='rbd' name='rbd/nc-w'><host name='127.0.0.1' port='%d'/></source>"
 		"<target dev='vda' bus='virtio'/></disk><memballoon model='none'/></devices></domain>", T,
-		port + 3500);
+		ceph.mon_v1port);
 	d = virDomainDefineXML(t.c, xml);
 	ck_assert_msg(d != NULL, "define: %s", virGetLastErrorMessage());
 	virDomainFree(d);

@@ -45,7 +45,7 @@ static void cleanup_dir(const char *dir)
 {
 	struct nc_run r;
 	char *cmd = nc_xasprintf("cd '%s' 2>/dev/null || exit 0; for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) "
-				 "2>/dev/null; done; [ -d ceph ] && bash '%s/../shared/testbed/microceph.sh' down ceph "
+				 "2>/dev/null; done; [ -d ceph ] && bash '%s/test/testbed/ceph.sh' down \"$PWD/ceph\" "
 				 ">/dev/null 2>&1; cd / && rm -rf '%s'", dir, NC_SOURCE_DIR, dir);
 
 	nc_run_shell(&r, cmd);
@@ -932,28 +932,22 @@ END_TEST
 
 START_TEST(test_serve_rados_lease_expires)
 {
-	struct nc_run r;
-	char *body, *cfg, *extra, *mc;
+	struct nc_test_ceph ceph;
+	char *body, *cfg, *extra, *cdir;
+	char why[600];
 	int p1 = free_port(), p2 = free_port();
 
-	/* a real single-node Ceph from ../shared/testbed (DIR kept per test) */
-	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
-	if (access(mc, X_OK) != 0 && access(mc, R_OK) != 0) {
-		fprintf(stderr, "skip test_serve_rados_lease_expires: %s not found\n", mc);
-		free(mc);
+	/* a real single-node Ceph from test/testbed/ceph.sh in this test's directory */
+	cdir = nc_xasprintf("%s/ceph", tdir);
+	if (nc_test_ceph_up(&ceph, cdir, false, NULL, why, sizeof(why)) != 0) {
+		fprintf(stderr, "skip test_serve_rados_lease_expires: %s\n", why);
+		free(cdir);
 		return;
 	}
-	if (sh(&r, "MC_MON_PORT=%d MC_MON_V1PORT=%d bash '%s' up ceph", 3400 + p1 % 500, 6900 + p1 % 500, mc) != 0) {
-		fprintf(stderr, "skip test_serve_rados_lease_expires: microceph cannot start here: %.300s\n", r.err);
-		nc_run_free(&r);
-		free(mc);
-		return;
-	}
-	nc_run_free(&r);
 	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec", NC_SOURCE_DIR), 0);
 	cfg = nc_xasprintf("  directory: %s/spec", tdir);
-	extra = nc_xasprintf("lease:\n  rados: {cephConf: %s/ceph/ceph.conf, pool: rbd, object: nc-lease-test}\n"
-			     "  duration: 3s\n", tdir);
+	extra = nc_xasprintf("lease:\n  rados: {cephConf: %s, pool: rbd, object: nc-lease-test}\n"
+			     "  duration: 3s\n", ceph.conf);
 	write_config("a.yaml", cfg, p1, extra);
 	write_config("b.yaml", cfg, p2, extra);
 	free(cfg);
@@ -971,8 +965,9 @@ START_TEST(test_serve_rados_lease_expires)
 	ck_assert_int_eq(shq("kill -9 $(cat pid) && rm pid"), 0);
 	body = wait_for(p2, "/status", "\"leader\": true", 30);
 	free(body);
-	shq("kill -9 $(cat pid2); rm -f pid2; bash '%s' down ceph", mc);
-	free(mc);
+	shq("kill -9 $(cat pid2); rm -f pid2");
+	nc_test_ceph_down(cdir);
+	free(cdir);
 }
 END_TEST
 

@@ -8,7 +8,7 @@
  *        disk), shrinking refused, deleting;
  *   sim  the same calls on a simulated host, and the volumes survive
  *        closing and reopening it;
- *   rbd  on a real single-node Ceph (../shared/testbed/microceph.sh):
+ *   rbd  on a real single-node Ceph (test/testbed/ceph.sh):
  *        clones of a base image written here with librbd.
  *
  * The daemon and Ceph are started by the runner process (unchecked fixture)
@@ -36,7 +36,7 @@
 
 static char base_dir[64];        /* everything of this run: /tmp/nc-storage-XXXXXX */
 static char lv_dir[96];          /* the libvirtd.sh testbed */
-static char ceph_dir[96];        /* microceph.sh, started by the rbd test */
+static char ceph_dir[96];        /* test/testbed/ceph.sh, started by the rbd test */
 static char host_uri[512];       /* "" when no daemon could start */
 
 #define sh(r, ...) nc_run_in((r), base_dir, __VA_ARGS__)
@@ -72,8 +72,8 @@ static void suite_setup(void)
 static void suite_teardown(void)
 {
 	shq("[ -d '%s' ] && bash '%s/test/testbed/libvirtd.sh' down '%s' >/dev/null 2>&1; "
-	    "[ -d '%s' ] && bash '%s/../shared/testbed/microceph.sh' down '%s' >/dev/null 2>&1; "
-	    "cd / && rm -rf '%s'", lv_dir, NC_SOURCE_DIR, lv_dir, ceph_dir, NC_SOURCE_DIR, ceph_dir, base_dir);
+	    "bash '%s/test/testbed/ceph.sh' down '%s' >/dev/null 2>&1; "
+	    "cd / && rm -rf '%s'", lv_dir, NC_SOURCE_DIR, lv_dir, NC_SOURCE_DIR, ceph_dir, base_dir);
 }
 
 /* ---- dir pools on a real daemon ---- */
@@ -631,30 +631,21 @@ START_TEST(test_storage_rbd)
 {
 	struct nc_err err = { "" };
 	struct nc_volume v;
-	struct nc_run r;
-	char *mc, *conf;
+	struct nc_test_ceph ceph;
+	char why[600];
+	char *conf;
 	struct nc_pool_def pool = { .name = "ceph", .type = "rbd", .rbd_pool = "rbd" };
 	rados_t cluster;
 	rados_ioctx_t io;
 	rbd_image_t img;
-	int order = 22, prot = 0, port = 3400 + getpid() % 500;
+	int order = 22, prot = 0;
 	char *chunk;
 
-	mc = nc_xasprintf("%s/../shared/testbed/microceph.sh", NC_SOURCE_DIR);
-	if (access(mc, R_OK) != 0) {
-		fprintf(stderr, "skip test_storage_rbd: %s not found\n", mc);
-		free(mc);
+	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
+		fprintf(stderr, "skip test_storage_rbd: %s\n", why);
 		return;
 	}
-	if (sh(&r, "MC_MON_PORT=%d MC_MON_V1PORT=%d bash '%s' up '%s'", port, 6900 + getpid() % 500, mc,
-	       ceph_dir) != 0) {
-		fprintf(stderr, "skip test_storage_rbd: microceph cannot start here: %.300s\n", r.err);
-		nc_run_free(&r);
-		free(mc);
-		return;
-	}
-	nc_run_free(&r);
-	conf = nc_xasprintf("%s/ceph.conf", ceph_dir);
+	conf = nc_xstrdup(ceph.conf);
 	pool.ceph_conf = conf;
 
 	/* a base image with data, written here with librbd */
@@ -782,9 +773,8 @@ START_TEST(test_storage_rbd)
 	pool.ceph_conf = "/nonexistent/ceph.conf";
 	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), -1);
 	HAS(err.msg, "disk vm1-root: cannot connect to Ceph with /nonexistent/ceph.conf: ");
-	shq("bash '%s' down '%s'", mc, ceph_dir);
+	nc_test_ceph_down(ceph_dir);
 	free(conf);
-	free(mc);
 }
 END_TEST
 

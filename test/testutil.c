@@ -113,3 +113,78 @@ int nc_run_inq(const char *dir, const char *fmt, ...)
 	nc_run_free(&r);
 	return st;
 }
+
+/* VALUE of "NAME=VALUE" in env output, into buf; "" when missing */
+static void env_value(const char *text, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+	const char *p = text;
+
+	buf[0] = '\0';
+	while (p && *p) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			p += n + 1;
+			snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+int nc_test_ceph_up(struct nc_test_ceph *out, const char *dir, bool rgw, const char *env,
+		    char *why, size_t whylen)
+{
+	struct nc_test_ceph c;
+	struct nc_run r;
+	char port[16];
+	char *cmd;
+	size_t n;
+
+	memset(&c, 0, sizeof(c));
+	cmd = nc_xasprintf("bash test/testbed/ceph.sh check >&2 && %s %s bash test/testbed/ceph.sh up '%s' && "
+			   "bash test/testbed/ceph.sh env '%s'", rgw ? "NC_CEPH_RGW=1" : "", env ? env : "",
+			   dir, dir);
+	nc_run_shell(&r, cmd);
+	free(cmd);
+	if (r.status != 0) {
+		n = strlen(r.err);
+		snprintf(why, whylen, "Ceph cannot start here (test/testbed/ceph.sh): %s",
+			 n > 400 ? r.err + n - 400 : r.err);
+		for (n = 0; why[n]; n++)
+			if (why[n] == '\n')
+				why[n] = ' ';
+		nc_run_free(&r);
+		return -1;
+	}
+	env_value(r.out, "CEPH_CONF", c.conf, sizeof(c.conf));
+	env_value(r.out, "NC_CEPH_MON_PORT", port, sizeof(port));
+	c.mon_port = atoi(port);
+	env_value(r.out, "NC_CEPH_MON_V1PORT", port, sizeof(port));
+	c.mon_v1port = atoi(port);
+	env_value(r.out, "NC_CEPH_RGW_PORT", port, sizeof(port));
+	c.rgw_port = atoi(port);
+	env_value(r.out, "NC_CEPH_RGW_URL", c.rgw_url, sizeof(c.rgw_url));
+	env_value(r.out, "NC_CEPH_S3_ACCESS", c.s3_access, sizeof(c.s3_access));
+	env_value(r.out, "NC_CEPH_S3_SECRET", c.s3_secret, sizeof(c.s3_secret));
+	env_value(r.out, "NC_CEPH_SWIFT_USER", c.swift_user, sizeof(c.swift_user));
+	env_value(r.out, "NC_CEPH_SWIFT_KEY", c.swift_key, sizeof(c.swift_key));
+	nc_run_free(&r);
+	if (!c.conf[0] || !c.mon_port || (rgw && !c.rgw_port)) {
+		snprintf(why, whylen, "test/testbed/ceph.sh env printed no CEPH_CONF or port");
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void nc_test_ceph_down(const char *dir)
+{
+	struct nc_run r;
+	char *cmd = nc_xasprintf("bash test/testbed/ceph.sh down '%s' >/dev/null 2>&1", dir);
+
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}

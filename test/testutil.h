@@ -8,6 +8,9 @@
 #ifndef NC_TESTUTIL_H
 #define NC_TESTUTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct nc_run {
 	int status;      /* exit code, or 128 + signal */
 	char *out;
@@ -26,6 +29,27 @@ void nc_run_free(struct nc_run *r);
 int nc_run_in(struct nc_run *r, const char *dir, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int nc_run_inq(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A real single-node Ceph (mon, OSD, mgr; radosgw when rgw) started by the
+ * project's test/testbed/ceph.sh in dir (an absolute path of the test's own).
+ * env: extra NAME=VALUE words for the script (its NC_CEPH_* knobs) or NULL.
+ * Returns 0 and fills *out, or -1 with why the cluster cannot run here in
+ * why (the test then says "skip NAME: WHY" on stderr).  A cluster already
+ * running in dir is reused.  nc_test_ceph_down() stops it by PID and removes
+ * dir; it is safe when nothing runs there.
+ */
+struct nc_test_ceph {
+	char conf[256];          /* CEPH_CONF: a client.admin keyring inside */
+	int mon_port;            /* msgr2 on 127.0.0.1 */
+	int mon_v1port;          /* msgr1 (what QEMU's librbd and libvirt <host> use) */
+	int rgw_port;            /* 0 without radosgw */
+	char rgw_url[64];
+	char s3_access[64], s3_secret[64], swift_user[32], swift_key[64];
+};
+int nc_test_ceph_up(struct nc_test_ceph *out, const char *dir, bool rgw, const char *env,
+		    char *why, size_t whylen);
+void nc_test_ceph_down(const char *dir);
 
 /* "line N: want '...' got '...'" for the first line that differs (caller frees). */
 char *nc_first_diff(const char *want, const char *got);

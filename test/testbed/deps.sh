@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs, when missing, the Debian 12 packages test/testbed/libvirtd.sh needs to run
-# real libvirt daemons with QEMU (TCG) guests. Uses sudo when not root. Safe to run again.
-#   deps.sh            the daemons, QEMU, qemu-img and virsh (the tests ask the daemons with it)
+# Installs, when missing, the Debian 12 packages the testbed scripts need: test/testbed/
+# libvirtd.sh (real libvirt daemons with QEMU (TCG) guests) and test/testbed/ceph.sh (a
+# single-node Ceph: mon, OSD, mgr, radosgw). Uses sudo when not root. Safe to run again.
+#   deps.sh            the daemons, QEMU, qemu-img and virsh (the tests ask the daemons with
+#                      it), QEMU's rbd block driver, the Ceph daemons and their CLI tools
 # A C client of the daemons also needs libvirt-dev (scripts/deps.sh installs it).
 set -euo pipefail
 
@@ -15,6 +17,10 @@ PKGS=(
 	iproute2                   # ip: lo up in the testbed's network namespace
 	dnsmasq-base               # libvirt's network driver: DHCP and DNS of NAT/isolated networks
 	iptables                   # libvirt's network driver: NAT and forwarding rules (in the namespace)
+	qemu-block-extra           # QEMU's rbd driver: guests with RBD disks (cephx) start
+	ceph-mon ceph-osd ceph-mgr # test/testbed/ceph.sh: the cluster
+	radosgw                    # its S3 and Swift endpoint (backup targets)
+	ceph-common                # ceph, rados, rbd, ceph-authtool, monmaptool
 )
 
 missing=()
@@ -28,5 +34,6 @@ SUDO=
 echo "testbed deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# no recommends: they would pull libvirt-daemon-system, which adds users and init scripts
+# no recommends: they would pull libvirt-daemon-system, which adds users and init scripts,
+# and ceph's would pull a whole ceph-mgr dashboard stack
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
