@@ -4,6 +4,7 @@
  * and the effective VMs (nc_spec_validate, after it).
  */
 #include "internal.h"
+#include "noop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -494,6 +495,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	}
 	check_hosts(spec, diags);
 	check_macs(spec, diags);
+	nc_spec_warn_noops(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

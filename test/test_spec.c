@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../spec/noop.h"
 #include "../spec/uri.h"
 #include "tests.h"
 #include "../spec/yaml.h"
@@ -1052,6 +1053,83 @@ START_TEST(test_alias_of_max_scalar_bounded)
 }
 END_TEST
 
+/* ---- fields accepted but not acted on yet (spec/noop.c, docs/spec.md) ---- */
+
+START_TEST(test_noop_fields_warn)
+{
+	/* one case per entry of nc_noop_fields: the document sets the field on line 6 */
+	static const struct {
+		enum nc_kind kind;
+		const char *path;
+		const char *yaml;
+		const char *want;
+	} cases[] = {
+		{ NC_KIND_VM, "spec.ha",
+		  DOC("VM", "v") "spec:\n  ha:\n    policy: restart\n  vcpus: 1\n  memory: 1GiB\n",
+		  "t.yaml:8:5: warning: VM 'v': spec.ha is accepted but not acted on yet: nothing restarts "
+		  "this VM on another host when its host fails (HA recovery is not built)\n" },
+		{ NC_KIND_TEMPLATE, "metadata.labels",
+		  DOC("Template", "t") "  labels: {tier: web}\nspec:\n  vcpus: 1\n",
+		  "t.yaml:6:11: warning: Template 't': metadata.labels is accepted but not acted on yet: "
+		  "a Template's own labels are not given to its VMs and nothing selects templates "
+		  "(spec.labels are the labels its VMs carry)\n" },
+		{ NC_KIND_PLACEMENT_POLICY, "metadata.labels",
+		  DOC("PlacementPolicy", "p") "  labels: {a: b}\nspec:\n  vmSelector: {matchLabels: {a: b}}\n",
+		  "t.yaml:6:11: warning: PlacementPolicy 'p': metadata.labels is accepted but not acted on "
+		  "yet: nothing selects placement policies by label\n" },
+		{ NC_KIND_STORAGE_POOL, "metadata.labels",
+		  DOC("StoragePool", "s") "  labels: {a: b}\nspec:\n  type: rbd\n  rbd: {pool: x}\n",
+		  "t.yaml:6:11: warning: StoragePool 's': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects storage pools by label\n" },
+		{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels",
+		  DOC("BackupSchedule", "b") "  labels: {a: b}\nspec:\n  schedule: '@daily'\n"
+		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
+		  "t.yaml:6:11: warning: BackupSchedule 'b': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects backup schedules by label\n" },
+	};
+	size_t i, k;
+
+	/* the table above covers every listed field, and nothing else is listed */
+	ck_assert_uint_eq(NC_ARRAY_SIZE(cases), nc_noop_nfields);
+	for (k = 0; k < nc_noop_nfields; k++) {
+		for (i = 0; i < NC_ARRAY_SIZE(cases); i++)
+			if (cases[i].kind == nc_noop_fields[k].kind &&
+			    strcmp(cases[i].path, nc_noop_fields[k].path) == 0)
+				break;
+		ck_assert_msg(i < NC_ARRAY_SIZE(cases), "no test case for %s %s",
+			      nc_kind_name(nc_noop_fields[k].kind), nc_noop_fields[k].path);
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(cases); i++) {
+		char *got = diags_of(cases[i].yaml);
+		char *without = nc_xstrdup(cases[i].yaml);
+
+		ck_assert_msg(strcmp(got, cases[i].want) == 0, "%s %s:\n got: %s\nwant: %s",
+			      nc_kind_name(cases[i].kind), cases[i].path, got, cases[i].want);
+		free(got);
+		/* the same object without the field: no warning at all */
+		{
+			char *l6 = without, *end;
+			int line;
+
+			for (line = 1; line < 6; line++)
+				l6 = strchr(l6, '\n') + 1;
+			if (cases[i].kind == NC_KIND_VM) {   /* "spec:\n  ha:\n    policy: restart\n" */
+				l6 = strchr(l6, '\n') + 1;
+				end = strstr(l6, "  vcpus");
+			} else {
+				end = strchr(l6, '\n') + 1;
+			}
+			memmove(l6, end, strlen(end) + 1);
+			got = diags_of(without);
+			ck_assert_msg(strcmp(got, "") == 0, "%s without %s: %s", nc_kind_name(cases[i].kind),
+				      cases[i].path, got);
+			free(got);
+		}
+		free(without);
+	}
+}
+END_TEST
+
 Suite *nc_suite_spec(void)
 {
 	Suite *s = suite_create("spec");
@@ -1060,6 +1138,7 @@ Suite *nc_suite_spec(void)
 	TCase *th = tcase_create("hostile");
 
 	tcase_add_test(tc, test_clean);
+	tcase_add_test(tc, test_noop_fields_warn);
 	tcase_add_test(tc, test_yaml_syntax);
 	tcase_add_test(tc, test_yaml_duplicate_key);
 	tcase_add_test(tc, test_not_a_mapping);

@@ -1,0 +1,65 @@
+/* noop.c - warnings for accepted fields that nothing acts on yet; see noop.h */
+#include "noop.h"
+
+#include <string.h>
+
+#include "schema.h"
+
+const struct nc_noop_field nc_noop_fields[] = {
+	{ NC_KIND_VM, "spec.ha",
+	  "nothing restarts this VM on another host when its host fails (HA recovery is not built)" },
+	{ NC_KIND_TEMPLATE, "metadata.labels",
+	  "a Template's own labels are not given to its VMs and nothing selects templates "
+	  "(spec.labels are the labels its VMs carry)" },
+	{ NC_KIND_PLACEMENT_POLICY, "metadata.labels", "nothing selects placement policies by label" },
+	{ NC_KIND_STORAGE_POOL, "metadata.labels", "nothing selects storage pools by label" },
+	{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels", "nothing selects backup schedules by label" },
+};
+const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
+
+/* The position of the value at path in obj, or NULL when the path is not a field. */
+static const struct nc_pos *field_pos(const struct nc_object *obj, const char *path)
+{
+	const struct nc_schema *s = nc_kinds[obj->kind].root;
+	const char *base = (const char *)obj;
+
+	while (s) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		const struct nc_field *f = NULL;
+		size_t i;
+
+		for (i = 0; i < s->nfields; i++)
+			if (strlen(s->fields[i].key) == len && memcmp(s->fields[i].key, path, len) == 0)
+				f = &s->fields[i];
+		if (!f)
+			return NULL;
+		base += f->off;
+		if (!dot)
+			return (const struct nc_pos *)base;
+		if (f->type != NC_F_STRUCT)
+			return NULL;
+		s = f->sub;
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+void nc_spec_warn_noops(const struct nc_spec *spec, struct nc_diags *diags)
+{
+	size_t k, i;
+
+	for (k = 0; k < nc_noop_nfields; k++) {
+		const struct nc_noop_field *n = &nc_noop_fields[k];
+
+		for (i = 0; i < spec->nobjs[n->kind]; i++) {
+			const struct nc_object *o = spec->objs[n->kind][i];
+			const struct nc_pos *p = field_pos(o, n->path);
+
+			if (p && p->line)
+				nc_diag_warning(diags, *p, "%s '%s': %s is accepted but not acted on yet: %s",
+						nc_kind_name(n->kind), o->meta.name.v ? o->meta.name.v : "?",
+						n->path, n->why);
+		}
+	}
+}
