@@ -3,7 +3,8 @@
  *
  * Filters (a host failing one is rejected, and the reason is kept for the
  * plan): reachable, not in maintenance, the pinned host, the VM's and its
- * policy's host selectors, free vCPUs, memory and local disk under the host's
+ * policy's host selectors, the hostSelector of every StoragePool its disks
+ * use (a pool exists only on the hosts it selects), free vCPUs, memory and local disk under the host's
  * capacity times its overcommit ratio (defaults: cpu 4.0, memory 1.0, disk
  * 1.0; disk is only checked when the Host sets capacity.disk), and the
  * policy's required affinity / anti-affinity rules over their topology key
@@ -351,6 +352,29 @@ static void need_on(const struct nc_placement_state *ps, const struct nc_vm *vm,
 	}
 }
 
+/* A pool exists only on the hosts its hostSelector matches. */
+static bool has_pools(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
+		      struct nc_buf *why)
+{
+	const struct nc_host *h = ps->c->hosts[i].spec;
+	size_t r;
+
+	for (r = 0; r < vm->eff.disks.n; r++) {
+		const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + r;
+		const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(ps->spec, NC_KIND_STORAGE_POOL,
+										   d->pool.v);
+
+		if (pool && NC_IS_SET(pool->spec.host_selector) &&
+		    !nc_selector_matches(&pool->spec.host_selector, &h->obj.meta.labels)) {
+			if (why)
+				nc_buf_addf(why, "; %s: does not have pool %s (disk '%s'; the pool's hostSelector "
+					    "does not match)", h->obj.meta.name.v, pool->obj.meta.name.v, d->name.v);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
 		       struct nc_buf *why)
 {
@@ -385,6 +409,8 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 				    pol->obj.meta.name.v);
 		return false;
 	}
+	if (!has_pools(ps, vm, i, why))
+		return false;
 	need_on(ps, vm, i, &vcpus, &mem, &disk);
 	if (u->used_vcpus + vcpus > u->cap_vcpus) {
 		if (why)
@@ -491,12 +517,19 @@ int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, i
 		const struct nc_host_load *u = &ps->load[best];
 		double left = (u->cap_memory - u->used_memory - (double)vm->eff.memory.v) / u->cap_memory * 100;
 
+		struct nc_buf nopool = NC_BUF_INIT;
+
+		/* hosts left out because a pool is not there: said even when another host fits */
+		for (i = 0; i < ps->n && !NC_IS_SET(vm->spec.placement.host); i++)
+			if ((int)i != exclude && ps->load[i].usable)
+				has_pools(ps, vm, i, &nopool);
 		if (NC_IS_SET(vm->spec.placement.host))
 			*why = nc_xasprintf("pinned to %s", ps->c->hosts[best].spec->obj.meta.name.v);
 		else
-			*why = nc_xasprintf("%s%s%s: %.0f%% of memory free after placement",
+			*why = nc_xasprintf("%s%s%s: %.0f%% of memory free after placement%s",
 					    names[strategy], pol ? ", policy " : "",
-					    pol ? pol->obj.meta.name.v : "", left);
+					    pol ? pol->obj.meta.name.v : "", left, nopool.len ? nopool.buf : "");
+		nc_buf_release(&nopool);
 	}
 	nc_buf_release(&rej);
 	return best;

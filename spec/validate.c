@@ -461,6 +461,67 @@ static void check_macs(struct nc_spec *spec, struct nc_diags *diags)
 	free(v);
 }
 
+/*
+ * A pool exists only on the hosts its hostSelector matches: a VM whose disk
+ * needs it must be able to run on one of them.  Checked against the hosts
+ * the VM may run on as far as the spec alone says (its pin and its own
+ * hostSelector); plan checks the rest (policies, capacity, reachability).
+ */
+static void check_pool_hosts(struct nc_spec *spec, struct nc_diags *diags)
+{
+	const struct nc_vm *vm;
+	size_t i, j, h;
+
+	if (!spec->nobjs[NC_KIND_HOST])
+		return;
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		const struct nc_placement *pl = &vm->spec.placement;
+		size_t may = 0;
+
+		if (vm->obj.invalid || (NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT))
+			continue;
+		for (h = 0; h < spec->nobjs[NC_KIND_HOST]; h++) {
+			const struct nc_host *host = (const struct nc_host *)spec->objs[NC_KIND_HOST][h];
+
+			if ((!NC_IS_SET(pl->host) || strcmp(pl->host.v, host->obj.meta.name.v) == 0) &&
+			    nc_selector_matches(&pl->host_selector, &host->obj.meta.labels))
+				may++;
+		}
+		if (!may)
+			continue;   /* no host at all: plan says why */
+		for (j = 0; j < vm->eff.disks.n; j++) {
+			const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + j;
+			const struct nc_pool *pool = (const struct nc_pool *)
+				nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v);
+			size_t has = 0;
+
+			if (!pool || !NC_IS_SET(pool->spec.host_selector))
+				continue;
+			for (h = 0; h < spec->nobjs[NC_KIND_HOST]; h++) {
+				const struct nc_host *host = (const struct nc_host *)spec->objs[NC_KIND_HOST][h];
+
+				if ((!NC_IS_SET(pl->host) || strcmp(pl->host.v, host->obj.meta.name.v) == 0) &&
+				    nc_selector_matches(&pl->host_selector, &host->obj.meta.labels) &&
+				    nc_selector_matches(&pool->spec.host_selector, &host->obj.meta.labels))
+					has++;
+			}
+			if (has)
+				continue;
+			if (NC_IS_SET(pl->host))
+				nc_diag_error(diags, d->pool.pos,
+					      "disk '%s' of VM '%s' needs StoragePool '%s', which Host '%s' (the VM's pinned "
+					      "host) does not have: the pool's hostSelector does not match it",
+					      d->name.v, vm->obj.meta.name.v, pool->obj.meta.name.v, pl->host.v);
+			else
+				nc_diag_error(diags, d->pool.pos,
+					      "disk '%s' of VM '%s' needs StoragePool '%s', which none of the %zu host%s "
+					      "the VM may run on has: the pool's hostSelector matches none of them",
+					      d->name.v, vm->obj.meta.name.v, pool->obj.meta.name.v, may,
+					      may == 1 ? "" : "s");
+		}
+	}
+}
+
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 {
 	size_t k, i;
@@ -495,6 +556,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	}
 	check_hosts(spec, diags);
 	check_macs(spec, diags);
+	check_pool_hosts(spec, diags);
 	nc_spec_warn_noops(spec, diags);
 }
 
