@@ -1,7 +1,9 @@
 /*
- * cmd-validate.c - `novacron validate [PATH...] [--output text|json] [--quiet]`
+ * cmd-validate.c - `novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]`
  *
- * Loads and validates the spec under each PATH (default "."), prints every
+ * Loads and validates the spec under each PATH (default "."), checks its
+ * local paths against the operator's `paths:` roots (--config FILE or
+ * $NOVACRON_CONFIG, else the defaults of spec/roots.h), prints every
  * problem as file:line:col: error: message (text, on stderr) or as the JSON
  * document described in docs/validate.md (on stdout), and a summary.
  * Exit 0 when valid, 1 when any error was found or on bad usage.
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "../spec/model.h"
+#include "connections.h"
 
 static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 {
@@ -50,6 +53,7 @@ int cmd_validate(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -58,6 +62,9 @@ int cmd_validate(int argc, char **argv)
 	struct nc_diags d;
 	struct nc_spec *spec = NULL;
 	struct nc_buf b = NC_BUF_INIT;
+	struct nc_cli_config cfg;
+	struct nc_path_roots roots;
+	const char *config = NULL;
 	int c, quiet = 0, ret;
 
 	optind = 1;
@@ -72,11 +79,14 @@ int cmd_validate(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'h':
-			printf("usage: novacron validate [PATH...] [--output text|json] [--quiet]\n");
+			printf("usage: novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]\n");
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron validate [PATH...] [--output text|json] [--quiet]\n");
+			fprintf(stderr, "usage: novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]\n");
 			return NC_EXIT_ERROR;
 		}
 	}
@@ -86,6 +96,19 @@ int cmd_validate(int argc, char **argv)
 		nc_spec_load(&spec, (const char *const *)argv + optind, (size_t)(argc - optind), NULL, &d);
 	else
 		nc_spec_load(&spec, dflt, 1, NULL, &d);
+	/* where the spec's local paths may point is the operator's: its file, or the defaults */
+	if (nc_cli_config_load(&cfg, "validate", config) < 0) {
+		nc_diags_release(&d);
+		nc_spec_free(spec);
+		return NC_EXIT_ERROR;
+	}
+	if (!d.errors) {   /* as plan does: a value already refused is not judged twice */
+		nc_path_roots_init(&roots, cfg.file ? &cfg.paths : NULL, cfg.file);
+		nc_spec_check_paths(spec, &roots, &d);
+		nc_diags_sort(&d);
+		nc_path_roots_release(&roots);
+	}
+	nc_cli_config_release(&cfg);
 
 	if (out == NC_OUT_JSON) {
 		print_json(spec, &d);

@@ -10,7 +10,8 @@
  * (no repository is made) and `serve` (the revision is invalid); a symlink
  * inside a root that leads outside is refused; everything inside is
  * accepted; the configuration's roots replace the defaults; `validate`
- * judges the spec alone.
+ * judges the paths against the same roots (--config, $NOVACRON_CONFIG, or
+ * the defaults).
  *
  * Each test works in its own directory T: T/roots/KIND are the roots of a
  * configuration T/cfg.yaml, T/out is outside every root.
@@ -299,9 +300,32 @@ START_TEST(test_plan_inside_accepted)
 	/* the same from $NOVACRON_CONFIG */
 	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=cfg.yaml $NC plan spec --state-dir state"), 2);
 	nc_run_free(&r);
-	/* validate judges the spec alone: the roots are the operator's */
+	ck_assert_int_eq(sh(&r, "unset NOVACRON_CONFIG; $NC validate spec --config cfg.yaml"), 0);
+	nc_run_free(&r);
+	/* validate judges the paths too, against the operator's roots (--config,
+	 * $NOVACRON_CONFIG) or else the defaults: a pool at /etc is an error */
 	free(write_spec(0, "/etc"));
-	ck_assert_int_eq(sh(&r, "$NC validate spec"), 0);
+	ck_assert_int_eq(sh(&r, "unset NOVACRON_CONFIG; $NC validate spec"), 1);
+	HAS(r.err, "spec/c.yaml:9:25: error: path '/etc' is outside the operator's allowed roots for pools "
+		   "(paths.pools, by default: /var/lib/libvirt/images, /var/lib/novacron/pools; set paths.pools "
+		   "in the configuration)\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "unset NOVACRON_CONFIG; $NC validate spec --config cfg.yaml -o json"), 1);
+	HAS(r.out, "\"valid\": false");
+	HAS(r.out, "path '/etc' is outside the operator's allowed roots for pools (paths.pools in cfg.yaml: ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=cfg.yaml $NC validate spec"), 1);
+	HAS(r.err, "(paths.pools in cfg.yaml: ");
+	nc_run_free(&r);
+	/* through '..' (refused as written) and through a symlink inside the root */
+	free(write_spec(0, "R/pools/../../out"));
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 1);
+	HAS(r.err, "expected an absolute path without '..' components");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("ln -s /etc roots/pools/etc"), 0);
+	free(write_spec(0, "R/pools/etc"));
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 1);
+	HAS(r.err, "is outside the operator's allowed roots for pools");
 	nc_run_free(&r);
 }
 END_TEST
@@ -333,6 +357,11 @@ START_TEST(test_plan_outside_refused)
 	/* apply refuses the same way */
 	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config cfg.yaml --auto-approve"), 1);
 	HAS(r.err, pos);
+	nc_run_free(&r);
+	/* and validate, with the same configuration */
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 1);
+	HAS(r.err, pos);
+	HAS(r.err, msg);
 	nc_run_free(&r);
 	ck_assert_int_eq(shq(STATE_EMPTY), 0);
 	free(msg);

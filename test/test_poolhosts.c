@@ -192,7 +192,7 @@ START_TEST(test_validate_pin_and_selector)
 	struct nc_run r;
 
 	write_vm("host: h2");
-	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 1);
 	HAS(r.err, "spec/vm.yaml:8:26: error: disk 'root' of VM 'a' needs StoragePool 'fast', which Host 'h2' "
 		   "(the VM's pinned host) does not have: the pool's hostSelector does not match it\n");
 	nc_run_free(&r);
@@ -202,14 +202,14 @@ START_TEST(test_validate_pin_and_selector)
 	ck_assert_int_eq(shq("test ! -e state/h2.xml"), 0);
 
 	write_vm("hostSelector: {matchExpressions: [{key: disk, operator: DoesNotExist}]}");
-	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 1);
 	HAS(r.err, "spec/vm.yaml:8:26: error: disk 'root' of VM 'a' needs StoragePool 'fast', which none of "
 		   "the 1 host the VM may run on has: the pool's hostSelector matches none of them\n");
 	nc_run_free(&r);
 
 	/* pinned to a host that has it: valid, and created there */
 	write_vm("host: h3");
-	ck_assert_int_eq(sh(&r, "$NC validate spec"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 0);
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
 	nc_run_free(&r);
