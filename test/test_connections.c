@@ -153,8 +153,11 @@ START_TEST(test_connections_reach_hosts)
 	ck_assert_int_ne(sh(&r, "$NC capacity spec --state-dir state --config c.yaml"), 1);
 	HASNT(r.out, "unreachable");
 	nc_run_free(&r);
-	/* validate judges the spec alone: a broken config does not matter to it */
-	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=/nonexistent $NC validate spec"), 0);
+	/* validate reads the configuration for its paths: roots (and contacts nothing) */
+	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=c.yaml $NC validate spec"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=/nonexistent $NC validate spec"), 1);
+	HAS(r.err, "/nonexistent");
 	nc_run_free(&r);
 	/* test:///default is allowed in a spec */
 	host_uri("test:///default");
