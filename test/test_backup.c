@@ -1,5 +1,6 @@
 /*
- * test_backup.c - tests for the backup repository (drivers/backup/backup.c) on the
+ * test_backup.c - tests for the backup repository (drivers/backup/, the engine in
+ * object.c, repo.c, manifest.c, write.c, restore.c, check.c and prune.c) on the
  * directory target (drivers/backup/target-dir.c), with real files in a temporary
  * directory: round trips compared byte for byte, increments from changed
  * extents, dedup, encryption (no plaintext on disk, wrong key, tampering),

@@ -5,7 +5,9 @@
  * A repository is a set of named objects behind a small target vtable
  * (struct nc_backup_target_driver: put/get/exists/list/delete/sync).  The
  * local-directory target is drivers/backup/target-dir.c; RADOS and S3 targets
- * implement the same interface.  Object names are "config",
+ * implement the same interface.  The engine is split by concern in
+ * drivers/backup/ (internal.h lists the files: objects, repository,
+ * manifests, write, restore, check, prune).  Object names are "config",
  * "chunks/<64 hex>" and "snapshots/<64 hex>"; a target may store them as it
  * likes (the directory target fans chunks out as chunks/ab/abcdef...).
  *

@@ -40,7 +40,7 @@ struct rados_target {
 	bool connected, have_io;
 };
 
-/* The names backup.c uses: [A-Za-z0-9._-] in one or two components, no leading dot. */
+/* The names the engine uses: [A-Za-z0-9._-] in one or two components, no leading dot. */
 static bool name_ok(const char *name)
 {
 	const char *p;

@@ -297,7 +297,7 @@ static void hex_enc(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-/* The names backup.c uses: [A-Za-z0-9._-] in one or two components, no leading dot. */
+/* The names the engine uses: [A-Za-z0-9._-] in one or two components, no leading dot. */
 static bool name_ok(const char *name)
 {
 	const char *p;
