@@ -5,7 +5,9 @@
  * "yes" on a terminal (or needs --auto-approve), then runs the actions.
  * With a plan file from `plan --out`: re-reads the spec and the cluster the
  * plan was made from and applies it only if both are unchanged (the same
- * digests), so what runs is exactly what was reviewed.
+ * digests), so what runs is exactly what was reviewed.  A saved plan made
+ * while a host could not be read (partial) is refused unless
+ * --allow-unreachable says to apply what it holds all the same.
  * Exit: 0 applied (or nothing to do), 1 error, refusal or a failed action,
  * or an incomplete pass: a host could not be read or a VM was not created
  * because it may run on a host that is not declared or cannot be read (what
@@ -66,6 +68,14 @@ int cmd_apply(int argc, char **argv)
 		if (what) {
 			fprintf(stderr, "novacron apply: refusing the saved plan: %s changed since it was made; "
 					"run novacron plan again\n", what);
+			goto out;
+		}
+		/* it was reviewed without knowing what the unread hosts hold */
+		if (nc_plan_partial(&p.plan) && !a.allow_unreachable) {
+			fprintf(stderr, "novacron apply: refusing the saved plan: it is partial (%zu host%s could not "
+					"be read, when it was made and now), so the cluster may not match the spec after it; "
+					"pass --allow-unreachable to apply what it holds all the same\n",
+				p.plan.unreachable, p.plan.unreachable == 1 ? "" : "s");
 			goto out;
 		}
 	}

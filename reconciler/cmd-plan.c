@@ -54,6 +54,9 @@ int cmd_plan(int argc, char **argv)
 		if (!f || fwrite(b.buf, 1, b.len, f) != b.len || fclose(f) != 0) {
 			fprintf(stderr, "novacron plan: cannot write %s: %s\n", a.out_file, strerror(errno));
 			ret = NC_EXIT_ERROR;
+		} else if (a.output == NC_OUT_TEXT && nc_plan_partial(&p.plan)) {
+			printf("\nSaved the plan to %s. It is partial: novacron apply %s refuses it unless "
+			       "--allow-unreachable is given.\n", a.out_file, a.out_file);
 		} else if (a.output == NC_OUT_TEXT) {
 			printf("\nSaved the plan to %s; apply exactly it with: novacron apply %s\n",
 			       a.out_file, a.out_file);

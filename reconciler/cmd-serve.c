@@ -223,8 +223,8 @@ static int start_parts(struct server *s)
 
 	free(s->cache_dir);
 	free(s->state_dir);
-	s->cache_dir = nc_xstrdup(or_default(&c->cache_dir, "/var/lib/novacron/cache"));
-	s->state_dir = nc_xstrdup(or_default(&c->state_dir, "/var/lib/novacron/sim"));
+	s->cache_dir = nc_xstrdup(or_default(&c->cache_dir, NC_SERVE_CACHE_DIR));
+	s->state_dir = nc_xstrdup(or_default(&c->state_dir, NC_SERVE_STATE_DIR));
 	/* the owner's only; never through a shell */
 	if (nc_mkdir_p_mode(s->cache_dir, 0700) < 0)
 		logf_("cannot create %s: %s", s->cache_dir, strerror(errno));
@@ -524,13 +524,23 @@ static int run_pass(struct server *s)
 		free(s->st.hosts[i].error);
 	}
 	free(s->st.hosts);
-	s->st.nhosts = cl.nhosts;
-	s->st.hosts = nc_xcalloc(cl.nhosts + 1, sizeof(*s->st.hosts));
+	/* the declared hosts, then those recorded that left the spec: each up or not */
+	s->st.nhosts = cl.nhosts + cl.ngone;
+	s->st.hosts = nc_xcalloc(s->st.nhosts + 1, sizeof(*s->st.hosts));
 	for (i = 0; i < cl.nhosts; i++) {
 		s->st.hosts[i].name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
 		s->st.hosts[i].uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);
 		s->st.hosts[i].up = cl.hosts[i].status == NC_HOST_OK;
+		s->st.hosts[i].declared = true;
 		s->st.hosts[i].error = cl.hosts[i].error ? nc_xstrdup(cl.hosts[i].error) : NULL;
+	}
+	for (i = 0; i < cl.ngone; i++) {
+		struct nc_host_report *h = &s->st.hosts[cl.nhosts + i];
+
+		h->name = nc_xstrdup(cl.gone[i].name);
+		h->uri = nc_xstrdup(cl.gone[i].uri);
+		h->up = cl.gone[i].status == NC_HOST_OK;
+		h->error = cl.gone[i].error ? nc_xstrdup(cl.gone[i].error) : NULL;
 	}
 	for (i = 0; i <= NC_ACT_MIGRATE; i++)
 		for (j = 0; j < 3; j++)

@@ -136,9 +136,11 @@ int cmd_status(int argc, char **argv)
 	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
 		const struct nc_ynode *h = hosts->items[i];
 		bool up = strcmp(str(nc_ynode_get(h, "up")), "true") == 0;
+		bool gone = strcmp(str(nc_ynode_get(h, "declared")), "false") == 0;
 
-		printf("host:        %-12s %-4s %s%s%s\n", str(nc_ynode_get(h, "name")), up ? "up" : "DOWN", str(nc_ynode_get(h, "uri")),
-		       up ? "" : ": ", up ? "" : str(nc_ynode_get(h, "error")));
+		printf("host:        %-12s %-4s %s%s%s%s\n", str(nc_ynode_get(h, "name")), up ? "up" : "DOWN",
+		       str(nc_ynode_get(h, "uri")), gone ? " (not declared)" : "", up ? "" : ": ",
+		       up ? "" : str(nc_ynode_get(h, "error")));
 	}
 	ret = strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
 out:

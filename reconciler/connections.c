@@ -191,6 +191,44 @@ void nc_connection_error_clean(struct nc_err *err, const char *resolved, const c
 		memcpy(err->msg + 237, "...", 4);
 }
 
+/* The spec serve works from, as its configuration says (see nc_cli_spec_load). */
+static void source_spec_dir(struct nc_cli_config *out, const struct nc_serve_config *cfg)
+{
+	const struct nc_serve_git *g = &cfg->source.git;
+	const char *cache = NC_IS_SET(cfg->cache_dir) ? cfg->cache_dir.v : NC_SERVE_CACHE_DIR;
+	const char *state = NC_IS_SET(cfg->state_dir) ? cfg->state_dir.v : NC_SERVE_STATE_DIR;
+	char *rec, *text = NULL, hex[41];
+	size_t len = 0, i;
+
+	if (NC_IS_SET(cfg->source.directory)) {
+		out->spec_dir = nc_xstrdup(cfg->source.directory.v);
+		return;
+	}
+	if (!NC_IS_SET(g->url))
+		return;
+	rec = nc_xasprintf("%s/source-git-applied", state);
+	if (nc_read_file(rec, 64 * 1024, &text, &len) < 0 || len < 47 || strncmp(text, "commit ", 7) != 0) {
+		out->no_spec = nc_xasprintf("serve has applied no commit of its git source yet (%s %s)", rec,
+					    text ? "is malformed" : "does not exist");
+		goto out;
+	}
+	for (i = 0; i < 40; i++) {
+		char ch = text[7 + i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+			out->no_spec = nc_xasprintf("serve's record of the applied commit (%s) is malformed", rec);
+			goto out;
+		}
+		hex[i] = ch;
+	}
+	hex[40] = '\0';
+	out->spec_dir = NC_IS_SET(g->path) ? nc_xasprintf("%s/checkouts/%s/%s", cache, hex, g->path.v)
+					   : nc_xasprintf("%s/checkouts/%s", cache, hex);
+out:
+	free(text);
+	free(rec);
+}
+
 int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *path)
 {
 	struct nc_serve_config cfg;
@@ -216,6 +254,7 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 		out->connections = cfg.connections;
 		out->paths = cfg.paths;
 		out->file = nc_xstrdup(path);
+		source_spec_dir(out, &cfg);
 	}
 	nc_buf_release(&b);
 	nc_diags_release(&d);
@@ -226,6 +265,8 @@ void nc_cli_config_release(struct nc_cli_config *c)
 {
 	nc_spec_free(c->holder);
 	free(c->file);
+	free(c->spec_dir);
+	free(c->no_spec);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -66,6 +66,9 @@ struct nc_cli_config {
 	struct nc_list connections;      /* struct nc_connection; empty without a file */
 	struct nc_paths_config paths;    /* `paths:` (spec/roots.h); unset without a file */
 	char *file;                      /* the file read, NULL: none */
+	char *spec_dir;                  /* where its `source:` keeps the spec serve applies, or NULL
+					    (nc_cli_spec_load, pass-cli.h) */
+	char *no_spec;                   /* why there is none (a git source serve has not applied yet) */
 };
 
 /* Loads path, or $NOVACRON_CONFIG when path is NULL (neither: an empty

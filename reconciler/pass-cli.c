@@ -16,7 +16,7 @@
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG,
+	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -72,6 +72,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		{ "commit", required_argument, NULL, OPT_COMMIT },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "auto-approve", no_argument, NULL, OPT_AUTO_APPROVE },
+		{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
 		{ "max-migrations", required_argument, NULL, OPT_MAX_MIG },
 		{ "max-migrations-per-host", required_argument, NULL, OPT_MAX_MIG_HOST },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +148,11 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			if (!is_apply)
 				goto usage;
 			a->auto_approve = true;
+			break;
+		case OPT_ALLOW_UNREACHABLE:
+			if (!is_apply)
+				goto usage;
+			a->allow_unreachable = true;
 			break;
 		case 'h':
 			a->help = true;
@@ -358,4 +364,46 @@ out:
 	nc_arena_release(&arena);
 	nc_diags_release(&d);
 	return ret;
+}
+
+int nc_cli_spec_load(struct nc_spec **out, const struct nc_cli_config *c, const char *cmd,
+		     const char *const *paths, size_t npaths)
+{
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+	const char *one[1];
+	int rc;
+
+	*out = NULL;
+	if (!npaths) {
+		if (!c->spec_dir) {
+			fprintf(stderr, "novacron %s: no spec path given and %s: pass the spec's directory as an "
+					"argument (\".\" for the current one), or a configuration (--config FILE or "
+					"$NOVACRON_CONFIG) whose source: names it\n", cmd,
+				c->no_spec ? c->no_spec : c->file ? "the configuration has no source:" :
+				"no configuration names one");
+			return -1;
+		}
+		one[0] = c->spec_dir;
+		paths = one;
+		npaths = 1;
+	}
+	nc_diags_init(&d);
+	d.max_errors = 1000;    /* as validate and plan: a wrong directory cannot flood the terminal */
+	rc = nc_spec_load(&spec, paths, npaths, NULL, &d);
+	nc_diags_format_text(&d, &b, nc_cli_color(stderr));
+	fwrite(b.buf, 1, b.len, stderr);
+	if (rc < 0 || d.errors) {
+		fprintf(stderr, "novacron %s: the spec%s%s has %zu error%s; nothing was contacted\n", cmd,
+			paths == one ? " in " : "", paths == one ? one[0] : "", d.errors, d.errors == 1 ? "" : "s");
+		nc_spec_free(spec);
+		rc = -1;
+	} else {
+		*out = spec;
+		rc = 0;
+	}
+	nc_buf_release(&b);
+	nc_diags_release(&d);
+	return rc;
 }

@@ -15,7 +15,7 @@
 		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
 		      "[--max-migrations-per-host N] [--commit SHA] [--no-color]"
 #define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
-#define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--output text|json|markdown] " NC_PASS_FLAGS
+#define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--allow-unreachable] [--output text|json|markdown] " NC_PASS_FLAGS
 
 struct nc_pass_args {
 	const char *cmd;
@@ -29,6 +29,7 @@ struct nc_pass_args {
 	unsigned parallel;
 	int color;
 	bool auto_approve;
+	bool allow_unreachable;          /* apply: a saved plan made while hosts could not be read */
 	bool is_apply;
 	bool help;
 	struct nc_plan_opts popts;
@@ -72,5 +73,18 @@ void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum 
 bool nc_is_plan_file(const char *path);
 /* Reads a saved plan: its inputs go into *a, its digests into *out. */
 int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const char *path);
+
+/*
+ * Loads the spec for a command that acts on the cluster outside plan/apply
+ * (backup, restore, capacity): the paths given, else the spec the
+ * configuration's `source:` names (source.directory, or for source.git the
+ * checkout of the commit serve applied last: CACHEDIR/checkouts/SHA[/path],
+ * SHA from STATEDIR/source-git-applied), never a blind ".": with neither, a
+ * clear error says to pass a path.  Diagnostics are capped at 1,000 as
+ * validate's are and printed to stderr with warnings; 0, or -1 when the
+ * spec cannot be used (*out is then NULL).
+ */
+int nc_cli_spec_load(struct nc_spec **out, const struct nc_cli_config *c, const char *cmd,
+		     const char *const *paths, size_t npaths);
 
 #endif

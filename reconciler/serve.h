@@ -25,6 +25,8 @@
 #include "pass.h"
 
 /* ---- configuration (docs/operations.md) ---- */
+#define NC_SERVE_CACHE_DIR "/var/lib/novacron/cache"    /* cacheDir by default */
+#define NC_SERVE_STATE_DIR "/var/lib/novacron/sim"      /* stateDir by default */
 struct nc_serve_git {
 	struct nc_pos pos;
 	struct nc_str url, ref, path, username, password_file, ssh_key_file, ssh_pubkey_file,
@@ -96,6 +98,7 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 struct nc_host_report {
 	char *name, *uri;
 	bool up;
+	bool declared;                   /* false: recorded, no longer in the spec (hostrec.h) */
 	char *error;
 };
 struct nc_serve_status {

@@ -106,6 +106,16 @@ static void jsafe(struct nc_buf *b, const char *s)
 
 static const char *const results[] = { "done", "failed", "skipped" };
 
+/* hosts that could not be read in the last pass, declared or recorded */
+static size_t unreachable(const struct nc_serve_status *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nhosts; i++)
+		n += !s->hosts[i].up;
+	return n;
+}
+
 void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 {
 	size_t i, k, r;
@@ -155,9 +165,10 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 		jsafe(b, s->hosts[i].uri);
 		nc_buf_addf(b, ", \"up\": %s, \"error\": ", s->hosts[i].up ? "true" : "false");
 		jsafe(b, s->hosts[i].error);
-		nc_buf_addc(b, '}');
+		nc_buf_addf(b, ", \"declared\": %s}", s->hosts[i].declared ? "true" : "false");
 	}
-	nc_buf_addf(b, "],\n  \"uptime\": %lld\n}\n", (long long)(time(NULL) - s->started));
+	nc_buf_addf(b, "],\n  \"unreachable\": %zu,\n  \"uptime\": %lld\n}\n", unreachable(s),
+		    (long long)(time(NULL) - s->started));
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -222,6 +233,9 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		lval(b, s->hosts[i].name);
 		nc_buf_addf(b, "\"} %d\n", s->hosts[i].up);
 	}
+	nc_buf_addf(b, "# HELP novacron_hosts_unreachable Hosts (declared, or recorded and no longer declared) "
+		       "that could not be read in the last pass.\n# TYPE novacron_hosts_unreachable gauge\n"
+		       "novacron_hosts_unreachable %zu\n", unreachable(s));
 	nc_buf_adds(b, "# HELP novacron_revision_info The revision in force (1) and the newest refused (0).\n"
 		       "# TYPE novacron_revision_info gauge\n");
 	if (s->applied_id) {

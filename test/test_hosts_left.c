@@ -637,6 +637,70 @@ START_TEST(test_plan_golden_host_left)
 }
 END_TEST
 
+/*
+ * A real unreachable host: h3 is qemu+unix:///system, and the operator's
+ * connections point it at a socket that does not exist.  plan prints the
+ * partial plan and exits 1 (never "matches the spec"); a plan saved from it
+ * is refused by apply unless --allow-unreachable, which applies what it
+ * holds (and still exits 1: the pass is incomplete).
+ */
+START_TEST(test_unreachable_saved_plan_refused)
+{
+	struct nc_run r;
+	char *s;
+
+	apply_two_hosts();
+	write_host("h3", "h3", "h3", "");
+	ck_assert_int_eq(shq("sed -i 's|sim:///h3|qemu+unix:///system|' spec/hosts/h3.yaml && "
+			     "printf 'connections:\\n  - host: h3\\n    params: socket=%s/no-daemon/sock\\n' > c.yaml",
+			     tdir), 0);
+	/* nothing to do on h1 and h2, h3 unknown: not "No changes", exit 1 */
+	ck_assert_int_eq(sh(&r, PLAN " --config c.yaml"), 1);
+	HAS(r.out, "  h3           qemu+unix:///system      unreachable: cannot connect: ");
+	HAS(r.out, "Partial plan: 1 host could not be read (h3): what it holds is unknown, so the cluster may "
+		   "not match the spec.\n");
+	HASNT(r.out, "No changes");
+	HASNT(r.out, "matches the spec.");
+	HASNT(r.out, "no-daemon");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --config c.yaml --output markdown"), 1);
+	HAS(r.out, "### NovaCron plan: partial — 0 to create");
+	nc_run_free(&r);
+
+	/* v1 stopped by hand: a start to do on h1, while h3 cannot be read */
+	ck_assert_int_eq(shq(SIM " h1 destroy v1"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --config c.yaml --out saved.json"), 1);
+	HAS(r.out, "~ v1: start on h1");
+	HAS(r.out, "Partial plan: 1 host could not be read (h3)");
+	HAS(r.out, "Saved the plan to saved.json. It is partial: novacron apply saved.json refuses it unless "
+		   "--allow-unreachable is given.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply saved.json --state-dir state --config c.yaml"), 1);
+	HAS(r.err, "novacron apply: refusing the saved plan: it is partial (1 host could not be read, when it was "
+		   "made and now), so the cluster may not match the spec after it; pass --allow-unreachable to "
+		   "apply what it holds all the same\n");
+	HASNT(r.out, "start v1");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " h1 list"), 0);
+	HAS(r.out, "v1                   shut off");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply saved.json --state-dir state --config c.yaml --allow-unreachable"), 1);
+	HAS(r.out, "start v1 on h1 ... done");
+	HAS(r.out, "1 host could not be read: the cluster may not match the spec.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " h1 list"), 0);
+	HAS(r.out, "v1                   running");
+	nc_run_free(&r);
+	/* --allow-unreachable belongs to apply */
+	ck_assert_int_eq(sh(&r, PLAN " --config c.yaml --allow-unreachable"), 1);
+	HAS(r.err, "usage: novacron plan");
+	nc_run_free(&r);
+	s = vms_on("h2");
+	ck_assert_str_eq(s, "v2 v4 ");
+	free(s);
+}
+END_TEST
+
 Suite *nc_suite_hosts_left(void)
 {
 	Suite *s = suite_create("hostsleft");
@@ -648,6 +712,7 @@ Suite *nc_suite_hosts_left(void)
 	tcase_add_test(tc, test_removed_host_blocks_then_drains_then_decommissions);
 	tcase_add_test(tc, test_unreachable_recorded_host_blocks);
 	tcase_add_test(tc, test_unreadable_declared_host);
+	tcase_add_test(tc, test_unreachable_saved_plan_refused);
 	tcase_add_test(tc, test_renamed_host_is_not_observed_twice);
 	tcase_add_test(tc, test_host_uri_changed_blocks);
 	tcase_add_test(tc, test_rename_judged_by_opened_address);

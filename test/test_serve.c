@@ -29,6 +29,8 @@
 
 #define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
 				       "missing '%s' in:\n%.3000s", (needle), (hay))
+#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
+					 "unexpected '%s' in:\n%.3000s", (needle), (hay))
 
 static char tdir[64];
 
@@ -170,7 +172,7 @@ START_TEST(test_serve_directory_source)
 	free(body);
 	/* counts are as observed at the start of a pass: the next one sees the VMs */
 	body = wait_for(port, "/status", "\"vms\": {\"running\": 9, \"stopped\": 1, \"other\": 0}", 20);
-	HAS(body, "{\"name\": \"kvm1\", \"uri\": \"sim:///kvm1\", \"up\": true, \"error\": null}");
+	HAS(body, "{\"name\": \"kvm1\", \"uri\": \"sim:///kvm1\", \"up\": true, \"error\": null, \"declared\": true}");
 	free(body);
 	/* the human view */
 	ck_assert_int_eq(sh(&r, "$NC status --url http://127.0.0.1:%d", port), 0);
@@ -203,6 +205,48 @@ START_TEST(test_serve_directory_source)
 	ck_assert_str_eq(r.out, "1\n");
 	nc_run_free(&r);
 	shq("rm -f pid");
+}
+END_TEST
+
+/*
+ * A host that cannot be read (a real qemu+unix URI whose socket, given by
+ * the operator's connections, does not exist) shows in /status and
+ * /metrics as down, with why, and the pass as failed (partial).
+ */
+START_TEST(test_serve_reports_unreachable_hosts)
+{
+	struct nc_run r;
+	char *body, *cfg, *extra;
+	int port = free_port();
+
+	ck_assert_int_eq(shq("mkdir spec && printf 'apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm1}\\n"
+			     "spec: {uri: \"sim:///kvm1\"}\\n---\\napiVersion: novacron.io/v1\\nkind: Host\\n"
+			     "metadata: {name: kvm2}\\nspec: {uri: \"qemu+unix:///system\"}\\n' > spec/hosts.yaml"), 0);
+	cfg = nc_xasprintf("  directory: %s/spec", tdir);
+	extra = nc_xasprintf("connections:\\n  - host: kvm2\\n    params: socket=%s/no-daemon/libvirt-sock\\n", tdir);
+	write_config("serve.yaml", cfg, port, extra);
+	free(cfg);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+	body = wait_for(port, "/status", "\"result\": \"failed\"", 30);
+	HAS(body, "\"error\": \"partial pass: 1 host could not be read; the cluster may not match the spec\"");
+	HAS(body, "{\"name\": \"kvm1\", \"uri\": \"sim:///kvm1\", \"up\": true, \"error\": null, \"declared\": true}");
+	HAS(body, "{\"name\": \"kvm2\", \"uri\": \"qemu+unix:///system\", \"up\": false, \"error\": \"cannot connect: ");
+	HAS(body, "\"unreachable\": 1,");
+	HASNT(body, "no-daemon");   /* the operator's parameters stay private */
+	free(body);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "novacron_host_up{host=\"kvm1\"} 1\n");
+	HAS(r.out, "novacron_host_up{host=\"kvm2\"} 0\n");
+	HAS(r.out, "novacron_hosts_unreachable 1\n");
+	HAS(r.out, "novacron_passes_total{result=\"failed\"} ");
+	HASNT(r.out, "no-daemon");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC status --url http://127.0.0.1:%d", port), 2);
+	HAS(r.out, "host:        kvm2         DOWN qemu+unix:///system: cannot connect: ");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; "
+			     "sleep 0.1; done; rm -f pid"), 0);
 }
 END_TEST
 
@@ -1111,6 +1155,7 @@ Suite *nc_suite_serve(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_serve_bad_config);
 	tcase_add_test(tc, test_serve_directory_source);
+	tcase_add_test(tc, test_serve_reports_unreachable_hosts);
 	tcase_add_test(tc, test_serve_git_source_keeps_last_good);
 	tcase_add_test(tc, test_serve_refused_commits_are_invalid);
 	tcase_add_test(tc, test_serve_webhook_needs_token);
