@@ -8,7 +8,9 @@
  *   backup prune --schedule NAME [--dry-run]        apply the schedule's retention
  *   restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST]
  *
- * Every command takes the spec paths (default ".") and --state-dir like plan.
+ * Every command takes the spec paths and --state-dir like plan; without a
+ * path, the spec is the one the configuration's source: names (--config
+ * FILE or $NOVACRON_CONFIG; nc_cli_spec_load), never a blind ".".
  * The repository is the schedule's target; restore finds the schedule in
  * --schedule, the VM's restore.schedule or its backupSchedule.
  */
@@ -37,25 +39,6 @@ struct bk_args {
 	const char *config_file;     /* --config: the operator's connections */
 	struct nc_cli_config cfg;
 };
-
-static int load_spec(struct nc_spec **spec, const struct bk_args *a)
-{
-	struct nc_diags d;
-	struct nc_buf b = NC_BUF_INIT;
-	static const char *const dot[] = { "." };
-	int rc;
-
-	nc_diags_init(&d);
-	rc = nc_spec_load(spec, a->npaths ? a->paths : dot, a->npaths ? a->npaths : 1, NULL, &d);
-	if (rc < 0 || d.errors) {
-		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
-		fwrite(b.buf, 1, b.len, stderr);
-		rc = -1;
-	}
-	nc_buf_release(&b);
-	nc_diags_release(&d);
-	return rc < 0 ? -1 : 0;
-}
 
 static const struct nc_backup *find_schedule(const struct nc_spec *spec, const char *name, const char *cmd)
 {
@@ -676,7 +659,8 @@ int cmd_backup(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) < 0 || nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0 ||
+	if (nc_cli_config_load(&a.cfg, "backup", a.config_file) < 0 ||
+	    nc_cli_spec_load(&spec, &a.cfg, "backup", a.paths, a.npaths) < 0 ||
 	    nc_cli_check_paths(&a.cfg, spec, "backup") < 0)
 		goto out;
 	if (strcmp(sub, "run") == 0)
@@ -710,7 +694,8 @@ int cmd_restore(int argc, char **argv)
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
-	if (load_spec(&spec, &a) == 0 && nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0 &&
+	if (nc_cli_config_load(&a.cfg, "restore", a.config_file) == 0 &&
+	    nc_cli_spec_load(&spec, &a.cfg, "restore", a.paths, a.npaths) == 0 &&
 	    nc_cli_check_paths(&a.cfg, spec, "restore") == 0)
 		ret = do_restore(spec, &a);
 out:

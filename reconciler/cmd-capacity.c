@@ -1,6 +1,9 @@
 /*
  * cmd-capacity.c - `novacron capacity [PATH...] [--template NAME] [--output text|json]`
  *
+ * Without a PATH the spec is the one the configuration's source: names
+ * (nc_cli_spec_load), never a blind ".".
+ *
  * Observes the cluster and reports, per host, what is used of its capacity
  * (times overcommit), whether its VMs could all restart on the other hosts
  * if it failed (N+1), the cluster's imbalance score (docs/placement.md), and
@@ -35,12 +38,10 @@ int cmd_capacity(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const dot[] = { "." };
 	const char *state_dir = NULL, *tmpl = NULL, *config_file = NULL;
 	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
 	struct nc_pass_args a;
-	struct nc_diags d;
 	struct nc_spec *spec = NULL;
 	struct nc_cluster c;
 	struct nc_observe_opts oo;
@@ -74,20 +75,17 @@ int cmd_capacity(int argc, char **argv)
 		}
 	}
 	memset(&a, 0, sizeof(a));
-	nc_diags_init(&d);
-	if (nc_spec_load(&spec, optind < argc ? (const char *const *)argv + optind : dot,
-			 optind < argc ? (size_t)(argc - optind) : 1, NULL, &d) < 0) {
-		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
-		fwrite(b.buf, 1, b.len, stderr);
-		nc_buf_release(&b);
-		nc_diags_release(&d);
-		nc_spec_free(spec);
+	if (nc_cli_config_load(&cfg, "capacity", config_file) < 0)
+		return NC_EXIT_ERROR;
+	if (nc_cli_spec_load(&spec, &cfg, "capacity", (const char *const *)argv + optind,
+			     (size_t)(argc - optind)) < 0) {
+		nc_cli_config_release(&cfg);
 		return NC_EXIT_ERROR;
 	}
-	nc_diags_release(&d);
 	if (tmpl && !(t = (const struct nc_template *)nc_spec_find(spec, NC_KIND_TEMPLATE, tmpl))) {
 		fprintf(stderr, "novacron capacity: no Template named '%s'\n", tmpl);
 		nc_spec_free(spec);
+		nc_cli_config_release(&cfg);
 		return NC_EXIT_ERROR;
 	}
 	if (!state_dir) {
@@ -96,11 +94,6 @@ int cmd_capacity(int argc, char **argv)
 
 		nc_pass_parse(&a, "capacity", 1, argv0, false);
 		state_dir = a.state_dir;
-	}
-	if (nc_cli_config_load(&cfg, "capacity", config_file) < 0) {
-		nc_spec_free(spec);
-		nc_pass_args_release(&a);
-		return NC_EXIT_ERROR;
 	}
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = state_dir;

@@ -166,11 +166,89 @@ START_TEST(test_cli_json_non_utf8_file_name)
 }
 END_TEST
 
+/*
+ * backup, restore and capacity without a spec path: the spec the
+ * configuration's source: names (a directory; the checkout of the commit
+ * serve applied last for git), never a blind "." -- and every command caps
+ * its diagnostics at 1,000 as validate does.
+ */
+START_TEST(test_cli_spec_path_defaults)
+{
+	static const char *const cmds[] = {
+		"backup run v1", "backup list --schedule s", "backup check --schedule s",
+		"backup prune --schedule s", "restore v1 --backup 0123456789abcdef", "capacity",
+	};
+	char dir[64] = "/tmp/nc-cli-spec-XXXXXX";
+	const char *hex = "0123456789abcdef0123456789abcdef01234567";
+	struct nc_run r;
+	size_t i, lines = 0;
+	char *p;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* the current directory holds a broken spec; a good one is in spec/ and in a fake checkout */
+	ck_assert_int_eq(nc_run_inq(dir, "echo 'kind: [' > broken.yaml && mkdir -p spec cache/checkouts/%s/cluster st && "
+				    "printf 'apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: h1}\\n"
+				    "spec: {uri: \"sim:///h1\"}\\n' > spec/h.yaml && "
+				    "printf 'apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: g1}\\n"
+				    "spec: {uri: \"sim:///g1\"}\\n' > cache/checkouts/%s/cluster/h.yaml && "
+				    "printf 'source:\\n  directory: %s/spec\\n' > dir.yaml && "
+				    "printf 'source:\\n  git: {url: \"file:///nowhere\", path: cluster}\\n"
+				    "cacheDir: %s/cache\\nstateDir: %s/st\\n' > git.yaml && "
+				    "printf 'connections: []\\n' > none.yaml", hex, hex, dir, dir, dir), 0);
+	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++) {
+		ck_assert_int_eq(nc_run_in(&r, dir, "unset NOVACRON_CONFIG; $NC %s --state-dir st", cmds[i]), 1);
+		HAS(r.err, "no spec path given and no configuration names one: pass the spec's directory as an "
+			   "argument (\".\" for the current one), or a configuration (--config FILE or "
+			   "$NOVACRON_CONFIG) whose source: names it\n");
+		ck_assert_msg(!strstr(r.err, "broken.yaml"), "%s read '.':\n%s", cmds[i], r.err);
+		nc_run_free(&r);
+		ck_assert_int_eq(nc_run_in(&r, dir, "$NC %s --state-dir st --config none.yaml", cmds[i]), 1);
+		HAS(r.err, "no spec path given and the configuration has no source:");
+		nc_run_free(&r);
+		/* git: serve has applied nothing yet */
+		ck_assert_int_eq(nc_run_in(&r, dir, "NOVACRON_CONFIG=git.yaml $NC %s --state-dir st", cmds[i]), 1);
+		HAS(r.err, "no spec path given and serve has applied no commit of its git source yet (");
+		HAS(r.err, "/st/source-git-applied does not exist)");
+		nc_run_free(&r);
+	}
+	/* the directory source, from --config and from $NOVACRON_CONFIG */
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC capacity --state-dir st --config dir.yaml"), 0);
+	HAS(r.out, "h1 ");
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_in(&r, dir, "NOVACRON_CONFIG=dir.yaml $NC backup list --schedule s --state-dir st"), 1);
+	HAS(r.err, "no BackupSchedule named 's'");   /* the spec was read: it has none */
+	nc_run_free(&r);
+	/* the git source: the checkout of the applied commit, at its path */
+	ck_assert_int_eq(nc_run_inq(dir, "printf 'commit %s\\nurl file:///nowhere\\nref main\\n' > st/source-git-applied",
+				    hex), 0);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC capacity --state-dir st --config git.yaml"), 0);
+	HAS(r.out, "g1 ");
+	nc_run_free(&r);
+	/* a path given wins, "." included: read, its errors capped and counted */
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC capacity . --state-dir st --config dir.yaml"), 1);
+	HAS(r.err, "broken.yaml");
+	HAS(r.err, "novacron capacity: the spec has ");
+	nc_run_free(&r);
+	/* 1,200 documents of an unknown kind: an error each */
+	ck_assert_int_eq(nc_run_inq(dir, "mkdir many && yes 'apiVersion: novacron.io/v1\nkind: Nope\n---' | "
+				    "head -n 3600 > many/docs.yaml"), 0);
+	ck_assert_int_eq(nc_run_in(&r, dir, "$NC backup run v1 many --state-dir st"), 1);
+	for (p = r.err; (p = strchr(p, '\n')); p++)
+		lines++;
+	ck_assert_msg(lines <= 1003, "%zu lines", lines);
+	HAS(r.err, "novacron: 200 more problems not shown\n");
+	HAS(r.err, "novacron backup: the spec has 1200 errors; nothing was contacted\n");
+	nc_run_free(&r);
+	nc_run_inq("/", "rm -rf '%s'", dir);
+}
+END_TEST
+
 Suite *nc_suite_cli(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("commands");
 
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_cli_usage);
 	tcase_add_test(tc, test_cli_validate_exit_codes);
 	tcase_add_test(tc, test_cli_validate_default_path);
@@ -178,6 +256,7 @@ Suite *nc_suite_cli(void)
 	tcase_add_test(tc, test_cli_validate_json_shape);
 	tcase_add_test(tc, test_cli_explain);
 	tcase_add_test(tc, test_cli_json_non_utf8_file_name);
+	tcase_add_test(tc, test_cli_spec_path_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
