@@ -49,6 +49,24 @@ struct nc_nic_def {
 	const char *source;      /* libvirt network or bridge name */
 	const char *model;
 };
+/*
+ * A cloud-init NoCloud seed (drivers/storage/seed.h), attached as a
+ * read-only CD-ROM: the files it holds, and where its volume is.
+ */
+struct nc_seed_def {
+	const char *target;      /* hdc, sdb, ... */
+	const char *bus;         /* "ide" (pc, i440fx) or "sata" (q35) */
+	const char *type;        /* "file" or "network" (rbd) */
+	const char *source;      /* file path, or rbd pool/image */
+	const char *pool;        /* spec StoragePool holding the volume */
+	const char *volume;      /* "<VM>-cidata.iso" */
+	const char *user_data;   /* the files, as the guest reads them */
+	const char *meta_data;
+	const char *network_config;
+	bool network_generated;  /* network_config was made from the NICs */
+	const char *instance_id; /* "nc-<32 hex>", in meta_data */
+	const char *user_data_sha, *network_config_sha;   /* SHA-256 hex of the files */
+};
 struct nc_domain_def {
 	const char *name;
 	const char *uuid;        /* keep the observed UUID on redefinition; NULL = new */
@@ -60,6 +78,7 @@ struct nc_domain_def {
 	size_t ndisks;
 	struct nc_nic_def *nics;
 	size_t nnics;
+	const struct nc_seed_def *seed;   /* NULL: no cloud-init seed */
 	/* ownership metadata (DESIGN.md "Ownership") */
 	const char *meta_vm;
 	const char *meta_hash;
@@ -98,9 +117,13 @@ struct nc_domain {
 	size_t ndisks;
 	struct nc_dom_nic *nics;
 	size_t nnics;
+	struct nc_dom_disk *cdroms;   /* <disk device='cdrom'>: the cloud-init seed */
+	size_t ncdroms;
 	bool managed;            /* has NovaCron's metadata element */
 	char *meta_vm, *meta_hash, *meta_commit;
 	bool meta_protected, meta_delete_disks;
+	/* the seed applied (<nc:cloudinit>): instance-id, SHA-256 of user-data and network-config */
+	char *meta_ci_iid, *meta_ci_user_data, *meta_ci_network_config;
 };
 
 struct nc_node_info {
@@ -176,6 +199,14 @@ struct nc_host_driver {
 	 */
 	int (*migrate)(struct nc_host_conn *conn, struct nc_host_conn *dst, const char *name,
 		       const struct nc_migrate_opts *opts, struct nc_err *err);
+	/*
+	 * a running domain's CD-ROM seed->target reads its medium afresh (a
+	 * media change, live only): QEMU reopens seed->source, so the guest's
+	 * next boot, a reboot inside the same QEMU too, sees the new seed.
+	 * A domain that is not running: nothing to do.  May be NULL.
+	 */
+	int (*change_media)(struct nc_host_conn *conn, const char *name, const struct nc_seed_def *seed,
+			    struct nc_err *err);
 	/* makes changes durable (sim: writes the state file); may be NULL */
 	int (*commit)(struct nc_host_conn *conn, struct nc_err *err);
 };
@@ -199,6 +230,8 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 
 /* Domain XML (drivers/host/domxml.c, libxml2): generate and parse. */
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type);
+/* <disk device='cdrom'> of a seed alone, for a live media change; !medium: an empty tray */
+char *nc_domxml_seed(const struct nc_seed_def *seed, bool medium);
 int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err);
 void nc_domain_release(struct nc_domain *d);
 

@@ -74,9 +74,33 @@ static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
 	pthread_mutex_unlock(m->mu);
 }
 
-static int run_migrate(const struct nc_action *a, struct nc_cluster *c, struct nc_migrate_opts *mo,
-		       struct nc_err *err)
+/* the running domain d already has the seed's CD-ROM (a new one waits for a restart) */
+static bool has_cdrom(const struct nc_domain *d, const struct nc_seed_def *s)
 {
+	size_t i;
+
+	for (i = 0; i < d->ncdroms; i++)
+		if (d->cdroms[i].target && strcmp(d->cdroms[i].target, s->target) == 0 &&
+		    d->cdroms[i].source && strcmp(d->cdroms[i].source, s->source) == 0)
+			return true;
+	return false;
+}
+
+/* the definition the plan wants for vm (NULL: none, e.g. a pruned domain) */
+static const struct nc_domain_def *desired_def(const struct nc_plan *p, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndesired; i++)
+		if (strcmp(p->desired[i].def.name, vm) == 0)
+			return &p->desired[i].def;
+	return NULL;
+}
+
+static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struct nc_cluster *c,
+		       struct nc_migrate_opts *mo, struct nc_err *err)
+{
+	const struct nc_domain_def *want = desired_def(p, a->vm);
 	struct nc_host_conn *src = c->hosts[a->host].conn, *dst = c->hosts[a->target].conn;
 	const struct nc_host *dh = c->hosts[a->target].spec;
 	struct nc_domain d;
@@ -116,9 +140,24 @@ static int run_migrate(const struct nc_action *a, struct nc_cluster *c, struct n
 		nc_err_set(err, "the migration URI of %s was refused (see novacron validate)", dh->obj.meta.name.v);
 		return -1;
 	}
-	nc_domain_release(&d);
+	/*
+	 * The cloud-init seed must be on the destination before QEMU starts
+	 * there.  A dir pool is the host's own: its seed is written again (an
+	 * old one left there by an earlier stay may hold other content) and the
+	 * source's is deleted once the domain has moved; an rbd pool is shared
+	 * by both hosts, so its seed is only put there when missing.
+	 */
+	if (want && want->seed &&
+	    nc_seed_ensure(dst, p->spec, want, strcmp(want->seed->type, "file") == 0, err) < 0) {
+		nc_domain_release(&d);
+		return -1;
+	}
 	if (src->drv->migrate(src, dst, a->vm, mo, err) < 0)
 		ret = -1;
+	if (!ret && want && want->seed && strcmp(want->seed->type, "file") == 0 &&
+	    nc_seed_delete(src, p->spec, &d, NULL, err) < 0)
+		ret = -1;
+	nc_domain_release(&d);
 	if (!ret && a->start_after && dst->drv->start(dst, a->vm, err) < 0)
 		ret = -1;
 	/* both hosts changed (or may have, after a failure) */
@@ -159,6 +198,7 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 	case NC_ACT_CREATE:
 		/* a previous pass may have defined it before being cut short */
 		if (nc_volumes_ensure(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING, err) < 0 ||
+		    nc_seed_ensure(conn, p->spec, &def, true, err) < 0 ||
 		    drv->define(conn, &def, err) < 0 ||
 		    (a->start_after && drv->start(conn, a->vm, err) < 0))
 			ret = -1;
@@ -179,7 +219,23 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 			break;
 		}
+		/* the seed before the definition that records its content: a pass cut
+		 * short in between shows the change again, and uploads it again */
+		if (nc_seed_ensure(conn, p->spec, &def, a->seed_upload, err) < 0) {
+			ret = -1;
+			break;
+		}
 		if (a->redefine && drv->define(conn, &def, err) < 0) {
+			ret = -1;
+			break;
+		}
+		if (nc_seed_delete(conn, p->spec, &d, def.seed, err) < 0) {
+			ret = -1;
+			break;
+		}
+		/* a running guest that keeps its CD-ROM sees the new seed at its next boot */
+		if (a->seed_upload && def.seed && d.state == NC_DOM_RUNNING && !a->restart && drv->change_media &&
+		    has_cdrom(&d, def.seed) && drv->change_media(conn, a->vm, def.seed, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -207,6 +263,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 		if (found && drv->undefine(conn, a->vm, err) < 0)
 			ret = -1;
 		else if (found && d.meta_delete_disks && nc_volumes_delete(conn, p->spec, &d, err) < 0)
+			ret = -1;
+		else if (found && nc_seed_delete(conn, p->spec, &d, NULL, err) < 0)
 			ret = -1;
 		break;
 	case NC_ACT_MIGRATE:
@@ -372,7 +430,7 @@ static void *mig_worker(void *arg)
 			}
 			mo.progress = mig_progress;
 			mo.opaque = &mc;
-			rc = run_migrate(a, r->c, &mo, &err);
+			rc = run_migrate(r->p, a, r->c, &mo, &err);
 
 			pthread_mutex_lock(&r->mu);
 			r->running--;

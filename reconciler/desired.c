@@ -8,8 +8,20 @@
  * runs.  The hash stored in the domain's metadata is the SHA-256 of the
  * definition's canonical text, so any change to what would be defined (or
  * to deletionProtection / deletionPolicy) changes it.
+ *
+ * A VM with cloudInit gets a NoCloud seed (drivers/storage/seed.h): the
+ * volume "<VM>-cidata.iso" in the pool of its boot disk (else its first
+ * disk), attached as a read-only CD-ROM after the disks: on sata when the
+ * machine type is q35 (its AHCI controller), else on ide (pc/i440fx PIIX
+ * IDE); a Linux guest sees either with the standard modules (ahci or
+ * ata_piix, sr_mod).  Its network-config is the spec's, or generated from
+ * the NICs above by their MACs: fixed ones, or the derived ones, which are
+ * stable, so the generated file only changes when the NICs do.  The seed's
+ * instance-id is part of the canonical text: any change of the seed's
+ * content changes the hash.
  */
 #include "pass.h"
+#include "../drivers/storage/seed.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -56,6 +68,81 @@ static void canonical(const struct nc_domain_def *d, struct nc_buf *b)
 	for (i = 0; i < d->nnics; i++)
 		nc_buf_addf(b, "nic %s %s %s %s %s\n", d->nics[i].name, d->nics[i].mac, d->nics[i].type,
 			    d->nics[i].source, d->nics[i].model);
+	if (d->seed)
+		nc_buf_addf(b, "seed %s %s %s %s %s\n", d->seed->target, d->seed->bus, d->seed->type,
+			    d->seed->source, d->seed->instance_id);
+}
+
+/* q35 has an AHCI (sata) controller and no IDE; pc (i440fx) has PIIX IDE */
+static bool machine_is_q35(const char *machine)
+{
+	return machine && strstr(machine, "q35") != NULL;
+}
+
+static void build_seed(struct nc_desired *out, const struct nc_spec *spec, const struct nc_vm *vm,
+		       unsigned counts[3])
+{
+	struct nc_arena *a = &out->arena;
+	struct nc_domain_def *d = &out->def;
+	const struct nc_cloud_init *ci = &vm->eff.cloud_init;
+	const struct nc_disk *home = NULL;
+	const struct nc_pool *pool;
+	struct nc_seed_def *s;
+	char iid[40], hex[65], target[16], *md, *ncfg = NULL, *src;
+	size_t i;
+
+	if (!NC_IS_SET(ci->user_data) && !NC_IS_SET(ci->network_config))
+		return;
+	for (i = 0; i < vm->eff.disks.n; i++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
+
+		if (!home || (k->boot.v && !home->boot.v))
+			home = k;
+	}
+	pool = home ? (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, home->pool.v) : NULL;
+	if (!pool)
+		return;   /* validate refuses cloudInit without a disk in a pool */
+	s = nc_arena_alloc(a, sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	if (machine_is_q35(d->machine)) {
+		s->bus = "sata";
+		snprintf(target, sizeof(target), "sd%c", 'a' + counts[1]++ % 26);
+	} else {
+		s->bus = "ide";
+		snprintf(target, sizeof(target), "hd%c", 'a' + counts[2]++ % 26);
+	}
+	s->target = nc_arena_strdup(a, target);
+	s->pool = pool->obj.meta.name.v;
+	s->volume = nc_arena_strdup(a, src = nc_xasprintf("%s%s", d->name, NC_SEED_SUFFIX));
+	free(src);
+	if (NC_IS_SET(pool->spec.type) && pool->spec.type.v == NC_POOL_RBD) {
+		s->type = "network";
+		src = nc_xasprintf("%s/%s", pool->spec.rbd.pool.v, s->volume);
+	} else {
+		s->type = "file";
+		src = nc_xasprintf("%s/%s", pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron", s->volume);
+	}
+	s->source = nc_arena_strdup(a, src);
+	free(src);
+
+	s->user_data = NC_IS_SET(ci->user_data) ? ci->user_data.v : "";
+	if (NC_IS_SET(ci->network_config)) {
+		s->network_config = ci->network_config.v;
+	} else {
+		ncfg = nc_seed_network_config(d->nics, d->nnics);
+		s->network_config = nc_arena_strdup(a, ncfg);
+		s->network_generated = true;
+		free(ncfg);
+	}
+	md = nc_seed_meta_data(iid, d->name, s->user_data, s->network_config);
+	s->meta_data = nc_arena_strdup(a, md);
+	free(md);
+	s->instance_id = nc_arena_strdup(a, iid);
+	nc_sha256_hex(s->user_data, strlen(s->user_data), hex);
+	s->user_data_sha = nc_arena_strdup(a, hex);
+	nc_sha256_hex(s->network_config, strlen(s->network_config), hex);
+	s->network_config_sha = nc_arena_strdup(a, hex);
+	d->seed = s;
 }
 
 void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const struct nc_vm *vm,
@@ -156,6 +243,8 @@ void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const 
 			free(key);
 		}
 	}
+
+	build_seed(out, spec, vm, counts);
 
 	canonical(d, &b);
 	nc_sha256_hex(b.buf, b.len, out->hash);

@@ -128,6 +128,11 @@ static void *worker(void *arg)
 				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ndisks; k++)
 					obs.doms[d].disks[k].capacity =
 						nc_vol_capacity_by_path(conn, obs.doms[d].disks[k].source);
+			/* a seed CD-ROM whose volume is gone (0) is uploaded again */
+			for (d = 0; d < obs.ndoms; d++)
+				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ncdroms; k++)
+					obs.doms[d].cdroms[k].capacity =
+						nc_vol_capacity_by_path(conn, obs.doms[d].cdroms[k].source);
 		}
 		if (r < 0)   /* no file contents, no operator's parameters */
 			nc_connection_error_clean(&err, uri, j->shown);
@@ -491,6 +496,15 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 					    d->disks[k].bus ? d->disks[k].bus : "-",
 					    d->disks[k].source ? d->disks[k].source : "-",
 					    d->disks[k].format ? d->disks[k].format : "-");
+			for (k = 0; k < d->ncdroms; k++)
+				nc_buf_addf(&b, "  cdrom %s %s %s %llu\n", d->cdroms[k].target ? d->cdroms[k].target : "-",
+					    d->cdroms[k].bus ? d->cdroms[k].bus : "-",
+					    d->cdroms[k].source ? d->cdroms[k].source : "-",
+					    (unsigned long long)d->cdroms[k].capacity);
+			if (d->meta_ci_iid)
+				nc_buf_addf(&b, "  cloudinit %s %s %s\n", d->meta_ci_iid,
+					    d->meta_ci_user_data ? d->meta_ci_user_data : "-",
+					    d->meta_ci_network_config ? d->meta_ci_network_config : "-");
 			for (k = 0; k < d->nnics; k++)
 				nc_buf_addf(&b, "  nic %s %s %s %s\n", d->nics[k].mac ? d->nics[k].mac : "-",
 					    d->nics[k].type ? d->nics[k].type : "-",

@@ -151,6 +151,7 @@ struct nc_action {
 	bool start_after;   /* create/update: start when done */
 	bool live_memory;   /* update: set the live balloon */
 	bool redefine;      /* update: write a new persistent definition */
+	bool seed_upload;   /* update: rebuild and upload the cloud-init seed (create: always) */
 	struct nc_change *changes;
 	size_t nchanges;
 	int *after;         /* ids this action waits for */

@@ -227,6 +227,9 @@ static bool str_eq(const char *a, const char *b)
 	return strcmp(or_dash(a), or_dash(b)) == 0;
 }
 
+static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const struct nc_domain *o,
+		      bool running);
+
 /* Compares a definition with what the host holds; fills a->changes. */
 static void diff_domain(struct nc_action *a, const struct nc_domain_def *d, const struct nc_domain *o,
 			bool running)
@@ -329,6 +332,79 @@ static void diff_domain(struct nc_action *a, const struct nc_domain_def *d, cons
 			free(field);
 		}
 	}
+	diff_seed(a, d, o, running);
+}
+
+/* "sha256 1a2b3c4d5e6f" (the first 12 hex digits), or "(none)" */
+static char *sha_str(const char *hex)
+{
+	return hex && *hex ? nc_xasprintf("sha256 %.12s", hex) : nc_xstrdup("(none)");
+}
+
+/*
+ * The cloud-init seed: the CD-ROM device (a new or moved one takes effect at
+ * the next restart), its volume (missing: uploaded again), and its content
+ * against what the domain's metadata says was applied.  A content change
+ * needs no restart: the seed is rewritten, and cloud-init reads it at the
+ * guest's next boot under the new instance-id.
+ */
+static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const struct nc_domain *o,
+		      bool running)
+{
+	const struct nc_seed_def *s = d->seed;
+	size_t j, at = o->ncdroms;
+	char *from, *to;
+
+	for (j = 0; s && j < o->ncdroms; j++)
+		if (str_eq(o->cdroms[j].target, s->target))
+			at = j;
+	if (s) {
+		to = nc_xasprintf("%s %s %s", s->target, s->bus, s->source);
+		if (at == o->ncdroms) {
+			add_change(a, running, "cloudInit seed", "(none)", to);
+			a->seed_upload = true;
+		} else if (!str_eq(o->cdroms[at].source, s->source) || !str_eq(o->cdroms[at].bus, s->bus)) {
+			from = nc_xasprintf("%s %s %s", or_dash(o->cdroms[at].target), or_dash(o->cdroms[at].bus),
+					    or_dash(o->cdroms[at].source));
+			add_change(a, running, "cloudInit seed", from, to);
+			a->seed_upload = true;
+			free(from);
+		} else if (strcmp(s->type, "file") == 0 && !o->cdroms[at].capacity) {
+			add_change(a, false, "cloudInit seed volume", "missing", "rebuilt and uploaded");
+			a->seed_upload = true;
+		}
+		free(to);
+		if (!str_eq(o->meta_ci_user_data, s->user_data_sha)) {
+			from = sha_str(o->meta_ci_user_data);
+			to = nc_xasprintf("sha256 %.12s (cloud-init reads it at next boot, under a new instance-id)",
+					  s->user_data_sha);
+			add_change(a, false, "cloudInit userData", from, to);
+			free(from);
+			free(to);
+		}
+		if (!str_eq(o->meta_ci_network_config, s->network_config_sha)) {
+			from = sha_str(o->meta_ci_network_config);
+			to = nc_xasprintf("sha256 %.12s%s (cloud-init reads it at next boot, under a new instance-id)",
+					  s->network_config_sha, s->network_generated ? ", generated from the NICs" : "");
+			add_change(a, false, "cloudInit networkConfig", from, to);
+			free(from);
+			free(to);
+		}
+		if (!str_eq(o->meta_ci_iid, s->instance_id)) {
+			if (str_eq(o->meta_ci_user_data, s->user_data_sha) &&
+			    str_eq(o->meta_ci_network_config, s->network_config_sha))
+				add_change(a, false, "cloudInit instance-id", or_dash(o->meta_ci_iid), s->instance_id);
+			a->seed_upload = true;
+		}
+	}
+	for (j = 0; j < o->ncdroms; j++) {
+		if (j == at)
+			continue;
+		from = nc_xasprintf("%s %s %s", or_dash(o->cdroms[j].target), or_dash(o->cdroms[j].bus),
+				    or_dash(o->cdroms[j].source));
+		add_change(a, running, s ? "cdrom" : "cloudInit seed", from, "(none)");
+		free(from);
+	}
 }
 
 static int action_cmp(const void *pa, const void *pb)
@@ -370,6 +446,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 
 		nc_buf_addf(&b, "%d %s %s %zu %d %d %d %d\n", a->id, action_names[a->kind], a->vm, a->host,
 			    a->restart, a->start_after, a->live_memory, a->redefine);
+		if (a->seed_upload)
+			nc_buf_adds(&b, " seed\n");
 		for (j = 0; j < a->nchanges; j++)
 			nc_buf_addf(&b, " %s %s %s %d\n", a->changes[j].field, a->changes[j].from,
 				    a->changes[j].to, a->changes[j].restart);
@@ -781,6 +859,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				a->changes = tmp.changes;
 				a->nchanges = tmp.nchanges;
 				a->live_memory = tmp.live_memory;
+				a->seed_upload = tmp.seed_upload;
 				a->desired = des;
 				a->redefine = true;
 				a->drift = !hash_changed;

@@ -103,6 +103,9 @@ static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
 	for (i = 0; i < d->nnics; i++)
 		nc_buf_addf(out, "%s%s %s %s", i ? ", " : "; nics: ", d->nics[i].name,
 			    d->nics[i].source, d->nics[i].mac);
+	if (d->seed)
+		nc_buf_addf(out, "; cloud-init seed %s (%s, user-data sha256 %.12s, instance-id %s)",
+			    d->seed->target, d->seed->volume, d->seed->user_data_sha, d->seed->instance_id);
 }
 
 static const char *note_word(enum nc_note_kind k)
@@ -453,6 +456,21 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 
 			nc_buf_addf(out, ", \"vcpus\": %u, \"memory\": %llu, \"hash\": \"%s\"", d->vcpus,
 				    (unsigned long long)d->memory, a->desired->hash);
+		}
+		if (a->desired && a->desired->def.seed &&
+		    (a->kind == NC_ACT_CREATE || a->seed_upload)) {
+			const struct nc_seed_def *s = a->desired->def.seed;
+
+			/* the seed this action writes: names and hashes, never the content */
+			nc_buf_adds(out, ", \"cloud_init\": {\"volume\": ");
+			json_str(out, s->volume);
+			nc_buf_adds(out, ", \"pool\": ");
+			json_str(out, s->pool);
+			nc_buf_addf(out, ", \"target\": \"%s\", \"bus\": \"%s\", \"instance_id\": \"%s\", "
+				    "\"user_data_sha256\": \"%s\", \"network_config_sha256\": \"%s\", "
+				    "\"network_config_generated\": %s}",
+				    s->target, s->bus, s->instance_id, s->user_data_sha, s->network_config_sha,
+				    s->network_generated ? "true" : "false");
 		}
 		nc_buf_adds(out, ", \"changes\": [");
 		for (j = 0; j < a->nchanges; j++) {

@@ -14,12 +14,20 @@
  * a volume converges on the next one without a second copy.
  * Deleting a VM whose deletionPolicy is delete removes its volumes after
  * the domain is undefined.
+ *
+ * The cloud-init seed is no disk of the user's: it is made from the spec
+ * alone, so it is rebuilt whenever its content changes (deleted, then
+ * uploaded again) and deleted with its VM whatever the deletionPolicy.
  */
 #include "backups.h"
 #include "volumes.h"
+#include "../drivers/storage/seed.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../spec/util.h"
 
@@ -158,4 +166,104 @@ int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, con
 		}
 	}
 	return 0;
+}
+
+static const struct nc_pool *seed_pool(const struct nc_spec *spec, const char *name, struct nc_pool_def *pd,
+	struct nc_err *err)
+{
+	const struct nc_pool *pool = spec && name ?
+		(const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, name) : NULL;
+
+	if (!pool) {
+		nc_err_set(err, "cloud-init seed: no StoragePool %s", name ? name : "(none)");
+		return NULL;
+	}
+	nc_pool_def_from_spec(pd, pool);
+	return pool;
+}
+
+int nc_seed_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain_def *def,
+	bool force, struct nc_err *err)
+{
+	const struct nc_seed_def *s = def->seed;
+	struct nc_pool_def pd;
+	struct nc_volume info;
+	unsigned char *iso = NULL;
+	size_t len = 0, off = 0;
+	int fd = -1, ret = -1;
+
+	if (!s)
+		return 0;
+	if (!seed_pool(spec, s->pool, &pd, err))
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (nc_vol_info(conn, &pd, s->volume, &info, err) < 0)
+		return -1;
+	if (info.exists && !force) {
+		nc_volume_release(&info);
+		return 0;
+	}
+	if (nc_seed_iso(&iso, &len, s->user_data, s->meta_data, s->network_config, err) < 0)
+		goto out;
+	/* the upload reads a file descriptor: an anonymous one, nothing on disk */
+	fd = memfd_create("novacron-seed", MFD_CLOEXEC);
+	if (fd < 0) {
+		nc_err_set(err, "cloud-init seed: memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, iso + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			nc_err_set(err, "cloud-init seed: write: %s", strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (info.exists && nc_vol_delete(conn, &pd, s->volume, err) < 0)
+		goto out;
+	ret = nc_vol_upload(conn, &pd, s->volume, "raw", fd, (uint64_t)len, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(iso);
+	nc_volume_release(&info);
+	return ret;
+}
+
+int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
+	const struct nc_seed_def *keep, struct nc_err *err)
+{
+	char *want = nc_xasprintf("%s%s", dom->name, NC_SEED_SUFFIX);
+	size_t i, p, n = strlen(want);
+	int ret = 0;
+
+	for (i = 0; i < dom->ncdroms && ret == 0; i++) {
+		const char *src = dom->cdroms[i].source;
+		size_t m = src ? strlen(src) : 0;
+
+		/* only "<...>/<VM>-cidata.iso", and not the one kept */
+		if (m <= n || strcmp(src + m - n, want) != 0 || src[m - n - 1] != '/' ||
+		    (keep && strcmp(keep->source, src) == 0))
+			continue;
+		if (dom->cdroms[i].type && strcmp(dom->cdroms[i].type, "network") == 0) {
+			for (p = 0; spec && p < spec->nobjs[NC_KIND_STORAGE_POOL]; p++) {
+				const struct nc_pool *pool = (const struct nc_pool *)spec->objs[NC_KIND_STORAGE_POOL][p];
+				struct nc_pool_def pd;
+
+				nc_pool_def_from_spec(&pd, pool);
+				if (strcmp(pd.type, "rbd") || !pd.rbd_pool || strlen(pd.rbd_pool) != m - n - 1 ||
+				    strncmp(pd.rbd_pool, src, m - n - 1))
+					continue;
+				ret = nc_vol_delete(conn, &pd, want, err);
+				break;
+			}
+		} else {
+			ret = nc_vol_delete_by_path(conn, src, err);
+		}
+	}
+	free(want);
+	return ret;
 }

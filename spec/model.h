@@ -133,6 +133,14 @@ struct nc_nic {
 	struct nc_enum model;        /* enum nc_nic_model */
 	struct nc_str mac;
 };
+/*
+ * cloud-init NoCloud seed (drivers/storage/seed.h): each document is at
+ * most NC_CLOUD_INIT_MAX bytes.  cloud-init itself sets no limit for a
+ * NoCloud file, but the clouds it runs on do (EC2 16 KiB, OpenStack and
+ * Azure 64 KiB) and it reads user-data whole into memory at every boot; a
+ * larger document belongs in an image or is fetched by the guest.
+ */
+#define NC_CLOUD_INIT_MAX (1024 * 1024)
 struct nc_cloud_init {
 	struct nc_pos pos;
 	struct nc_str user_data;

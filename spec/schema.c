@@ -134,9 +134,9 @@ static const struct nc_schema nic_schema = SCHEMA("nic", struct nc_nic, nic_fiel
 
 static const struct nc_field cloud_init_fields[] = {
 	F("userData", NC_F_STR, struct nc_cloud_init, user_data,
-	  .doc = "cloud-init user-data document"),
+	  .doc = "cloud-init user-data document (at most 1 MiB), given to the guest byte for byte"),
 	F("networkConfig", NC_F_STR, struct nc_cloud_init, network_config,
-	  .doc = "cloud-init network-config document"),
+	  .doc = "cloud-init network-config document (at most 1 MiB); default: generated from the NICs (match by MAC, DHCPv4)"),
 };
 static const struct nc_schema cloud_init_schema =
 	SCHEMA("cloudInit", struct nc_cloud_init, cloud_init_fields);
@@ -161,7 +161,7 @@ static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot
 	FM(base, "nics", NC_F_LIST, nics, .sub = &nic_schema, \
 	   .doc = "network interfaces, merged by name"), \
 	FM(base, "cloudInit", NC_F_STRUCT, cloud_init, .sub = &cloud_init_schema, \
-	   .doc = "cloud-init data passed on a config drive"), \
+	   .doc = "cloud-init data, on a NoCloud seed CD-ROM labelled cidata"), \
 	FM(base, "boot", NC_F_STRUCT, boot, .sub = &boot_schema, \
 	   .doc = "boot a kernel directly instead of from a disk"), \
 	FM(base, "labels", NC_F_MAP, labels, .check = NC_CHK_LABELS, \

@@ -353,6 +353,25 @@ static void check_policy(struct nc_diags *diags, const struct nc_policy *p)
 	}
 }
 
+/* A Template's or VM's own cloudInit documents (where they are written). */
+static void check_cloud_init(struct nc_diags *diags, const struct nc_cloud_init *ci)
+{
+	const struct nc_str *docs[2] = { &ci->user_data, &ci->network_config };
+	const char *names[2] = { "userData", "networkConfig" };
+	size_t i, n;
+
+	for (i = 0; i < 2; i++) {
+		if (!NC_IS_SET(*docs[i]) || !docs[i]->v)
+			continue;
+		n = strlen(docs[i]->v);
+		if (n > NC_CLOUD_INIT_MAX)
+			nc_diag_error(diags, docs[i]->pos,
+				      "cloudInit.%s is %zu bytes; a cloud-init seed document may hold at most "
+				      "%d bytes (1 MiB): put large files into the image, or let the guest fetch them",
+				      names[i], n, NC_CLOUD_INIT_MAX);
+	}
+}
+
 /* The effective machine of a VM must be complete. */
 static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct nc_vm *vm)
 {
@@ -393,6 +412,10 @@ static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct 
 		if (!NC_IS_SET(n->network))
 			nc_diag_error(diags, n->pos, "nic '%s' of VM '%s' has no network", n->name.v, name);
 	}
+	if ((NC_IS_SET(m->cloud_init.user_data) || NC_IS_SET(m->cloud_init.network_config)) && !m->disks.n)
+		nc_diag_error(diags, m->cloud_init.pos,
+			      "VM '%s' has cloudInit but no disk: its seed is a volume in the pool of the "
+			      "VM's boot disk (or first disk); add a disk", name);
 	if (NC_IS_SET(vm->spec.restore)) {
 		const struct nc_restore *r = &vm->spec.restore;
 		const char *id = r->backup.v;
@@ -534,7 +557,11 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 			walk_refs(spec, diags, nc_kinds[k].spec, sp);
 			walk_selectors(diags, nc_kinds[k].spec, sp);
 			switch (o->kind) {
+			case NC_KIND_TEMPLATE:
+				check_cloud_init(diags, &((const struct nc_template *)o)->spec.m.cloud_init);
+				break;
 			case NC_KIND_VM:
+				check_cloud_init(diags, &((const struct nc_vm *)o)->spec.m.cloud_init);
 				check_vm(spec, diags, (const struct nc_vm *)o);
 				break;
 			case NC_KIND_STORAGE_POOL:

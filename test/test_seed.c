@@ -19,6 +19,7 @@
 #include "testutil.h"
 
 #include "../drivers/storage/seed.h"
+#include "../drivers/storage/storage.h"
 #include "../spec/util.h"
 
 #define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
@@ -232,6 +233,253 @@ START_TEST(test_network_config)
 }
 END_TEST
 
+/* ---- on simulated hosts, through the real binary ---- */
+
+static char tdir[64];
+
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+#define PLAN "$NC plan spec --state-dir state"
+#define APPLY "$NC apply spec --state-dir state --auto-approve"
+#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
+					 "unexpected '%s' in:\n%.3000s", (needle), (hay))
+
+/* spec/cluster.yaml: host h1, pool local, VM web (machine, extra VM lines) */
+static void write_spec(const char *machine, const char *vm_extra)
+{
+	char *path = nc_xasprintf("%s/spec/cluster.yaml", tdir);
+	FILE *f;
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: \"sim:///h1\"}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\n"
+		"spec: {type: dir, path: /var/lib/novacron/pools/local}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: Network\nmetadata: {name: lan}\nspec: {type: nat, subnet: 10.9.0.0/24}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: web}\nspec:\n"
+		"  vcpus: 1\n  memory: 512MiB\n  machine: %s\n"
+		"  disks:\n    - {name: root, pool: local, size: 1GiB, boot: true}\n"
+		"  nics:\n    - {name: eth0, network: lan}\n%s",
+		machine, vm_extra);
+	fclose(f);
+	free(path);
+}
+
+static void sim_setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-seed-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_int_eq(shq("mkdir spec state"), 0);
+}
+
+static void sim_teardown(void)
+{
+	shq("rm -rf '%s'", tdir);
+}
+
+/* The domain web on h1 (must exist) and whether its seed volume exists. */
+static void lookup(struct nc_domain *d, bool *vol_exists)
+{
+	struct nc_driver_opts o = { .state_dir = NULL };
+	struct nc_host_conn *conn = NULL;
+	struct nc_pool_def pd = { .name = "local", .type = "dir", .path = "/var/lib/novacron/pools/local" };
+	struct nc_volume v;
+	struct nc_err err = { "" };
+	char *state = nc_xasprintf("%s/state", tdir);
+
+	o.state_dir = state;
+	ck_assert_msg(nc_host_open(&conn, "sim:///h1", &o, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(conn->drv->lookup(conn, "web", d, &err), 1);
+	memset(&v, 0, sizeof(v));
+	ck_assert_msg(nc_vol_info(conn, &pd, "web-cidata.iso", &v, &err) == 0, "%s", err.msg);
+	*vol_exists = v.exists;
+	nc_volume_release(&v);
+	nc_host_close(conn);
+	free(state);
+}
+
+START_TEST(test_sim_apply_change_remove)
+{
+	struct nc_run r;
+	struct nc_domain d;
+	bool vol;
+	char *old_iid;
+
+	write_spec("pc", "  cloudInit:\n    userData: |\n      #cloud-config\n      runcmd: [\"echo '</source>' $(id)\"]\n");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "cloud-init seed hda (web-cidata.iso, user-data sha256 ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);   /* converged */
+	nc_run_free(&r);
+	lookup(&d, &vol);
+	ck_assert(vol);
+	ck_assert_uint_eq(d.ncdroms, 1);
+	ck_assert_str_eq(d.cdroms[0].source, "/var/lib/novacron/pools/local/web-cidata.iso");
+	ck_assert_str_eq(d.cdroms[0].bus, "ide");
+	ck_assert_str_eq(d.cdroms[0].target, "hda");
+	ck_assert_ptr_nonnull(d.meta_ci_iid);
+	old_iid = nc_xstrdup(d.meta_ci_iid);
+	nc_domain_release(&d);
+
+	/* a new userData: an update without restart, that says what it means */
+	write_spec("pc", "  allowRestart: true\n  cloudInit:\n    userData: |\n      #cloud-config\n      hostname: other\n");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web: update on h1\n");
+	HAS(r.out, "~ cloudInit userData: sha256 ");
+	HAS(r.out, " (cloud-init reads it at next boot, under a new instance-id)\n");
+	HASNT(r.out, "(restart)");
+	HASNT(r.out, "with restart");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HAS(r.out, "\"field\": \"cloudInit userData\"");
+	HAS(r.out, "\"cloud_init\": {\"volume\": \"web-cidata.iso\"");
+	HASNT(r.out, "hostname: other");    /* hashes, never the content */
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	lookup(&d, &vol);
+	ck_assert(vol);
+	ck_assert_str_ne(d.meta_ci_iid, old_iid);
+	nc_domain_release(&d);
+	free(old_iid);
+
+	/* the seed volume deleted behind NovaCron's back: uploaded again */
+	{
+		struct nc_driver_opts o;
+		struct nc_host_conn *conn = NULL;
+		struct nc_pool_def pd = { .name = "local", .type = "dir", .path = "/var/lib/novacron/pools/local" };
+		struct nc_err err = { "" };
+		char *state = nc_xasprintf("%s/state", tdir);
+
+		o.state_dir = state;
+		ck_assert_int_eq(nc_host_open(&conn, "sim:///h1", &o, &err), 0);
+		ck_assert_msg(nc_vol_delete(conn, &pd, "web-cidata.iso", &err) == 0, "%s", err.msg);
+		ck_assert_msg(conn->drv->commit(conn, &err) == 0, "%s", err.msg);
+		nc_host_close(conn);
+		free(state);
+	}
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web: update on h1\n      why: drift: changed outside NovaCron\n"
+		   "      ~ cloudInit seed volume: missing -> rebuilt and uploaded\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	lookup(&d, &vol);
+	ck_assert(vol);
+	nc_domain_release(&d);
+
+	/* cloudInit removed: the CD-ROM leaves the definition, the volume is deleted */
+	write_spec("pc", "");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ cloudInit seed: hda ide /var/lib/novacron/pools/local/web-cidata.iso -> (none) (restart)\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	lookup(&d, &vol);
+	ck_assert(!vol);
+	ck_assert_uint_eq(d.ncdroms, 0);
+	ck_assert_ptr_null(d.meta_ci_iid);
+	nc_domain_release(&d);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+/* q35 has no IDE: the seed goes on sata, after the sata disks; deleting the VM deletes the seed */
+START_TEST(test_sim_q35_and_delete)
+{
+	struct nc_run r;
+	struct nc_domain d;
+	bool vol;
+
+	write_spec("q35", "  cloudInit:\n    networkConfig: |\n      version: 2\n");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	lookup(&d, &vol);
+	ck_assert(vol);
+	ck_assert_uint_eq(d.ncdroms, 1);
+	ck_assert_str_eq(d.cdroms[0].bus, "sata");
+	ck_assert_str_eq(d.cdroms[0].target, "sda");
+	nc_domain_release(&d);
+	/* a NIC change changes a generated network-config only; this one is the user's */
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+
+	write_spec("q35", "  state: absent\n  cloudInit:\n    networkConfig: |\n      version: 2\n");
+	ck_assert_int_eq(sh(&r, APPLY " --allow-mass-delete"), 0);
+	nc_run_free(&r);
+	{
+		struct nc_driver_opts o;
+		struct nc_host_conn *conn = NULL;
+		struct nc_pool_def pd = { .name = "local", .type = "dir", .path = "/var/lib/novacron/pools/local" };
+		struct nc_volume v;
+		struct nc_err err = { "" };
+		char *state = nc_xasprintf("%s/state", tdir);
+
+		o.state_dir = state;
+		ck_assert_int_eq(nc_host_open(&conn, "sim:///h1", &o, &err), 0);
+		memset(&v, 0, sizeof(v));
+		ck_assert_int_eq(nc_vol_info(conn, &pd, "web-cidata.iso", &v, &err), 0);
+		ck_assert(!v.exists);
+		/* the disk outlives the VM (deletionPolicy: retain), the seed does not */
+		ck_assert_int_eq(nc_vol_info(conn, &pd, "web-root.qcow2", &v, &err), 0);
+		ck_assert(v.exists);
+		nc_volume_release(&v);
+		nc_host_close(conn);
+		free(state);
+	}
+}
+END_TEST
+
+/* generated network-config follows the NICs: a fixed MAC changes the seed */
+START_TEST(test_sim_generated_network_config)
+{
+	struct nc_run r;
+
+	write_spec("pc", "  cloudInit:\n    userData: \"#cloud-config\\n\"\n");
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("sed -i 's/{name: eth0, network: lan}/{name: eth0, network: lan, mac: \"52:54:00:12:34:56\"}/' spec/cluster.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ cloudInit networkConfig: sha256 ");
+	HAS(r.out, ", generated from the NICs (cloud-init reads it at next boot, under a new instance-id)\n");
+	HASNT(r.out, "~ cloudInit userData");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_validate_limits)
+{
+	struct nc_run r;
+	char *path = nc_xasprintf("%s/spec/big.yaml", tdir);
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: big}\nspec:\n"
+		   "  cloudInit:\n    userData: |\n");
+	for (i = 0; i < (1 << 20) / 64 + 1; i++)
+		fprintf(f, "      #%063zu\n", i);
+	fclose(f);
+	free(path);
+	write_spec("pc", "");
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: nodisk}\\n"
+			     "spec:\\n  vcpus: 1\\n  memory: 64MiB\\n  cloudInit:\\n    userData: \"#cloud-config\"\\n' "
+			     ">>spec/cluster.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	HAS(r.err, "spec/big.yaml:6:15: error: cloudInit.userData is 1065025 bytes; a cloud-init seed document "
+		   "may hold at most 1048576 bytes");
+	HAS(r.err, "spec/cluster.yaml:35:5: error: VM 'nodisk' has cloudInit but no disk");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_seed(void)
 {
 	Suite *s = suite_create("seed");
@@ -243,6 +491,14 @@ Suite *nc_suite_seed(void)
 	tcase_add_test(tc, test_deterministic);
 	tcase_add_test(tc, test_instance_id);
 	tcase_add_test(tc, test_network_config);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sim");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
+	tcase_add_test(tc, test_sim_apply_change_remove);
+	tcase_add_test(tc, test_sim_q35_and_delete);
+	tcase_add_test(tc, test_sim_generated_network_config);
+	tcase_add_test(tc, test_validate_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

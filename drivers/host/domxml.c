@@ -51,6 +51,47 @@ static void prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, BAD_CAST name, BAD_CAST value);
 }
 
+/* the cloud-init seed: a read-only CD-ROM on a bus the machine has */
+static xmlNodePtr seed_disk(xmlNodePtr parent, const struct nc_seed_def *k, bool medium)
+{
+	xmlNodePtr d = parent ? child(parent, "disk", NULL) : xmlNewNode(NULL, BAD_CAST "disk"), n;
+
+	prop(d, "type", k->type);
+	prop(d, "device", "cdrom");
+	n = child(d, "driver", NULL);
+	prop(n, "name", "qemu");
+	prop(n, "type", "raw");
+	if (medium) {
+		n = child(d, "source", NULL);
+		if (strcmp(k->type, "network") == 0) {
+			prop(n, "protocol", "rbd");
+			prop(n, "name", k->source);
+		} else {
+			prop(n, "file", k->source);
+		}
+	}
+	n = child(d, "target", NULL);
+	prop(n, "dev", k->target);
+	prop(n, "bus", k->bus);
+	child(d, "readonly", NULL);
+	return d;
+}
+
+char *nc_domxml_seed(const struct nc_seed_def *seed, bool medium)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlChar *mem = NULL;
+	int len = 0;
+	char *out;
+
+	xmlDocSetRootElement(doc, seed_disk(NULL, seed, medium));
+	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
+	out = nc_xstrndup((const char *)mem, (size_t)len);
+	xmlFree(mem);
+	xmlFreeDoc(doc);
+	return out;
+}
+
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -80,6 +121,13 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	if (def->meta_protected)
 		xmlNewTextChild(vm, ns, BAD_CAST "protected", BAD_CAST "true");
 	xmlNewTextChild(vm, ns, BAD_CAST "disks", BAD_CAST(def->meta_delete_disks ? "delete" : "retain"));
+	if (def->seed) {
+		/* what the seed held when it was applied: plans show how it changes */
+		n = xmlNewChild(vm, ns, BAD_CAST "cloudinit", NULL);
+		prop(n, "instance-id", def->seed->instance_id);
+		prop(n, "user-data", def->seed->user_data_sha);
+		prop(n, "network-config", def->seed->network_config_sha);
+	}
 
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)((def->memory + 1023) / 1024));
 	n = child(dom, "memory", num);
@@ -131,6 +179,8 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 			prop(n, "order", "1");
 		}
 	}
+	if (def->seed)
+		seed_disk(devs, def->seed, true);
 	for (i = 0; i < def->nnics; i++) {
 		const struct nc_nic_def *k = &def->nics[i];
 
@@ -283,6 +333,13 @@ static void parse_meta(struct nc_domain *d, xmlNodePtr md)
 			d->meta_commit = v;
 			continue;
 		}
+		if (is(n, "cloudinit") && !d->meta_ci_iid) {
+			free(v);
+			d->meta_ci_iid = attr(n, "instance-id");
+			d->meta_ci_user_data = attr(n, "user-data");
+			d->meta_ci_network_config = attr(n, "network-config");
+			continue;
+		}
 		if (is(n, "protected"))
 			d->meta_protected = v && strcmp(v, "true") == 0;
 		else if (is(n, "disks"))
@@ -297,7 +354,7 @@ int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 	xmlDocPtr doc;
 	xmlNodePtr root, devs, n;
 	struct nc_domain d;
-	size_t ndisks = 0, nnics = 0;
+	size_t ndisks = 0, nnics = 0, ncdroms = 0;
 	char *v;
 
 	memset(&d, 0, sizeof(d));
@@ -321,12 +378,20 @@ int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 
 	devs = first(root, "devices");
 	for (n = devs ? devs->children : NULL; n; n = n->next) {
-		if (is(n, "disk"))
-			ndisks++;
-		else if (is(n, "interface"))
+		if (is(n, "disk")) {
+			char *dev = attr(n, "device");
+
+			if (dev && strcmp(dev, "cdrom") == 0)
+				ncdroms++;
+			else
+				ndisks++;
+			free(dev);
+		} else if (is(n, "interface")) {
 			nnics++;
+		}
 	}
 	d.disks = nc_xcalloc(ndisks ? ndisks : 1, sizeof(*d.disks));
+	d.cdroms = nc_xcalloc(ncdroms ? ncdroms : 1, sizeof(*d.cdroms));
 	d.nics = nc_xcalloc(nnics ? nnics : 1, sizeof(*d.nics));
 	for (n = devs ? devs->children : NULL; n; n = n->next) {
 		if (is(n, "disk")) {
@@ -334,6 +399,8 @@ int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 
 			if (!dev || strcmp(dev, "disk") == 0)
 				parse_disk(&d.disks[d.ndisks++], n);
+			else if (strcmp(dev, "cdrom") == 0)
+				parse_disk(&d.cdroms[d.ncdroms++], n);
 			free(dev);
 		} else if (is(n, "interface")) {
 			parse_nic(&d.nics[d.nnics++], n);
@@ -360,6 +427,14 @@ void nc_domain_release(struct nc_domain *d)
 		free(d->disks[i].format);
 	}
 	free(d->disks);
+	for (i = 0; i < d->ncdroms; i++) {
+		free(d->cdroms[i].target);
+		free(d->cdroms[i].bus);
+		free(d->cdroms[i].type);
+		free(d->cdroms[i].source);
+		free(d->cdroms[i].format);
+	}
+	free(d->cdroms);
 	for (i = 0; i < d->nnics; i++) {
 		free(d->nics[i].mac);
 		free(d->nics[i].type);
@@ -370,6 +445,9 @@ void nc_domain_release(struct nc_domain *d)
 	free(d->meta_vm);
 	free(d->meta_hash);
 	free(d->meta_commit);
+	free(d->meta_ci_iid);
+	free(d->meta_ci_user_data);
+	free(d->meta_ci_network_config);
 	memset(d, 0, sizeof(*d));
 }
 

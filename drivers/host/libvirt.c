@@ -474,6 +474,37 @@ static int lv_set_live(struct nc_host_conn *pub, const char *name, unsigned vcpu
 	return ret;
 }
 
+static int lv_change_media(struct nc_host_conn *pub, const char *name, const struct nc_seed_def *seed,
+			   struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	char *xml;
+	int ret = 0;
+
+	if (nc_driver_fault("change_media", err) < 0)
+		return -1;
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	if (virDomainIsActive(d) != 1 || c->sim) {
+		/* shut off: read at start; simulated: no guest reads it */
+		virDomainFree(d);
+		return 0;
+	}
+	/* libvirt changes nothing for the same source: eject (forced: a guest
+	 * may hold the tray locked), then insert */
+	xml = nc_domxml_seed(seed, false);
+	if (virDomainUpdateDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_DEVICE_MODIFY_FORCE) < 0)
+		ret = lv_fail(err, "cannot eject the old cloud-init seed");
+	free(xml);
+	xml = nc_domxml_seed(seed, true);
+	if (!ret && virDomainUpdateDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		ret = lv_fail(err, "cannot insert the new cloud-init seed");
+	free(xml);
+	virDomainFree(d);
+	return ret;
+}
+
 static int lv_undefine(struct nc_host_conn *pub, const char *name, struct nc_err *err)
 {
 	struct lv_conn *c = (struct lv_conn *)pub;
@@ -674,6 +705,7 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.start = lv_start, \
 	.shutdown = lv_shutdown, \
 	.set_live = lv_set_live, \
+	.change_media = lv_change_media, \
 	.undefine = lv_undefine, \
 	.migrate = lv_migrate, \
 	.commit = lv_commit
