@@ -9,12 +9,16 @@
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
-# Ends with "N passed, N failed" and exits non-zero on any failure.
+# Ends with "N passed, N failed, N skipped" and exits non-zero on any failure.
+# A test that cannot run here is skipped, never counted as passed: a Check
+# test says so with a "skipped: NAME:I: WHY" line on stderr (NC_TEST_SKIP in
+# test/testutil.h), an integration script by exiting 77.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
+skipped=0
 
 ./scripts/deps.sh || exit 1
 # the Check suites start real libvirt daemons with QEMU guests too (storage,
@@ -30,6 +34,13 @@ run_check() {
 	printf '%s\n' "$out" | grep -E '^[0-9]+%:' || true
 	# tests that could not run here say so on stderr: show why
 	printf '%s\n' "$out" | grep -iE '(^| )skip' | sed 's/^/  /' || true
+	# Check counts a skipped test as passed: take out each one that said
+	# "skipped: NAME:I:" and did not fail (Check's ":F:TCASE:NAME:I:" lines)
+	local skips fails_at nskip
+	skips=$(printf '%s\n' "$out" | grep -oE 'skipped: test_[A-Za-z0-9_]+:[0-9]+:' | cut -d' ' -f2)
+	fails_at=$(printf '%s\n' "$out" | grep -oE ':[FE]:[^:]*:test_[A-Za-z0-9_]+:[0-9]+:' |
+		cut -d: -f4,5 | sed 's/$/:/')
+	nskip=$(printf '%s\n' "$skips" | grep -vxF -e "${fails_at:-/}" | grep -c . || true)
 	# a failure's message may span lines: show each with what follows it
 	printf '%s\n' "$out" | grep -A12 -E ':[FE]:' || true
 	summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks:' | tail -1)
@@ -40,8 +51,9 @@ run_check() {
 	checks=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$summary")
 	fails=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$summary")
 	errors=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$summary")
-	passed=$((passed + checks - fails - errors))
+	passed=$((passed + checks - fails - errors - nskip))
 	failed=$((failed + fails + errors))
+	skipped=$((skipped + nskip))
 	[ "$rc" -eq 0 ] || [ $((fails + errors)) -gt 0 ] || failed=$((failed + 1))
 }
 
@@ -87,6 +99,7 @@ integration() {
 	local rc=$?
 	if [ $rc -eq 77 ]; then
 		echo "skip: $(grep '^skip' /tmp/nc-it.$$)"
+		skipped=$((skipped + 1))
 	elif [ $rc -eq 0 ]; then
 		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$))); grep '^ok' /tmp/nc-it.$$
 	else
@@ -109,8 +122,9 @@ if command -v clang >/dev/null; then
 	step "replay test/fuzz/uri-corpus" ./build-fuzz/nc-fuzz-uri -runs=0 test/fuzz/uri-corpus
 else
 	echo "skip: clang is not installed, the libFuzzer harness cannot be built"
+	skipped=$((skipped + 3))   # the three steps above
 fi
 
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

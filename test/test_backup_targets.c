@@ -14,7 +14,8 @@
  * so parallel runs do not collide.  The tcase's unchecked
  * fixture starts it in the runner process and stops it after the last
  * test, whatever the tests did.  When Ceph cannot start here, the tests
- * that need it say so on stderr and pass.  Each test uses its own
+ * that need it say why on stderr (NC_TEST_SKIP) and scripts/test.sh counts
+ * them as skipped.  Each test uses its own
  * namespace, bucket or container, named after the test and its PID.
  */
 #include <arpa/inet.h>
@@ -106,15 +107,13 @@ static void ceph_teardown(void)
 	free(cmd);
 }
 
-/* true when the test must stop: no cluster */
-static bool skip(const char *test)
-{
-	if (ceph_up)
-		return false;
-	fprintf(stderr, "skip %.*s: %s\n", (int)(strlen(test) - 3), test, skip_why);  /* no "_fn" */
-	return true;
-}
-#define SKIP_WITHOUT_CEPH() do { if (skip(__func__)) return; } while (0)
+/* no cluster: the test says why and stops (before it allocates anything) */
+#define SKIP_WITHOUT_CEPH() do { \
+		if (!ceph_up) { \
+			NC_TEST_SKIP("%s", skip_why); \
+			return; \
+		} \
+	} while (0)
 
 /* ---- locations and targets ---- */
 
@@ -556,11 +555,13 @@ START_TEST(test_interrupted_and_prune)
 	struct nc_backup_stats a, b;
 	struct nc_backup_repo *r;
 	struct nc_err err = { "" };
-	unsigned char *img = nc_xmalloc(size), *img2 = nc_xmalloc(size);
+	unsigned char *img, *img2;
 	uint64_t s = 1234 + (uint64_t)_i;
 	size_t n, orphans;
 
 	SKIP_WITHOUT_CEPH();
+	img = nc_xmalloc(size);
+	img2 = nc_xmalloc(size);
 	fill_random(img, size, &s);
 	fill_random(img2, size, &s);
 	loc = loc_for(_i, "intr", NULL);
@@ -613,11 +614,12 @@ START_TEST(test_many_objects)
 	struct nc_backup_location loc;
 	struct nc_backup_stats st;
 	struct nc_backup_repo *r;
-	unsigned char *img = nc_xmalloc(size);
+	unsigned char *img;
 	uint64_t s = 4242;
 	size_t unref;
 
 	SKIP_WITHOUT_CEPH();
+	img = nc_xmalloc(size);
 	fill_random(img, size, &s);
 	loc = loc_for(_i, "many", NULL);
 	r = repo_create(&loc, NULL, NC_BACKUP_MIN_CHUNK);
@@ -798,8 +800,10 @@ START_TEST(test_location_errors)
 	ck_assert_int_eq(t->drv->put(t, "config", "x", 1, &err), 0);
 	t->drv->close(t);
 	free(cred);
-	if (!cdir[0])
+	if (!cdir[0]) {
+		NC_TEST_SKIP("the credentials-file checks: %s", skip_why);
 		return;
+	}
 
 	/* credentials files: too open, incomplete, malformed */
 	loc = (struct nc_backup_location){ .type = "s3", .endpoint = "http://127.0.0.1:1",

@@ -131,7 +131,7 @@ static void suite_teardown(void)
 
 #define NEED_LIBVIRT() do { \
 		if (!lv_ok) { \
-			fprintf(stderr, "skip %s: no libvirt testbed\n", __func__); \
+			NC_TEST_SKIP("no libvirt testbed (see the diskio suite's first message)"); \
 			return; \
 		} \
 	} while (0)
@@ -556,8 +556,10 @@ START_TEST(test_diskio_writer)
 	struct nc_err err = { { 0 } };
 	char *missing;
 
-	if (!T[0])
+	if (!T[0]) {
+		NC_TEST_SKIP("no temporary directory (see the diskio suite's first message)");
 		return;
+	}
 	write_and_compare("qcow2");
 	write_and_compare("raw");
 	missing = nc_xasprintf("%s/w/missing.qcow2", T);
@@ -585,8 +587,10 @@ START_TEST(test_diskio_sim)
 	char *state, *src, *want;
 	unsigned char *got, *exp;
 
-	if (!T[0])
+	if (!T[0]) {
+		NC_TEST_SKIP("no temporary directory (see the diskio suite's first message)");
 		return;
+	}
 	state = nc_xasprintf("%s/sim", T);
 	SH("mkdir -p '%s' '%s/simvm' && cd '%s/simvm' && qemu-img create -q -f qcow2 vda.qcow2 16M && "
 	   "qemu-io -f qcow2 -c 'write -q -P 0x3c 64k 128k' vda.qcow2", state, T, T);
@@ -652,7 +656,7 @@ START_TEST(test_diskio_rbd)
 	NEED_LIBVIRT();
 	cdir = nc_xasprintf("%s/ceph", T);
 	if (nc_test_ceph_up(&ceph, cdir, false, "NC_CEPH_STORE_BYTES=268435456", why, sizeof(why)) != 0) {
-		fprintf(stderr, "skip test_diskio_rbd: %s\n", why);
+		NC_TEST_SKIP("%s", why);
 		free(cdir);
 		return;
 	}

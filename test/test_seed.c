@@ -148,7 +148,7 @@ START_TEST(test_blkid_label)
 	struct nc_run r;
 
 	if (access("/usr/sbin/blkid", X_OK) != 0 && access("/sbin/blkid", X_OK) != 0) {
-		fprintf(stderr, "seed: skipped: blkid (util-linux) is not installed\n");
+		NC_TEST_SKIP("blkid (util-linux) is not installed");
 		return;
 	}
 	build(&iso, &len, "#cloud-config\n", "instance-id: x\n", NULL);

@@ -984,7 +984,7 @@ START_TEST(test_serve_rados_lease_expires)
 	/* a real single-node Ceph from test/testbed/ceph.sh in this test's directory */
 	cdir = nc_xasprintf("%s/ceph", tdir);
 	if (nc_test_ceph_up(&ceph, cdir, false, NULL, why, sizeof(why)) != 0) {
-		fprintf(stderr, "skip test_serve_rados_lease_expires: %s\n", why);
+		NC_TEST_SKIP("%s", why);
 		free(cdir);
 		return;
 	}

@@ -14,7 +14,7 @@
  * The daemon and Ceph are started by the runner process (unchecked fixture)
  * or by a test, and stopped by the unchecked teardown, which runs after the
  * tests whether they failed or not.  A service that cannot start here makes
- * its tests skip with a line on stderr.
+ * its tests skip with a line on stderr (NC_TEST_SKIP).
  */
 #include <fcntl.h>
 #include <rbd/librbd.h>
@@ -56,7 +56,9 @@ static void suite_setup(void)
 	if (sh(&r, "bash '%s/test/testbed/libvirtd.sh' check && NC_LV_ADDR_PREFIX=127.0.102 "
 		   "bash '%s/test/testbed/libvirtd.sh' up 1 '%s' && bash '%s/test/testbed/libvirtd.sh' env '%s'",
 	       NC_SOURCE_DIR, NC_SOURCE_DIR, lv_dir, NC_SOURCE_DIR, lv_dir) != 0) {
-		fprintf(stderr, "storage: no libvirt daemon here, dir tests skip: %.400s\n", r.err);
+		/* libvirtd.sh check says what is missing on stdout, up on stderr */
+		fprintf(stderr, "storage: no libvirt daemon here, dir tests skip: %.400s%.400s\n", r.out,
+			r.err);
 	} else if ((p = strstr(r.out, "NC_HOST1_URI=")) != NULL) {
 		p += strlen("NC_HOST1_URI=");
 		snprintf(host_uri, sizeof(host_uri), "%.*s", (int)strcspn(p, "\n"), p);
@@ -91,7 +93,7 @@ static struct nc_host_conn *open_host(void)
 
 #define SKIP_WITHOUT_DAEMON(h) do { \
 		if (!(h)) { \
-			fprintf(stderr, "skip %s: no libvirt daemon\n", __func__); \
+			NC_TEST_SKIP("no libvirt daemon (see the storage suite's first message)"); \
 			return; \
 		} \
 	} while (0)
@@ -642,7 +644,7 @@ START_TEST(test_storage_rbd)
 	char *chunk;
 
 	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
-		fprintf(stderr, "skip test_storage_rbd: %s\n", why);
+		NC_TEST_SKIP("%s", why);
 		return;
 	}
 	conf = nc_xstrdup(ceph.conf);

@@ -10,6 +10,26 @@
 
 #include "../spec/util.h"
 
+void nc_test_skipped(const char *fn, int i, const char *fmt, ...)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	size_t n = strlen(fn);
+	va_list ap;
+
+	/* START_TEST(name) defines name_fn */
+	if (n > 3 && strcmp(fn + n - 3, "_fn") == 0)
+		n -= 3;
+	nc_buf_addf(&b, "skipped: %.*s:%d: ", (int)n, fn, i);
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	nc_buf_addc(&b, '\n');
+	/* one write: the line stays whole among other tests' output */
+	if (write(STDERR_FILENO, b.buf, b.len) < 0)
+		(void)0;
+	nc_buf_release(&b);
+}
+
 void nc_run_shell(struct nc_run *r, const char *cmd)
 {
 	char outp[] = "/tmp/nc-test-out-XXXXXX", errp[] = "/tmp/nc-test-err-XXXXXX";

@@ -21,6 +21,18 @@ void nc_run_novacron(struct nc_run *r, const char *args);
 /* Runs an arbitrary shell command the same way. */
 void nc_run_shell(struct nc_run *r, const char *cmd);
 void nc_run_free(struct nc_run *r);
+
+/*
+ * A test that cannot run here says why and returns: NC_TEST_SKIP(fmt, ...)
+ * inside START_TEST prints one line "skipped: NAME:I: WHY" on stderr (NAME
+ * the test, I its loop index, as in Check's own result lines).  Check counts
+ * the test as passed; scripts/test.sh counts these lines and reports them as
+ * skipped, not passed.  Call it once per test, then return, having freed
+ * what the test allocated (LeakSanitizer checks each test's process).
+ */
+void nc_test_skipped(const char *fn, int i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define NC_TEST_SKIP(...) nc_test_skipped(__func__, _i, __VA_ARGS__)
 /*
  * Runs a shell command (printf format) in dir with $NC set to the novacron
  * binary, a fixed git identity, and no NOVACRON_FAIL_AT; returns the exit
@@ -35,7 +47,7 @@ int nc_run_inq(const char *dir, const char *fmt, ...) __attribute__((format(prin
  * project's test/testbed/ceph.sh in dir (an absolute path of the test's own).
  * env: extra NAME=VALUE words for the script (its NC_CEPH_* knobs) or NULL.
  * Returns 0 and fills *out, or -1 with why the cluster cannot run here in
- * why (the test then says "skip NAME: WHY" on stderr).  A cluster already
+ * why (the test then says so with NC_TEST_SKIP()).  A cluster already
  * running in dir is reused.  nc_test_ceph_down() stops it by PID and removes
  * dir; it is safe when nothing runs there.
  */
