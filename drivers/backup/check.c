@@ -14,7 +14,7 @@
 
 static int cmp_ref(const void *a, const void *b)
 {
-	const struct bk_ref *x = a, *y = b;
+	const struct nc_bk_ref *x = a, *y = b;
 	int c = memcmp(x->id, y->id, 32);
 
 	if (c)
@@ -24,7 +24,7 @@ static int cmp_ref(const void *a, const void *b)
 	return x->snap < y->snap ? -1 : x->snap > y->snap;
 }
 
-int bk_cmp_id(const void *a, const void *b)
+int nc_bk_cmp_id(const void *a, const void *b)
 {
 	return memcmp(a, b, 32);
 }
@@ -33,19 +33,19 @@ int bk_cmp_id(const void *a, const void *b)
  * Distinct non-zero chunk ids of snapshots and their delta bases, sorted,
  * each with its first referrer (as a chunk before as a base).
  */
-struct bk_ref *bk_collect_refs(const struct nc_backup_snapshot *v, const bool *use,
+struct nc_bk_ref *nc_bk_collect_refs(const struct nc_backup_snapshot *v, const bool *use,
 	size_t n, size_t *out_n)
 {
-	struct bk_ref *refs = NULL;
+	struct nc_bk_ref *refs = NULL;
 	size_t i, j, k = 0, a = 0;
 
 	for (i = 0; i < n; i++) {
 		if (use && !use[i])
 			continue;
 		for (j = 0; j < v[i].nchunks; j++) {
-			bool delta = memcmp(v[i].bases[j], bk_zero_id, 32) != 0;
+			bool delta = memcmp(v[i].bases[j], nc_bk_zero_id, 32) != 0;
 
-			if (memcmp(v[i].chunks[j], bk_zero_id, 32) == 0)
+			if (memcmp(v[i].chunks[j], nc_bk_zero_id, 32) == 0)
 				continue;
 			if (k + 2 > a) {
 				a = a ? 2 * a : 1024;
@@ -74,7 +74,7 @@ struct bk_ref *bk_collect_refs(const struct nc_backup_snapshot *v, const bool *u
 }
 
 /* The repository's chunk ids, binary, sorted; names that are not ids are skipped. */
-int bk_stored_chunks(unsigned char (**out)[32], size_t *out_n, struct nc_backup_repo *r,
+int nc_bk_stored_chunks(unsigned char (**out)[32], size_t *out_n, struct nc_backup_repo *r,
 	struct nc_err *err)
 {
 	unsigned char (*ids)[32];
@@ -85,11 +85,11 @@ int bk_stored_chunks(unsigned char (**out)[32], size_t *out_n, struct nc_backup_
 		return -1;
 	ids = nc_xcalloc(n ? n : 1, 32);
 	for (i = 0; i < n; i++)
-		if (bk_is_id(names[i]))
-			bk_hex_decode(ids[k++], names[i], 32);
+		if (nc_bk_is_id(names[i]))
+			nc_bk_hex_decode(ids[k++], names[i], 32);
 	nc_backup_names_free(names, n);
 	if (k)
-		qsort(ids, k, 32, bk_cmp_id);
+		qsort(ids, k, 32, nc_bk_cmp_id);
 	*out = ids;
 	*out_n = k;
 	return 0;
@@ -127,8 +127,8 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 {
 	struct nc_backup_check_report c;
 	struct nc_backup_snapshot *v = NULL;
-	struct bk_ref *refs = NULL;
-	struct bk_chunk_reader cr;
+	struct nc_bk_ref *refs = NULL;
+	struct nc_bk_chunk_reader cr;
 	unsigned char (*have)[32] = NULL;
 	char **ids = NULL, hex[NC_BACKUP_ID_HEX + 1], hex2[NC_BACKUP_ID_HEX + 1];
 	size_t nids = 0, nv = 0, nrefs = 0, nhave = 0, i, palloc = 0, present = 0;
@@ -136,36 +136,36 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 
 	memset(&c, 0, sizeof(c));
 	memset(&cr, 0, sizeof(cr));
-	if (bk_list_ids(&ids, &nids, r, err) < 0)
+	if (nc_bk_list_ids(&ids, &nids, r, err) < 0)
 		goto out;
 	v = nc_xcalloc(nids ? nids : 1, sizeof(*v));
 	for (i = 0; i < nids; i++) {
 		struct nc_err e2;
 
 		c.snapshots++;
-		if (bk_snapshot_get(&v[nv], r, ids[i], &e2) < 0) {
+		if (nc_bk_snapshot_get(&v[nv], r, ids[i], &e2) < 0) {
 			c.snapshots_bad++;
 			problem(&c, &palloc, "snapshot %s: %s", ids[i], e2.msg);
 			continue;
 		}
 		nv++;
 	}
-	refs = bk_collect_refs(v, NULL, nv, &nrefs);
+	refs = nc_bk_collect_refs(v, NULL, nv, &nrefs);
 	c.chunks_referenced = nrefs;
-	if (bk_stored_chunks(&have, &nhave, r, err) < 0)
+	if (nc_bk_stored_chunks(&have, &nhave, r, err) < 0)
 		goto out;
 	for (i = 0; i < nrefs; i++) {
 		struct nc_err e2;
 		unsigned char *data, got_base[32];
-		const struct bk_ref *b;
-		bool delta = memcmp(refs[i].base, bk_zero_id, 32) != 0;
+		const struct nc_bk_ref *b;
+		bool delta = memcmp(refs[i].base, nc_bk_zero_id, 32) != 0;
 		size_t dlen;
 
-		bk_hex_encode(hex, refs[i].id, 32);
-		if (!bsearch(refs[i].id, have, nhave, 32, bk_cmp_id)) {
+		nc_bk_hex_encode(hex, refs[i].id, 32);
+		if (!bsearch(refs[i].id, have, nhave, 32, nc_bk_cmp_id)) {
 			c.chunks_missing++;
 			if (refs[i].as_base) {
-				bk_hex_encode(hex2, refs[i].of, 32);
+				nc_bk_hex_encode(hex2, refs[i].of, 32);
 				problem(&c, &palloc, "chunk %s: delta base %s missing (snapshot %.12s "
 					"and maybe others)", hex2, hex, v[refs[i].snap].id);
 			} else {
@@ -177,16 +177,16 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 		present++;
 		if (delta) {
 			c.chunks_delta++;
-			b = bsearch(refs[i].base, refs, nrefs, sizeof(*refs), bk_cmp_id);
-			if (b && !b->as_base && memcmp(b->base, bk_zero_id, 32) != 0) {
-				bk_hex_encode(hex2, refs[i].base, 32);
+			b = bsearch(refs[i].base, refs, nrefs, sizeof(*refs), nc_bk_cmp_id);
+			if (b && !b->as_base && memcmp(b->base, nc_bk_zero_id, 32) != 0) {
+				nc_bk_hex_encode(hex2, refs[i].base, 32);
 				problem(&c, &palloc, "chunk %s: delta base %s is itself a delta", hex,
 					hex2);
 			}
 		}
 		if (!(o && o->read_data))
 			continue;
-		if (bk_chunk_fetch(r, refs[i].id, 0, &cr, got_base, &data, &dlen, &e2) < 0) {
+		if (nc_bk_chunk_fetch(r, refs[i].id, 0, &cr, got_base, &data, &dlen, &e2) < 0) {
 			c.chunks_corrupt++;
 			problem(&c, &palloc, "chunk %s (of snapshot %.12s and maybe others): %s",
 				hex, v[refs[i].snap].id, e2.msg);
@@ -205,7 +205,7 @@ int nc_backup_check(struct nc_backup_check_report *out, struct nc_backup_repo *r
 	memset(&c, 0, sizeof(c));
 	ret = 0;
 out:
-	bk_chunk_reader_release(&cr);
+	nc_bk_chunk_reader_release(&cr);
 	nc_backup_check_report_release(&c);
 	nc_backup_snapshots_free(v, nv);
 	nc_backup_names_free(ids, nids);

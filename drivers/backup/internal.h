@@ -12,7 +12,7 @@
  *   check.c     nc_backup_check(), and the referenced/stored chunk sets
  *   prune.c     retention and prune
  *
- * Names shared between these files start with bk_; everything else in them
+ * Names shared between these files start with nc_bk_ (the project's one prefix); everything else in them
  * is static.
  */
 #ifndef NC_BACKUP_INTERNAL_H
@@ -43,38 +43,38 @@ struct nc_backup_repo {
 };
 
 /* 32 zero bytes: the id of a zero chunk in a manifest, "no base" as a base */
-extern const unsigned char bk_zero_id[32];
+extern const unsigned char nc_bk_zero_id[32];
 
 /* ---- object.c ---- */
 
-void bk_hex_encode(char *out, const unsigned char *p, size_t n);
-int bk_hex_val(char c);
-int bk_hex_decode(unsigned char *out, const char *s, size_t n);
-bool bk_is_id(const char *s);
-bool bk_label_ok(const char *s);
-void bk_hmac256(unsigned char out[32], const unsigned char key[32], const void *data,
+void nc_bk_hex_encode(char *out, const unsigned char *p, size_t n);
+int nc_bk_hex_val(char c);
+int nc_bk_hex_decode(unsigned char *out, const char *s, size_t n);
+bool nc_bk_is_id(const char *s);
+bool nc_bk_label_ok(const char *s);
+void nc_bk_hmac256(unsigned char out[32], const unsigned char key[32], const void *data,
 	size_t len);
-void bk_content_id(const struct nc_backup_repo *r, unsigned char out[32],
+void nc_bk_content_id(const struct nc_backup_repo *r, unsigned char out[32],
 	const void *data, size_t len);
-size_t bk_chunk_len(uint64_t disk_size, uint32_t cs, size_t i);
+size_t nc_bk_chunk_len(uint64_t disk_size, uint32_t cs, size_t i);
 
-int bk_obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
+int nc_bk_obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
 	unsigned char xflags, const void *data, size_t len, unsigned char **out, size_t *out_len,
 	struct nc_err *err);
-int bk_obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
+int nc_bk_obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
 	size_t len, unsigned char **out, size_t *out_len, struct nc_err *err);
-int bk_obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const char *name,
+int nc_bk_obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const char *name,
 	const unsigned char *obj, size_t len, size_t max, unsigned char **out, size_t *out_len,
 	unsigned char *flags_out, struct nc_err *err);
-int bk_obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
+int nc_bk_obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
 	size_t len, size_t max, unsigned char **out, size_t *out_len, struct nc_err *err);
 
-size_t bk_delta_max(uint32_t cs);
-unsigned char *bk_delta_make(const unsigned char base_id[32], const unsigned char *base,
+size_t nc_bk_delta_max(uint32_t cs);
+unsigned char *nc_bk_delta_make(const unsigned char base_id[32], const unsigned char *base,
 	const unsigned char *data, size_t len, size_t *out_len);
 
 /* The last bases read (restore, check): consecutive chunks may share one. */
-struct bk_chunk_reader {
+struct nc_bk_chunk_reader {
 	struct {
 		unsigned char id[32];
 		unsigned char *data;
@@ -83,17 +83,17 @@ struct bk_chunk_reader {
 	unsigned next;
 };
 
-void bk_chunk_reader_release(struct bk_chunk_reader *cr);
-int bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
-	struct bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
+void nc_bk_chunk_reader_release(struct nc_bk_chunk_reader *cr);
+int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
+	struct nc_bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
 	struct nc_err *err);
 
 /* ---- manifest.c ---- */
 
-void bk_manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s);
-int bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
+void nc_bk_manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s);
+int nc_bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
 	const char *id, struct nc_err *err);
-int bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_err *err);
+int nc_bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_err *err);
 
 /* ---- check.c ---- */
 
@@ -101,18 +101,18 @@ int bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_
  * A chunk a manifest references: as a chunk of the disk (with its base when
  * a delta), or as the base of delta chunk of.
  */
-struct bk_ref {
-	unsigned char id[32];            /* first: bk_cmp_id finds a ref by its id */
+struct nc_bk_ref {
+	unsigned char id[32];            /* first: nc_bk_cmp_id finds a ref by its id */
 	unsigned char base[32];          /* as a chunk: its base, or zeros */
 	unsigned char of[32];            /* as a base: the delta using it */
 	bool as_base;
 	size_t snap;                     /* first snapshot referencing it */
 };
 
-int bk_cmp_id(const void *a, const void *b);
-struct bk_ref *bk_collect_refs(const struct nc_backup_snapshot *v, const bool *use,
+int nc_bk_cmp_id(const void *a, const void *b);
+struct nc_bk_ref *nc_bk_collect_refs(const struct nc_backup_snapshot *v, const bool *use,
 	size_t n, size_t *out_n);
-int bk_stored_chunks(unsigned char (**out)[32], size_t *out_n, struct nc_backup_repo *r,
+int nc_bk_stored_chunks(unsigned char (**out)[32], size_t *out_n, struct nc_backup_repo *r,
 	struct nc_err *err);
 
 #endif

@@ -32,7 +32,7 @@ void nc_backup_snapshots_free(struct nc_backup_snapshot *v, size_t n)
 	free(v);
 }
 
-void bk_manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s)
+void nc_bk_manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s)
 {
 	char hex[NC_BACKUP_ID_HEX + 1];
 	size_t i;
@@ -45,14 +45,14 @@ void bk_manifest_format(struct nc_buf *b, const struct nc_backup_snapshot *s)
 		s->chunk_size, s->nchunks);
 	nc_buf_grow(b, s->nchunks * (NC_BACKUP_ID_HEX + 1) + 4);
 	for (i = 0; i < s->nchunks; i++) {
-		if (memcmp(s->chunks[i], bk_zero_id, 32) == 0) {
+		if (memcmp(s->chunks[i], nc_bk_zero_id, 32) == 0) {
 			nc_buf_adds(b, "zero\n");
 			continue;
 		}
-		bk_hex_encode(hex, s->chunks[i], 32);
+		nc_bk_hex_encode(hex, s->chunks[i], 32);
 		nc_buf_add(b, hex, NC_BACKUP_ID_HEX);
-		if (memcmp(s->bases[i], bk_zero_id, 32) != 0) {
-			bk_hex_encode(hex, s->bases[i], 32);
+		if (memcmp(s->bases[i], nc_bk_zero_id, 32) != 0) {
+			nc_bk_hex_encode(hex, s->bases[i], 32);
 			nc_buf_addc(b, ' ');
 			nc_buf_add(b, hex, NC_BACKUP_ID_HEX);
 		}
@@ -110,10 +110,10 @@ static int manifest_parse(struct nc_backup_snapshot *s, char *text, size_t len)
 	memset(s, 0, sizeof(*s));
 	if (!(line = next_line(&p, end)) || strcmp(line, "novacron-snapshot 1") != 0)
 		return -1;
-	if (!(v = field(&p, end, "vm")) || !bk_label_ok(v))
+	if (!(v = field(&p, end, "vm")) || !nc_bk_label_ok(v))
 		return -1;
 	s->vm = nc_xstrdup(v);
-	if (!(v = field(&p, end, "disk")) || !bk_label_ok(v))
+	if (!(v = field(&p, end, "disk")) || !nc_bk_label_ok(v))
 		goto bad;
 	s->disk = nc_xstrdup(v);
 	if (!parse_u64(field(&p, end, "disk-size"), &u))
@@ -129,11 +129,11 @@ static int manifest_parse(struct nc_backup_snapshot *s, char *text, size_t len)
 	if (!(v = field(&p, end, "quiesced")) || (strcmp(v, "yes") && strcmp(v, "no")))
 		goto bad;
 	s->quiesced = strcmp(v, "yes") == 0;
-	if (!(v = field(&p, end, "parent")) || (strcmp(v, "none") && !bk_is_id(v)))
+	if (!(v = field(&p, end, "parent")) || (strcmp(v, "none") && !nc_bk_is_id(v)))
 		goto bad;
 	if (strcmp(v, "none"))
 		snprintf(s->parent, sizeof(s->parent), "%s", v);
-	if (!(v = field(&p, end, "checkpoint")) || !bk_label_ok(v) || strlen(v) >= sizeof(s->checkpoint))
+	if (!(v = field(&p, end, "checkpoint")) || !nc_bk_label_ok(v) || strlen(v) >= sizeof(s->checkpoint))
 		goto bad;
 	if (strcmp(v, "none"))
 		snprintf(s->checkpoint, sizeof(s->checkpoint), "%s", v);
@@ -158,12 +158,12 @@ static int manifest_parse(struct nc_backup_snapshot *s, char *text, size_t len)
 			line + NC_BACKUP_ID_HEX + 1 : NULL;
 		if (base) {
 			base[-1] = '\0';
-			if (!bk_is_id(base) || bk_hex_decode(s->bases[i], base, 32) < 0 ||
-			    memcmp(s->bases[i], bk_zero_id, 32) == 0 || strcmp(base, line) == 0)
+			if (!nc_bk_is_id(base) || nc_bk_hex_decode(s->bases[i], base, 32) < 0 ||
+			    memcmp(s->bases[i], nc_bk_zero_id, 32) == 0 || strcmp(base, line) == 0)
 				goto bad;
 		}
-		if (!bk_is_id(line) || bk_hex_decode(s->chunks[i], line, 32) < 0 ||
-		    memcmp(s->chunks[i], bk_zero_id, 32) == 0)
+		if (!nc_bk_is_id(line) || nc_bk_hex_decode(s->chunks[i], line, 32) < 0 ||
+		    memcmp(s->chunks[i], nc_bk_zero_id, 32) == 0)
 			goto bad;
 	}
 	if (!(line = next_line(&p, end)) || strcmp(line, "end") != 0 || p != end)
@@ -175,7 +175,7 @@ bad:
 }
 
 /* Loads snapshots/<id> (a full id) and checks its id against its text. */
-int bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
+int nc_bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
 	const char *id, struct nc_err *err)
 {
 	char name[10 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
@@ -189,12 +189,12 @@ int bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
 		nc_err_set(err, "snapshot %s does not exist", id);
 	if (rc < 0)
 		return rc;
-	rc = bk_obj_decode(r, name, obj, olen, MANIFEST_MAX, &text, &tlen, err);
+	rc = nc_bk_obj_decode(r, name, obj, olen, MANIFEST_MAX, &text, &tlen, err);
 	free(obj);
 	if (rc < 0)
 		return rc;
-	bk_content_id(r, got, text, tlen);
-	bk_hex_encode(hex, got, 32);
+	nc_bk_content_id(r, got, text, tlen);
+	nc_bk_hex_encode(hex, got, 32);
 	if (strcmp(hex, id) != 0) {
 		nc_err_set(err, "%s: contents do not match the id (corrupted manifest)", name);
 		free(text);
@@ -211,7 +211,7 @@ int bk_snapshot_get(struct nc_backup_snapshot *out, struct nc_backup_repo *r,
 }
 
 /* Snapshot ids in the repository, sorted. */
-int bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_err *err)
+int nc_bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_err *err)
 {
 	char **v;
 	size_t n, i, k = 0;
@@ -219,7 +219,7 @@ int bk_list_ids(char ***out, size_t *out_n, struct nc_backup_repo *r, struct nc_
 	if (r->t->drv->list(r->t, "snapshots", &v, &n, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (bk_is_id(v[i]))
+		if (nc_bk_is_id(v[i]))
 			v[k++] = v[i];
 		else
 			free(v[i]);
@@ -235,19 +235,19 @@ static int resolve_id(char full[NC_BACKUP_ID_HEX + 1], struct nc_backup_repo *r,
 	char **ids;
 	size_t n, i, len = strlen(prefix), found = 0;
 
-	if (bk_is_id(prefix)) {
+	if (nc_bk_is_id(prefix)) {
 		memcpy(full, prefix, NC_BACKUP_ID_HEX + 1);
 		return 0;
 	}
 	for (i = 0; i < len; i++)
-		if (bk_hex_val(prefix[i]) < 0 || (prefix[i] >= 'A' && prefix[i] <= 'F'))
+		if (nc_bk_hex_val(prefix[i]) < 0 || (prefix[i] >= 'A' && prefix[i] <= 'F'))
 			break;
 	if (len < 4 || len > NC_BACKUP_ID_HEX || i < len) {
 		nc_err_set(err, "'%s' is not a snapshot id (want at least 4 lower-case hex digits)",
 			prefix);
 		return -1;
 	}
-	if (bk_list_ids(&ids, &n, r, err) < 0)
+	if (nc_bk_list_ids(&ids, &n, r, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (strncmp(ids[i], prefix, len) == 0) {
@@ -272,7 +272,7 @@ int nc_backup_snapshot_load(struct nc_backup_snapshot *out, struct nc_backup_rep
 
 	if (resolve_id(full, r, id, err) < 0)
 		return -1;
-	return bk_snapshot_get(out, r, full, err);
+	return nc_bk_snapshot_get(out, r, full, err);
 }
 
 static int cmp_snapshot(const void *a, const void *b)
@@ -296,11 +296,11 @@ int nc_backup_list(struct nc_backup_snapshot **out, size_t *out_n,
 	char **ids;
 	size_t n, i;
 
-	if (bk_list_ids(&ids, &n, r, err) < 0)
+	if (nc_bk_list_ids(&ids, &n, r, err) < 0)
 		return -1;
 	v = nc_xcalloc(n ? n : 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
-		if (bk_snapshot_get(&v[i], r, ids[i], err) < 0) {
+		if (nc_bk_snapshot_get(&v[i], r, ids[i], err) < 0) {
 			nc_backup_snapshots_free(v, i);
 			nc_backup_names_free(ids, n);
 			return -1;

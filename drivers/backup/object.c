@@ -24,11 +24,11 @@
 #define NONCE_LEN 12
 #define TAG_LEN 16
 
-const unsigned char bk_zero_id[32];
+const unsigned char nc_bk_zero_id[32];
 
 /* ---- small helpers ---- */
 
-void bk_hex_encode(char *out, const unsigned char *p, size_t n)
+void nc_bk_hex_encode(char *out, const unsigned char *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -40,7 +40,7 @@ void bk_hex_encode(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-int bk_hex_val(char c)
+int nc_bk_hex_val(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -52,16 +52,16 @@ int bk_hex_val(char c)
 }
 
 /* Decodes exactly 2n hex digits from s; -1 when s is not that. */
-int bk_hex_decode(unsigned char *out, const char *s, size_t n)
+int nc_bk_hex_decode(unsigned char *out, const char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int hi = bk_hex_val(s[2 * i]), lo;
+		int hi = nc_bk_hex_val(s[2 * i]), lo;
 
 		if (hi < 0)
 			return -1;
-		lo = bk_hex_val(s[2 * i + 1]);
+		lo = nc_bk_hex_val(s[2 * i + 1]);
 		if (lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
@@ -69,7 +69,7 @@ int bk_hex_decode(unsigned char *out, const char *s, size_t n)
 	return 0;
 }
 
-bool bk_is_id(const char *s)
+bool nc_bk_is_id(const char *s)
 {
 	size_t i;
 
@@ -79,7 +79,7 @@ bool bk_is_id(const char *s)
 	return s[i] == '\0';
 }
 
-bool bk_label_ok(const char *s)
+bool nc_bk_label_ok(const char *s)
 {
 	size_t n = 0;
 
@@ -92,7 +92,7 @@ bool bk_label_ok(const char *s)
 	return n >= 1 && n <= 255;
 }
 
-void bk_hmac256(unsigned char out[32], const unsigned char key[32], const void *data,
+void nc_bk_hmac256(unsigned char out[32], const unsigned char key[32], const void *data,
 	size_t len)
 {
 	unsigned int olen = 32;
@@ -101,16 +101,16 @@ void bk_hmac256(unsigned char out[32], const unsigned char key[32], const void *
 }
 
 /* A chunk's or manifest's id: SHA-256, or HMAC-SHA256 with the id key. */
-void bk_content_id(const struct nc_backup_repo *r, unsigned char out[32],
+void nc_bk_content_id(const struct nc_backup_repo *r, unsigned char out[32],
 	const void *data, size_t len)
 {
 	if (r->encrypted)
-		bk_hmac256(out, r->id_key, data, len);
+		nc_bk_hmac256(out, r->id_key, data, len);
 	else
 		SHA256(data, len, out);
 }
 
-size_t bk_chunk_len(uint64_t disk_size, uint32_t cs, size_t i)
+size_t nc_bk_chunk_len(uint64_t disk_size, uint32_t cs, size_t i)
 {
 	uint64_t off = (uint64_t)i * cs;
 
@@ -149,7 +149,7 @@ out:
 }
 
 /* An object of data; cctx is the caller's (one per thread). */
-int bk_obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
+int nc_bk_obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const char *name,
 	unsigned char xflags, const void *data, size_t len, unsigned char **out, size_t *out_len,
 	struct nc_err *err)
 {
@@ -191,17 +191,17 @@ int bk_obj_encode_cctx(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, const ch
 	return 0;
 }
 
-int bk_obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
+int nc_bk_obj_encode(struct nc_backup_repo *r, const char *name, const void *data,
 	size_t len, unsigned char **out, size_t *out_len, struct nc_err *err)
 {
-	return bk_obj_encode_cctx(r, r->cctx, name, 0, data, len, out, out_len, err);
+	return nc_bk_obj_encode_cctx(r, r->cctx, name, 0, data, len, out, out_len, err);
 }
 
 /*
  * Opens an object: its plaintext (payload), at most max bytes, and its flags
  * (FLAG_DELTA tells a delta chunk).  dctx is the caller's (one per thread).
  */
-int bk_obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const char *name,
+int nc_bk_obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const char *name,
 	const unsigned char *obj, size_t len, size_t max, unsigned char **out, size_t *out_len,
 	unsigned char *flags_out, struct nc_err *err)
 {
@@ -283,12 +283,12 @@ int bk_obj_decode_dctx(const struct nc_backup_repo *r, ZSTD_DCtx *dctx, const ch
 }
 
 /* A whole object (a manifest): never a delta. */
-int bk_obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
+int nc_bk_obj_decode(struct nc_backup_repo *r, const char *name, const unsigned char *obj,
 	size_t len, size_t max, unsigned char **out, size_t *out_len, struct nc_err *err)
 {
 	unsigned char flags;
 
-	if (bk_obj_decode_dctx(r, r->dctx, name, obj, len, max, out, out_len, &flags, err) < 0)
+	if (nc_bk_obj_decode_dctx(r, r->dctx, name, obj, len, max, out, out_len, &flags, err) < 0)
 		return -1;
 	if (flags & FLAG_DELTA) {
 		nc_err_set(err, "%s: unexpected delta object", name);
@@ -311,7 +311,7 @@ static size_t dblock_len(size_t len, size_t j)
 }
 
 /* The largest delta payload of a chunk of at most cs bytes. */
-size_t bk_delta_max(uint32_t cs)
+size_t nc_bk_delta_max(uint32_t cs)
 {
 	return 32 + (dblocks(cs) + 7) / 8 + cs;
 }
@@ -321,7 +321,7 @@ size_t bk_delta_max(uint32_t cs)
  * of the 4 KiB blocks that differ, their bytes.  NULL when none or half or
  * more of the blocks differ (then the chunk is stored full).
  */
-unsigned char *bk_delta_make(const unsigned char base_id[32], const unsigned char *base,
+unsigned char *nc_bk_delta_make(const unsigned char base_id[32], const unsigned char *base,
 	const unsigned char *data, size_t len, size_t *out_len)
 {
 	size_t nb = dblocks(len), bm = (nb + 7) / 8, j, changed = 0, pos;
@@ -373,7 +373,7 @@ static int delta_apply(unsigned char *out, const unsigned char *base, size_t len
 	return pos == dlen ? 0 : -1;
 }
 
-void bk_chunk_reader_release(struct bk_chunk_reader *cr)
+void nc_bk_chunk_reader_release(struct nc_bk_chunk_reader *cr)
 {
 	free(cr->c[0].data);
 	free(cr->c[1].data);
@@ -389,12 +389,12 @@ static int chunk_open(struct nc_backup_repo *r, const unsigned char id[32], unsi
 	size_t olen;
 	int rc;
 
-	bk_hex_encode(hex, id, 32);
+	nc_bk_hex_encode(hex, id, 32);
 	snprintf(name, sizeof(name), "chunks/%s", hex);
 	rc = r->t->drv->get(r->t, name, &obj, &olen, err);
 	if (rc < 0)
 		return rc;
-	rc = bk_obj_decode_dctx(r, r->dctx, name, obj, olen, bk_delta_max(r->chunk_size), out, out_len,
+	rc = nc_bk_obj_decode_dctx(r, r->dctx, name, obj, olen, nc_bk_delta_max(r->chunk_size), out, out_len,
 		flags, err);
 	free(obj);
 	return rc;
@@ -414,7 +414,7 @@ static int base_fetch(struct nc_backup_repo *r, const unsigned char id[32], unsi
 	size_t plen;
 	int rc;
 
-	bk_hex_encode(hex, id, 32);
+	nc_bk_hex_encode(hex, id, 32);
 	rc = chunk_open(r, id, &plain, &plen, &flags, err);
 	if (rc == NC_BACKUP_ENOENT) {
 		nc_err_set(err, "delta base %s missing", hex);
@@ -442,8 +442,8 @@ static int base_fetch(struct nc_backup_repo *r, const unsigned char id[32], unsi
  * there) and checks it: want_len bytes (0: any up to the chunk size) whose
  * id is id.  base_out (may be NULL): the delta's base, or 32 zero bytes.
  */
-int bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
-	struct bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
+int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
+	struct nc_bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
 	struct nc_err *err)
 {
 	char name[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
@@ -451,7 +451,7 @@ int bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t 
 	size_t plen;
 	int rc;
 
-	bk_hex_encode(hex, id, 32);
+	nc_bk_hex_encode(hex, id, 32);
 	snprintf(name, sizeof(name), "chunks/%s", hex);
 	rc = chunk_open(r, id, &plain, &plen, &flags, err);
 	if (rc < 0)
@@ -464,7 +464,7 @@ int bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t 
 		unsigned k;
 		struct nc_err e2;
 
-		if (plen < 32 || memcmp(plain, bk_zero_id, 32) == 0 || memcmp(plain, id, 32) == 0) {
+		if (plen < 32 || memcmp(plain, nc_bk_zero_id, 32) == 0 || memcmp(plain, id, 32) == 0) {
 			nc_err_set(err, "%s: bad delta", name);
 			free(plain);
 			return -1;
@@ -512,7 +512,7 @@ int bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t 
 		free(plain);
 		return -1;
 	}
-	bk_content_id(r, got, plain, plen);
+	nc_bk_content_id(r, got, plain, plen);
 	if (CRYPTO_memcmp(got, id, 32) != 0) {
 		nc_err_set(err, "%s: contents do not match the id (corrupted chunk)", name);
 		free(plain);

@@ -112,7 +112,7 @@ int nc_backup_prune(struct nc_backup_prune_report *out, struct nc_backup_repo *r
 {
 	struct nc_backup_prune_report p;
 	struct nc_backup_snapshot *v = NULL;
-	struct bk_ref *refs = NULL;
+	struct nc_bk_ref *refs = NULL;
 	unsigned char (*have)[32] = NULL;
 	char name[10 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
 	bool *keep = NULL;
@@ -150,22 +150,22 @@ int nc_backup_prune(struct nc_backup_prune_report *out, struct nc_backup_repo *r
 		if (r->t->drv->sync(r->t, err) < 0)
 			goto out;
 	}
-	refs = bk_collect_refs(v, keep, nv, &nrefs);
-	if (bk_stored_chunks(&have, &nhave, r, err) < 0)
+	refs = nc_bk_collect_refs(v, keep, nv, &nrefs);
+	if (nc_bk_stored_chunks(&have, &nhave, r, err) < 0)
 		goto out;
 	for (i = 0; i < nhave; i++) {
-		struct bk_ref key;
+		struct nc_bk_ref key;
 
 		memcpy(key.id, have[i], 32);
 		key.snap = 0;
-		if (nrefs && bsearch(&key, refs, nrefs, sizeof(*refs), bk_cmp_id)) {
+		if (nrefs && bsearch(&key, refs, nrefs, sizeof(*refs), nc_bk_cmp_id)) {
 			p.chunks_kept++;
 			continue;
 		}
 		p.chunks_deleted++;
 		if (dry_run)
 			continue;
-		bk_hex_encode(hex, have[i], 32);
+		nc_bk_hex_encode(hex, have[i], 32);
 		snprintf(name, sizeof(name), "chunks/%s", hex);
 		if (r->t->drv->del(r->t, name, err) < 0)
 			goto out;

@@ -50,7 +50,7 @@ static int load_key(unsigned char out[32], const char *path, struct nc_err *err)
 		b++;
 	while (e > b && strchr(" \t\r\n", data[e - 1]))
 		e--;
-	if (e - b == 64 && bk_hex_decode(out, data + b, 32) == 0) {
+	if (e - b == 64 && nc_bk_hex_decode(out, data + b, 32) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -79,10 +79,10 @@ static void derive(struct nc_backup_repo *r, const unsigned char master[32],
 	static const char check_label[] = "novacron-backup v1 key-check";
 	unsigned char check[32];
 
-	bk_hmac256(r->enc_key, master, enc_label, sizeof(enc_label) - 1);
-	bk_hmac256(r->id_key, master, id_label, sizeof(id_label) - 1);
-	bk_hmac256(check, master, check_label, sizeof(check_label) - 1);
-	bk_hex_encode(check_hex, check, 32);
+	nc_bk_hmac256(r->enc_key, master, enc_label, sizeof(enc_label) - 1);
+	nc_bk_hmac256(r->id_key, master, id_label, sizeof(id_label) - 1);
+	nc_bk_hmac256(check, master, check_label, sizeof(check_label) - 1);
+	nc_bk_hex_encode(check_hex, check, 32);
 }
 
 static struct nc_backup_repo *repo_new(struct nc_backup_target *t, const struct nc_backup_repo_opts *o)

@@ -24,7 +24,7 @@ static int restore_pass(struct nc_backup_restore_stats *out, struct nc_backup_re
 	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err)
 {
 	struct nc_backup_restore_stats st = { 0, 0 };
-	struct bk_chunk_reader cr;
+	struct nc_bk_chunk_reader cr;
 	unsigned char *data = NULL, *zeros = NULL, last[32];
 	size_t i, dlen = 0;
 	bool have_last = false;
@@ -43,10 +43,10 @@ static int restore_pass(struct nc_backup_restore_stats *out, struct nc_backup_re
 	}
 	for (i = 0; i < s->nchunks; i++) {
 		uint64_t off = (uint64_t)i * s->chunk_size;
-		size_t len = bk_chunk_len(s->disk_size, s->chunk_size, i);
+		size_t len = nc_bk_chunk_len(s->disk_size, s->chunk_size, i);
 		struct nc_err e2;
 
-		if (memcmp(s->chunks[i], bk_zero_id, 32) == 0) {
+		if (memcmp(s->chunks[i], nc_bk_zero_id, 32) == 0) {
 			if (!sink) {
 				/* nothing to check */
 			} else if (sink->zero) {
@@ -65,7 +65,7 @@ static int restore_pass(struct nc_backup_restore_stats *out, struct nc_backup_re
 			free(data);
 			data = NULL;
 			have_last = false;
-			if (bk_chunk_fetch(r, s->chunks[i], len, &cr, NULL, &data, &dlen, &e2) < 0) {
+			if (nc_bk_chunk_fetch(r, s->chunks[i], len, &cr, NULL, &data, &dlen, &e2) < 0) {
 				if (sink)
 					nc_err_set(err, "restore %.12s: chunk %zu (offset %llu) failed after it was "
 						"verified: the repository changed or became unreadable during the "
@@ -90,7 +90,7 @@ static int restore_pass(struct nc_backup_restore_stats *out, struct nc_backup_re
 		*out = st;
 	ret = 0;
 out:
-	bk_chunk_reader_release(&cr);
+	nc_bk_chunk_reader_release(&cr);
 	free(data);
 	free(zeros);
 	return ret;

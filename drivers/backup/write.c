@@ -55,8 +55,8 @@ static int dirty_chunks(bool *dirty, const struct nc_backup_snapshot *s,
 	}
 	for (i = 0; i < s->nchunks; i++)
 		if (i >= parent->nchunks ||
-		    bk_chunk_len(s->disk_size, s->chunk_size, i) !=
-		    bk_chunk_len(parent->disk_size, parent->chunk_size, i))
+		    nc_bk_chunk_len(s->disk_size, s->chunk_size, i) !=
+		    nc_bk_chunk_len(parent->disk_size, parent->chunk_size, i))
 			dirty[i] = true;
 	return 0;
 }
@@ -122,14 +122,14 @@ static int slot_encode(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCt
 		size_t blen;
 		struct nc_err e2;
 
-		bk_hex_encode(hex, sl->base, 32);
+		nc_bk_hex_encode(hex, sl->base, 32);
 		snprintf(bname, sizeof(bname), "chunks/%s", hex);
-		if (bk_obj_decode_dctx(r, dctx, bname, sl->bobj, sl->bolen, r->chunk_size, &base, &blen,
+		if (nc_bk_obj_decode_dctx(r, dctx, bname, sl->bobj, sl->bolen, r->chunk_size, &base, &blen,
 			&flags, &e2) == 0) {
 			if (!(flags & FLAG_DELTA) && blen == sl->len) {
-				bk_content_id(r, got, base, blen);
+				nc_bk_content_id(r, got, base, blen);
 				if (CRYPTO_memcmp(got, sl->base, 32) == 0)
-					d = bk_delta_make(sl->base, base, sl->buf, sl->len, &dlen);
+					d = nc_bk_delta_make(sl->base, base, sl->buf, sl->len, &dlen);
 			}
 			free(base);
 		}
@@ -138,12 +138,12 @@ static int slot_encode(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCt
 	}
 	if (d) {
 		sl->delta = true;
-		rc = bk_obj_encode_cctx(r, cctx, sl->name, FLAG_DELTA, d, dlen, &sl->obj, &sl->olen,
+		rc = nc_bk_obj_encode_cctx(r, cctx, sl->name, FLAG_DELTA, d, dlen, &sl->obj, &sl->olen,
 			&sl->err);
 		free(d);
 		return rc;
 	}
-	return bk_obj_encode_cctx(r, cctx, sl->name, 0, sl->buf, sl->len, &sl->obj, &sl->olen,
+	return nc_bk_obj_encode_cctx(r, cctx, sl->name, 0, sl->buf, sl->len, &sl->obj, &sl->olen,
 		&sl->err);
 }
 
@@ -154,7 +154,7 @@ static void slot_work(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCtx
 	if (sl->state == SLOT_HASH) {
 		sl->zero = all_zero(sl->buf, sl->len);
 		if (!sl->zero)
-			bk_content_id(r, sl->id, sl->buf, sl->len);
+			nc_bk_content_id(r, sl->id, sl->buf, sl->len);
 	} else {
 		sl->rc = slot_encode(r, cctx, dctx, sl);
 	}
@@ -294,12 +294,12 @@ static int stored_base(struct nc_backup_repo *r, const char *name, unsigned char
 		free(obj);
 		return 0;
 	}
-	rc = bk_obj_decode_dctx(r, r->dctx, name, obj, olen, bk_delta_max(r->chunk_size), &plain, &plen,
+	rc = nc_bk_obj_decode_dctx(r, r->dctx, name, obj, olen, nc_bk_delta_max(r->chunk_size), &plain, &plen,
 		&flags, err);
 	free(obj);
 	if (rc < 0)
 		return -1;
-	if (plen < 32 || memcmp(plain, bk_zero_id, 32) == 0) {
+	if (plen < 32 || memcmp(plain, nc_bk_zero_id, 32) == 0) {
 		nc_err_set(err, "%s: bad delta", name);
 		free(plain);
 		return -1;
@@ -333,7 +333,7 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 	memset(&p, 0, sizeof(p));
 	idmap_init(&map, s->nchunks + (parent ? parent->nchunks : 0));
 	for (k = 0; parent && k < parent->nchunks; k++)
-		if (memcmp(parent->chunks[k], bk_zero_id, 32) != 0)
+		if (memcmp(parent->chunks[k], nc_bk_zero_id, 32) != 0)
 			idmap_put(&map, parent->chunks[k], parent->bases[k]);
 	p.r = r;
 	p.nth = r->threads > 1 ? r->threads : 0;
@@ -370,12 +370,12 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 				st->chunks_zero++;
 				continue;
 			}
-			if (memcmp(sl->id, bk_zero_id, 32) == 0) {
+			if (memcmp(sl->id, nc_bk_zero_id, 32) == 0) {
 				nc_err_set(err, "backup: a chunk id of all zeros (impossible)");
 				goto out;
 			}
 			memcpy(s->chunks[i], sl->id, 32);
-			bk_hex_encode(hex, sl->id, 32);
+			nc_bk_hex_encode(hex, sl->id, 32);
 			snprintf(sl->name, sizeof(sl->name), "chunks/%s", hex);
 			/* the same chunk earlier in flight: new or reused, its base is known when stored */
 			for (j = head; j < dpos - 1 && !o; j++) {
@@ -402,13 +402,13 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 			}
 			sl->fresh = true;
 			if (parent && i < parent->nchunks &&
-			    memcmp(parent->chunks[i], bk_zero_id, 32) != 0 &&
-			    bk_chunk_len(parent->disk_size, parent->chunk_size, i) == sl->len) {
-				const unsigned char *b = memcmp(parent->bases[i], bk_zero_id, 32) != 0 ?
+			    memcmp(parent->chunks[i], nc_bk_zero_id, 32) != 0 &&
+			    nc_bk_chunk_len(parent->disk_size, parent->chunk_size, i) == sl->len) {
+				const unsigned char *b = memcmp(parent->bases[i], nc_bk_zero_id, 32) != 0 ?
 					parent->bases[i] : parent->chunks[i];
 				char bname[7 + NC_BACKUP_ID_HEX + 1];
 
-				bk_hex_encode(hex, b, 32);
+				nc_bk_hex_encode(hex, b, 32);
 				snprintf(bname, sizeof(bname), "chunks/%s", hex);
 				memcpy(sl->base, b, 32);
 				rc = r->t->drv->get(r->t, bname, &sl->bobj, &sl->bolen, err);
@@ -462,7 +462,7 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 			struct slot *sl = &p.slots[tail % p.nslots];
 
 			sl->idx = next;
-			sl->len = bk_chunk_len(s->disk_size, s->chunk_size, next);
+			sl->len = nc_bk_chunk_len(s->disk_size, s->chunk_size, next);
 			if (src->read(src->ctx, (uint64_t)next * s->chunk_size, sl->buf, sl->len,
 				&rerr) < 0) {
 				/* store what was read before (as one thread would have), then fail */
@@ -530,7 +530,7 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	memset(&s, 0, sizeof(s));
 	memset(&parent, 0, sizeof(parent));
 	memset(&st, 0, sizeof(st));
-	if (!bk_label_ok(meta->vm) || !bk_label_ok(meta->disk)) {
+	if (!nc_bk_label_ok(meta->vm) || !nc_bk_label_ok(meta->disk)) {
 		nc_err_set(err, "backup: VM and disk names must be 1 to 255 of [A-Za-z0-9._-]");
 		return -1;
 	}
@@ -544,7 +544,7 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	s.time = meta->time;
 	s.quiesced = meta->quiesced;
 	if (meta->checkpoint) {
-		if (!bk_label_ok(meta->checkpoint) || strlen(meta->checkpoint) >= sizeof(s.checkpoint)) {
+		if (!nc_bk_label_ok(meta->checkpoint) || strlen(meta->checkpoint) >= sizeof(s.checkpoint)) {
 			nc_err_set(err, "backup: bad checkpoint name \"%.64s\"", meta->checkpoint);
 			return -1;
 		}
@@ -580,11 +580,11 @@ int nc_backup_write(struct nc_backup_stats *out, struct nc_backup_repo *r,
 	/* every chunk durable before the manifest that references them */
 	if (r->t->drv->sync(r->t, err) < 0)
 		goto out;
-	bk_manifest_format(&text, &s);
-	bk_content_id(r, mid, text.buf, text.len);
-	bk_hex_encode(st.id, mid, 32);
+	nc_bk_manifest_format(&text, &s);
+	nc_bk_content_id(r, mid, text.buf, text.len);
+	nc_bk_hex_encode(st.id, mid, 32);
 	snprintf(name, sizeof(name), "snapshots/%s", st.id);
-	if (bk_obj_encode(r, name, text.buf, text.len, &obj, &olen, err) < 0)
+	if (nc_bk_obj_encode(r, name, text.buf, text.len, &obj, &olen, err) < 0)
 		goto out;
 	if (r->t->drv->put(r->t, name, obj, olen, err) < 0 || r->t->drv->sync(r->t, err) < 0)
 		goto out;
