@@ -344,9 +344,11 @@ static char *sha_str(const char *hex)
 /*
  * The cloud-init seed: the CD-ROM device (a new or moved one takes effect at
  * the next restart), its volume (missing: uploaded again), and its content
- * against what the domain's metadata says was applied.  A content change
- * needs no restart: the seed is rewritten, and cloud-init reads it at the
- * guest's next boot under the new instance-id.
+ * against what the domain's metadata says was applied.  New content is
+ * written at once (and a running guest's medium changed), but cloud-init
+ * only reads it when the guest boots: for a running guest the change is
+ * marked (restart), so allowRestart decides whether that boot is now or
+ * the guest's own next one.
  */
 static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const struct nc_domain *o,
 		      bool running)
@@ -378,7 +380,7 @@ static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const 
 			from = sha_str(o->meta_ci_user_data);
 			to = nc_xasprintf("sha256 %.12s (cloud-init reads it at next boot, under a new instance-id)",
 					  s->user_data_sha);
-			add_change(a, false, "cloudInit userData", from, to);
+			add_change(a, running, "cloudInit userData", from, to);
 			free(from);
 			free(to);
 		}
@@ -386,14 +388,14 @@ static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const 
 			from = sha_str(o->meta_ci_network_config);
 			to = nc_xasprintf("sha256 %.12s%s (cloud-init reads it at next boot, under a new instance-id)",
 					  s->network_config_sha, s->network_generated ? ", generated from the NICs" : "");
-			add_change(a, false, "cloudInit networkConfig", from, to);
+			add_change(a, running, "cloudInit networkConfig", from, to);
 			free(from);
 			free(to);
 		}
 		if (!str_eq(o->meta_ci_iid, s->instance_id)) {
 			if (str_eq(o->meta_ci_user_data, s->user_data_sha) &&
 			    str_eq(o->meta_ci_network_config, s->network_config_sha))
-				add_change(a, false, "cloudInit instance-id", or_dash(o->meta_ci_iid), s->instance_id);
+				add_change(a, running, "cloudInit instance-id", or_dash(o->meta_ci_iid), s->instance_id);
 			a->seed_upload = true;
 		}
 	}

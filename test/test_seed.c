@@ -324,13 +324,12 @@ START_TEST(test_sim_apply_change_remove)
 	old_iid = nc_xstrdup(d.meta_ci_iid);
 	nc_domain_release(&d);
 
-	/* a new userData: an update without restart, that says what it means */
-	write_spec("pc", "  allowRestart: true\n  cloudInit:\n    userData: |\n      #cloud-config\n      hostname: other\n");
+	/* a new userData, allowRestart false: the seed is rewritten now, the guest reads it at its own next boot */
+	write_spec("pc", "  cloudInit:\n    userData: |\n      #cloud-config\n      hostname: other\n");
 	ck_assert_int_eq(sh(&r, PLAN), 2);
-	HAS(r.out, "~ web: update on h1\n");
-	HAS(r.out, "~ cloudInit userData: sha256 ");
-	HAS(r.out, " (cloud-init reads it at next boot, under a new instance-id)\n");
-	HASNT(r.out, "(restart)");
+	HAS(r.out, "~ web: update on h1\n      why: spec changed; changes marked (restart) take effect at the next "
+		   "restart (allowRestart is false)\n      ~ cloudInit userData: sha256 ");
+	HAS(r.out, " (cloud-init reads it at next boot, under a new instance-id) (restart)\n");
 	HASNT(r.out, "with restart");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
@@ -347,6 +346,18 @@ START_TEST(test_sim_apply_change_remove)
 	ck_assert_str_ne(d.meta_ci_iid, old_iid);
 	nc_domain_release(&d);
 	free(old_iid);
+
+	/* allowRestart: true: the guest boots with the new seed now */
+	write_spec("pc", "  allowRestart: true\n  cloudInit:\n    userData: |\n      #cloud-config\n      hostname: third\n");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web: update on h1 (with restart)\n      why: spec changed; restart allowed\n"
+		   "      ~ cloudInit userData: sha256 ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "update web on h1 ... done");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
 
 	/* the seed volume deleted behind NovaCron's back: uploaded again */
 	{
@@ -448,7 +459,7 @@ START_TEST(test_sim_generated_network_config)
 	ck_assert_int_eq(shq("sed -i 's/{name: eth0, network: lan}/{name: eth0, network: lan, mac: \"52:54:00:12:34:56\"}/' spec/cluster.yaml"), 0);
 	ck_assert_int_eq(sh(&r, PLAN), 2);
 	HAS(r.out, "~ cloudInit networkConfig: sha256 ");
-	HAS(r.out, ", generated from the NICs (cloud-init reads it at next boot, under a new instance-id)\n");
+	HAS(r.out, ", generated from the NICs (cloud-init reads it at next boot, under a new instance-id) (restart)\n");
 	HASNT(r.out, "~ cloudInit userData");
 	nc_run_free(&r);
 }

@@ -6,8 +6,9 @@
 #   machine, on sata for q35, and QEMU starts with it; the volume's bytes
 #   (virsh vol-download) are an ISO 9660 image labelled cidata (blkid, as
 #   cloud-init finds it) holding the user-data byte for byte; a changed
-#   userData is planned as such (no restart), applied by rewriting the seed
-#   and changing the running guest's medium, and the guest keeps running;
+#   userData is planned as such (a restart, not taken: allowRestart is
+#   false), applied by rewriting the seed and changing the running guest's
+#   medium, and the guest keeps running;
 #   cloudInit removed: the CD-ROM leaves the definition and the volume is
 #   deleted; a deleted VM takes its seed with it.
 # The guests are a 4-instruction multiboot kernel that halts: nothing here
@@ -101,6 +102,7 @@ metadata: {name: ci}
 spec:
   template: tiny
   machine: pc
+  allowRestart: ${ALLOW_RESTART:-false}
 YAML
 		if [ -n "$1" ]; then
 			printf '  cloudInit:\n    userData: |\n'
@@ -140,8 +142,9 @@ nc plan >"$T/p1.log" 2>&1; rc=$?
 ID=$(v domid ci)
 spec "$T/ud2"
 nc plan >"$T/p2.log" 2>&1; rc=$?
-[ $rc -eq 2 ] && grep -q '~ cloudInit userData: sha256 [0-9a-f]\{12\} -> sha256 [0-9a-f]\{12\} (cloud-init reads it at next boot, under a new instance-id)' "$T/p2.log" &&
-	! grep -q 'restart' "$T/p2.log" && ok "plan: the userData change and what it means, no restart" || { cat "$T/p2.log"; fail "plan of a userData change"; }
+[ $rc -eq 2 ] && grep -q '~ cloudInit userData: sha256 [0-9a-f]\{12\} -> sha256 [0-9a-f]\{12\} (cloud-init reads it at next boot, under a new instance-id) (restart)' "$T/p2.log" &&
+	grep -q 'take effect at the next restart (allowRestart is false)' "$T/p2.log" && ! grep -q 'with restart' "$T/p2.log" &&
+	ok "plan: the userData change and what it means, no restart (allowRestart is false)" || { cat "$T/p2.log"; fail "plan of a userData change"; }
 nc apply --auto-approve >"$T/a2.log" 2>&1 && ok "apply rewrites the seed" || { cat "$T/a2.log"; fail "apply userData change"; }
 seed_has ci "$T/ud2" && ok "the seed volume holds the new user-data" || fail "new seed content"
 [ "$(v domid ci)" = "$ID" ] && ok "the guest kept running (same QEMU, id $ID)" || fail "guest restarted: id $(v domid ci) was $ID"
@@ -155,6 +158,16 @@ else
 	fail "no QEMU pid for ci ($LV/h1/run/qemu/ci.pid)"
 fi
 nc plan >"$T/p3.log" 2>&1 && ok "converged after the change" || { cat "$T/p3.log"; fail "plan after change"; }
+
+# 2b. allowRestart: true: the guest is restarted to boot with the new seed
+ALLOW_RESTART=true spec "$T/ud1"
+nc plan >"$T/p4.log" 2>&1
+grep -q '~ ci: update on h1 (with restart)' "$T/p4.log" && ok "with allowRestart the change restarts the guest" ||
+	{ cat "$T/p4.log"; fail "plan with allowRestart"; }
+nc apply --auto-approve >"$T/a4.log" 2>&1 || { cat "$T/a4.log"; fail "apply with restart"; }
+[ "$(v domstate ci)" = running ] && [ "$(v domid ci)" != "$ID" ] && seed_has ci "$T/ud1" &&
+	ok "restarted (id $ID -> $(v domid ci)) with the new seed" || fail "restart: id $(v domid ci), state $(v domstate ci)"
+ALLOW_RESTART=true nc plan >"$T/p5.log" 2>&1 || { cat "$T/p5.log"; fail "plan after restart"; }
 
 # 3. cloudInit removed from ci, ciq deleted: their seed volumes go
 spec "" absent
