@@ -100,6 +100,7 @@ struct nc_dom_disk {
 	char *target, *bus, *type, *source, *format;
 	bool boot;
 	uint64_t capacity;       /* volume's virtual size (observe fills it for pool volumes); 0 unknown */
+	uint64_t allocation;     /* bytes the volume holds (observe, pool volumes); 0 unknown */
 };
 struct nc_dom_nic {
 	char *mac, *type, *source, *model;

@@ -97,16 +97,88 @@ static const struct nc_domain_def *desired_def(const struct nc_plan *p, const ch
 	return NULL;
 }
 
+/* progress of a cold migration's volume copy, as migration progress */
+struct copy_ctx {
+	const struct nc_migrate_opts *mo;
+	double t0, last_t;
+	uint64_t last_done;
+	double speed;
+};
+
+static void copy_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct copy_ctx *cc = opaque;
+	struct nc_migrate_progress mp;
+	double t = now();
+
+	if (!cc->mo->progress)
+		return;
+	if (t - cc->last_t >= 0.5) {
+		cc->speed = (double)(done - cc->last_done) / (t - cc->last_t);
+		cc->last_t = t;
+		cc->last_done = done;
+	}
+	mp.total = total > done ? total : done;
+	mp.remaining = mp.total - done;
+	mp.elapsed = t - cc->t0;
+	mp.speed = cc->speed;
+	cc->mo->progress(cc->mo->opaque, &mp);
+}
+
+static int commit_both(struct nc_host_conn *src, struct nc_host_conn *dst, int ret, struct nc_err *err)
+{
+	if (src->drv->commit) {
+		struct nc_err e1 = { "" }, e2 = { "" };
+
+		if (src->drv->commit(src, &e1) < 0 && !ret) {
+			*err = e1;
+			ret = -1;
+		}
+		if (dst->drv->commit(dst, &e2) < 0 && !ret) {
+			*err = e2;
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/* appends "; and removing the copies failed: ..." when undoing a copy fails */
+static void undo_copies(struct nc_host_conn *dst, const struct nc_volumes_move *mv, struct nc_err *err)
+{
+	struct nc_err e = { "" };
+
+	if (nc_volumes_copy_undo(dst, mv, &e) < 0) {
+		size_t len = strlen(err->msg);
+
+		snprintf(err->msg + len, sizeof(err->msg) - len, "; and removing the copies failed: %s", e.msg);
+	}
+}
+
+/*
+ * A migration.  A cold one (the domain is shut off) first copies the VM's
+ * local volumes (dir pools) to the destination (volumes.h), then moves the
+ * definition, checks the domain is there, and removes the source volumes.
+ * When the copy or the move fails, what was made on the destination is
+ * removed and the VM stays defined on the source with its disks, so the
+ * next pass tries again.
+ */
 static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struct nc_cluster *c,
 		       struct nc_migrate_opts *mo, struct nc_err *err)
 {
 	const struct nc_domain_def *want = desired_def(p, a->vm);
 	struct nc_host_conn *src = c->hosts[a->host].conn, *dst = c->hosts[a->target].conn;
 	const struct nc_host *dh = c->hosts[a->target].spec;
+	struct nc_volumes_move mv;
 	struct nc_domain d;
 	int found, ret = 0;
+	bool copying = false;
 
 	memset(&d, 0, sizeof(d));
+	memset(&mv, 0, sizeof(mv));
+	if (!src) {
+		nc_err_set(err, "source %s is not connected", c->hosts[a->host].spec->obj.meta.name.v);
+		return -1;
+	}
 	if (!dst) {
 		nc_err_set(err, "destination %s is not connected", dh->obj.meta.name.v);
 		return -1;
@@ -124,7 +196,11 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 				   c->hosts[a->host].spec->obj.meta.name.v, dh->obj.meta.name.v);
 			return -1;
 		}
-		return found < 0 ? -1 : 0;
+		if (found < 0)
+			return -1;
+		/* cut short before the source volumes were removed */
+		ret = nc_volumes_drop_leftovers(src, dst, p->spec, a->vmref, a->vm, err);
+		return commit_both(src, dst, ret, err);
 	}
 	found = recheck(src, a, &d, err);
 	if (found <= 0) {
@@ -140,6 +216,27 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 		nc_err_set(err, "the migration URI of %s was refused (see novacron validate)", dh->obj.meta.name.v);
 		return -1;
 	}
+	if (!mo->live) {
+		struct nc_local_vol *lv;
+		size_t n = nc_volumes_local(&lv, p->spec, a->vmref, a->vm);
+
+		nc_volumes_local_free(lv, n);
+		copying = n > 0;
+		if (copying && d.state != NC_DOM_SHUTOFF) {
+			nc_err_set(err, "%s is %s: a cold migration copies its disks only when it is shut off",
+				   a->vm, nc_dom_state_name(d.state));
+			nc_domain_release(&d);
+			return -1;
+		}
+	}
+	if (copying) {
+		struct copy_ctx cc = { mo, now(), now(), 0, 0 };
+
+		if (nc_volumes_copy(&mv, src, dst, p->spec, a->vmref, a->vm, copy_progress, &cc, err) < 0) {
+			nc_domain_release(&d);
+			return commit_both(src, dst, -1, err);
+		}
+	}
 	/*
 	 * The cloud-init seed must be on the destination before QEMU starts
 	 * there.  A dir pool is the host's own: its seed is written again (an
@@ -148,12 +245,34 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	 * by both hosts, so its seed is only put there when missing.
 	 */
 	if (want && want->seed &&
-	    nc_seed_ensure(dst, p->spec, want, strcmp(want->seed->type, "file") == 0, err) < 0) {
-		nc_domain_release(&d);
-		return -1;
-	}
-	if (src->drv->migrate(src, dst, a->vm, mo, err) < 0)
+	    nc_seed_ensure(dst, p->spec, want, strcmp(want->seed->type, "file") == 0, err) < 0)
 		ret = -1;
+	if (!ret && src->drv->migrate(src, dst, a->vm, mo, err) < 0)
+		ret = -1;
+	if (ret && copying)
+		undo_copies(dst, &mv, err);
+	if (!ret && copying) {
+		/* the domain is defined on the destination: its disks live there now */
+		struct nc_domain moved;
+
+		memset(&moved, 0, sizeof(moved));
+		found = recheck(dst, a, &moved, err);
+		if (found > 0)
+			nc_domain_release(&moved);
+		if (found == 0)
+			nc_err_set(err, "%s is not on %s after the move", a->vm, dh->obj.meta.name.v);
+		if (found <= 0) {
+			ret = -1;
+		} else if (nc_volumes_copy_finish(src, &mv, err) < 0) {
+			char m[sizeof(err->msg)];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			nc_err_set(err, "moved to %s, but the source volumes were not all removed: %s",
+				   dh->obj.meta.name.v, m);
+			ret = -1;
+		}
+	}
+	nc_volumes_move_release(&mv);
 	if (!ret && want && want->seed && strcmp(want->seed->type, "file") == 0 &&
 	    nc_seed_delete(src, p->spec, &d, NULL, err) < 0)
 		ret = -1;
@@ -161,19 +280,7 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	if (!ret && a->start_after && dst->drv->start(dst, a->vm, err) < 0)
 		ret = -1;
 	/* both hosts changed (or may have, after a failure) */
-	if (src->drv->commit) {
-		struct nc_err e1 = { "" }, e2 = { "" };
-
-		if (src->drv->commit(src, &e1) < 0 && !ret) {
-			*err = e1;
-			ret = -1;
-		}
-		if (dst->drv->commit(dst, &e2) < 0 && !ret) {
-			*err = e2;
-			ret = -1;
-		}
-	}
-	return ret;
+	return commit_both(src, dst, ret, err);
 }
 
 static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
@@ -408,9 +515,12 @@ static void *mig_worker(void *arg)
 			r->per_host[a->host]++;
 			r->per_host[a->target]++;
 			if (r->progress) {
-				fprintf(r->progress, "      #%d %s: migrating %s -> %s ...\n", a->id, a->vm,
+				char mode[96];
+
+				nc_migrate_mode(a, mode, sizeof(mode));
+				fprintf(r->progress, "      #%d %s: migrating %s -> %s (%s) ...\n", a->id, a->vm,
 					r->c->hosts[a->host].spec->obj.meta.name.v,
-					r->c->hosts[a->target].spec->obj.meta.name.v);
+					r->c->hosts[a->target].spec->obj.meta.name.v, mode);
 				fflush(r->progress);
 			}
 			pthread_mutex_unlock(&r->mu);

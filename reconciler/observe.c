@@ -120,14 +120,16 @@ static void *worker(void *arg)
 		}
 		if (r == 0 && conn->drv->observe(conn, &obs, &err) < 0)
 			r = -1;
-		/* the size of each managed domain's volumes, to compare with the spec */
+		/* the size of each managed domain's volumes, to compare with the spec,
+		 * and what they hold (a cold migration copies that) */
 		if (r == 0) {
 			size_t d, k;
 
 			for (d = 0; d < obs.ndoms; d++)
 				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ndisks; k++)
-					obs.doms[d].disks[k].capacity =
-						nc_vol_capacity_by_path(conn, obs.doms[d].disks[k].source);
+					nc_vol_sizes_by_path(conn, obs.doms[d].disks[k].source,
+							     &obs.doms[d].disks[k].capacity,
+							     &obs.doms[d].disks[k].allocation);
 			/* a seed CD-ROM whose volume is gone (0) is uploaded again */
 			for (d = 0; d < obs.ndoms; d++)
 				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ncdroms; k++)

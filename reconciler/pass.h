@@ -143,6 +143,8 @@ struct nc_action {
 	size_t host;        /* index into cluster hosts */
 	size_t target;      /* migrate: destination host */
 	bool live;          /* migrate: live (running guest) or cold */
+	size_t copy_vols;   /* cold migrate: local volumes (dir pools) copied to the target */
+	uint64_t copy_bytes;/* cold migrate: their allocation on the source (bytes to send) */
 	const struct nc_vm *vmref;  /* the spec VM, when there is one */
 	char *reason;       /* one line: why */
 	char *placement;    /* create: why this host */
@@ -206,6 +208,9 @@ bool nc_plan_empty(const struct nc_plan *p);
 bool nc_plan_partial(const struct nc_plan *p);
 /* The cluster may still differ from the spec after this plan (partial, blocked VMs). */
 bool nc_plan_incomplete(const struct nc_plan *p);
+
+/* "live", "cold", or "cold, copies 2 volumes, 1.2 GiB allocated" (a migrate action) */
+void nc_migrate_mode(const struct nc_action *a, char *buf, size_t len);
 
 struct nc_render_opts {
 	int color;

@@ -17,6 +17,7 @@
  * the moves that best even out the cluster (policies/rebalance.c).
  */
 #include "pass.h"
+#include "volumes.h"
 #include "../policies/placement.h"
 
 #include <stdarg.h>
@@ -450,6 +451,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 			    a->restart, a->start_after, a->live_memory, a->redefine);
 		if (a->seed_upload)
 			nc_buf_adds(&b, " seed\n");
+		if (a->copy_vols)
+			nc_buf_addf(&b, " copy %zu\n", a->copy_vols);
 		for (j = 0; j < a->nchanges; j++)
 			nc_buf_addf(&b, " %s %s %s %d\n", a->changes[j].field, a->changes[j].from,
 				    a->changes[j].to, a->changes[j].restart);
@@ -507,6 +510,40 @@ static void plan_move(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n,
 			b->start_after = false;
 			a->start_after = true;
 		}
+	}
+}
+
+/*
+ * What each cold migration copies: the VM's volumes in dir pools that its
+ * domain on the source uses, and the bytes they hold there (allocation,
+ * not capacity: holes are not sent).
+ */
+static void plan_copies(struct nc_plan *p, const struct nc_spec *spec, const struct nc_cluster *c)
+{
+	size_t i, j, k, n;
+
+	for (i = 0; i < p->nactions; i++) {
+		struct nc_action *a = &p->actions[i];
+		const struct nc_observed_host *o = &c->hosts[a->host].obs;
+		const struct nc_domain *d = NULL;
+		struct nc_local_vol *lv;
+
+		if (a->kind != NC_ACT_MIGRATE || a->live || !a->vmref)
+			continue;
+		for (j = 0; j < o->ndoms && !d; j++)
+			if (o->doms[j].managed && o->doms[j].meta_vm && strcmp(o->doms[j].meta_vm, a->vm) == 0)
+				d = &o->doms[j];
+		if (!d)
+			continue;
+		n = nc_volumes_local(&lv, spec, a->vmref, a->vm);
+		for (j = 0; j < n; j++)
+			for (k = 0; k < d->ndisks; k++)
+				if (d->disks[k].source && strcmp(d->disks[k].source, lv[j].path) == 0) {
+					a->copy_vols++;
+					a->copy_bytes += d->disks[k].allocation;
+					break;
+				}
+		nc_volumes_local_free(lv, n);
 	}
 }
 
@@ -944,6 +981,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		p.refused = true;
 	}
 
+	plan_copies(&p, spec, c);
 	if (p.nactions > 1)
 		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
 	for (i = 0; i < p.nactions; i++) {

@@ -69,6 +69,38 @@ static void incomplete_lines(const struct nc_plan *p, const struct nc_cluster *c
 			    p->blocked == 1 ? "it" : "they");
 }
 
+/* 1.2 GiB: one decimal, binary units (the exact byte count is in JSON) */
+static void human_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double x = (double)v;
+	size_t i = 0;
+
+	if (v < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)v);
+		return;
+	}
+	x /= 1024;
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && x >= 1024) {
+		x /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%.1f %s", x, units[i]);
+}
+
+void nc_migrate_mode(const struct nc_action *a, char *buf, size_t len)
+{
+	char sz[32];
+
+	if (a->live || !a->copy_vols) {
+		snprintf(buf, len, "%s", a->live ? "live" : "cold");
+		return;
+	}
+	human_bytes(a->copy_bytes, sz, sizeof(sz));
+	snprintf(buf, len, "cold, copies %zu volume%s, %s allocated", a->copy_vols,
+		 a->copy_vols == 1 ? "" : "s", sz);
+}
+
 static size_t managed_count(const struct nc_observed_host *o)
 {
 	size_t i, n = 0;
@@ -154,10 +186,13 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
+			char mode[96];
+
+			nc_migrate_mode(a, mode, sizeof(mode));
 			if (a->kind == NC_ACT_MIGRATE)
 				nc_buf_addf(out, "  %s%s%s %s%s%s: migrate %s -> %s (%s)", o->color ? sym_color(a->kind) : "",
 					    symbol(a->kind), r, b, a->vm, r, host_name(c, a->host),
-					    host_name(c, a->target), a->live ? "live" : "cold");
+					    host_name(c, a->target), mode);
 			else
 				nc_buf_addf(out, "  %s%s%s %s%s%s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
 					    symbol(a->kind), r, b, a->obj ? nc_object_kind_name(a->obj) : "",
@@ -265,10 +300,20 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
+			char mode[100];
+
+			mode[0] = 0;
+			if (a->restart)
+				snprintf(mode, sizeof(mode), " (restart)");
+			else if (a->kind == NC_ACT_MIGRATE) {
+				char m[96];
+
+				nc_migrate_mode(a, m, sizeof(m));
+				snprintf(mode, sizeof(mode), " (%s)", m);
+			}
 			nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
 				    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
-				    nc_action_name(a->kind), a->restart ? " (restart)" : a->kind == NC_ACT_MIGRATE ?
-				    (a->live ? " (live)" : " (cold)") : "", host_name(c, a->host),
+				    nc_action_name(a->kind), mode, host_name(c, a->host),
 				    a->kind == NC_ACT_MIGRATE ? " → " : "",
 				    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
 			md_escape(out, a->reason);
@@ -446,6 +491,9 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			nc_buf_adds(out, ", \"target\": ");
 			json_str(out, host_name(c, a->target));
 			nc_buf_addf(out, ", \"live\": %s", a->live ? "true" : "false");
+			if (!a->live)
+				nc_buf_addf(out, ", \"copy\": {\"volumes\": %zu, \"bytes\": %llu}", a->copy_vols,
+					    (unsigned long long)a->copy_bytes);
 		}
 		if (a->placement) {
 			nc_buf_adds(out, ", \"placement\": ");

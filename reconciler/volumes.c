@@ -267,3 +267,169 @@ int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const 
 	free(want);
 	return ret;
 }
+
+/* ---- cold migration ---- */
+
+size_t nc_volumes_local(struct nc_local_vol **out, const struct nc_spec *spec, const struct nc_vm *vm,
+			const char *domain)
+{
+	struct nc_local_vol *v = NULL;
+	size_t i, n = 0;
+
+	*out = NULL;
+	if (!spec || !vm)
+		return 0;
+	for (i = 0; i < vm->eff.disks.n; i++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
+		const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+		struct nc_pool_def pd;
+
+		if (!pool)
+			continue;
+		nc_pool_def_from_spec(&pd, pool);
+		if (!pd.type || strcmp(pd.type, "dir") != 0 || !pd.path)
+			continue;
+		v = nc_xreallocarray(v, n + 1, sizeof(*v));
+		v[n].pd = pd;
+		v[n].vol = nc_disk_volume_name(pool, domain, k->name.v);
+		v[n].path = nc_xasprintf("%s/%s", pd.path, v[n].vol);
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+void nc_volumes_local_free(struct nc_local_vol *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].vol);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+void nc_volumes_move_release(struct nc_volumes_move *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; m->copies && i < m->n; i++)
+		nc_vol_copy_release(&m->copies[i]);
+	free(m->copies);
+	nc_volumes_local_free(m->vols, m->n);
+	memset(m, 0, sizeof(*m));
+}
+
+struct copy_prog {
+	void (*fn)(void *opaque, uint64_t done, uint64_t total);
+	void *opaque;
+	uint64_t before, total;
+};
+
+static void copy_progress(void *opaque, uint64_t bytes)
+{
+	struct copy_prog *cp = opaque;
+
+	if (cp->fn)
+		cp->fn(cp->opaque, cp->before + bytes, cp->total);
+}
+
+int nc_volumes_copy(struct nc_volumes_move *out, struct nc_host_conn *src, struct nc_host_conn *dst,
+		    const struct nc_spec *spec, const struct nc_vm *vm, const char *domain,
+		    void (*progress)(void *opaque, uint64_t done, uint64_t total), void *opaque, struct nc_err *err)
+{
+	struct nc_volumes_move m;
+	struct copy_prog cp = { progress, opaque, 0, 0 };
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.n = nc_volumes_local(&m.vols, spec, vm, domain);
+	m.copies = nc_xcalloc(m.n + 1, sizeof(*m.copies));
+	for (i = 0; i < m.n; i++) {
+		struct nc_volume info;
+
+		memset(&info, 0, sizeof(info));
+		if (nc_vol_info(src, &m.vols[i].pd, m.vols[i].vol, &info, err) < 0)
+			goto fail;
+		m.total += info.allocation;
+		nc_volume_release(&info);
+	}
+	cp.total = m.total;
+	for (i = 0; i < m.n; i++) {
+		cp.before = m.bytes;
+		if (nc_vol_copy(src, dst, &m.vols[i].pd, m.vols[i].vol, &m.copies[i], copy_progress, &cp, err) < 0)
+			goto fail;
+		m.bytes += m.copies[i].bytes;
+		if (m.copies[i].found && !m.copies[i].shared)
+			m.copied++;
+	}
+	*out = m;
+	return 0;
+fail:
+	{
+		struct nc_err e = { "" };
+
+		nc_volumes_copy_undo(dst, &m, &e);
+	}
+	nc_volumes_move_release(&m);
+	return -1;
+}
+
+int nc_volumes_copy_undo(struct nc_host_conn *dst, const struct nc_volumes_move *m, struct nc_err *err)
+{
+	size_t i = m->n;
+	int ret = 0;
+
+	while (i-- > 0) {
+		struct nc_err e = { "" };
+
+		if (nc_vol_copy_undo(dst, &m->copies[i], &e) < 0 && ret == 0) {
+			*err = e;
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+int nc_volumes_copy_finish(struct nc_host_conn *src, const struct nc_volumes_move *m, struct nc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		if (!m->copies[i].found || m->copies[i].shared)
+			continue;
+		if (nc_vol_delete(src, &m->vols[i].pd, m->vols[i].vol, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int nc_volumes_drop_leftovers(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_spec *spec,
+			      const struct nc_vm *vm, const char *domain, struct nc_err *err)
+{
+	struct nc_local_vol *v;
+	size_t n = nc_volumes_local(&v, spec, vm, domain), i;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		struct nc_volume a, b;
+		int shared;
+
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		if (nc_vol_info(src, &v[i].pd, v[i].vol, &a, err) < 0 || nc_vol_info(dst, &v[i].pd, v[i].vol, &b, err) < 0) {
+			ret = -1;
+		} else if (a.exists && b.exists) {
+			shared = nc_vol_shared(src, dst, &v[i].pd, v[i].vol, err);
+			if (shared < 0 || (!shared && nc_vol_delete(src, &v[i].pd, v[i].vol, err) < 0))
+				ret = -1;
+		}
+		nc_volume_release(&a);
+		nc_volume_release(&b);
+	}
+	nc_volumes_local_free(v, n);
+	return ret;
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "pass.h"
+#include "../drivers/storage/storage.h"
 
 /* Creates missing volumes (restore, image clone or empty) and grows small ones. */
 int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
@@ -29,5 +30,50 @@ int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const 
 /* Deletes the volumes of an (undefined) domain's disks. */
 int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
 	struct nc_err *err);
+
+/*
+ * ---- cold migration: a VM's local volumes follow it (volumes.c) ----
+ *
+ * The local volumes of a VM are its spec disks in dir pools (a directory on
+ * each host); rbd pools are shared by every host and never copied.
+ * nc_volumes_local lists them with the path each has on a host (the pool's
+ * directory and the volume name), for plans; nc_volumes_copy copies them
+ * from src to dst before the domain moves (storage.h nc_vol_copy: sparse,
+ * a leftover of an interrupted copy replaced, a directory both hosts share
+ * detected and left alone), and on failure removes what it made on dst;
+ * nc_volumes_copy_undo removes it when a later step fails; and
+ * nc_volumes_copy_finish removes the source volumes once the domain is
+ * defined on dst (the disk lives there now).
+ */
+struct nc_local_vol {
+	struct nc_pool_def pd;
+	char *vol;               /* volume name */
+	char *path;              /* its file on a host: pool path/vol */
+};
+size_t nc_volumes_local(struct nc_local_vol **out, const struct nc_spec *spec, const struct nc_vm *vm,
+	const char *domain);
+void nc_volumes_local_free(struct nc_local_vol *v, size_t n);
+
+struct nc_volumes_move {
+	struct nc_local_vol *vols;
+	size_t n;
+	struct nc_vol_copy *copies;  /* one per vol */
+	uint64_t total;              /* allocation of the source volumes */
+	uint64_t bytes;              /* data sent */
+	size_t copied;               /* volumes copied (not missing, not shared) */
+};
+/* progress(opaque, bytes sent so far, total) */
+int nc_volumes_copy(struct nc_volumes_move *out, struct nc_host_conn *src, struct nc_host_conn *dst,
+	const struct nc_spec *spec, const struct nc_vm *vm, const char *domain,
+	void (*progress)(void *opaque, uint64_t done, uint64_t total), void *opaque, struct nc_err *err);
+int nc_volumes_copy_undo(struct nc_host_conn *dst, const struct nc_volumes_move *m, struct nc_err *err);
+int nc_volumes_copy_finish(struct nc_host_conn *src, const struct nc_volumes_move *m, struct nc_err *err);
+void nc_volumes_move_release(struct nc_volumes_move *m);
+/*
+ * After a move cut short between undefining the source and removing its
+ * volumes: removes the source volumes that dst has too (not shared).
+ */
+int nc_volumes_drop_leftovers(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_spec *spec,
+	const struct nc_vm *vm, const char *domain, struct nc_err *err);
 
 #endif

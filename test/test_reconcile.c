@@ -568,7 +568,9 @@ START_TEST(test_drain_moves_what_fits)
 	ck_assert_int_eq(shq(MAINT("kvm2")), 0);
 	ck_assert_int_eq(sh(&r, PLAN), 2);
 	HAS(r.out, "kvm2         sim:///kvm2              ok, 16 CPUs, 64GiB, 6 domains, maintenance\n");
-	HAS(r.out, "~ scratch: migrate kvm2 -> kvm1 (cold)\n      why: drain: kvm2 is in maintenance\n");
+	/* a simulated volume holds no data: 0 B to send */
+	HAS(r.out, "~ scratch: migrate kvm2 -> kvm1 (cold, copies 1 volume, 0 B allocated)\n"
+		   "      why: drain: kvm2 is in maintenance\n");
 	HAS(r.out, "~ worker-1: migrate kvm2 -> kvm1 (live)\n");
 	/* web-1 has nowhere to go without breaking its required anti-affinity */
 	HAS(r.out, "warning: cannot move web-1 off kvm2 (drain: kvm2 is in maintenance): no host fits: "
@@ -613,6 +615,91 @@ START_TEST(test_pinned_host_moves)
 	HAS(r.out, "db-1                 running   4 vCPU 8GiB     managed");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+/* the volumes named VOL in a simulated host's state file */
+#define VOLS(h, vol) "grep -c '<name>" vol "</name>' state/" h ".xml"
+
+/*
+ * A cold migration copies the VM's local volume and removes the source's
+ * once the domain is on the destination.  A failure at each mutating step
+ * of the move in turn (the copy midway, the cloud-init seed, the move, the
+ * removals) leaves the VM on kvm2 with its disk and no copy on kvm3, or
+ * moved with its disk on kvm3 (a source volume that could not be removed
+ * is said so and left); the next apply converges.
+ */
+START_TEST(test_cold_move_copies_volumes)
+{
+	struct nc_run r;
+	int k, rc = 1;
+
+	for (k = 1; rc != 0; k++) {
+		bool moved, left;
+
+		ck_assert_int_lt(k, 12);
+		/* scratch (stopped, the last VM of the file) pinned to kvm2 */
+		ck_assert_int_eq(shq("rm -rf state spec && cp -r '%s/examples/quickstart' spec && "
+				     "printf '  placement:\\n    host: kvm2\\n' >> spec/vms/workers.yaml", NC_SOURCE_DIR), 0);
+		ck_assert_int_eq(shq(APPLY), 0);
+		ck_assert_int_eq(sh(&r, VOLS("kvm2", "scratch-root.qcow2")), 0);
+		ck_assert_str_eq(r.out, "1\n");
+		nc_run_free(&r);
+		ck_assert_int_eq(shq("sed -i 's/^    host: kvm2/    host: kvm3/' spec/vms/workers.yaml"), 0);
+		if (k == 1) {
+			ck_assert_int_eq(sh(&r, PLAN), 2);
+			/* a simulated volume holds no data: 0 B to send */
+			HAS(r.out, "~ scratch: migrate kvm2 -> kvm3 (cold, copies 1 volume, 0 B allocated)\n");
+			nc_run_free(&r);
+			ck_assert_int_eq(sh(&r, PLAN " -o json"), 2);
+			HAS(r.out, "\"target\": \"kvm3\", \"live\": false, \"copy\": {\"volumes\": 1, \"bytes\": 0}");
+			nc_run_free(&r);
+		}
+		rc = sh(&r, "NOVACRON_FAIL_AT=%d " APPLY, k);
+		if (rc == 0) {
+			ck_assert_int_ge(k, 4);    /* copy, seed, move, removals */
+			nc_run_free(&r);
+			break;
+		}
+		ck_assert_int_eq(rc, 1);
+		HAS(r.out, "injected failure");
+		if (k == 1)
+			HAS(r.out, "migrate scratch kvm2 -> kvm3 (cold) ... failed: vol-copy: injected failure");
+		left = strstr(r.out, "moved to kvm3, but the source volumes were not all removed: "
+				     "vol-delete: injected failure") != NULL;
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, SIM " kvm2 list"), 0);
+		moved = strstr(r.out, "scratch ") == NULL;
+		nc_run_free(&r);
+		/* on kvm2 with its disk and nothing on kvm3, or on kvm3 with its disk */
+		sh(&r, VOLS("kvm2", "scratch-root.qcow2"));
+		ck_assert_str_eq(r.out, !moved || left ? "1\n" : "0\n");
+		nc_run_free(&r);
+		sh(&r, VOLS("kvm3", "scratch-root.qcow2"));
+		ck_assert_str_eq(r.out, moved ? "1\n" : "0\n");
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, APPLY), 0);
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, PLAN), 0);
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, SIM " kvm3 list"), 0);
+		HAS(r.out, "scratch              shut off");
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, VOLS("kvm3", "scratch-root.qcow2")), 0);
+		ck_assert_str_eq(r.out, "1\n");
+		nc_run_free(&r);
+		/* gone from the source, but for a removal that failed after the move */
+		sh(&r, VOLS("kvm2", "scratch-root.qcow2"));
+		ck_assert_str_eq(r.out, left ? "1\n" : "0\n");
+		nc_run_free(&r);
+	}
+	/* the last run had no failure left to inject: moved, nothing left behind */
+	ck_assert_int_eq(sh(&r, VOLS("kvm3", "scratch-root.qcow2")), 0);
+	ck_assert_str_eq(r.out, "1\n");
+	nc_run_free(&r);
+	sh(&r, VOLS("kvm2", "scratch-root.qcow2"));
+	ck_assert_str_eq(r.out, "0\n");
 	nc_run_free(&r);
 }
 END_TEST
@@ -734,6 +821,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_cli_plan_usage);
 	tcase_add_test(tc, test_drain_moves_what_fits);
 	tcase_add_test(tc, test_pinned_host_moves);
+	tcase_add_test(tc, test_cold_move_copies_volumes);
 	tcase_add_test(tc, test_nothing_fits_says_why);
 	tcase_add_test(tc, test_rebalance_evens_out_within_budget);
 	tcase_add_test(tc, test_capacity_report);

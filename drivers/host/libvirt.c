@@ -922,13 +922,19 @@ static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 	free(xml);
 	if (!nd)
 		return lv_fail(err, "cannot define domain on the destination");
+	/* the source stays as it was when it cannot let go: the destination
+	 * loses the new definition again (invariant 10) */
 	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+		lv_fail(err, "cannot stop domain on the source");
+		virDomainUndefine(nd);
 		virDomainFree(nd);
-		return lv_fail(err, "cannot stop domain on the source");
+		return -1;
 	}
 	if (virDomainUndefine(dom) < 0) {
+		lv_fail(err, "cannot undefine domain on the source");
+		virDomainUndefine(nd);
 		virDomainFree(nd);
-		return lv_fail(err, "cannot undefine domain on the source");
+		return -1;
 	}
 	if (start && virDomainCreate(nd) < 0) {
 		virDomainFree(nd);

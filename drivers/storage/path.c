@@ -1,5 +1,5 @@
 /*
- * storage/path.c - the virtual size of a volume a domain's disk names by
+ * storage/path.c - the virtual size (and allocation) of a volume a domain's disk names by
  * path, for observation: libvirt knows it when the file lies in one of the
  * host's storage pools (NovaCron's dir pools are), and otherwise it is
  * reported as unknown (0), which plans treat as "nothing to compare".
@@ -9,25 +9,35 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path)
+void nc_vol_sizes_by_path(struct nc_host_conn *host, const char *path, uint64_t *capacity,
+			  uint64_t *allocation)
 {
 	virConnectPtr conn = nc_libvirt_conn(host);
 	virStorageVolPtr v;
 	virStorageVolInfo info;
-	uint64_t cap = 0;
 
+	*capacity = *allocation = 0;
 	if (!conn || !path || path[0] != '/')
-		return 0;
+		return;
 	v = virStorageVolLookupByPath(conn, path);
 	if (!v) {
 		virResetLastError();
-		return 0;
+		return;
 	}
-	if (virStorageVolGetInfo(v, &info) == 0)
-		cap = info.capacity;
-	else
+	if (virStorageVolGetInfo(v, &info) == 0) {
+		*capacity = info.capacity;
+		*allocation = info.allocation;
+	} else {
 		virResetLastError();
+	}
 	virStorageVolFree(v);
+}
+
+uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path)
+{
+	uint64_t cap, alloc;
+
+	nc_vol_sizes_by_path(host, path, &cap, &alloc);
 	return cap;
 }
 

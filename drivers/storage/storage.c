@@ -14,6 +14,7 @@
  * differences are written down in storage.h.
  */
 #include "storage.h"
+#include "dir-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +127,7 @@ int nc_storage_check_grow(const char *vol, uint64_t cur, uint64_t size, struct n
 	return -1;
 }
 
-static int st_fail(struct nc_err *err, const char *vol, const char *what)
+int nc_st_fail(struct nc_err *err, const char *vol, const char *what)
 {
 	const char *m = virGetLastErrorMessage();
 
@@ -147,16 +148,16 @@ int nc_storage_block_resize(struct nc_host_conn *host, const char *vol, const ch
 	}
 	d = virDomainLookupByName(conn, running_domain);
 	if (!d)
-		return st_fail(err, vol, "cannot find the running domain");
+		return nc_st_fail(err, vol, "cannot find the running domain");
 	if (virDomainBlockResize(d, target, size, VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
-		ret = st_fail(err, vol, "cannot resize the disk of the running domain");
+		ret = nc_st_fail(err, vol, "cannot resize the disk of the running domain");
 	virDomainFree(d);
 	return ret;
 }
 
 /* ---- XML: built with libxml2, read with XPath ---- */
 
-static char *doc_text(xmlDocPtr doc)
+char *nc_st_doc_text(xmlDocPtr doc)
 {
 	xmlChar *mem = NULL;
 	int len = 0;
@@ -168,7 +169,7 @@ static char *doc_text(xmlDocPtr doc)
 	return out;
 }
 
-static xmlDocPtr xml_parse(const char *xml)
+xmlDocPtr nc_st_xml_parse(const char *xml)
 {
 	return xmlReadMemory(xml, (int)strlen(xml), "storage.xml", NULL,
 			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -233,7 +234,7 @@ out:
 /* a volume's XML -> struct nc_volume */
 static int vol_parse(const char *xml, const char *vol, struct nc_volume *out, struct nc_err *err)
 {
-	xmlDocPtr doc = xml_parse(xml);
+	xmlDocPtr doc = nc_st_xml_parse(xml);
 	xmlXPathContextPtr ctx;
 	struct nc_volume v;
 
@@ -276,12 +277,12 @@ static char *pool_xml(const char *name, const char *path)
 	xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST name);
 	t = xmlNewChild(root, NULL, BAD_CAST "target", NULL);
 	xmlNewTextChild(t, NULL, BAD_CAST "path", BAD_CAST path);
-	out = doc_text(doc);
+	out = nc_st_doc_text(doc);
 	xmlFreeDoc(doc);
 	return out;
 }
 
-static char *vol_xml(const char *vol, uint64_t capacity, const char *base, const char *base_fmt)
+char *nc_st_vol_xml(const char *vol, uint64_t capacity, const char *fmt, const char *base, const char *base_fmt)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "volume"), n;
@@ -297,11 +298,14 @@ static char *vol_xml(const char *vol, uint64_t capacity, const char *base, const
 	n = xmlNewChild(root, NULL, BAD_CAST "allocation", BAD_CAST "0");   /* sparse */
 	xmlSetProp(n, BAD_CAST "unit", BAD_CAST "bytes");
 	n = xmlNewChild(root, NULL, BAD_CAST "target", NULL);
+	if (!fmt)
+		fmt = "qcow2";
 	/* qcow2 v3: v2 (libvirt's default "0.10") cannot hold the persistent
 	 * dirty bitmaps that incremental backups need */
-	xmlNewChild(n, NULL, BAD_CAST "compat", BAD_CAST "1.1");
+	if (strcmp(fmt, "qcow2") == 0)
+		xmlNewChild(n, NULL, BAD_CAST "compat", BAD_CAST "1.1");
 	n = xmlNewChild(n, NULL, BAD_CAST "format", NULL);
-	xmlSetProp(n, BAD_CAST "type", BAD_CAST "qcow2");
+	xmlSetProp(n, BAD_CAST "type", BAD_CAST fmt);
 	if (base) {
 		n = xmlNewChild(root, NULL, BAD_CAST "backingStore", NULL);
 		xmlNewTextChild(n, NULL, BAD_CAST "path", BAD_CAST base);
@@ -311,7 +315,7 @@ static char *vol_xml(const char *vol, uint64_t capacity, const char *base, const
 			xmlSetProp(n, BAD_CAST "type", BAD_CAST base_fmt);
 		}
 	}
-	out = doc_text(doc);
+	out = nc_st_doc_text(doc);
 	xmlFreeDoc(doc);
 	return out;
 }
@@ -331,19 +335,16 @@ static virConnectPtr dir_conn(struct nc_host_conn *host, const char *vol, struct
  * The started, refreshed libvirt pool of a spec pool.  Missing: defined,
  * built, started and marked autostart when create, else *out = NULL and 0.
  */
-static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
-		    virStoragePoolPtr *out, struct nc_err *err);
-
 int nc_storage_dir_pool(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
 			bool create, struct _virStoragePool **out, struct nc_err *err)
 {
 	virConnectPtr conn = dir_conn(host, vol, err);
 
 	*out = NULL;
-	return conn ? dir_pool(conn, pool, vol, create, out, err) : -1;
+	return conn ? nc_dir_pool(conn, pool, vol, create, out, err) : -1;
 }
 
-static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
+int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
 		    virStoragePoolPtr *out, struct nc_err *err)
 {
 	char *name = nc_xasprintf("novacron-%s", pool->name);
@@ -359,7 +360,7 @@ static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const ch
 	if (p) {
 		/* a pool of this name with another directory is not ours to change */
 		char *xml = virStoragePoolGetXMLDesc(p, 0), *path = NULL;
-		xmlDocPtr doc = xml ? xml_parse(xml) : NULL;
+		xmlDocPtr doc = xml ? nc_st_xml_parse(xml) : NULL;
 
 		free(xml);
 		if (doc) {
@@ -370,7 +371,7 @@ static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const ch
 			xmlFreeDoc(doc);
 		}
 		if (!path) {
-			st_fail(err, vol, "cannot read the XML of libvirt pool");
+			nc_st_fail(err, vol, "cannot read the XML of libvirt pool");
 			goto out;
 		}
 		if (strcmp(path, pool->path) != 0) {
@@ -381,7 +382,7 @@ static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const ch
 		}
 		free(path);
 	} else if (virGetLastErrorCode() != VIR_ERR_NO_STORAGE_POOL) {
-		st_fail(err, vol, "cannot look up libvirt pool");
+		nc_st_fail(err, vol, "cannot look up libvirt pool");
 		goto out;
 	} else if (!create) {
 		ret = 0;
@@ -392,26 +393,26 @@ static int dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const ch
 		p = virStoragePoolDefineXML(conn, xml, 0);
 		free(xml);
 		if (!p) {
-			st_fail(err, vol, "cannot define libvirt pool");
+			nc_st_fail(err, vol, "cannot define libvirt pool");
 			goto out;
 		}
 		/* dir: makes the directory; an existing one is kept */
 		if (virStoragePoolBuild(p, 0) < 0) {
-			st_fail(err, vol, "cannot build libvirt pool");
+			nc_st_fail(err, vol, "cannot build libvirt pool");
 			goto out;
 		}
 		if (virStoragePoolSetAutostart(p, 1) < 0) {
-			st_fail(err, vol, "cannot mark libvirt pool autostart");
+			nc_st_fail(err, vol, "cannot mark libvirt pool autostart");
 			goto out;
 		}
 	}
 	if (virStoragePoolIsActive(p) != 1 && virStoragePoolCreate(p, 0) < 0) {
-		st_fail(err, vol, "cannot start libvirt pool");
+		nc_st_fail(err, vol, "cannot start libvirt pool");
 		goto out;
 	}
 	/* files made or removed behind libvirt's back */
 	if (virStoragePoolRefresh(p, 0) < 0) {
-		st_fail(err, vol, "cannot refresh libvirt pool");
+		nc_st_fail(err, vol, "cannot refresh libvirt pool");
 		goto out;
 	}
 	*out = p;
@@ -425,21 +426,21 @@ out:
 }
 
 /* vol in p: *out NULL and 0 when missing */
-static int dir_vol(virStoragePoolPtr p, const char *vol, virStorageVolPtr *out, struct nc_err *err)
+int nc_dir_vol(virStoragePoolPtr p, const char *vol, virStorageVolPtr *out, struct nc_err *err)
 {
 	*out = virStorageVolLookupByName(p, vol);
 	if (*out || virGetLastErrorCode() == VIR_ERR_NO_STORAGE_VOL)
 		return 0;
-	return st_fail(err, vol, "cannot look up the volume");
+	return nc_st_fail(err, vol, "cannot look up the volume");
 }
 
-static int dir_vol_info(virStorageVolPtr v, const char *vol, struct nc_volume *out, struct nc_err *err)
+int nc_dir_vol_info(virStorageVolPtr v, const char *vol, struct nc_volume *out, struct nc_err *err)
 {
 	char *xml = virStorageVolGetXMLDesc(v, 0);
 	int ret;
 
 	if (!xml)
-		return st_fail(err, vol, "cannot read the volume XML");
+		return nc_st_fail(err, vol, "cannot read the volume XML");
 	ret = vol_parse(xml, vol, out, err);
 	free(xml);
 	return ret;
@@ -453,16 +454,16 @@ static int dir_info(struct nc_host_conn *host, const struct nc_pool_def *pool, c
 	virStorageVolPtr v = NULL;
 	int ret = -1;
 
-	if (!conn || dir_pool(conn, pool, vol, false, &p, err) < 0)
+	if (!conn || nc_dir_pool(conn, pool, vol, false, &p, err) < 0)
 		return -1;
-	if (p && dir_vol(p, vol, &v, err) < 0)
+	if (p && nc_dir_vol(p, vol, &v, err) < 0)
 		goto out;
 	if (!v) {
 		memset(out, 0, sizeof(*out));
 		ret = 0;
 		goto out;
 	}
-	ret = dir_vol_info(v, vol, out, err);
+	ret = nc_dir_vol_info(v, vol, out, err);
 out:
 	if (v)
 		virStorageVolFree(v);
@@ -500,7 +501,7 @@ static int probe_base(virConnectPtr conn, const char *vol, const char *base, cha
 	*vsize = 0;
 	if (bv) {
 		struct nc_volume info;
-		int r = dir_vol_info(bv, vol, &info, err);
+		int r = nc_dir_vol_info(bv, vol, &info, err);
 
 		virStorageVolFree(bv);
 		if (r < 0)
@@ -542,9 +543,9 @@ static int dir_create(struct nc_host_conn *host, const struct nc_pool_def *pool,
 	uint64_t vsize = 0;
 	int ret = -1;
 
-	if (!conn || dir_pool(conn, pool, vol, true, &p, err) < 0)
+	if (!conn || nc_dir_pool(conn, pool, vol, true, &p, err) < 0)
 		return -1;
-	if (dir_vol(p, vol, &v, err) < 0)
+	if (nc_dir_vol(p, vol, &v, err) < 0)
 		goto out;
 	if (v) {
 		nc_err_set(err, "disk %s: already exists in storage pool %s", vol, pool->name);
@@ -558,10 +559,10 @@ static int dir_create(struct nc_host_conn *host, const struct nc_pool_def *pool,
 		nc_err_set(err, "disk %s: a size is needed", vol);
 		goto out;
 	}
-	xml = vol_xml(vol, size, base, fmt);
+	xml = nc_st_vol_xml(vol, size, NULL, base, fmt);
 	v = virStorageVolCreateXML(p, xml, 0);
 	if (!v) {
-		st_fail(err, vol, base ? "cannot create the volume from its base image" :
+		nc_st_fail(err, vol, base ? "cannot create the volume from its base image" :
 					 "cannot create the volume");
 		goto out;
 	}
@@ -575,7 +576,7 @@ out:
 	return ret;
 }
 
-static void drop_nodes(xmlXPathContextPtr ctx, const char *expr)
+void nc_st_drop_nodes(xmlXPathContextPtr ctx, const char *expr)
 {
 	xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
 	int i;
@@ -605,8 +606,8 @@ static int sim_grow(virStoragePoolPtr p, virStorageVolPtr *v, const char *vol, u
 	int ret = -1;
 
 	if (!xml)
-		return st_fail(err, vol, "cannot read the volume XML");
-	doc = xml_parse(xml);
+		return nc_st_fail(err, vol, "cannot read the volume XML");
+	doc = nc_st_xml_parse(xml);
 	free(xml);
 	if (!doc) {
 		nc_err_set(err, "disk %s: cannot parse the volume XML", vol);
@@ -622,15 +623,15 @@ static int sim_grow(virStoragePoolPtr p, virStorageVolPtr *v, const char *vol, u
 	xmlNodeSetContent(o->nodesetval->nodeTab[0], BAD_CAST num);
 	xmlSetProp(o->nodesetval->nodeTab[0], BAD_CAST "unit", BAD_CAST "bytes");
 	/* the test driver sets key and path itself (and leaks parsed ones) */
-	drop_nodes(ctx, "/volume/key | /volume/target/path");
-	text = doc_text(doc);
+	nc_st_drop_nodes(ctx, "/volume/key | /volume/target/path");
+	text = nc_st_doc_text(doc);
 	if (virStorageVolDelete(*v, 0) < 0) {
-		st_fail(err, vol, "cannot resize the simulated volume");
+		nc_st_fail(err, vol, "cannot resize the simulated volume");
 		goto out;
 	}
 	nv = virStorageVolCreateXML(p, text, 0);
 	if (!nv) {
-		st_fail(err, vol, "cannot resize the simulated volume");
+		nc_st_fail(err, vol, "cannot resize the simulated volume");
 		goto out;
 	}
 	virStorageVolFree(*v);
@@ -653,15 +654,15 @@ static int dir_resize(struct nc_host_conn *host, const struct nc_pool_def *pool,
 	struct nc_volume cur;
 	int ret = -1, r;
 
-	if (!conn || dir_pool(conn, pool, vol, false, &p, err) < 0)
+	if (!conn || nc_dir_pool(conn, pool, vol, false, &p, err) < 0)
 		return -1;
-	if (p && dir_vol(p, vol, &v, err) < 0)
+	if (p && nc_dir_vol(p, vol, &v, err) < 0)
 		goto out;
 	if (!v) {
 		nc_err_set(err, "disk %s: does not exist in storage pool %s", vol, pool->name);
 		goto out;
 	}
-	if (dir_vol_info(v, vol, &cur, err) < 0)
+	if (nc_dir_vol_info(v, vol, &cur, err) < 0)
 		goto out;
 	r = nc_storage_check_grow(vol, cur.capacity, size, err);
 	nc_volume_release(&cur);
@@ -674,7 +675,7 @@ static int dir_resize(struct nc_host_conn *host, const struct nc_pool_def *pool,
 	else if (running_domain && target)
 		ret = nc_storage_block_resize(host, vol, running_domain, target, size, err);
 	else if (virStorageVolResize(v, size, 0) < 0)
-		ret = st_fail(err, vol, "cannot resize the volume");
+		ret = nc_st_fail(err, vol, "cannot resize the volume");
 	else
 		ret = 0;
 out:
@@ -693,12 +694,12 @@ static int dir_remove(struct nc_host_conn *host, const struct nc_pool_def *pool,
 	virStorageVolPtr v = NULL;
 	int ret = -1;
 
-	if (!conn || dir_pool(conn, pool, vol, false, &p, err) < 0)
+	if (!conn || nc_dir_pool(conn, pool, vol, false, &p, err) < 0)
 		return -1;
-	if (p && dir_vol(p, vol, &v, err) < 0)
+	if (p && nc_dir_vol(p, vol, &v, err) < 0)
 		goto out;
 	if (v && virStorageVolDelete(v, 0) < 0 && virGetLastErrorCode() != VIR_ERR_NO_STORAGE_VOL) {
-		st_fail(err, vol, "cannot delete the volume");
+		nc_st_fail(err, vol, "cannot delete the volume");
 		goto out;
 	}
 	ret = 0;

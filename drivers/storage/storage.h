@@ -128,6 +128,58 @@ int nc_vol_upload(struct nc_host_conn *conn, const struct nc_pool_def *pd, const
  */
 int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
 	const char *format, int fd, uint64_t len, const char *sha256, struct nc_err *err);
+/*
+ * ---- copying a volume to another host (cold migration; storage/copy.c) ----
+ *
+ * nc_vol_copy copies vol of pool from src to the same pool on dst (made
+ * there when missing): a volume of the same capacity and format is created
+ * on dst, then virStorageVolDownload on src is streamed into
+ * virStorageVolUpload on dst as a sparse stream (holes are not sent; the
+ * bytes are the volume's file, so a qcow2 overlay keeps its backing file).
+ *   - the volume is missing on src: out->found false, nothing done;
+ *   - dst already sees a volume of that name: a probe volume made on dst
+ *     tells whether src sees it too (one directory shared by both hosts,
+ *     e.g. NFS): then out->shared, nothing copied; else the one on dst is
+ *     the leftover of an interrupted copy (the VM is still defined on src,
+ *     where its disk is) and is replaced;
+ *   - rbd pools are shared by every host: out->shared, nothing copied;
+ *   - a qcow2 overlay whose backing file dst already has (a volume at the
+ *     same path: an Image NovaCron put there, or an earlier copy) keeps its
+ *     chain and only the overlay is sent; else the backing volume is copied
+ *     first, into its own NovaCron pool (novacron-<POOL>) on dst, and stays
+ *     there for the next VM of that image (never removed from src: other
+ *     VMs may use it).  A backing file outside NovaCron's pools is an error
+ *     on real hosts (put the image on the destination first);
+ *   - simulated hosts (the test driver has no volume upload/download): the
+ *     volume's metadata (capacity, allocation, format, backing) is created
+ *     on dst, so a pool without room for its allocation fails as a real one.
+ * On failure everything made on dst is removed again and src is untouched.
+ * On success out->created lists the paths made on dst (for
+ * nc_vol_copy_undo when a later step fails); the caller removes the source
+ * volume once the VM is defined on dst.  progress(opaque, bytes) reports
+ * the data bytes sent so far for this call.  Honours NOVACRON_FAIL_AT
+ * ("vol-copy", counted once per volume, after its first data is sent: a
+ * copy killed midway).
+ */
+struct nc_vol_copy {
+	bool found;              /* vol exists on src */
+	bool shared;             /* dst sees the same volume: nothing copied */
+	uint64_t bytes;          /* data bytes sent (holes not counted) */
+	char **created;          /* paths made on dst, the volume last */
+	size_t ncreated;
+};
+int nc_vol_copy(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_pool_def *pool,
+	const char *vol, struct nc_vol_copy *out, void (*progress)(void *opaque, uint64_t bytes),
+	void *opaque, struct nc_err *err);
+/* Deletes on dst what a copy made there (last first); missing ones are fine. */
+int nc_vol_copy_undo(struct nc_host_conn *dst, const struct nc_vol_copy *c, struct nc_err *err);
+void nc_vol_copy_release(struct nc_vol_copy *c);
+/*
+ * 1 when src and dst see one and the same vol (shared storage: rbd, or a
+ * dir both hosts mount), 0 when not or when either lacks it.
+ */
+int nc_vol_shared(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_pool_def *pool,
+	const char *vol, struct nc_err *err);
 
 /* ---- internal: the back-ends behind the calls above (one file each) ---- */
 struct nc_upload_hash;   /* upload.c: a running SHA-256 */
@@ -169,6 +221,9 @@ int nc_storage_block_resize(struct nc_host_conn *host, const char *vol, const ch
 
 /* Virtual size of the volume at path in one of the host's pools; 0 when unknown. */
 uint64_t nc_vol_capacity_by_path(struct nc_host_conn *host, const char *path);
+/* Its virtual size and the bytes it holds (allocation); both 0 when unknown. */
+void nc_vol_sizes_by_path(struct nc_host_conn *host, const char *path, uint64_t *capacity,
+	uint64_t *allocation);
 
 /* Deletes the pool volume at path (dir pools); not a pool volume or missing: 0. */
 int nc_vol_delete_by_path(struct nc_host_conn *host, const char *path, struct nc_err *err);
