@@ -17,6 +17,8 @@
  * its tests skip with a line on stderr (NC_TEST_SKIP).
  */
 #include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -614,6 +616,97 @@ START_TEST(test_storage_sim_upload)
 }
 END_TEST
 
+/* a volume with allocation bytes in a sim host's pool (the test driver counts it against the pool) */
+static void sim_vol(struct nc_host_conn *h, const char *name, uint64_t capacity, uint64_t allocation)
+{
+	virStoragePoolPtr p = virStoragePoolLookupByName(nc_libvirt_conn(h), "novacron-local");
+	char *xml = nc_xasprintf("<volume><name>%s</name><capacity>%llu</capacity><allocation>%llu</allocation>"
+				 "<target><format type='qcow2'/></target></volume>", name,
+				 (unsigned long long)capacity, (unsigned long long)allocation);
+	virStorageVolPtr v;
+
+	ck_assert_ptr_nonnull(p);
+	v = virStorageVolCreateXML(p, xml, 0);
+	ck_assert_msg(v != NULL, "%s", virGetLastErrorMessage());
+	virStorageVolFree(v);
+	virStoragePoolFree(p);
+	free(xml);
+}
+
+/*
+ * Cold migration's copy between two simulated hosts (the test driver has no
+ * volume upload/download: the volume's metadata is the copy): capacity and
+ * allocation arrive; a destination pool without room for the allocation
+ * fails and keeps nothing; a leftover of an interrupted copy is replaced;
+ * undo removes the copy; a missing source volume is no copy.
+ */
+START_TEST(test_storage_sim_copy)
+{
+	struct nc_driver_opts opts;
+	struct nc_host_conn *a = NULL, *b = NULL;
+	struct nc_err err = { "" };
+	struct nc_volume v;
+	struct nc_vol_copy c;
+	struct nc_pool_def pool = { .name = "local", .type = "dir", .path = "/var/lib/novacron/local" };
+	char *state = nc_xasprintf("%s/sim-copy", base_dir);
+
+	opts.state_dir = state;
+	ck_assert_msg(nc_host_open(&a, "sim:///copya", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_host_open(&b, "sim:///copyb", &opts, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_vol_create(a, &pool, "vm3-root.qcow2", 1ULL << 30, NULL, &err) == 0, "%s", err.msg);
+	sim_vol(a, "vm1-root.qcow2", 80ULL << 30, 60ULL << 30);
+	sim_vol(a, "vm2-root.qcow2", 40ULL << 30, 30ULL << 30);
+
+	ck_assert_msg(nc_vol_copy(a, b, &pool, "vm1-root.qcow2", &c, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(c.found && !c.shared);
+	ck_assert_uint_eq(c.bytes, 60ULL << 30);
+	ck_assert_uint_eq(c.ncreated, 1);
+	ck_assert_str_eq(c.created[0], "/var/lib/novacron/local/vm1-root.qcow2");
+	nc_vol_copy_release(&c);
+	ck_assert_msg(nc_vol_info(b, &pool, "vm1-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 80ULL << 30);
+	ck_assert_uint_eq(v.allocation, 60ULL << 30);
+	ck_assert_str_eq(v.format, "qcow2");
+	nc_volume_release(&v);
+	/* two hosts' own pools: not shared (the probe is gone again) */
+	ck_assert_int_eq(nc_vol_shared(a, b, &pool, "vm1-root.qcow2", &err), 0);
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm1-root.qcow2.novacron-probe", &v, &err), 0);
+	ck_assert(!v.exists);
+
+	/* the destination pool (100 GiB) holds 60 + 20: no room for 30 more */
+	sim_vol(b, "filler.qcow2", 20ULL << 30, 20ULL << 30);
+	ck_assert_int_eq(nc_vol_copy(a, b, &pool, "vm2-root.qcow2", &c, NULL, NULL, &err), -1);
+	HAS(err.msg, "disk vm2-root.qcow2: cannot create the volume on the destination: ");
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm2-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_int_eq(nc_vol_info(a, &pool, "vm2-root.qcow2", &v, &err), 0);
+	ck_assert(v.exists);
+	nc_volume_release(&v);
+
+	/* a leftover on the destination (another size) is replaced by the source's */
+	sim_vol(b, "vm3-root.qcow2", 2ULL << 30, 0);
+	ck_assert_msg(nc_vol_copy(a, b, &pool, "vm3-root.qcow2", &c, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(c.found && !c.shared);
+	ck_assert_msg(nc_vol_info(b, &pool, "vm3-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(v.capacity, 1ULL << 30);
+	nc_volume_release(&v);
+	ck_assert_msg(nc_vol_copy_undo(b, &c, &err) == 0, "%s", err.msg);
+	nc_vol_copy_release(&c);
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm3-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+
+	/* nothing on the source: nothing to copy */
+	ck_assert_msg(nc_vol_copy(a, b, &pool, "nosuch.qcow2", &c, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(!c.found);
+	ck_assert_uint_eq(c.ncreated, 0);
+	nc_vol_copy_release(&c);
+	nc_host_close(a);
+	nc_host_close(b);
+	free(state);
+}
+END_TEST
+
 /* ---- rbd on a real Ceph ---- */
 
 static int rbd_bytes_are(rbd_image_t img, uint64_t off, size_t len, unsigned char want)
@@ -796,6 +889,7 @@ Suite *nc_suite_storage(void)
 	tcase_add_test(tc, test_storage_dir_upload);
 	tcase_add_test(tc, test_storage_sim_persists);
 	tcase_add_test(tc, test_storage_sim_upload);
+	tcase_add_test(tc, test_storage_sim_copy);
 	tcase_add_test(tc, test_storage_rbd);
 	suite_add_tcase(s, tc);
 	return s;
