@@ -313,8 +313,8 @@ static int copy_one(struct nc_host_conn *src, struct nc_host_conn *dst, const st
 		    const char *vol, int depth, struct nc_vol_copy *out, struct pump *pp, struct nc_err *err);
 
 /* makes sure dst has the backing file of a volume: 0 ok, -1 err */
-static int ensure_backing(struct nc_host_conn *src, struct nc_host_conn *dst, const char *vol,
-			  const char *backing, int depth, struct nc_vol_copy *out, struct pump *pp,
+static int ensure_backing(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_pool_def *pool,
+			  const char *vol, const char *backing, int depth, struct nc_vol_copy *out, struct pump *pp,
 			  struct nc_err *err)
 {
 	virConnectPtr sc = nc_libvirt_conn(src), dc = nc_libvirt_conn(dst);
@@ -340,10 +340,15 @@ static int ensure_backing(struct nc_host_conn *src, struct nc_host_conn *dst, co
 				"of the source, so it cannot be copied; put the image on the destination first", vol, backing);
 		return -1;
 	}
-	if (!novacron_pool_of(bv, &bpd, &bname, &bpath)) {
+	/* only into the volume's own pool: a pool the spec declares (its path
+	 * was checked against the operator's roots), never one a host names */
+	if (!novacron_pool_of(bv, &bpd, &bname, &bpath) || strcmp(bpd.name, pool->name) != 0 ||
+	    strcmp(bpd.path, pool->path) != 0) {
 		virStorageVolFree(bv);
+		free(bname);
+		free(bpath);
 		nc_err_set(err, "disk %s: its base image %s is not on the destination and lies outside "
-				"NovaCron's pools; put the image on the destination first", vol, backing);
+				"storage pool %s; put the image on the destination first", vol, backing, pool->name);
 		return -1;
 	}
 	if (depth >= MAX_CHAIN) {
@@ -417,7 +422,7 @@ static int copy_one(struct nc_host_conn *src, struct nc_host_conn *dst, const st
 		virStorageVolFree(vd);
 		vd = NULL;
 	}
-	if (info.backing && ensure_backing(src, dst, vol, info.backing, depth, out, pp, err) < 0)
+	if (info.backing && ensure_backing(src, dst, pool, vol, info.backing, depth, out, pp, err) < 0)
 		goto out;
 	if (sim) {
 		xml = portable_xml(vs, vol, err);

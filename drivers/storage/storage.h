@@ -145,11 +145,11 @@ int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *
  *   - rbd pools are shared by every host: out->shared, nothing copied;
  *   - a qcow2 overlay whose backing file dst already has (a volume at the
  *     same path: an Image NovaCron put there, or an earlier copy) keeps its
- *     chain and only the overlay is sent; else the backing volume is copied
- *     first, into its own NovaCron pool (novacron-<POOL>) on dst, and stays
- *     there for the next VM of that image (never removed from src: other
- *     VMs may use it).  A backing file outside NovaCron's pools is an error
- *     on real hosts (put the image on the destination first);
+ *     chain and only the overlay is sent; else, when the backing file is a
+ *     volume of the same pool on src (a bare image name), it is copied
+ *     first and stays on dst for the next VM of that image (never removed
+ *     from src: other VMs may use it).  A backing file elsewhere is an
+ *     error on real hosts (put the image on the destination first);
  *   - simulated hosts (the test driver has no volume upload/download): the
  *     volume's metadata (capacity, allocation, format, backing) is created
  *     on dst, so a pool without room for its allocation fails as a real one.

@@ -9,7 +9,9 @@
 #     of the base image is sent) leaves the VM defined on h1 with its disk and nothing on h2;
 #     the next apply copies the base along (h2 lacked it) and the chain stays intact;
 #   * a pool whose directory both daemons see (one path under this test's dir): the probe
-#     finds it shared and nothing is copied or removed.
+#     finds it shared and nothing is copied or removed;
+#   * a base image outside the disk's pool (an absolute path): not copied, the move fails
+#     with the reason and the VM stays on h1 with its disk.
 # No guest boots.  Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,7 +56,7 @@ reads() {
 }
 
 mkdir -p "$T/spec"
-spec() {   # spec HOST
+spec() {   # spec HOST [EXT_HOST]
 	cat > "$T/spec/cluster.yaml" <<YAML
 apiVersion: novacron.io/v1
 kind: Host
@@ -104,6 +106,16 @@ spec:
 ---
 apiVersion: novacron.io/v1
 kind: VM
+metadata: {name: ext}
+spec:
+  template: tiny
+  state: stopped
+  placement: {host: ${2:-h1}}
+  disks:
+    - {name: root, pool: local, size: 64MiB, image: "$T/images/ext.qcow2"}
+---
+apiVersion: novacron.io/v1
+kind: VM
 metadata: {name: nfs}
 spec:
   template: tiny
@@ -115,11 +127,12 @@ YAML
 }
 
 # the base image, in h1's pool directory, before the pool exists in libvirt
-mkdir -p "$P1"
+mkdir -p "$P1" "$T/images"
+qemu-img create -q -f qcow2 "$T/images/ext.qcow2" 64M || { echo "FAIL: cannot make the ext image"; exit 1; }
 qemu-img create -q -f qcow2 "$P1/base.qcow2" 64M && qemu-io -f qcow2 -c 'write -P 0x11 0 2M' "$P1/base.qcow2" >/dev/null \
 	|| { echo "FAIL: cannot make the base image"; exit 1; }
 spec h1
-"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create three stopped VMs on h1" || { cat "$T/a1.log"; fail "create"; }
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create four stopped VMs on h1" || { cat "$T/a1.log"; fail "create"; }
 qemu-io -f qcow2 -c 'write -P 0xab 1M 64k' -c 'write -P 0xcd 100M 3M' "$P1/db-root.qcow2" >/dev/null &&
 	qemu-io -f qcow2 -c 'write -P 0xef 512M 1M' "$P1/db-data.qcow2" >/dev/null &&
 	qio 1 -f qcow2 -c 'write -P 0x22 4M 64k' /var/lib/libvirt/images/nc-cold/clone-root.qcow2 >/dev/null &&
@@ -168,5 +181,13 @@ defined "$NC_HOST2_URI" nfs && ! defined "$NC_HOST1_URI" nfs && reads "$T/shared
 
 "$NC" plan "$T/spec" --state-dir "$T/st" >"$T/p5.log"; rc=$?
 [ $rc = 0 ] && ok "no changes after the moves" || { cat "$T/p5.log"; fail "plan after (exit $rc)"; }
+
+# a base image outside the disk's pool (an absolute path) is not copied: the move fails, ext stays
+spec h2 h2
+"$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a6.log" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "migrate ext h1 -> h2 (cold) ... failed: disk ext-root.qcow2: its base image $T/images/ext.qcow2 is not on the destination and " "$T/a6.log" \
+	&& ok "a base image outside the pool is not copied: the move fails, saying so" || { cat "$T/a6.log"; fail "ext (exit $rc)"; }
+defined "$NC_HOST1_URI" ext && ! defined "$NC_HOST2_URI" ext && [ -f "$P1/ext-root.qcow2" ] && [ ! -e "$P2/ext-root.qcow2" ] \
+	&& ok "ext stays on h1 with its disk, nothing of it on h2" || { ls -l "$P1" "$P2"; fail "after ext"; }
 
 [ $fails = 0 ]
