@@ -17,6 +17,40 @@ const struct nc_noop_field nc_noop_fields[] = {
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 
+/* The field at a dotted path from a kind's root schema, or NULL. */
+static const struct nc_field *field_at(enum nc_kind kind, const char *path)
+{
+	const struct nc_schema *s = nc_kinds[kind].root;
+
+	while (s) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		const struct nc_field *f = NULL;
+		size_t i;
+
+		for (i = 0; i < s->nfields; i++)
+			if (strlen(s->fields[i].key) == len && memcmp(s->fields[i].key, path, len) == 0)
+				f = &s->fields[i];
+		if (!f || !dot)
+			return f;
+		s = f->type == NC_F_STRUCT ? f->sub : NULL;
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+const char *nc_noop_field_why(const struct nc_field *f)
+{
+	size_t k;
+
+	/* metadata is one schema shared by every kind: only spec fields are told apart */
+	for (k = 0; k < nc_noop_nfields; k++)
+		if (strncmp(nc_noop_fields[k].path, "spec.", 5) == 0 &&
+		    field_at(nc_noop_fields[k].kind, nc_noop_fields[k].path) == f)
+			return nc_noop_fields[k].why;
+	return NULL;
+}
+
 /* The position of the value at path in obj, or NULL when the path is not a field. */
 static const struct nc_pos *field_pos(const struct nc_object *obj, const char *path)
 {

@@ -23,6 +23,11 @@ struct nc_noop_field {
 extern const struct nc_noop_field nc_noop_fields[];
 extern const size_t nc_noop_nfields;
 
+struct nc_field;
+/* Why f (a field of some kind's spec, as `explain` walks them) is not acted
+ * on yet, or NULL when it is acted on. */
+const char *nc_noop_field_why(const struct nc_field *f);
+
 /* One warning per listed field that an object of the spec sets. */
 void nc_spec_warn_noops(const struct nc_spec *spec, struct nc_diags *diags);
 

@@ -132,6 +132,14 @@ START_TEST(test_cli_explain)
 	ck_assert_int_eq(r.status, 0);
 	HAS(r.out, "deletionProtection");
 	HAS(r.out, "running|stopped|absent");
+	/* fields nothing acts on yet say so (spec/noop.c) */
+	HAS(r.out, "high-availability policy (NOT ACTED ON YET: validate warns)\n");
+	ck_assert_ptr_null(strstr(r.out, "deletionProtection       bool             true refuses to delete the VM (NOT"));
+	nc_run_free(&r);
+
+	nc_run_novacron(&r, "explain VM.ha");
+	ck_assert_int_eq(r.status, 0);
+	HAS(r.out, "  Not acted on yet (validate warns): nothing restarts this VM on another host");
 	nc_run_free(&r);
 
 	nc_run_novacron(&r, "explain vm.disks");
