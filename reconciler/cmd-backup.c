@@ -495,6 +495,14 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 			fprintf(stderr, "novacron restore: disk '%s': no StoragePool '%s'\n", set[i].disk, k->pool.v);
 			goto out;
 		}
+		/* a pool exists only on the hosts its hostSelector matches (docs/placement.md) */
+		if (NC_IS_SET(pool->spec.host_selector) &&
+		    !nc_selector_matches(&pool->spec.host_selector, &c.hosts[host].spec->obj.meta.labels)) {
+			fprintf(stderr, "novacron restore: host %s does not have pool %s (disk '%s'): the pool's "
+				"hostSelector does not match it; give --host with a host it selects\n",
+				c.hosts[host].spec->obj.meta.name.v, pool->obj.meta.name.v, set[i].disk);
+			goto out;
+		}
 		todo[i].use = true;
 		nc_pool_def_from_spec(&todo[i].pd, pool);
 		todo[i].vol = nc_disk_volume_name(pool, target_name, set[i].disk);

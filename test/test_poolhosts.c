@@ -5,7 +5,8 @@
  * host, the plan says which hosts were left out and why, the pool is
  * created only there, a drain moves the VM to another such host, a VM no
  * eligible host can take is a plan error, and a pin or hostSelector that
- * excludes every such host is a validate error at the disk's pool.
+ * excludes every such host is a validate error at the disk's pool; restore
+ * --host refuses a host without the pool.
  *
  * Each test works in its own directory T: T/spec holds hosts h1 and h3
  * (labelled disk: ssd) and h2 (no label), the pool "fast" (a dir pool
@@ -217,6 +218,44 @@ START_TEST(test_validate_pin_and_selector)
 }
 END_TEST
 
+/* restore --host: only onto a host that has the disk's pool; nothing made elsewhere */
+START_TEST(test_restore_only_where_the_pool_is)
+{
+	struct nc_run r;
+	char id[17];
+
+	ck_assert_int_eq(shq("printf '  backups: [%s/repo]\\n' >> cfg.yaml && "
+			     "printf 'apiVersion: novacron.io/v1\\nkind: BackupSchedule\\nmetadata: {name: b}\\n"
+			     "spec: {schedule: \"@daily\", vms: [a], target: {type: dir, path: \"%s/repo\"}}\\n' "
+			     "> spec/backup.yaml", tdir, tdir), 0);
+	write_vm("host: h1");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	/* a simulated host keeps no bytes: give the volume a file, as test_backup.c does */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pools/fast/a-root.qcow2 1G"), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup run a spec --state-dir state --config cfg.yaml"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule b spec --config cfg.yaml"), 0);
+	ck_assert_ptr_nonnull(strchr(r.out, '\n'));
+	snprintf(id, sizeof(id), "%.16s", strchr(r.out, '\n') + 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC restore a --backup %s --as a2 --host h2 spec --state-dir state --config cfg.yaml",
+			    id), 1);
+	HAS(r.err, "novacron restore: host h2 does not have pool fast (disk 'root'): the pool's hostSelector does "
+		   "not match it; give --host with a host it selects\n");
+	nc_run_free(&r);
+	ck_assert(!has_pool("h2"));
+	ck_assert_int_eq(shq("test ! -e pools/fast/a2-root.qcow2"), 0);
+	/* on h3 it is restored (the simulated volume gets a file first, as test_backup.c does) */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pools/fast/a2-root.qcow2 1G"), 0);
+	ck_assert_msg(sh(&r, "$NC restore a --backup %s --as a2 --host h3 spec --state-dir state --config cfg.yaml",
+			 id) == 0, "%s%s", r.out, r.err);
+	HAS(r.out, "defined a2 on h3");
+	nc_run_free(&r);
+	ck_assert(has_pool("h3"));
+}
+END_TEST
+
 Suite *nc_suite_poolhosts(void)
 {
 	Suite *s = suite_create("poolhosts");
@@ -228,6 +267,7 @@ Suite *nc_suite_poolhosts(void)
 	tcase_add_test(tc, test_drain_respects_the_pool);
 	tcase_add_test(tc, test_no_eligible_host_is_a_plan_error);
 	tcase_add_test(tc, test_validate_pin_and_selector);
+	tcase_add_test(tc, test_restore_only_where_the_pool_is);
 	suite_add_tcase(s, tc);
 	return s;
 }

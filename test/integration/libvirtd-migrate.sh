@@ -7,7 +7,7 @@
 # The guest is a 40-byte kernel (dirty-guest.S, booted directly) that keeps
 # writing to 46 MiB of its memory: with a 1 ms downtime budget and 1 MiB/s a
 # migration cannot finish in 2 s, so the second one times out for sure; the
-# first one gets autoConverge and the default budget.  Under TCG the guest spends
+# first one gets autoConverge, compression and the default budget.  Under TCG the guest spends
 # seconds in its BIOS first, with clean RAM: each migration waits until the loop runs.
 # Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 set -uo pipefail
@@ -59,7 +59,7 @@ guest_dirties() {
 mkdir -p "$T/spec"
 gcc -m32 -c test/integration/dirty-guest.S -o "$T/dirty.o" &&
 	ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/dirty.elf" "$T/dirty.o" || { echo "FAIL: cannot build the guest kernel"; exit 1; }
-spec() {   # spec MAINT1 MAINT2 TIMEOUT STATE AUTOCONVERGE MAXDOWNTIME
+spec() {   # spec MAINT1 MAINT2 TIMEOUT STATE AUTOCONVERGE MAXDOWNTIME MAXBANDWIDTH COMPRESSION
 	cat > "$T/spec/cluster.yaml" <<YAML
 apiVersion: novacron.io/v1
 kind: Host
@@ -80,7 +80,7 @@ spec:
   machine: pc
   boot: {kernel: "$T/dirty.elf"}
   state: $4
-  migration: {timeout: $3, autoConverge: ${5:-false}, maxDowntime: ${6:-300ms}, maxBandwidth: ${7:-1GiB}}
+  migration: {timeout: $3, autoConverge: ${5:-false}, maxDowntime: ${6:-300ms}, maxBandwidth: ${7:-1GiB}, compression: ${8:-false}}
 YAML
 }
 
@@ -89,12 +89,15 @@ spec false false 60s running true
 [ "$(domains h1)" = 1 ] && [ "$(domains h2)" = 0 ] && ok "the guest runs on h1" || fail "guest placement: h1=$(domains h1) h2=$(domains h2)"
 guest_dirties "$NC_HOST1_URI" && ok "the guest writes to its memory on h1" || fail "the guest never left its BIOS on h1"
 
-spec true false 60s running true
+spec true false 60s running true 300ms 1GiB true   # compressed (VIR_MIGRATE_COMPRESSED)
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p2.log"; rc=$?
 [ $rc = 2 ] && grep -q "~ tiny: migrate h1 -> h2 (live)" "$T/p2.log" && ok "drain plans a live migration" || { cat "$T/p2.log"; fail "drain plan (exit $rc)"; }
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a2.log" 2>&1 && grep -q "migrate tiny h1 -> h2 (live) ... done" "$T/a2.log" \
 	&& ok "live migration h1 -> h2" || { cat "$T/a2.log"; fail "live migration"; }
 [ "$(domains h1)" = 0 ] && [ "$(domains h2)" = 1 ] && ok "h1 is empty, the guest is on h2" || fail "after drain: h1=$(domains h1) h2=$(domains h2)"
+# migration.compression: the destination's record of the finished job shows the compressed (XBZRLE) stream
+virsh -c "$NC_HOST2_URI" domjobinfo tiny --completed 2>&1 | tee "$T/job.log" | grep -qi "compress" \
+	&& ok "the migration was compressed" || { cat "$T/job.log"; fail "no compression in the migration's job stats"; }
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p3.log"; rc=$?
 [ $rc = 0 ] && ok "the guest is running and persistent on h2: no changes" || { cat "$T/p3.log"; fail "plan after drain (exit $rc)"; }
 
