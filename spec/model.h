@@ -132,6 +132,7 @@ struct nc_nic {
 	struct nc_str network;       /* Network */
 	struct nc_enum model;        /* enum nc_nic_model */
 	struct nc_str mac;
+	struct nc_str ip;            /* fixed IPv4 address: static DHCP lease + DNS name */
 };
 /*
  * cloud-init NoCloud seed (drivers/storage/seed.h): each document is at
@@ -272,13 +273,21 @@ struct nc_pool_spec {
 struct nc_pool { struct nc_object obj; struct nc_pool_spec spec; };
 
 /* Network */
-enum nc_net_type { NC_NET_BRIDGE, NC_NET_NAT };
+enum nc_net_type { NC_NET_BRIDGE, NC_NET_NAT, NC_NET_ISOLATED };
+struct nc_dhcp_range {
+	struct nc_pos pos;
+	struct nc_str start;         /* IPv4 addresses inside the subnet */
+	struct nc_str end;
+};
 struct nc_net_spec {
 	struct nc_pos pos;
 	struct nc_enum type;         /* enum nc_net_type */
-	struct nc_str bridge;
-	struct nc_str subnet;        /* CIDR, nat only */
+	struct nc_str bridge;        /* bridge: the host's bridge; nat/isolated: the one libvirt creates */
+	struct nc_str subnet;        /* IPv4 CIDR, nat and isolated */
+	struct nc_str subnet6;       /* IPv6 CIDR, nat and isolated */
 	struct nc_bool dhcp;
+	struct nc_dhcp_range dhcp_range;
+	struct nc_bool autostart;    /* default true */
 };
 struct nc_network { struct nc_object obj; struct nc_net_spec spec; };
 

@@ -14,6 +14,7 @@ const struct nc_noop_field nc_noop_fields[] = {
 	{ NC_KIND_PLACEMENT_POLICY, "metadata.labels", "nothing selects placement policies by label" },
 	{ NC_KIND_STORAGE_POOL, "metadata.labels", "nothing selects storage pools by label" },
 	{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels", "nothing selects backup schedules by label" },
+	{ NC_KIND_NETWORK, "metadata.labels", "nothing selects networks by label" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 

@@ -6,6 +6,7 @@
  * all.
  */
 #include "internal.h"
+#include "ipaddr.h"
 #include "uri.h"
 #include "walk.h"
 #include "yaml.h"
@@ -331,36 +332,28 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return -1;
 		return 0;
-	case NC_CHK_CIDR: {
-		char addr[64];
-		unsigned char bin[16];
-		const char *slash = strchr(s, '/');
-		char *end;
-		long prefix;
-		size_t n;
-		int v6;
+	case NC_CHK_CIDR:
+	case NC_CHK_CIDR4:
+	case NC_CHK_CIDR6: {
+		struct nc_cidr c;
 
-		*why = "expected an address range such as 192.168.122.0/24 or fd00::/64";
-		if (!slash || (n = (size_t)(slash - s)) >= sizeof(addr))
+		if (nc_cidr_parse(&c, s, why) < 0)
 			return -1;
-		memcpy(addr, s, n);
-		addr[n] = '\0';
-		v6 = strchr(addr, ':') != NULL;
-		if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
+		if (chk == NC_CHK_CIDR4 && c.ip.family != 4) {
+			*why = "expected an IPv4 range such as 192.168.122.0/24 (IPv6 ranges go in subnet6)";
 			return -1;
-		errno = 0;
-		if (!slash[1] || slash[1] < '0' || slash[1] > '9')
+		}
+		if (chk == NC_CHK_CIDR6 && c.ip.family != 6) {
+			*why = "expected an IPv6 range such as fd00:1::/64";
 			return -1;
-		prefix = strtol(slash + 1, &end, 10);
-		if (*end || errno || prefix < 0 || prefix > (v6 ? 128 : 32))
-			return -1;
-		for (long bit = prefix; bit < (v6 ? 128 : 32); bit++) {
-			if (bin[bit / 8] & (0x80 >> (bit % 8))) {
-				*why = "host bits are set: give the first address of the range, e.g. 192.168.122.0/24";
-				return -1;
-			}
 		}
 		return 0;
+	}
+	case NC_CHK_IPV4: {
+		struct nc_ip ip;
+
+		*why = "expected an IPv4 address such as 192.168.122.10";
+		return nc_ip_parse(&ip, s) < 0 || ip.family != 4 ? -1 : 0;
 	}
 	case NC_CHK_MAC: {
 		size_t i;
@@ -386,9 +379,14 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 		return 0;
 	}
 	case NC_CHK_IFNAME:
-		*why = "interface names are 1 to 15 characters without spaces, '/' or ':'";
-		if (!*s || strlen(s) > 15 || has_ctl_or_space(s) || strchr(s, '/') || strchr(s, ':'))
+		/* it reaches libvirt XML, the kernel and iptables rules on the host */
+		*why = "interface names are 1 to 15 of A-Z a-z 0-9 '_' '.' '-', not starting with '-' or '.'";
+		if (!*s || strlen(s) > 15 || s[0] == '-' || s[0] == '.')
 			return -1;
+		for (p = s; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      *p == '_' || *p == '.' || *p == '-'))
+				return -1;
 		return 0;
 	case NC_CHK_NONE:
 	case NC_CHK_LABELS:

@@ -19,7 +19,7 @@ static const char *const strategy_values[] = { "spread", "pack", "balanced", NUL
 static const char *const affinity_type_values[] = { "affinity", "antiAffinity", NULL };
 static const char *const affinity_mode_values[] = { "required", "preferred", NULL };
 static const char *const pool_type_values[] = { "dir", "rbd", NULL };
-static const char *const net_type_values[] = { "bridge", "nat", NULL };
+static const char *const net_type_values[] = { "bridge", "nat", "isolated", NULL };
 static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
 static const char *const compression_values[] = { "zstd", "none", NULL };
 static const char *const sel_op_values[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
@@ -129,6 +129,9 @@ static const struct nc_field nic_fields[] = {
 	  .doc = "virtio (default), e1000 or rtl8139"),
 	F("mac", NC_F_STR, struct nc_nic, mac, .check = NC_CHK_MAC,
 	  .doc = "fixed MAC address (default: derived from the VM and NIC names)"),
+	F("ip", NC_F_STR, struct nc_nic, ip, .check = NC_CHK_IPV4,
+	  .doc = "fixed IPv4 address in the network's subnet (nat and isolated networks): a static DHCP "
+		 "lease for the NIC's MAC and a DNS name (the VM's name) on the network"),
 };
 static const struct nc_schema nic_schema = SCHEMA("nic", struct nc_nic, nic_fields);
 
@@ -314,14 +317,31 @@ static const struct nc_field pool_root[] = { ROOT_FIELDS(struct nc_pool, pool_sp
 static const struct nc_schema pool_root_schema = SCHEMA("StoragePool", struct nc_pool, pool_root);
 
 /* ---- Network ---- */
+static const struct nc_field dhcp_range_fields[] = {
+	F("start", NC_F_STR, struct nc_dhcp_range, start, .required = 1, .check = NC_CHK_IPV4,
+	  .doc = "first address handed out, inside the subnet"),
+	F("end", NC_F_STR, struct nc_dhcp_range, end, .required = 1, .check = NC_CHK_IPV4,
+	  .doc = "last address handed out, inside the subnet, not before start"),
+};
+static const struct nc_schema dhcp_range_schema = SCHEMA("dhcpRange", struct nc_dhcp_range, dhcp_range_fields);
+
 static const struct nc_field net_spec_fields[] = {
 	F("type", NC_F_ENUM, struct nc_net_spec, type, .values = net_type_values, .required = 1,
-	  .doc = "bridge (an existing host bridge) or nat (a libvirt NAT network)"),
+	  .doc = "nat (a libvirt network with NAT to the host's uplink), isolated (a libvirt network "
+		 "without forwarding) or bridge (an existing host bridge; NovaCron does not create it)"),
 	F("bridge", NC_F_STR, struct nc_net_spec, bridge, .check = NC_CHK_IFNAME,
-	  .doc = "bridge interface name (bridge networks)"),
-	F("subnet", NC_F_STR, struct nc_net_spec, subnet, .check = NC_CHK_CIDR,
-	  .doc = "address range in CIDR form (nat networks)"),
-	F("dhcp", NC_F_BOOL, struct nc_net_spec, dhcp, .doc = "serve DHCP on a nat network"),
+	  .doc = "bridge networks: the host's bridge (required); nat and isolated: the name of the bridge "
+		 "libvirt creates (default: libvirt picks virbrN)"),
+	F("subnet", NC_F_STR, struct nc_net_spec, subnet, .check = NC_CHK_CIDR4,
+	  .doc = "IPv4 range in CIDR form (nat: required; isolated: optional); the host takes its first address"),
+	F("subnet6", NC_F_STR, struct nc_net_spec, subnet6, .check = NC_CHK_CIDR6,
+	  .doc = "IPv6 range in CIDR form (nat and isolated); the host takes its first address"),
+	F("dhcp", NC_F_BOOL, struct nc_net_spec, dhcp,
+	  .doc = "serve DHCPv4 on the subnet (default false), with static leases for NICs that set ip"),
+	F("dhcpRange", NC_F_STRUCT, struct nc_net_spec, dhcp_range, .sub = &dhcp_range_schema,
+	  .doc = "addresses DHCP hands out (default: the whole subnet but the host's and the broadcast address)"),
+	F("autostart", NC_F_BOOL, struct nc_net_spec, autostart,
+	  .doc = "start the network when the host's libvirt starts (default true)"),
 };
 static const struct nc_schema net_spec_schema = SCHEMA("Network spec", struct nc_net_spec, net_spec_fields);
 static const struct nc_field net_root[] = { ROOT_FIELDS(struct nc_network, net_spec_schema) };
@@ -407,7 +427,7 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 				   sizeof(struct nc_pool), &pool_root_schema, &pool_spec_schema,
 				   "where VM disks live" },
 	[NC_KIND_NETWORK] = { "Network", "network", "networks", sizeof(struct nc_network),
-			      &net_root_schema, &net_spec_schema, "what VM NICs attach to" },
+			      &net_root_schema, &net_spec_schema, "what VM NICs attach to: a libvirt network NovaCron creates on each host that needs it, or a host bridge" },
 	[NC_KIND_BACKUP_SCHEDULE] = { "BackupSchedule", "backup schedule", "backup schedules",
 				      sizeof(struct nc_backup), &backup_root_schema,
 				      &backup_spec_schema, "when and where VMs are backed up" },

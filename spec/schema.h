@@ -42,8 +42,11 @@ enum nc_fcheck {
 	NC_CHK_ABS_PATH,    /* absolute path, no '..' component, no control character */
 	NC_CHK_IMAGE,       /* a bare file/image name, or NC_CHK_ABS_PATH */
 	NC_CHK_CIDR,        /* IPv4 or IPv6 CIDR */
+	NC_CHK_CIDR4,       /* IPv4 CIDR */
+	NC_CHK_CIDR6,       /* IPv6 CIDR */
+	NC_CHK_IPV4,        /* an IPv4 address */
 	NC_CHK_MAC,         /* 52:54:00:12:34:56 */
-	NC_CHK_IFNAME,      /* Linux interface name */
+	NC_CHK_IFNAME,      /* Linux interface name: [A-Za-z0-9_.-], 1-15, no leading '-' or '.' */
 	NC_CHK_HTTP_URL,    /* http:// or https:// URL */
 };
 

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "noop.h"
+#include "ipaddr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -222,19 +223,232 @@ static void check_pool(struct nc_diags *diags, const struct nc_pool *p)
 	}
 }
 
+/* an address of the subnet a host or a lease may not take: the range's own, its broadcast, the host's */
+static const char *reserved_why(const struct nc_cidr *c, const struct nc_ip *ip)
+{
+	struct nc_ip x;
+
+	if (nc_ip_cmp(ip, &c->ip) == 0)
+		return "is the subnet's own address";
+	nc_cidr_last(c, &x);
+	if (nc_ip_cmp(ip, &x) == 0)
+		return "is the subnet's broadcast address";
+	nc_cidr_nth(c, 1, &x);
+	if (nc_ip_cmp(ip, &x) == 0)
+		return "is the host's address on the network (the subnet's first address)";
+	return NULL;
+}
+
+/* a subnet field's range, when it parses and is of the family the field takes */
+static bool subnet_of(const struct nc_str *v, int family, struct nc_cidr *out)
+{
+	const char *why;
+
+	return NC_IS_SET(*v) && nc_cidr_parse(out, v->v, &why) == 0 && out->ip.family == family;
+}
+
 static void check_network(struct nc_diags *diags, const struct nc_network *n)
 {
 	const struct nc_net_spec *s = &n->spec;
+	const char *name = n->obj.meta.name.v;
+	struct nc_cidr c4;
+	bool have4;
 
 	if (!NC_IS_SET(s->type))
 		return;
 	if (s->type.v == NC_NET_BRIDGE) {
 		need(diags, &s->bridge.pos, s->pos, "bridge", "a bridge network");
-		not_for(diags, &s->subnet.pos, "subnet", "a bridge network");
-		not_for(diags, &s->dhcp.pos, "dhcp", "a bridge network");
-	} else if (s->dhcp.v && !NC_IS_SET(s->subnet)) {
-		nc_diag_error(diags, s->dhcp.pos, "'dhcp' needs a 'subnet'");
+		not_for(diags, &s->subnet.pos, "subnet", "a bridge network (the host's bridge is not managed)");
+		not_for(diags, &s->subnet6.pos, "subnet6", "a bridge network (the host's bridge is not managed)");
+		not_for(diags, &s->dhcp.pos, "dhcp", "a bridge network (the host's bridge is not managed)");
+		not_for(diags, &s->dhcp_range.pos, "dhcpRange", "a bridge network (the host's bridge is not managed)");
+		not_for(diags, &s->autostart.pos, "autostart", "a bridge network (the host's bridge is not managed)");
+		return;
 	}
+	if (s->type.v == NC_NET_NAT)
+		need(diags, &s->subnet.pos, s->pos, "subnet", "a nat network");
+	have4 = subnet_of(&s->subnet, 4, &c4);
+	if (have4 && c4.prefix > 30)
+		nc_diag_error(diags, s->subnet.pos,
+			      "subnet %s of Network '%s' is too small: a /30 or larger range holds the host and a guest",
+			      s->subnet.v, name);
+	if (NC_IS_SET(s->subnet6)) {
+		struct nc_cidr c6;
+
+		if (subnet_of(&s->subnet6, 6, &c6) && c6.prefix > 126)
+			nc_diag_error(diags, s->subnet6.pos,
+				      "subnet6 %s of Network '%s' is too small: a /126 or larger range holds the host and a guest",
+				      s->subnet6.v, name);
+	}
+	if (s->dhcp.v && !NC_IS_SET(s->subnet))
+		nc_diag_error(diags, s->dhcp.pos, "'dhcp' needs a 'subnet'");
+	if (NC_IS_SET(s->dhcp_range) && !s->dhcp.v)
+		nc_diag_error(diags, s->dhcp_range.pos, "'dhcpRange' needs 'dhcp: true'");
+	if (NC_IS_SET(s->dhcp_range) && have4 && c4.prefix <= 30) {
+		const struct nc_str *ends[2] = { &s->dhcp_range.start, &s->dhcp_range.end };
+		struct nc_ip ip[2];
+		int ok = 0, k;
+
+		for (k = 0; k < 2; k++) {
+			const char *r;
+
+			if (!NC_IS_SET(*ends[k]) || nc_ip_parse(&ip[k], ends[k]->v) < 0 || ip[k].family != 4)
+				continue;
+			if (!nc_cidr_contains(&c4, &ip[k]))
+				nc_diag_error(diags, ends[k]->pos, "DHCP range %s %s is outside subnet %s of Network '%s'",
+					      k ? "end" : "start", ends[k]->v, s->subnet.v, name);
+			else if ((r = reserved_why(&c4, &ip[k])))
+				nc_diag_error(diags, ends[k]->pos, "DHCP range %s %s %s of Network '%s'",
+					      k ? "end" : "start", ends[k]->v, r, name);
+			else
+				ok++;
+		}
+		if (ok == 2 && nc_ip_cmp(&ip[0], &ip[1]) > 0)
+			nc_diag_error(diags, s->dhcp_range.end.pos, "DHCP range of Network '%s' ends (%s) before it starts (%s)",
+				      name, s->dhcp_range.end.v, s->dhcp_range.start.v);
+	}
+}
+
+struct subnet_use {
+	const struct nc_network *net;
+	const struct nc_str *text;
+	struct nc_cidr c;
+};
+
+static int subnet_use_cmp(const void *pa, const void *pb)
+{
+	const struct subnet_use *a = pa, *b = pb;
+	int c = nc_ip_cmp(&a->c.ip, &b->c.ip);
+
+	if (c)
+		return c;
+	if (a->c.prefix != b->c.prefix)
+		return a->c.prefix < b->c.prefix ? -1 : 1;
+	return strcmp(a->net->obj.meta.name.v, b->net->obj.meta.name.v);
+}
+
+/*
+ * Subnets of two Networks may not overlap: a host that needs both would
+ * route one range to two bridges.  Sorted by address, an overlap shows
+ * between a range and one of those before it that reaches this far.
+ */
+static void check_subnet_overlaps(struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct subnet_use *v = nc_xcalloc(2 * spec->nobjs[NC_KIND_NETWORK] + 1, sizeof(*v));
+	const struct nc_network *n;
+	size_t nv = 0, i, j;
+
+	NC_SPEC_EACH(spec, NC_KIND_NETWORK, const struct nc_network, n, i) {
+		if (NC_IS_SET(n->spec.type) && n->spec.type.v == NC_NET_BRIDGE)
+			continue;
+		if (subnet_of(&n->spec.subnet, 4, &v[nv].c)) {
+			v[nv].net = n;
+			v[nv++].text = &n->spec.subnet;
+		}
+		if (subnet_of(&n->spec.subnet6, 6, &v[nv].c)) {
+			v[nv].net = n;
+			v[nv++].text = &n->spec.subnet6;
+		}
+	}
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), subnet_use_cmp);
+	for (i = 1; i < nv; i++) {
+		for (j = i; j-- > 0;) {
+			if (!nc_cidr_overlap(&v[j].c, &v[i].c))
+				continue;
+			nc_diag_error(diags, v[i].text->pos, "%s %s of Network '%s' overlaps %s %s of Network '%s'",
+				      v[i].c.ip.family == 6 ? "subnet6" : "subnet", v[i].text->v, v[i].net->obj.meta.name.v,
+				      v[j].c.ip.family == 6 ? "subnet6" : "subnet", v[j].text->v, v[j].net->obj.meta.name.v);
+			break;
+		}
+	}
+	free(v);
+}
+
+struct ip_use {
+	const char *net;
+	struct nc_ip ip;
+	const struct nc_str *text;
+	const char *vm, *nic;
+};
+
+static int ip_use_cmp(const void *pa, const void *pb)
+{
+	const struct ip_use *a = pa, *b = pb;
+	int c = strcmp(a->net, b->net);
+
+	if (c)
+		return c;
+	c = nc_ip_cmp(&a->ip, &b->ip);
+	if (c)
+		return c;
+	c = strcmp(a->vm, b->vm);
+	return c ? c : strcmp(a->nic, b->nic);
+}
+
+/* A NIC's fixed address: in its network's subnet, free, and used once per network. */
+static void check_nic_ips(struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct ip_use *v = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	const struct nc_vm *vm;
+
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		if (NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT)
+			continue;
+		for (j = 0; j < vm->eff.nics.n; j++) {
+			const struct nc_nic *nic = (const struct nc_nic *)vm->eff.nics.v + j;
+			const struct nc_network *net;
+			struct nc_cidr c;
+			struct nc_ip ip;
+			const char *why;
+
+			if (!NC_IS_SET(nic->ip) || nc_ip_parse(&ip, nic->ip.v) < 0 || ip.family != 4 ||
+			    !NC_IS_SET(nic->network))
+				continue;
+			net = (const struct nc_network *)nc_spec_find(spec, NC_KIND_NETWORK, nic->network.v);
+			if (!net || !NC_IS_SET(net->spec.type))
+				continue;
+			if (net->spec.type.v == NC_NET_BRIDGE || !NC_IS_SET(net->spec.subnet)) {
+				nc_diag_error(diags, nic->ip.pos,
+					      "nic '%s' of VM '%s' has ip %s, but Network '%s' has no subnet NovaCron manages "
+					      "(ip needs a nat or isolated network with a subnet)",
+					      nic->name.v, vm->obj.meta.name.v, nic->ip.v, net->obj.meta.name.v);
+				continue;
+			}
+			if (!subnet_of(&net->spec.subnet, 4, &c))
+				continue;
+			if (!nc_cidr_contains(&c, &ip)) {
+				nc_diag_error(diags, nic->ip.pos, "ip %s of nic '%s' of VM '%s' is outside subnet %s of Network '%s'",
+					      nic->ip.v, nic->name.v, vm->obj.meta.name.v, net->spec.subnet.v,
+					      net->obj.meta.name.v);
+				continue;
+			}
+			if ((why = reserved_why(&c, &ip))) {
+				nc_diag_error(diags, nic->ip.pos, "ip %s of nic '%s' of VM '%s' %s of Network '%s'",
+					      nic->ip.v, nic->name.v, vm->obj.meta.name.v, why, net->obj.meta.name.v);
+				continue;
+			}
+			if (n == alloc) {
+				alloc = alloc ? alloc * 2 : 16;
+				v = nc_xreallocarray(v, alloc, sizeof(*v));
+			}
+			v[n].net = net->obj.meta.name.v;
+			v[n].ip = ip;
+			v[n].text = &nic->ip;
+			v[n].vm = vm->obj.meta.name.v;
+			v[n].nic = nic->name.v;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ip_use_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i].net, v[i - 1].net) == 0 && nc_ip_cmp(&v[i].ip, &v[i - 1].ip) == 0)
+			nc_diag_error(diags, v[i].text->pos,
+				      "ip %s of nic '%s' of VM '%s' is already taken on Network '%s' by nic '%s' of VM '%s'",
+				      v[i].text->v, v[i].nic, v[i].vm, v[i].net, v[i - 1].nic, v[i - 1].vm);
+	free(v);
 }
 
 /* Vixie cron: with day-of-week unrestricted, day-of-month must exist in a month. */
@@ -585,6 +799,8 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_macs(spec, diags);
 	check_pool_hosts(spec, diags);
 	nc_spec_warn_noops(spec, diags);
+	check_subnet_overlaps(spec, diags);
+	check_nic_ips(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

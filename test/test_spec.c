@@ -131,7 +131,7 @@ START_TEST(test_unknown_key_list)
 {
 	EXPECT(DOC("Network", "n") "spec:\n  type: bridge\n  bridge: br0\n  colour: blue\n",
 	       "t.yaml:9:3: error: unknown key 'colour' in Network spec "
-	       "(valid keys: type, bridge, subnet, dhcp)\n");
+	       "(valid keys: type, bridge, subnet, subnet6, dhcp, dhcpRange, autostart)\n");
 }
 END_TEST
 
@@ -853,6 +853,75 @@ START_TEST(test_no_follow_on_errors)
 }
 END_TEST
 
+/* Networks (issue 11): subnets, DHCP ranges, fixed addresses, bridge names */
+START_TEST(test_network_rules)
+{
+	/* a clean nat network with a range, IPv6 and a fixed address */
+	EXPECT(DOC("Network", "lan") "spec:\n  type: nat\n  subnet: 10.1.0.0/24\n  subnet6: 'fd00:1::/64'\n"
+	       "  dhcp: true\n  dhcpRange: {start: 10.1.0.100, end: 10.1.0.200}\n"
+	       DOC("VM", "v") "spec:\n  vcpus: 1\n  memory: 1GiB\n"
+	       "  nics: [{name: eth0, network: lan, ip: 10.1.0.10, mac: '52:54:00:00:00:0a'}]\n", "");
+	/* overlapping subnets, at the second one */
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 10.0.0.0/16}\n"
+	       DOC("Network", "b") "spec: {type: isolated, subnet: 10.0.4.0/24}\n",
+	       "t.yaml:12:32: error: subnet 10.0.4.0/24 of Network 'b' overlaps subnet 10.0.0.0/16 of Network 'a'\n");
+	EXPECT(DOC("Network", "a") "spec: {type: isolated, subnet6: 'fd00::/48'}\n"
+	       DOC("Network", "b") "spec: {type: isolated, subnet6: 'fd00:0:0:1::/64'}\n",
+	       "t.yaml:12:33: error: subnet6 fd00:0:0:1::/64 of Network 'b' overlaps subnet6 fd00::/48 of Network 'a'\n");
+	/* a DHCP range outside the subnet, backwards, or on the host's address */
+	EXPECT(DOC("Network", "a") "spec:\n  type: nat\n  subnet: 10.0.0.0/24\n  dhcp: true\n"
+	       "  dhcpRange: {start: 10.0.1.5, end: 10.0.0.20}\n",
+	       "t.yaml:10:22: error: DHCP range start 10.0.1.5 is outside subnet 10.0.0.0/24 of Network 'a'\n");
+	EXPECT(DOC("Network", "a") "spec:\n  type: nat\n  subnet: 10.0.0.0/24\n  dhcp: true\n"
+	       "  dhcpRange: {start: 10.0.0.50, end: 10.0.0.20}\n",
+	       "t.yaml:10:38: error: DHCP range of Network 'a' ends (10.0.0.20) before it starts (10.0.0.50)\n");
+	EXPECT(DOC("Network", "a") "spec:\n  type: nat\n  subnet: 10.0.0.0/24\n  dhcp: true\n"
+	       "  dhcpRange: {start: 10.0.0.1, end: 10.0.0.20}\n",
+	       "t.yaml:10:22: error: DHCP range start 10.0.0.1 is the host's address on the network "
+	       "(the subnet's first address) of Network 'a'\n");
+	EXPECT(DOC("Network", "a") "spec:\n  type: nat\n  subnet: 10.0.0.0/24\n"
+	       "  dhcpRange: {start: 10.0.0.5, end: 10.0.0.20}\n",
+	       "t.yaml:9:14: error: 'dhcpRange' needs 'dhcp: true'\n");
+	/* the wrong family in each field */
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 'fd00::/64'}\n",
+	       "t.yaml:6:27: error: invalid subnet 'fd00::/64': expected an IPv4 range such as "
+	       "192.168.122.0/24 (IPv6 ranges go in subnet6)\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 10.0.0.0/24, subnet6: 10.1.0.0/24}\n",
+	       "t.yaml:6:49: error: invalid subnet6 '10.1.0.0/24': expected an IPv6 range such as fd00:1::/64\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 10.0.0.4/30, dhcp: true}\n"
+	       DOC("Network", "b") "spec: {type: nat, subnet: 10.0.1.4/31}\n",
+	       "t.yaml:12:27: error: subnet 10.0.1.4/31 of Network 'b' is too small: a /30 or larger range "
+	       "holds the host and a guest\n");
+	/* a bridge name reaches XML, the kernel and iptables: a strict charset */
+	EXPECT(DOC("Network", "a") "spec: {type: bridge, bridge: 'br0;reboot'}\n",
+	       "t.yaml:6:30: error: invalid bridge 'br0;reboot': interface names are 1 to 15 of "
+	       "A-Z a-z 0-9 '_' '.' '-', not starting with '-' or '.'\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 10.0.0.0/24, bridge: '-i'}\n",
+	       "t.yaml:6:48: error: invalid bridge '-i': interface names are 1 to 15 of "
+	       "A-Z a-z 0-9 '_' '.' '-', not starting with '-' or '.'\n");
+	EXPECT(DOC("Network", "a") "spec: {type: bridge, bridge: br0, dhcp: true}\n",
+	       "t.yaml:6:41: error: 'dhcp' does not apply to a bridge network (the host's bridge is not managed)\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat}\n",
+	       "t.yaml:6:7: error: missing required key 'subnet' for a nat network\n");
+	/* fixed addresses: in the subnet, not reserved, once per network, on a managed subnet */
+	EXPECT(BASE DOC("VM", "v1") "spec:\n  template: small\n  nics: [{name: eth0, network: lan, ip: 10.0.0.7}]\n"
+	       DOC("VM", "v2") "spec:\n  template: small\n  nics: [{name: e0, network: lan, ip: 10.0.0.7}]\n",
+	       "t.yaml:40:39: error: ip 10.0.0.7 of nic 'e0' of VM 'v2' is already taken on Network 'lan' by "
+	       "nic 'eth0' of VM 'v1'\n");
+	EXPECT(BASE DOC("VM", "v1") "spec:\n  template: small\n  nics: [{name: eth0, network: lan, ip: 10.0.1.7}]\n",
+	       "t.yaml:32:41: error: ip 10.0.1.7 of nic 'eth0' of VM 'v1' is outside subnet 10.0.0.0/24 of Network 'lan'\n");
+	EXPECT(BASE DOC("VM", "v1") "spec:\n  template: small\n  nics: [{name: eth0, network: lan, ip: 10.0.0.255}]\n",
+	       "t.yaml:32:41: error: ip 10.0.0.255 of nic 'eth0' of VM 'v1' is the subnet's broadcast address "
+	       "of Network 'lan'\n");
+	EXPECT(DOC("Network", "br") "spec: {type: bridge, bridge: br0}\n"
+	       DOC("VM", "v1") "spec:\n  vcpus: 1\n  memory: 1GiB\n  nics: [{name: eth0, network: br, ip: 10.0.0.5}]\n",
+	       "t.yaml:15:40: error: nic 'eth0' of VM 'v1' has ip 10.0.0.5, but Network 'br' has no subnet "
+	       "NovaCron manages (ip needs a nat or isolated network with a subnet)\n");
+	EXPECT(BASE DOC("VM", "v1") "spec:\n  template: small\n  nics: [{name: eth0, network: lan, ip: 10.0.0.300}]\n",
+	       "t.yaml:32:41: error: invalid ip '10.0.0.300': expected an IPv4 address such as 192.168.122.10\n");
+}
+END_TEST
+
 START_TEST(test_quiet_mistakes)
 {
 	EXPECT(BASE DOC("Template", "t") "spec:\n  vcpus: 1\n  memory: 1GiB\n"
@@ -1164,6 +1233,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_host_uri_allow_list);
 	tcase_add_test(tc, test_no_follow_on_errors);
 	tcase_add_test(tc, test_quiet_mistakes);
+	tcase_add_test(tc, test_network_rules);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tm, test_size_parse);
