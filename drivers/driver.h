@@ -133,10 +133,14 @@ struct nc_node_info {
 	char *hostname;
 };
 
+struct nc_net_obs;            /* drivers/network/network.h */
 struct nc_observed_host {
 	struct nc_node_info node;
 	struct nc_domain *doms;  /* sorted by name */
 	size_t ndoms;
+	struct nc_net_obs *nets; /* libvirt networks, sorted by name (reconciler/observe.c fills them) */
+	size_t nnets;
+	char *nets_error;        /* why they could not be read (then nnets is 0) */
 };
 void nc_observed_host_release(struct nc_observed_host *h);
 

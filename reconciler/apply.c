@@ -16,6 +16,7 @@
  */
 #include "pass.h"
 #include "volumes.h"
+#include "../drivers/network/network.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -283,6 +284,97 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	return commit_both(src, dst, ret, err);
 }
 
+/* domains on the host that use network `name`, for a delete's last check */
+static int net_users(struct nc_host_conn *conn, const char *name, char *who, size_t len, struct nc_err *err)
+{
+	struct nc_observed_host h;
+	size_t i, j;
+	int n = 0;
+
+	if (conn->drv->observe(conn, &h, err) < 0)
+		return -1;
+	who[0] = '\0';
+	for (i = 0; i < h.ndoms; i++)
+		for (j = 0; j < h.doms[i].nnics; j++)
+			if (h.doms[i].nics[j].type && strcmp(h.doms[i].nics[j].type, "network") == 0 &&
+			    h.doms[i].nics[j].source && strcmp(h.doms[i].nics[j].source, name) == 0) {
+				if (!n++)
+					snprintf(who, len, "%s", h.doms[i].name);
+				break;
+			}
+	nc_observed_host_release(&h);
+	return n;
+}
+
+/*
+ * A network action, re-checked against the host first: a create finds a
+ * network an interrupted pass defined and carries on (starts it); an update
+ * of a network that is gone defines it again; a delete of a missing one is
+ * done.  An unmanaged network of that name is never touched.
+ */
+static int run_network(const struct nc_action *a, struct nc_host_conn *conn, struct nc_err *err)
+{
+	const struct nc_net_def *want = a->net ? a->net->def : NULL;
+	struct nc_net_obs o;
+	int found, ret = -1;
+	size_t changed = 0;
+
+	memset(&o, 0, sizeof(o));
+	found = nc_net_lookup(conn, a->vm, &o, err);
+	if (found < 0)
+		return -1;
+	if (found && !o.managed) {
+		nc_err_set(err, "network %s is not managed by NovaCron: not touched", a->vm);
+		goto out;
+	}
+	switch (a->kind) {
+	case NC_ACT_CREATE:
+	case NC_ACT_UPDATE:
+	case NC_ACT_START:
+		if (!want) {
+			nc_err_set(err, "no definition for network %s", a->vm);
+			goto out;
+		}
+		/* entries of the running network first: the definition written next has them too */
+		if (found && o.active && !a->restart && a->live_entries &&
+		    nc_net_update_live(conn, a->vm, &o.live, want, &changed, err) < 0)
+			goto out;
+		if ((!found || a->redefine || (a->restart && a->kind == NC_ACT_UPDATE)) && nc_net_define(conn, want, err) < 0)
+			goto out;
+		if (nc_net_start(conn, a->vm, found && o.active && a->restart, err) < 0)
+			goto out;
+		if ((!found || a->autostart || o.autostart != want->autostart) &&
+		    nc_net_set_autostart(conn, a->vm, want->autostart, err) < 0)
+			goto out;
+		ret = 0;
+		break;
+	case NC_ACT_DELETE: {
+		char who[256];
+		int n;
+
+		if (!found) {
+			ret = 0;
+			break;
+		}
+		n = net_users(conn, a->vm, who, sizeof(who), err);
+		if (n < 0)
+			goto out;
+		if (n) {
+			nc_err_set(err, "network %s is used by %s%s: not deleted", a->vm, who, n > 1 ? " and others" : "");
+			goto out;
+		}
+		ret = nc_net_delete(conn, a->vm, err);
+		break;
+	}
+	default:
+		nc_err_set(err, "%s is not an action on a network", nc_action_name(a->kind));
+		break;
+	}
+out:
+	nc_net_obs_release(&o);
+	return ret;
+}
+
 static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
 		      const struct nc_plan_opts *opts, struct nc_err *err)
 {
@@ -294,6 +386,10 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 
 	memset(&d, 0, sizeof(d));
 	memset(&def, 0, sizeof(def));
+	if (a->obj == NC_OBJ_NETWORK) {
+		ret = run_network(a, conn, err);
+		goto commit;
+	}
 	found = recheck(conn, a, &d, err);
 	if (found < 0)
 		return -1;
@@ -379,6 +475,7 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 		break;
 	}
 	nc_domain_release(&d);
+commit:
 	/* commit what was done, even after a failure part-way */
 	if (drv->commit) {
 		struct nc_err cerr = { "" };

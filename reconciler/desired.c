@@ -145,6 +145,25 @@ static void build_seed(struct nc_desired *out, const struct nc_spec *spec, const
 	d->seed = s;
 }
 
+void nc_nic_mac(const struct nc_vm *vm, const struct nc_nic *nic, char out[18])
+{
+	if (NC_IS_SET(nic->mac)) {
+		char *p;
+
+		snprintf(out, 18, "%s", nic->mac.v);
+		for (p = out; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
+	} else {
+		char *key = nc_xasprintf("%s/%s", vm->obj.meta.name.v, nic->name.v);
+		char hex[65];
+
+		nc_sha256_hex(key, strlen(key), hex);
+		snprintf(out, 18, "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+		free(key);
+	}
+}
+
 void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const struct nc_vm *vm,
 		      const char *commit)
 {
@@ -224,23 +243,11 @@ void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const 
 			k->type = "network";
 			k->source = s->network.v;
 		}
-		if (NC_IS_SET(s->mac)) {
-			char *mac = nc_xstrdup(s->mac.v);
-			char *p;
+		{
+			char mac[18];
 
-			for (p = mac; *p; p++)
-				if (*p >= 'A' && *p <= 'F')
-					*p = (char)(*p - 'A' + 'a');
+			nc_nic_mac(vm, s, mac);
 			k->mac = nc_arena_strdup(a, mac);
-			free(mac);
-		} else {
-			char *key = nc_xasprintf("%s/%s", d->name, s->name.v);
-			char hex[65], mac[18];
-
-			nc_sha256_hex(key, strlen(key), hex);
-			snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
-			k->mac = nc_arena_strdup(a, mac);
-			free(key);
 		}
 	}
 

@@ -270,6 +270,8 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 		for (k = 0; applied && k < applied->nactions; k++) {
 			const struct nc_action *a = &applied->actions[k];
 
+			if (a->obj != NC_OBJ_VM)
+				continue;
 			if ((a->kind == NC_ACT_CREATE && a->host == i) ||
 			    (a->kind == NC_ACT_MIGRATE && a->target == i))
 				vms_add(h, a->vm);

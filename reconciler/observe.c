@@ -12,6 +12,8 @@
  * such as OpenSSL's error queue) when the program exits.
  */
 #include "pass.h"
+#include "plan-int.h"
+#include "../drivers/network/network.h"
 #include "../drivers/storage/storage.h"
 #include "connections.h"
 #include "hostrec.h"
@@ -135,6 +137,13 @@ static void *worker(void *arg)
 				for (k = 0; obs.doms[d].managed && k < obs.doms[d].ncdroms; k++)
 					obs.doms[d].cdroms[k].capacity =
 						nc_vol_capacity_by_path(conn, obs.doms[d].cdroms[k].source);
+		}
+		/* the libvirt networks: a host without a network driver is still a host */
+		if (r == 0) {
+			struct nc_err nerr = { "" };
+
+			if (nc_net_list(conn, &obs.nets, &obs.nnets, &nerr) < 0)
+				obs.nets_error = nc_xstrdup(nerr.msg);
 		}
 		if (r < 0)   /* no file contents, no operator's parameters */
 			nc_connection_error_clean(&err, uri, j->shown);
@@ -512,6 +521,23 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 					    d->nics[k].type ? d->nics[k].type : "-",
 					    d->nics[k].source ? d->nics[k].source : "-",
 					    d->nics[k].model ? d->nics[k].model : "-");
+		}
+	}
+	/* the libvirt networks of each host */
+	for (i = 0; i < c->nhosts; i++) {
+		const struct nc_host_view *v = &c->hosts[i];
+
+		if (v->status != NC_HOST_OK)
+			continue;
+		if (v->obs.nets_error)
+			nc_buf_addf(&b, "nets %s error\n", v->spec->obj.meta.name.v);
+		for (j = 0; j < v->obs.nnets; j++) {
+			const struct nc_net_obs *o = &v->obs.nets[j];
+
+			nc_buf_addf(&b, "net %s %d %d %d %d %s\n", v->spec->obj.meta.name.v, o->managed, o->active,
+				    o->autostart, o->persistent, o->cfg.meta_hash ? o->cfg.meta_hash : "-");
+			nc_net_canonical(&o->cfg, &b);
+			nc_net_canonical(&o->live, &b);
 		}
 	}
 	/* undeclared hosts: what a plan takes from them (which VMs they block) */

@@ -107,7 +107,24 @@ struct nc_desired {
 void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const struct nc_vm *vm,
 		      const char *commit);
 void nc_desired_release(struct nc_desired *d);
+/* A NIC's MAC: its fixed one (lower case), else 52:54:00 + SHA-256("VM/NIC"). */
+void nc_nic_mac(const struct nc_vm *vm, const struct nc_nic *nic, char out[18]);
 void nc_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- desired networks (reconciler/networks.c) ---- */
+/*
+ * A Network of type nat or isolated as libvirt should hold it on every host
+ * that needs it: the same definition on each (static leases and DNS names
+ * of every VM with a fixed address on it, wherever the VM runs, so that a
+ * migration changes no network).  hash covers the whole definition and
+ * autostart; it is stored in the network's <metadata>.
+ */
+struct nc_net_def;
+struct nc_net_desired {
+	const struct nc_network *net;
+	struct nc_net_def *def;
+	char hash[65];
+};
 
 /* ---- the plan ---- */
 enum nc_action_kind {
@@ -159,6 +176,12 @@ struct nc_action {
 	int *after;         /* ids this action waits for */
 	size_t nafter;
 	struct nc_desired *desired;  /* create/update: what to define */
+	/* network actions (obj NC_OBJ_NETWORK) */
+	const struct nc_net_desired *net;  /* create/update: the definition */
+	bool live_entries;  /* update: change DHCP/DNS host entries of the running network */
+	bool autostart;     /* update: set autostart as the definition says */
+	char **affected;    /* update with restart: running VMs on the network on that host */
+	size_t naffected;
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -187,6 +210,9 @@ struct nc_plan {
 	const struct nc_spec *spec;  /* what it was built from (apply reads pools and backups) */
 	struct nc_desired *desired;  /* one per VM not absent, spec order */
 	size_t ndesired;
+	struct nc_net_desired *nets; /* one per nat/isolated Network, spec order */
+	size_t nnets;
+	size_t unmanaged_nets;       /* libvirt networks without NovaCron metadata */
 	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate;
 	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */

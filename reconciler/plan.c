@@ -18,6 +18,8 @@
  */
 #include "pass.h"
 #include "volumes.h"
+#include "plan-int.h"
+#include "../drivers/network/network.h"
 #include "../policies/placement.h"
 
 #include <stdarg.h>
@@ -50,9 +52,12 @@ const char *nc_object_kind_name(enum nc_object_kind k)
 	return object_names[k];
 }
 
-static int phase(enum nc_action_kind k)
+static int phase(const struct nc_action *a)
 {
-	switch (k) {
+	/* networks come before the VMs that need them and go after the VMs that leave them */
+	if (a->obj == NC_OBJ_NETWORK)
+		return a->kind == NC_ACT_DELETE ? 7 : -1;
+	switch (a->kind) {
 	case NC_ACT_DELETE: return 0;
 	case NC_ACT_STOP: return 1;
 	case NC_ACT_UPDATE: return 2;
@@ -194,6 +199,31 @@ static void add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, cons
 	n->text = nc_buf_detach(&b, NULL);
 	if (k == NC_NOTE_ERROR)
 		p->errors++;
+}
+
+struct nc_action *nc_plan_add_action(struct nc_plan *p, size_t *alloc, enum nc_action_kind k,
+				     const char *name, size_t host)
+{
+	return add_action(p, alloc, k, name, host);
+}
+
+void nc_plan_add_change(struct nc_action *a, bool restart, const char *field, const char *from,
+			const char *to)
+{
+	add_change(a, restart, field, from, to);
+}
+
+void nc_plan_add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, const char *vm,
+		      const char *fmt, ...)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	add_note(p, alloc, k, vm, "%s", b.buf);
+	nc_buf_release(&b);
 }
 
 static void size_str(uint64_t v, char *buf, size_t len)
@@ -413,7 +443,7 @@ static void diff_seed(struct nc_action *a, const struct nc_domain_def *d, const 
 static int action_cmp(const void *pa, const void *pb)
 {
 	const struct nc_action *a = pa, *b = pb;
-	int c = phase(a->kind) - phase(b->kind);
+	int c = phase(a) - phase(b);
 
 	if (c)
 		return c;
@@ -439,6 +469,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 	for (i = 0; i < p->ndesired; i++)
 		nc_buf_addf(&b, "def %s %s %d\n", p->desired[i].def.name, p->desired[i].hash,
 			    p->desired[i].vm->spec.allow_restart.v);
+	for (i = 0; i < p->nnets; i++)
+		nc_buf_addf(&b, "net %s %s\n", p->nets[i].def->name, p->nets[i].hash);
 	nc_buf_addf(&b, "opts %d %u %d %s\n", opts->prune, opts->delete_threshold,
 		    opts->allow_mass_delete, or_dash(opts->commit));
 	nc_sha256_hex(b.buf, b.len, p->spec_digest);
@@ -447,8 +479,12 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 	for (i = 0; i < p->nactions; i++) {
 		const struct nc_action *a = &p->actions[i];
 
-		nc_buf_addf(&b, "%d %s %s %zu %d %d %d %d\n", a->id, action_names[a->kind], a->vm, a->host,
+		nc_buf_addf(&b, "%d %s %s %zu %d %d %d %d", a->id, action_names[a->kind], a->vm, a->host,
 			    a->restart, a->start_after, a->live_memory, a->redefine);
+		/* VM actions keep the text they always had: saved plans stay valid */
+		if (a->obj != NC_OBJ_VM)
+			nc_buf_addf(&b, " %s %d %d", object_names[a->obj], a->live_entries, a->autostart);
+		nc_buf_addc(&b, '\n');
 		if (a->seed_upload)
 			nc_buf_adds(&b, " seed\n");
 		if (a->copy_vols)
@@ -921,6 +957,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				free(tmp.changes);
 				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF) {
 					a = add_action(&p, &alloc_a, NC_ACT_START, name, at->host);
+					a->vmref = vm;
 					a->reason = nc_xstrdup("shut off; the spec says running");
 					a->drift = true;
 				}
@@ -982,6 +1019,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	}
 
 	plan_copies(&p, spec, c);
+	nc_plan_networks(&p, &alloc_a, &alloc_n, spec, c, opts);
+
 	if (p.nactions > 1)
 		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
 	for (i = 0; i < p.nactions; i++) {
@@ -997,9 +1036,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		}
 		/* creates wait for the deletes that free room on their host */
-		if (a->kind == NC_ACT_CREATE) {
+		if (a->kind == NC_ACT_CREATE && a->obj == NC_OBJ_VM) {
 			for (j = 0; j < i; j++) {
-				if (p.actions[j].kind == NC_ACT_DELETE && p.actions[j].host == a->host) {
+				if (p.actions[j].kind == NC_ACT_DELETE && p.actions[j].host == a->host &&
+				    p.actions[j].obj == NC_OBJ_VM) {
 					a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
 					a->after[a->nafter++] = p.actions[j].id;
 				}
@@ -1007,13 +1047,15 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		}
 		/* two actions on one VM (stop, update, migrate, start) run in order */
 		for (j = i; j-- > 0;) {
-			if (strcmp(p.actions[j].vm, a->vm) == 0) {
+			if (strcmp(p.actions[j].vm, a->vm) == 0 && p.actions[j].obj == a->obj &&
+			    (a->obj == NC_OBJ_VM || p.actions[j].host == a->host)) {
 				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
 				a->after[a->nafter++] = p.actions[j].id;
 				break;
 			}
 		}
 	}
+	nc_plan_network_deps(&p);
 	nc_placement_free(ps);
 	digests(&p, spec, c, opts);
 	*out = p;
@@ -1052,6 +1094,9 @@ void nc_plan_release(struct nc_plan *p)
 		}
 		free(a->changes);
 		free(a->after);
+		for (j = 0; j < a->naffected; j++)
+			free(a->affected[j]);
+		free(a->affected);
 	}
 	free(p->actions);
 	for (i = 0; i < p->nnotes; i++) {
@@ -1062,5 +1107,8 @@ void nc_plan_release(struct nc_plan *p)
 	for (i = 0; i < p->ndesired; i++)
 		nc_desired_release(&p->desired[i]);
 	free(p->desired);
+	for (i = 0; i < p->nnets; i++)
+		nc_net_desired_release(&p->nets[i]);
+	free(p->nets);
 	memset(p, 0, sizeof(*p));
 }

@@ -6,6 +6,7 @@
  * so the same inputs render byte for byte the same.
  */
 #include "pass.h"
+#include "../drivers/network/network.h"
 
 #include <string.h>
 
@@ -140,6 +141,37 @@ static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
 			    d->seed->target, d->seed->volume, d->seed->user_data_sha, d->seed->instance_id);
 }
 
+/* "nat, 10.0.0.1/24, DHCP 10.0.0.2-10.0.0.254, 2 static leases, autostart" */
+static void net_line(const struct nc_net_def *d, struct nc_buf *out)
+{
+	nc_buf_adds(out, d->forward ? d->forward : "isolated");
+	if (d->bridge)
+		nc_buf_addf(out, ", bridge %s", d->bridge);
+	if (d->ip4)
+		nc_buf_addf(out, ", %s/%u", d->ip4, d->prefix4);
+	if (d->ip6)
+		nc_buf_addf(out, ", %s/%u", d->ip6, d->prefix6);
+	if (d->dhcp)
+		nc_buf_addf(out, ", DHCP %s-%s", d->dhcp_start ? d->dhcp_start : "?", d->dhcp_end ? d->dhcp_end : "?");
+	if (d->nleases)
+		nc_buf_addf(out, ", %zu static lease%s", d->nleases, d->nleases == 1 ? "" : "s");
+	if (d->ndns)
+		nc_buf_addf(out, ", %zu DNS name%s", d->ndns, d->ndns == 1 ? "" : "s");
+	nc_buf_adds(out, d->autostart ? ", autostart" : ", no autostart");
+}
+
+/* unmanaged libvirt networks, "kvm1/default kvm2/default" */
+static void unmanaged_nets(const struct nc_cluster *c, const char *sep, struct nc_buf *out)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->nhosts; i++)
+		for (j = 0; c->hosts[i].status == NC_HOST_OK && j < c->hosts[i].obs.nnets; j++)
+			if (!c->hosts[i].obs.nets[j].managed)
+				nc_buf_addf(out, "%s%s/%s", n++ ? sep : "", host_name(c, i),
+					    c->hosts[i].obs.nets[j].cfg.name ? c->hosts[i].obs.nets[j].cfg.name : "?");
+}
+
 static const char *note_word(enum nc_note_kind k)
 {
 	return k == NC_NOTE_ERROR ? "error" : k == NC_NOTE_WARNING ? "warning" : "note";
@@ -210,6 +242,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 				def_line(&a->desired->def, out);
 				nc_buf_addc(out, '\n');
 			}
+			if (a->kind == NC_ACT_CREATE && a->net) {
+				nc_buf_adds(out, "      ");
+				net_line(a->net->def, out);
+				nc_buf_addc(out, '\n');
+			}
 			for (j = 0; j < a->nchanges; j++) {
 				const struct nc_change *ch = &a->changes[j];
 
@@ -240,7 +277,12 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 					nc_buf_addf(out, " %s/%s", host_name(c, i), c->hosts[i].obs.doms[j].name);
 		nc_buf_addc(out, '\n');
 	}
-	if (p->nnotes || p->unmanaged)
+	if (p->unmanaged_nets) {
+		nc_buf_addf(out, "unmanaged networks (never touched): ");
+		unmanaged_nets(c, " ", out);
+		nc_buf_addc(out, '\n');
+	}
+	if (p->nnotes || p->unmanaged || p->unmanaged_nets)
 		nc_buf_addc(out, '\n');
 	if (p->nmigrate)
 		nc_buf_addf(out, "Imbalance score: %.4f now, %.4f after this plan (docs/placement.md).\n",
@@ -329,8 +371,9 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 
 			if (!a->nchanges)
 				continue;
-			nc_buf_addf(out, "<details><summary><code>%s</code>: %zu change%s</summary>\n\n", a->vm,
-				    a->nchanges, a->nchanges == 1 ? "" : "s");
+			nc_buf_addf(out, "<details><summary>%s%s<code>%s</code> on %s: %zu change%s</summary>\n\n",
+				    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
+				    host_name(c, a->host), a->nchanges, a->nchanges == 1 ? "" : "s");
 			for (j = 0; j < a->nchanges; j++) {
 				nc_buf_adds(out, "- ");
 				md_escape(out, a->changes[j].field);
@@ -352,6 +395,15 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		out->len -= 2;     /* drop the last quote separator */
 		out->buf[out->len] = '\0';
 		nc_buf_addc(out, '\n');
+	}
+	if (p->unmanaged_nets) {
+		struct nc_buf t = NC_BUF_INIT;
+
+		unmanaged_nets(c, ", ", &t);
+		nc_buf_adds(out, "Unmanaged networks (never touched): ");
+		md_escape(out, t.buf);
+		nc_buf_adds(out, "\n\n");
+		nc_buf_release(&t);
 	}
 	nc_buf_adds(out, "<details><summary>Hosts</summary>\n\n| host | URI | status | domains |\n|---|---|---|---|\n");
 	for (i = 0; i < c->nhosts; i++) {
@@ -520,6 +572,24 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 				    s->target, s->bus, s->instance_id, s->user_data_sha, s->network_config_sha,
 				    s->network_generated ? "true" : "false");
 		}
+		if (a->net && a->kind != NC_ACT_DELETE) {
+			struct nc_buf t = NC_BUF_INIT;
+
+			net_line(a->net->def, &t);
+			nc_buf_adds(out, ", \"definition\": ");
+			json_str(out, t.buf);
+			nc_buf_addf(out, ", \"hash\": \"%s\", \"live\": %s", a->net->hash,
+				    a->live_entries ? "true" : "false");
+			nc_buf_release(&t);
+		}
+		if (a->obj == NC_OBJ_NETWORK && a->restart) {
+			nc_buf_adds(out, ", \"affected_vms\": [");
+			for (j = 0; j < a->naffected; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, a->affected[j]);
+			}
+			nc_buf_adds(out, "]");
+		}
 		nc_buf_adds(out, ", \"changes\": [");
 		for (j = 0; j < a->nchanges; j++) {
 			nc_buf_adds(out, j ? ", {\"field\": " : "{\"field\": ");
@@ -556,6 +626,22 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 				json_str(out, host_name(c, i));
 				nc_buf_adds(out, ", \"domain\": ");
 				json_str(out, c->hosts[i].obs.doms[j].name);
+				nc_buf_addc(out, '}');
+			}
+		}
+	}
+	nc_buf_adds(out, "],\n  \"unmanaged_networks\": [");
+	{
+		size_t n = 0;
+
+		for (i = 0; i < c->nhosts; i++) {
+			for (j = 0; c->hosts[i].status == NC_HOST_OK && j < c->hosts[i].obs.nnets; j++) {
+				if (c->hosts[i].obs.nets[j].managed)
+					continue;
+				nc_buf_adds(out, n++ ? ", {\"host\": " : "{\"host\": ");
+				json_str(out, host_name(c, i));
+				nc_buf_adds(out, ", \"network\": ");
+				json_str(out, c->hosts[i].obs.nets[j].cfg.name);
 				nc_buf_addc(out, '}');
 			}
 		}

@@ -125,7 +125,7 @@ static void apply_two_hosts(void)
 	char *on1, *on2;
 
 	ck_assert_int_eq(sh(&r, APPLY), 0);
-	HAS(r.out, "Apply complete: 4 done, 0 failed, 0 skipped.");
+	HAS(r.out, "Apply complete: 6 done, 0 failed, 0 skipped.");
 	nc_run_free(&r);
 	on1 = vms_on("h1");
 	on2 = vms_on("h2");
@@ -524,7 +524,7 @@ START_TEST(test_rename_judged_by_opened_address)
 
 	write_file("conn.yaml", "connections:\n  - host: h2\n    uri: \"sim:///h2real\"\n");
 	ck_assert_int_eq(sh(&r, APPLY " --config conn.yaml"), 0);
-	HAS(r.out, "Apply complete: 4 done, 0 failed, 0 skipped.");
+	HAS(r.out, "Apply complete: 6 done, 0 failed, 0 skipped.");
 	nc_run_free(&r);
 	s = vms_on("h2real");
 	ck_assert_str_eq(s, "v2 v4 ");

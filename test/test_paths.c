@@ -421,7 +421,7 @@ START_TEST(test_defaults_and_override)
 	ck_assert_int_eq(sh(&r, "unset NOVACRON_CONFIG; $NC plan qs --state-dir state2 --config cfg.yaml"), 1);
 	HAS(r.err, "qs/infra.yaml:7:9: error: path '/var/lib/novacron/pools/local' is outside the operator's "
 		   "allowed roots for pools (paths.pools in cfg.yaml: ");
-	HAS(r.err, "qs/infra.yaml:29:11: error: target.path '/var/backups/novacron' is outside");
+	HAS(r.err, "qs/infra.yaml:33:11: error: target.path '/var/backups/novacron' is outside");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("test ! -e state2"), 0);
 	/* the defaults refuse what the configuration allowed */

@@ -6,6 +6,7 @@
  * as "a</name><devices>" stays one text node (DESIGN.md invariant 7).
  */
 #include "../driver.h"
+#include "../network/network.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -458,6 +459,10 @@ void nc_observed_host_release(struct nc_observed_host *h)
 	for (i = 0; i < h->ndoms; i++)
 		nc_domain_release(&h->doms[i]);
 	free(h->doms);
+	for (i = 0; i < h->nnets; i++)
+		nc_net_obs_release(&h->nets[i]);
+	free(h->nets);
+	free(h->nets_error);
 	free(h->node.hostname);
 	memset(h, 0, sizeof(*h));
 }

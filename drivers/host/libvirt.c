@@ -33,6 +33,8 @@
 #include "../storage/storage.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
+/* a sim network's run state, kept in its <metadata> in the state file */
+#define SIM_NS "https://novacron.io/xmlns/sim/1"
 
 struct lv_conn {
 	struct nc_host_conn pub;     /* first member: the public part */
@@ -177,6 +179,48 @@ static int sim_parse_uri(const char *uri, char **name, unsigned *cpus, uint64_t 
 	return 0;
 }
 
+/*
+ * sim: the test driver loads every network of the state file started and
+ * without autostart; the state saved by sim_save_networks() (an element in
+ * the network's <metadata>) puts back what was stopped and autostarted.
+ */
+static void sim_restore_networks(struct lv_conn *c)
+{
+	virNetworkPtr *nets = NULL;
+	int n = virConnectListAllNetworks(c->conn, &nets, 0), i;
+
+	for (i = 0; i < n; i++) {
+		char *xml = virNetworkGetXMLDesc(nets[i], 0);
+		xmlDocPtr d = xml ? xmlReadMemory(xml, (int)strlen(xml), "network.xml", NULL,
+						 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING) : NULL;
+		xmlNodePtr root = d ? xmlDocGetRootElement(d) : NULL, k, m;
+
+		for (k = root ? root->children : NULL; k; k = k->next) {
+			if (k->type != XML_ELEMENT_NODE || strcmp((const char *)k->name, "metadata") != 0)
+				continue;
+			for (m = k->children; m; m = m->next) {
+				xmlChar *active, *autostart;
+
+				if (m->type != XML_ELEMENT_NODE || !m->ns || !m->ns->href ||
+				    strcmp((const char *)m->ns->href, SIM_NS) != 0)
+					continue;
+				active = xmlGetProp(m, BAD_CAST "active");
+				autostart = xmlGetProp(m, BAD_CAST "autostart");
+				if (active && strcmp((const char *)active, "no") == 0)
+					virNetworkDestroy(nets[i]);
+				if (autostart && strcmp((const char *)autostart, "yes") == 0)
+					virNetworkSetAutostart(nets[i], 1);
+				xmlFree(active);
+				xmlFree(autostart);
+			}
+		}
+		xmlFreeDoc(d);
+		free(xml);
+		virNetworkFree(nets[i]);
+	}
+	free(nets);
+}
+
 static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_opts *opts,
 		    struct nc_err *err)
 {
@@ -230,6 +274,7 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 	}
 	c->sim = true;
 	c->domain_type = "test";
+	sim_restore_networks(c);
 	ret = 0;
 out:
 	free(name);
@@ -597,6 +642,66 @@ out:
 	return ret;
 }
 
+/* sim: every network, with its run state and autostart in its <metadata> */
+static int sim_save_networks(struct lv_conn *c, xmlDocPtr node, struct nc_err *err)
+{
+	virNetworkPtr *nets = NULL;
+	int n = virConnectListAllNetworks(c->conn, &nets, 0), i, ret = -1;
+
+	if (n < 0)
+		return lv_fail(err, "cannot list networks");
+	for (i = 0; i < n; i++) {
+		char *xml = virNetworkGetXMLDesc(nets[i], 0);
+		xmlNodePtr net = xml ? sim_copy_root(xml, node) : NULL, k, md = NULL, st;
+		xmlNsPtr ns;
+		int autostart = 0;
+
+		free(xml);
+		if (!net) {
+			lv_fail(err, "cannot save simulated network");
+			goto out;
+		}
+		for (k = net->children; k; k = k->next)
+			if (k->type == XML_ELEMENT_NODE && strcmp((const char *)k->name, "metadata") == 0)
+				md = k;
+		if (!md) {
+			/* <metadata> goes right after <name> and <uuid> */
+			md = xmlNewNode(NULL, BAD_CAST "metadata");
+			for (k = net->children; k; k = k->next)
+				if (k->type == XML_ELEMENT_NODE && strcmp((const char *)k->name, "name") != 0 &&
+				    strcmp((const char *)k->name, "uuid") != 0)
+					break;
+			if (k)
+				xmlAddPrevSibling(k, md);
+			else
+				xmlAddChild(net, md);
+		}
+		for (k = md->children; k;) {      /* the state saved last time */
+			xmlNodePtr next = k->next;
+
+			if (k->type == XML_ELEMENT_NODE && k->ns && k->ns->href &&
+			    strcmp((const char *)k->ns->href, SIM_NS) == 0) {
+				xmlUnlinkNode(k);
+				xmlFreeNode(k);
+			}
+			k = next;
+		}
+		st = xmlNewChild(md, NULL, BAD_CAST "state", NULL);
+		ns = xmlNewNs(st, BAD_CAST SIM_NS, BAD_CAST "sim");
+		xmlSetNs(st, ns);
+		virNetworkGetAutostart(nets[i], &autostart);
+		xmlNewProp(st, BAD_CAST "active", BAD_CAST(virNetworkIsActive(nets[i]) == 1 ? "yes" : "no"));
+		xmlNewProp(st, BAD_CAST "autostart", BAD_CAST(autostart ? "yes" : "no"));
+		xmlAddChild(xmlDocGetRootElement(node), net);
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		virNetworkFree(nets[i]);
+	free(nets);
+	return ret;
+}
+
 /* sim: write every domain, with its run state, and every storage pool back to the state file */
 static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 {
@@ -675,7 +780,7 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 		xmlAddChild(xmlDocGetRootElement(node), copy);
 		xmlFreeDoc(dom);
 	}
-	if (sim_save_pools(c, node, err) < 0)
+	if (sim_save_pools(c, node, err) < 0 || sim_save_networks(c, node, err) < 0)
 		goto out;
 	out = doc_text(node);
 	ret = write_atomic(c->state_file, out, strlen(out), err);

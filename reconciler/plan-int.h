@@ -1,0 +1,30 @@
+/*
+ * plan-int.h - shared by the files that build a plan (plan.c, networks.c);
+ * not part of the reconciler's API.
+ */
+#ifndef NC_PLAN_INT_H
+#define NC_PLAN_INT_H
+
+#include "pass.h"
+
+struct nc_action *nc_plan_add_action(struct nc_plan *p, size_t *alloc, enum nc_action_kind k,
+				     const char *name, size_t host);
+void nc_plan_add_change(struct nc_action *a, bool restart, const char *field, const char *from,
+			const char *to);
+void nc_plan_add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, const char *vm,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * networks.c: the desired networks (p->nets), then the network actions of
+ * every reachable host, from the VM actions already planned (where each VM
+ * will be); nc_plan_network_deps() runs once actions have their ids: VM
+ * actions wait for their networks, network deletes for the VMs leaving.
+ */
+void nc_plan_networks(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
+		      const struct nc_cluster *c, const struct nc_plan_opts *opts);
+void nc_plan_network_deps(struct nc_plan *p);
+void nc_net_desired_release(struct nc_net_desired *d);
+/* Canonical text of a definition (hashes, digests). */
+void nc_net_canonical(const struct nc_net_def *d, struct nc_buf *b);
+
+#endif
