@@ -648,6 +648,11 @@ static void wait_for(struct nc_action *a, int id)
 	a->after[a->nafter++] = id;
 }
 
+static int int_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
 void nc_plan_network_deps(struct nc_plan *p)
 {
 	size_t i, j, m;
@@ -678,4 +683,7 @@ void nc_plan_network_deps(struct nc_plan *p)
 			}
 		}
 	}
+	for (i = 0; i < p->nactions; i++)
+		if (p->actions[i].nafter > 1)
+			qsort(p->actions[i].after, p->actions[i].nafter, sizeof(int), int_cmp);
 }

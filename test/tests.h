@@ -23,5 +23,6 @@ Suite *nc_suite_hosts_left(void);
 Suite *nc_suite_paths(void);
 Suite *nc_suite_seed(void);
 Suite *nc_suite_poolhosts(void);
+Suite *nc_suite_network(void);
 
 #endif

@@ -903,6 +903,89 @@ static int sim_detach_nic(struct lv_conn *c, virDomainPtr d, const char *mac, st
 	return ret;
 }
 
+/* the network commands of `novacron sim`, as virsh net-* would */
+static int sim_net_tool(struct lv_conn *c, int argc, char **argv, FILE *out, struct nc_err *err)
+{
+	const char *cmd = argv[0];
+	virNetworkPtr net = NULL;
+	int ret = -1;
+
+	if (strcmp(cmd, "net-list") == 0 && argc == 1) {
+		virNetworkPtr *nets = NULL;
+		int n = virConnectListAllNetworks(c->conn, &nets, 0), i, j;
+
+		if (n < 0)
+			return lv_fail(err, "cannot list networks");
+		/* by name */
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && strcmp(virNetworkGetName(nets[j - 1]), virNetworkGetName(nets[j])) > 0; j--) {
+				virNetworkPtr t = nets[j];
+
+				nets[j] = nets[j - 1];
+				nets[j - 1] = t;
+			}
+		for (i = 0; i < n; i++) {
+			char *xml = virNetworkGetXMLDesc(nets[i], 0);
+			int autostart = 0;
+
+			virNetworkGetAutostart(nets[i], &autostart);
+			fprintf(out, "%-20s %-8s %-12s %s\n", virNetworkGetName(nets[i]),
+				virNetworkIsActive(nets[i]) == 1 ? "active" : "inactive",
+				autostart ? "autostart" : "no-autostart",
+				xml && strstr(xml, "https://novacron.io/xmlns/network/1") ? "managed" : "unmanaged");
+			free(xml);
+			virNetworkFree(nets[i]);
+		}
+		free(nets);
+		return 0;
+	}
+	if (argc < 2) {
+		nc_err_set(err, "usage: novacron sim HOST net-list | net-dumpxml NET | net-destroy NET | "
+				"net-autostart NET on|off | net-define-unmanaged NET");
+		return -1;
+	}
+	if (strcmp(cmd, "net-define-unmanaged") == 0 && argc == 2) {
+		xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+		xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "network");
+		char *xml;
+
+		xmlDocSetRootElement(doc, root);
+		xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST argv[1]);
+		xml = doc_text(doc);
+		xmlFreeDoc(doc);
+		net = virNetworkDefineXML(c->conn, xml);
+		free(xml);
+		if (!net)
+			return lv_fail(err, "cannot define network");
+		ret = virNetworkCreate(net) < 0 ? lv_fail(err, "cannot start network") : 0;
+		virNetworkFree(net);
+		return ret;
+	}
+	net = virNetworkLookupByName(c->conn, argv[1]);
+	if (!net)
+		return lv_fail(err, "cannot find network");
+	if (strcmp(cmd, "net-dumpxml") == 0 && argc == 2) {
+		char *xml = virNetworkGetXMLDesc(net, 0);
+
+		if (xml) {
+			fputs(xml, out);
+			ret = 0;
+		} else {
+			lv_fail(err, "cannot read network");
+		}
+		free(xml);
+	} else if (strcmp(cmd, "net-destroy") == 0 && argc == 2) {
+		ret = virNetworkDestroy(net) < 0 ? lv_fail(err, "cannot stop network") : 0;
+	} else if (strcmp(cmd, "net-autostart") == 0 && argc == 3) {
+		ret = virNetworkSetAutostart(net, strcmp(argv[2], "on") == 0) < 0 ?
+		      lv_fail(err, "cannot set autostart") : 0;
+	} else {
+		nc_err_set(err, "unknown sim command '%s'", cmd);
+	}
+	virNetworkFree(net);
+	return ret;
+}
+
 int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
 		struct nc_err *err)
 {
@@ -961,10 +1044,17 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		ret = lv_commit(pub, err);
 		goto out;
 	}
+	if (strncmp(cmd, "net-", 4) == 0) {
+		ret = sim_net_tool(c, argc, argv, out, err);
+		if (ret == 0 && strcmp(cmd, "net-list") != 0 && strcmp(cmd, "net-dumpxml") != 0)
+			ret = lv_commit(pub, err);
+		goto out;
+	}
 	if (argc < 2) {
 		nc_err_set(err, "usage: novacron sim HOST list | define-unmanaged NAME | start DOM | "
 				"destroy DOM | setmem DOM SIZE | setvcpus DOM N | detach-nic DOM MAC | "
-				"undefine DOM");
+				"undefine DOM | net-list | net-dumpxml NET | net-destroy NET | "
+				"net-autostart NET on|off | net-define-unmanaged NET");
 		goto out;
 	}
 	d = virDomainLookupByName(c->conn, argv[1]);

@@ -69,6 +69,7 @@ void nc_net_def_release(struct nc_net_def *d)
 	if (!d)
 		return;
 	free(d->name);
+	free(d->uuid);
 	free(d->forward);
 	free(d->bridge);
 	free(d->ip4);
@@ -150,6 +151,8 @@ char *nc_netxml_build(const struct nc_net_def *def)
 	size_t i;
 
 	child(net, "name", def->name);
+	if (def->uuid)
+		child(net, "uuid", def->uuid);
 	md = child(net, "metadata", NULL);
 	m = xmlNewChild(md, NULL, BAD_CAST "network", NULL);
 	ns = xmlNewNs(m, BAD_CAST NC_NET_XMLNS, BAD_CAST "nc");
@@ -310,6 +313,7 @@ int nc_netxml_parse(struct nc_net_def *out, const char *xml, struct nc_err *err)
 	}
 	memset(&d, 0, sizeof(d));
 	d.name = text(first(root, "name"));
+	d.uuid = text(first(root, "uuid"));
 	parse_meta(&d, first(root, "metadata"));
 	d.forward = attr(first(root, "forward"), "mode");
 	d.bridge = attr(first(root, "bridge"), "name");
@@ -493,23 +497,27 @@ int nc_net_define(struct nc_host_conn *host, const struct nc_net_def *def, struc
 {
 	virConnectPtr c = conn_of(host, err);
 	virNetworkPtr net;
-	char *xml;
+	char *xml, uuid[VIR_UUID_STRING_BUFLEN];
+	struct nc_net_def d = *def;
 	bool restart = false;
 
 	if (!c)
 		return -1;
 	if (nc_driver_fault("network define", err) < 0)
 		return -1;
-	if (is_test_driver(c) && (net = find(c, def->name))) {
+	if ((net = find(c, def->name))) {
+		/* a redefinition keeps the network's identity */
+		if (virNetworkGetUUIDString(net, uuid) == 0)
+			d.uuid = uuid;
 		/* the test driver shows a running network's new definition only after a restart */
-		restart = virNetworkIsActive(net) == 1;
+		restart = is_test_driver(c) && virNetworkIsActive(net) == 1;
 		if (restart && virNetworkDestroy(net) < 0) {
 			virNetworkFree(net);
 			return fail(err, "cannot stop network", def->name);
 		}
 		virNetworkFree(net);
 	}
-	xml = nc_netxml_build(def);
+	xml = nc_netxml_build(&d);
 	net = virNetworkDefineXML(c, xml);
 	free(xml);
 	if (!net)

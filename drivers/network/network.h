@@ -45,6 +45,7 @@ struct nc_net_host {
 /* the part of a network definition NovaCron sets, desired or observed */
 struct nc_net_def {
 	char *name;
+	char *uuid;              /* NULL: new (nc_net_define keeps an existing network's) */
 	char *forward;           /* "nat", or NULL (isolated) */
 	char *bridge;            /* NULL: libvirt's choice (desired), unknown (observed) */
 	char *ip4;               /* host address, e.g. 192.168.122.1; NULL: no IPv4 */
