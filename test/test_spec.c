@@ -297,13 +297,13 @@ END_TEST
 
 START_TEST(test_invalid_labels)
 {
-	EXPECT(DOC("Network", "n") "  labels: {'bad key!': x}\nspec: {type: bridge, bridge: br0}\n",
+	EXPECT(DOC("Host", "n") "  labels: {'bad key!': x}\nspec: {uri: 'sim:///n'}\n",
 	       "t.yaml:6:12: error: invalid label key 'bad key!': the name must be at most 63 letters, "
 	       "digits, '-', '_' or '.', starting and ending with a letter or digit\n");
-	EXPECT(DOC("Network", "n") "  labels: {Example.COM/x: y}\nspec: {type: bridge, bridge: br0}\n",
+	EXPECT(DOC("Host", "n") "  labels: {Example.COM/x: y}\nspec: {uri: 'sim:///n'}\n",
 	       "t.yaml:6:12: error: invalid label key 'Example.COM/x': the prefix before '/' must be a "
 	       "DNS subdomain (lower-case letters, digits, '-' and '.'; at most 253)\n");
-	EXPECT(DOC("Network", "n") "  labels: {tier: -web}\nspec: {type: bridge, bridge: br0}\n",
+	EXPECT(DOC("Host", "n") "  labels: {tier: -web}\nspec: {uri: 'sim:///n'}\n",
 	       "t.yaml:6:18: error: invalid value '-web' for label 'tier': values are empty or at most "
 	       "63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n");
 }
@@ -944,7 +944,7 @@ START_TEST(test_quiet_mistakes)
 	EXPECT(DOC("Network", "n") "spec: {type: nat, subnet: 10.0.0.7/24}\n",
 	       "t.yaml:6:27: error: invalid subnet '10.0.0.7/24': host bits are set: give the first "
 	       "address of the range, e.g. 192.168.122.0/24\n");
-	EXPECT(DOC("Network", "n") "  labels: {a..b/rack: r1}\nspec: {type: bridge, bridge: br0}\n",
+	EXPECT(DOC("Host", "n") "  labels: {a..b/rack: r1}\nspec: {uri: 'sim:///n'}\n",
 	       "t.yaml:6:12: error: invalid label key 'a..b/rack': the prefix before '/' must be a "
 	       "DNS subdomain (lower-case letters, digits, '-' and '.'; at most 253)\n");
 }
@@ -1155,6 +1155,10 @@ START_TEST(test_noop_fields_warn)
 		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
 		  "t.yaml:6:11: warning: BackupSchedule 'b': metadata.labels is accepted but not acted on yet: "
 		  "nothing selects backup schedules by label\n" },
+		{ NC_KIND_NETWORK, "metadata.labels",
+		  DOC("Network", "n") "  labels: {a: b}\nspec: {type: bridge, bridge: br0}\n",
+		  "t.yaml:6:11: warning: Network 'n': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects networks by label\n" },
 	};
 	size_t i, k;
 
