@@ -194,7 +194,7 @@ START_TEST(test_serve_directory_source)
 	/* metrics */
 	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
 	HAS(r.out, "# TYPE novacron_actions_total counter\n");
-	HAS(r.out, "novacron_actions_total{kind=\"create\",result=\"done\"} 10\n");
+	HAS(r.out, "novacron_actions_total{kind=\"create\",result=\"done\"} 13\n");
 	HAS(r.out, "novacron_host_up{host=\"kvm3\"} 1\n");
 	HAS(r.out, "novacron_leader 1\n");
 	HAS(r.out, "novacron_passes_total{result=\"ok\"} ");
