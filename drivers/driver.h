@@ -41,6 +41,10 @@ struct nc_disk_def {
 	const char *format;      /* qcow2, raw */
 	uint64_t size;
 	bool boot;
+	/* rbd: cephx (NULL: none; QEMU uses the host's own ceph.conf and keyring) */
+	const char *auth_user;   /* <auth username=> */
+	const char *secret_uuid; /* its libvirt secret (usage ceph) */
+	const char *const *mons; /* "HOST PORT" per monitor, NULL-terminated; NULL: the host's ceph.conf */
 };
 struct nc_nic_def {
 	const char *name;        /* spec NIC name */
@@ -134,6 +138,13 @@ struct nc_node_info {
 };
 
 struct nc_net_obs;            /* drivers/network/network.h */
+/* a libvirt secret of usage type ceph; its value is never read */
+struct nc_host_secret {
+	char *uuid;
+	char *usage;             /* the usage name */
+	char *description;       /* NovaCron's carries the key's fingerprint */
+};
+
 struct nc_observed_host {
 	struct nc_node_info node;
 	struct nc_domain *doms;  /* sorted by name */
@@ -141,6 +152,9 @@ struct nc_observed_host {
 	struct nc_net_obs *nets; /* libvirt networks, sorted by name (reconciler/observe.c fills them) */
 	size_t nnets;
 	char *nets_error;        /* why they could not be read (then nnets is 0) */
+	struct nc_host_secret *secrets;  /* usage ceph, sorted by uuid */
+	size_t nsecrets;
+	bool no_secrets;         /* the driver has no secrets (libvirt's test driver) */
 };
 void nc_observed_host_release(struct nc_observed_host *h);
 
@@ -162,6 +176,18 @@ struct nc_migrate_opts {
 	const char *dest_uri;        /* how the source daemon reaches the destination */
 	void (*progress)(void *opaque, const struct nc_migrate_progress *p);
 	void *opaque;
+};
+
+/*
+ * A libvirt secret to define (or replace) with its value: private (libvirt
+ * never gives the value back), not ephemeral, usage type ceph.
+ */
+struct nc_secret_def {
+	const char *uuid;
+	const char *usage;       /* the usage name */
+	const char *description;
+	const unsigned char *value;
+	size_t len;
 };
 
 /* ---- the vtable ---- */
@@ -212,6 +238,9 @@ struct nc_host_driver {
 	 */
 	int (*change_media)(struct nc_host_conn *conn, const char *name, const struct nc_seed_def *seed,
 			    struct nc_err *err);
+	/* defines the secret and sets its value (a secret with its uuid is replaced);
+	 * sim: recorded in STATE_DIR/NAME.secrets without the value */
+	int (*secret_define)(struct nc_host_conn *conn, const struct nc_secret_def *def, struct nc_err *err);
 	/* makes changes durable (sim: writes the state file); may be NULL */
 	int (*commit)(struct nc_host_conn *conn, struct nc_err *err);
 };

@@ -15,6 +15,7 @@
  * a live migration reports the data left and the speed as it goes.
  */
 #include "pass.h"
+#include "secrets.h"
 #include "volumes.h"
 #include "../drivers/network/network.h"
 
@@ -375,6 +376,41 @@ out:
 	return ret;
 }
 
+/* an rbd pool's libvirt secret: the key is read again here, set, and wiped */
+static int run_secret(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
+		      struct nc_err *err)
+{
+	const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(p->spec, NC_KIND_STORAGE_POOL, a->vm);
+	struct nc_ceph_secret sec;
+	struct nc_secret_def def;
+	char *msg = NULL;
+	int ret = -1;
+
+	if (!pool || !NC_IS_SET(pool->spec.rbd.key_file)) {
+		nc_err_set(err, "StoragePool %s has no rbd.keyFile any more", a->vm);
+		return -1;
+	}
+	if (!conn->drv->secret_define) {
+		nc_err_set(err, "this host's driver cannot hold secrets");
+		return -1;
+	}
+	nc_ceph_secret_init(&sec, pool);
+	if (nc_ceph_secret_load(&sec, pool, &msg) < 0) {
+		nc_err_set(err, "%s", msg);
+		free(msg);
+		goto out;
+	}
+	def.uuid = sec.uuid;
+	def.usage = sec.usage;
+	def.description = sec.description;
+	def.value = sec.value;
+	def.len = sec.len;
+	ret = conn->drv->secret_define(conn, &def, err);
+out:
+	nc_ceph_secret_release(&sec);
+	return ret;
+}
+
 static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
 		      const struct nc_plan_opts *opts, struct nc_err *err)
 {
@@ -384,6 +420,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 	struct nc_domain_def def;
 	int found, ret = 0;
 
+	if (a->obj == NC_OBJ_SECRET)
+		return run_secret(p, a, conn, err);
 	memset(&d, 0, sizeof(d));
 	memset(&def, 0, sizeof(def));
 	if (a->obj == NC_OBJ_NETWORK) {

@@ -96,6 +96,7 @@ void nc_pool_def_from_spec(struct nc_pool_def *out, const struct nc_pool *pool)
 		out->rbd_pool = pool->spec.rbd.pool.v;
 		out->ceph_conf = pool->spec.rbd.ceph_conf.v;
 		out->ceph_user = pool->spec.rbd.user.v;
+		out->key_file = pool->spec.rbd.key_file.v;
 	} else {
 		out->type = "dir";
 		out->path = pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron";

@@ -19,13 +19,23 @@
  * stable, so the generated file only changes when the NICs do.  The seed's
  * instance-id is part of the canonical text: any change of the seed's
  * content changes the hash.
+ *
+ * An rbd disk of a pool with rbd.keyFile authenticates as the pool's user
+ * with the pool's libvirt secret (secrets.h); a pool that names its own
+ * cephConf (a file on the NovaCron machine, which the hosts do not have)
+ * gives its disks the monitors of that file as <host> elements.
  */
 #include "pass.h"
 #include "../drivers/storage/seed.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "../drivers/storage/storage.h"
+#include "secrets.h"
 
 void nc_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -51,9 +61,65 @@ static const char *bus_prefix(const char *bus)
 static const char *const bus_names[] = { "virtio", "scsi", "sata", "ide" };
 static const char *const model_names[] = { "virtio", "e1000", "rtl8139" };
 
+/*
+ * The monitors of a ceph.conf (drivers/storage/rbd.c), kept per path while
+ * its mtime and size stay the same: a plan builds every VM's domain.
+ */
+struct mon_cache {
+	char *path;
+	struct timespec mtime;
+	off_t size;
+	char **mons;
+};
+static pthread_mutex_t mon_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mon_cache *mon_cache;
+static size_t mon_ncache;
+
+static const char *const *monitors(const char *conf, struct nc_arena *a)
+{
+	struct stat st;
+	const char **out = NULL;
+	char **mons = NULL;
+	struct nc_err err;
+	size_t i, n;
+
+	if (stat(conf, &st) < 0)
+		return NULL;
+	pthread_mutex_lock(&mon_mu);
+	for (i = 0; i < mon_ncache; i++) {
+		if (strcmp(mon_cache[i].path, conf) == 0) {
+			if (mon_cache[i].mtime.tv_sec == st.st_mtim.tv_sec &&
+			    mon_cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec && mon_cache[i].size == st.st_size)
+				mons = mon_cache[i].mons;
+			break;
+		}
+	}
+	if (!mons && nc_ceph_monitors(conf, &mons, &err) == 0) {
+		if (i == mon_ncache) {
+			mon_cache = nc_xreallocarray(mon_cache, mon_ncache + 1, sizeof(*mon_cache));
+			mon_cache[mon_ncache++].path = nc_xstrdup(conf);
+		} else {
+			nc_strv_free(mon_cache[i].mons);
+		}
+		mon_cache[i].mtime = st.st_mtim;
+		mon_cache[i].size = st.st_size;
+		mon_cache[i].mons = mons;
+	}
+	if (mons && mons[0]) {
+		for (n = 0; mons[n]; n++)
+			;
+		out = nc_arena_alloc(a, (n + 1) * sizeof(*out));
+		for (i = 0; i < n; i++)
+			out[i] = nc_arena_strdup(a, mons[i]);
+		out[n] = NULL;
+	}
+	pthread_mutex_unlock(&mon_mu);
+	return out;
+}
+
 static void canonical(const struct nc_domain_def *d, struct nc_buf *b)
 {
-	size_t i;
+	size_t i, m;
 
 	nc_buf_addf(b, "name %s\nvcpus %u\nmemory %llu\nmachine %s\nprotected %d\ndisks-policy %s\n",
 		    d->name, d->vcpus, (unsigned long long)d->memory, d->machine ? d->machine : "-",
@@ -65,6 +131,14 @@ static void canonical(const struct nc_domain_def *d, struct nc_buf *b)
 		nc_buf_addf(b, "disk %s %s %s %s %s %s %llu %d\n", d->disks[i].name, d->disks[i].target,
 			    d->disks[i].bus, d->disks[i].type, d->disks[i].source, d->disks[i].format,
 			    (unsigned long long)d->disks[i].size, d->disks[i].boot);
+	/* only when set, so the hash of a disk without them stays what it was */
+	for (i = 0; i < d->ndisks; i++) {
+		if (d->disks[i].auth_user)
+			nc_buf_addf(b, "auth %s %s %s\n", d->disks[i].name, d->disks[i].auth_user,
+				    d->disks[i].secret_uuid);
+		for (m = 0; d->disks[i].mons && d->disks[i].mons[m]; m++)
+			nc_buf_addf(b, "mon %s %s\n", d->disks[i].name, d->disks[i].mons[m]);
+	}
 	for (i = 0; i < d->nnics; i++)
 		nc_buf_addf(b, "nic %s %s %s %s %s\n", d->nics[i].name, d->nics[i].mac, d->nics[i].type,
 			    d->nics[i].source, d->nics[i].model);
@@ -214,6 +288,16 @@ void nc_desired_build(struct nc_desired *out, const struct nc_spec *spec, const 
 			k->format = "raw";
 			k->source = nc_arena_strdup(a, src);
 			free(src);
+			if (NC_IS_SET(pool->spec.rbd.key_file) && pool->spec.rbd.key_file.v) {
+				struct nc_ceph_secret sec;
+
+				nc_ceph_secret_init(&sec, pool);
+				k->auth_user = nc_arena_strdup(a, sec.user);
+				k->secret_uuid = nc_arena_strdup(a, sec.uuid);
+				nc_ceph_secret_release(&sec);
+			}
+			if (NC_IS_SET(pool->spec.rbd.ceph_conf) && pool->spec.rbd.ceph_conf.v)
+				k->mons = monitors(pool->spec.rbd.ceph_conf.v, a);
 		} else {
 			char *src = nc_xasprintf("%s/%s-%s.qcow2",
 						 pool && pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron",

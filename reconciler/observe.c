@@ -522,6 +522,10 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 					    d->nics[k].source ? d->nics[k].source : "-",
 					    d->nics[k].model ? d->nics[k].model : "-");
 		}
+		/* only when there are some: digests of hosts without secrets stay as they were */
+		for (j = 0; j < v->obs.nsecrets; j++)
+			nc_buf_addf(&b, " secret %s %s\n", v->obs.secrets[j].uuid,
+				    v->obs.secrets[j].description ? v->obs.secrets[j].description : "-");
 	}
 	/* the libvirt networks of each host */
 	for (i = 0; i < c->nhosts; i++) {

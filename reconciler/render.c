@@ -291,6 +291,8 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		incomplete_lines(p, c, b, r, out);
 	if (p->refused)
 		nc_buf_addf(out, "%sPlan refused:%s ", b, r);
+	else if (nc_plan_empty(p) && !nc_plan_incomplete(p) && p->errors)
+		nc_buf_addf(out, "%sNo changes%s can be planned while the errors above remain.\n", b, r);
 	else if (nc_plan_empty(p) && !nc_plan_incomplete(p))
 		nc_buf_addf(out, "%sNo changes.%s The cluster matches the spec.\n", b, r);
 	if (!nc_plan_empty(p) || p->refused || nc_plan_incomplete(p)) {

@@ -6,7 +6,8 @@
 #  4. validates every example under examples/
 #  5. runs the integration tests on real libvirt daemons with QEMU guests
 #     (test/integration/libvirtd-migrate.sh, backup-restore.sh, cloudinit.sh,
-#     cold-migrate.sh, libvirtd-network.sh; they install
+#     cold-migrate.sh, libvirtd-network.sh,
+#     rbd-cephx.sh; they install
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
@@ -116,6 +117,7 @@ integration "storage pools, backups and restores on a real libvirt daemon" test/
 integration "cloud-init seeds on a real libvirt daemon" test/integration/cloudinit.sh
 integration "cold migration copies local disks between real libvirt daemons" test/integration/cold-migrate.sh
 integration "NAT network (DHCP, static lease, live update, restart, prune) on a real libvirt daemon" test/integration/libvirtd-network.sh
+integration "RBD disks with cephx on a real libvirt daemon and a real Ceph" test/integration/rbd-cephx.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then

@@ -262,6 +262,7 @@ struct nc_rbd {
 	struct nc_str pool;
 	struct nc_str ceph_conf;
 	struct nc_str user;
+	struct nc_str key_file;      /* cephx key (keyring or bare key), inside paths.secrets */
 };
 struct nc_pool_spec {
 	struct nc_pos pos;

@@ -17,7 +17,7 @@
 	  .check = NC_CHK_ABS_PATH, .doc = (d) }
 
 static const struct nc_field paths_fields[] = {
-	F("secrets", secrets, "encryption.keyFile and target.credentialsFile (default /etc/novacron)"),
+	F("secrets", secrets, "encryption.keyFile, target.credentialsFile and rbd.keyFile (default /etc/novacron)"),
 	F("ceph", ceph, "rbd.cephConf and target.cephConf (default /etc/ceph)"),
 	F("pools", pools, "dir StoragePool paths (default /var/lib/libvirt/images, /var/lib/novacron/pools)"),
 	F("images", images, "disk images given as absolute paths (default /var/lib/libvirt/images, /var/lib/novacron/images)"),
@@ -352,9 +352,12 @@ int nc_spec_check_paths(const struct nc_spec *spec, const struct nc_path_roots *
 		if (is_dir_pool(pool))
 			pool_ok[i] = check(&c, NC_ROOT_POOLS, &pool->spec.path, "path",
 					   pool->spec.path.v) && NC_IS_SET(pool->spec.path);
-		else
+		else {
 			check(&c, NC_ROOT_CEPH, &pool->spec.rbd.ceph_conf, "rbd.cephConf",
 			      pool->spec.rbd.ceph_conf.v);
+			check(&c, NC_ROOT_SECRETS, &pool->spec.rbd.key_file, "rbd.keyFile",
+			      pool->spec.rbd.key_file.v);
+		}
 	}
 	NC_SPEC_EACH(spec, NC_KIND_BACKUP_SCHEDULE, const struct nc_backup, b, i) {
 		const struct nc_target *tg = &b->spec.target;

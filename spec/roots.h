@@ -6,7 +6,8 @@
  * configuration (the `paths:` section of serve.yaml and of the CLI's
  * --config FILE), one list per kind of file:
  *
- *   secrets  encryption.keyFile, target.credentialsFile   /etc/novacron
+ *   secrets  encryption.keyFile, target.credentialsFile,  /etc/novacron
+ *            StoragePool rbd.keyFile
  *   ceph     StoragePool rbd.cephConf, target.cephConf    /etc/ceph
  *   pools    StoragePool path (dir pools)                 /var/lib/libvirt/images,
  *                                                         /var/lib/novacron/pools

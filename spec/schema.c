@@ -299,6 +299,9 @@ static const struct nc_field rbd_fields[] = {
 	F("cephConf", NC_F_STR, struct nc_rbd, ceph_conf, .check = NC_CHK_ABS_PATH,
 	  .doc = "ceph.conf path on the NovaCron machine, inside the operator's paths.ceph (default /etc/ceph/ceph.conf)"),
 	F("user", NC_F_STR, struct nc_rbd, user, .doc = "cephx user id (default admin)"),
+	F("keyFile", NC_F_STR, struct nc_rbd, key_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "file with the user's cephx key (a keyring or the bare key), inside the operator's paths.secrets; "
+		 "apply puts it into a libvirt secret on each host and the disks authenticate with it"),
 };
 static const struct nc_schema rbd_schema = SCHEMA("rbd", struct nc_rbd, rbd_fields);
 

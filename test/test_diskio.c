@@ -582,7 +582,7 @@ START_TEST(test_diskio_sim)
 	struct nc_disk_snap *s = NULL;
 	struct nc_disk_snap_opts o = { 0 };
 	struct nc_err err = { { 0 } };
-	struct nc_disk_def disk = { "root", "vda", "virtio", "file", NULL, "qcow2", 16 * MiB, true };
+	struct nc_disk_def disk = { "root", "vda", "virtio", "file", NULL, "qcow2", 16 * MiB, true, NULL, NULL, NULL };
 	struct nc_domain_def def = { 0 };
 	char *state, *src, *want;
 	unsigned char *got, *exp;

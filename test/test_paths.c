@@ -207,7 +207,7 @@ static const char spec_fmt[] =
 	"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\n"
 	"spec: {type: dir, path: %s}\n---\n"
 	"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\n"
-	"spec: {type: rbd, rbd: {pool: vms, cephConf: %s}}\n---\n"
+	"spec: {type: rbd, rbd: {pool: vms, cephConf: %s, user: nc, keyFile: %s}}\n---\n"
 	"apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t}\n"
 	"spec:\n  vcpus: 1\n  memory: 64MiB\n  boot: {kernel: %s, initrd: %s}\n---\n"
 	"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v1}\n"
@@ -227,6 +227,7 @@ static const struct field {
 } fields[] = {
 	{ "path", "pools", "R/pools/local", "O/pool" },
 	{ "rbd.cephConf", "ceph", "R/ceph/ceph.conf", "O/ceph.conf" },
+	{ "rbd.keyFile", "secrets", "R/secrets/ceph.keyring", "O/ceph.keyring" },
 	{ "boot.kernel", "boot", "R/boot/vmlinuz", "O/vmlinuz" },
 	{ "boot.initrd", "boot", "R/boot/initrd", "/root/.ssh/id_rsa" },
 	{ "image", "images", "R/images/base.qcow2", "O/secret" },
@@ -257,7 +258,7 @@ static char *write_spec(int bad_i, const char *bad)
 
 	for (i = 0; i < NFIELDS; i++)
 		v[i] = expand((int)i == bad_i ? bad : fields[i].good);
-	yaml = nc_xasprintf(spec_fmt, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
+	yaml = nc_xasprintf(spec_fmt, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
 	path = nc_xasprintf("%s/spec/c.yaml", tdir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
@@ -337,7 +338,7 @@ START_TEST(test_plan_outside_refused)
 	struct nc_run r;
 	char *bad = expand(f->bad), *yaml, *pos, *msg;
 
-	if (_i == 5)   /* a bare image name that is a link out of its pool */
+	if (_i == 6)   /* a bare image name that is a link out of its pool */
 		ck_assert_int_eq(shq("ln -s ../../../out/secret roots/pools/local/leak"), 0);
 	yaml = write_spec(_i, f->bad);
 	ck_assert_ptr_nonnull(strstr(yaml, bad));
@@ -379,7 +380,7 @@ START_TEST(test_symlink_escapes)
 
 	ck_assert_int_eq(shq("ln -s ../../out/secret roots/secrets/evil.key && ln -s ../../out roots/backups/up && "
 			     "ln -s ../../out/nothing roots/backups/dangling"), 0);
-	yaml = write_spec(7, "R/secrets/evil.key");
+	yaml = write_spec(8, "R/secrets/evil.key");
 	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
 	out = nc_xasprintf("encryption.keyFile '%s/roots/secrets/evil.key' is outside the operator's allowed "
 			   "roots for secrets (paths.secrets in cfg.yaml: %s/roots/secrets): it resolves to "
@@ -389,18 +390,18 @@ START_TEST(test_symlink_escapes)
 	free(yaml);
 	nc_run_free(&r);
 	/* a repository that does not exist yet, below a link that leaves */
-	free(write_spec(6, "R/backups/up/repo"));
+	free(write_spec(7, "R/backups/up/repo"));
 	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
 	HAS(r.err, "is outside the operator's allowed roots for backups (paths.backups in cfg.yaml: ");
 	HAS(r.err, "): it resolves to ");
 	nc_run_free(&r);
 	/* a link that does not resolve could be made to point anywhere later */
-	free(write_spec(6, "R/backups/dangling"));
+	free(write_spec(7, "R/backups/dangling"));
 	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
 	HAS(r.err, "cannot be used: a symlink in it does not resolve");
 	nc_run_free(&r);
 	/* '..' is refused by validate already */
-	free(write_spec(7, "R/secrets/../../out/secret"));
+	free(write_spec(8, "R/secrets/../../out/secret"));
 	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
 	HAS(r.err, "expected an absolute path without '..' components");
 	nc_run_free(&r);
@@ -440,7 +441,7 @@ START_TEST(test_backup_restore_refused)
 {
 	struct nc_run r;
 
-	free(write_spec(6, "O/repo"));
+	free(write_spec(7, "O/repo"));
 	ck_assert_int_eq(sh(&r, "$NC backup run v1 spec --state-dir state --config cfg.yaml"), 1);
 	HAS(r.err, "is outside the operator's allowed roots for backups");
 	HAS(r.err, "novacron backup: the spec names 1 local path outside the operator's roots");
@@ -453,7 +454,7 @@ START_TEST(test_backup_restore_refused)
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("test ! -e out/repo && " STATE_EMPTY), 0);
 	/* the key file the same way */
-	free(write_spec(7, "O/secret"));
+	free(write_spec(8, "O/secret"));
 	ck_assert_int_eq(sh(&r, "$NC backup check --schedule b-dir spec --config cfg.yaml"), 1);
 	HAS(r.err, "encryption.keyFile '");
 	nc_run_free(&r);
@@ -488,7 +489,7 @@ START_TEST(test_serve_refuses_revision)
 	struct nc_run r;
 	int i, rc = 1;
 
-	free(write_spec(2, "O/vmlinuz"));
+	free(write_spec(3, "O/vmlinuz"));
 	ck_assert_int_eq(shq("cat cfg.yaml > serve.yaml && printf 'source: {directory: %s/spec}\\n"
 			     "cacheDir: %s/cache\\nstateDir: %s/state\\nlisten: 127.0.0.1:0\\n' >> serve.yaml && "
 			     "($NC serve --config serve.yaml > /dev/null 2> log & echo $! > pid)", tdir, tdir, tdir), 0);

@@ -544,7 +544,7 @@ END_TEST
 
 START_TEST(test_domxml_escapes_spec_text)
 {
-	struct nc_disk_def disk = { "root", "vda", "virtio", "file", "/p/a'b\"<c>.qcow2", "qcow2", 1 << 30, true };
+	struct nc_disk_def disk = { "root", "vda", "virtio", "file", "/p/a'b\"<c>.qcow2", "qcow2", 1 << 30, true, NULL, NULL, NULL };
 	struct nc_nic_def nic = { "eth0", "52:54:00:00:00:01", "network", "lan</source><x>", "virtio" };
 	struct nc_domain_def def;
 	struct nc_domain d;

@@ -873,6 +873,155 @@ START_TEST(test_storage_rbd)
 }
 END_TEST
 
+/*
+ * rbd pools with cephx: a StoragePool naming a user and a key file, applied
+ * to a simulated host with volumes on a real Ceph.  The plan creates the
+ * pool's libvirt secret before the VM, the domain's disk carries <auth> and
+ * the monitors of the pool's ceph.conf, the volume is made with that user's
+ * key, a new key is planned as an update of the secret, and a missing,
+ * unreadable or malformed key file is an error of the plan.  The key never
+ * appears in any output nor in the state directory.
+ */
+static char *key_of(const char *keyring)
+{
+	struct nc_run r;
+	char *k;
+
+	ck_assert_int_eq(sh(&r, "sed -n 's/^[[:space:]]*key = //p' '%s'", keyring), 0);
+	r.out[strcspn(r.out, "\n")] = 0;
+	ck_assert_uint_ge(strlen(r.out), 24);
+	k = nc_xstrdup(r.out);
+	nc_run_free(&r);
+	return k;
+}
+
+#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
+					 "'%s' must not appear in:\n%.3000s", (needle), (hay))
+#define AUTH_PLAN "$NC plan auth/spec --config auth/cfg.yaml --state-dir auth/st"
+
+START_TEST(test_storage_rbd_auth_sim)
+{
+	struct nc_test_ceph ceph;
+	struct nc_run r;
+	char why[600];
+	char *key1, *key2, *o;
+	static const char *const outs[] = { "text", "json", "markdown" };
+	size_t i;
+
+	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
+		fprintf(stderr, "skip test_storage_rbd_auth_sim: %s\n", why);
+		return;
+	}
+	/* a cephx user that may use pool rbd only, its keyring in the secrets root */
+	ck_assert_int_eq(shq("mkdir -p auth/secrets auth/spec && chmod 700 auth/secrets && "
+			     "ceph -c '%s' auth get-or-create client.ncsim mon 'profile rbd' osd 'profile rbd pool=rbd' "
+			     "> auth/secrets/ncsim.keyring && chmod 600 auth/secrets/ncsim.keyring && "
+			     "printf 'paths:\n  secrets: [%s/auth/secrets]\n  ceph: [%s]\n' > auth/cfg.yaml",
+			     ceph.conf, base_dir, ceph_dir), 0);
+	key1 = key_of("auth/secrets/ncsim.keyring");
+	ck_assert_int_eq(shq("cat > auth/spec/c.yaml <<'EOF'\n"
+			     "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: 'sim:///h1'}\n---\n"
+			     "apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\n"
+			     "spec:\n  type: rbd\n  rbd: {pool: rbd, cephConf: %s, user: ncsim, keyFile: %s/auth/secrets/ncsim.keyring}\n---\n"
+			     "apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: vm1}\n"
+			     "spec:\n  state: stopped\n  vcpus: 1\n  memory: 64MiB\n  disks: [{name: root, pool: ceph, size: 16MiB}]\n"
+			     "EOF", ceph.conf, base_dir), 0);
+
+	/* the plan: the secret first, the VM after it; the key in no output */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(sh(&r, AUTH_PLAN " --output %s", outs[i]), 2);
+		HASNT(r.out, key1);
+		HASNT(r.err, key1);
+		if (i == 0) {
+			HAS(r.out, "+ secret ceph: create on h1");
+			HAS(r.out, "the host has no secret novacron-ceph-ceph");
+			HAS(r.out, "after: #1");
+		} else if (i == 1) {
+			HAS(r.out, "\"object\": \"secret\"");
+		}
+		nc_run_free(&r);
+	}
+	ck_assert_int_eq(sh(&r, "$NC apply auth/spec --config auth/cfg.yaml --state-dir auth/st --auto-approve"), 0);
+	HAS(r.out, "create secret ceph on h1 ... done");
+	HASNT(r.out, key1);
+	HASNT(r.err, key1);
+	nc_run_free(&r);
+	/* the sim host holds the secret (without its value) and the disk uses it */
+	ck_assert_int_eq(sh(&r, "cat auth/st/h1.secrets"), 0);
+	HAS(r.out, "usage=\"novacron-ceph-ceph\"");
+	HASNT(r.out, key1);
+	nc_run_free(&r);
+	ck_assert_int_ne(shq("grep -rqF '%s' auth/st", key1), 0);
+	ck_assert_int_eq(sh(&r, "cat auth/st/h1.xml"), 0);
+	HAS(r.out, "<auth username=\"ncsim\">");
+	HAS(r.out, "<secret type=\"ceph\" uuid=\"");
+	o = nc_xasprintf("<host name=\"127.0.0.1\" port=\"%d\"/>", ceph.mon_v1port);
+	HAS(r.out, o);
+	free(o);
+	nc_run_free(&r);
+	/* the volume was made as client.ncsim (librados with the key from the file) */
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' ls rbd", ceph.conf), 0);
+	HAS(r.out, "vm1-root");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 0);
+	HAS(r.out, "No changes.");
+	nc_run_free(&r);
+
+	/* a new key for the user: the secret is updated, the domain is not touched */
+	ck_assert_int_eq(shq("ceph -c '%s' auth rm client.ncsim && ceph -c '%s' auth get-or-create client.ncsim "
+			     "mon 'profile rbd' osd 'profile rbd pool=rbd' > auth/secrets/ncsim.keyring",
+			     ceph.conf, ceph.conf), 0);
+	key2 = key_of("auth/secrets/ncsim.keyring");
+	ck_assert_str_ne(key1, key2);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 2);
+	HAS(r.out, "~ secret ceph: update on h1");
+	HAS(r.out, "is not the one the host holds");
+	HAS(r.out, "Plan: 0 to create, 1 to update");
+	HASNT(r.out, key1);
+	HASNT(r.out, key2);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply auth/spec --config auth/cfg.yaml --state-dir auth/st --auto-approve"), 0);
+	HASNT(r.out, key2);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 0);
+	nc_run_free(&r);
+
+	/* the key file the bare way (`ceph auth get-key`) is the same key: no change */
+	ck_assert_int_eq(shq("ceph -c '%s' auth get-key client.ncsim > auth/secrets/ncsim.keyring", ceph.conf), 0);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 0);
+	nc_run_free(&r);
+
+	/* bad key files: errors of the plan, naming the file, never its content */
+	ck_assert_int_eq(shq("echo 'not a key at all!' > auth/secrets/ncsim.keyring"), 0);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
+	HAS(r.out, "StoragePool ceph: rbd.keyFile ");
+	HAS(r.out, "is not a base64 cephx key");
+	HAS(r.out, "No changes can be planned while the errors above remain.");
+	HASNT(r.out, "not a key at all");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("printf '[client.other]\\n\\tkey = %s\\n[client.more]\\n\\tkey = %s\\n' > "
+			     "auth/secrets/ncsim.keyring", key2, key2), 0);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
+	HAS(r.out, "no key for client.ncsim in it");
+	HASNT(r.out, key2);
+	HASNT(r.err, key2);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rm auth/secrets/ncsim.keyring"), 0);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
+	HAS(r.out, "ncsim.keyring: cannot read it: No such file or directory");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("echo '%s' > auth/secrets/ncsim.keyring && chmod 644 auth/secrets/ncsim.keyring", key2), 0);
+	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
+	HAS(r.err, "auth/spec/c.yaml:11:");   /* refused with the spec's position, before any host */
+	HAS(r.err, "is accessible by group or others (mode 0644)");
+	HASNT(r.out, key2);
+	HASNT(r.err, key2);
+	nc_run_free(&r);
+	free(key1);
+	free(key2);
+}
+END_TEST
+
 Suite *nc_suite_storage(void)
 {
 	Suite *s = suite_create("storage");
@@ -891,6 +1040,7 @@ Suite *nc_suite_storage(void)
 	tcase_add_test(tc, test_storage_sim_upload);
 	tcase_add_test(tc, test_storage_sim_copy);
 	tcase_add_test(tc, test_storage_rbd);
+	tcase_add_test(tc, test_storage_rbd_auth_sim);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -167,8 +167,28 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 		prop(n, "type", k->format);
 		n = child(d, "source", NULL);
 		if (strcmp(k->type, "network") == 0) {
+			size_t m;
+
 			prop(n, "protocol", "rbd");
 			prop(n, "name", k->source);
+			for (m = 0; k->mons && k->mons[m]; m++) {
+				const char *sp = strchr(k->mons[m], ' ');
+				char *host = nc_xstrndup(k->mons[m], sp ? (size_t)(sp - k->mons[m]) : strlen(k->mons[m]));
+				xmlNodePtr h = child(n, "host", NULL);
+
+				prop(h, "name", host);
+				if (sp)
+					prop(h, "port", sp + 1);
+				free(host);
+			}
+			if (k->auth_user && k->secret_uuid) {
+				xmlNodePtr au = child(d, "auth", NULL), se;
+
+				prop(au, "username", k->auth_user);
+				se = child(au, "secret", NULL);
+				prop(se, "type", "ceph");
+				prop(se, "uuid", k->secret_uuid);
+			}
 		} else {
 			prop(n, "file", k->source);
 		}
@@ -463,6 +483,12 @@ void nc_observed_host_release(struct nc_observed_host *h)
 		nc_net_obs_release(&h->nets[i]);
 	free(h->nets);
 	free(h->nets_error);
+	for (i = 0; i < h->nsecrets; i++) {
+		free(h->secrets[i].uuid);
+		free(h->secrets[i].usage);
+		free(h->secrets[i].description);
+	}
+	free(h->secrets);
 	free(h->node.hostname);
 	memset(h, 0, sizeof(*h));
 }

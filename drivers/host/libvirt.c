@@ -36,6 +36,12 @@
 /* a sim network's run state, kept in its <metadata> in the state file */
 #define SIM_NS "https://novacron.io/xmlns/sim/1"
 
+/* drivers/host/secret.c */
+int nc_host_secrets_list(struct nc_host_conn *host, struct nc_host_secret **out, size_t *nout,
+			 bool *unsupported, struct nc_err *err);
+int nc_host_secret_define(struct nc_host_conn *host, const struct nc_secret_def *def, struct nc_err *err);
+const char *nc_libvirt_state_file(struct nc_host_conn *host);
+
 struct lv_conn {
 	struct nc_host_conn pub;     /* first member: the public part */
 	virConnectPtr conn;
@@ -384,6 +390,8 @@ static int lv_observe(struct nc_host_conn *pub, struct nc_observed_host *out, st
 	}
 	if (h.ndoms > 1)
 		qsort(h.doms, h.ndoms, sizeof(*h.doms), dom_cmp);
+	if (nc_host_secrets_list(pub, &h.secrets, &h.nsecrets, &h.no_secrets, err) < 0)
+		goto out;
 	*out = h;
 	memset(&h, 0, sizeof(h));
 	ret = 0;
@@ -813,6 +821,7 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.change_media = lv_change_media, \
 	.undefine = lv_undefine, \
 	.migrate = lv_migrate, \
+	.secret_define = nc_host_secret_define, \
 	.commit = lv_commit
 
 const struct nc_host_driver nc_driver_libvirt = {
@@ -1283,6 +1292,11 @@ virConnectPtr nc_libvirt_conn(struct nc_host_conn *host)
 	if (!host || (host->drv != &nc_driver_libvirt && host->drv != &nc_driver_sim))
 		return NULL;
 	return ((struct lv_conn *)host)->conn;
+}
+
+const char *nc_libvirt_state_file(struct nc_host_conn *host)
+{
+	return nc_libvirt_is_sim(host) ? ((struct lv_conn *)host)->state_file : NULL;
 }
 
 bool nc_libvirt_is_sim(struct nc_host_conn *host)

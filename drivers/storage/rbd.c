@@ -18,7 +18,10 @@
  */
 #include "storage.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 #include <stdlib.h>
@@ -34,6 +37,235 @@ struct rbd_session {
 	rados_ioctx_t io;
 	bool connected, has_io;
 };
+
+/* ---- cephx keys ---- */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* the "key = ..." of section [client.USER] (or of the only section); NULL: none */
+static char *keyring_key(char *text, const char *user)
+{
+	char *want = nc_xasprintf("client.%s", user), *line, *save = NULL, *found = NULL, *any = NULL;
+	bool in_want = false, in_any = false;
+	int sections = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *l = trim(line), *eq;
+
+		if (*l == '[') {
+			char *end = strchr(l, ']');
+
+			if (end)
+				*end = '\0';
+			in_want = strcmp(trim(l + 1), want) == 0;
+			in_any = ++sections == 1;
+			continue;
+		}
+		eq = strchr(l, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (strcmp(trim(l), "key") != 0)
+			continue;
+		if (in_want && !found)
+			found = trim(eq + 1);
+		if (in_any && !any)
+			any = trim(eq + 1);
+	}
+	free(want);
+	return found ? found : sections == 1 ? any : NULL;
+}
+
+int nc_ceph_key_load(const char *path, const char *user, char **out_b64, unsigned char **out_raw,
+		     size_t *out_len, struct nc_err *err)
+{
+	char *text = NULL, *key;
+	unsigned char *raw = NULL;
+	size_t len = 0, klen, i;
+	unsigned mode = 0;
+	int r, n, pad = 0, ret = -1;
+
+	if (!user || !*user)
+		user = "admin";
+	r = nc_read_secret_file(path, 64 * 1024, &text, &len, &mode);
+	if (r == NC_SECRET_MODE_BAD) {
+		char *m = nc_secret_msg("rbd.keyFile", path, mode);
+
+		nc_err_set(err, "%s", m);
+		free(m);
+		return -1;
+	}
+	if (r == -2) {
+		nc_err_set(err, "rbd.keyFile %s: larger than 64 KiB, not a cephx key", path);
+		return -1;
+	}
+	if (r < 0) {
+		nc_err_set(err, "rbd.keyFile %s: cannot read it: %s", path, strerror(errno));
+		return -1;
+	}
+	key = strchr(text, '[') ? keyring_key(text, user) : trim(text);
+	if (!key || !*key) {
+		nc_err_set(err, "rbd.keyFile %s: no key for client.%s in it (a keyring with [client.%s] and "
+			   "key = ..., or the bare key from `ceph auth get-key client.%s`)", path, user, user, user);
+		goto out;
+	}
+	klen = strlen(key);
+	for (i = 0; i < klen; i++)
+		if (!isalnum((unsigned char)key[i]) && key[i] != '+' && key[i] != '/' && key[i] != '=')
+			break;
+	if (i < klen || klen % 4 || klen < 24) {
+		nc_err_set(err, "rbd.keyFile %s: the key for client.%s is not a base64 cephx key", path, user);
+		goto out;
+	}
+	raw = nc_xmalloc(klen);
+	n = EVP_DecodeBlock(raw, (const unsigned char *)key, (int)klen);
+	if (key[klen - 1] == '=')
+		pad = key[klen - 2] == '=' ? 2 : 1;
+	if (n < 0 || n - pad < 16) {
+		nc_err_set(err, "rbd.keyFile %s: the key for client.%s is not a base64 cephx key", path, user);
+		OPENSSL_cleanse(raw, klen);
+		free(raw);
+		raw = NULL;
+		goto out;
+	}
+	*out_b64 = nc_xstrdup(key);
+	*out_raw = raw;
+	*out_len = (size_t)(n - pad);
+	raw = NULL;
+	ret = 0;
+out:
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return ret;
+}
+
+void nc_ceph_key_free(char *b64, unsigned char *raw, size_t len)
+{
+	if (b64) {
+		OPENSSL_cleanse(b64, strlen(b64));
+		free(b64);
+	}
+	if (raw) {
+		OPENSSL_cleanse(raw, len);
+		free(raw);
+	}
+}
+
+void nc_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* one monitor entry ("v1:1.2.3.4:6789", "[v2:...,v1:...]", "host:port", "[::1]:6789", "host") */
+static char *mon_entry(const char *e, size_t n)
+{
+	char *s = nc_xstrndup(e, n), *pick = s, *host, *port = NULL, *out;
+
+	if (s[0] == '[' && (strstr(s, "v1:") || strstr(s, "v2:"))) {
+		/* an address vector: its msgr1 member, else the first */
+		char *v1 = strstr(s, "v1:"), *end;
+
+		pick = v1 ? v1 : s + 1;
+		end = pick + strcspn(pick, ",]");
+		*end = '\0';
+	}
+	if (strncmp(pick, "v1:", 3) == 0 || strncmp(pick, "v2:", 3) == 0)
+		pick += 3;
+	{
+		char *slash = strchr(pick, '/');   /* a nonce: "1.2.3.4:6789/0" */
+
+		if (slash)
+			*slash = '\0';
+	}
+	if (pick[0] == '[') {                  /* [IPv6]:port */
+		char *end = strchr(pick, ']');
+
+		host = pick + 1;
+		if (end) {
+			*end = '\0';
+			if (end[1] == ':')
+				port = end + 2;
+		}
+	} else {
+		char *colon = strrchr(pick, ':');
+
+		host = pick;
+		if (colon && strchr(pick, ':') == colon) {
+			*colon = '\0';
+			port = colon + 1;
+		}
+	}
+	out = *host ? nc_xasprintf("%s %s", host, port && *port ? port : "6789") : NULL;
+	free(s);
+	return out;
+}
+
+int nc_ceph_monitors(const char *ceph_conf, char ***out, struct nc_err *err)
+{
+	rados_t cluster;
+	char buf[4096];
+	char **v = NULL;
+	size_t n = 0;
+	const char *p;
+	int r;
+
+	if ((r = rados_create(&cluster, NULL)) < 0) {
+		nc_err_set(err, "cannot create a Ceph client: %s", strerror(-r));
+		return -1;
+	}
+	if ((r = rados_conf_read_file(cluster, ceph_conf)) < 0) {
+		rados_shutdown(cluster);
+		nc_err_set(err, "cannot read %s: %s", ceph_conf ? ceph_conf : "the default ceph.conf", strerror(-r));
+		return -1;
+	}
+	if (rados_conf_get(cluster, "mon_host", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	rados_shutdown(cluster);
+	v = nc_xcalloc(1, sizeof(*v));
+	for (p = buf; *p;) {
+		size_t len;
+		char *m;
+
+		while (*p == ',' || *p == ';' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (*p == '[' && (strncmp(p + 1, "v1:", 3) == 0 || strncmp(p + 1, "v2:", 3) == 0)) {
+			const char *end = strchr(p, ']');
+
+			len = end ? (size_t)(end - p) + 1 : strlen(p);
+		} else if (*p == '[') {
+			len = strcspn(p, "]");
+			len += p[len] ? 1 : 0;
+			len += strcspn(p + len, ",; \t");
+		} else {
+			len = strcspn(p, ",; \t");
+		}
+		m = mon_entry(p, len);
+		p += len;
+		if (!m)
+			continue;
+		v = nc_xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = m;
+		v[n] = NULL;
+	}
+	*out = v;
+	return 0;
+}
 
 static int rbd_fail(struct nc_err *err, const char *vol, const char *what, int r)
 {
@@ -56,7 +288,25 @@ static int session_open(struct rbd_session *s, const struct nc_pool_def *pool, c
 		return -1;
 	}
 	s->connected = true;    /* rados_shutdown() also frees an unconnected handle */
-	if ((r = rados_conf_read_file(s->cluster, pool->ceph_conf)) < 0 ||
+	if (pool->key_file) {
+		char *b64 = NULL;
+		unsigned char *raw = NULL;
+		size_t len = 0;
+
+		if (nc_ceph_key_load(pool->key_file, pool->ceph_user, &b64, &raw, &len, err) < 0)
+			goto fail;
+		/* read after the file: the key given here wins over its keyring */
+		r = rados_conf_read_file(s->cluster, pool->ceph_conf);
+		if (r >= 0)
+			r = rados_conf_set(s->cluster, "key", b64);
+		nc_ceph_key_free(b64, raw, len);
+		if (r < 0) {
+			nc_err_set(err, "disk %s: cannot connect to Ceph with %s: %s", vol,
+				   pool->ceph_conf ? pool->ceph_conf : "the default ceph.conf", strerror(-r));
+			goto fail;
+		}
+	}
+	if ((!pool->key_file && (r = rados_conf_read_file(s->cluster, pool->ceph_conf)) < 0) ||
 	    (r = rados_conf_set(s->cluster, "client_mount_timeout", "10")) < 0 ||
 	    (r = rados_connect(s->cluster)) < 0) {
 		nc_err_set(err, "disk %s: cannot connect to Ceph with %s: %s", vol,

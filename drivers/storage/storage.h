@@ -64,6 +64,7 @@ struct nc_pool_def {
 	const char *rbd_pool;    /* rbd: Ceph pool */
 	const char *ceph_conf;   /* rbd: NULL = /etc/ceph/ceph.conf */
 	const char *ceph_user;   /* rbd: cephx id, NULL = admin */
+	const char *key_file;    /* rbd: the user's cephx key; NULL = the keyring ceph.conf names */
 };
 
 struct nc_volume {
@@ -180,6 +181,31 @@ void nc_vol_copy_release(struct nc_vol_copy *c);
  */
 int nc_vol_shared(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_pool_def *pool,
 	const char *vol, struct nc_err *err);
+
+/*
+ * cephx keys (storage/rbd.c).  nc_ceph_key_load() reads the key of client.USER
+ * (user NULL = admin) from path: a keyring ("[client.USER]" sections with
+ * "key = ...", as `ceph auth get` writes) or the bare base64 key (as `ceph
+ * auth get-key` writes).  The file must be private to its owner (spec/util.h
+ * nc_read_secret_file).  On success *out_b64 is the key as Ceph writes it and
+ * *out_raw and *out_len its decoded bytes (what a libvirt ceph secret holds);
+ * free both with nc_ceph_key_free(), which wipes them.  Messages name the
+ * file, never its content.
+ */
+int nc_ceph_key_load(const char *path, const char *user, char **out_b64, unsigned char **out_raw,
+		     size_t *out_len, struct nc_err *err);
+void nc_ceph_key_free(char *b64, unsigned char *raw, size_t len);
+
+/*
+ * The monitors of the cluster that ceph_conf describes (its "mon host" or
+ * "mon_host", read with librados: no connection is made), one "HOST PORT"
+ * pair per monitor for libvirt's <host name= port=>: the msgr1 address of an
+ * address vector (QEMU's librbd takes a bare host:port as msgr1), the
+ * default port 6789 when none is written.  *out is a NULL-terminated array;
+ * free with nc_strv_free().  0 and an empty array when none are configured.
+ */
+int nc_ceph_monitors(const char *ceph_conf, char ***out, struct nc_err *err);
+void nc_strv_free(char **v);
 
 /* ---- internal: the back-ends behind the calls above (one file each) ---- */
 struct nc_upload_hash;   /* upload.c: a running SHA-256 */
