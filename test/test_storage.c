@@ -909,7 +909,7 @@ START_TEST(test_storage_rbd_auth_sim)
 	size_t i;
 
 	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
-		fprintf(stderr, "skip test_storage_rbd_auth_sim: %s\n", why);
+		NC_TEST_SKIP("%s", why);
 		return;
 	}
 	/* a cephx user that may use pool rbd only, its keyring in the secrets root */
