@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yaml.h>
 
 static int obj_cmp(const void *pa, const void *pb)
 {
@@ -567,22 +568,112 @@ static void check_policy(struct nc_diags *diags, const struct nc_policy *p)
 	}
 }
 
+/*
+ * A cloud-init document that must be YAML (networkConfig, and userData
+ * starting with #cloud-config): 0, or -1 with *line (1-based, in the
+ * document) and *problem set.  One document, nested at most 64 levels (a
+ * deeper one is refused before libyaml spends quadratic time on it); for
+ * networkConfig (need_version) a mapping at the top with version 1 or 2.
+ * Read as events: nothing is built, aliases are not expanded.
+ */
+static int yaml_doc_check(const char *text, bool need_version, size_t *line, const char **problem)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0, docs = 0, root = -1;   /* root: the top node's event type */
+	size_t top = 0;                                /* nodes seen in the top mapping */
+	bool is_version_key = false, have_version = false, done = false;
+
+	*line = 0;
+	if (!yaml_parser_initialize(&parser))
+		return 0;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			*line = parser.problem_mark.line + 1;
+			*problem = parser.problem ? parser.problem : "not valid YAML";
+			ret = -1;
+			break;
+		}
+		if (root < 0 && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+				 ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT))
+			root = (int)ev.type;
+		if (depth == 1 && root == YAML_MAPPING_START_EVENT &&
+		    (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+		     ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)) {
+			const char *v = ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : NULL;
+
+			if (top % 2 == 0)
+				is_version_key = v && strcmp(v, "version") == 0;
+			else if (is_version_key)
+				have_version = v && (strcmp(v, "1") == 0 || strcmp(v, "2") == 0);
+			top++;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > 64) {
+				*line = ev.start_mark.line + 1;
+				*problem = "nested deeper than 64 levels";
+				ret = -1;
+				done = true;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				*line = ev.start_mark.line + 1;
+				*problem = "a second YAML document: cloud-init reads exactly one";
+				ret = -1;
+				done = true;
+			}
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (!ret && need_version && (root != YAML_MAPPING_START_EVENT || !have_version)) {
+		*line = 1;
+		*problem = root != YAML_MAPPING_START_EVENT ? "expected a mapping with 'version: 2' (or 1) at the top"
+							    : "expected 'version: 2' (or 1) at the top";
+		ret = -1;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 /* A Template's or VM's own cloudInit documents (where they are written). */
 static void check_cloud_init(struct nc_diags *diags, const struct nc_cloud_init *ci)
 {
 	const struct nc_str *docs[2] = { &ci->user_data, &ci->network_config };
 	const char *names[2] = { "userData", "networkConfig" };
-	size_t i, n;
+	const char *problem = NULL;
+	size_t i, n, line;
 
 	for (i = 0; i < 2; i++) {
 		if (!NC_IS_SET(*docs[i]) || !docs[i]->v)
 			continue;
 		n = strlen(docs[i]->v);
-		if (n > NC_CLOUD_INIT_MAX)
+		if (n > NC_CLOUD_INIT_MAX) {
 			nc_diag_error(diags, docs[i]->pos,
 				      "cloudInit.%s is %zu bytes; a cloud-init seed document may hold at most "
 				      "%d bytes (1 MiB): put large files into the image, or let the guest fetch them",
 				      names[i], n, NC_CLOUD_INIT_MAX);
+			continue;
+		}
+		/* cloud-init would stop at boot on these; say so now */
+		if (i == 0 && strncmp(docs[i]->v, "#cloud-config", 13) != 0)
+			continue;   /* a script, a MIME archive, an #include: not YAML */
+		if (yaml_doc_check(docs[i]->v, i == 1, &line, &problem) < 0)
+			nc_diag_error(diags, docs[i]->pos, "cloudInit.%s, line %zu of the document: %s",
+				      names[i], line, problem);
 	}
 }
 

@@ -491,6 +491,44 @@ START_TEST(test_validate_limits)
 }
 END_TEST
 
+/* documents cloud-init would refuse at boot are refused here, where they are written */
+START_TEST(test_validate_yaml)
+{
+	struct nc_run r;
+	char *path = nc_xasprintf("%s/spec/t.yaml", tdir);
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t1}\nspec:\n  cloudInit:\n"
+		   "    userData: |\n      #cloud-config\n      runcmd: [a, b\n      users: x\n"
+		   "    networkConfig: |\n      ethernets: {}\n---\n"
+		   "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t2}\nspec:\n  cloudInit:\n"
+		   "    userData: |\n      #!/bin/sh\n      echo [not yaml\n"
+		   "    networkConfig: |\n      version: 2\n      ethernets: {eth0: {dhcp4: true}}\n---\n"
+		   "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t3}\nspec:\n  cloudInit:\n"
+		   "    networkConfig: \"[1, 2]\"\n    userData: \"#cloud-config\\na: 1\\n---\\nb: 2\\n\"\n---\n"
+		   "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t4}\nspec:\n  cloudInit:\n"
+		   "    userData: \"#cloud-config\\nx: ");
+	/* 200,000 levels: libyaml would take minutes to load it; refused at level 65 */
+	for (i = 0; i < 200000; i++)
+		fputc('[', f);
+	for (i = 0; i < 200000; i++)
+		fputc(']', f);
+	fprintf(f, "\"\n");
+	fclose(f);
+	free(path);
+	ck_assert_int_eq(sh(&r, "$NC validate spec/t.yaml"), 1);
+	HAS(r.err, "spec/t.yaml:6:15: error: cloudInit.userData, line 3 of the document: did not find expected ',' or ']'\n");
+	HAS(r.err, "spec/t.yaml:10:20: error: cloudInit.networkConfig, line 1 of the document: expected 'version: 2' (or 1) at the top\n");
+	HAS(r.err, "error: cloudInit.networkConfig, line 1 of the document: expected a mapping with 'version: 2' (or 1) at the top\n");
+	HAS(r.err, "error: cloudInit.userData, line 3 of the document: a second YAML document: cloud-init reads exactly one\n");
+	HAS(r.err, "error: cloudInit.userData, line 2 of the document: nested deeper than 64 levels\n");
+	HAS(r.err, "invalid: 5 errors");   /* the shell script and t2's network-config are fine */
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_seed(void)
 {
 	Suite *s = suite_create("seed");
@@ -510,6 +548,7 @@ Suite *nc_suite_seed(void)
 	tcase_add_test(tc, test_sim_q35_and_delete);
 	tcase_add_test(tc, test_sim_generated_network_config);
 	tcase_add_test(tc, test_validate_limits);
+	tcase_add_test(tc, test_validate_yaml);
 	suite_add_tcase(s, tc);
 	return s;
 }
