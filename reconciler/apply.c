@@ -157,6 +157,65 @@ static void undo_copies(struct nc_host_conn *dst, const struct nc_volumes_move *
 }
 
 /*
+ * A live migration with migration.copyStorage: libvirt copies the local
+ * disks into volumes it makes on the destination, but only inside a pool
+ * defined there, which a host has only once NovaCron made a volume in it.
+ * So the destination gets empty volumes of the source's size first.  A
+ * volume the destination has already is refused: in a directory both hosts
+ * see, the disk would be copied onto itself.  made[i] says which volumes
+ * were made here (removed again when the migration fails).
+ */
+static int live_copy_prepare(struct nc_local_vol *lv, size_t n, bool *made, struct nc_host_conn *src,
+			     struct nc_host_conn *dst, const char *dname, struct nc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct nc_volume sv, dv;
+		int r;
+
+		memset(&sv, 0, sizeof(sv));
+		memset(&dv, 0, sizeof(dv));
+		if (nc_vol_info(src, &lv[i].pd, lv[i].vol, &sv, err) < 0)
+			return -1;
+		r = !sv.exists ? 0 : nc_vol_info(dst, &lv[i].pd, lv[i].vol, &dv, err);
+		if (r == 0 && sv.exists && dv.exists) {
+			nc_err_set(err, "%s already has volume %s/%s (a directory both hosts see, or a leftover): "
+				   "copyStorage would copy the disk onto it; remove it there, or set "
+				   "migration.copyStorage: false for shared storage", dname, lv[i].pd.name, lv[i].vol);
+			r = -1;
+		}
+		if (r == 0 && sv.exists) {
+			r = nc_vol_create(dst, &lv[i].pd, lv[i].vol, sv.capacity, NULL, err);
+			made[i] = r == 0;
+		}
+		nc_volume_release(&sv);
+		nc_volume_release(&dv);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* removes the volumes live_copy_prepare made (the migration failed); appends to err */
+static void live_copy_undo(struct nc_local_vol *lv, size_t n, const bool *made, struct nc_host_conn *dst,
+			   struct nc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct nc_err e = { "" };
+
+		if (made[i] && nc_vol_delete(dst, &lv[i].pd, lv[i].vol, &e) < 0) {
+			size_t len = strlen(err->msg);
+
+			snprintf(err->msg + len, sizeof(err->msg) - len, "; and removing %s there failed: %s",
+				 lv[i].vol, e.msg);
+		}
+	}
+}
+
+/*
  * A migration.  A cold one (the domain is shut off) first copies the VM's
  * local volumes (dir pools) to the destination (volumes.h), then moves the
  * definition, checks the domain is there, and removes the source volumes.
@@ -172,6 +231,9 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	const struct nc_host *dh = c->hosts[a->target].spec;
 	struct nc_volumes_move mv;
 	struct nc_domain d;
+	struct nc_local_vol *live = NULL;    /* live + copyStorage: the local volumes */
+	size_t nlive = 0;
+	bool *live_made = NULL;
 	int found, ret = 0;
 	bool copying = false;
 
@@ -231,6 +293,12 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 			return -1;
 		}
 	}
+	if (mo->live && mo->copy_storage) {
+		nlive = nc_volumes_local(&live, p->spec, a->vmref, a->vm);
+		live_made = nc_xcalloc(nlive + 1, sizeof(*live_made));
+		if (live_copy_prepare(live, nlive, live_made, src, dst, dh->obj.meta.name.v, err) < 0)
+			ret = -1;
+	}
 	if (copying) {
 		struct copy_ctx cc = { mo, now(), now(), 0, 0 };
 
@@ -246,13 +314,42 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	 * source's is deleted once the domain has moved; an rbd pool is shared
 	 * by both hosts, so its seed is only put there when missing.
 	 */
-	if (want && want->seed &&
+	if (!ret && want && want->seed &&
 	    nc_seed_ensure(dst, p->spec, want, strcmp(want->seed->type, "file") == 0, err) < 0)
 		ret = -1;
 	if (!ret && src->drv->migrate(src, dst, a->vm, mo, err) < 0)
 		ret = -1;
 	if (ret && copying)
 		undo_copies(dst, &mv, err);
+	if (ret && live_made)
+		live_copy_undo(live, nlive, live_made, dst, err);
+	if (!ret && live_made) {
+		/* it runs on the destination from its copies: the source's are left over */
+		struct nc_domain moved;
+		size_t i;
+
+		memset(&moved, 0, sizeof(moved));
+		found = recheck(dst, a, &moved, err);
+		if (found > 0)
+			nc_domain_release(&moved);
+		for (i = 0; found > 0 && i < nlive; i++) {
+			if (live_made[i] && nc_vol_delete(src, &live[i].pd, live[i].vol, err) < 0) {
+				char m[sizeof(err->msg)];
+
+				snprintf(m, sizeof(m), "%s", err->msg);
+				nc_err_set(err, "moved to %s, but the source volume %s was not removed: %s",
+					   dh->obj.meta.name.v, live[i].vol, m);
+				ret = -1;
+				break;
+			}
+		}
+		if (found == 0)
+			nc_err_set(err, "%s is not on %s after the move", a->vm, dh->obj.meta.name.v);
+		if (found <= 0)
+			ret = -1;
+	}
+	nc_volumes_local_free(live, nlive);
+	free(live_made);
 	if (!ret && copying) {
 		/* the domain is defined on the destination: its disks live there now */
 		struct nc_domain moved;
