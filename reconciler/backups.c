@@ -275,6 +275,7 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 		if (p && NC_IS_SET(p->spec.type) && p->spec.type.v == NC_POOL_RBD) {
 			so.ceph_conf = p->spec.rbd.ceph_conf.v;
 			so.ceph_user = p->spec.rbd.user.v;
+			so.ceph_key_file = p->spec.rbd.key_file.v;
 			break;
 		}
 	}
@@ -464,7 +465,7 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	}
 	path = rbd ? nc_xasprintf("%s/%s", pool->rbd_pool, vol) : nc_xstrdup(info.path ? info.path : vol);
 	if (nc_disk_writer_open(&sk.w, path, info.format ? info.format : (rbd ? "raw" : "qcow2"), rbd,
-				pool->ceph_conf, pool->ceph_user, err) < 0)
+				pool->ceph_conf, pool->ceph_user, pool->key_file, err) < 0)
 		goto out;
 	ret = nc_backup_restore_snapshot(st, r, s, &sink, err);
 	/* a volume larger than the backup reads as zeros past its end */

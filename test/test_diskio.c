@@ -525,7 +525,7 @@ static void write_and_compare(const char *fmt)
 	SH("mkdir -p '%s/w' && qemu-img create -q -f %s '%s' 8M", T, fmt, img);
 	for (i = 0; i < 3 * MiB; i++)
 		b[i] = (unsigned char)(i * 7 + i / 4096);
-	ck_assert_msg(nc_disk_writer_open(&w, img, fmt, false, NULL, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(nc_disk_writer_open(&w, img, fmt, false, NULL, NULL, NULL, &err) == 0, "%s", err.msg);
 	ck_assert_msg(nc_disk_writer_write(w, 512 * 1024, b, 3 * MiB, &err) == 0, "%s", err.msg);
 	memcpy(want + 512 * 1024, b, 3 * MiB);
 	memset(b, 0x42, 64 * 1024);
@@ -563,13 +563,13 @@ START_TEST(test_diskio_writer)
 	write_and_compare("qcow2");
 	write_and_compare("raw");
 	missing = nc_xasprintf("%s/w/missing.qcow2", T);
-	ck_assert_int_lt(nc_disk_writer_open(&w, missing, "qcow2", false, NULL, NULL, &err), 0);
+	ck_assert_int_lt(nc_disk_writer_open(&w, missing, "qcow2", false, NULL, NULL, NULL, &err), 0);
 	ck_assert_msg(strstr(err.msg, "missing.qcow2") != NULL, "%s", err.msg);
 	free(missing);
 	/* a file that is not the format named: qemu-nbd refuses it */
 	SH("printf x > '%s/w/notqcow'", T);
 	missing = nc_xasprintf("%s/w/notqcow", T);
-	ck_assert_int_lt(nc_disk_writer_open(&w, missing, "qcow2", false, NULL, NULL, &err), 0);
+	ck_assert_int_lt(nc_disk_writer_open(&w, missing, "qcow2", false, NULL, NULL, NULL, &err), 0);
 	free(missing);
 }
 END_TEST
@@ -648,7 +648,7 @@ START_TEST(test_diskio_rbd)
 	struct nc_backup_extent *z = NULL;
 	size_t nz = 0, i;
 	unsigned char *want, *got;
-	char *cdir, *conf, *xml;
+	char *cdir, *conf, *xml, *keyfile, *missing;
 	struct nc_test_ceph ceph;
 	char why[600];
 	virDomainPtr d;
@@ -665,16 +665,24 @@ START_TEST(test_diskio_rbd)
 	SH("rbd -c '%s' create --size 8M rbd/nc-w", conf);
 	want = nc_xcalloc(1, 8 * MiB);
 
-	ck_assert_msg(nc_disk_writer_open(&w, "rbd/nc-w", "raw", true, conf, NULL, &err) == 0, "%s", err.msg);
+	/* as a cephx user whose key only its key file holds (StoragePool rbd.keyFile) */
+	SH("ceph -c '%s' auth get-or-create client.ncdisk mon 'profile rbd' osd 'profile rbd pool=rbd' "
+	   "> '%s/ncdisk.keyring' && chmod 600 '%s/ncdisk.keyring'", conf, T, T);
+	keyfile = nc_xasprintf("%s/ncdisk.keyring", T);
+	missing = nc_xasprintf("%s/none.keyring", T);
+	ck_assert_int_lt(nc_disk_writer_open(&w, "rbd/nc-w", "raw", true, conf, "ncdisk", missing, &err), 0);
+	ck_assert_msg(strstr(err.msg, "rbd.keyFile") && strstr(err.msg, "cannot read it"), "%s", err.msg);
+	free(missing);
+	ck_assert_msg(nc_disk_writer_open(&w, "rbd/nc-w", "raw", true, conf, "ncdisk", keyfile, &err) == 0, "%s", err.msg);
 	for (i = 0; i < 2 * MiB; i++)
 		want[MiB + i] = (unsigned char)(i * 13 + i / 512);
 	ck_assert_msg(nc_disk_writer_write(w, MiB, want + MiB, 2 * MiB, &err) == 0, "%s", err.msg);
 	ck_assert_msg(nc_disk_writer_zero(w, MiB + 8192, 4096, &err) == 0, "%s", err.msg);
 	memset(want + MiB + 8192, 0, 4096);
 	ck_assert_msg(nc_disk_writer_close(w, &err) == 0, "%s", err.msg);
-	ck_assert_int_lt(nc_disk_writer_open(&w, "rbd/nope", "raw", true, conf, NULL, &err), 0);
+	ck_assert_int_lt(nc_disk_writer_open(&w, "rbd/nope", "raw", true, conf, NULL, NULL, &err), 0);
 	ck_assert_msg(strstr(err.msg, "rbd/nope") != NULL, "%s", err.msg);
-	ck_assert_int_lt(nc_disk_writer_open(&w, "nopool", "raw", true, conf, NULL, &err), 0);
+	ck_assert_int_lt(nc_disk_writer_open(&w, "nopool", "raw", true, conf, NULL, NULL, &err), 0);
 
 	/* the same bytes through rbd export */
 	SH("rbd -c '%s' export rbd/nc-w '%s/rbd.raw' >/dev/null 2>&1", conf, T);
@@ -701,6 +709,8 @@ START_TEST(test_diskio_rbd)
 	virDomainFree(d);
 	free(xml);
 	t.o.ceph_conf = conf;
+	t.o.ceph_user = "ncdisk";
+	t.o.ceph_key_file = keyfile;
 	ck_assert_msg(nc_disk_snap_begin(&s, t.host, "rbdvm", &t.o, &err) == 0, "%s", err.msg);
 	ck_assert(!s->live);
 	ck_assert_uint_eq(s->ndisks, 1);
@@ -715,6 +725,7 @@ START_TEST(test_diskio_rbd)
 	ck_assert_msg(nc_disk_snap_end(s, true, &err) == 0, "%s", err.msg);
 	free(want);
 	free(conf);
+	free(keyfile);
 	tb_close(&t);
 }
 END_TEST

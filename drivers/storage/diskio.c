@@ -142,7 +142,7 @@ static void rbdh_close(struct rbd_handle *r)
 
 /* spec: "pool/image" */
 static int rbdh_open(struct rbd_handle *r, const char *spec, bool read_only, const char *ceph_conf,
-	const char *ceph_user, struct nc_err *err)
+	const char *ceph_user, const char *key_file, struct nc_err *err)
 {
 	const char *slash = strchr(spec, '/');
 	char *pool = NULL;
@@ -159,7 +159,18 @@ static int rbdh_open(struct rbd_handle *r, const char *spec, bool read_only, con
 		goto fail;
 	}
 	r->connected = true;   /* rados_shutdown also frees a handle that never connected */
-	if ((rc = rados_conf_read_file(r->cluster, ceph_conf)) < 0 ||
+	if ((rc = rados_conf_read_file(r->cluster, ceph_conf)) >= 0 && key_file) {
+		/* the pool's cephx key (rbd.keyFile): it wins over the keyring ceph.conf names */
+		char *b64 = NULL;
+		unsigned char *raw = NULL;
+		size_t len = 0;
+
+		if (nc_ceph_key_load(key_file, ceph_user, &b64, &raw, &len, err) < 0)
+			goto fail;
+		rc = rados_conf_set(r->cluster, "key", b64);
+		nc_ceph_key_free(b64, raw, len);
+	}
+	if (rc < 0 ||
 	    (rc = rados_conf_set(r->cluster, "client_mount_timeout", "10")) < 0 ||
 	    (rc = rados_connect(r->cluster)) < 0) {
 		nc_err_set(err, "rbd image %s: cannot connect with %s: %s", spec,
@@ -419,7 +430,7 @@ static int snap_offline(struct nc_disk_snap *s, struct snap_priv *p, bool sim,
 					   k->target, s->domain, k->source);
 				return -1;
 			}
-			if (rbdh_open(&d->rbd, k->source, true, o->ceph_conf, o->ceph_user, err) < 0 ||
+			if (rbdh_open(&d->rbd, k->source, true, o->ceph_conf, o->ceph_user, o->ceph_key_file, err) < 0 ||
 			    rbd_get_size(d->rbd.img, &k->size) < 0) {
 				if (d->rbd.open)
 					nc_err_set(err, "rbd image %s: cannot get its size", k->source);
@@ -936,14 +947,14 @@ struct nc_disk_writer {
 };
 
 int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const char *format,
-	bool rbd, const char *ceph_conf, const char *ceph_user, struct nc_err *err)
+	bool rbd, const char *ceph_conf, const char *ceph_user, const char *key_file, struct nc_err *err)
 {
 	struct nc_disk_writer *w = nc_xcalloc(1, sizeof(*w));
 
 	w->path = nc_xstrdup(path);
 	w->is_rbd = rbd;
 	if (rbd) {
-		if (rbdh_open(&w->rbd, path, false, ceph_conf, ceph_user, err) < 0)
+		if (rbdh_open(&w->rbd, path, false, ceph_conf, ceph_user, key_file, err) < 0)
 			goto fail;
 	} else {
 		if (access(path, F_OK) != 0) {

@@ -98,6 +98,7 @@ struct nc_disk_snap_opts {
 	bool quiesce;                  /* try the guest agent */
 	const char *scratch_dir;       /* NBD socket, scratch files (running domain; made if missing) */
 	const char *ceph_conf, *ceph_user;  /* for rbd disks of a shut-off domain */
+	const char *ceph_key_file;          /* and the user's key (StoragePool rbd.keyFile); NULL: ceph.conf's keyring */
 };
 
 int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,
@@ -118,10 +119,11 @@ struct nc_disk_writer;
 /*
  * path: a file ("qcow2" or "raw" format, which must exist and be as large as
  * the image restored; format NULL = raw) or, with rbd set, "pool/image" in
- * that cluster (ceph_conf NULL = /etc/ceph/ceph.conf, ceph_user NULL = admin).
+ * that cluster (ceph_conf NULL = /etc/ceph/ceph.conf, ceph_user NULL = admin,
+ * key_file: the user's cephx key, NULL = the keyring ceph.conf names).
  */
 int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const char *format,
-	bool rbd, const char *ceph_conf, const char *ceph_user, struct nc_err *err);
+	bool rbd, const char *ceph_conf, const char *ceph_user, const char *key_file, struct nc_err *err);
 int nc_disk_writer_write(struct nc_disk_writer *w, uint64_t offset, const void *buf, size_t len,
 	struct nc_err *err);
 int nc_disk_writer_zero(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err);
