@@ -64,6 +64,9 @@ struct nc_seed_def {
 	const char *source;      /* file path, or rbd pool/image */
 	const char *pool;        /* spec StoragePool holding the volume */
 	const char *volume;      /* "<VM>-cidata.iso" */
+	/* rbd: cephx and monitors, those of the disk whose pool holds it (see nc_disk_def) */
+	const char *auth_user, *secret_uuid;
+	const char *const *mons;
 	const char *user_data;   /* the files, as the guest reads them */
 	const char *meta_data;
 	const char *network_config;

@@ -192,6 +192,14 @@ static void build_seed(struct nc_desired *out, const struct nc_spec *spec, const
 	if (NC_IS_SET(pool->spec.type) && pool->spec.type.v == NC_POOL_RBD) {
 		s->type = "network";
 		src = nc_xasprintf("%s/%s", pool->spec.rbd.pool.v, s->volume);
+		/* reached the way the disk in the same pool is: its cephx user, secret, monitors */
+		for (i = 0; i < d->ndisks; i++) {
+			if (strcmp(d->disks[i].name, home->name.v) != 0)
+				continue;
+			s->auth_user = d->disks[i].auth_user;
+			s->secret_uuid = d->disks[i].secret_uuid;
+			s->mons = d->disks[i].mons;
+		}
 	} else {
 		s->type = "file";
 		src = nc_xasprintf("%s/%s", pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron", s->volume);

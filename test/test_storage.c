@@ -1022,6 +1022,87 @@ START_TEST(test_storage_rbd_auth_sim)
 }
 END_TEST
 
+/*
+ * A cloud-init seed in an rbd pool with cephx: apply (on a simulated host,
+ * the seed on a real Ceph) writes <VM>-cidata.iso with librbd as the pool's
+ * user, the CD-ROM reaches it the way the disk does (rbd source, monitors,
+ * <auth>), the image read back is labelled cidata and holds the user-data;
+ * a changed userData rewrites it; the VM's deletion deletes it.
+ */
+#define SEED_PLAN "$NC plan seed/spec --config seed/cfg.yaml --state-dir seed/st"
+#define SEED_APPLY "$NC apply seed/spec --config seed/cfg.yaml --state-dir seed/st --auto-approve"
+
+static void seed_spec(const char *conf, const char *user_data, const char *state)
+{
+	ck_assert_int_eq(shq("cat > seed/spec/c.yaml <<'EOF'\n"
+			     "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: 'sim:///h1'}\n---\n"
+			     "apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\n"
+			     "spec:\n  type: rbd\n  rbd: {pool: rbd, cephConf: %s, user: ncseed, keyFile: %s/seed/secrets/ncseed.keyring}\n---\n"
+			     "apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: vmseed}\n"
+			     "spec:\n  state: %s\n  machine: q35\n  vcpus: 1\n  memory: 64MiB\n"
+			     "  disks: [{name: root, pool: ceph, size: 16MiB}]\n"
+			     "  cloudInit:\n    userData: |\n      %s\n"
+			     "EOF", conf, base_dir, state, user_data), 0);
+}
+
+START_TEST(test_storage_rbd_seed_sim)
+{
+	struct nc_test_ceph ceph;
+	struct nc_run r;
+	char why[600];
+
+	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
+		NC_TEST_SKIP("%s", why);
+		return;
+	}
+	ck_assert_int_eq(shq("mkdir -p seed/secrets seed/spec && chmod 700 seed/secrets && "
+			     "ceph -c '%s' auth get-or-create client.ncseed mon 'profile rbd' osd 'profile rbd pool=rbd' "
+			     "> seed/secrets/ncseed.keyring && chmod 600 seed/secrets/ncseed.keyring && "
+			     "printf 'paths:\n  secrets: [%s/seed/secrets]\n  ceph: [%s]\n' > seed/cfg.yaml",
+			     ceph.conf, base_dir, ceph_dir), 0);
+	seed_spec(ceph.conf, "#cloud-config first-seed-marker", "stopped");
+	ck_assert_int_eq(sh(&r, SEED_APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' export rbd/vmseed-cidata.iso seed/1.iso && "
+			     "PATH=$PATH:/usr/sbin:/sbin blkid -p -o export seed/1.iso && grep -c first-seed-marker seed/1.iso",
+			     ceph.conf), 0);
+	HAS(r.out, "LABEL=cidata\n");
+	HAS(r.out, "TYPE=iso9660\n");
+	nc_run_free(&r);
+	/* the CD-ROM: rbd, on sata (q35), with the pool's monitors and cephx user */
+	ck_assert_int_eq(sh(&r, "grep -A12 'device=\"cdrom\"' seed/st/h1.xml"), 0);
+	HAS(r.out, "protocol=\"rbd\" name=\"rbd/vmseed-cidata.iso\"");
+	HAS(r.out, "<host name=\"127.0.0.1\"");
+	HAS(r.out, "<auth username=\"ncseed\">");
+	HAS(r.out, "bus=\"sata\"");
+	HAS(r.out, "<readonly/>");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SEED_PLAN), 0);
+	nc_run_free(&r);
+
+	/* a new userData: planned, the rbd image rewritten */
+	seed_spec(ceph.conf, "#cloud-config second-seed-marker", "stopped");
+	ck_assert_int_eq(sh(&r, SEED_PLAN), 2);
+	HAS(r.out, "~ cloudInit userData: sha256 ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SEED_APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rbd -c '%s' export rbd/vmseed-cidata.iso seed/2.iso && grep -q second-seed-marker seed/2.iso && "
+			     "! grep -q first-seed-marker seed/2.iso", ceph.conf), 0);
+	ck_assert_int_eq(sh(&r, SEED_PLAN), 0);
+	nc_run_free(&r);
+
+	/* deleted with its VM (its disk stays: deletionPolicy retain) */
+	seed_spec(ceph.conf, "#cloud-config second-seed-marker", "absent");
+	ck_assert_int_eq(sh(&r, SEED_APPLY " --allow-mass-delete"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' ls rbd", ceph.conf), 0);
+	HAS(r.out, "vmseed-root");
+	ck_assert_ptr_null(strstr(r.out, "vmseed-cidata.iso"));
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_storage(void)
 {
 	Suite *s = suite_create("storage");
@@ -1041,6 +1122,7 @@ Suite *nc_suite_storage(void)
 	tcase_add_test(tc, test_storage_sim_copy);
 	tcase_add_test(tc, test_storage_rbd);
 	tcase_add_test(tc, test_storage_rbd_auth_sim);
+	tcase_add_test(tc, test_storage_rbd_seed_sim);
 	suite_add_tcase(s, tc);
 	return s;
 }

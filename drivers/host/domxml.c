@@ -52,6 +52,35 @@ static void prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, BAD_CAST name, BAD_CAST value);
 }
 
+/* <source protocol='rbd' name=POOL/IMAGE><host name= port=/>...</source><auth .../> of disk d */
+static void rbd_source(xmlNodePtr d, const char *name, const char *const *mons, const char *auth_user,
+		       const char *secret_uuid)
+{
+	xmlNodePtr n = child(d, "source", NULL);
+	size_t m;
+
+	prop(n, "protocol", "rbd");
+	prop(n, "name", name);
+	for (m = 0; mons && mons[m]; m++) {
+		const char *sp = strchr(mons[m], ' ');
+		char *host = nc_xstrndup(mons[m], sp ? (size_t)(sp - mons[m]) : strlen(mons[m]));
+		xmlNodePtr h = child(n, "host", NULL);
+
+		prop(h, "name", host);
+		if (sp)
+			prop(h, "port", sp + 1);
+		free(host);
+	}
+	if (auth_user && secret_uuid) {
+		xmlNodePtr au = child(d, "auth", NULL), se;
+
+		prop(au, "username", auth_user);
+		se = child(au, "secret", NULL);
+		prop(se, "type", "ceph");
+		prop(se, "uuid", secret_uuid);
+	}
+}
+
 /* the cloud-init seed: a read-only CD-ROM on a bus the machine has */
 static xmlNodePtr seed_disk(xmlNodePtr parent, const struct nc_seed_def *k, bool medium)
 {
@@ -62,14 +91,11 @@ static xmlNodePtr seed_disk(xmlNodePtr parent, const struct nc_seed_def *k, bool
 	n = child(d, "driver", NULL);
 	prop(n, "name", "qemu");
 	prop(n, "type", "raw");
-	if (medium) {
+	if (medium && strcmp(k->type, "network") == 0) {
+		rbd_source(d, k->source, k->mons, k->auth_user, k->secret_uuid);
+	} else if (medium) {
 		n = child(d, "source", NULL);
-		if (strcmp(k->type, "network") == 0) {
-			prop(n, "protocol", "rbd");
-			prop(n, "name", k->source);
-		} else {
-			prop(n, "file", k->source);
-		}
+		prop(n, "file", k->source);
 	}
 	n = child(d, "target", NULL);
 	prop(n, "dev", k->target);
@@ -165,31 +191,10 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 		n = child(d, "driver", NULL);
 		prop(n, "name", "qemu");
 		prop(n, "type", k->format);
-		n = child(d, "source", NULL);
 		if (strcmp(k->type, "network") == 0) {
-			size_t m;
-
-			prop(n, "protocol", "rbd");
-			prop(n, "name", k->source);
-			for (m = 0; k->mons && k->mons[m]; m++) {
-				const char *sp = strchr(k->mons[m], ' ');
-				char *host = nc_xstrndup(k->mons[m], sp ? (size_t)(sp - k->mons[m]) : strlen(k->mons[m]));
-				xmlNodePtr h = child(n, "host", NULL);
-
-				prop(h, "name", host);
-				if (sp)
-					prop(h, "port", sp + 1);
-				free(host);
-			}
-			if (k->auth_user && k->secret_uuid) {
-				xmlNodePtr au = child(d, "auth", NULL), se;
-
-				prop(au, "username", k->auth_user);
-				se = child(au, "secret", NULL);
-				prop(se, "type", "ceph");
-				prop(se, "uuid", k->secret_uuid);
-			}
+			rbd_source(d, k->source, k->mons, k->auth_user, k->secret_uuid);
 		} else {
+			n = child(d, "source", NULL);
 			prop(n, "file", k->source);
 		}
 		n = child(d, "target", NULL);
