@@ -655,7 +655,12 @@ static int int_cmp(const void *a, const void *b)
 
 void nc_plan_network_deps(struct nc_plan *p)
 {
-	size_t i, j, m;
+	size_t i, j, m, k, nnet = 0;
+	size_t *nets = nc_xcalloc(p->nactions + 1, sizeof(*nets));   /* the network actions, few */
+
+	for (i = 0; i < p->nactions; i++)
+		if (p->actions[i].obj == NC_OBJ_NETWORK && p->actions[i].kind != NC_ACT_DELETE)
+			nets[nnet++] = i;
 
 	for (i = 0; i < p->nactions; i++) {
 		struct nc_action *a = &p->actions[i];
@@ -674,10 +679,10 @@ void nc_plan_network_deps(struct nc_plan *p)
 		for (m = 0; m < a->vmref->eff.nics.n; m++) {
 			const struct nc_nic *nic = (const struct nc_nic *)a->vmref->eff.nics.v + m;
 
-			for (j = 0; j < p->nactions; j++) {
-				const struct nc_action *b = &p->actions[j];
+			for (k = 0; k < nnet; k++) {
+				const struct nc_action *b = &p->actions[nets[k]];
 
-				if (b->obj == NC_OBJ_NETWORK && b->kind != NC_ACT_DELETE && b->host == h &&
+				if (b->host == h &&
 				    nic->network.v && strcmp(b->vm, nic->network.v) == 0)
 					wait_for(a, b->id);
 			}
@@ -686,4 +691,5 @@ void nc_plan_network_deps(struct nc_plan *p)
 	for (i = 0; i < p->nactions; i++)
 		if (p->actions[i].nafter > 1)
 			qsort(p->actions[i].after, p->actions[i].nafter, sizeof(int), int_cmp);
+	free(nets);
 }

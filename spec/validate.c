@@ -366,6 +366,44 @@ static void check_subnet_overlaps(struct nc_spec *spec, struct nc_diags *diags)
 	free(v);
 }
 
+static int net_bridge_cmp(const void *pa, const void *pb)
+{
+	const struct nc_network *a = *(const struct nc_network *const *)pa;
+	const struct nc_network *b = *(const struct nc_network *const *)pb;
+	int c = strcmp(a->spec.bridge.v, b->spec.bridge.v);
+
+	return c ? c : strcmp(a->obj.meta.name.v, b->obj.meta.name.v);
+}
+
+/*
+ * The bridge a nat or isolated network makes is its own: libvirt cannot
+ * create a bridge that another Network creates or that is a host bridge.
+ */
+static void check_bridge_names(struct nc_spec *spec, struct nc_diags *diags)
+{
+	const struct nc_network **v = nc_xcalloc(spec->nobjs[NC_KIND_NETWORK] + 1, sizeof(*v));
+	const struct nc_network *n;
+	size_t nv = 0, i, j;
+
+	NC_SPEC_EACH(spec, NC_KIND_NETWORK, const struct nc_network, n, i)
+		if (NC_IS_SET(n->spec.bridge) && NC_IS_SET(n->spec.type))
+			v[nv++] = n;
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), net_bridge_cmp);
+	for (i = 1; i < nv; i++) {
+		for (j = i; j-- > 0 && strcmp(v[j]->spec.bridge.v, v[i]->spec.bridge.v) == 0;) {
+			if (v[i]->spec.type.v == NC_NET_BRIDGE && v[j]->spec.type.v == NC_NET_BRIDGE)
+				continue;   /* two names for one host bridge */
+			nc_diag_error(diags, v[i]->spec.bridge.pos,
+				      "bridge %s of Network '%s' is also the bridge of Network '%s': a nat or "
+				      "isolated network's bridge is created by libvirt and cannot be shared",
+				      v[i]->spec.bridge.v, v[i]->obj.meta.name.v, v[j]->obj.meta.name.v);
+			break;
+		}
+	}
+	free(v);
+}
+
 struct ip_use {
 	const char *net;
 	struct nc_ip ip;
@@ -891,6 +929,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_pool_hosts(spec, diags);
 	nc_spec_warn_noops(spec, diags);
 	check_subnet_overlaps(spec, diags);
+	check_bridge_names(spec, diags);
 	check_nic_ips(spec, diags);
 }
 

@@ -899,6 +899,13 @@ START_TEST(test_network_rules)
 	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 10.0.0.0/24, bridge: '-i'}\n",
 	       "t.yaml:6:48: error: invalid bridge '-i': interface names are 1 to 15 of "
 	       "A-Z a-z 0-9 '_' '.' '-', not starting with '-' or '.'\n");
+	EXPECT(DOC("Network", "a") "spec: {type: bridge, bridge: br0}\n"
+	       DOC("Network", "b") "spec: {type: nat, subnet: 10.0.0.0/24, bridge: br0}\n"
+	       DOC("Network", "c") "spec: {type: bridge, bridge: br0}\n",
+	       "t.yaml:12:48: error: bridge br0 of Network 'b' is also the bridge of Network 'a': a nat or "
+	       "isolated network's bridge is created by libvirt and cannot be shared\n"
+	       "t.yaml:18:30: error: bridge br0 of Network 'c' is also the bridge of Network 'b': a nat or "
+	       "isolated network's bridge is created by libvirt and cannot be shared\n");
 	EXPECT(DOC("Network", "a") "spec: {type: bridge, bridge: br0, dhcp: true}\n",
 	       "t.yaml:6:41: error: 'dhcp' does not apply to a bridge network (the host's bridge is not managed)\n");
 	EXPECT(DOC("Network", "a") "spec: {type: nat}\n",
