@@ -329,6 +329,36 @@ START_TEST(test_drift)
 }
 END_TEST
 
+/* a VM moving to another host finds its networks there first; the old host's go with --prune */
+START_TEST(test_move_creates_on_target)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("sed -i 's/placement: {host: h2}/placement: {host: h3}/' spec/vms.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --prune"), 2);
+	HAS(r.out, "  + network back: create on h3, then start\n");
+	HAS(r.out, "  + network lan: create on h3, then start\n      why: not found on h3; needed by c\n");
+	HAS(r.out, "  ~ c: migrate h2 -> h3 (live)\n      why: pinned to h3\n      placement: pinned to h3\n"
+		   "      after: #1 #2\n");
+	HAS(r.out, "  - network back: delete on h2\n      why: pruned: no VM on this host needs it\n      after: #3\n");
+	HAS(r.out, "  - network lan: delete on h2\n      why: pruned: no VM on this host needs it\n      after: #3\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY " --prune"), 0);
+	HAS(r.out, "Apply complete: 5 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " h3 net-list"), 0);
+	ck_assert_str_eq(r.out, "back                 active   autostart    managed\n"
+				"lan                  active   autostart    managed\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " h2 net-list"), 0);
+	ck_assert_str_eq(r.out, "");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --prune"), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
 /* a failure at any driver call leaves a cluster the next pass converges */
 START_TEST(test_fail_at_every_call)
 {
@@ -427,6 +457,7 @@ Suite *nc_suite_network(void)
 	tcase_add_test(tc, test_never_while_used);
 	tcase_add_test(tc, test_unmanaged_untouched);
 	tcase_add_test(tc, test_drift);
+	tcase_add_test(tc, test_move_creates_on_target);
 	tcase_add_test(tc, test_fail_at_every_call);
 	tcase_add_test(tc, test_defined_not_started_converges);
 	tcase_add_test(tc, test_xml_escaping);
