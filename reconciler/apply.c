@@ -373,7 +373,7 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	}
 	nc_volumes_move_release(&mv);
 	if (!ret && want && want->seed && strcmp(want->seed->type, "file") == 0 &&
-	    nc_seed_delete(src, p->spec, &d, NULL, err) < 0)
+	    nc_seed_delete(src, p->spec, &d, NULL, false, err) < 0)
 		ret = -1;
 	nc_domain_release(&d);
 	if (!ret && a->start_after && dst->drv->start(dst, a->vm, err) < 0)
@@ -567,7 +567,7 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 			break;
 		}
-		if (nc_seed_delete(conn, p->spec, &d, def.seed, err) < 0) {
+		if (nc_seed_delete(conn, p->spec, &d, def.seed, d.state == NC_DOM_RUNNING && !a->restart, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -602,7 +602,7 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 		else if (found && d.meta_delete_disks && nc_volumes_delete(conn, p->spec, &d, err) < 0)
 			ret = -1;
-		else if (found && nc_seed_delete(conn, p->spec, &d, NULL, err) < 0)
+		else if (found && nc_seed_delete(conn, p->spec, &d, NULL, false, err) < 0)
 			ret = -1;
 		break;
 	case NC_ACT_MIGRATE:

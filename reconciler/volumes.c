@@ -234,7 +234,7 @@ out:
 }
 
 int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
-	const struct nc_seed_def *keep, struct nc_err *err)
+	const struct nc_seed_def *keep, bool in_use, struct nc_err *err)
 {
 	char *want = nc_xasprintf("%s%s", dom->name, NC_SEED_SUFFIX);
 	size_t i, p, n = strlen(want);
@@ -249,6 +249,8 @@ int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const 
 		    (keep && strcmp(keep->source, src) == 0))
 			continue;
 		if (dom->cdroms[i].type && strcmp(dom->cdroms[i].type, "network") == 0) {
+			if (in_use)
+				continue;
 			for (p = 0; spec && p < spec->nobjs[NC_KIND_STORAGE_POOL]; p++) {
 				const struct nc_pool *pool = (const struct nc_pool *)spec->objs[NC_KIND_STORAGE_POOL][p];
 				struct nc_pool_def pd;

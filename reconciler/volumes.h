@@ -23,10 +23,13 @@ int nc_seed_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const 
 /*
  * Deletes the seed volumes of dom's CD-ROMs ("<VM>-cidata.iso" only: a
  * CD-ROM someone else attached is left alone).  keep: the seed the domain
- * keeps (NULL: none).
+ * keeps (NULL: none).  in_use: a running QEMU still has them open: rbd
+ * images are then left (Ceph refuses to remove an image with watchers; a
+ * pass that failed on it every time would never converge), files are
+ * unlinked (QEMU keeps reading the open one).
  */
 int nc_seed_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
-	const struct nc_seed_def *keep, struct nc_err *err);
+	const struct nc_seed_def *keep, bool in_use, struct nc_err *err);
 /* Deletes the volumes of an (undefined) domain's disks. */
 int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,
 	struct nc_err *err);
