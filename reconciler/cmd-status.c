@@ -1,13 +1,16 @@
 /*
- * cmd-status.c - `novacron status [--url URL] [--output text|json]`
+ * cmd-status.c - `novacron status [--url URL] [--config FILE] [--output text|json]`
  *
- * Reads a running `serve`'s /status (default http://127.0.0.1:9090) with
+ * Reads a running `serve`'s /status (default: the `listen:` address of the
+ * configuration, --config FILE or $NOVACRON_CONFIG, else
+ * http://127.0.0.1:9090) with
  * libcurl and prints it for people: leadership, the revision in force, the
  * last pass, drift, pending actions and each host.  Exit 0 when the last
  * pass was ok, 2 when it was not (or the instance stands by), 1 when the
  * endpoint cannot be read.
  */
 #include "cli.h"
+#include "connections.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -33,11 +36,13 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *base = "http://127.0.0.1:9090";
+	const char *base = NULL, *config = NULL;
+	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
 	struct nc_buf body = NC_BUF_INIT;
 	struct nc_arena arena = { 0 };
@@ -55,6 +60,7 @@ int cmd_status(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': base = optarg; break;
+		case 'c': config = optarg; break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
 				fprintf(stderr, "novacron status: --output must be text or json\n");
@@ -62,14 +68,19 @@ int cmd_status(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: novacron status [--url http://127.0.0.1:9090] [--output text|json]\n");
+			printf("usage: novacron status [--url http://127.0.0.1:9090] [--config FILE] [--output text|json]\n");
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron status [--url URL] [--output text|json]\n");
+			fprintf(stderr, "usage: novacron status [--url URL] [--config FILE] [--output text|json]\n");
 			return NC_EXIT_ERROR;
 		}
 	}
-	url = nc_xasprintf("%s/status", base);
+	/* where serve listens: --url, else the configuration's listen:, else the default */
+	memset(&cfg, 0, sizeof(cfg));
+	if (!base && nc_cli_config_load(&cfg, "status", config) < 0)
+		return NC_EXIT_ERROR;
+	url = nc_xasprintf("%s/status", base ? base : cfg.status_url ? cfg.status_url : "http://127.0.0.1:9090");
+	nc_cli_config_release(&cfg);
 	shown = nc_url_redact(url);     /* the --url may carry credentials: never printed */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	c = curl_easy_init();

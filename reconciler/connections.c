@@ -255,6 +255,17 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 		out->paths = cfg.paths;
 		out->file = nc_xstrdup(path);
 		source_spec_dir(out, &cfg);
+		if (NC_IS_SET(cfg.listen)) {
+			/* a wildcard address is reached on loopback */
+			const char *l = cfg.listen.v;
+
+			if (strncmp(l, "0.0.0.0:", 8) == 0)
+				out->status_url = nc_xasprintf("http://127.0.0.1%s", l + 7);
+			else if (strncmp(l, "[::]:", 5) == 0)
+				out->status_url = nc_xasprintf("http://[::1]%s", l + 4);
+			else
+				out->status_url = nc_xasprintf("http://%s", l);
+		}
 	}
 	nc_buf_release(&b);
 	nc_diags_release(&d);
@@ -267,6 +278,7 @@ void nc_cli_config_release(struct nc_cli_config *c)
 	free(c->file);
 	free(c->spec_dir);
 	free(c->no_spec);
+	free(c->status_url);
 	memset(c, 0, sizeof(*c));
 }
 

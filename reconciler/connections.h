@@ -69,6 +69,7 @@ struct nc_cli_config {
 	char *spec_dir;                  /* where its `source:` keeps the spec serve applies, or NULL
 					    (nc_cli_spec_load, pass-cli.h) */
 	char *no_spec;                   /* why there is none (a git source serve has not applied yet) */
+	char *status_url;                /* http://LISTEN of serve's endpoint (status), or NULL */
 };
 
 /* Loads path, or $NOVACRON_CONFIG when path is NULL (neither: an empty

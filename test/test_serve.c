@@ -242,8 +242,12 @@ START_TEST(test_serve_reports_unreachable_hosts)
 	HAS(r.out, "novacron_passes_total{result=\"failed\"} ");
 	HASNT(r.out, "no-daemon");
 	nc_run_free(&r);
-	ck_assert_int_eq(sh(&r, "$NC status --url http://127.0.0.1:%d", port), 2);
+	/* status finds serve through the configuration's listen: */
+	ck_assert_int_eq(sh(&r, "$NC status --config serve.yaml"), 2);
 	HAS(r.out, "host:        kvm2         DOWN qemu+unix:///system: cannot connect: ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=serve.yaml $NC status --output json"), 0);
+	HAS(r.out, "\"unreachable\": 1,");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; "
 			     "sleep 0.1; done; rm -f pid"), 0);
