@@ -326,6 +326,18 @@ START_TEST(test_drift)
 	ck_assert_int_eq(sh(&r, SIM " h2 net-list"), 0);
 	HAS(r.out, "back                 active   autostart    managed\n");
 	nc_run_free(&r);
+	/* autostart: false is a change of the spec, applied without a restart */
+	ck_assert_int_eq(shq("sed -i 's/spec: {type: isolated, bridge: ncback0}/spec: {type: isolated, bridge: ncback0, "
+			     "autostart: false}/' spec/nets.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "  ~ network back: update on h2\n      why: spec changed\n      ~ autostart: on -> off\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, SIM " h2 net-list"), 0);
+	HAS(r.out, "back                 active   no-autostart managed\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
 }
 END_TEST
 
