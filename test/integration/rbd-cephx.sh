@@ -30,6 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+[ -x "$NC" ] || { echo "FAIL: $NC is not built (cmake --build build)"; exit 1; }
 bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
 if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
 	echo "skip: $why"
@@ -104,7 +105,8 @@ nc apply --auto-approve >"$T/a1.log" 2>&1 && grep -q "create secret ceph on h1 .
 W=$($NS rbd -c "$CONF" status rbd/vm1-root 2>&1)
 grep -q "watcher=" <<<"$W" && ok "the image has QEMU's watcher" || { echo "$W"; fail "no watcher on rbd/vm1-root"; }
 # the cluster requires cephx: QEMU got in as client.ncvm with the key libvirt handed it
-Q=$(cat "/proc/$(cat "$LV/h1/run/qemu/vm1.pid" 2>/dev/null)/cmdline" 2>/dev/null | tr '\0' ' ')
+QPID=$(cat "$LV/h1/run/qemu/vm1.pid" 2>/dev/null)
+Q=$([ -n "$QPID" ] && tr '\0' ' ' <"/proc/$QPID/cmdline" 2>/dev/null)
 grep -q '"user":"ncvm"' <<<"$Q" && grep -q '"key-secret":' <<<"$Q" && ok "QEMU opened the image as client.ncvm with the secret" ||
 	{ echo "$Q"; fail "QEMU's command line"; }
 X=$(virsh_ dumpxml vm1)
