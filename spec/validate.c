@@ -248,6 +248,41 @@ static bool subnet_of(const struct nc_str *v, int family, struct nc_cidr *out)
 	return NC_IS_SET(*v) && nc_cidr_parse(out, v->v, &why) == 0 && out->ip.family == family;
 }
 
+/*
+ * Ranges a host must never route to a bridge: this host ("this network",
+ * loopback), link-local, multicast and reserved/broadcast.  A nat Network
+ * on 0.0.0.0/1 would take half of the host's default route (libvirt only
+ * refuses a route that exists with the same prefix), one on 127.0.0.0/8
+ * or fe80::/10 would shadow the host's own.  NULL: the range is usable.
+ */
+static const char *special_range(const struct nc_cidr *c)
+{
+	static const struct {
+		int family;
+		const char *cidr, *what;
+	} bad[] = {
+		{ 4, "0.0.0.0/8", "'this network' 0.0.0.0/8" },
+		{ 4, "127.0.0.0/8", "loopback 127.0.0.0/8" },
+		{ 4, "169.254.0.0/16", "link-local 169.254.0.0/16" },
+		{ 4, "224.0.0.0/4", "multicast 224.0.0.0/4" },
+		{ 4, "240.0.0.0/4", "reserved 240.0.0.0/4 (and the broadcast address)" },
+		{ 6, "::/8", "the unspecified, loopback and IPv4-mapped range ::/8" },
+		{ 6, "fe80::/10", "link-local fe80::/10" },
+		{ 6, "ff00::/8", "multicast ff00::/8" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct nc_cidr r;
+		const char *why;
+
+		if (bad[i].family == c->ip.family && nc_cidr_parse(&r, bad[i].cidr, &why) == 0 &&
+		    nc_cidr_overlap(&r, c))
+			return bad[i].what;
+	}
+	return NULL;
+}
+
 static void check_network(struct nc_diags *diags, const struct nc_network *n)
 {
 	const struct nc_net_spec *s = &n->spec;
@@ -269,14 +304,24 @@ static void check_network(struct nc_diags *diags, const struct nc_network *n)
 	if (s->type.v == NC_NET_NAT)
 		need(diags, &s->subnet.pos, s->pos, "subnet", "a nat network");
 	have4 = subnet_of(&s->subnet, 4, &c4);
-	if (have4 && c4.prefix > 30)
+	if (have4 && special_range(&c4)) {
+		nc_diag_error(diags, s->subnet.pos,
+			      "subnet %s of Network '%s' overlaps %s: a host would route its own traffic there; "
+			      "use a private range such as 192.168.150.0/24", s->subnet.v, name, special_range(&c4));
+		have4 = false;
+	} else if (have4 && c4.prefix > 30)
 		nc_diag_error(diags, s->subnet.pos,
 			      "subnet %s of Network '%s' is too small: a /30 or larger range holds the host and a guest",
 			      s->subnet.v, name);
 	if (NC_IS_SET(s->subnet6)) {
 		struct nc_cidr c6;
 
-		if (subnet_of(&s->subnet6, 6, &c6) && c6.prefix > 126)
+		if (subnet_of(&s->subnet6, 6, &c6) && special_range(&c6))
+			nc_diag_error(diags, s->subnet6.pos,
+				      "subnet6 %s of Network '%s' overlaps %s: a host would route its own traffic there; "
+				      "use a unique local range such as fd00:150::/64", s->subnet6.v, name,
+				      special_range(&c6));
+		else if (subnet_of(&s->subnet6, 6, &c6) && c6.prefix > 126)
 			nc_diag_error(diags, s->subnet6.pos,
 				      "subnet6 %s of Network '%s' is too small: a /126 or larger range holds the host and a guest",
 				      s->subnet6.v, name);

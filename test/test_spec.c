@@ -853,6 +853,45 @@ START_TEST(test_no_follow_on_errors)
 }
 END_TEST
 
+/*
+ * Found attacking issue 11: a nat Network on 0.0.0.0/1 validated, and
+ * libvirt would route half of the host's default route to the bridge;
+ * loopback, link-local, multicast and reserved ranges too.
+ */
+START_TEST(test_network_special_ranges)
+{
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 0.0.0.0/1}\n",
+	       "t.yaml:6:27: error: subnet 0.0.0.0/1 of Network 'a' overlaps 'this network' 0.0.0.0/8: a host "
+	       "would route its own traffic there; use a private range such as 192.168.150.0/24\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 127.0.0.0/8}\n",
+	       "t.yaml:6:27: error: subnet 127.0.0.0/8 of Network 'a' overlaps loopback 127.0.0.0/8: a host "
+	       "would route its own traffic there; use a private range such as 192.168.150.0/24\n");
+	EXPECT(DOC("Network", "a") "spec: {type: isolated, subnet: 128.0.0.0/1}\n",
+	       "t.yaml:6:32: error: subnet 128.0.0.0/1 of Network 'a' overlaps link-local 169.254.0.0/16: a host "
+	       "would route its own traffic there; use a private range such as 192.168.150.0/24\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 224.0.0.0/24, dhcp: true}\n",
+	       "t.yaml:6:27: error: subnet 224.0.0.0/24 of Network 'a' overlaps multicast 224.0.0.0/4: a host "
+	       "would route its own traffic there; use a private range such as 192.168.150.0/24\n");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 255.255.255.252/30}\n",
+	       "t.yaml:6:27: error: subnet 255.255.255.252/30 of Network 'a' overlaps reserved 240.0.0.0/4 (and "
+	       "the broadcast address): a host would route its own traffic there; use a private range such "
+	       "as 192.168.150.0/24\n");
+	EXPECT(DOC("Network", "a") "spec: {type: isolated, subnet6: 'fe80::/64'}\n",
+	       "t.yaml:6:33: error: subnet6 fe80::/64 of Network 'a' overlaps link-local fe80::/10: a host "
+	       "would route its own traffic there; use a unique local range such as fd00:150::/64\n");
+	EXPECT(DOC("Network", "a") "spec: {type: isolated, subnet6: '::/1'}\n",
+	       "t.yaml:6:33: error: subnet6 ::/1 of Network 'a' overlaps the unspecified, loopback and "
+	       "IPv4-mapped range ::/8: a host would route its own traffic there; use a unique local range "
+	       "such as fd00:150::/64\n");
+	EXPECT(DOC("Network", "a") "spec: {type: isolated, subnet6: 'ff02::/64'}\n",
+	       "t.yaml:6:33: error: subnet6 ff02::/64 of Network 'a' overlaps multicast ff00::/8: a host "
+	       "would route its own traffic there; use a unique local range such as fd00:150::/64\n");
+	/* private and public unicast ranges stay usable */
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 172.16.0.0/12, subnet6: 'fd00::/8'}\n", "");
+	EXPECT(DOC("Network", "a") "spec: {type: nat, subnet: 203.0.113.0/24, subnet6: '2001:db8::/64'}\n", "");
+}
+END_TEST
+
 /* Networks (issue 11): subnets, DHCP ranges, fixed addresses, bridge names */
 START_TEST(test_network_rules)
 {
@@ -1245,6 +1284,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_no_follow_on_errors);
 	tcase_add_test(tc, test_quiet_mistakes);
 	tcase_add_test(tc, test_network_rules);
+	tcase_add_test(tc, test_network_special_ranges);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tm, test_size_parse);
