@@ -193,6 +193,10 @@ up() {
 		return 0
 	fi
 	[ ! -e "$DIR" ] || down >/dev/null 2>&1 # whatever is left there: stop it, start anew
+	if [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ]; then
+		say "ERROR: $DIR exists and holds no cluster of ceph.sh: not using it"
+		exit 1
+	fi
 	local h mon=${NC_CEPH_MON_PORT:-} rgw=${NC_CEPH_RGW_PORT:-} i
 	h=$(dir_hash)
 	if [ -z "$mon" ]; then
@@ -307,7 +311,7 @@ down() {
 	done
 	if [ "${NC_CEPH_KEEP:-0}" = 1 ]; then
 		rm -f "$DIR/env"
-	elif [ -f "$CONF" ] || [ -d "$DIR/run" ]; then
+	elif head -1 "$CONF" 2>/dev/null | grep -q '^# written by test/testbed/ceph.sh'; then
 		rm -rf "$DIR" # only a cluster directory of ours: never a path that is something else
 	else
 		say "not removing $DIR: no cluster of ceph.sh in it"
