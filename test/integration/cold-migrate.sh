@@ -2,9 +2,10 @@
 # Integration test on two real libvirt daemons (test/testbed/libvirtd.sh): a COLD migration
 # of a stopped VM copies its local disks (a dir pool in each host's own
 # /var/lib/libvirt/images) to the destination, sparse, and removes them from the source.
-#   * two qcow2 disks holding known data (qemu-io writes a pattern): the data reads back on
-#     h2, the files there are no larger on disk than on h1 (holes not sent), h1's are gone,
-#     qemu-img check passes;
+#   * two disks holding known data (qemu-io writes a pattern), a qcow2 and a 1 GiB raw file
+#     with 1 MiB of data (libvirt probes its format): the data reads back on h2, the files
+#     there are no larger on disk than on h1 (the raw one's holes are not sent and stay
+#     holes, its length kept), h1's are gone, qemu-img check passes;
 #   * a clone of a base image: a copy killed midway (NOVACRON_FAIL_AT, after the first data
 #     of the base image is sent) leaves the VM defined on h1 with its disk and nothing on h2;
 #     the next apply copies the base along (h2 lacked it) and the chain stays intact;
@@ -52,7 +53,7 @@ reads() {
 	local io=(qemu-io) r
 	case "$1" in [0-9]) io=(qio "$1"); shift ;; esac
 	local f=$1; shift
-	for r in "$@"; do "${io[@]}" -f qcow2 -c "read -P $r" "$f" >/dev/null 2>&1 || return 1; done
+	for r in "$@"; do "${io[@]}" -f "${FMT:-qcow2}" -c "read -P $r" "$f" >/dev/null 2>&1 || return 1; done
 }
 
 mkdir -p "$T/spec"
@@ -134,7 +135,9 @@ qemu-img create -q -f qcow2 "$P1/base.qcow2" 64M && qemu-io -f qcow2 -c 'write -
 spec h1
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create four stopped VMs on h1" || { cat "$T/a1.log"; fail "create"; }
 qemu-io -f qcow2 -c 'write -P 0xab 1M 64k' -c 'write -P 0xcd 100M 3M' "$P1/db-root.qcow2" >/dev/null &&
-	qemu-io -f qcow2 -c 'write -P 0xef 512M 1M' "$P1/db-data.qcow2" >/dev/null &&
+	rm -f "$P1/db-data.qcow2" && qemu-img create -q -f raw "$P1/db-data.qcow2" 1G &&
+	qemu-io -f raw -c 'write -P 0xef 512M 1M' "$P1/db-data.qcow2" >/dev/null &&
+	virsh -q -c "$NC_HOST1_URI" pool-refresh novacron-local >/dev/null &&
 	qio 1 -f qcow2 -c 'write -P 0x22 4M 64k' /var/lib/libvirt/images/nc-cold/clone-root.qcow2 >/dev/null &&
 	qemu-io -f qcow2 -c 'write -P 0x33 0 64k' "$T/shared/nfs-root.qcow2" >/dev/null &&
 	ok "known data written into the disks on h1" || fail "qemu-io write"
@@ -142,7 +145,7 @@ k1=$(( $(kib "$P1/db-root.qcow2") + $(kib "$P1/db-data.qcow2") ))
 
 spec h2
 "$NC" plan "$T/spec" --state-dir "$T/st" >"$T/p2.log"; rc=$?
-[ $rc = 2 ] && grep -Eq "~ db: migrate h1 -> h2 \(cold, copies 2 volumes, [0-9.]+ MiB allocated\)" "$T/p2.log" &&
+[ $rc = 2 ] && grep -Eq "~ db: migrate h1 -> h2 \(cold, copies 2 volumes, [0-9.]+ [KM]iB allocated\)" "$T/p2.log" &&
 	grep -q "~ clone: migrate h1 -> h2 (cold, copies 1 volume, " "$T/p2.log" \
 	&& ok "the plan shows cold moves and what they copy" || { cat "$T/p2.log"; fail "plan (exit $rc)"; }
 "$NC" plan "$T/spec" --state-dir "$T/st" -o json >"$T/p2.json"
@@ -162,12 +165,13 @@ defined "$NC_HOST1_URI" clone && ! defined "$NC_HOST2_URI" clone && [ -f "$P1/cl
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a4.log" 2>&1 && grep -q "migrate clone h1 -> h2 (cold) ... done" "$T/a4.log" \
 	&& ok "the next apply moves it" || { cat "$T/a4.log"; fail "apply after the failure"; }
 ! defined "$NC_HOST1_URI" db && defined "$NC_HOST2_URI" db && ok "db is defined on h2 only" || fail "db placement"
-reads "$P2/db-root.qcow2" '0xab 1M 64k' '0xcd 100M 3M' '0 8M 1M' && reads "$P2/db-data.qcow2" '0xef 512M 1M' '0 0 1M' \
+reads "$P2/db-root.qcow2" '0xab 1M 64k' '0xcd 100M 3M' '0 8M 1M' && FMT=raw reads "$P2/db-data.qcow2" '0xef 512M 1M' '0 0 1M' \
 	&& ok "the data reads back on h2" || fail "data differs on h2"
-qemu-img check -q "$P2/db-root.qcow2" && qemu-img check -q "$P2/db-data.qcow2" && ok "qemu-img check on h2" || fail "qemu-img check"
+qemu-img check -q "$P2/db-root.qcow2" && ok "qemu-img check on h2" || fail "qemu-img check"
 k2=$(( $(kib "$P2/db-root.qcow2") + $(kib "$P2/db-data.qcow2") ))
-[ "$k2" -le $((k1 + 64)) ] && [ "$k2" -lt 8192 ] && ok "sparse: ${k2} KiB on disk on h2 (${k1} KiB on h1) for 1.25 GiB of disks" \
-	|| fail "not sparse: $k2 KiB on h2, $k1 KiB on h1"
+[ "$(stat -c %s "$P2/db-data.qcow2")" = 1073741824 ] && [ "$k2" -le $((k1 + 64)) ] && [ "$k2" -lt 8192 ] \
+	&& ok "sparse: ${k2} KiB on disk on h2 (${k1} KiB on h1) for 1.25 GiB of disks, the raw one 1 GiB long" \
+	|| fail "not sparse: $k2 KiB on h2, $k1 KiB on h1; raw file $(stat -c %s "$P2/db-data.qcow2") bytes"
 [ ! -e "$P1/db-root.qcow2" ] && [ ! -e "$P1/db-data.qcow2" ] && ok "the source volumes are gone" || fail "source volumes left on h1"
 
 [ -f "$P2/base.qcow2" ] && [ -f "$P1/base.qcow2" ] && ok "the base image was copied along and stays on h1" || fail "base image"
