@@ -64,6 +64,8 @@
 #   NC_LV_MIG_PORT_BASE first migration data port; host N uses BASE+(N-1)*64 .. +63
 #                       (default 49152). Two testbeds at once need distinct DIRs; each has
 #                       its own network namespace, so addresses and ports may stay the same.
+#   NC_LV_KVM           1 = the daemons may use /dev/kvm (default 0: guests run under TCG,
+#                       the same on every machine, which the tests are written for)
 #   NC_LV_LOG_LEVEL     libvirtd log level, 1 debug .. 4 error (default 3)
 #   NC_LV_WAIT          seconds to wait for each daemon to come up (default 30)
 #   NC_LV_KEEP          1 = `down` keeps DIR (logs, disk images)
@@ -85,6 +87,7 @@ TCP_BASE=${NC_LV_TCP_BASE:-0}
 MIG_BASE=${NC_LV_MIG_PORT_BASE:-49152}
 ADDR_PREFIX=${NC_LV_ADDR_PREFIX:-127.0.100}
 LOG_LEVEL=${NC_LV_LOG_LEVEL:-3}
+KVM=${NC_LV_KVM:-0}
 WAIT=${NC_LV_WAIT:-30}
 LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
 QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
@@ -155,6 +158,7 @@ check() {
 		echo "note: a system libvirtd seems to run here too; it is not touched and does not conflict"
 	fi
 	[ -e /dev/kvm ] || echo "note: no /dev/kvm: guests must be <domain type='qemu'> (TCG software emulation)"
+	[ -e /dev/kvm ] && [ "$KVM" != 1 ] && echo "note: /dev/kvm is hidden from the daemons: guests run under TCG (NC_LV_KVM=1 to use it)"
 	return $bad
 }
 
@@ -386,7 +390,9 @@ start_netns() {
 
 start_host() {
 	local h=$1 d=$DIR/h$1 pid ns i m binds=''
-	mkdir -p "$d"/{etc,run,lib/images,log,sock} "$DIR/cache"
+	# log/qemu: /var/log/libvirt/qemu, where a Debian host keeps its guests' logs (NovaCron
+	# puts each VM's serial console log there); libvirt does not create it by itself
+	mkdir -p "$d"/{etc,run,lib/images,log/qemu,sock} "$DIR/cache"
 	write_conf "$h"
 	for m in $MOUNTS; do binds="$binds ${m%%:*}=$d/${m#*:}"; done
 	# Debian's QEMU driver refuses to start unless its compiled-in user/group libvirt-qemu
@@ -399,6 +405,10 @@ start_host() {
 		{ cat /etc/group; getent group libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:'; } >"$d/group"
 		binds="$binds /etc/passwd=$d/passwd /etc/group=$d/group"
 	fi
+	# TCG unless NC_LV_KVM=1: the daemon sees /dev/null as /dev/kvm, QEMU cannot use it, and
+	# the host's capabilities offer domain type 'qemu' only (nested KVM can be present but
+	# unusable: in a VM, a Debian kernel hangs while it decompresses under KVM here)
+	if [ "$KVM" != 1 ] && [ -e /dev/kvm ]; then binds="$binds /dev/kvm=/dev/null"; fi
 	# setsid: own session, no terminal. unshare execs the shell, which mounts and execs
 	# libvirtd, so $! is libvirtd's PID; the daemon's own pid file (-p) has the last word.
 	# nsenter: into the testbed's network namespace; it execs unshare, which execs the shell
