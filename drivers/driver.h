@@ -74,6 +74,11 @@ struct nc_seed_def {
 	const char *instance_id; /* "nc-<32 hex>", in meta_data */
 	const char *user_data_sha, *network_config_sha;   /* SHA-256 hex of the files */
 };
+/* Every domain NovaCron defines has a serial console (ttyS0) whose output the host logs to
+ * NC_CONSOLE_LOG_DIR/<domain name>NC_CONSOLE_LOG_SUFFIX, rewritten at each start. */
+#define NC_CONSOLE_LOG_DIR "/var/log/libvirt/qemu"
+#define NC_CONSOLE_LOG_SUFFIX "-console.log"
+
 struct nc_domain_def {
 	const char *name;
 	const char *uuid;        /* keep the observed UUID on redefinition; NULL = new */

@@ -564,6 +564,9 @@ START_TEST(test_domxml_escapes_spec_text)
 	xml = nc_domxml_build(&def, "test");
 	HAS(xml, "<name>a&lt;/name&gt;&lt;devices&gt;</name>");
 	HASNT(xml, "<devices>\n    <devices>");
+	/* a serial console, but a name that is no DNS label never becomes a log file name */
+	HAS(xml, "<serial type=\"pty\">");
+	HASNT(xml, "<log ");
 	ck_assert_int_eq(nc_domxml_parse(&d, xml, &err), 0);
 	ck_assert_str_eq(d.name, "a</name><devices>");
 	ck_assert_str_eq(d.meta_vm, "x&y");
@@ -576,6 +579,30 @@ START_TEST(test_domxml_escapes_spec_text)
 	ck_assert_uint_eq(d.vcpus, 2);
 	ck_assert(d.managed);
 	nc_domain_release(&d);
+	free(xml);
+}
+END_TEST
+
+/* every domain has a serial console logged to NovaCron's own path, named after the domain */
+START_TEST(test_domxml_console_log)
+{
+	struct nc_domain_def def;
+	char *xml;
+
+	memset(&def, 0, sizeof(def));
+	def.name = "web-1";
+	def.vcpus = 1;
+	def.memory = 64ULL << 20;
+	def.meta_vm = "web-1";
+	def.meta_hash = "h";
+	xml = nc_domxml_build(&def, "qemu");
+	HAS(xml, "<serial type=\"pty\">\n      <log file=\"/var/log/libvirt/qemu/web-1-console.log\" append=\"off\"/>\n"
+		 "      <target port=\"0\"/>\n    </serial>");
+	HAS(xml, "<console type=\"pty\">\n      <target type=\"serial\" port=\"0\"/>\n    </console>");
+	free(xml);
+	def.name = "..";
+	xml = nc_domxml_build(&def, "qemu");
+	HASNT(xml, "<log ");
 	free(xml);
 }
 END_TEST
@@ -861,6 +888,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_capacity_report);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tx, test_domxml_escapes_spec_text);
+	tcase_add_test(tx, test_domxml_console_log);
 	suite_add_tcase(s, tx);
 	return s;
 }

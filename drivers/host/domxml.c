@@ -119,6 +119,19 @@ char *nc_domxml_seed(const struct nc_seed_def *seed, bool medium)
 	return out;
 }
 
+/* may a domain name be a file name in NC_CONSOLE_LOG_DIR: 1 to 63 of [a-z0-9-] */
+static bool console_log_name_ok(const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 63)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return false;
+	return true;
+}
+
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -219,6 +232,29 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 		n = child(d, "model", NULL);
 		prop(n, "type", k->model);
 	}
+
+	/* a serial console (ttyS0, what `virsh console` opens) whose output is also logged on the
+	 * host, under the directory where libvirt keeps its guests' logs and named after the
+	 * domain, so the path is NovaCron's, never the spec's; only for a name that is a DNS
+	 * label (what the spec allows: no '/', no "..") */
+	d = child(devs, "serial", NULL);
+	prop(d, "type", "pty");
+	if (console_log_name_ok(def->name)) {
+		struct nc_buf path = NC_BUF_INIT;
+
+		nc_buf_addf(&path, "%s/%s%s", NC_CONSOLE_LOG_DIR, def->name, NC_CONSOLE_LOG_SUFFIX);
+		n = child(d, "log", NULL);
+		prop(n, "file", path.buf);
+		prop(n, "append", "off");
+		nc_buf_release(&path);
+	}
+	n = child(d, "target", NULL);
+	prop(n, "port", "0");
+	d = child(devs, "console", NULL);
+	prop(d, "type", "pty");
+	n = child(d, "target", NULL);
+	prop(n, "type", "serial");
+	prop(n, "port", "0");
 
 	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
 	out = nc_xstrndup((const char *)mem, (size_t)len);
