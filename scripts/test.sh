@@ -7,7 +7,7 @@
 #  5. runs the integration tests on real libvirt daemons with QEMU guests
 #     (test/integration/libvirtd-migrate.sh, backup-restore.sh, cloudinit.sh,
 #     cold-migrate.sh, libvirtd-network.sh,
-#     rbd-cephx.sh; they install
+#     rbd-cephx.sh, realhost.sh; they install
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
@@ -103,7 +103,7 @@ integration() {
 		echo "skip: $(grep '^skip' /tmp/nc-it.$$)"
 		skipped=$((skipped + 1))
 	elif [ $rc -eq 0 ]; then
-		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$))); grep '^ok' /tmp/nc-it.$$
+		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$))); grep -E '^(ok|skip)' /tmp/nc-it.$$
 	else
 		cat /tmp/nc-it.$$
 		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$)))
@@ -118,6 +118,7 @@ integration "cloud-init seeds on a real libvirt daemon" test/integration/cloudin
 integration "cold migration copies local disks between real libvirt daemons" test/integration/cold-migrate.sh
 integration "NAT network (DHCP, static lease, live update, restart, prune) on a real libvirt daemon" test/integration/libvirtd-network.sh
 integration "RBD disks with cephx on a real libvirt daemon and a real Ceph" test/integration/rbd-cephx.sh
+integration "examples/realhost on real libvirt daemons: a Debian guest boots from NovaCron's clone, seed and network" test/integration/realhost.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then
