@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian 12 packages the testbed scripts need: test/testbed/
-# libvirtd.sh (real libvirt daemons with QEMU (TCG) guests) and test/testbed/ceph.sh (a
-# single-node Ceph: mon, OSD, mgr, radosgw). Uses sudo when not root. Safe to run again.
+# libvirtd.sh (real libvirt daemons with QEMU (TCG) guests), test/testbed/ceph.sh (a
+# single-node Ceph: mon, OSD, mgr, radosgw) and test/testbed/guest-image.sh (a tiny guest).
+# Uses sudo when not root. Safe to run again.
 #   deps.sh            the daemons, QEMU, qemu-img and virsh (the tests ask the daemons with
-#                      it), QEMU's rbd block driver, the Ceph daemons and their CLI tools
+#                      it), libvirt's network driver's helpers, QEMU's rbd block driver, the
+#                      Ceph daemons and their CLI tools, what guest-image.sh needs
 # A C client of the daemons also needs libvirt-dev (scripts/deps.sh installs it).
 set -euo pipefail
 
@@ -21,7 +23,12 @@ PKGS=(
 	ceph-mon ceph-osd ceph-mgr # test/testbed/ceph.sh: the cluster
 	radosgw                    # its S3 and Swift endpoint (backup targets)
 	ceph-common                # ceph, rados, rbd, ceph-authtool, monmaptool
+	e2fsprogs                  # guest-image.sh: mke2fs -d and debugfs make the guest's disk image
+	cpio                       # guest-image.sh: the guest's initramfs
+	gzip                       # guest-image.sh: the initramfs is gzip'd
 )
+# guest-image.sh fetches (apt-get download) and unpacks, without installing them,
+# bookworm's linux-image-6.1.*-amd64 and busybox-static: nothing to install for those.
 
 missing=()
 for p in "${PKGS[@]}"; do
