@@ -104,9 +104,12 @@ integration() {
 		skipped=$((skipped + 1))
 	elif [ $rc -eq 0 ]; then
 		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$))); grep -E '^(ok|skip)' /tmp/nc-it.$$
+		# parts of a script that cannot run here ("skip: why" lines) count as skipped
+		skipped=$((skipped + $(grep -c '^skip' /tmp/nc-it.$$)))
 	else
 		cat /tmp/nc-it.$$
 		passed=$((passed + $(grep -c '^ok' /tmp/nc-it.$$)))
+		skipped=$((skipped + $(grep -c '^skip' /tmp/nc-it.$$)))
 		failed=$((failed + $(grep -c '^FAIL' /tmp/nc-it.$$) + 0))
 		grep -q '^FAIL' /tmp/nc-it.$$ || failed=$((failed + 1))
 	fi
