@@ -76,6 +76,7 @@ virsh1() { virsh -q -c "$NC_HOST1_URI" "$@"; }
 userdata() {
 	awk '/^    userData: \|$/ {on = 1; next} on && /^      / {print substr($0, 7); next} on {exit}' "$1"
 }
+# (no "CMD | grep -q": with pipefail, CMD killed by SIGPIPE when grep exits early fails it)
 # lastboot: the console lines of the last boot; key K: the value of "NCGUEST K=" in them
 lastboot() { awk '/NCGUEST boot=1/ {n = ""} {n = n $0 "\n"} END {printf "%s", n}' "$CONSOLE" 2>/dev/null | tr -d '\r'; }
 key() { lastboot | sed -n "s/^NCGUEST $1=\([^ ]*\).*/\1/p" | tail -1; }
@@ -86,7 +87,7 @@ boots() { grep -c 'NCGUEST boot=1' "$CONSOLE" 2>/dev/null || true; }
 wait_boot() {
 	local t0=$SECONDS after=${1:-0}
 	for ((i = 0; i < WAIT * 2; i++)); do
-		[ "$(boots)" -gt "$after" ] && lastboot | grep -q '^NCGUEST done' && { echo $((SECONDS - t0)); return 0; }
+		[ "$(boots)" -gt "$after" ] && grep -q '^NCGUEST done' <<<"$(lastboot)" && { echo $((SECONDS - t0)); return 0; }
 		sleep 0.5
 	done
 	return 1
@@ -103,7 +104,7 @@ if [ $HAVE_IMAGE = 0 ]; then
 fi
 if [ $HAVE_NET = 0 ]; then
 	skip "apply does not create Networks in this build (no 'network lan' action in the plan): the test defines lan on h1 by hand, so the DHCP checks below test the guest, not NovaCron's network"
-	sed -n '/^  subnet:/p' "$T/spec/infra.yaml" | grep -q "$SUBNET.0/24" || fail "the example's subnet is not $SUBNET.0/24"
+	grep -q "$SUBNET.0/24" <<<"$(sed -n '/^  subnet:/p' "$T/spec/infra.yaml")" || fail "the example's subnet is not $SUBNET.0/24"
 	cat >"$T/lan.xml" <<EOF
 <network><name>lan</name><forward mode='nat'/>
 <ip address='$SUBNET.1' netmask='255.255.255.0'><dhcp><range start='$SUBNET.2' end='$SUBNET.254'/></dhcp></ip></network>
@@ -116,7 +117,7 @@ T0=$SECONDS
 nc apply --auto-approve >"$T/a1.log" 2>&1 && ok "apply creates the example on the real daemons ($((SECONDS - T0)) s)" ||
 	{ cat "$T/a1.log"; fail "apply"; }
 virsh1 dumpxml "$VM" >"$T/dom1.xml" 2>&1 || { cat "$T/dom1.xml"; fail "$VM is not defined on h1"; }
-virsh -q -c "$NC_HOST2_URI" list --all --name | grep -qx "$VM" && fail "$VM is on h2 as well" || ok "$VM is on h1, pinned"
+grep -qx "$VM" <<<"$(virsh -q -c "$NC_HOST2_URI" list --all --name)" && fail "$VM is on h2 as well" || ok "$VM is on h1, pinned"
 if s=$(wait_boot); then
 	ok "the guest booted a Debian kernel under TCG and finished its checks in $s s (console log on h1)"
 else
@@ -140,7 +141,7 @@ else
 		fail "the disk's backing file is '$backing'"
 fi
 [ "$(key marker)" = "$NC_GUEST_MARKER" ] && [ "$(key marker | wc -l)" = 1 ] &&
-	lastboot | grep -q "^NCGUEST marker=$NC_GUEST_MARKER dev=/dev/vda" &&
+	grep -q "^NCGUEST marker=$NC_GUEST_MARKER dev=/dev/vda" <<<"$(lastboot)" &&
 	ok "the guest read the image's marker from its clone (/dev/vda)" || fail "marker: '$(key marker)'"
 
 # the NoCloud seed
@@ -169,11 +170,15 @@ virsh1 net-dhcp-leases lan >"$T/leases.txt" 2>&1
 grep -q "$MAC .* ${ip%/*}/24" "$T/leases.txt" && ok "virsh net-dhcp-leases lan shows the lease of $MAC" ||
 	{ cat "$T/leases.txt"; fail "no lease for $MAC in net-dhcp-leases"; }
 if [ $HAVE_NET = 1 ]; then
-	virsh1 net-info lan | grep -Eq '^Autostart: +yes' && ok "NovaCron's network lan is autostarted on h1" || fail "lan is not autostarted"
+	[ "$ip" = "$SUBNET.50/24" ] && ok "... the static lease NovaCron gave the VM's MAC (nic ip: $SUBNET.50)" ||
+		fail "the guest got '$ip', not the NIC's ip $SUBNET.50"
+	grep -Eq '^Autostart: +yes' <<<"$(virsh1 net-info lan)" && ok "NovaCron's network lan is autostarted on h1" || fail "lan is not autostarted"
 	grep -q "$SUBNET.1" <(virsh1 net-dumpxml lan) && ok "lan has the spec's subnet" || fail "lan's subnet"
+	grep -qx lan <<<"$(virsh -q -c "$NC_HOST2_URI" net-list --all --name)" && fail "lan was created on h2, which has no VM on it" ||
+		ok "lan exists on h1 only, the host whose VM uses it"
 fi
 # nothing of it reached the machine's own network stack
-ip -o link show | grep -q virbr && fail "a bridge appeared on the machine" ||
+grep -q virbr <<<"$(ip -o link show)" && fail "a bridge appeared on the machine" ||
 	ok "the network's bridge lives in the testbed's network namespace, not on the machine"
 
 nc plan >"$T/p1.log" 2>&1; rc=$?
