@@ -75,6 +75,8 @@ static void suite_setup(void)
 
 static void suite_teardown(void)
 {
+	/* a serve the cephx test started, if it is still there */
+	shq("[ -s auth/serve.pid ] && kill -9 $(cat auth/serve.pid) 2>/dev/null; true");
 	shq("[ -d '%s' ] && bash '%s/test/testbed/libvirtd.sh' down '%s' >/dev/null 2>&1; "
 	    "bash '%s/test/testbed/ceph.sh' down '%s' >/dev/null 2>&1; "
 	    "cd / && rm -rf '%s'", lv_dir, NC_SOURCE_DIR, lv_dir, NC_SOURCE_DIR, ceph_dir, base_dir);
@@ -985,6 +987,34 @@ START_TEST(test_storage_rbd_auth_sim)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, AUTH_PLAN), 0);
 	nc_run_free(&r);
+
+	/* serve reads the key on every pass: not in /status, /metrics or its log */
+	{
+		int port = 0;
+
+		ck_assert_int_eq(sh(&r, "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+					"print(s.getsockname()[1])'"), 0);
+		port = atoi(r.out);
+		nc_run_free(&r);
+		ck_assert_int_gt(port, 0);
+		ck_assert_int_eq(shq("printf 'source:\\n  directory: %s/auth/spec\\ncacheDir: %s/auth/cache\\n"
+				     "stateDir: %s/auth/st\\ninterval: 1s\\nlisten: 127.0.0.1:%d\\n' > auth/serve.yaml && "
+				     "sed -n '/^paths:/,$p' auth/cfg.yaml >> auth/serve.yaml && "
+				     "($NC serve --config auth/serve.yaml > auth/serve.out 2> auth/serve.log & echo $! > auth/serve.pid)",
+				     base_dir, base_dir, base_dir, port), 0);
+		for (i = 0; i < 300; i++) {
+			if (shq("curl -sf http://127.0.0.1:%d/status | grep -q '\"result\": \"ok\"'", port) == 0)
+				break;
+			usleep(100000);
+		}
+		ck_assert_int_eq(sh(&r, "curl -sf http://127.0.0.1:%d/status; curl -sf http://127.0.0.1:%d/metrics; "
+				    "cat auth/serve.out auth/serve.log", port, port), 0);
+		HAS(r.out, "\"result\": \"ok\"");
+		HAS(r.out, "novacron_");
+		HASNT(r.out, key2);
+		nc_run_free(&r);
+		shq("kill $(cat auth/serve.pid); rm -f auth/serve.pid");
+	}
 
 	/* the key file the bare way (`ceph auth get-key`) is the same key: no change */
 	ck_assert_int_eq(shq("ceph -c '%s' auth get-key client.ncsim > auth/secrets/ncsim.keyring", ceph.conf), 0);
