@@ -360,6 +360,16 @@ static int ensure_backing(struct nc_host_conn *src, struct nc_host_conn *dst, co
 	}
 	base = virStorageVolGetName(bv);
 	ret = base ? copy_one(src, dst, &bpd, base, depth + 1, out, pp, err) : nc_st_fail(err, vol, "base image");
+	if (ret == 0) {
+		/* an Image's completion mark (reconciler/images.h: "VOLUME.ok"),
+		 * after its data: without it the Image would be taken for a
+		 * cut-short upload on dst and replaced under the copied overlay;
+		 * copy_one copies nothing when the source has no such volume */
+		char *mark = nc_xasprintf("%s.ok", base);
+
+		ret = copy_one(src, dst, &bpd, mark, depth + 1, out, pp, err);
+		free(mark);
+	}
 	virStorageVolFree(bv);
 	free(bname);
 	free(bpath);

@@ -149,8 +149,11 @@ int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *
  *     chain and only the overlay is sent; else, when the backing file is a
  *     volume of the same pool on src (a bare image name), it is copied
  *     first and stays on dst for the next VM of that image (never removed
- *     from src: other VMs may use it).  A backing file elsewhere is an
- *     error on real hosts (put the image on the destination first);
+ *     from src: other VMs may use it), and after it its completion mark
+ *     "BASE.ok" when src has one (an Image's, reconciler/images.h: without
+ *     it dst's copy would count as a cut-short upload).  A backing file
+ *     elsewhere is an error on real hosts (put the image on the
+ *     destination first);
  *   - simulated hosts (the test driver has no volume upload/download): the
  *     volume's metadata (capacity, allocation, format, backing) is created
  *     on dst, so a pool without room for its allocation fails as a real one.

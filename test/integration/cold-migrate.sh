@@ -130,7 +130,9 @@ YAML
 # the base image, in h1's pool directory, before the pool exists in libvirt
 mkdir -p "$P1" "$T/images"
 qemu-img create -q -f qcow2 "$T/images/ext.qcow2" 64M || { echo "FAIL: cannot make the ext image"; exit 1; }
-qemu-img create -q -f qcow2 "$P1/base.qcow2" 64M && qemu-io -f qcow2 -c 'write -P 0x11 0 2M' "$P1/base.qcow2" >/dev/null \
+# with an Image's completion mark beside it (reconciler/images.h), which must follow it
+qemu-img create -q -f qcow2 "$P1/base.qcow2" 64M && qemu-io -f qcow2 -c 'write -P 0x11 0 2M' "$P1/base.qcow2" >/dev/null &&
+	: >"$P1/base.qcow2.ok" \
 	|| { echo "FAIL: cannot make the base image"; exit 1; }
 spec h1
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create four stopped VMs on h1" || { cat "$T/a1.log"; fail "create"; }
@@ -159,7 +161,7 @@ NOVACRON_FAIL_AT=1 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve --ma
 	grep -q "migrate db h1 -> h2 (cold) ... done" "$T/a3.log" \
 	&& ok "a copy killed midway fails that move only" || { cat "$T/a3.log"; fail "injected failure (exit $rc)"; }
 defined "$NC_HOST1_URI" clone && ! defined "$NC_HOST2_URI" clone && [ -f "$P1/clone-root.qcow2" ] && [ -f "$P1/base.qcow2" ] &&
-	[ ! -e "$P2/clone-root.qcow2" ] && [ ! -e "$P2/base.qcow2" ] \
+	[ ! -e "$P2/clone-root.qcow2" ] && [ ! -e "$P2/base.qcow2" ] && [ ! -e "$P2/base.qcow2.ok" ] \
 	&& ok "after the failure clone is defined on h1 with its disk, nothing of it on h2" || { ls -l "$P1" "$P2"; fail "after the failure"; }
 
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a4.log" 2>&1 && grep -q "migrate clone h1 -> h2 (cold) ... done" "$T/a4.log" \
@@ -174,7 +176,8 @@ k2=$(( $(kib "$P2/db-root.qcow2") + $(kib "$P2/db-data.qcow2") ))
 	|| fail "not sparse: $k2 KiB on h2, $k1 KiB on h1; raw file $(stat -c %s "$P2/db-data.qcow2") bytes"
 [ ! -e "$P1/db-root.qcow2" ] && [ ! -e "$P1/db-data.qcow2" ] && ok "the source volumes are gone" || fail "source volumes left on h1"
 
-[ -f "$P2/base.qcow2" ] && [ -f "$P1/base.qcow2" ] && ok "the base image was copied along and stays on h1" || fail "base image"
+[ -f "$P2/base.qcow2" ] && [ -f "$P2/base.qcow2.ok" ] && [ -f "$P1/base.qcow2" ] \
+	&& ok "the base image was copied along with its completion mark, and stays on h1" || fail "base image"
 reads 2 /var/lib/libvirt/images/nc-cold/clone-root.qcow2 '0x11 0 2M' '0x22 4M 64k' \
 	&& ok "the clone reads its own data and its base's on h2 (chain intact)" || fail "the clone's data differs on h2"
 qemu-img info "$P2/clone-root.qcow2" | grep -q "backing file: /var/lib/libvirt/images/nc-cold/base.qcow2" \
