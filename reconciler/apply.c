@@ -18,6 +18,7 @@
 #include "secrets.h"
 #include "volumes.h"
 #include "../drivers/network/network.h"
+#include "images.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -606,7 +607,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 		break;
 	case NC_ACT_MIGRATE:
-		ret = -1;    /* run_migrate() handles these */
+	case NC_ACT_UPLOAD:
+		ret = -1;    /* run_migrate() and run_uploads() handle these */
 		break;
 	}
 	nc_domain_release(&d);
@@ -667,6 +669,8 @@ static void report(struct runner *r, size_t i, enum result res, const char *msg,
 			r->c->hosts[a->target].spec->obj.meta.name.v, a->live ? "live" : "cold");
 	else
 		fprintf(r->progress, " on %s", r->c->hosts[a->host].spec->obj.meta.name.v);
+	if (a->pool)
+		fprintf(r->progress, " into pool %s", a->pool);
 	fprintf(r->progress, " ... %s%s%s", ok_color(r->color, res),
 		res == R_DONE ? "done" : res == R_FAILED ? "failed" : "skipped", r->color ? "\033[0m" : "");
 	if (res == R_DONE)
@@ -787,6 +791,74 @@ static void *mig_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * The plan's uploads [first, last): the URL images they need are downloaded
+ * into the cache first (one at a time, verified), then the uploads run in
+ * parallel, one per host at a time (images.h).
+ */
+static void run_uploads(struct runner *r, size_t first, size_t last)
+{
+	struct nc_image_upload_job *jobs = nc_xcalloc(last - first + 1, sizeof(*jobs));
+	struct nc_image_set *set = r->opts->images;
+	size_t i, n = 0, k;
+
+	for (i = first; i < last; i++) {
+		const struct nc_action *a = &r->p->actions[i];
+		struct nc_image_src *src = NULL;
+		const struct nc_pool *pl = (const struct nc_pool *)nc_spec_find(r->p->spec, NC_KIND_STORAGE_POOL, a->pool);
+		struct nc_err err = { "" };
+		bool sim = r->c->hosts[a->host].spec->spec.uri.v &&
+			   strncmp(r->c->hosts[a->host].spec->spec.uri.v, "sim://", 6) == 0;
+
+		for (k = 0; set && k < set->n; k++)
+			if (strcmp(set->v[k].im->obj.meta.name.v, a->vm) == 0)
+				src = &set->v[k];
+		if (r->opts->cancel && *r->opts->cancel) {
+			report(r, i, R_SKIPPED, "stopping", 0);
+			continue;
+		}
+		if (!r->c->hosts[a->host].conn && !(pl && pl->spec.type.v == NC_POOL_RBD)) {
+			report(r, i, R_SKIPPED, "host not connected", 0);
+			continue;
+		}
+		if (src && src->error) {
+			report(r, i, R_FAILED, src->error, 0);
+			continue;
+		}
+		/* simulated hosts take no bytes that are not here already */
+		if (src && !src->path && (!sim || (pl && pl->spec.type.v == NC_POOL_RBD))) {
+			double t0 = now();
+
+			if (r->progress) {
+				fprintf(r->progress, "      image %s: downloading %s ...\n", a->vm, src->shown);
+				fflush(r->progress);
+			}
+			if (nc_image_fetch(src, set->cache_dir, &err) < 0) {
+				free(src->error);
+				src->error = nc_xstrdup(err.msg);    /* the other uploads of it fail the same way */
+				report(r, i, R_FAILED, err.msg, 0);
+				continue;
+			}
+			if (r->progress) {
+				char sz[32];
+
+				nc_size_format(src->size, sz, sizeof(sz));
+				fprintf(r->progress, "      image %s: %s downloaded and verified (%.2fs)\n", a->vm, sz,
+					now() - t0);
+				fflush(r->progress);
+			}
+		}
+		jobs[n].a = a;
+		jobs[n].conn = r->c->hosts[a->host].conn;
+		n++;
+	}
+	nc_images_upload(jobs, n, r->p->spec, set);
+	for (k = 0; k < n; k++)
+		report(r, (size_t)(jobs[k].a - r->p->actions), jobs[k].rc < 0 ? R_FAILED : R_DONE, jobs[k].err.msg,
+		       jobs[k].seconds);
+	free(jobs);
+}
+
 static void run_migrations(struct runner *r)
 {
 	pthread_t t[64];
@@ -830,6 +902,13 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 		double t0 = now();
 		int blocked = 0;
 
+		if (a->kind == NC_ACT_UPLOAD) {
+			for (j = i; j < p->nactions && p->actions[j].kind == NC_ACT_UPLOAD; j++)
+				;
+			run_uploads(&r, i, j);
+			i = j - 1;
+			continue;
+		}
 		if (a->kind == NC_ACT_MIGRATE) {
 			for (j = i; j < p->nactions && p->actions[j].kind == NC_ACT_MIGRATE; j++)
 				;

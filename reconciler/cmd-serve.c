@@ -442,6 +442,7 @@ static int run_pass(struct server *s)
 	const struct nc_serve_config *c = &s->cfg;
 	struct nc_observe_opts oo;
 	struct nc_plan_opts po;
+	struct nc_image_set imgs = { 0 };
 	struct nc_cluster cl;
 	struct nc_plan p;
 	struct nc_apply_result r;
@@ -479,8 +480,17 @@ static int run_pass(struct server *s)
 	po.commit = NC_IS_SET(c->source.git) ? s->good.id : NULL;
 	po.cancel = &cancel_flag;
 
+	{
+		struct nc_path_roots roots;
+
+		nc_path_roots_init(&roots, &c->paths, s->config_path);
+		nc_images_resolve(&imgs, s->good_spec, &roots, s->state_dir);
+		nc_path_roots_release(&roots);
+		po.images = &imgs;
+	}
 	nc_observe(&cl, s->good_spec, &oo);
 	nc_plan_build(&p, s->good_spec, &cl, &po);
+	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
 		drift += p.actions[i].drift;
 	if (p.errors || p.refused) {
@@ -542,7 +552,7 @@ static int run_pass(struct server *s)
 		h->up = cl.gone[i].status == NC_HOST_OK;
 		h->error = cl.gone[i].error ? nc_xstrdup(cl.gone[i].error) : NULL;
 	}
-	for (i = 0; i <= NC_ACT_MIGRATE; i++)
+	for (i = 0; i < NC_ACT__COUNT; i++)
 		for (j = 0; j < 3; j++)
 			s->st.actions[i][j] += r.by_kind[i][j];
 	s->st.drift = drift;
@@ -580,6 +590,7 @@ static int run_pass(struct server *s)
 	else if (r.done)
 		nc_notify(&s->cfg, "applied", s->good.id, "the cluster now matches the spec");
 	nc_plan_release(&p);
+	nc_image_set_release(&imgs);
 	nc_cluster_release(&cl);
 	nc_hostrec_release(&rec);
 	free(incomplete);

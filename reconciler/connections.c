@@ -291,6 +291,7 @@ int nc_cli_check_paths(const struct nc_cli_config *c, const struct nc_spec *spec
 
 	nc_diags_init(&d);
 	nc_path_roots_init(&roots, c->file ? &c->paths : NULL, c->file);
+	roots.image_files_needed = strcmp(cmd, "plan") == 0 || strcmp(cmd, "apply") == 0;
 	r = nc_spec_check_paths(spec, &roots, &d);
 	if (r < 0) {
 		nc_diags_sort(&d);

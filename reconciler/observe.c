@@ -17,6 +17,7 @@
 #include "../drivers/storage/storage.h"
 #include "connections.h"
 #include "hostrec.h"
+#include "images.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +38,9 @@ struct job {
 	struct nc_observed_host obs;
 	char *error;
 	double seconds;
+	struct nc_image_vol *images;
+	size_t nimages;
+	bool declared;                   /* a host of the spec (not a recorded one) */
 };
 
 struct shared {
@@ -47,6 +51,7 @@ struct shared {
 	int refs;
 	char *state_dir;
 	bool keep_open;
+	const struct nc_spec *spec;      /* for the Image volumes to look at */
 	/* the workers, and the job each is on (SIZE_MAX: none, it is ending) */
 	pthread_t *threads;
 	size_t *cur;
@@ -80,6 +85,7 @@ static void shared_unref(struct shared *s)
 		free(s->jobs[i].shown);
 		free(s->jobs[i].refused);
 		free(s->jobs[i].error);
+		nc_image_vols_free(s->jobs[i].images, s->jobs[i].nimages);
 	}
 	free(s->jobs);
 	free(s->threads);
@@ -138,6 +144,12 @@ static void *worker(void *arg)
 					obs.doms[d].cdroms[k].capacity =
 						nc_vol_capacity_by_path(conn, obs.doms[d].cdroms[k].source);
 		}
+		/* the Image volumes of its dir pools (declared hosts only) */
+		struct nc_image_vol *imgs = NULL;
+		size_t nimgs = 0;
+
+		if (r == 0 && s->spec && j->declared)
+			nc_images_observe(&imgs, &nimgs, conn, s->spec);
 		/* the libvirt networks: a host without a network driver is still a host */
 		if (r == 0) {
 			struct nc_err nerr = { "" };
@@ -157,8 +169,11 @@ static void *worker(void *arg)
 		if (j->state == JOB_ABANDONED) {
 			nc_observed_host_release(&obs);
 			nc_host_close(conn);
+			nc_image_vols_free(imgs, nimgs);
 		} else {
 			j->state = JOB_DONE;
+			j->images = imgs;
+			j->nimages = nimgs;
 			j->seconds = since(&j->start);
 			j->conn = conn;
 			j->obs = obs;
@@ -342,6 +357,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 	s->refs = 1;
 	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
 	s->keep_open = opts && opts->keep_open;
+	s->spec = spec;
 	/* at most one worker per host at first, and one more for each host abandoned */
 	s->cap = 2 * s->n + 1;
 	s->threads = nc_xcalloc(s->cap, sizeof(*s->threads));
@@ -355,6 +371,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		if (!s->jobs[i].uri)
 			s->jobs[i].refused = nc_xstrdup(e.msg);
 		s->jobs[i].shown = nc_xstrdup(h->spec.uri.v);
+		s->jobs[i].declared = true;
 		out->hosts[i].migration_uri = nc_connection_uri(h, conns, true, &e);
 	}
 	for (i = 0; i < out->ngone; i++)
@@ -408,6 +425,10 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		v->status = NC_HOST_OK;
 		v->conn = j->conn;
 		v->obs = j->obs;
+		v->images = j->images;
+		v->nimages = j->nimages;
+		j->images = NULL;
+		j->nimages = 0;
 		j->conn = NULL;
 		memset(&j->obs, 0, sizeof(j->obs));
 	}
@@ -441,6 +462,8 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		pthread_join(join[w], NULL);
 	free(join);
 	pending_moves(out, spec, opts ? opts->record : NULL, opts ? opts->connections : NULL);
+	/* Image volumes of rbd pools: one look for every host */
+	nc_images_observe(&out->rbd_images, &out->nrbd_images, NULL, spec);
 }
 
 void nc_cluster_release(struct nc_cluster *c)
@@ -456,6 +479,7 @@ void nc_cluster_release(struct nc_cluster *c)
 		for (k = 0; k < c->hosts[i].nmoved; k++)
 			free(c->hosts[i].moved_vms[k]);
 		free(c->hosts[i].moved_vms);
+		nc_image_vols_free(c->hosts[i].images, c->hosts[i].nimages);
 	}
 	free(c->hosts);
 	for (i = 0; i < c->ngone; i++) {
@@ -471,6 +495,7 @@ void nc_cluster_release(struct nc_cluster *c)
 	for (i = 0; i < c->nrenamed; i++)
 		free(c->renamed[i]);
 	free(c->renamed);
+	nc_image_vols_free(c->rbd_images, c->nrbd_images);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -494,6 +519,9 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 			continue;
 		nc_buf_addf(&b, " node %u %llu\n", v->obs.node.cpus,
 			    (unsigned long long)v->obs.node.memory);
+		for (j = 0; j < v->nimages; j++)
+			nc_buf_addf(&b, " image %s %s %d %d\n", v->images[j].pool, v->images[j].image,
+				    v->images[j].present, v->images[j].complete);
 		for (j = 0; j < v->obs.ndoms; j++) {
 			const struct nc_domain *d = &v->obs.doms[j];
 
@@ -555,6 +583,9 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 			nc_buf_addf(&b, " dom %s %s %s\n", g->obs.doms[j].name, nc_dom_state_name(g->obs.doms[j].state),
 				    g->obs.doms[j].meta_vm ? g->obs.doms[j].meta_vm : "-");
 	}
+	for (i = 0; i < c->nrbd_images; i++)
+		nc_buf_addf(&b, "rbd-image %s %s %d %d\n", c->rbd_images[i].pool, c->rbd_images[i].image,
+			    c->rbd_images[i].present, c->rbd_images[i].complete);
 	nc_sha256_hex(b.buf, b.len, out);
 	nc_buf_release(&b);
 }

@@ -230,6 +230,16 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 		}
 	}
 
+	/* where each Image's bytes are: the images roots, the cache (no network) */
+	{
+		struct nc_path_roots roots;
+
+		nc_path_roots_init(&roots, p->config.file ? &p->config.paths : NULL, p->config.file);
+		nc_images_resolve(&p->images, p->spec, &roots, a->state_dir);
+		nc_path_roots_release(&roots);
+		a->popts.images = &p->images;
+	}
+
 	memset(&oo, 0, sizeof(oo));
 	oo.connections = &p->config.connections;
 	oo.record = &p->record;
@@ -239,6 +249,7 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	oo.keep_open = a->is_apply;
 	nc_observe(&p->cluster, p->spec, &oo);
 	nc_plan_build(&p->plan, p->spec, &p->cluster, &a->popts);
+	nc_images_check_urls(&p->plan, &p->cluster, &p->images);
 	p->ready = true;
 	return 0;
 }
@@ -252,6 +263,7 @@ void nc_pass_release(struct nc_pass *p)
 	nc_spec_free(p->spec);
 	nc_cli_config_release(&p->config);
 	nc_hostrec_release(&p->record);
+	nc_image_set_release(&p->images);
 	memset(p, 0, sizeof(*p));
 }
 

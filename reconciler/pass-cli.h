@@ -10,6 +10,7 @@
 #include "connections.h"
 #include "hostrec.h"
 #include "pass.h"
+#include "images.h"
 
 #define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
 		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
@@ -46,6 +47,7 @@ struct nc_pass {
 	struct nc_plan plan;
 	struct nc_cli_config config;     /* the operator's connections */
 	struct nc_hostrec record;        /* hosts seen before (STATE_DIR/hosts.json) */
+	struct nc_image_set images;      /* where the Images' bytes are (images.h) */
 	bool ready;
 };
 

@@ -23,9 +23,18 @@
 #include "../spec/model.h"
 
 struct nc_hostrec;
+struct nc_image_set;
 
 /* ---- observation ---- */
 enum nc_host_status { NC_HOST_OK, NC_HOST_UNREACHABLE };
+
+/* an Image's volume in a pool, as observed (reconciler/images.h) */
+struct nc_image_vol {
+	char *pool;                      /* spec StoragePool */
+	char *image;                     /* spec Image */
+	bool present;                    /* the volume exists */
+	bool complete;                   /* with its completion mark: uploaded and verified */
+};
 
 struct nc_host_view {
 	const struct nc_host *spec;
@@ -47,6 +56,9 @@ struct nc_host_view {
 	char *moved_from;
 	char **moved_vms;
 	size_t nmoved;
+	/* Image volumes of its dir pools that VM disks use, by pool then image */
+	struct nc_image_vol *images;
+	size_t nimages;
 };
 
 /*
@@ -77,6 +89,9 @@ struct nc_cluster {
 	 * connections): renamed, observed under the new name; by name */
 	char **renamed;
 	size_t nrenamed;
+	/* Image volumes of rbd pools (shared by every host), by pool then image */
+	struct nc_image_vol *rbd_images;
+	size_t nrbd_images;
 };
 
 struct nc_observe_opts {
@@ -134,7 +149,9 @@ enum nc_action_kind {
 	NC_ACT_STOP,
 	NC_ACT_DELETE,      /* stop + undefine; disks retained unless policy says delete */
 	NC_ACT_MIGRATE,     /* move to another host: live when running, else cold */
+	NC_ACT_UPLOAD,      /* an Image into a pool of a host (obj NC_OBJ_IMAGE) */
 };
+#define NC_ACT__COUNT (NC_ACT_UPLOAD + 1)
 const char *nc_action_name(enum nc_action_kind k);
 
 /*
@@ -182,6 +199,7 @@ struct nc_action {
 	bool autostart;     /* update: set autostart as the definition says */
 	char **affected;    /* update with restart: running VMs on the network on that host */
 	size_t naffected;
+	char *pool;         /* upload: the spec StoragePool the Image goes into */
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -200,6 +218,7 @@ struct nc_plan_opts {
 	unsigned max_migrations;          /* at once in the cluster; default 4 */
 	unsigned max_migrations_per_host; /* at once per source or destination; default 2 */
 	const volatile int *cancel;       /* apply: when it becomes non-zero, start nothing new */
+	struct nc_image_set *images;      /* where Images' bytes are (images.h); NULL: not resolved */
 };
 
 struct nc_plan {
@@ -213,7 +232,7 @@ struct nc_plan {
 	struct nc_net_desired *nets; /* one per nat/isolated Network, spec order */
 	size_t nnets;
 	size_t unmanaged_nets;       /* libvirt networks without NovaCron metadata */
-	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate;
+	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate, nupload;
 	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */
 	size_t managed;              /* managed domains observed */
@@ -229,6 +248,9 @@ struct nc_plan {
 int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
 		  const struct nc_plan_opts *opts);
 void nc_plan_release(struct nc_plan *p);
+/* Adds an error note to a built plan (checks made after it, e.g. image URLs). */
+void nc_plan_add_error(struct nc_plan *p, const char *vm, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 bool nc_plan_empty(const struct nc_plan *p);
 /* Some host could not be read: the plan covers only what could be seen. */
 bool nc_plan_partial(const struct nc_plan *p);
@@ -255,7 +277,7 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 /* ---- apply ---- */
 struct nc_apply_result {
 	size_t done, failed, skipped;
-	size_t by_kind[NC_ACT_MIGRATE + 1][3];   /* kind x (done, failed, skipped) */
+	size_t by_kind[NC_ACT__COUNT][3];   /* kind x (done, failed, skipped) */
 };
 void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
 	      const struct nc_plan_opts *opts, FILE *progress, int color);

@@ -25,6 +25,7 @@
 #include "../drivers/network/network.h"
 #include "secrets.h"
 #include "../policies/placement.h"
+#include "images.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ static const char *const action_names[] = {
 	[NC_ACT_STOP] = "stop",
 	[NC_ACT_DELETE] = "delete",
 	[NC_ACT_MIGRATE] = "migrate",
+	[NC_ACT_UPLOAD] = "upload",
 };
 
 const char *nc_action_name(enum nc_action_kind k)
@@ -58,6 +60,9 @@ const char *nc_object_kind_name(enum nc_object_kind k)
 
 static int phase(const struct nc_action *a)
 {
+	/* Images are uploaded before anything may need them */
+	if (a->kind == NC_ACT_UPLOAD)
+		return -3;
 	/* secrets come first: the VMs of their host wait for them */
 	if (a->obj == NC_OBJ_SECRET)
 		return -2;
@@ -71,6 +76,7 @@ static int phase(const struct nc_action *a)
 	case NC_ACT_MIGRATE: return 3;
 	case NC_ACT_CREATE: return 4;
 	case NC_ACT_START: return 5;
+	case NC_ACT_UPLOAD: return -2;
 	}
 	return 6;
 }
@@ -457,6 +463,8 @@ static int action_cmp(const void *pa, const void *pb)
 	c = strcmp(a->vm, b->vm);
 	if (c)
 		return c;
+	if (a->pool && b->pool && (c = strcmp(a->pool, b->pool)) != 0)
+		return c;
 	return a->host < b->host ? -1 : a->host > b->host;
 }
 
@@ -594,6 +602,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 			nc_buf_adds(&b, " seed\n");
 		if (a->copy_vols)
 			nc_buf_addf(&b, " copy %zu\n", a->copy_vols);
+		if (a->pool)
+			nc_buf_addf(&b, " pool %s\n", a->pool);
 		for (j = 0; j < a->nchanges; j++)
 			nc_buf_addf(&b, " %s %s %s %d\n", a->changes[j].field, a->changes[j].from,
 				    a->changes[j].to, a->changes[j].restart);
@@ -731,6 +741,106 @@ static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_s
 		free(moves);
 	}
 	free(skip);
+}
+
+/* the observed state of Image im's volume in pool on host (dir) or in the rbd pools */
+static const struct nc_image_vol *image_vol(const struct nc_cluster *c, size_t host, bool rbd,
+					    const char *pool, const char *im)
+{
+	const struct nc_image_vol *v = rbd ? c->rbd_images : c->hosts[host].images;
+	size_t n = rbd ? c->nrbd_images : c->hosts[host].nimages, i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].pool, pool) == 0 && strcmp(v[i].image, im) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * Image uploads: every VM create needs the Images of its disks in their
+ * pools on its host (dir) or in the shared rbd pool; each one missing (or
+ * without its completion mark) becomes one upload action, made once.
+ */
+static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
+			const struct nc_cluster *c, const struct nc_plan_opts *opts)
+{
+	size_t i, k, n = p->nactions, j;
+
+	for (i = 0; i < n; i++) {
+		const struct nc_action *a = &p->actions[i];
+
+		if (a->kind != NC_ACT_CREATE || a->obj != NC_OBJ_VM || !a->vmref)
+			continue;
+		for (k = 0; k < a->vmref->eff.disks.n; k++) {
+			const struct nc_disk *d = (const struct nc_disk *)a->vmref->eff.disks.v + k;
+			const struct nc_image *im;
+			const struct nc_pool *pool;
+			const struct nc_image_vol *v;
+			const struct nc_image_src *src;
+			struct nc_action *u;
+			bool rbd, dup = false;
+			char *vol, sz[32];
+
+			if (!NC_IS_SET(d->image) || d->image.v[0] == '/' || !NC_IS_SET(d->pool))
+				continue;
+			im = (const struct nc_image *)nc_spec_find(spec, NC_KIND_IMAGE, d->image.v);
+			pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v);
+			if (!im || !pool)
+				continue;
+			rbd = pool->spec.type.v == NC_POOL_RBD;
+			v = image_vol(c, a->host, rbd, pool->obj.meta.name.v, im->obj.meta.name.v);
+			if (v && v->complete)
+				continue;
+			for (j = 0; j < p->nactions && !dup; j++) {
+				const struct nc_action *b = &p->actions[j];
+
+				dup = b->kind == NC_ACT_UPLOAD && strcmp(b->vm, im->obj.meta.name.v) == 0 &&
+				      strcmp(b->pool, pool->obj.meta.name.v) == 0 && (rbd || b->host == a->host);
+			}
+			if (dup)
+				continue;
+			src = opts->images ? nc_image_set_find(opts->images, im->obj.meta.name.v) : NULL;
+			if (src && src->error) {
+				add_note(p, alloc_n, NC_NOTE_ERROR, a->vm, "Image %s (for VM %s): %s",
+					 im->obj.meta.name.v, a->vm, src->error);
+				continue;
+			}
+			vol = nc_image_volume(im, pool);
+			u = add_action(p, alloc_a, NC_ACT_UPLOAD, im->obj.meta.name.v, a->host);
+			a = &p->actions[i];     /* add_action may move the array */
+			u->obj = NC_OBJ_IMAGE;
+			u->pool = nc_xstrdup(pool->obj.meta.name.v);
+			if (src && src->path)
+				nc_size_format(src->size, sz, sizeof(sz));
+			u->reason = nc_xasprintf("%s %s in %s pool %s%s; uploads %s%s%s%s (sha256 %.12s)",
+						 v && v->present ? "volume" : "no volume", vol,
+						 rbd ? "rbd" : "dir", pool->obj.meta.name.v,
+						 v && v->present ? " has no completion mark (an upload cut short): replaced" :
+						 rbd ? "" : " on this host",
+						 src && src->path ? sz : "", src && src->path ? " from " : "from ",
+						 src ? src->shown : "its source",
+						 src && !src->path && src->im->spec.source.url.v ? ", downloaded by apply" : "",
+						 im->spec.sha256.v);
+			free(vol);
+		}
+	}
+}
+
+void nc_plan_add_error(struct nc_plan *p, const char *vm, const char *fmt, ...)
+{
+	struct nc_note *n;
+	struct nc_buf b = NC_BUF_INIT;
+	va_list ap;
+
+	p->notes = nc_xreallocarray(p->notes, p->nnotes + 1, sizeof(*p->notes));
+	n = &p->notes[p->nnotes++];
+	n->kind = NC_NOTE_ERROR;
+	n->vm = vm ? nc_xstrdup(vm) : NULL;
+	va_start(ap, fmt);
+	nc_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	n->text = nc_buf_detach(&b, NULL);
+	p->errors++;
 }
 
 int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
@@ -1126,6 +1236,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	plan_copies(&p, spec, c);
 	nc_plan_networks(&p, &alloc_a, &alloc_n, spec, c, opts);
 	plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
+	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
 
 	if (p.nactions > 1)
 		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
@@ -1140,6 +1251,31 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_STOP: p.nstop++; break;
 		case NC_ACT_DELETE: p.ndelete++; break;
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
+		case NC_ACT_UPLOAD: p.nupload++; break;
+		}
+		/* creates wait for the Images their disks are cloned from */
+		if (a->kind == NC_ACT_CREATE && a->vmref) {
+			for (j = 0; j < i; j++) {
+				const struct nc_action *u = &p.actions[j];
+				size_t k2;
+				bool need = false;
+
+				if (u->kind != NC_ACT_UPLOAD)
+					continue;
+				for (k2 = 0; k2 < a->vmref->eff.disks.n && !need; k2++) {
+					const struct nc_disk *d = (const struct nc_disk *)a->vmref->eff.disks.v + k2;
+					const struct nc_pool *pl = NC_IS_SET(d->pool) ?
+						(const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v) : NULL;
+
+					need = NC_IS_SET(d->image) && strcmp(d->image.v, u->vm) == 0 && pl &&
+					       strcmp(pl->obj.meta.name.v, u->pool) == 0 &&
+					       (pl->spec.type.v == NC_POOL_RBD || u->host == a->host);
+				}
+				if (need) {
+					a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
+					a->after[a->nafter++] = u->id;
+				}
+			}
 		}
 		/* a host's VM actions wait for the secrets put on it (they come first) */
 		if (a->obj == NC_OBJ_VM && a->kind != NC_ACT_DELETE && a->kind != NC_ACT_STOP) {
@@ -1163,7 +1299,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			}
 		}
 		/* two actions on one VM (stop, update, migrate, start) run in order */
-		for (j = i; j-- > 0;) {
+		for (j = i; j-- > 0 && a->kind != NC_ACT_UPLOAD;) {
 			if (strcmp(p.actions[j].vm, a->vm) == 0 && p.actions[j].obj == a->obj &&
 			    (a->obj == NC_OBJ_VM || p.actions[j].host == a->host)) {
 				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
@@ -1204,6 +1340,7 @@ void nc_plan_release(struct nc_plan *p)
 		free(a->vm);
 		free(a->reason);
 		free(a->placement);
+		free(a->pool);
 		for (j = 0; j < a->nchanges; j++) {
 			free(a->changes[j].field);
 			free(a->changes[j].from);

@@ -21,6 +21,7 @@ static const char *symbol(enum nc_action_kind k)
 {
 	switch (k) {
 	case NC_ACT_CREATE: return "+";
+	case NC_ACT_UPLOAD: return "+";
 	case NC_ACT_DELETE: return "-";
 	default: return "~";
 	}
@@ -30,6 +31,7 @@ static const char *sym_color(enum nc_action_kind k)
 {
 	switch (k) {
 	case NC_ACT_CREATE: return C_GREEN;
+	case NC_ACT_UPLOAD: return C_GREEN;
 	case NC_ACT_DELETE: return C_RED;
 	default: return C_YELLOW;
 	}
@@ -117,6 +119,8 @@ static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop);
 	if (p->nmigrate)
 		nc_buf_addf(out, ", %zu to migrate", p->nmigrate);
+	if (p->nupload)
+		nc_buf_addf(out, ", %zu image%s to upload", p->nupload, p->nupload == 1 ? "" : "s");
 }
 
 static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
@@ -230,6 +234,8 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 					    symbol(a->kind), r, b, a->obj ? nc_object_kind_name(a->obj) : "",
 					    a->obj ? " " : "", a->vm, r, nc_action_name(a->kind),
 					    host_name(c, a->host));
+			if (a->pool)
+				nc_buf_addf(out, " into pool %s", a->pool);
 			if (a->restart)
 				nc_buf_adds(out, " (with restart)");
 			else if (a->start_after && a->kind != NC_ACT_START)
@@ -360,6 +366,11 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 				    nc_action_name(a->kind), mode, host_name(c, a->host),
 				    a->kind == NC_ACT_MIGRATE ? " → " : "",
 				    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
+			if (a->pool) {
+				nc_buf_adds(out, "into pool ");
+				md_escape(out, a->pool);
+				nc_buf_adds(out, ": ");
+			}
 			md_escape(out, a->reason);
 			if (a->placement) {
 				nc_buf_adds(out, "; placement: ");
@@ -469,10 +480,10 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"migrate\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f], "
+		    "\"migrate\": %zu, \"upload\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f], "
 		    "\"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
-		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->managed,
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->managed,
 		    p->unmanaged, p->imbalance_before, p->imbalance_after,
 		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
 	nc_buf_adds(out, "  \"hosts\": [");
@@ -534,6 +545,10 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		json_str(out, a->vm);
 		if (a->obj)
 			nc_buf_addf(out, ", \"object\": \"%s\"", nc_object_kind_name(a->obj));
+		if (a->pool) {
+			nc_buf_adds(out, ", \"pool\": ");
+			json_str(out, a->pool);
+		}
 		nc_buf_adds(out, ", \"host\": ");
 		json_str(out, host_name(c, a->host));
 		nc_buf_adds(out, ", \"reason\": ");

@@ -137,6 +137,7 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 	int r;
 
 	nc_path_roots_init(&roots, cfg ? &cfg->paths : NULL, config_path);
+	roots.image_files_needed = true;
 	r = nc_spec_check_paths(spec, &roots, diags);
 	nc_path_roots_release(&roots);
 	return r;

@@ -121,7 +121,7 @@ struct nc_serve_status {
 	size_t drift;                    /* drifted VMs in the last pass */
 	size_t pending;                  /* actions left undone after the last pass */
 	size_t vms_running, vms_stopped, vms_other;
-	uint64_t actions[NC_ACT_MIGRATE + 1][3];   /* kind x (done, failed, skipped) */
+	uint64_t actions[NC_ACT__COUNT][3];   /* kind x (done, failed, skipped) */
 	struct nc_host_report *hosts;
 	size_t nhosts;
 };

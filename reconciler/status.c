@@ -148,7 +148,7 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 		       "  \"pending_actions\": %zu,\n  \"vms\": {\"running\": %zu, \"stopped\": %zu, \"other\": %zu},\n"
 		       "  \"actions\": {", (unsigned long long)s->passes_ok, (unsigned long long)s->passes_failed,
 		    s->drift, s->pending, s->vms_running, s->vms_stopped, s->vms_other);
-	for (k = 0; k <= NC_ACT_MIGRATE; k++) {
+	for (k = 0; k < NC_ACT__COUNT; k++) {
 		for (r = 0; r < 3; r++) {
 			if (!s->actions[k][r])
 				continue;
@@ -214,7 +214,7 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		    (unsigned long long)s->fetch_failures);
 	nc_buf_adds(b, "# HELP novacron_actions_total Actions applied, by kind and result.\n"
 		       "# TYPE novacron_actions_total counter\n");
-	for (k = 0; k <= NC_ACT_MIGRATE; k++)
+	for (k = 0; k < NC_ACT__COUNT; k++)
 		for (r = 0; r < 3; r++)
 			nc_buf_addf(b, "novacron_actions_total{kind=\"%s\",result=\"%s\"} %llu\n",
 				    nc_action_name((enum nc_action_kind)k), results[r],

@@ -6,8 +6,8 @@
  *   missing  created: from the VM's restore backup when the spec names one
  *            (declarative restore: only ever into a volume that does not
  *            exist, so it happens once), else as a copy-on-write clone of
- *            the disk's image (dir pools: a bare name is a file of the
- *            pool's directory), else empty;
+ *            the disk's image (an Image's volume in the same pool, or
+ *            an absolute path), else empty;
  *   smaller  grown in place (live through QEMU when the domain runs);
  *   larger   refused: plans report it as an error before apply runs.
  * A volume that exists is reused as it is: a pass cut short after creating
@@ -22,6 +22,7 @@
 #include "backups.h"
 #include "volumes.h"
 #include "../drivers/storage/seed.h"
+#include "images.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,21 +66,29 @@ out:
 }
 
 /*
- * A disk's image: in a dir pool, a bare name is a file of the pool's own
- * directory and an absolute path is used as it is (both were checked
- * against the operator's roots when the spec was loaded: spec/roots.h); in
- * an rbd pool, an image of the same Ceph pool.
+ * A disk's image: the name of an Image, whose volume in the same pool
+ * (reconciler/images.h; uploaded by the plan's upload action, which this
+ * create waited for) is the clone's base; or an absolute path, used as it
+ * is (checked against the operator's roots when the spec was loaded:
+ * spec/roots.h).
  */
-static int create_from_image(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
-	uint64_t size, const char *image, struct nc_err *err)
+static int create_from_image(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_pool *pool,
+	const struct nc_pool_def *pd, const char *vol, uint64_t size, const char *image, struct nc_err *err)
 {
-	char *path = NULL;
+	char *base = NULL;
 	int rc;
 
-	if (image && image[0] != '/' && strcmp(pd->type, "dir") == 0)
-		image = path = nc_xasprintf("%s/%s", pd->path, image);
+	if (image && image[0] != '/') {
+		const struct nc_image *im = (const struct nc_image *)nc_spec_find(spec, NC_KIND_IMAGE, image);
+
+		if (!im) {
+			nc_err_set(err, "disk %s: no Image named %s", vol, image);
+			return -1;
+		}
+		image = base = nc_image_base(im, pool);
+	}
 	rc = nc_vol_create(conn, pd, vol, size, image, err);
-	free(path);
+	free(base);
 	return rc;
 }
 
@@ -116,7 +125,8 @@ int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, con
 			if (NC_IS_SET(vm->spec.restore))
 				rc = restore_one(conn, spec, vm, k->name.v, &pd, vol, size, err);
 			else
-				rc = create_from_image(conn, &pd, vol, size, NC_IS_SET(k->image) ? k->image.v : NULL, err);
+				rc = create_from_image(conn, spec, pool, &pd, vol, size,
+						       NC_IS_SET(k->image) ? k->image.v : NULL, err);
 		} else if (size && size > info.capacity) {
 			rc = nc_vol_resize(conn, &pd, vol, size, running ? def->name : NULL, running ? target : NULL, err);
 		} else if (size && size < info.capacity) {

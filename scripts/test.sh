@@ -7,7 +7,7 @@
 #  5. runs the integration tests on real libvirt daemons with QEMU guests
 #     (test/integration/libvirtd-migrate.sh, backup-restore.sh, cloudinit.sh,
 #     cold-migrate.sh, libvirtd-network.sh,
-#     rbd-cephx.sh, realhost.sh; they install
+#     rbd-cephx.sh, realhost.sh, images.sh; they install
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
@@ -122,6 +122,7 @@ integration "cold migration copies local disks between real libvirt daemons" tes
 integration "NAT network (DHCP, static lease, live update, restart, prune) on a real libvirt daemon" test/integration/libvirtd-network.sh
 integration "RBD disks with cephx on a real libvirt daemon and a real Ceph" test/integration/rbd-cephx.sh
 integration "examples/realhost on real libvirt daemons: a Debian guest boots from NovaCron's clone, seed and network" test/integration/realhost.sh
+integration "Images uploaded to two real libvirt daemons, served over HTTP" test/integration/images.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then

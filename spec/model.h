@@ -68,6 +68,7 @@ enum nc_kind {
 	NC_KIND_STORAGE_POOL,
 	NC_KIND_NETWORK,
 	NC_KIND_BACKUP_SCHEDULE,
+	NC_KIND_IMAGE,
 	NC_KIND__COUNT
 };
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
@@ -291,6 +292,21 @@ struct nc_net_spec {
 	struct nc_bool autostart;    /* default true */
 };
 struct nc_network { struct nc_object obj; struct nc_net_spec spec; };
+
+/* Image: a base image VM disks are cloned from (docs/spec.md) */
+enum nc_image_format { NC_IMAGE_QCOW2, NC_IMAGE_RAW };
+struct nc_image_source {
+	struct nc_pos pos;
+	struct nc_str url;           /* http(s)://..., fetched with libcurl */
+	struct nc_str file;          /* a file name in the operator's paths.images */
+};
+struct nc_image_spec {
+	struct nc_pos pos;
+	struct nc_image_source source;
+	struct nc_str sha256;        /* 64 lower-case hex digits */
+	struct nc_enum format;       /* enum nc_image_format; default qcow2 */
+};
+struct nc_image { struct nc_object obj; struct nc_image_spec spec; };
 
 /* BackupSchedule */
 enum nc_target_type { NC_TARGET_DIR, NC_TARGET_RADOS, NC_TARGET_S3, NC_TARGET_SWIFT };

@@ -322,16 +322,30 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 				return -1;
 		return 0;
 	case NC_CHK_IMAGE:
-		/* a file in the disk's pool (dir), an image of its Ceph pool (rbd), or a path */
+		/* the name of an Image (checked as a reference by validate), or a path */
 		if (s[0] == '/')
 			return check_string(NC_CHK_ABS_PATH, s, why);
-		*why = "expected an image name without '/' (a file of the disk's pool) or an absolute path";
-		if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strchr(s, '/'))
+		*why = "expected the name of an Image (kind: Image) or an absolute path";
+		if (!*s || strchr(s, '/'))
 			return -1;
 		for (p = s; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return -1;
 		return 0;
+	case NC_CHK_FILE_NAME:
+		*why = "expected a file name without '/', not starting with '.', of printable characters";
+		if (!*s || s[0] == '.' || strchr(s, '/') || strlen(s) > 255)
+			return -1;
+		for (p = s; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return -1;
+		return 0;
+	case NC_CHK_SHA256:
+		*why = "expected a SHA-256 as 64 lower-case hex digits";
+		for (p = s; *p; p++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+				return -1;
+		return p - s == 64 ? 0 : -1;
 	case NC_CHK_CIDR:
 	case NC_CHK_CIDR4:
 	case NC_CHK_CIDR6: {

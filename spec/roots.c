@@ -317,25 +317,6 @@ static bool is_dir_pool(const struct nc_pool *p)
 	return p && !(NC_IS_SET(p->spec.type) && p->spec.type.v == NC_POOL_RBD);
 }
 
-/* index of the pool named name (pools are sorted by name), SIZE_MAX: none */
-static size_t pool_index(const struct nc_spec *spec, const char *name)
-{
-	size_t lo = 0, hi = spec->nobjs[NC_KIND_STORAGE_POOL];
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(spec->objs[NC_KIND_STORAGE_POOL][mid]->meta.name.v, name);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return SIZE_MAX;
-}
-
 int nc_spec_check_paths(const struct nc_spec *spec, const struct nc_path_roots *roots,
 			struct nc_diags *diags)
 {
@@ -344,14 +325,11 @@ int nc_spec_check_paths(const struct nc_spec *spec, const struct nc_path_roots *
 	const struct nc_backup *b;
 	const struct nc_template *t;
 	const struct nc_vm *vm;
-	bool *pool_ok;
-	size_t i, j;
+	size_t i;
 
-	pool_ok = nc_xcalloc(spec->nobjs[NC_KIND_STORAGE_POOL] + 1, sizeof(*pool_ok));
 	NC_SPEC_EACH(spec, NC_KIND_STORAGE_POOL, const struct nc_pool, pool, i) {
 		if (is_dir_pool(pool))
-			pool_ok[i] = check(&c, NC_ROOT_POOLS, &pool->spec.path, "path",
-					   pool->spec.path.v) && NC_IS_SET(pool->spec.path);
+			check(&c, NC_ROOT_POOLS, &pool->spec.path, "path", pool->spec.path.v);
 		else {
 			check(&c, NC_ROOT_CEPH, &pool->spec.rbd.ceph_conf, "rbd.cephConf",
 			      pool->spec.rbd.ceph_conf.v);
@@ -369,29 +347,43 @@ int nc_spec_check_paths(const struct nc_spec *spec, const struct nc_path_roots *
 		check(&c, NC_ROOT_SECRETS, &b->spec.encryption.key_file, "encryption.keyFile",
 		      b->spec.encryption.key_file.v);
 	}
+	/* an Image's file: a name in one of the images roots, the first that has it,
+	 * and it must not lead out of them (a symlink) */
+	{
+		const struct nc_image *im;
+
+		NC_SPEC_EACH(spec, NC_KIND_IMAGE, const struct nc_image, im, i) {
+			const struct nc_str *f = &im->spec.source.file;
+			struct stat st;
+			size_t r;
+
+			if (!NC_IS_SET(*f) || !f->v || strchr(f->v, '/'))
+				continue;
+			for (r = 0; r < roots->n[NC_ROOT_IMAGES]; r++) {
+				char *full = nc_xasprintf("%s/%s", roots->v[NC_ROOT_IMAGES][r], f->v);
+				int found = lstat(full, &st) == 0;
+
+				if (found)
+					check(&c, NC_ROOT_IMAGES, f, "source.file", full);
+				free(full);
+				if (found)
+					break;
+			}
+			if (r == roots->n[NC_ROOT_IMAGES] && roots->image_files_needed && !seen(&c, f->pos)) {
+				nc_diag_error(diags, f->pos, "Image '%s': file '%s' is in none of the operator's "
+					      "paths.images directories (%s%s%s)", im->obj.meta.name.v, f->v,
+					      roots->shown[NC_ROOT_IMAGES] ? roots->shown[NC_ROOT_IMAGES] : "none",
+					      roots->source ? " in " : ", by default", roots->source ? roots->source : "");
+				c.bad++;
+			}
+		}
+	}
 	/* every value written is in exactly one Template's or VM's own machine */
 	NC_SPEC_EACH(spec, NC_KIND_TEMPLATE, const struct nc_template, t, i)
 		check_machine(&c, &t->spec.m);
 	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
 		check_machine(&c, &vm->spec.m);
-		/* an image by bare name is a file in the disk's dir pool */
-		for (j = 0; j < vm->eff.disks.n; j++) {
-			const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + j;
-			char *full;
-			size_t p;
-
-			if (!NC_IS_SET(d->image) || d->image.v[0] == '/' || !NC_IS_SET(d->pool))
-				continue;
-			p = pool_index(spec, d->pool.v);
-			if (p == SIZE_MAX || !pool_ok[p])
-				continue;
-			pool = (const struct nc_pool *)spec->objs[NC_KIND_STORAGE_POOL][p];
-			full = nc_xasprintf("%s/%s", pool->spec.path.v, d->image.v);
-			check(&c, NC_ROOT_POOLS, &d->image, "image", full);
-			free(full);
-		}
 	}
-	free(pool_ok);
 	free(c.seen);
 	return c.bad ? -1 : 0;
 }

@@ -11,16 +11,17 @@
  *   ceph     StoragePool rbd.cephConf, target.cephConf    /etc/ceph
  *   pools    StoragePool path (dir pools)                 /var/lib/libvirt/images,
  *                                                         /var/lib/novacron/pools
- *   images   a disk's image given as an absolute path     /var/lib/libvirt/images,
- *                                                         /var/lib/novacron/images
+ *   images   a disk's image given as an absolute path,    /var/lib/libvirt/images,
+ *            and an Image's source.file (a file name,     /var/lib/novacron/images
+ *            looked up in these roots in order)
  *   backups  BackupSchedule target.path (dir targets)     /var/backups/novacron
  *   boot     boot.kernel and boot.initrd                  /var/lib/libvirt/boot,
  *                                                         /var/lib/novacron/boot
  *
  * (the right-hand column is the default when the configuration does not
- * name that kind; an empty list allows nothing).  A disk image given as a
- * bare file name is a file in its dir pool's own directory and must stay
- * inside the pools roots.
+ * name that kind; an empty list allows nothing).  An Image's source.file
+ * that is in none of the images roots is an error here too, at its
+ * position.
  *
  * A path and every root are resolved the same way: lexically (no "..", "."
  * and "//" dropped), then the longest prefix that exists here is resolved
@@ -72,6 +73,9 @@ struct nc_path_roots {
 	char *shown[NC_ROOT__COUNT];  /* the roots as written, for messages */
 	bool dflt[NC_ROOT__COUNT];    /* the kind uses the built-in defaults */
 	char *source;                 /* the configuration file, NULL: none */
+	/* An Image's source.file must be in an images root (plan, apply, serve: the
+	 * commands that read it); false (validate, the default): only checked when there */
+	bool image_files_needed;
 };
 
 /*

@@ -22,6 +22,7 @@ static const char *const pool_type_values[] = { "dir", "rbd", NULL };
 static const char *const net_type_values[] = { "bridge", "nat", "isolated", NULL };
 static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
 static const char *const compression_values[] = { "zstd", "none", NULL };
+static const char *const image_format_values[] = { "qcow2", "raw", NULL };
 static const char *const sel_op_values[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
 
 /* ---- selectors ---- */
@@ -112,8 +113,9 @@ static const struct nc_field disk_fields[] = {
 	  .doc = "StoragePool the volume lives in"),
 	F("size", NC_F_SIZE, struct nc_disk, size, .min = MiB, .doc = "virtual size, e.g. 20GiB"),
 	F("image", NC_F_STR, struct nc_disk, image, .check = NC_CHK_IMAGE,
-	  .doc = "base image to clone (copy-on-write where the pool can): a file of the disk's dir pool "
-		 "or an image of its rbd pool by name, or an absolute path inside the operator's paths.images"),
+	  .doc = "base image to clone (copy-on-write): the name of an Image, which apply uploads into the "
+		 "disk's pool on each host that needs it; or an absolute path of a file already on every host, "
+		 "inside the operator's paths.images"),
 	F("bus", NC_F_ENUM, struct nc_disk, bus, .values = bus_values,
 	  .doc = "virtio (default), scsi, sata or ide"),
 	F("boot", NC_F_BOOL, struct nc_disk, boot, .doc = "boot from this disk"),
@@ -350,6 +352,29 @@ static const struct nc_schema net_spec_schema = SCHEMA("Network spec", struct nc
 static const struct nc_field net_root[] = { ROOT_FIELDS(struct nc_network, net_spec_schema) };
 static const struct nc_schema net_root_schema = SCHEMA("Network", struct nc_network, net_root);
 
+/* ---- Image ---- */
+static const struct nc_field image_source_fields[] = {
+	F("url", NC_F_STR, struct nc_image_source, url, .check = NC_CHK_HTTP_URL,
+	  .doc = "http:// or https:// URL apply downloads the image from (no user or password in it; "
+		 "redirects only to http or https; size and time capped)"),
+	F("file", NC_F_STR, struct nc_image_source, file, .check = NC_CHK_FILE_NAME,
+	  .doc = "file name (no '/') of the image inside one of the operator's paths.images directories"),
+};
+static const struct nc_schema image_source_schema =
+	SCHEMA("image source", struct nc_image_source, image_source_fields);
+
+static const struct nc_field image_spec_fields[] = {
+	F("source", NC_F_STRUCT, struct nc_image_spec, source, .sub = &image_source_schema, .required = 1,
+	  .doc = "where the image comes from: exactly one of url or file"),
+	F("sha256", NC_F_STR, struct nc_image_spec, sha256, .required = 1, .check = NC_CHK_SHA256,
+	  .doc = "SHA-256 of the image file (64 hex digits); checked before anything is uploaded"),
+	F("format", NC_F_ENUM, struct nc_image_spec, format, .values = image_format_values,
+	  .doc = "qcow2 (default) or raw: what the file is; rbd pools take raw images only"),
+};
+static const struct nc_schema image_spec_schema = SCHEMA("Image spec", struct nc_image_spec, image_spec_fields);
+static const struct nc_field image_root[] = { ROOT_FIELDS(struct nc_image, image_spec_schema) };
+static const struct nc_schema image_root_schema = SCHEMA("Image", struct nc_image, image_root);
+
 /* ---- BackupSchedule ---- */
 static const struct nc_field target_fields[] = {
 	F("type", NC_F_ENUM, struct nc_target, type, .values = target_type_values, .required = 1,
@@ -434,6 +459,8 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 	[NC_KIND_BACKUP_SCHEDULE] = { "BackupSchedule", "backup schedule", "backup schedules",
 				      sizeof(struct nc_backup), &backup_root_schema,
 				      &backup_spec_schema, "when and where VMs are backed up" },
+	[NC_KIND_IMAGE] = { "Image", "image", "images", sizeof(struct nc_image), &image_root_schema,
+			    &image_spec_schema, "a base image (source and sha256) VM disks are cloned from" },
 };
 
 const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);

@@ -48,6 +48,8 @@ enum nc_fcheck {
 	NC_CHK_MAC,         /* 52:54:00:12:34:56 */
 	NC_CHK_IFNAME,      /* Linux interface name: [A-Za-z0-9_.-], 1-15, no leading '-' or '.' */
 	NC_CHK_HTTP_URL,    /* http:// or https:// URL */
+	NC_CHK_FILE_NAME,   /* a bare file name: no '/', not "." or "..", no leading '.', printable */
+	NC_CHK_SHA256,      /* 64 lower-case hex digits */
 };
 
 struct nc_schema;

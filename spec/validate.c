@@ -94,6 +94,23 @@ static void check_ref(struct nc_spec *spec, struct nc_diags *diags, enum nc_kind
 		      nc_spec_quote(spec, v->v), sugg);
 }
 
+/*
+ * A disk's image: an absolute path (checked against the operator's roots
+ * later), else the name of an Image.  A name that cannot be one (a file
+ * name such as debian-12.qcow2: the form before Images existed) says so.
+ */
+static void check_image_ref(struct nc_spec *spec, struct nc_diags *diags, const struct nc_str *v)
+{
+	if (!NC_IS_SET(*v) || v->v[0] == '/' || nc_spec_find(spec, NC_KIND_IMAGE, v->v))
+		return;
+	if (v->v[strspn(v->v, "abcdefghijklmnopqrstuvwxyz0123456789-")] != 0)
+		nc_diag_error(diags, v->pos, "no Image named '%s': a disk's image names an Image object "
+			      "(kind: Image, with spec.source and spec.sha256), not a file; declare one and "
+			      "write its name here (docs/spec.md, Image)", nc_spec_quote(spec, v->v));
+	else
+		check_ref(spec, diags, NC_KIND_IMAGE, v);
+}
+
 static void walk_refs(struct nc_spec *spec, struct nc_diags *diags,
 		      const struct nc_schema *s, const void *base)
 {
@@ -110,6 +127,8 @@ static void walk_refs(struct nc_spec *spec, struct nc_diags *diags,
 
 			for (j = 0; j < l->n; j++)
 				walk_refs(spec, diags, f->sub, (const char *)l->v + j * f->sub->size);
+		} else if (f->check == NC_CHK_IMAGE && f->type == NC_F_STR) {
+			check_image_ref(spec, diags, (const struct nc_str *)p);
 		} else if (f->ref && f->type == NC_F_STR) {
 			check_ref(spec, diags, (enum nc_kind)(f->ref - 1), (const struct nc_str *)p);
 		} else if (f->ref && f->type == NC_F_STRLIST) {
@@ -207,6 +226,30 @@ static void check_hosts(struct nc_spec *spec, struct nc_diags *diags)
 			nc_diag_error(diags, v[i]->spec.uri.pos, "Host '%s' has the same uri as Host '%s'",
 				      v[i]->obj.meta.name.v, v[i - 1]->obj.meta.name.v);
 	free(v);
+}
+
+static void check_image(struct nc_diags *diags, const struct nc_image *im)
+{
+	const struct nc_image_source *src = &im->spec.source;
+
+	if (!NC_IS_SET(*src))
+		return;
+	if (NC_IS_SET(src->url) && NC_IS_SET(src->file))
+		nc_diag_error(diags, src->file.pos, "Image '%s' has both source.url and source.file; "
+			      "give exactly one", im->obj.meta.name.v);
+	else if (!NC_IS_SET(src->url) && !NC_IS_SET(src->file))
+		nc_diag_error(diags, src->pos, "Image '%s' needs source.url or source.file",
+			      im->obj.meta.name.v);
+	if (NC_IS_SET(src->url)) {
+		/* the authority: after "://", up to the first '/', '?' or '#' */
+		const char *a = strstr(src->url.v, "://");
+		size_t n = a ? strcspn(a + 3, "/?#") : 0;
+
+		if (a && memchr(a + 3, '@', n))
+			nc_diag_error(diags, src->url.pos, "Image '%s': source.url carries a user or password; "
+				      "credentials never go in the spec (fetch from a server that needs none)",
+				      im->obj.meta.name.v);
+	}
 }
 
 static void check_pool(struct nc_diags *diags, const struct nc_pool *p)
@@ -791,6 +834,16 @@ static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct 
 		if (!NC_IS_SET(d->size) && !NC_IS_SET(d->image))
 			nc_diag_error(diags, d->pos, "disk '%s' of VM '%s' needs a size or an image",
 				      d->name.v, name);
+		if (NC_IS_SET(d->image) && NC_IS_SET(d->pool)) {
+			const struct nc_image *im = (const struct nc_image *)nc_spec_find(spec, NC_KIND_IMAGE, d->image.v);
+			const struct nc_pool *pl = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v);
+
+			if (im && pl && pl->spec.type.v == NC_POOL_RBD &&
+			    (!NC_IS_SET(im->spec.format) || im->spec.format.v != NC_IMAGE_RAW))
+				nc_diag_error(diags, d->image.pos, "disk '%s' of VM '%s' is in rbd pool '%s', which "
+					      "holds raw images only, and Image '%s' is qcow2 (set its format: raw "
+					      "and give a raw file)", d->name.v, name, pl->obj.meta.name.v, im->obj.meta.name.v);
+		}
 		if (d->boot.v && ++boot == 2)
 			nc_diag_error(diags, d->boot.pos, "VM '%s' has more than one boot disk", name);
 	}
@@ -960,6 +1013,9 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 				break;
 			case NC_KIND_BACKUP_SCHEDULE:
 				check_backup(diags, (const struct nc_backup *)o);
+				break;
+			case NC_KIND_IMAGE:
+				check_image(diags, (const struct nc_image *)o);
 				break;
 			case NC_KIND_PLACEMENT_POLICY:
 				check_policy(diags, (const struct nc_policy *)o);

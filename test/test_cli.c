@@ -82,7 +82,7 @@ START_TEST(test_cli_validate_default_path)
 
 	nc_run_shell(&r, cmd);
 	ck_assert_int_eq(r.status, 0);
-	HAS(r.out, "valid: 7 files");
+	HAS(r.out, "valid: 8 files");
 	nc_run_free(&r);
 	free(cmd);
 }

@@ -212,8 +212,10 @@ static const char spec_fmt[] =
 	"spec:\n  vcpus: 1\n  memory: 64MiB\n  boot: {kernel: %s, initrd: %s}\n---\n"
 	"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v1}\n"
 	"spec:\n  template: t\n  disks: [{name: root, pool: local, size: 1GiB, image: %s}]\n---\n"
+	"apiVersion: novacron.io/v1\nkind: Image\nmetadata: {name: base}\n"
+	"spec:\n  source: {file: %s}\n  sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n---\n"
 	"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v2}\n"
-	"spec:\n  vcpus: 1\n  memory: 64MiB\n  disks: [{name: root, pool: local, size: 1GiB, image: %s}]\n---\n"
+	"spec:\n  vcpus: 1\n  memory: 64MiB\n  disks: [{name: root, pool: local, size: 1GiB, image: base}]\n---\n"
 	"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: b-dir}\n"
 	"spec:\n  schedule: '@daily'\n  vms: [v1]\n  target: {type: dir, path: %s}\n  encryption: {keyFile: %s}\n---\n"
 	"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: b-rados}\n"
@@ -231,7 +233,7 @@ static const struct field {
 	{ "boot.kernel", "boot", "R/boot/vmlinuz", "O/vmlinuz" },
 	{ "boot.initrd", "boot", "R/boot/initrd", "/root/.ssh/id_rsa" },
 	{ "image", "images", "R/images/base.qcow2", "O/secret" },
-	{ "image", "pools", "base.qcow2", "leak" },          /* R/pools/local/leak -> O/secret */
+	{ "source.file", "images", "base.qcow2", "leak" },   /* R/images/leak -> O/secret */
 	{ "target.path", "backups", "R/backups/repo", "O/repo" },
 	{ "encryption.keyFile", "secrets", "R/secrets/backup.key", "/etc/shadow" },
 	{ "target.cephConf", "ceph", "R/ceph/ceph.conf", "/etc/passwd" },
@@ -338,8 +340,8 @@ START_TEST(test_plan_outside_refused)
 	struct nc_run r;
 	char *bad = expand(f->bad), *yaml, *pos, *msg;
 
-	if (_i == 6)   /* a bare image name that is a link out of its pool */
-		ck_assert_int_eq(shq("ln -s ../../../out/secret roots/pools/local/leak"), 0);
+	if (_i == 6)   /* an Image's file name that is a link out of the images root */
+		ck_assert_int_eq(shq("ln -sf ../../out/secret roots/images/leak"), 0);
 	yaml = write_spec(_i, f->bad);
 	ck_assert_ptr_nonnull(strstr(yaml, bad));
 	pos = where(yaml, bad);
@@ -373,6 +375,80 @@ START_TEST(test_plan_outside_refused)
 END_TEST
 
 /* a symlink inside a root that leads out of it, for a file and for a directory */
+/*
+ * An Image's file on simulated hosts: a name in none of the images roots is
+ * an error at its position before any host is contacted; a file whose sha256
+ * differs is a plan error; the right one is uploaded (read and verified: a
+ * sim host records the volume with the file's length) and reused.
+ */
+static const char image_spec_fmt[] =
+	"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: 'sim:///h1'}\n---\n"
+	"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\n"
+	"spec: {type: dir, path: %s/roots/pools/local}\n---\n"
+	"apiVersion: novacron.io/v1\nkind: Image\nmetadata: {name: deb}\n"
+	"spec:\n  source: {file: %s}\n  sha256: %s\n---\n"
+	"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v1}\n"
+	"spec:\n  vcpus: 1\n  memory: 64MiB\n  disks: [{name: root, pool: local, size: 1GiB, image: deb}]\n";
+
+static void write_image_spec(const char *file, const char *sha)
+{
+	char *yaml = nc_xasprintf(image_spec_fmt, tdir, file, sha), *path = nc_xasprintf("%s/spec/c.yaml", tdir);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	fclose(f);
+	free(path);
+	free(yaml);
+}
+
+START_TEST(test_image_file_plan)
+{
+	struct nc_run r;
+	char sum[65];
+
+	ck_assert_int_eq(shq("head -c 300000 /dev/urandom > roots/images/deb.img"), 0);
+	ck_assert_int_eq(sh(&r, "sha256sum roots/images/deb.img"), 0);
+	snprintf(sum, sizeof(sum), "%.64s", r.out);
+	nc_run_free(&r);
+
+	/* not in the images root: at its position, nothing contacted */
+	write_image_spec("nope.img", sum);
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
+	HAS(r.err, "spec/c.yaml:15:18: error: Image 'deb': file 'nope.img' is in none of the operator's "
+		   "paths.images directories (");
+	HAS(r.err, "nothing was contacted");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(STATE_EMPTY), 0);
+
+	/* another sha256: a plan error, exit 1, naming both */
+	write_image_spec("deb.img", "00000000000000000000000000000000000000000000000000000000000000ff");
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
+	HAS(r.out, "error: Image deb (for VM v1): ");
+	HAS(r.out, "/roots/images/deb.img has sha256 ");
+	HAS(r.out, sum);
+	HAS(r.out, "not the 00000000000000000000000000000000000000000000000000000000000000ff the spec gives");
+	nc_run_free(&r);
+
+	/* the right one: an upload, then the create; applied; then nothing to do */
+	write_image_spec("deb.img", sum);
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 2);
+	HAS(r.out, "+ image deb: upload on h1 into pool local\n");
+	HAS(r.out, "uploads 300000B from file deb.img");
+	HAS(r.out, "Plan: 1 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 1 image to upload.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config cfg.yaml --auto-approve"), 0);
+	HAS(r.out, "upload image deb on h1 into pool local ... done");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -A3 '<name>novacron-image-deb-%.12s.qcow2</name>' state/h1.xml", sum), 0);
+	HAS(r.out, "<capacity unit=\"bytes\">300000</capacity>");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 0);
+	HAS(r.out, "No changes.");
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_symlink_escapes)
 {
 	struct nc_run r;
@@ -519,6 +595,7 @@ Suite *nc_suite_paths(void)
 	tcase_add_test(tc, test_plan_inside_accepted);
 	tcase_add_loop_test(tc, test_plan_outside_refused, 0, (int)NFIELDS);
 	tcase_add_test(tc, test_symlink_escapes);
+	tcase_add_test(tc, test_image_file_plan);
 	tcase_add_test(tc, test_defaults_and_override);
 	tcase_add_test(tc, test_backup_restore_refused);
 	tcase_add_test(tc, test_secret_mode);

@@ -64,10 +64,10 @@ START_TEST(test_converges_and_stays)
 	struct nc_run r;
 
 	ck_assert_int_eq(sh(&r, PLAN), 2);
-	HAS(r.out, "Plan: 13 to create, 0 to update, 0 to delete, 0 to start, 0 to stop.");
+	HAS(r.out, "Plan: 13 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 3 images to upload.");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
-	HAS(r.out, "Apply complete: 13 done, 0 failed, 0 skipped.");
+	HAS(r.out, "Apply complete: 16 done, 0 failed, 0 skipped.");
 	nc_run_free(&r);
 	/* a later process sees the same cluster: nothing to do */
 	ck_assert_int_eq(sh(&r, PLAN), 0);
@@ -429,7 +429,7 @@ START_TEST(test_saved_plan_verbatim_or_refused)
 	HAS(r.out, "Saved the plan to p.json; apply exactly it with: novacron apply p.json\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 0);
-	HAS(r.out, "Apply complete: 13 done, 0 failed, 0 skipped.");
+	HAS(r.out, "Apply complete: 16 done, 0 failed, 0 skipped.");
 	nc_run_free(&r);
 
 	/* the cluster moves after the plan: refused */

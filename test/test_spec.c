@@ -245,6 +245,84 @@ START_TEST(test_missing_reference)
 }
 END_TEST
 
+/* Image: its source, sha256 and format, and what a disk's image may name */
+START_TEST(test_image_rules)
+{
+	static const char yaml[] =
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: both}\n"
+	"spec:\n"
+	"  source: {url: \"https://example.org/a.qcow2\", file: a.qcow2}\n"
+	"  sha256: 0000000000000000000000000000000000000000000000000000000000000000\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: none}\n"
+	"spec:\n"
+	"  source: {}\n"
+	"  sha256: 0000000000000000000000000000000000000000000000000000000000000000\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: creds}\n"
+	"spec:\n"
+	"  source: {url: \"https://user:secret@example.org/a.qcow2\"}\n"
+	"  sha256: 0000000000000000000000000000000000000000000000000000000000000000\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: badsum}\n"
+	"spec:\n"
+	"  source: {url: \"ftp://example.org/a.qcow2\"}\n"
+	"  sha256: ABCDEF\n"
+	"  format: vmdk\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: path}\n"
+	"spec:\n"
+	"  source: {file: ../etc/shadow}\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: Image\n"
+	"metadata: {name: deb}\n"
+	"spec:\n"
+	"  source: {file: deb.qcow2}\n"
+	"  sha256: 0000000000000000000000000000000000000000000000000000000000000000\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: StoragePool\n"
+	"metadata: {name: ceph}\n"
+	"spec: {type: rbd, rbd: {pool: vms}}\n"
+	"---\n"
+	"apiVersion: novacron.io/v1\n"
+	"kind: VM\n"
+	"metadata: {name: v}\n"
+	"spec:\n"
+	"  vcpus: 1\n"
+	"  memory: 64MiB\n"
+	"  disks:\n"
+	"    - {name: a, pool: ceph, image: deb}\n"
+	"    - {name: b, pool: ceph, image: debian-12-genericcloud.qcow2}\n"
+	"    - {name: c, pool: ceph, image: dbe}\n"
+	"    - {name: d, pool: ceph, image: /abs/x.raw}\n";
+
+	EXPECT(yaml,
+	"t.yaml:5:54: error: Image 'both' has both source.url and source.file; give exactly one\n"
+	"t.yaml:12:11: error: Image 'none' needs source.url or source.file\n"
+	"t.yaml:19:17: error: Image 'creds': source.url carries a user or password; credentials never go in the spec (fetch from a server that needs none)\n"
+	"t.yaml:26:17: error: invalid url 'ftp://example.org/a.qcow2': expected an http:// or https:// URL\n"
+	"t.yaml:27:11: error: invalid sha256 'ABCDEF': expected a SHA-256 as 64 lower-case hex digits\n"
+	"t.yaml:28:11: error: invalid value 'vmdk' for 'format' (expected qcow2 or raw)\n"
+	"t.yaml:34:3: error: missing required key 'sha256' in Image spec\n"
+	"t.yaml:34:18: error: invalid file '../etc/shadow': expected a file name without '/', not starting with '.', of printable characters\n"
+	"t.yaml:55:36: error: disk 'a' of VM 'v' is in rbd pool 'ceph', which holds raw images only, and Image 'deb' is qcow2 (set its format: raw and give a raw file)\n"
+	"t.yaml:56:36: error: no Image named 'debian-12-genericcloud.qcow2': a disk's image names an Image object (kind: Image, with spec.source and spec.sha256), not a file; declare one and write its name here (docs/spec.md, Image)\n"
+	"t.yaml:57:36: error: no Image named 'dbe'\n");
+}
+END_TEST
+
 START_TEST(test_inheritance_cycle)
 {
 	EXPECT(DOC("Template", "a") "spec:\n  inherits: b\n" DOC("Template", "b") "spec:\n  inherits: c\n"
@@ -1266,6 +1344,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_unknown_key_suggestion);
 	tcase_add_test(tc, test_unknown_key_list);
 	tcase_add_test(tc, test_missing_required);
+	tcase_add_test(tc, test_image_rules);
 	tcase_add_test(tc, test_wrong_types);
 	tcase_add_test(tc, test_size_errors);
 	tcase_add_test(tc, test_impossible_values);

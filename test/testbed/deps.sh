@@ -26,6 +26,8 @@ PKGS=(
 	e2fsprogs                  # guest-image.sh: mke2fs -d and debugfs make the guest's disk image
 	cpio                       # guest-image.sh: the guest's initramfs
 	gzip                       # guest-image.sh: the initramfs is gzip'd
+	python3                    # python3 -m http.server: the HTTP server test/integration/images.sh serves images from
+	curl                       # test/integration/images.sh waits for that server with it
 )
 # guest-image.sh fetches (apt-get download) and unpacks, without installing them,
 # bookworm's linux-image-6.1.*-amd64 and busybox-static: nothing to install for those.
