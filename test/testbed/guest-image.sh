@@ -78,7 +78,14 @@ trap 'rm -rf "$W"' EXIT
 
 # ---------------------------------------------------------------- packages
 # linux-image-amd64 is a meta package: the real kernel is what it depends on
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1)
+kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1; }
+KPKG=$(kernel_pkg)
+if [ -z "$KPKG" ]; then
+	# a machine whose package lists were never fetched: fetch them once
+	say "apt does not know linux-image-amd64: apt-get update"
+	$([ "$(id -u)" -eq 0 ] || echo sudo) apt-get update -qq >/dev/null 2>&1 || true
+	KPKG=$(kernel_pkg)
+fi
 [ -n "$KPKG" ] || die "apt cannot resolve linux-image-amd64 (apt-get update? a Debian bookworm mirror?)"
 say "fetching $KPKG and busybox-static (apt-get download)"
 # _apt cannot write a directory only root may: download in a world-writable one
