@@ -363,7 +363,7 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 			nc_err_set(err, "%s is not on %s after the move", a->vm, dh->obj.meta.name.v);
 		if (found <= 0) {
 			ret = -1;
-		} else if (nc_volumes_copy_finish(src, &mv, err) < 0) {
+		} else if (nc_volumes_copy_finish(src, dst, &mv, err) < 0) {
 			char m[sizeof(err->msg)];
 
 			snprintf(m, sizeof(m), "%s", err->msg);

@@ -406,13 +406,17 @@ int nc_volumes_copy_undo(struct nc_host_conn *dst, const struct nc_volumes_move 
 	return ret;
 }
 
-int nc_volumes_copy_finish(struct nc_host_conn *src, const struct nc_volumes_move *m, struct nc_err *err)
+int nc_volumes_copy_finish(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_volumes_move *m,
+			   struct nc_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
 		if (!m->copies[i].found || m->copies[i].shared)
 			continue;
+		/* the copy is the VM's disk now: no longer a leftover to replace */
+		if (nc_vol_copy_unmark(dst, &m->vols[i].pd, m->vols[i].vol, err) < 0)
+			return -1;
 		if (nc_vol_delete(src, &m->vols[i].pd, m->vols[i].vol, err) < 0)
 			return -1;
 	}
@@ -433,6 +437,8 @@ int nc_volumes_drop_leftovers(struct nc_host_conn *src, struct nc_host_conn *dst
 		memset(&a, 0, sizeof(a));
 		memset(&b, 0, sizeof(b));
 		if (nc_vol_info(src, &v[i].pd, v[i].vol, &a, err) < 0 || nc_vol_info(dst, &v[i].pd, v[i].vol, &b, err) < 0) {
+			ret = -1;
+		} else if (b.exists && nc_vol_copy_unmark(dst, &v[i].pd, v[i].vol, err) < 0) {
 			ret = -1;
 		} else if (a.exists && b.exists) {
 			shared = nc_vol_shared(src, dst, &v[i].pd, v[i].vol, err);

@@ -42,11 +42,12 @@ int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, con
  * nc_volumes_local lists them with the path each has on a host (the pool's
  * directory and the volume name), for plans; nc_volumes_copy copies them
  * from src to dst before the domain moves (storage.h nc_vol_copy: sparse,
- * a leftover of an interrupted copy replaced, a directory both hosts share
+ * a leftover of an interrupted copy replaced (known by its marker volume;
+ * any other volume of that name on dst is refused), a directory both hosts share
  * detected and left alone), and on failure removes what it made on dst;
  * nc_volumes_copy_undo removes it when a later step fails; and
- * nc_volumes_copy_finish removes the source volumes once the domain is
- * defined on dst (the disk lives there now).
+ * nc_volumes_copy_finish removes the copies' markers and the source volumes
+ * once the domain is defined on dst (the disk lives there now).
  */
 struct nc_local_vol {
 	struct nc_pool_def pd;
@@ -70,7 +71,8 @@ int nc_volumes_copy(struct nc_volumes_move *out, struct nc_host_conn *src, struc
 	const struct nc_spec *spec, const struct nc_vm *vm, const char *domain,
 	void (*progress)(void *opaque, uint64_t done, uint64_t total), void *opaque, struct nc_err *err);
 int nc_volumes_copy_undo(struct nc_host_conn *dst, const struct nc_volumes_move *m, struct nc_err *err);
-int nc_volumes_copy_finish(struct nc_host_conn *src, const struct nc_volumes_move *m, struct nc_err *err);
+int nc_volumes_copy_finish(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_volumes_move *m,
+			   struct nc_err *err);
 void nc_volumes_move_release(struct nc_volumes_move *m);
 /*
  * After a move cut short between undefining the source and removing its

@@ -671,6 +671,13 @@ START_TEST(test_storage_sim_copy)
 	ck_assert_uint_eq(v.allocation, 60ULL << 30);
 	ck_assert_str_eq(v.format, "qcow2");
 	nc_volume_release(&v);
+	/* its marker stays until the domain is defined there, then goes */
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm1-root.qcow2.novacron-copy", &v, &err), 0);
+	ck_assert(v.exists);
+	nc_volume_release(&v);
+	ck_assert_msg(nc_vol_copy_unmark(b, &pool, "vm1-root.qcow2", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm1-root.qcow2.novacron-copy", &v, &err), 0);
+	ck_assert(!v.exists);
 	/* two hosts' own pools: not shared (the probe is gone again) */
 	ck_assert_int_eq(nc_vol_shared(a, b, &pool, "vm1-root.qcow2", &err), 0);
 	ck_assert_int_eq(nc_vol_info(b, &pool, "vm1-root.qcow2.novacron-probe", &v, &err), 0);
@@ -682,12 +689,31 @@ START_TEST(test_storage_sim_copy)
 	HAS(err.msg, "disk vm2-root.qcow2: cannot create the volume on the destination: ");
 	ck_assert_int_eq(nc_vol_info(b, &pool, "vm2-root.qcow2", &v, &err), 0);
 	ck_assert(!v.exists);
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm2-root.qcow2.novacron-copy", &v, &err), 0);
+	ck_assert(!v.exists);
 	ck_assert_int_eq(nc_vol_info(a, &pool, "vm2-root.qcow2", &v, &err), 0);
 	ck_assert(v.exists);
 	nc_volume_release(&v);
 
-	/* a leftover on the destination (another size) is replaced by the source's */
+	/*
+	 * A volume of that name on the destination that no copy left there (an
+	 * operator's file, a disk a deleted VM retained) is never overwritten:
+	 * before the copy marker, it was deleted and replaced (found attacking
+	 * issue 11).
+	 */
 	sim_vol(b, "vm3-root.qcow2", 2ULL << 30, 0);
+	ck_assert_int_eq(nc_vol_copy(a, b, &pool, "vm3-root.qcow2", &c, NULL, NULL, &err), -1);
+	ck_assert_msg(strstr(err.msg, "did not copy there") != NULL, "%s", err.msg);
+	ck_assert_msg(nc_vol_info(b, &pool, "vm3-root.qcow2", &v, &err) == 0, "%s", err.msg);
+	ck_assert(v.exists);
+	ck_assert_uint_eq(v.capacity, 2ULL << 30);
+	nc_volume_release(&v);
+	ck_assert_msg(nc_vol_info(b, &pool, "vm3-root.qcow2.novacron-copy", &v, &err) == 0, "%s", err.msg);
+	ck_assert(!v.exists);
+	nc_volume_release(&v);
+
+	/* a leftover of an interrupted copy (its marker beside it) is replaced by the source's */
+	sim_vol(b, "vm3-root.qcow2.novacron-copy", 0, 0);
 	ck_assert_msg(nc_vol_copy(a, b, &pool, "vm3-root.qcow2", &c, NULL, NULL, &err) == 0, "%s", err.msg);
 	ck_assert(c.found && !c.shared);
 	ck_assert_msg(nc_vol_info(b, &pool, "vm3-root.qcow2", &v, &err) == 0, "%s", err.msg);
@@ -696,6 +722,8 @@ START_TEST(test_storage_sim_copy)
 	ck_assert_msg(nc_vol_copy_undo(b, &c, &err) == 0, "%s", err.msg);
 	nc_vol_copy_release(&c);
 	ck_assert_int_eq(nc_vol_info(b, &pool, "vm3-root.qcow2", &v, &err), 0);
+	ck_assert(!v.exists);
+	ck_assert_int_eq(nc_vol_info(b, &pool, "vm3-root.qcow2.novacron-copy", &v, &err), 0);
 	ck_assert(!v.exists);
 
 	/* nothing on the source: nothing to copy */

@@ -27,6 +27,7 @@ void nc_vol_copy_release(struct nc_vol_copy *c)
 	for (i = 0; i < c->ncreated; i++)
 		free(c->created[i]);
 	free(c->created);
+	free(c->marker);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -49,6 +50,67 @@ int nc_vol_copy_undo(struct nc_host_conn *dst, const struct nc_vol_copy *c, stru
 			ret = -1;
 		}
 	}
+	if (c && c->marker) {
+		struct nc_err e = { "" };
+
+		if (nc_vol_delete_by_path(dst, c->marker, &e) < 0 && ret == 0) {
+			*err = e;
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+static char *marker_name(const char *vol)
+{
+	return nc_xasprintf("%s.novacron-copy", vol);
+}
+
+int nc_vol_copy_unmark(struct nc_host_conn *dst, const struct nc_pool_def *pool, const char *vol,
+		       struct nc_err *err)
+{
+	char *m;
+	int r;
+
+	if (!pool->type || strcmp(pool->type, "dir") != 0)
+		return 0;
+	m = marker_name(vol);
+	r = nc_vol_delete(dst, pool, m, err);
+	free(m);
+	return r;
+}
+
+/* the marker of vol on pd: made when missing (its path into out->marker); 1 it was there */
+static int mark(virStoragePoolPtr pd, const char *vol, struct nc_vol_copy *out, bool make, struct nc_err *err)
+{
+	char *m = marker_name(vol), *xml = NULL;
+	virStorageVolPtr mv = NULL;
+	int ret = -1;
+
+	if (nc_dir_vol(pd, m, &mv, err) < 0)
+		goto out;
+	if (mv) {
+		ret = 1;
+		goto out;
+	}
+	if (!make) {
+		ret = 0;
+		goto out;
+	}
+	xml = nc_st_vol_xml(m, 0, "raw", NULL, NULL);
+	mv = virStorageVolCreateXML(pd, xml, 0);
+	if (!mv) {
+		nc_st_fail(err, m, "cannot create the copy marker on the destination");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (mv && !out->marker)
+		out->marker = virStorageVolGetPath(mv);
+	if (mv)
+		virStorageVolFree(mv);
+	free(xml);
+	free(m);
 	return ret;
 }
 
@@ -423,8 +485,19 @@ static int copy_one(struct nc_host_conn *src, struct nc_host_conn *dst, const st
 			ret = 0;
 			goto out;
 		}
-		/* the leftover of an interrupted copy: the VM is defined on the
-		 * source, and its disk is the source's */
+		/* the leftover of an interrupted copy (its marker is there): the
+		 * VM is defined on the source, and its disk is the source's.
+		 * Anything else is not ours to overwrite. */
+		r = mark(pd, vol, out, false, err);
+		if (r < 0)
+			goto out;
+		if (r == 0) {
+			nc_err_set(err, "disk %s: the destination already has a volume %s in pool %s that NovaCron "
+				   "did not copy there (an operator's file, or a disk a deleted VM retained): it is "
+				   "never overwritten; move or remove it on the destination by hand", vol, vol,
+				   pool->name);
+			goto out;
+		}
 		if (virStorageVolDelete(vd, 0) < 0) {
 			nc_st_fail(err, vol, "cannot remove an incomplete copy on the destination");
 			goto out;
@@ -432,6 +505,8 @@ static int copy_one(struct nc_host_conn *src, struct nc_host_conn *dst, const st
 		virStorageVolFree(vd);
 		vd = NULL;
 	}
+	if (depth == 0 && mark(pd, vol, out, true, err) < 0)
+		goto out;
 	if (info.backing && ensure_backing(src, dst, pool, vol, info.backing, depth, out, pp, err) < 0)
 		goto out;
 	if (sim) {

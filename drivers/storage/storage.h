@@ -164,6 +164,13 @@ int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *
  * the data bytes sent so far for this call.  Honours NOVACRON_FAIL_AT
  * ("vol-copy", counted once per volume, after its first data is sent: a
  * copy killed midway).
+ *
+ * A volume of the same name already on dst is overwritten only when it is
+ * the leftover of an interrupted copy: a copy first makes a marker volume
+ * VOL.novacron-copy beside it, removed by nc_vol_copy_unmark once the
+ * domain is defined on dst.  Without the marker, the volume is someone
+ * else's (an operator's file, a disk a deleted VM retained) and the copy
+ * fails, naming it.
  */
 struct nc_vol_copy {
 	bool found;              /* vol exists on src */
@@ -171,6 +178,7 @@ struct nc_vol_copy {
 	uint64_t bytes;          /* data bytes sent (holes not counted) */
 	char **created;          /* paths made on dst, the volume last */
 	size_t ncreated;
+	char *marker;            /* path of the marker made on dst, if any */
 };
 int nc_vol_copy(struct nc_host_conn *src, struct nc_host_conn *dst, const struct nc_pool_def *pool,
 	const char *vol, struct nc_vol_copy *out, void (*progress)(void *opaque, uint64_t bytes),
@@ -178,6 +186,9 @@ int nc_vol_copy(struct nc_host_conn *src, struct nc_host_conn *dst, const struct
 /* Deletes on dst what a copy made there (last first); missing ones are fine. */
 int nc_vol_copy_undo(struct nc_host_conn *dst, const struct nc_vol_copy *c, struct nc_err *err);
 void nc_vol_copy_release(struct nc_vol_copy *c);
+/* Removes vol's copy marker from pool on dst (missing: fine). */
+int nc_vol_copy_unmark(struct nc_host_conn *dst, const struct nc_pool_def *pool, const char *vol,
+	struct nc_err *err);
 /*
  * 1 when src and dst see one and the same vol (shared storage: rbd, or a
  * dir both hosts mount), 0 when not or when either lacks it.
