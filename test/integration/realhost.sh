@@ -12,9 +12,8 @@
 #     lease for its MAC in `virsh net-dhcp-leases lan`);
 # then userData changes: the plan shows it, apply applies it, and the next boot reads the
 # new seed.
-# The parts whose NovaCron feature is not in this build yet (the Image kind, Networks
-# created by apply, cloud-init seeds) print "skip: <why>" and are not counted; the rest
-# runs. Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
+# The parts whose NovaCron feature is not in this build (Networks created by apply,
+# cloud-init seeds) print "skip: <why>" and are not counted; the rest runs. Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 # Knobs: NC_GUEST_CACHE (default ~/.cache/novacron-guest), NC_BOOT_WAIT (seconds per boot,
 # default 300).
 set -uo pipefail
@@ -56,12 +55,14 @@ set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
 # them (the example names the default roots under /var/lib/novacron) and the operator's
 # configuration: the testbed's connections, and paths: roots allowing those files
 cp -r examples/realhost "$T/spec"
-sed -i -e "s|/var/lib/novacron/boot/novacron-guest/|$NC_GUEST_DIR/|g" \
-	-e "s|/var/lib/novacron/images/novacron-guest.raw|$NC_GUEST_DISK|g" "$T/spec"/*.yaml
+# (the Image's file novacron-guest.raw is a copy of the guest's disk.raw in an images directory)
+sed -i -e "s|/var/lib/novacron/boot/novacron-guest/|$NC_GUEST_DIR/|g" "$T/spec"/*.yaml
+mkdir -p "$T/images"
+cp "$NC_GUEST_DISK" "$T/images/novacron-guest.raw"
 { cat "$NC_CONNECTIONS"; printf 'paths:\n  boot: ["%s"]\n  images: ["%s"]\n  pools: ["/var/lib/libvirt/images"]\n' \
-	"$NC_GUEST_DIR" "$NC_GUEST_DIR"; } >"$T/novacron.yaml"
+	"$NC_GUEST_DIR" "$T/images"; } >"$T/novacron.yaml"
 export NOVACRON_CONFIG=$T/novacron.yaml
-grep -q "disk.raw sha256: $NC_GUEST_DISK_SHA256" "$T/spec/guest.yaml" &&
+grep -q "sha256: $NC_GUEST_DISK_SHA256" "$T/spec/guest.yaml" &&
 	ok "the guest image built here has the sha256 the example names ($NC_GUEST_DISK_SHA256)" ||
 	fail "guest image sha256 $NC_GUEST_DISK_SHA256 is not the example's"
 
@@ -94,14 +95,11 @@ wait_boot() {
 }
 
 # ---------------------------------------------------------------- features of this build
-HAVE_IMAGE=0 HAVE_NET=0
-"$NC" explain Image >/dev/null 2>&1 && HAVE_IMAGE=1
+HAVE_NET=0
 nc plan >"$T/p0.log" 2>&1; rc=$?
 [ $rc = 2 ] && ok "plan: the example is to be created (exit 2)" || { cat "$T/p0.log"; fail "first plan (exit $rc)"; }
 grep -q "network lan" "$T/p0.log" && HAVE_NET=1
-if [ $HAVE_IMAGE = 0 ]; then
-	skip "no Image kind in this build (novacron explain Image): the disk clones the image file itself, not a copy NovaCron uploaded"
-fi
+grep -q "image novacron-guest" "$T/p0.log" && ok "plan: the Image is uploaded into h1's pool" || fail "no upload of the Image in the plan"
 if [ $HAVE_NET = 0 ]; then
 	skip "apply does not create Networks in this build (no 'network lan' action in the plan): the test defines lan on h1 by hand, so the DHCP checks below test the guest, not NovaCron's network"
 	grep -q "$SUBNET.0/24" <<<"$(sed -n '/^  subnet:/p' "$T/spec/infra.yaml")" || fail "the example's subnet is not $SUBNET.0/24"
@@ -128,18 +126,13 @@ fi
 # the disk: a copy-on-write clone of the image, and the guest read the image's marker from it
 DISK=$POOLDIR/$VM-root.qcow2
 backing=$(qemu-img info -U --output=json "$DISK" 2>/dev/null | sed -n 's/.*"backing-filename": "\([^"]*\)".*/\1/p' | head -1)
-if [ $HAVE_IMAGE = 1 ]; then
-	case "$backing" in
-	/var/lib/libvirt/images/novacron/*) ok "the disk is a qcow2 clone of the image NovaCron uploaded into the pool ($backing)" ;;
-	*) fail "the disk's backing file is $backing, not an image in the pool" ;;
-	esac
-	img=$POOLDIR/${backing##*/}
-	[ -f "$img" ] && [ "$(sha256sum <"$img" | cut -d' ' -f1)" = "$NC_GUEST_DISK_SHA256" ] &&
-		ok "the uploaded image's sha256 is the image's" || fail "the uploaded image differs from $NC_GUEST_DISK"
-else
-	[ "$backing" = "$NC_GUEST_DISK" ] && ok "the disk is a qcow2 clone of the image file ($backing)" ||
-		fail "the disk's backing file is '$backing'"
-fi
+case "$backing" in
+/var/lib/libvirt/images/novacron/novacron-image-novacron-guest-*) ok "the disk is a qcow2 clone of the image NovaCron uploaded into the pool (${backing##*/})" ;;
+*) fail "the disk's backing file is '$backing', not the Image's volume in the pool" ;;
+esac
+img=$POOLDIR/${backing##*/}
+[ -f "$img" ] && [ "$(sha256sum <"$img" | cut -d' ' -f1)" = "$NC_GUEST_DISK_SHA256" ] &&
+	ok "the uploaded volume's sha256 is the Image's" || fail "the uploaded volume differs from $NC_GUEST_DISK"
 [ "$(key marker)" = "$NC_GUEST_MARKER" ] && [ "$(key marker | wc -l)" = 1 ] &&
 	grep -q "^NCGUEST marker=$NC_GUEST_MARKER dev=/dev/vda" <<<"$(lastboot)" &&
 	ok "the guest read the image's marker from its clone (/dev/vda)" || fail "marker: '$(key marker)'"
