@@ -8,12 +8,12 @@
 #     (the image's marker file, read from its disk);
 #   - it read its NoCloud seed (the sha256 of its user-data equals that of the spec's
 #     cloudInit.userData; instance-id and hostname from meta-data);
-#   - it got a DHCP lease on the NAT network `lan` (an address inside the subnet, and the
-#     lease for its MAC in `virsh net-dhcp-leases lan`);
+#   - it got a DHCP lease on the NAT network `lan` that NovaCron created (the NIC's fixed
+#     address, and the lease for its MAC in `virsh net-dhcp-leases lan`), and the network's
+#     DNS resolves the VM's name to it;
 # then userData changes: the plan shows it, apply applies it, and the next boot reads the
 # new seed.
-# The parts whose NovaCron feature is not in this build (Networks created by apply,
-# cloud-init seeds) print "skip: <why>" and are not counted; the rest runs. Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
+# Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 # Knobs: NC_GUEST_CACHE (default ~/.cache/novacron-guest), NC_BOOT_WAIT (seconds per boot,
 # default 300).
 set -uo pipefail
@@ -31,7 +31,6 @@ trap cleanup EXIT
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-skip() { echo "skip: $*"; }
 nc()   { "$NC" "$@" "$T/spec" --state-dir "$T/st"; }
 
 bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
@@ -94,21 +93,12 @@ wait_boot() {
 	return 1
 }
 
-# ---------------------------------------------------------------- features of this build
-HAVE_NET=0
+# ---------------------------------------------------------------- 0. the plan
 nc plan >"$T/p0.log" 2>&1; rc=$?
 [ $rc = 2 ] && ok "plan: the example is to be created (exit 2)" || { cat "$T/p0.log"; fail "first plan (exit $rc)"; }
-grep -q "network lan" "$T/p0.log" && HAVE_NET=1
+grep -q "network lan" "$T/p0.log" && ok "plan: the Network lan is created on h1" || fail "no network lan in the plan"
 grep -q "image novacron-guest" "$T/p0.log" && ok "plan: the Image is uploaded into h1's pool" || fail "no upload of the Image in the plan"
-if [ $HAVE_NET = 0 ]; then
-	skip "apply does not create Networks in this build (no 'network lan' action in the plan): the test defines lan on h1 by hand, so the DHCP checks below test the guest, not NovaCron's network"
-	grep -q "$SUBNET.0/24" <<<"$(sed -n '/^  subnet:/p' "$T/spec/infra.yaml")" || fail "the example's subnet is not $SUBNET.0/24"
-	cat >"$T/lan.xml" <<EOF
-<network><name>lan</name><forward mode='nat'/>
-<ip address='$SUBNET.1' netmask='255.255.255.0'><dhcp><range start='$SUBNET.2' end='$SUBNET.254'/></dhcp></ip></network>
-EOF
-	virsh1 net-define "$T/lan.xml" >/dev/null && virsh1 net-start lan >/dev/null || fail "define lan by hand"
-fi
+grep -q "cloud-init seed" "$T/p0.log" && ok "plan: the VM gets a cloud-init seed" || fail "no cloud-init seed in the plan"
 
 # ---------------------------------------------------------------- 1. apply, first boot
 T0=$SECONDS
@@ -138,19 +128,15 @@ img=$POOLDIR/${backing##*/}
 	ok "the guest read the image's marker from its clone (/dev/vda)" || fail "marker: '$(key marker)'"
 
 # the NoCloud seed
-if grep -q "device=.cdrom." "$T/dom1.xml"; then
+grep -q "device=.cdrom." "$T/dom1.xml" && ok "the domain has the seed as a CD-ROM" || fail "no CD-ROM in the domain"
+{
 	want=$(userdata "$T/spec/guest.yaml" | sha256sum | cut -d' ' -f1)
 	[ "$(key userdata_sha256)" = "$want" ] && ok "the guest read its NoCloud seed: sha256 of user-data = the spec's ($want)" ||
 		fail "user-data sha256 in the guest $(key userdata_sha256), spec's $want"
 	ID1=$(key instance_id)
 	[ -n "$ID1" ] && ok "meta-data has instance-id $ID1" || fail "no instance-id in meta-data"
 	[ "$(key hostname)" = "$VM" ] && ok "meta-data has hostname $VM" || fail "hostname in meta-data: '$(key hostname)'"
-	HAVE_SEED=1
-else
-	skip "no cloud-init seed is attached to the domain in this build (cloudInit is not acted on yet): seed checks skipped"
-	[ "$(key seed)" = none ] && ok "... and the guest found none" || fail "the guest found a seed: $(key seed)"
-	HAVE_SEED=0
-fi
+}
 
 # the network
 ip=$(key ip)
@@ -162,14 +148,16 @@ esac
 virsh1 net-dhcp-leases lan >"$T/leases.txt" 2>&1
 grep -q "$MAC .* ${ip%/*}/24" "$T/leases.txt" && ok "virsh net-dhcp-leases lan shows the lease of $MAC" ||
 	{ cat "$T/leases.txt"; fail "no lease for $MAC in net-dhcp-leases"; }
-if [ $HAVE_NET = 1 ]; then
+{
 	[ "$ip" = "$SUBNET.50/24" ] && ok "... the static lease NovaCron gave the VM's MAC (nic ip: $SUBNET.50)" ||
 		fail "the guest got '$ip', not the NIC's ip $SUBNET.50"
 	grep -Eq '^Autostart: +yes' <<<"$(virsh1 net-info lan)" && ok "NovaCron's network lan is autostarted on h1" || fail "lan is not autostarted"
 	grep -q "$SUBNET.1" <(virsh1 net-dumpxml lan) && ok "lan has the spec's subnet" || fail "lan's subnet"
 	grep -qx lan <<<"$(virsh -q -c "$NC_HOST2_URI" net-list --all --name)" && fail "lan was created on h2, which has no VM on it" ||
 		ok "lan exists on h1 only, the host whose VM uses it"
-fi
+	[ "$(key dns_self)" = "$SUBNET.50" ] && ok "the network's DNS (dnsmasq at $SUBNET.1) resolves $VM to $SUBNET.50" ||
+		fail "the guest resolved $VM to '$(key dns_self)'"
+}
 # nothing of it reached the machine's own network stack
 grep -q virbr <<<"$(ip -o link show)" && fail "a bridge appeared on the machine" ||
 	ok "the network's bridge lives in the testbed's network namespace, not on the machine"
@@ -180,7 +168,7 @@ nc plan >"$T/p1.log" 2>&1; rc=$?
 # ---------------------------------------------------------------- 2. userData changes
 sed -i 's|^      hostname: guest-1$|      hostname: guest-1\n      # changed by realhost.sh|' "$T/spec/guest.yaml"
 want2=$(userdata "$T/spec/guest.yaml" | sha256sum | cut -d' ' -f1)
-if [ "$HAVE_SEED" = 1 ]; then
+{
 	nc plan >"$T/p2.log" 2>&1; rc=$?
 	[ $rc = 2 ] && grep -q "$VM" "$T/p2.log" && grep -qi "userdata\|cloud-init\|seed" "$T/p2.log" &&
 		ok "plan shows the userData change" || { cat "$T/p2.log"; fail "plan after the userData change (exit $rc)"; }
@@ -202,8 +190,6 @@ if [ "$HAVE_SEED" = 1 ]; then
 	fi
 	nc plan >"$T/p3.log" 2>&1; rc=$?
 	[ $rc = 0 ] && ok "and then no changes" || { cat "$T/p3.log"; fail "plan after the second apply (exit $rc)"; }
-else
-	skip "cloudInit is not acted on in this build: the userData change, its plan and the second boot are skipped"
-fi
+}
 
 [ $fails = 0 ]

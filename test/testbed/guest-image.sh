@@ -26,6 +26,8 @@
 #   NCGUEST userdata_sha256=HEX            sha256 of its user-data
 #   NCGUEST instance_id=ID / hostname=NAME from its meta-data
 #   NCGUEST mac=MAC / ip=ADDR/PREFIX       eth0's address, and the DHCP lease udhcpc got
+#   NCGUEST router=ADDR / dns_self=ADDR    the lease's router, and what the DNS server there
+#                                          says the seed's hostname is
 #   NCGUEST done                           then it idles (ncguest.end=poweroff: powers off)
 # A step that fails prints NCGUEST KEY=none (or error=...) and the rest goes on.
 # Modules loaded: virtio_pci virtio_blk virtio_net virtio_scsi ata_piix ahci sd_mod sr_mod
@@ -180,8 +182,9 @@ if [ -n "$seed" ]; then
 	fi
 	# meta-data is YAML: "instance-id: ID" and "local-hostname: NAME" (quotes dropped)
 	v() { sed -n "s/^$1:[[:space:]]*//p" /mnt/seed/meta-data 2>/dev/null | head -1 | tr -d "\"'\r"; }
+	host=$(v local-hostname)
 	say instance_id="$(v instance-id)"
-	say hostname="$(v local-hostname)"
+	say hostname="$host"
 else
 	say seed=none
 fi
@@ -192,6 +195,12 @@ if [ -e /sys/class/net/eth0 ]; then
 	ip link set lo up
 	ip link set eth0 up
 	udhcpc -i eth0 -s /bin/udhcpc.script -t 10 -T 2 -A 2 -n -q >/dev/null 2>&1 || say ip=none
+	# the network's DNS (at the router, libvirt's dnsmasq): what is this guest's own name?
+	if [ -s /tmp/router ] && [ -n "${host:-}" ]; then
+		a=$(nslookup "$host" "$(cat /tmp/router)" 2>/dev/null |
+			awk '/^Name:/ {n = 1} n && /^Address/ {sub(/^Address:?[ \t]*/, ""); print; exit}')
+		say dns_self="${a:-none}"
+	fi
 else
 	say mac=none
 	say ip=none
@@ -209,7 +218,7 @@ bound | renew)
 	ip addr flush dev "$interface"
 	ip addr add "$ip/$mask" dev "$interface"
 	echo "NCGUEST ip=$ip/$mask" >/dev/console
-	[ -n "${router:-}" ] && echo "NCGUEST router=${router%% *}" >/dev/console
+	[ -n "${router:-}" ] && echo "NCGUEST router=${router%% *}" >/dev/console && echo "${router%% *}" >/tmp/router
 	;;
 esac
 exit 0
