@@ -1,5 +1,5 @@
 /*
- * plan-int.h - shared by the files that build a plan (plan.c, networks.c);
+ * plan-int.h - shared by the files that build a plan (plan.c, networks.c, secrets.c);
  * not part of the reconciler's API.
  */
 #ifndef NC_PLAN_INT_H
@@ -26,5 +26,15 @@ void nc_plan_network_deps(struct nc_plan *p);
 void nc_net_desired_release(struct nc_net_desired *d);
 /* Canonical text of a definition (hashes, digests). */
 void nc_net_canonical(const struct nc_net_def *d, struct nc_buf *b);
+
+/*
+ * secrets.c: the libvirt secrets of rbd pools with a keyFile on the hosts
+ * their VMs are on or go to (the key file is read; an unreadable one is an
+ * error note); nc_plan_secret_deps() runs once actions have their ids: a
+ * host's VM actions wait for its secrets.
+ */
+void nc_plan_secrets(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
+		     const struct nc_cluster *c);
+void nc_plan_secret_deps(struct nc_plan *p);
 
 #endif

@@ -23,7 +23,6 @@
 #include "volumes.h"
 #include "plan-int.h"
 #include "../drivers/network/network.h"
-#include "secrets.h"
 #include "../policies/placement.h"
 #include "images.h"
 
@@ -466,104 +465,6 @@ static int action_cmp(const void *pa, const void *pb)
 	if (a->pool && b->pool && (c = strcmp(a->pool, b->pool)) != 0)
 		return c;
 	return a->host < b->host ? -1 : a->host > b->host;
-}
-
-static bool vm_uses_pool(const struct nc_vm *vm, const char *pool)
-{
-	size_t i;
-
-	for (i = 0; vm && i < vm->eff.disks.n; i++) {
-		const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + i;
-
-		if (NC_IS_SET(d->pool) && strcmp(d->pool.v, pool) == 0)
-			return true;
-	}
-	return false;
-}
-
-/*
- * The libvirt secret of each rbd pool with a keyFile, on each reachable host
- * where a VM with a disk in the pool is (observed) or goes (an action's host
- * or destination): created when missing, updated when its description (the
- * key's fingerprint) differs.  The key file is read here; an unreadable one
- * is an error of the plan.
- */
-static void plan_secrets(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
-			 const struct nc_cluster *c)
-{
-	const struct nc_pool *pool;
-	size_t i, j, h, nact = p->nactions;
-	bool *need = nc_xcalloc(c->nhosts + 1, sizeof(*need));
-
-	NC_SPEC_EACH(spec, NC_KIND_STORAGE_POOL, const struct nc_pool, pool, i) {
-		const char *pn = pool->obj.meta.name.v;
-		struct nc_ceph_secret sec;
-		bool any = false;
-		char *msg = NULL;
-
-		if (!NC_IS_SET(pool->spec.type) || pool->spec.type.v != NC_POOL_RBD ||
-		    !NC_IS_SET(pool->spec.rbd.key_file) || !pool->spec.rbd.key_file.v)
-			continue;
-		memset(need, 0, (c->nhosts + 1) * sizeof(*need));
-		for (j = 0; j < nact; j++) {
-			const struct nc_action *a = &p->actions[j];
-			const struct nc_vm *vm = a->vmref ? a->vmref :
-				(const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->vm);
-
-			if (a->obj != NC_OBJ_VM || a->kind == NC_ACT_DELETE || a->kind == NC_ACT_STOP ||
-			    !vm_uses_pool(vm, pn))
-				continue;
-			need[a->kind == NC_ACT_MIGRATE ? a->target : a->host] = true;
-		}
-		for (h = 0; h < c->nhosts; h++)
-			for (j = 0; j < c->hosts[h].obs.ndoms; j++) {
-				const struct nc_domain *d = &c->hosts[h].obs.doms[j];
-
-				if (d->managed && d->meta_vm &&
-				    vm_uses_pool((const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, d->meta_vm), pn))
-					need[h] = true;
-			}
-		for (h = 0; h < c->nhosts; h++)
-			any |= need[h] && c->hosts[h].status == NC_HOST_OK;
-		if (!any)
-			continue;
-		nc_ceph_secret_init(&sec, pool);
-		if (nc_ceph_secret_load(&sec, pool, &msg) < 0) {
-			add_note(p, alloc_n, NC_NOTE_ERROR, NULL, "%s", msg);
-			free(msg);
-			nc_ceph_secret_release(&sec);
-			continue;
-		}
-		for (h = 0; h < c->nhosts; h++) {
-			const struct nc_observed_host *o = &c->hosts[h].obs;
-			const struct nc_host_secret *have = NULL;
-			struct nc_action *a;
-
-			if (!need[h] || c->hosts[h].status != NC_HOST_OK)
-				continue;
-			for (j = 0; j < o->nsecrets; j++)
-				if (strcmp(o->secrets[j].uuid, sec.uuid) == 0)
-					have = &o->secrets[j];
-			if (have && have->description && strcmp(have->description, sec.description) == 0)
-				continue;
-			a = add_action(p, alloc_a, have ? NC_ACT_UPDATE : NC_ACT_CREATE, pn, h);
-			a->obj = NC_OBJ_SECRET;
-			msg = nc_xasprintf("the key of client.%s in %s", sec.user, pool->spec.rbd.key_file.v);
-			if (have) {
-				a->reason = nc_xasprintf("the key in %s is not the one the host holds",
-							 pool->spec.rbd.key_file.v);
-				add_change(a, false, "value", "another key", msg);
-			} else {
-				a->reason = nc_xasprintf("disks of StoragePool %s authenticate as client.%s; the host "
-							 "has no secret %s", pn, sec.user, sec.usage);
-				add_change(a, false, "value", "-", msg);
-			}
-			free(msg);
-			msg = NULL;
-		}
-		nc_ceph_secret_release(&sec);
-	}
-	free(need);
 }
 
 static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct nc_cluster *c,
@@ -1235,7 +1136,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 	plan_copies(&p, spec, c);
 	nc_plan_networks(&p, &alloc_a, &alloc_n, spec, c, opts);
-	plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
+	nc_plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
 	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
 
 	if (p.nactions > 1)
@@ -1277,17 +1178,6 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				}
 			}
 		}
-		/* a host's VM actions wait for the secrets put on it (they come first) */
-		if (a->obj == NC_OBJ_VM && a->kind != NC_ACT_DELETE && a->kind != NC_ACT_STOP) {
-			size_t on = a->kind == NC_ACT_MIGRATE ? a->target : a->host;
-
-			for (j = 0; j < i && p.actions[j].obj == NC_OBJ_SECRET; j++) {
-				if (p.actions[j].host == on) {
-					a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
-					a->after[a->nafter++] = p.actions[j].id;
-				}
-			}
-		}
 		/* creates wait for the deletes that free room on their host */
 		if (a->kind == NC_ACT_CREATE && a->obj == NC_OBJ_VM) {
 			for (j = 0; j < i; j++) {
@@ -1309,6 +1199,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		}
 	}
 	nc_plan_network_deps(&p);
+	nc_plan_secret_deps(&p);
 	nc_placement_free(ps);
 	digests(&p, spec, c, opts);
 	*out = p;

@@ -11,6 +11,8 @@
  * plan can tell that the key changed without reading the (private) value.
  * The key itself is read from the key file at plan time (to compare) and at
  * apply time (to set), and never enters a plan, a log or any output.
+ * Planning them (nc_plan_secrets, nc_plan_secret_deps) is declared in
+ * plan-int.h; apply.c sets them through the host driver's secret_define.
  */
 #ifndef NC_SECRETS_H
 #define NC_SECRETS_H
