@@ -155,7 +155,7 @@ void nc_plan_secrets(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const 
 	free(need);
 }
 
-/* (plan-int.h) a host's VM actions wait for the secrets put on it; they come first */
+/* (plan-int.h) a host's VM actions wait for the secrets put on it (which sort before them) */
 void nc_plan_secret_deps(struct nc_plan *p)
 {
 	size_t i, j;
@@ -166,8 +166,8 @@ void nc_plan_secret_deps(struct nc_plan *p)
 
 		if (a->obj != NC_OBJ_VM || a->kind == NC_ACT_DELETE || a->kind == NC_ACT_STOP)
 			continue;
-		for (j = 0; j < i && p->actions[j].obj == NC_OBJ_SECRET; j++) {
-			if (p->actions[j].host == on) {
+		for (j = 0; j < i; j++) {
+			if (p->actions[j].obj == NC_OBJ_SECRET && p->actions[j].host == on) {
 				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
 				a->after[a->nafter++] = p->actions[j].id;
 			}
