@@ -248,8 +248,12 @@ static bool check(struct ck *c, enum nc_root_kind k, const struct nc_str *s, con
 
 		/* a secret others may read is refused here too, before anything runs
 		 * (the backup code refuses it when it opens the file: spec/util.h) */
-		if (nc_secret_check(res, &mode) == NC_SECRET_MODE_BAD) {
-			char *msg = nc_secret_msg(what, s->v, mode);
+		int r = nc_secret_check(res, &mode);
+
+		if (r == NC_SECRET_MODE_BAD || r == NC_SECRET_NOT_FILE) {
+			char *msg = r == NC_SECRET_MODE_BAD ? nc_secret_msg(what, s->v, mode) :
+				nc_xasprintf("%s %s is not a regular file (a directory, a FIFO or a device): "
+					     "a secret is read from a file", what, s->v);
 
 			if (!seen(c, s->pos))
 				nc_diag_error(c->diags, s->pos, "%s", msg);

@@ -328,17 +328,15 @@ unsigned nc_edit_distance(const char *a, const char *b, unsigned max)
 	return row[lb] > max ? max + 1 : row[lb];
 }
 
-int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len)
+/* reads fd (closed here) as nc_read_file does */
+static int read_fd(int fd, size_t limit, char **out, size_t *out_len)
 {
 	struct stat st;
 	struct nc_buf b = NC_BUF_INIT;
 	char tmp[65536];
 	ssize_t n;
-	int fd, ret = -1;
+	int ret = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	if (fstat(fd, &st) < 0)
 		goto out;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) {
@@ -373,6 +371,15 @@ out:
 	}
 	close(fd);
 	return ret;
+}
+
+int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	return read_fd(fd, limit, out, out_len);
 }
 
 int nc_mkdir_p(const char *path)
@@ -520,6 +527,8 @@ int nc_secret_check(const char *path, unsigned *bad_mode)
 
 	if (stat(path, &st) < 0)
 		return -1;
+	if (!S_ISREG(st.st_mode))
+		return NC_SECRET_NOT_FILE;
 	if (st.st_mode & 077) {
 		*bad_mode = (unsigned)(st.st_mode & 07777);
 		return NC_SECRET_MODE_BAD;
@@ -529,10 +538,31 @@ int nc_secret_check(const char *path, unsigned *bad_mode)
 
 int nc_read_secret_file(const char *path, size_t limit, char **out, size_t *out_len, unsigned *bad_mode)
 {
-	/* who can chmod the file between the two calls owns it anyway */
-	int rc = nc_secret_check(path, bad_mode);
+	/*
+	 * O_NONBLOCK: opening a FIFO waits for a writer (a plan hung forever
+	 * on one); the checks are on the file opened, not on the path again.
+	 */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), e;
+	struct stat st;
 
-	return rc < 0 ? rc : nc_read_file(path, limit, out, out_len);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return NC_SECRET_NOT_FILE;
+	}
+	if (st.st_mode & 077) {
+		*bad_mode = (unsigned)(st.st_mode & 07777);
+		close(fd);
+		return NC_SECRET_MODE_BAD;
+	}
+	return read_fd(fd, limit, out, out_len);
 }
 
 char *nc_secret_msg(const char *what, const char *path, unsigned mode)

@@ -103,9 +103,13 @@ int nc_read_file(const char *path, size_t limit, char **out, size_t *out_len);
  * looks at path's mode; nc_read_secret_file() reads like nc_read_file() and
  * checks the mode of the file it opened.  Both return -3 for a file with
  * group/other permission bits, with its mode in *bad_mode; nc_secret_msg()
- * says so, naming the file and the chmod to run.
+ * says so, naming the file and the chmod to run.  Both return -4 for
+ * anything but a regular file (a directory, a FIFO, a device: opening a
+ * FIFO would wait for a writer forever), and nc_read_secret_file opens
+ * without blocking and checks the file it opened.
  */
 #define NC_SECRET_MODE_BAD (-3)
+#define NC_SECRET_NOT_FILE (-4)
 int nc_secret_check(const char *path, unsigned *bad_mode);
 int nc_read_secret_file(const char *path, size_t limit, char **out, size_t *out_len, unsigned *bad_mode);
 /* "WHAT PATH is accessible by group or others (mode 0644): run chmod 600 PATH"; caller frees. */

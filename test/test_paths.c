@@ -559,6 +559,39 @@ START_TEST(test_secret_mode)
 }
 END_TEST
 
+/*
+ * A secret that is not a regular file (found attacking issue 11): a FIFO in
+ * the secrets root made plan wait forever for a writer when it read an
+ * rbd.keyFile; a directory failed only when read.  Now the reader opens
+ * without blocking and refuses both, and validate/plan refuse the path.
+ */
+START_TEST(test_secret_not_a_file)
+{
+	struct nc_run r;
+	char *path, *data = NULL, *want;
+	size_t len = 0;
+	unsigned mode = 0;
+
+	free(write_spec(-1, NULL));
+	ck_assert_int_eq(shq("rm roots/secrets/backup.key && mkfifo -m 600 roots/secrets/backup.key && "
+			     "mkdir -m 700 roots/secrets/adir"), 0);
+	path = nc_xasprintf("%s/roots/secrets/backup.key", tdir);
+	ck_assert_int_eq(nc_read_secret_file(path, 4096, &data, &len, &mode), NC_SECRET_NOT_FILE);
+	ck_assert_int_eq(nc_secret_check(path, &mode), NC_SECRET_NOT_FILE);
+	free(path);
+	path = nc_xasprintf("%s/roots/secrets/adir", tdir);
+	ck_assert_int_eq(nc_read_secret_file(path, 4096, &data, &len, &mode), NC_SECRET_NOT_FILE);
+	free(path);
+	ck_assert_ptr_null(data);
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
+	want = nc_xasprintf("encryption.keyFile %s/roots/secrets/backup.key is not a regular file", tdir);
+	HAS(r.err, want);
+	free(want);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(STATE_EMPTY), 0);
+}
+END_TEST
+
 /* serve takes a revision with a path outside its roots for invalid */
 START_TEST(test_serve_refuses_revision)
 {
@@ -599,6 +632,7 @@ Suite *nc_suite_paths(void)
 	tcase_add_test(tc, test_defaults_and_override);
 	tcase_add_test(tc, test_backup_restore_refused);
 	tcase_add_test(tc, test_secret_mode);
+	tcase_add_test(tc, test_secret_not_a_file);
 	tcase_add_test(tc, test_serve_refuses_revision);
 	suite_add_tcase(s, tc);
 	return s;

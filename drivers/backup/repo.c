@@ -32,6 +32,10 @@ static int load_key(unsigned char out[32], const char *path, struct nc_err *err)
 		free(m);
 		return -1;
 	}
+	if (rc == NC_SECRET_NOT_FILE) {
+		nc_err_set(err, "key file %s: not a regular file (a directory, a FIFO or a device)", path);
+		return -1;
+	}
 	if (rc == -1) {
 		nc_err_set(err, "cannot read key file %s: %s", path, strerror(errno));
 		return -1;

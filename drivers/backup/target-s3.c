@@ -353,22 +353,27 @@ static int read_credentials(const char *path, const char *k1, char **v1, const c
 	char **v2, struct nc_err *err)
 {
 	char *text = NULL, *line, *save = NULL, *a = NULL, *b = NULL;
-	struct stat st;
 	size_t len;
-	int ret = -1, lineno = 0;
+	unsigned mode = 0;
+	int ret = -1, lineno = 0, r;
 
-	if (stat(path, &st) < 0) {
-		nc_err_set(err, "credentials file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		char *m = nc_secret_msg("credentials file", path, (unsigned)(st.st_mode & 07777));
+	r = nc_read_secret_file(path, 64 * 1024, &text, &len, &mode);
+	if (r == NC_SECRET_MODE_BAD) {
+		char *m = nc_secret_msg("credentials file", path, mode);
 
 		nc_err_set(err, "%s", m);
 		free(m);
 		return -1;
 	}
-	if (nc_read_file(path, 64 * 1024, &text, &len) < 0) {
+	if (r == NC_SECRET_NOT_FILE) {
+		nc_err_set(err, "credentials file %s: not a regular file (a directory, a FIFO or a device)", path);
+		return -1;
+	}
+	if (r == -2) {
+		nc_err_set(err, "credentials file %s: larger than 64 KiB", path);
+		return -1;
+	}
+	if (r < 0) {
 		nc_err_set(err, "cannot read credentials file %s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -105,6 +105,10 @@ int nc_ceph_key_load(const char *path, const char *user, char **out_b64, unsigne
 		free(m);
 		return -1;
 	}
+	if (r == NC_SECRET_NOT_FILE) {
+		nc_err_set(err, "rbd.keyFile %s: not a regular file (a directory, a FIFO or a device)", path);
+		return -1;
+	}
 	if (r == -2) {
 		nc_err_set(err, "rbd.keyFile %s: larger than 64 KiB, not a cephx key", path);
 		return -1;
