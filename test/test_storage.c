@@ -1068,6 +1068,12 @@ START_TEST(test_storage_rbd_auth_sim)
 	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
 	HAS(r.out, "ncsim.keyring: cannot read it: No such file or directory");
 	nc_run_free(&r);
+	/* a FIFO in the secrets root would block a reader forever: refused, at once */
+	ck_assert_int_eq(shq("mkfifo -m 600 auth/secrets/ncsim.keyring"), 0);
+	ck_assert_int_eq(sh(&r, "timeout 60 " AUTH_PLAN), 1);
+	HAS(r.out, "ncsim.keyring: not a regular file");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rm auth/secrets/ncsim.keyring"), 0);
 	ck_assert_int_eq(shq("echo '%s' > auth/secrets/ncsim.keyring && chmod 644 auth/secrets/ncsim.keyring", key2), 0);
 	ck_assert_int_eq(sh(&r, AUTH_PLAN), 1);
 	HAS(r.err, "auth/spec/c.yaml:11:");   /* refused with the spec's position, before any host */

@@ -26,6 +26,7 @@
 #include <rbd/librbd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../spec/util.h"
@@ -93,10 +94,16 @@ int nc_ceph_key_load(const char *path, const char *user, char **out_b64, unsigne
 	unsigned char *raw = NULL;
 	size_t len = 0, klen, i;
 	unsigned mode = 0;
+	struct stat st;
 	int r, n, pad = 0, ret = -1;
 
 	if (!user || !*user)
 		user = "admin";
+	/* a FIFO or a device would block or never end: only a regular file is a key file */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		nc_err_set(err, "rbd.keyFile %s: not a regular file", path);
+		return -1;
+	}
 	r = nc_read_secret_file(path, 64 * 1024, &text, &len, &mode);
 	if (r == NC_SECRET_MODE_BAD) {
 		char *m = nc_secret_msg("rbd.keyFile", path, mode);
