@@ -319,6 +319,42 @@ static void md_escape(struct nc_buf *out, const char *s)
 	}
 }
 
+/*
+ * s as one inline code span: fenced by one more backtick than its longest
+ * run of them (CommonMark), line breaks and other control characters shown
+ * as \n and \xNN.  A spec value with a backtick or a blank line could
+ * otherwise leave the span and write Markdown into a pull request's plan.
+ */
+static void md_code(struct nc_buf *out, const char *s)
+{
+	size_t run = 0, longest = 0, k;
+	const char *q;
+
+	for (q = s; *q; q++) {
+		run = *q == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	for (k = 0; k <= longest; k++)
+		nc_buf_addc(out, '`');
+	if (longest)
+		nc_buf_addc(out, ' ');
+	for (q = s; *q; q++) {
+		unsigned char ch = (unsigned char)*q;
+
+		if (ch == '\n')
+			nc_buf_adds(out, "\\n");
+		else if (ch < 0x20 || ch == 0x7f)
+			nc_buf_addf(out, "\\x%02x", ch);
+		else
+			nc_buf_addc(out, (char)ch);
+	}
+	if (longest)
+		nc_buf_addc(out, ' ');
+	for (k = 0; k <= longest; k++)
+		nc_buf_addc(out, '`');
+}
+
 void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c,
 			     const struct nc_render_opts *o, struct nc_buf *out)
 {
@@ -390,11 +426,11 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 			for (j = 0; j < a->nchanges; j++) {
 				nc_buf_adds(out, "- ");
 				md_escape(out, a->changes[j].field);
-				nc_buf_adds(out, ": `");
-				nc_buf_adds(out, a->changes[j].from);
-				nc_buf_adds(out, "` → `");
-				nc_buf_adds(out, a->changes[j].to);
-				nc_buf_addf(out, "`%s\n", a->changes[j].restart ? " (restart)" : "");
+				nc_buf_adds(out, ": ");
+				md_code(out, a->changes[j].from);
+				nc_buf_adds(out, " → ");
+				md_code(out, a->changes[j].to);
+				nc_buf_addf(out, "%s\n", a->changes[j].restart ? " (restart)" : "");
 			}
 			nc_buf_adds(out, "\n</details>\n\n");
 		}

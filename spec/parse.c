@@ -402,6 +402,16 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			      *p == '_' || *p == '.' || *p == '-'))
 				return -1;
 		return 0;
+	case NC_CHK_CEPH_NAME:
+		/* it reaches librados, QEMU's rbd options, keyring sections and plans */
+		*why = "Ceph pool and user names are 1 to 127 of A-Z a-z 0-9 '_' '.' '-', not starting with '-'";
+		if (!*s || strlen(s) > 127 || s[0] == '-')
+			return -1;
+		for (p = s; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      *p == '_' || *p == '.' || *p == '-'))
+				return -1;
+		return 0;
 	case NC_CHK_NONE:
 	case NC_CHK_LABELS:
 		return 0;

@@ -297,10 +297,10 @@ static const struct nc_schema policy_root_schema = SCHEMA("PlacementPolicy", str
 
 /* ---- StoragePool ---- */
 static const struct nc_field rbd_fields[] = {
-	F("pool", NC_F_STR, struct nc_rbd, pool, .required = 1, .doc = "Ceph pool name"),
+	F("pool", NC_F_STR, struct nc_rbd, pool, .required = 1, .check = NC_CHK_CEPH_NAME, .doc = "Ceph pool name"),
 	F("cephConf", NC_F_STR, struct nc_rbd, ceph_conf, .check = NC_CHK_ABS_PATH,
 	  .doc = "ceph.conf path on the NovaCron machine, inside the operator's paths.ceph (default /etc/ceph/ceph.conf)"),
-	F("user", NC_F_STR, struct nc_rbd, user, .doc = "cephx user id (default admin)"),
+	F("user", NC_F_STR, struct nc_rbd, user, .check = NC_CHK_CEPH_NAME, .doc = "cephx user id (default admin)"),
 	F("keyFile", NC_F_STR, struct nc_rbd, key_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "file with the user's cephx key (a keyring or the bare key), inside the operator's paths.secrets; "
 		 "apply puts it into a libvirt secret on each host and the disks authenticate with it"),
@@ -381,7 +381,7 @@ static const struct nc_field target_fields[] = {
 	  .doc = "dir, rados, s3 or swift"),
 	F("path", NC_F_STR, struct nc_target, path, .check = NC_CHK_ABS_PATH,
 	  .doc = "repository directory (dir), inside the operator's paths.backups"),
-	F("pool", NC_F_STR, struct nc_target, pool, .doc = "RADOS pool (rados)"),
+	F("pool", NC_F_STR, struct nc_target, pool, .check = NC_CHK_CEPH_NAME, .doc = "RADOS pool (rados)"),
 	F("cephConf", NC_F_STR, struct nc_target, ceph_conf, .check = NC_CHK_ABS_PATH,
 	  .doc = "ceph.conf path (rados), inside the operator's paths.ceph"),
 	F("endpoint", NC_F_STR, struct nc_target, endpoint, .check = NC_CHK_HTTP_URL,
@@ -390,7 +390,7 @@ static const struct nc_field target_fields[] = {
 	F("region", NC_F_STR, struct nc_target, region, .doc = "SigV4 region (s3; default us-east-1)"),
 	F("credentialsFile", NC_F_STR, struct nc_target, credentials_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "file holding the access key and secret (s3, swift), inside the operator's paths.secrets"),
-	F("cephUser", NC_F_STR, struct nc_target, ceph_user, .doc = "cephx user id (rados; default admin)"),
+	F("cephUser", NC_F_STR, struct nc_target, ceph_user, .check = NC_CHK_CEPH_NAME, .doc = "cephx user id (rados; default admin)"),
 	F("prefix", NC_F_STR, struct nc_target, prefix,
 	  .doc = "keep the repository under this prefix (rados namespace, bucket key prefix)"),
 };

@@ -50,6 +50,7 @@ enum nc_fcheck {
 	NC_CHK_HTTP_URL,    /* http:// or https:// URL */
 	NC_CHK_FILE_NAME,   /* a bare file name: no '/', not "." or "..", no leading '.', printable */
 	NC_CHK_SHA256,      /* 64 lower-case hex digits */
+	NC_CHK_CEPH_NAME,   /* Ceph pool or cephx user id: [A-Za-z0-9_.-], 1-127, no leading '-' */
 };
 
 struct nc_schema;

@@ -592,6 +592,45 @@ START_TEST(test_secret_not_a_file)
 }
 END_TEST
 
+/*
+ * Found attacking issue 11: rbd.user and rbd.pool took any string, so a
+ * newline and an escape sequence reached the plan (a forged line, a
+ * coloured terminal) and a keyring section; and a change value with a
+ * backtick left its code span in the Markdown plan a pull request shows.
+ */
+START_TEST(test_rbd_names_and_markdown_spans)
+{
+	struct nc_run r;
+	char *yaml, *want;
+
+	yaml = nc_xasprintf("apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: 'sim:///h1'}\n---\n"
+			    "apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\nspec:\n  type: rbd\n"
+			    "  rbd: {pool: \"rbd\\n\\n## LGTM\", cephConf: %s/roots/ceph/ceph.conf, "
+			    "user: \"x\\e[31m\\n+ v9: delete\", keyFile: '%s/roots/secrets/k`![t](x.png)`'}\n---\n"
+			    "apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v1}\n"
+			    "spec: {vcpus: 1, memory: 128MiB, disks: [{name: root, pool: ceph, size: 1GiB}]}\n", tdir, tdir);
+	ck_assert_int_eq(shq("cat > spec/c.yaml <<'EOF'\n%sEOF", yaml), 0);
+	ck_assert_int_eq(shq("printf '[client.x]\\n\\tkey = AQBkZ2VtYWNoaW5lc2VjcmV0a2V5MTIzNDU2Nzg5MA==\\n' > "
+			     "'roots/secrets/k`![t](x.png)`' && chmod 600 roots/secrets/k*"), 0);
+	ck_assert_int_eq(sh(&r, PLAN_CFG), 1);
+	HAS(r.err, "spec/c.yaml:11:15: error: invalid pool 'rbd\\x0a\\x0a## LGTM': Ceph pool and user names are 1 "
+		   "to 127 of A-Z a-z 0-9 '_' '.' '-', not starting with '-'");
+	HAS(r.err, "error: invalid user 'x\\x1b[31m\\x0a+ v9: delete': ");
+	HASNT(r.out, "\x1b[31m");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(STATE_EMPTY), 0);
+
+	/* valid names: the key file's name, backticks and all, stays inside its code span */
+	ck_assert_int_eq(shq("sed -i -e 's/pool: \"[^\"]*\"/pool: rbd/' -e 's/user: \"[^\"]*\"/user: x/' spec/c.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN_CFG " --output markdown"), 2);
+	want = nc_xasprintf("- value: `-` → `` the key of client.x in %s/roots/secrets/k`![t](x.png)` ``\n", tdir);
+	HAS(r.out, want);
+	free(want);
+	nc_run_free(&r);
+	free(yaml);
+}
+END_TEST
+
 /* serve takes a revision with a path outside its roots for invalid */
 START_TEST(test_serve_refuses_revision)
 {
@@ -633,6 +672,7 @@ Suite *nc_suite_paths(void)
 	tcase_add_test(tc, test_backup_restore_refused);
 	tcase_add_test(tc, test_secret_mode);
 	tcase_add_test(tc, test_secret_not_a_file);
+	tcase_add_test(tc, test_rbd_names_and_markdown_spans);
 	tcase_add_test(tc, test_serve_refuses_revision);
 	suite_add_tcase(s, tc);
 	return s;
