@@ -57,6 +57,23 @@ void nc_diag_vadd(struct nc_diags *d, enum nc_severity sev, struct nc_pos pos,
 	g->line = pos.line;
 	g->col = pos.line ? pos.col : 0;
 	nc_buf_vaddf(&b, fmt, ap);
+	{
+		/* a spec value quoted raw (an escape sequence, a line break) must
+		 * not reach a terminal or forge a line of its own: \xNN */
+		struct nc_buf c = NC_BUF_INIT;
+		size_t i;
+
+		for (i = 0; i < b.len; i++) {
+			unsigned char ch = (unsigned char)b.buf[i];
+
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				nc_buf_addf(&c, "\\x%02x", ch);
+			else
+				nc_buf_addc(&c, (char)ch);
+		}
+		nc_buf_release(&b);
+		b = c;
+	}
 	g->msg = nc_buf_detach(&b, NULL);
 	g->seq = d->n;
 	d->n++;

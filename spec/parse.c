@@ -412,6 +412,22 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			      *p == '_' || *p == '.' || *p == '-'))
 				return -1;
 		return 0;
+	case NC_CHK_MACHINE:
+		/* shown in plans: an escape sequence or a line break would write to the terminal */
+		*why = "machine types are 1 to 63 of A-Z a-z 0-9 '_' '.' '-', such as q35 or pc-i440fx-7.2";
+		if (!*s || strlen(s) > 63 || s[0] == '-')
+			return -1;
+		for (p = s; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      *p == '_' || *p == '.' || *p == '-'))
+				return -1;
+		return 0;
+	case NC_CHK_PRINTABLE:
+		*why = "control characters (line breaks, escape sequences) are not allowed";
+		for (p = s; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return -1;
+		return 0;
 	case NC_CHK_NONE:
 	case NC_CHK_LABELS:
 		return 0;

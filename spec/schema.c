@@ -151,7 +151,7 @@ static const struct nc_field boot_fields[] = {
 	  .doc = "kernel image on the host, inside the operator's paths.boot"),
 	F("initrd", NC_F_STR, struct nc_direct_boot, initrd, .check = NC_CHK_ABS_PATH,
 	  .doc = "initial ramdisk on the host, inside the operator's paths.boot"),
-	F("cmdline", NC_F_STR, struct nc_direct_boot, cmdline, .doc = "kernel command line"),
+	F("cmdline", NC_F_STR, struct nc_direct_boot, cmdline, .check = NC_CHK_PRINTABLE, .doc = "kernel command line"),
 };
 static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot, boot_fields);
 
@@ -160,7 +160,7 @@ static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot
 #define MACHINE_FIELDS(base) \
 	FM(base, "vcpus", NC_F_INT, vcpus, .min = 1, .max = 1024, .doc = "virtual CPUs"), \
 	FM(base, "memory", NC_F_SIZE, memory, .min = MiB, .doc = "memory, e.g. 2GiB"), \
-	FM(base, "machine", NC_F_STR, machine, \
+	FM(base, "machine", NC_F_STR, machine, .check = NC_CHK_MACHINE, \
 	   .doc = "QEMU machine type, e.g. q35 or pc (default: the host's default)"), \
 	FM(base, "disks", NC_F_LIST, disks, .sub = &disk_schema, .doc = "disks, merged by name"), \
 	FM(base, "nics", NC_F_LIST, nics, .sub = &nic_schema, \
@@ -386,12 +386,12 @@ static const struct nc_field target_fields[] = {
 	  .doc = "ceph.conf path (rados), inside the operator's paths.ceph"),
 	F("endpoint", NC_F_STR, struct nc_target, endpoint, .check = NC_CHK_HTTP_URL,
 	  .doc = "http(s) endpoint (s3, swift)"),
-	F("bucket", NC_F_STR, struct nc_target, bucket, .doc = "bucket or container (s3, swift)"),
-	F("region", NC_F_STR, struct nc_target, region, .doc = "SigV4 region (s3; default us-east-1)"),
+	F("bucket", NC_F_STR, struct nc_target, bucket, .check = NC_CHK_PRINTABLE, .doc = "bucket or container (s3, swift)"),
+	F("region", NC_F_STR, struct nc_target, region, .check = NC_CHK_PRINTABLE, .doc = "SigV4 region (s3; default us-east-1)"),
 	F("credentialsFile", NC_F_STR, struct nc_target, credentials_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "file holding the access key and secret (s3, swift), inside the operator's paths.secrets"),
 	F("cephUser", NC_F_STR, struct nc_target, ceph_user, .check = NC_CHK_CEPH_NAME, .doc = "cephx user id (rados; default admin)"),
-	F("prefix", NC_F_STR, struct nc_target, prefix,
+	F("prefix", NC_F_STR, struct nc_target, prefix, .check = NC_CHK_PRINTABLE,
 	  .doc = "keep the repository under this prefix (rados namespace, bucket key prefix)"),
 };
 static const struct nc_schema target_schema = SCHEMA("target", struct nc_target, target_fields);

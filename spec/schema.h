@@ -51,6 +51,8 @@ enum nc_fcheck {
 	NC_CHK_FILE_NAME,   /* a bare file name: no '/', not "." or "..", no leading '.', printable */
 	NC_CHK_SHA256,      /* 64 lower-case hex digits */
 	NC_CHK_CEPH_NAME,   /* Ceph pool or cephx user id: [A-Za-z0-9_.-], 1-127, no leading '-' */
+	NC_CHK_MACHINE,     /* QEMU machine type: [A-Za-z0-9_.-], 1-63, no leading '-' */
+	NC_CHK_PRINTABLE,   /* no control character */
 };
 
 struct nc_schema;

@@ -970,6 +970,25 @@ START_TEST(test_network_special_ranges)
 }
 END_TEST
 
+/*
+ * Found attacking issue 11: a VM's machine type took any string, so
+ * "pc\e[2J\n  + v9: delete" cleared the terminal and forged a line in the
+ * text plan; validate quoted some values raw (topologyKey); cmdline and S3
+ * names took line breaks.  Diagnostics now show control characters as \xNN.
+ */
+START_TEST(test_control_characters_never_printed)
+{
+	EXPECT(DOC("VM", "v") "spec: {vcpus: 1, memory: 1GiB, machine: \"pc\\e[2J\\n  + v9: delete\"}\n",
+	       "t.yaml:6:41: error: invalid machine 'pc\\x1b[2J\\x0a  + v9: delete': machine types are 1 to 63 of "
+	       "A-Z a-z 0-9 '_' '.' '-', such as q35 or pc-i440fx-7.2\n");
+	EXPECT(DOC("VM", "v") "spec: {vcpus: 1, memory: 1GiB, machine: pc-q35-7.2}\n", "");
+	EXPECT(DOC("PlacementPolicy", "p") "spec:\n  vmSelector: {matchLabels: {a: b}}\n"
+	       "  affinity: [{topologyKey: \"zone\\e[31m\", selector: {matchLabels: {a: b}}, type: affinity}]\n",
+	       "t.yaml:8:28: error: invalid topologyKey 'zone\\x1b[31m': the name must be at most 63 letters, "
+	       "digits, '-', '_' or '.', starting and ending with a letter or digit\n");
+}
+END_TEST
+
 /* Networks (issue 11): subnets, DHCP ranges, fixed addresses, bridge names */
 START_TEST(test_network_rules)
 {
@@ -1364,6 +1383,7 @@ Suite *nc_suite_spec(void)
 	tcase_add_test(tc, test_quiet_mistakes);
 	tcase_add_test(tc, test_network_rules);
 	tcase_add_test(tc, test_network_special_ranges);
+	tcase_add_test(tc, test_control_characters_never_printed);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tm, test_size_parse);
