@@ -1071,7 +1071,9 @@ START_TEST(test_storage_rbd_auth_sim)
 	/* a FIFO in the secrets root would block a reader forever: refused, at once */
 	ck_assert_int_eq(shq("mkfifo -m 600 auth/secrets/ncsim.keyring"), 0);
 	ck_assert_int_eq(sh(&r, "timeout 60 " AUTH_PLAN), 1);
-	HAS(r.out, "ncsim.keyring: not a regular file");
+	/* validate refuses it first, at the spec's position (test_secret_not_a_file) */
+	HAS(r.err, "auth/spec/c.yaml:11:");
+	HAS(r.err, "ncsim.keyring is not a regular file (a directory, a FIFO or a device)");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("rm auth/secrets/ncsim.keyring"), 0);
 	ck_assert_int_eq(shq("echo '%s' > auth/secrets/ncsim.keyring && chmod 644 auth/secrets/ncsim.keyring", key2), 0);
