@@ -56,6 +56,12 @@ int cmd_apply(int argc, char **argv)
 			return NC_EXIT_ERROR;
 		}
 		from_file = true;
+	} else if (a.allow_unreachable) {
+		/* it would be ignored: apply PATH already acts on what it can read */
+		fprintf(stderr, "novacron apply: --allow-unreachable applies only to a saved plan (apply PLANFILE); "
+				"apply PATH acts on the hosts it can read and leaves the others\n");
+		nc_pass_args_release(&a);
+		return NC_EXIT_ERROR;
 	}
 	if (nc_pass_run(&p, &a) < 0)
 		goto out;

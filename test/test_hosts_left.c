@@ -695,6 +695,11 @@ START_TEST(test_unreachable_saved_plan_refused)
 	ck_assert_int_eq(sh(&r, PLAN " --config c.yaml --allow-unreachable"), 1);
 	HAS(r.err, "usage: novacron plan");
 	nc_run_free(&r);
+	/* and to a saved plan: with a spec path it was silently ignored (found attacking issue 11) */
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config c.yaml --auto-approve --allow-unreachable"), 1);
+	HAS(r.err, "novacron apply: --allow-unreachable applies only to a saved plan (apply PLANFILE)");
+	HASNT(r.out, "Apply");
+	nc_run_free(&r);
 	s = vms_on("h2");
 	ck_assert_str_eq(s, "v2 v4 ");
 	free(s);
