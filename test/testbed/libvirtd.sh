@@ -158,7 +158,7 @@ check() {
 		echo "note: a system libvirtd seems to run here too; it is not touched and does not conflict"
 	fi
 	[ -e /dev/kvm ] || echo "note: no /dev/kvm: guests must be <domain type='qemu'> (TCG software emulation)"
-	[ -e /dev/kvm ] && [ "$KVM" != 1 ] && echo "note: /dev/kvm is hidden from the daemons: guests run under TCG (NC_LV_KVM=1 to use it)"
+	[ -e /dev/kvm ] && [ "$KVM" != 1 ] && echo "note: /dev/kvm is hidden from the daemons (their /dev has none): guests run under TCG (NC_LV_KVM=1 to use it)"
 	return $bad
 }
 
@@ -405,10 +405,17 @@ start_host() {
 		{ cat /etc/group; getent group libvirt-qemu >/dev/null || echo 'libvirt-qemu:x:64055:'; } >"$d/group"
 		binds="$binds /etc/passwd=$d/passwd /etc/group=$d/group"
 	fi
-	# TCG unless NC_LV_KVM=1: the daemon sees /dev/null as /dev/kvm, QEMU cannot use it, and
-	# the host's capabilities offer domain type 'qemu' only (nested KVM can be present but
-	# unusable: in a VM, a Debian kernel hangs while it decompresses under KVM here)
-	if [ "$KVM" != 1 ] && [ -e /dev/kvm ]; then binds="$binds /dev/kvm=/dev/null"; fi
+	# TCG unless NC_LV_KVM=1: the daemon's /dev has no kvm (a tmpfs holding bind mounts of
+	# everything else in /dev), so the host's capabilities offer domain type 'qemu' only
+	# (nested KVM can be present but unusable: in a VM, a Debian kernel hangs while it
+	# decompresses under KVM here). A /dev/kvm that exists but fails (/dev/null bound over
+	# it) would not do: libvirt then finds its capabilities cache stale on every use and
+	# probes QEMU again, about 15 s each time.
+	local nokvm=
+	if [ "$KVM" != 1 ] && [ -e /dev/kvm ]; then
+		nokvm=$d/dev
+		mkdir -p "$nokvm"
+	fi
 	# setsid: own session, no terminal. unshare execs the shell, which mounts and execs
 	# libvirtd, so $! is libvirtd's PID; the daemon's own pid file (-p) has the last word.
 	# nsenter: into the testbed's network namespace; it execs unshare, which execs the shell
@@ -416,8 +423,22 @@ start_host() {
 		unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		for b in $1; do mount --bind "${b#*=}" "${b%%=*}"; done
+		if [ -n "$5" ]; then
+			mount -t tmpfs -o mode=755 nc-dev "$5"
+			for e in /dev/*; do
+				n=${e##*/}
+				if [ "$n" = kvm ]; then continue
+				# a bound /dev/ptmx finds no pts beside it: use the devpts one, as containers do
+				elif [ "$n" = ptmx ]; then ln -s pts/ptmx "$5/ptmx"
+				elif [ -L "$e" ]; then cp -P "$e" "$5/$n"
+				elif [ -d "$e" ]; then mkdir "$5/$n" && mount --rbind "$e" "$5/$n"
+				else : >"$5/$n" && mount --bind "$e" "$5/$n"
+				fi
+			done
+			mount --move "$5" /dev
+		fi
 		exec "$2" -f "$3/etc/libvirtd.conf" -p "$3/libvirtd.pid" $4
-	' sh "$binds" "$LIBVIRTD" "$d" "$([ "$TCP_BASE" -gt 0 ] && echo --listen || true)" \
+	' sh "$binds" "$LIBVIRTD" "$d" "$([ "$TCP_BASE" -gt 0 ] && echo --listen || true)" "$nokvm" \
 		</dev/null >"$d/daemon.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/libvirtd.pid"
