@@ -121,6 +121,73 @@ static char *img_info(const char *path)
 	return r.out;
 }
 
+/* the <description> of a secret on a real daemon (caller frees) */
+static char *secret_description(struct nc_host_conn *h, const char *uuid)
+{
+	virSecretPtr s = virSecretLookupByUUIDString(nc_libvirt_conn(h), uuid);
+	char *xml, *a, *e, *out;
+
+	ck_assert_msg(s != NULL, "%s", virGetLastErrorMessage());
+	xml = virSecretGetXMLDesc(s, 0);
+	virSecretFree(s);
+	ck_assert_ptr_nonnull(xml);
+	a = strstr(xml, "<description>");
+	e = a ? strstr(a, "</description>") : NULL;
+	out = a && e ? nc_xstrndup(a + 13, (size_t)(e - a - 13)) : nc_xstrdup("");
+	free(xml);
+	return out;
+}
+
+/*
+ * A secret cut short between its definition and its value (a kill) must not
+ * look right: its description (the key's fingerprint, what plans compare) is
+ * written only after the value.  Found attacking issue 11: the final
+ * description came first, so a secret left without its value, or with the
+ * old key, matched every later plan.
+ */
+START_TEST(test_storage_secret_cut_short)
+{
+	struct nc_host_conn *h;
+	struct nc_err err = { "" };
+	static const unsigned char key1[16] = "0123456789abcdef", key2[16] = "fedcba9876543210";
+	struct nc_secret_def d = { "6a1d1f0e-3b1e-5c1a-9a1b-0123456789ab", "novacron-ceph-cutshort",
+				   "NovaCron: key A", key1, sizeof(key1) };
+	virSecretPtr s;
+	char *desc;
+
+	/* calls 1 and 2: the first secret; 3 and 4: the second, cut short after its definition
+	 * (the switch is read once per process: Check forks each test) */
+	setenv("NOVACRON_FAIL_AT", "4", 1);
+	h = open_host();
+	SKIP_WITHOUT_DAEMON(h);
+	ck_assert_msg(h->drv->secret_define(h, &d, &err) == 0, "%s", err.msg);
+	desc = secret_description(h, d.uuid);
+	ck_assert_str_eq(desc, "NovaCron: key A");
+	free(desc);
+
+	d.description = "NovaCron: key B";
+	d.value = key2;
+	ck_assert_int_eq(h->drv->secret_define(h, &d, &err), -1);
+	ck_assert_msg(strstr(err.msg, "secret value: injected failure") != NULL, "%s", err.msg);
+	desc = secret_description(h, d.uuid);
+	ck_assert_msg(strcmp(desc, "NovaCron: key B") != 0 && strcmp(desc, "NovaCron: key A") != 0,
+		      "a secret cut short looks set: '%s'", desc);
+	free(desc);
+
+	/* the next pass sets it */
+	ck_assert_msg(h->drv->secret_define(h, &d, &err) == 0, "%s", err.msg);
+	desc = secret_description(h, d.uuid);
+	ck_assert_str_eq(desc, "NovaCron: key B");
+	free(desc);
+	s = virSecretLookupByUUIDString(nc_libvirt_conn(h), d.uuid);
+	ck_assert_ptr_nonnull(s);
+	virSecretUndefine(s);
+	virSecretFree(s);
+	nc_host_close(h);
+	unsetenv("NOVACRON_FAIL_AT");
+}
+END_TEST
+
 START_TEST(test_storage_dir_create_empty)
 {
 	struct nc_host_conn *h = open_host();
@@ -1177,6 +1244,7 @@ Suite *nc_suite_storage(void)
 	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_storage_dir_create_empty);
+	tcase_add_test(tc, test_storage_secret_cut_short);
 	tcase_add_test(tc, test_storage_dir_clone_base);
 	tcase_add_test(tc, test_storage_dir_grow_shrink);
 	tcase_add_test(tc, test_storage_dir_grow_running);

@@ -248,7 +248,8 @@ int nc_host_secret_define(struct nc_host_conn *host, const struct nc_secret_def 
 	xmlDocPtr doc;
 	xmlNodePtr root, u;
 	xmlChar *mem = NULL;
-	int len = 0, r;
+	char *pending;
+	int len = 0, r, pass;
 
 	if (nc_driver_fault("secret define", err) < 0)
 		return -1;
@@ -270,30 +271,54 @@ int nc_host_secret_define(struct nc_host_conn *host, const struct nc_secret_def 
 		}
 		virSecretFree(s);
 	}
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	root = xmlNewNode(NULL, BAD_CAST "secret");
-	xmlDocSetRootElement(doc, root);
-	xmlNewProp(root, BAD_CAST "ephemeral", BAD_CAST "no");
-	xmlNewProp(root, BAD_CAST "private", BAD_CAST "yes");
-	xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST def->uuid);
-	xmlNewTextChild(root, NULL, BAD_CAST "description", BAD_CAST def->description);
-	u = xmlNewChild(root, NULL, BAD_CAST "usage", NULL);
-	xmlNewProp(u, BAD_CAST "type", BAD_CAST "ceph");
-	xmlNewTextChild(u, NULL, BAD_CAST "name", BAD_CAST def->usage);
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	xmlFreeDoc(doc);
-	s = virSecretDefineXML(conn, (const char *)mem, 0);
-	xmlFree(mem);
-	if (!s) {
-		nc_err_set(err, "cannot define secret %s: %s", def->usage, virGetLastErrorMessage());
-		return -1;
+	/*
+	 * The description carries the key's fingerprint, which is what plans
+	 * compare: it is written only once the value is set.  Defined first
+	 * with the fingerprint pending, a secret cut short here (a kill
+	 * between the two calls) never looks right, with no value or with the
+	 * old key, and the next plan updates it again.
+	 */
+	pending = nc_xasprintf("%s (value being set)", def->description);
+	for (pass = 0; pass < 2; pass++) {
+		doc = xmlNewDoc(BAD_CAST "1.0");
+		root = xmlNewNode(NULL, BAD_CAST "secret");
+		xmlDocSetRootElement(doc, root);
+		xmlNewProp(root, BAD_CAST "ephemeral", BAD_CAST "no");
+		xmlNewProp(root, BAD_CAST "private", BAD_CAST "yes");
+		xmlNewTextChild(root, NULL, BAD_CAST "uuid", BAD_CAST def->uuid);
+		xmlNewTextChild(root, NULL, BAD_CAST "description", BAD_CAST(pass ? def->description : pending));
+		u = xmlNewChild(root, NULL, BAD_CAST "usage", NULL);
+		xmlNewProp(u, BAD_CAST "type", BAD_CAST "ceph");
+		xmlNewTextChild(u, NULL, BAD_CAST "name", BAD_CAST def->usage);
+		xmlDocDumpFormatMemory(doc, &mem, &len, 1);
+		xmlFreeDoc(doc);
+		s = virSecretDefineXML(conn, (const char *)mem, 0);
+		xmlFree(mem);
+		if (!s) {
+			nc_err_set(err, "cannot define secret %s: %s", def->usage, virGetLastErrorMessage());
+			free(pending);
+			return -1;
+		}
+		if (pass)
+			break;
+		/* a process killed here (tested through NOVACRON_FAIL_AT): nothing undone */
+		if (nc_driver_fault("secret value", err) < 0) {
+			virSecretFree(s);
+			free(pending);
+			return -1;
+		}
+		r = virSecretSetValue(s, def->value, def->len, 0);
+		if (r < 0) {
+			nc_err_set(err, "cannot set the value of secret %s: %s", def->usage, virGetLastErrorMessage());
+			/* no secret that looks right without its value: the next plan defines it again */
+			virSecretUndefine(s);
+			virSecretFree(s);
+			free(pending);
+			return -1;
+		}
+		virSecretFree(s);
 	}
-	r = virSecretSetValue(s, def->value, def->len, 0);
-	if (r < 0) {
-		nc_err_set(err, "cannot set the value of secret %s: %s", def->usage, virGetLastErrorMessage());
-		/* no secret that looks right without its value: the next plan defines it again */
-		virSecretUndefine(s);
-	}
+	free(pending);
 	virSecretFree(s);
-	return r < 0 ? -1 : 0;
+	return 0;
 }
