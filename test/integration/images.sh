@@ -7,7 +7,7 @@
 #   (qemu-img shows the backing file); the next plan reuses them (no changes); a cut-short
 #   upload (a volume without its completion mark) is replaced; a wrong sha256 of a file is
 #   a plan error; a URL whose bytes have another sha256 fails apply and keeps nothing; a
-#   URL that 404s is a plan error.
+#   URL that 404s is a plan error; a redirect to file:// is refused by plan and apply.
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,10 +16,12 @@ NC=${NC:-$ROOT/build/novacron}
 T=$(mktemp -d /tmp/nc-it-images-XXXXXX)
 LV=$T/lv
 HTTP_PID=
+REDIR_PID=
 fails=0
 
 cleanup() {
 	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null && wait "$HTTP_PID" 2>/dev/null
+	[ -n "$REDIR_PID" ] && kill "$REDIR_PID" 2>/dev/null && wait "$REDIR_PID" 2>/dev/null
 	bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -205,6 +207,33 @@ spec "$BASE_SUM" "$OTHER_SUM" missing.raw a:h1:base g:h2:web
 nc plan >"$T/p6.log" 2>&1; rc=$?
 [ $rc -eq 1 ] && grep -q "error: Image web: http://127.0.0.1:$PORT/missing.raw cannot be downloaded: HTTP 404" "$T/p6.log" &&
 	ok "plan: a URL that 404s is an error (exit 1)" || { cat "$T/p6.log"; fail "404 (exit $rc)"; }
+# a server that redirects every request to file:///etc/passwd: refused, never followed
+cat >"$T/redir.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302); self.send_header("Location", "file:///etc/passwd"); self.end_headers()
+    do_HEAD = do_GET
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+RPORT=$((PORT + 1))
+"$PY" "$T/redir.py" "$RPORT" >"$T/redir.log" 2>&1 &
+REDIR_PID=$!
+for _ in $(seq 50); do curl -sS -o /dev/null "http://127.0.0.1:$RPORT/" 2>/dev/null && break; sleep 0.1; done
+spec "$BASE_SUM" "$OTHER_SUM" x.raw a:h1:base g:h2:web
+sed -i "s|http://127.0.0.1:$PORT/x.raw|http://127.0.0.1:$RPORT/x.raw|" "$T/spec/cluster.yaml"
+nc plan >"$T/p8.log" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q "error: Image web: http://127.0.0.1:$RPORT/x.raw cannot be downloaded: " "$T/p8.log" &&
+	! grep -q "root:" "$T/p8.log" && ok "plan: a redirect to file:// is refused (exit 1), nothing read" ||
+	{ cat "$T/p8.log"; fail "redirect to file:// (exit $rc)"; }
+rm -f "$T/st/images/$OTHER_SUM"
+nc apply --auto-approve >"$T/a8.log" 2>&1; rc=$?
+[ $rc -eq 1 ] && ! ls "$T/st/images" | grep -q "$OTHER_SUM" && ! grep -q "root:" "$T/a8.log" &&
+	ok "apply: the same refusal, nothing downloaded" || { cat "$T/a8.log"; fail "redirect apply (exit $rc)"; }
+kill "$REDIR_PID" 2>/dev/null && wait "$REDIR_PID" 2>/dev/null
+REDIR_PID=
+
 # the fixed spec converges
 spec "$BASE_SUM" "$OTHER_SUM" other.raw a:h1:base g:h2:web
 nc apply --auto-approve >"$T/a7.log" 2>&1 && nc plan >/dev/null 2>&1 &&
