@@ -6,9 +6,10 @@
 # daemons (test/testbed/libvirtd.sh, one machine), against `virsh vol-upload`
 # of the same file into the same daemon's pool (the same libvirt stream over
 # the same unix socket). NovaCron's figure is the upload action's own time
-# (what `apply` prints for it: volume create, stream, sha256 of the bytes
-# sent, size check, completion mark) and, for 2 hosts, the wall time of the
-# whole apply (observe, plan, both uploads in parallel, the VM creates).
+# (what `apply` prints for it: volume create, stream,
+# size check, completion mark) and, for 2 hosts, the wall time of the
+# whole apply (observe, plan, both uploads in parallel, the VM creates: on the
+# testbed each define can take ~20 s, see bench/README.md).
 # The file's sha256 is computed once before (plan remembers it in the state
 # directory), so no run pays it twice. Best of RUNS.
 #
