@@ -368,7 +368,8 @@ start_netns() {
 		</dev/null >"$DIR/netns.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$DIR/netns.pid"
-	for ((i = 0; i < 100; i++)); do
+	# up to 30 s: on a loaded machine starting unshare, sh and ip can take seconds
+	for ((i = 0; i < 1500; i++)); do
 		alive "$pid" || die "network namespace holder exited: $(cat "$DIR/netns.out")"
 		ns=$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)
 		# ready when in its own namespace and lo is up (then the shell has exec'd sleep)
@@ -380,11 +381,16 @@ start_netns() {
 		sleep 0.02
 	done
 	[ -s "$DIR/netns" ] || die "network namespace holder not ready"
-	# (no `| grep -q`: with pipefail, ip killed by SIGPIPE would fail the test)
-	case "$(nsenter --net="/proc/$pid/ns/net" "$IP" -o addr show dev lo)" in
-	*"inet 127."*) ;;
-	*) die "lo is not up in the testbed's network namespace" ;;
-	esac
+	# lo up: seen up to 50 times, set up again if it is not (a loaded machine has shown
+	# the first look failing).  No `| grep -q`: with pipefail, ip killed by SIGPIPE fails.
+	for ((i = 0; ; i++)); do
+		case "$(nsenter --net="/proc/$pid/ns/net" "$IP" -o link show dev lo 2>&1)" in
+		*"<LOOPBACK,UP"*) break ;;
+		esac
+		[ "$i" -lt 50 ] || die "lo is not up in the testbed's network namespace: $(nsenter --net="/proc/$pid/ns/net" "$IP" -o link show dev lo 2>&1)"
+		nsenter --net="/proc/$pid/ns/net" "$IP" link set lo up 2>/dev/null || true
+		sleep 0.1
+	done
 	say "network namespace $ns (holder $pid)"
 }
 
