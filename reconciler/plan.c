@@ -659,8 +659,11 @@ static const struct nc_image_vol *image_vol(const struct nc_cluster *c, size_t h
 
 /*
  * Image uploads: every VM create needs the Images of its disks in their
- * pools on its host (dir) or in the shared rbd pool; each one missing (or
- * without its completion mark) becomes one upload action, made once.
+ * pools on its host (dir) or in the shared rbd pool, and so does a live
+ * migration on its destination (the disks there are clones of the same
+ * volume; a cold move copies the base along, see reconciler/volumes.c);
+ * each one missing (or without its completion mark) becomes one upload
+ * action, made once.
  */
 static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
 			const struct nc_cluster *c, const struct nc_plan_opts *opts)
@@ -669,9 +672,12 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 
 	for (i = 0; i < n; i++) {
 		const struct nc_action *a = &p->actions[i];
+		size_t host;
 
-		if (a->kind != NC_ACT_CREATE || a->obj != NC_OBJ_VM || !a->vmref)
+		if (a->obj != NC_OBJ_VM || !a->vmref ||
+		    (a->kind != NC_ACT_CREATE && !(a->kind == NC_ACT_MIGRATE && a->live)))
 			continue;
+		host = a->kind == NC_ACT_MIGRATE ? a->target : a->host;
 		for (k = 0; k < a->vmref->eff.disks.n; k++) {
 			const struct nc_disk *d = (const struct nc_disk *)a->vmref->eff.disks.v + k;
 			const struct nc_image *im;
@@ -689,14 +695,14 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 			if (!im || !pool)
 				continue;
 			rbd = pool->spec.type.v == NC_POOL_RBD;
-			v = image_vol(c, a->host, rbd, pool->obj.meta.name.v, im->obj.meta.name.v);
+			v = image_vol(c, host, rbd, pool->obj.meta.name.v, im->obj.meta.name.v);
 			if (v && v->complete)
 				continue;
 			for (j = 0; j < p->nactions && !dup; j++) {
 				const struct nc_action *b = &p->actions[j];
 
 				dup = b->kind == NC_ACT_UPLOAD && strcmp(b->vm, im->obj.meta.name.v) == 0 &&
-				      strcmp(b->pool, pool->obj.meta.name.v) == 0 && (rbd || b->host == a->host);
+				      strcmp(b->pool, pool->obj.meta.name.v) == 0 && (rbd || b->host == host);
 			}
 			if (dup)
 				continue;
@@ -707,7 +713,7 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 				continue;
 			}
 			vol = nc_image_volume(im, pool);
-			u = add_action(p, alloc_a, NC_ACT_UPLOAD, im->obj.meta.name.v, a->host);
+			u = add_action(p, alloc_a, NC_ACT_UPLOAD, im->obj.meta.name.v, host);
 			a = &p->actions[i];     /* add_action may move the array */
 			u->obj = NC_OBJ_IMAGE;
 			u->pool = nc_xstrdup(pool->obj.meta.name.v);
@@ -1154,8 +1160,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		}
-		/* creates wait for the Images their disks are cloned from */
-		if (a->kind == NC_ACT_CREATE && a->vmref) {
+		/* creates, and live moves on their destination, wait for the Images of their disks */
+		if ((a->kind == NC_ACT_CREATE || (a->kind == NC_ACT_MIGRATE && a->live)) && a->vmref) {
+			size_t on = a->kind == NC_ACT_MIGRATE ? a->target : a->host;
+
 			for (j = 0; j < i; j++) {
 				const struct nc_action *u = &p.actions[j];
 				size_t k2;
@@ -1170,7 +1178,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 					need = NC_IS_SET(d->image) && strcmp(d->image.v, u->vm) == 0 && pl &&
 					       strcmp(pl->obj.meta.name.v, u->pool) == 0 &&
-					       (pl->spec.type.v == NC_POOL_RBD || u->host == a->host);
+					       (pl->spec.type.v == NC_POOL_RBD || u->host == on);
 				}
 				if (need) {
 					a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));

@@ -661,6 +661,53 @@ START_TEST(test_drain_moves_what_fits)
 }
 END_TEST
 
+/* A live move to a host without the Image of the VM's disks uploads it there first. */
+START_TEST(test_live_move_uploads_image)
+{
+	struct nc_run r;
+	const char *up, *mig;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm4}\\n"
+			     "spec: {uri: \"sim:///kvm4\"}\\n' >> spec/hosts/hosts.yaml"), 0);
+	ck_assert_int_eq(shq("sed -i 's/    host: kvm3/    host: kvm4/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "+ image debian-12: upload on kvm4 into pool local\n");
+	HAS(r.out, "~ db-1: migrate kvm3 -> kvm4 (live)\n");
+	nc_run_free(&r);
+	/* the move waits for the upload */
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	up = strstr(r.out, "\"action\": \"upload\", \"vm\": \"debian-12\", \"object\": \"image\", "
+		 "\"pool\": \"local\", \"host\": \"kvm4\"");
+	mig = strstr(r.out, "\"action\": \"migrate\", \"vm\": \"db-1\"");
+	ck_assert_msg(up && mig, "%s", r.out);
+	{
+		const char *s = up, *after = strstr(mig, "\"after\": [");
+		long id, dep;
+		bool found = false;
+		char *end;
+
+		while (s > r.out && strncmp(s, "{\"id\": ", 7) != 0)
+			s--;
+		id = strtol(s + 7, NULL, 10);
+		ck_assert_ptr_nonnull(after);
+		for (s = after + strlen("\"after\": ["); *s && *s != ']'; s = end + (*end == ',' ? 1 : 0)) {
+			dep = strtol(s, &end, 10);
+			ck_assert_ptr_ne(end, s);
+			found |= dep == id;
+		}
+		ck_assert_msg(found, "migrate does not wait for upload #%ld: %.200s", id, after);
+	}
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " kvm4 list"), 0);
+	HAS(r.out, "db-1                 running");
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_pinned_host_moves)
 {
 	struct nc_run r;
@@ -882,6 +929,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_drain_moves_what_fits);
 	tcase_add_test(tc, test_drain_plan_golden);
 	tcase_add_test(tc, test_pinned_host_moves);
+	tcase_add_test(tc, test_live_move_uploads_image);
 	tcase_add_test(tc, test_cold_move_copies_volumes);
 	tcase_add_test(tc, test_nothing_fits_says_why);
 	tcase_add_test(tc, test_rebalance_evens_out_within_budget);
