@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../spec/util.h"
+#include "../xml.h"
 
 void nc_err_set(struct nc_err *err, const char *fmt, ...)
 {
@@ -42,81 +43,61 @@ const char *nc_dom_state_name(enum nc_dom_state s)
 
 /* ---- building ---- */
 
-static xmlNodePtr child(xmlNodePtr parent, const char *name, const char *text)
-{
-	return xmlNewTextChild(parent, NULL, BAD_CAST name, text ? BAD_CAST text : NULL);
-}
-
-static void prop(xmlNodePtr n, const char *name, const char *value)
-{
-	xmlNewProp(n, BAD_CAST name, BAD_CAST value);
-}
-
 /* <source protocol='rbd' name=POOL/IMAGE><host name= port=/>...</source><auth .../> of disk d */
 static void rbd_source(xmlNodePtr d, const char *name, const char *const *mons, const char *auth_user,
 		       const char *secret_uuid)
 {
-	xmlNodePtr n = child(d, "source", NULL);
+	xmlNodePtr n = nc_xml_child(d, "source", NULL);
 	size_t m;
 
-	prop(n, "protocol", "rbd");
-	prop(n, "name", name);
+	nc_xml_prop(n, "protocol", "rbd");
+	nc_xml_prop(n, "name", name);
 	for (m = 0; mons && mons[m]; m++) {
 		const char *sp = strchr(mons[m], ' ');
 		char *host = nc_xstrndup(mons[m], sp ? (size_t)(sp - mons[m]) : strlen(mons[m]));
-		xmlNodePtr h = child(n, "host", NULL);
+		xmlNodePtr h = nc_xml_child(n, "host", NULL);
 
-		prop(h, "name", host);
+		nc_xml_prop(h, "name", host);
 		if (sp)
-			prop(h, "port", sp + 1);
+			nc_xml_prop(h, "port", sp + 1);
 		free(host);
 	}
 	if (auth_user && secret_uuid) {
-		xmlNodePtr au = child(d, "auth", NULL), se;
+		xmlNodePtr au = nc_xml_child(d, "auth", NULL), se;
 
-		prop(au, "username", auth_user);
-		se = child(au, "secret", NULL);
-		prop(se, "type", "ceph");
-		prop(se, "uuid", secret_uuid);
+		nc_xml_prop(au, "username", auth_user);
+		se = nc_xml_child(au, "secret", NULL);
+		nc_xml_prop(se, "type", "ceph");
+		nc_xml_prop(se, "uuid", secret_uuid);
 	}
 }
 
 /* the cloud-init seed: a read-only CD-ROM on a bus the machine has */
 static xmlNodePtr seed_disk(xmlNodePtr parent, const struct nc_seed_def *k, bool medium)
 {
-	xmlNodePtr d = parent ? child(parent, "disk", NULL) : xmlNewNode(NULL, BAD_CAST "disk"), n;
+	xmlNodePtr d = parent ? nc_xml_child(parent, "disk", NULL) : xmlNewNode(NULL, BAD_CAST "disk"), n;
 
-	prop(d, "type", k->type);
-	prop(d, "device", "cdrom");
-	n = child(d, "driver", NULL);
-	prop(n, "name", "qemu");
-	prop(n, "type", "raw");
+	nc_xml_prop(d, "type", k->type);
+	nc_xml_prop(d, "device", "cdrom");
+	n = nc_xml_child(d, "driver", NULL);
+	nc_xml_prop(n, "name", "qemu");
+	nc_xml_prop(n, "type", "raw");
 	if (medium && strcmp(k->type, "network") == 0) {
 		rbd_source(d, k->source, k->mons, k->auth_user, k->secret_uuid);
 	} else if (medium) {
-		n = child(d, "source", NULL);
-		prop(n, "file", k->source);
+		n = nc_xml_child(d, "source", NULL);
+		nc_xml_prop(n, "file", k->source);
 	}
-	n = child(d, "target", NULL);
-	prop(n, "dev", k->target);
-	prop(n, "bus", k->bus);
-	child(d, "readonly", NULL);
+	n = nc_xml_child(d, "target", NULL);
+	nc_xml_prop(n, "dev", k->target);
+	nc_xml_prop(n, "bus", k->bus);
+	nc_xml_child(d, "readonly", NULL);
 	return d;
 }
 
 char *nc_domxml_seed(const struct nc_seed_def *seed, bool medium)
 {
-	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlChar *mem = NULL;
-	int len = 0;
-	char *out;
-
-	xmlDocSetRootElement(doc, seed_disk(NULL, seed, medium));
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	out = nc_xstrndup((const char *)mem, (size_t)len);
-	xmlFree(mem);
-	xmlFreeDoc(doc);
-	return out;
+	return nc_xml_dump(xmlNewDoc(BAD_CAST "1.0"), seed_disk(NULL, seed, medium));
 }
 
 /* may a domain name be a file name in NC_CONSOLE_LOG_DIR: 1 to 63 of [a-z0-9-] */
@@ -137,20 +118,17 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr dom, md, vm, os, type, devs, n, d;
 	xmlNsPtr ns;
-	xmlChar *mem = NULL;
 	char num[32];
-	int len = 0;
 	size_t i;
-	char *out;
 
 	dom = xmlNewNode(NULL, BAD_CAST "domain");
 	xmlDocSetRootElement(doc, dom);
-	prop(dom, "type", domain_type);
-	child(dom, "name", def->name);
+	nc_xml_prop(dom, "type", domain_type);
+	nc_xml_child(dom, "name", def->name);
 	if (def->uuid)
-		child(dom, "uuid", def->uuid);
+		nc_xml_child(dom, "uuid", def->uuid);
 
-	md = child(dom, "metadata", NULL);
+	md = nc_xml_child(dom, "metadata", NULL);
 	vm = xmlNewChild(md, NULL, BAD_CAST "vm", NULL);
 	ns = xmlNewNs(vm, BAD_CAST NC_XMLNS, BAD_CAST "nc");
 	xmlSetNs(vm, ns);
@@ -164,58 +142,58 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	if (def->seed) {
 		/* what the seed held when it was applied: plans show how it changes */
 		n = xmlNewChild(vm, ns, BAD_CAST "cloudinit", NULL);
-		prop(n, "instance-id", def->seed->instance_id);
-		prop(n, "user-data", def->seed->user_data_sha);
-		prop(n, "network-config", def->seed->network_config_sha);
+		nc_xml_prop(n, "instance-id", def->seed->instance_id);
+		nc_xml_prop(n, "user-data", def->seed->user_data_sha);
+		nc_xml_prop(n, "network-config", def->seed->network_config_sha);
 	}
 
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)((def->memory + 1023) / 1024));
-	n = child(dom, "memory", num);
-	prop(n, "unit", "KiB");
-	n = child(dom, "currentMemory", num);
-	prop(n, "unit", "KiB");
+	n = nc_xml_child(dom, "memory", num);
+	nc_xml_prop(n, "unit", "KiB");
+	n = nc_xml_child(dom, "currentMemory", num);
+	nc_xml_prop(n, "unit", "KiB");
 	snprintf(num, sizeof(num), "%u", def->vcpus);
-	n = child(dom, "vcpu", num);
-	prop(n, "placement", "static");
+	n = nc_xml_child(dom, "vcpu", num);
+	nc_xml_prop(n, "placement", "static");
 
-	os = child(dom, "os", NULL);
-	type = child(os, "type", "hvm");
+	os = nc_xml_child(dom, "os", NULL);
+	type = nc_xml_child(os, "type", "hvm");
 	if (def->machine)
-		prop(type, "machine", def->machine);
+		nc_xml_prop(type, "machine", def->machine);
 	if (def->kernel)
-		child(os, "kernel", def->kernel);
+		nc_xml_child(os, "kernel", def->kernel);
 	if (def->initrd)
-		child(os, "initrd", def->initrd);
+		nc_xml_child(os, "initrd", def->initrd);
 	if (def->cmdline)
-		child(os, "cmdline", def->cmdline);
-	n = child(dom, "features", NULL);
-	child(n, "acpi", NULL);
-	child(dom, "on_poweroff", "destroy");
-	child(dom, "on_reboot", "restart");
-	child(dom, "on_crash", "destroy");
+		nc_xml_child(os, "cmdline", def->cmdline);
+	n = nc_xml_child(dom, "features", NULL);
+	nc_xml_child(n, "acpi", NULL);
+	nc_xml_child(dom, "on_poweroff", "destroy");
+	nc_xml_child(dom, "on_reboot", "restart");
+	nc_xml_child(dom, "on_crash", "destroy");
 
-	devs = child(dom, "devices", NULL);
+	devs = nc_xml_child(dom, "devices", NULL);
 	for (i = 0; i < def->ndisks; i++) {
 		const struct nc_disk_def *k = &def->disks[i];
 
-		d = child(devs, "disk", NULL);
-		prop(d, "type", k->type);
-		prop(d, "device", "disk");
-		n = child(d, "driver", NULL);
-		prop(n, "name", "qemu");
-		prop(n, "type", k->format);
+		d = nc_xml_child(devs, "disk", NULL);
+		nc_xml_prop(d, "type", k->type);
+		nc_xml_prop(d, "device", "disk");
+		n = nc_xml_child(d, "driver", NULL);
+		nc_xml_prop(n, "name", "qemu");
+		nc_xml_prop(n, "type", k->format);
 		if (strcmp(k->type, "network") == 0) {
 			rbd_source(d, k->source, k->mons, k->auth_user, k->secret_uuid);
 		} else {
-			n = child(d, "source", NULL);
-			prop(n, "file", k->source);
+			n = nc_xml_child(d, "source", NULL);
+			nc_xml_prop(n, "file", k->source);
 		}
-		n = child(d, "target", NULL);
-		prop(n, "dev", k->target);
-		prop(n, "bus", k->bus);
+		n = nc_xml_child(d, "target", NULL);
+		nc_xml_prop(n, "dev", k->target);
+		nc_xml_prop(n, "bus", k->bus);
 		if (k->boot) {
-			n = child(d, "boot", NULL);
-			prop(n, "order", "1");
+			n = nc_xml_child(d, "boot", NULL);
+			nc_xml_prop(n, "order", "1");
 		}
 	}
 	if (def->seed)
@@ -223,88 +201,43 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	for (i = 0; i < def->nnics; i++) {
 		const struct nc_nic_def *k = &def->nics[i];
 
-		d = child(devs, "interface", NULL);
-		prop(d, "type", k->type);
-		n = child(d, "mac", NULL);
-		prop(n, "address", k->mac);
-		n = child(d, "source", NULL);
-		prop(n, strcmp(k->type, "bridge") == 0 ? "bridge" : "network", k->source);
-		n = child(d, "model", NULL);
-		prop(n, "type", k->model);
+		d = nc_xml_child(devs, "interface", NULL);
+		nc_xml_prop(d, "type", k->type);
+		n = nc_xml_child(d, "mac", NULL);
+		nc_xml_prop(n, "address", k->mac);
+		n = nc_xml_child(d, "source", NULL);
+		nc_xml_prop(n, strcmp(k->type, "bridge") == 0 ? "bridge" : "network", k->source);
+		n = nc_xml_child(d, "model", NULL);
+		nc_xml_prop(n, "type", k->model);
 	}
 
 	/* a serial console (ttyS0, what `virsh console` opens) whose output is also logged on the
 	 * host, under the directory where libvirt keeps its guests' logs and named after the
 	 * domain, so the path is NovaCron's, never the spec's; only for a name that is a DNS
 	 * label (what the spec allows: no '/', no "..") */
-	d = child(devs, "serial", NULL);
-	prop(d, "type", "pty");
+	d = nc_xml_child(devs, "serial", NULL);
+	nc_xml_prop(d, "type", "pty");
 	if (console_log_name_ok(def->name)) {
 		struct nc_buf path = NC_BUF_INIT;
 
 		nc_buf_addf(&path, "%s/%s%s", NC_CONSOLE_LOG_DIR, def->name, NC_CONSOLE_LOG_SUFFIX);
-		n = child(d, "log", NULL);
-		prop(n, "file", path.buf);
-		prop(n, "append", "off");
+		n = nc_xml_child(d, "log", NULL);
+		nc_xml_prop(n, "file", path.buf);
+		nc_xml_prop(n, "append", "off");
 		nc_buf_release(&path);
 	}
-	n = child(d, "target", NULL);
-	prop(n, "port", "0");
-	d = child(devs, "console", NULL);
-	prop(d, "type", "pty");
-	n = child(d, "target", NULL);
-	prop(n, "type", "serial");
-	prop(n, "port", "0");
+	n = nc_xml_child(d, "target", NULL);
+	nc_xml_prop(n, "port", "0");
+	d = nc_xml_child(devs, "console", NULL);
+	nc_xml_prop(d, "type", "pty");
+	n = nc_xml_child(d, "target", NULL);
+	nc_xml_prop(n, "type", "serial");
+	nc_xml_prop(n, "port", "0");
 
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	out = nc_xstrndup((const char *)mem, (size_t)len);
-	xmlFree(mem);
-	xmlFreeDoc(doc);
-	return out;
+	return nc_xml_dump(doc, NULL);
 }
 
 /* ---- parsing: a direct walk of the tree (XPath costs more than the rest) ---- */
-
-static bool is(xmlNodePtr n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr first(xmlNodePtr parent, const char *name)
-{
-	xmlNodePtr n;
-
-	for (n = parent ? parent->children : NULL; n; n = n->next)
-		if (is(n, name))
-			return n;
-	return NULL;
-}
-
-static char *text(xmlNodePtr n)
-{
-	xmlChar *c;
-	char *s;
-
-	if (!n)
-		return NULL;
-	c = xmlNodeGetContent(n);
-	s = c ? nc_xstrdup((const char *)c) : NULL;
-	xmlFree(c);
-	return s;
-}
-
-static char *attr(xmlNodePtr n, const char *name)
-{
-	xmlChar *c;
-	char *s;
-
-	if (!n)
-		return NULL;
-	c = xmlGetProp(n, BAD_CAST name);
-	s = c ? nc_xstrdup((const char *)c) : NULL;
-	xmlFree(c);
-	return s;
-}
 
 static uint64_t scaled(const char *value, const char *unit)
 {
@@ -328,7 +261,7 @@ static uint64_t scaled(const char *value, const char *unit)
 
 static uint64_t memory_of(xmlNodePtr n)
 {
-	char *v = text(n), *u = attr(n, "unit");
+	char *v = nc_xml_text(n), *u = nc_xml_attr(n, "unit");
 	uint64_t r = scaled(v, u);
 
 	free(v);
@@ -338,32 +271,32 @@ static uint64_t memory_of(xmlNodePtr n)
 
 static void parse_disk(struct nc_dom_disk *k, xmlNodePtr x)
 {
-	xmlNodePtr src = first(x, "source"), tgt = first(x, "target");
-	char *boot = attr(first(x, "boot"), "order");
+	xmlNodePtr src = nc_xml_first(x, "source"), tgt = nc_xml_first(x, "target");
+	char *boot = nc_xml_attr(nc_xml_first(x, "boot"), "order");
 
-	k->target = attr(tgt, "dev");
-	k->bus = attr(tgt, "bus");
-	k->type = attr(x, "type");
-	k->format = attr(first(x, "driver"), "type");
-	k->source = attr(src, "file");
+	k->target = nc_xml_attr(tgt, "dev");
+	k->bus = nc_xml_attr(tgt, "bus");
+	k->type = nc_xml_attr(x, "type");
+	k->format = nc_xml_attr(nc_xml_first(x, "driver"), "type");
+	k->source = nc_xml_attr(src, "file");
 	if (!k->source)
-		k->source = attr(src, "name");
+		k->source = nc_xml_attr(src, "name");
 	if (!k->source)
-		k->source = attr(src, "dev");
+		k->source = nc_xml_attr(src, "dev");
 	k->boot = boot && strcmp(boot, "1") == 0;
 	free(boot);
 }
 
 static void parse_nic(struct nc_dom_nic *k, xmlNodePtr x)
 {
-	xmlNodePtr src = first(x, "source");
+	xmlNodePtr src = nc_xml_first(x, "source");
 
-	k->mac = attr(first(x, "mac"), "address");
-	k->type = attr(x, "type");
-	k->source = attr(src, "network");
+	k->mac = nc_xml_attr(nc_xml_first(x, "mac"), "address");
+	k->type = nc_xml_attr(x, "type");
+	k->source = nc_xml_attr(src, "network");
 	if (!k->source)
-		k->source = attr(src, "bridge");
-	k->model = attr(first(x, "model"), "type");
+		k->source = nc_xml_attr(src, "bridge");
+	k->model = nc_xml_attr(nc_xml_first(x, "model"), "type");
 }
 
 /* <metadata><nc:vm xmlns:nc="NC_XMLNS">...</nc:vm></metadata> */
@@ -372,7 +305,7 @@ static void parse_meta(struct nc_domain *d, xmlNodePtr md)
 	xmlNodePtr vm, n;
 
 	for (vm = md ? md->children : NULL; vm; vm = vm->next)
-		if (is(vm, "vm") && vm->ns && vm->ns->href &&
+		if (nc_xml_is(vm, "vm") && vm->ns && vm->ns->href &&
 		    strcmp((const char *)vm->ns->href, NC_XMLNS) == 0)
 			break;
 	if (!vm)
@@ -382,29 +315,29 @@ static void parse_meta(struct nc_domain *d, xmlNodePtr md)
 
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		v = text(n);
-		if (is(n, "name") && !d->meta_vm) {
+		v = nc_xml_text(n);
+		if (nc_xml_is(n, "name") && !d->meta_vm) {
 			d->meta_vm = v;
 			continue;
 		}
-		if (is(n, "hash") && !d->meta_hash) {
+		if (nc_xml_is(n, "hash") && !d->meta_hash) {
 			d->meta_hash = v;
 			continue;
 		}
-		if (is(n, "commit") && !d->meta_commit) {
+		if (nc_xml_is(n, "commit") && !d->meta_commit) {
 			d->meta_commit = v;
 			continue;
 		}
-		if (is(n, "cloudinit") && !d->meta_ci_iid) {
+		if (nc_xml_is(n, "cloudinit") && !d->meta_ci_iid) {
 			free(v);
-			d->meta_ci_iid = attr(n, "instance-id");
-			d->meta_ci_user_data = attr(n, "user-data");
-			d->meta_ci_network_config = attr(n, "network-config");
+			d->meta_ci_iid = nc_xml_attr(n, "instance-id");
+			d->meta_ci_user_data = nc_xml_attr(n, "user-data");
+			d->meta_ci_network_config = nc_xml_attr(n, "network-config");
 			continue;
 		}
-		if (is(n, "protected"))
+		if (nc_xml_is(n, "protected"))
 			d->meta_protected = v && strcmp(v, "true") == 0;
-		else if (is(n, "disks"))
+		else if (nc_xml_is(n, "disks"))
 			d->meta_delete_disks = v && strcmp(v, "delete") == 0;
 		free(v);
 	}
@@ -422,33 +355,33 @@ int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 	memset(&d, 0, sizeof(d));
 	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc || !(root = xmlDocGetRootElement(doc)) || !is(root, "domain")) {
+	if (!doc || !(root = xmlDocGetRootElement(doc)) || !nc_xml_is(root, "domain")) {
 		nc_err_set(err, "cannot parse domain XML");
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	d.name = text(first(root, "name"));
-	d.uuid = text(first(root, "uuid"));
-	d.memory = memory_of(first(root, "memory"));
-	n = first(root, "currentMemory");
+	d.name = nc_xml_text(nc_xml_first(root, "name"));
+	d.uuid = nc_xml_text(nc_xml_first(root, "uuid"));
+	d.memory = memory_of(nc_xml_first(root, "memory"));
+	n = nc_xml_first(root, "currentMemory");
 	d.cur_memory = n ? memory_of(n) : d.memory;
-	v = text(first(root, "vcpu"));
+	v = nc_xml_text(nc_xml_first(root, "vcpu"));
 	d.vcpus = v ? (unsigned)strtoul(v, NULL, 10) : 0;
 	free(v);
-	d.machine = attr(first(first(root, "os"), "type"), "machine");
-	parse_meta(&d, first(root, "metadata"));
+	d.machine = nc_xml_attr(nc_xml_first(nc_xml_first(root, "os"), "type"), "machine");
+	parse_meta(&d, nc_xml_first(root, "metadata"));
 
-	devs = first(root, "devices");
+	devs = nc_xml_first(root, "devices");
 	for (n = devs ? devs->children : NULL; n; n = n->next) {
-		if (is(n, "disk")) {
-			char *dev = attr(n, "device");
+		if (nc_xml_is(n, "disk")) {
+			char *dev = nc_xml_attr(n, "device");
 
 			if (dev && strcmp(dev, "cdrom") == 0)
 				ncdroms++;
 			else
 				ndisks++;
 			free(dev);
-		} else if (is(n, "interface")) {
+		} else if (nc_xml_is(n, "interface")) {
 			nnics++;
 		}
 	}
@@ -456,15 +389,15 @@ int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err)
 	d.cdroms = nc_xcalloc(ncdroms ? ncdroms : 1, sizeof(*d.cdroms));
 	d.nics = nc_xcalloc(nnics ? nnics : 1, sizeof(*d.nics));
 	for (n = devs ? devs->children : NULL; n; n = n->next) {
-		if (is(n, "disk")) {
-			char *dev = attr(n, "device");
+		if (nc_xml_is(n, "disk")) {
+			char *dev = nc_xml_attr(n, "device");
 
 			if (!dev || strcmp(dev, "disk") == 0)
 				parse_disk(&d.disks[d.ndisks++], n);
 			else if (strcmp(dev, "cdrom") == 0)
 				parse_disk(&d.cdroms[d.ncdroms++], n);
 			free(dev);
-		} else if (is(n, "interface")) {
+		} else if (nc_xml_is(n, "interface")) {
 			parse_nic(&d.nics[d.nnics++], n);
 		}
 	}

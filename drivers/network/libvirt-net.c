@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "../../spec/util.h"
+#include "../xml.h"
 
 /* the host's libvirt connection (drivers/host/libvirt.c) */
 struct _virConnect;
@@ -99,37 +100,13 @@ void nc_net_obs_release(struct nc_net_obs *o)
 
 /* ---- building ---- */
 
-static xmlNodePtr child(xmlNodePtr parent, const char *name, const char *text)
-{
-	return xmlNewTextChild(parent, NULL, BAD_CAST name, text ? BAD_CAST text : NULL);
-}
-
-static void prop(xmlNodePtr n, const char *name, const char *value)
-{
-	xmlNewProp(n, BAD_CAST name, BAD_CAST value);
-}
-
-static char *dump(xmlDocPtr doc, xmlNodePtr root)
-{
-	xmlChar *mem = NULL;
-	int len = 0;
-	char *out;
-
-	xmlDocSetRootElement(doc, root);
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	out = nc_xstrndup((const char *)mem, (size_t)len);
-	xmlFree(mem);
-	xmlFreeDoc(doc);
-	return out;
-}
-
 static xmlNodePtr lease_node(const struct nc_net_host *h)
 {
 	xmlNodePtr n = xmlNewNode(NULL, BAD_CAST "host");
 
-	prop(n, "mac", h->mac);
-	prop(n, "name", h->name);
-	prop(n, "ip", h->ip);
+	nc_xml_prop(n, "mac", h->mac);
+	nc_xml_prop(n, "name", h->name);
+	nc_xml_prop(n, "ip", h->ip);
 	return n;
 }
 
@@ -137,8 +114,8 @@ static xmlNodePtr dns_node(const struct nc_net_host *h)
 {
 	xmlNodePtr n = xmlNewNode(NULL, BAD_CAST "host");
 
-	prop(n, "ip", h->ip);
-	child(n, "hostname", h->name);
+	nc_xml_prop(n, "ip", h->ip);
+	nc_xml_child(n, "hostname", h->name);
 	return n;
 }
 
@@ -150,10 +127,10 @@ char *nc_netxml_build(const struct nc_net_def *def)
 	char num[16];
 	size_t i;
 
-	child(net, "name", def->name);
+	nc_xml_child(net, "name", def->name);
 	if (def->uuid)
-		child(net, "uuid", def->uuid);
-	md = child(net, "metadata", NULL);
+		nc_xml_child(net, "uuid", def->uuid);
+	md = nc_xml_child(net, "metadata", NULL);
 	m = xmlNewChild(md, NULL, BAD_CAST "network", NULL);
 	ns = xmlNewNs(m, BAD_CAST NC_NET_XMLNS, BAD_CAST "nc");
 	xmlSetNs(m, ns);
@@ -162,94 +139,53 @@ char *nc_netxml_build(const struct nc_net_def *def)
 	if (def->meta_commit)
 		xmlNewTextChild(m, ns, BAD_CAST "commit", BAD_CAST def->meta_commit);
 	if (def->forward) {
-		n = child(net, "forward", NULL);
-		prop(n, "mode", def->forward);
+		n = nc_xml_child(net, "forward", NULL);
+		nc_xml_prop(n, "mode", def->forward);
 	}
 	if (def->bridge) {
-		n = child(net, "bridge", NULL);
-		prop(n, "name", def->bridge);
+		n = nc_xml_child(net, "bridge", NULL);
+		nc_xml_prop(n, "name", def->bridge);
 	}
 	if (def->ndns) {
-		n = child(net, "dns", NULL);
+		n = nc_xml_child(net, "dns", NULL);
 		for (i = 0; i < def->ndns; i++)
 			xmlAddChild(n, dns_node(&def->dns[i]));
 	}
 	if (def->ip4) {
-		ip = child(net, "ip", NULL);
-		prop(ip, "address", def->ip4);
+		ip = nc_xml_child(net, "ip", NULL);
+		nc_xml_prop(ip, "address", def->ip4);
 		snprintf(num, sizeof(num), "%u", def->prefix4);
-		prop(ip, "prefix", num);
+		nc_xml_prop(ip, "prefix", num);
 		if (def->dhcp) {
-			dhcp = child(ip, "dhcp", NULL);
+			dhcp = nc_xml_child(ip, "dhcp", NULL);
 			if (def->dhcp_start && def->dhcp_end) {
-				n = child(dhcp, "range", NULL);
-				prop(n, "start", def->dhcp_start);
-				prop(n, "end", def->dhcp_end);
+				n = nc_xml_child(dhcp, "range", NULL);
+				nc_xml_prop(n, "start", def->dhcp_start);
+				nc_xml_prop(n, "end", def->dhcp_end);
 			}
 			for (i = 0; i < def->nleases; i++)
 				xmlAddChild(dhcp, lease_node(&def->leases[i]));
 		}
 	}
 	if (def->ip6) {
-		ip = child(net, "ip", NULL);
-		prop(ip, "family", "ipv6");
-		prop(ip, "address", def->ip6);
+		ip = nc_xml_child(net, "ip", NULL);
+		nc_xml_prop(ip, "family", "ipv6");
+		nc_xml_prop(ip, "address", def->ip6);
 		snprintf(num, sizeof(num), "%u", def->prefix6);
-		prop(ip, "prefix", num);
+		nc_xml_prop(ip, "prefix", num);
 	}
-	return dump(doc, net);
+	return nc_xml_dump(doc, net);
 }
 
 /* ---- parsing ---- */
 
-static bool is(xmlNodePtr n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static xmlNodePtr first(xmlNodePtr parent, const char *name)
-{
-	xmlNodePtr n;
-
-	for (n = parent ? parent->children : NULL; n; n = n->next)
-		if (is(n, name))
-			return n;
-	return NULL;
-}
-
-static char *text(xmlNodePtr n)
-{
-	xmlChar *c;
-	char *s;
-
-	if (!n)
-		return NULL;
-	c = xmlNodeGetContent(n);
-	s = c ? nc_xstrdup((const char *)c) : NULL;
-	xmlFree(c);
-	return s;
-}
-
-static char *attr(xmlNodePtr n, const char *name)
-{
-	xmlChar *c;
-	char *s;
-
-	if (!n)
-		return NULL;
-	c = xmlGetProp(n, BAD_CAST name);
-	s = c ? nc_xstrdup((const char *)c) : NULL;
-	xmlFree(c);
-	return s;
-}
-
 static unsigned prefix_of(xmlNodePtr ip)
 {
-	char *p = attr(ip, "prefix"), *mask;
+	char *p = nc_xml_attr(ip, "prefix"), *mask;
 	unsigned v = p ? (unsigned)strtoul(p, NULL, 10) : 0;
 
 	free(p);
-	if (v || !(mask = attr(ip, "netmask")))
+	if (v || !(mask = nc_xml_attr(ip, "netmask")))
 		return v;
 	/* netmask="255.255.255.0" */
 	{
@@ -285,16 +221,16 @@ static void parse_meta(struct nc_net_def *d, xmlNodePtr md)
 	xmlNodePtr m, n;
 
 	for (m = md ? md->children : NULL; m; m = m->next)
-		if (is(m, "network") && m->ns && m->ns->href &&
+		if (nc_xml_is(m, "network") && m->ns && m->ns->href &&
 		    strcmp((const char *)m->ns->href, NC_NET_XMLNS) == 0)
 			break;
 	for (n = m ? m->children : NULL; n; n = n->next) {
-		if (is(n, "name") && !d->meta_name)
-			d->meta_name = text(n);
-		else if (is(n, "hash") && !d->meta_hash)
-			d->meta_hash = text(n);
-		else if (is(n, "commit") && !d->meta_commit)
-			d->meta_commit = text(n);
+		if (nc_xml_is(n, "name") && !d->meta_name)
+			d->meta_name = nc_xml_text(n);
+		else if (nc_xml_is(n, "hash") && !d->meta_hash)
+			d->meta_hash = nc_xml_text(n);
+		else if (nc_xml_is(n, "commit") && !d->meta_commit)
+			d->meta_commit = nc_xml_text(n);
 	}
 }
 
@@ -306,26 +242,26 @@ int nc_netxml_parse(struct nc_net_def *out, const char *xml, struct nc_err *err)
 	struct nc_net_def d;
 	size_t nl = 0, nd = 0;
 
-	if (!doc || !(root = xmlDocGetRootElement(doc)) || !is(root, "network")) {
+	if (!doc || !(root = xmlDocGetRootElement(doc)) || !nc_xml_is(root, "network")) {
 		xmlFreeDoc(doc);
 		nc_err_set(err, "cannot parse network XML");
 		return -1;
 	}
 	memset(&d, 0, sizeof(d));
-	d.name = text(first(root, "name"));
-	d.uuid = text(first(root, "uuid"));
-	parse_meta(&d, first(root, "metadata"));
-	d.forward = attr(first(root, "forward"), "mode");
-	d.bridge = attr(first(root, "bridge"), "name");
+	d.name = nc_xml_text(nc_xml_first(root, "name"));
+	d.uuid = nc_xml_text(nc_xml_first(root, "uuid"));
+	parse_meta(&d, nc_xml_first(root, "metadata"));
+	d.forward = nc_xml_attr(nc_xml_first(root, "forward"), "mode");
+	d.bridge = nc_xml_attr(nc_xml_first(root, "bridge"), "name");
 	for (n = root->children; n; n = n->next) {
-		if (is(n, "ip")) {
-			char *fam = attr(n, "family");
+		if (nc_xml_is(n, "ip")) {
+			char *fam = nc_xml_attr(n, "family");
 			bool v6 = fam ? strcmp(fam, "ipv6") == 0 : false;
-			xmlNodePtr dhcp = first(n, "dhcp");
+			xmlNodePtr dhcp = nc_xml_first(n, "dhcp");
 
 			free(fam);
 			if (!v6 && !d.ip4) {
-				char *a = attr(n, "address");
+				char *a = nc_xml_attr(n, "address");
 
 				if (a && strchr(a, ':')) {
 					v6 = true;
@@ -336,35 +272,35 @@ int nc_netxml_parse(struct nc_net_def *out, const char *xml, struct nc_err *err)
 				}
 			}
 			if (v6 && !d.ip6) {
-				d.ip6 = attr(n, "address");
+				d.ip6 = nc_xml_attr(n, "address");
 				d.prefix6 = prefix_of(n);
 				continue;
 			}
 			if (!dhcp || d.dhcp)
 				continue;
 			d.dhcp = true;
-			d.dhcp_start = attr(first(dhcp, "range"), "start");
-			d.dhcp_end = attr(first(dhcp, "range"), "end");
+			d.dhcp_start = nc_xml_attr(nc_xml_first(dhcp, "range"), "start");
+			d.dhcp_end = nc_xml_attr(nc_xml_first(dhcp, "range"), "end");
 			for (k = dhcp->children; k; k = k->next)
-				nl += is(k, "host");
+				nl += nc_xml_is(k, "host");
 			d.leases = nc_xcalloc(nl + 1, sizeof(*d.leases));
 			for (k = dhcp->children; k; k = k->next) {
-				if (!is(k, "host"))
+				if (!nc_xml_is(k, "host"))
 					continue;
-				d.leases[d.nleases].mac = attr(k, "mac");
-				d.leases[d.nleases].name = attr(k, "name");
-				d.leases[d.nleases].ip = attr(k, "ip");
+				d.leases[d.nleases].mac = nc_xml_attr(k, "mac");
+				d.leases[d.nleases].name = nc_xml_attr(k, "name");
+				d.leases[d.nleases].ip = nc_xml_attr(k, "ip");
 				d.nleases++;
 			}
-		} else if (is(n, "dns") && !d.dns) {
+		} else if (nc_xml_is(n, "dns") && !d.dns) {
 			for (k = n->children; k; k = k->next)
-				nd += is(k, "host");
+				nd += nc_xml_is(k, "host");
 			d.dns = nc_xcalloc(nd + 1, sizeof(*d.dns));
 			for (k = n->children; k; k = k->next) {
-				if (!is(k, "host"))
+				if (!nc_xml_is(k, "host"))
 					continue;
-				d.dns[d.ndns].ip = attr(k, "ip");
-				d.dns[d.ndns].name = text(first(k, "hostname"));
+				d.dns[d.ndns].ip = nc_xml_attr(k, "ip");
+				d.dns[d.ndns].name = nc_xml_text(nc_xml_first(k, "hostname"));
 				d.ndns++;
 			}
 		}
@@ -595,7 +531,7 @@ static bool contains(const struct nc_net_host *v, size_t n, const struct nc_net_
 static int update_one(virNetworkPtr net, const char *name, unsigned cmd, int section, xmlNodePtr node,
 		      struct nc_err *err)
 {
-	char *xml = dump(xmlNewDoc(BAD_CAST "1.0"), node);
+	char *xml = nc_xml_dump(xmlNewDoc(BAD_CAST "1.0"), node);
 	int r = virNetworkUpdate(net, cmd, (unsigned)section, -1, xml, VIR_NETWORK_UPDATE_AFFECT_LIVE);
 
 	free(xml);
