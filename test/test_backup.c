@@ -1607,10 +1607,6 @@ static void cli_teardown(void)
 
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in:\n%.3000s", (needle), (hay))
-#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
-					 "unexpected '%s' in:\n%.3000s", (needle), (hay))
 #define NC_SPEC "spec --state-dir state --config novacron.yaml"   /* paths: T */
 
 /* The disks are as they were: same files, byte for byte (the sums taken in disks.sum). */

@@ -37,8 +37,6 @@
 #define MiB (1024u * 1024)
 #define T2024 1704067200LL
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in: %s", (needle), (hay))
 
 enum { K_RADOS, K_S3, K_SWIFT };
 static const char *const kinds[] = { "rados", "s3", "swift" };

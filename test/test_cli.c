@@ -7,8 +7,6 @@
 #include "tests.h"
 #include "testutil.h"
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in:\n%.3000s", (needle), (hay))
 
 START_TEST(test_cli_usage)
 {

@@ -16,10 +16,6 @@
 #include "tests.h"
 #include "testutil.h"
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in:\n%.4000s", (needle), (hay))
-#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
-					 "unexpected '%s' in:\n%.4000s", (needle), (hay))
 
 static char tdir[64];
 

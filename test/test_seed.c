@@ -22,8 +22,6 @@
 #include "../drivers/storage/storage.h"
 #include "../spec/util.h"
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in:\n%.3000s", (needle), (hay))
 
 /* hostile text: XML, shell, YAML, a NUL-free binary-ish tail */
 static const char hostile[] =
@@ -241,8 +239,6 @@ static char tdir[64];
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 #define PLAN "$NC plan spec --state-dir state"
 #define APPLY "$NC apply spec --state-dir state --auto-approve"
-#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
-					 "unexpected '%s' in:\n%.3000s", (needle), (hay))
 
 /* spec/cluster.yaml: host h1, pool local, VM web (machine, extra VM lines) */
 static void write_spec(const char *machine, const char *vm_extra)

@@ -15,11 +15,10 @@
 
 #include "../drivers/source/source.h"
 #include "../spec/util.h"
+#include "testutil.h"
 
 Suite *nc_suite_sshsig(void);
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in: %s", (needle), (hay))
 
 /* Keys, data and signatures shared by every test (made once). */
 static char dir[64];

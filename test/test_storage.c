@@ -32,8 +32,6 @@
 #include "../drivers/storage/storage.h"
 #include "../spec/util.h"
 
-#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
-				       "missing '%s' in:\n%.3000s", (needle), (hay))
 #define MiB (1ULL << 20)
 
 static char base_dir[64];        /* everything of this run: /tmp/nc-storage-XXXXXX */
@@ -992,8 +990,6 @@ static char *key_of(const char *keyring)
 	return k;
 }
 
-#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
-					 "'%s' must not appear in:\n%.3000s", (needle), (hay))
 #define AUTH_PLAN "$NC plan auth/spec --config auth/cfg.yaml --state-dir auth/st"
 
 START_TEST(test_storage_rbd_auth_sim)

@@ -63,6 +63,12 @@ int nc_test_ceph_up(struct nc_test_ceph *out, const char *dir, bool rgw, const c
 		    char *why, size_t whylen);
 void nc_test_ceph_down(const char *dir);
 
+/* hay (a command's output, say) holds needle, or not; a failure shows the start of hay */
+#define HAS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, \
+				       "missing '%s' in:\n%.4000s", (needle), (hay))
+#define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
+					 "unexpected '%s' in:\n%.4000s", (needle), (hay))
+
 /* "line N: want '...' got '...'" for the first line that differs (caller frees). */
 char *nc_first_diff(const char *want, const char *got);
 
