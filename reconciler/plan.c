@@ -657,13 +657,25 @@ static const struct nc_image_vol *image_vol(const struct nc_cluster *c, size_t h
 	return NULL;
 }
 
+/* update a adds disk name (its change "disk NAME" comes from nothing) */
+static bool adds_disk(const struct nc_action *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nchanges; i++)
+		if (strncmp(a->changes[i].field, "disk ", 5) == 0 && strcmp(a->changes[i].field + 5, name) == 0 &&
+		    strcmp(a->changes[i].from, "(none)") == 0)
+			return true;
+	return false;
+}
+
 /*
  * Image uploads: every VM create needs the Images of its disks in their
  * pools on its host (dir) or in the shared rbd pool, and so does a live
  * migration on its destination (the disks there are clones of the same
- * volume; a cold move copies the base along, see reconciler/volumes.c);
- * each one missing (or without its completion mark) becomes one upload
- * action, made once.
+ * volume; a cold move copies the base along, see reconciler/volumes.c),
+ * and an update on its host for the disks it adds; each one missing (or
+ * without its completion mark) becomes one upload action, made once.
  */
 static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
 			const struct nc_cluster *c, const struct nc_plan_opts *opts)
@@ -675,7 +687,7 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 		size_t host;
 
 		if (a->obj != NC_OBJ_VM || !a->vmref ||
-		    (a->kind != NC_ACT_CREATE && !(a->kind == NC_ACT_MIGRATE && a->live)))
+		    (a->kind != NC_ACT_CREATE && a->kind != NC_ACT_UPDATE && !(a->kind == NC_ACT_MIGRATE && a->live)))
 			continue;
 		host = a->kind == NC_ACT_MIGRATE ? a->target : a->host;
 		for (k = 0; k < a->vmref->eff.disks.n; k++) {
@@ -689,6 +701,9 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 			char *vol, sz[32];
 
 			if (!NC_IS_SET(d->image) || d->image.v[0] == '/' || !NC_IS_SET(d->pool))
+				continue;
+			/* an update needs the Images of the disks it adds only */
+			if (a->kind == NC_ACT_UPDATE && !(NC_IS_SET(d->name) && adds_disk(a, d->name.v)))
 				continue;
 			im = (const struct nc_image *)nc_spec_find(spec, NC_KIND_IMAGE, d->image.v);
 			pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v);
@@ -1160,8 +1175,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		}
-		/* creates, and live moves on their destination, wait for the Images of their disks */
-		if ((a->kind == NC_ACT_CREATE || (a->kind == NC_ACT_MIGRATE && a->live)) && a->vmref) {
+		/* creates, updates, and live moves on their destination, wait for the Images of their disks */
+		if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_UPDATE || (a->kind == NC_ACT_MIGRATE && a->live)) &&
+		    a->vmref && a->obj == NC_OBJ_VM) {
 			size_t on = a->kind == NC_ACT_MIGRATE ? a->target : a->host;
 
 			for (j = 0; j < i; j++) {

@@ -657,6 +657,31 @@ START_TEST(test_drain_moves_what_fits)
 }
 END_TEST
 
+/* An update that adds a disk cloned from an Image its host lacks uploads it there first. */
+START_TEST(test_update_adding_image_disk_uploads)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("printf -- '---\\napiVersion: novacron.io/v1\\nkind: Image\\nmetadata: {name: tools}\\n"
+			     "spec: {source: {url: \"https://images.example.org/tools.qcow2\"}, sha256: %s}\\n' >> spec/images.yaml",
+			     "7777777777777777777777777777777777777777777777777777777777777777"), 0);
+	ck_assert_int_eq(shq("sed -i 's/      bus: scsi/      bus: scsi\\n    - name: tools\\n      pool: local\\n"
+			     "      size: 4GiB\\n      image: tools/' spec/vms/db.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "+ image tools: upload on kvm3 into pool local\n");
+	HAS(r.out, "~ db-1: update on kvm3");
+	HAS(r.out, "after: #1");
+	/* no other host gets it: nothing there adds a disk from it */
+	HASNT(r.out, "+ image tools: upload on kvm1");
+	HASNT(r.out, "+ image debian-12");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
 /* A live move to a host without the Image of the VM's disks uploads it there first. */
 START_TEST(test_live_move_uploads_image)
 {
@@ -926,6 +951,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_drain_plan_golden);
 	tcase_add_test(tc, test_pinned_host_moves);
 	tcase_add_test(tc, test_live_move_uploads_image);
+	tcase_add_test(tc, test_update_adding_image_disk_uploads);
 	tcase_add_test(tc, test_cold_move_copies_volumes);
 	tcase_add_test(tc, test_nothing_fits_says_why);
 	tcase_add_test(tc, test_rebalance_evens_out_within_budget);
