@@ -15,17 +15,25 @@ void nc_xml_prop(xmlNodePtr n, const char *name, const char *value)
 	xmlNewProp(n, BAD_CAST name, BAD_CAST value);
 }
 
-char *nc_xml_dump(xmlDocPtr doc, xmlNodePtr root)
+char *nc_xml_doc_text(xmlDocPtr doc)
 {
 	xmlChar *mem = NULL;
 	int len = 0;
 	char *out;
 
-	if (root)
-		xmlDocSetRootElement(doc, root);
 	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
 	out = nc_xstrndup((const char *)mem, (size_t)len);
 	xmlFree(mem);
+	return out;
+}
+
+char *nc_xml_dump(xmlDocPtr doc, xmlNodePtr root)
+{
+	char *out;
+
+	if (root)
+		xmlDocSetRootElement(doc, root);
+	out = nc_xml_doc_text(doc);
 	xmlFreeDoc(doc);
 	return out;
 }

@@ -15,7 +15,9 @@
 xmlNodePtr nc_xml_child(xmlNodePtr parent, const char *name, const char *text);
 /* an attribute name="value" */
 void nc_xml_prop(xmlNodePtr n, const char *name, const char *value);
-/* makes root the document's root, serialises it indented and frees doc */
+/* doc serialised, indented (doc is kept) */
+char *nc_xml_doc_text(xmlDocPtr doc);
+/* makes root the document's root (root NULL: keeps it), serialises it and frees doc */
 char *nc_xml_dump(xmlDocPtr doc, xmlNodePtr root);
 
 /* n is an element called name */

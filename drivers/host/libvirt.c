@@ -30,6 +30,7 @@
 
 #include "../../spec/model.h"
 #include "../../spec/util.h"
+#include "../xml.h"
 #include "../storage/storage.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
@@ -129,18 +130,6 @@ static xmlDocPtr node_doc(unsigned cpus, uint64_t memory_kib)
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)memory_kib);
 	xmlNewChild(node, NULL, BAD_CAST "memory", BAD_CAST num);
 	return doc;
-}
-
-static char *doc_text(xmlDocPtr doc)
-{
-	xmlChar *mem = NULL;
-	int len = 0;
-	char *out;
-
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	out = nc_xstrndup((const char *)mem, (size_t)len);
-	xmlFree(mem);
-	return out;
 }
 
 /* sim:///NAME?cpus=N&memory=SIZE -> NAME and the node's size */
@@ -264,7 +253,7 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 	}
 	if (stat(c->state_file, &st) < 0) {
 		xmlDocPtr doc = node_doc(cpus, memory / 1024);
-		char *xml = doc_text(doc);
+		char *xml = nc_xml_doc_text(doc);
 		int r = write_atomic(c->state_file, xml, strlen(xml), err);
 
 		xmlFreeDoc(doc);
@@ -790,7 +779,7 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 	}
 	if (sim_save_pools(c, node, err) < 0 || sim_save_networks(c, node, err) < 0)
 		goto out;
-	out = doc_text(node);
+	out = nc_xml_doc_text(node);
 	ret = write_atomic(c->state_file, out, strlen(out), err);
 out:
 	pthread_mutex_unlock(&c->commit_mu);
@@ -896,7 +885,7 @@ static int sim_detach_nic(struct lv_conn *c, virDomainPtr d, const char *mac, st
 
 		xmlUnlinkNode(nic);
 		xmlFreeNode(nic);
-		text = doc_text(doc);
+		text = nc_xml_doc_text(doc);
 		nd = virDomainDefineXML(c->conn, text);
 		free(text);
 		if (!nd) {
@@ -960,7 +949,7 @@ static int sim_net_tool(struct lv_conn *c, int argc, char **argv, FILE *out, str
 
 		xmlDocSetRootElement(doc, root);
 		xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST argv[1]);
-		xml = doc_text(doc);
+		xml = nc_xml_doc_text(doc);
 		xmlFreeDoc(doc);
 		net = virNetworkDefineXML(c->conn, xml);
 		free(xml);

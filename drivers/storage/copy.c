@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../../spec/util.h"
+#include "../xml.h"
 
 #define MAX_CHAIN 8    /* base images copied along with a volume */
 
@@ -326,7 +327,7 @@ static char *portable_xml(virStorageVolPtr v, const char *vol, struct nc_err *er
 	}
 	ctx = xmlXPathNewContext(doc);
 	nc_st_drop_nodes(ctx, "/volume/key | /volume/target/path");
-	out = nc_st_doc_text(doc);
+	out = nc_xml_doc_text(doc);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return out;

@@ -27,7 +27,6 @@ int nc_dir_vol_info(virStorageVolPtr v, const char *vol, struct nc_volume *out, 
 char *nc_st_vol_xml(const char *vol, uint64_t capacity, const char *fmt, const char *base,
 		    const char *base_fmt);
 int nc_st_fail(struct nc_err *err, const char *vol, const char *what);
-char *nc_st_doc_text(xmlDocPtr doc);
 xmlDocPtr nc_st_xml_parse(const char *xml);
 void nc_st_drop_nodes(xmlXPathContextPtr ctx, const char *expr);
 

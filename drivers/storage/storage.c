@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../../spec/util.h"
+#include "../xml.h"
 
 static const struct nc_storage_backend *const backends[] = {
 	&nc_storage_dir,
@@ -157,18 +158,6 @@ int nc_storage_block_resize(struct nc_host_conn *host, const char *vol, const ch
 
 /* ---- XML: built with libxml2, read with XPath ---- */
 
-char *nc_st_doc_text(xmlDocPtr doc)
-{
-	xmlChar *mem = NULL;
-	int len = 0;
-	char *out;
-
-	xmlDocDumpFormatMemory(doc, &mem, &len, 1);
-	out = nc_xstrndup((const char *)mem, (size_t)len);
-	xmlFree(mem);
-	return out;
-}
-
 xmlDocPtr nc_st_xml_parse(const char *xml)
 {
 	return xmlReadMemory(xml, (int)strlen(xml), "storage.xml", NULL,
@@ -277,7 +266,7 @@ static char *pool_xml(const char *name, const char *path)
 	xmlNewTextChild(root, NULL, BAD_CAST "name", BAD_CAST name);
 	t = xmlNewChild(root, NULL, BAD_CAST "target", NULL);
 	xmlNewTextChild(t, NULL, BAD_CAST "path", BAD_CAST path);
-	out = nc_st_doc_text(doc);
+	out = nc_xml_doc_text(doc);
 	xmlFreeDoc(doc);
 	return out;
 }
@@ -315,7 +304,7 @@ char *nc_st_vol_xml(const char *vol, uint64_t capacity, const char *fmt, const c
 			xmlSetProp(n, BAD_CAST "type", BAD_CAST base_fmt);
 		}
 	}
-	out = nc_st_doc_text(doc);
+	out = nc_xml_doc_text(doc);
 	xmlFreeDoc(doc);
 	return out;
 }
@@ -624,7 +613,7 @@ static int sim_grow(virStoragePoolPtr p, virStorageVolPtr *v, const char *vol, u
 	xmlSetProp(o->nodesetval->nodeTab[0], BAD_CAST "unit", BAD_CAST "bytes");
 	/* the test driver sets key and path itself (and leaks parsed ones) */
 	nc_st_drop_nodes(ctx, "/volume/key | /volume/target/path");
-	text = nc_st_doc_text(doc);
+	text = nc_xml_doc_text(doc);
 	if (virStorageVolDelete(*v, 0) < 0) {
 		nc_st_fail(err, vol, "cannot resize the simulated volume");
 		goto out;
