@@ -42,21 +42,6 @@ static char *ip_text(const struct nc_ip *ip)
 	return nc_xstrdup(buf);
 }
 
-static int lease_cmp(const void *pa, const void *pb)
-{
-	const struct nc_net_host *a = pa, *b = pb;
-
-	return strcasecmp(a->mac ? a->mac : "", b->mac ? b->mac : "");
-}
-
-static int dns_cmp(const void *pa, const void *pb)
-{
-	const struct nc_net_host *a = pa, *b = pb;
-	int c = strcmp(a->ip ? a->ip : "", b->ip ? b->ip : "");
-
-	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
-}
-
 static const char *dash(const char *s)
 {
 	return s && *s ? s : "-";
@@ -146,10 +131,7 @@ static void build(struct nc_net_desired *out, const struct nc_spec *spec, const 
 			add_host(&d->dns, &d->ndns, NULL, vm->obj.meta.name.v, nic->ip.v);
 		}
 	}
-	if (d->nleases > 1)
-		qsort(d->leases, d->nleases, sizeof(*d->leases), lease_cmp);
-	if (d->ndns > 1)
-		qsort(d->dns, d->ndns, sizeof(*d->dns), dns_cmp);
+	nc_net_def_sort(d);
 	nc_net_canonical(d, &b);
 	nc_buf_addf(&b, "autostart %d\n", d->autostart);
 	nc_sha256_hex(b.buf, b.len, out->hash);

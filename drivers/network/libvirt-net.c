@@ -216,6 +216,14 @@ static int dns_cmp(const void *pa, const void *pb)
 	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
 }
 
+void nc_net_def_sort(struct nc_net_def *d)
+{
+	if (d->nleases > 1)
+		qsort(d->leases, d->nleases, sizeof(*d->leases), lease_cmp);
+	if (d->ndns > 1)
+		qsort(d->dns, d->ndns, sizeof(*d->dns), dns_cmp);
+}
+
 static void parse_meta(struct nc_net_def *d, xmlNodePtr md)
 {
 	xmlNodePtr m, n;
@@ -306,10 +314,7 @@ int nc_netxml_parse(struct nc_net_def *out, const char *xml, struct nc_err *err)
 		}
 	}
 	xmlFreeDoc(doc);
-	if (d.nleases > 1)
-		qsort(d.leases, d.nleases, sizeof(*d.leases), lease_cmp);
-	if (d.ndns > 1)
-		qsort(d.dns, d.ndns, sizeof(*d.dns), dns_cmp);
+	nc_net_def_sort(&d);
 	*out = d;
 	return 0;
 }

@@ -63,6 +63,8 @@ struct nc_net_def {
 	char *meta_name, *meta_hash, *meta_commit;
 };
 void nc_net_def_release(struct nc_net_def *d);
+/* puts leases (by MAC) and DNS hosts (by IP, then name) in the order above */
+void nc_net_def_sort(struct nc_net_def *d);
 
 struct nc_net_obs {
 	struct nc_net_def cfg;   /* persistent definition (cfg.name is the libvirt name) */
