@@ -74,7 +74,9 @@ void nc_ha_unlock(int fd);
 /*
  * Is vm's copy on host h fenced?  True when the whole host is fenced, or
  * when every disk in disks ("POOL/IMAGE" of its rbd disks; a VM with a disk
- * in a dir pool is never fenced by disks) is in h's fenced disks.
+ * in a dir pool is never fenced by disks) is in h's fenced disks.  A VM
+ * with no rbd disk at all is fenced only with the whole host (a disk fence
+ * covers nothing of it).
  */
 bool nc_ha_vm_fenced(const struct nc_ha_host *h, const char *const *rbd_disks, size_t nrbd,
 		     bool has_local_disks);

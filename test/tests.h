@@ -24,5 +24,6 @@ Suite *nc_suite_paths(void);
 Suite *nc_suite_seed(void);
 Suite *nc_suite_poolhosts(void);
 Suite *nc_suite_network(void);
+Suite *nc_suite_ha(void);
 
 #endif

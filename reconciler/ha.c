@@ -1,0 +1,394 @@
+/*
+ * ha.c - the record of failed and fenced hosts, STATE_DIR/ha.json (see ha.h).
+ */
+#include "ha.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../spec/yaml.h"
+
+#define HA_MAX_SIZE (16u << 20)
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int host_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nc_ha_host *)a)->name, ((const struct nc_ha_host *)b)->name);
+}
+
+static void list_clear(char ***list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+bool nc_ha_list_has(char *const *list, size_t n, const char *s)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(list[mid], s);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+void nc_ha_list_add(char ***list, size_t *n, const char *s)
+{
+	if (nc_ha_list_has(*list, *n, s))
+		return;
+	*list = nc_xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = nc_xstrdup(s);
+	qsort(*list, *n, sizeof(**list), str_cmp);
+}
+
+static void host_release(struct nc_ha_host *h)
+{
+	list_clear(&h->disks, &h->ndisks);
+	list_clear(&h->recovered, &h->nrecovered);
+	free(h->name);
+	free(h->fenced_by);
+	free(h->detail);
+}
+
+void nc_ha_release(struct nc_ha_record *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nhosts; i++)
+		host_release(&r->hosts[i]);
+	free(r->hosts);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct nc_ha_host *nc_ha_find(const struct nc_ha_record *r, const char *name)
+{
+	size_t lo = 0, hi = r ? r->nhosts : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(r->hosts[mid].name, name);
+
+		if (c == 0)
+			return &r->hosts[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct nc_ha_host *nc_ha_get(struct nc_ha_record *r, const char *name)
+{
+	struct nc_ha_host *h = (struct nc_ha_host *)nc_ha_find(r, name);
+
+	if (h)
+		return h;
+	r->hosts = nc_xreallocarray(r->hosts, r->nhosts + 1, sizeof(*r->hosts));
+	h = &r->hosts[r->nhosts++];
+	memset(h, 0, sizeof(*h));
+	h->name = nc_xstrdup(name);
+	qsort(r->hosts, r->nhosts, sizeof(*r->hosts), host_cmp);
+	return (struct nc_ha_host *)nc_ha_find(r, name);
+}
+
+bool nc_ha_forget(struct nc_ha_record *r, const char *name)
+{
+	struct nc_ha_host *h = (struct nc_ha_host *)nc_ha_find(r, name);
+	size_t i;
+
+	if (!h)
+		return false;
+	i = (size_t)(h - r->hosts);
+	host_release(h);
+	memmove(&r->hosts[i], &r->hosts[i + 1], (r->nhosts - i - 1) * sizeof(*r->hosts));
+	r->nhosts--;
+	return true;
+}
+
+bool nc_ha_vm_fenced(const struct nc_ha_host *h, const char *const *rbd_disks, size_t nrbd,
+		     bool has_local_disks)
+{
+	size_t i;
+
+	if (!h || !h->fenced)
+		return false;
+	if (h->whole_host)
+		return true;
+	if (has_local_disks || nrbd == 0)
+		return false;    /* a VM without rbd disks has nothing a disk fence covers */
+	for (i = 0; i < nrbd; i++)
+		if (!nc_ha_list_has(h->disks, h->ndisks, rbd_disks[i]))
+			return false;
+	return true;
+}
+
+static char *rec_path(const char *state_dir)
+{
+	return nc_xasprintf("%s/%s", state_dir, NC_HA_FILE);
+}
+
+/* a scalar string without NUL bytes, or NULL */
+static const char *scalar(const struct nc_ynode *n)
+{
+	if (!n || n->kind != NC_Y_SCALAR || !n->s || strlen(n->s) != n->len)
+		return NULL;
+	return n->s;
+}
+
+/* optional string: absent or null -> NULL (ok); *bad on anything else */
+static char *opt_str(const struct nc_ynode *map, const char *key, bool *bad)
+{
+	const struct nc_ynode *n = nc_ynode_get(map, key);
+	const char *s;
+
+	if (!n || (n->plain && nc_ynode_is_null(n)))
+		return NULL;
+	if (!(s = scalar(n))) {
+		*bad = true;
+		return NULL;
+	}
+	return nc_xstrdup(s);
+}
+
+static bool opt_bool(const struct nc_ynode *map, const char *key, bool *bad)
+{
+	const struct nc_ynode *n = nc_ynode_get(map, key);
+	const char *s;
+
+	if (!n)
+		return false;
+	s = scalar(n);
+	if (s && strcmp(s, "true") == 0)
+		return true;
+	if (!s || strcmp(s, "false") != 0)
+		*bad = true;
+	return false;
+}
+
+static int64_t opt_int(const struct nc_ynode *map, const char *key, bool *bad)
+{
+	const struct nc_ynode *n = nc_ynode_get(map, key);
+	const char *s;
+	char *end;
+	long long v;
+
+	if (!n)
+		return 0;
+	if (!(s = scalar(n)) || !*s || !n->plain) {
+		*bad = true;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0) {
+		*bad = true;
+		return 0;
+	}
+	return (int64_t)v;
+}
+
+static void opt_list(const struct nc_ynode *map, const char *key, char ***list, size_t *n, bool *bad)
+{
+	const struct nc_ynode *seq = nc_ynode_get(map, key);
+	size_t i;
+
+	if (!seq)
+		return;
+	if (seq->kind != NC_Y_SEQ) {
+		*bad = true;
+		return;
+	}
+	for (i = 0; i < seq->n; i++) {
+		const char *s = scalar(seq->items[i]);
+
+		if (!s || !*s) {
+			*bad = true;
+			return;
+		}
+		nc_ha_list_add(list, n, s);
+	}
+}
+
+int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *err)
+{
+	struct nc_ha_record r = { 0 };
+	struct nc_arena arena = { 0 };
+	struct nc_diags d;
+	struct nc_ydoc *docs = NULL;
+	const struct nc_ynode *root, *hosts;
+	char *path = rec_path(state_dir), *buf = NULL;
+	size_t ndocs = 0, len, i;
+	int ret = -1, rd;
+	bool bad = false;
+
+	nc_diags_init(&d);
+	errno = 0;
+	rd = nc_read_file(path, HA_MAX_SIZE, &buf, &len);
+	if (rd == -1 && errno == ENOENT) {
+		memset(out, 0, sizeof(*out));
+		ret = 0;
+		goto out;
+	}
+	if (rd < 0) {
+		nc_err_set(err, "cannot read the HA record %s: %s", path,
+			   rd == -2 ? "larger than 16 MiB" : strerror(errno));
+		goto out;
+	}
+	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
+	    !(root = docs[0].root) || root->kind != NC_Y_MAP ||
+	    !scalar(nc_ynode_get(root, "format_version")) ||
+	    strcmp(scalar(nc_ynode_get(root, "format_version")), "1") != 0 ||
+	    !(hosts = nc_ynode_get(root, "hosts")) || hosts->kind != NC_Y_SEQ)
+		goto bad;
+	for (i = 0; i < hosts->n && !bad; i++) {
+		const struct nc_ynode *h = hosts->items[i];
+		const char *name;
+		struct nc_ha_host *e;
+
+		if (h->kind != NC_Y_MAP || !(name = scalar(nc_ynode_get(h, "name"))) || !*name ||
+		    nc_ha_find(&r, name))
+			goto bad;
+		e = nc_ha_get(&r, name);
+		e->failed_at = opt_int(h, "failed_at", &bad);
+		e->fenced = opt_bool(h, "fenced", &bad);
+		e->fenced_at = opt_int(h, "fenced_at", &bad);
+		e->fenced_by = opt_str(h, "fenced_by", &bad);
+		e->detail = opt_str(h, "detail", &bad);
+		e->whole_host = opt_bool(h, "whole_host", &bad);
+		opt_list(h, "disks", &e->disks, &e->ndisks, &bad);
+		opt_list(h, "recovered", &e->recovered, &e->nrecovered, &bad);
+		if (e->whole_host && !e->fenced)
+			bad = true;  /* a host off yet not fenced: no writer of ours says that */
+	}
+	if (bad)
+		goto bad;
+	*out = r;
+	memset(&r, 0, sizeof(r));
+	ret = 0;
+	goto out;
+bad:
+	nc_err_set(err, "%s is not an HA record written by novacron; nothing is restarted without it: "
+			"restore it, or remove it once every failed host is known off (its fences are forgotten)",
+		   path);
+out:
+	nc_ha_release(&r);
+	nc_arena_release(&arena);
+	nc_diags_release(&d);
+	free(buf);
+	free(path);
+	return ret;
+}
+
+static void add_list(struct nc_buf *b, const char *key, char *const *list, size_t n)
+{
+	size_t j;
+
+	nc_buf_addf(b, ", \"%s\": [", key);
+	for (j = 0; j < n; j++) {
+		if (j)
+			nc_buf_adds(b, ", ");
+		nc_buf_add_json_str(b, list[j]);
+	}
+	nc_buf_adds(b, "]");
+}
+
+static void add_opt_str(struct nc_buf *b, const char *key, const char *s)
+{
+	nc_buf_addf(b, ", \"%s\": ", key);
+	if (s)
+		nc_buf_add_json_str(b, s);
+	else
+		nc_buf_adds(b, "null");
+}
+
+int nc_ha_save(const struct nc_ha_record *r, const char *state_dir, struct nc_err *err)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char *path = rec_path(state_dir);
+	size_t i;
+	int ret = -1;
+
+	nc_buf_adds(&b, "{\n  \"format_version\": 1,\n  \"hosts\": [");
+	for (i = 0; i < r->nhosts; i++) {
+		const struct nc_ha_host *h = &r->hosts[i];
+
+		nc_buf_adds(&b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		nc_buf_add_json_str(&b, h->name);
+		nc_buf_addf(&b, ", \"failed_at\": %" PRId64 ", \"fenced\": %s, \"fenced_at\": %" PRId64,
+			    h->failed_at, h->fenced ? "true" : "false", h->fenced_at);
+		add_opt_str(&b, "fenced_by", h->fenced_by);
+		add_opt_str(&b, "detail", h->detail);
+		nc_buf_addf(&b, ", \"whole_host\": %s", h->whole_host ? "true" : "false");
+		add_list(&b, "disks", h->disks, h->ndisks);
+		add_list(&b, "recovered", h->recovered, h->nrecovered);
+		nc_buf_adds(&b, "}");
+	}
+	nc_buf_adds(&b, r->nhosts ? "\n  ]\n}\n" : "]\n}\n");
+
+	if (nc_mkdir_p(state_dir) < 0) {
+		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	if (nc_write_file_atomic(path, b.buf, b.len, 0600) < 0) {
+		nc_err_set(err, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	nc_buf_release(&b);
+	free(path);
+	return ret;
+}
+
+int nc_ha_lock(const char *state_dir, struct nc_err *err)
+{
+	char *path = nc_xasprintf("%s/ha.lock", state_dir);
+	int fd = -1;
+
+	if (nc_mkdir_p(state_dir) < 0) {
+		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		nc_err_set(err, "cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+out:
+	free(path);
+	return fd;
+}
+
+void nc_ha_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
