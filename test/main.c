@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_poolhosts());
 	srunner_add_suite(sr, nc_suite_network());
 	srunner_add_suite(sr, nc_suite_ha());
+	srunner_add_suite(sr, nc_suite_fence());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -25,5 +25,6 @@ Suite *nc_suite_seed(void);
 Suite *nc_suite_poolhosts(void);
 Suite *nc_suite_network(void);
 Suite *nc_suite_ha(void);
+Suite *nc_suite_fence(void);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../driver.h"
 #include "../../spec/model.h"
@@ -69,5 +70,33 @@ struct nc_fence_driver {
 };
 
 const struct nc_fence_driver *nc_fence_driver_find(const char *type);
+
+/* ---- the configuration (drivers/fence/fence.c) ---- */
+
+#define NC_FENCE_DEFAULT_TIMEOUT_MS 60000
+
+/* the fields of one item of `fencing: devices:` (serve.yaml, the CLI's --config) */
+struct nc_schema;
+extern const struct nc_schema nc_fence_device_schema;
+/*
+ * Checks devices loaded with nc_fence_device_schema (struct nc_fence_device):
+ * names unique, type rbd/agent/manual, the fields each type needs and no
+ * field it does not use, the agent found and executable, files readable
+ * (key and password files: not readable by group or others), agent options
+ * one line each and neither action nor password.  -1 when it added errors.
+ */
+int nc_fence_devices_check(const struct nc_list *devs, struct nc_diags *diags);
+/* the device called name in devs (a list of struct nc_fence_device), or NULL */
+const struct nc_fence_device *nc_fence_device_find(const struct nc_list *devs, const char *name);
+/* dev->timeout, or NC_FENCE_DEFAULT_TIMEOUT_MS */
+uint64_t nc_fence_timeout_ms(const struct nc_fence_device *dev);
+/*
+ * The program of an agent: a bare fence_[a-z0-9_]+ found in /usr/sbin, then
+ * /sbin; or an absolute path (trusted configuration) to an executable file.
+ * malloc'd, or NULL with *err set.
+ */
+char *nc_fence_agent_path(const char *agent, struct nc_err *err);
+/* for back-ends: appends a copy of disk to r->disks */
+void nc_fence_result_add_disk(struct nc_fence_result *r, const char *disk);
 
 #endif
