@@ -112,7 +112,9 @@ struct nc_host_spec {
 	struct nc_bool maintenance;
 	struct nc_capacity capacity;
 	struct nc_overcommit overcommit;
+	struct nc_strlist fence;      /* names of the operator's fence devices (docs/ha.md); at most NC_HOST_MAX_FENCE */
 };
+#define NC_HOST_MAX_FENCE 8
 struct nc_host { struct nc_object obj; struct nc_host_spec spec; };
 
 /* Template and VM share the machine description. */

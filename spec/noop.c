@@ -6,8 +6,6 @@
 #include "schema.h"
 
 const struct nc_noop_field nc_noop_fields[] = {
-	{ NC_KIND_VM, "spec.ha",
-	  "nothing restarts this VM on another host when its host fails (HA recovery is not built)" },
 	{ NC_KIND_TEMPLATE, "metadata.labels",
 	  "a Template's own labels are not given to its VMs and nothing selects templates "
 	  "(spec.labels are the labels its VMs carry)" },

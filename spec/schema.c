@@ -100,6 +100,9 @@ static const struct nc_field host_spec_fields[] = {
 	  .doc = "override what the host reports"),
 	F("overcommit", NC_F_STRUCT, struct nc_host_spec, overcommit, .sub = &overcommit_schema,
 	  .doc = "overcommit ratios for placement"),
+	F("fence", NC_F_STRLIST, struct nc_host_spec, fence, .check = NC_CHK_NAME,
+	  .doc = "names of the fence devices that fence this host when it fails, tried in order (at most 8); "
+		 "each is defined in the operator's fencing: configuration, never in the spec (docs/ha.md)"),
 };
 static const struct nc_schema host_spec_schema = SCHEMA("Host spec", struct nc_host_spec, host_spec_fields);
 static const struct nc_field host_root[] = { ROOT_FIELDS(struct nc_host, host_spec_schema) };

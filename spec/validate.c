@@ -226,6 +226,22 @@ static void check_hosts(struct nc_spec *spec, struct nc_diags *diags)
 			nc_diag_error(diags, v[i]->spec.uri.pos, "Host '%s' has the same uri as Host '%s'",
 				      v[i]->obj.meta.name.v, v[i - 1]->obj.meta.name.v);
 	free(v);
+	for (i = 0; i < spec->nobjs[NC_KIND_HOST]; i++) {
+		const struct nc_strlist *f = &all[i]->spec.fence;
+		size_t j, k;
+
+		if (f->n > NC_HOST_MAX_FENCE)
+			nc_diag_error(diags, f->v[NC_HOST_MAX_FENCE].pos,
+				      "Host '%s' names %zu fence devices; at most %d", all[i]->obj.meta.name.v,
+				      f->n, NC_HOST_MAX_FENCE);
+		for (j = 1; j < f->n && j <= NC_HOST_MAX_FENCE; j++)
+			for (k = 0; k < j; k++)
+				if (f->v[j].v && f->v[k].v && strcmp(f->v[j].v, f->v[k].v) == 0) {
+					nc_diag_error(diags, f->v[j].pos, "fence device '%s' is listed twice in 'fence'",
+						      f->v[j].v);
+					break;
+				}
+	}
 }
 
 static void check_image(struct nc_diags *diags, const struct nc_image *im)

@@ -44,8 +44,8 @@ START_TEST(test_cli_validate_exit_codes)
 	ck_assert_int_eq(r.status, 0);
 	HAS(r.out, "valid: ");
 	HAS(r.out, "10 VMs");
-	/* the quickstart sets ha:, which nothing acts on yet (spec/noop.c): warned, not an error */
-	HAS(r.err, "examples/quickstart/vms/db.yaml:24:5: warning: VM 'db-1': spec.ha is accepted but not acted on yet");
+	/* the quickstart sets ha:, which HA recovery acts on (docs/ha.md): no warning any more */
+	ck_assert_ptr_null(strstr(r.err, "spec.ha is accepted but not acted on yet"));
 	ck_assert_ptr_null(strstr(r.err, "error"));
 	ck_assert_ptr_null(strchr(r.out, '\033'));
 	nc_run_free(&r);
@@ -130,14 +130,20 @@ START_TEST(test_cli_explain)
 	ck_assert_int_eq(r.status, 0);
 	HAS(r.out, "deletionProtection");
 	HAS(r.out, "running|stopped|absent");
-	/* fields nothing acts on yet say so (spec/noop.c) */
-	HAS(r.out, "high-availability policy (NOT ACTED ON YET: validate warns)\n");
+	/* ha is acted on (docs/ha.md): no longer marked as not acted on (spec/noop.c) */
+	HAS(r.out, "high-availability policy\n");
+	HASNT(r.out, "NOT ACTED ON YET");
 	ck_assert_ptr_null(strstr(r.out, "deletionProtection       bool             true refuses to delete the VM (NOT"));
 	nc_run_free(&r);
 
 	nc_run_novacron(&r, "explain VM.ha");
 	ck_assert_int_eq(r.status, 0);
-	HAS(r.out, "  Not acted on yet (validate warns): nothing restarts this VM on another host");
+	HASNT(r.out, "Not acted on yet");
+	nc_run_free(&r);
+
+	nc_run_novacron(&r, "explain Host.fence");
+	ck_assert_int_eq(r.status, 0);
+	HAS(r.out, "names of the fence devices that fence this host");
 	nc_run_free(&r);
 
 	nc_run_novacron(&r, "explain vm.disks");
