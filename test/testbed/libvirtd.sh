@@ -7,6 +7,9 @@
 #
 # usage: libvirtd.sh up N [DIR]   start N daemons h1..hN (stops a previous run in DIR first)
 #        libvirtd.sh down [DIR]   stop exactly what `up` started (guests too), remove DIR
+#        libvirtd.sh restart H [DIR]  start host hH's daemon again after it died (killed as a
+#                                 host crash would be): its guests' QEMU that still run are
+#                                 kept (the new daemon finds them), dead ones are cleaned up
 #        libvirtd.sh env  [DIR]   print NC_* shell variables (URIs) of the running hosts:
 #                                 set -a; eval "$(libvirtd.sh env)"; set +a
 #                                 and write DIR/connections.yaml (NC_CONNECTIONS) for NovaCron
@@ -74,10 +77,11 @@ set -euo pipefail
 CMD=${1:-}
 case "$CMD" in
 up) N=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
+restart) H=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
 down | env) DIR=${2:-/tmp/nc-libvirtd} ;;
 check) DIR=/tmp/nc-libvirtd ;;
 *)
-	sed -n '2,13p' "$0" >&2
+	sed -n '2,16p' "$0" >&2
 	exit 2
 	;;
 esac
@@ -490,7 +494,8 @@ up() {
 	mkdir -p "$DIR"
 	echo "$N" >"$DIR/hosts"
 	# what `env` must know about this run, whatever its own environment says
-	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\n' "$TCP_BASE" "$ADDR_PREFIX" >"$DIR/settings"
+	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\nMIG_BASE=%s\nKVM=%s\nLOG_LEVEL=%s\n' \
+		"$TCP_BASE" "$ADDR_PREFIX" "$MIG_BASE" "$KVM" "$LOG_LEVEL" >"$DIR/settings"
 	# bind mounts need existing mount points; create the missing ones (empty but for a
 	# marker, so that `down` knows it may remove them)
 	for m in $MOUNTS; do
@@ -513,6 +518,22 @@ up() {
 	fi
 	trap - EXIT
 	say "$N host(s) up in $DIR; URIs: set -a; eval \"\$($0 env $DIR)\"; set +a"
+}
+
+# ---------------------------------------------------------------- restart
+# host hH's daemon again, with the settings `up` used; refused while it still runs
+restart() {
+	local d=$DIR/h$H v
+	[[ "$H" =~ ^[1-9][0-9]*$ ]] && [ "$H" -le "$(host_count)" ] || die "usage: $0 restart H [DIR] (no host h$H up in $DIR)"
+	[ -s "$DIR/netns.pid" ] && alive "$(cat "$DIR/netns.pid")" || die "the testbed's network namespace is gone"
+	for v in TCP_BASE ADDR_PREFIX MIG_BASE KVM LOG_LEVEL; do
+		grep -q "^$v=" "$DIR/settings" && printf -v "$v" %s "$(sed -n "s/^$v=//p" "$DIR/settings")"
+	done
+	in_ns "$(cat "$d/libvirtd.pid" 2>/dev/null || true)" "$(cat "$d/mntns" 2>/dev/null || true)" &&
+		die "h$H: libvirtd $(cat "$d/libvirtd.pid") still runs"
+	# what the dead daemon left would look like readiness to start_host
+	rm -f "$d/mntns" "$d/sock/libvirt-sock" "$d/run/qemu/driver.pid"
+	start_host "$H"
 }
 
 # ---------------------------------------------------------------- env
@@ -558,6 +579,7 @@ env_() {
 
 case "$CMD" in
 up) up ;;
+restart) restart ;;
 down) down ;;
 env) env_ ;;
 check)
