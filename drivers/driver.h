@@ -259,6 +259,30 @@ int nc_host_open(struct nc_host_conn **out, const char *uri, const struct nc_dri
 		 struct nc_err *err);
 void nc_host_close(struct nc_host_conn *conn);
 
+/*
+ * Health probes (reconciler/health.c): one cheap question to a host's
+ * daemon over a connection kept in *probe between calls (opened when NULL;
+ * closed and set to NULL after an error, so the next call reconnects).
+ * libvirt URIs: virConnectIsAlive and virConnectGetLibVersion (a round trip
+ * to the daemon).  sim:/// hosts keep no connection (their lock belongs to
+ * passes): the state directory is looked at, and a host made unreachable
+ * with `novacron sim HOST down` fails.  May block for as long as the daemon
+ * does not answer (a SIGSTOPped libvirtd): call it on a thread of its own.
+ * 0, or -1 with *err set.
+ */
+struct nc_host_probe;
+int nc_host_probe(struct nc_host_probe **probe, const char *uri, const struct nc_driver_opts *opts,
+		  struct nc_err *err);
+void nc_host_probe_close(struct nc_host_probe *probe);
+
+/*
+ * A simulated host that is down (STATE_DIR/NAME.down exists): opening it
+ * fails with "host is down (novacron sim NAME down)", as an unreachable
+ * daemon would, and probes fail.  set_down creates or removes the marker.
+ */
+bool nc_sim_host_down(const char *state_dir, const char *name);
+int nc_sim_host_set_down(const char *state_dir, const char *name, bool down, struct nc_err *err);
+
 /* The NOVACRON_FAIL_AT switch: returns -1 (with err set) when this call is the K-th. */
 int nc_driver_fault(const char *what, struct nc_err *err);
 

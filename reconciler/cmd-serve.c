@@ -13,6 +13,8 @@
  * Log lines go to standard error.
  */
 #include "backups.h"
+#include "connections.h"
+#include "health.h"
 #include "pass-cli.h"
 #include "serve.h"
 
@@ -101,6 +103,7 @@ struct server {
 	bool lease_thread_on;
 	atomic_int lease_stop;
 	atomic_int leader_state;         /* try_acquire's last answer: 1, 0, -1; -2 before the first */
+	struct nc_health *health;        /* the failure detector (health.h); NULL: ha.enabled false */
 };
 
 #define NC_LEASE_RENEW_MS 250
@@ -213,6 +216,95 @@ static const char *or_default(const struct nc_str *s, const char *d)
 	return NC_IS_SET(*s) ? s->v : d;
 }
 
+static bool ha_enabled(const struct nc_serve_config *c)
+{
+	return !NC_IS_SET(c->ha.enabled) || c->ha.enabled.v;
+}
+
+/* a transition of the failure detector: to the webhooks (the monitor logged it) */
+static void on_health_event(void *opaque, const char *event, const char *host, const char *message)
+{
+	struct server *s = opaque;
+
+	nc_notify_host(&s->cfg, event, NULL, host, message);
+}
+
+/* the declared hosts the monitor probes, at the URIs the operator's connections give */
+static void health_hosts(struct server *s)
+{
+	const char **names, **uris;
+	char **owned;
+	size_t i, n = 0, nh;
+
+	if (!s->health || !s->good_spec)
+		return;
+	nh = s->good_spec->nobjs[NC_KIND_HOST];
+	names = nc_xcalloc(nh + 1, sizeof(*names));
+	uris = nc_xcalloc(nh + 1, sizeof(*uris));
+	owned = nc_xcalloc(nh + 1, sizeof(*owned));
+	for (i = 0; i < nh; i++) {
+		const struct nc_host *h = (const struct nc_host *)s->good_spec->objs[NC_KIND_HOST][i];
+		struct nc_err err = { "" };
+		char *uri = nc_connection_uri(h, &s->cfg.connections, false, &err);
+
+		/* a refused URI is not probed: the pass reports the host, nothing fences it */
+		if (!uri)
+			continue;
+		names[n] = h->obj.meta.name.v;
+		uris[n] = uri;
+		owned[n++] = uri;
+	}
+	nc_health_set_hosts(s->health, names, uris, n);
+	for (i = 0; i < n; i++)
+		free(owned[i]);
+	free(owned);
+	free(names);
+	free(uris);
+}
+
+static int start_health(struct server *s)
+{
+	const struct nc_serve_ha *ha = &s->cfg.ha;
+	struct nc_health_opts ho;
+	struct nc_err err = { "" };
+
+	if (!ha_enabled(&s->cfg)) {
+		logf_("ha: disabled (ha.enabled: false): no failure detection, fencing or recovery");
+		return 0;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.interval_ms = NC_IS_SET(ha->check_interval) ? (unsigned)ha->check_interval.ms : NC_HA_CHECK_INTERVAL_MS;
+	ho.suspect_after = NC_IS_SET(ha->suspect_after) ? (unsigned)ha->suspect_after.v : NC_HA_SUSPECT_AFTER;
+	ho.failed_after_ms = NC_IS_SET(ha->failed_after) ? (unsigned)ha->failed_after.ms : NC_HA_FAILED_AFTER_MS;
+	ho.recover_after = NC_IS_SET(ha->recover_after) ? (unsigned)ha->recover_after.v : NC_HA_RECOVER_AFTER;
+	ho.state_dir = s->state_dir;
+	ho.event = on_health_event;
+	ho.opaque = s;
+	if (nc_health_start(&s->health, &ho, &err) < 0) {
+		logf_("%s", err.msg);
+		return -1;
+	}
+	logf_("ha: checking every host every %u ms; suspect after %u missed checks, failed %u ms after the first, "
+	      "ok again after %u good checks", ho.interval_ms, ho.suspect_after, ho.failed_after_ms, ho.recover_after);
+	pthread_mutex_lock(&s->st.mu);
+	s->st.health = s->health;
+	pthread_mutex_unlock(&s->st.mu);
+	health_hosts(s);
+	return 0;
+}
+
+/* before the configuration it reads (webhooks) is replaced */
+static void stop_health(struct server *s)
+{
+	if (!s->health)
+		return;
+	pthread_mutex_lock(&s->st.mu);
+	s->st.health = NULL;
+	pthread_mutex_unlock(&s->st.mu);
+	nc_health_stop(s->health);
+	s->health = NULL;
+}
+
 static int start_parts(struct server *s)
 {
 	struct nc_source_opts so;
@@ -319,6 +411,10 @@ static int start_parts(struct server *s)
 		return -1;
 	}
 	s->lease_thread_on = true;
+	if (start_health(s) < 0) {
+		free(token);
+		return -1;
+	}
 	{
 		const char *listen = or_default(&c->listen, "127.0.0.1:9090");
 		const char *colon = strrchr(listen, ':');
@@ -346,6 +442,7 @@ static void stop_parts(struct server *s)
 	}
 	nc_http_stop(s->http);
 	s->http = NULL;
+	stop_health(s);
 	if (s->lease) {
 		s->ldrv->close(s->lease);
 		s->lease = NULL;
@@ -414,6 +511,7 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	memset(rev, 0, sizeof(*rev));
 	s->good_spec = spec;
 	*need_pass = true;
+	health_hosts(s);
 	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
 	if (s->sdrv->applied) {
 		struct nc_err err = { "" };
@@ -538,6 +636,8 @@ static int run_pass(struct server *s)
 	s->st.nhosts = cl.nhosts + cl.ngone;
 	s->st.hosts = nc_xcalloc(s->st.nhosts + 1, sizeof(*s->st.hosts));
 	for (i = 0; i < cl.nhosts; i++) {
+		if (s->health && cl.hosts[i].status != NC_HOST_OK)
+			nc_health_pass_miss(s->health, cl.hosts[i].spec->obj.meta.name.v, cl.hosts[i].error);
 		s->st.hosts[i].name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
 		s->st.hosts[i].uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);
 		s->st.hosts[i].up = cl.hosts[i].status == NC_HOST_OK;
@@ -775,6 +875,9 @@ int cmd_serve(int argc, char **argv)
 		if (hup_flag) {
 			hup_flag = 0;
 			logf_("SIGHUP: reloading %s", s.config_path);
+			/* the monitor reads the configuration: stopped before it is replaced; its host
+			 * states start over */
+			stop_health(&s);
 			if (load_config(&s, false) == 0) {
 				stop_parts(&s);
 				if (start_parts(&s) < 0) {
@@ -782,6 +885,9 @@ int cmd_serve(int argc, char **argv)
 					break;
 				}
 				need_fetch = true;
+			} else if (start_health(&s) < 0) {
+				ret = NC_EXIT_ERROR;
+				break;
 			}
 		}
 		/* the lease thread renews the lease; -2: its first answer is still to come */

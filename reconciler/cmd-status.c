@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../spec/yaml.h"
 
@@ -30,6 +31,45 @@ static const char *str(const struct nc_ynode *n)
 	const char *s = nc_ynode_str(n);
 
 	return s ? s : "-";
+}
+
+/* the failure detector (docs/ha.md): one line per host, its health since when (UTC, ms) */
+static void print_ha(const struct nc_ynode *ha)
+{
+	const struct nc_ynode *hosts = nc_ynode_get(ha, "hosts");
+	size_t i;
+
+	if (!ha)
+		return;
+	if (strcmp(str(nc_ynode_get(ha, "enabled")), "true") != 0) {
+		printf("ha:          disabled\n");
+		return;
+	}
+	if (strcmp(str(nc_ynode_get(ha, "partitioned")), "true") == 0)
+		printf("ha:          PARTITIONED: every declared host is suspect or failed; nothing is fenced or "
+		       "restarted until one answers\n");
+	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
+		const struct nc_ynode *h = hosts->items[i];
+		const char *health = str(nc_ynode_get(h, "health")), *misses = str(nc_ynode_get(h, "misses"));
+		double since = strtod(str(nc_ynode_get(h, "since")), NULL);
+		time_t secs = (time_t)since;
+		struct tm tm;
+		char ts[48] = "-", day[32];
+
+		if (secs > 0 && gmtime_r(&secs, &tm) && strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
+			snprintf(ts, sizeof(ts), "%s.%03dZ", day, (int)((since - (double)secs) * 1000 + 0.5) % 1000);
+		printf("health:      %-12s %-7s since %s", str(nc_ynode_get(h, "name")),
+		       strcmp(health, "ok") == 0 ? "ok" : strcmp(health, "suspect") == 0 ? "SUSPECT" : "FAILED", ts);
+		if (strcmp(misses, "0") != 0 && strcmp(misses, "-") != 0)
+			printf(", %s missed checks (%s)", misses, str(nc_ynode_get(h, "error")));
+		if (strcmp(str(nc_ynode_get(h, "fenced")), "true") == 0)
+			printf(", fenced by %s", str(nc_ynode_get(h, "fenced_by")));
+		else if (strcmp(health, "failed") == 0)
+			printf(", not fenced");
+		if (strcmp(str(nc_ynode_get(h, "fence_error")), "-") != 0)
+			printf(", fence failed: %s", str(nc_ynode_get(h, "fence_error")));
+		printf("\n");
+	}
 }
 
 int cmd_status(int argc, char **argv)
@@ -153,6 +193,7 @@ int cmd_status(int argc, char **argv)
 		       str(nc_ynode_get(h, "uri")), gone ? " (not declared)" : "", up ? "" : ": ",
 		       up ? "" : str(nc_ynode_get(h, "error")));
 	}
+	print_ha(nc_ynode_get(root, "ha"));
 	ret = strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
 out:
 	nc_arena_release(&arena);

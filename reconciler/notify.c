@@ -81,8 +81,11 @@ static bool wants(const struct nc_serve_notify *n, const char *event)
 {
 	size_t i;
 
+	/* by default: what needs an operator (HA: a host failed, fenced or not, or the observer cut off) */
 	if (!n->events.n)
-		return !strcmp(event, "failed") || !strcmp(event, "drift");
+		return !strcmp(event, "failed") || !strcmp(event, "drift") || !strcmp(event, "host_failed") ||
+		       !strcmp(event, "fenced") || !strcmp(event, "fence_failed") ||
+		       !strcmp(event, "partitioned");
 	for (i = 0; i < n->events.n; i++)
 		if (strcmp(n->events.v[i].v, event) == 0)
 			return true;
@@ -91,6 +94,12 @@ static bool wants(const struct nc_serve_notify *n, const char *event)
 
 void nc_notify(const struct nc_serve_config *cfg, const char *event, const char *revision,
 	       const char *message)
+{
+	nc_notify_host(cfg, event, revision, NULL, message);
+}
+
+void nc_notify_host(const struct nc_serve_config *cfg, const char *event, const char *revision,
+		    const char *host, const char *message)
 {
 	struct nc_buf body = NC_BUF_INIT;
 	char *safe_source, *safe_message;
@@ -109,6 +118,10 @@ void nc_notify(const struct nc_serve_config *cfg, const char *event, const char 
 		nc_buf_add_json_str(&body, revision);
 	else
 		nc_buf_adds(&body, "null");
+	if (host) {
+		nc_buf_adds(&body, ", \"host\": ");
+		nc_buf_add_json_str(&body, host);
+	}
 	nc_buf_adds(&body, ", \"message\": ");
 	nc_buf_add_json_str(&body, safe_message);
 	nc_buf_addf(&body, ", \"time\": %lld}\n", (long long)time(NULL));

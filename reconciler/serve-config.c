@@ -83,11 +83,32 @@ static const struct nc_field notify_fields[] = {
 	F("url", NC_F_STR, struct nc_serve_notify, url, .required = 1, .check = NC_CHK_HTTP_URL,
 	  .doc = "where to POST events"),
 	F("events", NC_F_STRLIST, struct nc_serve_notify, events,
-	  .doc = "failed, drift, applied, invalid (default failed and drift)"),
+	  .doc = "failed, drift, applied, invalid, host_suspect, host_failed, host_ok, fenced, "
+	  "fence_failed, partitioned (default failed, drift and the HA events but host_suspect and host_ok)"),
 	F("tokenFile", NC_F_STR, struct nc_serve_notify, token_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "sent as Authorization: Bearer"),
 };
 static const struct nc_schema notify_schema = SCHEMA("notify", struct nc_serve_notify, notify_fields);
+
+static const struct nc_field ha_fields[] = {
+	F("enabled", NC_F_BOOL, struct nc_serve_ha, enabled,
+	  .doc = "detect failed hosts, fence them and restart their ha: restart VMs (default true)"),
+	F("checkInterval", NC_F_DURATION, struct nc_serve_ha, check_interval, .min = 100, .max = 600000,
+	  .doc = "probe every declared host this often (default 1s)"),
+	F("suspectAfter", NC_F_INT, struct nc_serve_ha, suspect_after, .min = 1, .max = 1000,
+	  .doc = "missed checks in a row before a host is suspect (default 2)"),
+	F("failedAfter", NC_F_DURATION, struct nc_serve_ha, failed_after, .min = 100, .max = 86400000,
+	  .doc = "a host still unreachable this long after its first missed check is failed (default 10s)"),
+	F("recoverAfter", NC_F_INT, struct nc_serve_ha, recover_after, .min = 1, .max = 1000,
+	  .doc = "good checks in a row before a suspect host is ok again (default 3)"),
+	F("fenceTimeout", NC_F_DURATION, struct nc_serve_ha, fence_timeout, .min = 100, .max = 3600000,
+	  .doc = "longest wait for one fence device (default 60s)"),
+	F("fenceRetry", NC_F_DURATION, struct nc_serve_ha, fence_retry, .min = 100, .max = 3600000,
+	  .doc = "wait before fencing again after a fence failed (default 10s)"),
+	F("maxRecoveries", NC_F_INT, struct nc_serve_ha, max_recoveries, .min = 1, .max = 1000,
+	  .doc = "VMs restarted on other hosts at once (default 4)"),
+};
+static const struct nc_schema ha_schema = SCHEMA("ha", struct nc_serve_ha, ha_fields);
 
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
@@ -117,6 +138,8 @@ static const struct nc_field config_fields[] = {
 	  .doc = "how to reach each host: URI, ssh key, socket, ... (trusted; never from the spec)"),
 	F("paths", NC_F_STRUCT, struct nc_serve_config, paths, .sub = &nc_schema_paths,
 	  .doc = "roots the spec's local paths must stay in: secrets, ceph, pools, images, backups, boot"),
+	F("ha", NC_F_STRUCT, struct nc_serve_config, ha, .sub = &ha_schema,
+	  .doc = "failure detection, fencing and recovery of failed hosts (docs/ha.md)"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
@@ -146,7 +169,9 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			 struct nc_diags *diags)
 {
-	static const char *const events[] = { "failed", "drift", "applied", "invalid" };
+	static const char *const events[] = { "failed", "drift", "applied", "invalid", "host_suspect",
+					      "host_failed", "host_ok", "fenced", "fence_failed",
+					      "partitioned" };
 	size_t i, j, k;
 	int r;
 
@@ -174,7 +199,8 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 					break;
 			if (k == NC_ARRAY_SIZE(events)) {
 				nc_diag_error(diags, n->events.v[j].pos,
-					      "unknown event '%s' (expected failed, drift, applied or invalid)",
+					      "unknown event '%s' (expected failed, drift, applied, invalid, host_suspect, "
+					      "host_failed, host_ok, fenced, fence_failed or partitioned)",
 					      n->events.v[j].v);
 				return -1;
 			}

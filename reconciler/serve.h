@@ -64,6 +64,18 @@ struct nc_serve_notify {
 	struct nc_strlist events;        /* failed, drift, applied, invalid; default failed+drift */
 	struct nc_str token_file;
 };
+/* `ha:` failure detection and recovery (docs/ha.md); defaults in reconciler/health.h */
+struct nc_serve_ha {
+	struct nc_pos pos;
+	struct nc_bool enabled;          /* default true */
+	struct nc_duration check_interval;   /* probe every host this often (1s) */
+	struct nc_int suspect_after;     /* missed checks in a row: ok -> suspect (2) */
+	struct nc_duration failed_after; /* unreachable this long since the first miss: failed (10s) */
+	struct nc_int recover_after;     /* good checks in a row: suspect -> ok (3) */
+	struct nc_duration fence_timeout;    /* one fence device run (60s) */
+	struct nc_duration fence_retry;  /* after a failed fence (10s) */
+	struct nc_int max_recoveries;    /* restarts at once (4) */
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -79,6 +91,7 @@ struct nc_serve_config {
 	struct nc_list notify;           /* struct nc_serve_notify */
 	struct nc_list connections;      /* struct nc_connection (reconciler/connections.h) */
 	struct nc_paths_config paths;    /* roots the spec's local paths must stay in (spec/roots.h) */
+	struct nc_serve_ha ha;
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
@@ -95,6 +108,7 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 			 const struct nc_spec *spec, struct nc_diags *diags);
 
 /* ---- status shared with the HTTP endpoint ---- */
+struct nc_health;
 struct nc_host_report {
 	char *name, *uri;
 	bool up;
@@ -124,6 +138,7 @@ struct nc_serve_status {
 	uint64_t actions[NC_ACT__COUNT][3];   /* kind x (done, failed, skipped) */
 	struct nc_host_report *hosts;
 	size_t nhosts;
+	struct nc_health *health;        /* the failure detector (health.h); NULL: ha disabled */
 };
 void nc_serve_status_init(struct nc_serve_status *s);
 void nc_serve_status_release(struct nc_serve_status *s);
@@ -165,6 +180,10 @@ void nc_http_stop(struct nc_http *h);
  */
 void nc_notify(const struct nc_serve_config *cfg, const char *event, const char *revision,
 	       const char *message);
+/* the same with "host": HOST (the HA events: host_suspect, host_failed, host_ok, fenced,
+ * fence_failed; partitioned has no host) */
+void nc_notify_host(const struct nc_serve_config *cfg, const char *event, const char *revision,
+		    const char *host, const char *message);
 /* waits for notifications in flight (at shutdown), up to timeout_ms */
 void nc_notify_drain(unsigned timeout_ms);
 

@@ -5,6 +5,8 @@
  */
 #include "serve.h"
 
+#include "health.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +169,9 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 		jsafe(b, s->hosts[i].error);
 		nc_buf_addf(b, ", \"declared\": %s}", s->hosts[i].declared ? "true" : "false");
 	}
-	nc_buf_addf(b, "],\n  \"unreachable\": %zu,\n  \"uptime\": %lld\n}\n", unreachable(s),
+	nc_buf_adds(b, "],\n  \"ha\": ");
+	nc_health_json(s->health, b);
+	nc_buf_addf(b, ",\n  \"unreachable\": %zu,\n  \"uptime\": %lld\n}\n", unreachable(s),
 		    (long long)(time(NULL) - s->started));
 	pthread_mutex_unlock(&s->mu);
 }
@@ -236,6 +240,7 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 	nc_buf_addf(b, "# HELP novacron_hosts_unreachable Hosts (declared, or recorded and no longer declared) "
 		       "that could not be read in the last pass.\n# TYPE novacron_hosts_unreachable gauge\n"
 		       "novacron_hosts_unreachable %zu\n", unreachable(s));
+	nc_health_metrics(s->health, b);
 	nc_buf_adds(b, "# HELP novacron_revision_info The revision in force (1) and the newest refused (0).\n"
 		       "# TYPE novacron_revision_info gauge\n");
 	if (s->applied_id) {

@@ -1145,6 +1145,220 @@ START_TEST(test_serve_refused_commits_are_invalid)
 }
 END_TEST
 
+/* ---- high availability: failure detection (docs/ha.md) ---- */
+
+/*
+ * The quickstart cluster on sim hosts, served with fast HA timings; hook:
+ * a webhook receiver's port (0: none).  ha_extra: more lines of `ha:`.
+ */
+static void ha_serve(int port, int hook, const char *ha_extra)
+{
+	char *cfg, *extra;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec", NC_SOURCE_DIR), 0);
+	cfg = nc_xasprintf("  directory: %s/spec", tdir);
+	extra = nc_xasprintf("ha:\\n  checkInterval: 200ms\\n  failedAfter: 2s\\n%s%s", ha_extra,
+			     hook ? "notify:\\n  - url: http://127.0.0.1:" : "");
+	if (hook) {
+		char *e2 = nc_xasprintf("%s%d/hook\\n    events: [host_suspect, host_failed, host_ok, "
+					"partitioned]\\n", extra, hook);
+
+		free(extra);
+		extra = e2;
+	}
+	write_config("serve.yaml", cfg, port, extra);
+	free(cfg);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+}
+
+/* waits until serve's log has a line containing want */
+static void wait_log(const char *want, int seconds)
+{
+	struct nc_run r;
+	int rc = sh(&r, "for i in $(seq %d); do grep -qF -- '%s' log && exit 0; sleep 0.1; done; tail -20 log; exit 1",
+		    seconds * 10, want);
+
+	if (rc != 0)
+		ck_abort_msg("timed out waiting for '%s' in the log:\n%.3000s", want, r.out);
+	nc_run_free(&r);
+}
+
+/*
+ * A host that stops answering goes ok -> suspect -> failed, in that order,
+ * with a log line, /status, /metrics, `novacron status` and a webhook for
+ * each step; when it answers again it is ok.  The other hosts stay ok.
+ */
+START_TEST(test_ha_down_host_suspect_then_failed)
+{
+	struct MHD_Daemon *d;
+	struct nc_run r;
+	char *body;
+	int port = free_port(), hook = free_port(), i;
+	bool seen = false;
+
+	pthread_mutex_lock(&got_mu);
+	nc_buf_reset(&got);
+	pthread_mutex_unlock(&got_mu);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)hook, NULL, NULL, receive, NULL,
+			     MHD_OPTION_END);
+	ck_assert_ptr_nonnull(d);
+	ha_serve(port, hook, "");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	HAS(body, "\"ha\": {\"enabled\": true, \"partitioned\": false, \"check_interval_ms\": 200, \"suspect_after\": 2, "
+		  "\"failed_after_ms\": 2000, \"recover_after\": 3, \"hosts\": [");
+	HAS(body, "{\"name\": \"kvm1\", \"health\": \"ok\", \"since\": ");
+	free(body);
+	ck_assert_int_eq(shq("touch state/kvm1.down"), 0);
+	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 30);
+	HAS(body, "\"error\": \"cannot connect: host is down (novacron sim kvm1 down)\"");
+	HAS(body, "{\"name\": \"kvm2\", \"health\": \"ok\"");
+	HAS(body, "{\"name\": \"kvm3\", \"health\": \"ok\"");
+	HAS(body, "\"partitioned\": false");
+	free(body);
+	/* the order of the log lines: suspect first, then failed */
+	ck_assert_int_eq(sh(&r, "grep -o 'host kvm1: [a-z]* -> [a-z]*' log | uniq"), 0);
+	ck_assert_str_eq(r.out, "host kvm1: ok -> suspect\nhost kvm1: suspect -> failed\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -E '^[0-9T:-]+\\.[0-9]{3}Z novacron serve: host kvm1: suspect -> failed "
+				"\\(unreachable for [0-9.]+ s since the first missed check' log | wc -l"), 0);
+	ck_assert_str_eq(r.out, "1\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "novacron_host_health{host=\"kvm1\",state=\"failed\"} 1\n");
+	HAS(r.out, "novacron_host_health{host=\"kvm1\",state=\"ok\"} 0\n");
+	HAS(r.out, "novacron_host_health{host=\"kvm2\",state=\"ok\"} 1\n");
+	HAS(r.out, "novacron_host_transitions_total{to=\"suspect\"} 1\n");
+	HAS(r.out, "novacron_host_transitions_total{to=\"failed\"} 1\n");
+	HAS(r.out, "novacron_partitioned 0\n");
+	nc_run_free(&r);
+	sh(&r, "$NC status --url http://127.0.0.1:%d", port);
+	HAS(r.out, "health:      kvm1         FAILED  since 20");
+	HAS(r.out, "missed checks (cannot connect: host is down (novacron sim kvm1 down))");
+	HAS(r.out, "health:      kvm2         ok      since 20");
+	nc_run_free(&r);
+	for (i = 0; i < 100 && !seen; i++) {
+		usleep(100000);
+		pthread_mutex_lock(&got_mu);
+		seen = strstr(got.buf, "\"event\": \"host_failed\"") != NULL;
+		pthread_mutex_unlock(&got_mu);
+	}
+	pthread_mutex_lock(&got_mu);
+	HAS(got.buf, "{\"event\": \"host_suspect\", \"source\": \"");
+	HAS(got.buf, "\"host\": \"kvm1\", \"message\": \"host kvm1: ok -> suspect (1 missed check: cannot connect");
+	HAS(got.buf, "{\"event\": \"host_failed\"");
+	HASNT(got.buf, "\"host\": \"kvm2\"");
+	pthread_mutex_unlock(&got_mu);
+	/* back */
+	ck_assert_int_eq(shq("rm state/kvm1.down"), 0);
+	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"ok\"", 30);
+	free(body);
+	wait_log("host kvm1: failed -> ok (3 good checks in a row", 10);
+	MHD_stop_daemon(d);
+}
+END_TEST
+
+/*
+ * A flapping host (down and up again every 0.3 s, for 6 s: more than twice
+ * failedAfter) is suspect, never failed: any good check starts the grace
+ * time over.  Once it stays up it is ok after recoverAfter good checks.
+ */
+START_TEST(test_ha_flapping_host_never_fails)
+{
+	struct nc_run r;
+	char *body;
+	int port = free_port();
+
+	ha_serve(port, 0, "  recoverAfter: 4\\n");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	ck_assert_int_eq(shq("for i in $(seq 10); do touch state/kvm2.down; sleep 0.3; rm -f state/kvm2.down; "
+			     "sleep 0.3; done"), 0);
+	wait_log("host kvm2: suspect -> ok (4 good checks in a row)", 20);
+	ck_assert_int_eq(sh(&r, "grep -c 'host kvm2: ok -> suspect' log; grep -c -- '-> failed' log"), 1);
+	ck_assert_int_ne(atoi(r.out), 0);
+	HAS(r.out, "\n0\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "novacron_host_transitions_total{to=\"failed\"} 0\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+/*
+ * Every host unreachable at once: the observer assumes it is cut off
+ * (partitioned), says so in the log, /status, /metrics, `novacron status`
+ * and a webhook; when one host answers the partition is over.
+ */
+START_TEST(test_ha_all_down_is_partition)
+{
+	struct MHD_Daemon *d;
+	struct nc_run r;
+	char *body;
+	int port = free_port(), hook = free_port(), i;
+	bool seen = false;
+
+	pthread_mutex_lock(&got_mu);
+	nc_buf_reset(&got);
+	pthread_mutex_unlock(&got_mu);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)hook, NULL, NULL, receive, NULL,
+			     MHD_OPTION_END);
+	ck_assert_ptr_nonnull(d);
+	ha_serve(port, hook, "");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	ck_assert_int_eq(shq("touch state/kvm1.down state/kvm2.down state/kvm3.down"), 0);
+	body = wait_for(port, "/status", "\"partitioned\": true", 30);
+	free(body);
+	wait_log("partitioned: every declared host (3) is suspect or failed: this instance is assumed cut off; "
+		 "fencing nothing and restarting nothing until a host answers", 5);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "novacron_partitioned 1\n");
+	nc_run_free(&r);
+	sh(&r, "$NC status --url http://127.0.0.1:%d", port);
+	HAS(r.out, "ha:          PARTITIONED: every declared host is suspect or failed; nothing is fenced or restarted");
+	nc_run_free(&r);
+	for (i = 0; i < 100 && !seen; i++) {
+		usleep(100000);
+		pthread_mutex_lock(&got_mu);
+		seen = strstr(got.buf, "\"event\": \"partitioned\"") != NULL;
+		pthread_mutex_unlock(&got_mu);
+	}
+	ck_assert(seen);
+	ck_assert_int_eq(shq("rm state/kvm2.down"), 0);
+	wait_log("partition over: 1 of 3 hosts ok", 30);
+	body = wait_for(port, "/status", "\"partitioned\": false", 10);
+	free(body);
+	MHD_stop_daemon(d);
+}
+END_TEST
+
+/* ha: and the HA events are checked like the rest of serve.yaml */
+START_TEST(test_ha_config_checked)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("printf 'source:\\n  directory: /y\\nha:\\n  checkInterval: 1s\\n  suspectAfter: 0\\n' > bad.yaml && "
+			     "printf 'source:\\n  directory: /y\\nha:\\n  checkInterval: 1s\\n  failAfter: 3s\\n' > bad2.yaml && "
+			     "printf 'source:\\n  directory: /y\\nnotify:\\n  - url: http://127.0.0.1:1/\\n    events: [host_failed, fenced, host_down]\\n' > bad3.yaml && "
+			     "printf 'source:\\n  directory: /y\\nha:\\n  enabled: false\\n  checkInterval: 500ms\\n  suspectAfter: 3\\n"
+			     "  failedAfter: 5s\\n  recoverAfter: 2\\n  fenceTimeout: 30s\\n  fenceRetry: 5s\\n  maxRecoveries: 2\\n"
+			     "notify:\\n  - url: http://127.0.0.1:1/\\n    events: [host_suspect, host_failed, host_ok, fenced, fence_failed, partitioned]\\n' > good.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC serve --config bad.yaml --check"), 1);
+	HAS(r.err, "bad.yaml:5:17: error: 'suspectAfter' must be at least 1, found 0");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC serve --config bad2.yaml --check"), 1);
+	HAS(r.err, "bad2.yaml:5:3: error: unknown key 'failAfter' in ha; did you mean 'failedAfter'?");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC serve --config bad3.yaml --check"), 1);
+	HAS(r.err, "bad3.yaml:5:35: error: unknown event 'host_down' (expected failed, drift, applied, invalid, "
+		   "host_suspect, host_failed, host_ok, fenced, fence_failed or partitioned)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC serve --config good.yaml --check"), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1169,6 +1383,16 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_serve_never_shows_secrets);
 	tcase_add_test(tc, test_url_redact);
 	tcase_add_test(tc, test_no_shell_in_product);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ha");
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_ha_config_checked);
+	tcase_add_test(tc, test_ha_down_host_suspect_then_failed);
+	tcase_add_test(tc, test_ha_flapping_host_never_fails);
+	tcase_add_test(tc, test_ha_all_down_is_partition);
 	suite_add_tcase(s, tc);
 	return s;
 }

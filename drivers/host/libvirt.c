@@ -246,6 +246,10 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 		lock = nc_xasprintf("%s/%s.lock", abs, name);
 		free(abs);
 	}
+	if (nc_sim_host_down(opts->state_dir, name)) {
+		nc_err_set(err, "cannot connect: host is down (novacron sim %s down)", name);
+		goto out;
+	}
 	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0) {
 		nc_err_set(err, "cannot lock %s: %s", lock, strerror(errno));
@@ -852,6 +856,107 @@ static int lv_open(struct nc_host_conn **out, const char *uri, const struct nc_d
 		c->domain_type = strncmp(uri, "test", 4) == 0 ? "test" : probe_domain_type(c->conn);
 	}
 	*out = &c->pub;
+	return 0;
+}
+
+/* ---- health probes (driver.h) ---- */
+
+static char *sim_down_file(const char *state_dir, const char *name)
+{
+	return nc_xasprintf("%s/%s.down", state_dir, name);
+}
+
+bool nc_sim_host_down(const char *state_dir, const char *name)
+{
+	char *f;
+	bool down;
+
+	if (!state_dir || !name)
+		return false;
+	f = sim_down_file(state_dir, name);
+	down = access(f, F_OK) == 0;
+	free(f);
+	return down;
+}
+
+int nc_sim_host_set_down(const char *state_dir, const char *name, bool down, struct nc_err *err)
+{
+	char *f = sim_down_file(state_dir, name);
+	int fd, ret = 0;
+
+	if (down) {
+		fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			nc_err_set(err, "cannot create %s: %s", f, strerror(errno));
+			ret = -1;
+		} else {
+			close(fd);
+		}
+	} else if (unlink(f) < 0 && errno != ENOENT) {
+		nc_err_set(err, "cannot remove %s: %s", f, strerror(errno));
+		ret = -1;
+	}
+	free(f);
+	return ret;
+}
+
+struct nc_host_probe {
+	virConnectPtr conn;          /* libvirt URIs; NULL for sim */
+};
+
+void nc_host_probe_close(struct nc_host_probe *p)
+{
+	if (!p)
+		return;
+	if (p->conn)
+		virConnectClose(p->conn);
+	free(p);
+}
+
+int nc_host_probe(struct nc_host_probe **pp, const char *uri, const struct nc_driver_opts *opts,
+		  struct nc_err *err)
+{
+	struct nc_host_probe *p = *pp;
+	unsigned long ver = 0;
+
+	pthread_once(&lv_once, lv_init);
+	if (strncmp(uri, "sim:", 4) == 0) {
+		char *name = NULL;
+		unsigned cpus;
+		uint64_t memory;
+		int r = 0;
+
+		if (sim_parse_uri(uri, &name, &cpus, &memory, err) < 0)
+			return -1;
+		if (!opts || !opts->state_dir || !*opts->state_dir) {
+			nc_err_set(err, "sim:// hosts need a state directory");
+			r = -1;
+		} else if (nc_sim_host_down(opts->state_dir, name)) {
+			nc_err_set(err, "cannot connect: host is down (novacron sim %s down)", name);
+			r = -1;
+		} else if (access(opts->state_dir, R_OK | X_OK) < 0) {
+			nc_err_set(err, "cannot read state directory %s: %s", opts->state_dir, strerror(errno));
+			r = -1;
+		}
+		free(name);
+		return r;
+	}
+	if (!p) {
+		p = nc_xcalloc(1, sizeof(*p));
+		p->conn = virConnectOpen(uri);
+		if (!p->conn) {
+			lv_open_fail(err, "cannot connect");
+			free(p);
+			return -1;
+		}
+		*pp = p;
+	}
+	if (virConnectIsAlive(p->conn) != 1 || virConnectGetLibVersion(p->conn, &ver) < 0) {
+		lv_fail(err, "no answer");
+		nc_host_probe_close(p);
+		*pp = NULL;
+		return -1;
+	}
 	return 0;
 }
 
