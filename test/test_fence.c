@@ -7,11 +7,16 @@
  *
  * Each test works in its own temporary directory tdir.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../drivers/fence/fence.h"
@@ -232,6 +237,343 @@ START_TEST(test_fence_manual_pending)
 }
 END_TEST
 
+
+/* ---- agent ---- */
+
+#define TEST_AGENT NC_SOURCE_DIR "/test/data/fence/fence_nc_test"
+
+static struct nc_pos here = { "test", 1, 1 };
+
+/* an agent device: options "k1", "v1", "k2", "v2", ..., NULL, in key order */
+static void agent_device(struct nc_fence_device *d, struct nc_kv *kv, const char *agent,
+			 const char *pwfile, uint64_t timeout_ms, const char *const *opts)
+{
+	size_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->pos = here;
+	d->name = (struct nc_str){ here, "bmc" };
+	d->type = (struct nc_str){ here, "agent" };
+	d->agent = (struct nc_str){ here, agent };
+	if (pwfile)
+		d->password_file = (struct nc_str){ here, pwfile };
+	if (timeout_ms)
+		d->timeout = (struct nc_duration){ here, timeout_ms };
+	for (; opts && opts[2 * n]; n++)
+		kv[n] = (struct nc_kv){ here, opts[2 * n], opts[2 * n + 1] };
+	d->options = (struct nc_map){ here, kv, n };
+}
+
+static int fence_with(const struct nc_fence_device *d, struct nc_fence_result *res, struct nc_err *err)
+{
+	struct nc_fence_target t = { "kvm1", NULL, 0 };
+
+	memset(res, 0, sizeof(*res));
+	err->msg[0] = 0;
+	return nc_fence_driver_find(d->type.v)->fence(d, &t, res, err);
+}
+
+static char *slurp(const char *name)
+{
+	char *path = nc_xasprintf("%s/%s", tdir, name), *text = NULL;
+	size_t len;
+
+	if (nc_read_file(path, 1 << 20, &text, &len) < 0)
+		text = nc_xstrdup("");
+	free(path);
+	return text;
+}
+
+/* a process that is gone (or a zombie) */
+static bool gone(pid_t pid)
+{
+	char path[64], *text = NULL, *p;
+	size_t len;
+	bool z;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (nc_read_file(path, 4096, &text, &len) < 0)
+		return true;
+	p = strrchr(text, ')');
+	z = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	free(text);
+	return z;
+}
+
+static bool gone_within(pid_t pid, int ms)
+{
+	struct timespec ts = { 0, 50 * 1000000 };
+
+	for (; ms > 0; ms -= 50) {
+		if (gone(pid))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return gone(pid);
+}
+
+/* options on standard input only: nothing on argv, the password from its file, action off then status */
+START_TEST(test_fence_agent_stdin_only)
+{
+	char *log = nc_xasprintf("%s/agent.log", tdir), *pw = nc_xasprintf("%s/pw", tdir), *text;
+	const char *const opts[] = { "ip", "192.0.2.9", "log", log, "mode", "off", "username", "admin", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[8];
+	struct nc_err err;
+
+	write_file("pw", "pa$$ word\\n'\"\nsecond line\n", 0600);
+	agent_device(&d, kv, TEST_AGENT, pw, 0, opts);
+	ck_assert_msg(fence_with(&d, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert(res.whole_host);
+	ck_assert_str_eq(res.detail, "powered off by fence_nc_test (bmc), its status reports off");
+	text = slurp("agent.log");
+	{
+		char *want = nc_xasprintf("argc=0\naction=off\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
+					  "password=pa$$ word\\n'\"\n"
+					  "argc=0\naction=status\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
+					  "password=pa$$ word\\n'\"\n", log, log);
+
+		ck_assert_str_eq(text, want);
+		free(want);
+	}
+	nc_fence_result_release(&res);
+	free(text);
+	free(log);
+	free(pw);
+}
+END_TEST
+
+/* off exits 0 but the power still reads on: not fenced */
+START_TEST(test_fence_agent_status_still_on)
+{
+	const char *const opts[] = { "mode", "on", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[2];
+	struct nc_err err;
+
+	agent_device(&d, kv, TEST_AGENT, NULL, 0, opts);
+	ck_assert_int_lt(fence_with(&d, &res, &err), 0);
+	ck_assert(!res.whole_host);
+	ck_assert_str_eq(err.msg, "agent fence_nc_test powered kvm1 off, but its status still reports the "
+			 "power on: not fenced");
+	nc_fence_result_release(&res);
+}
+END_TEST
+
+/* a failing agent: its error, the password it echoed replaced by *** */
+START_TEST(test_fence_agent_fails)
+{
+	char *pw = nc_xasprintf("%s/pw", tdir);
+	const char *const opts[] = { "mode", "fail", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[2];
+	struct nc_err err;
+
+	write_file("pw", "Hunter2-secret\n", 0600);
+	agent_device(&d, kv, TEST_AGENT, pw, 0, opts);
+	ck_assert_int_lt(fence_with(&d, &res, &err), 0);
+	ck_assert(!res.whole_host);
+	ck_assert_str_eq(err.msg, "agent fence_nc_test could not power kvm1 off (action=off, exit 1): "
+			 "Failed: Unable to connect/login to fencing device (password *** refused)");
+	HASNT(err.msg, "Hunter2");
+	nc_fence_result_release(&res);
+	free(pw);
+}
+END_TEST
+
+/* a hanging agent is killed with its process group at the timeout */
+START_TEST(test_fence_agent_hangs)
+{
+	char *log = nc_xasprintf("%s/agent.log", tdir), *child;
+	const char *const opts[] = { "log", log, "mode", "hang", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[3];
+	struct nc_err err;
+
+	agent_device(&d, kv, TEST_AGENT, NULL, 1000, opts);
+	ck_assert_int_eq(fence_with(&d, &res, &err), -ETIMEDOUT);
+	ck_assert(!res.whole_host);
+	ck_assert_str_eq(err.msg, "agent fence_nc_test timed out after 1 s (action=off); its process group "
+			 "was killed");
+	child = slurp("agent.log.child");
+	ck_assert_int_gt(atoi(child), 1);
+	ck_assert_msg(gone_within((pid_t)atoi(child), 3000), "the agent's child %s still runs", child);
+	nc_fence_result_release(&res);
+	free(child);
+	free(log);
+}
+END_TEST
+
+START_TEST(test_fence_agent_password_file_missing)
+{
+	char *pw = nc_xasprintf("%s/nopw", tdir), *log = nc_xasprintf("%s/agent.log", tdir), *text;
+	const char *const opts[] = { "log", log, "mode", "off", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[3];
+	struct nc_err err;
+
+	agent_device(&d, kv, TEST_AGENT, pw, 0, opts);
+	ck_assert_int_eq(fence_with(&d, &res, &err), -ENOENT);
+	HAS(err.msg, "passwordFile /tmp/nc-fe-");
+	HAS(err.msg, "/nopw: cannot read it: No such file or directory");
+	text = slurp("agent.log");
+	ck_assert_str_eq(text, "");   /* the agent never ran */
+	/* a password file others may read is refused too */
+	write_file("nopw", "x\n", 0644);
+	ck_assert_int_eq(fence_with(&d, &res, &err), -ENOENT);
+	HAS(err.msg, "chmod 600");
+	nc_fence_result_release(&res);
+	free(text);
+	free(pw);
+	free(log);
+}
+END_TEST
+
+/* a free port on 127.0.0.1 (type SOCK_DGRAM or SOCK_STREAM) */
+static int free_port(int type)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, type, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * The real thing: Debian's fence_ipmilan powers off a BMC over IPMI 2.0
+ * (lanplus) on loopback.  The BMC is OpenIPMI's ipmi_sim; the "host" it
+ * powers is a process it started (startcmd), which power off kills.
+ */
+START_TEST(test_fence_agent_ipmilan)
+{
+	char *pw = nc_xasprintf("%s/pw", tdir), *badpw = nc_xasprintf("%s/badpw", tdir), port[16], *text;
+	const char *const opts[] = { "cipher", "3", "ip", "127.0.0.1", "ipport", port, "lanplus", "1",
+				     "username", "admin", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[6];
+	struct nc_err err;
+	pid_t host;
+	int i, udp;
+
+	if (access("/usr/sbin/fence_ipmilan", X_OK) != 0 || access("/usr/bin/ipmi_sim", X_OK) != 0 ||
+	    access("/usr/bin/ipmitool", X_OK) != 0) {
+		NC_TEST_SKIP("needs fence_ipmilan (fence-agents), ipmi_sim (openipmi) and ipmitool: "
+			     "test/testbed/deps.sh installs them");
+		free(pw);
+		free(badpw);
+		return;
+	}
+	udp = free_port(SOCK_DGRAM);
+	snprintf(port, sizeof(port), "%d", udp);
+	write_file("pw", "s3cret-bmc\n", 0600);
+	write_file("badpw", "not-the-password\n", 0600);
+	write_file("host.sh", "#!/bin/sh\necho $$ > \"$(dirname \"$0\")/host.pid\"\nexec sleep 100000\n", 0755);
+	ck_assert_int_eq(shq("mkdir state && cat > lan.conf <<EOF\n"
+			     "name \"ncfence\"\n"
+			     "set_working_mc 0x20\n"
+			     "  startlan 1\n"
+			     "    addr 127.0.0.1 %d\n"
+			     "    priv_limit admin\n"
+			     "    allowed_auths_callback md5\n"
+			     "    allowed_auths_user md5\n"
+			     "    allowed_auths_operator md5\n"
+			     "    allowed_auths_admin md5\n"
+			     "    guid a123456789abcdefa123456789abcdef\n"
+			     "  endlan\n"
+			     "  serial 15 127.0.0.1 %d codec VM\n"
+			     "  startcmd \"%s/host.sh\"\n"
+			     "  startnow true\n"
+			     "  poweroff_wait 1\n"
+			     "  kill_wait 2\n"
+			     "  user 2 true \"admin\" \"s3cret-bmc\" admin 10 md5\n"
+			     "EOF\n"
+			     "printf 'mc_setbmc 0x20\\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 "
+			     "persist_sdr\\nmc_enable 0x20\\n' > sim.emu && "
+			     "{ ipmi_sim -c lan.conf -f sim.emu -s '%s/state' -n >sim.log 2>&1 </dev/null & "
+			     "echo $! > sim.pid; }", udp, free_port(SOCK_STREAM), tdir, tdir), 0);
+	for (i = 0; i < 200; i++) {   /* ipmi_sim starts the host at once */
+		struct timespec ts = { 0, 50 * 1000000 };
+
+		text = slurp("host.pid");
+		if (atoi(text) > 1)
+			break;
+		free(text);
+		text = NULL;
+		nanosleep(&ts, NULL);
+	}
+	if (!text)
+		text = slurp("host.pid");
+	host = (pid_t)atoi(text);
+	free(text);
+	ck_assert_msg(host > 1 && !gone(host), "ipmi_sim did not start the host: %s/sim.log", tdir);
+
+	/* the wrong password: refused, and never shown */
+	agent_device(&d, kv, "fence_ipmilan", badpw, 30000, opts);
+	ck_assert_int_lt(fence_with(&d, &res, &err), 0);
+	HAS(err.msg, "agent fence_ipmilan could not power kvm1 off (action=off, exit 1)");
+	HASNT(err.msg, "not-the-password");
+	ck_assert(!gone(host));
+
+	/* the right one: off, and the status reads off */
+	agent_device(&d, kv, "fence_ipmilan", pw, 30000, opts);
+	ck_assert_msg(fence_with(&d, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert(res.whole_host);
+	ck_assert_str_eq(res.detail, "powered off by fence_ipmilan (bmc), its status reports off");
+	ck_assert_msg(gone_within(host, 5000), "the host process %d still runs", (int)host);
+	nc_fence_result_release(&res);
+
+	/* again: already off is fenced */
+	ck_assert_msg(fence_with(&d, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	nc_fence_result_release(&res);
+
+	ck_assert_int_eq(shq("kill $(cat sim.pid)"), 0);
+	free(pw);
+	free(badpw);
+}
+END_TEST
+
+/*
+ * The real agent against an address where no BMC answers: ipmitool retries
+ * for about 20 s, past the device's timeout of 2 s: killed, -ETIMEDOUT.
+ */
+START_TEST(test_fence_agent_ipmilan_unreachable)
+{
+	char *pw = nc_xasprintf("%s/pw", tdir), port[16];
+	const char *const opts[] = { "ip", "127.0.0.1", "ipport", port, "lanplus", "1", "username", "admin",
+				     NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[5];
+	struct nc_err err;
+
+	if (access("/usr/sbin/fence_ipmilan", X_OK) != 0 || access("/usr/bin/ipmitool", X_OK) != 0) {
+		NC_TEST_SKIP("needs fence_ipmilan (fence-agents) and ipmitool: test/testbed/deps.sh installs them");
+		free(pw);
+		return;
+	}
+	snprintf(port, sizeof(port), "%d", free_port(SOCK_DGRAM));
+	write_file("pw", "s3cret-bmc\n", 0600);
+	agent_device(&d, kv, "fence_ipmilan", pw, 2000, opts);
+	ck_assert_int_eq(fence_with(&d, &res, &err), -ETIMEDOUT);
+	ck_assert_str_eq(err.msg, "agent fence_ipmilan timed out after 2 s (action=off); its process group "
+			 "was killed");
+	ck_assert(!res.whole_host);
+	nc_fence_result_release(&res);
+	free(pw);
+}
+END_TEST
+
 Suite *nc_suite_fence(void)
 {
 	Suite *s = suite_create("fence");
@@ -242,6 +584,18 @@ Suite *nc_suite_fence(void)
 	tcase_add_test(tc, test_fence_config_errors);
 	tcase_add_test(tc, test_fence_drivers_registered);
 	tcase_add_test(tc, test_fence_manual_pending);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("agent");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fence_agent_stdin_only);
+	tcase_add_test(tc, test_fence_agent_status_still_on);
+	tcase_add_test(tc, test_fence_agent_fails);
+	tcase_add_test(tc, test_fence_agent_hangs);
+	tcase_add_test(tc, test_fence_agent_password_file_missing);
+	tcase_add_test(tc, test_fence_agent_ipmilan);
+	tcase_add_test(tc, test_fence_agent_ipmilan_unreachable);
 	suite_add_tcase(s, tc);
 	return s;
 }

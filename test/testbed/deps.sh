@@ -28,6 +28,9 @@ PKGS=(
 	gzip                       # guest-image.sh: the initramfs is gzip'd
 	python3                    # python3 -m http.server: the HTTP server test/integration/images.sh serves images from
 	curl                       # test/integration/images.sh waits for that server with it
+	fence-agents               # fence_ipmilan: the agent fence back-end's test (test/test_fence.c)
+	openipmi                   # ipmi_sim: the BMC fence_ipmilan powers off in that test
+	ipmitool                   # what fence_ipmilan runs to speak IPMI
 )
 # guest-image.sh fetches (apt-get download) and unpacks, without installing them,
 # bookworm's linux-image-6.1.*-amd64 and busybox-static: nothing to install for those.
