@@ -220,7 +220,7 @@ ha_stop_serve() {
 status() { $NS curl -s --max-time 5 "http://127.0.0.1:$PORT/status"; }
 # jq-like reads of JSON on stdin with python3: q PYTHON-EXPRESSION-ON-d
 q() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null; }
-# the health serve shows for host h$1 in /status
-health() { status | q "[h.get('health') for h in d['hosts'] if h['name'] == 'h$1'][0]"; }
+# the health serve shows for host h$1 in /status (ha.hosts[].health: ok, suspect, failed)
+health() { status | q "[h['health'] for h in d['ha']['hosts'] if h['name'] == 'h$1'][0]"; }
 # host h$1's entry of the HA record (STATE_DIR/ha.json), "None" when it has none
 ha_entry() { [ -s "$T/st/ha.json" ] && q "[h for h in d['hosts'] if h['name'] == 'h$1'] or None" <"$T/st/ha.json" || echo None; }

@@ -75,7 +75,12 @@ virsh_ "$H" start vm1 >/dev/null 2>&1 && wait_writing "$H" 30 "$BOOT" &&
 
 ha_serve_config "hostTimeout: 2s
 ha:
-  checkInterval: 500ms"
+  checkInterval: 500ms
+  suspectAfter: 2
+  failedAfter: 2s
+  recoverAfter: 2
+  fenceTimeout: 20s
+  fenceRetry: 1s"
 if ! why=$("$NC" serve --config "$T/serve.yaml" --check 2>&1); then
 	echo "skip: serve does not take an ha: and fencing: configuration yet (issue 12): $(grep -m1 error: <<<"$why")"
 	[ $fails = 0 ] && exit 0
@@ -104,8 +109,8 @@ wait_writing "$B" 30 "$B0" && read -r NB LAST <<<"$(boot_line "$B")" &&
 	{ console "$B" | head -3; fail "1. crash: the copy on h$B: $(boot_line "$B") after h$A's last write $LASTW"; }
 ceph_ osd blocklist ls 2>/dev/null | grep -qF "$ADDR" && ok "1. crash: h$A's client $ADDR is blocklisted (its lock was broken)" ||
 	fail "1. crash: $ADDR is not in the blocklist"
-grep -E "h$A" "$T/serve.log" | grep -qiE 'suspect' && grep -E "h$A" "$T/serve.log" | grep -qiE 'failed' &&
-	ok "1. crash: serve logged h$A suspect, then failed" || fail "1. crash: serve's log has no suspect/failed for h$A"
+grep -q "host h$A: ok -> suspect" "$T/serve.log" && grep -q "host h$A: suspect -> failed" "$T/serve.log" &&
+	ok "1. crash: serve logged h$A ok -> suspect -> failed" || fail "1. crash: serve's log has no suspect/failed for h$A"
 E=$(ha_entry "$A")
 grep -q "'fenced': True" <<<"$E" && ok "1. crash: the HA record has h$A fenced: $E" || fail "1. crash: HA record of h$A: $E"
 
