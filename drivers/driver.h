@@ -289,7 +289,8 @@ int nc_driver_fault(const char *what, struct nc_err *err);
 /*
  * `novacron sim HOST COMMAND...`: changes a simulated host the way an
  * operator with virsh would (list, define-unmanaged, start, destroy, setmem,
- * setvcpus, detach-nic, undefine), for demos and drift tests.
+ * setvcpus, detach-nic, undefine), for demos and drift tests; `down` makes
+ * the host unreachable (every open fails) until `up` (HA, docs/ha.md).
  */
 int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
 		struct nc_err *err);

@@ -197,6 +197,14 @@ struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const st
 	return ps;
 }
 
+void nc_placement_exclude(struct nc_placement_state *ps, size_t host, const char *why)
+{
+	if (host >= ps->n || !ps->load[host].usable)
+		return;
+	ps->load[host].usable = false;
+	ps->load[host].unusable = why;
+}
+
 void nc_placement_capacity_only(struct nc_placement_state *ps)
 {
 	ps->capacity_only = true;

@@ -28,6 +28,9 @@ struct nc_placement_state;
 struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const struct nc_cluster *c);
 struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *ps);
 void nc_placement_free(struct nc_placement_state *ps);
+/* Nothing is placed on host from now on: it is unusable for `why` (a static string),
+ * unless it is unusable already (the first reason stays). */
+void nc_placement_exclude(struct nc_placement_state *ps, size_t host, const char *why);
 /* From now on ignore affinity rules: capacity, pinning and selectors only. */
 void nc_placement_capacity_only(struct nc_placement_state *ps);
 /* Index of vm in the spec's (sorted) VM list, or -1. */

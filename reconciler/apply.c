@@ -19,6 +19,7 @@
 #include "volumes.h"
 #include "../drivers/network/network.h"
 #include "images.h"
+#include "ha.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -542,14 +543,30 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 		    (a->start_after && drv->start(conn, a->vm, err) < 0))
 			ret = -1;
 		break;
+	case NC_ACT_RECOVER:
+		/* HA (docs/ha.md): recorded first, so a pass cut short still knows the copy left behind;
+		 * then defined and started like a create, on the disks the failed host used */
+		if (!opts->ha_state_dir) {
+			nc_err_set(err, "no state directory to record the restart in: not restarted");
+			ret = -1;
+		} else if (nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, err) < 0 ||
+			   nc_volumes_exist(conn, p->spec, a->vmref, &def, err) < 0 ||
+			   nc_volumes_ensure(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING, err) < 0 ||
+			   nc_seed_ensure(conn, p->spec, &def, false, err) < 0 ||
+			   drv->define(conn, &def, err) < 0 ||
+			   (a->start_after && drv->start(conn, a->vm, err) < 0)) {
+			ret = -1;
+		}
+		break;
 	case NC_ACT_UPDATE:
 		if (!found) {
 			nc_err_set(err, "domain %s disappeared since the plan was made", a->vm);
 			ret = -1;
 			break;
 		}
+		/* HA: a guest whose rbd client was fenced cannot write: no graceful shutdown */
 		if (a->restart && d.state == NC_DOM_RUNNING &&
-		    drv->shutdown(conn, a->vm, timeout, err) < 0) {
+		    drv->shutdown(conn, a->vm, a->ha_restart ? 1 : timeout, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -601,7 +618,9 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 	case NC_ACT_DELETE:
 		if (found && drv->undefine(conn, a->vm, err) < 0)
 			ret = -1;
-		else if (found && d.meta_delete_disks && nc_volumes_delete(conn, p->spec, &d, err) < 0)
+		else if (a->stale) {
+			/* a stale copy: its disks and seed are the restarted copy's */
+		} else if (found && d.meta_delete_disks && nc_volumes_delete(conn, p->spec, &d, err) < 0)
 			ret = -1;
 		else if (found && nc_seed_delete(conn, p->spec, &d, NULL, false, err) < 0)
 			ret = -1;

@@ -12,7 +12,9 @@
  * or an incomplete pass: a host could not be read or a VM was not created
  * because it may run on a host that is not declared or cannot be read (what
  * could be done safely is done all the same).  After the pass, the record
- * of hosts (reconciler/hostrec.h) is brought up to date.
+ * of hosts (reconciler/hostrec.h) is brought up to date, and the HA record
+ * (reconciler/ha.h) forgets the failed hosts that are back with nothing
+ * left to clean up.
  */
 #include "pass-cli.h"
 
@@ -39,7 +41,7 @@ int cmd_apply(int argc, char **argv)
 	struct nc_plan_file pf;
 	struct nc_apply_result r;
 	struct nc_buf b = NC_BUF_INIT;
-	bool from_file = false, applied = false;
+	bool from_file = false, applied = false, applied_all = false;
 	int ret = NC_EXIT_ERROR;
 
 	if (nc_pass_parse(&a, "apply", argc, argv, true) < 0)
@@ -122,9 +124,11 @@ int cmd_apply(int argc, char **argv)
 	if (p.plan.blocked)
 		printf("%zu VM%s not created (see the warnings above).\n", p.plan.blocked,
 		       p.plan.blocked == 1 ? " was" : "s were");
+	applied_all = !r.failed && !r.skipped;
 	ret = r.failed || r.skipped || nc_plan_incomplete(&p.plan) ? NC_EXIT_ERROR : NC_EXIT_OK;
 out:
 	nc_pass_record(&p, &a, applied);
+	nc_pass_ha_commit(&p, &a, applied_all);
 	nc_buf_release(&b);
 	nc_pass_release(&p);
 	nc_pass_args_release(&a);

@@ -9,6 +9,8 @@
  *   setmem DOM SIZE           live balloon (virsh setmem)
  *   setvcpus DOM N            persistent vCPU count
  *   detach-nic DOM MAC        remove a NIC from the persistent definition
+ *   down | up                 the host becomes unreachable (every open fails), and back
+ *                             with its domains as they were (docs/ha.md)
  */
 #include "pass-cli.h"
 
@@ -36,7 +38,7 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: novacron sim [--state-dir DIR] HOST list|define-unmanaged NAME|start DOM|"
-			       "destroy DOM|undefine DOM|setmem DOM SIZE|setvcpus DOM N|detach-nic DOM MAC\n");
+			       "destroy DOM|undefine DOM|setmem DOM SIZE|setvcpus DOM N|detach-nic DOM MAC|down|up\n");
 			return NC_EXIT_OK;
 		default:
 			return NC_EXIT_ERROR;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pass.h"
 #include "../spec/yaml.h"
 
 #define HA_MAX_SIZE (16u << 20)
@@ -391,4 +392,100 @@ void nc_ha_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhosts, const char *vm,
+			 struct nc_err *err)
+{
+	struct nc_ha_record r = { 0 };
+	int fd = nc_ha_lock(state_dir, err), ret = -1;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	if (nc_ha_load(&r, state_dir, err) < 0)
+		goto out;
+	for (i = 0; i < nhosts; i++) {
+		struct nc_ha_host *h = (struct nc_ha_host *)nc_ha_find(&r, hosts[i]);
+
+		if (!h || !h->fenced) {
+			nc_err_set(err, "host %s is no longer failed and fenced in %s/%s (changed since the plan was "
+					"made): %s is not restarted; plan again", hosts[i], state_dir, NC_HA_FILE, vm);
+			goto out;
+		}
+		nc_ha_list_add(&h->recovered, &h->nrecovered, vm);
+	}
+	ret = nc_ha_save(&r, state_dir, err);
+out:
+	nc_ha_release(&r);
+	nc_ha_unlock(fd);
+	return ret;
+}
+
+/* a host of the record that this pass read: may its entry go? */
+static bool ha_done(const struct nc_ha_host *h, const struct nc_cluster *c, const struct nc_plan *plan,
+		    bool applied_all, bool *read)
+{
+	size_t i, j;
+
+	*read = false;
+	for (i = 0; i < c->nhosts; i++) {
+		if (strcmp(c->hosts[i].spec->obj.meta.name.v, h->name) != 0)
+			continue;
+		if (c->hosts[i].status != NC_HOST_OK)
+			return false;
+		*read = true;
+		if (applied_all)
+			return true;
+		for (j = 0; plan && j < plan->nactions; j++)
+			if (plan->actions[j].host == i && plan->actions[j].obj == NC_OBJ_VM &&
+			    (plan->actions[j].stale || plan->actions[j].ha_restart))
+				return false;
+		return true;
+	}
+	for (i = 0; i < c->ngone; i++) {
+		const struct nc_observed_host *o = &c->gone[i].obs;
+
+		if (strcmp(c->gone[i].name, h->name) != 0)
+			continue;
+		if (c->gone[i].status != NC_HOST_OK)
+			return false;
+		*read = true;
+		for (j = 0; j < o->ndoms; j++)
+			if (o->doms[j].managed && o->doms[j].meta_vm &&
+			    nc_ha_list_has(h->recovered, h->nrecovered, o->doms[j].meta_vm))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+int nc_ha_commit(const char *state_dir, const struct nc_cluster *c, const struct nc_plan *plan,
+		 bool applied_all, struct nc_buf *log, struct nc_err *err)
+{
+	struct nc_ha_record r = { 0 };
+	int fd = nc_ha_lock(state_dir, err), ret = -1;
+	size_t i = 0, before;
+
+	if (fd < 0)
+		return -1;
+	if (nc_ha_load(&r, state_dir, err) < 0)
+		goto out;
+	before = r.nhosts;
+	while (i < r.nhosts) {
+		bool read;
+
+		if (!ha_done(&r.hosts[i], c, plan, applied_all, &read)) {
+			i++;
+			continue;
+		}
+		if (log)
+			nc_buf_addf(log, "host %s is back: its HA record is cleared\n", r.hosts[i].name);
+		nc_ha_forget(&r, r.hosts[i].name);
+	}
+	ret = r.nhosts == before ? 0 : nc_ha_save(&r, state_dir, err);
+out:
+	nc_ha_release(&r);
+	nc_ha_unlock(fd);
+	return ret;
 }

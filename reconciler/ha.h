@@ -67,6 +67,33 @@ bool nc_ha_forget(struct nc_ha_record *r, const char *name);
 void nc_ha_list_add(char ***list, size_t *n, const char *s);
 bool nc_ha_list_has(char *const *list, size_t n, const char *s);
 
+/*
+ * apply, before it restarts vm elsewhere (NC_ACT_RECOVER): under the lock,
+ * adds vm to `recovered` of each failed host in hosts, which must all still
+ * be in the record and fenced (an entry cleared or changed since the plan
+ * was made: -1, nothing restarted).  Written before the restart, so a pass
+ * cut short after it still finds the stale copy when the host returns.
+ */
+int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhosts, const char *vm,
+			 struct nc_err *err);
+
+/*
+ * After a pass of apply or serve (never plan): under the lock, forgets each
+ * host of the record that this pass could read and that has nothing left
+ * to clean up -- no stale copy to delete and no in-place restart in the
+ * plan (struct nc_action stale, ha_restart), or all of them applied
+ * (applied_all: the plan was applied with nothing failed or skipped); an
+ * undeclared host, which plans never change, when it holds no copy of a VM
+ * in its `recovered`.  One line per host forgotten goes to *log ("host kvm1
+ * is back: its HA record is cleared"), for the caller to print or log.
+ * A missing record: nothing to do.  0, or -1 with *err set.
+ */
+struct nc_cluster;
+struct nc_plan;
+struct nc_buf;
+int nc_ha_commit(const char *state_dir, const struct nc_cluster *c, const struct nc_plan *plan,
+		 bool applied_all, struct nc_buf *log, struct nc_err *err);
+
 /* An exclusive lock on STATE_DIR/ha.lock: its fd, or -1 with *err set. */
 int nc_ha_lock(const char *state_dir, struct nc_err *err);
 void nc_ha_unlock(int fd);

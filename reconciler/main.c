@@ -34,8 +34,10 @@ static const struct nc_cmd cmds[] = {
 	  "write a backup back into a VM's disks, or into a new VM beside it" },
 	{ "decommission", cmd_decommission, "decommission HOST [--force] [--state-dir DIR] [--config FILE]",
 	  "forget a host that left the spec, once it holds no managed VM (docs/plan.md)" },
-	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|...",
-	  "change a simulated host by hand, as virsh would (to try drift)" },
+	{ "fence", cmd_fence, "fence confirm HOST [--by NAME] [--force] | list [--output text|json] | clear HOST",
+	  "the HA record of failed hosts: confirm one is off by hand, list, clear (docs/ha.md)" },
+	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|down|up|...",
+	  "change a simulated host by hand, as virsh would (to try drift), or take it down (to try HA)" },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
 	  "describe the kinds and fields of the spec" },
 };

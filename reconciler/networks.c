@@ -208,7 +208,7 @@ static void find_needs(struct need *needs, const struct nc_plan *p, const struct
 
 		if (a->obj != NC_OBJ_VM)
 			continue;
-		if (a->kind == NC_ACT_CREATE)
+		if (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER)
 			v[n++] = (struct at){ a->vm, a->host, 1 };
 		else if (a->kind == NC_ACT_MIGRATE)
 			v[n++] = (struct at){ a->vm, a->target, 2 };

@@ -41,6 +41,7 @@ struct job {
 	struct nc_image_vol *images;
 	size_t nimages;
 	bool declared;                   /* a host of the spec (not a recorded one) */
+	bool skip;                       /* not contacted (nc_observe_opts.skip_hosts) */
 };
 
 struct shared {
@@ -120,7 +121,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		memset(&obs, 0, sizeof(obs));
-		if (uri) {
+		if (j->skip) {
+			nc_err_set(&err, "failed health checks; not contacted");
+			r = -1;
+		} else if (uri) {
 			r = nc_host_open(&conn, uri, &dopts, &err);
 		} else {
 			nc_err_set(&err, "%s", j->refused);
@@ -336,6 +340,33 @@ static void pending_moves(struct nc_cluster *out, const struct nc_spec *spec, co
 	}
 }
 
+static bool skipped(const struct nc_observe_opts *opts, const char *name)
+{
+	size_t i;
+
+	for (i = 0; opts && i < opts->nskip; i++)
+		if (opts->skip_hosts[i] && strcmp(opts->skip_hosts[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* the managed VMs the record lists on each declared host */
+static void recorded_vms(struct nc_cluster *out, const struct nc_hostrec *r)
+{
+	size_t i, k;
+
+	for (i = 0; r && i < out->nhosts; i++) {
+		struct nc_host_view *v = &out->hosts[i];
+		const struct nc_hostrec_host *rh = nc_hostrec_find(r, v->spec->obj.meta.name.v);
+
+		if (!rh || !rh->nvms)
+			continue;
+		v->recorded_vms = nc_xcalloc(rh->nvms, sizeof(*v->recorded_vms));
+		for (k = 0; k < rh->nvms; k++)
+			v->recorded_vms[v->nrecorded++] = nc_xstrdup(rh->vms[k]);
+	}
+}
+
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 		const struct nc_observe_opts *opts)
 {
@@ -372,10 +403,14 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 			s->jobs[i].refused = nc_xstrdup(e.msg);
 		s->jobs[i].shown = nc_xstrdup(h->spec.uri.v);
 		s->jobs[i].declared = true;
+		s->jobs[i].skip = skipped(opts, h->obj.meta.name.v);
 		out->hosts[i].migration_uri = nc_connection_uri(h, conns, true, &e);
 	}
-	for (i = 0; i < out->ngone; i++)
+	for (i = 0; i < out->ngone; i++) {
 		gone_job(&s->jobs[out->nhosts + i], &out->gone[i], opts ? opts->connections : NULL);
+		s->jobs[out->nhosts + i].skip = skipped(opts, out->gone[i].name);
+	}
+	recorded_vms(out, opts ? opts->record : NULL);
 
 	pthread_mutex_lock(&s->mu);
 	for (w = 0; w < parallel && w < s->n; w++)
@@ -480,6 +515,9 @@ void nc_cluster_release(struct nc_cluster *c)
 			free(c->hosts[i].moved_vms[k]);
 		free(c->hosts[i].moved_vms);
 		nc_image_vols_free(c->hosts[i].images, c->hosts[i].nimages);
+		for (k = 0; k < c->hosts[i].nrecorded; k++)
+			free(c->hosts[i].recorded_vms[k]);
+		free(c->hosts[i].recorded_vms);
 	}
 	free(c->hosts);
 	for (i = 0; i < c->ngone; i++) {
@@ -515,8 +553,12 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 				nc_buf_addf(&b, " %s", v->moved_vms[j]);
 			nc_buf_addc(&b, '\n');
 		}
-		if (v->status != NC_HOST_OK)
+		if (v->status != NC_HOST_OK) {
+			/* what a plan takes from it: which VMs may be recovered elsewhere */
+			for (j = 0; j < v->nrecorded; j++)
+				nc_buf_addf(&b, " recorded %s\n", v->recorded_vms[j]);
 			continue;
+		}
 		nc_buf_addf(&b, " node %u %llu\n", v->obs.node.cpus,
 			    (unsigned long long)v->obs.node.memory);
 		for (j = 0; j < v->nimages; j++)

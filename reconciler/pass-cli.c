@@ -228,6 +228,13 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 			fprintf(stderr, "novacron %s: %s\n", a->cmd, err.msg);
 			return -1;
 		}
+		/* failed and fenced hosts (docs/ha.md): read only; plan never writes it */
+		if (nc_ha_load(&p->ha, a->state_dir, &err) < 0) {
+			fprintf(stderr, "novacron %s: %s\n", a->cmd, err.msg);
+			return -1;
+		}
+		a->popts.ha = &p->ha;
+		a->popts.ha_state_dir = a->is_apply ? a->state_dir : NULL;
 	}
 
 	/* where each Image's bytes are: the images roots, the cache (no network) */
@@ -263,6 +270,7 @@ void nc_pass_release(struct nc_pass *p)
 	nc_spec_free(p->spec);
 	nc_cli_config_release(&p->config);
 	nc_hostrec_release(&p->record);
+	nc_ha_release(&p->ha);
 	nc_image_set_release(&p->images);
 	memset(p, 0, sizeof(*p));
 }
@@ -278,6 +286,23 @@ int nc_pass_record(const struct nc_pass *p, const struct nc_pass_args *a, bool a
 		return -1;
 	}
 	return 0;
+}
+
+int nc_pass_ha_commit(const struct nc_pass *p, const struct nc_pass_args *a, bool applied_all)
+{
+	struct nc_err err = { "" };
+	struct nc_buf log = NC_BUF_INIT;
+	int ret = 0;
+
+	if (!p->ready)
+		return 0;
+	if (nc_ha_commit(a->state_dir, &p->cluster, &p->plan, applied_all, &log, &err) < 0) {
+		fprintf(stderr, "novacron %s: warning: the HA record was not updated: %s\n", a->cmd, err.msg);
+		ret = -1;
+	}
+	fwrite(log.buf, 1, log.len, stdout);
+	nc_buf_release(&log);
+	return ret;
 }
 
 void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum nc_output fmt,

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "connections.h"
+#include "ha.h"
 #include "hostrec.h"
 #include "pass.h"
 #include "images.h"
@@ -47,6 +48,7 @@ struct nc_pass {
 	struct nc_plan plan;
 	struct nc_cli_config config;     /* the operator's connections */
 	struct nc_hostrec record;        /* hosts seen before (STATE_DIR/hosts.json) */
+	struct nc_ha_record ha;          /* failed and fenced hosts (STATE_DIR/ha.json), read only */
 	struct nc_image_set images;      /* where the Images' bytes are (images.h) */
 	bool ready;
 };
@@ -64,6 +66,9 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a);
  * was observed and, when applied, what the plan put where.  `plan` never
  * calls it.  Prints a warning and returns -1 when the record cannot be written. */
 int nc_pass_record(const struct nc_pass *p, const struct nc_pass_args *a, bool applied);
+/* After an apply: clears the HA record (ha.h nc_ha_commit) of hosts that are back with
+ * nothing left to clean up, printing a line for each; a warning and -1 on failure. */
+int nc_pass_ha_commit(const struct nc_pass *p, const struct nc_pass_args *a, bool applied_all);
 /* $NOVACRON_STATE_DIR, $XDG_STATE_HOME/novacron or ~/.local/state/novacron
  * (a copy kept in a->owned_state_dir when built) */
 const char *nc_pass_default_state_dir(struct nc_pass_args *a);

@@ -24,6 +24,7 @@
 
 struct nc_hostrec;
 struct nc_image_set;
+struct nc_ha_record;
 
 /* ---- observation ---- */
 enum nc_host_status { NC_HOST_OK, NC_HOST_UNREACHABLE };
@@ -59,6 +60,10 @@ struct nc_host_view {
 	/* Image volumes of its dir pools that VM disks use, by pool then image */
 	struct nc_image_vol *images;
 	size_t nimages;
+	/* the managed VMs the record of hosts (hostrec.h) lists on it, sorted:
+	 * what may run there while it cannot be read (HA recovery, docs/ha.md) */
+	char **recorded_vms;
+	size_t nrecorded;
 };
 
 /*
@@ -104,6 +109,11 @@ struct nc_observe_opts {
 	const struct nc_list *connections;
 	/* hosts seen before: those the spec no longer declares are observed too */
 	const struct nc_hostrec *record;
+	/* hosts not to contact (by name, declared or not): serve's health monitor
+	 * knows they failed; each is unreachable at once with the error
+	 * "failed health checks; not contacted", so a pass never waits on it */
+	const char *const *skip_hosts;
+	size_t nskip;
 };
 
 void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
@@ -150,8 +160,9 @@ enum nc_action_kind {
 	NC_ACT_DELETE,      /* stop + undefine; disks retained unless policy says delete */
 	NC_ACT_MIGRATE,     /* move to another host: live when running, else cold */
 	NC_ACT_UPLOAD,      /* an Image into a pool of a host (obj NC_OBJ_IMAGE) */
+	NC_ACT_RECOVER,     /* HA: define + start on another host a VM of a failed, fenced host (docs/ha.md) */
 };
-#define NC_ACT__COUNT (NC_ACT_UPLOAD + 1)
+#define NC_ACT__COUNT (NC_ACT_RECOVER + 1)
 const char *nc_action_name(enum nc_action_kind k);
 
 /*
@@ -200,6 +211,13 @@ struct nc_action {
 	char **affected;    /* update with restart: running VMs on the network on that host */
 	size_t naffected;
 	char *pool;         /* upload: the spec StoragePool the Image goes into */
+	/* HA (docs/ha.md) */
+	bool stale;         /* delete: a stale copy of a VM restarted elsewhere: destroy + undefine
+			       only, never a disk or seed (the restarted copy uses them) */
+	bool ha_restart;    /* update: restart at once (destroy, start): its rbd client was fenced */
+	int priority;       /* recover: ha.priority (recoveries run highest first) */
+	char **failed_hosts;/* recover: the failed hosts whose HA records get it in `recovered` */
+	size_t nfailed_hosts;
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -219,6 +237,12 @@ struct nc_plan_opts {
 	unsigned max_migrations_per_host; /* at once per source or destination; default 2 */
 	const volatile int *cancel;       /* apply: when it becomes non-zero, start nothing new */
 	struct nc_image_set *images;      /* where Images' bytes are (images.h); NULL: not resolved */
+	/* HA (docs/ha.md): the record of failed and fenced hosts (ha.h; NULL: none), read only */
+	const struct nc_ha_record *ha;
+	unsigned max_recoveries;          /* recoveries at once; default 4 */
+	/* apply: STATE_DIR whose ha.json gets each VM recovered (under its lock) before
+	 * the VM is defined elsewhere; NULL: recover actions fail (nothing records them) */
+	const char *ha_state_dir;
 };
 
 struct nc_plan {
@@ -232,7 +256,7 @@ struct nc_plan {
 	struct nc_net_desired *nets; /* one per nat/isolated Network, spec order */
 	size_t nnets;
 	size_t unmanaged_nets;       /* libvirt networks without NovaCron metadata */
-	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate, nupload;
+	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate, nupload, nrecover;
 	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */
 	size_t managed;              /* managed domains observed */
@@ -240,6 +264,7 @@ struct nc_plan {
 	size_t errors;               /* notes of kind error */
 	size_t unreachable;          /* hosts that could not be read, declared or not: a partial plan */
 	size_t blocked;              /* VMs not created: they may run on a host unreachable or undeclared */
+	size_t recovering;           /* VMs of failed hosts restarted elsewhere by this plan */
 	char spec_digest[65];
 	char observed_digest[65];
 	char plan_digest[65];

@@ -22,6 +22,7 @@
 #include "pass.h"
 #include "volumes.h"
 #include "plan-int.h"
+#include "ha.h"
 #include "../drivers/network/network.h"
 #include "../policies/placement.h"
 #include "images.h"
@@ -38,6 +39,7 @@ static const char *const action_names[] = {
 	[NC_ACT_DELETE] = "delete",
 	[NC_ACT_MIGRATE] = "migrate",
 	[NC_ACT_UPLOAD] = "upload",
+	[NC_ACT_RECOVER] = "recover",
 };
 
 const char *nc_action_name(enum nc_action_kind k)
@@ -67,17 +69,18 @@ static int phase(const struct nc_action *a)
 		return -2;
 	/* networks come before the VMs that need them and go after the VMs that leave them */
 	if (a->obj == NC_OBJ_NETWORK)
-		return a->kind == NC_ACT_DELETE ? 7 : -1;
+		return a->kind == NC_ACT_DELETE ? 8 : -1;
 	switch (a->kind) {
 	case NC_ACT_DELETE: return 0;
 	case NC_ACT_STOP: return 1;
 	case NC_ACT_UPDATE: return 2;
 	case NC_ACT_MIGRATE: return 3;
-	case NC_ACT_CREATE: return 4;
-	case NC_ACT_START: return 5;
+	case NC_ACT_RECOVER: return 4;
+	case NC_ACT_CREATE: return 5;
+	case NC_ACT_START: return 6;
 	case NC_ACT_UPLOAD: return -2;
 	}
-	return 6;
+	return 7;
 }
 
 /* ---- building blocks ---- */
@@ -459,6 +462,9 @@ static int action_cmp(const void *pa, const void *pb)
 
 	if (c)
 		return c;
+	/* restarts after a host failure: highest ha.priority first, then by name */
+	if (a->kind == NC_ACT_RECOVER && b->kind == NC_ACT_RECOVER && a->priority != b->priority)
+		return a->priority > b->priority ? -1 : 1;
 	c = strcmp(a->vm, b->vm);
 	if (c)
 		return c;
@@ -505,6 +511,12 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 			nc_buf_addf(&b, " copy %zu\n", a->copy_vols);
 		if (a->pool)
 			nc_buf_addf(&b, " pool %s\n", a->pool);
+		if (a->stale)
+			nc_buf_adds(&b, " stale\n");
+		if (a->ha_restart)
+			nc_buf_adds(&b, " ha-restart\n");
+		for (j = 0; j < a->nfailed_hosts; j++)
+			nc_buf_addf(&b, " failed %s\n", a->failed_hosts[j]);
 		for (j = 0; j < a->nchanges; j++)
 			nc_buf_addf(&b, " %s %s %s %d\n", a->changes[j].field, a->changes[j].from,
 				    a->changes[j].to, a->changes[j].restart);
@@ -748,6 +760,334 @@ static void plan_images(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, con
 	}
 }
 
+/* ---- high availability (docs/ha.md) ---- */
+
+/* the entry of host in the HA record, or NULL */
+static const struct nc_ha_host *ha_entry(const struct nc_plan_opts *opts, const char *host)
+{
+	return opts->ha ? nc_ha_find(opts->ha, host) : NULL;
+}
+
+/* one line of trusted state for a plan: control characters shown as '?' */
+static void add_clean(struct nc_buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		nc_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* "rbd device ceph: 2 exclusive locks broken" */
+static void fence_words(struct nc_buf *b, const struct nc_ha_host *h)
+{
+	add_clean(b, h->fenced_by ? h->fenced_by : "fenced");
+	if (h->detail && *h->detail) {
+		nc_buf_adds(b, ": ");
+		add_clean(b, h->detail);
+	}
+}
+
+/*
+ * The disks of a desired domain as fencing sees them: its rbd disks
+ * ("CEPHPOOL/IMAGE", sorted) and its first disk that is not on rbd (a file
+ * in a dir pool: it lives on one host), whose spec name and pool go to
+ * *local_disk and *local_pool (NULL: none).
+ */
+static size_t vm_disks(const struct nc_vm *vm, const struct nc_desired *des, const char ***rbd,
+		       const char **local_disk, const char **local_pool)
+{
+	size_t i, k, n = 0;
+
+	*rbd = nc_xcalloc(des->def.ndisks + 1, sizeof(**rbd));
+	*local_disk = *local_pool = NULL;
+	for (i = 0; i < des->def.ndisks; i++) {
+		const struct nc_disk_def *d = &des->def.disks[i];
+
+		if (d->type && strcmp(d->type, "network") == 0) {
+			for (k = n; k > 0 && strcmp((*rbd)[k - 1], d->source) > 0; k--)
+				(*rbd)[k] = (*rbd)[k - 1];
+			(*rbd)[k] = d->source;
+			n++;
+		} else if (!*local_disk) {
+			*local_disk = d->name;
+			for (k = 0; k < vm->eff.disks.n; k++) {
+				const struct nc_disk *s = (const struct nc_disk *)vm->eff.disks.v + k;
+
+				if (NC_IS_SET(s->name) && strcmp(s->name.v, d->name) == 0 && NC_IS_SET(s->pool))
+					*local_pool = s->pool.v;
+			}
+		}
+	}
+	return n;
+}
+
+/* a VM of a failed, fenced host that may be restarted elsewhere */
+struct recovery {
+	const struct nc_vm *vm;
+	struct nc_desired *des;
+	int priority;
+	bool start;
+	char **hosts;                /* the failed hosts it was recorded on */
+	size_t nhosts;
+	char *reason;                /* "host kvm1 failed and was fenced (...)" */
+};
+
+static int recovery_cmp(const void *pa, const void *pb)
+{
+	const struct recovery *a = pa, *b = pb;
+
+	if (a->priority != b->priority)
+		return a->priority > b->priority ? -1 : 1;
+	return strcmp(a->vm->obj.meta.name.v, b->vm->obj.meta.name.v);
+}
+
+/*
+ * A VM found on no reachable host while some hosts cannot be read: may it
+ * be restarted elsewhere?  R, the unreachable hosts whose record (hostrec.h)
+ * lists it, must all be declared, failed and fenced for it (ha.h), and its
+ * ha.policy restart, with no disk on a host's own pool.  1: yes, *out
+ * filled; -1: no, a note says why (the VM is blocked); 0: it is recorded on
+ * no unreachable declared host only (the caller says what it always said).
+ */
+static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster *c,
+		    const struct nc_plan_opts *opts, const struct nc_vm *vm, struct nc_desired *des,
+		    struct recovery *out)
+{
+	const char *name = vm->obj.meta.name.v, *local_disk, *local_pool, **rbd = NULL;
+	struct nc_buf hosts = NC_BUF_INIT, why = NC_BUF_INIT;
+	size_t i, k, nr = 0, nrbd;
+	size_t *r = nc_xcalloc(c->nhosts + 1, sizeof(*r));
+	bool restart = NC_IS_SET(vm->spec.ha.policy) && vm->spec.ha.policy.v == NC_HA_RESTART;
+	int ret = -1;
+
+	for (i = 0; i < c->ngone; i++)
+		if (c->gone[i].status != NC_HOST_OK &&
+		    bsearch(name, c->gone[i].vms, c->gone[i].nvms, sizeof(*c->gone[i].vms), vm_cmp)) {
+			ret = 0;     /* an undeclared host is never failed over: it is not ours to fence */
+			goto out;
+		}
+	for (i = 0; i < c->nhosts; i++)
+		if (c->hosts[i].status != NC_HOST_OK &&
+		    bsearch(name, c->hosts[i].recorded_vms, c->hosts[i].nrecorded, sizeof(char *), vm_cmp)) {
+			nc_buf_addf(&hosts, "%s%s", nr ? ", " : "", c->hosts[i].spec->obj.meta.name.v);
+			r[nr++] = i;
+		}
+	if (!nr) {
+		ret = 0;
+		goto out;
+	}
+	nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	if (!restart) {
+		add_note(p, alloc_n, NC_NOTE_WARNING, name,
+			 "VM %s was last seen on %s, which cannot be read: it is not restarted elsewhere, its "
+			 "ha.policy is none (ha: {policy: restart} restarts it once the host is failed and fenced)",
+			 name, hosts.buf);
+		goto out;
+	}
+	if (local_disk) {
+		const char *hn = c->hosts[r[0]].spec->obj.meta.name.v;
+
+		add_note(p, alloc_n, NC_NOTE_WARNING, name,
+			 "VM %s cannot be restarted elsewhere: disk %s is on local pool %s of %s host %s "
+			 "(only disks in rbd pools can be reached from another host)", name, local_disk,
+			 local_pool ? local_pool : "(none)", ha_entry(opts, hn) ? "failed" : "unreachable", hn);
+		goto out;
+	}
+	for (k = 0; k < nr; k++) {
+		const char *hn = c->hosts[r[k]].spec->obj.meta.name.v;
+		const struct nc_ha_host *h = ha_entry(opts, hn);
+
+		if (!h) {
+			add_note(p, alloc_n, NC_NOTE_WARNING, name,
+				 "VM %s was last seen on %s, which cannot be read but is not failed: it is restarted "
+				 "elsewhere only once %s is declared failed and fenced (by serve's health monitor, or "
+				 "novacron fence confirm %s once you know it is off)", name, hn, hn, hn);
+			goto out;
+		}
+		if (!h->fenced) {
+			add_note(p, alloc_n, NC_NOTE_WARNING, name,
+				 "VM %s is not restarted elsewhere yet: host %s failed and is waiting for fencing "
+				 "(novacron fence confirm %s fences it by hand)", name, hn, hn);
+			goto out;
+		}
+		if (!nc_ha_vm_fenced(h, rbd, nrbd, false)) {
+			const char *miss = NULL;
+
+			for (i = 0; i < nrbd && !miss; i++)
+				if (!nc_ha_list_has(h->disks, h->ndisks, rbd[i]))
+					miss = rbd[i];
+			nc_buf_reset(&why);
+			fence_words(&why, h);
+			if (miss)
+				add_note(p, alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s is not restarted elsewhere: host %s failed and was fenced (%s), but not "
+					 "for rbd disk %s, which its old copy may still write (novacron fence confirm %s "
+					 "fences the whole host by hand)", name, hn, why.buf, miss, hn);
+			else
+				add_note(p, alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s is not restarted elsewhere: host %s was fenced disk by disk (%s) and VM %s "
+					 "has no rbd disk; only a fence of the whole host covers it (novacron fence "
+					 "confirm %s)", name, hn, why.buf, name, hn);
+			goto out;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	out->vm = vm;
+	out->des = des;
+	out->priority = NC_IS_SET(vm->spec.ha.priority) ? (int)vm->spec.ha.priority.v : 0;
+	out->start = !NC_IS_SET(vm->spec.state) || vm->spec.state.v == NC_STATE_RUNNING;
+	out->hosts = nc_xcalloc(nr, sizeof(*out->hosts));
+	nc_buf_reset(&why);
+	for (k = 0; k < nr; k++) {
+		const char *hn = c->hosts[r[k]].spec->obj.meta.name.v;
+
+		out->hosts[out->nhosts++] = nc_xstrdup(hn);
+		nc_buf_addf(&why, "%shost %s failed and was fenced (", k ? "; " : "", hn);
+		fence_words(&why, ha_entry(opts, hn));
+		nc_buf_addc(&why, ')');
+	}
+	out->reason = nc_buf_detach(&why, NULL);
+	ret = 1;
+out:
+	free(rbd);
+	free(r);
+	nc_buf_release(&hosts);
+	nc_buf_release(&why);
+	return ret;
+}
+
+/* Places the recoveries, highest ha.priority first; one that fits nowhere says why. */
+static void plan_recoveries(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, struct nc_placement_state *ps,
+			    const struct nc_cluster *c, struct recovery *rv, size_t n)
+{
+	size_t i;
+
+	if (n > 1)
+		qsort(rv, n, sizeof(*rv), recovery_cmp);
+	for (i = 0; i < n; i++) {
+		const char *name = rv[i].vm->obj.meta.name.v;
+		struct nc_action *a;
+		char *why = NULL;
+		int host = nc_placement_choose(ps, rv[i].vm, -1, &why);
+
+		if (host < 0) {
+			add_note(p, alloc_n, NC_NOTE_WARNING, name, "VM %s cannot be restarted elsewhere (%s): %s",
+				 name, rv[i].reason, why);
+			p->blocked++;
+			free(why);
+			continue;
+		}
+		nc_placement_put(ps, rv[i].vm, (size_t)host);
+		a = add_action(p, alloc_a, NC_ACT_RECOVER, name, (size_t)host);
+		a->vmref = rv[i].vm;
+		a->desired = rv[i].des;
+		a->redefine = true;
+		a->start_after = rv[i].start;
+		a->priority = rv[i].priority;
+		a->reason = nc_xasprintf("restart on %s: %s", c->hosts[host].spec->obj.meta.name.v, rv[i].reason);
+		a->placement = why;
+		a->failed_hosts = rv[i].hosts;
+		a->nfailed_hosts = rv[i].nhosts;
+		rv[i].hosts = NULL;
+		rv[i].nhosts = 0;
+		p->recovering++;
+	}
+	for (i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < rv[i].nhosts; k++)
+			free(rv[i].hosts[k]);
+		free(rv[i].hosts);
+		free(rv[i].reason);
+	}
+}
+
+/*
+ * Stale copies: a host in the HA record that can be read again holds a
+ * managed domain of a VM its record lists as recovered, while the VM also
+ * runs elsewhere (on a host whose record does not list it): that copy is
+ * stale.  stale[k] is set for each such entry of locs.
+ */
+static void find_stale(bool *stale, const struct loc *locs, size_t nlocs, const struct nc_cluster *c,
+		       const struct nc_plan_opts *opts)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < nlocs; i = j) {
+		bool other = false;
+
+		for (j = i; j < nlocs && strcmp(locs[j].name, locs[i].name) == 0; j++) {
+			const struct nc_domain *d = &c->hosts[locs[j].host].obs.doms[locs[j].dom];
+			const struct nc_ha_host *h = ha_entry(opts, c->hosts[locs[j].host].spec->obj.meta.name.v);
+
+			if (!d->managed)
+				continue;
+			stale[j] = h && nc_ha_list_has(h->recovered, h->nrecovered, locs[j].name);
+			other |= !stale[j];
+		}
+		for (k = i; k < j && !other; k++)
+			stale[k] = false;
+	}
+}
+
+/* the host of the first copy of locs[k]'s VM that is not stale */
+static size_t live_copy(const bool *stale, const struct loc *locs, size_t nlocs, size_t k)
+{
+	size_t i = k;
+
+	while (i > 0 && strcmp(locs[i - 1].name, locs[k].name) == 0)
+		i--;
+	for (; i < nlocs && strcmp(locs[i].name, locs[k].name) == 0; i++)
+		if (!stale[i])
+			return locs[i].host;
+	return locs[k].host;
+}
+
+/*
+ * A VM on a host in the HA record that can be read again, running, with an
+ * rbd disk that host's fence covered (its client was blocklisted): it cannot
+ * write any more, so it is restarted in place, at once, for a new client.
+ */
+static void ha_restart_in_place(struct nc_plan *p, size_t *alloc_a, const struct nc_cluster *c,
+				const struct nc_plan_opts *opts, const struct nc_vm *vm, struct nc_desired *des,
+				size_t host, size_t first_action)
+{
+	const char *name = vm->obj.meta.name.v, *hn = c->hosts[host].spec->obj.meta.name.v;
+	const struct nc_ha_host *h = ha_entry(opts, hn);
+	const char *local_disk, *local_pool, **rbd = NULL, *hit = NULL;
+	struct nc_action *a = NULL;
+	struct nc_buf fw = NC_BUF_INIT;
+	size_t i, nrbd;
+
+	if (!h || !h->fenced || h->whole_host)
+		return;
+	nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	for (i = 0; i < nrbd && !hit; i++)
+		if (nc_ha_list_has(h->disks, h->ndisks, rbd[i]))
+			hit = rbd[i];
+	if (!hit) {
+		free(rbd);
+		return;
+	}
+	for (i = first_action; i < p->nactions; i++)
+		if (p->actions[i].kind == NC_ACT_UPDATE && strcmp(p->actions[i].vm, name) == 0)
+			a = &p->actions[i];
+	if (!a) {
+		a = add_action(p, alloc_a, NC_ACT_UPDATE, name, host);
+		a->vmref = vm;
+		a->desired = des;
+	}
+	free(a->reason);
+	fence_words(&fw, h);
+	a->reason = nc_xasprintf("restart in place: its rbd client was fenced when %s failed (%s) and it was not "
+				 "restarted elsewhere: a new client can write again (allowRestart is not asked)",
+				 hn, fw.buf);
+	a->restart = true;
+	a->ha_restart = true;
+	a->start_after = false;
+	add_change(a, true, "rbd client", "fenced (blocklisted)", "a new one: destroyed, then started");
+	nc_buf_release(&fw);
+	free(rbd);
+}
+
 void nc_plan_add_error(struct nc_plan *p, const char *vm, const char *fmt, ...)
 {
 	struct nc_note *n;
@@ -776,11 +1116,18 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	size_t ndel = 0;
 	const struct nc_vm *vm;
 	unsigned threshold = opts->delete_threshold ? opts->delete_threshold : 25;
-	bool *busy = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*busy));
+	bool *busy = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*busy)), *stale;
 	struct nc_imbalance imb;
+	struct recovery *rv = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*rv));
+	size_t nrv = 0;
+	unsigned max_rec = opts->max_recoveries ? opts->max_recoveries : 4;
 
 	memset(&p, 0, sizeof(p));
 	p.spec = spec;
+	/* a failed host gets nothing new until its HA record is cleared (docs/ha.md) */
+	for (i = 0; i < c->nhosts; i++)
+		if (ha_entry(opts, c->hosts[i].spec->obj.meta.name.v))
+			nc_placement_exclude(ps, i, "failed (in the HA record until it is cleared)");
 
 	/* every observed domain, by name, for lookups; placement learns usage */
 	for (i = 0; i < c->nhosts; i++)
@@ -803,13 +1150,37 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	}
 	if (nlocs > 1)
 		qsort(locs, nlocs, sizeof(*locs), loc_cmp);
+	stale = nc_xcalloc(nlocs + 1, sizeof(*stale));
+	find_stale(stale, locs, nlocs, c, opts);
 
-	for (i = 0; i < c->nhosts; i++)
-		if (c->hosts[i].status != NC_HOST_OK)
+	for (i = 0; i < c->nhosts; i++) {
+		const char *hn = c->hosts[i].spec->obj.meta.name.v;
+		const struct nc_ha_host *h = ha_entry(opts, hn);
+
+		if (c->hosts[i].status != NC_HOST_OK && !h) {
 			add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
 				 "host %s is unreachable (%s): its VMs are not checked, and VMs that "
-				 "may be on it are not created elsewhere",
-				 c->hosts[i].spec->obj.meta.name.v, c->hosts[i].error);
+				 "may be on it are not created elsewhere", hn, c->hosts[i].error);
+		} else if (h) {
+			struct nc_buf fw = NC_BUF_INIT;
+
+			if (h->fenced)
+				fence_words(&fw, h);
+			if (c->hosts[i].status != NC_HOST_OK)
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+					 "host %s is unreachable (%s) and failed: %s%s%s; its VMs with ha.policy restart "
+					 "are restarted elsewhere once fenced for them, the others are not created "
+					 "elsewhere", hn, c->hosts[i].error, h->fenced ? "fenced (" : "not fenced yet",
+					 fw.buf, h->fenced ? ")" : "");
+			else
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, NULL,
+					 "host %s failed and can be read again: its stale copies of VMs restarted "
+					 "elsewhere are removed (disks kept), its other VMs are reconciled, nothing is "
+					 "placed on it until its HA record is cleared (after a pass that finds nothing "
+					 "stale, or novacron fence clear %s)", hn, hn);
+			nc_buf_release(&fw);
+		}
+	}
 	p.unreachable = c->unreachable + c->gone_unreachable;
 
 	/* a host declared at a new address while the old one may still hold its VMs */
@@ -887,6 +1258,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		int want = NC_IS_SET(vm->spec.state) ? vm->spec.state.v : NC_STATE_RUNNING;
 
 		busy[i] = true;    /* rebalancing may move it only if it is settled below */
+		size_t first_action = p.nactions;
 		struct loc *first;
 		size_t nfound = 0, managed_found = 0, gfirst = gloc_first(glocs, nglocs, name), ngfound = 0;
 		struct nc_desired *des = NULL;
@@ -909,6 +1281,19 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++) {
 			const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
 
+			if (stale[k]) {
+				/* restarted elsewhere while its host was failed: destroyed and undefined */
+				const char *hn = c->hosts[locs[k].host].spec->obj.meta.name.v;
+				struct nc_action *a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
+
+				a->stale = true;
+				a->vmref = vm;
+				a->reason = nc_xasprintf("stale copy: %s was restarted on %s after %s failed; destroyed "
+							 "and undefined, its disks kept (the restarted copy uses them)",
+							 name, c->hosts[live_copy(stale, locs, nlocs, k)].spec->obj.meta.name.v,
+							 hn);
+				continue;    /* not a VM leaving: the mass-delete guard does not count it */
+			}
 			nfound++;
 			if (d->managed) {
 				managed_found++;
@@ -933,7 +1318,11 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		if (want == NC_STATE_ABSENT) {
 			for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++) {
 				const struct nc_domain *d = &c->hosts[locs[k].host].obs.doms[locs[k].dom];
-				struct nc_action *a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
+				struct nc_action *a;
+
+				if (stale[k])
+					continue;
+				a = add_action(&p, &alloc_a, NC_ACT_DELETE, d->name, locs[k].host);
 
 				a->reason = nc_xasprintf("state: absent; disks %s",
 							 d->meta_delete_disks ? "deleted (deletionPolicy: delete)"
@@ -949,8 +1338,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			struct nc_buf b = NC_BUF_INIT;
 
 			for (k = first ? (size_t)(first - locs) : nlocs; k < nlocs && strcmp(locs[k].name, name) == 0; k++)
-				nc_buf_addf(&b, "%s%s", b.len ? ", " : "",
-					    c->hosts[locs[k].host].spec->obj.meta.name.v);
+				if (!stale[k])
+					nc_buf_addf(&b, "%s%s", b.len ? ", " : "",
+						    c->hosts[locs[k].host].spec->obj.meta.name.v);
 			for (k = gfirst; k < nglocs && strcmp(glocs[k].vm, name) == 0; k++)
 				nc_buf_addf(&b, "%s%s (not declared)", b.len ? ", " : "", c->gone[glocs[k].gone].name);
 			add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
@@ -987,8 +1377,15 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			}
 			if (p.unreachable) {
 				const struct nc_gone_host *g = recorded_unreachable(c, name);
+				int hr = ha_check(&p, &alloc_n, c, opts, vm, des, &rv[nrv]);
 
-				if (g)
+				if (hr > 0) {
+					nrv++;      /* placed below, highest priority first */
+					continue;
+				}
+				if (hr < 0) {
+					/* the note says why */
+				} else if (g)
 					add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
 						 "VM %s was last seen on %s, a host the spec no longer declares and "
 						 "that cannot be read; it is not created elsewhere", name, g->name);
@@ -1103,6 +1500,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				add_note(&p, &alloc_n, NC_NOTE_INFO, name,
 					 "VM %s is paused on %s; NovaCron leaves paused domains as they are",
 					 name, c->hosts[at->host].spec->obj.meta.name.v);
+			if (o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING)
+				ha_restart_in_place(&p, &alloc_a, c, opts, vm, des, at->host, first_action);
 			plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
 				  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
 			busy[i] = p.nactions && strcmp(p.actions[p.nactions - 1].vm, name) == 0 &&
@@ -1111,6 +1510,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				busy[i] = true;
 		}
 	}
+	plan_recoveries(&p, &alloc_a, &alloc_n, ps, c, rv, nrv);
+	free(rv);
 	nc_imbalance(ps, false, &imb);
 	p.imbalance_before = imb.score;
 	plan_rebalance(&p, &alloc_a, spec, c, ps, busy);
@@ -1147,6 +1548,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	}
 	free(locs);
 	free(glocs);
+	free(stale);
 
 	if (ndel && p.managed && ndel * 100 > (size_t)threshold * p.managed && !opts->allow_mass_delete) {
 		add_note(&p, &alloc_n, NC_NOTE_ERROR, NULL,
@@ -1162,10 +1564,21 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 	if (p.nactions > 1)
 		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
+	int *recover_ids = nc_xcalloc(p.nactions + 1, sizeof(*recover_ids));
+	size_t nrecover_ids = 0;
+
 	for (i = 0; i < p.nactions; i++) {
 		struct nc_action *a = &p.actions[i];
 
 		a->id = (int)i + 1;
+		/* at most max_recoveries restarts at once: each later one waits for one before it */
+		if (a->kind == NC_ACT_RECOVER) {
+			if (nrecover_ids >= max_rec) {
+				a->after = nc_xreallocarray(a->after, a->nafter + 1, sizeof(*a->after));
+				a->after[a->nafter++] = recover_ids[nrecover_ids - max_rec];
+			}
+			recover_ids[nrecover_ids++] = a->id;
+		}
 		switch (a->kind) {
 		case NC_ACT_CREATE: p.ncreate++; break;
 		case NC_ACT_UPDATE: p.nupdate++; break;
@@ -1174,6 +1587,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_DELETE: p.ndelete++; break;
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
+		case NC_ACT_RECOVER: p.nrecover++; break;
 		}
 		/* creates, updates, and live moves on their destination, wait for the Images of their disks */
 		if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_UPDATE || (a->kind == NC_ACT_MIGRATE && a->live)) &&
@@ -1222,6 +1636,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			}
 		}
 	}
+	free(recover_ids);
 	nc_plan_network_deps(&p);
 	nc_plan_secret_deps(&p);
 	nc_placement_free(ps);
@@ -1263,6 +1678,9 @@ void nc_plan_release(struct nc_plan *p)
 		}
 		free(a->changes);
 		free(a->after);
+		for (j = 0; j < a->nfailed_hosts; j++)
+			free(a->failed_hosts[j]);
+		free(a->failed_hosts);
 		for (j = 0; j < a->naffected; j++)
 			free(a->affected[j]);
 		free(a->affected);

@@ -22,6 +22,7 @@ static const char *symbol(enum nc_action_kind k)
 	switch (k) {
 	case NC_ACT_CREATE: return "+";
 	case NC_ACT_UPLOAD: return "+";
+	case NC_ACT_RECOVER: return "+";
 	case NC_ACT_DELETE: return "-";
 	default: return "~";
 	}
@@ -32,6 +33,7 @@ static const char *sym_color(enum nc_action_kind k)
 	switch (k) {
 	case NC_ACT_CREATE: return C_GREEN;
 	case NC_ACT_UPLOAD: return C_GREEN;
+	case NC_ACT_RECOVER: return C_GREEN;
 	case NC_ACT_DELETE: return C_RED;
 	default: return C_YELLOW;
 	}
@@ -121,6 +123,8 @@ static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 		nc_buf_addf(out, ", %zu to migrate", p->nmigrate);
 	if (p->nupload)
 		nc_buf_addf(out, ", %zu image%s to upload", p->nupload, p->nupload == 1 ? "" : "s");
+	if (p->nrecover)
+		nc_buf_addf(out, ", %zu to restart elsewhere", p->nrecover);
 }
 
 static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
@@ -243,7 +247,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			nc_buf_addf(out, "\n      why: %s\n", a->reason);
 			if (a->placement)
 				nc_buf_addf(out, "      placement: %s\n", a->placement);
-			if (a->kind == NC_ACT_CREATE && a->desired) {
+			if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER) && a->desired) {
 				nc_buf_adds(out, "      ");
 				def_line(&a->desired->def, out);
 				nc_buf_addc(out, '\n');
@@ -516,11 +520,11 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"migrate\": %zu, \"upload\": %zu, \"managed\": %zu, \"unmanaged\": %zu, \"imbalance\": [%.6f, %.6f], "
-		    "\"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
+		    "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"managed\": %zu, \"unmanaged\": %zu, "
+		    "\"imbalance\": [%.6f, %.6f], \"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
-		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->managed,
-		    p->unmanaged, p->imbalance_before, p->imbalance_after,
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->nrecover,
+		    p->managed, p->unmanaged, p->imbalance_before, p->imbalance_after,
 		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
 	nc_buf_adds(out, "  \"hosts\": [");
 	for (i = 0; i < c->nhosts; i++) {
@@ -579,6 +583,18 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
 		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, nc_action_name(a->kind));
 		json_str(out, a->vm);
+		if (a->stale)
+			nc_buf_adds(out, ", \"stale\": true");
+		if (a->ha_restart)
+			nc_buf_adds(out, ", \"ha_restart\": true");
+		if (a->kind == NC_ACT_RECOVER) {
+			nc_buf_addf(out, ", \"priority\": %d, \"failed_hosts\": [", a->priority);
+			for (j = 0; j < a->nfailed_hosts; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, a->failed_hosts[j]);
+			}
+			nc_buf_adds(out, "]");
+		}
 		if (a->obj)
 			nc_buf_addf(out, ", \"object\": \"%s\"", nc_object_kind_name(a->obj));
 		if (a->pool) {
@@ -604,7 +620,7 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			nc_buf_adds(out, ", \"placement\": ");
 			json_str(out, a->placement);
 		}
-		if (a->desired && a->kind == NC_ACT_CREATE) {
+		if (a->desired && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER)) {
 			const struct nc_domain_def *d = &a->desired->def;
 
 			nc_buf_addf(out, ", \"vcpus\": %u, \"memory\": %llu, \"hash\": \"%s\"", d->vcpus,

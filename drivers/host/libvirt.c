@@ -244,6 +244,19 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 		}
 		c->state_file = nc_xasprintf("%s/%s.xml", abs, name);
 		lock = nc_xasprintf("%s/%s.lock", abs, name);
+		/* `novacron sim HOST down`: unreachable, as a host that crashed or is cut off */
+		{
+			char *down = nc_xasprintf("%s/%s.down", abs, name);
+			bool is_down = access(down, F_OK) == 0;
+
+			free(down);
+			if (is_down) {
+				nc_err_set(err, "cannot connect: simulated host %s is down (novacron sim %s up "
+						"brings it back)", name, name);
+				free(abs);
+				goto out;
+			}
+		}
 		free(abs);
 	}
 	if (nc_sim_host_down(opts->state_dir, name)) {
@@ -1089,6 +1102,51 @@ static int sim_net_tool(struct lv_conn *c, int argc, char **argv, FILE *out, str
 	return ret;
 }
 
+/*
+ * `novacron sim HOST down|up`: the marker STATE_DIR/HOST.down makes every
+ * open of the host fail, as a crashed or cut-off host would (docs/ha.md).
+ * Its domains stay as they were: `up` is a host that comes back with what
+ * it ran (a partition that heals, a hung host that resumes), the case where
+ * a stale copy must be found before it runs twice.
+ */
+static int sim_down(const char *state_dir, const char *uri, bool down, FILE *out,
+		    struct nc_err *err)
+{
+	char *name = NULL, *path = NULL;
+	unsigned cpus;
+	uint64_t memory;
+	int ret = -1, fd;
+
+	if (sim_parse_uri(uri, &name, &cpus, &memory, err) < 0)
+		return -1;
+	if (nc_mkdir_p(state_dir) < 0) {
+		nc_err_set(err, "cannot create state directory %s: %s", state_dir, strerror(errno));
+		goto out;
+	}
+	path = nc_xasprintf("%s/%s.down", state_dir, name);
+	if (down) {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			nc_err_set(err, "cannot create %s: %s", path, strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fprintf(out, "simulated host %s is down: every connection to it fails until "
+			     "`novacron sim %s up`\n", name, name);
+	} else {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			nc_err_set(err, "cannot remove %s: %s", path, strerror(errno));
+			goto out;
+		}
+		fprintf(out, "simulated host %s is up\n", name);
+	}
+	ret = 0;
+out:
+	free(path);
+	free(name);
+	return ret;
+}
+
 int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, FILE *out,
 		struct nc_err *err)
 {
@@ -1100,6 +1158,11 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 	char *uri = nc_xasprintf("sim:///%s", host);
 	int ret = -1;
 
+	if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) && argc == 1) {
+		ret = sim_down(state_dir, uri, strcmp(cmd, "down") == 0, out, err);
+		free(uri);
+		return ret;
+	}
 	if (lv_open(&pub, uri, &opts, err) < 0)
 		goto out;
 	c = (struct lv_conn *)pub;
@@ -1157,7 +1220,7 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		nc_err_set(err, "usage: novacron sim HOST list | define-unmanaged NAME | start DOM | "
 				"destroy DOM | setmem DOM SIZE | setvcpus DOM N | detach-nic DOM MAC | "
 				"undefine DOM | net-list | net-dumpxml NET | net-destroy NET | "
-				"net-autostart NET on|off | net-define-unmanaged NET");
+				"net-autostart NET on|off | net-define-unmanaged NET | down | up");
 		goto out;
 	}
 	d = virDomainLookupByName(c->conn, argv[1]);

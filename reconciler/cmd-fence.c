@@ -1,0 +1,396 @@
+/*
+ * cmd-fence.c - `novacron fence confirm|list|clear`: the HA record of failed
+ * and fenced hosts (STATE_DIR/ha.json, reconciler/ha.h; docs/ha.md).
+ *
+ *   confirm HOST [--by NAME] [--force]
+ *       records a manual fence: the operator says HOST is off (powered off,
+ *       or cut from its storage), so the VMs last seen on it with ha.policy
+ *       restart may be restarted elsewhere.  Who (--by, else $SUDO_USER,
+ *       $USER, the uid) and when are recorded.  HOST must be in the record
+ *       of hosts (hosts.json).  It is opened first, as a pass would open it:
+ *       a host that can be read right now is not off, and confirming a live
+ *       host as off is how a VM ends up running twice on one disk, so
+ *       confirm refuses it unless --force.
+ *   list [--output text|json]
+ *       the record: each failed host, whether and how it was fenced, the
+ *       VMs restarted elsewhere.
+ *   clear HOST
+ *       forgets a host's entry (a false alarm, or a host repaired by hand).
+ *
+ * Exit: 0 done, 1 refused or error.  (`fence run HOST`, which runs a host's
+ * fence devices, belongs to serve's fencing and is added there.)
+ */
+#include "cli.h"
+#include "pass-cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NC_FENCE_USAGE "fence confirm HOST [--by NAME] [--force] | list [--output text|json] | clear HOST " \
+		       "[--state-dir DIR] [--config FILE] [--timeout SEC]"
+
+enum { OPT_STATE_DIR = 1000, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE, OPT_BY };
+
+struct fence_args {
+	const char *state_dir, *config_file, *by;
+	unsigned timeout_s;
+	bool force;
+	enum nc_output output;
+	const char *host;
+};
+
+/* who confirms: --by, else the user sudo ran as, else $USER, else the uid */
+static char *who_confirms(const char *by)
+{
+	const char *s = by && *by ? by : getenv("SUDO_USER");
+
+	if (!s || !*s)
+		s = getenv("USER");
+	if (s && *s)
+		return nc_xstrdup(s);
+	return nc_xasprintf("uid %u", (unsigned)getuid());
+}
+
+/* a name for the record: 1-64 printable characters */
+static bool who_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (!n || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "unknown");
+}
+
+static int fence_confirm(const struct fence_args *fa)
+{
+	struct nc_cli_config cfg;
+	struct nc_hostrec rec = { 0 }, one = { 0 };
+	struct nc_ha_record ha = { 0 };
+	struct nc_observe_opts oo;
+	struct nc_cluster cl;
+	struct nc_spec none;
+	struct nc_err err = { "" };
+	const struct nc_hostrec_host *rh;
+	struct nc_ha_host *h;
+	char *who = who_confirms(fa->by), when[32];
+	bool observed = false, have_cfg = false;
+	int lock = -1, ret = NC_EXIT_ERROR;
+	int64_t now = (int64_t)time(NULL);
+
+	memset(&cl, 0, sizeof(cl));
+	if (!who_ok(who)) {
+		fprintf(stderr, "novacron fence: --by must be 1 to 64 printable characters\n");
+		goto out;
+	}
+	if (nc_cli_config_load(&cfg, "fence", fa->config_file) < 0)
+		goto out;
+	have_cfg = true;
+	if (nc_hostrec_load(&rec, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	rh = nc_hostrec_find(&rec, fa->host);
+	if (!rh) {
+		fprintf(stderr, "novacron fence: refusing: no host named '%s' in the record of hosts %s/%s: "
+				"only a host NovaCron has seen (an apply or serve pass recorded it) can be "
+				"confirmed off\n", fa->host, fa->state_dir, NC_HOSTREC_FILE);
+		goto out;
+	}
+	/* can it be read right now?  Opened alone, as a pass opens a host */
+	one.hosts = (struct nc_hostrec_host *)rh;
+	one.nhosts = 1;
+	memset(&none, 0, sizeof(none));
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = fa->state_dir;
+	oo.timeout_ms = fa->timeout_s * 1000;
+	oo.connections = &cfg.connections;
+	oo.record = &one;
+	nc_observe(&cl, &none, &oo);
+	observed = true;
+	if (cl.ngone == 1 && cl.gone[0].status == NC_HOST_OK) {
+		size_t i, running = 0;
+
+		for (i = 0; i < cl.gone[0].obs.ndoms; i++)
+			running += cl.gone[0].obs.doms[i].state == NC_DOM_RUNNING;
+		if (!fa->force) {
+			fprintf(stderr,
+				"novacron fence: refusing: %s can be read right now (%zu domain%s, %zu running): it is "
+				"not off.\nConfirming a live host as off lets its VMs be restarted on other hosts "
+				"while they still run here: two writers on one disk destroy it. Power it off (or cut "
+				"it from its storage) first; --force records the confirmation anyway.\n",
+				fa->host, cl.gone[0].obs.ndoms, cl.gone[0].obs.ndoms == 1 ? "" : "s", running);
+			goto out;
+		}
+		fprintf(stderr, "novacron fence: warning: %s can be read right now (%zu running domain%s); "
+				"recording it as off anyway (--force)\n", fa->host, running, running == 1 ? "" : "s");
+	}
+
+	lock = nc_ha_lock(fa->state_dir, &err);
+	if (lock < 0 || nc_ha_load(&ha, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	h = nc_ha_get(&ha, fa->host);
+	if (!h->failed_at)
+		h->failed_at = now;
+	h->fenced = true;
+	h->whole_host = true;
+	h->fenced_at = now;
+	free(h->fenced_by);
+	h->fenced_by = nc_xasprintf("manual: %s", who);
+	free(h->detail);
+	h->detail = nc_xstrdup("confirmed off by hand");
+	if (nc_ha_save(&ha, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	utc(now, when, sizeof(when));
+	printf("Recorded: %s is fenced (confirmed off by %s at %s) in %s/%s.\n"
+	       "The next pass (serve, or novacron apply) restarts its VMs with ha.policy restart on other hosts;\n"
+	       "novacron plan shows which, and why the others wait.\n",
+	       fa->host, who, when, fa->state_dir, NC_HA_FILE);
+	ret = NC_EXIT_OK;
+out:
+	if (observed)
+		nc_cluster_release(&cl);
+	nc_hostrec_release(&rec);
+	nc_ha_release(&ha);
+	nc_ha_unlock(lock);
+	if (have_cfg)
+		nc_cli_config_release(&cfg);
+	free(who);
+	return ret;
+}
+
+static void add_list(struct nc_buf *b, char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		nc_buf_addf(b, "%s%s", i ? ", " : "", v[i]);
+	if (!n)
+		nc_buf_adds(b, "none");
+}
+
+/* one line of the record for a terminal: control characters shown as '?' */
+static void add_clean(struct nc_buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		nc_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static int fence_list(const struct fence_args *fa)
+{
+	struct nc_ha_record ha = { 0 };
+	struct nc_err err = { "" };
+	struct nc_buf b = NC_BUF_INIT;
+	size_t i;
+
+	if (nc_ha_load(&ha, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		return NC_EXIT_ERROR;
+	}
+	if (fa->output == NC_OUT_JSON) {
+		nc_buf_adds(&b, "{\"hosts\": [");
+		for (i = 0; i < ha.nhosts; i++) {
+			const struct nc_ha_host *h = &ha.hosts[i];
+			size_t j;
+
+			nc_buf_adds(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
+			nc_buf_add_json_str(&b, h->name);
+			nc_buf_addf(&b, ", \"failed_at\": %lld, \"fenced\": %s, \"fenced_at\": %lld, \"fenced_by\": ",
+				    (long long)h->failed_at, h->fenced ? "true" : "false", (long long)h->fenced_at);
+			if (h->fenced_by)
+				nc_buf_add_json_str(&b, h->fenced_by);
+			else
+				nc_buf_adds(&b, "null");
+			nc_buf_adds(&b, ", \"detail\": ");
+			if (h->detail)
+				nc_buf_add_json_str(&b, h->detail);
+			else
+				nc_buf_adds(&b, "null");
+			nc_buf_addf(&b, ", \"whole_host\": %s, \"disks\": [", h->whole_host ? "true" : "false");
+			for (j = 0; j < h->ndisks; j++) {
+				nc_buf_adds(&b, j ? ", " : "");
+				nc_buf_add_json_str(&b, h->disks[j]);
+			}
+			nc_buf_adds(&b, "], \"recovered\": [");
+			for (j = 0; j < h->nrecovered; j++) {
+				nc_buf_adds(&b, j ? ", " : "");
+				nc_buf_add_json_str(&b, h->recovered[j]);
+			}
+			nc_buf_adds(&b, "]}");
+		}
+		nc_buf_adds(&b, ha.nhosts ? "\n]}\n" : "]}\n");
+	} else if (!ha.nhosts) {
+		nc_buf_adds(&b, "No failed hosts in the HA record.\n");
+	} else {
+		for (i = 0; i < ha.nhosts; i++) {
+			const struct nc_ha_host *h = &ha.hosts[i];
+			char t1[32], t2[32];
+
+			utc(h->failed_at, t1, sizeof(t1));
+			utc(h->fenced_at, t2, sizeof(t2));
+			nc_buf_addf(&b, "%s: failed at %s, ", h->name, t1);
+			if (h->fenced) {
+				nc_buf_addf(&b, "fenced at %s by ", t2);
+				add_clean(&b, h->fenced_by ? h->fenced_by : "?");
+				nc_buf_adds(&b, h->whole_host ? " (the whole host)" : " (disk by disk)");
+			} else {
+				nc_buf_adds(&b, "not fenced");
+			}
+			nc_buf_adds(&b, "\n");
+			if (h->detail) {
+				nc_buf_adds(&b, "  ");
+				add_clean(&b, h->detail);
+				nc_buf_adds(&b, "\n");
+			}
+			if (h->ndisks) {
+				nc_buf_adds(&b, "  fenced disks: ");
+				add_list(&b, h->disks, h->ndisks);
+				nc_buf_adds(&b, "\n");
+			}
+			nc_buf_adds(&b, "  restarted elsewhere: ");
+			add_list(&b, h->recovered, h->nrecovered);
+			nc_buf_adds(&b, "\n");
+		}
+	}
+	fwrite(b.buf, 1, b.len, stdout);
+	nc_buf_release(&b);
+	nc_ha_release(&ha);
+	return NC_EXIT_OK;
+}
+
+static int fence_clear(const struct fence_args *fa)
+{
+	struct nc_ha_record ha = { 0 };
+	struct nc_err err = { "" };
+	struct nc_buf b = NC_BUF_INIT;
+	const struct nc_ha_host *h;
+	int lock = nc_ha_lock(fa->state_dir, &err), ret = NC_EXIT_ERROR;
+
+	if (lock < 0 || nc_ha_load(&ha, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	h = nc_ha_find(&ha, fa->host);
+	if (!h) {
+		fprintf(stderr, "novacron fence: no host named '%s' in the HA record %s/%s\n", fa->host,
+			fa->state_dir, NC_HA_FILE);
+		goto out;
+	}
+	add_list(&b, h->recovered, h->nrecovered);
+	if (h->nrecovered)
+		fprintf(stderr, "novacron fence: warning: the VMs restarted elsewhere after %s failed (%s) are no "
+				"longer known as restarted: a copy of them still on %s is no longer removed as stale, "
+				"and plans report such a VM on two hosts\n", fa->host, b.buf, fa->host);
+	nc_ha_forget(&ha, fa->host);
+	if (nc_ha_save(&ha, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	printf("Cleared the HA record of %s: it is no longer failed; VMs may be placed on it again.\n", fa->host);
+	ret = NC_EXIT_OK;
+out:
+	nc_ha_release(&ha);
+	nc_ha_unlock(lock);
+	nc_buf_release(&b);
+	return ret;
+}
+
+int cmd_fence(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct nc_pass_args a;          /* only for the default state dir */
+	struct fence_args fa;
+	const char *sub;
+	int c, ret = NC_EXIT_ERROR;
+	size_t nargs;
+
+	memset(&a, 0, sizeof(a));
+	memset(&fa, 0, sizeof(fa));
+	fa.timeout_s = 10;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE_DIR:
+			fa.state_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			fa.config_file = optarg;
+			break;
+		case OPT_TIMEOUT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 1 || v > 3600) {
+				fprintf(stderr, "novacron fence: --timeout must be a number from 1 to 3600\n");
+				return NC_EXIT_ERROR;
+			}
+			fa.timeout_s = (unsigned)v;
+			break;
+		}
+		case OPT_FORCE:
+			fa.force = true;
+			break;
+		case OPT_BY:
+			fa.by = optarg;
+			break;
+		case 'o':
+			if (nc_cli_output(optarg, 3, &fa.output) < 0) {
+				fprintf(stderr, "novacron fence: --output must be text or json\n");
+				return NC_EXIT_ERROR;
+			}
+			break;
+		case 'h':
+			printf("usage: novacron %s\n", NC_FENCE_USAGE);
+			return NC_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc)
+		goto usage;
+	sub = argv[optind];
+	nargs = (size_t)(argc - optind - 1);
+	fa.host = nargs ? argv[optind + 1] : NULL;
+	fa.state_dir = fa.state_dir ? fa.state_dir : nc_pass_default_state_dir(&a);
+	if (strcmp(sub, "confirm") == 0 && nargs == 1 && fa.output == NC_OUT_TEXT)
+		ret = fence_confirm(&fa);
+	else if (strcmp(sub, "list") == 0 && nargs == 0 && !fa.force && !fa.by)
+		ret = fence_list(&fa);
+	else if (strcmp(sub, "clear") == 0 && nargs == 1 && !fa.force && !fa.by && fa.output == NC_OUT_TEXT)
+		ret = fence_clear(&fa);
+	else
+		goto usage;
+	nc_pass_args_release(&a);
+	return ret;
+usage:
+	fprintf(stderr, "usage: novacron %s\n", NC_FENCE_USAGE);
+	nc_pass_args_release(&a);
+	return NC_EXIT_ERROR;
+}
