@@ -245,17 +245,11 @@ static int sim_open(struct lv_conn *c, const char *uri, const struct nc_driver_o
 		c->state_file = nc_xasprintf("%s/%s.xml", abs, name);
 		lock = nc_xasprintf("%s/%s.lock", abs, name);
 		/* `novacron sim HOST down`: unreachable, as a host that crashed or is cut off */
-		{
-			char *down = nc_xasprintf("%s/%s.down", abs, name);
-			bool is_down = access(down, F_OK) == 0;
-
-			free(down);
-			if (is_down) {
-				nc_err_set(err, "cannot connect: simulated host %s is down (novacron sim %s up "
-						"brings it back)", name, name);
-				free(abs);
-				goto out;
-			}
+		if (nc_sim_host_down(abs, name)) {
+			nc_err_set(err, "cannot connect: simulated host %s is down (novacron sim %s up "
+					"brings it back)", name, name);
+			free(abs);
+			goto out;
 		}
 		free(abs);
 	}
@@ -1112,10 +1106,10 @@ static int sim_net_tool(struct lv_conn *c, int argc, char **argv, FILE *out, str
 static int sim_down(const char *state_dir, const char *uri, bool down, FILE *out,
 		    struct nc_err *err)
 {
-	char *name = NULL, *path = NULL;
+	char *name = NULL;
 	unsigned cpus;
 	uint64_t memory;
-	int ret = -1, fd;
+	int ret = -1;
 
 	if (sim_parse_uri(uri, &name, &cpus, &memory, err) < 0)
 		return -1;
@@ -1123,26 +1117,15 @@ static int sim_down(const char *state_dir, const char *uri, bool down, FILE *out
 		nc_err_set(err, "cannot create state directory %s: %s", state_dir, strerror(errno));
 		goto out;
 	}
-	path = nc_xasprintf("%s/%s.down", state_dir, name);
-	if (down) {
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0) {
-			nc_err_set(err, "cannot create %s: %s", path, strerror(errno));
-			goto out;
-		}
-		close(fd);
+	if (nc_sim_host_set_down(state_dir, name, down, err) < 0)
+		goto out;
+	if (down)
 		fprintf(out, "simulated host %s is down: every connection to it fails until "
 			     "`novacron sim %s up`\n", name, name);
-	} else {
-		if (unlink(path) < 0 && errno != ENOENT) {
-			nc_err_set(err, "cannot remove %s: %s", path, strerror(errno));
-			goto out;
-		}
+	else
 		fprintf(out, "simulated host %s is up\n", name);
-	}
 	ret = 0;
 out:
-	free(path);
 	free(name);
 	return ret;
 }
