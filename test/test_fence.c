@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
 #include "../drivers/fence/fence.h"
 #include "../spec/schema.h"
 #include "tests.h"
@@ -574,6 +577,279 @@ START_TEST(test_fence_agent_ipmilan_unreachable)
 }
 END_TEST
 
+/* ---- rbd, against the real single-node Ceph (test/testbed/ceph.sh) ---- */
+
+static char ceph_dir[64];
+static struct nc_test_ceph ceph;
+
+/* once per case, in the runner's process */
+static void ceph_case_setup(void)
+{
+	snprintf(ceph_dir, sizeof(ceph_dir), "/tmp/nc-fe-ceph-%d", (int)getpid());
+}
+
+static void ceph_case_teardown(void)
+{
+	nc_test_ceph_down(ceph_dir);
+}
+
+/*
+ * The cluster (started by the first test), a cephx user client.ncfence with
+ * `profile rbd` (which may blocklist) and its keyring in tdir/fence.keyring;
+ * false (the test skipped) when Ceph cannot run here.
+ */
+static bool ceph_up(const char *test)
+{
+	char why[600];
+
+	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
+		nc_test_skipped(test, 0, "%s", why);
+		return false;
+	}
+	ck_assert_int_eq(shq("ceph -c '%s' auth get-or-create client.ncfence mon 'profile rbd' "
+			     "osd 'profile rbd pool=rbd' > fence.keyring && chmod 600 fence.keyring", ceph.conf), 0);
+	return true;
+}
+
+static void rbd_device(struct nc_fence_device *d, uint64_t timeout_ms)
+{
+	static char key[96];
+
+	snprintf(key, sizeof(key), "%s/fence.keyring", tdir);
+	memset(d, 0, sizeof(*d));
+	d->pos = here;
+	d->name = (struct nc_str){ here, "ceph" };
+	d->type = (struct nc_str){ here, "rbd" };
+	d->ceph_conf = (struct nc_str){ here, ceph.conf };
+	d->user = (struct nc_str){ here, "ncfence" };
+	d->key_file = (struct nc_str){ here, key };
+	if (timeout_ms)
+		d->timeout = (struct nc_duration){ here, timeout_ms };
+}
+
+/* a client of its own (as another host's QEMU would be), admin, with bounded operations */
+struct client {
+	rados_t cluster;
+	rados_ioctx_t io;
+	rbd_image_t img;
+};
+
+static void client_open(struct client *c, const char *image)
+{
+	ck_assert_int_eq(rados_create(&c->cluster, "admin"), 0);
+	ck_assert_int_eq(rados_conf_read_file(c->cluster, ceph.conf), 0);
+	ck_assert_int_eq(rados_conf_set(c->cluster, "rados_osd_op_timeout", "10"), 0);
+	ck_assert_int_eq(rados_conf_set(c->cluster, "rados_mon_op_timeout", "10"), 0);
+	ck_assert_int_eq(rados_connect(c->cluster), 0);
+	ck_assert_int_eq(rados_ioctx_create(c->cluster, "rbd", &c->io), 0);
+	c->img = NULL;
+	if (image)
+		ck_assert_int_eq(rbd_open(c->io, image, &c->img, NULL), 0);
+}
+
+static void client_close(struct client *c)
+{
+	if (c->img)
+		rbd_close(c->img);
+	rados_ioctx_destroy(c->io);
+	rados_shutdown(c->cluster);
+}
+
+static ssize_t client_write(struct client *c, char fill)
+{
+	char buf[4096];
+
+	memset(buf, fill, sizeof(buf));
+	return rbd_write(c->img, 0, sizeof(buf), buf);
+}
+
+static void image_create(const char *name, uint64_t features)
+{
+	struct client c;
+	int order = 22;
+
+	client_open(&c, NULL);
+	ck_assert_int_eq(rbd_create2(c.io, name, 16 << 20, features, &order), 0);
+	client_close(&c);
+}
+
+#define LOCKING (RBD_FEATURE_LAYERING | RBD_FEATURE_EXCLUSIVE_LOCK)
+
+static int fence_disks(const struct nc_fence_device *d, const char *const *disks, size_t n,
+		       struct nc_fence_result *res, struct nc_err *err)
+{
+	struct nc_fence_target t = { "kvm1", disks, n };
+
+	memset(res, 0, sizeof(*res));
+	err->msg[0] = 0;
+	return nc_fence_driver_find("rbd")->fence(d, &t, res, err);
+}
+
+/*
+ * The writer of two disks (a second client, as the failed host's QEMU) has
+ * its locks broken and is blocklisted: its next write fails, while a third,
+ * fresh client (the restarted VM) writes.
+ */
+START_TEST(test_fence_rbd_lock_break)
+{
+	static const char *const disks[] = { "rbd/fe-lb-a", "rbd/fe-lb-b" };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct client old_a, old_b, fresh;
+	struct nc_err err;
+	char buf[4096], *addr = NULL;
+	ssize_t w;
+
+	if (!ceph_up(__func__))
+		return;
+	image_create("fe-lb-a", LOCKING);
+	image_create("fe-lb-b", LOCKING);
+	client_open(&old_a, "fe-lb-a");
+	ck_assert_int_eq(client_write(&old_a, 'o'), 4096);   /* takes the exclusive lock */
+	client_open(&old_b, "fe-lb-b");
+	ck_assert_int_eq(client_write(&old_b, 'o'), 4096);
+	ck_assert_int_eq(rados_getaddrs(old_a.cluster, &addr), 0);
+
+	rbd_device(&d, 0);
+	ck_assert_msg(fence_disks(&d, disks, 2, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert(!res.whole_host);
+	ck_assert_uint_eq(res.ndisks, 2);
+	ck_assert_str_eq(res.disks[0], "rbd/fe-lb-a");
+	ck_assert_str_eq(res.disks[1], "rbd/fe-lb-b");
+	ck_assert_str_eq(res.detail, "2 exclusive locks broken, their clients blocklisted");
+	nc_fence_result_release(&res);
+	/* blocklisted for days, not the monitors' default hour */
+	{
+		struct nc_run run;
+		int st = nc_run_in(&run, tdir, "ceph -c '%s' osd blocklist ls -f json 2>/dev/null | python3 -c '"
+				   "import json, sys, datetime as d\n"
+				   "e = [x for x in json.JSONDecoder().raw_decode(sys.stdin.read().lstrip())[0] if x[\"addr\"] in sys.argv[1]]\n"
+				   "u = d.datetime.fromisoformat(e[0][\"until\"][:19])\n"
+				   "sys.exit(0 if len(e) == 1 and u - d.datetime.utcnow() > d.timedelta(days=6) else 1)' "
+				   "'%s'", ceph.conf, addr);
+
+		ck_assert_msg(st == 0, "%s%s", run.out, run.err);
+		nc_run_free(&run);
+	}
+	free(addr);
+
+	/* the old writer is refused */
+	w = client_write(&old_a, 'x');
+	ck_assert_msg(w == -ESHUTDOWN /* EBLOCKLISTED */ || w == -EROFS, "the old client wrote: %zd", w);
+	/* a fresh client writes and reads back, nothing of the refused write */
+	client_open(&fresh, "fe-lb-a");
+	ck_assert_int_eq(rbd_read(fresh.img, 0, sizeof(buf), buf), 4096);
+	ck_assert_int_eq(buf[0], 'o');
+	ck_assert_int_eq(client_write(&fresh, 'n'), 4096);
+	ck_assert_int_eq(rbd_read(fresh.img, 0, sizeof(buf), buf), 4096);
+	ck_assert_int_eq(buf[4095], 'n');
+	client_close(&fresh);
+	client_close(&old_a);
+	client_close(&old_b);
+}
+END_TEST
+
+/* no lock owner: the clients that have it open (its watchers) are blocklisted */
+START_TEST(test_fence_rbd_no_owner_watcher)
+{
+	static const char *const disks[] = { "rbd/fe-w" };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct client old;
+	struct nc_err err;
+	ssize_t w;
+
+	if (!ceph_up(__func__))
+		return;
+	image_create("fe-w", LOCKING);
+	client_open(&old, "fe-w");   /* opened, never written: no lock */
+	rbd_device(&d, 0);
+	ck_assert_msg(fence_disks(&d, disks, 1, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert_uint_eq(res.ndisks, 1);
+	ck_assert_str_eq(res.detail, "no exclusive lock broken; rbd/fe-w had no lock owner: 1 watcher blocklisted");
+	nc_fence_result_release(&res);
+	w = client_write(&old, 'x');
+	ck_assert_msg(w < 0, "the old client wrote: %zd", w);
+	client_close(&old);
+}
+END_TEST
+
+/* what cannot be fenced says why, and is left out of the fenced disks */
+START_TEST(test_fence_rbd_not_fenced)
+{
+	static const char *const disks[] = { "rbd/fe-nolock", "rbd/fe-unused" };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_err err;
+
+	if (!ceph_up(__func__))
+		return;
+	image_create("fe-nolock", RBD_FEATURE_LAYERING);
+	image_create("fe-unused", LOCKING);
+	rbd_device(&d, 0);
+	ck_assert_msg(fence_disks(&d, disks, 2, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert_uint_eq(res.ndisks, 0);
+	ck_assert_str_eq(res.detail, "no exclusive lock broken; rbd/fe-nolock not fenced: the image lacks the "
+			 "exclusive-lock feature (no lock to break); rbd/fe-unused not fenced: no lock owner and "
+			 "no watcher: cannot tell which client to blocklist");
+	nc_fence_result_release(&res);
+}
+END_TEST
+
+/* a missing image, a missing pool, a wrong key, a malformed disk: errors, nothing fenced */
+START_TEST(test_fence_rbd_errors)
+{
+	static const char *const missing[] = { "rbd/fe-nope" };
+	static const char *const nopool[] = { "nopool/x" };
+	static const char *const bad[] = { "justaname" };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_err err;
+
+	if (!ceph_up(__func__))
+		return;
+	rbd_device(&d, 0);
+	ck_assert_int_eq(fence_disks(&d, missing, 1, &res, &err), -ENOENT);
+	ck_assert_str_eq(err.msg, "rbd/fe-nope: cannot open the image: no such image");
+	ck_assert_uint_eq(res.ndisks, 0);
+	ck_assert_int_eq(fence_disks(&d, nopool, 1, &res, &err), -ENOENT);
+	ck_assert_str_eq(err.msg, "nopool/x: Ceph pool nopool: No such file or directory");
+	ck_assert_int_eq(fence_disks(&d, bad, 1, &res, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "disk 'justaname': expected POOL/IMAGE");
+	/* another key for client.ncfence: refused by the monitors */
+	write_file("fence.keyring", "[client.ncfence]\n\tkey = AQBzd2Vmc2RmZ3NkZmdzZGZnc2RmZ3NkZmc9PQ==\n", 0600);
+	ck_assert_int_lt(fence_disks(&d, missing, 1, &res, &err), 0);
+	HAS(err.msg, "cannot connect to Ceph as client.ncfence with ");
+	ck_assert_uint_eq(res.ndisks, 0);
+}
+END_TEST
+
+/* monitors that do not answer: an error within the device's timeout (its quarter per operation) */
+START_TEST(test_fence_rbd_unreachable)
+{
+	static const char *const disks[] = { "rbd/x" };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_err err;
+	char *conf = nc_xasprintf("%s/dead.conf", tdir);
+	int r;
+
+	write_file("dead.conf", "", 0644);
+	ck_assert_int_eq(shq("printf '[global]\\nmon_host = v1:127.0.0.1:%d\\nauth_client_required = none\\n' "
+			     "> dead.conf", free_port(SOCK_STREAM)), 0);
+	memset(&d, 0, sizeof(d));
+	d.name = (struct nc_str){ here, "ceph" };
+	d.type = (struct nc_str){ here, "rbd" };
+	d.ceph_conf = (struct nc_str){ here, conf };
+	d.timeout = (struct nc_duration){ here, 4000 };
+	r = fence_disks(&d, disks, 1, &res, &err);
+	ck_assert_msg(r == -ETIMEDOUT, "%d: %s", r, err.msg);
+	HAS(err.msg, "cannot connect to Ceph as client.admin with ");
+	ck_assert_uint_eq(res.ndisks, 0);
+	free(conf);
+}
+END_TEST
+
 Suite *nc_suite_fence(void)
 {
 	Suite *s = suite_create("fence");
@@ -596,6 +872,17 @@ Suite *nc_suite_fence(void)
 	tcase_add_test(tc, test_fence_agent_password_file_missing);
 	tcase_add_test(tc, test_fence_agent_ipmilan);
 	tcase_add_test(tc, test_fence_agent_ipmilan_unreachable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rbd");
+	tcase_add_unchecked_fixture(tc, ceph_case_setup, ceph_case_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_fence_rbd_lock_break);
+	tcase_add_test(tc, test_fence_rbd_no_owner_watcher);
+	tcase_add_test(tc, test_fence_rbd_not_fenced);
+	tcase_add_test(tc, test_fence_rbd_errors);
+	tcase_add_test(tc, test_fence_rbd_unreachable);
 	suite_add_tcase(s, tc);
 	return s;
 }

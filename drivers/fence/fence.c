@@ -243,10 +243,10 @@ const struct nc_fence_device *nc_fence_device_find(const struct nc_list *devs, c
 	return NULL;
 }
 
-extern const struct nc_fence_driver nc_fence_agent_driver, nc_fence_manual_driver;
+extern const struct nc_fence_driver nc_fence_rbd_driver, nc_fence_agent_driver, nc_fence_manual_driver;
 
 static const struct nc_fence_driver *const drivers[] = {
-	&nc_fence_agent_driver, &nc_fence_manual_driver,
+	&nc_fence_rbd_driver, &nc_fence_agent_driver, &nc_fence_manual_driver,
 };
 
 const struct nc_fence_driver *nc_fence_driver_find(const char *type)
