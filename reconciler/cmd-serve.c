@@ -14,6 +14,8 @@
  */
 #include "backups.h"
 #include "connections.h"
+#include "fencing.h"
+#include "ha.h"
 #include "health.h"
 #include "pass-cli.h"
 #include "serve.h"
@@ -25,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +107,14 @@ struct server {
 	atomic_int lease_stop;
 	atomic_int leader_state;         /* try_acquire's last answer: 1, 0, -1; -2 before the first */
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha.enabled false */
+	/* fencing (fencing.h): per failed host, whether it is fenced and when to try again */
+	struct fence_state {
+		char *host;
+		int result;              /* the last nc_fence_host answer; 2: not tried yet */
+		double next;             /* monotonic: not before */
+	} *fences;
+	size_t nfences;
+	struct stat ha_seen;             /* ha.json as last looked at: a change (fence confirm) triggers a pass */
 };
 
 #define NC_LEASE_RENEW_MS 250
@@ -229,6 +240,21 @@ static void on_health_event(void *opaque, const char *event, const char *host, c
 	nc_notify_host(&s->cfg, event, NULL, host, message);
 }
 
+/* a failed host may be ok again once the HA record no longer lists it (nc_ha_commit) */
+static bool health_may_clear(void *opaque, const char *host)
+{
+	struct server *s = opaque;
+	struct nc_ha_record rec;
+	struct nc_err err = { "" };
+	bool clear;
+
+	if (nc_ha_load(&rec, s->state_dir, &err) < 0)
+		return false;
+	clear = nc_ha_find(&rec, host) == NULL;
+	nc_ha_release(&rec);
+	return clear;
+}
+
 /* the declared hosts the monitor probes, at the URIs the operator's connections give */
 static void health_hosts(struct server *s)
 {
@@ -279,6 +305,7 @@ static int start_health(struct server *s)
 	ho.recover_after = NC_IS_SET(ha->recover_after) ? (unsigned)ha->recover_after.v : NC_HA_RECOVER_AFTER;
 	ho.state_dir = s->state_dir;
 	ho.event = on_health_event;
+	ho.may_clear = health_may_clear;
 	ho.opaque = s;
 	if (nc_health_start(&s->health, &ho, &err) < 0) {
 		logf_("%s", err.msg);
@@ -488,7 +515,8 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	nc_diags_init(&d);
 	d.max_errors = 50;
 	if (nc_spec_load(&spec, paths, 1, NULL, &d) < 0 ||
-	    nc_serve_check_paths(&s->cfg, s->config_path, spec, &d) < 0) {
+	    nc_serve_check_paths(&s->cfg, s->config_path, spec, &d) < 0 ||
+	    nc_fence_names_check(spec, &s->cfg.fencing.devices, s->config_path, &d) < 0) {
 		nc_diags_format_text(&d, &b, 0);
 		fwrite(b.buf, 1, b.len, stderr);
 		logf_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
@@ -535,6 +563,153 @@ static void refuse(struct server *s, struct nc_revision *rev, const char *why)
 	nc_revision_release(rev);
 }
 
+static struct fence_state *fence_state(struct server *s, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfences; i++)
+		if (strcmp(s->fences[i].host, host) == 0)
+			return &s->fences[i];
+	s->fences = nc_xreallocarray(s->fences, s->nfences + 1, sizeof(*s->fences));
+	s->fences[s->nfences].host = nc_xstrdup(host);
+	s->fences[s->nfences].result = 2;
+	s->fences[s->nfences].next = 0;
+	return &s->fences[s->nfences++];
+}
+
+/* forgets the hosts that are no longer failed */
+static void fence_states_prune(struct server *s, const struct nc_health_view *v)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < s->nfences; i++) {
+		for (j = 0; j < v->nfailed; j++)
+			if (strcmp(v->failed[j], s->fences[i].host) == 0)
+				break;
+		if (j < v->nfailed)
+			s->fences[k++] = s->fences[i];
+		else
+			free(s->fences[i].host);
+	}
+	s->nfences = k;
+}
+
+static unsigned ms_or(const struct nc_duration *d, unsigned dflt)
+{
+	return NC_IS_SET(*d) ? (unsigned)d->ms : dflt;
+}
+
+/*
+ * Fences the failed hosts (docs/ha.md "Fencing"), the leader only, never
+ * while partitioned: the disks of their VMs to restart that this pass did
+ * not see running on a reachable host, with each host's devices.  A fence
+ * that fails is retried after ha.fenceRetry; nothing of that host is
+ * restarted meanwhile (the plan restarts only what the record says fenced).
+ */
+static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, const struct nc_hostrec *rec,
+			       const struct nc_health_view *v)
+{
+	const struct nc_serve_ha *ha = &s->cfg.ha;
+	size_t i;
+
+	fence_states_prune(s, v);
+	for (i = 0; i < v->nfailed && !stop_flag; i++) {
+		struct fence_state *fs = fence_state(s, v->failed[i]);
+		struct nc_fence_targets t;
+		struct nc_fencing_opts fo;
+		struct nc_fencing_outcome out;
+		struct nc_err err = { "" };
+		int r;
+
+		if (fs->result == NC_FENCE_DONE || mono() < fs->next || !leading(s))
+			continue;
+		nc_fence_targets(&t, s->good_spec, cl, rec, fs->host);
+		memset(&fo, 0, sizeof(fo));
+		fo.state_dir = s->state_dir;
+		fo.devices = &s->cfg.fencing.devices;
+		fo.timeout_ms = ms_or(&ha->fence_timeout, NC_HA_FENCE_TIMEOUT_MS);
+		if (fs->result == 2)
+			logf_("fencing host %s: %zu VM%s to restart, %zu rbd disk%s%s", fs->host, t.nvms,
+			      t.nvms == 1 ? "" : "s", t.ndisks, t.ndisks == 1 ? "" : "s",
+			      t.need_host ? ", the whole host needed (a VM with local or no rbd disks)" : "");
+		r = nc_fence_host(s->good_spec, &t, fs->host, &fo, &out, &err);
+		nc_fence_targets_release(&t);
+		if (s->health) {
+			unsigned k;
+
+			for (k = 0; k < out.attempts; k++)
+				nc_health_count_fence(s->health, k < out.failures);
+		}
+		if (r == NC_FENCE_DONE) {
+			char *m = nc_xasprintf("host %s fenced%s%s: %s", fs->host, out.by[0] ? " by " : "", out.by,
+					       out.detail);
+
+			if (out.attempts || fs->result != NC_FENCE_DONE)
+				logf_("%s", m);
+			if (out.attempts)
+				nc_notify_host(&s->cfg, "fenced", s->good.id, fs->host, m);
+			if (s->health)
+				nc_health_set_fence(s->health, fs->host, out.whole_host || out.ndisks, out.by[0] ? out.by : NULL,
+						    NULL);
+			free(m);
+		} else if (r == NC_FENCE_PENDING && !out.failures) {
+			if (fs->result != NC_FENCE_PENDING)
+				logf_("host %s: fence pending (%s); nothing of it is restarted until it is fenced",
+				      fs->host, out.detail);
+			if (s->health)
+				nc_health_set_fence(s->health, fs->host, false, NULL, NULL);
+		} else {
+			char *m = nc_xasprintf("FENCE FAILED for host %s: %s; nothing of it is restarted; retrying in %.1f s",
+					       fs->host, err.msg[0] ? err.msg : out.detail,
+					       ms_or(&ha->fence_retry, NC_HA_FENCE_RETRY_MS) / 1000.0);
+
+			logf_("%s", m);
+			nc_notify_host(&s->cfg, "fence_failed", s->good.id, fs->host, m);
+			if (s->health)
+				nc_health_set_fence(s->health, fs->host, false, NULL, err.msg[0] ? err.msg : out.detail);
+			free(m);
+		}
+		fs->result = r;
+		if (r != NC_FENCE_DONE)
+			fs->next = mono() + ms_or(&ha->fence_retry, NC_HA_FENCE_RETRY_MS) / 1000.0;
+	}
+}
+
+/* something to do for HA: a host newly failed, a fence retry due, or ha.json changed (fence confirm) */
+static bool ha_due(struct server *s)
+{
+	struct nc_health_view v;
+	struct stat st;
+	char *path;
+	bool due = false;
+	size_t i;
+
+	if (!s->health)
+		return false;
+	nc_health_view(s->health, &v);
+	if (!v.partitioned) {
+		for (i = 0; i < v.nfailed && !due; i++) {
+			size_t j;
+
+			for (j = 0; j < s->nfences; j++)
+				if (strcmp(s->fences[j].host, v.failed[i]) == 0)
+					break;
+			due = j == s->nfences || (s->fences[j].result != NC_FENCE_DONE && mono() >= s->fences[j].next);
+		}
+	}
+	nc_health_view_release(&v);
+	path = nc_xasprintf("%s/%s", s->state_dir, NC_HA_FILE);
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	free(path);
+	if (st.st_mtim.tv_sec != s->ha_seen.st_mtim.tv_sec || st.st_mtim.tv_nsec != s->ha_seen.st_mtim.tv_nsec ||
+	    st.st_ino != s->ha_seen.st_ino) {
+		s->ha_seen = st;
+		due = true;
+	}
+	return due;
+}
+
 static int run_pass(struct server *s)
 {
 	const struct nc_serve_config *c = &s->cfg;
@@ -545,6 +720,7 @@ static int run_pass(struct server *s)
 	struct nc_plan p;
 	struct nc_apply_result r;
 	struct nc_hostrec rec = { 0 };
+	struct nc_health_view hv = { 0 };
 	struct nc_err rerr = { "" };
 	char *incomplete = NULL;
 	double t0 = mono();
@@ -586,7 +762,12 @@ static int run_pass(struct server *s)
 		nc_path_roots_release(&roots);
 		po.images = &imgs;
 	}
+	if (s->health)
+		nc_health_view(s->health, &hv);
 	nc_observe(&cl, s->good_spec, &oo);
+	/* fencing first: a VM is restarted only once the record says its copy is fenced */
+	if (s->health && apply && rec_ok && !hv.partitioned)
+		fence_failed_hosts(s, &cl, &rec, &hv);
 	nc_plan_build(&p, s->good_spec, &cl, &po);
 	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
@@ -693,6 +874,7 @@ static int run_pass(struct server *s)
 	nc_image_set_release(&imgs);
 	nc_cluster_release(&cl);
 	nc_hostrec_release(&rec);
+	nc_health_view_release(&hv);
 	free(incomplete);
 	return ret;
 }
@@ -907,6 +1089,8 @@ int cmd_serve(int argc, char **argv)
 
 		if (take_trigger())
 			need_fetch = true;
+		if (s.good_spec && ha_due(&s))
+			need_pass = true;
 		if (need_fetch || now >= next_fetch) {
 			struct nc_revision rev;
 			int frc;
@@ -981,6 +1165,9 @@ int cmd_serve(int argc, char **argv)
 	stop_parts(&s);
 	nc_revision_release(&s.good);
 	nc_spec_free(s.good_spec);
+	for (size_t fi = 0; fi < s.nfences; fi++)
+		free(s.fences[fi].host);
+	free(s.fences);
 	nc_serve_status_release(&s.st);
 	nc_spec_free(s.cfg_holder);
 	free(s.cache_dir);

@@ -16,6 +16,7 @@
 
 #include "../spec/model.h"
 #include "connections.h"
+#include "fencing.h"
 
 static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 {
@@ -105,6 +106,9 @@ int cmd_validate(int argc, char **argv)
 	if (!d.errors) {   /* as plan does: a value already refused is not judged twice */
 		nc_path_roots_init(&roots, cfg.file ? &cfg.paths : NULL, cfg.file);
 		nc_spec_check_paths(spec, &roots, &d);
+		/* the fence devices Hosts name are the operator's: judged when there is a configuration */
+		if (cfg.file)
+			nc_fence_names_check(spec, &cfg.fence_devices, cfg.file, &d);
 		nc_diags_sort(&d);
 		nc_path_roots_release(&roots);
 	}

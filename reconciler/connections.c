@@ -253,6 +253,7 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 	else {
 		out->connections = cfg.connections;
 		out->paths = cfg.paths;
+		out->fence_devices = cfg.fencing.devices;
 		out->file = nc_xstrdup(path);
 		source_spec_dir(out, &cfg);
 		if (NC_IS_SET(cfg.listen)) {

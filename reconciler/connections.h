@@ -65,6 +65,7 @@ struct nc_cli_config {
 	struct nc_spec *holder;
 	struct nc_list connections;      /* struct nc_connection; empty without a file */
 	struct nc_paths_config paths;    /* `paths:` (spec/roots.h); unset without a file */
+	struct nc_list fence_devices;    /* `fencing: devices:` (struct nc_fence_device); empty without */
 	char *file;                      /* the file read, NULL: none */
 	char *spec_dir;                  /* where its `source:` keeps the spec serve applies, or NULL
 					    (nc_cli_spec_load, pass-cli.h) */

@@ -8,6 +8,7 @@
 
 #include "../spec/schema.h"
 #include "connections.h"
+#include "../drivers/fence/fence.h"
 
 #define SCHEMA(n, st, tbl) { n, sizeof(st), tbl, NC_ARRAY_SIZE(tbl) }
 #define F(k, t, st, member, ...) \
@@ -110,6 +111,12 @@ static const struct nc_field ha_fields[] = {
 };
 static const struct nc_schema ha_schema = SCHEMA("ha", struct nc_serve_ha, ha_fields);
 
+static const struct nc_field fencing_fields[] = {
+	F("devices", NC_F_LIST, struct nc_serve_fencing, devices, .sub = &nc_fence_device_schema,
+	  .doc = "fence devices: rbd (break RBD locks), agent (a fence agent), manual (docs/ha.md)"),
+};
+static const struct nc_schema fencing_schema = SCHEMA("fencing", struct nc_serve_fencing, fencing_fields);
+
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
 	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
@@ -140,6 +147,8 @@ static const struct nc_field config_fields[] = {
 	  .doc = "roots the spec's local paths must stay in: secrets, ceph, pools, images, backups, boot"),
 	F("ha", NC_F_STRUCT, struct nc_serve_config, ha, .sub = &ha_schema,
 	  .doc = "failure detection, fencing and recovery of failed hosts (docs/ha.md)"),
+	F("fencing", NC_F_STRUCT, struct nc_serve_config, fencing, .sub = &fencing_schema,
+	  .doc = "the fence devices Hosts name in spec.fence (trusted; never from the spec)"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
@@ -149,6 +158,8 @@ int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder
 {
 	memset(out, 0, sizeof(*out));
 	if (nc_config_load(holder, &config_schema, path, out, diags) < 0)
+		return -1;
+	if (nc_fence_devices_check(&out->fencing.devices, diags) < 0)
 		return -1;
 	return nc_connections_check(&out->connections, diags);
 }

@@ -76,6 +76,11 @@ struct nc_serve_ha {
 	struct nc_duration fence_retry;  /* after a failed fence (10s) */
 	struct nc_int max_recoveries;    /* restarts at once (4) */
 };
+/* `fencing:` the fence devices (trusted; drivers/fence/fence.h), named by Hosts' spec.fence */
+struct nc_serve_fencing {
+	struct nc_pos pos;
+	struct nc_list devices;          /* struct nc_fence_device */
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -92,6 +97,7 @@ struct nc_serve_config {
 	struct nc_list connections;      /* struct nc_connection (reconciler/connections.h) */
 	struct nc_paths_config paths;    /* roots the spec's local paths must stay in (spec/roots.h) */
 	struct nc_serve_ha ha;
+	struct nc_serve_fencing fencing;
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */

@@ -1211,7 +1211,7 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	free(body);
 	ck_assert_int_eq(shq("touch state/kvm1.down"), 0);
 	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 30);
-	HAS(body, "\"error\": \"cannot connect: host is down (novacron sim kvm1 down)\"");
+	HAS(body, "\"error\": \"cannot connect: ");
 	HAS(body, "{\"name\": \"kvm2\", \"health\": \"ok\"");
 	HAS(body, "{\"name\": \"kvm3\", \"health\": \"ok\"");
 	HAS(body, "\"partitioned\": false");
@@ -1234,7 +1234,8 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	nc_run_free(&r);
 	sh(&r, "$NC status --url http://127.0.0.1:%d", port);
 	HAS(r.out, "health:      kvm1         FAILED  since 20");
-	HAS(r.out, "missed checks (cannot connect: host is down (novacron sim kvm1 down))");
+	HAS(r.out, " missed checks (");
+	HAS(r.out, "cannot connect: ");
 	HAS(r.out, "health:      kvm2         ok      since 20");
 	nc_run_free(&r);
 	for (i = 0; i < 100 && !seen; i++) {
@@ -1249,11 +1250,18 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	HAS(got.buf, "{\"event\": \"host_failed\"");
 	HASNT(got.buf, "\"host\": \"kvm2\"");
 	pthread_mutex_unlock(&got_mu);
-	/* back */
+	/* back: it stays failed while the HA record lists it (its stale copies are not known gone) */
 	ck_assert_int_eq(shq("rm state/kvm1.down"), 0);
+	sleep(2);
+	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 5);
+	HAS(body, "\"misses\": 0");
+	free(body);
+	/* once the record forgets it, it is ok */
+	ck_assert_int_eq(shq("rm state/ha.json"), 0);
 	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"ok\"", 30);
 	free(body);
-	wait_log("host kvm1: failed -> ok (3 good checks in a row", 10);
+	wait_log("good checks in a row, and the HA record no longer lists it)", 10);
+	ck_assert_int_eq(shq("grep -q 'host kvm1: failed -> ok (' log"), 0);
 	MHD_stop_daemon(d);
 }
 END_TEST
@@ -1359,6 +1367,91 @@ START_TEST(test_ha_config_checked)
 }
 END_TEST
 
+/*
+ * A failed host without fence devices is fenced by hand: serve records it
+ * failed in ha.json (not fenced), says the fence is pending, and restarts
+ * none of its VMs; nothing else on the other hosts changes.
+ */
+START_TEST(test_ha_manual_fence_waits)
+{
+	struct nc_run r;
+	char *body;
+	int port = free_port();
+
+	ha_serve(port, 0, "");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state kvm1 list"), 0);
+	HAS(r.out, "web-");          /* a VM with ha: restart lives there */
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("touch state/kvm1.down"), 0);
+	wait_log("host kvm1: fence pending (waiting for `novacron fence confirm kvm1`); nothing of it is restarted", 30);
+	ck_assert_int_eq(sh(&r, "cat state/ha.json"), 0);
+	HAS(r.out, "{\"name\": \"kvm1\", \"failed_at\": ");
+	HAS(r.out, "\"fenced\": false");
+	nc_run_free(&r);
+	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 10);
+	HAS(body, "\"fenced\": false, \"fenced_by\": null, \"fence_error\": null}");
+	free(body);
+	/* a few passes later: still nothing restarted, nothing fenced */
+	sleep(3);
+	ck_assert_int_eq(sh(&r, "grep -c 'fence pending' log; grep -c 'fenced by\\|FENCE FAILED' log"), 1);
+	HAS(r.out, "1\n0\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
+	HAS(r.out, "novacron_fence_attempts_total 1\n");
+	HAS(r.out, "novacron_fence_failures_total 0\n");
+	HAS(r.out, "novacron_recoveries_total 0\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+/*
+ * Partitioned: every host down; nothing is recorded failed or fenced in
+ * ha.json, no fence runs.
+ */
+START_TEST(test_ha_partition_fences_nothing)
+{
+	struct nc_run r;
+	char *body;
+	int port = free_port();
+
+	ha_serve(port, 0, "");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	ck_assert_int_eq(shq("touch state/kvm1.down state/kvm2.down state/kvm3.down"), 0);
+	body = wait_for(port, "/status", "{\"name\": \"kvm3\", \"health\": \"failed\"", 30);
+	HAS(body, "\"partitioned\": true");
+	HASNT(body, "\"health\": \"ok\"");
+	free(body);
+	sleep(2);
+	ck_assert_int_eq(sh(&r, "test -e state/ha.json && cat state/ha.json; grep -c 'fencing host\\|fence pending' log"), 1);
+	ck_assert_str_eq(r.out, "0\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* validate --config: a Host naming a fence device the configuration lacks is an error at the name */
+START_TEST(test_ha_validate_fence_names)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("mkdir spec && printf 'apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm1}\\n"
+			     "spec:\\n  uri: \"sim:///kvm1\"\\n  fence: [by-hand, ipmi-kvm1]\\n' > spec/hosts.yaml && "
+			     "printf 'fencing:\\n  devices:\\n    - name: by-hand\\n      type: manual\\n' > cli.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate --config cli.yaml spec"), 1);
+	HAS(r.err, "spec/hosts.yaml:6:20: error: Host 'kvm1': no fence device 'ipmi-kvm1' in cli.yaml (fencing: devices:)");
+	HASNT(r.err, "'by-hand'");
+	nc_run_free(&r);
+	/* without a configuration the names cannot be judged */
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("printf '    - name: ipmi-kvm1\\n      type: manual\\n' >> cli.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate --config cli.yaml spec"), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1393,6 +1486,9 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_down_host_suspect_then_failed);
 	tcase_add_test(tc, test_ha_flapping_host_never_fails);
 	tcase_add_test(tc, test_ha_all_down_is_partition);
+	tcase_add_test(tc, test_ha_manual_fence_waits);
+	tcase_add_test(tc, test_ha_partition_fences_nothing);
+	tcase_add_test(tc, test_ha_validate_fence_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
