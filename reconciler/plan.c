@@ -885,10 +885,16 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 	if (local_disk) {
 		const char *hn = c->hosts[r[0]].spec->obj.meta.name.v;
 
-		add_note(p, alloc_n, NC_NOTE_WARNING, name,
-			 "VM %s cannot be restarted elsewhere: disk %s is on local pool %s of %s host %s "
-			 "(only disks in rbd pools can be reached from another host)", name, local_disk,
-			 local_pool ? local_pool : "(none)", ha_entry(opts, hn) ? "failed" : "unreachable", hn);
+		if (local_pool)
+			add_note(p, alloc_n, NC_NOTE_WARNING, name,
+				 "VM %s cannot be restarted elsewhere: disk %s is on local pool %s of %s host %s "
+				 "(only disks in rbd pools can be reached from another host)", name, local_disk,
+				 local_pool, ha_entry(opts, hn) ? "failed" : "unreachable", hn);
+		else
+			add_note(p, alloc_n, NC_NOTE_WARNING, name,
+				 "VM %s cannot be restarted elsewhere: disk %s is a file on %s host %s (not in an rbd "
+				 "pool, which another host can reach)", name, local_disk,
+				 ha_entry(opts, hn) ? "failed" : "unreachable", hn);
 		goto out;
 	}
 	for (k = 0; k < nr; k++) {

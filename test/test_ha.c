@@ -13,6 +13,8 @@
 #include "tests.h"
 #include "testutil.h"
 #include "../reconciler/ha.h"
+#include "../reconciler/hostrec.h"
+#include "../reconciler/pass.h"
 
 static char tdir[64];
 
@@ -170,6 +172,530 @@ START_TEST(test_ha_lock_excludes)
 }
 END_TEST
 
+/* ---- recovery on simulated hosts, through the real binary ---- */
+
+/* compares with test/golden/NAME (NC_TEST_REGENERATE=1 rewrites it, as test_golden.c) */
+static void check_golden(const char *name, const char *got)
+{
+	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
+	const char *regen = getenv("NC_TEST_REGENERATE");
+	char *want = NULL;
+	size_t len;
+
+	if (regen && *regen && strcmp(regen, "0") != 0) {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
+	if (strcmp(want, got) != 0) {
+		char *d = nc_first_diff(want, got);
+
+		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
+	}
+	free(want);
+	free(path);
+}
+
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+#define PLAN "$NC plan spec --state-dir st"
+#define APPLY "$NC apply spec --state-dir st --auto-approve"
+#define SIM "$NC sim --state-dir st"
+#define FENCE "$NC fence --state-dir st"
+
+#define HOST(n) "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: " n ", labels: {name: " n "}}\n" \
+		"spec: {uri: \"sim:///" n "?cpus=8&memory=16GiB\"}\n---\n"
+#define BASE "apiVersion: novacron.io/v1\nkind: Template\nmetadata: {name: t}\nspec: {vcpus: 1, memory: 2GiB}\n---\n"
+
+static void write_file(const char *rel, const char *text)
+{
+	char *path = nc_xasprintf("%s/%s", tdir, rel);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static void sim_setup(void)
+{
+	setup();
+	ck_assert_int_eq(shq("mkdir -p spec st"), 0);
+}
+
+/* the managed domains of a simulated host, as "a b " (from `novacron sim HOST list`) */
+static char *doms_on(const char *host)
+{
+	struct nc_run r;
+	struct nc_buf b = NC_BUF_INIT;
+	char *line, *save = NULL;
+
+	ck_assert_int_eq(sh(&r, SIM " %s list", host), 0);
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+
+		if (sscanf(line, "%63s", name) == 1 && strstr(line, "managed") && !strstr(line, "unmanaged"))
+			nc_buf_addf(&b, "%s ", name);
+	}
+	nc_run_free(&r);
+	return nc_buf_detach(&b, NULL);
+}
+
+/* how many of the hosts hold a managed domain of vm */
+static int copies(const char *vm, const char *const *hosts, size_t n)
+{
+	char *sp = nc_xasprintf(" %s ", vm);
+	size_t i;
+	int k = 0;
+
+	for (i = 0; i < n; i++) {
+		char *d = doms_on(hosts[i]), *pad = nc_xasprintf(" %s", d);
+
+		k += strstr(pad, sp) != NULL;
+		free(pad);
+		free(d);
+	}
+	free(sp);
+	return k;
+}
+
+#define VM(n, extra) "apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: " n "}\nspec: {template: t" extra "}\n---\n"
+
+/* six VMs on h1 alone; then h2 and h3 join, h1 goes down */
+static void six_on_h1(void)
+{
+	char *d;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE
+		   VM("v1", ", ha: {policy: restart, priority: 10}")
+		   VM("v2", ", ha: {policy: restart, priority: 100}")
+		   VM("v3", ", ha: {policy: restart, priority: 50}")
+		   VM("v4", ", ha: {policy: restart, priority: 50}")
+		   VM("v5", ", ha: {policy: restart}")
+		   VM("v6", ", ha: {policy: restart, priority: 100}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	d = doms_on("h1");
+	ck_assert_str_eq(d, "v1 v2 v3 v4 v5 v6 ");
+	free(d);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2") HOST("h3"));
+	ck_assert_int_eq(shq(SIM " h1 down"), 0);
+}
+
+/* position of needle in hay (it must be there) */
+static size_t at(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	ck_assert_msg(p != NULL, "missing '%s' in:\n%.4000s", needle, hay);
+	return (size_t)(p - hay);
+}
+
+START_TEST(test_ha_recover_by_priority)
+{
+	static const char *const all[] = { "h1", "h2", "h3" }, *const others[] = { "h2", "h3" };
+	static const char *const vms[] = { "v1", "v2", "v3", "v4", "v5", "v6" };
+	struct nc_run r;
+	char *d;
+	size_t i;
+
+	six_on_h1();
+	/* not failed, not fenced: nothing restarts, each VM says why */
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "warning: VM v2 was last seen on h1, which cannot be read but is not failed: it is restarted "
+		   "elsewhere only once h1 is declared failed and fenced");
+	HASNT(r.out, "recover");
+	HAS(r.out, "6 VMs are not created");
+	nc_run_free(&r);
+	/* failed, not fenced yet */
+	write_file("st/ha.json", "{\"format_version\": 1, \"hosts\": [{\"name\": \"h1\", \"failed_at\": 1796000000}]}\n");
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "warning: VM v5 is not restarted elsewhere yet: host h1 failed and is waiting for fencing "
+		   "(novacron fence confirm h1 fences it by hand)\n");
+	HAS(r.out, "not fenced yet");
+	HASNT(r.out, "recover");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	nc_run_free(&r);
+	for (i = 0; i < NC_ARRAY_SIZE(vms); i++)
+		ck_assert_int_eq(copies(vms[i], others, 2), 0);
+
+	/* fenced by hand: six restarts, highest priority first, four at once */
+	ck_assert_int_eq(sh(&r, FENCE " confirm h1 --by tester"), 0);
+	HAS(r.out, "Recorded: h1 is fenced (confirmed off by tester at ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	ck_assert(at(r.out, "+ v2: recover on") < at(r.out, "+ v6: recover on"));
+	ck_assert(at(r.out, "+ v6: recover on") < at(r.out, "+ v3: recover on"));
+	ck_assert(at(r.out, "+ v3: recover on") < at(r.out, "+ v4: recover on"));
+	ck_assert(at(r.out, "+ v4: recover on") < at(r.out, "+ v1: recover on"));
+	ck_assert(at(r.out, "+ v1: recover on") < at(r.out, "+ v5: recover on"));
+	HAS(r.out, "then start\n      why: restart on h");
+	HAS(r.out, ": host h1 failed and was fenced (manual: tester: confirmed off by hand)\n");
+	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 6 to restart elsewhere.\n");
+	HAS(r.out, "Partial plan: 1 host could not be read (h1)");
+	HASNT(r.out, "are not created:");      /* recoverable VMs are not blocked */
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 1);
+	HAS(r.out, "\"recover\": 6,");
+	HAS(r.out, "\"blocked\": 0}");
+	HAS(r.out, "{\"id\": 1, \"action\": \"recover\", \"vm\": \"v2\", \"priority\": 100, \"failed_hosts\": [\"h1\"]");
+	HAS(r.out, "{\"id\": 5, \"action\": \"recover\", \"vm\": \"v1\", \"priority\": 10");
+	/* the fifth waits for the first, the sixth for the second */
+	HAS(r.out, "\"after\": [1]}");
+	HAS(r.out, "\"after\": [2]}");
+	HASNT(r.out, "\"after\": [3]}");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, APPLY), 1);     /* partial: h1 still cannot be read */
+	HAS(r.out, "Apply incomplete: 6 done, 0 failed, 0 skipped.");
+	nc_run_free(&r);
+	for (i = 0; i < NC_ARRAY_SIZE(vms); i++)
+		ck_assert_int_eq(copies(vms[i], others, 2), 1);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	HAS(r.out, "h1: failed at 2026");
+	HAS(r.out, "restarted elsewhere: v1, v2, v3, v4, v5, v6\n");
+	nc_run_free(&r);
+	/* a second pass restarts nothing again */
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HASNT(r.out, "recover");
+	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HASNT(r.out, "recover v");
+	nc_run_free(&r);
+
+	/* h1 comes back with its copies: each is stale, destroyed and undefined */
+	ck_assert_int_eq(shq(SIM " h1 up"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	for (i = 0; i < NC_ARRAY_SIZE(vms); i++) {
+		char *w = nc_xasprintf("- %s: delete on h1\n      why: stale copy: %s was restarted on h", vms[i], vms[i]);
+
+		HAS(r.out, w);
+		free(w);
+	}
+	HAS(r.out, "after h1 failed; destroyed and undefined, its disks kept");
+	HASNT(r.out, "several hosts");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HAS(r.out, "\"action\": \"delete\", \"vm\": \"v1\", \"stale\": true");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "Apply complete: 6 done");
+	HAS(r.out, "host h1 is back: its HA record is cleared\n");
+	nc_run_free(&r);
+	d = doms_on("h1");
+	ck_assert_str_eq(d, "");
+	free(d);
+	for (i = 0; i < NC_ARRAY_SIZE(vms); i++)
+		ck_assert_int_eq(copies(vms[i], all, 3), 1);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	ck_assert_str_eq(r.out, "No failed hosts in the HA record.\n");
+	nc_run_free(&r);
+	/* nothing moves back; h1 takes new VMs again */
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "No changes.");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_ha_why_not_restarted)
+{
+	static const char *const h2[] = { "h2" };
+	struct nc_run r;
+
+	/* a dir pool in the operator's paths root */
+	ck_assert_int_eq(shq("mkdir -p pools/local && printf 'paths:\\n  pools: [%s/pools]\\n' > cfg.yaml", tdir), 0);
+	write_file("spec/hosts.yaml", HOST("h1"));
+	{
+		char *vms = nc_xasprintf(BASE
+			"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\n"
+			"spec: {type: dir, path: %s/pools/local}\n---\n"
+			VM("a", ", ha: {policy: restart}")
+			VM("b", "")
+			VM("c", ", ha: {policy: restart}, disks: [{name: root, pool: local, size: 1GiB}]")
+			VM("d", ", ha: {policy: restart}, placement: {hostSelector: {matchLabels: {name: h1}}}"), tdir);
+
+		write_file("spec/vms.yaml", vms);
+		free(vms);
+	}
+	ck_assert_int_eq(shq(APPLY " --config cfg.yaml"), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1"), 0);
+	ck_assert_int_eq(sh(&r, PLAN " --config cfg.yaml"), 1);
+	HAS(r.out, "+ a: recover on h2, then start\n");
+	HAS(r.out, "warning: VM b was last seen on h1, which cannot be read: it is not restarted elsewhere, its "
+		   "ha.policy is none (");
+	HAS(r.out, "warning: VM c cannot be restarted elsewhere: disk root is on local pool local of failed host h1 "
+		   "(only disks in rbd pools can be reached from another host)\n");
+	HAS(r.out, "warning: VM d cannot be restarted elsewhere (host h1 failed and was fenced (manual: ");
+	HAS(r.out, "): no host fits: h1: unreachable; h2: does not match the VM's hostSelector\n");
+	HAS(r.out, "3 VMs are not created");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --config cfg.yaml --output json"), 1);
+	HAS(r.out, "\"recover\": 1,");
+	HAS(r.out, "\"blocked\": 3}");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY " --config cfg.yaml"), 1);
+	ck_assert_int_eq(copies("a", h2, 1), 1);
+	ck_assert_int_eq(copies("b", h2, 1), 0);
+	ck_assert_int_eq(copies("c", h2, 1), 0);
+	ck_assert_int_eq(copies("d", h2, 1), 0);
+}
+END_TEST
+
+#define RBD_SPEC HOST("h1") HOST("h2") BASE \
+	"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\nspec: {type: rbd, rbd: {pool: rbd}}\n---\n" \
+	VM("w", ", ha: {policy: restart, priority: 7}, disks: [{name: root, pool: ceph, size: 1GiB}, " \
+	   "{name: data, pool: ceph, size: 2GiB}]")
+#define RBD_HOSTS "{\"format_version\": 1, \"hosts\": [{\"name\": \"h1\", \"uri\": \"sim:///h1?cpus=8&memory=16GiB\", " \
+	"\"vms\": [\"w\"]}, {\"name\": \"h2\", \"uri\": \"sim:///h2?cpus=8&memory=16GiB\", \"vms\": []}]}\n"
+#define RBD_HA(disks) "{\"format_version\": 1, \"hosts\": [{\"name\": \"h1\", \"failed_at\": 1796000000, " \
+	"\"fenced\": true, \"fenced_at\": 1796000012, \"fenced_by\": \"rbd device ceph\", " \
+	"\"detail\": \"2 exclusive locks broken, their clients blocklisted\", \"whole_host\": false, " \
+	"\"disks\": [" disks "], \"recovered\": []}]}\n"
+
+/*
+ * VM w ran on h1 with two rbd disks; h1 is down and its rbd fence broke the
+ * locks of one disk, then of both (the record and ha.json are written as
+ * serve would have left them; nothing here needs Ceph: a plan never opens it).
+ */
+START_TEST(test_ha_rbd_fence_covers_every_disk)
+{
+	static const struct {
+		const char *flag, *golden;
+	} fmts[] = {
+		{ "", "plan-recover.txt" },
+		{ "--output json", "plan-recover.json" },
+		{ "--output markdown", "plan-recover.md" },
+	};
+	struct nc_run r, r2;
+	size_t i;
+
+	write_file("spec/c.yaml", RBD_SPEC);
+	write_file("st/hosts.json", RBD_HOSTS);
+	ck_assert_int_eq(shq(SIM " h1 down"), 0);
+	write_file("st/ha.json", RBD_HA("\"rbd/w-root\""));
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "warning: VM w is not restarted elsewhere: host h1 failed and was fenced (rbd device ceph: 2 "
+		   "exclusive locks broken, their clients blocklisted), but not for rbd disk rbd/w-data, which its old "
+		   "copy may still write");
+	HASNT(r.out, "recover");
+	nc_run_free(&r);
+	/* every disk fenced: restarted on h2, the plan the same bytes each time */
+	write_file("st/ha.json", RBD_HA("\"rbd/w-data\", \"rbd/w-root\""));
+	for (i = 0; i < NC_ARRAY_SIZE(fmts); i++) {
+		ck_assert_int_eq(sh(&r, PLAN " %s", fmts[i].flag), 1);
+		ck_assert_int_eq(sh(&r2, PLAN " %s", fmts[i].flag), 1);
+		ck_assert_str_eq(r.out, r2.out);
+		check_golden(fmts[i].golden, r.out);
+		nc_run_free(&r);
+		nc_run_free(&r2);
+	}
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "+ w: recover on h2, then start\n      why: restart on h2: host h1 failed and was fenced (rbd device "
+		   "ceph: 2 exclusive locks broken, their clients blocklisted)\n");
+	nc_run_free(&r);
+
+	/* a record that is not ours: nothing is restarted, and the command says why */
+	write_file("st/ha.json", "{\"format_version\": 1, \"hosts\": [{\"name\": \"h1\", \"fenced\": \"maybe\"}]}\n");
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.err, "st/ha.json is not an HA record written by novacron; nothing is restarted without it");
+	HASNT(r.out, "recover");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.err, "is not an HA record written by novacron");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 1);
+	nc_run_free(&r);
+	{
+		static const char *const h2[] = { "h2" };
+
+		ck_assert_int_eq(copies("w", h2, 1), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_ha_fence_cli)
+{
+	struct nc_run r;
+
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	/* usage */
+	ck_assert_int_eq(sh(&r, FENCE), 1);
+	HAS(r.err, "usage: novacron fence confirm HOST");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " confirm"), 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list h1"), 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " run h1"), 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list --output markdown"), 1);
+	nc_run_free(&r);
+	/* an unknown host, a live host, a bad name */
+	ck_assert_int_eq(sh(&r, FENCE " confirm h9"), 1);
+	HAS(r.err, "refusing: no host named 'h9' in the record of hosts st/hosts.json");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " confirm h1"), 1);
+	HAS(r.err, "refusing: h1 can be read right now (1 domain, 1 running): it is not off.");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " confirm h2 --by \"$(printf 'a\\nb')\""), 1);
+	HAS(r.err, "--by must be 1 to 64 printable characters");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	ck_assert_str_eq(r.out, "No failed hosts in the HA record.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "test -e st/ha.json"), 1);    /* refusals write nothing */
+	nc_run_free(&r);
+	/* --force records a live host all the same, and says so */
+	ck_assert_int_eq(sh(&r, FENCE " confirm h1 --force --by ops"), 0);
+	HAS(r.err, "warning: h1 can be read right now (1 running domain); recording it as off anyway (--force)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "SUDO_USER= USER=bob " FENCE " confirm h2 --force"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list --output json"), 0);
+	HAS(r.out, "{\"name\": \"h1\", \"failed_at\": ");
+	HAS(r.out, "\"fenced\": true, ");
+	HAS(r.out, "\"fenced_by\": \"manual: ops\", \"detail\": \"confirmed off by hand\", \"whole_host\": true, "
+		   "\"disks\": [], \"recovered\": []}");
+	HAS(r.out, "\"fenced_by\": \"manual: bob\"");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "stat -c %%a st/ha.json"), 0);
+	ck_assert_str_eq(r.out, "600\n");
+	nc_run_free(&r);
+	/* a host in the record gets nothing new placed on it, even reachable */
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}") VM("n", ""));
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "error: cannot place VM n: no host fits: h1: failed (in the HA record until it is cleared); "
+		   "h2: failed (in the HA record until it is cleared)");
+	nc_run_free(&r);
+	/* clear */
+	ck_assert_int_eq(sh(&r, FENCE " clear h9"), 1);
+	HAS(r.err, "no host named 'h9' in the HA record st/ha.json");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " clear h2"), 0);
+	HAS(r.out, "Cleared the HA record of h2");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	HAS(r.out, "h1: failed at ");
+	HAS(r.out, "by manual: ops (the whole host)\n  confirmed off by hand\n  restarted elsewhere: none\n");
+	HASNT(r.out, "h2:");
+	nc_run_free(&r);
+}
+END_TEST
+
+/*
+ * apply cut short at each mutating driver call of a recovery converges on
+ * the next apply, with each VM running once (and the record knowing it).
+ */
+START_TEST(test_ha_recover_cut_short)
+{
+	static const char *const h2[] = { "h2" };
+	struct nc_run r;
+	int k;
+	bool clean = false;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart, priority: 2}")
+		   VM("b", ", ha: {policy: restart, priority: 1}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1 && cp -a st snap"), 0);
+	for (k = 1; !clean && k < 20; k++) {
+		ck_assert_int_eq(shq("rm -rf st && cp -a snap st"), 0);
+		ck_assert_int_eq(sh(&r, "NOVACRON_FAIL_AT=%d " APPLY, k), 1);
+		clean = strstr(r.out, ", 0 failed, 0 skipped.") != NULL;
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, APPLY), 1);      /* partial: h1 is still down */
+		ck_assert_msg(strstr(r.out, " done, 0 failed, 0 skipped.") || (clean && strstr(r.out, "Nothing applied")),
+			      "k=%d:\n%s", k, r.out);
+		nc_run_free(&r);
+		ck_assert_int_eq(copies("a", h2, 1), 1);
+		ck_assert_int_eq(copies("b", h2, 1), 1);
+		ck_assert_int_eq(sh(&r, PLAN), 1);
+		HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop.\n");
+		nc_run_free(&r);
+		ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+		HAS(r.out, "restarted elsewhere: a, b\n");
+		nc_run_free(&r);
+		/* h1 returns: its copies are stale, never a second start */
+		ck_assert_int_eq(shq(SIM " h1 up"), 0);
+		ck_assert_int_eq(sh(&r, APPLY), 0);
+		HAS(r.out, "Apply complete: 2 done, 0 failed, 0 skipped.");
+		nc_run_free(&r);
+		ck_assert_int_eq(copies("a", h2, 1), 1);
+		ck_assert_int_eq(copies("b", h2, 1), 1);
+		{
+			char *d = doms_on("h1");
+
+			ck_assert_str_eq(d, "");
+			free(d);
+		}
+	}
+	ck_assert_msg(clean, "every fault point was not passed");
+	ck_assert_int_gt(k, 3);
+}
+END_TEST
+
+/* serve's health monitor: a host that failed its checks is not contacted at all */
+START_TEST(test_ha_observe_skips_failed_hosts)
+{
+	static const char *const skip[] = { "h1" };
+	const char *yaml = HOST("h1") HOST("h2");
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+	struct nc_observe_opts oo;
+	struct nc_cluster cl;
+	struct nc_hostrec rec = { 0 };
+	struct nc_hostrec_host rh[2];
+	char *vms[] = { (char *)"a", (char *)"b" };
+
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load_buffer(&spec, "t.yaml", yaml, strlen(yaml), NULL, &d), 0);
+	memset(rh, 0, sizeof(rh));
+	rh[0].name = (char *)"h1";
+	rh[0].uri = (char *)"sim:///h1?cpus=8&memory=16GiB";
+	rh[0].vms = vms;
+	rh[0].nvms = 2;
+	rh[1].name = (char *)"h2";
+	rh[1].uri = (char *)"sim:///h2?cpus=8&memory=16GiB";
+	rec.hosts = rh;
+	rec.nhosts = 2;
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = tdir;
+	oo.record = &rec;
+	oo.skip_hosts = skip;
+	oo.nskip = 1;
+	nc_observe(&cl, spec, &oo);
+	ck_assert_uint_eq(cl.nhosts, 2);
+	ck_assert_int_eq(cl.hosts[0].status, NC_HOST_UNREACHABLE);
+	ck_assert_str_eq(cl.hosts[0].error, "failed health checks; not contacted");
+	ck_assert_int_eq(cl.hosts[1].status, NC_HOST_OK);
+	ck_assert_uint_eq(cl.unreachable, 1);
+	/* what may run there: the record's VMs */
+	ck_assert_uint_eq(cl.hosts[0].nrecorded, 2);
+	ck_assert_str_eq(cl.hosts[0].recorded_vms[1], "b");
+	ck_assert_uint_eq(cl.hosts[1].nrecorded, 0);
+	nc_cluster_release(&cl);
+	/* not contacted: its state file was never made */
+	{
+		char *p = nc_xasprintf("%s/h1.xml", tdir);
+
+		ck_assert_int_ne(access(p, F_OK), 0);
+		free(p);
+	}
+	nc_spec_free(spec);
+	nc_diags_release(&d);
+}
+END_TEST
+
 Suite *nc_suite_ha(void)
 {
 	Suite *s = suite_create("ha");
@@ -181,6 +707,17 @@ Suite *nc_suite_ha(void)
 	tcase_add_loop_test(tc, test_ha_record_malformed, 0, (int)NC_ARRAY_SIZE(bad_records));
 	tcase_add_test(tc, test_ha_vm_fenced);
 	tcase_add_test(tc, test_ha_lock_excludes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sim");
+	tcase_add_checked_fixture(tc, sim_setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_ha_recover_by_priority);
+	tcase_add_test(tc, test_ha_why_not_restarted);
+	tcase_add_test(tc, test_ha_rbd_fence_covers_every_disk);
+	tcase_add_test(tc, test_ha_fence_cli);
+	tcase_add_test(tc, test_ha_recover_cut_short);
+	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
 	suite_add_tcase(s, tc);
 	return s;
 }
