@@ -433,6 +433,12 @@ static int lv_lookup(struct nc_host_conn *pub, const char *name, struct nc_domai
 	return ret;
 }
 
+/*
+ * Domains are defined without autostart, and nothing here ever sets it
+ * (only networks get autostart): a failed host that
+ * boots again must not start its stale copies of VMs restarted elsewhere
+ * before a pass can remove them (docs/ha.md).
+ */
 static int lv_define(struct nc_host_conn *pub, const struct nc_domain_def *def, struct nc_err *err)
 {
 	struct lv_conn *c = (struct lv_conn *)pub;
