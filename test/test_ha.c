@@ -696,6 +696,115 @@ START_TEST(test_ha_observe_skips_failed_hosts)
 }
 END_TEST
 
+/* ---- rbd disks on a real single-node Ceph (test/testbed/ceph.sh) ---- */
+
+static char ceph_dir[96];
+
+static void ceph_setup(void)
+{
+	sim_setup();
+	snprintf(ceph_dir, sizeof(ceph_dir), "%s/ceph", tdir);
+}
+
+static void ceph_teardown(void)
+{
+	nc_test_ceph_down(ceph_dir);
+	teardown();
+}
+
+#define CPLAN PLAN " --config cfg.yaml"
+#define CAPPLY APPLY " --config cfg.yaml"
+
+/*
+ * VMs with rbd disks: w (ha: restart, deletionPolicy: delete) is restarted
+ * on h2 on its own image once h1's rbd fence covers it, and its stale copy
+ * on h1 is removed without the image; y (ha: none), whose client the fence
+ * blocklisted, is restarted in place when h1 returns; x, whose image is
+ * gone, is never restarted on an empty disk.
+ */
+START_TEST(test_ha_rbd_restart_keeps_disks)
+{
+	static const char *const h2[] = { "h2" };
+	struct nc_test_ceph ceph;
+	struct nc_run r;
+	char why[600], *spec, *d;
+
+	if (nc_test_ceph_up(&ceph, ceph_dir, false, NULL, why, sizeof(why)) != 0) {
+		NC_TEST_SKIP("%s", why);
+		return;
+	}
+	ck_assert_int_eq(shq("printf 'paths:\\n  ceph: [%s]\\n' > cfg.yaml", ceph_dir), 0);
+	write_file("spec/hosts.yaml", HOST("h1"));
+	spec = nc_xasprintf(BASE
+		"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\n"
+		"spec: {type: rbd, rbd: {pool: rbd, cephConf: %s}}\n---\n"
+		VM("w", ", ha: {policy: restart}, deletionPolicy: delete, disks: [{name: root, pool: ceph, size: 16MiB}]")
+		VM("x", ", ha: {policy: restart}, disks: [{name: root, pool: ceph, size: 16MiB}]")
+		VM("y", ", disks: [{name: root, pool: ceph, size: 16MiB}]"), ceph.conf);
+	write_file("spec/vms.yaml", spec);
+	free(spec);
+	ck_assert_int_eq(sh(&r, CAPPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' ls rbd", ceph.conf), 0);
+	HAS(r.out, "w-root\n");
+	HAS(r.out, "x-root\n");
+	nc_run_free(&r);
+	/* x's image is lost with h1; h1 fails; its rbd fence broke the locks of all three */
+	ck_assert_int_eq(shq("rbd -c '%s' rm rbd/x-root 2>/dev/null", ceph.conf), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	ck_assert_int_eq(shq(SIM " h1 down"), 0);
+	write_file("st/ha.json", "{\"format_version\": 1, \"hosts\": [{\"name\": \"h1\", \"failed_at\": 1796000000, "
+		   "\"fenced\": true, \"fenced_at\": 1796000012, \"fenced_by\": \"rbd device ceph\", \"detail\": "
+		   "\"3 exclusive locks broken, their clients blocklisted\", \"whole_host\": false, \"disks\": "
+		   "[\"rbd/w-root\", \"rbd/x-root\", \"rbd/y-root\"], \"recovered\": []}]}\n");
+	ck_assert_int_eq(sh(&r, CPLAN), 1);
+	HAS(r.out, "+ w: recover on h2, then start\n");
+	HAS(r.out, "+ x: recover on h2, then start\n");
+	HAS(r.out, "warning: VM y was last seen on h1, which cannot be read: it is not restarted elsewhere, its "
+		   "ha.policy is none");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, CAPPLY), 1);
+	HAS(r.out, "recover w on h2 ... done");
+	HAS(r.out, "recover x on h2 ... failed: disk root: volume x-root is not in pool ceph: a VM restarted after "
+		   "its host failed keeps its data, so its disks are never made anew; not restarted");
+	nc_run_free(&r);
+	ck_assert_int_eq(copies("w", h2, 1), 1);
+	ck_assert_int_eq(copies("x", h2, 1), 0);
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' ls rbd", ceph.conf), 0);
+	HAS(r.out, "w-root\n");
+	HASNT(r.out, "x-root");
+	nc_run_free(&r);
+
+	/* h1 returns: w's copy is stale (its image stays: w on h2 uses it), y restarts in place */
+	ck_assert_int_eq(shq(SIM " h1 up"), 0);
+	ck_assert_int_eq(sh(&r, CPLAN), 2);
+	HAS(r.out, "- w: delete on h1\n      why: stale copy: w was restarted on h2 after h1 failed");
+	HAS(r.out, "~ y: update on h1 (with restart)\n      why: restart in place: its rbd client was fenced when h1 "
+		   "failed (rbd device ceph: 3 exclusive locks broken, their clients blocklisted)");
+	HAS(r.out, "~ rbd client: fenced (blocklisted) -> a new one: destroyed, then started (restart)\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, CPLAN " --output json"), 2);
+	HAS(r.out, "\"action\": \"delete\", \"vm\": \"w\", \"stale\": true");
+	HAS(r.out, "\"action\": \"update\", \"vm\": \"y\", \"ha_restart\": true");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, CAPPLY), 0);
+	HAS(r.out, "delete w on h1 ... done");
+	HAS(r.out, "update y on h1 ... done");
+	nc_run_free(&r);
+	d = doms_on("h1");
+	ck_assert_str_eq(d, "x y ");
+	free(d);
+	ck_assert_int_eq(copies("w", h2, 1), 1);
+	ck_assert_int_eq(sh(&r, "rbd -c '%s' ls rbd", ceph.conf), 0);
+	HAS(r.out, "w-root\n");      /* deletionPolicy: delete did not apply to the stale copy */
+	HAS(r.out, "y-root\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	ck_assert_str_eq(r.out, "No failed hosts in the HA record.\n");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_ha(void)
 {
 	Suite *s = suite_create("ha");
@@ -718,6 +827,12 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_fence_cli);
 	tcase_add_test(tc, test_ha_recover_cut_short);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ceph");
+	tcase_add_checked_fixture(tc, ceph_setup, ceph_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_ha_rbd_restart_keeps_disks);
 	suite_add_tcase(s, tc);
 	return s;
 }
