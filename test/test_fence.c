@@ -327,14 +327,17 @@ START_TEST(test_fence_agent_stdin_only)
 
 	write_file("pw", "pa$$ word\\n'\"\nsecond line\n", 0600);
 	agent_device(&d, kv, TEST_AGENT, pw, 0, opts);
+
 	ck_assert_msg(fence_with(&d, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
 	ck_assert(res.whole_host);
 	ck_assert_str_eq(res.detail, "powered off by fence_nc_test (bmc), its status reports off");
 	text = slurp("agent.log");
 	{
-		char *want = nc_xasprintf("argc=0\naction=off\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
+		char *want = nc_xasprintf("argc=0\n"
+					  "action=off\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
 					  "password=pa$$ word\\n'\"\n"
-					  "argc=0\naction=status\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
+					  "argc=0\n"
+					  "action=status\nip=192.0.2.9\nlog=%s\nmode=off\nusername=admin\n"
 					  "password=pa$$ word\\n'\"\n", log, log);
 
 		ck_assert_str_eq(text, want);
@@ -344,6 +347,43 @@ START_TEST(test_fence_agent_stdin_only)
 	free(text);
 	free(log);
 	free(pw);
+}
+END_TEST
+
+/*
+ * What the caller (serve, threaded) blocked or ignored is not the agent's: a
+ * Python agent that cannot get SIGCHLD or SIGTERM misbehaves.  The agent is
+ * Python (sh would clear its mask itself): it logs its blocked signals and
+ * whether SIGHUP and SIGCHLD are ignored, and reports the power off.
+ */
+START_TEST(test_fence_agent_signals_reset)
+{
+	char *log = nc_xasprintf("%s/sigs.log", tdir), *text;
+	const char *const opts[] = { "log", log, NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[2];
+	struct nc_err err;
+	sigset_t set;
+
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		NC_TEST_SKIP("needs /usr/bin/python3");
+		free(log);
+		return;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	signal(SIGHUP, SIG_IGN);
+	agent_device(&d, kv, NC_SOURCE_DIR "/test/data/fence/fence_nc_sigs", NULL, 0, opts);
+	ck_assert_msg(fence_with(&d, &res, &err) == NC_FENCE_DONE, "%s", err.msg);
+	text = slurp("sigs.log");
+	ck_assert_str_eq(text, "off blocked=0000000000000000 hup=default chld=default\n"
+			 "status blocked=0000000000000000 hup=default chld=default\n");
+	nc_fence_result_release(&res);
+	free(text);
+	free(log);
 }
 END_TEST
 
@@ -866,6 +906,7 @@ Suite *nc_suite_fence(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fence_agent_stdin_only);
+	tcase_add_test(tc, test_fence_agent_signals_reset);
 	tcase_add_test(tc, test_fence_agent_status_still_on);
 	tcase_add_test(tc, test_fence_agent_fails);
 	tcase_add_test(tc, test_fence_agent_hangs);

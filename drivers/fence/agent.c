@@ -183,12 +183,24 @@ static int run_agent(const struct agent_run *a, const char *action, int *status,
 		goto out;
 	}
 	if (pid == 0) {
+		static const int sigs[] = { SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 		char *const argv[] = { (char *)a->path, NULL };
+		struct sigaction dfl;
+		sigset_t none;
+		size_t k;
 
+		/* only async-signal-safe calls here: serve forks from a threaded process */
 		setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
+		/* what serve blocked or ignored is not the agent's (a Python agent waits for its children) */
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+			sigaction(sigs[k], &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(in, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
 			_exit(127);
+		close_range(3, ~0U, 0);   /* no descriptor of serve's (libvirt's, Ceph's) leaks into it */
 		execve(a->path, argv, envp);
 		_exit(127);
 	}
