@@ -495,7 +495,9 @@ static int free_port(int type)
 /*
  * The real thing: Debian's fence_ipmilan powers off a BMC over IPMI 2.0
  * (lanplus) on loopback.  The BMC is OpenIPMI's ipmi_sim; the "host" it
- * powers is a process it started (startcmd), which power off kills.
+ * powers is a process it started (startcmd), which power off kills.  Both
+ * end by themselves after 5 minutes should the test fail before it stops
+ * them (Check runs no teardown after a failure).
  */
 START_TEST(test_fence_agent_ipmilan)
 {
@@ -521,7 +523,7 @@ START_TEST(test_fence_agent_ipmilan)
 	snprintf(port, sizeof(port), "%d", udp);
 	write_file("pw", "s3cret-bmc\n", 0600);
 	write_file("badpw", "not-the-password\n", 0600);
-	write_file("host.sh", "#!/bin/sh\necho $$ > \"$(dirname \"$0\")/host.pid\"\nexec sleep 100000\n", 0755);
+	write_file("host.sh", "#!/bin/sh\necho $$ > \"$(dirname \"$0\")/host.pid\"\nexec sleep 300\n", 0755);
 	ck_assert_int_eq(shq("mkdir state && cat > lan.conf <<EOF\n"
 			     "name \"ncfence\"\n"
 			     "set_working_mc 0x20\n"
@@ -543,7 +545,7 @@ START_TEST(test_fence_agent_ipmilan)
 			     "EOF\n"
 			     "printf 'mc_setbmc 0x20\\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 "
 			     "persist_sdr\\nmc_enable 0x20\\n' > sim.emu && "
-			     "{ ipmi_sim -c lan.conf -f sim.emu -s '%s/state' -n >sim.log 2>&1 </dev/null & "
+			     "{ timeout 300 ipmi_sim -c lan.conf -f sim.emu -s '%s/state' -n >sim.log 2>&1 </dev/null & "
 			     "echo $! > sim.pid; }", udp, free_port(SOCK_STREAM), tdir, tdir), 0);
 	for (i = 0; i < 200; i++) {   /* ipmi_sim starts the host at once */
 		struct timespec ts = { 0, 50 * 1000000 };
