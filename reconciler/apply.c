@@ -550,8 +550,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			nc_err_set(err, "no state directory to record the restart in: not restarted");
 			ret = -1;
 		} else if (nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, err) < 0 ||
-			   nc_volumes_exist(conn, p->spec, a->vmref, &def, err) < 0 ||
-			   nc_volumes_ensure(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING, err) < 0 ||
+			   nc_volumes_ensure_existing(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING,
+						      err) < 0 ||
 			   nc_seed_ensure(conn, p->spec, &def, false, err) < 0 ||
 			   drv->define(conn, &def, err) < 0 ||
 			   (a->start_after && drv->start(conn, a->vm, err) < 0)) {

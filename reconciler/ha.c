@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostrec.h"
 #include "pass.h"
 #include "../spec/yaml.h"
 
@@ -369,23 +370,7 @@ out:
 
 int nc_ha_lock(const char *state_dir, struct nc_err *err)
 {
-	char *path = nc_xasprintf("%s/ha.lock", state_dir);
-	int fd = -1;
-
-	if (nc_mkdir_p(state_dir) < 0) {
-		nc_err_set(err, "cannot create %s: %s", state_dir, strerror(errno));
-		goto out;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		nc_err_set(err, "cannot lock %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-out:
-	free(path);
-	return fd;
+	return nc_state_lock(state_dir, "ha.lock", err);
 }
 
 void nc_ha_unlock(int fd)

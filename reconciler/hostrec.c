@@ -295,7 +295,12 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 
 int nc_hostrec_lock(const char *state_dir, struct nc_err *err)
 {
-	char *path = nc_xasprintf("%s/hosts.lock", state_dir);
+	return nc_state_lock(state_dir, "hosts.lock", err);
+}
+
+int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err)
+{
+	char *path = nc_xasprintf("%s/%s", state_dir, name);
 	int fd = -1;
 
 	if (nc_mkdir_p(state_dir) < 0) {

@@ -74,6 +74,8 @@ bool nc_hostrec_forget(struct nc_hostrec *r, const char *name);
 void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const struct nc_cluster *c,
 		       const struct nc_plan *applied);
 
+/* An exclusive lock on STATE_DIR/NAME (made 0600 when missing): its fd, or -1 with *err set. */
+int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err);
 /* An exclusive lock on STATE_DIR/hosts.lock: returns its fd, or -1. */
 int nc_hostrec_lock(const char *state_dir, struct nc_err *err);
 void nc_hostrec_unlock(int fd);

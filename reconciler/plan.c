@@ -865,7 +865,7 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 			goto out;
 		}
 	for (i = 0; i < c->nhosts; i++)
-		if (c->hosts[i].status != NC_HOST_OK &&
+		if (c->hosts[i].status != NC_HOST_OK && c->hosts[i].nrecorded &&
 		    bsearch(name, c->hosts[i].recorded_vms, c->hosts[i].nrecorded, sizeof(char *), vm_cmp)) {
 			nc_buf_addf(&hosts, "%s%s", nr ? ", " : "", c->hosts[i].spec->obj.meta.name.v);
 			r[nr++] = i;

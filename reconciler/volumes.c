@@ -92,43 +92,8 @@ static int create_from_image(struct nc_host_conn *conn, const struct nc_spec *sp
 	return rc;
 }
 
-int nc_volumes_exist(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
-	const struct nc_domain_def *def, struct nc_err *err)
-{
-	size_t i;
-
-	if (!spec || !vm)
-		return 0;
-	for (i = 0; i < vm->eff.disks.n; i++) {
-		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
-		const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
-		struct nc_pool_def pd;
-		struct nc_volume info;
-		char *vol;
-		int rc;
-
-		if (!pool)
-			continue;
-		nc_pool_def_from_spec(&pd, pool);
-		vol = nc_disk_volume_name(pool, def->name, k->name.v);
-		memset(&info, 0, sizeof(info));
-		rc = nc_vol_info(conn, &pd, vol, &info, err);
-		if (rc == 0 && !info.exists) {
-			nc_err_set(err, "disk %s: volume %s is not in pool %s: a VM restarted after its host failed "
-					"keeps its data, so its disks are never made anew; not restarted",
-				   k->name.v, vol, pool->obj.meta.name.v);
-			rc = -1;
-		}
-		nc_volume_release(&info);
-		free(vol);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
-	const struct nc_domain_def *def, bool running, struct nc_err *err)
+static int ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const struct nc_domain_def *def, bool running, bool must_exist, struct nc_err *err)
 {
 	size_t i, j;
 
@@ -156,7 +121,12 @@ int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, con
 			free(vol);
 			return -1;
 		}
-		if (!info.exists) {
+		if (!info.exists && must_exist) {
+			nc_err_set(err, "disk %s: volume %s is not in pool %s: a VM restarted after its host failed "
+					"keeps its data, so its disks are never made anew; not restarted",
+				   k->name.v, vol, pool->obj.meta.name.v);
+			rc = -1;
+		} else if (!info.exists) {
 			if (NC_IS_SET(vm->spec.restore))
 				rc = restore_one(conn, spec, vm, k->name.v, &pd, vol, size, err);
 			else
@@ -178,6 +148,18 @@ int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, con
 			return -1;
 	}
 	return 0;
+}
+
+int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const struct nc_domain_def *def, bool running, struct nc_err *err)
+{
+	return ensure(conn, spec, vm, def, running, false, err);
+}
+
+int nc_volumes_ensure_existing(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const struct nc_domain_def *def, bool running, struct nc_err *err)
+{
+	return ensure(conn, spec, vm, def, running, true, err);
 }
 
 int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_domain *dom,

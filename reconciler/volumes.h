@@ -9,16 +9,15 @@
 #include "pass.h"
 #include "../drivers/storage/storage.h"
 
-/*
- * HA recovery (docs/ha.md): every volume of vm's disks exists on conn's
- * side (rbd pools: the shared images its failed host used).  A missing one
- * is an error: a VM restarted after a host failure keeps its data, so its
- * disks are never made anew.
- */
-int nc_volumes_exist(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
-	const struct nc_domain_def *def, struct nc_err *err);
 /* Creates missing volumes (restore, image clone or empty) and grows small ones. */
 int nc_volumes_ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
+	const struct nc_domain_def *def, bool running, struct nc_err *err);
+/*
+ * The same for HA recovery (docs/ha.md), except that a missing volume is an
+ * error: a VM restarted after its host failed keeps its data (rbd pools:
+ * the shared images the failed host used), so its disks are never made anew.
+ */
+int nc_volumes_ensure_existing(struct nc_host_conn *conn, const struct nc_spec *spec, const struct nc_vm *vm,
 	const struct nc_domain_def *def, bool running, struct nc_err *err);
 /*
  * The cloud-init seed of def (none: nothing to do): built (drivers/storage/

@@ -174,31 +174,6 @@ END_TEST
 
 /* ---- recovery on simulated hosts, through the real binary ---- */
 
-/* compares with test/golden/NAME (NC_TEST_REGENERATE=1 rewrites it, as test_golden.c) */
-static void check_golden(const char *name, const char *got)
-{
-	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
-	const char *regen = getenv("NC_TEST_REGENERATE");
-	char *want = NULL;
-	size_t len;
-
-	if (regen && *regen && strcmp(regen, "0") != 0) {
-		FILE *f = fopen(path, "w");
-
-		ck_assert_ptr_nonnull(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
-	if (strcmp(want, got) != 0) {
-		char *d = nc_first_diff(want, got);
-
-		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
-	}
-	free(want);
-	free(path);
-}
-
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 #define PLAN "$NC plan spec --state-dir st"
@@ -492,7 +467,7 @@ START_TEST(test_ha_rbd_fence_covers_every_disk)
 		ck_assert_int_eq(sh(&r, PLAN " %s", fmts[i].flag), 1);
 		ck_assert_int_eq(sh(&r2, PLAN " %s", fmts[i].flag), 1);
 		ck_assert_str_eq(r.out, r2.out);
-		check_golden(fmts[i].golden, r.out);
+		nc_check_golden(fmts[i].golden, r.out);
 		nc_run_free(&r);
 		nc_run_free(&r2);
 	}

@@ -576,31 +576,6 @@ START_TEST(test_serve_records_and_blocks)
 }
 END_TEST
 
-/* compares with test/golden/NAME (NC_TEST_REGENERATE=1 rewrites it, as test_golden.c) */
-static void check_golden(const char *name, const char *got)
-{
-	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
-	const char *regen = getenv("NC_TEST_REGENERATE");
-	char *want = NULL;
-	size_t len;
-
-	if (regen && *regen && strcmp(regen, "0") != 0) {
-		FILE *f = fopen(path, "w");
-
-		ck_assert_ptr_nonnull(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
-	if (strcmp(want, got) != 0) {
-		char *d = nc_first_diff(want, got);
-
-		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
-	}
-	free(want);
-	free(path);
-}
-
 START_TEST(test_plan_golden_host_left)
 {
 	static const struct {
@@ -626,7 +601,7 @@ START_TEST(test_plan_golden_host_left)
 		/* the observed digest covers domain UUIDs, new in every run: not part of the golden file */
 		if ((dg = strstr(a.out, "  \"digests\": ")) != NULL)
 			strcpy(dg, "  \"digests\": ...\n");
-		check_golden(fmts[i].golden, a.out);
+		nc_check_golden(fmts[i].golden, a.out);
 		nc_run_free(&a);
 		nc_run_free(&b);
 	}

@@ -89,31 +89,6 @@ static void teardown(void)
 	free(cmd);
 }
 
-/* compares with test/golden/NAME (NC_TEST_REGENERATE=1 rewrites it) */
-static void check_golden(const char *name, const char *got)
-{
-	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
-	const char *regen = getenv("NC_TEST_REGENERATE");
-	char *want = NULL;
-	size_t len;
-
-	if (regen && *regen && strcmp(regen, "0") != 0) {
-		FILE *f = fopen(path, "w");
-
-		ck_assert_ptr_nonnull(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
-	if (strcmp(want, got) != 0) {
-		char *d = nc_first_diff(want, got);
-
-		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
-	}
-	free(want);
-	free(path);
-}
-
 /* created where VMs need them (h1: lan; h2: lan and back; h3: nothing), before those VMs */
 START_TEST(test_created_where_needed)
 {
@@ -122,7 +97,7 @@ START_TEST(test_created_where_needed)
 	ck_assert_int_eq(sh(&r, PLAN), 2);
 	ck_assert_int_eq(sh(&r2, PLAN), 2);
 	ck_assert_str_eq(r.out, r2.out);
-	check_golden("plan-network-create.txt", r.out);
+	nc_check_golden("plan-network-create.txt", r.out);
 	HAS(r.out, "  + network lan: create on h1, then start\n      why: not found on h1; needed by a, b\n"
 		   "      nat, 10.77.0.1/24, fd00:77::1/64, DHCP 10.77.0.100-10.77.0.199, 2 static leases, "
 		   "2 DNS names, autostart\n");
@@ -199,7 +174,7 @@ START_TEST(test_lease_live_subnet_restart)
 	write_nets("10.78.0.0/24", "10.78.0.100", "10.78.0.199");
 	write_vms("10.78.0.20", "10.78.0.11");
 	ck_assert_int_eq(sh(&r, PLAN), 2);
-	check_golden("plan-network-restart.txt", r.out);
+	nc_check_golden("plan-network-restart.txt", r.out);
 	HAS(r.out, "  ~ network lan: update on h1 (with restart)\n      why: spec changed; the network restarts: "
 		   "its running VMs on h1 (a, b) lose the link until they are restarted\n"
 		   "      ~ ipv4: 10.77.0.1/24 -> 10.78.0.1/24 (restart)\n");
@@ -244,7 +219,7 @@ START_TEST(test_prune)
 		   "uses it: kept\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --prune --allow-mass-delete"), 2);
-	check_golden("plan-network-prune.txt", r.out);
+	nc_check_golden("plan-network-prune.txt", r.out);
 	HAS(r.out, "  - network back: delete on h2\n      why: pruned: not in the spec\n      after: #");
 	HAS(r.out, "  - network lan: delete on h2\n      why: pruned: no VM on this host needs it\n");
 	nc_run_free(&r);

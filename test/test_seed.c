@@ -525,27 +525,6 @@ START_TEST(test_validate_yaml)
 }
 END_TEST
 
-static void check_golden(const char *name, const char *got)
-{
-	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
-	const char *regen = getenv("NC_TEST_REGENERATE");
-	char *want = NULL;
-	size_t len;
-
-	if (regen && *regen && strcmp(regen, "0") != 0) {
-		FILE *f = fopen(path, "w");
-
-		ck_assert_ptr_nonnull(f);
-		fputs(got, f);
-		fclose(f);
-	}
-	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
-	if (strcmp(want, got) != 0)
-		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, nc_first_diff(want, got));
-	free(want);
-	free(path);
-}
-
 /* the plan of a seed change, in the three formats, byte for byte and twice the same */
 START_TEST(test_plan_golden_seed_change)
 {
@@ -572,7 +551,7 @@ START_TEST(test_plan_golden_seed_change)
 		/* the observed digest covers domain UUIDs, new in every run */
 		if ((dg = strstr(a.out, "  \"digests\": ")) != NULL)
 			strcpy(dg, "  \"digests\": ...\n");
-		check_golden(fmts[i].golden, a.out);
+		nc_check_golden(fmts[i].golden, a.out);
 		nc_run_free(&a);
 		nc_run_free(&b);
 	}

@@ -1,6 +1,7 @@
 /* testutil.c - see testutil.h */
 #include "testutil.h"
 
+#include <check.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -207,4 +208,28 @@ void nc_test_ceph_down(const char *dir)
 	nc_run_shell(&r, cmd);
 	nc_run_free(&r);
 	free(cmd);
+}
+
+void nc_check_golden(const char *name, const char *got)
+{
+	char *path = nc_xasprintf("%s/test/golden/%s", NC_SOURCE_DIR, name);
+	const char *regen = getenv("NC_TEST_REGENERATE");
+	char *want = NULL;
+	size_t len;
+
+	if (regen && *regen && strcmp(regen, "0") != 0) {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	ck_assert_msg(nc_read_file(path, 1 << 20, &want, &len) == 0, "cannot read %s", path);
+	if (strcmp(want, got) != 0) {
+		char *d = nc_first_diff(want, got);
+
+		ck_abort_msg("%s differs (NC_TEST_REGENERATE=1 rewrites it): %s", path, d);
+	}
+	free(want);
+	free(path);
 }

@@ -71,5 +71,7 @@ void nc_test_ceph_down(const char *dir);
 
 /* "line N: want '...' got '...'" for the first line that differs (caller frees). */
 char *nc_first_diff(const char *want, const char *got);
+/* got equals test/golden/NAME (NC_TEST_REGENERATE=1 rewrites the file first, as test_golden.c) */
+void nc_check_golden(const char *name, const char *got);
 
 #endif
