@@ -544,14 +544,14 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 		break;
 	case NC_ACT_RECOVER:
-		/* HA (docs/ha.md): recorded first, so a pass cut short still knows the copy left behind;
-		 * then defined and started like a create, on the disks the failed host used */
+		/* HA (docs/ha.md): on the disks the failed host used (none made anew); recorded
+		 * before the define, so a pass cut short still knows the copy left behind */
 		if (!opts->ha_state_dir) {
 			nc_err_set(err, "no state directory to record the restart in: not restarted");
 			ret = -1;
-		} else if (nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, err) < 0 ||
-			   nc_volumes_ensure_existing(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING,
+		} else if (nc_volumes_ensure_existing(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING,
 						      err) < 0 ||
+			   nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, err) < 0 ||
 			   nc_seed_ensure(conn, p->spec, &def, false, err) < 0 ||
 			   drv->define(conn, &def, err) < 0 ||
 			   (a->start_after && drv->start(conn, a->vm, err) < 0)) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -407,42 +408,59 @@ out:
 	return ret;
 }
 
-/* a host of the record that this pass read: may its entry go? */
-static bool ha_done(const struct nc_ha_host *h, const struct nc_cluster *c, const struct nc_plan *plan,
-		    bool applied_all, bool *read)
+/* does the plan remove host's copy of vm as stale (NULL plan: no) */
+static bool stale_delete(const struct nc_plan *plan, size_t host, const char *vm)
 {
-	size_t i, j;
+	size_t j;
 
-	*read = false;
-	for (i = 0; i < c->nhosts; i++) {
-		if (strcmp(c->hosts[i].spec->obj.meta.name.v, h->name) != 0)
-			continue;
-		if (c->hosts[i].status != NC_HOST_OK)
-			return false;
-		*read = true;
-		if (applied_all)
+	for (j = 0; plan && j < plan->nactions; j++) {
+		const struct nc_action *a = &plan->actions[j];
+
+		if (a->stale && a->host == host && a->vmref && strcmp(a->vmref->obj.meta.name.v, vm) == 0)
 			return true;
-		for (j = 0; plan && j < plan->nactions; j++)
-			if (plan->actions[j].host == i && plan->actions[j].obj == NC_OBJ_VM &&
-			    (plan->actions[j].stale || plan->actions[j].ha_restart))
-				return false;
-		return true;
-	}
-	for (i = 0; i < c->ngone; i++) {
-		const struct nc_observed_host *o = &c->gone[i].obs;
-
-		if (strcmp(c->gone[i].name, h->name) != 0)
-			continue;
-		if (c->gone[i].status != NC_HOST_OK)
-			return false;
-		*read = true;
-		for (j = 0; j < o->ndoms; j++)
-			if (o->doms[j].managed && o->doms[j].meta_vm &&
-			    nc_ha_list_has(h->recovered, h->nrecovered, o->doms[j].meta_vm))
-				return false;
-		return true;
 	}
 	return false;
+}
+
+/*
+ * A host of the record: may its entry go?  Only when this pass read it and
+ * it holds no copy of a VM in its `recovered` list (or the applied plan
+ * removed each one as stale), and nothing else the plan does there for HA
+ * (a restart in place) is left undone.
+ */
+static bool ha_done(const struct nc_ha_host *h, const struct nc_cluster *c, const struct nc_plan *plan,
+		    bool applied_all)
+{
+	const struct nc_observed_host *o = NULL;
+	size_t i, j, host = SIZE_MAX;
+
+	for (i = 0; i < c->nhosts && !o; i++)
+		if (strcmp(c->hosts[i].spec->obj.meta.name.v, h->name) == 0) {
+			if (c->hosts[i].status != NC_HOST_OK)
+				return false;
+			o = &c->hosts[i].obs;
+			host = i;
+		}
+	for (i = 0; i < c->ngone && !o; i++)
+		if (strcmp(c->gone[i].name, h->name) == 0) {
+			if (c->gone[i].status != NC_HOST_OK)
+				return false;
+			o = &c->gone[i].obs;    /* plans never change an undeclared host */
+		}
+	if (!o)
+		return false;
+	/* a copy of a VM restarted elsewhere: gone once removed as stale; the only copy
+	 * there is, when every host was read (its restart never took place) */
+	for (j = 0; j < o->ndoms; j++)
+		if (o->doms[j].managed && o->doms[j].meta_vm &&
+		    nc_ha_list_has(h->recovered, h->nrecovered, o->doms[j].meta_vm) &&
+		    !(applied_all && host != SIZE_MAX && stale_delete(plan, host, o->doms[j].meta_vm)) &&
+		    (!plan || plan->unreachable || (host != SIZE_MAX && stale_delete(plan, host, o->doms[j].meta_vm))))
+			return false;
+	for (j = 0; plan && host != SIZE_MAX && j < plan->nactions; j++)
+		if (plan->actions[j].host == host && plan->actions[j].ha_restart && !applied_all)
+			return false;
+	return true;
 }
 
 int nc_ha_commit(const char *state_dir, const struct nc_cluster *c, const struct nc_plan *plan,
@@ -458,9 +476,7 @@ int nc_ha_commit(const char *state_dir, const struct nc_cluster *c, const struct
 		goto out;
 	before = r.nhosts;
 	while (i < r.nhosts) {
-		bool read;
-
-		if (!ha_done(&r.hosts[i], c, plan, applied_all, &read)) {
+		if (!ha_done(&r.hosts[i], c, plan, applied_all)) {
 			i++;
 			continue;
 		}

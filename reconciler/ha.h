@@ -80,13 +80,13 @@ int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhost
 /*
  * After a pass of apply or serve (never plan): under the lock, forgets each
  * host of the record that this pass could read and that has nothing left
- * to clean up -- no stale copy to delete and no in-place restart in the
- * plan (struct nc_action stale, ha_restart), or all of them applied
- * (applied_all: the plan was applied with nothing failed or skipped); an
- * undeclared host, which plans never change, when it holds no copy of a VM
- * in its `recovered`.  One line per host forgotten goes to *log ("host kvm1
- * is back: its HA record is cleared"), for the caller to print or log.
- * A missing record: nothing to do.  0, or -1 with *err set.
+ * to clean up: it holds no copy of a VM in its `recovered` list, or each
+ * one was removed as stale by the plan (struct nc_action stale), and no
+ * restart in place (ha_restart) is pending -- "removed" and "done" only when
+ * applied_all (the plan was applied with nothing failed or skipped).  One
+ * line per host forgotten goes to *log ("host kvm1 is back: its HA record
+ * is cleared"), for the caller to print or log.  A missing record: nothing
+ * to do.  0, or -1 with *err set.
  */
 struct nc_cluster;
 struct nc_plan;

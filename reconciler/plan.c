@@ -1063,7 +1063,8 @@ static void ha_restart_in_place(struct nc_plan *p, size_t *alloc_a, const struct
 	struct nc_buf fw = NC_BUF_INIT;
 	size_t i, nrbd;
 
-	if (!h || !h->fenced || h->whole_host)
+	/* restarted elsewhere after this failure: the other copy may run where it cannot be seen now */
+	if (!h || !h->fenced || h->whole_host || nc_ha_list_has(h->recovered, h->nrecovered, name))
 		return;
 	nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
 	for (i = 0; i < nrbd && !hit; i++)

@@ -567,6 +567,46 @@ START_TEST(test_ha_fence_cli)
 END_TEST
 
 /*
+ * h1 comes back while the host its VM was restarted on cannot be read: the
+ * copy on h1 is the only one seen, but not the only one that may run, so it
+ * is neither touched nor trusted, and h1 stays in the record until the
+ * other copy is seen again and h1's is removed as stale.
+ */
+START_TEST(test_ha_return_while_restarted_copy_unseen)
+{
+	static const char *const both[] = { "h1", "h2" };
+	struct nc_run r;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1"), 0);
+	ck_assert_int_eq(shq(APPLY), 1);
+	ck_assert_int_eq(copies("a", both + 1, 1), 1);
+	/* h2 goes, h1 returns */
+	ck_assert_int_eq(shq(SIM " h2 down && " SIM " h1 up"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HASNT(r.out, "- a: delete");
+	HASNT(r.out, "+ a: recover");
+	HASNT(r.out, "is back");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	HAS(r.out, "h1: failed at ");
+	HAS(r.out, "restarted elsewhere: a\n");
+	nc_run_free(&r);
+	/* h2 returns: h1's copy is the stale one */
+	ck_assert_int_eq(shq(SIM " h2 up"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "- a: delete on h1\n      why: stale copy: a was restarted on h2 after h1 failed");
+	HAS(r.out, "host h1 is back: its HA record is cleared\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(copies("a", both, 2), 1);
+	ck_assert_int_eq(copies("a", both + 1, 1), 1);
+}
+END_TEST
+
+/*
  * apply cut short at each mutating driver call of a recovery converges on
  * the next apply, with each VM running once (and the record knowing it).
  */
@@ -801,6 +841,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_rbd_fence_covers_every_disk);
 	tcase_add_test(tc, test_ha_fence_cli);
 	tcase_add_test(tc, test_ha_recover_cut_short);
+	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
 	suite_add_tcase(s, tc);
 
