@@ -6,6 +6,7 @@
  * so the same inputs render byte for byte the same.
  */
 #include "pass.h"
+#include "ha.h"
 #include "../drivers/network/network.h"
 
 #include <string.h>
@@ -543,6 +544,26 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		else {
 			nc_buf_adds(out, ", \"error\": ");
 			json_str(out, v->error);
+			nc_buf_adds(out, ", \"recorded_vms\": [");
+			for (j = 0; j < v->nrecorded; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, v->recorded_vms[j]);
+			}
+			nc_buf_adds(out, "]");
+		}
+		if (o->plan_opts && o->plan_opts->ha && nc_ha_find(o->plan_opts->ha, host_name(c, i))) {
+			const struct nc_ha_host *h = nc_ha_find(o->plan_opts->ha, host_name(c, i));
+
+			/* the HA record's entry (docs/ha.md), without its times: plans hold none */
+			nc_buf_addf(out, ", \"ha\": {\"failed\": true, \"fenced\": %s, \"whole_host\": %s, \"fenced_by\": ",
+				    h->fenced ? "true" : "false", h->whole_host ? "true" : "false");
+			json_str(out, h->fenced_by);
+			nc_buf_adds(out, ", \"recovered\": [");
+			for (j = 0; j < h->nrecovered; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, h->recovered[j]);
+			}
+			nc_buf_adds(out, "]}");
 		}
 		nc_buf_addc(out, '}');
 	}
