@@ -566,6 +566,62 @@ START_TEST(test_ha_fence_cli)
 }
 END_TEST
 
+/* the plan option serve sets from ha.maxRecoveries: one restart at a time chains them all */
+START_TEST(test_ha_max_recoveries_option)
+{
+	char *specdir = nc_xasprintf("%s/spec", tdir), *st = nc_xasprintf("%s/st", tdir);
+	const char *paths[] = { specdir };
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+	struct nc_hostrec rec = { 0 };
+	struct nc_ha_record ha = { 0 };
+	struct nc_observe_opts oo;
+	struct nc_plan_opts po;
+	struct nc_cluster cl;
+	struct nc_plan p;
+	struct nc_err err = { "" };
+	size_t i, n = 0;
+
+	six_on_h1();
+	ck_assert_int_eq(shq(FENCE " confirm h1"), 0);
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), 0);
+	ck_assert_int_eq(nc_hostrec_load(&rec, st, &err), 0);
+	ck_assert_int_eq(nc_ha_load(&ha, st, &err), 0);
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = st;
+	oo.record = &rec;
+	nc_observe(&cl, spec, &oo);
+	memset(&po, 0, sizeof(po));
+	po.ha = &ha;
+	po.max_recoveries = 1;
+	ck_assert_int_eq(nc_plan_build(&p, spec, &cl, &po), 0);
+	ck_assert_uint_eq(p.nrecover, 6);
+	for (i = 0; i < p.nactions; i++) {
+		const struct nc_action *a = &p.actions[i];
+
+		if (a->kind != NC_ACT_RECOVER)
+			continue;
+		if (n++ == 0) {
+			ck_assert_uint_eq(a->nafter, 0);
+		} else {
+			ck_assert_uint_eq(a->nafter, 1);
+			ck_assert_int_eq(a->after[0], a->id - 1);
+		}
+	}
+	ck_assert_str_eq(p.actions[0].vm, "v2");
+	ck_assert_str_eq(p.actions[5].vm, "v5");
+	nc_plan_release(&p);
+	nc_cluster_release(&cl);
+	nc_ha_release(&ha);
+	nc_hostrec_release(&rec);
+	nc_spec_free(spec);
+	nc_diags_release(&d);
+	free(specdir);
+	free(st);
+}
+END_TEST
+
 /*
  * h1 comes back while the host its VM was restarted on cannot be read: the
  * copy on h1 is the only one seen, but not the only one that may run, so it
@@ -841,6 +897,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_rbd_fence_covers_every_disk);
 	tcase_add_test(tc, test_ha_fence_cli);
 	tcase_add_test(tc, test_ha_recover_cut_short);
+	tcase_add_test(tc, test_ha_max_recoveries_option);
 	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
 	suite_add_tcase(s, tc);
