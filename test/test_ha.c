@@ -771,16 +771,18 @@ END_TEST
 
 static char ceph_dir[96];
 
-static void ceph_setup(void)
+/* unchecked (in the runner's process): the cluster is stopped even when the test fails */
+static void ceph_dir_make(void)
 {
-	sim_setup();
-	snprintf(ceph_dir, sizeof(ceph_dir), "%s/ceph", tdir);
+	snprintf(ceph_dir, sizeof(ceph_dir), "/tmp/nc-ha-ceph-XXXXXX");
+	if (!mkdtemp(ceph_dir))
+		ceph_dir[0] = '\0';
 }
 
-static void ceph_teardown(void)
+static void ceph_dir_remove(void)
 {
-	nc_test_ceph_down(ceph_dir);
-	teardown();
+	if (ceph_dir[0])
+		nc_test_ceph_down(ceph_dir);
 }
 
 #define CPLAN PLAN " --config cfg.yaml"
@@ -903,7 +905,8 @@ Suite *nc_suite_ha(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ceph");
-	tcase_add_checked_fixture(tc, ceph_setup, ceph_teardown);
+	tcase_add_unchecked_fixture(tc, ceph_dir_make, ceph_dir_remove);
+	tcase_add_checked_fixture(tc, sim_setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_ha_rbd_restart_keeps_disks);
 	suite_add_tcase(s, tc);
