@@ -245,11 +245,12 @@ static bool complete(const struct nc_ha_host *e, const struct nc_fence_targets *
 /*
  * Under the lock: load, change host's entry (failed_at when missing; the
  * device's result when res), save.  *done: the host is now fenced for
- * every target.
+ * every target.  todo (when not NULL): the target disks the entry does not
+ * hold yet, the only ones a device may touch.
  */
 static int record(const char *state_dir, const char *host, const struct nc_fence_targets *t,
 		  const struct nc_fence_result *res, const char *by, bool *done, size_t *ndisks, bool *whole,
-		  struct nc_err *err)
+		  struct nc_fence_targets *todo, struct nc_err *err)
 {
 	struct nc_ha_record rec;
 	struct nc_ha_host *e;
@@ -282,6 +283,14 @@ static int record(const char *state_dir, const char *host, const struct nc_fence
 		changed = true;
 	}
 	*done = complete(e, t);
+	/*
+	 * A disk fenced once for this failure is never fenced again: its lock may
+	 * now belong to the VM restarted elsewhere (on a host this pass could not
+	 * read), and a second break would cut off that copy, the live one.
+	 */
+	for (i = 0; todo && i < t->ndisks; i++)
+		if (!nc_ha_list_has(e->disks, e->ndisks, t->disks[i]))
+			nc_ha_list_add(&todo->disks, &todo->ndisks, t->disks[i]);
 	*ndisks = e->ndisks;
 	*whole = e->whole_host;
 	if (!changed || nc_ha_save(&rec, state_dir, err) == 0)
@@ -299,6 +308,7 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 		.name = { .v = "manual" }, .type = { .v = "manual" },
 	};
 	struct nc_err last = { "" };
+	struct nc_fence_targets todo = { 0 };
 	bool done = false, pending = false;
 	size_t i, n;
 
@@ -308,9 +318,12 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 		nc_err_set(err, "host %s is not declared in the spec", host);
 		return -1;
 	}
-	if (record(o->state_dir, host, t, NULL, NULL, &done, &out->ndisks, &out->whole_host, err) < 0)
+	if (record(o->state_dir, host, t, NULL, NULL, &done, &out->ndisks, &out->whole_host, &todo, err) < 0) {
+		nc_fence_targets_release(&todo);
 		return -1;
+	}
 	if (done) {
+		nc_fence_targets_release(&todo);
 		out->result = NC_FENCE_DONE;
 		snprintf(out->detail, sizeof(out->detail), "%s",
 			 out->whole_host ? "the whole host is fenced" :
@@ -345,7 +358,7 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 		tmo = o->timeout_ms ? o->timeout_ms : (unsigned)nc_fence_timeout_ms(dev);
 		memset(&res, 0, sizeof(res));
 		out->attempts++;
-		r = run_device(drv, dev, host, t->disks, t->ndisks, tmo, &res, &e);
+		r = run_device(drv, dev, host, todo.disks, todo.ndisks, tmo, &res, &e);
 		if (r == NC_FENCE_PENDING) {
 			pending = true;
 			snprintf(out->by, sizeof(out->by), "%s", by);
@@ -360,14 +373,17 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 			nc_fence_result_release(&res);
 			continue;
 		}
-		if (record(o->state_dir, host, t, &res, by, &done, &out->ndisks, &out->whole_host, err) < 0) {
+		nc_fence_targets_release(&todo);   /* the next device: what is still unfenced */
+		if (record(o->state_dir, host, t, &res, by, &done, &out->ndisks, &out->whole_host, &todo, err) < 0) {
 			nc_fence_result_release(&res);
+			nc_fence_targets_release(&todo);
 			return -1;
 		}
 		snprintf(out->by, sizeof(out->by), "%s", by);
 		snprintf(out->detail, sizeof(out->detail), "%s", res.detail);
 		nc_fence_result_release(&res);
 	}
+	nc_fence_targets_release(&todo);
 	if (done) {
 		out->result = NC_FENCE_DONE;
 		return NC_FENCE_DONE;

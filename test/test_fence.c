@@ -23,6 +23,8 @@
 #include <rbd/librbd.h>
 
 #include "../drivers/fence/fence.h"
+#include "../reconciler/fencing.h"
+#include "../reconciler/ha.h"
 #include "../spec/schema.h"
 #include "tests.h"
 #include "testutil.h"
@@ -791,6 +793,77 @@ START_TEST(test_fence_rbd_lock_break)
 }
 END_TEST
 
+/*
+ * A failed host whose fence is retried after one of its VMs was restarted
+ * elsewhere (another of its disks could not be fenced the first time, and
+ * this pass could not read the host the VM now runs on, so the VM is among
+ * the targets again): the disk fenced for the first VM is not broken a
+ * second time -- its lock is now the restarted copy's, the live one -- while
+ * the disk not fenced yet is.
+ */
+START_TEST(test_fence_rbd_never_breaks_recovered_copy)
+{
+	static const char *const yaml = "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: kvm1}\n"
+					"spec: {uri: \"sim:///kvm1\", fence: [ceph]}\n";
+	char *disks[] = { (char *)"rbd/fe-rc-a", (char *)"rbd/fe-rc-b" };
+	char *vms[] = { (char *)"a", (char *)"b" };
+	struct nc_fence_targets t = { disks, 2, vms, 2, false };
+	struct nc_fence_device d;
+	struct nc_list devs;
+	struct nc_fencing_opts fo;
+	struct nc_fencing_outcome out;
+	struct nc_spec *spec = NULL;
+	struct nc_diags diags;
+	struct nc_ha_record rec = { 0 };
+	const struct nc_ha_host *h;
+	struct client restarted, old_b;
+	struct nc_err err = { "" };
+	ssize_t w;
+	int r;
+
+	if (!ceph_up(__func__))
+		return;
+	nc_diags_init(&diags);
+	ck_assert_int_eq(nc_spec_load_buffer(&spec, "t.yaml", yaml, strlen(yaml), NULL, &diags), 0);
+	image_create("fe-rc-a", LOCKING);
+	image_create("fe-rc-b", LOCKING);
+	/* a's disk was fenced, a restarted on another host, which holds its lock now */
+	write_file("ha.json", "{\"format_version\": 1, \"hosts\": [{\"name\": \"kvm1\", \"failed_at\": 1796000000, "
+		   "\"fenced\": true, \"fenced_at\": 1796000010, \"fenced_by\": \"rbd device ceph\", "
+		   "\"disks\": [\"rbd/fe-rc-a\"], \"recovered\": [\"a\"]}]}\n", 0600);
+	client_open(&restarted, "fe-rc-a");
+	ck_assert_int_eq(client_write(&restarted, 'r'), 4096);
+	client_open(&old_b, "fe-rc-b");
+	ck_assert_int_eq(client_write(&old_b, 'o'), 4096);   /* b's old writer, still on kvm1 */
+
+	rbd_device(&d, 0);
+	devs.pos = here;
+	devs.v = &d;
+	devs.n = 1;
+	memset(&fo, 0, sizeof(fo));
+	fo.state_dir = tdir;
+	fo.devices = &devs;
+	r = nc_fence_host(spec, &t, "kvm1", &fo, &out, &err);
+	ck_assert_msg(r == NC_FENCE_DONE, "%d: %s", r, err.msg);
+	ck_assert_str_eq(out.detail, "1 exclusive lock broken, its client blocklisted");
+	/* the restarted copy still writes; b's old writer does not */
+	w = client_write(&restarted, 'n');
+	ck_assert_msg(w == 4096, "the restarted copy was cut off: %zd", w);
+	w = client_write(&old_b, 'x');
+	ck_assert_msg(w == -ESHUTDOWN || w == -EROFS, "the old client wrote: %zd", w);
+	ck_assert_int_eq(nc_ha_load(&rec, tdir, &err), 0);
+	h = nc_ha_find(&rec, "kvm1");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_uint_eq(h->ndisks, 2);
+	ck_assert_str_eq(h->recovered[0], "a");
+	nc_ha_release(&rec);
+	client_close(&restarted);
+	client_close(&old_b);
+	nc_spec_free(spec);
+	nc_diags_release(&diags);
+}
+END_TEST
+
 /* no lock owner: the clients that have it open (its watchers) are blocklisted */
 START_TEST(test_fence_rbd_no_owner_watcher)
 {
@@ -922,6 +995,7 @@ Suite *nc_suite_fence(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_fence_rbd_lock_break);
+	tcase_add_test(tc, test_fence_rbd_never_breaks_recovered_copy);
 	tcase_add_test(tc, test_fence_rbd_no_owner_watcher);
 	tcase_add_test(tc, test_fence_rbd_not_fenced);
 	tcase_add_test(tc, test_fence_rbd_errors);
