@@ -15,6 +15,7 @@
 #include "backups.h"
 #include "connections.h"
 #include "fencing.h"
+#include "hostrec.h"
 #include "ha.h"
 #include "health.h"
 #include "pass-cli.h"
@@ -112,6 +113,7 @@ struct server {
 		char *host;
 		int result;              /* the last nc_fence_host answer; 2: not tried yet */
 		double next;             /* monotonic: not before */
+		bool back;               /* answering again: a pass was asked for, to clean it up */
 	} *fences;
 	size_t nfences;
 	struct stat ha_seen;             /* ha.json as last looked at: a change (fence confirm) triggers a pass */
@@ -286,6 +288,47 @@ static void health_hosts(struct server *s)
 	free(owned);
 	free(names);
 	free(uris);
+}
+
+/*
+ * A standby has no spec (it fetches nothing): it watches the hosts the
+ * leader recorded in STATE_DIR/hosts.json (hostrec.h; a shared stateDir),
+ * at the URIs the operator's connections give.
+ */
+static void health_hosts_recorded(struct server *s)
+{
+	struct nc_hostrec rec = { 0 };
+	struct nc_err err = { "" };
+	const char **names, **uris;
+	char **owned;
+	size_t i, n = 0;
+
+	if (nc_hostrec_load(&rec, s->state_dir, &err) < 0)
+		return;
+	names = nc_xcalloc(rec.nhosts + 1, sizeof(*names));
+	uris = nc_xcalloc(rec.nhosts + 1, sizeof(*uris));
+	owned = nc_xcalloc(rec.nhosts + 1, sizeof(*owned));
+	for (i = 0; i < rec.nhosts; i++) {
+		struct nc_host fake;
+		char *uri;
+
+		memset(&fake, 0, sizeof(fake));
+		fake.obj.meta.name.v = rec.hosts[i].name;
+		fake.spec.uri.v = rec.hosts[i].uri;
+		uri = nc_connection_uri(&fake, &s->cfg.connections, false, &err);
+		if (!uri)
+			continue;
+		names[n] = rec.hosts[i].name;
+		uris[n] = uri;
+		owned[n++] = uri;
+	}
+	nc_health_set_hosts(s->health, names, uris, n);
+	for (i = 0; i < n; i++)
+		free(owned[i]);
+	free(owned);
+	free(names);
+	free(uris);
+	nc_hostrec_release(&rec);
 }
 
 static int start_health(struct server *s)
@@ -574,6 +617,7 @@ static struct fence_state *fence_state(struct server *s, const char *host)
 	s->fences[s->nfences].host = nc_xstrdup(host);
 	s->fences[s->nfences].result = 2;
 	s->fences[s->nfences].next = 0;
+	s->fences[s->nfences].back = false;
 	return &s->fences[s->nfences++];
 }
 
@@ -696,6 +740,22 @@ static bool ha_due(struct server *s)
 					break;
 			due = j == s->nfences || (s->fences[j].result != NC_FENCE_DONE && mono() >= s->fences[j].next);
 		}
+		/* a failed host that answers again: a pass reads it, removes its stale copies, and
+		 * nc_ha_commit lets it go (then it is ok) */
+		for (i = 0; i < s->nfences; i++) {
+			bool answering = false, failed = false;
+			size_t j;
+
+			for (j = 0; j < v.nfailed; j++)
+				failed = failed || strcmp(v.failed[j], s->fences[i].host) == 0;
+			for (j = 0; j < v.nunreachable; j++)
+				if (strcmp(v.unreachable[j], s->fences[i].host) == 0)
+					break;
+			answering = failed && j == v.nunreachable;
+			if (answering && !s->fences[i].back)
+				due = true;
+			s->fences[i].back = answering;
+		}
 	}
 	nc_health_view_release(&v);
 	path = nc_xasprintf("%s/%s", s->state_dir, NC_HA_FILE);
@@ -710,6 +770,28 @@ static bool ha_due(struct server *s)
 	return due;
 }
 
+/* apply's progress lines, each as a log line of its own (a pass that recovers VMs: when each
+ * restart was done is what HA is measured by) */
+struct progress_log {
+	struct nc_buf line;
+};
+
+static ssize_t progress_write(void *cookie, const char *buf, size_t n)
+{
+	struct progress_log *pl = cookie;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			logf_("apply: %s", pl->line.buf ? pl->line.buf : "");
+			nc_buf_reset(&pl->line);
+		} else {
+			nc_buf_addc(&pl->line, buf[i]);
+		}
+	}
+	return (ssize_t)n;
+}
+
 static int run_pass(struct server *s)
 {
 	const struct nc_serve_config *c = &s->cfg;
@@ -721,6 +803,8 @@ static int run_pass(struct server *s)
 	struct nc_apply_result r;
 	struct nc_hostrec rec = { 0 };
 	struct nc_health_view hv = { 0 };
+	struct nc_ha_record harec = { 0 };
+	bool ha_ok = true;
 	struct nc_err rerr = { "" };
 	char *incomplete = NULL;
 	double t0 = mono();
@@ -762,12 +846,28 @@ static int run_pass(struct server *s)
 		nc_path_roots_release(&roots);
 		po.images = &imgs;
 	}
-	if (s->health)
+	if (s->health) {
 		nc_health_view(s->health, &hv);
+		/* the failed hosts are not contacted: the pass never waits on a dead or hung daemon */
+		oo.skip_hosts = (const char *const *)hv.unreachable;
+		oo.nskip = hv.nunreachable;
+	}
 	nc_observe(&cl, s->good_spec, &oo);
 	/* fencing first: a VM is restarted only once the record says its copy is fenced */
 	if (s->health && apply && rec_ok && !hv.partitioned)
 		fence_failed_hosts(s, &cl, &rec, &hv);
+	/* the record of failed and fenced hosts, read after fencing wrote it; partitioned: none,
+	 * so nothing is restarted */
+	if (nc_ha_load(&harec, s->state_dir, &rerr) < 0) {
+		logf_("error: %s; nothing is applied", rerr.msg);
+		apply = false;
+		ha_ok = false;
+		ret = -1;
+	} else if (!hv.partitioned) {
+		po.ha = &harec;
+	}
+	po.max_recoveries = NC_IS_SET(c->ha.max_recoveries) ? (unsigned)c->ha.max_recoveries.v : NC_HA_MAX_RECOVERIES;
+	po.ha_state_dir = s->state_dir;
 	nc_plan_build(&p, s->good_spec, &cl, &po);
 	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
@@ -775,9 +875,28 @@ static int run_pass(struct server *s)
 	if (p.errors || p.refused) {
 		ret = -1;
 	} else if (p.nactions && apply) {
+		struct progress_log pl = { NC_BUF_INIT };
+		cookie_io_functions_t io = { .write = progress_write };
+		FILE *prog = NULL;
+		size_t k;
+
 		logf_("applying %zu actions of %s", p.nactions, s->good.id);
-		nc_apply(&r, &p, &cl, &po, NULL, 0);
+		if (p.nrecover) {
+			for (k = 0; k < p.nactions; k++)
+				if (p.actions[k].kind == NC_ACT_RECOVER)
+					logf_("recovery: %s on %s: %s", p.actions[k].vm,
+					      cl.hosts[p.actions[k].host].spec->obj.meta.name.v, p.actions[k].reason);
+			prog = fopencookie(&pl, "w", io);
+			if (prog)
+				setvbuf(prog, NULL, _IONBF, 0);
+		}
+		nc_apply(&r, &p, &cl, &po, prog, 0);
+		if (prog)
+			fclose(prog);
+		nc_buf_release(&pl.line);
 		applied = true;
+		if (s->health && r.by_kind[NC_ACT_RECOVER][0])
+			nc_health_count_recoveries(s->health, (unsigned)r.by_kind[NC_ACT_RECOVER][0]);
 		if (r.failed || r.skipped)
 			ret = -1;
 	}
@@ -792,6 +911,18 @@ static int run_pass(struct server *s)
 	}
 	if (rec_ok && nc_hostrec_commit(s->state_dir, s->good_spec, &cl, applied ? &p : NULL, &rerr) < 0)
 		logf_("warning: the record of hosts was not updated: %s", rerr.msg);
+	/* a failed host that is back with nothing left to clean up leaves the HA record (then its
+	 * health may go back to ok); never from a plan that was not applied */
+	if (rec_ok && ha_ok && apply && (applied || (!p.nactions && !p.errors && !p.refused))) {
+		struct nc_buf hl = NC_BUF_INIT;
+		char *line, *save = NULL;
+
+		if (nc_ha_commit(s->state_dir, &cl, &p, applied ? !r.failed && !r.skipped : true, &hl, &rerr) < 0)
+			logf_("warning: the HA record was not updated: %s", rerr.msg);
+		for (line = hl.buf ? strtok_r(hl.buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+			logf_("%s", line);
+		nc_buf_release(&hl);
+	}
 	for (i = 0; i < cl.nhosts; i++)
 		for (j = 0; j < cl.hosts[i].obs.ndoms; j++) {
 			const struct nc_domain *dm = &cl.hosts[i].obs.doms[j];
@@ -875,6 +1006,7 @@ static int run_pass(struct server *s)
 	nc_cluster_release(&cl);
 	nc_hostrec_release(&rec);
 	nc_health_view_release(&hv);
+	nc_ha_release(&harec);
 	free(incomplete);
 	return ret;
 }
@@ -1002,7 +1134,7 @@ int cmd_serve(int argc, char **argv)
 	struct server s;
 	struct sigaction sa;
 	bool once = false, check = false, need_fetch = true, need_pass = false;
-	double next_fetch = 0, next_drift = 0;
+	double next_fetch = 0, next_drift = 0, next_watch = 0;
 	int c, ret = NC_EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
@@ -1082,6 +1214,11 @@ int cmd_serve(int argc, char **argv)
 			if (once) {
 				ret = NC_EXIT_ERROR;
 				break;
+			}
+			/* a standby watches the hosts too (it reports, never fences) */
+			if (s.health && !s.good_spec && now >= next_watch) {
+				health_hosts_recorded(&s);
+				next_watch = now + 1;
 			}
 			usleep(100000);
 			continue;

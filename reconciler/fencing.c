@@ -249,7 +249,7 @@ static bool complete(const struct nc_ha_host *e, const struct nc_fence_targets *
  * hold yet, the only ones a device may touch.
  */
 static int record(const char *state_dir, const char *host, const struct nc_fence_targets *t,
-		  const struct nc_fence_result *res, const char *by, bool *done, size_t *ndisks, bool *whole,
+		  const struct nc_fence_result *res, const char *by, bool *done, struct nc_fencing_outcome *out,
 		  struct nc_fence_targets *todo, struct nc_err *err)
 {
 	struct nc_ha_record rec;
@@ -291,8 +291,12 @@ static int record(const char *state_dir, const char *host, const struct nc_fence
 	for (i = 0; todo && i < t->ndisks; i++)
 		if (!nc_ha_list_has(e->disks, e->ndisks, t->disks[i]))
 			nc_ha_list_add(&todo->disks, &todo->ndisks, t->disks[i]);
-	*ndisks = e->ndisks;
-	*whole = e->whole_host;
+	out->ndisks = e->ndisks;
+	out->whole_host = e->whole_host;
+	if (e->fenced && !res) {
+		snprintf(out->by, sizeof(out->by), "%s", e->fenced_by ? e->fenced_by : "");
+		snprintf(out->detail, sizeof(out->detail), "%s", e->detail ? e->detail : "");
+	}
 	if (!changed || nc_ha_save(&rec, state_dir, err) == 0)
 		ret = 0;
 	nc_ha_release(&rec);
@@ -318,18 +322,20 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 		nc_err_set(err, "host %s is not declared in the spec", host);
 		return -1;
 	}
-	if (record(o->state_dir, host, t, NULL, NULL, &done, &out->ndisks, &out->whole_host, &todo, err) < 0) {
+	if (record(o->state_dir, host, t, NULL, NULL, &done, out, &todo, err) < 0) {
 		nc_fence_targets_release(&todo);
 		return -1;
 	}
 	if (done) {
 		nc_fence_targets_release(&todo);
 		out->result = NC_FENCE_DONE;
-		snprintf(out->detail, sizeof(out->detail), "%s",
-			 out->whole_host ? "the whole host is fenced" :
-			 t->nvms ? "every disk of its VMs to restart is fenced" : "no VM to restart: nothing to fence");
+		if (!out->detail[0])
+			snprintf(out->detail, sizeof(out->detail), "%s",
+				 out->whole_host ? "the whole host is fenced" :
+				 t->nvms ? "every disk of its VMs to restart is fenced" : "no VM to restart: nothing to fence");
 		return NC_FENCE_DONE;
 	}
+	out->by[0] = out->detail[0] = '\0';
 	n = h->spec.fence.n ? h->spec.fence.n : 1;
 	for (i = 0; i < n && !done; i++) {
 		const struct nc_fence_device *dev = h->spec.fence.n ?
@@ -374,7 +380,7 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 			continue;
 		}
 		nc_fence_targets_release(&todo);   /* the next device: what is still unfenced */
-		if (record(o->state_dir, host, t, &res, by, &done, &out->ndisks, &out->whole_host, &todo, err) < 0) {
+		if (record(o->state_dir, host, t, &res, by, &done, out, &todo, err) < 0) {
 			nc_fence_result_release(&res);
 			nc_fence_targets_release(&todo);
 			return -1;

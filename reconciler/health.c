@@ -507,9 +507,15 @@ void nc_health_view(struct nc_health *h, struct nc_health_view *out)
 	pthread_mutex_lock(&h->mu);
 	out->partitioned = h->partitioned;
 	out->failed = nc_xcalloc(h->nhosts + 1, sizeof(char *));
-	for (i = 0; i < h->nhosts; i++)
-		if (h->hosts[i].st == NC_HEALTH_FAILED)
-			out->failed[out->nfailed++] = nc_xstrdup(h->hosts[i].name);
+	out->unreachable = nc_xcalloc(h->nhosts + 1, sizeof(char *));
+	for (i = 0; i < h->nhosts; i++) {
+		if (h->hosts[i].st != NC_HEALTH_FAILED)
+			continue;
+		out->failed[out->nfailed++] = nc_xstrdup(h->hosts[i].name);
+		/* one that answers again is read by passes: its stale copies are found and removed */
+		if (h->hosts[i].misses)
+			out->unreachable[out->nunreachable++] = nc_xstrdup(h->hosts[i].name);
+	}
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -520,6 +526,9 @@ void nc_health_view_release(struct nc_health_view *v)
 	for (i = 0; i < v->nfailed; i++)
 		free(v->failed[i]);
 	free(v->failed);
+	for (i = 0; i < v->nunreachable; i++)
+		free(v->unreachable[i]);
+	free(v->unreachable);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -73,6 +73,8 @@ void nc_health_pass_miss(struct nc_health *h, const char *host, const char *erro
 struct nc_health_view {
 	char **failed;                   /* failed hosts, sorted */
 	size_t nfailed;
+	char **unreachable;              /* those of them whose last check missed: not to contact */
+	size_t nunreachable;
 	bool partitioned;
 };
 void nc_health_view(struct nc_health *h, struct nc_health_view *out);
