@@ -17,10 +17,20 @@
  *   clear HOST
  *       forgets a host's entry (a false alarm, or a host repaired by hand).
  *
- * Exit: 0 done, 1 refused or error.  (`fence run HOST`, which runs a host's
- * fence devices, belongs to serve's fencing and is added there.)
+ *   run HOST [PATH...] [--force]
+ *       fences HOST by hand with its configured devices (the Host's
+ *       spec.fence, resolved in --config's `fencing: devices:`), as serve
+ *       does for a failed host (reconciler/fencing.h): the rbd disks of its
+ *       VMs to restart that no reachable host runs, or the whole host.  The
+ *       spec: PATH..., else the one the configuration's source names.  A
+ *       host that can be read right now is refused unless --force.  What
+ *       the devices did is recorded in ha.json.
+ *
+ * Exit: 0 done, 1 refused or error; run: 2 when the fence waits for an
+ * operator (manual).
  */
 #include "cli.h"
+#include "fencing.h"
 #include "pass-cli.h"
 
 #include <getopt.h>
@@ -29,7 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NC_FENCE_USAGE "fence confirm HOST [--by NAME] [--force] | list [--output text|json] | clear HOST " \
+#define NC_FENCE_USAGE "fence confirm HOST [--by NAME] [--force] | run HOST [PATH...] [--force] | " \
+		       "list [--output text|json] | clear HOST " \
 		       "[--state-dir DIR] [--config FILE] [--timeout SEC]"
 
 enum { OPT_STATE_DIR = 1000, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE, OPT_BY };
@@ -40,6 +51,8 @@ struct fence_args {
 	bool force;
 	enum nc_output output;
 	const char *host;
+	const char *const *paths;        /* run: the spec */
+	size_t npaths;
 };
 
 /* who confirms: --by, else the user sudo ran as, else $USER, else the uid */
@@ -313,6 +326,111 @@ out:
 	return ret;
 }
 
+/*
+ * `fence run HOST`: the host's fence devices, by hand (fencing.h).  The
+ * whole cluster is observed (a VM seen running on a reachable host is
+ * never a target), HOST too: one that can be read is not failed.
+ */
+static int fence_run(const struct fence_args *fa)
+{
+	struct nc_cli_config cfg;
+	struct nc_spec *spec = NULL;
+	struct nc_hostrec rec = { 0 };
+	struct nc_observe_opts oo;
+	struct nc_cluster cl;
+	struct nc_fence_targets t = { 0 };
+	struct nc_fencing_opts fo;
+	struct nc_fencing_outcome out;
+	struct nc_err err = { "" };
+	char *who = who_confirms(fa->by), *by = NULL;
+	bool observed = false, have_cfg = false;
+	size_t i;
+	int ret = NC_EXIT_ERROR, r;
+
+	if (!who_ok(who)) {
+		fprintf(stderr, "novacron fence: --by must be 1 to 64 printable characters\n");
+		goto out;
+	}
+	if (nc_cli_config_load(&cfg, "fence", fa->config_file) < 0)
+		goto out;
+	have_cfg = true;
+	if (nc_cli_spec_load(&spec, &cfg, "fence", fa->paths, fa->npaths) < 0)
+		goto out;
+	if (!nc_spec_find(spec, NC_KIND_HOST, fa->host)) {
+		fprintf(stderr, "novacron fence: no Host named '%s' in the spec\n", fa->host);
+		goto out;
+	}
+	{
+		struct nc_diags d;
+		struct nc_buf b = NC_BUF_INIT;
+
+		nc_diags_init(&d);
+		if (nc_fence_names_check(spec, &cfg.fence_devices, cfg.file, &d) < 0) {
+			nc_diags_format_text(&d, &b, 0);
+			fwrite(b.buf, 1, b.len, stderr);
+			fprintf(stderr, "novacron fence: the fence devices are defined in the configuration "
+					"(--config or $NOVACRON_CONFIG): fencing: devices:\n");
+			nc_buf_release(&b);
+			nc_diags_release(&d);
+			goto out;
+		}
+		nc_diags_release(&d);
+	}
+	if (nc_hostrec_load(&rec, fa->state_dir, &err) < 0) {
+		fprintf(stderr, "novacron fence: %s\n", err.msg);
+		goto out;
+	}
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = fa->state_dir;
+	oo.timeout_ms = fa->timeout_s * 1000;
+	oo.connections = &cfg.connections;
+	oo.record = &rec;
+	nc_observe(&cl, spec, &oo);
+	observed = true;
+	for (i = 0; i < cl.nhosts; i++) {
+		if (strcmp(cl.hosts[i].spec->obj.meta.name.v, fa->host) != 0 || cl.hosts[i].status != NC_HOST_OK)
+			continue;
+		if (!fa->force) {
+			fprintf(stderr, "novacron fence: refusing: %s can be read right now: it is not failed.\n"
+					"Its fence devices power it off or cut its VMs from their disks; --force runs "
+					"them anyway.\n", fa->host);
+			goto out;
+		}
+		fprintf(stderr, "novacron fence: warning: %s can be read right now; fencing it anyway (--force)\n",
+			fa->host);
+	}
+	nc_fence_targets(&t, spec, &cl, &rec, fa->host);
+	printf("fencing %s: %zu VM%s to restart, %zu rbd disk%s%s\n", fa->host, t.nvms, t.nvms == 1 ? "" : "s",
+	       t.ndisks, t.ndisks == 1 ? "" : "s", t.need_host ? ", the whole host needed" : "");
+	memset(&fo, 0, sizeof(fo));
+	fo.state_dir = fa->state_dir;
+	fo.devices = &cfg.fence_devices;
+	by = nc_xasprintf("(novacron fence run by %s)", who);
+	fo.who = by;
+	r = nc_fence_host(spec, &t, fa->host, &fo, &out, &err);
+	if (r == NC_FENCE_DONE) {
+		printf("Fenced: %s%s%s: %s (recorded in %s/%s)\n", fa->host, out.by[0] ? " by " : "", out.by,
+		       out.detail, fa->state_dir, NC_HA_FILE);
+		ret = NC_EXIT_OK;
+	} else if (r == NC_FENCE_PENDING) {
+		printf("Pending: %s: %s\n", fa->host, out.detail);
+		ret = NC_EXIT_CHANGES;
+	} else {
+		fprintf(stderr, "novacron fence: %s was not fenced: %s\n", fa->host, err.msg);
+	}
+out:
+	if (observed)
+		nc_cluster_release(&cl);
+	nc_fence_targets_release(&t);
+	nc_hostrec_release(&rec);
+	nc_spec_free(spec);
+	if (have_cfg)
+		nc_cli_config_release(&cfg);
+	free(who);
+	free(by);
+	return ret;
+}
+
 int cmd_fence(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -381,7 +499,11 @@ int cmd_fence(int argc, char **argv)
 	fa.state_dir = fa.state_dir ? fa.state_dir : nc_pass_default_state_dir(&a);
 	if (strcmp(sub, "confirm") == 0 && nargs == 1 && fa.output == NC_OUT_TEXT)
 		ret = fence_confirm(&fa);
-	else if (strcmp(sub, "list") == 0 && nargs == 0 && !fa.force && !fa.by)
+	else if (strcmp(sub, "run") == 0 && nargs >= 1 && fa.output == NC_OUT_TEXT) {
+		fa.paths = (const char *const *)argv + optind + 2;
+		fa.npaths = nargs - 1;
+		ret = fence_run(&fa);
+	} else if (strcmp(sub, "list") == 0 && nargs == 0 && !fa.force && !fa.by)
 		ret = fence_list(&fa);
 	else if (strcmp(sub, "clear") == 0 && nargs == 1 && !fa.force && !fa.by && fa.output == NC_OUT_TEXT)
 		ret = fence_clear(&fa);

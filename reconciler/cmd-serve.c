@@ -948,7 +948,9 @@ static int run_pass(struct server *s)
 	s->st.nhosts = cl.nhosts + cl.ngone;
 	s->st.hosts = nc_xcalloc(s->st.nhosts + 1, sizeof(*s->st.hosts));
 	for (i = 0; i < cl.nhosts; i++) {
-		if (s->health && cl.hosts[i].status != NC_HOST_OK)
+		/* a host the pass could not read is a missed check; one it skipped is known failed */
+		if (s->health && cl.hosts[i].status != NC_HOST_OK &&
+		    !nc_ha_list_has(hv.unreachable, hv.nunreachable, cl.hosts[i].spec->obj.meta.name.v))
 			nc_health_pass_miss(s->health, cl.hosts[i].spec->obj.meta.name.v, cl.hosts[i].error);
 		s->st.hosts[i].name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
 		s->st.hosts[i].uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);

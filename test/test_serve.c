@@ -1249,18 +1249,19 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	HAS(got.buf, "{\"event\": \"host_failed\"");
 	HASNT(got.buf, "\"host\": \"kvm2\"");
 	pthread_mutex_unlock(&got_mu);
-	/* back: it stays failed while the HA record lists it (its stale copies are not known gone) */
+	/* back: a pass reads it (nothing of it was restarted elsewhere), the HA record forgets it,
+	 * and then it is ok */
 	ck_assert_int_eq(shq("rm state/kvm1.down"), 0);
-	sleep(2);
-	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 5);
-	HAS(body, "\"misses\": 0");
-	free(body);
-	/* once the record forgets it, it is ok */
-	ck_assert_int_eq(shq("rm state/ha.json"), 0);
 	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"ok\"", 30);
 	free(body);
 	wait_log("good checks in a row, and the HA record no longer lists it)", 10);
-	ck_assert_int_eq(shq("grep -q 'host kvm1: failed -> ok (' log"), 0);
+	ck_assert_int_eq(sh(&r, "grep -n 'host kvm1: failed -> ok (\\|kvm1 is back' log | cut -d: -f1 | sort -n | "
+				"tr '\\n' ' '"), 0);
+	ck_assert_int_eq(sscanf(r.out, "%d %d", &i, &i), 2);   /* the record was cleared, then ok */
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -c 'kvm1 is back' log"), 0);
+	ck_assert_str_eq(r.out, "1\n");
+	nc_run_free(&r);
 	MHD_stop_daemon(d);
 }
 END_TEST
@@ -1452,20 +1453,24 @@ START_TEST(test_ha_validate_fence_names)
 END_TEST
 
 /*
- * examples/ha served with fast timings: kvm1 runs web-2 (ha restart) and
- * batch (ha none).  fence: the spec.fence of kvm1 (NULL: none, a manual
- * host); extra: more of serve.yaml; cfg_name: the file written.
+ * Three sim hosts, a VM with ha: restart (web) and one without (batch), no
+ * disks (nothing of them lives on one host: a whole-host fence is all a
+ * restart needs).  fence: the spec.fence of every host (NULL: none, manual
+ * hosts).  Served with fast timings; extra: more of serve.yaml.
  */
-static void ha_example(const char *cfg_name, int port, const char *fence, const char *extra)
+static void ha_cluster(const char *cfg_name, int port, const char *fence, const char *extra)
 {
 	char *cfg, *more;
 
 	if (shq("test -d spec") != 0) {
-		ck_assert_int_eq(shq("cp -r '%s/examples/ha' spec", NC_SOURCE_DIR), 0);
-		if (fence)
-			ck_assert_int_eq(shq("sed -i 's|spec: {uri: \"sim:///kvm1?cpus=8&memory=16GiB\"}|"
-					     "spec: {uri: \"sim:///kvm1?cpus=8\\&memory=16GiB\", fence: [%s]}|' "
-					     "spec/cluster.yaml && grep -q 'fence: \\[' spec/cluster.yaml", fence), 0);
+		char *f = fence ? nc_xasprintf(", fence: [%s]", fence) : nc_xstrdup("");
+
+		ck_assert_int_eq(shq("mkdir spec && for h in kvm1 kvm2 kvm3; do printf 'apiVersion: novacron.io/v1\\nkind: Host\\n"
+				     "metadata: {name: %%s}\\nspec: {uri: \"sim:///%%s?cpus=8&memory=16GiB\"%s}\\n---\\n' $h $h; done > spec/hosts.yaml && "
+				     "printf 'apiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: web}\\nspec:\\n  vcpus: 2\\n  memory: 4GiB\\n"
+				     "  ha: {policy: restart, priority: 10}\\n---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: batch}\\n"
+				     "spec:\\n  vcpus: 2\\n  memory: 4GiB\\n  ha: {policy: none}\\n' > spec/vms.yaml", f), 0);
+		free(f);
 	}
 	cfg = nc_xasprintf("  directory: %s/spec", tdir);
 	more = nc_xasprintf("ha:\\n  checkInterval: 200ms\\n  failedAfter: 2s\\n  fenceRetry: 1s\\n%s", extra);
@@ -1474,7 +1479,7 @@ static void ha_example(const char *cfg_name, int port, const char *fence, const 
 	free(more);
 }
 
-/* how many of the sim hosts hold a domain named vm, and on which */
+/* which of the sim hosts hold a domain named vm, and its state: "kvm2 running\n" */
 static char *where(const char *vm)
 {
 	struct nc_run r;
@@ -1487,6 +1492,16 @@ static char *where(const char *vm)
 	return out;
 }
 
+/* the host that runs vm (one), in host[8] */
+static void host_of(const char *vm, char host[8])
+{
+	char *w = where(vm);
+
+	ck_assert_msg(strlen(w) > 5 && strchr(w, '\n') == strrchr(w, '\n'), "%s is not on one host: '%s'", vm, w);
+	snprintf(host, 8, "%.4s", w);
+	free(w);
+}
+
 /*
  * Manual fencing: nothing of a failed host is restarted until an operator
  * runs `novacron fence confirm`; then serve restarts its ha: restart VM on
@@ -1496,84 +1511,85 @@ static char *where(const char *vm)
 START_TEST(test_ha_manual_confirm_then_restart)
 {
 	struct nc_run r;
-	char *body, *w;
+	char *body, *w, h[8], *want;
 	int port = free_port();
 
-	ha_example("serve.yaml", port, NULL, "");
+	ha_cluster("serve.yaml", port, NULL, "");
 	start_serve("serve.yaml", "pid", "log");
 	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
 	free(body);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm1 running\n");
-	free(w);
-	ck_assert_int_eq(shq("$NC sim --state-dir state kvm1 down >/dev/null"), 0);
-	wait_log("host kvm1: fence pending (waiting for `novacron fence confirm kvm1`)", 30);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	want = nc_xasprintf("host %s: fence pending (waiting for `novacron fence confirm %s`)", h, h);
+	wait_log(want, 30);
+	free(want);
 	sleep(2);
-	w = where("web-2");
-	ck_assert_str_eq(w, "");          /* kvm1 cannot be read; nowhere else */
+	w = where("web");
+	ck_assert_str_eq(w, "");          /* its host cannot be read; nowhere else */
 	free(w);
-	ck_assert_int_eq(shq("$NC fence confirm kvm1 --state-dir state --by alice >/dev/null"), 0);
-	wait_log("apply: [", 20);
-	wait_log("recovery: web-2 on kvm2: ", 5);
+	ck_assert_int_eq(shq("$NC fence confirm %s --state-dir state --by alice >/dev/null", h), 0);
+	wait_log("recovery: web on kvm", 20);
+	wait_log("apply: [1/1] recover web on kvm", 10);
 	body = wait_for(port, "/status", "\"fenced_by\": \"manual: alice\"", 10);
-	HAS(body, "{\"name\": \"kvm1\", \"health\": \"failed\"");
+	want = nc_xasprintf("{\"name\": \"%s\", \"health\": \"failed\"", h);
+	HAS(body, want);
+	free(want);
 	free(body);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm2 running\n");
-	free(w);
-	w = where("batch");
-	ck_assert_str_eq(w, "");          /* ha: none stays where it was */
+	w = where("web");
+	ck_assert_ptr_null(strstr(w, h));
+	HAS(w, " running\n");
 	free(w);
 	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
 	HAS(r.out, "novacron_recoveries_total 1\n");
 	nc_run_free(&r);
 	/* more passes restart nothing again */
 	sleep(3);
-	ck_assert_int_eq(sh(&r, "grep -c 'recovery: web-2' log"), 0);
+	ck_assert_int_eq(sh(&r, "grep -c 'recovery: web' log"), 0);
 	ck_assert_str_eq(r.out, "1\n");
 	nc_run_free(&r);
-	/* back: the stale copy goes, the record forgets kvm1, its health is ok */
-	ck_assert_int_eq(shq("$NC sim --state-dir state kvm1 up >/dev/null"), 0);
-	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"ok\"", 40);
+	/* back: the stale copy goes, the record forgets the host, its health is ok */
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s up >/dev/null", h), 0);
+	want = nc_xasprintf("{\"name\": \"%s\", \"health\": \"ok\"", h);
+	body = wait_for(port, "/status", want, 40);
+	free(want);
 	free(body);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm2 running\n");
-	free(w);
-	w = where("batch");
-	ck_assert_str_eq(w, "kvm1 running\n");
+	w = where("web");
+	ck_assert_ptr_null(strstr(w, h));
+	ck_assert_ptr_eq(strchr(w, '\n'), strrchr(w, '\n'));   /* one copy */
 	free(w);
 }
 END_TEST
 
 /*
- * serve killed right after a recovery: the next instance finishes from
- * ha.json and what it observes, and restarts nothing a second time; and
- * killed after fencing, before the restart: the next one restarts once.
+ * serve killed after fencing, before the restart: the next instance
+ * restarts once; killed right after the restart: the next one restarts
+ * nothing (ha.json's `recovered` and what it observes).
  */
 START_TEST(test_ha_killed_serve_recovers_once)
 {
 	struct nc_run r;
-	char *body, *w;
+	char *body, *w, *w2, h[8];
 	int port = free_port();
 
-	ha_example("serve.yaml", port, NULL, "");
+	ha_cluster("serve.yaml", port, NULL, "");
 	start_serve("serve.yaml", "pid", "log");
 	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
 	free(body);
-	ck_assert_int_eq(shq("$NC sim --state-dir state kvm1 down >/dev/null"), 0);
-	wait_log("host kvm1: fence pending", 30);
-	/* killed after the host failed; fenced while no serve runs */
-	ck_assert_int_eq(shq("kill -9 $(cat pid); rm pid; $NC fence confirm kvm1 --state-dir state --by bob >/dev/null"), 0);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	wait_log("fence pending", 30);
+	/* killed; fenced while no serve runs */
+	ck_assert_int_eq(shq("kill -9 $(cat pid); rm pid; $NC fence confirm %s --state-dir state --by bob >/dev/null", h), 0);
 	start_serve("serve.yaml", "pid", "log2");
-	ck_assert_int_eq(sh(&r, "for i in $(seq 300); do grep -q 'recovery: web-2' log2 && break; sleep 0.1; done; "
-				"grep -c 'recovery: web-2' log2"), 0);
+	ck_assert_int_eq(sh(&r, "for i in $(seq 300); do grep -q 'apply: \\[1/1\\] recover web' log2 && break; sleep 0.1; done; "
+				"grep -c 'recovery: web' log2"), 0);
 	ck_assert_str_eq(r.out, "1\n");
 	nc_run_free(&r);
-	/* killed again right after the restart: the third instance restarts nothing */
-	ck_assert_int_eq(shq("for i in $(seq 100); do grep -q 'pass on' log2 && break; sleep 0.1; done; kill -9 $(cat pid); rm pid"), 0);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm2 running\n");
-	free(w);
+	/* killed again right after the restart */
+	ck_assert_int_eq(shq("kill -9 $(cat pid); rm pid"), 0);
+	w = where("web");
+	ck_assert_ptr_null(strstr(w, h));
+	HAS(w, " running\n");
 	start_serve("serve.yaml", "pid", "log3");
 	body = wait_for(port, "/status", "\"fenced_by\": \"manual: bob\"", 30);
 	free(body);
@@ -1581,38 +1597,43 @@ START_TEST(test_ha_killed_serve_recovers_once)
 	ck_assert_int_eq(sh(&r, "grep -c 'recovery: \\|apply: ' log3"), 1);
 	ck_assert_str_eq(r.out, "0\n");
 	nc_run_free(&r);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm2 running\n");
+	w2 = where("web");
+	ck_assert_str_eq(w2, w);
 	free(w);
+	free(w2);
 }
 END_TEST
 
 /*
  * Two instances on one lease and one state directory: both watch the
- * hosts; only the holder fences and restarts.
+ * hosts (the standby those of hosts.json); only the holder fences and
+ * restarts.
  */
 START_TEST(test_ha_only_leader_fences)
 {
 	struct nc_run r;
-	char *body;
+	char *body, h[8], *want;
 	int port = free_port(), port2 = free_port();
 
-	ha_example("serve.yaml", port, NULL, "");
-	ha_example("serve2.yaml", port2, NULL, "");
+	ha_cluster("serve.yaml", port, NULL, "");
+	ha_cluster("serve2.yaml", port2, NULL, "");
 	start_serve("serve.yaml", "pid", "log");
 	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
 	free(body);
 	start_serve("serve2.yaml", "pid2", "log2");
 	body = wait_for(port2, "/status", "\"leader\": false", 30);
 	free(body);
-	ck_assert_int_eq(shq("$NC sim --state-dir state kvm1 down >/dev/null"), 0);
-	body = wait_for(port2, "/status", "{\"name\": \"kvm1\", \"health\": \"failed\"", 30);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	want = nc_xasprintf("{\"name\": \"%s\", \"health\": \"failed\"", h);
+	body = wait_for(port2, "/status", want, 30);
+	free(want);
 	free(body);
-	wait_log("host kvm1: fence pending", 30);
-	ck_assert_int_eq(shq("$NC fence confirm kvm1 --state-dir state --by carol >/dev/null"), 0);
-	wait_log("recovery: web-2 on kvm2", 20);
+	wait_log("fence pending", 30);
+	ck_assert_int_eq(shq("$NC fence confirm %s --state-dir state --by carol >/dev/null", h), 0);
+	wait_log("recovery: web on kvm", 20);
 	sleep(2);
-	ck_assert_int_eq(sh(&r, "grep -c 'host kvm1: suspect -> failed' log2; grep -c 'fencing host\\|fence pending\\|recovery:\\|applying' log2"), 1);
+	ck_assert_int_eq(sh(&r, "grep -c 'host %s: suspect -> failed' log2; grep -c 'fencing host\\|fence pending\\|recovery:\\|applying' log2", h), 1);
 	ck_assert_str_eq(r.out, "1\n0\n");
 	nc_run_free(&r);
 }
@@ -1627,7 +1648,7 @@ START_TEST(test_ha_fence_failed_then_fixed)
 {
 	struct MHD_Daemon *d;
 	struct nc_run r;
-	char *body, *w, *extra;
+	char *body, *w, *extra, h[8], *want;
 	int port = free_port(), hook = free_port(), i;
 	bool seen = false;
 
@@ -1641,13 +1662,16 @@ START_TEST(test_ha_fence_failed_then_fixed)
 	extra = nc_xasprintf("fencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n      agent: %s/test/data/fence/fence_nc_test\\n"
 			     "      options: {mode: fail}\\n      passwordFile: %s/pw\\n"
 			     "notify:\\n  - url: http://127.0.0.1:%d/hook\\n", NC_SOURCE_DIR, tdir, hook);
-	ha_example("serve.yaml", port, "ipmi", extra);
+	ha_cluster("serve.yaml", port, "ipmi", extra);
 	free(extra);
 	start_serve("serve.yaml", "pid", "log");
 	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
 	free(body);
-	ck_assert_int_eq(shq("$NC sim --state-dir state kvm1 down >/dev/null"), 0);
-	wait_log("FENCE FAILED for host kvm1: agent device ipmi: ", 30);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	want = nc_xasprintf("FENCE FAILED for host %s: agent device ipmi: ", h);
+	wait_log(want, 30);
+	free(want);
 	wait_log("; nothing of it is restarted; retrying in 1.0 s", 5);
 	body = wait_for(port, "/status", "\"fence_error\": \"agent device ipmi: ", 10);
 	HAS(body, "\"fenced\": false");
@@ -1658,7 +1682,7 @@ START_TEST(test_ha_fence_failed_then_fixed)
 				"grep -c 'FENCE FAILED' log | awk '$1 >= 2 {print \"retried\"}'"), 0);
 	ck_assert_str_eq(r.out, "retried\n");
 	nc_run_free(&r);
-	w = where("web-2");
+	w = where("web");
 	ck_assert_str_eq(w, "");
 	free(w);
 	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", port), 0);
@@ -1675,12 +1699,15 @@ START_TEST(test_ha_fence_failed_then_fixed)
 	ck_assert(seen);
 	/* the device fixed: the agent powers it off and reports it off */
 	ck_assert_int_eq(shq("sed -i 's/mode: fail/mode: off/' serve.yaml && kill -HUP $(cat pid)"), 0);
-	wait_log("host kvm1 fenced by agent device ipmi: ", 40);
-	wait_log("recovery: web-2 on kvm2", 20);
+	want = nc_xasprintf("host %s fenced by agent device ipmi: ", h);
+	wait_log(want, 40);
+	free(want);
+	wait_log("recovery: web on kvm", 20);
 	body = wait_for(port, "/status", "\"fenced_by\": \"agent device ipmi\"", 10);
 	free(body);
-	w = where("web-2");
-	ck_assert_str_eq(w, "kvm2 running\n");
+	w = where("web");
+	ck_assert_ptr_null(strstr(w, h));
+	HAS(w, " running\n");
 	free(w);
 	ck_assert_int_eq(sh(&r, "grep -c pw-secret-0451 log state/ha.json"), 1);
 	HAS(r.out, "log:0\n");
@@ -1691,6 +1718,49 @@ START_TEST(test_ha_fence_failed_then_fixed)
 	HASNT(got.buf, "pw-secret-0451");
 	pthread_mutex_unlock(&got_mu);
 	MHD_stop_daemon(d);
+}
+END_TEST
+
+/*
+ * `novacron fence run HOST`: refuses a host that can be read (unless
+ * --force), fences a down one with its configured device and records it
+ * (who, by what), and the next apply restarts its ha: restart VM.
+ */
+START_TEST(test_ha_fence_run_by_hand)
+{
+	struct nc_run r;
+	char h[8];
+
+	ha_cluster("serve.yaml", free_port(), "ipmi", "");
+	ck_assert_int_eq(shq("echo pw-secret-0452 > pw && chmod 600 pw && "
+			     "printf 'fencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n      agent: %s/test/data/fence/fence_nc_test\\n"
+			     "      options: {mode: off, log: %s/agent.log}\\n      passwordFile: %s/pw\\n' > cli.yaml && "
+			     "$NC apply spec --state-dir state --auto-approve", NC_SOURCE_DIR, tdir, tdir), 0);
+	host_of("web", h);
+	ck_assert_int_eq(sh(&r, "$NC fence run %s spec --config cli.yaml --state-dir state --by dave", h), 1);
+	HAS(r.err, "can be read right now: it is not failed.");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("test ! -e agent.log && test ! -e state/ha.json"), 0);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down", h), 0);
+	ck_assert_int_eq(sh(&r, "$NC fence run %s spec --config cli.yaml --state-dir state --by dave", h), 0);
+	HAS(r.out, ": 1 VM to restart, 0 rbd disks, the whole host needed\n");
+	HAS(r.out, " by agent device ipmi (novacron fence run by dave): ");
+	HASNT(r.out, "pw-secret");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cat state/ha.json"), 0);
+	HAS(r.out, "\"fenced\": true");
+	HAS(r.out, "\"fenced_by\": \"agent device ipmi (novacron fence run by dave)\"");
+	HAS(r.out, "\"whole_host\": true");
+	HASNT(r.out, "pw-secret");
+	nc_run_free(&r);
+	sh(&r, "$NC apply spec --state-dir state --auto-approve");   /* incomplete: a host cannot be read */
+	HAS(r.out, "] recover web on kvm");
+	nc_run_free(&r);
+	/* a host the configuration has no device for */
+	ck_assert_int_eq(shq("sed -i 's/name: ipmi/name: other/' cli.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC fence run %s spec --config cli.yaml --state-dir state", h), 1);
+	HAS(r.err, "no fence device 'ipmi' in cli.yaml (fencing: devices:)");
+	nc_run_free(&r);
 }
 END_TEST
 
@@ -1735,6 +1805,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_killed_serve_recovers_once);
 	tcase_add_test(tc, test_ha_only_leader_fences);
 	tcase_add_test(tc, test_ha_fence_failed_then_fixed);
+	tcase_add_test(tc, test_ha_fence_run_by_hand);
 	suite_add_tcase(s, tc);
 	return s;
 }
