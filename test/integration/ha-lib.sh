@@ -143,7 +143,8 @@ wait_writing() {
 }
 # the records on the disk, read with the rbd CLI: "SEQ BOOTID" lines sorted by SEQ
 disk_records() {
-	rbd_ export "$IMG" - 2>/dev/null | head -c $((4097 * 512)) |
+	# (head stops reading early: rbd's SIGPIPE is no failure)
+	{ rbd_ export "$IMG" - 2>/dev/null || true; } | head -c $((4097 * 512)) |
 		grep -ao 'NCHA b=[0-9]* s=[0-9]*' | sed 's/^NCHA b=\([0-9]*\) s=\([0-9]*\)/\2 \1/' | sort -n -u
 }
 # who holds the image's exclusive lock: "LOCKER ADDRESS" (e.g. client.4321 127.0.0.1:0/1234)
@@ -181,7 +182,7 @@ wait_stale_gone() {
 	for ((i = 0; i < 600; i++)); do
 		st=$(virsh_ "$h" domstate vm1 2>/dev/null)
 		[ -z "$st" ] && ! defined_on "$h" && return $ran
-		[ "$2" = was-running ] || { [ "$st" = running ] && ran=1; }
+		[ "${2:-}" = was-running ] || { [ "$st" = running ] && ran=1; }
 		sleep 0.2
 	done
 	return 1
@@ -222,5 +223,18 @@ status() { $NS curl -s --max-time 5 "http://127.0.0.1:$PORT/status"; }
 q() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" 2>/dev/null; }
 # the health serve shows for host h$1 in /status (ha.hosts[].health: ok, suspect, failed)
 health() { status | q "[h['health'] for h in d['ha']['hosts'] if h['name'] == 'h$1'][0]"; }
+# serve's HA view of host h$1 in /status: "HEALTH FENCED FENCED_BY"
+ha_status() { status | q "[' '.join([h['health'], str(h['fenced']), str(h['fenced_by'])]) for h in d['ha']['hosts'] if h['name'] == 'h$1'][0]"; }
+metric() { $NS curl -s --max-time 5 "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+log_lines() { wc -l <"$T/serve.log"; }
+# the number of the first line of serve's log after line $1 that matches $2 (0: none)
+log_line_of() { tail -n +"$(($1 + 1))" "$T/serve.log" | grep -n -m1 -E "$2" | cut -d: -f1 | awk -v f="$1" '{print $1 + f} END {if (!NR) print 0}'; }
+# serve's log after line $1: host h$2 fenced before vm1 was restarted on another host
+fenced_before_restart() {
+	local f r
+	f=$(log_line_of "$1" "host h$2 fenced by ")
+	r=$(log_line_of "$1" "recover vm1 on h[0-9]+ \.\.\. done")
+	[ "$f" -gt 0 ] && [ "$r" -gt "$f" ]
+}
 # host h$1's entry of the HA record (STATE_DIR/ha.json), "None" when it has none
 ha_entry() { [ -s "$T/st/ha.json" ] && q "[h for h in d['hosts'] if h['name'] == 'h$1'] or None" <"$T/st/ha.json" || echo None; }

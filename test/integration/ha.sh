@@ -96,6 +96,7 @@ A=$H
 read -r B0 _ <<<"$(last_written "$A")"
 read -r LOCKER ADDR <<<"$(lock_owner)"
 say "1. crash: kill -9 h$A's libvirtd and QEMU (lock owner $LOCKER $ADDR)"
+L0=$(log_lines)
 kill -9 "$(lvd_pid "$A")" "$(qemu_pid "$A")"
 sleep 0.3
 read -r _ LASTW <<<"$(last_written "$A")"
@@ -111,8 +112,14 @@ ceph_ osd blocklist ls 2>/dev/null | grep -qF "$ADDR" && ok "1. crash: h$A's cli
 	fail "1. crash: $ADDR is not in the blocklist"
 grep -q "host h$A: ok -> suspect" "$T/serve.log" && grep -q "host h$A: suspect -> failed" "$T/serve.log" &&
 	ok "1. crash: serve logged h$A ok -> suspect -> failed" || fail "1. crash: serve's log has no suspect/failed for h$A"
+fenced_before_restart "$L0" "$A" && ok "1. crash: serve's log: h$A fenced (lock broken), then vm1 restarted" ||
+	{ tail -n +"$L0" "$T/serve.log"; fail "1. crash: not fenced before the restart in serve's log"; }
 E=$(ha_entry "$A")
-grep -q "'fenced': True" <<<"$E" && ok "1. crash: the HA record has h$A fenced: $E" || fail "1. crash: HA record of h$A: $E"
+grep -q "'fenced': True" <<<"$E" && grep -q "'recovered': \['vm1'\]" <<<"$E" &&
+	ok "1. crash: the HA record has h$A fenced, vm1 recovered: $E" || fail "1. crash: HA record of h$A: $E"
+S=$(ha_status "$A")
+[ "$S" = "failed True rbd device ceph" ] && ok "1. crash: /status shows h$A failed, fenced by rbd device ceph" ||
+	fail "1. crash: /status of h$A: $S"
 
 # the crashed host returns with vm1 still defined there (shut off)
 bash test/testbed/libvirtd.sh restart "$A" "$LV" >"$T/restart.log" 2>&1 || { cat "$T/restart.log"; fail "restart h$A"; }
@@ -128,6 +135,7 @@ read -r B1 _ <<<"$(last_written "$B")"
 read -r LOCKER ADDR <<<"$(lock_owner)"
 QB=$(qemu_pid "$B"); LB=$(lvd_pid "$B")
 say "2. hung host: SIGSTOP h$B's libvirtd $LB and QEMU $QB (lock owner $LOCKER $ADDR)"
+L0=$(log_lines)
 kill -STOP "$LB" "$QB"
 read -r _ LASTW <<<"$(last_written "$B")"
 if C=$(wait_restarted "$B"); then
@@ -140,6 +148,8 @@ wait_writing "$C" 30 "$B1" && read -r NC_ LAST <<<"$(boot_line "$C")" &&
 	{ console "$C" | head -3; fail "2. hung host: the copy on h$C: $(boot_line "$C") after h$B's last write $LASTW"; }
 ceph_ osd blocklist ls 2>/dev/null | grep -qF "$ADDR" && ok "2. hung host: h$B's client $ADDR is blocklisted" ||
 	fail "2. hung host: $ADDR is not in the blocklist"
+fenced_before_restart "$L0" "$B" && ok "2. hung host: serve's log: h$B fenced, then vm1 restarted" ||
+	{ tail -n +"$L0" "$T/serve.log"; fail "2. hung host: not fenced before the restart in serve's log"; }
 # the old QEMU continued: Ceph refuses its writes
 kill -CONT "$QB"
 for _ in $(seq 100); do console "$B" | grep -q '^NCHA err' && break; sleep 0.1; done
@@ -181,6 +191,7 @@ read -r B3 _ <<<"$(last_written "$C")"
 read -r LOCKER ADDR <<<"$(lock_owner)"
 QC=$(qemu_pid "$C"); LC=$(lvd_pid "$C")
 say "4. split: SIGSTOP h$C's libvirtd $LC only; its QEMU $QC writes on (lock owner $LOCKER $ADDR)"
+L0=$(log_lines)
 kill -STOP "$LC"
 if D=$(wait_restarted "$C"); then
 	ok "4. split: vm1 restarted on h$D while h$C's QEMU was alive"
@@ -195,6 +206,8 @@ E=$(console "$C" | grep -a '^NCHA err' | head -1)
 read -r _ LASTC <<<"$(last_written "$C")"
 [ "$LASTC" -le "$LAST" ] && ok "4. split: h$C's last write (SEQ $LASTC) came before the new copy started (from $LAST): fencing first" ||
 	fail "4. split: h$C wrote SEQ $LASTC, after the new copy started from $LAST"
+fenced_before_restart "$L0" "$C" && ok "4. split: serve's log: h$C fenced, then vm1 restarted" ||
+	{ tail -n +"$L0" "$T/serve.log"; fail "4. split: not fenced before the restart in serve's log"; }
 M=$(max_seq_of "$B3")
 [ "$M" -le "$LAST" ] && ok "4. split: no record of boot $B3 on the disk after the new copy's start (its last is SEQ $M)" ||
 	fail "4. split: boot $B3 wrote SEQ $M, after the new copy started from $LAST"
@@ -205,7 +218,12 @@ wait_stale_gone "$C" was-running && ok "4. h$C back: its stale copy destroyed an
 # ---------------------------------------------------------------- all along
 R=$(running_on_but)
 [ "$R" = "$D" ] && ok "vm1 runs on h$D only" || fail "vm1 runs on: $R"
-W=$(no_interleave) && ok "the disk's records: BOOTIDs never interleave along SEQ ($(disk_records | awk '{print $2}' | uniq -c | awk '{printf "%s boot %s x%s", s, $2, $1; s=", "}'))" ||
+for _ in $(seq 100); do [ "$(health "$C")" = ok ] && break; sleep 0.2; done
+S="$(health 1) $(health 2) $(health 3)"
+[ "$S" = "ok ok ok" ] && ok "serve's /status: h1 h2 h3 ok again" || fail "serve's /status health at the end: $S"
+R=$(metric novacron_recoveries_total)
+[ "$R" = 3 ] && ok "serve's /metrics: novacron_recoveries_total 3" || fail "novacron_recoveries_total: $R (3 recoveries)"
+W=$(no_interleave) && ok "the disk's records: BOOTIDs never interleave along SEQ ($(disk_records | awk '{print $2}' | uniq -c | awk '{printf "%sboot %s x%s", s, $2, $1; s=", "}'))" ||
 	fail "two copies wrote in turn: $W"
 
 [ $fails = 0 ]
