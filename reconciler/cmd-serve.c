@@ -810,8 +810,18 @@ static int run_pass(struct server *s)
 	double t0 = mono();
 	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v, rec_ok, applied = false;
 	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
-	int ret = 0;
+	int ret = 0, plock = -1;
 
+	/* a hand `novacron apply` running: this pass only observes (hostrec.h, NC_APPLY_LOCK) */
+	if (apply && (plock = nc_apply_lock(s->state_dir, false, &rerr)) < 0) {
+		if (plock == -2)
+			logf_("a novacron apply holds %s/%s: this pass applies (and fences) nothing", s->state_dir,
+			      NC_APPLY_LOCK);
+		else
+			logf_("error: %s; nothing is applied", rerr.msg);
+		rerr.msg[0] = 0;
+		apply = false;
+	}
 	memset(&r, 0, sizeof(r));
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = s->state_dir;
@@ -1010,6 +1020,8 @@ static int run_pass(struct server *s)
 	nc_health_view_release(&hv);
 	nc_ha_release(&harec);
 	free(incomplete);
+	if (plock >= 0)
+		nc_hostrec_unlock(plock);
 	return ret;
 }
 

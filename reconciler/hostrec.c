@@ -298,7 +298,7 @@ int nc_hostrec_lock(const char *state_dir, struct nc_err *err)
 	return nc_state_lock(state_dir, "hosts.lock", err);
 }
 
-int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err)
+static int state_lock(const char *state_dir, const char *name, bool wait, struct nc_err *err)
 {
 	char *path = nc_xasprintf("%s/%s", state_dir, name);
 	int fd = -1;
@@ -308,6 +308,11 @@ int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err)
 		goto out;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && !wait && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		close(fd);
+		fd = -2;
+		goto out;
+	}
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		nc_err_set(err, "cannot lock %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -317,6 +322,16 @@ int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err)
 out:
 	free(path);
 	return fd;
+}
+
+int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err)
+{
+	return state_lock(state_dir, name, true, err);
+}
+
+int nc_apply_lock(const char *state_dir, bool wait, struct nc_err *err)
+{
+	return state_lock(state_dir, NC_APPLY_LOCK, wait, err);
 }
 
 void nc_hostrec_unlock(int fd)

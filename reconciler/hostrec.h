@@ -76,6 +76,16 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 
 /* An exclusive lock on STATE_DIR/NAME (made 0600 when missing): its fd, or -1 with *err set. */
 int nc_state_lock(const char *state_dir, const char *name, struct nc_err *err);
+/*
+ * STATE_DIR/apply.lock, held by each pass that may change the cluster
+ * (novacron apply, a serve pass that applies) from before it observes until
+ * its records are written: two passes at once would each plan from a
+ * cluster the other is changing (docs/ha.md: a VM of a failed host restarted
+ * by both, on two hosts).  wait: block until it is free; else -2 when it is
+ * held (err untouched).  Its fd, or -1 with *err set.
+ */
+#define NC_APPLY_LOCK "apply.lock"
+int nc_apply_lock(const char *state_dir, bool wait, struct nc_err *err);
 /* An exclusive lock on STATE_DIR/hosts.lock: returns its fd, or -1. */
 int nc_hostrec_lock(const char *state_dir, struct nc_err *err);
 void nc_hostrec_unlock(int fd);

@@ -224,6 +224,22 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	{
 		struct nc_err err = { "" };
 
+		/* one pass that changes the cluster at a time, from its observation to its records */
+		if (a->is_apply) {
+			int fd = nc_apply_lock(a->state_dir, false, &err);
+
+			if (fd == -2) {
+				fprintf(stderr, "novacron %s: waiting for another apply or serve pass to end (it holds "
+						"%s/%s)\n", a->cmd, a->state_dir, NC_APPLY_LOCK);
+				fd = nc_apply_lock(a->state_dir, true, &err);
+			}
+			if (fd < 0) {
+				fprintf(stderr, "novacron %s: %s\n", a->cmd, err.msg);
+				return -1;
+			}
+			p->apply_lock = fd;
+			p->locked = true;
+		}
 		if (nc_hostrec_load(&p->record, a->state_dir, &err) < 0) {
 			fprintf(stderr, "novacron %s: %s\n", a->cmd, err.msg);
 			return -1;
@@ -272,6 +288,8 @@ void nc_pass_release(struct nc_pass *p)
 	nc_hostrec_release(&p->record);
 	nc_ha_release(&p->ha);
 	nc_image_set_release(&p->images);
+	if (p->locked)
+		nc_hostrec_unlock(p->apply_lock);
 	memset(p, 0, sizeof(*p));
 }
 

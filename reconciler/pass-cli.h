@@ -50,6 +50,8 @@ struct nc_pass {
 	struct nc_hostrec record;        /* hosts seen before (STATE_DIR/hosts.json) */
 	struct nc_ha_record ha;          /* failed and fenced hosts (STATE_DIR/ha.json), read only */
 	struct nc_image_set images;      /* where the Images' bytes are (images.h) */
+	int apply_lock;                  /* apply: STATE_DIR/apply.lock (hostrec.h), held until release */
+	bool locked;
 	bool ready;
 };
 

@@ -715,6 +715,50 @@ START_TEST(test_ha_recover_cut_short)
 }
 END_TEST
 
+/*
+ * Two `novacron apply` at once on a failed, fenced host, with specs that
+ * would restart its VM on different hosts (an operator's checkout and
+ * another's): without a lock each plans from a cluster where the VM runs
+ * nowhere, and it runs twice.  The second waits for the first
+ * (STATE_DIR/apply.lock, held here to start them together), then sees the
+ * VM running: it is restarted once.
+ */
+START_TEST(test_ha_two_applies_restart_once)
+{
+	static const char *const others[] = { "h2", "h3" };
+	char *path = nc_xasprintf("%s/st/apply.lock", tdir);
+	struct nc_run r;
+	int fd;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("mkdir spec2 && cp spec/vms.yaml spec2/"), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	write_file("spec2/hosts.yaml", HOST("h1") HOST("h3"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1 >/dev/null"), 0);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(shq("(" APPLY " >a.out 2>a.err & $NC apply spec2 --state-dir st --auto-approve >b.out "
+			     "2>b.err & wait; touch both.done) >/dev/null 2>&1 &"), 0);
+	/* both wait before they read the cluster */
+	ck_assert_int_eq(sh(&r, "for i in $(seq 600); do grep -q 'waiting for another apply or serve pass' a.err && "
+			    "grep -q 'waiting for another apply or serve pass' b.err && exit 0; sleep 0.1; done; "
+			    "cat a.err b.err; exit 1"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(copies("a", others, 2), 0);
+	close(fd);
+	ck_assert_int_eq(shq("for i in $(seq 600); do test -e both.done && exit 0; sleep 0.1; done; exit 1"), 0);
+	ck_assert_int_eq(copies("a", others, 2), 1);
+	ck_assert_int_eq(sh(&r, "cat a.out b.out"), 0);
+	HAS(r.out, "recover a on h");
+	ck_assert_ptr_null(strstr(strstr(r.out, "recover a on h") + 1, "recover a on h"));
+	nc_run_free(&r);
+	free(path);
+}
+END_TEST
+
 /* serve's health monitor: a host that failed its checks is not contacted at all */
 START_TEST(test_ha_observe_skips_failed_hosts)
 {
@@ -899,6 +943,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_rbd_fence_covers_every_disk);
 	tcase_add_test(tc, test_ha_fence_cli);
 	tcase_add_test(tc, test_ha_recover_cut_short);
+	tcase_add_test(tc, test_ha_two_applies_restart_once);
 	tcase_add_test(tc, test_ha_max_recoveries_option);
 	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
