@@ -1356,6 +1356,26 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			nc_buf_release(&b);
 			continue;
 		}
+		/*
+		 * The only copy seen is one its host's HA record lists as restarted
+		 * elsewhere (not stale only because the restarted copy is not seen):
+		 * while a host cannot be read, that copy may run there.  Starting or
+		 * changing this one would run the VM twice: it is left as it is.
+		 */
+		if (at && p.unreachable) {
+			const char *hn = c->hosts[at->host].spec->obj.meta.name.v;
+			const struct nc_ha_host *h = ha_entry(opts, hn);
+
+			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name)) {
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s on %s is the copy left behind when %s failed: %s was restarted "
+					 "elsewhere, and that copy may run on a host that cannot be read now; this one "
+					 "is not started or changed (it is removed as stale once the other is seen)",
+					 name, hn, hn, name);
+				p.blocked++;
+				continue;
+			}
+		}
 		if (!at) {
 			char *why = NULL;
 			int host;

@@ -759,6 +759,55 @@ START_TEST(test_ha_two_applies_restart_once)
 }
 END_TEST
 
+/*
+ * A double failure: a restarted on h2 after h1 failed, then h2 cannot be
+ * read (not failed: partitioned from this observer, a still running there)
+ * while h1 comes back after a crash with a's old copy shut off.  That copy
+ * is the only one seen, yet h1's record lists a as restarted elsewhere: it
+ * is never started (that would run a twice), until h2 is seen again and
+ * h1's copy goes as stale.
+ */
+START_TEST(test_ha_left_behind_copy_not_started)
+{
+	static const char *const both[] = { "h1", "h2" };
+	struct nc_run r;
+	char *d;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2") HOST("h3"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1 >/dev/null"), 0);
+	ck_assert_int_eq(shq(APPLY), 1);
+	ck_assert_int_eq(copies("a", both + 1, 1), 1);
+	/* h2 is cut off; h1 rebooted: its copy of a is shut off */
+	ck_assert_int_eq(shq(SIM " h2 down && " SIM " h1 up && " SIM " h1 destroy a"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HASNT(r.out, "a: start");
+	HASNT(r.out, "a: recover");
+	HAS(r.out, "warning: VM a on h1 is the copy left behind when h1 failed: a was restarted elsewhere, and that "
+		   "copy may run on a host that cannot be read now; this one is not started or changed");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, SIM " h1 list"), 0);
+	HAS(r.out, "a                    shut off");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
+	HAS(r.out, "restarted elsewhere: a\n");
+	nc_run_free(&r);
+	/* h2 is seen again: h1's copy is stale */
+	ck_assert_int_eq(shq(SIM " h2 up"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "- a: delete on h1\n      why: stale copy: a was restarted on h2 after h1 failed");
+	nc_run_free(&r);
+	d = doms_on("h1");
+	ck_assert_str_eq(d, "");
+	free(d);
+	ck_assert_int_eq(copies("a", both + 1, 1), 1);
+}
+END_TEST
+
 /* serve's health monitor: a host that failed its checks is not contacted at all */
 START_TEST(test_ha_observe_skips_failed_hosts)
 {
@@ -944,6 +993,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_fence_cli);
 	tcase_add_test(tc, test_ha_recover_cut_short);
 	tcase_add_test(tc, test_ha_two_applies_restart_once);
+	tcase_add_test(tc, test_ha_left_behind_copy_not_started);
 	tcase_add_test(tc, test_ha_max_recoveries_option);
 	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
