@@ -9,7 +9,8 @@
 #
 # Each run kills (-9) the libvirtd and the QEMU of the host vm1 runs on, as a crash would,
 # then takes the times from serve's log lines (milliseconds) and from virsh:
-#   detection  the kill -> serve declares the host failed (ok -> suspect -> failed)
+#   detection  the kill -> serve declares the host failed (ok -> suspect -> failed);
+#              "suspect" is the part until the first missed check made it suspect
 #   fencing    failed -> the fence done (the lock broken, the client blocklisted)
 #   restart    fenced -> vm1 running on another host (virsh domstate, polled every 50 ms)
 #   total      the kill -> vm1 running elsewhere; also: the kill -> the guest's first
@@ -40,8 +41,8 @@ log_ms() {
 	echo $(($(date -d "$(cut -d' ' -f1 <<<"$l" | sed 's/T/ /; s/Z$//')Z" +%s%N) / 1000000))
 }
 
-printf '%-4s %-9s %10s %10s %10s %10s %12s\n' run host detection fencing restart total "first write"
-det=() fen=() res=() tot=() wri=()
+printf '%-4s %-9s %10s %10s %10s %10s %10s %12s\n' run host suspect detection fencing restart total "first write"
+sus=() det=() fen=() res=() tot=() wri=()
 for run in $(seq "$RUNS"); do
 	X=$(running_on_but | head -1)
 	read -r BOOT _ <<<"$(last_written "$X")"
@@ -58,18 +59,19 @@ for run in $(seq "$RUNS"); do
 	[ -n "$Y" ] || { tail -30 "$T/serve.log"; echo "bench/ha.sh: run $run: vm1 not restarted"; exit 1; }
 	wait_writing "$Y" 60 "$BOOT" || { echo "bench/ha.sh: run $run: no write on h$Y"; exit 1; }
 	t_write=$(ms)
+	t_suspect=$(log_ms "$from" "host h$X: ok -> suspect")
 	t_failed=$(log_ms "$from" "host h$X: suspect -> failed")
 	t_fenced=$(log_ms "$from" "host h$X fenced by")
-	d=$((t_failed - t0)) f=$((t_fenced - t_failed)) r=$((t_run - t_fenced)) a=$((t_run - t0)) w=$((t_write - t0))
-	printf '%-4s %-9s %8d ms %7d ms %7d ms %7d ms %9d ms\n' "$run" "h$X->h$Y" "$d" "$f" "$r" "$a" "$w"
-	det+=("$d") fen+=("$f") res+=("$r") tot+=("$a") wri+=("$w")
+	s=$((t_suspect - t0)) d=$((t_failed - t0)) f=$((t_fenced - t_failed)) r=$((t_run - t_fenced)) a=$((t_run - t0)) w=$((t_write - t0))
+	printf '%-4s %-9s %7d ms %7d ms %7d ms %7d ms %7d ms %9d ms\n' "$run" "h$X->h$Y" "$s" "$d" "$f" "$r" "$a" "$w"
+	sus+=("$s") det+=("$d") fen+=("$f") res+=("$r") tot+=("$a") wri+=("$w")
 	# the host comes back; the next run starts when serve cleaned it up and sees it ok
 	bash test/testbed/libvirtd.sh restart "$X" "$LV" >"$T/restart.log" 2>&1 || { cat "$T/restart.log"; exit 1; }
 	wait_stale_gone "$X" || { echo "bench/ha.sh: h$X's stale copy stays"; exit 1; }
 	for _ in $(seq 300); do all_ok && [ "$(ha_entry "$X")" = None ] && break; sleep 0.2; done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-printf '%-14s %8d ms %7d ms %7d ms %7d ms %9d ms\n' "median of $RUNS" "$(median "${det[@]}")" "$(median "${fen[@]}")" \
+printf '%-14s %7d ms %7d ms %7d ms %7d ms %7d ms %9d ms\n' "median of $RUNS" "$(median "${sus[@]}")" "$(median "${det[@]}")" "$(median "${fen[@]}")" \
 	"$(median "${res[@]}")" "$(median "${tot[@]}")" "$(median "${wri[@]}")"
 echo
 echo "host death -> guest running elsewhere: median $(awk -v m="$(median "${tot[@]}")" 'BEGIN {printf "%.1f", m / 1000}') s" \
