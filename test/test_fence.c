@@ -429,6 +429,30 @@ START_TEST(test_fence_agent_fails)
 }
 END_TEST
 
+/*
+ * An agent that floods its output, echoing the password where the first
+ * 8 KiB kept of it end: the password's start, cut there, is no less secret.
+ */
+START_TEST(test_fence_agent_flood_password_cut)
+{
+	char *pw = nc_xasprintf("%s/pw", tdir);
+	const char *const opts[] = { "mode", "flood", NULL };
+	struct nc_fence_device d;
+	struct nc_fence_result res;
+	struct nc_kv kv[2];
+	struct nc_err err;
+
+	write_file("pw", "Hunter2-secret\n", 0600);
+	agent_device(&d, kv, TEST_AGENT, pw, 0, opts);
+	ck_assert_int_lt(fence_with(&d, &res, &err), 0);
+	ck_assert(!res.whole_host);
+	ck_assert_str_eq(err.msg, "agent fence_nc_test could not power kvm1 off (action=off, exit 1): ***");
+	HASNT(err.msg, "Hunt");
+	nc_fence_result_release(&res);
+	free(pw);
+}
+END_TEST
+
 /* a hanging agent is killed with its process group at the timeout */
 START_TEST(test_fence_agent_hangs)
 {
@@ -984,6 +1008,7 @@ Suite *nc_suite_fence(void)
 	tcase_add_test(tc, test_fence_agent_signals_reset);
 	tcase_add_test(tc, test_fence_agent_status_still_on);
 	tcase_add_test(tc, test_fence_agent_fails);
+	tcase_add_test(tc, test_fence_agent_flood_password_cut);
 	tcase_add_test(tc, test_fence_agent_hangs);
 	tcase_add_test(tc, test_fence_agent_password_file_missing);
 	tcase_add_test(tc, test_fence_agent_ipmilan);

@@ -121,12 +121,18 @@ static void summarize(char *out, size_t outlen, const char *password, char *dst,
 {
 	char *line, *best = NULL, *last = NULL, *p, *save = NULL;
 	struct nc_buf b = NC_BUF_INIT;
-	size_t plen = password ? strlen(password) : 0;
+	size_t plen = password ? strlen(password) : 0, k;
 
 	out[outlen] = 0;
 	/* the password, wherever the agent echoed it */
 	for (p = out; plen && (p = strstr(p, password)) != NULL; p += plen)
 		memset(p, '\x01', plen);
+	/* and its start, where the output was cut at OUTPUT_MAX */
+	for (k = plen > outlen ? outlen : plen - (plen > 0); k > 0; k--)
+		if (memcmp(out + outlen - k, password, k) == 0) {
+			memset(out + outlen - k, '\x01', k);
+			break;
+		}
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		while (*line == ' ' || *line == '\t')
 			line++;
