@@ -257,77 +257,60 @@ static bool health_may_clear(void *opaque, const char *host)
 	return clear;
 }
 
-/* the declared hosts the monitor probes, at the URIs the operator's connections give */
+/* the monitor probes hosts at the URIs the operator's connections give; a refused URI is
+ * not probed (the pass reports the host; nothing fences it) */
+static void watch_hosts(struct server *s, const struct nc_host *const *hosts, size_t nh)
+{
+	const char **names = nc_xcalloc(nh + 1, sizeof(*names));
+	char **uris = nc_xcalloc(nh + 1, sizeof(*uris));
+	size_t i, n = 0;
+
+	for (i = 0; i < nh; i++) {
+		struct nc_err err = { "" };
+
+		uris[n] = nc_connection_uri(hosts[i], &s->cfg.connections, false, &err);
+		if (uris[n])
+			names[n++] = hosts[i]->obj.meta.name.v;
+	}
+	nc_health_set_hosts(s->health, names, (const char *const *)uris, n);
+	for (i = 0; i < n; i++)
+		free(uris[i]);
+	free(uris);
+	free(names);
+}
+
+/* the declared hosts of the revision in force */
 static void health_hosts(struct server *s)
 {
-	const char **names, **uris;
-	char **owned;
-	size_t i, n = 0, nh;
-
-	if (!s->health || !s->good_spec)
-		return;
-	nh = s->good_spec->nobjs[NC_KIND_HOST];
-	names = nc_xcalloc(nh + 1, sizeof(*names));
-	uris = nc_xcalloc(nh + 1, sizeof(*uris));
-	owned = nc_xcalloc(nh + 1, sizeof(*owned));
-	for (i = 0; i < nh; i++) {
-		const struct nc_host *h = (const struct nc_host *)s->good_spec->objs[NC_KIND_HOST][i];
-		struct nc_err err = { "" };
-		char *uri = nc_connection_uri(h, &s->cfg.connections, false, &err);
-
-		/* a refused URI is not probed: the pass reports the host, nothing fences it */
-		if (!uri)
-			continue;
-		names[n] = h->obj.meta.name.v;
-		uris[n] = uri;
-		owned[n++] = uri;
-	}
-	nc_health_set_hosts(s->health, names, uris, n);
-	for (i = 0; i < n; i++)
-		free(owned[i]);
-	free(owned);
-	free(names);
-	free(uris);
+	if (s->health && s->good_spec)
+		watch_hosts(s, (const struct nc_host *const *)s->good_spec->objs[NC_KIND_HOST],
+			    s->good_spec->nobjs[NC_KIND_HOST]);
 }
 
 /*
  * A standby has no spec (it fetches nothing): it watches the hosts the
- * leader recorded in STATE_DIR/hosts.json (hostrec.h; a shared stateDir),
- * at the URIs the operator's connections give.
+ * leader recorded in STATE_DIR/hosts.json (hostrec.h; a shared stateDir).
  */
 static void health_hosts_recorded(struct server *s)
 {
 	struct nc_hostrec rec = { 0 };
 	struct nc_err err = { "" };
-	const char **names, **uris;
-	char **owned;
-	size_t i, n = 0;
+	struct nc_host *fake;
+	const struct nc_host **hosts;
+	size_t i;
 
 	if (nc_hostrec_load(&rec, s->state_dir, &err) < 0)
 		return;
-	names = nc_xcalloc(rec.nhosts + 1, sizeof(*names));
-	uris = nc_xcalloc(rec.nhosts + 1, sizeof(*uris));
-	owned = nc_xcalloc(rec.nhosts + 1, sizeof(*owned));
+	fake = nc_xcalloc(rec.nhosts + 1, sizeof(*fake));
+	hosts = nc_xcalloc(rec.nhosts + 1, sizeof(*hosts));
 	for (i = 0; i < rec.nhosts; i++) {
-		struct nc_host fake;
-		char *uri;
-
-		memset(&fake, 0, sizeof(fake));
-		fake.obj.meta.name.v = rec.hosts[i].name;
-		fake.spec.uri.v = rec.hosts[i].uri;
-		uri = nc_connection_uri(&fake, &s->cfg.connections, false, &err);
-		if (!uri)
-			continue;
-		names[n] = rec.hosts[i].name;
-		uris[n] = uri;
-		owned[n++] = uri;
+		fake[i].obj.meta.name.v = rec.hosts[i].name;
+		fake[i].spec.uri.v = rec.hosts[i].uri;
+		hosts[i] = &fake[i];
 	}
-	nc_health_set_hosts(s->health, names, uris, n);
-	for (i = 0; i < n; i++)
-		free(owned[i]);
-	free(owned);
-	free(names);
-	free(uris);
+	watch_hosts(s, hosts, rec.nhosts);
+	free(hosts);
+	free(fake);
 	nc_hostrec_release(&rec);
 }
 

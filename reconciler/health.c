@@ -614,18 +614,6 @@ void nc_health_json(struct nc_health *h, struct nc_buf *b)
 	pthread_mutex_unlock(&h->mu);
 }
 
-static void lval(struct nc_buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '\\' || *s == '"')
-			nc_buf_addc(b, '\\');
-		if (*s == '\n')
-			nc_buf_adds(b, "\\n");
-		else
-			nc_buf_addc(b, *s);
-	}
-}
-
 void nc_health_metrics(struct nc_health *h, struct nc_buf *b)
 {
 	size_t i, k;
@@ -638,7 +626,7 @@ void nc_health_metrics(struct nc_health *h, struct nc_buf *b)
 	for (i = 0; i < h->nhosts; i++)
 		for (k = 0; k < 3; k++) {
 			nc_buf_adds(b, "novacron_host_health{host=\"");
-			lval(b, h->hosts[i].name);
+			nc_prom_label(b, h->hosts[i].name);
 			nc_buf_addf(b, "\",state=\"%s\"} %d\n", nc_health_state_name((enum nc_health_state)k),
 				    h->hosts[i].st == (enum nc_health_state)k);
 		}

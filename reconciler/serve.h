@@ -150,6 +150,8 @@ void nc_serve_status_init(struct nc_serve_status *s);
 void nc_serve_status_release(struct nc_serve_status *s);
 void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *out);
 void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *out);
+/* a Prometheus label value: backslash, quote and newline escaped */
+void nc_prom_label(struct nc_buf *b, const char *s);
 /* replaces *slot with a copy of v (NULL allowed); call with s->mu held */
 void nc_set_str(char **slot, const char *v);
 /* as nc_set_str, with any credentials in URLs removed (nc_url_redact) */

@@ -176,8 +176,7 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* label values: backslash, quote and newline escaped */
-static void lval(struct nc_buf *b, const char *s)
+void nc_prom_label(struct nc_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\' || *s == '"')
@@ -234,7 +233,7 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		       "# TYPE novacron_host_up gauge\n");
 	for (i = 0; i < s->nhosts; i++) {
 		nc_buf_adds(b, "novacron_host_up{host=\"");
-		lval(b, s->hosts[i].name);
+		nc_prom_label(b, s->hosts[i].name);
 		nc_buf_addf(b, "\"} %d\n", s->hosts[i].up);
 	}
 	nc_buf_addf(b, "# HELP novacron_hosts_unreachable Hosts (declared, or recorded and no longer declared) "
@@ -245,12 +244,12 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		       "# TYPE novacron_revision_info gauge\n");
 	if (s->applied_id) {
 		nc_buf_adds(b, "novacron_revision_info{revision=\"");
-		lval(b, s->applied_id);
+		nc_prom_label(b, s->applied_id);
 		nc_buf_adds(b, "\",state=\"applied\"} 1\n");
 	}
 	if (s->invalid_id) {
 		nc_buf_adds(b, "novacron_revision_info{revision=\"");
-		lval(b, s->invalid_id);
+		nc_prom_label(b, s->invalid_id);
 		nc_buf_adds(b, "\",state=\"invalid\"} 0\n");
 	}
 	pthread_mutex_unlock(&s->mu);

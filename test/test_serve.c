@@ -752,6 +752,23 @@ static enum MHD_Result receive(void *cls, struct MHD_Connection *conn, const cha
 	return ret;
 }
 
+/* waits up to 10 s for the receiver to get "event": EVENT */
+static bool wait_hook(const char *event)
+{
+	char *want = nc_xasprintf("\"event\": \"%s\"", event);
+	bool seen = false;
+	int i;
+
+	for (i = 0; i < 100 && !seen; i++) {
+		usleep(100000);
+		pthread_mutex_lock(&got_mu);
+		seen = got.buf && strstr(got.buf, want) != NULL;
+		pthread_mutex_unlock(&got_mu);
+	}
+	free(want);
+	return seen;
+}
+
 START_TEST(test_serve_notifies)
 {
 	struct MHD_Daemon *d;
@@ -1194,8 +1211,7 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	struct MHD_Daemon *d;
 	struct nc_run r;
 	char *body;
-	int port = free_port(), hook = free_port(), i;
-	bool seen = false;
+	int port = free_port(), hook = free_port();
 
 	pthread_mutex_lock(&got_mu);
 	nc_buf_reset(&got);
@@ -1237,15 +1253,10 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	HAS(r.out, " missed checks (");
 	HAS(r.out, "health:      kvm2         ok      since 20");
 	nc_run_free(&r);
-	for (i = 0; i < 100 && !seen; i++) {
-		usleep(100000);
-		pthread_mutex_lock(&got_mu);
-		seen = strstr(got.buf, "\"event\": \"host_failed\"") != NULL;
-		pthread_mutex_unlock(&got_mu);
-	}
+	ck_assert(wait_hook("host_failed"));
 	pthread_mutex_lock(&got_mu);
 	HAS(got.buf, "{\"event\": \"host_suspect\", \"source\": \"");
-	HAS(got.buf, "\"host\": \"kvm1\", \"message\": \"host kvm1: ok -> suspect (1 missed check: cannot connect");
+	HAS(got.buf, "\"host\": \"kvm1\", \"message\": \"host kvm1: ok -> suspect (");
 	HAS(got.buf, "{\"event\": \"host_failed\"");
 	HASNT(got.buf, "\"host\": \"kvm2\"");
 	pthread_mutex_unlock(&got_mu);
@@ -1255,9 +1266,9 @@ START_TEST(test_ha_down_host_suspect_then_failed)
 	body = wait_for(port, "/status", "{\"name\": \"kvm1\", \"health\": \"ok\"", 30);
 	free(body);
 	wait_log("good checks in a row, and the HA record no longer lists it)", 10);
-	ck_assert_int_eq(sh(&r, "grep -n 'host kvm1: failed -> ok (\\|kvm1 is back' log | cut -d: -f1 | sort -n | "
-				"tr '\\n' ' '"), 0);
-	ck_assert_int_eq(sscanf(r.out, "%d %d", &i, &i), 2);   /* the record was cleared, then ok */
+	/* the record was cleared, then the host is ok */
+	ck_assert_int_eq(sh(&r, "grep -o 'host kvm1: failed -> ok\\|kvm1 is back' log"), 0);
+	HAS(r.out, "kvm1 is back\nhost kvm1: failed -> ok\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "grep -c 'kvm1 is back' log"), 0);
 	ck_assert_str_eq(r.out, "1\n");
@@ -1303,8 +1314,7 @@ START_TEST(test_ha_all_down_is_partition)
 	struct MHD_Daemon *d;
 	struct nc_run r;
 	char *body;
-	int port = free_port(), hook = free_port(), i;
-	bool seen = false;
+	int port = free_port(), hook = free_port();
 
 	pthread_mutex_lock(&got_mu);
 	nc_buf_reset(&got);
@@ -1326,13 +1336,7 @@ START_TEST(test_ha_all_down_is_partition)
 	sh(&r, "$NC status --url http://127.0.0.1:%d", port);
 	HAS(r.out, "ha:          PARTITIONED: every declared host is suspect or failed; nothing is fenced or restarted");
 	nc_run_free(&r);
-	for (i = 0; i < 100 && !seen; i++) {
-		usleep(100000);
-		pthread_mutex_lock(&got_mu);
-		seen = strstr(got.buf, "\"event\": \"partitioned\"") != NULL;
-		pthread_mutex_unlock(&got_mu);
-	}
-	ck_assert(seen);
+	ck_assert(wait_hook("partitioned"));
 	ck_assert_int_eq(shq("rm state/kvm2.down"), 0);
 	wait_log("partition over: 1 of 3 hosts ok", 30);
 	body = wait_for(port, "/status", "\"partitioned\": false", 10);
@@ -1649,8 +1653,7 @@ START_TEST(test_ha_fence_failed_then_fixed)
 	struct MHD_Daemon *d;
 	struct nc_run r;
 	char *body, *w, *extra, h[8], *want;
-	int port = free_port(), hook = free_port(), i;
-	bool seen = false;
+	int port = free_port(), hook = free_port();
 
 	pthread_mutex_lock(&got_mu);
 	nc_buf_reset(&got);
@@ -1690,13 +1693,7 @@ START_TEST(test_ha_fence_failed_then_fixed)
 	HASNT(r.out, "novacron_fence_failures_total 0\n");
 	HAS(r.out, "novacron_recoveries_total 0\n");
 	nc_run_free(&r);
-	for (i = 0; i < 100 && !seen; i++) {
-		usleep(100000);
-		pthread_mutex_lock(&got_mu);
-		seen = strstr(got.buf, "\"event\": \"fence_failed\"") != NULL;
-		pthread_mutex_unlock(&got_mu);
-	}
-	ck_assert(seen);
+	ck_assert(wait_hook("fence_failed"));
 	/* the device fixed: the agent powers it off and reports it off */
 	ck_assert_int_eq(shq("sed -i 's/mode: fail/mode: off/' serve.yaml && kill -HUP $(cat pid)"), 0);
 	want = nc_xasprintf("host %s fenced by agent device ipmi: ", h);
