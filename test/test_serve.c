@@ -1719,6 +1719,45 @@ START_TEST(test_ha_fence_failed_then_fixed)
 END_TEST
 
 /*
+ * A fence agent that hangs: after ha.fenceTimeout the run counts as
+ * failed (FENCE FAILED ... timed out), is retried, and nothing is
+ * restarted while the host is not fenced.
+ */
+START_TEST(test_ha_fence_hangs_times_out)
+{
+	struct nc_run r;
+	char *extra, *w, h[8], *body;
+	int port = free_port();
+
+	ck_assert_int_eq(shq("echo pw-secret-0453 > pw && chmod 600 pw"), 0);
+	extra = nc_xasprintf("  fenceTimeout: 1s\\nfencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n"
+			     "      agent: %s/test/data/fence/fence_nc_test\\n      options: {mode: hang, log: %s/agent.log}\\n"
+			     "      passwordFile: %s/pw\\n      timeout: 2s\\n", NC_SOURCE_DIR, tdir, tdir);
+	ha_cluster("serve.yaml", port, "ipmi", extra);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	wait_log(": agent device ipmi: timed out after 1.0 s", 30);
+	ck_assert_int_eq(sh(&r, "for i in $(seq 100); do [ $(grep -c 'FENCE FAILED' log) -ge 2 ] && break; sleep 0.1; done; "
+				"grep -c 'FENCE FAILED' log | awk '$1 >= 2 {print \"retried\"}'"), 0);
+	ck_assert_str_eq(r.out, "retried\n");
+	nc_run_free(&r);
+	w = where("web");
+	ck_assert_str_eq(w, "");
+	free(w);
+	ck_assert_int_eq(sh(&r, "cat state/ha.json"), 0);
+	HAS(r.out, "\"fenced\": false");
+	nc_run_free(&r);
+	/* serve stopped, the last agent run (its own process group) is stopped by the PID it wrote */
+	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done; rm -f pid; "
+	    "g=$(ps -o pgid= $(cat agent.log.child) | tr -d ' '); [ -n \"$g\" ] && kill -- -$g 2>/dev/null; true");
+}
+END_TEST
+
+/*
  * `novacron fence run HOST`: refuses a host that can be read (unless
  * --force), fences a down one with its configured device and records it
  * (who, by what), and the next apply restarts its ha: restart VM.
@@ -1803,6 +1842,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_only_leader_fences);
 	tcase_add_test(tc, test_ha_fence_failed_then_fixed);
 	tcase_add_test(tc, test_ha_fence_run_by_hand);
+	tcase_add_test(tc, test_ha_fence_hangs_times_out);
 	suite_add_tcase(s, tc);
 	return s;
 }
