@@ -345,7 +345,7 @@ static int fence_run(const struct fence_args *fa)
 	char *who = who_confirms(fa->by), *by = NULL;
 	bool observed = false, have_cfg = false;
 	size_t i;
-	int ret = NC_EXIT_ERROR, r;
+	int ret = NC_EXIT_ERROR, r, lock = -1;
 
 	if (!who_ok(who)) {
 		fprintf(stderr, "novacron fence: --by must be 1 to 64 printable characters\n");
@@ -376,7 +376,18 @@ static int fence_run(const struct fence_args *fa)
 		}
 		nc_diags_release(&d);
 	}
-	if (nc_hostrec_load(&rec, fa->state_dir, &err) < 0) {
+	/*
+	 * As a pass that changes the cluster (hostrec.h): a serve pass or an apply
+	 * fencing this host and restarting its VMs meanwhile would have a disk this
+	 * run still means to fence taken by the restarted copy, whose lock it
+	 * would break.
+	 */
+	if ((lock = nc_apply_lock(fa->state_dir, false, &err)) == -2) {
+		fprintf(stderr, "novacron fence: waiting for an apply or serve pass to end (it holds %s/%s)\n",
+			fa->state_dir, NC_APPLY_LOCK);
+		lock = nc_apply_lock(fa->state_dir, true, &err);
+	}
+	if (lock < 0 || nc_hostrec_load(&rec, fa->state_dir, &err) < 0) {
 		fprintf(stderr, "novacron fence: %s\n", err.msg);
 		goto out;
 	}
@@ -428,6 +439,8 @@ out:
 		nc_cli_config_release(&cfg);
 	free(who);
 	free(by);
+	if (lock >= 0)
+		nc_hostrec_unlock(lock);
 	return ret;
 }
 

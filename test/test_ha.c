@@ -808,6 +808,48 @@ START_TEST(test_ha_left_behind_copy_not_started)
 }
 END_TEST
 
+/*
+ * `novacron fence run` waits for a pass that changes the cluster (it holds
+ * STATE_DIR/apply.lock, as serve's pass does while it fences and restarts):
+ * run alongside, the disks it means to fence could be taken by a copy that
+ * pass restarts, and their locks broken under it.
+ */
+START_TEST(test_ha_fence_run_waits_for_a_pass)
+{
+	char *path = nc_xasprintf("%s/st/apply.lock", tdir);
+	struct nc_run r;
+	int fd;
+
+	write_file("spec/hosts.yaml", "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\n"
+		   "spec: {uri: \"sim:///h1?cpus=8&memory=16GiB\", fence: [ipmi]}\n---\n");
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("cat spec/hosts.yaml > h && printf '%%s' '" HOST("h2") "' >> h && mv h spec/hosts.yaml && "
+			     "printf 'fencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n      agent: %s/test/data/"
+			     "fence/fence_nc_test\\n      options: {mode: off, log: %s/agent.log}\\n' > cfg.yaml",
+			     NC_SOURCE_DIR, tdir), 0);
+	ck_assert_int_eq(shq(SIM " h1 down"), 0);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(shq("($NC fence run h1 spec --config cfg.yaml --state-dir st >f.out 2>f.err; touch f.done) "
+			     ">/dev/null 2>&1 &"), 0);
+	ck_assert_int_eq(sh(&r, "for i in $(seq 600); do grep -q 'waiting for an apply or serve pass' f.err && exit 0; "
+			    "sleep 0.1; done; cat f.err; exit 1"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("test ! -e agent.log && test ! -e st/ha.json"), 0);
+	close(fd);
+	ck_assert_int_eq(shq("for i in $(seq 600); do test -e f.done && exit 0; sleep 0.1; done; exit 1"), 0);
+	ck_assert_int_eq(sh(&r, "cat f.out f.err"), 0);
+	HAS(r.out, "Fenced: h1 by agent device ipmi");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.out, "recover a on h2 ... done");
+	nc_run_free(&r);
+	free(path);
+}
+END_TEST
+
 /* serve's health monitor: a host that failed its checks is not contacted at all */
 START_TEST(test_ha_observe_skips_failed_hosts)
 {
@@ -994,6 +1036,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_recover_cut_short);
 	tcase_add_test(tc, test_ha_two_applies_restart_once);
 	tcase_add_test(tc, test_ha_left_behind_copy_not_started);
+	tcase_add_test(tc, test_ha_fence_run_waits_for_a_pass);
 	tcase_add_test(tc, test_ha_max_recoveries_option);
 	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
