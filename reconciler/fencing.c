@@ -117,7 +117,7 @@ struct run {
 	int refs;
 	bool done;
 	const struct nc_fence_driver *drv;
-	const struct nc_fence_device *dev;
+	struct nc_fence_device dev;      /* a copy: a run left behind outlives a reloaded configuration */
 	struct nc_fence_target t;
 	char *host;
 	char **disks;
@@ -126,6 +126,52 @@ struct run {
 	struct nc_fence_result res;
 	struct nc_err err;
 };
+
+/*
+ * The run's own copy of the device: the configuration it came from is freed
+ * by a reload (SIGHUP) while a run that timed out may still be going.
+ */
+#define DEV_STRS(d) { &(d)->name, &(d)->type, &(d)->ceph_conf, &(d)->user, &(d)->key_file, \
+		      &(d)->agent, &(d)->password_file }
+
+static void dev_copy(struct nc_fence_device *to, const struct nc_fence_device *from)
+{
+	size_t i;
+
+	*to = *from;
+	{
+		struct nc_str *strs[] = DEV_STRS(to);
+
+		for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+			strs[i]->pos.file = NULL;
+			if (strs[i]->v)
+				strs[i]->v = nc_xstrdup(strs[i]->v);
+		}
+	}
+	to->pos.file = NULL;
+	to->timeout.pos.file = NULL;
+	to->options.pos.file = NULL;
+	to->options.v = from->options.n ? nc_xcalloc(from->options.n, sizeof(*to->options.v)) : NULL;
+	for (i = 0; i < from->options.n; i++) {
+		to->options.v[i].key = nc_xstrdup(from->options.v[i].key);
+		to->options.v[i].value = nc_xstrdup(from->options.v[i].value ? from->options.v[i].value : "");
+	}
+}
+
+static void dev_free(struct nc_fence_device *d)
+{
+	size_t i;
+	struct nc_str *strs[] = DEV_STRS(d);
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free((char *)strs[i]->v);
+	for (i = 0; i < d->options.n; i++) {
+		free((char *)d->options.v[i].key);
+		free((char *)d->options.v[i].value);
+	}
+	free(d->options.v);
+	memset(d, 0, sizeof(*d));
+}
 
 static void run_unref(struct run *r)
 {
@@ -143,6 +189,7 @@ static void run_unref(struct run *r)
 		free(r->disks[i]);
 	free(r->disks);
 	free(r->host);
+	dev_free(&r->dev);
 	nc_fence_result_release(&r->res);
 	free(r);
 }
@@ -150,7 +197,7 @@ static void run_unref(struct run *r)
 static void *run_thread(void *arg)
 {
 	struct run *r = arg;
-	int rc = r->drv->fence(r->dev, &r->t, &r->res, &r->err);
+	int rc = r->drv->fence(&r->dev, &r->t, &r->res, &r->err);
 
 	pthread_mutex_lock(&r->mu);
 	r->r = rc;
@@ -181,7 +228,7 @@ static int run_device(const struct nc_fence_driver *drv, const struct nc_fence_d
 	pthread_condattr_destroy(&ca);
 	r->refs = 2;
 	r->drv = drv;
-	r->dev = dev;
+	dev_copy(&r->dev, dev);
 	r->host = nc_xstrdup(host);
 	r->disks = nc_xcalloc(ndisks + 1, sizeof(char *));
 	for (i = 0; i < ndisks; i++)

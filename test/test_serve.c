@@ -1800,6 +1800,51 @@ START_TEST(test_ha_fence_run_by_hand)
 }
 END_TEST
 
+/*
+ * A fence run left behind by ha.fenceTimeout (shorter than the device's own
+ * timeout) goes on while serve reloads its configuration (SIGHUP): the run
+ * uses its own copy of the device, not the freed configuration (under ASan,
+ * the agent's status run read the freed options before the copy).
+ */
+START_TEST(test_ha_fence_run_outlives_reload)
+{
+	struct nc_run r;
+	char *extra, *body, h[8];
+	int port = free_port();
+
+	ck_assert_int_eq(shq("echo pw-secret-0454 > pw && chmod 600 pw"), 0);
+	extra = nc_xasprintf("  fenceTimeout: 1s\\nfencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n"
+			     "      agent: %s/test/data/fence/fence_nc_test\\n      options: {mode: slowoff, log: %s/agent.log}\\n"
+			     "      passwordFile: %s/pw\\n      timeout: 20s\\n", NC_SOURCE_DIR, tdir, tdir);
+	ha_cluster("serve.yaml", port, "ipmi", extra);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	wait_log(": agent device ipmi: timed out after 1.0 s", 30);
+	ck_assert_int_eq(shq("kill -HUP $(cat pid)"), 0);
+	wait_log("SIGHUP: reloading", 10);
+	/* the slow run ends (off, then its status run) after the reload */
+	if (sh(&r, "for i in $(seq 100); do grep -q '^action=status' agent.log && break; sleep 0.1; done; "
+		   "grep -q '^action=status' agent.log || { tail -30 log; cat agent.log; exit 1; }") != 0)
+		ck_abort_msg("the slow agent run did not reach its status run:\n%.4000s", r.out);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -c '^mode=slowoff' agent.log"), 0);
+	ck_assert_int_ge(atoi(r.out), 2);
+	nc_run_free(&r);
+	body = wait_for(port, "/status", "\"result\"", 10);   /* serve still answers */
+	free(body);
+	ck_assert_int_eq(shq("kill -0 $(cat pid)"), 0);
+	ck_assert_int_eq(sh(&r, "cat log"), 0);
+	HASNT(r.out, "AddressSanitizer");
+	HASNT(r.out, "pw-secret");
+	nc_run_free(&r);
+	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done; rm -f pid");
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1843,6 +1888,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_fence_failed_then_fixed);
 	tcase_add_test(tc, test_ha_fence_run_by_hand);
 	tcase_add_test(tc, test_ha_fence_hangs_times_out);
+	tcase_add_test(tc, test_ha_fence_run_outlives_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
