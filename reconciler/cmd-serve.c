@@ -648,7 +648,9 @@ static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, co
 		struct nc_err err = { "" };
 		int r;
 
-		if (fs->result == NC_FENCE_DONE || mono() < fs->next || !leading(s))
+		/* done, too, is asked again each pass (at no cost when it still is): a VM given
+		 * ha: restart, or a disk, since the host failed is a target it has not fenced */
+		if (mono() < fs->next || !leading(s))
 			continue;
 		nc_fence_targets(&t, s->good_spec, cl, rec, fs->host);
 		memset(&fo, 0, sizeof(fo));

@@ -1845,6 +1845,46 @@ START_TEST(test_ha_fence_run_outlives_reload)
 }
 END_TEST
 
+/*
+ * A host fails with no VM to restart (its one VM has ha: none), so its fence
+ * has nothing to do; then the spec gives the VM ha: restart.  The fence
+ * must run then (it was done with nothing, not for this VM), and the VM be
+ * restarted: a host once "fenced with nothing" was never fenced again, and
+ * the plan said "waiting for fencing" for as long as serve ran.
+ */
+START_TEST(test_ha_restart_added_after_failure)
+{
+	char *extra, h[8], *want, *w;
+	int port = free_port();
+
+	ck_assert_int_eq(shq("mkdir spec && for h in kvm1 kvm2 kvm3; do printf 'apiVersion: novacron.io/v1\\nkind: Host\\n"
+			     "metadata: {name: %%s}\\nspec: {uri: \"sim:///%%s?cpus=8&memory=16GiB\", fence: [ipmi]}\\n---\\n' "
+			     "$h $h; done > spec/hosts.yaml && printf 'apiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: "
+			     "batch}\\nspec:\\n  vcpus: 2\\n  memory: 4GiB\\n  ha: {policy: none}\\n' > spec/vms.yaml"), 0);
+	extra = nc_xasprintf("fencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n      agent: %s/test/data/fence/fence_nc_test\\n"
+			     "      options: {mode: off}\\n", NC_SOURCE_DIR);
+	ha_cluster("serve.yaml", port, "ipmi", extra);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+	free(wait_for(port, "/status", "\"result\": \"ok\"", 30));
+	host_of("batch", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	want = nc_xasprintf("host %s fenced: no VM to restart: nothing to fence", h);
+	wait_log(want, 30);
+	free(want);
+	wait_log("VM batch was last seen on", 10);
+	ck_assert_int_eq(shq("sed -i 's/policy: none/policy: restart/' spec/vms.yaml"), 0);
+	want = nc_xasprintf("host %s fenced by agent device ipmi: powered off", h);
+	wait_log(want, 30);
+	free(want);
+	wait_log("recovery: batch on kvm", 20);
+	w = where("batch");
+	ck_assert_ptr_null(strstr(w, h));
+	HAS(w, " running\n");
+	free(w);
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1887,6 +1927,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_only_leader_fences);
 	tcase_add_test(tc, test_ha_fence_failed_then_fixed);
 	tcase_add_test(tc, test_ha_fence_run_by_hand);
+	tcase_add_test(tc, test_ha_restart_added_after_failure);
 	tcase_add_test(tc, test_ha_fence_hangs_times_out);
 	tcase_add_test(tc, test_ha_fence_run_outlives_reload);
 	suite_add_tcase(s, tc);
