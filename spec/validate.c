@@ -941,6 +941,72 @@ static void check_macs(struct nc_spec *spec, struct nc_diags *diags)
 	free(v);
 }
 
+struct vol_use {
+	char *key;                   /* where the volume is, and its name */
+	const char *vm, *disk, *pool, *vol;
+	struct nc_pos pos;
+};
+
+static int vol_cmp(const void *pa, const void *pb)
+{
+	const struct vol_use *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : strcmp(a->vm, b->vm);
+}
+
+/*
+ * A disk's volume is named VM-DISK in its pool (reconciler/desired.c), so VM
+ * 'a' with disk 'b-root' and VM 'a-b' with disk 'root' are one volume,
+ * a-b-root: two guests writing one disk destroy it, and a fence of one
+ * (docs/ha.md: rbd, breaking its image's lock) cuts off the other.  Pools
+ * are compared by where their volumes are (a dir pool's path, an rbd pool's
+ * Ceph pool and configuration), not by name.
+ */
+static void check_volumes(struct nc_spec *spec, struct nc_diags *diags)
+{
+	struct vol_use *v = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	const struct nc_vm *vm;
+
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		for (j = 0; j < vm->eff.disks.n; j++) {
+			const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + j;
+			const struct nc_pool *pl = NC_IS_SET(d->pool) ? (const struct nc_pool *)
+				nc_spec_find(spec, NC_KIND_STORAGE_POOL, d->pool.v) : NULL;
+			bool rbd;
+
+			if (!pl || !d->name.v)
+				continue;
+			rbd = NC_IS_SET(pl->spec.type) && pl->spec.type.v == NC_POOL_RBD;
+			if (n == alloc) {
+				alloc = alloc ? alloc * 2 : 16;
+				v = nc_xreallocarray(v, alloc, sizeof(*v));
+			}
+			v[n].key = rbd ? nc_xasprintf("rbd\n%s\n%s\n%s-%s", pl->spec.rbd.ceph_conf.v ? pl->spec.rbd.ceph_conf.v : "",
+						      pl->spec.rbd.pool.v ? pl->spec.rbd.pool.v : "", vm->obj.meta.name.v, d->name.v)
+				       : nc_xasprintf("dir\n%s\n%s-%s", pl->spec.path.v ? pl->spec.path.v : "/var/lib/novacron",
+						      vm->obj.meta.name.v, d->name.v);
+			v[n].vol = strrchr(v[n].key, '\n') + 1;
+			v[n].vm = vm->obj.meta.name.v;
+			v[n].disk = d->name.v;
+			v[n].pool = pl->obj.meta.name.v;
+			v[n].pos = d->name.pos.line ? d->name.pos : d->pos;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), vol_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i].key, v[i - 1].key) == 0 && strcmp(v[i].vm, v[i - 1].vm) != 0)
+			nc_diag_error(diags, v[i].pos, "disk '%s' of VM '%s' is volume %s of StoragePool '%s', as disk "
+				      "'%s' of VM '%s' is: two VMs would write one disk; rename a VM or a disk",
+				      v[i].disk, v[i].vm, v[i].vol, v[i].pool, v[i - 1].disk, v[i - 1].vm);
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
 /*
  * A pool exists only on the hosts its hostSelector matches: a VM whose disk
  * needs it must be able to run on one of them.  Checked against the hosts
@@ -1043,6 +1109,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	}
 	check_hosts(spec, diags);
 	check_macs(spec, diags);
+	check_volumes(spec, diags);
 	check_pool_hosts(spec, diags);
 	nc_spec_warn_noops(spec, diags);
 	check_subnet_overlaps(spec, diags);

@@ -1087,6 +1087,20 @@ START_TEST(test_quiet_mistakes)
 	       "  nics: [{name: eth0, network: lan, mac: '52:54:00:00:00:01'}]\n"
 	       DOC("VM", "v1") "spec: {template: t}\n" DOC("VM", "v2") "spec: {template: t}\n",
 	       "t.yaml:44:9: error: VM 'v2' uses MAC address 52:54:00:00:00:01, as VM 'v1' does\n");
+	/* volumes are named VM-DISK: VM a's disk b-root and VM a-b's disk root are one volume */
+	EXPECT(BASE DOC("VM", "a") "spec: {template: small, disks: [{name: b-root, pool: local, size: 1GiB}]}\n"
+	       DOC("VM", "a-b") "spec: {template: small, disks: [{name: root, pool: local, size: 1GiB}]}\n",
+	       "t.yaml:36:40: error: disk 'root' of VM 'a-b' is volume a-b-root of StoragePool 'local', as disk 'b-root' "
+	       "of VM 'a' is: two VMs would write one disk; rename a VM or a disk\n");
+	EXPECT(BASE DOC("StoragePool", "ceph") "spec: {type: rbd, rbd: {pool: vms}}\n"
+	       DOC("StoragePool", "ceph2") "spec: {type: rbd, rbd: {pool: vms}}\n"
+	       DOC("StoragePool", "other") "spec: {type: rbd, rbd: {pool: other}}\n"
+	       DOC("VM", "web-1") "spec: {template: small, disks: [{name: root, pool: ceph, size: 1GiB}]}\n"
+	       DOC("VM", "web") "spec: {template: small, disks: [{name: 1-root, pool: ceph2, size: 1GiB}]}\n"
+	       DOC("VM", "x") "spec: {template: small, disks: [{name: 1-root, pool: other, size: 1GiB}]}\n"
+	       DOC("VM", "x-1") "spec: {template: small, disks: [{name: root, pool: ceph, size: 1GiB}]}\n",
+	       "t.yaml:48:40: error: disk 'root' of VM 'web-1' is volume web-1-root of StoragePool 'ceph', as disk "
+	       "'1-root' of VM 'web' is: two VMs would write one disk; rename a VM or a disk\n");
 	EXPECT(DOC("BackupSchedule", "b") "spec:\n  schedule: '0 0 31 2 *'\n  vmSelector: {}\n"
 	       "  target: {type: dir, path: /b}\n",
 	       "t.yaml:7:13: error: schedule '0 0 31 2 *' never fires: no month it names has the days it names\n");
