@@ -124,6 +124,10 @@ if wait_stale_gone "$A"; then
 else
 	virsh_ "$A" list --all; tail -20 "$T/serve.log"; fail "1. h$A returned: the stale copy is still there or ran"
 fi
+# the next scenario starts once serve is done with this one: h$A's record cleared, h$A ok
+for _ in $(seq 300); do [ "$(ha_entry "$A")" = None ] && [ "$(health "$A")" = ok ] && break; sleep 0.2; done
+[ "$(ha_entry "$A")" = None ] && [ "$(health "$A")" = ok ] && ok "1. h$A's HA record is cleared and it is ok again" ||
+	fail "1. h$A returned: HA record $(ha_entry "$A"), health $(health "$A")"
 
 # ---------------------------------------------------------------- 2. hung host
 # h$B's libvirtd and QEMU stopped: the QEMU could still write if it were continued
@@ -176,7 +180,7 @@ read -r _ BEFORE <<<"$(last_written "$C")"
 for _ in $(seq 300); do read -r _ NOW <<<"$(last_written "$C")"; [ "$NOW" -gt "$BEFORE" ] && break; sleep 0.1; done
 [ "$NOW" -gt "$BEFORE" ] && ok "3. the copy on h$C keeps writing after the removal (SEQ $BEFORE -> $NOW)" ||
 	fail "3. the copy on h$C stopped writing at $NOW"
-for _ in $(seq 100); do [ "$(ha_entry "$B")" = None ] && break; sleep 0.2; done
+for _ in $(seq 300); do [ "$(ha_entry "$B")" = None ] && [ "$(health "$B")" = ok ] && break; sleep 0.2; done
 E=$(ha_entry "$B")
 [ "$E" = None ] && ok "3. the HA record of h$B is cleared" || fail "3. the HA record still has h$B: $E"
 [ "$(ha_entry "$A")" = None ] && ok "3. the HA record of h$A is cleared too" || fail "3. the HA record still has h$A: $(ha_entry "$A")"
