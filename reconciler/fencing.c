@@ -194,11 +194,61 @@ static void run_unref(struct run *r)
 	free(r);
 }
 
+/*
+ * The hosts with a device run still going (one entry per run): a run left
+ * behind by its timeout may still break a lock or power a host off.  While
+ * one runs, no other device is run for that host, so the host cannot be
+ * recorded fenced, and nothing restarted, before it ends: an rbd run that
+ * read the lock owner late would otherwise blocklist the restarted copy.
+ */
+static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **inflight;
+static size_t ninflight;
+
+static void inflight_add(const char *host)
+{
+	pthread_mutex_lock(&inflight_mu);
+	inflight = nc_xreallocarray(inflight, ninflight + 1, sizeof(*inflight));
+	inflight[ninflight++] = nc_xstrdup(host);
+	pthread_mutex_unlock(&inflight_mu);
+}
+
+static void inflight_remove(const char *host)
+{
+	size_t i;
+
+	pthread_mutex_lock(&inflight_mu);
+	for (i = 0; i < ninflight; i++)
+		if (strcmp(inflight[i], host) == 0) {
+			free(inflight[i]);
+			inflight[i] = inflight[--ninflight];
+			break;
+		}
+	if (!ninflight) {
+		free(inflight);
+		inflight = NULL;
+	}
+	pthread_mutex_unlock(&inflight_mu);
+}
+
+static bool inflight_has(const char *host)
+{
+	bool has = false;
+	size_t i;
+
+	pthread_mutex_lock(&inflight_mu);
+	for (i = 0; i < ninflight && !has; i++)
+		has = strcmp(inflight[i], host) == 0;
+	pthread_mutex_unlock(&inflight_mu);
+	return has;
+}
+
 static void *run_thread(void *arg)
 {
 	struct run *r = arg;
 	int rc = r->drv->fence(&r->dev, &r->t, &r->res, &r->err);
 
+	inflight_remove(r->host);
 	pthread_mutex_lock(&r->mu);
 	r->r = rc;
 	r->done = true;
@@ -239,7 +289,9 @@ static int run_device(const struct nc_fence_driver *drv, const struct nc_fence_d
 	r->t.nrbd_disks = ndisks;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	inflight_add(host);
 	if (pthread_create(&th, &attr, run_thread, r) != 0) {
+		inflight_remove(host);
 		pthread_attr_destroy(&attr);
 		r->refs = 1;
 		run_unref(r);
@@ -408,6 +460,12 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 		}
 		snprintf(by, sizeof(by), "%s device %s%s%s", dev->type.v, dev->name.v, o->who ? " " : "",
 			 o->who ? o->who : "");
+		if (inflight_has(host)) {
+			nc_err_set(&last, "an earlier fence run of host %s (one that timed out) is still going: no other "
+					  "is started until it ends", host);
+			out->failures++;
+			break;
+		}
 		tmo = o->timeout_ms ? o->timeout_ms : (unsigned)nc_fence_timeout_ms(dev);
 		memset(&res, 0, sizeof(res));
 		out->attempts++;

@@ -453,6 +453,71 @@ START_TEST(test_fence_agent_flood_password_cut)
 }
 END_TEST
 
+/*
+ * A device run that outlives ha.fenceTimeout is left to end alone; until it
+ * does, no other run is started for its host (the host is not fenced, so
+ * nothing of it restarted): a late rbd run would otherwise read the lock
+ * owner after the restarted copy took it, and blocklist that copy.
+ */
+START_TEST(test_fence_left_behind_run_blocks_others)
+{
+	static const char *const slow_yaml = "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: kvm1}\n"
+					     "spec: {uri: \"sim:///kvm1\", fence: [slow]}\n";
+	static const char *const quick_yaml = "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: kvm1}\n"
+					      "spec: {uri: \"sim:///kvm1\", fence: [quick]}\n";
+	char *log = nc_xasprintf("%s/agent.log", tdir);
+	const char *const hang[] = { "mode", "hang", "log", log, NULL }, *const off[] = { "mode", "off", NULL };
+	char *vms[] = { (char *)"a" };
+	struct nc_fence_targets t = { NULL, 0, vms, 1, true };
+	struct nc_fence_device devs[2];
+	struct nc_kv kv1[2], kv2[1];
+	struct nc_list list;
+	struct nc_fencing_opts fo;
+	struct nc_fencing_outcome out;
+	struct nc_spec *slow = NULL, *quick = NULL;
+	struct nc_diags diags;
+	struct nc_err err = { "" };
+	int r, k;
+
+	nc_diags_init(&diags);
+	ck_assert_int_eq(nc_spec_load_buffer(&slow, "t.yaml", slow_yaml, strlen(slow_yaml), NULL, &diags), 0);
+	ck_assert_int_eq(nc_spec_load_buffer(&quick, "t.yaml", quick_yaml, strlen(quick_yaml), NULL, &diags), 0);
+	agent_device(&devs[0], kv1, TEST_AGENT, NULL, 2000, hang);
+	devs[0].name = (struct nc_str){ here, "slow" };
+	agent_device(&devs[1], kv2, TEST_AGENT, NULL, 0, off);
+	devs[1].name = (struct nc_str){ here, "quick" };
+	list.pos = here;
+	list.v = devs;
+	list.n = 2;
+	memset(&fo, 0, sizeof(fo));
+	fo.state_dir = tdir;
+	fo.devices = &list;
+	fo.timeout_ms = 300;
+	r = nc_fence_host(slow, &t, "kvm1", &fo, &out, &err);
+	ck_assert_int_eq(r, -1);
+	HAS(err.msg, "timed out after 0.3 s");
+	/* the slow run goes on (the device's own 2 s): the quick device is not run meanwhile */
+	r = nc_fence_host(quick, &t, "kvm1", &fo, &out, &err);
+	ck_assert_msg(r == -1, "fenced while an earlier run still goes: %d %s", r, out.detail);
+	ck_assert_str_eq(err.msg, "an earlier fence run of host kvm1 (one that timed out) is still going: no other "
+			 "is started until it ends");
+	ck_assert_uint_eq(out.attempts, 0);
+	/* once it ended (its agent killed at 2 s), the quick one fences */
+	for (k = 0; k < 100; k++) {
+		r = nc_fence_host(quick, &t, "kvm1", &fo, &out, &err);
+		if (r == NC_FENCE_DONE)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(r == NC_FENCE_DONE, "%s", err.msg);
+	ck_assert(out.whole_host);
+	nc_spec_free(slow);
+	nc_spec_free(quick);
+	nc_diags_release(&diags);
+	free(log);
+}
+END_TEST
+
 /* a hanging agent is killed with its process group at the timeout */
 START_TEST(test_fence_agent_hangs)
 {
@@ -1009,6 +1074,7 @@ Suite *nc_suite_fence(void)
 	tcase_add_test(tc, test_fence_agent_status_still_on);
 	tcase_add_test(tc, test_fence_agent_fails);
 	tcase_add_test(tc, test_fence_agent_flood_password_cut);
+	tcase_add_test(tc, test_fence_left_behind_run_blocks_others);
 	tcase_add_test(tc, test_fence_agent_hangs);
 	tcase_add_test(tc, test_fence_agent_password_file_missing);
 	tcase_add_test(tc, test_fence_agent_ipmilan);
