@@ -960,6 +960,26 @@ out:
 	return ret;
 }
 
+/*
+ * Does every host that cannot be read fence vm's copy there (failed, and
+ * fenced as a whole or for each of vm's rbd disks)?  Then no copy of vm
+ * can write anywhere unseen.  An unreachable undeclared host never does.
+ */
+static bool unreachable_all_fence(const struct nc_cluster *c, const struct nc_plan_opts *opts,
+				  const struct nc_vm *vm, const struct nc_desired *des)
+{
+	const char **rbd = NULL, *local_disk, *local_pool;
+	size_t i, nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	bool all = c->gone_unreachable == 0;
+
+	for (i = 0; i < c->nhosts && all; i++)
+		if (c->hosts[i].status != NC_HOST_OK)
+			all = nc_ha_vm_fenced(ha_entry(opts, c->hosts[i].spec->obj.meta.name.v), rbd, nrbd,
+					      local_disk != NULL);
+	free(rbd);
+	return all;
+}
+
 /* Places the recoveries, highest ha.priority first; one that fits nowhere says why. */
 static void plan_recoveries(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, struct nc_placement_state *ps,
 			    const struct nc_cluster *c, struct recovery *rv, size_t n)
@@ -1366,7 +1386,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			const char *hn = c->hosts[at->host].spec->obj.meta.name.v;
 			const struct nc_ha_host *h = ha_entry(opts, hn);
 
-			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name)) {
+			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) &&
+			    !unreachable_all_fence(c, opts, vm, des)) {
 				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
 					 "VM %s on %s is the copy left behind when %s failed: %s was restarted "
 					 "elsewhere, and that copy may run on a host that cannot be read now; this one "

@@ -796,6 +796,13 @@ START_TEST(test_ha_left_behind_copy_not_started)
 	ck_assert_int_eq(sh(&r, FENCE " list"), 0);
 	HAS(r.out, "restarted elsewhere: a\n");
 	nc_run_free(&r);
+	/* once h2 is failed and fenced too, no copy can write unseen: h1's may start */
+	ck_assert_int_eq(shq("cp -a st st-before-h2-fenced && " FENCE " confirm h2 >/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "~ a: start on h1\n");
+	HASNT(r.out, "the copy left behind");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("rm -rf st && mv st-before-h2-fenced st"), 0);
 	/* h2 is seen again: h1's copy is stale */
 	ck_assert_int_eq(shq(SIM " h2 up"), 0);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
