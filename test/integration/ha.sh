@@ -128,6 +128,11 @@ fi
 for _ in $(seq 300); do [ "$(ha_entry "$A")" = None ] && [ "$(health "$A")" = ok ] && break; sleep 0.2; done
 [ "$(ha_entry "$A")" = None ] && [ "$(health "$A")" = ok ] && ok "1. h$A's HA record is cleared and it is ok again" ||
 	fail "1. h$A returned: HA record $(ha_entry "$A"), health $(health "$A")"
+# the copy on h$B writes on after the removal (so its QEMU holds the image's lock again)
+read -r _ BEFORE <<<"$(last_written "$B")"
+for _ in $(seq 300); do read -r _ NOW <<<"$(last_written "$B")"; [ "$NOW" -gt "$BEFORE" ] && break; sleep 0.1; done
+[ "$NOW" -gt "$BEFORE" ] && ok "1. the copy on h$B keeps writing after the removal (SEQ $BEFORE -> $NOW)" ||
+	fail "1. the copy on h$B stopped writing at $NOW"
 
 # ---------------------------------------------------------------- 2. hung host
 # h$B's libvirtd and QEMU stopped: the QEMU could still write if it were continued
