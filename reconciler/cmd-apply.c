@@ -65,6 +65,8 @@ int cmd_apply(int argc, char **argv)
 		nc_pass_args_release(&a);
 		return NC_EXIT_ERROR;
 	}
+	/* a plan waiting for "yes" holds no lock: a serve pass does not wait on a prompt */
+	a.unlocked_preview = !from_file && !a.auto_approve && isatty(STDIN_FILENO);
 	if (nc_pass_run(&p, &a) < 0)
 		goto out;
 
@@ -108,6 +110,22 @@ int cmd_apply(int argc, char **argv)
 		if (!confirm()) {
 			printf("Apply cancelled.\n");
 			goto out;
+		}
+		/* planned again under the lock: applied only if it is the plan approved */
+		{
+			char approved[sizeof(p.plan.plan_digest)];
+
+			snprintf(approved, sizeof(approved), "%s", p.plan.plan_digest);
+			nc_pass_release(&p);
+			a.unlocked_preview = false;
+			if (nc_pass_run(&p, &a) < 0)
+				goto out;
+			if (strcmp(approved, p.plan.plan_digest) != 0) {
+				fprintf(stderr, "novacron apply: refusing: the plan changed while it waited for 'yes' "
+						"(another apply or a serve pass acted, or the cluster changed); nothing was "
+						"applied: run novacron apply again\n");
+				goto out;
+			}
 		}
 	}
 	printf("\n");

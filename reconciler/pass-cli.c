@@ -225,7 +225,7 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 		struct nc_err err = { "" };
 
 		/* one pass that changes the cluster at a time, from its observation to its records */
-		if (a->is_apply) {
+		if (a->is_apply && !a->unlocked_preview) {
 			int fd = nc_apply_lock(a->state_dir, false, &err);
 
 			if (fd == -2) {

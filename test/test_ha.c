@@ -857,6 +857,53 @@ START_TEST(test_ha_fence_run_waits_for_a_pass)
 }
 END_TEST
 
+/*
+ * An apply waiting at its "yes" prompt holds no lock (a serve pass, or a
+ * recovery, would wait on a person): it takes STATE_DIR/apply.lock once
+ * approved, plans again, and applies only if that plan is the one shown.
+ */
+START_TEST(test_ha_apply_prompt_holds_no_lock)
+{
+	char *path = nc_xasprintf("%s/st/apply.lock", tdir), *d;
+	struct nc_run r;
+	int fd, round;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ""));
+	for (round = 0; round < 2; round++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+		ck_assert_int_eq(shq("rm -f p.out p.done; (printf 'yes\\n' | script -qfec \"$NC apply spec --state-dir st\" p.out "
+				     ">/dev/null 2>&1; touch p.done) >/dev/null 2>&1 &"), 0);
+		/* shown and approved while another pass holds the lock; then it waits */
+		ck_assert_int_eq(sh(&r, "for i in $(seq 600); do grep -q 'Apply these actions?' p.out 2>/dev/null && "
+				    "grep -q 'waiting for another apply or serve pass' p.out && exit 0; sleep 0.1; done; "
+				    "cat p.out; exit 1"), 0);
+		nc_run_free(&r);
+		d = doms_on("h1");
+		ck_assert_str_eq(d, "");
+		free(d);
+		if (round == 0)      /* the cluster changes meanwhile: what was approved is not what would run */
+			ck_assert_int_eq(shq(SIM " h1 define-unmanaged zz >/dev/null"), 0);
+		close(fd);
+		ck_assert_int_eq(shq("for i in $(seq 600); do test -e p.done && exit 0; sleep 0.1; done; exit 1"), 0);
+		ck_assert_int_eq(sh(&r, "cat p.out"), 0);
+		d = doms_on("h1");
+		if (round == 0) {
+			HAS(r.out, "refusing: the plan changed while it waited for 'yes'");
+			ck_assert_str_eq(d, "");
+		} else {
+			HAS(r.out, "Apply complete: 1 done, 0 failed, 0 skipped.");
+			ck_assert_str_eq(d, "a ");
+		}
+		free(d);
+		nc_run_free(&r);
+	}
+	free(path);
+}
+END_TEST
+
 /* serve's health monitor: a host that failed its checks is not contacted at all */
 START_TEST(test_ha_observe_skips_failed_hosts)
 {
@@ -1044,6 +1091,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_two_applies_restart_once);
 	tcase_add_test(tc, test_ha_left_behind_copy_not_started);
 	tcase_add_test(tc, test_ha_fence_run_waits_for_a_pass);
+	tcase_add_test(tc, test_ha_apply_prompt_holds_no_lock);
 	tcase_add_test(tc, test_ha_max_recoveries_option);
 	tcase_add_test(tc, test_ha_return_while_restarted_copy_unseen);
 	tcase_add_test(tc, test_ha_observe_skips_failed_hosts);
