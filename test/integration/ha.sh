@@ -148,8 +148,8 @@ if C=$(wait_restarted "$B"); then
 else
 	status; tail -30 "$T/serve.log"; fail "2. hung host: vm1 not restarted elsewhere"; kill -CONT "$LB" "$QB"; exit 1
 fi
-wait_writing "$C" 30 "$B1" && read -r NC_ LAST <<<"$(boot_line "$C")" &&
-	[ "$LAST" -ge "$LASTW" ] && ok "2. hung host: the copy on h$C (boot $NC_) went on from SEQ $LAST (h$B's last printed $LASTW)" ||
+wait_writing "$C" 30 "$B1" && read -r NB LAST <<<"$(boot_line "$C")" &&
+	[ "$LAST" -ge "$LASTW" ] && ok "2. hung host: the copy on h$C (boot $NB) went on from SEQ $LAST (h$B's last printed $LASTW)" ||
 	{ console "$C" | head -3; fail "2. hung host: the copy on h$C: $(boot_line "$C") after h$B's last write $LASTW"; }
 ceph_ osd blocklist ls 2>/dev/null | grep -qF "$ADDR" && ok "2. hung host: h$B's client $ADDR is blocklisted" ||
 	fail "2. hung host: $ADDR is not in the blocklist"
