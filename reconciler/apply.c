@@ -511,7 +511,7 @@ out:
 }
 
 static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
-		      const struct nc_plan_opts *opts, struct nc_err *err)
+		      const char *host_name, const struct nc_plan_opts *opts, struct nc_err *err)
 {
 	const struct nc_host_driver *drv = conn->drv;
 	unsigned timeout = opts->shutdown_timeout_ms ? opts->shutdown_timeout_ms : 60000;
@@ -528,6 +528,17 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 		goto commit;
 	}
 	found = recheck(conn, a, &d, err);
+	/* HA: the copy left behind here is started again in place of those on the fenced
+	 * hosts (plan.c ha_takeover): recorded first, as a recovery onto this host is */
+	if (found >= 0 && a->nfailed_hosts && (a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE) &&
+	    (!opts->ha_state_dir ||
+	     nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, host_name, err) < 0)) {
+		if (!opts->ha_state_dir)
+			nc_err_set(err, "no state directory to record the takeover in: not started");
+		if (found > 0)
+			nc_domain_release(&d);
+		return -1;
+	}
 	if (found < 0)
 		return -1;
 	if (a->desired) {
@@ -551,7 +562,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 		} else if (nc_volumes_ensure_existing(conn, p->spec, a->vmref, &def, found && d.state == NC_DOM_RUNNING,
 						      err) < 0 ||
-			   nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, err) < 0 ||
+			   nc_ha_mark_recovered(opts->ha_state_dir, a->failed_hosts, a->nfailed_hosts, a->vm, host_name,
+						err) < 0 ||
 			   nc_seed_ensure(conn, p->spec, &def, false, err) < 0 ||
 			   drv->define(conn, &def, err) < 0 ||
 			   (a->start_after && drv->start(conn, a->vm, err) < 0)) {
@@ -950,7 +962,7 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 							 : "host not connected", 0);
 			continue;
 		}
-		if (run_action(p, a, v->conn, opts, &err) < 0) {
+		if (run_action(p, a, v->conn, v->spec->obj.meta.name.v, opts, &err) < 0) {
 			report(&r, i, R_FAILED, err.msg, 0);
 			continue;
 		}

@@ -381,7 +381,7 @@ void nc_ha_unlock(int fd)
 }
 
 int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhosts, const char *vm,
-			 struct nc_err *err)
+			 const char *target, struct nc_err *err)
 {
 	struct nc_ha_record r = { 0 };
 	int fd = nc_ha_lock(state_dir, err), ret = -1;
@@ -400,6 +400,18 @@ int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhost
 			goto out;
 		}
 		nc_ha_list_add(&h->recovered, &h->nrecovered, vm);
+	}
+	if (target) {
+		struct nc_ha_host *t = (struct nc_ha_host *)nc_ha_find(&r, target);
+
+		for (i = 0; t && i < t->nrecovered; i++)
+			if (strcmp(t->recovered[i], vm) == 0) {
+				free(t->recovered[i]);
+				memmove(&t->recovered[i], &t->recovered[i + 1],
+					(t->nrecovered - i - 1) * sizeof(char *));
+				t->nrecovered--;
+				break;
+			}
 	}
 	ret = nc_ha_save(&r, state_dir, err);
 out:

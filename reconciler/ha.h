@@ -73,9 +73,12 @@ bool nc_ha_list_has(char *const *list, size_t n, const char *s);
  * be in the record and fenced (an entry cleared or changed since the plan
  * was made: -1, nothing restarted).  Written before the restart, so a pass
  * cut short after it still finds the stale copy when the host returns.
+ * target (NULL: none) is the host the VM now runs on: if it is in the
+ * record too (a returned host whose copy left behind is started again), vm
+ * leaves its `recovered`, since its copy there is now the one that runs.
  */
 int nc_ha_mark_recovered(const char *state_dir, char *const *hosts, size_t nhosts, const char *vm,
-			 struct nc_err *err);
+			 const char *target, struct nc_err *err);
 
 /*
  * After a pass of apply or serve (never plan): under the lock, forgets each

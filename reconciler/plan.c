@@ -980,6 +980,33 @@ static bool unreachable_all_fence(const struct nc_cluster *c, const struct nc_pl
 	return all;
 }
 
+/*
+ * The copy left behind on a returned host is started again (or restarted)
+ * because every host that cannot be read is failed and fenced for the VM:
+ * it becomes the copy that runs, as a recovery onto that host would.  Its
+ * start or update records it so (struct nc_action failed_hosts: apply calls
+ * nc_ha_mark_recovered with this host as the target), or, when the
+ * unreachable hosts return, the copy running here would be taken for the
+ * stale one and the fenced one kept.
+ */
+static void ha_takeover(struct nc_plan *p, const struct nc_cluster *c, const char *name, size_t host,
+			size_t first_action)
+{
+	size_t i, j;
+
+	for (i = first_action; i < p->nactions; i++) {
+		struct nc_action *a = &p->actions[i];
+
+		if (a->host != host || a->obj != NC_OBJ_VM || strcmp(a->vm, name) != 0 || a->nfailed_hosts ||
+		    !(a->kind == NC_ACT_START || (a->kind == NC_ACT_UPDATE && (a->start_after || a->restart))))
+			continue;
+		for (j = 0; j < c->nhosts; j++)
+			if (c->hosts[j].status != NC_HOST_OK &&
+			    bsearch(name, c->hosts[j].recorded_vms, c->hosts[j].nrecorded, sizeof(char *), vm_cmp))
+				nc_ha_list_add(&a->failed_hosts, &a->nfailed_hosts, c->hosts[j].spec->obj.meta.name.v);
+	}
+}
+
 /* Places the recoveries, highest ha.priority first; one that fits nowhere says why. */
 static void plan_recoveries(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, struct nc_placement_state *ps,
 			    const struct nc_cluster *c, struct recovery *rv, size_t n)
@@ -1286,6 +1313,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 		busy[i] = true;    /* rebalancing may move it only if it is settled below */
 		size_t first_action = p.nactions;
+		bool takeover = false;   /* the copy left behind becomes the one that runs (see ha_takeover) */
 		struct loc *first;
 		size_t nfound = 0, managed_found = 0, gfirst = gloc_first(glocs, nglocs, name), ngfound = 0;
 		struct nc_desired *des = NULL;
@@ -1386,6 +1414,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			const char *hn = c->hosts[at->host].spec->obj.meta.name.v;
 			const struct nc_ha_host *h = ha_entry(opts, hn);
 
+			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) && unreachable_all_fence(c, opts, vm, des))
+				takeover = true;
 			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) &&
 			    !unreachable_all_fence(c, opts, vm, des)) {
 				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
@@ -1550,6 +1580,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 					 name, c->hosts[at->host].spec->obj.meta.name.v);
 			if (o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING)
 				ha_restart_in_place(&p, &alloc_a, c, opts, vm, des, at->host, first_action);
+			if (takeover)
+				ha_takeover(&p, c, name, at->host, first_action);
 			plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
 				  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
 			busy[i] = p.nactions && strcmp(p.actions[p.nactions - 1].vm, name) == 0 &&

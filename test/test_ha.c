@@ -816,6 +816,67 @@ START_TEST(test_ha_left_behind_copy_not_started)
 END_TEST
 
 /*
+ * A double failure: a restarted on h2 after h1 failed; h2 is cut off and
+ * fenced too, and h1's copy left behind is started again.  That start is a
+ * takeover, recorded as a recovery onto h1 (h2's entry lists a, h1's no
+ * longer does): when h2 returns, its copy is the stale one, and h1's, which
+ * runs, is kept (before, h1's running copy was deleted as stale and h2's
+ * fenced one kept).
+ */
+START_TEST(test_ha_takeover_after_double_failure)
+{
+	static const char *const all[] = { "h1", "h2", "h3" };
+	struct nc_run r;
+	char *d;
+
+	write_file("spec/hosts.yaml", HOST("h1"));
+	write_file("spec/vms.yaml", BASE VM("a", ", ha: {policy: restart}"));
+	ck_assert_int_eq(shq(APPLY), 0);
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2") HOST("h3"));
+	ck_assert_int_eq(shq(SIM " h1 down && " FENCE " confirm h1 >/dev/null"), 0);
+	ck_assert_int_eq(shq(APPLY), 1);
+	d = doms_on("h2");
+	ck_assert_str_eq(d, "a ");
+	free(d);
+	/* h3 leaves the cluster so that a has nowhere else to go; h2 is cut off, h1 rebooted */
+	write_file("spec/hosts.yaml", HOST("h1") HOST("h2"));
+	ck_assert_int_eq(shq(SIM " h2 down && " SIM " h1 up && " SIM " h1 destroy a && " FENCE " confirm h2 >/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.out, "a: start on h1");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cat st/ha.json"), 0);
+	/* h2's entry lists a; h1's no longer does */
+	ck_assert_ptr_nonnull(strstr(r.out, "\"h2\""));
+	{
+		const char *h1 = strstr(r.out, "\"name\": \"h1\""), *h2 = strstr(r.out, "\"name\": \"h2\"");
+		char *h1part;
+
+		ck_assert_ptr_nonnull(h2);
+		if (h1) {
+			h1part = h1 < h2 ? strndup(h1, (size_t)(h2 - h1)) : strdup(h1);
+			HASNT(h1part, "\"a\"");
+			free(h1part);
+		}
+		HAS(h2, "\"recovered\": [\"a\"]");
+	}
+	nc_run_free(&r);
+	/* h2 returns with its (fenced) copy: that one is stale, h1's keeps running */
+	ck_assert_int_eq(shq(SIM " h2 up"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "- a: delete on h2\n      why: stale copy: a was restarted on h1 after h2 failed");
+	HASNT(r.out, "delete on h1");
+	nc_run_free(&r);
+	d = doms_on("h1");
+	ck_assert_str_eq(d, "a ");
+	free(d);
+	ck_assert_int_eq(copies("a", all, 3), 1);
+	ck_assert_int_eq(sh(&r, SIM " h1 list"), 0);
+	HAS(r.out, "running");
+	nc_run_free(&r);
+}
+END_TEST
+
+/*
  * `novacron fence run` waits for a pass that changes the cluster (it holds
  * STATE_DIR/apply.lock, as serve's pass does while it fences and restarts):
  * run alongside, the disks it means to fence could be taken by a copy that
@@ -1090,6 +1151,7 @@ Suite *nc_suite_ha(void)
 	tcase_add_test(tc, test_ha_recover_cut_short);
 	tcase_add_test(tc, test_ha_two_applies_restart_once);
 	tcase_add_test(tc, test_ha_left_behind_copy_not_started);
+	tcase_add_test(tc, test_ha_takeover_after_double_failure);
 	tcase_add_test(tc, test_ha_fence_run_waits_for_a_pass);
 	tcase_add_test(tc, test_ha_apply_prompt_holds_no_lock);
 	tcase_add_test(tc, test_ha_max_recoveries_option);
