@@ -111,7 +111,7 @@ struct server {
 	/* fencing (fencing.h): per failed host, whether it is fenced and when to try again */
 	struct fence_state {
 		char *host;
-		int result;              /* the last nc_fence_host answer; 2: not tried yet */
+		int result;              /* the last nc_fence_host answer; 2: not tried yet; 3: read by the pass, not fenced */
 		double next;             /* monotonic: not before */
 		bool back;               /* answering again: a pass was asked for, to clean it up */
 	} *fences;
@@ -633,6 +633,20 @@ static unsigned ms_or(const struct nc_duration *d, unsigned dflt)
  * that fails is retried after ha.fenceRetry; nothing of that host is
  * restarted meanwhile (the plan restarts only what the record says fenced).
  */
+/* did this pass read host (declared or not) */
+static bool host_read(const struct nc_cluster *cl, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nhosts; i++)
+		if (strcmp(cl->hosts[i].spec->obj.meta.name.v, host) == 0)
+			return cl->hosts[i].status == NC_HOST_OK;
+	for (i = 0; i < cl->ngone; i++)
+		if (strcmp(cl->gone[i].name, host) == 0)
+			return cl->gone[i].status == NC_HOST_OK;
+	return false;
+}
+
 static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, const struct nc_hostrec *rec,
 			       const struct nc_health_view *v)
 {
@@ -652,12 +666,22 @@ static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, co
 		 * ha: restart, or a disk, since the host failed is a target it has not fenced */
 		if (mono() < fs->next || !leading(s))
 			continue;
+		/* a host this pass could read is never fenced, whatever its health says (it
+		 * returned, its record cleared, before the monitor saw enough good checks):
+		 * its VMs not seen elsewhere may have been restarted on a host that cannot
+		 * be read now, and their locks are that copy's */
+		if (host_read(cl, fs->host)) {
+			if (fs->result != 3)
+				logf_("host %s answers again: not fenced", fs->host);
+			fs->result = 3;
+			continue;
+		}
 		nc_fence_targets(&t, s->good_spec, cl, rec, fs->host);
 		memset(&fo, 0, sizeof(fo));
 		fo.state_dir = s->state_dir;
 		fo.devices = &s->cfg.fencing.devices;
 		fo.timeout_ms = ms_or(&ha->fence_timeout, NC_HA_FENCE_TIMEOUT_MS);
-		if (fs->result == 2)
+		if (fs->result == 2 || fs->result == 3)
 			logf_("fencing host %s: %zu VM%s to restart, %zu rbd disk%s%s", fs->host, t.nvms,
 			      t.nvms == 1 ? "" : "s", t.ndisks, t.ndisks == 1 ? "" : "s",
 			      t.need_host ? ", the whole host needed (a VM with local or no rbd disks)" : "");
@@ -688,8 +712,11 @@ static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, co
 			if (s->health)
 				nc_health_set_fence(s->health, fs->host, false, NULL, NULL);
 		} else {
-			char *m = nc_xasprintf("FENCE FAILED for host %s: %s; nothing of it is restarted; retrying in %.1f s",
+			char *m = nc_xasprintf("FENCE FAILED for host %s: %s%s%s%s; nothing of it is restarted; retrying in %.1f s",
 					       fs->host, err.msg[0] ? err.msg : out.detail,
+					       err.msg[0] && out.detail[0] && strcmp(err.msg, out.detail) ? " (" : "",
+					       err.msg[0] && out.detail[0] && strcmp(err.msg, out.detail) ? out.detail : "",
+					       err.msg[0] && out.detail[0] && strcmp(err.msg, out.detail) ? ")" : "",
 					       ms_or(&ha->fence_retry, NC_HA_FENCE_RETRY_MS) / 1000.0);
 
 			logf_("%s", m);

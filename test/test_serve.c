@@ -1885,6 +1885,57 @@ START_TEST(test_ha_restart_added_after_failure)
 }
 END_TEST
 
+/*
+ * A host that returned (its stale copy removed, its HA record cleared) while
+ * the monitor still counts it failed (recoverAfter good checks not yet seen)
+ * is never fenced again when another host fails: the pass reads it.  Before,
+ * the second failure's pass fenced it again: with rbd, that broke the lock of
+ * the copy restarted on the host that had just failed (found by ha.sh).
+ */
+START_TEST(test_ha_returned_host_not_fenced_again)
+{
+	struct nc_run r;
+	char *extra, *body, *want, h[8], h2[8];
+	int port = free_port();
+
+	extra = nc_xasprintf("  recoverAfter: 150\\nfencing:\\n  devices:\\n    - name: ipmi\\n      type: agent\\n"
+			     "      agent: %s/test/data/fence/fence_nc_test\\n      options: {mode: off, log: %s/agent.log}\\n",
+			     NC_SOURCE_DIR, tdir);
+	ha_cluster("serve.yaml", port, "ipmi", extra);
+	free(extra);
+	start_serve("serve.yaml", "pid", "log");
+	body = wait_for(port, "/status", "\"result\": \"ok\"", 30);
+	free(body);
+	host_of("web", h);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h), 0);
+	want = nc_xasprintf("host %s fenced by agent device ipmi", h);
+	wait_log(want, 30);
+	free(want);
+	wait_log("apply: [1/1] recover web on kvm", 20);
+	host_of("web", h2);
+	ck_assert_str_ne(h, h2);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s up >/dev/null", h), 0);
+	want = nc_xasprintf("host %s is back: its HA record is cleared", h);
+	wait_log(want, 30);
+	free(want);
+	/* h still counts as failed (150 good checks needed); h2 fails now */
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down >/dev/null", h2), 0);
+	want = nc_xasprintf("host %s fenced by agent device ipmi", h2);
+	wait_log(want, 30);
+	free(want);
+	want = nc_xasprintf("host %s answers again: not fenced", h);
+	wait_log(want, 10);
+	free(want);
+	ck_assert_int_eq(sh(&r, "grep -c 'host %s fenced by' log", h), 0);
+	ck_assert_str_eq(r.out, "1\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -c '^action=off' agent.log"), 0);
+	ck_assert_str_eq(r.out, "2\n");
+	nc_run_free(&r);
+	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done; rm -f pid");
+}
+END_TEST
+
 Suite *nc_suite_serve(void)
 {
 	Suite *s = suite_create("serve");
@@ -1930,6 +1981,7 @@ Suite *nc_suite_serve(void)
 	tcase_add_test(tc, test_ha_restart_added_after_failure);
 	tcase_add_test(tc, test_ha_fence_hangs_times_out);
 	tcase_add_test(tc, test_ha_fence_run_outlives_reload);
+	tcase_add_test(tc, test_ha_returned_host_not_fenced_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
