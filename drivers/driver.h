@@ -166,6 +166,53 @@ struct nc_observed_host {
 };
 void nc_observed_host_release(struct nc_observed_host *h);
 
+/* ---- telemetry: raw statistics of one host, read in one round (docs/monitoring.md) ---- */
+/* Counters are cumulative as the host reports them; telemetry/derive.c turns two rounds into
+ * rates.  UINT64_MAX marks a value the host did not report. */
+#define NC_STAT_NONE UINT64_MAX
+struct nc_disk_stats {
+	char *dev;               /* target: vda, sdb */
+	uint64_t rd_bytes, wr_bytes, rd_reqs, wr_reqs;
+};
+struct nc_nic_stats {
+	char *dev;               /* host-side interface (vnet3), or the MAC when it has none */
+	char *mac;               /* lower case, NULL when unknown: maps the NIC to its spec name */
+	uint64_t rx_bytes, tx_bytes, rx_pkts, tx_pkts;
+};
+struct nc_dom_stats {
+	char *name;
+	enum nc_dom_state state;
+	unsigned vcpus;          /* current (live) vCPUs */
+	uint64_t cpu_time_ns;    /* cpu.time: all vCPUs and emulator threads */
+	uint64_t balloon_cur;    /* balloon.current, bytes */
+	uint64_t balloon_max;    /* balloon.maximum, bytes */
+	uint64_t mem_unused;     /* balloon.unused (guest statistics), bytes; NC_STAT_NONE */
+	uint64_t mem_available;  /* balloon.available, bytes; NC_STAT_NONE */
+	uint64_t rss;            /* balloon.rss, bytes; NC_STAT_NONE */
+	struct nc_disk_stats *disks;   /* in the domain's order */
+	size_t ndisks;
+	struct nc_nic_stats *nics;
+	size_t nnics;
+};
+struct nc_pool_stats {
+	char *name;              /* libvirt pool name (NovaCron names it after the spec StoragePool) */
+	bool shared;             /* rbd: the same capacity seen from every host */
+	uint64_t capacity, allocation, available;   /* bytes */
+};
+struct nc_host_stats {
+	double t;                /* wall-clock seconds (CLOCK_REALTIME) the stats were read */
+	unsigned cpus;
+	uint64_t cpu_busy_ns;    /* node: user + kernel (+ iowait... where reported), all CPUs */
+	uint64_t cpu_total_ns;   /* the same plus idle */
+	uint64_t mem_total;      /* bytes */
+	uint64_t mem_available;  /* free + buffers + cached, bytes */
+	struct nc_dom_stats *doms;     /* every domain, by name */
+	size_t ndoms;
+	struct nc_pool_stats *pools;   /* active pools, by name */
+	size_t npools;
+};
+void nc_host_stats_release(struct nc_host_stats *s);
+
 /* ---- migration ---- */
 struct nc_migrate_progress {
 	uint64_t total;          /* bytes to move (memory + disks), 0 if unknown */
@@ -251,6 +298,14 @@ struct nc_host_driver {
 	int (*secret_define)(struct nc_host_conn *conn, const struct nc_secret_def *def, struct nc_err *err);
 	/* makes changes durable (sim: writes the state file); may be NULL */
 	int (*commit)(struct nc_host_conn *conn, struct nc_err *err);
+	/*
+	 * telemetry: node CPU and memory, every domain's statistics
+	 * (virConnectGetAllDomainStats: state, cpu, balloon, vcpu, block,
+	 * interface) and every active pool's capacity, in one round.  sim://
+	 * hosts give deterministic synthetic figures (`novacron sim HOST load`).
+	 * Read-only.  May be NULL (then the host has no telemetry).
+	 */
+	int (*stats)(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
 };
 
 /* Finds the driver for a URI by its scheme ("qemu+ssh://..." -> "qemu"). */

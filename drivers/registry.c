@@ -76,3 +76,26 @@ int nc_driver_fault(const char *what, struct nc_err *err)
 	nc_err_set(err, "%s: injected failure (NOVACRON_FAIL_AT=%ld)", what, fault_at);
 	return -1;
 }
+
+void nc_host_stats_release(struct nc_host_stats *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ndoms; i++) {
+		struct nc_dom_stats *d = &s->doms[i];
+		for (size_t k = 0; k < d->ndisks; k++)
+			free(d->disks[k].dev);
+		for (size_t k = 0; k < d->nnics; k++) {
+			free(d->nics[k].dev);
+			free(d->nics[k].mac);
+		}
+		free(d->disks);
+		free(d->nics);
+		free(d->name);
+	}
+	for (size_t i = 0; i < s->npools; i++)
+		free(s->pools[i].name);
+	free(s->doms);
+	free(s->pools);
+	memset(s, 0, sizeof(*s));
+}

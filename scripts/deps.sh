@@ -11,6 +11,8 @@ PKGS=(
   clang
   libisofs-dev               # cloud-init NoCloud seeds: ISO 9660 images labelled cidata
   libnbd-dev qemu-utils      # disk images: read and write guest disks through NBD (qemu-nbd, libvirt backups)
+  librrd-dev rrdcached       # telemetry history in RRD files, through rrdcached when configured
+  prometheus                 # promtool: the tests check /metrics with `promtool check metrics` (the server is not started)
   borgbackup restic          # peers for bench/backup (not needed to build)
 )
 
@@ -26,3 +28,11 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# prometheus is installed for promtool alone: a package that was not here
+# before must not leave a Prometheus server running (it would take port
+# 9090, serve's default) or starting at boot
+for p in "${missing[@]}"; do
+  if [ "$p" = prometheus ] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+done

@@ -32,6 +32,12 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_network());
 	srunner_add_suite(sr, nc_suite_ha());
 	srunner_add_suite(sr, nc_suite_fence());
+	srunner_add_suite(sr, nc_suite_telemetry());
+	srunner_add_suite(sr, nc_suite_store());
+	srunner_add_suite(sr, nc_suite_alerts());
+	srunner_add_suite(sr, nc_suite_forecast());
+	srunner_add_suite(sr, nc_suite_monitor());
+	srunner_add_suite(sr, nc_suite_load());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

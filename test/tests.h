@@ -26,5 +26,11 @@ Suite *nc_suite_poolhosts(void);
 Suite *nc_suite_network(void);
 Suite *nc_suite_ha(void);
 Suite *nc_suite_fence(void);
+Suite *nc_suite_telemetry(void);
+Suite *nc_suite_store(void);
+Suite *nc_suite_alerts(void);
+Suite *nc_suite_forecast(void);
+Suite *nc_suite_monitor(void);
+Suite *nc_suite_load(void);
 
 #endif

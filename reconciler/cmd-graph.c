@@ -1,0 +1,1 @@
+/* cmd-graph.c: placeholder, filled in by its issue-13 work */

@@ -1,0 +1,1 @@
+/* collect.c: placeholder, filled in by its issue-13 work */

@@ -1,0 +1,1 @@
+/* derive.c: placeholder, filled in by its issue-13 work */

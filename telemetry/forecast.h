@@ -1,0 +1,32 @@
+/*
+ * forecast.h - when does a resource run out at the current trend
+ * (telemetry/forecast.c, `novacron capacity --forecast`, docs/monitoring.md).
+ *
+ * An ordinary least-squares line through the known points of a series
+ * (gaps skipped), with its coefficient of determination R^2 and the number
+ * of points: fewer than min_points, or a window shorter than min_span, is
+ * "not enough data", never a guess.
+ */
+#ifndef NC_TM_FORECAST_H
+#define NC_TM_FORECAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "store.h"
+
+struct nc_fit {
+	bool ok;                     /* enough data for a line */
+	size_t points;
+	double slope;                /* per second */
+	double intercept;            /* value at t = 0 (unix epoch) */
+	double r2;                   /* 0..1 */
+	time_t first, last;          /* span of the points used */
+};
+void nc_fit_series(const struct nc_tm_series *s, size_t min_points, time_t min_span, struct nc_fit *out);
+/* when the line reaches limit: t, or 0 when it never does (flat or falling), or `now` when
+ * the latest value is already at or past it */
+time_t nc_fit_reach(const struct nc_fit *f, double limit, time_t now);
+
+#endif
