@@ -1,1 +1,766 @@
-/* store.c: placeholder, filled in by its issue-13 work */
+/*
+ * store.c - the embedded history in RRD files through librrd (store.h).
+ *
+ * Layout: DIR/TARGET/ID.rrd, one GAUGE data source per metric of the target
+ * (named by the catalogue's `ds`), heartbeat twice the step, minimum and
+ * maximum unknown; AVERAGE and MAX archives at the step for a day, at 1 min
+ * for 2 days, at 1 h for 60 days and at 1 day for 400 days (rows rounded up
+ * to the step: store_layout()).  docs/monitoring.md gives the sizes.
+ *
+ * Threads.  librrd 1.7's *_r calls (create_r2, updatex_r, fetch_r, info_r)
+ * keep no global state; librrd's error string is per thread (rrd_get_context()
+ * is thread-local in librrd), so an error is read in the thread that made it.
+ * rrd_graph_v() and rrd_tune() are argv-parsing calls written for the command
+ * line: they run under one process-wide mutex (rrd_argv_lock).  A store itself
+ * is guarded by its own mutex (its cache and its rrdcached connection), so
+ * two threads may share one.
+ *
+ * Each file is checked once per store (rrd_info: step, data sources and
+ * archives as this version writes them) and its last update remembered, so a
+ * round costs one update per object and nothing else.  A round at or before
+ * a file's last update is skipped for that file (RRD_SKIP_PAST_UPDATES, and
+ * the remembered time for rrdcached, which refuses them).
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rrd.h>
+#include <rrd_client.h>
+
+#include "../reconciler/pass.h"
+#include "../spec/util.h"
+#include "store-int.h"
+
+pthread_mutex_t nc_rrd_argv_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t nc_rrdc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* one file seen by this store: checked, and its last update */
+struct nc_tm_file {
+	char *key;               /* "vm/web-1" or "anomaly/HEX" */
+	time_t last;
+	bool checked;
+	char params[160];        /* anomaly: the parameters it was made with */
+};
+
+static int file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nc_tm_file *)a)->key, ((const struct nc_tm_file *)b)->key);
+}
+
+static void file_free(void *p)
+{
+	struct nc_tm_file *f = p;
+
+	free(f->key);
+	free(f);
+}
+
+struct nc_tm_file *nc_tm_store_file(struct nc_tm_store *st, const char *key)
+{
+	struct nc_tm_file probe = { .key = (char *)key }, *f, **slot;
+
+	slot = tfind(&probe, &st->files, file_cmp);
+	if (slot)
+		return *slot;
+	f = nc_xcalloc(1, sizeof(*f));
+	f->key = nc_xstrdup(key);
+	slot = tsearch(f, &st->files, file_cmp);
+	if (!slot)
+		abort();
+	st->nfiles++;
+	return f;
+}
+
+void nc_tm_store_forget(struct nc_tm_store *st, const char *key)
+{
+	struct nc_tm_file probe = { .key = (char *)key }, **slot, *f;
+
+	slot = tfind(&probe, &st->files, file_cmp);
+	if (!slot)
+		return;
+	f = *slot;
+	tdelete(&probe, &st->files, file_cmp);
+	file_free(f);
+	st->nfiles--;
+}
+
+const char *nc_tm_default_dir(const char *state_dir, char *buf, size_t len)
+{
+	int n;
+
+	if (!state_dir || !buf)
+		return NULL;
+	n = snprintf(buf, len, "%s/telemetry", state_dir);
+	if (n < 0 || (size_t)n >= len)
+		return NULL;
+	return buf;
+}
+
+bool nc_tm_id_ok(const char *id)
+{
+	size_t n;
+
+	if (!id || !*id || id[0] == '.')
+		return false;
+	n = strlen(id);
+	if (n > 200)
+		return false;
+	return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") == n;
+}
+
+const char *nc_tm_rrd_error(void)
+{
+	const char *e = rrd_test_error() ? rrd_get_error() : NULL;
+
+	return e && *e ? e : "unknown librrd error";
+}
+
+/* ---- layout ---- */
+
+/* the archives of a history file: pdp per row and rows, finest first */
+size_t nc_tm_store_layout(unsigned step, struct nc_tm_rra out[NC_TM_RRA_MAX])
+{
+	static const unsigned long res[] = { 0, 60, 3600, 86400 };
+	static const unsigned long span[] = { 86400, 2 * 86400, 60 * 86400, 400 * 86400 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < NC_ARRAY_SIZE(res); i++) {
+		unsigned long pdp = res[i] ? (res[i] + step - 1) / step : 1;
+		unsigned long rows, len;
+
+		if (!pdp)
+			pdp = 1;
+		len = pdp * step;
+		rows = (span[i] + len - 1) / len;
+		if (n && out[n - 1].pdp == pdp) {   /* the step is 1 min or more: one archive */
+			if (rows > out[n - 1].rows)
+				out[n - 1].rows = rows;
+			continue;
+		}
+		out[n].pdp = pdp;
+		out[n].rows = rows;
+		n++;
+	}
+	return n;
+}
+
+static void path_of(struct nc_buf *b, const struct nc_tm_store *st, enum nc_metric_target t,
+		    const char *id)
+{
+	nc_buf_reset(b);
+	nc_buf_addf(b, "%s/%s/%s.rrd", st->dir, nc_metric_target_name(t), id);
+}
+
+static const char *info_str(const rrd_info_t *in, const char *key)
+{
+	for (; in; in = in->next)
+		if (in->type == RD_I_STR && strcmp(in->key, key) == 0)
+			return in->value.u_str;
+	return NULL;
+}
+
+static bool info_cnt(const rrd_info_t *in, const char *key, unsigned long *out)
+{
+	for (; in; in = in->next)
+		if (in->type == RD_I_CNT && strcmp(in->key, key) == 0) {
+			*out = in->value.u_cnt;
+			return true;
+		}
+	return false;
+}
+
+bool nc_tm_info_val(const rrd_info_t *in, const char *key, double *out)
+{
+	for (; in; in = in->next)
+		if (in->type == RD_I_VAL && strcmp(in->key, key) == 0) {
+			*out = in->value.u_val;
+			return true;
+		}
+	return false;
+}
+
+rrd_info_t *nc_tm_info(struct nc_tm_store *st, const char *path)
+{
+	rrd_clear_error();
+	if (st->rrdcached)
+		return rrdc_info(path);
+	return rrd_info_r(path);
+}
+
+/*
+ * Is path a history file of target t as this version writes it?  1 yes
+ * (*last its last update), 0 no such file, -1 not (why in err).
+ */
+static int check_history(struct nc_tm_store *st, const char *path, enum nc_metric_target t,
+			 time_t *last, struct nc_err *err)
+{
+	struct nc_tm_rra rra[NC_TM_RRA_MAX];
+	size_t nrra = nc_tm_store_layout(st->step, rra), nds = nc_metric_count(t), seen = 0;
+	struct stat sb;
+	rrd_info_t *in, *p;
+	unsigned long v;
+	char key[96];
+	int ret = -1;
+
+	if (stat(path, &sb) != 0 && errno == ENOENT)
+		return 0;
+	in = nc_tm_info(st, path);
+	if (!in) {
+		nc_err_set(err, "%s", nc_tm_rrd_error());
+		return -1;
+	}
+	if (!info_cnt(in, "step", &v) || v != st->step) {
+		nc_err_set(err, "step %lu s, not %u s", info_cnt(in, "step", &v) ? v : 0, st->step);
+		goto out;
+	}
+	for (size_t i = 0; i < nds; i++) {
+		const struct nc_metric_info *m = nc_metric_at(t, (unsigned)i);
+		const char *type;
+
+		snprintf(key, sizeof(key), "ds[%s].type", m->ds);
+		type = info_str(in, key);
+		if (!type || strcmp(type, "GAUGE") != 0) {
+			nc_err_set(err, "no GAUGE data source '%s'", m->ds);
+			goto out;
+		}
+	}
+	for (p = in; p; p = p->next)
+		if (strncmp(p->key, "ds[", 3) == 0 && strstr(p->key, "].index"))
+			seen++;
+	if (seen != nds) {
+		nc_err_set(err, "%zu data sources, not %zu", seen, nds);
+		goto out;
+	}
+	for (size_t i = 0; i < 2 * nrra + 1; i++) {
+		const char *cf;
+
+		snprintf(key, sizeof(key), "rra[%zu].cf", i);
+		cf = info_str(in, key);
+		if (i == 2 * nrra) {
+			if (cf) {
+				nc_err_set(err, "more than %zu archives", 2 * nrra);
+				goto out;
+			}
+			break;
+		}
+		snprintf(key, sizeof(key), "rra[%zu].pdp_per_row", i);
+		if (!cf || strcmp(cf, i % 2 ? "MAX" : "AVERAGE") != 0 || !info_cnt(in, key, &v) ||
+		    v != rra[i / 2].pdp) {
+			nc_err_set(err, "archive %zu is not %s of %lu steps", i,
+				   i % 2 ? "MAX" : "AVERAGE", rra[i / 2].pdp);
+			goto out;
+		}
+		snprintf(key, sizeof(key), "rra[%zu].rows", i);
+		if (!info_cnt(in, key, &v) || v != rra[i / 2].rows) {
+			nc_err_set(err, "archive %zu does not keep %lu rows", i, rra[i / 2].rows);
+			goto out;
+		}
+	}
+	if (!info_cnt(in, "last_update", &v)) {
+		nc_err_set(err, "no last update");
+		goto out;
+	}
+	*last = (time_t)v;
+	ret = 1;
+out:
+	rrd_info_free(in);
+	return ret;
+}
+
+/* create a file from argv definitions (directly, or through rrdcached) */
+int nc_tm_create(struct nc_tm_store *st, const char *path, unsigned long step, time_t last_up,
+		 int argc, const char **argv, struct nc_err *err)
+{
+	int rc;
+
+	rrd_clear_error();
+	if (st->rrdcached)
+		rc = rrdc_create(path, step, last_up, 0, argc, argv);
+	else
+		rc = rrd_create_r2(path, step, last_up, 0, NULL, NULL, argc, argv);
+	if (rc != 0) {
+		nc_err_set(err, "%s: cannot create: %s", path, nc_tm_rrd_error());
+		return -1;
+	}
+	return 0;
+}
+
+static int create_history(struct nc_tm_store *st, const char *path, enum nc_metric_target t,
+			  time_t last_up, struct nc_err *err)
+{
+	struct nc_tm_rra rra[NC_TM_RRA_MAX];
+	size_t nrra = nc_tm_store_layout(st->step, rra), nds = nc_metric_count(t), argc = 0;
+	const char *argv[NC_METRICS_MAX + 2 * NC_TM_RRA_MAX];
+	char defs[NC_METRICS_MAX + 2 * NC_TM_RRA_MAX][64];
+	int rc;
+
+	for (size_t i = 0; i < nds; i++) {
+		snprintf(defs[argc], sizeof(defs[argc]), "DS:%s:GAUGE:%u:U:U",
+			 nc_metric_at(t, (unsigned)i)->ds, 2 * st->step);
+		argv[argc] = defs[argc];
+		argc++;
+	}
+	for (size_t i = 0; i < nrra; i++) {
+		for (int cf = 0; cf < 2; cf++) {
+			snprintf(defs[argc], sizeof(defs[argc]), "RRA:%s:0.5:%lu:%lu",
+				 cf ? "MAX" : "AVERAGE", rra[i].pdp, rra[i].rows);
+			argv[argc] = defs[argc];
+			argc++;
+		}
+	}
+	rc = nc_tm_create(st, path, st->step, last_up, (int)argc, argv, err);
+	return rc;
+}
+
+/* renames a bad file to PATH.corrupt; the message for err */
+int nc_tm_set_aside(struct nc_tm_store *st, const char *path, const char *why, struct nc_buf *msg)
+{
+	struct nc_buf to = NC_BUF_INIT;
+	int rc = 0;
+
+	nc_buf_addf(&to, "%s.corrupt", path);
+	if (rename(path, to.buf) != 0) {
+		nc_buf_addf(msg, "%s: unreadable (%s), and cannot be set aside: %s", path, why,
+			    strerror(errno));
+		rc = -1;
+	} else {
+		nc_buf_addf(msg, "%s: unreadable or of another layout (%s): kept as %s, started afresh",
+			    path, why, to.buf);
+	}
+	if (st->rrdcached) {
+		rrdc_forget(path);
+		rrd_clear_error();
+	}
+	nc_buf_release(&to);
+	return rc;
+}
+
+static void note(struct nc_buf *errs, size_t *nerr, const char *fmt, ...) NC_PRINTF(3, 4);
+static void note(struct nc_buf *errs, size_t *nerr, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!(*nerr)++) {
+		va_start(ap, fmt);
+		nc_buf_vaddf(errs, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/*
+ * Makes sure path holds a good file of target t: checked once, rebuilt when
+ * bad (reported through errs), created when missing.  0 ok, -1 not.
+ */
+static int ready(struct nc_tm_store *st, struct nc_tm_file *f, const char *path,
+		 enum nc_metric_target t, time_t t0, struct nc_buf *errs, size_t *nerr)
+{
+	struct nc_err e = { "" };
+	struct nc_buf msg = NC_BUF_INIT;
+	time_t last = 0, start;
+	int rc;
+
+	rc = check_history(st, path, t, &last, &e);
+	if (rc == 1) {
+		f->last = last;
+		f->checked = true;
+		return 0;
+	}
+	if (rc < 0) {
+		if (nc_tm_set_aside(st, path, e.msg, &msg) != 0) {
+			note(errs, nerr, "%s", msg.buf);
+			nc_buf_release(&msg);
+			return -1;
+		}
+		note(errs, nerr, "%s", msg.buf);
+		nc_buf_release(&msg);
+	}
+	/* from the step boundary before the first round, so that round fills its row */
+	start = ((t0 - 1) / (time_t)st->step) * (time_t)st->step;
+	if (create_history(st, path, t, start, &e) != 0) {
+		note(errs, nerr, "%s", e.msg);
+		return -1;
+	}
+	f->last = start;
+	f->checked = true;
+	return 0;
+}
+
+int nc_tm_update(struct nc_tm_store *st, const char *path, const char *value, struct nc_err *err)
+{
+	const char *argv[1] = { value };
+	int rc;
+
+	rrd_clear_error();
+	if (st->rrdcached)
+		rc = rrdc_update(path, 1, argv);
+	else
+		rc = rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, 1, argv);
+	if (rc != 0) {
+		nc_err_set(err, "%s: cannot update: %s", path, nc_tm_rrd_error());
+		return -1;
+	}
+	return 0;
+}
+
+static void format_update(struct nc_buf *b, time_t t, const struct nc_tm_object *o)
+{
+	size_t n = nc_metric_count(o->target);
+
+	nc_buf_reset(b);
+	nc_buf_addf(b, "%lld", (long long)t);
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(o->v[i]) || isinf(o->v[i]))
+			nc_buf_adds(b, ":U");
+		else
+			nc_buf_addf(b, ":%.17g", o->v[i]);
+	}
+}
+
+/* ---- open / close ---- */
+
+int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err)
+{
+	struct nc_tm_store *st;
+
+	if (!o || !o->dir || !*o->dir) {
+		nc_err_set(err, "telemetry store: no directory");
+		return -1;
+	}
+	if (o->step < 1 || o->step > 86400) {
+		nc_err_set(err, "telemetry store: step %u s out of range (1 s to 1 day)", o->step);
+		return -1;
+	}
+	st = nc_xcalloc(1, sizeof(*st));
+	st->dir = nc_xstrdup(o->dir);
+	st->step = o->step;
+	st->read_only = o->read_only;
+	pthread_mutex_init(&st->lock, NULL);
+	if (!o->read_only && nc_mkdir_p_mode(st->dir, 0700) != 0) {
+		nc_err_set(err, "telemetry store %s: %s", st->dir, strerror(errno));
+		nc_tm_store_close(st);
+		return -1;
+	}
+	if (o->rrdcached && *o->rrdcached) {
+		st->rrdcached = nc_xstrdup(o->rrdcached);
+		pthread_mutex_lock(&nc_rrdc_lock);
+		if (nc_tm_rrdc_connect(st, err) != 0) {
+			pthread_mutex_unlock(&nc_rrdc_lock);
+			nc_tm_store_close(st);
+			return -1;
+		}
+		pthread_mutex_unlock(&nc_rrdc_lock);
+	}
+	*out = st;
+	return 0;
+}
+
+void nc_tm_store_close(struct nc_tm_store *st)
+{
+	if (!st)
+		return;
+	tdestroy(st->files, file_free);
+	pthread_mutex_destroy(&st->lock);
+	free(st->rrdcached);
+	free(st->dir);
+	free(st);
+}
+
+int nc_tm_rrdc_connect(struct nc_tm_store *st, struct nc_err *err)
+{
+	rrd_clear_error();
+	if (rrdc_connect(st->rrdcached) != 0 || !rrdc_is_connected(st->rrdcached)) {
+		nc_err_set(err, "rrdcached %s: %s", st->rrdcached, nc_tm_rrd_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* Debian's librrd exports no FLUSHALL: every file this store wrote, one by one */
+struct flush_ctx {
+	struct nc_tm_store *st;
+	struct nc_buf path;
+	size_t failed;
+	struct nc_err *err;
+};
+
+static void flush_one(const void *node, VISIT which, void *arg)
+{
+	const struct nc_tm_file *f = *(const struct nc_tm_file *const *)node;
+	struct flush_ctx *c = arg;
+
+	if (which != postorder && which != leaf)
+		return;
+	if (!f->checked)
+		return;
+	nc_buf_reset(&c->path);
+	nc_buf_addf(&c->path, "%s/%s.rrd", c->st->dir, f->key);
+	rrd_clear_error();
+	if (rrdc_flush(c->path.buf) != 0 && !c->failed++)
+		nc_err_set(c->err, "rrdcached %s: flush %s: %s", c->st->rrdcached, c->path.buf,
+			   nc_tm_rrd_error());
+}
+
+int nc_tm_store_flush(struct nc_tm_store *st, struct nc_err *err)
+{
+	struct flush_ctx c = { st, NC_BUF_INIT, 0, err };
+
+	if (!st->rrdcached)
+		return 0;
+	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&nc_rrdc_lock);
+	if (nc_tm_rrdc_connect(st, err) != 0)
+		c.failed = 1;
+	else
+		twalk_r(st->files, flush_one, &c);
+	pthread_mutex_unlock(&nc_rrdc_lock);
+	pthread_mutex_unlock(&st->lock);
+	nc_buf_release(&c.path);
+	return c.failed ? -1 : 0;
+}
+
+/* ---- write ---- */
+
+int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struct nc_err *err)
+{
+	struct nc_buf path = NC_BUF_INIT, key = NC_BUF_INIT, val = NC_BUF_INIT, errs = NC_BUF_INIT;
+	bool made[NC_MT__COUNT] = { false };
+	size_t nerr = 0, written = 0, tried = 0;
+	int ret = 0;
+
+	if (st->read_only) {
+		nc_err_set(err, "telemetry store %s: opened read-only", st->dir);
+		return -1;
+	}
+	pthread_mutex_lock(&st->lock);
+	if (st->rrdcached) {
+		pthread_mutex_lock(&nc_rrdc_lock);
+		if (nc_tm_rrdc_connect(st, err) != 0) {
+			pthread_mutex_unlock(&nc_rrdc_lock);
+			pthread_mutex_unlock(&st->lock);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < r->nobjs; i++) {
+		const struct nc_tm_object *o = &r->objs[i];
+		struct nc_tm_file *f;
+		struct nc_err e = { "" };
+
+		if ((unsigned)o->target >= NC_MT__COUNT)
+			continue;
+		tried++;
+		if (!nc_tm_id_ok(o->id)) {
+			note(&errs, &nerr, "%s '%s': not a name the store accepts ([A-Za-z0-9._@-], "
+			     "no leading '.', at most 200 bytes)", nc_metric_target_name(o->target),
+			     o->id ? o->id : "");
+			continue;
+		}
+		nc_buf_reset(&key);
+		nc_buf_addf(&key, "%s/%s", nc_metric_target_name(o->target), o->id);
+		f = nc_tm_store_file(st, key.buf);
+		path_of(&path, st, o->target, o->id);
+		if (!f->checked) {
+			if (!made[o->target]) {
+				struct nc_buf d = NC_BUF_INIT;
+
+				nc_buf_addf(&d, "%s/%s", st->dir, nc_metric_target_name(o->target));
+				if (nc_mkdir_p_mode(d.buf, 0700) != 0)
+					note(&errs, &nerr, "%s: %s", d.buf, strerror(errno));
+				nc_buf_release(&d);
+				made[o->target] = true;
+			}
+			if (ready(st, f, path.buf, o->target, r->t, &errs, &nerr) != 0)
+				continue;
+		}
+		if (r->t <= f->last) {     /* an older round: skipped for this file */
+			written++;
+			continue;
+		}
+		format_update(&val, r->t, o);
+		if (nc_tm_update(st, path.buf, val.buf, &e) != 0) {
+			/* the file went bad since it was checked? */
+			f->checked = false;
+			if (ready(st, f, path.buf, o->target, r->t, &errs, &nerr) != 0 ||
+			    r->t <= f->last || nc_tm_update(st, path.buf, val.buf, &e) != 0) {
+				note(&errs, &nerr, "%s", e.msg);
+				continue;
+			}
+		}
+		f->last = r->t;
+		written++;
+	}
+	if (st->rrdcached)
+		pthread_mutex_unlock(&nc_rrdc_lock);
+	pthread_mutex_unlock(&st->lock);
+	if (nerr) {
+		if (nerr > 1)
+			nc_buf_addf(&errs, " (and %zu more)", nerr - 1);
+		nc_err_set(err, "%s", errs.buf);
+	}
+	if (tried && !written)
+		ret = -1;
+	nc_buf_release(&path);
+	nc_buf_release(&key);
+	nc_buf_release(&val);
+	nc_buf_release(&errs);
+	return ret;
+}
+
+/* ---- read ---- */
+
+void nc_tm_series_release(struct nc_tm_series *s)
+{
+	if (!s)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int nc_tm_fetch_path(struct nc_tm_store *st, const char *path, const char *cf, const char *ds,
+		     time_t start, time_t end, time_t resolution, struct nc_tm_series *out,
+		     struct nc_err *err)
+{
+	/* librrd returns the rows ending after start: ask from just before it, so a
+	 * row ending at start (an aligned round) is in the series */
+	time_t s = start > 0 ? start - 1 : start, e = end;
+	unsigned long step = resolution > 0 ? (unsigned long)resolution : 1, nds = 0, col;
+	char **names = NULL;
+	rrd_value_t *data = NULL;
+	struct nc_tm_series res = { 0 };
+	int rc;
+
+	rrd_clear_error();
+	if (st->rrdcached)
+		rc = rrdc_fetch(path, cf, &s, &e, &step, &nds, &names, &data);
+	else
+		rc = rrd_fetch_r(path, cf, &s, &e, &step, &nds, &names, &data);
+	if (rc != 0) {
+		nc_err_set(err, "%s: cannot read: %s", path, nc_tm_rrd_error());
+		return -1;
+	}
+	for (col = 0; col < nds; col++)
+		if (strcmp(names[col], ds) == 0)
+			break;
+	if (col == nds) {
+		nc_err_set(err, "%s: no data source '%s'", path, ds);
+		rc = -1;
+		goto out;
+	}
+	res.step = (time_t)step;
+	res.start = s + res.step;
+	res.n = step ? (size_t)((e - s) / (time_t)step) : 0;
+	res.v = nc_xcalloc(res.n ? res.n : 1, sizeof(double));
+	for (size_t i = 0; i < res.n; i++)
+		res.v[i] = data[i * nds + col];
+	*out = res;
+	rc = 1;
+out:
+	for (unsigned long i = 0; i < nds; i++)
+		rrd_freemem(names[i]);
+	rrd_freemem(names);
+	rrd_freemem(data);
+	return rc;
+}
+
+int nc_tm_store_fetch(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
+		      const char *metric, enum nc_tm_cf cf, time_t start, time_t end,
+		      time_t resolution, struct nc_tm_series *out, struct nc_err *err)
+{
+	const struct nc_metric_info *m = nc_metric_find(t, metric);
+	struct nc_buf path = NC_BUF_INIT;
+	struct stat sb;
+	int rc;
+
+	if (!m) {
+		nc_err_set(err, "no %s metric '%s'", nc_metric_target_name(t), metric ? metric : "");
+		return -1;
+	}
+	if (!nc_tm_id_ok(id)) {
+		nc_err_set(err, "%s '%s': not a valid name", nc_metric_target_name(t), id ? id : "");
+		return -1;
+	}
+	if (end < start) {
+		nc_err_set(err, "fetch: the end is before the start");
+		return -1;
+	}
+	path_of(&path, st, t, id);
+	if (stat(path.buf, &sb) != 0) {
+		nc_buf_release(&path);
+		if (errno == ENOENT)
+			return 0;
+		nc_err_set(err, "%s/%s/%s.rrd: %s", st->dir, nc_metric_target_name(t), id, strerror(errno));
+		return -1;
+	}
+	pthread_mutex_lock(&st->lock);
+	if (st->rrdcached)
+		pthread_mutex_lock(&nc_rrdc_lock);
+	if (!st->rrdcached || nc_tm_rrdc_connect(st, err) == 0)
+		rc = nc_tm_fetch_path(st, path.buf, cf == NC_TM_MAX ? "MAX" : "AVERAGE", m->ds,
+				      start, end, resolution, out, err);
+	else
+		rc = -1;
+	if (st->rrdcached)
+		pthread_mutex_unlock(&nc_rrdc_lock);
+	pthread_mutex_unlock(&st->lock);
+	nc_buf_release(&path);
+	return rc;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nc_tm_store_list(struct nc_tm_store *st, enum nc_metric_target t, char ***ids, size_t *n,
+		     struct nc_err *err)
+{
+	struct nc_buf d = NC_BUF_INIT;
+	char **v = NULL;
+	size_t nv = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if ((unsigned)t >= NC_MT__COUNT) {
+		nc_err_set(err, "no such target");
+		return -1;
+	}
+	nc_buf_addf(&d, "%s/%s", st->dir, nc_metric_target_name(t));
+	dir = opendir(d.buf);
+	if (!dir) {
+		if (errno != ENOENT) {
+			nc_err_set(err, "%s: %s", d.buf, strerror(errno));
+			nc_buf_release(&d);
+			return -1;
+		}
+	} else {
+		while ((de = readdir(dir))) {
+			size_t len = strlen(de->d_name);
+			char *id;
+
+			if (len <= 4 || strcmp(de->d_name + len - 4, ".rrd") != 0)
+				continue;
+			id = nc_xstrndup(de->d_name, len - 4);
+			if (!nc_tm_id_ok(id)) {
+				free(id);
+				continue;
+			}
+			v = nc_xreallocarray(v, nv + 1, sizeof(*v));
+			v[nv++] = id;
+		}
+		closedir(dir);
+	}
+	if (nv)
+		qsort(v, nv, sizeof(*v), str_cmp);
+	*ids = v;
+	*n = nv;
+	nc_buf_release(&d);
+	return 0;
+}

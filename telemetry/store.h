@@ -38,6 +38,12 @@ struct nc_tm_store_opts {
 };
 int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err);
 void nc_tm_store_close(struct nc_tm_store *st);
+/* STATE_DIR/telemetry into buf; NULL when it does not fit (or no state_dir) */
+const char *nc_tm_default_dir(const char *state_dir, char *buf, size_t len);
+/* an id (or name) the store accepts in a file name: [A-Za-z0-9._@-], no leading '.', <= 200 bytes */
+bool nc_tm_id_ok(const char *id);
+/* with rrdcached: has the daemon write every pending update now (readers of the files); else 0 */
+int nc_tm_store_flush(struct nc_tm_store *st, struct nc_err *err);
 
 /* Writes every object of the round at r->t (files created as needed).
  * A file it had to rebuild is reported through err (one line) but the
