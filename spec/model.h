@@ -69,6 +69,7 @@ enum nc_kind {
 	NC_KIND_NETWORK,
 	NC_KIND_BACKUP_SCHEDULE,
 	NC_KIND_IMAGE,
+	NC_KIND_ALERT_RULE,
 	NC_KIND__COUNT
 };
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
@@ -350,6 +351,51 @@ struct nc_backup_spec {
 	struct nc_bool quiesce;
 };
 struct nc_backup { struct nc_object obj; struct nc_backup_spec spec; };
+
+/* AlertRule (docs/monitoring.md "Alert rules"; evaluated by telemetry/alerts.c) */
+enum nc_alert_op { NC_AOP_GT, NC_AOP_GE, NC_AOP_LT, NC_AOP_LE, NC_AOP_EQ, NC_AOP_NE };
+enum nc_alert_severity { NC_ALERT_CRITICAL, NC_ALERT_WARNING, NC_ALERT_INFO };
+struct nc_alert_threshold {
+	struct nc_pos pos;
+	struct nc_enum op;           /* enum nc_alert_op */
+	struct nc_num value;
+};
+struct nc_alert_anomaly {
+	struct nc_pos pos;
+	struct nc_duration season;   /* 1m..7d (the anomaly RRD's kept history) */
+	struct nc_num sensitivity;   /* Holt-Winters deviation multiplier (default 2) */
+	struct nc_int window;        /* FAILURES window in rounds (default 9) */
+	struct nc_int failures;      /* aberrant rounds in the window that flag (default 7) */
+};
+struct nc_alert_rule_spec {
+	struct nc_pos pos;
+	struct nc_enum target;       /* enum nc_metric_target (spec/metrics.h) */
+	struct nc_selector selector; /* hosts/pools by metadata.labels, VMs by effective labels */
+	struct nc_str metric;        /* a metric of the target (spec/metrics.h) */
+	struct nc_alert_threshold threshold;
+	struct nc_alert_anomaly anomaly;
+	struct nc_duration for_;     /* `for:` held this long before firing (0: at once) */
+	struct nc_enum severity;     /* enum nc_alert_severity; default warning */
+	struct nc_str summary;       /* template: {{ object }}, {{ value }}, ... */
+};
+struct nc_alert_rule { struct nc_object obj; struct nc_alert_rule_spec spec; };
+
+/*
+ * Summary templates: text with "{{ NAME }}" placeholders (spaces inside the
+ * braces optional).  Nothing else is interpreted: a template reaches no
+ * file, program or URL.  nc_alert_template_check() returns 0, or -1 with
+ * *off the byte offset of the problem and *why what it is (static, or the
+ * unknown name quoted into why_buf).
+ */
+enum nc_alert_ph {
+	NC_PH_OBJECT, NC_PH_VALUE, NC_PH_THRESHOLD, NC_PH_HOST, NC_PH_RULE, NC_PH_METRIC,
+	NC_PH_TARGET, NC_PH_SEVERITY, NC_PH__COUNT
+};
+extern const char *const nc_alert_placeholders[NC_PH__COUNT];   /* "object", "value", ... */
+#define NC_ALERT_SUMMARY_MAX 1024
+int nc_alert_template_check(const char *s, size_t *off, const char **why, char *why_buf, size_t why_len);
+/* appends tmpl with each placeholder replaced by vals[ph] (NULL: empty) */
+void nc_alert_template_expand(struct nc_buf *out, const char *tmpl, const char *const vals[NC_PH__COUNT]);
 
 /* ---- the whole spec ---- */
 struct nc_spec {

@@ -10,9 +10,10 @@ const struct nc_noop_field nc_noop_fields[] = {
 	  "a Template's own labels are not given to its VMs and nothing selects templates "
 	  "(spec.labels are the labels its VMs carry)" },
 	{ NC_KIND_PLACEMENT_POLICY, "metadata.labels", "nothing selects placement policies by label" },
-	{ NC_KIND_STORAGE_POOL, "metadata.labels", "nothing selects storage pools by label" },
 	{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels", "nothing selects backup schedules by label" },
 	{ NC_KIND_NETWORK, "metadata.labels", "nothing selects networks by label" },
+	{ NC_KIND_ALERT_RULE, "metadata.labels",
+	  "nothing selects alert rules by label and they are not copied onto alerts" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 

@@ -176,11 +176,11 @@ int nc_duration_parse(const char *s, uint64_t *out, const char **err)
 	static const struct {
 		const char *name;
 		uint64_t ms;
-	} dunits[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	} dunits[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 } };
 	uint64_t v = 0;
 	size_t i;
 
-	*err = "expected a whole number with a unit: ms, s, m or h (e.g. 300ms, 30s, 10m)";
+	*err = "expected a whole number with a unit: ms, s, m, h or d (e.g. 300ms, 30s, 10m, 1d)";
 	if (*s < '0' || *s > '9')
 		return -1;
 	for (; *s >= '0' && *s <= '9'; s++) {
@@ -428,6 +428,15 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return -1;
 		return 0;
+	case NC_CHK_ALERT_TEMPLATE: {
+		char buf[200];
+		size_t off;
+		int r = nc_alert_template_check(s, &off, why, buf, sizeof(buf));
+
+		if (r < 0)
+			*why = "an AlertRule summary with unknown placeholders or control characters";
+		return r;
+	}
 	case NC_CHK_NONE:
 	case NC_CHK_LABELS:
 		return 0;
@@ -617,7 +626,19 @@ static void conv_value(struct conv *c, const struct nc_field *f, void *p,
 			nc_diag_error(c->diags, n->pos, "'%s' must not be empty", f->key);
 			return;
 		}
-		if (f->check != NC_CHK_NONE && check_string(f->check, n->s, &why) < 0) {
+		if (f->check == NC_CHK_ALERT_TEMPLATE) {
+			char buf[200];
+			size_t off;
+			struct nc_pos pos = n->pos;
+
+			if (nc_alert_template_check(n->s, &off, &why, buf, sizeof(buf)) < 0) {
+				/* point into the template when it is written on one line */
+				if (!strchr(n->s, '\n') && (n->plain || !strpbrk(n->s, "\"'\\")))
+					pos.col += (uint32_t)off + (n->plain ? 0 : 1);
+				nc_diag_error(c->diags, pos, "invalid %s '%s': %s", f->key,
+					      nc_spec_quote(c->spec, n->s), why);
+			}
+		} else if (f->check != NC_CHK_NONE && check_string(f->check, n->s, &why) < 0) {
 			nc_diag_error(c->diags, n->pos, "invalid %s '%s': %s",
 				      f->check == NC_CHK_NAME ? "name" : f->key,
 				      nc_spec_quote(c->spec, n->s), why);
@@ -1012,10 +1033,16 @@ static void load_doc(struct conv *c, const struct nc_ydoc *doc)
 		if (*sugg)
 			nc_diag_error(c->diags, kn->pos, "unknown kind '%s'%s",
 				      nc_spec_quote(c->spec, kn->s), sugg);
-		else
-			nc_diag_error(c->diags, kn->pos,
-				      "unknown kind '%s' (expected Host, Template, VM, PlacementPolicy, StoragePool, Network or BackupSchedule)",
-				      nc_spec_quote(c->spec, kn->s));
+		else {
+			struct nc_buf list = NC_BUF_INIT;
+
+			for (i = 0; i < NC_KIND__COUNT; i++)
+				nc_buf_addf(&list, "%s%s", i == 0 ? "" : i + 1 == NC_KIND__COUNT ? " or " : ", ",
+					    names[i]);
+			nc_diag_error(c->diags, kn->pos, "unknown kind '%s' (expected %s)",
+				      nc_spec_quote(c->spec, kn->s), list.buf);
+			nc_buf_release(&list);
+		}
 		return;
 	}
 	obj = nc_arena_alloc(&c->spec->arena, nc_kinds[kind].size);

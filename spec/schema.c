@@ -23,6 +23,9 @@ static const char *const net_type_values[] = { "bridge", "nat", "isolated", NULL
 static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
 static const char *const compression_values[] = { "zstd", "none", NULL };
 static const char *const image_format_values[] = { "qcow2", "raw", NULL };
+static const char *const alert_target_values[] = { "host", "vm", "pool", NULL };
+static const char *const alert_op_values[] = { ">", ">=", "<", "<=", "==", "!=", NULL };
+static const char *const severity_values[] = { "critical", "warning", "info", NULL };
 static const char *const sel_op_values[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
 
 /* ---- selectors ---- */
@@ -442,6 +445,56 @@ static const struct nc_schema backup_spec_schema =
 static const struct nc_field backup_root[] = { ROOT_FIELDS(struct nc_backup, backup_spec_schema) };
 static const struct nc_schema backup_root_schema = SCHEMA("BackupSchedule", struct nc_backup, backup_root);
 
+/* ---- AlertRule ---- */
+static const struct nc_field alert_threshold_fields[] = {
+	F("op", NC_F_ENUM, struct nc_alert_threshold, op, .values = alert_op_values, .required = 1,
+	  .doc = "comparison of the metric's value with value: >, >=, <, <=, == or != (quote it in YAML: \">\")"),
+	F("value", NC_F_NUM, struct nc_alert_threshold, value, .min_f = -1e18, .max_f = 1e18, .required = 1,
+	  .doc = "the limit, in the metric's base unit (a ratio as 0.9, bytes as bytes)"),
+};
+static const struct nc_schema alert_threshold_schema =
+	SCHEMA("threshold", struct nc_alert_threshold, alert_threshold_fields);
+
+static const struct nc_field alert_anomaly_fields[] = {
+	F("season", NC_F_DURATION, struct nc_alert_anomaly, season, .required = 1, .min = 1,
+	  .max = 366LL * 86400000,
+	  .doc = "length of the load's cycle, e.g. 1d (daily) or 1h; 1m to 7d (the history the anomaly RRD keeps)"),
+	F("sensitivity", NC_F_NUM, struct nc_alert_anomaly, sensitivity, .min_f = 0.1, .max_f = 10,
+	  .doc = "how many predicted deviations away a value is aberrant (Holt-Winters delta; default 2: lower flags more)"),
+	F("window", NC_F_INT, struct nc_alert_anomaly, window, .min = 1, .max = 28,
+	  .doc = "rounds the FAILURES archive looks back over (default 9)"),
+	F("failures", NC_F_INT, struct nc_alert_anomaly, failures, .min = 1, .max = 28,
+	  .doc = "aberrant rounds within window that make the value anomalous (default 7; at most window)"),
+};
+static const struct nc_schema alert_anomaly_schema =
+	SCHEMA("anomaly", struct nc_alert_anomaly, alert_anomaly_fields);
+
+static const struct nc_field alert_spec_fields[] = {
+	F("target", NC_F_ENUM, struct nc_alert_rule_spec, target, .values = alert_target_values, .required = 1,
+	  .doc = "what the rule watches: host, vm or pool (storage pools, per host or shared)"),
+	F("selector", NC_F_STRUCT, struct nc_alert_rule_spec, selector, .sub = &nc_schema_selector,
+	  .doc = "only these objects: hosts and pools by their metadata.labels, VMs by their effective labels "
+		 "(default: every object of the target, VMs NovaCron does not manage included)"),
+	F("metric", NC_F_STR, struct nc_alert_rule_spec, metric, .required = 1,
+	  .doc = "a metric of the target (docs/monitoring.md, Metrics), e.g. memory_used_ratio"),
+	F("threshold", NC_F_STRUCT, struct nc_alert_rule_spec, threshold, .sub = &alert_threshold_schema,
+	  .doc = "fire when the value compares so with a limit (exactly one of threshold or anomaly)"),
+	F("anomaly", NC_F_STRUCT, struct nc_alert_rule_spec, anomaly, .sub = &alert_anomaly_schema,
+	  .doc = "fire when Holt-Winters (RRD's HWPREDICT and FAILURES) finds the value aberrant for its season"),
+	F("for", NC_F_DURATION, struct nc_alert_rule_spec, for_, .min = 0, .max = 86400000,
+	  .doc = "the condition must hold this long (pending meanwhile) before the alert fires; at most 24h "
+		 "(default 0: at once)"),
+	F("severity", NC_F_ENUM, struct nc_alert_rule_spec, severity, .values = severity_values,
+	  .doc = "critical, warning (default) or info"),
+	F("summary", NC_F_STR, struct nc_alert_rule_spec, summary, .check = NC_CHK_ALERT_TEMPLATE,
+	  .doc = "one line for notifications, with placeholders {{ object }}, {{ value }} (formatted for the "
+		 "metric's unit), {{ threshold }}, {{ host }}, {{ rule }}, {{ metric }}, {{ target }}, {{ severity }}"),
+};
+static const struct nc_schema alert_spec_schema =
+	SCHEMA("AlertRule spec", struct nc_alert_rule_spec, alert_spec_fields);
+static const struct nc_field alert_root[] = { ROOT_FIELDS(struct nc_alert_rule, alert_spec_schema) };
+static const struct nc_schema alert_root_schema = SCHEMA("AlertRule", struct nc_alert_rule, alert_root);
+
 const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 	[NC_KIND_HOST] = { "Host", "host", "hosts", sizeof(struct nc_host),
 			   &host_root_schema, &host_spec_schema,
@@ -464,6 +517,10 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 				      &backup_spec_schema, "when and where VMs are backed up" },
 	[NC_KIND_IMAGE] = { "Image", "image", "images", sizeof(struct nc_image), &image_root_schema,
 			    &image_spec_schema, "a base image (source and sha256) VM disks are cloned from" },
+	[NC_KIND_ALERT_RULE] = { "AlertRule", "alert rule", "alert rules", sizeof(struct nc_alert_rule),
+				 &alert_root_schema, &alert_spec_schema,
+				 "a condition on a host, VM or pool metric that serve evaluates each round and "
+				 "notifies about (docs/monitoring.md)" },
 };
 
 const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);

@@ -53,6 +53,7 @@ enum nc_fcheck {
 	NC_CHK_CEPH_NAME,   /* Ceph pool or cephx user id: [A-Za-z0-9_.-], 1-127, no leading '-' */
 	NC_CHK_MACHINE,     /* QEMU machine type: [A-Za-z0-9_.-], 1-63, no leading '-' */
 	NC_CHK_PRINTABLE,   /* no control character */
+	NC_CHK_ALERT_TEMPLATE, /* an AlertRule summary: known {{ placeholders }} only (model.h) */
 };
 
 struct nc_schema;

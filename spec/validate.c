@@ -4,6 +4,7 @@
  * and the effective VMs (nc_spec_validate, after it).
  */
 #include "internal.h"
+#include "metrics.h"
 #include "noop.h"
 #include "ipaddr.h"
 
@@ -710,6 +711,90 @@ static void check_policy(struct nc_diags *diags, const struct nc_policy *p)
 	}
 }
 
+/* An AlertRule: its metric, one condition, the anomaly's limits, a selector that selects. */
+static void check_alert_rule(struct nc_spec *spec, struct nc_diags *diags, const struct nc_alert_rule *ar)
+{
+	const struct nc_alert_rule_spec *s = &ar->spec;
+	const char *name = ar->obj.meta.name.v;
+	const struct nc_metric_info *mi = NULL;
+
+	if (!s->pos.line)
+		return;
+	if (NC_IS_SET(s->threshold) && NC_IS_SET(s->anomaly))
+		nc_diag_error(diags, s->anomaly.pos, "AlertRule '%s' has both threshold and anomaly; give exactly one",
+			      name);
+	else if (!NC_IS_SET(s->threshold) && !NC_IS_SET(s->anomaly) && !ar->obj.invalid)
+		nc_diag_error(diags, s->pos, "AlertRule '%s' needs a condition: threshold or anomaly", name);
+	if (NC_IS_SET(s->target) && NC_IS_SET(s->metric)) {
+		enum nc_metric_target t = (enum nc_metric_target)s->target.v;
+
+		mi = nc_metric_find(t, s->metric.v);
+		if (!mi) {
+			const char *names[NC_METRICS_MAX];
+			size_t n = nc_metric_count(t), i, k;
+			const char *sugg, *other = NULL;
+			struct nc_buf list = NC_BUF_INIT;
+
+			for (i = 0; i < n && i < NC_METRICS_MAX; i++)
+				names[i] = nc_metric_at(t, (unsigned)i)->name;
+			for (k = 0; k < NC_MT__COUNT && !other; k++)
+				if (k != (size_t)t && nc_metric_find((enum nc_metric_target)k, s->metric.v))
+					other = nc_metric_target_name((enum nc_metric_target)k);
+			sugg = nc_spec_suggest(spec, s->metric.v, names, i);
+			if (*sugg) {
+				nc_diag_error(diags, s->metric.pos, "unknown %s metric '%s'%s", nc_metric_target_name(t),
+					      nc_spec_quote(spec, s->metric.v), sugg);
+			} else {
+				for (k = 0; k < i; k++)
+					nc_buf_addf(&list, "%s%s", k ? ", " : "", names[k]);
+				nc_diag_error(diags, s->metric.pos, "unknown %s metric '%s'%s%s%s (%s metrics: %s)",
+					      nc_metric_target_name(t), nc_spec_quote(spec, s->metric.v),
+					      other ? ": it is a " : "", other ? other : "", other ? " metric" : "",
+					      nc_metric_target_name(t), list.buf);
+				nc_buf_release(&list);
+			}
+		}
+	}
+	if (mi && mi->unit == NC_MU_RATIO && NC_IS_SET(s->threshold.value) &&
+	    (s->threshold.value.v > 1 || s->threshold.value.v < 0))
+		nc_diag_warning(diags, s->threshold.value.pos,
+				"AlertRule '%s': %s is a ratio (0 to 1) and %g is outside it: for %g %% write %g",
+				name, mi->name, s->threshold.value.v, s->threshold.value.v, s->threshold.value.v / 100);
+	if (NC_IS_SET(s->anomaly)) {
+		const struct nc_alert_anomaly *a = &s->anomaly;
+		int64_t window = NC_IS_SET(a->window) ? a->window.v : 9;
+
+		if (NC_IS_SET(a->season) && a->season.ms < 60000)
+			nc_diag_error(diags, a->season.pos, "AlertRule '%s': season must be at least 1m", name);
+		else if (NC_IS_SET(a->season) && a->season.ms > 7ull * 86400000)
+			nc_diag_error(diags, a->season.pos, "AlertRule '%s': season longer than the kept history (7d)",
+				      name);
+		else if (NC_IS_SET(a->season) && a->season.ms % 1000)
+			nc_diag_error(diags, a->season.pos, "AlertRule '%s': season must be whole seconds", name);
+		if (NC_IS_SET(a->failures) && a->failures.v > window)
+			nc_diag_error(diags, a->failures.pos,
+				      "AlertRule '%s': failures (%lld) must be at most window (%lld)", name,
+				      (long long)a->failures.v, (long long)window);
+	}
+	if (NC_IS_SET(s->selector) && NC_IS_SET(s->target)) {
+		enum nc_kind k = s->target.v == NC_MT_HOST ? NC_KIND_HOST
+			       : s->target.v == NC_MT_VM ? NC_KIND_VM : NC_KIND_STORAGE_POOL;
+		size_t i, n = spec->nobjs[k];
+
+		for (i = 0; i < n; i++) {
+			const struct nc_object *o = spec->objs[k][i];
+			const struct nc_map *labels = k == NC_KIND_VM ? &((const struct nc_vm *)o)->labels : &o->meta.labels;
+
+			if (nc_selector_matches(&s->selector, labels))
+				break;
+		}
+		if (i == n)
+			nc_diag_warning(diags, s->selector.pos,
+					"AlertRule '%s': the selector matches none of the %zu %s of the spec",
+					name, n, n == 1 ? nc_kind_singular(k) : nc_kind_plural(k));
+	}
+}
+
 /*
  * A cloud-init document that must be YAML (networkConfig, and userData
  * starting with #cloud-config): 0, or -1 with *line (1-based, in the
@@ -1101,6 +1186,9 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 				break;
 			case NC_KIND_PLACEMENT_POLICY:
 				check_policy(diags, (const struct nc_policy *)o);
+				break;
+			case NC_KIND_ALERT_RULE:
+				check_alert_rule(spec, diags, (const struct nc_alert_rule *)o);
 				break;
 			default:
 				break;

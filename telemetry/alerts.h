@@ -61,4 +61,26 @@ void nc_alerts_metrics(struct nc_alerts *a, struct nc_buf *out);
 /* counts now */
 void nc_alerts_counts(struct nc_alerts *a, size_t *pending, size_t *firing);
 
+/*
+ * Seconds between rounds (serve's telemetry interval; default 15): an
+ * anomaly rule's season is season / step rounds of Holt-Winters.
+ */
+void nc_alerts_set_step(struct nc_alerts *a, unsigned seconds);
+/*
+ * Which objects each rule selects is worked out once per spec (selectors
+ * against labels), not per round.  nc_alerts_eval() notices a spec at
+ * another address or of another shape by itself; call this when a new
+ * revision is in force to be sure (a spec freed and loaded again may land
+ * at the same address).
+ */
+void nc_alerts_spec_changed(struct nc_alerts *a);
+/* A resolved alert stays in the JSON this long (seconds, default 900), then is dropped. */
+void nc_alerts_set_keep_resolved(struct nc_alerts *a, unsigned seconds);
+/*
+ * A value as people read it, for its unit: a ratio as a percentage
+ * ("93.5%"), bytes in IEC units ("7.5 GiB"), rates with "/s"; NAN as
+ * "unknown".
+ */
+void nc_alert_format_value(char *buf, size_t len, enum nc_metric_unit u, double v);
+
 #endif

@@ -1080,7 +1080,7 @@ START_TEST(test_serve_bad_config)
 
 	ck_assert_int_eq(shq("printf 'source:\\n  git: {url: /x}\\n  directory: /y\\ninterval: soon\\nlisten: 1\\n' > bad.yaml"), 0);
 	ck_assert_int_eq(sh(&r, "$NC serve --config bad.yaml"), 1);
-	HAS(r.err, "bad.yaml:4:11: error: invalid duration 'soon' for 'interval': expected a whole number with a unit: ms, s, m or h");
+	HAS(r.err, "bad.yaml:4:11: error: invalid duration 'soon' for 'interval': expected a whole number with a unit: ms, s, m, h or d");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("printf 'source:\\n  git: {url: /x}\\n  directory: /y\\n' > bad2.yaml"), 0);
 	ck_assert_int_eq(sh(&r, "$NC serve --config bad2.yaml --check"), 1);

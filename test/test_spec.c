@@ -100,7 +100,7 @@ START_TEST(test_unknown_kind)
 	       "t.yaml:2:7: error: unknown kind 'Vm'; did you mean 'VM'?\n");
 	EXPECT("apiVersion: novacron.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n",
 	       "t.yaml:2:7: error: unknown kind 'Deployment' (expected Host, Template, VM, "
-	       "PlacementPolicy, StoragePool, Network or BackupSchedule)\n");
+	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image or AlertRule)\n");
 	EXPECT("apiVersion: novacron.io/v1\nmetadata: {name: a}\n",
 	       "t.yaml:1:1: error: missing required key 'kind'\n");
 }
@@ -1315,10 +1315,6 @@ START_TEST(test_noop_fields_warn)
 		  DOC("PlacementPolicy", "p") "  labels: {a: b}\nspec:\n  vmSelector: {matchLabels: {a: b}}\n",
 		  "t.yaml:6:11: warning: PlacementPolicy 'p': metadata.labels is accepted but not acted on "
 		  "yet: nothing selects placement policies by label\n" },
-		{ NC_KIND_STORAGE_POOL, "metadata.labels",
-		  DOC("StoragePool", "s") "  labels: {a: b}\nspec:\n  type: rbd\n  rbd: {pool: x}\n",
-		  "t.yaml:6:11: warning: StoragePool 's': metadata.labels is accepted but not acted on yet: "
-		  "nothing selects storage pools by label\n" },
 		{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels",
 		  DOC("BackupSchedule", "b") "  labels: {a: b}\nspec:\n  schedule: '@daily'\n"
 		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
@@ -1328,6 +1324,11 @@ START_TEST(test_noop_fields_warn)
 		  DOC("Network", "n") "  labels: {a: b}\nspec: {type: bridge, bridge: br0}\n",
 		  "t.yaml:6:11: warning: Network 'n': metadata.labels is accepted but not acted on yet: "
 		  "nothing selects networks by label\n" },
+		{ NC_KIND_ALERT_RULE, "metadata.labels",
+		  DOC("AlertRule", "a") "  labels: {a: b}\nspec:\n  target: host\n  metric: up\n"
+		  "  threshold: {op: \"<\", value: 1}\n",
+		  "t.yaml:6:11: warning: AlertRule 'a': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects alert rules by label and they are not copied onto alerts\n" },
 	};
 	size_t i, k;
 
