@@ -11,6 +11,8 @@
  *   detach-nic DOM MAC        remove a NIC from the persistent definition
  *   down | up                 the host becomes unreachable (every open fails), and back
  *                             with its domains as they were (docs/ha.md)
+ *   load [VM [KEY=VALUE...]]  synthetic load of its VMs (cpu=0.8 memory=0.5 disk-read=10MiB
+ *   load VM --clear           ...), or back to the VM's baseline (docs/monitoring.md)
  */
 #include "pass-cli.h"
 
@@ -38,7 +40,9 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: novacron sim [--state-dir DIR] HOST list|define-unmanaged NAME|start DOM|"
-			       "destroy DOM|undefine DOM|setmem DOM SIZE|setvcpus DOM N|detach-nic DOM MAC|down|up\n");
+			       "destroy DOM|undefine DOM|setmem DOM SIZE|setvcpus DOM N|detach-nic DOM MAC|down|up|"
+			       "load [VM [cpu=SHARE] [memory=SHARE] [disk-read=SIZE] [disk-write=SIZE] "
+			       "[disk-read-ops=N] [disk-write-ops=N] [net-rx=SIZE] [net-tx=SIZE] | VM --clear]\n");
 			return NC_EXIT_OK;
 		default:
 			return NC_EXIT_ERROR;

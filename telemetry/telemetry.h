@@ -64,6 +64,9 @@ const struct nc_tm_object *nc_tm_round_find(const struct nc_tm_round *r, enum nc
  */
 void nc_tm_derive(struct nc_tm_round *r, const char *host, const struct nc_host_stats *prev,
 		  const struct nc_host_stats *cur);
+/* sorts by target, then id, and keeps one object per id: of a domain
+ * name seen on two hosts the running copy (then the first host by name), of
+ * a shared pool seen from several hosts one */
 void nc_tm_round_sort(struct nc_tm_round *r);
 
 /*
@@ -74,6 +77,19 @@ void nc_tm_round_sort(struct nc_tm_round *r);
  * NULL): names of hosts the failure detector holds failed (not contacted,
  * failed = 1).
  */
+/*
+ * Connections kept between rounds (optional): libvirt daemons are reached
+ * once and asked again each round, not opened and closed every time (an
+ * ssh or TLS handshake per host per round).  A kept connection that fails
+ * is closed and its host opened afresh once, within the same timeout; one
+ * whose host's URI changed is closed.  Simulated hosts are never kept (an
+ * open sim host holds its lock, which passes need).  Freeing it while an
+ * abandoned worker still runs is safe: that worker closes what it holds.
+ */
+struct nc_tm_conns;
+struct nc_tm_conns *nc_tm_conns_new(void);
+void nc_tm_conns_free(struct nc_tm_conns *c);
+
 struct nc_tm_collect_opts {
 	const char *state_dir;       /* for sim:// hosts */
 	unsigned timeout_ms;         /* per host; 0 = 10 s */
@@ -81,6 +97,7 @@ struct nc_tm_collect_opts {
 	const struct nc_list *connections;   /* the operator's (reconciler/connections.h); NULL none */
 	const char *const *failed;
 	size_t nfailed;
+	struct nc_tm_conns *conns;   /* connections kept between rounds; NULL: each round opens its own */
 };
 void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const struct nc_tm_round *prev,
 		   const struct nc_tm_collect_opts *opts);

@@ -42,6 +42,9 @@ int nc_host_secrets_list(struct nc_host_conn *host, struct nc_host_secret **out,
 			 bool *unsupported, struct nc_err *err);
 int nc_host_secret_define(struct nc_host_conn *host, const struct nc_secret_def *def, struct nc_err *err);
 const char *nc_libvirt_state_file(struct nc_host_conn *host);
+/* drivers/host/stats.c */
+int nc_host_stats_read(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
+int nc_sim_load_tool(struct nc_host_conn *conn, int argc, char **argv, FILE *out, struct nc_err *err);
 
 struct lv_conn {
 	struct nc_host_conn pub;     /* first member: the public part */
@@ -828,7 +831,8 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.undefine = lv_undefine, \
 	.migrate = lv_migrate, \
 	.secret_define = nc_host_secret_define, \
-	.commit = lv_commit
+	.commit = lv_commit, \
+	.stats = nc_host_stats_read
 
 const struct nc_host_driver nc_driver_libvirt = {
 	.name = "libvirt",
@@ -1199,6 +1203,10 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		ret = lv_commit(pub, err);
 		goto out;
 	}
+	if (strcmp(cmd, "load") == 0) {   /* synthetic load (drivers/host/stats.c) */
+		ret = nc_sim_load_tool(pub, argc, argv, out, err);
+		goto out;
+	}
 	if (strncmp(cmd, "net-", 4) == 0) {
 		ret = sim_net_tool(c, argc, argv, out, err);
 		if (ret == 0 && strcmp(cmd, "net-list") != 0 && strcmp(cmd, "net-dumpxml") != 0)
@@ -1209,7 +1217,8 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		nc_err_set(err, "usage: novacron sim HOST list | define-unmanaged NAME | start DOM | "
 				"destroy DOM | setmem DOM SIZE | setvcpus DOM N | detach-nic DOM MAC | "
 				"undefine DOM | net-list | net-dumpxml NET | net-destroy NET | "
-				"net-autostart NET on|off | net-define-unmanaged NET | down | up");
+				"net-autostart NET on|off | net-define-unmanaged NET | down | up | "
+				"load [VM [KEY=VALUE...] | VM --clear]");
 		goto out;
 	}
 	d = virDomainLookupByName(c->conn, argv[1]);
