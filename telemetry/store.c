@@ -11,9 +11,14 @@
  * keep no global state; librrd's error string is per thread (rrd_get_context()
  * is thread-local in librrd), so an error is read in the thread that made it.
  * rrd_graph_v() and rrd_tune() are argv-parsing calls written for the command
- * line: they run under one process-wide mutex (rrd_argv_lock).  A store itself
- * is guarded by its own mutex (its cache and its rrdcached connection), so
- * two threads may share one.
+ * line: they run under one process-wide mutex (nc_rrd_argv_lock).  librrd's
+ * rrdcached client is one connection per process (Debian's librrd 1.7.2
+ * exports only the rrdc_* calls, not rrd_client_new): a store connects it to
+ * its address and makes its calls under nc_rrdc_lock.  A store itself is
+ * guarded by its own mutex (its cache of files), so threads may share one.
+ *
+ * Holt-Winters files (nc_tm_anomaly) are always written directly (an update
+ * is read back at once), under DIR/anomaly/SHA256(key).rrd.
  *
  * Each file is checked once per store (rrd_info: step, data sources and
  * archives as this version writes them) and its last update remembered, so a
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rrd.h>
 #include <rrd_client.h>
@@ -763,4 +769,283 @@ int nc_tm_store_list(struct nc_tm_store *st, enum nc_metric_target t, char ***id
 	*n = nv;
 	nc_buf_release(&d);
 	return 0;
+}
+
+/* ---- anomaly detection (Holt-Winters, RRD's aberrant behaviour detection) ---- */
+
+/*
+ * The archives, in this order (librrd's rra-num references count from 1):
+ *   1 AVERAGE      the values fed, rows (for graphs and checks)
+ *   2 HWPREDICT    rows, alpha, beta, season; its SEASONAL is 3
+ *   3 SEASONAL     season, gamma; of HWPREDICT 2
+ *   4 DEVSEASONAL  season, gamma; of HWPREDICT 2
+ *   5 DEVPREDICT   rows; of DEVSEASONAL 4
+ *   6 FAILURES     rows, threshold, window; of DEVSEASONAL 4
+ * delta (RRD's delta_pos and delta_neg, 2 by default) can only be set by
+ * rrd_tune, right after creation.  rows = 2 seasons + the window.
+ * SEASONAL and DEVSEASONAL get smoothing-window=0: librrd smooths the
+ * seasonal coefficients when the archive's row pointer wraps, and it starts
+ * that pointer at a random row (rrd_select_initial_row), so with smoothing
+ * the same series would be flagged at different steps from file to file.
+ */
+#define HW_DS "value"
+
+static unsigned long hw_rows(const struct nc_hw_params *p)
+{
+	return 2ul * p->season + p->window;
+}
+
+static void hw_params_str(char *buf, size_t len, const struct nc_tm_store *st,
+			  const struct nc_hw_params *p)
+{
+	snprintf(buf, len, "%u %u %.17g %.17g %.17g %.17g %u %u", st->step, p->season, p->alpha,
+		 p->beta, p->gamma, p->delta, p->threshold, p->window);
+}
+
+static int hw_check_params(const struct nc_hw_params *p, struct nc_err *err)
+{
+	if (p->season < 2 || p->season > 10000000) {
+		nc_err_set(err, "anomaly: a season of %u steps (2 to 10,000,000)", p->season);
+		return -1;
+	}
+	if (!(p->alpha > 0 && p->alpha < 1) || !(p->beta > 0 && p->beta < 1) ||
+	    !(p->gamma > 0 && p->gamma < 1)) {
+		nc_err_set(err, "anomaly: alpha, beta and gamma must be between 0 and 1 (exclusive)");
+		return -1;
+	}
+	if (!(p->delta > 0 && p->delta < 1000)) {
+		nc_err_set(err, "anomaly: delta must be above 0 (RRD's default is 2)");
+		return -1;
+	}
+	/* librrd: window at most 28 (MAX_FAILURES_WINDOW_LEN), threshold at most the window */
+	if (p->window < 1 || p->window > 28 || p->threshold < 1 || p->threshold > p->window) {
+		nc_err_set(err, "anomaly: failures %u in a window of %u steps: the window is 1 to 28 "
+			   "steps and the threshold 1 to the window", p->threshold, p->window);
+		return -1;
+	}
+	return 0;
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * (fabs(a) + fabs(b) + 1e-300);
+}
+
+/* 1 a file of these parameters (*last), 0 none, 2 other parameters, -1 unreadable (err) */
+static int hw_check_file(struct nc_tm_store *st, const char *path, const struct nc_hw_params *p,
+			 time_t *last, struct nc_err *err)
+{
+	static const char *const cfs[] = { "AVERAGE", "HWPREDICT", "SEASONAL", "DEVSEASONAL",
+					   "DEVPREDICT", "FAILURES" };
+	struct stat sb;
+	rrd_info_t *in;
+	unsigned long v;
+	double d;
+	char key[64];
+	int ret = 2;
+
+	if (stat(path, &sb) != 0 && errno == ENOENT)
+		return 0;
+	rrd_clear_error();
+	in = rrd_info_r(path);
+	if (!in) {
+		nc_err_set(err, "%s", nc_tm_rrd_error());
+		return -1;
+	}
+	for (size_t i = 0; i < NC_ARRAY_SIZE(cfs); i++) {
+		const char *cf;
+
+		snprintf(key, sizeof(key), "rra[%zu].cf", i);
+		cf = info_str(in, key);
+		if (!cf || strcmp(cf, cfs[i]) != 0) {
+			nc_err_set(err, "archive %zu is not %s", i, cfs[i]);
+			ret = -1;
+			goto out;
+		}
+	}
+	if (!info_cnt(in, "last_update", &v)) {
+		nc_err_set(err, "no last update");
+		ret = -1;
+		goto out;
+	}
+	*last = (time_t)v;
+	if (!info_cnt(in, "step", &v) || v != st->step || !info_str(in, "ds[" HW_DS "].type"))
+		goto out;
+	if (!info_cnt(in, "rra[1].rows", &v) || v != hw_rows(p) ||
+	    !info_cnt(in, "rra[2].rows", &v) || v != p->season ||
+	    !nc_tm_info_val(in, "rra[1].alpha", &d) || !near(d, p->alpha) ||
+	    !nc_tm_info_val(in, "rra[1].beta", &d) || !near(d, p->beta) ||
+	    !nc_tm_info_val(in, "rra[2].gamma", &d) || !near(d, p->gamma) ||
+	    !nc_tm_info_val(in, "rra[5].delta_pos", &d) || !near(d, p->delta) ||
+	    !nc_tm_info_val(in, "rra[5].delta_neg", &d) || !near(d, p->delta) ||
+	    !info_cnt(in, "rra[5].failure_threshold", &v) || v != p->threshold ||
+	    !info_cnt(in, "rra[5].window_length", &v) || v != p->window)
+		goto out;
+	ret = 1;
+out:
+	rrd_info_free(in);
+	return ret;
+}
+
+static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_hw_params *p,
+		     time_t start, struct nc_err *err)
+{
+	unsigned long rows = hw_rows(p);
+	char defs[7][128];
+	const char *argv[7];
+	int rc = 0;
+
+	snprintf(defs[0], sizeof(defs[0]), "DS:" HW_DS ":GAUGE:%u:U:U", 2 * st->step);
+	snprintf(defs[1], sizeof(defs[1]), "RRA:AVERAGE:0.5:1:%lu", rows);
+	snprintf(defs[2], sizeof(defs[2]), "RRA:HWPREDICT:%lu:%.17g:%.17g:%u:3", rows, p->alpha,
+		 p->beta, p->season);
+	snprintf(defs[3], sizeof(defs[3]), "RRA:SEASONAL:%u:%.17g:2:smoothing-window=0", p->season, p->gamma);
+	snprintf(defs[4], sizeof(defs[4]), "RRA:DEVSEASONAL:%u:%.17g:2:smoothing-window=0", p->season, p->gamma);
+	snprintf(defs[5], sizeof(defs[5]), "RRA:DEVPREDICT:%lu:4", rows);
+	snprintf(defs[6], sizeof(defs[6]), "RRA:FAILURES:%lu:%u:%u:4", rows, p->threshold, p->window);
+	for (size_t i = 0; i < 7; i++)
+		argv[i] = defs[i];
+	rrd_clear_error();
+	if (rrd_create_r2(path, st->step, start, 0, NULL, NULL, 7, argv) != 0) {
+		nc_err_set(err, "%s: cannot create: %s", path, nc_tm_rrd_error());
+		return -1;
+	}
+	if (!near(p->delta, 2)) {
+		char d[64];
+		char *targv[] = { "tune", (char *)path, "--deltapos", d, "--deltaneg", d, NULL };
+
+		snprintf(d, sizeof(d), "%.17g", p->delta);
+		pthread_mutex_lock(&nc_rrd_argv_lock);
+		rrd_clear_error();
+		optind = 0;
+		if (rrd_tune(6, targv) != 0) {
+			nc_err_set(err, "%s: cannot set delta: %s", path, nc_tm_rrd_error());
+			rc = -1;
+		}
+		pthread_mutex_unlock(&nc_rrd_argv_lock);
+		if (rc)
+			unlink(path);
+	}
+	return rc;
+}
+
+/* the value of the row ending at rt in archive cf, NAN when unknown */
+static int hw_value(struct nc_tm_store *st, const char *path, const char *cf, time_t rt, double *out,
+		    struct nc_err *err)
+{
+	struct nc_tm_series s = { 0 };
+	int rc = nc_tm_fetch_path(st, path, cf, HW_DS, rt, rt, st->step, &s, err);
+
+	if (rc != 1)
+		return -1;
+	*out = NAN;
+	if (s.n && rt >= s.start && (rt - s.start) % s.step == 0 && (size_t)((rt - s.start) / s.step) < s.n)
+		*out = s.v[(rt - s.start) / s.step];
+	nc_tm_series_release(&s);
+	return 0;
+}
+
+int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double value,
+		  const struct nc_hw_params *p, bool *aberrant, double *predicted, double *deviation,
+		  struct nc_err *err)
+{
+	struct nc_buf path = NC_BUF_INIT, fkey = NC_BUF_INIT, msg = NC_BUF_INIT;
+	struct nc_tm_file *f;
+	struct nc_err e = { "" };
+	char hex[65], params[160], val[64];
+	double pred = NAN, dev = NAN, fail = NAN;
+	time_t last = 0, rt;
+	int rc, ret = -1;
+
+	if (aberrant)
+		*aberrant = false;
+	if (predicted)
+		*predicted = NAN;
+	if (deviation)
+		*deviation = NAN;
+	if (st->read_only) {
+		nc_err_set(err, "telemetry store %s: opened read-only", st->dir);
+		return -1;
+	}
+	if (!key || !*key) {
+		nc_err_set(err, "anomaly: no key");
+		return -1;
+	}
+	if (hw_check_params(p, err) != 0)
+		return -1;
+	nc_sha256_hex(key, strlen(key), hex);
+	nc_buf_addf(&path, "%s/anomaly", st->dir);
+	if (nc_mkdir_p_mode(path.buf, 0700) != 0) {
+		nc_err_set(err, "%s: %s", path.buf, strerror(errno));
+		goto done;
+	}
+	nc_buf_addf(&path, "/%s.rrd", hex);
+	nc_buf_addf(&fkey, "anomaly/%s", hex);
+	hw_params_str(params, sizeof(params), st, p);
+
+	pthread_mutex_lock(&st->lock);
+	f = nc_tm_store_file(st, fkey.buf);
+	if (!f->checked || strcmp(f->params, params) != 0) {
+		rc = hw_check_file(st, path.buf, p, &last, &e);
+		if (rc == -1) {
+			if (nc_tm_set_aside(st, path.buf, e.msg, &msg) != 0) {
+				nc_err_set(err, "%s", msg.buf);
+				goto out;
+			}
+			nc_err_set(err, "%s", msg.buf);     /* reported, and goes on */
+		} else if (rc == 2) {
+			unlink(path.buf);                  /* the rule's parameters changed */
+		}
+		if (rc != 1) {
+			last = ((t - 1) / (time_t)st->step) * (time_t)st->step;
+			if (hw_create(st, path.buf, p, last, &e) != 0) {
+				nc_err_set(err, "%s", e.msg);
+				goto out;
+			}
+		}
+		f->checked = true;
+		f->last = last;
+		snprintf(f->params, sizeof(f->params), "%s", params);
+	}
+	if (t > f->last) {
+		if (isnan(value) || isinf(value))
+			snprintf(val, sizeof(val), "%lld:U", (long long)t);
+		else
+			snprintf(val, sizeof(val), "%lld:%.17g", (long long)t, value);
+		rrd_clear_error();
+		if (rrd_updatex_r(path.buf, NULL, RRD_SKIP_PAST_UPDATES, 1,
+				  (const char *[]){ val }) != 0) {
+			f->checked = false;
+			nc_err_set(err, "%s: cannot update: %s", path.buf, nc_tm_rrd_error());
+			goto out;
+		}
+		f->last = t;
+	}
+	/* the last row the update completed */
+	rt = t - t % (time_t)st->step;
+	if (hw_value(st, path.buf, "HWPREDICT", rt, &pred, &e) != 0 ||
+	    hw_value(st, path.buf, "DEVPREDICT", rt, &dev, &e) != 0 ||
+	    hw_value(st, path.buf, "FAILURES", rt, &fail, &e) != 0) {
+		nc_err_set(err, "%s", e.msg);
+		goto out;
+	}
+	/*
+	 * RRD predicts nothing in the first season (HWPREDICT unknown while the
+	 * seasonal coefficients are learnt) and has no deviation before the end
+	 * of the second: nothing is aberrant until both are known.
+	 */
+	if (aberrant)
+		*aberrant = fail >= 1 && !isnan(pred) && !isnan(dev);
+	if (predicted)
+		*predicted = pred;
+	if (deviation)
+		*deviation = dev;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&st->lock);
+done:
+	nc_buf_release(&path);
+	nc_buf_release(&fkey);
+	nc_buf_release(&msg);
+	return ret;
 }

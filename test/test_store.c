@@ -514,6 +514,198 @@ START_TEST(test_store_rrdcached)
 }
 END_TEST
 
+/* ---- anomaly detection ---- */
+
+/* a daily-like cycle: a sine of one season, plus deterministic noise (an LCG) */
+static double series(unsigned k, unsigned season, unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return 50 + 20 * sin(2 * M_PI * k / season) + (double)((*seed >> 16) % 1000) / 1000.0;
+}
+
+static const struct nc_hw_params hw = { .season = 60, .alpha = 0.1, .beta = 0.0035, .gamma = 0.1,
+					.delta = 2, .threshold = 7, .window = 9 };
+
+START_TEST(test_store_anomaly_clean)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	struct nc_err err = { "" };
+	unsigned seed = 1, flagged = 0, predicted = 0;
+
+	for (unsigned k = 1; k <= 5 * hw.season; k++) {
+		bool ab = true;
+		double pred = 0, dev = 0;
+
+		ck_assert_msg(nc_tm_anomaly(st, "vm-cpu/web-1", T0 + 15 * k, series(k, hw.season, &seed),
+					    &hw, &ab, &pred, &dev, &err) == 0, "%s", err.msg);
+		ck_assert_str_eq(err.msg, "");
+		if (k <= hw.season)          /* the first season is learnt: no prediction */
+			ck_assert_msg(isnan(pred) && !ab, "k=%u: pred %g", k, pred);
+		if (!isnan(pred))
+			predicted++;
+		if (k > 2 * hw.season + 1)   /* a deviation once the second season is seen */
+			ck_assert_msg(!isnan(dev) && fabs(pred - 50 - 20 * sin(2 * M_PI * k / hw.season)) < 3,
+				      "k=%u: pred %g dev %g", k, pred, dev);
+		flagged += ab;
+	}
+	ck_assert_uint_eq(flagged, 0);
+	ck_assert_uint_ge(predicted, 3 * hw.season);
+	nc_tm_store_close(st);
+	rmtree(d);
+}
+END_TEST
+
+/* a spike of +40 for 12 steps from step `at`: the first step flagged, 0 if none */
+static unsigned spike_case(struct nc_tm_store *st, const char *key, unsigned at,
+			   const struct nc_hw_params *p)
+{
+	struct nc_err err = { "" };
+	unsigned seed = 7, first = 0;
+
+	for (unsigned k = 1; k <= 5 * p->season; k++) {
+		bool ab = false;
+		double v = series(k, p->season, &seed);
+
+		if (k >= at && k < at + 12)
+			v += 40;
+		ck_assert_msg(nc_tm_anomaly(st, key, T0 + 15 * k, v, p, &ab, NULL, NULL, &err) == 0,
+			      "%s", err.msg);
+		if (ab && !first)
+			first = k;
+	}
+	return first;
+}
+
+/* N: a spike is flagged within the FAILURES window (9 steps) of its start */
+#define NC_ANOMALY_N 9
+
+START_TEST(test_store_anomaly_spike)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	struct nc_hw_params p = hw;
+	unsigned at = 4 * hw.season + 10, first;
+	struct nc_err err = { "" };
+	bool ab;
+	double pred;
+
+	first = spike_case(st, "vm-cpu/web-2", at, &hw);
+	ck_assert_msg(first >= at && first < at + NC_ANOMALY_N, "spike at %u flagged at %u", at, first);
+	/* a spike in the first season is learnt, never flagged then */
+	first = spike_case(st, "vm-cpu/web-3", 20, &hw);
+	ck_assert_msg(first == 0 || first > 2 * hw.season, "flagged at %u", first);
+	/* a wider band (delta 6, set by rrd_tune) and 9 failures in 9: the whole window */
+	p.delta = 6;
+	p.threshold = 9;
+	first = spike_case(st, "vm-cpu/web-4", at, &p);
+	ck_assert_msg(first >= at + 8 && first < at + 12, "threshold 9: flagged at %u", first);
+	/* reopened: the file is recognised as made with these parameters (delta included), kept */
+	nc_tm_store_close(st);
+	st = open_store(d, 15, NULL, false);
+	ck_assert_int_eq(nc_tm_anomaly(st, "vm-cpu/web-4", T0 + 15 * (5 * hw.season + 1), 50, &p, &ab,
+				       &pred, NULL, &err), 0);
+	ck_assert_msg(!isnan(pred), "web-4 was recreated");
+	/* the same key with other parameters: recreated, learning again */
+	ck_assert_int_eq(nc_tm_anomaly(st, "vm-cpu/web-2", T0 + 15 * (5 * hw.season + 1), 50, &p, &ab,
+				       &pred, NULL, &err), 0);
+	ck_assert_msg(isnan(pred) && !ab, "pred %g", pred);
+	/* bad parameters */
+	p.window = 29;
+	ck_assert_int_eq(nc_tm_anomaly(st, "k", T0, 1, &p, &ab, NULL, NULL, &err), -1);
+	HAS(err.msg, "window");
+	nc_tm_store_close(st);
+	rmtree(d);
+}
+END_TEST
+
+/* ---- graphs ---- */
+
+static bool is_png(const char *path)
+{
+	static const unsigned char magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	unsigned char head[8];
+	FILE *f = fopen(path, "rb");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fread(head, 1, 8, f) == 8 && memcmp(head, magic, 8) == 0;
+	fclose(f);
+	return ok && file_size(path) > 100;
+}
+
+START_TEST(test_store_graph)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	static const char *const ids[] = { "web-1" };
+	struct nc_err err = { "" };
+	struct round rd;
+	struct nc_run r;
+	char *png = nc_xasprintf("%s/web-1.png", d), *png2 = nc_xasprintf("%s/cli.png", d), *args;
+
+	for (int k = 1; k <= 40; k++) {
+		make_round(&rd, T0 + 15 * k, NC_MT_VM, ids, 1, 0);
+		rd.o[0].v[NC_VM_CPU_USAGE] = 0.5 + 0.4 * sin(k / 5.0);
+		ck_assert_int_eq(write_round(st, &rd, &err), 0);
+	}
+	ck_assert_msg(nc_tm_graph(st, NC_MT_VM, "web-1", "cpu_usage", T0, T0 + 600, 600, 200, png,
+				  &err) == 0, "%s", err.msg);
+	ck_assert(is_png(png));
+	ck_assert_int_eq(nc_tm_graph(st, NC_MT_VM, "web-9", "cpu_usage", T0, T0 + 600, 600, 200, png,
+				     &err), -1);
+	HAS(err.msg, "no history for vm web-9");
+	ck_assert_int_eq(nc_tm_graph(st, NC_MT_VM, "../web-1", "cpu_usage", T0, T0 + 600, 600, 200, png,
+				     &err), -1);
+	nc_tm_store_close(st);
+
+	/* the command */
+	args = nc_xasprintf("graph vm web-1 cpu_usage --since %lld --until %lld --width 400 --height 150 "
+			    "--telemetry-dir %s -o %s", (long long)T0, (long long)(T0 + 600), d, png2);
+	nc_run_novacron(&r, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	HAS(r.out, "wrote ");
+	ck_assert(is_png(png2));
+	nc_run_free(&r);
+	free(args);
+	/* an unknown metric: exit 1, did you mean, nothing written */
+	unlink(png2);
+	args = nc_xasprintf("graph vm web-1 cpu --telemetry-dir %s -o %s", d, png2);
+	nc_run_novacron(&r, args);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "novacron graph: no vm metric 'cpu'; did you mean 'cpu_usage'?");
+	ck_assert_int_eq(file_size(png2), -1);
+	nc_run_free(&r);
+	free(args);
+	/* no history: exit 1, the close name */
+	args = nc_xasprintf("graph vm web-2 cpu_usage --telemetry-dir %s -o %s", d, png2);
+	nc_run_novacron(&r, args);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "no history for vm web-2");
+	HAS(r.err, "did you mean 'web-1'?");
+	nc_run_free(&r);
+	free(args);
+	/* a bad name, a bad kind */
+	args = nc_xasprintf("graph vm ../web-1 cpu_usage --telemetry-dir %s -o %s", d, png2);
+	nc_run_novacron(&r, args);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "vm name '../web-1' is not valid");
+	nc_run_free(&r);
+	free(args);
+	args = nc_xasprintf("graph vms web-1 cpu_usage --state-dir %s -o %s", d, png2);
+	nc_run_novacron(&r, args);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "unknown kind 'vms'");
+	nc_run_free(&r);
+	free(args);
+	ck_assert_int_eq(file_size(png2), -1);
+	free(png);
+	free(png2);
+	rmtree(d);
+}
+END_TEST
+
 Suite *nc_suite_store(void)
 {
 	Suite *s = suite_create("store");
@@ -528,6 +720,9 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
 	tcase_add_test(tc, test_store_rrdcached);
+	tcase_add_test(tc, test_store_anomaly_clean);
+	tcase_add_test(tc, test_store_anomaly_spike);
+	tcase_add_test(tc, test_store_graph);
 	suite_add_tcase(s, tc);
 	return s;
 }
