@@ -26,8 +26,9 @@ static const struct nc_cmd cmds[] = {
 	  "run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)" },
 	{ "status", cmd_status, "status [--url http://127.0.0.1:9090] [--output text|json]",
 	  "show what a running serve reports" },
-	{ "capacity", cmd_capacity, "capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json]",
-	  "usage per host, N+1 (can every host fail safely?), imbalance, room for a template" },
+	{ "capacity", cmd_capacity, "capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json] [--forecast [30d]]",
+	  "usage per host, N+1 (can every host fail safely?), imbalance, room for a template; "
+	  "--forecast: when they run out" },
 	{ "backup", cmd_backup, "backup run VM...|--schedule NAME, list|check|prune --schedule NAME",
 	  "back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)" },
 	{ "restore", cmd_restore, "restore VM --backup ID [--as NEWNAME] [--host HOST]",

@@ -387,6 +387,37 @@ START_TEST(test_forecast_cli_json_markdown)
 }
 END_TEST
 
+/* how many more VMs of a template fit now (as plain `capacity` says) and at the horizon */
+START_TEST(test_forecast_cli_template)
+{
+	struct nc_run r;
+
+	write_history();
+	ck_assert_int_eq(shq("$NC apply spec --state-dir state --auto-approve"), 0);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --template small"), 2);
+	HAS(r.out, "Template small: 162 more VMs fit.\n");
+	nc_run_free(&r);
+	/*
+	 * Now: kvm1 61 (its 64 schedulable vCPUs bind: 3 used), kvm2 57 (vCPUs),
+	 * kvm3 44 (memory: 22 GiB free).  At 30 days: kvm1's memory grows 30 GiB
+	 * (28 GiB free: 56, 5 fewer); kvm3's CPU share grows 0.3, reserved as
+	 * 0.3 x its 64 schedulable vCPUs = 20 (38 left: 6 fewer); kvm3's memory
+	 * falls and kvm2 has not enough data: nothing reserved.  At 7 days the
+	 * growth stays under what binds: 162 still.
+	 */
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --forecast --template small"), 2);
+	HAS(r.out, "\nTemplate small: 162 more VMs fit now, 151 at the horizon (each host's forecast "
+		   "memory and CPU growth reserved first).\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --forecast --template small --output json"), 2);
+	HAS(r.out, "\n  ],\n  \"template\": {\"name\": \"small\", \"fit_now\": 162, \"fit_at_horizon\": 151}\n}\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --forecast 7d --template small --output markdown"), 0);
+	HAS(r.out, "\nTemplate **small**: 162 more VMs fit now, 162 at the horizon.\n");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_forecast(void)
 {
 	Suite *s = suite_create("forecast");
@@ -403,6 +434,7 @@ Suite *nc_suite_forecast(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_forecast_cli_text);
 	tcase_add_test(tc, test_forecast_cli_json_markdown);
+	tcase_add_test(tc, test_forecast_cli_template);
 	suite_add_tcase(s, tc);
 	return s;
 }
