@@ -18,6 +18,7 @@
 #include "hostrec.h"
 #include "ha.h"
 #include "health.h"
+#include "monitor.h"
 #include "pass-cli.h"
 #include "serve.h"
 
@@ -108,6 +109,9 @@ struct server {
 	atomic_int lease_stop;
 	atomic_int leader_state;         /* try_acquire's last answer: 1, 0, -1; -2 before the first */
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha.enabled false */
+	struct nc_monitor *monitor;      /* telemetry (monitor.h); NULL: telemetry.enabled false */
+	struct nc_spec_ref *good_ref;    /* good_spec, shared with the monitor */
+	bool once;                       /* --once: the monitor runs one round after the pass, no thread */
 	/* fencing (fencing.h): per failed host, whether it is fenced and when to try again */
 	struct fence_state {
 		char *host;
@@ -358,6 +362,89 @@ static void stop_health(struct server *s)
 	s->health = NULL;
 }
 
+/* telemetry collects only while this instance holds the lease (monitor.h) */
+static bool monitor_active(void *opaque)
+{
+	return leading(opaque);
+}
+
+static void on_monitor_log(void *opaque, const char *msg)
+{
+	(void)opaque;
+	logf_("%s", msg);
+}
+
+/* an alert fired or resolved: a log line and the notify targets listening for it */
+static void on_alert(void *opaque, const struct nc_alert_event *ev)
+{
+	struct server *s = opaque;
+
+	logf_("alert %s: %s on %s %s%s%s (%s, value %g): %s", ev->state == NC_ALERT_FIRING ? "FIRING" : "resolved",
+	      ev->rule, nc_metric_target_name(ev->target), ev->object, ev->host ? " on host " : "",
+	      ev->host ? ev->host : "", ev->severity, ev->value, ev->summary ? ev->summary : "");
+	(void)s; /* NOTIFY_ALERT */
+}
+
+static bool telemetry_enabled(const struct nc_serve_config *c)
+{
+	return !NC_IS_SET(c->telemetry.enabled) || c->telemetry.enabled.v;
+}
+
+static int start_monitor(struct server *s)
+{
+	const struct nc_serve_telemetry *t = &s->cfg.telemetry;
+	struct nc_monitor_opts mo;
+	struct nc_err err = { "" };
+	char *dir;
+	unsigned host_timeout;
+
+	if (!telemetry_enabled(&s->cfg)) {
+		logf_("telemetry: disabled (telemetry.enabled: false)");
+		return 0;
+	}
+	memset(&mo, 0, sizeof(mo));
+	mo.interval_ms = NC_IS_SET(t->interval) ? (unsigned)t->interval.ms : NC_TM_INTERVAL_MS;
+	host_timeout = NC_IS_SET(s->cfg.host_timeout) ? (unsigned)s->cfg.host_timeout.ms : 30000;
+	mo.timeout_ms = NC_IS_SET(t->host_timeout) ? (unsigned)t->host_timeout.ms :
+			host_timeout < mo.interval_ms ? host_timeout : mo.interval_ms;
+	dir = NC_IS_SET(t->dir) ? nc_xstrdup(t->dir.v) : nc_xasprintf("%s/telemetry", s->state_dir);
+	mo.state_dir = s->state_dir;
+	mo.dir = dir;
+	mo.rrdcached = NC_IS_SET(t->rrdcached) ? t->rrdcached.v : NULL;
+	mo.connections = &s->cfg.connections;
+	mo.health = s->health;
+	mo.active = monitor_active;
+	mo.alert = on_alert;
+	mo.log = on_monitor_log;
+	mo.opaque = s;
+	mo.no_thread = s->once;
+	if (nc_monitor_start(&s->monitor, &mo, &err) < 0) {
+		logf_("%s", err.msg);
+		free(dir);
+		return -1;
+	}
+	logf_("telemetry: a round every %u ms, %u ms per host, history in %s%s%s", mo.interval_ms, mo.timeout_ms,
+	      dir, mo.rrdcached ? " through rrdcached at " : "", mo.rrdcached ? mo.rrdcached : "");
+	free(dir);
+	nc_monitor_set_spec(s->monitor, s->good_ref);
+	pthread_mutex_lock(&s->st.mu);
+	s->st.monitor = s->monitor;
+	pthread_mutex_unlock(&s->st.mu);
+	return 0;
+}
+
+/* before the configuration (connections, webhooks) or the health monitor it reads goes */
+static void stop_monitor(struct server *s)
+{
+	if (!s->monitor)
+		return;
+	pthread_mutex_lock(&s->st.mu);
+	s->st.monitor = NULL;
+	pthread_mutex_unlock(&s->st.mu);
+	nc_monitor_stop(s->monitor);
+	s->monitor = NULL;
+}
+
 static int start_parts(struct server *s)
 {
 	struct nc_source_opts so;
@@ -464,7 +551,7 @@ static int start_parts(struct server *s)
 		return -1;
 	}
 	s->lease_thread_on = true;
-	if (start_health(s) < 0) {
+	if (start_health(s) < 0 || start_monitor(s) < 0) {
 		free(token);
 		return -1;
 	}
@@ -495,6 +582,7 @@ static void stop_parts(struct server *s)
 	}
 	nc_http_stop(s->http);
 	s->http = NULL;
+	stop_monitor(s);
 	stop_health(s);
 	if (s->lease) {
 		s->ldrv->close(s->lease);
@@ -559,11 +647,14 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 		return;
 	}
 	nc_diags_release(&d);
-	nc_spec_free(s->good_spec);
+	/* the monitor may still read the old spec in a round: it goes with its last reference */
+	nc_spec_ref_put(s->good_ref);
 	nc_revision_release(&s->good);
 	s->good = *rev;
 	memset(rev, 0, sizeof(*rev));
 	s->good_spec = spec;
+	s->good_ref = nc_spec_ref_new(spec);
+	nc_monitor_set_spec(s->monitor, s->good_ref);
 	*need_pass = true;
 	health_hosts(s);
 	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
@@ -1168,7 +1259,7 @@ int cmd_serve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': s.config_path = optarg; break;
-		case '1': once = true; break;
+		case '1': once = true; s.once = true; break;
 		case 'k': check = true; break;
 		case 'h':
 			printf("usage: novacron serve --config FILE [--once | --check]\n");
@@ -1217,6 +1308,7 @@ int cmd_serve(int argc, char **argv)
 			logf_("SIGHUP: reloading %s", s.config_path);
 			/* the monitor reads the configuration: stopped before it is replaced; its host
 			 * states start over */
+			stop_monitor(&s);
 			stop_health(&s);
 			if (load_config(&s, false) == 0) {
 				stop_parts(&s);
@@ -1225,7 +1317,7 @@ int cmd_serve(int argc, char **argv)
 					break;
 				}
 				need_fetch = true;
-			} else if (start_health(&s) < 0) {
+			} else if (start_health(&s) < 0 || start_monitor(&s) < 0) {
 				ret = NC_EXIT_ERROR;
 				break;
 			}
@@ -1310,6 +1402,8 @@ int cmd_serve(int argc, char **argv)
 		if (once) {
 			if (!s.good_spec)
 				ret = NC_EXIT_ERROR;
+			else if (s.monitor && leading(&s))
+				nc_monitor_round(s.monitor);     /* one round: counters and gauges, no rates */
 			break;
 		}
 		/* sleep until something is due, watching the directory if that is the source */
@@ -1327,7 +1421,7 @@ int cmd_serve(int argc, char **argv)
 	nc_notify_drain(5000);
 	stop_parts(&s);
 	nc_revision_release(&s.good);
-	nc_spec_free(s.good_spec);
+	nc_spec_ref_put(s.good_ref);
 	for (size_t fi = 0; fi < s.nfences; fi++)
 		free(s.fences[fi].host);
 	free(s.fences);

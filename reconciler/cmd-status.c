@@ -5,7 +5,8 @@
  * configuration, --config FILE or $NOVACRON_CONFIG, else
  * http://127.0.0.1:9090) with
  * libcurl and prints it for people: leadership, the revision in force, the
- * last pass, drift, pending actions and each host.  Exit 0 when the last
+ * last pass, drift, pending actions, each host, the telemetry loop and the
+ * pending and firing alerts (JSON is passed through).  Exit 0 when the last
  * pass was ok, 2 when it was not (or the instance stands by), 1 when the
  * endpoint cannot be read.
  */
@@ -69,6 +70,54 @@ static void print_ha(const struct nc_ynode *ha)
 		if (strcmp(str(nc_ynode_get(h, "fence_error")), "-") != 0)
 			printf(", fence failed: %s", str(nc_ynode_get(h, "fence_error")));
 		printf("\n");
+	}
+}
+
+static void utc(char *out, size_t len, const char *secs_s)
+{
+	time_t secs = (time_t)strtoll(secs_s, NULL, 10);
+	struct tm tm;
+
+	if (secs <= 0 || !gmtime_r(&secs, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, len, "-");
+}
+
+/* telemetry (docs/monitoring.md): the loop's last round, then each pending or firing alert */
+static void print_telemetry(const struct nc_ynode *t, const struct nc_ynode *alerts)
+{
+	const struct nc_ynode *errs = nc_ynode_get(t, "host_errors");
+	char ts[32];
+	size_t i;
+
+	if (!t)
+		return;
+	if (strcmp(str(nc_ynode_get(t, "enabled")), "true") != 0) {
+		printf("telemetry:   disabled\n");
+	} else if (strcmp(str(nc_ynode_get(t, "active")), "true") != 0) {
+		printf("telemetry:   not collecting (standby, or no round yet)\n");
+	} else {
+		utc(ts, sizeof(ts), str(nc_ynode_get(t, "last_round")));
+		printf("telemetry:   a round every %ss, last %s in %ss, %s rounds", str(nc_ynode_get(t, "interval")), ts,
+		       str(nc_ynode_get(t, "seconds")), str(nc_ynode_get(t, "rounds")));
+		for (i = 0; errs && errs->kind == NC_Y_SEQ && i < errs->n; i++)
+			printf("%s%s (%s)", i ? ", " : "; no stats from ", str(nc_ynode_get(errs->items[i], "host")),
+			       str(nc_ynode_get(errs->items[i], "error")));
+		printf("\n");
+	}
+	for (i = 0; alerts && alerts->kind == NC_Y_SEQ && i < alerts->n; i++) {
+		const struct nc_ynode *a = alerts->items[i];
+		const char *state = str(nc_ynode_get(a, "state"));
+		const char *since = str(nc_ynode_get(a, "firing_since"));
+
+		if (strcmp(state, "resolved") == 0)
+			continue;       /* kept a while in the JSON; people see what is still wrong */
+		utc(ts, sizeof(ts), strcmp(since, "-") ? since : str(nc_ynode_get(a, "active_since")));
+		printf("alert:       %-8s %-8s %s: %s %s", strcmp(state, "firing") == 0 ? "FIRING" : state,
+		       str(nc_ynode_get(a, "severity")), str(nc_ynode_get(a, "rule")), str(nc_ynode_get(a, "target")),
+		       str(nc_ynode_get(a, "object")));
+		if (strcmp(str(nc_ynode_get(a, "host")), "-") != 0)
+			printf(" on %s", str(nc_ynode_get(a, "host")));
+		printf(", %s since %s: %s\n", str(nc_ynode_get(a, "value_text")), ts, str(nc_ynode_get(a, "summary")));
 	}
 }
 
@@ -194,6 +243,7 @@ int cmd_status(int argc, char **argv)
 		       up ? "" : str(nc_ynode_get(h, "error")));
 	}
 	print_ha(nc_ynode_get(root, "ha"));
+	print_telemetry(nc_ynode_get(root, "telemetry"), nc_ynode_get(root, "alerts"));
 	ret = strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
 out:
 	nc_arena_release(&arena);

@@ -4,6 +4,7 @@
  */
 #include "serve.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../spec/schema.h"
@@ -117,6 +118,21 @@ static const struct nc_field fencing_fields[] = {
 };
 static const struct nc_schema fencing_schema = SCHEMA("fencing", struct nc_serve_fencing, fencing_fields);
 
+static const struct nc_field telemetry_fields[] = {
+	F("enabled", NC_F_BOOL, struct nc_serve_telemetry, enabled,
+	  .doc = "collect host, VM and pool statistics, keep their history, evaluate AlertRules (default true)"),
+	F("interval", NC_F_DURATION, struct nc_serve_telemetry, interval, .min = 1000, .max = 3600000,
+	  .doc = "one collection round this often (default 15s, at least 1s)"),
+	F("dir", NC_F_STR, struct nc_serve_telemetry, dir, .check = NC_CHK_ABS_PATH,
+	  .doc = "the RRD files (default STATE_DIR/telemetry)"),
+	F("rrdcached", NC_F_STR, struct nc_serve_telemetry, rrdcached, .check = NC_CHK_PRINTABLE,
+	  .doc = "write through rrdcached at unix:/PATH or HOST:PORT (default: write the files)"),
+	F("hostTimeout", NC_F_DURATION, struct nc_serve_telemetry, host_timeout, .min = 100, .max = 3600000,
+	  .doc = "per host stats call (default the smaller of hostTimeout and interval)"),
+};
+static const struct nc_schema telemetry_schema = SCHEMA("telemetry", struct nc_serve_telemetry,
+							telemetry_fields);
+
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
 	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
@@ -149,6 +165,8 @@ static const struct nc_field config_fields[] = {
 	  .doc = "failure detection, fencing and recovery of failed hosts (docs/ha.md)"),
 	F("fencing", NC_F_STRUCT, struct nc_serve_config, fencing, .sub = &fencing_schema,
 	  .doc = "the fence devices Hosts name in spec.fence (trusted; never from the spec)"),
+	F("telemetry", NC_F_STRUCT, struct nc_serve_config, telemetry, .sub = &telemetry_schema,
+	  .doc = "statistics of hosts, VMs and pools: collection, history, alerts (docs/monitoring.md)"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
@@ -177,6 +195,31 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 	return r;
 }
 
+/* rrdcached: unix:/ABSOLUTE/PATH, or HOST:PORT (what rrdc_connect takes; never a bare path
+ * that librrd would take as relative to its working directory) */
+static int telemetry_check(const struct nc_serve_telemetry *t, struct nc_diags *diags)
+{
+	if (NC_IS_SET(t->rrdcached)) {
+		const char *a = t->rrdcached.v, *colon = strrchr(a, ':');
+		bool ok;
+
+		if (strncmp(a, "unix:", 5) == 0) {
+			ok = a[5] == '/' && !strstr(a, "/../") && strcmp(a + strlen(a) - 3, "/..") != 0;
+		} else {
+			char *end = NULL;
+			long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+			ok = colon && colon != a && end && !*end && port > 0 && port < 65536 && !strchr(a, '/');
+		}
+		if (!ok) {
+			nc_diag_error(diags, t->rrdcached.pos,
+				      "rrdcached must be unix:/ABSOLUTE/PATH or HOST:PORT, not '%s'", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			 struct nc_diags *diags)
 {
@@ -197,6 +240,8 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 		nc_diag_error(diags, out->source.pos, "source needs exactly one of 'git' or 'directory'");
 		return -1;
 	}
+	if (telemetry_check(&out->telemetry, diags) < 0)
+		return -1;
 	if (NC_IS_SET(out->lease.file) && NC_IS_SET(out->lease.rados)) {
 		nc_diag_error(diags, out->lease.pos, "lease needs one of 'file' or 'rados', not both");
 		return -1;

@@ -81,6 +81,15 @@ struct nc_serve_fencing {
 	struct nc_pos pos;
 	struct nc_list devices;          /* struct nc_fence_device */
 };
+/* `telemetry:` the collection loop (docs/monitoring.md, reconciler/monitor.h) */
+struct nc_serve_telemetry {
+	struct nc_pos pos;
+	struct nc_bool enabled;          /* default true */
+	struct nc_duration interval;     /* one collection round (15s, >= 1s) */
+	struct nc_str dir;               /* RRD files (default STATE_DIR/telemetry) */
+	struct nc_str rrdcached;         /* "unix:/path" or "HOST:PORT"; none: files written directly */
+	struct nc_duration host_timeout; /* per host stats call (default min(hostTimeout, interval)) */
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -98,6 +107,7 @@ struct nc_serve_config {
 	struct nc_paths_config paths;    /* roots the spec's local paths must stay in (spec/roots.h) */
 	struct nc_serve_ha ha;
 	struct nc_serve_fencing fencing;
+	struct nc_serve_telemetry telemetry;
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
@@ -115,6 +125,7 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 
 /* ---- status shared with the HTTP endpoint ---- */
 struct nc_health;
+struct nc_monitor;
 struct nc_host_report {
 	char *name, *uri;
 	bool up;
@@ -145,6 +156,7 @@ struct nc_serve_status {
 	struct nc_host_report *hosts;
 	size_t nhosts;
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha disabled */
+	struct nc_monitor *monitor;      /* telemetry (monitor.h); NULL: telemetry disabled */
 };
 void nc_serve_status_init(struct nc_serve_status *s);
 void nc_serve_status_release(struct nc_serve_status *s);

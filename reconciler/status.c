@@ -6,6 +6,7 @@
 #include "serve.h"
 
 #include "health.h"
+#include "monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,8 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	}
 	nc_buf_adds(b, "],\n  \"ha\": ");
 	nc_health_json(s->health, b);
+	nc_buf_adds(b, ",\n  ");
+	nc_monitor_json(s->monitor, b);
 	nc_buf_addf(b, ",\n  \"unreachable\": %zu,\n  \"uptime\": %lld\n}\n", unreachable(s),
 		    (long long)(time(NULL) - s->started));
 	pthread_mutex_unlock(&s->mu);
@@ -252,5 +255,6 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		nc_prom_label(b, s->invalid_id);
 		nc_buf_adds(b, "\",state=\"invalid\"} 0\n");
 	}
+	nc_monitor_metrics(s->monitor, b);
 	pthread_mutex_unlock(&s->mu);
 }

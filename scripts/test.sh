@@ -7,7 +7,7 @@
 #  5. runs the integration tests on real libvirt daemons with QEMU guests
 #     (test/integration/libvirtd-migrate.sh, backup-restore.sh, cloudinit.sh,
 #     cold-migrate.sh, libvirtd-network.sh,
-#     rbd-cephx.sh, realhost.sh, images.sh, ha.sh; they install
+#     rbd-cephx.sh, realhost.sh, images.sh, ha.sh, telemetry.sh; they install
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them)
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
@@ -124,6 +124,7 @@ integration "RBD disks with cephx on a real libvirt daemon and a real Ceph" test
 integration "examples/realhost on real libvirt daemons: a Debian guest boots from NovaCron's clone, seed and network" test/integration/realhost.sh
 integration "Images uploaded to two real libvirt daemons, served over HTTP" test/integration/images.sh
 integration "high availability: a guest on an RBD disk, fencing by lock break, on real daemons and a real Ceph" test/integration/ha.sh
+integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then

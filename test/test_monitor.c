@@ -1,13 +1,681 @@
-/* test_monitor.c - issue 13 (telemetry): placeholder suite, filled in by its work. */
-#include <check.h>
+/*
+ * test_monitor.c - serve's telemetry (issue 13, reconciler/monitor.c): the
+ * Prometheus exposition of a round built by hand, checked line by line and
+ * by a real `promtool check metrics`; the serve.yaml `telemetry:` section's
+ * errors; serve on sim hosts with scripted load: /metrics, /status, the RRD
+ * files, an AlertRule firing to a real HTTP receiver, a down host's gaps.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests.h"
+#include "testutil.h"
+
+#include "../reconciler/monitor.h"
+#include "../reconciler/pass.h"
+
+static char tdir[64];
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-monitor-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static void teardown(void)
+{
+	/* stop what the test started, by the PID it recorded, then remove its directory */
+	nc_run_inq(tdir, "[ -f pid ] && kill $(cat pid) 2>/dev/null; sleep 0.2; [ -f pid ] && kill -9 $(cat pid) "
+			 "2>/dev/null; cd / && rm -rf '%s'", tdir);
+}
+
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+
+static char *xs(const char *s)
+{
+	return nc_xstrdup(s);
+}
+
+static struct nc_spec *quickstart(void)
+{
+	const char *paths[] = { NC_SOURCE_DIR "/examples/quickstart" };
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), 0);
+	nc_diags_release(&d);
+	return spec;
+}
+
+static void obj(struct nc_tm_round *r, enum nc_metric_target t, const char *name, const char *host,
+		bool managed)
+{
+	struct nc_tm_object *o;
+	size_t i;
+
+	r->objs = nc_xreallocarray(r->objs, r->nobjs + 1, sizeof(*r->objs));
+	o = &r->objs[r->nobjs++];
+	memset(o, 0, sizeof(*o));
+	o->target = t;
+	o->name = xs(name);
+	o->host = host ? xs(host) : NULL;
+	o->id = t == NC_MT_POOL && host ? nc_xasprintf("%s@%s", name, host) : xs(name);
+	o->managed = managed;
+	for (i = 0; i < NC_METRICS_MAX; i++)
+		o->v[i] = NAN;
+}
+
+static void free_round(struct nc_tm_round *r)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->nobjs; i++) {
+		free(r->objs[i].name);
+		free(r->objs[i].host);
+		free(r->objs[i].id);
+	}
+	free(r->objs);
+	for (i = 0; i < r->nhosts; i++) {
+		struct nc_host_stats *h = &r->raw[i];
+
+		for (j = 0; j < h->ndoms; j++) {
+			for (k = 0; k < h->doms[j].ndisks; k++)
+				free(h->doms[j].disks[k].dev);
+			for (k = 0; k < h->doms[j].nnics; k++) {
+				free(h->doms[j].nics[k].dev);
+				free(h->doms[j].nics[k].mac);
+			}
+			free(h->doms[j].disks);
+			free(h->doms[j].nics);
+			free(h->doms[j].name);
+		}
+		free(h->doms);
+		free(r->hosts[i]);
+		free(r->errors[i]);
+	}
+	free(r->hosts);
+	free(r->raw);
+	free(r->errors);
+}
+
+/*
+ * Two hosts, kvm2 silent this round; on kvm1 the spec VM web-1 (two disks,
+ * its NIC by MAC and a second NIC the spec does not know), an unmanaged
+ * domain whose name needs escaping, a host pool; a shared pool.
+ */
+static void build_round(struct nc_tm_round *r, const struct nc_spec *spec)
+{
+	const struct nc_vm *web = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, "web-1");
+	struct nc_host_stats *h;
+	struct nc_dom_stats *d;
+	char mac[18];
+
+	ck_assert_ptr_nonnull(web);
+	nc_nic_mac(web, (const struct nc_nic *)web->eff.nics.v, mac);
+	memset(r, 0, sizeof(*r));
+	r->t = 1700000000;
+	r->seconds = 0.25;
+	r->nhosts = 2;
+	r->hosts = nc_xcalloc(2, sizeof(char *));
+	r->raw = nc_xcalloc(2, sizeof(*r->raw));
+	r->errors = nc_xcalloc(2, sizeof(char *));
+	/* declared order kvm2, kvm1: the series come sorted by host all the same */
+	r->hosts[0] = xs("kvm2");
+	r->errors[0] = xs("timed out after 1000 ms");
+	r->hosts[1] = xs("kvm1");
+	h = &r->raw[1];
+	h->t = 1700000000.5;
+	h->cpus = 8;
+	h->cpu_busy_ns = 1500000000000ull;
+	h->cpu_total_ns = 8000000000000ull;
+	h->mem_total = 16ull << 30;
+	h->mem_available = 10ull << 30;
+	h->ndoms = 2;
+	h->doms = nc_xcalloc(2, sizeof(*h->doms));
+	d = &h->doms[0];
+	d->name = xs("we\"ird\\dom");
+	d->state = NC_DOM_RUNNING;
+	d->vcpus = 1;
+	d->cpu_time_ns = 42;
+	d->nnics = 1;
+	d->nics = nc_xcalloc(1, sizeof(*d->nics));
+	d->nics[0].dev = xs("vnet7");
+	d->nics[0].rx_bytes = 5;
+	d->nics[0].tx_bytes = 6;
+	d->nics[0].rx_pkts = d->nics[0].tx_pkts = NC_STAT_NONE;
+	d = &h->doms[1];
+	d->name = xs("web-1");
+	d->state = NC_DOM_RUNNING;
+	d->vcpus = 2;
+	d->cpu_time_ns = 12500000000ull;
+	d->ndisks = 2;
+	d->disks = nc_xcalloc(2, sizeof(*d->disks));
+	d->disks[0].dev = xs("vda");
+	d->disks[0].rd_bytes = 4096;
+	d->disks[0].wr_bytes = 8192;
+	d->disks[0].rd_reqs = 1;
+	d->disks[0].wr_reqs = 2;
+	d->disks[1].dev = xs("vdb");
+	d->disks[1].rd_bytes = 0;
+	d->disks[1].wr_bytes = NC_STAT_NONE;
+	d->disks[1].rd_reqs = 0;
+	d->disks[1].wr_reqs = 0;
+	d->nnics = 2;
+	d->nics = nc_xcalloc(2, sizeof(*d->nics));
+	d->nics[0].dev = xs("vnet3");
+	d->nics[0].mac = xs(mac);
+	d->nics[0].rx_bytes = 1000;
+	d->nics[0].tx_bytes = 2000;
+	d->nics[0].rx_pkts = 10;
+	d->nics[0].tx_pkts = 20;
+	d->nics[1].dev = xs("vnet4");
+	d->nics[1].mac = xs("52:54:00:ff:ff:ff");
+	d->nics[1].rx_bytes = 1;
+	d->nics[1].tx_bytes = 2;
+	d->nics[1].rx_pkts = 3;
+	d->nics[1].tx_pkts = 4;
+
+	/* sorted by target, then id */
+	obj(r, NC_MT_HOST, "kvm1", NULL, false);
+	r->objs[0].v[NC_HM_UP] = 1;
+	r->objs[0].v[NC_HM_FAILED] = 0;
+	r->objs[0].v[NC_HM_CPU_USAGE] = 0.1875;
+	r->objs[0].v[NC_HM_CPUS] = 8;
+	r->objs[0].v[NC_HM_MEMORY_TOTAL] = (double)(16ull << 30);
+	r->objs[0].v[NC_HM_MEMORY_USED] = (double)(6ull << 30);
+	r->objs[0].v[NC_HM_MEMORY_USED_RATIO] = 0.375;
+	r->objs[0].v[NC_HM_VMS_RUNNING] = 2;
+	obj(r, NC_MT_HOST, "kvm2", NULL, false);
+	r->objs[1].v[NC_HM_UP] = 0;
+	obj(r, NC_MT_VM, "we\"ird\\dom", "kvm1", false);
+	r->objs[2].v[NC_VM_RUNNING] = 1;
+	obj(r, NC_MT_VM, "web-1", "kvm1", true);
+	r->objs[3].v[NC_VM_RUNNING] = 1;
+	r->objs[3].v[NC_VM_CPU_USAGE] = 0.5;
+	r->objs[3].v[NC_VM_VCPUS] = 2;
+	r->objs[3].v[NC_VM_MEMORY_BYTES] = (double)(2ull << 30);
+	r->objs[3].v[NC_VM_MEMORY_USED] = (double)(1ull << 30);
+	r->objs[3].v[NC_VM_MEMORY_USED_RATIO] = 0.5;
+	r->objs[3].v[NC_VM_DISK_READ_BPS] = 100;
+	obj(r, NC_MT_POOL, "ceph", NULL, false);
+	r->objs[4].v[NC_PM_CAPACITY] = 1e12;
+	r->objs[4].v[NC_PM_USED] = 9e11;
+	r->objs[4].v[NC_PM_USED_RATIO] = 0.9;
+	obj(r, NC_MT_POOL, "local", "kvm1", false);
+	r->objs[5].v[NC_PM_CAPACITY] = 1000;
+	r->objs[5].v[NC_PM_USED] = 250;
+	r->objs[5].v[NC_PM_AVAILABLE] = 750;
+	r->objs[5].v[NC_PM_USED_RATIO] = 0.25;
+}
+
+static void promtool_check(const char *body)
+{
+	struct nc_run r;
+	char *path = nc_xasprintf("%s/metrics.txt", tdir);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(body, f);
+	fclose(f);
+	/* installed by scripts/deps.sh: a missing promtool fails, it is not skipped */
+	nc_run_in(&r, tdir, "command -v promtool >/dev/null || { echo 'promtool not installed (scripts/deps.sh)'; "
+			    "exit 127; }; promtool check metrics < metrics.txt 2>&1");
+	ck_assert_msg(r.status == 0, "promtool check metrics failed (%d):\n%.3000s\n--- body:\n%.3000s", r.status,
+		      r.out, body);
+	nc_run_free(&r);
+	free(path);
+}
+
+START_TEST(test_monitor_exposition)
+{
+	struct nc_spec *spec = quickstart();
+	struct nc_tm_round r;
+	struct nc_buf b = NC_BUF_INIT, again = NC_BUF_INIT;
+	const char *p;
+
+	build_round(&r, spec);
+	nc_tm_round_prometheus(&r, spec, &b);
+	/* raw counters in base units */
+	HAS(b.buf, "# TYPE novacron_vm_cpu_seconds_total counter\n");
+	HAS(b.buf, "\nnovacron_vm_cpu_seconds_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\"} 12.500000000\n");
+	HAS(b.buf, "\nnovacron_vm_cpu_seconds_total{host=\"kvm1\",vm=\"we\\\"ird\\\\dom\",managed=\"false\"} 0.000000042\n");
+	HAS(b.buf, "\nnovacron_host_cpu_seconds_total{host=\"kvm1\",mode=\"busy\"} 1500.000000000\n"
+		   "novacron_host_cpu_seconds_total{host=\"kvm1\",mode=\"idle\"} 6500.000000000\n");
+	HAS(b.buf, "\nnovacron_vm_disk_read_bytes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",disk=\"vda\"} 4096\n"
+		   "novacron_vm_disk_read_bytes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",disk=\"vdb\"} 0\n");
+	HAS(b.buf, "\nnovacron_vm_disk_write_bytes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",disk=\"vda\"} 8192\n#");
+	HAS(b.buf, "\nnovacron_vm_disk_writes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",disk=\"vda\"} 2\n");
+	/* NICs: the spec's name by MAC, the host device for one the spec does not know and for
+	 * an unmanaged domain */
+	HAS(b.buf, "\nnovacron_vm_network_receive_bytes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",nic=\"eth0\"} 1000\n");
+	HAS(b.buf, "\nnovacron_vm_network_transmit_bytes_total{host=\"kvm1\",vm=\"web-1\",managed=\"true\",nic=\"vnet4\"} 2\n");
+	HAS(b.buf, "\nnovacron_vm_network_receive_bytes_total{host=\"kvm1\",vm=\"we\\\"ird\\\\dom\",managed=\"false\",nic=\"vnet7\"} 5\n");
+	HASNT(b.buf, "nic=\"vnet7\"} 0");      /* packets not reported: no series */
+	/* gauges from the derived values, ratios _ratio; rates are left to rate() */
+	HAS(b.buf, "\nnovacron_vm_cpu_usage_ratio{host=\"kvm1\",vm=\"web-1\",managed=\"true\"} 0.5\n");
+	HAS(b.buf, "\nnovacron_host_memory_used_bytes{host=\"kvm1\"} 6442450944\n");
+	HAS(b.buf, "\nnovacron_host_memory_used_ratio{host=\"kvm1\"} 0.375\n");
+	HAS(b.buf, "\nnovacron_host_cpu_usage_ratio{host=\"kvm1\"} 0.1875\n");
+	HAS(b.buf, "\nnovacron_pool_used_bytes{pool=\"ceph\"} 900000000000\n"
+		   "novacron_pool_used_bytes{pool=\"local\",host=\"kvm1\"} 250\n");
+	HAS(b.buf, "\nnovacron_pool_used_ratio{pool=\"ceph\"} 0.9\n");
+	HAS(b.buf, "# HELP novacron_host_stats_up 1 when the host answered this round's stats call");
+	HAS(b.buf, "\nnovacron_host_stats_up{host=\"kvm1\"} 1\nnovacron_host_stats_up{host=\"kvm2\"} 0\n");
+	HASNT(b.buf, "per_second");
+	HASNT(b.buf, "novacron_host_up{");          /* the pass's own, in status.c */
+	/* a gap is no series, never a zero: kvm2 has only stats_up */
+	HASNT(b.buf, "novacron_host_cpus{host=\"kvm2\"}");
+	HASNT(b.buf, "novacron_pool_available_bytes{pool=\"ceph\"}");
+	/* families sorted by name: ..._host_cpu_seconds_total before ..._vm_cpu_seconds_total */
+	p = strstr(b.buf, "# HELP novacron_host_cpu_seconds_total");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p, "# HELP novacron_vm_cpu_seconds_total"));
+	/* the same round renders byte-identically */
+	nc_tm_round_prometheus(&r, spec, &again);
+	ck_assert_str_eq(b.buf, again.buf);
+	promtool_check(b.buf);
+	nc_buf_release(&b);
+	nc_buf_release(&again);
+	free_round(&r);
+	nc_spec_free(spec);
+}
+END_TEST
+
+/* an empty round renders nothing (no HELP without a sample) */
+START_TEST(test_monitor_exposition_empty)
+{
+	struct nc_tm_round r;
+	struct nc_buf b = NC_BUF_INIT;
+
+	memset(&r, 0, sizeof(r));
+	nc_tm_round_prometheus(&r, NULL, &b);
+	ck_assert_uint_eq(b.len, 0);
+	nc_buf_release(&b);
+}
+END_TEST
+
+/* serve.yaml telemetry: values checked with file:line:col, before serve starts */
+START_TEST(test_monitor_config_checked)
+{
+	static const struct {
+		const char *yaml, *want;
+	} cases[] = {
+		{ "telemetry:\n  interval: 500ms\n", "serve.yaml:5:13: error:" },
+		{ "telemetry:\n  rrdcached: relative/sock\n", "serve.yaml:5:14: error: rrdcached must be unix:/ABSOLUTE/PATH or HOST:PORT" },
+		{ "telemetry:\n  rrdcached: unix:run/x.sock\n", "rrdcached must be unix:/ABSOLUTE/PATH" },
+		{ "telemetry:\n  rrdcached: kvm1:99999\n", "rrdcached must be" },
+		{ "telemetry:\n  dir: var/tm\n", "serve.yaml:5:8: error:" },
+		{ "telemetry:\n  intervall: 1s\n", "did you mean 'interval'" },
+		{ "telemetry:\n  enabled: maybe\n", "serve.yaml:5:12: error:" },
+		{ "telemetry:\n  hostTimeout: 10ms\n", "serve.yaml:5:16: error:" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nc_run r;
+
+		ck_assert_int_eq(shq("printf 'source:\\n  directory: /tmp\\nstateDir: %s/state\\n' > serve.yaml && "
+				     "printf '%%s' '%s' >> serve.yaml", tdir, cases[i].yaml), 0);
+		nc_run_in(&r, tdir, "$NC serve --config serve.yaml --check");
+		ck_assert_msg(r.status == 1, "case %zu: status %d", i, r.status);
+		HAS(r.err, cases[i].want);
+		nc_run_free(&r);
+	}
+	ck_assert_int_eq(shq("printf 'source:\\n  directory: /tmp\\ntelemetry:\\n  enabled: true\\n  interval: 1s\\n"
+			     "  dir: /tmp/x\\n  rrdcached: unix:/run/rrdcached.sock\\n  hostTimeout: 500ms\\n' > ok.yaml && "
+			     "$NC serve --config ok.yaml --check | grep -q valid && "
+			     "printf 'source:\\n  directory: /tmp\\ntelemetry:\\n  rrdcached: 127.0.0.1:42217\\n' > ok2.yaml && "
+			     "$NC serve --config ok2.yaml --check | grep -q valid"), 0);
+}
+END_TEST
+
+/*
+ * dist/: the Prometheus rules pass `promtool check rules` and their own
+ * `promtool test rules` (each fires on its series, at the time it should);
+ * the Grafana dashboard is JSON with its panels; every novacron_* series
+ * either names is one serve exports.
+ */
+START_TEST(test_monitor_dist)
+{
+	struct nc_spec *spec = quickstart();
+	struct nc_tm_round r;
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_run run;
+	FILE *f;
+	char *path;
+
+	nc_run_in(&run, NC_SOURCE_DIR, "command -v promtool >/dev/null || { echo 'promtool not installed "
+			"(scripts/deps.sh)'; exit 127; }; promtool check rules dist/prometheus/novacron-rules.yml 2>&1 && "
+			"promtool test rules test/data/monitor/rules-test.yml 2>&1");
+	ck_assert_msg(run.status == 0, "promtool (%d):\n%.3000s", run.status, run.out);
+	HAS(run.out, "SUCCESS: 5 rules found");
+	nc_run_free(&run);
+
+	/* the families serve exports: a round's, the loop's, the pass's */
+	build_round(&r, spec);
+	nc_tm_round_prometheus(&r, spec, &b);
+	nc_buf_adds(&b, "# TYPE novacron_telemetry_round_seconds gauge\n# TYPE novacron_telemetry_host_errors_total counter\n"
+			"# TYPE novacron_telemetry_last_round_timestamp_seconds gauge\n# TYPE novacron_leader gauge\n");
+	path = nc_xasprintf("%s/families", tdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(b.buf, f);
+	fclose(f);
+	nc_run_in(&run, NC_SOURCE_DIR,
+		  "python3 - '%s' <<'EOF' 2>&1\n"
+		  "import json, re, sys\n"
+		  "fams = set(l.split()[2] for l in open(sys.argv[1]) if l.startswith('# TYPE '))\n"
+		  "d = json.load(open('dist/grafana/novacron-dashboard.json'))\n"
+		  "titles = [p['title'] for p in d['panels']]\n"
+		  "assert len(titles) >= 8, titles\n"
+		  "for want in ('Host CPU', 'Host memory', 'Top 10 VMs by CPU', 'disk', 'network', 'pool', 'Alerts'):\n"
+		  "    assert any(want.lower() in t.lower() for t in titles), (want, titles)\n"
+		  "exprs = [t['expr'] for p in d['panels'] for t in p.get('targets', [])]\n"
+		  "rules = open('dist/prometheus/novacron-rules.yml').read()\n"
+		  "used = set(re.findall(r'novacron_[a-z_]+', ' '.join(exprs) + rules.split('groups:')[1]))\n"
+		  "missing = sorted(n for n in used if n not in fams)\n"
+		  "assert not missing, missing\n"
+		  "print('ok', len(titles), 'panels', len(used), 'series names')\n"
+		  "EOF", path);
+	ck_assert_msg(run.status == 0, "dashboard or rules (%d):\n%.3000s", run.status, run.out);
+	HAS(run.out, "ok ");
+	nc_run_free(&run);
+	free(path);
+	nc_buf_release(&b);
+	free_round(&r);
+	nc_spec_free(spec);
+}
+END_TEST
+
+/* ---- serve on sim hosts ---- */
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static char *get(int port, const char *path)
+{
+	struct nc_run r;
+	char *out;
+
+	nc_run_in(&r, tdir, "curl -s --max-time 5 http://127.0.0.1:%d%s", port, path);
+	out = r.out;
+	r.out = NULL;
+	nc_run_free(&r);
+	return out;
+}
+
+/* polls GET path until its body has want (or, with want starting with '!', lacks it) */
+static char *wait_body(int port, const char *path, const char *want, int seconds)
+{
+	bool neg = want[0] == '!';
+	int i;
+
+	for (i = 0; i < seconds * 5; i++) {
+		char *b = get(port, path);
+
+		if ((strstr(b, want + neg) != NULL) != neg)
+			return b;
+		if (i == seconds * 5 - 1) {
+			struct nc_run r;
+
+			nc_run_in(&r, tdir, "tail -15 log");
+			ck_abort_msg("timed out waiting for '%s' at %s:\n%.2500s\nlog:\n%.2500s", want, path, b, r.out);
+		}
+		free(b);
+		usleep(200000);
+	}
+	return NULL;
+}
+
+/* how many rounds /status says were done */
+static long rounds(int port)
+{
+	char *b = get(port, "/status"), *p = strstr(b, "\"rounds\": ");
+	long n = p ? strtol(p + 10, NULL, 10) : -1;
+
+	free(b);
+	return n;
+}
+
+static void wait_rounds(int port, long more)
+{
+	long want = rounds(port) + more;
+	int i;
+
+	for (i = 0; i < 100 && rounds(port) < want; i++)
+		usleep(200000);
+	ck_assert_int_ge(rounds(port), want);
+}
+
+/* the value of the first series line starting with prefix, or NAN */
+static double series(const char *body, const char *prefix)
+{
+	const char *p = body;
+
+	while ((p = strstr(p, prefix))) {
+		if (p == body || p[-1] == '\n') {
+			const char *sp = strchr(p, ' ');
+
+			return sp ? strtod(sp + 1, NULL) : NAN;
+		}
+		p++;
+	}
+	return NAN;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+/* ---- a notification receiver, in this process ---- */
+static pthread_mutex_t got_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nc_buf got = NC_BUF_INIT;
+
+static enum MHD_Result receive(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			       const char *version, const char *upload, size_t *size, void **state)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	if (!*state) {
+		*state = conn;
+		return MHD_YES;
+	}
+	if (*size) {
+		pthread_mutex_lock(&got_mu);
+		nc_buf_add(&got, upload, *size);
+		pthread_mutex_unlock(&got_mu);
+		*size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&got_mu);
+	nc_buf_addc(&got, '\n');
+	pthread_mutex_unlock(&got_mu);
+	resp = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static __attribute__((unused)) bool wait_got(const char *want, int seconds)
+{
+	bool seen = false;
+	int i;
+
+	for (i = 0; i < seconds * 10 && !seen; i++) {
+		pthread_mutex_lock(&got_mu);
+		seen = strstr(got.buf, want) != NULL;
+		pthread_mutex_unlock(&got_mu);
+		if (!seen)
+			usleep(100000);
+	}
+	return seen;
+}
+
+/*
+ * The quickstart cluster on sim hosts, telemetry every second, a rule `vm
+ * cpu_usage > 0.5 for 2s` on the shop's VMs, a receiver for its
+ * notifications.  web-1's scripted load goes to 90 %: /metrics has its
+ * series (the derived ratio at the scripted rate, the counter advancing),
+ * promtool passes on the real body, the alert goes pending then firing, is
+ * logged, in /status, `novacron status`, ALERTS and notified once.  Its
+ * host goes down: gaps (no series, stats_up 0, a host error), the alert
+ * neither resolves nor fires again; back up and at 10 %, it resolves
+ * (notified).  The RRD files are there.
+ */
+START_TEST(test_monitor_serve_sim)
+{
+	struct MHD_Daemon *d;
+	struct nc_run r;
+	char *body, host[16] = "", *prefix;
+	int port = free_port(), hook = free_port(), i;
+	double c0, c1;
+	long n0;
+
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)hook, NULL, NULL, receive, NULL,
+			     MHD_OPTION_END);
+	ck_assert_ptr_nonnull(d);
+	pthread_mutex_lock(&got_mu);
+	nc_buf_reset(&got);
+	pthread_mutex_unlock(&got_mu);
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && printf '%%s\\n' 'apiVersion: novacron.io/v1' "
+			     "'kind: AlertRule' 'metadata: {name: vm-cpu-busy}' 'spec:' '  target: vm' "
+			     "'  selector: {matchLabels: {app: shop}}' '  metric: cpu_usage' "
+			     "'  threshold: {op: \">\", value: 0.5}' '  for: 2s' '  severity: critical' "
+			     "'  summary: \"VM {{ object }} on {{ host }}: CPU {{ value }}\"' > spec/alert.yaml", NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(shq("printf 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "interval: 1s\\ndriftInterval: 60s\\nlisten: 127.0.0.1:%d\\ntelemetry:\\n  interval: 1s\\n"
+			     "' > serve.yaml", tdir, tdir, tdir, port), 0);
+	ck_assert_int_eq(shq("$NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid"), 0);
+	free(wait_body(port, "/status", "\"result\": \"ok\"", 30));
+	/* the round after the pass knows where web-1 runs */
+	body = wait_body(port, "/metrics", "vm=\"web-1\",managed=\"true\"} ", 20);
+	for (i = 1; i <= 3 && !host[0]; i++) {
+		char *line = nc_xasprintf("\nnovacron_vm_running{host=\"kvm%d\",vm=\"web-1\",managed=\"true\"} 1\n", i);
+
+		if (strstr(body, line))
+			snprintf(host, sizeof(host), "kvm%d", i);
+		free(line);
+	}
+	ck_assert_msg(strncmp(host, "kvm", 3) == 0, "web-1's host: %s", host);
+	free(body);
+
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s load web-1 cpu=0.9", host), 0);
+	wait_rounds(port, 3);
+	body = get(port, "/metrics");
+	prefix = nc_xasprintf("novacron_vm_cpu_usage_ratio{host=\"%s\",vm=\"web-1\",managed=\"true\"} ", host);
+	ck_assert_msg(fabs(series(body, prefix) - 0.9) < 0.02, "%s%g", prefix, series(body, prefix));
+	free(prefix);
+	prefix = nc_xasprintf("novacron_vm_cpu_seconds_total{host=\"%s\",vm=\"web-1\",managed=\"true\"} ", host);
+	c0 = series(body, prefix);
+	promtool_check(body);
+	HAS(body, "\nnovacron_telemetry_rounds_total ");
+	HAS(body, "# TYPE novacron_host_cpu_seconds_total counter\n");
+	HAS(body, "\nnovacron_pool_used_bytes{pool=\"");      /* the pool of each host */
+	free(body);
+	wait_rounds(port, 2);
+	body = get(port, "/metrics");
+	c1 = series(body, prefix);
+	/* 2 vCPUs at 90 %: at least a second of CPU in 2 rounds (no wall-clock bound) */
+	ck_assert_msg(c1 - c0 > 1.0, "web-1's CPU counter went from %f to %f", c0, c1);
+	free(body);
+	free(prefix);
+
+	body = wait_body(port, "/status", "\"state\": \"firing\"", 20);
+	HAS(body, "\"rule\": \"vm-cpu-busy\", \"state\": \"firing\", \"severity\": \"critical\", \"target\": \"vm\", "
+		  "\"object\": \"web-1\"");
+	HAS(body, "\"telemetry\": {\"enabled\": true, \"active\": true, \"interval\": 1,");
+	free(body);
+	nc_run_in(&r, tdir, "$NC status --url http://127.0.0.1:%d", port);
+	HAS(r.out, "alert:       FIRING   critical vm-cpu-busy: vm web-1 on kvm");
+	HAS(r.out, "telemetry:   a round every 1s, last ");
+	nc_run_free(&r);
+	body = get(port, "/metrics");
+	HAS(body, "ALERTS{alertname=\"vm-cpu-busy\",alertstate=\"firing\"");
+	free(body);
+	nc_run_in(&r, tdir, "cat log");
+	ck_assert_int_eq(count(r.out, "alert FIRING: vm-cpu-busy on vm web-1"), 1);
+	nc_run_free(&r);
+
+	/* the host goes down: gaps, not zeros; the alert holds */
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s down", host), 0);
+	n0 = rounds(port);
+	body = wait_body(port, "/status", "\"host_errors\": [{\"host\": \"kvm", 10);
+	free(body);
+	wait_rounds(port, 2);
+	body = get(port, "/metrics");
+	prefix = nc_xasprintf("novacron_host_stats_up{host=\"%s\"} 0\n", host);
+	HAS(body, prefix);
+	free(prefix);
+	prefix = nc_xasprintf("novacron_telemetry_host_errors_total{host=\"%s\"} ", host);
+	ck_assert_msg(series(body, prefix) >= 1, "%s", body);
+	free(prefix);
+	HASNT(body, "vm=\"web-1\"");
+	HAS(body, "ALERTS{alertname=\"vm-cpu-busy\",alertstate=\"firing\"");
+	free(body);
+	ck_assert_int_ge(rounds(port) - n0, 2);
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s up", host), 0);
+	free(wait_body(port, "/metrics", "vm=\"web-1\",managed=\"true\"} ", 10));
+	wait_rounds(port, 2);
+	nc_run_in(&r, tdir, "cat log");
+	ck_assert_int_eq(count(r.out, "alert FIRING: vm-cpu-busy"), 1);
+	ck_assert_int_eq(count(r.out, "alert resolved: vm-cpu-busy"), 0);
+	nc_run_free(&r);
+
+	/* back to 10 %: resolved, notified */
+	ck_assert_int_eq(shq("$NC sim --state-dir state %s load web-1 cpu=0.1", host), 0);
+	free(wait_body(port, "/status", "\"state\": \"resolved\"", 10));
+	nc_run_in(&r, tdir, "cat log");
+	ck_assert_int_eq(count(r.out, "alert resolved: vm-cpu-busy on vm web-1"), 1);
+	nc_run_free(&r);
+
+	ck_assert_int_eq(shq("test -s state/telemetry/vm/web-1.rrd && test -s state/telemetry/host/%s.rrd", host), 0);
+	MHD_stop_daemon(d);
+}
+END_TEST
 
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
 	TCase *tc = tcase_create("monitor");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_monitor_exposition);
+	tcase_add_test(tc, test_monitor_exposition_empty);
+	tcase_add_test(tc, test_monitor_config_checked);
+	tcase_add_test(tc, test_monitor_dist);
+	tcase_add_test(tc, test_monitor_serve_sim);
 	suite_add_tcase(s, tc);
 	return s;
 }
