@@ -338,6 +338,14 @@ void nc_host_probe_close(struct nc_host_probe *probe);
 bool nc_sim_host_down(const char *state_dir, const char *name);
 int nc_sim_host_set_down(const char *state_dir, const char *name, bool down, struct nc_err *err);
 
+/*
+ * The stats op of a simulated host without opening it (collection,
+ * telemetry/collect.c): the same figures, read from STATE_DIR/NAME.xml as
+ * its last commit left it, with no lock taken (a pass may hold the host).
+ * Fails as open does for a host that is down.  drivers/host/stats.c.
+ */
+int nc_sim_stats_read(const char *state_dir, const char *uri, struct nc_host_stats *out, struct nc_err *err);
+
 /* The NOVACRON_FAIL_AT switch: returns -1 (with err set) when this call is the K-th. */
 int nc_driver_fault(const char *what, struct nc_err *err);
 

@@ -636,6 +636,101 @@ START_TEST(test_tm_test_driver_stats)
 }
 END_TEST
 
+static void same_stats(const struct nc_host_stats *a, const struct nc_host_stats *b, const char *host)
+{
+	size_t i, k;
+
+	ck_assert_msg(a->t == b->t && a->cpus == b->cpus && a->cpu_busy_ns == b->cpu_busy_ns &&
+		      a->cpu_total_ns == b->cpu_total_ns && a->mem_total == b->mem_total &&
+		      a->mem_available == b->mem_available, "%s: node differs", host);
+	ck_assert_uint_eq(a->ndoms, b->ndoms);
+	for (i = 0; i < a->ndoms; i++) {
+		const struct nc_dom_stats *x = &a->doms[i], *y = &b->doms[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_msg(x->state == y->state && x->vcpus == y->vcpus && x->cpu_time_ns == y->cpu_time_ns &&
+			      x->balloon_cur == y->balloon_cur && x->balloon_max == y->balloon_max &&
+			      x->mem_unused == y->mem_unused && x->mem_available == y->mem_available &&
+			      x->rss == y->rss, "%s: domain %s differs", host, x->name);
+		ck_assert_uint_eq(x->ndisks, y->ndisks);
+		for (k = 0; k < x->ndisks; k++) {
+			ck_assert_str_eq(x->disks[k].dev, y->disks[k].dev);
+			ck_assert_uint_eq(x->disks[k].rd_bytes, y->disks[k].rd_bytes);
+			ck_assert_uint_eq(x->disks[k].wr_reqs, y->disks[k].wr_reqs);
+		}
+		ck_assert_uint_eq(x->nnics, y->nnics);
+		for (k = 0; k < x->nnics; k++) {
+			ck_assert_str_eq(x->nics[k].dev, y->nics[k].dev);
+			ck_assert_str_eq(x->nics[k].mac, y->nics[k].mac);
+			ck_assert_uint_eq(x->nics[k].tx_bytes, y->nics[k].tx_bytes);
+		}
+	}
+	ck_assert_uint_eq(a->npools, b->npools);
+	for (i = 0; i < a->npools; i++) {
+		ck_assert_str_eq(a->pools[i].name, b->pools[i].name);
+		ck_assert_msg(a->pools[i].shared == b->pools[i].shared && a->pools[i].capacity == b->pools[i].capacity &&
+			      a->pools[i].allocation == b->pools[i].allocation &&
+			      a->pools[i].available == b->pools[i].available, "%s: pool %s differs", host,
+			      a->pools[i].name);
+	}
+}
+
+/* the state-file reading collection uses gives what the stats op of the opened host gives */
+START_TEST(test_tm_sim_file_read_matches_op)
+{
+	static const char *const hosts[] = { "kvm1", "kvm2", "kvm3" };
+	struct nc_run r;
+	size_t i;
+
+	if (nc_run_in(&r, tdir, "$NC apply '%s/examples/quickstart' --state-dir . --auto-approve",
+		      NC_SOURCE_DIR) != 0)
+		ck_abort_msg("apply failed:\n%s%s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_inq(tdir, "$NC sim --state-dir . kvm2 destroy worker-1"), 0);
+	ck_assert_int_eq(nc_run_inq(tdir, "$NC sim --state-dir . kvm2 setmem web-1 1GiB"), 0);
+	set_time(T0);
+	ck_assert_int_eq(load("kvm2", "web-1", "cpu=0.7", "disk-write=3MiB", NULL, NULL), 0);
+	set_time(T0 + 33.5);
+	for (i = 0; i < 3; i++) {
+		struct nc_host_stats op, file;
+		struct nc_err err = { "" };
+		char *uri = nc_xasprintf("sim:///%s", hosts[i]);
+
+		ck_assert_msg(nc_sim_stats_read(tdir, uri, &file, &err) == 0, "%s", err.msg);
+		op = raw_of(hosts[i]);
+		same_stats(&op, &file, hosts[i]);
+		ck_assert_uint_ge(file.npools, 1);
+		if (i == 1) {
+			ck_assert_uint_eq(file.ndoms, 6);
+			ck_assert_str_eq(file.doms[1].name, "web-1");
+			ck_assert_uint_eq(file.doms[1].balloon_cur, 1ULL << 30);
+			ck_assert_uint_eq(file.doms[1].ndisks, 2);           /* the seed CD-ROM does no I/O */
+			ck_assert_str_eq(file.doms[2].name, "worker-1");
+			ck_assert_int_eq(file.doms[2].state, NC_DOM_SHUTOFF);
+			ck_assert_uint_eq(file.doms[2].cpu_time_ns, NC_STAT_NONE);
+		}
+		nc_host_stats_release(&op);
+		nc_host_stats_release(&file);
+		free(uri);
+	}
+	/* a host never opened: the empty node its URI describes; one that is down fails as open does */
+	{
+		struct nc_host_stats s;
+		struct nc_err err = { "" };
+
+		ck_assert_int_eq(nc_sim_stats_read(tdir, "sim:///fresh?cpus=4&memory=8GiB", &s, &err), 0);
+		ck_assert_uint_eq(s.cpus, 4);
+		ck_assert_uint_eq(s.mem_total, 8ULL << 30);
+		ck_assert_uint_eq(s.mem_available, 8ULL << 30);
+		ck_assert_uint_eq(s.ndoms, 0);
+		nc_host_stats_release(&s);
+		ck_assert_int_eq(nc_sim_host_set_down(tdir, "kvm1", true, &err), 0);
+		ck_assert_int_eq(nc_sim_stats_read(tdir, "sim:///kvm1", &s, &err), -1);
+		HAS(err.msg, "simulated host kvm1 is down");
+	}
+}
+END_TEST
+
 Suite *nc_suite_telemetry(void)
 {
 	Suite *s = suite_create("telemetry");
@@ -651,6 +746,7 @@ Suite *nc_suite_telemetry(void)
 	tcase_add_test(tc, test_tm_collect_down_and_failed);
 	tcase_add_test(tc, test_tm_collect_hung_host_times_out);
 	tcase_add_test(tc, test_tm_test_driver_stats);
+	tcase_add_test(tc, test_tm_sim_file_read_matches_op);
 	suite_add_tcase(s, tc);
 	return s;
 }

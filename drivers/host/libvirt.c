@@ -177,6 +177,12 @@ static int sim_parse_uri(const char *uri, char **name, unsigned *cpus, uint64_t 
 	return 0;
 }
 
+int nc_sim_uri_parse(const char *uri, char **name, unsigned *cpus, uint64_t *memory, struct nc_err *err);
+int nc_sim_uri_parse(const char *uri, char **name, unsigned *cpus, uint64_t *memory, struct nc_err *err)
+{
+	return sim_parse_uri(uri, name, cpus, memory, err);
+}
+
 /*
  * sim: the test driver loads every network of the state file started and
  * without autostart; the state saved by sim_save_networks() (an element in

@@ -17,7 +17,12 @@
  * changes: counter(t) = base + rate * (t - t0), where t0 is when the load
  * last changed and base the counter's value then.  A VM without a script
  * runs a small baseline load derived from the first bytes of SHA-256 of its
- * name, counted from NC_SIM_EPOCH (base 0).  The clock is CLOCK_REALTIME,
+ * name, counted from NC_SIM_EPOCH (base 0).
+ *
+ * nc_sim_stats_read() gives the same figures without opening the host:
+ * it reads the state file (replaced atomically by every commit, so a
+ * consistent snapshot) with libxml2, takes no lock, and costs a fraction
+ * of what the test driver's loading of the file does.  The clock is CLOCK_REALTIME,
  * or NOVACRON_SIM_TIME=UNIXSECONDS (a test and benchmark switch: steps the
  * clock of every simulated host deterministically).
  */
@@ -430,9 +435,8 @@ static struct sim_load effective(const struct sim_loads *l, const char *vm)
 	return r;
 }
 
-static char *load_path(struct nc_host_conn *conn)
+static char *load_path(const char *sf)
 {
-	const char *sf = nc_libvirt_state_file(conn);
 	size_t n = strlen(sf);
 
 	/* STATE_DIR/NAME.xml -> STATE_DIR/NAME.load */
@@ -475,14 +479,14 @@ static uint64_t unum(const struct nc_ynode *map, const char *key, bool *bad)
 	return (uint64_t)v;
 }
 
-static int loads_read(struct sim_loads *out, struct nc_host_conn *conn, struct nc_err *err)
+static int loads_read(struct sim_loads *out, const char *state_file, struct nc_err *err)
 {
 	struct sim_loads l = { 0 };
 	struct nc_arena arena = { 0 };
 	struct nc_diags d;
 	struct nc_ydoc *docs = NULL;
 	const struct nc_ynode *root, *vms;
-	char *path = load_path(conn), *buf = NULL, key[40];
+	char *path = load_path(state_file), *buf = NULL, key[40];
 	size_t ndocs = 0, len, i;
 	int rd, ret = -1, k;
 	bool bad = false;
@@ -558,7 +562,7 @@ static void add_num(struct nc_buf *b, double v)
 static int loads_write(const struct sim_loads *l, struct nc_host_conn *conn, struct nc_err *err)
 {
 	struct nc_buf b = NC_BUF_INIT;
-	char *path = load_path(conn);
+	char *path = load_path(nc_libvirt_state_file(conn));
 	int ret = 0, k;
 
 	nc_buf_adds(&b, "{\"format_version\": 1, \"vms\": [");
@@ -590,16 +594,17 @@ static int loads_write(const struct sim_loads *l, struct nc_host_conn *conn, str
 	return ret;
 }
 
-/* a domain's disk targets (device='disk') and NIC MACs, from its live XML */
-static void sim_devices(virDomainPtr dom, struct nc_dom_stats *d)
+static bool is_elem(xmlNodePtr n, const char *name)
 {
-	char *xml = virDomainGetXMLDesc(dom, 0);
-	xmlDocPtr doc = xml ? xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
-					   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING) : NULL;
-	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, k, dev, c;
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+/* a domain's disk targets (device='disk') and NIC MACs, from its <domain> element */
+static void sim_devices_of(xmlNodePtr root, struct nc_dom_stats *d)
+{
+	xmlNodePtr k, dev, c;
 	size_t ndisk = 0, nnic = 0;
 
-	free(xml);
 	for (k = root ? root->children : NULL; k; k = k->next)
 		if (k->type == XML_ELEMENT_NODE && strcmp((const char *)k->name, "devices") == 0)
 			break;
@@ -650,6 +655,17 @@ static void sim_devices(virDomainPtr dom, struct nc_dom_stats *d)
 			}
 		}
 	}
+}
+
+/* the same from a domain of the test driver (its live XML) */
+static void sim_devices(virDomainPtr dom, struct nc_dom_stats *d)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	xmlDocPtr doc = xml ? xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+					   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING) : NULL;
+
+	free(xml);
+	sim_devices_of(doc ? xmlDocGetRootElement(doc) : NULL, d);
 	xmlFreeDoc(doc);
 }
 
@@ -659,52 +675,24 @@ static uint64_t share(uint64_t total, size_t n, size_t i)
 	return total / n + (i == 0 ? total % n : 0);
 }
 
-static int sim_stats_read(struct nc_host_conn *conn, virConnectPtr c, struct nc_host_stats *s,
-			  struct nc_err *err)
+/*
+ * The synthetic figures of a simulated host whose domains (name, state,
+ * balloons, vCPUs, disks and NICs), CPUs and memory s already holds: the
+ * counters at time t under loads, the node's busy and available figures.
+ */
+static void sim_fill(struct nc_host_stats *s, const struct sim_loads *loads, double t)
 {
-	struct sim_loads loads = { 0 };
-	virDomainPtr *doms = NULL;
-	virNodeInfo ni;
 	uint64_t busy = 0, used = 0;
-	double t = sim_now();
-	int n, i, ret = -1;
+	size_t i, k;
 
-	if (loads_read(&loads, conn, err) < 0)
-		return -1;
-	if (virNodeGetInfo(c, &ni) < 0) {
-		st_fail(err, "cannot read node info");
-		goto out;
-	}
-	n = virConnectListAllDomains(c, &doms, 0);
-	if (n < 0) {
-		st_fail(err, "cannot list domains");
-		goto out;
-	}
 	s->t = t;
-	s->cpus = ni.cpus;
-	s->mem_total = (uint64_t)ni.memory * 1024;
-	s->doms = nc_xcalloc(n ? (size_t)n : 1, sizeof(*s->doms));
-	for (i = 0; i < n; i++) {
-		struct nc_dom_stats *d = &s->doms[s->ndoms];
+	for (i = 0; i < s->ndoms; i++) {
+		struct nc_dom_stats *d = &s->doms[i];
 		struct sim_load l;
-		virDomainInfo info;
-		size_t k;
 
-		if (virDomainGetInfo(doms[i], &info) < 0)
-			continue;    /* gone meanwhile */
-		dom_none(d);
-		d->name = nc_xstrdup(virDomainGetName(doms[i]));
-		s->ndoms++;
-		d->state = st_state(info.state);
-		d->balloon_cur = (uint64_t)info.memory * 1024;
-		d->balloon_max = (uint64_t)info.maxMem * 1024;
-		if (d->state != NC_DOM_RUNNING && d->state != NC_DOM_PAUSED) {
-			d->disks = nc_xcalloc(1, sizeof(*d->disks));
-			d->nics = nc_xcalloc(1, sizeof(*d->nics));
+		if (d->state != NC_DOM_RUNNING && d->state != NC_DOM_PAUSED)
 			continue;    /* an inactive domain: state and balloon, as libvirt reports */
-		}
-		d->vcpus = info.nrVirtCpu;
-		l = effective(&loads, d->name);
+		l = effective(loads, d->name);
 		d->cpu_time_ns = counter(&l, L_CPU, t, d->vcpus);
 		d->mem_available = d->balloon_cur;
 		d->rss = (uint64_t)llround((double)d->balloon_cur * (l.memory > 1 ? 1 : l.memory));
@@ -713,7 +701,6 @@ static int sim_stats_read(struct nc_host_conn *conn, virConnectPtr c, struct nc_
 			busy += d->cpu_time_ns;
 			used += d->balloon_cur;
 		}
-		sim_devices(doms[i], d);
 		for (k = 0; k < d->ndisks; k++) {
 			d->disks[k].rd_bytes = share(counter(&l, L_RD, t, 0), d->ndisks, k);
 			d->disks[k].wr_bytes = share(counter(&l, L_WR, t, 0), d->ndisks, k);
@@ -729,10 +716,59 @@ static int sim_stats_read(struct nc_host_conn *conn, virConnectPtr c, struct nc_
 	}
 	if (s->ndoms > 1)
 		qsort(s->doms, s->ndoms, sizeof(*s->doms), dom_stats_cmp);
+	if (s->npools > 1)
+		qsort(s->pools, s->npools, sizeof(*s->pools), pool_stats_cmp);
 	/* the node: busy is what its running guests use, counted since NC_SIM_EPOCH */
 	s->cpu_busy_ns = busy;
-	s->cpu_total_ns = (uint64_t)llround((double)ni.cpus * 1e9 * (t > NC_SIM_EPOCH ? t - NC_SIM_EPOCH : 0));
+	s->cpu_total_ns = (uint64_t)llround((double)s->cpus * 1e9 * (t > NC_SIM_EPOCH ? t - NC_SIM_EPOCH : 0));
 	s->mem_available = used < s->mem_total ? s->mem_total - used : 0;
+}
+
+/* the stats op on an open simulated host: its test driver's domains */
+static int sim_stats_read(struct nc_host_conn *conn, virConnectPtr c, struct nc_host_stats *s,
+			  struct nc_err *err)
+{
+	struct sim_loads loads = { 0 };
+	virDomainPtr *doms = NULL;
+	virNodeInfo ni;
+	double t = sim_now();
+	int n, i, ret = -1;
+
+	if (loads_read(&loads, nc_libvirt_state_file(conn), err) < 0)
+		return -1;
+	if (virNodeGetInfo(c, &ni) < 0) {
+		st_fail(err, "cannot read node info");
+		goto out;
+	}
+	n = virConnectListAllDomains(c, &doms, 0);
+	if (n < 0) {
+		st_fail(err, "cannot list domains");
+		goto out;
+	}
+	s->cpus = ni.cpus;
+	s->mem_total = (uint64_t)ni.memory * 1024;
+	s->doms = nc_xcalloc(n ? (size_t)n : 1, sizeof(*s->doms));
+	for (i = 0; i < n; i++) {
+		struct nc_dom_stats *d = &s->doms[s->ndoms];
+		virDomainInfo info;
+
+		if (virDomainGetInfo(doms[i], &info) < 0)
+			continue;    /* gone meanwhile */
+		dom_none(d);
+		d->name = nc_xstrdup(virDomainGetName(doms[i]));
+		s->ndoms++;
+		d->state = st_state(info.state);
+		d->balloon_cur = (uint64_t)info.memory * 1024;
+		d->balloon_max = (uint64_t)info.maxMem * 1024;
+		if (d->state == NC_DOM_RUNNING || d->state == NC_DOM_PAUSED) {
+			d->vcpus = info.nrVirtCpu;
+			sim_devices(doms[i], d);
+		} else {
+			d->disks = nc_xcalloc(1, sizeof(*d->disks));
+			d->nics = nc_xcalloc(1, sizeof(*d->nics));
+		}
+	}
+	sim_fill(s, &loads, t);
 	ret = 0;
 out:
 	for (i = 0; doms && i < n; i++)
@@ -742,6 +778,209 @@ out:
 	return ret;
 }
 
+/* ---- sim: the same from the state file, without opening the host ---- */
+
+/* an element's text as a size, in the unit of its unit attribute (dflt when none) */
+static uint64_t xml_size(xmlNodePtr n, const char *dflt)
+{
+	xmlChar *text = xmlNodeGetContent(n), *unit = xmlGetProp(n, BAD_CAST "unit");
+	const char *u = unit ? (const char *)unit : dflt, *why;
+	uint64_t v = NC_STAT_NONE;
+	char *s;
+
+	if (strcmp(u, "bytes") == 0 || strcmp(u, "b") == 0)
+		u = "";
+	else if (strcmp(u, "k") == 0)
+		u = "KiB";
+	s = nc_xasprintf("%s%s", text ? (const char *)text : "", u);
+	if (nc_size_parse(s, &v, &why) < 0)
+		v = NC_STAT_NONE;
+	free(s);
+	xmlFree(text);
+	xmlFree(unit);
+	return v;
+}
+
+/* a small positive number: attribute attr, or the element's text when NULL; 0 when none */
+static unsigned xml_uint(xmlNodePtr n, const char *attr)
+{
+	xmlChar *text = attr ? xmlGetProp(n, BAD_CAST attr) : xmlNodeGetContent(n);
+	long v = text ? strtol((const char *)text, NULL, 10) : 0;
+
+	xmlFree(text);
+	return v > 0 && v < (1L << 20) ? (unsigned)v : 0;
+}
+
+static char *xml_text(xmlNodePtr n)
+{
+	xmlChar *v = xmlNodeGetContent(n);
+	char *s = nc_xstrdup(v ? (const char *)v : "");
+
+	xmlFree(v);
+	return s;
+}
+
+static void file_domain(struct nc_host_stats *s, xmlNodePtr dom)
+{
+	struct nc_dom_stats *d = &s->doms[s->ndoms];
+	xmlNodePtr k;
+	int runstate = VIR_DOMAIN_RUNNING;     /* the test driver's default */
+	unsigned vcpus = 0;
+
+	memset(d, 0, sizeof(*d));
+	dom_none(d);
+	for (k = dom->children; k; k = k->next) {
+		if (is_elem(k, "name")) {
+			free(d->name);
+			d->name = xml_text(k);
+		} else if (is_elem(k, "memory")) {
+			d->balloon_max = xml_size(k, "KiB");
+		} else if (is_elem(k, "currentMemory")) {
+			d->balloon_cur = xml_size(k, "KiB");
+		} else if (is_elem(k, "vcpu")) {
+			vcpus = xml_uint(k, "current");
+			if (!vcpus)
+				vcpus = xml_uint(k, NULL);
+		} else if (is_elem(k, "runstate") && k->ns && k->ns->href &&
+			   strcmp((const char *)k->ns->href, "http://libvirt.org/schemas/domain/test/1.0") == 0) {
+			runstate = (int)xml_uint(k, NULL);
+		}
+	}
+	if (!d->name || !*d->name) {
+		free(d->name);
+		memset(d, 0, sizeof(*d));
+		return;
+	}
+	if (d->balloon_cur == NC_STAT_NONE)
+		d->balloon_cur = d->balloon_max;
+	d->state = st_state(runstate);
+	if (d->state == NC_DOM_RUNNING || d->state == NC_DOM_PAUSED) {
+		d->vcpus = vcpus;
+		sim_devices_of(dom, d);
+	} else {
+		d->disks = nc_xcalloc(1, sizeof(*d->disks));
+		d->nics = nc_xcalloc(1, sizeof(*d->nics));
+	}
+	s->ndoms++;
+}
+
+static void file_pool(struct nc_host_stats *s, xmlNodePtr pool)
+{
+	struct nc_pool_stats *p = &s->pools[s->npools];
+	xmlChar *type = xmlGetProp(pool, BAD_CAST "type");
+	xmlNodePtr k;
+
+	memset(p, 0, sizeof(*p));
+	p->capacity = p->allocation = p->available = NC_STAT_NONE;
+	p->shared = type && strcmp((const char *)type, "rbd") == 0;
+	xmlFree(type);
+	for (k = pool->children; k; k = k->next) {
+		if (is_elem(k, "name")) {
+			free(p->name);
+			p->name = xml_text(k);
+		} else if (is_elem(k, "capacity")) {
+			p->capacity = xml_size(k, "bytes");
+		} else if (is_elem(k, "allocation")) {
+			p->allocation = xml_size(k, "bytes");
+		} else if (is_elem(k, "available")) {
+			p->available = xml_size(k, "bytes");
+		}
+	}
+	if (!p->name || !*p->name || p->capacity == NC_STAT_NONE || p->allocation == NC_STAT_NONE ||
+	    p->available == NC_STAT_NONE) {
+		free(p->name);
+		memset(p, 0, sizeof(*p));
+		return;
+	}
+	s->npools++;
+}
+
+/* sim:///NAME?... -> NAME, CPUs and memory (drivers/host/libvirt.c) */
+int nc_sim_uri_parse(const char *uri, char **name, unsigned *cpus, uint64_t *memory, struct nc_err *err);
+
+int nc_sim_stats_read(const char *state_dir, const char *uri, struct nc_host_stats *out, struct nc_err *err)
+{
+	struct nc_host_stats s;
+	struct sim_loads loads = { 0 };
+	char *name = NULL, *file = NULL, *buf = NULL;
+	unsigned cpus;
+	uint64_t memory;
+	size_t len = 0, nd = 0, np = 0;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root, k;
+	double t = sim_now();
+	int ret = -1, rd;
+
+	memset(&s, 0, sizeof(s));
+	if (nc_sim_uri_parse(uri, &name, &cpus, &memory, err) < 0)
+		return -1;
+	if (!state_dir || !*state_dir) {
+		nc_err_set(err, "sim:// hosts need a state directory (--state-dir or NOVACRON_STATE_DIR)");
+		goto out;
+	}
+	if (nc_sim_host_down(state_dir, name)) {
+		nc_err_set(err, "cannot connect: simulated host %s is down (novacron sim %s up brings it back)",
+			   name, name);
+		goto out;
+	}
+	file = nc_xasprintf("%s/%s.xml", state_dir, name);
+	if (loads_read(&loads, file, err) < 0)
+		goto out;
+	s.cpus = cpus;
+	s.mem_total = memory;
+	errno = 0;
+	rd = nc_read_file(file, 1u << 30, &buf, &len);
+	if (rd < 0 && !(rd == -1 && errno == ENOENT)) {
+		nc_err_set(err, "cannot read %s: %s", file, rd == -2 ? "larger than 1 GiB" : strerror(errno));
+		goto out;
+	}
+	if (rd == 0) {     /* else never opened: the empty host its URI describes */
+		doc = xmlReadMemory(buf, (int)len, "node.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE);
+		root = doc ? xmlDocGetRootElement(doc) : NULL;
+		if (!root || !is_elem(root, "node")) {
+			nc_err_set(err, "cannot open simulated host: %s is not a host definition", file);
+			goto out;
+		}
+		for (k = root->children; k; k = k->next) {
+			nd += is_elem(k, "domain");
+			np += is_elem(k, "pool");
+		}
+		s.doms = nc_xcalloc(nd ? nd : 1, sizeof(*s.doms));
+		s.pools = nc_xcalloc(np ? np : 1, sizeof(*s.pools));
+		for (k = root->children; k; k = k->next) {
+			if (is_elem(k, "domain")) {
+				file_domain(&s, k);
+			} else if (is_elem(k, "pool")) {
+				file_pool(&s, k);
+			} else if (is_elem(k, "memory")) {
+				uint64_t m = xml_size(k, "KiB");
+
+				if (m != NC_STAT_NONE)
+					s.mem_total = m;
+			} else if (is_elem(k, "cpu")) {
+				for (xmlNodePtr c = k->children; c; c = c->next)
+					if (is_elem(c, "active") && xml_uint(c, NULL))
+						s.cpus = xml_uint(c, NULL);
+			}
+		}
+	} else {
+		s.doms = nc_xcalloc(1, sizeof(*s.doms));
+		s.pools = nc_xcalloc(1, sizeof(*s.pools));
+	}
+	sim_fill(&s, &loads, t);
+	*out = s;
+	memset(&s, 0, sizeof(s));
+	ret = 0;
+out:
+	nc_host_stats_release(&s);
+	loads_release(&loads);
+	xmlFreeDoc(doc);
+	free(buf);
+	free(file);
+	free(name);
+	return ret;
+}
 int nc_host_stats_read(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err)
 {
 	virConnectPtr c = nc_libvirt_conn(conn);
@@ -885,7 +1124,7 @@ int nc_sim_load_tool(struct nc_host_conn *conn, int argc, char **argv, FILE *out
 	int ret = -1, i, k;
 	bool clear = false;
 
-	if (loads_read(&loads, conn, err) < 0)
+	if (loads_read(&loads, nc_libvirt_state_file(conn), err) < 0)
 		return -1;
 	if (argc == 1) {
 		ret = load_table(conn, &loads, out, err);
