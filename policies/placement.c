@@ -29,8 +29,11 @@
 struct placed {
 	const struct nc_vm *vm;        /* NULL for a domain not in the spec */
 	const struct nc_map *labels;   /* the VM's effective labels (NULL: none) */
+	const char *name;              /* the domain's name (a spec VM's is its name) */
 	size_t host;
 	double vcpus, memory, disk;
+	struct nc_load_figures obs;    /* observed, or static figures when !observed */
+	bool observed;
 };
 
 struct nc_placement_state {
@@ -42,6 +45,8 @@ struct nc_placement_state {
 	size_t nplaced, aplaced;
 	ssize_t *vm_slot;              /* spec VM index -> placed index, or -1 */
 	bool capacity_only;            /* skip affinity rules (N+1, fit counts) */
+	bool has_load;                 /* nc_placement_use_load got history */
+	unsigned window;
 	struct host_list {             /* placed entries per host, for affinity */
 		size_t *v;
 		size_t n, alloc;
@@ -107,8 +112,40 @@ ssize_t nc_placement_vm_index(const struct nc_placement_state *ps, const struct 
 	return -1;
 }
 
-static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, size_t host,
-		       double vcpus, double memory, double disk)
+static void static_figures(double vcpus, double memory, struct nc_load_figures *out)
+{
+	out->cpu = vcpus;
+	out->memory = memory;
+	out->disk = 0;
+	out->net = 0;
+}
+
+static double max2(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* what an entry adds to its host's load, and to mode both's capacity sums */
+static void host_add_load(struct nc_host_load *l, const struct placed *p, double sign)
+{
+	l->load.cpu += sign * p->obs.cpu;
+	l->load.memory += sign * p->obs.memory;
+	l->load.disk += sign * p->obs.disk;
+	l->load.net += sign * p->obs.net;
+	l->both_vcpus += sign * max2(p->vcpus, p->obs.cpu);
+	l->both_memory += sign * max2(p->memory, p->obs.memory);
+}
+
+static void host_add(struct nc_host_load *l, const struct placed *p, double sign)
+{
+	l->used_vcpus += sign * p->vcpus;
+	l->used_memory += sign * p->memory;
+	l->used_disk += sign * p->disk;
+	host_add_load(l, p, sign);
+}
+
+static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, const char *name,
+		       size_t host, double vcpus, double memory, double disk)
 {
 	struct placed *p;
 
@@ -119,10 +156,13 @@ static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, si
 	p = &ps->placed[ps->nplaced];
 	p->vm = vm;
 	p->labels = vm ? &vm->labels : &no_labels;
+	p->name = name;
 	p->host = host;
 	p->vcpus = vcpus;
 	p->memory = memory;
 	p->disk = disk;
+	static_figures(vcpus, memory, &p->obs);
+	p->observed = false;
 	if (vm) {
 		ssize_t k = nc_placement_vm_index(ps, vm);
 
@@ -131,9 +171,7 @@ static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, si
 	}
 	list_add(&ps->on[host], ps->nplaced);
 	ps->nplaced++;
-	ps->load[host].used_vcpus += vcpus;
-	ps->load[host].used_memory += memory;
-	ps->load[host].used_disk += disk;
+	host_add(&ps->load[host], p, 1);
 	ps->load[host].vms++;
 }
 
@@ -167,6 +205,8 @@ struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const st
 		l->cap_memory = (NC_IS_SET(hs->capacity.memory) ? (double)hs->capacity.memory.v
 								 : (double)v->obs.node.memory) * oc_mem;
 		l->cap_disk = NC_IS_SET(hs->capacity.disk) ? (double)hs->capacity.disk.v * oc_disk : INFINITY;
+		l->phys_cpus = l->cap_vcpus / oc_cpu;
+		l->phys_memory = l->cap_memory / oc_mem;
 		if (hs->maintenance.v) {
 			l->unusable = "in maintenance";
 			continue;
@@ -188,10 +228,10 @@ struct nc_placement_state *nc_placement_new(const struct nc_spec *spec, const st
 				nc_spec_find(spec, NC_KIND_VM, d->meta_vm) : NULL;
 
 			if (vm && NC_IS_SET(vm->eff.vcpus) && NC_IS_SET(vm->eff.memory))
-				add_placed(ps, vm, i, (double)vm->eff.vcpus.v, (double)vm->eff.memory.v,
-					   vm_disk(spec, vm));
+				add_placed(ps, vm, d->name, i, (double)vm->eff.vcpus.v,
+					   (double)vm->eff.memory.v, vm_disk(spec, vm));
 			else
-				add_placed(ps, NULL, i, d->vcpus, (double)d->memory, 0);
+				add_placed(ps, NULL, d->name, i, d->vcpus, (double)d->memory, 0);
 		}
 	}
 	return ps;
@@ -360,6 +400,88 @@ static void need_on(const struct nc_placement_state *ps, const struct nc_vm *vm,
 	}
 }
 
+int nc_placement_mode(const struct nc_placement_state *ps, const struct nc_vm *vm)
+{
+	if (!ps->has_load)
+		return NC_LOAD_STATIC;
+	return nc_load_mode_of(nc_placement_policy(ps->spec, vm));
+}
+
+unsigned nc_placement_window(const struct nc_placement_state *ps)
+{
+	return ps->has_load ? ps->window : 0;
+}
+
+bool nc_placement_figures(const struct nc_placement_state *ps, const struct nc_vm *vm,
+			  struct nc_load_figures *out)
+{
+	ssize_t k = nc_placement_vm_index(ps, vm);
+
+	if (k >= 0 && ps->vm_slot[k] >= 0) {
+		*out = ps->placed[ps->vm_slot[k]].obs;
+		return ps->placed[ps->vm_slot[k]].observed;
+	}
+	static_figures((double)vm->eff.vcpus.v, (double)vm->eff.memory.v, out);
+	return false;
+}
+
+/* vm's observed figures, not counting what it already adds on host */
+static void load_need_on(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t host,
+			 struct nc_load_figures *f)
+{
+	nc_placement_figures(ps, vm, f);
+	if (nc_placement_host_of(ps, vm) == (int)host)
+		memset(f, 0, sizeof(*f));
+}
+
+static double share(double used, double cap)
+{
+	return cap > 0 ? used / cap : 0;
+}
+
+void nc_placement_use_load(struct nc_placement_state *ps, const struct nc_load_data *d)
+{
+	size_t i, k;
+
+	if (!d || (!d->nvms && !d->nhosts))
+		return;
+	ps->has_load = true;
+	ps->window = d->window;
+	for (i = 0; i < ps->n; i++) {
+		struct nc_host_load *l = &ps->load[i];
+
+		memset(&l->load, 0, sizeof(l->load));
+		l->own_cpu = l->own_memory = l->both_vcpus = l->both_memory = 0;
+	}
+	for (k = 0; k < ps->nplaced; k++) {
+		struct placed *p = &ps->placed[k];
+		const struct nc_load_obs *o = nc_load_find(d->vms, d->nvms, p->name);
+
+		p->observed = o != NULL;
+		if (o) {
+			p->obs = o->f;
+			if (!o->has_io)
+				p->obs.disk = p->obs.net = 0;
+		}
+		host_add_load(&ps->load[p->host], p, 1);
+	}
+	/* the host's own use: what its series show beyond its VMs' */
+	for (i = 0; i < ps->n; i++) {
+		struct nc_host_load *l = &ps->load[i];
+		const struct nc_load_obs *o = nc_load_find(d->hosts, d->nhosts,
+							   ps->c->hosts[i].spec->obj.meta.name.v);
+
+		if (!o)
+			continue;
+		l->own_cpu = max2(0, o->f.cpu - l->load.cpu);
+		l->own_memory = max2(0, o->f.memory - l->load.memory);
+		l->load.cpu += l->own_cpu;
+		l->load.memory += l->own_memory;
+		l->both_vcpus += l->own_cpu;
+		l->both_memory += l->own_memory;
+	}
+}
+
 /* A pool exists only on the hosts its hostSelector matches. */
 static bool has_pools(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
 		      struct nc_buf *why)
@@ -377,6 +499,63 @@ static bool has_pools(const struct nc_placement_state *ps, const struct nc_vm *v
 			if (why)
 				nc_buf_addf(why, "; %s: does not have pool %s (disk '%s'; the pool's hostSelector "
 					    "does not match)", h->obj.meta.name.v, pool->obj.meta.name.v, d->name.v);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* mode both: reserved or observed, whichever is more, plus the host's own use, within
+ * capacity x overcommit; observed and both: the policy's headroom of observed use */
+static bool observed_fits(const struct nc_placement_state *ps, const struct nc_vm *vm,
+			  const struct nc_policy *pol, size_t i, struct nc_buf *why)
+{
+	int mode = nc_placement_mode(ps, vm);
+	const struct nc_host_load *u = &ps->load[i];
+	const char *name = ps->c->hosts[i].spec->obj.meta.name.v;
+	struct nc_load_figures f;
+	double vcpus, mem, disk;
+	char a[32], b[32];
+
+	if (mode == NC_LOAD_STATIC)
+		return true;
+	load_need_on(ps, vm, i, &f);
+	need_on(ps, vm, i, &vcpus, &mem, &disk);
+	if (mode == NC_LOAD_BOTH) {
+		double nv = max2(vcpus, f.cpu), nm = max2(mem, f.memory);
+
+		if (u->both_vcpus + nv > u->cap_vcpus + 1e-9) {
+			if (why)
+				nc_buf_addf(why, "; %s: needs %.0f vCPUs, %.1f of %.0f free counting observed use",
+					    name, nv, u->cap_vcpus - u->both_vcpus, u->cap_vcpus);
+			return false;
+		}
+		if (u->both_memory + nm > u->cap_memory + 0.5) {
+			if (why) {
+				fmt_size(nm, a, sizeof(a));
+				fmt_size(u->cap_memory - u->both_memory, b, sizeof(b));
+				nc_buf_addf(why, "; %s: needs %s memory, %s free counting observed use", name, a, b);
+			}
+			return false;
+		}
+	}
+	if (pol && NC_IS_SET(pol->spec.load.headroom)) {
+		double keep = 1 - pol->spec.load.headroom.v;
+
+		if (u->load.cpu + f.cpu > keep * u->phys_cpus + 1e-9) {
+			if (why)
+				nc_buf_addf(why, "; %s: observed CPU use would be %.1f of %.0f CPUs, over %.0f%% "
+					    "(headroom of policy %s)", name, u->load.cpu + f.cpu, u->phys_cpus,
+					    keep * 100, pol->obj.meta.name.v);
+			return false;
+		}
+		if (u->load.memory + f.memory > keep * u->phys_memory + 0.5) {
+			if (why) {
+				fmt_size(u->load.memory + f.memory, a, sizeof(a));
+				fmt_size(u->phys_memory, b, sizeof(b));
+				nc_buf_addf(why, "; %s: observed memory use would be %s of %s, over %.0f%% "
+					    "(headroom of policy %s)", name, a, b, keep * 100, pol->obj.meta.name.v);
+			}
 			return false;
 		}
 	}
@@ -442,6 +621,8 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 		}
 		return false;
 	}
+	if (!observed_fits(ps, vm, pol, i, why))
+		return false;
 	for (r = 0; pol && !ps->capacity_only && r < pol->spec.affinity.n; r++) {
 		const struct nc_affinity *rule = (const struct nc_affinity *)pol->spec.affinity.v + r;
 		bool anti = rule->type.v == NC_ANTI_AFFINITY;
@@ -482,6 +663,18 @@ double nc_placement_score(const struct nc_placement_state *ps, const struct nc_v
 			continue;
 		if (group_near(ps, pol, rule, vm, i))
 			bonus += rule->type.v == NC_ANTI_AFFINITY ? -w : w;
+	}
+	if (nc_placement_mode(ps, vm) != NC_LOAD_STATIC) {
+		/* observed: the host's busiest share (CPU, memory, disk or network I/O) after placement */
+		struct nc_load_figures f;
+		double busiest;
+
+		load_need_on(ps, vm, i, &f);
+		cpu_share = share(u->load.cpu + f.cpu, u->phys_cpus);
+		mem_share = share(u->load.memory + f.memory, u->phys_memory);
+		busiest = max2(max2(cpu_share, mem_share),
+			       max2((u->load.disk + f.disk) / NC_LOAD_IO_REF, (u->load.net + f.net) / NC_LOAD_IO_REF));
+		free_mem = 1 - busiest;
 	}
 	if (strategy == NC_STRATEGY_PACK)
 		score = -free_mem;
@@ -531,9 +724,21 @@ int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, i
 		for (i = 0; i < ps->n && !NC_IS_SET(vm->spec.placement.host); i++)
 			if ((int)i != exclude && ps->load[i].usable)
 				has_pools(ps, vm, i, &nopool);
-		if (NC_IS_SET(vm->spec.placement.host))
+		if (NC_IS_SET(vm->spec.placement.host)) {
 			*why = nc_xasprintf("pinned to %s", ps->c->hosts[best].spec->obj.meta.name.v);
-		else
+		} else if (nc_placement_mode(ps, vm) != NC_LOAD_STATIC) {
+			struct nc_load_figures f;
+			char win[16], a[32], b[32];
+
+			load_need_on(ps, vm, (size_t)best, &f);
+			nc_load_fmt_window(ps->window, win, sizeof(win));
+			fmt_size(u->load.memory + f.memory, a, sizeof(a));
+			fmt_size(u->phys_memory, b, sizeof(b));
+			*why = nc_xasprintf("%s%s%s, observed load over %s: CPU %.1f of %.0f, memory %s of %s "
+					    "in use after placement%s", names[strategy], pol ? ", policy " : "",
+					    pol ? pol->obj.meta.name.v : "", win, u->load.cpu + f.cpu, u->phys_cpus,
+					    a, b, nopool.len ? nopool.buf : "");
+		} else
 			*why = nc_xasprintf("%s%s%s: %.0f%% of memory free after placement%s",
 					    names[strategy], pol ? ", policy " : "",
 					    pol ? pol->obj.meta.name.v : "", left, nopool.len ? nopool.buf : "");
@@ -549,21 +754,17 @@ void nc_placement_put(struct nc_placement_state *ps, const struct nc_vm *vm, siz
 	struct placed *p;
 
 	if (k < 0 || ps->vm_slot[k] < 0) {
-		add_placed(ps, vm, to, (double)vm->eff.vcpus.v, (double)vm->eff.memory.v,
-			   vm_disk(ps->spec, vm));
+		add_placed(ps, vm, vm->obj.meta.name.v, to, (double)vm->eff.vcpus.v,
+			   (double)vm->eff.memory.v, vm_disk(ps->spec, vm));
 		return;
 	}
 	p = &ps->placed[ps->vm_slot[k]];
-	ps->load[p->host].used_vcpus -= p->vcpus;
-	ps->load[p->host].used_memory -= p->memory;
-	ps->load[p->host].used_disk -= p->disk;
+	host_add(&ps->load[p->host], p, -1);
 	ps->load[p->host].vms--;
 	list_del(&ps->on[p->host], (size_t)ps->vm_slot[k]);
 	list_add(&ps->on[to], (size_t)ps->vm_slot[k]);
 	p->host = to;
-	ps->load[to].used_vcpus += p->vcpus;
-	ps->load[to].used_memory += p->memory;
-	ps->load[to].used_disk += p->disk;
+	host_add(&ps->load[to], p, 1);
 	ps->load[to].vms++;
 }
 

@@ -13,8 +13,52 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../reconciler/pass.h"
+
+/* ---- observed load (policies/load.c; docs/placement.md "Observed load") ---- */
+struct nc_load_figures {
+	double cpu;                  /* vCPUs busy (cpu_usage x vcpus); a host: CPUs busy */
+	double memory;               /* bytes in use (memory_used_bytes) */
+	double disk;                 /* read + write, bytes/s */
+	double net;                  /* rx + tx, bytes/s */
+};
+struct nc_load_obs {
+	char *id;                    /* VM (domain) or host name */
+	struct nc_load_figures f;
+	bool has_io;                 /* a VM's disk and net figures are known */
+};
+/* Averages over [end - window, end] of every VM and host with history. */
+struct nc_load_data {
+	time_t end;                  /* the newest point in the history: never the wall clock */
+	unsigned window;             /* seconds */
+	struct nc_load_obs *vms, *hosts;   /* sorted by id; only those with a known point */
+	size_t nvms, nhosts;
+};
+/*
+ * Reads the history under dir (telemetry/store.h, read only) over the
+ * window ending at the newest update of any file there: 1 and *out filled;
+ * 0 when there is no history at all (no dir, no files, no known point); -1
+ * with err on a store error.  want_vms / want_hosts (NULL: all): read only
+ * these (a plan reads the domains and hosts it observed).
+ */
+int nc_load_read(struct nc_load_data *out, const char *dir, unsigned window, const char *const *want_vms,
+		 size_t nwant_vms, const char *const *want_hosts, size_t nwant_hosts, struct nc_err *err);
+void nc_load_release(struct nc_load_data *d);
+const struct nc_load_obs *nc_load_find(const struct nc_load_obs *v, size_t n, const char *id);
+/* The window a plan reads: the longest load.window of the policies using
+ * observed figures (default 1h); 0 when every policy is static. */
+unsigned nc_load_window(const struct nc_spec *spec);
+/* The policy's load mode (enum nc_load_mode); static without a policy. */
+int nc_load_mode_of(const struct nc_policy *pol);
+/* 1.5GiB, 300MiB/s (suffix "/s") */
+void nc_load_fmt_bytes(double bytes, const char *suffix, char *buf, size_t len);
+/* "1h", "30m", "2d", "90s" */
+void nc_load_fmt_window(unsigned seconds, char *buf, size_t len);
+
+/* disk and network I/O are weighed as shares of this many bytes/s per host */
+#define NC_LOAD_IO_REF (1024.0 * 1024 * 1024)
 
 struct nc_host_load {
 	bool usable;                 /* reachable and not in maintenance */
@@ -22,6 +66,11 @@ struct nc_host_load {
 	double cap_vcpus, cap_memory, cap_disk;   /* capacity times overcommit */
 	double used_vcpus, used_memory, used_disk;
 	size_t vms;
+	/* observed (after nc_placement_use_load; all 0 before) */
+	double phys_cpus, phys_memory;           /* capacity without overcommit */
+	struct nc_load_figures load;             /* its VMs' figures + its own use */
+	double own_cpu, own_memory;              /* the host's own use beyond its VMs' */
+	double both_vcpus, both_memory;          /* sum of max(reserved, observed) + own (mode both) */
 };
 
 struct nc_placement_state;
@@ -51,6 +100,23 @@ int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, i
 void nc_placement_put(struct nc_placement_state *ps, const struct nc_vm *vm, size_t to);
 int nc_placement_host_of(const struct nc_placement_state *ps, const struct nc_vm *vm);
 
+/*
+ * Gives the state observed figures (d from nc_load_read, or made by a
+ * test): each placed VM with history gets its averages, each other one its
+ * static figures (vCPUs all busy, its memory all used, no I/O); hosts get the
+ * sums and their own use (the host's series minus its VMs', never below 0).
+ * From then on the VMs whose policy's load mode is observed or both are
+ * filtered, scored and rebalanced by these figures.  d NULL: nothing changes.
+ */
+void nc_placement_use_load(struct nc_placement_state *ps, const struct nc_load_data *d);
+/* The load mode that applies to vm in this state: its policy's, static without history. */
+int nc_placement_mode(const struct nc_placement_state *ps, const struct nc_vm *vm);
+/* vm's figures (observed, or static when it has no history); false when static */
+bool nc_placement_figures(const struct nc_placement_state *ps, const struct nc_vm *vm,
+			  struct nc_load_figures *out);
+/* The window of the figures given (seconds), 0 when none */
+unsigned nc_placement_window(const struct nc_placement_state *ps);
+
 size_t nc_placement_hosts(const struct nc_placement_state *ps);
 const struct nc_host_load *nc_placement_load(const struct nc_placement_state *ps, size_t host);
 size_t nc_placement_count(const struct nc_placement_state *ps);
@@ -60,15 +126,27 @@ void nc_placement_entry(const struct nc_placement_state *ps, size_t k, const str
 /* ---- rebalance and N+1 (policies/rebalance.c) ---- */
 struct nc_imbalance {
 	double memory, vcpus, disk;  /* standard deviations of the used shares */
+	/* observed load (nc_imbalance_mode with observed or both): standard deviations
+	 * of the CPU and memory shares in use and of the I/O shares of NC_LOAD_IO_REF */
+	double cpu_load, memory_load, disk_load, net_load;
 	size_t n1_failures;          /* hosts whose VMs could not all restart elsewhere */
-	double score;                /* memory + vcpus + disk + n1_failures */
+	double score;                /* static: memory + vcpus + disk; observed and both:
+					cpu_load + memory_load + disk_load + net_load; + n1_failures */
 };
 void nc_imbalance(const struct nc_placement_state *ps, bool with_n1, struct nc_imbalance *out);
+/* the same with the figures of load mode `mode` (enum nc_load_mode) */
+void nc_imbalance_mode(const struct nc_placement_state *ps, int mode, bool with_n1, struct nc_imbalance *out);
 
+enum nc_load_dim { NC_LD_CPU, NC_LD_MEMORY, NC_LD_DISK, NC_LD_NET, NC_LD__COUNT };
 struct nc_move {
 	const struct nc_vm *vm;
 	size_t from, to;
 	double before, after;        /* imbalance score around this move */
+	/* observed modes: the load dimension whose spread fell most, and the
+	 * source host's figure in it before and after, of `cap` (CPUs, bytes,
+	 * or bytes/s of NC_LOAD_IO_REF); dim -1 in static mode */
+	int dim;
+	double src_before, src_after, cap;
 };
 /*
  * Greedy rebalance: up to `budget` moves of VMs whose policy enables
@@ -78,6 +156,12 @@ struct nc_move {
  */
 size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 		    const bool *movable, size_t budget, double threshold, struct nc_move **out);
+/* The same scoring with the figures of load mode `mode` (enum nc_load_mode). */
+/* "CPU load kvm1 5.8 -> 3.1 of 8": what drove an observed move (caller frees) */
+char *nc_load_move_why(const struct nc_move *m, const char *from);
+size_t nc_rebalance_mode(struct nc_placement_state *ps, const struct nc_spec *spec,
+			 const bool *movable, size_t budget, double threshold, int mode,
+			 struct nc_move **out);
 
 /*
  * N+1 for one host: can every VM on it restart on the others (capacity,

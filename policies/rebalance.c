@@ -20,25 +20,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NDIM 4
+
 struct acc {
-	double s[3], ss[3];
+	double s[NDIM], ss[NDIM];
 	size_t n, ndisk;
+	int mode;            /* enum nc_load_mode */
 };
 
-static void shares(const struct nc_host_load *l, double out[3])
+/*
+ * A host's shares: static: memory, vCPUs and disk reserved of capacity x
+ * overcommit; observed and both: CPUs and memory in use of the host's own
+ * (no overcommit), disk and network I/O of NC_LOAD_IO_REF (enum nc_load_dim).
+ */
+static void shares(const struct nc_host_load *l, int mode, double out[NDIM])
 {
-	out[0] = l->cap_memory > 0 ? l->used_memory / l->cap_memory : 0;
-	out[1] = l->cap_vcpus > 0 ? l->used_vcpus / l->cap_vcpus : 0;
-	out[2] = isfinite(l->cap_disk) && l->cap_disk > 0 ? l->used_disk / l->cap_disk : 0;
+	if (mode == NC_LOAD_STATIC) {
+		out[0] = l->cap_memory > 0 ? l->used_memory / l->cap_memory : 0;
+		out[1] = l->cap_vcpus > 0 ? l->used_vcpus / l->cap_vcpus : 0;
+		out[2] = isfinite(l->cap_disk) && l->cap_disk > 0 ? l->used_disk / l->cap_disk : 0;
+		out[3] = 0;
+		return;
+	}
+	out[NC_LD_CPU] = l->phys_cpus > 0 ? l->load.cpu / l->phys_cpus : 0;
+	out[NC_LD_MEMORY] = l->phys_memory > 0 ? l->load.memory / l->phys_memory : 0;
+	out[NC_LD_DISK] = l->load.disk / NC_LOAD_IO_REF;
+	out[NC_LD_NET] = l->load.net / NC_LOAD_IO_REF;
 }
 
 static void acc_add(struct acc *a, const struct nc_host_load *l, double sign)
 {
-	double v[3];
+	double v[NDIM];
 	int k;
 
-	shares(l, v);
-	for (k = 0; k < 3; k++) {
+	shares(l, a->mode, v);
+	for (k = 0; k < NDIM; k++) {
 		a->s[k] += sign * v[k];
 		a->ss[k] += sign * v[k] * v[k];
 	}
@@ -57,14 +73,17 @@ static double sd(const struct acc *a, int k, size_t n)
 
 static double acc_score(const struct acc *a)
 {
+	if (a->mode != NC_LOAD_STATIC)
+		return sd(a, 0, a->n) + sd(a, 1, a->n) + sd(a, 2, a->n) + sd(a, 3, a->n);
 	return sd(a, 0, a->n) + sd(a, 1, a->n) + (a->ndisk ? sd(a, 2, a->n) : 0);
 }
 
-static void acc_build(const struct nc_placement_state *ps, struct acc *a)
+static void acc_build(const struct nc_placement_state *ps, int mode, struct acc *a)
 {
 	size_t i;
 
 	memset(a, 0, sizeof(*a));
+	a->mode = mode;
 	for (i = 0; i < nc_placement_hosts(ps); i++) {
 		const struct nc_host_load *l = nc_placement_load(ps, i);
 
@@ -77,21 +96,37 @@ static void acc_build(const struct nc_placement_state *ps, struct acc *a)
 	}
 }
 
-void nc_imbalance(const struct nc_placement_state *ps, bool with_n1, struct nc_imbalance *out)
+void nc_imbalance_mode(const struct nc_placement_state *ps, int mode, bool with_n1, struct nc_imbalance *out)
 {
 	struct acc a;
 	size_t i;
 
-	acc_build(ps, &a);
+	acc_build(ps, mode, &a);
 	memset(out, 0, sizeof(*out));
-	out->memory = sd(&a, 0, a.n);
-	out->vcpus = sd(&a, 1, a.n);
-	out->disk = a.ndisk ? sd(&a, 2, a.n) : 0;
+	if (mode == NC_LOAD_STATIC) {
+		out->memory = sd(&a, 0, a.n);
+		out->vcpus = sd(&a, 1, a.n);
+		out->disk = a.ndisk ? sd(&a, 2, a.n) : 0;
+	} else {
+		out->cpu_load = sd(&a, NC_LD_CPU, a.n);
+		out->memory_load = sd(&a, NC_LD_MEMORY, a.n);
+		out->disk_load = sd(&a, NC_LD_DISK, a.n);
+		out->net_load = sd(&a, NC_LD_NET, a.n);
+	}
 	if (with_n1)
 		for (i = 0; i < nc_placement_hosts(ps); i++)
 			if (nc_placement_load(ps, i)->usable && !nc_n1_host(ps, i, NULL))
 				out->n1_failures++;
-	out->score = out->memory + out->vcpus + out->disk + (double)out->n1_failures;
+	if (mode == NC_LOAD_STATIC)
+		out->score = out->memory + out->vcpus + out->disk + (double)out->n1_failures;
+	else
+		out->score = out->cpu_load + out->memory_load + out->disk_load + out->net_load +
+			     (double)out->n1_failures;
+}
+
+void nc_imbalance(const struct nc_placement_state *ps, bool with_n1, struct nc_imbalance *out)
+{
+	nc_imbalance_mode(ps, NC_LOAD_STATIC, with_n1, out);
 }
 
 /* ---- N+1 ---- */
@@ -215,8 +250,26 @@ static int ranked_desc(const void *pa, const void *pb)
 	return a->host < b->host ? -1 : a->host > b->host;
 }
 
+/* the figure of dimension dim on host l, and what it is out of */
+static double load_fig(const struct nc_host_load *l, int dim, double *cap)
+{
+	switch (dim) {
+	case NC_LD_CPU: *cap = l->phys_cpus; return l->load.cpu;
+	case NC_LD_MEMORY: *cap = l->phys_memory; return l->load.memory;
+	case NC_LD_DISK: *cap = NC_LOAD_IO_REF; return l->load.disk;
+	default: *cap = NC_LOAD_IO_REF; return l->load.net;
+	}
+}
+
 size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 		    const bool *busy, size_t budget, double threshold, struct nc_move **out)
+{
+	return nc_rebalance_mode(ps, spec, busy, budget, threshold, NC_LOAD_STATIC, out);
+}
+
+size_t nc_rebalance_mode(struct nc_placement_state *ps, const struct nc_spec *spec,
+			 const bool *busy, size_t budget, double threshold, int mode,
+			 struct nc_move **out)
 {
 	size_t nh = nc_placement_hosts(ps), nmoves = 0, step, i, j;
 	struct ranked *r = nc_xcalloc(nh ? nh : 1, sizeof(*r));
@@ -234,17 +287,17 @@ size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 		size_t nr = 0, nsrc, ndst, nc = 0, k;
 		bool moved = false;
 
-		acc_build(ps, &a);
+		acc_build(ps, mode, &a);
 		cur = acc_score(&a);
 		for (i = 0; i < nh; i++) {
 			const struct nc_host_load *l = nc_placement_load(ps, i);
-			double v[3];
+			double v[NDIM];
 
 			if (!l->usable)
 				continue;
-			shares(l, v);
+			shares(l, mode, v);
 			r[nr].host = i;
-			r[nr].load = v[0] + v[1] + v[2];
+			r[nr].load = v[0] + v[1] + v[2] + v[3];
 			nr++;
 		}
 		if (nr < 2)
@@ -281,6 +334,7 @@ size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 				struct nc_host_load lf = *nc_placement_load(ps, h), lt = *nc_placement_load(ps, t);
 				struct acc b = a;
 				double dv = (double)vm->eff.vcpus.v, dm = (double)vm->eff.memory.v;
+				struct nc_load_figures f;
 
 				if (t == h)
 					continue;
@@ -290,6 +344,17 @@ size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 				lf.used_memory -= dm;
 				lt.used_vcpus += dv;
 				lt.used_memory += dm;
+				if (mode != NC_LOAD_STATIC) {
+					nc_placement_figures(ps, vm, &f);
+					lf.load.cpu -= f.cpu;
+					lf.load.memory -= f.memory;
+					lf.load.disk -= f.disk;
+					lf.load.net -= f.net;
+					lt.load.cpu += f.cpu;
+					lt.load.memory += f.memory;
+					lt.load.disk += f.disk;
+					lt.load.net += f.net;
+				}
 				acc_add(&b, &lf, 1);
 				acc_add(&b, &lt, 1);
 				if (nc == acands) {
@@ -309,10 +374,12 @@ size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 			const struct nc_vm *vm;
 			size_t h, fails = 0;
 			double mem;
+			struct nc_host_load src;
 
 			nc_placement_entry(ps, cands[i].entry, &vm, &h, &mem);
 			if (!nc_placement_fits(ps, vm, cands[i].to, NULL))
 				continue;
+			src = *nc_placement_load(ps, h);
 			nc_placement_put(ps, vm, cands[i].to);
 			/* the two hosts whose VMs changed must still survive a failure
 			 * if they did before (a full N+1 per candidate costs too much) */
@@ -327,6 +394,25 @@ size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 			moves[nmoves].to = cands[i].to;
 			moves[nmoves].before = cur;
 			moves[nmoves].after = cands[i].score;
+			moves[nmoves].dim = -1;
+			if (mode != NC_LOAD_STATIC) {
+				struct acc b;
+				double gain = -INFINITY, cap;
+				int dim;
+
+				acc_build(ps, mode, &b);
+				for (dim = 0; dim < NDIM; dim++) {
+					double g = sd(&a, dim, a.n) - sd(&b, dim, b.n);
+
+					if (g > gain + 1e-12) {
+						gain = g;
+						moves[nmoves].dim = dim;
+					}
+				}
+				moves[nmoves].src_before = load_fig(&src, moves[nmoves].dim, &cap);
+				moves[nmoves].src_after = load_fig(nc_placement_load(ps, h), moves[nmoves].dim,
+								   &moves[nmoves].cap);
+			}
 			nmoves++;
 			moved = true;
 			break;

@@ -910,6 +910,7 @@ static int run_pass(struct server *s)
 	bool ha_ok = true;
 	struct nc_err rerr = { "" };
 	char *incomplete = NULL;
+	struct nc_buf tdir = NC_BUF_INIT;
 	double t0 = mono();
 	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v, rec_ok, applied = false;
 	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
@@ -981,6 +982,9 @@ static int run_pass(struct server *s)
 	}
 	po.max_recoveries = NC_IS_SET(c->ha.max_recoveries) ? (unsigned)c->ha.max_recoveries.v : NC_HA_MAX_RECOVERIES;
 	po.ha_state_dir = s->state_dir;
+	/* load-aware placement reads the history kept under the state dir (docs/placement.md) */
+	nc_buf_addf(&tdir, "%s/telemetry", s->state_dir);
+	po.telemetry_dir = tdir.buf;
 	nc_plan_build(&p, s->good_spec, &cl, &po);
 	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
@@ -1122,6 +1126,7 @@ static int run_pass(struct server *s)
 	nc_hostrec_release(&rec);
 	nc_health_view_release(&hv);
 	nc_ha_release(&harec);
+	nc_buf_release(&tdir);
 	free(incomplete);
 	if (plock >= 0)
 		nc_hostrec_unlock(plock);

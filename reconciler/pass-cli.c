@@ -16,7 +16,7 @@
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
-	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE,
+	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE, OPT_TELEMETRY_DIR,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -75,6 +75,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
 		{ "max-migrations", required_argument, NULL, OPT_MAX_MIG },
 		{ "max-migrations-per-host", required_argument, NULL, OPT_MAX_MIG_HOST },
+		{ "telemetry-dir", required_argument, NULL, OPT_TELEMETRY_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -141,6 +142,9 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		case OPT_COMMIT:
 			a->popts.commit = optarg;
 			break;
+		case OPT_TELEMETRY_DIR:
+			a->popts.telemetry_dir = optarg;
+			break;
 		case OPT_NO_COLOR:
 			a->color = 0;
 			break;
@@ -186,6 +190,7 @@ void nc_pass_args_release(struct nc_pass_args *a)
 	size_t i;
 
 	free(a->owned_state_dir);
+	free(a->owned_telemetry_dir);
 	for (i = 0; i < a->nowned_paths; i++)
 		free(a->owned_paths[i]);
 	free(a->owned_paths);
@@ -251,6 +256,11 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 		}
 		a->popts.ha = &p->ha;
 		a->popts.ha_state_dir = a->is_apply ? a->state_dir : NULL;
+		/* observed load for placement: STATE_DIR/telemetry unless --telemetry-dir */
+		if (!a->popts.telemetry_dir && !a->owned_telemetry_dir) {
+			a->owned_telemetry_dir = nc_xasprintf("%s/telemetry", a->state_dir);
+			a->popts.telemetry_dir = a->owned_telemetry_dir;
+		}
 	}
 
 	/* where each Image's bytes are: the images roots, the cache (no network) */

@@ -15,7 +15,7 @@
 
 #define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
 		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
-		      "[--max-migrations-per-host N] [--commit SHA] [--no-color]"
+		      "[--max-migrations-per-host N] [--telemetry-dir DIR] [--commit SHA] [--no-color]"
 #define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
 #define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--allow-unreachable] [--output text|json|markdown] " NC_PASS_FLAGS
 
@@ -38,6 +38,7 @@ struct nc_pass_args {
 	struct nc_plan_opts popts;
 	/* owned copies (plan file, defaults) */
 	char *owned_state_dir;
+	char *owned_telemetry_dir;       /* STATE_DIR/telemetry (popts.telemetry_dir) */
 	char **owned_paths;
 	size_t nowned_paths;
 	char *owned_commit;

@@ -227,6 +227,7 @@ struct nc_note {
 	char *text;
 };
 
+struct nc_load_data;
 struct nc_plan_opts {
 	bool prune;                  /* delete managed domains absent from the spec */
 	unsigned delete_threshold;   /* percent of managed VMs; default 25 */
@@ -243,6 +244,10 @@ struct nc_plan_opts {
 	/* apply: STATE_DIR whose ha.json gets each VM recovered (under its lock) before
 	 * the VM is defined elsewhere; NULL: recover actions fail (nothing records them) */
 	const char *ha_state_dir;
+	/* load-aware placement (docs/placement.md "Observed load"): the history's directory
+	 * (telemetry/store.h; NULL: none), or figures given directly (tests, bench; wins) */
+	const char *telemetry_dir;
+	const struct nc_load_data *load;
 };
 
 struct nc_plan {

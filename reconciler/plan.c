@@ -611,6 +611,68 @@ static void plan_copies(struct nc_plan *p, const struct nc_spec *spec, const str
 	}
 }
 
+/*
+ * Observed load for the policies that weigh it (docs/placement.md "Observed
+ * load"): read once for the longest window; no history at all -> those
+ * policies place by their static figures, and the plan says so, as it does
+ * for each existing VM of theirs without history.
+ */
+static void plan_load(struct nc_plan *p, size_t *alloc_n, const struct nc_spec *spec,
+		      const struct nc_cluster *c, struct nc_placement_state *ps, const struct nc_plan_opts *opts)
+{
+	unsigned window = nc_load_window(spec);
+	struct nc_load_data d;
+	struct nc_err err = { 0 };
+	const struct nc_vm *vm;
+	char win[16];
+	size_t i;
+	int r;
+
+	if (!window)
+		return;
+	nc_load_fmt_window(window, win, sizeof(win));
+	if (opts->load) {
+		nc_placement_use_load(ps, opts->load);
+	} else {
+		/* the domains and hosts observed: nothing else is read */
+		const char **dv = NULL, **hv = nc_xcalloc(c->nhosts + 1, sizeof(*hv));
+		size_t ndv = 0, h, j;
+
+		for (h = 0; h < c->nhosts; h++) {
+			hv[h] = c->hosts[h].spec->obj.meta.name.v;
+			dv = nc_xreallocarray(dv, ndv + c->hosts[h].obs.ndoms + 1, sizeof(*dv));
+			for (j = 0; j < c->hosts[h].obs.ndoms; j++)
+				dv[ndv++] = c->hosts[h].obs.doms[j].name;
+		}
+		r = nc_load_read(&d, opts->telemetry_dir, window, dv, ndv, hv, c->nhosts, &err);
+		free(dv);
+		free(hv);
+		if (r < 0)
+			add_note(p, alloc_n, NC_NOTE_WARNING, NULL, "cannot read the history for observed load: %s",
+				 err.msg);
+		if (r > 0)
+			nc_placement_use_load(ps, &d);
+		nc_load_release(&d);
+	}
+	if (!nc_placement_window(ps)) {
+		add_note(p, alloc_n, NC_NOTE_INFO, NULL, "no observed load over %s in the history: static figures",
+			 win);
+		return;
+	}
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		struct nc_load_figures f;
+		char mem[32];
+
+		if (nc_placement_mode(ps, vm) == NC_LOAD_STATIC || nc_placement_host_of(ps, vm) < 0 ||
+		    nc_placement_figures(ps, vm, &f))
+			continue;
+		nc_load_fmt_bytes(f.memory, "", mem, sizeof(mem));
+		add_note(p, alloc_n, NC_NOTE_INFO, vm->obj.meta.name.v,
+			 "no observed load over %s for %s: static figures (%.0f vCPUs busy, %s in use)", win,
+			 vm->obj.meta.name.v, f.cpu, mem);
+	}
+}
+
 /* Moves that even out the cluster, for VMs whose policy asks for them. */
 static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_spec *spec,
 			   const struct nc_cluster *c, struct nc_placement_state *ps, const bool *busy)
@@ -624,6 +686,7 @@ static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_s
 		struct nc_move *moves = NULL;
 		size_t n, budget = NC_IS_SET(rb->max_moves) ? (size_t)rb->max_moves.v : 5;
 		double threshold = NC_IS_SET(rb->threshold) ? rb->threshold.v : 0;
+		int mode;
 
 		if (!rb->enabled.v || !budget)
 			continue;
@@ -633,7 +696,8 @@ static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_s
 
 			skip[k] = busy[k] || nc_placement_policy(spec, vm) != pol;
 		}
-		n = nc_rebalance(ps, spec, skip, budget, threshold, &moves);
+		mode = nc_placement_window(ps) ? nc_load_mode_of(pol) : NC_LOAD_STATIC;
+		n = nc_rebalance_mode(ps, spec, skip, budget, threshold, mode, &moves);
 		for (k = 0; k < n; k++) {
 			struct nc_action *a = add_action(p, alloc_a, NC_ACT_MIGRATE, moves[k].vm->obj.meta.name.v,
 							 moves[k].from);
@@ -647,8 +711,19 @@ static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_s
 			a->target = moves[k].to;
 			a->vmref = moves[k].vm;
 			a->live = d && d->state == NC_DOM_RUNNING;
-			a->reason = nc_xasprintf("rebalance (policy %s): imbalance %.4f -> %.4f",
-						 pol->obj.meta.name.v, moves[k].before, moves[k].after);
+			if (mode == NC_LOAD_STATIC) {
+				a->reason = nc_xasprintf("rebalance (policy %s): imbalance %.4f -> %.4f",
+							 pol->obj.meta.name.v, moves[k].before, moves[k].after);
+			} else {
+				char win[16], *why = nc_load_move_why(&moves[k],
+								       c->hosts[moves[k].from].spec->obj.meta.name.v);
+
+				nc_load_fmt_window(nc_placement_window(ps), win, sizeof(win));
+				a->reason = nc_xasprintf("rebalance (policy %s, observed load over %s): %s, "
+							 "imbalance %.4f -> %.4f", pol->obj.meta.name.v, win, why,
+							 moves[k].before, moves[k].after);
+				free(why);
+			}
 			skip[nc_placement_vm_index(ps, moves[k].vm)] = true;
 		}
 		free(moves);
@@ -1182,6 +1257,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	for (i = 0; i < c->nhosts; i++)
 		if (ha_entry(opts, c->hosts[i].spec->obj.meta.name.v))
 			nc_placement_exclude(ps, i, "failed (in the HA record until it is cleared)");
+	plan_load(&p, &alloc_n, spec, c, ps, opts);
 
 	/* every observed domain, by name, for lookups; placement learns usage */
 	for (i = 0; i < c->nhosts; i++)

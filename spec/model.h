@@ -249,6 +249,14 @@ struct nc_rebalance {
 	struct nc_int max_moves;
 	struct nc_num threshold;
 };
+/* load-aware placement (docs/placement.md "Observed load") */
+enum nc_load_mode { NC_LOAD_STATIC, NC_LOAD_OBSERVED, NC_LOAD_BOTH };
+struct nc_load_policy {
+	struct nc_pos pos;
+	struct nc_enum mode;         /* enum nc_load_mode; default static */
+	struct nc_duration window;   /* averaged over; default 1h */
+	struct nc_num headroom;      /* share of a host's CPUs and memory kept free of observed load */
+};
 struct nc_policy_spec {
 	struct nc_pos pos;
 	struct nc_selector vm_selector;
@@ -256,6 +264,7 @@ struct nc_policy_spec {
 	struct nc_selector host_selector;
 	struct nc_list affinity;     /* struct nc_affinity */
 	struct nc_rebalance rebalance;
+	struct nc_load_policy load;
 };
 struct nc_policy { struct nc_object obj; struct nc_policy_spec spec; };
 

@@ -16,6 +16,7 @@ static const char *const state_values[] = { "running", "stopped", "absent", NULL
 static const char *const deletion_values[] = { "retain", "delete", NULL };
 static const char *const ha_values[] = { "none", "restart", NULL };
 static const char *const strategy_values[] = { "spread", "pack", "balanced", NULL };
+static const char *const load_mode_values[] = { "static", "observed", "both", NULL };
 static const char *const affinity_type_values[] = { "affinity", "antiAffinity", NULL };
 static const char *const affinity_mode_values[] = { "required", "preferred", NULL };
 static const char *const pool_type_values[] = { "dir", "rbd", NULL };
@@ -284,6 +285,16 @@ static const struct nc_field rebalance_fields[] = {
 };
 static const struct nc_schema rebalance_schema = SCHEMA("rebalance", struct nc_rebalance, rebalance_fields);
 
+static const struct nc_field load_fields[] = {
+	F("mode", NC_F_ENUM, struct nc_load_policy, mode, .values = load_mode_values,
+	  .doc = "static (default: reserved sizes), observed (averaged use from the history) or both"),
+	F("window", NC_F_DURATION, struct nc_load_policy, window, .min = 60000, .max = 30LL * 86400000,
+	  .doc = "how far back observed use is averaged (default 1h)"),
+	F("headroom", NC_F_NUM, struct nc_load_policy, headroom, .min_f = 0, .max_f = 0.9,
+	  .doc = "share of a host's CPUs and memory kept free of observed use (observed and both)"),
+};
+static const struct nc_schema load_schema = SCHEMA("load", struct nc_load_policy, load_fields);
+
 static const struct nc_field policy_spec_fields[] = {
 	F("vmSelector", NC_F_STRUCT, struct nc_policy_spec, vm_selector, .sub = &nc_schema_selector,
 	  .required = 1, .doc = "the VMs this policy governs"),
@@ -295,6 +306,8 @@ static const struct nc_field policy_spec_fields[] = {
 	  .doc = "affinity and anti-affinity rules"),
 	F("rebalance", NC_F_STRUCT, struct nc_policy_spec, rebalance, .sub = &rebalance_schema,
 	  .doc = "rebalancing between passes"),
+	F("load", NC_F_STRUCT, struct nc_policy_spec, load, .sub = &load_schema,
+	  .doc = "which figures placement and rebalance weigh: reserved sizes, observed use, or both"),
 };
 static const struct nc_schema policy_spec_schema =
 	SCHEMA("PlacementPolicy spec", struct nc_policy_spec, policy_spec_fields);

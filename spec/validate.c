@@ -709,6 +709,15 @@ static void check_policy(struct nc_diags *diags, const struct nc_policy *p)
 			nc_diag_error(diags, a->topology_key.pos, "invalid topologyKey '%s': %s",
 				      a->topology_key.v, why);
 	}
+	/* load: window and headroom act only with observed figures */
+	if (!NC_IS_SET(p->spec.load.mode) || p->spec.load.mode.v == NC_LOAD_STATIC) {
+		if (NC_IS_SET(p->spec.load.window))
+			nc_diag_warning(diags, p->spec.load.window.pos,
+					"'window' is not acted on with load mode static (set mode: observed or both)");
+		if (NC_IS_SET(p->spec.load.headroom))
+			nc_diag_warning(diags, p->spec.load.headroom.pos,
+					"'headroom' is not acted on with load mode static (set mode: observed or both)");
+	}
 }
 
 /* An AlertRule: its metric, one condition, the anomaly's limits, a selector that selects. */
