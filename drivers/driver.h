@@ -345,6 +345,13 @@ int nc_sim_host_set_down(const char *state_dir, const char *name, bool down, str
  * Fails as open does for a host that is down.  drivers/host/stats.c.
  */
 int nc_sim_stats_read(const char *state_dir, const char *uri, struct nc_host_stats *out, struct nc_err *err);
+/*
+ * The clock of simulated hosts: NOVACRON_SIM_TIME=UNIXSECONDS when set (a
+ * test and benchmark switch that steps time deterministically; *simulated
+ * then true), else the wall clock.  Collection rounds take their time from
+ * it too (docs/monitoring.md).  simulated may be NULL.
+ */
+double nc_sim_clock(bool *simulated);
 
 /* The NOVACRON_FAIL_AT switch: returns -1 (with err set) when this call is the K-th. */
 int nc_driver_fault(const char *what, struct nc_err *err);

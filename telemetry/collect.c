@@ -346,7 +346,13 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(out, 0, sizeof(*out));
-	out->t = time(NULL);
+	{
+		bool simulated;
+		double now = nc_sim_clock(&simulated);
+
+		/* NOVACRON_SIM_TIME (tests, benchmarks): the round happens at the simulated time */
+		out->t = simulated ? (time_t)now : time(NULL);
+	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->n = spec->nobjs[NC_KIND_HOST];

@@ -6,7 +6,7 @@
  * NAN (a gap, never 0) when there is no previous round, when the counter was
  * not reported in either round, when it went backwards (a restarted guest or
  * host), or when the time did not advance.  A VM not running now uses
- * nothing: its rates are 0.  Per-disk and per-NIC counters are summed over
+ * nothing: its rates are 0 (a paused one still holds its memory).  Per-disk and per-NIC counters are summed over
  * the devices present in both rounds (matched by name).
  *
  * Objects are appended to the round unsorted; the objs array grows by
@@ -205,6 +205,16 @@ static double nics_rate(const struct nc_dom_stats *a, const struct nc_dom_stats 
 	return sum;
 }
 
+/* used inside the guest (balloon statistics), else the QEMU process's RSS, else its balloon */
+static double vm_memory_used(const struct nc_dom_stats *d)
+{
+	if (d->mem_available != NC_STAT_NONE && d->mem_unused != NC_STAT_NONE && d->mem_available >= d->mem_unused)
+		return (double)(d->mem_available - d->mem_unused);
+	if (d->rss != NC_STAT_NONE)
+		return (double)d->rss;
+	return known(d->balloon_cur);
+}
+
 static void derive_vm(struct nc_tm_round *r, const char *host, const struct nc_dom_stats *d,
 		      const struct nc_dom_stats *p, double dt)
 {
@@ -217,21 +227,21 @@ static void derive_vm(struct nc_tm_round *r, const char *host, const struct nc_d
 	cur = known(d->balloon_cur);
 	o->v[NC_VM_MEMORY_BYTES] = cur;
 	if (!running) {
-		/* a VM that does not run uses nothing */
-		o->v[NC_VM_MEMORY_USED] = 0;
-		o->v[NC_VM_MEMORY_USED_RATIO] = 0;
+		/* a VM that does not run uses nothing (a paused one keeps its memory) */
+		if (d->state != NC_DOM_PAUSED) {
+			o->v[NC_VM_MEMORY_USED] = 0;
+			o->v[NC_VM_MEMORY_USED_RATIO] = 0;
+		} else {
+			o->v[NC_VM_MEMORY_USED] = vm_memory_used(d);
+			o->v[NC_VM_MEMORY_USED_RATIO] = cur > 0 ? o->v[NC_VM_MEMORY_USED] / cur : NAN;
+		}
 		o->v[NC_VM_CPU_USAGE] = 0;
 		o->v[NC_VM_DISK_READ_BPS] = o->v[NC_VM_DISK_WRITE_BPS] = 0;
 		o->v[NC_VM_DISK_READ_OPS] = o->v[NC_VM_DISK_WRITE_OPS] = 0;
 		o->v[NC_VM_NET_RX_BPS] = o->v[NC_VM_NET_TX_BPS] = 0;
 		return;
 	}
-	if (d->mem_available != NC_STAT_NONE && d->mem_unused != NC_STAT_NONE && d->mem_available >= d->mem_unused)
-		used = (double)(d->mem_available - d->mem_unused);
-	else if (d->rss != NC_STAT_NONE)
-		used = (double)d->rss;
-	else
-		used = cur;
+	used = vm_memory_used(d);
 	o->v[NC_VM_MEMORY_USED] = used;
 	o->v[NC_VM_MEMORY_USED_RATIO] = cur > 0 ? used / cur : NAN;
 	/* rates: only between two rounds in which it ran */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests.h"
@@ -204,6 +205,7 @@ START_TEST(test_tm_sim_scripted_rates)
 	NEAR(val(&r1, NC_MT_VM, "a", NC_VM_MEMORY_USED), 0.25 * (2ULL << 30));
 	set_time(T0 + 115);
 	collect(&r2, spec, &r1, NULL, 0);
+	ck_assert_int_eq(r2.t, (time_t)(T0 + 115));     /* the round happens at the simulated time */
 	NEAR(val(&r2, NC_MT_VM, "a", NC_VM_CPU_USAGE), 0.5);
 	NEAR(val(&r2, NC_MT_VM, "a", NC_VM_DISK_READ_BPS), 10 << 20);
 	NEAR(val(&r2, NC_MT_VM, "a", NC_VM_DISK_WRITE_BPS), 1 << 20);
@@ -390,7 +392,7 @@ static void host(struct nc_host_stats *s, double t, uint64_t busy, uint64_t tota
 	s->cpu_total_ns = total;
 	s->mem_total = 8ULL << 30;
 	s->mem_available = NC_STAT_NONE;
-	s->doms = nc_xcalloc(4, sizeof(*s->doms));
+	s->doms = nc_xcalloc(8, sizeof(*s->doms));
 	s->pools = nc_xcalloc(1, sizeof(*s->pools));
 	s->pools[0].name = nc_xstrdup(pool);
 	s->pools[0].shared = shared;
@@ -416,6 +418,8 @@ START_TEST(test_tm_derive_gaps)
 	dom(&b.doms[b.ndoms++], "novcpu", NC_DOM_RUNNING, 0, 5000000000ULL, NC_STAT_NONE);
 	dom(&a.doms[a.ndoms++], "off", NC_DOM_SHUTOFF, 1, NC_STAT_NONE, NC_STAT_NONE);
 	dom(&b.doms[b.ndoms++], "off", NC_DOM_SHUTOFF, 1, NC_STAT_NONE, NC_STAT_NONE);
+	dom(&a.doms[a.ndoms++], "paused", NC_DOM_RUNNING, 1, 1000, 0);
+	dom(&b.doms[b.ndoms++], "paused", NC_DOM_PAUSED, 1, 1000, 0);
 	nc_tm_derive(&r, "h1", &a, &b);
 	nc_tm_round_sort(&r);
 	ck_assert(isnan(val(&r, NC_MT_HOST, "h1", NC_HM_CPU_USAGE)));
@@ -432,6 +436,9 @@ START_TEST(test_tm_derive_gaps)
 	ck_assert(isnan(val(&r, NC_MT_VM, "novcpu", NC_VM_DISK_READ_BPS)));
 	ck_assert(val(&r, NC_MT_VM, "off", NC_VM_RUNNING) == 0);
 	ck_assert(val(&r, NC_MT_VM, "off", NC_VM_CPU_USAGE) == 0);           /* off: uses nothing */
+	ck_assert(val(&r, NC_MT_VM, "off", NC_VM_MEMORY_USED) == 0);
+	ck_assert(val(&r, NC_MT_VM, "paused", NC_VM_CPU_USAGE) == 0);
+	NEAR(val(&r, NC_MT_VM, "paused", NC_VM_MEMORY_USED), 1ULL << 30);   /* paused: its memory held */
 	ck_assert(val(&r, NC_MT_HOST, "h1", NC_HM_VMS_RUNNING) == 3);
 	NEAR(val(&r, NC_MT_POOL, "local@h1", NC_PM_USED_RATIO), 0.2);
 	nc_tm_round_release(&r);

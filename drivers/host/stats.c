@@ -370,7 +370,7 @@ static struct sim_load *loads_find(const struct sim_loads *l, const char *vm)
 }
 
 /* the simulated clock: NOVACRON_SIM_TIME=UNIXSECONDS (tests, benchmarks), else the wall clock */
-static double sim_now(void)
+double nc_sim_clock(bool *simulated)
 {
 	const char *s = getenv("NOVACRON_SIM_TIME");
 	char *end;
@@ -379,10 +379,20 @@ static double sim_now(void)
 	if (s && *s) {
 		errno = 0;
 		t = strtod(s, &end);
-		if (!errno && !*end && t > 0 && isfinite(t))
+		if (!errno && !*end && t > 0 && isfinite(t)) {
+			if (simulated)
+				*simulated = true;
 			return t;
+		}
 	}
+	if (simulated)
+		*simulated = false;
 	return wall_now();
+}
+
+static double sim_now(void)
+{
+	return nc_sim_clock(NULL);
 }
 
 /* the baseline of a VM without a script, from SHA-256 of its name (docs/monitoring.md) */
