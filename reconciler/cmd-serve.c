@@ -111,6 +111,7 @@ struct server {
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha.enabled false */
 	struct nc_monitor *monitor;      /* telemetry (monitor.h); NULL: telemetry.enabled false */
 	struct nc_spec_ref *good_ref;    /* good_spec, shared with the monitor */
+	struct nc_alerts *kept_alerts;   /* the alert states across a reload (monitor.h) */
 	bool once;                       /* --once: the monitor runs one round after the pass, no thread */
 	/* fencing (fencing.h): per failed host, whether it is fenced and when to try again */
 	struct fence_state {
@@ -363,9 +364,12 @@ static void stop_health(struct server *s)
 }
 
 /* telemetry collects only while this instance holds the lease (monitor.h) */
-static bool monitor_active(void *opaque)
+static int monitor_active(void *opaque)
 {
-	return leading(opaque);
+	struct server *s = opaque;
+	int l = atomic_load(&s->leader_state);
+
+	return l == 1 ? 1 : l == -2 ? -1 : 0;    /* -2: the lease thread's first answer is still to come */
 }
 
 static void on_monitor_log(void *opaque, const char *msg)
@@ -418,6 +422,8 @@ static int start_monitor(struct server *s)
 	mo.log = on_monitor_log;
 	mo.opaque = s;
 	mo.no_thread = s->once;
+	mo.alerts = s->kept_alerts;
+	s->kept_alerts = NULL;
 	if (nc_monitor_start(&s->monitor, &mo, &err) < 0) {
 		logf_("%s", err.msg);
 		free(dir);
@@ -441,7 +447,9 @@ static void stop_monitor(struct server *s)
 	pthread_mutex_lock(&s->st.mu);
 	s->st.monitor = NULL;
 	pthread_mutex_unlock(&s->st.mu);
-	nc_monitor_stop(s->monitor);
+	/* the alert states go on in the next monitor (SIGHUP): nothing fires twice */
+	nc_alerts_free(s->kept_alerts);
+	s->kept_alerts = nc_monitor_stop_keep_alerts(s->monitor);
 	s->monitor = NULL;
 }
 
@@ -1427,6 +1435,7 @@ int cmd_serve(int argc, char **argv)
 	stop_parts(&s);
 	nc_revision_release(&s.good);
 	nc_spec_ref_put(s.good_ref);
+	nc_alerts_free(s.kept_alerts);
 	for (size_t fi = 0; fi < s.nfences; fi++)
 		free(s.fences[fi].host);
 	free(s.fences);

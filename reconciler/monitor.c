@@ -416,7 +416,8 @@ struct nc_monitor {
 	uint64_t rounds;
 	struct host_errors *errs;        /* sorted by host */
 	size_t nerrs;
-	bool active;
+	bool active;                     /* a round was done, and no standby since */
+	bool standby;                    /* stood by: the alert states were dropped */
 	pthread_mutex_t amu;             /* the alert states */
 	struct nc_alerts *alerts;
 	/* the monitor thread's own (or nc_monitor_round's caller's) */
@@ -545,6 +546,7 @@ static int do_round(struct nc_monitor *m)
 	m->last_seconds = r.seconds;
 	m->rounds++;
 	m->active = true;
+	m->standby = false;
 	for (i = 0; i < m->nerrs; i++)
 		nc_set_str(&m->errs[i].last, NULL);
 	for (i = 0; i < r.nhosts; i++) {
@@ -582,6 +584,7 @@ static void stand_by(struct nc_monitor *m)
 	pthread_mutex_lock(&m->mu);
 	nc_buf_release(&m->text);
 	m->active = false;
+	m->standby = true;
 	pthread_mutex_unlock(&m->mu);
 	pthread_mutex_lock(&m->amu);
 	nc_alerts_free(m->alerts);
@@ -599,11 +602,13 @@ static void *loop(void *arg)
 	pthread_mutex_lock(&m->mu);
 	while (!m->stop) {
 		pthread_mutex_unlock(&m->mu);
-		if (m->o.active && !m->o.active(m->o.opaque)) {
+		int act = m->o.active ? m->o.active(m->o.opaque) : 1;
+
+		if (act == 0) {
 			if (was_active)
 				stand_by(m);
 			was_active = false;
-		} else {
+		} else if (act > 0) {
 			was_active = true;
 			do_round(m);
 		}
@@ -644,7 +649,10 @@ int nc_monitor_start(struct nc_monitor **out, const struct nc_monitor_opts *o, s
 	m->o.state_dir = m->state_dir;
 	m->o.dir = m->dir;
 	m->o.rrdcached = m->rrdcached;
-	m->alerts = new_alerts(m);
+	if (o->alerts)
+		nc_alerts_set_step(o->alerts, m->o.interval_ms / 1000 ? m->o.interval_ms / 1000 : 1);
+	m->alerts = o->alerts ? o->alerts : new_alerts(m);
+	m->o.alerts = NULL;
 	m->conns = nc_tm_conns_new();
 	m->active = false;
 	pthread_mutex_init(&m->mu, NULL);
@@ -700,6 +708,28 @@ void nc_monitor_stop(struct nc_monitor *m)
 	pthread_mutex_destroy(&m->amu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
+}
+
+struct nc_alerts *nc_monitor_stop_keep_alerts(struct nc_monitor *m)
+{
+	struct nc_alerts *a;
+
+	if (!m)
+		return NULL;
+	if (m->thread_on) {
+		pthread_mutex_lock(&m->mu);
+		m->stop = true;
+		pthread_cond_signal(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+		pthread_join(m->thread, NULL);
+		m->thread_on = false;
+	}
+	/* a standby's are empty: nothing to go on from */
+	a = m->standby ? NULL : m->alerts;
+	if (a)
+		m->alerts = NULL;
+	nc_monitor_stop(m);
+	return a;
 }
 
 void nc_monitor_set_spec(struct nc_monitor *m, struct nc_spec_ref *spec)

@@ -48,19 +48,25 @@ struct nc_monitor_opts {
 	const char *rrdcached;           /* NULL: write the files (copied) */
 	const struct nc_list *connections;   /* the operator's; must outlive the monitor */
 	struct nc_health *health;        /* failed hosts are not contacted; NULL: none */
-	/* may this instance collect (it holds the lease)?  NULL: always */
-	bool (*active)(void *opaque);
+	/* may this instance collect: > 0 yes (it holds the lease), 0 no (standby: states
+	 * dropped), < 0 not known yet (no round, states kept).  NULL: always */
+	int (*active)(void *opaque);
 	/* an alert fired or resolved: called on the monitor's thread */
 	void (*alert)(void *opaque, const struct nc_alert_event *ev);
 	/* a problem worth a log line (store errors, once per distinct message) */
 	void (*log)(void *opaque, const char *msg);
 	void *opaque;
 	bool no_thread;                  /* rounds only through nc_monitor_round (serve --once) */
+	/* alert states to go on from (taken over; from nc_monitor_stop_keep_alerts: a reload
+	 * neither fires again nor forgets what fires); NULL: start afresh */
+	struct nc_alerts *alerts;
 };
 struct nc_monitor;
 int nc_monitor_start(struct nc_monitor **out, const struct nc_monitor_opts *o, struct nc_err *err);
 /* stops the thread (a round in progress ends first: at most one host timeout) and frees */
 void nc_monitor_stop(struct nc_monitor *m);
+/* the same, handing the alert states to the caller (for the next monitor's opts.alerts) */
+struct nc_alerts *nc_monitor_stop_keep_alerts(struct nc_monitor *m);
 /* the spec in force (a reference is taken; NULL: collect nothing) */
 void nc_monitor_set_spec(struct nc_monitor *m, struct nc_spec_ref *spec);
 /* one round now on the caller's thread (serve --once, tests): 0, -1 when there is no spec */

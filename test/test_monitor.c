@@ -550,8 +550,8 @@ static __attribute__((unused)) bool wait_got(const char *want, int seconds)
  * promtool passes on the real body, the alert goes pending then firing, is
  * logged, in /status, `novacron status`, ALERTS and notified once.  Its
  * host goes down: gaps (no series, stats_up 0, a host error), the alert
- * neither resolves nor fires again; back up and at 10 %, it resolves
- * (notified).  The RRD files are there.
+ * neither resolves nor fires again, nor does it after a SIGHUP; back up
+ * and at 10 %, it resolves (notified).  The RRD files are there.
  */
 START_TEST(test_monitor_serve_sim)
 {
@@ -627,6 +627,14 @@ START_TEST(test_monitor_serve_sim)
 	ck_assert_int_eq(count(r.out, "alert FIRING: vm-cpu-busy on vm web-1"), 1);
 	nc_run_free(&r);
 
+	/* a reload (SIGHUP) keeps the alert states: nothing fires twice */
+	ck_assert_int_eq(shq("kill -HUP $(cat pid)"), 0);
+	free(wait_body(port, "/status", "\"telemetry\": {\"enabled\": true, \"active\": true", 10));
+	wait_rounds(port, 2);
+	body = get(port, "/status");
+	HAS(body, "\"rule\": \"vm-cpu-busy\", \"state\": \"firing\"");
+	free(body);
+
 	/* the host goes down: gaps, not zeros; the alert holds */
 	ck_assert_int_eq(shq("$NC sim --state-dir state %s down", host), 0);
 	n0 = rounds(port);
@@ -648,6 +656,7 @@ START_TEST(test_monitor_serve_sim)
 	free(wait_body(port, "/metrics", "vm=\"web-1\",managed=\"true\"} ", 10));
 	wait_rounds(port, 2);
 	nc_run_in(&r, tdir, "cat log");
+	HAS(r.out, "SIGHUP: reloading");
 	ck_assert_int_eq(count(r.out, "alert FIRING: vm-cpu-busy"), 1);
 	ck_assert_int_eq(count(r.out, "alert resolved: vm-cpu-busy"), 0);
 	nc_run_free(&r);
