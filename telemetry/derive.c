@@ -205,13 +205,14 @@ static double nics_rate(const struct nc_dom_stats *a, const struct nc_dom_stats 
 	return sum;
 }
 
-/* used inside the guest (balloon statistics), else the QEMU process's RSS, else its balloon */
+/* used inside the guest (balloon statistics), else the QEMU process's RSS (at most the
+ * balloon: RSS counts QEMU's own memory too), else its balloon */
 static double vm_memory_used(const struct nc_dom_stats *d)
 {
 	if (d->mem_available != NC_STAT_NONE && d->mem_unused != NC_STAT_NONE && d->mem_available >= d->mem_unused)
 		return (double)(d->mem_available - d->mem_unused);
 	if (d->rss != NC_STAT_NONE)
-		return (double)d->rss;
+		return (double)(d->balloon_cur != NC_STAT_NONE && d->rss > d->balloon_cur ? d->balloon_cur : d->rss);
 	return known(d->balloon_cur);
 }
 

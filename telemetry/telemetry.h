@@ -85,6 +85,8 @@ void nc_tm_round_sort(struct nc_tm_round *r);
  * whose host's URI changed is closed.  Simulated hosts are never kept (an
  * open sim host holds its lock, which passes need).  Freeing it while an
  * abandoned worker still runs is safe: that worker closes what it holds.
+ * As with any libvirt client, the process must ignore SIGPIPE (serve does):
+ * a daemon that dies under a kept connection would otherwise kill it.
  */
 struct nc_tm_conns;
 struct nc_tm_conns *nc_tm_conns_new(void);

@@ -347,6 +347,17 @@ START_TEST(test_tm_sim_load_tool)
 	HAS(out, "\na                    script     80% ");
 	HAS(out, "1MiB/s\n");
 	free(out);
+	/* the command line: exit 1 and the reason */
+	{
+		struct nc_run r;
+
+		ck_assert_int_eq(nc_run_in(&r, tdir, "$NC sim --state-dir . h1 load a net-rx=-1"), 1);
+		HAS(r.err, "novacron sim: invalid net-rx '-1': sizes cannot be negative");
+		nc_run_free(&r);
+		ck_assert_int_eq(nc_run_in(&r, tdir, "$NC sim --state-dir . h1 load b --clear"), 0);
+		HAS(r.out, "\nb                    baseline ");
+		nc_run_free(&r);
+	}
 	/* the file is kept in the state dir; a broken one is a clear error */
 	{
 		char *p = nc_xasprintf("%s/h1.load", tdir);
@@ -463,6 +474,11 @@ START_TEST(test_tm_derive_gaps)
 	nc_tm_derive(&r, "h1", NULL, &c);
 	nc_tm_round_sort(&r);
 	NEAR(val(&r, NC_MT_VM, "fine", NC_VM_MEMORY_USED), 900);
+	nc_tm_round_release(&r);
+	c.doms[0].rss = (1ULL << 30) + 4096;         /* QEMU's own memory on top: at most the balloon */
+	nc_tm_derive(&r, "h1", NULL, &c);
+	nc_tm_round_sort(&r);
+	NEAR(val(&r, NC_MT_VM, "fine", NC_VM_MEMORY_USED_RATIO), 1);
 	/* a host that did not answer: up 0, the rest gaps */
 	nc_tm_derive(&r, "h2", &c, NULL);
 	nc_tm_round_sort(&r);
