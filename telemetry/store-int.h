@@ -20,6 +20,7 @@ struct nc_tm_store {
 	char *rrdcached;
 	unsigned step;
 	bool read_only;
+	unsigned create_limit;
 	pthread_mutex_t lock;    /* files */
 	void *files;             /* tsearch tree of struct nc_tm_file */
 	size_t nfiles;

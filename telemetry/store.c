@@ -46,6 +46,8 @@
 #include "../spec/util.h"
 #include "store-int.h"
 
+#define NC_TM_CREATE_LIMIT 256
+
 pthread_mutex_t nc_rrd_argv_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t nc_rrdc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -54,7 +56,7 @@ struct nc_tm_file {
 	char *key;               /* "vm/web-1" or "anomaly/HEX" */
 	time_t last;
 	bool checked;
-	char params[160];        /* anomaly: the parameters it was made with */
+	char *params;            /* anomaly: the parameters it was made with, else NULL */
 };
 
 static int file_cmp(const void *a, const void *b)
@@ -67,6 +69,7 @@ static void file_free(void *p)
 	struct nc_tm_file *f = p;
 
 	free(f->key);
+	free(f->params);
 	free(f);
 }
 
@@ -364,10 +367,11 @@ static void note(struct nc_buf *errs, size_t *nerr, const char *fmt, ...)
 
 /*
  * Makes sure path holds a good file of target t: checked once, rebuilt when
- * bad (reported through errs), created when missing.  0 ok, -1 not.
+ * bad (reported through errs), created when missing.  0 ok, -1 not, 1 not
+ * now (the round's budget of new files is spent).
  */
 static int ready(struct nc_tm_store *st, struct nc_tm_file *f, const char *path,
-		 enum nc_metric_target t, time_t t0, struct nc_buf *errs, size_t *nerr)
+		 enum nc_metric_target t, time_t t0, unsigned *creates, struct nc_buf *errs, size_t *nerr)
 {
 	struct nc_err e = { "" };
 	struct nc_buf msg = NC_BUF_INIT;
@@ -380,6 +384,8 @@ static int ready(struct nc_tm_store *st, struct nc_tm_file *f, const char *path,
 		f->checked = true;
 		return 0;
 	}
+	if (*creates >= st->create_limit)
+		return 1;               /* this round's budget of new files is spent: later */
 	if (rc < 0) {
 		if (nc_tm_set_aside(st, path, e.msg, &msg) != 0) {
 			note(errs, nerr, "%s", msg.buf);
@@ -391,6 +397,7 @@ static int ready(struct nc_tm_store *st, struct nc_tm_file *f, const char *path,
 	}
 	/* from the step boundary before the first round, so that round fills its row */
 	start = ((t0 - 1) / (time_t)st->step) * (time_t)st->step;
+	(*creates)++;
 	if (create_history(st, path, t, start, &e) != 0) {
 		note(errs, nerr, "%s", e.msg);
 		return -1;
@@ -449,6 +456,7 @@ int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o,
 	st->dir = nc_xstrdup(o->dir);
 	st->step = o->step;
 	st->read_only = o->read_only;
+	st->create_limit = o->create_limit ? o->create_limit : NC_TM_CREATE_LIMIT;
 	pthread_mutex_init(&st->lock, NULL);
 	if (!o->read_only && nc_mkdir_p_mode(st->dir, 0700) != 0) {
 		nc_err_set(err, "telemetry store %s: %s", st->dir, strerror(errno));
@@ -473,6 +481,13 @@ void nc_tm_store_close(struct nc_tm_store *st)
 {
 	if (!st)
 		return;
+	if (st->rrdcached) {
+		/* librrd's own calls (create, tune) talk to a connected daemon too
+		 * (FORGET, FLUSH): leave none connected behind this store */
+		pthread_mutex_lock(&nc_rrdc_lock);
+		rrdc_disconnect();
+		pthread_mutex_unlock(&nc_rrdc_lock);
+	}
 	tdestroy(st->files, file_free);
 	pthread_mutex_destroy(&st->lock);
 	free(st->rrdcached);
@@ -539,8 +554,9 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 {
 	struct nc_buf path = NC_BUF_INIT, key = NC_BUF_INIT, val = NC_BUF_INIT, errs = NC_BUF_INIT;
 	bool made[NC_MT__COUNT] = { false };
-	size_t nerr = 0, written = 0, tried = 0;
-	int ret = 0;
+	size_t nerr = 0, written = 0, tried = 0, deferred = 0;
+	unsigned creates = 0;
+	int ret = 0, rc;
 
 	if (st->read_only) {
 		nc_err_set(err, "telemetry store %s: opened read-only", st->dir);
@@ -583,7 +599,10 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 				nc_buf_release(&d);
 				made[o->target] = true;
 			}
-			if (ready(st, f, path.buf, o->target, r->t, &errs, &nerr) != 0)
+			rc = ready(st, f, path.buf, o->target, r->t, &creates, &errs, &nerr);
+			if (rc > 0)
+				deferred++;
+			if (rc != 0)
 				continue;
 		}
 		if (r->t <= f->last) {     /* an older round: skipped for this file */
@@ -594,7 +613,7 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 		if (nc_tm_update(st, path.buf, val.buf, &e) != 0) {
 			/* the file went bad since it was checked? */
 			f->checked = false;
-			if (ready(st, f, path.buf, o->target, r->t, &errs, &nerr) != 0 ||
+			if (ready(st, f, path.buf, o->target, r->t, &creates, &errs, &nerr) != 0 ||
 			    r->t <= f->last || nc_tm_update(st, path.buf, val.buf, &e) != 0) {
 				note(&errs, &nerr, "%s", e.msg);
 				continue;
@@ -611,7 +630,7 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 			nc_buf_addf(&errs, " (and %zu more)", nerr - 1);
 		nc_err_set(err, "%s", errs.buf);
 	}
-	if (tried && !written)
+	if (tried && !written && deferred < tried)
 		ret = -1;
 	nc_buf_release(&path);
 	nc_buf_release(&key);
@@ -985,7 +1004,7 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 
 	pthread_mutex_lock(&st->lock);
 	f = nc_tm_store_file(st, fkey.buf);
-	if (!f->checked || strcmp(f->params, params) != 0) {
+	if (!f->checked || !f->params || strcmp(f->params, params) != 0) {
 		rc = hw_check_file(st, path.buf, p, &last, &e);
 		if (rc == -1) {
 			if (nc_tm_set_aside(st, path.buf, e.msg, &msg) != 0) {
@@ -1005,7 +1024,8 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 		}
 		f->checked = true;
 		f->last = last;
-		snprintf(f->params, sizeof(f->params), "%s", params);
+		free(f->params);
+		f->params = nc_xstrdup(params);
 	}
 	if (t > f->last) {
 		if (isnan(value) || isinf(value))

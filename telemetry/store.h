@@ -35,6 +35,10 @@ struct nc_tm_store_opts {
 	const char *rrdcached;       /* "unix:/path" or "HOST:PORT"; NULL: write the files */
 	unsigned step;               /* seconds between rounds (serve's telemetry.interval) */
 	bool read_only;              /* CLI readers: never create, never rebuild */
+	/* new files one write may create (a file costs ~10 ms and its full size
+	 * on disk at once): 0 = 256; the other objects wait for a later round
+	 * (until then they have no history).  UINT_MAX: no limit. */
+	unsigned create_limit;
 };
 int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err);
 void nc_tm_store_close(struct nc_tm_store *st);

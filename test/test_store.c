@@ -393,6 +393,45 @@ START_TEST(test_store_bad_ids)
 }
 END_TEST
 
+START_TEST(test_store_create_limit)
+{
+	char *d = tmpdir();
+	struct nc_tm_store_opts o = { .dir = d, .step = 15, .create_limit = 2 };
+	struct nc_tm_store *st = NULL;
+	static const char *const ids[] = { "a", "b", "c", "d", "e" };
+	struct nc_tm_series s = { 0 };
+	struct nc_err err = { "" };
+	struct round rd;
+	char **list;
+	size_t n;
+
+	ck_assert_int_eq(nc_tm_store_open(&st, &o, &err), 0);
+	for (int k = 1; k <= 3; k++) {
+		make_round(&rd, T0 + 15 * k, NC_MT_VM, ids, 5, k);
+		ck_assert_int_eq(write_round(st, &rd, &err), 0);     /* not an error */
+		ck_assert_str_eq(err.msg, "");
+		ck_assert_int_eq(nc_tm_store_list(st, NC_MT_VM, &list, &n, &err), 0);
+		ck_assert_uint_eq(n, k == 3 ? 5 : 2 * (size_t)k);     /* two new files a round, in order */
+		ck_assert_str_eq(list[0], "a");
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+	}
+	/* a, b from round 1, e from round 3 only */
+	ck_assert_int_eq(nc_tm_store_fetch(st, NC_MT_VM, "a", "vcpus", NC_TM_AVERAGE, T0 + 15, T0 + 45, 0,
+					   &s, &err), 1);
+	ck_assert(fabs(at(&s, T0 + 15) - (1 + NC_VM_VCPUS)) < 1e-9);
+	nc_tm_series_release(&s);
+	ck_assert_int_eq(nc_tm_store_fetch(st, NC_MT_VM, "e", "vcpus", NC_TM_AVERAGE, T0 + 15, T0 + 45, 0,
+					   &s, &err), 1);
+	ck_assert(isnan(at(&s, T0 + 30)));
+	ck_assert(fabs(at(&s, T0 + 45) - (3 + 400 + NC_VM_VCPUS)) < 1e-9);
+	nc_tm_series_release(&s);
+	nc_tm_store_close(st);
+	rmtree(d);
+}
+END_TEST
+
 /* ---- rrdcached ---- */
 
 static const char *find_rrdcached(void)
@@ -719,6 +758,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_foreign_layout);
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
+	tcase_add_test(tc, test_store_create_limit);
 	tcase_add_test(tc, test_store_rrdcached);
 	tcase_add_test(tc, test_store_anomaly_clean);
 	tcase_add_test(tc, test_store_anomaly_spike);
