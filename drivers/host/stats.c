@@ -35,6 +35,7 @@
 #include <libxml/tree.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -905,6 +906,13 @@ static void file_pool(struct nc_host_stats *s, xmlNodePtr pool)
 	s->npools++;
 }
 
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();
+}
+
 /* sim:///NAME?... -> NAME, CPUs and memory (drivers/host/libvirt.c) */
 int nc_sim_uri_parse(const char *uri, char **name, unsigned *cpus, uint64_t *memory, struct nc_err *err);
 
@@ -922,6 +930,8 @@ int nc_sim_stats_read(const char *state_dir, const char *uri, struct nc_host_sta
 	int ret = -1, rd;
 
 	memset(&s, 0, sizeof(s));
+	/* collection calls this on many threads at once, maybe before any host was opened */
+	pthread_once(&xml_once, xml_init);
 	if (nc_sim_uri_parse(uri, &name, &cpus, &memory, err) < 0)
 		return -1;
 	if (!state_dir || !*state_dir) {
