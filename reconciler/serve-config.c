@@ -81,14 +81,19 @@ static const struct nc_field apply_fields[] = {
 };
 static const struct nc_schema apply_schema = SCHEMA("apply", struct nc_serve_apply, apply_fields);
 
+static const char *const notify_format_values[] = { "generic", "alertmanager", "slack", NULL };
 static const struct nc_field notify_fields[] = {
 	F("url", NC_F_STR, struct nc_serve_notify, url, .required = 1, .check = NC_CHK_HTTP_URL,
 	  .doc = "where to POST events"),
 	F("events", NC_F_STRLIST, struct nc_serve_notify, events,
 	  .doc = "failed, drift, applied, invalid, host_suspect, host_failed, host_ok, fenced, "
-	  "fence_failed, partitioned (default failed, drift and the HA events but host_suspect and host_ok)"),
+	  "fence_failed, partitioned, alert (default failed, drift, the HA events but host_suspect and host_ok, "
+	  "and alert; alertmanager targets: alert)"),
 	F("tokenFile", NC_F_STR, struct nc_serve_notify, token_file, .check = NC_CHK_ABS_PATH,
 	  .doc = "sent as Authorization: Bearer"),
+	F("format", NC_F_ENUM, struct nc_serve_notify, format, .values = notify_format_values,
+	  .doc = "generic (default: NovaCron's JSON), alertmanager (Alertmanager's webhook payload; alert "
+		 "events only) or slack (Slack and Mattermost incoming webhooks: {\"text\": ...})"),
 };
 static const struct nc_schema notify_schema = SCHEMA("notify", struct nc_serve_notify, notify_fields);
 
@@ -225,7 +230,7 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 {
 	static const char *const events[] = { "failed", "drift", "applied", "invalid", "host_suspect",
 					      "host_failed", "host_ok", "fenced", "fence_failed",
-					      "partitioned" };
+					      "partitioned", "alert" };
 	size_t i, j, k;
 	int r;
 
@@ -256,7 +261,14 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 			if (k == NC_ARRAY_SIZE(events)) {
 				nc_diag_error(diags, n->events.v[j].pos,
 					      "unknown event '%s' (expected failed, drift, applied, invalid, host_suspect, "
-					      "host_failed, host_ok, fenced, fence_failed or partitioned)",
+					      "host_failed, host_ok, fenced, fence_failed, partitioned or alert)",
+					      n->events.v[j].v);
+				return -1;
+			}
+			if (n->format.v == NC_NOTIFY_ALERTMANAGER && strcmp(n->events.v[j].v, "alert") != 0) {
+				nc_diag_error(diags, n->events.v[j].pos,
+					      "event '%s' cannot go to a format: alertmanager target: Alertmanager "
+					      "takes alerts only (list alert, or use format generic or slack)",
 					      n->events.v[j].v);
 				return -1;
 			}

@@ -58,11 +58,14 @@ struct nc_serve_apply {
 	struct nc_bool allow_mass_delete;
 	struct nc_int max_migrations, max_migrations_per_host;
 };
+/* the payload a notify target gets (docs/monitoring.md "Notifications") */
+enum nc_notify_format { NC_NOTIFY_GENERIC, NC_NOTIFY_ALERTMANAGER, NC_NOTIFY_SLACK };
 struct nc_serve_notify {
 	struct nc_pos pos;
 	struct nc_str url;
-	struct nc_strlist events;        /* failed, drift, applied, invalid; default failed+drift */
+	struct nc_strlist events;        /* failed, drift, applied, invalid, HA events, alert */
 	struct nc_str token_file;
+	struct nc_enum format;           /* enum nc_notify_format; default generic */
 };
 /* `ha:` failure detection and recovery (docs/ha.md); defaults in reconciler/health.h */
 struct nc_serve_ha {
@@ -204,6 +207,15 @@ void nc_notify(const struct nc_serve_config *cfg, const char *event, const char 
  * fence_failed; partitioned has no host) */
 void nc_notify_host(const struct nc_serve_config *cfg, const char *event, const char *revision,
 		    const char *host, const char *message);
+/*
+ * An alert's transition (firing or resolved; telemetry/alerts.h) to every
+ * target listening for `alert`, once, shaped by the target's format:
+ * generic (the JSON above with "event": "alert" and an "alert" object),
+ * alertmanager (Alertmanager's webhook payload, version 4) or slack
+ * ({"text": ...}, also Mattermost).
+ */
+struct nc_alert_event;
+void nc_notify_alert(const struct nc_serve_config *cfg, const struct nc_alert_event *ev);
 /* waits for notifications in flight (at shutdown), up to timeout_ms */
 void nc_notify_drain(unsigned timeout_ms);
 

@@ -5,11 +5,19 @@
  * notifications of alerts in the three payload formats, received by a real
  * HTTP listener (reconciler/notify.c).
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "../reconciler/serve.h"
 #include "../spec/model.h"
 #include "../telemetry/alerts.h"
 #include "tests.h"
@@ -439,6 +447,282 @@ START_TEST(test_alert_selectors_and_metrics)
 }
 END_TEST
 
+/* ---- notifications, received by a real HTTP listener in this process ---- */
+
+static pthread_mutex_t got_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nc_buf got = NC_BUF_INIT;      /* "PATH AUTHORIZATION\nBODY\n" per request */
+static int got_n;
+
+struct upload {
+	struct nc_buf body;
+};
+
+static enum MHD_Result receive(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			       const char *version, const char *data, size_t *size, void **state)
+{
+	struct upload *u = *state;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	const char *auth;
+
+	(void)cls;
+	(void)method;
+	(void)version;
+	if (!u) {
+		u = nc_xcalloc(1, sizeof(*u));
+		nc_buf_init(&u->body);
+		*state = u;
+		return MHD_YES;
+	}
+	if (*size) {
+		nc_buf_add(&u->body, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	pthread_mutex_lock(&got_mu);
+	nc_buf_addf(&got, "%s %s\n%s", url, auth ? auth : "-", u->body.buf);
+	got_n++;
+	pthread_mutex_unlock(&got_mu);
+	nc_buf_release(&u->body);
+	free(u);
+	*state = NULL;
+	resp = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* the body received at path (the first one), or NULL; caller frees */
+static char *body_at(const char *path)
+{
+	char *want = nc_xasprintf("%s ", path), *p, *end, *r = NULL;
+
+	pthread_mutex_lock(&got_mu);
+	for (p = got.buf; p && (p = strstr(p, want)); p++) {
+		if (p != got.buf && p[-1] != '\n')
+			continue;
+		p = strchr(p, '\n') + 1;
+		end = strstr(p, "}\n");
+		r = end ? nc_xstrndup(p, (size_t)(end + 1 - p)) : nc_xstrdup(p);
+		break;
+	}
+	pthread_mutex_unlock(&got_mu);
+	free(want);
+	return r;
+}
+
+static void wait_bodies(int n)
+{
+	int i, have = 0;
+
+	for (i = 0; i < 200 && have < n; i++) {
+		pthread_mutex_lock(&got_mu);
+		have = got_n;
+		pthread_mutex_unlock(&got_mu);
+		if (have < n)
+			usleep(50000);
+	}
+	nc_notify_drain(10000);
+}
+
+START_TEST(test_alert_notifications)
+{
+	char dir[] = "/tmp/nc-alerts-XXXXXX", *path, *yaml, *b;
+	int port = free_port();
+	struct MHD_Daemon *d;
+	struct nc_serve_config cfg;
+	struct nc_spec *holder = NULL, *spec;
+	struct nc_diags diags;
+	struct nc_alerts *a = nc_alerts_new();
+	struct nc_alert_event *ev = NULL;
+	size_t nev = 0;
+	struct round rd;
+	FILE *f;
+	struct nc_run r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, receive, NULL,
+			     MHD_OPTION_END);
+	ck_assert_ptr_nonnull(d);
+	path = nc_xasprintf("%s/token", dir);
+	f = fopen(path, "w");
+	fputs("s3cret-alert-token-42\n", f);
+	fclose(f);
+	free(path);
+	yaml = nc_xasprintf("source: {directory: %s}\nlisten: 127.0.0.1:9999\nnotify:\n"
+			    "  - {url: 'http://127.0.0.1:%d/generic', events: [alert, host_failed], tokenFile: %s/token}\n"
+			    "  - {url: 'http://127.0.0.1:%d/am', format: alertmanager, tokenFile: %s/token}\n"
+			    "  - {url: 'http://127.0.0.1:%d/slack', format: slack, tokenFile: %s/token}\n"
+			    "  - {url: 'http://127.0.0.1:%d/quiet', events: [drift]}\n",
+			    dir, port, dir, port, dir, port, dir, port);
+	path = nc_xasprintf("%s/serve.yaml", dir);
+	f = fopen(path, "w");
+	fputs(yaml, f);
+	fclose(f);
+	free(yaml);
+	nc_diags_init(&diags);
+	ck_assert_int_eq(nc_serve_config_load(&cfg, &holder, path, &diags), 0);
+	nc_diags_release(&diags);
+
+	/* a real transition: kvm1's memory over the limit (summary with a Slack mention in it) */
+	spec = load_ok(RULE("host-memory-high") "  target: host\n  metric: memory_used_ratio\n"
+		       "  threshold: {op: \">\", value: 0.9}\n  severity: critical\n"
+		       "  summary: '{{ object }} memory at {{ value }} <!channel> & \"quotes\"'\n");
+	make_round(&rd, 1700000000, 0.93, 0.5, 0.1, true);
+	nc_alerts_eval(a, spec, &rd.r, NULL, &ev, &nev);
+	round_free(&rd);
+	ck_assert_uint_eq(nev, 1);
+	nc_notify_alert(&cfg, &ev[0]);
+	nc_alert_events_release(ev, nev);
+	ev = NULL;
+	nev = 0;
+	wait_bodies(3);
+	b = body_at("/generic");
+	ck_assert_ptr_nonnull(b);
+	{
+		char *want = nc_xasprintf("{\"event\": \"alert\", \"source\": \"%s\", \"revision\": null, "
+					  "\"message\": \"kvm1 memory at 93.0%% <!channel> & \\\"quotes\\\"\", "
+					  "\"time\": 1700000000, ", dir);
+
+		ck_assert_msg(strncmp(b, want, strlen(want)) == 0, "want '%s...' got '%s'", want, b);
+		free(want);
+	}
+	HAS(b, "\"event\": \"alert\"");
+	HAS(b, "\"alert\": {\"rule\": \"host-memory-high\", \"state\": \"firing\", \"severity\": \"critical\", "
+	       "\"target\": \"host\", \"object\": \"kvm1\", \"host\": null, \"metric\": \"memory_used_ratio\", "
+	       "\"value\": 0.93, \"summary\": \"kvm1 memory at 93.0% <!channel> & \\\"quotes\\\"\", "
+	       "\"since\": 1700000000, \"at\": 1700000000}}");
+	free(b);
+	b = body_at("/am");
+	ck_assert_ptr_nonnull(b);
+	HAS(b, "{\"version\": \"4\", \"groupKey\": \"{}:{alertname=\\\"host-memory-high\\\"}\", "
+			    "\"truncatedAlerts\": 0, \"status\": \"firing\", \"receiver\": \"novacron\", "
+			    "\"groupLabels\": {\"alertname\": \"host-memory-high\"}, "
+			    "\"commonLabels\": {\"alertname\": \"host-memory-high\", \"metric\": \"memory_used_ratio\", "
+			    "\"object\": \"kvm1\", \"severity\": \"critical\", \"target\": \"host\"}, "
+			    "\"commonAnnotations\": {\"summary\": \"kvm1 memory at 93.0% <!channel> & \\\"quotes\\\"\", "
+			    "\"value\": \"0.93\"}, \"externalURL\": \"http://127.0.0.1:9999\", "
+			    "\"alerts\": [{\"status\": \"firing\", \"labels\": {\"alertname\": \"host-memory-high\", "
+			    "\"metric\": \"memory_used_ratio\", \"object\": \"kvm1\", \"severity\": \"critical\", "
+			    "\"target\": \"host\"}, \"annotations\": {\"summary\": \"kvm1 memory at 93.0% <!channel> & "
+			    "\\\"quotes\\\"\", \"value\": \"0.93\"}, \"startsAt\": \"2023-11-14T22:13:20Z\", "
+			    "\"endsAt\": \"0001-01-01T00:00:00Z\", \"generatorURL\": \"http://127.0.0.1:9999/status\", "
+			    "\"fingerprint\": \"");
+	/* 16 hex digits, then the end */
+	ck_assert_uint_eq(strspn(strstr(b, "\"fingerprint\": \"") + 16, "0123456789abcdef"), 16);
+	HAS(b, "\"}]}");
+	free(b);
+	b = body_at("/slack");
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(b, "{\"text\": \"[FIRING] critical host-memory-high: kvm1 memory at 93.0% &lt;!channel&gt; "
+			    "&amp; \\\"quotes\\\"\"}");
+	free(b);
+	pthread_mutex_lock(&got_mu);
+	/* the token is a header, never in a payload; the target listening for drift only got nothing */
+	HAS(got.buf, "/am Bearer s3cret-alert-token-42\n");
+	ck_assert_int_eq(got_n, 3);
+	{
+		/* three requests, three headers: the token appears nowhere else */
+		const char *p = got.buf;
+		int seen = 0;
+
+		while ((p = strstr(p, "s3cret-alert-token-42"))) {
+			ck_assert_msg(p >= got.buf + 7 && strncmp(p - 7, "Bearer ", 7) == 0, "token outside a header:\n%s", got.buf);
+			seen++;
+			p++;
+		}
+		ck_assert_int_eq(seen, 3);
+	}
+	nc_buf_reset(&got);
+	got_n = 0;
+	pthread_mutex_unlock(&got_mu);
+
+	/* resolved: Alertmanager's endsAt; and an HA event: generic and slack, never alertmanager */
+	make_round(&rd, 1700000060, 0.5, 0.5, 0.1, true);
+	nc_alerts_eval(a, spec, &rd.r, NULL, &ev, &nev);
+	round_free(&rd);
+	ck_assert_uint_eq(nev, 1);
+	nc_notify_alert(&cfg, &ev[0]);
+	nc_alert_events_release(ev, nev);
+	wait_bodies(3);
+	b = body_at("/am");
+	HAS(b, "\"status\": \"resolved\"");
+	HAS(b, "\"startsAt\": \"2023-11-14T22:13:20Z\", \"endsAt\": \"2023-11-14T22:14:20Z\"");
+	free(b);
+	b = body_at("/slack");
+	ck_assert_str_eq(b, "{\"text\": \"[RESOLVED] critical host-memory-high: kvm1 memory at 50.0% &lt;!channel&gt; "
+			    "&amp; \\\"quotes\\\"\"}");
+	free(b);
+	pthread_mutex_lock(&got_mu);
+	nc_buf_reset(&got);
+	got_n = 0;
+	pthread_mutex_unlock(&got_mu);
+	nc_notify_host(&cfg, "host_failed", "0123456789abcdef0123", "kvm2", "no answer for 10s");
+	wait_bodies(2);
+	b = body_at("/slack");
+	ck_assert_str_eq(b, "{\"text\": \"NovaCron host_failed on kvm2 at revision 0123456789ab: no answer for 10s\"}");
+	free(b);
+	b = body_at("/generic");
+	HAS(b, "{\"event\": \"host_failed\", \"source\": ");
+	HAS(b, "\"host\": \"kvm2\", \"message\": \"no answer for 10s\"");
+	free(b);
+	pthread_mutex_lock(&got_mu);
+	ck_assert_int_eq(got_n, 2);
+	HASNT(got.buf, "/am ");
+	HASNT(got.buf, "/quiet ");
+	pthread_mutex_unlock(&got_mu);
+
+	/* an alertmanager target takes alerts only */
+	f = fopen(path, "w");
+	fprintf(f, "source: {directory: %s}\nnotify:\n  - url: http://127.0.0.1:1/am\n    format: alertmanager\n"
+		   "    events: [alert, failed]\n", dir);
+	fclose(f);
+	nc_spec_free(holder);
+	holder = NULL;
+	nc_diags_init(&diags);
+	ck_assert_int_eq(nc_serve_config_load(&cfg, &holder, path, &diags), -1);
+	{
+		struct nc_buf t = NC_BUF_INIT;
+
+		nc_diags_format_text(&diags, &t, 0);
+		HAS(t.buf, "serve.yaml:5:21: error: event 'failed' cannot go to a format: alertmanager target");
+		nc_buf_release(&t);
+	}
+	nc_diags_release(&diags);
+
+	MHD_stop_daemon(d);
+	pthread_mutex_lock(&got_mu);
+	nc_buf_release(&got);
+	got_n = 0;
+	pthread_mutex_unlock(&got_mu);
+	nc_spec_free(holder);
+	nc_spec_free(spec);
+	nc_alerts_free(a);
+	free(path);
+	path = nc_xasprintf("rm -rf '%s'", dir);
+	nc_run_shell(&r, path);
+	nc_run_free(&r);
+	free(path);
+}
+END_TEST
+
 Suite *nc_suite_alerts(void)
 {
 	Suite *s = suite_create("alerts");
@@ -452,6 +736,7 @@ Suite *nc_suite_alerts(void)
 	tcase_add_test(tc, test_alert_gap_keeps_pending);
 	tcase_add_test(tc, test_alert_removed);
 	tcase_add_test(tc, test_alert_selectors_and_metrics);
+	tcase_add_test(tc, test_alert_notifications);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1364,7 +1364,7 @@ START_TEST(test_ha_config_checked)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC serve --config bad3.yaml --check"), 1);
 	HAS(r.err, "bad3.yaml:5:35: error: unknown event 'host_down' (expected failed, drift, applied, invalid, "
-		   "host_suspect, host_failed, host_ok, fenced, fence_failed or partitioned)");
+		   "host_suspect, host_failed, host_ok, fenced, fence_failed, partitioned or alert)");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC serve --config good.yaml --check"), 0);
 	nc_run_free(&r);
