@@ -337,6 +337,7 @@ struct round_ctx {
 	const struct nc_tm_round *r;
 	struct nc_tm_store *store;
 	size_t start[NC_MT__COUNT], end[NC_MT__COUNT];  /* each target's objects in r->objs */
+	bool sorted[NC_MT__COUNT];   /* by id (strcmp) within the target, as nc_tm_round_sort leaves them */
 	long *idx;                   /* per round object: its spec object's index, -1 undeclared */
 	bool any_host_down;
 	struct nc_alert_event **ev;
@@ -498,7 +499,7 @@ static size_t eval_rule(struct round_ctx *c, struct rule *r)
 {
 	const struct nc_tm_round *rd = c->r;
 	time_t t = rd->t;
-	size_t i, nold = r->n, pairs = 0, out;
+	size_t i, nold = r->n, pairs = 0, out, next = 0;
 	struct entry *added = NULL;
 	size_t nadded = 0;
 
@@ -514,7 +515,18 @@ static size_t eval_rule(struct round_ctx *c, struct rule *r)
 			if (!selected(c, r, i))
 				continue;
 			pairs++;
-			e = nold ? bsearch(o->id, r->e, nold, sizeof(*e), entry_key_cmp) : NULL;
+			e = NULL;
+			if (next < nold && c->sorted[r->target]) {
+				/* both in id order: walk the alerts along the objects */
+				int cmp;
+
+				while (next < nold && (cmp = strcmp(r->e[next].id, o->id)) < 0)
+					next++;
+				if (next < nold && cmp == 0)
+					e = &r->e[next++];
+			} else if (nold && !c->sorted[r->target]) {
+				e = bsearch(o->id, r->e, nold, sizeof(*e), entry_key_cmp);
+			}
 			cond = condition(c, r, o, &v);
 			if (!e) {
 				if (cond != 1)
@@ -653,6 +665,14 @@ size_t nc_alerts_eval(struct nc_alerts *a, const struct nc_spec *spec, const str
 	for (i = 0; i < r->nhosts; i++)
 		if (r->errors && r->errors[i])
 			c.any_host_down = true;
+	for (i = 0; i < NC_MT__COUNT; i++) {
+		size_t j;
+
+		c.sorted[i] = true;
+		for (j = c.start[i] + 1; j < c.end[i] && c.sorted[i]; j++)
+			if (!r->objs[j - 1].id || !r->objs[j].id || strcmp(r->objs[j - 1].id, r->objs[j].id) >= 0)
+				c.sorted[i] = false;
+	}
 	for (i = 0; i < a->nrules; i++)
 		pairs += eval_rule(&c, &a->rules[i]);
 	/* a removed rule is kept while its resolved alerts show */
