@@ -386,7 +386,7 @@ static void on_alert(void *opaque, const struct nc_alert_event *ev)
 	logf_("alert %s: %s on %s %s%s%s (%s, value %g): %s", ev->state == NC_ALERT_FIRING ? "FIRING" : "resolved",
 	      ev->rule, nc_metric_target_name(ev->target), ev->object, ev->host ? " on host " : "",
 	      ev->host ? ev->host : "", ev->severity, ev->value, ev->summary ? ev->summary : "");
-	(void)s; /* NOTIFY_ALERT */
+	nc_notify_alert(&s->cfg, ev);
 }
 
 static bool telemetry_enabled(const struct nc_serve_config *c)

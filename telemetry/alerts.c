@@ -72,6 +72,8 @@ struct nc_alerts {
 	bool stale;
 	unsigned step;
 	unsigned keep_resolved;
+	size_t nerrors;              /* of the last round */
+	char error[256];
 };
 
 const char *nc_alert_state_name(enum nc_alert_state s)
@@ -344,6 +346,8 @@ struct round_ctx {
 	size_t *nev;
 	unsigned step;
 	unsigned keep_resolved;
+	size_t nerrors;              /* anomaly checks that failed this round */
+	char error[256];             /* the first one */
 };
 
 static int obj_id_cmp(const void *key, const void *elem)
@@ -471,8 +475,36 @@ static int condition(struct round_ctx *c, const struct rule *r, const struct nc_
 	if (!r->anomaly)
 		return compare(r->op, v, r->limit);
 	/* Holt-Winters needs the store (telemetry/store.c); without it the rule stays inactive */
-	(void)c;
-	return 0;
+	if (!c->store)
+		return 0;
+	{
+		struct nc_hw_params p = { .alpha = 0.1, .beta = 0.0035, .gamma = 0.1 };
+		struct nc_err err = { "" };
+		char *key = nc_xasprintf("alert/%s/%s/%s", r->name, nc_metric_target_name(r->target), o->id);
+		uint64_t season = (r->season_ms / 1000 + c->step / 2) / (c->step ? c->step : 1);
+		bool ab = false;
+		int rc;
+
+		p.season = season < 2 ? 2 : season > 10000000 ? 10000000 : (unsigned)season;
+		p.delta = r->sensitivity;
+		p.window = r->window;
+		p.threshold = r->failures;
+		rc = nc_tm_anomaly(c->store, key, c->r->t, v, &p, &ab, NULL, NULL, &err);
+		free(key);
+		if (rc < 0) {
+			/* a gap for this round; said once per round through nc_alerts_errors() */
+			if (!c->nerrors++) {
+				char *m = nc_xasprintf("AlertRule %s, %s %s: %s", r->name,
+						       nc_metric_target_name(r->target), o->id, err.msg);
+
+				memcpy(c->error, m, strnlen(m, sizeof(c->error) - 1));
+				c->error[strnlen(m, sizeof(c->error) - 1)] = '\0';
+				free(m);
+			}
+			return -1;
+		}
+		return ab;
+	}
 }
 
 static int entry_cmp(const void *pa, const void *pb)
@@ -684,6 +716,8 @@ size_t nc_alerts_eval(struct nc_alerts *a, const struct nc_spec *spec, const str
 		a->rules[out++] = a->rules[i];
 	}
 	a->nrules = out;
+	a->nerrors = c.nerrors;
+	memcpy(a->error, c.error, sizeof(a->error));
 	free(c.idx);
 	pthread_mutex_unlock(&a->mu);
 	return pairs;
@@ -801,4 +835,16 @@ void nc_alerts_counts(struct nc_alerts *a, size_t *pending, size_t *firing)
 		*pending = p;
 	if (firing)
 		*firing = f;
+}
+
+size_t nc_alerts_errors(struct nc_alerts *a, char *buf, size_t len)
+{
+	size_t n;
+
+	pthread_mutex_lock(&a->mu);
+	n = a->nerrors;
+	if (buf && len)
+		snprintf(buf, len, "%s", n ? a->error : "");
+	pthread_mutex_unlock(&a->mu);
+	return n;
 }

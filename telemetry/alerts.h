@@ -77,6 +77,11 @@ void nc_alerts_spec_changed(struct nc_alerts *a);
 /* A resolved alert stays in the JSON this long (seconds, default 900), then is dropped. */
 void nc_alerts_set_keep_resolved(struct nc_alerts *a, unsigned seconds);
 /*
+ * Anomaly checks (nc_tm_anomaly) that failed in the last round (each was a
+ * gap: the alert kept its state), with the first one's message in buf.
+ */
+size_t nc_alerts_errors(struct nc_alerts *a, char *buf, size_t len);
+/*
  * A value as people read it, for its unit: a ratio as a percentage
  * ("93.5%"), bytes in IEC units ("7.5 GiB"), rates with "/s"; NAN as
  * "unknown".

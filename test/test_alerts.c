@@ -447,6 +447,92 @@ START_TEST(test_alert_selectors_and_metrics)
 }
 END_TEST
 
+/* ---- anomaly rules on a real Holt-Winters RRD (telemetry/store.c) ---- */
+
+/* a daily-like cycle of one season, CPU between 0.3 and 0.7, plus deterministic noise */
+static double cycle(unsigned k, unsigned season, unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return 0.5 + 0.2 * sin(2 * M_PI * k / season) + (double)((*seed >> 16) % 1000) / 100000.0;
+}
+
+/* N: a spike is reported within the FAILURES window of its start */
+#define NC_ALERT_ANOMALY_N 9
+
+START_TEST(test_alert_anomaly)
+{
+	char dir[] = "/tmp/nc-alerts-XXXXXX", *cmd;
+	struct nc_tm_store *st = NULL;
+	struct nc_tm_store_opts so = { .step = 15 };
+	struct nc_err err = { "" };
+	struct nc_spec *spec = load_ok(RULE("vm-cpu-anomaly") "  target: vm\n  metric: cpu_usage\n"
+				       "  anomaly: {season: 15m}\n  severity: warning\n");
+	struct nc_alerts *a = nc_alerts_new();
+	const unsigned season = 60, at = 4 * 60 + 10;   /* 15m at 15 s; the spike 10 rounds into the 5th season */
+	unsigned seed1 = 1, seed2 = 7, k, fired = 0, resolved = 0;
+	struct nc_run r;
+	char why[300];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	so.dir = dir;
+	ck_assert_msg(nc_tm_store_open(&st, &so, &err) == 0, "%s", err.msg);
+	nc_alerts_set_step(a, 15);
+	for (k = 1; k <= 6 * season; k++) {
+		struct round rd;
+		struct nc_tm_object *o;
+		struct nc_alert_event *ev = NULL;
+		size_t nev = 0, i;
+
+		memset(&rd, 0, sizeof(rd));
+		rd.r.t = 1700000040 + 15 * (time_t)k;
+		o = add_obj(&rd, NC_MT_HOST, "kvm1", NULL);
+		o->v[NC_HM_UP] = 1;
+		o = add_obj(&rd, NC_MT_VM, "clean", "kvm1");
+		o->v[NC_VM_CPU_USAGE] = cycle(k, season, &seed1);
+		o = add_obj(&rd, NC_MT_VM, "spiked", "kvm1");
+		o->v[NC_VM_CPU_USAGE] = cycle(k, season, &seed2) + (k >= at && k < at + 12 ? 0.4 : 0);
+		nc_alerts_eval(a, spec, &rd.r, st, &ev, &nev);
+		ck_assert_uint_eq(nc_alerts_errors(a, why, sizeof(why)), 0);
+		for (i = 0; i < nev; i++) {
+			ck_assert_msg(strcmp(ev[i].object, "spiked") == 0, "round %u: %s %s", k, ev[i].object,
+				      nc_alert_state_name(ev[i].state));
+			if (ev[i].state == NC_ALERT_FIRING && !fired)
+				fired = k;
+			if (ev[i].state == NC_ALERT_RESOLVED && !resolved)
+				resolved = k;
+		}
+		nc_alert_events_release(ev, nev);
+		round_free(&rd);
+	}
+	ck_assert_msg(fired >= at && fired < at + NC_ALERT_ANOMALY_N, "spike at round %u fired at %u", at, fired);
+	/* resolved once Holt-Winters has caught up again (here round 301: the spike pushed its level
+	 * and trend up, and values back to normal read low for a while) */
+	ck_assert_msg(resolved > at + 12, "resolved at round %u", resolved);
+	/* without a store an anomaly rule stays inactive */
+	{
+		struct round rd;
+		struct nc_alert_event *ev = NULL;
+		size_t nev = 0, pending, firing;
+		struct nc_alerts *b = nc_alerts_new();
+
+		make_round(&rd, 1700000000, 0.5, 0.5, 5, true);
+		nc_alerts_eval(b, spec, &rd.r, NULL, &ev, &nev);
+		ck_assert_uint_eq(nev, 0);
+		nc_alerts_counts(b, &pending, &firing);
+		ck_assert_uint_eq(pending + firing, 0);
+		round_free(&rd);
+		nc_alerts_free(b);
+	}
+	nc_tm_store_close(st);
+	nc_alerts_free(a);
+	nc_spec_free(spec);
+	cmd = nc_xasprintf("rm -rf '%s'", dir);
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}
+END_TEST
+
 /* ---- notifications, received by a real HTTP listener in this process ---- */
 
 static pthread_mutex_t got_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -736,6 +822,7 @@ Suite *nc_suite_alerts(void)
 	tcase_add_test(tc, test_alert_gap_keeps_pending);
 	tcase_add_test(tc, test_alert_removed);
 	tcase_add_test(tc, test_alert_selectors_and_metrics);
+	tcase_add_test(tc, test_alert_anomaly);
 	tcase_add_test(tc, test_alert_notifications);
 	suite_add_tcase(s, tc);
 	return s;
