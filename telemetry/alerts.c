@@ -417,9 +417,12 @@ static void transition(struct round_ctx *c, const struct rule *r, struct entry *
 	struct nc_buf b = NC_BUF_INIT;
 	struct nc_alert_event *v;
 
-	summary_of(&b, r, e);
-	free(e->summary);
-	e->summary = nc_buf_detach(&b, NULL);
+	if (!isnan(e->value) || !e->summary) {
+		/* resolved with no value (rule or object gone): the summary it fired with stays */
+		summary_of(&b, r, e);
+		free(e->summary);
+		e->summary = nc_buf_detach(&b, NULL);
+	}
 	*c->ev = nc_xreallocarray(*c->ev, *c->nev + 1, sizeof(**c->ev));
 	v = &(*c->ev)[(*c->nev)++];
 	memset(v, 0, sizeof(*v));
@@ -572,6 +575,10 @@ static size_t eval_rule(struct round_ctx *c, struct rule *r)
 				e->state = NC_ALERT_RESOLVED;   /* as a resolved one that holds again, below */
 			}
 			e->seen = true;
+			if (o->host && e->host && strcmp(o->host, e->host) != 0 && r->target != NC_MT_HOST) {
+				free(e->host);   /* a VM that moved */
+				e->host = nc_xstrdup(o->host);
+			}
 			if (cond < 0)
 				continue;   /* a gap keeps the state */
 			e->value = v;
@@ -593,7 +600,7 @@ static size_t eval_rule(struct round_ctx *c, struct rule *r)
 			case NC_ALERT_PENDING:
 				if (!cond) {
 					e->state = NC_ALERT_INACTIVE;   /* dropped below */
-				} else if ((uint64_t)(t - e->active_since) * 1000 >= r->for_ms) {
+				} else if (t >= e->active_since && (uint64_t)(t - e->active_since) * 1000 >= r->for_ms) {
 					e->state = NC_ALERT_FIRING;
 					e->firing_since = t;
 					transition(c, r, e, t);
@@ -616,6 +623,7 @@ static size_t eval_rule(struct round_ctx *c, struct rule *r)
 		o = find(c, r->target, e->id);
 		if (r->in_spec && r->metric && !o && r->target != NC_MT_HOST && host_down(c, e->host))
 			continue;   /* its host did not answer: a gap, not a departure */
+		e->value = NAN;  /* resolved because it is gone, not because of a value */
 		if (stop(c, r, e, t))
 			e->state = NC_ALERT_INACTIVE;
 	}
