@@ -417,6 +417,21 @@ static void baseline(struct sim_load *l, const char *vm)
 	l->rate[L_TX] = (double)(h[5] % 64) * 1024;
 }
 
+/* v rounded, within 0 .. NC_STAT_NONE - 1 (a counter never reads as "not reported") */
+static uint64_t to_u64(double v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v >= 1.8e19)
+		return NC_STAT_NONE - 1;
+	return (uint64_t)(v + 0.5);
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > NC_STAT_NONE - 1 - b ? NC_STAT_NONE - 1 : a + b;
+}
+
 /* counter k of load l at time t (vcpus: the VM's current vCPUs) */
 static uint64_t counter(const struct sim_load *l, int k, double t, unsigned vcpus)
 {
@@ -427,9 +442,7 @@ static uint64_t counter(const struct sim_load *l, int k, double t, unsigned vcpu
 	if (k == L_CPU)
 		r *= 1e9 * (l->vcpus ? l->vcpus : vcpus);
 	v = r * dt;
-	if (!(v >= 0) || v >= 1.8e19)
-		return l->base[k];
-	return l->base[k] + (uint64_t)llround(v);
+	return sat_add(l->base[k], to_u64(v));
 }
 
 /* the load in effect for vm: its entry, or its baseline */
@@ -706,10 +719,10 @@ static void sim_fill(struct nc_host_stats *s, const struct sim_loads *loads, dou
 		l = effective(loads, d->name);
 		d->cpu_time_ns = counter(&l, L_CPU, t, d->vcpus);
 		d->mem_available = d->balloon_cur;
-		d->rss = (uint64_t)llround((double)d->balloon_cur * (l.memory > 1 ? 1 : l.memory));
+		d->rss = to_u64((double)d->balloon_cur * (l.memory > 1 ? 1 : l.memory));
 		d->mem_unused = d->balloon_cur - d->rss;
 		if (d->state == NC_DOM_RUNNING) {
-			busy += d->cpu_time_ns;
+			busy = sat_add(busy, d->cpu_time_ns);
 			used += d->balloon_cur;
 		}
 		for (k = 0; k < d->ndisks; k++) {
@@ -731,7 +744,7 @@ static void sim_fill(struct nc_host_stats *s, const struct sim_loads *loads, dou
 		qsort(s->pools, s->npools, sizeof(*s->pools), pool_stats_cmp);
 	/* the node: busy is what its running guests use, counted since NC_SIM_EPOCH */
 	s->cpu_busy_ns = busy;
-	s->cpu_total_ns = (uint64_t)llround((double)s->cpus * 1e9 * (t > NC_SIM_EPOCH ? t - NC_SIM_EPOCH : 0));
+	s->cpu_total_ns = to_u64((double)s->cpus * 1e9 * (t > NC_SIM_EPOCH ? t - NC_SIM_EPOCH : 0));
 	s->mem_available = used < s->mem_total ? s->mem_total - used : 0;
 }
 
