@@ -964,6 +964,22 @@ static int hw_value(struct nc_tm_store *st, const char *path, const char *cf, ti
 	return 0;
 }
 
+/* HWPREDICT, DEVPREDICT and FAILURES of row rt from an update's summary: how many found */
+static int hw_summary(const rrd_info_t *sum, time_t rt, double *pred, double *dev, double *fail)
+{
+	static const char *const cfs[] = { "HWPREDICT", "DEVPREDICT", "FAILURES" };
+	double *out[] = { pred, dev, fail };
+	char key[96];
+	int got = 0;
+
+	for (size_t i = 0; i < NC_ARRAY_SIZE(cfs); i++) {
+		snprintf(key, sizeof(key), "[%lld]RRA[%s][1]DS[" HW_DS "]", (long long)rt, cfs[i]);
+		if (nc_tm_info_val(sum, key, out[i]))
+			got++;
+	}
+	return got;
+}
+
 int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double value,
 		  const struct nc_hw_params *p, bool *aberrant, double *predicted, double *deviation,
 		  struct nc_err *err)
@@ -974,7 +990,7 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 	char hex[65], params[160], val[64];
 	double pred = NAN, dev = NAN, fail = NAN;
 	time_t last = 0, rt;
-	int rc, ret = -1;
+	int rc, ret = -1, got;
 
 	if (aberrant)
 		*aberrant = false;
@@ -1027,25 +1043,33 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 		free(f->params);
 		f->params = nc_xstrdup(params);
 	}
+	/* the last row an update at t completes */
+	rt = t - t % (time_t)st->step;
+	got = 0;
 	if (t > f->last) {
+		/* rrd_update_v_r tells the rows it wrote: no fetch needed after it
+		 * (Debian's librrd exports no rrd_updatex_v_r: t > last is ours to check) */
+		rrd_info_t *sum = rrd_info_push(NULL, nc_xstrdup("nc"), RD_I_INT, (rrd_infoval_t){ .u_int = 0 });
+
 		if (isnan(value) || isinf(value))
 			snprintf(val, sizeof(val), "%lld:U", (long long)t);
 		else
 			snprintf(val, sizeof(val), "%lld:%.17g", (long long)t, value);
 		rrd_clear_error();
-		if (rrd_updatex_r(path.buf, NULL, RRD_SKIP_PAST_UPDATES, 1,
-				  (const char *[]){ val }) != 0) {
+		if (rrd_update_v_r(path.buf, NULL, 1, (const char *[]){ val }, sum) != 0) {
+			rrd_info_free(sum);
 			f->checked = false;
 			nc_err_set(err, "%s: cannot update: %s", path.buf, nc_tm_rrd_error());
 			goto out;
 		}
 		f->last = t;
+		got = hw_summary(sum, rt, &pred, &dev, &fail);
+		rrd_info_free(sum);
 	}
-	/* the last row the update completed */
-	rt = t - t % (time_t)st->step;
-	if (hw_value(st, path.buf, "HWPREDICT", rt, &pred, &e) != 0 ||
-	    hw_value(st, path.buf, "DEVPREDICT", rt, &dev, &e) != 0 ||
-	    hw_value(st, path.buf, "FAILURES", rt, &fail, &e) != 0) {
+	if (got != 3 &&
+	    (hw_value(st, path.buf, "HWPREDICT", rt, &pred, &e) != 0 ||
+	     hw_value(st, path.buf, "DEVPREDICT", rt, &dev, &e) != 0 ||
+	     hw_value(st, path.buf, "FAILURES", rt, &fail, &e) != 0)) {
 		nc_err_set(err, "%s", e.msg);
 		goto out;
 	}
