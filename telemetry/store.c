@@ -56,6 +56,7 @@ struct nc_tm_file {
 	char *key;               /* "vm/web-1" or "anomaly/HEX" */
 	time_t last;
 	bool checked;
+	bool refused;            /* a name the store does not take: said once */
 	char *params;            /* anomaly: the parameters it was made with, else NULL */
 };
 
@@ -579,15 +580,19 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 		if ((unsigned)o->target >= NC_MT__COUNT)
 			continue;
 		tried++;
+		nc_buf_reset(&key);
+		nc_buf_addf(&key, "%s/%s", nc_metric_target_name(o->target), o->id ? o->id : "");
+		f = nc_tm_store_file(st, key.buf);
 		if (!nc_tm_id_ok(o->id)) {
-			note(&errs, &nerr, "%s '%s': not a name the store accepts ([A-Za-z0-9._@-], "
-			     "no leading '.', at most 200 bytes)", nc_metric_target_name(o->target),
-			     o->id ? o->id : "");
+			if (f->refused)
+				tried--;        /* refused before: said then */
+			else
+				note(&errs, &nerr, "%s '%s': not a name the store accepts ([A-Za-z0-9._@-], "
+				     "no leading '.', at most 200 bytes): not kept",
+				     nc_metric_target_name(o->target), o->id ? o->id : "");
+			f->refused = true;
 			continue;
 		}
-		nc_buf_reset(&key);
-		nc_buf_addf(&key, "%s/%s", nc_metric_target_name(o->target), o->id);
-		f = nc_tm_store_file(st, key.buf);
 		path_of(&path, st, o->target, o->id);
 		if (!f->checked) {
 			if (!made[o->target]) {

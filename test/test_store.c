@@ -381,13 +381,22 @@ START_TEST(test_store_bad_ids)
 		ck_assert_int_eq(file_size(outside), -1);
 		free(outside);
 	}
+	/* said once: the same names again are quiet (still nothing written) */
+	make_round(&rd, T0 + 30, NC_MT_VM, bad, NC_ARRAY_SIZE(bad), 1);
+	ck_assert_int_eq(write_round(st, &rd, &err), 0);
+	ck_assert_str_eq(err.msg, "");
 	/* a bad one beside a good one: the good one is written */
-	make_round(&rd, T0 + 30, NC_MT_VM, ok, 1, 1);
+	make_round(&rd, T0 + 45, NC_MT_VM, ok, 1, 1);
 	rd.o[1] = rd.o[0];
-	rd.o[1].id = (char *)".hidden";
+	rd.o[1].id = (char *)"..new";
 	rd.r.nobjs = 2;
 	ck_assert_int_eq(write_round(st, &rd, &err), 0);
-	HAS(err.msg, ".hidden");
+	HAS(err.msg, "vm '..new': not a name the store accepts");
+	ck_assert_int_eq(nc_tm_store_list(st, NC_MT_VM, &list, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0], "ok-1");
+	free(list[0]);
+	free(list);
 	nc_tm_store_close(st);
 	rmtree(d);
 }
