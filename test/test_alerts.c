@@ -508,6 +508,41 @@ START_TEST(test_alert_anomaly)
 	/* resolved once Holt-Winters has caught up again (here round 301: the spike pushed its level
 	 * and trend up, and values back to normal read low for a while) */
 	ck_assert_msg(resolved > at + 12, "resolved at round %u", resolved);
+	/* 300 VMs: 256 Holt-Winters series are started in the first round, the rest in the next */
+	{
+		struct nc_spec *sp = load_ok(RULE("many") "  target: vm\n  metric: cpu_usage\n  anomaly: {season: 1m}\n");
+		struct nc_alerts *b = nc_alerts_new();
+		int round;
+
+		for (round = 0; round < 2; round++) {
+			struct round rd;
+			struct nc_alert_event *ev = NULL;
+			size_t nev = 0, i;
+			char *ls;
+
+			memset(&rd, 0, sizeof(rd));
+			rd.r.t = 1800000000 + 15 * round;
+			add_obj(&rd, NC_MT_HOST, "kvm1", NULL)->v[NC_HM_UP] = 1;
+			for (i = 0; i < 300; i++) {
+				char name[16];
+
+				snprintf(name, sizeof(name), "vm%03zu", i);
+				add_obj(&rd, NC_MT_VM, name, "kvm1")->v[NC_VM_CPU_USAGE] = 0.5;
+			}
+			nc_alerts_eval(b, sp, &rd.r, st, &ev, &nev);
+			ck_assert_uint_eq(nc_alerts_errors(b, why, sizeof(why)), 0);
+			nc_alert_events_release(ev, nev);
+			round_free(&rd);
+			ls = nc_xasprintf("ls '%s/anomaly' | grep -c rrd$", dir);
+			nc_run_shell(&r, ls);
+			/* the 2 series of the test above, then 256, then all 300 */
+			ck_assert_str_eq(r.out, round == 0 ? "258\n" : "302\n");
+			nc_run_free(&r);
+			free(ls);
+		}
+		nc_alerts_free(b);
+		nc_spec_free(sp);
+	}
 	/* without a store an anomaly rule stays inactive */
 	{
 		struct round rd;
