@@ -50,8 +50,13 @@ const char *nc_libvirt_state_file(struct nc_host_conn *host);
 int nc_host_stats_read(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
 int nc_sim_load_tool(struct nc_host_conn *conn, int argc, char **argv, FILE *out, struct nc_err *err);
 
-/* baselines count from here (2020-01-01T00:00:00Z), so counters stay far from overflowing */
-#define NC_SIM_EPOCH 1577836800.0
+/*
+ * Baselines and the node's CPU total count from here (2025-01-01T00:00:00Z), so
+ * counters stay far from overflowing: the total (CPUs x ns) fits 64 bits for
+ * about 570 CPU-years, e.g. a host of 128 CPUs until 2029 (then it saturates
+ * and host cpu_usage is unknown).  A clock before it counts nothing.
+ */
+#define NC_SIM_EPOCH 1735689600.0
 #define LOAD_MAX_SIZE (16u << 20)
 
 static int st_fail(struct nc_err *err, const char *what)
