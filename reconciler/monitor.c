@@ -172,16 +172,66 @@ static void value(struct nc_buf *b, double v)
 	nc_buf_addf(b, "} %.15g\n", v);
 }
 
+/* digits of v, at least width (zero-padded): 200,000 series a round, printf is the cost */
+static void add_u64(struct nc_buf *b, uint64_t v, int width)
+{
+	char t[24];
+	int i = (int)sizeof(t);
+
+	t[--i] = '\0';
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+		width--;
+	} while (v || width > 0);
+	nc_buf_adds(b, t + i);
+}
+
 static void counter(struct nc_buf *b, uint64_t v)
 {
-	nc_buf_addf(b, "} %llu\n", (unsigned long long)v);
+	nc_buf_adds(b, "} ");
+	add_u64(b, v, 1);
+	nc_buf_addc(b, '\n');
 }
 
 /* nanoseconds as seconds, exactly */
 static void seconds_ns(struct nc_buf *b, uint64_t ns)
 {
-	nc_buf_addf(b, "} %llu.%09llu\n", (unsigned long long)(ns / 1000000000u),
-		    (unsigned long long)(ns % 1000000000u));
+	nc_buf_adds(b, "} ");
+	add_u64(b, ns / 1000000000u, 1);
+	nc_buf_addc(b, '.');
+	add_u64(b, ns % 1000000000u, 9);
+	nc_buf_addc(b, '\n');
+}
+
+/* the labels of an object, inside the braces, escaped: made once per round */
+static char *object_labels(const struct nc_tm_object *o)
+{
+	struct nc_buf b = NC_BUF_INIT;
+
+	switch (o->target) {
+	case NC_MT_HOST:
+		label(&b, true, "host", o->name);
+		break;
+	case NC_MT_VM:
+		label(&b, true, "host", o->host ? o->host : "");
+		label(&b, false, "vm", o->name);
+		label(&b, false, "managed", o->managed ? "true" : "false");
+		break;
+	default:
+		label(&b, true, "pool", o->name);
+		if (o->host)
+			label(&b, false, "host", o->host);
+		break;
+	}
+	return nc_buf_detach(&b, NULL);
+}
+
+static void series_start(struct nc_buf *b, const char *fam, const char *labels)
+{
+	nc_buf_adds(b, fam);
+	nc_buf_addc(b, '{');
+	nc_buf_adds(b, labels);
 }
 
 /* the round's VM objects by (host, name): a domain's managed flag */
@@ -223,12 +273,17 @@ static const struct nc_tm_object *vm_object(const struct vm_index *ix, const cha
 	return hit ? *hit : NULL;
 }
 
-static void vm_labels(struct nc_buf *b, const char *fam, const char *host, const char *vm, bool managed)
+/* a domain's labels: its object's, or made here for one the round left out */
+static const char *dom_labels(struct nc_buf *scratch, const struct nc_tm_round *r, char *const *labs,
+			      const struct nc_tm_object *o, const char *host, const char *vm)
 {
-	nc_buf_addf(b, "%s{", fam);
-	label(b, true, "host", host);
-	label(b, false, "vm", vm);
-	label(b, false, "managed", managed ? "true" : "false");
+	if (o)
+		return labs[o - r->objs];
+	nc_buf_reset(scratch);
+	label(scratch, true, "host", host);
+	label(scratch, false, "vm", vm);
+	label(scratch, false, "managed", "false");
+	return scratch->buf;
 }
 
 /* the nic label: the spec's NIC name for a spec VM (by MAC, else by position), else the device */
@@ -255,8 +310,10 @@ static const char *nic_name(const struct nc_spec *spec, const struct nc_dom_stat
 }
 
 static void raw_series(struct nc_buf *b, const struct family *f, const struct nc_tm_round *r,
-		       const struct nc_spec *spec, const size_t *order, const struct vm_index *ix)
+		       const struct nc_spec *spec, const size_t *order, const struct vm_index *ix,
+		       char *const *labs)
 {
+	struct nc_buf scratch = NC_BUF_INIT;
 	size_t hi, j, k;
 
 	for (hi = 0; hi < r->nhosts; hi++) {
@@ -283,11 +340,13 @@ static void raw_series(struct nc_buf *b, const struct family *f, const struct nc
 			const struct nc_dom_stats *d = &hs->doms[j];
 			const struct nc_tm_object *o = vm_object(ix, host, d->name);
 			bool managed = o && o->managed;
+			const char *labels;
 
+			if (f->raw == R_VM_CPU && d->cpu_time_ns == NC_STAT_NONE)
+				continue;
+			labels = dom_labels(&scratch, r, labs, o, host, d->name);
 			if (f->raw == R_VM_CPU) {
-				if (d->cpu_time_ns == NC_STAT_NONE)
-					continue;
-				vm_labels(b, f->name, host, d->name, managed);
+				series_start(b, f->name, labels);
 				seconds_ns(b, d->cpu_time_ns);
 				continue;
 			}
@@ -299,7 +358,7 @@ static void raw_series(struct nc_buf *b, const struct family *f, const struct nc
 
 					if (v == NC_STAT_NONE)
 						continue;
-					vm_labels(b, f->name, host, d->name, managed);
+					series_start(b, f->name, labels);
 					label(b, false, "disk", ds->dev ? ds->dev : "?");
 					counter(b, v);
 				}
@@ -312,15 +371,17 @@ static void raw_series(struct nc_buf *b, const struct family *f, const struct nc
 
 				if (v == NC_STAT_NONE)
 					continue;
-				vm_labels(b, f->name, host, d->name, managed);
+				series_start(b, f->name, labels);
 				label(b, false, "nic", nic_name(spec, d, k, managed));
 				counter(b, v);
 			}
 		}
 	}
+	nc_buf_release(&scratch);
 }
 
-static void derived_series(struct nc_buf *b, const struct family *f, const struct nc_tm_round *r)
+static void derived_series(struct nc_buf *b, const struct family *f, const struct nc_tm_round *r,
+			   char *const *labs)
 {
 	size_t i;
 
@@ -330,22 +391,7 @@ static void derived_series(struct nc_buf *b, const struct family *f, const struc
 
 		if (o->target != f->target || isnan(v))
 			continue;
-		nc_buf_addf(b, "%s{", f->name);
-		switch (o->target) {
-		case NC_MT_HOST:
-			label(b, true, "host", o->name);
-			break;
-		case NC_MT_VM:
-			label(b, true, "host", o->host ? o->host : "");
-			label(b, false, "vm", o->name);
-			label(b, false, "managed", o->managed ? "true" : "false");
-			break;
-		default:
-			label(b, true, "pool", o->name);
-			if (o->host)
-				label(b, false, "host", o->host);
-			break;
-		}
+		series_start(b, f->name, labs[i]);
 		value(b, v);
 	}
 }
@@ -368,7 +414,10 @@ void nc_tm_round_prometheus(const struct nc_tm_round *r, const struct nc_spec *s
 	struct host_order *ho = nc_xcalloc(r->nhosts + 1, sizeof(*ho));
 	struct nc_buf series = NC_BUF_INIT;
 	struct vm_index ix;
+	char **labs = nc_xcalloc(r->nobjs + 1, sizeof(*labs));
 
+	for (i = 0; i < r->nobjs; i++)
+		labs[i] = object_labels(&r->objs[i]);
 	vm_index_build(&ix, r);
 	for (i = 0; i < r->nhosts; i++) {
 		ho[i].name = r->hosts[i];
@@ -381,15 +430,18 @@ void nc_tm_round_prometheus(const struct nc_tm_round *r, const struct nc_spec *s
 	for (i = 0; i < n; i++) {
 		nc_buf_reset(&series);
 		if (f[i].raw >= 0)
-			raw_series(&series, &f[i], r, spec, order, &ix);
+			raw_series(&series, &f[i], r, spec, order, &ix, labs);
 		else
-			derived_series(&series, &f[i], r);
+			derived_series(&series, &f[i], r, labs);
 		if (!series.len)
 			continue;
 		help_line(out, &f[i]);
 		nc_buf_add(out, series.buf, series.len);
 	}
 	nc_buf_release(&series);
+	for (i = 0; i < r->nobjs; i++)
+		free(labs[i]);
+	free(labs);
 	free(ix.v);
 	free(order);
 }

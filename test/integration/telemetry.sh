@@ -2,8 +2,9 @@
 # Integration test of serve's telemetry on a real libvirt daemon (test/testbed/libvirtd.sh)
 # running a QEMU (TCG) guest whose CPU load the test drives:
 #   the guest (dirty-guest.S, booted directly) spins its one vCPU; `virsh suspend` makes it
-#   use none, `virsh resume` busy again.  serve runs with telemetry.interval 1s, an AlertRule
-#   `vm cpu_usage > 0.5 for 3s`, and a notify target in the Alertmanager format: a POST
+#   use none, `virsh resume` busy again (under TCG on a busy machine a spinning vCPU gets
+#   anything from 0.3 to 1 CPU: the thresholds leave room).  serve runs with
+#   telemetry.interval 1s, an AlertRule `vm cpu_usage > 0.2 for 3s`, and a notify target in the Alertmanager format: a POST
 #   receiver this script starts (python3, on loopback).
 # Checks: the VM's novacron_vm_cpu_seconds_total advances while it runs and not while it is
 # suspended; the alert goes pending -> firing (a notification, Alertmanager's shape) ->
@@ -97,7 +98,7 @@ spec:
   target: vm
   selector: {matchLabels: {load: driven}}
   metric: cpu_usage
-  threshold: {op: ">", value: 0.5}
+  threshold: {op: ">", value: 0.2}
   for: 3s
   severity: warning
   summary: "VM {{ object }} on {{ host }}: CPU {{ value }}"
@@ -160,12 +161,12 @@ wait_for 20 has_cpu && ok "/metrics has vm1's CPU counter" || fail "no novacron_
 say "the guest spins: its CPU series advances"
 # under TCG the guest's BIOS runs first (busy too); a second's worth of rounds is enough
 r=$(cpu_over 3)
-python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.5 else 1)" "$r" &&
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.1 else 1)" "$r" &&
 	ok "running: vm1 used $r CPU seconds per second" || fail "running: vm1's CPU advanced by only $r per second"
 
 say "the alert goes pending, then firing"
 wait_for 15 state_is pending || wait_for 1 state_is firing || fail "alert vm-cpu-busy never pending (state $(alert_state))"
-if wait_for 20 state_is firing; then ok "alert vm-cpu-busy firing (cpu_usage > 0.5 for 3s)"; else
+if wait_for 20 state_is firing; then ok "alert vm-cpu-busy firing (cpu_usage > 0.2 for 3s)"; else
 	fail "alert vm-cpu-busy not firing (state $(alert_state))"; fi
 if wait_for 15 hook_has '"status": *"firing"'; then
 	ok "firing notification received"
@@ -195,14 +196,14 @@ say "suspend: no CPU, the alert resolves"
 virsh_ suspend vm1 >/dev/null || fail "virsh suspend"
 sleep 2
 r=$(cpu_over 3)
-python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.1 else 1)" "$r" &&
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0.05 else 1)" "$r" &&
 	ok "suspended: vm1 used $r CPU seconds per second" || fail "suspended: vm1's CPU still advanced by $r per second"
 if wait_for 20 hook_has '"status": *"resolved"'; then ok "resolved notification received"; else
 	fail "no resolved notification (state $(alert_state)): $(tail -c 600 "$T/hooks")"; fi
 state_is none && ok "no alert pending or firing after the suspend" || fail "alert state $(alert_state) after the suspend"
 virsh_ resume vm1 >/dev/null || fail "virsh resume"
 r=$(cpu_over 3)
-python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.5 else 1)" "$r" &&
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.1 else 1)" "$r" &&
 	ok "resumed: vm1 uses CPU again ($r per second)" || fail "resumed: vm1's CPU advanced by only $r per second"
 
 say "history and graph"
