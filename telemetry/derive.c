@@ -261,9 +261,14 @@ static void derive_vm(struct nc_tm_round *r, const char *host, const struct nc_d
 static void derive_pool(struct nc_tm_round *r, const char *host, const struct nc_pool_stats *p)
 {
 	struct nc_tm_object *o;
-	char *id = p->shared ? nc_xstrdup(p->name) : nc_xasprintf("%s@%s", p->name, host);
+	/* NovaCron's libvirt pools are "novacron-POOL" (drivers/storage/storage.c): the
+	 * object takes the spec StoragePool's name, which rules select by labels */
+	bool ours = strncmp(p->name, "novacron-", 9) == 0 && p->name[9];
+	const char *name = ours ? p->name + 9 : p->name;
+	char *id = p->shared ? nc_xstrdup(name) : nc_xasprintf("%s@%s", name, host);
 
-	o = append(r, NC_MT_POOL, p->name, p->shared ? NULL : host, id);
+	o = append(r, NC_MT_POOL, name, p->shared ? NULL : host, id);
+	o->managed = ours;
 	free(id);
 	o->v[NC_PM_CAPACITY] = (double)p->capacity;
 	o->v[NC_PM_USED] = (double)p->allocation;

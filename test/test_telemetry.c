@@ -524,6 +524,33 @@ START_TEST(test_tm_derive_unique_ids)
 }
 END_TEST
 
+/* NovaCron's libvirt pools (novacron-POOL) are named after their StoragePool; others keep theirs */
+START_TEST(test_tm_derive_pool_names)
+{
+	struct nc_host_stats a, b;
+	struct nc_tm_round r = { 0 };
+	const struct nc_tm_object *o;
+
+	host(&a, 100, 0, 0, "novacron-local", false, 30);
+	host(&b, 100, 0, 0, "default", false, 30);
+	nc_tm_derive(&r, "h1", NULL, &a);
+	nc_tm_derive(&r, "h1", NULL, &b);
+	nc_tm_round_sort(&r);
+	o = nc_tm_round_find(&r, NC_MT_POOL, "local@h1");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(o->name, "local");
+	ck_assert_str_eq(o->host, "h1");
+	ck_assert(o->managed);
+	o = nc_tm_round_find(&r, NC_MT_POOL, "default@h1");
+	ck_assert_ptr_nonnull(o);
+	ck_assert(!o->managed);
+	ck_assert_ptr_null(nc_tm_round_find(&r, NC_MT_POOL, "novacron-local@h1"));
+	nc_tm_round_release(&r);
+	nc_host_stats_release(&a);
+	nc_host_stats_release(&b);
+}
+END_TEST
+
 /* a host down and a host the failure detector holds failed: up 0 and gaps; the others are read */
 START_TEST(test_tm_collect_down_and_failed)
 {
@@ -766,6 +793,7 @@ Suite *nc_suite_telemetry(void)
 	tcase_add_test(tc, test_tm_sim_load_tool);
 	tcase_add_test(tc, test_tm_derive_gaps);
 	tcase_add_test(tc, test_tm_derive_unique_ids);
+	tcase_add_test(tc, test_tm_derive_pool_names);
 	tcase_add_test(tc, test_tm_collect_down_and_failed);
 	tcase_add_test(tc, test_tm_collect_hung_host_times_out);
 	tcase_add_test(tc, test_tm_test_driver_stats);
