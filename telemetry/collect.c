@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../drivers/storage/storage.h"
+#include "../reconciler/backups.h"
 #include "../reconciler/connections.h"
 #include "../spec/util.h"
 
@@ -144,6 +146,12 @@ struct job {
 	char *shown;                 /* the spec's URI, what errors may name */
 	char *refused;               /* why no URI may be opened (then uri is NULL) */
 	bool skip;                   /* failed: not contacted */
+	/* an rbd StoragePool instead of a host: its Ceph cluster through librados
+	 * (host holds the pool's name; copies of the spec's values: a worker may
+	 * outlive the spec) */
+	bool rbd;
+	char *rbd_pool, *ceph_conf, *ceph_user, *key_file;
+	uint64_t capacity, used, available;
 	enum job_state state;
 	struct timespec start;
 	struct nc_host_stats stats;
@@ -192,6 +200,10 @@ static void shared_unref(struct shared *s)
 		free(s->jobs[i].shown);
 		free(s->jobs[i].refused);
 		free(s->jobs[i].error);
+		free(s->jobs[i].rbd_pool);
+		free(s->jobs[i].ceph_conf);
+		free(s->jobs[i].ceph_user);
+		free(s->jobs[i].key_file);
 		nc_host_stats_release(&s->jobs[i].stats);
 	}
 	if (s->cache)
@@ -262,7 +274,21 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		memset(&st, 0, sizeof(st));
-		if (j->skip) {
+		if (j->rbd) {
+			struct nc_pool_def pd = { .name = j->host, .type = "rbd", .rbd_pool = j->rbd_pool,
+						  .ceph_conf = j->ceph_conf, .ceph_user = j->ceph_user,
+						  .key_file = j->key_file };
+			uint64_t cap = 0, used = 0, avail = 0;
+
+			r = nc_rbd_pool_usage(&pd, &cap, &used, &avail, &err);
+			pthread_mutex_lock(&s->mu);
+			if (j->state != JOB_ABANDONED) {
+				j->capacity = cap;
+				j->used = used;
+				j->available = avail;
+			}
+			pthread_mutex_unlock(&s->mu);
+		} else if (j->skip) {
 			nc_err_set(&err, "failed health checks; not contacted");
 			r = -1;
 		} else if (j->uri) {
@@ -271,7 +297,7 @@ static void *worker(void *arg)
 			nc_err_set(&err, "%s", j->refused);
 			r = -1;
 		}
-		if (r < 0)   /* no file contents, no operator's parameters */
+		if (r < 0 && !j->rbd)   /* no file contents, no operator's parameters */
 			nc_connection_error_clean(&err, j->uri, j->shown);
 
 		pthread_mutex_lock(&s->mu);
@@ -340,9 +366,10 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 	unsigned parallel = opts && opts->parallel ? opts->parallel : 16;
 	const struct nc_list *conns = opts ? opts->connections : NULL;
 	const struct nc_host *h;
+	const struct nc_pool *p;
 	struct timespec t0;
 	pthread_t *join;
-	size_t i, w, njoin = 0;
+	size_t i, w, njoin = 0, nhosts, nrbd = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(out, 0, sizeof(*out));
@@ -355,7 +382,10 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->n = spec->nobjs[NC_KIND_HOST];
+	nhosts = spec->nobjs[NC_KIND_HOST];
+	NC_SPEC_EACH(spec, NC_KIND_STORAGE_POOL, const struct nc_pool, p, i)
+		nrbd += NC_IS_SET(p->spec.type) && p->spec.type.v == NC_POOL_RBD;
+	s->n = nhosts + nrbd;
 	s->jobs = nc_xcalloc(s->n ? s->n : 1, sizeof(*s->jobs));
 	s->refs = 1;
 	s->state_dir = opts && opts->state_dir ? nc_xstrdup(opts->state_dir) : NULL;
@@ -377,6 +407,22 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 			j->refused = nc_xstrdup(e.msg);
 		j->shown = nc_xstrdup(h->spec.uri.v);
 		j->skip = is_failed(opts, j->host);
+	}
+	w = nhosts;
+	NC_SPEC_EACH(spec, NC_KIND_STORAGE_POOL, const struct nc_pool, p, i) {
+		struct nc_pool_def pd;
+		struct job *j;
+
+		if (!NC_IS_SET(p->spec.type) || p->spec.type.v != NC_POOL_RBD)
+			continue;
+		nc_pool_def_from_spec(&pd, p);
+		j = &s->jobs[w++];
+		j->rbd = true;
+		j->host = nc_xstrdup(pd.name);
+		j->rbd_pool = pd.rbd_pool ? nc_xstrdup(pd.rbd_pool) : NULL;
+		j->ceph_conf = pd.ceph_conf ? nc_xstrdup(pd.ceph_conf) : NULL;
+		j->ceph_user = pd.ceph_user ? nc_xstrdup(pd.ceph_user) : NULL;
+		j->key_file = pd.key_file ? nc_xstrdup(pd.key_file) : NULL;
 	}
 
 	pthread_mutex_lock(&s->mu);
@@ -413,11 +459,32 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 		pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
 	}
 	/* the results, in spec order; the raw statistics move into the round */
-	out->nhosts = s->n;
-	out->hosts = nc_xcalloc(s->n ? s->n : 1, sizeof(*out->hosts));
-	out->raw = nc_xcalloc(s->n ? s->n : 1, sizeof(*out->raw));
-	out->errors = nc_xcalloc(s->n ? s->n : 1, sizeof(*out->errors));
-	for (i = 0; i < s->n; i++) {
+	out->nhosts = nhosts;
+	out->hosts = nc_xcalloc(nhosts ? nhosts : 1, sizeof(*out->hosts));
+	out->raw = nc_xcalloc(nhosts ? nhosts : 1, sizeof(*out->raw));
+	out->errors = nc_xcalloc(nhosts ? nhosts : 1, sizeof(*out->errors));
+	out->nrbd = nrbd;
+	out->rbd_pools = nc_xcalloc(nrbd ? nrbd : 1, sizeof(*out->rbd_pools));
+	out->rbd_errors = nc_xcalloc(nrbd ? nrbd : 1, sizeof(*out->rbd_errors));
+	for (i = nhosts; i < s->n; i++) {
+		struct job *j = &s->jobs[i];
+		struct nc_tm_object *o;
+
+		out->rbd_pools[i - nhosts] = nc_xstrdup(j->host);
+		o = nc_tm_round_add(out, NC_MT_POOL, j->host, NULL, j->host);
+		o->managed = true;
+		if (j->error) {     /* a gap, never zeros */
+			out->rbd_errors[i - nhosts] = nc_xstrdup(j->error);
+			continue;
+		}
+		if (j->capacity == 0)   /* a new cluster whose mgr has not reported yet: a gap too */
+			continue;
+		o->v[NC_PM_CAPACITY] = (double)j->capacity;
+		o->v[NC_PM_USED] = (double)j->used;
+		o->v[NC_PM_AVAILABLE] = (double)j->available;
+		o->v[NC_PM_USED_RATIO] = j->capacity ? (double)j->used / (double)j->capacity : NAN;
+	}
+	for (i = 0; i < nhosts; i++) {
 		struct job *j = &s->jobs[i];
 
 		out->hosts[i] = nc_xstrdup(j->host);
@@ -437,9 +504,9 @@ void nc_tm_collect(struct nc_tm_round *out, const struct nc_spec *spec, const st
 			join[njoin++] = s->threads[w];
 	}
 	{
-		bool *skipped = nc_xcalloc(s->n ? s->n : 1, sizeof(*skipped));
+		bool *skipped = nc_xcalloc(nhosts ? nhosts : 1, sizeof(*skipped));
 
-		for (i = 0; i < s->n; i++)
+		for (i = 0; i < nhosts; i++)
 			skipped[i] = s->jobs[i].skip;
 		shared_unref(s);    /* unlocks */
 		for (w = 0; w < njoin; w++)

@@ -49,6 +49,12 @@ void nc_tm_round_release(struct nc_tm_round *r)
 	free(r->hosts);
 	free(r->raw);
 	free(r->errors);
+	for (i = 0; i < r->nrbd; i++) {
+		free(r->rbd_pools[i]);
+		free(r->rbd_errors[i]);
+	}
+	free(r->rbd_pools);
+	free(r->rbd_errors);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -115,8 +121,8 @@ const struct nc_tm_object *nc_tm_round_find(const struct nc_tm_round *r, enum nc
 }
 
 /* a new object at the end of r, every value NAN */
-static struct nc_tm_object *append(struct nc_tm_round *r, enum nc_metric_target t, const char *name,
-				   const char *host, const char *id)
+struct nc_tm_object *nc_tm_round_add(struct nc_tm_round *r, enum nc_metric_target t, const char *name,
+				     const char *host, const char *id)
 {
 	struct nc_tm_object *o;
 	size_t k;
@@ -219,7 +225,7 @@ static double vm_memory_used(const struct nc_dom_stats *d)
 static void derive_vm(struct nc_tm_round *r, const char *host, const struct nc_dom_stats *d,
 		      const struct nc_dom_stats *p, double dt)
 {
-	struct nc_tm_object *o = append(r, NC_MT_VM, d->name, host, d->name);
+	struct nc_tm_object *o = nc_tm_round_add(r, NC_MT_VM, d->name, host, d->name);
 	bool running = d->state == NC_DOM_RUNNING;
 	double used, cur;
 
@@ -267,7 +273,7 @@ static void derive_pool(struct nc_tm_round *r, const char *host, const struct nc
 	const char *name = ours ? p->name + 9 : p->name;
 	char *id = p->shared ? nc_xstrdup(name) : nc_xasprintf("%s@%s", name, host);
 
-	o = append(r, NC_MT_POOL, name, p->shared ? NULL : host, id);
+	o = nc_tm_round_add(r, NC_MT_POOL, name, p->shared ? NULL : host, id);
 	o->managed = ours;
 	free(id);
 	o->v[NC_PM_CAPACITY] = (double)p->capacity;
@@ -279,7 +285,7 @@ static void derive_pool(struct nc_tm_round *r, const char *host, const struct nc
 void nc_tm_derive(struct nc_tm_round *r, const char *host, const struct nc_host_stats *prev,
 		  const struct nc_host_stats *cur)
 {
-	struct nc_tm_object *h = append(r, NC_MT_HOST, host, NULL, host);
+	struct nc_tm_object *h = nc_tm_round_add(r, NC_MT_HOST, host, NULL, host);
 	double dt, busy, total;
 	size_t i, running = 0;
 

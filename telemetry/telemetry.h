@@ -48,6 +48,11 @@ struct nc_tm_round {
 	struct nc_host_stats *raw;   /* raw[i].t == 0: host i gave none this round */
 	char **errors;               /* NULL where the host answered */
 	size_t nhosts;
+	/* rbd StoragePools, read from the NovaCron machine through librados (they are no
+	 * libvirt pools): by spec name, and why one gave nothing this round (NULL: it did) */
+	char **rbd_pools;
+	char **rbd_errors;
+	size_t nrbd;
 };
 void nc_tm_round_release(struct nc_tm_round *r);
 /* the object with this target and id, or NULL (binary search) */
@@ -68,6 +73,9 @@ void nc_tm_derive(struct nc_tm_round *r, const char *host, const struct nc_host_
  * name seen on two hosts the running copy (then the first host by name), of
  * a shared pool seen from several hosts one */
 void nc_tm_round_sort(struct nc_tm_round *r);
+/* appends an object with every value NAN (the caller fills them); sort afterwards */
+struct nc_tm_object *nc_tm_round_add(struct nc_tm_round *r, enum nc_metric_target t, const char *name,
+				     const char *host, const char *id);
 
 /*
  * Collects one round from every Host of spec in parallel (at most

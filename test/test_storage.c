@@ -17,6 +17,7 @@
  * its tests skip with a line on stderr (NC_TEST_SKIP).
  */
 #include <fcntl.h>
+#include <math.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <rbd/librbd.h>
@@ -31,6 +32,7 @@
 
 #include "../drivers/storage/storage.h"
 #include "../spec/util.h"
+#include "../telemetry/telemetry.h"
 
 #define MiB (1ULL << 20)
 
@@ -959,6 +961,54 @@ START_TEST(test_storage_rbd)
 
 	rados_ioctx_destroy(io);
 	rados_shutdown(cluster);
+	/* telemetry of the pool (nc_rbd_pool_usage) and through a collection round */
+	{
+		uint64_t cap = 0, used = 0, avail = 0;
+		struct nc_pool_def nopool = pool;
+		struct nc_spec *spec = NULL;
+		struct nc_diags d;
+		struct nc_tm_round r;
+		const struct nc_tm_object *o;
+		char *yaml = nc_xasprintf("apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: ceph}\n"
+					  "spec: {type: rbd, rbd: {pool: rbd, cephConf: %s}}\n"
+					  "---\napiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: gone}\n"
+					  "spec: {type: rbd, rbd: {pool: nosuchpool, cephConf: %s}}\n", conf, conf);
+
+		/* a new cluster's figures come once its mgr has reported the OSD's: wait for them */
+		for (int k = 0; k < 120; k++) {
+			ck_assert_msg(nc_rbd_pool_usage(&pool, &cap, &used, &avail, &err) == 0, "%s", err.msg);
+			if (cap > 0 && used > 0)
+				break;
+			usleep(500 * 1000);
+		}
+		ck_assert_uint_gt(cap, 0);
+		ck_assert_uint_gt(used, 0);      /* the images written above, and the OSD's own */
+		ck_assert_uint_lt(avail, cap);
+		nopool.rbd_pool = "nosuchpool";
+		ck_assert_int_eq(nc_rbd_pool_usage(&nopool, &cap, &used, &avail, &err), -1);
+		HAS(err.msg, "Ceph pool nosuchpool");
+		nc_diags_init(&d);
+		ck_assert_int_eq(nc_spec_load_buffer(&spec, "pools.yaml", yaml, strlen(yaml), NULL, &d), 0);
+		nc_tm_collect(&r, spec, NULL, NULL);
+		o = nc_tm_round_find(&r, NC_MT_POOL, "ceph");
+		ck_assert_ptr_nonnull(o);
+		ck_assert(o->managed);
+		ck_assert_ptr_null(o->host);
+		ck_assert(o->v[NC_PM_CAPACITY] > 0 && o->v[NC_PM_USED_RATIO] > 0 && o->v[NC_PM_USED_RATIO] < 1);
+		/* a pool that cannot be read: a gap and why, never zeros */
+		o = nc_tm_round_find(&r, NC_MT_POOL, "gone");
+		ck_assert_ptr_nonnull(o);
+		ck_assert(isnan(o->v[NC_PM_CAPACITY]));
+		ck_assert_uint_eq(r.nrbd, 2);
+		ck_assert_str_eq(r.rbd_pools[1], "gone");
+		ck_assert_ptr_nonnull(r.rbd_errors[1]);
+		HAS(r.rbd_errors[1], "nosuchpool");
+		ck_assert_ptr_null(r.rbd_errors[0]);
+		nc_tm_round_release(&r);
+		nc_spec_free(spec);
+		nc_diags_release(&d);
+		free(yaml);
+	}
 	/* a wrong ceph.conf: an error naming it */
 	pool.ceph_conf = "/nonexistent/ceph.conf";
 	ck_assert_int_eq(nc_vol_info(NULL, &pool, "vm1-root", &v, &err), -1);

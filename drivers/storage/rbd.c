@@ -345,6 +345,28 @@ static void session_close(struct rbd_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int nc_rbd_pool_usage(const struct nc_pool_def *pool, uint64_t *capacity, uint64_t *used,
+		      uint64_t *available, struct nc_err *err)
+{
+	struct rbd_session s;
+	struct rados_cluster_stat_t cs;
+	int r;
+
+	/* the ioctx is opened too: a pool that does not exist is an error, not the cluster's figures */
+	if (session_open(&s, pool, pool->name, err) < 0)
+		return -1;
+	if ((r = rados_cluster_stat(s.cluster, &cs)) < 0) {
+		nc_err_set(err, "storage pool %s: Ceph statistics: %s", pool->name, strerror(-r));
+		session_close(&s);
+		return -1;
+	}
+	*capacity = cs.kb * 1024;
+	*available = cs.kb_avail * 1024;
+	*used = cs.kb_used * 1024;
+	session_close(&s);
+	return 0;
+}
+
 static int rbdb_info(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
 		     struct nc_volume *out, struct nc_err *err)
 {

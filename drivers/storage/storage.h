@@ -218,6 +218,14 @@ void nc_ceph_key_free(char *b64, unsigned char *raw, size_t len);
  * default port 6789 when none is written.  *out is a NULL-terminated array;
  * free with nc_strv_free().  0 and an empty array when none are configured.
  */
+/*
+ * Telemetry of an rbd pool (telemetry/collect.c): its Ceph cluster's raw
+ * capacity, used and available bytes (rados_cluster_stat, what `ceph df`
+ * shows as RAW STORAGE: every pool of a cluster shares them, replicas
+ * included).  Connects (the pool must exist) and disconnects.
+ */
+int nc_rbd_pool_usage(const struct nc_pool_def *pool, uint64_t *capacity, uint64_t *used,
+		      uint64_t *available, struct nc_err *err);
 int nc_ceph_monitors(const char *ceph_conf, char ***out, struct nc_err *err);
 void nc_strv_free(char **v);
 
