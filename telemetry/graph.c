@@ -3,8 +3,9 @@
  * librrd's graph API (rrd_graph_v): the AVERAGE as an area, the MAX as a
  * line, the object and metric in the title, the unit on the vertical axis.
  *
- * rrd_graph_v() parses an argv like `rrdtool graph` (getopt-style state), so
- * it runs under nc_rrd_argv_lock; with rrdcached, --daemon makes it flush the
+ * rrd_graph_v() is the command line's `rrdtool graph` (librrd 1.7.2 parses
+ * its argv reentrantly, but sets up pango's font map for the whole process),
+ * so it runs under nc_rrd_argv_lock; with rrdcached, --daemon makes it flush the
  * file first.  The PNG path is the operator's (a command-line argument);
  * the object's id is checked as for every file of the store.
  */
@@ -159,7 +160,6 @@ int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
 	if (st->rrdcached)
 		pthread_mutex_lock(&nc_rrdc_lock);    /* --daemon uses librrd's one connection */
 	rrd_clear_error();
-	optind = 0;
 	lsan_off();
 	info = rrd_graph_v(argc, (char **)argv);
 	lsan_on();

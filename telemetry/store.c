@@ -10,8 +10,9 @@
  * Threads.  librrd 1.7's *_r calls (create_r2, updatex_r, fetch_r, info_r)
  * keep no global state; librrd's error string is per thread (rrd_get_context()
  * is thread-local in librrd), so an error is read in the thread that made it.
- * rrd_graph_v() and rrd_tune() are argv-parsing calls written for the command
- * line: they run under one process-wide mutex (nc_rrd_argv_lock).  librrd's
+ * rrd_graph_v() and rrd_tune() are the command line's calls (argv in; graph
+ * sets up pango's font map for the process): they run under one
+ * process-wide mutex (nc_rrd_argv_lock).  librrd's
  * rrdcached client is one connection per process (Debian's librrd 1.7.2
  * exports only the rrdc_* calls, not rrd_client_new): a store connects it to
  * its address and makes its calls under nc_rrdc_lock.  A store itself is
@@ -941,7 +942,6 @@ static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_h
 		snprintf(d, sizeof(d), "%.17g", p->delta);
 		pthread_mutex_lock(&nc_rrd_argv_lock);
 		rrd_clear_error();
-		optind = 0;
 		if (rrd_tune(6, targv) != 0) {
 			nc_err_set(err, "%s: cannot set delta: %s", path, nc_tm_rrd_error());
 			rc = -1;
