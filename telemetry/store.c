@@ -224,6 +224,12 @@ static int check_history(struct nc_tm_store *st, const char *path, enum nc_metri
 
 	if (stat(path, &sb) != 0 && errno == ENOENT)
 		return 0;
+	if (st->rrdcached) {
+		/* values the daemon still holds (a serve before this one) count for
+		 * the last update: written first */
+		rrdc_flush(path);
+		rrd_clear_error();
+	}
 	in = nc_tm_info(st, path);
 	if (!in) {
 		nc_err_set(err, "%s", nc_tm_rrd_error());
