@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -464,8 +465,13 @@ static pid_t start_rrdcached(const char *bin, const char *dir, char *addr, size_
 	struct stat sb;
 
 	(void)j;
-	if (posix_spawn(&pid, bin, NULL, NULL, argv, environ) != 0)
-		pid = -1;
+	pid = fork();
+	if (pid == 0) {
+		/* a test that fails ends its process: the daemon goes with it */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv(bin, argv);
+		_exit(127);
+	}
 	/* wait (bounded: 10 s) for its socket */
 	for (int i = 0; pid > 0 && i < 1000; i++) {
 		int status;
