@@ -405,6 +405,7 @@ int main(int argc, char **argv)
 
 			o.dir = tdir;
 			o.rrdcached = addr;
+			o.create_limit = UINT_MAX;
 			if (nc_tm_store_open(&st, &o, &err) != 0) {
 				fprintf(stderr, "%s\n", err.msg);
 				return 1;
