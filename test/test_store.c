@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -442,6 +443,79 @@ START_TEST(test_store_create_limit)
 }
 END_TEST
 
+static const struct nc_hw_params hw;
+
+/* two threads on one store: rounds written while anomalies, reads and a graph go on */
+struct thread_arg {
+	struct nc_tm_store *st;
+	const char *dir;
+	int failures;
+};
+
+static void *writer(void *p)
+{
+	struct thread_arg *a = p;
+	static const char *const ids[] = { "t1", "t2", "t3" };
+	struct nc_err err = { "" };
+	struct round rd;
+
+	for (int k = 1; k <= 60; k++) {
+		make_round(&rd, T0 + 15 * k, NC_MT_VM, ids, 3, k);
+		if (nc_tm_store_write(a->st, &rd.r, &err) != 0 || err.msg[0])
+			a->failures++;
+	}
+	return NULL;
+}
+
+static void *reader(void *p)
+{
+	struct thread_arg *a = p;
+	struct nc_err err = { "" };
+	struct nc_tm_series s = { 0 };
+	char *png = nc_xasprintf("%s/t.png", a->dir);
+
+	for (int k = 1; k <= 60; k++) {
+		bool ab;
+
+		if (nc_tm_anomaly(a->st, "threads", T0 + 15 * k, k % 7, &hw, &ab, NULL, NULL, &err) != 0)
+			a->failures++;
+		if (nc_tm_store_fetch(a->st, NC_MT_VM, "t1", "cpu_usage", NC_TM_AVERAGE, T0, T0 + 900, 0,
+				      &s, &err) == 1)
+			nc_tm_series_release(&s);
+		if (k % 20 == 0 &&
+		    nc_tm_graph(a->st, NC_MT_VM, "t1", "cpu_usage", T0, T0 + 900, 300, 100, png, &err) != 0 &&
+		    !strstr(err.msg, "no history"))
+			a->failures++;
+	}
+	free(png);
+	return NULL;
+}
+
+START_TEST(test_store_threads)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	struct thread_arg w = { st, d, 0 }, r = { st, d, 0 };
+	struct nc_tm_series s = { 0 };
+	struct nc_err err = { "" };
+	pthread_t tw, tr;
+
+	ck_assert_int_eq(pthread_create(&tw, NULL, writer, &w), 0);
+	ck_assert_int_eq(pthread_create(&tr, NULL, reader, &r), 0);
+	pthread_join(tw, NULL);
+	pthread_join(tr, NULL);
+	ck_assert_int_eq(w.failures, 0);
+	ck_assert_int_eq(r.failures, 0);
+	ck_assert_int_eq(nc_tm_store_fetch(st, NC_MT_VM, "t3", "vcpus", NC_TM_AVERAGE, T0 + 15, T0 + 900,
+					   0, &s, &err), 1);
+	for (int k = 1; k <= 60; k++)
+		ck_assert(fabs(at(&s, T0 + 15 * k) - (k + 200 + NC_VM_VCPUS)) < 1e-9);
+	nc_tm_series_release(&s);
+	nc_tm_store_close(st);
+	rmtree(d);
+}
+END_TEST
+
 /* ---- rrdcached ---- */
 
 static const char *find_rrdcached(void)
@@ -783,6 +857,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
 	tcase_add_test(tc, test_store_create_limit);
+	tcase_add_test(tc, test_store_threads);
 	tcase_add_test(tc, test_store_rrdcached);
 	tcase_add_test(tc, test_store_anomaly_clean);
 	tcase_add_test(tc, test_store_anomaly_spike);
