@@ -703,6 +703,7 @@ int nc_monitor_start(struct nc_monitor **out, const struct nc_monitor_opts *o, s
 	m->o.rrdcached = m->rrdcached;
 	if (o->alerts)
 		nc_alerts_set_step(o->alerts, m->o.interval_ms / 1000 ? m->o.interval_ms / 1000 : 1);
+	nc_buf_init(&m->text);
 	m->alerts = o->alerts ? o->alerts : new_alerts(m);
 	m->o.alerts = NULL;
 	m->conns = nc_tm_conns_new();

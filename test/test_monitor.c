@@ -527,7 +527,7 @@ static enum MHD_Result receive(void *cls, struct MHD_Connection *conn, const cha
 	return ret;
 }
 
-static __attribute__((unused)) bool wait_got(const char *want, int seconds)
+static bool wait_got(const char *want, int seconds)
 {
 	bool seen = false;
 	int i;
@@ -575,7 +575,8 @@ START_TEST(test_monitor_serve_sim)
 			     "'  summary: \"VM {{ object }} on {{ host }}: CPU {{ value }}\"' > spec/alert.yaml", NC_SOURCE_DIR), 0);
 	ck_assert_int_eq(shq("printf 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
 			     "interval: 1s\\ndriftInterval: 60s\\nlisten: 127.0.0.1:%d\\ntelemetry:\\n  interval: 1s\\n"
-			     "' > serve.yaml", tdir, tdir, tdir, port), 0);
+			     "notify:\\n  - url: http://127.0.0.1:%d/hook\\n    events: [alert]\\n' > serve.yaml",
+			     tdir, tdir, tdir, port, hook), 0);
 	ck_assert_int_eq(shq("$NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid"), 0);
 	free(wait_body(port, "/status", "\"result\": \"ok\"", 30));
 	/* the round after the pass knows where web-1 runs */
@@ -626,6 +627,8 @@ START_TEST(test_monitor_serve_sim)
 	nc_run_in(&r, tdir, "cat log");
 	ck_assert_int_eq(count(r.out, "alert FIRING: vm-cpu-busy on vm web-1"), 1);
 	nc_run_free(&r);
+	ck_assert_msg(wait_got("\"event\": \"alert\"", 10) && wait_got("\"rule\": \"vm-cpu-busy\", \"state\": \"firing\"", 5),
+		      "no firing notification: %s", got.buf);
 
 	/* a reload (SIGHUP) keeps the alert states: nothing fires twice */
 	ck_assert_int_eq(shq("kill -HUP $(cat pid)"), 0);
@@ -664,11 +667,24 @@ START_TEST(test_monitor_serve_sim)
 	/* back to 10 %: resolved, notified */
 	ck_assert_int_eq(shq("$NC sim --state-dir state %s load web-1 cpu=0.1", host), 0);
 	free(wait_body(port, "/status", "\"state\": \"resolved\"", 10));
+	ck_assert_msg(wait_got("\"rule\": \"vm-cpu-busy\", \"state\": \"resolved\"", 10), "no resolved notification: %s",
+		      got.buf);
 	nc_run_in(&r, tdir, "cat log");
 	ck_assert_int_eq(count(r.out, "alert resolved: vm-cpu-busy on vm web-1"), 1);
 	nc_run_free(&r);
+	pthread_mutex_lock(&got_mu);
+	ck_assert_int_eq(count(got.buf, "\"state\": \"firing\""), 1);     /* once: not again after the gap or the reload */
+	pthread_mutex_unlock(&got_mu);
 
 	ck_assert_int_eq(shq("test -s state/telemetry/vm/web-1.rrd && test -s state/telemetry/host/%s.rrd", host), 0);
+	/* SIGTERM stops it within a round; under ASan/UBSan its log shows what they found */
+	ck_assert_int_eq(shq("kill $(cat pid); for i in $(seq 100); do kill -0 $(cat pid) 2>/dev/null || exit 0; "
+			     "sleep 0.1; done; exit 1"), 0);
+	nc_run_in(&r, tdir, "cat log");
+	HAS(r.out, "novacron serve: stopping");
+	HASNT(r.out, "runtime error");
+	HASNT(r.out, "Sanitizer");
+	nc_run_free(&r);
 	MHD_stop_daemon(d);
 }
 END_TEST
