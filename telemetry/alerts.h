@@ -53,7 +53,13 @@ void nc_alerts_free(struct nc_alerts *a);
 size_t nc_alerts_eval(struct nc_alerts *a, const struct nc_spec *spec, const struct nc_tm_round *r,
 		      struct nc_tm_store *store, struct nc_alert_event **ev, size_t *nev);
 
-/* Pending and firing alerts as a JSON array (for /status "alerts"), sorted by rule, object. */
+/*
+ * Pending, firing and recently resolved alerts (kept nc_alerts_set_keep_resolved
+ * seconds) as a JSON array (for /status "alerts"), sorted by rule, object:
+ * {"rule", "state", "severity", "target", "object", "host" (or null),
+ *  "metric", "value" (or null), "value_text", "active_since", "firing_since"
+ *  (once it fired), "resolved_at" (once resolved), "summary"}.
+ */
 void nc_alerts_json(struct nc_alerts *a, struct nc_buf *out);
 /* Prometheus: ALERTS{alertname,alertstate,severity,target,object,host} 1 per pending/firing
  * alert and novacron_alerts_firing / _pending gauges. */
