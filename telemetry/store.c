@@ -1020,12 +1020,7 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 	if (hw_check_params(p, err) != 0)
 		return -1;
 	nc_sha256_hex(key, strlen(key), hex);
-	nc_buf_addf(&path, "%s/anomaly", st->dir);
-	if (nc_mkdir_p_mode(path.buf, 0700) != 0) {
-		nc_err_set(err, "%s: %s", path.buf, strerror(errno));
-		goto done;
-	}
-	nc_buf_addf(&path, "/%s.rrd", hex);
+	nc_buf_addf(&path, "%s/anomaly/%s.rrd", st->dir, hex);
 	nc_buf_addf(&fkey, "anomaly/%s", hex);
 	hw_params_str(params, sizeof(params), st, p);
 
@@ -1043,6 +1038,15 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 			unlink(path.buf);                  /* the rule's parameters changed */
 		}
 		if (rc != 1) {
+			struct nc_buf d = NC_BUF_INIT;
+
+			nc_buf_addf(&d, "%s/anomaly", st->dir);
+			if (nc_mkdir_p_mode(d.buf, 0700) != 0) {
+				nc_err_set(err, "%s: %s", d.buf, strerror(errno));
+				nc_buf_release(&d);
+				goto out;
+			}
+			nc_buf_release(&d);
 			last = ((t - 1) / (time_t)st->step) * (time_t)st->step;
 			if (hw_create(st, path.buf, p, last, &e) != 0) {
 				nc_err_set(err, "%s", e.msg);
@@ -1098,9 +1102,37 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 	ret = 0;
 out:
 	pthread_mutex_unlock(&st->lock);
-done:
 	nc_buf_release(&path);
 	nc_buf_release(&fkey);
 	nc_buf_release(&msg);
+	return ret;
+}
+
+int nc_tm_anomaly_forget(struct nc_tm_store *st, const char *key, struct nc_err *err)
+{
+	struct nc_buf path = NC_BUF_INIT, fkey = NC_BUF_INIT;
+	char hex[65];
+	int ret = 0;
+
+	if (st->read_only) {
+		nc_err_set(err, "telemetry store %s: opened read-only", st->dir);
+		return -1;
+	}
+	if (!key || !*key) {
+		nc_err_set(err, "anomaly: no key");
+		return -1;
+	}
+	nc_sha256_hex(key, strlen(key), hex);
+	nc_buf_addf(&path, "%s/anomaly/%s.rrd", st->dir, hex);
+	nc_buf_addf(&fkey, "anomaly/%s", hex);
+	pthread_mutex_lock(&st->lock);
+	nc_tm_store_forget(st, fkey.buf);
+	if (unlink(path.buf) != 0 && errno != ENOENT) {
+		nc_err_set(err, "%s: %s", path.buf, strerror(errno));
+		ret = -1;
+	}
+	pthread_mutex_unlock(&st->lock);
+	nc_buf_release(&path);
+	nc_buf_release(&fkey);
 	return ret;
 }

@@ -92,6 +92,9 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 		  const struct nc_hw_params *p, bool *aberrant, double *predicted, double *deviation,
 		  struct nc_err *err);
 
+/* Removes the Holt-Winters RRD keyed `key` (a rule or an object gone); 0 also when there was none. */
+int nc_tm_anomaly_forget(struct nc_tm_store *st, const char *key, struct nc_err *err);
+
 /* A PNG graph of one metric of one object over [start, end] (librrd's graph API). */
 int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
 		const char *metric, time_t start, time_t end, unsigned width, unsigned height,

@@ -747,6 +747,12 @@ START_TEST(test_store_anomaly_spike)
 	ck_assert_int_eq(nc_tm_anomaly(st, "vm-cpu/web-2", T0 + 15 * (5 * hw.season + 1), 50, &p, &ab,
 				       &pred, NULL, &err), 0);
 	ck_assert_msg(isnan(pred) && !ab, "pred %g", pred);
+	/* forgotten: the next value starts learning again */
+	ck_assert_int_eq(nc_tm_anomaly_forget(st, "vm-cpu/web-4", &err), 0);
+	ck_assert_int_eq(nc_tm_anomaly_forget(st, "vm-cpu/none", &err), 0);
+	ck_assert_int_eq(nc_tm_anomaly(st, "vm-cpu/web-4", T0 + 15 * (5 * hw.season + 2), 50, &p, &ab,
+				       &pred, NULL, &err), 0);
+	ck_assert_msg(isnan(pred) && !ab, "pred %g", pred);
 	/* bad parameters */
 	p.window = 29;
 	ck_assert_int_eq(nc_tm_anomaly(st, "k", T0, 1, &p, &ab, NULL, NULL, &err), -1);
