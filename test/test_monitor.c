@@ -689,6 +689,28 @@ START_TEST(test_monitor_serve_sim)
 }
 END_TEST
 
+/* serve --once runs one round after its pass (history written); telemetry.enabled: false none */
+START_TEST(test_monitor_once_and_disabled)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && printf 'source:\\n  directory: %s/spec\\n"
+			     "cacheDir: %s/cache\\nstateDir: %s/state\\nlisten: 127.0.0.1:0\\n' > serve.yaml && "
+			     "cp serve.yaml off.yaml && printf 'telemetry:\\n  enabled: false\\n' >> off.yaml",
+			     NC_SOURCE_DIR, tdir, tdir, tdir), 0);
+	nc_run_in(&r, tdir, "$NC serve --config off.yaml --once");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	HAS(r.err, "telemetry: disabled (telemetry.enabled: false)");
+	nc_run_free(&r);
+	ck_assert_int_ne(shq("test -e state/telemetry"), 0);
+	nc_run_in(&r, tdir, "$NC serve --config serve.yaml --once");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	HAS(r.err, "telemetry: a round every 15000 ms, 15000 ms per host, history in ");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("test -s state/telemetry/host/kvm1.rrd && test -s state/telemetry/vm/web-1.rrd"), 0);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -701,6 +723,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_config_checked);
 	tcase_add_test(tc, test_monitor_dist);
 	tcase_add_test(tc, test_monitor_serve_sim);
+	tcase_add_test(tc, test_monitor_once_and_disabled);
 	suite_add_tcase(s, tc);
 	return s;
 }
