@@ -990,8 +990,11 @@ static int run_pass(struct server *s)
 	}
 	po.max_recoveries = NC_IS_SET(c->ha.max_recoveries) ? (unsigned)c->ha.max_recoveries.v : NC_HA_MAX_RECOVERIES;
 	po.ha_state_dir = s->state_dir;
-	/* load-aware placement reads the history kept under the state dir (docs/placement.md) */
-	nc_buf_addf(&tdir, "%s/telemetry", s->state_dir);
+	/* load-aware placement reads the history the telemetry loop keeps (docs/placement.md) */
+	if (NC_IS_SET(c->telemetry.dir))
+		nc_buf_adds(&tdir, c->telemetry.dir.v);
+	else
+		nc_buf_addf(&tdir, "%s/telemetry", s->state_dir);
 	po.telemetry_dir = tdir.buf;
 	nc_plan_build(&p, s->good_spec, &cl, &po);
 	nc_images_check_urls(&p, &cl, &imgs);
