@@ -33,8 +33,8 @@ static void setup(void)
 static void teardown(void)
 {
 	/* stop what the test started, by the PID it recorded, then remove its directory */
-	nc_run_inq(tdir, "[ -f pid ] && kill $(cat pid) 2>/dev/null; sleep 0.2; [ -f pid ] && kill -9 $(cat pid) "
-			 "2>/dev/null; cd / && rm -rf '%s'", tdir);
+	nc_run_inq(tdir, "for f in pid pid2; do [ -f $f ] && kill $(cat $f) 2>/dev/null; done; sleep 0.2; "
+			 "for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; cd / && rm -rf '%s'", tdir);
 }
 
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
@@ -602,7 +602,7 @@ START_TEST(test_monitor_serve_sim)
 	promtool_check(body);
 	HAS(body, "\nnovacron_telemetry_rounds_total ");
 	HAS(body, "# TYPE novacron_host_cpu_seconds_total counter\n");
-	HAS(body, "\nnovacron_pool_used_bytes{pool=\"");      /* the pool of each host */
+	HAS(body, "\nnovacron_pool_used_bytes{pool=\"local\",host=\"kvm1\"} ");   /* the spec StoragePool, per host */
 	free(body);
 	wait_rounds(port, 2);
 	body = get(port, "/metrics");
@@ -711,6 +711,45 @@ START_TEST(test_monitor_once_and_disabled)
 }
 END_TEST
 
+/*
+ * Two instances, one lease: the standby collects, stores and alerts
+ * nothing (no cluster series, "active": false, no round) while the leader
+ * does; when the leader stops, the other takes the lease and collects.
+ */
+START_TEST(test_monitor_standby_collects_nothing)
+{
+	int p1 = free_port(), p2 = free_port();
+	char *body;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && for n in 1 2; do printf 'source:\\n  directory: %s/spec\\n"
+			     "cacheDir: %s/cache$n\\nstateDir: %s/state\\nlisten: 127.0.0.1:%%s\\ntelemetry:\\n  interval: 1s\\n' "
+			     "$([ $n = 1 ] && echo %d || echo %d) > s$n.yaml; done",
+			     NC_SOURCE_DIR, tdir, tdir, tdir, p1, p2), 0);
+	ck_assert_int_eq(shq("$NC serve --config s1.yaml >/dev/null 2>>log & echo $! > pid"), 0);
+	free(wait_body(p1, "/metrics", "vm=\"web-1\",managed=\"true\"} ", 30));
+	ck_assert_int_eq(shq("$NC serve --config s2.yaml >/dev/null 2>>log2 & echo $! > pid2"), 0);
+	free(wait_body(p2, "/status", "\"lease\": \"held by ", 20));
+	wait_rounds(p1, 2);
+	body = get(p2, "/status");
+	HAS(body, "\"leader\": false");
+	HAS(body, "\"telemetry\": {\"enabled\": true, \"active\": false, \"interval\": 1, \"rounds\": 0,");
+	free(body);
+	body = get(p2, "/metrics");
+	HAS(body, "novacron_telemetry_rounds_total 0\n");
+	HASNT(body, "novacron_vm_");
+	HASNT(body, "novacron_host_stats_up");
+	free(body);
+	/* the leader goes: the standby takes over and collects */
+	ck_assert_int_eq(shq("kill $(cat pid); for i in $(seq 100); do kill -0 $(cat pid) 2>/dev/null || exit 0; "
+			     "sleep 0.1; done; exit 1"), 0);
+	free(wait_body(p2, "/metrics", "vm=\"web-1\",managed=\"true\"} ", 30));
+	body = get(p2, "/status");
+	HAS(body, "\"leader\": true");
+	free(body);
+	ck_assert_int_eq(shq("kill $(cat pid2)"), 0);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -724,6 +763,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_dist);
 	tcase_add_test(tc, test_monitor_serve_sim);
 	tcase_add_test(tc, test_monitor_once_and_disabled);
+	tcase_add_test(tc, test_monitor_standby_collects_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
