@@ -60,6 +60,8 @@ static void write_spec(const char *load, bool pinned)
 	nc_buf_release(&b);
 }
 
+static const char *gap_vm;     /* its cpu_usage is unknown every other round */
+
 /* one hour of rounds, a minute apart; own_mem: each host's own memory use */
 static void write_history(const char *skip_vm, double own_mem1, double own_mem2)
 {
@@ -105,6 +107,8 @@ static void write_history(const char *skip_vm, double own_mem1, double own_mem2)
 			obj[n].v[NC_VM_RUNNING] = 1;
 			obj[n].v[NC_VM_VCPUS] = 2;
 			obj[n].v[NC_VM_CPU_USAGE] = strcmp(vms[i], "web-a") == 0 ? 1.0 : 0.05;
+			if (gap_vm && strcmp(vms[i], gap_vm) == 0 && k % 2)
+				obj[n].v[NC_VM_CPU_USAGE] = NAN;
 			obj[n].v[NC_VM_MEMORY_BYTES] = 2 * GiB;
 			obj[n].v[NC_VM_MEMORY_USED] = 128 * MiB;
 			obj[n].v[NC_VM_DISK_READ_BPS] = obj[n].v[NC_VM_DISK_WRITE_BPS] = 0;
@@ -270,6 +274,46 @@ START_TEST(test_load_both_counts_own_use)
 }
 END_TEST
 
+/* the figures read: averages of the known points (a gap is not a zero), the window's end
+ * the newest update, only what is asked for */
+START_TEST(test_load_read_figures)
+{
+	static const char *const want[] = { "web-a", "web-b", "web-z" };
+	struct nc_load_data d;
+	struct nc_err err = { "" };
+	const struct nc_load_obs *o;
+	char *dir = nc_xasprintf("%s/state/telemetry", tdir);
+
+	gap_vm = "web-b";
+	write_history(NULL, 1 * GiB, 3 * GiB);
+	gap_vm = NULL;
+	ck_assert_msg(nc_load_read(&d, dir, 3600, want, 3, NULL, 0, &err) == 1, "%s", err.msg);
+	ck_assert_int_eq(d.end, T0 + 3600);
+	ck_assert_uint_eq(d.window, 3600);
+	ck_assert_uint_eq(d.nvms, 2);
+	ck_assert_uint_eq(d.nhosts, 2);
+	o = nc_load_find(d.vms, d.nvms, "web-a");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_double_eq_tol(o->f.cpu, 2.0, 1e-9);
+	ck_assert_double_eq_tol(o->f.memory, 128 * MiB, 1);
+	ck_assert(o->has_io);
+	o = nc_load_find(d.vms, d.nvms, "web-b");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_double_eq_tol(o->f.cpu, 0.1, 1e-9);      /* not 0.05: the gaps are left out */
+	ck_assert_ptr_null(nc_load_find(d.vms, d.nvms, "web-c"));
+	o = nc_load_find(d.hosts, d.nhosts, "h2");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_double_eq_tol(o->f.cpu, 0.5, 1e-9);
+	ck_assert_double_eq_tol(o->f.memory, 3 * GiB + 3 * 128 * MiB, 1);
+	nc_load_release(&d);
+	/* nothing there: no history, not an error */
+	free(dir);
+	dir = nc_xasprintf("%s/none", tdir);
+	ck_assert_int_eq(nc_load_read(&d, dir, 3600, NULL, 0, NULL, 0, &err), 0);
+	free(dir);
+}
+END_TEST
+
 /* window and headroom without observed figures do nothing: validate says so */
 START_TEST(test_load_validate_warns_static)
 {
@@ -301,6 +345,7 @@ Suite *nc_suite_load(void)
 	tcase_add_test(tc, test_load_headroom);
 	tcase_add_test(tc, test_load_both_counts_own_use);
 	tcase_add_test(tc, test_load_validate_warns_static);
+	tcase_add_test(tc, test_load_read_figures);
 	suite_add_tcase(s, tc);
 	return s;
 }
