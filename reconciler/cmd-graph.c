@@ -95,7 +95,7 @@ static void did_you_mean(struct nc_buf *b, const char *name, const char *const *
 static void unknown_metric(enum nc_metric_target t, const char *metric)
 {
 	struct nc_buf b = NC_BUF_INIT;
-	const char *names[NC_METRICS_MAX];
+	const char *names[NC_METRICS_MAX] = { NULL };
 	size_t n = nc_metric_count(t);
 
 	for (size_t i = 0; i < n; i++)

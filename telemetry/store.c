@@ -3,8 +3,8 @@
  *
  * Layout: DIR/TARGET/ID.rrd, one GAUGE data source per metric of the target
  * (named by the catalogue's `ds`), heartbeat twice the step, minimum and
- * maximum unknown; AVERAGE and MAX archives at the step for a day, at 1 min
- * for 2 days, at 1 h for 60 days and at 1 day for 400 days (rows rounded up
+ * maximum unknown; AVERAGE and MAX archives at the step for 6 hours, at 1 min
+ * for a day, at 1 h for 60 days and at 1 day for 400 days (rows rounded up
  * to the step: store_layout()).  docs/monitoring.md gives the sizes.
  *
  * Threads.  librrd 1.7's *_r calls (create_r2, updatex_r, fetch_r, info_r)
@@ -141,7 +141,7 @@ const char *nc_tm_rrd_error(void)
 size_t nc_tm_store_layout(unsigned step, struct nc_tm_rra out[NC_TM_RRA_MAX])
 {
 	static const unsigned long res[] = { 0, 60, 3600, 86400 };
-	static const unsigned long span[] = { 86400, 2 * 86400, 60 * 86400, 400 * 86400 };
+	static const unsigned long span[] = { 6 * 3600, 86400, 60 * 86400, 400 * 86400 };
 	size_t n = 0;
 
 	for (size_t i = 0; i < NC_ARRAY_SIZE(res); i++) {

@@ -3,7 +3,7 @@
  * per object under DIR/TARGET/ID.rrd with one data source per metric of its
  * target (spec/metrics.h `ds`), GAUGE, heartbeat twice the step, so a round
  * a host missed is a gap, never a zero.  Archives: AVERAGE and MAX at the
- * step for 1 day, 1 min for 2 days, 1 h for 60 days, 1 day for 400 days
+ * step for 6 hours, 1 min for 1 day, 1 h for 60 days, 1 day for 400 days
  * (fixed size, bounded disk per series: docs/monitoring.md).
  *
  * Writes go through rrdcached when an address is configured (the
@@ -86,7 +86,8 @@ struct nc_hw_params {
  * object id; created, or recreated when params changed) and tells whether
  * the FAILURES archive flags t as aberrant.  *predicted and *deviation (may
  * be NULL) get HWPREDICT's prediction and DEVPREDICT's deviation (NAN while
- * the first season is learnt; nothing is flagged then).
+ * the first season is learnt, deviation until the end of the second;
+ * nothing is flagged before both are known).
  */
 int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double value,
 		  const struct nc_hw_params *p, bool *aberrant, double *predicted, double *deviation,

@@ -26,7 +26,8 @@ static void hash_part(EVP_MD_CTX *c, const char *name, const char *s)
 	char len[32];
 
 	/* name, length, bytes: no two inputs give the same stream */
-	snprintf(len, sizeof(len), "%s %zu\n", name, s ? strlen(s) : (size_t)0);
+	EVP_DigestUpdate(c, name, strlen(name));
+	snprintf(len, sizeof(len), " %zu\n", s ? strlen(s) : (size_t)0);
 	EVP_DigestUpdate(c, len, strlen(len));
 	if (s)
 		EVP_DigestUpdate(c, s, strlen(s));
