@@ -504,6 +504,10 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 		/* VM actions keep the text they always had: saved plans stay valid */
 		if (a->obj != NC_OBJ_VM)
 			nc_buf_addf(&b, " %s %d %d", object_names[a->obj], a->live_entries, a->autostart);
+		/* where a move goes, and how: an apply of a saved plan that would take the VM
+		 * elsewhere (the pin or the observed load changed) is refused */
+		if (a->kind == NC_ACT_MIGRATE || a->kind == NC_ACT_RECOVER)
+			nc_buf_addf(&b, " to %zu %d", a->target, a->live);
 		nc_buf_addc(&b, '\n');
 		if (a->seed_upload)
 			nc_buf_adds(&b, " seed\n");

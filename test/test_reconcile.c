@@ -455,6 +455,39 @@ START_TEST(test_saved_plan_verbatim_or_refused)
 }
 END_TEST
 
+/* a saved migration is refused when the VM would now go to another host (its pin moved) */
+START_TEST(test_saved_plan_refused_when_target_changes)
+{
+	struct nc_run r;
+	const char *spec3 =
+		"mkdir -p s3 && for h in h1 h2 h3; do printf 'apiVersion: novacron.io/v1\\nkind: Host\\n"
+		"metadata: {name: %s}\\nspec: {uri: \"sim:///%s\"}\\n---\\n' $h $h; done > s3/all.yaml && "
+		"printf 'apiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: v}\\n"
+		"spec: {vcpus: 1, memory: 1GiB, placement: {host: h1}}\\n' >> s3/all.yaml";
+
+	ck_assert_int_eq(shq("%s", spec3), 0);
+	ck_assert_int_eq(shq("$NC apply s3 --state-dir st3 --auto-approve"), 0);
+	ck_assert_int_eq(shq("sed -i 's/host: h1/host: h2/' s3/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC plan s3 --state-dir st3 --out p.json"), 2);
+	HAS(r.out, "~ v: migrate h1 -> h2 (live)");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("sed -i 's/host: h2/host: h3/' s3/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 1);
+	HAS(r.err, "refusing the saved plan: the plan changed since it was made");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir st3 h1 list"), 0);
+	HAS(r.out, "v ");
+	nc_run_free(&r);
+	/* the pin back where the plan said: applied */
+	ck_assert_int_eq(shq("sed -i 's/host: h3/host: h2/' s3/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply p.json"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir st3 h2 list"), 0);
+	HAS(r.out, "v ");
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_fault_at_every_call_converges)
 {
 	/* 10 defines and 9 starts: fail each call in turn, then run again */
@@ -943,6 +976,7 @@ Suite *nc_suite_reconcile(void)
 	tcase_add_test(tc, test_state_absent_deletes);
 	tcase_add_test(tc, test_backup_commands_sim);
 	tcase_add_test(tc, test_saved_plan_verbatim_or_refused);
+	tcase_add_test(tc, test_saved_plan_refused_when_target_changes);
 	tcase_add_test(tc, test_fault_at_every_call_converges);
 	tcase_add_test(tc, test_apply_needs_approval);
 	tcase_add_test(tc, test_invalid_spec_touches_nothing);
