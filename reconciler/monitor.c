@@ -462,7 +462,12 @@ struct nc_monitor {
 	bool thread_on, stop;
 	struct nc_spec_ref *spec;
 	unsigned spec_gen;               /* bumped by each nc_monitor_set_spec */
-	struct nc_buf text;              /* the last round's cluster series */
+	/* the last round's cluster series, valid while text_ok: rendered by the monitor
+	 * thread after a round when the round before was scraped (wanted), else by the
+	 * first scrape (under the locks): a cluster nobody scrapes costs no rendering */
+	struct nc_buf text;
+	bool text_ok, wanted;
+	struct nc_spec_ref *prev_spec;   /* the spec prev was collected with (NIC names) */
 	time_t last_t;
 	double last_seconds;
 	uint64_t rounds;
@@ -472,9 +477,11 @@ struct nc_monitor {
 	bool standby;                    /* stood by: the alert states were dropped */
 	pthread_mutex_t amu;             /* the alert states */
 	struct nc_alerts *alerts;
-	/* the monitor thread's own (or nc_monitor_round's caller's) */
+	/* the last round: replaced and dropped under mu (scrapes render it); read without
+	 * it by the monitor thread only (the next round's rates) */
 	struct nc_tm_round prev;
 	bool have_prev;
+	/* the monitor thread's own (or nc_monitor_round's caller's) */
 	struct nc_tm_store *store;
 	struct nc_tm_conns *conns;       /* libvirt connections kept between rounds */
 	unsigned seen_gen;               /* the spec the alert states were worked out for */
@@ -540,7 +547,10 @@ static int do_round(struct nc_monitor *m)
 	struct nc_health_view hv;
 	struct nc_tm_round r;
 	struct nc_alert_event *ev = NULL;
-	struct nc_buf text = NC_BUF_INIT;
+	struct nc_tm_round old;
+	struct nc_spec_ref *old_spec;
+	bool had, want;
+	uint64_t round_no;
 	struct nc_err err = { "" };
 	size_t nev = 0, i;
 	unsigned gen;
@@ -589,11 +599,17 @@ static int do_round(struct nc_monitor *m)
 		if (m->o.alert)
 			m->o.alert(m->o.opaque, &ev[i]);
 	nc_alert_events_release(ev, nev);
-	nc_tm_round_prometheus(&r, ref->spec, &text);
 
 	pthread_mutex_lock(&m->mu);
-	nc_buf_release(&m->text);
-	m->text = text;
+	old = m->prev;
+	had = m->have_prev;
+	old_spec = m->prev_spec;
+	m->prev = r;
+	m->have_prev = true;
+	m->prev_spec = ref;              /* the reference taken above goes with the round */
+	m->text_ok = false;
+	want = m->wanted;
+	m->wanted = false;
 	m->last_t = r.t;
 	m->last_seconds = r.seconds;
 	m->rounds++;
@@ -609,13 +625,26 @@ static int do_round(struct nc_monitor *m)
 			nc_set_str(&he->last, r.errors[i]);
 		}
 	}
+	round_no = m->rounds;
 	pthread_mutex_unlock(&m->mu);
+	if (had)
+		nc_tm_round_release(&old);
+	nc_spec_ref_put(old_spec);
+	if (want) {
+		/* m->prev and its spec are replaced and dropped by this thread only */
+		struct nc_buf text = NC_BUF_INIT;
 
-	if (m->have_prev)
-		nc_tm_round_release(&m->prev);
-	m->prev = r;
-	m->have_prev = true;
-	nc_spec_ref_put(ref);
+		nc_tm_round_prometheus(&m->prev, nc_spec_ref_spec(m->prev_spec), &text);
+		pthread_mutex_lock(&m->mu);
+		if (!m->text_ok && m->rounds == round_no) {
+			nc_buf_release(&m->text);
+			m->text = text;
+			m->text_ok = true;
+			nc_buf_init(&text);
+		}
+		pthread_mutex_unlock(&m->mu);
+		nc_buf_release(&text);
+	}
 	return 0;
 }
 
@@ -628,13 +657,21 @@ static struct nc_alerts *new_alerts(const struct nc_monitor *m)
 }
 
 /* a standby: nothing collected, nothing shown, alert states start over when it acts again */
-static void stand_by(struct nc_monitor *m)
+static void drop_round(struct nc_monitor *m)
 {
 	if (m->have_prev)
 		nc_tm_round_release(&m->prev);
 	m->have_prev = false;
-	pthread_mutex_lock(&m->mu);
+	nc_spec_ref_put(m->prev_spec);
+	m->prev_spec = NULL;
 	nc_buf_release(&m->text);
+	m->text_ok = false;
+}
+
+static void stand_by(struct nc_monitor *m)
+{
+	pthread_mutex_lock(&m->mu);
+	drop_round(m);
 	m->active = false;
 	m->standby = true;
 	pthread_mutex_unlock(&m->mu);
@@ -740,14 +777,12 @@ void nc_monitor_stop(struct nc_monitor *m)
 		pthread_mutex_unlock(&m->mu);
 		pthread_join(m->thread, NULL);
 	}
-	if (m->have_prev)
-		nc_tm_round_release(&m->prev);
+	drop_round(m);
 	if (m->store)
 		nc_tm_store_close(m->store);
 	nc_alerts_free(m->alerts);
 	nc_tm_conns_free(m->conns);
 	nc_spec_ref_put(m->spec);
-	nc_buf_release(&m->text);
 	for (i = 0; i < m->nerrs; i++) {
 		free(m->errs[i].host);
 		free(m->errs[i].last);
@@ -864,6 +899,12 @@ void nc_monitor_metrics(struct nc_monitor *m, struct nc_buf *b)
 		nc_buf_adds(b, "novacron_telemetry_host_errors_total{host=\"");
 		nc_prom_label(b, m->errs[i].host);
 		nc_buf_addf(b, "\"} %llu\n", (unsigned long long)m->errs[i].n);
+	}
+	m->wanted = true;
+	if (!m->text_ok && m->have_prev) {
+		nc_buf_reset(&m->text);
+		nc_tm_round_prometheus(&m->prev, nc_spec_ref_spec(m->prev_spec), &m->text);
+		m->text_ok = true;
 	}
 	nc_buf_add(b, m->text.buf, m->text.len);
 	pthread_mutex_unlock(&m->mu);

@@ -8,8 +8,10 @@
  * failure detector holds failed are not contacted), writes it to the RRD
  * history (nc_tm_store_write), evaluates the AlertRules (nc_alerts_eval)
  * and hands every transition to the alert callback (serve logs it and
- * sends it to the notify targets).  The last round is rendered once into
- * the Prometheus text that /metrics serves, under the monitor's lock.
+ * sends it to the notify targets).  The last round is kept for /metrics:
+ * rendered into Prometheus text once, by the monitor thread right after the
+ * round when the round before was scraped, else by the first scrape; a
+ * cluster nobody scrapes costs no rendering.
  *
  * Only the lease holder collects: a standby (the active callback answers
  * false) reads no host, writes no history and evaluates and sends no
