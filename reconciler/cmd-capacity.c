@@ -9,6 +9,15 @@
  * if it failed (N+1), the cluster's imbalance score (docs/placement.md), and
  * with --template how many more VMs of that template fit.
  * Exit: 0 N+1 holds, 2 some host fails N+1, 1 error.
+ *
+ * With --forecast [HORIZON] it reports instead, from the telemetry history
+ * (STATE_DIR/telemetry or --telemetry-dir), when memory, CPU and disk run out
+ * at the current trend per host, pool and the whole cluster (least squares
+ * over --window of 1 h averages, telemetry/forecast.h), and with --template
+ * how many more VMs fit now and at the horizon (docs/monitoring.md
+ * "Forecasts").  "Now" is the history's newest update (or --now), never the
+ * wall clock.  Exit: 0 nothing runs out within the horizon, 2 something
+ * does, 1 error.
  */
 #include "pass-cli.h"
 #include "../policies/placement.h"
