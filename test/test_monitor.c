@@ -24,17 +24,60 @@
 
 static char tdir[64];
 
+/*
+ * Check runs no checked teardown after a failed test: every test directory
+ * is also listed in a registry that the unchecked teardown (run after all
+ * tests, failed or not) goes over, as test_serve.c does.
+ */
+static char registry[64];
+
+/* stop what a test started, by the PIDs it recorded, then remove its directory */
+static void cleanup_dir(const char *dir)
+{
+	nc_run_inq("/", "cd '%s' 2>/dev/null || exit 0; for f in pid pid2; do [ -f $f ] && kill $(cat $f) 2>/dev/null; "
+			"done; sleep 0.2; for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; "
+			"cd / && rm -rf '%s'", dir, dir);
+}
+
+static void registry_setup(void)
+{
+	int fd;
+
+	snprintf(registry, sizeof(registry), "/tmp/nc-monitor-registry-XXXXXX");
+	fd = mkstemp(registry);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void registry_teardown(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (nc_read_file(registry, 1 << 20, &buf, &len) == 0) {
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cleanup_dir(line);
+		free(buf);
+	}
+	unlink(registry);
+}
+
 static void setup(void)
 {
+	FILE *f;
+
 	snprintf(tdir, sizeof(tdir), "/tmp/nc-monitor-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	f = fopen(registry, "a");
+	if (f) {
+		fprintf(f, "%s\n", tdir);
+		fclose(f);
+	}
 }
 
 static void teardown(void)
 {
-	/* stop what the test started, by the PID it recorded, then remove its directory */
-	nc_run_inq(tdir, "for f in pid pid2; do [ -f $f ] && kill $(cat $f) 2>/dev/null; done; sleep 0.2; "
-			 "for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; cd / && rm -rf '%s'", tdir);
+	cleanup_dir(tdir);
 }
 
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
@@ -755,6 +798,7 @@ Suite *nc_suite_monitor(void)
 	Suite *s = suite_create("monitor");
 	TCase *tc = tcase_create("monitor");
 
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_monitor_exposition);
