@@ -508,7 +508,14 @@ static void wait_rounds(int port, long more)
 
 	for (i = 0; i < 100 && rounds(port) < want; i++)
 		usleep(200000);
-	ck_assert_int_ge(rounds(port), want);
+	if (rounds(port) < want) {   /* say why: serve's log and what /status gave */
+		struct nc_run r;
+		char *b = get(port, "/status");
+
+		nc_run_in(&r, tdir, "tail -c 3000 log; ps -o pid,stat,args -p $(cat pid) 2>&1");
+		ck_abort_msg("rounds: want %ld, have %ld; /status: %.1500s\nserve: %s", want, rounds(port),
+			     b ? b : "(nothing)", r.out);
+	}
 }
 
 /* the value of the first series line starting with prefix, or NAN */
