@@ -38,7 +38,16 @@ void nc_serve_vlog(const char *fmt, va_list ap)
 	nc_buf_vaddf(&b, fmt, ap);
 	safe = nc_url_redact(b.buf);
 	nc_buf_reset(&b);
-	nc_buf_addf(&b, "%s.%03ldZ novacron serve: %s\n", ts, now.tv_nsec / 1000000, safe);
+	nc_buf_addf(&b, "%s.%03ldZ novacron serve: ", ts, now.tv_nsec / 1000000);
+	/* one event, one line: names from the cluster (an unmanaged domain may be
+	 * called "x\r\nnovacron serve: lease lost") cannot forge lines or move the cursor */
+	for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			nc_buf_addf(&b, "\\x%02x", *p);
+		else
+			nc_buf_addc(&b, (char)*p);
+	}
+	nc_buf_adds(&b, "\n");
 	free(safe);
 	fflush(stderr);
 	(void)nc_write_all(STDERR_FILENO, b.buf, b.len);

@@ -6,6 +6,7 @@
  * files, an AlertRule firing to a real HTTP receiver, a down host's gaps.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 
 #include "../reconciler/monitor.h"
 #include "../reconciler/pass.h"
+#include "../reconciler/serve.h"
 
 static char tdir[64];
 
@@ -800,6 +802,32 @@ START_TEST(test_monitor_standby_collects_nothing)
 }
 END_TEST
 
+/* a serve log line is one line: a domain name with a line break (libvirt takes
+ * "\r", its XML reads it back as "\n") or an escape sequence cannot forge lines */
+START_TEST(test_monitor_log_one_line)
+{
+	char *path = nc_xasprintf("%s/log", tdir), *buf = NULL;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(STDERR_FILENO);
+	size_t len = 0, lines = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	nc_serve_log("alert FIRING: r on vm %s (critical)", "x\r\n2026-12-07T11:54:31.004Z novacron serve: lease lost\x1b[2K\ttab\x7f");
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(fd);
+	ck_assert_int_eq(nc_read_file(path, 1 << 20, &buf, &len), 0);
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	ck_assert_msg(lines == 1 && buf[len - 1] == '\n', "%s", buf);
+	HAS(buf, " novacron serve: alert FIRING: r on vm x\\x0d\\x0a2026-12-07T11:54:31.004Z novacron serve: "
+		 "lease lost\\x1b[2K\ttab\\x7f (critical)\n");
+	free(buf);
+	free(path);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -815,6 +843,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_serve_sim);
 	tcase_add_test(tc, test_monitor_once_and_disabled);
 	tcase_add_test(tc, test_monitor_standby_collects_nothing);
+	tcase_add_test(tc, test_monitor_log_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
