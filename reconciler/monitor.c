@@ -520,6 +520,15 @@ static struct host_errors *host_errors(struct nc_monitor *m, const char *host)
 	return &m->errs[lo];
 }
 
+/* a file the store set aside, a name it refused: each said once, on its own line */
+static void store_log(void *opaque, const char *line)
+{
+	char *msg = nc_xasprintf("telemetry: history: %s", line);
+
+	mlog(opaque, msg);
+	free(msg);
+}
+
 static void open_store(struct nc_monitor *m)
 {
 	struct nc_tm_store_opts so;
@@ -531,6 +540,8 @@ static void open_store(struct nc_monitor *m)
 	so.dir = m->dir;
 	so.rrdcached = m->rrdcached;
 	so.step = m->o.interval_ms / 1000 ? m->o.interval_ms / 1000 : 1;
+	so.log = store_log;
+	so.log_opaque = m;
 	if (nc_tm_store_open(&m->store, &so, &err) < 0) {
 		char *msg = nc_xasprintf("telemetry: history not kept: %s", err.msg);
 

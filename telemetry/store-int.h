@@ -21,6 +21,8 @@ struct nc_tm_store {
 	unsigned step;
 	bool read_only;
 	unsigned create_limit;
+	void (*log)(void *opaque, const char *line);   /* nc_tm_store_opts */
+	void *log_opaque;
 	pthread_mutex_t lock;    /* files */
 	void *files;             /* tsearch tree of struct nc_tm_file */
 	size_t nfiles;

@@ -373,6 +373,16 @@ static void note(struct nc_buf *errs, size_t *nerr, const char *fmt, ...)
 	}
 }
 
+/* what the operator must hear about each time (a file set aside, a name
+ * refused): its own line when the store has a log, else folded into errs */
+static void say(struct nc_tm_store *st, struct nc_buf *errs, size_t *nerr, const char *line)
+{
+	if (st->log)
+		st->log(st->log_opaque, line);
+	else
+		note(errs, nerr, "%s", line);
+}
+
 /*
  * Makes sure path holds a good file of target t: checked once, rebuilt when
  * bad (reported through errs), created when missing.  0 ok, -1 not, 1 not
@@ -396,11 +406,11 @@ static int ready(struct nc_tm_store *st, struct nc_tm_file *f, const char *path,
 		return 1;               /* this round's budget of new files is spent: later */
 	if (rc < 0) {
 		if (nc_tm_set_aside(st, path, e.msg, &msg) != 0) {
-			note(errs, nerr, "%s", msg.buf);
+			say(st, errs, nerr, msg.buf);
 			nc_buf_release(&msg);
 			return -1;
 		}
-		note(errs, nerr, "%s", msg.buf);
+		say(st, errs, nerr, msg.buf);
 		nc_buf_release(&msg);
 	}
 	/* from the step boundary before the first round, so that round fills its row */
@@ -465,6 +475,8 @@ int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o,
 	st->step = o->step;
 	st->read_only = o->read_only;
 	st->create_limit = o->create_limit ? o->create_limit : NC_TM_CREATE_LIMIT;
+	st->log = o->log;
+	st->log_opaque = o->log_opaque;
 	pthread_mutex_init(&st->lock, NULL);
 	if (!o->read_only && nc_mkdir_p_mode(st->dir, 0700) != 0) {
 		nc_err_set(err, "telemetry store %s: %s", st->dir, strerror(errno));
@@ -593,10 +605,15 @@ int nc_tm_store_write(struct nc_tm_store *st, const struct nc_tm_round *r, struc
 		if (!nc_tm_id_ok(o->id)) {
 			if (f->refused)
 				tried--;        /* refused before: said then */
-			else
-				note(&errs, &nerr, "%s '%s': not a name the store accepts ([A-Za-z0-9._@-], "
-				     "no leading '.', at most 200 bytes): not kept",
-				     nc_metric_target_name(o->target), o->id ? o->id : "");
+			else {
+				struct nc_buf m = NC_BUF_INIT;
+
+				nc_buf_addf(&m, "%s '%s': not a name the store accepts ([A-Za-z0-9._@-], "
+					    "no leading '.', at most 200 bytes): not kept",
+					    nc_metric_target_name(o->target), o->id ? o->id : "");
+				say(st, &errs, &nerr, m.buf);
+				nc_buf_release(&m);
+			}
 			f->refused = true;
 			continue;
 		}

@@ -39,6 +39,11 @@ struct nc_tm_store_opts {
 	 * on disk at once): 0 = 256; the other objects wait for a later round
 	 * (until then they have no history).  UINT_MAX: no limit. */
 	unsigned create_limit;
+	/* when set, each file set aside (.corrupt) and each name refused is said
+	 * here, one line each (serve's log), instead of being folded into the
+	 * write's err as "(and N more)"; called with the store's lock held */
+	void (*log)(void *opaque, const char *line);
+	void *log_opaque;
 };
 int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err);
 void nc_tm_store_close(struct nc_tm_store *st);

@@ -328,6 +328,55 @@ START_TEST(test_store_foreign_layout)
 }
 END_TEST
 
+static void collect_line(void *opaque, const char *line)
+{
+	nc_buf_addf(opaque, "%s\n", line);
+}
+
+/* with a log, every file set aside and every name refused is said on its own
+ * line: serve said the first and "(and N more)", the other paths never */
+START_TEST(test_store_each_set_aside_said)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	static const char *const ids[] = { "a", "b", "c" }, *const ids2[] = { "a", "b", "c", "../x", "y z" };
+	struct nc_tm_store_opts o = { .dir = d, .step = 15, .log = collect_line };
+	struct nc_buf lines = NC_BUF_INIT;
+	struct nc_err err = { "" };
+	struct round rd;
+	char *pa = nc_xasprintf("%s/vm/a.rrd", d), *pc = nc_xasprintf("%s/vm/c.rrd", d);
+
+	make_round(&rd, T0 + 15, NC_MT_VM, ids, 3, 1);
+	ck_assert_msg(write_round(st, &rd, &err) == 0, "%s", err.msg);
+	nc_tm_store_close(st);
+	ck_assert_int_eq(truncate(pa, 600), 0);
+	ck_assert_int_eq(truncate(pc, 0), 0);
+	o.log_opaque = &lines;
+	st = NULL;
+	ck_assert_msg(nc_tm_store_open(&st, &o, &err) == 0, "open: %s", err.msg);
+	make_round(&rd, T0 + 30, NC_MT_VM, ids2, 5, 2);
+	ck_assert_msg(write_round(st, &rd, &err) == 0, "%s", err.msg);
+	HASNT(err.msg, "more)");
+	HAS(lines.buf, "/vm/a.rrd: unreadable or of another layout (");
+	HAS(lines.buf, "/vm/a.rrd.corrupt, started afresh\n");
+	HAS(lines.buf, "/vm/c.rrd.corrupt, started afresh\n");
+	HAS(lines.buf, "vm '../x': not a name the store accepts");
+	HAS(lines.buf, "vm 'y z': not a name the store accepts");
+	HASNT(lines.buf, "b.rrd");
+	/* said once: the next round is quiet */
+	nc_buf_reset(&lines);
+	make_round(&rd, T0 + 45, NC_MT_VM, ids2, 5, 3);
+	ck_assert_int_eq(write_round(st, &rd, &err), 0);
+	ck_assert_str_eq(err.msg, "");
+	ck_assert_msg(lines.len == 0, "%s", lines.buf);
+	nc_tm_store_close(st);
+	nc_buf_release(&lines);
+	free(pa);
+	free(pc);
+	rmtree(d);
+}
+END_TEST
+
 START_TEST(test_store_step_changed)
 {
 	char *d = tmpdir();
@@ -859,6 +908,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_consolidation_minute);
 	tcase_add_test(tc, test_store_corrupt_truncated);
 	tcase_add_test(tc, test_store_corrupt_garbage);
+	tcase_add_test(tc, test_store_each_set_aside_said);
 	tcase_add_test(tc, test_store_foreign_layout);
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
