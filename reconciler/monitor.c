@@ -486,6 +486,7 @@ struct nc_monitor {
 	struct nc_tm_conns *conns;       /* libvirt connections kept between rounds */
 	unsigned seen_gen;               /* the spec the alert states were worked out for */
 	char *last_log;
+	char *history_err;               /* the last round's history problem, NULL: none (mu) */
 };
 
 static void mlog(struct nc_monitor *m, const char *msg)
@@ -529,7 +530,7 @@ static void store_log(void *opaque, const char *line)
 	free(msg);
 }
 
-static void open_store(struct nc_monitor *m)
+static void open_store(struct nc_monitor *m, struct nc_err *why)
 {
 	struct nc_tm_store_opts so;
 	struct nc_err err = { "" };
@@ -545,6 +546,7 @@ static void open_store(struct nc_monitor *m)
 	if (nc_tm_store_open(&m->store, &so, &err) < 0) {
 		char *msg = nc_xasprintf("telemetry: history not kept: %s", err.msg);
 
+		nc_err_set(why, "history not kept: %s", err.msg);
 		mlog(m, msg);
 		free(msg);
 		m->store = NULL;
@@ -562,7 +564,7 @@ static int do_round(struct nc_monitor *m)
 	struct nc_spec_ref *old_spec;
 	bool had, want;
 	uint64_t round_no;
-	struct nc_err err = { "" };
+	struct nc_err err = { "" }, herr = { "" };
 	size_t nev = 0, i;
 	unsigned gen;
 
@@ -594,11 +596,12 @@ static int do_round(struct nc_monitor *m)
 	if (m->o.health)
 		nc_health_view_release(&hv);
 
-	open_store(m);
+	open_store(m, &herr);
 	if (m->store) {
 		if (nc_tm_store_write(m->store, &r, &err) < 0 || err.msg[0]) {
 			char *msg = nc_xasprintf("telemetry: history: %s", err.msg[0] ? err.msg : "not written");
 
+			nc_err_set(&herr, "%s", err.msg[0] ? err.msg : "not written");
 			mlog(m, msg);
 			free(msg);
 		}
@@ -623,6 +626,7 @@ static int do_round(struct nc_monitor *m)
 	m->wanted = false;
 	m->last_t = r.t;
 	m->last_seconds = r.seconds;
+	nc_set_str(&m->history_err, herr.msg[0] ? herr.msg : NULL);
 	m->rounds++;
 	m->active = true;
 	m->standby = false;
@@ -800,6 +804,7 @@ void nc_monitor_stop(struct nc_monitor *m)
 	}
 	free(m->errs);
 	free(m->last_log);
+	free(m->history_err);
 	free(m->state_dir);
 	free(m->dir);
 	free(m->rrdcached);
@@ -869,9 +874,14 @@ void nc_monitor_json(struct nc_monitor *m, struct nc_buf *b)
 	}
 	pthread_mutex_lock(&m->mu);
 	nc_buf_addf(b, "\"telemetry\": {\"enabled\": true, \"active\": %s, \"interval\": %g, \"rounds\": %llu, "
-		       "\"last_round\": %lld, \"seconds\": %.3f, \"history\": %s, \"host_errors\": [",
+		       "\"last_round\": %lld, \"seconds\": %.3f, \"history\": %s, \"history_error\": ",
 		    m->active ? "true" : "false", m->o.interval_ms / 1000.0, (unsigned long long)m->rounds,
 		    (long long)m->last_t, m->last_seconds, m->dir ? "true" : "false");
+	if (m->history_err)
+		nc_buf_add_json_str(b, m->history_err);
+	else
+		nc_buf_adds(b, "null");
+	nc_buf_adds(b, ", \"host_errors\": [");
 	for (i = 0; i < m->nerrs; i++) {
 		if (!m->errs[i].last)
 			continue;

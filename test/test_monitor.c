@@ -828,6 +828,33 @@ START_TEST(test_monitor_log_one_line)
 }
 END_TEST
 
+/* history that is not kept (rrdcached configured but not running) shows in
+ * /status, not only once in the log: "history" says only that it is configured */
+START_TEST(test_monitor_history_error_in_status)
+{
+	int port = free_port();
+	char *body;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && printf 'source:\\n  directory: %s/spec\\n"
+			     "cacheDir: %s/cache\\nstateDir: %s/state\\ninterval: 1s\\nlisten: 127.0.0.1:%d\\n"
+			     "telemetry:\\n  interval: 1s\\n  rrdcached: unix:%s/none.sock\\n' > serve.yaml",
+			     NC_SOURCE_DIR, tdir, tdir, tdir, port, tdir), 0);
+	ck_assert_int_eq(shq("$NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid"), 0);
+	body = wait_body(port, "/status", "\"history_error\": \"history not kept: rrdcached unix:", 30);
+	HAS(body, "\"history\": true, \"history_error\": \"history not kept: rrdcached unix:");
+	HAS(body, "none.sock");
+	free(body);
+	ck_assert_int_eq(shq("kill $(cat pid)"), 0);
+	/* without rrdcached: written, no error */
+	ck_assert_int_eq(shq("sed -i '/rrdcached/d' serve.yaml && for i in $(seq 100); do kill -0 $(cat pid) 2>/dev/null "
+			     "|| break; sleep 0.1; done; $NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid"), 0);
+	body = wait_body(port, "/status", "\"telemetry\": {\"enabled\": true, \"active\": true, ", 30);
+	HAS(body, "\"history\": true, \"history_error\": null, ");
+	free(body);
+	ck_assert_int_eq(shq("kill $(cat pid)"), 0);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -844,6 +871,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_once_and_disabled);
 	tcase_add_test(tc, test_monitor_standby_collects_nothing);
 	tcase_add_test(tc, test_monitor_log_one_line);
+	tcase_add_test(tc, test_monitor_history_error_in_status);
 	suite_add_tcase(s, tc);
 	return s;
 }
