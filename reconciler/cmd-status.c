@@ -31,7 +31,14 @@ static const char *str(const struct nc_ynode *n)
 {
 	const char *s = nc_ynode_str(n);
 
-	return s ? s : "-";
+	if (!s)
+		return "-";
+	/* text from the cluster (a domain named with a line break) or from whatever
+	 * answers at --url is printed on its line: no forged line, no escape sequence */
+	for (char *p = (char *)s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
 }
 
 /* the failure detector (docs/ha.md): one line per host, its health since when (UTC, ms) */

@@ -855,6 +855,52 @@ START_TEST(test_monitor_history_error_in_status)
 }
 END_TEST
 
+static enum MHD_Result hostile_status(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version, const char *upload, size_t *size,
+				      void **state)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)upload;
+	(void)size;
+	(void)state;
+	resp = MHD_create_response_from_buffer(strlen(cls), cls, MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* `novacron status` prints names from the cluster (an unmanaged domain may be
+ * named "x\rleader: ...") and summaries on their own line, escape sequences out */
+START_TEST(test_monitor_status_cli_one_line)
+{
+	static const char body[] =
+		"{\"leader\": true, \"lease\": \"held\", \"telemetry\": {\"enabled\": true, \"active\": true, "
+		"\"interval\": 15, \"rounds\": 3, \"last_round\": 1795003585, \"seconds\": 0.031, \"history\": true, "
+		"\"host_errors\": []}, \"alerts\": [{\"rule\": \"r\", \"state\": \"firing\", \"severity\": \"info\", "
+		"\"target\": \"vm\", \"object\": \"tab\\there\\nleader:      forged\", \"host\": \"kvm1\", "
+		"\"metric\": \"cpu_usage\", \"value\": 0, \"value_text\": \"0.0%\", \"active_since\": 1795003585, "
+		"\"firing_since\": 1795003585, \"summary\": \"\\u001b[2Jcleared\\r\"}]}";
+	int port = free_port();
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+						hostile_status, (void *)body, MHD_OPTION_END);
+	struct nc_run r;
+
+	ck_assert_ptr_nonnull(d);
+	nc_run_in(&r, tdir, "$NC status --url http://127.0.0.1:%d", port);
+	MHD_stop_daemon(d);
+	HAS(r.out, "alert:       FIRING   info     r: vm tab?here?leader:      forged on kvm1, 0.0% since ");
+	HAS(r.out, ": ?[2Jcleared?\n");
+	HASNT(r.out, "\nleader:      forged");
+	HASNT(r.out, "\x1b");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -872,6 +918,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_standby_collects_nothing);
 	tcase_add_test(tc, test_monitor_log_one_line);
 	tcase_add_test(tc, test_monitor_history_error_in_status);
+	tcase_add_test(tc, test_monitor_status_cli_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
