@@ -77,6 +77,10 @@ static int dup_cmp(const void *a, const void *b)
 		return c;
 	if (x->target == NC_MT_VM && (x->v[NC_VM_RUNNING] == 1) != (y->v[NC_VM_RUNNING] == 1))
 		return x->v[NC_VM_RUNNING] == 1 ? -1 : 1;
+	/* NovaCron's own pool (novacron-local) before a libvirt pool someone named
+	 * "local" on that host: the stranger's figures never stand in for it */
+	if (x->managed != y->managed)
+		return x->managed ? -1 : 1;
 	if ((x->host == NULL) != (y->host == NULL))
 		return x->host ? 1 : -1;
 	if (x->host && (c = strcmp(x->host, y->host)))

@@ -551,6 +551,32 @@ START_TEST(test_tm_derive_pool_names)
 }
 END_TEST
 
+/* a libvirt pool named "local" that NovaCron did not make does not stand in for
+ * its own "novacron-local" on that host (it sorted first by its smaller figures) */
+START_TEST(test_tm_derive_pool_name_clash)
+{
+	struct nc_host_stats a, b;
+	struct nc_tm_round r = { 0 };
+	const struct nc_tm_object *o;
+
+	host(&a, 100, 0, 0, "local", false, 99);
+	a.pools[0].capacity = 100;
+	host(&b, 100, 0, 0, "novacron-local", false, 30);
+	b.pools[0].capacity = 1000;
+	nc_tm_derive(&r, "h1", NULL, &a);
+	nc_tm_derive(&r, "h1", NULL, &b);
+	nc_tm_round_sort(&r);
+	o = nc_tm_round_find(&r, NC_MT_POOL, "local@h1");
+	ck_assert_ptr_nonnull(o);
+	ck_assert(o->managed);
+	ck_assert(o->v[NC_PM_CAPACITY] == 1000);
+	ck_assert(o->v[NC_PM_USED] == 30);
+	nc_tm_round_release(&r);
+	nc_host_stats_release(&a);
+	nc_host_stats_release(&b);
+}
+END_TEST
+
 /* a host down and a host the failure detector holds failed: up 0 and gaps; the others are read */
 START_TEST(test_tm_collect_down_and_failed)
 {
@@ -794,6 +820,7 @@ Suite *nc_suite_telemetry(void)
 	tcase_add_test(tc, test_tm_derive_gaps);
 	tcase_add_test(tc, test_tm_derive_unique_ids);
 	tcase_add_test(tc, test_tm_derive_pool_names);
+	tcase_add_test(tc, test_tm_derive_pool_name_clash);
 	tcase_add_test(tc, test_tm_collect_down_and_failed);
 	tcase_add_test(tc, test_tm_collect_hung_host_times_out);
 	tcase_add_test(tc, test_tm_test_driver_stats);
