@@ -370,6 +370,23 @@ START_TEST(test_tm_sim_load_tool)
 		ck_assert_int_eq(sim_tool(&out, "h1", 1, table), -1);
 		HAS(out, "h1.load is not a load file written by novacron sim");
 		free(out);
+		/* values `load` never writes (a tampered file): refused, not shown as "inf%" */
+		for (int i = 0; i < 3; i++) {      /* the third, in range, is read */
+			f = fopen(p, "w");
+			fprintf(f, "{\"format_version\": 1, \"vms\": [{\"vm\": \"a\", \"scripted\": true, \"t0\": 0, "
+				"\"vcpus\": 1, \"memory\": %s, \"cpu\": %s, \"disk-read\": 0, \"disk-write\": 0, "
+				"\"disk-read-ops\": 0, \"disk-write-ops\": 0, \"net-rx\": 0, \"net-tx\": 0, \"base\": "
+				"{\"cpu\": 0, \"disk-read\": 0, \"disk-write\": 0, \"disk-read-ops\": 0, "
+				"\"disk-write-ops\": 0, \"net-rx\": 0, \"net-tx\": 0}}]}\n",
+				i ? "0.5" : "1e308", i == 1 ? "1e300" : "0.5");
+			fclose(f);
+			ck_assert_int_eq(sim_tool(&out, "h1", 1, table), i == 2 ? 0 : -1);
+			if (i == 2)
+				HAS(out, "\na                    script     50%");
+			else
+				HAS(out, "h1.load is not a load file written by novacron sim");
+			free(out);
+		}
 		free(p);
 	}
 }

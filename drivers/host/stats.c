@@ -551,9 +551,11 @@ static int loads_read(struct sim_loads *out, const char *state_file, struct nc_e
 			      strcmp(nc_ynode_str(nc_ynode_get(m, "scripted")), "true") == 0;
 		e->t0 = num(m, "t0", &bad);
 		e->memory = num(m, "memory", &bad);
+		bad |= e->memory > 1;                   /* as `load` takes them */
 		e->vcpus = (unsigned)unum(m, "vcpus", &bad);
 		for (k = 0; k < L__N; k++) {
 			e->rate[k] = num(m, load_keys[k], &bad);
+			bad |= k == L_CPU && e->rate[k] > 64;
 			snprintf(key, sizeof(key), "%s", load_keys[k]);
 			e->base[k] = unum(base, key, &bad);
 		}
