@@ -463,7 +463,7 @@ static char *get(int port, const char *path)
 	struct nc_run r;
 	char *out;
 
-	nc_run_in(&r, tdir, "curl -s --max-time 5 http://127.0.0.1:%d%s", port, path);
+	nc_run_in(&r, tdir, "curl -s --max-time 20 http://127.0.0.1:%d%s", port, path);
 	out = r.out;
 	r.out = NULL;
 	nc_run_free(&r);
