@@ -23,6 +23,9 @@ struct nc_tm_store {
 	unsigned create_limit;
 	void (*log)(void *opaque, const char *line);   /* nc_tm_store_opts */
 	void *log_opaque;
+	unsigned long long anomaly_limit;   /* bytes */
+	unsigned long long anomaly_bytes;   /* of DIR/anomaly, counted once, then kept up to date */
+	bool anomaly_counted;
 	pthread_mutex_t lock;    /* files */
 	void *files;             /* tsearch tree of struct nc_tm_file */
 	size_t nfiles;

@@ -48,6 +48,7 @@
 #include "store-int.h"
 
 #define NC_TM_CREATE_LIMIT 256
+#define NC_TM_ANOMALY_DISK_LIMIT (16ull << 30)   /* store.h: anomaly_disk_limit */
 
 pthread_mutex_t nc_rrd_argv_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t nc_rrdc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -477,6 +478,7 @@ int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o,
 	st->create_limit = o->create_limit ? o->create_limit : NC_TM_CREATE_LIMIT;
 	st->log = o->log;
 	st->log_opaque = o->log_opaque;
+	st->anomaly_limit = o->anomaly_disk_limit ? o->anomaly_disk_limit : NC_TM_ANOMALY_DISK_LIMIT;
 	pthread_mutex_init(&st->lock, NULL);
 	if (!o->read_only && nc_mkdir_p_mode(st->dir, 0700) != 0) {
 		nc_err_set(err, "telemetry store %s: %s", st->dir, strerror(errno));
@@ -935,6 +937,51 @@ out:
 	return ret;
 }
 
+static unsigned long long file_bytes(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (unsigned long long)sb.st_size : 0;
+}
+
+/* the bytes of DIR/anomaly (its files, set-aside ones too), counted the first time */
+static void anomaly_count(struct nc_tm_store *st)
+{
+	struct nc_buf d = NC_BUF_INIT, f = NC_BUF_INIT;
+	DIR *dir;
+	struct dirent *de;
+
+	if (st->anomaly_counted)
+		return;
+	st->anomaly_counted = true;
+	st->anomaly_bytes = 0;
+	nc_buf_addf(&d, "%s/anomaly", st->dir);
+	if ((dir = opendir(d.buf))) {
+		while ((de = readdir(dir))) {
+			if (de->d_name[0] == '.')
+				continue;
+			nc_buf_reset(&f);
+			nc_buf_addf(&f, "%s/%s", d.buf, de->d_name);
+			st->anomaly_bytes += file_bytes(f.buf);
+		}
+		closedir(dir);
+	}
+	nc_buf_release(&d);
+	nc_buf_release(&f);
+}
+
+/* removes an anomaly file, and its bytes from the count */
+static int anomaly_unlink(struct nc_tm_store *st, const char *path)
+{
+	unsigned long long b = file_bytes(path);
+
+	if (unlink(path) != 0)
+		return -1;
+	if (st->anomaly_counted)
+		st->anomaly_bytes = st->anomaly_bytes > b ? st->anomaly_bytes - b : 0;
+	return 0;
+}
+
 static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_hw_params *p,
 		     time_t start, struct nc_err *err)
 {
@@ -953,11 +1000,24 @@ static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_h
 	snprintf(defs[6], sizeof(defs[6]), "RRA:FAILURES:%lu:%u:%u:4", rows, p->threshold, p->window);
 	for (size_t i = 0; i < 7; i++)
 		argv[i] = defs[i];
+	anomaly_count(st);
+	/* the values it holds (3 x rows + 2 x season doubles) and a header's share */
+	{
+		unsigned long long need = (3ull * rows + 2ull * p->season) * 8 + 4096;
+
+		if (st->anomaly_bytes + need > st->anomaly_limit) {
+			nc_err_set(err, "%s: not made: the anomaly files would pass %llu MiB (%llu MiB used, "
+				   "%llu MiB more needed)", path, st->anomaly_limit >> 20, st->anomaly_bytes >> 20,
+				   (need + (1 << 20) - 1) >> 20);
+			return -1;
+		}
+	}
 	rrd_clear_error();
 	if (rrd_create_r2(path, st->step, start, 0, NULL, NULL, 7, argv) != 0) {
 		nc_err_set(err, "%s: cannot create: %s", path, nc_tm_rrd_error());
 		return -1;
 	}
+	st->anomaly_bytes += file_bytes(path);
 	if (!near(p->delta, 2)) {
 		char d[64];
 		char *targv[] = { "tune", (char *)path, "--deltapos", d, "--deltaneg", d, NULL };
@@ -971,7 +1031,7 @@ static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_h
 		}
 		pthread_mutex_unlock(&nc_rrd_argv_lock);
 		if (rc)
-			unlink(path);
+			anomaly_unlink(st, path);
 	}
 	return rc;
 }
@@ -1052,7 +1112,7 @@ int nc_tm_anomaly(struct nc_tm_store *st, const char *key, time_t t, double valu
 			}
 			nc_err_set(err, "%s", msg.buf);     /* reported, and goes on */
 		} else if (rc == 2) {
-			unlink(path.buf);                  /* the rule's parameters changed */
+			anomaly_unlink(st, path.buf);      /* the rule's parameters changed */
 		}
 		if (rc != 1) {
 			struct nc_buf d = NC_BUF_INIT;
@@ -1144,7 +1204,7 @@ int nc_tm_anomaly_forget(struct nc_tm_store *st, const char *key, struct nc_err 
 	nc_buf_addf(&fkey, "anomaly/%s", hex);
 	pthread_mutex_lock(&st->lock);
 	nc_tm_store_forget(st, fkey.buf);
-	if (unlink(path.buf) != 0 && errno != ENOENT) {
+	if (anomaly_unlink(st, path.buf) != 0 && errno != ENOENT) {
 		nc_err_set(err, "%s: %s", path.buf, strerror(errno));
 		ret = -1;
 	}

@@ -44,6 +44,10 @@ struct nc_tm_store_opts {
 	 * write's err as "(and N more)"; called with the store's lock held */
 	void (*log)(void *opaque, const char *line);
 	void *log_opaque;
+	/* bytes the Holt-Winters files (DIR/anomaly) may take in all: 0 = 16 GiB.
+	 * AlertRules come from git and one rule may ask a file per VM (46 MB each
+	 * for a 7d season at 1 s): a new file that would pass it is not made (a gap) */
+	unsigned long long anomaly_disk_limit;
 };
 int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err);
 void nc_tm_store_close(struct nc_tm_store *st);

@@ -712,6 +712,55 @@ static double series(unsigned k, unsigned season, unsigned *seed)
 static const struct nc_hw_params hw = { .season = 60, .alpha = 0.1, .beta = 0.0035, .gamma = 0.1,
 					.delta = 2, .threshold = 7, .window = 9 };
 
+/* AlertRules come from git: the anomaly files they ask for are bounded in bytes
+ * (a 7d season at 1 s is 46 MB a (rule, object)); past the limit a new pair is a
+ * gap with the reason, an existing one goes on, a forgotten one gives its room back */
+START_TEST(test_store_anomaly_disk_limit)
+{
+	char *d = tmpdir();
+	struct nc_tm_store_opts o = { .dir = d, .step = 15, .anomaly_disk_limit = 20000 };
+	struct nc_tm_store *st = NULL;
+	struct nc_err err = { "" };
+	unsigned made = 0, refused = 0;
+	char key[32];
+	struct nc_run r;
+
+	ck_assert_msg(nc_tm_store_open(&st, &o, &err) == 0, "open: %s", err.msg);
+	for (unsigned i = 0; i < 6; i++) {
+		bool ab;
+
+		snprintf(key, sizeof(key), "rule/vm-%u", i);
+		err.msg[0] = 0;
+		if (nc_tm_anomaly(st, key, T0 + 15, 1.0, &hw, &ab, NULL, NULL, &err) == 0) {
+			ck_assert_msg(refused == 0, "made after one was refused: %u", i);
+			made++;
+		} else {
+			HAS(err.msg, ": not made: the anomaly files would pass 0 MiB (");
+			refused++;
+		}
+	}
+	ck_assert_uint_ge(made, 1);
+	ck_assert_uint_ge(refused, 1);
+	nc_run_in(&r, d, "test $(cat anomaly/* | wc -c) -le 20000");
+	ck_assert_msg(r.status == 0, "anomaly files: %s", r.err);
+	nc_run_free(&r);
+	/* the first pair goes on; its room, once forgotten, takes a new one */
+	ck_assert_msg(nc_tm_anomaly(st, "rule/vm-0", T0 + 30, 1.0, &hw, NULL, NULL, NULL, &err) == 0, "%s", err.msg);
+	snprintf(key, sizeof(key), "rule/vm-%u", made);
+	ck_assert_int_eq(nc_tm_anomaly(st, key, T0 + 30, 1.0, &hw, NULL, NULL, NULL, &err), -1);
+	ck_assert_int_eq(nc_tm_anomaly_forget(st, "rule/vm-0", &err), 0);
+	ck_assert_msg(nc_tm_anomaly(st, key, T0 + 30, 1.0, &hw, NULL, NULL, NULL, &err) == 0, "%s", err.msg);
+	nc_tm_store_close(st);
+	/* a new store counts what is on disk */
+	st = NULL;
+	ck_assert_msg(nc_tm_store_open(&st, &o, &err) == 0, "open: %s", err.msg);
+	ck_assert_int_eq(nc_tm_anomaly(st, "rule/vm-5", T0 + 45, 1.0, &hw, NULL, NULL, NULL, &err), -1);
+	HAS(err.msg, "not made");
+	nc_tm_store_close(st);
+	rmtree(d);
+}
+END_TEST
+
 START_TEST(test_store_anomaly_clean)
 {
 	char *d = tmpdir();
@@ -916,6 +965,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_threads);
 	tcase_add_test(tc, test_store_rrdcached);
 	tcase_add_test(tc, test_store_anomaly_clean);
+	tcase_add_test(tc, test_store_anomaly_disk_limit);
 	tcase_add_test(tc, test_store_anomaly_spike);
 	tcase_add_test(tc, test_store_graph);
 	suite_add_tcase(s, tc);
