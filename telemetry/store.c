@@ -459,6 +459,56 @@ static void format_update(struct nc_buf *b, time_t t, const struct nc_tm_object 
 
 /* ---- open / close ---- */
 
+/* a file librrd was making (it writes PATH.rrdXXXXXX, then renames it) */
+static bool rrd_leftover(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 11 || name[0] == '.' || memcmp(name + n - 10, ".rrd", 4) != 0)
+		return false;
+	for (size_t i = n - 6; i < n; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * serve killed while librrd made a file leaves PATH.rrdXXXXXX behind, at the
+ * file's full size (an anomaly file of a 7d season at 1 s: 46 MB), found by
+ * nothing: a store that writes removes them when it opens, and says so.
+ */
+static void sweep_leftovers(struct nc_tm_store *st)
+{
+	static const char *const sub[] = { "host", "vm", "pool", "anomaly" };
+	struct nc_buf d = NC_BUF_INIT, f = NC_BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		DIR *dir;
+		struct dirent *de;
+
+		nc_buf_reset(&d);
+		nc_buf_addf(&d, "%s/%s", st->dir, sub[i]);
+		if (!(dir = opendir(d.buf)))
+			continue;
+		while ((de = readdir(dir))) {
+			if (!rrd_leftover(de->d_name))
+				continue;
+			nc_buf_reset(&f);
+			nc_buf_addf(&f, "%s/%s", d.buf, de->d_name);
+			if (unlink(f.buf) == 0 && st->log) {
+				char *msg = nc_xasprintf("%s: removed, a file librrd was making when serve stopped", f.buf);
+
+				st->log(st->log_opaque, msg);
+				free(msg);
+			}
+		}
+		closedir(dir);
+	}
+	nc_buf_release(&d);
+	nc_buf_release(&f);
+}
+
 int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o, struct nc_err *err)
 {
 	struct nc_tm_store *st;
@@ -485,6 +535,8 @@ int nc_tm_store_open(struct nc_tm_store **out, const struct nc_tm_store_opts *o,
 		nc_tm_store_close(st);
 		return -1;
 	}
+	if (!o->read_only)
+		sweep_leftovers(st);
 	if (o->rrdcached && *o->rrdcached) {
 		st->rrdcached = nc_xstrdup(o->rrdcached);
 		pthread_mutex_lock(&nc_rrdc_lock);

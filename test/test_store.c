@@ -377,6 +377,36 @@ START_TEST(test_store_each_set_aside_said)
 }
 END_TEST
 
+/* serve killed while librrd made a file left PATH.rrdXXXXXX (its full size) that
+ * nothing found: a writing store removes them when it opens; readers and other names stay */
+START_TEST(test_store_leftovers_removed)
+{
+	char *d = tmpdir();
+	struct nc_tm_store_opts o = { .dir = d, .step = 15, .log = collect_line };
+	struct nc_buf lines = NC_BUF_INIT;
+	struct nc_tm_store *st = NULL;
+	struct nc_err err = { "" };
+
+	o.log_opaque = &lines;
+	ck_assert_int_eq(nc_run_inq(d, "mkdir vm anomaly && echo x > vm/web-1.rrdAb3xYz && echo x > anomaly/0a.rrdQWERTY "
+				       "&& echo x > vm/web-1.rrd && echo x > vm/web-1.rrd.corrupt && echo x > vm/notes.rrdx"), 0);
+	o.read_only = true;
+	ck_assert_msg(nc_tm_store_open(&st, &o, &err) == 0, "open: %s", err.msg);
+	nc_tm_store_close(st);
+	ck_assert_int_eq(nc_run_inq(d, "test -e vm/web-1.rrdAb3xYz"), 0);
+	o.read_only = false;
+	ck_assert_msg(nc_tm_store_open(&st, &o, &err) == 0, "open: %s", err.msg);
+	nc_tm_store_close(st);
+	ck_assert_int_ne(nc_run_inq(d, "test -e vm/web-1.rrdAb3xYz"), 0);
+	ck_assert_int_ne(nc_run_inq(d, "test -e anomaly/0a.rrdQWERTY"), 0);
+	ck_assert_int_eq(nc_run_inq(d, "test -e vm/web-1.rrd && test -e vm/web-1.rrd.corrupt && test -e vm/notes.rrdx"), 0);
+	HAS(lines.buf, "/vm/web-1.rrdAb3xYz: removed, a file librrd was making when serve stopped\n");
+	HAS(lines.buf, "/anomaly/0a.rrdQWERTY: removed");
+	nc_buf_release(&lines);
+	rmtree(d);
+}
+END_TEST
+
 START_TEST(test_store_step_changed)
 {
 	char *d = tmpdir();
@@ -958,6 +988,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_corrupt_truncated);
 	tcase_add_test(tc, test_store_corrupt_garbage);
 	tcase_add_test(tc, test_store_each_set_aside_said);
+	tcase_add_test(tc, test_store_leftovers_removed);
 	tcase_add_test(tc, test_store_foreign_layout);
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
