@@ -21,9 +21,23 @@
 
 struct job {
 	char *url, *body, *token;
+	struct job *next;
 };
 
-static atomic_int in_flight;
+/*
+ * At most NOTIFY_THREADS POSTs at once, the others queued in order (at most
+ * NOTIFY_QUEUE_MAX): one AlertRule from git firing on 10,000 VMs at once was
+ * 10,000 threads and connections to one receiver.
+ */
+#define NOTIFY_THREADS 8
+#define NOTIFY_QUEUE_MAX 100000
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct job *q_head, *q_tail;
+static size_t q_len;
+static unsigned q_running;
+static unsigned long q_dropped;
+
+static atomic_int in_flight;        /* queued and being sent */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)
@@ -38,9 +52,16 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-static void *post(void *arg)
+static void job_free(struct job *j)
 {
-	struct job *j = arg;
+	free(j->url);
+	free(j->body);
+	free(j->token);
+	free(j);
+}
+
+static void post_one(struct job *j)
+{
 	int attempt;
 
 	for (attempt = 0; attempt < 3; attempt++) {
@@ -70,17 +91,34 @@ static void *post(void *arg)
 			break;
 		sleep((unsigned)attempt + 1);
 	}
-	free(j->url);
-	free(j->body);
-	free(j->token);
-	free(j);
+}
+
+/* a sender: its job, then the queue's, in order, until it is empty */
+static void *post(void *arg)
+{
+	struct job *j = arg;
+
+	while (j) {
+		post_one(j);
+		job_free(j);
+		atomic_fetch_sub(&in_flight, 1);
+		pthread_mutex_lock(&q_mu);
+		if ((j = q_head)) {
+			q_head = j->next;
+			if (!q_head)
+				q_tail = NULL;
+			q_len--;
+		} else {
+			q_running--;
+		}
+		pthread_mutex_unlock(&q_mu);
+	}
 	/*
 	 * The thread is detached: free what OpenSSL keeps for it (its error
 	 * queue) now, before nc_notify_drain() can let the process exit, not
 	 * in a thread-exit handler that may run after it.
 	 */
 	OPENSSL_thread_stop();
-	atomic_fetch_sub(&in_flight, 1);
 	return NULL;
 }
 
@@ -118,15 +156,42 @@ static void send_body(const struct nc_serve_notify *n, const char *body)
 	j->url = nc_xstrdup(n->url.v);
 	j->body = nc_xstrdup(body);
 	j->token = tok;
+	pthread_mutex_lock(&q_mu);
+	if (q_running >= NOTIFY_THREADS) {
+		unsigned long dropped = 0;
+
+		if (q_len < NOTIFY_QUEUE_MAX) {
+			atomic_fetch_add(&in_flight, 1);
+			if (q_tail)
+				q_tail->next = j;
+			else
+				q_head = j;
+			q_tail = j;
+			q_len++;
+			j = NULL;
+		} else {
+			dropped = ++q_dropped;
+		}
+		pthread_mutex_unlock(&q_mu);
+		if (j) {
+			if (dropped == 1 || dropped % 1000 == 0)
+				nc_serve_log("notify: %lu notifications dropped: %d waiting to be sent", dropped,
+					     NOTIFY_QUEUE_MAX);
+			job_free(j);
+		}
+		return;
+	}
+	q_running++;
+	pthread_mutex_unlock(&q_mu);
 	atomic_fetch_add(&in_flight, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, post, j) != 0) {
 		atomic_fetch_sub(&in_flight, 1);
-		free(j->url);
-		free(j->body);
-		free(j->token);
-		free(j);
+		pthread_mutex_lock(&q_mu);
+		q_running--;
+		pthread_mutex_unlock(&q_mu);
+		job_free(j);
 	}
 	pthread_attr_destroy(&attr);
 }

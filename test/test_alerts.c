@@ -663,6 +663,93 @@ static void wait_bodies(int n)
 	nc_notify_drain(10000);
 }
 
+/* a slow receiver: how many requests it holds at once, at most, and how many it had */
+static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
+static int slow_now, slow_max, slow_done;
+
+static enum MHD_Result slow_receive(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				    const char *version, const char *upload, size_t *size, void **state)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)upload;
+	if (!*state) {
+		*state = conn;
+		pthread_mutex_lock(&slow_mu);
+		if (++slow_now > slow_max)
+			slow_max = slow_now;
+		pthread_mutex_unlock(&slow_mu);
+		return MHD_YES;
+	}
+	if (*size) {
+		*size = 0;
+		return MHD_YES;
+	}
+	usleep(100000);
+	pthread_mutex_lock(&slow_mu);
+	slow_now--;
+	slow_done++;
+	pthread_mutex_unlock(&slow_mu);
+	resp = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* an AlertRule from git firing on every VM at once: the POSTs wait their turn
+ * (at most 8 at once), in order, and every one is sent */
+START_TEST(test_alert_notifications_bounded)
+{
+	char dir[] = "/tmp/nc-alerts-XXXXXX", *path, *yaml;
+	int port = free_port(), i, done = 0;
+	struct MHD_Daemon *d;
+	struct nc_serve_config cfg;
+	struct nc_spec *holder = NULL;
+	struct nc_diags diags;
+	FILE *f;
+	struct nc_run r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL,
+			     NULL, slow_receive, NULL, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(d);
+	yaml = nc_xasprintf("source: {directory: %s}\nnotify:\n  - {url: 'http://127.0.0.1:%d/h', events: [drift]}\n",
+			    dir, port);
+	path = nc_xasprintf("%s/serve.yaml", dir);
+	f = fopen(path, "w");
+	fputs(yaml, f);
+	fclose(f);
+	free(yaml);
+	nc_diags_init(&diags);
+	ck_assert_int_eq(nc_serve_config_load(&cfg, &holder, path, &diags), 0);
+	nc_diags_release(&diags);
+	for (i = 0; i < 40; i++)
+		nc_notify(&cfg, "drift", NULL, "vm drifted");
+	for (i = 0; i < 200 && done < 40; i++) {
+		usleep(50000);
+		pthread_mutex_lock(&slow_mu);
+		done = slow_done;
+		pthread_mutex_unlock(&slow_mu);
+	}
+	nc_notify_drain(10000);
+	MHD_stop_daemon(d);
+	ck_assert_int_eq(done, 40);
+	ck_assert_msg(slow_max <= 8, "%d POSTs at once", slow_max);
+	ck_assert_int_ge(slow_max, 2);
+	nc_spec_free(holder);
+	free(path);
+	path = nc_xasprintf("rm -rf '%s'", dir);
+	nc_run_shell(&r, path);
+	nc_run_free(&r);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_alert_notifications)
 {
 	char dir[] = "/tmp/nc-alerts-XXXXXX", *path, *yaml, *b;
@@ -859,6 +946,7 @@ Suite *nc_suite_alerts(void)
 	tcase_add_test(tc, test_alert_selectors_and_metrics);
 	tcase_add_test(tc, test_alert_anomaly);
 	tcase_add_test(tc, test_alert_notifications);
+	tcase_add_test(tc, test_alert_notifications_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
