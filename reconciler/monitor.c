@@ -609,6 +609,17 @@ static int do_round(struct nc_monitor *m)
 	pthread_mutex_lock(&m->amu);
 	nc_alerts_eval(m->alerts, ref->spec, &r, m->store, &ev, &nev);
 	pthread_mutex_unlock(&m->amu);
+	{
+		/* anomaly checks that failed were gaps: said (once while it lasts), as docs/monitoring.md says */
+		char why[600];
+
+		if (nc_alerts_errors(m->alerts, why, sizeof(why)) > 0) {
+			char *msg = nc_xasprintf("telemetry: anomaly check failed (a gap; others may have too): %s", why);
+
+			mlog(m, msg);
+			free(msg);
+		}
+	}
 	for (i = 0; i < nev; i++)
 		if (m->o.alert)
 			m->o.alert(m->o.opaque, &ev[i]);

@@ -901,6 +901,26 @@ START_TEST(test_monitor_status_cli_one_line)
 }
 END_TEST
 
+/* an anomaly check that fails (the history's anomaly/ cannot be made) is a gap and
+ * said in serve's log: nothing called nc_alerts_errors(), so it went unreported */
+START_TEST(test_monitor_anomaly_error_logged)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && printf '%%s\\n' 'apiVersion: novacron.io/v1' "
+			     "'kind: AlertRule' 'metadata: {name: host-mem-anomaly}' 'spec:' '  target: host' "
+			     "'  metric: memory_total_bytes' '  anomaly: {season: 1h}' '  severity: info' > spec/alert.yaml && "
+			     "printf 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "listen: 127.0.0.1:0\\n' > serve.yaml && mkdir -p state/telemetry && "
+			     "echo not-a-directory > state/telemetry/anomaly", NC_SOURCE_DIR, tdir, tdir, tdir), 0);
+	nc_run_in(&r, tdir, "$NC serve --config serve.yaml --once");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	HAS(r.err, "telemetry: anomaly check failed (a gap; others may have too): AlertRule host-mem-anomaly, host kvm");
+	HAS(r.err, "/state/telemetry/anomaly/");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -919,6 +939,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_log_one_line);
 	tcase_add_test(tc, test_monitor_history_error_in_status);
 	tcase_add_test(tc, test_monitor_status_cli_one_line);
+	tcase_add_test(tc, test_monitor_anomaly_error_logged);
 	suite_add_tcase(s, tc);
 	return s;
 }
