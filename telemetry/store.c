@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rrd.h>
@@ -295,6 +296,30 @@ out:
 }
 
 /* create a file from argv definitions (directly, or through rrdcached) */
+/*
+ * librrd 1.7.2 gives no reason when writing a new file fails (a full disk):
+ * then the free space of the file's filesystem is the clue.
+ */
+static const char *create_error(const char *path)
+{
+	static _Thread_local char buf[128];
+	struct statvfs sv;
+	char *dir;
+
+	if (rrd_test_error())
+		return nc_tm_rrd_error();
+	dir = nc_xstrdup(path);
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	if (statvfs(dir, &sv) == 0)
+		snprintf(buf, sizeof(buf), "librrd gave no reason (%llu KiB free on its filesystem: a full disk?)",
+			 (unsigned long long)sv.f_bavail * sv.f_frsize / 1024);
+	else
+		snprintf(buf, sizeof(buf), "librrd gave no reason");
+	free(dir);
+	return buf;
+}
+
 int nc_tm_create(struct nc_tm_store *st, const char *path, unsigned long step, time_t last_up,
 		 int argc, const char **argv, struct nc_err *err)
 {
@@ -306,7 +331,7 @@ int nc_tm_create(struct nc_tm_store *st, const char *path, unsigned long step, t
 	else
 		rc = rrd_create_r2(path, step, last_up, 0, NULL, NULL, argc, argv);
 	if (rc != 0) {
-		nc_err_set(err, "%s: cannot create: %s", path, nc_tm_rrd_error());
+		nc_err_set(err, "%s: cannot create: %s", path, create_error(path));
 		return -1;
 	}
 	return 0;
@@ -1066,7 +1091,7 @@ static int hw_create(struct nc_tm_store *st, const char *path, const struct nc_h
 	}
 	rrd_clear_error();
 	if (rrd_create_r2(path, st->step, start, 0, NULL, NULL, 7, argv) != 0) {
-		nc_err_set(err, "%s: cannot create: %s", path, nc_tm_rrd_error());
+		nc_err_set(err, "%s: cannot create: %s", path, create_error(path));
 		return -1;
 	}
 	st->anomaly_bytes += file_bytes(path);

@@ -17,6 +17,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,6 +405,32 @@ START_TEST(test_store_leftovers_removed)
 	HAS(lines.buf, "/vm/web-1.rrdAb3xYz: removed, a file librrd was making when serve stopped\n");
 	HAS(lines.buf, "/anomaly/0a.rrdQWERTY: removed");
 	nc_buf_release(&lines);
+	rmtree(d);
+}
+END_TEST
+
+/* a new file that cannot be written whole (a full disk; here a file size limit):
+ * librrd gives no reason, the error gives the free space ("unknown librrd error") */
+START_TEST(test_store_create_fails_says_why)
+{
+	char *d = tmpdir();
+	struct nc_tm_store *st = open_store(d, 15, NULL, false);
+	static const char *const ids[] = { "a" };
+	struct rlimit old, lim;
+	struct nc_err err = { "" };
+	struct round rd;
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 65536;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	make_round(&rd, T0 + 15, NC_MT_VM, ids, 1, 1);
+	ck_assert_int_eq(write_round(st, &rd, &err), -1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	HAS(err.msg, "/vm/a.rrd: cannot create: ");
+	HASNT(err.msg, "unknown librrd error");
+	nc_tm_store_close(st);
 	rmtree(d);
 }
 END_TEST
@@ -989,6 +1017,7 @@ Suite *nc_suite_store(void)
 	tcase_add_test(tc, test_store_corrupt_garbage);
 	tcase_add_test(tc, test_store_each_set_aside_said);
 	tcase_add_test(tc, test_store_leftovers_removed);
+	tcase_add_test(tc, test_store_create_fails_says_why);
 	tcase_add_test(tc, test_store_foreign_layout);
 	tcase_add_test(tc, test_store_step_changed);
 	tcase_add_test(tc, test_store_bad_ids);
