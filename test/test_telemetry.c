@@ -354,6 +354,9 @@ START_TEST(test_tm_sim_load_tool)
 		ck_assert_int_eq(nc_run_in(&r, tdir, "$NC sim --state-dir . h1 load a net-rx=-1"), 1);
 		HAS(r.err, "novacron sim: invalid net-rx '-1': sizes cannot be negative");
 		nc_run_free(&r);
+		ck_assert_int_eq(nc_run_in(&r, tdir, "$NC sim --state-dir . h1 load a cpu=0x10"), 1);
+		HAS(r.err, "novacron sim: invalid cpu '0x10' (a share: 0.8 or 80%)");
+		nc_run_free(&r);
 		ck_assert_int_eq(nc_run_in(&r, tdir, "$NC sim --state-dir . h1 load b --clear"), 0);
 		HAS(r.out, "\nb                    baseline ");
 		nc_run_free(&r);

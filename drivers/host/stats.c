@@ -1121,6 +1121,8 @@ static int load_arg(struct sim_load *l, const char *arg, struct nc_err *err)
 
 		errno = 0;
 		x = strtod(v, &end);
+		if (strpbrk(v, "xX") || !((*v >= '0' && *v <= '9') || *v == '.'))
+			end = (char *)v;           /* decimal only: not 0x10 (16), not " 1" */
 		if (*end == '%') {
 			x /= 100;
 			end++;
