@@ -415,6 +415,7 @@ static int start_monitor(struct server *s)
 	mo.state_dir = s->state_dir;
 	mo.dir = dir;
 	mo.rrdcached = NC_IS_SET(t->rrdcached) ? t->rrdcached.v : NULL;
+	mo.anomaly_disk_limit = NC_IS_SET(t->anomaly_disk_limit) ? t->anomaly_disk_limit.v : 0;
 	mo.connections = &s->cfg.connections;
 	mo.health = s->health;
 	mo.active = monitor_active;

@@ -540,6 +540,7 @@ static void open_store(struct nc_monitor *m, struct nc_err *why)
 	memset(&so, 0, sizeof(so));
 	so.dir = m->dir;
 	so.rrdcached = m->rrdcached;
+	so.anomaly_disk_limit = m->o.anomaly_disk_limit;
 	so.step = m->o.interval_ms / 1000 ? m->o.interval_ms / 1000 : 1;
 	so.log = store_log;
 	so.log_opaque = m;

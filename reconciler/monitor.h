@@ -48,6 +48,7 @@ struct nc_monitor_opts {
 	const char *state_dir;           /* sim:/// hosts (copied) */
 	const char *dir;                 /* the RRD files (copied); NULL: no history */
 	const char *rrdcached;           /* NULL: write the files (copied) */
+	unsigned long long anomaly_disk_limit;   /* bytes; 0: the store's default (16 GiB) */
 	const struct nc_list *connections;   /* the operator's; must outlive the monitor */
 	struct nc_health *health;        /* failed hosts are not contacted; NULL: none */
 	/* may this instance collect: > 0 yes (it holds the lease), 0 no (standby: states

@@ -134,6 +134,9 @@ static const struct nc_field telemetry_fields[] = {
 	  .doc = "write through rrdcached at unix:/PATH or HOST:PORT (default: write the files)"),
 	F("hostTimeout", NC_F_DURATION, struct nc_serve_telemetry, host_timeout, .min = 100, .max = 3600000,
 	  .doc = "per host stats call (default the smaller of hostTimeout and interval)"),
+	F("anomalyDiskLimit", NC_F_SIZE, struct nc_serve_telemetry, anomaly_disk_limit, .min = 1 << 20,
+	  .doc = "bytes the Holt-Winters files of anomaly AlertRules may take in all (default 16GiB); "
+		 "a new (rule, object) past it is a gap, said in the log"),
 };
 static const struct nc_schema telemetry_schema = SCHEMA("telemetry", struct nc_serve_telemetry,
 							telemetry_fields);

@@ -92,6 +92,7 @@ struct nc_serve_telemetry {
 	struct nc_str dir;               /* RRD files (default STATE_DIR/telemetry) */
 	struct nc_str rrdcached;         /* "unix:/path" or "HOST:PORT"; none: files written directly */
 	struct nc_duration host_timeout; /* per host stats call (default min(hostTimeout, interval)) */
+	struct nc_size anomaly_disk_limit;   /* Holt-Winters files in all (default 16GiB, store.h) */
 };
 struct nc_serve_config {
 	struct nc_pos pos;

@@ -921,6 +921,32 @@ START_TEST(test_monitor_anomaly_error_logged)
 }
 END_TEST
 
+/* telemetry.anomalyDiskLimit reaches the store: a 7d season's file (2.6 MB at 15 s) passes 1MiB */
+START_TEST(test_monitor_anomaly_disk_limit)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' spec && printf '%%s\\n' 'apiVersion: novacron.io/v1' "
+			     "'kind: AlertRule' 'metadata: {name: host-mem-anomaly}' 'spec:' '  target: host' "
+			     "'  metric: memory_used_bytes' '  anomaly: {season: 7d}' '  severity: info' > spec/alert.yaml && "
+			     "printf 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "listen: 127.0.0.1:0\\ntelemetry:\\n  anomalyDiskLimit: 1MiB\\n' > serve.yaml",
+			     NC_SOURCE_DIR, tdir, tdir, tdir), 0);
+	nc_run_in(&r, tdir, "$NC serve --config serve.yaml --once");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	HAS(r.err, "telemetry: anomaly check failed (a gap; others may have too): AlertRule host-mem-anomaly, host kvm");
+	HAS(r.err, "the anomaly files would pass 1 MiB");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("test -z \"$(ls state/telemetry/anomaly 2>/dev/null)\""), 0);
+	/* a limit below 1MiB is refused */
+	ck_assert_int_eq(shq("sed -i 's/1MiB/1KiB/' serve.yaml"), 0);
+	nc_run_in(&r, tdir, "$NC serve --config serve.yaml --once");
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "anomalyDiskLimit");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -940,6 +966,7 @@ Suite *nc_suite_monitor(void)
 	tcase_add_test(tc, test_monitor_history_error_in_status);
 	tcase_add_test(tc, test_monitor_status_cli_one_line);
 	tcase_add_test(tc, test_monitor_anomaly_error_logged);
+	tcase_add_test(tc, test_monitor_anomaly_disk_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
