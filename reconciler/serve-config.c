@@ -67,6 +67,7 @@ static const struct nc_field lease_fields[] = {
 };
 static const struct nc_schema lease_schema = SCHEMA("lease", struct nc_serve_lease, lease_fields);
 
+static const char *const apply_mode_values[] = { "auto", "approve", NULL };
 static const struct nc_field apply_fields[] = {
 	F("enabled", NC_F_BOOL, struct nc_serve_apply, enabled, .doc = "false: plan and report only"),
 	F("prune", NC_F_BOOL, struct nc_serve_apply, prune, .doc = "as --prune"),
@@ -78,6 +79,9 @@ static const struct nc_field apply_fields[] = {
 	  .doc = "as --max-migrations"),
 	F("maxMigrationsPerHost", NC_F_INT, struct nc_serve_apply, max_migrations_per_host, .min = 1,
 	  .max = 64, .doc = "as --max-migrations-per-host"),
+	F("mode", NC_F_ENUM, struct nc_serve_apply, mode, .values = apply_mode_values,
+	  .doc = "auto (default): apply each plan; approve: hold each plan until approved by its digest "
+		 "(POST /api/v1/plan/approve, docs/api.md)"),
 };
 static const struct nc_schema apply_schema = SCHEMA("apply", struct nc_serve_apply, apply_fields);
 
@@ -141,6 +145,73 @@ static const struct nc_field telemetry_fields[] = {
 static const struct nc_schema telemetry_schema = SCHEMA("telemetry", struct nc_serve_telemetry,
 							telemetry_fields);
 
+static const struct nc_field tls_fields[] = {
+	F("certFile", NC_F_STR, struct nc_serve_tls, cert_file, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "PEM certificate (chain) of the listener"),
+	F("keyFile", NC_F_STR, struct nc_serve_tls, key_file, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "PEM private key of the listener"),
+};
+static const struct nc_schema tls_schema = SCHEMA("tls", struct nc_serve_tls, tls_fields);
+
+static const char *const role_values[] = { "viewer", "operator", "admin", NULL };
+static const struct nc_field role_fields[] = {
+	F("role", NC_F_ENUM, struct nc_serve_role, role, .required = 1, .values = role_values,
+	  .doc = "viewer (reads), operator (also sync, pause, approve, backup, restore), admin (also fence confirm, audit)"),
+	F("tokens", NC_F_STRLIST, struct nc_serve_role, tokens, .doc = "token names (novacron token create)"),
+	F("users", NC_F_STRLIST, struct nc_serve_role, users, .doc = "OIDC subjects or e-mail addresses"),
+	F("groups", NC_F_STRLIST, struct nc_serve_role, groups, .doc = "OIDC groups (api.oidc.groupsClaim)"),
+	F("tenants", NC_F_STRLIST, struct nc_serve_role, tenants,
+	  .doc = "the Tenants this binding sees (default: all)"),
+};
+static const struct nc_schema role_schema = SCHEMA("role", struct nc_serve_role, role_fields);
+
+static const struct nc_field oidc_fields[] = {
+	F("issuer", NC_F_STR, struct nc_serve_oidc, issuer, .required = 1, .check = NC_CHK_HTTP_URL,
+	  .doc = "the provider's issuer URL (its /.well-known/openid-configuration is read)"),
+	F("clientId", NC_F_STR, struct nc_serve_oidc, client_id, .required = 1, .doc = "this client's id"),
+	F("clientSecretFile", NC_F_STR, struct nc_serve_oidc, client_secret_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "file holding the client secret (none: a public client, PKCE only)"),
+	F("redirectUrl", NC_F_STR, struct nc_serve_oidc, redirect_url, .required = 1, .check = NC_CHK_HTTP_URL,
+	  .doc = "https://SERVE/auth/callback as registered at the provider"),
+	F("scopes", NC_F_STRLIST, struct nc_serve_oidc, scopes, .doc = "default openid, profile, email, groups"),
+	F("groupsClaim", NC_F_STR, struct nc_serve_oidc, groups_claim, .doc = "default groups"),
+	F("caFile", NC_F_STR, struct nc_serve_oidc, ca_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "CA bundle for the provider (default the system's)"),
+	F("requireMfa", NC_F_STRLIST, struct nc_serve_oidc, require_mfa,
+	  .doc = "roles whose logins need the ID token's amr to show multi-factor (e.g. [admin])"),
+};
+static const struct nc_schema oidc_schema = SCHEMA("oidc", struct nc_serve_oidc, oidc_fields);
+
+static const char *const anonymous_values[] = { "none", "viewer", NULL };
+static const struct nc_field api_fields[] = {
+	F("enabled", NC_F_BOOL, struct nc_serve_api, enabled, .doc = "serve /api/v1 and the dashboard (default true)"),
+	F("anonymous", NC_F_ENUM, struct nc_serve_api, anonymous, .values = anonymous_values,
+	  .doc = "role of requests without credentials: none (default) or viewer"),
+	F("sessionTimeout", NC_F_DURATION, struct nc_serve_api, session_timeout, .min = 60000, .max = 604800000,
+	  .doc = "dashboard sessions end this long after login (default 12h)"),
+	F("roles", NC_F_LIST, struct nc_serve_api, roles, .sub = &role_schema,
+	  .doc = "roles bound to tokens, OIDC users and groups, optionally per tenant"),
+	F("oidc", NC_F_STRUCT, struct nc_serve_api, oidc, .sub = &oidc_schema,
+	  .doc = "OpenID Connect login for people"),
+	F("insecureHttp", NC_F_BOOL, struct nc_serve_api, insecure_http,
+	  .doc = "allow plain HTTP on a listen address outside loopback (default false: tls is required)"),
+};
+static const struct nc_schema api_schema = SCHEMA("api", struct nc_serve_api, api_fields);
+
+static const struct nc_field webhooks_fields[] = {
+	F("githubSecretFile", NC_F_STR, struct nc_serve_webhooks, github_secret_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "GitHub push webhooks: the secret of X-Hub-Signature-256"),
+	F("gitlabTokenFile", NC_F_STR, struct nc_serve_webhooks, gitlab_token_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "GitLab push webhooks: the X-Gitlab-Token"),
+};
+static const struct nc_schema webhooks_schema = SCHEMA("webhooks", struct nc_serve_webhooks, webhooks_fields);
+
+static const struct nc_field tenancy_fields[] = {
+	F("adminPaths", NC_F_STRLIST, struct nc_serve_tenancy, admin_paths,
+	  .doc = "folders of the spec where Tenant objects may be declared (docs/tenants.md)"),
+};
+static const struct nc_schema tenancy_schema = SCHEMA("tenancy", struct nc_serve_tenancy, tenancy_fields);
+
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
 	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
@@ -175,6 +246,14 @@ static const struct nc_field config_fields[] = {
 	  .doc = "the fence devices Hosts name in spec.fence (trusted; never from the spec)"),
 	F("telemetry", NC_F_STRUCT, struct nc_serve_config, telemetry, .sub = &telemetry_schema,
 	  .doc = "statistics of hosts, VMs and pools: collection, history, alerts (docs/monitoring.md)"),
+	F("tls", NC_F_STRUCT, struct nc_serve_config, tls, .sub = &tls_schema,
+	  .doc = "HTTPS for the listener (required outside loopback unless api.insecureHttp)"),
+	F("api", NC_F_STRUCT, struct nc_serve_config, api, .sub = &api_schema,
+	  .doc = "the operator API and dashboard: roles, OIDC, sessions (docs/api.md)"),
+	F("webhooks", NC_F_STRUCT, struct nc_serve_config, webhooks, .sub = &webhooks_schema,
+	  .doc = "GitHub and GitLab push webhooks (POST /webhook)"),
+	F("tenancy", NC_F_STRUCT, struct nc_serve_config, tenancy, .sub = &tenancy_schema,
+	  .doc = "where Tenant objects may be declared (trusted; docs/tenants.md)"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);

@@ -57,7 +57,10 @@ struct nc_serve_apply {
 	struct nc_int delete_threshold;
 	struct nc_bool allow_mass_delete;
 	struct nc_int max_migrations, max_migrations_per_host;
+	struct nc_enum mode;             /* enum nc_apply_mode; default auto */
 };
+/* apply.mode: auto applies each plan; approve holds it until POST /api/v1/plan/approve names its digest */
+enum nc_apply_mode { NC_APPLY_AUTO, NC_APPLY_APPROVE };
 /* the payload a notify target gets (docs/monitoring.md "Notifications") */
 enum nc_notify_format { NC_NOTIFY_GENERIC, NC_NOTIFY_ALERTMANAGER, NC_NOTIFY_SLACK };
 struct nc_serve_notify {
@@ -94,6 +97,45 @@ struct nc_serve_telemetry {
 	struct nc_duration host_timeout; /* per host stats call (default min(hostTimeout, interval)) */
 	struct nc_size anomaly_disk_limit;   /* Holt-Winters files in all (default 16GiB, store.h) */
 };
+/* `tls:` the listener's certificate (docs/security.md); required outside loopback */
+struct nc_serve_tls {
+	struct nc_pos pos;
+	struct nc_str cert_file, key_file;
+};
+/* `api.roles[]`: a role bound to tokens, OIDC users or groups, optionally scoped to tenants */
+struct nc_serve_role {
+	struct nc_pos pos;
+	struct nc_enum role;             /* enum nc_role - 1: viewer, operator, admin */
+	struct nc_strlist tokens, users, groups, tenants;
+};
+/* `api.oidc:` OpenID Connect login for people (reconciler/oidc.c) */
+struct nc_serve_oidc {
+	struct nc_pos pos;
+	struct nc_str issuer, client_id, client_secret_file, redirect_url, groups_claim, ca_file;
+	struct nc_strlist scopes;
+	struct nc_strlist require_mfa;   /* roles whose sessions need the provider's amr to show MFA */
+};
+/* `api:` the operator API and dashboard (docs/api.md) */
+struct nc_serve_api {
+	struct nc_pos pos;
+	struct nc_bool enabled;          /* default true */
+	struct nc_enum anonymous;        /* role of requests without credentials: none (default) or viewer */
+	struct nc_duration session_timeout;   /* default 12h */
+	struct nc_list roles;            /* struct nc_serve_role */
+	struct nc_serve_oidc oidc;
+	struct nc_bool insecure_http;    /* allow plain HTTP outside loopback (default false) */
+};
+/* `webhooks:` push webhooks from git hosts (POST /webhook) */
+struct nc_serve_webhooks {
+	struct nc_pos pos;
+	struct nc_str github_secret_file;    /* X-Hub-Signature-256 HMAC key */
+	struct nc_str gitlab_token_file;     /* X-Gitlab-Token */
+};
+/* `tenancy:` (trusted) where Tenant objects may be declared (spec/tenant.h) */
+struct nc_serve_tenancy {
+	struct nc_pos pos;
+	struct nc_strlist admin_paths;
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -112,6 +154,10 @@ struct nc_serve_config {
 	struct nc_serve_ha ha;
 	struct nc_serve_fencing fencing;
 	struct nc_serve_telemetry telemetry;
+	struct nc_serve_tls tls;
+	struct nc_serve_api api;
+	struct nc_serve_webhooks webhooks;
+	struct nc_serve_tenancy tenancy;
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */

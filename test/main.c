@@ -38,6 +38,11 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_forecast());
 	srunner_add_suite(sr, nc_suite_monitor());
 	srunner_add_suite(sr, nc_suite_load());
+	srunner_add_suite(sr, nc_suite_api());
+	srunner_add_suite(sr, nc_suite_auth());
+	srunner_add_suite(sr, nc_suite_oidc());
+	srunner_add_suite(sr, nc_suite_tenant());
+	srunner_add_suite(sr, nc_suite_dashboard());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

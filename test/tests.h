@@ -32,5 +32,10 @@ Suite *nc_suite_alerts(void);
 Suite *nc_suite_forecast(void);
 Suite *nc_suite_monitor(void);
 Suite *nc_suite_load(void);
+Suite *nc_suite_api(void);
+Suite *nc_suite_auth(void);
+Suite *nc_suite_oidc(void);
+Suite *nc_suite_tenant(void);
+Suite *nc_suite_dashboard(void);
 
 #endif
