@@ -27,6 +27,11 @@ int nc_auth_check_write(struct nc_auth *a, const struct nc_web_req *req, const s
 			struct nc_web_resp *resp);
 /* /auth/...: login, OIDC callback, logout, the session's own facts; resp->code 0 when not one */
 void nc_auth_handle(struct nc_auth *a, const struct nc_web_req *req, struct nc_web_resp *resp);
+/* a new dashboard session for p (after a token login or OIDC): sets its cookies in resp */
+int nc_auth_session_start(struct nc_auth *a, const struct nc_principal *p, struct nc_web_resp *resp);
+/* the role and tenant scope api.roles gives an OIDC user with these groups (role none: no binding) */
+void nc_auth_bind_oidc(struct nc_auth *a, const char *subject, const char *email, const char *const *groups,
+		       size_t ngroups, struct nc_principal *p);
 /* POST /webhook: the configured token, a GitHub signature or a GitLab token; true when it holds */
 bool nc_auth_webhook(struct nc_auth *a, const struct nc_web_req *req, char *who, size_t n);
 
