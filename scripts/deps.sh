@@ -14,7 +14,11 @@ PKGS=(
   librrd-dev rrdcached       # telemetry history in RRD files, through rrdcached when configured
   prometheus                 # promtool: the tests check /metrics with `promtool check metrics` (the server is not started)
   borgbackup restic          # peers for bench/backup (not needed to build)
+  libjson-c-dev              # parsing JSON: API request bodies, OIDC discovery, tokens and JWKS
 )
+# the OIDC test provider (test/oidc/provider.mjs) runs on Node.js: Debian's
+# nodejs when no node is on PATH
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 
 missing=()
 for p in "${PKGS[@]}"; do
