@@ -94,11 +94,45 @@ for ex in examples/*/; do
 	step "validate ${ex%/}" ./build/novacron validate --quiet "$ex"
 done
 
-# integration NAME SCRIPT: runs an integration script (exit 0 / 1 / 77 skipped), counting its ok/FAIL lines
+# bounded SECS CMD...: runs CMD in a process group of its own; past SECS the group gets TERM
+# (the script's EXIT trap stops its daemons), 30 s later KILL; exit 124 when it was cut
+bounded() {
+	local secs=$1 pid w rc cut=/tmp/nc-it-cut.$$; shift
+	rm -f "$cut"
+	setsid "$@" &
+	pid=$!
+	# the watcher holds none of our output open, and ends its sleep when told to
+	( exec </dev/null >/dev/null 2>&1
+	  sleep "$secs" & sp=$!
+	  trap 'kill $sp; exit 0' TERM
+	  wait $sp
+	  : >"$cut"; kill -TERM -- -"$pid"
+	  sleep 30 & sp=$!
+	  wait $sp
+	  kill -KILL -- -"$pid" ) &
+	w=$!
+	wait "$pid"; rc=$?
+	kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
+	if [ -e "$cut" ]; then rc=124; rm -f "$cut"; fi
+	return "$rc"
+}
+
+# integration NAME SCRIPT: runs an integration script (exit 0 / 1 / 77 skipped), counting its
+# ok/FAIL lines; one that does not end within NC_IT_TIMEOUT seconds (default 900) fails with
+# what it printed, so a hang costs one script, never the whole run
 integration() {
 	echo "== integration: $1"
-	bash "$2" >/tmp/nc-it.$$ 2>&1
+	local t0=$SECONDS
+	bounded "${NC_IT_TIMEOUT:-900}" bash "$2" </dev/null >/tmp/nc-it.$$ 2>&1
 	local rc=$?
+	if [ $rc -eq 124 ]; then
+		echo "FAIL $2 did not finish within ${NC_IT_TIMEOUT:-900} s; what it printed:"
+		cat /tmp/nc-it.$$
+		failed=$((failed + 1))
+		rm -f /tmp/nc-it.$$
+		return
+	fi
+	echo "   ($2: $((SECONDS - t0)) s)"
 	if [ $rc -eq 77 ]; then
 		echo "skip: $(grep '^skip' /tmp/nc-it.$$)"
 		skipped=$((skipped + 1))

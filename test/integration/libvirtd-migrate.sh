@@ -46,7 +46,7 @@ domains() { "$NC" plan "$T/spec" --state-dir "$T/st" -o json | grep "\"name\": \
 # guest_dirties URI: waits (up to 60 s) until the guest on that host runs its loop, not the
 # BIOS (seconds under TCG): the counter it writes at 2 MiB changes. A guest still in its
 # BIOS has clean RAM, and a migration of it finishes before any timeout.
-counter() { virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}'; }
+counter() { timeout 20 virsh -c "$1" qemu-monitor-command tiny --hmp 'xp /1wx 0x200000' 2>/dev/null | awk '{print $2}'; }
 guest_dirties() {
 	local a b i
 	for i in $(seq 1 120); do
@@ -98,7 +98,7 @@ spec false false 60s stopped true
 	qemu-io -f qcow2 -c 'write -P 0x5a 0 1M' "$NC_HOST1_IMAGES/ncpool/tiny-data.qcow2" >/dev/null \
 	&& ok "a local disk with data on h1" || { cat "$T/a0.log"; fail "define with a local disk"; }
 # vols HOST_URI: whether the host holds the VM's volume in its pool (libvirt's view)
-vols() { virsh -c "$1" vol-list novacron-local 2>/dev/null | grep -c 'tiny-data.qcow2'; }
+vols() { timeout 20 virsh -c "$1" vol-list novacron-local 2>/dev/null | grep -c 'tiny-data.qcow2'; }
 spec false false 60s running true
 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a1.log" 2>&1 && ok "create a QEMU guest" || { cat "$T/a1.log"; fail "create"; }
 [ "$(domains h1)" = 1 ] && [ "$(domains h2)" = 0 ] && ok "the guest runs on h1" || fail "guest placement: h1=$(domains h1) h2=$(domains h2)"
@@ -116,7 +116,7 @@ qemu-io -U -r -f qcow2 -c 'read -P 0x5a 0 1M' "$NC_HOST2_IMAGES/ncpool/tiny-data
 	&& ok "copyStorage: the disk's data is on h2, h1's volume is removed" || fail "copyStorage: h1=$(vols "$NC_HOST1_URI") h2=$(vols "$NC_HOST2_URI")"
 # migration.compression: the destination's record of the finished job shows the compressed (XBZRLE) stream
 # (into a file first: with pipefail, grep -q ending a pipe early fails the tee before it)
-virsh -c "$NC_HOST2_URI" domjobinfo tiny --completed >"$T/job.log" 2>&1; grep -qi "^Compression cache" "$T/job.log" \
+timeout 20 virsh -c "$NC_HOST2_URI" domjobinfo tiny --completed >"$T/job.log" 2>&1; grep -qi "^Compression cache" "$T/job.log" \
 	&& ok "the migration was compressed" || { cat "$T/job.log"; fail "no compression in the migration's job stats"; }
 "$NC" plan "$T/spec" --state-dir "$T/st" > "$T/p3.log"; rc=$?
 [ $rc = 0 ] && ok "the guest is running and persistent on h2: no changes" || { cat "$T/p3.log"; fail "plan after drain (exit $rc)"; }
