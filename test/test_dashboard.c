@@ -1,11 +1,127 @@
-/* test_dashboard.c - the dashboard suite (docs: see reconciler/web.h) */
+/*
+ * test_dashboard.c - the dashboard's embedded files (reconciler/assets.h):
+ * each file of web/ui/ is served byte for byte at its URL with its
+ * Content-Type, and nothing else is: traversal, encodings, doubled or
+ * back slashes.  The dashboard in a real browser: test/integration/dashboard.sh.
+ */
 #include "tests.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../reconciler/assets.h"
+#include "../spec/util.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct nc_buf b = NC_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		nc_buf_add(&b, chunk, n);
+	fclose(f);
+	return nc_buf_detach(&b, len);
+}
+
+/* every file of web/ui/ is embedded, equal to the file, at /ui/NAME ("/" for index.html) */
+START_TEST(test_dashboard_assets_equal_files)
+{
+	char dir[4096], path[8192], url[512];
+	struct dirent *de;
+	DIR *d;
+	size_t nfiles = 0, nembedded = 0, i;
+
+	snprintf(dir, sizeof(dir), "%s/web/ui", NC_SOURCE_DIR);
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "cannot open %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		const void *data;
+		size_t len, flen;
+		const char *type;
+		char *want;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		want = slurp(path, &flen);
+		ck_assert_msg(want != NULL, "cannot read %s", path);
+		if (strcmp(de->d_name, "index.html") == 0)
+			snprintf(url, sizeof(url), "/");
+		else
+			snprintf(url, sizeof(url), "/ui/%s", de->d_name);
+		ck_assert_msg(nc_asset_get(url, &data, &len, &type) == 0, "%s is not embedded", url);
+		ck_assert_msg(len == flen && memcmp(data, want, len) == 0,
+			      "%s differs from web/ui/%s (%zu bytes, the file %zu): rebuild", url, de->d_name, len, flen);
+		ck_assert_str_eq(type, nc_asset_type(de->d_name));
+		free(want);
+		nfiles++;
+	}
+	closedir(d);
+	for (i = 0; nc_asset_files[i].name; i++)
+		nembedded++;
+	ck_assert_uint_eq(nembedded, nfiles);
+	ck_assert_uint_ge(nfiles, 3);
+}
+END_TEST
+
+START_TEST(test_dashboard_asset_types)
+{
+	const void *data, *data2;
+	size_t len, len2;
+	const char *type;
+
+	ck_assert_int_eq(nc_asset_get("/", &data, &len, &type), 0);
+	ck_assert_str_eq(type, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr((const char *)data, "/ui/app.js"));
+	ck_assert_int_eq(nc_asset_get("/index.html", &data2, &len2, &type), 0);
+	ck_assert_ptr_eq(data, data2);
+	ck_assert_int_eq(nc_asset_get("/ui/app.js", &data, &len, &type), 0);
+	ck_assert_str_eq(type, "text/javascript; charset=utf-8");
+	ck_assert_int_eq(nc_asset_get("/ui/app.css", &data, &len, &type), 0);
+	ck_assert_str_eq(type, "text/css; charset=utf-8");
+	ck_assert_str_eq(nc_asset_type("favicon.svg"), "image/svg+xml");
+	ck_assert_str_eq(nc_asset_type("x.bin"), "application/octet-stream");
+	ck_assert_str_eq(nc_asset_type("noext"), "application/octet-stream");
+}
+END_TEST
+
+/* anything but an embedded file's exact URL is none: traversal, encodings, doubled and back slashes */
+static const char *const bad_paths[] = {
+	"", "ui", "/ui", "/ui/", "/ui//app.js", "//ui/app.js", "/ui/./app.js", "/ui/../ui/app.js",
+	"/ui/../../etc/passwd", "/../etc/passwd", "/ui/%2e%2e/app.js", "/ui/%2e%2e%2fapp.js",
+	"/ui/app.js%00", "/ui/%00", "/ui/app.js\x01", "/ui\\app.js", "/ui/..\\app.js", "/ui/app.js/", "/ui/APP.JS", "/ui/app.js?x",
+	"/app.js", "/ui/index.html", "/index.htm", "/index.html/", "/.", "/..", "/ui/.", "/ui/..",
+	"/etc/passwd", "/ui/app.js ", " /ui/app.js", "/ui/app.js\n", "/UI/app.js", "/ui/nosuch.js",
+	"/api/v1/me", "/auth/login",
+};
+
+START_TEST(test_dashboard_asset_refuses)
+{
+	const void *data = NULL;
+	size_t len = 0;
+	const char *type = NULL;
+
+	ck_assert_msg(nc_asset_get(bad_paths[_i], &data, &len, &type) == -1, "'%s' was served", bad_paths[_i]);
+	ck_assert_ptr_null(type);
+	ck_assert_int_eq(nc_asset_get(NULL, &data, &len, &type), -1);
+}
+END_TEST
 
 Suite *nc_suite_dashboard(void)
 {
 	Suite *s = suite_create("dashboard");
+	TCase *tc = tcase_create("assets");
 
+	tcase_add_test(tc, test_dashboard_assets_equal_files);
+	tcase_add_test(tc, test_dashboard_asset_types);
+	tcase_add_loop_test(tc, test_dashboard_asset_refuses, 0, (int)(sizeof(bad_paths) / sizeof(bad_paths[0])));
+	suite_add_tcase(s, tc);
 	return s;
 }
