@@ -12,10 +12,12 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "oidc.h"
 #include "serve.h"
 
 struct nc_web {
 	struct nc_auth *auth;
+	struct nc_oidc *oidc;            /* NULL without api.oidc */
 	struct nc_serve_status *status;
 	struct nc_web_hooks hooks;
 	char *state_dir;
@@ -115,6 +117,11 @@ int nc_web_create(struct nc_web **out, const struct nc_serve_config *cfg, const 
 		free(w);
 		return -1;
 	}
+	if (nc_oidc_create(&w->oidc, cfg, err) < 0) {
+		nc_auth_destroy(w->auth);
+		free(w);
+		return -1;
+	}
 	w->status = status;
 	if (hooks)
 		w->hooks = *hooks;
@@ -127,6 +134,7 @@ void nc_web_destroy(struct nc_web *w)
 {
 	if (!w)
 		return;
+	nc_oidc_destroy(w->oidc);
 	nc_auth_destroy(w->auth);
 	free(w->state_dir);
 	free(w);
@@ -152,6 +160,9 @@ void nc_web_handle(struct nc_web *w, const struct nc_web_req *req, struct nc_web
 	const char *type;
 
 	if (strncmp(req->path, "/auth/", 6) == 0) {
+		nc_oidc_handle(w->oidc, w->auth, req, resp);
+		if (resp->code)
+			return;
 		nc_auth_handle(w->auth, req, resp);
 		if (resp->code)
 			return;
