@@ -32,6 +32,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_decommission(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 /* Parses "text", "json" or "markdown" (allowed: a mask of 1 << enum nc_output). */
 int nc_cli_output(const char *s, unsigned allowed, enum nc_output *out);

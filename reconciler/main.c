@@ -39,6 +39,8 @@ static const struct nc_cmd cmds[] = {
 	  "the HA record of failed hosts: confirm one is off by hand, run its fence devices, list, clear (docs/ha.md)" },
 	{ "graph", cmd_graph, "graph host|vm|pool NAME METRIC [--since 24h] [--until now] -o FILE.png [--state-dir DIR]",
 	  "draw a metric's history (average and maximum) as a PNG (docs/monitoring.md)" },
+	{ "token", cmd_token, "token create NAME --role viewer|operator|admin [--tenant T]... [--expires 30d] | list | revoke NAME",
+	  "API tokens for serve's API and dashboard: the secret is shown once, stored hashed (docs/security.md)" },
 	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|down|up|...",
 	  "change a simulated host by hand, as virsh would (to try drift), or take it down (to try HA)" },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",

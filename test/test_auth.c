@@ -1,11 +1,522 @@
-/* test_auth.c - the auth suite (docs: see reconciler/web.h) */
-#include "tests.h"
+/*
+ * test_auth.c - the auth suite (reconciler/auth.h, docs/security.md):
+ * `novacron token` for real (the binary, its store on disk), auth.c's
+ * calls with real requests' shape (headers and cookies), serve.yaml's
+ * api.roles loaded by the real loader.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-#include <check.h>
+#include "../reconciler/auth.h"
+#include "../reconciler/serve.h"
+#include "../spec/diag.h"
+#include "tests.h"
+#include "testutil.h"
+
+static char tdir[64];
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-auth-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static void teardown(void)
+{
+	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a request as http.c hands it over ---- */
+struct fake {
+	struct nc_web_req r;
+	const char *h[8][2];
+	size_t nh;
+	const char *c[4][2];
+	size_t nc;
+};
+
+static const char *fake_header(const struct nc_web_req *r, const char *name)
+{
+	const struct fake *f = r->ctx;
+	size_t i;
+
+	for (i = 0; i < f->nh; i++)
+		if (strcasecmp(f->h[i][0], name) == 0)
+			return f->h[i][1];
+	return NULL;
+}
+
+static const char *fake_cookie(const struct nc_web_req *r, const char *name)
+{
+	const struct fake *f = r->ctx;
+	size_t i;
+
+	for (i = 0; i < f->nc; i++)
+		if (strcmp(f->c[i][0], name) == 0)
+			return f->c[i][1];
+	return NULL;
+}
+
+static const char *fake_query(const struct nc_web_req *r, const char *name)
+{
+	(void)r;
+	(void)name;
+	return NULL;
+}
+
+static void req_init(struct fake *f, const char *method, const char *path, const char *body)
+{
+	memset(f, 0, sizeof(*f));
+	f->r.method = method;
+	f->r.path = path;
+	f->r.body = body ? body : "";
+	f->r.body_len = strlen(f->r.body);
+	f->r.peer = "127.0.0.1";
+	f->r.header = fake_header;
+	f->r.cookie = fake_cookie;
+	f->r.query = fake_query;
+	f->r.ctx = f;
+}
+
+static void req_header(struct fake *f, const char *name, const char *value)
+{
+	f->h[f->nh][0] = name;
+	f->h[f->nh][1] = value;
+	f->nh++;
+}
+
+static void req_cookie(struct fake *f, const char *name, const char *value)
+{
+	f->c[f->nc][0] = name;
+	f->c[f->nc][1] = value;
+	f->nc++;
+}
+
+static const char *resp_header(const struct nc_web_resp *resp, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i][0], name) == 0)
+			return resp->headers[i][1];
+	return NULL;
+}
+
+/* a token made through the library (so expiry can be set in the past) */
+static void make_token(const char *name, enum nc_role role, const char *tenant, time_t expires, char *secret,
+		       size_t n)
+{
+	struct nc_token_info info;
+	struct nc_err err = { "" };
+
+	memset(&info, 0, sizeof(info));
+	snprintf(info.name, sizeof(info.name), "%s", name);
+	info.role = role;
+	if (tenant)
+		snprintf(info.tenants[info.ntenants++], sizeof(info.tenants[0]), "%s", tenant);
+	info.created = time(NULL);
+	info.expires = expires;
+	ck_assert_msg(nc_token_create(tdir, &info, secret, n, &err) == 0, "%s", err.msg);
+}
+
+/* serve.yaml with extra (api:, tls:, ...) loaded by the real loader */
+static void load_cfg(struct nc_serve_config *cfg, struct nc_spec **holder, const char *extra)
+{
+	struct nc_diags d;
+	struct nc_buf b = NC_BUF_INIT;
+	char *path = nc_xasprintf("%s/serve.yaml", tdir);
+	char *yaml = nc_xasprintf("source:\n  directory: %s\nstateDir: %s\n%s", tdir, tdir, extra);
+
+	ck_assert_int_eq(nc_write_file_atomic(path, yaml, strlen(yaml), 0600), 0);
+	nc_diags_init(&d);
+	memset(cfg, 0, sizeof(*cfg));
+	*holder = NULL;
+	if (nc_serve_config_load(cfg, holder, path, &d) < 0) {
+		nc_diags_format_text(&d, &b, 0);
+		ck_abort_msg("serve.yaml: %s", b.buf);
+	}
+	nc_diags_release(&d);
+	free(path);
+	free(yaml);
+}
+
+START_TEST(test_auth_token_cli)
+{
+	struct nc_run r;
+	char *p, *data = NULL, secret[64];
+	size_t len;
+	struct stat st;
+
+	nc_run_in(&r, tdir, "$NC token create ci --role operator --tenant team-a --expires 30d --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(strlen(r.out), 3 + 43 + 1);
+	ck_assert(strncmp(r.out, "nc_", 3) == 0);
+	snprintf(secret, sizeof(secret), "%.46s", r.out);
+	HAS(r.err, "shown once");
+	nc_run_free(&r);
+	/* the store: 0600, the SHA-256 only */
+	p = nc_xasprintf("%s/tokens.json", tdir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(nc_read_file(p, 1 << 20, &data, &len), 0);
+	HASNT(data, secret);
+	HASNT(data, secret + 3);
+	HAS(data, "\"sha256\": \"");
+	free(data);
+	free(p);
+	/* a second with the same name is refused; a bad role or name too */
+	nc_run_in(&r, tdir, "$NC token create ci --role viewer --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "token 'ci' exists");
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token create x --role root --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 1);
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token create ../x --role viewer --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "not a token name");
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token create y --role admin --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 0);
+	nc_run_free(&r);
+	/* list: sorted, no secret, the scope */
+	nc_run_in(&r, tdir, "$NC token list --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 0);
+	HAS(r.out, "ci ");
+	HAS(r.out, "operator");
+	HAS(r.out, "team-a");
+	HAS(r.out, "(all)");
+	ck_assert(strstr(r.out, "ci ") < strstr(r.out, "y "));
+	HASNT(r.out, "nc_");
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token list -o json --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 0);
+	HAS(r.out, "{\"name\": \"ci\", \"role\": \"operator\", \"tenants\": [\"team-a\"]");
+	HAS(r.out, "{\"name\": \"y\", \"role\": \"admin\", \"tenants\": null");
+	nc_run_free(&r);
+	/* revoke */
+	nc_run_in(&r, tdir, "$NC token revoke ci --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 0);
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token revoke ci --state-dir %s", tdir);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "no token named 'ci'");
+	nc_run_free(&r);
+	nc_run_in(&r, tdir, "$NC token list --state-dir %s", tdir);
+	HASNT(r.out, "ci ");
+	HAS(r.out, "y ");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_auth_identify_tokens)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder;
+	struct nc_auth *a;
+	struct nc_err err = { "" };
+	struct nc_principal p;
+	struct nc_web_resp resp;
+	struct fake f;
+	char view[64], old[64], other[64], hdr[96], bad[64];
+
+	load_cfg(&cfg, &holder, "");
+	make_token("view", NC_ROLE_VIEWER, NULL, 0, view, sizeof(view));
+	make_token("old", NC_ROLE_ADMIN, NULL, time(NULL) - 1, old, sizeof(old));
+	make_token("other", NC_ROLE_OPERATOR, "team-b", 0, other, sizeof(other));
+	ck_assert_int_eq(nc_auth_create(&a, &cfg, tdir, &err), 0);
+
+	/* a good token */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", view);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_str_eq(p.who, "token:view");
+	ck_assert_int_eq(p.role, NC_ROLE_VIEWER);
+	ck_assert(p.all_tenants);
+	ck_assert(!p.session);
+	/* a bearer write needs no CSRF */
+	ck_assert_int_eq(nc_auth_check_write(a, &f.r, &p, &resp), 0);
+	nc_web_resp_release(&resp);
+
+	/* scoped */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", other);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_int_eq(p.role, NC_ROLE_OPERATOR);
+	ck_assert(!p.all_tenants);
+	ck_assert_uint_eq(p.ntenants, 1);
+	ck_assert_str_eq(p.tenants[0], "team-b");
+	ck_assert(nc_principal_sees(&p, "team-b"));
+	ck_assert(!nc_principal_sees(&p, "team-a"));
+	nc_web_resp_release(&resp);
+
+	/* expired, wrong, malformed: 401 */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", old);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 401);
+	HAS(resp.body.buf, "expired token");
+	ck_assert_int_eq(p.role, NC_ROLE_NONE);
+	nc_web_resp_release(&resp);
+
+	snprintf(bad, sizeof(bad), "%s", view);
+	bad[10] = bad[10] == 'A' ? 'B' : 'A';
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", bad);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 401);
+	HASNT(resp.body.buf, bad);
+	nc_web_resp_release(&resp);
+
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	req_header(&f, "Authorization", "Basic dXNlcjpwYXNz");
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 401);
+	nc_web_resp_release(&resp);
+
+	/* revoked: refused at once (the store is read again when it changes) */
+	ck_assert_int_eq(nc_token_revoke(tdir, "view", &err), 0);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", view);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 401);
+	HAS(resp.body.buf, "unknown or revoked");
+	nc_web_resp_release(&resp);
+
+	/* no credentials: anonymous, role none (api.anonymous unset) */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_str_eq(p.who, "anonymous");
+	ck_assert_int_eq(p.role, NC_ROLE_NONE);
+	nc_web_resp_release(&resp);
+
+	nc_auth_destroy(a);
+	nc_spec_free(holder);
+}
+END_TEST
+
+START_TEST(test_auth_roles_bindings)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder;
+	struct nc_auth *a;
+	struct nc_err err = { "" };
+	struct nc_principal p;
+	struct nc_web_resp resp;
+	struct fake f;
+	char sec[64], hdr[96];
+	const char *groups[] = { "ops", "staff" };
+
+	load_cfg(&cfg, &holder,
+		 "api:\n  anonymous: viewer\n  roles:\n"
+		 "  - {role: admin, tokens: [ci], tenants: [team-a]}\n"
+		 "  - {role: operator, users: [alice@example.org], tenants: [team-a]}\n"
+		 "  - {role: operator, groups: [ops], tenants: [team-b]}\n"
+		 "  - {role: viewer, groups: [staff]}\n"
+		 "  - {role: admin, users: [root-sub]}\n");
+	make_token("ci", NC_ROLE_VIEWER, NULL, 0, sec, sizeof(sec));
+	ck_assert_int_eq(nc_auth_create(&a, &cfg, tdir, &err), 0);
+
+	/* the binding's admin beats the token's own viewer, with the binding's scope */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	snprintf(hdr, sizeof(hdr), "Bearer %s", sec);
+	req_header(&f, "Authorization", hdr);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_int_eq(p.role, NC_ROLE_ADMIN);
+	ck_assert(!p.all_tenants);
+	ck_assert_uint_eq(p.ntenants, 1);
+	ck_assert_str_eq(p.tenants[0], "team-a");
+	nc_web_resp_release(&resp);
+
+	/* OIDC: the user's operator and the group's operator join their scopes; staff's viewer loses */
+	nc_auth_bind_oidc(a, "sub-1", "alice@example.org", groups, 2, &p);
+	ck_assert_int_eq(p.role, NC_ROLE_OPERATOR);
+	ck_assert(!p.all_tenants);
+	ck_assert_uint_eq(p.ntenants, 2);
+	ck_assert(nc_principal_sees(&p, "team-a"));
+	ck_assert(nc_principal_sees(&p, "team-b"));
+	HAS(p.who, "alice@example.org");
+	nc_auth_bind_oidc(a, "root-sub", NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.role, NC_ROLE_ADMIN);
+	ck_assert(p.all_tenants);
+	nc_auth_bind_oidc(a, "nobody", "n@example.org", groups + 1, 1, &p);
+	ck_assert_int_eq(p.role, NC_ROLE_VIEWER);
+	ck_assert(p.all_tenants);
+	nc_auth_bind_oidc(a, "stranger", NULL, NULL, 0, &p);
+	ck_assert_int_eq(p.role, NC_ROLE_NONE);
+
+	/* api.anonymous: viewer */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_int_eq(p.role, NC_ROLE_VIEWER);
+	nc_web_resp_release(&resp);
+
+	nc_auth_destroy(a);
+	nc_spec_free(holder);
+}
+END_TEST
+
+/* the value of a Set-Cookie's nc_session into id */
+static void cookie_value(const char *set_cookie, char *id, size_t n)
+{
+	const char *v = strstr(set_cookie, "nc_session=");
+	size_t len;
+
+	ck_assert_ptr_nonnull(v);
+	v += strlen("nc_session=");
+	len = strcspn(v, ";");
+	ck_assert_uint_lt(len, n);
+	memcpy(id, v, len);
+	id[len] = '\0';
+}
+
+START_TEST(test_auth_sessions_csrf)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder;
+	struct nc_auth *a;
+	struct nc_err err = { "" };
+	struct nc_principal p;
+	struct nc_web_resp resp;
+	struct fake f;
+	char sec[64], body[128], sid[64], csrf[64], csrf2[64];
+	const char *c;
+
+	load_cfg(&cfg, &holder, "api:\n  sessionTimeout: 2h\n");
+	make_token("op", NC_ROLE_OPERATOR, NULL, 0, sec, sizeof(sec));
+	ck_assert_int_eq(nc_auth_create(&a, &cfg, tdir, &err), 0);
+
+	/* a wrong token: 401, no cookie */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/auth/login", "{\"token\": \"nc_nope\"}");
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 401);
+	ck_assert_ptr_null(resp_header(&resp, "Set-Cookie"));
+	nc_web_resp_release(&resp);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/auth/login", "not json");
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 400);
+	nc_web_resp_release(&resp);
+
+	/* login: the cookie's flags, the csrf in the body */
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", sec);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/auth/login", body);
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 200);
+	c = resp_header(&resp, "Set-Cookie");
+	ck_assert_ptr_nonnull(c);
+	HAS(c, "; HttpOnly");
+	HAS(c, "; SameSite=Strict");
+	HAS(c, "; Path=/");
+	HAS(c, "; Max-Age=7200");
+	HASNT(c, "Secure");              /* no tls: configured */
+	HASNT(c, sec);
+	cookie_value(c, sid, sizeof(sid));
+	ck_assert_uint_eq(strlen(sid), NC_AUTH_SECRET_LEN);
+	HAS(resp.body.buf, "\"csrf\": \"");
+	HAS(resp.body.buf, "\"role\": \"operator\"");
+	snprintf(csrf, sizeof(csrf), "%.43s", strstr(resp.body.buf, "\"csrf\": \"") + 9);
+	nc_web_resp_release(&resp);
+
+	/* the session identifies; /me's csrf matches */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/api/v1/sync", NULL);
+	req_cookie(&f, "nc_session", sid);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), 0);
+	ck_assert_str_eq(p.who, "token:op");
+	ck_assert(p.session);
+	ck_assert_int_eq(nc_auth_session_csrf(a, &f.r, csrf2, sizeof(csrf2)), 0);
+	ck_assert_str_eq(csrf, csrf2);
+	/* a write without the header: 403 */
+	ck_assert_int_eq(nc_auth_check_write(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 403);
+	nc_web_resp_release(&resp);
+	/* a wrong one: 403; the right one passes */
+	memset(&resp, 0, sizeof(resp));
+	req_header(&f, "X-CSRF-Token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	ck_assert_int_eq(nc_auth_check_write(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 403);
+	nc_web_resp_release(&resp);
+	memset(&resp, 0, sizeof(resp));
+	f.h[0][1] = csrf;
+	ck_assert_int_eq(nc_auth_check_write(a, &f.r, &p, &resp), 0);
+	nc_web_resp_release(&resp);
+
+	/* logout: the session is gone, the cookie cleared */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/auth/logout", NULL);
+	req_cookie(&f, "nc_session", sid);
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 200);
+	HAS(resp_header(&resp, "Set-Cookie"), "Max-Age=0");
+	nc_web_resp_release(&resp);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/cluster", NULL);
+	req_cookie(&f, "nc_session", sid);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	ck_assert_uint_eq(resp.code, 401);
+	ck_assert_int_eq(nc_auth_session_csrf(a, &f.r, csrf2, sizeof(csrf2)), -1);
+	nc_web_resp_release(&resp);
+
+	/* GET /auth/login: 405; another /auth/ path is not ours (code 0) */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/auth/login", NULL);
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 405);
+	nc_web_resp_release(&resp);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/auth/callback", NULL);
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 0);
+	nc_web_resp_release(&resp);
+
+	nc_auth_destroy(a);
+	nc_spec_free(holder);
+}
+END_TEST
 
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
+	TCase *tc = tcase_create("auth");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_auth_token_cli);
+	tcase_add_test(tc, test_auth_identify_tokens);
+	tcase_add_test(tc, test_auth_roles_bindings);
+	tcase_add_test(tc, test_auth_sessions_csrf);
+	suite_add_tcase(s, tc);
 	return s;
 }
