@@ -569,12 +569,13 @@ static int start_parts(struct server *s)
 		const char *colon = strrchr(listen, ':');
 
 		if (!colon || strcmp(colon, ":0") != 0) {
-			if (nc_http_start(&s->http, listen, token, &s->st, on_webhook, NULL, &err) < 0) {
+			if (nc_http_start(&s->http, listen, token, c, &s->st, on_webhook, NULL, &err) < 0) {
 				logf_("%s", err.msg);
 				free(token);
 				return -1;
 			}
-			logf_("listening on http://%s (/healthz /status /metrics, POST /webhook)", listen);
+			logf_("listening on %s://%s (/healthz /status /metrics, POST /webhook)",
+			      NC_IS_SET(c->tls.cert_file) ? "https" : "http", listen);
 		}
 	}
 	free(token);

@@ -5,12 +5,18 @@
  *   GET  /status    JSON (docs/operations.md)
  *   GET  /metrics   Prometheus text
  *   POST /webhook   fetch and reconcile now; needs "Authorization: Bearer
- *                   TOKEN" (refused when no token is configured)
+ *                   TOKEN" (tokenFile), a GitHub X-Hub-Signature-256 over
+ *                   the body (webhooks.githubSecretFile, replays refused)
+ *                   or a GitLab X-Gitlab-Token (webhooks.gitlabTokenFile)
+ *
+ * With tls: it speaks HTTPS only (libmicrohttpd with GnuTLS); outside
+ * loopback tls: is required unless api.insecureHttp (auth.c).
  *
  * It binds to loopback unless told otherwise.  Requests only read the
  * status or raise a flag; the loop does the work.
  */
 #include "serve.h"
+#include "auth.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -59,7 +65,8 @@ struct conn {
 
 struct nc_http {
 	struct MHD_Daemon *d;
-	char *token;
+	struct nc_webhooks *hooks;       /* POST /webhook's checks (auth.c) */
+	char *tls_cert, *tls_key;        /* PEM, NULL without tls: */
 	struct nc_serve_status *status;
 	void (*trigger)(void *opaque);
 	void *opaque;
@@ -196,8 +203,13 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
 	struct nc_http *h = cls;
 	struct conn *c = conn_of(mc);
 
-	(void)con_cls;
 	(void)toe;
+	if (con_cls && *con_cls && *con_cls != h) {
+		/* a webhook's body */
+		nc_buf_release(*con_cls);
+		free(*con_cls);
+		*con_cls = NULL;
+	}
 	if (!c)
 		return;
 	pthread_mutex_lock(&h->mu);
@@ -277,16 +289,39 @@ static void mark_answered(struct nc_http *h, struct MHD_Connection *mc)
 	pthread_mutex_unlock(&h->mu);
 }
 
-static bool authorized(const struct nc_http *h, struct MHD_Connection *conn)
+/* a request header, for the webhook's checks (auth.c) */
+static const char *hook_header(const struct nc_web_req *r, const char *name)
 {
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-	size_t n;
+	return MHD_lookup_connection_value(r->ctx, MHD_HEADER_KIND, name);
+}
 
-	if (!h->token || !auth || strncmp(auth, "Bearer ", 7) != 0)
-		return false;
-	auth += 7;
-	n = strlen(h->token);
-	return strlen(auth) == n && CRYPTO_memcmp(auth, h->token, n) == 0;
+/* POST /webhook, its body in: a bearer token, a GitHub signature or a GitLab token */
+static enum MHD_Result webhook(struct nc_http *h, struct MHD_Connection *conn, const char *method, struct nc_buf *body)
+{
+	struct nc_web_req req;
+	struct conn *c = conn_of(conn);
+	char who[128], why[160];
+	unsigned code;
+
+	if (strcmp(method, "POST") != 0)
+		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = "/webhook";
+	req.body = body && body->buf ? body->buf : "";
+	req.body_len = body ? body->len : 0;
+	req.peer = c ? c->addr : "?";
+	req.tls = h->tls_cert != NULL;
+	req.header = hook_header;
+	req.ctx = conn;
+	code = nc_webhooks_check(h->hooks, &req, who, sizeof(who), why, sizeof(why));
+	if (code) {
+		hlog(h, "refused a webhook from %s: %s", req.peer, why);
+		return text(conn, code, why);
+	}
+	nc_serve_log("http: webhook from %s (%s): fetch and reconcile", req.peer, who);
+	h->trigger(h->opaque);
+	return text(conn, MHD_HTTP_ACCEPTED, "fetch and reconcile scheduled");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -305,7 +340,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		/* first call: headers only; answer once the body is in */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-		*con_cls = h;
+		/* a webhook's body is kept for its signature (bounded); others are not needed */
+		*con_cls = strcmp(url, "/webhook") == 0 ? (void *)nc_xcalloc(1, sizeof(struct nc_buf)) : (void *)h;
 		if (cl && strtoull(cl, NULL, 10) > NC_HTTP_MAX_BODY) {
 			c = conn_of(conn);
 			hlog(h, "refused a %s body from %s: over %zu bytes", method, c ? c->addr : "?", NC_HTTP_MAX_BODY);
@@ -328,23 +364,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 				return MHD_NO;
 			}
 		}
+		if (*con_cls != h) {
+			struct nc_buf *wb = *con_cls;
+
+			if (wb->len + *upload_size > NC_HTTP_MAX_BODY)
+				return MHD_NO;
+			nc_buf_add(wb, upload, *upload_size);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	mark_answered(h, conn);
-	if (strcmp(url, "/webhook") == 0) {
-		if (strcmp(method, "POST") != 0)
-			return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
-		if (!h->token)
-			return text(conn, MHD_HTTP_FORBIDDEN, "webhook disabled: no tokenFile configured");
-		if (!authorized(h, conn)) {
-			c = conn_of(conn);
-			hlog(h, "refused a webhook from %s: missing or wrong bearer token", c ? c->addr : "?");
-			return text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
-		}
-		h->trigger(h->opaque);
-		return text(conn, MHD_HTTP_ACCEPTED, "fetch and reconcile scheduled");
-	}
+	if (strcmp(url, "/webhook") == 0)
+		return webhook(h, conn, method, *con_cls != h ? *con_cls : NULL);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only endpoint");
 	if (strcmp(url, "/healthz") == 0)
@@ -362,10 +394,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return text(conn, MHD_HTTP_NOT_FOUND, "not found: try /healthz, /status, /metrics or POST /webhook");
 }
 
-int nc_http_start(struct nc_http **out, const char *listen, const char *token,
-		  struct nc_serve_status *status, void (*trigger)(void *opaque), void *opaque,
-		  struct nc_err *err)
+static void free_tls(struct nc_http *h)
 {
+	if (h->tls_key) {
+		OPENSSL_cleanse(h->tls_key, strlen(h->tls_key));
+		free(h->tls_key);
+	}
+	free(h->tls_cert);
+}
+
+int nc_http_start(struct nc_http **out, const char *listen, const char *token,
+		  const struct nc_serve_config *cfg, struct nc_serve_status *status,
+		  void (*trigger)(void *opaque), void *opaque, struct nc_err *err)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	struct sockaddr_in sa;
 	struct nc_http *h;
 	const char *colon = strrchr(listen, ':');
@@ -387,14 +429,26 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 	}
 	sa.sin_port = htons((uint16_t)port);
 	h = nc_xcalloc(1, sizeof(*h));
-	h->token = token ? nc_xstrdup(token) : NULL;
+	/* tls: (or the refusal to serve plain HTTP outside loopback) and the webhooks' secrets, before listening */
+	if (cfg && nc_auth_tls_load(cfg, listen, &h->tls_cert, &h->tls_key, err) < 0) {
+		free(h);
+		return -1;
+	}
+	if (h->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		nc_err_set(err, "tls: this libmicrohttpd was built without TLS support");
+		goto fail_early;
+	}
+	if (nc_webhooks_create(&h->hooks, cfg, token, err) < 0)
+		goto fail_early;
+	if (h->tls_cert)
+		flags |= MHD_USE_TLS;
 	h->status = status;
 	h->trigger = trigger;
 	h->opaque = opaque;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->log_mu, NULL);
 	h->log_window = mono_now();
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, (uint16_t)port,
+	h->d = MHD_start_daemon(flags, (uint16_t)port,
 				NULL, NULL, handle, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,   /* first: every message goes through it */
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -404,6 +458,9 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, NC_HTTP_MEMORY,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				/* without tls: the last two are skipped (MHD_OPTION_END ends the list there) */
+				h->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+				MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
 				MHD_OPTION_END);
 	if (!h->d) {
 		nc_err_set(err, "cannot listen on %s (in use?)", listen);
@@ -420,7 +477,9 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 fail:
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->log_mu);
-	free(h->token);
+fail_early:
+	nc_webhooks_destroy(h->hooks);
+	free_tls(h);
 	free(h);
 	return -1;
 }
@@ -439,6 +498,7 @@ void nc_http_stop(struct nc_http *h)
 	pthread_mutex_unlock(&h->log_mu);
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->log_mu);
-	free(h->token);
+	nc_webhooks_destroy(h->hooks);
+	free_tls(h);
 	free(h);
 }

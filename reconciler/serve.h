@@ -238,8 +238,8 @@ struct nc_http;
  * docs/operations.md).
  */
 int nc_http_start(struct nc_http **out, const char *listen, const char *token,
-		  struct nc_serve_status *status, void (*trigger)(void *opaque), void *opaque,
-		  struct nc_err *err);
+		  const struct nc_serve_config *cfg, struct nc_serve_status *status,
+		  void (*trigger)(void *opaque), void *opaque, struct nc_err *err);
 void nc_http_stop(struct nc_http *h);
 
 /* ---- notifications (reconciler/notify.c, libcurl) ---- */

@@ -5,6 +5,7 @@
  * api.roles loaded by the real loader.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,11 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
 }
 
+static void serve_down(void);
+
 static void teardown(void)
 {
+	serve_down();
 	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -506,6 +510,397 @@ START_TEST(test_auth_sessions_csrf)
 }
 END_TEST
 
+
+/* ---- a real serve on sim hosts, asked over a real listener (libcurl) ---- */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+struct http_res {
+	long code;
+	CURLcode rc;
+	struct nc_buf body;
+	struct nc_buf headers;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+	nc_buf_add(ud, p, sz * n);
+	return sz * n;
+}
+
+/*
+ * One request: method, url, body (NULL: none), headers (NULL-ended "Name: value"),
+ * cafile for https (NULL: plain).  The result's buffers are released by http_free.
+ */
+static void http_do(struct http_res *res, const char *method, const char *url, const char *body,
+		    const char *const *headers, const char *cafile)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	ck_assert_ptr_nonnull(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &res->body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res->headers);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	for (i = 0; headers && headers[i]; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	if (!body)
+		hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (cafile)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
+	res->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->code);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	if (!res->body.buf)
+		nc_buf_adds(&res->body, "");
+	if (!res->headers.buf)
+		nc_buf_adds(&res->headers, "");
+}
+
+static void http_free(struct http_res *res)
+{
+	nc_buf_release(&res->body);
+	nc_buf_release(&res->headers);
+}
+
+static pid_t serve_pid;
+
+/* serve.yaml in tdir: the quickstart spec on sim hosts, listen on port, extra lines */
+static void write_serve_yaml(int port, const char *extra)
+{
+	char *yaml = nc_xasprintf("source:\n  directory: %s/spec\ncacheDir: %s/cache\nstateDir: %s/state\n"
+				  "interval: 1h\nlisten: 127.0.0.1:%d\ntelemetry: {enabled: false}\n%s",
+				  tdir, tdir, tdir, port, extra);
+	char *path = nc_xasprintf("%s/serve.yaml", tdir);
+
+	ck_assert_int_eq(nc_run_inq(tdir, "[ -d spec ] || cp -r '%s/examples/quickstart' spec", NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(nc_write_file_atomic(path, yaml, strlen(yaml), 0600), 0);
+	free(path);
+	free(yaml);
+}
+
+/* starts serve in the background (PID in serve_pid) and waits for /healthz on base */
+static void serve_up(const char *base, const char *cafile)
+{
+	char *cfg = nc_xasprintf("%s/serve.yaml", tdir), *logp = nc_xasprintf("%s/log", tdir);
+	char *url = nc_xasprintf("%s/healthz", base);
+	int i;
+
+	serve_pid = fork();
+	ck_assert_int_ge(serve_pid, 0);
+	if (serve_pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(NC_BINARY, "novacron", "serve", "--config", cfg, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) {
+		struct http_res r;
+
+		if (waitpid(serve_pid, NULL, WNOHANG) == serve_pid) {
+			serve_pid = 0;
+			i = 300;
+			break;
+		}
+		http_do(&r, "GET", url, NULL, NULL, cafile);
+		http_free(&r);
+		if (r.code == 200)
+			break;
+		usleep(100000);
+	}
+	if (i == 300) {
+		struct nc_run lr;
+
+		nc_run_in(&lr, tdir, "tail -20 log");
+		ck_abort_msg("serve did not answer %s; log:\n%s", url, lr.out);
+	}
+	free(cfg);
+	free(logp);
+	free(url);
+}
+
+static void serve_down(void)
+{
+	if (serve_pid > 0) {
+		kill(serve_pid, SIGTERM);
+		waitpid(serve_pid, NULL, 0);
+	}
+	serve_pid = 0;
+}
+
+/* a throwaway self-signed certificate for 127.0.0.1 (EC P-256), written as cert.pem and key.pem in tdir */
+static void make_cert(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	char *cp = nc_xasprintf("%s/cert.pem", tdir), *kp = nc_xasprintf("%s/key.pem", tdir);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(pk);
+	ck_assert_ptr_nonnull(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+	ck_assert_ptr_nonnull(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ck_assert_int_gt(X509_sign(x, pk, EVP_sha256()), 0);
+	f = fopen(cp, "w");
+	ck_assert_ptr_nonnull(f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	umask(077);
+	f = fopen(kp, "w");
+	ck_assert_ptr_nonnull(f);
+	chmod(kp, 0600);
+	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	umask(022);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	free(cp);
+	free(kp);
+}
+
+/* `novacron serve` that must refuse to start: its exit status and what it said */
+static void serve_refused(const char *want)
+{
+	struct nc_run r;
+
+	nc_run_in(&r, tdir, "timeout 30 $NC serve --config serve.yaml");
+	ck_assert_msg(r.status == 1, "serve exited %d, not 1:\n%s", r.status, r.err);
+	HAS(r.err, want);
+	nc_run_free(&r);
+}
+
+START_TEST(test_auth_tls_listener)
+{
+	struct http_res r;
+	char *extra, *base, *plain, *ca = nc_xasprintf("%s/cert.pem", tdir);
+	int port = free_port();
+
+	make_cert();
+	extra = nc_xasprintf("tls: {certFile: %s/cert.pem, keyFile: %s/key.pem}\n", tdir, tdir);
+	write_serve_yaml(port, extra);
+	base = nc_xasprintf("https://127.0.0.1:%d", port);
+	plain = nc_xasprintf("http://127.0.0.1:%d/healthz", port);
+	serve_up(base, ca);
+	/* https answers, verified against the certificate */
+	free(base);
+	base = nc_xasprintf("https://127.0.0.1:%d/status", port);
+	http_do(&r, "GET", base, NULL, NULL, ca);
+	ck_assert_int_eq(r.rc, CURLE_OK);
+	ck_assert_int_eq(r.code, 200);
+	http_free(&r);
+	/* plain HTTP gets no answer */
+	http_do(&r, "GET", plain, NULL, NULL, NULL);
+	ck_assert_msg(r.rc != CURLE_OK || r.code != 200, "plain HTTP answered %ld", r.code);
+	http_free(&r);
+	serve_down();
+	free(base);
+	free(plain);
+	free(extra);
+	free(ca);
+}
+END_TEST
+
+START_TEST(test_auth_startup_refusals)
+{
+	char *extra;
+	int port = free_port();
+
+	/* outside loopback without tls: refused, naming the fix */
+	write_serve_yaml(port, "");
+	ck_assert_int_eq(nc_run_inq(tdir, "sed -i 's/^listen: 127.0.0.1:/listen: 0.0.0.0:/' serve.yaml"), 0);
+	serve_refused("is not loopback and tls: is not set");
+	serve_refused("insecureHttp");
+	/* ... unless api.insecureHttp says so */
+	ck_assert_int_eq(nc_run_inq(tdir, "printf 'api: {insecureHttp: true}\\n' >> serve.yaml"), 0);
+	{
+		char *base = nc_xasprintf("http://127.0.0.1:%d", port);
+
+		serve_up(base, NULL);
+		serve_down();
+		free(base);
+	}
+	/* a key that is not the certificate's, a certificate that is not PEM, a key others can read */
+	make_cert();
+	ck_assert_int_eq(nc_run_inq(tdir, "mv key.pem key1.pem && mv cert.pem cert1.pem"), 0);
+	make_cert();
+	extra = nc_xasprintf("tls: {certFile: %s/cert.pem, keyFile: %s/key1.pem}\n", tdir, tdir);
+	write_serve_yaml(port, extra);
+	free(extra);
+	serve_refused("is not the key of certFile");
+	ck_assert_int_eq(nc_run_inq(tdir, "echo garbage > cert.pem"), 0);
+	extra = nc_xasprintf("tls: {certFile: %s/cert.pem, keyFile: %s/key.pem}\n", tdir, tdir);
+	write_serve_yaml(port, extra);
+	free(extra);
+	serve_refused("is not a PEM certificate");
+	ck_assert_int_eq(nc_run_inq(tdir, "cp cert1.pem cert.pem && chmod 644 key.pem"), 0);
+	serve_refused("chmod 600");
+}
+END_TEST
+
+/* X-Hub-Signature-256 of body under key */
+static void gh_sig(const char *key, const char *body, char *out, size_t n)
+{
+	unsigned char mac[32];
+	unsigned int len = 0;
+	size_t i, k;
+
+	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, strlen(body), mac, &len);
+	k = (size_t)snprintf(out, n, "X-Hub-Signature-256: sha256=");
+	for (i = 0; i < len && k + 3 < n; i++)
+		k += (size_t)snprintf(out + k, n - k, "%02x", mac[i]);
+}
+
+START_TEST(test_auth_webhooks)
+{
+	struct http_res r;
+	char *extra, *base, *url, sig[128];
+	const char *gh_secret = "gh-secret-0123456789abcdef", *gl_token = "gl-token-0123456789abcdef";
+	const char *bearer = "bearer-0123456789abcdef";
+	const char *body = "{\"ref\": \"refs/heads/main\", \"after\": \"abc\"}";
+	int port = free_port();
+	struct nc_run lr;
+
+	ck_assert_int_eq(nc_run_inq(tdir, "umask 077; printf '%%s\\n' %s > gh; printf '%%s' %s > gl; printf '%%s' %s > tok",
+				    gh_secret, gl_token, bearer), 0);
+	extra = nc_xasprintf("tokenFile: %s/tok\nwebhooks: {githubSecretFile: %s/gh, gitlabTokenFile: %s/gl}\n", tdir,
+			     tdir, tdir);
+	write_serve_yaml(port, extra);
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	url = nc_xasprintf("%s/webhook", base);
+	serve_up(base, NULL);
+
+	/* GitHub: a good signature, then the same delivery again (a replay), a bad signature, none */
+	gh_sig(gh_secret, body, sig, sizeof(sig));
+	{
+		const char *h[] = { sig, "X-GitHub-Delivery: 11111111-2222", "X-GitHub-Event: push", NULL };
+
+		http_do(&r, "POST", url, body, h, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+		http_do(&r, "POST", url, body, h, NULL);
+		ck_assert_int_eq(r.code, 409);
+		HAS(r.body.buf, "replay");
+		http_free(&r);
+	}
+	{
+		const char *h[] = { sig, "X-GitHub-Delivery: 33333333-4444", NULL };
+
+		/* the same signature over another body */
+		http_do(&r, "POST", url, "{\"ref\": \"refs/heads/evil\"}", h, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	gh_sig("not-the-secret-at-all", body, sig, sizeof(sig));
+	{
+		const char *h[] = { sig, "X-GitHub-Delivery: 55555555-6666", NULL };
+
+		http_do(&r, "POST", url, body, h, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	/* GitLab: good and bad */
+	{
+		char good[96];
+		const char *h[] = { good, NULL };
+		const char *hb[] = { "X-Gitlab-Token: gl-token-0123456789abcdeX", NULL };
+
+		snprintf(good, sizeof(good), "X-Gitlab-Token: %s", gl_token);
+		http_do(&r, "POST", url, body, h, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+		http_do(&r, "POST", url, body, hb, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	/* the bearer token still works; a wrong one and none do not */
+	{
+		char good[96];
+		const char *h[] = { good, NULL };
+		const char *hb[] = { "Authorization: Bearer bearer-0123456789abcdeX", NULL };
+
+		snprintf(good, sizeof(good), "Authorization: Bearer %s", bearer);
+		http_do(&r, "POST", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+		http_do(&r, "POST", url, NULL, hb, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+		http_do(&r, "POST", url, NULL, NULL, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	serve_down();
+	/* logged: the replay and the refusals, never a secret */
+	nc_run_in(&lr, tdir, "cat log");
+	HAS(lr.out, "refused a webhook from 127.0.0.1: GitHub delivery 11111111-2222 was seen already");
+	HAS(lr.out, "wrong X-Hub-Signature-256");
+	HAS(lr.out, "wrong X-Gitlab-Token");
+	HASNT(lr.out, gh_secret);
+	HASNT(lr.out, gl_token);
+	HASNT(lr.out, bearer);
+	nc_run_free(&lr);
+	free(extra);
+	free(base);
+	free(url);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -517,6 +912,9 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_identify_tokens);
 	tcase_add_test(tc, test_auth_roles_bindings);
 	tcase_add_test(tc, test_auth_sessions_csrf);
+	tcase_add_test(tc, test_auth_tls_listener);
+	tcase_add_test(tc, test_auth_startup_refusals);
+	tcase_add_test(tc, test_auth_webhooks);
 	suite_add_tcase(s, tc);
 	return s;
 }
