@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../spec/model.h"
+#include "../spec/tenant.h"
 #include "connections.h"
 #include "fencing.h"
 
@@ -109,6 +110,8 @@ int cmd_validate(int argc, char **argv)
 		/* the fence devices Hosts name are the operator's: judged when there is a configuration */
 		if (cfg.file)
 			nc_fence_names_check(spec, &cfg.fence_devices, cfg.file, &d);
+		/* Tenants only under tenancy.adminPaths; without them a warning (docs/tenants.md) */
+		nc_tenant_check_admin(spec, cfg.file ? &cfg.admin_paths : NULL, &d);
 		nc_diags_sort(&d);
 		nc_path_roots_release(&roots);
 	}

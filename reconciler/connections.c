@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../spec/schema.h"
+#include "../spec/tenant.h"
 #include "../spec/uri.h"
 #include "serve.h"
 
@@ -254,6 +255,7 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 		out->connections = cfg.connections;
 		out->paths = cfg.paths;
 		out->fence_devices = cfg.fencing.devices;
+		out->admin_paths = cfg.tenancy.admin_paths;
 		out->file = nc_xstrdup(path);
 		source_spec_dir(out, &cfg);
 		if (NC_IS_SET(cfg.listen)) {
@@ -300,6 +302,14 @@ int nc_cli_check_paths(const struct nc_cli_config *c, const struct nc_spec *spec
 		fwrite(b.buf, 1, b.len, stderr);
 		fprintf(stderr, "novacron %s: the spec names %zu local path%s outside the operator's roots; "
 			"nothing was contacted\n", cmd, d.errors, d.errors == 1 ? "" : "s");
+	} else if (c->file && nc_tenant_check_admin(spec, &c->admin_paths, &d) < 0) {
+		/* Tenants outside the admin paths (without a configuration: validate warns) */
+		nc_diags_sort(&d);
+		nc_diags_format_text(&d, &b, 0);
+		fwrite(b.buf, 1, b.len, stderr);
+		fprintf(stderr, "novacron %s: the spec declares Tenants outside the operator's tenancy.adminPaths; "
+			"nothing was contacted\n", cmd);
+		r = -1;
 	}
 	nc_buf_release(&b);
 	nc_diags_release(&d);

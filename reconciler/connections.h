@@ -71,6 +71,7 @@ struct nc_cli_config {
 					    (nc_cli_spec_load, pass-cli.h) */
 	char *no_spec;                   /* why there is none (a git source serve has not applied yet) */
 	char *status_url;                /* http://LISTEN of serve's endpoint (status), or NULL */
+	struct nc_strlist admin_paths;   /* `tenancy: adminPaths:` (spec/tenant.h); unset without */
 };
 
 /* Loads path, or $NOVACRON_CONFIG when path is NULL (neither: an empty
@@ -79,7 +80,8 @@ struct nc_cli_config {
 int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *path);
 void nc_cli_config_release(struct nc_cli_config *c);
 /* Refuses a spec whose local paths leave the configuration's `paths:` roots
- * (or the defaults): prints the errors and "novacron CMD: ...; nothing was
+ * (or the defaults), or that declares a Tenant outside tenancy.adminPaths
+ * (spec/tenant.h): prints the errors and "novacron CMD: ...; nothing was
  * contacted" to stderr and returns -1; 0 when every path is inside. */
 int nc_cli_check_paths(const struct nc_cli_config *c, const struct nc_spec *spec, const char *cmd);
 

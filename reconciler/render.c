@@ -8,6 +8,7 @@
 #include "pass.h"
 #include "ha.h"
 #include "../drivers/network/network.h"
+#include "../spec/tenant.h"
 
 #include <string.h>
 
@@ -312,6 +313,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		summary_line(p, out);
 		nc_buf_adds(out, ".\n");
 	}
+	nc_tenant_usage_text(p->spec, out);   /* nothing without Tenants */
 }
 
 static void md_escape(struct nc_buf *out, const char *s)
@@ -459,6 +461,7 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		nc_buf_adds(out, "\n\n");
 		nc_buf_release(&t);
 	}
+	nc_tenant_usage_markdown(p->spec, out);   /* nothing without Tenants */
 	nc_buf_adds(out, "<details><summary>Hosts</summary>\n\n| host | URI | status | domains |\n|---|---|---|---|\n");
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
@@ -736,6 +739,8 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			}
 		}
 	}
-	nc_buf_addf(out, "],\n  \"digests\": {\"spec\": \"%s\", \"observed\": \"%s\", \"plan\": \"%s\"}\n}\n",
+	nc_buf_adds(out, "],\n  \"tenants\": ");
+	nc_tenant_usage_json(p->spec, NULL, NULL, out);
+	nc_buf_addf(out, ",\n  \"digests\": {\"spec\": \"%s\", \"observed\": \"%s\", \"plan\": \"%s\"}\n}\n",
 		    p->spec_digest, p->observed_digest, p->plan_digest);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../spec/schema.h"
+#include "../spec/tenant.h"
 #include "connections.h"
 #include "../drivers/fence/fence.h"
 
@@ -279,6 +280,9 @@ int nc_serve_check_paths(const struct nc_serve_config *cfg, const char *config_p
 	roots.image_files_needed = true;
 	r = nc_spec_check_paths(spec, &roots, diags);
 	nc_path_roots_release(&roots);
+	/* Tenants only in the admins' folders (spec/tenant.h); a revision breaking it is refused */
+	if (cfg && nc_tenant_check_admin(spec, &cfg->tenancy.admin_paths, diags) < 0)
+		r = -1;
 	return r;
 }
 

@@ -22,6 +22,8 @@ void nc_spec_index(struct nc_spec *spec, struct nc_diags *diags);
 void nc_spec_resolve(struct nc_spec *spec, struct nc_diags *diags);
 /* validate.c: names, duplicates, references and cross-field rules. */
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags);
+/* tenant.c: tenants' paths, what their VMs and Templates use, quotas (tenant.h). */
+void nc_tenant_validate(struct nc_spec *spec, struct nc_diags *diags);
 /* parse.c: the per-value checks validate.c reuses. */
 int nc_check_label_key(const char *s, const char **why);
 int nc_check_label_value(const char *s, const char **why);

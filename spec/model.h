@@ -70,6 +70,7 @@ enum nc_kind {
 	NC_KIND_BACKUP_SCHEDULE,
 	NC_KIND_IMAGE,
 	NC_KIND_ALERT_RULE,
+	NC_KIND_TENANT,
 	NC_KIND__COUNT
 };
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
@@ -406,7 +407,28 @@ int nc_alert_template_check(const char *s, size_t *off, const char **why, char *
 /* appends tmpl with each placeholder replaced by vals[ph] (NULL: empty) */
 void nc_alert_template_expand(struct nc_buf *out, const char *tmpl, const char *const vals[NC_PH__COUNT]);
 
+/* Tenant (docs/tenants.md; spec/tenant.h) */
+struct nc_tenant_quota {
+	struct nc_pos pos;
+	struct nc_int vms;           /* unset: no limit */
+	struct nc_int vcpus;
+	struct nc_size memory;
+	struct nc_size disk;
+};
+struct nc_tenant_spec {
+	struct nc_pos pos;
+	struct nc_strlist paths;     /* folders of the spec, relative to its root */
+	struct nc_tenant_quota quota;
+	struct nc_strlist networks;  /* unset: any; []: none */
+	struct nc_strlist pools;
+	struct nc_strlist templates;
+};
+struct nc_tenant { struct nc_object obj; struct nc_tenant_spec spec; };
+
 /* ---- the whole spec ---- */
+/* a path given to nc_spec_load: a file's tenant is found from its path below it */
+struct nc_spec_root { const char *path; bool dir; };
+
 struct nc_spec {
 	struct nc_arena arena;
 	struct nc_object **objs[NC_KIND__COUNT];   /* sorted by name */
@@ -415,6 +437,8 @@ struct nc_spec {
 	size_t ndocs;
 	size_t yaml_nodes;
 	size_t missing_refs;         /* references reported missing so far */
+	struct nc_spec_root *roots;  /* the paths loaded (arena), for spec/tenant.h */
+	size_t nroots;
 };
 
 struct nc_load_opts {

@@ -14,6 +14,7 @@ const struct nc_noop_field nc_noop_fields[] = {
 	{ NC_KIND_NETWORK, "metadata.labels", "nothing selects networks by label" },
 	{ NC_KIND_ALERT_RULE, "metadata.labels",
 	  "nothing selects alert rules by label and they are not copied onto alerts" },
+	{ NC_KIND_TENANT, "metadata.labels", "nothing selects tenants by label" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 

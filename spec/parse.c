@@ -1123,6 +1123,7 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 	struct conv c = { spec, diags, 0, false, { 0 }, NULL, 0, 0 };
 	size_t errors = diags->errors, i, j;
 
+	spec->roots = npaths ? nc_arena_alloc(&spec->arena, npaths * sizeof(*spec->roots)) : NULL;
 	for (i = 0; i < npaths; i++) {
 		struct nc_file_list fl = { NULL, 0, 0 };
 		struct stat st;
@@ -1132,6 +1133,9 @@ int nc_spec_load(struct nc_spec **out, const char *const *paths, size_t npaths,
 				      strerror(errno));
 			continue;
 		}
+		/* where each file's tenant path is measured from (spec/tenant.h) */
+		spec->roots[spec->nroots].path = nc_arena_strdup(&spec->arena, paths[i]);
+		spec->roots[spec->nroots++].dir = S_ISDIR(st.st_mode);
 		if (!S_ISDIR(st.st_mode)) {
 			load_file(&c, paths[i], opts);
 			continue;

@@ -508,6 +508,39 @@ static const struct nc_schema alert_spec_schema =
 static const struct nc_field alert_root[] = { ROOT_FIELDS(struct nc_alert_rule, alert_spec_schema) };
 static const struct nc_schema alert_root_schema = SCHEMA("AlertRule", struct nc_alert_rule, alert_root);
 
+/* ---- Tenant (docs/tenants.md) ---- */
+static const struct nc_field tenant_quota_fields[] = {
+	F("vms", NC_F_INT, struct nc_tenant_quota, vms, .min = 0, .max = 1000000,
+	  .doc = "VMs the tenant may declare (state absent not counted; default: no limit)"),
+	F("vcpus", NC_F_INT, struct nc_tenant_quota, vcpus, .min = 0, .max = 100000000,
+	  .doc = "vCPUs of its VMs in all (default: no limit)"),
+	F("memory", NC_F_SIZE, struct nc_tenant_quota, memory, .min = 0,
+	  .doc = "memory of its VMs in all (default: no limit)"),
+	F("disk", NC_F_SIZE, struct nc_tenant_quota, disk, .min = 0,
+	  .doc = "disk sizes of its VMs in all, as declared (default: no limit)"),
+};
+static const struct nc_schema tenant_quota_schema =
+	SCHEMA("quota", struct nc_tenant_quota, tenant_quota_fields);
+
+static const struct nc_field tenant_spec_fields[] = {
+	F("paths", NC_F_STRLIST, struct nc_tenant_spec, paths, .required = 1,
+	  .doc = "folders of the spec, relative to its root (e.g. teams/web), whose objects are the "
+		 "tenant's; the longest path that holds a file wins; no two tenants share one"),
+	F("quota", NC_F_STRUCT, struct nc_tenant_spec, quota, .sub = &tenant_quota_schema,
+	  .doc = "limits on the tenant's VMs: vms, vcpus, memory, disk (each: default no limit)"),
+	F("networks", NC_F_STRLIST, struct nc_tenant_spec, networks, REF(NC_KIND_NETWORK),
+	  .doc = "Networks the tenant's VMs and templates may use (absent: any; []: none)"),
+	F("pools", NC_F_STRLIST, struct nc_tenant_spec, pools, REF(NC_KIND_STORAGE_POOL),
+	  .doc = "StoragePools their disks may use (absent: any; []: none)"),
+	F("templates", NC_F_STRLIST, struct nc_tenant_spec, templates, REF(NC_KIND_TEMPLATE),
+	  .doc = "Templates declared outside the tenant's paths its VMs and templates may use "
+		 "(absent: any not of another tenant; []: none); its own are always allowed"),
+};
+static const struct nc_schema tenant_spec_schema =
+	SCHEMA("Tenant spec", struct nc_tenant_spec, tenant_spec_fields);
+static const struct nc_field tenant_root[] = { ROOT_FIELDS(struct nc_tenant, tenant_spec_schema) };
+static const struct nc_schema tenant_root_schema = SCHEMA("Tenant", struct nc_tenant, tenant_root);
+
 const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 	[NC_KIND_HOST] = { "Host", "host", "hosts", sizeof(struct nc_host),
 			   &host_root_schema, &host_spec_schema,
@@ -534,6 +567,10 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 				 &alert_root_schema, &alert_spec_schema,
 				 "a condition on a host, VM or pool metric that serve evaluates each round and "
 				 "notifies about (docs/monitoring.md)" },
+	[NC_KIND_TENANT] = { "Tenant", "tenant", "tenants", sizeof(struct nc_tenant),
+			     &tenant_root_schema, &tenant_spec_schema,
+			     "a team's folders of the spec, its quotas and the networks, pools and templates "
+			     "its VMs may use (docs/tenants.md)" },
 };
 
 const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);

@@ -1212,6 +1212,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_subnet_overlaps(spec, diags);
 	check_bridge_names(spec, diags);
 	check_nic_ips(spec, diags);
+	nc_tenant_validate(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

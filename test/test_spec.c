@@ -100,7 +100,7 @@ START_TEST(test_unknown_kind)
 	       "t.yaml:2:7: error: unknown kind 'Vm'; did you mean 'VM'?\n");
 	EXPECT("apiVersion: novacron.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n",
 	       "t.yaml:2:7: error: unknown kind 'Deployment' (expected Host, Template, VM, "
-	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image or AlertRule)\n");
+	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image, AlertRule or Tenant)\n");
 	EXPECT("apiVersion: novacron.io/v1\nmetadata: {name: a}\n",
 	       "t.yaml:1:1: error: missing required key 'kind'\n");
 }
@@ -1329,6 +1329,10 @@ START_TEST(test_noop_fields_warn)
 		  "  threshold: {op: \"<\", value: 1}\n",
 		  "t.yaml:6:11: warning: AlertRule 'a': metadata.labels is accepted but not acted on yet: "
 		  "nothing selects alert rules by label and they are not copied onto alerts\n" },
+		{ NC_KIND_TENANT, "metadata.labels",
+		  DOC("Tenant", "t") "  labels: {a: b}\nspec: {paths: [teams/t]}\n",
+		  "t.yaml:6:11: warning: Tenant 't': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects tenants by label\n" },
 	};
 	size_t i, k;
 

@@ -51,6 +51,7 @@
 
 #include "../../spec/diag.h"
 #include "../../spec/model.h"
+#include "../../spec/tenant.h"
 #include "../../spec/util.h"
 #include "../../spec/yaml.h"
 
@@ -109,6 +110,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nc_diags_format_json(&diags, &json);
 	if (json.len == 0 || json.buf[0] != '[' || json.buf[json.len - 1] != ']')
 		abort();
+
+	/* tenants (spec/tenant.h): usage as plan and the API show it, every VM's tenant */
+	nc_buf_reset(&json);
+	nc_tenant_usage_json(spec, NULL, NULL, &json);
+	nc_tenant_usage_text(spec, &json);
+	nc_tenant_usage_markdown(spec, &json);
+	for (size_t i = 0; i < spec->nobjs[NC_KIND_VM]; i++)
+		(void)nc_tenant_of(spec, spec->objs[NC_KIND_VM][i]);
+	nc_tenant_check_admin(spec, NULL, &diags);
 
 	nc_buf_release(&text);
 	nc_buf_release(&json);
