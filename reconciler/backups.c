@@ -13,6 +13,7 @@
 #include "backups.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,5 +496,236 @@ out:
 		*created = made;
 	free(path);
 	nc_volume_release(&info);
+	return ret;
+}
+
+const struct nc_backup *nc_vm_schedule(const struct nc_spec *spec, const struct nc_vm *vm)
+{
+	size_t i, j, n;
+
+	if (NC_IS_SET(vm->spec.backup_schedule))
+		return (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE,
+							      vm->spec.backup_schedule.v);
+	for (i = 0; i < spec->nobjs[NC_KIND_BACKUP_SCHEDULE]; i++) {
+		const struct nc_backup *s = (const struct nc_backup *)spec->objs[NC_KIND_BACKUP_SCHEDULE][i];
+		const struct nc_vm **v;
+
+		n = nc_schedule_vms(&v, spec, s);
+		for (j = 0; j < n; j++)
+			if (v[j] == vm) {
+				free(v);
+				return s;
+			}
+		free(v);
+	}
+	return NULL;
+}
+
+static void say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
+int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const struct nc_backup *s, const char *backup,
+		  const char *as, const char *host_name, const struct nc_observe_opts *oo_in, FILE *out, FILE *progress,
+		  struct nc_err *err)
+{
+	const char *target_name;
+	struct nc_backup_snapshot *set = NULL;
+	struct nc_backup_repo *r = NULL;
+	struct nc_observe_opts oo = *oo_in;
+	struct nc_cluster c;
+	struct nc_desired d;
+	struct nc_vm copy;
+	size_t nset = 0, i, j, h, nh;
+	const struct nc_domain *dom = NULL;
+	long host = -1;
+	int ret = -1;
+	bool observed = false, built = false;
+	struct restore_disk {
+		bool use, created;
+		struct nc_pool_def pd;
+		char *vol;
+		uint64_t min_size;
+	} *todo = NULL;
+
+	if (nc_schedule_repo_open(&r, s, false, err) < 0 || nc_backup_set_load(&set, &nset, r, backup, err) < 0)
+		goto out;
+	if (strcmp(set[0].vm, vm->obj.meta.name.v) != 0) {
+		nc_err_set(err, "backup %.16s is of VM '%s', not '%s'", set[0].id, set[0].vm, vm->obj.meta.name.v);
+		goto out;
+	}
+	target_name = as ? as : vm->obj.meta.name.v;
+	copy = *vm;
+	copy.obj.meta.name.v = (char *)target_name;
+	nc_desired_build(&d, spec, &copy, NULL);
+	built = true;
+	/* a copy beside the original gets its own MAC addresses, fixed ones too */
+	for (i = 0; as && i < d.def.nnics; i++) {
+		char *key = nc_xasprintf("%s/%s", target_name, d.def.nics[i].name);
+		char hex[65], mac[18];
+
+		nc_sha256_hex(key, strlen(key), hex);
+		snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+		d.def.nics[i].mac = nc_arena_strdup(&d.arena, mac);
+		free(key);
+	}
+	oo.keep_open = true;
+	nc_observe(&c, spec, &oo);
+	observed = true;
+
+	/* where: the host holding the target domain, else the original's, else host_name */
+	for (h = 0, nh = c.nhosts; h < nh && host < 0; h++) {
+		const struct nc_observed_host *o = &c.hosts[h].obs;
+
+		for (i = 0; i < o->ndoms; i++)
+			if (strcmp(o->doms[i].name, d.def.name) == 0) {
+				host = (long)h;
+				dom = &o->doms[i];
+				break;
+			}
+	}
+	if (as && dom) {
+		nc_err_set(err, "a domain named '%s' already exists on %s: choose another --as name", as,
+			   c.hosts[host].spec->obj.meta.name.v);
+		goto out;
+	}
+	if (dom && (dom->state == NC_DOM_RUNNING || dom->state == NC_DOM_PAUSED)) {
+		nc_err_set(err, "VM '%s' is running on %s: stop it first (spec state: stopped, then apply), "
+			   "or restore next to it with --as NEWNAME", target_name, c.hosts[host].spec->obj.meta.name.v);
+		goto out;
+	}
+	if (host < 0 && host_name) {
+		for (h = 0; h < c.nhosts; h++)
+			if (strcmp(c.hosts[h].spec->obj.meta.name.v, host_name) == 0)
+				host = (long)h;
+		if (host < 0) {
+			nc_err_set(err, "no Host named '%s'", host_name);
+			goto out;
+		}
+	}
+	for (h = 0; h < c.nhosts && host < 0; h++)
+		for (i = 0; i < c.hosts[h].obs.ndoms; i++)
+			if (strcmp(c.hosts[h].obs.doms[i].name, vm->obj.meta.name.v) == 0) {
+				host = (long)h;
+				break;
+			}
+	if (host < 0) {
+		nc_err_set(err, "VM '%s' has no domain on any host: give --host HOST", vm->obj.meta.name.v);
+		goto out;
+	}
+	if (c.hosts[host].status != NC_HOST_OK || !c.hosts[host].conn) {
+		nc_err_set(err, "host %s is unreachable: %s", c.hosts[host].spec->obj.meta.name.v,
+			   c.hosts[host].error ? c.hosts[host].error : "?");
+		goto out;
+	}
+
+	/* which disks, into which volumes */
+	todo = nc_xcalloc(nset + 1, sizeof(*todo));
+	for (i = 0; i < nset; i++) {
+		const struct nc_disk *k = NULL;
+		const struct nc_pool *pool;
+
+		for (j = 0; j < vm->eff.disks.n; j++)
+			if (strcmp(((const struct nc_disk *)vm->eff.disks.v + j)->name.v, set[i].disk) == 0)
+				k = (const struct nc_disk *)vm->eff.disks.v + j;
+		if (!k) {
+			say(progress, "novacron restore: VM '%s' has no disk '%s' in the spec any more: skipped\n",
+			    vm->obj.meta.name.v, set[i].disk);
+			continue;
+		}
+		pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+		if (!pool) {
+			nc_err_set(err, "disk '%s': no StoragePool '%s'", set[i].disk, k->pool.v);
+			goto out;
+		}
+		/* a pool exists only on the hosts its hostSelector matches (docs/placement.md) */
+		if (NC_IS_SET(pool->spec.host_selector) &&
+		    !nc_selector_matches(&pool->spec.host_selector, &c.hosts[host].spec->obj.meta.labels)) {
+			nc_err_set(err, "host %s does not have pool %s (disk '%s'): the pool's hostSelector does not "
+				   "match it; give --host with a host it selects", c.hosts[host].spec->obj.meta.name.v,
+				   pool->obj.meta.name.v, set[i].disk);
+			goto out;
+		}
+		todo[i].use = true;
+		nc_pool_def_from_spec(&todo[i].pd, pool);
+		todo[i].vol = nc_disk_volume_name(pool, target_name, set[i].disk);
+		todo[i].min_size = NC_IS_SET(k->size) ? k->size.v : 0;
+	}
+	/* every chunk of every disk is checked before the first byte is written anywhere */
+	for (i = 0; i < nset; i++) {
+		struct nc_err e1;
+
+		if (!todo[i].use)
+			continue;
+		say(progress, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
+		if (nc_backup_verify_snapshot(NULL, r, &set[i], &e1) < 0) {
+			nc_err_set(err, "disk %s: %s\nnovacron restore: the backup is damaged; nothing was written, %s is "
+				   "as it was", set[i].disk, e1.msg, target_name);
+			goto out;
+		}
+	}
+	for (i = 0; i < nset; i++) {
+		struct nc_backup_restore_stats st;
+		struct nc_err e1;
+		char sz[32];
+
+		if (!todo[i].use)
+			continue;
+		say(progress, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
+		    todo[i].pd.name, todo[i].vol);
+		if (nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn, &todo[i].pd,
+					     todo[i].vol, todo[i].min_size, &e1) < 0) {
+			nc_err_set(err, "disk %s: %s", set[i].disk, e1.msg);
+			goto out;
+		}
+		nc_size_format(set[i].disk_size, sz, sizeof(sz));
+		say(out, "restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
+		    set[i].id, st.chunks_fetched);
+	}
+	if (!dom) {
+		const struct nc_host_driver *drv = c.hosts[host].conn->drv;
+		struct nc_err e1;
+
+		if (drv->define(c.hosts[host].conn, &d.def, &e1) < 0 ||
+		    (drv->commit && drv->commit(c.hosts[host].conn, &e1) < 0)) {
+			nc_err_set(err, "cannot define %s: %s", target_name, e1.msg);
+			goto out;
+		}
+		say(out, "defined %s on %s (not started)%s\n", target_name, c.hosts[host].spec->obj.meta.name.v,
+		    as ? "; add a VM of that name to the spec to manage it" : "");
+	}
+	ret = 0;
+out:
+	/* a failed restore leaves no new volume behind that looks restored (nor a domain: defined last) */
+	for (i = 0; todo && ret != 0 && i < nset; i++) {
+		struct nc_err e2;
+
+		if (!todo[i].created)
+			continue;
+		if (nc_vol_delete(c.hosts[host].conn, &todo[i].pd, todo[i].vol, &e2) < 0)
+			say(progress, "novacron restore: cannot delete the new volume %s/%s: %s\n", todo[i].pd.name,
+			    todo[i].vol, e2.msg);
+		else
+			say(progress, "novacron restore: deleted the new volume %s/%s\n", todo[i].pd.name, todo[i].vol);
+	}
+	for (i = 0; todo && i < nset; i++)
+		free(todo[i].vol);
+	free(todo);
+	if (observed)
+		nc_cluster_release(&c);
+	if (built)
+		nc_desired_release(&d);
+	nc_backup_snapshots_free(set, nset);
+	if (r)
+		nc_backup_close(r);
 	return ret;
 }

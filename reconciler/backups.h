@@ -83,4 +83,21 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	struct nc_backup_repo *r, const struct nc_backup_snapshot *s, struct nc_host_conn *host,
 	const struct nc_pool_def *pool, const char *vol, uint64_t min_size, struct nc_err *err);
 
+/* The schedule that backs a VM up: its backupSchedule, else the first whose list covers it; NULL: none. */
+const struct nc_backup *nc_vm_schedule(const struct nc_spec *spec, const struct nc_vm *vm);
+
+/*
+ * Restores backup ID (or a unique prefix) of vm from schedule s's
+ * repository, as `novacron restore` does: into the VM itself (its domain
+ * must not run) or, with as, into a new domain of that name beside it; on
+ * the host holding the domain, else the original's, else host_name.  Every
+ * chunk is verified before the first byte is written; a failure deletes
+ * the volumes it created.  Observes the cluster with *oo (keep_open set
+ * here).  Lines for a person: results to out, steps and warnings to
+ * progress (either NULL).  0, or -1 with err.
+ */
+int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const struct nc_backup *s, const char *backup,
+	const char *as, const char *host_name, const struct nc_observe_opts *oo, FILE *out, FILE *progress,
+	struct nc_err *err);
+
 #endif

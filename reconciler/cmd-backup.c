@@ -124,29 +124,6 @@ static bool has_retention(const struct nc_backup *s, struct nc_backup_retention 
 	return ret->keep_last || ret->keep_daily || ret->keep_weekly || ret->keep_monthly;
 }
 
-/* The schedule that backs a VM up: its backupSchedule, else the first whose list covers it. */
-static const struct nc_backup *schedule_of(const struct nc_spec *spec, const struct nc_vm *vm)
-{
-	size_t i, j, n;
-
-	if (NC_IS_SET(vm->spec.backup_schedule))
-		return (const struct nc_backup *)nc_spec_find(spec, NC_KIND_BACKUP_SCHEDULE,
-							      vm->spec.backup_schedule.v);
-	for (i = 0; i < spec->nobjs[NC_KIND_BACKUP_SCHEDULE]; i++) {
-		const struct nc_backup *s = (const struct nc_backup *)spec->objs[NC_KIND_BACKUP_SCHEDULE][i];
-		const struct nc_vm **v;
-
-		n = nc_schedule_vms(&v, spec, s);
-		for (j = 0; j < n; j++)
-			if (v[j] == vm) {
-				free(v);
-				return s;
-			}
-		free(v);
-	}
-	return NULL;
-}
-
 static int run_schedule_prune(const struct nc_backup *s)
 {
 	struct nc_backup_retention ret;
@@ -205,7 +182,7 @@ static int do_run(const struct nc_spec *spec, const struct bk_args *a)
 				fprintf(stderr, "novacron backup run: no VM named '%s'\n", a->names[i]);
 				goto bad;
 			}
-			if (!(scheds[i] = schedule_of(spec, vms[i]))) {
+			if (!(scheds[i] = nc_vm_schedule(spec, vms[i]))) {
 				fprintf(stderr, "novacron backup run: VM '%s' has no BackupSchedule: set its "
 					"backupSchedule or list it in a schedule\n", a->names[i]);
 				goto bad;
@@ -361,24 +338,8 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	const struct nc_vm *vm;
 	const struct nc_backup *s;
 	const char *sname;
-	const char *target_name;
-	struct nc_backup_snapshot *set = NULL;
-	struct nc_backup_repo *r = NULL;
-	struct nc_cluster c;
+	struct nc_observe_opts oo;
 	struct nc_err err;
-	struct nc_desired d;
-	struct nc_vm copy;
-	size_t nset = 0, i, j, h, nh;
-	const struct nc_domain *dom = NULL;
-	long host = -1;
-	int ret = NC_EXIT_ERROR;
-	bool observed = false, built = false;
-	struct restore_disk {
-		bool use, created;
-		struct nc_pool_def pd;
-		char *vol;
-		uint64_t min_size;
-	} *todo = NULL;
 
 	if (a->nnames != 1 || !a->backup) {
 		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n");
@@ -392,187 +353,18 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	if (sname) {
 		if (!(s = find_schedule(spec, sname, "restore")))
 			return NC_EXIT_ERROR;
-	} else if (!(s = schedule_of(spec, vm))) {
+	} else if (!(s = nc_vm_schedule(spec, vm))) {
 		fprintf(stderr, "novacron restore: no BackupSchedule covers VM '%s': give --schedule NAME\n", a->names[0]);
 		return NC_EXIT_ERROR;
 	}
-	if (nc_schedule_repo_open(&r, s, false, &err) < 0 || nc_backup_set_load(&set, &nset, r, a->backup, &err) < 0) {
+	memset(&oo, 0, sizeof(oo));
+	oo.state_dir = a->state_dir;
+	oo.connections = &a->cfg.connections;
+	if (nc_restore_vm(spec, vm, s, a->backup, a->as, a->host, &oo, stdout, stderr, &err) < 0) {
 		fprintf(stderr, "novacron restore: %s\n", err.msg);
-		goto out;
+		return NC_EXIT_ERROR;
 	}
-	if (strcmp(set[0].vm, vm->obj.meta.name.v) != 0) {
-		fprintf(stderr, "novacron restore: backup %.16s is of VM '%s', not '%s'\n", set[0].id, set[0].vm,
-			vm->obj.meta.name.v);
-		goto out;
-	}
-	target_name = a->as ? a->as : vm->obj.meta.name.v;
-	copy = *vm;
-	copy.obj.meta.name.v = (char *)target_name;
-	nc_desired_build(&d, spec, &copy, NULL);
-	built = true;
-	/* a copy beside the original gets its own MAC addresses, fixed ones too */
-	for (i = 0; a->as && i < d.def.nnics; i++) {
-		char *key = nc_xasprintf("%s/%s", target_name, d.def.nics[i].name);
-		char hex[65], mac[18];
-
-		nc_sha256_hex(key, strlen(key), hex);
-		snprintf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
-		d.def.nics[i].mac = nc_arena_strdup(&d.arena, mac);
-		free(key);
-	}
-	observe(&c, spec, a);
-	observed = true;
-
-	/* where: the host holding the target domain, else the original's, else --host */
-	for (h = 0, nh = c.nhosts; h < nh && host < 0; h++) {
-		const struct nc_observed_host *o = &c.hosts[h].obs;
-
-		for (i = 0; i < o->ndoms; i++)
-			if (strcmp(o->doms[i].name, d.def.name) == 0) {
-				host = (long)h;
-				dom = &o->doms[i];
-				break;
-			}
-	}
-	if (a->as && dom) {
-		fprintf(stderr, "novacron restore: a domain named '%s' already exists on %s: choose another --as name\n",
-			a->as, c.hosts[host].spec->obj.meta.name.v);
-		goto out;
-	}
-	if (dom && (dom->state == NC_DOM_RUNNING || dom->state == NC_DOM_PAUSED)) {
-		fprintf(stderr, "novacron restore: VM '%s' is running on %s: stop it first (spec state: stopped, then apply), "
-			"or restore next to it with --as NEWNAME\n", target_name, c.hosts[host].spec->obj.meta.name.v);
-		goto out;
-	}
-	if (host < 0 && a->host) {
-		for (h = 0; h < c.nhosts; h++)
-			if (strcmp(c.hosts[h].spec->obj.meta.name.v, a->host) == 0)
-				host = (long)h;
-		if (host < 0) {
-			fprintf(stderr, "novacron restore: no Host named '%s'\n", a->host);
-			goto out;
-		}
-	}
-	if (host < 0) {
-		const struct nc_domain *orig = NULL;
-
-		for (h = 0; h < c.nhosts && host < 0; h++)
-			for (i = 0; i < c.hosts[h].obs.ndoms; i++)
-				if (strcmp(c.hosts[h].obs.doms[i].name, vm->obj.meta.name.v) == 0) {
-					host = (long)h;
-					orig = &c.hosts[h].obs.doms[i];
-					break;
-				}
-		(void)orig;
-	}
-	if (host < 0) {
-		fprintf(stderr, "novacron restore: VM '%s' has no domain on any host: give --host HOST\n",
-			vm->obj.meta.name.v);
-		goto out;
-	}
-	if (c.hosts[host].status != NC_HOST_OK || !c.hosts[host].conn) {
-		fprintf(stderr, "novacron restore: host %s is unreachable: %s\n", c.hosts[host].spec->obj.meta.name.v,
-			c.hosts[host].error ? c.hosts[host].error : "?");
-		goto out;
-	}
-
-	/* which disks, into which volumes */
-	todo = nc_xcalloc(nset + 1, sizeof(*todo));
-	for (i = 0; i < nset; i++) {
-		const struct nc_disk *k = NULL;
-		const struct nc_pool *pool;
-
-		for (j = 0; j < vm->eff.disks.n; j++)
-			if (strcmp(((const struct nc_disk *)vm->eff.disks.v + j)->name.v, set[i].disk) == 0)
-				k = (const struct nc_disk *)vm->eff.disks.v + j;
-		if (!k) {
-			fprintf(stderr, "novacron restore: VM '%s' has no disk '%s' in the spec any more: skipped\n",
-				vm->obj.meta.name.v, set[i].disk);
-			continue;
-		}
-		pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
-		if (!pool) {
-			fprintf(stderr, "novacron restore: disk '%s': no StoragePool '%s'\n", set[i].disk, k->pool.v);
-			goto out;
-		}
-		/* a pool exists only on the hosts its hostSelector matches (docs/placement.md) */
-		if (NC_IS_SET(pool->spec.host_selector) &&
-		    !nc_selector_matches(&pool->spec.host_selector, &c.hosts[host].spec->obj.meta.labels)) {
-			fprintf(stderr, "novacron restore: host %s does not have pool %s (disk '%s'): the pool's "
-				"hostSelector does not match it; give --host with a host it selects\n",
-				c.hosts[host].spec->obj.meta.name.v, pool->obj.meta.name.v, set[i].disk);
-			goto out;
-		}
-		todo[i].use = true;
-		nc_pool_def_from_spec(&todo[i].pd, pool);
-		todo[i].vol = nc_disk_volume_name(pool, target_name, set[i].disk);
-		todo[i].min_size = NC_IS_SET(k->size) ? k->size.v : 0;
-	}
-	/* every chunk of every disk is checked before the first byte is written anywhere */
-	for (i = 0; i < nset; i++) {
-		if (!todo[i].use)
-			continue;
-		fprintf(stderr, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
-		if (nc_backup_verify_snapshot(NULL, r, &set[i], &err) < 0) {
-			fprintf(stderr, "novacron restore: disk %s: %s\n", set[i].disk, err.msg);
-			fprintf(stderr, "novacron restore: the backup is damaged; nothing was written, %s is as it was\n",
-				target_name);
-			goto out;
-		}
-	}
-	for (i = 0; i < nset; i++) {
-		struct nc_backup_restore_stats st;
-		char sz[32];
-
-		if (!todo[i].use)
-			continue;
-		fprintf(stderr, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
-			todo[i].pd.name, todo[i].vol);
-		if (nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn, &todo[i].pd,
-					     todo[i].vol, todo[i].min_size, &err) < 0) {
-			fprintf(stderr, "novacron restore: disk %s: %s\n", set[i].disk, err.msg);
-			goto out;
-		}
-		nc_size_format(set[i].disk_size, sz, sizeof(sz));
-		printf("restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
-		       set[i].id, st.chunks_fetched);
-	}
-	if (!dom) {
-		const struct nc_host_driver *drv = c.hosts[host].conn->drv;
-
-		if (drv->define(c.hosts[host].conn, &d.def, &err) < 0 ||
-		    (drv->commit && drv->commit(c.hosts[host].conn, &err) < 0)) {
-			fprintf(stderr, "novacron restore: cannot define %s: %s\n", target_name, err.msg);
-			goto out;
-		}
-		printf("defined %s on %s (not started)%s\n", target_name, c.hosts[host].spec->obj.meta.name.v,
-		       a->as ? "; add a VM of that name to the spec to manage it" : "");
-	}
-	ret = NC_EXIT_OK;
-out:
-	/* a failed restore leaves no new volume behind that looks restored (nor a domain: defined last) */
-	for (i = 0; todo && ret != NC_EXIT_OK && i < nset; i++) {
-		struct nc_err e2;
-
-		if (!todo[i].created)
-			continue;
-		if (nc_vol_delete(c.hosts[host].conn, &todo[i].pd, todo[i].vol, &e2) < 0)
-			fprintf(stderr, "novacron restore: cannot delete the new volume %s/%s: %s\n", todo[i].pd.name,
-				todo[i].vol, e2.msg);
-		else
-			fprintf(stderr, "novacron restore: deleted the new volume %s/%s\n", todo[i].pd.name, todo[i].vol);
-	}
-	for (i = 0; todo && i < nset; i++)
-		free(todo[i].vol);
-	free(todo);
-	if (observed)
-		nc_cluster_release(&c);
-	if (built)
-		nc_desired_release(&d);
-	nc_backup_snapshots_free(set, nset);
-	if (r)
-		nc_backup_close(r);
-	return ret;
+	return NC_EXIT_OK;
 }
 
 static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool names_are_vms)

@@ -21,6 +21,7 @@
 #include "monitor.h"
 #include "pass-cli.h"
 #include "serve.h"
+#include "verbs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -122,6 +123,10 @@ struct server {
 	} *fences;
 	size_t nfences;
 	struct stat ha_seen;             /* ha.json as last looked at: a change (fence confirm) triggers a pass */
+	/* the API's verbs (verbs.h): the hooks queue, the loop carries out */
+	struct nc_verbs *verbs;
+	struct nc_web_hooks hooks;       /* for nc_web_create */
+	char held[65];                   /* the digest of the plan held for approval, as last said */
 };
 
 #define NC_LEASE_RENEW_MS 250
@@ -454,6 +459,27 @@ static void stop_monitor(struct server *s)
 	s->monitor = NULL;
 }
 
+/* the verbs' queue: made once (a reload keeps what waits); paused as STATE_DIR/paused says */
+static void verbs_start(struct server *s)
+{
+	bool approve = s->cfg.apply.mode.v == NC_APPLY_APPROVE;
+
+	if (!s->verbs) {
+		s->verbs = nc_verbs_new(s->state_dir);
+		nc_verbs_hooks(s->verbs, &s->hooks);
+		if (nc_verbs_paused(s->verbs))
+			logf_("paused (%s/%s): planning, applying nothing, until POST /api/v1/resume", s->state_dir,
+			      NC_VERBS_PAUSED_FILE);
+	}
+	nc_verbs_set_approve_mode(s->verbs, approve);
+	if (!approve)
+		s->held[0] = '\0';
+	pthread_mutex_lock(&s->st.mu);
+	s->st.paused = nc_verbs_paused(s->verbs);
+	s->st.approve_mode = approve;
+	pthread_mutex_unlock(&s->st.mu);
+}
+
 static int start_parts(struct server *s)
 {
 	struct nc_source_opts so;
@@ -471,6 +497,7 @@ static int start_parts(struct server *s)
 		logf_("cannot create %s: %s", s->cache_dir, strerror(errno));
 	if (nc_mkdir_p_mode(s->state_dir, 0700) < 0)
 		logf_("cannot create %s: %s", s->state_dir, strerror(errno));
+	verbs_start(s);
 	/* refused before anything starts: a bad token file is a configuration error */
 	if (NC_IS_SET(c->token_file) && read_token(&token, c->token_file.v) < 0)
 		return -1;
@@ -905,6 +932,50 @@ static ssize_t progress_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/*
+ * apply.mode approve: a plan with actions is held (published with its
+ * digest) until POST /api/v1/plan/approve names that digest; the pass after
+ * applies it only when it builds the same plan.  Approval is one-shot.
+ * True when p is held.
+ */
+static bool approval(struct server *s, const struct nc_plan *p, bool apply)
+{
+	char was[65];
+	int a;
+
+	if (p->errors || p->refused || !p->nactions) {
+		if (s->held[0] && !p->errors && !p->refused)
+			logf_("plan %.16s no longer pending: nothing to do", s->held);
+		nc_verbs_set_pending(s->verbs, NULL);
+		s->held[0] = '\0';
+		return false;
+	}
+	if (apply) {
+		a = nc_verbs_take_approved(s->verbs, p->plan_digest, was);
+		if (a == 1) {
+			logf_("plan %s approved: applying its %zu actions", p->plan_digest, p->nactions);
+			/* TODO(events): nc_events_publish "plan" approved, once events.h lands */
+			nc_verbs_set_pending(s->verbs, NULL);
+			s->held[0] = '\0';
+			return false;
+		}
+		if (a < 0) {
+			logf_("the approved plan %.16s is not this pass's (%.16s): the cluster or the spec changed since; "
+			      "nothing applied, the new plan is held for approval", was, p->plan_digest);
+			/* TODO(events): nc_events_publish "plan" held again (digest changed), once events.h lands */
+			s->held[0] = '\0';
+		}
+	}
+	nc_verbs_set_pending(s->verbs, p->plan_digest);
+	if (strcmp(s->held, p->plan_digest) != 0) {
+		logf_("plan %s held for approval: %zu actions; POST /api/v1/plan/approve {\"digest\": \"%s\"} applies it",
+		      p->plan_digest, p->nactions, p->plan_digest);
+		/* TODO(events): nc_events_publish "plan" held, once events.h lands */
+		snprintf(s->held, sizeof(s->held), "%s", p->plan_digest);
+	}
+	return true;
+}
+
 static int run_pass(struct server *s)
 {
 	const struct nc_serve_config *c = &s->cfg;
@@ -925,7 +996,11 @@ static int run_pass(struct server *s)
 	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v, rec_ok, applied = false;
 	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
 	int ret = 0, plock = -1;
+	bool held = false, approve_mode = c->apply.mode.v == NC_APPLY_APPROVE;
 
+	/* paused (POST /api/v1/pause): observe and plan, apply and fence nothing */
+	if (apply && nc_verbs_paused(s->verbs))
+		apply = false;
 	/* a hand `novacron apply` running: this pass only observes (hostrec.h, NC_APPLY_LOCK) */
 	if (apply && (plock = nc_apply_lock(s->state_dir, false, &rerr)) < 0) {
 		if (plock == -2)
@@ -1002,9 +1077,11 @@ static int run_pass(struct server *s)
 	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
 		drift += p.actions[i].drift;
+	if (approve_mode)
+		held = approval(s, &p, apply);
 	if (p.errors || p.refused) {
 		ret = -1;
-	} else if (p.nactions && apply) {
+	} else if (p.nactions && apply && !held) {
 		struct progress_log pl = { NC_BUF_INIT };
 		cookie_io_functions_t io = { .write = progress_write };
 		FILE *prog = NULL;
@@ -1100,7 +1177,9 @@ static int run_pass(struct server *s)
 		for (j = 0; j < 3; j++)
 			s->st.actions[i][j] += r.by_kind[i][j];
 	s->st.drift = drift;
-	s->st.pending = apply ? r.failed + r.skipped : p.nactions;
+	s->st.pending = apply && !held ? r.failed + r.skipped : p.nactions;
+	s->st.paused = nc_verbs_paused(s->verbs);
+	nc_set_str(&s->st.plan_held, approve_mode && s->held[0] ? s->held : NULL);
 	s->st.vms_running = running;
 	s->st.vms_stopped = stopped;
 	s->st.vms_other = other;
@@ -1244,6 +1323,83 @@ static void run_due_backups(struct server *s)
 	s->backups_checked = now;
 }
 
+/* pause and resume as asked (verbs.h): the state dir's file, /status, the log */
+static void verbs_pause(struct server *s)
+{
+	char why[512] = "";
+	bool paused;
+	int frc;
+
+	if (!nc_verbs_take_pause(s->verbs, &paused, &frc, why, sizeof(why)))
+		return;
+	if (frc < 0)
+		logf_("warning: %s; the %s state does not survive a restart", why, paused ? "paused" : "resumed");
+	logf_("%s through the API%s", paused ? "paused" : "resumed",
+	      paused ? ": passes plan and apply nothing, scheduled backups do not run, until POST /api/v1/resume" :
+		       ": reconciling");
+	/* TODO(events): nc_events_publish "paused", once events.h lands */
+	pthread_mutex_lock(&s->st.mu);
+	s->st.paused = paused;
+	pthread_mutex_unlock(&s->st.mu);
+}
+
+static void verbs_log(void *opaque, const char *msg)
+{
+	(void)opaque;
+	logf_("%s", msg);
+}
+
+/* the backups, restores and fence confirmations asked through the API, in order, in this thread */
+static void verbs_jobs(struct server *s)
+{
+	struct nc_verb_job j;
+	struct nc_verbs_env env;
+
+	memset(&env, 0, sizeof(env));
+	env.spec = s->good_spec;
+	env.state_dir = s->state_dir;
+	env.connections = &s->cfg.connections;
+	env.timeout_ms = NC_IS_SET(s->cfg.host_timeout) ? (unsigned)s->cfg.host_timeout.ms : 30000;
+	env.log = verbs_log;
+	env.opaque = s;
+	while (!stop_flag && leading(s) && nc_verbs_take_job(s->verbs, &j)) {
+		struct nc_err err = { "" };
+		int rc;
+
+		switch (j.kind) {
+		case NC_VERB_BACKUP:
+			logf_("backup %s: asked through the API", j.vm);
+			if ((rc = nc_verbs_backup(&env, j.vm, &err)) < 0) {
+				logf_("backup %s failed: %s", j.vm, err.msg);
+				nc_notify(&s->cfg, "failed", s->good.id, err.msg);
+			}
+			pthread_mutex_lock(&s->st.mu);
+			if (rc < 0) {
+				s->st.backups_failed++;
+				nc_set_str(&s->st.last_backup_error, err.msg);
+			} else {
+				s->st.backups_ok++;
+			}
+			s->st.last_backup = time(NULL);
+			pthread_mutex_unlock(&s->st.mu);
+			break;
+		case NC_VERB_RESTORE:
+			logf_("restore %s from backup %.16s%s%s: asked through the API", j.vm, j.backup,
+			      j.as[0] ? " as " : "", j.as);
+			if (nc_verbs_restore(&env, j.vm, j.backup, j.as[0] ? j.as : NULL, &err) < 0)
+				logf_("restore %s failed: %s", j.vm, err.msg);
+			else
+				logf_("restore %s from backup %.16s%s%s: done", j.vm, j.backup, j.as[0] ? " as " : "", j.as);
+			break;
+		case NC_VERB_FENCE_CONFIRM:
+			if (nc_verbs_fence_confirm(&env, j.host, j.by, &err) < 0)
+				logf_("fence confirm %s (by %s) refused: %s", j.host, j.by, err.msg);
+			break;
+		}
+		/* TODO(events): nc_events_publish "action" with the result, once events.h lands */
+	}
+}
+
 static double backoff(unsigned failures)
 {
 	double base = 1.0, d;
@@ -1309,6 +1465,7 @@ int cmd_serve(int argc, char **argv)
 	if (start_parts(&s) < 0) {
 		stop_parts(&s);
 		nc_serve_status_release(&s.st);
+		nc_verbs_free(s.verbs);
 		nc_spec_free(s.cfg_holder);
 		free(s.cache_dir);
 		free(s.state_dir);
@@ -1340,6 +1497,7 @@ int cmd_serve(int argc, char **argv)
 				break;
 			}
 		}
+		verbs_pause(&s);
 		/* the lease thread renews the lease; -2: its first answer is still to come */
 		leader = atomic_load(&s.leader_state);
 		if (leader == -2) {
@@ -1362,6 +1520,11 @@ int cmd_serve(int argc, char **argv)
 
 		if (take_trigger())
 			need_fetch = true;
+		/* sync: the webhook's trigger, and a pass; an approval or a resume: a pass */
+		if (nc_verbs_take_sync(s.verbs))
+			need_fetch = need_pass = true;
+		if (nc_verbs_take_pass(s.verbs))
+			need_pass = true;
 		if (s.good_spec && ha_due(&s))
 			need_pass = true;
 		if (need_fetch || now >= next_fetch) {
@@ -1416,6 +1579,11 @@ int cmd_serve(int argc, char **argv)
 			}
 		}
 		if (s.good_spec && !once && leading(&s))
+			verbs_jobs(&s);
+		/* paused: no scheduled backup; those due meanwhile are skipped, not caught up */
+		if (s.good_spec && !once && leading(&s) && nc_verbs_paused(s.verbs))
+			s.backups_checked = time(NULL);
+		else if (s.good_spec && !once && leading(&s))
 			run_due_backups(&s);
 		if (once) {
 			if (!s.good_spec)
@@ -1446,6 +1614,7 @@ int cmd_serve(int argc, char **argv)
 	free(s.fences);
 	nc_serve_status_release(&s.st);
 	nc_spec_free(s.cfg_holder);
+	nc_verbs_free(s.verbs);
 	free(s.cache_dir);
 	free(s.state_dir);
 	return ret;

@@ -207,6 +207,9 @@ struct nc_serve_status {
 	size_t nhosts;
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha disabled */
 	struct nc_monitor *monitor;      /* telemetry (monitor.h); NULL: telemetry disabled */
+	bool paused;                     /* POST /api/v1/pause (verbs.h): planning, applying nothing */
+	bool approve_mode;               /* apply.mode approve */
+	char *plan_held;                 /* the digest of the plan held for approval, NULL: none */
 };
 void nc_serve_status_init(struct nc_serve_status *s);
 void nc_serve_status_release(struct nc_serve_status *s);

@@ -91,6 +91,7 @@ void nc_serve_status_release(struct nc_serve_status *s)
 	free(s->last_result);
 	free(s->last_error);
 	free(s->last_backup_error);
+	free(s->plan_held);
 	pthread_mutex_destroy(&s->mu);
 }
 
@@ -134,7 +135,10 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	bool first = true;
 
 	pthread_mutex_lock(&s->mu);
-	nc_buf_addf(b, "{\n  \"leader\": %s,\n  \"lease\": ", s->leader ? "true" : "false");
+	nc_buf_addf(b, "{\n  \"leader\": %s,\n  \"paused\": %s,\n  \"apply_mode\": \"%s\",\n  \"plan_held\": ",
+		    s->leader ? "true" : "false", s->paused ? "true" : "false", s->approve_mode ? "approve" : "auto");
+	jstr(b, s->plan_held);
+	nc_buf_adds(b, ",\n  \"lease\": ");
 	jsafe(b, s->lease_holder);
 	nc_buf_adds(b, ",\n  \"source\": ");
 	jsafe(b, s->source);
@@ -207,6 +211,10 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 	pthread_mutex_lock(&s->mu);
 	nc_buf_addf(b, "# HELP novacron_leader 1 when this instance holds the lease.\n"
 		       "# TYPE novacron_leader gauge\nnovacron_leader %d\n", s->leader);
+	nc_buf_addf(b, "# HELP novacron_paused 1 when reconciliation is paused (POST /api/v1/pause).\n"
+		       "# TYPE novacron_paused gauge\nnovacron_paused %d\n", s->paused);
+	nc_buf_addf(b, "# HELP novacron_plan_held 1 when a plan waits for approval (apply.mode approve).\n"
+		       "# TYPE novacron_plan_held gauge\nnovacron_plan_held %d\n", s->plan_held != NULL);
 	nc_buf_addf(b, "# HELP novacron_pass_duration_seconds Duration of the last reconcile pass.\n"
 		       "# TYPE novacron_pass_duration_seconds gauge\nnovacron_pass_duration_seconds %.6f\n",
 		    s->last_pass_seconds);

@@ -43,6 +43,7 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_oidc());
 	srunner_add_suite(sr, nc_suite_tenant());
 	srunner_add_suite(sr, nc_suite_dashboard());
+	srunner_add_suite(sr, nc_suite_verbs());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -37,5 +37,6 @@ Suite *nc_suite_auth(void);
 Suite *nc_suite_oidc(void);
 Suite *nc_suite_tenant(void);
 Suite *nc_suite_dashboard(void);
+Suite *nc_suite_verbs(void);
 
 #endif

@@ -1,0 +1,597 @@
+/*
+ * test_verbs.c - the API's operational verbs (reconciler/verbs.h): the HTTP
+ * side (nc_verbs_handle: roles, bodies, names, tenants, the answers), the
+ * queue the hooks fill and the loop takes (pause file, approval one-shot),
+ * the jobs the loop carries out (backup, restore, fence confirm) on sim
+ * hosts, and a real serve on sim hosts paused and in apply.mode approve.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../reconciler/verbs.h"
+#include "../spec/diag.h"
+#include "../spec/model.h"
+#include "tests.h"
+#include "testutil.h"
+
+static char tdir[64];
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-verbs-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+/* stops what the test started, by PID, and removes its directory */
+static void teardown(void)
+{
+	struct nc_run r;
+	char *cmd = nc_xasprintf("cd '%s' 2>/dev/null || exit 0; [ -f pid ] && kill -9 $(cat pid) 2>/dev/null; "
+				 "cd / && rm -rf '%s'", tdir, tdir);
+
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}
+
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+
+/* a sim host h1, a dir pool, a schedule, vm1 (stopped, one disk) and vm2 (running, no disk) */
+static void write_spec(void)
+{
+	ck_assert_int_eq(shq("mkdir -p spec pool && "
+		"printf 'paths: {pools: [\"%%s\"], backups: [\"%%s\"]}\\n' \"$PWD\" \"$PWD\" > novacron.yaml && "
+		"cat > spec/c.yaml <<EOF\n"
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: \"sim:///h1\"}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\nspec: {type: dir, path: \"$PWD/pool\"}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: nightly}\n"
+		"spec:\n  schedule: \"30 2 * * *\"\n  vms: [vm1]\n  target: {type: dir, path: \"$PWD/repo\"}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: vm1}\n"
+		"spec:\n  vcpus: 1\n  memory: 256MiB\n  state: stopped\n  placement: {host: h1}\n"
+		"  disks:\n    - {name: root, pool: local, size: 4MiB}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: vm2}\n"
+		"spec:\n  vcpus: 1\n  memory: 256MiB\n  placement: {host: h1}\n"
+		"EOF"), 0);
+}
+
+static struct nc_spec *load_spec(void)
+{
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+	char *path = nc_xasprintf("%s/spec", tdir);
+	const char *paths[] = { path };
+
+	nc_diags_init(&d);
+	ck_assert_msg(nc_spec_load(&spec, paths, 1, NULL, &d) == 0, "spec: %s", d.n ? d.v[0].msg : "?");
+	nc_diags_release(&d);
+	free(path);
+	return spec;
+}
+
+/* ---- requests made by hand: what http.c hands the dispatcher ---- */
+static const char *no_lookup(const struct nc_web_req *r, const char *name)
+{
+	(void)r;
+	(void)name;
+	return NULL;
+}
+
+static unsigned call(const struct nc_web_hooks *h, const struct nc_spec *spec, const struct nc_principal *p,
+		     const char *method, const char *path, const char *body, char **out)
+{
+	struct nc_web_req req;
+	struct nc_web_resp resp;
+	unsigned code;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	nc_buf_init(&resp.body);
+	req.method = method;
+	req.path = path;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.peer = "127.0.0.1";
+	req.header = req.query = req.cookie = no_lookup;
+	nc_verbs_handle(h, spec, &req, p, &resp);
+	code = resp.code;
+	if (out)
+		*out = nc_xstrdup(resp.body.buf ? resp.body.buf : "");
+	nc_web_resp_release(&resp);
+	return code;
+}
+
+#define CALL(h, spec, p, m, path, body, want) do { \
+		char *b_ = NULL; \
+		unsigned c_ = call((h), (spec), (p), (m), (path), (body), &b_); \
+		ck_assert_msg(c_ == (want), "%s %s %s: %u, want %u: %s", (m), (path), (body), c_, (unsigned)(want), b_); \
+		free(b_); \
+	} while (0)
+
+static void principal(struct nc_principal *p, enum nc_role role, const char *tenant)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->who, sizeof(p->who), "token:%s", nc_role_name(role));
+	p->role = role;
+	p->all_tenants = tenant == NULL;
+	if (tenant) {
+		snprintf(p->tenants[0], sizeof(p->tenants[0]), "%s", tenant);
+		p->ntenants = 1;
+	}
+}
+
+static const struct { const char *path, *body; } every_verb[] = {
+	{ "/api/v1/sync", "" },
+	{ "/api/v1/pause", "" },
+	{ "/api/v1/resume", "{}" },
+	{ "/api/v1/plan/approve", "{\"digest\": \"0000000000000000000000000000000000000000000000000000000000000000\"}" },
+	{ "/api/v1/vms/vm1/backup", "" },
+	{ "/api/v1/vms/vm1/restore", "{\"backup\": \"abcd1234\"}" },
+	{ "/api/v1/hosts/h1/fence/confirm", "{\"by\": \"someone\"}" },
+};
+
+/* viewers (and no one) may do no verb; operators all but fence confirm; nothing is queued */
+START_TEST(test_verbs_roles)
+{
+	struct nc_verbs *v = nc_verbs_new(tdir);
+	struct nc_web_hooks h;
+	struct nc_principal none, viewer, op;
+	struct nc_verb_job j;
+	struct nc_spec *spec;
+	size_t i;
+	bool paused;
+	int frc;
+	char why[256];
+
+	write_spec();
+	spec = load_spec();
+	nc_verbs_hooks(v, &h);
+	principal(&none, NC_ROLE_NONE, NULL);
+	principal(&viewer, NC_ROLE_VIEWER, NULL);
+	principal(&op, NC_ROLE_OPERATOR, NULL);
+	for (i = 0; i < NC_ARRAY_SIZE(every_verb); i++) {
+		CALL(&h, spec, &none, "POST", every_verb[i].path, every_verb[i].body, 403);
+		CALL(&h, spec, &viewer, "POST", every_verb[i].path, every_verb[i].body, 403);
+	}
+	ck_assert(!nc_verbs_take_sync(v));
+	ck_assert(!nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	ck_assert(!nc_verbs_take_job(v, &j));
+	/* an operator: fence confirm is the admin's */
+	CALL(&h, spec, &op, "POST", "/api/v1/hosts/h1/fence/confirm", "", 403);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "", 202);
+	ck_assert(nc_verbs_take_sync(v));
+	ck_assert(!nc_verbs_take_sync(v));
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/backup", "", 202);
+	ck_assert(nc_verbs_take_job(v, &j));
+	ck_assert_int_eq(j.kind, NC_VERB_BACKUP);
+	ck_assert_str_eq(j.vm, "vm1");
+	/* not a verb: left to the dispatcher */
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1", "", 0);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms", "", 0);
+	nc_spec_free(spec);
+	nc_verbs_free(v);
+}
+END_TEST
+
+/* bad methods, bodies and names are refused before anything is queued; other tenants' VMs are not found */
+START_TEST(test_verbs_bad_requests)
+{
+	struct nc_verbs *v = nc_verbs_new(tdir);
+	struct nc_web_hooks h;
+	struct nc_principal op, admin, scoped;
+	struct nc_verb_job j;
+	struct nc_spec *spec;
+	char *body = NULL;
+
+	write_spec();
+	spec = load_spec();
+	nc_verbs_hooks(v, &h);
+	principal(&op, NC_ROLE_OPERATOR, NULL);
+	principal(&admin, NC_ROLE_ADMIN, NULL);
+	principal(&scoped, NC_ROLE_ADMIN, "team-a");
+	CALL(&h, spec, &op, "GET", "/api/v1/sync", "", 405);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "[1]", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "{\"x\": 1}", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "{\"a\": ", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "{} x", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/sync", "{}  \n", 202);
+	/* names from the URL follow the spec's rules; a bad one is not echoed */
+	ck_assert_uint_eq(call(&h, spec, &op, "POST", "/api/v1/vms/<script>/backup", "", &body), 400);
+	HASNT(body, "<script>");
+	free(body);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/../backup", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/a/b/backup", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/VM1/backup", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/-vm1/backup", "", 400);
+	CALL(&h, spec, &op, "POST",
+	     "/api/v1/vms/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/backup", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm9/backup", "", 404);
+	CALL(&h, spec, &admin, "POST", "/api/v1/hosts/h9/fence/confirm", "", 404);
+	CALL(&h, NULL, &op, "POST", "/api/v1/vms/vm1/backup", "", 503);
+	/* a principal scoped to a tenant sees no VM of another (here: of none) and may not pause the cluster */
+	CALL(&h, spec, &scoped, "POST", "/api/v1/vms/vm1/backup", "", 404);
+	CALL(&h, spec, &scoped, "POST", "/api/v1/hosts/h1/fence/confirm", "", 404);
+	CALL(&h, spec, &scoped, "POST", "/api/v1/pause", "", 403);
+	CALL(&h, spec, &scoped, "POST", "/api/v1/plan/approve", "{\"digest\": \"00\"}", 403);
+	/* restore's body */
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": 7}", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": \"../../x\"}", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": \"abcd\", \"as\": \"Bad Name\"}", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": \"abcd\", \"as\": \"vm2\"}", 409);
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": \"abcd\", \"host\": \"h1\"}", 400);
+	/* fence confirm's "by" */
+	CALL(&h, spec, &admin, "POST", "/api/v1/hosts/h1/fence/confirm", "{\"by\": \"a\\nb\"}", 400);
+	CALL(&h, spec, &admin, "POST", "/api/v1/hosts/h1/fence/confirm", "{\"by\": \"\"}", 400);
+	/* approve's */
+	CALL(&h, spec, &op, "POST", "/api/v1/plan/approve", "", 400);
+	CALL(&h, spec, &op, "POST", "/api/v1/plan/approve", "{\"digest\": \"XYZ\"}", 400);
+	ck_assert(!nc_verbs_take_job(v, &j));
+	/* accepted: the answer says what, and the job holds it */
+	ck_assert_uint_eq(call(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore",
+			       "{\"backup\": \"abcd1234\", \"as\": \"vm1-copy\"}", &body), 202);
+	ck_assert_str_eq(body, "{\"ok\": true, \"verb\": \"restore\", \"vm\": \"vm1\", \"backup\": \"abcd1234\"}\n");
+	free(body);
+	/* the same again while it waits: refused, not queued twice */
+	CALL(&h, spec, &op, "POST", "/api/v1/vms/vm1/restore", "{\"backup\": \"abcd1234\", \"as\": \"vm1-copy\"}", 409);
+	ck_assert(nc_verbs_take_job(v, &j));
+	ck_assert_int_eq(j.kind, NC_VERB_RESTORE);
+	ck_assert_str_eq(j.backup, "abcd1234");
+	ck_assert_str_eq(j.as, "vm1-copy");
+	ck_assert(!nc_verbs_take_job(v, &j));
+	/* fence confirm without "by": the principal's name */
+	ck_assert_uint_eq(call(&h, spec, &admin, "POST", "/api/v1/hosts/h1/fence/confirm", "", &body), 202);
+	HAS(body, "\"by\": \"token:admin\"");
+	free(body);
+	ck_assert(nc_verbs_take_job(v, &j));
+	ck_assert_str_eq(j.by, "token:admin");
+	nc_spec_free(spec);
+	nc_verbs_free(v);
+}
+END_TEST
+
+/* approve: only in approve mode, only the pending plan's digest, and once */
+START_TEST(test_verbs_approve_one_shot)
+{
+	static const char d1[] = "1111111111111111111111111111111111111111111111111111111111111111",
+			  d2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+	struct nc_verbs *v = nc_verbs_new(tdir);
+	struct nc_web_hooks h;
+	struct nc_principal op;
+	char body[128], was[65], *out = NULL;
+
+	nc_verbs_hooks(v, &h);
+	principal(&op, NC_ROLE_OPERATOR, NULL);
+	snprintf(body, sizeof(body), "{\"digest\": \"%s\"}", d1);
+	/* auto mode: nothing to approve */
+	ck_assert_uint_eq(call(&h, NULL, &op, "POST", "/api/v1/plan/approve", body, &out), 409);
+	HAS(out, "apply.mode is auto");
+	free(out);
+	nc_verbs_set_approve_mode(v, true);
+	ck_assert_uint_eq(call(&h, NULL, &op, "POST", "/api/v1/plan/approve", body, &out), 409);
+	HAS(out, "no plan is pending");
+	free(out);
+	/* the loop held d2; d1 is not it */
+	nc_verbs_set_pending(v, d2);
+	ck_assert_uint_eq(call(&h, NULL, &op, "POST", "/api/v1/plan/approve", body, &out), 409);
+	HAS(out, "is not the pending plan's");
+	free(out);
+	ck_assert_int_eq(nc_verbs_take_approved(v, d2, was), 0);
+	ck_assert(!nc_verbs_take_pass(v));
+	/* d2 is */
+	snprintf(body, sizeof(body), "{\"digest\": \"%s\"}", d2);
+	CALL(&h, NULL, &op, "POST", "/api/v1/plan/approve", body, 202);
+	ck_assert(nc_verbs_take_pass(v));
+	/* the next pass built d1 (the cluster changed): not applied, and the approval is gone */
+	ck_assert_int_eq(nc_verbs_take_approved(v, d1, was), -1);
+	ck_assert_str_eq(was, d2);
+	ck_assert_int_eq(nc_verbs_take_approved(v, d2, was), 0);
+	/* approved again, and the pass builds d2: applied, once */
+	CALL(&h, NULL, &op, "POST", "/api/v1/plan/approve", body, 202);
+	ck_assert_int_eq(nc_verbs_take_approved(v, d2, was), 1);
+	ck_assert_int_eq(nc_verbs_take_approved(v, d2, was), 0);
+	nc_verbs_free(v);
+}
+END_TEST
+
+/* pause writes STATE_DIR/paused when the loop takes it; a new serve starts paused; resume removes it */
+START_TEST(test_verbs_pause_survives_restart)
+{
+	struct nc_verbs *v = nc_verbs_new(tdir), *v2;
+	struct nc_web_hooks h;
+	struct nc_principal op;
+	char *path = nc_xasprintf("%s/%s", tdir, NC_VERBS_PAUSED_FILE), why[256];
+	bool paused;
+	int frc;
+
+	nc_verbs_hooks(v, &h);
+	principal(&op, NC_ROLE_OPERATOR, NULL);
+	ck_assert(!nc_verbs_paused(v));
+	CALL(&h, NULL, &op, "POST", "/api/v1/pause", "", 202);
+	ck_assert(nc_verbs_paused(v));
+	ck_assert_int_ne(access(path, F_OK), 0);     /* the HTTP thread writes nothing */
+	ck_assert(nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	ck_assert(paused);
+	ck_assert_int_eq(frc, 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert(!nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	v2 = nc_verbs_new(tdir);
+	ck_assert(nc_verbs_paused(v2));
+	nc_verbs_free(v2);
+	CALL(&h, NULL, &op, "POST", "/api/v1/resume", "", 202);
+	ck_assert(nc_verbs_take_pass(v));       /* resumed: a pass at once */
+	ck_assert(nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	ck_assert(!paused);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	free(path);
+	nc_verbs_free(v);
+}
+END_TEST
+
+static void on_log(void *opaque, const char *msg)
+{
+	nc_buf_addf(opaque, "%s\n", msg);
+}
+
+/*
+ * The jobs the loop runs for the verbs, on a sim host: a backup of vm1
+ * into its schedule's repository, a restore of it beside vm1 (--as), and
+ * a fence confirmation, refused while h1 answers, recorded once it is down.
+ */
+START_TEST(test_verbs_jobs_backup_restore_fence)
+{
+	struct nc_run r;
+	struct nc_spec *spec;
+	struct nc_verbs_env env;
+	struct nc_list conns = { { 0 }, NULL, 0 };
+	struct nc_buf log = NC_BUF_INIT;
+	struct nc_err err = { "" };
+	char *state = nc_xasprintf("%s/state", tdir), id[17];
+	const char *p;
+
+	write_spec();
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config novacron.yaml --auto-approve"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/vm1-root.qcow2 4M && "
+			     "qemu-io -f qcow2 -c 'write -P 0x42 0 1M' pool/vm1-root.qcow2 >/dev/null"), 0);
+	spec = load_spec();
+	memset(&env, 0, sizeof(env));
+	env.spec = spec;
+	env.state_dir = state;
+	env.connections = &conns;
+	env.timeout_ms = 10000;
+	env.log = on_log;
+	env.opaque = &log;
+	ck_assert_msg(nc_verbs_backup(&env, "vm1", &err) == 0, "%s", err.msg);
+	HAS(log.buf, "backup vm1 (asked through the API): ");
+	HAS(log.buf, "into schedule nightly");
+	ck_assert_int_eq(nc_verbs_backup(&env, "vm2", &err), -1);
+	HAS(err.msg, "VM 'vm2' has no BackupSchedule");
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly spec --state-dir state --config novacron.yaml"), 0);
+	ck_assert_ptr_nonnull((p = strchr(r.out, '\n')));
+	snprintf(id, sizeof(id), "%.16s", p + 1);
+	nc_run_free(&r);
+	/* beside it, under a new name: the disk and a domain that is not started (a sim pool's
+	 * volumes are files only where the test makes them) */
+	ck_assert_int_eq(shq("cp pool/vm1-root.qcow2 root.at-backup && "
+			     "qemu-io -f qcow2 -c 'write -P 0x66 0 4M' pool/vm1-root.qcow2 >/dev/null && "
+			     "qemu-img create -q -f qcow2 pool/vm1-copy-root.qcow2 4M"), 0);
+	ck_assert_msg(nc_verbs_restore(&env, "vm1", id, "vm1-copy", &err) == 0, "%s", err.msg);
+	HAS(log.buf, "restore: restored vm1-copy disk root");
+	HAS(log.buf, "restore: defined vm1-copy on h1 (not started)");
+	ck_assert_int_eq(shq("qemu-img compare -q pool/vm1-copy-root.qcow2 root.at-backup"), 0);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HAS(r.out, "vm1-copy");
+	nc_run_free(&r);
+	/* again: the domain exists now */
+	ck_assert_int_eq(nc_verbs_restore(&env, "vm1", id, "vm1-copy", &err), -1);
+	HAS(err.msg, "a domain named 'vm1-copy' already exists on h1");
+	ck_assert_int_eq(nc_verbs_restore(&env, "vm1", "ffffffff", NULL, &err), -1);
+
+	/* fence confirm: h1 answers, so it is not off */
+	ck_assert_int_eq(nc_verbs_fence_confirm(&env, "h1", "tester", &err), -1);
+	HAS(err.msg, "refusing: h1 can be read right now");
+	ck_assert_int_ne(shq("test -f state/ha.json && grep -q manual state/ha.json"), 0);
+	ck_assert_int_eq(nc_verbs_fence_confirm(&env, "h9", "tester", &err), -1);
+	HAS(err.msg, "no host named 'h9' in the record of hosts");
+	ck_assert_int_eq(shq("$NC sim --state-dir state h1 down >/dev/null"), 0);
+	ck_assert_msg(nc_verbs_fence_confirm(&env, "h1", "token:ops", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(sh(&r, "$NC fence list --state-dir state"), 0);
+	HAS(r.out, "h1");
+	HAS(r.out, "manual: token:ops");
+	nc_run_free(&r);
+	nc_buf_release(&log);
+	nc_spec_free(spec);
+	free(state);
+}
+END_TEST
+
+/* ---- a real serve ---- */
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static char *get(int port, const char *path)
+{
+	struct nc_run r;
+	char *out;
+
+	sh(&r, "curl -s --max-time 20 http://127.0.0.1:%d%s", port, path);
+	out = r.out;
+	r.out = NULL;
+	nc_run_free(&r);
+	return out;
+}
+
+/* polls GET path until its body has want */
+static char *wait_body(int port, const char *path, const char *want, int seconds)
+{
+	int i;
+
+	for (i = 0; i < seconds * 5; i++) {
+		char *b = get(port, path);
+
+		if (strstr(b, want))
+			return b;
+		if (i == seconds * 5 - 1) {
+			struct nc_run r;
+
+			sh(&r, "tail -15 log");
+			ck_abort_msg("timed out waiting for '%s' at %s:\n%.2500s\nlog:\n%.2500s", want, path, b, r.out);
+		}
+		free(b);
+		usleep(200000);
+	}
+	return NULL;
+}
+
+static void start_serve(int port, const char *extra)
+{
+	ck_assert_int_eq(shq("printf -- 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "interval: 1s\\ndriftInterval: 1s\\nlisten: 127.0.0.1:%d\\ntelemetry: {enabled: false}\\n"
+			     "paths: {pools: [\"%s\"], backups: [\"%s\"]}\\n%s' > serve.yaml",
+			     tdir, tdir, tdir, port, tdir, tdir, extra), 0);
+	ck_assert_int_eq(shq("$NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid"), 0);
+}
+
+static void stop_serve(void)
+{
+	ck_assert_int_eq(shq("kill -TERM $(cat pid); for i in $(seq 100); do kill -0 $(cat pid) 2>/dev/null || break; "
+			     "sleep 0.1; done; rm -f pid"), 0);
+}
+
+/* passes done so far, by /status */
+static long passes(int port)
+{
+	char *b = get(port, "/status"), *p = strstr(b, "\"passes\": {\"ok\": ");
+	long n = p ? strtol(p + 17, NULL, 10) : -1;
+
+	free(b);
+	return n;
+}
+
+/*
+ * A serve started paused (STATE_DIR/paused, as POST /api/v1/pause leaves
+ * it) plans on every pass but repairs no drift: /status and /metrics say
+ * paused and show the drift; without the file it repairs it.
+ */
+START_TEST(test_verbs_serve_paused_repairs_nothing)
+{
+	struct nc_run r;
+	char *b;
+	long n;
+	int port = free_port();
+
+	write_spec();
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config novacron.yaml --auto-approve"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("$NC sim --state-dir state h1 destroy vm2 && touch state/paused"), 0);
+	start_serve(port, "");
+	b = wait_body(port, "/status", "\"result\": \"ok\"", 30);
+	HAS(b, "\"paused\": true");
+	free(b);
+	n = passes(port);
+	b = wait_body(port, "/status", "\"drift\": 1", 20);
+	free(b);
+	/* two more passes: still not repaired */
+	while (passes(port) < n + 2)
+		usleep(200000);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HASNT(r.out, "running");
+	nc_run_free(&r);
+	b = get(port, "/metrics");
+	HAS(b, "novacron_paused 1\n");
+	free(b);
+	ck_assert_int_eq(sh(&r, "grep -c 'paused (.*/paused): planning, applying nothing' log"), 0);
+	nc_run_free(&r);
+	stop_serve();
+	/* resumed (the file gone, as POST /api/v1/resume leaves it): repaired */
+	ck_assert_int_eq(shq("rm state/paused"), 0);
+	start_serve(port, "");
+	b = wait_body(port, "/status", "\"start/done\": 1", 30);
+	HAS(b, "\"paused\": false");
+	free(b);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HAS(r.out, "running");
+	nc_run_free(&r);
+	stop_serve();
+}
+END_TEST
+
+/*
+ * apply.mode approve: the plan is held (its digest in /status and the
+ * log) and nothing is created, pass after pass.
+ */
+START_TEST(test_verbs_serve_approve_holds_plan)
+{
+	struct nc_run r;
+	char *b, digest[65];
+	const char *p;
+	long n;
+	int port = free_port();
+
+	write_spec();
+	start_serve(port, "apply: {mode: approve}\\n");
+	b = wait_body(port, "/status", "\"plan_held\": \"", 30);
+	HAS(b, "\"apply_mode\": \"approve\"");
+	p = strstr(b, "\"plan_held\": \"");
+	snprintf(digest, sizeof(digest), "%.64s", p + 14);
+	free(b);
+	n = passes(port);
+	while (passes(port) < n + 2)
+		usleep(200000);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HASNT(r.out, "vm1");
+	HASNT(r.out, "vm2");
+	nc_run_free(&r);
+	b = get(port, "/status");
+	HAS(b, digest);
+	HAS(b, "\"pending_actions\": ");
+	free(b);
+	b = get(port, "/metrics");
+	HAS(b, "novacron_plan_held 1\n");
+	free(b);
+	/* said once, not every pass */
+	ck_assert_int_eq(sh(&r, "grep -c 'held for approval' log"), 0);
+	ck_assert_str_eq(r.out, "1\n");
+	nc_run_free(&r);
+	stop_serve();
+}
+END_TEST
+
+Suite *nc_suite_verbs(void)
+{
+	Suite *s = suite_create("verbs");
+	TCase *tc = tcase_create("verbs");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_verbs_roles);
+	tcase_add_test(tc, test_verbs_bad_requests);
+	tcase_add_test(tc, test_verbs_approve_one_shot);
+	tcase_add_test(tc, test_verbs_pause_survives_restart);
+	tcase_add_test(tc, test_verbs_jobs_backup_restore_fence);
+	tcase_add_test(tc, test_verbs_serve_paused_repairs_nothing);
+	tcase_add_test(tc, test_verbs_serve_approve_holds_plan);
+	suite_add_tcase(s, tc);
+	return s;
+}
