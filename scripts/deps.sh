@@ -19,19 +19,32 @@ PKGS=(
 # the OIDC test provider (test/oidc/provider.mjs) runs on Node.js: Debian's
 # nodejs when no node is on PATH
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+# the dashboard's browser test (test/integration/dashboard.sh): npm installs
+# playwright-core from test/browser/package-lock.json; the browser is Debian's
+# Chromium, installed when it can be (without it that test is skipped, saying so)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+OPTIONAL=(chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+opt_missing=()
+for p in "${OPTIONAL[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || opt_missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && [ ${#opt_missing[@]} -eq 0 ] && exit 0
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "deps: installing ${missing[*]}" >&2
+echo "deps: installing ${missing[*]} ${opt_missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] || $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#opt_missing[@]} -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${opt_missing[@]}" >/dev/null 2>&1 ||
+    echo "deps: could not install ${opt_missing[*]}: the dashboard's browser test will be skipped" >&2
+fi
 # prometheus is installed for promtool alone: a package that was not here
 # before must not leave a Prometheus server running (it would take port
 # 9090, serve's default) or starting at boot

@@ -111,11 +111,11 @@ let ssoProbed = false;
 async function probeSso() {
   if (ssoProbed) return;
   ssoProbed = true;
-  // GET /auth/oidc/login answers a redirect when OIDC is configured; without
-  // following it nothing starts at the provider
+  // GET /auth/oidc answers {"enabled": true, ...} when serve has api.oidc
   try {
-    const r = await fetch('/auth/oidc/login', { method: 'GET', redirect: 'manual', credentials: 'same-origin' });
-    $('sso').hidden = !(r.type === 'opaqueredirect' || (r.status >= 300 && r.status < 400));
+    const r = await fetch('/auth/oidc', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    const j = r.ok ? await r.json() : null;
+    $('sso').hidden = !(j && j.enabled === true);
   } catch (e) {
     $('sso').hidden = true;
   }
@@ -295,6 +295,11 @@ async function viewOverview(arg, quiet, seq) {
       ' \u00b7 last pass ', lp ? when(lp.time) + ' (' + (lp.result || '') + ', ' + secs(lp.seconds) + ')' : 'none yet',
       lp && lp.error ? el('span', { class: 'error', text: ' \u00b7 ' + lp.error }) : null,
       cl.leader !== undefined && cl.leader !== null ? ' \u00b7 leader: ' + show(cl.leader) : null),
+    canWrite() ? el('div', { class: 'actions-row' },
+      el('button', { type: 'button', id: 'sync', onclick: () => verb('/api/v1/sync', {}, 'A pass starts now.') }, 'Sync now'),
+      el('button', { type: 'button', id: 'pause', onclick: () => verb(cl.paused ? '/api/v1/resume' : '/api/v1/pause', {},
+        cl.paused ? 'Resumed.' : 'Paused.') }, cl.paused ? 'Resume reconciliation' : 'Pause reconciliation'),
+      el('span', { id: 'verb-msg', role: 'status' })) : null,
     el('h2', { text: 'Hosts (' + (hosts.items || []).length + ')' }),
     grid);
   mark('overview');
@@ -322,7 +327,7 @@ async function viewHost(name, quiet, seq) {
 
 /* ---- the VM list: virtualised, filtered, sorted ---- */
 const VM_COLS = [
-  ['name', 'Name'], ['host', 'Host'], ['tenant', 'Tenant'], ['state', 'State (desired / observed)'],
+  ['name', 'Name'], ['host', 'Host'], ['tenant', 'Tenant'], ['state', 'State'],
   ['vcpus', 'vCPU'], ['memory', 'Memory'], ['pending', 'Pending'],
 ];
 function vmKey(v, k) {
@@ -503,6 +508,10 @@ function table(cols, rows, opts) {
   return el('table', { id: opts.id }, el('thead', {}, head), body);
 }
 
+function fieldValue(v, r) {
+  if (typeof v === 'number' && /(memory|size|bytes)$/i.test(r.field)) return bytes(v) + ' (' + v + ')';
+  return show(v);
+}
 async function viewVm(name, quiet, seq) {
   const [vm, events] = await Promise.all([api('/api/v1/vms/' + enc(name)),
     api('/api/v1/events').catch(() => ({ items: [] }))]);
@@ -523,7 +532,7 @@ async function viewVm(name, quiet, seq) {
       pl.why ? el('span', { class: 'muted', text: ' \u2014 ' + pl.why }) : null),
     el('h2', { text: 'Desired and observed' }),
     vm.observed ? null : el('p', { class: 'muted', text: 'Not observed on any host.' }),
-    table([['field', 'Field', 'mono'], ['desired', 'Desired (spec)'], ['observed', 'Observed (cluster)']], cmp,
+    table([['field', 'Field', 'mono'], ['desired', 'Desired (spec)', null, fieldValue], ['observed', 'Observed (cluster)', null, fieldValue]], cmp,
       { id: 'vm-compare', rowClass: (r) => (r.drift ? 'drift' : null) }),
     el('h2', { text: 'Pending actions' }),
     diffList(vm.actions || []),
@@ -539,7 +548,7 @@ async function verb(path, body, ok) {
   const msg = $('verb-msg');
   try {
     await api(path, { method: 'POST', body });
-    if (msg) msg.textContent = ok;
+    if (msg) { msg.className = ''; msg.textContent = ok; }
   } catch (e) {
     if (msg) { msg.textContent = e.message; msg.className = 'error'; }
   }
@@ -551,15 +560,23 @@ function diffLine(a) {
   const sym = { create: '+', recover: '+', upload: '+', delete: '-', migrate: '\u2192' }[k] || '~';
   const cls = { '+': 'add', '-': 'del', '\u2192': 'mig' }[sym] || 'chg';
   const where = k === 'migrate' ? (a.host || '?') + ' \u2192 ' + (a.target || '?') : (a.host || '');
-  const li = el('li', { class: cls, 'data-kind': k },
-    sym + ' ' + k + ' ' + (a.vm || '') + (where ? '  on ' + where : '') + (a.drift ? '  (drift)' : ''));
-  if (a.text && a.text !== a.reason) li.appendChild(el('span', { class: 'why', text: a.text }));
-  if (a.reason) li.appendChild(el('span', { class: 'why', text: a.reason }));
+  const line = a.text || (k + ' ' + (a.vm || '') + (where ? '  on ' + where : ''));
+  const li = el('li', { class: cls, 'data-kind': k }, sym + ' ' + line + (a.drift ? '  (drift)' : ''));
+  if (a.reason && a.reason !== a.text) li.appendChild(el('span', { class: 'why', text: a.reason }));
   return li;
 }
+const DIFF_FIRST = 500;   // lines shown at first; the rest on demand (a plan of 10,000 creates)
 function diffList(actions) {
   if (!actions.length) return el('p', { class: 'muted', text: 'Nothing to do.' });
-  return el('ul', { class: 'diff', id: 'plan-diff' }, actions.map(diffLine));
+  const ul = el('ul', { class: 'diff', id: 'plan-diff' }, actions.slice(0, DIFF_FIRST).map(diffLine));
+  if (actions.length <= DIFF_FIRST) return ul;
+  const more = el('button', { type: 'button', id: 'plan-more', onclick: () => {
+    const frag = document.createDocumentFragment();
+    for (const a of actions.slice(DIFF_FIRST)) frag.appendChild(diffLine(a));
+    ul.appendChild(frag);
+    more.remove();
+  } }, 'Show all ' + actions.length + ' actions');
+  return el('div', {}, ul, el('p', {}, more));
 }
 async function viewPlan(arg, quiet, seq) {
   const p = await api('/api/v1/plan');
