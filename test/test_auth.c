@@ -602,6 +602,8 @@ static void http_free(struct http_res *res)
 }
 
 static pid_t serve_pid;
+static bool resp_hdr(const struct http_res *r, const char *name, char *out, size_t n);
+static void state_token(const char *name, enum nc_role role, const char *tenant, char *secret, size_t n);
 
 /* serve.yaml in tdir: the quickstart spec on sim hosts, listen on port, extra lines */
 static void write_serve_yaml(int port, const char *extra)
@@ -744,6 +746,22 @@ START_TEST(test_auth_tls_listener)
 	ck_assert_int_eq(r.rc, CURLE_OK);
 	ck_assert_int_eq(r.code, 200);
 	http_free(&r);
+	/* a session cookie over TLS is Secure */
+	{
+		char tk[64], body[96], set[512], *login = nc_xasprintf("https://127.0.0.1:%d/auth/login", port);
+
+		state_token("tls-op", NC_ROLE_OPERATOR, NULL, tk, sizeof(tk));
+		snprintf(body, sizeof(body), "{\"token\": \"%s\"}", tk);
+		http_do(&r, "POST", login, body, NULL, ca);
+		if (r.code != 404 && r.code != 405) {   /* the web part is routed */
+			ck_assert_int_eq(r.code, 200);
+			ck_assert(resp_hdr(&r, "Set-Cookie", set, sizeof(set)));
+			HAS(set, "; Secure");
+			HAS(set, "HttpOnly");
+		}
+		http_free(&r);
+		free(login);
+	}
 	/* plain HTTP gets no answer */
 	http_do(&r, "GET", plain, NULL, NULL, NULL);
 	ck_assert_msg(r.rc != CURLE_OK || r.code != 200, "plain HTTP answered %ld", r.code);
@@ -901,6 +919,389 @@ START_TEST(test_auth_webhooks)
 }
 END_TEST
 
+/* the value of header name in a response's headers (first match) into out; false when absent */
+static bool resp_hdr(const struct http_res *r, const char *name, char *out, size_t n)
+{
+	const char *p = r->headers.buf;
+	size_t nl = strlen(name);
+
+	while (p && *p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+
+			while (*v == ' ')
+				v++;
+			len -= (size_t)(v - p);
+			while (len && (v[len - 1] == '\r' || v[len - 1] == '\n'))
+				len--;
+			snprintf(out, n, "%.*s", (int)len, v);
+			return true;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* the JSON string member key of body (a flat search: the test's own answers) into out */
+static void json_member(const char *body, const char *key, char *out, size_t n)
+{
+	char *k = nc_xasprintf("\"%s\": \"", key);
+	const char *p = strstr(body, k);
+
+	ck_assert_msg(p != NULL, "no %s in %s", key, body);
+	p += strlen(k);
+	snprintf(out, n, "%.*s", (int)strcspn(p, "\""), p);
+	free(k);
+}
+
+/* the web part answers here (the api's bridge in http.c): else the test says it cannot run */
+static bool web_part_up(const char *base)
+{
+	struct http_res r;
+	char *url = nc_xasprintf("%s/auth/login", base);
+	bool up;
+
+	http_do(&r, "POST", url, "{}", NULL, NULL);
+	up = r.code == 400;
+	http_free(&r);
+	free(url);
+	return up;
+}
+
+static void state_dir_make(void)
+{
+	char *sd = nc_xasprintf("%s/state", tdir);
+
+	ck_assert_int_eq(nc_mkdir_p_mode(sd, 0700), 0);
+	free(sd);
+}
+
+/* a token in serve's state dir (tdir/state) */
+static void state_token(const char *name, enum nc_role role, const char *tenant, char *secret, size_t n)
+{
+	struct nc_token_info info;
+	struct nc_err err = { "" };
+	char *sd = nc_xasprintf("%s/state", tdir);
+
+	memset(&info, 0, sizeof(info));
+	snprintf(info.name, sizeof(info.name), "%s", name);
+	info.role = role;
+	if (tenant)
+		snprintf(info.tenants[info.ntenants++], sizeof(info.tenants[0]), "%s", tenant);
+	info.created = time(NULL);
+	ck_assert_msg(nc_token_create(sd, &info, secret, n, &err) == 0, "%s", err.msg);
+	free(sd);
+}
+
+START_TEST(test_auth_sessions_over_http)
+{
+	struct http_res r;
+	char *base, *url, body[128], cookie[160], csrf[64], set[512], bearer[96], hcookie[200], hcsrf[96];
+	char op[64], view[64];
+	int port = free_port();
+
+	write_serve_yaml(port, "");
+	state_dir_make();
+	state_token("op", NC_ROLE_OPERATOR, NULL, op, sizeof(op));
+	state_token("view", NC_ROLE_VIEWER, NULL, view, sizeof(view));
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	serve_up(base, NULL);
+	if (!web_part_up(base)) {
+		NC_TEST_SKIP("serve's listener does not route /auth/ and /api/v1/ to the web part yet");
+		serve_down();
+		free(base);
+		return;
+	}
+	/* a wrong token: 401, no cookie */
+	url = nc_xasprintf("%s/auth/login", base);
+	http_do(&r, "POST", url, "{\"token\": \"nc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", NULL, NULL);
+	ck_assert_int_eq(r.code, 401);
+	ck_assert(!resp_hdr(&r, "Set-Cookie", set, sizeof(set)));
+	http_free(&r);
+	/* login: the cookie's flags */
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", op);
+	http_do(&r, "POST", url, body, NULL, NULL);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(resp_hdr(&r, "Set-Cookie", set, sizeof(set)));
+	HAS(set, "HttpOnly");
+	HAS(set, "SameSite=Strict");
+	HAS(set, "Path=/");
+	HASNT(set, "Secure");
+	HASNT(r.body.buf, op);
+	snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(set, ";"), set);
+	json_member(r.body.buf, "csrf", csrf, sizeof(csrf));
+	http_free(&r);
+	free(url);
+	snprintf(hcookie, sizeof(hcookie), "Cookie: %s", cookie);
+	/* /me shows the session its csrf */
+	url = nc_xasprintf("%s/api/v1/me", base);
+	{
+		const char *h[] = { hcookie, NULL };
+		char me_csrf[64];
+
+		http_do(&r, "GET", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 200);
+		HAS(r.body.buf, "token:op");
+		json_member(r.body.buf, "csrf", me_csrf, sizeof(me_csrf));
+		ck_assert_str_eq(me_csrf, csrf);
+		http_free(&r);
+	}
+	free(url);
+	/* a session's write: without the header 403, a wrong one 403, the right one passes */
+	url = nc_xasprintf("%s/api/v1/sync", base);
+	{
+		const char *h0[] = { hcookie, NULL };
+		const char *h1[] = { hcookie, "X-CSRF-Token: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
+		const char *h2[] = { hcookie, hcsrf, NULL };
+
+		snprintf(hcsrf, sizeof(hcsrf), "X-CSRF-Token: %s", csrf);
+		http_do(&r, "POST", url, "{}", h0, NULL);
+		ck_assert_int_eq(r.code, 403);
+		http_free(&r);
+		http_do(&r, "POST", url, "{}", h1, NULL);
+		ck_assert_int_eq(r.code, 403);
+		http_free(&r);
+		http_do(&r, "POST", url, "{}", h2, NULL);
+		ck_assert_msg(r.code / 100 == 2, "sync with the CSRF token: %ld %s", r.code, r.body.buf);
+		http_free(&r);
+	}
+	/* bearer: the operator needs no CSRF token; a viewer may not write; a wrong token is 401 */
+	{
+		const char *h[] = { bearer, NULL };
+		const char *hb[] = { "Authorization: Bearer nc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
+
+		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", op);
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_msg(r.code / 100 == 2, "operator sync: %ld %s", r.code, r.body.buf);
+		http_free(&r);
+		snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", view);
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_int_eq(r.code, 403);
+		http_free(&r);
+		http_do(&r, "POST", url, "{}", hb, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+		http_do(&r, "POST", url, "{}", NULL, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	free(url);
+	/* revoked while serve runs: refused at once */
+	{
+		struct nc_err err = { "" };
+		char *sd = nc_xasprintf("%s/state", tdir);
+		const char *h[] = { bearer, NULL };
+
+		url = nc_xasprintf("%s/api/v1/cluster", base);
+		http_do(&r, "GET", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 200);
+		http_free(&r);
+		ck_assert_int_eq(nc_token_revoke(sd, "view", &err), 0);
+		http_do(&r, "GET", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+		free(url);
+		free(sd);
+	}
+	/* logout ends the session */
+	url = nc_xasprintf("%s/auth/logout", base);
+	{
+		const char *h[] = { hcookie, NULL };
+
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_int_eq(r.code, 200);
+		ck_assert(resp_hdr(&r, "Set-Cookie", set, sizeof(set)));
+		HAS(set, "Max-Age=0");
+		http_free(&r);
+		free(url);
+		url = nc_xasprintf("%s/api/v1/me", base);
+		http_do(&r, "GET", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 401);
+		http_free(&r);
+	}
+	free(url);
+	serve_down();
+	free(base);
+}
+END_TEST
+
+/*
+ * THE ROLE WALK: every path and method of the API, with no credentials, a
+ * viewer, an operator, an admin and an operator of another tenant.  The
+ * table is checked against docs/openapi.yaml when that file exists (every
+ * operation there must be here).  need: the lowest role allowed; vm: the
+ * path names one VM (another tenant's caller gets 404); get answers 200 to
+ * those allowed; a write by those allowed is anything but 401 and 403 (a
+ * verb may refuse its arguments: 400, 404, 409).
+ */
+struct walk {
+	const char *method, *path, *spec_path;
+	enum nc_role need;
+	bool vm;
+};
+
+static const struct walk walk_table[] = {
+	{ "GET", "/api/v1/me", "/api/v1/me", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/cluster", "/api/v1/cluster", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/hosts", "/api/v1/hosts", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/hosts/kvm1", "/api/v1/hosts/{name}", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/vms", "/api/v1/vms", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/vms/web-1", "/api/v1/vms/{name}", NC_ROLE_VIEWER, true },
+	{ "GET", "/api/v1/plan", "/api/v1/plan", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/passes", "/api/v1/passes", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/events", "/api/v1/events", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/backups", "/api/v1/backups", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/alerts", "/api/v1/alerts", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/tenants", "/api/v1/tenants", NC_ROLE_VIEWER, false },
+	{ "GET", "/api/v1/audit", "/api/v1/audit", NC_ROLE_ADMIN, false },
+	{ "POST", "/api/v1/sync", "/api/v1/sync", NC_ROLE_OPERATOR, false },
+	{ "POST", "/api/v1/pause", "/api/v1/pause", NC_ROLE_OPERATOR, false },
+	{ "POST", "/api/v1/resume", "/api/v1/resume", NC_ROLE_OPERATOR, false },
+	{ "POST", "/api/v1/plan/approve", "/api/v1/plan/approve", NC_ROLE_OPERATOR, false },
+	{ "POST", "/api/v1/vms/web-1/backup", "/api/v1/vms/{name}/backup", NC_ROLE_OPERATOR, true },
+	{ "POST", "/api/v1/vms/web-1/restore", "/api/v1/vms/{name}/restore", NC_ROLE_OPERATOR, true },
+	{ "POST", "/api/v1/hosts/kvm1/fence/confirm", "/api/v1/hosts/{name}/fence/confirm", NC_ROLE_ADMIN, false },
+};
+
+/* the operations of docs/openapi.yaml ("GET /api/v1/..."), read with libyaml; 0 when there is no such file */
+#include <yaml.h>
+static size_t openapi_ops(char ops[][160], size_t max)
+{
+	char *path = nc_xasprintf("%s/docs/openapi.yaml", NC_SOURCE_DIR);
+	FILE *f = fopen(path, "rb");
+	yaml_parser_t ps;
+	yaml_document_t doc;
+	yaml_node_t *root, *paths = NULL;
+	yaml_node_pair_t *pr, *mp;
+	size_t n = 0;
+
+	free(path);
+	if (!f)
+		return 0;
+	ck_assert(yaml_parser_initialize(&ps));
+	yaml_parser_set_input_file(&ps, f);
+	ck_assert_msg(yaml_parser_load(&ps, &doc), "docs/openapi.yaml is not YAML");
+	root = yaml_document_get_root_node(&doc);
+	ck_assert(root && root->type == YAML_MAPPING_NODE);
+	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, "paths") == 0)
+			paths = yaml_document_get_node(&doc, pr->value);
+	}
+	ck_assert_msg(paths && paths->type == YAML_MAPPING_NODE, "docs/openapi.yaml has no paths:");
+	for (pr = paths->data.mapping.pairs.start; pr < paths->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key), *v = yaml_document_get_node(&doc, pr->value);
+
+		if (k->type != YAML_SCALAR_NODE || v->type != YAML_MAPPING_NODE)
+			continue;
+		for (mp = v->data.mapping.pairs.start; mp < v->data.mapping.pairs.top; mp++) {
+			yaml_node_t *m = yaml_document_get_node(&doc, mp->key);
+			const char *meth = (const char *)m->data.scalar.value;
+			char up[16];
+			size_t i;
+
+			if (m->type != YAML_SCALAR_NODE || strlen(meth) >= sizeof(up) ||
+			    (strcmp(meth, "get") && strcmp(meth, "post") && strcmp(meth, "put") && strcmp(meth, "delete") &&
+			     strcmp(meth, "patch")))
+				continue;
+			for (i = 0; meth[i]; i++)
+				up[i] = (char)(meth[i] - 'a' + 'A');
+			up[i] = '\0';
+			if (n < max)
+				snprintf(ops[n++], sizeof(ops[0]), "%s %s", up, (char *)k->data.scalar.value);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&ps);
+	fclose(f);
+	return n;
+}
+
+START_TEST(test_auth_role_walk)
+{
+	static char ops[128][160];
+	struct http_res r;
+	char *base, tok[4][64], hdr[4][96];
+	static const char *const who[] = { "viewer", "operator", "admin", "other-tenant operator" };
+	static const enum nc_role roles[] = { NC_ROLE_VIEWER, NC_ROLE_OPERATOR, NC_ROLE_ADMIN, NC_ROLE_OPERATOR };
+	size_t nops, i, k;
+	int port = free_port(), checked = 0;
+
+	/* the table covers every operation the OpenAPI file documents */
+	nops = openapi_ops(ops, 128);
+	for (i = 0; i < nops; i++) {
+		bool found = false;
+
+		if (strstr(ops[i], "/api/v1/") == NULL || strstr(ops[i], "/events/stream"))
+			continue;              /* the stream: an open connection, walked by the api suite */
+		for (k = 0; k < NC_ARRAY_SIZE(walk_table) && !found; k++) {
+			char one[160];
+
+			snprintf(one, sizeof(one), "%s %s", walk_table[k].method, walk_table[k].spec_path);
+			found = strcmp(one, ops[i]) == 0;
+		}
+		ck_assert_msg(found, "docs/openapi.yaml has %s: add it to the role walk", ops[i]);
+	}
+
+	write_serve_yaml(port, "");
+	state_dir_make();
+	state_token("v", NC_ROLE_VIEWER, NULL, tok[0], sizeof(tok[0]));
+	state_token("o", NC_ROLE_OPERATOR, NULL, tok[1], sizeof(tok[1]));
+	state_token("a", NC_ROLE_ADMIN, NULL, tok[2], sizeof(tok[2]));
+	state_token("t", NC_ROLE_OPERATOR, "team-elsewhere", tok[3], sizeof(tok[3]));
+	for (k = 0; k < 4; k++)
+		snprintf(hdr[k], sizeof(hdr[k]), "Authorization: Bearer %s", tok[k]);
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	serve_up(base, NULL);
+	if (!web_part_up(base)) {
+		NC_TEST_SKIP("serve's listener does not route /auth/ and /api/v1/ to the web part yet");
+		serve_down();
+		free(base);
+		return;
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(walk_table); i++) {
+		const struct walk *w = &walk_table[i];
+		char *url = nc_xasprintf("%s%s", base, w->path);
+		bool get = strcmp(w->method, "GET") == 0;
+
+		/* no credentials */
+		http_do(&r, w->method, url, get ? NULL : "{}", NULL, NULL);
+		ck_assert_msg(r.code == 401, "%s %s without credentials: %ld %s", w->method, w->path, r.code, r.body.buf);
+		http_free(&r);
+		for (k = 0; k < 4; k++) {
+			const char *h[] = { hdr[k], NULL };
+
+			http_do(&r, w->method, url, get ? NULL : "{}", h, NULL);
+			if (roles[k] < w->need)
+				ck_assert_msg(r.code == 403, "%s %s as %s: %ld, not 403: %s", w->method, w->path, who[k],
+					      r.code, r.body.buf);
+			else if (k == 3 && w->vm)
+				ck_assert_msg(r.code == 404, "%s %s as %s: %ld, not 404: %s", w->method, w->path, who[k],
+					      r.code, r.body.buf);
+			else if (get)
+				ck_assert_msg(r.code == 200, "%s %s as %s: %ld, not 200: %s", w->method, w->path, who[k],
+					      r.code, r.body.buf);
+			else
+				ck_assert_msg(r.code != 401 && r.code != 403 && r.code < 500, "%s %s as %s: %ld: %s",
+					      w->method, w->path, who[k], r.code, r.body.buf);
+			/* another tenant's caller never sees a VM of no tenant in a list */
+			if (k == 3 && get && r.code == 200 && strcmp(w->path, "/api/v1/vms") == 0)
+				HASNT(r.body.buf, "\"web-1\"");
+			http_free(&r);
+			checked++;
+		}
+		free(url);
+	}
+	ck_assert_int_eq(checked, (int)NC_ARRAY_SIZE(walk_table) * 4);
+	serve_down();
+	free(base);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -915,6 +1316,8 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_tls_listener);
 	tcase_add_test(tc, test_auth_startup_refusals);
 	tcase_add_test(tc, test_auth_webhooks);
+	tcase_add_test(tc, test_auth_sessions_over_http);
+	tcase_add_test(tc, test_auth_role_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }
