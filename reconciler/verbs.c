@@ -273,7 +273,14 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 			nc_web_error(resp, 400, "\"as\" is not a valid VM name (at most 63 lower-case letters, digits and '-')");
 			goto out;
 		}
-		/* a new name: never a VM of the spec (that may be another tenant's) */
+		/* a domain beside the VM, under a new name, is in no spec and so of no tenant: the
+		 * unscoped principals' (and a scoped one learns nothing of other tenants' names) */
+		if (vals[1] && !p->all_tenants) {
+			nc_web_error(resp, 403, "a restore under a new name (\"as\") makes a domain of no tenant: "
+				     "a principal scoped to tenants may not");
+			goto out;
+		}
+		/* a new name: never a VM of the spec */
 		if (vals[1] && nc_spec_find(spec, NC_KIND_VM, vals[1])) {
 			nc_web_error(resp, 409, "\"as\": '%s' is a VM of the spec; restore beside a VM under a new name",
 				     vals[1]);

@@ -257,6 +257,51 @@ START_TEST(test_verbs_bad_requests)
 }
 END_TEST
 
+/* a principal scoped to a tenant reaches its tenant's VMs; another tenant's answer as a VM that is not there */
+START_TEST(test_verbs_tenants)
+{
+	const char *paths[] = { NC_SOURCE_DIR "/examples/tenants" };
+	struct nc_verbs *v = nc_verbs_new(tdir);
+	struct nc_web_hooks h;
+	struct nc_principal web, all;
+	struct nc_verb_job j;
+	struct nc_spec *spec = NULL;
+	struct nc_diags d;
+	char *other = NULL, *none = NULL;
+
+	nc_diags_init(&d);
+	ck_assert_int_eq(nc_spec_load(&spec, paths, 1, NULL, &d), 0);
+	nc_diags_release(&d);
+	nc_verbs_hooks(v, &h);
+	principal(&web, NC_ROLE_OPERATOR, "web");
+	principal(&all, NC_ROLE_OPERATOR, NULL);
+	CALL(&h, spec, &web, "POST", "/api/v1/vms/web-1/backup", "", 202);
+	ck_assert(nc_verbs_take_job(v, &j));
+	ck_assert_str_eq(j.vm, "web-1");
+	ck_assert_uint_eq(call(&h, spec, &web, "POST", "/api/v1/vms/db-1/backup", "", &other), 404);
+	ck_assert_uint_eq(call(&h, spec, &web, "POST", "/api/v1/vms/db-9/backup", "", &none), 404);
+	/* the same words but the name: nothing tells that db-1 exists */
+	HAS(other, "no VM named 'db-1' in revision in force");
+	HAS(none, "no VM named 'db-9' in revision in force");
+	CALL(&h, spec, &web, "POST", "/api/v1/vms/db-1/restore", "{\"backup\": \"abcd\", \"as\": \"x\"}", 404);
+	ck_assert(!nc_verbs_take_job(v, &j));
+	/* restore beside one's own VM under a new name: a domain of no tenant, so not for a scoped
+	 * principal (whatever the name: nothing tells whether it is another tenant's VM) */
+	CALL(&h, spec, &web, "POST", "/api/v1/vms/web-1/restore", "{\"backup\": \"abcd\", \"as\": \"db-1\"}", 403);
+	CALL(&h, spec, &web, "POST", "/api/v1/vms/web-1/restore", "{\"backup\": \"abcd\", \"as\": \"web-9\"}", 403);
+	CALL(&h, spec, &web, "POST", "/api/v1/vms/web-1/restore", "{\"backup\": \"abcd\"}", 202);
+	ck_assert(nc_verbs_take_job(v, &j));
+	/* an unscoped operator reaches both */
+	CALL(&h, spec, &all, "POST", "/api/v1/vms/db-1/backup", "", 202);
+	ck_assert(nc_verbs_take_job(v, &j));
+	ck_assert_str_eq(j.vm, "db-1");
+	free(other);
+	free(none);
+	nc_spec_free(spec);
+	nc_verbs_free(v);
+}
+END_TEST
+
 /* approve: only in approve mode, only the pending plan's digest, and once */
 START_TEST(test_verbs_approve_one_shot)
 {
@@ -587,6 +632,7 @@ Suite *nc_suite_verbs(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_verbs_roles);
 	tcase_add_test(tc, test_verbs_bad_requests);
+	tcase_add_test(tc, test_verbs_tenants);
 	tcase_add_test(tc, test_verbs_approve_one_shot);
 	tcase_add_test(tc, test_verbs_pause_survives_restart);
 	tcase_add_test(tc, test_verbs_jobs_backup_restore_fence);
