@@ -389,6 +389,8 @@ struct session {
 	char id[NC_AUTH_SECRET_LEN + 1];
 	char csrf[NC_AUTH_SECRET_LEN + 1];
 	struct nc_principal p;
+	bool by_token;                   /* logged in with a token (else OIDC) */
+	unsigned char token_hash[32];    /* that token's SHA-256 */
 	time_t expires;
 };
 
@@ -579,6 +581,18 @@ static int token_principal(struct nc_auth *a, const char *secret, struct nc_prin
 	return 0;
 }
 
+/* the token a session logged in with is still in the store and not expired; call with mu held */
+static bool token_alive_locked(struct nc_auth *a, const unsigned char *hash, time_t now)
+{
+	size_t i;
+
+	refresh_locked(a);
+	for (i = 0; i < a->ntoks; i++)
+		if (CRYPTO_memcmp(a->toks[i].hash, hash, 32) == 0)
+			return !a->toks[i].info.expires || now < a->toks[i].info.expires;
+	return false;
+}
+
 static struct session *session_find_locked(struct nc_auth *a, const char *id)
 {
 	time_t now = time(NULL);
@@ -590,7 +604,8 @@ static struct session *session_find_locked(struct nc_auth *a, const char *id)
 		struct session *s = a->sessions[i];
 
 		if (s && CRYPTO_memcmp(s->id, id, NC_AUTH_SECRET_LEN) == 0) {
-			if (now >= s->expires) {
+			/* expired, or its token revoked or expired since: the session ends */
+			if (now >= s->expires || (s->by_token && !token_alive_locked(a, s->token_hash, now))) {
 				OPENSSL_cleanse(s, sizeof(*s));
 				free(s);
 				a->sessions[i] = NULL;
@@ -705,8 +720,8 @@ static void set_cookie(struct nc_auth *a, struct nc_web_resp *resp, const char *
 }
 
 /* a new session for p: its cookie set in resp, its CSRF token into csrf */
-static int session_new(struct nc_auth *a, const struct nc_principal *p, struct nc_web_resp *resp, char *csrf,
-		       size_t n)
+static int session_new(struct nc_auth *a, const struct nc_principal *p, const char *token, struct nc_web_resp *resp,
+		       char *csrf, size_t n)
 {
 	struct session *s = nc_xcalloc(1, sizeof(*s));
 
@@ -722,6 +737,10 @@ static int session_new(struct nc_auth *a, const struct nc_principal *p, struct n
 	}
 	s->p = *p;
 	s->p.session = true;
+	if (token) {
+		s->by_token = true;
+		sha256(token, strlen(token), s->token_hash);
+	}
 	s->expires = time(NULL) + a->session_timeout;
 	set_cookie(a, resp, s->id, (long)a->session_timeout);
 	if (csrf)
@@ -739,7 +758,7 @@ static int session_new(struct nc_auth *a, const struct nc_principal *p, struct n
 
 int nc_auth_session_start(struct nc_auth *a, const struct nc_principal *p, struct nc_web_resp *resp)
 {
-	return session_new(a, p, resp, NULL, 0);
+	return session_new(a, p, NULL, resp, NULL, 0);
 }
 
 static void login(struct nc_auth *a, const struct nc_web_req *req, struct nc_web_resp *resp)
@@ -766,9 +785,11 @@ static void login(struct nc_auth *a, const struct nc_web_req *req, struct nc_web
 		nc_web_error(resp, 401, "%s", why);
 		return;
 	}
-	json_object_put(root);
-	if (session_new(a, &p, resp, csrf, sizeof(csrf)) < 0)
+	if (session_new(a, &p, json_object_get_string(v), resp, csrf, sizeof(csrf)) < 0) {
+		json_object_put(root);
 		return;
+	}
+	json_object_put(root);
 	nc_serve_log("auth: %s logged in from %s (%s)", p.who, req->peer ? req->peer : "?", nc_role_name(p.role));
 	nc_buf_reset(&resp->body);
 	nc_buf_adds(&resp->body, "{\"ok\": true, \"who\": ");

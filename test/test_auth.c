@@ -477,6 +477,29 @@ START_TEST(test_auth_sessions_csrf)
 	ck_assert_int_eq(nc_auth_check_write(a, &f.r, &p, &resp), 0);
 	nc_web_resp_release(&resp);
 
+	/* a session of a revoked token ends with it */
+	{
+		char sec2[64], sid2[64];
+
+		make_token("short", NC_ROLE_VIEWER, NULL, 0, sec2, sizeof(sec2));
+		snprintf(body, sizeof(body), "{\"token\": \"%s\"}", sec2);
+		memset(&resp, 0, sizeof(resp));
+		req_init(&f, "POST", "/auth/login", body);
+		nc_auth_handle(a, &f.r, &resp);
+		ck_assert_uint_eq(resp.code, 200);
+		cookie_value(resp_header(&resp, "Set-Cookie"), sid2, sizeof(sid2));
+		nc_web_resp_release(&resp);
+		/* revoked and made again under the same name: the old session does not come back */
+		ck_assert_int_eq(nc_token_revoke(tdir, "short", &err), 0);
+		make_token("short", NC_ROLE_VIEWER, NULL, 0, sec2, sizeof(sec2));
+		memset(&resp, 0, sizeof(resp));
+		req_init(&f, "GET", "/api/v1/cluster", NULL);
+		req_cookie(&f, "nc_session", sid2);
+		ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+		ck_assert_uint_eq(resp.code, 401);
+		nc_web_resp_release(&resp);
+	}
+
 	/* logout: the session is gone, the cookie cleared */
 	memset(&resp, 0, sizeof(resp));
 	req_init(&f, "POST", "/auth/logout", NULL);
