@@ -623,6 +623,212 @@ START_TEST(test_verbs_serve_approve_holds_plan)
 }
 END_TEST
 
+/* ---- over HTTP, with tokens ---- */
+
+/* POST path with TOKEN's file as the bearer: the status code, the body into *out (may be NULL) */
+static int post(int port, const char *tokfile, const char *path, const char *body, char **out)
+{
+	struct nc_run r;
+	int code = -1;
+	char *nl;
+
+	sh(&r, "curl -s --max-time 20 -o body.out -w '%%{http_code}' -X POST -H \"Authorization: Bearer $(cat %s)\" "
+	       "-H 'Content-Type: application/json' --data-binary '%s' http://127.0.0.1:%d%s; echo; cat body.out",
+	   tokfile, body, port, path);
+	code = atoi(r.out);
+	if (out) {
+		nl = strchr(r.out, '\n');
+		*out = nc_xstrdup(nl ? nl + 1 : "");
+	}
+	nc_run_free(&r);
+	return code;
+}
+
+#define POST(port, tok, path, body, want) do { \
+		char *b_ = NULL; \
+		int c_ = post((port), (tok), (path), (body), &b_); \
+		ck_assert_msg(c_ == (want), "POST %s %s as %s: %d, want %d: %s", (path), (body), (tok), c_, (want), b_); \
+		free(b_); \
+	} while (0)
+
+static void tokens(void)
+{
+	ck_assert_int_eq(shq("mkdir -p state && chmod 700 state && "
+			     "$NC token create view --role viewer --state-dir state > view.tok 2>/dev/null && "
+			     "$NC token create op --role operator --state-dir state > op.tok 2>/dev/null && "
+			     "$NC token create adm --role admin --state-dir state > adm.tok 2>/dev/null"), 0);
+}
+
+/* is the web part behind serve's listener yet (the api helper's bridge)? */
+static bool web_part(int port)
+{
+	return post(port, "view.tok", "/api/v1/sync", "", NULL) == 403;
+}
+
+/* the digest of the plan /status says is held, waiting until one is and differs from not */
+static void held_digest(int port, const char *not, char out[65])
+{
+	int i;
+
+	for (i = 0; i < 150; i++) {
+		char *b = get(port, "/status"), *p = strstr(b, "\"plan_held\": \"");
+
+		if (p && (!not || strncmp(p + 14, not, 64) != 0)) {
+			snprintf(out, 65, "%.64s", p + 14);
+			free(b);
+			return;
+		}
+		free(b);
+		usleep(200000);
+	}
+	ck_abort_msg("no plan held (other than %s)", not ? not : "none");
+}
+
+/*
+ * apply.mode approve over HTTP: viewers get 403 on every verb; a wrong
+ * digest is 409 and applies nothing; the held plan's digest applies it
+ * (the VMs exist in the sim state); the approval is used once: after new
+ * drift the plan is held again, and the old digest is refused.
+ */
+START_TEST(test_verbs_http_approve)
+{
+	struct nc_run r;
+	char d1[65], d2[65], body[128], *b;
+	const char *wrong = "{\"digest\": \"0000000000000000000000000000000000000000000000000000000000000000\"}";
+	size_t i;
+	long n;
+	int port = free_port();
+
+	write_spec();
+	tokens();
+	start_serve(port, "apply: {mode: approve}\\n");
+	held_digest(port, NULL, d1);
+	if (!web_part(port)) {
+		NC_TEST_SKIP("serve's listener does not route /api/v1/ to the web part yet");
+		return;
+	}
+	for (i = 0; i < NC_ARRAY_SIZE(every_verb); i++)
+		POST(port, "view.tok", every_verb[i].path, every_verb[i].body, 403);
+	POST(port, "op.tok", "/api/v1/plan/approve", wrong, 409);
+	n = passes(port);
+	while (passes(port) < n + 2)
+		usleep(200000);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HASNT(r.out, "vm2");
+	nc_run_free(&r);
+	/* the held plan's digest: applied by the next pass */
+	snprintf(body, sizeof(body), "{\"digest\": \"%s\"}", d1);
+	POST(port, "op.tok", "/api/v1/plan/approve", body, 202);
+	b = wait_body(port, "/status", "\"plan_held\": null", 30);
+	free(b);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list"), 0);
+	HAS(r.out, "vm1");
+	HAS(r.out, "vm2");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -c 'approved: applying' log"), 0);
+	nc_run_free(&r);
+	/* drift: a new plan, held; the used approval applies nothing */
+	ck_assert_int_eq(shq("$NC sim --state-dir state h1 destroy vm2"), 0);
+	held_digest(port, NULL, d2);
+	ck_assert_str_ne(d1, d2);
+	POST(port, "op.tok", "/api/v1/plan/approve", body, 409);
+	n = passes(port);
+	while (passes(port) < n + 2)
+		usleep(200000);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list | grep vm2"), 0);
+	HASNT(r.out, "running");
+	nc_run_free(&r);
+	stop_serve();
+}
+END_TEST
+
+/*
+ * pause and resume over HTTP: paused, drift stays (and /status says so);
+ * the file keeps a restarted serve paused; resumed, it is repaired.  Then
+ * the jobs: a backup and a restore beside the VM, and a fence confirmed
+ * by an admin once the host is down (an operator may not).
+ */
+START_TEST(test_verbs_http_pause_backup_fence)
+{
+	struct nc_run r;
+	char *b, id[17];
+	const char *p;
+	long n;
+	int port = free_port();
+
+	write_spec();
+	tokens();
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config novacron.yaml --auto-approve"), 0);
+	nc_run_free(&r);
+	start_serve(port, "");
+	b = wait_body(port, "/status", "\"result\": \"ok\"", 30);
+	free(b);
+	if (!web_part(port)) {
+		NC_TEST_SKIP("serve's listener does not route /api/v1/ to the web part yet");
+		return;
+	}
+	POST(port, "op.tok", "/api/v1/pause", "", 202);
+	b = wait_body(port, "/status", "\"paused\": true", 20);
+	free(b);
+	ck_assert_int_eq(shq("test -f state/paused && $NC sim --state-dir state h1 destroy vm2"), 0);
+	b = wait_body(port, "/status", "\"drift\": 1", 20);
+	free(b);
+	/* a restart stays paused */
+	stop_serve();
+	start_serve(port, "");
+	b = wait_body(port, "/status", "\"paused\": true", 30);
+	free(b);
+	b = wait_body(port, "/status", "\"drift\": 1", 20);
+	free(b);
+	n = passes(port);
+	while (passes(port) < n + 2)
+		usleep(200000);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list | grep vm2"), 0);
+	HASNT(r.out, "running");
+	nc_run_free(&r);
+	POST(port, "op.tok", "/api/v1/resume", "", 202);
+	b = wait_body(port, "/status", "\"start/done\": 1", 30);
+	HAS(b, "\"paused\": false");
+	free(b);
+	ck_assert_int_ne(shq("test -f state/paused"), 0);
+
+	/* backup, then restore beside it */
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/vm1-root.qcow2 4M && "
+			     "qemu-io -f qcow2 -c 'write -P 0x42 0 1M' pool/vm1-root.qcow2 >/dev/null && "
+			     "cp pool/vm1-root.qcow2 root.at-backup && "
+			     "qemu-img create -q -f qcow2 pool/vm1-copy-root.qcow2 4M"), 0);
+	POST(port, "op.tok", "/api/v1/vms/vm1/backup", "", 202);
+	b = wait_body(port, "/status", "\"backups\": {\"ok\": 1", 30);
+	free(b);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly spec --state-dir state --config novacron.yaml"), 0);
+	ck_assert_ptr_nonnull((p = strchr(r.out, '\n')));
+	snprintf(id, sizeof(id), "%.16s", p + 1);
+	nc_run_free(&r);
+	{
+		char body[96];
+
+		snprintf(body, sizeof(body), "{\"backup\": \"%s\", \"as\": \"vm1-copy\"}", id);
+		POST(port, "op.tok", "/api/v1/vms/vm1/restore", body, 202);
+	}
+	for (n = 0; n < 150 && shq("grep -q 'restore vm1 from backup .* as vm1-copy: done' log") != 0; n++)
+		usleep(200000);
+	ck_assert_int_eq(shq("qemu-img compare -q pool/vm1-copy-root.qcow2 root.at-backup"), 0);
+
+	/* fence confirm: the admin's; refused (in the log) while h1 answers, recorded once it is down */
+	POST(port, "op.tok", "/api/v1/hosts/h1/fence/confirm", "", 403);
+	POST(port, "adm.tok", "/api/v1/hosts/h1/fence/confirm", "", 202);
+	for (n = 0; n < 150 && shq("grep -q 'fence confirm h1 (by token:adm) refused: refusing: h1 can be read' log") != 0; n++)
+		usleep(200000);
+	ck_assert_int_lt(n, 150);
+	ck_assert_int_eq(shq("$NC sim --state-dir state h1 down >/dev/null"), 0);
+	POST(port, "adm.tok", "/api/v1/hosts/h1/fence/confirm", "{\"by\": \"night shift\"}", 202);
+	for (n = 0; n < 150 && shq("grep -q 'manual: night shift' state/ha.json") != 0; n++)
+		usleep(200000);
+	ck_assert_int_lt(n, 150);
+	stop_serve();
+}
+END_TEST
+
 Suite *nc_suite_verbs(void)
 {
 	Suite *s = suite_create("verbs");
@@ -638,6 +844,8 @@ Suite *nc_suite_verbs(void)
 	tcase_add_test(tc, test_verbs_jobs_backup_restore_fence);
 	tcase_add_test(tc, test_verbs_serve_paused_repairs_nothing);
 	tcase_add_test(tc, test_verbs_serve_approve_holds_plan);
+	tcase_add_test(tc, test_verbs_http_approve);
+	tcase_add_test(tc, test_verbs_http_pause_backup_fence);
 	suite_add_tcase(s, tc);
 	return s;
 }
