@@ -110,11 +110,12 @@ int cmd_validate(int argc, char **argv)
 		/* the fence devices Hosts name are the operator's: judged when there is a configuration */
 		if (cfg.file)
 			nc_fence_names_check(spec, &cfg.fence_devices, cfg.file, &d);
-		/* Tenants only under tenancy.adminPaths; without them a warning (docs/tenants.md) */
-		nc_tenant_check_admin(spec, cfg.file ? &cfg.admin_paths : NULL, &d);
 		nc_diags_sort(&d);
 		nc_path_roots_release(&roots);
 	}
+	/* Tenants only under tenancy.adminPaths, whatever else is wrong; without them a warning
+	 * (docs/tenants.md); sorts the diagnostics */
+	nc_tenant_check_admin(spec, cfg.file ? &cfg.admin_paths : NULL, &d);
 	nc_cli_config_release(&cfg);
 
 	if (out == NC_OUT_JSON) {

@@ -576,6 +576,7 @@ int nc_tenant_check_admin(const struct nc_spec *spec, const struct nc_strlist *a
 	}
 out:
 	nc_buf_release(&list);
+	nc_diags_sort(diags);   /* serve prints them as they are */
 	return diags->errors > errors ? -1 : 0;
 }
 

@@ -464,6 +464,42 @@ START_TEST(test_tenant_cli)
 }
 END_TEST
 
+/* serve refuses a revision with a Tenant outside adminPaths (nothing applied), and applies it inside */
+START_TEST(test_tenant_serve_admin_paths)
+{
+	struct nc_run r;
+	char dir[64] = "/tmp/nc-tenant-XXXXXX";
+	char *cmd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	cmd = nc_xasprintf("cp -r examples/tenants %s/spec && printf 'source:\\n  directory: %s/spec\\nstateDir: %s/st\\n"
+			   "cacheDir: %s/cache\\nlisten: 127.0.0.1:0\\ntelemetry: {enabled: false}\\nha: {enabled: false}\\n"
+			   "tenancy:\\n  adminPaths: [infra]\\n' > %s/serve.yaml", dir, dir, dir, dir, dir);
+	nc_run_shell(&r, cmd);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	nc_run_free(&r);
+	free(cmd);
+	cmd = nc_xasprintf("serve --config %s/serve.yaml --once", dir);
+	nc_run_novacron(&r, cmd);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "/spec/admin/tenants.yaml:4:7: error: Tenant 'web' is declared in admin/tenants.yaml, outside the "
+		   "admin paths of ");
+	HAS(r.err, "/spec/admin/tenants.yaml:15:7: error: Tenant 'data' is declared in admin/tenants.yaml");
+	HAS(r.err, " is invalid (2 errors); nothing stays in force\n");
+	HASNT(r.err, "applying");
+	/* in the order of their positions */
+	ck_assert(strstr(r.err, "/spec/admin/tenants.yaml:4:7") < strstr(r.err, "/spec/admin/tenants.yaml:15:7"));
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_run_inq(dir, "sed -i 's/\\[infra\\]/[admin]/' serve.yaml"), 0);
+	nc_run_novacron(&r, cmd);
+	ck_assert_int_eq(r.status, 0);
+	HAS(r.err, ": 5 actions, 5 done, 0 failed");
+	nc_run_free(&r);
+	free(cmd);
+	ck_assert_int_eq(nc_run_inq("/tmp", "rm -rf '%s'", dir), 0);
+}
+END_TEST
+
 static bool only_web(const void *ctx, const char *tenant)
 {
 	ck_assert_str_eq(ctx, "ctx");
@@ -518,6 +554,7 @@ Suite *nc_suite_tenant(void)
 	tcase_add_test(tc, test_tenant_quota_message_bounded);
 	tcase_add_test(tc, test_tenant_admin_paths);
 	tcase_add_test(tc, test_tenant_cli);
+	tcase_add_test(tc, test_tenant_serve_admin_paths);
 	tcase_add_test(tc, test_tenant_usage_json_filtered);
 	suite_add_tcase(s, tc);
 	return s;
