@@ -379,6 +379,12 @@ static void check_objects(struct nc_spec *spec, struct nc_diags *diags)
 
 /* ---- usage ---- */
 
+/* sums saturate: sizes have no upper bound, and a wrapped sum would pass any quota */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static bool counts(const struct nc_vm *vm)
 {
 	return !(NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT);
@@ -393,7 +399,7 @@ static uint64_t vm_disk(const struct nc_vm *vm)
 		const struct nc_disk *d = (const struct nc_disk *)vm->eff.disks.v + i;
 
 		if (NC_IS_SET(d->size))
-			sum += d->size.v;
+			sum = sat_add(sum, d->size.v);
 	}
 	return sum;
 }
@@ -406,32 +412,6 @@ static size_t tenant_index(const struct nc_spec *spec, const struct nc_tenant *t
 		if (spec->objs[NC_KIND_TENANT][i] == &t->obj)
 			return i;
 	return 0;
-}
-
-size_t nc_tenant_usage(const struct nc_spec *spec, struct nc_tenant_usage **out)
-{
-	size_t n = spec->nobjs[NC_KIND_TENANT], i;
-	struct nc_tenant_usage *u = nc_xcalloc(n ? n : 1, sizeof(*u));
-	const struct nc_vm *vm;
-
-	for (i = 0; i < n; i++)
-		u[i].tenant = (const struct nc_tenant *)spec->objs[NC_KIND_TENANT][i];
-	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
-		const struct nc_tenant *t = n ? nc_tenant_of_file(spec, vm->obj.pos.file) : NULL;
-		struct nc_tenant_usage *x;
-
-		if (!t || !counts(vm))
-			continue;
-		x = &u[tenant_index(spec, t)];
-		x->vms++;
-		if (NC_IS_SET(vm->eff.vcpus) && vm->eff.vcpus.v > 0)
-			x->vcpus += (uint64_t)vm->eff.vcpus.v;
-		if (NC_IS_SET(vm->eff.memory))
-			x->memory += vm->eff.memory.v;
-		x->disk += vm_disk(vm);
-	}
-	*out = u;
-	return n;
 }
 
 enum quota_what { Q_VMS, Q_VCPUS, Q_MEMORY, Q_DISK };
@@ -451,11 +431,37 @@ static uint64_t vm_amount(const struct nc_vm *vm, enum quota_what w)
 	return 0;
 }
 
+size_t nc_tenant_usage(const struct nc_spec *spec, struct nc_tenant_usage **out)
+{
+	size_t n = spec->nobjs[NC_KIND_TENANT], i;
+	struct nc_tenant_usage *u = nc_xcalloc(n ? n : 1, sizeof(*u));
+	const struct nc_vm *vm;
+
+	for (i = 0; i < n; i++)
+		u[i].tenant = (const struct nc_tenant *)spec->objs[NC_KIND_TENANT][i];
+	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i) {
+		const struct nc_tenant *t = n ? nc_tenant_of_file(spec, vm->obj.pos.file) : NULL;
+		struct nc_tenant_usage *x;
+
+		if (!t || !counts(vm))
+			continue;
+		x = &u[tenant_index(spec, t)];
+		x->vms++;
+		x->vcpus = sat_add(x->vcpus, vm_amount(vm, Q_VCPUS));
+		x->memory = sat_add(x->memory, vm_amount(vm, Q_MEMORY));
+		x->disk = sat_add(x->disk, vm_amount(vm, Q_DISK));
+	}
+	*out = u;
+	return n;
+}
+
 static void amount(struct nc_buf *b, enum quota_what w, uint64_t v)
 {
 	char s[32];
 
-	if (w == Q_MEMORY || w == Q_DISK) {
+	if (v == UINT64_MAX) {
+		nc_buf_adds(b, "16EiB or more");   /* a saturated sum */
+	} else if (w == Q_MEMORY || w == Q_DISK) {
 		nc_size_format(v, s, sizeof(s));
 		nc_buf_adds(b, s);
 	} else {
