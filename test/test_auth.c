@@ -1247,6 +1247,21 @@ static size_t openapi_ops(char ops[][160], size_t max)
 	return n;
 }
 
+/* "/vms/{vm}/backup" -> "/vms/{}/backup": parameters compared by place, not by name */
+static void params_blank(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		*o++ = *s;
+		if (*s++ == '{') {
+			while (*s && *s != '}')
+				s++;
+		}
+	}
+	*o = '\0';
+}
+
 START_TEST(test_auth_role_walk)
 {
 	static char ops[128][160];
@@ -1264,10 +1279,12 @@ START_TEST(test_auth_role_walk)
 
 		if (strstr(ops[i], "/api/v1/") == NULL || strstr(ops[i], "/events/stream"))
 			continue;              /* the stream: an open connection, walked by the api suite */
+		params_blank(ops[i]);
 		for (k = 0; k < NC_ARRAY_SIZE(walk_table) && !found; k++) {
 			char one[160];
 
 			snprintf(one, sizeof(one), "%s %s", walk_table[k].method, walk_table[k].spec_path);
+			params_blank(one);
 			found = strcmp(one, ops[i]) == 0;
 		}
 		ck_assert_msg(found, "docs/openapi.yaml has %s: add it to the role walk", ops[i]);
