@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,7 +410,49 @@ struct nc_auth {
 	/* sessions: a ring in creation order; the next slot holds the oldest */
 	struct session **sessions;
 	size_t next;
+	/* log lines about requests: at most AUTH_LOG_BURST per AUTH_LOG_WINDOW seconds, then a summary */
+	pthread_mutex_t log_mu;
+	time_t log_window;
+	unsigned log_lines;
+	unsigned long log_suppressed;
 };
+
+#define AUTH_LOG_BURST 20u
+#define AUTH_LOG_WINDOW 10
+
+static void alog(struct nc_auth *a, const char *fmt, ...) NC_PRINTF(2, 3);
+
+/* a log line about a request, rate-limited: a flood of bad credentials cannot flood the log */
+static void alog(struct nc_auth *a, const char *fmt, ...)
+{
+	time_t now = time(NULL);
+	unsigned long suppressed = 0;
+	bool say;
+	va_list ap;
+	char line[512];
+
+	pthread_mutex_lock(&a->log_mu);
+	if (now - a->log_window >= AUTH_LOG_WINDOW) {
+		suppressed = a->log_suppressed;
+		a->log_window = now;
+		a->log_lines = 0;
+		a->log_suppressed = 0;
+	}
+	say = a->log_lines < AUTH_LOG_BURST;
+	if (say)
+		a->log_lines++;
+	else
+		a->log_suppressed++;
+	pthread_mutex_unlock(&a->log_mu);
+	if (suppressed)
+		nc_serve_log("auth: suppressed %lu messages in the last %ds", suppressed, AUTH_LOG_WINDOW);
+	if (!say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nc_serve_log("auth: %s", line);
+}
 
 int nc_auth_create(struct nc_auth **out, const struct nc_serve_config *cfg, const char *state_dir,
 		   struct nc_err *err)
@@ -426,6 +469,8 @@ int nc_auth_create(struct nc_auth **out, const struct nc_serve_config *cfg, cons
 	a->secure = cfg && NC_IS_SET(cfg->tls.cert_file);
 	a->sessions = nc_xcalloc(NC_AUTH_MAX_SESSIONS, sizeof(*a->sessions));
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->log_mu, NULL);
+	a->log_window = time(NULL);
 	*out = a;
 	return 0;
 }
@@ -444,6 +489,11 @@ void nc_auth_destroy(struct nc_auth *a)
 	free(a->sessions);
 	free(a->toks);
 	free(a->store);
+	pthread_mutex_lock(&a->log_mu);
+	if (a->log_suppressed)
+		nc_serve_log("auth: suppressed %lu messages", a->log_suppressed);
+	pthread_mutex_unlock(&a->log_mu);
+	pthread_mutex_destroy(&a->log_mu);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
@@ -645,7 +695,7 @@ int nc_auth_identify(struct nc_auth *a, const struct nc_web_req *req, struct nc_
 		if (strncasecmp(auth, "Bearer ", 7) != 0 || token_principal(a, auth + 7, p, &why) < 0) {
 			if (!*why)
 				why = "not a bearer token";
-			nc_serve_log("auth: refused %s %s from %s: %s", req->method, req->path, req->peer ? req->peer : "?",
+			alog(a, "refused %s %s from %s: %s", req->method, req->path, req->peer ? req->peer : "?",
 				     why);
 			memset(p, 0, sizeof(*p));
 			unauthorized(resp, why);
@@ -689,7 +739,7 @@ int nc_auth_check_write(struct nc_auth *a, const struct nc_web_req *req, const s
 	pthread_mutex_unlock(&a->mu);
 	if (ok)
 		return 0;
-	nc_serve_log("auth: refused %s %s from %s (%s): %s X-CSRF-Token header", req->method, req->path,
+	alog(a, "refused %s %s from %s (%s): %s X-CSRF-Token header", req->method, req->path,
 		     req->peer ? req->peer : "?", p->who, given ? "wrong" : "no");
 	nc_web_error(resp, 403, "a write from a session needs the X-CSRF-Token header (the csrf of GET /api/v1/me)");
 	return -1;
@@ -781,7 +831,7 @@ static void login(struct nc_auth *a, const struct nc_web_req *req, struct nc_web
 	if (!json_object_object_get_ex(root, "token", &v) || !json_object_is_type(v, json_type_string) ||
 	    token_principal(a, json_object_get_string(v), &p, &why) < 0) {
 		json_object_put(root);
-		nc_serve_log("auth: refused a login from %s: %s", req->peer ? req->peer : "?", why);
+		alog(a, "refused a login from %s: %s", req->peer ? req->peer : "?", why);
 		nc_web_error(resp, 401, "%s", why);
 		return;
 	}
@@ -790,7 +840,7 @@ static void login(struct nc_auth *a, const struct nc_web_req *req, struct nc_web
 		return;
 	}
 	json_object_put(root);
-	nc_serve_log("auth: %s logged in from %s (%s)", p.who, req->peer ? req->peer : "?", nc_role_name(p.role));
+	alog(a, "%s logged in from %s (%s)", p.who, req->peer ? req->peer : "?", nc_role_name(p.role));
 	nc_buf_reset(&resp->body);
 	nc_buf_adds(&resp->body, "{\"ok\": true, \"who\": ");
 	nc_buf_add_json_str(&resp->body, p.who);
@@ -811,7 +861,7 @@ static void logout(struct nc_auth *a, const struct nc_web_req *req, struct nc_we
 			struct session *s = a->sessions[i];
 
 			if (s && CRYPTO_memcmp(s->id, sid, NC_AUTH_SECRET_LEN) == 0) {
-				nc_serve_log("auth: %s logged out", s->p.who);
+				alog(a, "%s logged out", s->p.who);
 				OPENSSL_cleanse(s, sizeof(*s));
 				free(s);
 				a->sessions[i] = NULL;

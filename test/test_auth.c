@@ -1129,6 +1129,23 @@ START_TEST(test_auth_sessions_over_http)
 		free(url);
 		free(sd);
 	}
+	/* a flood of wrong tokens: all refused, and not each one logged (20 lines per 10 s) */
+	{
+		const char *hb[] = { "Authorization: Bearer nc_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", NULL };
+		struct nc_run lr;
+		int n;
+
+		url = nc_xasprintf("%s/api/v1/hosts", base);
+		for (n = 0; n < 100; n++) {
+			http_do(&r, "GET", url, NULL, hb, NULL);
+			ck_assert_int_eq(r.code, 401);
+			http_free(&r);
+		}
+		free(url);
+		nc_run_in(&lr, tdir, "grep -c 'refused GET /api/v1/hosts' log");
+		ck_assert_msg(atoi(lr.out) >= 1 && atoi(lr.out) < 100, "%s lines about 100 refusals", lr.out);
+		nc_run_free(&lr);
+	}
 	/* logout ends the session */
 	url = nc_xasprintf("%s/auth/logout", base);
 	{
