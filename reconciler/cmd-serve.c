@@ -12,6 +12,7 @@
  * --check: validate the configuration and exit.
  * Log lines go to standard error.
  */
+#include "api.h"
 #include "backups.h"
 #include "connections.h"
 #include "fencing.h"
@@ -97,6 +98,8 @@ struct server {
 	const struct nc_lease_driver *ldrv;
 	struct nc_lease *lease;
 	struct nc_http *http;
+	struct nc_web *web;              /* the operator API and dashboard (web.h); NULL: api.enabled false */
+	struct nc_api *api;              /* its snapshot, events, audit log: kept across reloads (api.h) */
 	struct nc_serve_status st;
 	char *cache_dir, *state_dir;
 	/* the revision in force */
@@ -392,6 +395,7 @@ static void on_alert(void *opaque, const struct nc_alert_event *ev)
 	      ev->rule, nc_metric_target_name(ev->target), ev->object, ev->host ? " on host " : "",
 	      ev->host ? ev->host : "", ev->severity, ev->value, ev->summary ? ev->summary : "");
 	nc_notify_alert(&s->cfg, ev);
+	nc_api_alert(s->api, ev);
 }
 
 static bool telemetry_enabled(const struct nc_serve_config *c)
@@ -596,7 +600,20 @@ static int start_parts(struct server *s)
 		const char *colon = strrchr(listen, ':');
 
 		if (!colon || strcmp(colon, ":0") != 0) {
-			if (nc_http_start(&s->http, listen, token, c, &s->st, on_webhook, NULL, &err) < 0) {
+			if (!s->api && nc_api_create(&s->api, s->state_dir, &err) < 0) {
+				logf_("%s", err.msg);
+				free(token);
+				return -1;
+			}
+			if ((!NC_IS_SET(c->api.enabled) || c->api.enabled.v) &&
+			    nc_web_create(&s->web, c, s->config_path, s->state_dir, &s->st, &s->hooks, &err) < 0) {
+				logf_("%s", err.msg);
+				free(token);
+				return -1;
+			}
+			if (s->web)
+				nc_web_set_api(s->web, s->api);
+			if (nc_http_start(&s->http, listen, token, c, &s->st, on_webhook, NULL, s->web, &err) < 0) {
 				logf_("%s", err.msg);
 				free(token);
 				return -1;
@@ -619,6 +636,8 @@ static void stop_parts(struct server *s)
 	}
 	nc_http_stop(s->http);
 	s->http = NULL;
+	nc_web_destroy(s->web);
+	s->web = NULL;
 	stop_monitor(s);
 	stop_health(s);
 	if (s->lease) {
@@ -914,6 +933,9 @@ static bool ha_due(struct server *s)
  * restart was done is what HA is measured by) */
 struct progress_log {
 	struct nc_buf line;
+	bool log;                        /* also in serve's log (recoveries) */
+	struct nc_api *api;              /* each line an "action" event */
+	const struct nc_plan *plan;
 };
 
 static ssize_t progress_write(void *cookie, const char *buf, size_t n)
@@ -923,7 +945,9 @@ static ssize_t progress_write(void *cookie, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			logf_("apply: %s", pl->line.buf ? pl->line.buf : "");
+			if (pl->log)
+				logf_("apply: %s", pl->line.buf ? pl->line.buf : "");
+			nc_api_progress(pl->api, pl->plan, pl->line.buf ? pl->line.buf : "");
 			nc_buf_reset(&pl->line);
 		} else {
 			nc_buf_addc(&pl->line, buf[i]);
@@ -985,6 +1009,7 @@ static int run_pass(struct server *s)
 	struct nc_cluster cl;
 	struct nc_plan p;
 	struct nc_apply_result r;
+	struct nc_api_pass republish = { 0 };
 	struct nc_hostrec rec = { 0 };
 	struct nc_health_view hv = { 0 };
 	struct nc_ha_record harec = { 0 };
@@ -1011,6 +1036,7 @@ static int run_pass(struct server *s)
 		rerr.msg[0] = 0;
 		apply = false;
 	}
+	nc_api_pass_started(s->api, s->good.id);
 	memset(&r, 0, sizeof(r));
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = s->state_dir;
@@ -1082,7 +1108,7 @@ static int run_pass(struct server *s)
 	if (p.errors || p.refused) {
 		ret = -1;
 	} else if (p.nactions && apply && !held) {
-		struct progress_log pl = { NC_BUF_INIT };
+		struct progress_log pl = { NC_BUF_INIT, p.nrecover > 0, s->api, &p };
 		cookie_io_functions_t io = { .write = progress_write };
 		FILE *prog = NULL;
 		size_t k;
@@ -1093,6 +1119,8 @@ static int run_pass(struct server *s)
 				if (p.actions[k].kind == NC_ACT_RECOVER)
 					logf_("recovery: %s on %s: %s", p.actions[k].vm,
 					      cl.hosts[p.actions[k].host].spec->obj.meta.name.v, p.actions[k].reason);
+		}
+		if (p.nrecover || s->api) {
 			prog = fopencookie(&pl, "w", io);
 			if (prog)
 				setvbuf(prog, NULL, _IONBF, 0);
@@ -1200,6 +1228,34 @@ static int run_pass(struct server *s)
 	}
 	pthread_mutex_unlock(&s->st.mu);
 
+	if (s->api) {
+		struct nc_api_pass ap;
+		char *perr;
+
+		memset(&ap, 0, sizeof(ap));
+		pthread_mutex_lock(&s->st.mu);
+		ap.time = s->st.last_pass;
+		ap.seconds = s->st.last_pass_seconds;
+		perr = ret == 0 || !s->st.last_error ? NULL : nc_xstrdup(s->st.last_error);
+		pthread_mutex_unlock(&s->st.mu);
+		ap.revision = s->good.id;
+		ap.summary = s->good.summary;
+		ap.result = ret == 0 ? "ok" : "failed";
+		ap.error = perr;
+		ap.applied = applied;
+		ap.r = applied ? &r : NULL;
+		ap.actions = p.nactions;
+		ap.drift = drift;
+		ap.mode = NC_IS_SET(c->apply.mode) ? c->apply.mode.v : NC_APPLY_AUTO;
+		if (applied && r.done) {
+			republish = ap;      /* after the connections of this pass are closed */
+			republish.error = perr;
+			perr = NULL;
+		} else {
+			nc_api_publish(s->api, s->good_ref, &cl, &p, s->health, &ap);
+		}
+		free(perr);
+	}
 	if (p.nactions)
 		logf_("pass on %s: %zu actions, %zu done, %zu failed, %zu skipped, %zu drifted (%.2fs)", s->good.id,
 		      p.nactions, r.done, r.failed, r.skipped, drift, mono() - t0);
@@ -1213,8 +1269,19 @@ static int run_pass(struct server *s)
 	else if (r.done)
 		nc_notify(&s->cfg, "applied", s->good.id, "the cluster now matches the spec");
 	nc_plan_release(&p);
-	nc_image_set_release(&imgs);
 	nc_cluster_release(&cl);
+	if (republish.r) {
+		/* the API shows the cluster as the pass left it: observed and planned again */
+		oo.keep_open = false;
+		nc_observe(&cl, s->good_spec, &oo);
+		nc_plan_build(&p, s->good_spec, &cl, &po);
+		republish.applied = false;
+		nc_api_publish(s->api, s->good_ref, &cl, &p, s->health, &republish);
+		free((char *)republish.error);
+		nc_plan_release(&p);
+		nc_cluster_release(&cl);
+	}
+	nc_image_set_release(&imgs);
 	nc_hostrec_release(&rec);
 	nc_health_view_release(&hv);
 	nc_ha_release(&harec);
@@ -1464,6 +1531,7 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (start_parts(&s) < 0) {
 		stop_parts(&s);
+		nc_api_destroy(s.api);
 		nc_serve_status_release(&s.st);
 		nc_verbs_free(s.verbs);
 		nc_spec_free(s.cfg_holder);
@@ -1612,6 +1680,7 @@ int cmd_serve(int argc, char **argv)
 	for (size_t fi = 0; fi < s.nfences; fi++)
 		free(s.fences[fi].host);
 	free(s.fences);
+	nc_api_destroy(s.api);
 	nc_serve_status_release(&s.st);
 	nc_spec_free(s.cfg_holder);
 	nc_verbs_free(s.verbs);

@@ -17,6 +17,7 @@
  */
 #include "serve.h"
 #include "auth.h"
+#include "web.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -49,6 +50,9 @@
 #define NC_HTTP_REQUEST_DEADLINE 10.0      /* seconds */
 #define NC_HTTP_MEMORY ((size_t)32 * 1024)
 #define NC_HTTP_MAX_BODY ((size_t)64 * 1024)
+/* event streams (GET /api/v1/events/stream) open at once; each is woken at least this often */
+#define NC_HTTP_MAX_STREAMS 64u
+#define NC_HTTP_STREAM_TICK 1.0            /* seconds: the stream writes its keepalive itself */
 /* log lines about clients: at most NC_HTTP_LOG_BURST per NC_HTTP_LOG_WINDOW seconds, then one summary */
 #define NC_HTTP_LOG_BURST 10u
 #define NC_HTTP_LOG_WINDOW 10.0
@@ -63,8 +67,24 @@ struct conn {
 	char addr[INET6_ADDRSTRLEN];
 };
 
+/* an event stream: the web part's reader, the connection it suspends */
+struct stream {
+	struct nc_http *h;
+	struct MHD_Connection *mc;
+	ssize_t (*read)(void *cls, char *buf, size_t max);
+	void (*free)(void *cls);
+	void *cls;
+	struct stream *next_suspended;
+};
+
 struct nc_http {
 	struct MHD_Daemon *d;
+	struct nc_web *web;              /* every other path (web.h); NULL: none */
+	/* event streams: those suspended, resumed by nc_web_wake or the tick */
+	pthread_mutex_t smu;
+	struct stream *suspended;
+	unsigned nstreams;
+	double last_tick;
 	struct nc_webhooks *hooks;       /* POST /webhook's checks (auth.c) */
 	char *tls_cert, *tls_key;        /* PEM, NULL without tls: */
 	struct nc_serve_status *status;
@@ -205,7 +225,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
 
 	(void)toe;
 	if (con_cls && *con_cls && *con_cls != h) {
-		/* a webhook's body */
+		/* a webhook's or the web part's body */
 		nc_buf_release(*con_cls);
 		free(*con_cls);
 		*con_cls = NULL;
@@ -218,6 +238,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
 	c->body = 0;
 	pthread_mutex_unlock(&h->mu);
 }
+
+static void wake_streams(void *cls);
 
 /* cuts requests past their deadline; writes the log summary when a window ends */
 static void *watchdog(void *arg)
@@ -253,6 +275,11 @@ static void *watchdog(void *arg)
 		pthread_mutex_lock(&h->log_mu);
 		log_flush_locked(h, mono_now());
 		pthread_mutex_unlock(&h->log_mu);
+		/* streams write their keepalives when woken */
+		if (now - h->last_tick >= NC_HTTP_STREAM_TICK) {
+			h->last_tick = now;
+			wake_streams(h);
+		}
 	}
 	return NULL;
 }
@@ -324,6 +351,168 @@ static enum MHD_Result webhook(struct nc_http *h, struct MHD_Connection *conn, c
 	return text(conn, MHD_HTTP_ACCEPTED, "fetch and reconcile scheduled");
 }
 
+/* ---- the web part's requests (web.h) ---- */
+static const char *req_header(const struct nc_web_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *req_query(const struct nc_web_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *req_cookie(const struct nc_web_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->ctx, MHD_COOKIE_KIND, name);
+}
+
+/* resumes every suspended stream (each reads again) */
+static void wake_streams(void *cls)
+{
+	struct nc_http *h = cls;
+	struct stream *st, *next;
+
+	pthread_mutex_lock(&h->smu);
+	for (st = h->suspended; st; st = next) {
+		next = st->next_suspended;
+		st->next_suspended = NULL;
+		MHD_resume_connection(st->mc);
+	}
+	h->suspended = NULL;
+	pthread_mutex_unlock(&h->smu);
+}
+
+/* libmicrohttpd asks for more of a stream: nothing yet suspends the connection until a wake */
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct nc_http *h = st->h;
+	ssize_t n;
+
+	(void)pos;
+	pthread_mutex_lock(&h->smu);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->smu);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = st->read(st->cls, buf, max);
+	if (n == 0) {
+		/* registered under smu: a wake after the read above finds it */
+		MHD_suspend_connection(st->mc);
+		st->next_suspended = h->suspended;
+		h->suspended = st;
+	}
+	pthread_mutex_unlock(&h->smu);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+	struct nc_http *h = st->h;
+
+	if (st->free)
+		st->free(st->cls);
+	pthread_mutex_lock(&h->smu);
+	h->nstreams--;
+	pthread_mutex_unlock(&h->smu);
+	free(st);
+}
+
+/* the headers every answer of the web part carries (docs/security.md) */
+static void security_headers(struct MHD_Response *r, const char *type)
+{
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	if (type && strncmp(type, "text/html", 9) == 0)
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+					"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+					"frame-ancestors 'none'");
+}
+
+static enum MHD_Result web_answer(struct nc_http *h, struct MHD_Connection *conn, const char *url,
+				  const char *method, struct nc_buf *body)
+{
+	struct nc_web_req req;
+	struct nc_web_resp resp;
+	struct MHD_Response *r;
+	struct conn *c = conn_of(conn);
+	enum MHD_Result ret;
+	const char *type;
+	size_t i;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.method = method;
+	req.path = url;
+	req.body = body->buf ? body->buf : "";
+	req.body_len = body->len;
+	req.peer = c ? c->addr : "?";
+	req.tls = h->tls_cert != NULL;
+	req.header = req_header;
+	req.query = req_query;
+	req.cookie = req_cookie;
+	req.ctx = conn;
+	nc_web_handle(h->web, &req, &resp);
+	if (!resp.code)
+		nc_web_error(&resp, 404, "not found: %s", url);
+	type = resp.type ? resp.type : "application/json";
+	if (resp.stream_read) {
+		struct stream *st;
+
+		pthread_mutex_lock(&h->smu);
+		if (h->nstreams >= NC_HTTP_MAX_STREAMS || h->stopping) {
+			pthread_mutex_unlock(&h->smu);
+			nc_web_resp_release(&resp);
+			memset(&resp, 0, sizeof(resp));
+			nc_web_error(&resp, 503, "too many event streams open (at most %u)", NC_HTTP_MAX_STREAMS);
+			type = resp.type;
+			goto plain;
+		}
+		h->nstreams++;
+		pthread_mutex_unlock(&h->smu);
+		st = nc_xcalloc(1, sizeof(*st));
+		st->h = h;
+		st->mc = conn;
+		st->read = resp.stream_read;
+		st->free = resp.stream_free;
+		st->cls = resp.stream_cls;
+		resp.stream_cls = NULL;      /* the stream owns it now */
+		resp.stream_free = NULL;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st, stream_free);
+		/* a stream lives on: neither the request deadline nor the idle timeout applies */
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int)0);
+		MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	} else {
+plain:
+		if (resp.body_static)
+			r = MHD_create_response_from_buffer(resp.static_len, (void *)resp.static_data,
+							    MHD_RESPMEM_PERSISTENT);
+		else
+			r = MHD_create_response_from_buffer(resp.body.len, resp.body.buf, MHD_RESPMEM_MUST_COPY);
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", resp.body_static ? "no-cache" : "no-store");
+	security_headers(r, type);
+	for (i = 0; i < resp.nheaders; i++)
+		MHD_add_response_header(r, resp.headers[i][0], resp.headers[i][1]);
+	ret = MHD_queue_response(conn, resp.code, r);
+	MHD_destroy_response(r);
+	nc_web_resp_release(&resp);
+	return ret;
+}
+
+static bool is_builtin(const char *url)
+{
+	return strcmp(url, "/healthz") == 0 || strcmp(url, "/status") == 0 || strcmp(url, "/metrics") == 0 ||
+	       strcmp(url, "/webhook") == 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
@@ -333,6 +522,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct conn *c;
 	size_t len, n;
 	char *body;
+	bool web = h->web && !is_builtin(url);
 
 	(void)version;
 	(void)upload;
@@ -341,11 +531,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		/* a webhook's body is kept for its signature (bounded); others are not needed */
-		*con_cls = strcmp(url, "/webhook") == 0 ? (void *)nc_xcalloc(1, sizeof(struct nc_buf)) : (void *)h;
+		*con_cls = web || strcmp(url, "/webhook") == 0 ? (void *)nc_xcalloc(1, sizeof(struct nc_buf)) : (void *)h;
 		if (cl && strtoull(cl, NULL, 10) > NC_HTTP_MAX_BODY) {
 			c = conn_of(conn);
 			hlog(h, "refused a %s body from %s: over %zu bytes", method, c ? c->addr : "?", NC_HTTP_MAX_BODY);
 			mark_answered(h, conn);
+			if (web) {
+				char *m = nc_xasprintf("{\"error\": \"request body too large (at most %zu bytes)\"}\n",
+						       NC_HTTP_MAX_BODY);
+				struct MHD_Response *r = MHD_create_response_from_buffer(strlen(m), m,
+											  MHD_RESPMEM_MUST_FREE);
+				enum MHD_Result ret;
+
+				MHD_add_response_header(r, "Content-Type", "application/json");
+				MHD_add_response_header(r, "Cache-Control", "no-store");
+				security_headers(r, "application/json");
+				ret = MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, r);
+				MHD_destroy_response(r);
+				return ret;
+			}
 			return text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 		}
 		return MHD_YES;
@@ -375,6 +579,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	mark_answered(h, conn);
+	if (web)
+		return web_answer(h, conn, url, method, *con_cls);
 	if (strcmp(url, "/webhook") == 0)
 		return webhook(h, conn, method, *con_cls != h ? *con_cls : NULL);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
@@ -405,9 +611,9 @@ static void free_tls(struct nc_http *h)
 
 int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 		  const struct nc_serve_config *cfg, struct nc_serve_status *status,
-		  void (*trigger)(void *opaque), void *opaque, struct nc_err *err)
+		  void (*trigger)(void *opaque), void *opaque, struct nc_web *web, struct nc_err *err)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in sa;
 	struct nc_http *h;
 	const char *colon = strrchr(listen, ':');
@@ -445,7 +651,9 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 	h->status = status;
 	h->trigger = trigger;
 	h->opaque = opaque;
+	h->web = web;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->smu, NULL);
 	pthread_mutex_init(&h->log_mu, NULL);
 	h->log_window = mono_now();
 	h->d = MHD_start_daemon(flags, (uint16_t)port,
@@ -472,10 +680,13 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 		goto fail;
 	}
 	h->watchdog_started = true;
+	if (web)
+		nc_web_set_wake(web, wake_streams, h);
 	*out = h;
 	return 0;
 fail:
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->smu);
 	pthread_mutex_destroy(&h->log_mu);
 fail_early:
 	nc_webhooks_destroy(h->hooks);
@@ -488,7 +699,13 @@ void nc_http_stop(struct nc_http *h)
 {
 	if (!h)
 		return;
+	if (h->web)
+		nc_web_set_wake(h->web, NULL, NULL);
+	/* streams end: each resumed one reads the end (stream_reader), none suspends again */
+	pthread_mutex_lock(&h->smu);
 	h->stopping = 1;
+	pthread_mutex_unlock(&h->smu);
+	wake_streams(h);
 	if (h->watchdog_started)
 		pthread_join(h->watchdog, NULL);
 	MHD_stop_daemon(h->d);
@@ -497,6 +714,7 @@ void nc_http_stop(struct nc_http *h)
 		nc_serve_log("http: suppressed %lu messages about clients", h->log_suppressed);
 	pthread_mutex_unlock(&h->log_mu);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->smu);
 	pthread_mutex_destroy(&h->log_mu);
 	nc_webhooks_destroy(h->hooks);
 	free_tls(h);

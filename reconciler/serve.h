@@ -231,6 +231,7 @@ void nc_serve_vlog(const char *fmt, va_list ap) NC_PRINTF(1, 0);
 
 /* ---- HTTP endpoint (reconciler/http.c, libmicrohttpd) ---- */
 struct nc_http;
+struct nc_web;
 /*
  * Serves /healthz, /status, /metrics (GET) and /webhook (POST, needs
  * "Authorization: Bearer TOKEN" when a token is configured, else refused).
@@ -238,11 +239,13 @@ struct nc_http;
  * down: epoll, a connection limit and a per-IP limit, an idle timeout, a
  * deadline for each request's headers and body, a bounded webhook body, and
  * its log lines rate-limited (limits in reconciler/http.c and
- * docs/operations.md).
+ * docs/operations.md).  Every other path goes to web (NULL: none) through
+ * nc_web_handle(): bodies buffered up to 64 KiB, security headers added,
+ * event streams suspended until nc_web_wake (docs/api.md).
  */
 int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 		  const struct nc_serve_config *cfg, struct nc_serve_status *status,
-		  void (*trigger)(void *opaque), void *opaque, struct nc_err *err);
+		  void (*trigger)(void *opaque), void *opaque, struct nc_web *web, struct nc_err *err);
 void nc_http_stop(struct nc_http *h);
 
 /* ---- notifications (reconciler/notify.c, libcurl) ---- */

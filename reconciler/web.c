@@ -5,13 +5,19 @@
  */
 #include "web.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "assets.h"
+#include "audit.h"
 #include "auth.h"
+#include "monitor.h"
+#include "../spec/tenant.h"
+#include "verbs.h"
 #include "oidc.h"
 #include "serve.h"
 
@@ -21,9 +27,38 @@ struct nc_web {
 	struct nc_serve_status *status;
 	struct nc_web_hooks hooks;
 	char *state_dir;
+	enum nc_role anonymous;          /* api.anonymous */
+	struct nc_api *api;
+	pthread_mutex_t mu;              /* wake */
 	void (*wake)(void *cls);
 	void *wake_cls;
 };
+
+void nc_web_json_str(struct nc_buf *b, const char *s)
+{
+	size_t start = b->len, i;
+	struct nc_buf t = NC_BUF_INIT;
+
+	nc_buf_add_json_str(b, s ? s : "");
+	if (!strpbrk(b->buf + start, "<>&"))
+		return;
+	for (i = start; i < b->len; i++) {
+		char c = b->buf[i];
+
+		if (c == '<')
+			nc_buf_adds(&t, "\\u003c");
+		else if (c == '>')
+			nc_buf_adds(&t, "\\u003e");
+		else if (c == '&')
+			nc_buf_adds(&t, "\\u0026");
+		else
+			nc_buf_addc(&t, c);
+	}
+	b->len = start;
+	b->buf[start] = '\0';
+	nc_buf_add(b, t.buf, t.len);
+	nc_buf_release(&t);
+}
 
 static const char *const role_names[] = { "none", "viewer", "operator", "admin" };
 
@@ -123,6 +158,8 @@ int nc_web_create(struct nc_web **out, const struct nc_serve_config *cfg, const 
 		return -1;
 	}
 	w->status = status;
+	w->anonymous = NC_IS_SET(cfg->api.anonymous) && cfg->api.anonymous.v == 1 ? NC_ROLE_VIEWER : NC_ROLE_NONE;
+	pthread_mutex_init(&w->mu, NULL);
 	if (hooks)
 		w->hooks = *hooks;
 	w->state_dir = nc_xstrdup(state_dir);
@@ -134,6 +171,9 @@ void nc_web_destroy(struct nc_web *w)
 {
 	if (!w)
 		return;
+	if (w->api)
+		nc_events_set_wake(nc_api_events(w->api), NULL, NULL);
+	pthread_mutex_destroy(&w->mu);
 	nc_oidc_destroy(w->oidc);
 	nc_auth_destroy(w->auth);
 	free(w->state_dir);
@@ -142,19 +182,205 @@ void nc_web_destroy(struct nc_web *w)
 
 void nc_web_set_wake(struct nc_web *w, void (*wake)(void *cls), void *cls)
 {
+	pthread_mutex_lock(&w->mu);
 	w->wake = wake;
 	w->wake_cls = cls;
+	pthread_mutex_unlock(&w->mu);
 }
 
 void nc_web_wake(struct nc_web *w)
 {
-	if (w && w->wake)
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->wake)
 		w->wake(w->wake_cls);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void wake_from_events(void *cls)
+{
+	nc_web_wake(cls);
+}
+
+void nc_web_set_api(struct nc_web *w, struct nc_api *api)
+{
+	w->api = api;
+	if (api)
+		nc_events_set_wake(nc_api_events(api), wake_from_events, w);
+}
+
+/* GET /api/v1/me */
+static void get_me(const struct nc_principal *p, struct nc_web_resp *resp)
+{
+	struct nc_buf *b = &resp->body;
+	size_t i;
+
+	nc_buf_adds(b, "{\"who\": ");
+	nc_web_json_str(b, p->who);
+	nc_buf_addf(b, ", \"role\": \"%s\", \"tenants\": ", nc_role_name(p->role));
+	if (p->all_tenants) {
+		nc_buf_adds(b, "null");
+	} else {
+		nc_buf_adds(b, "[");
+		for (i = 0; i < p->ntenants; i++) {
+			nc_buf_adds(b, i ? ", " : "");
+			nc_web_json_str(b, p->tenants[i]);
+		}
+		nc_buf_adds(b, "]");
+	}
+	nc_buf_addf(b, ", \"session\": %s, \"mfa\": %s}\n", p->session ? "true" : "false", p->mfa ? "true" : "false");
+	resp->code = 200;
+	resp->type = "application/json";
+}
+
+static bool sees_tenant(const void *cls, const char *tenant)
+{
+	return nc_principal_sees(cls, tenant);
+}
+
+/* GET /api/v1/tenants: those p sees, with quota and usage (spec/tenant.h) */
+static void get_tenants(struct nc_web *w, const struct nc_principal *p, struct nc_web_resp *resp)
+{
+	struct nc_spec_ref *ref = nc_api_spec(w->api);
+
+	nc_buf_adds(&resp->body, "{\"items\": ");
+	nc_tenant_usage_json(nc_spec_ref_spec(ref), sees_tenant, p, &resp->body);
+	nc_buf_adds(&resp->body, "}\n");
+	nc_spec_ref_put(ref);
+	resp->code = 200;
+	resp->type = "application/json";
+}
+
+/* the object a write names: /api/v1/vms/NAME/..., /api/v1/hosts/NAME/... */
+static char *write_target(const char *path)
+{
+	const char *t = NULL, *end;
+
+	if (strncmp(path, "/api/v1/vms/", 12) == 0)
+		t = path + 12;
+	else if (strncmp(path, "/api/v1/hosts/", 14) == 0)
+		t = path + 14;
+	if (!t || !*t)
+		return NULL;
+	end = strchr(t, '/');
+	return end ? nc_xstrndup(t, (size_t)(end - t)) : nc_xstrdup(t);
+}
+
+/* the message of an answer: its "error", else "ok" */
+static char *answer_message(const struct nc_web_resp *resp)
+{
+	const char *e = resp->body.buf ? strstr(resp->body.buf, "{\"error\": \"") : NULL;
+	struct nc_buf m = NC_BUF_INIT;
+
+	if (!e || resp->code < 400)
+		return nc_xstrdup(resp->code < 400 ? "ok" : "refused");
+	for (e += 11; *e && *e != '"'; e++) {
+		if (*e == '\\' && e[1])
+			e++;
+		nc_buf_addc(&m, *e);
+		if (m.len > 300)
+			break;
+	}
+	return nc_buf_detach(&m, NULL);
+}
+
+static bool is_write(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+static void api_write(struct nc_web *w, const struct nc_web_req *req, struct nc_principal *p,
+		      struct nc_web_resp *resp)
+{
+	char *target = write_target(req->path), *msg;
+	const char *tenant = NULL;
+	struct nc_spec_ref *ref = NULL;
+
+	if (!nc_principal_can(p, NC_ROLE_OPERATOR)) {
+		nc_web_error(resp, 403, "%s may not change anything (role %s)", p->who, nc_role_name(p->role));
+	} else if (target && strncmp(req->path, "/api/v1/vms/", 12) == 0 && !nc_api_vm_visible(w->api, p, target)) {
+		nc_web_error(resp, 404, "no VM %s", target);
+	} else if (nc_auth_check_write(w->auth, req, p, resp) == 0) {
+		ref = nc_api_spec(w->api);
+		nc_verbs_handle(&w->hooks, nc_spec_ref_spec(ref), req, p, resp);
+		if (!resp->code)
+			nc_web_error(resp, 404, "no such endpoint: %s %s", req->method, req->path);
+	}
+	msg = answer_message(resp);
+	nc_audit_record(nc_api_audit(w->api), p, req->peer, req->method, req->path, target, resp->code, msg);
+	if (target && strncmp(req->path, "/api/v1/vms/", 12) == 0 && ref) {
+		const struct nc_spec *spec = nc_spec_ref_spec(ref);
+		size_t i;
+
+		for (i = 0; spec && i < spec->nobjs[NC_KIND_VM]; i++)
+			if (strcmp(spec->objs[NC_KIND_VM][i]->meta.name.v, target) == 0)
+				tenant = nc_tenant_of(spec, spec->objs[NC_KIND_VM][i]);
+	}
+	nc_events_publish(nc_api_events(w->api), "audit", target, tenant, NC_EV_ADMIN, "%s %s %s by %s: %u %s",
+			  req->method, req->path, resp->code < 400 ? "done" : "refused", p->who, resp->code, msg);
+	nc_spec_ref_put(ref);
+	free(msg);
+	free(target);
+}
+
+static void api_request(struct nc_web *w, const struct nc_web_req *req, struct nc_web_resp *resp)
+{
+	struct nc_principal p;
+	bool leader, paused;
+
+	memset(&p, 0, sizeof(p));
+	if (nc_auth_identify(w->auth, req, &p, resp) < 0) {
+		if (is_write(req->method) && w->api) {
+			char *msg = answer_message(resp);
+
+			nc_audit_record(nc_api_audit(w->api), &p, req->peer, req->method, req->path, NULL,
+					resp->code, msg);
+			free(msg);
+		}
+		return;
+	}
+	/* no credentials: api.anonymous gives a role (none by default) */
+	if (p.role == NC_ROLE_NONE && strcmp(p.who, "anonymous") == 0 && w->anonymous != NC_ROLE_NONE) {
+		p.role = w->anonymous;
+		p.all_tenants = true;
+	}
+	if (p.role == NC_ROLE_NONE) {
+		nc_web_error(resp, 401, "authentication required: a bearer token or a session");
+		nc_web_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"novacron\"");
+		if (is_write(req->method) && w->api) {
+			nc_audit_record(nc_api_audit(w->api), &p, req->peer, req->method, req->path, NULL, 401,
+					"authentication required");
+		}
+		return;
+	}
+	if (!w->api) {
+		nc_web_error(resp, 503, "the API is not ready");
+		return;
+	}
+	if (is_write(req->method)) {
+		api_write(w, req, &p, resp);
+		return;
+	}
+	if (strcmp(req->path, "/api/v1/me") == 0) {
+		get_me(&p, resp);
+		return;
+	}
+	if (strcmp(req->path, "/api/v1/tenants") == 0) {
+		get_tenants(w, &p, resp);
+		return;
+	}
+	pthread_mutex_lock(&w->status->mu);
+	leader = w->status->leader;
+	paused = w->status->paused;
+	pthread_mutex_unlock(&w->status->mu);
+	nc_api_handle(w->api, req, &p, leader, paused, resp);
+	if (!resp->code)
+		nc_web_error(resp, 404, "no such endpoint: %s", req->path);
 }
 
 void nc_web_handle(struct nc_web *w, const struct nc_web_req *req, struct nc_web_resp *resp)
 {
-	struct nc_principal p;
 	const void *data;
 	size_t len;
 	const char *type;
@@ -168,9 +394,7 @@ void nc_web_handle(struct nc_web *w, const struct nc_web_req *req, struct nc_web
 			return;
 	}
 	if (strncmp(req->path, "/api/", 5) == 0) {
-		if (nc_auth_identify(w->auth, req, &p, resp) < 0)
-			return;
-		nc_web_error(resp, 404, "no such endpoint: %s", req->path);
+		api_request(w, req, resp);
 		return;
 	}
 	if (strcmp(req->method, "GET") == 0 && nc_asset_get(req->path, &data, &len, &type) == 0) {

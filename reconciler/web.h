@@ -113,5 +113,11 @@ void nc_web_resp_release(struct nc_web_resp *resp);
 /* streams that returned 0 have something to read again (events.c calls it) */
 void nc_web_set_wake(struct nc_web *w, void (*wake)(void *cls), void *cls);
 void nc_web_wake(struct nc_web *w);
+/* the read side (api.h): its snapshot, events and audit log outlive a configuration reload */
+struct nc_api;
+void nc_web_set_api(struct nc_web *w, struct nc_api *api);
+/* a JSON string as nc_buf_add_json_str writes it, with <, > and & as \u escapes too
+ * (a name never becomes markup, whatever reads it) */
+void nc_web_json_str(struct nc_buf *b, const char *s);
 
 #endif

@@ -1,11 +1,357 @@
-/* test_api.c - the api suite (docs: see reconciler/web.h) */
-#include "tests.h"
+/*
+ * test_api.c - serve's operator API (docs/api.md, reconciler/api.c, web.c,
+ * http.c, events.c, audit.c): one serve on the quickstart's sim hosts with
+ * a real listener for the whole suite, asked with curl: every GET endpoint,
+ * pagination and filters, 404s, a label holding markup comes back escaped,
+ * an oversized body is 413, a refused write is in the audit log, the event
+ * stream gets pass_finished, and without api.anonymous nothing is answered
+ * without credentials (401).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
+
+#include "tests.h"
+#include "testutil.h"
+
+static char tdir[64];
+static int port;
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return p;
+}
+
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+
+/* curl's answer: the body, then a last line "HTTP CODE" */
+static char *req(const char *args)
+{
+	struct nc_run r;
+	char *out;
+
+	nc_run_in(&r, tdir, "curl -s --max-time 20 -w '\\nHTTP %%{http_code}' %s", args);
+	out = r.out;
+	r.out = NULL;
+	nc_run_free(&r);
+	return out;
+}
+
+static char *get(const char *path)
+{
+	char *a = nc_xasprintf("'http://127.0.0.1:%d%s'", port, path), *out = req(a);
+
+	free(a);
+	return out;
+}
+
+static char *wait_for(const char *path, const char *want, int seconds)
+{
+	int i;
+
+	for (i = 0; i < seconds * 5; i++) {
+		char *b = get(path);
+
+		if (strstr(b, want))
+			return b;
+		if (i == seconds * 5 - 1) {
+			struct nc_run r;
+
+			nc_run_in(&r, tdir, "tail -20 log");
+			ck_abort_msg("timed out waiting for '%s' at %s:\n%.2000s\nlog:\n%.3000s", want, path, b, r.out);
+		}
+		free(b);
+		usleep(200000);
+	}
+	return NULL;
+}
+
+/* once for the suite (unchecked): serve on the quickstart, from a directory whose name holds
+ * markup (the revision's summary) */
+static void suite_setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-api-XXXXXX");
+	if (!mkdtemp(tdir))
+		return;
+	port = free_port();
+	shq("cp -r '%s/examples/quickstart' 's<script>' && ln -s 's<script>' spec && "
+	    "printf 'source:\\n  directory: \"%s/s<script>\"\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+	    "interval: 1s\\ndriftInterval: 60s\\nlisten: 127.0.0.1:%d\\ntelemetry:\\n  enabled: false\\n"
+	    "api:\\n  anonymous: viewer\\n' > serve.yaml && ($NC serve --config serve.yaml >/dev/null 2>>log & echo $! > pid)",
+	    NC_SOURCE_DIR, tdir, tdir, tdir, port);
+}
+
+static void suite_teardown(void)
+{
+	nc_run_inq("/", "cd '%s' 2>/dev/null || exit 0; for f in pid pid2; do [ -f $f ] && kill $(cat $f) 2>/dev/null; "
+			"done; sleep 0.3; for f in pid pid2; do [ -f $f ] && kill -9 $(cat $f) 2>/dev/null; done; "
+			"cd / && rm -rf '%s'", tdir, tdir);
+}
+
+/* the first pass is in */
+static void ready(void)
+{
+	free(wait_for("/api/v1/cluster", "\"running\": 9", 30));
+}
+
+START_TEST(test_api_get_each_endpoint)
+{
+	char *b;
+
+	ready();
+	b = get("/api/v1/cluster");
+	HAS(b, "\"counts\": {\"hosts\": 3, \"hostsUp\": 3, \"vms\": 10, \"running\": 9, \"stopped\": 1");
+	HAS(b, "\"revision\": {\"id\": \"dir:");
+	HAS(b, "\"mode\": \"auto\"");
+	HAS(b, "\"leader\": true");
+	HAS(b, "\nHTTP 200");
+	free(b);
+	b = get("/api/v1/hosts");
+	HAS(b, "{\"name\": \"kvm1\", \"uri\": \"sim:///kvm1\", \"declared\": true, \"up\": true, \"health\": \"ok\"");
+	HAS(b, "\"capacity\": {\"vcpus\": 16, \"memory\": 68719476736}");
+	free(b);
+	b = get("/api/v1/hosts/kvm3");
+	HAS(b, "\"vms\": [\"db-1\", \"web-2\"]");
+	free(b);
+	b = get("/api/v1/vms/db-1");
+	HAS(b, "\"desired\": {\"state\": \"running\", \"vcpus\": 4, \"memory\": 8589934592");
+	HAS(b, "\"observed\": {\"host\": \"kvm3\", \"state\": \"running\"");
+	HAS(b, "\"placement\": {\"host\": \"kvm3\", \"why\": ");
+	HAS(b, "\"backups\": [");
+	free(b);
+	b = get("/api/v1/plan");
+	HAS(b, "\"digest\": \"");
+	HAS(b, "\"approved\": true, \"actions\": []");
+	free(b);
+	b = get("/api/v1/passes");
+	HAS(b, "\"result\": \"ok\"");
+	HAS(b, "\"actions\": 16, \"done\": 16");
+	free(b);
+	b = get("/api/v1/events?since=0");
+	HAS(b, "\"type\": \"pass_started\"");
+	HAS(b, "\"type\": \"action\", \"object\": \"db-1\"");
+	HAS(b, "\"type\": \"pass_finished\"");
+	free(b);
+	b = get("/api/v1/alerts");
+	HAS(b, "{\"items\": [");
+	free(b);
+	b = get("/api/v1/backups");
+	HAS(b, "{\"items\": [");
+	HAS(b, "\nHTTP 200");
+	free(b);
+	b = get("/api/v1/tenants");
+	HAS(b, "{\"items\": [");
+	free(b);
+	b = get("/api/v1/me");
+	HAS(b, "{\"who\": \"anonymous\", \"role\": \"viewer\", \"tenants\": null");
+	free(b);
+	/* the audit log is for admins */
+	b = get("/api/v1/audit");
+	HAS(b, "\nHTTP 403");
+	free(b);
+}
+END_TEST
+
+START_TEST(test_api_vms_pages_and_filters)
+{
+	char *b;
+
+	ready();
+	b = get("/api/v1/vms?offset=3&limit=2");
+	HAS(b, "\"total\": 10 ");
+	HAS(b, "\"offset\": 3, \"limit\": 2, \"items\": [\n  {\"name\": \"web-1\"");
+	HAS(b, "{\"name\": \"web-2\"");
+	HASNT(b, "\"scratch\"");
+	HASNT(b, "\"web-3\"");
+	free(b);
+	b = get("/api/v1/vms?q=WORKER&limit=100");
+	HAS(b, "\"total\": 4 ");
+	free(b);
+	b = get("/api/v1/vms?host=kvm3");
+	HAS(b, "\"total\": 2 ");
+	HAS(b, "\"name\": \"db-1\", \"tenant\": null, \"host\": \"kvm3\", \"state\": {\"desired\": \"running\", "
+	       "\"observed\": \"running\"}, \"drift\": false, \"vcpus\": 4, \"memory\": 8589934592, \"pending\": 0}");
+	free(b);
+	b = get("/api/v1/vms?limit=-1");
+	HAS(b, "\nHTTP 400");
+	HAS(b, "{\"error\": ");
+	free(b);
+}
+END_TEST
+
+START_TEST(test_api_not_found)
+{
+	const char *paths[] = { "/api/v1/vms/nope", "/api/v1/hosts/nope", "/api/v1/nothing", "/api/v2/cluster",
+				"/api/v1/vms/db-1/extra", "/nothing-here" };
+	size_t i;
+
+	ready();
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char *b = get(paths[i]);
+
+		HAS(b, "{\"error\": ");
+		HAS(b, "\nHTTP 404");
+		free(b);
+	}
+}
+END_TEST
+
+/* a revision summary holding markup: JSON-escaped, < and > never as such; security headers */
+START_TEST(test_api_markup_escaped)
+{
+	struct nc_run r;
+	char *b;
+
+	ready();
+	b = get("/api/v1/cluster");
+	HAS(b, "/s\\u003cscript\\u003e\"}");
+	HASNT(b, "<script>");
+	free(b);
+	nc_run_in(&r, tdir, "curl -s -D - -o /dev/null http://127.0.0.1:%d/api/v1/cluster", port);
+	HAS(r.out, "X-Content-Type-Options: nosniff");
+	HAS(r.out, "Referrer-Policy: no-referrer");
+	HAS(r.out, "X-Frame-Options: DENY");
+	HAS(r.out, "Content-Type: application/json");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* a body over 64 KiB: 413, nothing done; a write by a viewer: 403, and both writes' attempts audited */
+START_TEST(test_api_oversized_and_refused_writes)
+{
+	struct nc_run r;
+	struct stat st;
+	char *b, *a, *path;
+
+	ready();
+	ck_assert_int_eq(shq("head -c 70000 /dev/zero | tr '\\\\0' x > big"), 0);
+	a = nc_xasprintf("-X POST --data-binary @big http://127.0.0.1:%d/api/v1/sync", port);
+	b = req(a);
+	HAS(b, "\nHTTP 413");
+	HAS(b, "too large");
+	free(a);
+	free(b);
+	a = nc_xasprintf("-X POST -d '{}' http://127.0.0.1:%d/api/v1/pause", port);
+	b = req(a);
+	HAS(b, "\nHTTP 403");
+	HAS(b, "{\"error\": \"anonymous may not change anything (role viewer)\"}");
+	free(a);
+	free(b);
+	path = nc_xasprintf("%s/state/audit/audit.log", tdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	free(path);
+	nc_run_in(&r, tdir, "cat state/audit/audit.log; stat -c %%a state/audit");
+	HAS(r.out, "\"who\": \"anonymous\", \"role\": \"viewer\", \"peer\": \"127.0.0.1\", \"method\": \"POST\", "
+		   "\"path\": \"/api/v1/pause\", \"target\": null, \"code\": 403, "
+		   "\"result\": \"anonymous may not change anything (role viewer)\"}\n");
+	HAS(r.out, "\n700\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* the event stream: opened, a new revision makes a pass whose pass_finished arrives; Last-Event-ID resumes */
+START_TEST(test_api_event_stream)
+{
+	struct nc_run r;
+	char *b, *p;
+	unsigned long long last;
+	int i;
+
+	ready();
+	b = get("/api/v1/events");
+	p = strstr(b, "\"type\": \"pass_finished\"");
+	ck_assert_ptr_nonnull(p);
+	free(b);
+	ck_assert_int_eq(shq("(curl -sN --max-time 15 http://127.0.0.1:%d/api/v1/events/stream > sse 2>&1 & "
+			     "echo $! > pid2)", port), 0);
+	for (i = 0; i < 50 && shq("grep -q 'novacron events' sse") != 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(shq("grep -q ': novacron events' sse"), 0);
+	ck_assert_int_eq(shq("printf '# a new revision\\n' >> spec/vms/web.yaml"), 0);
+	for (i = 0; i < 100 && shq("grep -q '^event: pass_finished' sse") != 0; i++)
+		usleep(100000);
+	nc_run_in(&r, tdir, "cat sse");
+	/* a stream without Last-Event-ID starts now: the first pass is not replayed */
+	HASNT(r.out, "\"pass 1 ");
+	HAS(r.out, "event: pass_started\n");
+	HAS(r.out, "event: pass_finished\ndata: {\"id\": ");
+	HAS(r.out, "\"message\": \"pass 2 ok");
+	p = strstr(r.out, "event: pass_finished");
+	while (p > r.out && strncmp(p, "id: ", 4) != 0)
+		p--;
+	last = strtoull(p + 4, NULL, 10);
+	ck_assert_uint_gt(last, 0);
+	nc_run_free(&r);
+	shq("kill $(cat pid2) 2>/dev/null; rm -f pid2");
+	/* resuming after the last one seen: only what came after (nothing of that pass again) */
+	nc_run_in(&r, tdir, "curl -sN --max-time 2 -H 'Last-Event-ID: %llu' http://127.0.0.1:%d/api/v1/events/stream",
+		  last, port);
+	HASNT(r.out, "event: pass_started");
+	HAS(r.out, ": novacron events");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* without api.anonymous: 401 for every API path, writes too (and those are audited) */
+START_TEST(test_api_needs_credentials)
+{
+	struct nc_run r;
+	int p2 = free_port(), i;
+
+	ready();
+	ck_assert_int_eq(shq("mkdir -p s2 && printf 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache2\\n"
+			     "stateDir: %s/s2\\nlisten: 127.0.0.1:%d\\ntelemetry:\\n  enabled: false\\n' > s2.yaml && "
+			     "($NC serve --config s2.yaml >/dev/null 2>>log2 & echo $! > pid2)", tdir, tdir, tdir, p2), 0);
+	for (i = 0; i < 100 && shq("curl -sf http://127.0.0.1:%d/healthz >/dev/null", p2) != 0; i++)
+		usleep(100000);
+	nc_run_in(&r, tdir, "curl -s -w ' %%{http_code}' http://127.0.0.1:%d/api/v1/cluster; "
+		  "curl -s -w ' %%{http_code}' -X POST http://127.0.0.1:%d/api/v1/sync", p2, p2);
+	HAS(r.out, "{\"error\": \"authentication required: a bearer token or a session\"}\n 401");
+	ck_assert_int_eq(strstr(strstr(r.out, " 401") + 4, " 401") != NULL, 1);
+	nc_run_free(&r);
+	for (i = 0; i < 50 && shq("grep -q sync s2/audit/audit.log") != 0; i++)
+		usleep(100000);
+	nc_run_in(&r, tdir, "cat s2/audit/audit.log; kill $(cat pid2); rm -f pid2");
+	HAS(r.out, "\"path\": \"/api/v1/sync\", \"target\": null, \"code\": 401");
+	nc_run_free(&r);
+}
+END_TEST
 
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
+	TCase *tc = tcase_create("serve");
 
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_api_get_each_endpoint);
+	tcase_add_test(tc, test_api_vms_pages_and_filters);
+	tcase_add_test(tc, test_api_not_found);
+	tcase_add_test(tc, test_api_markup_escaped);
+	tcase_add_test(tc, test_api_oversized_and_refused_writes);
+	tcase_add_test(tc, test_api_event_stream);
+	tcase_add_test(tc, test_api_needs_credentials);
+	suite_add_tcase(s, tc);
 	return s;
 }
