@@ -1024,6 +1024,7 @@ static void get_vms(const struct snap *s, const struct nc_web_req *req, const st
 	const char *host = req->query(req, "host"), *tenant = req->query(req, "tenant"), *q = req->query(req, "q");
 	struct nc_buf *b = &resp->body;
 	size_t offset, limit, total = 0, shown = 0, i;
+	int pass;
 
 	if (!qparam(req, "offset", 0, (size_t)1 << 40, &offset, resp) ||
 	    !qparam(req, "limit", 100, 10000, &limit, resp))
@@ -1032,33 +1033,30 @@ static void get_vms(const struct snap *s, const struct nc_web_req *req, const st
 		host = NULL;
 	if (q && !*q)
 		q = NULL;
-	nc_buf_adds(b, "{\"total\": 0000000000, \"offset\": ");
-	nc_buf_addf(b, "%zu, \"limit\": %zu, \"items\": [", offset, limit);
-	for (i = 0; s && i < s->nvms; i++) {
-		const struct snap_vm *v = &s->vms[i];
+	/* the total first (a walk over the names: cheap), then the page */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			nc_buf_addf(b, "{\"total\": %zu, \"offset\": %zu, \"limit\": %zu, \"items\": [", total,
+				    offset, limit);
+		total = 0;
+		for (i = 0; s && i < s->nvms; i++) {
+			const struct snap_vm *v = &s->vms[i];
 
-		if (!nc_principal_sees(p, v->tenant))
-			continue;
-		if (host && (!v->host || strcmp(v->host, host) != 0))
-			continue;
-		if (tenant && (*tenant ? !v->tenant || strcmp(v->tenant, tenant) != 0 : v->tenant != NULL))
-			continue;
-		if (q && !strcasestr(v->name, q))
-			continue;
-		if (total++ < offset || shown >= limit)
-			continue;
-		nc_buf_adds(b, shown++ ? ",\n  " : "\n  ");
-		nc_buf_adds(b, v->item);
+			if (!nc_principal_sees(p, v->tenant))
+				continue;
+			if (host && (!v->host || strcmp(v->host, host) != 0))
+				continue;
+			if (tenant && (*tenant ? !v->tenant || strcmp(v->tenant, tenant) != 0 : v->tenant != NULL))
+				continue;
+			if (q && !strcasestr(v->name, q))
+				continue;
+			if (total++ < offset || shown >= limit || pass == 0)
+				continue;
+			nc_buf_adds(b, shown++ ? ",\n  " : "\n  ");
+			nc_buf_adds(b, v->item);
+		}
 	}
 	nc_buf_adds(b, shown ? "\n]}\n" : "]}\n");
-	{
-		/* the total, known at the end, in the room kept for it */
-		char t[16];
-		int n = snprintf(t, sizeof(t), "%zu", total);
-
-		memset(b->buf + 10, ' ', 10);
-		memcpy(b->buf + 10, t, (size_t)n);
-	}
 	ok_json(resp);
 }
 

@@ -211,9 +211,11 @@ void nc_web_set_api(struct nc_web *w, struct nc_api *api)
 }
 
 /* GET /api/v1/me */
-static void get_me(const struct nc_principal *p, struct nc_web_resp *resp)
+static void get_me(struct nc_web *w, const struct nc_web_req *req, const struct nc_principal *p,
+		   struct nc_web_resp *resp)
 {
 	struct nc_buf *b = &resp->body;
+	char csrf[NC_AUTH_SECRET_LEN + 8];
 	size_t i;
 
 	nc_buf_adds(b, "{\"who\": ");
@@ -229,7 +231,13 @@ static void get_me(const struct nc_principal *p, struct nc_web_resp *resp)
 		}
 		nc_buf_adds(b, "]");
 	}
-	nc_buf_addf(b, ", \"session\": %s, \"mfa\": %s}\n", p->session ? "true" : "false", p->mfa ? "true" : "false");
+	nc_buf_addf(b, ", \"session\": %s, \"mfa\": %s", p->session ? "true" : "false", p->mfa ? "true" : "false");
+	/* a session's own CSRF token, for its writes (X-CSRF-Token) */
+	if (p->session && nc_auth_session_csrf(w->auth, req, csrf, sizeof(csrf)) == 0) {
+		nc_buf_adds(b, ", \"csrf\": ");
+		nc_web_json_str(b, csrf);
+	}
+	nc_buf_adds(b, "}\n");
 	resp->code = 200;
 	resp->type = "application/json";
 }
@@ -363,7 +371,7 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 		return;
 	}
 	if (strcmp(req->path, "/api/v1/me") == 0) {
-		get_me(&p, resp);
+		get_me(w, req, &p, resp);
 		return;
 	}
 	if (strcmp(req->path, "/api/v1/tenants") == 0) {

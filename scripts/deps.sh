@@ -15,6 +15,7 @@ PKGS=(
   prometheus                 # promtool: the tests check /metrics with `promtool check metrics` (the server is not started)
   borgbackup restic          # peers for bench/backup (not needed to build)
   libjson-c-dev              # parsing JSON: API request bodies, OIDC discovery, tokens and JWKS
+  python3-jsonschema python3-yaml   # test/integration/api-openapi.sh: the API's answers against docs/openapi.yaml
 )
 # the OIDC test provider (test/oidc/provider.mjs) runs on Node.js: Debian's
 # nodejs when no node is on PATH

@@ -158,6 +158,7 @@ integration "RBD disks with cephx on a real libvirt daemon and a real Ceph" test
 integration "examples/realhost on real libvirt daemons: a Debian guest boots from NovaCron's clone, seed and network" test/integration/realhost.sh
 integration "Images uploaded to two real libvirt daemons, served over HTTP" test/integration/images.sh
 integration "high availability: a guest on an RBD disk, fencing by lock break, on real daemons and a real Ceph" test/integration/ha.sh
+integration "operator API: serve's answers on sim hosts checked against docs/openapi.yaml" test/integration/api-openapi.sh
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 
 echo "== fuzz corpus replay"
