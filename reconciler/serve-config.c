@@ -267,6 +267,9 @@ int nc_operator_config_load(struct nc_serve_config *out, struct nc_spec **holder
 		return -1;
 	if (nc_fence_devices_check(&out->fencing.devices, diags) < 0)
 		return -1;
+	/* tenancy.adminPaths are folders of the spec (spec/tenant.h) */
+	if (nc_tenant_check_admin(NULL, &out->tenancy.admin_paths, diags) < 0)
+		return -1;
 	return nc_connections_check(&out->connections, diags);
 }
 

@@ -417,7 +417,16 @@ START_TEST(test_tenant_cli)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(nc_run_inq(dir, "printf 'tenancy:\\n  adminPaths: [admin]\\n' > ok.yaml && "
-					 "printf 'tenancy:\\n  adminPaths: [infra]\\n' > bad.yaml"), 0);
+					 "printf 'tenancy:\\n  adminPaths: [infra]\\n' > bad.yaml && "
+					 "printf 'tenancy:\\n  adminPaths: [admin, /etc]\\n' > abs.yaml"), 0);
+	/* an admin path that is no folder of the spec: the configuration is refused where it says so */
+	cmd = nc_xasprintf("validate --config %s/abs.yaml examples/tenants", dir);
+	nc_run_novacron(&r, cmd);
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "abs.yaml:2:23: error: tenancy.adminPaths: '/etc' is not a folder of the spec: an absolute path; "
+		   "write it relative to the spec's root (e.g. teams/web)\n");
+	nc_run_free(&r);
+	free(cmd);
 	cmd = nc_xasprintf("validate --config %s/ok.yaml examples/tenants", dir);
 	nc_run_novacron(&r, cmd);
 	ck_assert_int_eq(r.status, 0);
