@@ -71,7 +71,8 @@ struct nc_oidc {
 	/* JWKS (under mu) */
 	struct jwk *keys;
 	size_t nkeys;
-	time_t jwks_fetched;
+	time_t jwks_fetched;             /* the last fetch */
+	time_t jwks_refetched;           /* the last fetch for an unknown key */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -549,6 +550,7 @@ static int jwks_fetch(struct nc_oidc *o, struct nc_err *err)
 	o->nkeys = n;
 	pthread_mutex_unlock(&o->mu);
 	keys = NULL;
+	n = 0;
 	ret = 0;
 out:
 	keys_free(keys, n);
@@ -683,7 +685,9 @@ static int verify_id_token(struct nc_oidc *o, const char *jwt, const char *nonce
 
 		/* a new key at the provider: read the JWKS again, at most once per JWKS_REFETCH_MIN */
 		pthread_mutex_lock(&o->mu);
-		last = o->jwks_fetched;
+		last = o->jwks_refetched;
+		if (now - last >= JWKS_REFETCH_MIN)
+			o->jwks_refetched = now;
 		pthread_mutex_unlock(&o->mu);
 		if (now - last >= JWKS_REFETCH_MIN) {
 			if (jwks_fetch(o, &err) < 0)

@@ -16,7 +16,8 @@
 //        the signing key; bad=MODE makes the ID token wrong on purpose:
 //          expired, aud, iss, none (alg none), hs256 (HMAC keyed with the RSA public key),
 //          kid (a key not in the JWKS), sig (a broken signature), nonce, azp (two audiences
-//          and no azp), iat (issued an hour ahead)
+//          and no azp), iat (issued an hour ahead); rotate=1 signs with a new RSA key, added to
+//          the JWKS at that moment (a key rotation the client has not seen yet)
 //   POST /token                                code + code_verifier + client authentication
 //        (client_secret_basic or client_secret_post when --client-secret is given, none else)
 //
@@ -72,6 +73,13 @@ function idToken(login) {
   if (bad === 'kid') header.kid = 'rsa-unknown';
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   let sig;
+  if (login.rotate) {
+    const key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    header.kid = `rsa-${jwks.keys.length + 1}`;
+    jwks.keys.push(jwk(key.publicKey, header.kid, 'RS256'));
+    const again = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    return `${again}.${b64url(crypto.sign('sha256', Buffer.from(again), key.privateKey))}`;
+  }
   if (bad === 'none') {
     sig = Buffer.alloc(0);
   } else if (bad === 'hs256') {
@@ -121,7 +129,7 @@ function authorize(url, res) {
     redirect, challenge: q.get('code_challenge'), nonce: q.get('nonce'), expires: Date.now() + 60000,
     sub: q.get('sub') || opt.user, email: q.get('email') || opt.email,
     groups: list(q.get('groups') ?? opt.groups), amr: list(q.get('amr') ?? opt.amr),
-    alg: q.get('alg'), bad: q.get('bad'),
+    alg: q.get('alg'), bad: q.get('bad'), rotate: q.get('rotate'),
   });
   back.searchParams.set('code', code);
   back.searchParams.set('state', q.get('state'));
