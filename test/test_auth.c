@@ -4,16 +4,28 @@
  * calls with real requests' shape (headers and cookies), serve.yaml's
  * api.roles loaded by the real loader.
  */
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <yaml.h>
 
 #include "../reconciler/auth.h"
 #include "../reconciler/serve.h"
@@ -31,10 +43,64 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p);
 }
 
+/*
+ * Check runs no checked teardown after a failed test, so each test
+ * directory is also listed in a registry that the unchecked teardown (the
+ * runner's, after all tests) goes over: it stops the serve a test started,
+ * by the PID in DIR/pid, and removes the directory.
+ */
+static char registry[64];
+
+static void registry_setup(void)
+{
+	int fd;
+
+	snprintf(registry, sizeof(registry), "/tmp/nc-auth-registry-XXXXXX");
+	fd = mkstemp(registry);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void cleanup_dir(const char *dir)
+{
+	char *pf = nc_xasprintf("%s/pid", dir), *buf = NULL;
+	size_t len;
+
+	if (nc_read_file(pf, 64, &buf, &len) == 0) {
+		pid_t pid = (pid_t)atol(buf);
+
+		if (pid > 1 && kill(pid, SIGKILL) == 0)
+			waitpid(pid, NULL, 0);
+		free(buf);
+	}
+	free(pf);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void registry_teardown(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (nc_read_file(registry, 1 << 20, &buf, &len) == 0) {
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cleanup_dir(line);
+		free(buf);
+	}
+	unlink(registry);
+}
+
 static void setup(void)
 {
+	FILE *f;
+
 	snprintf(tdir, sizeof(tdir), "/tmp/nc-auth-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	f = fopen(registry, "a");
+	if (f) {
+		fprintf(f, "%s\n", tdir);
+		fclose(f);
+	}
 }
 
 static void serve_down(void);
@@ -535,17 +601,6 @@ END_TEST
 
 
 /* ---- a real serve on sim hosts, asked over a real listener (libcurl) ---- */
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 static int free_port(void)
 {
@@ -660,6 +715,14 @@ static void serve_up(const char *base, const char *cafile)
 		}
 		execl(NC_BINARY, "novacron", "serve", "--config", cfg, (char *)NULL);
 		_exit(127);
+	}
+	{
+		/* for the registry's cleanup after a failed test */
+		char *pf = nc_xasprintf("%s/pid", tdir), *pv = nc_xasprintf("%d\n", (int)serve_pid);
+
+		ck_assert_int_eq(nc_write_file_atomic(pf, pv, strlen(pv), 0600), 0);
+		free(pf);
+		free(pv);
 	}
 	for (i = 0; i < 300; i++) {
 		struct http_res r;
@@ -1210,7 +1273,6 @@ static const struct walk walk_table[] = {
 };
 
 /* the operations of docs/openapi.yaml ("GET /api/v1/..."), read with libyaml; 0 when there is no such file */
-#include <yaml.h>
 static size_t openapi_ops(char ops[][160], size_t max)
 {
 	char *path = nc_xasprintf("%s/docs/openapi.yaml", NC_SOURCE_DIR);
@@ -1386,6 +1448,7 @@ Suite *nc_suite_auth(void)
 	Suite *s = suite_create("auth");
 	TCase *tc = tcase_create("auth");
 
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_auth_token_cli);
