@@ -18,11 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
 
+#include "../reconciler/auth.h"
 #include "../reconciler/oidc.h"
 #include "../reconciler/serve.h"
 #include "../spec/diag.h"
@@ -37,8 +43,8 @@ static char tdir[64];
 static char skip_why[256];        /* the suite cannot run here: why */
 static char unrouted[256];        /* serve does not route /auth/ yet: why */
 static char setup_error[1024];    /* it should have run and did not */
-static pid_t provider_pid, serve_pid;
-static int provider_port, serve_port;
+static pid_t provider_pid, serve_pid, tls_provider_pid;
+static int provider_port, serve_port, tls_provider_port;
 
 /* node on PATH, or false */
 static bool have_node(void)
@@ -77,48 +83,49 @@ static int free_port(void)
 	return port;
 }
 
-/* starts the provider; its "port N" line read within 30 s */
-static int provider_start(void)
+/* starts a provider with these options; its "port N" line read within 30 s */
+static int provider_start(char *const *opts, pid_t *pid, int *port)
 {
 	posix_spawn_file_actions_t fa;
 	char *script = nc_xasprintf("%s/test/oidc/provider.mjs", NC_SOURCE_DIR);
-	char *redirect = nc_xasprintf("http://127.0.0.1:%d/auth/callback", serve_port);
-	char *argv[] = { "node", script, "--client-id", "novacron", "--client-secret", CLIENT_SECRET,
-			 "--redirect-uri", redirect, NULL };
+	char *argv[24] = { "node", script, "--client-id", "novacron", "--client-secret", CLIENT_SECRET };
 	char line[128];
-	size_t len = 0;
+	size_t len = 0, n = 6;
 	int fds[2], rc = -1;
 	struct pollfd pfd;
 	time_t deadline = time(NULL) + 30;
 
+	for (; *opts && n < NC_ARRAY_SIZE(argv) - 1; opts++)
+		argv[n++] = *opts;
+	argv[n] = NULL;
 	if (pipe(fds) < 0)
 		goto out_free;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	errno = posix_spawnp(&provider_pid, "node", &fa, NULL, argv, environ);
+	errno = posix_spawnp(pid, "node", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
 	if (errno) {
 		snprintf(setup_error, sizeof(setup_error), "cannot start node: %s", strerror(errno));
-		provider_pid = 0;
+		*pid = 0;
 		goto out;
 	}
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
 	while (len < sizeof(line) - 1 && !memchr(line, '\n', len) && time(NULL) < deadline) {
-		ssize_t n;
+		ssize_t got;
 
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
-		n = read(fds[0], line + len, sizeof(line) - 1 - len);
-		if (n <= 0)
+		got = read(fds[0], line + len, sizeof(line) - 1 - len);
+		if (got <= 0)
 			break;
-		len += (size_t)n;
+		len += (size_t)got;
 	}
 	line[len] = 0;
-	if (sscanf(line, "port %d", &provider_port) != 1) {
+	if (sscanf(line, "port %d", port) != 1) {
 		snprintf(setup_error, sizeof(setup_error), "the provider did not say its port: '%s'", line);
 		goto out;
 	}
@@ -127,7 +134,53 @@ out:
 	close(fds[0]);
 out_free:
 	free(script);
-	free(redirect);
+	return rc;
+}
+
+/* a throwaway self-signed certificate for 127.0.0.1 (EC P-256): cert.pem and key.pem in tdir */
+static int make_cert(void)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext = NULL;
+	char *cp = nc_xasprintf("%s/cert.pem", tdir), *kp = nc_xasprintf("%s/key.pem", tdir);
+	FILE *f = NULL, *g = NULL;
+	int rc = -1;
+
+	if (!pk || !x)
+		goto out;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+	if (!ext || !X509_add_ext(x, ext, -1) || X509_sign(x, pk, EVP_sha256()) <= 0)
+		goto out;
+	f = fopen(cp, "w");
+	g = fopen(kp, "w");
+	if (!f || !g || chmod(kp, 0600) < 0 || !PEM_write_X509(f, x) ||
+	    !PEM_write_PrivateKey(g, pk, NULL, NULL, 0, NULL, NULL))
+		goto out;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	if (rc < 0)
+		snprintf(setup_error, sizeof(setup_error), "cannot make a test certificate in %s", tdir);
+	X509_EXTENSION_free(ext);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	free(cp);
+	free(kp);
 	return rc;
 }
 
@@ -217,7 +270,7 @@ static long login(CURL *c, const char *who, char **body, char **callback_url)
 	HAS(loc, "code_challenge=");
 	HAS(loc, "&state=");
 	HAS(loc, "&nonce=");
-	HAS(loc, "scope=openid");
+	HAS(loc, "scope=openid%20email%20groups&");   /* api.oidc.scopes, openid added */
 	authz = nc_xasprintf("%s&%s", loc, who);
 	free(loc);
 	code = get(c, authz, &b, &cb);
@@ -285,6 +338,8 @@ static int serve_start(void)
 		"    clientId: novacron\n"
 		"    clientSecretFile: %s/client-secret\n"
 		"    redirectUrl: http://127.0.0.1:%d/auth/callback\n"
+		"    scopes: [email, groups]\n"
+		"    groupsClaim: roles\n"
 		"    requireMfa: [admin]\n",
 		tdir, tdir, tdir, serve_port, provider_port, tdir, serve_port);
 	if (write_text("serve.yaml", yaml, 0644) < 0 || write_text("client-secret", CLIENT_SECRET "\n", 0600) < 0 ||
@@ -373,8 +428,24 @@ static void suite_setup(void)
 		snprintf(setup_error, sizeof(setup_error), "no free port");
 		return;
 	}
-	if (provider_start() < 0 || serve_start() < 0)
-		return;
+	{
+		char *redirect = nc_xasprintf("http://127.0.0.1:%d/auth/callback", serve_port);
+		char *cert = nc_xasprintf("%s/cert.pem", tdir), *key = nc_xasprintf("%s/key.pem", tdir);
+		char *opts[] = { "--redirect-uri", redirect, "--groups-claim", "roles", NULL };
+		/* HTTPS, client_secret_post only: for test_oidc_https_ca_file */
+		char *tls_opts[] = { "--tls-cert", cert, "--tls-key", key, "--auth-methods", "client_secret_post", NULL };
+		int rc = provider_start(opts, &provider_pid, &provider_port);
+
+		if (rc == 0)
+			rc = make_cert();
+		if (rc == 0)
+			rc = provider_start(tls_opts, &tls_provider_pid, &tls_provider_port);
+		free(redirect);
+		free(cert);
+		free(key);
+		if (rc < 0 || serve_start() < 0)
+			return;
+	}
 	{
 		CURL *c = browser();
 		char *url = nc_xasprintf("http://127.0.0.1:%d/auth/oidc", serve_port), *body = NULL;
@@ -391,6 +462,7 @@ static void suite_teardown(void)
 {
 	stop(&serve_pid);
 	stop(&provider_pid);
+	stop(&tls_provider_pid);
 	if (tdir[0])
 		nc_run_inq("/", "rm -rf '%s'", tdir);
 	curl_global_cleanup();
@@ -685,6 +757,178 @@ START_TEST(test_oidc_create_checks_provider)
 }
 END_TEST
 
+/* ---- nc_oidc_handle called directly, as web.c does, with a request the test makes ---- */
+struct fake_req {
+	const char *query[4][2];
+	const char *cookie;              /* the value of nc_oidc_state */
+};
+
+static const char *fake_none(const struct nc_web_req *r, const char *name)
+{
+	(void)r;
+	(void)name;
+	return NULL;
+}
+
+static const char *fake_query(const struct nc_web_req *r, const char *name)
+{
+	const struct fake_req *f = r->ctx;
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(f->query) && f->query[i][0]; i++)
+		if (strcmp(f->query[i][0], name) == 0)
+			return f->query[i][1];
+	return NULL;
+}
+
+static const char *fake_cookie(const struct nc_web_req *r, const char *name)
+{
+	const struct fake_req *f = r->ctx;
+
+	return strcmp(name, "nc_oidc_state") == 0 ? f->cookie : NULL;
+}
+
+static void call(struct nc_oidc *o, struct nc_auth *a, const char *path, struct fake_req *f,
+		 struct nc_web_resp *resp)
+{
+	struct nc_web_req req = { .method = "GET", .path = path, .body = "", .peer = "127.0.0.1",
+				  .header = fake_none, .query = fake_query, .cookie = fake_cookie, .ctx = f };
+
+	memset(resp, 0, sizeof(*resp));
+	nc_buf_init(&resp->body);
+	nc_oidc_handle(o, a, &req, resp);
+}
+
+/* resp's header name whose value starts with prefix, or NULL */
+static const char *resp_header(const struct nc_web_resp *resp, const char *name, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i][0], name) == 0 &&
+		    strncmp(resp->headers[i][1], prefix, strlen(prefix)) == 0)
+			return resp->headers[i][1];
+	return NULL;
+}
+
+/* the value of query parameter name in url (caller frees) */
+static char *url_param(const char *url, const char *name)
+{
+	char *key = nc_xasprintf("%s=", name);
+	const char *p = strchr(url, '?');
+	char *v = NULL;
+
+	while (p && !v) {
+		p++;
+		if (strncmp(p, key, strlen(key)) == 0)
+			v = nc_xstrndup(p + strlen(key), strcspn(p + strlen(key), "&#"));
+		p = strchr(p, '&');
+	}
+	free(key);
+	return v;
+}
+
+/*
+ * A provider on HTTPS whose certificate only api.oidc.caFile trusts, and
+ * whose token endpoint takes client_secret_post only: with caFile a whole
+ * login works; without it the provider cannot be read and login says 503.
+ */
+START_TEST(test_oidc_https_ca_file)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder = NULL;
+	struct nc_diags diags;
+	struct nc_oidc *o = NULL;
+	struct nc_auth *a = NULL;
+	struct nc_err err;
+	struct nc_web_resp resp;
+	struct fake_req f;
+	char *path, *yaml, *state_dir, *authz, *ca, *cb = NULL, *body = NULL, *state, *code, *cookie;
+	const char *loc, *set;
+	CURL *c;
+	int with_ca;
+
+	if (skip_why[0]) {
+		NC_TEST_SKIP("%s", skip_why);
+		return;
+	}
+	ck_assert_msg(tls_provider_port > 0, "%s", setup_error);
+	ca = nc_xasprintf("%s/cert.pem", tdir);
+	state_dir = nc_xasprintf("%s/state-inproc", tdir);
+	path = nc_xasprintf("%s/inproc.yaml", tdir);
+	for (with_ca = 1; with_ca >= 0; with_ca--) {
+		yaml = nc_xasprintf("source:\n  directory: %s/spec\nstateDir: %s\napi:\n"
+				    "  roles: [{role: operator, groups: [ops]}]\n"
+				    "  oidc:\n    issuer: https://127.0.0.1:%d\n    clientId: novacron\n"
+				    "    clientSecretFile: %s/client-secret\n"
+				    "    redirectUrl: http://127.0.0.1:1/auth/callback\n%s%s%s",
+				    tdir, state_dir, tls_provider_port, tdir, with_ca ? "    caFile: " : "",
+				    with_ca ? ca : "", with_ca ? "\n" : "");
+		ck_assert_int_eq(nc_write_file_atomic(path, yaml, strlen(yaml), 0644), 0);
+		free(yaml);
+		nc_diags_init(&diags);
+		ck_assert_int_eq(nc_serve_config_load(&cfg, &holder, path, &diags), 0);
+		nc_diags_release(&diags);
+		ck_assert_int_eq(nc_auth_create(&a, &cfg, state_dir, &err), 0);
+		ck_assert_msg(nc_oidc_create(&o, &cfg, &err) == 0, "%s", err.msg);
+		memset(&f, 0, sizeof(f));
+		call(o, a, "/auth/oidc/login", &f, &resp);
+		if (!with_ca) {
+			ck_assert_int_eq(resp.code, 503);
+			HAS(resp.body.buf, "The OpenID Connect provider could not be reached");
+			nc_web_resp_release(&resp);
+			nc_oidc_destroy(o);
+			nc_auth_destroy(a);
+			nc_spec_free(holder);
+			holder = NULL;
+			break;
+		}
+		ck_assert_int_eq(resp.code, 302);
+		loc = resp_header(&resp, "Location", "https://127.0.0.1:");
+		ck_assert_ptr_nonnull(loc);
+		set = resp_header(&resp, "Set-Cookie", "nc_oidc_state=");
+		ck_assert_ptr_nonnull(set);
+		HAS(set, "; HttpOnly; SameSite=Lax");
+		authz = nc_xasprintf("%s&sub=tls-user&groups=ops", loc);
+		state = url_param(loc, "state");
+		nc_web_resp_release(&resp);
+		/* the browser at the provider (it trusts the same CA) */
+		c = browser();
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		ck_assert_int_eq(get(c, authz, &body, &cb), 302);
+		curl_easy_cleanup(c);
+		free(body);
+		free(authz);
+		code = url_param(cb, "code");
+		ck_assert_ptr_nonnull(code);
+		/* back at serve: the code is redeemed with client_secret_post over HTTPS */
+		f.query[0][0] = "code";
+		f.query[0][1] = code;
+		f.query[1][0] = "state";
+		f.query[1][1] = state;
+		f.cookie = state;
+		call(o, a, "/auth/callback", &f, &resp);
+		ck_assert_msg(resp.code == 302, "%u %s", resp.code, resp.body.buf);
+		ck_assert_str_eq(resp_header(&resp, "Location", ""), "/");
+		cookie = (char *)resp_header(&resp, "Set-Cookie", "nc_session=");
+		ck_assert_ptr_nonnull(cookie);
+		HAS(cookie, "HttpOnly");
+		nc_web_resp_release(&resp);
+		free(code);
+		free(state);
+		free(cb);
+		cb = NULL;
+		nc_oidc_destroy(o);
+		nc_auth_destroy(a);
+		nc_spec_free(holder);
+		holder = NULL;
+	}
+	free(path);
+	free(state_dir);
+	free(ca);
+}
+END_TEST
+
 Suite *nc_suite_oidc(void)
 {
 	Suite *s = suite_create("oidc");
@@ -700,6 +944,7 @@ Suite *nc_suite_oidc(void)
 	tcase_add_test(tc, test_oidc_state_replay);
 	tcase_add_test(tc, test_oidc_denied_and_info);
 	tcase_add_test(tc, test_oidc_create_checks_provider);
+	tcase_add_test(tc, test_oidc_https_ca_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,11 +2,16 @@
 // (test/test_oidc.c, the browser test).  Node.js built-in modules only.
 //
 //   node test/oidc/provider.mjs [--port 0] [--client-id ID] [--client-secret S]
+//                               [--auth-methods client_secret_basic,client_secret_post]
 //                               [--redirect-uri URL] [--user SUB] [--email E]
-//                               [--groups a,b] [--amr pwd,otp]
+//                               [--groups a,b] [--groups-claim groups] [--amr pwd,otp]
+//                               [--tls-cert PEM --tls-key PEM]
 //
 // Listens on 127.0.0.1 (port 0: any free port) and prints one line
-// "port N" when it is ready.  Its issuer is http://127.0.0.1:N.
+// "port N" when it is ready.  Its issuer is http://127.0.0.1:N, or
+// https://127.0.0.1:N with --tls-cert and --tls-key.  With --client-secret the
+// token endpoint takes the methods of --auth-methods (default both); without
+// it, a public client (none).
 //
 //   GET  /.well-known/openid-configuration   discovery
 //   GET  /jwks                                 an RSA (kid rsa-1) and an EC P-256 key (kid ec-1)
@@ -23,7 +28,9 @@
 //
 // A code is good once and for 60 seconds.  Nothing is written to disk.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { parseArgs } from 'node:util';
 
 const { values: opt } = parseArgs({
@@ -35,6 +42,10 @@ const { values: opt } = parseArgs({
     user: { type: 'string', default: 'alice' },
     email: { type: 'string' },
     groups: { type: 'string', default: '' },
+    'groups-claim': { type: 'string', default: 'groups' },
+    'auth-methods': { type: 'string', default: 'client_secret_basic,client_secret_post' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     amr: { type: 'string', default: 'pwd' },
   },
 });
@@ -50,6 +61,7 @@ let issuer = '';
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const list = (s) => (s ? s.split(',').filter((x) => x) : []);
+const authMethods = opt['client-secret'] !== undefined ? list(opt['auth-methods']) : ['none'];
 
 function idToken(login) {
   const now = Math.floor(Date.now() / 1000);
@@ -61,7 +73,7 @@ function idToken(login) {
     nonce: login.nonce, auth_time: now, amr: login.amr,
   };
   if (login.email) claims.email = login.email;
-  if (login.groups) claims.groups = login.groups;
+  if (login.groups) claims[opt['groups-claim']] = login.groups;
   if (bad === 'expired') { claims.exp = now - 3600; claims.iat = now - 7200; }
   if (bad === 'aud') claims.aud = 'another-client';
   if (bad === 'azp') claims.aud = [opt['client-id'], 'another-client'];
@@ -148,6 +160,8 @@ function token(req, body, res) {
   }
   if (client !== opt['client-id']) return send(res, 401, { error: 'invalid_client' });
   if (opt['client-secret'] !== undefined) {
+    const used = basic ? 'client_secret_basic' : 'client_secret_post';
+    if (!authMethods.includes(used)) return send(res, 401, { error: 'invalid_client', error_description: `${used} is not taken` });
     const a = Buffer.from(secret || ''), b = Buffer.from(opt['client-secret']);
     if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) return send(res, 401, { error: 'invalid_client' });
   } else if (secret) {
@@ -167,7 +181,8 @@ function token(req, body, res) {
   });
 }
 
-const server = http.createServer((req, res) => {
+const tls = opt['tls-cert'] && opt['tls-key'];
+const handler = (req, res) => {
   const url = new URL(req.url, issuer);
   let body = '';
   req.setEncoding('utf8');
@@ -186,8 +201,7 @@ const server = http.createServer((req, res) => {
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256', 'ES256'],
         code_challenge_methods_supported: ['S256'],
-        token_endpoint_auth_methods_supported:
-          opt['client-secret'] !== undefined ? ['client_secret_basic', 'client_secret_post'] : ['none'],
+        token_endpoint_auth_methods_supported: authMethods,
         scopes_supported: ['openid', 'profile', 'email', 'groups'],
         claims_supported: ['sub', 'email', 'groups', 'amr'],
       });
@@ -197,11 +211,14 @@ const server = http.createServer((req, res) => {
     if (req.method === 'POST' && url.pathname === '/token') return token(req, body, res);
     send(res, 404, { error: 'not_found' });
   });
-});
+};
+const server = tls
+  ? https.createServer({ cert: fs.readFileSync(opt['tls-cert']), key: fs.readFileSync(opt['tls-key']) }, handler)
+  : http.createServer(handler);
 
 server.listen(Number(opt.port), '127.0.0.1', () => {
   const { port } = server.address();
-  issuer = `http://127.0.0.1:${port}`;
+  issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   process.stdout.write(`port ${port}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
