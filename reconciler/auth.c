@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -818,7 +819,19 @@ static void login(struct nc_auth *a, const struct nc_web_req *req, struct nc_web
 	struct nc_principal p;
 	char csrf[NC_AUTH_SECRET_LEN + 1];
 	const char *why = "no token given";
+	const char *ct = req_header(req, "Content-Type");
 
+	/*
+	 * Only JSON: a form on another site can POST text/plain or a form
+	 * encoding without asking, but not application/json, so no other site
+	 * can log a browser in with a token of its choosing (login CSRF).
+	 */
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+		if (tk)
+			json_tokener_free(tk);
+		nc_web_error(resp, 415, "send the token as JSON: Content-Type: application/json, {\"token\": \"nc_...\"}");
+		return;
+	}
 	if (tk)
 		root = json_tokener_parse_ex(tk, req->body ? req->body : "", (int)req->body_len);
 	if (tk)
