@@ -9,19 +9,15 @@
  * provider's JWKS (RS256 or ES256 only) and its claims, binds the user to a
  * role (nc_auth_bind_oidc), checks multi-factor for the roles of
  * api.oidc.requireMfa and starts a session.  Tokens, codes and secrets are
- * never logged nor shown.
+ * never logged nor shown.  oidc-jwt.c holds the JWS and JWK parts.
  */
 #include "oidc.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,12 +26,12 @@
 #include <time.h>
 
 #include "auth.h"
+#include "oidc-jwt.h"
 #include "serve.h"
 
 #define PENDING_MAX 1024            /* logins in progress at once; the oldest goes first */
 #define PENDING_TTL 600             /* a login must come back within 10 minutes */
 #define DOC_MAX (256 * 1024)        /* discovery document, JWKS, token response */
-#define JWT_MAX (16 * 1024)
 #define JWKS_REFETCH_MIN 30         /* seconds between two JWKS fetches for unknown keys */
 #define JWKS_MAX_AGE 3600           /* keys older than this are read again on the next login */
 #define DISCOVERY_RETRY 10          /* seconds between two discovery attempts */
@@ -47,12 +43,6 @@
 struct pending {
 	char state[48], verifier[48], nonce[48];
 	time_t expires;
-};
-
-struct jwk {
-	char *kid;                       /* NULL when the JWK has none */
-	int kty;                         /* EVP_PKEY_RSA or EVP_PKEY_EC */
-	EVP_PKEY *pkey;
 };
 
 enum client_auth { AUTH_NONE, AUTH_BASIC, AUTH_POST };
@@ -69,7 +59,7 @@ struct nc_oidc {
 	struct pending pending[PENDING_MAX];
 	size_t npending;
 	/* JWKS (under mu) */
-	struct jwk *keys;
+	struct nc_jwk *keys;
 	size_t nkeys;
 	time_t jwks_fetched;             /* the last fetch */
 	time_t jwks_refetched;           /* the last fetch for an unknown key */
@@ -84,58 +74,6 @@ static void curl_init_once(void)
 
 /* ---- base64url (RFC 4648 section 5, no padding) ---- */
 
-static char *b64url_encode(const unsigned char *in, size_t n)
-{
-	char *out = nc_xmalloc(4 * ((n + 2) / 3) + 1);
-	int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-	int i;
-
-	while (len > 0 && out[len - 1] == '=')
-		len--;
-	out[len] = 0;
-	for (i = 0; i < len; i++)
-		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-	return out;
-}
-
-/* decodes len characters of s; NULL when s is not base64url (no padding) */
-static unsigned char *b64url_decode(const char *s, size_t len, size_t *out_len)
-{
-	size_t i, padded = (len + 3) / 4 * 4, pad = padded - len;
-	unsigned char *tmp, *out;
-	int n;
-
-	if (len % 4 == 1 || len > JWT_MAX)
-		return NULL;
-	tmp = nc_xmalloc(padded + 1);
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '-')
-			c = '+';
-		else if (c == '_')
-			c = '/';
-		else if (!isalnum((unsigned char)c)) {
-			free(tmp);
-			return NULL;
-		}
-		tmp[i] = (unsigned char)c;
-	}
-	for (; i < padded; i++)
-		tmp[i] = '=';
-	tmp[padded] = 0;
-	out = nc_xmalloc(padded / 4 * 3 + 1);
-	n = padded ? EVP_DecodeBlock(out, tmp, (int)padded) : 0;
-	free(tmp);
-	if (n < 0 || (size_t)n < pad) {
-		free(out);
-		return NULL;
-	}
-	*out_len = (size_t)n - pad;
-	out[*out_len] = 0;
-	return out;
-}
-
 static void random_b64url(char *out, size_t n)
 {
 	unsigned char raw[32];
@@ -143,7 +81,7 @@ static void random_b64url(char *out, size_t n)
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		abort();             /* no randomness: nothing secure can be done */
-	s = b64url_encode(raw, sizeof(raw));
+	s = nc_b64url_encode(raw, sizeof(raw));
 	snprintf(out, n, "%s", s);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	free(s);
@@ -265,80 +203,6 @@ out:
 	return ret;
 }
 
-static json_object *parse_json(const char *text, const char *what, struct nc_err *err)
-{
-	json_tokener *tok = json_tokener_new();
-	json_object *j = json_tokener_parse_ex(tok, text, (int)strlen(text));
-
-	if (!j || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != strlen(text)) {
-		/* trailing blanks are fine */
-		if (j && json_tokener_get_error(tok) == json_tokener_success) {
-			const char *rest = text + json_tokener_get_parse_end(tok);
-
-			while (*rest && isspace((unsigned char)*rest))
-				rest++;
-			if (!*rest)
-				goto ok;
-		}
-		json_object_put(j);
-		json_tokener_free(tok);
-		nc_err_set(err, "%s is not valid JSON", what);
-		return NULL;
-	}
-ok:
-	json_tokener_free(tok);
-	if (!json_object_is_type(j, json_type_object)) {
-		json_object_put(j);
-		nc_err_set(err, "%s is not a JSON object", what);
-		return NULL;
-	}
-	return j;
-}
-
-/* the string member name of j, or NULL */
-static const char *jstr(json_object *j, const char *name)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, name, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* a numeric date member (seconds); -1 when absent or not a number */
-static int jtime(json_object *j, const char *name, int64_t *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(j, name, &v) ||
-	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-		return -1;
-	*out = json_object_get_int64(v);
-	return 0;
-}
-
-/* j's member name is the string s, or an array holding s */
-static bool jhas(json_object *j, const char *name, const char *s)
-{
-	json_object *v;
-	size_t i;
-
-	if (!json_object_object_get_ex(j, name, &v))
-		return false;
-	if (json_object_is_type(v, json_type_string))
-		return strcmp(json_object_get_string(v), s) == 0;
-	if (!json_object_is_type(v, json_type_array))
-		return false;
-	for (i = 0; i < json_object_array_length(v); i++) {
-		json_object *e = json_object_array_get_idx(v, i);
-
-		if (json_object_is_type(e, json_type_string) && strcmp(json_object_get_string(e), s) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* ---- discovery ---- */
 
 /* -1: the provider could not be read; -2: what it says is wrong (a configuration error) */
@@ -356,12 +220,12 @@ static int discover(struct nc_oidc *o, struct nc_err *err)
 	if (fetch(o, url, NULL, NULL, NULL, &text, err) < 0)
 		goto out;
 	ret = -2;
-	if (!(j = parse_json(text, "the discovery document", err)))
+	if (!(j = nc_json_parse_object(text, "the discovery document", err)))
 		goto out;
-	iss = jstr(j, "issuer");
-	authz = jstr(j, "authorization_endpoint");
-	token = jstr(j, "token_endpoint");
-	jwks = jstr(j, "jwks_uri");
+	iss = nc_json_str(j, "issuer");
+	authz = nc_json_str(j, "authorization_endpoint");
+	token = nc_json_str(j, "token_endpoint");
+	jwks = nc_json_str(j, "jwks_uri");
 	if (!iss || strcmp(iss, o->issuer) != 0) {
 		nc_err_set(err, "%s: its issuer is not api.oidc.issuer %s (it must match exactly)", url, o->issuer);
 		goto out;
@@ -379,9 +243,9 @@ static int discover(struct nc_oidc *o, struct nc_err *err)
 
 		/* client_secret_basic is the default when the provider says nothing */
 		if (!json_object_object_get_ex(j, "token_endpoint_auth_methods_supported", &m) ||
-		    jhas(j, "token_endpoint_auth_methods_supported", "client_secret_basic"))
+		    nc_json_has(j, "token_endpoint_auth_methods_supported", "client_secret_basic"))
 			ca = AUTH_BASIC;
-		else if (jhas(j, "token_endpoint_auth_methods_supported", "client_secret_post"))
+		else if (nc_json_has(j, "token_endpoint_auth_methods_supported", "client_secret_post"))
 			ca = AUTH_POST;
 		else {
 			nc_err_set(err, "%s: the provider takes neither client_secret_basic nor client_secret_post "
@@ -408,109 +272,11 @@ out:
 
 /* ---- JWKS ---- */
 
-static BIGNUM *jwk_bn(json_object *k, const char *name, size_t *len)
-{
-	const char *s = jstr(k, name);
-	unsigned char *raw;
-	size_t n;
-	BIGNUM *bn;
-
-	if (!s || !(raw = b64url_decode(s, strlen(s), &n)) )
-		return NULL;
-	if (n == 0) {
-		free(raw);
-		return NULL;
-	}
-	bn = BN_bin2bn(raw, (int)n, NULL);
-	if (len)
-		*len = n;
-	free(raw);
-	return bn;
-}
-
-/* one JWK as an OpenSSL public key; NULL for a key this client does not use */
-static EVP_PKEY *jwk_key(json_object *k, int *kty)
-{
-	const char *type = jstr(k, "kty"), *use = jstr(k, "use");
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	unsigned char *x = NULL, *y = NULL, pub[65];
-	size_t xl = 0, yl = 0;
-
-	if (!type || (use && strcmp(use, "sig") != 0))
-		return NULL;
-	bld = OSSL_PARAM_BLD_new();
-	if (!bld)
-		return NULL;
-	if (strcmp(type, "RSA") == 0) {
-		if (!(n = jwk_bn(k, "n", NULL)) || !(e = jwk_bn(k, "e", NULL)) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-			goto out;
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-		*kty = EVP_PKEY_RSA;
-	} else if (strcmp(type, "EC") == 0) {
-		const char *crv = jstr(k, "crv"), *xs = jstr(k, "x"), *ys = jstr(k, "y");
-
-		if (!crv || strcmp(crv, "P-256") != 0 || !xs || !ys ||
-		    !(x = b64url_decode(xs, strlen(xs), &xl)) || !(y = b64url_decode(ys, strlen(ys), &yl)) ||
-		    xl != 32 || yl != 32)
-			goto out;
-		pub[0] = 0x04;       /* uncompressed point */
-		memcpy(pub + 1, x, 32);
-		memcpy(pub + 33, y, 32);
-		if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)))
-			goto out;
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		*kty = EVP_PKEY_EC;
-	} else {
-		goto out;
-	}
-	if (!ctx || !(params = OSSL_PARAM_BLD_to_param(bld)) || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		pkey = NULL;
-		goto out;
-	}
-	/* the point is on the curve; an RSA key has at least 2048 bits */
-	check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (!check || EVP_PKEY_public_check(check) <= 0 ||
-	    (*kty == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < 2048)) {
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
-out:
-	EVP_PKEY_CTX_free(check);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(n);
-	BN_free(e);
-	free(x);
-	free(y);
-	return pkey;
-}
-
-static void keys_free(struct jwk *keys, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(keys[i].kid);
-		EVP_PKEY_free(keys[i].pkey);
-	}
-	free(keys);
-}
-
 static int jwks_fetch(struct nc_oidc *o, struct nc_err *err)
 {
 	char *url, *text = NULL;
-	json_object *j = NULL, *arr;
-	struct jwk *keys = NULL;
-	size_t i, n = 0;
+	struct nc_jwk *keys = NULL;
+	size_t n = 0;
 	int ret = -1;
 
 	pthread_mutex_lock(&o->mu);
@@ -523,29 +289,14 @@ static int jwks_fetch(struct nc_oidc *o, struct nc_err *err)
 	}
 	if (fetch(o, url, NULL, NULL, NULL, &text, err) < 0)
 		goto out;
-	if (!(j = parse_json(text, "the JWKS", err)))
-		goto out;
-	if (!json_object_object_get_ex(j, "keys", &arr) || !json_object_is_type(arr, json_type_array)) {
-		nc_err_set(err, "%s: no keys array", url);
-		goto out;
-	}
-	for (i = 0; i < json_object_array_length(arr) && n < 64; i++) {
-		json_object *k = json_object_array_get_idx(arr, i);
-		const char *kid;
-		EVP_PKEY *pkey;
-		int kty = 0;
+	if (nc_jwks_parse(text, &keys, &n, err) < 0) {
+		struct nc_err e2 = *err;
 
-		if (!json_object_is_type(k, json_type_object) || !(pkey = jwk_key(k, &kty)))
-			continue;
-		keys = nc_xreallocarray(keys, n + 1, sizeof(*keys));
-		kid = jstr(k, "kid");
-		keys[n].kid = kid ? nc_xstrdup(kid) : NULL;
-		keys[n].kty = kty;
-		keys[n].pkey = pkey;
-		n++;
+		nc_err_set(err, "%s: %s", url, e2.msg);
+		goto out;
 	}
 	pthread_mutex_lock(&o->mu);
-	keys_free(o->keys, o->nkeys);
+	nc_jwks_free(o->keys, o->nkeys);
 	o->keys = keys;
 	o->nkeys = n;
 	pthread_mutex_unlock(&o->mu);
@@ -553,8 +304,7 @@ static int jwks_fetch(struct nc_oidc *o, struct nc_err *err)
 	n = 0;
 	ret = 0;
 out:
-	keys_free(keys, n);
-	json_object_put(j);
+	nc_jwks_free(keys, n);
 	free(text);
 	free(url);
 	return ret;
@@ -585,49 +335,6 @@ static EVP_PKEY *key_find(struct nc_oidc *o, const char *kid, int kty)
 
 /* ---- the ID token ---- */
 
-static bool verify_sig(EVP_PKEY *pkey, int kty, const char *signed_part, size_t signed_len,
-		       const unsigned char *sig, size_t sig_len)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char *der = NULL;
-	const unsigned char *s = sig;
-	size_t slen = sig_len;
-	ECDSA_SIG *es = NULL;
-	bool ok = false;
-
-	if (!md)
-		return false;
-	if (kty == EVP_PKEY_EC) {
-		/* JWS ES256 carries r||s (32 bytes each); OpenSSL wants DER */
-		BIGNUM *r, *ss;
-		int dl;
-
-		if (sig_len != 64 || !(es = ECDSA_SIG_new()))
-			goto out;
-		r = BN_bin2bn(sig, 32, NULL);
-		ss = BN_bin2bn(sig + 32, 32, NULL);
-		if (!r || !ss || !ECDSA_SIG_set0(es, r, ss)) {
-			BN_free(r);
-			BN_free(ss);
-			goto out;
-		}
-		dl = i2d_ECDSA_SIG(es, &der);
-		if (dl <= 0)
-			goto out;
-		s = der;
-		slen = (size_t)dl;
-	} else if (sig_len != (size_t)EVP_PKEY_get_size(pkey)) {
-		goto out;
-	}
-	ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1 &&
-	     EVP_DigestVerify(md, s, slen, (const unsigned char *)signed_part, signed_len) == 1;
-out:
-	OPENSSL_free(der);
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(md);
-	return ok;
-}
-
 /*
  * Verifies the ID token: its form, alg, signature, iss, aud (azp), exp,
  * iat and nonce.  *claims (the caller puts it) on success; why says what
@@ -648,21 +355,21 @@ static int verify_id_token(struct nc_oidc *o, const char *jwt, const char *nonce
 	time_t now = time(NULL);
 	const char *v;
 
-	if (strlen(jwt) > JWT_MAX || !(d1 = strchr(jwt, '.')) || !(d2 = strchr(d1 + 1, '.')) ||
+	if (strlen(jwt) > NC_JWS_MAX || !(d1 = strchr(jwt, '.')) || !(d2 = strchr(d1 + 1, '.')) ||
 	    strchr(d2 + 1, '.')) {
 		snprintf(why, whylen, "the ID token is not a JWS in compact form");
 		goto out;
 	}
-	if (!(hdr_raw = b64url_decode(jwt, (size_t)(d1 - jwt), &hl)) ||
-	    !(pay_raw = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &pl)) ||
-	    !(sig = b64url_decode(d2 + 1, strlen(d2 + 1), &sl)) ||
+	if (!(hdr_raw = nc_b64url_decode(jwt, (size_t)(d1 - jwt), &hl)) ||
+	    !(pay_raw = nc_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &pl)) ||
+	    !(sig = nc_b64url_decode(d2 + 1, strlen(d2 + 1), &sl)) ||
 	    strlen((char *)hdr_raw) != hl || strlen((char *)pay_raw) != pl ||
-	    !(hdr = parse_json((char *)hdr_raw, "the ID token's header", &err)) ||
-	    !(pay = parse_json((char *)pay_raw, "the ID token's claims", &err))) {
+	    !(hdr = nc_json_parse_object((char *)hdr_raw, "the ID token's header", &err)) ||
+	    !(pay = nc_json_parse_object((char *)pay_raw, "the ID token's claims", &err))) {
 		snprintf(why, whylen, "the ID token is not a JWS in compact form");
 		goto out;
 	}
-	alg = jstr(hdr, "alg");
+	alg = nc_json_str(hdr, "alg");
 	if (!alg || (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0)) {
 		snprintf(why, whylen, "the ID token is signed with alg %.32s: only RS256 and ES256 are accepted",
 			 alg ? alg : "(none)");
@@ -673,7 +380,7 @@ static int verify_id_token(struct nc_oidc *o, const char *jwt, const char *nonce
 		goto out;
 	}
 	kty = alg[0] == 'R' ? EVP_PKEY_RSA : EVP_PKEY_EC;
-	kid = jstr(hdr, "kid");
+	kid = nc_json_str(hdr, "kid");
 	pthread_mutex_lock(&o->mu);
 	stale = now - o->jwks_fetched >= JWKS_MAX_AGE;
 	pthread_mutex_unlock(&o->mu);
@@ -700,22 +407,22 @@ static int verify_id_token(struct nc_oidc *o, const char *jwt, const char *nonce
 			 kid ? kid : "(none)", alg);
 		goto out;
 	}
-	if (!verify_sig(pkey, kty, jwt, (size_t)(d2 - jwt), sig, sl)) {
+	if (!nc_jws_verify(pkey, kty, jwt, (size_t)(d2 - jwt), sig, sl)) {
 		snprintf(why, whylen, "the ID token's signature does not verify");
 		goto out;
 	}
-	if (!(v = jstr(pay, "iss")) || strcmp(v, o->issuer) != 0) {
+	if (!(v = nc_json_str(pay, "iss")) || strcmp(v, o->issuer) != 0) {
 		snprintf(why, whylen, "the ID token's issuer is not %s", o->issuer);
 		goto out;
 	}
-	if (!jhas(pay, "aud", o->client_id)) {
+	if (!nc_json_has(pay, "aud", o->client_id)) {
 		snprintf(why, whylen, "the ID token is not for this client (aud)");
 		goto out;
 	}
 	{
 		json_object *aud;
 
-		v = jstr(pay, "azp");
+		v = nc_json_str(pay, "azp");
 		json_object_object_get_ex(pay, "aud", &aud);
 		if ((json_object_is_type(aud, json_type_array) && json_object_array_length(aud) > 1 && !v) ||
 		    (v && strcmp(v, o->client_id) != 0)) {
@@ -723,15 +430,15 @@ static int verify_id_token(struct nc_oidc *o, const char *jwt, const char *nonce
 			goto out;
 		}
 	}
-	if (jtime(pay, "exp", &exp) < 0 || exp + LEEWAY <= (int64_t)now) {
+	if (nc_json_time(pay, "exp", &exp) < 0 || exp + LEEWAY <= (int64_t)now) {
 		snprintf(why, whylen, "the ID token has expired");
 		goto out;
 	}
-	if (jtime(pay, "iat", &iat) < 0 || iat > (int64_t)now + IAT_FUTURE_MAX) {
+	if (nc_json_time(pay, "iat", &iat) < 0 || iat > (int64_t)now + IAT_FUTURE_MAX) {
 		snprintf(why, whylen, "the ID token's issue time (iat) is missing or in the future");
 		goto out;
 	}
-	v = jstr(pay, "nonce");
+	v = nc_json_str(pay, "nonce");
 	if (!v || strlen(v) != strlen(nonce) || CRYPTO_memcmp(v, nonce, strlen(nonce)) != 0) {
 		snprintf(why, whylen, "the ID token's nonce is not this login's");
 		goto out;
@@ -837,7 +544,7 @@ static void login(struct nc_oidc *o, const struct nc_web_req *req, struct nc_web
 	p.expires = now + PENDING_TTL;
 	if (EVP_Digest(p.verifier, strlen(p.verifier), digest, &dl, EVP_sha256(), NULL) != 1)
 		abort();
-	challenge = b64url_encode(digest, dl);
+	challenge = nc_b64url_encode(digest, dl);
 
 	pthread_mutex_lock(&o->mu);
 	for (i = 0; i < o->npending;) {           /* the expired go */
@@ -932,7 +639,7 @@ static int redeem(struct nc_oidc *o, const char *code, const struct pending *p, 
 		snprintf(why, whylen, "the provider did not give tokens for this login");
 		goto out;
 	}
-	if (!(j = parse_json(text, "the token response", &err)) || !(idt = jstr(j, "id_token"))) {
+	if (!(j = nc_json_parse_object(text, "the token response", &err)) || !(idt = nc_json_str(j, "id_token"))) {
 		snprintf(why, whylen, "the provider's token response holds no ID token");
 		goto out;
 	}
@@ -1001,8 +708,8 @@ static void callback(struct nc_oidc *o, struct nc_auth *auth, const struct nc_we
 		page(resp, 401, "Login refused", why);
 		goto out;
 	}
-	sub = jstr(claims, "sub");
-	email = jstr(claims, "email");
+	sub = nc_json_str(claims, "sub");
+	email = nc_json_str(claims, "email");
 	if (!sub || !plain(sub, 128) || (email && !plain(email, 128))) {
 		page(resp, 401, "Login refused", "The ID token's subject or e-mail is missing or not printable.");
 		goto out;
@@ -1019,7 +726,7 @@ static void callback(struct nc_oidc *o, struct nc_auth *auth, const struct nc_we
 			}
 	}
 	if (json_object_object_get_ex(claims, "amr", &amr) && json_object_is_type(amr, json_type_array))
-		mfa = jhas(claims, "amr", "mfa") || jhas(claims, "amr", "otp") || jhas(claims, "amr", "hwk");
+		mfa = nc_json_has(claims, "amr", "mfa") || nc_json_has(claims, "amr", "otp") || nc_json_has(claims, "amr", "hwk");
 	nc_auth_bind_oidc(auth, sub, email, groups, ngroups, &pr);
 	if (!pr.who[0])
 		snprintf(pr.who, sizeof(pr.who), "oidc:%s%s%s%s", sub, email ? " (" : "", email ? email : "",
@@ -1200,7 +907,7 @@ void nc_oidc_destroy(struct nc_oidc *o)
 	free(o->authz_ep);
 	free(o->token_ep);
 	free(o->jwks_uri);
-	keys_free(o->keys, o->nkeys);
+	nc_jwks_free(o->keys, o->nkeys);
 	OPENSSL_cleanse(o->pending, sizeof(o->pending));
 	free(o);
 }

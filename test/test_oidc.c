@@ -754,6 +754,22 @@ START_TEST(test_oidc_create_checks_provider)
 	HAS(msg, "api.oidc.issuer http://idp.example.com: only https is allowed");
 	/* a provider that does not answer now is read again at the first login */
 	ck_assert_int_eq(create_with("http://127.0.0.1:1", msg, sizeof(msg)), 0);
+	/* serve itself refuses to start on the wrong issuer, and says why */
+	{
+		struct nc_run r;
+		char *yaml = nc_xasprintf("source:\n  directory: %s/spec\ncacheDir: %s/cache-bad\nstateDir: %s/state-bad\n"
+					  "listen: 127.0.0.1:%d\napi:\n  oidc:\n    issuer: http://127.0.0.1:%d/\n"
+					  "    clientId: novacron\n    redirectUrl: http://127.0.0.1:1/auth/callback\n",
+					  tdir, tdir, tdir, free_port(), provider_port);
+
+		ck_assert_int_eq(write_text("bad-issuer.yaml", yaml, 0644), 0);
+		free(yaml);
+		nc_run_in(&r, tdir, "timeout 30 $NC serve --config bad-issuer.yaml");
+		ck_assert_msg(r.status == 1, "serve exited %d:\n%s", r.status, r.err);
+		HAS(r.err, "api.oidc: http://127.0.0.1:");
+		HAS(r.err, "/.well-known/openid-configuration: its issuer is not api.oidc.issuer http://127.0.0.1:");
+		nc_run_free(&r);
+	}
 }
 END_TEST
 
