@@ -76,6 +76,7 @@ struct nc_api {
 	struct snap *cur;
 	bool paused;
 	char approved[65];
+	char held[65];                   /* the plan last said held ("plan" event) */
 	/* passes, newest first */
 	char *passes[NC_API_PASSES];
 	size_t npasses;
@@ -720,8 +721,8 @@ void nc_api_publish(struct nc_api *a, struct nc_spec_ref *spec, const struct nc_
 	struct nc_buf b = NC_BUF_INIT;
 	const struct nc_apply_result *r = pass->r;
 	char ts[40];
-	size_t i;
 	uint64_t id;
+	bool held_again;
 
 	if (!a)
 		return;
@@ -738,6 +739,9 @@ void nc_api_publish(struct nc_api *a, struct nc_spec_ref *spec, const struct nc_
 	else if (pass->approved)
 		snprintf(a->approved, sizeof(a->approved), "%s", s->digest);
 	id = ++a->pass_id;
+	held_again = strcmp(a->held, s->digest) == 0;
+	snprintf(a->held, sizeof(a->held), "%s",
+		 pass->mode == NC_APPLY_APPROVE && p->nactions && !pass->applied && !pass->r ? s->digest : "");
 	nc_buf_addf(&b, "{\"id\": %llu, \"time\": \"%s\", \"seconds\": %.3f, \"result\": ", (unsigned long long)id, ts,
 		    pass->seconds);
 	jstr(&b, pass->result);
@@ -755,17 +759,31 @@ void nc_api_publish(struct nc_api *a, struct nc_spec_ref *spec, const struct nc_
 	a->npasses++;
 	pthread_mutex_unlock(&a->mu);
 	snap_put(old);
-	for (i = 0; i < s->nvms; i++)
-		if (s->vms[i].drift)
-			nc_events_publish(a->events, "drift", s->vms[i].name, s->vms[i].tenant, NC_EV_TENANT,
-					  "VM %s drifted from the spec", s->vms[i].name);
-	if (pass->mode == NC_APPLY_APPROVE && p->nactions && !pass->applied && !pass->r)
+	/* a plan held for approval, once per digest */
+	if (pass->mode == NC_APPLY_APPROVE && p->nactions && !pass->applied && !pass->r && !held_again)
 		nc_events_publish(a->events, "plan", s->digest, NULL, NC_EV_ALL,
 				  "a plan of %zu actions waits for approval (digest %s)", p->nactions, s->digest);
+	/* the error may name any tenant's VMs: it is in /api/v1/passes for unscoped principals */
 	nc_events_publish(a->events, "pass_finished", pass->revision, NULL, NC_EV_ALL,
-			  "pass %llu %s: %zu actions, %zu done, %zu failed, %zu skipped%s%s", (unsigned long long)id,
+			  "pass %llu %s: %zu actions, %zu done, %zu failed, %zu skipped", (unsigned long long)id,
 			  pass->result ? pass->result : "?", pass->actions, r ? r->done : 0, r ? r->failed : 0,
-			  r ? r->skipped : 0, pass->error ? ": " : "", pass->error ? pass->error : "");
+			  r ? r->skipped : 0);
+}
+
+void nc_api_drift(struct nc_api *a, const struct nc_plan *p)
+{
+	const char *last = NULL;
+	size_t i;
+
+	for (i = 0; a && i < p->nactions; i++) {
+		const struct nc_action *ac = &p->actions[i];
+
+		if (!ac->drift || ac->obj != NC_OBJ_VM || (last && strcmp(last, ac->vm) == 0))
+			continue;
+		last = ac->vm;
+		nc_events_publish(a->events, "drift", ac->vm, ac->vmref && p->spec ? nc_tenant_of(p->spec, &ac->vmref->obj) :
+				  NULL, NC_EV_TENANT, "VM %s drifted from the spec: %s", ac->vm, ac->reason ? ac->reason : "");
+	}
 }
 
 void nc_api_progress(struct nc_api *a, const struct nc_plan *p, const char *line)
@@ -786,14 +804,12 @@ void nc_api_progress(struct nc_api *a, const struct nc_plan *p, const char *line
 		if (at) {
 			vm = ac->vm;
 			tenant = ac->vmref && p->spec ? nc_tenant_of(p->spec, &ac->vmref->obj) : NULL;
-			if (ac->obj != NC_OBJ_VM) {
-				nc_events_publish(a->events, "action", vm, NULL, NC_EV_ALL, "%s", line);
-				return;
-			}
+			if (ac->obj != NC_OBJ_VM)
+				tenant = NULL;
 		}
 	}
-	nc_events_publish(a->events, "action", vm, tenant, vm && tenant ? NC_EV_TENANT : vm ? NC_EV_TENANT : NC_EV_ALL,
-			  "%s", line);
+	/* a line of no known VM goes to unscoped principals only, as one of no tenant */
+	nc_events_publish(a->events, "action", vm, tenant, NC_EV_TENANT, "%s", line);
 }
 
 void nc_api_alert(struct nc_api *a, const struct nc_alert_event *ev)
@@ -947,6 +963,19 @@ static void ok_json(struct nc_web_resp *resp)
 	resp->type = "application/json";
 }
 
+/* a pass's JSON; for a principal scoped to tenants without its error (it may name any tenant's VMs) */
+static void add_pass(struct nc_buf *b, const char *json, const struct nc_principal *p)
+{
+	const char *e = strstr(json, ", \"error\": ");
+
+	if (p->all_tenants || !e || strcmp(e, ", \"error\": null}") == 0) {
+		nc_buf_adds(b, json);
+		return;
+	}
+	nc_buf_add(b, json, (size_t)(e - json));
+	nc_buf_adds(b, ", \"error\": \"failed (the reason is shown to unscoped principals only)\"}");
+}
+
 static void get_cluster(struct nc_api *a, const struct snap *s, const struct nc_principal *p, bool leader,
 			bool paused, struct nc_web_resp *resp)
 {
@@ -969,9 +998,13 @@ static void get_cluster(struct nc_api *a, const struct snap *s, const struct nc_
 	}
 	nc_buf_adds(b, "{\"revision\": ");
 	nc_buf_adds(b, s ? s->revision : "null");
-	nc_buf_addf(b, ", \"paused\": %s, \"mode\": \"%s\", \"leader\": %s, \"lastPass\": %s, ", paused ? "true" : "false",
-		    s && s->mode == NC_APPLY_APPROVE ? "approve" : "auto", leader ? "true" : "false",
-		    s ? s->last_pass : "null");
+	nc_buf_addf(b, ", \"paused\": %s, \"mode\": \"%s\", \"leader\": %s, \"lastPass\": ", paused ? "true" : "false",
+		    s && s->mode == NC_APPLY_APPROVE ? "approve" : "auto", leader ? "true" : "false");
+	if (s)
+		add_pass(b, s->last_pass, p);
+	else
+		nc_buf_adds(b, "null");
+	nc_buf_adds(b, ", ");
 	nc_buf_addf(b, "\"counts\": {\"hosts\": %zu, \"hostsUp\": %zu, \"vms\": %zu, \"running\": %zu, "
 		       "\"stopped\": %zu, \"drift\": %zu, \"pending\": %zu}}\n", s ? s->nhosts : 0, s ? s->hosts_up : 0,
 		    vms, running, stopped, drift, pending);
@@ -1110,7 +1143,9 @@ static void get_plan(struct nc_api *a, const struct snap *s, const struct nc_pri
 	for (i = 0; s && i < s->nactions; i++) {
 		const struct snap_action *ac = &s->actions[i];
 
-		if (!(ac->global ? nc_principal_can(p, NC_ROLE_VIEWER) : nc_principal_sees(p, ac->tenant)))
+		/* an object of no tenant (a network, an image) is the admins': its reason may name
+		 * any tenant's VMs */
+		if (!nc_principal_sees(p, ac->tenant))
 			continue;
 		nc_buf_adds(b, n++ ? ",\n  " : "\n  ");
 		nc_buf_adds(b, ac->json);
@@ -1121,7 +1156,7 @@ static void get_plan(struct nc_api *a, const struct snap *s, const struct nc_pri
 	ok_json(resp);
 }
 
-static void get_passes(struct nc_api *a, struct nc_web_resp *resp)
+static void get_passes(struct nc_api *a, const struct nc_principal *p, struct nc_web_resp *resp)
 {
 	size_t i;
 
@@ -1129,7 +1164,7 @@ static void get_passes(struct nc_api *a, struct nc_web_resp *resp)
 	pthread_mutex_lock(&a->mu);
 	for (i = 0; i < a->npasses; i++) {
 		nc_buf_adds(&resp->body, i ? ",\n  " : "\n  ");
-		nc_buf_adds(&resp->body, a->passes[i]);
+		add_pass(&resp->body, a->passes[i], p);
 	}
 	nc_buf_adds(&resp->body, a->npasses ? "\n]}\n" : "]}\n");
 	pthread_mutex_unlock(&a->mu);
@@ -1214,7 +1249,7 @@ void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct 
 		return;
 	}
 	if (strcmp(path, "passes") == 0) {
-		get_passes(a, resp);
+		get_passes(a, p, resp);
 		return;
 	}
 	if (strcmp(path, "alerts") == 0) {

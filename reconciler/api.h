@@ -49,11 +49,13 @@ void nc_api_pass_started(struct nc_api *a, const char *revision);
  * After a pass: a new snapshot from the spec in force (a reference is
  * taken), what was observed and the plan (after a pass that changed the
  * cluster: observed again and planned again, what is left); health (NULL: ha disabled) gives
- * each host's state.  Events: pass_finished, drift per drifted VM, plan
- * when mode approve holds a plan.
+ * each host's state.  Events: pass_finished, and plan when mode approve
+ * holds a plan with a new digest.
  */
 void nc_api_publish(struct nc_api *a, struct nc_spec_ref *spec, const struct nc_cluster *cl,
 		    const struct nc_plan *p, struct nc_health *health, const struct nc_api_pass *pass);
+/* "drift" events: the VMs whose actions in p repair drift (before apply) */
+void nc_api_drift(struct nc_api *a, const struct nc_plan *p);
 /* an apply progress line (an "action" event; its VM found in the plan when it names one) */
 void nc_api_progress(struct nc_api *a, const struct nc_plan *p, const char *line);
 /* an alert fired or resolved (GET /api/v1/alerts and an "alert" event) */

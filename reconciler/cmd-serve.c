@@ -1103,6 +1103,7 @@ static int run_pass(struct server *s)
 	nc_images_check_urls(&p, &cl, &imgs);
 	for (i = 0; i < p.nactions; i++)
 		drift += p.actions[i].drift;
+	nc_api_drift(s->api, &p);
 	if (approve_mode)
 		held = approval(s, &p, apply);
 	if (p.errors || p.refused) {

@@ -305,10 +305,12 @@ START_TEST(test_api_event_stream)
 	nc_run_free(&r);
 	shq("kill $(cat pid2) 2>/dev/null; rm -f pid2");
 	/* resuming after the last one seen: only what came after (nothing of that pass again) */
-	nc_run_in(&r, tdir, "curl -sN --max-time 2 -H 'Last-Event-ID: %llu' http://127.0.0.1:%d/api/v1/events/stream",
+	nc_run_in(&r, tdir, "curl -sN --max-time 6 -H 'Last-Event-ID: %llu' http://127.0.0.1:%d/api/v1/events/stream",
 		  last, port);
 	HASNT(r.out, "event: pass_started");
 	HAS(r.out, ": novacron events");
+	/* nothing new for 5 s: a keepalive comment, the stream still open */
+	HAS(r.out, "\n: keepalive\n\n");
 	nc_run_free(&r);
 }
 END_TEST
@@ -338,6 +340,101 @@ START_TEST(test_api_needs_credentials)
 }
 END_TEST
 
+/* a token scoped to tenant web: its VMs only, the others 404, its tenant only, the hosts' VM lists
+ * and the events filtered; an unscoped admin sees all and the audit log */
+START_TEST(test_api_tenant_filtering)
+{
+	struct nc_run r;
+	char web[128] = "", adm[128] = "", *b, *path;
+	int p2 = free_port(), i;
+
+	ready();
+	ck_assert_int_eq(shq("mkdir -p ten/state && chmod 700 ten/state && cp -r '%s/examples/tenants' ten/spec && "
+			     "printf 'source:\\n  directory: %s/ten/spec\\ncacheDir: %s/ten/cache\\nstateDir: %s/ten/state\\n"
+			     "listen: 127.0.0.1:%d\\ntelemetry:\\n  enabled: false\\ntenancy:\\n  adminPaths: [admin]\\n' "
+			     "> ten/serve.yaml", NC_SOURCE_DIR, tdir, tdir, tdir, p2), 0);
+	nc_run_in(&r, tdir, "$NC token create w --role viewer --tenant web --state-dir ten/state | grep ^nc_ && "
+		  "$NC token create a --role admin --state-dir ten/state | grep ^nc_");
+	ck_assert_msg(sscanf(r.out, "%127s %127s", web, adm) == 2, "tokens: %s %s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("($NC serve --config ten/serve.yaml >/dev/null 2>>ten/log & echo $! > pid2)"), 0);
+	path = nc_xasprintf("-H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/cluster", adm, p2);
+	for (i = 0; i < 150; i++) {
+		b = req(path);
+		if (strstr(b, "\"running\": 3"))
+			break;
+		free(b);
+		b = NULL;
+		usleep(200000);
+	}
+	free(path);
+	ck_assert_msg(b != NULL, "the tenants' serve made no pass");
+	HAS(b, "\"vms\": 3,");
+	free(b);
+#define AS(tok, p) (path = nc_xasprintf("-H 'Authorization: Bearer %s' 'http://127.0.0.1:%d%s'", tok, p2, p), \
+		    b = req(path), free(path), b)
+	b = AS(web, "/api/v1/vms");
+	HAS(b, "\"total\": 2,");
+	HAS(b, "{\"name\": \"web-1\", \"tenant\": \"web\"");
+	HASNT(b, "db-1");
+	free(b);
+	b = AS(web, "/api/v1/vms/db-1");
+	HAS(b, "{\"error\": \"no VM db-1\"}\n\nHTTP 404");
+	free(b);
+	b = AS(web, "/api/v1/vms/nothing-here");
+	HAS(b, "{\"error\": \"no VM nothing-here\"}\n\nHTTP 404");
+	free(b);
+	b = AS(web, "/api/v1/cluster");
+	HAS(b, "\"vms\": 2,");
+	free(b);
+	b = AS(web, "/api/v1/me");
+	HAS(b, "\"role\": \"viewer\", \"tenants\": [\"web\"]");
+	free(b);
+	b = AS(web, "/api/v1/tenants");
+	HAS(b, "\"name\": \"web\"");
+	HASNT(b, "\"data\"");
+	free(b);
+	b = AS(web, "/api/v1/hosts");
+	HAS(b, "\"kvm1\"");
+	free(b);
+	for (i = 1; i <= 2; i++) {
+		char hp[32];
+
+		snprintf(hp, sizeof(hp), "/api/v1/hosts/kvm%d", i);
+		b = AS(web, hp);
+		HAS(b, "HTTP 200");
+		HASNT(b, "db-1");
+		free(b);
+	}
+	b = AS(web, "/api/v1/events");
+	HAS(b, "\"object\": \"web-1\"");
+	HASNT(b, "\"object\": \"db-1\"");
+	HAS(b, "\"type\": \"pass_finished\"");
+	free(b);
+	b = AS(web, "/api/v1/plan");
+	HASNT(b, "db-1");
+	free(b);
+	b = AS(web, "/api/v1/backups?vm=db-1");
+	HAS(b, "HTTP 404");
+	free(b);
+	b = AS(web, "/api/v1/audit");
+	HAS(b, "HTTP 403");
+	free(b);
+	b = AS(adm, "/api/v1/vms");
+	HAS(b, "\"total\": 3,");
+	HAS(b, "{\"name\": \"db-1\", \"tenant\": \"data\"");
+	free(b);
+	b = AS(adm, "/api/v1/events");
+	HAS(b, "\"object\": \"db-1\"");
+	free(b);
+	b = AS(adm, "/api/v1/audit");
+	HAS(b, "HTTP 200");
+	free(b);
+#undef AS
+	shq("kill $(cat pid2); rm -f pid2");
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -352,6 +449,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_oversized_and_refused_writes);
 	tcase_add_test(tc, test_api_event_stream);
 	tcase_add_test(tc, test_api_needs_credentials);
+	tcase_add_test(tc, test_api_tenant_filtering);
 	suite_add_tcase(s, tc);
 	return s;
 }
