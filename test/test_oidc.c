@@ -23,12 +23,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include "../reconciler/auth.h"
+#include "../reconciler/oidc-jwt.h"
 #include "../reconciler/oidc.h"
 #include "../reconciler/serve.h"
 #include "../spec/diag.h"
@@ -945,6 +949,135 @@ START_TEST(test_oidc_https_ca_file)
 }
 END_TEST
 
+/* ---- the JWS and JWK pieces (oidc-jwt.c), without a provider ---- */
+
+/* base64url of bn padded to len bytes (0: its own length); caller frees */
+static char *bn_b64(const EVP_PKEY *pk, const char *param, int len)
+{
+	BIGNUM *bn = NULL;
+	unsigned char buf[600];
+	char *out;
+	int n;
+
+	ck_assert_int_eq(EVP_PKEY_get_bn_param(pk, param, &bn), 1);
+	n = len ? BN_bn2binpad(bn, buf, len) : BN_bn2bin(bn, buf);
+	ck_assert_int_gt(n, 0);
+	out = nc_b64url_encode(buf, (size_t)n);
+	BN_free(bn);
+	return out;
+}
+
+static void add_rsa(struct nc_buf *b, const char *kid, size_t bits, const char *extra)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
+	char *n, *e;
+
+	ck_assert_ptr_nonnull(pk);
+	n = bn_b64(pk, OSSL_PKEY_PARAM_RSA_N, 0);
+	e = bn_b64(pk, OSSL_PKEY_PARAM_RSA_E, 0);
+	nc_buf_addf(b, "%s{\"kty\": \"RSA\", \"kid\": \"%s\", \"n\": \"%s\", \"e\": \"%s\"%s}", b->len > 10 ? ", " : "",
+		    kid, n, e, extra);
+	free(n);
+	free(e);
+	EVP_PKEY_free(pk);
+}
+
+static void add_ec(struct nc_buf *b, const char *kid, const char *curve, const char *crv, bool off_curve,
+		   const char *extra)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+	int len = strcmp(crv, "P-384") == 0 ? 48 : 32;
+	char *x, *y;
+
+	ck_assert_ptr_nonnull(pk);
+	x = bn_b64(pk, OSSL_PKEY_PARAM_EC_PUB_X, len);
+	y = bn_b64(pk, OSSL_PKEY_PARAM_EC_PUB_Y, len);
+	if (off_curve)                   /* another y: almost surely no point of the curve */
+		y[3] = y[3] == 'A' ? 'B' : 'A';
+	nc_buf_addf(b, "%s{\"kty\": \"EC\", \"kid\": \"%s\", \"crv\": \"%s\", \"x\": \"%s\", \"y\": \"%s\"%s}",
+		    b->len > 10 ? ", " : "", kid, crv, x, y, extra);
+	free(x);
+	free(y);
+	EVP_PKEY_free(pk);
+}
+
+/* a JWKS gives only the keys this client may use: RSA >= 2048 bits, EC on P-256, for signatures */
+START_TEST(test_oidc_jwks_keys)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_jwk *keys = NULL;
+	struct nc_err err;
+	size_t n = 0, i;
+	unsigned char *raw;
+	size_t len;
+
+	nc_buf_adds(&b, "{\"keys\": [");
+	add_rsa(&b, "good-rsa", 2048, ", \"use\": \"sig\", \"alg\": \"RS256\"");
+	add_rsa(&b, "weak-rsa", 1024, "");
+	add_rsa(&b, "enc-rsa", 2048, ", \"use\": \"enc\"");
+	add_ec(&b, "good-ec", "P-256", "P-256", false, "");
+	add_ec(&b, "off-curve", "P-256", "P-256", true, "");
+	add_ec(&b, "p384", "P-384", "P-384", false, "");
+	nc_buf_adds(&b, ", {\"kty\": \"oct\", \"kid\": \"hmac\", \"k\": \"c2VjcmV0\"}"
+		    ", {\"kty\": \"RSA\", \"kid\": \"garbage\", \"n\": \"!!\", \"e\": \"AQAB\"}"
+		    ", {\"kty\": \"EC\", \"kid\": \"short\", \"crv\": \"P-256\", \"x\": \"AQAB\", \"y\": \"AQAB\"}"
+		    ", \"not an object\"]}");
+	ck_assert_msg(nc_jwks_parse(b.buf, &keys, &n, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(keys[0].kid, "good-rsa");
+	ck_assert_int_eq(keys[0].kty, EVP_PKEY_RSA);
+	ck_assert_str_eq(keys[1].kid, "good-ec");
+	ck_assert_int_eq(keys[1].kty, EVP_PKEY_EC);
+	for (i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(keys[i].pkey);
+	nc_jwks_free(keys, n);
+	nc_buf_release(&b);
+	ck_assert_int_eq(nc_jwks_parse("{\"keys\": 1}", &keys, &n, &err), -1);
+	HAS(err.msg, "the JWKS has no keys array");
+	ck_assert_int_eq(nc_jwks_parse("[]", &keys, &n, &err), -1);
+	ck_assert_int_eq(nc_jwks_parse("{\"keys\": []} x", &keys, &n, &err), -1);
+	/* base64url: no padding, no standard alphabet, no impossible lengths */
+	raw = nc_b64url_decode("aGk", 3, &len);
+	ck_assert_ptr_nonnull(raw);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_str_eq((char *)raw, "hi");
+	free(raw);
+	ck_assert_ptr_null(nc_b64url_decode("aGk=", 4, &len));
+	ck_assert_ptr_null(nc_b64url_decode("a+/b", 4, &len));
+	ck_assert_ptr_null(nc_b64url_decode("abcde", 5, &len));
+}
+END_TEST
+
+/* ES256 signatures are 64 bytes r||s; anything else is refused before OpenSSL sees it */
+START_TEST(test_oidc_es256_raw_signature)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char der[128], raw[64];
+	const unsigned char *p = der;
+	size_t dl = sizeof(der);
+	ECDSA_SIG *es;
+	const char *msg = "header.claims";
+
+	ck_assert_ptr_nonnull(pk);
+	ck_assert_int_eq(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk), 1);
+	ck_assert_int_eq(EVP_DigestSign(md, der, &dl, (const unsigned char *)msg, strlen(msg)), 1);
+	es = d2i_ECDSA_SIG(NULL, &p, (long)dl);
+	ck_assert_ptr_nonnull(es);
+	BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
+	BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
+	ck_assert(nc_jws_verify(pk, EVP_PKEY_EC, msg, strlen(msg), raw, 64));
+	ck_assert(!nc_jws_verify(pk, EVP_PKEY_EC, msg, strlen(msg) - 1, raw, 64));
+	ck_assert(!nc_jws_verify(pk, EVP_PKEY_EC, msg, strlen(msg), raw, 63));
+	ck_assert(!nc_jws_verify(pk, EVP_PKEY_EC, msg, strlen(msg), der, dl));   /* DER is not JWS */
+	raw[10] ^= 1;
+	ck_assert(!nc_jws_verify(pk, EVP_PKEY_EC, msg, strlen(msg), raw, 64));
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pk);
+}
+END_TEST
+
 Suite *nc_suite_oidc(void)
 {
 	Suite *s = suite_create("oidc");
@@ -961,6 +1094,10 @@ Suite *nc_suite_oidc(void)
 	tcase_add_test(tc, test_oidc_denied_and_info);
 	tcase_add_test(tc, test_oidc_create_checks_provider);
 	tcase_add_test(tc, test_oidc_https_ca_file);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("jwt");
+	tcase_add_test(tc, test_oidc_jwks_keys);
+	tcase_add_test(tc, test_oidc_es256_raw_signature);
 	suite_add_tcase(s, tc);
 	return s;
 }
