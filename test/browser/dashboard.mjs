@@ -253,6 +253,26 @@ if (tokens.operator) {
   console.log('skip: operator approval: no operator token (novacron token create is not there yet)');
 }
 
+// ---- a person logs in through OpenID Connect (test/oidc/provider.mjs) ----
+if (process.env.NC_OIDC) {
+  const s = await newPage();
+  await step('OIDC login', async () => {
+    await s.goto(base + '/');
+    await s.waitForSelector('#sso:not([hidden])');
+    ok('the login screen offers "Log in with SSO" (api.oidc is set)');
+    await s.click('#sso-link');
+    await s.waitForSelector('#hosts', { timeout: 30000 });
+    const who = await s.locator('#who').textContent();
+    check(/oidc:/.test(who) && /operator/.test(who), 'login through the OIDC provider (PKCE) gives a session: ' + who.trim());
+    await key(s, 'g', 'p');
+    await s.waitForSelector('#plan-digest');
+    ok('the OIDC operator reaches the plan');
+  });
+  await s.context().close();
+} else {
+  console.log('skip: OIDC login in the browser: no test provider (test/oidc/provider.mjs)');
+}
+
 // ---- the admin sees the audit log, with the approval in it ----
 if (tokens.admin) {
   const a = await newPage();

@@ -484,12 +484,20 @@ async function viewVms(arg, quiet, seq) {
 function flatten(obj, prefix, out) {
   out = out || {};
   if (obj === null || obj === undefined) return out;
-  if (typeof obj !== 'object' || Array.isArray(obj)) { out[prefix] = obj; return out; }
-  for (const [k, v] of Object.entries(obj)) {
-    const p = prefix ? prefix + '.' + k : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, p, out);
-    else out[p] = v;
+  if (typeof obj !== 'object') { out[prefix] = obj; return out; }
+  if (Array.isArray(obj)) {
+    // a list of named things (disks, nics): one row per field of each, by name
+    if (obj.length && obj.every((x) => x && typeof x === 'object' && typeof x.name === 'string')) {
+      for (const x of obj) {
+        const { name, ...rest } = x;
+        flatten(rest, prefix + ' ' + name, out);
+      }
+    } else {
+      out[prefix] = obj.length ? obj.map(show).join(', ') : '-';
+    }
+    return out;
   }
+  for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? prefix + '.' + k : k, out);
   return out;
 }
 function table(cols, rows, opts) {
@@ -519,7 +527,7 @@ async function viewVm(name, quiet, seq) {
   const d = flatten(vm.desired, ''), o = flatten(vm.observed, '');
   const drift = new Set(vm.drift || []);
   const fields = [...new Set([...Object.keys(d), ...Object.keys(o)])].sort();
-  const isDrift = (f) => drift.has(f) || [...drift].some((x) => f.startsWith(x + '.'));
+  const isDrift = (f) => drift.has(f) || [...drift].some((x) => f.startsWith(x + '.') || f.startsWith(x.replace(/^(\w+) /, '$1s ') + '.'));
   const cmp = fields.map((f) => ({ field: f, desired: d[f], observed: vm.observed ? o[f] : undefined, drift: isDrift(f) }));
   const pl = vm.placement || {};
   const evs = (events.items || []).filter((e) => e.object === vm.name || e.object === 'vm/' + vm.name).slice(-50).reverse();
@@ -559,10 +567,13 @@ function diffLine(a) {
   const k = a.kind || '';
   const sym = { create: '+', recover: '+', upload: '+', delete: '-', migrate: '\u2192' }[k] || '~';
   const cls = { '+': 'add', '-': 'del', '\u2192': 'mig' }[sym] || 'chg';
-  const where = k === 'migrate' ? (a.host || '?') + ' \u2192 ' + (a.target || '?') : (a.host || '');
-  const line = a.text || (k + ' ' + (a.vm || '') + (where ? '  on ' + where : ''));
-  const li = el('li', { class: cls, 'data-kind': k }, sym + ' ' + line + (a.drift ? '  (drift)' : ''));
-  if (a.reason && a.reason !== a.text) li.appendChild(el('span', { class: 'why', text: a.reason }));
+  const obj = a.object && a.object !== 'vm' ? a.object + ' ' : '';
+  const where = k === 'migrate' ? '  from ' + (a.host || '?') + ' to ' + (a.target || '?') : a.host ? '  on ' + a.host : '';
+  const li = el('li', { class: cls, 'data-kind': k }, sym + ' ' + k + ' ' + obj + (a.vm || '') + where + (a.drift ? '  (drift)' : ''));
+  for (const c of a.changes || [])
+    li.appendChild(el('span', { class: 'why', text: c.field + ': ' + show(c.from) + ' \u2192 ' + show(c.to) + (c.restart ? '  (restart)' : '') }));
+  if (a.reason) li.appendChild(el('span', { class: 'why', text: a.reason }));
+  else if (!a.changes && a.text) li.appendChild(el('span', { class: 'why', text: a.text }));
   return li;
 }
 const DIFF_FIRST = 500;   // lines shown at first; the rest on demand (a plan of 10,000 creates)
