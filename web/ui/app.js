@@ -248,12 +248,12 @@ function mark(name) {
 
 /* ---- overview: hosts with capacity and health ---- */
 function meter(label, used, cap, fmt) {
-  const pct = cap > 0 ? Math.min(100, Math.round((used / cap) * 100)) : 0;
+  const pct = cap > 0 ? Math.round((used / cap) * 100) : 0;   // above 100 when overcommitted
   const fill = el('i', { class: pct >= 95 ? 'full' : pct >= 80 ? 'hi' : null });
-  fill.style.width = pct + '%';
+  fill.style.width = Math.min(100, pct) + '%';
   return el('div', { class: 'meter' },
     label + ' ' + fmt(used) + ' / ' + fmt(cap) + ' (' + pct + '%)',
-    el('div', { class: 'bar', role: 'meter', 'aria-label': label, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct }, fill));
+    el('div', { class: 'bar', role: 'meter', 'aria-label': label, 'aria-valuemin': 0, 'aria-valuemax': Math.max(100, pct), 'aria-valuenow': pct }, fill));
 }
 function hostHealth(h) {
   if (!h.up) return ['down', 'down'];
@@ -270,13 +270,13 @@ function hostCard(h) {
     meter('Memory', used.memory || 0, cap.memory || 0, bytes),
     el('div', { class: 'meter' }, (h.vms || 0) + ' VMs', h.error ? el('span', { class: 'error', text: ' \u00b7 ' + h.error }) : null));
 }
-function stat(n, label) { return el('div', { class: 'stat' }, el('b', { text: show(n) }), el('span', { text: label })); }
+function stat(n, label, id) { return el('div', { class: 'stat', id }, el('b', { text: show(n) }), el('span', { text: label })); }
 
 async function viewOverview(arg, quiet, seq) {
   const [cl, hosts] = await Promise.all([api('/api/v1/cluster'), api('/api/v1/hosts')]);
   if (!current(seq)) return;
   const c = cl.counts || {};
-  const rev = cl.revision ? (cl.revision.id || '').slice(0, 12) + ' ' + (cl.revision.summary || '') : 'none yet';
+  const rev = cl.revision ? (cl.revision.summary || (cl.revision.id || '').slice(0, 12)) : 'none yet';
   const lp = cl.lastPass;
   const grid = el('div', { class: 'hosts', id: 'hosts' });
   const frag = document.createDocumentFragment();
@@ -289,9 +289,9 @@ async function viewOverview(arg, quiet, seq) {
       'A plan waits for approval: ', el('a', { href: '#/plan', text: c.pending + ' actions' })) : null,
     el('div', { class: 'stats' },
       stat((c.hostsUp ?? '-') + ' / ' + (c.hosts ?? '-'), 'hosts up'),
-      stat(c.vms, 'VMs'), stat(c.running, 'running'), stat(c.stopped, 'stopped'),
-      stat(c.drift, 'drifted'), stat(c.pending, 'pending actions'), stat(cl.mode || '-', 'apply mode')),
-    el('p', { class: 'muted' }, 'Revision ', el('span', { class: 'mono', text: rev }),
+      stat(c.vms, 'VMs', 'stat-vms'), stat(c.running, 'running', 'stat-running'), stat(c.stopped, 'stopped', 'stat-stopped'),
+      stat(c.drift, 'drifted', 'stat-drift'), stat(c.pending, 'pending actions', 'stat-pending'), stat(cl.mode || '-', 'apply mode')),
+    el('p', { class: 'muted' }, 'Revision ', el('span', { class: 'mono', id: 'revision', text: rev, title: cl.revision ? show(cl.revision.id) : null }),
       ' \u00b7 last pass ', lp ? when(lp.time) + ' (' + (lp.result || '') + ', ' + secs(lp.seconds) + ')' : 'none yet',
       lp && lp.error ? el('span', { class: 'error', text: ' \u00b7 ' + lp.error }) : null,
       cl.leader !== undefined && cl.leader !== null ? ' \u00b7 leader: ' + show(cl.leader) : null),
@@ -492,8 +492,8 @@ function flatten(obj, prefix, out) {
         const { name, ...rest } = x;
         flatten(rest, prefix + ' ' + name, out);
       }
-    } else {
-      out[prefix] = obj.length ? obj.map(show).join(', ') : '-';
+    } else if (obj.length) {
+      out[prefix] = obj.map(show).join(', ');
     }
     return out;
   }
