@@ -74,7 +74,6 @@ struct alert_item {
 struct nc_api {
 	pthread_mutex_t mu;
 	struct snap *cur;
-	bool paused;
 	char approved[65];
 	char held[65];                   /* the plan last said held ("plan" event) */
 	/* passes, newest first */
@@ -898,9 +897,6 @@ void nc_api_set_paused(struct nc_api *a, bool paused, const char *who)
 {
 	if (!a)
 		return;
-	pthread_mutex_lock(&a->mu);
-	a->paused = paused;
-	pthread_mutex_unlock(&a->mu);
 	nc_events_publish(a->events, "paused", NULL, NULL, NC_EV_ALL, "reconciliation %s%s%s",
 			  paused ? "paused" : "resumed", who ? " by " : "", who ? who : "");
 }
@@ -976,15 +972,12 @@ static void add_pass(struct nc_buf *b, const char *json, const struct nc_princip
 	nc_buf_adds(b, ", \"error\": \"failed (the reason is shown to unscoped principals only)\"}");
 }
 
-static void get_cluster(struct nc_api *a, const struct snap *s, const struct nc_principal *p, bool leader,
+static void get_cluster(const struct snap *s, const struct nc_principal *p, bool leader,
 			bool paused, struct nc_web_resp *resp)
 {
 	struct nc_buf *b = &resp->body;
 	size_t vms = 0, running = 0, stopped = 0, drift = 0, pending = 0, i;
 
-	pthread_mutex_lock(&a->mu);
-	paused = paused || a->paused;
-	pthread_mutex_unlock(&a->mu);
 	for (i = 0; s && i < s->nvms; i++) {
 		const struct snap_vm *v = &s->vms[i];
 
@@ -1139,7 +1132,7 @@ static void get_plan(struct nc_api *a, const struct snap *s, const struct nc_pri
 	jstr(b, s ? s->digest : NULL);
 	nc_buf_addf(b, ", \"mode\": \"%s\", \"approved\": %s, \"actions\": [",
 		    s && s->mode == NC_APPLY_APPROVE ? "approve" : "auto",
-		    !s || s->mode != NC_APPLY_APPROVE || approved ? "true" : "false");
+		    !s || s->mode != NC_APPLY_APPROVE || !s->nactions || approved ? "true" : "false");
 	for (i = 0; s && i < s->nactions; i++) {
 		const struct snap_action *ac = &s->actions[i];
 
@@ -1271,7 +1264,7 @@ void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct 
 	}
 	s = snap_get(a);
 	if (strcmp(path, "cluster") == 0)
-		get_cluster(a, s, p, leader, paused, resp);
+		get_cluster(s, p, leader, paused, resp);
 	else if (strcmp(path, "hosts") == 0)
 		get_hosts(s, resp);
 	else if (strncmp(path, "hosts/", 6) == 0 && path[6] && !strchr(path + 6, '/'))

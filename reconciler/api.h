@@ -60,7 +60,8 @@ void nc_api_drift(struct nc_api *a, const struct nc_plan *p);
 void nc_api_progress(struct nc_api *a, const struct nc_plan *p, const char *line);
 /* an alert fired or resolved (GET /api/v1/alerts and an "alert" event) */
 void nc_api_alert(struct nc_api *a, const struct nc_alert_event *ev);
-/* reconciliation paused or resumed, and the approval state of the plan shown (verbs) */
+/* reconciliation paused or resumed (a "paused" event; /api/v1/cluster reads /status's paused),
+ * and the approval state of the plan shown (verbs) */
 void nc_api_set_paused(struct nc_api *a, bool paused, const char *who);
 void nc_api_set_approved(struct nc_api *a, const char *digest);
 /* the spec of the current snapshot (a reference: nc_spec_ref_put it), NULL before the first pass */

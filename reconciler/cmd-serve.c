@@ -978,7 +978,8 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 		a = nc_verbs_take_approved(s->verbs, p->plan_digest, was);
 		if (a == 1) {
 			logf_("plan %s approved: applying its %zu actions", p->plan_digest, p->nactions);
-			/* TODO(events): nc_events_publish "plan" approved, once events.h lands */
+			nc_events_publish(nc_api_events(s->api), "plan", p->plan_digest, NULL, NC_EV_ALL,
+					  "plan approved: applying its %zu actions", p->nactions);
 			nc_verbs_set_pending(s->verbs, NULL);
 			s->held[0] = '\0';
 			return false;
@@ -986,7 +987,7 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 		if (a < 0) {
 			logf_("the approved plan %.16s is not this pass's (%.16s): the cluster or the spec changed since; "
 			      "nothing applied, the new plan is held for approval", was, p->plan_digest);
-			/* TODO(events): nc_events_publish "plan" held again (digest changed), once events.h lands */
+			/* the new plan's "plan" event: nc_api_publish (once per digest) */
 			s->held[0] = '\0';
 		}
 	}
@@ -994,7 +995,7 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 	if (strcmp(s->held, p->plan_digest) != 0) {
 		logf_("plan %s held for approval: %zu actions; POST /api/v1/plan/approve {\"digest\": \"%s\"} applies it",
 		      p->plan_digest, p->nactions, p->plan_digest);
-		/* TODO(events): nc_events_publish "plan" held, once events.h lands */
+		/* its "plan" event: nc_api_publish (once per digest) */
 		snprintf(s->held, sizeof(s->held), "%s", p->plan_digest);
 	}
 	return true;
@@ -1405,7 +1406,7 @@ static void verbs_pause(struct server *s)
 	logf_("%s through the API%s", paused ? "paused" : "resumed",
 	      paused ? ": passes plan and apply nothing, scheduled backups do not run, until POST /api/v1/resume" :
 		       ": reconciling");
-	/* TODO(events): nc_events_publish "paused", once events.h lands */
+	nc_api_set_paused(s->api, paused, NULL);
 	pthread_mutex_lock(&s->st.mu);
 	s->st.paused = paused;
 	pthread_mutex_unlock(&s->st.mu);

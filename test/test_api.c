@@ -337,6 +337,17 @@ START_TEST(test_api_needs_credentials)
 	nc_run_in(&r, tdir, "cat s2/audit/audit.log; kill $(cat pid2); rm -f pid2");
 	HAS(r.out, "\"path\": \"/api/v1/sync\", \"target\": null, \"code\": 401");
 	nc_run_free(&r);
+	/* api.enabled: false: no API, no dashboard; /healthz stays */
+	p2 = free_port();
+	ck_assert_int_eq(shq("sed -e 's/^listen: .*/listen: 127.0.0.1:%d/; s|^stateDir: .*|stateDir: %s/s3|' s2.yaml > s3.yaml && "
+			     "printf 'api:\\n  enabled: false\\n  anonymous: viewer\\n' >> s3.yaml && "
+			     "($NC serve --config s3.yaml >/dev/null 2>>log3 & echo $! > pid2)", p2, tdir), 0);
+	for (i = 0; i < 100 && shq("curl -sf http://127.0.0.1:%d/healthz >/dev/null", p2) != 0; i++)
+		usleep(100000);
+	nc_run_in(&r, tdir, "curl -s -w ' %%{http_code}' http://127.0.0.1:%d/api/v1/cluster; kill $(cat pid2); rm -f pid2",
+		  p2);
+	HAS(r.out, "not found: try /healthz, /status, /metrics or POST /webhook\n 404");
+	nc_run_free(&r);
 }
 END_TEST
 
