@@ -13,6 +13,7 @@
  */
 #include "oidc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -107,26 +108,23 @@ static size_t sink_write(char *p, size_t size, size_t nmemb, void *u)
 	return n;
 }
 
-/* http://127.0.0.1..., http://[::1]..., http://localhost... */
+/* an http URL whose host is 127.x.x.x, [::1] or localhost (libcurl's URL parser says which host) */
 static bool url_is_loopback(const char *url)
 {
-	const char *h;
-	size_t i;
-	static const char *const loop[] = { "localhost", "127.", "[::1]" };
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	struct in_addr a;
+	bool loop = false;
 
-	if (strncmp(url, "http://", 7) != 0)
-		return false;
-	h = url + 7;
-	for (i = 0; i < NC_ARRAY_SIZE(loop); i++) {
-		size_t n = strlen(loop[i]);
-
-		if (strncmp(h, loop[i], n) != 0)
-			continue;
-		if (loop[i][n - 1] == '.')
-			return true;
-		return h[n] == ':' || h[n] == '/' || h[n] == 0;
-	}
-	return false;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && strcmp(scheme, "http") == 0)
+		loop = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+		       (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127);
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return loop;
 }
 
 /* https, or plain http to a provider on loopback */

@@ -756,6 +756,13 @@ START_TEST(test_oidc_create_checks_provider)
 	free(issuer);
 	ck_assert_int_eq(create_with("http://idp.example.com", msg, sizeof(msg)), -1);
 	HAS(msg, "api.oidc.issuer http://idp.example.com: only https is allowed");
+	/* loopback is the host, not how the URL starts */
+	ck_assert_int_eq(create_with("http://127.0.0.1.idp.example.com", msg, sizeof(msg)), -1);
+	HAS(msg, "only https is allowed");
+	ck_assert_int_eq(create_with("http://127.0.0.1@idp.example.com/", msg, sizeof(msg)), -1);
+	HAS(msg, "only https is allowed");
+	ck_assert_int_eq(create_with("http://localhost.idp.example.com", msg, sizeof(msg)), -1);
+	HAS(msg, "only https is allowed");
 	/* a provider that does not answer now is read again at the first login */
 	ck_assert_int_eq(create_with("http://127.0.0.1:1", msg, sizeof(msg)), 0);
 	/* serve itself refuses to start on the wrong issuer, and says why */
