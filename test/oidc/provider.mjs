@@ -26,7 +26,8 @@
 //   POST /token                                code + code_verifier + client authentication
 //        (client_secret_basic or client_secret_post when --client-secret is given, none else)
 //
-// A code is good once and for 60 seconds.  Nothing is written to disk.
+// A code is good once and for 60 seconds.  Nothing is written to disk.  It
+// stops on SIGTERM, and by itself when the process that started it is gone.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -222,3 +223,6 @@ server.listen(Number(opt.port), '127.0.0.1', () => {
   process.stdout.write(`port ${port}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+// a test that died without stopping it: go too (the parent is gone when ppid changes)
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000).unref();
