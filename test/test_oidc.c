@@ -47,8 +47,8 @@ static char tdir[64];
 static char skip_why[256];        /* the suite cannot run here: why */
 static char unrouted[256];        /* serve does not route /auth/ yet: why */
 static char setup_error[1024];    /* it should have run and did not */
-static pid_t provider_pid, serve_pid, tls_provider_pid;
-static int provider_port, serve_port, tls_provider_port;
+static pid_t provider_pid, serve_pid, tls_provider_pid, public_provider_pid;
+static int provider_port, serve_port, tls_provider_port, public_provider_port;
 
 /* node on PATH, or false */
 static bool have_node(void)
@@ -92,9 +92,9 @@ static int provider_start(char *const *opts, pid_t *pid, int *port)
 {
 	posix_spawn_file_actions_t fa;
 	char *script = nc_xasprintf("%s/test/oidc/provider.mjs", NC_SOURCE_DIR);
-	char *argv[24] = { "node", script, "--client-id", "novacron", "--client-secret", CLIENT_SECRET };
+	char *argv[24] = { "node", script, "--client-id", "novacron" };
 	char line[128];
-	size_t len = 0, n = 6;
+	size_t len = 0, n = 4;
 	int fds[2], rc = -1;
 	struct pollfd pfd;
 	time_t deadline = time(NULL) + 30;
@@ -435,15 +435,20 @@ static void suite_setup(void)
 	{
 		char *redirect = nc_xasprintf("http://127.0.0.1:%d/auth/callback", serve_port);
 		char *cert = nc_xasprintf("%s/cert.pem", tdir), *key = nc_xasprintf("%s/key.pem", tdir);
-		char *opts[] = { "--redirect-uri", redirect, "--groups-claim", "roles", NULL };
-		/* HTTPS, client_secret_post only: for test_oidc_https_ca_file */
-		char *tls_opts[] = { "--tls-cert", cert, "--tls-key", key, "--auth-methods", "client_secret_post", NULL };
+		char *opts[] = { "--client-secret", CLIENT_SECRET, "--redirect-uri", redirect, "--groups-claim", "roles",
+				 NULL };
+		/* for test_oidc_https_ca_file_and_public_client: HTTPS with client_secret_post only, and public */
+		char *tls_opts[] = { "--client-secret", CLIENT_SECRET, "--tls-cert", cert, "--tls-key", key,
+				     "--auth-methods", "client_secret_post", NULL };
+		char *public_opts[] = { NULL };
 		int rc = provider_start(opts, &provider_pid, &provider_port);
 
 		if (rc == 0)
 			rc = make_cert();
 		if (rc == 0)
 			rc = provider_start(tls_opts, &tls_provider_pid, &tls_provider_port);
+		if (rc == 0)
+			rc = provider_start(public_opts, &public_provider_pid, &public_provider_port);
 		free(redirect);
 		free(cert);
 		free(key);
@@ -467,6 +472,7 @@ static void suite_teardown(void)
 	stop(&serve_pid);
 	stop(&provider_pid);
 	stop(&tls_provider_pid);
+	stop(&public_provider_pid);
 	if (tdir[0])
 		nc_run_inq("/", "rm -rf '%s'", tdir);
 	curl_global_cleanup();
@@ -856,12 +862,23 @@ static char *url_param(const char *url, const char *name)
 }
 
 /*
- * A provider on HTTPS whose certificate only api.oidc.caFile trusts, and
- * whose token endpoint takes client_secret_post only: with caFile a whole
- * login works; without it the provider cannot be read and login says 503.
+ * Clients of other kinds, nc_oidc_handle called directly: a provider on
+ * HTTPS whose certificate only api.oidc.caFile trusts and whose token
+ * endpoint takes client_secret_post only (a whole login works; without
+ * caFile the provider cannot be read and login says 503), and a public
+ * client (no clientSecretFile: PKCE alone) at a provider that refuses any
+ * client secret.
  */
-START_TEST(test_oidc_https_ca_file)
+START_TEST(test_oidc_https_ca_file_and_public_client)
 {
+	static const struct {
+		bool tls, secret, ca;
+		unsigned want;
+	} cases[] = {
+		{ true, true, true, 302 },
+		{ true, true, false, 503 },
+		{ false, false, false, 302 },
+	};
 	struct nc_serve_config cfg;
 	struct nc_spec *holder = NULL;
 	struct nc_diags diags;
@@ -870,27 +887,29 @@ START_TEST(test_oidc_https_ca_file)
 	struct nc_err err;
 	struct nc_web_resp resp;
 	struct fake_req f;
-	char *path, *yaml, *state_dir, *authz, *ca, *cb = NULL, *body = NULL, *state, *code, *cookie;
+	char *path, *yaml, *state_dir, *authz, *ca, *cb = NULL, *body = NULL, *state, *code, *cookie, *secret;
 	const char *loc, *set;
 	CURL *c;
-	int with_ca;
+	size_t k;
 
 	if (skip_why[0]) {
 		NC_TEST_SKIP("%s", skip_why);
 		return;
 	}
-	ck_assert_msg(tls_provider_port > 0, "%s", setup_error);
+	ck_assert_msg(tls_provider_port > 0 && public_provider_port > 0, "%s", setup_error);
 	ca = nc_xasprintf("%s/cert.pem", tdir);
 	state_dir = nc_xasprintf("%s/state-inproc", tdir);
 	path = nc_xasprintf("%s/inproc.yaml", tdir);
-	for (with_ca = 1; with_ca >= 0; with_ca--) {
+	for (k = 0; k < NC_ARRAY_SIZE(cases); k++) {
+		secret = cases[k].secret ? nc_xasprintf("    clientSecretFile: %s/client-secret\n", tdir) : nc_xstrdup("");
 		yaml = nc_xasprintf("source:\n  directory: %s/spec\nstateDir: %s\napi:\n"
 				    "  roles: [{role: operator, groups: [ops]}]\n"
-				    "  oidc:\n    issuer: https://127.0.0.1:%d\n    clientId: novacron\n"
-				    "    clientSecretFile: %s/client-secret\n"
+				    "  oidc:\n    issuer: %s://127.0.0.1:%d\n    clientId: novacron\n%s"
 				    "    redirectUrl: http://127.0.0.1:1/auth/callback\n%s%s%s",
-				    tdir, state_dir, tls_provider_port, tdir, with_ca ? "    caFile: " : "",
-				    with_ca ? ca : "", with_ca ? "\n" : "");
+				    tdir, state_dir, cases[k].tls ? "https" : "http",
+				    cases[k].tls ? tls_provider_port : public_provider_port, secret,
+				    cases[k].ca ? "    caFile: " : "", cases[k].ca ? ca : "", cases[k].ca ? "\n" : "");
+		free(secret);
 		ck_assert_int_eq(nc_write_file_atomic(path, yaml, strlen(yaml), 0644), 0);
 		free(yaml);
 		nc_diags_init(&diags);
@@ -900,18 +919,14 @@ START_TEST(test_oidc_https_ca_file)
 		ck_assert_msg(nc_oidc_create(&o, &cfg, &err) == 0, "%s", err.msg);
 		memset(&f, 0, sizeof(f));
 		call(o, a, "/auth/oidc/login", &f, &resp);
-		if (!with_ca) {
-			ck_assert_int_eq(resp.code, 503);
+		ck_assert_msg(resp.code == (cases[k].want == 503 ? 503 : 302), "case %zu: %u %s", k, resp.code,
+			      resp.body.buf);
+		if (resp.code == 503) {
 			HAS(resp.body.buf, "The OpenID Connect provider could not be reached");
 			nc_web_resp_release(&resp);
-			nc_oidc_destroy(o);
-			nc_auth_destroy(a);
-			nc_spec_free(holder);
-			holder = NULL;
-			break;
+			goto next;
 		}
-		ck_assert_int_eq(resp.code, 302);
-		loc = resp_header(&resp, "Location", "https://127.0.0.1:");
+		loc = resp_header(&resp, "Location", cases[k].tls ? "https://127.0.0.1:" : "http://127.0.0.1:");
 		ck_assert_ptr_nonnull(loc);
 		set = resp_header(&resp, "Set-Cookie", "nc_oidc_state=");
 		ck_assert_ptr_nonnull(set);
@@ -928,14 +943,14 @@ START_TEST(test_oidc_https_ca_file)
 		free(authz);
 		code = url_param(cb, "code");
 		ck_assert_ptr_nonnull(code);
-		/* back at serve: the code is redeemed with client_secret_post over HTTPS */
+		/* back at serve: the code is redeemed (client_secret_post over HTTPS, or no secret) */
 		f.query[0][0] = "code";
 		f.query[0][1] = code;
 		f.query[1][0] = "state";
 		f.query[1][1] = state;
 		f.cookie = state;
 		call(o, a, "/auth/callback", &f, &resp);
-		ck_assert_msg(resp.code == 302, "%u %s", resp.code, resp.body.buf);
+		ck_assert_msg(resp.code == 302, "case %zu: %u %s", k, resp.code, resp.body.buf);
 		ck_assert_str_eq(resp_header(&resp, "Location", ""), "/");
 		cookie = (char *)resp_header(&resp, "Set-Cookie", "nc_session=");
 		ck_assert_ptr_nonnull(cookie);
@@ -945,6 +960,7 @@ START_TEST(test_oidc_https_ca_file)
 		free(state);
 		free(cb);
 		cb = NULL;
+next:
 		nc_oidc_destroy(o);
 		nc_auth_destroy(a);
 		nc_spec_free(holder);
@@ -1100,7 +1116,7 @@ Suite *nc_suite_oidc(void)
 	tcase_add_test(tc, test_oidc_state_replay);
 	tcase_add_test(tc, test_oidc_denied_and_info);
 	tcase_add_test(tc, test_oidc_create_checks_provider);
-	tcase_add_test(tc, test_oidc_https_ca_file);
+	tcase_add_test(tc, test_oidc_https_ca_file_and_public_client);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jwt");
 	tcase_add_test(tc, test_oidc_jwks_keys);
