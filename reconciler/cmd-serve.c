@@ -23,6 +23,7 @@
 #include "pass-cli.h"
 #include "serve.h"
 #include "verbs.h"
+#include "../spec/tenant.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -962,11 +963,12 @@ static ssize_t progress_write(void *cookie, const char *buf, size_t n)
  * applies it only when it builds the same plan.  Approval is one-shot.
  * True when p is held.
  */
-static bool approval(struct server *s, const struct nc_plan *p, bool apply)
+static bool approval(struct server *s, const struct nc_plan *p, bool apply, bool *approved)
 {
 	char was[65];
 	int a;
 
+	*approved = false;
 	if (p->errors || p->refused || !p->nactions) {
 		if (s->held[0] && !p->errors && !p->refused)
 			logf_("plan %.16s no longer pending: nothing to do", s->held);
@@ -978,8 +980,11 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 		a = nc_verbs_take_approved(s->verbs, p->plan_digest, was);
 		if (a == 1) {
 			logf_("plan %s approved: applying its %zu actions", p->plan_digest, p->nactions);
-			nc_events_publish(nc_api_events(s->api), "plan", p->plan_digest, NULL, NC_EV_ALL,
-					  "plan approved: applying its %zu actions", p->nactions);
+			if (s->api)
+				nc_events_publish(nc_api_events(s->api), "plan", p->plan_digest, NULL, NC_EV_ALL,
+						  "the approved plan (digest %s): applying its %zu actions", p->plan_digest,
+						  p->nactions);
+			*approved = true;
 			nc_verbs_set_pending(s->verbs, NULL);
 			s->held[0] = '\0';
 			return false;
@@ -987,7 +992,13 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 		if (a < 0) {
 			logf_("the approved plan %.16s is not this pass's (%.16s): the cluster or the spec changed since; "
 			      "nothing applied, the new plan is held for approval", was, p->plan_digest);
-			/* the new plan's "plan" event: nc_api_publish (once per digest) */
+			if (s->api) {
+				nc_events_publish(nc_api_events(s->api), "plan", p->plan_digest, NULL, NC_EV_ALL,
+						  "the approved plan (digest %s) is not this pass's: the cluster or the spec "
+						  "changed; nothing applied, the new plan (digest %s) waits for approval",
+						  was, p->plan_digest);
+				nc_api_set_approved(s->api, NULL);
+			}
 			s->held[0] = '\0';
 		}
 	}
@@ -995,7 +1006,7 @@ static bool approval(struct server *s, const struct nc_plan *p, bool apply)
 	if (strcmp(s->held, p->plan_digest) != 0) {
 		logf_("plan %s held for approval: %zu actions; POST /api/v1/plan/approve {\"digest\": \"%s\"} applies it",
 		      p->plan_digest, p->nactions, p->plan_digest);
-		/* its "plan" event: nc_api_publish (once per digest) */
+		/* the API's "plan" event is published with the pass (nc_api_publish) */
 		snprintf(s->held, sizeof(s->held), "%s", p->plan_digest);
 	}
 	return true;
@@ -1022,7 +1033,7 @@ static int run_pass(struct server *s)
 	bool apply = !NC_IS_SET(c->apply.enabled) || c->apply.enabled.v, rec_ok, applied = false;
 	size_t i, j, drift = 0, running = 0, stopped = 0, other = 0;
 	int ret = 0, plock = -1;
-	bool held = false, approve_mode = c->apply.mode.v == NC_APPLY_APPROVE;
+	bool held = false, approved_now = false, approve_mode = c->apply.mode.v == NC_APPLY_APPROVE;
 
 	/* paused (POST /api/v1/pause): observe and plan, apply and fence nothing */
 	if (apply && nc_verbs_paused(s->verbs))
@@ -1106,7 +1117,7 @@ static int run_pass(struct server *s)
 		drift += p.actions[i].drift;
 	nc_api_drift(s->api, &p);
 	if (approve_mode)
-		held = approval(s, &p, apply);
+		held = approval(s, &p, apply, &approved_now);
 	if (p.errors || p.refused) {
 		ret = -1;
 	} else if (p.nactions && apply && !held) {
@@ -1249,6 +1260,8 @@ static int run_pass(struct server *s)
 		ap.actions = p.nactions;
 		ap.drift = drift;
 		ap.mode = NC_IS_SET(c->apply.mode) ? c->apply.mode.v : NC_APPLY_AUTO;
+		ap.approved = approved_now;
+		ap.paused = nc_verbs_paused(s->verbs);
 		if (applied && r.done) {
 			republish = ap;      /* after the connections of this pass are closed */
 			republish.error = perr;
@@ -1406,7 +1419,7 @@ static void verbs_pause(struct server *s)
 	logf_("%s through the API%s", paused ? "paused" : "resumed",
 	      paused ? ": passes plan and apply nothing, scheduled backups do not run, until POST /api/v1/resume" :
 		       ": reconciling");
-	nc_api_set_paused(s->api, paused, NULL);
+	nc_api_set_paused(s->api, paused, NULL);    /* the "paused" event; who is in the audit log */
 	pthread_mutex_lock(&s->st.mu);
 	s->st.paused = paused;
 	pthread_mutex_unlock(&s->st.mu);
@@ -1465,7 +1478,17 @@ static void verbs_jobs(struct server *s)
 				logf_("fence confirm %s (by %s) refused: %s", j.host, j.by, err.msg);
 			break;
 		}
-		/* TODO(events): nc_events_publish "action" with the result, once events.h lands */
+		if (s->api) {
+			const char *obj = j.kind == NC_VERB_FENCE_CONFIRM ? j.host : j.vm;
+			const struct nc_object *o = j.kind == NC_VERB_FENCE_CONFIRM ? NULL :
+						    nc_spec_find(s->good_spec, NC_KIND_VM, j.vm);
+			static const char *const what[] = { "backup", "restore", "fence confirm" };
+
+			/* a host is no tenant's: its events are the unscoped principals' */
+			nc_events_publish(nc_api_events(s->api), "action", obj, o ? nc_tenant_of(s->good_spec, o) : NULL,
+					  NC_EV_TENANT, "%s %s (asked through the API): %s", what[j.kind], obj,
+					  err.msg[0] ? err.msg : "done");
+		}
 	}
 }
 
@@ -1542,6 +1565,8 @@ int cmd_serve(int argc, char **argv)
 		return NC_EXIT_ERROR;
 	}
 	logf_("started (pid %ld), config %s", (long)getpid(), s.config_path);
+	if (nc_verbs_paused(s.verbs))
+		nc_api_set_paused(s.api, true, "the state dir's paused file, at start");
 
 	while (!stop_flag) {
 		struct nc_err err = { "" };
@@ -1593,8 +1618,14 @@ int cmd_serve(int argc, char **argv)
 		/* sync: the webhook's trigger, and a pass; an approval or a resume: a pass */
 		if (nc_verbs_take_sync(s.verbs))
 			need_fetch = need_pass = true;
-		if (nc_verbs_take_pass(s.verbs))
+		if (nc_verbs_take_pass(s.verbs)) {
+			char ad[65];
+
 			need_pass = true;
+			/* the API shows the plan approved until the pass takes it */
+			if (nc_verbs_approved(s.verbs, ad))
+				nc_api_set_approved(s.api, ad);
+		}
 		if (s.good_spec && ha_due(&s))
 			need_pass = true;
 		if (need_fetch || now >= next_fetch) {

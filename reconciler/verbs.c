@@ -628,6 +628,17 @@ int nc_verbs_take_approved(struct nc_verbs *v, const char *digest, char was[65])
 	return rc;
 }
 
+bool nc_verbs_approved(struct nc_verbs *v, char out[65])
+{
+	bool has;
+
+	pthread_mutex_lock(&v->mu);
+	has = v->approved[0] != '\0';
+	memcpy(out, v->approved, 65);
+	pthread_mutex_unlock(&v->mu);
+	return has;
+}
+
 bool nc_verbs_take_job(struct nc_verbs *v, struct nc_verb_job *out)
 {
 	bool t = false;

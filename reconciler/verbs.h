@@ -69,6 +69,8 @@ bool nc_verbs_pending(struct nc_verbs *v, char out[65]);
  * pass that looks.  1: it equals digest (apply); -1: an approval for another
  * plan (copied into was); 0: none. */
 int nc_verbs_take_approved(struct nc_verbs *v, const char *digest, char was[65]);
+/* copies the approved digest not yet taken into out (65 bytes); false when none */
+bool nc_verbs_approved(struct nc_verbs *v, char out[65]);
 /* the next queued job, in order; false when none */
 bool nc_verbs_take_job(struct nc_verbs *v, struct nc_verb_job *out);
 

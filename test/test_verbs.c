@@ -644,6 +644,19 @@ static int post(int port, const char *tokfile, const char *path, const char *bod
 	return code;
 }
 
+/* GET path with TOKEN's file as the bearer */
+static char *get_as(int port, const char *tokfile, const char *path)
+{
+	struct nc_run r;
+	char *out;
+
+	sh(&r, "curl -s --max-time 20 -H \"Authorization: Bearer $(cat %s)\" http://127.0.0.1:%d%s", tokfile, port, path);
+	out = r.out;
+	r.out = NULL;
+	nc_run_free(&r);
+	return out;
+}
+
 #define POST(port, tok, path, body, want) do { \
 		char *b_ = NULL; \
 		int c_ = post((port), (tok), (path), (body), &b_); \
@@ -727,6 +740,9 @@ START_TEST(test_verbs_http_approve)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "grep -c 'approved: applying' log"), 0);
 	nc_run_free(&r);
+	b = get_as(port, "view.tok", "/api/v1/events");
+	HAS(b, "the approved plan (digest ");
+	free(b);
 	/* drift: a new plan, held; the used approval applies nothing */
 	ck_assert_int_eq(shq("$NC sim --state-dir state h1 destroy vm2"), 0);
 	held_digest(port, NULL, d2);
@@ -825,6 +841,14 @@ START_TEST(test_verbs_http_pause_backup_fence)
 	for (n = 0; n < 150 && shq("grep -q 'manual: night shift' state/ha.json") != 0; n++)
 		usleep(200000);
 	ck_assert_int_lt(n, 150);
+	/* each said as an event */
+	b = get_as(port, "view.tok", "/api/v1/events");
+	HAS(b, "reconciliation paused");
+	HAS(b, "reconciliation resumed");
+	HAS(b, "backup vm1 (asked through the API): done");
+	HAS(b, "restore vm1 (asked through the API): done");
+	HAS(b, "fence confirm h1 (asked through the API): refusing: h1 can be read right now");
+	free(b);
 	stop_serve();
 }
 END_TEST
