@@ -189,7 +189,19 @@ static int fetch(const struct nc_oidc *o, const char *url, const char *form, con
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
-		nc_err_set(err, "%s: HTTP %ld", url, code);
+		/* an OAuth error code says why (invalid_client, invalid_grant, ...); nothing else of the body */
+		json_tokener *tok = json_tokener_new();
+		json_object *j = tok ? json_tokener_parse_ex(tok, s.b.buf, (int)s.b.len) : NULL;
+		const char *e = j && json_object_is_type(j, json_type_object) ? nc_json_str(j, "error") : NULL;
+		size_t i;
+
+		for (i = 0; e && e[i]; i++)
+			if (!(isalnum((unsigned char)e[i]) || e[i] == '_') || i >= 64)
+				e = NULL;
+		nc_err_set(err, "%s: HTTP %ld%s%s", url, code, e ? ": " : "", e ? e : "");
+		json_object_put(j);
+		if (tok)
+			json_tokener_free(tok);
 		goto out;
 	}
 	*out = nc_buf_detach(&s.b, NULL);

@@ -861,6 +861,37 @@ static char *url_param(const char *url, const char *name)
 	return v;
 }
 
+/* serve's log lines (stderr) of this process go to tdir/stderr until stderr_text() */
+static int stderr_to_file(void)
+{
+	char *p = nc_xasprintf("%s/stderr", tdir);
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, 2);
+	close(fd);
+	free(p);
+	return saved;
+}
+
+/* stderr back; what was written meanwhile (caller frees) */
+static char *stderr_text(int saved)
+{
+	char *p = nc_xasprintf("%s/stderr", tdir), *text = NULL;
+	size_t len;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (nc_read_file(p, 1 << 20, &text, &len) < 0)
+		text = nc_xstrdup("");
+	free(p);
+	return text;
+}
+
 /*
  * Clients of other kinds, nc_oidc_handle called directly: a provider on
  * HTTPS whose certificate only api.oidc.caFile trusts and whose token
@@ -872,12 +903,13 @@ static char *url_param(const char *url, const char *name)
 START_TEST(test_oidc_https_ca_file_and_public_client)
 {
 	static const struct {
-		bool tls, secret, ca;
+		bool tls, secret, ca, wrong_secret;
 		unsigned want;
 	} cases[] = {
-		{ true, true, true, 302 },
-		{ true, true, false, 503 },
-		{ false, false, false, 302 },
+		{ true, true, true, false, 302 },
+		{ true, true, false, false, 503 },
+		{ false, false, false, false, 302 },
+		{ true, true, true, true, 401 },       /* the provider says invalid_client */
 	};
 	struct nc_serve_config cfg;
 	struct nc_spec *holder = NULL;
@@ -891,6 +923,8 @@ START_TEST(test_oidc_https_ca_file_and_public_client)
 	const char *loc, *set;
 	CURL *c;
 	size_t k;
+	int saved_err;
+	char *log;
 
 	if (skip_why[0]) {
 		NC_TEST_SKIP("%s", skip_why);
@@ -901,7 +935,11 @@ START_TEST(test_oidc_https_ca_file_and_public_client)
 	state_dir = nc_xasprintf("%s/state-inproc", tdir);
 	path = nc_xasprintf("%s/inproc.yaml", tdir);
 	for (k = 0; k < NC_ARRAY_SIZE(cases); k++) {
-		secret = cases[k].secret ? nc_xasprintf("    clientSecretFile: %s/client-secret\n", tdir) : nc_xstrdup("");
+		secret = cases[k].secret ? nc_xasprintf("    clientSecretFile: %s/%s\n", tdir,
+							cases[k].wrong_secret ? "wrong-secret" : "client-secret")
+					 : nc_xstrdup("");
+		if (cases[k].wrong_secret)
+			ck_assert_int_eq(write_text("wrong-secret", "not-the-secret-of-the-client\n", 0600), 0);
 		yaml = nc_xasprintf("source:\n  directory: %s/spec\nstateDir: %s\napi:\n"
 				    "  roles: [{role: operator, groups: [ops]}]\n"
 				    "  oidc:\n    issuer: %s://127.0.0.1:%d\n    clientId: novacron\n%s"
@@ -949,8 +987,28 @@ START_TEST(test_oidc_https_ca_file_and_public_client)
 		f.query[1][0] = "state";
 		f.query[1][1] = state;
 		f.cookie = state;
+		saved_err = stderr_to_file();
 		call(o, a, "/auth/callback", &f, &resp);
+		log = stderr_text(saved_err);
+		if (cases[k].want == 401) {
+			ck_assert_msg(resp.code == 401, "case %zu: %u %s", k, resp.code, resp.body.buf);
+			HAS(resp.body.buf, "the provider did not give tokens for this login");
+			ck_assert_ptr_null(resp_header(&resp, "Set-Cookie", "nc_session="));
+			nc_web_resp_release(&resp);
+			/* the log says why, the provider's OAuth error code, and nothing of the secret */
+			HAS(log, "oidc: the token endpoint refused the code: https://127.0.0.1:");
+			HAS(log, "/token: HTTP 401: invalid_client");
+			HASNT(log, "not-the-secret");
+			free(log);
+			free(code);
+			free(state);
+			free(cb);
+			cb = NULL;
+			goto next;
+		}
 		ck_assert_msg(resp.code == 302, "case %zu: %u %s", k, resp.code, resp.body.buf);
+		HAS(log, "oidc: oidc:tls-user logged in as operator");
+		free(log);
 		ck_assert_str_eq(resp_header(&resp, "Location", ""), "/");
 		cookie = (char *)resp_header(&resp, "Set-Cookie", "nc_session=");
 		ck_assert_ptr_nonnull(cookie);
