@@ -4,8 +4,11 @@
  * ID token verified with OpenSSL against the provider's JWKS (fetched with
  * libcurl): signature (RS256/ES256; never alg none), issuer, audience,
  * expiry, nonce; MFA from amr for the roles of api.oidc.requireMfa.
+ *   GET /auth/oidc           {"enabled": true, "issuer", "login"}: the dashboard's SSO link
  *   GET /auth/oidc/login     redirect to the provider
  *   GET /auth/callback       code -> tokens -> session (nc_auth_session_start)
+ * web.c calls nc_oidc_handle before nc_auth_handle for every /auth/ path.
+ * oidc-jwt.h holds the JWS and JWK parts.
  */
 #ifndef NC_OIDC_H
 #define NC_OIDC_H
