@@ -9,7 +9,8 @@
 #     cold-migrate.sh, libvirtd-network.sh,
 #     rbd-cephx.sh, realhost.sh, images.sh, ha.sh, telemetry.sh; they install
 #     what they need, and are skipped with the reason only when the machine
-#     cannot run them)
+#     cannot run them); dashboard.sh drives the dashboard in headless
+#     Chromium against serve on simulated hosts
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
 # Ends with "N passed, N failed, N skipped" and exits non-zero on any failure.
 # A test that cannot run here is skipped, never counted as passed: a Check
@@ -159,6 +160,7 @@ integration "examples/realhost on real libvirt daemons: a Debian guest boots fro
 integration "Images uploaded to two real libvirt daemons, served over HTTP" test/integration/images.sh
 integration "high availability: a guest on an RBD disk, fencing by lock break, on real daemons and a real Ceph" test/integration/ha.sh
 integration "operator API: serve's answers on sim hosts checked against docs/openapi.yaml" test/integration/api-openapi.sh
+integration "dashboard in headless Chromium: login, roles, XSS as text, keyboard, approve, OIDC; first render at 10,000 VMs" test/integration/dashboard.sh
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 
 echo "== fuzz corpus replay"
