@@ -174,6 +174,7 @@ void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const cha
 void nc_audit_json(struct nc_audit *a, const struct nc_principal *viewer, size_t limit, struct nc_buf *out)
 {
 	size_t i, from;
+	bool any;
 
 	nc_buf_adds(out, "{\"items\": [");
 	if (!a || !nc_principal_can(viewer, NC_ROLE_ADMIN)) {
@@ -182,11 +183,12 @@ void nc_audit_json(struct nc_audit *a, const struct nc_principal *viewer, size_t
 	}
 	pthread_mutex_lock(&a->mu);
 	from = limit && a->n > limit ? a->n - limit : 0;
+	any = a->n > from;
 	/* newest first */
 	for (i = a->n; i > from; i--) {
 		nc_buf_adds(out, i == a->n ? "\n  " : ",\n  ");
 		nc_buf_adds(out, a->ring[(a->head + i - 1) % NC_AUDIT_KEEP]);
 	}
 	pthread_mutex_unlock(&a->mu);
-	nc_buf_adds(out, a->n > from ? "\n]}\n" : "]}\n");
+	nc_buf_adds(out, any ? "\n]}\n" : "]}\n");
 }

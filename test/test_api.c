@@ -21,6 +21,8 @@
 #include "tests.h"
 #include "testutil.h"
 
+#include "../reconciler/audit.h"
+
 static char tdir[64];
 static int port;
 
@@ -446,6 +448,56 @@ START_TEST(test_api_tenant_filtering)
 }
 END_TEST
 
+/* the audit log: JSON lines, private, read back after a restart, newest first, admins only,
+ * no credentials of a URL in a path */
+START_TEST(test_api_audit_kept)
+{
+	struct nc_audit *a;
+	struct nc_principal admin, viewer;
+	struct nc_err err = { "" };
+	struct nc_buf b = NC_BUF_INIT;
+	char *dir = nc_xasprintf("%s/auditdir", tdir), *log;
+	struct stat st;
+	int i;
+
+	memset(&admin, 0, sizeof(admin));
+	snprintf(admin.who, sizeof(admin.who), "token:boss");
+	admin.role = NC_ROLE_ADMIN;
+	admin.all_tenants = true;
+	viewer = admin;
+	viewer.role = NC_ROLE_VIEWER;
+	ck_assert_int_eq(nc_audit_open(&a, dir, &err), 0);
+	nc_audit_record(a, &admin, "10.0.0.7", "POST", "/api/v1/vms/web-1/backup", "web-1", 202, "ok");
+	nc_audit_record(a, &admin, "10.0.0.7", "POST", "/api/v1/vms/http://u:secret@x/restore", NULL, 400, "bad name");
+	nc_audit_close(a);
+	log = nc_xasprintf("%s/audit/audit.log", dir);
+	ck_assert_int_eq(stat(log, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	/* reopened (a restart): what was recorded is there, newest first */
+	ck_assert_int_eq(nc_audit_open(&a, dir, &err), 0);
+	for (i = 0; i < 3; i++)
+		nc_audit_record(a, &viewer, "127.0.0.1", "POST", "/api/v1/sync", NULL, 403, "viewer");
+	nc_audit_json(a, &admin, 10, &b);
+	HAS(b.buf, "\"who\": \"token:boss\", \"role\": \"admin\", \"peer\": \"10.0.0.7\", \"method\": \"POST\", "
+		   "\"path\": \"/api/v1/vms/web-1/backup\", \"target\": \"web-1\", \"code\": 202, \"result\": \"ok\"}\n]}");
+	HASNT(b.buf, "secret");
+	ck_assert(strstr(b.buf, "/api/v1/sync") && strstr(b.buf, "restore") &&
+		  strstr(b.buf, "/api/v1/sync") < strstr(b.buf, "restore"));
+	nc_buf_reset(&b);
+	/* limit 4: the oldest left out */
+	nc_audit_json(a, &admin, 4, &b);
+	HASNT(b.buf, "web-1/backup");
+	HAS(b.buf, "restore");
+	nc_buf_reset(&b);
+	nc_audit_json(a, &viewer, 10, &b);
+	ck_assert_str_eq(b.buf, "{\"items\": []}\n");
+	nc_audit_close(a);
+	nc_buf_release(&b);
+	free(log);
+	free(dir);
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -461,6 +513,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_event_stream);
 	tcase_add_test(tc, test_api_needs_credentials);
 	tcase_add_test(tc, test_api_tenant_filtering);
+	tcase_add_test(tc, test_api_audit_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
