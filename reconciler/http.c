@@ -493,8 +493,13 @@ plain:
 		if (resp.body_static)
 			r = MHD_create_response_from_buffer(resp.static_len, (void *)resp.static_data,
 							    MHD_RESPMEM_PERSISTENT);
-		else
-			r = MHD_create_response_from_buffer(resp.body.len, resp.body.buf, MHD_RESPMEM_MUST_COPY);
+		else {
+			/* the body goes to libmicrohttpd as it is (no copy of a 1.7 MB VM list) */
+			size_t blen;
+			char *bbuf = nc_buf_detach(&resp.body, &blen);
+
+			r = MHD_create_response_from_buffer(blen, bbuf, MHD_RESPMEM_MUST_FREE);
+		}
 	}
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", resp.body_static ? "no-cache" : "no-store");
