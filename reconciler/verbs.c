@@ -225,8 +225,8 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 			     nc_role_name(r == R_FENCE ? NC_ROLE_ADMIN : NC_ROLE_OPERATOR));
 		return;
 	}
-	/* these act on every tenant's VMs */
-	if ((r == R_PAUSE || r == R_RESUME || r == R_APPROVE) && !p->all_tenants) {
+	/* these act on every tenant's VMs (a host's too: hosts are everyone's to see, no tenant's to fence) */
+	if ((r == R_PAUSE || r == R_RESUME || r == R_APPROVE || r == R_FENCE) && !p->all_tenants) {
 		nc_web_error(resp, 403, "%s acts on the whole cluster: a principal scoped to tenants may not", route_names[r]);
 		return;
 	}
@@ -248,7 +248,7 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 		}
 		o = nc_spec_find(spec, r == R_FENCE ? NC_KIND_HOST : NC_KIND_VM, name);
 		/* another tenant's object is not found: its existence is not told */
-		if (!o || !nc_principal_sees(p, r == R_FENCE ? NULL : nc_tenant_of(spec, o))) {
+		if (!o || (r != R_FENCE && !nc_principal_sees(p, nc_tenant_of(spec, o)))) {
 			nc_web_error(resp, 404, "no %s named '%s' in revision in force", what, name);
 			goto out;
 		}

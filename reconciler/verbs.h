@@ -13,7 +13,7 @@
  * role, the body (json-c), the names from the URL (the spec's name rules)
  * and that the VM or host is in the revision in force and seen by the
  * caller's tenants (else 404), then calls a hook: 202 {"ok": true, ...},
- * or 409 with the hook's reason.  pause, resume and plan/approve act on the
+ * or 409 with the hook's reason.  pause, resume, plan/approve and fence confirm act on the
  * whole cluster: a principal scoped to tenants gets 403.
  *
  * struct nc_verbs is the loop's side (cmd-serve.c): the hooks only set
