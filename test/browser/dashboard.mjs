@@ -305,7 +305,15 @@ if (tokens.admin) {
     await a.waitForSelector('#audit');
     const txt = await a.locator('#audit').textContent();
     check(/plan\/approve/.test(txt), 'the audit log shows the approval');
+    if (process.env.NC_XSS_AUDIT) {
+      check(txt.includes(process.env.NC_XSS_AUDIT), 'a refused write naming <script> shows as text in the audit log');
+      check((await injected(a)) === 0, 'the audit log made no element from the data');
+    }
     await shot(a, 'audit');
+    await key(a, 'g', 'e');
+    await a.waitForSelector('#events');
+    check((await injected(a)) === 0, 'the events view made no element from the data');
+    check(a.nc.dialogs.length === 0 && a.nc.errors.length === 0, 'no dialog or script error as admin');
   });
   await a.context().close();
 } else {

@@ -216,10 +216,17 @@ else
 	tail -30 "$T/serve.log"; echo "FAIL: no pending plan from serve"; exit 1
 fi
 
+# a write naming a VM that tries XSS: refused (no such VM), but audited; the
+# admin's audit log and events show the name
+XSS_PATH='<script>alert("audit")</script>'
+curl -s -o /dev/null --max-time 20 -X POST -H "Authorization: Bearer ${TOK[operator]}" \
+	-H 'Content-Type: application/json' -d '{}' \
+	"http://127.0.0.1:$PORT/api/v1/vms/$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$XSS_PATH")/backup"
+
 say "the browser"
 NC_URL="http://127.0.0.1:$PORT" NC_OUT="$T/shots" NC_CHROMIUM="$CHROMIUM" NC_HOSTS=3 NC_OIDC="$OIDC" \
 NC_TOKEN_VIEWER="${TOK[viewer]}" NC_TOKEN_OPERATOR="${TOK[operator]}" NC_TOKEN_ADMIN="${TOK[admin]}" \
-NC_XSS_COMMIT="$XSS_COMMIT" NC_XSS_VM=web-1 \
+NC_XSS_COMMIT="$XSS_COMMIT" NC_XSS_AUDIT="$XSS_PATH" NC_XSS_VM=web-1 \
 	timeout 300 node test/browser/dashboard.mjs >"$T/browser.log" 2>&1
 rc=$?
 grep -E '^(ok|FAIL|skip|figure)' "$T/browser.log"

@@ -655,13 +655,17 @@ async function viewEvents(arg, quiet, seq) {
   mount('events', quiet, el('h1', { text: 'Events' }), el('p', { class: 'muted', text: 'Newest first; new ones appear live.' }), t);
   state.eventsList = t;
 }
+function newestFirst(items) {
+  const t = (x) => (typeof x.time === 'number' ? x.time * 1000 : Date.parse(x.time) || 0);
+  return items.map((x, i) => [x, i]).sort((a, b) => t(b[0]) - t(a[0]) || b[1] - a[1]).map((x) => x[0]);
+}
 async function viewAudit(arg, quiet, seq) {
   if (!isAdmin()) { mount('audit', quiet, el('h1', { text: 'Audit log' }), el('p', { text: 'Admins only.' })); return; }
   const r = await api('/api/v1/audit');
   if (!current(seq)) return;
   mount('audit', quiet, el('h1', { text: 'Audit log' }),
     table([['time', 'Time', null, when], ['who', 'Who'], ['peer', 'From'], ['method', 'Method'], ['path', 'Path', 'mono'],
-      ['target', 'Target'], ['code', 'Code', 'num'], ['result', 'Result']], (r.items || []).slice().reverse(), { id: 'audit', empty: 'Nothing recorded.' }));
+      ['target', 'Target'], ['code', 'Code', 'num'], ['result', 'Result']], newestFirst(r.items || []), { id: 'audit', empty: 'Nothing recorded.' }));
 }
 
 /* ---- keyboard ---- */
