@@ -228,6 +228,7 @@ static void passes(const char *base, struct curl_slist *hdrs, const char *since)
 		if (!json_object_object_get_ex(p, "time", &v) || !(t = json_object_get_string(v)) ||
 		    strcmp(t, since) < 0)
 			continue;
+		secs[n] = 0;
 		if (json_object_object_get_ex(p, "seconds", &v))
 			secs[n] = json_object_get_double(v);
 		if (secs[n] > mx)
@@ -304,7 +305,8 @@ int main(int argc, char **argv)
 	free(hdr);
 	printf("%s%s%d clients", label, *label ? ": " : "", clients);
 	if (loopback)
-		printf(" from %d loopback addresses", (clients + per_source - 1) / per_source);
+		printf(" from %d loopback address%s", (clients + per_source - 1) / per_source,
+		       clients > per_source ? "es" : "");
 	printf(", %.0f s per path (latency in ms)\n", seconds);
 	printf("  %-36s %8s %8s %8s %8s %9s %6s %9s\n", "path", "p50", "p90", "p99", "max", "req/s", "!200", "KiB/resp");
 	for (int k = i + 2; k < argc; k++) {
@@ -324,9 +326,10 @@ int main(int argc, char **argv)
 		       1e3 * (r.n ? r.lat[r.n - 1] : 0), (double)r.n / wall, r.bad,
 		       r.n ? (double)r.bytes / (double)r.n / 1024 : 0);
 		for (int c = 0; c < 600; c++)
-			if (r.codes[c])
-				printf(c ? "    %zu answers HTTP %d\n" : "    %zu without an answer (refused, reset or timed out)%.0d\n",
-				       r.codes[c], c);
+			if (r.codes[c] && c)
+				printf("    %zu answers HTTP %d\n", r.codes[c], c);
+			else if (r.codes[c])
+				printf("    %zu without an answer (refused, reset or timed out)\n", r.codes[c]);
 		passes(argv[i], hdrs, since);
 		fflush(stdout);
 		free(r.lat);
