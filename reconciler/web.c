@@ -339,6 +339,8 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 
 	memset(&p, 0, sizeof(p));
 	if (nc_auth_identify(w->auth, req, &p, resp) < 0) {
+		if (!p.who[0])
+			snprintf(p.who, sizeof(p.who), "unidentified (credentials refused)");
 		if (is_write(req->method) && w->api) {
 			char *msg = answer_message(resp);
 

@@ -330,14 +330,21 @@ START_TEST(test_api_needs_credentials)
 	for (i = 0; i < 100 && shq("curl -sf http://127.0.0.1:%d/healthz >/dev/null", p2) != 0; i++)
 		usleep(100000);
 	nc_run_in(&r, tdir, "curl -s -w ' %%{http_code}' http://127.0.0.1:%d/api/v1/cluster; "
-		  "curl -s -w ' %%{http_code}' -X POST http://127.0.0.1:%d/api/v1/sync", p2, p2);
+		  "curl -s -w ' %%{http_code}' -X POST http://127.0.0.1:%d/api/v1/sync; "
+		  "curl -s -w ' %%{http_code}' -X POST -H 'Authorization: Bearer nc_forged' "
+		  "http://127.0.0.1:%d/api/v1/vms/web-1/backup", p2, p2, p2);
 	HAS(r.out, "{\"error\": \"authentication required: a bearer token or a session\"}\n 401");
 	ck_assert_int_eq(strstr(strstr(r.out, " 401") + 4, " 401") != NULL, 1);
+	HASNT(r.out, " 202");
 	nc_run_free(&r);
-	for (i = 0; i < 50 && shq("grep -q sync s2/audit/audit.log") != 0; i++)
+	for (i = 0; i < 50 && shq("grep -q backup s2/audit/audit.log") != 0; i++)
 		usleep(100000);
 	nc_run_in(&r, tdir, "cat s2/audit/audit.log; kill $(cat pid2); rm -f pid2");
 	HAS(r.out, "\"path\": \"/api/v1/sync\", \"target\": null, \"code\": 401");
+	/* forged credentials: refused and recorded, the token never written */
+	HAS(r.out, "\"who\": \"unidentified (credentials refused)\", \"role\": \"none\", \"peer\": \"127.0.0.1\", "
+		   "\"method\": \"POST\", \"path\": \"/api/v1/vms/web-1/backup\", \"target\": null, \"code\": 401");
+	HASNT(r.out, "nc_forged");
 	nc_run_free(&r);
 	/* api.enabled: false: no API, no dashboard; /healthz stays */
 	p2 = free_port();
