@@ -1371,7 +1371,7 @@ START_TEST(test_auth_role_walk)
 {
 	static char ops[128][160];
 	struct http_res r;
-	char *base, tok[4][64], hdr[4][96];
+	char *base, tok[4][64], hdr[4][320];
 	static const char *const who[] = { "viewer", "operator", "admin", "other-tenant operator" };
 	static const enum nc_role roles[] = { NC_ROLE_VIEWER, NC_ROLE_OPERATOR, NC_ROLE_ADMIN, NC_ROLE_OPERATOR };
 	size_t nops, i, k;
