@@ -216,6 +216,40 @@ else
 	tail -30 "$T/serve.log"; echo "FAIL: no pending plan from serve"; exit 1
 fi
 
+# the dashboard's files over the real listener: by exact name, with a strict CSP
+hdr=$(curl -s -D - -o "$T/index.html" --max-time 20 "http://127.0.0.1:$PORT/")
+if grep -qi '^content-type: text/html' <<<"$hdr" && grep -qi "^content-security-policy: .*script-src 'self'" <<<"$hdr" &&
+	cmp -s "$T/index.html" web/ui/index.html; then
+	ok "GET / is web/ui/index.html as text/html with a Content-Security-Policy"
+else
+	fail "GET / did not answer web/ui/index.html with a CSP: $(head -c 300 <<<"$hdr")"
+fi
+code=$(curl -s -o "$T/app.js" -w '%{http_code} %{content_type}' --max-time 20 "http://127.0.0.1:$PORT/ui/app.js")
+if [ "$code" = "200 text/javascript; charset=utf-8" ] && cmp -s "$T/app.js" web/ui/app.js; then
+	ok "GET /ui/app.js is web/ui/app.js as text/javascript"
+else
+	fail "GET /ui/app.js: $code"
+fi
+bad=
+for u in /ui/../ui/app.js /ui/%2e%2e/ui/app.js /ui//app.js '/ui/..%5capp.js' /ui/%00 /ui/%00../../etc/passwd \
+	/..%2f..%2fetc/passwd /ui/nosuch.js; do
+	code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' --max-time 20 "http://127.0.0.1:$PORT$u")
+	[ "$code" = 404 ] || [ "$code" = 400 ] || bad="$bad $u=$code"
+done
+if [ -z "$bad" ]; then
+	ok "asset paths with .., %2e%2e, //, backslashes, %00 or unknown names are 404"
+else
+	fail "asset paths answered:$bad"
+fi
+# libmicrohttpd decodes %00 into the path, which then ends there: app.js%00
+# can only be app.js itself (or refused), never anything past the NUL
+code=$(curl -s --path-as-is -o "$T/nul.js" -w '%{http_code}' --max-time 20 "http://127.0.0.1:$PORT/ui/app.js%00.html")
+if [ "$code" = 404 ] || [ "$code" = 400 ] || { [ "$code" = 200 ] && cmp -s "$T/nul.js" web/ui/app.js; }; then
+	ok "a %00 in an asset path reaches nothing past it ($code)"
+else
+	fail "/ui/app.js%00.html answered $code"
+fi
+
 # a write naming a VM that tries XSS: refused (no such VM), but audited; the
 # admin's audit log and events show the name
 XSS_PATH='<script>alert("audit")</script>'
