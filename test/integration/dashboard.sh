@@ -50,6 +50,8 @@ say()  { printf '[dashboard %s] %s\n' "$(date +%T)" "$*" >&2; }
 [ -x "$NC" ] || { echo "FAIL: $NC is not built (cmake --build build)"; exit 1; }
 command -v node >/dev/null || { echo "skip: node is not installed (scripts/deps.sh installs nodejs)"; exit 77; }
 command -v npm >/dev/null || { echo "skip: npm is not installed (scripts/deps.sh installs it)"; exit 77; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { echo "skip: playwright-core needs Node.js 20 or newer (this is $(node --version))"; exit 77; }
 command -v curl >/dev/null || { echo "FAIL: curl is needed"; exit 1; }
 if [ ! -x "$CHROMIUM" ]; then
 	if [ "$(id -u)" -eq 0 ]; then

@@ -684,6 +684,7 @@ document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   if (!$('help').hidden) {
     if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); toggleHelp(false); }
+    else if (e.key === 'Tab') { e.preventDefault(); $('help-close').focus(); }   // focus stays in the dialog
     return;
   }
   if (typing(e.target)) {
