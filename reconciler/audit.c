@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,10 +65,27 @@ static void read_back(struct nc_audit *a)
 	line = strtok_r(buf, "\n", &save);
 	if (from > 0 && line)        /* a partial first line */
 		line = strtok_r(NULL, "\n", &save);
-	for (; line; line = strtok_r(NULL, "\n", &save))
-		if (line[0] == '{')
+	for (; line; line = strtok_r(NULL, "\n", &save)) {
+		/* only whole JSON objects: a line torn by a crash or a full disk is skipped */
+		struct json_object *o = line[0] == '{' ? json_tokener_parse(line) : NULL;
+
+		if (o && json_object_is_type(o, json_type_object))
 			keep(a, nc_xstrdup(line));
+		json_object_put(o);
+	}
 	free(buf);
+}
+
+/* a last line without its newline (serve killed while writing it): closed, so the next entry
+ * starts a line of its own */
+static void close_torn_line(struct nc_audit *a, int rfd)
+{
+	struct stat st;
+	char c;
+
+	if (fstat(rfd, &st) == 0 && st.st_size > 0 && pread(rfd, &c, 1, st.st_size - 1) == 1 && c != '\n' &&
+	    nc_write_all(a->fd, "\n", 1) < 0)
+		nc_serve_log("audit: cannot write %s: %s", a->path, strerror(errno));
 }
 
 int nc_audit_open(struct nc_audit **out, const char *state_dir, struct nc_err *err)
@@ -98,6 +116,7 @@ int nc_audit_open(struct nc_audit **out, const char *state_dir, struct nc_err *e
 		if (rfd >= 0) {
 			int wfd = a->fd;
 
+			close_torn_line(a, rfd);
 			a->fd = rfd;
 			read_back(a);
 			a->fd = wfd;
@@ -143,6 +162,7 @@ void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const cha
 	struct tm tm;
 	char ts[40];
 	char *safe_path;
+	off_t end;
 
 	if (!a)
 		return;
@@ -164,8 +184,15 @@ void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const cha
 	free(safe_path);
 	pthread_mutex_lock(&a->mu);
 	nc_buf_addc(&b, '\n');
-	if (nc_write_all(a->fd, b.buf, b.len) < 0 || fsync(a->fd) < 0)
-		nc_serve_log("audit: cannot write %s: %s", a->path, strerror(errno));
+	end = lseek(a->fd, 0, SEEK_END);
+	if (nc_write_all(a->fd, b.buf, b.len) < 0 || fsync(a->fd) < 0) {
+		int e = errno;
+
+		/* a full disk: the part written is taken back, the next entry starts a whole line */
+		if (end >= 0 && ftruncate(a->fd, end) < 0)
+			e = errno;
+		nc_serve_log("audit: cannot write %s: %s", a->path, strerror(e));
+	}
 	b.buf[--b.len] = '\0';
 	keep(a, nc_buf_detach(&b, NULL));
 	pthread_mutex_unlock(&a->mu);
