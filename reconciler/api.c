@@ -1235,6 +1235,11 @@ void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct 
 			nc_web_error(resp, 403, "the audit log is for admins");
 			return;
 		}
+		/* it names every tenant's VMs: not for an admin scoped to tenants */
+		if (!p->all_tenants) {
+			nc_web_error(resp, 403, "the audit log is for admins of every tenant");
+			return;
+		}
 		if (!qparam(req, "limit", 1000, 1000, &limit, resp))
 			return;
 		nc_audit_json(a->audit, p, limit, &resp->body);

@@ -580,6 +580,38 @@ START_TEST(test_api_audit_torn_line)
 }
 END_TEST
 
+/* attack: an admin scoped to one tenant may not read the audit log: it names every tenant's VMs
+ * and who acted on them (another tenant's objects are never revealed) */
+START_TEST(test_api_audit_scoped_admin)
+{
+	struct nc_audit *a;
+	struct nc_principal admin, scoped;
+	struct nc_err err = { "" };
+	struct nc_buf b = NC_BUF_INIT;
+	char *dir = nc_xasprintf("%s/scoped", tdir);
+
+	memset(&admin, 0, sizeof(admin));
+	snprintf(admin.who, sizeof(admin.who), "token:boss");
+	admin.role = NC_ROLE_ADMIN;
+	admin.all_tenants = true;
+	scoped = admin;
+	scoped.all_tenants = false;
+	snprintf(scoped.tenants[0], sizeof(scoped.tenants[0]), "web");
+	scoped.ntenants = 1;
+	ck_assert_int_eq(nc_audit_open(&a, dir, &err), 0);
+	nc_audit_record(a, &admin, "10.0.0.7", "POST", "/api/v1/vms/db-1/backup", "db-1", 202, "ok");
+	nc_audit_json(a, &scoped, 10, &b);
+	HASNT(b.buf, "db-1");
+	ck_assert_str_eq(b.buf, "{\"items\": []}\n");
+	nc_buf_reset(&b);
+	nc_audit_json(a, &admin, 10, &b);
+	HAS(b.buf, "db-1");
+	nc_audit_close(a);
+	nc_buf_release(&b);
+	free(dir);
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -597,6 +629,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_tenant_filtering);
 	tcase_add_test(tc, test_api_audit_kept);
 	tcase_add_test(tc, test_api_audit_torn_line);
+	tcase_add_test(tc, test_api_audit_scoped_admin);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -157,7 +157,7 @@ async function start() {
   if (me.csrf) state.csrf = me.csrf;
   $('login').hidden = true;
   $('nav').hidden = false;
-  $('nav-audit').hidden = !isAdmin();
+  $('nav-audit').hidden = !isAdmin() || me.tenants !== null;
   $('logout').hidden = me.who === 'anonymous';
   $('who').textContent = (me.who || '') + ' \u00b7 ' + (me.role || '');
   openStream();
@@ -660,7 +660,7 @@ function newestFirst(items) {
   return items.map((x, i) => [x, i]).sort((a, b) => t(b[0]) - t(a[0]) || b[1] - a[1]).map((x) => x[0]);
 }
 async function viewAudit(arg, quiet, seq) {
-  if (!isAdmin()) { mount('audit', quiet, el('h1', { text: 'Audit log' }), el('p', { text: 'Admins only.' })); return; }
+  if (!isAdmin() || state.me.tenants !== null) { mount('audit', quiet, el('h1', { text: 'Audit log' }), el('p', { text: 'Admins of every tenant only.' })); return; }
   const r = await api('/api/v1/audit');
   if (!current(seq)) return;
   mount('audit', quiet, el('h1', { text: 'Audit log' }),
