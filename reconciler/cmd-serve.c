@@ -475,6 +475,11 @@ static void verbs_start(struct server *s)
 		if (nc_verbs_paused(s->verbs))
 			logf_("paused (%s/%s): planning, applying nothing, until POST /api/v1/resume", s->state_dir,
 			      NC_VERBS_PAUSED_FILE);
+	} else if (nc_verbs_set_state_dir(s->verbs, s->state_dir)) {
+		/* a reload moved stateDir: its paused file says */
+		logf_("%s (%s/%s)", nc_verbs_paused(s->verbs) ? "paused: the new stateDir holds a paused file" :
+		      "resumed: the new stateDir holds no paused file", s->state_dir, NC_VERBS_PAUSED_FILE);
+		nc_api_set_paused(s->api, nc_verbs_paused(s->verbs), "a reload's stateDir");
 	}
 	nc_verbs_set_approve_mode(s->verbs, approve);
 	if (!approve)

@@ -134,11 +134,11 @@ static int parse_body(const struct nc_web_req *req, const char *const *keys, con
 	tok = json_tokener_new_ex(16);
 	o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset < (int)req->body_len) {
+	    json_tokener_get_parse_end(tok) < req->body_len) {
 		/* trailing blanks after the object are fine, anything else is not */
 		bool bad = !o || json_tokener_get_error(tok) != json_tokener_success;
 
-		for (p = req->body + (o ? tok->char_offset : 0); !bad && *p; p++)
+		for (p = req->body + (o ? json_tokener_get_parse_end(tok) : 0); !bad && *p; p++)
 			bad = !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n');
 		if (bad) {
 			nc_web_error(resp, 400, "the body is not valid JSON: %s",
@@ -400,6 +400,27 @@ struct nc_verbs *nc_verbs_new(const char *state_dir)
 	v->paused = access(path, F_OK) == 0;
 	free(path);
 	return v;
+}
+
+bool nc_verbs_set_state_dir(struct nc_verbs *v, const char *state_dir)
+{
+	char *path;
+	bool was, now;
+
+	pthread_mutex_lock(&v->mu);
+	if (strcmp(v->state_dir, state_dir) == 0) {
+		pthread_mutex_unlock(&v->mu);
+		return false;       /* the same: a pause or resume asked and not yet taken stays */
+	}
+	free(v->state_dir);
+	v->state_dir = nc_xstrdup(state_dir);
+	path = paused_path(v);
+	was = v->paused;
+	now = v->paused = access(path, F_OK) == 0;
+	v->pause_dirty = false;
+	pthread_mutex_unlock(&v->mu);
+	free(path);
+	return was != now;
 }
 
 void nc_verbs_free(struct nc_verbs *v)

@@ -48,6 +48,8 @@ struct nc_verbs;
 /* paused as STATE_DIR/paused says */
 struct nc_verbs *nc_verbs_new(const char *state_dir);
 void nc_verbs_free(struct nc_verbs *v);
+/* a reload's stateDir: when it is another, paused as its file says (true when that changed the state) */
+bool nc_verbs_set_state_dir(struct nc_verbs *v, const char *state_dir);
 /* the hooks for nc_web_create (opaque: v) */
 void nc_verbs_hooks(struct nc_verbs *v, struct nc_web_hooks *out);
 

@@ -353,7 +353,7 @@ START_TEST(test_verbs_pause_survives_restart)
 	struct nc_verbs *v = nc_verbs_new(tdir), *v2;
 	struct nc_web_hooks h;
 	struct nc_principal op;
-	char *path = nc_xasprintf("%s/%s", tdir, NC_VERBS_PAUSED_FILE), why[256];
+	char *path = nc_xasprintf("%s/%s", tdir, NC_VERBS_PAUSED_FILE), why[256], *other;
 	bool paused;
 	int frc;
 
@@ -376,6 +376,17 @@ START_TEST(test_verbs_pause_survives_restart)
 	ck_assert(nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
 	ck_assert(!paused);
 	ck_assert_int_ne(access(path, F_OK), 0);
+	/* a reload to the same stateDir keeps a pause asked and not yet taken; to another, its file says */
+	CALL(&h, NULL, &op, "POST", "/api/v1/pause", "", 202);
+	ck_assert(!nc_verbs_set_state_dir(v, tdir));
+	ck_assert(nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	ck_assert(paused);
+	other = nc_xasprintf("%s/other", tdir);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	ck_assert(nc_verbs_set_state_dir(v, other));
+	ck_assert(!nc_verbs_paused(v));
+	ck_assert(!nc_verbs_take_pause(v, &paused, &frc, why, sizeof(why)));
+	free(other);
 	free(path);
 	nc_verbs_free(v);
 }
