@@ -933,6 +933,15 @@ bool nc_api_vm_visible(struct nc_api *a, const struct nc_principal *p, const cha
 	return ok;
 }
 
+bool nc_api_host_exists(struct nc_api *a, const char *host)
+{
+	struct snap *s = snap_get(a);
+	bool ok = find_host(s, host) != NULL;
+
+	snap_put(s);
+	return ok;
+}
+
 /* ---- GET /api/v1/... ---- */
 static bool qparam(const struct nc_web_req *req, const char *name, size_t dflt, size_t max, size_t *out,
 		   struct nc_web_resp *resp)

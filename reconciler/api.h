@@ -68,6 +68,8 @@ void nc_api_set_approved(struct nc_api *a, const char *digest);
 struct nc_spec_ref *nc_api_spec(struct nc_api *a);
 /* whether p sees the VM (404 otherwise): it exists in the snapshot and p sees its tenant */
 bool nc_api_vm_visible(struct nc_api *a, const struct nc_principal *p, const char *vm);
+/* whether the snapshot has the host (hosts are every viewer's to see) */
+bool nc_api_host_exists(struct nc_api *a, const char *host);
 
 /* GET /api/v1/...: p is identified (role viewer at least); leader and paused as /status says;
  * resp->code 0 when not one of them */

@@ -15,6 +15,7 @@
 #include "assets.h"
 #include "audit.h"
 #include "auth.h"
+#include "graphs.h"
 #include "monitor.h"
 #include "../spec/tenant.h"
 #include "verbs.h"
@@ -29,6 +30,7 @@ struct nc_web {
 	char *state_dir;
 	enum nc_role anonymous;          /* api.anonymous */
 	struct nc_api *api;
+	struct nc_graphs *graphs;        /* /api/v1/{vms,hosts}/NAME/graphs (graphs.h) */
 	pthread_mutex_t mu;              /* wake */
 	void (*wake)(void *cls);
 	void *wake_cls;
@@ -163,6 +165,16 @@ int nc_web_create(struct nc_web **out, const struct nc_serve_config *cfg, const 
 	if (hooks)
 		w->hooks = *hooks;
 	w->state_dir = nc_xstrdup(state_dir);
+	/* the history serve's telemetry writes: telemetry.dir, else STATE_DIR/telemetry */
+	if (NC_IS_SET(cfg->telemetry.enabled) && !cfg->telemetry.enabled.v) {
+		w->graphs = nc_graphs_new(NULL);
+	} else {
+		char *tdir = NC_IS_SET(cfg->telemetry.dir) ? nc_xstrdup(cfg->telemetry.dir.v)
+							   : nc_xasprintf("%s/telemetry", state_dir);
+
+		w->graphs = nc_graphs_new(tdir);
+		free(tdir);
+	}
 	*out = w;
 	return 0;
 }
@@ -174,6 +186,7 @@ void nc_web_destroy(struct nc_web *w)
 	if (w->api)
 		nc_events_set_wake(nc_api_events(w->api), NULL, NULL);
 	pthread_mutex_destroy(&w->mu);
+	nc_graphs_free(w->graphs);
 	nc_oidc_destroy(w->oidc);
 	nc_auth_destroy(w->auth);
 	free(w->state_dir);
@@ -380,6 +393,8 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 		get_tenants(w, &p, resp);
 		return;
 	}
+	if (nc_graphs_handle(w->graphs, w->api, req, &p, resp))
+		return;
 	pthread_mutex_lock(&w->status->mu);
 	leader = w->status->leader;
 	paused = w->status->paused;

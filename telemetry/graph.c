@@ -64,9 +64,10 @@ static const char *unit_label(enum nc_metric_unit u)
 	return "";
 }
 
-int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
-		const char *metric, time_t start, time_t end, unsigned width, unsigned height,
-		const char *png_path, struct nc_err *err)
+/* png_path "-": the PNG into *png (librrd hands the image back instead of writing a file) */
+static int graph_run(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
+		     const char *metric, time_t start, time_t end, unsigned width, unsigned height,
+		     const char *png_path, struct nc_buf *png, struct nc_err *err)
 {
 	const struct nc_metric_info *m = nc_metric_find(t, metric);
 	struct nc_buf rrd = NC_BUF_INIT, title = NC_BUF_INIT, def_avg = NC_BUF_INIT,
@@ -167,7 +168,17 @@ int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
 		nc_err_set(err, "graph of %s %s %s: %s", nc_metric_target_name(t), id, m->name,
 			   nc_tm_rrd_error());
 	} else {
+		rrd_info_t *w;
+
 		ret = 0;
+		for (w = info; png && w; w = w->next)
+			if (w->type == RD_I_BLO && strcmp(w->key, "image") == 0)
+				nc_buf_add(png, w->value.u_blo.ptr, w->value.u_blo.size);
+		if (png && !png->len) {
+			nc_err_set(err, "graph of %s %s %s: librrd made no image", nc_metric_target_name(t),
+				   id, m->name);
+			ret = -1;
+		}
 	}
 	rrd_info_free(info);
 	if (st->rrdcached)
@@ -179,4 +190,22 @@ out:
 	nc_buf_release(&def_avg);
 	nc_buf_release(&def_max);
 	return ret;
+}
+
+int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
+		const char *metric, time_t start, time_t end, unsigned width, unsigned height,
+		const char *png_path, struct nc_err *err)
+{
+	if (png_path && strcmp(png_path, "-") == 0) {
+		nc_err_set(err, "graph: '-' is not an output file");
+		return -1;
+	}
+	return graph_run(st, t, id, metric, start, end, width, height, png_path, NULL, err);
+}
+
+int nc_tm_graph_png(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
+		    const char *metric, time_t start, time_t end, unsigned width, unsigned height,
+		    struct nc_buf *png, struct nc_err *err)
+{
+	return graph_run(st, t, id, metric, start, end, width, height, "-", png, err);
 }

@@ -109,5 +109,9 @@ int nc_tm_anomaly_forget(struct nc_tm_store *st, const char *key, struct nc_err 
 int nc_tm_graph(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
 		const char *metric, time_t start, time_t end, unsigned width, unsigned height,
 		const char *png_path, struct nc_err *err);
+/* the same into memory: the PNG's bytes appended to *png (serve's API) */
+int nc_tm_graph_png(struct nc_tm_store *st, enum nc_metric_target t, const char *id,
+		    const char *metric, time_t start, time_t end, unsigned width, unsigned height,
+		    struct nc_buf *png, struct nc_err *err);
 
 #endif
