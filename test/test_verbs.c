@@ -22,23 +22,60 @@
 #include "testutil.h"
 
 static char tdir[64];
+/* the test directories, gone over once more after the tests: a failed test skips its teardown */
+static char registry[64];
 
-static void setup(void)
-{
-	snprintf(tdir, sizeof(tdir), "/tmp/nc-verbs-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
-}
-
-/* stops what the test started, by PID, and removes its directory */
-static void teardown(void)
+/* stops what a test started there, by PID, and removes the directory */
+static void cleanup_dir(const char *dir)
 {
 	struct nc_run r;
 	char *cmd = nc_xasprintf("cd '%s' 2>/dev/null || exit 0; [ -f pid ] && kill -9 $(cat pid) 2>/dev/null; "
-				 "cd / && rm -rf '%s'", tdir, tdir);
+				 "cd / && rm -rf '%s'", dir, dir);
 
 	nc_run_shell(&r, cmd);
 	nc_run_free(&r);
 	free(cmd);
+}
+
+static void registry_setup(void)
+{
+	int fd;
+
+	snprintf(registry, sizeof(registry), "/tmp/nc-verbs-registry-XXXXXX");
+	fd = mkstemp(registry);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void registry_teardown(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (nc_read_file(registry, 1 << 20, &buf, &len) == 0) {
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			cleanup_dir(line);
+		free(buf);
+	}
+	unlink(registry);
+}
+
+static void setup(void)
+{
+	FILE *f;
+
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-verbs-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	f = fopen(registry, "a");
+	if (f) {
+		fprintf(f, "%s\n", tdir);
+		fclose(f);
+	}
+}
+
+static void teardown(void)
+{
+	cleanup_dir(tdir);
 }
 
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
@@ -796,6 +833,7 @@ Suite *nc_suite_verbs(void)
 	Suite *s = suite_create("verbs");
 	TCase *tc = tcase_create("verbs");
 
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_verbs_roles);
