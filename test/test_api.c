@@ -612,6 +612,92 @@ START_TEST(test_api_audit_scoped_admin)
 }
 END_TEST
 
+/* graphs: serve on the tenants' sim hosts with telemetry every second; once a round is written,
+ * a VM's and a host's graph is a PNG (image/png, the signature), the metric list names the
+ * catalogue's metrics; an unknown metric or another tenant's VM is 404, a range off the list
+ * 400; the suite's serve (telemetry disabled) answers 404 saying there is no history */
+START_TEST(test_api_graphs)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	struct nc_run r;
+	char web[128] = "", wh[200], *b = NULL, *path, *png;
+	int p2 = free_port(), i;
+	size_t len;
+
+	ready();
+	b = get("/api/v1/vms/db-1/graphs/cpu_usage.png");
+	HAS(b, "{\"error\": \"no history for vm db-1: telemetry is disabled");
+	HAS(b, "\nHTTP 404");
+	free(b);
+	b = get("/api/v1/vms/db-1/graphs");
+	HAS(b, "{\"items\": [], \"ranges\": [\"1h\", \"6h\", \"24h\", \"7d\", \"30d\"], \"history\": false");
+	free(b);
+	ck_assert_int_eq(shq("mkdir -p gr/state && chmod 700 gr/state && cp -r '%s/examples/tenants' gr/spec && "
+			     "printf 'source:\\n  directory: %s/gr/spec\\ncacheDir: %s/gr/cache\\nstateDir: %s/gr/state\\n"
+			     "listen: 127.0.0.1:%d\\ntelemetry:\\n  interval: 1s\\ntenancy:\\n  adminPaths: [admin]\\n"
+			     "api:\\n  anonymous: viewer\\n' > gr/serve.yaml", NC_SOURCE_DIR, tdir, tdir, tdir, p2), 0);
+	nc_run_in(&r, tdir, "$NC token create w --role viewer --tenant web --state-dir gr/state | grep ^nc_");
+	ck_assert_msg(sscanf(r.out, "%127s", web) == 1, "token: %s %s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("($NC serve --config gr/serve.yaml >/dev/null 2>>gr/log & echo $! > pid2)"), 0);
+	snprintf(wh, sizeof(wh), "-H 'Authorization: Bearer %s' ", web);
+#define AS(h, p) (path = nc_xasprintf("%s'http://127.0.0.1:%d%s'", h, p2, p), b = req(path), free(path), b)
+	for (i = 0; i < 150; i++) {
+		b = AS("", "/api/v1/vms/db-1/graphs");
+		if (strstr(b, "\"history\": true"))
+			break;
+		free(b);
+		b = NULL;
+		usleep(200000);
+	}
+	ck_assert_msg(b != NULL, "no history for db-1 after 30 s");
+	HAS(b, "{\"metric\": \"cpu_usage\", \"unit\": \"ratio\", \"title\": ");
+	HAS(b, "{\"metric\": \"network_receive_bytes_per_second\", \"unit\": \"bytes/s\"");
+	free(b);
+	nc_run_in(&r, tdir, "curl -s --max-time 20 -o gr/g.png -w '%%{http_code} %%{content_type}' "
+		  "'http://127.0.0.1:%d/api/v1/vms/db-1/graphs/cpu_usage.png?since=1h'", p2);
+	ck_assert_str_eq(r.out, "200 image/png");
+	nc_run_free(&r);
+	path = nc_xasprintf("%s/gr/g.png", tdir);
+	png = NULL;
+	len = 0;
+	ck_assert_int_eq(nc_read_file(path, 1 << 20, &png, &len), 0);
+	free(path);
+	ck_assert_msg(len > 1000 && memcmp(png, sig, 8) == 0, "not a PNG (%zu bytes)", png ? len : 0);
+	free(png);
+	nc_run_in(&r, tdir, "curl -s --max-time 20 -o /dev/null -w '%%{http_code} %%{content_type}' "
+		  "'http://127.0.0.1:%d/api/v1/hosts/kvm1/graphs/memory_used_ratio.png?since=7d&width=300&height=100'", p2);
+	ck_assert_str_eq(r.out, "200 image/png");
+	nc_run_free(&r);
+	b = AS("", "/api/v1/vms/db-1/graphs/no_such_metric.png");
+	HAS(b, "{\"error\": \"no vm metric no_such_metric");
+	HAS(b, "\nHTTP 404");
+	free(b);
+	b = AS("", "/api/v1/hosts/kvm1/graphs/cpu_usage.png?since=2h");
+	HAS(b, "{\"error\": \"since must be one of 1h, 6h, 24h, 7d, 30d\"}\n\nHTTP 400");
+	free(b);
+	b = AS("", "/api/v1/vms/db-1/graphs/cpu_usage.png?width=100000");
+	HAS(b, "\nHTTP 400");
+	free(b);
+	b = AS("", "/api/v1/vms/..%2f..%2fetc/graphs/cpu_usage.png");
+	HAS(b, "\nHTTP 404");
+	free(b);
+	/* tenant web: its VM's graphs, not data's (404 as for the VM itself) */
+	nc_run_in(&r, tdir, "curl -s --max-time 20 -o /dev/null -w '%%{http_code} %%{content_type}' -H "
+		  "'Authorization: Bearer %s' 'http://127.0.0.1:%d/api/v1/vms/web-1/graphs/cpu_usage.png'", web, p2);
+	ck_assert_str_eq(r.out, "200 image/png");
+	nc_run_free(&r);
+	b = AS(wh, "/api/v1/vms/db-1/graphs/cpu_usage.png");
+	HAS(b, "{\"error\": \"no VM db-1\"}\n\nHTTP 404");
+	free(b);
+	b = AS(wh, "/api/v1/vms/db-1/graphs");
+	HAS(b, "{\"error\": \"no VM db-1\"}\n\nHTTP 404");
+	free(b);
+#undef AS
+	shq("kill $(cat pid2); rm -f pid2");
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -630,6 +716,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_audit_kept);
 	tcase_add_test(tc, test_api_audit_torn_line);
 	tcase_add_test(tc, test_api_audit_scoped_admin);
+	tcase_add_test(tc, test_api_graphs);
 	suite_add_tcase(s, tc);
 	return s;
 }
