@@ -64,6 +64,7 @@ struct conn {
 	double start;            /* when the request in progress began */
 	bool answered;           /* a response is queued: the deadline no longer applies */
 	size_t body;             /* bytes of body received for the request in progress */
+	bool nul;                /* its URL held a %00 (unescape) */
 	char addr[INET6_ADDRSTRLEN];
 };
 
@@ -236,7 +237,30 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
 	c->start = mono_now();
 	c->answered = false;
 	c->body = 0;
+	c->nul = false;
 	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * libmicrohttpd's own decoding of the path and the query's arguments,
+ * noting a %00: the decoded path would end at the NUL (/ui/app.js%00.html
+ * would be app.js), so such a request is answered 404 before any routing.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *mc, char *s)
+{
+	struct nc_http *h = cls;
+	size_t n = MHD_http_unescape(s);
+	struct conn *c;
+
+	if (memchr(s, '\0', n)) {
+		c = conn_of(mc);
+		if (c) {
+			pthread_mutex_lock(&h->mu);
+			c->nul = true;
+			pthread_mutex_unlock(&h->mu);
+		}
+	}
+	return n;
 }
 
 static void wake_streams(void *cls);
@@ -537,6 +561,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 		/* a webhook's body is kept for its signature (bounded); others are not needed */
 		*con_cls = web || strcmp(url, "/webhook") == 0 ? (void *)nc_xcalloc(1, sizeof(struct nc_buf)) : (void *)h;
+		c = conn_of(conn);
+		if (c) {
+			bool nul;
+
+			pthread_mutex_lock(&h->mu);
+			nul = c->nul;
+			pthread_mutex_unlock(&h->mu);
+			if (nul) {
+				mark_answered(h, conn);
+				return text(conn, MHD_HTTP_NOT_FOUND, "not found: a %00 in the URL");
+			}
+		}
 		if (cl && strtoull(cl, NULL, 10) > NC_HTTP_MAX_BODY) {
 			c = conn_of(conn);
 			hlog(h, "refused a %s body from %s: over %zu bytes", method, c ? c->addr : "?", NC_HTTP_MAX_BODY);
@@ -671,6 +707,7 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, NC_HTTP_MEMORY,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
 				/* without tls: the last two are skipped (MHD_OPTION_END ends the list there) */
 				h->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
 				MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,

@@ -6,11 +6,17 @@
  */
 #include "tests.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "testutil.h"
 
 #include "../reconciler/assets.h"
 #include "../spec/util.h"
@@ -114,6 +120,66 @@ START_TEST(test_dashboard_asset_refuses)
 }
 END_TEST
 
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return p;
+}
+
+/* a %00 anywhere in a URL (path or query) is 404 before any routing: libmicrohttpd decodes it
+ * and the path would end there (/ui/app.js%00.html served app.js) */
+START_TEST(test_dashboard_nul_in_url)
+{
+	static const char *const urls[] = {
+		"/ui/app.js%00.html", "/ui/app.js%00", "/%00", "/healthz%00", "/api/v1/me%00x",
+		"/ui/app.js?x=%00", "/api/v1/cluster?a%00b=1",
+	};
+	char tdir[64] = "/tmp/nc-dash-XXXXXX";
+	struct nc_run r;
+	int i, port = free_port();
+	size_t k;
+
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_int_eq(nc_run_inq(tdir, "cp -r '%s/examples/quickstart' spec && printf 'source:\\n  directory: "
+				    "%s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\nlisten: 127.0.0.1:%d\\n"
+				    "telemetry:\\n  enabled: false\\napi:\\n  anonymous: viewer\\n' > serve.yaml && "
+				    "($NC serve --config serve.yaml >/dev/null 2>log & echo $! > pid)",
+				    NC_SOURCE_DIR, tdir, tdir, tdir, port), 0);
+	for (i = 0; i < 100; i++) {
+		if (nc_run_inq(tdir, "curl -s --max-time 5 -o /dev/null http://127.0.0.1:%d/healthz", port) == 0)
+			break;
+		usleep(100000);
+	}
+	nc_run_in(&r, tdir, "curl -s --max-time 20 -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/ui/app.js", port);
+	ck_assert_str_eq(r.out, "200");
+	nc_run_free(&r);
+	for (k = 0; k < sizeof(urls) / sizeof(urls[0]); k++) {
+		nc_run_in(&r, tdir, "curl -s --path-as-is --max-time 20 -o /dev/null -w '%%{http_code}' "
+			  "'http://127.0.0.1:%d%s'", port, urls[k]);
+		ck_assert_msg(strcmp(r.out, "404") == 0, "%s answered %s", urls[k], r.out);
+		nc_run_free(&r);
+	}
+	/* the connection lives on: the next request on it is answered as usual */
+	nc_run_in(&r, tdir, "curl -s --path-as-is --max-time 20 -o /dev/null -o /dev/null -w '%%{http_code} ' "
+		  "'http://127.0.0.1:%d/ui/app.js%%00.html' 'http://127.0.0.1:%d/ui/app.js'", port, port);
+	ck_assert_str_eq(r.out, "404 200 ");
+	nc_run_free(&r);
+	nc_run_inq("/", "kill $(cat '%s/pid'); sleep 0.2; rm -rf '%s'", tdir, tdir);
+}
+END_TEST
+
 Suite *nc_suite_dashboard(void)
 {
 	Suite *s = suite_create("dashboard");
@@ -122,6 +188,7 @@ Suite *nc_suite_dashboard(void)
 	tcase_add_test(tc, test_dashboard_assets_equal_files);
 	tcase_add_test(tc, test_dashboard_asset_types);
 	tcase_add_loop_test(tc, test_dashboard_asset_refuses, 0, (int)(sizeof(bad_paths) / sizeof(bad_paths[0])));
+	tcase_add_test(tc, test_dashboard_nul_in_url);
 	suite_add_tcase(s, tc);
 	return s;
 }
