@@ -5,11 +5,13 @@
  */
 #include "web.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "assets.h"
@@ -345,6 +347,117 @@ static void api_write(struct nc_web *w, const struct nc_web_req *req, struct nc_
 	free(target);
 }
 
+/*
+ * An event stream lives on after its request: before each read it is
+ * identified again with the credentials it was opened with, and ended when
+ * they are gone (a session logged out or expired, a token revoked or
+ * expired) or now name another role or scope (the client reconnects).
+ */
+struct stream_guard {
+	struct nc_web *w;
+	char *auth, *sid, *peer;
+	struct nc_principal p;
+	ssize_t (*read)(void *cls, char *buf, size_t max);
+	void (*free)(void *cls);
+	void *cls;
+};
+
+static const char *guard_header(const struct nc_web_req *r, const char *name)
+{
+	const struct stream_guard *g = r->ctx;
+
+	return strcasecmp(name, "Authorization") == 0 ? g->auth : NULL;
+}
+
+static const char *guard_cookie(const struct nc_web_req *r, const char *name)
+{
+	const struct stream_guard *g = r->ctx;
+
+	return strcmp(name, "nc_session") == 0 ? g->sid : NULL;
+}
+
+static const char *guard_query(const struct nc_web_req *r, const char *name)
+{
+	(void)r;
+	(void)name;
+	return NULL;
+}
+
+static bool same_principal(const struct nc_principal *a, const struct nc_principal *b)
+{
+	size_t i;
+
+	if (a->role != b->role || a->all_tenants != b->all_tenants || a->ntenants != b->ntenants)
+		return false;
+	for (i = 0; i < a->ntenants; i++)
+		if (strcmp(a->tenants[i], b->tenants[i]) != 0)
+			return false;
+	return true;
+}
+
+static ssize_t guard_read(void *cls, char *buf, size_t max)
+{
+	struct stream_guard *g = cls;
+
+	if (g->auth || g->sid) {
+		struct nc_web_req req;
+		struct nc_web_resp resp;
+		struct nc_principal p;
+		int rc;
+
+		memset(&req, 0, sizeof(req));
+		memset(&resp, 0, sizeof(resp));
+		req.method = "GET";
+		req.path = "/api/v1/events/stream";
+		req.body = "";
+		req.peer = g->peer;
+		req.header = guard_header;
+		req.cookie = guard_cookie;
+		req.query = guard_query;
+		req.ctx = g;
+		rc = nc_auth_identify(g->w->auth, &req, &p, &resp);
+		nc_web_resp_release(&resp);
+		if (rc < 0 || !same_principal(&p, &g->p))
+			return -1;
+	}
+	return g->read(g->cls, buf, max);
+}
+
+static void guard_free(void *cls)
+{
+	struct stream_guard *g = cls;
+
+	if (g->free)
+		g->free(g->cls);
+	free(g->auth);
+	if (g->sid) {
+		OPENSSL_cleanse(g->sid, strlen(g->sid));
+		free(g->sid);
+	}
+	free(g->peer);
+	free(g);
+}
+
+static void guard_stream(struct nc_web *w, const struct nc_web_req *req, const struct nc_principal *p,
+			 struct nc_web_resp *resp)
+{
+	struct stream_guard *g = nc_xcalloc(1, sizeof(*g));
+	const char *auth = req->header ? req->header(req, "Authorization") : NULL;
+	const char *sid = req->cookie ? req->cookie(req, "nc_session") : NULL;
+
+	g->w = w;
+	g->auth = auth ? nc_xstrdup(auth) : NULL;
+	g->sid = !auth && sid ? nc_xstrdup(sid) : NULL;
+	g->peer = nc_xstrdup(req->peer ? req->peer : "?");
+	g->p = *p;
+	g->read = resp->stream_read;
+	g->free = resp->stream_free;
+	g->cls = resp->stream_cls;
+	resp->stream_read = guard_read;
+	resp->stream_free = guard_free;
+	resp->stream_cls = g;
+}
+
 static void api_request(struct nc_web *w, const struct nc_web_req *req, struct nc_web_resp *resp)
 {
 	struct nc_principal p;
@@ -400,6 +513,8 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 	paused = w->status->paused;
 	pthread_mutex_unlock(&w->status->mu);
 	nc_api_handle(w->api, req, &p, leader, paused, resp);
+	if (resp->stream_read)
+		guard_stream(w, req, &p, resp);
 	if (!resp->code)
 		nc_web_error(resp, 404, "no such endpoint: %s", req->path);
 }

@@ -1464,6 +1464,125 @@ START_TEST(test_auth_role_walk)
 }
 END_TEST
 
+/* attack: an event stream outlives its credentials.  A session's stream after logout, a token's
+ * after the token is revoked: serve ends each, and no event reaches it after the end of its
+ * credentials. */
+static int stream_open(int port, const char *hdr)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = { 20, 0 };
+	char *rq = nc_xasprintf("GET /api/v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n", hdr);
+	char buf[4096];
+	size_t got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(nc_write_all(fd, rq, strlen(rq)), 0);
+	free(rq);
+	/* the stream is open once its first comment is in */
+	while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strstr(buf, ": novacron events"))
+			break;
+	}
+	ck_assert_msg(got > 0 && strstr(buf, "200 OK") && strstr(buf, ": novacron events"), "stream: %.*s", (int)got, buf);
+	return fd;
+}
+
+/* what the stream says until serve ends it (or some 12 s pass); *ended: serve closed it */
+static char *stream_rest(int fd, bool *ended)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	char buf[4096];
+	struct timespec t0, t;
+	ssize_t n;
+
+	*ended = false;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (t = t0; t.tv_sec - t0.tv_sec < 12; clock_gettime(CLOCK_MONOTONIC, &t)) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0) {
+			*ended = true;
+			break;
+		}
+		if (n < 0)
+			break;
+		nc_buf_add(&b, buf, (size_t)n);
+	}
+	close(fd);
+	if (!b.buf)
+		nc_buf_adds(&b, "");
+	return nc_buf_detach(&b, NULL);
+}
+
+START_TEST(test_auth_stream_ends_with_credentials)
+{
+	struct http_res r;
+	char *base, *url, body[128], set[512], cookie[200], hadm[128], hop[128], *rest;
+	char adm[64], op[64], ci[64];
+	int port = free_port(), fd, fd2;
+	bool ended;
+
+	write_serve_yaml(port, "");
+	state_dir_make();
+	state_token("adm", NC_ROLE_ADMIN, NULL, adm, sizeof(adm));
+	state_token("op", NC_ROLE_OPERATOR, NULL, op, sizeof(op));
+	state_token("ci", NC_ROLE_VIEWER, NULL, ci, sizeof(ci));
+	snprintf(hadm, sizeof(hadm), "Authorization: Bearer %s", adm);
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	serve_up(base, NULL);
+	/* a session */
+	url = nc_xasprintf("%s/auth/login", base);
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", op);
+	http_do(&r, "POST", url, body, NULL, NULL);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(resp_hdr(&r, "Set-Cookie", set, sizeof(set)));
+	snprintf(cookie, sizeof(cookie), "Cookie: %.*s", (int)strcspn(set, ";"), set);
+	http_free(&r);
+	free(url);
+	fd = stream_open(port, cookie);
+	snprintf(hop, sizeof(hop), "Authorization: Bearer %s", ci);
+	fd2 = stream_open(port, hop);
+	/* the session ends, the token ci is revoked; then a pass makes events */
+	url = nc_xasprintf("%s/auth/logout", base);
+	{
+		const char *h[] = { cookie, NULL };
+
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_int_eq(r.code, 200);
+		http_free(&r);
+	}
+	free(url);
+	ck_assert_int_eq(nc_run_inq(tdir, "$NC token revoke ci --state-dir state >/dev/null"), 0);
+	url = nc_xasprintf("%s/api/v1/sync", base);
+	{
+		const char *h[] = { hadm, NULL };
+
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+	}
+	free(url);
+	rest = stream_rest(fd, &ended);
+	HASNT(rest, "event: pass");
+	ck_assert_msg(ended, "the session's stream went on after logout: %s", rest);
+	free(rest);
+	rest = stream_rest(fd2, &ended);
+	HASNT(rest, "event: pass");
+	ck_assert_msg(ended, "the revoked token's stream went on: %s", rest);
+	free(rest);
+	serve_down();
+	free(base);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -1481,6 +1600,7 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_webhooks);
 	tcase_add_test(tc, test_auth_sessions_over_http);
 	tcase_add_test(tc, test_auth_role_walk);
+	tcase_add_test(tc, test_auth_stream_ends_with_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }
