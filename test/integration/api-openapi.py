@@ -95,6 +95,15 @@ for path, ops in sorted(spec["paths"].items()):
     url = path
     if "{name}" in path:
         url = path.replace("{name}", fill[path.split("/")[3]])
+    if path.endswith(".png"):
+        # a graph: an image/png answer with the PNG signature (telemetry runs every second)
+        url = url.replace("{metric}", "cpu_usage") + "?since=1h"
+        req = urllib.request.Request(base + url, headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            code, ctype, png = r.status, r.headers.get("Content-Type", ""), r.read()
+        say(code == 200 and ctype == "image/png" and png.startswith(b"\x89PNG\r\n\x1a\n"),
+            "GET %s is a PNG (%d %s, %d bytes)" % (url, code, ctype, len(png)))
+        continue
     code, ctype, body = get(url)
     with open("%s/%s.json" % (out_dir, url.strip("/").replace("/", "_")), "w") as f:
         f.write(body)
