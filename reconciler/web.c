@@ -319,9 +319,18 @@ static void api_write(struct nc_web *w, const struct nc_web_req *req, struct nc_
 	char *target = write_target(req->path), *msg;
 	const char *tenant = NULL;
 	struct nc_spec_ref *ref = NULL;
+	bool standby;
 
+	/* another instance holds the lease (not: this one is starting and has not tried yet) */
+	pthread_mutex_lock(&w->status->mu);
+	standby = !w->status->leader && w->status->last_result && strcmp(w->status->last_result, "standby") == 0;
+	pthread_mutex_unlock(&w->status->mu);
 	if (!nc_principal_can(p, NC_ROLE_OPERATOR)) {
 		nc_web_error(resp, 403, "%s may not change anything (role %s)", p->who, nc_role_name(p->role));
+	} else if (standby) {
+		/* a standby carries out nothing: its verbs would wait for a lease it may never get, and
+		 * its pause would be written under the leader's state */
+		nc_web_error(resp, 503, "this instance stands by (another holds the lease): send writes to the leader");
 	} else if (target && strncmp(req->path, "/api/v1/vms/", 12) == 0 && !nc_api_vm_visible(w->api, p, target)) {
 		nc_web_error(resp, 404, "no VM %s", target);
 	} else if (nc_auth_check_write(w->auth, req, p, resp) == 0) {

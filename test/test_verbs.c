@@ -828,6 +828,51 @@ START_TEST(test_verbs_http_pause_backup_fence)
 }
 END_TEST
 
+/*
+ * attack: two serves on one state dir.  The second stands by (the first
+ * holds the lease): its verbs are 503, not a 202 for what it never carries
+ * out; its pause wrote STATE_DIR/paused under the leader, which went on
+ * applying (and would come back paused after a restart).
+ */
+START_TEST(test_verbs_standby_refuses)
+{
+	struct nc_run r;
+	char *b;
+	int port = free_port(), port2 = free_port();
+
+	write_spec();
+	tokens();
+	start_serve(port, "");
+	b = wait_body(port, "/status", "\"result\": \"ok\"", 30);
+	free(b);
+	ck_assert_int_eq(shq("sed 's/127.0.0.1:%d/127.0.0.1:%d/' serve.yaml > serve2.yaml && "
+			     "($NC serve --config serve2.yaml >/dev/null 2>>log2 & echo $! >> pid)", port, port2), 0);
+	b = wait_body(port2, "/status", "\"result\": \"standby\"", 30);
+	free(b);
+	if (!web_part(port2)) {
+		NC_TEST_SKIP("serve's listener does not route /api/v1/ to the web part yet");
+		stop_serve();
+		return;
+	}
+	POST(port2, "op.tok", "/api/v1/pause", "", 503);
+	POST(port2, "op.tok", "/api/v1/sync", "", 503);
+	POST(port2, "op.tok", "/api/v1/vms/vm1/backup", "", 503);
+	usleep(1500000);
+	ck_assert_int_eq(sh(&r, "test ! -f state/paused"), 0);
+	nc_run_free(&r);
+	b = get(port2, "/status");
+	HAS(b, "\"paused\": false");
+	free(b);
+	b = get(port, "/status");
+	HAS(b, "\"leader\": true");
+	HAS(b, "\"paused\": false");
+	free(b);
+	/* the leader's verbs act */
+	POST(port, "op.tok", "/api/v1/pause", "", 202);
+	stop_serve();
+}
+END_TEST
+
 Suite *nc_suite_verbs(void)
 {
 	Suite *s = suite_create("verbs");
@@ -844,6 +889,7 @@ Suite *nc_suite_verbs(void)
 	tcase_add_test(tc, test_verbs_jobs_backup_restore_fence);
 	tcase_add_test(tc, test_verbs_http_approve);
 	tcase_add_test(tc, test_verbs_http_pause_backup_fence);
+	tcase_add_test(tc, test_verbs_standby_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }
