@@ -172,6 +172,11 @@ await step('VM list and detail', async () => {
     check(t.includes(xss.note), 'an annotation with <img onerror> shows as text in the VM detail');
   }
   check((await injected(v)) === 0, 'the VM detail made no element from the data');
+  // graphs: before the plan is applied the VM has no history yet (else its images load)
+  await v.waitForFunction(() => document.getElementById('graphs-none') ||
+    [...document.querySelectorAll('#graphs img.graph')].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: T });
+  const gs = await v.evaluate(() => { const n = document.getElementById('graphs-none'); return n ? n.textContent : 'images'; });
+  check(gs === 'images' || /no history yet/.test(gs), 'the VM detail says when it has no graphs yet (' + gs + ')');
   await v.waitForTimeout(300);
   await shot(v, 'vm-detail');
   await key(v, 'Escape');
@@ -263,6 +268,19 @@ if (tokens.operator) {
     await shot(o, 'overview-applied');
     await o.goto(base + '/#/vms/' + encodeURIComponent(process.env.NC_XSS_VM || 'web-1'));
     await o.waitForSelector('#vm-compare');
+    // its graphs, once telemetry (every second) wrote its history: images serve drew (img-src 'self')
+    const loaded = (r) => [...document.querySelectorAll('#graphs img.graph')].some((i) => i.complete && i.naturalWidth > 0 &&
+      i.alt.endsWith('last ' + r));
+    await o.waitForFunction(loaded, '24h', { timeout: 30000 });
+    const g = await o.evaluate(() => { const i = document.querySelector('#graphs img.graph');
+      return { n: document.querySelectorAll('#graphs img.graph').length, w: i.naturalWidth, alt: i.alt }; });
+    check(g.n >= 4 && g.w > 0, `the VM detail shows ${g.n} graphs (${g.w} px wide, alt "${g.alt}")`);
+    // the range by keyboard: ArrowUp on the selector picks the range before (6h)
+    await o.focus('#graph-range');
+    await o.keyboard.press('ArrowUp');
+    await o.waitForFunction(loaded, '6h', { timeout: T });
+    ok('the range selector works by keyboard (24h -> 6h, images reloaded)');
+    await o.locator('#graphs-h').scrollIntoViewIfNeeded();
     await o.waitForTimeout(300);
     await shot(o, 'vm-detail-applied');
     await o.goto(base + '/#/passes');

@@ -199,7 +199,7 @@ listen: 127.0.0.1:$PORT
 apply:
   mode: approve
 ha: {enabled: false}
-telemetry: {enabled: false}
+telemetry: {interval: 1s}
 YAML
 [ -n "$OIDC" ] && cat >>"$T/serve.yaml" <<YAML
 api:

@@ -17,6 +17,8 @@ const state = {
   refreshTimer: 0,
   gPending: false,     // "g" was pressed: the next key picks a view
   perf: {},            // first render times (ms), read by the browser test
+  graphs: null,        // the graphs panel on screen (graphsPanel)
+  graphRange: '24h',   // its range (since=)
 };
 window.ncPerf = state.perf;
 
@@ -305,6 +307,65 @@ async function viewOverview(arg, quiet, seq) {
   mark('overview');
 }
 
+/* ---- graphs: PNGs serve draws from the telemetry history (GET /api/v1/{vms,hosts}/NAME/graphs) ---- */
+const GRAPH_METRICS = {
+  vms: ['cpu_usage', 'memory_used_ratio', 'disk_read_bytes_per_second', 'disk_write_bytes_per_second',
+    'network_receive_bytes_per_second', 'network_transmit_bytes_per_second'],
+  hosts: ['cpu_usage', 'memory_used_ratio', 'vms_running'],
+};
+const GRAPH_RANGES = ['1h', '6h', '24h', '7d', '30d'];
+const GRAPH_REFRESH_MS = 30000;   // serve keeps a PNG 30 s: asking sooner brings the same one
+// the panel of one object; a quiet re-render of the same object keeps it (and its images)
+function graphsPanel(kind, name) {
+  const key = kind + '/' + name;
+  if (state.graphs && state.graphs.key === key && !state.graphs.empty) { graphsReload(false); return state.graphs.node; }
+  const base = '/api/v1/' + kind + '/' + enc(name) + '/graphs';
+  const sel = el('select', { id: 'graph-range' },
+    GRAPH_RANGES.map((r) => el('option', { value: r, selected: r === state.graphRange, text: 'last ' + r })));
+  const grid = el('div', { class: 'graphs', id: 'graphs', 'aria-live': 'polite' });
+  const node = el('section', { 'aria-labelledby': 'graphs-h' },
+    el('h2', { id: 'graphs-h', text: 'Graphs' }),
+    el('p', {}, el('label', { for: 'graph-range', text: 'Range ' }), sel),
+    grid);
+  const st = state.graphs = { key, base, node, grid, imgs: [], loaded: 0, label: (kind === 'vms' ? 'VM ' : 'host ') + name };
+  sel.addEventListener('change', () => { state.graphRange = sel.value; graphsReload(true); });
+  api(base).then((list) => {
+    if (state.graphs !== st) return;
+    const have = new Map((list.items || []).map((m) => [m.metric, m]));
+    const pick = GRAPH_METRICS[kind].filter((m) => have.has(m));
+    if (!list.history || !pick.length) {
+      st.empty = true;   // the next refresh asks again
+      append(grid, el('p', { class: 'muted', id: 'graphs-none', text: 'No graphs: ' + (list.why || 'no history yet') + '.' }));
+      return;
+    }
+    for (const m of pick) {
+      const img = el('img', { class: 'graph', 'data-metric': m });
+      img.addEventListener('error', () => img.classList.add('broken'));
+      st.imgs.push(img);
+      append(grid, el('figure', {}, img, el('figcaption', { class: 'muted', text: m + ': ' + have.get(m).title })));
+    }
+    graphsReload(true);
+  }).catch((e) => {
+    if (state.graphs === st) append(grid, el('p', { class: 'error', id: 'graphs-none', text: e.message }));
+  });
+  return node;
+}
+// new images at most every 30 s (pass events), or at once when the range changes
+function graphsReload(force) {
+  const st = state.graphs;
+  if (!st || !st.imgs.length) return;
+  const now = Date.now();
+  if (!force && now - st.loaded < GRAPH_REFRESH_MS) return;
+  st.loaded = now;
+  const r = state.graphRange;
+  for (const img of st.imgs) {
+    const m = img.dataset.metric;
+    img.classList.remove('broken');
+    img.alt = m + ' of ' + st.label + ', last ' + r;
+    img.src = st.base + '/' + enc(m) + '.png?since=' + enc(r) + '&t=' + now;
+  }
+}
+
 /* ---- a host: its facts and its VMs ---- */
 async function viewHost(name, quiet, seq) {
   const h = await api('/api/v1/hosts/' + enc(name));
@@ -320,6 +381,7 @@ async function viewHost(name, quiet, seq) {
       meter('vCPU', used.vcpus || 0, cap.vcpus || 0, String),
       meter('Memory', used.memory || 0, cap.memory || 0, bytes),
       h.error ? el('p', { class: 'error', text: h.error }) : null),
+    graphsPanel('hosts', h.name),
     el('h2', { text: 'VMs on ' + h.name }),
     list.node);
   await loadVms(h.name, false, seq);
@@ -548,9 +610,9 @@ async function viewVm(name, quiet, seq) {
     el('div', { class: 'actions-row' }, backupBtn, el('span', { id: 'verb-msg', role: 'status' })),
     table([['id', 'Backup', 'mono'], ['time', 'Time', null, when], ['schedule', 'Schedule'], ['bytes', 'Size', 'num', bytes]],
       vm.backups || [], { empty: 'No backups.' }),
+    graphsPanel('vms', vm.name),
     el('h2', { text: 'Events' }),
-    eventTable(evs),
-    el('p', { class: 'muted', text: 'Graphs: the API has no time series yet (see docs/monitoring.md for `novacron graph`).' }));
+    eventTable(evs));
 }
 async function verb(path, body, ok) {
   const msg = $('verb-msg');
