@@ -275,12 +275,13 @@ if (tokens.operator) {
     const g = await o.evaluate(() => { const i = document.querySelector('#graphs img.graph');
       return { n: document.querySelectorAll('#graphs img.graph').length, w: i.naturalWidth, alt: i.alt }; });
     check(g.n >= 4 && g.w > 0, `the VM detail shows ${g.n} graphs (${g.w} px wide, alt "${g.alt}")`);
-    // the range by keyboard: ArrowUp on the selector picks the range before (6h)
+    // the range by keyboard: ArrowUp on the selector picks the range before (24h, 6h, 1h)
     await o.focus('#graph-range');
     await o.keyboard.press('ArrowUp');
-    await o.waitForFunction(loaded, '6h', { timeout: T });
-    ok('the range selector works by keyboard (24h -> 6h, images reloaded)');
-    await o.locator('#graphs-h').scrollIntoViewIfNeeded();
+    await o.keyboard.press('ArrowUp');
+    await o.waitForFunction(loaded, '1h', { timeout: T });
+    ok('the range selector works by keyboard (24h -> 1h, images reloaded)');
+    await o.evaluate(() => document.getElementById('graphs-h').scrollIntoView({ block: 'start' }));
     await o.waitForTimeout(300);
     await shot(o, 'vm-detail-applied');
     await o.goto(base + '/#/passes');
