@@ -1034,6 +1034,7 @@ struct nc_webhooks {
 	size_t github_len;
 	pthread_mutex_t mu;
 	char (*seen)[80];                /* the last NC_WEBHOOK_DELIVERIES GitHub delivery ids, a ring */
+	char (*seen_sig)[7 + 2 * EVP_MAX_MD_SIZE + 1]; /* and their signatures: the id is not signed, the body is */
 	size_t next;
 };
 
@@ -1086,6 +1087,7 @@ int nc_webhooks_create(struct nc_webhooks **out, const struct nc_serve_config *c
 	    read_hook_secret("webhooks gitlabTokenFile", cfg->webhooks.gitlab_token_file.v, &w->gitlab, &n, err) < 0)
 		goto fail;
 	w->seen = nc_xcalloc(NC_WEBHOOK_DELIVERIES, sizeof(*w->seen));
+	w->seen_sig = nc_xcalloc(NC_WEBHOOK_DELIVERIES, sizeof(*w->seen_sig));
 	*out = w;
 	return 0;
 fail:
@@ -1109,6 +1111,7 @@ void nc_webhooks_destroy(struct nc_webhooks *w)
 	free_secret(w->github);
 	free_secret(w->gitlab);
 	free(w->seen);
+	free(w->seen_sig);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -1148,10 +1151,12 @@ static unsigned github(struct nc_webhooks *w, const struct nc_web_req *req, cons
 		return 400;
 	}
 	pthread_mutex_lock(&w->mu);
+	/* a delivery id seen again, or a signed body seen again under a new id (anyone may set the id) */
 	for (i = 0; i < NC_WEBHOOK_DELIVERIES && !replay; i++)
-		replay = strcmp(w->seen[i], delivery) == 0;
+		replay = strcmp(w->seen[i], delivery) == 0 || strcmp(w->seen_sig[i], want) == 0;
 	if (!replay) {
 		snprintf(w->seen[w->next], sizeof(w->seen[0]), "%s", delivery);
+		snprintf(w->seen_sig[w->next], sizeof(w->seen_sig[0]), "%s", want);
 		w->next = (w->next + 1) % NC_WEBHOOK_DELIVERIES;
 	}
 	pthread_mutex_unlock(&w->mu);

@@ -1592,6 +1592,50 @@ START_TEST(test_auth_stream_ends_with_credentials)
 }
 END_TEST
 
+/* attack: a captured GitHub delivery sent again under a new X-GitHub-Delivery id (the id is not
+ * signed): the same signed body is a replay whatever the id */
+START_TEST(test_auth_webhook_replay_new_id)
+{
+	struct http_res r;
+	char *extra, *base, *url, sig[128];
+	const char *gh_secret = "gh-secret-0123456789abcdef";
+	const char *body = "{\"ref\": \"refs/heads/main\", \"after\": \"def\"}";
+	int port = free_port();
+
+	ck_assert_int_eq(nc_run_inq(tdir, "umask 077; printf '%%s\\n' %s > gh", gh_secret), 0);
+	extra = nc_xasprintf("webhooks: {githubSecretFile: %s/gh}\n", tdir);
+	write_serve_yaml(port, extra);
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	url = nc_xasprintf("%s/webhook", base);
+	serve_up(base, NULL);
+	gh_sig(gh_secret, body, sig, sizeof(sig));
+	{
+		const char *h1[] = { sig, "X-GitHub-Delivery: aaaaaaaa-0001", "X-GitHub-Event: push", NULL };
+		const char *h2[] = { sig, "X-GitHub-Delivery: aaaaaaaa-0002", "X-GitHub-Event: push", NULL };
+		const char *body2 = "{\"ref\": \"refs/heads/main\", \"after\": \"fed\"}";
+		char sig2[128];
+		const char *h3[] = { sig2, "X-GitHub-Delivery: aaaaaaaa-0003", "X-GitHub-Event: push", NULL };
+
+		http_do(&r, "POST", url, body, h1, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+		http_do(&r, "POST", url, body, h2, NULL);
+		ck_assert_msg(r.code == 409, "the same signed body under a new delivery id: %ld %s", r.code, r.body.buf);
+		HAS(r.body.buf, "replay");
+		http_free(&r);
+		/* another push is no replay */
+		gh_sig(gh_secret, body2, sig2, sizeof(sig2));
+		http_do(&r, "POST", url, body2, h3, NULL);
+		ck_assert_int_eq(r.code, 202);
+		http_free(&r);
+	}
+	serve_down();
+	free(url);
+	free(base);
+	free(extra);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -1610,6 +1654,7 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_sessions_over_http);
 	tcase_add_test(tc, test_auth_role_walk);
 	tcase_add_test(tc, test_auth_stream_ends_with_credentials);
+	tcase_add_test(tc, test_auth_webhook_replay_new_id);
 	suite_add_tcase(s, tc);
 	return s;
 }
