@@ -1013,14 +1013,25 @@ static void get_cluster(const struct snap *s, const struct nc_principal *p, bool
 	ok_json(resp);
 }
 
-static void get_hosts(const struct snap *s, struct nc_web_resp *resp)
+static void get_hosts(const struct snap *s, const struct nc_principal *p, struct nc_web_resp *resp)
 {
-	size_t i;
+	size_t i, k, n;
 
 	nc_buf_adds(&resp->body, "{\"items\": [");
 	for (i = 0; s && i < s->nhosts; i++) {
+		const struct snap_host *h = &s->hosts[i];
+
 		nc_buf_adds(&resp->body, i ? ",\n  " : "\n  ");
-		nc_buf_adds(&resp->body, s->hosts[i].item);
+		if (p->all_tenants) {
+			nc_buf_adds(&resp->body, h->item);
+			continue;
+		}
+		/* scoped: its own VMs there are counted, not other tenants' (their existence is not told) */
+		for (k = 0, n = 0; k < h->nvms; k++)
+			n += nc_principal_sees(p, s->vms[h->vms[k]].tenant);
+		nc_buf_add(&resp->body, h->item, h->vms_at);
+		nc_buf_addf(&resp->body, "%zu", n);
+		nc_buf_adds(&resp->body, h->item + h->vms_end);
 	}
 	nc_buf_adds(&resp->body, s && s->nhosts ? "\n]}\n" : "]}\n");
 	ok_json(resp);
@@ -1280,7 +1291,7 @@ void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct 
 	if (strcmp(path, "cluster") == 0)
 		get_cluster(s, p, leader, paused, resp);
 	else if (strcmp(path, "hosts") == 0)
-		get_hosts(s, resp);
+		get_hosts(s, p, resp);
 	else if (strncmp(path, "hosts/", 6) == 0 && path[6] && !strchr(path + 6, '/'))
 		get_host(s, path + 6, p, resp);
 	else if (strcmp(path, "vms") == 0)

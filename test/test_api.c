@@ -698,6 +698,83 @@ START_TEST(test_api_graphs)
 }
 END_TEST
 
+/* attack: a principal scoped to a tenant counts the VMs on each host: the host list's "vms" is the
+ * number of its own there (as GET /api/v1/hosts/NAME lists them), never other tenants' */
+START_TEST(test_api_scoped_host_counts)
+{
+	struct nc_run r;
+	char web[128] = "", adm[128] = "", *b, *path;
+	struct json_object *o, *items;
+	int p2 = free_port(), i, others = 0;
+	size_t k;
+
+	ck_assert_int_eq(shq("rm -rf hc && mkdir -p hc/state && chmod 700 hc/state && cp -r '%s/examples/tenants' hc/spec && "
+			     "printf 'source:\\n  directory: %s/hc/spec\\ncacheDir: %s/hc/cache\\nstateDir: %s/hc/state\\n"
+			     "listen: 127.0.0.1:%d\\ntelemetry:\\n  enabled: false\\ntenancy:\\n  adminPaths: [admin]\\n' "
+			     "> hc/serve.yaml", NC_SOURCE_DIR, tdir, tdir, tdir, p2), 0);
+	nc_run_in(&r, tdir, "$NC token create w --role viewer --tenant web --state-dir hc/state | grep ^nc_ && "
+		  "$NC token create a --role admin --state-dir hc/state | grep ^nc_");
+	ck_assert_msg(sscanf(r.out, "%127s %127s", web, adm) == 2, "tokens: %s %s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("($NC serve --config hc/serve.yaml >/dev/null 2>>hc/log & echo $! > pid2)"), 0);
+	path = nc_xasprintf("-H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/cluster", adm, p2);
+	for (i = 0, b = NULL; i < 150; i++) {
+		b = req(path);
+		if (strstr(b, "\"running\": 3"))
+			break;
+		free(b);
+		b = NULL;
+		usleep(200000);
+	}
+	free(path);
+	ck_assert_msg(b != NULL, "the tenants' serve made no pass");
+	free(b);
+	path = nc_xasprintf("-H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/hosts", web, p2);
+	b = req(path);
+	free(path);
+	*strstr(b, "\nHTTP ") = '\0';
+	o = json_tokener_parse(b);
+	ck_assert_msg(o && json_object_object_get_ex(o, "items", &items), "hosts: %s", b);
+	for (k = 0; k < json_object_array_length(items); k++) {
+		struct json_object *h = json_object_array_get_idx(items, k), *v, *n, *one, *list;
+		char *hb;
+
+		ck_assert(json_object_object_get_ex(h, "name", &n) && json_object_object_get_ex(h, "vms", &v));
+		path = nc_xasprintf("-H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/hosts/%s", web, p2,
+				    json_object_get_string(n));
+		hb = req(path);
+		free(path);
+		*strstr(hb, "\nHTTP ") = '\0';
+		one = json_tokener_parse(hb);
+		ck_assert_msg(one && json_object_object_get_ex(one, "vms", &list), "host: %s", hb);
+		ck_assert_msg(json_object_get_int(v) == (int)json_object_array_length(list),
+			      "host %s: the list counts %d VMs, the web tenant has %zu there: %s",
+			      json_object_get_string(n), json_object_get_int(v), json_object_array_length(list), b);
+		json_object_put(one);
+		free(hb);
+	}
+	json_object_put(o);
+	free(b);
+	/* and the admin's counts hold the data tenant's VM */
+	path = nc_xasprintf("-H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/hosts", adm, p2);
+	b = req(path);
+	free(path);
+	*strstr(b, "\nHTTP ") = '\0';
+	o = json_tokener_parse(b);
+	ck_assert(o && json_object_object_get_ex(o, "items", &items));
+	for (k = 0; k < json_object_array_length(items); k++) {
+		struct json_object *v;
+
+		ck_assert(json_object_object_get_ex(json_object_array_get_idx(items, k), "vms", &v));
+		others += json_object_get_int(v);
+	}
+	ck_assert_int_eq(others, 3);
+	json_object_put(o);
+	free(b);
+	shq("kill $(cat pid2); rm -f pid2");
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -716,6 +793,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_audit_kept);
 	tcase_add_test(tc, test_api_audit_torn_line);
 	tcase_add_test(tc, test_api_audit_scoped_admin);
+	tcase_add_test(tc, test_api_scoped_host_counts);
 	tcase_add_test(tc, test_api_graphs);
 	suite_add_tcase(s, tc);
 	return s;
