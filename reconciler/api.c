@@ -981,8 +981,8 @@ static void add_pass(struct nc_buf *b, const char *json, const struct nc_princip
 	nc_buf_adds(b, ", \"error\": \"failed (the reason is shown to unscoped principals only)\"}");
 }
 
-static void get_cluster(const struct snap *s, const struct nc_principal *p, bool leader,
-			bool paused, struct nc_web_resp *resp)
+static void get_cluster(const struct snap *s, const struct nc_principal *p, const struct nc_api_facts *f,
+			struct nc_web_resp *resp)
 {
 	struct nc_buf *b = &resp->body;
 	size_t vms = 0, running = 0, stopped = 0, drift = 0, pending = 0, i;
@@ -1000,8 +1000,22 @@ static void get_cluster(const struct snap *s, const struct nc_principal *p, bool
 	}
 	nc_buf_adds(b, "{\"revision\": ");
 	nc_buf_adds(b, s ? s->revision : "null");
-	nc_buf_addf(b, ", \"paused\": %s, \"mode\": \"%s\", \"leader\": %s, \"lastPass\": ", paused ? "true" : "false",
-		    s && s->mode == NC_APPLY_APPROVE ? "approve" : "auto", leader ? "true" : "false");
+	/* the newest revision refused: its errors may name any tenant's files, so only unscoped
+	 * principals read them */
+	nc_buf_adds(b, ", \"invalid\": ");
+	if (f->invalid_id) {
+		nc_buf_adds(b, "{\"id\": ");
+		nc_buf_add_json_str(b, f->invalid_id);
+		nc_buf_adds(b, ", \"error\": ");
+		nc_buf_add_json_str(b, !f->invalid_error ? "invalid" : p->all_tenants ? f->invalid_error :
+				   "invalid (the reason is shown to unscoped principals only)");
+		nc_buf_adds(b, "}");
+	} else {
+		nc_buf_adds(b, "null");
+	}
+	nc_buf_addf(b, ", \"paused\": %s, \"mode\": \"%s\", \"leader\": %s, \"lastPass\": ",
+		    f->paused ? "true" : "false",
+		    (s ? s->mode == NC_APPLY_APPROVE : f->approve_mode) ? "approve" : "auto", f->leader ? "true" : "false");
 	if (s)
 		add_pass(b, s->last_pass, p);
 	else
@@ -1225,7 +1239,7 @@ static bool since_param(struct nc_api *a, const struct nc_web_req *req, bool str
 }
 
 void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct nc_principal *p,
-		   bool leader, bool paused, struct nc_web_resp *resp)
+		   const struct nc_api_facts *f, struct nc_web_resp *resp)
 {
 	const char *path = req->path;
 	struct snap *s;
@@ -1289,7 +1303,7 @@ void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct 
 	}
 	s = snap_get(a);
 	if (strcmp(path, "cluster") == 0)
-		get_cluster(s, p, leader, paused, resp);
+		get_cluster(s, p, f, resp);
 	else if (strcmp(path, "hosts") == 0)
 		get_hosts(s, p, resp);
 	else if (strncmp(path, "hosts/", 6) == 0 && path[6] && !strchr(path + 6, '/'))

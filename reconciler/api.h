@@ -71,9 +71,13 @@ bool nc_api_vm_visible(struct nc_api *a, const struct nc_principal *p, const cha
 /* whether the snapshot has the host (hosts are every viewer's to see) */
 bool nc_api_host_exists(struct nc_api *a, const char *host);
 
-/* GET /api/v1/...: p is identified (role viewer at least); leader and paused as /status says;
- * resp->code 0 when not one of them */
+/* what /status says that GET /api/v1/cluster shows too */
+struct nc_api_facts {
+	bool leader, paused, approve_mode;
+	const char *invalid_id, *invalid_error;   /* the newest revision refused, NULL: none */
+};
+/* GET /api/v1/...: p is identified (role viewer at least); resp->code 0 when not one of them */
 void nc_api_handle(struct nc_api *a, const struct nc_web_req *req, const struct nc_principal *p,
-		   bool leader, bool paused, struct nc_web_resp *resp);
+		   const struct nc_api_facts *f, struct nc_web_resp *resp);
 
 #endif

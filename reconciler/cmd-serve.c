@@ -116,6 +116,7 @@ struct server {
 	struct nc_health *health;        /* the failure detector (health.h); NULL: ha.enabled false */
 	struct nc_monitor *monitor;      /* telemetry (monitor.h); NULL: telemetry.enabled false */
 	struct nc_spec_ref *good_ref;    /* good_spec, shared with the monitor */
+	char refused_id[160];            /* the last revision found invalid: not checked again until a reload */
 	struct nc_alerts *kept_alerts;   /* the alert states across a reload (monitor.h) */
 	bool once;                       /* --once: the monitor runs one round after the pass, no thread */
 	/* fencing (fencing.h): per failed host, whether it is fenced and when to try again */
@@ -697,10 +698,33 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 		fwrite(b.buf, 1, b.len, stderr);
 		logf_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
 		      s->good.id[0] ? s->good.id : "nothing");
-		pthread_mutex_lock(&s->st.mu);
-		nc_set_str(&s->st.invalid_id, rev->id);
-		nc_set_str(&s->st.invalid_error, d.n ? d.v[0].msg : "invalid");
-		pthread_mutex_unlock(&s->st.mu);
+		snprintf(s->refused_id, sizeof(s->refused_id), "%s", rev->id);
+		{
+			/* the first error with its place in the revision (relative to its root) */
+			const struct nc_diag *e = d.n ? &d.v[0] : NULL;
+			size_t i, rl = strlen(rev->path);
+			const char *f;
+			char *msg;
+
+			for (i = 0; i < d.n; i++)
+				if (d.v[i].sev == NC_SEV_ERROR) {
+					e = &d.v[i];
+					break;
+				}
+			f = e && e->file ? e->file : NULL;
+			if (f && strncmp(f, rev->path, rl) == 0 && f[rl] == '/')
+				f += rl + 1;
+			msg = !e ? nc_xstrdup("invalid") :
+			      f && e->line ? nc_xasprintf("%s:%u:%u: %s%s", f, e->line, e->col, e->msg,
+							  d.errors > 1 ? " (and more errors)" : "") :
+			      nc_xasprintf("%s%s%s%s", f ? f : "", f ? ": " : "", e->msg,
+					   d.errors > 1 ? " (and more errors)" : "");
+			pthread_mutex_lock(&s->st.mu);
+			nc_set_str(&s->st.invalid_id, rev->id);
+			nc_set_str(&s->st.invalid_error, msg);
+			pthread_mutex_unlock(&s->st.mu);
+			free(msg);
+		}
 		nc_notify(&s->cfg, "invalid", rev->id, b.buf);
 		nc_buf_release(&b);
 		nc_diags_release(&d);
@@ -718,6 +742,12 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	s->good_ref = nc_spec_ref_new(spec);
 	nc_monitor_set_spec(s->monitor, s->good_ref);
 	*need_pass = true;
+	/* a newer revision is in force: the one refused before is no longer the newest */
+	s->refused_id[0] = '\0';
+	pthread_mutex_lock(&s->st.mu);
+	nc_set_str(&s->st.invalid_id, NULL);
+	nc_set_str(&s->st.invalid_error, NULL);
+	pthread_mutex_unlock(&s->st.mu);
 	health_hosts(s);
 	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
 	if (s->sdrv->applied) {
@@ -1592,6 +1622,7 @@ int cmd_serve(int argc, char **argv)
 					break;
 				}
 				need_fetch = true;
+				s.refused_id[0] = '\0';
 			} else if (start_health(&s) < 0 || start_monitor(&s) < 0) {
 				ret = NC_EXIT_ERROR;
 				break;
@@ -1660,8 +1691,18 @@ int cmd_serve(int argc, char **argv)
 				pthread_mutex_lock(&s.st.mu);
 				nc_set_str(&s.st.seen_id, rev.id);
 				pthread_mutex_unlock(&s.st.mu);
-				if (strcmp(rev.id, s.good.id) != 0)
+				/* a revision refused before is not checked (logged, notified) again at each
+				 * fetch; a reload (other paths roots) checks it again */
+				if (strcmp(rev.id, s.good.id) != 0 && strcmp(rev.id, s.refused_id) != 0) {
 					consider(&s, &rev, &need_pass);
+				} else if (strcmp(rev.id, s.good.id) == 0 && s.refused_id[0]) {
+					/* the source went back to the revision in force: nothing is refused now */
+					s.refused_id[0] = '\0';
+					pthread_mutex_lock(&s.st.mu);
+					nc_set_str(&s.st.invalid_id, NULL);
+					nc_set_str(&s.st.invalid_error, NULL);
+					pthread_mutex_unlock(&s.st.mu);
+				}
 				nc_revision_release(&rev);
 				next_fetch = now + (NC_IS_SET(s.cfg.interval) ? (double)s.cfg.interval.ms / 1000 : 60);
 			}

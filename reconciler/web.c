@@ -470,7 +470,8 @@ static void guard_stream(struct nc_web *w, const struct nc_web_req *req, const s
 static void api_request(struct nc_web *w, const struct nc_web_req *req, struct nc_web_resp *resp)
 {
 	struct nc_principal p;
-	bool leader, paused;
+	struct nc_api_facts f;
+	char *invalid_id, *invalid_error;
 
 	memset(&p, 0, sizeof(p));
 	if (nc_auth_identify(w->auth, req, &p, resp) < 0) {
@@ -517,11 +518,19 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 	}
 	if (nc_graphs_handle(w->graphs, w->api, req, &p, resp))
 		return;
+	memset(&f, 0, sizeof(f));
 	pthread_mutex_lock(&w->status->mu);
-	leader = w->status->leader;
-	paused = w->status->paused;
+	f.leader = w->status->leader;
+	f.paused = w->status->paused;
+	f.approve_mode = w->status->approve_mode;
+	invalid_id = w->status->invalid_id ? nc_xstrdup(w->status->invalid_id) : NULL;
+	invalid_error = w->status->invalid_error ? nc_xstrdup(w->status->invalid_error) : NULL;
 	pthread_mutex_unlock(&w->status->mu);
-	nc_api_handle(w->api, req, &p, leader, paused, resp);
+	f.invalid_id = invalid_id;
+	f.invalid_error = invalid_error;
+	nc_api_handle(w->api, req, &p, &f, resp);
+	free(invalid_id);
+	free(invalid_error);
 	if (resp->stream_read)
 		guard_stream(w, req, &p, resp);
 	if (!resp->code)

@@ -772,6 +772,22 @@ START_TEST(test_api_scoped_host_counts)
 	json_object_put(o);
 	free(b);
 	shq("kill $(cat pid2); rm -f pid2");
+
+/* a newest revision that is refused shows in /api/v1/cluster with its error (the one in force
+ * stays), and is gone once a good one follows */
+START_TEST(test_api_cluster_invalid_revision)
+{
+	char *b;
+
+	ready();
+	ck_assert_int_eq(shq("cp spec/vms/db.yaml db.keep && printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\n"
+			     "metadata: {name: broken}\\nspec: {vcpus: many}\\n' >> spec/vms/db.yaml"), 0);
+	b = wait_for("/api/v1/cluster", "\"invalid\": {\"id\": \"dir:", 30);
+	HAS(b, "db.yaml");
+	HAS(b, "\"running\": 9");
+	free(b);
+	ck_assert_int_eq(shq("cp db.keep spec/vms/db.yaml"), 0);
+	free(wait_for("/api/v1/cluster", "\"invalid\": null", 30));
 }
 END_TEST
 
@@ -795,6 +811,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_audit_scoped_admin);
 	tcase_add_test(tc, test_api_scoped_host_counts);
 	tcase_add_test(tc, test_api_graphs);
+	tcase_add_test(tc, test_api_cluster_invalid_revision);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -281,7 +281,7 @@ START_TEST(test_serve_git_source_keeps_last_good)
 	/* a bad commit is refused; the good one stays in force */
 	ck_assert_int_eq(shq("cd work && sed -i 's/  vcpus: 4/  vcpus: 0/' cluster/vms/db.yaml && "
 			     "git commit -q -am 'break db-1' && git push -q origin main"), 0);
-	body = wait_for(port, "/status", "\"error\": \"'vcpus' must be at least 1, found 0\"", 20);
+	body = wait_for(port, "/status", "db.yaml:11:10: 'vcpus' must be at least 1, found 0\"", 20);
 	HAS(body, want);
 	free(body);
 	ck_assert_int_eq(sh(&r, "grep -c 'cluster/vms/db.yaml:11:10: error:' log"), 0);

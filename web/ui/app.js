@@ -287,6 +287,8 @@ async function viewOverview(arg, quiet, seq) {
   mount('overview', quiet,
     el('h1', { text: 'Cluster' }),
     cl.paused ? el('div', { class: 'banner', role: 'status', text: 'Reconciliation is paused.' }) : null,
+    cl.invalid ? el('div', { class: 'banner error', role: 'alert', id: 'invalid' },
+      'The newest revision ' + show(cl.invalid.id).slice(0, 12) + ' was refused; the one in force stays: ' + show(cl.invalid.error)) : null,
     c.pending && cl.mode === 'approve' ? el('div', { class: 'banner', role: 'status' },
       'A plan waits for approval: ', el('a', { href: '#/plan', text: c.pending + ' actions' })) : null,
     el('div', { class: 'stats' },
