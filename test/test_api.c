@@ -772,6 +772,8 @@ START_TEST(test_api_scoped_host_counts)
 	json_object_put(o);
 	free(b);
 	shq("kill $(cat pid2); rm -f pid2");
+}
+END_TEST
 
 /* a newest revision that is refused shows in /api/v1/cluster with its error (the one in force
  * stays), and is gone once a good one follows */
