@@ -21,6 +21,11 @@
 
 #define NC_AUDIT_KEEP 1000
 #define NC_AUDIT_TAIL ((off_t)1 << 20)   /* bytes read back at start */
+#define NC_AUDIT_PATH_MAX 512            /* bytes of a path recorded (a request may send 32 KiB) */
+/* writes refused to callers with no valid credentials: recorded at most this many per window, then
+ * counted in one entry (anyone who reaches the port could fill the disk otherwise) */
+#define NC_AUDIT_ANON_BURST 20u
+#define NC_AUDIT_ANON_WINDOW 10.0        /* seconds */
 
 struct nc_audit {
 	pthread_mutex_t mu;
@@ -28,7 +33,20 @@ struct nc_audit {
 	char *path;
 	char *ring[NC_AUDIT_KEEP];           /* JSON objects, oldest at head */
 	size_t n, head;
+	double anon_window;                  /* the rate limit of unidentified callers' entries */
+	unsigned anon_n;
+	unsigned long anon_dropped;
 };
+
+static double mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void flush_dropped_locked(struct nc_audit *a, double now, bool force);
 
 static void keep(struct nc_audit *a, char *line)
 {
@@ -124,6 +142,7 @@ int nc_audit_open(struct nc_audit **out, const char *state_dir, struct nc_err *e
 		}
 	}
 	pthread_mutex_init(&a->mu, NULL);
+	a->anon_window = mono_now();
 	*out = a;
 	return 0;
 }
@@ -134,6 +153,9 @@ void nc_audit_close(struct nc_audit *a)
 
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->mu);
+	flush_dropped_locked(a, mono_now(), true);
+	pthread_mutex_unlock(&a->mu);
 	if (a->fd >= 0)
 		close(a->fd);
 	for (i = 0; i < NC_AUDIT_KEEP; i++)
@@ -154,26 +176,35 @@ static void field(struct nc_buf *b, const char *name, const char *v, bool comma)
 		nc_buf_adds(b, ", ");
 }
 
-void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const char *peer, const char *method,
-		     const char *path, const char *target, unsigned code, const char *result)
+/* one entry, as a JSON object without its line break */
+static char *entry(const char *who, enum nc_role role, const char *peer, const char *method, const char *path,
+		   const char *target, unsigned code, const char *result)
 {
 	struct nc_buf b = NC_BUF_INIT;
 	struct timespec now;
 	struct tm tm;
 	char ts[40];
-	char *safe_path;
-	off_t end;
+	char *safe_path = NULL;
 
-	if (!a)
-		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* a path could carry credentials (a URL given as a name): never logged */
-	safe_path = nc_url_redact(path ? path : "");
+	if (path) {
+		size_t n;
+
+		/* a path could carry credentials (a URL given as a name): never logged */
+		safe_path = nc_url_redact(path);
+		n = strlen(safe_path);
+		if (n > NC_AUDIT_PATH_MAX) {
+			/* cut, not inside a UTF-8 sequence */
+			for (n = NC_AUDIT_PATH_MAX; n > 0 && ((unsigned char)safe_path[n] & 0xC0) == 0x80; n--)
+				;
+			memcpy(safe_path + n, "...", 4);
+		}
+	}
 	nc_buf_addf(&b, "{\"time\": \"%s.%03ldZ\", ", ts, now.tv_nsec / 1000000);
-	field(&b, "who", p ? p->who : "anonymous", true);
-	nc_buf_addf(&b, "\"role\": \"%s\", ", nc_role_name(p ? p->role : NC_ROLE_NONE));
+	field(&b, "who", who, true);
+	nc_buf_addf(&b, "\"role\": \"%s\", ", nc_role_name(role));
 	field(&b, "peer", peer, true);
 	field(&b, "method", method, true);
 	field(&b, "path", safe_path, true);
@@ -182,10 +213,18 @@ void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const cha
 	field(&b, "result", result ? result : "", false);
 	nc_buf_adds(&b, "}");
 	free(safe_path);
-	pthread_mutex_lock(&a->mu);
-	nc_buf_addc(&b, '\n');
+	return nc_buf_detach(&b, NULL);
+}
+
+/* appends line to the file (synced) and keeps it; call with mu held */
+static void append_locked(struct nc_audit *a, char *line)
+{
+	size_t len = strlen(line);
+	off_t end;
+
+	line[len] = '\n';
 	end = lseek(a->fd, 0, SEEK_END);
-	if (nc_write_all(a->fd, b.buf, b.len) < 0 || fsync(a->fd) < 0) {
+	if (nc_write_all(a->fd, line, len + 1) < 0 || fsync(a->fd) < 0) {
 		int e = errno;
 
 		/* a full disk: the part written is taken back, the next entry starts a whole line */
@@ -193,8 +232,47 @@ void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const cha
 			e = errno;
 		nc_serve_log("audit: cannot write %s: %s", a->path, strerror(e));
 	}
-	b.buf[--b.len] = '\0';
-	keep(a, nc_buf_detach(&b, NULL));
+	line[len] = '\0';
+	keep(a, line);
+}
+
+/* the count of unidentified callers' entries left out, once their window is over; mu held */
+static void flush_dropped_locked(struct nc_audit *a, double now, bool force)
+{
+	if (!force && now - a->anon_window < NC_AUDIT_ANON_WINDOW)
+		return;
+	if (a->anon_dropped) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "%lu more refused writes without valid credentials in %.0f s, not recorded "
+			 "one by one", a->anon_dropped, NC_AUDIT_ANON_WINDOW);
+		append_locked(a, entry("unidentified", NC_ROLE_NONE, NULL, NULL, NULL, NULL, 401, msg));
+	}
+	a->anon_window = now;
+	a->anon_n = 0;
+	a->anon_dropped = 0;
+}
+
+void nc_audit_record(struct nc_audit *a, const struct nc_principal *p, const char *peer, const char *method,
+		     const char *path, const char *target, unsigned code, const char *result)
+{
+	bool unidentified = !p || p->role == NC_ROLE_NONE;
+	char *line;
+
+	if (!a)
+		return;
+	line = entry(p ? p->who : "anonymous", p ? p->role : NC_ROLE_NONE, peer, method, path ? path : "", target,
+		     code, result);
+	pthread_mutex_lock(&a->mu);
+	flush_dropped_locked(a, mono_now(), false);
+	if (unidentified && a->anon_n >= NC_AUDIT_ANON_BURST) {
+		a->anon_dropped++;
+		free(line);
+	} else {
+		if (unidentified)
+			a->anon_n++;
+		append_locked(a, line);
+	}
 	pthread_mutex_unlock(&a->mu);
 }
 

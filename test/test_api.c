@@ -793,6 +793,45 @@ START_TEST(test_api_cluster_invalid_revision)
 }
 END_TEST
 
+/* attack: POSTs without credentials, each with a 30 KB path, wrote 9 MB/s of fsync'd audit log
+ * from one connection (the log is never rotated): a disk filled by anyone who reaches the port.
+ * Paths are cut, refusals of unidentified callers are recorded at most 20 per 10 s, then counted */
+START_TEST(test_api_audit_flood)
+{
+	struct nc_audit *a;
+	struct nc_principal admin, anon;
+	struct nc_err err = { "" };
+	char *dir = nc_xasprintf("%s/flood", tdir), *log = nc_xasprintf("%s/audit/audit.log", dir), *path, *text;
+	struct stat st;
+	int i;
+
+	memset(&admin, 0, sizeof(admin));
+	snprintf(admin.who, sizeof(admin.who), "token:boss");
+	admin.role = NC_ROLE_ADMIN;
+	admin.all_tenants = true;
+	memset(&anon, 0, sizeof(anon));
+	snprintf(anon.who, sizeof(anon.who), "anonymous");
+	path = nc_xmalloc(30001);
+	memcpy(path, "/api/v1/sync/", 13);
+	memset(path + 13, 'A', 30000 - 13);
+	path[30000] = '\0';
+	ck_assert_int_eq(nc_audit_open(&a, dir, &err), 0);
+	for (i = 0; i < 200; i++)
+		nc_audit_record(a, &anon, "10.9.9.9", "POST", path, NULL, 401, "authentication required");
+	nc_audit_record(a, &admin, "10.0.0.7", "POST", "/api/v1/pause", NULL, 202, "ok");
+	nc_audit_close(a);
+	ck_assert_int_eq(stat(log, &st), 0);
+	ck_assert_msg(st.st_size < 40 * 1024, "200 refusals without credentials wrote %lld bytes", (long long)st.st_size);
+	ck_assert_int_eq(nc_read_file(log, 1 << 20, &text, NULL), 0);
+	HAS(text, "\"path\": \"/api/v1/pause\"");
+	HAS(text, "180 more refused writes");
+	free(text);
+	free(path);
+	free(log);
+	free(dir);
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -812,6 +851,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_audit_torn_line);
 	tcase_add_test(tc, test_api_audit_scoped_admin);
 	tcase_add_test(tc, test_api_scoped_host_counts);
+	tcase_add_test(tc, test_api_audit_flood);
 	tcase_add_test(tc, test_api_graphs);
 	tcase_add_test(tc, test_api_cluster_invalid_revision);
 	suite_add_tcase(s, tc);
