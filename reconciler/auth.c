@@ -797,12 +797,39 @@ static int session_new(struct nc_auth *a, const struct nc_principal *p, const ch
 	if (csrf)
 		snprintf(csrf, n, "%s", s->csrf);
 	pthread_mutex_lock(&a->mu);
-	if (a->sessions[a->next]) {
-		OPENSSL_cleanse(a->sessions[a->next], sizeof(*a->sessions[a->next]));
-		free(a->sessions[a->next]);
+	{
+		/* a free or expired slot; a principal with NC_AUTH_MAX_SESSIONS_PER sessions replaces its own
+		 * oldest (one token logging in again and again never pushes out other users' sessions);
+		 * else the ring's next */
+		size_t i, slot = NC_AUTH_MAX_SESSIONS, oldest = NC_AUTH_MAX_SESSIONS, own = 0;
+		time_t now = time(NULL);
+
+		for (i = 0; i < NC_AUTH_MAX_SESSIONS; i++) {
+			const struct session *x = a->sessions[i];
+
+			if (!x || x->expires <= now) {
+				if (slot == NC_AUTH_MAX_SESSIONS)
+					slot = i;
+				continue;
+			}
+			if (strcmp(x->p.who, s->p.who) == 0) {
+				own++;
+				if (oldest == NC_AUTH_MAX_SESSIONS || x->expires < a->sessions[oldest]->expires)
+					oldest = i;
+			}
+		}
+		if (own >= NC_AUTH_MAX_SESSIONS_PER)
+			slot = oldest;
+		else if (slot == NC_AUTH_MAX_SESSIONS) {
+			slot = a->next;
+			a->next = (a->next + 1) % NC_AUTH_MAX_SESSIONS;
+		}
+		if (a->sessions[slot]) {
+			OPENSSL_cleanse(a->sessions[slot], sizeof(*a->sessions[slot]));
+			free(a->sessions[slot]);
+		}
+		a->sessions[slot] = s;
 	}
-	a->sessions[a->next] = s;
-	a->next = (a->next + 1) % NC_AUTH_MAX_SESSIONS;
 	pthread_mutex_unlock(&a->mu);
 	return 0;
 }

@@ -39,6 +39,8 @@ void nc_auth_bind_oidc(struct nc_auth *a, const char *subject, const char *email
 int nc_auth_session_csrf(struct nc_auth *a, const struct nc_web_req *req, char *buf, size_t n);
 /* sessions kept at most (the oldest is ended first); a session id and a CSRF token are 43 characters */
 #define NC_AUTH_MAX_SESSIONS 10000u
+/* sessions of one principal (who) at once: its next login replaces its oldest */
+#define NC_AUTH_MAX_SESSIONS_PER 64u
 #define NC_AUTH_SECRET_LEN 43
 
 /*

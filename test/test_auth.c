@@ -1636,6 +1636,60 @@ START_TEST(test_auth_webhook_replay_new_id)
 }
 END_TEST
 
+/* attack: one viewer's token logs in again and again: the sessions were a ring of 10,000, so it
+ * pushed out every other user's session (an admin's too); a principal's sessions now replace its own */
+START_TEST(test_auth_session_flood)
+{
+	struct nc_serve_config cfg;
+	struct nc_spec *holder;
+	struct nc_auth *a;
+	struct nc_err err = { "" };
+	struct nc_principal p;
+	struct nc_web_resp resp;
+	struct fake f;
+	char adm[64], view[64], body[128], sid[64], first[64] = "";
+	unsigned i;
+
+	load_cfg(&cfg, &holder, "");
+	make_token("adm", NC_ROLE_ADMIN, NULL, 0, adm, sizeof(adm));
+	make_token("view", NC_ROLE_VIEWER, NULL, 0, view, sizeof(view));
+	ck_assert_int_eq(nc_auth_create(&a, &cfg, tdir, &err), 0);
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", adm);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "POST", "/auth/login", body);
+	req_header(&f, "Content-Type", "application/json");
+	nc_auth_handle(a, &f.r, &resp);
+	ck_assert_uint_eq(resp.code, 200);
+	cookie_value(resp_header(&resp, "Set-Cookie"), sid, sizeof(sid));
+	nc_web_resp_release(&resp);
+	snprintf(body, sizeof(body), "{\"token\": \"%s\"}", view);
+	for (i = 0; i < NC_AUTH_MAX_SESSIONS + 10; i++) {
+		memset(&resp, 0, sizeof(resp));
+		req_init(&f, "POST", "/auth/login", body);
+		req_header(&f, "Content-Type", "application/json");
+		nc_auth_handle(a, &f.r, &resp);
+		ck_assert_uint_eq(resp.code, 200);
+		if (i == 0)
+			cookie_value(resp_header(&resp, "Set-Cookie"), first, sizeof(first));
+		nc_web_resp_release(&resp);
+	}
+	/* the admin's session holds; the flooder's oldest is gone */
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/me", NULL);
+	req_cookie(&f, "nc_session", sid);
+	ck_assert_msg(nc_auth_identify(a, &f.r, &p, &resp) == 0, "the admin's session was pushed out");
+	ck_assert_str_eq(p.who, "token:adm");
+	nc_web_resp_release(&resp);
+	memset(&resp, 0, sizeof(resp));
+	req_init(&f, "GET", "/api/v1/me", NULL);
+	req_cookie(&f, "nc_session", first);
+	ck_assert_int_eq(nc_auth_identify(a, &f.r, &p, &resp), -1);
+	nc_web_resp_release(&resp);
+	nc_auth_destroy(a);
+	nc_spec_free(holder);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -1655,6 +1709,7 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_role_walk);
 	tcase_add_test(tc, test_auth_stream_ends_with_credentials);
 	tcase_add_test(tc, test_auth_webhook_replay_new_id);
+	tcase_add_test(tc, test_auth_session_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }
