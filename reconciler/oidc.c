@@ -30,7 +30,8 @@
 #include "oidc-jwt.h"
 #include "serve.h"
 
-#define PENDING_MAX 1024            /* logins in progress at once; the oldest goes first */
+#define PENDING_MAX 4096            /* logins in progress at once; the oldest goes first */
+#define PENDING_PER_PEER 32         /* of one client address: its next replaces its own oldest */
 #define PENDING_TTL 600             /* a login must come back within 10 minutes */
 #define DOC_MAX (256 * 1024)        /* discovery document, JWKS, token response */
 #define JWKS_REFETCH_MIN 30         /* seconds between two JWKS fetches for unknown keys */
@@ -43,6 +44,7 @@
 
 struct pending {
 	char state[48], verifier[48], nonce[48];
+	char peer[48];                   /* the client address that started it */
 	time_t expires;
 };
 
@@ -525,7 +527,7 @@ static void login(struct nc_oidc *o, const struct nc_web_req *req, struct nc_web
 	unsigned int dl = 0;
 	char *challenge, *url, *authz;
 	time_t now = time(NULL), tried;
-	size_t i, oldest;
+	size_t i, oldest, mine;
 
 	pthread_mutex_lock(&o->mu);
 	tried = o->discovery_tried;
@@ -552,6 +554,7 @@ static void login(struct nc_oidc *o, const struct nc_web_req *req, struct nc_web
 	random_b64url(p.nonce, sizeof(p.nonce));
 	random_b64url(p.verifier, sizeof(p.verifier));
 	p.expires = now + PENDING_TTL;
+	snprintf(p.peer, sizeof(p.peer), "%s", req->peer ? req->peer : "?");
 	if (EVP_Digest(p.verifier, strlen(p.verifier), digest, &dl, EVP_sha256(), NULL) != 1)
 		abort();
 	challenge = nc_b64url_encode(digest, dl);
@@ -563,7 +566,17 @@ static void login(struct nc_oidc *o, const struct nc_web_req *req, struct nc_web
 		else
 			i++;
 	}
-	if (o->npending == PENDING_MAX) {         /* full: the oldest goes */
+	/* one address's logins replace its own oldest: a client starting logins in a loop never pushes
+	 * out other users' logins in progress */
+	for (i = 0, mine = 0, oldest = SIZE_MAX; i < o->npending; i++)
+		if (strcmp(o->pending[i].peer, p.peer) == 0) {
+			mine++;
+			if (oldest == SIZE_MAX || o->pending[i].expires < o->pending[oldest].expires)
+				oldest = i;
+		}
+	if (mine >= PENDING_PER_PEER) {
+		o->pending[oldest] = o->pending[--o->npending];
+	} else if (o->npending == PENDING_MAX) {  /* full: the oldest goes */
 		for (oldest = 0, i = 1; i < o->npending; i++)
 			if (o->pending[i].expires < o->pending[oldest].expires)
 				oldest = i;

@@ -1159,6 +1159,45 @@ START_TEST(test_oidc_es256_raw_signature)
 }
 END_TEST
 
+/* attack: anyone may start logins (GET /auth/oidc/login); 1,024 were kept and the oldest went
+ * first, so a client starting them in a loop made every real user's login fail when it came back
+ * from the provider.  One address's logins now replace only its own. */
+START_TEST(test_oidc_pending_flood)
+{
+	CURL *c, *flood;
+	char *body = NULL, *cb = NULL, *url, *authz;
+	int i;
+
+	READY();
+	c = browser();
+	url = nc_xasprintf("http://127.0.0.1:%d/auth/oidc/login", serve_port);
+	ck_assert_int_eq(get(c, url, &body, &cb), 302);
+	free(body);
+	authz = nc_xasprintf("%s&sub=opal&groups=ops", cb);
+	free(cb);
+	/* the flood, from another address of the loopback */
+	flood = browser();
+	curl_easy_setopt(flood, CURLOPT_INTERFACE, "host!127.0.0.2");
+	for (i = 0; i < 1100; i++) {
+		long code = get(flood, url, &body, NULL);
+
+		free(body);
+		ck_assert_int_eq(code, 302);
+	}
+	curl_easy_cleanup(flood);
+	/* the user comes back from the provider: logged in */
+	ck_assert_int_eq(get(c, authz, &body, &cb), 302);
+	free(body);
+	ck_assert_msg(get(c, cb, &body, NULL) == 302, "the login failed after the flood: %s", body);
+	free(body);
+	ck_assert(has_cookie(c, "nc_session"));
+	free(cb);
+	free(authz);
+	free(url);
+	curl_easy_cleanup(c);
+}
+END_TEST
+
 Suite *nc_suite_oidc(void)
 {
 	Suite *s = suite_create("oidc");
@@ -1175,6 +1214,7 @@ Suite *nc_suite_oidc(void)
 	tcase_add_test(tc, test_oidc_denied_and_info);
 	tcase_add_test(tc, test_oidc_create_checks_provider);
 	tcase_add_test(tc, test_oidc_https_ca_file_and_public_client);
+	tcase_add_test(tc, test_oidc_pending_flood);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("jwt");
 	tcase_add_test(tc, test_oidc_jwks_keys);
