@@ -1005,9 +1005,9 @@ static void get_cluster(const struct snap *s, const struct nc_principal *p, cons
 	nc_buf_adds(b, ", \"invalid\": ");
 	if (f->invalid_id) {
 		nc_buf_adds(b, "{\"id\": ");
-		nc_buf_add_json_str(b, f->invalid_id);
+		nc_web_json_str(b, f->invalid_id);
 		nc_buf_adds(b, ", \"error\": ");
-		nc_buf_add_json_str(b, !f->invalid_error ? "invalid" : p->all_tenants ? f->invalid_error :
+		nc_web_json_str(b, !f->invalid_error ? "invalid" : p->all_tenants ? f->invalid_error :
 				   "invalid (the reason is shown to unscoped principals only)");
 		nc_buf_adds(b, "}");
 	} else {

@@ -5,6 +5,7 @@
  */
 #include "web.h"
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -123,7 +124,7 @@ void nc_web_error(struct nc_web_resp *resp, unsigned code, const char *fmt, ...)
 	va_end(ap);
 	nc_buf_reset(&resp->body);
 	nc_buf_adds(&resp->body, "{\"error\": ");
-	nc_buf_add_json_str(&resp->body, msg);
+	nc_web_json_str(&resp->body, msg);
 	nc_buf_adds(&resp->body, "}\n");
 	resp->type = "application/json";
 	resp->code = code;
@@ -290,22 +291,21 @@ static char *write_target(const char *path)
 	return end ? nc_xstrndup(t, (size_t)(end - t)) : nc_xstrdup(t);
 }
 
-/* the message of an answer: its "error", else "ok" */
+/* the message of an answer: its "error" (at most 300 bytes), else "ok" */
 static char *answer_message(const struct nc_web_resp *resp)
 {
-	const char *e = resp->body.buf ? strstr(resp->body.buf, "{\"error\": \"") : NULL;
-	struct nc_buf m = NC_BUF_INIT;
+	struct json_object *o, *e;
+	char *m;
 
-	if (!e || resp->code < 400)
-		return nc_xstrdup(resp->code < 400 ? "ok" : "refused");
-	for (e += 11; *e && *e != '"'; e++) {
-		if (*e == '\\' && e[1])
-			e++;
-		nc_buf_addc(&m, *e);
-		if (m.len > 300)
-			break;
-	}
-	return nc_buf_detach(&m, NULL);
+	if (resp->code < 400)
+		return nc_xstrdup("ok");
+	o = resp->body.buf ? json_tokener_parse(resp->body.buf) : NULL;
+	if (o && json_object_object_get_ex(o, "error", &e) && json_object_is_type(e, json_type_string))
+		m = nc_xstrndup(json_object_get_string(e), 300);
+	else
+		m = nc_xstrdup("refused");
+	json_object_put(o);
+	return m;
 }
 
 static bool is_write(const char *method)

@@ -832,6 +832,30 @@ START_TEST(test_api_audit_flood)
 }
 END_TEST
 
+/* attack: markup in the spec and in a URL comes back as \u escapes, as every string of the API
+ * does: the refused revision's error in /api/v1/cluster quoted a label value raw, and so did
+ * error answers quoting the path */
+START_TEST(test_api_markup_in_errors)
+{
+	char *b;
+
+	ready();
+	ck_assert_int_eq(shq("cp spec/vms/db.yaml db.keep2 && printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\n"
+			     "metadata: {name: marked, labels: {x: \"<b>bold</b>\"}}\\nspec: {vcpus: 1}\\n' >> spec/vms/db.yaml"), 0);
+	b = wait_for("/api/v1/cluster", "\"invalid\": {\"id\": \"dir:", 30);
+	HAS(b, "\\u003cb\\u003ebold");
+	HASNT(b, "<b>");
+	free(b);
+	ck_assert_int_eq(shq("cp db.keep2 spec/vms/db.yaml"), 0);
+	free(wait_for("/api/v1/cluster", "\"invalid\": null", 30));
+	b = get("/api/v1/%3Cb%3Ehere");
+	HAS(b, "HTTP 404");
+	HAS(b, "\\u003cb\\u003ehere");
+	HASNT(b, "<b>");
+	free(b);
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -852,6 +876,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_audit_scoped_admin);
 	tcase_add_test(tc, test_api_scoped_host_counts);
 	tcase_add_test(tc, test_api_audit_flood);
+	tcase_add_test(tc, test_api_markup_in_errors);
 	tcase_add_test(tc, test_api_graphs);
 	tcase_add_test(tc, test_api_cluster_invalid_revision);
 	suite_add_tcase(s, tc);
