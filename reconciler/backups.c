@@ -560,7 +560,9 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 	if (nc_schedule_repo_open(&r, s, false, err) < 0 || nc_backup_set_load(&set, &nset, r, backup, err) < 0)
 		goto out;
 	if (strcmp(set[0].vm, vm->obj.meta.name.v) != 0) {
-		nc_err_set(err, "backup %.16s is of VM '%s', not '%s'", set[0].id, set[0].vm, vm->obj.meta.name.v);
+		/* the other VM is not named: through the API this reaches principals of another tenant */
+		nc_err_set(err, "backup %.16s is not a backup of VM '%s' (novacron backup list shows its backups)",
+			   set[0].id, vm->obj.meta.name.v);
 		goto out;
 	}
 	target_name = as ? as : vm->obj.meta.name.v;

@@ -873,6 +873,51 @@ START_TEST(test_verbs_standby_refuses)
 }
 END_TEST
 
+/* attack: a restore of one's own VM from another VM's backup id (ids are prefixes, 4 hex digits at
+ * least) was refused naming that VM, and the refusal is an event of the caller's tenant: a
+ * scoped operator probing ids learned other tenants' VM names.  The refusal names no other VM. */
+START_TEST(test_verbs_restore_foreign_backup)
+{
+	struct nc_run r;
+	struct nc_spec *spec;
+	struct nc_verbs_env env;
+	struct nc_list conns = { { 0 }, NULL, 0 };
+	struct nc_buf log = NC_BUF_INIT;
+	struct nc_err err = { "" };
+	char *state = nc_xasprintf("%s/state", tdir), id[17];
+	const char *p;
+
+	write_spec();
+	ck_assert_int_eq(shq("sed -i 's/vms: \\[vm1\\]/vms: [vm1, secret-db]/' spec/c.yaml && cat >> spec/c.yaml <<EOF\n"
+			     "---\napiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: secret-db}\n"
+			     "spec:\n  vcpus: 1\n  memory: 256MiB\n  state: stopped\n  placement: {host: h1}\n"
+			     "  disks:\n    - {name: root, pool: local, size: 4MiB}\n"
+			     "EOF"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --config novacron.yaml --auto-approve"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/secret-db-root.qcow2 4M"), 0);
+	spec = load_spec();
+	memset(&env, 0, sizeof(env));
+	env.spec = spec;
+	env.state_dir = state;
+	env.connections = &conns;
+	env.timeout_ms = 10000;
+	env.log = on_log;
+	env.opaque = &log;
+	ck_assert_msg(nc_verbs_backup(&env, "secret-db", &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly spec --state-dir state --config novacron.yaml"), 0);
+	ck_assert_ptr_nonnull((p = strchr(r.out, '\n')));
+	snprintf(id, sizeof(id), "%.16s", p + 1);
+	nc_run_free(&r);
+	ck_assert_int_eq(nc_verbs_restore(&env, "vm1", id, NULL, &err), -1);
+	HASNT(err.msg, "secret-db");
+	HAS(err.msg, "vm1");
+	nc_buf_release(&log);
+	nc_spec_free(spec);
+	free(state);
+}
+END_TEST
+
 Suite *nc_suite_verbs(void)
 {
 	Suite *s = suite_create("verbs");
@@ -890,6 +935,7 @@ Suite *nc_suite_verbs(void)
 	tcase_add_test(tc, test_verbs_http_approve);
 	tcase_add_test(tc, test_verbs_http_pause_backup_fence);
 	tcase_add_test(tc, test_verbs_standby_refuses);
+	tcase_add_test(tc, test_verbs_restore_foreign_backup);
 	suite_add_tcase(s, tc);
 	return s;
 }
