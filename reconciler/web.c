@@ -305,6 +305,13 @@ static char *answer_message(const struct nc_web_resp *resp)
 	else
 		m = nc_xstrdup("refused");
 	json_object_put(o);
+	/* it may quote the path: no credentials of a URL in the audit log or an event */
+	{
+		char *safe = nc_url_redact(m);
+
+		free(m);
+		m = safe;
+	}
 	return m;
 }
 
@@ -316,7 +323,7 @@ static bool is_write(const char *method)
 static void api_write(struct nc_web *w, const struct nc_web_req *req, struct nc_principal *p,
 		      struct nc_web_resp *resp)
 {
-	char *target = write_target(req->path), *msg;
+	char *target = write_target(req->path), *msg, *safe_path;
 	const char *tenant = NULL;
 	struct nc_spec_ref *ref = NULL;
 	bool standby;
@@ -349,8 +356,10 @@ static void api_write(struct nc_web *w, const struct nc_web_req *req, struct nc_
 			if (strcmp(spec->objs[NC_KIND_VM][i]->meta.name.v, target) == 0)
 				tenant = nc_tenant_of(spec, spec->objs[NC_KIND_VM][i]);
 	}
+	safe_path = nc_url_redact(req->path);
 	nc_events_publish(nc_api_events(w->api), "audit", target, tenant, NC_EV_ADMIN, "%s %s %s by %s: %u %s",
-			  req->method, req->path, resp->code < 400 ? "done" : "refused", p->who, resp->code, msg);
+			  req->method, safe_path, resp->code < 400 ? "done" : "refused", p->who, resp->code, msg);
+	free(safe_path);
 	nc_spec_ref_put(ref);
 	free(msg);
 	free(target);

@@ -1690,6 +1690,42 @@ START_TEST(test_auth_session_flood)
 }
 END_TEST
 
+/* attack: a write whose path holds a URL with credentials: the audit log redacts them, the audit
+ * event (GET /api/v1/events, the stream) carried them as sent */
+START_TEST(test_auth_audit_event_redacted)
+{
+	struct http_res r;
+	char *base, *url, hadm[128], adm[64];
+	int port = free_port();
+
+	write_serve_yaml(port, "");
+	state_dir_make();
+	state_token("adm", NC_ROLE_ADMIN, NULL, adm, sizeof(adm));
+	snprintf(hadm, sizeof(hadm), "Authorization: Bearer %s", adm);
+	base = nc_xasprintf("http://127.0.0.1:%d", port);
+	serve_up(base, NULL);
+	{
+		const char *h[] = { hadm, NULL };
+
+		url = nc_xasprintf("%s/api/v1/vms/http://user:s3cretpw@example.com/restore", base);
+		http_do(&r, "POST", url, "{}", h, NULL);
+		ck_assert_int_ge(r.code, 400);
+		HASNT(r.body.buf, "s3cretpw");
+		http_free(&r);
+		free(url);
+		url = nc_xasprintf("%s/api/v1/events", base);
+		http_do(&r, "GET", url, NULL, h, NULL);
+		ck_assert_int_eq(r.code, 200);
+		HAS(r.body.buf, "\"type\": \"audit\"");
+		HASNT(r.body.buf, "s3cretpw");
+		http_free(&r);
+		free(url);
+	}
+	serve_down();
+	free(base);
+}
+END_TEST
+
 Suite *nc_suite_auth(void)
 {
 	Suite *s = suite_create("auth");
@@ -1710,6 +1746,7 @@ Suite *nc_suite_auth(void)
 	tcase_add_test(tc, test_auth_stream_ends_with_credentials);
 	tcase_add_test(tc, test_auth_webhook_replay_new_id);
 	tcase_add_test(tc, test_auth_session_flood);
+	tcase_add_test(tc, test_auth_audit_event_redacted);
 	suite_add_tcase(s, tc);
 	return s;
 }
