@@ -301,7 +301,7 @@ static char *answer_message(const struct nc_web_resp *resp)
 		return nc_xstrdup("ok");
 	o = resp->body.buf ? json_tokener_parse(resp->body.buf) : NULL;
 	if (o && json_object_object_get_ex(o, "error", &e) && json_object_is_type(e, json_type_string))
-		m = nc_xstrndup(json_object_get_string(e), 300);
+		m = nc_xstrndup(json_object_get_string(e), strnlen(json_object_get_string(e), 300));
 	else
 		m = nc_xstrdup("refused");
 	json_object_put(o);
