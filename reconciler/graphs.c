@@ -147,8 +147,10 @@ static int has_history(struct nc_graphs *g, enum nc_metric_target t, const char 
 	return rc;
 }
 
+/* sizes come in steps (width 200..1200 by 100, height 80..600 by 40): the cache keys on them, so
+ * a client cannot make serve draw (on its one HTTP thread) a new image for every pixel */
 static bool size_param(const struct nc_web_req *req, const char *name, unsigned dflt, unsigned lo, unsigned hi,
-		       unsigned *out, struct nc_web_resp *resp)
+		       unsigned step, unsigned *out, struct nc_web_resp *resp)
 {
 	const char *v = req->query(req, name);
 	char *end;
@@ -158,8 +160,9 @@ static bool size_param(const struct nc_web_req *req, const char *name, unsigned 
 	if (!v || !*v)
 		return true;
 	n = strtoul(v, &end, 10);
-	if (*end || v[0] < '0' || v[0] > '9' || n < lo || n > hi) {
-		nc_web_error(resp, 400, "%s must be a number of pixels from %u to %u", name, lo, hi);
+	if (*end || v[0] < '0' || v[0] > '9' || n < lo || n > hi || (n - lo) % step) {
+		nc_web_error(resp, 400, "%s must be a number of pixels from %u to %u in steps of %u", name, lo, hi,
+			     step);
 		return false;
 	}
 	*out = (unsigned)n;
@@ -246,8 +249,8 @@ static void png(struct nc_graphs *g, enum nc_metric_target t, const char *id, co
 		nc_web_error(resp, 400, "since must be one of 1h, 6h, 24h, 7d, 30d");
 		return;
 	}
-	if (!size_param(req, "width", DEFAULT_W, 200, 1200, &w, resp) ||
-	    !size_param(req, "height", DEFAULT_H, 80, 600, &h, resp))
+	if (!size_param(req, "width", DEFAULT_W, 200, 1200, 100, &w, resp) ||
+	    !size_param(req, "height", DEFAULT_H, 80, 600, 40, &h, resp))
 		return;
 	if (!g->st) {
 		nc_web_error(resp, 404, "no history for %s %s: %s", tname, id, g->why);

@@ -666,7 +666,7 @@ START_TEST(test_api_graphs)
 	ck_assert_msg(len > 1000 && memcmp(png, sig, 8) == 0, "not a PNG (%zu bytes)", png ? len : 0);
 	free(png);
 	nc_run_in(&r, tdir, "curl -s --max-time 20 -o /dev/null -w '%%{http_code} %%{content_type}' "
-		  "'http://127.0.0.1:%d/api/v1/hosts/kvm1/graphs/memory_used_ratio.png?since=7d&width=300&height=100'", p2);
+		  "'http://127.0.0.1:%d/api/v1/hosts/kvm1/graphs/memory_used_ratio.png?since=7d&width=300&height=120'", p2);
 	ck_assert_str_eq(r.out, "200 image/png");
 	nc_run_free(&r);
 	b = AS("", "/api/v1/vms/db-1/graphs/no_such_metric.png");
@@ -678,6 +678,13 @@ START_TEST(test_api_graphs)
 	free(b);
 	b = AS("", "/api/v1/vms/db-1/graphs/cpu_usage.png?width=100000");
 	HAS(b, "\nHTTP 400");
+	free(b);
+	/* sizes in steps only: a new image per pixel would keep serve's HTTP thread drawing */
+	b = AS("", "/api/v1/vms/db-1/graphs/cpu_usage.png?width=601");
+	HAS(b, "{\"error\": \"width must be a number of pixels from 200 to 1200 in steps of 100\"}\n\nHTTP 400");
+	free(b);
+	b = AS("", "/api/v1/vms/db-1/graphs/cpu_usage.png?height=161");
+	HAS(b, "in steps of 40\"}\n\nHTTP 400");
 	free(b);
 	b = AS("", "/api/v1/vms/..%2f..%2fetc/graphs/cpu_usage.png");
 	HAS(b, "\nHTTP 404");
