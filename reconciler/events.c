@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct event {
 	uint64_t id;
@@ -35,7 +36,15 @@ struct nc_events *nc_events_new(size_t keep)
 	pthread_mutex_init(&e->wake_mu, NULL);
 	e->keep = keep ? keep : NC_EVENTS_KEEP;
 	e->ring = nc_xcalloc(e->keep, sizeof(*e->ring));
-	e->next_id = 1;
+	/* ids go on across restarts: a dashboard resuming with the Last-Event-ID of the serve before
+	 * must not wait for this one to count up to it (wall-clock milliseconds x 1000: a run would
+	 * need a million events a second to overlap the next; below 2^53 for JavaScript) */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		e->next_id = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) * 1000 + 1;
+	}
 	return e;
 }
 

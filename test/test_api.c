@@ -26,6 +26,7 @@
 #include "testutil.h"
 
 #include "../reconciler/audit.h"
+#include "../reconciler/events.h"
 
 static char tdir[64];
 static int port;
@@ -863,6 +864,27 @@ START_TEST(test_api_markup_in_errors)
 }
 END_TEST
 
+/* event ids of a new serve are above those of the one before: a client resuming with an old
+ * Last-Event-ID gets the new run's events, it does not wait for the ids to count up to it */
+START_TEST(test_api_event_ids_across_restarts)
+{
+	struct nc_events *e1 = nc_events_new(16), *e2;
+	uint64_t last1, first2;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		nc_events_publish(e1, "action", "vm", NULL, NC_EV_ALL, "step %d", i);
+	last1 = nc_events_last(e1);
+	usleep(2000);
+	e2 = nc_events_new(16);
+	first2 = nc_events_publish(e2, "pass_started", "rev", NULL, NC_EV_ALL, "pass 1");
+	ck_assert_uint_gt(first2, last1);
+	ck_assert_uint_lt(first2, (uint64_t)1 << 53);
+	nc_events_free(e1);
+	nc_events_free(e2);
+}
+END_TEST
+
 Suite *nc_suite_api(void)
 {
 	Suite *s = suite_create("api");
@@ -886,6 +908,7 @@ Suite *nc_suite_api(void)
 	tcase_add_test(tc, test_api_markup_in_errors);
 	tcase_add_test(tc, test_api_graphs);
 	tcase_add_test(tc, test_api_cluster_invalid_revision);
+	tcase_add_test(tc, test_api_event_ids_across_restarts);
 	suite_add_tcase(s, tc);
 	return s;
 }
