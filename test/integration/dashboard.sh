@@ -17,8 +17,9 @@
 #   2. 500 simulated hosts, 10,000 VMs: the first render time of the overview
 #      and of the VM list, printed as figures (never failed on time).
 #
-# Screenshots are kept in the test's directory while it runs; with
-# UPDATE_SCREENSHOTS=1 a few are copied to docs/img/ for docs/dashboard.md.
+# Screenshots are kept as artifacts in build/artifacts/dashboard/ after the
+# run; with UPDATE_SCREENSHOTS=1 a few are copied to docs/img/ for
+# docs/dashboard.md.
 # Exit 0 passed, 1 failed, 77 skipped (no Chromium, no npm registry), with a reason.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,6 +40,12 @@ stop_serve() {
 cleanup() {
 	stop_serve
 	[ -n "$PROVIDER" ] && kill "$PROVIDER" 2>/dev/null && wait "$PROVIDER" 2>/dev/null
+	# the screenshots outlive the run, as artifacts (build/ is not tracked)
+	if [ -d "$T/shots" ]; then
+		rm -rf "$ROOT/build/artifacts/dashboard"
+		mkdir -p "$ROOT/build/artifacts" && cp -r "$T/shots" "$ROOT/build/artifacts/dashboard" &&
+			echo "screenshots kept in build/artifacts/dashboard/ ($(ls "$T/shots" | wc -l) files)"
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
