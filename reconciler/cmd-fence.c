@@ -67,19 +67,6 @@ static char *who_confirms(const char *by)
 	return nc_xasprintf("uid %u", (unsigned)getuid());
 }
 
-/* a name for the record: 1-64 printable characters */
-static bool who_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (!n || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
 static void utc(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
@@ -92,100 +79,55 @@ static void utc(int64_t t, char *buf, size_t len)
 static int fence_confirm(const struct fence_args *fa)
 {
 	struct nc_cli_config cfg;
-	struct nc_hostrec rec = { 0 }, one = { 0 };
-	struct nc_ha_record ha = { 0 };
 	struct nc_observe_opts oo;
-	struct nc_cluster cl;
-	struct nc_spec none;
+	struct nc_fence_confirm_seen seen;
 	struct nc_err err = { "" };
-	const struct nc_hostrec_host *rh;
-	struct nc_ha_host *h;
 	char *who = who_confirms(fa->by), when[32];
-	bool observed = false, have_cfg = false;
-	int lock = -1, ret = NC_EXIT_ERROR;
 	int64_t now = (int64_t)time(NULL);
+	int ret = NC_EXIT_ERROR, rc;
 
-	memset(&cl, 0, sizeof(cl));
-	if (!who_ok(who)) {
+	if (!nc_fence_by_ok(who)) {
 		fprintf(stderr, "novacron fence: --by must be 1 to 64 printable characters\n");
-		goto out;
+		free(who);
+		return ret;
 	}
-	if (nc_cli_config_load(&cfg, "fence", fa->config_file) < 0)
-		goto out;
-	have_cfg = true;
-	if (nc_hostrec_load(&rec, fa->state_dir, &err) < 0) {
-		fprintf(stderr, "novacron fence: %s\n", err.msg);
-		goto out;
+	if (nc_cli_config_load(&cfg, "fence", fa->config_file) < 0) {
+		free(who);
+		return ret;
 	}
-	rh = nc_hostrec_find(&rec, fa->host);
-	if (!rh) {
-		fprintf(stderr, "novacron fence: refusing: no host named '%s' in the record of hosts %s/%s: "
-				"only a host NovaCron has seen (an apply or serve pass recorded it) can be "
-				"confirmed off\n", fa->host, fa->state_dir, NC_HOSTREC_FILE);
-		goto out;
-	}
-	/* can it be read right now?  Opened alone, as a pass opens a host */
-	one.hosts = (struct nc_hostrec_host *)rh;
-	one.nhosts = 1;
-	memset(&none, 0, sizeof(none));
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = fa->state_dir;
 	oo.timeout_ms = fa->timeout_s * 1000;
 	oo.connections = &cfg.connections;
-	oo.record = &one;
-	nc_observe(&cl, &none, &oo);
-	observed = true;
-	if (cl.ngone == 1 && cl.gone[0].status == NC_HOST_OK) {
-		size_t i, running = 0;
-
-		for (i = 0; i < cl.gone[0].obs.ndoms; i++)
-			running += cl.gone[0].obs.doms[i].state == NC_DOM_RUNNING;
-		if (!fa->force) {
-			fprintf(stderr,
-				"novacron fence: refusing: %s can be read right now (%zu domain%s, %zu running): it is "
-				"not off.\nConfirming a live host as off lets its VMs be restarted on other hosts "
-				"while they still run here: two writers on one disk destroy it. Power it off (or cut "
-				"it from its storage) first; --force records the confirmation anyway.\n",
-				fa->host, cl.gone[0].obs.ndoms, cl.gone[0].obs.ndoms == 1 ? "" : "s", running);
-			goto out;
+	rc = nc_fence_confirm(fa->state_dir, fa->host, who, "confirmed off by hand", &oo, fa->force, &seen, &err);
+	if (rc == NC_FENCE_CONFIRM_UNKNOWN) {
+		fprintf(stderr, "novacron fence: refusing: no host named '%s' in the record of hosts %s/%s: "
+				"only a host NovaCron has seen (an apply or serve pass recorded it) can be "
+				"confirmed off\n", fa->host, fa->state_dir, NC_HOSTREC_FILE);
+	} else if (rc == NC_FENCE_CONFIRM_LIVE) {
+		fprintf(stderr,
+			"novacron fence: refusing: %s can be read right now (%zu domain%s, %zu running): it is "
+			"not off.\nConfirming a live host as off lets its VMs be restarted on other hosts "
+			"while they still run here: two writers on one disk destroy it. Power it off (or cut "
+			"it from its storage) first; --force records the confirmation anyway.\n",
+			fa->host, seen.ndoms, seen.ndoms == 1 ? "" : "s", seen.running);
+	} else {
+		if (seen.readable)
+			fprintf(stderr, "novacron fence: warning: %s can be read right now (%zu running domain%s); "
+					"recording it as off anyway (--force)\n", fa->host, seen.running,
+				seen.running == 1 ? "" : "s");
+		if (rc < 0) {
+			fprintf(stderr, "novacron fence: %s\n", err.msg);
+		} else {
+			utc(now, when, sizeof(when));
+			printf("Recorded: %s is fenced (confirmed off by %s at %s) in %s/%s.\n"
+			       "The next pass (serve, or novacron apply) restarts its VMs with ha.policy restart on other hosts;\n"
+			       "novacron plan shows which, and why the others wait.\n",
+			       fa->host, who, when, fa->state_dir, NC_HA_FILE);
+			ret = NC_EXIT_OK;
 		}
-		fprintf(stderr, "novacron fence: warning: %s can be read right now (%zu running domain%s); "
-				"recording it as off anyway (--force)\n", fa->host, running, running == 1 ? "" : "s");
 	}
-
-	lock = nc_ha_lock(fa->state_dir, &err);
-	if (lock < 0 || nc_ha_load(&ha, fa->state_dir, &err) < 0) {
-		fprintf(stderr, "novacron fence: %s\n", err.msg);
-		goto out;
-	}
-	h = nc_ha_get(&ha, fa->host);
-	if (!h->failed_at)
-		h->failed_at = now;
-	h->fenced = true;
-	h->whole_host = true;
-	h->fenced_at = now;
-	free(h->fenced_by);
-	h->fenced_by = nc_xasprintf("manual: %s", who);
-	free(h->detail);
-	h->detail = nc_xstrdup("confirmed off by hand");
-	if (nc_ha_save(&ha, fa->state_dir, &err) < 0) {
-		fprintf(stderr, "novacron fence: %s\n", err.msg);
-		goto out;
-	}
-	utc(now, when, sizeof(when));
-	printf("Recorded: %s is fenced (confirmed off by %s at %s) in %s/%s.\n"
-	       "The next pass (serve, or novacron apply) restarts its VMs with ha.policy restart on other hosts;\n"
-	       "novacron plan shows which, and why the others wait.\n",
-	       fa->host, who, when, fa->state_dir, NC_HA_FILE);
-	ret = NC_EXIT_OK;
-out:
-	if (observed)
-		nc_cluster_release(&cl);
-	nc_hostrec_release(&rec);
-	nc_ha_release(&ha);
-	nc_ha_unlock(lock);
-	if (have_cfg)
-		nc_cli_config_release(&cfg);
+	nc_cli_config_release(&cfg);
 	free(who);
 	return ret;
 }
@@ -347,7 +289,7 @@ static int fence_run(const struct fence_args *fa)
 	size_t i;
 	int ret = NC_EXIT_ERROR, r, lock = -1;
 
-	if (!who_ok(who)) {
+	if (!nc_fence_by_ok(who)) {
 		fprintf(stderr, "novacron fence: --by must be 1 to 64 printable characters\n");
 		goto out;
 	}

@@ -512,3 +512,86 @@ int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, 
 	out->result = pending ? NC_FENCE_PENDING : -1;
 	return out->result;
 }
+
+bool nc_fence_by_ok(const char *by)
+{
+	size_t n = strlen(by), i;
+
+	if (!n || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)by[i] < 0x20 || by[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int nc_fence_confirm(const char *state_dir, const char *host, const char *by, const char *detail,
+		     const struct nc_observe_opts *oo_in, bool force, struct nc_fence_confirm_seen *seen,
+		     struct nc_err *err)
+{
+	struct nc_hostrec rec = { 0 }, one = { 0 };
+	struct nc_ha_record ha = { 0 };
+	struct nc_observe_opts oo = *oo_in;
+	struct nc_cluster cl;
+	struct nc_spec none;
+	const struct nc_hostrec_host *rh;
+	struct nc_ha_host *h;
+	bool observed = false;
+	int lock = -1, ret = -1;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+
+	memset(seen, 0, sizeof(*seen));
+	if (!nc_fence_by_ok(by)) {
+		nc_err_set(err, "by must be 1 to 64 printable characters");
+		return -1;
+	}
+	if (nc_hostrec_load(&rec, state_dir, err) < 0)
+		goto out;
+	rh = nc_hostrec_find(&rec, host);
+	if (!rh) {
+		ret = NC_FENCE_CONFIRM_UNKNOWN;
+		goto out;
+	}
+	/* can it be read right now?  Opened alone, as a pass opens a host */
+	one.hosts = (struct nc_hostrec_host *)rh;
+	one.nhosts = 1;
+	memset(&none, 0, sizeof(none));
+	oo.keep_open = false;
+	oo.record = &one;
+	nc_observe(&cl, &none, &oo);
+	observed = true;
+	if (cl.ngone == 1 && cl.gone[0].status == NC_HOST_OK) {
+		seen->readable = true;
+		seen->ndoms = cl.gone[0].obs.ndoms;
+		for (i = 0; i < cl.gone[0].obs.ndoms; i++)
+			seen->running += cl.gone[0].obs.doms[i].state == NC_DOM_RUNNING;
+		if (!force) {
+			ret = NC_FENCE_CONFIRM_LIVE;
+			goto out;
+		}
+	}
+	lock = nc_ha_lock(state_dir, err);
+	if (lock < 0 || nc_ha_load(&ha, state_dir, err) < 0)
+		goto out;
+	h = nc_ha_get(&ha, host);
+	if (!h->failed_at)
+		h->failed_at = now;
+	h->fenced = true;
+	h->whole_host = true;
+	h->fenced_at = now;
+	free(h->fenced_by);
+	h->fenced_by = nc_xasprintf("manual: %s", by);
+	free(h->detail);
+	h->detail = nc_xstrdup(detail);
+	if (nc_ha_save(&ha, state_dir, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (observed)
+		nc_cluster_release(&cl);
+	nc_hostrec_release(&rec);
+	nc_ha_release(&ha);
+	nc_ha_unlock(lock);
+	return ret;
+}

@@ -77,4 +77,26 @@ struct nc_fencing_outcome {
 int nc_fence_host(const struct nc_spec *spec, const struct nc_fence_targets *t, const char *host,
 		  const struct nc_fencing_opts *o, struct nc_fencing_outcome *out, struct nc_err *err);
 
+/* who confirms a fence by hand (recorded as "manual: BY"): 1 to 64 printable characters */
+bool nc_fence_by_ok(const char *by);
+
+/* what nc_fence_confirm saw of the host */
+struct nc_fence_confirm_seen {
+	bool readable;                   /* it answered: not off */
+	size_t ndoms, running;           /* its domains then */
+};
+#define NC_FENCE_CONFIRM_UNKNOWN (-2)    /* the host is not in the record of hosts */
+#define NC_FENCE_CONFIRM_LIVE (-3)       /* the host can be read right now (and not force) */
+/*
+ * Records a manual fence of host in STATE_DIR's HA record (`novacron fence
+ * confirm`, POST /api/v1/hosts/NAME/fence/confirm): fenced, whole host,
+ * fenced_by "manual: BY", detail.  Only a host the record of hosts lists;
+ * it is observed alone first (oo: state_dir, timeout and connections set by
+ * the caller) and refused while it answers, unless force.  0; -1 with err;
+ * NC_FENCE_CONFIRM_UNKNOWN; NC_FENCE_CONFIRM_LIVE (seen says what answered).
+ */
+int nc_fence_confirm(const char *state_dir, const char *host, const char *by, const char *detail,
+		     const struct nc_observe_opts *oo, bool force, struct nc_fence_confirm_seen *seen,
+		     struct nc_err *err);
+
 #endif

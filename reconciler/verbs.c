@@ -17,6 +17,7 @@
 
 #include "../spec/tenant.h"
 #include "backups.h"
+#include "fencing.h"
 #include "ha.h"
 #include "hostrec.h"
 #include "pass.h"
@@ -57,19 +58,6 @@ static bool backup_id_ok(const char *s)
 static bool digest_ok(const char *s)
 {
 	return strlen(s) == 64 && backup_id_ok(s);
-}
-
-/* who for the record: 1-64 printable characters (cmd-fence.c's rule) */
-static bool by_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (!n || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
 }
 
 enum route { R_NONE, R_SYNC, R_PAUSE, R_RESUME, R_APPROVE, R_BACKUP, R_RESTORE, R_FENCE };
@@ -288,7 +276,7 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 		}
 		break;
 	case R_FENCE:
-		if (vals[0] && !by_ok(vals[0])) {
+		if (vals[0] && !nc_fence_by_ok(vals[0])) {
 			nc_web_error(resp, 400, "\"by\" must be 1 to 64 printable characters");
 			goto out;
 		}
@@ -351,7 +339,7 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 			memcpy(by, src, bl);
 			by[bl] = '\0';
 		}
-		if (!by_ok(by))
+		if (!nc_fence_by_ok(by))
 			snprintf(by, sizeof(by), "api");
 		rc = hooks->fence_confirm(hooks->opaque, name, by, why, sizeof(why));
 		if (rc == 0)
@@ -820,71 +808,22 @@ int nc_verbs_restore(const struct nc_verbs_env *env, const char *name, const cha
 
 int nc_verbs_fence_confirm(const struct nc_verbs_env *env, const char *host, const char *by, struct nc_err *err)
 {
-	struct nc_hostrec rec = { 0 }, one = { 0 };
-	struct nc_ha_record ha = { 0 };
+	struct nc_fence_confirm_seen seen;
 	struct nc_observe_opts oo;
-	struct nc_cluster cl;
-	struct nc_spec none;
-	const struct nc_hostrec_host *rh;
-	struct nc_ha_host *h;
-	bool observed = false;
-	int lock = -1, ret = -1;
-	int64_t now = (int64_t)time(NULL);
+	int rc;
 
-	if (!by_ok(by)) {
-		nc_err_set(err, "by must be 1 to 64 printable characters");
-		return -1;
-	}
-	if (nc_hostrec_load(&rec, env->state_dir, err) < 0)
-		goto out;
-	rh = nc_hostrec_find(&rec, host);
-	if (!rh) {
+	observe_opts(&oo, env);
+	rc = nc_fence_confirm(env->state_dir, host, by, "confirmed off through the API", &oo, false, &seen, err);
+	if (rc == NC_FENCE_CONFIRM_UNKNOWN)
 		nc_err_set(err, "no host named '%s' in the record of hosts: only a host NovaCron has seen (a pass "
 			   "recorded it) can be confirmed off", host);
-		goto out;
-	}
-	/* can it be read right now?  Opened alone, as a pass opens a host (cmd-fence.c) */
-	one.hosts = (struct nc_hostrec_host *)rh;
-	one.nhosts = 1;
-	memset(&none, 0, sizeof(none));
-	observe_opts(&oo, env);
-	oo.keep_open = false;
-	oo.record = &one;
-	nc_observe(&cl, &none, &oo);
-	observed = true;
-	if (cl.ngone == 1 && cl.gone[0].status == NC_HOST_OK) {
-		size_t i, running = 0;
-
-		for (i = 0; i < cl.gone[0].obs.ndoms; i++)
-			running += cl.gone[0].obs.doms[i].state == NC_DOM_RUNNING;
+	else if (rc == NC_FENCE_CONFIRM_LIVE)
 		nc_err_set(err, "refusing: %s can be read right now (%zu domain%s, %zu running): it is not off; "
 			   "confirming a live host as off lets its VMs run twice on one disk", host,
-			   cl.gone[0].obs.ndoms, cl.gone[0].obs.ndoms == 1 ? "" : "s", running);
-		goto out;
-	}
-	lock = nc_ha_lock(env->state_dir, err);
-	if (lock < 0 || nc_ha_load(&ha, env->state_dir, err) < 0)
-		goto out;
-	h = nc_ha_get(&ha, host);
-	if (!h->failed_at)
-		h->failed_at = now;
-	h->fenced = true;
-	h->whole_host = true;
-	h->fenced_at = now;
-	free(h->fenced_by);
-	h->fenced_by = nc_xasprintf("manual: %s", by);
-	free(h->detail);
-	h->detail = nc_xstrdup("confirmed off through the API");
-	if (nc_ha_save(&ha, env->state_dir, err) < 0)
-		goto out;
+			   seen.ndoms, seen.ndoms == 1 ? "" : "s", seen.running);
+	if (rc < 0)
+		return -1;
 	env_log(env, "fence confirm: %s recorded fenced (confirmed off by %s through the API); the next pass "
 		     "restarts its VMs with ha.policy restart elsewhere", host, by);
-	ret = 0;
-out:
-	if (observed)
-		nc_cluster_release(&cl);
-	nc_hostrec_release(&rec);
-	nc_ha_release(&ha);
-	nc_ha_unlock(lock);
-	return ret;
+	return 0;
 }
