@@ -24,23 +24,6 @@
 
 /* ---- the HTTP side ---- */
 
-/* the spec's rule for object names (spec/parse.c): 1-63 of [a-z0-9-], a letter or digit at each end */
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > 63)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (c != '-' || i == 0 || i == n - 1))
-			return false;
-	}
-	return true;
-}
-
 /* a backup id or a prefix of one: 4 to 64 lower-case hex digits */
 static bool backup_id_ok(const char *s)
 {
@@ -91,7 +74,7 @@ static enum route route_of(const char *path, char *name, size_t n)
 			continue;
 		nl = len - pl - sl;
 		if (nl >= n)
-			nl = n - 1;      /* too long for any name: name_ok refuses what is left */
+			nl = n - 1;      /* too long for any name: nc_name_ok refuses what is left */
 		memcpy(name, path + pl, nl);
 		name[nl] = '\0';
 		if (len - pl - sl >= n)
@@ -226,7 +209,7 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 		const struct nc_object *o;
 
 		/* never echoed: it may hold anything */
-		if (!name_ok(name)) {
+		if (!nc_name_ok(name)) {
 			nc_web_error(resp, 400, "not a valid %s name (at most 63 lower-case letters, digits and '-')", what);
 			goto out;
 		}
@@ -257,7 +240,7 @@ void nc_verbs_handle(const struct nc_web_hooks *hooks, const struct nc_spec *spe
 			nc_web_error(resp, 400, "the body needs \"backup\": a backup id (4 to 64 lower-case hex digits)");
 			goto out;
 		}
-		if (vals[1] && !name_ok(vals[1])) {
+		if (vals[1] && !nc_name_ok(vals[1])) {
 			nc_web_error(resp, 400, "\"as\" is not a valid VM name (at most 63 lower-case letters, digits and '-')");
 			goto out;
 		}

@@ -76,6 +76,9 @@ enum nc_kind {
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
 const char *nc_kind_plural(enum nc_kind k);        /* "placement policies" */
 const char *nc_kind_singular(enum nc_kind k);      /* "placement policy" */
+/* an object name as the spec allows it (metadata.name): at most 63 of [a-z0-9-], a letter
+ * or digit at each end; for names that come from elsewhere (URLs of the API) */
+bool nc_name_ok(const char *s);
 
 struct nc_meta {
 	struct nc_pos pos;

@@ -236,6 +236,13 @@ static int check_name(const char *s, const char **why)
 	return 0;
 }
 
+bool nc_name_ok(const char *s)
+{
+	const char *why;
+
+	return check_name(s, &why) == 0;
+}
+
 static int check_label_name(const char *s, size_t n)
 {
 	size_t i;
