@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oidc-jwt.h"
 #include "serve.h"
 
 #define TOKEN_PREFIX "nc_"
@@ -37,28 +38,6 @@
 #define TOKEN_STORE_MAX ((size_t)4 << 20)
 
 /* ---- small helpers ---- */
-
-/* n random bytes as base64url without padding into out (4 * ceil(n / 3) + 1 bytes); -1 when RAND fails */
-static int random_b64url(char *out, size_t outn, size_t n)
-{
-	unsigned char raw[48];
-	char enc[72];
-	int len, i;
-
-	if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
-		return -1;
-	len = EVP_EncodeBlock((unsigned char *)enc, raw, (int)n);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	while (len > 0 && enc[len - 1] == '=')
-		len--;
-	if ((size_t)len + 1 > outn)
-		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
-	out[len] = '\0';
-	OPENSSL_cleanse(enc, sizeof(enc));
-	return 0;
-}
 
 static void sha256(const void *data, size_t len, unsigned char out[32])
 {
@@ -312,7 +291,7 @@ int nc_token_create(const char *state_dir, const struct nc_token_info *info, cha
 			goto out;
 		}
 	memcpy(sec, TOKEN_PREFIX, 3);
-	if (random_b64url(sec + 3, sizeof(sec) - 3, 32) < 0) {
+	if (nc_random_b64url(sec + 3, sizeof(sec) - 3, 32) < 0) {
 		nc_err_set(err, "no random bytes from OpenSSL");
 		goto out;
 	}
@@ -781,7 +760,7 @@ static int session_new(struct nc_auth *a, const struct nc_principal *p, const ch
 		nc_web_error(resp, 403, "%s has no role here", p->who);
 		return -1;
 	}
-	if (random_b64url(s->id, sizeof(s->id), 32) < 0 || random_b64url(s->csrf, sizeof(s->csrf), 32) < 0) {
+	if (nc_random_b64url(s->id, sizeof(s->id), 32) < 0 || nc_random_b64url(s->csrf, sizeof(s->csrf), 32) < 0) {
 		free(s);
 		nc_web_error(resp, 500, "no random bytes from OpenSSL");
 		return -1;

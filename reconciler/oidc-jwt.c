@@ -12,6 +12,8 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,27 @@ char *nc_b64url_encode(const unsigned char *in, size_t n)
 	for (i = 0; i < len; i++)
 		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
 	return out;
+}
+
+int nc_random_b64url(char *out, size_t outn, size_t n)
+{
+	unsigned char raw[64];
+	char *s;
+	size_t len;
+	int ret = -1;
+
+	if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
+		return -1;
+	s = nc_b64url_encode(raw, n);
+	len = strlen(s);
+	if (len + 1 <= outn) {
+		memcpy(out, s, len + 1);
+		ret = 0;
+	}
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(s, len);
+	free(s);
+	return ret;
 }
 
 /* decodes len characters of s; NULL when s is not base64url (no padding) */

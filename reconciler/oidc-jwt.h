@@ -24,6 +24,8 @@
 
 /* caller frees */
 char *nc_b64url_encode(const unsigned char *in, size_t n);
+/* n random bytes (RAND_bytes, at most 64) as base64url into out; -1 when RAND fails or out is too small */
+int nc_random_b64url(char *out, size_t outn, size_t n);
 /* len characters of s; NULL when s is not base64url or too long; NUL-terminated, caller frees */
 unsigned char *nc_b64url_decode(const char *s, size_t len, size_t *out_len);
 

@@ -79,15 +79,8 @@ static void curl_init_once(void)
 
 static void random_b64url(char *out, size_t n)
 {
-	unsigned char raw[32];
-	char *s;
-
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	if (nc_random_b64url(out, n, 32) < 0)
 		abort();             /* no randomness: nothing secure can be done */
-	s = nc_b64url_encode(raw, sizeof(raw));
-	snprintf(out, n, "%s", s);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	free(s);
 }
 
 /* ---- HTTP to the provider (libcurl) ---- */
