@@ -391,10 +391,7 @@ struct nc_auth {
 	struct session **sessions;
 	size_t next;
 	/* log lines about requests: at most AUTH_LOG_BURST per AUTH_LOG_WINDOW seconds, then a summary */
-	pthread_mutex_t log_mu;
-	time_t log_window;
-	unsigned log_lines;
-	unsigned long log_suppressed;
+	struct nc_log_limit log;
 };
 
 #define AUTH_LOG_BURST 20u
@@ -405,33 +402,11 @@ static void alog(struct nc_auth *a, const char *fmt, ...) NC_PRINTF(2, 3);
 /* a log line about a request, rate-limited: a flood of bad credentials cannot flood the log */
 static void alog(struct nc_auth *a, const char *fmt, ...)
 {
-	time_t now = time(NULL);
-	unsigned long suppressed = 0;
-	bool say;
 	va_list ap;
-	char line[512];
 
-	pthread_mutex_lock(&a->log_mu);
-	if (now - a->log_window >= AUTH_LOG_WINDOW) {
-		suppressed = a->log_suppressed;
-		a->log_window = now;
-		a->log_lines = 0;
-		a->log_suppressed = 0;
-	}
-	say = a->log_lines < AUTH_LOG_BURST;
-	if (say)
-		a->log_lines++;
-	else
-		a->log_suppressed++;
-	pthread_mutex_unlock(&a->log_mu);
-	if (suppressed)
-		nc_serve_log("auth: suppressed %lu messages in the last %ds", suppressed, AUTH_LOG_WINDOW);
-	if (!say)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	nc_log_limitedv(&a->log, fmt, ap);
 	va_end(ap);
-	nc_serve_log("auth: %s", line);
 }
 
 int nc_auth_create(struct nc_auth **out, const struct nc_serve_config *cfg, const char *state_dir,
@@ -449,8 +424,7 @@ int nc_auth_create(struct nc_auth **out, const struct nc_serve_config *cfg, cons
 	a->secure = cfg && NC_IS_SET(cfg->tls.cert_file);
 	a->sessions = nc_xcalloc(NC_AUTH_MAX_SESSIONS, sizeof(*a->sessions));
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_mutex_init(&a->log_mu, NULL);
-	a->log_window = time(NULL);
+	nc_log_limit_init(&a->log, "auth", "", AUTH_LOG_BURST, AUTH_LOG_WINDOW, 511);
 	*out = a;
 	return 0;
 }
@@ -469,11 +443,7 @@ void nc_auth_destroy(struct nc_auth *a)
 	free(a->sessions);
 	free(a->toks);
 	free(a->store);
-	pthread_mutex_lock(&a->log_mu);
-	if (a->log_suppressed)
-		nc_serve_log("auth: suppressed %lu messages", a->log_suppressed);
-	pthread_mutex_unlock(&a->log_mu);
-	pthread_mutex_destroy(&a->log_mu);
+	nc_log_limit_destroy(&a->log);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

@@ -97,11 +97,7 @@ struct nc_http {
 	pthread_t watchdog;
 	bool watchdog_started;
 	volatile int stopping;
-	/* the log rate limit */
-	pthread_mutex_t log_mu;
-	double log_window;
-	unsigned log_lines;
-	unsigned long log_suppressed;
+	struct nc_log_limit log;         /* lines about clients */
 };
 
 static double mono_now(void)
@@ -112,41 +108,6 @@ static double mono_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* the summary of suppressed lines, once their window is over; call with log_mu held */
-static void log_flush_locked(struct nc_http *h, double now)
-{
-	if (now - h->log_window < NC_HTTP_LOG_WINDOW)
-		return;
-	if (h->log_suppressed)
-		nc_serve_log("http: suppressed %lu messages about clients in the last %.0fs", h->log_suppressed,
-			     NC_HTTP_LOG_WINDOW);
-	h->log_window = now;
-	h->log_lines = 0;
-	h->log_suppressed = 0;
-}
-
-static void hlog_v(struct nc_http *h, const char *fmt, va_list ap) NC_PRINTF(2, 0);
-
-/* a log line about a client, rate-limited: a flood of bad connections cannot flood the log */
-static void hlog_v(struct nc_http *h, const char *fmt, va_list ap)
-{
-	struct nc_buf b = NC_BUF_INIT;
-
-	nc_buf_vaddf(&b, fmt, ap);
-	while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r'))
-		b.buf[--b.len] = '\0';
-	pthread_mutex_lock(&h->log_mu);
-	log_flush_locked(h, mono_now());
-	if (h->log_lines < NC_HTTP_LOG_BURST) {
-		h->log_lines++;
-		nc_serve_log("http: %s", b.buf);
-	} else {
-		h->log_suppressed++;
-	}
-	pthread_mutex_unlock(&h->log_mu);
-	nc_buf_release(&b);
-}
-
 static void hlog(struct nc_http *h, const char *fmt, ...) NC_PRINTF(2, 3);
 
 static void hlog(struct nc_http *h, const char *fmt, ...)
@@ -154,14 +115,14 @@ static void hlog(struct nc_http *h, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	hlog_v(h, fmt, ap);
+	nc_log_limitedv(&h->log, fmt, ap);
 	va_end(ap);
 }
 
 /* libmicrohttpd's own messages (refused connections, malformed requests) */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-	hlog_v(cls, fmt, ap);
+	nc_log_limitedv(&((struct nc_http *)cls)->log, fmt, ap);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
@@ -296,9 +257,7 @@ static void *watchdog(void *arg)
 			     NC_HTTP_REQUEST_DEADLINE);
 		for (i = 0; i < more; i++)
 			hlog(h, "closed a connection: no complete request within %.0fs", NC_HTTP_REQUEST_DEADLINE);
-		pthread_mutex_lock(&h->log_mu);
-		log_flush_locked(h, mono_now());
-		pthread_mutex_unlock(&h->log_mu);
+		nc_log_limit_flush(&h->log);
 		/* streams write their keepalives when woken */
 		if (now - h->last_tick >= NC_HTTP_STREAM_TICK) {
 			h->last_tick = now;
@@ -695,8 +654,7 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 	h->web = web;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->smu, NULL);
-	pthread_mutex_init(&h->log_mu, NULL);
-	h->log_window = mono_now();
+	nc_log_limit_init(&h->log, "http", " about clients", NC_HTTP_LOG_BURST, NC_HTTP_LOG_WINDOW, 0);
 	h->d = MHD_start_daemon(flags, (uint16_t)port,
 				NULL, NULL, handle, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,   /* first: every message goes through it */
@@ -729,7 +687,7 @@ int nc_http_start(struct nc_http **out, const char *listen, const char *token,
 fail:
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->smu);
-	pthread_mutex_destroy(&h->log_mu);
+	nc_log_limit_destroy(&h->log);
 fail_early:
 	nc_webhooks_destroy(h->hooks);
 	free_tls(h);
@@ -751,13 +709,9 @@ void nc_http_stop(struct nc_http *h)
 	if (h->watchdog_started)
 		pthread_join(h->watchdog, NULL);
 	MHD_stop_daemon(h->d);
-	pthread_mutex_lock(&h->log_mu);
-	if (h->log_suppressed)
-		nc_serve_log("http: suppressed %lu messages about clients", h->log_suppressed);
-	pthread_mutex_unlock(&h->log_mu);
+	nc_log_limit_destroy(&h->log);
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->smu);
-	pthread_mutex_destroy(&h->log_mu);
 	nc_webhooks_destroy(h->hooks);
 	free_tls(h);
 	free(h);

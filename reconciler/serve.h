@@ -228,6 +228,29 @@ void nc_set_str_redacted(char **slot, const char *v);
  */
 void nc_serve_log(const char *fmt, ...) NC_PRINTF(1, 2);
 void nc_serve_vlog(const char *fmt, va_list ap) NC_PRINTF(1, 0);
+/*
+ * Log lines about clients, rate-limited so a flood cannot flood the log: at
+ * most burst lines per window seconds, the rest counted; when a window has
+ * ended, one "PREFIX: suppressed N messagesWHAT in the last Ws" line.
+ * Lines are cut at max_line bytes (0: not cut) and lose trailing newlines.
+ */
+struct nc_log_limit {
+	pthread_mutex_t mu;
+	const char *prefix, *what;
+	unsigned burst;
+	double window, start;            /* seconds; monotonic start of the window */
+	size_t max_line;
+	unsigned lines;
+	unsigned long suppressed;
+};
+void nc_log_limit_init(struct nc_log_limit *l, const char *prefix, const char *what, unsigned burst,
+		       double window, size_t max_line);
+/* says what the last window suppressed ("PREFIX: suppressed N messagesWHAT") */
+void nc_log_limit_destroy(struct nc_log_limit *l);
+void nc_log_limited(struct nc_log_limit *l, const char *fmt, ...) NC_PRINTF(2, 3);
+void nc_log_limitedv(struct nc_log_limit *l, const char *fmt, va_list ap) NC_PRINTF(2, 0);
+/* the summary of a window that has ended, if any (a timer calls it between lines) */
+void nc_log_limit_flush(struct nc_log_limit *l);
 
 /* ---- HTTP endpoint (reconciler/http.c, libmicrohttpd) ---- */
 struct nc_http;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void nc_set_str(char **slot, const char *v)
@@ -274,4 +275,84 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 	}
 	nc_monitor_metrics(s->monitor, b);
 	pthread_mutex_unlock(&s->mu);
+}
+
+static double log_limit_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void nc_log_limit_init(struct nc_log_limit *l, const char *prefix, const char *what, unsigned burst,
+		       double window, size_t max_line)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->mu, NULL);
+	l->prefix = prefix;
+	l->what = what;
+	l->burst = burst;
+	l->window = window;
+	l->max_line = max_line;
+	l->start = log_limit_now();
+}
+
+/* call with mu held */
+static void log_limit_flush_locked(struct nc_log_limit *l, double now)
+{
+	if (now - l->start < l->window)
+		return;
+	if (l->suppressed)
+		nc_serve_log("%s: suppressed %lu messages%s in the last %.0fs", l->prefix, l->suppressed, l->what,
+			     l->window);
+	l->start = now;
+	l->lines = 0;
+	l->suppressed = 0;
+}
+
+void nc_log_limit_flush(struct nc_log_limit *l)
+{
+	pthread_mutex_lock(&l->mu);
+	log_limit_flush_locked(l, log_limit_now());
+	pthread_mutex_unlock(&l->mu);
+}
+
+void nc_log_limitedv(struct nc_log_limit *l, const char *fmt, va_list ap)
+{
+	struct nc_buf b = NC_BUF_INIT;
+
+	nc_buf_vaddf(&b, fmt, ap);
+	if (l->max_line && b.len > l->max_line)
+		b.buf[b.len = l->max_line] = '\0';
+	while (b.len && (b.buf[b.len - 1] == '\n' || b.buf[b.len - 1] == '\r'))
+		b.buf[--b.len] = '\0';
+	pthread_mutex_lock(&l->mu);
+	log_limit_flush_locked(l, log_limit_now());
+	if (l->lines < l->burst) {
+		l->lines++;
+		nc_serve_log("%s: %s", l->prefix, b.buf);
+	} else {
+		l->suppressed++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	nc_buf_release(&b);
+}
+
+void nc_log_limited(struct nc_log_limit *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_log_limitedv(l, fmt, ap);
+	va_end(ap);
+}
+
+void nc_log_limit_destroy(struct nc_log_limit *l)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->suppressed)
+		nc_serve_log("%s: suppressed %lu messages%s", l->prefix, l->suppressed, l->what);
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_destroy(&l->mu);
 }
