@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include "opts.h"
+
 enum nc_output { NC_OUT_TEXT, NC_OUT_JSON, NC_OUT_MARKDOWN };
 
 struct nc_cmd {
@@ -17,6 +19,7 @@ struct nc_cmd {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 	const char *summary;
+	const struct nc_cmd_doc *doc;   /* opts.h: flags, --help, man page, completion (NULL: none yet) */
 };
 
 int cmd_validate(int argc, char **argv);
@@ -33,6 +36,19 @@ int cmd_decommission(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_man(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_comment(int argc, char **argv);
+
+/* each command's documentation (opts.h), defined beside its parser */
+extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_man, nc_doc_schema, nc_doc_get,
+	nc_doc_import, nc_doc_show, nc_doc_diff, nc_doc_history, nc_doc_comment;
 
 /* Parses "text", "json" or "markdown" (allowed: a mask of 1 << enum nc_output). */
 int nc_cli_output(const char *s, unsigned allowed, enum nc_output *out);

@@ -47,7 +47,7 @@ int cmd_apply(int argc, char **argv)
 	if (nc_pass_parse(&a, "apply", argc, argv, true) < 0)
 		return NC_EXIT_ERROR;
 	if (a.help) {
-		printf("usage: novacron %s\n", NC_APPLY_USAGE);
+		nc_cmd_help(stdout, &nc_doc_apply);
 		return NC_EXIT_OK;
 	}
 	if (a.npaths == 1 && nc_is_plan_file(a.paths[0])) {

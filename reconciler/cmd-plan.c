@@ -30,7 +30,7 @@ int cmd_plan(int argc, char **argv)
 	if (nc_pass_parse(&a, "plan", argc, argv, false) < 0)
 		return NC_EXIT_ERROR;
 	if (a.help) {
-		printf("usage: novacron %s\n", NC_PLAN_USAGE);
+		nc_cmd_help(stdout, &nc_doc_plan);
 		return NC_EXIT_OK;
 	}
 	if (nc_pass_run(&p, &a) < 0) {

@@ -17,35 +17,76 @@
 
 static const struct nc_cmd cmds[] = {
 	{ "validate", cmd_validate, "validate [PATH...] [--output text|json] [--quiet]",
-	  "check a cluster spec and report every problem as file:line:col" },
+	  "check a cluster spec and report every problem as file:line:col", NULL },
 	{ "plan", cmd_plan, "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] [--state-dir DIR] ...",
-	  "show what apply would change (exit 0 none, 2 changes, 1 error)" },
+	  "show what apply would change (exit 0 none, 2 changes, 1 error)", &nc_doc_plan },
 	{ "apply", cmd_apply, "apply [PLANFILE | PATH...] [--auto-approve] [--state-dir DIR] ...",
-	  "make the cluster match the spec, or apply a saved plan verbatim" },
+	  "make the cluster match the spec, or apply a saved plan verbatim", &nc_doc_apply },
 	{ "serve", cmd_serve, "serve --config FILE [--once]",
-	  "run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)" },
+	  "run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)", NULL },
 	{ "status", cmd_status, "status [--url http://127.0.0.1:9090] [--output text|json]",
-	  "show what a running serve reports" },
+	  "show what a running serve reports", NULL },
 	{ "capacity", cmd_capacity, "capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json] [--forecast [30d]]",
 	  "usage per host, N+1 (can every host fail safely?), imbalance, room for a template; "
-	  "--forecast: when they run out" },
+	  "--forecast: when they run out", NULL },
 	{ "backup", cmd_backup, "backup run VM...|--schedule NAME, list|check|prune --schedule NAME",
-	  "back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)" },
+	  "back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)", NULL },
 	{ "restore", cmd_restore, "restore VM --backup ID [--as NEWNAME] [--host HOST]",
-	  "write a backup back into a VM's disks, or into a new VM beside it" },
+	  "write a backup back into a VM's disks, or into a new VM beside it", NULL },
 	{ "decommission", cmd_decommission, "decommission HOST [--force] [--state-dir DIR] [--config FILE]",
-	  "forget a host that left the spec, once it holds no managed VM (docs/plan.md)" },
+	  "forget a host that left the spec, once it holds no managed VM (docs/plan.md)", NULL },
 	{ "fence", cmd_fence, "fence confirm HOST [--by NAME] [--force] | run HOST [PATH...] [--force] | list [--output text|json] | clear HOST",
-	  "the HA record of failed hosts: confirm one is off by hand, run its fence devices, list, clear (docs/ha.md)" },
+	  "the HA record of failed hosts: confirm one is off by hand, run its fence devices, list, clear (docs/ha.md)", NULL },
 	{ "graph", cmd_graph, "graph host|vm|pool NAME METRIC [--since 24h] [--until now] -o FILE.png [--state-dir DIR]",
-	  "draw a metric's history (average and maximum) as a PNG (docs/monitoring.md)" },
+	  "draw a metric's history (average and maximum) as a PNG (docs/monitoring.md)", NULL },
 	{ "token", cmd_token, "token create NAME --role viewer|operator|admin [--tenant T]... [--expires 30d] | list | revoke NAME",
-	  "API tokens for serve's API and dashboard: the secret is shown once, stored hashed (docs/security.md)" },
+	  "API tokens for serve's API and dashboard: the secret is shown once, stored hashed (docs/security.md)", NULL },
 	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|down|up|...",
-	  "change a simulated host by hand, as virsh would (to try drift), or take it down (to try HA)" },
+	  "change a simulated host by hand, as virsh would (to try drift), or take it down (to try HA)", NULL },
 	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
-	  "describe the kinds and fields of the spec" },
+	  "describe the kinds and fields of the spec", NULL },
+	{ "show", cmd_show, NULL, NULL, &nc_doc_show },
+	{ "get", cmd_get, NULL, NULL, &nc_doc_get },
+	{ "list", cmd_get, NULL, NULL, &nc_doc_get },
+	{ "import", cmd_import, NULL, NULL, &nc_doc_import },
+	{ "diff", cmd_diff, NULL, NULL, &nc_doc_diff },
+	{ "history", cmd_history, NULL, NULL, &nc_doc_history },
+	{ "comment", cmd_comment, NULL, NULL, &nc_doc_comment },
+	{ "schema", cmd_schema, NULL, NULL, &nc_doc_schema },
+	{ "man", cmd_man, NULL, NULL, &nc_doc_man },
+	{ "completion", cmd_completion, NULL, NULL, &nc_doc_man },
 };
+
+/* a command's usage line and summary: its doc's when it has one */
+static const char *cmd_usage(const struct nc_cmd *c)
+{
+	return c->usage ? c->usage : c->doc->synopsis;
+}
+
+static const char *cmd_summary(const struct nc_cmd *c)
+{
+	return c->summary ? c->summary : c->doc->summary;
+}
+
+const struct nc_cmd_doc *const *nc_cli_docs(size_t *n)
+{
+	static const struct nc_cmd_doc *docs[NC_ARRAY_SIZE(cmds)];
+	static size_t ndocs;
+	size_t i, j;
+
+	if (!ndocs) {
+		for (i = 0; i < NC_ARRAY_SIZE(cmds); i++) {
+			if (!cmds[i].doc)
+				continue;
+			for (j = 0; j < ndocs && docs[j] != cmds[i].doc; j++)
+				;
+			if (j == ndocs)
+				docs[ndocs++] = cmds[i].doc;
+		}
+	}
+	*n = ndocs;
+	return docs;
+}
 
 static void usage(FILE *f)
 {
@@ -55,10 +96,10 @@ static void usage(FILE *f)
 		   "NovaCron converges a KVM/libvirt cluster to the spec kept in git.\n\n"
 		   "commands:\n");
 	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmd_summary(&cmds[i]));
 	fprintf(f, "\nusage of each command:\n");
 	for (i = 0; i < NC_ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  novacron %s\n", cmds[i].usage);
+		fprintf(f, "  novacron %.*s\n", (int)strcspn(cmd_usage(&cmds[i]), "\n"), cmd_usage(&cmds[i]));
 	fprintf(f, "\nexit codes: 0 ok or nothing to do, 1 error, 2 changes pending (plan);\n"
 		   "a plan or apply with a host that could not be read, or a VM it cannot create, exits 1\n"
 		   "see docs/ for the user guide and the spec reference\n");

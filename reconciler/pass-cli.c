@@ -56,29 +56,86 @@ static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned
 	return 0;
 }
 
+#define PASS_OPTS \
+	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts, HA and plans is kept (default " \
+	  "$NOVACRON_STATE_DIR, $XDG_STATE_HOME/novacron or ~/.local/state/novacron)", NC_COMP_DIR, NULL }, \
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: connections, paths, fence devices " \
+	  "(default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL }, \
+	{ "prune", OPT_PRUNE, NULL, "also delete managed objects that left the spec", NC_COMP_NONE, NULL }, \
+	{ "delete-threshold", OPT_THRESHOLD, "PCT", "refuse a plan that deletes more than PCT % of the " \
+	  "managed VMs (default 25; 0 = no limit)", NC_COMP_NONE, NULL }, \
+	{ "allow-mass-delete", OPT_MASS_DELETE, NULL, "accept a plan over --delete-threshold", NC_COMP_NONE, NULL }, \
+	{ "timeout", OPT_TIMEOUT, "SEC", "give up on a host that does not answer within SEC seconds " \
+	  "(1-3600, default 30)", NC_COMP_NONE, NULL }, \
+	{ "shutdown-timeout", OPT_SHUTDOWN_TIMEOUT, "SEC", "wait SEC seconds for a guest to shut down " \
+	  "before forcing it off (0-3600)", NC_COMP_NONE, NULL }, \
+	{ "parallel", OPT_PARALLEL, "N", "read and change up to N hosts at once (1-1024)", NC_COMP_NONE, NULL }, \
+	{ "max-migrations", OPT_MAX_MIG, "N", "at most N live migrations in one pass (1-64)", NC_COMP_NONE, NULL }, \
+	{ "max-migrations-per-host", OPT_MAX_MIG_HOST, "N", "at most N migrations to or from one host " \
+	  "(1-64)", NC_COMP_NONE, NULL }, \
+	{ "telemetry-dir", OPT_TELEMETRY_DIR, "DIR", "read load history for placement from DIR " \
+	  "(default STATE_DIR/telemetry)", NC_COMP_DIR, NULL }, \
+	{ "commit", OPT_COMMIT, "SHA", "the revision the spec comes from, recorded in the plan", NC_COMP_NONE, NULL }, \
+	{ "no-color", OPT_NO_COLOR, NULL, "no colour even on a terminal (NO_COLOR=1 does the same)", NC_COMP_NONE, NULL }, \
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL }
+
+static const struct nc_opt plan_opts[] = {
+	{ "output", 'o', "FORMAT", "text (default), json or markdown", NC_COMP_WORDS, "text json markdown" },
+	{ "out", OPT_OUT, "PLANFILE", "also save the plan as JSON for `novacron apply PLANFILE`", NC_COMP_FILE, NULL },
+	PASS_OPTS,
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const struct nc_opt apply_opts[] = {
+	{ "auto-approve", OPT_AUTO_APPROVE, NULL, "apply without asking (needed when stdin is not a terminal)",
+	  NC_COMP_NONE, NULL },
+	{ "allow-unreachable", OPT_ALLOW_UNREACHABLE, NULL, "apply a saved plan made while a host could not be "
+	  "read", NC_COMP_NONE, NULL },
+	{ "output", 'o', "FORMAT", "text (default), json or markdown", NC_COMP_WORDS, "text json markdown" },
+	PASS_OPTS,
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const plan_examples[] = {
+	"what would change in the quickstart's simulated cluster",
+	"novacron plan examples/quickstart",
+	"save the plan, review it, then apply exactly it",
+	"novacron plan clusters/prod --out prod.plan && novacron apply prod.plan",
+	"the plan as Markdown, for a pull request comment",
+	"novacron plan --output markdown --no-color clusters/prod",
+	NULL,
+};
+
+static const char *const apply_examples[] = {
+	"converge the quickstart's simulated cluster without asking",
+	"novacron apply --auto-approve examples/quickstart",
+	"apply a plan saved by `novacron plan --out`, refused if the spec or the cluster changed since",
+	"novacron apply prod.plan",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_plan = {
+	"plan", NC_PLAN_USAGE,
+	"show what apply would change (exit 0 none, 2 changes, 1 error)",
+	"Loads and validates the spec under each PATH (default \".\"), reads every host it declares, and "
+	"prints the actions that would make the cluster match. Nothing is changed. A host that cannot be "
+	"read makes the plan partial and the exit code 1.",
+	plan_opts, plan_examples, NC_COMP_FILE, NULL,
+};
+
+const struct nc_cmd_doc nc_doc_apply = {
+	"apply", NC_APPLY_USAGE,
+	"make the cluster match the spec, or apply a saved plan verbatim",
+	"Plans as `novacron plan` does, shows the plan and asks before acting (or acts at once with "
+	"--auto-approve). Given a PLANFILE saved by `plan --out`, applies exactly that plan, and refuses "
+	"it when the spec or what the hosts hold changed since.",
+	apply_opts, apply_examples, NC_COMP_FILE, NULL,
+};
+
 int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv, bool is_apply)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "output", required_argument, NULL, 'o' },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "prune", no_argument, NULL, OPT_PRUNE },
-		{ "delete-threshold", required_argument, NULL, OPT_THRESHOLD },
-		{ "allow-mass-delete", no_argument, NULL, OPT_MASS_DELETE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-		{ "parallel", required_argument, NULL, OPT_PARALLEL },
-		{ "commit", required_argument, NULL, OPT_COMMIT },
-		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-		{ "auto-approve", no_argument, NULL, OPT_AUTO_APPROVE },
-		{ "allow-unreachable", no_argument, NULL, OPT_ALLOW_UNREACHABLE },
-		{ "max-migrations", required_argument, NULL, OPT_MAX_MIG },
-		{ "max-migrations-per-host", required_argument, NULL, OPT_MAX_MIG_HOST },
-		{ "telemetry-dir", required_argument, NULL, OPT_TELEMETRY_DIR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct nc_cmd_doc *doc = is_apply ? &nc_doc_apply : &nc_doc_plan;
+	struct nc_getopt g;
 	unsigned v;
 	int c;
 
@@ -88,8 +145,8 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 	a->timeout_s = 30;
 	a->popts.delete_threshold = 25;
 	a->color = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, doc->opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR:
 			a->state_dir = optarg;
@@ -100,7 +157,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		case 'o':
 			if (nc_cli_output(optarg, 7, &a->output) < 0) {
 				fprintf(stderr, "novacron %s: --output must be text, json or markdown\n", cmd);
-				return -1;
+				goto fail;
 			}
 			break;
 		case OPT_OUT:
@@ -111,7 +168,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			break;
 		case OPT_THRESHOLD:
 			if (parse_uint(cmd, "--delete-threshold", optarg, 0, 100, &v) < 0)
-				return -1;
+				goto fail;
 			a->popts.delete_threshold = v ? v : 100;
 			break;
 		case OPT_MASS_DELETE:
@@ -119,25 +176,25 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(cmd, "--timeout", optarg, 1, 3600, &a->timeout_s) < 0)
-				return -1;
+				goto fail;
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (parse_uint(cmd, "--shutdown-timeout", optarg, 0, 3600, &v) < 0)
-				return -1;
+				goto fail;
 			a->popts.shutdown_timeout_ms = v ? v * 1000 : 1;
 			break;
 		case OPT_PARALLEL:
 			if (parse_uint(cmd, "--parallel", optarg, 1, 1024, &a->parallel) < 0)
-				return -1;
+				goto fail;
 			break;
 		case OPT_MAX_MIG:
 			if (parse_uint(cmd, "--max-migrations", optarg, 1, 64, &a->popts.max_migrations) < 0)
-				return -1;
+				goto fail;
 			break;
 		case OPT_MAX_MIG_HOST:
 			if (parse_uint(cmd, "--max-migrations-per-host", optarg, 1, 64,
 				       &a->popts.max_migrations_per_host) < 0)
-				return -1;
+				goto fail;
 			break;
 		case OPT_COMMIT:
 			a->popts.commit = optarg;
@@ -160,11 +217,13 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			break;
 		case 'h':
 			a->help = true;
+			nc_getopt_release(&g);
 			return 0;
 		default:
 			goto usage;
 		}
 	}
+	nc_getopt_release(&g);
 	if (a->out_file && is_apply)
 		goto usage;
 	a->paths = (const char *const *)argv + optind;
@@ -181,7 +240,11 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		a->color = nc_cli_color(stdout);
 	return 0;
 usage:
-	fprintf(stderr, "usage: novacron %s\n", is_apply ? NC_APPLY_USAGE : NC_PLAN_USAGE);
+	nc_getopt_release(&g);
+	nc_cmd_usage_error(doc);
+	return -1;
+fail:
+	nc_getopt_release(&g);
 	return -1;
 }
 

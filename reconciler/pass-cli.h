@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "connections.h"
 #include "ha.h"
 #include "hostrec.h"
@@ -18,6 +19,8 @@
 		      "[--max-migrations-per-host N] [--telemetry-dir DIR] [--commit SHA] [--no-color]"
 #define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
 #define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--allow-unreachable] [--output text|json|markdown] " NC_PASS_FLAGS
+
+extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply;
 
 struct nc_pass_args {
 	const char *cmd;
