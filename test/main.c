@@ -44,6 +44,15 @@ int main(void)
 	srunner_add_suite(sr, nc_suite_tenant());
 	srunner_add_suite(sr, nc_suite_dashboard());
 	srunner_add_suite(sr, nc_suite_verbs());
+	srunner_add_suite(sr, nc_suite_clihelp());
+	srunner_add_suite(sr, nc_suite_package());
+	srunner_add_suite(sr, nc_suite_schema());
+	srunner_add_suite(sr, nc_suite_jsonout());
+	srunner_add_suite(sr, nc_suite_cirecipe());
+	srunner_add_suite(sr, nc_suite_notifyproviders());
+	srunner_add_suite(sr, nc_suite_scope());
+	srunner_add_suite(sr, nc_suite_adopt());
+	srunner_add_suite(sr, nc_suite_order());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

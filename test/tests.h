@@ -38,5 +38,14 @@ Suite *nc_suite_oidc(void);
 Suite *nc_suite_tenant(void);
 Suite *nc_suite_dashboard(void);
 Suite *nc_suite_verbs(void);
+Suite *nc_suite_clihelp(void);
+Suite *nc_suite_package(void);
+Suite *nc_suite_schema(void);
+Suite *nc_suite_jsonout(void);
+Suite *nc_suite_cirecipe(void);
+Suite *nc_suite_notifyproviders(void);
+Suite *nc_suite_scope(void);
+Suite *nc_suite_adopt(void);
+Suite *nc_suite_order(void);
 
 #endif
