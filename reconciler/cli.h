@@ -47,7 +47,7 @@ int cmd_history(int argc, char **argv);
 int cmd_comment(int argc, char **argv);
 
 /* each command's documentation (opts.h), defined beside its parser */
-extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_man, nc_doc_schema, nc_doc_get,
+extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_serve, nc_doc_man, nc_doc_schema, nc_doc_get,
 	nc_doc_import, nc_doc_show, nc_doc_diff, nc_doc_history, nc_doc_comment;
 
 /* Parses "text", "json" or "markdown" (allowed: a mask of 1 << enum nc_output). */

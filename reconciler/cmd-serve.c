@@ -1540,38 +1540,69 @@ static double backoff(unsigned failures)
 	return d;
 }
 
+enum { OPT_ONCE = NC_OPT_LONG_ONLY, OPT_CHECK };
+
+static const struct nc_opt serve_opts[] = {
+	{ "config", 'c', "FILE", "the operator's configuration: source, hosts, paths, API, notifications "
+	  "(docs/operations.md); required", NC_COMP_FILE, NULL },
+	{ "once", OPT_ONCE, NULL, "one fetch and one pass, then exit (0 ok, 1 not)", NC_COMP_NONE, NULL },
+	{ "check", OPT_CHECK, NULL, "only check the configuration and exit", NC_COMP_NONE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const serve_examples[] = {
+	"check a configuration before (re)starting the service",
+	"novacron serve --config /etc/novacron/serve.yaml --check",
+	"one fetch and reconcile pass, as a cron job or in CI",
+	"novacron serve --config serve.yaml --once",
+	"run the loop in the foreground (SIGHUP reloads the configuration, SIGTERM stops)",
+	"novacron serve --config /etc/novacron/serve.yaml",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_serve = {
+	"serve", "serve --config FILE [--once | --check]",
+	"run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)",
+	"Each turn fetches the spec's git source when its interval is up, a webhook asked or the watched "
+	"folder changed; validates a new revision (an invalid one is reported and the last good one stays "
+	"in force); and reconciles on every new good revision and on the drift interval. A failed pass or "
+	"fetch backs off exponentially (1 s doubling to 5 min) with jitter. It also serves the API and "
+	"dashboard when the configuration enables them.\n\n"
+	"SIGTERM or SIGINT finish the action in progress and exit 0; SIGHUP reloads the configuration "
+	"(a bad one is reported and the old one kept). Log lines go to standard error.",
+	serve_opts, serve_examples, NC_COMP_NONE, NULL,
+};
+
 int cmd_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "once", no_argument, NULL, '1' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct server s;
 	struct sigaction sa;
+	struct nc_getopt g;
 	bool once = false, check = false, need_fetch = true, need_pass = false;
 	double next_fetch = 0, next_drift = 0, next_watch = 0;
 	int c, ret = NC_EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, serve_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': s.config_path = optarg; break;
-		case '1': once = true; s.once = true; break;
-		case 'k': check = true; break;
+		case OPT_ONCE: once = true; s.once = true; break;
+		case OPT_CHECK: check = true; break;
 		case 'h':
-			printf("usage: novacron serve --config FILE [--once | --check]\n");
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_serve);
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron serve --config FILE [--once]\n");
+			nc_getopt_release(&g);
+			nc_cmd_usage_error(&nc_doc_serve);
 			return NC_EXIT_ERROR;
 		}
 	}
+	nc_getopt_release(&g);
 	if (!s.config_path || optind < argc) {
-		fprintf(stderr, "usage: novacron serve --config FILE [--once]\n");
+		nc_cmd_usage_error(&nc_doc_serve);
 		return NC_EXIT_ERROR;
 	}
 	if (load_config(&s, true) < 0)
