@@ -306,6 +306,14 @@ struct nc_host_driver {
 	 * Read-only.  May be NULL (then the host has no telemetry).
 	 */
 	int (*stats)(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
+	/*
+	 * adoption (docs/adopt.md): writes NovaCron's ownership metadata
+	 * (def's meta_* fields) into an existing domain's persistent and, when
+	 * it runs, live definition; nothing else changes and the guest is not
+	 * restarted.  May be NULL.
+	 */
+	int (*set_meta)(struct nc_host_conn *conn, const char *name, const struct nc_domain_def *def,
+			struct nc_err *err);
 };
 
 /* Finds the driver for a URI by its scheme ("qemu+ssh://..." -> "qemu"). */
@@ -370,6 +378,8 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type);
 /* <disk device='cdrom'> of a seed alone, for a live media change; !medium: an empty tray */
 char *nc_domxml_seed(const struct nc_seed_def *seed, bool medium);
 int nc_domxml_parse(struct nc_domain *out, const char *xml, struct nc_err *err);
+/* NovaCron's <vm> metadata element alone (def's meta_* fields), for virDomainSetMetadata */
+char *nc_domxml_meta(const struct nc_domain_def *def);
 void nc_domain_release(struct nc_domain *d);
 
 #endif

@@ -510,6 +510,45 @@ out:
 	return ret;
 }
 
+/*
+ * adopt (docs/adopt.md): the domain, still unmanaged, gets NovaCron's
+ * metadata and nothing else; a pass cut short and run again finds it
+ * managed (a no-op).  The spec's hash is written only when the domain
+ * matched it in every field a plan compares; otherwise a placeholder, so
+ * the next plan redefines it from the spec.
+ */
+static int run_adopt(const struct nc_action *a, struct nc_host_conn *conn, struct nc_err *err)
+{
+	struct nc_domain d;
+	struct nc_domain_def def;
+	int r;
+
+	if (!conn->drv->set_meta) {
+		nc_err_set(err, "this host's driver cannot adopt domains");
+		return -1;
+	}
+	memset(&d, 0, sizeof(d));
+	r = conn->drv->lookup(conn, a->vm, &d, err);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		nc_err_set(err, "domain %s disappeared since the plan was made", a->vm);
+		return -1;
+	}
+	if (d.managed) {
+		r = strcmp(d.meta_vm, a->vm) == 0 ? 0 : -1;
+		if (r < 0)
+			nc_err_set(err, "domain %s is now managed as VM %s: not adopted", a->vm, d.meta_vm);
+		nc_domain_release(&d);
+		return r;
+	}
+	nc_domain_release(&d);
+	def = a->desired->def;
+	if (a->nchanges || def.seed || def.kernel)
+		def.meta_hash = "adopted";
+	return conn->drv->set_meta(conn, a->vm, &def, err);
+}
+
 static int run_action(const struct nc_plan *p, const struct nc_action *a, struct nc_host_conn *conn,
 		      const char *host_name, const struct nc_plan_opts *opts, struct nc_err *err)
 {
@@ -525,6 +564,10 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 	memset(&def, 0, sizeof(def));
 	if (a->obj == NC_OBJ_NETWORK) {
 		ret = run_network(a, conn, err);
+		goto commit;
+	}
+	if (a->kind == NC_ACT_ADOPT) {
+		ret = run_adopt(a, conn, err);
 		goto commit;
 	}
 	found = recheck(conn, a, &d, err);
@@ -639,7 +682,8 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 		break;
 	case NC_ACT_MIGRATE:
 	case NC_ACT_UPLOAD:
-		ret = -1;    /* run_migrate() and run_uploads() handle these */
+	case NC_ACT_ADOPT:
+		ret = -1;    /* run_adopt(), run_migrate() and run_uploads() handle these */
 		break;
 	}
 	nc_domain_release(&d);

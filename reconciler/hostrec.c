@@ -272,7 +272,8 @@ void nc_hostrec_update(struct nc_hostrec *r, const struct nc_spec *spec, const s
 
 			if (a->obj != NC_OBJ_VM)
 				continue;
-			if (((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER) && a->host == i) ||
+			if (((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER || a->kind == NC_ACT_ADOPT) &&
+			      a->host == i) ||
 			    (a->kind == NC_ACT_MIGRATE && a->target == i))
 				vms_add(h, a->vm);
 		}

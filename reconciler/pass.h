@@ -161,8 +161,11 @@ enum nc_action_kind {
 	NC_ACT_MIGRATE,     /* move to another host: live when running, else cold */
 	NC_ACT_UPLOAD,      /* an Image into a pool of a host (obj NC_OBJ_IMAGE) */
 	NC_ACT_RECOVER,     /* HA: define + start on another host a VM of a failed, fenced host (docs/ha.md) */
+	NC_ACT_ADOPT,       /* write NovaCron's metadata into an unmanaged domain (novacron.io/adopt, docs/adopt.md) */
 };
-#define NC_ACT__COUNT (NC_ACT_RECOVER + 1)
+#define NC_ACT__COUNT (NC_ACT_ADOPT + 1)
+/* the annotation that lets a VM take over the unmanaged domain of its name (docs/adopt.md) */
+#define NC_ADOPT_ANNOTATION "novacron.io/adopt"
 const char *nc_action_name(enum nc_action_kind k);
 
 /*
@@ -262,6 +265,7 @@ struct nc_plan {
 	size_t nnets;
 	size_t unmanaged_nets;       /* libvirt networks without NovaCron metadata */
 	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate, nupload, nrecover;
+	size_t nadopt;
 	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */
 	size_t managed;              /* managed domains observed */

@@ -40,6 +40,7 @@ static const char *const action_names[] = {
 	[NC_ACT_MIGRATE] = "migrate",
 	[NC_ACT_UPLOAD] = "upload",
 	[NC_ACT_RECOVER] = "recover",
+	[NC_ACT_ADOPT] = "adopt",
 };
 
 const char *nc_action_name(enum nc_action_kind k)
@@ -76,6 +77,7 @@ static int phase(const struct nc_action *a)
 	case NC_ACT_UPDATE: return 2;
 	case NC_ACT_MIGRATE: return 3;
 	case NC_ACT_RECOVER: return 4;
+	case NC_ACT_ADOPT: return 4;
 	case NC_ACT_CREATE: return 5;
 	case NC_ACT_START: return 6;
 	case NC_ACT_UPLOAD: return -2;
@@ -1238,6 +1240,36 @@ void nc_plan_add_error(struct nc_plan *p, const char *vm, const char *fmt, ...)
 	p->errors++;
 }
 
+/* the VM asks to take over an unmanaged domain of its name on this host (docs/adopt.md) */
+static bool adoptable(const struct nc_vm *vm, const struct nc_cluster *c, size_t host)
+{
+	const char *v = nc_map_get(&vm->obj.meta.annotations, NC_ADOPT_ANNOTATION);
+
+	if (!v || strcmp(v, "true") != 0)
+		return false;
+	return !vm->spec.placement.host.v ||
+	       strcmp(vm->spec.placement.host.v, c->hosts[host].spec->obj.meta.name.v) == 0;
+}
+
+/* adopt: the drift between the domain and the spec, converged by the plans after it */
+static void plan_adopt(struct nc_plan *p, size_t *alloc_a, const struct nc_vm *vm, struct nc_desired *des,
+		       const struct nc_domain *o, size_t host, int want)
+{
+	struct nc_action *a = add_action(p, alloc_a, NC_ACT_ADOPT, vm->obj.meta.name.v, host);
+	bool running = o->state == NC_DOM_RUNNING;
+
+	a->vmref = vm;
+	a->desired = des;
+	diff_domain(a, &des->def, o, running);
+	if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF)
+		add_change(a, false, "state", "shut off", "running");
+	else if (want == NC_STATE_STOPPED && running)
+		add_change(a, false, "state", "running", "stopped");
+	a->reason = nc_xstrdup(a->nchanges ?
+		"unmanaged domain taken over (novacron.io/adopt); the changes listed are made by the next plan" :
+		"unmanaged domain taken over (novacron.io/adopt); it matches the spec");
+}
+
 int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
 		  const struct nc_plan_opts *opts)
 {
@@ -1397,7 +1429,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		struct loc *first;
 		size_t nfound = 0, managed_found = 0, gfirst = gloc_first(glocs, nglocs, name), ngfound = 0;
 		struct nc_desired *des = NULL;
-		const struct loc *at = NULL;
+		const struct loc *at = NULL, *adopt = NULL;
 
 		/* the first location of this name (lower bound) */
 		{
@@ -1433,6 +1465,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			if (d->managed) {
 				managed_found++;
 				at = &locs[k];
+			} else if (!adopt && adoptable(vm, c, locs[k].host)) {
+				adopt = &locs[k];
 			} else {
 				add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
 					 "a domain named %s exists on %s but is not managed by NovaCron: "
@@ -1442,6 +1476,21 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		}
 		for (k = gfirst; k < nglocs && strcmp(glocs[k].vm, name) == 0; k++)
 			ngfound++;
+		if (adopt && (nfound != 1 || ngfound || want == NC_STATE_ABSENT)) {
+			add_note(&p, &alloc_n, NC_NOTE_ERROR, name,
+				 "a domain named %s exists on %s but is not managed by NovaCron, and it cannot be "
+				 "adopted (%s): it is never touched", name, c->hosts[adopt->host].spec->obj.meta.name.v,
+				 want == NC_STATE_ABSENT ? "the spec says state: absent" :
+				 "the VM is also found elsewhere");
+			continue;
+		}
+		if (adopt) {
+			des = &p.desired[p.ndesired++];
+			nc_desired_build(des, spec, vm, opts->commit);
+			plan_adopt(&p, &alloc_a, vm, des, &c->hosts[adopt->host].obs.doms[adopt->dom], adopt->host,
+				   want);
+			continue;
+		}
 		if (managed_found != nfound)
 			continue;
 
@@ -1748,6 +1797,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_MIGRATE: p.nmigrate++; break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		case NC_ACT_RECOVER: p.nrecover++; break;
+		case NC_ACT_ADOPT: p.nadopt++; break;
 		}
 		/* creates, updates, and live moves on their destination, wait for the Images of their disks */
 		if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_UPDATE || (a->kind == NC_ACT_MIGRATE && a->live)) &&

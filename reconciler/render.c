@@ -127,6 +127,8 @@ static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 		nc_buf_addf(out, ", %zu image%s to upload", p->nupload, p->nupload == 1 ? "" : "s");
 	if (p->nrecover)
 		nc_buf_addf(out, ", %zu to restart elsewhere", p->nrecover);
+	if (p->nadopt)
+		nc_buf_addf(out, ", %zu to adopt", p->nadopt);
 }
 
 static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
@@ -168,6 +170,18 @@ static void net_line(const struct nc_net_def *d, struct nc_buf *out)
 	if (d->ndns)
 		nc_buf_addf(out, ", %zu DNS name%s", d->ndns, d->ndns == 1 ? "" : "s");
 	nc_buf_adds(out, d->autostart ? ", autostart" : ", no autostart");
+}
+
+/* the plan adopts this unmanaged domain (docs/adopt.md) */
+static bool adopted(const struct nc_plan *p, size_t host, const char *dom)
+{
+	size_t i;
+
+	for (i = 0; i < p->nactions; i++)
+		if (p->actions[i].kind == NC_ACT_ADOPT && p->actions[i].host == host &&
+		    strcmp(p->actions[i].vm, dom) == 0)
+			return true;
+	return false;
 }
 
 /* unmanaged libvirt networks, "kvm1/default kvm2/default" */
@@ -242,6 +256,13 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 					    host_name(c, a->host));
 			if (a->pool)
 				nc_buf_addf(out, " into pool %s", a->pool);
+			if (a->kind == NC_ACT_ADOPT && a->nchanges) {
+				/* "(changes after adoption: memory 2 GiB -> 4 GiB)" */
+				for (j = 0; j < a->nchanges; j++)
+					nc_buf_addf(out, "%s%s %s -> %s", j ? ", " : " (changes after adoption: ",
+						    a->changes[j].field, a->changes[j].from, a->changes[j].to);
+				nc_buf_addc(out, ')');
+			}
 			if (a->restart)
 				nc_buf_adds(out, " (with restart)");
 			else if (a->start_after && a->kind != NC_ACT_START)
@@ -285,7 +306,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_addf(out, "unmanaged (never touched):");
 		for (i = 0; i < c->nhosts; i++)
 			for (j = 0; j < c->hosts[i].obs.ndoms; j++)
-				if (!c->hosts[i].obs.doms[j].managed)
+				if (!c->hosts[i].obs.doms[j].managed && !adopted(p, i, c->hosts[i].obs.doms[j].name))
 					nc_buf_addf(out, " %s/%s", host_name(c, i), c->hosts[i].obs.doms[j].name);
 		nc_buf_addc(out, '\n');
 	}

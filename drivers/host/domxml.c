@@ -113,6 +113,27 @@ static bool console_log_name_ok(const char *name)
 	return true;
 }
 
+/* the ownership fields of NovaCron's <vm> element (DESIGN.md "Ownership") */
+static void meta_fields(xmlNodePtr vm, xmlNsPtr ns, const struct nc_domain_def *def)
+{
+	xmlNewTextChild(vm, ns, BAD_CAST "name", BAD_CAST def->meta_vm);
+	xmlNewTextChild(vm, ns, BAD_CAST "hash", BAD_CAST def->meta_hash);
+	if (def->meta_commit)
+		xmlNewTextChild(vm, ns, BAD_CAST "commit", BAD_CAST def->meta_commit);
+	if (def->meta_protected)
+		xmlNewTextChild(vm, ns, BAD_CAST "protected", BAD_CAST "true");
+	xmlNewTextChild(vm, ns, BAD_CAST "disks", BAD_CAST(def->meta_delete_disks ? "delete" : "retain"));
+}
+
+char *nc_domxml_meta(const struct nc_domain_def *def)
+{
+	xmlNodePtr vm = xmlNewNode(NULL, BAD_CAST "vm");
+
+	/* libvirt puts the element in the namespace given with it */
+	meta_fields(vm, NULL, def);
+	return nc_xml_dump(xmlNewDoc(BAD_CAST "1.0"), vm);
+}
+
 char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 {
 	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -132,13 +153,7 @@ char *nc_domxml_build(const struct nc_domain_def *def, const char *domain_type)
 	vm = xmlNewChild(md, NULL, BAD_CAST "vm", NULL);
 	ns = xmlNewNs(vm, BAD_CAST NC_XMLNS, BAD_CAST "nc");
 	xmlSetNs(vm, ns);
-	xmlNewTextChild(vm, ns, BAD_CAST "name", BAD_CAST def->meta_vm);
-	xmlNewTextChild(vm, ns, BAD_CAST "hash", BAD_CAST def->meta_hash);
-	if (def->meta_commit)
-		xmlNewTextChild(vm, ns, BAD_CAST "commit", BAD_CAST def->meta_commit);
-	if (def->meta_protected)
-		xmlNewTextChild(vm, ns, BAD_CAST "protected", BAD_CAST "true");
-	xmlNewTextChild(vm, ns, BAD_CAST "disks", BAD_CAST(def->meta_delete_disks ? "delete" : "retain"));
+	meta_fields(vm, ns, def);
 	if (def->seed) {
 		/* what the seed held when it was applied: plans show how it changes */
 		n = xmlNewChild(vm, ns, BAD_CAST "cloudinit", NULL);

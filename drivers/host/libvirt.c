@@ -474,6 +474,30 @@ static virDomainPtr lookup(struct lv_conn *c, const char *name, struct nc_err *e
 	return d;
 }
 
+/* adoption: NovaCron's element into <metadata>, persistent and live, nothing else */
+static int lv_set_meta(struct nc_host_conn *pub, const char *name, const struct nc_domain_def *def,
+		       struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+	virDomainPtr d;
+	char *xml;
+	int ret = 0;
+
+	if (nc_driver_fault("set_meta", err) < 0)
+		return -1;
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	if (virDomainIsActive(d) == 1)
+		flags |= VIR_DOMAIN_AFFECT_LIVE;
+	xml = nc_domxml_meta(def);
+	if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, "nc", NC_XMLNS, flags) < 0)
+		ret = lv_fail(err, "cannot write metadata");
+	free(xml);
+	virDomainFree(d);
+	return ret;
+}
+
 static int lv_start(struct nc_host_conn *pub, const char *name, struct nc_err *err)
 {
 	struct lv_conn *c = (struct lv_conn *)pub;
@@ -838,6 +862,7 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.migrate = lv_migrate, \
 	.secret_define = nc_host_secret_define, \
 	.commit = lv_commit, \
+	.set_meta = lv_set_meta, \
 	.stats = nc_host_stats_read
 
 const struct nc_host_driver nc_driver_libvirt = {
