@@ -10,7 +10,8 @@
 #     rbd-cephx.sh, realhost.sh, images.sh, ha.sh, telemetry.sh; they install
 #     what they need, and are skipped with the reason only when the machine
 #     cannot run them); dashboard.sh drives the dashboard in headless
-#     Chromium against serve on simulated hosts
+#     Chromium against serve on simulated hosts; package.sh builds the .deb
+#     and installs it into a scratch root
 #  6. replays the fuzz corpus through the libFuzzer harness (clang)
 # Ends with "N passed, N failed, N skipped" and exits non-zero on any failure.
 # A test that cannot run here is skipped, never counted as passed: a Check
@@ -167,6 +168,7 @@ integration "Images uploaded to two real libvirt daemons, served over HTTP" test
 integration "high availability: a guest on an RBD disk, fencing by lock break, on real daemons and a real Ceph" test/integration/ha.sh
 integration "operator API: serve's answers on sim hosts checked against docs/openapi.yaml" test/integration/api-openapi.sh
 integration "dashboard in headless Chromium: login, roles, XSS as text, keyboard, approve, OIDC; first render at 10,000 VMs" test/integration/dashboard.sh
+integration "install rules and the Debian package: cpack, dpkg --root into a scratch root, conffile, purge, man, completion, the unit's security score" test/integration/package.sh
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 
 echo "== fuzz corpus replay"
