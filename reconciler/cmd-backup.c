@@ -16,6 +16,7 @@
  */
 #include "backups.h"
 #include "cli.h"
+#include "jsonout.h"
 #include "pass-cli.h"
 
 #include <getopt.h>
@@ -228,6 +229,7 @@ static int do_list(const struct nc_spec *spec, const struct bk_args *a)
 	const struct nc_backup *s = find_schedule(spec, a->schedule, "backup list");
 	struct nc_backup_repo *r;
 	struct nc_backup_snapshot *v = NULL;
+	struct json_object *jlist = NULL;
 	struct nc_buf b = NC_BUF_INIT;
 	struct nc_err err;
 	size_t n = 0, i, shown = 0;
@@ -239,7 +241,7 @@ static int do_list(const struct nc_spec *spec, const struct bk_args *a)
 		return NC_EXIT_ERROR;
 	}
 	if (a->out == NC_OUT_JSON)
-		nc_buf_adds(&b, "{\n  \"backups\": [");
+		jlist = json_object_new_array();
 	else
 		nc_buf_addf(&b, "%-16s  %-16s %-10s %-20s %10s  %-8s %s\n", "ID", "VM", "DISK", "TIME",
 			    "SIZE", "QUIESCED", "PARENT");
@@ -250,18 +252,17 @@ static int do_list(const struct nc_spec *spec, const struct bk_args *a)
 			continue;
 		fmt_time(v[i].time, tm, sizeof(tm));
 		if (a->out == NC_OUT_JSON) {
-			nc_buf_adds(&b, shown ? ",\n    {\"id\": \"" : "\n    {\"id\": \"");
-			nc_buf_adds(&b, v[i].id);
-			nc_buf_adds(&b, "\", \"vm\": ");
-			nc_buf_add_json_str(&b, v[i].vm);
-			nc_buf_adds(&b, ", \"disk\": ");
-			nc_buf_add_json_str(&b, v[i].disk);
-			nc_buf_addf(&b, ", \"time\": \"%s\", \"disk_size\": %llu, \"quiesced\": %s, \"parent\": %s%s%s, "
-				       "\"checkpoint\": %s%s%s}",
-				    tm, (unsigned long long)v[i].disk_size, v[i].quiesced ? "true" : "false",
-				    *v[i].parent ? "\"" : "", *v[i].parent ? v[i].parent : "null", *v[i].parent ? "\"" : "",
-				    *v[i].checkpoint ? "\"" : "", *v[i].checkpoint ? v[i].checkpoint : "null",
-				    *v[i].checkpoint ? "\"" : "");
+			struct json_object *o = json_object_new_object();
+
+			nc_json_set(o, "id", nc_json_new_str(v[i].id));
+			nc_json_set(o, "vm", nc_json_new_str(v[i].vm));
+			nc_json_set(o, "disk", nc_json_new_str(v[i].disk));
+			nc_json_set(o, "time", json_object_new_string(tm));
+			nc_json_set(o, "disk_size", nc_json_new_u64(v[i].disk_size));
+			nc_json_set(o, "quiesced", json_object_new_boolean(v[i].quiesced));
+			nc_json_set(o, "parent", *v[i].parent ? nc_json_new_str(v[i].parent) : NULL);
+			nc_json_set(o, "checkpoint", *v[i].checkpoint ? nc_json_new_str(v[i].checkpoint) : NULL);
+			json_object_array_add(jlist, o);
 		} else {
 			nc_size_format(v[i].disk_size, sz, sizeof(sz));
 			nc_buf_addf(&b, "%.16s  %-16s %-10s %-20s %10s  %-8s %.16s\n", v[i].id, v[i].vm, v[i].disk,
@@ -269,8 +270,12 @@ static int do_list(const struct nc_spec *spec, const struct bk_args *a)
 		}
 		shown++;
 	}
-	if (a->out == NC_OUT_JSON)
-		nc_buf_adds(&b, shown ? "\n  ]\n}\n" : "]\n}\n");
+	if (a->out == NC_OUT_JSON) {
+		struct json_object *doc = nc_json_doc(1);
+
+		nc_json_set(doc, "backups", jlist);
+		nc_json_to_buf(&b, doc);
+	}
 	fwrite(b.buf, 1, b.len, stdout);
 	nc_buf_release(&b);
 	nc_backup_snapshots_free(v, n);

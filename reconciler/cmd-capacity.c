@@ -19,6 +19,7 @@
  * wall clock.  Exit: 0 nothing runs out within the horizon, 2 something
  * does, 1 error.
  */
+#include "jsonout.h"
 #include "pass-cli.h"
 #include "../policies/placement.h"
 #include "../telemetry/forecast.h"
@@ -646,83 +647,65 @@ static void fc_render_markdown(struct nc_buf *b, const struct fc_report *rep)
 			    rep->fit_now, rep->fit_now == 1 ? "" : "s", rep->fit_horizon);
 }
 
-static void fc_num(struct nc_buf *b, double v, int decimals)
-{
-	if (isfinite(v))
-		nc_buf_addf(b, "%.*f", decimals, v);
-	else
-		nc_buf_adds(b, "null");
-}
-
-static void fc_time_json(struct nc_buf *b, time_t t, bool day)
+static struct json_object *fc_time_json(time_t t, bool day)
 {
 	char s[32];
 
 	fc_date(s, sizeof(s), t, day ? FC_DAY : FC_ISO);
-	nc_buf_addf(b, "\"%s\"", s);
+	return json_object_new_string(s);
 }
 
-static void fc_render_json(struct nc_buf *b, const struct fc_report *rep)
+/* the forecast as JSON (docs/json.md "capacity --forecast") */
+static struct json_object *fc_render_json(const struct fc_report *rep)
 {
+	struct json_object *doc = nc_json_doc(FC_FORMAT_VERSION), *rows;
 	size_t i;
 
-	nc_buf_addf(b, "{\n  \"format_version\": %d,\n  \"now\": ", FC_FORMAT_VERSION);
-	fc_time_json(b, rep->now, false);
-	nc_buf_addf(b, ",\n  \"horizon_seconds\": %lld,\n  \"horizon_end\": ", (long long)rep->horizon);
-	fc_time_json(b, rep->now + rep->horizon, false);
-	nc_buf_addf(b, ",\n  \"window_seconds\": %lld,\n  \"resolution_seconds\": %lld,\n"
-		       "  \"min_points\": %zu,\n  \"min_span_seconds\": %lld,\n  \"forecasts\": [",
-		    (long long)rep->window, (long long)rep->resolution, rep->min_points, (long long)rep->min_span);
+	nc_json_set(doc, "now", fc_time_json(rep->now, false));
+	nc_json_set(doc, "horizon_seconds", json_object_new_int64((int64_t)rep->horizon));
+	nc_json_set(doc, "horizon_end", fc_time_json(rep->now + rep->horizon, false));
+	nc_json_set(doc, "window_seconds", json_object_new_int64((int64_t)rep->window));
+	nc_json_set(doc, "resolution_seconds", json_object_new_int64((int64_t)rep->resolution));
+	nc_json_set(doc, "min_points", nc_json_new_u64(rep->min_points));
+	nc_json_set(doc, "min_span_seconds", json_object_new_int64((int64_t)rep->min_span));
+	rows = json_object_new_array_ext((int)rep->n);
 	for (i = 0; i < rep->n; i++) {
 		const struct fc_row *r = &rep->rows[i];
+		struct json_object *o = json_object_new_object();
 		struct nc_buf outc = NC_BUF_INIT;
+		bool reach = r->status == FC_RUNS_OUT || r->status == FC_ALREADY;
 
-		nc_buf_adds(b, i ? ",\n    {\"target\": " : "\n    {\"target\": ");
-		nc_buf_add_json_str(b, r->kind);
-		nc_buf_adds(b, ", \"object\": ");
-		nc_buf_add_json_str(b, r->object);
-		nc_buf_addf(b, ", \"resource\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"used\": ",
-			    r->resource, r->metric, r->ratio ? "ratio" : "bytes");
-		fc_num(b, r->used, r->ratio ? 6 : 0);
-		nc_buf_adds(b, ", \"limit\": ");
-		fc_num(b, r->limit, r->ratio ? 6 : 0);
-		nc_buf_addf(b, ", \"points\": %zu, \"first\": ", r->fit.points);
-		if (r->fit.points)
-			fc_time_json(b, r->fit.first, false);
-		else
-			nc_buf_adds(b, "null");
-		nc_buf_adds(b, ", \"last\": ");
-		if (r->fit.points)
-			fc_time_json(b, r->fit.last, false);
-		else
-			nc_buf_adds(b, "null");
-		nc_buf_addf(b, ", \"enough_data\": %s, \"trend_per_day\": ", r->fit.ok ? "true" : "false");
-		fc_num(b, r->fit.ok ? r->fit.slope * 86400 : NAN, r->ratio ? 9 : 0);
-		nc_buf_adds(b, ", \"r2\": ");
-		fc_num(b, r->fit.ok ? r->fit.r2 : NAN, 6);
-		nc_buf_addf(b, ", \"status\": \"%s\", \"runs_out\": ", fc_status_names[r->status]);
-		if (r->status == FC_RUNS_OUT || r->status == FC_ALREADY)
-			fc_time_json(b, r->reach, true);
-		else
-			nc_buf_adds(b, "null");
-		nc_buf_adds(b, ", \"runs_out_at\": ");
-		if (r->status == FC_RUNS_OUT || r->status == FC_ALREADY)
-			fc_time_json(b, r->reach, false);
-		else
-			nc_buf_adds(b, "null");
+		nc_json_set(o, "target", nc_json_new_str(r->kind));
+		nc_json_set(o, "object", nc_json_new_str(r->object));
+		nc_json_set(o, "resource", nc_json_new_str(r->resource));
+		nc_json_set(o, "metric", nc_json_new_str(r->metric));
+		nc_json_set(o, "unit", json_object_new_string(r->ratio ? "ratio" : "bytes"));
+		nc_json_set(o, "used", nc_json_new_fixed(r->used, r->ratio ? 6 : 0));
+		nc_json_set(o, "limit", nc_json_new_fixed(r->limit, r->ratio ? 6 : 0));
+		nc_json_set(o, "points", nc_json_new_u64(r->fit.points));
+		nc_json_set(o, "first", r->fit.points ? fc_time_json(r->fit.first, false) : NULL);
+		nc_json_set(o, "last", r->fit.points ? fc_time_json(r->fit.last, false) : NULL);
+		nc_json_set(o, "enough_data", json_object_new_boolean(r->fit.ok));
+		nc_json_set(o, "trend_per_day", nc_json_new_fixed(r->fit.ok ? r->fit.slope * 86400 : NAN, r->ratio ? 9 : 0));
+		nc_json_set(o, "r2", nc_json_new_fixed(r->fit.ok ? r->fit.r2 : NAN, 6));
+		nc_json_set(o, "status", json_object_new_string(fc_status_names[r->status]));
+		nc_json_set(o, "runs_out", reach ? fc_time_json(r->reach, true) : NULL);
+		nc_json_set(o, "runs_out_at", reach ? fc_time_json(r->reach, false) : NULL);
 		fc_outcome_text(&outc, rep, r);
-		nc_buf_adds(b, ", \"summary\": ");
-		nc_buf_add_json_str(b, outc.buf);
-		nc_buf_addc(b, '}');
+		nc_json_set(o, "summary", nc_json_new_str(outc.buf));
 		nc_buf_release(&outc);
+		json_object_array_add(rows, o);
 	}
-	nc_buf_adds(b, "\n  ]");
+	nc_json_set(doc, "forecasts", rows);
 	if (rep->fit_done) {
-		nc_buf_adds(b, ",\n  \"template\": {\"name\": ");
-		nc_buf_add_json_str(b, rep->tmpl);
-		nc_buf_addf(b, ", \"fit_now\": %zu, \"fit_at_horizon\": %zu}", rep->fit_now, rep->fit_horizon);
+		struct json_object *t = json_object_new_object();
+
+		nc_json_set(t, "name", nc_json_new_str(rep->tmpl));
+		nc_json_set(t, "fit_now", nc_json_new_u64(rep->fit_now));
+		nc_json_set(t, "fit_at_horizon", nc_json_new_u64(rep->fit_horizon));
+		nc_json_set(doc, "template", t);
 	}
-	nc_buf_adds(b, "\n}\n");
+	return doc;
 }
 
 struct fc_args {
@@ -762,7 +745,7 @@ static int capacity_forecast(const struct nc_spec *spec, const struct nc_templat
 	for (i = 0; i < rep.n; i++)
 		soon += rep.rows[i].status == FC_RUNS_OUT || rep.rows[i].status == FC_ALREADY;
 	if (out == NC_OUT_JSON)
-		fc_render_json(&b, &rep);
+		nc_json_to_buf(&b, fc_render_json(&rep));
 	else if (out == NC_OUT_MARKDOWN)
 		fc_render_markdown(&b, &rep);
 	else
@@ -802,6 +785,7 @@ int cmd_capacity(int argc, char **argv)
 	struct nc_placement_state *ps;
 	struct nc_imbalance imb;
 	struct nc_buf b = NC_BUF_INIT;
+	struct json_object *doc = NULL, *jhosts = NULL;
 	const struct nc_template *t = NULL;
 	size_t i, fails = 0, fit = 0;
 	unsigned timeout = 30;
@@ -912,9 +896,11 @@ int cmd_capacity(int argc, char **argv)
 		fit = NC_IS_SET(like.eff.vcpus) && NC_IS_SET(like.eff.memory) ? nc_fit_count(ps, &like, 100000) : 0;
 	}
 
-	if (out == NC_OUT_JSON)
-		nc_buf_adds(&b, "{\n  \"hosts\": [");
-	else
+	if (out == NC_OUT_JSON) {
+		doc = nc_json_doc(1);
+		jhosts = json_object_new_array();
+		nc_json_set(doc, "hosts", jhosts);
+	} else
 		nc_buf_addf(&b, "%-12s %-12s %-22s %-26s %5s  %s\n", "HOST", "STATE", "VCPUS", "MEMORY", "VMS", "N+1");
 	for (i = 0; i < c.nhosts; i++) {
 		const struct nc_host_load *l = nc_placement_load(ps, i);
@@ -929,14 +915,18 @@ int cmd_capacity(int argc, char **argv)
 			fails += !n1;
 		}
 		if (out == NC_OUT_JSON) {
-			nc_buf_adds(&b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-			nc_buf_add_json_str(&b, name);
-			nc_buf_addf(&b, ", \"state\": \"%s\", \"vcpus_used\": %.0f, \"vcpus_capacity\": %.0f, "
-				       "\"memory_used\": %.0f, \"memory_capacity\": %.0f, \"vms\": %zu, \"n1\": %s, "
-				       "\"stranded\": ", state, l->used_vcpus, l->cap_vcpus, l->used_memory,
-				    l->cap_memory, l->vms, !l->usable ? "null" : n1 ? "true" : "false");
-			nc_buf_add_json_str(&b, stranded.buf);
-			nc_buf_addc(&b, '}');
+			struct json_object *h = json_object_new_object();
+
+			nc_json_set(h, "name", nc_json_new_str(name));
+			nc_json_set(h, "state", json_object_new_string(state));
+			nc_json_set(h, "vcpus_used", json_object_new_int64(llround(l->used_vcpus)));
+			nc_json_set(h, "vcpus_capacity", json_object_new_int64(llround(l->cap_vcpus)));
+			nc_json_set(h, "memory_used", json_object_new_int64(llround(l->used_memory)));
+			nc_json_set(h, "memory_capacity", json_object_new_int64(llround(l->cap_memory)));
+			nc_json_set(h, "vms", nc_json_new_u64(l->vms));
+			nc_json_set(h, "n1", l->usable ? json_object_new_boolean(n1) : NULL);
+			nc_json_set(h, "stranded", nc_json_new_str(stranded.buf));
+			json_object_array_add(jhosts, h);
 		} else {
 			struct nc_buf cpu = NC_BUF_INIT, mem = NC_BUF_INIT;
 
@@ -952,12 +942,23 @@ int cmd_capacity(int argc, char **argv)
 		nc_buf_release(&stranded);
 	}
 	if (out == NC_OUT_JSON) {
-		nc_buf_addf(&b, "\n  ],\n  \"imbalance\": {\"score\": %.6f, \"memory\": %.6f, \"vcpus\": %.6f, "
-			       "\"disk\": %.6f, \"n1_failures\": %zu},\n  \"n1\": %s", imb.score, imb.memory,
-			    imb.vcpus, imb.disk, imb.n1_failures, fails ? "false" : "true");
-		if (t)
-			nc_buf_addf(&b, ",\n  \"template\": {\"name\": \"%s\", \"fit\": %zu}", t->obj.meta.name.v, fit);
-		nc_buf_adds(&b, "\n}\n");
+		struct json_object *im = json_object_new_object();
+
+		nc_json_set(im, "score", nc_json_new_fixed(imb.score, 6));
+		nc_json_set(im, "memory", nc_json_new_fixed(imb.memory, 6));
+		nc_json_set(im, "vcpus", nc_json_new_fixed(imb.vcpus, 6));
+		nc_json_set(im, "disk", nc_json_new_fixed(imb.disk, 6));
+		nc_json_set(im, "n1_failures", nc_json_new_u64(imb.n1_failures));
+		nc_json_set(doc, "imbalance", im);
+		nc_json_set(doc, "n1", json_object_new_boolean(!fails));
+		if (t) {
+			struct json_object *jt = json_object_new_object();
+
+			nc_json_set(jt, "name", nc_json_new_str(t->obj.meta.name.v));
+			nc_json_set(jt, "fit", nc_json_new_u64(fit));
+			nc_json_set(doc, "template", jt);
+		}
+		nc_json_to_buf(&b, doc);
 	} else {
 		nc_buf_addf(&b, "\nImbalance score: %.4f (memory %.4f, vCPUs %.4f, disk %.4f, N+1 failures %zu)\n",
 			    imb.score, imb.memory, imb.vcpus, imb.disk, imb.n1_failures);

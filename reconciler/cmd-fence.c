@@ -30,6 +30,7 @@
  * operator (manual).
  */
 #include "cli.h"
+#include "jsonout.h"
 #include "fencing.h"
 #include "pass-cli.h"
 
@@ -161,37 +162,25 @@ static int fence_list(const struct fence_args *fa)
 		return NC_EXIT_ERROR;
 	}
 	if (fa->output == NC_OUT_JSON) {
-		nc_buf_adds(&b, "{\"hosts\": [");
+		struct json_object *doc = nc_json_doc(1), *hosts = json_object_new_array_ext((int)ha.nhosts);
+
 		for (i = 0; i < ha.nhosts; i++) {
 			const struct nc_ha_host *h = &ha.hosts[i];
-			size_t j;
+			struct json_object *o = json_object_new_object();
 
-			nc_buf_adds(&b, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
-			nc_buf_add_json_str(&b, h->name);
-			nc_buf_addf(&b, ", \"failed_at\": %lld, \"fenced\": %s, \"fenced_at\": %lld, \"fenced_by\": ",
-				    (long long)h->failed_at, h->fenced ? "true" : "false", (long long)h->fenced_at);
-			if (h->fenced_by)
-				nc_buf_add_json_str(&b, h->fenced_by);
-			else
-				nc_buf_adds(&b, "null");
-			nc_buf_adds(&b, ", \"detail\": ");
-			if (h->detail)
-				nc_buf_add_json_str(&b, h->detail);
-			else
-				nc_buf_adds(&b, "null");
-			nc_buf_addf(&b, ", \"whole_host\": %s, \"disks\": [", h->whole_host ? "true" : "false");
-			for (j = 0; j < h->ndisks; j++) {
-				nc_buf_adds(&b, j ? ", " : "");
-				nc_buf_add_json_str(&b, h->disks[j]);
-			}
-			nc_buf_adds(&b, "], \"recovered\": [");
-			for (j = 0; j < h->nrecovered; j++) {
-				nc_buf_adds(&b, j ? ", " : "");
-				nc_buf_add_json_str(&b, h->recovered[j]);
-			}
-			nc_buf_adds(&b, "]}");
+			nc_json_set(o, "name", nc_json_new_str(h->name));
+			nc_json_set(o, "failed_at", json_object_new_int64((int64_t)h->failed_at));
+			nc_json_set(o, "fenced", json_object_new_boolean(h->fenced));
+			nc_json_set(o, "fenced_at", json_object_new_int64((int64_t)h->fenced_at));
+			nc_json_set(o, "fenced_by", nc_json_new_str(h->fenced_by));
+			nc_json_set(o, "detail", nc_json_new_str(h->detail));
+			nc_json_set(o, "whole_host", json_object_new_boolean(h->whole_host));
+			nc_json_set(o, "disks", nc_json_new_strv((const char *const *)h->disks, h->ndisks));
+			nc_json_set(o, "recovered", nc_json_new_strv((const char *const *)h->recovered, h->nrecovered));
+			json_object_array_add(hosts, o);
 		}
-		nc_buf_adds(&b, ha.nhosts ? "\n]}\n" : "]}\n");
+		nc_json_set(doc, "hosts", hosts);
+		nc_json_to_buf(&b, doc);
 	} else if (!ha.nhosts) {
 		nc_buf_adds(&b, "No failed hosts in the HA record.\n");
 	} else {

@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "connections.h"
+#include "jsonout.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -202,7 +203,22 @@ int cmd_status(int argc, char **argv)
 		free(safe);
 	}
 	if (out == NC_OUT_JSON) {
-		fwrite(body.buf, 1, body.len, stdout);
+		/* serve's document, its format_version first (an older serve sent none: 1) */
+		struct json_object *got = json_tokener_parse(body.buf), *doc, *fv;
+
+		if (!json_object_is_type(got, json_type_object)) {
+			json_object_put(got);
+			fprintf(stderr, "novacron status: %s did not return status JSON\n", shown);
+			goto out;
+		}
+		doc = nc_json_doc(json_object_object_get_ex(got, "format_version", &fv) &&
+				  json_object_is_type(fv, json_type_int) ? json_object_get_int(fv) : 1);
+		json_object_object_foreach(got, key, val) {
+			if (strcmp(key, "format_version") != 0)
+				nc_json_set(doc, key, json_object_get(val));
+		}
+		json_object_put(got);
+		nc_json_print(stdout, doc);
 		ret = NC_EXIT_OK;
 		goto out;
 	}

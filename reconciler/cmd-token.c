@@ -15,6 +15,7 @@
 #include "../spec/diag.h"
 #include "../spec/model.h"
 #include "auth.h"
+#include "jsonout.h"
 #include "serve.h"
 
 #define NC_TOKEN_USAGE                                                                                        \
@@ -75,30 +76,26 @@ static int token_list(const char *state_dir, enum nc_output out)
 		return NC_EXIT_ERROR;
 	}
 	if (out == NC_OUT_JSON) {
-		struct nc_buf b = NC_BUF_INIT;
+		struct json_object *doc = nc_json_doc(1), *items = json_object_new_array_ext((int)n);
 
-		nc_buf_adds(&b, "{\"items\": [");
 		for (i = 0; i < n; i++) {
-			nc_buf_adds(&b, i ? ", {\"name\": " : "{\"name\": ");
-			nc_buf_add_json_str(&b, t[i].name);
-			nc_buf_addf(&b, ", \"role\": \"%s\", \"tenants\": ", nc_role_name(t[i].role));
-			if (!t[i].ntenants)
-				nc_buf_adds(&b, "null");
-			for (k = 0; k < t[i].ntenants; k++) {
-				nc_buf_adds(&b, k ? ", " : "[");
-				nc_buf_add_json_str(&b, t[i].tenants[k]);
-			}
-			if (t[i].ntenants)
-				nc_buf_adds(&b, "]");
+			struct json_object *o = json_object_new_object(), *jt;
+
+			nc_json_set(o, "name", nc_json_new_str(t[i].name));
+			nc_json_set(o, "role", json_object_new_string(nc_role_name(t[i].role)));
+			jt = t[i].ntenants ? json_object_new_array() : NULL;     /* null: all tenants */
+			for (k = 0; k < t[i].ntenants; k++)
+				json_object_array_add(jt, nc_json_new_str(t[i].tenants[k]));
+			nc_json_set(o, "tenants", jt);
 			fmt_time(t[i].created, c, sizeof(c));
 			fmt_time(t[i].expires, e, sizeof(e));
-			nc_buf_addf(&b, ", \"created\": \"%s\", \"expires\": %s%s%s, \"expired\": %s}", c,
-				    t[i].expires ? "\"" : "", t[i].expires ? e : "null", t[i].expires ? "\"" : "",
-				    t[i].expires && now >= t[i].expires ? "true" : "false");
+			nc_json_set(o, "created", json_object_new_string(c));
+			nc_json_set(o, "expires", t[i].expires ? json_object_new_string(e) : NULL);
+			nc_json_set(o, "expired", json_object_new_boolean(t[i].expires && now >= t[i].expires));
+			json_object_array_add(items, o);
 		}
-		nc_buf_adds(&b, "]}\n");
-		fputs(b.buf, stdout);
-		nc_buf_release(&b);
+		nc_json_set(doc, "items", items);
+		nc_json_print(stdout, doc);
 	} else {
 		printf("%-24s %-9s %-20s %-21s %s\n", "NAME", "ROLE", "CREATED", "EXPIRES", "TENANTS");
 		for (i = 0; i < n; i++) {

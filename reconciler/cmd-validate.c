@@ -18,6 +18,7 @@
 #include "../spec/tenant.h"
 #include "connections.h"
 #include "fencing.h"
+#include "jsonout.h"
 
 static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 {
@@ -33,21 +34,31 @@ static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 
 static void print_json(const struct nc_spec *spec, const struct nc_diags *d)
 {
-	struct nc_buf b = NC_BUF_INIT;
+	struct json_object *doc = nc_json_doc(1), *objs = json_object_new_object(), *diags;
 	size_t k;
 
-	nc_buf_addf(&b, "{\n  \"valid\": %s,\n  \"errors\": %zu,\n  \"warnings\": %zu,\n",
-		    d->errors ? "false" : "true", d->errors, d->warnings);
-	nc_buf_addf(&b, "  \"files\": %zu,\n  \"documents\": %zu,\n  \"objects\": {",
-		    spec->nfiles, spec->ndocs);
+	nc_json_set(doc, "valid", json_object_new_boolean(!d->errors));
+	nc_json_set(doc, "errors", nc_json_new_u64(d->errors));
+	nc_json_set(doc, "warnings", nc_json_new_u64(d->warnings));
+	nc_json_set(doc, "files", nc_json_new_u64(spec->nfiles));
+	nc_json_set(doc, "documents", nc_json_new_u64(spec->ndocs));
 	for (k = 0; k < NC_KIND__COUNT; k++)
-		nc_buf_addf(&b, "%s\"%s\": %zu", k ? ", " : "", nc_kind_name((enum nc_kind)k),
-			    spec->nobjs[k]);
-	nc_buf_adds(&b, "},\n  \"diagnostics\": ");
-	nc_diags_format_json(d, &b);
-	nc_buf_adds(&b, "\n}\n");
-	fwrite(b.buf, 1, b.len, stdout);
-	nc_buf_release(&b);
+		nc_json_set(objs, nc_kind_name((enum nc_kind)k), nc_json_new_u64(spec->nobjs[k]));
+	nc_json_set(doc, "objects", objs);
+	diags = json_object_new_array_ext((int)d->n);
+	for (k = 0; k < d->n; k++) {
+		const struct nc_diag *g = &d->v[k];
+		struct json_object *o = json_object_new_object();
+
+		nc_json_set(o, "file", nc_json_new_str(g->file));
+		nc_json_set(o, "line", nc_json_new_u64(g->line));
+		nc_json_set(o, "column", nc_json_new_u64(g->col));
+		nc_json_set(o, "severity", json_object_new_string(nc_severity_name(g->sev)));
+		nc_json_set(o, "message", nc_json_new_str(g->msg));
+		json_object_array_add(diags, o);
+	}
+	nc_json_set(doc, "diagnostics", diags);
+	nc_json_print(stdout, doc);
 }
 
 int cmd_validate(int argc, char **argv)

@@ -136,7 +136,7 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	bool first = true;
 
 	pthread_mutex_lock(&s->mu);
-	nc_buf_addf(b, "{\n  \"leader\": %s,\n  \"paused\": %s,\n  \"apply_mode\": \"%s\",\n  \"plan_held\": ",
+	nc_buf_addf(b, "{\n  \"format_version\": 1,\n  \"leader\": %s,\n  \"paused\": %s,\n  \"apply_mode\": \"%s\",\n  \"plan_held\": ",
 		    s->leader ? "true" : "false", s->paused ? "true" : "false", s->approve_mode ? "approve" : "auto");
 	jstr(b, s->plan_held);
 	nc_buf_adds(b, ",\n  \"lease\": ");

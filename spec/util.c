@@ -168,8 +168,7 @@ char *nc_buf_detach(struct nc_buf *b, size_t *out_len)
 	return s;
 }
 
-/* Length of the well-formed UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p)
+size_t nc_utf8_len(const unsigned char *p)
 {
 	size_t n, i;
 	uint32_t cp;
@@ -215,7 +214,7 @@ void nc_buf_add_json_str(struct nc_buf *b, const char *s)
 			} else if (*p < 0x80) {
 				nc_buf_addc(b, (char)*p);
 			} else {
-				size_t n = utf8_len(p);
+				size_t n = nc_utf8_len(p);
 
 				if (n) {
 					nc_buf_add(b, p, n);

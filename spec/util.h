@@ -53,6 +53,8 @@ void nc_buf_reset(struct nc_buf *b);
 char *nc_buf_detach(struct nc_buf *b, size_t *out_len);
 /* Appends s as a JSON string literal, quotes included. */
 void nc_buf_add_json_str(struct nc_buf *b, const char *s);
+/* Length of the well-formed UTF-8 sequence at p, or 0. */
+size_t nc_utf8_len(const unsigned char *p);
 
 /* Arena: many small allocations freed together. */
 struct nc_arena_block;

@@ -536,10 +536,10 @@ START_TEST(test_ha_fence_cli)
 	ck_assert_int_eq(sh(&r, "SUDO_USER= USER=bob " FENCE " confirm h2 --force"), 0);
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, FENCE " list --output json"), 0);
-	HAS(r.out, "{\"name\": \"h1\", \"failed_at\": ");
-	HAS(r.out, "\"fenced\": true, ");
-	HAS(r.out, "\"fenced_by\": \"manual: ops\", \"detail\": \"confirmed off by hand\", \"whole_host\": true, "
-		   "\"disks\": [], \"recovered\": []}");
+	HAS(r.out, "\"name\": \"h1\",\n      \"failed_at\": ");
+	HAS(r.out, "\"fenced\": true,\n");
+	HAS(r.out, "\"fenced_by\": \"manual: ops\",\n      \"detail\": \"confirmed off by hand\",\n      \"whole_host\": true,\n"
+		   "      \"disks\": [\n      ],\n      \"recovered\": [\n      ]\n    }");
 	HAS(r.out, "\"fenced_by\": \"manual: bob\"");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "stat -c %%a st/ha.json"), 0);

@@ -367,8 +367,8 @@ START_TEST(test_backup_commands_sim)
 	snprintf(id, sizeof(id), "%.16s", p + 1);
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC backup list --schedule nightly -o json spec --state-dir state"), 0);
-	HAS(r.out, "\"vm\": \"web-1\", \"disk\": \"data\"");
-	HAS(r.out, "\"disk_size\": 2147483648, \"quiesced\": true");
+	HAS(r.out, "\"vm\": \"web-1\",\n      \"disk\": \"data\"");
+	HAS(r.out, "\"disk_size\": 2147483648,\n      \"quiesced\": true");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC backup check --schedule nightly --read-data spec --state-dir state"), 0);
 	HAS(r.out, "check --read-data: 4 backups (0 bad)");
@@ -943,13 +943,13 @@ START_TEST(test_capacity_report)
 	nc_run_free(&r);
 	ck_assert_int_eq(shq(MAINT("kvm2")), 0);
 	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --output json"), 2);
-	HAS(r.out, "\"name\": \"kvm3\", \"state\": \"ok\", \"vcpus_used\": 6, \"vcpus_capacity\": 64, ");
-	HAS(r.out, "\"name\": \"kvm1\", \"state\": \"ok\", \"vcpus_used\": 3, \"vcpus_capacity\": 64, "
-		   "\"memory_used\": 6442450944, \"memory_capacity\": 68719476736, \"vms\": 2, \"n1\": false, "
-		   "\"stranded\": \"cache-1\"}");
-	HAS(r.out, "\"state\": \"maintenance\", ");
-	HAS(r.out, "\"vms\": 6, \"n1\": null, \"stranded\": \"\"}");
-	HAS(r.out, "\"n1\": false\n");
+	HAS(r.out, "\"name\": \"kvm3\",\n      \"state\": \"ok\",\n      \"vcpus_used\": 6,\n      \"vcpus_capacity\": 64,\n");
+	HAS(r.out, "\"name\": \"kvm1\",\n      \"state\": \"ok\",\n      \"vcpus_used\": 3,\n      \"vcpus_capacity\": 64,\n"
+		   "      \"memory_used\": 6442450944,\n      \"memory_capacity\": 68719476736,\n      \"vms\": 2,\n"
+		   "      \"n1\": false,\n      \"stranded\": \"cache-1\"\n    }");
+	HAS(r.out, "\"state\": \"maintenance\",\n");
+	HAS(r.out, "\"vms\": 6,\n      \"n1\": null,\n      \"stranded\": \"\"\n    }");
+	HAS(r.out, "\"n1\": false\n}");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --template nope"), 1);
 	HAS(r.err, "no Template named 'nope'");

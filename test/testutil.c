@@ -233,3 +233,22 @@ void nc_check_golden(const char *name, const char *got)
 	free(want);
 	free(path);
 }
+
+char *nc_json_oneline(const char *json)
+{
+	struct nc_buf b = NC_BUF_INIT;
+	const char *p;
+
+	/* JSON strings hold no raw line break: each one is the printer's, with its indentation */
+	for (p = json; *p; p++) {
+		if (*p != '\n') {
+			nc_buf_addc(&b, *p);
+			continue;
+		}
+		if (b.len && b.buf[b.len - 1] == ',')
+			nc_buf_addc(&b, ' ');
+		while (p[1] == ' ')
+			p++;
+	}
+	return nc_buf_detach(&b, NULL);
+}

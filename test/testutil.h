@@ -71,6 +71,11 @@ void nc_test_ceph_down(const char *dir);
 
 /* "line N: want '...' got '...'" for the first line that differs (caller frees). */
 char *nc_first_diff(const char *want, const char *got);
+/*
+ * A pretty JSON document (as the CLI prints it, reconciler/jsonout.h) on one
+ * line: {"a": 1, "b": [2, 3]}, for tests that look for a run of fields (caller frees).
+ */
+char *nc_json_oneline(const char *json);
 /* got equals test/golden/NAME (NC_TEST_REGENERATE=1 rewrites the file first, as test_golden.c) */
 void nc_check_golden(const char *name, const char *got);
 
