@@ -342,7 +342,7 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	oo.state_dir = a->state_dir;
 	oo.timeout_ms = a->timeout_s * 1000;
 	oo.parallel = a->parallel;
-	oo.keep_open = a->is_apply;
+	oo.keep_open = a->is_apply || a->keep_open;
 	nc_observe(&p->cluster, p->spec, &oo);
 	nc_plan_build(&p->plan, p->spec, &p->cluster, &a->popts);
 	nc_images_check_urls(&p->plan, &p->cluster, &p->images);

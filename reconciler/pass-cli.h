@@ -37,6 +37,7 @@ struct nc_pass_args {
 	bool allow_unreachable;          /* apply: a saved plan made while hosts could not be read */
 	bool is_apply;
 	bool unlocked_preview;           /* apply: this plan is only shown for approval: no apply.lock */
+	bool keep_open;                  /* keep the hosts' connections open after observing (get) */
 	bool help;
 	struct nc_plan_opts popts;
 	/* owned copies (plan file, defaults) */
