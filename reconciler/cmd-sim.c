@@ -39,7 +39,7 @@ int cmd_sim(int argc, char **argv)
 			state_dir = optarg;
 			break;
 		case 'h':
-			printf("usage: novacron sim [--state-dir DIR] HOST list|define-unmanaged NAME|start DOM|"
+			printf("usage: novacron sim [--state-dir DIR] HOST list|define-unmanaged NAME|define XMLFILE|start DOM|"
 			       "destroy DOM|undefine DOM|setmem DOM SIZE|setvcpus DOM N|detach-nic DOM MAC|down|up|"
 			       "load [VM [cpu=SHARE] [memory=SHARE] [disk-read=SIZE] [disk-write=SIZE] "
 			       "[disk-read-ops=N] [disk-write-ops=N] [net-rx=SIZE] [net-tx=SIZE] | VM --clear]\n");

@@ -1209,6 +1209,24 @@ int nc_sim_tool(const char *state_dir, const char *host, int argc, char **argv, 
 		ret = 0;
 		goto out;
 	}
+	if (strcmp(cmd, "define") == 0 && argc == 2) {
+		/* virsh define FILE: a domain as an operator wrote it (adoption tests, docs/adopt.md) */
+		char *xml = NULL;
+		size_t len;
+
+		if (nc_read_file(argv[1], 1 << 20, &xml, &len) < 0) {
+			nc_err_set(err, "cannot read %s", argv[1]);
+			goto out;
+		}
+		d = virDomainDefineXML(c->conn, xml);
+		free(xml);
+		if (!d) {
+			lv_fail(err, "cannot define domain");
+			goto out;
+		}
+		ret = lv_commit(pub, err);
+		goto out;
+	}
 	if (strcmp(cmd, "define-unmanaged") == 0 && argc == 2) {
 		struct nc_domain_def def;
 		char *xml;
