@@ -123,6 +123,8 @@ void nc_cmd_help(FILE *f, const struct nc_cmd_doc *d)
 		for (i = 0; d->opts[i].name; i++) {
 			int w;
 
+			if (!d->opts[i].help)
+				continue;
 			flag_name(&d->opts[i], name, sizeof(name));
 			w = fprintf(f, "  %s", name);
 			if (w > 29) {

@@ -92,6 +92,7 @@ static const struct nc_opt apply_opts[] = {
 	{ "allow-unreachable", OPT_ALLOW_UNREACHABLE, NULL, "apply a saved plan made while a host could not be "
 	  "read", NC_COMP_NONE, NULL },
 	{ "output", 'o', "FORMAT", "text (default), json or markdown", NC_COMP_WORDS, "text json markdown" },
+	{ "out", OPT_OUT, "PLANFILE", NULL, NC_COMP_FILE, NULL },   /* refused: a usage error */
 	PASS_OPTS,
 	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
 };
