@@ -91,7 +91,7 @@ struct nc_domain_def {
 	struct nc_nic_def *nics;
 	size_t nnics;
 	const struct nc_seed_def *seed;   /* NULL: no cloud-init seed */
-	/* ownership metadata (DESIGN.md "Ownership") */
+	/* ownership metadata (docs/development.md "Ownership") */
 	const char *meta_vm;
 	const char *meta_hash;
 	const char *meta_commit;

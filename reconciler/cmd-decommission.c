@@ -4,7 +4,7 @@
  * Removes a host from the record of hosts NovaCron has seen
  * (STATE_DIR/hosts.json, reconciler/hostrec.h), so that passes stop
  * observing it and the VMs it held may be created elsewhere.  A host that
- * leaves the spec is not an empty host (DESIGN.md invariant 8): this is the
+ * leaves the spec is not an empty host (docs/development.md, invariant 8): this is the
  * explicit step that says it is.  The host is opened by the URI it was last
  * declared with (checked again, with the operator's connections applied) and
  * decommission refuses while it still holds managed domains, or cannot be

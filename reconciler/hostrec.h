@@ -1,7 +1,7 @@
 /*
  * hostrec.h - the record of the hosts NovaCron has seen: STATE_DIR/hosts.json.
  *
- * Invariant 8 (DESIGN.md): a host that leaves the spec is not an empty host.
+ * Invariant 8 (docs/development.md): a host that leaves the spec is not an empty host.
  * Libvirt stays the source of truth for domains; this record only remembers
  * which hosts exist, so that a host whose Host document was removed is still
  * observed (by the URI it was last declared with) and its managed domains

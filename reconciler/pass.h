@@ -70,7 +70,7 @@ struct nc_host_view {
  * A host in the record of hosts seen (reconciler/hostrec.h) that the spec no
  * longer declares.  It is observed by the URI it was last declared with and
  * never changed: its managed domains block creates of the same VMs
- * elsewhere, and are never pruned (DESIGN.md invariant 8).
+ * elsewhere, and are never pruned (docs/development.md, invariant 8).
  */
 struct nc_gone_host {
 	char *name, *uri;

@@ -1,7 +1,7 @@
 /*
  * noop.h - fields the loader accepts that nothing acts on yet (spec/noop.c).
  *
- * The rule (DESIGN.md, invariant 11): every field the loader accepts acts on
+ * The rule (docs/development.md, invariant 11): every field the loader accepts acts on
  * a real host, or `validate` warns that it does not yet.  This table lists
  * the second kind; nc_spec_validate() warns at each one a spec sets
  * ("file:line:col: warning: ... is accepted but not acted on yet: why"),

@@ -1,6 +1,6 @@
 /*
  * test_hosts_left.c - hosts that leave the spec, or cannot be read, are not
- * empty hosts (DESIGN.md invariants 1 and 8), through the real binary on
+ * empty hosts (docs/development.md, invariants 1 and 8), through the real binary on
  * simulated hosts: the record of hosts (STATE/hosts.json), plans that block
  * creates and say what to do, draining a host declared again in maintenance,
  * `novacron decommission`, exit codes of partial plans, and JSON.

@@ -875,7 +875,7 @@ START_TEST(test_serve_never_shows_secrets)
 END_TEST
 
 /*
- * No shell anywhere in the product (DESIGN.md invariant 7): programs run
+ * No shell anywhere in the product (docs/development.md, invariant 7): programs run
  * from argv (posix_spawn/execv).  This walks the product's sources (spec/,
  * drivers/, reconciler/, policies/), comments removed, and fails on any
  * system(, popen(, "/bin/sh" or "sh" "-c".  The test helpers (test/,

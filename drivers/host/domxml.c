@@ -3,7 +3,7 @@
  *
  * Text from the spec only ever enters the document as element content or
  * attribute values through libxml2's tree API, which escapes it: a name such
- * as "a</name><devices>" stays one text node (DESIGN.md invariant 7).
+ * as "a</name><devices>" stays one text node (docs/development.md, invariant 7).
  */
 #include "../driver.h"
 #include "../network/network.h"
@@ -113,7 +113,7 @@ static bool console_log_name_ok(const char *name)
 	return true;
 }
 
-/* the ownership fields of NovaCron's <vm> element (DESIGN.md "Ownership") */
+/* the ownership fields of NovaCron's <vm> element (docs/development.md "Ownership") */
 static void meta_fields(xmlNodePtr vm, xmlNsPtr ns, const struct nc_domain_def *def)
 {
 	xmlNewTextChild(vm, ns, BAD_CAST "name", BAD_CAST def->meta_vm);

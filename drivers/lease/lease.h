@@ -1,5 +1,5 @@
 /*
- * lease.h - at most one reconciler acts on a cluster at a time (DESIGN.md
+ * lease.h - at most one reconciler acts on a cluster at a time (docs/development.md,
  * invariant 6), behind a vtable:
  *
  *   file   (drivers/lease/file.c)   an exclusive flock on a file: for
