@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "../spec/yaml.h"
+#include "annotations.h"
 
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE, OPT_TELEMETRY_DIR,
+	OPT_MAX_BYTES, OPT_MARKER,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -82,6 +84,10 @@ static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned
 static const struct nc_opt plan_opts[] = {
 	{ "output", 'o', "FORMAT", "text (default), json or markdown", NC_COMP_WORDS, "text json markdown" },
 	{ "out", OPT_OUT, "PLANFILE", "also save the plan as JSON for `novacron apply PLANFILE`", NC_COMP_FILE, NULL },
+	{ "max-bytes", OPT_MAX_BYTES, "N", "Markdown: at most N bytes, the actions that do not fit counted "
+	  "(default 60000, under GitHub's comment limit; 0 = unlimited; 8192 at least)", NC_COMP_NONE, NULL },
+	{ "marker", OPT_MARKER, "ID", "Markdown: start with the hidden line <!-- novacron:plan:ID --> "
+	  "(ID: 1-64 of A-Z a-z 0-9 . _ / -) that `novacron comment` finds", NC_COMP_NONE, NULL },
 	PASS_OPTS,
 	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
 };
@@ -104,6 +110,9 @@ static const char *const plan_examples[] = {
 	"novacron plan clusters/prod --out prod.plan && novacron apply prod.plan",
 	"the plan as Markdown, for a pull request comment",
 	"novacron plan --output markdown --no-color clusters/prod",
+	"a pull request comment for CI: one marker to find it again, the whole plan kept aside",
+	"novacron plan --output markdown --marker prod clusters/prod > plan.md; "
+	"novacron plan --output markdown --max-bytes 0 clusters/prod > plan-full.md",
 	NULL,
 };
 
@@ -145,6 +154,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 	a->is_apply = is_apply;
 	a->timeout_s = 30;
 	a->popts.delete_threshold = 25;
+	a->max_bytes = 60000;
 	a->color = -1;
 	nc_getopt_init(&g, doc->opts, NULL);
 	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
@@ -163,6 +173,25 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			break;
 		case OPT_OUT:
 			a->out_file = optarg;
+			break;
+		case OPT_MAX_BYTES: {
+			unsigned mb;
+
+			if (parse_uint(cmd, "--max-bytes", optarg, 0, 1u << 30, &mb) < 0)
+				goto fail;
+			if (mb && mb < 8192) {
+				fprintf(stderr, "novacron %s: --max-bytes must be 0 (unlimited) or at least 8192\n", cmd);
+				goto fail;
+			}
+			a->max_bytes = mb;
+			break;
+		}
+		case OPT_MARKER:
+			if (!nc_marker_id_ok(optarg)) {
+				fprintf(stderr, "novacron %s: --marker must be 1 to 64 of A-Z a-z 0-9 . _ / -\n", cmd);
+				goto fail;
+			}
+			a->marker = optarg;
 			break;
 		case OPT_PRUNE:
 			a->popts.prune = true;
@@ -408,6 +437,8 @@ void nc_pass_render(const struct nc_pass *p, const struct nc_pass_args *a, enum 
 	ro.npaths = a->npaths;
 	ro.state_dir = a->state_dir;
 	ro.plan_opts = &a->popts;
+	ro.marker = a->marker;
+	ro.max_bytes = a->max_bytes;
 	if (fmt == NC_OUT_JSON)
 		nc_plan_render_json(&p->plan, &p->cluster, &ro, out);
 	else if (fmt == NC_OUT_MARKDOWN)

@@ -17,7 +17,7 @@
 #define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
 		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
 		      "[--max-migrations-per-host N] [--telemetry-dir DIR] [--commit SHA] [--no-color]"
-#define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] " NC_PASS_FLAGS
+#define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] [--max-bytes N] [--marker ID] " NC_PASS_FLAGS
 #define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--allow-unreachable] [--output text|json|markdown] " NC_PASS_FLAGS
 
 extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply;
@@ -30,6 +30,8 @@ struct nc_pass_args {
 	const char *config_file;         /* --config: the operator's connections (or $NOVACRON_CONFIG) */
 	enum nc_output output;
 	const char *out_file;
+	const char *marker;              /* plan --marker ID (Markdown) */
+	size_t max_bytes;                /* plan --max-bytes (Markdown; default 60000, 0 = unlimited) */
 	unsigned timeout_s;
 	unsigned parallel;
 	int color;

@@ -300,6 +300,8 @@ struct nc_render_opts {
 	size_t npaths;
 	const char *state_dir;       /* recorded in JSON for apply PLANFILE */
 	const struct nc_plan_opts *plan_opts;
+	const char *marker;          /* Markdown: the marker's ID (annotations.h), NULL for none */
+	size_t max_bytes;            /* Markdown: at most this long (0 = unlimited; docs/ci.md) */
 };
 void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			 const struct nc_render_opts *o, struct nc_buf *out);

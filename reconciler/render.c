@@ -9,6 +9,7 @@
 #include "ha.h"
 #include "../drivers/network/network.h"
 #include "../spec/tenant.h"
+#include "annotations.h"
 
 #include <string.h>
 
@@ -383,13 +384,47 @@ static void md_code(struct nc_buf *out, const char *s)
 		nc_buf_addc(out, '`');
 }
 
-void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c,
-			     const struct nc_render_opts *o, struct nc_buf *out)
+/* one row of the actions table, its line break included */
+static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct nc_buf *out)
 {
-	size_t i, j;
+	char mode[100];
 
-	(void)o;
-	nc_buf_adds(out, "### NovaCron plan: ");
+	mode[0] = 0;
+	if (a->restart)
+		snprintf(mode, sizeof(mode), " (restart)");
+	else if (a->kind == NC_ACT_MIGRATE) {
+		char m[96];
+
+		nc_migrate_mode(a, m, sizeof(m));
+		snprintf(mode, sizeof(mode), " (%s)", m);
+	}
+	nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
+		    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
+		    nc_action_name(a->kind), mode, host_name(c, a->host),
+		    a->kind == NC_ACT_MIGRATE ? " → " : "",
+		    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
+	if (a->pool) {
+		nc_buf_adds(out, "into pool ");
+		md_escape(out, a->pool);
+		nc_buf_adds(out, ": ");
+	}
+	md_escape(out, a->reason);
+	if (a->placement) {
+		nc_buf_adds(out, "; placement: ");
+		md_escape(out, a->placement);
+	}
+	nc_buf_adds(out, " |\n");
+}
+
+#define MD_TABLE_HEAD "| # | | VM | action | host | why |\n|---|---|---|---|---|---|\n"
+#define MD_WARNING_MAX 4096   /* a bounded plan's warning (hosts that could not be read) */
+
+/* the marker line, the title and the warning: what every plan starts with */
+static void md_head(const struct nc_plan *p, const struct nc_cluster *c, const struct nc_render_opts *o,
+		    size_t warning_max, struct nc_buf *out)
+{
+	nc_marker_line(out, o->marker);
+	nc_buf_adds(out, "\n### NovaCron plan: ");
 	if (p->refused)
 		nc_buf_adds(out, "refused — ");
 	else if (nc_plan_partial(p))
@@ -401,47 +436,39 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		nc_buf_adds(out, "\n\n");
 	}
 	if (nc_plan_incomplete(p) && !p->refused) {
-		struct nc_buf t = NC_BUF_INIT;
+		struct nc_buf t = NC_BUF_INIT, e = NC_BUF_INIT;
 
 		incomplete_lines(p, c, "", "", &t);
+		md_escape(&e, t.buf);
+		if (warning_max && e.len > warning_max) {
+			size_t n = warning_max;
+
+			while (n && ((unsigned char)e.buf[n] & 0xc0) == 0x80)
+				n--;   /* whole UTF-8 characters */
+			while (n && e.buf[n - 1] == '\\')
+				n--;   /* never half an escape */
+			e.len = n;
+			e.buf[n] = '\0';
+			nc_buf_adds(&e, "…");
+		}
 		nc_buf_adds(out, "> **warning:** ");
-		md_escape(out, t.buf);
+		nc_buf_add(out, e.buf, e.len);
 		nc_buf_adds(out, "\n\n");
 		nc_buf_release(&t);
+		nc_buf_release(&e);
 	}
+}
+
+static void md_full(const struct nc_plan *p, const struct nc_cluster *c, const struct nc_render_opts *o,
+		    struct nc_buf *out)
+{
+	size_t i, j;
+
+	md_head(p, c, o, 0, out);
 	if (p->nactions) {
-		nc_buf_adds(out, "| # | | VM | action | host | why |\n|---|---|---|---|---|---|\n");
-		for (i = 0; i < p->nactions; i++) {
-			const struct nc_action *a = &p->actions[i];
-
-			char mode[100];
-
-			mode[0] = 0;
-			if (a->restart)
-				snprintf(mode, sizeof(mode), " (restart)");
-			else if (a->kind == NC_ACT_MIGRATE) {
-				char m[96];
-
-				nc_migrate_mode(a, m, sizeof(m));
-				snprintf(mode, sizeof(mode), " (%s)", m);
-			}
-			nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
-				    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
-				    nc_action_name(a->kind), mode, host_name(c, a->host),
-				    a->kind == NC_ACT_MIGRATE ? " → " : "",
-				    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
-			if (a->pool) {
-				nc_buf_adds(out, "into pool ");
-				md_escape(out, a->pool);
-				nc_buf_adds(out, ": ");
-			}
-			md_escape(out, a->reason);
-			if (a->placement) {
-				nc_buf_adds(out, "; placement: ");
-				md_escape(out, a->placement);
-			}
-			nc_buf_adds(out, " |\n");
-		}
+		nc_buf_adds(out, MD_TABLE_HEAD);
+		for (i = 0; i < p->nactions; i++)
+			md_row(&p->actions[i], c, out);
 		nc_buf_addc(out, '\n');
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
@@ -513,6 +540,72 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 		}
 	}
 	nc_buf_adds(out, "\n</details>\n");
+}
+
+/*
+ * A plan over o->max_bytes: the head, a table of counts, as many whole rows
+ * of the actions table as fit, and a line saying what was left out and
+ * where the whole plan is.  Notes, changes and hosts are in the full plan.
+ */
+static void md_bounded(const struct nc_plan *p, const struct nc_cluster *c, const struct nc_render_opts *o,
+		       size_t full_len, struct nc_buf *out)
+{
+	struct nc_buf tail = NC_BUF_INIT, row = NC_BUF_INIT;
+	size_t i, shown = 0, errors = 0, warnings = 0;
+
+	md_head(p, c, o, MD_WARNING_MAX, out);
+	nc_buf_addf(out, "| create | update | delete | start | stop | migrate | upload | restart elsewhere | notes |\n"
+			 "|---|---|---|---|---|---|---|---|---|\n"
+			 "| %zu | %zu | %zu | %zu | %zu | %zu | %zu | %zu | %zu |\n\n",
+		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload,
+		    p->nrecover, p->nnotes);
+	for (i = 0; i < p->nnotes; i++) {
+		errors += p->notes[i].kind == NC_NOTE_ERROR;
+		warnings += p->notes[i].kind == NC_NOTE_WARNING;
+	}
+	/* the tail is at most this long: the counts below have at most 20 digits each */
+	nc_buf_addf(&tail, "\n... and %020zu more actions (%020zu bytes): the full plan is in the job's "
+			   "artifacts (`novacron plan --output markdown --max-bytes 0`)\n", (size_t)0, (size_t)0);
+	if (p->nnotes)
+		nc_buf_addf(&tail, "\n%020zu notes (%020zu errors, %020zu warnings) are in the full plan.\n",
+			    (size_t)0, (size_t)0, (size_t)0);
+	if (p->nactions && out->len + strlen(MD_TABLE_HEAD) + tail.len < o->max_bytes) {
+		nc_buf_adds(out, MD_TABLE_HEAD);
+		for (i = 0; i < p->nactions; i++) {
+			nc_buf_reset(&row);
+			md_row(&p->actions[i], c, &row);
+			if (out->len + row.len + tail.len > o->max_bytes)
+				break;
+			nc_buf_add(out, row.buf, row.len);
+			shown++;
+		}
+	}
+	if (shown < p->nactions)
+		nc_buf_addf(out, "\n... and %zu more action%s (%zu bytes): the full plan is in the job's artifacts "
+				 "(`novacron plan --output markdown --max-bytes 0`)\n", p->nactions - shown,
+			    p->nactions - shown == 1 ? "" : "s", full_len);
+	else
+		nc_buf_addf(out, "\nThe changes of each action and the hosts do not fit (%zu bytes): the full plan is in "
+				 "the job's artifacts (`novacron plan --output markdown --max-bytes 0`)\n", full_len);
+	if (p->nnotes)
+		nc_buf_addf(out, "\n%zu note%s (%zu error%s, %zu warning%s) %s in the full plan.\n", p->nnotes,
+			    p->nnotes == 1 ? "" : "s", errors, errors == 1 ? "" : "s", warnings,
+			    warnings == 1 ? "" : "s", p->nnotes == 1 ? "is" : "are");
+	nc_buf_release(&row);
+	nc_buf_release(&tail);
+}
+
+void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c,
+			     const struct nc_render_opts *o, struct nc_buf *out)
+{
+	struct nc_buf full = NC_BUF_INIT;
+
+	md_full(p, c, o, &full);
+	if (!o->max_bytes || full.len <= o->max_bytes)
+		nc_buf_add(out, full.buf, full.len);
+	else
+		md_bounded(p, c, o, full.len, out);
+	nc_buf_release(&full);
 }
 
 static void json_str(struct nc_buf *out, const char *s)
