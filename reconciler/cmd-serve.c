@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -70,17 +71,11 @@ static bool take_trigger(void)
 	return t;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* one line, credentials in URLs removed (reconciler/status.c) */
-static void logf_(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	nc_serve_vlog(fmt, ap);
-	va_end(ap);
-}
+/* one line, credentials in URLs removed (reconciler/status.c): info, error, warn, debug */
+#define logf_(...) nc_serve_logl(NC_LOG_INFO, __VA_ARGS__)
+#define loge_(...) nc_serve_logl(NC_LOG_ERROR, __VA_ARGS__)
+#define logw_(...) nc_serve_logl(NC_LOG_WARN, __VA_ARGS__)
+#define logd_(...) nc_serve_logl(NC_LOG_DEBUG, __VA_ARGS__)
 
 static double mono(void)
 {
@@ -132,6 +127,10 @@ struct server {
 	struct nc_verbs *verbs;
 	struct nc_web_hooks hooks;       /* for nc_web_create */
 	char held[65];                   /* the digest of the plan held for approval, as last said */
+	uint64_t pass_seq;               /* passes run: the log's and notifications' "pass" */
+	char status_sha[160];            /* the last commit status posted (forges): for which revision */
+	int status_state;                /* and its enum nc_commit_state */
+	int log_level_flag, log_format_flag;   /* --log-level, --log-format (-1: not given) */
 };
 
 #define NC_LEASE_RENEW_MS 250
@@ -176,10 +175,10 @@ static void *lease_loop(void *arg)
 		if (r == 1 && prev != 1)
 			logf_("lease acquired: this instance acts");
 		else if (r != 1 && prev == 1)
-			logf_("lease lost (%s): starting no new action, standing by",
+			logw_("lease lost (%s): starting no new action, standing by",
 			      r < 0 ? err.msg : holder ? holder : "held by another instance");
 		else if (r < 0 && prev != -1)
-			logf_("lease: %s", err.msg);
+			logw_("lease: %s", err.msg);
 		prev = r;
 		free(holder);
 		for (slept = 0; slept < NC_LEASE_RENEW_MS && !atomic_load(&s->lease_stop); slept += 50)
@@ -210,12 +209,12 @@ static int read_token(char **out, const char *path)
 	if (nc_secret_check(path, &mode) == NC_SECRET_MODE_BAD) {
 		char *m = nc_secret_msg("tokenFile", path, mode);
 
-		logf_("%s; refusing to start", m);
+		loge_("%s; refusing to start", m);
 		free(m);
 		return -1;
 	}
 	if (nc_read_file(path, 4096, &token, &len) < 0) {
-		logf_("cannot read tokenFile %s: %s", path, errno ? strerror(errno) : "larger than 4 KiB");
+		loge_("cannot read tokenFile %s: %s", path, errno ? strerror(errno) : "larger than 4 KiB");
 		return -1;
 	}
 	while (len && (token[len - 1] == '\n' || token[len - 1] == '\r'))
@@ -224,12 +223,12 @@ static int read_token(char **out, const char *path)
 		if ((unsigned char)token[i] <= ' ' || token[i] == 0x7f)
 			break;
 	if (i < len || strlen(token) != len) {
-		logf_("tokenFile %s: the token holds blanks or control characters; refusing to start", path);
+		loge_("tokenFile %s: the token holds blanks or control characters; refusing to start", path);
 		free(token);
 		return -1;
 	}
 	if (len < NC_TOKEN_MIN) {
-		logf_("tokenFile %s: the token is %s (%zu bytes); it needs at least %d characters "
+		loge_("tokenFile %s: the token is %s (%zu bytes); it needs at least %d characters "
 		      "(e.g. openssl rand -hex 32 > %s); refusing to start", path, len ? "too short" : "empty",
 		      len, NC_TOKEN_MIN, path);
 		free(token);
@@ -242,6 +241,22 @@ static int read_token(char **out, const char *path)
 static const char *or_default(const struct nc_str *s, const char *d)
 {
 	return NC_IS_SET(*s) ? s->v : d;
+}
+
+/*
+ * A commit status for revision id to the forge targets (github-status,
+ * gitlab-status): git sources only (the id is the commit), once per
+ * (revision, state), so a drift pass that changes nothing says nothing.
+ */
+static void forge_status(struct server *s, const char *id, enum nc_commit_state st, const char *description)
+{
+	if (!NC_IS_SET(s->cfg.source.git) || !nc_notify_has_forge(&s->cfg) || !id || !*id)
+		return;
+	if (strcmp(s->status_sha, id) == 0 && s->status_state == (int)st)
+		return;
+	snprintf(s->status_sha, sizeof(s->status_sha), "%s", id);
+	s->status_state = (int)st;
+	nc_notify_commit_status(&s->cfg, id, st, description);
 }
 
 static bool ha_enabled(const struct nc_serve_config *c)
@@ -349,7 +364,7 @@ static int start_health(struct server *s)
 	ho.may_clear = health_may_clear;
 	ho.opaque = s;
 	if (nc_health_start(&s->health, &ho, &err) < 0) {
-		logf_("%s", err.msg);
+		loge_("%s", err.msg);
 		return -1;
 	}
 	logf_("ha: checking every host every %u ms; suspect after %u missed checks, failed %u ms after the first, "
@@ -437,7 +452,7 @@ static int start_monitor(struct server *s)
 	mo.alerts = s->kept_alerts;
 	s->kept_alerts = NULL;
 	if (nc_monitor_start(&s->monitor, &mo, &err) < 0) {
-		logf_("%s", err.msg);
+		loge_("%s", err.msg);
 		free(dir);
 		return -1;
 	}
@@ -505,9 +520,9 @@ static int start_parts(struct server *s)
 	s->state_dir = nc_xstrdup(or_default(&c->state_dir, NC_SERVE_STATE_DIR));
 	/* the owner's only; never through a shell */
 	if (nc_mkdir_p_mode(s->cache_dir, 0700) < 0)
-		logf_("cannot create %s: %s", s->cache_dir, strerror(errno));
+		logw_("cannot create %s: %s", s->cache_dir, strerror(errno));
 	if (nc_mkdir_p_mode(s->state_dir, 0700) < 0)
-		logf_("cannot create %s: %s", s->state_dir, strerror(errno));
+		logw_("cannot create %s: %s", s->state_dir, strerror(errno));
 	verbs_start(s);
 	/* refused before anything starts: a bad token file is a configuration error */
 	if (NC_IS_SET(c->token_file) && read_token(&token, c->token_file.v) < 0)
@@ -521,11 +536,16 @@ static int start_parts(struct server *s)
 			const struct nc_serve_notify *n = (const struct nc_serve_notify *)c->notify.v + ni;
 			char *m;
 
-			if (!NC_IS_SET(n->token_file) ||
-			    nc_secret_check(n->token_file.v, &mode) != NC_SECRET_MODE_BAD)
+			const struct nc_str *f = NC_IS_SET(n->token_file) &&
+						 nc_secret_check(n->token_file.v, &mode) == NC_SECRET_MODE_BAD ? &n->token_file :
+						 NC_IS_SET(n->secret_file) &&
+						 nc_secret_check(n->secret_file.v, &mode) == NC_SECRET_MODE_BAD ? &n->secret_file :
+						 NULL;
+
+			if (!f)
 				continue;
-			m = nc_secret_msg("notify tokenFile", n->token_file.v, mode);
-			logf_("%s; refusing to start", m);
+			m = nc_secret_msg(f == &n->token_file ? "notify tokenFile" : "notify secretFile", f->v, mode);
+			loge_("%s; refusing to start", m);
 			free(m);
 			free(token);
 			return -1;
@@ -555,7 +575,7 @@ static int start_parts(struct server *s)
 	so.cache_dir = s->cache_dir;
 	so.debounce_ms = NC_IS_SET(c->source.debounce) ? (unsigned)c->source.debounce.ms : 200;
 	if (s->sdrv->open(&s->src, &so, &err) < 0) {
-		logf_("cannot open the source: %s", err.msg);
+		loge_("cannot open the source: %s", err.msg);
 		free(token);
 		return -1;
 	}
@@ -582,7 +602,7 @@ static int start_parts(struct server *s)
 		lo.file = lease_file;
 	}
 	if (s->ldrv->open(&s->lease, &lo, &err) < 0) {
-		logf_("cannot open the lease: %s", err.msg);
+		loge_("cannot open the lease: %s", err.msg);
 		free(owner);
 		free(lease_file);
 		free(token);
@@ -593,7 +613,7 @@ static int start_parts(struct server *s)
 	atomic_store(&s->lease_stop, 0);
 	atomic_store(&s->leader_state, -2);
 	if (pthread_create(&s->lease_thread, NULL, lease_loop, s) != 0) {
-		logf_("cannot start the lease thread");
+		loge_("cannot start the lease thread");
 		free(token);
 		return -1;
 	}
@@ -608,20 +628,20 @@ static int start_parts(struct server *s)
 
 		if (!colon || strcmp(colon, ":0") != 0) {
 			if (!s->api && nc_api_create(&s->api, s->state_dir, &err) < 0) {
-				logf_("%s", err.msg);
+				loge_("%s", err.msg);
 				free(token);
 				return -1;
 			}
 			if ((!NC_IS_SET(c->api.enabled) || c->api.enabled.v) &&
 			    nc_web_create(&s->web, c, s->config_path, s->state_dir, &s->st, &s->hooks, &err) < 0) {
-				logf_("%s", err.msg);
+				loge_("%s", err.msg);
 				free(token);
 				return -1;
 			}
 			if (s->web)
 				nc_web_set_api(s->web, s->api);
 			if (nc_http_start(&s->http, listen, token, c, &s->st, on_webhook, NULL, s->web, &err) < 0) {
-				logf_("%s", err.msg);
+				loge_("%s", err.msg);
 				free(token);
 				return -1;
 			}
@@ -667,8 +687,8 @@ static int load_config(struct server *s, bool initial)
 	nc_diags_init(&d);
 	if (nc_serve_config_load(&cfg, &holder, s->config_path, &d) < 0) {
 		nc_diags_format_text(&d, &b, 0);
-		fwrite(b.buf, 1, b.len, stderr);
-		logf_("%s: invalid configuration%s", s->config_path, initial ? "" : "; keeping the old one");
+		nc_serve_log_block(NC_LOG_ERROR, b.buf);
+		loge_("%s: invalid configuration%s", s->config_path, initial ? "" : "; keeping the old one");
 		nc_buf_release(&b);
 		nc_diags_release(&d);
 		nc_spec_free(holder);
@@ -695,8 +715,8 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	    nc_serve_check_paths(&s->cfg, s->config_path, spec, &d) < 0 ||
 	    nc_fence_names_check(spec, &s->cfg.fencing.devices, s->config_path, &d) < 0) {
 		nc_diags_format_text(&d, &b, 0);
-		fwrite(b.buf, 1, b.len, stderr);
-		logf_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
+		nc_serve_log_block(NC_LOG_ERROR, b.buf);
+		loge_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
 		      s->good.id[0] ? s->good.id : "nothing");
 		snprintf(s->refused_id, sizeof(s->refused_id), "%s", rev->id);
 		{
@@ -723,9 +743,18 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 			nc_set_str(&s->st.invalid_id, rev->id);
 			nc_set_str(&s->st.invalid_error, msg);
 			pthread_mutex_unlock(&s->st.mu);
+			{
+				struct json_object *det = json_object_new_object();
+				struct nc_notify_event ev = { "invalid", rev->id, NULL, b.buf, 0, det };
+
+				json_object_object_add(det, "errors", json_object_new_int64((int64_t)d.errors));
+				json_object_object_add(det, "first_error", json_object_new_string(msg));
+				nc_notify_event(&s->cfg, &ev);
+				json_object_put(det);
+			}
+			forge_status(s, rev->id, NC_COMMIT_FAILURE, msg);
 			free(msg);
 		}
-		nc_notify(&s->cfg, "invalid", rev->id, b.buf);
 		nc_buf_release(&b);
 		nc_diags_release(&d);
 		nc_spec_free(spec);
@@ -749,19 +778,20 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	nc_set_str(&s->st.invalid_error, NULL);
 	pthread_mutex_unlock(&s->st.mu);
 	health_hosts(s);
+	nc_log_context(s->good.id, 0);
 	logf_("new revision %s: %s", s->good.id, s->good.summary ? s->good.summary : "");
 	if (s->sdrv->applied) {
 		struct nc_err err = { "" };
 
 		if (s->sdrv->applied(s->src, &s->good, &err) < 0)
-			logf_("%s", err.msg);
+			logw_("%s", err.msg);
 	}
 }
 
 /* a revision the source refused (signature, links, rollback): reported as invalid */
 static void refuse(struct server *s, struct nc_revision *rev, const char *why)
 {
-	logf_("revision %s is invalid: %s; %s stays in force", rev->id, why,
+	loge_("revision %s is invalid: %s; %s stays in force", rev->id, why,
 	      s->good.id[0] ? s->good.id : "nothing");
 	pthread_mutex_lock(&s->st.mu);
 	nc_set_str(&s->st.seen_id, rev->id);
@@ -769,6 +799,7 @@ static void refuse(struct server *s, struct nc_revision *rev, const char *why)
 	nc_set_str(&s->st.invalid_error, why);
 	pthread_mutex_unlock(&s->st.mu);
 	nc_notify(&s->cfg, "invalid", rev->id, why);
+	forge_status(s, rev->id, NC_COMMIT_FAILURE, why);
 	nc_revision_release(rev);
 }
 
@@ -865,7 +896,7 @@ static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, co
 		fo.devices = &s->cfg.fencing.devices;
 		fo.timeout_ms = ms_or(&ha->fence_timeout, NC_HA_FENCE_TIMEOUT_MS);
 		if (fs->result == 2 || fs->result == 3)
-			logf_("fencing host %s: %zu VM%s to restart, %zu rbd disk%s%s", fs->host, t.nvms,
+			logw_("fencing host %s: %zu VM%s to restart, %zu rbd disk%s%s", fs->host, t.nvms,
 			      t.nvms == 1 ? "" : "s", t.ndisks, t.ndisks == 1 ? "" : "s",
 			      t.need_host ? ", the whole host needed (a VM with local or no rbd disks)" : "");
 		r = nc_fence_host(s->good_spec, &t, fs->host, &fo, &out, &err);
@@ -902,7 +933,7 @@ static void fence_failed_hosts(struct server *s, const struct nc_cluster *cl, co
 					       err.msg[0] && out.detail[0] && strcmp(err.msg, out.detail) ? ")" : "",
 					       ms_or(&ha->fence_retry, NC_HA_FENCE_RETRY_MS) / 1000.0);
 
-			logf_("%s", m);
+			loge_("%s", m);
 			nc_notify_host(&s->cfg, "fence_failed", s->good.id, fs->host, m);
 			if (s->health)
 				nc_health_set_fence(s->health, fs->host, false, NULL, err.msg[0] ? err.msg : out.detail);
@@ -972,7 +1003,37 @@ struct progress_log {
 	bool log;                        /* also in serve's log (recoveries) */
 	struct nc_api *api;              /* each line an "action" event */
 	const struct nc_plan *plan;
+	const struct nc_cluster *cl;
 };
+
+/*
+ * One apply line ("[3/10] create VM web-1 on kvm1 ... done (0.02s)") as a
+ * log line with its VM, host and action: failed an error, skipped a
+ * warning, done info for recoveries and debug for the rest (the pass's
+ * summary line says how many); migration progress ("  #3 web-1: ...") debug.
+ */
+static void progress_log_line(struct progress_log *pl, const char *line)
+{
+	struct nc_log_fields f = { NULL, NULL, NULL };
+	enum nc_log_level lvl = pl->log ? NC_LOG_INFO : NC_LOG_DEBUG;
+	unsigned long i = 0;
+
+	if (line[0] == '[' && sscanf(line + 1, "%lu/", &i) == 1 && i >= 1 && i <= pl->plan->nactions) {
+		const struct nc_action *a = &pl->plan->actions[i - 1];
+
+		f.vm = a->obj == NC_OBJ_VM ? a->vm : NULL;
+		f.action = nc_action_name(a->kind);
+		if (a->host < pl->cl->nhosts)
+			f.host = pl->cl->hosts[a->host].spec->obj.meta.name.v;
+		if (strstr(line, " ... failed"))
+			lvl = NC_LOG_ERROR;
+		else if (strstr(line, " ... skipped"))
+			lvl = NC_LOG_WARN;
+	} else if (!pl->log) {
+		lvl = NC_LOG_DEBUG;
+	}
+	nc_serve_logf(lvl, &f, "apply: %s", line);
+}
 
 static ssize_t progress_write(void *cookie, const char *buf, size_t n)
 {
@@ -981,8 +1042,7 @@ static ssize_t progress_write(void *cookie, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			if (pl->log)
-				logf_("apply: %s", pl->line.buf ? pl->line.buf : "");
+			progress_log_line(pl, pl->line.buf ? pl->line.buf : "");
 			nc_api_progress(pl->api, pl->plan, pl->line.buf ? pl->line.buf : "");
 			nc_buf_reset(&pl->line);
 		} else {
@@ -1076,13 +1136,18 @@ static int run_pass(struct server *s)
 	/* a hand `novacron apply` running: this pass only observes (hostrec.h, NC_APPLY_LOCK) */
 	if (apply && (plock = nc_apply_lock(s->state_dir, false, &rerr)) < 0) {
 		if (plock == -2)
-			logf_("a novacron apply holds %s/%s: this pass applies (and fences) nothing", s->state_dir,
+			logw_("a novacron apply holds %s/%s: this pass applies (and fences) nothing", s->state_dir,
 			      NC_APPLY_LOCK);
 		else
-			logf_("error: %s; nothing is applied", rerr.msg);
+			loge_("error: %s; nothing is applied", rerr.msg);
 		rerr.msg[0] = 0;
 		apply = false;
 	}
+	s->pass_seq++;
+	nc_log_context(s->good.id, s->pass_seq);
+	logd_("pass %llu started on %s", (unsigned long long)s->pass_seq, s->good.id);
+	if (strcmp(s->status_sha, s->good.id) != 0)
+		forge_status(s, s->good.id, NC_COMMIT_PENDING, "NovaCron is reconciling the cluster to this revision");
 	nc_api_pass_started(s->api, s->good.id);
 	memset(&r, 0, sizeof(r));
 	memset(&oo, 0, sizeof(oo));
@@ -1094,7 +1159,7 @@ static int run_pass(struct server *s)
 	 * without the record a pass cannot know which hosts left, so it applies nothing */
 	rec_ok = nc_hostrec_load(&rec, s->state_dir, &rerr) == 0;
 	if (!rec_ok) {
-		logf_("error: %s; nothing is applied", rerr.msg);
+		loge_("error: %s; nothing is applied", rerr.msg);
 		apply = false;
 		ret = -1;
 	}
@@ -1131,7 +1196,7 @@ static int run_pass(struct server *s)
 	/* the record of failed and fenced hosts, read after fencing wrote it; partitioned: none,
 	 * so nothing is restarted */
 	if (nc_ha_load(&harec, s->state_dir, &rerr) < 0) {
-		logf_("error: %s; nothing is applied", rerr.msg);
+		loge_("error: %s; nothing is applied", rerr.msg);
 		apply = false;
 		ha_ok = false;
 		ret = -1;
@@ -1156,7 +1221,7 @@ static int run_pass(struct server *s)
 	if (p.errors || p.refused) {
 		ret = -1;
 	} else if (p.nactions && apply && !held) {
-		struct progress_log pl = { NC_BUF_INIT, p.nrecover > 0, s->api, &p };
+		struct progress_log pl = { NC_BUF_INIT, p.nrecover > 0, s->api, &p, &cl };
 		cookie_io_functions_t io = { .write = progress_write };
 		FILE *prog = NULL;
 		size_t k;
@@ -1164,11 +1229,16 @@ static int run_pass(struct server *s)
 		logf_("applying %zu actions of %s", p.nactions, s->good.id);
 		if (p.nrecover) {
 			for (k = 0; k < p.nactions; k++)
-				if (p.actions[k].kind == NC_ACT_RECOVER)
-					logf_("recovery: %s on %s: %s", p.actions[k].vm,
-					      cl.hosts[p.actions[k].host].spec->obj.meta.name.v, p.actions[k].reason);
+				if (p.actions[k].kind == NC_ACT_RECOVER) {
+					struct nc_log_fields f = { p.actions[k].vm,
+								   cl.hosts[p.actions[k].host].spec->obj.meta.name.v,
+								   "recover" };
+
+					nc_serve_logf(NC_LOG_WARN, &f, "recovery: %s on %s: %s", p.actions[k].vm,
+						      f.host, p.actions[k].reason);
+				}
 		}
-		if (p.nrecover || s->api) {
+		{
 			prog = fopencookie(&pl, "w", io);
 			if (prog)
 				setvbuf(prog, NULL, _IONBF, 0);
@@ -1193,7 +1263,7 @@ static int run_pass(struct server *s)
 				     p.blocked, p.blocked == 1 ? " is" : "s are", p.blocked == 1 ? "it" : "they");
 	}
 	if (rec_ok && nc_hostrec_commit(s->state_dir, s->good_spec, &cl, applied ? &p : NULL, &rerr) < 0)
-		logf_("warning: the record of hosts was not updated: %s", rerr.msg);
+		logw_("warning: the record of hosts was not updated: %s", rerr.msg);
 	/* a failed host that is back with nothing left to clean up leaves the HA record (then its
 	 * health may go back to ok); never from a plan that was not applied */
 	if (rec_ok && ha_ok && apply && (applied || (!p.nactions && !p.errors && !p.refused))) {
@@ -1201,7 +1271,7 @@ static int run_pass(struct server *s)
 		char *line, *save = NULL;
 
 		if (nc_ha_commit(s->state_dir, &cl, &p, applied ? !r.failed && !r.skipped : true, &hl, &rerr) < 0)
-			logf_("warning: the HA record was not updated: %s", rerr.msg);
+			logw_("warning: the HA record was not updated: %s", rerr.msg);
 		for (line = hl.buf ? strtok_r(hl.buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
 			logf_("%s", line);
 		nc_buf_release(&hl);
@@ -1306,18 +1376,58 @@ static int run_pass(struct server *s)
 		}
 		free(perr);
 	}
-	if (p.nactions)
-		logf_("pass on %s: %zu actions, %zu done, %zu failed, %zu skipped, %zu drifted (%.2fs)", s->good.id,
-		      p.nactions, r.done, r.failed, r.skipped, drift, mono() - t0);
+	/* the pass's end: info when it had actions, an error when it failed, debug otherwise */
+	nc_serve_logl(ret < 0 ? NC_LOG_ERROR : p.nactions ? NC_LOG_INFO : NC_LOG_DEBUG,
+		      "pass on %s: %zu actions, %zu done, %zu failed, %zu skipped, %zu drifted (%.2fs)%s%s", s->good.id,
+		      p.nactions, r.done, r.failed, r.skipped, drift, mono() - t0, ret < 0 ? ": " : "",
+		      ret < 0 ? (s->st.last_error ? s->st.last_error : "failed") : "");
 	for (i = 0; i < p.nnotes; i++)
 		if (p.notes[i].kind != NC_NOTE_INFO)
-			logf_("%s: %s", p.notes[i].kind == NC_NOTE_ERROR ? "error" : "warning", p.notes[i].text);
-	if (drift)
-		nc_notify(&s->cfg, "drift", s->good.id, "the cluster drifted from the spec; NovaCron restores it");
-	if (ret < 0)
-		nc_notify(&s->cfg, "failed", s->good.id, s->st.last_error);
-	else if (r.done)
-		nc_notify(&s->cfg, "applied", s->good.id, "the cluster now matches the spec");
+			nc_serve_logl(p.notes[i].kind == NC_NOTE_ERROR ? NC_LOG_ERROR : NC_LOG_WARN, "%s",
+				      p.notes[i].text);
+	{
+		/* the pass in numbers, the "details" of its notifications */
+		struct json_object *det = json_object_new_object();
+		struct nc_notify_event ev = { NULL, s->good.id, NULL, NULL, s->pass_seq, det };
+		char *desc;
+
+		json_object_object_add(det, "actions", json_object_new_int64((int64_t)p.nactions));
+		json_object_object_add(det, "done", json_object_new_int64((int64_t)r.done));
+		json_object_object_add(det, "failed", json_object_new_int64((int64_t)r.failed));
+		json_object_object_add(det, "skipped", json_object_new_int64((int64_t)r.skipped));
+		json_object_object_add(det, "drifted", json_object_new_int64((int64_t)drift));
+		json_object_object_add(det, "applied", json_object_new_boolean(applied));
+		if (drift) {
+			ev.event = "drift";
+			ev.message = "the cluster drifted from the spec; NovaCron restores it";
+			nc_notify_event(&s->cfg, &ev);
+		}
+		if (ret < 0) {
+			ev.event = "failed";
+			ev.message = s->st.last_error;
+			nc_notify_event(&s->cfg, &ev);
+		} else if (r.done) {
+			ev.event = "applied";
+			ev.message = "the cluster now matches the spec";
+			nc_notify_event(&s->cfg, &ev);
+		}
+		json_object_put(det);
+		/* the commit status: the pass's result on the revision (git sources, forge targets) */
+		if (ret < 0)
+			desc = nc_xasprintf("pass %llu failed: %s", (unsigned long long)s->pass_seq,
+					    s->st.last_error ? s->st.last_error : "failed");
+		else if (held)
+			desc = nc_xasprintf("a plan of %zu actions waits for approval", p.nactions);
+		else if (p.nactions && !applied)
+			desc = nc_xasprintf("%zu actions planned, none applied (paused or apply disabled)", p.nactions);
+		else if (applied)
+			desc = nc_xasprintf("applied: %zu actions done; the cluster matches this revision", r.done);
+		else
+			desc = nc_xstrdup("in force: the cluster matches this revision");
+		forge_status(s, s->good.id, ret < 0 ? (p.errors || p.refused ? NC_COMMIT_FAILURE : NC_COMMIT_ERROR) :
+			     held || (p.nactions && !applied) ? NC_COMMIT_PENDING : NC_COMMIT_SUCCESS, desc);
+		free(desc);
+	}
 	nc_plan_release(&p);
 	nc_cluster_release(&cl);
 	if (republish.r) {
@@ -1339,6 +1449,7 @@ static int run_pass(struct server *s)
 	free(incomplete);
 	if (plock >= 0)
 		nc_hostrec_unlock(plock);
+	nc_log_context(s->good.id, 0);
 	return ret;
 }
 
@@ -1388,7 +1499,7 @@ static void run_due_backups(struct server *s)
 
 			if (nc_backup_vm(&res, s->good_spec, &cl, vms[j], b, &ro, &err) < 0) {
 				failed++;
-				logf_("backup %s failed: %s", vms[j]->obj.meta.name.v, err.msg);
+				loge_("backup %s failed: %s", vms[j]->obj.meta.name.v, err.msg);
 				pthread_mutex_lock(&s->st.mu);
 				nc_set_str(&s->st.last_backup_error, err.msg);
 				pthread_mutex_unlock(&s->st.mu);
@@ -1419,7 +1530,7 @@ static void run_due_backups(struct server *s)
 			if ((ret.keep_last || ret.keep_daily || ret.keep_weekly || ret.keep_monthly) && nv) {
 				if (nc_schedule_repo_open(&repo, b, false, &err) < 0 ||
 				    nc_backup_prune(&pr, repo, &ret, false, &err) < 0) {
-					logf_("backup schedule %s: prune: %s", name, err.msg);
+					logw_("backup schedule %s: prune: %s", name, err.msg);
 				} else {
 					logf_("backup schedule %s: pruned %zu backups, %zu chunks", name, pr.nremoved,
 					      pr.chunks_deleted);
@@ -1450,7 +1561,7 @@ static void verbs_pause(struct server *s)
 	if (!nc_verbs_take_pause(s->verbs, &paused, &frc, why, sizeof(why)))
 		return;
 	if (frc < 0)
-		logf_("warning: %s; the %s state does not survive a restart", why, paused ? "paused" : "resumed");
+		logw_("warning: %s; the %s state does not survive a restart", why, paused ? "paused" : "resumed");
 	logf_("%s through the API%s", paused ? "paused" : "resumed",
 	      paused ? ": passes plan and apply nothing, scheduled backups do not run, until POST /api/v1/resume" :
 		       ": reconciling");
@@ -1487,7 +1598,7 @@ static void verbs_jobs(struct server *s)
 		case NC_VERB_BACKUP:
 			logf_("backup %s: asked through the API", j.vm);
 			if ((rc = nc_verbs_backup(&env, j.vm, &err)) < 0) {
-				logf_("backup %s failed: %s", j.vm, err.msg);
+				loge_("backup %s failed: %s", j.vm, err.msg);
 				nc_notify(&s->cfg, "failed", s->good.id, err.msg);
 			}
 			pthread_mutex_lock(&s->st.mu);
@@ -1504,13 +1615,13 @@ static void verbs_jobs(struct server *s)
 			logf_("restore %s from backup %.16s%s%s: asked through the API", j.vm, j.backup,
 			      j.as[0] ? " as " : "", j.as);
 			if (nc_verbs_restore(&env, j.vm, j.backup, j.as[0] ? j.as : NULL, &err) < 0)
-				logf_("restore %s failed: %s", j.vm, err.msg);
+				loge_("restore %s failed: %s", j.vm, err.msg);
 			else
 				logf_("restore %s from backup %.16s%s%s: done", j.vm, j.backup, j.as[0] ? " as " : "", j.as);
 			break;
 		case NC_VERB_FENCE_CONFIRM:
 			if (nc_verbs_fence_confirm(&env, j.host, j.by, &err) < 0)
-				logf_("fence confirm %s (by %s) refused: %s", j.host, j.by, err.msg);
+				logw_("fence confirm %s (by %s) refused: %s", j.host, j.by, err.msg);
 			break;
 		}
 		if (s->api) {
@@ -1540,13 +1651,31 @@ static double backoff(unsigned failures)
 	return d;
 }
 
-enum { OPT_ONCE = NC_OPT_LONG_ONLY, OPT_CHECK };
+enum { OPT_ONCE = NC_OPT_LONG_ONLY, OPT_CHECK, OPT_LOG_LEVEL, OPT_LOG_FORMAT };
+
+/* the log's level and format: a flag, else serve.yaml's log:, else info and text */
+static void apply_log_config(const struct server *s, bool loaded)
+{
+	int level = s->log_level_flag >= 0 ? s->log_level_flag :
+		    loaded && NC_IS_SET(s->cfg.log.level) ? s->cfg.log.level.v : NC_LOG_INFO;
+	int format = s->log_format_flag >= 0 ? s->log_format_flag :
+		     loaded && NC_IS_SET(s->cfg.log.format) ? s->cfg.log.format.v : NC_LOG_TEXT;
+
+	nc_log_configure((enum nc_log_level)level, (enum nc_log_format)format);
+}
 
 static const struct nc_opt serve_opts[] = {
 	{ "config", 'c', "FILE", "the operator's configuration: source, hosts, paths, API, notifications "
 	  "(docs/operations.md); required", NC_COMP_FILE, NULL },
 	{ "once", OPT_ONCE, NULL, "one fetch and one pass, then exit (0 ok, 1 not)", NC_COMP_NONE, NULL },
 	{ "check", OPT_CHECK, NULL, "only check the configuration and exit", NC_COMP_NONE, NULL },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "lowest level of log lines written: error, warn, info or debug "
+	  "(default: log.level of the configuration, else info)", NC_COMP_WORDS, "error warn info debug" },
+	{ "log-format", OPT_LOG_FORMAT, "FORMAT", "text (TIME novacron serve: MESSAGE) or json (one object per line "
+	  "with time, level, msg, revision, pass; for journald or Loki); default: log.format, else text",
+	  NC_COMP_WORDS, "text json" },
+	{ "verbose", 'v', NULL, "the same as --log-level debug", NC_COMP_NONE, NULL },
+	{ "quiet", 'q', NULL, "the same as --log-level warn", NC_COMP_NONE, NULL },
 	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
 	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
 };
@@ -1558,11 +1687,13 @@ static const char *const serve_examples[] = {
 	"novacron serve --config serve.yaml --once",
 	"run the loop in the foreground (SIGHUP reloads the configuration, SIGTERM stops)",
 	"novacron serve --config /etc/novacron/serve.yaml",
+	"JSON log lines for journald or Loki, warnings and errors only",
+	"novacron serve --config /etc/novacron/serve.yaml --log-format json --quiet",
 	NULL,
 };
 
 const struct nc_cmd_doc nc_doc_serve = {
-	"serve", "serve --config FILE [--once | --check]",
+	"serve", "serve --config FILE [--once | --check] [--log-level LEVEL] [--log-format text|json] [-v | -q]",
 	"run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)",
 	"Each turn fetches the spec's git source when its interval is up, a webhook asked or the watched "
 	"folder changed; validates a new revision (an invalid one is reported and the last good one stays "
@@ -1584,12 +1715,31 @@ int cmd_serve(int argc, char **argv)
 	int c, ret = NC_EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
+	s.log_level_flag = s.log_format_flag = -1;
 	nc_getopt_init(&g, serve_opts, NULL);
 	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case 'c': s.config_path = optarg; break;
 		case OPT_ONCE: once = true; s.once = true; break;
 		case OPT_CHECK: check = true; break;
+		case OPT_LOG_LEVEL:
+			if ((s.log_level_flag = nc_log_level_parse(optarg)) < 0) {
+				fprintf(stderr, "novacron serve: --log-level must be error, warn, info or debug, not '%s'\n",
+					optarg);
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
+			}
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+				fprintf(stderr, "novacron serve: --log-format must be text or json, not '%s'\n", optarg);
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
+			}
+			s.log_format_flag = strcmp(optarg, "json") == 0 ? NC_LOG_JSON : NC_LOG_TEXT;
+			break;
+		case 'v': s.log_level_flag = NC_LOG_DEBUG; break;
+		case 'q': s.log_level_flag = NC_LOG_WARN; break;
 		case 'h':
 			nc_getopt_release(&g);
 			nc_cmd_help(stdout, &nc_doc_serve);
@@ -1605,8 +1755,10 @@ int cmd_serve(int argc, char **argv)
 		nc_cmd_usage_error(&nc_doc_serve);
 		return NC_EXIT_ERROR;
 	}
+	apply_log_config(&s, false);
 	if (load_config(&s, true) < 0)
 		return NC_EXIT_ERROR;
+	apply_log_config(&s, true);
 	if (check) {
 		printf("%s: valid\n", s.config_path);
 		nc_spec_free(s.cfg_holder);
@@ -1647,6 +1799,7 @@ int cmd_serve(int argc, char **argv)
 			stop_monitor(&s);
 			stop_health(&s);
 			if (load_config(&s, false) == 0) {
+				apply_log_config(&s, true);
 				stop_parts(&s);
 				if (start_parts(&s) < 0) {
 					ret = NC_EXIT_ERROR;
@@ -1711,7 +1864,7 @@ int cmd_serve(int argc, char **argv)
 				s.st.fetch_failures++;
 				nc_set_str(&s.st.last_error, err.msg);
 				pthread_mutex_unlock(&s.st.mu);
-				logf_("fetch failed: %s", err.msg);
+				loge_("fetch failed: %s", err.msg);
 				nc_notify(&s.cfg, "failed", NULL, err.msg);
 				next_fetch = now + backoff(s.failures);
 				if (once) {

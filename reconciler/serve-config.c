@@ -87,18 +87,34 @@ static const struct nc_field apply_fields[] = {
 static const struct nc_schema apply_schema = SCHEMA("apply", struct nc_serve_apply, apply_fields);
 
 static const char *const notify_format_values[] = { "generic", "alertmanager", "slack", NULL };
+static const char *const notify_type_values[] = { "generic", "alertmanager", "slack", "mattermost", "teams",
+						  "github-status", "gitlab-status", NULL };
 static const struct nc_field notify_fields[] = {
-	F("url", NC_F_STR, struct nc_serve_notify, url, .required = 1, .check = NC_CHK_HTTP_URL,
-	  .doc = "where to POST events"),
+	F("url", NC_F_STR, struct nc_serve_notify, url, .check = NC_CHK_HTTP_URL,
+	  .doc = "where to POST events (required but for forges); github-status and gitlab-status: the API "
+		 "(default https://api.github.com, https://gitlab.com/api/v4)"),
+	F("type", NC_F_ENUM, struct nc_serve_notify, type, .values = notify_type_values,
+	  .doc = "generic (default: NovaCron's JSON), alertmanager (alert events only), slack, mattermost, "
+		 "teams (a Workflows webhook: an Adaptive Card), github-status or gitlab-status (a commit "
+		 "status for each revision of a git source)"),
 	F("events", NC_F_STRLIST, struct nc_serve_notify, events,
 	  .doc = "failed, drift, applied, invalid, host_suspect, host_failed, host_ok, fenced, "
 	  "fence_failed, partitioned, alert (default failed, drift, the HA events but host_suspect and host_ok, "
-	  "and alert; alertmanager targets: alert)"),
+	  "and alert; alertmanager targets: alert; forges take none)"),
 	F("tokenFile", NC_F_STR, struct nc_serve_notify, token_file, .check = NC_CHK_ABS_PATH,
-	  .doc = "sent as Authorization: Bearer"),
+	  .doc = "webhooks: sent as Authorization: Bearer; forges: the API token"),
+	F("tokenEnv", NC_F_STR, struct nc_serve_notify, token_env,
+	  .doc = "forges: the API token from this environment variable (when no tokenFile)"),
+	F("secretFile", NC_F_STR, struct nc_serve_notify, secret_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "generic: sign each body with HMAC-SHA256 under this key (X-NovaCron-Signature: sha256=HEX)"),
+	F("repository", NC_F_STR, struct nc_serve_notify, repository,
+	  .doc = "github-status: OWNER/REPO; gitlab-status: the project's id or path (required for forges)"),
+	F("name", NC_F_STR, struct nc_serve_notify, name,
+	  .doc = "forges: the status is named novacron/NAME (default apply)"),
+	F("targetUrl", NC_F_STR, struct nc_serve_notify, target_url, .check = NC_CHK_HTTP_URL,
+	  .doc = "forges: the status's link (e.g. the dashboard)"),
 	F("format", NC_F_ENUM, struct nc_serve_notify, format, .values = notify_format_values,
-	  .doc = "generic (default: NovaCron's JSON), alertmanager (Alertmanager's webhook payload; alert "
-		 "events only) or slack (Slack and Mattermost incoming webhooks: {\"text\": ...})"),
+	  .doc = "the former name of type (generic, alertmanager or slack)"),
 };
 static const struct nc_schema notify_schema = SCHEMA("notify", struct nc_serve_notify, notify_fields);
 
@@ -213,6 +229,16 @@ static const struct nc_field tenancy_fields[] = {
 };
 static const struct nc_schema tenancy_schema = SCHEMA("tenancy", struct nc_serve_tenancy, tenancy_fields);
 
+static const char *const log_level_values[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_format_values[] = { "text", "json", NULL };
+static const struct nc_field log_fields[] = {
+	F("level", NC_F_ENUM, struct nc_serve_logcfg, level, .values = log_level_values,
+	  .doc = "lowest level written: error, warn, info (default) or debug; --log-level wins"),
+	F("format", NC_F_ENUM, struct nc_serve_logcfg, format, .values = log_format_values,
+	  .doc = "text (default: TIME novacron serve: MESSAGE) or json (one object per line); --log-format wins"),
+};
+static const struct nc_schema log_schema = SCHEMA("log", struct nc_serve_logcfg, log_fields);
+
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
 	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
@@ -255,6 +281,8 @@ static const struct nc_field config_fields[] = {
 	  .doc = "GitHub and GitLab push webhooks (POST /webhook)"),
 	F("tenancy", NC_F_STRUCT, struct nc_serve_config, tenancy, .sub = &tenancy_schema,
 	  .doc = "where Tenant objects may be declared (trusted; docs/tenants.md)"),
+	F("log", NC_F_STRUCT, struct nc_serve_config, log, .sub = &log_schema,
+	  .doc = "serve's log: level and format (docs/operations.md \"Logging\")"),
 };
 static const struct nc_schema config_schema = SCHEMA("serve configuration", struct nc_serve_config,
 						     config_fields);
@@ -314,6 +342,86 @@ static int telemetry_check(const struct nc_serve_telemetry *t, struct nc_diags *
 	return 0;
 }
 
+/* only these characters in a word that reaches a forge's URL */
+static bool word_ok(const char *s, const char *extra)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr(extra, *s)))
+			return false;
+	return true;
+}
+
+/* a notify entry's keys make sense for its type */
+static int notify_check(const struct nc_serve_notify *n, struct nc_diags *diags)
+{
+	enum nc_notify_format t = nc_notify_type(n);
+	bool forge = nc_notify_is_forge(n);
+
+	if (NC_IS_SET(n->type) && NC_IS_SET(n->format) && n->type.v != n->format.v) {
+		nc_diag_error(diags, n->format.pos, "notify: 'format' is the former name of 'type'; give one of them");
+		return -1;
+	}
+	if (!forge && !NC_IS_SET(n->url)) {
+		nc_diag_error(diags, n->pos, "missing required key 'url' in notify");
+		return -1;
+	}
+	if (NC_IS_SET(n->secret_file) && t != NC_NOTIFY_GENERIC) {
+		nc_diag_error(diags, n->secret_file.pos, "notify: secretFile signs generic bodies only");
+		return -1;
+	}
+	if (NC_IS_SET(n->token_env) && !word_ok(n->token_env.v, "_")) {
+		nc_diag_error(diags, n->token_env.pos, "notify: tokenEnv must name an environment variable, not '%s'",
+			      n->token_env.v);
+		return -1;
+	}
+	if (!forge) {
+		const struct nc_str *f = NC_IS_SET(n->repository) ? &n->repository : NC_IS_SET(n->name) ? &n->name :
+					 NC_IS_SET(n->target_url) ? &n->target_url : NC_IS_SET(n->token_env) ? &n->token_env :
+					 NULL;
+
+		if (f) {
+			nc_diag_error(diags, f->pos, "notify: repository, name, targetUrl and tokenEnv are for "
+				      "type github-status or gitlab-status");
+			return -1;
+		}
+		return 0;
+	}
+	if (n->events.n) {
+		nc_diag_error(diags, n->events.pos, "notify: a %s target takes no events: it posts a commit status "
+			      "for each revision", t == NC_NOTIFY_GITHUB_STATUS ? "github-status" : "gitlab-status");
+		return -1;
+	}
+	if (!NC_IS_SET(n->repository)) {
+		nc_diag_error(diags, n->pos, "missing required key 'repository' in notify (type %s)",
+			      t == NC_NOTIFY_GITHUB_STATUS ? "github-status: OWNER/REPO" :
+			      "gitlab-status: the project's id or path");
+		return -1;
+	}
+	if (t == NC_NOTIFY_GITHUB_STATUS ? !word_ok(n->repository.v, "._-/") || !strchr(n->repository.v, '/') ||
+					  strchr(strchr(n->repository.v, '/') + 1, '/') || n->repository.v[0] == '/' ||
+					  !strchr(n->repository.v, '/')[1] :
+	    !word_ok(n->repository.v, "._-/") || strstr(n->repository.v, "..") || n->repository.v[0] == '/') {
+		nc_diag_error(diags, n->repository.pos, "notify: repository must be %s, not '%s'",
+			      t == NC_NOTIFY_GITHUB_STATUS ? "OWNER/REPO" : "a project id or GROUP/PROJECT path",
+			      n->repository.v);
+		return -1;
+	}
+	if (NC_IS_SET(n->name) && (!word_ok(n->name.v, "._-/") || strlen(n->name.v) > 100)) {
+		nc_diag_error(diags, n->name.pos, "notify: name must be letters, digits, '.', '_', '-' or '/', not '%s'",
+			      n->name.v);
+		return -1;
+	}
+	if (!NC_IS_SET(n->token_file) && !NC_IS_SET(n->token_env)) {
+		nc_diag_error(diags, n->pos, "notify: a %s target needs tokenFile or tokenEnv (the API token)",
+			      t == NC_NOTIFY_GITHUB_STATUS ? "github-status" : "gitlab-status");
+		return -1;
+	}
+	return 0;
+}
+
 int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, const char *path,
 			 struct nc_diags *diags)
 {
@@ -343,6 +451,9 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 	for (i = 0; i < out->notify.n; i++) {
 		const struct nc_serve_notify *n = (const struct nc_serve_notify *)out->notify.v + i;
 
+		if (notify_check(n, diags) < 0)
+			return -1;
+
 		for (j = 0; j < n->events.n; j++) {
 			for (k = 0; k < NC_ARRAY_SIZE(events); k++)
 				if (strcmp(n->events.v[j].v, events[k]) == 0)
@@ -354,7 +465,7 @@ int nc_serve_config_load(struct nc_serve_config *out, struct nc_spec **holder, c
 					      n->events.v[j].v);
 				return -1;
 			}
-			if (n->format.v == NC_NOTIFY_ALERTMANAGER && strcmp(n->events.v[j].v, "alert") != 0) {
+			if (nc_notify_type(n) == NC_NOTIFY_ALERTMANAGER && strcmp(n->events.v[j].v, "alert") != 0) {
 				nc_diag_error(diags, n->events.v[j].pos,
 					      "event '%s' cannot go to a format: alertmanager target: Alertmanager "
 					      "takes alerts only (list alert, or use format generic or slack)",

@@ -61,15 +61,26 @@ struct nc_serve_apply {
 };
 /* apply.mode: auto applies each plan; approve holds it until POST /api/v1/plan/approve names its digest */
 enum nc_apply_mode { NC_APPLY_AUTO, NC_APPLY_APPROVE };
-/* the payload a notify target gets (docs/monitoring.md "Notifications") */
-enum nc_notify_format { NC_NOTIFY_GENERIC, NC_NOTIFY_ALERTMANAGER, NC_NOTIFY_SLACK };
+/* the payload a notify target gets (docs/monitoring.md "Notifications"); format: is the old name
+ * of type: for the first three */
+enum nc_notify_format { NC_NOTIFY_GENERIC, NC_NOTIFY_ALERTMANAGER, NC_NOTIFY_SLACK, NC_NOTIFY_MATTERMOST,
+			NC_NOTIFY_TEAMS, NC_NOTIFY_GITHUB_STATUS, NC_NOTIFY_GITLAB_STATUS };
 struct nc_serve_notify {
 	struct nc_pos pos;
-	struct nc_str url;
+	struct nc_str url;               /* webhooks: where to POST; forges: the API (default the public one) */
 	struct nc_strlist events;        /* failed, drift, applied, invalid, HA events, alert */
 	struct nc_str token_file;
-	struct nc_enum format;           /* enum nc_notify_format; default generic */
+	struct nc_enum format;           /* enum nc_notify_format (the first three); default generic */
+	struct nc_enum type;             /* enum nc_notify_format; wins over format */
+	struct nc_str secret_file;       /* generic: HMAC-SHA256 key of X-NovaCron-Signature */
+	struct nc_str token_env;         /* forges: the token from this environment variable */
+	struct nc_str repository;        /* github-status: OWNER/REPO; gitlab-status: the project id or path */
+	struct nc_str name;              /* forges: the status is novacron/NAME (default apply) */
+	struct nc_str target_url;        /* forges: the status's link (optional) */
 };
+/* the type a target has: type:, else format:, else generic */
+enum nc_notify_format nc_notify_type(const struct nc_serve_notify *n);
+bool nc_notify_is_forge(const struct nc_serve_notify *n);
 /* `ha:` failure detection and recovery (docs/ha.md); defaults in reconciler/health.h */
 struct nc_serve_ha {
 	struct nc_pos pos;
@@ -136,6 +147,12 @@ struct nc_serve_tenancy {
 	struct nc_pos pos;
 	struct nc_strlist admin_paths;
 };
+/* `log:` serve's log lines (docs/operations.md "Logging"); --log-level / --log-format win */
+struct nc_serve_logcfg {
+	struct nc_pos pos;
+	struct nc_enum level;            /* enum nc_log_level (not set: info) */
+	struct nc_enum format;           /* enum nc_log_format: text (default) or json */
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -158,6 +175,7 @@ struct nc_serve_config {
 	struct nc_serve_api api;
 	struct nc_serve_webhooks webhooks;
 	struct nc_serve_tenancy tenancy;
+	struct nc_serve_logcfg log;
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
@@ -229,6 +247,34 @@ void nc_set_str_redacted(char **slot, const char *v);
 void nc_serve_log(const char *fmt, ...) NC_PRINTF(1, 2);
 void nc_serve_vlog(const char *fmt, va_list ap) NC_PRINTF(1, 0);
 /*
+ * Levels and formats (docs/operations.md "Logging").  nc_serve_log is info.
+ * A line below the configured level is not written.  Text: as above, with
+ * "error: ", "warning: " or "debug: " before MESSAGE at those levels (not
+ * twice).  JSON: one object per line, built with json-c:
+ * {"time": RFC 3339 with ms, "level", "msg", "revision": SHA|null,
+ *  "pass": N|null, and "vm", "host", "action" where the call gives them}.
+ * revision and pass come from the current context (nc_log_context), which
+ * the serve loop sets: any thread's line carries the pass in progress.
+ */
+enum nc_log_level { NC_LOG_ERROR, NC_LOG_WARN, NC_LOG_INFO, NC_LOG_DEBUG };
+enum nc_log_format { NC_LOG_TEXT, NC_LOG_JSON };
+struct nc_log_fields {
+	const char *vm, *host, *action;  /* NULL: not said */
+};
+/* "error", "warn" (or "warning"), "info", "debug" -> the level, -1 for anything else */
+int nc_log_level_parse(const char *s);
+const char *nc_log_level_name(enum nc_log_level l);
+void nc_log_configure(enum nc_log_level level, enum nc_log_format format);
+bool nc_log_enabled(enum nc_log_level level);
+/* the revision in force (NULL: none) and the pass in progress (0: none), thread-safe */
+void nc_log_context(const char *revision, uint64_t pass);
+void nc_serve_logl(enum nc_log_level level, const char *fmt, ...) NC_PRINTF(2, 3);
+void nc_serve_logf(enum nc_log_level level, const struct nc_log_fields *f, const char *fmt, ...) NC_PRINTF(3, 4);
+/* lines as they are (diagnostics: "file:line:col: error: ..."), each a JSON line of its own in JSON */
+void nc_serve_log_block(enum nc_log_level level, const char *text);
+void nc_serve_logv_at(enum nc_log_level level, const struct nc_log_fields *f, const char *fmt, va_list ap)
+	NC_PRINTF(3, 0);
+/*
  * Log lines about clients, rate-limited so a flood cannot flood the log: at
  * most burst lines per window seconds, the rest counted; when a window has
  * ended, one "PREFIX: suppressed N messagesWHAT in the last Ws" line.
@@ -273,10 +319,22 @@ void nc_http_stop(struct nc_http *h);
 
 /* ---- notifications (reconciler/notify.c, libcurl) ---- */
 /*
- * POSTs {"event": ..., "source": ..., "revision": ..., "message": ...} to
- * every configured webhook listening for that event, in the background,
- * with up to 3 tries.
+ * An event to every configured webhook listening for it, in the background,
+ * with up to 3 tries (again only after a transport error, a 5xx or a 429),
+ * shaped by the target's type: generic JSON (format_version 1: event,
+ * source, revision, pass, host, message, summary, details, time; signed with
+ * X-NovaCron-Signature: sha256=HMAC when a secretFile is set), Slack or
+ * Mattermost ({"text": ...}, escaped for each) or Teams (an Adaptive Card
+ * for a Workflows webhook).  Forge targets take commit statuses only
+ * (nc_notify_commit_status).  pass 0: the pass in progress (nc_log_context).
  */
+struct json_object;
+struct nc_notify_event {
+	const char *event, *revision, *host, *message;
+	uint64_t pass;
+	struct json_object *details;     /* an object (borrowed), or NULL: {} */
+};
+void nc_notify_event(const struct nc_serve_config *cfg, const struct nc_notify_event *ev);
 void nc_notify(const struct nc_serve_config *cfg, const char *event, const char *revision,
 	       const char *message);
 /* the same with "host": HOST (the HA events: host_suspect, host_failed, host_ok, fenced,
@@ -285,13 +343,27 @@ void nc_notify_host(const struct nc_serve_config *cfg, const char *event, const 
 		    const char *host, const char *message);
 /*
  * An alert's transition (firing or resolved; telemetry/alerts.h) to every
- * target listening for `alert`, once, shaped by the target's format:
+ * target listening for `alert`, once, shaped by the target's type:
  * generic (the JSON above with "event": "alert" and an "alert" object),
- * alertmanager (Alertmanager's webhook payload, version 4) or slack
- * ({"text": ...}, also Mattermost).
+ * alertmanager (Alertmanager's webhook payload, version 4), slack,
+ * mattermost or teams (one line: "[FIRING] severity rule: summary").
  */
 struct nc_alert_event;
 void nc_notify_alert(const struct nc_serve_config *cfg, const struct nc_alert_event *ev);
+/*
+ * A commit status for revision sha (hex, a git source's commit) to every
+ * github-status and gitlab-status target: GitHub's POST
+ * {url}/repos/OWNER/REPO/statuses/SHA {state, context, description,
+ * target_url}, GitLab's POST {url}/projects/ID/statuses/SHA?state=...
+ * (pending is "running", failure and error "failed").  description is cut
+ * to 140 bytes; the token (tokenFile or tokenEnv) goes in a header only.
+ */
+enum nc_commit_state { NC_COMMIT_PENDING, NC_COMMIT_SUCCESS, NC_COMMIT_FAILURE, NC_COMMIT_ERROR };
+void nc_notify_commit_status(const struct nc_serve_config *cfg, const char *sha, enum nc_commit_state state,
+			     const char *description);
+bool nc_notify_has_forge(const struct nc_serve_config *cfg);
+/* the pass of the current log context (nc_log_context), 0: none */
+uint64_t nc_log_pass(void);
 /* waits for notifications in flight (at shutdown), up to timeout_ms */
 void nc_notify_drain(unsigned timeout_ms);
 

@@ -8,6 +8,8 @@
 #include "health.h"
 #include "monitor.h"
 
+#include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,27 +28,154 @@ void nc_set_str_redacted(char **slot, const char *v)
 	*slot = v ? nc_url_redact(v) : NULL;
 }
 
-void nc_serve_vlog(const char *fmt, va_list ap)
+/* ---- the log: levels, text or JSON lines, the pass in progress (serve.h) ---- */
+static atomic_int log_level = NC_LOG_INFO;
+static atomic_int log_format = NC_LOG_TEXT;
+static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
+static char ctx_revision[160];
+static uint64_t ctx_pass;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+int nc_log_level_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NC_ARRAY_SIZE(level_names); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	if (strcmp(s, "warning") == 0)
+		return NC_LOG_WARN;
+	return -1;
+}
+
+const char *nc_log_level_name(enum nc_log_level l)
+{
+	return (unsigned)l < NC_ARRAY_SIZE(level_names) ? level_names[l] : "info";
+}
+
+void nc_log_configure(enum nc_log_level level, enum nc_log_format format)
+{
+	atomic_store(&log_level, (int)level);
+	atomic_store(&log_format, (int)format);
+}
+
+bool nc_log_enabled(enum nc_log_level level)
+{
+	return (int)level <= atomic_load(&log_level);
+}
+
+void nc_log_context(const char *revision, uint64_t pass)
+{
+	pthread_mutex_lock(&ctx_mu);
+	snprintf(ctx_revision, sizeof(ctx_revision), "%s", revision ? revision : "");
+	ctx_pass = pass;
+	pthread_mutex_unlock(&ctx_mu);
+}
+
+uint64_t nc_log_pass(void)
+{
+	uint64_t p;
+
+	pthread_mutex_lock(&ctx_mu);
+	p = ctx_pass;
+	pthread_mutex_unlock(&ctx_mu);
+	return p;
+}
+
+/* s with every byte that is not part of valid UTF-8 replaced by '?' (in place): a JSON line
+ * a parser can read whatever a name from the cluster holds */
+static void utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		unsigned n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
+			     (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : 4;
+		unsigned i;
+
+		if (n == 4) {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		if (i <= n) {
+			*p++ = '?';
+			continue;
+		}
+		p += n + 1;
+	}
+}
+
+static void json_add_str(struct json_object *o, const char *k, const char *v)
+{
+	char *c;
+
+	if (!v) {
+		json_object_object_add(o, k, NULL);
+		return;
+	}
+	c = nc_url_redact(v);
+	utf8_clean(c);
+	json_object_object_add(o, k, json_object_new_string(c));
+	free(c);
+}
+
+void nc_serve_logv_at(enum nc_log_level level, const struct nc_log_fields *f, const char *fmt, va_list ap)
 {
 	struct nc_buf b = NC_BUF_INIT;
 	char ts[32], *safe;
 	struct timespec now;
 	struct tm tm;
 
+	if (!nc_log_enabled(level))
+		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	nc_buf_vaddf(&b, fmt, ap);
 	safe = nc_url_redact(b.buf);
 	nc_buf_reset(&b);
-	nc_buf_addf(&b, "%s.%03ldZ novacron serve: ", ts, now.tv_nsec / 1000000);
-	/* one event, one line: names from the cluster (an unmanaged domain may be
-	 * called "x\r\nnovacron serve: lease lost") cannot forge lines or move the cursor */
-	for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
-		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-			nc_buf_addf(&b, "\\x%02x", *p);
-		else
-			nc_buf_addc(&b, (char)*p);
+	if (atomic_load(&log_format) == NC_LOG_JSON) {
+		/* {"time", "level", "msg", "revision", "pass", then vm, host, action where given} */
+		struct json_object *o = json_object_new_object();
+		char tbuf[80];
+
+		snprintf(tbuf, sizeof(tbuf), "%s.%03ldZ", ts, now.tv_nsec / 1000000);
+		json_object_object_add(o, "time", json_object_new_string(tbuf));
+		json_object_object_add(o, "level", json_object_new_string(nc_log_level_name(level)));
+		utf8_clean(safe);
+		json_object_object_add(o, "msg", json_object_new_string(safe));
+		pthread_mutex_lock(&ctx_mu);
+		json_object_object_add(o, "revision", ctx_revision[0] ? json_object_new_string(ctx_revision) : NULL);
+		json_object_object_add(o, "pass", ctx_pass ? json_object_new_int64((int64_t)ctx_pass) : NULL);
+		pthread_mutex_unlock(&ctx_mu);
+		if (f && f->vm)
+			json_add_str(o, "vm", f->vm);
+		if (f && f->host)
+			json_add_str(o, "host", f->host);
+		if (f && f->action)
+			json_add_str(o, "action", f->action);
+		nc_buf_adds(&b, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+		const char *pre = prefix[level];
+
+		/* messages that say their level themselves keep their words */
+		if (*pre && strncmp(safe, pre, strlen(pre)) == 0)
+			pre = "";
+		nc_buf_addf(&b, "%s.%03ldZ novacron serve: %s", ts, now.tv_nsec / 1000000, pre);
+		/* one event, one line: names from the cluster (an unmanaged domain may be
+		 * called "x\r\nnovacron serve: lease lost") cannot forge lines or move the cursor */
+		for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
+			if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+				nc_buf_addf(&b, "\\x%02x", *p);
+			else
+				nc_buf_addc(&b, (char)*p);
+		}
 	}
 	nc_buf_adds(&b, "\n");
 	free(safe);
@@ -55,12 +184,52 @@ void nc_serve_vlog(const char *fmt, va_list ap)
 	nc_buf_release(&b);
 }
 
+void nc_serve_log_block(enum nc_log_level level, const char *text)
+{
+	char *copy, *line, *save = NULL;
+
+	if (!text || !*text || !nc_log_enabled(level))
+		return;
+	if (atomic_load(&log_format) != NC_LOG_JSON) {
+		fflush(stderr);
+		(void)nc_write_all(STDERR_FILENO, text, strlen(text));
+		return;
+	}
+	copy = nc_xstrdup(text);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		nc_serve_logl(level, "%s", line);
+	free(copy);
+}
+
+void nc_serve_vlog(const char *fmt, va_list ap)
+{
+	nc_serve_logv_at(NC_LOG_INFO, NULL, fmt, ap);
+}
+
 void nc_serve_log(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	nc_serve_vlog(fmt, ap);
+	nc_serve_logv_at(NC_LOG_INFO, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void nc_serve_logl(enum nc_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_serve_logv_at(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void nc_serve_logf(enum nc_log_level level, const struct nc_log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nc_serve_logv_at(level, f, fmt, ap);
 	va_end(ap);
 }
 
@@ -304,7 +473,7 @@ static void log_limit_flush_locked(struct nc_log_limit *l, double now)
 	if (now - l->start < l->window)
 		return;
 	if (l->suppressed)
-		nc_serve_log("%s: suppressed %lu messages%s in the last %.0fs", l->prefix, l->suppressed, l->what,
+		nc_serve_logl(NC_LOG_WARN, "%s: suppressed %lu messages%s in the last %.0fs", l->prefix, l->suppressed, l->what,
 			     l->window);
 	l->start = now;
 	l->lines = 0;
@@ -331,7 +500,7 @@ void nc_log_limitedv(struct nc_log_limit *l, const char *fmt, va_list ap)
 	log_limit_flush_locked(l, log_limit_now());
 	if (l->lines < l->burst) {
 		l->lines++;
-		nc_serve_log("%s: %s", l->prefix, b.buf);
+		nc_serve_logl(NC_LOG_WARN, "%s: %s", l->prefix, b.buf);
 	} else {
 		l->suppressed++;
 	}
@@ -352,7 +521,7 @@ void nc_log_limit_destroy(struct nc_log_limit *l)
 {
 	pthread_mutex_lock(&l->mu);
 	if (l->suppressed)
-		nc_serve_log("%s: suppressed %lu messages%s", l->prefix, l->suppressed, l->what);
+		nc_serve_logl(NC_LOG_WARN, "%s: suppressed %lu messages%s", l->prefix, l->suppressed, l->what);
 	pthread_mutex_unlock(&l->mu);
 	pthread_mutex_destroy(&l->mu);
 }

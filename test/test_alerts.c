@@ -805,18 +805,19 @@ START_TEST(test_alert_notifications)
 	b = body_at("/generic");
 	ck_assert_ptr_nonnull(b);
 	{
-		char *want = nc_xasprintf("{\"event\": \"alert\", \"source\": \"%s\", \"revision\": null, "
-					  "\"message\": \"kvm1 memory at 93.0%% <!channel> & \\\"quotes\\\"\", "
-					  "\"time\": 1700000000, ", dir);
+		char *want = nc_xasprintf("{ \"format_version\": 1, \"event\": \"alert\", \"source\": \"%s\", "
+					  "\"revision\": null, \"pass\": null, "
+					  "\"message\": \"kvm1 memory at 93.0%% <!channel> & \\\"quotes\\\"\", \"summary\": ", dir);
 
 		ck_assert_msg(strncmp(b, want, strlen(want)) == 0, "want '%s...' got '%s'", want, b);
 		free(want);
 	}
 	HAS(b, "\"event\": \"alert\"");
-	HAS(b, "\"alert\": {\"rule\": \"host-memory-high\", \"state\": \"firing\", \"severity\": \"critical\", "
+	HAS(b, "\"time\": 1700000000, \"alert\": { \"rule\": \"host-memory-high\", \"state\": \"firing\", "
+	       "\"severity\": \"critical\", "
 	       "\"target\": \"host\", \"object\": \"kvm1\", \"host\": null, \"metric\": \"memory_used_ratio\", "
 	       "\"value\": 0.93, \"summary\": \"kvm1 memory at 93.0% <!channel> & \\\"quotes\\\"\", "
-	       "\"since\": 1700000000, \"at\": 1700000000}}");
+	       "\"since\": 1700000000, \"at\": 1700000000 } }");
 	free(b);
 	b = body_at("/am");
 	ck_assert_ptr_nonnull(b);
@@ -839,8 +840,8 @@ START_TEST(test_alert_notifications)
 	free(b);
 	b = body_at("/slack");
 	ck_assert_ptr_nonnull(b);
-	ck_assert_str_eq(b, "{\"text\": \"[FIRING] critical host-memory-high: kvm1 memory at 93.0% &lt;!channel&gt; "
-			    "&amp; \\\"quotes\\\"\"}");
+	ck_assert_str_eq(b, "{ \"text\": \"[FIRING] critical host-memory-high: kvm1 memory at 93.0% &lt;!channel&gt; "
+			    "&amp; \\\"quotes\\\"\" }");
 	free(b);
 	pthread_mutex_lock(&got_mu);
 	/* the token is a header, never in a payload; the target listening for drift only got nothing */
@@ -875,8 +876,8 @@ START_TEST(test_alert_notifications)
 	HAS(b, "\"startsAt\": \"2023-11-14T22:13:20Z\", \"endsAt\": \"2023-11-14T22:14:20Z\"");
 	free(b);
 	b = body_at("/slack");
-	ck_assert_str_eq(b, "{\"text\": \"[RESOLVED] critical host-memory-high: kvm1 memory at 50.0% &lt;!channel&gt; "
-			    "&amp; \\\"quotes\\\"\"}");
+	ck_assert_str_eq(b, "{ \"text\": \"[RESOLVED] critical host-memory-high: kvm1 memory at 50.0% &lt;!channel&gt; "
+			    "&amp; \\\"quotes\\\"\" }");
 	free(b);
 	pthread_mutex_lock(&got_mu);
 	nc_buf_reset(&got);
@@ -885,10 +886,10 @@ START_TEST(test_alert_notifications)
 	nc_notify_host(&cfg, "host_failed", "0123456789abcdef0123", "kvm2", "no answer for 10s");
 	wait_bodies(2);
 	b = body_at("/slack");
-	ck_assert_str_eq(b, "{\"text\": \"NovaCron host_failed on kvm2 at revision 0123456789ab: no answer for 10s\"}");
+	ck_assert_str_eq(b, "{ \"text\": \"NovaCron host_failed on kvm2 at revision 0123456789ab: no answer for 10s\" }");
 	free(b);
 	b = body_at("/generic");
-	HAS(b, "{\"event\": \"host_failed\", \"source\": ");
+	HAS(b, "\"event\": \"host_failed\", \"source\": ");
 	HAS(b, "\"host\": \"kvm2\", \"message\": \"no answer for 10s\"");
 	free(b);
 	pthread_mutex_lock(&got_mu);
