@@ -638,11 +638,12 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"managed\": %zu, \"unmanaged\": %zu, "
+		    "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"adopt\": %zu, \"managed\": %zu, "
+		    "\"unmanaged\": %zu, "
 		    "\"imbalance\": [%.6f, %.6f], \"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
 		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->nrecover,
-		    p->managed, p->unmanaged, p->imbalance_before, p->imbalance_after,
+		    p->nadopt, p->managed, p->unmanaged, p->imbalance_before, p->imbalance_after,
 		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
 	nc_buf_adds(out, "  \"hosts\": [");
 	for (i = 0; i < c->nhosts; i++) {

@@ -190,6 +190,9 @@ START_TEST(test_adopt_import_to_empty_plan)
 	ck_assert_str_eq(jget(a, "action"), "adopt");
 	ck_assert_str_eq(jget(a, "vm"), "web-1");
 	ck_assert_str_eq(jget(a, "host"), "node1");
+	ck_assert(json_object_object_get_ex(root, "summary", &a));
+	ck_assert_str_eq(jget(a, "adopt"), "1");
+	ck_assert_str_eq(jget(a, "create"), "0");
 	json_object_put(root);
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC plan spec " ST), 2);
