@@ -38,6 +38,8 @@ int cmd_graph(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_man(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+/* `novacron __complete vms|hosts [PATH...]`: names for the completion scripts, one a line */
+int cmd_complete_names(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_import(int argc, char **argv);
@@ -47,7 +49,9 @@ int cmd_history(int argc, char **argv);
 int cmd_comment(int argc, char **argv);
 
 /* each command's documentation (opts.h), defined beside its parser */
-extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_serve, nc_doc_man, nc_doc_schema, nc_doc_get,
+extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_serve, nc_doc_validate, nc_doc_status,
+	nc_doc_capacity, nc_doc_backup, nc_doc_restore, nc_doc_decommission, nc_doc_fence, nc_doc_graph,
+	nc_doc_token, nc_doc_sim, nc_doc_explain, nc_doc_completion, nc_doc_man, nc_doc_schema, nc_doc_get,
 	nc_doc_import, nc_doc_show, nc_doc_diff, nc_doc_history, nc_doc_comment;
 
 /* Parses "text", "json" or "markdown" (allowed: a mask of 1 << enum nc_output). */

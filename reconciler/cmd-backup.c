@@ -19,7 +19,6 @@
 #include "jsonout.h"
 #include "pass-cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -172,7 +171,7 @@ static int do_run(const struct nc_spec *spec, const struct bk_args *a)
 			scheds[i] = sched;
 	} else {
 		if (!a->nnames) {
-			fprintf(stderr, "usage: novacron backup run VM... | --schedule NAME [PATH...]\n");
+			nc_cmd_usage_error(&nc_doc_backup);
 			return NC_EXIT_ERROR;
 		}
 		vms = nc_xcalloc(a->nnames, sizeof(*vms));
@@ -347,7 +346,7 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	struct nc_err err;
 
 	if (a->nnames != 1 || !a->backup) {
-		fprintf(stderr, "usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n");
+		nc_cmd_usage_error(&nc_doc_restore);
 		return NC_EXIT_ERROR;
 	}
 	if (!(vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->names[0]))) {
@@ -372,50 +371,115 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 	return NC_EXIT_OK;
 }
 
-static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool names_are_vms)
+enum { OPT_SCHEDULE = NC_OPT_LONG_ONLY, OPT_VM, OPT_BACKUP, OPT_AS, OPT_HOST, OPT_STATE_DIR, OPT_CONFIG,
+	OPT_READ_DATA, OPT_DRY_RUN };
+
+#define BK_COMMON_OPTS \
+	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts is kept (default as plan's)", NC_COMP_DIR, NULL }, \
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: how to reach the hosts, and the spec's " \
+	  "source when no PATH is given (default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL }, \
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL }
+
+static const struct nc_opt backup_opts[] = {
+	{ "schedule", OPT_SCHEDULE, "NAME", "the BackupSchedule: its VMs (run), its repository (list, check, "
+	  "prune) and its retention", NC_COMP_NONE, NULL },
+	{ "vm", OPT_VM, "VM", "list: only this VM's backups", NC_COMP_VM, NULL },
+	{ "output", 'o', "FORMAT", "list: text (default) or json", NC_COMP_WORDS, "text json" },
+	{ "read-data", OPT_READ_DATA, NULL, "check: also read every chunk and verify its hash (slow)", NC_COMP_NONE, NULL },
+	{ "dry-run", OPT_DRY_RUN, NULL, "prune: say what would be removed, remove nothing", NC_COMP_NONE, NULL },
+	BK_COMMON_OPTS,
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const struct nc_opt restore_opts[] = {
+	{ "backup", OPT_BACKUP, "ID", "the backup to restore, its id as `backup list` shows it; required", NC_COMP_NONE, NULL },
+	{ "as", OPT_AS, "NEWNAME", "restore into a new VM of this name beside the original, instead of "
+	  "overwriting its disks", NC_COMP_NONE, NULL },
+	{ "schedule", OPT_SCHEDULE, "NAME", "the BackupSchedule whose repository holds the backup (default the "
+	  "VM's restore.schedule, or the schedule covering it)", NC_COMP_NONE, NULL },
+	{ "host", OPT_HOST, "HOST", "the host to restore on when the VM has no domain on any host", NC_COMP_HOST, NULL },
+	BK_COMMON_OPTS,
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const backup_examples[] = {
+	"back two VMs up now",
+	"novacron backup run web-1 db-1 clusters/prod",
+	"list the nightly schedule's backups of one VM, as JSON",
+	"novacron backup list --schedule nightly --vm db-1 --output json clusters/prod",
+	"verify the repository's every chunk, then see what retention would remove",
+	"novacron backup check --schedule nightly --read-data && novacron backup prune --schedule nightly --dry-run",
+	NULL,
+};
+
+static const char *const restore_examples[] = {
+	"put a stopped VM's disks back as they were in a backup",
+	"novacron restore db-1 --backup 3f2a9c clusters/prod",
+	"restore into a new VM db-1-copy beside the original, on host kvm2",
+	"novacron restore db-1 --backup 3f2a9c --as db-1-copy --host kvm2 clusters/prod",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_backup = {
+	"backup",
+	"backup run VM... | --schedule NAME [PATH...] [OPTIONS]\n"
+	"backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n"
+	"backup check --schedule NAME [--read-data] [PATH...]\n"
+	"backup prune --schedule NAME [--dry-run] [PATH...]",
+	"back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)",
+	"run backs the named VMs (or a schedule's VMs) up now, at a consistent point and incrementally when "
+	"it can; with --schedule it then prunes by the schedule's retention. list shows a schedule's "
+	"backups, check verifies its repository (exit 1 on a problem), prune applies its retention.\n\n"
+	"The spec comes from the PATHs, else from the configuration's source (never a blind \".\"). "
+	"The repository is the schedule's target.",
+	backup_opts, backup_examples, NC_COMP_VM, "run list check prune",
+};
+
+const struct nc_cmd_doc nc_doc_restore = {
+	"restore", "restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [PATH...] [OPTIONS]",
+	"write a backup back into a VM's disks, or into a new VM beside it",
+	"Finds the backup in the repository of --schedule, the VM's restore.schedule or the schedule "
+	"covering the VM, and writes it back into the VM's disks, or with --as into a new VM beside it. "
+	"The spec comes from the PATHs, else from the configuration's source.",
+	restore_opts, restore_examples, NC_COMP_VM, NULL,
+};
+
+static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool names_are_vms,
+		 const struct nc_opt *table)
 {
-	static const struct option opts[] = {
-		{ "schedule", required_argument, NULL, 'S' },
-		{ "vm", required_argument, NULL, 'v' },
-		{ "backup", required_argument, NULL, 'b' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "read-data", no_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct nc_getopt g;
 	char **paths;
 	size_t np = 0;
 	int ch, i;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, table, NULL);
+	while ((ch = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (ch) {
-		case 'S': a->schedule = optarg; break;
-		case 'v': a->vm = optarg; break;
-		case 'b': a->backup = optarg; break;
-		case 'a': a->as = optarg; break;
-		case 'H': a->host = optarg; break;
-		case 's': a->state_dir = optarg; break;
-		case 'c': a->config_file = optarg; break;
-		case 'r': a->read_data = true; break;
-		case 'n': a->dry_run = true; break;
+		case OPT_SCHEDULE: a->schedule = optarg; break;
+		case OPT_VM: a->vm = optarg; break;
+		case OPT_BACKUP: a->backup = optarg; break;
+		case OPT_AS: a->as = optarg; break;
+		case OPT_HOST: a->host = optarg; break;
+		case OPT_STATE_DIR: a->state_dir = optarg; break;
+		case OPT_CONFIG: a->config_file = optarg; break;
+		case OPT_READ_DATA: a->read_data = true; break;
+		case OPT_DRY_RUN: a->dry_run = true; break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &a->out) < 0) {
 				fprintf(stderr, "novacron %s: --output must be text or json\n", cmd);
-				return -1;
+				nc_getopt_release(&g);
+				return -2;
 			}
 			break;
 		case 'h':
+			nc_getopt_release(&g);
 			return 1;
 		default:
+			nc_getopt_release(&g);
 			return -1;
 		}
 	}
+	nc_getopt_release(&g);
 	/* positional: spec paths are existing files or directories; the rest are VM names */
 	paths = nc_xcalloc((size_t)(argc - optind) + 1, sizeof(*paths));
 	a->names = nc_xcalloc((size_t)(argc - optind) + 1, sizeof(*a->names));
@@ -436,12 +500,6 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 	return 0;
 }
 
-#define BACKUP_USAGE \
-	"usage: novacron backup run VM... | --schedule NAME [PATH...] [--state-dir DIR] [--config FILE]\n" \
-	"       novacron backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n" \
-	"       novacron backup check --schedule NAME [--read-data] [PATH...]\n" \
-	"       novacron backup prune --schedule NAME [--dry-run] [PATH...]\n"
-
 int cmd_backup(int argc, char **argv)
 {
 	struct bk_args a;
@@ -450,17 +508,25 @@ int cmd_backup(int argc, char **argv)
 	int rc, ret = NC_EXIT_ERROR;
 
 	memset(&a, 0, sizeof(a));
-	if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
-		fputs(BACKUP_USAGE, sub ? stdout : stderr);
-		return sub ? NC_EXIT_OK : NC_EXIT_ERROR;
+	if (sub && (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)) {
+		nc_cmd_help(stdout, &nc_doc_backup);
+		return NC_EXIT_OK;
 	}
-	if (strcmp(sub, "run") && strcmp(sub, "list") && strcmp(sub, "check") && strcmp(sub, "prune")) {
-		fprintf(stderr, "novacron backup: unknown subcommand '%s'\n" BACKUP_USAGE, sub);
+	if (!sub) {
+		nc_cmd_usage_error(&nc_doc_backup);
 		return NC_EXIT_ERROR;
 	}
-	rc = parse(&a, sub, argc - 1, argv + 1, strcmp(sub, "run") == 0);
+	if (strcmp(sub, "run") && strcmp(sub, "list") && strcmp(sub, "check") && strcmp(sub, "prune")) {
+		fprintf(stderr, "novacron backup: unknown subcommand '%s'\n", sub);
+		nc_cmd_usage_error(&nc_doc_backup);
+		return NC_EXIT_ERROR;
+	}
+	rc = parse(&a, sub, argc - 1, argv + 1, strcmp(sub, "run") == 0, backup_opts);
 	if (rc) {
-		fputs(BACKUP_USAGE, rc > 0 ? stdout : stderr);
+		if (rc > 0)
+			nc_cmd_help(stdout, &nc_doc_backup);
+		else if (rc == -1)
+			nc_cmd_usage_error(&nc_doc_backup);
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}
@@ -492,10 +558,12 @@ int cmd_restore(int argc, char **argv)
 	int rc, ret = NC_EXIT_ERROR;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse(&a, "restore", argc, argv, true);
+	rc = parse(&a, "restore", argc, argv, true, restore_opts);
 	if (rc) {
-		fputs("usage: novacron restore VM --backup ID [--as NEWNAME] [--schedule NAME] [--host HOST] [--config FILE] [PATH...]\n",
-		      rc > 0 ? stdout : stderr);
+		if (rc > 0)
+			nc_cmd_help(stdout, &nc_doc_restore);
+		else if (rc == -1)
+			nc_cmd_usage_error(&nc_doc_restore);
 		ret = rc > 0 ? NC_EXIT_OK : NC_EXIT_ERROR;
 		goto out;
 	}

@@ -26,7 +26,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +43,6 @@ static void pct(struct nc_buf *b, double used, double cap)
 /* ---- --forecast: when memory, CPU and disk run out at the current trend
  * (docs/monitoring.md "Forecasts") ---- */
 
-#define CAPACITY_USAGE "capacity [PATH...] [--state-dir DIR] [--config FILE] [--template NAME] " \
-		       "[--output text|json] [--forecast [HORIZON] [--window DURATION] [--telemetry-dir DIR] " \
-		       "[--now TIME] [--output markdown]]"
 #define FC_FORMAT_VERSION 1
 #define FC_MIN_POINTS 12
 
@@ -760,21 +756,58 @@ out:
 	return ret;
 }
 
+enum { OPT_STATE_DIR = NC_OPT_LONG_ONLY, OPT_CONFIG, OPT_TEMPLATE, OPT_TIMEOUT, OPT_FORECAST, OPT_WINDOW,
+	OPT_NOW, OPT_TELEMETRY_DIR };
+
+static const struct nc_opt capacity_opts[] = {
+	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts is kept (default as plan's)", NC_COMP_DIR, NULL },
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: how to reach the hosts, and the spec's "
+	  "source when no PATH is given (default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
+	{ "template", OPT_TEMPLATE, "NAME", "also say how many more VMs of this Template fit, and where",
+	  NC_COMP_NONE, NULL },
+	{ "output", 'o', "FORMAT", "text (default) or json; markdown too with --forecast", NC_COMP_WORDS,
+	  "text json markdown" },
+	{ "timeout", OPT_TIMEOUT, "SEC", "give up on a host that does not answer within SEC seconds (default 30)",
+	  NC_COMP_NONE, NULL },
+	{ "forecast", OPT_FORECAST, "[HORIZON]", "instead, when memory, CPU and disk run out at the current "
+	  "trend, looking HORIZON ahead (default 30d; also \"--forecast 30d\"); exit 2 when something runs "
+	  "out within it", NC_COMP_NONE, NULL },
+	{ "window", OPT_WINDOW, "DURATION", "with --forecast: the history the trend is fitted on (default 7d)",
+	  NC_COMP_NONE, NULL },
+	{ "now", OPT_NOW, "TIME", "with --forecast: forecast as of TIME (unix seconds or YYYY-MM-DDTHH:MM:SSZ)",
+	  NC_COMP_NONE, NULL },
+	{ "telemetry-dir", OPT_TELEMETRY_DIR, "DIR", "with --forecast: read the history from DIR (default "
+	  "STATE_DIR/telemetry)", NC_COMP_DIR, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const capacity_examples[] = {
+	"usage per host and whether every host can fail safely (N+1)",
+	"novacron capacity examples/quickstart",
+	"how many more VMs of the Template \"small\" fit",
+	"novacron capacity --template small examples/quickstart",
+	"when the cluster runs out within 90 days, as Markdown",
+	"novacron capacity --forecast 90d --output markdown clusters/prod",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_capacity = {
+	"capacity", "capacity [PATH...] [OPTIONS]",
+	"usage per host, N+1 (can every host fail safely?), imbalance, room for a template; "
+	"--forecast: when they run out",
+	"Loads the spec (the PATHs, else the configuration's source), reads every host, and prints each "
+	"host's memory, CPU and disk in use against its capacity, whether the VMs of any one host could be "
+	"placed on the others if it failed (N+1), how unbalanced the hosts are and, with --template, how "
+	"many more VMs of that Template fit.\n\n"
+	"With --forecast it reads the recorded load history instead and says when memory, CPU and disk "
+	"run out at the current trend (docs/monitoring.md). Exit 2 when a host cannot fail safely or "
+	"something runs out within the horizon, 1 on an error.",
+	capacity_opts, capacity_examples, NC_COMP_FILE, NULL,
+};
+
 int cmd_capacity(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "template", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "forecast", optional_argument, NULL, 'F' },
-		{ "window", required_argument, NULL, 'W' },
-		{ "now", required_argument, NULL, 'N' },
-		{ "telemetry-dir", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state_dir = NULL, *tmpl = NULL, *config_file = NULL;
 	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
@@ -792,25 +825,26 @@ int cmd_capacity(int argc, char **argv)
 	int ch, ret = NC_EXIT_ERROR;
 	bool forecast = false;
 	struct fc_args fa;
+	struct nc_getopt g;
 
 	memset(&fa, 0, sizeof(fa));
 	fa.horizon = 30 * 86400;
 	fa.window = 7 * 86400;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, capacity_opts, NULL);
+	while ((ch = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (ch) {
-		case 's': state_dir = optarg; break;
-		case 'c': config_file = optarg; break;
-		case 't': tmpl = optarg; break;
-		case 'T': timeout = (unsigned)atoi(optarg); break;
+		case OPT_STATE_DIR: state_dir = optarg; break;
+		case OPT_CONFIG: config_file = optarg; break;
+		case OPT_TEMPLATE: tmpl = optarg; break;
+		case OPT_TIMEOUT: timeout = (unsigned)atoi(optarg); break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON | 1u << NC_OUT_MARKDOWN,
 					  &out) < 0) {
 				fprintf(stderr, "novacron capacity: --output must be text or json (or markdown with --forecast)\n");
-				return NC_EXIT_ERROR;
+				goto usage_fail;
 			}
 			break;
-		case 'F':
+		case OPT_FORECAST:
 			forecast = true;
 			/* "--forecast 30d" as well as "--forecast=30d": a word after it
 			 * that starts with a digit is the horizon (a PATH that does: ./PATH) */
@@ -819,31 +853,38 @@ int cmd_capacity(int argc, char **argv)
 			if (optarg && (fa.horizon = fc_duration(optarg)) < 0) {
 				fprintf(stderr, "novacron capacity: --forecast: '%s' is not a duration (e.g. 30d, 12w, 36h)\n",
 					optarg);
-				return NC_EXIT_ERROR;
+				goto usage_fail;
 			}
 			break;
-		case 'W':
+		case OPT_WINDOW:
 			if ((fa.window = fc_duration(optarg)) < 0) {
 				fprintf(stderr, "novacron capacity: --window: '%s' is not a duration (e.g. 7d, 36h)\n", optarg);
-				return NC_EXIT_ERROR;
+				goto usage_fail;
 			}
 			break;
-		case 'N':
+		case OPT_NOW:
 			if (fc_parse_now(optarg, &fa.now) < 0) {
 				fprintf(stderr, "novacron capacity: --now: '%s' is neither unix seconds nor YYYY-MM-DDTHH:MM:SSZ\n",
 					optarg);
-				return NC_EXIT_ERROR;
+				goto usage_fail;
 			}
 			fa.now_given = true;
 			break;
-		case 'D': fa.telemetry_dir = optarg; break;
+		case OPT_TELEMETRY_DIR: fa.telemetry_dir = optarg; break;
 		case 'h':
-			printf("usage: novacron %s\n", CAPACITY_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_capacity);
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron %s\n", CAPACITY_USAGE);
-			return NC_EXIT_ERROR;
+			nc_cmd_usage_error(&nc_doc_capacity);
+			goto usage_fail;
 		}
+	}
+	nc_getopt_release(&g);
+	if (0) {
+usage_fail:
+		nc_getopt_release(&g);
+		return NC_EXIT_ERROR;
 	}
 	if (!forecast && (out == NC_OUT_MARKDOWN || fa.telemetry_dir || fa.now_given ||
 			  fa.window != 7 * 86400)) {

@@ -14,13 +14,41 @@
 #include "cli.h"
 #include "pass-cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NC_DECOMMISSION_USAGE "decommission HOST [--force] [--state-dir DIR] [--config FILE] [--timeout SEC]"
+enum { OPT_STATE_DIR = NC_OPT_LONG_ONLY, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE };
 
-enum { OPT_STATE_DIR = 1000, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE };
+static const struct nc_opt decommission_opts[] = {
+	{ "force", OPT_FORCE, NULL, "forget the host even if it still holds managed VMs or cannot be read",
+	  NC_COMP_NONE, NULL },
+	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts is kept (default as plan's)", NC_COMP_DIR, NULL },
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: how to reach the host (default "
+	  "$NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
+	{ "timeout", OPT_TIMEOUT, "SEC", "give up on the host if it does not answer within SEC seconds "
+	  "(1-3600, default 30)", NC_COMP_NONE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const decommission_examples[] = {
+	"forget kvm3 after removing it from the spec and moving its VMs away",
+	"novacron decommission kvm3",
+	"forget a host that is gone for good and cannot be read",
+	"novacron decommission kvm3 --force",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_decommission = {
+	"decommission", "decommission HOST [--force] [OPTIONS]",
+	"forget a host that left the spec, once it holds no managed VM (docs/plan.md)",
+	"A host that leaves the spec is still observed, so the VMs it holds are not created twice. "
+	"decommission removes it from the record of hosts (STATE_DIR/hosts.json): passes stop observing it "
+	"and its VMs may be created elsewhere. It reads the host first and refuses while it holds managed "
+	"VMs or cannot be read, unless --force. It changes nothing on the host. Exit 0 removed, 1 refused "
+	"or error.",
+	decommission_opts, decommission_examples, NC_COMP_HOST, NULL,
+};
 
 static void list_vms(struct nc_buf *b, char *const *vms, size_t n)
 {
@@ -34,14 +62,6 @@ static void list_vms(struct nc_buf *b, char *const *vms, size_t n)
 
 int cmd_decommission(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nc_pass_args a;          /* only for the default state dir */
 	struct nc_cli_config cfg;
 	struct nc_hostrec rec = { 0 }, one = { 0 };
@@ -54,12 +74,13 @@ int cmd_decommission(int argc, char **argv)
 	const char *state_dir = NULL, *config_file = NULL, *name;
 	unsigned timeout_s = 30;
 	bool force = false, observed = false, have_cfg = false;
+	struct nc_getopt g;
 	int c, lock = -1, ret = NC_EXIT_ERROR;
 
 	memset(&a, 0, sizeof(a));
 	memset(&cl, 0, sizeof(cl));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, decommission_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR:
 			state_dir = optarg;
@@ -73,6 +94,7 @@ int cmd_decommission(int argc, char **argv)
 
 			if (!*optarg || *end || v < 1 || v > 3600) {
 				fprintf(stderr, "novacron decommission: --timeout must be a number from 1 to 3600\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			timeout_s = (unsigned)v;
@@ -82,12 +104,15 @@ int cmd_decommission(int argc, char **argv)
 			force = true;
 			break;
 		case 'h':
-			printf("usage: novacron %s\n", NC_DECOMMISSION_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_decommission);
 			return NC_EXIT_OK;
 		default:
+			nc_getopt_release(&g);
 			goto usage;
 		}
 	}
+	nc_getopt_release(&g);
 	if (optind != argc - 1)
 		goto usage;
 	name = argv[optind];
@@ -182,7 +207,7 @@ int cmd_decommission(int argc, char **argv)
 	ret = NC_EXIT_OK;
 	goto out;
 usage:
-	fprintf(stderr, "usage: novacron %s\n", NC_DECOMMISSION_USAGE);
+	nc_cmd_usage_error(&nc_doc_decommission);
 	return NC_EXIT_ERROR;
 out:
 	if (observed)

@@ -34,17 +34,54 @@
 #include "fencing.h"
 #include "pass-cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define NC_FENCE_USAGE "fence confirm HOST [--by NAME] [--force] | run HOST [PATH...] [--force] | " \
-		       "list [--output text|json] | clear HOST " \
-		       "[--state-dir DIR] [--config FILE] [--timeout SEC]"
+enum { OPT_STATE_DIR = NC_OPT_LONG_ONLY, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE, OPT_BY };
 
-enum { OPT_STATE_DIR = 1000, OPT_CONFIG, OPT_TIMEOUT, OPT_FORCE, OPT_BY };
+static const struct nc_opt fence_opts[] = {
+	{ "by", OPT_BY, "NAME", "confirm: who confirms (default $SUDO_USER, $USER or the uid)", NC_COMP_NONE, NULL },
+	{ "force", OPT_FORCE, NULL, "confirm, run: go on even though the host can be read right now",
+	  NC_COMP_NONE, NULL },
+	{ "output", 'o', "FORMAT", "list: text (default) or json", NC_COMP_WORDS, "text json" },
+	{ "state-dir", OPT_STATE_DIR, "DIR", "where the HA record and the record of hosts are kept (default as "
+	  "plan's)", NC_COMP_DIR, NULL },
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: how to reach the host, its fence devices "
+	  "(default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
+	{ "timeout", OPT_TIMEOUT, "SEC", "give up on the host if it does not answer within SEC seconds "
+	  "(1-3600, default 10)", NC_COMP_NONE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const fence_examples[] = {
+	"kvm2 was powered off by hand: let its HA VMs restart elsewhere",
+	"novacron fence confirm kvm2 --by alice",
+	"fence kvm2 with its configured devices, as serve would",
+	"novacron fence run kvm2 clusters/prod --config /etc/novacron/serve.yaml",
+	"the record of failed hosts, then forget a false alarm",
+	"novacron fence list && novacron fence clear kvm2",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_fence = {
+	"fence",
+	"fence confirm HOST [--by NAME] [--force] [OPTIONS]\n"
+	"fence run HOST [PATH...] [--force] [OPTIONS]\n"
+	"fence list [--output text|json] [OPTIONS]\n"
+	"fence clear HOST [OPTIONS]",
+	"the HA record of failed hosts: confirm one is off by hand, run its fence devices, list, clear (docs/ha.md)",
+	"confirm records a manual fence: the operator says HOST is off, so the VMs last seen on it with "
+	"ha.policy restart may be restarted elsewhere. A host that can be read right now is not off: "
+	"confirm refuses it unless --force.\n\n"
+	"run fences HOST with the devices its spec.fence names (resolved in the configuration's fencing: "
+	"devices:), as serve does for a failed host. list shows each failed host, how it was fenced and "
+	"the VMs restarted elsewhere; clear forgets a host's entry. Exit 0 done, 1 refused or error; run "
+	"exits 2 when the fence waits for an operator.",
+	fence_opts, fence_examples, NC_COMP_HOST, "confirm run list clear",
+};
 
 struct fence_args {
 	const char *state_dir, *config_file, *by;
@@ -377,27 +414,18 @@ out:
 
 int cmd_fence(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "by", required_argument, NULL, OPT_BY },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nc_pass_args a;          /* only for the default state dir */
 	struct fence_args fa;
 	const char *sub;
 	int c, ret = NC_EXIT_ERROR;
 	size_t nargs;
+	struct nc_getopt g;
 
 	memset(&a, 0, sizeof(a));
 	memset(&fa, 0, sizeof(fa));
 	fa.timeout_s = 10;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	nc_getopt_init(&g, fence_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR:
 			fa.state_dir = optarg;
@@ -411,6 +439,7 @@ int cmd_fence(int argc, char **argv)
 
 			if (!*optarg || *end || v < 1 || v > 3600) {
 				fprintf(stderr, "novacron fence: --timeout must be a number from 1 to 3600\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			fa.timeout_s = (unsigned)v;
@@ -425,16 +454,20 @@ int cmd_fence(int argc, char **argv)
 		case 'o':
 			if (nc_cli_output(optarg, 3, &fa.output) < 0) {
 				fprintf(stderr, "novacron fence: --output must be text or json\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			break;
 		case 'h':
-			printf("usage: novacron %s\n", NC_FENCE_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_fence);
 			return NC_EXIT_OK;
 		default:
+			nc_getopt_release(&g);
 			goto usage;
 		}
 	}
+	nc_getopt_release(&g);
 	if (optind >= argc)
 		goto usage;
 	sub = argv[optind];
@@ -456,7 +489,7 @@ int cmd_fence(int argc, char **argv)
 	nc_pass_args_release(&a);
 	return ret;
 usage:
-	fprintf(stderr, "usage: novacron %s\n", NC_FENCE_USAGE);
+	nc_cmd_usage_error(&nc_doc_fence);
 	nc_pass_args_release(&a);
 	return NC_EXIT_ERROR;
 }

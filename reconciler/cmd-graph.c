@@ -13,18 +13,45 @@
 #include "cli.h"
 #include "pass-cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../telemetry/store.h"
 
-#define NC_GRAPH_USAGE "graph host|vm|pool NAME METRIC [--since 24h] [--until now] " \
-		       "[--width N] [--height N] -o FILE.png [--state-dir DIR | --telemetry-dir DIR] " \
-		       "[--rrdcached ADDR]"
+enum { OPT_STATE_DIR = NC_OPT_LONG_ONLY, OPT_TM_DIR, OPT_SINCE, OPT_UNTIL, OPT_WIDTH, OPT_HEIGHT, OPT_RRDCACHED };
 
-enum { OPT_STATE_DIR = 1000, OPT_TM_DIR, OPT_SINCE, OPT_UNTIL, OPT_WIDTH, OPT_HEIGHT, OPT_RRDCACHED };
+static const struct nc_opt graph_opts[] = {
+	{ "output", 'o', "FILE.png", "the PNG to write; required", NC_COMP_FILE, NULL },
+	{ "since", OPT_SINCE, "WHEN", "start: \"now\", a duration ago (30m, 24h, 7d, 2w) or unix seconds "
+	  "(default 24h)", NC_COMP_NONE, NULL },
+	{ "until", OPT_UNTIL, "WHEN", "end, as --since (default now)", NC_COMP_NONE, NULL },
+	{ "width", OPT_WIDTH, "N", "the plot's width in pixels (100-4000, default 800)", NC_COMP_NONE, NULL },
+	{ "height", OPT_HEIGHT, "N", "the plot's height in pixels (50-3000, default 250)", NC_COMP_NONE, NULL },
+	{ "state-dir", OPT_STATE_DIR, "DIR", "read the history from DIR/telemetry (default as plan's)", NC_COMP_DIR, NULL },
+	{ "telemetry-dir", OPT_TM_DIR, "DIR", "read the history from DIR instead", NC_COMP_DIR, NULL },
+	{ "rrdcached", OPT_RRDCACHED, "ADDR", "have the rrdcached daemon at ADDR (as serve uses) write its pending "
+	  "updates first", NC_COMP_NONE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const graph_examples[] = {
+	"a VM's CPU over the last day",
+	"novacron graph vm web-1 cpu_usage -o web-1-cpu.png",
+	"a host's memory over the last week, wide",
+	"novacron graph host kvm1 memory_used_ratio --since 7d --width 1600 -o kvm1-mem.png",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_graph = {
+	"graph", "graph host|vm|pool NAME METRIC -o FILE.png [OPTIONS]",
+	"draw a metric's history (average and maximum) as a PNG (docs/monitoring.md)",
+	"Draws the history serve keeps of one metric of one host, VM or pool: the average as an area, "
+	"the maximum as a line. The history is opened read-only. An unknown kind or metric is refused "
+	"with a did-you-mean; exit 0 written, 1 error.",
+	graph_opts, graph_examples, NC_COMP_NONE, "host vm pool",
+};
 
 /* "now", N{s,m,h,d,w} ago, or epoch seconds; -1 when none of these */
 static int parse_when(const char *s, time_t now, time_t *out)
@@ -134,18 +161,6 @@ static void no_history(struct nc_tm_store *st, enum nc_metric_target t, const ch
 
 int cmd_graph(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "telemetry-dir", required_argument, NULL, OPT_TM_DIR },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "width", required_argument, NULL, OPT_WIDTH },
-		{ "height", required_argument, NULL, OPT_HEIGHT },
-		{ "rrdcached", required_argument, NULL, OPT_RRDCACHED },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nc_pass_args a;
 	struct nc_tm_store_opts so = { 0 };
 	struct nc_tm_store *st = NULL;
@@ -157,10 +172,11 @@ int cmd_graph(int argc, char **argv)
 	time_t now = time(NULL), start, end;
 	int c, t, ret = NC_EXIT_ERROR;
 	struct nc_tm_series s = { 0 };
+	struct nc_getopt g;
 
 	memset(&a, 0, sizeof(a));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	nc_getopt_init(&g, graph_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR: state_dir = optarg; break;
 		case OPT_TM_DIR: tm_dir = optarg; break;
@@ -169,25 +185,33 @@ int cmd_graph(int argc, char **argv)
 		case OPT_RRDCACHED: cached = optarg; break;
 		case 'o': out = optarg; break;
 		case OPT_WIDTH:
-			if (parse_size("--width", optarg, 100, 4000, &width) != 0)
+			if (parse_size("--width", optarg, 100, 4000, &width) != 0) {
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
+			}
 			break;
 		case OPT_HEIGHT:
-			if (parse_size("--height", optarg, 50, 3000, &height) != 0)
+			if (parse_size("--height", optarg, 50, 3000, &height) != 0) {
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
+			}
 			break;
 		case 'h':
-			printf("usage: novacron %s\n", NC_GRAPH_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_graph);
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron %s\n", NC_GRAPH_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_usage_error(&nc_doc_graph);
 			return NC_EXIT_ERROR;
 		}
 	}
+	nc_getopt_release(&g);
 	if (argc - optind != 3 || !out) {
-		fprintf(stderr, "novacron graph: %s\nusage: novacron %s\n",
+		fprintf(stderr, "novacron graph: %s\n",
 			argc - optind != 3 ? "expected a kind (host, vm or pool), a name and a metric"
-					   : "no output file (-o FILE.png)", NC_GRAPH_USAGE);
+					   : "no output file (-o FILE.png)");
+		nc_cmd_usage_error(&nc_doc_graph);
 		return NC_EXIT_ERROR;
 	}
 	if (state_dir && tm_dir) {

@@ -15,7 +15,6 @@
 #include "jsonout.h"
 
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -129,15 +128,37 @@ static void print_telemetry(const struct nc_ynode *t, const struct nc_ynode *ale
 	}
 }
 
+enum { OPT_URL = NC_OPT_LONG_ONLY, OPT_CONFIG };
+
+static const struct nc_opt status_opts[] = {
+	{ "url", OPT_URL, "URL", "serve's address (default the configuration's listen:, else "
+	  "http://127.0.0.1:9090)", NC_COMP_NONE, NULL },
+	{ "config", OPT_CONFIG, "FILE", "the configuration serve runs with, to find its address (default "
+	  "$NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
+	{ "output", 'o', "FORMAT", "text (default) or json, as serve's /status answers", NC_COMP_WORDS, "text json" },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const status_examples[] = {
+	"what the serve on this machine reports: revision, last pass, hosts, alerts",
+	"novacron status",
+	"a serve elsewhere, as JSON",
+	"novacron status --url http://kvm-admin:9090 --output json",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_status = {
+	"status", "status [--url URL] [--config FILE] [--output text|json]",
+	"show what a running serve reports",
+	"Asks a running `novacron serve` for its /status and prints it: the revision in force, the last "
+	"pass and its result, each host's state and the alerts firing. URL credentials are never printed. "
+	"Exit 1 when serve cannot be reached.",
+	status_opts, status_examples, NC_COMP_NONE, NULL,
+};
+
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *base = NULL, *config = NULL;
 	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
@@ -151,27 +172,32 @@ int cmd_status(int argc, char **argv)
 	CURL *c;
 	CURLcode rc;
 	long code = 0;
+	struct nc_getopt g;
 	int ch, ret = NC_EXIT_ERROR;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	nc_getopt_init(&g, status_opts, NULL);
+	while ((ch = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (ch) {
-		case 'u': base = optarg; break;
-		case 'c': config = optarg; break;
+		case OPT_URL: base = optarg; break;
+		case OPT_CONFIG: config = optarg; break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
+				nc_getopt_release(&g);
 				fprintf(stderr, "novacron status: --output must be text or json\n");
 				return NC_EXIT_ERROR;
 			}
 			break;
 		case 'h':
-			printf("usage: novacron status [--url http://127.0.0.1:9090] [--config FILE] [--output text|json]\n");
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_status);
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron status [--url URL] [--config FILE] [--output text|json]\n");
+			nc_getopt_release(&g);
+			nc_cmd_usage_error(&nc_doc_status);
 			return NC_EXIT_ERROR;
 		}
 	}
+	nc_getopt_release(&g);
 	/* where serve listens: --url, else the configuration's listen:, else the default */
 	memset(&cfg, 0, sizeof(cfg));
 	if (!base && nc_cli_config_load(&cfg, "status", config) < 0)

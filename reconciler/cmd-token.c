@@ -6,7 +6,6 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,45 @@
 #include "jsonout.h"
 #include "serve.h"
 
-#define NC_TOKEN_USAGE                                                                                        \
-	"token create NAME --role viewer|operator|admin [--tenant T]... [--expires 30d] | list [-o json] | "  \
-	"revoke NAME  [--state-dir DIR | --config FILE]"
+enum { OPT_STATE_DIR = NC_OPT_LONG_ONLY, OPT_CONFIG, OPT_ROLE, OPT_TENANT, OPT_EXPIRES };
 
-enum { OPT_STATE_DIR = 256, OPT_CONFIG, OPT_ROLE, OPT_TENANT, OPT_EXPIRES };
+static const struct nc_opt token_opts[] = {
+	{ "role", OPT_ROLE, "ROLE", "create: viewer (read), operator (also act on VMs) or admin (everything); "
+	  "required", NC_COMP_WORDS, "viewer operator admin" },
+	{ "tenant", OPT_TENANT, "T", "create: limit the token to this tenant's objects (repeat for several)",
+	  NC_COMP_NONE, NULL },
+	{ "expires", OPT_EXPIRES, "DURATION", "create: the token stops working after 30d, 12h, 90m, 2w... "
+	  "(default never)", NC_COMP_NONE, NULL },
+	{ "output", 'o', "FORMAT", "list: text (default) or json", NC_COMP_WORDS, "text json" },
+	{ "state-dir", OPT_STATE_DIR, "DIR", "serve's state folder, which holds tokens.json", NC_COMP_DIR, NULL },
+	{ "config", OPT_CONFIG, "FILE", "serve's configuration, whose stateDir holds tokens.json (default: "
+	  "serve's default state folder)", NC_COMP_FILE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const token_examples[] = {
+	"a read-only token for a dashboard viewer, valid 30 days (the secret is printed once)",
+	"novacron token create grafana --role viewer --expires 30d --config /etc/novacron/serve.yaml",
+	"a token for team-a's operators, limited to their tenant",
+	"novacron token create team-a-ci --role operator --tenant team-a",
+	"list the tokens (never their secrets), then revoke one",
+	"novacron token list && novacron token revoke grafana",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_token = {
+	"token",
+	"token create NAME --role viewer|operator|admin [--tenant T]... [--expires 30d] [OPTIONS]\n"
+	"token list [--output text|json] [OPTIONS]\n"
+	"token revoke NAME [OPTIONS]",
+	"API tokens for serve's API and dashboard: the secret is shown once, stored hashed (docs/security.md)",
+	"create prints the new token's secret once on standard output and stores only its hash in "
+	"tokens.json of serve's state folder (--state-dir, else --config's stateDir, else serve's "
+	"default). list shows every token's name, role, tenants and expiry; revoke removes one. serve "
+	"sees the change at once.",
+	token_opts, token_examples, NC_COMP_NONE, "create list revoke",
+};
 
 /* "30d", "12h", "90m", "3600s", "2w" -> seconds; -1 when not one */
 static long long parse_expiry(const char *s)
@@ -142,16 +175,6 @@ static char *config_state_dir(const char *path)
 
 int cmd_token(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "role", required_argument, NULL, OPT_ROLE },
-		{ "tenant", required_argument, NULL, OPT_TENANT },
-		{ "expires", required_argument, NULL, OPT_EXPIRES },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct nc_token_info info;
 	struct nc_err err = { "" };
 	enum nc_output out = NC_OUT_TEXT;
@@ -161,10 +184,11 @@ int cmd_token(int argc, char **argv)
 	bool has_role = false;
 	int c, ret = NC_EXIT_ERROR;
 	size_t nargs;
+	struct nc_getopt g;
 
 	memset(&info, 0, sizeof(info));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	nc_getopt_init(&g, token_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR:
 			state_dir = optarg;
@@ -175,6 +199,7 @@ int cmd_token(int argc, char **argv)
 		case OPT_ROLE:
 			if (nc_role_parse(optarg, &info.role) < 0 || info.role == NC_ROLE_NONE) {
 				fprintf(stderr, "novacron token: --role must be viewer, operator or admin\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			has_role = true;
@@ -182,10 +207,12 @@ int cmd_token(int argc, char **argv)
 		case OPT_TENANT:
 			if (!nc_token_name_ok(optarg)) {
 				fprintf(stderr, "novacron token: --tenant '%s' is not a tenant name\n", optarg);
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			if (info.ntenants >= NC_PRINCIPAL_MAX_TENANTS) {
 				fprintf(stderr, "novacron token: at most %d --tenant\n", NC_PRINCIPAL_MAX_TENANTS);
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			snprintf(info.tenants[info.ntenants++], sizeof(info.tenants[0]), "%s", optarg);
@@ -194,22 +221,27 @@ int cmd_token(int argc, char **argv)
 			expires = parse_expiry(optarg);
 			if (expires < 0) {
 				fprintf(stderr, "novacron token: --expires takes a duration such as 30d, 12h, 90m, 2w\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			break;
 		case 'o':
 			if (nc_cli_output(optarg, 3, &out) < 0) {
 				fprintf(stderr, "novacron token: --output must be text or json\n");
+				nc_getopt_release(&g);
 				return NC_EXIT_ERROR;
 			}
 			break;
 		case 'h':
-			printf("usage: novacron %s\n", NC_TOKEN_USAGE);
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_token);
 			return NC_EXIT_OK;
 		default:
+			nc_getopt_release(&g);
 			goto usage;
 		}
 	}
+	nc_getopt_release(&g);
 	if (optind >= argc)
 		goto usage;
 	sub = argv[optind];
@@ -262,6 +294,6 @@ out:
 	return ret;
 usage:
 	free(owned);
-	fprintf(stderr, "usage: novacron %s\n", NC_TOKEN_USAGE);
+	nc_cmd_usage_error(&nc_doc_token);
 	return NC_EXIT_ERROR;
 }

@@ -10,7 +10,6 @@
  */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,15 +60,40 @@ static void print_json(const struct nc_spec *spec, const struct nc_diags *d)
 	nc_json_print(stdout, doc);
 }
 
+enum { OPT_CONFIG = NC_OPT_LONG_ONLY };
+
+static const struct nc_opt validate_opts[] = {
+	{ "output", 'o', "FORMAT", "text (default: problems on standard error) or json (docs/validate.md, "
+	  "on standard output)", NC_COMP_WORDS, "text json" },
+	{ "quiet", 'q', NULL, "print nothing when the spec is valid (problems are still printed)", NC_COMP_NONE, NULL },
+	{ "config", OPT_CONFIG, "FILE", "the operator's configuration, whose paths: roots and fence devices "
+	  "the spec is checked against (default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
+	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
+	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
+};
+
+static const char *const validate_examples[] = {
+	"check the quickstart's spec",
+	"novacron validate examples/quickstart",
+	"the problems as JSON, for an editor or a CI step",
+	"novacron validate --output json clusters/prod",
+	"a silent check in a pre-commit hook: only problems are printed",
+	"novacron validate -q .",
+	NULL,
+};
+
+const struct nc_cmd_doc nc_doc_validate = {
+	"validate", "validate [PATH...] [OPTIONS]",
+	"check a cluster spec and report every problem as file:line:col",
+	"Loads every YAML file under each PATH (default \".\"), checks each document against the schema "
+	"(`novacron explain`) and the spec as a whole (names, references, placement, local paths against "
+	"the operator's roots), and prints every problem as file:line:col: error: message. Nothing is "
+	"contacted. Exit 0 when the spec is valid (warnings allowed), 1 when any error was found.",
+	validate_opts, validate_examples, NC_COMP_FILE, NULL,
+};
+
 int cmd_validate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	enum nc_output out = NC_OUT_TEXT;
 	const char *dflt[] = { "." };
 	struct nc_diags d;
@@ -77,14 +101,16 @@ int cmd_validate(int argc, char **argv)
 	struct nc_buf b = NC_BUF_INIT;
 	struct nc_cli_config cfg;
 	struct nc_path_roots roots;
+	struct nc_getopt g;
 	const char *config = NULL;
 	int c, quiet = 0, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+	nc_getopt_init(&g, validate_opts, NULL);
+	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
+				nc_getopt_release(&g);
 				fprintf(stderr, "novacron validate: --output must be text or json\n");
 				return NC_EXIT_ERROR;
 			}
@@ -92,17 +118,20 @@ int cmd_validate(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
 		case 'h':
-			printf("usage: novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]\n");
+			nc_getopt_release(&g);
+			nc_cmd_help(stdout, &nc_doc_validate);
 			return NC_EXIT_OK;
 		default:
-			fprintf(stderr, "usage: novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]\n");
+			nc_getopt_release(&g);
+			nc_cmd_usage_error(&nc_doc_validate);
 			return NC_EXIT_ERROR;
 		}
 	}
+	nc_getopt_release(&g);
 	nc_diags_init(&d);
 	d.max_errors = 1000;
 	if (optind < argc)

@@ -16,34 +16,20 @@
 #endif
 
 static const struct nc_cmd cmds[] = {
-	{ "validate", cmd_validate, "validate [PATH...] [--output text|json] [--quiet]",
-	  "check a cluster spec and report every problem as file:line:col", NULL },
-	{ "plan", cmd_plan, "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] [--state-dir DIR] ...",
-	  "show what apply would change (exit 0 none, 2 changes, 1 error)", &nc_doc_plan },
-	{ "apply", cmd_apply, "apply [PLANFILE | PATH...] [--auto-approve] [--state-dir DIR] ...",
-	  "make the cluster match the spec, or apply a saved plan verbatim", &nc_doc_apply },
+	{ "validate", cmd_validate, NULL, NULL, &nc_doc_validate },
+	{ "plan", cmd_plan, NULL, NULL, &nc_doc_plan },
+	{ "apply", cmd_apply, NULL, NULL, &nc_doc_apply },
 	{ "serve", cmd_serve, NULL, NULL, &nc_doc_serve },
-	{ "status", cmd_status, "status [--url http://127.0.0.1:9090] [--output text|json]",
-	  "show what a running serve reports", NULL },
-	{ "capacity", cmd_capacity, "capacity [PATH...] [--state-dir DIR] [--template NAME] [--output text|json] [--forecast [30d]]",
-	  "usage per host, N+1 (can every host fail safely?), imbalance, room for a template; "
-	  "--forecast: when they run out", NULL },
-	{ "backup", cmd_backup, "backup run VM...|--schedule NAME, list|check|prune --schedule NAME",
-	  "back VMs up now, list backups, verify a repository, apply retention (docs/backup.md)", NULL },
-	{ "restore", cmd_restore, "restore VM --backup ID [--as NEWNAME] [--host HOST]",
-	  "write a backup back into a VM's disks, or into a new VM beside it", NULL },
-	{ "decommission", cmd_decommission, "decommission HOST [--force] [--state-dir DIR] [--config FILE]",
-	  "forget a host that left the spec, once it holds no managed VM (docs/plan.md)", NULL },
-	{ "fence", cmd_fence, "fence confirm HOST [--by NAME] [--force] | run HOST [PATH...] [--force] | list [--output text|json] | clear HOST",
-	  "the HA record of failed hosts: confirm one is off by hand, run its fence devices, list, clear (docs/ha.md)", NULL },
-	{ "graph", cmd_graph, "graph host|vm|pool NAME METRIC [--since 24h] [--until now] -o FILE.png [--state-dir DIR]",
-	  "draw a metric's history (average and maximum) as a PNG (docs/monitoring.md)", NULL },
-	{ "token", cmd_token, "token create NAME --role viewer|operator|admin [--tenant T]... [--expires 30d] | list | revoke NAME",
-	  "API tokens for serve's API and dashboard: the secret is shown once, stored hashed (docs/security.md)", NULL },
-	{ "sim", cmd_sim, "sim [--state-dir DIR] HOST list|setmem DOM SIZE|destroy DOM|down|up|...",
-	  "change a simulated host by hand, as virsh would (to try drift), or take it down (to try HA)", NULL },
-	{ "explain", cmd_explain, "explain [KIND[.field...]] [--markdown]",
-	  "describe the kinds and fields of the spec", NULL },
+	{ "status", cmd_status, NULL, NULL, &nc_doc_status },
+	{ "capacity", cmd_capacity, NULL, NULL, &nc_doc_capacity },
+	{ "backup", cmd_backup, NULL, NULL, &nc_doc_backup },
+	{ "restore", cmd_restore, NULL, NULL, &nc_doc_restore },
+	{ "decommission", cmd_decommission, NULL, NULL, &nc_doc_decommission },
+	{ "fence", cmd_fence, NULL, NULL, &nc_doc_fence },
+	{ "graph", cmd_graph, NULL, NULL, &nc_doc_graph },
+	{ "token", cmd_token, NULL, NULL, &nc_doc_token },
+	{ "sim", cmd_sim, NULL, NULL, &nc_doc_sim },
+	{ "explain", cmd_explain, NULL, NULL, &nc_doc_explain },
 	{ "show", cmd_show, NULL, NULL, &nc_doc_show },
 	{ "get", cmd_get, NULL, NULL, &nc_doc_get },
 	{ "list", cmd_get, NULL, NULL, &nc_doc_get },
@@ -53,7 +39,7 @@ static const struct nc_cmd cmds[] = {
 	{ "comment", cmd_comment, NULL, NULL, &nc_doc_comment },
 	{ "schema", cmd_schema, NULL, NULL, &nc_doc_schema },
 	{ "man", cmd_man, NULL, NULL, &nc_doc_man },
-	{ "completion", cmd_completion, NULL, NULL, &nc_doc_man },
+	{ "completion", cmd_completion, NULL, NULL, &nc_doc_completion },
 };
 
 /* a command's usage line and summary: its doc's when it has one */
@@ -143,10 +129,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return NC_EXIT_ERROR;
 	}
+	if (!strcmp(argv[1], "help") && argc > 2) {   /* `novacron help CMD` is `novacron CMD --help` */
+		for (i = 0; i < NC_ARRAY_SIZE(cmds); i++) {
+			if (strcmp(argv[2], cmds[i].name) == 0 && cmds[i].doc) {
+				nc_cmd_help(stdout, cmds[i].doc);
+				return NC_EXIT_OK;
+			}
+		}
+		fprintf(stderr, "novacron help: unknown command '%s'\n\n", argv[2]);
+		usage(stderr);
+		return NC_EXIT_ERROR;
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return NC_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "__complete"))   /* completion scripts' helper: not a command of its own */
+		return cmd_complete_names(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("novacron %s (spec %s)\n", NC_VERSION, NC_API_VERSION);
 		return NC_EXIT_OK;

@@ -25,14 +25,17 @@ void nc_getopt_init(struct nc_getopt *g, const struct nc_opt *opts, const char *
 	}
 	for (i = 0; i < n; i++) {
 		g->longopts[i].name = opts[i].name;
-		g->longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
+		g->longopts[i].has_arg = !opts[i].arg ? no_argument :
+					 opts[i].arg[0] == '[' ? optional_argument : required_argument;
 		g->longopts[i].flag = NULL;
 		g->longopts[i].val = opts[i].key;
 		if (opts[i].key > 0 && opts[i].key < NC_OPT_LONG_ONLY && isgraph(opts[i].key)) {
-			if (len + 3 >= sizeof(g->shortopts))
+			if (len + 4 >= sizeof(g->shortopts))
 				abort();   /* a table bigger than any command has: a programming error */
 			g->shortopts[len++] = (char)opts[i].key;
 			if (opts[i].arg)
+				g->shortopts[len++] = ':';
+			if (opts[i].arg && opts[i].arg[0] == '[')
 				g->shortopts[len++] = ':';
 		}
 	}
@@ -53,10 +56,14 @@ void nc_getopt_release(struct nc_getopt *g)
 
 static void flag_name(const struct nc_opt *o, char *buf, size_t size)
 {
+	const char *sep = !o->arg ? "" : o->arg[0] == '[' ? "" : " ";
+	const char *arg = !o->arg ? "" : o->arg[0] == '[' ? "[=" : o->arg;
+	const char *rest = o->arg && o->arg[0] == '[' ? o->arg + 1 : "";
+
 	if (o->key > 0 && o->key < NC_OPT_LONG_ONLY && isgraph(o->key))
-		snprintf(buf, size, "-%c, --%s%s%s", o->key, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(buf, size, "-%c, --%s%s%s%s", o->key, o->name, sep, arg, rest);
 	else
-		snprintf(buf, size, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(buf, size, "    --%s%s%s%s", o->name, sep, arg, rest);
 }
 
 /* prints `text` wrapped at 78 columns, each line indented by `indent` */

@@ -47,7 +47,8 @@ enum nc_comp {
 struct nc_opt {
 	const char *name;      /* long name without "--"; NULL ends the table */
 	int key;               /* short option character, or >= NC_OPT_LONG_ONLY */
-	const char *arg;       /* metavariable ("DIR"), NULL when the flag takes no argument */
+	const char *arg;       /* metavariable ("DIR"), NULL when the flag takes no argument;
+				* "[ARG]" when the argument is optional (--flag or --flag=ARG) */
 	const char *help;      /* one sentence: what it does, its default; NULL: a hidden flag, accepted
 				* but left out of --help, man pages, completion and docs (e.g. apply's
 				* "out", kept so getopt does not take "--out" for an abbreviation of

@@ -14,11 +14,8 @@
 #include "pass.h"
 #include "images.h"
 
-#define NC_PASS_FLAGS "[--state-dir DIR] [--config FILE] [--prune] [--delete-threshold PCT] [--allow-mass-delete] " \
-		      "[--timeout SEC] [--shutdown-timeout SEC] [--parallel N] [--max-migrations N] " \
-		      "[--max-migrations-per-host N] [--telemetry-dir DIR] [--commit SHA] [--no-color]"
-#define NC_PLAN_USAGE "plan [PATH...] [--output text|json|markdown] [--out PLANFILE] [--max-bytes N] [--marker ID] " NC_PASS_FLAGS
-#define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [--auto-approve] [--allow-unreachable] [--output text|json|markdown] " NC_PASS_FLAGS
+#define NC_PLAN_USAGE "plan [PATH...] [OPTIONS]"
+#define NC_APPLY_USAGE "apply [PLANFILE | PATH...] [OPTIONS]"
 
 extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply;
 
