@@ -314,6 +314,13 @@ struct nc_host_driver {
 	 */
 	int (*set_meta)(struct nc_host_conn *conn, const char *name, const struct nc_domain_def *def,
 			struct nc_err *err);
+	/*
+	 * the domain's QEMU guest agent answers {"execute":"guest-ping"} within
+	 * timeout_s seconds (health gates, docs/plan.md): 0, or -1 with *err set
+	 * (no agent, not running, no answer).  May be NULL (no agent ever).
+	 */
+	int (*agent_ping)(struct nc_host_conn *conn, const char *name, unsigned timeout_s,
+			  struct nc_err *err);
 };
 
 /* Finds the driver for a URI by its scheme ("qemu+ssh://..." -> "qemu"). */

@@ -714,6 +714,8 @@ struct runner {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct nc_apply_result *out;
+	int *gate;               /* ordering: each spec VM's health gate: 0 not checked, 1 passed, -1 failed */
+	char **gate_why;         /* why a gate failed, by spec VM */
 };
 
 static const char *ok_color(int color, enum result r)
@@ -950,6 +952,168 @@ static void run_migrations(struct runner *r)
 	r->state = NULL;
 }
 
+/* ---- ordering: health gates (docs/plan.md "Ordering and health gates") ---- */
+
+static bool bringup(const struct nc_action *a)
+{
+	return a->ordered && a->obj == NC_OBJ_VM &&
+	       (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE);
+}
+
+static const char *const wait_names[] = { "running", "agent", "none" };
+
+/* the VM's index in the spec (sorted by name), or -1 */
+static size_t vm_pos(const struct nc_spec *spec, const char *name)
+{
+	size_t lo = 0, hi = spec->nobjs[NC_KIND_VM];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, spec->objs[NC_KIND_VM][mid]->meta.name.v);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * The health gate of VM v (spec index) on host h: polled until it passes or
+ * its timeout; checked once per apply, when the first action that waits for
+ * the VM is due.  1 passed, -1 failed (r->gate_why[v] says why).
+ */
+static int gate_check(struct runner *r, size_t v, size_t h)
+{
+	const struct nc_vm *vm = (const struct nc_vm *)r->p->spec->objs[NC_KIND_VM][v];
+	const char *name = vm->obj.meta.name.v;
+	struct nc_host_conn *conn = r->c->hosts[h].conn;
+	enum nc_health_wait wait;
+	uint64_t timeout_ms;
+	struct nc_err err = { "" };
+	double t0 = now(), deadline;
+	bool ok = false;
+
+	if (r->gate[v])
+		return r->gate[v];
+	nc_order_gate(r->p->spec, vm, &wait, &timeout_ms);
+	if (wait == NC_WAIT_NONE || (NC_IS_SET(vm->spec.state) && vm->spec.state.v != NC_STATE_RUNNING)) {
+		r->gate[v] = 1;
+		return 1;
+	}
+	deadline = t0 + (double)timeout_ms / 1000;
+	for (;;) {
+		struct nc_domain d;
+		int found = -1;
+		double left;
+
+		memset(&d, 0, sizeof(d));
+		if (!conn)
+			nc_err_set(&err, "host %s is not connected", r->c->hosts[h].spec->obj.meta.name.v);
+		else if ((found = conn->drv->lookup(conn, name, &d, &err)) == 0)
+			nc_err_set(&err, "domain %s is not defined", name);
+		else if (found > 0 && d.state != NC_DOM_RUNNING)
+			nc_err_set(&err, "domain is not running");
+		else if (found > 0 && wait == NC_WAIT_RUNNING)
+			ok = true;
+		else if (found > 0 && !conn->drv->agent_ping)
+			nc_err_set(&err, "the host's driver has no guest agent");
+		else if (found > 0) {
+			left = deadline - now();
+			ok = conn->drv->agent_ping(conn, name, left > 5 ? 5 : left < 1 ? 1 : (unsigned)left, &err) == 0;
+		}
+		if (found > 0)
+			nc_domain_release(&d);
+		if (ok || !conn || (left = deadline - now()) <= 0)
+			break;
+		{
+			double nap = left < 0.5 ? left : 0.5;
+			struct timespec ts = { (time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9) };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	r->gate[v] = ok ? 1 : -1;
+	if (!ok) {
+		r->gate_why[v] = nc_xasprintf("health gate (%s) not passed within %.3gs: %s", wait_names[wait],
+					      (double)timeout_ms / 1000, err.msg);
+		r->out->failed++;
+	}
+	if (r->progress) {
+		fprintf(r->progress, "      gate %s (%s) on %s ... %s%s%s", name, wait_names[wait],
+			r->c->hosts[h].spec->obj.meta.name.v, ok_color(r->color, ok ? R_DONE : R_FAILED),
+			ok ? "passed" : "failed", r->color ? "\033[0m" : "");
+		if (ok)
+			fprintf(r->progress, " (%.2fs)\n", now() - t0);
+		else
+			fprintf(r->progress, ": %s\n", r->gate_why[v]);
+		fflush(r->progress);
+	}
+	return r->gate[v];
+}
+
+/* the host where the cluster was seen running domain name, or -1 */
+static size_t observed_on(const struct nc_cluster *c, const char *name)
+{
+	size_t h, k;
+
+	for (h = 0; h < c->nhosts; h++)
+		for (k = 0; c->hosts[h].status == NC_HOST_OK && k < c->hosts[h].obs.ndoms; k++)
+			if (strcmp(c->hosts[h].obs.doms[k].name, name) == 0)
+				return h;
+	return (size_t)-1;
+}
+
+/*
+ * NULL when every VM that action i waits for is up and healthy, else why
+ * not: the VMs of its dependsOn (acted on by this plan or not) and the VMs
+ * of lower waves this plan brings up.
+ */
+static char *order_wait(struct runner *r, size_t i)
+{
+	const struct nc_action *a = &r->p->actions[i];
+	size_t j, k;
+
+	for (j = 0; j < i; j++) {
+		const struct nc_action *u = &r->p->actions[j];
+		bool dep = false;
+
+		if (!bringup(u) || strcmp(u->vm, a->vm) == 0)
+			continue;
+		for (k = 0; k < a->ndeps && !dep; k++)
+			dep = strcmp(a->deps[k], u->vm) == 0;
+		if (!dep && u->wave >= a->wave)
+			continue;
+		if (r->res[j] != R_DONE)
+			return nc_xasprintf("waits for %s%s, which did not complete", dep ? "" : "lower wave's ", u->vm);
+		if (gate_check(r, vm_pos(r->p->spec, u->vm), u->host) < 0)
+			return nc_xasprintf("waits for %s%s, whose %s", dep ? "" : "lower wave's ", u->vm,
+					    r->gate_why[vm_pos(r->p->spec, u->vm)]);
+	}
+	/* dependencies this plan does not touch: as the hosts were seen */
+	for (k = 0; k < a->ndeps; k++) {
+		size_t v = vm_pos(r->p->spec, a->deps[k]), h;
+		const struct nc_vm *vm;
+		bool acted = false;
+
+		for (j = 0; j < r->p->nactions && !acted; j++)
+			acted = bringup(&r->p->actions[j]) && strcmp(r->p->actions[j].vm, a->deps[k]) == 0;
+		if (acted || v == (size_t)-1)
+			continue;
+		vm = (const struct nc_vm *)r->p->spec->objs[NC_KIND_VM][v];
+		if (NC_IS_SET(vm->spec.state) && vm->spec.state.v != NC_STATE_RUNNING)
+			continue;
+		if ((h = observed_on(r->c, a->deps[k])) == (size_t)-1)
+			return nc_xasprintf("waits for %s, which is on no host read", a->deps[k]);
+		if (gate_check(r, v, h) < 0)
+			return nc_xasprintf("waits for %s, whose %s", a->deps[k], r->gate_why[v]);
+	}
+	return NULL;
+}
+
 void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cluster *c,
 	      const struct nc_plan_opts *opts, FILE *progress, int color)
 {
@@ -966,6 +1130,8 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 	r.out = out;
 	r.res = nc_xcalloc(p->nactions + 1, sizeof(*r.res));
 	r.per_host = nc_xcalloc(c->nhosts + 1, sizeof(*r.per_host));
+	r.gate = nc_xcalloc(p->spec->nobjs[NC_KIND_VM] + 1, sizeof(*r.gate));
+	r.gate_why = nc_xcalloc(p->spec->nobjs[NC_KIND_VM] + 1, sizeof(*r.gate_why));
 	r.max = opts->max_migrations ? opts->max_migrations : 4;
 	r.max_host = opts->max_migrations_per_host ? opts->max_migrations_per_host : 2;
 	pthread_mutex_init(&r.mu, NULL);
@@ -1001,6 +1167,15 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 			report(&r, i, R_SKIPPED, "stopping", 0);
 			continue;
 		}
+		if (bringup(a)) {
+			char *why = order_wait(&r, i);
+
+			if (why) {
+				report(&r, i, R_SKIPPED, why, 0);
+				free(why);
+				continue;
+			}
+		}
 		if (blocked || !v->conn) {
 			report(&r, i, R_SKIPPED, blocked ? "an action it waits for did not complete"
 							 : "host not connected", 0);
@@ -1012,6 +1187,15 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 		}
 		report(&r, i, R_DONE, "", now() - t0);
 	}
+	/* a gate the spec sets explicitly is checked even when nothing waits for it */
+	for (i = 0; i < p->nactions; i++)
+		if (bringup(&p->actions[i]) && r.res[i] == R_DONE &&
+		    NC_IS_SET(p->actions[i].vmref->spec.health.wait) && !(opts->cancel && *opts->cancel))
+			gate_check(&r, vm_pos(p->spec, p->actions[i].vm), p->actions[i].host);
+	for (i = 0; i < p->spec->nobjs[NC_KIND_VM]; i++)
+		free(r.gate_why[i]);
+	free(r.gate_why);
+	free(r.gate);
 	pthread_cond_destroy(&r.cv);
 	pthread_mutex_destroy(&r.mu);
 	free(r.per_host);

@@ -221,6 +221,14 @@ struct nc_action {
 	int priority;       /* recover: ha.priority (recoveries run highest first) */
 	char **failed_hosts;/* recover: the failed hosts whose HA records get it in `recovered` */
 	size_t nfailed_hosts;
+	/* ordering (reconciler/order.c, docs/plan.md): set on the VM actions of a plan whose
+	 * spec uses dependsOn or wave; creates, starts and updates go in bring-up order,
+	 * stops and deletes in reverse */
+	bool ordered;
+	int rank;           /* position of the VM in bring-up order */
+	int wave;
+	char **deps;        /* bring-up: the VMs of spec.dependsOn (all, sorted) */
+	size_t ndeps;
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -290,6 +298,12 @@ bool nc_plan_empty(const struct nc_plan *p);
 bool nc_plan_partial(const struct nc_plan *p);
 /* The cluster may still differ from the spec after this plan (partial, blocked VMs). */
 bool nc_plan_incomplete(const struct nc_plan *p);
+
+/* ordering (reconciler/order.c): does some VM use dependsOn or wave; the health gate of a VM
+ * (its health.wait, else running when a VM depends on it or a later wave exists, else none) */
+bool nc_order_used(const struct nc_spec *spec);
+void nc_order_gate(const struct nc_spec *spec, const struct nc_vm *vm, enum nc_health_wait *wait,
+		   uint64_t *timeout_ms);
 
 /* "live", "cold", or "cold, copies 2 volumes, 1.2 GiB allocated" (a migrate action) */
 void nc_migrate_mode(const struct nc_action *a, char *buf, size_t len);

@@ -37,4 +37,17 @@ void nc_plan_secrets(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const 
 		     const struct nc_cluster *c);
 void nc_plan_secret_deps(struct nc_plan *p);
 
+/*
+ * order.c: dependsOn and waves (docs/plan.md "Ordering and health gates").
+ * nc_plan_order_prepare() runs before the actions are sorted: it marks the
+ * VM actions of a spec that uses ordering with their rank and wave (plan.c's
+ * sort puts bring-ups in rank order, stops and deletes in reverse);
+ * nc_plan_order_deps() runs once actions have their ids: a bring-up waits
+ * for the bring-ups of the VMs it depends on.
+ */
+void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec);
+void nc_plan_order_deps(struct nc_plan *p);
+/* true for the VM actions that bring a VM up (create, start, update) in an ordered plan */
+bool nc_plan_order_bringup(const struct nc_action *a);
+
 #endif

@@ -71,6 +71,9 @@ static int phase(const struct nc_action *a)
 	/* networks come before the VMs that need them and go after the VMs that leave them */
 	if (a->obj == NC_OBJ_NETWORK)
 		return a->kind == NC_ACT_DELETE ? 8 : -1;
+	/* an ordered spec brings VMs up in one phase, in bring-up order (order.c) */
+	if (nc_plan_order_bringup(a))
+		return 5;
 	switch (a->kind) {
 	case NC_ACT_DELETE: return 0;
 	case NC_ACT_STOP: return 1;
@@ -467,6 +470,12 @@ static int action_cmp(const void *pa, const void *pb)
 	/* restarts after a host failure: highest ha.priority first, then by name */
 	if (a->kind == NC_ACT_RECOVER && b->kind == NC_ACT_RECOVER && a->priority != b->priority)
 		return a->priority > b->priority ? -1 : 1;
+	/* dependsOn and waves: bring-ups in order, stops and deletes in reverse */
+	if (a->ordered && b->ordered && a->rank != b->rank && a->obj == NC_OBJ_VM && b->obj == NC_OBJ_VM &&
+	    (nc_plan_order_bringup(a) || a->kind == NC_ACT_STOP || a->kind == NC_ACT_DELETE))
+		return (a->rank < b->rank) == nc_plan_order_bringup(a) ? -1 : 1;
+	if (a->kind != b->kind && nc_plan_order_bringup(a) && nc_plan_order_bringup(b))
+		return a->kind == NC_ACT_UPDATE ? -1 : b->kind == NC_ACT_UPDATE ? 1 : a->kind == NC_ACT_CREATE ? -1 : 1;
 	c = strcmp(a->vm, b->vm);
 	if (c)
 		return c;
@@ -1771,6 +1780,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
 	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
 
+	nc_plan_order_prepare(&p, spec);
 	if (p.nactions > 1)
 		qsort(p.actions, p.nactions, sizeof(*p.actions), action_cmp);
 	int *recover_ids = nc_xcalloc(p.nactions + 1, sizeof(*recover_ids));
@@ -1847,6 +1857,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		}
 	}
 	free(recover_ids);
+	nc_plan_order_deps(&p);
 	nc_plan_network_deps(&p);
 	nc_plan_secret_deps(&p);
 	nc_placement_free(ps);
@@ -1888,6 +1899,9 @@ void nc_plan_release(struct nc_plan *p)
 		}
 		free(a->changes);
 		free(a->after);
+		for (j = 0; j < a->ndeps; j++)
+			free(a->deps[j]);
+		free(a->deps);
 		for (j = 0; j < a->nfailed_hosts; j++)
 			free(a->failed_hosts[j]);
 		free(a->failed_hosts);

@@ -287,6 +287,12 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 				nc_buf_addf(out, "      %s~%s %s: %s -> %s%s\n", o->color ? C_YELLOW : "", r,
 					    ch->field, ch->from, ch->to, ch->restart ? " (restart)" : "");
 			}
+			if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
+				nc_buf_addf(out, "      order: wave %d", a->wave);
+				for (j = 0; j < a->ndeps; j++)
+					nc_buf_addf(out, "%s%s", j ? ", " : ", after ", a->deps[j]);
+				nc_buf_addc(out, '\n');
+			}
 			if (a->nafter) {
 				nc_buf_adds(out, "      after:");
 				for (j = 0; j < a->nafter; j++)
@@ -808,7 +814,17 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			json_str(out, a->changes[j].to);
 			nc_buf_addf(out, ", \"restart\": %s}", a->changes[j].restart ? "true" : "false");
 		}
-		nc_buf_adds(out, "], \"after\": [");
+		if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
+			nc_buf_addf(out, "], \"order\": {\"wave\": %d, \"depends_on\": [", a->wave);
+			for (j = 0; j < a->ndeps; j++) {
+				nc_buf_adds(out, j ? ", " : "");
+				json_str(out, a->deps[j]);
+			}
+			nc_buf_adds(out, "]}");
+		} else {
+			nc_buf_adds(out, "]");
+		}
+		nc_buf_adds(out, ", \"after\": [");
 		for (j = 0; j < a->nafter; j++)
 			nc_buf_addf(out, "%s%d", j ? ", " : "", a->after[j]);
 		nc_buf_adds(out, "]}");

@@ -214,6 +214,14 @@ struct nc_restore {
 	struct nc_str backup;        /* snapshot id (or unique prefix, 8+ hex digits) */
 	struct nc_str schedule;      /* BackupSchedule whose repository holds it */
 };
+/* ordering (docs/plan.md "Ordering and health gates") */
+enum nc_health_wait { NC_WAIT_RUNNING, NC_WAIT_AGENT, NC_WAIT_NONE };
+struct nc_health_gate {
+	struct nc_pos pos;
+	struct nc_enum wait;         /* enum nc_health_wait; default: running when something waits for the VM */
+	struct nc_duration timeout;  /* default 5m */
+};
+#define NC_WAVE_MAX 100
 struct nc_vm_spec {
 	struct nc_pos pos;
 	struct nc_str template_name; /* Template */
@@ -227,6 +235,9 @@ struct nc_vm_spec {
 	struct nc_bool deletion_protection;
 	struct nc_bool allow_restart;
 	struct nc_migration migration;
+	struct nc_strlist depends_on; /* VMs brought up (and healthy) before this one */
+	struct nc_int wave;          /* 0..NC_WAVE_MAX, lower waves first */
+	struct nc_health_gate health;     /* the gate the VMs that wait for this one pass through */
 };
 struct nc_vm {
 	struct nc_object obj;

@@ -27,6 +27,7 @@ static const char *const image_format_values[] = { "qcow2", "raw", NULL };
 static const char *const alert_target_values[] = { "host", "vm", "pool", NULL };
 static const char *const alert_op_values[] = { ">", ">=", "<", "<=", "==", "!=", NULL };
 static const char *const severity_values[] = { "critical", "warning", "info", NULL };
+static const char *const wait_values[] = { "running", "agent", "none", NULL };
 static const char *const sel_op_values[] = { "In", "NotIn", "Exists", "DoesNotExist", NULL };
 
 /* ---- selectors ---- */
@@ -235,6 +236,17 @@ static const struct nc_field restore_fields[] = {
 };
 static const struct nc_schema restore_schema = SCHEMA("restore", struct nc_restore, restore_fields);
 
+static const struct nc_field health_fields[] = {
+	F("wait", NC_F_ENUM, struct nc_health_gate, wait, .values = wait_values,
+	  .doc = "running: libvirt reports the domain running; agent: running and its QEMU guest agent "
+		 "answers guest-ping; none: no gate (default: running when a VM depends on this one or a "
+		 "later wave exists, else none)"),
+	F("timeout", NC_F_DURATION, struct nc_health_gate, timeout, .min = 1000, .max = 86400000,
+	  .doc = "how long apply waits for the gate before it fails the VM and skips the VMs that wait "
+		 "for it (default 5m)"),
+};
+static const struct nc_schema health_schema = SCHEMA("health", struct nc_health_gate, health_fields);
+
 static const struct nc_field vm_spec_fields[] = {
 	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
 	  .doc = "Template the VM inherits from"),
@@ -256,6 +268,14 @@ static const struct nc_field vm_spec_fields[] = {
 	  .doc = "true lets apply restart the VM for changes that need it"),
 	F("migration", NC_F_STRUCT, struct nc_vm_spec, migration, .sub = &migration_schema,
 	  .doc = "how the VM is moved between hosts (drain, rebalance)"),
+	F("dependsOn", NC_F_STRLIST, struct nc_vm_spec, depends_on, REF(NC_KIND_VM),
+	  .doc = "VMs that apply brings up, and whose health gate passes, before it creates, starts or "
+		 "updates this one; deletes go in reverse order"),
+	F("wave", NC_F_INT, struct nc_vm_spec, wave, .min = 0, .max = NC_WAVE_MAX,
+	  .doc = "0 to 100 (default 0): every VM of a lower wave is brought up, and passes its health "
+		 "gate, first"),
+	F("health", NC_F_STRUCT, struct nc_vm_spec, health, .sub = &health_schema,
+	  .doc = "the gate the VMs that wait for this one pass through (docs/plan.md)"),
 };
 static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
 static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };

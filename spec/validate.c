@@ -1162,6 +1162,91 @@ static void check_pool_hosts(struct nc_spec *spec, struct nc_diags *diags)
 	}
 }
 
+/* ---- ordering: dependsOn cycles and waves (docs/plan.md) ---- */
+
+static size_t vm_index(const struct nc_spec *spec, const char *name)
+{
+	size_t lo = 0, hi = spec->nobjs[NC_KIND_VM];
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(name, spec->objs[NC_KIND_VM][mid]->meta.name.v);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * Depth-first search from each VM in name order (0 new, 1 on the stack, 2
+ * done): an edge back onto the stack is a cycle, reported once at the
+ * dependsOn entry that closes it, naming every VM on it.
+ */
+static void order_dfs(struct nc_spec *spec, struct nc_diags *diags, size_t v, int *color, size_t *stack,
+		      size_t depth)
+{
+	const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][v];
+	size_t j, k;
+
+	color[v] = 1;
+	stack[depth] = v;
+	for (j = 0; j < vm->spec.depends_on.n; j++) {
+		const struct nc_str *d = &vm->spec.depends_on.v[j];
+		size_t w = vm_index(spec, d->v);
+
+		if (w == (size_t)-1)
+			continue;     /* reported by the reference check */
+		if (color[w] == 1) {
+			struct nc_buf b = NC_BUF_INIT;
+
+			for (k = 0; k <= depth && stack[k] != w; k++)
+				;
+			for (; k <= depth; k++)
+				nc_buf_addf(&b, "%s -> ", spec->objs[NC_KIND_VM][stack[k]]->meta.name.v);
+			nc_buf_adds(&b, d->v);
+			nc_diag_error(diags, d->pos, "dependsOn cycle: %s", b.buf);
+			nc_buf_release(&b);
+		} else if (color[w] == 0) {
+			order_dfs(spec, diags, w, color, stack, depth + 1);
+		}
+	}
+	color[v] = 2;
+}
+
+static void check_order(struct nc_spec *spec, struct nc_diags *diags)
+{
+	size_t n = spec->nobjs[NC_KIND_VM], i, j;
+	int *color;
+	size_t *stack;
+
+	for (i = 0; i < n; i++) {
+		const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][i];
+
+		for (j = 0; j < vm->spec.depends_on.n; j++) {
+			const struct nc_str *d = &vm->spec.depends_on.v[j];
+			const struct nc_vm *dep = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, d->v);
+
+			if (dep && dep->spec.wave.v > vm->spec.wave.v)
+				nc_diag_error(diags, d->pos, "VM '%s' (wave %d) depends on '%s' of a later wave (%d): "
+					      "waves go up, so it would wait for itself; raise its wave",
+					      vm->obj.meta.name.v, (int)vm->spec.wave.v, dep->obj.meta.name.v,
+					      (int)dep->spec.wave.v);
+		}
+	}
+	color = nc_xcalloc(n + 1, sizeof(*color));
+	stack = nc_xcalloc(n + 1, sizeof(*stack));
+	for (i = 0; i < n; i++)
+		if (!color[i])
+			order_dfs(spec, diags, i, color, stack, 0);
+	free(color);
+	free(stack);
+}
+
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 {
 	size_t k, i;
@@ -1212,6 +1297,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_subnet_overlaps(spec, diags);
 	check_bridge_names(spec, diags);
 	check_nic_ips(spec, diags);
+	check_order(spec, diags);
 	nc_tenant_validate(spec, diags);
 }
 

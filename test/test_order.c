@@ -1,14 +1,149 @@
 /*
- * test_order.c - dependsOn/waves with a health gate, novacron diff of two revisions, novacron history.
+ * test_order.c - dependsOn/waves with a health gate, novacron diff of two
+ * revisions, novacron history; through the real binary on sim:// hosts
+ * (libvirt's test driver: domains run at once and have no guest agent, so an
+ * `agent` gate times out, after its 1s timeout here, and its dependants are
+ * skipped).
  */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "tests.h"
 #include "testutil.h"
 
+static char tdir[64];
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-order-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static void teardown(void)
+{
+	struct nc_run r;
+	char *cmd = nc_xasprintf("rm -rf '%s'", tdir);
+
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+}
+
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+
+/* writes spec/all.yaml: one host, VMs given as "name: {spec}" lines */
+#define HOST "apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm1}\\nspec: {uri: sim:///kvm1}\\n"
+#define VM(n, extra) "---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: " n "}\\n" \
+	"spec: {vcpus: 1, memory: 1GiB" extra "}\\n"
+
+static size_t pos(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	ck_assert_msg(p != NULL, "'%s' not in:\n%s", needle, hay);
+	return (size_t)(p - hay);
+}
+
+START_TEST(test_order_validate)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("mkdir spec && printf '" HOST VM("a", ", dependsOn: [b]") VM("b", ", dependsOn: [c]")
+			     VM("c", ", dependsOn: [a]") VM("d", ", dependsOn: [web-2]") VM("web-1", "")
+			     VM("e", ", wave: 1") VM("f", ", dependsOn: [e]") VM("g", ", wave: 101") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	/* the cycle, once, at the entry that closes it */
+	HAS(r.err, "spec/all.yaml:19:44: error: dependsOn cycle: a -> b -> c -> a\n");
+	ck_assert_ptr_null(strstr(strstr(r.err, "dependsOn cycle") + 1, "dependsOn cycle"));
+	HAS(r.err, "spec/all.yaml:24:44: error: no VM named 'web-2'; did you mean 'web-1'?\n");
+	HAS(r.err, "error: VM 'f' (wave 0) depends on 'e' of a later wave (1)");
+	HAS(r.err, "spec/all.yaml:44:38: error: 'wave' must be at most 100, found 101\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_order_apply_gates)
+{
+	struct nc_run r;
+	size_t a, b, c, z;
+
+	/* web-1 after db-1 (agent gate: no agent here) and cache-1 (running); app-1 after web-1;
+	 * lb-1 in wave 1; zz-1 independent */
+	ck_assert_int_eq(shq("mkdir spec && printf '" HOST VM("web-1", ", dependsOn: [db-1, cache-1]")
+			     VM("db-1", ", health: {wait: agent, timeout: 1s}") VM("cache-1", "")
+			     VM("app-1", ", dependsOn: [web-1]") VM("zz-1", "") VM("lb-1", ", wave: 1")
+			     "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state"), 2);
+	a = pos(r.out, "+ cache-1: create");
+	b = pos(r.out, "+ db-1: create");
+	z = pos(r.out, "+ zz-1: create");
+	c = pos(r.out, "+ web-1: create");
+	ck_assert(a < b && b < z && z < c && c < pos(r.out, "+ app-1: create") &&
+		  pos(r.out, "+ app-1: create") < pos(r.out, "+ lb-1: create"));
+	HAS(r.out, "      order: wave 0, after cache-1, db-1\n      after: #1 #2\n");
+	HAS(r.out, "      order: wave 1\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state -o json"), 2);
+	HAS(r.out, "\"vm\": \"web-1\"");
+	HAS(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"cache-1\", \"db-1\"]}, \"after\": [1, 2]");
+	HAS(r.out, "\"order\": {\"wave\": 1, \"depends_on\": []}");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve"), 1);
+	HAS(r.out, "[1/6] create cache-1 on kvm1 ... done");
+	HAS(r.out, "[3/6] create zz-1 on kvm1 ... done");
+	HAS(r.out, "      gate cache-1 (running) on kvm1 ... passed");
+	HAS(r.out, "      gate db-1 (agent) on kvm1 ... failed: health gate (agent) not passed within 1s: "
+		   "guest agent did not answer");
+	HAS(r.out, "[4/6] create web-1 on kvm1 ... skipped: waits for db-1, whose health gate (agent) not passed");
+	HAS(r.out, "[5/6] create app-1 on kvm1 ... skipped: waits for web-1, which did not complete\n");
+	HAS(r.out, "[6/6] create lb-1 on kvm1 ... skipped: waits for lower wave's db-1, whose health gate");
+	HAS(r.out, "Apply incomplete: 3 done, 1 failed, 3 skipped.");
+	/* the gates are checked when web-1 is due, after the independent VMs were created */
+	ck_assert(pos(r.out, "[3/6] create zz-1") < pos(r.out, "gate cache-1"));
+	nc_run_free(&r);
+
+	/* the gate of a VM this plan does not touch is checked too: db-1 runs, still no agent */
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve"), 1);
+	HAS(r.out, "      gate db-1 (agent) on kvm1 ... failed");
+	HAS(r.out, "create web-1 on kvm1 ... skipped: waits for db-1, whose health gate (agent)");
+	nc_run_free(&r);
+
+	/* a running gate holds: everything comes up, in order */
+	ck_assert_int_eq(shq("sed -i 's/wait: agent/wait: running/' spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve"), 0);
+	HAS(r.out, "      gate db-1 (running) on kvm1 ... passed");
+	HAS(r.out, "Apply complete: 3 done, 0 failed, 0 skipped.");
+	ck_assert(pos(r.out, "create web-1") < pos(r.out, "create app-1") &&
+		  pos(r.out, "create app-1") < pos(r.out, "create lb-1"));
+	nc_run_free(&r);
+
+	/* deletes go in reverse order: lb-1 (wave 1) first, then app-1, web-1, ... */
+	ck_assert_int_eq(shq("sed -i 's/memory: 1GiB/memory: 1GiB, state: absent/' spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state --allow-mass-delete"), 2);
+	a = pos(r.out, "- lb-1: delete");
+	b = pos(r.out, "- app-1: delete");
+	c = pos(r.out, "- web-1: delete");
+	z = pos(r.out, "- cache-1: delete");
+	ck_assert(a < b && b < c && c < pos(r.out, "- zz-1: delete") && pos(r.out, "- zz-1: delete") < pos(r.out, "- db-1: delete") &&
+		  pos(r.out, "- db-1: delete") < z);
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_order(void)
 {
 	Suite *s = suite_create("order");
+	TCase *tc = tcase_create("order");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_order_validate);
+	tcase_add_test(tc, test_order_apply_gates);
+	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -516,6 +517,28 @@ static int lv_start(struct nc_host_conn *pub, const char *name, struct nc_err *e
 	return ret;
 }
 
+/*
+ * The QEMU guest agent answers guest-ping within timeout_s seconds.  Drivers
+ * without the QEMU API (the test driver behind sim://) fail: no agent.
+ */
+static int lv_agent_ping(struct nc_host_conn *pub, const char *name, unsigned timeout_s,
+			 struct nc_err *err)
+{
+	struct lv_conn *c = (struct lv_conn *)pub;
+	virDomainPtr d;
+	char *ans;
+	int ret = 0;
+
+	if (!(d = lookup(c, name, err)))
+		return -1;
+	ans = virDomainQemuAgentCommand(d, "{\"execute\":\"guest-ping\"}", (int)(timeout_s ? timeout_s : 1), 0);
+	if (!ans)
+		ret = lv_fail(err, "guest agent did not answer");
+	free(ans);
+	virDomainFree(d);
+	return ret;
+}
+
 static int lv_shutdown(struct nc_host_conn *pub, const char *name, unsigned timeout_ms,
 		       struct nc_err *err)
 {
@@ -863,6 +886,7 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.secret_define = nc_host_secret_define, \
 	.commit = lv_commit, \
 	.set_meta = lv_set_meta, \
+	.agent_ping = lv_agent_ping, \
 	.stats = nc_host_stats_read
 
 const struct nc_host_driver nc_driver_libvirt = {
