@@ -20,6 +20,7 @@
 #include "../drivers/network/network.h"
 #include "images.h"
 #include "ha.h"
+#include "history.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -1192,6 +1193,24 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 		if (bringup(&p->actions[i]) && r.res[i] == R_DONE &&
 		    NC_IS_SET(p->actions[i].vmref->spec.health.wait) && !(opts->cancel && *opts->cancel))
 			gate_check(&r, vm_pos(p->spec, p->actions[i].vm), p->actions[i].host);
+	/* the history of each VM acted on (history.h), with the commit applied */
+	if (opts->ha_state_dir) {
+		static const char *const res_names[] = { "done", "failed", "skipped" };
+		struct nc_history_event *ev = nc_xcalloc(p->nactions + 1, sizeof(*ev));
+		struct nc_err herr = { "" };
+		size_t n = 0;
+
+		for (i = 0; i < p->nactions; i++)
+			if (p->actions[i].obj == NC_OBJ_VM) {
+				ev[n].vm = p->actions[i].vm;
+				ev[n].action = nc_action_name(p->actions[i].kind);
+				ev[n++].result = res_names[r.res[i]];
+			}
+		if (n && nc_history_record(opts->ha_state_dir, p->spec, ev, n, opts->commit, p->plan_digest,
+					   time(NULL), &herr) < 0 && progress)
+			fprintf(progress, "warning: the history was not updated: %s\n", herr.msg);
+		free(ev);
+	}
 	for (i = 0; i < p->spec->nobjs[NC_KIND_VM]; i++)
 		free(r.gate_why[i]);
 	free(r.gate_why);

@@ -253,7 +253,8 @@ struct nc_plan_opts {
 	const struct nc_ha_record *ha;
 	unsigned max_recoveries;          /* recoveries at once; default 4 */
 	/* apply: STATE_DIR whose ha.json gets each VM recovered (under its lock) before
-	 * the VM is defined elsewhere; NULL: recover actions fail (nothing records them) */
+	 * the VM is defined elsewhere; NULL: recover actions fail (nothing records them).
+	 * Its history.json gets every VM action's result (history.h) */
 	const char *ha_state_dir;
 	/* load-aware placement (docs/placement.md "Observed load"): the history's directory
 	 * (telemetry/store.h; NULL: none), or figures given directly (tests, bench; wins) */

@@ -37,8 +37,9 @@ static void teardown(void)
 
 /* writes spec/all.yaml: one host, VMs given as "name: {spec}" lines */
 #define HOST "apiVersion: novacron.io/v1\\nkind: Host\\nmetadata: {name: kvm1}\\nspec: {uri: sim:///kvm1}\\n"
-#define VM(n, extra) "---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: " n "}\\n" \
-	"spec: {vcpus: 1, memory: 1GiB" extra "}\\n"
+#define VM(n, extra) VMC(n, "1", extra)
+#define VMC(n, cpus, extra) "---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: " n "}\\n" \
+	"spec: {vcpus: " cpus ", memory: 1GiB" extra "}\\n"
 
 static size_t pos(const char *hay, const char *needle)
 {
@@ -135,6 +136,51 @@ START_TEST(test_order_apply_gates)
 }
 END_TEST
 
+START_TEST(test_history)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("mkdir spec && printf '" HOST VM("a-1", "") VM("b-1", "") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir state"), 0);
+	ck_assert_str_eq(r.out, "");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("$NC apply spec --state-dir state --auto-approve --commit 1111aaaa"), 0);
+	/* b-1 changes and a-1 leaves the spec */
+	ck_assert_int_eq(shq("printf '" HOST VMC("b-1", "2", "") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve --commit 2222bbbb"), 0);
+	HAS(r.out, "update b-1 on kvm1 ... done");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "stat -c %%a state/history.json && $NC history --state-dir state"), 0);
+	HAS(r.out, "600\n");
+	HAS(r.out, "a-1: last applied from 1111aaaa; left the spec 20");
+	HAS(r.out, "b-1: last applied from 2222bbbb\n  20");
+	/* newest first */
+	ck_assert(pos(strstr(r.out, "b-1:"), "update   done     commit 2222bbbb  plan ") <
+		  pos(strstr(r.out, "b-1:"), "create   done     commit 1111aaaa  plan "));
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir state b-1 zz-9 -o json --limit 1"), 0);
+	HAS(r.out, "\"format_version\": 1,");
+	HAS(r.out, "\"vm\": \"b-1\",\n      \"last_commit\": \"2222bbbb\",\n      \"left_spec\": null,");
+	HAS(r.out, "\"action\": \"update\",\n          \"result\": \"done\",\n          \"commit\": \"2222bbbb\",\n          \"plan_digest\": \"");
+	HASNT(r.out, "1111aaaa");     /* --limit 1: the newest only */
+	HAS(r.out, "\"vm\": \"zz-9\",\n      \"last_commit\": null,");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir state --limit 0"), 1);
+	HAS(r.err, "--limit must be a number from 1 to 50");
+	nc_run_free(&r);
+	/* a damaged file is an error, and apply leaves it alone */
+	ck_assert_int_eq(sh(&r, "echo '{' > state/history.json && $NC history --state-dir state"), 1);
+	HAS(r.err, "history.json: not a history file of format_version 1");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("printf '" HOST VMC("b-1", "3", "") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve && cat state/history.json"), 0);
+	HAS(r.out, "warning: the history was not updated: ");
+	HAS(r.out, "Apply complete: 1 done");
+	ck_assert(strstr(r.out, "\n{\n") != NULL && strstr(r.out, "\"format_version\"") == NULL);
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_order(void)
 {
 	Suite *s = suite_create("order");
@@ -144,6 +190,7 @@ Suite *nc_suite_order(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_order_validate);
 	tcase_add_test(tc, test_order_apply_gates);
+	tcase_add_test(tc, test_history);
 	suite_add_tcase(s, tc);
 	return s;
 }
