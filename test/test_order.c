@@ -181,6 +181,63 @@ START_TEST(test_history)
 }
 END_TEST
 
+START_TEST(test_diff)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("git init -q -b main repo && mkdir -p repo/spec tmp && cd repo && printf '" HOST
+			     VM("a-1", ", disks: [{name: root, pool: p, size: 10GiB}], cloudInit: {userData: password=hunter2}")
+			     VM("b-1", "") "---\\napiVersion: novacron.io/v1\\nkind: StoragePool\\nmetadata: {name: p}\\n"
+			     "spec: {type: dir, path: /var/lib/novacron/pools/p}\\n' > spec/all.yaml && git add -A && git commit -qm one"), 0);
+	ck_assert_msg(sh(&r, "cd repo && $NC validate spec") == 0, "%s", r.err);
+	nc_run_free(&r);
+	/* a-1 changes (size, label, the password in its user-data), b-1 goes, c-1 comes */
+	ck_assert_int_eq(shq("cd repo && sed -i 's/size: 10GiB/size: 20GiB/; s/hunter2/hunter3/; s/name: a-1}/name: a-1, labels: {tier: db}}/; "
+			     "s/name: b-1}/name: c-1}/' spec/all.yaml && git commit -qam two"), 0);
+	ck_assert_int_eq(sh(&r, "cd repo/spec && TMPDIR=$PWD/../../tmp $NC diff HEAD~1 HEAD --path spec"), 2);
+	HAS(r.out, "Desired state: HEAD~1 (");
+	HAS(r.out, "\n\n~ VM a-1\n"
+		   "    metadata.labels.tier: (unset) -> db\n"
+		   "    spec.cloudInit.userData: (sha256 ");
+	HAS(r.out, "    spec.disks[root].size: 10GiB -> 20GiB\n- VM b-1\n+ VM c-1\n\nDiff: 1 added, 1 removed, 1 changed.\n");
+	HASNT(r.out, "hunter");
+	nc_run_free(&r);
+	/* the temporary trees are gone */
+	ck_assert_int_eq(sh(&r, "ls -A tmp"), 0);
+	ck_assert_str_eq(r.out, "");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cd repo && $NC diff HEAD~1 HEAD --path spec -o json"), 2);
+	HAS(r.out, "\"format_version\": 1,");
+	HAS(r.out, "\"from\": {\n    \"rev\": \"HEAD~1\",\n    \"commit\": \"");
+	HAS(r.out, "\"added\": [\n    {\n      \"kind\": \"VM\",\n      \"name\": \"c-1\"\n    }\n  ],");
+	HAS(r.out, "\"field\": \"spec.disks[root].size\",\n          \"from\": \"10GiB\",\n          \"to\": \"20GiB\"");
+	HAS(r.out, "\"summary\": {\n    \"added\": 1,\n    \"removed\": 1,\n    \"changed\": 1\n  }");
+	HASNT(r.out, "hunter");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cd repo && $NC diff HEAD~1 HEAD --path spec -o markdown"), 2);
+	HAS(r.out, "- changed: **VM a-1**\n\n  | field | from | to |\n  |---|---|---|\n  | `metadata.labels.tier` |  | `db` |\n");
+	nc_run_free(&r);
+	/* REV2 defaults to the working tree; the same revision twice is no change */
+	ck_assert_int_eq(sh(&r, "cd repo && sed -i 's/name: c-1}/name: c-1, labels: {x: y}}/' spec/all.yaml && "
+			     "$NC diff HEAD --path spec"), 2);
+	HAS(r.out, "-> the working tree\n\n~ VM c-1\n    metadata.labels.x: (unset) -> y\n\nDiff: 0 added, 0 removed, 1 changed.\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cd repo && $NC diff HEAD main --path spec"), 0);
+	HAS(r.out, "No changes in the desired state.\n");
+	nc_run_free(&r);
+	/* bad input */
+	ck_assert_int_eq(sh(&r, "cd repo && $NC diff no-such-rev --path spec"), 1);
+	HAS(r.err, "novacron diff: unknown revision 'no-such-rev' in ");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "cd tmp && $NC diff HEAD"), 1);
+	HAS(r.err, "is not inside a git repository (pass --repo DIR)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC diff HEAD --repo repo --path ../x"), 1);
+	HAS(r.err, "--path '../x' must be a folder inside the repository");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_order(void)
 {
 	Suite *s = suite_create("order");
@@ -191,6 +248,7 @@ Suite *nc_suite_order(void)
 	tcase_add_test(tc, test_order_validate);
 	tcase_add_test(tc, test_order_apply_gates);
 	tcase_add_test(tc, test_history);
+	tcase_add_test(tc, test_diff);
 	suite_add_tcase(s, tc);
 	return s;
 }

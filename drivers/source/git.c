@@ -1387,3 +1387,77 @@ const struct nc_source_driver nc_source_git = {
 	.applied = git_applied,
 	.close = git_close,
 };
+
+/* ---- one revision of a local repository, for `novacron diff` ---- */
+
+int nc_git_workdir(char **out, const char *path, struct nc_err *err)
+{
+	git_buf found = { 0 };
+	git_repository *repo = NULL;
+	const char *wd;
+	int ret = -1;
+
+	pthread_once(&git_once, git_init_once);
+	if (git_init_rc < 0) {
+		nc_err_set(err, "cannot initialise libgit2: %s", git_msg());
+		return -1;
+	}
+	if (git_repository_discover(&found, path, 0, NULL) < 0 || git_repository_open(&repo, found.ptr) < 0) {
+		nc_err_set(err, "%s is not inside a git repository (pass --repo DIR)", path);
+		goto out;
+	}
+	if (!(wd = git_repository_workdir(repo))) {
+		nc_err_set(err, "the repository at %s is bare: it has no working tree (name two revisions)",
+			   found.ptr);
+		goto out;
+	}
+	*out = nc_xstrdup(wd);
+	ret = 0;
+out:
+	git_repository_free(repo);
+	git_buf_dispose(&found);
+	return ret;
+}
+
+int nc_git_export(const char *repo_dir, const char *rev, const char *subdir, const char *dir,
+		  char sha[41], struct nc_err *err)
+{
+	struct nc_source s;
+	git_object *obj = NULL;
+	git_commit *commit = NULL;
+	char hex[GIT_OID_HEXSZ + 1], sid[8];
+	int ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	pthread_once(&git_once, git_init_once);
+	if (git_init_rc < 0) {
+		nc_err_set(err, "cannot initialise libgit2: %s", git_msg());
+		return -1;
+	}
+	if (normalize_subdir(&s.subdir, subdir) < 0) {
+		nc_err_set(err, "--path '%s' climbs out of the repository", subdir);
+		return -1;
+	}
+	if (git_repository_open_ext(&s.repo, repo_dir, 0, NULL) < 0) {
+		nc_err_set(err, "%s: not a git repository: %s", repo_dir, git_msg());
+		goto out;
+	}
+	if (!*rev || rev[0] == '-' || git_revparse_single(&obj, s.repo, rev) < 0 ||
+	    git_object_peel((git_object **)&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		nc_err_set(err, "unknown revision '%s' in %s", rev, repo_dir);
+		goto out;
+	}
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(commit));
+	short_id(sid, git_commit_id(commit));
+	if ((ret = write_checkout(&s, commit, sid, dir, err)) < 0)
+		goto out;
+	if ((ret = confine_links(dir, sid, err)) < 0)
+		goto out;
+	memcpy(sha, hex, 41);
+out:
+	git_commit_free(commit);
+	git_object_free(obj);
+	git_repository_free(s.repo);
+	free(s.subdir);
+	return ret;
+}

@@ -88,6 +88,19 @@ extern const struct nc_source_driver nc_source_git;
 extern const struct nc_source_driver nc_source_dir;
 
 /*
+ * One revision of a local repository (`novacron diff`): nc_git_workdir()
+ * finds the working tree of the repository containing path (*out, caller
+ * frees).  nc_git_export() writes the tree of rev (a SHA, branch, tag,
+ * HEAD~1: anything git rev-parse takes, peeled to a commit), or only its
+ * subdir at its place, into dir (which must exist and be empty), with the
+ * symbolic-link rules of fetch(); sha gets the commit's hex id.  0, -1, or
+ * NC_SOURCE_EREFUSED for a link that leads out.
+ */
+int nc_git_workdir(char **out, const char *path, struct nc_err *err);
+int nc_git_export(const char *repo_dir, const char *rev, const char *subdir, const char *dir,
+		  char sha[41], struct nc_err *err);
+
+/*
  * SSH signatures (drivers/source/sshsig.c, OpenSSL): verifies an armored
  * "-----BEGIN SSH SIGNATURE-----" signature over data with namespace "git"
  * against an allowed_signers file (lines "PRINCIPAL KEYTYPE BASE64KEY"; ed25519
