@@ -16,6 +16,7 @@ PKGS=(
   borgbackup restic          # peers for bench/backup (not needed to build)
   libjson-c-dev              # parsing JSON: API request bodies, OIDC discovery, tokens and JWKS
   python3-jsonschema python3-yaml   # test/integration/api-openapi.sh: the API's answers against docs/openapi.yaml
+  groff-base man-db zsh      # test_clihelp: lints the man pages (groff -ww), renders one (man -l), runs the zsh completion
 )
 # the OIDC test provider (test/oidc/provider.mjs) runs on Node.js: Debian's
 # nodejs when no node is on PATH

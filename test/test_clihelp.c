@@ -327,23 +327,24 @@ START_TEST(test_clihelp_completion_bash)
 }
 END_TEST
 
-/* zsh: the script parses, and under stand-ins for the completion system's
- * functions it hands the tables' flags, values and names to them */
+/* zsh: the script, installed in $fpath, completes in a real interactive zsh
+ * (driven through zsh's own pseudo-terminal module, zpty) */
 static const char zsh_test[] =
-	"_arguments() { print -r -- \"ARGS $*\"; }\n"
-	"_describe() { print -r -- \"DESCRIBE $*\"; }\n"
-	"compadd() { print -r -- \"COMPADD $*\"; }\n"
-	"_files() { :; }\n"
-	"compdef() { :; }\n"
-	"source <(\"$NC\" completion zsh)\n"
-	"words=(\"$NC\" plan --output ''); CURRENT=4; _novacron\n"
-	"words=(\"$NC\" pl); CURRENT=2; _novacron\n"
-	"_novacron_cmd=$NC; words=(\"$NC\" restore ''); CURRENT=3; _novacron_names vms\n";
+	"zmodload zsh/zpty || exit 3\n"
+	"\"$NC\" completion zsh > \"$1/_novacron\" || exit 4\n"
+	"zpty z zsh -f -i\n"
+	"zpty -w z \"PS1='> '; fpath=($1 \\$fpath); path=(${NC:h} \\$path); autoload -U compinit; "
+	"compinit -u -D; zstyle ':completion:*' list-prompt ''\"\n"
+	"zpty -n -w z $'novacron plan --output \\t'\n"
+	"zpty -r z out '*markdown*' && print -r -- \"OUTPUT ${out//$'\\e'\\[[0-9;?]#[A-Za-z]/}\"\n"
+	"zpty -n -w z $'\\x15novacron backup run w\\t'\n"
+	"zpty -r z out '*worker-4*' && print -r -- \"VMS ${out//$'\\e'\\[[0-9;?]#[A-Za-z]/}\"\n"
+	"zpty -d z\n";
 
 START_TEST(test_clihelp_completion_zsh)
 {
 	struct nc_run r;
-	char dir[] = "/tmp/nc-clihelp-XXXXXX", *script;
+	char dir[] = "/tmp/nc-clihelp-XXXXXX", *script, *fp;
 	FILE *f;
 
 	if (nc_run_inq(NC_SOURCE_DIR, "command -v zsh") != 0) {
@@ -359,14 +360,20 @@ START_TEST(test_clihelp_completion_zsh)
 	ck_assert_ptr_nonnull(f);
 	fputs(zsh_test, f);
 	fclose(f);
-	ck_assert_int_eq(nc_run_in(&r, NC_SOURCE_DIR "/examples/quickstart", "NC=\"$NC\" zsh -f %s", script), 0);
-	ck_assert_str_eq(r.err, "");
-	HAS(r.out, "(-o --output)-o+[text (default), json or markdown]:FORMAT:(text json markdown)");
-	HAS(r.out, "--state-dir=[");
-	HAS(r.out, "DESCRIBE -t commands novacron command cmds");
-	HAS(r.out, "COMPADD -- cache-1 db-1 scratch web-1");
+	/* timeout: a completion that never shows leaves zpty waiting for its pattern */
+	ck_assert_msg(nc_run_in(&r, NC_SOURCE_DIR "/examples/quickstart", "NC=\"$(realpath \"$NC\")\" "
+				"timeout 60 zsh -f %s %s", script, dir) == 0, "zsh: %s%s", r.out, r.err);
+	HAS(r.out, "OUTPUT ");
+	HAS(r.out, "json");
+	HAS(r.out, "text");
+	HAS(r.out, "VMS ");
+	HAS(r.out, "web-1");   /* VM names of the spec in the current folder */
+	HASNT(r.out, "cache-1");   /* only those starting with the w typed */
 	nc_run_free(&r);
 	unlink(script);
+	fp = nc_xasprintf("%s/_novacron", dir);
+	unlink(fp);
+	free(fp);
 	rmdir(dir);
 	free(script);
 }
