@@ -571,12 +571,12 @@ int cmd_diff(int argc, char **argv)
 			ret = NC_EXIT_OK;
 			goto out;
 		default:
-			fprintf(stderr, "usage: novacron %s\n", nc_doc_diff.synopsis);
+			nc_cmd_usage_error(&nc_doc_diff);
 			goto out;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2) {
-		fprintf(stderr, "usage: novacron %s\n", nc_doc_diff.synopsis);
+		nc_cmd_usage_error(&nc_doc_diff);
 		goto out;
 	}
 	sa.rev = argv[optind];

@@ -112,7 +112,7 @@ int cmd_history(int argc, char **argv)
 			ret = NC_EXIT_OK;
 			goto out;
 		default:
-			fprintf(stderr, "usage: novacron %s\n", nc_doc_history.synopsis);
+			nc_cmd_usage_error(&nc_doc_history);
 			goto out;
 		}
 	}
