@@ -419,6 +419,15 @@ static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct
 		nc_buf_adds(out, "; placement: ");
 		md_escape(out, a->placement);
 	}
+	if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
+		size_t j;
+
+		nc_buf_addf(out, "; wave %d", a->wave);
+		for (j = 0; j < a->ndeps; j++) {
+			nc_buf_adds(out, j ? ", " : ", after ");
+			md_escape(out, a->deps[j]);
+		}
+	}
 	nc_buf_adds(out, " |\n");
 }
 

@@ -93,6 +93,9 @@ START_TEST(test_order_apply_gates)
 	HAS(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"cache-1\", \"db-1\"]}, \"after\": [1, 2]");
 	HAS(r.out, "\"order\": {\"wave\": 1, \"depends_on\": []}");
 	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state -o markdown"), 2);
+	HAS(r.out, "; wave 0, after cache-1, db-1 |\n");
+	nc_run_free(&r);
 
 	ck_assert_int_eq(sh(&r, "$NC apply spec --state-dir state --auto-approve"), 1);
 	HAS(r.out, "[1/6] create cache-1 on kvm1 ... done");
