@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../spec/yaml.h"
 
 static size_t collect(char *p, size_t s, size_t n, void *u)
 {
@@ -27,55 +26,71 @@ static size_t collect(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-static const char *str(const struct nc_ynode *n)
+/* o's member key, or NULL (also for a JSON null) */
+static struct json_object *get(struct json_object *o, const char *key)
 {
-	const char *s = nc_ynode_str(n);
+	struct json_object *v = NULL;
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static size_t len(struct json_object *a)
+{
+	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* a member as text ("-" for none): strings as they are, numbers and booleans as JSON writes them */
+static const char *str(struct json_object *n)
+{
+	char *s = n ? (char *)json_object_get_string(n) : NULL;
 
 	if (!s)
 		return "-";
 	/* text from the cluster (a domain named with a line break) or from whatever
 	 * answers at --url is printed on its line: no forged line, no escape sequence */
-	for (char *p = (char *)s; *p; p++)
+	for (char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return s;
 }
 
 /* the failure detector (docs/ha.md): one line per host, its health since when (UTC, ms) */
-static void print_ha(const struct nc_ynode *ha)
+static void print_ha(struct json_object *ha)
 {
-	const struct nc_ynode *hosts = nc_ynode_get(ha, "hosts");
+	struct json_object *hosts = get(ha, "hosts");
 	size_t i;
 
 	if (!ha)
 		return;
-	if (strcmp(str(nc_ynode_get(ha, "enabled")), "true") != 0) {
+	if (strcmp(str(get(ha, "enabled")), "true") != 0) {
 		printf("ha:          disabled\n");
 		return;
 	}
-	if (strcmp(str(nc_ynode_get(ha, "partitioned")), "true") == 0)
+	if (strcmp(str(get(ha, "partitioned")), "true") == 0)
 		printf("ha:          PARTITIONED: every declared host is suspect or failed; nothing is fenced or "
 		       "restarted until one answers\n");
-	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
-		const struct nc_ynode *h = hosts->items[i];
-		const char *health = str(nc_ynode_get(h, "health")), *misses = str(nc_ynode_get(h, "misses"));
-		double since = strtod(str(nc_ynode_get(h, "since")), NULL);
+	for (i = 0; i < len(hosts); i++) {
+		struct json_object *h = json_object_array_get_idx(hosts, i);
+		const char *health = str(get(h, "health")), *misses = str(get(h, "misses"));
+		double since = strtod(str(get(h, "since")), NULL);
 		time_t secs = (time_t)since;
 		struct tm tm;
 		char ts[48] = "-", day[32];
 
 		if (secs > 0 && gmtime_r(&secs, &tm) && strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
 			snprintf(ts, sizeof(ts), "%s.%03dZ", day, (int)((since - (double)secs) * 1000 + 0.5) % 1000);
-		printf("health:      %-12s %-7s since %s", str(nc_ynode_get(h, "name")),
+		printf("health:      %-12s %-7s since %s", str(get(h, "name")),
 		       strcmp(health, "ok") == 0 ? "ok" : strcmp(health, "suspect") == 0 ? "SUSPECT" : "FAILED", ts);
 		if (strcmp(misses, "0") != 0 && strcmp(misses, "-") != 0)
-			printf(", %s missed checks (%s)", misses, str(nc_ynode_get(h, "error")));
-		if (strcmp(str(nc_ynode_get(h, "fenced")), "true") == 0)
-			printf(", fenced by %s", str(nc_ynode_get(h, "fenced_by")));
+			printf(", %s missed checks (%s)", misses, str(get(h, "error")));
+		if (strcmp(str(get(h, "fenced")), "true") == 0)
+			printf(", fenced by %s", str(get(h, "fenced_by")));
 		else if (strcmp(health, "failed") == 0)
 			printf(", not fenced");
-		if (strcmp(str(nc_ynode_get(h, "fence_error")), "-") != 0)
-			printf(", fence failed: %s", str(nc_ynode_get(h, "fence_error")));
+		if (strcmp(str(get(h, "fence_error")), "-") != 0)
+			printf(", fence failed: %s", str(get(h, "fence_error")));
 		printf("\n");
 	}
 }
@@ -90,41 +105,41 @@ static void utc(char *out, size_t len, const char *secs_s)
 }
 
 /* telemetry (docs/monitoring.md): the loop's last round, then each pending or firing alert */
-static void print_telemetry(const struct nc_ynode *t, const struct nc_ynode *alerts)
+static void print_telemetry(struct json_object *t, struct json_object *alerts)
 {
-	const struct nc_ynode *errs = nc_ynode_get(t, "host_errors");
+	struct json_object *errs = get(t, "host_errors");
 	char ts[32];
 	size_t i;
 
 	if (!t)
 		return;
-	if (strcmp(str(nc_ynode_get(t, "enabled")), "true") != 0) {
+	if (strcmp(str(get(t, "enabled")), "true") != 0) {
 		printf("telemetry:   disabled\n");
-	} else if (strcmp(str(nc_ynode_get(t, "active")), "true") != 0) {
+	} else if (strcmp(str(get(t, "active")), "true") != 0) {
 		printf("telemetry:   not collecting (standby, or no round yet)\n");
 	} else {
-		utc(ts, sizeof(ts), str(nc_ynode_get(t, "last_round")));
-		printf("telemetry:   a round every %ss, last %s in %ss, %s rounds", str(nc_ynode_get(t, "interval")), ts,
-		       str(nc_ynode_get(t, "seconds")), str(nc_ynode_get(t, "rounds")));
-		for (i = 0; errs && errs->kind == NC_Y_SEQ && i < errs->n; i++)
-			printf("%s%s (%s)", i ? ", " : "; no stats from ", str(nc_ynode_get(errs->items[i], "host")),
-			       str(nc_ynode_get(errs->items[i], "error")));
+		utc(ts, sizeof(ts), str(get(t, "last_round")));
+		printf("telemetry:   a round every %ss, last %s in %ss, %s rounds", str(get(t, "interval")), ts,
+		       str(get(t, "seconds")), str(get(t, "rounds")));
+		for (i = 0; i < len(errs); i++)
+			printf("%s%s (%s)", i ? ", " : "; no stats from ", str(get(json_object_array_get_idx(errs, i), "host")),
+			       str(get(json_object_array_get_idx(errs, i), "error")));
 		printf("\n");
 	}
-	for (i = 0; alerts && alerts->kind == NC_Y_SEQ && i < alerts->n; i++) {
-		const struct nc_ynode *a = alerts->items[i];
-		const char *state = str(nc_ynode_get(a, "state"));
-		const char *since = str(nc_ynode_get(a, "firing_since"));
+	for (i = 0; i < len(alerts); i++) {
+		struct json_object *a = json_object_array_get_idx(alerts, i);
+		const char *state = str(get(a, "state"));
+		const char *since = str(get(a, "firing_since"));
 
 		if (strcmp(state, "resolved") == 0)
 			continue;       /* kept a while in the JSON; people see what is still wrong */
-		utc(ts, sizeof(ts), strcmp(since, "-") ? since : str(nc_ynode_get(a, "active_since")));
+		utc(ts, sizeof(ts), strcmp(since, "-") ? since : str(get(a, "active_since")));
 		printf("alert:       %-8s %-8s %s: %s %s", strcmp(state, "firing") == 0 ? "FIRING" : state,
-		       str(nc_ynode_get(a, "severity")), str(nc_ynode_get(a, "rule")), str(nc_ynode_get(a, "target")),
-		       str(nc_ynode_get(a, "object")));
-		if (strcmp(str(nc_ynode_get(a, "host")), "-") != 0)
-			printf(" on %s", str(nc_ynode_get(a, "host")));
-		printf(", %s since %s: %s\n", str(nc_ynode_get(a, "value_text")), ts, str(nc_ynode_get(a, "summary")));
+		       str(get(a, "severity")), str(get(a, "rule")), str(get(a, "target")),
+		       str(get(a, "object")));
+		if (strcmp(str(get(a, "host")), "-") != 0)
+			printf(" on %s", str(get(a, "host")));
+		printf(", %s since %s: %s\n", str(get(a, "value_text")), ts, str(get(a, "summary")));
 	}
 }
 
@@ -163,11 +178,8 @@ int cmd_status(int argc, char **argv)
 	struct nc_cli_config cfg;
 	enum nc_output out = NC_OUT_TEXT;
 	struct nc_buf body = NC_BUF_INIT;
-	struct nc_arena arena = { 0 };
-	struct nc_diags d;
-	struct nc_ydoc *docs = NULL;
-	size_t ndocs = 0, i;
-	const struct nc_ynode *root, *hosts;
+	size_t i;
+	struct json_object *root = NULL, *hosts;
 	char *url, *shown;
 	CURL *c;
 	CURLcode rc;
@@ -248,54 +260,49 @@ int cmd_status(int argc, char **argv)
 		ret = NC_EXIT_OK;
 		goto out;
 	}
-	nc_diags_init(&d);
-	/* JSON is YAML: read it with the spec's parser */
-	if (nc_yaml_parse(&arena, "status", body.buf, body.len, NULL, &docs, &ndocs, &d) < 0 || !ndocs ||
-	    !(root = docs[0].root)) {
+	if (!json_object_is_type((root = json_tokener_parse(body.buf)), json_type_object)) {
 		fprintf(stderr, "novacron status: %s did not return status JSON\n", shown);
-		nc_diags_release(&d);
 		goto out;
 	}
-	nc_diags_release(&d);
-	printf("leader:      %s (%s)\n", str(nc_ynode_get(root, "leader")), str(nc_ynode_get(root, "lease")));
-	printf("source:      %s\n", str(nc_ynode_get(root, "source")));
-	printf("in force:    %s  %s\n", str(nc_ynode_get(nc_ynode_get(root, "applied"), "revision")),
-	       str(nc_ynode_get(nc_ynode_get(root, "applied"), "summary")));
-	if (strcmp(str(nc_ynode_get(nc_ynode_get(root, "invalid"), "revision")), "-") != 0)
-		printf("refused:     %s  %s\n", str(nc_ynode_get(nc_ynode_get(root, "invalid"), "revision")),
-		       str(nc_ynode_get(nc_ynode_get(root, "invalid"), "error")));
-	printf("last pass:   %s in %ss", str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")),
-	       str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "seconds")));
-	if (strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "error")), "-") != 0)
-		printf(": %s", str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "error")));
-	printf("\npasses:      %s ok, %s failed\n", str(nc_ynode_get(nc_ynode_get(root, "passes"), "ok")),
-	       str(nc_ynode_get(nc_ynode_get(root, "passes"), "failed")));
+	printf("leader:      %s (%s)\n", str(get(root, "leader")), str(get(root, "lease")));
+	printf("source:      %s\n", str(get(root, "source")));
+	printf("in force:    %s  %s\n", str(get(get(root, "applied"), "revision")),
+	       str(get(get(root, "applied"), "summary")));
+	if (strcmp(str(get(get(root, "invalid"), "revision")), "-") != 0)
+		printf("refused:     %s  %s\n", str(get(get(root, "invalid"), "revision")),
+		       str(get(get(root, "invalid"), "error")));
+	printf("last pass:   %s in %ss", str(get(get(root, "last_pass"), "result")),
+	       str(get(get(root, "last_pass"), "seconds")));
+	if (strcmp(str(get(get(root, "last_pass"), "error")), "-") != 0)
+		printf(": %s", str(get(get(root, "last_pass"), "error")));
+	printf("\npasses:      %s ok, %s failed\n", str(get(get(root, "passes"), "ok")),
+	       str(get(get(root, "passes"), "failed")));
 	{
-		const struct nc_ynode *bk = nc_ynode_get(root, "backups");
+		struct json_object *bk = get(root, "backups");
 
-		printf("backups:     %s ok, %s failed", str(nc_ynode_get(bk, "ok")), str(nc_ynode_get(bk, "failed")));
-		if (strcmp(str(nc_ynode_get(bk, "error")), "-") != 0)
-			printf(" (last error: %s)", str(nc_ynode_get(bk, "error")));
+		printf("backups:     %s ok, %s failed", str(get(bk, "ok")), str(get(bk, "failed")));
+		if (strcmp(str(get(bk, "error")), "-") != 0)
+			printf(" (last error: %s)", str(get(bk, "error")));
 		printf("\n");
 	}
-	printf("drift:       %s VMs; %s actions pending\n", str(nc_ynode_get(root, "drift")), str(nc_ynode_get(root, "pending_actions")));
-	printf("VMs:         %s running, %s stopped, %s other\n", str(nc_ynode_get(nc_ynode_get(root, "vms"), "running")),
-	       str(nc_ynode_get(nc_ynode_get(root, "vms"), "stopped")), str(nc_ynode_get(nc_ynode_get(root, "vms"), "other")));
-	hosts = nc_ynode_get(root, "hosts");
-	for (i = 0; hosts && hosts->kind == NC_Y_SEQ && i < hosts->n; i++) {
-		const struct nc_ynode *h = hosts->items[i];
-		bool up = strcmp(str(nc_ynode_get(h, "up")), "true") == 0;
-		bool gone = strcmp(str(nc_ynode_get(h, "declared")), "false") == 0;
+	printf("drift:       %s VMs; %s actions pending\n", str(get(root, "drift")), str(get(root, "pending_actions")));
+	printf("VMs:         %s running, %s stopped, %s other\n", str(get(get(root, "vms"), "running")),
+	       str(get(get(root, "vms"), "stopped")), str(get(get(root, "vms"), "other")));
+	hosts = get(root, "hosts");
+	for (i = 0; i < len(hosts); i++) {
+		struct json_object *h = json_object_array_get_idx(hosts, i);
+		bool up = strcmp(str(get(h, "up")), "true") == 0;
+		bool gone = strcmp(str(get(h, "declared")), "false") == 0;
 
-		printf("host:        %-12s %-4s %s%s%s%s\n", str(nc_ynode_get(h, "name")), up ? "up" : "DOWN",
-		       str(nc_ynode_get(h, "uri")), gone ? " (not declared)" : "", up ? "" : ": ",
-		       up ? "" : str(nc_ynode_get(h, "error")));
+		printf("host:        %-12s %-4s %s%s%s%s\n", str(get(h, "name")), up ? "up" : "DOWN",
+		       str(get(h, "uri")), gone ? " (not declared)" : "", up ? "" : ": ",
+		       up ? "" : str(get(h, "error")));
 	}
-	print_ha(nc_ynode_get(root, "ha"));
-	print_telemetry(nc_ynode_get(root, "telemetry"), nc_ynode_get(root, "alerts"));
-	ret = strcmp(str(nc_ynode_get(nc_ynode_get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
+	print_ha(get(root, "ha"));
+	print_telemetry(get(root, "telemetry"), get(root, "alerts"));
+	ret = strcmp(str(get(get(root, "last_pass"), "result")), "ok") == 0 ? NC_EXIT_OK : NC_EXIT_CHANGES;
 out:
-	nc_arena_release(&arena);
+	json_object_put(root);
 	nc_buf_release(&body);
 	free(url);
 	free(shown);
