@@ -69,6 +69,14 @@ void nc_test_ceph_down(const char *dir);
 #define HASNT(hay, needle) ck_assert_msg(strstr((hay), (needle)) == NULL, \
 					 "unexpected '%s' in:\n%.4000s", (needle), (hay))
 
+/* the same for JSON the CLI printed, looked at on one line (nc_json_oneline) */
+#define HASJ(json, needle) do { char *flat_ = nc_json_oneline(json); \
+				ck_assert_msg(strstr(flat_, (needle)) != NULL, "missing '%s' in:\n%.4000s", (needle), flat_); \
+				free(flat_); } while (0)
+#define HASNTJ(json, needle) do { char *flat_ = nc_json_oneline(json); \
+				  ck_assert_msg(strstr(flat_, (needle)) == NULL, "unexpected '%s' in:\n%.4000s", (needle), flat_); \
+				  free(flat_); } while (0)
+
 /* "line N: want '...' got '...'" for the first line that differs (caller frees). */
 char *nc_first_diff(const char *want, const char *got);
 /*
