@@ -841,7 +841,8 @@ int cmd_capacity(int argc, char **argv)
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON | 1u << NC_OUT_MARKDOWN,
 					  &out) < 0) {
 				fprintf(stderr, "novacron capacity: --output must be text or json (or markdown with --forecast)\n");
-				goto usage_fail;
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
 			}
 			break;
 		case OPT_FORECAST:
@@ -853,20 +854,23 @@ int cmd_capacity(int argc, char **argv)
 			if (optarg && (fa.horizon = fc_duration(optarg)) < 0) {
 				fprintf(stderr, "novacron capacity: --forecast: '%s' is not a duration (e.g. 30d, 12w, 36h)\n",
 					optarg);
-				goto usage_fail;
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
 			}
 			break;
 		case OPT_WINDOW:
 			if ((fa.window = fc_duration(optarg)) < 0) {
 				fprintf(stderr, "novacron capacity: --window: '%s' is not a duration (e.g. 7d, 36h)\n", optarg);
-				goto usage_fail;
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
 			}
 			break;
 		case OPT_NOW:
 			if (fc_parse_now(optarg, &fa.now) < 0) {
 				fprintf(stderr, "novacron capacity: --now: '%s' is neither unix seconds nor YYYY-MM-DDTHH:MM:SSZ\n",
 					optarg);
-				goto usage_fail;
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
 			}
 			fa.now_given = true;
 			break;
@@ -876,16 +880,12 @@ int cmd_capacity(int argc, char **argv)
 			nc_cmd_help(stdout, &nc_doc_capacity);
 			return NC_EXIT_OK;
 		default:
+			nc_getopt_release(&g);
 			nc_cmd_usage_error(&nc_doc_capacity);
-			goto usage_fail;
+			return NC_EXIT_ERROR;
 		}
 	}
 	nc_getopt_release(&g);
-	if (0) {
-usage_fail:
-		nc_getopt_release(&g);
-		return NC_EXIT_ERROR;
-	}
 	if (!forecast && (out == NC_OUT_MARKDOWN || fa.telemetry_dir || fa.now_given ||
 			  fa.window != 7 * 86400)) {
 		fprintf(stderr, "novacron capacity: --output markdown, --window, --now and --telemetry-dir go with --forecast\n");

@@ -29,11 +29,11 @@ static const struct nc_opt sim_opts[] = {
 
 static const char *const sim_examples[] = {
 	"drift: shrink a VM's memory behind NovaCron's back, then see plan notice it",
-	"novacron sim kvm1 setmem web-1 1GiB && novacron plan examples/quickstart",
+	"novacron sim kvm1 setmem web-3 1GiB && novacron plan examples/quickstart",
 	"take kvm1 down to try HA, then bring it back",
 	"novacron sim kvm1 down && novacron sim kvm1 up",
-	"make web-1 look busy for the load-aware placement and graphs",
-	"novacron sim kvm1 load web-1 cpu=0.8 memory=0.5",
+	"make web-3 look busy for the load-aware placement and graphs",
+	"novacron sim kvm1 load web-3 cpu=0.8 memory=0.5",
 	NULL,
 };
 
