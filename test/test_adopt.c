@@ -329,6 +329,15 @@ START_TEST(test_adopt_import_devices)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC get pools spec " ST), 0);
 	nc_run_free(&r);
+	/* a name from libvirt with a control character: escaped in text, exact in JSON */
+	ck_assert_int_eq(shq("printf \"<domain type='test'><name>evil&#9;tab</name><memory unit='MiB'>64</memory>"
+			     "<vcpu>1</vcpu><os><type>hvm</type></os></domain>\" > e.xml && " SIM " node2 define e.xml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC get vms --host node2 spec " ST), 0);
+	HAS(r.out, "\nevil\\x09tab  node2  shut off");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC get vms --host node2 -o json spec " ST), 0);
+	HAS(r.out, "\"name\": \"evil\\ttab\"");
+	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC get frobs spec " ST), 1);
 	HAS(r.err, "vms, hosts, pools, volumes or networks");
 	nc_run_free(&r);
