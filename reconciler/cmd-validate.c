@@ -1,11 +1,13 @@
 /*
- * cmd-validate.c - `novacron validate [PATH...] [--output text|json] [--quiet] [--config FILE]`
+ * cmd-validate.c - `novacron validate [PATH...] [--output text|json|github|gitlab] [--quiet] [--config FILE]`
  *
  * Loads and validates the spec under each PATH (default "."), checks its
  * local paths against the operator's `paths:` roots (--config FILE or
  * $NOVACRON_CONFIG, else the defaults of spec/roots.h), prints every
  * problem as file:line:col: error: message (text, on stderr) or as the JSON
- * document described in docs/validate.md (on stdout), and a summary.
+ * document described in docs/validate.md (on stdout), or for CI (docs/ci.md) as
+ * GitHub workflow commands or a GitLab Code Quality report (on stdout, the
+ * summary on stderr), and a summary.
  * Exit 0 when valid, 1 when any error was found or on bad usage.
  */
 #include "cli.h"
@@ -18,6 +20,7 @@
 #include "connections.h"
 #include "fencing.h"
 #include "jsonout.h"
+#include "annotations.h"
 
 static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 {
@@ -63,8 +66,9 @@ static void print_json(const struct nc_spec *spec, const struct nc_diags *d)
 enum { OPT_CONFIG = NC_OPT_LONG_ONLY };
 
 static const struct nc_opt validate_opts[] = {
-	{ "output", 'o', "FORMAT", "text (default: problems on standard error) or json (docs/validate.md, "
-	  "on standard output)", NC_COMP_WORDS, "text json" },
+	{ "output", 'o', "FORMAT", "text (default: problems on standard error), json (docs/validate.md, "
+	  "on standard output), github (workflow commands: annotations) or gitlab (a Code Quality report; "
+	  "docs/ci.md)", NC_COMP_WORDS, "text json github gitlab" },
 	{ "quiet", 'q', NULL, "print nothing when the spec is valid (problems are still printed)", NC_COMP_NONE, NULL },
 	{ "config", OPT_CONFIG, "FILE", "the operator's configuration, whose paths: roots and fence devices "
 	  "the spec is checked against (default $NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
@@ -77,6 +81,10 @@ static const char *const validate_examples[] = {
 	"novacron validate examples/quickstart",
 	"the problems as JSON, for an editor or a CI step",
 	"novacron validate --output json clusters/prod",
+	"each problem as an annotation on a GitHub pull request (docs/ci.md)",
+	"novacron validate --output github clusters/",
+	"a GitLab Code Quality report (artifacts: reports: codequality)",
+	"novacron validate --output gitlab clusters/ > gl-code-quality.json",
 	"a silent check in a pre-commit hook: only problems are printed",
 	"novacron validate -q .",
 	NULL,
@@ -103,15 +111,16 @@ int cmd_validate(int argc, char **argv)
 	struct nc_path_roots roots;
 	struct nc_getopt g;
 	const char *config = NULL;
-	int c, quiet = 0, ret;
+	int c, quiet = 0, ret, ci = 0;   /* ci: 1 github, 2 gitlab (annotations.h) */
 
 	nc_getopt_init(&g, validate_opts, NULL);
 	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
-			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
+			ci = !strcmp(optarg, "github") ? 1 : !strcmp(optarg, "gitlab") ? 2 : 0;
+			if (!ci && nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
 				nc_getopt_release(&g);
-				fprintf(stderr, "novacron validate: --output must be text or json\n");
+				fprintf(stderr, "novacron validate: --output must be text, json, github or gitlab\n");
 				return NC_EXIT_ERROR;
 			}
 			break;
@@ -158,12 +167,20 @@ int cmd_validate(int argc, char **argv)
 	nc_tenant_check_admin(spec, cfg.file ? &cfg.admin_paths : NULL, &d);
 	nc_cli_config_release(&cfg);
 
-	if (out == NC_OUT_JSON) {
+	if (out == NC_OUT_JSON && !ci) {
 		print_json(spec, &d);
 	} else {
-		nc_diags_format_text(&d, &b, nc_cli_color(stderr));
-		fwrite(b.buf, 1, b.len, stderr);
+		/* github, gitlab: the problems on stdout for the CI system, the summary on stderr */
+		if (ci == 1)
+			nc_diags_format_github(&d, &b);
+		else if (ci == 2)
+			nc_diags_format_gitlab(&d, &b);
+		else
+			nc_diags_format_text(&d, &b, nc_cli_color(stderr));
+		fwrite(b.buf, 1, b.len, ci ? stdout : stderr);
 		nc_buf_reset(&b);
+		if (ci && d.dropped)
+			fprintf(stderr, "novacron: %zu more problems not shown\n", d.dropped);
 		if (!quiet || d.errors) {
 			if (d.errors)
 				nc_buf_addf(&b, "invalid: %zu error%s, %zu warning%s in %zu file%s\n",
@@ -178,7 +195,7 @@ int cmd_validate(int argc, char **argv)
 			nc_buf_adds(&b, "  ");
 			count_line(spec, &b);
 			nc_buf_addc(&b, '\n');
-			fwrite(b.buf, 1, b.len, d.errors ? stderr : stdout);
+			fwrite(b.buf, 1, b.len, d.errors || ci ? stderr : stdout);
 		}
 	}
 	ret = d.errors ? NC_EXIT_ERROR : NC_EXIT_OK;

@@ -109,6 +109,7 @@ rm -f /tmp/nc-build-asan.$$
 
 echo "== examples"
 for ex in examples/*/; do
+	[ "$ex" = examples/ci/ ] && continue   # CI recipes, not a spec (test/integration/ci-recipes.sh runs them)
 	step "validate ${ex%/}" ./build/novacron validate --quiet "$ex"
 done
 
@@ -178,6 +179,7 @@ integration "examples/realhost on real libvirt daemons: a Debian guest boots fro
 integration "Images uploaded to two real libvirt daemons, served over HTTP" test/integration/images.sh
 integration "high availability: a guest on an RBD disk, fencing by lock break, on real daemons and a real Ceph" test/integration/ha.sh
 integration "operator API: serve's answers on sim hosts checked against docs/openapi.yaml" test/integration/api-openapi.sh
+integration "CI recipes (examples/ci) run locally: annotations, one plan comment posted then updated, bounded plans, against a local forge" test/integration/ci-recipes.sh
 integration "dashboard in headless Chromium: login, roles, XSS as text, keyboard, approve, OIDC; first render at 10,000 VMs" test/integration/dashboard.sh
 integration "install rules and the Debian package: cpack, dpkg --root into a scratch root, conffile, purge, man, completion, the unit's security score" test/integration/package.sh
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh

@@ -110,6 +110,46 @@ START_TEST(test_ci_annotations)
 }
 END_TEST
 
+/* validate --output github|gitlab: the problems on stdout, the summary on stderr, text's exit code */
+START_TEST(test_ci_validate_cli)
+{
+	struct nc_run r;
+	json_object *arr;
+
+	nc_run_novacron(&r, "validate --output github test/data/invalid");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_uint_eq(count(r.out, "\n"), 16);   /* 15 errors and a note, one line each */
+	ck_assert_uint_eq(count(r.out, "::error file=test/data/invalid/"), 15);
+	HAS(r.out, "::error file=test/data/invalid/hosts.yaml,line=19,col=3,title=novacron validate::unknown key "
+		   "'url' in Host spec; did you mean 'uri'?\n");
+	HAS(r.out, "::notice file=test/data/invalid/vms.yaml,line=16,col=9,title=novacron validate::first defined here\n");
+	HAS(r.err, "invalid: 15 errors, 0 warnings in 3 files\n");
+	HASNT(r.err, "error:");
+	nc_run_free(&r);
+	nc_run_novacron(&r, "validate --output gitlab test/data/invalid");
+	ck_assert_int_eq(r.status, 1);
+	arr = json_tokener_parse(r.out);
+	ck_assert_ptr_nonnull(arr);
+	ck_assert_uint_eq(json_object_array_length(arr), 16);
+	json_object_put(arr);
+	HAS(r.err, "invalid: 15 errors");
+	nc_run_free(&r);
+	nc_run_novacron(&r, "validate --output github examples/quickstart");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "");
+	HAS(r.err, "valid: 8 files");
+	nc_run_free(&r);
+	nc_run_novacron(&r, "validate --output gitlab examples/quickstart");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "[\n]\n");
+	nc_run_free(&r);
+	nc_run_novacron(&r, "validate --output sarif examples/quickstart");
+	ck_assert_int_eq(r.status, 1);
+	HAS(r.err, "--output must be text, json, github or gitlab");
+	nc_run_free(&r);
+}
+END_TEST
+
 /* the marker's ID: checked by plan --marker and comment --marker; the Markdown plan starts with it */
 START_TEST(test_ci_marker)
 {
@@ -459,6 +499,7 @@ Suite *nc_suite_cirecipe(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ci_annotations);
+	tcase_add_test(tc, test_ci_validate_cli);
 	tcase_add_test(tc, test_ci_marker);
 	tcase_add_test(tc, test_ci_markdown_bound);
 	tcase_add_test(tc, test_ci_comment);

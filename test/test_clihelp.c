@@ -302,7 +302,7 @@ START_TEST(test_clihelp_completion_bash)
 	HAS(r.out, "[pl] plan\n");
 	HAS(r.out, "[plan --ou] --output --out\n");
 	HAS(r.out, "[plan --output ] text json markdown\n");
-	HAS(r.out, "[validate -o ] text json\n");
+	HAS(r.out, "[validate -o ] text json github gitlab\n");
 	HAS(r.out, "[capacity --output = ] text json markdown\n");
 	HAS(r.out, "[backup ] run list check prune\n");
 	HAS(r.out, "[backup run ] cache-1 db-1 scratch web-1 ");   /* VM names from the spec here, then files */

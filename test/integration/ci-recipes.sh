@@ -136,7 +136,30 @@ check "github big: it says how many actions are left out and where the plan is" 
 check "github big: the artifact holds every action" test "$(grep -c '^| [0-9]* | `+` | `batch-' "$WS/plan-full.md")" = 600
 check "github big: the artifact is over the comment limit" test "$(wc -c <"$WS/plan-full.md")" -gt 65536
 
+# ---- a plan that cannot read a host (exit 1): commented all the same, then the job fails ----
+WS=$(workspace partial)
+cat >>"$WS/clusters/prod/hosts/hosts.yaml" <<'YAML'
+---
+apiVersion: novacron.io/v1
+kind: Host
+metadata:
+  name: kvm9
+spec:
+  uri: qemu+tcp://127.0.0.1:1/system
+YAML
+gh "$WS" >"$T/gh-partial.out" 2>&1; rc=$?
+check "github partial: the workflow fails (plan exit 1)" test $rc -eq 1
+check "github partial: the comment step ran before the failure" grep -q "^step plan/Comment the plan on the pull request: ok" "$T/gh-partial.out"
+check "github partial: the last step failed the job with an annotation" grep -q "^::error title=novacron plan::" "$T/gh-partial.out"
+body 'github:acme/infra#12' >"$T/partial-body.md"
+check "github partial: the comment says the plan is partial" grep -q '^### NovaCron plan: partial' "$T/partial-body.md"
+gl "$WS" >"$T/gl-partial.out" 2>&1; rc=$?
+check "gitlab partial: the pipeline fails (plan exit 1)" test $rc -eq 1
+check "gitlab partial: the note was updated first" grep -q "updated note [0-9]* on 42!12" "$T/gl-partial.out"
+check "still one comment and one note" test "$(comments 'github:acme/infra#12')$(comments 'gitlab:acme/infra!12')" = 11
+
 # ---- the token: never in any output; every request carried it ----
+check "the forge recorded the requests" test -s "$T/forge/requests.log"
 check "the token is never printed" bash -c "! grep -rq -- '$TOKEN' '$T'/*.out"
 check "every request to the forge had the token" bash -c "! grep -q '\"auth_ok\": false' '$T/forge/requests.log'"
 check "no hosted action was fetched (installs skipped: novacron on PATH)" bash -c "! grep -q never-fetched '$T/forge/requests.log'"
