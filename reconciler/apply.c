@@ -1030,6 +1030,10 @@ static int gate_check(struct runner *r, size_t v, size_t h)
 			nc_domain_release(&d);
 		if (ok || !conn || (left = deadline - now()) <= 0)
 			break;
+		if (r->opts->cancel && *r->opts->cancel) {
+			nc_err_set(&err, "stopping");
+			break;
+		}
 		{
 			double nap = left < 0.5 ? left : 0.5;
 			struct timespec ts = { (time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9) };

@@ -171,6 +171,14 @@ START_TEST(test_history)
 	ck_assert_int_eq(sh(&r, "$NC history --state-dir state --limit 0"), 1);
 	HAS(r.err, "--limit must be a number from 1 to 50");
 	nc_run_free(&r);
+	/* a VM that left the spec more than 30 days ago is dropped at the next apply */
+	ck_assert_int_eq(shq("sed -i 's/\"left_spec\": *\"20[0-9T:Z-]*\"/\"left_spec\": \"2020-01-01T00:00:00Z\"/' state/history.json"), 0);
+	ck_assert_int_eq(shq("printf '" HOST VMC("b-1", "4", "") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(shq("$NC apply spec --state-dir state --auto-approve --commit 3333cccc"), 0);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir state"), 0);
+	HASNT(r.out, "a-1");
+	HAS(r.out, "b-1: last applied from 3333cccc\n");
+	nc_run_free(&r);
 	/* a damaged file is an error, and apply leaves it alone */
 	ck_assert_int_eq(sh(&r, "echo '{' > state/history.json && $NC history --state-dir state"), 1);
 	HAS(r.err, "history.json: not a history file of format_version 1");
