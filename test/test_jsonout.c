@@ -307,7 +307,21 @@ START_TEST(test_jsonout_cli)
 	HAS(r.out, "\"action\": \"upload\"");
 	HAS(r.out, "\"cloud_init\": {");
 	nc_run_free(&r);
-	ck_assert_int_eq(shq("$NC apply '%s/examples/quickstart' --state-dir st --auto-approve", NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(shq("$NC apply '%s/examples/quickstart' --state-dir st --auto-approve --commit 0123abcd", NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir st -o json"), 0);
+	check_doc("history", r.out);
+	HAS(r.out, "\"last_commit\": \"0123abcd\"");
+	nc_run_free(&r);
+	/* diff: the quickstart in a repository, one VM bigger in the working tree, one added */
+	ck_assert_int_eq(sh(&r, "git init -q -b main repo && cp -r '%s/examples/quickstart' repo/spec && cd repo && "
+			    "git add -A && git commit -qm one && sed -i '0,/memory: [0-9]*GiB/s//memory: 64GiB/' spec/vms/*.yaml && "
+			    "printf -- '---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: extra-1}\\n"
+			    "spec: {vcpus: 1, memory: 1GiB}\\n' >> spec/hosts/hosts.yaml && $NC diff HEAD --path spec -o json",
+			    NC_SOURCE_DIR), 2);
+	check_doc("diff", r.out);
+	HAS(r.out, "\"name\": \"extra-1\"");
+	HAS(r.out, "\"to\": \"64GiB\"");
+	nc_run_free(&r);
 
 	ck_assert_int_eq(sh(&r, "$NC capacity '%s/examples/quickstart' --state-dir st -o json --template small",
 			    NC_SOURCE_DIR), 2);
