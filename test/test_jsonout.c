@@ -302,10 +302,15 @@ START_TEST(test_jsonout_cli)
 	HAS(r.out, "\"diagnostics\": [\n    {\n      \"file\": ");     /* the layout of every document */
 	nc_run_free(&r);
 
-	ck_assert_int_eq(sh(&r, "$NC plan '%s/examples/quickstart' --state-dir st -o json", NC_SOURCE_DIR), 2);
+	/* the quickstart, web-1 brought up after db-1 (an ordered plan) */
+	ck_assert_int_eq(shq("cp -r '%s/examples/quickstart' qs && "
+			     "sed -i '0,/  template: web/s//  template: web\\n  dependsOn: [db-1]/' qs/vms/web.yaml",
+			     NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(sh(&r, "$NC plan qs --state-dir st -o json"), 2);
 	check_doc("plan", r.out);
 	HAS(r.out, "\"action\": \"upload\"");
 	HAS(r.out, "\"cloud_init\": {");
+	HASJ(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"db-1\"]}");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq("$NC apply '%s/examples/quickstart' --state-dir st --auto-approve --commit 0123abcd", NC_SOURCE_DIR), 0);
 	ck_assert_int_eq(sh(&r, "$NC history --state-dir st -o json"), 0);
