@@ -154,7 +154,7 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 	a->is_apply = is_apply;
 	a->timeout_s = 30;
 	a->popts.delete_threshold = 25;
-	a->max_bytes = 60000;
+	a->max_bytes = is_apply ? 0 : 60000;   /* apply has no --max-bytes: its Markdown is whole */
 	a->color = -1;
 	nc_getopt_init(&g, doc->opts, NULL);
 	while ((c = nc_getopt_next(&g, argc, argv)) != -1) {
