@@ -40,12 +40,47 @@ void nc_getopt_init(struct nc_getopt *g, const struct nc_opt *opts, const char *
 		}
 	}
 	g->shortopts[len] = '\0';
+	g->opts = opts;
 	optind = 1;
 }
 
 int nc_getopt_next(struct nc_getopt *g, int argc, char **argv)
 {
-	return getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
+	int c, i;
+
+	opterr = 0;   /* the messages below name the command */
+	optopt = 0;
+	c = getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
+	if (c != '?')
+		return c;
+	for (i = 0; optopt && g->opts[i].name; i++) {
+		if (g->opts[i].key == optopt && g->opts[i].arg) {
+			fprintf(stderr, "novacron %s: --%s needs an argument (%s)\n", argv[0], g->opts[i].name,
+				g->opts[i].arg);
+			return '?';
+		}
+	}
+	if (optopt && optopt < NC_OPT_LONG_ONLY && isgraph(optopt)) {
+		fprintf(stderr, "novacron %s: unknown flag '-%c'\n", argv[0], optopt);
+	} else {
+		const char *w = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		size_t len = strncmp(w, "--", 2) == 0 ? strcspn(w + 2, "=") : 0;
+		int n = 0;
+
+		/* an abbreviation of several flags */
+		for (i = 0; len && g->opts[i].name; i++)
+			n += g->opts[i].help && strncmp(g->opts[i].name, w + 2, len) == 0;
+		if (n > 1) {
+			fprintf(stderr, "novacron %s: '%.*s' is ambiguous:", argv[0], (int)len + 2, w);
+			for (i = 0; g->opts[i].name; i++)
+				if (g->opts[i].help && strncmp(g->opts[i].name, w + 2, len) == 0)
+					fprintf(stderr, " --%s", g->opts[i].name);
+			fputc('\n', stderr);
+		} else {
+			fprintf(stderr, "novacron %s: unknown flag '%s'\n", argv[0], w);
+		}
+	}
+	return '?';
 }
 
 void nc_getopt_release(struct nc_getopt *g)

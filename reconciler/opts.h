@@ -71,14 +71,16 @@ struct nc_cmd_doc {
 struct nc_getopt {
 	struct option *longopts;
 	char shortopts[160];
+	const struct nc_opt *opts;
 };
 
 /* Builds getopt_long's tables from opts (a leading '+' in `prefix` stops at
  * the first operand, as for `sim`); prefix may be NULL. */
 void nc_getopt_init(struct nc_getopt *g, const struct nc_opt *opts, const char *prefix);
 /* getopt_long over the table: the key, '?' on an unknown flag or a missing
- * argument (getopt has printed why), -1 at the end.  Resets optind on the
- * first call after init. */
+ * argument (having printed "novacron CMD: unknown flag '--x'" or "... --x
+ * needs an argument", CMD being argv[0]), -1 at the end.  Resets optind on
+ * the first call after init. */
 int nc_getopt_next(struct nc_getopt *g, int argc, char **argv);
 void nc_getopt_release(struct nc_getopt *g);
 

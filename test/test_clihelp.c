@@ -135,7 +135,20 @@ START_TEST(test_clihelp_every_command)
 	ck_assert_int_eq(h.status, 0);
 	HAS(h.out, "--markdown");
 	nc_run_free(&h);
-	/* the short form parses as before */
+	/* getopt's errors name the command; an abbreviation of two flags names both */
+	nc_run_novacron(&h, "explain --no-such-flag");
+	ck_assert_int_eq(h.status, 1);
+	HAS(h.err, "novacron explain: unknown flag '--no-such-flag'\nusage: novacron explain");
+	nc_run_free(&h);
+	nc_run_novacron(&h, "plan --max-m 3 examples/quickstart");
+	ck_assert_int_eq(h.status, 1);
+	HAS(h.err, "novacron plan: '--max-m' is ambiguous: --max-migrations --max-migrations-per-host\n");
+	nc_run_free(&h);
+	nc_run_novacron(&h, "graph vm web-1 cpu_usage --width");
+	ck_assert_int_eq(h.status, 1);
+	HAS(h.err, "novacron graph: --width needs an argument (N)\n");
+	nc_run_free(&h);
+	/* the optional argument parses as before */
 	nc_run_novacron(&h, "capacity --forecast=banana");
 	ck_assert_int_eq(h.status, 1);
 	HAS(h.err, "--forecast: 'banana' is not a duration");
