@@ -4,6 +4,7 @@
 #include "ha.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -15,7 +16,6 @@
 
 #include "hostrec.h"
 #include "pass.h"
-#include "../spec/yaml.h"
 
 #define HA_MAX_SIZE (16u << 20)
 
@@ -156,79 +156,73 @@ static char *rec_path(const char *state_dir)
 	return nc_xasprintf("%s/%s", state_dir, NC_HA_FILE);
 }
 
-/* a scalar string without NUL bytes, or NULL */
-static const char *scalar(const struct nc_ynode *n)
+/* a string without NUL bytes, or NULL */
+static const char *jstring(struct json_object *v)
 {
-	if (!n || n->kind != NC_Y_SCALAR || !n->s || strlen(n->s) != n->len)
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
 		return NULL;
-	return n->s;
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }
 
 /* optional string: absent or null -> NULL (ok); *bad on anything else */
-static char *opt_str(const struct nc_ynode *map, const char *key, bool *bad)
+static char *opt_str(struct json_object *map, const char *key, bool *bad)
 {
-	const struct nc_ynode *n = nc_ynode_get(map, key);
+	struct json_object *n = NULL;
 	const char *s;
 
-	if (!n || (n->plain && nc_ynode_is_null(n)))
+	if (!json_object_object_get_ex(map, key, &n) || !n)
 		return NULL;
-	if (!(s = scalar(n))) {
+	if (!(s = jstring(n))) {
 		*bad = true;
 		return NULL;
 	}
 	return nc_xstrdup(s);
 }
 
-static bool opt_bool(const struct nc_ynode *map, const char *key, bool *bad)
+static bool opt_bool(struct json_object *map, const char *key, bool *bad)
 {
-	const struct nc_ynode *n = nc_ynode_get(map, key);
-	const char *s;
+	struct json_object *n = NULL;
 
-	if (!n)
+	if (!json_object_object_get_ex(map, key, &n))
 		return false;
-	s = scalar(n);
-	if (s && strcmp(s, "true") == 0)
-		return true;
-	if (!s || strcmp(s, "false") != 0)
+	if (!json_object_is_type(n, json_type_boolean)) {
 		*bad = true;
-	return false;
+		return false;
+	}
+	return json_object_get_boolean(n);
 }
 
-static int64_t opt_int(const struct nc_ynode *map, const char *key, bool *bad)
+static int64_t opt_int(struct json_object *map, const char *key, bool *bad)
 {
-	const struct nc_ynode *n = nc_ynode_get(map, key);
-	const char *s;
-	char *end;
-	long long v;
+	struct json_object *n = NULL;
+	int64_t v;
 
-	if (!n)
+	if (!json_object_object_get_ex(map, key, &n))
 		return 0;
-	if (!(s = scalar(n)) || !*s || !n->plain) {
-		*bad = true;
-		return 0;
-	}
 	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0) {
+	if (!json_object_is_type(n, json_type_int) || (v = json_object_get_int64(n)) < 0 || errno) {
 		*bad = true;
 		return 0;
 	}
-	return (int64_t)v;
+	return v;
 }
 
-static void opt_list(const struct nc_ynode *map, const char *key, char ***list, size_t *n, bool *bad)
+static void opt_list(struct json_object *map, const char *key, char ***list, size_t *n, bool *bad)
 {
-	const struct nc_ynode *seq = nc_ynode_get(map, key);
+	struct json_object *seq = NULL;
 	size_t i;
 
-	if (!seq)
+	if (!json_object_object_get_ex(map, key, &seq))
 		return;
-	if (seq->kind != NC_Y_SEQ) {
+	if (!json_object_is_type(seq, json_type_array)) {
 		*bad = true;
 		return;
 	}
-	for (i = 0; i < seq->n; i++) {
-		const char *s = scalar(seq->items[i]);
+	for (i = 0; i < json_object_array_length(seq); i++) {
+		const char *s = jstring(json_object_array_get_idx(seq, i));
 
 		if (!s || !*s) {
 			*bad = true;
@@ -238,19 +232,39 @@ static void opt_list(const struct nc_ynode *map, const char *key, char ***list, 
 	}
 }
 
+/* the one JSON document of buf (nothing but white space after it), or NULL */
+static struct json_object *parse_json(const char *buf, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	size_t end;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o && json_tokener_get_error(tok) == json_tokener_success) {
+		for (end = json_tokener_get_parse_end(tok); end < len && strchr(" \t\r\n", buf[end]); end++)
+			;
+		if (end < len || strlen(buf) != len) {
+			json_object_put(o);
+			o = NULL;
+		}
+	} else {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
 int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *err)
 {
 	struct nc_ha_record r = { 0 };
-	struct nc_arena arena = { 0 };
-	struct nc_diags d;
-	struct nc_ydoc *docs = NULL;
-	const struct nc_ynode *root, *hosts;
+	struct json_object *root = NULL, *hosts, *fv;
 	char *path = rec_path(state_dir), *buf = NULL;
-	size_t ndocs = 0, len, i;
+	size_t len, i;
 	int ret = -1, rd;
 	bool bad = false;
 
-	nc_diags_init(&d);
 	errno = 0;
 	rd = nc_read_file(path, HA_MAX_SIZE, &buf, &len);
 	if (rd == -1 && errno == ENOENT) {
@@ -263,18 +277,20 @@ int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *e
 			   rd == -2 ? "larger than 16 MiB" : strerror(errno));
 		goto out;
 	}
-	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
-	    !(root = docs[0].root) || root->kind != NC_Y_MAP ||
-	    !scalar(nc_ynode_get(root, "format_version")) ||
-	    strcmp(scalar(nc_ynode_get(root, "format_version")), "1") != 0 ||
-	    !(hosts = nc_ynode_get(root, "hosts")) || hosts->kind != NC_Y_SEQ)
+	/* JSON (json-c), exactly one object of format_version 1 */
+	if (!(root = parse_json(buf, len)) || !json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "format_version", &fv) || !json_object_is_type(fv, json_type_int) ||
+	    json_object_get_int64(fv) != 1 || !json_object_object_get_ex(root, "hosts", &hosts) ||
+	    !json_object_is_type(hosts, json_type_array))
 		goto bad;
-	for (i = 0; i < hosts->n && !bad; i++) {
-		const struct nc_ynode *h = hosts->items[i];
+	for (i = 0; i < json_object_array_length(hosts) && !bad; i++) {
+		struct json_object *h = json_object_array_get_idx(hosts, i);
+		struct json_object *jn = NULL;
 		const char *name;
 		struct nc_ha_host *e;
 
-		if (h->kind != NC_Y_MAP || !(name = scalar(nc_ynode_get(h, "name"))) || !*name ||
+		if (!json_object_is_type(h, json_type_object) || !json_object_object_get_ex(h, "name", &jn) ||
+		    !(name = jstring(jn)) || !*name ||
 		    nc_ha_find(&r, name))
 			goto bad;
 		e = nc_ha_get(&r, name);
@@ -301,8 +317,7 @@ bad:
 		   path);
 out:
 	nc_ha_release(&r);
-	nc_arena_release(&arena);
-	nc_diags_release(&d);
+	json_object_put(root);
 	free(buf);
 	free(path);
 	return ret;
