@@ -24,10 +24,48 @@ static char tdir[64];
 #define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
 #define shq(...) nc_run_inq(tdir, __VA_ARGS__)
 
+/*
+ * Check runs no checked teardown after a failed test: each test's directory
+ * is also listed in a registry that the unchecked teardown (in the runner
+ * process, after every test) removes.
+ */
+static char registry[64];
+
+static void registry_setup(void)
+{
+	int fd;
+
+	snprintf(registry, sizeof(registry), "/tmp/nc-notify-registry-XXXXXX");
+	fd = mkstemp(registry);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void registry_teardown(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (nc_read_file(registry, 1 << 20, &buf, &len) == 0) {
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (strncmp(line, "/tmp/nc-notify-", 15) == 0)
+				nc_run_inq("/", "rm -rf '%s'", line);
+		free(buf);
+	}
+	unlink(registry);
+}
+
 static void setup(void)
 {
+	FILE *f;
+
 	snprintf(tdir, sizeof(tdir), "/tmp/nc-notify-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	f = fopen(registry, "a");
+	if (f) {
+		fprintf(f, "%s\n", tdir);
+		fclose(f);
+	}
 }
 
 static void teardown(void)
@@ -534,6 +572,7 @@ Suite *nc_suite_notifyproviders(void)
 	Suite *s = suite_create("notifyproviders");
 	TCase *tc = tcase_create("notifyproviders");
 
+	tcase_add_unchecked_fixture(tc, registry_setup, registry_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_notify_chat_and_generic_bodies);
