@@ -121,6 +121,8 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 	size_t n = spec->nobjs[NC_KIND_VM], i, j;
 	int *depth, *rank;
 	struct order_key *keys;
+	char **moving;           /* VMs the plan migrates, sorted */
+	size_t nmoving = 0;
 
 	if (!nc_order_used(spec))
 		return;
@@ -141,6 +143,12 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 		qsort(keys, n, sizeof(*keys), order_key_cmp);
 	for (i = 0; i < n; i++)
 		rank[keys[i].v] = (int)i;
+	moving = nc_xcalloc(p->nactions + 1, sizeof(*moving));
+	for (i = 0; i < p->nactions; i++)
+		if (p->actions[i].kind == NC_ACT_MIGRATE && p->actions[i].obj == NC_OBJ_VM)
+			moving[nmoving++] = p->actions[i].vm;
+	if (nmoving > 1)
+		qsort(moving, nmoving, sizeof(*moving), str_cmp);
 	for (i = 0; i < p->nactions; i++) {
 		struct nc_action *a = &p->actions[i];
 		const struct nc_vm *vm;
@@ -153,11 +161,10 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 		a->ordered = true;
 		a->rank = rank[v];
 		a->wave = (int)vm->spec.wave.v;
-		if (a->kind == NC_ACT_UPDATE)
-			for (j = 0; j < p->nactions; j++)
-				if (p->actions[j].kind == NC_ACT_MIGRATE && p->actions[j].obj == NC_OBJ_VM &&
-				    strcmp(p->actions[j].vm, a->vm) == 0)
-					a->ordered = false;   /* an update tied to a move stays with it */
+		/* an update tied to a move stays with it */
+		if (a->kind == NC_ACT_UPDATE && nmoving &&
+		    bsearch(&a->vm, moving, nmoving, sizeof(*moving), str_cmp))
+			a->ordered = false;
 		if (!a->ordered || !nc_plan_order_bringup(a))
 			continue;
 		a->ndeps = vm->spec.depends_on.n;
@@ -167,6 +174,7 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 		if (a->ndeps > 1)
 			qsort(a->deps, a->ndeps, sizeof(*a->deps), str_cmp);
 	}
+	free(moving);
 	free(depth);
 	free(rank);
 	free(keys);
