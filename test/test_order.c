@@ -192,6 +192,30 @@ START_TEST(test_history)
 }
 END_TEST
 
+/* serve's applying pass records the revision it applied */
+START_TEST(test_history_serve)
+{
+	struct nc_run r;
+	char *sha;
+
+	ck_assert_int_eq(shq("git init -q --bare -b main remote.git && git init -q -b main work && mkdir work/cluster && "
+			     "printf '" HOST VM("a-1", "") "' > work/cluster/all.yaml && cd work && git add -A && "
+			     "git commit -qm one && git remote add origin ../remote.git && git push -q origin main && cd .. && "
+			     "printf 'source:\\n  git:\\n    url: file://%%s/remote.git\\n    ref: main\\n    path: cluster\\n"
+			     "cacheDir: %%s/cache\\nstateDir: %%s/state\\nlisten: 127.0.0.1:0\\n' $PWD $PWD $PWD > serve.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "git -C work rev-parse HEAD"), 0);
+	r.out[strcspn(r.out, "\n")] = '\0';
+	sha = nc_xasprintf("a-1: last applied from %s\n", r.out);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("timeout 60 $NC serve --config serve.yaml --once"), 0);
+	ck_assert_int_eq(sh(&r, "$NC history --state-dir state"), 0);
+	HAS(r.out, sha);
+	HAS(r.out, "  create   done     commit ");
+	nc_run_free(&r);
+	free(sha);
+}
+END_TEST
+
 START_TEST(test_diff)
 {
 	struct nc_run r;
@@ -259,6 +283,7 @@ Suite *nc_suite_order(void)
 	tcase_add_test(tc, test_order_validate);
 	tcase_add_test(tc, test_order_apply_gates);
 	tcase_add_test(tc, test_history);
+	tcase_add_test(tc, test_history_serve);
 	tcase_add_test(tc, test_diff);
 	suite_add_tcase(s, tc);
 	return s;
