@@ -4,7 +4,6 @@
 #include "ha.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "hostrec.h"
+#include "jsonout.h"
 #include "pass.h"
 
 #define HA_MAX_SIZE (16u << 20)
@@ -156,17 +156,6 @@ static char *rec_path(const char *state_dir)
 	return nc_xasprintf("%s/%s", state_dir, NC_HA_FILE);
 }
 
-/* a string without NUL bytes, or NULL */
-static const char *jstring(struct json_object *v)
-{
-	const char *s;
-
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
-}
-
 /* optional string: absent or null -> NULL (ok); *bad on anything else */
 static char *opt_str(struct json_object *map, const char *key, bool *bad)
 {
@@ -175,7 +164,7 @@ static char *opt_str(struct json_object *map, const char *key, bool *bad)
 
 	if (!json_object_object_get_ex(map, key, &n) || !n)
 		return NULL;
-	if (!(s = jstring(n))) {
+	if (!(s = nc_json_get_str(n))) {
 		*bad = true;
 		return NULL;
 	}
@@ -222,7 +211,7 @@ static void opt_list(struct json_object *map, const char *key, char ***list, siz
 		return;
 	}
 	for (i = 0; i < json_object_array_length(seq); i++) {
-		const char *s = jstring(json_object_array_get_idx(seq, i));
+		const char *s = nc_json_get_str(json_object_array_get_idx(seq, i));
 
 		if (!s || !*s) {
 			*bad = true;
@@ -230,30 +219,6 @@ static void opt_list(struct json_object *map, const char *key, char ***list, siz
 		}
 		nc_ha_list_add(list, n, s);
 	}
-}
-
-/* the one JSON document of buf (nothing but white space after it), or NULL */
-static struct json_object *parse_json(const char *buf, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o;
-	size_t end;
-
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	if (o && json_tokener_get_error(tok) == json_tokener_success) {
-		for (end = json_tokener_get_parse_end(tok); end < len && strchr(" \t\r\n", buf[end]); end++)
-			;
-		if (end < len || strlen(buf) != len) {
-			json_object_put(o);
-			o = NULL;
-		}
-	} else {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
 }
 
 int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *err)
@@ -278,7 +243,7 @@ int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *e
 		goto out;
 	}
 	/* JSON (json-c), exactly one object of format_version 1 */
-	if (!(root = parse_json(buf, len)) || !json_object_is_type(root, json_type_object) ||
+	if (!(root = nc_json_parse_one(buf, len)) || !json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "format_version", &fv) || !json_object_is_type(fv, json_type_int) ||
 	    json_object_get_int64(fv) != 1 || !json_object_object_get_ex(root, "hosts", &hosts) ||
 	    !json_object_is_type(hosts, json_type_array))
@@ -290,7 +255,7 @@ int nc_ha_load(struct nc_ha_record *out, const char *state_dir, struct nc_err *e
 		struct nc_ha_host *e;
 
 		if (!json_object_is_type(h, json_type_object) || !json_object_object_get_ex(h, "name", &jn) ||
-		    !(name = jstring(jn)) || !*name ||
+		    !(name = nc_json_get_str(jn)) || !*name ||
 		    nc_ha_find(&r, name))
 			goto bad;
 		e = nc_ha_get(&r, name);

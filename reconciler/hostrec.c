@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../spec/yaml.h"
+#include "jsonout.h"
 
 #define HOSTREC_MAX_SIZE (16u << 20)
 
@@ -132,15 +132,11 @@ static char *rec_path(const char *state_dir)
 int nc_hostrec_load(struct nc_hostrec *out, const char *state_dir, struct nc_err *err)
 {
 	struct nc_hostrec r = { 0 };
-	struct nc_arena arena = { 0 };
-	struct nc_diags d;
-	struct nc_ydoc *docs = NULL;
-	const struct nc_ynode *root, *hosts;
+	struct json_object *root = NULL, *hosts, *fv;
 	char *path = rec_path(state_dir), *buf = NULL;
-	size_t ndocs = 0, len, i, j;
+	size_t len, i, j;
 	int ret = -1, rd;
 
-	nc_diags_init(&d);
 	errno = 0;
 	rd = nc_read_file(path, HOSTREC_MAX_SIZE, &buf, &len);
 	if (rd == -1 && errno == ENOENT) {
@@ -153,31 +149,30 @@ int nc_hostrec_load(struct nc_hostrec *out, const char *state_dir, struct nc_err
 			   rd == -2 ? "larger than 16 MiB" : strerror(errno));
 		goto out;
 	}
-	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
-	    !(root = docs[0].root) || root->kind != NC_Y_MAP ||
-	    !nc_ynode_str(nc_ynode_get(root, "format_version")) ||
-	    strcmp(nc_ynode_str(nc_ynode_get(root, "format_version")), "1") != 0 ||
-	    !(hosts = nc_ynode_get(root, "hosts")) || hosts->kind != NC_Y_SEQ)
+	/* JSON (json-c), exactly one object of format_version 1 */
+	if (!(root = nc_json_parse_one(buf, len)) || !json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "format_version", &fv) || !json_object_is_type(fv, json_type_int) ||
+	    json_object_get_int64(fv) != 1 || !json_object_object_get_ex(root, "hosts", &hosts) ||
+	    !json_object_is_type(hosts, json_type_array))
 		goto bad;
-	for (i = 0; i < hosts->n; i++) {
-		const struct nc_ynode *h = hosts->items[i], *vms;
+	for (i = 0; i < json_object_array_length(hosts); i++) {
+		struct json_object *h = json_object_array_get_idx(hosts, i), *jn = NULL, *ju = NULL, *vms = NULL;
 		const char *name, *uri;
 		struct nc_hostrec_host *e;
 
-		if (h->kind != NC_Y_MAP || !(name = nc_ynode_str(nc_ynode_get(h, "name"))) ||
-		    !(uri = nc_ynode_str(nc_ynode_get(h, "uri"))) || !*name || !*uri ||
-		    strlen(name) != nc_ynode_get(h, "name")->len || strlen(uri) != nc_ynode_get(h, "uri")->len ||
-		    nc_hostrec_find(&r, name))
+		if (!json_object_is_type(h, json_type_object) || !json_object_object_get_ex(h, "name", &jn) ||
+		    !json_object_object_get_ex(h, "uri", &ju) || !(name = nc_json_get_str(jn)) ||
+		    !(uri = nc_json_get_str(ju)) || !*name || !*uri || nc_hostrec_find(&r, name))
 			goto bad;
-		vms = nc_ynode_get(h, "vms");
-		if (vms && vms->kind != NC_Y_SEQ)
+		/* absent: none; null or anything but a list of strings: not ours */
+		if (json_object_object_get_ex(h, "vms", &vms) && !json_object_is_type(vms, json_type_array))
 			goto bad;
 		e = get_or_add(&r, name);
 		e->uri = nc_xstrdup(uri);
-		for (j = 0; vms && j < vms->n; j++) {
-			const char *vm = nc_ynode_str(vms->items[j]);
+		for (j = 0; vms && j < json_object_array_length(vms); j++) {
+			const char *vm = nc_json_get_str(json_object_array_get_idx(vms, j));
 
-			if (!vm || vms->items[j]->kind != NC_Y_SCALAR || strlen(vm) != vms->items[j]->len)
+			if (!vm)
 				goto bad;
 			vms_add(e, vm);
 		}
@@ -192,8 +187,7 @@ bad:
 			"left the spec without it: restore it, or remove it to start a new record", path);
 out:
 	nc_hostrec_release(&r);
-	nc_arena_release(&arena);
-	nc_diags_release(&d);
+	json_object_put(root);
 	free(buf);
 	free(path);
 	return ret;

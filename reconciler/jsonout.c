@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct json_object *nc_json_doc(int version)
 {
@@ -93,4 +94,40 @@ struct json_object *nc_json_new_fixed(double v, int decimals)
 void nc_json_set(struct json_object *o, const char *key, struct json_object *v)
 {
 	json_object_object_add(o, key, v);
+}
+
+struct json_object *nc_json_parse_one(const char *buf, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	size_t end;
+
+	if (len > INT32_MAX || strlen(buf) != len)
+		return NULL;
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o && json_tokener_get_error(tok) == json_tokener_success) {
+		for (end = json_tokener_get_parse_end(tok); end < len && strchr(" \t\r\n", buf[end]); end++)
+			;
+		if (end < len) {
+			json_object_put(o);
+			o = NULL;
+		}
+	} else {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+const char *nc_json_get_str(struct json_object *v)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }

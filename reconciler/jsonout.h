@@ -44,6 +44,15 @@ struct json_object *nc_json_new_strv(const char *const *v, size_t n);
 struct json_object *nc_json_new_u64(uint64_t v);
 /* A number written with decimals digits after the point; null when v is not finite. */
 struct json_object *nc_json_new_fixed(double v, int decimals);
+/*
+ * Reading the program's own JSON files (state files, saved plans): the one
+ * value of buf (strict JSON, valid UTF-8, nothing but white space after it,
+ * no NUL byte), or NULL; the caller puts it.
+ */
+struct json_object *nc_json_parse_one(const char *buf, size_t len);
+/* v's text when v is a string without a NUL byte, else NULL. */
+const char *nc_json_get_str(struct json_object *v);
+
 /* Shorthand: json_object_object_add(o, key, v). */
 void nc_json_set(struct json_object *o, const char *key, struct json_object *v);
 
