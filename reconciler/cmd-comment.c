@@ -202,16 +202,23 @@ static void http_error(const struct forge *f, const char *method, const char *pa
 	json_object *j = json_tokener_parse(a->body.buf);
 	json_object *m = NULL;
 	const char *msg = NULL;
+	char *clean = NULL, *q;
 
 	if (j && (json_object_object_get_ex(j, "message", &m) || json_object_object_get_ex(j, "error", &m)))
 		msg = json_object_is_type(m, json_type_string) ? json_object_get_string(m) :
 		      json_object_to_json_string(m);
+	if (msg)
+		clean = nc_xstrndup(msg, strnlen(msg, 500));   /* nc_xstrndup copies exactly n bytes */
+	for (q = clean; q && *q; q++)   /* the forge's text reaches a terminal or a CI log: one line */
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
 	fprintf(stderr, "novacron comment: %s answered HTTP %ld to %s %s%s%s%s\n", f->gitlab ? "GitLab" : "GitHub",
-		a->status, method, path, msg ? ": " : "", msg ? msg : "",
+		a->status, method, path, clean ? ": " : "", clean ? clean : "",
 		a->status == 401 ? " (is the token set and valid?)" :
 		a->status == 403 ? " (does the token have permission to write comments?)" :
 		a->status == 404 ? (f->gitlab ? " (is the project and merge request right, and can the token see it?)" :
 				    " (is the repository and pull request right, and can the token see it?)") : "");
+	free(clean);
 	json_object_put(j);
 }
 
