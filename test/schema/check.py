@@ -11,8 +11,11 @@ Usage: check.py NOVACRON SCHEMA SRCDIR
      fields), never to a key, type, enum, range or required error;
   3. each file in test/schema/bad/ fails both: validate exits 1 and the
      schema reports an error at the path its "# expect: PATH TEXT" line names;
+     each file in test/schema/good/ (values a stricter schema would refuse:
+     names of digits, null for unset, sizes in bytes) passes both;
   4. test/schema/anchors*.yaml: anchors and aliases expand the same way in
-     both; a merge key (<<) is refused by both.
+     both; a merge key (<<) is refused by both;
+  5. every field docs/reference.md lists is in the schema, under its kind.
 
 YAML is read as yaml-language-server reads it (YAML 1.2 core schema: only
 true/false are booleans, no "<<" merge keys), mapping keys as strings.
@@ -78,10 +81,13 @@ Core12Loader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
 Core12Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
 Core12Loader.add_constructor("tag:yaml.org,2002:merge", lambda l, n: l.construct_scalar(n))
 
-# what validate says when the schema should have said it too
-SCHEMA_CLASS = re.compile(r"error: (unknown key|unknown kind|expected |missing required key|"
-                          r"invalid value '[^']*' for|'[^']*' must be (at least|at most|between)|"
-                          r"invalid size|invalid duration|unsupported apiVersion)")
+# what the loader's conversion says (spec/parse.c): the errors a schema gives too
+SCHEMA_CLASS = re.compile(r"error: (unknown key '|unknown kind '|expected [^']* for '[^']*', found|"
+                          r"expected a (mapping with apiVersion|string key in|string value for)|"
+                          r"missing required key '[^']*' in |missing required key 'kind'|"
+                          r"invalid value '[^']*' for '|'[^']*' must be (at least|at most|between) |"
+                          r"invalid size '|invalid duration '|unsupported apiVersion|invalid name '|"
+                          r"invalid label key '|invalid value '[^']*' for label )")
 
 problems = []
 
@@ -147,6 +153,7 @@ def main():
             continue
         rc, out = validate(novacron, spec)
         spec_errors = []
+        bad_files = set()
         for fpath in files:
             try:
                 docs = docs_of(fpath)
@@ -159,15 +166,24 @@ def main():
                     continue
                 ndocs += 1
                 for e in errors_of(validators, d):
+                    bad_files.add(fpath)
                     spec_errors.append("%s: document %d: %s: %s" % (fpath, i + 1, path_str(e), e.message))
         if rc == 0:
             accepted += 1
             for msg in spec_errors:
                 problem("validate accepts %s but the schema does not: %s" % (spec, msg[:300]))
-        elif not spec_errors:
+        else:
+            # file by file: the loader's conversion errors where the schema has errors
+            loader_files = set()
             for line in out.splitlines():
                 if SCHEMA_CLASS.search(line):
-                    problem("the schema accepts %s but validate reports: %s" % (spec, line[:300]))
+                    loader_files.add(line.split(":", 1)[0])
+                    if line.split(":", 1)[0] not in bad_files:
+                        problem("the schema accepts %s but validate reports: %s" % (
+                            line.split(":", 1)[0], line[:300]))
+            for fpath in sorted(bad_files - loader_files):
+                problem("the schema refuses %s, validate has no such error there: %s" % (
+                    fpath, [m for m in spec_errors if m.startswith(fpath)][:3]))
     print("specs: %d, accepted by validate: %d, documents checked: %d" % (len(specs), accepted, ndocs))
 
     # 3. known-bad files
@@ -191,6 +207,20 @@ def main():
                 fpath, want_path, want_text, ["%s: %s" % (path_str(e), e.message[:120]) for e in errs]))
     print("bad files: %d" % nbad)
 
+    # 3b. edge cases the loader accepts: the schema must accept them too
+    good_dir = "test/schema/good"
+    for name in sorted(os.listdir(good_dir)):
+        fpath = os.path.join(good_dir, name)
+        rc, out = validate(novacron, fpath)
+        if rc != 0:
+            problem("%s: validate exits %d: %s" % (fpath, rc, out[:300]))
+        for d in docs_of(fpath):
+            if d is not None:
+                for e in errors_of(validators, d):
+                    problem("%s: validate accepts it but the schema says %s: %s" % (
+                        fpath, path_str(e), e.message[:200]))
+    print("good files: %d" % len(os.listdir(good_dir)))
+
     # 4. anchors and aliases
     rc, out = validate(novacron, "test/schema/anchors.yaml")
     errs = [e for d in docs_of("test/schema/anchors.yaml") if d is not None for e in errors_of(validators, d)]
@@ -205,6 +235,36 @@ def main():
     if not any("'<<'" in e.message for e in errs):
         problem("anchors-merge.yaml: the schema does not refuse '<<': %s" % [e.message for e in errs])
     print("anchors: checked")
+
+    # 5. every field of docs/reference.md (novacron explain --markdown) is in the schema
+    specs_by_kind = {r["if"]["properties"]["kind"]["const"]: r["then"]["properties"]["spec"]
+                     for r in schema["allOf"]}
+    kind, nfields = None, 0
+    with open("docs/reference.md", encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^## (\w+)$", line)
+            if m:
+                kind = m.group(1)
+                if kind not in specs_by_kind:
+                    problem("reference.md: kind %s is not in the schema" % kind)
+                continue
+            m = re.match(r"^\| `spec\.([^`]+)` \|", line)
+            if not m or kind not in specs_by_kind:
+                continue
+            node = specs_by_kind[kind]
+            for part in m.group(1).split("."):
+                items = part.endswith("[]")
+                node = node.get("properties", {}).get(part[:-2] if items else part)
+                if node is None:
+                    problem("reference.md: %s spec.%s is not in the schema" % (kind, m.group(1)))
+                    break
+                if items:
+                    node = node["items"]
+            else:
+                nfields += 1
+    if nfields < 100:
+        problem("reference.md: only %d fields found (has its layout changed?)" % nfields)
+    print("reference.md fields in the schema: %d" % nfields)
 
 
 if __name__ == "__main__":
