@@ -15,7 +15,9 @@ Usage: check.py NOVACRON SCHEMA SRCDIR
      names of digits, null for unset, sizes in bytes) passes both;
   4. test/schema/anchors*.yaml: anchors and aliases expand the same way in
      both; a merge key (<<) is refused by both;
-  5. every field docs/reference.md lists is in the schema, under its kind.
+  5. every field docs/reference.md lists is in the schema, under its kind;
+  6. when node is installed, every pattern compiles as a JavaScript regular
+     expression in unicode mode, as editors (yaml-language-server) run them.
 
 YAML is read as yaml-language-server reads it (YAML 1.2 core schema: only
 true/false are booleans, no "<<" merge keys), mapping keys as strings.
@@ -25,6 +27,7 @@ python3-jsonschema or python3-yaml is missing.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -132,6 +135,7 @@ def validate(novacron, path):
 
 def main():
     novacron, schema_path, src = sys.argv[1:4]
+    schema_abs = os.path.abspath(schema_path)
     with open(schema_path, encoding="utf-8") as f:
         schema = json.load(f)
     for cls in (jsonschema.Draft7Validator, jsonschema.Draft202012Validator):
@@ -265,6 +269,21 @@ def main():
     if nfields < 100:
         problem("reference.md: only %d fields found (has its layout changed?)" % nfields)
     print("reference.md fields in the schema: %d" % nfields)
+
+    # 6. editors run the patterns as JavaScript regular expressions (unicode mode)
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node:
+        js = ("const s=JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'));let n=0;"
+              "(function w(o){if(o&&typeof o==='object'){for(const k in o){"
+              "if(k==='pattern'&&typeof o[k]==='string'){n++;try{new RegExp(o[k],'u')}"
+              "catch(e){console.log('bad pattern: '+e.message)}}w(o[k])}}})(s);console.log('js patterns: '+n)")
+        r = subprocess.run([node, "-e", js, schema_abs],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or "bad pattern" in r.stdout:
+            problem("JavaScript rejects a pattern: %s %s" % (r.stdout[:500], r.stderr[:500]))
+        print(r.stdout.strip())
+    else:
+        print("js patterns: not checked (no node)")
 
 
 if __name__ == "__main__":
