@@ -251,18 +251,24 @@ static const char *check_pattern(enum nc_fcheck chk)
  * What a text field takes besides a string: the loader reads the scalar's
  * text, so `name: 123` is the name "123"; a schema sees the number 123.
  */
-enum text_kind { TEXT_STRING, TEXT_WORD, TEXT_ANY };
+enum text_kind {
+	TEXT_STRING,    /* a string only: no number's text passes the check */
+	TEXT_NAME,      /* also a whole number >= 0 or true/false ("42" is a name, "4.2" is not) */
+	TEXT_WORD,      /* also a number >= 0 or true/false ("7.2" passes, "-1" does not) */
+	TEXT_ANY,       /* also any number or true/false */
+};
 
 static enum text_kind text_kind(enum nc_fcheck chk)
 {
 	switch (chk) {
 	case NC_CHK_NAME:
+		return TEXT_NAME;
 	case NC_CHK_LABEL_KEY:
 	case NC_CHK_LABEL_VALUE:
 	case NC_CHK_IFNAME:
 	case NC_CHK_CEPH_NAME:
 	case NC_CHK_MACHINE:
-		return TEXT_WORD;       /* digits and true/false pass; a sign or a point does not */
+		return TEXT_WORD;
 	case NC_CHK_NONE:
 	case NC_CHK_PRINTABLE:
 	case NC_CHK_ALERT_TEMPLATE:
@@ -306,10 +312,10 @@ static void set_type(struct json_object *o, const char *t, enum text_kind tk, bo
 	}
 	a = json_object_new_array();
 	json_object_array_add(a, str(t));
-	if (tk == TEXT_WORD) {
+	if (tk == TEXT_NAME) {
 		json_object_array_add(a, str("integer"));
 		json_object_array_add(a, str("boolean"));
-	} else if (tk == TEXT_ANY) {
+	} else if (tk == TEXT_WORD || tk == TEXT_ANY) {
 		json_object_array_add(a, str("number"));
 		json_object_array_add(a, str("boolean"));
 	}
@@ -381,7 +387,7 @@ static void text_schema(struct json_object *o, enum nc_fcheck chk, bool nonempty
 		set(o, "minLength", json_object_new_int(1));
 	if (pat)
 		set(o, "pattern", str(pat));
-	if (tk == TEXT_WORD)
+	if (tk == TEXT_NAME || tk == TEXT_WORD)
 		set(o, "minimum", json_object_new_int(0));
 }
 
@@ -472,7 +478,7 @@ static struct json_object *field_schema(const struct nc_field *f)
 		/* the fields' values are checked by validate */
 		o = json_object_new_object();
 		set_type(o, "string", TEXT_STRING, nullable);
-		set(o, "pattern", str("^\\s*(?:@[a-z]+|\\S+(?:\\s+\\S+){4})\\s*$"));
+		set(o, "pattern", str("^[ \\t]*(?:@[A-Za-z]+|[^ \\t]+(?:[ \\t]+[^ \\t]+){4})[ \\t]*$"));
 		break;
 	case NC_F_MAP:
 		o = map_schema(f, nullable);
