@@ -620,6 +620,20 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 			break;
 		}
+		if (a->replace) {
+			/* --replace (docs/plan.md): shut down, undefine, define anew without the old
+			 * UUID (libvirt gives a new one), start; the volumes are found and kept.  Cut
+			 * short after the undefine, the next plan creates it again on the same disks. */
+			def.uuid = NULL;
+			if ((d.state == NC_DOM_RUNNING && drv->shutdown(conn, a->vm, timeout, err) < 0) ||
+			    drv->undefine(conn, a->vm, err) < 0 ||
+			    nc_volumes_ensure(conn, p->spec, a->vmref, &def, false, err) < 0 ||
+			    nc_seed_ensure(conn, p->spec, &def, true, err) < 0 ||
+			    drv->define(conn, &def, err) < 0 ||
+			    (a->start_after && drv->start(conn, a->vm, err) < 0))
+				ret = -1;
+			break;
+		}
 		/* HA: a guest whose rbd client was fenced cannot write: no graceful shutdown */
 		if (a->restart && d.state == NC_DOM_RUNNING &&
 		    drv->shutdown(conn, a->vm, a->ha_restart ? 1 : timeout, err) < 0) {
@@ -740,7 +754,7 @@ static void report(struct runner *r, size_t i, enum result res, const char *msg,
 		r->out->skipped++;
 	if (!r->progress)
 		return;
-	fprintf(r->progress, "[%zu/%zu] %s %s%s%s", i + 1, r->p->nactions, nc_action_name(a->kind),
+	fprintf(r->progress, "[%zu/%zu] %s %s%s%s", i + 1, r->p->nactions, a->replace ? "replace" : nc_action_name(a->kind),
 		a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm);
 	if (a->kind == NC_ACT_MIGRATE)
 		fprintf(r->progress, " %s -> %s (%s)", r->c->hosts[a->host].spec->obj.meta.name.v,

@@ -13,12 +13,14 @@
 
 #include "../spec/yaml.h"
 #include "annotations.h"
+#include "scope.h"
 
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE, OPT_TELEMETRY_DIR,
 	OPT_MAX_BYTES, OPT_MARKER,
+	OPT_TARGET, OPT_REPLACE,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -59,6 +61,12 @@ static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned
 }
 
 #define PASS_OPTS \
+	{ "target", OPT_TARGET, "NAME", "plan only this VM (or KIND/NAME: Network/lan, Image/debian-12) and " \
+	  "what it needs; repeatable; other drift is not shown or acted on", NC_COMP_VM, NULL }, \
+	{ "selector", 'l', "EXPR", "plan only the VMs whose labels match: k=v, k!=v, k, !k, joined by ',' " \
+	  "(and)", NC_COMP_NONE, NULL }, \
+	{ "replace", OPT_REPLACE, "VM", "replace this VM even without drift: stop, undefine, define anew, " \
+	  "start; disks kept; repeatable", NC_COMP_VM, NULL }, \
 	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts, HA and plans is kept (default " \
 	  "$NOVACRON_STATE_DIR, $XDG_STATE_HOME/novacron or ~/.local/state/novacron)", NC_COMP_DIR, NULL }, \
 	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: connections, paths, fence devices " \
@@ -113,6 +121,12 @@ static const char *const plan_examples[] = {
 	"a pull request comment for CI: one marker to find it again, the whole plan kept aside",
 	"novacron plan --output markdown --marker prod clusters/prod > plan.md; "
 	"novacron plan --output markdown --max-bytes 0 clusters/prod > plan-full.md",
+	"only web-1 and what it needs (its network, its image upload)",
+	"novacron plan clusters/prod --target web-1",
+	"only the VMs labelled app=shop that are not databases",
+	"novacron plan clusters/prod -l 'app=shop,role!=db'",
+	"redefine db-1 anew (new UUID, disks kept) although nothing drifted",
+	"novacron plan clusters/prod --replace db-1 --out db1.plan && novacron apply db1.plan",
 	NULL,
 };
 
@@ -121,6 +135,8 @@ static const char *const apply_examples[] = {
 	"novacron apply --auto-approve examples/quickstart",
 	"apply a plan saved by `novacron plan --out`, refused if the spec or the cluster changed since",
 	"novacron apply prod.plan",
+	"converge only web-1; every other VM is left as it is",
+	"novacron apply --auto-approve clusters/prod --target web-1",
 	NULL,
 };
 
@@ -235,6 +251,19 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 		case OPT_NO_COLOR:
 			a->color = 0;
 			break;
+		case OPT_TARGET:
+			a->targets = nc_xreallocarray(a->targets, a->popts.ntargets + 1, sizeof(*a->targets));
+			a->targets[a->popts.ntargets++] = optarg;
+			a->popts.targets = a->targets;
+			break;
+		case 'l':
+			a->popts.selector = optarg;
+			break;
+		case OPT_REPLACE:
+			a->replace = nc_xreallocarray(a->replace, a->popts.nreplace + 1, sizeof(*a->replace));
+			a->replace[a->popts.nreplace++] = optarg;
+			a->popts.replace = a->replace;
+			break;
 		case OPT_AUTO_APPROVE:
 			if (!is_apply)
 				goto usage;
@@ -288,6 +317,12 @@ void nc_pass_args_release(struct nc_pass_args *a)
 		free(a->owned_paths[i]);
 	free(a->owned_paths);
 	free(a->owned_commit);
+	for (i = 0; i < a->nowned_scope; i++)
+		free(a->owned_scope[i]);
+	free(a->owned_scope);
+	free(a->owned_selector);
+	free(a->targets);
+	free(a->replace);
 }
 
 int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
@@ -310,8 +345,15 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	}
 	nc_diags_format_text(&d, &b, nc_cli_color(stderr));   /* warnings */
 	fwrite(b.buf, 1, b.len, stderr);
-	nc_buf_release(&b);
+	nc_buf_reset(&b);
 	nc_diags_release(&d);
+	/* --target, --selector, --replace name what the spec holds (scope.h) */
+	if (nc_scope_check(p->spec, &a->popts, &b) < 0) {
+		fprintf(stderr, "novacron %s: %s\n", a->cmd, b.buf);
+		nc_buf_release(&b);
+		return -1;
+	}
+	nc_buf_release(&b);
 	/* how to reach the hosts: the operator's file, never the spec */
 	if (nc_cli_config_load(&p->config, a->cmd, a->config_file) < 0)
 		return -1;
@@ -510,6 +552,32 @@ int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const ch
 				     strcmp(nc_ynode_str(nc_ynode_get(in, "allow_mass_delete")), "true") == 0;
 	if (nc_ynode_str(nc_ynode_get(in, "delete_threshold")))
 		a->popts.delete_threshold = (unsigned)atoi(nc_ynode_str(nc_ynode_get(in, "delete_threshold")));
+	/* the scope the plan was made with (docs/plan.md): the digest covers it */
+	if (a->popts.ntargets || a->popts.nreplace || a->popts.selector) {
+		fprintf(stderr, "novacron apply: a saved plan keeps the scope it was made with: --target, "
+				"--selector and --replace go with novacron plan, not with apply PLANFILE\n");
+		goto out;
+	}
+	{
+		const struct nc_ynode *t = nc_ynode_get(in, "targets"), *r = nc_ynode_get(in, "replace");
+		size_t n = (t && t->kind == NC_Y_SEQ ? t->n : 0) + (r && r->kind == NC_Y_SEQ ? r->n : 0);
+
+		a->owned_scope = nc_xcalloc(n + 1, sizeof(*a->owned_scope));
+		a->targets = nc_xcalloc(n + 1, sizeof(*a->targets));
+		a->replace = nc_xcalloc(n + 1, sizeof(*a->replace));
+		for (i = 0; t && t->kind == NC_Y_SEQ && i < t->n; i++)
+			if (nc_ynode_str(t->items[i]))
+				a->targets[a->popts.ntargets++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(t->items[i]->s);
+		for (i = 0; r && r->kind == NC_Y_SEQ && i < r->n; i++)
+			if (nc_ynode_str(r->items[i]))
+				a->replace[a->popts.nreplace++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(r->items[i]->s);
+		a->popts.targets = a->targets;
+		a->popts.replace = a->replace;
+		if (nc_ynode_str(nc_ynode_get(in, "selector"))) {
+			a->owned_selector = nc_xstrdup(nc_ynode_str(nc_ynode_get(in, "selector")));
+			a->popts.selector = a->owned_selector;
+		}
+	}
 	if (nc_ynode_str(nc_ynode_get(in, "commit"))) {
 		a->owned_commit = nc_xstrdup(nc_ynode_str(nc_ynode_get(in, "commit")));
 		a->popts.commit = a->owned_commit;

@@ -45,6 +45,11 @@ struct nc_pass_args {
 	char **owned_paths;
 	size_t nowned_paths;
 	char *owned_commit;
+	/* --target, --replace (argv's strings, or copies read from a plan file: owned_scope) */
+	const char **targets, **replace;
+	char **owned_scope;
+	size_t nowned_scope;
+	char *owned_selector;
 };
 
 struct nc_pass {

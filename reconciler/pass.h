@@ -229,6 +229,7 @@ struct nc_action {
 	int wave;
 	char **deps;        /* bring-up: the VMs of spec.dependsOn (all, sorted) */
 	size_t ndeps;
+	bool replace;       /* update: --replace: stop, undefine, define anew (new UUID), start; disks kept */
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -260,6 +261,12 @@ struct nc_plan_opts {
 	 * (telemetry/store.h; NULL: none), or figures given directly (tests, bench; wins) */
 	const char *telemetry_dir;
 	const struct nc_load_data *load;
+	/* scope (reconciler/scope.h, docs/plan.md "Planning a subset"): what the plan covers */
+	const char *const *targets;       /* --target: "NAME" (a VM) or "KIND/NAME"; none: everything */
+	size_t ntargets;
+	const char *selector;             /* -l: the VMs whose effective labels match; NULL: none */
+	const char *const *replace;       /* --replace: VMs redefined anew even without drift */
+	size_t nreplace;
 };
 
 struct nc_plan {
@@ -283,6 +290,10 @@ struct nc_plan {
 	size_t unreachable;          /* hosts that could not be read, declared or not: a partial plan */
 	size_t blocked;              /* VMs not created: they may run on a host unreachable or undeclared */
 	size_t recovering;           /* VMs of failed hosts restarted elsewhere by this plan */
+	bool scoped;                 /* --target or --selector: only part of the cluster is planned */
+	size_t scope_vms;            /* VMs in scope (when scoped) */
+	size_t suspended;            /* VMs with novacron.io/reconcile: disabled */
+	size_t ignored;              /* drifted fields left alone (ignoreDifferences) */
 	char spec_digest[65];
 	char observed_digest[65];
 	char plan_digest[65];

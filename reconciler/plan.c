@@ -26,6 +26,7 @@
 #include "../drivers/network/network.h"
 #include "../policies/placement.h"
 #include "images.h"
+#include "scope.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -504,6 +505,13 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 		nc_buf_addf(&b, "net %s %s\n", p->nets[i].def->name, p->nets[i].hash);
 	nc_buf_addf(&b, "opts %d %u %d %s\n", opts->prune, opts->delete_threshold,
 		    opts->allow_mass_delete, or_dash(opts->commit));
+	/* only when given: digests of plans without a scope stay what they were */
+	for (i = 0; i < opts->ntargets; i++)
+		nc_buf_addf(&b, "target %s\n", opts->targets[i]);
+	if (opts->selector)
+		nc_buf_addf(&b, "selector %s\n", opts->selector);
+	for (i = 0; i < opts->nreplace; i++)
+		nc_buf_addf(&b, "replace %s\n", opts->replace[i]);
 	nc_sha256_hex(b.buf, b.len, p->spec_digest);
 	nc_cluster_digest(c, p->observed_digest);
 	nc_buf_reset(&b);
@@ -530,6 +538,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 			nc_buf_adds(&b, " stale\n");
 		if (a->ha_restart)
 			nc_buf_adds(&b, " ha-restart\n");
+		if (a->replace)
+			nc_buf_adds(&b, " replace\n");
 		for (j = 0; j < a->nfailed_hosts; j++)
 			nc_buf_addf(&b, " failed %s\n", a->failed_hosts[j]);
 		for (j = 0; j < a->nchanges; j++)
@@ -1279,6 +1289,226 @@ static void plan_adopt(struct nc_plan *p, size_t *alloc_a, const struct nc_vm *v
 		"unmanaged domain taken over (novacron.io/adopt); it matches the spec");
 }
 
+/* ---- scope: ignoreDifferences, suspended VMs, --target (docs/plan.md) ---- */
+
+static bool ignores(const struct nc_vm *vm, const char *field)
+{
+	size_t i;
+
+	for (i = 0; field && i < vm->eff.ignore_differences.n; i++)
+		if (strcmp(vm->eff.ignore_differences.v[i].v, field) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Drift on the fields the VM's ignoreDifferences names plans nothing: each
+ * change is taken out of t and shown as a note "ignored: ...".  vcpus,
+ * memory and machine keep their observed values when the domain is
+ * redefined for another reason; disks, nics and cloudInit cannot be kept
+ * apart from the definition, so a redefine applies them (the note says so).
+ * True when the run state is ignored too.
+ */
+static bool ignore_changes(struct nc_plan *p, size_t *alloc_n, const struct nc_vm *vm, struct nc_desired *des,
+			   const struct nc_domain *o, struct nc_action *t, bool hash_changed, int want)
+{
+	const char *name = vm->obj.meta.name.v;
+	size_t k, n = 0;
+	bool state = ignores(vm, "state");
+
+	if (!vm->eff.ignore_differences.n)
+		return false;
+	for (k = 0; k < t->nchanges; k++) {
+		struct nc_change *ch = &t->changes[k];
+		const char *f = nc_ignore_field_of(ch->field);
+		bool kept = f && (!strcmp(f, "vcpus") || !strcmp(f, "memory") || !strcmp(f, "machine"));
+
+		if (!ignores(vm, f)) {
+			t->changes[n++] = *ch;
+			continue;
+		}
+		add_note(p, alloc_n, NC_NOTE_INFO, name, "ignored: VM %s %s (desired %s, observed %s)%s", name,
+			 ch->field, ch->to, ch->from,
+			 hash_changed && !kept ? "; the spec changed, so the redefine applies it all the same" : "");
+		p->ignored++;
+		if (!strcmp(f, "vcpus"))
+			des->def.vcpus = o->vcpus;
+		else if (!strcmp(f, "memory") && strcmp(ch->field, "memory") == 0)
+			des->def.memory = o->memory;
+		else if (!strcmp(f, "machine") && o->machine)
+			des->def.machine = nc_arena_strdup(&des->arena, o->machine);
+		if (!strcmp(f, "memory"))
+			t->live_memory = false;
+		free(ch->field);
+		free(ch->from);
+		free(ch->to);
+	}
+	t->nchanges = n;
+	if (state && ((want == NC_STATE_STOPPED && o->state == NC_DOM_RUNNING) ||
+		      (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF))) {
+		add_note(p, alloc_n, NC_NOTE_INFO, name, "ignored: VM %s state (desired %s, observed %s)", name,
+			 want == NC_STATE_RUNNING ? "running" : "stopped",
+			 o->state == NC_DOM_RUNNING ? "running" : "shut off");
+		p->ignored++;
+	}
+	return state;
+}
+
+static void action_free(struct nc_action *a)
+{
+	size_t j;
+
+	free(a->vm);
+	free(a->reason);
+	free(a->placement);
+	free(a->pool);
+	for (j = 0; j < a->nchanges; j++) {
+		free(a->changes[j].field);
+		free(a->changes[j].from);
+		free(a->changes[j].to);
+	}
+	free(a->changes);
+	free(a->after);
+	for (j = 0; j < a->ndeps; j++)
+		free(a->deps[j]);
+	free(a->deps);
+	for (j = 0; j < a->nfailed_hosts; j++)
+		free(a->failed_hosts[j]);
+	free(a->failed_hosts);
+	for (j = 0; j < a->naffected; j++)
+		free(a->affected[j]);
+	free(a->affected);
+}
+
+/*
+ * A VM with novacron.io/reconcile: disabled gets no action: each one
+ * planned for it (before networks, secrets and images are planned from
+ * them) becomes a note "suspended: ...".  Returns how many deletes of a
+ * VM leaving were taken out (the mass-delete guard counts the others).
+ */
+static size_t suspend_filter(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster *c)
+{
+	size_t i, n = 0, dels = 0, k;
+	const char *last = NULL;
+
+	for (i = 0; i < p->nactions; i++) {
+		struct nc_action *a = &p->actions[i];
+		const struct nc_vm *vm = a->vmref ? a->vmref :
+					 (const struct nc_vm *)nc_spec_find(p->spec, NC_KIND_VM, a->vm);
+		struct nc_buf b = NC_BUF_INIT;
+
+		if (a->obj != NC_OBJ_VM || !vm || !nc_vm_suspended(vm)) {
+			p->actions[n++] = *a;
+			continue;
+		}
+		if (!last || strcmp(last, vm->obj.meta.name.v) != 0)
+			p->suspended++;
+		last = vm->obj.meta.name.v;
+		if (a->kind == NC_ACT_DELETE && !a->stale)
+			dels++;
+		nc_buf_addf(&b, "suspended: VM %s (annotation %s: disabled): not acted on: %s%s on %s",
+			    vm->obj.meta.name.v, NC_RECONCILE_ANNOTATION, a->replace ? "replace" : nc_action_name(a->kind),
+			    a->kind == NC_ACT_RECOVER ? " (restart elsewhere)" : "", c->hosts[a->host].spec->obj.meta.name.v);
+		if (a->kind == NC_ACT_MIGRATE)
+			nc_buf_addf(&b, " -> %s", c->hosts[a->target].spec->obj.meta.name.v);
+		nc_buf_addf(&b, " (%s", a->reason ? a->reason : "");
+		for (k = 0; k < a->nchanges; k++)
+			nc_buf_addf(&b, "%s%s %s -> %s", k ? ", " : "; ", a->changes[k].field, a->changes[k].from,
+				    a->changes[k].to);
+		nc_buf_adds(&b, ")");
+		add_note(p, alloc_n, NC_NOTE_WARNING, vm->obj.meta.name.v, "%s", b.buf);
+		nc_buf_release(&b);
+		if (a->kind == NC_ACT_RECOVER)
+			p->recovering--;
+		action_free(a);
+	}
+	p->nactions = n;
+	return dels;
+}
+
+/*
+ * --target / --selector, once every action has its id and dependencies:
+ * the VM actions left are those of VMs in scope; of the others (networks,
+ * secrets, Image uploads) only those a kept action waits for, directly or
+ * not, and those a target names (Network/lan) stay.  Ids are given again
+ * in the same order, the counts made again, and the plan says first that
+ * it is partial on purpose.
+ */
+static void scope_filter(struct nc_plan *p, size_t *alloc_n, const struct nc_spec *spec,
+			 const struct nc_plan_opts *opts)
+{
+	bool *keep = nc_xcalloc(p->nactions + 1, sizeof(*keep)), more = true;
+	int *id = nc_xcalloc(p->nactions + 1, sizeof(*id));
+	size_t i, j, n = 0;
+	struct nc_buf b = NC_BUF_INIT;
+	struct nc_note note;
+
+	for (i = 0; i < p->nactions; i++)
+		keep[i] = p->actions[i].obj == NC_OBJ_VM && p->actions[i].kind != NC_ACT_UPLOAD ? true :
+			  nc_scope_object_targeted(opts, p->actions[i].obj, p->actions[i].vm);
+	while (more) {
+		more = false;
+		for (i = p->nactions; i-- > 0;)
+			for (j = 0; keep[i] && j < p->actions[i].nafter; j++) {
+				size_t d = (size_t)p->actions[i].after[j] - 1;
+
+				if (d < p->nactions && !keep[d])
+					keep[d] = more = true;
+			}
+	}
+	for (i = 0; i < p->nactions; i++) {
+		if (!keep[i]) {
+			action_free(&p->actions[i]);
+			continue;
+		}
+		id[i] = (int)n + 1;
+		p->actions[n++] = p->actions[i];
+	}
+	p->ncreate = p->nupdate = p->ndelete = p->nstart = p->nstop = p->nmigrate = p->nupload = p->nrecover = 0;
+	p->nadopt = 0;
+	for (i = 0; i < n; i++) {
+		struct nc_action *a = &p->actions[i];
+		size_t m = 0;
+
+		a->id = (int)i + 1;
+		for (j = 0; j < a->nafter; j++)
+			if (id[a->after[j] - 1])
+				a->after[m++] = id[a->after[j] - 1];
+		a->nafter = m;
+		switch (a->kind) {
+		case NC_ACT_CREATE: p->ncreate++; break;
+		case NC_ACT_UPDATE: p->nupdate++; break;
+		case NC_ACT_START: p->nstart++; break;
+		case NC_ACT_STOP: p->nstop++; break;
+		case NC_ACT_DELETE: p->ndelete++; break;
+		case NC_ACT_MIGRATE: p->nmigrate++; break;
+		case NC_ACT_UPLOAD: p->nupload++; break;
+		case NC_ACT_RECOVER: p->nrecover++; break;
+		case NC_ACT_ADOPT: p->nadopt++; break;
+		}
+	}
+	p->nactions = n;
+	p->scoped = true;
+	/* the warning goes first: the plan is partial on purpose */
+	for (i = 0; i < opts->ntargets; i++)
+		nc_buf_addf(&b, "%s%s", i ? ", " : "", opts->targets[i]);
+	if (opts->selector)
+		nc_buf_addf(&b, "%sselector %s", b.len ? "; " : "", opts->selector);
+	if (!p->scope_vms)
+		add_note(p, alloc_n, NC_NOTE_WARNING, NULL, "targeted: 0 of %zu VMs (%s): it matches no VM, so "
+			 "nothing is planned", spec->nobjs[NC_KIND_VM], b.buf);
+	else
+		add_note(p, alloc_n, NC_NOTE_WARNING, NULL, "targeted: %zu of %zu VMs (%s); other drift is not "
+			 "shown or acted on, nothing is pruned or rebalanced outside it, and the cluster may still "
+			 "differ from the spec after this plan", p->scope_vms, spec->nobjs[NC_KIND_VM], b.buf);
+	note = p->notes[p->nnotes - 1];
+	memmove(p->notes + 1, p->notes, (p->nnotes - 1) * sizeof(*p->notes));
+	p->notes[0] = note;
+	nc_buf_release(&b);
+	free(keep);
+	free(id);
+}
+
 int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct nc_cluster *c,
 		  const struct nc_plan_opts *opts)
 {
@@ -1433,6 +1663,11 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		int want = NC_IS_SET(vm->spec.state) ? vm->spec.state.v : NC_STATE_RUNNING;
 
 		busy[i] = true;    /* rebalancing may move it only if it is settled below */
+		/* --target / --selector: another VM is neither shown nor acted on (docs/plan.md) */
+		if (!nc_scope_vm_in(opts, vm))
+			continue;
+		p.scope_vms++;
+		bool suspended = nc_vm_suspended(vm);
 		size_t first_action = p.nactions;
 		bool takeover = false;   /* the copy left behind becomes the one that runs (see ha_takeover) */
 		struct loc *first;
@@ -1634,6 +1869,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			a->start_after = want == NC_STATE_RUNNING;
 			a->redefine = true;
 			a->desired = des;
+			if (nc_scope_replace(opts, name))
+				add_note(&p, &alloc_n, NC_NOTE_INFO, name, "replace of VM %s: it is not defined on any "
+					 "host, so it is created", name);
 			continue;
 		}
 
@@ -1641,7 +1879,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			const struct nc_domain *o = &c->hosts[at->host].obs.doms[at->dom];
 			bool running = o->state == NC_DOM_RUNNING;
 			struct nc_action tmp, *a;
-			bool restart_needed = false, hash_changed;
+			bool restart_needed = false, hash_changed, ign_state;
 
 			memset(&tmp, 0, sizeof(tmp));
 			diff_domain(&tmp, &des->def, o, running);
@@ -1665,10 +1903,28 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				}
 			}
 			hash_changed = !o->meta_hash || strcmp(o->meta_hash, des->hash) != 0;
+			ign_state = ignore_changes(&p, &alloc_n, vm, des, o, &tmp, hash_changed, want);
 			for (k = 0; k < tmp.nchanges; k++)
 				restart_needed |= tmp.changes[k].restart;
 
-			if (want == NC_STATE_STOPPED && running) {
+			if (nc_scope_replace(opts, name)) {
+				a = add_action(&p, &alloc_a, NC_ACT_UPDATE, name, at->host);
+				a->vmref = vm;
+				a->changes = tmp.changes;
+				a->nchanges = tmp.nchanges;
+				a->seed_upload = des->def.seed != NULL;
+				a->desired = des;
+				a->redefine = true;
+				a->replace = true;
+				a->drift = !hash_changed;
+				a->start_after = want == NC_STATE_RUNNING;
+				a->reason = nc_xasprintf("replace asked (--replace): %s, undefined and defined anew (a new "
+							 "UUID)%s; disks kept (its volumes are reused, none is deleted or "
+							 "made anew)", running ? "shut down" : "stopped",
+							 want == NC_STATE_RUNNING ? ", then started" : "");
+				add_change(a, running, "domain", running ? "running" : "shut off",
+					   want == NC_STATE_RUNNING ? "replaced, started" : "replaced, shut off");
+			} else if (want == NC_STATE_STOPPED && running && !ign_state) {
 				a = add_action(&p, &alloc_a, NC_ACT_STOP, name, at->host);
 				a->reason = nc_xstrdup("running; the spec says stopped");
 				a->drift = !hash_changed;
@@ -1678,7 +1934,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				for (k = 0; k < tmp.nchanges; k++)
 					tmp.changes[k].restart = false;
 			}
-			if (tmp.nchanges || hash_changed) {
+			if (nc_scope_replace(opts, name)) {
+				/* done above */
+			} else if (tmp.nchanges || hash_changed) {
 				a = add_action(&p, &alloc_a, NC_ACT_UPDATE, name, at->host);
 				a->vmref = vm;
 				a->changes = tmp.changes;
@@ -1701,11 +1959,11 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				} else {
 					a->reason = nc_xstrdup(hash_changed ? "spec changed" : "drift: changed outside NovaCron");
 				}
-				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF)
+				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF && !ign_state)
 					a->start_after = true;
 			} else {
 				free(tmp.changes);
-				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF) {
+				if (want == NC_STATE_RUNNING && o->state == NC_DOM_SHUTOFF && !ign_state) {
 					a = add_action(&p, &alloc_a, NC_ACT_START, name, at->host);
 					a->vmref = vm;
 					a->reason = nc_xstrdup("shut off; the spec says running");
@@ -1720,11 +1978,20 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				ha_restart_in_place(&p, &alloc_a, c, opts, vm, des, at->host, first_action);
 			if (takeover)
 				ha_takeover(&p, c, name, at->host, first_action);
-			plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
-				  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
+			if (!suspended)
+				plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
+					  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
+			else if (c->hosts[at->host].spec->spec.maintenance.v ||
+				 (NC_IS_SET(vm->spec.placement.host) &&
+				  strcmp(vm->spec.placement.host.v, c->hosts[at->host].spec->obj.meta.name.v) != 0))
+				/* a suspended VM stays where it is: a drain or a pin leaves it */
+				add_note(&p, &alloc_n, NC_NOTE_WARNING, name, "suspended: VM %s (annotation %s: disabled): "
+					 "not moved off %s (%s)", name, NC_RECONCILE_ANNOTATION,
+					 c->hosts[at->host].spec->obj.meta.name.v,
+					 c->hosts[at->host].spec->spec.maintenance.v ? "in maintenance" : "pinned elsewhere");
 			busy[i] = p.nactions && strcmp(p.actions[p.nactions - 1].vm, name) == 0 &&
 				  p.actions[p.nactions - 1].kind == NC_ACT_MIGRATE;
-			if (o->state == NC_DOM_PAUSED)
+			if (o->state == NC_DOM_PAUSED || suspended)
 				busy[i] = true;
 		}
 	}
@@ -1743,8 +2010,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		const char *hn = c->hosts[locs[k].host].spec->obj.meta.name.v;
 		struct nc_action *a;
 
-		if (!d->managed || nc_spec_find(spec, NC_KIND_VM, d->meta_vm))
-			continue;
+		if (!d->managed || nc_spec_find(spec, NC_KIND_VM, d->meta_vm) || nc_scope_active(opts))
+			continue;    /* a scoped plan never prunes */
 		if (!opts->prune) {
 			add_note(&p, &alloc_n, NC_NOTE_INFO, d->name,
 				 "%s on %s is managed by NovaCron but not in the spec; pass --prune to delete it",
@@ -1767,6 +2034,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	free(locs);
 	free(glocs);
 	free(stale);
+	ndel -= suspend_filter(&p, &alloc_n, c);
 
 	if (ndel && p.managed && ndel * 100 > (size_t)threshold * p.managed && !opts->allow_mass_delete) {
 		add_note(&p, &alloc_n, NC_NOTE_ERROR, NULL,
@@ -1860,6 +2128,8 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_order_deps(&p);
 	nc_plan_network_deps(&p);
 	nc_plan_secret_deps(&p);
+	if (nc_scope_active(opts))
+		scope_filter(&p, &alloc_n, spec, opts);
 	nc_placement_free(ps);
 	digests(&p, spec, c, opts);
 	*out = p;

@@ -42,6 +42,12 @@ static const char *sym_color(enum nc_action_kind k)
 	}
 }
 
+/* "replace" for an update --replace asked for, else the kind's name */
+static const char *act_name(const struct nc_action *a)
+{
+	return a->replace ? "replace" : nc_action_name(a->kind);
+}
+
 static const char *host_name(const struct nc_cluster *c, size_t i)
 {
 	return c->hosts[i].spec->obj.meta.name.v;
@@ -253,7 +259,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			else
 				nc_buf_addf(out, "  %s%s%s %s%s%s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
 					    symbol(a->kind), r, b, a->obj ? nc_object_kind_name(a->obj) : "",
-					    a->obj ? " " : "", a->vm, r, nc_action_name(a->kind),
+					    a->obj ? " " : "", a->vm, r, act_name(a),
 					    host_name(c, a->host));
 			if (a->pool)
 				nc_buf_addf(out, " into pool %s", a->pool);
@@ -264,7 +270,9 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 						    a->changes[j].field, a->changes[j].from, a->changes[j].to);
 				nc_buf_addc(out, ')');
 			}
-			if (a->restart)
+			if (a->replace)
+				nc_buf_adds(out, " (stop, undefine, define anew, start; disks kept)");
+			else if (a->restart)
 				nc_buf_adds(out, " (with restart)");
 			else if (a->start_after && a->kind != NC_ACT_START)
 				nc_buf_adds(out, ", then start");
@@ -333,6 +341,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_addf(out, "%sPlan refused:%s ", b, r);
 	else if (nc_plan_empty(p) && !nc_plan_incomplete(p) && p->errors)
 		nc_buf_addf(out, "%sNo changes%s can be planned while the errors above remain.\n", b, r);
+	else if (nc_plan_empty(p) && !nc_plan_incomplete(p) && p->scoped)
+		nc_buf_addf(out, "%sNo changes%s for the targeted VMs (the others were not looked at).\n", b, r);
+	else if (nc_plan_empty(p) && !nc_plan_incomplete(p) && (p->suspended || p->ignored))
+		nc_buf_addf(out, "%sNo changes.%s The cluster matches the spec but for what is ignored or "
+			    "suspended above.\n", b, r);
 	else if (nc_plan_empty(p) && !nc_plan_incomplete(p))
 		nc_buf_addf(out, "%sNo changes.%s The cluster matches the spec.\n", b, r);
 	if (!nc_plan_empty(p) || p->refused || nc_plan_incomplete(p)) {
@@ -412,7 +425,7 @@ static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct
 	}
 	nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
 		    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
-		    nc_action_name(a->kind), mode, host_name(c, a->host),
+		    act_name(a), mode, host_name(c, a->host),
 		    a->kind == NC_ACT_MIGRATE ? " → " : "",
 		    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
 	if (a->pool) {
@@ -451,7 +464,7 @@ static void md_head(const struct nc_plan *p, const struct nc_cluster *c, const s
 	else if (nc_plan_partial(p))
 		nc_buf_adds(out, "partial — ");
 	if (nc_plan_empty(p) && !nc_plan_incomplete(p))
-		nc_buf_adds(out, "no changes\n\n");
+		nc_buf_adds(out, p->scoped ? "no changes for the targeted VMs\n\n" : "no changes\n\n");
 	else {
 		summary_line(p, out);
 		nc_buf_adds(out, "\n\n");
@@ -657,16 +670,38 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			    o->plan_opts->allow_mass_delete ? "true" : "false");
 	nc_buf_adds(out, ", \"commit\": ");
 	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
+	/* the scope (docs/plan.md "Planning a subset"): only when given */
+	if (o->plan_opts && (o->plan_opts->ntargets || o->plan_opts->selector || o->plan_opts->nreplace)) {
+		nc_buf_adds(out, ", \"targets\": [");
+		for (i = 0; i < o->plan_opts->ntargets; i++) {
+			nc_buf_adds(out, i ? ", " : "");
+			json_str(out, o->plan_opts->targets[i]);
+		}
+		nc_buf_adds(out, "], \"replace\": [");
+		for (i = 0; i < o->plan_opts->nreplace; i++) {
+			nc_buf_adds(out, i ? ", " : "");
+			json_str(out, o->plan_opts->replace[i]);
+		}
+		nc_buf_adds(out, "]");
+		if (o->plan_opts->selector) {
+			nc_buf_adds(out, ", \"selector\": ");
+			json_str(out, o->plan_opts->selector);
+		}
+	}
 	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
 		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
 		    "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"adopt\": %zu, \"managed\": %zu, "
 		    "\"unmanaged\": %zu, "
-		    "\"imbalance\": [%.6f, %.6f], \"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu},\n",
+		    "\"imbalance\": [%.6f, %.6f], \"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu",
 		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
 		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->nrecover,
 		    p->nadopt, p->managed, p->unmanaged, p->imbalance_before, p->imbalance_after,
 		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
-	nc_buf_adds(out, "  \"hosts\": [");
+	if (p->scoped)
+		nc_buf_addf(out, ", \"scope\": {\"vms\": %zu, \"of\": %zu}", p->scope_vms, p->spec->nobjs[NC_KIND_VM]);
+	if (p->suspended || p->ignored)
+		nc_buf_addf(out, ", \"suspended\": %zu, \"ignored\": %zu", p->suspended, p->ignored);
+	nc_buf_adds(out, "},\n  \"hosts\": [");
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
 
@@ -741,7 +776,7 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		const struct nc_action *a = &p->actions[i];
 
 		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
-		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, nc_action_name(a->kind));
+		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, act_name(a));
 		json_str(out, a->vm);
 		if (a->stale)
 			nc_buf_adds(out, ", \"stale\": true");

@@ -171,7 +171,12 @@ struct nc_machine {
 	struct nc_cloud_init cloud_init;
 	struct nc_direct_boot boot;  /* boot a kernel image directly */
 	struct nc_map labels;        /* labels given to VMs */
+	struct nc_strlist ignore_differences;   /* drift fields left alone (nc_ignore_fields) */
 };
+/* the drift fields ignoreDifferences may name, NULL-terminated: "vcpus", "memory", ... */
+extern const char *const nc_ignore_fields[];
+/* the ignoreDifferences name covering a plan change's field ("disk root" -> "disks"), or NULL */
+const char *nc_ignore_field_of(const char *change_field);
 
 struct nc_template_spec {
 	struct nc_pos pos;

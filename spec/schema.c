@@ -178,9 +178,29 @@ static const struct nc_schema boot_schema = SCHEMA("boot", struct nc_direct_boot
 	FM(base, "boot", NC_F_STRUCT, boot, .sub = &boot_schema, \
 	   .doc = "boot a kernel directly instead of from a disk"), \
 	FM(base, "labels", NC_F_MAP, labels, .check = NC_CHK_LABELS, \
-	   .doc = "labels every VM of this machine carries")
+	   .doc = "labels every VM of this machine carries"), \
+	FM(base, "ignoreDifferences", NC_F_STRLIST, ignore_differences, \
+	   .doc = "drift left alone, shown as ignored in plans: vcpus, memory, machine, disks, nics, " \
+		  "cloudInit or state (the whole list replaces its template's)")
 
 static const struct nc_field machine_fields[] = { MACHINE_FIELDS(0) };
+
+const char *const nc_ignore_fields[] = { "vcpus", "memory", "machine", "disks", "nics", "cloudInit", "state", NULL };
+
+const char *nc_ignore_field_of(const char *f)
+{
+	if (!strcmp(f, "vcpus") || !strcmp(f, "memory") || !strcmp(f, "machine") || !strcmp(f, "state"))
+		return f[0] == 'v' ? "vcpus" : f[0] == 'm' && f[1] == 'e' ? "memory" : f[0] == 'm' ? "machine" : "state";
+	if (!strcmp(f, "memory (live)"))
+		return "memory";
+	if (!strncmp(f, "disk ", 5))
+		return "disks";
+	if (!strncmp(f, "nic ", 4))
+		return "nics";
+	if (!strncmp(f, "cloudInit", 9) || !strcmp(f, "cdrom"))
+		return "cloudInit";
+	return NULL;
+}
 
 /* ---- Template ---- */
 static const struct nc_field template_spec_fields[] = {

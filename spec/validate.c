@@ -914,6 +914,36 @@ static void check_cloud_init(struct nc_diags *diags, const struct nc_cloud_init 
 }
 
 /* The effective machine of a VM must be complete. */
+/* ignoreDifferences names only fields the plan reports as drift */
+static void check_ignore(struct nc_spec *spec, struct nc_diags *diags, const struct nc_strlist *l)
+{
+	size_t i, j, n = 0;
+
+	while (nc_ignore_fields[n])
+		n++;
+	for (i = 0; i < l->n; i++) {
+		for (j = 0; j < n && strcmp(l->v[i].v, nc_ignore_fields[j]) != 0; j++)
+			;
+		if (j == n)
+			nc_diag_error(diags, l->v[i].pos, "ignoreDifferences: unknown field '%s'%s (one of vcpus, "
+				      "memory, machine, disks, nics, cloudInit, state)", nc_spec_quote(spec, l->v[i].v),
+				      nc_spec_suggest(spec, l->v[i].v, nc_ignore_fields, n));
+	}
+}
+
+/* the annotation novacron.io/reconcile (docs/spec.md): enabled or disabled */
+static void check_reconcile_annotation(struct nc_spec *spec, struct nc_diags *diags, const struct nc_object *o)
+{
+	const struct nc_map *m = &o->meta.annotations;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->v[i].key, "novacron.io/reconcile") == 0 && strcmp(m->v[i].value, "enabled") != 0 &&
+		    strcmp(m->v[i].value, "disabled") != 0)
+			nc_diag_error(diags, m->v[i].pos, "annotation novacron.io/reconcile: '%s' is not enabled or "
+				      "disabled", nc_spec_quote(spec, m->v[i].value));
+}
+
 static void check_vm(struct nc_spec *spec, struct nc_diags *diags, const struct nc_vm *vm)
 {
 	const struct nc_machine *m = &vm->eff;
@@ -1261,9 +1291,12 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 			switch (o->kind) {
 			case NC_KIND_TEMPLATE:
 				check_cloud_init(diags, &((const struct nc_template *)o)->spec.m.cloud_init);
+				check_ignore(spec, diags, &((const struct nc_template *)o)->spec.m.ignore_differences);
 				break;
 			case NC_KIND_VM:
 				check_cloud_init(diags, &((const struct nc_vm *)o)->spec.m.cloud_init);
+				check_ignore(spec, diags, &((const struct nc_vm *)o)->spec.m.ignore_differences);
+				check_reconcile_annotation(spec, diags, o);
 				check_vm(spec, diags, (const struct nc_vm *)o);
 				break;
 			case NC_KIND_STORAGE_POOL:
