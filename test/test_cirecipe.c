@@ -305,6 +305,42 @@ START_TEST(test_ci_markdown_bound)
 }
 END_TEST
 
+/*
+ * The forge's folder is made and removed by the parent process (an unchecked
+ * fixture), so a failed test leaves nothing behind; the forge itself is
+ * stopped by the checked teardown, or with the test's process group.
+ */
+static pid_t forge_pid;
+static char forge_dir[64];
+
+static void forge_dir_make(void)
+{
+	snprintf(forge_dir, sizeof(forge_dir), "/tmp/nc-ci-comment-XXXXXX");
+	if (!mkdtemp(forge_dir))
+		forge_dir[0] = '\0';
+}
+
+static void forge_dir_remove(void)
+{
+	struct nc_run r;
+	char *cmd;
+
+	if (!forge_dir[0])
+		return;
+	cmd = nc_xasprintf("rm -rf '%s'", forge_dir);
+	nc_run_shell(&r, cmd);
+	nc_run_free(&r);
+	free(cmd);
+	forge_dir[0] = '\0';
+}
+
+static void forge_stop(void)
+{
+	if (forge_pid > 0)
+		kill(forge_pid, SIGTERM);
+	forge_pid = 0;
+}
+
 /* a forge (test/ci/forge.py) in dir; its port, or 0 when it cannot run here */
 static int forge_up(const char *dir, const char *env, pid_t *pid)
 {
@@ -338,23 +374,20 @@ static int forge_up(const char *dir, const char *env, pid_t *pid)
  */
 START_TEST(test_ci_comment)
 {
-	char *tmp = strdup("/tmp/nc-ci-comment-XXXXXX"), *cmd, *db = NULL, *path;
+	char *tmp = forge_dir, *cmd, *db = NULL, *path;
 	struct nc_run r;
-	pid_t pid = 0;
 	size_t len;
 	int port;
 
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	ck_assert_msg(tmp[0], "no folder for the forge");
 	nc_run_shell(&r, "python3 -c 'import http.server, json'");
 	if (r.status != 0) {
 		nc_run_free(&r);
 		NC_TEST_SKIP("python3 is not installed (scripts/deps.sh)");
-		rmdir(tmp);
-		free(tmp);
 		return;
 	}
 	nc_run_free(&r);
-	port = forge_up(tmp, "FORGE_TOKEN=tok-SECRET-42 FORGE_PAGE_SIZE=2", &pid);
+	port = forge_up(tmp, "FORGE_TOKEN=tok-SECRET-42 FORGE_PAGE_SIZE=2", &forge_pid);
 	ck_assert_msg(port > 0, "the forge did not start (%s/forge.log)", tmp);
 	/* a plan with a marker, and a huge one without */
 	cmd = nc_xasprintf("printf '<!-- novacron:plan:prod -->\\n### NovaCron plan: 1 to create\\n' >%s/plan.md && "
@@ -487,13 +520,7 @@ START_TEST(test_ci_comment)
 	ck_assert_str_eq(r.out, "1\n0\n");
 	nc_run_free(&r);
 #undef COMMENT
-	if (pid > 0)
-		kill(pid, SIGTERM);
-	cmd = nc_xasprintf("sleep 0.2; rm -rf '%s'", tmp);
-	nc_run_shell(&r, cmd);
-	nc_run_free(&r);
-	free(cmd);
-	free(tmp);
+	/* the teardowns stop the forge and remove its folder */
 }
 END_TEST
 
@@ -503,6 +530,8 @@ Suite *nc_suite_cirecipe(void)
 	TCase *tc = tcase_create("cirecipe");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, forge_dir_make, forge_dir_remove);
+	tcase_add_checked_fixture(tc, NULL, forge_stop);
 	tcase_add_test(tc, test_ci_annotations);
 	tcase_add_test(tc, test_ci_validate_cli);
 	tcase_add_test(tc, test_ci_marker);
