@@ -1,16 +1,18 @@
 /*
  * render.c - a plan for people (text, like Terraform's), for pull requests
- * (Markdown) and for programs (JSON, documented in docs/plan.md).
+ * (Markdown) and for programs (JSON built with json-c, documented in docs/json.md).
  *
  * Output depends only on the plan and the cluster: no times, no addresses,
  * so the same inputs render byte for byte the same.
  */
 #include "pass.h"
 #include "ha.h"
+#include "jsonout.h"
 #include "../drivers/network/network.h"
 #include "../spec/tenant.h"
 #include "annotations.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define C_RESET "\033[0m"
@@ -642,286 +644,299 @@ void nc_plan_render_markdown(const struct nc_plan *p, const struct nc_cluster *c
 	nc_buf_release(&full);
 }
 
-static void json_str(struct nc_buf *out, const char *s)
+#define JB json_object_new_boolean
+#define JS nc_json_new_str
+
+static struct json_object *tenants_json(const struct nc_spec *spec)
 {
-	if (s)
-		nc_buf_add_json_str(out, s);
-	else
-		nc_buf_adds(out, "null");
+	struct nc_tenant_usage *u = NULL;
+	size_t n = spec ? nc_tenant_usage(spec, &u) : 0, i;
+	struct json_object *arr = json_object_new_array_ext((int)n);
+
+	for (i = 0; i < n; i++) {
+		const struct nc_tenant_quota *q = &u[i].tenant->spec.quota;
+		struct json_object *t = json_object_new_object(), *quota = json_object_new_object();
+		struct json_object *use = json_object_new_object();
+
+		nc_json_set(t, "name", JS(u[i].tenant->obj.meta.name.v));
+		nc_json_set(quota, "vms", NC_IS_SET(q->vms) ? json_object_new_int64(q->vms.v) : NULL);
+		nc_json_set(quota, "vcpus", NC_IS_SET(q->vcpus) ? json_object_new_int64(q->vcpus.v) : NULL);
+		nc_json_set(quota, "memory", NC_IS_SET(q->memory) ? nc_json_new_u64(q->memory.v) : NULL);
+		nc_json_set(quota, "disk", NC_IS_SET(q->disk) ? nc_json_new_u64(q->disk.v) : NULL);
+		nc_json_set(t, "quota", quota);
+		nc_json_set(use, "vms", nc_json_new_u64(u[i].vms));
+		nc_json_set(use, "vcpus", nc_json_new_u64(u[i].vcpus));
+		nc_json_set(use, "memory", nc_json_new_u64(u[i].memory));
+		nc_json_set(use, "disk", nc_json_new_u64(u[i].disk));
+		nc_json_set(t, "usage", use);
+		json_object_array_add(arr, t);
+	}
+	free(u);
+	return arr;
 }
 
+static struct json_object *host_json(const struct nc_cluster *c, size_t i, const struct nc_render_opts *o)
+{
+	const struct nc_host_view *v = &c->hosts[i];
+	struct json_object *h = json_object_new_object();
+	const struct nc_ha_host *ha;
+
+	nc_json_set(h, "name", JS(host_name(c, i)));
+	nc_json_set(h, "uri", JS(v->spec->spec.uri.v));
+	nc_json_set(h, "status", json_object_new_string(v->status == NC_HOST_OK ? "ok" : "unreachable"));
+	nc_json_set(h, "maintenance", JB(v->spec->spec.maintenance.v));
+	if (v->status == NC_HOST_OK) {
+		nc_json_set(h, "cpus", json_object_new_int64(v->obs.node.cpus));
+		nc_json_set(h, "memory", nc_json_new_u64(v->obs.node.memory));
+		nc_json_set(h, "domains", nc_json_new_u64(v->obs.ndoms));
+	} else {
+		nc_json_set(h, "error", JS(v->error));
+		nc_json_set(h, "recorded_vms", nc_json_new_strv((const char *const *)v->recorded_vms, v->nrecorded));
+	}
+	if (o->plan_opts && o->plan_opts->ha && (ha = nc_ha_find(o->plan_opts->ha, host_name(c, i)))) {
+		/* the HA record's entry (docs/ha.md), without its times: plans hold none */
+		struct json_object *j = json_object_new_object();
+
+		nc_json_set(j, "failed", JB(true));
+		nc_json_set(j, "fenced", JB(ha->fenced));
+		nc_json_set(j, "whole_host", JB(ha->whole_host));
+		nc_json_set(j, "fenced_by", JS(ha->fenced_by));
+		nc_json_set(j, "recovered", nc_json_new_strv((const char *const *)ha->recovered, ha->nrecovered));
+		nc_json_set(h, "ha", j);
+	}
+	return h;
+}
+
+static struct json_object *gone_json(const struct nc_gone_host *g)
+{
+	struct json_object *h = json_object_new_object();
+	size_t j;
+
+	nc_json_set(h, "name", JS(g->name));
+	nc_json_set(h, "uri", JS(g->uri));
+	nc_json_set(h, "status", json_object_new_string(g->status == NC_HOST_OK ? "ok" : "unreachable"));
+	if (g->status == NC_HOST_OK) {
+		struct json_object *vms = json_object_new_array();
+
+		for (j = 0; j < g->obs.ndoms; j++)
+			if (g->obs.doms[j].managed && g->obs.doms[j].meta_vm)
+				json_object_array_add(vms, JS(g->obs.doms[j].meta_vm));
+		nc_json_set(h, "vms", vms);
+	} else {
+		nc_json_set(h, "error", JS(g->error));
+		nc_json_set(h, "recorded_vms", nc_json_new_strv((const char *const *)g->vms, g->nvms));
+	}
+	return h;
+}
+
+static struct json_object *action_json(const struct nc_action *a, const struct nc_cluster *c)
+{
+	struct json_object *o = json_object_new_object(), *arr;
+	size_t j;
+
+	nc_json_set(o, "id", json_object_new_int(a->id));
+	nc_json_set(o, "action", json_object_new_string(act_name(a)));
+	nc_json_set(o, "vm", JS(a->vm));
+	if (a->stale)
+		nc_json_set(o, "stale", JB(true));
+	if (a->ha_restart)
+		nc_json_set(o, "ha_restart", JB(true));
+	if (a->kind == NC_ACT_RECOVER) {
+		nc_json_set(o, "priority", json_object_new_int(a->priority));
+		nc_json_set(o, "failed_hosts", nc_json_new_strv((const char *const *)a->failed_hosts, a->nfailed_hosts));
+	}
+	if (a->obj)
+		nc_json_set(o, "object", json_object_new_string(nc_object_kind_name(a->obj)));
+	if (a->pool)
+		nc_json_set(o, "pool", JS(a->pool));
+	nc_json_set(o, "host", JS(host_name(c, a->host)));
+	nc_json_set(o, "reason", JS(a->reason));
+	nc_json_set(o, "drift", JB(a->drift));
+	nc_json_set(o, "restart", JB(a->restart));
+	nc_json_set(o, "start_after", JB(a->start_after));
+	if (a->kind == NC_ACT_MIGRATE) {
+		nc_json_set(o, "target", JS(host_name(c, a->target)));
+		nc_json_set(o, "live", JB(a->live));
+		if (!a->live) {
+			struct json_object *cp = json_object_new_object();
+
+			nc_json_set(cp, "volumes", nc_json_new_u64(a->copy_vols));
+			nc_json_set(cp, "bytes", nc_json_new_u64(a->copy_bytes));
+			nc_json_set(o, "copy", cp);
+		}
+	}
+	if (a->placement)
+		nc_json_set(o, "placement", JS(a->placement));
+	if (a->desired && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER)) {
+		const struct nc_domain_def *d = &a->desired->def;
+
+		nc_json_set(o, "vcpus", json_object_new_int64(d->vcpus));
+		nc_json_set(o, "memory", nc_json_new_u64(d->memory));
+		nc_json_set(o, "hash", JS(a->desired->hash));
+	}
+	if (a->desired && a->desired->def.seed && (a->kind == NC_ACT_CREATE || a->seed_upload)) {
+		const struct nc_seed_def *sd = a->desired->def.seed;
+		struct json_object *ci = json_object_new_object();
+
+		/* the seed this action writes: names and hashes, never the content */
+		nc_json_set(ci, "volume", JS(sd->volume));
+		nc_json_set(ci, "pool", JS(sd->pool));
+		nc_json_set(ci, "target", JS(sd->target));
+		nc_json_set(ci, "bus", JS(sd->bus));
+		nc_json_set(ci, "instance_id", JS(sd->instance_id));
+		nc_json_set(ci, "user_data_sha256", JS(sd->user_data_sha));
+		nc_json_set(ci, "network_config_sha256", JS(sd->network_config_sha));
+		nc_json_set(ci, "network_config_generated", JB(sd->network_generated));
+		nc_json_set(o, "cloud_init", ci);
+	}
+	if (a->net && a->kind != NC_ACT_DELETE) {
+		struct nc_buf t = NC_BUF_INIT;
+
+		net_line(a->net->def, &t);
+		nc_json_set(o, "definition", JS(t.buf));
+		nc_json_set(o, "hash", JS(a->net->hash));
+		nc_json_set(o, "live", JB(a->live_entries));
+		nc_buf_release(&t);
+	}
+	if (a->obj == NC_OBJ_NETWORK && a->restart)
+		nc_json_set(o, "affected_vms", nc_json_new_strv((const char *const *)a->affected, a->naffected));
+	arr = json_object_new_array_ext((int)a->nchanges);
+	for (j = 0; j < a->nchanges; j++) {
+		struct json_object *ch = json_object_new_object();
+
+		nc_json_set(ch, "field", JS(a->changes[j].field));
+		nc_json_set(ch, "from", JS(a->changes[j].from));
+		nc_json_set(ch, "to", JS(a->changes[j].to));
+		nc_json_set(ch, "restart", JB(a->changes[j].restart));
+		json_object_array_add(arr, ch);
+	}
+	nc_json_set(o, "changes", arr);
+	if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
+		struct json_object *ord = json_object_new_object();
+
+		nc_json_set(ord, "wave", json_object_new_int(a->wave));
+		nc_json_set(ord, "depends_on", nc_json_new_strv((const char *const *)a->deps, a->ndeps));
+		nc_json_set(o, "order", ord);
+	}
+	arr = json_object_new_array_ext((int)a->nafter);
+	for (j = 0; j < a->nafter; j++)
+		json_object_array_add(arr, json_object_new_int(a->after[j]));
+	nc_json_set(o, "after", arr);
+	return o;
+}
+
+/* the plan as JSON (docs/json.md "plan"), built with json-c */
 void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 			 const struct nc_render_opts *o, struct nc_buf *out)
 {
+	struct json_object *doc = nc_json_doc(1), *in = json_object_new_object(), *sum = json_object_new_object();
+	struct json_object *arr, *x;
 	size_t i, j;
 
-	nc_buf_adds(out, "{\n  \"format_version\": 1,\n  \"inputs\": {\"paths\": [");
-	for (i = 0; i < o->npaths; i++) {
-		if (i)
-			nc_buf_adds(out, ", ");
-		json_str(out, o->paths[i]);
+	nc_json_set(in, "paths", nc_json_new_strv(o->paths, o->npaths));
+	nc_json_set(in, "state_dir", JS(o->state_dir));
+	if (o->plan_opts) {
+		nc_json_set(in, "prune", JB(o->plan_opts->prune));
+		nc_json_set(in, "delete_threshold",
+			    json_object_new_int64(o->plan_opts->delete_threshold ? o->plan_opts->delete_threshold : 25));
+		nc_json_set(in, "allow_mass_delete", JB(o->plan_opts->allow_mass_delete));
 	}
-	nc_buf_adds(out, "], \"state_dir\": ");
-	json_str(out, o->state_dir);
-	if (o->plan_opts)
-		nc_buf_addf(out, ", \"prune\": %s, \"delete_threshold\": %u, \"allow_mass_delete\": %s",
-			    o->plan_opts->prune ? "true" : "false",
-			    o->plan_opts->delete_threshold ? o->plan_opts->delete_threshold : 25,
-			    o->plan_opts->allow_mass_delete ? "true" : "false");
-	nc_buf_adds(out, ", \"commit\": ");
-	json_str(out, o->plan_opts ? o->plan_opts->commit : NULL);
+	nc_json_set(in, "commit", JS(o->plan_opts ? o->plan_opts->commit : NULL));
 	/* the scope (docs/plan.md "Planning a subset"): only when given */
 	if (o->plan_opts && (o->plan_opts->ntargets || o->plan_opts->selector || o->plan_opts->nreplace)) {
-		nc_buf_adds(out, ", \"targets\": [");
-		for (i = 0; i < o->plan_opts->ntargets; i++) {
-			nc_buf_adds(out, i ? ", " : "");
-			json_str(out, o->plan_opts->targets[i]);
-		}
-		nc_buf_adds(out, "], \"replace\": [");
-		for (i = 0; i < o->plan_opts->nreplace; i++) {
-			nc_buf_adds(out, i ? ", " : "");
-			json_str(out, o->plan_opts->replace[i]);
-		}
-		nc_buf_adds(out, "]");
-		if (o->plan_opts->selector) {
-			nc_buf_adds(out, ", \"selector\": ");
-			json_str(out, o->plan_opts->selector);
-		}
+		nc_json_set(in, "targets", nc_json_new_strv((const char *const *)o->plan_opts->targets,
+							    o->plan_opts->ntargets));
+		nc_json_set(in, "replace", nc_json_new_strv((const char *const *)o->plan_opts->replace,
+							    o->plan_opts->nreplace));
+		if (o->plan_opts->selector)
+			nc_json_set(in, "selector", JS(o->plan_opts->selector));
 	}
-	nc_buf_addf(out, "},\n  \"summary\": {\"changes\": %s, \"refused\": %s, \"errors\": %zu, "
-		    "\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		    "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"adopt\": %zu, \"managed\": %zu, "
-		    "\"unmanaged\": %zu, "
-		    "\"imbalance\": [%.6f, %.6f], \"partial\": %s, \"unreachable\": %zu, \"blocked\": %zu",
-		    nc_plan_empty(p) ? "false" : "true", p->refused ? "true" : "false", p->errors,
-		    p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop, p->nmigrate, p->nupload, p->nrecover,
-		    p->nadopt, p->managed, p->unmanaged, p->imbalance_before, p->imbalance_after,
-		    nc_plan_partial(p) ? "true" : "false", p->unreachable, p->blocked);
-	if (p->scoped)
-		nc_buf_addf(out, ", \"scope\": {\"vms\": %zu, \"of\": %zu}", p->scope_vms, p->spec->nobjs[NC_KIND_VM]);
-	if (p->suspended || p->ignored)
-		nc_buf_addf(out, ", \"suspended\": %zu, \"ignored\": %zu", p->suspended, p->ignored);
-	nc_buf_adds(out, "},\n  \"hosts\": [");
-	for (i = 0; i < c->nhosts; i++) {
-		const struct nc_host_view *v = &c->hosts[i];
+	nc_json_set(doc, "inputs", in);
 
-		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
-		nc_buf_adds(out, "\"name\": ");
-		json_str(out, host_name(c, i));
-		nc_buf_adds(out, ", \"uri\": ");
-		json_str(out, v->spec->spec.uri.v);
-		nc_buf_addf(out, ", \"status\": \"%s\", \"maintenance\": %s", v->status == NC_HOST_OK ? "ok" : "unreachable",
-			    v->spec->spec.maintenance.v ? "true" : "false");
-		if (v->status == NC_HOST_OK)
-			nc_buf_addf(out, ", \"cpus\": %u, \"memory\": %llu, \"domains\": %zu", v->obs.node.cpus,
-				    (unsigned long long)v->obs.node.memory, v->obs.ndoms);
-		else {
-			nc_buf_adds(out, ", \"error\": ");
-			json_str(out, v->error);
-			nc_buf_adds(out, ", \"recorded_vms\": [");
-			for (j = 0; j < v->nrecorded; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, v->recorded_vms[j]);
-			}
-			nc_buf_adds(out, "]");
-		}
-		if (o->plan_opts && o->plan_opts->ha && nc_ha_find(o->plan_opts->ha, host_name(c, i))) {
-			const struct nc_ha_host *h = nc_ha_find(o->plan_opts->ha, host_name(c, i));
+	nc_json_set(sum, "changes", JB(!nc_plan_empty(p)));
+	nc_json_set(sum, "refused", JB(p->refused));
+	nc_json_set(sum, "errors", nc_json_new_u64(p->errors));
+	nc_json_set(sum, "create", nc_json_new_u64(p->ncreate));
+	nc_json_set(sum, "update", nc_json_new_u64(p->nupdate));
+	nc_json_set(sum, "delete", nc_json_new_u64(p->ndelete));
+	nc_json_set(sum, "start", nc_json_new_u64(p->nstart));
+	nc_json_set(sum, "stop", nc_json_new_u64(p->nstop));
+	nc_json_set(sum, "migrate", nc_json_new_u64(p->nmigrate));
+	nc_json_set(sum, "upload", nc_json_new_u64(p->nupload));
+	nc_json_set(sum, "recover", nc_json_new_u64(p->nrecover));
+	nc_json_set(sum, "adopt", nc_json_new_u64(p->nadopt));
+	nc_json_set(sum, "managed", nc_json_new_u64(p->managed));
+	nc_json_set(sum, "unmanaged", nc_json_new_u64(p->unmanaged));
+	arr = json_object_new_array_ext(2);
+	json_object_array_add(arr, nc_json_new_fixed(p->imbalance_before, 6));
+	json_object_array_add(arr, nc_json_new_fixed(p->imbalance_after, 6));
+	nc_json_set(sum, "imbalance", arr);
+	nc_json_set(sum, "partial", JB(nc_plan_partial(p)));
+	nc_json_set(sum, "unreachable", nc_json_new_u64(p->unreachable));
+	nc_json_set(sum, "blocked", nc_json_new_u64(p->blocked));
+	if (p->scoped) {
+		struct json_object *sc = json_object_new_object();
 
-			/* the HA record's entry (docs/ha.md), without its times: plans hold none */
-			nc_buf_addf(out, ", \"ha\": {\"failed\": true, \"fenced\": %s, \"whole_host\": %s, \"fenced_by\": ",
-				    h->fenced ? "true" : "false", h->whole_host ? "true" : "false");
-			json_str(out, h->fenced_by);
-			nc_buf_adds(out, ", \"recovered\": [");
-			for (j = 0; j < h->nrecovered; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, h->recovered[j]);
-			}
-			nc_buf_adds(out, "]}");
-		}
-		nc_buf_addc(out, '}');
+		nc_json_set(sc, "vms", nc_json_new_u64(p->scope_vms));
+		nc_json_set(sc, "of", nc_json_new_u64(p->spec->nobjs[NC_KIND_VM]));
+		nc_json_set(sum, "scope", sc);
 	}
-	nc_buf_adds(out, c->nhosts ? "\n  ],\n  \"undeclared_hosts\": [" : "],\n  \"undeclared_hosts\": [");
-	for (i = 0; i < c->ngone; i++) {
-		const struct nc_gone_host *g = &c->gone[i];
-
-		nc_buf_adds(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-		json_str(out, g->name);
-		nc_buf_adds(out, ", \"uri\": ");
-		json_str(out, g->uri);
-		nc_buf_addf(out, ", \"status\": \"%s\"", g->status == NC_HOST_OK ? "ok" : "unreachable");
-		if (g->status == NC_HOST_OK) {
-			nc_buf_adds(out, ", \"vms\": [");
-			for (j = 0; j < g->obs.ndoms; j++) {
-				if (!g->obs.doms[j].managed || !g->obs.doms[j].meta_vm)
-					continue;
-				nc_buf_adds(out, out->buf[out->len - 1] == '[' ? "" : ", ");
-				json_str(out, g->obs.doms[j].meta_vm);
-			}
-			nc_buf_adds(out, "]");
-		} else {
-			nc_buf_adds(out, ", \"error\": ");
-			json_str(out, g->error);
-			nc_buf_adds(out, ", \"recorded_vms\": [");
-			for (j = 0; j < g->nvms; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, g->vms[j]);
-			}
-			nc_buf_adds(out, "]");
-		}
-		nc_buf_addc(out, '}');
+	if (p->suspended || p->ignored) {
+		nc_json_set(sum, "suspended", nc_json_new_u64(p->suspended));
+		nc_json_set(sum, "ignored", nc_json_new_u64(p->ignored));
 	}
-	nc_buf_adds(out, c->ngone ? "\n  ],\n  \"actions\": [" : "],\n  \"actions\": [");
-	for (i = 0; i < p->nactions; i++) {
-		const struct nc_action *a = &p->actions[i];
+	nc_json_set(doc, "summary", sum);
 
-		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
-		nc_buf_addf(out, "\"id\": %d, \"action\": \"%s\", \"vm\": ", a->id, act_name(a));
-		json_str(out, a->vm);
-		if (a->stale)
-			nc_buf_adds(out, ", \"stale\": true");
-		if (a->ha_restart)
-			nc_buf_adds(out, ", \"ha_restart\": true");
-		if (a->kind == NC_ACT_RECOVER) {
-			nc_buf_addf(out, ", \"priority\": %d, \"failed_hosts\": [", a->priority);
-			for (j = 0; j < a->nfailed_hosts; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, a->failed_hosts[j]);
-			}
-			nc_buf_adds(out, "]");
-		}
-		if (a->obj)
-			nc_buf_addf(out, ", \"object\": \"%s\"", nc_object_kind_name(a->obj));
-		if (a->pool) {
-			nc_buf_adds(out, ", \"pool\": ");
-			json_str(out, a->pool);
-		}
-		nc_buf_adds(out, ", \"host\": ");
-		json_str(out, host_name(c, a->host));
-		nc_buf_adds(out, ", \"reason\": ");
-		json_str(out, a->reason);
-		nc_buf_addf(out, ", \"drift\": %s, \"restart\": %s, \"start_after\": %s",
-			    a->drift ? "true" : "false", a->restart ? "true" : "false",
-			    a->start_after ? "true" : "false");
-		if (a->kind == NC_ACT_MIGRATE) {
-			nc_buf_adds(out, ", \"target\": ");
-			json_str(out, host_name(c, a->target));
-			nc_buf_addf(out, ", \"live\": %s", a->live ? "true" : "false");
-			if (!a->live)
-				nc_buf_addf(out, ", \"copy\": {\"volumes\": %zu, \"bytes\": %llu}", a->copy_vols,
-					    (unsigned long long)a->copy_bytes);
-		}
-		if (a->placement) {
-			nc_buf_adds(out, ", \"placement\": ");
-			json_str(out, a->placement);
-		}
-		if (a->desired && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER)) {
-			const struct nc_domain_def *d = &a->desired->def;
-
-			nc_buf_addf(out, ", \"vcpus\": %u, \"memory\": %llu, \"hash\": \"%s\"", d->vcpus,
-				    (unsigned long long)d->memory, a->desired->hash);
-		}
-		if (a->desired && a->desired->def.seed &&
-		    (a->kind == NC_ACT_CREATE || a->seed_upload)) {
-			const struct nc_seed_def *s = a->desired->def.seed;
-
-			/* the seed this action writes: names and hashes, never the content */
-			nc_buf_adds(out, ", \"cloud_init\": {\"volume\": ");
-			json_str(out, s->volume);
-			nc_buf_adds(out, ", \"pool\": ");
-			json_str(out, s->pool);
-			nc_buf_addf(out, ", \"target\": \"%s\", \"bus\": \"%s\", \"instance_id\": \"%s\", "
-				    "\"user_data_sha256\": \"%s\", \"network_config_sha256\": \"%s\", "
-				    "\"network_config_generated\": %s}",
-				    s->target, s->bus, s->instance_id, s->user_data_sha, s->network_config_sha,
-				    s->network_generated ? "true" : "false");
-		}
-		if (a->net && a->kind != NC_ACT_DELETE) {
-			struct nc_buf t = NC_BUF_INIT;
-
-			net_line(a->net->def, &t);
-			nc_buf_adds(out, ", \"definition\": ");
-			json_str(out, t.buf);
-			nc_buf_addf(out, ", \"hash\": \"%s\", \"live\": %s", a->net->hash,
-				    a->live_entries ? "true" : "false");
-			nc_buf_release(&t);
-		}
-		if (a->obj == NC_OBJ_NETWORK && a->restart) {
-			nc_buf_adds(out, ", \"affected_vms\": [");
-			for (j = 0; j < a->naffected; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, a->affected[j]);
-			}
-			nc_buf_adds(out, "]");
-		}
-		nc_buf_adds(out, ", \"changes\": [");
-		for (j = 0; j < a->nchanges; j++) {
-			nc_buf_adds(out, j ? ", {\"field\": " : "{\"field\": ");
-			json_str(out, a->changes[j].field);
-			nc_buf_adds(out, ", \"from\": ");
-			json_str(out, a->changes[j].from);
-			nc_buf_adds(out, ", \"to\": ");
-			json_str(out, a->changes[j].to);
-			nc_buf_addf(out, ", \"restart\": %s}", a->changes[j].restart ? "true" : "false");
-		}
-		if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
-			nc_buf_addf(out, "], \"order\": {\"wave\": %d, \"depends_on\": [", a->wave);
-			for (j = 0; j < a->ndeps; j++) {
-				nc_buf_adds(out, j ? ", " : "");
-				json_str(out, a->deps[j]);
-			}
-			nc_buf_adds(out, "]}");
-		} else {
-			nc_buf_adds(out, "]");
-		}
-		nc_buf_adds(out, ", \"after\": [");
-		for (j = 0; j < a->nafter; j++)
-			nc_buf_addf(out, "%s%d", j ? ", " : "", a->after[j]);
-		nc_buf_adds(out, "]}");
-	}
-	nc_buf_adds(out, p->nactions ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
+	arr = json_object_new_array_ext((int)c->nhosts);
+	for (i = 0; i < c->nhosts; i++)
+		json_object_array_add(arr, host_json(c, i, o));
+	nc_json_set(doc, "hosts", arr);
+	arr = json_object_new_array_ext((int)c->ngone);
+	for (i = 0; i < c->ngone; i++)
+		json_object_array_add(arr, gone_json(&c->gone[i]));
+	nc_json_set(doc, "undeclared_hosts", arr);
+	arr = json_object_new_array_ext((int)p->nactions);
+	for (i = 0; i < p->nactions; i++)
+		json_object_array_add(arr, action_json(&p->actions[i], c));
+	nc_json_set(doc, "actions", arr);
+	arr = json_object_new_array_ext((int)p->nnotes);
 	for (i = 0; i < p->nnotes; i++) {
-		nc_buf_adds(out, i ? ",\n    {" : "\n    {");
-		nc_buf_addf(out, "\"severity\": \"%s\", \"vm\": ", note_word(p->notes[i].kind));
-		json_str(out, p->notes[i].vm);
-		nc_buf_adds(out, ", \"message\": ");
-		json_str(out, p->notes[i].text);
-		nc_buf_addc(out, '}');
+		x = json_object_new_object();
+		nc_json_set(x, "severity", json_object_new_string(note_word(p->notes[i].kind)));
+		nc_json_set(x, "vm", JS(p->notes[i].vm));
+		nc_json_set(x, "message", JS(p->notes[i].text));
+		json_object_array_add(arr, x);
 	}
-	nc_buf_adds(out, p->nnotes ? "\n  ],\n  \"unmanaged\": [" : "],\n  \"unmanaged\": [");
-	{
-		size_t n = 0;
-
-		for (i = 0; i < c->nhosts; i++) {
-			for (j = 0; j < c->hosts[i].obs.ndoms; j++) {
-				if (c->hosts[i].obs.doms[j].managed)
-					continue;
-				nc_buf_adds(out, n++ ? ", {\"host\": " : "{\"host\": ");
-				json_str(out, host_name(c, i));
-				nc_buf_adds(out, ", \"domain\": ");
-				json_str(out, c->hosts[i].obs.doms[j].name);
-				nc_buf_addc(out, '}');
-			}
+	nc_json_set(doc, "notes", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < c->nhosts; i++) {
+		for (j = 0; j < c->hosts[i].obs.ndoms; j++) {
+			if (c->hosts[i].obs.doms[j].managed)
+				continue;
+			x = json_object_new_object();
+			nc_json_set(x, "host", JS(host_name(c, i)));
+			nc_json_set(x, "domain", JS(c->hosts[i].obs.doms[j].name));
+			json_object_array_add(arr, x);
 		}
 	}
-	nc_buf_adds(out, "],\n  \"unmanaged_networks\": [");
-	{
-		size_t n = 0;
-
-		for (i = 0; i < c->nhosts; i++) {
-			for (j = 0; c->hosts[i].status == NC_HOST_OK && j < c->hosts[i].obs.nnets; j++) {
-				if (c->hosts[i].obs.nets[j].managed)
-					continue;
-				nc_buf_adds(out, n++ ? ", {\"host\": " : "{\"host\": ");
-				json_str(out, host_name(c, i));
-				nc_buf_adds(out, ", \"network\": ");
-				json_str(out, c->hosts[i].obs.nets[j].cfg.name);
-				nc_buf_addc(out, '}');
-			}
+	nc_json_set(doc, "unmanaged", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < c->nhosts; i++) {
+		for (j = 0; c->hosts[i].status == NC_HOST_OK && j < c->hosts[i].obs.nnets; j++) {
+			if (c->hosts[i].obs.nets[j].managed)
+				continue;
+			x = json_object_new_object();
+			nc_json_set(x, "host", JS(host_name(c, i)));
+			nc_json_set(x, "network", JS(c->hosts[i].obs.nets[j].cfg.name));
+			json_object_array_add(arr, x);
 		}
 	}
-	nc_buf_adds(out, "],\n  \"tenants\": ");
-	nc_tenant_usage_json(p->spec, NULL, NULL, out);
-	nc_buf_addf(out, ",\n  \"digests\": {\"spec\": \"%s\", \"observed\": \"%s\", \"plan\": \"%s\"}\n}\n",
-		    p->spec_digest, p->observed_digest, p->plan_digest);
+	nc_json_set(doc, "unmanaged_networks", arr);
+	nc_json_set(doc, "tenants", tenants_json(p->spec));
+	x = json_object_new_object();
+	nc_json_set(x, "spec", JS(p->spec_digest));
+	nc_json_set(x, "observed", JS(p->observed_digest));
+	nc_json_set(x, "plan", JS(p->plan_digest));
+	nc_json_set(doc, "digests", x);
+	nc_json_to_buf(out, doc);
 }

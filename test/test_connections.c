@@ -142,8 +142,8 @@ START_TEST(test_connections_reach_hosts)
 	nc_run_free(&r);
 	/* the same from $NOVACRON_CONFIG, and in JSON */
 	ck_assert_int_eq(sh(&r, "NOVACRON_CONFIG=c.yaml $NC plan spec --state-dir state --output json"), 0);
-	HAS(r.out, "{\"name\": \"kvm1\", \"uri\": \"qemu+ssh://kvm1.nc-test.invalid/system\", \"status\": \"ok\"");
-	HASNT(r.out, "sim:///");
+	HASJ(r.out, "{\"name\": \"kvm1\", \"uri\": \"qemu+ssh://kvm1.nc-test.invalid/system\", \"status\": \"ok\"");
+	HASNTJ(r.out, "sim:///");
 	nc_run_free(&r);
 	/* capacity reads it too */
 	ck_assert_int_ne(sh(&r, "$NC capacity spec --state-dir state --config c.yaml"), 1);
@@ -175,10 +175,10 @@ START_TEST(test_connection_params_stay_private)
 	ck_assert_int_eq(shq("printf 'connections:\\n  - host: \"*\"\\n"
 			     "    params: socket=%s/private/libvirt-sock\\n' > c.yaml", tdir), 0);
 	PARTIAL(sh(&r, "$NC plan spec --state-dir state --config c.yaml --output json"));
-	HAS(r.out, "\"uri\": \"qemu+unix:///system\", \"status\": \"unreachable\"");
+	HASJ(r.out, "\"uri\": \"qemu+unix:///system\", \"status\": \"unreachable\"");
 	/* libvirt tried that socket: the params were applied */
-	HAS(r.out, "cannot connect: Failed to connect socket to '(from connections)'");
-	HASNT(r.out, "private/libvirt-sock");
+	HASJ(r.out, "cannot connect: Failed to connect socket to '(from connections)'");
+	HASNTJ(r.out, "private/libvirt-sock");
 	HASNT(r.err, "private/libvirt-sock");
 	nc_run_free(&r);
 }

@@ -316,14 +316,14 @@ START_TEST(test_ha_recover_by_priority)
 	HASNT(r.out, "are not created:");      /* recoverable VMs are not blocked */
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 1);
-	HAS(r.out, "\"recover\": 6,");
-	HAS(r.out, "\"blocked\": 0}");
-	HAS(r.out, "{\"id\": 1, \"action\": \"recover\", \"vm\": \"v2\", \"priority\": 100, \"failed_hosts\": [\"h1\"]");
-	HAS(r.out, "{\"id\": 5, \"action\": \"recover\", \"vm\": \"v1\", \"priority\": 10");
+	HASJ(r.out, "\"recover\": 6,");
+	HASJ(r.out, "\"blocked\": 0}");
+	HASJ(r.out, "{\"id\": 1, \"action\": \"recover\", \"vm\": \"v2\", \"priority\": 100, \"failed_hosts\": [\"h1\"]");
+	HASJ(r.out, "{\"id\": 5, \"action\": \"recover\", \"vm\": \"v1\", \"priority\": 10");
 	/* the fifth waits for the first, the sixth for the second */
-	HAS(r.out, "\"after\": [1]}");
-	HAS(r.out, "\"after\": [2]}");
-	HASNT(r.out, "\"after\": [3]}");
+	HASJ(r.out, "\"after\": [1]}");
+	HASJ(r.out, "\"after\": [2]}");
+	HASNTJ(r.out, "\"after\": [3]}");
 	nc_run_free(&r);
 
 	ck_assert_int_eq(sh(&r, APPLY), 1);     /* partial: h1 still cannot be read */
@@ -357,7 +357,7 @@ START_TEST(test_ha_recover_by_priority)
 	HASNT(r.out, "several hosts");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
-	HAS(r.out, "\"action\": \"delete\", \"vm\": \"v1\", \"stale\": true");
+	HASJ(r.out, "\"action\": \"delete\", \"vm\": \"v1\", \"stale\": true");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
 	HAS(r.out, "Apply complete: 6 done");
@@ -412,8 +412,8 @@ START_TEST(test_ha_why_not_restarted)
 	HAS(r.out, "3 VMs are not created");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --config cfg.yaml --output json"), 1);
-	HAS(r.out, "\"recover\": 1,");
-	HAS(r.out, "\"blocked\": 3}");
+	HASJ(r.out, "\"recover\": 1,");
+	HASJ(r.out, "\"blocked\": 3}");
 	nc_run_free(&r);
 	ck_assert_int_eq(shq(APPLY " --config cfg.yaml"), 1);
 	ck_assert_int_eq(copies("a", h2, 1), 1);
@@ -1107,8 +1107,8 @@ START_TEST(test_ha_rbd_restart_keeps_disks)
 	HAS(r.out, "~ rbd client: fenced (blocklisted) -> a new one: destroyed, then started (restart)\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, CPLAN " --output json"), 2);
-	HAS(r.out, "\"action\": \"delete\", \"vm\": \"w\", \"stale\": true");
-	HAS(r.out, "\"action\": \"update\", \"vm\": \"y\", \"ha_restart\": true");
+	HASJ(r.out, "\"action\": \"delete\", \"vm\": \"w\", \"stale\": true");
+	HASJ(r.out, "\"action\": \"update\", \"vm\": \"y\", \"ha_restart\": true");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, CAPPLY), 0);
 	HAS(r.out, "delete w on h1 ... done");

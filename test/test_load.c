@@ -218,7 +218,7 @@ START_TEST(test_load_deterministic)
 	nc_run_free(&r2);
 	ck_assert_int_eq(shq("sleep 1; cp -r state/telemetry copy"), 0);
 	ck_assert_int_eq(sh(&r2, PLAN " --telemetry-dir copy --output json"), 2);
-	HAS(r2.out, "\"reason\": \"rebalance (policy web, observed load over 1h): CPU load h1 2.4 -> 2.3 of 8, "
+	HASJ(r2.out, "\"reason\": \"rebalance (policy web, observed load over 1h): CPU load h1 2.4 -> 2.3 of 8, "
 		    "imbalance 0.1188 -> 0.1102\"");
 	nc_run_free(&r2);
 	ck_assert_int_eq(sh(&r2, PLAN " --telemetry-dir copy"), 2);

@@ -108,7 +108,7 @@ START_TEST(test_created_where_needed)
 	nc_run_free(&r);
 	nc_run_free(&r2);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
-	HAS(r.out, "\"action\": \"create\", \"vm\": \"lan\", \"object\": \"network\", \"host\": \"h1\"");
+	HASJ(r.out, "\"action\": \"create\", \"vm\": \"lan\", \"object\": \"network\", \"host\": \"h1\"");
 	nc_run_free(&r);
 
 	ck_assert_int_eq(sh(&r, APPLY), 0);
@@ -181,8 +181,8 @@ START_TEST(test_lease_live_subnet_restart)
 	HAS(r.out, "its running VM on h2 (c) loses the link until it is restarted");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
-	HAS(r.out, "\"restart\": true");
-	HAS(r.out, "\"affected_vms\": [\"a\", \"b\"]");
+	HASJ(r.out, "\"restart\": true");
+	HASJ(r.out, "\"affected_vms\": [\"a\", \"b\"]");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
 	HAS(r.out, "Apply complete: 2 done, 0 failed, 0 skipped.");
@@ -268,7 +268,7 @@ START_TEST(test_unmanaged_untouched)
 	HASNT(r.out, "network lan: create on h1");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 1);
-	HAS(r.out, "\"unmanaged_networks\": [{\"host\": \"h1\", \"network\": \"lan\"}, "
+	HASJ(r.out, "\"unmanaged_networks\": [{\"host\": \"h1\", \"network\": \"lan\"}, "
 		   "{\"host\": \"h3\", \"network\": \"default\"}]");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --prune --output markdown"), 1);

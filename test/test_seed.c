@@ -329,9 +329,9 @@ START_TEST(test_sim_apply_change_remove)
 	HASNT(r.out, "with restart");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
-	HAS(r.out, "\"field\": \"cloudInit userData\"");
-	HAS(r.out, "\"cloud_init\": {\"volume\": \"web-cidata.iso\"");
-	HASNT(r.out, "hostname: other");    /* hashes, never the content */
+	HASJ(r.out, "\"field\": \"cloudInit userData\"");
+	HASJ(r.out, "\"cloud_init\": {\"volume\": \"web-cidata.iso\"");
+	HASNTJ(r.out, "hostname: other");    /* hashes, never the content */
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
 	nc_run_free(&r);
