@@ -90,8 +90,8 @@ START_TEST(test_order_apply_gates)
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state -o json"), 2);
 	HAS(r.out, "\"vm\": \"web-1\"");
-	HAS(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"cache-1\", \"db-1\"]}, \"after\": [1, 2]");
-	HAS(r.out, "\"order\": {\"wave\": 1, \"depends_on\": []}");
+	HASJ(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"cache-1\", \"db-1\"]}, \"after\": [1, 2]");
+	HASJ(r.out, "\"order\": {\"wave\": 1, \"depends_on\": []}");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC plan spec --state-dir state -o markdown"), 2);
 	HAS(r.out, "; wave 0, after cache-1, db-1 |\n");
