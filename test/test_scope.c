@@ -73,9 +73,9 @@ START_TEST(test_scope_target_selector)
 			     " kvm2 destroy worker-1"), 0);
 
 	ck_assert_int_eq(sh(&r, PLAN " -l 'app=batch,role!=db' -o json"), 2);
-	HAS(r.out, "\"targets\": [], \"replace\": [], \"selector\": \"app=batch,role!=db\"}");
-	HAS(r.out, "\"scope\": {\"vms\": 4, \"of\": 10}");
-	HAS(r.out, "\"action\": \"start\", \"vm\": \"worker-1\"");
+	HASJ(r.out, "\"targets\": [], \"replace\": [], \"selector\": \"app=batch,role!=db\"}");
+	HASJ(r.out, "\"scope\": {\"vms\": 4, \"of\": 10}");
+	HASJ(r.out, "\"action\": \"start\", \"vm\": \"worker-1\"");
 	HASNT(r.out, "web-1");
 	nc_run_free(&r);
 
@@ -152,8 +152,8 @@ START_TEST(test_scope_replace)
 	HAS(r.out, "Plan: 0 to create, 1 to update, 0 to delete, 0 to start, 0 to stop.\n");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --replace db-1 -o json"), 2);
-	HAS(r.out, "\"action\": \"replace\", \"vm\": \"db-1\"");
-	HAS(r.out, "\"replace\": [\"db-1\"]");
+	HASJ(r.out, "\"action\": \"replace\", \"vm\": \"db-1\"");
+	HASJ(r.out, "\"replace\": [\"db-1\"]");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY " --replace db-1"), 0);
 	HAS(r.out, "replace db-1 on kvm3 ... done");
@@ -202,7 +202,7 @@ START_TEST(test_scope_ignore_suspend)
 	HAS(r.out, "No changes. The cluster matches the spec but for what is ignored or suspended above.");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " -o json"), 0);
-	HAS(r.out, "\"suspended\": 1, \"ignored\": 2");
+	HASJ(r.out, "\"suspended\": 1, \"ignored\": 2");
 	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, APPLY), 0);
 	nc_run_free(&r);
