@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../spec/yaml.h"
+#include "jsonout.h"
 #include "annotations.h"
 #include "scope.h"
 
@@ -508,50 +508,78 @@ bool nc_is_plan_file(const char *path)
 	return ch == '{';
 }
 
+/* a scalar member of o as text (a string, or a number or boolean as JSON writes it), else NULL */
+static const char *jscalar(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return NULL;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return nc_json_get_str(v);
+	case json_type_int:
+	case json_type_double:
+	case json_type_boolean:
+		return json_object_get_string(v);
+	default:
+		return NULL;
+	}
+}
+
+/* an array member of o, else NULL */
+static struct json_object *jarray(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+/* a string element of an array, else NULL */
+#define JITEM(arr, i) nc_json_get_str(json_object_array_get_idx((arr), (i)))
+
 int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const char *path)
 {
-	struct nc_arena arena = { 0 };
-	struct nc_diags d;
-	struct nc_ydoc *docs = NULL;
-	size_t ndocs = 0, len, i;
+	size_t len, i;
 	char *buf = NULL;
-	const struct nc_ynode *root, *in, *dg, *paths, *v;
+	struct json_object *root = NULL, *in = NULL, *dg = NULL, *paths;
+	const char *v;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	nc_diags_init(&d);
 	if (nc_read_file(path, 64 << 20, &buf, &len) < 0) {
 		fprintf(stderr, "novacron apply: cannot read %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (nc_yaml_parse(&arena, path, buf, len, NULL, &docs, &ndocs, &d) < 0 || ndocs != 1 ||
-	    !(root = docs[0].root) || !nc_ynode_str(nc_ynode_get(root, "format_version")) ||
-	    !(in = nc_ynode_get(root, "inputs")) || !(dg = nc_ynode_get(root, "digests")) ||
-	    !(paths = nc_ynode_get(in, "paths")) || paths->kind != NC_Y_SEQ) {
+	/* JSON, read with json-c: one object with format_version, inputs.paths and digests */
+	if (!(root = nc_json_parse_one(buf, len)) || !jscalar(root, "format_version") ||
+	    !json_object_object_get_ex(root, "inputs", &in) || !json_object_is_type(in, json_type_object) ||
+	    !json_object_object_get_ex(root, "digests", &dg) || !json_object_is_type(dg, json_type_object) ||
+	    !(paths = jarray(in, "paths"))) {
 		fprintf(stderr, "novacron apply: %s is not a plan file written by novacron plan --out\n", path);
 		goto out;
 	}
-	if (strcmp(nc_ynode_str(nc_ynode_get(root, "format_version")), "1") != 0) {
+	if (strcmp(jscalar(root, "format_version"), "1") != 0) {
 		fprintf(stderr, "novacron apply: %s has plan format %s; this novacron reads format 1\n",
-			path, nc_ynode_str(nc_ynode_get(root, "format_version")));
+			path, jscalar(root, "format_version"));
 		goto out;
 	}
-	a->owned_paths = nc_xcalloc(paths->n + 1, sizeof(*a->owned_paths));
-	for (i = 0; i < paths->n; i++)
-		if (nc_ynode_str(paths->items[i]))
-			a->owned_paths[a->nowned_paths++] = nc_xstrdup(paths->items[i]->s);
+	a->owned_paths = nc_xcalloc(json_object_array_length(paths) + 1, sizeof(*a->owned_paths));
+	for (i = 0; i < json_object_array_length(paths); i++)
+		if (JITEM(paths, i))
+			a->owned_paths[a->nowned_paths++] = nc_xstrdup(JITEM(paths, i));
 	a->paths = (const char *const *)a->owned_paths;
 	a->npaths = a->nowned_paths;
-	if ((v = nc_ynode_get(in, "state_dir")) && nc_ynode_str(v)) {
+	if ((v = jscalar(in, "state_dir"))) {
 		free(a->owned_state_dir);
-		a->owned_state_dir = nc_xstrdup(v->s);
+		a->owned_state_dir = nc_xstrdup(v);
 		a->state_dir = a->owned_state_dir;
 	}
-	a->popts.prune = nc_ynode_str(nc_ynode_get(in, "prune")) && strcmp(nc_ynode_str(nc_ynode_get(in, "prune")), "true") == 0;
-	a->popts.allow_mass_delete = nc_ynode_str(nc_ynode_get(in, "allow_mass_delete")) &&
-				     strcmp(nc_ynode_str(nc_ynode_get(in, "allow_mass_delete")), "true") == 0;
-	if (nc_ynode_str(nc_ynode_get(in, "delete_threshold")))
-		a->popts.delete_threshold = (unsigned)atoi(nc_ynode_str(nc_ynode_get(in, "delete_threshold")));
+	a->popts.prune = jscalar(in, "prune") && strcmp(jscalar(in, "prune"), "true") == 0;
+	a->popts.allow_mass_delete = jscalar(in, "allow_mass_delete") &&
+				     strcmp(jscalar(in, "allow_mass_delete"), "true") == 0;
+	if (jscalar(in, "delete_threshold"))
+		a->popts.delete_threshold = (unsigned)atoi(jscalar(in, "delete_threshold"));
 	/* the scope the plan was made with (docs/plan.md): the digest covers it */
 	if (a->popts.ntargets || a->popts.nreplace || a->popts.selector) {
 		fprintf(stderr, "novacron apply: a saved plan keeps the scope it was made with: --target, "
@@ -559,38 +587,36 @@ int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const ch
 		goto out;
 	}
 	{
-		const struct nc_ynode *t = nc_ynode_get(in, "targets"), *r = nc_ynode_get(in, "replace");
-		size_t n = (t && t->kind == NC_Y_SEQ ? t->n : 0) + (r && r->kind == NC_Y_SEQ ? r->n : 0);
+		struct json_object *t = jarray(in, "targets"), *r = jarray(in, "replace");
+		size_t nt = t ? json_object_array_length(t) : 0, nr = r ? json_object_array_length(r) : 0, n = nt + nr;
 
 		a->owned_scope = nc_xcalloc(n + 1, sizeof(*a->owned_scope));
 		a->targets = nc_xcalloc(n + 1, sizeof(*a->targets));
 		a->replace = nc_xcalloc(n + 1, sizeof(*a->replace));
-		for (i = 0; t && t->kind == NC_Y_SEQ && i < t->n; i++)
-			if (nc_ynode_str(t->items[i]))
-				a->targets[a->popts.ntargets++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(t->items[i]->s);
-		for (i = 0; r && r->kind == NC_Y_SEQ && i < r->n; i++)
-			if (nc_ynode_str(r->items[i]))
-				a->replace[a->popts.nreplace++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(r->items[i]->s);
+		for (i = 0; i < nt; i++)
+			if (JITEM(t, i))
+				a->targets[a->popts.ntargets++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(JITEM(t, i));
+		for (i = 0; i < nr; i++)
+			if (JITEM(r, i))
+				a->replace[a->popts.nreplace++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(JITEM(r, i));
 		a->popts.targets = a->targets;
 		a->popts.replace = a->replace;
-		if (nc_ynode_str(nc_ynode_get(in, "selector"))) {
-			a->owned_selector = nc_xstrdup(nc_ynode_str(nc_ynode_get(in, "selector")));
+		if (jscalar(in, "selector")) {
+			a->owned_selector = nc_xstrdup(jscalar(in, "selector"));
 			a->popts.selector = a->owned_selector;
 		}
 	}
-	if (nc_ynode_str(nc_ynode_get(in, "commit"))) {
-		a->owned_commit = nc_xstrdup(nc_ynode_str(nc_ynode_get(in, "commit")));
+	if (jscalar(in, "commit")) {
+		a->owned_commit = nc_xstrdup(jscalar(in, "commit"));
 		a->popts.commit = a->owned_commit;
 	}
-	snprintf(out->spec, sizeof(out->spec), "%s", nc_ynode_str(nc_ynode_get(dg, "spec")) ? nc_ynode_str(nc_ynode_get(dg, "spec")) : "");
-	snprintf(out->observed, sizeof(out->observed), "%s",
-		 nc_ynode_str(nc_ynode_get(dg, "observed")) ? nc_ynode_str(nc_ynode_get(dg, "observed")) : "");
-	snprintf(out->plan, sizeof(out->plan), "%s", nc_ynode_str(nc_ynode_get(dg, "plan")) ? nc_ynode_str(nc_ynode_get(dg, "plan")) : "");
+	snprintf(out->spec, sizeof(out->spec), "%s", jscalar(dg, "spec") ? jscalar(dg, "spec") : "");
+	snprintf(out->observed, sizeof(out->observed), "%s", jscalar(dg, "observed") ? jscalar(dg, "observed") : "");
+	snprintf(out->plan, sizeof(out->plan), "%s", jscalar(dg, "plan") ? jscalar(dg, "plan") : "");
 	ret = 0;
 out:
+	json_object_put(root);
 	free(buf);
-	nc_arena_release(&arena);
-	nc_diags_release(&d);
 	return ret;
 }
 
