@@ -459,6 +459,10 @@ int nc_pass_ha_commit(const struct nc_pass *p, const struct nc_pass_args *a, boo
 
 	if (!p->ready)
 		return 0;
+	/* a scoped plan (--target, -l) or one with suspended VMs did not plan every stale copy
+	 * or in-place restart a failed host needs: its HA record stays until a full pass */
+	if (p->plan.scoped || p->plan.suspended)
+		return 0;
 	if (nc_ha_commit(a->state_dir, &p->cluster, &p->plan, applied_all, &log, &err) < 0) {
 		fprintf(stderr, "novacron %s: warning: the HA record was not updated: %s\n", a->cmd, err.msg);
 		ret = -1;

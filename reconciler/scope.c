@@ -208,8 +208,8 @@ bool nc_scope_vm_in(const struct nc_plan_opts *o, const struct nc_vm *vm)
 {
 	size_t i;
 
-	if (!nc_scope_active(o))
-		return true;
+	if (!nc_scope_active(o) || nc_scope_replace(o, vm->obj.meta.name.v))
+		return true;     /* a VM --replace names is in scope too */
 	for (i = 0; i < o->ntargets; i++) {
 		enum nc_kind k;
 		const char *name;

@@ -151,6 +151,11 @@ START_TEST(test_scope_replace)
 		   "started; disks kept");
 	HAS(r.out, "Plan: 0 to create, 1 to update, 0 to delete, 0 to start, 0 to stop.\n");
 	nc_run_free(&r);
+	/* a VM --replace names is in a scoped plan too */
+	ck_assert_int_eq(sh(&r, PLAN " --target web-1 --replace db-1"), 2);
+	HAS(r.out, "warning: targeted: 2 of 10 VMs (web-1); ");
+	HAS(r.out, "  ~ db-1: replace on kvm3");
+	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, PLAN " --replace db-1 -o json"), 2);
 	HASJ(r.out, "\"action\": \"replace\", \"vm\": \"db-1\"");
 	HASJ(r.out, "\"replace\": [\"db-1\"]");
