@@ -274,6 +274,16 @@ START_TEST(test_scope_suspend_ha)
 	ck_assert_int_eq(sh(&r, PLAN), 1);
 	HAS(r.out, "+ w: recover on h2, then start");
 	nc_run_free(&r);
+	/* h1 is back, empty: only a full pass clears its HA record, not a scoped one */
+	ck_assert_int_eq(shq(SIM " h1 up && sed -i 's/spec: {vcpus/spec: {state: absent, vcpus/' spec/c.yaml"), 0);
+	ck_assert_int_eq(sh(&r, APPLY " --target w"), 0);
+	HASNT(r.out, "host h1 is back");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "grep -c '\"h1\"' state/ha.json"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "host h1 is back: its HA record is cleared");
+	nc_run_free(&r);
 }
 END_TEST
 
