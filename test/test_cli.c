@@ -92,7 +92,7 @@ START_TEST(test_cli_validate_bad_usage)
 
 	nc_run_novacron(&r, "validate --output yaml examples/quickstart");
 	ck_assert_int_eq(r.status, 1);
-	HAS(r.err, "--output must be text or json");
+	HAS(r.err, "--output must be text, json, github or gitlab");
 	nc_run_free(&r);
 
 	nc_run_novacron(&r, "validate --no-such-flag");
