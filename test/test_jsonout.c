@@ -292,7 +292,7 @@ static void check_doc(const char *id, const char *out)
 
 /* ---- the commands ---- */
 
-/* validate, plan, capacity, fence list and token list of the quickstart on simulated hosts */
+/* validate, plan, show, history, get, diff, capacity, fence list and token list of the quickstart on simulated hosts */
 START_TEST(test_jsonout_cli)
 {
 	struct nc_run r;
@@ -312,11 +312,36 @@ START_TEST(test_jsonout_cli)
 	HAS(r.out, "\"cloud_init\": {");
 	HASJ(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"db-1\"]}");
 	nc_run_free(&r);
+	/* show -o json prints a saved plan as saved: the same document */
+	ck_assert_int_eq(shq("$NC plan qs --state-dir st --out p.json > /dev/null"), 2);
+	ck_assert_int_eq(sh(&r, "$NC show p.json -o json"), 0);
+	check_doc("plan", r.out);
+	HAS(r.out, "\"action\": \"upload\"");
+	nc_run_free(&r);
 	ck_assert_int_eq(shq("$NC apply '%s/examples/quickstart' --state-dir st --auto-approve --commit 0123abcd", NC_SOURCE_DIR), 0);
 	ck_assert_int_eq(sh(&r, "$NC history --state-dir st -o json"), 0);
 	check_doc("history", r.out);
 	HAS(r.out, "\"last_commit\": \"0123abcd\"");
 	nc_run_free(&r);
+	/* get: every list kind of the applied quickstart (volumes: disks and an Image) */
+	{
+		static const char *const kinds[][3] = {
+			{ "vms", "get-vms", "\"kind\": \"VMList\"" },
+			{ "hosts", "get-hosts", "\"kind\": \"HostList\"" },
+			{ "pools", "get-pools", "\"kind\": \"PoolList\"" },
+			{ "volumes", "get-volumes", "\"complete\": true" },
+			{ "networks", "get-networks", "\"kind\": \"NetworkList\"" },
+		};
+		size_t k;
+
+		for (k = 0; k < NC_ARRAY_SIZE(kinds); k++) {
+			ck_assert_int_eq(sh(&r, "$NC get %s '%s/examples/quickstart' --state-dir st -o json", kinds[k][0],
+					    NC_SOURCE_DIR), 0);
+			check_doc(kinds[k][1], r.out);
+			HAS(r.out, kinds[k][2]);
+			nc_run_free(&r);
+		}
+	}
 	/* diff: the quickstart in a repository, one VM bigger in the working tree, one added */
 	ck_assert_int_eq(sh(&r, "git init -q -b main repo && cp -r '%s/examples/quickstart' repo/spec && cd repo && "
 			    "git add -A && git commit -qm one && sed -i '0,/memory: [0-9]*GiB/s//memory: 64GiB/' spec/vms/*.yaml && "
