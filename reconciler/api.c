@@ -358,10 +358,13 @@ static struct snap *snap_build(struct nc_spec_ref *ref, const struct nc_cluster 
 		}
 	}
 	memcpy(s->digest, p->plan_digest, sizeof(s->digest));
+	/* the counts of `plan -o json`'s summary (render.c) */
 	nc_buf_addf(&b, "{\"create\": %zu, \"update\": %zu, \"delete\": %zu, \"start\": %zu, \"stop\": %zu, "
-		       "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"errors\": %zu, \"refused\": %s, "
-		       "\"unreachable\": %zu, \"notes\": [", p->ncreate, p->nupdate, p->ndelete, p->nstart, p->nstop,
-		    p->nmigrate, p->nupload, p->nrecover, p->errors, p->refused ? "true" : "false", p->unreachable);
+		       "\"migrate\": %zu, \"upload\": %zu, \"recover\": %zu, \"adopt\": %zu, \"errors\": %zu, "
+		       "\"refused\": %s, \"managed\": %zu, \"unmanaged\": %zu, \"unreachable\": %zu, \"blocked\": %zu, "
+		       "\"suspended\": %zu, \"ignored\": %zu, \"notes\": [", p->ncreate, p->nupdate, p->ndelete, p->nstart,
+		    p->nstop, p->nmigrate, p->nupload, p->nrecover, p->nadopt, p->errors, p->refused ? "true" : "false",
+		    p->managed, p->unmanaged, p->unreachable, p->blocked, p->suspended, p->ignored);
 	for (i = 0; i < p->nnotes; i++) {
 		nc_buf_addf(&b, "%s{\"kind\": \"%s\", \"text\": ", i ? ", " : "",
 			    p->notes[i].kind == NC_NOTE_ERROR ? "error" : p->notes[i].kind == NC_NOTE_WARNING ?

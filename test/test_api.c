@@ -149,6 +149,9 @@ START_TEST(test_api_get_each_endpoint)
 	b = get("/api/v1/plan");
 	HAS(b, "\"digest\": \"");
 	HAS(b, "\"approved\": true, \"actions\": []");
+	/* the counts of plan -o json's summary */
+	HAS(b, "\"recover\": 0, \"adopt\": 0, \"errors\": 0, \"refused\": false, \"managed\": 10, \"unmanaged\": 0, "
+	       "\"unreachable\": 0, \"blocked\": 0, \"suspended\": 0, \"ignored\": 0, \"notes\": [");
 	free(b);
 	b = get("/api/v1/passes");
 	HAS(b, "\"result\": \"ok\"");
