@@ -64,34 +64,51 @@ static size_t vm_pos(const struct nc_spec *spec, const char *name)
 	return (size_t)-1;
 }
 
-/* depth[] -1 unknown, -2 in progress (a cycle validate reported: taken as 0) */
-static int depth_of(const struct nc_spec *spec, size_t v, int *depth)
+/*
+ * depth[] -1 unknown, -2 in progress (a cycle validate reported: taken as
+ * 0).  Iterative (stack[] the VMs in progress, next[] the dependsOn entry
+ * each looks at next): a chain of thousands must not overflow the C stack.
+ */
+static int depth_of(const struct nc_spec *spec, size_t root, int *depth, size_t *stack, size_t *next)
 {
-	const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][v];
-	size_t j;
-	int d = 0;
+	size_t top = 0;
 
-	if (depth[v] >= 0)
-		return depth[v];
-	if (depth[v] == -2)
-		return 0;
-	depth[v] = -2;
-	for (j = 0; j < vm->spec.depends_on.n; j++) {
-		size_t w = vm_pos(spec, vm->spec.depends_on.v[j].v);
-		const struct nc_vm *dep;
-		int k;
+	if (depth[root] >= 0)
+		return depth[root];
+	depth[root] = -2;
+	stack[0] = root;
+	next[0] = 0;
+	for (;;) {
+		size_t v = stack[top], w;
+		const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][v], *dep;
+		int d = 0;
 
-		if (w == (size_t)-1)
+		if (next[top] < vm->spec.depends_on.n) {
+			w = vm_pos(spec, vm->spec.depends_on.v[next[top]++].v);
+			if (w == (size_t)-1 || depth[w] != -1)
+				continue;
+			dep = (const struct nc_vm *)spec->objs[NC_KIND_VM][w];
+			if (dep->spec.wave.v != vm->spec.wave.v)
+				continue;
+			depth[w] = -2;
+			stack[++top] = w;
+			next[top] = 0;
 			continue;
-		dep = (const struct nc_vm *)spec->objs[NC_KIND_VM][w];
-		if (dep->spec.wave.v != vm->spec.wave.v)
-			continue;
-		k = depth_of(spec, w, depth) + 1;
-		if (k > d)
-			d = k;
+		}
+		/* every dependency of v is known (or in progress: a cycle, 0) */
+		for (next[top] = 0; next[top] < vm->spec.depends_on.n; next[top]++) {
+			w = vm_pos(spec, vm->spec.depends_on.v[next[top]].v);
+			if (w == (size_t)-1)
+				continue;
+			dep = (const struct nc_vm *)spec->objs[NC_KIND_VM][w];
+			if (dep->spec.wave.v == vm->spec.wave.v && (depth[w] < 0 ? 0 : depth[w]) + 1 > d)
+				d = (depth[w] < 0 ? 0 : depth[w]) + 1;
+		}
+		depth[v] = d;
+		if (!top)
+			return d;
+		top--;
 	}
-	depth[v] = d;
-	return d;
 }
 
 struct order_key {
@@ -120,6 +137,7 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 {
 	size_t n = spec->nobjs[NC_KIND_VM], i, j;
 	int *depth, *rank;
+	size_t *stack, *next;
 	struct order_key *keys;
 	char **moving;           /* VMs the plan migrates, sorted */
 	size_t nmoving = 0;
@@ -129,6 +147,8 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 	depth = nc_xcalloc(n + 1, sizeof(*depth));
 	rank = nc_xcalloc(n + 1, sizeof(*rank));
 	keys = nc_xcalloc(n + 1, sizeof(*keys));
+	stack = nc_xcalloc(n + 1, sizeof(*stack));
+	next = nc_xcalloc(n + 1, sizeof(*next));
 	for (i = 0; i < n; i++)
 		depth[i] = -1;
 	for (i = 0; i < n; i++) {
@@ -136,7 +156,7 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 
 		keys[i].v = i;
 		keys[i].wave = (int)vm->spec.wave.v;
-		keys[i].depth = depth_of(spec, i, depth);
+		keys[i].depth = depth_of(spec, i, depth, stack, next);
 		keys[i].name = vm->obj.meta.name.v;
 	}
 	if (n > 1)
@@ -175,6 +195,8 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 			qsort(a->deps, a->ndeps, sizeof(*a->deps), str_cmp);
 	}
 	free(moving);
+	free(stack);
+	free(next);
 	free(depth);
 	free(rank);
 	free(keys);

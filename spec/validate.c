@@ -1215,44 +1215,66 @@ static size_t vm_index(const struct nc_spec *spec, const char *name)
 /*
  * Depth-first search from each VM in name order (0 new, 1 on the stack, 2
  * done): an edge back onto the stack is a cycle, reported once at the
- * dependsOn entry that closes it, naming every VM on it.
+ * dependsOn entry that closes it, naming the VMs on it (at most
+ * CYCLE_NAMES of them: a spec may chain thousands).  Iterative, with
+ * next[] the dependsOn entry each VM on the stack looks at next: a long
+ * chain must not overflow the C stack.
  */
-static void order_dfs(struct nc_spec *spec, struct nc_diags *diags, size_t v, int *color, size_t *stack,
-		      size_t depth)
+#define CYCLE_NAMES 32
+
+static void order_dfs(struct nc_spec *spec, struct nc_diags *diags, size_t root, int *color, size_t *stack,
+		      size_t *next)
 {
-	const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][v];
-	size_t j, k;
+	size_t depth = 0, k;
 
-	color[v] = 1;
-	stack[depth] = v;
-	for (j = 0; j < vm->spec.depends_on.n; j++) {
-		const struct nc_str *d = &vm->spec.depends_on.v[j];
-		size_t w = vm_index(spec, d->v);
+	color[root] = 1;
+	stack[0] = root;
+	next[0] = 0;
+	for (;;) {
+		const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][stack[depth]];
+		const struct nc_str *d;
+		size_t w;
 
+		if (next[depth] == vm->spec.depends_on.n) {
+			color[stack[depth]] = 2;
+			if (!depth)
+				return;
+			depth--;
+			continue;
+		}
+		d = &vm->spec.depends_on.v[next[depth]++];
+		w = vm_index(spec, d->v);
 		if (w == (size_t)-1)
 			continue;     /* reported by the reference check */
 		if (color[w] == 1) {
 			struct nc_buf b = NC_BUF_INIT;
+			size_t first;
 
 			for (k = 0; k <= depth && stack[k] != w; k++)
 				;
-			for (; k <= depth; k++)
+			for (first = k; k <= depth; k++) {
+				if (k - first == CYCLE_NAMES / 2 && depth + 1 - first > CYCLE_NAMES) {
+					nc_buf_addf(&b, "... (%zu more) -> ", depth + 1 - first - CYCLE_NAMES);
+					k = depth + 1 - CYCLE_NAMES / 2;
+				}
 				nc_buf_addf(&b, "%s -> ", spec->objs[NC_KIND_VM][stack[k]]->meta.name.v);
+			}
 			nc_buf_adds(&b, d->v);
 			nc_diag_error(diags, d->pos, "dependsOn cycle: %s", b.buf);
 			nc_buf_release(&b);
 		} else if (color[w] == 0) {
-			order_dfs(spec, diags, w, color, stack, depth + 1);
+			color[w] = 1;
+			stack[++depth] = w;
+			next[depth] = 0;
 		}
 	}
-	color[v] = 2;
 }
 
 static void check_order(struct nc_spec *spec, struct nc_diags *diags)
 {
 	size_t n = spec->nobjs[NC_KIND_VM], i, j;
 	int *color;
-	size_t *stack;
+	size_t *stack, *next;
 
 	for (i = 0; i < n; i++) {
 		const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][i];
@@ -1270,11 +1292,13 @@ static void check_order(struct nc_spec *spec, struct nc_diags *diags)
 	}
 	color = nc_xcalloc(n + 1, sizeof(*color));
 	stack = nc_xcalloc(n + 1, sizeof(*stack));
+	next = nc_xcalloc(n + 1, sizeof(*next));
 	for (i = 0; i < n; i++)
 		if (!color[i])
-			order_dfs(spec, diags, i, color, stack, 0);
+			order_dfs(spec, diags, i, color, stack, next);
 	free(color);
 	free(stack);
+	free(next);
 }
 
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)

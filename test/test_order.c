@@ -67,6 +67,35 @@ START_TEST(test_order_validate)
 }
 END_TEST
 
+/*
+ * A hostile spec: a dependsOn chain of 70,000 VMs (validate and plan walked
+ * it by recursion and overflowed the C stack at ~65,000), then the same
+ * chain closed into one cycle (its message names 32 VMs, not 70,000).
+ */
+START_TEST(test_order_long_chain)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("mkdir spec && printf '" HOST "' > spec/h.yaml && awk 'BEGIN { n = 70000; "
+			     "for (i = 0; i < n; i++) { printf \"---\\napiVersion: novacron.io/v1\\nkind: VM\\n"
+			     "metadata: {name: v%%06d}\\nspec: {vcpus: 1, memory: 1MiB\", i; "
+			     "if (i + 1 < n) printf \", dependsOn: [v%%06d]\", i + 1; print \"}\" } }' > spec/vms.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 0);
+	nc_run_free(&r);
+	sh(&r, "$NC plan spec --state-dir st");
+	ck_assert_int_lt(r.status, 128);
+	HAS(r.out, "Plan: ");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("sed -i 's/memory: 1MiB}$/memory: 1MiB, dependsOn: [v000000]}/' spec/vms.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	HAS(r.err, "error: dependsOn cycle: v000000 -> v000001 -> ");
+	HAS(r.err, " -> v000015 -> ... (69968 more) -> v069984 -> ");
+	HAS(r.err, " -> v069999 -> v000000\n");
+	ck_assert_uint_lt(strlen(r.err), 4096);
+	nc_run_free(&r);
+}
+END_TEST
+
 START_TEST(test_order_apply_gates)
 {
 	struct nc_run r;
@@ -281,6 +310,7 @@ Suite *nc_suite_order(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_order_validate);
+	tcase_add_test(tc, test_order_long_chain);
 	tcase_add_test(tc, test_order_apply_gates);
 	tcase_add_test(tc, test_history);
 	tcase_add_test(tc, test_history_serve);
