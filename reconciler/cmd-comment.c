@@ -267,11 +267,60 @@ static bool starts_with_marker(const char *body, const char *marker)
 	return *body == '\n' || *body == '\0';
 }
 
+/*
+ * Anyone who can comment on the pull request can start a comment with the
+ * marker: only a comment the forge says is ours (or a maintainer's) is
+ * updated, else a stranger's planted comment would get the real plan, and
+ * then be edited back to a false one.  GitHub: a bot's (the workflow's
+ * github-actions[bot], an app) or an owner's, member's or collaborator's.
+ * GitLab: the token's own user's (self, from GET /user; -1: unknown).
+ */
+static bool comment_ours(const struct forge *f, json_object *o, int64_t self)
+{
+	json_object *u, *v;
+	const char *s;
+
+	if (f->gitlab)
+		return self < 0 || (json_object_object_get_ex(o, "author", &u) &&
+				    json_object_object_get_ex(u, "id", &v) && json_object_is_type(v, json_type_int) &&
+				    json_object_get_int64(v) == self);
+	if (json_object_object_get_ex(o, "user", &u) && json_object_object_get_ex(u, "type", &v) &&
+	    json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "Bot"))
+		return true;
+	if (!json_object_object_get_ex(o, "author_association", &v) || !json_object_is_type(v, json_type_string))
+		return false;
+	s = json_object_get_string(v);
+	return !strcmp(s, "OWNER") || !strcmp(s, "MEMBER") || !strcmp(s, "COLLABORATOR");
+}
+
+/* GitLab: the token's user id (GET /user), or -1 when the forge does not say (a job token) */
+static int64_t gitlab_self(const struct forge *f)
+{
+	char *url = nc_xasprintf("%s/user", f->api);
+	struct answer a;
+	json_object *j = NULL, *v;
+	int64_t id = -1;
+
+	if (request(f, "GET", url, NULL, &a) == 0) {
+		if (a.status == 200 && (j = json_tokener_parse(a.body.buf)) &&
+		    json_object_object_get_ex(j, "id", &v) && json_object_is_type(v, json_type_int))
+			id = json_object_get_int64(v);
+		else
+			fprintf(stderr, "novacron comment: warning: GitLab answered HTTP %ld to GET /user: any note "
+				"that starts with the marker is taken as ours\n", a.status);
+		json_object_put(j);
+		answer_release(&a);
+	}
+	free(url);
+	return id;
+}
+
 /* the id of the comment starting with marker: 1 found, 0 none, -1 error */
 static int find_comment(const struct forge *f, const char *marker, int64_t *out)
 {
 	char *url = nc_xasprintf("%s/%s?per_page=100", f->base, f->gitlab ? "notes" : "comments");
 	int pages, ret = -1;
+	int64_t self = f->gitlab ? gitlab_self(f) : -1;
 
 	for (pages = 0; url && pages < MAX_PAGES; pages++) {
 		struct answer a;
@@ -303,6 +352,12 @@ static int find_comment(const struct forge *f, const char *marker, int64_t *out)
 			if (json_object_object_get_ex(o, "body", &body) && json_object_object_get_ex(o, "id", &id) &&
 			    json_object_is_type(body, json_type_string) &&
 			    starts_with_marker(json_object_get_string(body), marker)) {
+				if (!comment_ours(f, o, self)) {
+					fprintf(stderr, "novacron comment: warning: comment %lld starts with the marker but "
+						"is not ours (nor a maintainer's): left alone\n",
+						(long long)json_object_get_int64(id));
+					continue;
+				}
 				*out = json_object_get_int64(id);
 				json_object_put(arr);
 				answer_release(&a);

@@ -387,7 +387,8 @@ START_TEST(test_ci_comment)
 		return;
 	}
 	nc_run_free(&r);
-	port = forge_up(tmp, "FORGE_TOKEN=tok-SECRET-42 FORGE_PAGE_SIZE=2", &forge_pid);
+	/* a stranger planted a comment with our marker before the first post: not updated */
+	port = forge_up(tmp, "FORGE_TOKEN=tok-SECRET-42 FORGE_PAGE_SIZE=2 FORGE_STRANGER=1", &forge_pid);
 	ck_assert_msg(port > 0, "the forge did not start (%s/forge.log)", tmp);
 	/* a plan with a marker, and a huge one without */
 	cmd = nc_xasprintf("printf '<!-- novacron:plan:prod -->\\n### NovaCron plan: 1 to create\\n' >%s/plan.md && "
@@ -412,6 +413,7 @@ START_TEST(test_ci_comment)
 	COMMENT("GITHUB_TOKEN=tok-SECRET-42", path);
 	ck_assert_msg(r.status == 0, "%.1500s", r.err);
 	HAS(r.out, "novacron comment: posted comment 1004 on acme/infra#5");
+	HAS(r.err, "comment 1003 starts with the marker but is not ours (nor a maintainer's): left alone");
 	nc_run_free(&r);
 	COMMENT("GITHUB_TOKEN=tok-SECRET-42", path);
 	ck_assert_msg(r.status == 0, "%.1500s", r.err);
@@ -438,6 +440,7 @@ START_TEST(test_ci_comment)
 	COMMENT("GITLAB_TOKEN=tok-SECRET-42", path);
 	ck_assert_msg(r.status == 0, "%.1500s", r.err);
 	HAS(r.out, "novacron comment: posted note 1010 on acme/infra!7");
+	HAS(r.err, "comment 1008 starts with the marker but is not ours");
 	nc_run_free(&r);
 	COMMENT("CI_JOB_TOKEN=tok-SECRET-42", path);   /* JOB-TOKEN header */
 	ck_assert_msg(r.status == 0, "%.1500s", r.err);

@@ -14,10 +14,17 @@ Environment:
   FORGE_PROJECT    the GitLab project that exists, by path (default acme/infra; id 42 too)
   FORGE_PAGE_SIZE  comments per page at most (default: per_page), to exercise paging
   FORGE_SEED       comments already on every pull request before ours (default 3)
+  FORGE_STRANGER   when set, the third of them is a stranger's that starts with the
+                   prod marker (a planted comment `novacron comment` must leave alone)
+
+Authors: the seeded comments are a stranger's (GitHub: a User with
+author_association NONE; GitLab: user 99), the posted ones the token's
+(GitHub: github-actions[bot], a Bot; GitLab: user 7, as GET /api/v4/user says).
 
 GitHub:  GET/POST /repos/O/R/issues/N/comments (Link: rel="next"), PATCH /repos/O/R/issues/comments/ID;
          a body over 65,536 characters: 422, as GitHub answers.
-GitLab:  GET/POST /api/v4/projects/P/merge_requests/IID/notes (x-next-page), PUT .../notes/NID.
+GitLab:  GET/POST /api/v4/projects/P/merge_requests/IID/notes (x-next-page), PUT .../notes/NID,
+         GET /api/v4/user.
 """
 import json
 import os
@@ -32,6 +39,9 @@ REPO = os.environ.get("FORGE_REPO", "acme/infra")
 PROJECT = os.environ.get("FORGE_PROJECT", "acme/infra")
 PAGE_SIZE = int(os.environ.get("FORGE_PAGE_SIZE", "0"))
 SEED = int(os.environ.get("FORGE_SEED", "3"))
+STRANGER = bool(os.environ.get("FORGE_STRANGER"))
+GH_STRANGER = {"user": {"login": "stranger", "type": "User"}, "author_association": "NONE"}
+GH_OURS = {"user": {"login": "github-actions[bot]", "type": "Bot"}, "author_association": "NONE"}
 LOCK = threading.Lock()
 COMMENTS_FILE = os.path.join(STATE, "comments.json")
 
@@ -56,7 +66,12 @@ def thread(db, key, gitlab):
         seeded = []
         for i in range(SEED):
             db["next_id"] += 1
-            seeded.append({"id": db["next_id"], "body": "LGTM %d" % i if i else "<!-- other-bot -->\nnot ours"})
+            text = "LGTM %d" % i if i else "<!-- other-bot -->\nnot ours"
+            if STRANGER and i == 2:
+                text = "<!-- novacron:plan:prod -->\n### NovaCron plan: no changes (a stranger's)"
+            c = {"id": db["next_id"], "body": text}
+            c.update({"author": {"id": 99}} if gitlab else GH_STRANGER)
+            seeded.append(c)
         if gitlab:
             db["next_id"] += 1
             seeded.append({"id": db["next_id"], "body": "<!-- novacron:plan:prod -->\nadded 1 commit", "system": True})
@@ -132,6 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(200, chunk, headers)
 
     def route(self, db, parts, query, gitlab, body):
+        if gitlab and parts == ["api", "v4", "user"] and self.command == "GET":
+            return self.answer(200, {"id": 7, "username": "novacron-bot"})
         if gitlab:
             # api v4 projects P merge_requests IID notes [NID]
             if len(parts) < 6 or parts[2] != "projects" or parts[4] != "merge_requests" or parts[6:7] != ["notes"]:
@@ -145,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.page(notes, query, None, True)
             if len(parts) == 7 and self.command == "POST" and body is not None:
                 db["next_id"] += 1
-                note = {"id": db["next_id"], "body": body}
+                note = {"id": db["next_id"], "body": body, "author": {"id": 7}}
                 notes.append(note)
                 return self.answer(201, note)
             if len(parts) == 8 and self.command == "PUT" and body is not None:
@@ -180,6 +197,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and body is not None:
             db["next_id"] += 1
             c = {"id": db["next_id"], "body": body}
+            c.update(GH_OURS)
             comments.append(c)
             return self.answer(201, c)
         return self.answer(404, {"message": "Not Found"})
