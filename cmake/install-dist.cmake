@@ -21,5 +21,11 @@ string(REPLACE "/etc/novacron/serve.yaml" "${sysconf}/novacron/serve.yaml" unit 
 string(REPLACE "file:///usr/share/doc/novacron/" "file://${prefix}/${NC_DOCDIR}/" unit "${unit}")
 file(WRITE "${NC_GEN}/install/novacron.service" "${unit}")
 file(INSTALL "${NC_GEN}/install/novacron.service" DESTINATION "${unitdir}")
-file(INSTALL "${NC_SRC}/dist/serve.yaml" DESTINATION "${sysconf}/novacron"
-     FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+# an existing serve.yaml is the operator's: a reinstall keeps it (as dpkg does
+# with the conffile) instead of putting the example back over it
+if(EXISTS "$ENV{DESTDIR}${sysconf}/novacron/serve.yaml")
+  message(STATUS "Keeping: $ENV{DESTDIR}${sysconf}/novacron/serve.yaml (the example is dist/serve.yaml)")
+else()
+  file(INSTALL "${NC_SRC}/dist/serve.yaml" DESTINATION "${sysconf}/novacron"
+       FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+endif()

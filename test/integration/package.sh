@@ -167,6 +167,12 @@ if make -C "$B" install DESTDIR="$D" >"$T/install.log" 2>&1; then
 	top=${prefix#/}; top=${top%%/*}
 	extra=$(ls "$D" | grep -vxE "$top|etc|lib")
 	[ -z "$extra" ] && ok "make install wrote under the prefix and /etc, /lib only" || fail "make install wrote $extra"
+	# a second make install (an upgrade from source) keeps the operator's serve.yaml
+	echo "# edited by the operator" >>"$D$etc/novacron/serve.yaml"
+	make -C "$B" install DESTDIR="$D" >>"$T/install.log" 2>&1 &&
+		grep -q 'edited by the operator' "$D$etc/novacron/serve.yaml" &&
+		ok "make install again: the operator's edit of serve.yaml is kept" ||
+		fail "make install again: serve.yaml was replaced (or the install failed)"
 else
 	fail "make install DESTDIR="; tail -20 "$T/install.log"
 fi
