@@ -15,12 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Text that comes from libvirt (domain and network names, a domain's
+ * metadata and values, a host's errors) is untrusted: the text output shows
+ * it through nc_ctl_escape, Markdown through md_escape/md_code/html_code,
+ * so a name cannot carry a terminal escape sequence or markup.
+ */
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
 #define C_GREEN "\033[32m"
 #define C_YELLOW "\033[33m"
 #define C_RED "\033[31m"
 #define C_CYAN "\033[36m"
+
+/* untrusted text, its control characters escaped (nc_ctl_escape) */
+static void add_esc(struct nc_buf *out, const char *s)
+{
+	char *e = nc_ctl_escape(s ? s : "?");
+
+	nc_buf_adds(out, e);
+	free(e);
+}
 
 static const char *symbol(enum nc_action_kind k)
 {
@@ -201,8 +216,10 @@ static void unmanaged_nets(const struct nc_cluster *c, const char *sep, struct n
 	for (i = 0; i < c->nhosts; i++)
 		for (j = 0; c->hosts[i].status == NC_HOST_OK && j < c->hosts[i].obs.nnets; j++)
 			if (!c->hosts[i].obs.nets[j].managed)
-				nc_buf_addf(out, "%s%s/%s", n++ ? sep : "", host_name(c, i),
-					    c->hosts[i].obs.nets[j].cfg.name ? c->hosts[i].obs.nets[j].cfg.name : "?");
+			{
+				nc_buf_addf(out, "%s%s/", n++ ? sep : "", host_name(c, i));
+				add_esc(out, c->hosts[i].obs.nets[j].cfg.name);
+			}
 }
 
 static const char *note_word(enum nc_note_kind k)
@@ -229,20 +246,25 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 				    v->obs.ndoms == 1 ? "" : "s",
 				    v->spec->spec.maintenance.v ? ", maintenance" : "");
 		} else {
-			nc_buf_addf(out, "  %-12s %-24s %sunreachable%s: %s\n", host_name(c, i),
-				    v->spec->spec.uri.v, o->color ? C_RED : "", r, v->error);
+			nc_buf_addf(out, "  %-12s %-24s %sunreachable%s: ", host_name(c, i),
+				    v->spec->spec.uri.v, o->color ? C_RED : "", r);
+			add_esc(out, v->error);
+			nc_buf_addc(out, '\n');
 		}
 	}
 	for (i = 0; i < c->ngone; i++) {
 		const struct nc_gone_host *g = &c->gone[i];
 
-		if (g->status == NC_HOST_OK)
+		if (g->status == NC_HOST_OK) {
 			nc_buf_addf(out, "  %-12s %-24s %snot declared%s, ok, %zu managed domain%s\n", g->name, g->uri,
 				    o->color ? C_YELLOW : "", r, managed_count(&g->obs),
 				    managed_count(&g->obs) == 1 ? "" : "s");
-		else
-			nc_buf_addf(out, "  %-12s %-24s %snot declared, unreachable%s: %s\n", g->name, g->uri,
-				    o->color ? C_RED : "", r, g->error);
+		} else {
+			nc_buf_addf(out, "  %-12s %-24s %snot declared, unreachable%s: ", g->name, g->uri,
+				    o->color ? C_RED : "", r);
+			add_esc(out, g->error);
+			nc_buf_addc(out, '\n');
+		}
 	}
 	nc_buf_addc(out, '\n');
 
@@ -251,25 +273,29 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			char mode[96];
+			char mode[96], *vm = nc_ctl_escape(a->vm);
 
 			nc_migrate_mode(a, mode, sizeof(mode));
 			if (a->kind == NC_ACT_MIGRATE)
 				nc_buf_addf(out, "  %s%s%s %s%s%s: migrate %s -> %s (%s)", o->color ? sym_color(a->kind) : "",
-					    symbol(a->kind), r, b, a->vm, r, host_name(c, a->host),
+					    symbol(a->kind), r, b, vm, r, host_name(c, a->host),
 					    host_name(c, a->target), mode);
 			else
 				nc_buf_addf(out, "  %s%s%s %s%s%s%s%s: %s on %s", o->color ? sym_color(a->kind) : "",
 					    symbol(a->kind), r, b, a->obj ? nc_object_kind_name(a->obj) : "",
-					    a->obj ? " " : "", a->vm, r, act_name(a),
+					    a->obj ? " " : "", vm, r, act_name(a),
 					    host_name(c, a->host));
+			free(vm);
 			if (a->pool)
 				nc_buf_addf(out, " into pool %s", a->pool);
 			if (a->kind == NC_ACT_ADOPT && a->nchanges) {
 				/* "(changes after adoption: memory 2 GiB -> 4 GiB)" */
-				for (j = 0; j < a->nchanges; j++)
-					nc_buf_addf(out, "%s%s %s -> %s", j ? ", " : " (changes after adoption: ",
-						    a->changes[j].field, a->changes[j].from, a->changes[j].to);
+				for (j = 0; j < a->nchanges; j++) {
+					nc_buf_addf(out, "%s%s ", j ? ", " : " (changes after adoption: ", a->changes[j].field);
+					add_esc(out, a->changes[j].from);
+					nc_buf_adds(out, " -> ");
+					add_esc(out, a->changes[j].to);
+				}
 				nc_buf_addc(out, ')');
 			}
 			if (a->replace)
@@ -278,9 +304,14 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 				nc_buf_adds(out, " (with restart)");
 			else if (a->start_after && a->kind != NC_ACT_START)
 				nc_buf_adds(out, ", then start");
-			nc_buf_addf(out, "\n      why: %s\n", a->reason);
-			if (a->placement)
-				nc_buf_addf(out, "      placement: %s\n", a->placement);
+			nc_buf_adds(out, "\n      why: ");
+			add_esc(out, a->reason);
+			nc_buf_addc(out, '\n');
+			if (a->placement) {
+				nc_buf_adds(out, "      placement: ");
+				add_esc(out, a->placement);
+				nc_buf_addc(out, '\n');
+			}
 			if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER) && a->desired) {
 				nc_buf_adds(out, "      ");
 				def_line(&a->desired->def, out);
@@ -294,8 +325,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			for (j = 0; j < a->nchanges; j++) {
 				const struct nc_change *ch = &a->changes[j];
 
-				nc_buf_addf(out, "      %s~%s %s: %s -> %s%s\n", o->color ? C_YELLOW : "", r,
-					    ch->field, ch->from, ch->to, ch->restart ? " (restart)" : "");
+				nc_buf_addf(out, "      %s~%s %s: ", o->color ? C_YELLOW : "", r, ch->field);
+				add_esc(out, ch->from);
+				nc_buf_adds(out, " -> ");
+				add_esc(out, ch->to);
+				nc_buf_addf(out, "%s\n", ch->restart ? " (restart)" : "");
 			}
 			if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
 				nc_buf_addf(out, "      order: wave %d", a->wave);
@@ -317,14 +351,18 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		const char *col = !o->color ? "" : n->kind == NC_NOTE_ERROR ? C_RED :
 						   n->kind == NC_NOTE_WARNING ? C_YELLOW : C_CYAN;
 
-		nc_buf_addf(out, "%s%s:%s %s\n", col, note_word(n->kind), r, n->text);
+		nc_buf_addf(out, "%s%s:%s ", col, note_word(n->kind), r);
+		add_esc(out, n->text);
+		nc_buf_addc(out, '\n');
 	}
 	if (p->unmanaged) {
 		nc_buf_addf(out, "unmanaged (never touched):");
 		for (i = 0; i < c->nhosts; i++)
 			for (j = 0; j < c->hosts[i].obs.ndoms; j++)
-				if (!c->hosts[i].obs.doms[j].managed && !adopted(p, i, c->hosts[i].obs.doms[j].name))
-					nc_buf_addf(out, " %s/%s", host_name(c, i), c->hosts[i].obs.doms[j].name);
+				if (!c->hosts[i].obs.doms[j].managed && !adopted(p, i, c->hosts[i].obs.doms[j].name)) {
+					nc_buf_addf(out, " %s/", host_name(c, i));
+					add_esc(out, c->hosts[i].obs.doms[j].name);
+				}
 		nc_buf_addc(out, '\n');
 	}
 	if (p->unmanaged_nets) {
@@ -361,17 +399,48 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 
 static void md_escape(struct nc_buf *out, const char *s)
 {
+	/* markup, and the control characters a terminal would act on (show -o markdown) */
+	static const char stop[] = "|*_`<>[]\\\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0b\x0c\x0d\x0e\x0f"
+				   "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f";
+
 	while (*s) {
-		size_t n = strcspn(s, "|*_`<>[]\\\n");   /* runs of plain text at once: 100,000 rows */
+		size_t n = strcspn(s, stop);   /* runs of plain text at once: 100,000 rows */
+		unsigned char ch;
 
 		nc_buf_add(out, s, n);
 		s += n;
 		if (!*s)
 			break;
-		if (*s != '\n')
+		ch = (unsigned char)*s++;
+		if (ch == '\n')
+			nc_buf_addc(out, ' ');
+		else if (ch < 0x20 || ch == 0x7f)
+			nc_buf_addf(out, "\\x%02x", ch);   /* "\x1b": a backslash before a letter stays as it is */
+		else {
 			nc_buf_addc(out, '\\');
-		nc_buf_addc(out, *s == '\n' ? ' ' : *s);
-		s++;
+			nc_buf_addc(out, (char)ch);
+		}
+	}
+}
+
+/* s in HTML (<code> of a <summary>): &, <, >, " as entities, control characters as \xNN */
+static void html_text(struct nc_buf *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '&')
+			nc_buf_adds(out, "&amp;");
+		else if (ch == '<')
+			nc_buf_adds(out, "&lt;");
+		else if (ch == '>')
+			nc_buf_adds(out, "&gt;");
+		else if (ch == '"')
+			nc_buf_adds(out, "&quot;");
+		else if (ch < 0x20 || ch == 0x7f)
+			nc_buf_addf(out, "\\x%02x", ch);
+		else
+			nc_buf_addc(out, (char)ch);
 	}
 }
 
@@ -425,8 +494,22 @@ static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct
 		nc_migrate_mode(a, m, sizeof(m));
 		snprintf(mode, sizeof(mode), " (%s)", m);
 	}
-	nc_buf_addf(out, "| %d | `%s` | %s%s`%s` | %s%s | %s%s%s | ", a->id, symbol(a->kind),
-		    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
+	nc_buf_addf(out, "| %d | `%s` | %s%s", a->id, symbol(a->kind),
+		    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "");
+	{
+		/* a domain's metadata for a delete: a code span, its | escaped for the table (GFM) */
+		struct nc_buf t = NC_BUF_INIT;
+		size_t k;
+
+		md_code(&t, a->vm);
+		for (k = 0; k < t.len; k++) {
+			if (t.buf[k] == '|')
+				nc_buf_addc(out, '\\');
+			nc_buf_addc(out, t.buf[k]);
+		}
+		nc_buf_release(&t);
+	}
+	nc_buf_addf(out, " | %s%s | %s%s%s | ",
 		    act_name(a), mode, host_name(c, a->host),
 		    a->kind == NC_ACT_MIGRATE ? " → " : "",
 		    a->kind == NC_ACT_MIGRATE ? host_name(c, a->target) : "");
@@ -511,8 +594,10 @@ static void md_full(const struct nc_plan *p, const struct nc_cluster *c, const s
 
 			if (!a->nchanges)
 				continue;
-			nc_buf_addf(out, "<details><summary>%s%s<code>%s</code> on %s: %zu change%s</summary>\n\n",
-				    a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm,
+			nc_buf_addf(out, "<details><summary>%s%s<code>", a->obj ? nc_object_kind_name(a->obj) : "",
+				    a->obj ? " " : "");
+			html_text(out, a->vm);
+			nc_buf_addf(out, "</code> on %s: %zu change%s</summary>\n\n",
 				    host_name(c, a->host), a->nchanges, a->nchanges == 1 ? "" : "s");
 			for (j = 0; j < a->nchanges; j++) {
 				nc_buf_adds(out, "- ");

@@ -126,18 +126,3 @@ out:
 	yaml_emitter_delete(&e);
 	return ret;
 }
-
-char *nc_ctl_escape(const char *s)
-{
-	struct nc_buf b = NC_BUF_INIT;
-
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			nc_buf_addf(&b, "\\x%02x", c);
-		else
-			nc_buf_addc(&b, (char)c);
-	}
-	return nc_buf_detach(&b, NULL);
-}

@@ -18,8 +18,6 @@
  */
 int nc_yaml_emit_json(struct json_object *const *docs, size_t n, struct nc_buf *out);
 
-/* A copy of untrusted text (names from libvirt) fit for a terminal: control
- * characters and backslashes as \xHH escapes.  Caller frees. */
-char *nc_ctl_escape(const char *s);
+/* nc_ctl_escape (text from libvirt fit for a terminal) is in spec/util.h. */
 
 #endif

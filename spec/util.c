@@ -425,6 +425,21 @@ static bool url_scheme_char(char c)
 	       c == '-' || c == '.';
 }
 
+char *nc_ctl_escape(const char *s)
+{
+	struct nc_buf b = NC_BUF_INIT;
+
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			nc_buf_addf(&b, "\\x%02x", c);
+		else
+			nc_buf_addc(&b, (char)c);
+	}
+	return nc_buf_detach(&b, NULL);
+}
+
 char *nc_url_redact(const char *text)
 {
 	struct nc_buf b = NC_BUF_INIT;

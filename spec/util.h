@@ -86,6 +86,9 @@ int nc_mkdir_p_mode(const char *path, unsigned mode);
  * Caller frees.
  */
 char *nc_url_redact(const char *text);
+/* A copy of untrusted text (names from libvirt) fit for a terminal: control
+ * characters and backslashes as \xHH escapes.  Caller frees. */
+char *nc_ctl_escape(const char *s);
 /* Writes all of data, retrying short writes and EINTR; 0, or -1 with errno set. */
 int nc_write_all(int fd, const void *data, size_t len);
 /*

@@ -338,6 +338,14 @@ START_TEST(test_adopt_import_devices)
 	ck_assert_int_eq(sh(&r, "$NC get vms --host node2 -o json spec " ST), 0);
 	HAS(r.out, "\"name\": \"evil\\ttab\"");
 	nc_run_free(&r);
+	/* ... and in the plan's list of unmanaged domains (text; the JSON is exact) */
+	ck_assert_int_eq(sh(&r, "$NC plan spec " ST), 0);
+	HAS(r.out, "unmanaged (never touched): node2/app-1 node2/evil\\x09tab\n");
+	HASNT(r.out, "evil\ttab");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC plan spec -o json " ST), 0);
+	HAS(r.out, "\"evil\\ttab\"");
+	nc_run_free(&r);
 	ck_assert_int_eq(sh(&r, "$NC get frobs spec " ST), 1);
 	HAS(r.err, "vms, hosts, pools, volumes or networks");
 	nc_run_free(&r);
