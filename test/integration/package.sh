@@ -50,7 +50,8 @@ check "every file in the package belongs to root" sh -c "! dpkg-deb -c '$DEB' | 
 for f in ./usr/bin/novacron ./usr/share/man/man1/novacron.1 ./usr/share/man/man5/novacron-spec.5 \
 	./usr/share/bash-completion/completions/novacron ./usr/share/zsh/vendor-completions/_novacron \
 	./lib/systemd/system/novacron.service ./etc/novacron/serve.yaml ./usr/share/doc/novacron/install.md \
-	./usr/share/doc/novacron/operations.md ./usr/share/doc/novacron/examples/quickstart/infra.yaml; do
+	./usr/share/doc/novacron/operations.md ./usr/share/doc/novacron/novacron.schema.json \
+	./usr/share/doc/novacron/examples/quickstart/infra.yaml; do
 	grep -qxF "$f" "$T/files" || lacks="$lacks $f"
 done
 [ -z "$lacks" ] && ok "the package holds the binary, man pages, completions, unit, serve.yaml, docs, examples" ||
@@ -158,7 +159,7 @@ if make -C "$B" install DESTDIR="$D" >"$T/install.log" 2>&1; then
 	for f in "$prefix/bin/novacron" "$prefix/share/man/man1/novacron.1" "$prefix/share/man/man5/novacron-spec.5" \
 		"$prefix/share/bash-completion/completions/novacron" "$prefix/share/zsh/vendor-completions/_novacron" \
 		"$unit/novacron.service" "$etc/novacron/serve.yaml" "$prefix/share/doc/novacron/install.md" \
-		"$prefix/share/doc/novacron/examples/quickstart/infra.yaml"; do
+		"$prefix/share/doc/novacron/novacron.schema.json" "$prefix/share/doc/novacron/examples/quickstart/infra.yaml"; do
 		[ -f "$D$f" ] || fail "make install: no $f"
 	done
 	grep -q "^ExecStart=$prefix/bin/novacron serve --config $etc/novacron/serve.yaml\$" "$D$unit/novacron.service" &&
