@@ -2153,32 +2153,10 @@ bool nc_plan_incomplete(const struct nc_plan *p)
 
 void nc_plan_release(struct nc_plan *p)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < p->nactions; i++) {
-		struct nc_action *a = &p->actions[i];
-
-		free(a->vm);
-		free(a->reason);
-		free(a->placement);
-		free(a->pool);
-		for (j = 0; j < a->nchanges; j++) {
-			free(a->changes[j].field);
-			free(a->changes[j].from);
-			free(a->changes[j].to);
-		}
-		free(a->changes);
-		free(a->after);
-		for (j = 0; j < a->ndeps; j++)
-			free(a->deps[j]);
-		free(a->deps);
-		for (j = 0; j < a->nfailed_hosts; j++)
-			free(a->failed_hosts[j]);
-		free(a->failed_hosts);
-		for (j = 0; j < a->naffected; j++)
-			free(a->affected[j]);
-		free(a->affected);
-	}
+	for (i = 0; i < p->nactions; i++)
+		action_free(&p->actions[i]);
 	free(p->actions);
 	for (i = 0; i < p->nnotes; i++) {
 		free(p->notes[i].vm);
