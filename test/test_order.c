@@ -299,6 +299,19 @@ START_TEST(test_diff)
 	ck_assert_int_eq(sh(&r, "$NC diff HEAD --repo repo --path ../x"), 1);
 	HAS(r.err, "--path '../x' must be a folder inside the repository");
 	nc_run_free(&r);
+	/* a git bomb: a blob of 257 MiB of zeros, 260 KiB in the repository, is refused before it is inflated */
+	ck_assert_int_eq(shq("cd repo && h=$(python3 -c \"import hashlib, zlib, os; n = 257 << 20; c = bytes(1 << 20); "
+			     "h = b'blob %%d\\0' %% n; s = hashlib.sha1(h); z = zlib.compressobj(1); "
+			     "o = [z.compress(h)] + [(s.update(c), z.compress(c))[1] for _ in range(257)] + [z.flush()]; "
+			     "d = s.hexdigest(); os.makedirs('.git/objects/' + d[:2], exist_ok=True); "
+			     "open('.git/objects/' + d[:2] + '/' + d[2:], 'wb').write(b''.join(o)); print(d)\") && "
+			     "git update-index --add --cacheinfo 100644,$h,spec/big.bin && git commit -qm bomb"), 0);
+	ck_assert_int_eq(sh(&r, "cd repo && TMPDIR=$PWD/../tmp $NC diff HEAD~1 HEAD --path spec"), 1);
+	HAS(r.err, "refused: spec/big.bin is over 256 MiB");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "ls -A tmp"), 0);
+	ck_assert_str_eq(r.out, "");
+	nc_run_free(&r);
 }
 END_TEST
 

@@ -73,6 +73,10 @@
 #define NC_GIT_STALE_TMP_SECONDS 3600
 #define NC_GIT_MAX_CRED_TRIES 3
 #define NC_GIT_PARTIAL_MARKER ".novacron-subdir"
+/* a checkout's bounds: git compresses, so a small push can hold a blob of
+ * gigabytes (zeros) that would be inflated in memory and written out */
+#define NC_GIT_MAX_BLOB (256ull << 20)
+#define NC_GIT_MAX_CHECKOUT (1ull << 30)
 
 struct nc_source {
 	git_repository *repo;
@@ -915,7 +919,9 @@ struct tree_writer {
 	struct nc_source *s;
 	const char *sid;
 	struct nc_err *err;
-	bool refused;            /* a link leads out: the commit is refused */
+	bool refused;            /* a link leads out, or a blob is too large: the commit is refused */
+	git_odb *odb;            /* for a blob's size before it is read */
+	uint64_t total;          /* bytes of the blobs written so far */
 };
 
 /* Writes tree into the directory dirfd; rel is its path in the repository. */
@@ -937,6 +943,8 @@ static int write_tree(struct tree_writer *w, git_tree *tree, int dirfd, const ch
 		char *path = nc_xasprintf("%s%s%s", rel, *rel ? "/" : "", name);
 		git_tree *sub = NULL;
 		git_blob *blob = NULL;
+		git_object_t type;
+		size_t size = 0;
 		int fd = -1, rc = -1;
 
 		if (!safe_name(name)) {
@@ -962,6 +970,14 @@ static int write_tree(struct tree_writer *w, git_tree *tree, int dirfd, const ch
 		case GIT_FILEMODE_BLOB:
 		case GIT_FILEMODE_BLOB_EXECUTABLE:
 		case GIT_FILEMODE_LINK:
+			if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(e)) == 0 &&
+			    ((uint64_t)size > NC_GIT_MAX_BLOB || (w->total += size) > NC_GIT_MAX_CHECKOUT)) {
+				nc_err_set(w->err, "commit %s refused: %s %s", w->sid, path,
+					   (uint64_t)size > NC_GIT_MAX_BLOB ? "is over 256 MiB" :
+					   "takes the checkout over 1 GiB");
+				w->refused = true;
+				goto next;
+			}
 			if (git_blob_lookup(&blob, w->s->repo, git_tree_entry_id(e)) < 0) {
 				nc_err_set(w->err, "commit %s: cannot read %s: %s", w->sid, path,
 					   git_msg());
@@ -1028,7 +1044,7 @@ out:
 static int write_checkout(struct nc_source *s, git_commit *commit, const char *sid,
 			  const char *tmp, struct nc_err *err)
 {
-	struct tree_writer w = { s, sid, err, false };
+	struct tree_writer w = { s, sid, err, false, NULL, 0 };
 	git_tree *root = NULL, *tree = NULL;
 	git_tree_entry *entry = NULL;
 	char *dir = NULL;
@@ -1063,6 +1079,10 @@ static int write_checkout(struct nc_source *s, git_commit *commit, const char *s
 		nc_err_set(err, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	if (git_repository_odb(&w.odb, s->repo) < 0) {
+		nc_err_set(err, "commit %s: cannot open the object database: %s", sid, git_msg());
+		goto out;
+	}
 	if (write_tree(&w, tree ? tree : root, fd, s->subdir ? s->subdir : "", depth) < 0) {
 		if (w.refused)
 			ret = NC_SOURCE_EREFUSED;
@@ -1088,6 +1108,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(dir);
+	git_odb_free(w.odb);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_tree_free(root);
