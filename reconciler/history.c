@@ -47,6 +47,10 @@ struct json_object *nc_history_load(const char *state_dir, struct nc_err *err)
 		json_object_object_add(root, "vms", json_object_new_object());
 		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) {   /* a FIFO or a device (through a symlink) would hang apply, lock held */
+		nc_err_set(err, "%s: not a regular file", path);
+		goto out;
+	}
 	root = json_object_from_file(path);
 	if (!root || !json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "vms", &vms) || !json_object_is_type(vms, json_type_object) ||

@@ -218,6 +218,15 @@ START_TEST(test_history)
 	HAS(r.out, "Apply complete: 1 done");
 	ck_assert(strstr(r.out, "\n{\n") != NULL && strstr(r.out, "\"format_version\"") == NULL);
 	nc_run_free(&r);
+	/* a FIFO in its place (or a link to one, or to /dev/zero) is refused, not waited on forever */
+	ck_assert_int_eq(shq("rm state/history.json && mkfifo state/history.json && "
+			     "printf '" HOST VMC("b-1", "2", "") "' > spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, "timeout 20 $NC history --state-dir state"), 1);
+	HAS(r.err, "history.json: not a regular file");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "timeout 20 $NC apply spec --state-dir state --auto-approve"), 0);
+	HAS(r.out, "warning: the history was not updated: ");
+	nc_run_free(&r);
 }
 END_TEST
 
