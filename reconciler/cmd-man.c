@@ -523,10 +523,13 @@ static const char bash_head[] =
 	"_novacron_dirs() { COMPREPLY=($(compgen -d -- \"$cur\")); compopt -o filenames 2>/dev/null; }\n"
 	"_novacron_kinds() { _novacron_words \"$_novacron_kind_words\"; }\n"
 	"# VM or host names of the spec in the spec paths typed so far, else the current folder\n"
+	"# (not compgen -W: it expands each word, and a spec is not to run commands in the shell)\n"
 	"_novacron_names() {\n"
-	"    local names\n"
-	"    names=$(\"${COMP_WORDS[0]}\" __complete \"$1\" \"${_novacron_paths[@]}\" 2>/dev/null)\n"
-	"    COMPREPLY=($(compgen -W \"$names\" -- \"$cur\"))\n"
+	"    local n\n"
+	"    local -a names\n"
+	"    COMPREPLY=()\n"
+	"    mapfile -t names < <(\"${COMP_WORDS[0]}\" __complete \"$1\" \"${_novacron_paths[@]}\" 2>/dev/null)\n"
+	"    for n in \"${names[@]}\"; do [[ $n == \"$cur\"* ]] && COMPREPLY+=(\"$n\"); done\n"
 	"}\n";
 
 static const char bash_body[] =
@@ -830,8 +833,10 @@ int cmd_complete_names(int argc, char **argv)
 		nc_spec_load(&spec, (const char *const *)argv + 2, (size_t)(argc - 2), NULL, &d);
 	else
 		nc_spec_load(&spec, dot, 1, NULL, &d);
+	/* only valid names: an invalid one ("$(cmd)") reaches the shell's completion */
 	for (i = 0; spec && i < spec->nobjs[kind]; i++)
-		printf("%s\n", spec->objs[kind][i]->meta.name.v);
+		if (nc_name_ok(spec->objs[kind][i]->meta.name.v))
+			printf("%s\n", spec->objs[kind][i]->meta.name.v);
 	nc_diags_release(&d);
 	nc_spec_free(spec);
 	return NC_EXIT_OK;

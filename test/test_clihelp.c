@@ -268,7 +268,16 @@ static const char bash_test[] =
 	"t token create x --role ''\n"
 	"cd ../.. && t restore examples/quickstart db\n"
 	"cd \"$1\" && t fence confirm ''\n"
-	"complete -p novacron\n";
+	"complete -p novacron\n"
+	/* a hostile spec: a name that is shell code is not completed, and nothing runs it */
+	"mkdir h && printf 'apiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: \"$(touch pwned)\"}\\n"
+	"spec: {vcpus: 1, memory: 1GiB}\\n---\\napiVersion: novacron.io/v1\\nkind: VM\\nmetadata: {name: ok-1}\\n"
+	"spec: {vcpus: 1, memory: 1GiB}\\n' > h/a.yaml && cd h && t backup run ''\n"
+	/* the script alone (a binary that printed anything): the names are words, never expanded */
+	"cat > ../fake <<'EOF'\n#!/bin/sh\necho '$(touch pwned2)'\necho '*'\nEOF\n"
+	"chmod +x ../fake && COMP_WORDS=(../fake backup run ''); COMP_CWORD=3; COMPREPLY=(); _novacron\n"
+	"echo \"[fake] ${COMPREPLY[*]:0:2}\"\n"
+	"echo \"[ls] $(ls)\"\n";
 
 START_TEST(test_clihelp_completion_bash)
 {
@@ -288,8 +297,9 @@ START_TEST(test_clihelp_completion_bash)
 	fputs(bash_test, f);
 	fclose(f);
 	rc = nc_run_in(&r, NC_SOURCE_DIR "/examples/quickstart", "NC=\"$NC\" bash %s %s", script, dir);
-	unlink(script);   /* before any assertion: a failing one leaves nothing behind */
-	rmdir(dir);
+	free(script);
+	script = nc_xasprintf("rm -rf '%s'", dir);   /* before any assertion: a failing one leaves nothing behind */
+	ck_assert_int_eq(nc_run_inq(NC_SOURCE_DIR, "%s", script), 0);
 	free(script);
 	ck_assert_msg(rc == 0, "bash: %s%s", r.out, r.err);
 	ck_assert_str_eq(r.err, "");
@@ -317,6 +327,9 @@ START_TEST(test_clihelp_completion_bash)
 	HAS(r.out, "[restore examples/quickstart db] db-1\n");      /* from the path typed */
 	HAS(r.out, "[fence confirm ] t.bash\n");                    /* no spec here: no name, quietly; files */
 	HAS(r.out, "complete -F _novacron novacron\n");
+	HAS(r.out, "[backup run ] ok-1 a.yaml\n");
+	HAS(r.out, "[fake] $(touch pwned2) *\n");
+	HAS(r.out, "[ls] a.yaml\n");
 	nc_run_free(&r);
 	/* the helper itself: names one a line, quiet on a folder that is no spec */
 	ck_assert_int_eq(nc_run_in(&r, NC_SOURCE_DIR, "$NC __complete hosts examples/quickstart"), 0);
