@@ -354,15 +354,36 @@ struct change {
 	const struct flat *from, *to;   /* either NULL: added / removed */
 };
 
+/*
+ * A code span in a table cell.  A backslash does not escape a backtick
+ * inside a code span (CommonMark): a value with backticks gets a fence one
+ * longer than its longest run of them, and spaces inside it, else the span
+ * would end early and the rest ("<img ...>", "@user", links) be Markdown.
+ * '|' is escaped as GFM tables read it, even inside a code span.
+ */
 static void md_cell(struct nc_buf *b, const char *s)
 {
-	nc_buf_adds(b, "`");
-	for (; s && *s; s++) {
-		if (*s == '|' || *s == '`')
-			nc_buf_addc(b, '\\');
-		nc_buf_addc(b, *s);
+	size_t run = 0, longest = 0, i;
+	const char *p;
+
+	for (p = s; p && *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
 	}
-	nc_buf_adds(b, "`");
+	for (i = 0; i <= longest; i++)
+		nc_buf_addc(b, '`');
+	if (longest)
+		nc_buf_addc(b, ' ');
+	for (p = s; p && *p; p++) {
+		if (*p == '|')
+			nc_buf_addc(b, '\\');
+		nc_buf_addc(b, *p);
+	}
+	if (longest)
+		nc_buf_addc(b, ' ');
+	for (i = 0; i <= longest; i++)
+		nc_buf_addc(b, '`');
 }
 
 /* calls fn for every field that differs between a and b (either may be NULL) */

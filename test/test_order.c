@@ -321,6 +321,14 @@ START_TEST(test_diff)
 	ck_assert_int_eq(sh(&r, "ls -A tmp"), 0);
 	ck_assert_str_eq(r.out, "");
 	nc_run_free(&r);
+	/* Markdown: a value with backticks stays one code span (a longer fence), so the rest is no Markdown */
+	ck_assert_int_eq(shq("git init -q -b main r2 && cd r2 && printf 'apiVersion: novacron.io/v1\\nkind: AlertRule\\n"
+			     "metadata: {name: r1}\\nspec: {target: host, metric: memory_used_ratio, threshold: {op: \">\", "
+			     "value: 0.9}, summary: \"S\"}\\n' > a.yaml && git add -A && git commit -qm one && "
+			     "sed -i 's/\"S\"/\"x` <img src=y> @octocat ``` |\"/' a.yaml && git commit -qam two"), 0);
+	ck_assert_int_eq(sh(&r, "cd r2 && $NC diff HEAD~1 HEAD -o markdown"), 2);
+	HAS(r.out, "| `spec.summary` | `S` | ```` x` <img src=y> @octocat ``` \\| ```` |\n");
+	nc_run_free(&r);
 }
 END_TEST
 
