@@ -40,7 +40,11 @@ export NOVACRON_CONFIG=$T/novacron.yaml
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 # domains NAME: the number of domains the plan sees on host NAME
-domains() { "$NC" plan "$T/spec" --state-dir "$T/st" -o json | grep "\"name\": \"$1\"" | sed -E 's/.*"domains": ([0-9]+).*/\1/'; }
+# domains HOST: how many domains the plan's JSON says HOST holds
+domains() {
+	"$NC" plan "$T/spec" --state-dir "$T/st" -o json |
+		python3 -c 'import json, sys; print(*[h["domains"] for h in json.load(sys.stdin)["hosts"] if h["name"] == sys.argv[1]])' "$1"
+}
 
 # counter URI: the word the guest writes at 2 MiB.
 # guest_dirties URI: waits (up to 60 s) until the guest on that host runs its loop, not the
