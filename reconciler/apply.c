@@ -977,25 +977,6 @@ static bool bringup(const struct nc_action *a)
 
 static const char *const wait_names[] = { "running", "agent", "none" };
 
-/* the VM's index in the spec (sorted by name), or -1 */
-static size_t vm_pos(const struct nc_spec *spec, const char *name)
-{
-	size_t lo = 0, hi = spec->nobjs[NC_KIND_VM];
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, spec->objs[NC_KIND_VM][mid]->meta.name.v);
-
-		if (!c)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return (size_t)-1;
-}
-
 /*
  * The health gate of VM v (spec index) on host h: polled until it passes or
  * its timeout; checked once per apply, when the first action that waits for
@@ -1108,13 +1089,13 @@ static char *order_wait(struct runner *r, size_t i)
 			continue;
 		if (r->res[j] != R_DONE)
 			return nc_xasprintf("waits for %s%s, which did not complete", dep ? "" : "lower wave's ", u->vm);
-		if (gate_check(r, vm_pos(r->p->spec, u->vm), u->host) < 0)
+		if (gate_check(r, nc_spec_pos(r->p->spec, NC_KIND_VM, u->vm), u->host) < 0)
 			return nc_xasprintf("waits for %s%s, whose %s", dep ? "" : "lower wave's ", u->vm,
-					    r->gate_why[vm_pos(r->p->spec, u->vm)]);
+					    r->gate_why[nc_spec_pos(r->p->spec, NC_KIND_VM, u->vm)]);
 	}
 	/* dependencies this plan does not touch: as the hosts were seen */
 	for (k = 0; k < a->ndeps; k++) {
-		size_t v = vm_pos(r->p->spec, a->deps[k]), h;
+		size_t v = nc_spec_pos(r->p->spec, NC_KIND_VM, a->deps[k]), h;
 		const struct nc_vm *vm;
 		bool acted = false;
 
@@ -1210,7 +1191,7 @@ void nc_apply(struct nc_apply_result *out, const struct nc_plan *p, struct nc_cl
 	for (i = 0; i < p->nactions; i++)
 		if (bringup(&p->actions[i]) && r.res[i] == R_DONE &&
 		    NC_IS_SET(p->actions[i].vmref->spec.health.wait) && !(opts->cancel && *opts->cancel))
-			gate_check(&r, vm_pos(p->spec, p->actions[i].vm), p->actions[i].host);
+			gate_check(&r, nc_spec_pos(p->spec, NC_KIND_VM, p->actions[i].vm), p->actions[i].host);
 	/* the history of each VM acted on (history.h), with the commit applied */
 	if (opts->ha_state_dir) {
 		static const char *const res_names[] = { "done", "failed", "skipped" };

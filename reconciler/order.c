@@ -45,25 +45,6 @@ void nc_order_gate(const struct nc_spec *spec, const struct nc_vm *vm, enum nc_h
 	}
 }
 
-/* the VM's index in the spec (VMs are sorted by name), or -1 */
-static size_t vm_pos(const struct nc_spec *spec, const char *name)
-{
-	size_t lo = 0, hi = spec->nobjs[NC_KIND_VM];
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, spec->objs[NC_KIND_VM][mid]->meta.name.v);
-
-		if (!c)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return (size_t)-1;
-}
-
 /*
  * depth[] -1 unknown, -2 in progress (a cycle validate reported: taken as
  * 0).  Iterative (stack[] the VMs in progress, next[] the dependsOn entry
@@ -84,7 +65,7 @@ static int depth_of(const struct nc_spec *spec, size_t root, int *depth, size_t 
 		int d = 0;
 
 		if (next[top] < vm->spec.depends_on.n) {
-			w = vm_pos(spec, vm->spec.depends_on.v[next[top]++].v);
+			w = nc_spec_pos(spec, NC_KIND_VM, vm->spec.depends_on.v[next[top]++].v);
 			if (w == (size_t)-1 || depth[w] != -1)
 				continue;
 			dep = (const struct nc_vm *)spec->objs[NC_KIND_VM][w];
@@ -97,7 +78,7 @@ static int depth_of(const struct nc_spec *spec, size_t root, int *depth, size_t 
 		}
 		/* every dependency of v is known (or in progress: a cycle, 0) */
 		for (next[top] = 0; next[top] < vm->spec.depends_on.n; next[top]++) {
-			w = vm_pos(spec, vm->spec.depends_on.v[next[top]].v);
+			w = nc_spec_pos(spec, NC_KIND_VM, vm->spec.depends_on.v[next[top]].v);
 			if (w == (size_t)-1)
 				continue;
 			dep = (const struct nc_vm *)spec->objs[NC_KIND_VM][w];
@@ -175,7 +156,7 @@ void nc_plan_order_prepare(struct nc_plan *p, const struct nc_spec *spec)
 		size_t v;
 
 		/* deletes of VMs whose state is absent carry no vmref */
-		if (a->obj != NC_OBJ_VM || (v = vm_pos(spec, a->vm)) == (size_t)-1)
+		if (a->obj != NC_OBJ_VM || (v = nc_spec_pos(spec, NC_KIND_VM, a->vm)) == (size_t)-1)
 			continue;
 		vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][v];
 		a->ordered = true;

@@ -481,6 +481,8 @@ void nc_spec_free(struct nc_spec *spec);
 
 struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind,
 			       const char *name);
+/* The object's index in spec->objs[kind] (sorted by name), or (size_t)-1. */
+size_t nc_spec_pos(const struct nc_spec *spec, enum nc_kind kind, const char *name);
 
 #define NC_SPEC_EACH(spec, kind, type, var, i) \
 	for ((i) = 0; (i) < (spec)->nobjs[kind] && \

@@ -59,14 +59,21 @@ static int find_cmp(const void *key, const void *elem)
 	return strcmp(key, (*(struct nc_object *const *)elem)->meta.name.v);
 }
 
-struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind, const char *name)
+size_t nc_spec_pos(const struct nc_spec *spec, enum nc_kind kind, const char *name)
 {
 	struct nc_object **o;
 
 	if (!name || !spec->nobjs[kind])
-		return NULL;
+		return (size_t)-1;
 	o = bsearch(name, spec->objs[kind], spec->nobjs[kind], sizeof(*o), find_cmp);
-	return o ? *o : NULL;
+	return o ? (size_t)(o - spec->objs[kind]) : (size_t)-1;
+}
+
+struct nc_object *nc_spec_find(const struct nc_spec *spec, enum nc_kind kind, const char *name)
+{
+	size_t i = nc_spec_pos(spec, kind, name);
+
+	return i == (size_t)-1 ? NULL : spec->objs[kind][i];
 }
 
 /* ---- references ---- */
@@ -1194,24 +1201,6 @@ static void check_pool_hosts(struct nc_spec *spec, struct nc_diags *diags)
 
 /* ---- ordering: dependsOn cycles and waves (docs/plan.md) ---- */
 
-static size_t vm_index(const struct nc_spec *spec, const char *name)
-{
-	size_t lo = 0, hi = spec->nobjs[NC_KIND_VM];
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, spec->objs[NC_KIND_VM][mid]->meta.name.v);
-
-		if (!c)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return (size_t)-1;
-}
-
 /*
  * Depth-first search from each VM in name order (0 new, 1 on the stack, 2
  * done): an edge back onto the stack is a cycle, reported once at the
@@ -1243,7 +1232,7 @@ static void order_dfs(struct nc_spec *spec, struct nc_diags *diags, size_t root,
 			continue;
 		}
 		d = &vm->spec.depends_on.v[next[depth]++];
-		w = vm_index(spec, d->v);
+		w = nc_spec_pos(spec, NC_KIND_VM, d->v);
 		if (w == (size_t)-1)
 			continue;     /* reported by the reference check */
 		if (color[w] == 1) {
