@@ -145,14 +145,6 @@ static void jstr(struct nc_buf *b, const char *s)
 		nc_buf_adds(b, "null");
 }
 
-static void iso_time(char *buf, size_t n, time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static const char *const vm_states[] = { "running", "stopped", "absent" };
 
 static int vm_cmp(const void *k, const void *e)
@@ -307,7 +299,7 @@ static struct snap *snap_build(struct nc_spec_ref *ref, const struct nc_cluster 
 	jstr(&b, pass->summary ? pass->summary : "");
 	nc_buf_adds(&b, "}");
 	s->revision = nc_buf_detach(&b, NULL);
-	iso_time(ts, sizeof(ts), pass->time);
+	nc_time_iso(ts, sizeof(ts), pass->time);
 	nc_buf_addf(&b, "{\"time\": \"%s\", \"seconds\": %.3f, \"result\": ", ts, pass->seconds);
 	jstr(&b, pass->result);
 	nc_buf_adds(&b, ", \"error\": ");
@@ -581,7 +573,7 @@ static void backups_read(struct nc_api *a, struct nc_spec_ref *ref)
 			const char *tenant = o ? nc_tenant_of(spec, *o) : NULL;
 			char ts[40];
 
-			iso_time(ts, sizeof(ts), (time_t)v[k].time);
+			nc_time_iso(ts, sizeof(ts), (time_t)v[k].time);
 			nc_buf_adds(&b, "{\"vm\": ");
 			jstr(&b, v[k].vm);
 			nc_buf_addf(&b, ", \"id\": \"%s\", \"time\": \"%s\", \"schedule\": ", v[k].id, ts);
@@ -729,7 +721,7 @@ void nc_api_publish(struct nc_api *a, struct nc_spec_ref *spec, const struct nc_
 	if (!a)
 		return;
 	s = snap_build(spec, cl, p, health, pass);
-	iso_time(ts, sizeof(ts), pass->time);
+	nc_time_iso(ts, sizeof(ts), pass->time);
 	pthread_mutex_lock(&a->mu);
 	old = a->cur;
 	a->cur = s;
@@ -833,7 +825,7 @@ void nc_api_alert(struct nc_api *a, const struct nc_alert_event *ev)
 
 		tenant = o ? nc_tenant_of(spec, *o) : NULL;
 	}
-	iso_time(since, sizeof(since), ev->since ? ev->since : ev->at);
+	nc_time_iso(since, sizeof(since), ev->since ? ev->since : ev->at);
 	snprintf(val, sizeof(val), "%g", ev->value);
 	nc_buf_adds(&key, ev->rule);
 	nc_buf_addc(&key, '\n');

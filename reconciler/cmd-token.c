@@ -86,14 +86,12 @@ static long long parse_expiry(const char *s)
 
 static void fmt_time(time_t t, char *buf, size_t n)
 {
-	struct tm tm;
 
 	if (!t) {
 		snprintf(buf, n, "never");
 		return;
 	}
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nc_time_iso(buf, n, t);
 }
 
 static int token_list(const char *state_dir, enum nc_output out)

@@ -85,7 +85,6 @@ uint64_t nc_events_publish(struct nc_events *e, const char *type, const char *ob
 	struct event *ev;
 	char ts[32];
 	time_t now = time(NULL);
-	struct tm tm;
 	va_list ap;
 	uint64_t id;
 
@@ -94,8 +93,7 @@ uint64_t nc_events_publish(struct nc_events *e, const char *type, const char *ob
 	va_start(ap, fmt);
 	nc_buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nc_time_iso(ts, sizeof(ts), now);
 	pthread_mutex_lock(&e->mu);
 	id = e->next_id++;
 	nc_buf_addf(&j, "{\"id\": %llu, \"time\": \"%s\", \"type\": ", (unsigned long long)id, ts);

@@ -13,14 +13,6 @@ static char *history_path(const char *state_dir)
 	return nc_xasprintf("%s/history.json", state_dir);
 }
 
-static void iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static time_t parse_time(const char *s)
 {
 	struct tm tm;
@@ -91,7 +83,7 @@ int nc_history_record(const char *state_dir, const struct nc_spec *spec, const s
 	if (!root)
 		return -1;
 	json_object_object_get_ex(root, "vms", &vms);
-	iso_time(now, when);
+	nc_time_iso(when, sizeof(when), now);
 	for (i = 0; i < n; i++) {
 		struct json_object *e = json_object_new_object();
 		size_t len;

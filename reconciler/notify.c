@@ -725,14 +725,6 @@ static void json_num(struct nc_buf *b, double v)
 		nc_buf_addf(b, "%.9g", v);
 }
 
-static void rfc3339(char *buf, size_t len, time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* "key": "value" pairs of an alert's labels, in Alertmanager's (sorted) order */
 static void am_labels(struct nc_buf *b, const struct nc_alert_event *ev, bool group_only)
 {
@@ -780,9 +772,9 @@ static void alertmanager_body(struct nc_buf *b, const struct nc_serve_config *cf
 	char starts[32], ends[32], fp[17];
 	struct nc_buf url = NC_BUF_INIT, annotations = NC_BUF_INIT, value = NC_BUF_INIT;
 
-	rfc3339(starts, sizeof(starts), ev->since ? ev->since : ev->at);
+	nc_time_iso(starts, sizeof(starts), ev->since ? ev->since : ev->at);
 	if (ev->state == NC_ALERT_RESOLVED)
-		rfc3339(ends, sizeof(ends), ev->at);
+		nc_time_iso(ends, sizeof(ends), ev->at);
 	else
 		snprintf(ends, sizeof(ends), "0001-01-01T00:00:00Z");
 	fingerprint(fp, ev);

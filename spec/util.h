@@ -89,6 +89,8 @@ char *nc_url_redact(const char *text);
 /* A copy of untrusted text (names from libvirt) fit for a terminal: control
  * characters and backslashes as \xHH escapes.  Caller frees. */
 char *nc_ctl_escape(const char *s);
+/* t as UTC "2026-12-07T12:00:00Z" (RFC 3339) into buf (at least 21 bytes). */
+void nc_time_iso(char *buf, size_t len, int64_t t);
 /* Writes all of data, retrying short writes and EINTR; 0, or -1 with errno set. */
 int nc_write_all(int fd, const void *data, size_t len);
 /*
