@@ -59,6 +59,13 @@ static const struct {
 	{ "scope", nc_suite_scope },
 	{ "adopt", nc_suite_adopt },
 	{ "order", nc_suite_order },
+	{ "cluster", nc_suite_cluster },
+	{ "xmigrate", nc_suite_xmigrate },
+	{ "wan", nc_suite_wan },
+	{ "snapshot", nc_suite_snapshot },
+	{ "netfs", nc_suite_netfs },
+	{ "tier", nc_suite_tier },
+	{ "score", nc_suite_score },
 };
 
 /* true when `name` is an item of the comma-separated `list` */

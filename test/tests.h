@@ -47,5 +47,12 @@ Suite *nc_suite_notifyproviders(void);
 Suite *nc_suite_scope(void);
 Suite *nc_suite_adopt(void);
 Suite *nc_suite_order(void);
+Suite *nc_suite_cluster(void);
+Suite *nc_suite_xmigrate(void);
+Suite *nc_suite_wan(void);
+Suite *nc_suite_snapshot(void);
+Suite *nc_suite_netfs(void);
+Suite *nc_suite_tier(void);
+Suite *nc_suite_score(void);
 
 #endif
