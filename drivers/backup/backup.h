@@ -420,4 +420,45 @@ void nc_backup_prune_report_release(struct nc_backup_prune_report *p);
 int nc_backup_prune(struct nc_backup_prune_report *out, struct nc_backup_repo *r,
 	const struct nc_backup_retention *ret, bool dry_run, struct nc_err *err);
 
+/* ---- copy between repositories ---- */
+
+struct nc_backup_copy_opts {
+	bool dry_run;            /* count what would be sent; write nothing */
+};
+
+struct nc_backup_copy_stats {
+	char id[NC_BACKUP_ID_HEX + 1];   /* the snapshot in the destination ("" after a
+					    re-encoding dry run: its id is not known) */
+	bool raw;                        /* objects sent as stored (see below), else re-encoded */
+	bool exact;                      /* bytes_sent is exact; false: an upper bound */
+	bool already;                    /* the destination held this copy already */
+	size_t chunks_present;           /* distinct chunks the destination held */
+	size_t chunks_sent;              /* chunks written (or that would be) */
+	uint64_t bytes_sent;             /* object bytes written to the destination
+					    (chunks + manifest): what crosses the link */
+	uint64_t bytes_read;             /* bytes read from the source */
+};
+
+/*
+ * Copies snapshot id (or unique prefix) of src into dst, sending only the
+ * chunks dst lacks, in one of two ways (drivers/backup/copy.c):
+ * raw when both repositories have the same chunk size and keys (unencrypted
+ * both, or encrypted with the same key: nc_backup_copy_raw()), comparing
+ * chunk ids and sending missing chunks as they are stored (each checked
+ * against its id in src first; a delta's base first when dst lacks it);
+ * otherwise re-encoded: the image is read from src and written into dst
+ * with nc_backup_write() on dst's newest earlier snapshot of the same VM
+ * and disk as parent, so dst hashes with its own key and stores only
+ * chunks it lacks.  Both repositories must be open, so an encrypted one
+ * needs its key: without it nc_backup_open() already refused, and no copy
+ * is possible.  The copy's manifest has no checkpoint, and the same
+ * snapshot copied again gives the same id (no duplicate).  Works on every
+ * target type (only the target vtable is used).
+ */
+int nc_backup_copy_snapshot(struct nc_backup_copy_stats *out, struct nc_backup_repo *dst,
+	struct nc_backup_repo *src, const char *id, const struct nc_backup_copy_opts *o,
+	struct nc_err *err);
+/* Chunk ids mean the same in both repositories (a raw copy is possible). */
+bool nc_backup_copy_raw(const struct nc_backup_repo *dst, const struct nc_backup_repo *src);
+
 #endif

@@ -11,6 +11,7 @@
  *   restore.c   restore and verify
  *   check.c     nc_backup_check(), and the referenced/stored chunk sets
  *   prune.c     retention and prune
+ *   copy.c      nc_backup_copy_snapshot(): a snapshot into another repository
  *
  * Names shared between these files start with nc_bk_ (the project's one prefix); everything else in them
  * is static.
