@@ -220,14 +220,37 @@ struct nc_migrate_progress {
 	double speed;            /* bytes per second, recent */
 	double elapsed;          /* seconds */
 };
-struct nc_migrate_opts {
-	bool live;               /* running guest: live migration; else cold */
-	bool copy_storage;       /* copy non-shared disks (VIR_MIGRATE_NON_SHARED_DISK) */
-	bool auto_converge;
-	bool compression;
+/* migration.copyStorage: which non-shared disks a live migration copies */
+enum nc_mig_storage {
+	NC_MIG_STORAGE_NONE,         /* disks are shared (rbd) or copied by NovaCron (cold) */
+	NC_MIG_STORAGE_FULL,         /* every local disk (VIR_MIGRATE_NON_SHARED_DISK) */
+	NC_MIG_STORAGE_INCREMENTAL,  /* only each disk's top image; its backing chain must already be
+				        at the destination (VIR_MIGRATE_NON_SHARED_INC) */
+};
+/* migration.compression: memory pages on the wire */
+enum nc_mig_compress {
+	NC_MIG_COMPRESS_NONE,
+	NC_MIG_COMPRESS_XBZRLE,      /* VIR_MIGRATE_COMPRESSED + VIR_MIGRATE_PARAM_COMPRESSION "xbzrle" */
+	NC_MIG_COMPRESS_ZSTD,        /* multifd compression: needs libvirt >= 9.4 (docs/migration.md) */
+	NC_MIG_COMPRESS_ZLIB,
+};
+/* how a live migration is tuned (docs/migration.md "WAN tuning"); all zero: libvirt's defaults */
+struct nc_migrate_tuning {
+	enum nc_mig_storage copy_storage;
+	enum nc_mig_compress compression;
+	bool auto_converge;          /* VIR_MIGRATE_AUTO_CONVERGE */
+	bool tls;                    /* VIR_MIGRATE_TLS: certificates are the daemons' own (qemu.conf) */
+	unsigned parallel;           /* VIR_MIGRATE_PARALLEL with this many connections; 0: one stream */
+	bool postcopy;               /* VIR_MIGRATE_POSTCOPY, switched to by one of: */
+	unsigned postcopy_after_ms;  /*   this long after the start (0: not by time) */
+	bool postcopy_stalled;       /*   the remaining memory stops shrinking (not converging) */
 	unsigned max_downtime_ms;    /* 0: libvirt's default */
 	unsigned long bandwidth_mib; /* MiB/s; 0: no cap */
-	unsigned timeout_ms;         /* abort after this; 0: never */
+	unsigned timeout_ms;         /* abort after this; 0: never (not after a switch to post-copy) */
+};
+struct nc_migrate_opts {
+	bool live;               /* running guest: live migration; else cold */
+	struct nc_migrate_tuning t;
 	const char *dest_uri;        /* how the source daemon reaches the destination */
 	void (*progress)(void *opaque, const struct nc_migrate_progress *p);
 	void *opaque;

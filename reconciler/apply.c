@@ -169,7 +169,7 @@ static void undo_copies(struct nc_host_conn *dst, const struct nc_volumes_move *
  * were made here (removed again when the migration fails).
  */
 static int live_copy_prepare(struct nc_local_vol *lv, size_t n, bool *made, struct nc_host_conn *src,
-			     struct nc_host_conn *dst, const char *dname, struct nc_err *err)
+			     struct nc_host_conn *dst, const char *dname, bool incremental, struct nc_err *err)
 {
 	size_t i;
 
@@ -185,11 +185,14 @@ static int live_copy_prepare(struct nc_local_vol *lv, size_t n, bool *made, stru
 		if (r == 0 && sv.exists && dv.exists) {
 			nc_err_set(err, "%s already has volume %s/%s (a directory both hosts see, or a leftover): "
 				   "copyStorage would copy the disk onto it; remove it there, or set "
-				   "migration.copyStorage: false for shared storage", dname, lv[i].pd.name, lv[i].vol);
+				   "migration.copyStorage: none for shared storage", dname, lv[i].pd.name, lv[i].vol);
 			r = -1;
 		}
 		if (r == 0 && sv.exists) {
-			r = nc_vol_create(dst, &lv[i].pd, lv[i].vol, sv.capacity, NULL, err);
+			/* incremental (VIR_MIGRATE_NON_SHARED_INC): QEMU copies the top image only,
+			 * onto an overlay of the same base, which must be there already */
+			r = nc_vol_create(dst, &lv[i].pd, lv[i].vol, sv.capacity,
+					  incremental ? sv.backing : NULL, err);
 			made[i] = r == 0;
 		}
 		nc_volume_release(&sv);
@@ -296,10 +299,11 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 			return -1;
 		}
 	}
-	if (mo->live && mo->copy_storage) {
+	if (mo->live && mo->t.copy_storage != NC_MIG_STORAGE_NONE) {
 		nlive = nc_volumes_local(&live, p->spec, a->vmref, a->vm);
 		live_made = nc_xcalloc(nlive + 1, sizeof(*live_made));
-		if (live_copy_prepare(live, nlive, live_made, src, dst, dh->obj.meta.name.v, err) < 0)
+		if (live_copy_prepare(live, nlive, live_made, src, dst, dh->obj.meta.name.v,
+				      mo->t.copy_storage == NC_MIG_STORAGE_INCREMENTAL, err) < 0)
 			ret = -1;
 	}
 	if (copying) {
@@ -831,7 +835,6 @@ static void *mig_worker(void *arg)
 		}
 		{
 			const struct nc_action *a = &r->p->actions[pick];
-			const struct nc_vm *vm = a->vmref;
 			struct nc_migrate_opts mo;
 			struct mig_ctx mc = { &r->mu, r->progress, a, 0 };
 			struct nc_err err = { "" };
@@ -854,18 +857,8 @@ static void *mig_worker(void *arg)
 			pthread_mutex_unlock(&r->mu);
 
 			memset(&mo, 0, sizeof(mo));
-			if (vm) {
-				const struct nc_migration *m = &vm->spec.migration;
-
-				mo.copy_storage = m->copy_storage.v;
-				mo.auto_converge = m->auto_converge.v;
-				mo.compression = m->compression.v;
-				mo.max_downtime_ms = (unsigned)m->max_downtime.ms;
-				mo.bandwidth_mib = (unsigned long)(m->max_bandwidth.v >> 20);
-				mo.timeout_ms = NC_IS_SET(m->timeout) ? (unsigned)m->timeout.ms : 600000;
-			} else {
-				mo.timeout_ms = 600000;
-			}
+			/* the effective tuning the plan showed (migtune.h) */
+			mo.t = a->tune;
 			mo.progress = mig_progress;
 			mo.opaque = &mc;
 			rc = run_migrate(r->p, a, r->c, &mo, &err);

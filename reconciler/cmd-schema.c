@@ -256,6 +256,7 @@ enum text_kind {
 	TEXT_NAME,      /* also a whole number >= 0 or true/false ("42" is a name, "4.2" is not) */
 	TEXT_WORD,      /* also a number >= 0 or true/false ("7.2" passes, "-1" does not) */
 	TEXT_ANY,       /* also any number or true/false */
+	TEXT_BOOL,      /* also true/false (an enum that takes an older boolean form) */
 };
 
 static enum text_kind text_kind(enum nc_fcheck chk)
@@ -317,6 +318,8 @@ static void set_type(struct json_object *o, const char *t, enum text_kind tk, bo
 		json_object_array_add(a, str("boolean"));
 	} else if (tk == TEXT_WORD || tk == TEXT_ANY) {
 		json_object_array_add(a, str("number"));
+		json_object_array_add(a, str("boolean"));
+	} else if (tk == TEXT_BOOL) {
 		json_object_array_add(a, str("boolean"));
 	}
 	if (nullable)
@@ -438,10 +441,17 @@ static struct json_object *field_schema(const struct nc_field *f)
 		break;
 	case NC_F_ENUM:
 		o = json_object_new_object();
-		set_type(o, "string", TEXT_STRING, nullable);
+		/* an enum whose values include true and false also takes YAML's booleans
+		 * (migration.compression, migration.copyStorage: their older boolean form) */
+		for (i = 0; f->values[i] && strcmp(f->values[i], "true") != 0; i++)
+			;
+		set_type(o, "string", f->values[i] ? TEXT_BOOL : TEXT_STRING, nullable);
 		a = json_object_new_array();
-		for (i = 0; f->values[i]; i++)
+		for (i = 0; f->values[i]; i++) {
 			json_object_array_add(a, str(f->values[i]));
+			if (!strcmp(f->values[i], "true") || !strcmp(f->values[i], "false"))
+				json_object_array_add(a, json_object_new_boolean(!strcmp(f->values[i], "true")));
+		}
 		if (nullable)
 			json_object_array_add(a, NULL);
 		set(o, "enum", a);

@@ -193,6 +193,8 @@ struct nc_action {
 	bool live;          /* migrate: live (running guest) or cold */
 	size_t copy_vols;   /* cold migrate: local volumes (dir pools) copied to the target */
 	uint64_t copy_bytes;/* cold migrate: their allocation on the source (bytes to send) */
+	struct nc_migrate_tuning tune;  /* migrate: the VM's effective tuning (migtune.h) */
+	bool tune_set;      /* migrate: the spec (VM or its PlacementPolicy) tunes it: text shows it */
 	const struct nc_vm *vmref;  /* the spec VM, when there is one */
 	char *reason;       /* one line: why */
 	char *placement;    /* create: why this host */

@@ -27,6 +27,7 @@
 #include "../policies/placement.h"
 #include "images.h"
 #include "scope.h"
+#include "migtune.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -2072,7 +2073,11 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_START: p.nstart++; break;
 		case NC_ACT_STOP: p.nstop++; break;
 		case NC_ACT_DELETE: p.ndelete++; break;
-		case NC_ACT_MIGRATE: p.nmigrate++; break;
+		case NC_ACT_MIGRATE:
+			p.nmigrate++;
+			nc_migtune_resolve(&a->tune, spec, a->vmref);
+			a->tune_set = nc_migtune_set(spec, a->vmref);
+			break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		case NC_ACT_RECOVER: p.nrecover++; break;
 		case NC_ACT_ADOPT: p.nadopt++; break;

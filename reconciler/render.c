@@ -11,6 +11,7 @@
 #include "../drivers/network/network.h"
 #include "../spec/tenant.h"
 #include "annotations.h"
+#include "migtune.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 				add_esc(out, a->placement);
 				nc_buf_addc(out, '\n');
 			}
+			if (a->kind == NC_ACT_MIGRATE && a->live && a->tune_set) {
+				nc_buf_adds(out, "      tuning: ");
+				nc_migtune_describe(&a->tune, out);
+				nc_buf_addc(out, '\n');
+			}
 			if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER) && a->desired) {
 				nc_buf_adds(out, "      ");
 				def_line(&a->desired->def, out);
@@ -522,6 +528,14 @@ static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct
 	if (a->placement) {
 		nc_buf_adds(out, "; placement: ");
 		md_escape(out, a->placement);
+	}
+	if (a->kind == NC_ACT_MIGRATE && a->live && a->tune_set) {
+		struct nc_buf t = NC_BUF_INIT;
+
+		nc_migtune_describe(&a->tune, &t);
+		nc_buf_adds(out, "; tuning: ");
+		md_escape(out, t.buf);
+		nc_buf_release(&t);
 	}
 	if (a->ordered && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_START || a->kind == NC_ACT_UPDATE)) {
 		size_t j;
@@ -842,6 +856,8 @@ static struct json_object *action_json(const struct nc_action *a, const struct n
 	if (a->kind == NC_ACT_MIGRATE) {
 		nc_json_set(o, "target", JS(host_name(c, a->target)));
 		nc_json_set(o, "live", JB(a->live));
+		if (a->live)
+			nc_json_set(o, "migration", nc_migtune_json(&a->tune));
 		if (!a->live) {
 			struct json_object *cp = json_object_new_object();
 

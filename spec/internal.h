@@ -24,6 +24,8 @@ void nc_spec_resolve(struct nc_spec *spec, struct nc_diags *diags);
 void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags);
 /* tenant.c: tenants' paths, what their VMs and Templates use, quotas (tenant.h). */
 void nc_tenant_validate(struct nc_spec *spec, struct nc_diags *diags);
+/* spec.migration of a VM or PlacementPolicy (spec/migration.c) */
+void nc_validate_migration(struct nc_diags *diags, const struct nc_migration *m);
 /* parse.c: the per-value checks validate.c reuses. */
 int nc_check_label_key(const char *s, const char **why);
 int nc_check_label_value(const char *s, const char **why);

@@ -205,14 +205,29 @@ struct nc_ha {
 	struct nc_enum policy;       /* enum nc_ha_policy */
 	struct nc_int priority;
 };
+/* migration.copyStorage / .compression values; true and false are the older boolean form
+ * (copyStorage: true = full, false = none; compression: true = xbzrle, false = none) */
+enum nc_mig_copy { NC_MIG_COPY_NONE, NC_MIG_COPY_FULL, NC_MIG_COPY_INCREMENTAL,
+		   NC_MIG_COPY_TRUE, NC_MIG_COPY_FALSE };
+enum nc_mig_comp { NC_MIG_COMP_NONE, NC_MIG_COMP_XBZRLE, NC_MIG_COMP_ZSTD, NC_MIG_COMP_ZLIB,
+		   NC_MIG_COMP_TRUE, NC_MIG_COMP_FALSE };
+struct nc_postcopy {
+	struct nc_pos pos;
+	struct nc_duration after;      /* switch to post-copy this long after the start */
+	struct nc_bool not_converging; /* switch when the remaining memory stops shrinking */
+};
+/* a VM's migration tuning; a PlacementPolicy's are defaults its VMs inherit field by field */
 struct nc_migration {
 	struct nc_pos pos;
 	struct nc_duration max_downtime;
 	struct nc_duration timeout;
 	struct nc_bool auto_converge;
-	struct nc_bool compression;
-	struct nc_bool copy_storage;
+	struct nc_enum compression;    /* enum nc_mig_comp */
+	struct nc_enum copy_storage;   /* enum nc_mig_copy */
 	struct nc_size max_bandwidth;  /* bytes per second */
+	struct nc_int parallel;        /* parallelConnections */
+	struct nc_postcopy post_copy;
+	struct nc_bool tls;
 };
 struct nc_restore {
 	struct nc_pos pos;
@@ -285,6 +300,7 @@ struct nc_policy_spec {
 	struct nc_list affinity;     /* struct nc_affinity */
 	struct nc_rebalance rebalance;
 	struct nc_load_policy load;
+	struct nc_migration migration;   /* defaults for its VMs' own spec.migration */
 };
 struct nc_policy { struct nc_object obj; struct nc_policy_spec spec; };
 

@@ -23,6 +23,9 @@ static const char *const pool_type_values[] = { "dir", "rbd", NULL };
 static const char *const net_type_values[] = { "bridge", "nat", "isolated", NULL };
 static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
 static const char *const compression_values[] = { "zstd", "none", NULL };
+/* enum nc_mig_comp and enum nc_mig_copy order */
+static const char *const mig_comp_values[] = { "none", "xbzrle", "zstd", "zlib", "true", "false", NULL };
+static const char *const mig_copy_values[] = { "none", "full", "incremental", "true", "false", NULL };
 static const char *const image_format_values[] = { "qcow2", "raw", NULL };
 static const char *const alert_target_values[] = { "host", "vm", "pool", NULL };
 static const char *const alert_op_values[] = { ">", ">=", "<", "<=", "==", "!=", NULL };
@@ -232,6 +235,15 @@ static const struct nc_field ha_fields[] = {
 };
 static const struct nc_schema ha_schema = SCHEMA("ha", struct nc_ha, ha_fields);
 
+static const struct nc_field postcopy_fields[] = {
+	F("after", NC_F_DURATION, struct nc_postcopy, after, .min = 1000, .max = 86400000,
+	  .doc = "switch to post-copy this long after the migration started, e.g. 30s"),
+	F("notConverging", NC_F_BOOL, struct nc_postcopy, not_converging,
+	  .doc = "switch to post-copy when the memory left to copy stops shrinking: from the third pass over "
+		 "the guest's RAM on, less than 10 % below the pass before"),
+};
+static const struct nc_schema postcopy_schema = SCHEMA("postCopy", struct nc_postcopy, postcopy_fields);
+
 static const struct nc_field migration_fields[] = {
 	F("maxDowntime", NC_F_DURATION, struct nc_migration, max_downtime, .min = 1, .max = 60000,
 	  .doc = "longest pause allowed at the switch-over of a live migration, e.g. 300ms"),
@@ -239,12 +251,23 @@ static const struct nc_field migration_fields[] = {
 	  .doc = "abort a live migration after this long; the VM keeps running where it was (default 10m)"),
 	F("autoConverge", NC_F_BOOL, struct nc_migration, auto_converge,
 	  .doc = "throttle the guest's CPUs if it dirties memory faster than it is copied"),
-	F("compression", NC_F_BOOL, struct nc_migration, compression,
-	  .doc = "compress memory pages on the wire"),
-	F("copyStorage", NC_F_BOOL, struct nc_migration, copy_storage,
-	  .doc = "copy local (non-shared) disks along with the memory"),
+	F("compression", NC_F_ENUM, struct nc_migration, compression, .values = mig_comp_values,
+	  .doc = "compress memory pages on the wire: none (default), xbzrle (delta of pages sent "
+		 "again), zstd or zlib (multifd, needs libvirt 9.4); true means xbzrle, false none"),
+	F("copyStorage", NC_F_ENUM, struct nc_migration, copy_storage, .values = mig_copy_values,
+	  .doc = "copy local (non-shared) disks along with the memory: none (default), full (every "
+		 "disk), incremental (each disk's top image only; its base must be at the destination); "
+		 "true means full, false none"),
 	F("maxBandwidth", NC_F_SIZE, struct nc_migration, max_bandwidth, .min = 1LL << 20,
 	  .doc = "cap on the migration stream, per second, e.g. 200MiB"),
+	F("parallelConnections", NC_F_INT, struct nc_migration, parallel, .min = 1, .max = 64,
+	  .doc = "send memory over this many TCP connections (multifd); 1 (default) is one stream"),
+	F("postCopy", NC_F_STRUCT, struct nc_migration, post_copy, .sub = &postcopy_schema,
+	  .doc = "switch to post-copy (the guest runs on the destination and fetches pages it still "
+		 "lacks): after a time, when not converging, or both; a link lost then loses the guest"),
+	F("tls", NC_F_BOOL, struct nc_migration, tls,
+	  .doc = "encrypt the migration stream with TLS; the certificates are the daemons' own "
+		 "(qemu.conf migrate_tls_x509_cert_dir)"),
 };
 static const struct nc_schema migration_schema = SCHEMA("migration", struct nc_migration, migration_fields);
 
@@ -348,6 +371,8 @@ static const struct nc_field policy_spec_fields[] = {
 	  .doc = "rebalancing between passes"),
 	F("load", NC_F_STRUCT, struct nc_policy_spec, load, .sub = &load_schema,
 	  .doc = "which figures placement and rebalance weigh: reserved sizes, observed use, or both"),
+	F("migration", NC_F_STRUCT, struct nc_policy_spec, migration, .sub = &migration_schema,
+	  .doc = "migration tuning its VMs inherit; a VM's own spec.migration values win, field by field"),
 };
 static const struct nc_schema policy_spec_schema =
 	SCHEMA("PlacementPolicy spec", struct nc_policy_spec, policy_spec_fields);

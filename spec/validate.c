@@ -1311,6 +1311,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 				check_ignore(spec, diags, &((const struct nc_vm *)o)->spec.m.ignore_differences);
 				check_reconcile_annotation(spec, diags, o);
 				check_vm(spec, diags, (const struct nc_vm *)o);
+				nc_validate_migration(diags, &((const struct nc_vm *)o)->spec.migration);
 				break;
 			case NC_KIND_STORAGE_POOL:
 				check_pool(diags, (const struct nc_pool *)o);
@@ -1326,6 +1327,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 				break;
 			case NC_KIND_PLACEMENT_POLICY:
 				check_policy(diags, (const struct nc_policy *)o);
+				nc_validate_migration(diags, &((const struct nc_policy *)o)->spec.migration);
 				break;
 			case NC_KIND_ALERT_RULE:
 				check_alert_rule(spec, diags, (const struct nc_alert_rule *)o);

@@ -33,6 +33,7 @@
 #include "../../spec/util.h"
 #include "../xml.h"
 #include "../storage/storage.h"
+#include "migrate.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
 /* a sim network's run state, kept in its <metadata> in the state file */
@@ -1376,171 +1377,6 @@ static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 	return 0;
 }
 
-struct mig_job {
-	virDomainPtr dom;                /* its own reference (virDomainRef) */
-	virTypedParameterPtr params;
-	int nparams;
-	unsigned int flags;
-	char *dest;
-	int result;
-	char error[512];
-	int done;
-	bool abandoned;                  /* live_migrate gave up waiting: the thread frees the job */
-	pthread_mutex_t mu;
-};
-
-static void mig_job_free(struct mig_job *j)
-{
-	virTypedParamsFree(j->params, j->nparams);
-	virDomainFree(j->dom);
-	free(j->dest);
-	pthread_mutex_destroy(&j->mu);
-	free(j);
-}
-
-static void *mig_thread(void *arg)
-{
-	struct mig_job *j = arg;
-	int r = virDomainMigrateToURI3(j->dom, j->dest, j->params, (unsigned)j->nparams, j->flags);
-	bool abandoned;
-
-	pthread_mutex_lock(&j->mu);
-	j->result = r;
-	if (r < 0)
-		snprintf(j->error, sizeof(j->error), "%s", virGetLastErrorMessage());
-	j->done = 1;
-	abandoned = j->abandoned;
-	pthread_mutex_unlock(&j->mu);
-	if (abandoned)
-		mig_job_free(j);
-	return NULL;
-}
-
-static double mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/*
- * After the timeout the job is aborted, and the abort asked again every
- * NC_MIGRATE_REABORT seconds: an abort that reaches libvirt while the job
- * is still being set up can be lost, and a migration that cannot converge
- * (a guest dirtying memory faster than the bandwidth allows) would then run
- * for ever.  NC_MIGRATE_GIVE_UP seconds after the timeout the wait ends
- * with an error: the thread is left to finish on its own, the apply goes on.
- */
-#define NC_MIGRATE_REABORT 2.0
-#define NC_MIGRATE_GIVE_UP 60.0
-
-static int live_migrate(virDomainPtr dom, const char *name,
-			const struct nc_migrate_opts *o, struct nc_err *err)
-{
-	struct mig_job *j;
-	pthread_t t;
-	double t0 = mono(), last_t = t0, last_abort = 0;
-	uint64_t last_rem = 0;
-	bool aborted = false, timed_out = false, downtime_set = false;
-	int maxp = 0, result;
-
-	j = nc_xcalloc(1, sizeof(*j));
-	pthread_mutex_init(&j->mu, NULL);
-	virDomainRef(dom);
-	j->dom = dom;
-	j->dest = nc_xstrdup(o->dest_uri);
-	j->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
-		   VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_ABORT_ON_ERROR;
-	if (o->copy_storage)
-		j->flags |= VIR_MIGRATE_NON_SHARED_DISK;
-	if (o->auto_converge)
-		j->flags |= VIR_MIGRATE_AUTO_CONVERGE;
-	if (o->compression)
-		j->flags |= VIR_MIGRATE_COMPRESSED;
-	virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_DEST_NAME, name);
-	if (o->bandwidth_mib)
-		virTypedParamsAddULLong(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH,
-					o->bandwidth_mib);
-	/* before the migration starts, or its first pass already assumes the default */
-	if (o->max_downtime_ms && virDomainMigrateSetMaxDowntime(dom, o->max_downtime_ms, 0) == 0)
-		downtime_set = true;
-	if (pthread_create(&t, NULL, mig_thread, j) != 0) {
-		nc_err_set(err, "cannot start the migration thread");
-		mig_job_free(j);
-		return -1;
-	}
-	for (;;) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
-		virDomainJobInfo ji;
-		double now;
-		int done;
-
-		pthread_mutex_lock(&j->mu);
-		done = j->done;
-		pthread_mutex_unlock(&j->mu);
-		if (done)
-			break;
-		if (o->max_downtime_ms && !downtime_set &&
-		    virDomainMigrateSetMaxDowntime(dom, o->max_downtime_ms, 0) == 0)
-			downtime_set = true;
-		if (o->progress && virDomainGetJobInfo(dom, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE) {
-			struct nc_migrate_progress p;
-
-			now = mono();
-			p.total = ji.dataTotal;
-			p.remaining = ji.dataRemaining;
-			p.elapsed = now - t0;
-			p.speed = last_rem > p.remaining && now > last_t ?
-				  (double)(last_rem - p.remaining) / (now - last_t) : 0;
-			last_rem = p.remaining;
-			last_t = now;
-			o->progress(o->opaque, &p);
-		}
-		now = mono();
-		if (o->timeout_ms && (now - t0) * 1000 >= o->timeout_ms) {
-			timed_out = true;
-			/* the job may not be registered yet when the time is up, or the abort may
-			 * be lost while it is set up: keep asking */
-			if (now - last_abort >= NC_MIGRATE_REABORT) {
-				last_abort = now;
-				if (virDomainAbortJob(dom) == 0)
-					aborted = true;
-			}
-			if ((now - t0) - o->timeout_ms / 1000.0 >= NC_MIGRATE_GIVE_UP) {
-				bool finished;
-
-				pthread_mutex_lock(&j->mu);
-				finished = j->done;
-				if (!finished)
-					j->abandoned = true;
-				pthread_mutex_unlock(&j->mu);
-				if (!finished) {
-					pthread_detach(t);
-					nc_err_set(err, "migration timed out after %.1f s and libvirt did not end it "
-						   "within %.0f s of the abort; %s may still be migrating: see "
-						   "`virsh domjobinfo %s` on the source",
-						   o->timeout_ms / 1000.0, NC_MIGRATE_GIVE_UP, name, name);
-					return -1;
-				}
-				break;
-			}
-		}
-		nanosleep(&ts, NULL);
-	}
-	pthread_join(t, NULL);
-	result = j->result;
-	if (result < 0) {
-		if (aborted || timed_out)
-			nc_err_set(err, "migration timed out after %.1f s and was aborted; %s keeps running on the source",
-				   o->timeout_ms / 1000.0, name);
-		else
-			nc_err_set(err, "migration failed: %s", j->error);
-	}
-	mig_job_free(j);
-	return result < 0 ? -1 : 0;
-}
-
 static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const char *name,
 		      const struct nc_migrate_opts *o, struct nc_err *err)
 {
@@ -1558,7 +1394,7 @@ static int lv_migrate(struct nc_host_conn *pub, struct nc_host_conn *dpub, const
 	if (!o->live || c->sim || d->sim || strcmp(c->domain_type, "test") == 0)
 		ret = cold_move(d, dom, o->live && virDomainIsActive(dom) == 1, err);
 	else
-		ret = live_migrate(dom, name, o, err);
+		ret = nc_lv_live_migrate(dom, name, o, err);
 	virDomainFree(dom);
 	return ret;
 }
