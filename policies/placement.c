@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../spec/cluster.h"
+
 struct placed {
 	const struct nc_vm *vm;        /* NULL for a domain not in the spec */
 	const struct nc_map *labels;   /* the VM's effective labels (NULL: none) */
@@ -576,6 +578,12 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 	if (NC_IS_SET(vm->spec.placement.host) && strcmp(vm->spec.placement.host.v, name) != 0) {
 		if (why)
 			nc_buf_addf(why, "; %s: the VM is pinned to %s", name, vm->spec.placement.host.v);
+		return false;
+	}
+	if (!nc_spec_same_cluster(&vm->obj, &h->obj)) {   /* spec/cluster.h */
+		if (why)
+			nc_buf_addf(why, "; %s: in Cluster %s, not the VM's (%s)", name,
+				    nc_spec_cluster_name(ps->spec, &h->obj), nc_spec_cluster_name(ps->spec, &vm->obj));
 		return false;
 	}
 	if (!u->usable) {

@@ -26,6 +26,21 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags);
 void nc_tenant_validate(struct nc_spec *spec, struct nc_diags *diags);
 /* spec.migration of a VM or PlacementPolicy (spec/migration.c) */
 void nc_validate_migration(struct nc_diags *diags, const struct nc_migration *m);
+/* tenant.c: a file's path below the root it was loaded from ("teams/web/vms.yaml"); a folder
+ * as paths: lists write it (len bytes at the result, NULL with *why when it is not one);
+ * whether rel lies inside that folder.  Tenant and Cluster paths share them. */
+const char *nc_spec_rel_path(const struct nc_spec *spec, const char *file);
+const char *nc_spec_folder(const char *p, size_t *len, const char **why);
+bool nc_spec_inside(const char *rel, const char *p, size_t len);
+/* cluster.c: each Host's, VM's, pool's and network's cluster, and the rules (cluster.h) */
+void nc_cluster_validate(struct nc_spec *spec, struct nc_diags *diags);
+/* cluster.c: the Cluster whose paths hold file, from the objects as loaded (sorted or not) */
+const struct nc_cluster_def *nc_cluster_of_file(const struct nc_spec *spec, const char *file,
+						const struct nc_str **path);
+/* cluster.c: reports dup (same kind and name as first) when the two are in different clusters;
+ * false (nothing said) otherwise */
+bool nc_cluster_dup(const struct nc_spec *spec, struct nc_object *first, struct nc_object *dup,
+		    struct nc_diags *diags);
 /* parse.c: the per-value checks validate.c reuses. */
 int nc_check_label_key(const char *s, const char **why);
 int nc_check_label_value(const char *s, const char **why);

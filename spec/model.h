@@ -71,6 +71,7 @@ enum nc_kind {
 	NC_KIND_IMAGE,
 	NC_KIND_ALERT_RULE,
 	NC_KIND_TENANT,
+	NC_KIND_CLUSTER,             /* struct nc_cluster_def (spec/cluster.h) */
 	NC_KIND__COUNT
 };
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
@@ -87,6 +88,8 @@ struct nc_meta {
 	struct nc_map annotations;
 };
 
+struct nc_cluster_def;
+
 /* The header shared by every object; first member of each kind's struct. */
 struct nc_object {
 	struct nc_pos pos;          /* start of the document */
@@ -95,6 +98,10 @@ struct nc_object {
 	struct nc_str kind_str;
 	struct nc_meta meta;
 	bool invalid;               /* errors were found while converting it */
+	/* Hosts, VMs, StoragePools and Networks: the Cluster it belongs to (spec.cluster, else the
+	 * Cluster whose paths hold its file); NULL: no Cluster declared, or a shared object.
+	 * Ask nc_spec_cluster_of() (spec/cluster.h). */
+	const struct nc_cluster_def *cluster;
 };
 
 /* Host */
@@ -118,6 +125,7 @@ struct nc_host_spec {
 	struct nc_capacity capacity;
 	struct nc_overcommit overcommit;
 	struct nc_strlist fence;      /* names of the operator's fence devices (docs/ha.md); at most NC_HOST_MAX_FENCE */
+	struct nc_str cluster;        /* Cluster (spec/cluster.h) */
 };
 #define NC_HOST_MAX_FENCE 8
 struct nc_host { struct nc_object obj; struct nc_host_spec spec; };
@@ -258,6 +266,7 @@ struct nc_vm_spec {
 	struct nc_strlist depends_on; /* VMs brought up (and healthy) before this one */
 	struct nc_int wave;          /* 0..NC_WAVE_MAX, lower waves first */
 	struct nc_health_gate health;     /* the gate the VMs that wait for this one pass through */
+	struct nc_str cluster;       /* Cluster (spec/cluster.h) */
 };
 struct nc_vm {
 	struct nc_object obj;
@@ -319,6 +328,7 @@ struct nc_pool_spec {
 	struct nc_str path;
 	struct nc_rbd rbd;
 	struct nc_selector host_selector;
+	struct nc_str cluster;       /* Cluster (spec/cluster.h); unset: shared by every cluster */
 };
 struct nc_pool { struct nc_object obj; struct nc_pool_spec spec; };
 
@@ -338,6 +348,7 @@ struct nc_net_spec {
 	struct nc_bool dhcp;
 	struct nc_dhcp_range dhcp_range;
 	struct nc_bool autostart;    /* default true */
+	struct nc_str cluster;       /* Cluster (spec/cluster.h); unset: shared by every cluster */
 };
 struct nc_network { struct nc_object obj; struct nc_net_spec spec; };
 
@@ -459,6 +470,21 @@ struct nc_tenant_spec {
 	struct nc_strlist templates;
 };
 struct nc_tenant { struct nc_object obj; struct nc_tenant_spec spec; };
+
+/* Cluster (docs/federation.md; spec/cluster.h).  struct nc_cluster (reconciler/pass.h) is the
+ * observed hosts of a pass; this is the spec kind. */
+struct nc_cluster_transfer {
+	struct nc_pos pos;
+	struct nc_size bandwidth;    /* bytes per second of the cluster's WAN link */
+	struct nc_str backup_schedule; /* BackupSchedule whose repository receives transfers into it */
+	struct nc_bool live;         /* live moves into this cluster allowed; default true */
+};
+struct nc_cluster_spec {
+	struct nc_pos pos;
+	struct nc_strlist paths;     /* folders of the spec, relative to its root */
+	struct nc_cluster_transfer transfer;
+};
+struct nc_cluster_def { struct nc_object obj; struct nc_cluster_spec spec; };
 
 /* ---- the whole spec ---- */
 /* a path given to nc_spec_load: a file's tenant is found from its path below it */

@@ -15,6 +15,10 @@ const struct nc_noop_field nc_noop_fields[] = {
 	{ NC_KIND_ALERT_RULE, "metadata.labels",
 	  "nothing selects alert rules by label and they are not copied onto alerts" },
 	{ NC_KIND_TENANT, "metadata.labels", "nothing selects tenants by label" },
+	{ NC_KIND_CLUSTER, "metadata.labels", "nothing selects clusters by label" },
+	{ NC_KIND_CLUSTER, "spec.transfer.bandwidth", "not acted on yet (cross-cluster migration)" },
+	{ NC_KIND_CLUSTER, "spec.transfer.backupSchedule", "not acted on yet (cross-cluster migration)" },
+	{ NC_KIND_CLUSTER, "spec.transfer.live", "not acted on yet (cross-cluster migration)" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 

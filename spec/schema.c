@@ -111,6 +111,9 @@ static const struct nc_field host_spec_fields[] = {
 	F("fence", NC_F_STRLIST, struct nc_host_spec, fence, .check = NC_CHK_NAME,
 	  .doc = "names of the fence devices that fence this host when it fails, tried in order (at most 8); "
 		 "each is defined in the operator's fencing: configuration, never in the spec (docs/ha.md)"),
+	F("cluster", NC_F_STR, struct nc_host_spec, cluster, REF(NC_KIND_CLUSTER),
+	  .doc = "the Cluster this host belongs to (default: the Cluster whose paths hold its file; "
+		 "required once the spec declares a Cluster, docs/federation.md)"),
 };
 static const struct nc_schema host_spec_schema = SCHEMA("Host spec", struct nc_host_spec, host_spec_fields);
 static const struct nc_field host_root[] = { ROOT_FIELDS(struct nc_host, host_spec_schema) };
@@ -319,6 +322,9 @@ static const struct nc_field vm_spec_fields[] = {
 		 "gate, first"),
 	F("health", NC_F_STRUCT, struct nc_vm_spec, health, .sub = &health_schema,
 	  .doc = "the gate the VMs that wait for this one pass through (docs/plan.md)"),
+	F("cluster", NC_F_STR, struct nc_vm_spec, cluster, REF(NC_KIND_CLUSTER),
+	  .doc = "the Cluster this VM runs in (default: the Cluster whose paths hold its file; required "
+		 "once the spec declares a Cluster, docs/federation.md)"),
 };
 static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
 static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };
@@ -399,6 +405,9 @@ static const struct nc_field pool_spec_fields[] = {
 	F("rbd", NC_F_STRUCT, struct nc_pool_spec, rbd, .sub = &rbd_schema, .doc = "Ceph settings (rbd pools)"),
 	F("hostSelector", NC_F_STRUCT, struct nc_pool_spec, host_selector, .sub = &nc_schema_selector,
 	  .doc = "hosts that have this pool (default: all)"),
+	F("cluster", NC_F_STR, struct nc_pool_spec, cluster, REF(NC_KIND_CLUSTER),
+	  .doc = "the Cluster whose VMs may use this pool (default: the Cluster whose paths hold its file, "
+		 "else shared by every cluster)"),
 };
 static const struct nc_schema pool_spec_schema =
 	SCHEMA("StoragePool spec", struct nc_pool_spec, pool_spec_fields);
@@ -431,6 +440,9 @@ static const struct nc_field net_spec_fields[] = {
 	  .doc = "addresses DHCP hands out (default: the whole subnet but the host's and the broadcast address)"),
 	F("autostart", NC_F_BOOL, struct nc_net_spec, autostart,
 	  .doc = "start the network when the host's libvirt starts (default true)"),
+	F("cluster", NC_F_STR, struct nc_net_spec, cluster, REF(NC_KIND_CLUSTER),
+	  .doc = "the Cluster whose VMs may use this network (default: the Cluster whose paths hold its "
+		 "file, else shared by every cluster)"),
 };
 static const struct nc_schema net_spec_schema = SCHEMA("Network spec", struct nc_net_spec, net_spec_fields);
 static const struct nc_field net_root[] = { ROOT_FIELDS(struct nc_network, net_spec_schema) };
@@ -606,6 +618,33 @@ static const struct nc_schema tenant_spec_schema =
 static const struct nc_field tenant_root[] = { ROOT_FIELDS(struct nc_tenant, tenant_spec_schema) };
 static const struct nc_schema tenant_root_schema = SCHEMA("Tenant", struct nc_tenant, tenant_root);
 
+/* ---- Cluster (docs/federation.md, spec/cluster.h) ---- */
+static const struct nc_field cluster_transfer_fields[] = {
+	F("bandwidth", NC_F_SIZE, struct nc_cluster_transfer, bandwidth, .min = 1024,
+	  .doc = "bytes per second of this cluster's WAN link (e.g. 100MiB), for the time estimates of "
+		 "moves into it"),
+	F("backupSchedule", NC_F_STR, struct nc_cluster_transfer, backup_schedule,
+	  REF(NC_KIND_BACKUP_SCHEDULE),
+	  .doc = "the BackupSchedule whose repository lives in this cluster and receives transfers into it"),
+	F("live", NC_F_BOOL, struct nc_cluster_transfer, live,
+	  .doc = "live moves into this cluster allowed (default true)"),
+};
+static const struct nc_schema cluster_transfer_schema =
+	SCHEMA("transfer", struct nc_cluster_transfer, cluster_transfer_fields);
+
+static const struct nc_field cluster_spec_fields[] = {
+	F("paths", NC_F_STRLIST, struct nc_cluster_spec, paths,
+	  .doc = "folders of the spec, relative to its root (e.g. clusters/east), whose Hosts, VMs, "
+		 "StoragePools and Networks belong to the cluster unless they set spec.cluster; the longest "
+		 "path that holds a file wins; no two clusters share one"),
+	F("transfer", NC_F_STRUCT, struct nc_cluster_spec, transfer, .sub = &cluster_transfer_schema,
+	  .doc = "how VMs move into this cluster from another (docs/federation.md)"),
+};
+static const struct nc_schema cluster_spec_schema =
+	SCHEMA("Cluster spec", struct nc_cluster_spec, cluster_spec_fields);
+static const struct nc_field cluster_root[] = { ROOT_FIELDS(struct nc_cluster_def, cluster_spec_schema) };
+static const struct nc_schema cluster_root_schema = SCHEMA("Cluster", struct nc_cluster_def, cluster_root);
+
 const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 	[NC_KIND_HOST] = { "Host", "host", "hosts", sizeof(struct nc_host),
 			   &host_root_schema, &host_spec_schema,
@@ -636,6 +675,10 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 			     &tenant_root_schema, &tenant_spec_schema,
 			     "a team's folders of the spec, its quotas and the networks, pools and templates "
 			     "its VMs may use (docs/tenants.md)" },
+	[NC_KIND_CLUSTER] = { "Cluster", "cluster", "clusters", sizeof(struct nc_cluster_def),
+			      &cluster_root_schema, &cluster_spec_schema,
+			      "one of several clusters a repository declares: its hosts and VMs, and the pools "
+			      "and networks only it uses (docs/federation.md)" },
 };
 
 const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);

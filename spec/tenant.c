@@ -101,6 +101,22 @@ static bool inside(const char *rel, const char *p, size_t len)
 	return strncmp(rel, p, len) == 0 && (rel[len] == '/' || rel[len] == '\0');
 }
 
+/* the same three for spec/cluster.c (internal.h) */
+const char *nc_spec_rel_path(const struct nc_spec *spec, const char *file)
+{
+	return rel_path(spec, file);
+}
+
+const char *nc_spec_folder(const char *p, size_t *len, const char **why)
+{
+	return folder(p, len, why);
+}
+
+bool nc_spec_inside(const char *rel, const char *p, size_t len)
+{
+	return inside(rel, p, len);
+}
+
 const struct nc_tenant *nc_tenant_of_file(const struct nc_spec *spec, const char *file)
 {
 	const struct nc_tenant *t, *best = NULL;

@@ -43,6 +43,8 @@ void nc_spec_index(struct nc_spec *spec, struct nc_diags *diags)
 		spec->nobjs[k] = n;
 		for (i = 1, n = spec->nobjs[k] ? 1 : 0; i < spec->nobjs[k]; i++) {
 			if (strcmp(v[i]->meta.name.v, v[n - 1]->meta.name.v) == 0) {
+				if (nc_cluster_dup(spec, v[n - 1], v[i], diags))
+					continue;
 				nc_diag_error(diags, v[i]->meta.name.pos, "duplicate %s '%s'",
 					      nc_kinds[k].name, v[i]->meta.name.v);
 				nc_diag_note(diags, v[n - 1]->meta.name.pos, "first defined here");
@@ -1347,6 +1349,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_nic_ips(spec, diags);
 	check_order(spec, diags);
 	nc_tenant_validate(spec, diags);
+	nc_cluster_validate(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

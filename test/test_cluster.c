@@ -1,16 +1,191 @@
 /*
  * test_cluster.c - Clusters: the Cluster kind, plan --cluster, per-cluster serve and the federation view (issue 16).
- * (Its tests land with the feature.)
+ *
+ * Through the real binary on simulated hosts (libvirt's test driver kept in
+ * T/state), each test in its own temporary directory T holding a copy of
+ * examples/federation in T/spec (Clusters east and west, one folder each,
+ * shared templates and pool in spec/shared).
  */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tests.h"
+#include "testutil.h"
+
+static char tdir[64];
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nc-cluster-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_int_eq(nc_run_inq(tdir, "cp -r '%s/examples/federation' spec", NC_SOURCE_DIR), 0);
+}
+
+static void teardown(void)
+{
+	nc_run_inq("/tmp", "rm -rf '%s'", tdir);
+}
+
+#define sh(r, ...) nc_run_in((r), tdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(tdir, __VA_ARGS__)
+#define PLAN "$NC plan spec --state-dir state"
+#define APPLY "$NC apply spec --state-dir state --auto-approve"
+
+/* appends a file's text (YAML) to spec/REL */
+static void add(const char *rel, const char *yaml)
+{
+	char *path = nc_xasprintf("%s/spec/%s", tdir, rel);
+	FILE *f = fopen(path, "a");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	fclose(f);
+	free(path);
+}
+
+/* got equals want, or the first line that differs (Check cuts long messages) */
+static void same(const char *got, const char *want)
+{
+	char *d = strcmp(got, want) ? nc_first_diff(want, got) : NULL;
+
+	ck_assert_msg(!d, "%s", d);
+}
+
+#define VMDOC(name) "---\napiVersion: novacron.io/v1\nkind: VM\nmetadata:\n  name: " name "\nspec:\n"
+
+/* the example is valid; its count line names the clusters */
+START_TEST(test_cluster_example_valid)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 0);
+	ck_assert_str_eq(r.out, "valid: 4 files, 13 documents, 0 warnings\n  3 hosts, 1 template, 3 VMs, "
+			 "1 placement policy, 1 storage pool, 2 networks, 0 backup schedules, 0 images, "
+			 "0 alert rules, 0 tenants, 2 clusters\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC validate spec -o json"), 0);
+	HASJ(r.out, "\"Tenant\": 0, \"Cluster\": 2}");
+	nc_run_free(&r);
+	/* without a Cluster: the line and JSON of before (no "clusters") */
+	ck_assert_int_eq(sh(&r, "$NC validate '%s/examples/quickstart' -o json", NC_SOURCE_DIR), 0);
+	HASJ(r.out, "\"Tenant\": 0}");
+	HASNT(r.out, "Cluster");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* every rule with its exact position */
+START_TEST(test_cluster_validate_errors)
+{
+	struct nc_run r;
+
+	/* lines 1-7 of each added document: ---, apiVersion, kind, metadata, name, spec, ... */
+	add("clusters/west/west.yaml",
+	    VMDOC("web-east-1") "  template: small\n"                        /* 29-35: declared twice */
+	    VMDOC("pinned") "  template: small\n  cluster: east\n"            /* 36-45 */
+	    "  nics: [{name: eth0, network: east-lan}]\n  placement: {host: west-kvm1}\n"
+	    VMDOC("foreign") "  template: small\n  nics:\n    - name: eth0\n      network: east-lan\n" /* 46-55 */
+	    "  placement:\n    hostSelector: {matchLabels: {side: east}}\n");
+	add("clusters/east/east.yaml",
+	    "---\napiVersion: novacron.io/v1\nkind: Host\nmetadata:\n  name: east-kvm3\n  labels: {side: east}\n"
+	    "spec:\n  uri: sim:///east-kvm3\n");
+	add("shared/shared.yaml", VMDOC("orphan") "  template: small\n"
+	    "---\napiVersion: novacron.io/v1\nkind: Cluster\nmetadata:\n  name: south\nspec:\n"
+	    "  paths: [clusters/east, /abs]\n");
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	same(r.err,
+		"spec/clusters/west/west.yaml:33:9: error: VM 'web-east-1' is declared in two clusters, 'east' and "
+		"'west': an object belongs to one cluster, and names are unique across the repository "
+		"(docs/federation.md)\n"
+		"spec/clusters/east/east.yaml:28:9: note: declared in Cluster 'east' here\n"
+		"spec/clusters/west/west.yaml:43:12: error: VM 'pinned' sets cluster 'east' but is declared in a "
+		"folder of Cluster 'west' (clusters/west/west.yaml): an object belongs to one cluster; move its "
+		"file or change spec.cluster\n"
+		"spec/clusters.yaml:18:11: note: Cluster 'west' claims the folder here\n"
+		"spec/clusters/west/west.yaml:45:21: error: VM 'pinned' of Cluster 'east' uses Host 'west-kvm1' of "
+		"Cluster 'west': a VM runs on hosts of its own cluster\n"
+		"spec/clusters/west/west.yaml:55:16: error: VM 'foreign' of Cluster 'west' uses Network 'east-lan' "
+		"of Cluster 'east': a VM's NICs use its cluster's networks and shared ones (without a cluster)\n"
+		"spec/clusters/west/west.yaml:57:19: error: VM 'foreign' of Cluster 'west': placement.hostSelector "
+		"selects no host of its cluster, only hosts of others (Host 'east-kvm3' of Cluster 'east'): a VM "
+		"runs on hosts of its own cluster\n"
+		"spec/shared/shared.yaml:40:9: error: VM 'orphan' belongs to no cluster: the spec declares clusters "
+		"('east', 'south' and 'west'), so every host and VM sets spec.cluster or is declared in a folder of "
+		"a Cluster's spec.paths\n"
+		"spec/shared/shared.yaml:49:11: error: path 'clusters/east' is claimed by Cluster 'east' and "
+		"Cluster 'south': a folder belongs to one cluster\n"
+		"spec/clusters.yaml:11:11: note: Cluster 'east' claims it here\n"
+		"spec/shared/shared.yaml:49:26: error: Cluster 'south': path '/abs' is not a folder of the spec: an "
+		"absolute path; write it relative to the spec's root (e.g. teams/web)\n"
+		"invalid: 8 errors, 0 warnings in 4 files\n"
+		"  4 hosts, 1 template, 6 VMs, 1 placement policy, 1 storage pool, 2 networks, 0 backup schedules, "
+		"0 images, 0 alert rules, 0 tenants, 3 clusters\n");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* a pool of one cluster used through a shared template, and a missing cluster name */
+START_TEST(test_cluster_validate_template_pool)
+{
+	struct nc_run r;
+
+	add("clusters/east/east.yaml",
+	    "---\napiVersion: novacron.io/v1\nkind: StoragePool\nmetadata:\n  name: east-fast\n"
+	    "spec:\n  type: dir\n  path: /var/lib/novacron/pools/fast\n");
+	add("shared/shared.yaml",
+	    "---\napiVersion: novacron.io/v1\nkind: Template\nmetadata:\n  name: fast\nspec:\n  inherits: small\n"
+	    "  disks:\n    - name: root\n      pool: east-fast\n"
+	    "---\napiVersion: novacron.io/v1\nkind: Host\nmetadata:\n  name: lost\nspec:\n  uri: sim:///lost\n"
+	    "  cluster: north\n");
+	add("clusters/west/west.yaml", VMDOC("quick") "  template: fast\n");
+	ck_assert_int_eq(sh(&r, "$NC validate spec"), 1);
+	HAS(r.err, "spec/shared/shared.yaml:45:13: error: VM 'quick' of Cluster 'west' uses StoragePool 'east-fast' "
+		   "of Cluster 'east': a VM's disks use its cluster's pools and shared ones (without a cluster)\n"
+		   "spec/clusters/west/west.yaml:33:9: note: VM 'quick' is declared here\n");
+	HAS(r.err, "spec/shared/shared.yaml:53:12: error: no Cluster named 'north'");
+	HAS(r.err, "invalid: 2 errors");
+	nc_run_free(&r);
+}
+END_TEST
+
+/* placement never crosses clusters: a drained host's VM stays rather than move to another cluster */
+START_TEST(test_cluster_placement)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(sh(&r, "$NC get vms spec --state-dir state"), 0);
+	HAS(r.out, "web-west-1  west-kvm1");
+	HASNT(r.out, "web-east-1  west");
+	HASNT(r.out, "web-east-2  west");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("sed -i 's|  uri: sim:///west-kvm1|&\\n  maintenance: true|' spec/clusters/west/west.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "warning: cannot move web-west-1 off west-kvm1 (drain: west-kvm1 is in maintenance): no host "
+		   "fits: east-kvm1: in Cluster east, not the VM's (west); east-kvm2: in Cluster east, not the VM's "
+		   "(west); it stays\n");
+	nc_run_free(&r);
+	/* east's drain moves within east */
+	ck_assert_int_eq(shq("sed -i 's|  uri: sim:///east-kvm1|&\\n  maintenance: true|' spec/clusters/east/east.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "  ~ web-east-1: migrate east-kvm1 -> east-kvm2 (live)\n");
+	nc_run_free(&r);
+}
+END_TEST
 
 Suite *nc_suite_cluster(void)
 {
 	Suite *s = suite_create("cluster");
 	TCase *tc = tcase_create("cluster");
 
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_cluster_example_valid);
+	tcase_add_test(tc, test_cluster_validate_errors);
+	tcase_add_test(tc, test_cluster_validate_template_pool);
+	tcase_add_test(tc, test_cluster_placement);
 	suite_add_tcase(s, tc);
 	return s;
 }

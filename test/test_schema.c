@@ -71,9 +71,9 @@ START_TEST(test_schema_docs_copy)
 	HAS(again.out, "\"maxDowntime\"");
 	HASNT(again.out, "\"keepDaily\"");
 	nc_run_free(&again);
-	nc_run_novacron(&again, "schema --kind Cluster");
+	nc_run_novacron(&again, "schema --kind Deployment");
 	ck_assert_int_eq(again.status, 1);
-	HAS(again.err, "unknown kind 'Cluster'");
+	HAS(again.err, "unknown kind 'Deployment'");
 	nc_run_free(&again);
 	nc_run_novacron(&again, "schema extra");
 	ck_assert_int_eq(again.status, 1);

@@ -100,7 +100,7 @@ START_TEST(test_unknown_kind)
 	       "t.yaml:2:7: error: unknown kind 'Vm'; did you mean 'VM'?\n");
 	EXPECT("apiVersion: novacron.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n",
 	       "t.yaml:2:7: error: unknown kind 'Deployment' (expected Host, Template, VM, "
-	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image, AlertRule or Tenant)\n");
+	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image, AlertRule, Tenant or Cluster)\n");
 	EXPECT("apiVersion: novacron.io/v1\nmetadata: {name: a}\n",
 	       "t.yaml:1:1: error: missing required key 'kind'\n");
 }
@@ -131,7 +131,7 @@ START_TEST(test_unknown_key_list)
 {
 	EXPECT(DOC("Network", "n") "spec:\n  type: bridge\n  bridge: br0\n  colour: blue\n",
 	       "t.yaml:9:3: error: unknown key 'colour' in Network spec "
-	       "(valid keys: type, bridge, subnet, subnet6, dhcp, dhcpRange, autostart)\n");
+	       "(valid keys: type, bridge, subnet, subnet6, dhcp, dhcpRange, autostart, cluster)\n");
 }
 END_TEST
 
@@ -1305,34 +1305,56 @@ START_TEST(test_noop_fields_warn)
 		const char *path;
 		const char *yaml;
 		const char *want;
+		const char *without;   /* the same object without the field (NULL: line 6 taken out) */
 	} cases[] = {
 		{ NC_KIND_TEMPLATE, "metadata.labels",
 		  DOC("Template", "t") "  labels: {tier: web}\nspec:\n  vcpus: 1\n",
 		  "t.yaml:6:11: warning: Template 't': metadata.labels is accepted but not acted on yet: "
 		  "a Template's own labels are not given to its VMs and nothing selects templates "
-		  "(spec.labels are the labels its VMs carry)\n" },
+		  "(spec.labels are the labels its VMs carry)\n", NULL },
 		{ NC_KIND_PLACEMENT_POLICY, "metadata.labels",
 		  DOC("PlacementPolicy", "p") "  labels: {a: b}\nspec:\n  vmSelector: {matchLabels: {a: b}}\n",
 		  "t.yaml:6:11: warning: PlacementPolicy 'p': metadata.labels is accepted but not acted on "
-		  "yet: nothing selects placement policies by label\n" },
+		  "yet: nothing selects placement policies by label\n", NULL },
 		{ NC_KIND_BACKUP_SCHEDULE, "metadata.labels",
 		  DOC("BackupSchedule", "b") "  labels: {a: b}\nspec:\n  schedule: '@daily'\n"
 		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
 		  "t.yaml:6:11: warning: BackupSchedule 'b': metadata.labels is accepted but not acted on yet: "
-		  "nothing selects backup schedules by label\n" },
+		  "nothing selects backup schedules by label\n", NULL },
 		{ NC_KIND_NETWORK, "metadata.labels",
 		  DOC("Network", "n") "  labels: {a: b}\nspec: {type: bridge, bridge: br0}\n",
 		  "t.yaml:6:11: warning: Network 'n': metadata.labels is accepted but not acted on yet: "
-		  "nothing selects networks by label\n" },
+		  "nothing selects networks by label\n", NULL },
 		{ NC_KIND_ALERT_RULE, "metadata.labels",
 		  DOC("AlertRule", "a") "  labels: {a: b}\nspec:\n  target: host\n  metric: up\n"
 		  "  threshold: {op: \"<\", value: 1}\n",
 		  "t.yaml:6:11: warning: AlertRule 'a': metadata.labels is accepted but not acted on yet: "
-		  "nothing selects alert rules by label and they are not copied onto alerts\n" },
+		  "nothing selects alert rules by label and they are not copied onto alerts\n", NULL },
 		{ NC_KIND_TENANT, "metadata.labels",
 		  DOC("Tenant", "t") "  labels: {a: b}\nspec: {paths: [teams/t]}\n",
 		  "t.yaml:6:11: warning: Tenant 't': metadata.labels is accepted but not acted on yet: "
-		  "nothing selects tenants by label\n" },
+		  "nothing selects tenants by label\n", NULL },
+		{ NC_KIND_CLUSTER, "metadata.labels",
+		  DOC("Cluster", "c") "  labels: {a: b}\nspec: {paths: [east]}\n",
+		  "t.yaml:6:11: warning: Cluster 'c': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects clusters by label\n", NULL },
+		{ NC_KIND_CLUSTER, "spec.transfer.bandwidth",
+		  DOC("Cluster", "c") "spec:\n  transfer:\n    bandwidth: 100MiB\n",
+		  "t.yaml:8:16: warning: Cluster 'c': spec.transfer.bandwidth is accepted but not acted on yet: "
+		  "not acted on yet (cross-cluster migration)\n",
+		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
+		{ NC_KIND_CLUSTER, "spec.transfer.backupSchedule",
+		  DOC("Cluster", "c") "spec:\n  transfer:\n    backupSchedule: b\n"
+		  "---\n" DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n"
+		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
+		  "t.yaml:8:21: warning: Cluster 'c': spec.transfer.backupSchedule is accepted but not acted on "
+		  "yet: not acted on yet (cross-cluster migration)\n",
+		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
+		{ NC_KIND_CLUSTER, "spec.transfer.live",
+		  DOC("Cluster", "c") "spec:\n  transfer:\n    live: false\n",
+		  "t.yaml:8:11: warning: Cluster 'c': spec.transfer.live is accepted but not acted on yet: "
+		  "not acted on yet (cross-cluster migration)\n",
+		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
 	};
 	size_t i, k;
 
@@ -1354,7 +1376,12 @@ START_TEST(test_noop_fields_warn)
 			      nc_kind_name(cases[i].kind), cases[i].path, got, cases[i].want);
 		free(got);
 		/* the same object without the field: no warning at all */
-		{
+		if (cases[i].without) {
+			got = diags_of(cases[i].without);
+			ck_assert_msg(strcmp(got, "") == 0, "%s without %s: %s", nc_kind_name(cases[i].kind),
+				      cases[i].path, got);
+			free(got);
+		} else {
 			char *l6 = without, *end;
 			int line;
 
