@@ -163,6 +163,10 @@ struct nc_observed_host {
 	struct nc_host_secret *secrets;  /* usage ceph, sorted by uuid */
 	size_t nsecrets;
 	bool no_secrets;         /* the driver has no secrets (libvirt's test driver) */
+	/* netfs pools of this host that cannot be read (reconciler/netfs.c fills them):
+	 * "storage pool P (netfs S:/E): why", sorted; the host is degraded */
+	char **degraded;
+	size_t ndegraded;
 };
 void nc_observed_host_release(struct nc_observed_host *h);
 

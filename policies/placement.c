@@ -89,7 +89,7 @@ static double vm_disk(const struct nc_spec *spec, const struct nc_vm *vm)
 		const struct nc_pool *p = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL,
 									       d->pool.v);
 
-		if (!p || p->spec.type.v != NC_POOL_RBD)
+		if (!nc_pool_is_shared(p))   /* rbd and netfs take no room on the host */
 			sum += (double)d->size.v;
 	}
 	return sum;

@@ -101,6 +101,12 @@ void nc_pool_def_from_spec(struct nc_pool_def *out, const struct nc_pool *pool)
 	} else {
 		out->type = "dir";
 		out->path = pool->spec.path.v ? pool->spec.path.v : "/var/lib/novacron";
+		if (nc_pool_is_netfs(pool)) {
+			/* a dir pool on an NFS share (drivers/storage/netfs.c) */
+			out->netfs_server = pool->spec.netfs.server.v;
+			out->netfs_export = pool->spec.netfs.export_path.v;
+			out->netfs_version = NC_IS_SET(pool->spec.netfs.version) ? (int)pool->spec.netfs.version.v : 0;
+		}
 	}
 }
 

@@ -216,6 +216,7 @@ static char *duration_pattern(uint64_t min, uint64_t max)
 #define LABEL_NAME_RE "[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 #define DNS_LABEL_RE "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 #define LABEL_KEY_RE "^(?:(?=[^/]{1,253}/)" DNS_LABEL_RE "(?:\\." DNS_LABEL_RE ")*/)?" LABEL_NAME_RE "$"
+#define LABEL_NAME_HOST_RE "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 #define ABS_PATH_RE "(?!.*/\\.\\.(?:/|$))/[^" CTL "]*"
 
 static const char *check_pattern(enum nc_fcheck chk)
@@ -239,6 +240,8 @@ static const char *check_pattern(enum nc_fcheck chk)
 	case NC_CHK_CEPH_NAME: return "^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,126}$";
 	case NC_CHK_MACHINE: return "^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,62}$";
 	case NC_CHK_PRINTABLE: return "^[^" CTL "]*$";
+	case NC_CHK_HOSTNAME:
+		return "^(?:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|" LABEL_NAME_HOST_RE "(?:\\." LABEL_NAME_HOST_RE ")*)$";
 	case NC_CHK_ALERT_TEMPLATE:
 	case NC_CHK_LABELS:
 	case NC_CHK_NONE:

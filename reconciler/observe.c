@@ -18,6 +18,7 @@
 #include "connections.h"
 #include "hostrec.h"
 #include "images.h"
+#include "netfs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct job {
 	struct nc_image_vol *images;
 	size_t nimages;
 	bool declared;                   /* a host of the spec (not a recorded one) */
+	const struct nc_host *host;      /* declared: its spec */
 	bool skip;                       /* not contacted (nc_observe_opts.skip_hosts) */
 };
 
@@ -154,6 +156,9 @@ static void *worker(void *arg)
 
 		if (r == 0 && s->spec && j->declared)
 			nc_images_observe(&imgs, &nimgs, conn, s->spec);
+		/* its netfs pools that cannot be read: a degraded host (netfs.h) */
+		if (r == 0 && s->spec && j->declared)
+			nc_netfs_observe(conn, s->spec, j->host, &obs);
 		/* the libvirt networks: a host without a network driver is still a host */
 		if (r == 0) {
 			struct nc_err nerr = { "" };
@@ -403,6 +408,7 @@ void nc_observe(struct nc_cluster *out, const struct nc_spec *spec,
 			s->jobs[i].refused = nc_xstrdup(e.msg);
 		s->jobs[i].shown = nc_xstrdup(h->spec.uri.v);
 		s->jobs[i].declared = true;
+		s->jobs[i].host = h;
 		s->jobs[i].skip = skipped(opts, h->obj.meta.name.v);
 		out->hosts[i].migration_uri = nc_connection_uri(h, conns, true, &e);
 	}

@@ -21,6 +21,7 @@
  */
 #include "pass.h"
 #include "volumes.h"
+#include "netfs.h"
 #include "plan-int.h"
 #include "ha.h"
 #include "../drivers/network/network.h"
@@ -892,29 +893,38 @@ static void fence_words(struct nc_buf *b, const struct nc_ha_host *h)
  * in a dir pool: it lives on one host), whose spec name and pool go to
  * *local_disk and *local_pool (NULL: none).
  */
-static size_t vm_disks(const struct nc_vm *vm, const struct nc_desired *des, const char ***rbd,
-		       const char **local_disk, const char **local_pool)
+static size_t vm_disks(const struct nc_spec *spec, const struct nc_vm *vm, const struct nc_desired *des,
+		       const char ***rbd, const char **local_disk, const char **local_pool, bool *netfs)
 {
 	size_t i, k, n = 0;
 
 	*rbd = nc_xcalloc(des->def.ndisks + 1, sizeof(**rbd));
 	*local_disk = *local_pool = NULL;
+	*netfs = false;
 	for (i = 0; i < des->def.ndisks; i++) {
 		const struct nc_disk_def *d = &des->def.disks[i];
+		const char *pool = NULL;
 
 		if (d->type && strcmp(d->type, "network") == 0) {
 			for (k = n; k > 0 && strcmp((*rbd)[k - 1], d->source) > 0; k--)
 				(*rbd)[k] = (*rbd)[k - 1];
 			(*rbd)[k] = d->source;
 			n++;
+			continue;
+		}
+		for (k = 0; k < vm->eff.disks.n; k++) {
+			const struct nc_disk *s = (const struct nc_disk *)vm->eff.disks.v + k;
+
+			if (NC_IS_SET(s->name) && strcmp(s->name.v, d->name) == 0 && NC_IS_SET(s->pool))
+				pool = s->pool.v;
+		}
+		/* a file on an NFS share every host mounts: reachable from another host, but no
+		 * disk fence covers it (only a fence of the whole host does) */
+		if (pool && nc_pool_is_netfs((const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, pool))) {
+			*netfs = true;
 		} else if (!*local_disk) {
 			*local_disk = d->name;
-			for (k = 0; k < vm->eff.disks.n; k++) {
-				const struct nc_disk *s = (const struct nc_disk *)vm->eff.disks.v + k;
-
-				if (NC_IS_SET(s->name) && strcmp(s->name.v, d->name) == 0 && NC_IS_SET(s->pool))
-					*local_pool = s->pool.v;
-			}
+			*local_pool = pool;
 		}
 	}
 	return n;
@@ -956,7 +966,7 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 	struct nc_buf hosts = NC_BUF_INIT, why = NC_BUF_INIT;
 	size_t i, k, nr = 0, nrbd;
 	size_t *r = nc_xcalloc(c->nhosts + 1, sizeof(*r));
-	bool restart = NC_IS_SET(vm->spec.ha.policy) && vm->spec.ha.policy.v == NC_HA_RESTART;
+	bool restart = NC_IS_SET(vm->spec.ha.policy) && vm->spec.ha.policy.v == NC_HA_RESTART, netfs;
 	int ret = -1;
 
 	for (i = 0; i < c->ngone; i++)
@@ -975,7 +985,7 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 		ret = 0;
 		goto out;
 	}
-	nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	nrbd = vm_disks(p->spec, vm, des, &rbd, &local_disk, &local_pool, &netfs);
 	if (!restart) {
 		add_note(p, alloc_n, NC_NOTE_WARNING, name,
 			 "VM %s was last seen on %s, which cannot be read: it is not restarted elsewhere, its "
@@ -989,7 +999,7 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 		if (local_pool)
 			add_note(p, alloc_n, NC_NOTE_WARNING, name,
 				 "VM %s cannot be restarted elsewhere: disk %s is on local pool %s of %s host %s "
-				 "(only disks in rbd pools can be reached from another host)", name, local_disk,
+				 "(only disks in rbd and netfs pools can be reached from another host)", name, local_disk,
 				 local_pool, ha_entry(opts, hn) ? "failed" : "unreachable", hn);
 		else
 			add_note(p, alloc_n, NC_NOTE_WARNING, name,
@@ -1015,7 +1025,7 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 				 "(novacron fence confirm %s fences it by hand)", name, hn, hn);
 			goto out;
 		}
-		if (!nc_ha_vm_fenced(h, rbd, nrbd, false)) {
+		if (!nc_ha_vm_fenced(h, rbd, nrbd, netfs)) {
 			const char *miss = NULL;
 
 			for (i = 0; i < nrbd && !miss; i++)
@@ -1023,7 +1033,12 @@ static int ha_check(struct nc_plan *p, size_t *alloc_n, const struct nc_cluster 
 					miss = rbd[i];
 			nc_buf_reset(&why);
 			fence_words(&why, h);
-			if (miss)
+			if (netfs && !miss)
+				add_note(p, alloc_n, NC_NOTE_WARNING, name,
+					 "VM %s is not restarted elsewhere: host %s was fenced disk by disk (%s) and VM %s "
+					 "has disks in a netfs pool, which no disk fence covers; only a fence of the "
+					 "whole host does (novacron fence confirm %s)", name, hn, why.buf, name, hn);
+			else if (miss)
 				add_note(p, alloc_n, NC_NOTE_WARNING, name,
 					 "VM %s is not restarted elsewhere: host %s failed and was fenced (%s), but not "
 					 "for rbd disk %s, which its old copy may still write (novacron fence confirm %s "
@@ -1066,17 +1081,19 @@ out:
  * fenced as a whole or for each of vm's rbd disks)?  Then no copy of vm
  * can write anywhere unseen.  An unreachable undeclared host never does.
  */
-static bool unreachable_all_fence(const struct nc_cluster *c, const struct nc_plan_opts *opts,
+static bool unreachable_all_fence(const struct nc_spec *spec, const struct nc_cluster *c,
+				  const struct nc_plan_opts *opts,
 				  const struct nc_vm *vm, const struct nc_desired *des)
 {
 	const char **rbd = NULL, *local_disk, *local_pool;
-	size_t i, nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	bool netfs;
+	size_t i, nrbd = vm_disks(spec, vm, des, &rbd, &local_disk, &local_pool, &netfs);
 	bool all = c->gone_unreachable == 0;
 
 	for (i = 0; i < c->nhosts && all; i++)
 		if (c->hosts[i].status != NC_HOST_OK)
 			all = nc_ha_vm_fenced(ha_entry(opts, c->hosts[i].spec->obj.meta.name.v), rbd, nrbd,
-					      local_disk != NULL);
+					      local_disk != NULL || netfs);
 	free(rbd);
 	return all;
 }
@@ -1210,11 +1227,12 @@ static void ha_restart_in_place(struct nc_plan *p, size_t *alloc_a, const struct
 	struct nc_action *a = NULL;
 	struct nc_buf fw = NC_BUF_INIT;
 	size_t i, nrbd;
+	bool netfs;
 
 	/* restarted elsewhere after this failure: the other copy may run where it cannot be seen now */
 	if (!h || !h->fenced || h->whole_host || nc_ha_list_has(h->recovered, h->nrecovered, name))
 		return;
-	nrbd = vm_disks(vm, des, &rbd, &local_disk, &local_pool);
+	nrbd = vm_disks(p->spec, vm, des, &rbd, &local_disk, &local_pool, &netfs);
 	for (i = 0; i < nrbd && !hit; i++)
 		if (nc_ha_list_has(h->disks, h->ndisks, rbd[i]))
 			hit = rbd[i];
@@ -1788,10 +1806,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			const char *hn = c->hosts[at->host].spec->obj.meta.name.v;
 			const struct nc_ha_host *h = ha_entry(opts, hn);
 
-			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) && unreachable_all_fence(c, opts, vm, des))
+			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) && unreachable_all_fence(spec, c, opts, vm, des))
 				takeover = true;
 			if (h && nc_ha_list_has(h->recovered, h->nrecovered, name) &&
-			    !unreachable_all_fence(c, opts, vm, des)) {
+			    !unreachable_all_fence(spec, c, opts, vm, des)) {
 				add_note(&p, &alloc_n, NC_NOTE_WARNING, name,
 					 "VM %s on %s is the copy left behind when %s failed: %s was restarted "
 					 "elsewhere, and that copy may run on a host that cannot be read now; this one "
@@ -2046,6 +2064,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 
 	plan_copies(&p, spec, c);
 	nc_plan_networks(&p, &alloc_a, &alloc_n, spec, c, opts);
+	nc_plan_netfs(&p, &alloc_n, c);     /* degraded hosts: netfs pools that cannot be read */
 	nc_plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
 	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
 

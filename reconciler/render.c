@@ -242,10 +242,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			char mem[32];
 
 			nc_size_format(v->obs.node.memory, mem, sizeof(mem));
-			nc_buf_addf(out, "  %-12s %-24s ok, %u CPUs, %s, %zu domain%s%s\n", host_name(c, i),
+			nc_buf_addf(out, "  %-12s %-24s ok, %u CPUs, %s, %zu domain%s%s%s\n", host_name(c, i),
 				    v->spec->spec.uri.v, v->obs.node.cpus, mem, v->obs.ndoms,
 				    v->obs.ndoms == 1 ? "" : "s",
-				    v->spec->spec.maintenance.v ? ", maintenance" : "");
+				    v->spec->spec.maintenance.v ? ", maintenance" : "",
+				    v->obs.ndegraded ? ", degraded (a netfs pool cannot be read)" : "");
 		} else {
 			nc_buf_addf(out, "  %-12s %-24s %sunreachable%s: ", host_name(c, i),
 				    v->spec->spec.uri.v, o->color ? C_RED : "", r);

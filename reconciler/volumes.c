@@ -316,7 +316,8 @@ size_t nc_volumes_local(struct nc_local_vol **out, const struct nc_spec *spec, c
 		if (!pool)
 			continue;
 		nc_pool_def_from_spec(&pd, pool);
-		if (!pd.type || strcmp(pd.type, "dir") != 0 || !pd.path)
+		/* netfs: every host of the pool sees the same files, nothing to copy */
+		if (!pd.type || strcmp(pd.type, "dir") != 0 || !pd.path || pd.netfs_server)
 			continue;
 		v = nc_xreallocarray(v, n + 1, sizeof(*v));
 		v[n].pd = pd;

@@ -44,5 +44,8 @@ bool nc_cluster_dup(const struct nc_spec *spec, struct nc_object *first, struct 
 /* parse.c: the per-value checks validate.c reuses. */
 int nc_check_label_key(const char *s, const char **why);
 int nc_check_label_value(const char *s, const char **why);
+/* netfs.c: a host name or an IP address (NC_CHK_HOSTNAME); a netfs pool's cross-field rules. */
+int nc_check_hostname(const char *s, const char **why);
+void nc_netfs_check_pool(struct nc_diags *diags, const struct nc_pool *p);
 
 #endif

@@ -314,7 +314,7 @@ struct nc_policy_spec {
 struct nc_policy { struct nc_object obj; struct nc_policy_spec spec; };
 
 /* StoragePool */
-enum nc_pool_type { NC_POOL_DIR, NC_POOL_RBD };
+enum nc_pool_type { NC_POOL_DIR, NC_POOL_RBD, NC_POOL_NETFS };
 struct nc_rbd {
 	struct nc_pos pos;
 	struct nc_str pool;
@@ -322,15 +322,27 @@ struct nc_rbd {
 	struct nc_str user;
 	struct nc_str key_file;      /* cephx key (keyring or bare key), inside paths.secrets */
 };
+/* netfs pools: an NFS export libvirt mounts at path on each host (docs/storage.md) */
+struct nc_netfs {
+	struct nc_pos pos;
+	struct nc_str server;        /* a host name or an IP address (spec/netfs.c) */
+	struct nc_str export_path;   /* the export on the server: an absolute path */
+	struct nc_int version;       /* 3 or 4; unset: mount negotiates */
+};
 struct nc_pool_spec {
 	struct nc_pos pos;
 	struct nc_enum type;         /* enum nc_pool_type */
 	struct nc_str path;
 	struct nc_rbd rbd;
+	struct nc_netfs netfs;
 	struct nc_selector host_selector;
 	struct nc_str cluster;       /* Cluster (spec/cluster.h); unset: shared by every cluster */
 };
 struct nc_pool { struct nc_object obj; struct nc_pool_spec spec; };
+/* A pool every host of it sees the same volumes in (rbd, netfs): a VM whose disks are all in
+ * such pools moves without copying them, and HA may restart it elsewhere (spec/netfs.c). */
+bool nc_pool_is_shared(const struct nc_pool *p);
+bool nc_pool_is_netfs(const struct nc_pool *p);
 
 /* Network */
 enum nc_net_type { NC_NET_BRIDGE, NC_NET_NAT, NC_NET_ISOLATED };

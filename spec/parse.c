@@ -444,6 +444,8 @@ static int check_string(enum nc_fcheck chk, const char *s, const char **why)
 			*why = "an AlertRule summary with unknown placeholders or control characters";
 		return r;
 	}
+	case NC_CHK_HOSTNAME:
+		return nc_check_hostname(s, why);
 	case NC_CHK_NONE:
 	case NC_CHK_LABELS:
 		return 0;

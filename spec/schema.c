@@ -19,7 +19,7 @@ static const char *const strategy_values[] = { "spread", "pack", "balanced", NUL
 static const char *const load_mode_values[] = { "static", "observed", "both", NULL };
 static const char *const affinity_type_values[] = { "affinity", "antiAffinity", NULL };
 static const char *const affinity_mode_values[] = { "required", "preferred", NULL };
-static const char *const pool_type_values[] = { "dir", "rbd", NULL };
+static const char *const pool_type_values[] = { "dir", "rbd", "netfs", NULL };
 static const char *const net_type_values[] = { "bridge", "nat", "isolated", NULL };
 static const char *const target_type_values[] = { "dir", "rados", "s3", "swift", NULL };
 static const char *const compression_values[] = { "zstd", "none", NULL };
@@ -397,12 +397,25 @@ static const struct nc_field rbd_fields[] = {
 };
 static const struct nc_schema rbd_schema = SCHEMA("rbd", struct nc_rbd, rbd_fields);
 
+static const struct nc_field netfs_fields[] = {
+	F("server", NC_F_STR, struct nc_netfs, server, .required = 1, .check = NC_CHK_HOSTNAME,
+	  .doc = "the NFS server: a host name or an IP address (never a URL or a path)"),
+	F("export", NC_F_STR, struct nc_netfs, export_path, .required = 1, .check = NC_CHK_ABS_PATH,
+	  .doc = "the exported directory on the server (an absolute path; NFSv4: its pseudo path)"),
+	F("version", NC_F_INT, struct nc_netfs, version, .min = 3, .max = 4,
+	  .doc = "NFS protocol version, 3 or 4 (default: what mount negotiates)"),
+};
+static const struct nc_schema netfs_schema = SCHEMA("netfs", struct nc_netfs, netfs_fields);
+
 static const struct nc_field pool_spec_fields[] = {
 	F("type", NC_F_ENUM, struct nc_pool_spec, type, .values = pool_type_values, .required = 1,
-	  .doc = "dir (qcow2 files in a directory) or rbd (Ceph RBD)"),
+	  .doc = "dir (qcow2 files in a directory), rbd (Ceph RBD) or netfs (qcow2 files on an NFS share)"),
 	F("path", NC_F_STR, struct nc_pool_spec, path, .check = NC_CHK_ABS_PATH,
-	  .doc = "directory on each host (dir pools), inside the operator's paths.pools"),
+	  .doc = "directory on each host (dir pools) or where the share is mounted (netfs pools), "
+		 "inside the operator's paths.pools"),
 	F("rbd", NC_F_STRUCT, struct nc_pool_spec, rbd, .sub = &rbd_schema, .doc = "Ceph settings (rbd pools)"),
+	F("netfs", NC_F_STRUCT, struct nc_pool_spec, netfs, .sub = &netfs_schema,
+	  .doc = "the NFS share (netfs pools): libvirt mounts it at path on each host of the pool"),
 	F("hostSelector", NC_F_STRUCT, struct nc_pool_spec, host_selector, .sub = &nc_schema_selector,
 	  .doc = "hosts that have this pool (default: all)"),
 	F("cluster", NC_F_STR, struct nc_pool_spec, cluster, REF(NC_KIND_CLUSTER),

@@ -54,6 +54,7 @@ enum nc_fcheck {
 	NC_CHK_MACHINE,     /* QEMU machine type: [A-Za-z0-9_.-], 1-63, no leading '-' */
 	NC_CHK_PRINTABLE,   /* no control character */
 	NC_CHK_ALERT_TEMPLATE, /* an AlertRule summary: known {{ placeholders }} only (model.h) */
+	NC_CHK_HOSTNAME,    /* a DNS host name or an IPv4/IPv6 address (spec/netfs.c) */
 };
 
 struct nc_schema;

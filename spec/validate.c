@@ -284,12 +284,16 @@ static void check_pool(struct nc_diags *diags, const struct nc_pool *p)
 
 	if (!NC_IS_SET(s->type))
 		return;
-	if (s->type.v == NC_POOL_DIR) {
+	if (s->type.v == NC_POOL_NETFS) {
+		nc_netfs_check_pool(diags, p);   /* netfs.c */
+	} else if (s->type.v == NC_POOL_DIR) {
 		need(diags, &s->path.pos, s->pos, "path", "a dir pool");
 		not_for(diags, &s->rbd.pos, "rbd", "a dir pool");
+		not_for(diags, &s->netfs.pos, "netfs", "a dir pool");
 	} else {
 		need(diags, &s->rbd.pos, s->pos, "rbd", "an rbd pool");
 		not_for(diags, &s->path.pos, "path", "an rbd pool");
+		not_for(diags, &s->netfs.pos, "netfs", "an rbd pool");
 	}
 }
 

@@ -406,7 +406,7 @@ START_TEST(test_ha_why_not_restarted)
 	HAS(r.out, "warning: VM b was last seen on h1, which cannot be read: it is not restarted elsewhere, its "
 		   "ha.policy is none (");
 	HAS(r.out, "warning: VM c cannot be restarted elsewhere: disk root is on local pool local of failed host h1 "
-		   "(only disks in rbd pools can be reached from another host)\n");
+		   "(only disks in rbd and netfs pools can be reached from another host)\n");
 	HAS(r.out, "warning: VM d cannot be restarted elsewhere (host h1 failed and was fenced (manual: ");
 	HAS(r.out, "): no host fits: h1: unreachable; h2: does not match the VM's hostSelector\n");
 	HAS(r.out, "3 VMs are not created");

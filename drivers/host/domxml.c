@@ -478,6 +478,9 @@ void nc_observed_host_release(struct nc_observed_host *h)
 		free(h->secrets[i].description);
 	}
 	free(h->secrets);
+	for (i = 0; i < h->ndegraded; i++)
+		free(h->degraded[i]);
+	free(h->degraded);
 	free(h->node.hostname);
 	memset(h, 0, sizeof(*h));
 }

@@ -346,7 +346,15 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 		goto out;
 	}
 	p = virStoragePoolLookupByName(conn, name);
-	if (p) {
+	if (p && pool->netfs_server) {
+		/* a netfs pool (storage/netfs.c): same server, export, version and mount point */
+		char *xml = virStoragePoolGetXMLDesc(p, 0);
+		int r = xml ? nc_netfs_pool_check(name, xml, pool, err) : nc_st_fail(err, vol, "cannot read the XML of libvirt pool");
+
+		free(xml);
+		if (r < 0)
+			goto out;
+	} else if (p) {
 		/* a pool of this name with another directory is not ours to change */
 		char *xml = virStoragePoolGetXMLDesc(p, 0), *path = NULL;
 		xmlDocPtr doc = xml ? nc_st_xml_parse(xml) : NULL;
@@ -377,7 +385,7 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 		ret = 0;
 		goto out;
 	} else {
-		char *xml = pool_xml(name, pool->path);
+		char *xml = pool->netfs_server ? nc_netfs_pool_xml(name, pool) : pool_xml(name, pool->path);
 
 		p = virStoragePoolDefineXML(conn, xml, 0);
 		free(xml);
@@ -385,7 +393,7 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 			nc_st_fail(err, vol, "cannot define libvirt pool");
 			goto out;
 		}
-		/* dir: makes the directory; an existing one is kept */
+		/* dir and netfs: makes the directory (the mount point); an existing one is kept */
 		if (virStoragePoolBuild(p, 0) < 0) {
 			nc_st_fail(err, vol, "cannot build libvirt pool");
 			goto out;
@@ -396,12 +404,27 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 		}
 	}
 	if (virStoragePoolIsActive(p) != 1 && virStoragePoolCreate(p, 0) < 0) {
-		nc_st_fail(err, vol, "cannot start libvirt pool");
+		if (pool->netfs_server) {
+			const char *m = virGetLastErrorMessage();
+
+			nc_err_set(err, "storage pool %s: cannot mount %s:%s at %s: %s", pool->name, pool->netfs_server,
+				   pool->netfs_export, pool->path, m ? m : "unknown error");
+		} else {
+			nc_st_fail(err, vol, "cannot start libvirt pool");
+		}
 		goto out;
 	}
 	/* files made or removed behind libvirt's back */
 	if (virStoragePoolRefresh(p, 0) < 0) {
-		nc_st_fail(err, vol, "cannot refresh libvirt pool");
+		if (pool->netfs_server) {
+			const char *m = virGetLastErrorMessage();
+
+			/* libvirt stops (unmounts) a pool whose refresh failed: the next look mounts it again */
+			nc_err_set(err, "storage pool %s: cannot read %s:%s at %s: %s", pool->name, pool->netfs_server,
+				   pool->netfs_export, pool->path, m ? m : "unknown error");
+		} else {
+			nc_st_fail(err, vol, "cannot refresh libvirt pool");
+		}
 		goto out;
 	}
 	*out = p;

@@ -14,6 +14,13 @@
  *        image's snapshot "novacron-base" (created and protected when
  *        missing), copy-on-write.
  *
+ * netfs pools (storage/netfs.c) are dir pools whose libvirt pool is of type
+ * netfs: pool_def.netfs_server is set, and the host's libvirt mounts
+ * SERVER:EXPORT at the pool's path when it starts the pool.  Every volume
+ * call is the dir back-end's.  A pool that cannot start (the server is
+ * away) fails the call with "storage pool P: cannot mount SERVER:EXPORT at
+ * PATH: <libvirt's error>"; nothing is defined again or deleted.
+ *
  * Volume names are "<VM>-<DISK>" (rbd) or "<VM>-<DISK>.qcow2" (dir), the
  * names reconciler/desired.c puts into domain XML.
  *
@@ -65,6 +72,9 @@ struct nc_pool_def {
 	const char *ceph_conf;   /* rbd: NULL = /etc/ceph/ceph.conf */
 	const char *ceph_user;   /* rbd: cephx id, NULL = admin */
 	const char *key_file;    /* rbd: the user's cephx key; NULL = the keyring ceph.conf names */
+	const char *netfs_server; /* type "dir" with an NFS share (netfs pools): the server; NULL = a plain dir */
+	const char *netfs_export; /* its export */
+	int netfs_version;       /* 3, 4, 0 = what mount negotiates */
 };
 
 struct nc_volume {
@@ -230,6 +240,16 @@ int nc_ceph_monitors(const char *ceph_conf, char ***out, struct nc_err *err);
 void nc_strv_free(char **v);
 
 /* ---- internal: the back-ends behind the calls above (one file each) ---- */
+/* netfs.c: the libvirt pool XML of a netfs pool_def (name "novacron-<POOL>"), built with libxml2 */
+char *nc_netfs_pool_xml(const char *name, const struct nc_pool_def *pool);
+/*
+ * netfs.c: can host read netfs pool pd now?  1 yes (or libvirt has no such pool yet), 0 no
+ * and err says why (it cannot be mounted or read: the server is away).  As every dir pool
+ * call does, a defined, inactive pool is started (mounted) and the pool refreshed.
+ */
+int nc_netfs_probe(struct nc_host_conn *host, const struct nc_pool_def *pd, struct nc_err *err);
+/* netfs.c: 0 when an existing libvirt pool's XML is that netfs pool, else -1 and err */
+int nc_netfs_pool_check(const char *name, const char *xml, const struct nc_pool_def *pool, struct nc_err *err);
 struct nc_upload_hash;   /* upload.c: a running SHA-256 */
 void nc_upload_hash_update(struct nc_upload_hash *h, const void *buf, size_t len);
 /* the dir back-end's upload (upload.c) */
