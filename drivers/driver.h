@@ -117,6 +117,29 @@ struct nc_dom_disk {
 struct nc_dom_nic {
 	char *mac, *type, *source, *model;
 };
+/*
+ * A snapshot of a domain (drivers/host/snapshot.c).  NovaCron marks those it
+ * takes with a description starting "novacron:" (NC_SNAP_MARK) that records
+ * what was asked and what happened; others are reported, never touched.
+ */
+#define NC_SNAP_MARK "novacron:"
+struct nc_dom_snap {
+	char *name;
+	char *description;       /* may be NULL */
+	int64_t created;         /* seconds since the epoch (libvirt's creationTime) */
+	char *state;             /* the domain's state when taken: "running", "shutoff", "disk-snapshot" */
+	bool managed;            /* description starts with NC_SNAP_MARK */
+	bool memory;             /* holds the guest's memory (state running or paused) */
+	bool external;           /* any disk snapshotted outside its image (libvirt 9.0 cannot revert it) */
+	bool current;
+};
+struct nc_snap_def {
+	const char *name;
+	const char *description; /* NC_SNAP_MARK ...; written by snap_create's caller */
+	bool memory;             /* running guest: save its memory (else the disks alone) */
+	bool quiesce;            /* freeze guest file systems through the agent while it is taken */
+};
+
 struct nc_domain {
 	char *name;
 	char *uuid;
@@ -137,6 +160,8 @@ struct nc_domain {
 	bool meta_protected, meta_delete_disks;
 	/* the seed applied (<nc:cloudinit>): instance-id, SHA-256 of user-data and network-config */
 	char *meta_ci_iid, *meta_ci_user_data, *meta_ci_network_config;
+	struct nc_dom_snap *snaps;    /* by creation time, then name (observe and lookup fill them) */
+	size_t nsnaps;
 };
 
 struct nc_node_info {
@@ -348,6 +373,18 @@ struct nc_host_driver {
 	 */
 	int (*agent_ping)(struct nc_host_conn *conn, const char *name, unsigned timeout_s,
 			  struct nc_err *err);
+	/*
+	 * snapshots (drivers/host/snapshot.c, docs/storage.md "Snapshots"): internal
+	 * snapshots of qcow2 disks through libvirt.  snap_create takes def on domain
+	 * `name` (*quiesced tells whether the guest's file systems were frozen: the
+	 * agent answered); snap_delete removes one; snap_revert puts the domain back
+	 * to one (a snapshot with memory resumes the guest, one without leaves it
+	 * shut off).  May be NULL (no snapshots).
+	 */
+	int (*snap_create)(struct nc_host_conn *conn, const char *name, const struct nc_snap_def *def,
+			   bool *quiesced, struct nc_err *err);
+	int (*snap_delete)(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
+	int (*snap_revert)(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
 };
 
 /* Finds the driver for a URI by its scheme ("qemu+ssh://..." -> "qemu"). */

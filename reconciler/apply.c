@@ -21,6 +21,7 @@
 #include "images.h"
 #include "ha.h"
 #include "history.h"
+#include "snapshots.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -565,6 +566,10 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 
 	if (a->obj == NC_OBJ_SECRET)
 		return run_secret(p, a, conn, err);
+	if (a->obj == NC_OBJ_SNAPSHOT) {
+		ret = nc_snapshot_run(a, conn, err);
+		goto commit;
+	}
 	memset(&d, 0, sizeof(d));
 	memset(&def, 0, sizeof(def));
 	if (a->obj == NC_OBJ_NETWORK) {

@@ -32,6 +32,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_decommission(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
@@ -52,7 +53,7 @@ int cmd_comment(int argc, char **argv);
 extern const struct nc_cmd_doc nc_doc_plan, nc_doc_apply, nc_doc_serve, nc_doc_validate, nc_doc_status,
 	nc_doc_capacity, nc_doc_backup, nc_doc_restore, nc_doc_decommission, nc_doc_fence, nc_doc_graph,
 	nc_doc_token, nc_doc_sim, nc_doc_explain, nc_doc_completion, nc_doc_man, nc_doc_schema, nc_doc_get,
-	nc_doc_import, nc_doc_show, nc_doc_diff, nc_doc_history, nc_doc_comment;
+	nc_doc_import, nc_doc_show, nc_doc_diff, nc_doc_history, nc_doc_comment, nc_doc_snapshot;
 
 /* Parses "text", "json" or "markdown" (allowed: a mask of 1 << enum nc_output). */
 int nc_cli_output(const char *s, unsigned allowed, enum nc_output *out);

@@ -24,6 +24,7 @@ static const struct nc_cmd cmds[] = {
 	{ "capacity", cmd_capacity, NULL, NULL, &nc_doc_capacity },
 	{ "backup", cmd_backup, NULL, NULL, &nc_doc_backup },
 	{ "restore", cmd_restore, NULL, NULL, &nc_doc_restore },
+	{ "snapshot", cmd_snapshot, NULL, NULL, &nc_doc_snapshot },
 	{ "decommission", cmd_decommission, NULL, NULL, &nc_doc_decommission },
 	{ "fence", cmd_fence, NULL, NULL, &nc_doc_fence },
 	{ "graph", cmd_graph, NULL, NULL, &nc_doc_graph },

@@ -597,6 +597,10 @@ void nc_cluster_digest(const struct nc_cluster *c, char out[65])
 					    d->nics[k].type ? d->nics[k].type : "-",
 					    d->nics[k].source ? d->nics[k].source : "-",
 					    d->nics[k].model ? d->nics[k].model : "-");
+			/* snapshots (snapshots.h): only when there are some, digests without stay as they were */
+			for (k = 0; k < d->nsnaps; k++)
+				nc_buf_addf(&b, "  snapshot %s %d %d\n", d->snaps[k].name, d->snaps[k].managed,
+					    d->snaps[k].memory);
 		}
 		/* only when there are some: digests of hosts without secrets stay as they were */
 		for (j = 0; j < v->obs.nsecrets; j++)

@@ -174,7 +174,7 @@ const char *nc_action_name(enum nc_action_kind k);
  * `vm` holds the object's spec name and `host` the host it is put on; plans
  * show them as "network lan", "image debian-12", "secret ceph-rbd".
  */
-enum nc_object_kind { NC_OBJ_VM, NC_OBJ_NETWORK, NC_OBJ_IMAGE, NC_OBJ_SECRET };
+enum nc_object_kind { NC_OBJ_VM, NC_OBJ_NETWORK, NC_OBJ_IMAGE, NC_OBJ_SECRET, NC_OBJ_SNAPSHOT };
 const char *nc_object_kind_name(enum nc_object_kind k);
 
 struct nc_change {
@@ -216,6 +216,7 @@ struct nc_action {
 	char **affected;    /* update with restart: running VMs on the network on that host */
 	size_t naffected;
 	char *pool;         /* upload: the spec StoragePool the Image goes into */
+	char *snapshot;     /* snapshot actions (obj NC_OBJ_SNAPSHOT, vm "VM/NAME"): its name */
 	/* HA (docs/ha.md) */
 	bool stale;         /* delete: a stale copy of a VM restarted elsewhere: destroy + undefine
 			       only, never a disk or seed (the restarted copy uses them) */

@@ -29,6 +29,7 @@
 #include "images.h"
 #include "scope.h"
 #include "migtune.h"
+#include "snapshots.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static const char *const object_names[] = {
 	[NC_OBJ_NETWORK] = "network",
 	[NC_OBJ_IMAGE] = "image",
 	[NC_OBJ_SECRET] = "secret",
+	[NC_OBJ_SNAPSHOT] = "snapshot",
 };
 
 const char *nc_object_kind_name(enum nc_object_kind k)
@@ -71,6 +73,9 @@ static int phase(const struct nc_action *a)
 	/* secrets come first: the VMs of their host wait for them */
 	if (a->obj == NC_OBJ_SECRET)
 		return -2;
+	/* snapshots last: after their VM is where it goes (snapshots.h) */
+	if (a->obj == NC_OBJ_SNAPSHOT)
+		return 9;
 	/* networks come before the VMs that need them and go after the VMs that leave them */
 	if (a->obj == NC_OBJ_NETWORK)
 		return a->kind == NC_ACT_DELETE ? 8 : -1;
@@ -1381,6 +1386,7 @@ static void action_free(struct nc_action *a)
 	free(a->reason);
 	free(a->placement);
 	free(a->pool);
+	free(a->snapshot);
 	for (j = 0; j < a->nchanges; j++) {
 		free(a->changes[j].field);
 		free(a->changes[j].from);
@@ -1464,6 +1470,7 @@ static void scope_filter(struct nc_plan *p, size_t *alloc_n, const struct nc_spe
 
 	for (i = 0; i < p->nactions; i++)
 		keep[i] = p->actions[i].obj == NC_OBJ_VM && p->actions[i].kind != NC_ACT_UPLOAD ? true :
+			  p->actions[i].obj == NC_OBJ_SNAPSHOT ? nc_scope_vm_in(opts, p->actions[i].vmref) :
 			  nc_scope_object_targeted(opts, p->actions[i].obj, p->actions[i].vm);
 	while (more) {
 		more = false;
@@ -2067,6 +2074,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_netfs(&p, &alloc_n, c);     /* degraded hosts: netfs pools that cannot be read */
 	nc_plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
 	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
+	nc_plan_snapshots(&p, &alloc_a, &alloc_n, spec, c, opts);
 
 	nc_plan_order_prepare(&p, spec);
 	if (p.nactions > 1)
@@ -2152,6 +2160,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_order_deps(&p);
 	nc_plan_network_deps(&p);
 	nc_plan_secret_deps(&p);
+	nc_plan_snapshot_deps(&p);
 	if (nc_scope_active(opts))
 		scope_filter(&p, &alloc_n, spec, opts);
 	nc_placement_free(ps);

@@ -249,6 +249,14 @@ struct nc_health_gate {
 	struct nc_enum wait;         /* enum nc_health_wait; default: running when something waits for the VM */
 	struct nc_duration timeout;  /* default 5m */
 };
+/* a declared snapshot (docs/storage.md "Snapshots"; spec/snapshot.c validates) */
+struct nc_snapshot_decl {
+	struct nc_pos pos;
+	struct nc_str name;
+	struct nc_bool memory;       /* with the running guest's RAM; default false (disks only) */
+	struct nc_bool quiesce;      /* freeze guest file systems through the agent; default true */
+};
+#define NC_SNAPSHOT_NAME_MAX 48
 #define NC_WAVE_MAX 100
 struct nc_vm_spec {
 	struct nc_pos pos;
@@ -267,6 +275,7 @@ struct nc_vm_spec {
 	struct nc_int wave;          /* 0..NC_WAVE_MAX, lower waves first */
 	struct nc_health_gate health;     /* the gate the VMs that wait for this one pass through */
 	struct nc_str cluster;       /* Cluster (spec/cluster.h) */
+	struct nc_list snapshots;    /* struct nc_snapshot_decl */
 };
 struct nc_vm {
 	struct nc_object obj;
@@ -541,6 +550,11 @@ size_t nc_spec_pos(const struct nc_spec *spec, enum nc_kind kind, const char *na
 #define NC_SPEC_EACH(spec, kind, type, var, i) \
 	for ((i) = 0; (i) < (spec)->nobjs[kind] && \
 	     ((var) = (type *)(spec)->objs[kind][i], 1); (i)++)
+
+/* The first pool of the VM's disks whose volumes NovaCron cannot snapshot (rbd), with that
+ * disk in *disk (may be NULL), or NULL when every disk can be (spec/snapshot.c). */
+const struct nc_pool *nc_snapshot_unsupported_pool(const struct nc_spec *spec, const struct nc_vm *vm,
+						   const struct nc_disk **disk);
 
 /* "500ms", "30s", "10m", "2h" -> milliseconds. */
 int nc_duration_parse(const char *s, uint64_t *out, const char **err);

@@ -293,6 +293,19 @@ static const struct nc_field health_fields[] = {
 };
 static const struct nc_schema health_schema = SCHEMA("health", struct nc_health_gate, health_fields);
 
+static const struct nc_field snapshot_fields[] = {
+	F("name", NC_F_STR, struct nc_snapshot_decl, name, .required = 1, .check = NC_CHK_NAME,
+	  .doc = "the snapshot's name on the host, unique within the VM, at most 48 characters"),
+	F("memory", NC_F_BOOL, struct nc_snapshot_decl, memory,
+	  .doc = "true saves the running guest's memory too (revert resumes it where it was); default false: "
+		 "the disks only (libvirt 9.0 takes a running guest's qcow2 snapshot with its memory either way)"),
+	F("quiesce", NC_F_BOOL, struct nc_snapshot_decl, quiesce,
+	  .doc = "freeze the guest's file systems through its QEMU guest agent while the disks alone are "
+		 "snapshotted (default true; recorded on the snapshot); qcow2 snapshots need none, so validate "
+		 "warns that it has no effect yet"),
+};
+static const struct nc_schema snapshot_schema = SCHEMA("snapshot", struct nc_snapshot_decl, snapshot_fields);
+
 static const struct nc_field vm_spec_fields[] = {
 	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
 	  .doc = "Template the VM inherits from"),
@@ -325,6 +338,9 @@ static const struct nc_field vm_spec_fields[] = {
 	F("cluster", NC_F_STR, struct nc_vm_spec, cluster, REF(NC_KIND_CLUSTER),
 	  .doc = "the Cluster this VM runs in (default: the Cluster whose paths hold its file; required "
 		 "once the spec declares a Cluster, docs/federation.md)"),
+	F("snapshots", NC_F_LIST, struct nc_vm_spec, snapshots, .sub = &snapshot_schema,
+	  .doc = "snapshots the VM's disks keep (docs/storage.md \"Snapshots\"): missing ones are taken, "
+		 "those NovaCron took that are no longer listed are deleted"),
 };
 static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
 static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };

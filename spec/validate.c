@@ -1352,6 +1352,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_bridge_names(spec, diags);
 	check_nic_ips(spec, diags);
 	check_order(spec, diags);
+	nc_snapshot_validate(spec, diags);
 	nc_tenant_validate(spec, diags);
 	nc_cluster_validate(spec, diags);
 }

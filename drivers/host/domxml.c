@@ -445,6 +445,12 @@ void nc_domain_release(struct nc_domain *d)
 		free(d->cdroms[i].format);
 	}
 	free(d->cdroms);
+	for (i = 0; i < d->nsnaps; i++) {
+		free(d->snaps[i].name);
+		free(d->snaps[i].description);
+		free(d->snaps[i].state);
+	}
+	free(d->snaps);
 	for (i = 0; i < d->nnics; i++) {
 		free(d->nics[i].mac);
 		free(d->nics[i].type);

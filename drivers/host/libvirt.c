@@ -47,6 +47,13 @@ const char *nc_libvirt_state_file(struct nc_host_conn *host);
 /* drivers/host/stats.c */
 int nc_host_stats_read(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
 int nc_sim_load_tool(struct nc_host_conn *conn, int argc, char **argv, FILE *out, struct nc_err *err);
+/* drivers/host/snapshot.c */
+int nc_host_snaps_read(void *dom, struct nc_domain *out, struct nc_err *err);
+int nc_sim_snaps_save(void *dom, xmlNodePtr root, xmlNsPtr ns, struct nc_err *err);
+int nc_host_snap_create(struct nc_host_conn *conn, const char *name, const struct nc_snap_def *def,
+			bool *quiesced, struct nc_err *err);
+int nc_host_snap_delete(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
+int nc_host_snap_revert(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
 
 struct lv_conn {
 	struct nc_host_conn pub;     /* first member: the public part */
@@ -398,6 +405,8 @@ static int lv_observe(struct nc_host_conn *pub, struct nc_observed_host *out, st
 		d->persistent = virDomainIsPersistent(doms[i]) == 1;
 		if (d->state == NC_DOM_RUNNING && virDomainGetInfo(doms[i], &info) == 0)
 			d->cur_memory = (uint64_t)info.memory * 1024;
+		if (nc_host_snaps_read(doms[i], d, err) < 0)
+			goto out;
 	}
 	if (h.ndoms > 1)
 		qsort(h.doms, h.ndoms, sizeof(*h.doms), dom_cmp);
@@ -438,6 +447,10 @@ static int lv_lookup(struct nc_host_conn *pub, const char *name, struct nc_domai
 		out->persistent = virDomainIsPersistent(d) == 1;
 		if (out->state == NC_DOM_RUNNING && virDomainGetInfo(d, &info) == 0)
 			out->cur_memory = (uint64_t)info.memory * 1024;
+		if (nc_host_snaps_read(d, out, err) < 0) {
+			nc_domain_release(out);
+			ret = -1;
+		}
 	}
 	free(xml);
 	virDomainFree(d);
@@ -847,6 +860,10 @@ static int lv_commit(struct nc_host_conn *pub, struct nc_err *err)
 				}
 			}
 		}
+		if (nc_sim_snaps_save(doms[i], root, ns, err) < 0) {
+			xmlFreeDoc(dom);
+			goto out;
+		}
 		copy = xmlDocCopyNode(root, node, 1);
 		xmlAddChild(xmlDocGetRootElement(node), copy);
 		xmlFreeDoc(dom);
@@ -888,6 +905,9 @@ static const char *const sim_schemes[] = { "sim", NULL };
 	.commit = lv_commit, \
 	.set_meta = lv_set_meta, \
 	.agent_ping = lv_agent_ping, \
+	.snap_create = nc_host_snap_create, \
+	.snap_delete = nc_host_snap_delete, \
+	.snap_revert = nc_host_snap_revert, \
 	.stats = nc_host_stats_read
 
 const struct nc_host_driver nc_driver_libvirt = {
