@@ -272,6 +272,9 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 		}
 	}
 	memset(&so, 0, sizeof(so));
+	if (o->snapshot)
+		since = NULL;   /* a snapshot's disks are read whole */
+	so.snapshot = o->snapshot;
 	so.since_checkpoint = since;
 	so.quiesce = !NC_IS_SET(sched->spec.quiesce) || sched->spec.quiesce.v;
 	so.scratch_dir = scratch;
@@ -287,8 +290,9 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 		}
 	}
 	if (o->progress)
-		fprintf(o->progress, "backup %s on %s: %s%s\n", name, out->host,
-			since ? "incremental from checkpoint " : "full", since ? since : "");
+		fprintf(o->progress, "backup %s on %s: %s%s%s%s\n", name, out->host,
+			since ? "incremental from checkpoint " : "full", since ? since : "",
+			o->snapshot ? ", from snapshot " : "", o->snapshot ? o->snapshot : "");
 	if (nc_disk_snap_begin(&snap, c->hosts[h].conn, dom->name, &so, err) < 0)
 		goto out;
 	out->quiesced = snap->quiesced;

@@ -51,6 +51,8 @@ struct nc_backup_run_opts {
 	int64_t now;                 /* recorded time (UTC seconds) */
 	const char *scratch_dir;     /* NULL: $TMPDIR or /tmp */
 	FILE *progress;              /* NULL: quiet */
+	const char *snapshot;        /* read the disks as they were in this snapshot of the domain
+				      * (docs/storage.md "Snapshots"): a full backup; NULL: now */
 };
 
 /* Backs up one VM of the spec with schedule sched; cluster observed with keep_open. */

@@ -2,7 +2,9 @@
  * cmd-backup.c - `novacron backup run|list|check|prune` and `novacron restore`.
  *
  *   backup run VM... | --schedule NAME   back up now (consistent point, increment when possible);
- *                                        with --schedule, prune by its retention afterwards
+ *                                        with --schedule, prune by its retention afterwards;
+ *                                        --snapshot NAME: the disks as they were in that
+ *                                        snapshot of each VM (full; docs/storage.md "Snapshots")
  *   backup list --schedule NAME [--vm VM] [--output text|json]
  *   backup check --schedule NAME [--read-data]      exit 0 consistent, 1 problems
  *   backup prune --schedule NAME [--dry-run]        apply the schedule's retention
@@ -28,7 +30,7 @@
 #include "../spec/util.h"
 
 struct bk_args {
-	const char *schedule, *vm, *backup, *as, *host, *state_dir;
+	const char *schedule, *vm, *backup, *as, *host, *state_dir, *snapshot;
 	enum nc_output out;
 	bool read_data, dry_run;
 	const char *const *paths;
@@ -158,6 +160,10 @@ static int do_run(const struct nc_spec *spec, const struct bk_args *a)
 	struct nc_cluster c;
 	size_t n = 0, i, failed = 0;
 
+	if (a->snapshot && !a->nnames) {
+		fprintf(stderr, "novacron backup run: --snapshot needs VM names\n");
+		return NC_EXIT_ERROR;
+	}
 	if (a->schedule) {
 		if (!(sched = find_schedule(spec, a->schedule, "backup run")))
 			return NC_EXIT_ERROR;
@@ -200,6 +206,7 @@ static int do_run(const struct nc_spec *spec, const struct bk_args *a)
 	memset(&ro, 0, sizeof(ro));
 	ro.now = (int64_t)time(NULL);
 	ro.progress = stderr;
+	ro.snapshot = a->snapshot;
 	for (i = 0; i < n; i++) {
 		struct nc_backup_vm_result res;
 		struct nc_err err;
@@ -372,7 +379,7 @@ static int do_restore(const struct nc_spec *spec, const struct bk_args *a)
 }
 
 enum { OPT_SCHEDULE = NC_OPT_LONG_ONLY, OPT_VM, OPT_BACKUP, OPT_AS, OPT_HOST, OPT_STATE_DIR, OPT_CONFIG,
-	OPT_READ_DATA, OPT_DRY_RUN };
+	OPT_READ_DATA, OPT_DRY_RUN, OPT_SNAPSHOT };
 
 #define BK_COMMON_OPTS \
 	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts is kept (default as plan's)", NC_COMP_DIR, NULL }, \
@@ -384,6 +391,8 @@ static const struct nc_opt backup_opts[] = {
 	{ "schedule", OPT_SCHEDULE, "NAME", "the BackupSchedule: its VMs (run), its repository (list, check, "
 	  "prune) and its retention", NC_COMP_NONE, NULL },
 	{ "vm", OPT_VM, "VM", "list: only this VM's backups", NC_COMP_VM, NULL },
+	{ "snapshot", OPT_SNAPSHOT, "NAME", "run: back the named VMs up as they were in their snapshot NAME "
+	  "(qcow2 disks; a full backup; docs/storage.md)", NC_COMP_NONE, NULL },
 	{ "output", 'o', "FORMAT", "list: text (default) or json", NC_COMP_WORDS, "text json" },
 	{ "read-data", OPT_READ_DATA, NULL, "check: also read every chunk and verify its hash (slow)", NC_COMP_NONE, NULL },
 	{ "dry-run", OPT_DRY_RUN, NULL, "prune: say what would be removed, remove nothing", NC_COMP_NONE, NULL },
@@ -405,6 +414,8 @@ static const struct nc_opt restore_opts[] = {
 static const char *const backup_examples[] = {
 	"back two VMs up now",
 	"novacron backup run web-1 db-1 clusters/prod",
+	"back web-1 up as it was in its snapshot before-upgrade",
+	"novacron backup run web-1 --snapshot before-upgrade clusters/prod",
 	"list the nightly schedule's backups of one VM, as JSON",
 	"novacron backup list --schedule nightly --vm db-1 --output json clusters/prod",
 	"verify the repository's every chunk, then see what retention would remove",
@@ -422,7 +433,7 @@ static const char *const restore_examples[] = {
 
 const struct nc_cmd_doc nc_doc_backup = {
 	"backup",
-	"backup run VM... | --schedule NAME [PATH...] [OPTIONS]\n"
+	"backup run VM... [--snapshot NAME] | --schedule NAME [PATH...] [OPTIONS]\n"
 	"backup list --schedule NAME [--vm VM] [--output text|json] [PATH...]\n"
 	"backup check --schedule NAME [--read-data] [PATH...]\n"
 	"backup prune --schedule NAME [--dry-run] [PATH...]",
@@ -464,6 +475,7 @@ static int parse(struct bk_args *a, const char *cmd, int argc, char **argv, bool
 		case OPT_CONFIG: a->config_file = optarg; break;
 		case OPT_READ_DATA: a->read_data = true; break;
 		case OPT_DRY_RUN: a->dry_run = true; break;
+		case OPT_SNAPSHOT: a->snapshot = optarg; break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &a->out) < 0) {
 				fprintf(stderr, "novacron %s: --output must be text or json\n", cmd);

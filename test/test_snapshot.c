@@ -299,6 +299,31 @@ START_TEST(test_revert_unsupported_pool)
 }
 END_TEST
 
+/* backup run --snapshot: names the VMs; reads only a snapshot the VM has (on a sim host: no disk data) */
+START_TEST(test_backup_from_snapshot)
+{
+	struct nc_run r;
+	char *doc = nc_xasprintf("apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: nightly}\n"
+				 "spec:\n  schedule: \"0 3 * * *\"\n  vms: [web]\n  target: {type: dir, path: %s/repo}\n", tdir);
+
+	write_file("spec/backup.yaml", doc);
+	free(doc);
+	ck_assert_int_eq(shq("printf '  backups: [%s/repo]\\n' >> cfg.yaml", tdir), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run --snapshot golden --schedule nightly spec --state-dir state --config cfg.yaml"), 1);
+	HAS(r.err, "--snapshot needs VM names");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run web --snapshot nosuch spec --state-dir state --config cfg.yaml"), 1);
+	HAS(r.err, "VM web has no snapshot nosuch");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC backup run web --snapshot golden spec --state-dir state --config cfg.yaml"), 1);
+	HAS(r.err, "backup web on h1: full, from snapshot golden");
+	HAS(r.err, "simulated hosts have no disk data");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_snapshot(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -312,6 +337,7 @@ Suite *nc_suite_snapshot(void)
 	tcase_add_test(tc, test_not_ours_left_alone);
 	tcase_add_test(tc, test_revert);
 	tcase_add_test(tc, test_revert_unsupported_pool);
+	tcase_add_test(tc, test_backup_from_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -204,12 +204,13 @@ fail:
  * "./x" when relative, so that QEMU never takes "a:b" for a protocol.
  */
 static struct nbd_handle *qemu_nbd_open(const char *path, const char *format, bool read_only,
-	struct nc_err *err)
+	const char *snapshot, bool share, struct nc_err *err)
 {
 	struct nbd_handle *h = nbd_create();
 	char *fmt = nc_xasprintf("--format=%s", format && *format ? format : "raw");
 	char *p = path[0] == '/' ? nc_xstrdup(path) : nc_xasprintf("./%s", path);
-	char *argv[8];
+	char *snap = snapshot ? nc_xasprintf("--load-snapshot=snapshot.name=%s", snapshot) : NULL;
+	char *argv[10];
 	int n = 0;
 
 	if (!h) {
@@ -219,10 +220,29 @@ static struct nbd_handle *qemu_nbd_open(const char *path, const char *format, bo
 	argv[n++] = (char *)"qemu-nbd";
 	if (read_only)
 		argv[n++] = (char *)"--read-only";
-	argv[n++] = fmt;
+	/* qemu-nbd 7.2 has no --force-share: the image's file is opened without locking instead
+	 * (--image-opts, the path's commas doubled as QEMU's option syntax wants) */
+	if (share && read_only) {
+		struct nc_buf b = NC_BUF_INIT;
+		const char *c;
+
+		nc_buf_addf(&b, "driver=%s,file.driver=file,file.locking=off,file.filename=",
+			    format && *format ? format : "raw");
+		for (c = p; *c; c++)
+			nc_buf_addf(&b, *c == ',' ? ",," : "%c", *c);
+		free(p);
+		p = nc_buf_detach(&b, NULL);
+		argv[n++] = (char *)"--image-opts";
+	} else {
+		argv[n++] = fmt;
+	}
 	argv[n++] = (char *)"--cache=writeback";
 	if (!read_only)
 		argv[n++] = (char *)"--discard=unmap";
+	/* an internal snapshot of a qcow2 image, read-only; a running QEMU holds the image's
+	 * write lock (share: not taken), and the snapshot's clusters are never written (copy on write) */
+	if (snap && read_only)
+		argv[n++] = snap;
 	argv[n++] = p;
 	argv[n] = NULL;
 	if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0 ||
@@ -237,6 +257,7 @@ static struct nbd_handle *qemu_nbd_open(const char *path, const char *format, bo
 out:
 	free(fmt);
 	free(p);
+	free(snap);
 	return h;
 }
 
@@ -444,7 +465,7 @@ static int snap_offline(struct nc_disk_snap *s, struct snap_priv *p, bool sim,
 				   sim ? " (simulated hosts have no disk data)" : "");
 			return -1;
 		}
-		if (!(d->nbd = qemu_nbd_open(k->source, k->format, true, err)))
+		if (!(d->nbd = qemu_nbd_open(k->source, k->format, true, o->snapshot, o->snapshot != NULL, err)))
 			return -1;
 		if ((size = nbd_get_size(d->nbd)) < 0)
 			return nbd_fail(err, "NBD export size");
@@ -722,6 +743,67 @@ out:
 	return rc;
 }
 
+/*
+ * o->snapshot: the disks as they were in that internal snapshot of the domain
+ * (docs/storage.md "Snapshots"): each a qcow2 file read through qemu-nbd
+ * --load-snapshot (opened without file locking: a running QEMU holds the lock),
+ * whatever the domain's state; never incremental, no checkpoint.  Quiesced
+ * when the snapshot was taken of a shut-off guest (disks at rest).
+ */
+static int snap_from_snapshot(struct nc_disk_snap *s, struct snap_priv *p, struct nc_domain *d, bool sim,
+	const struct nc_disk_snap_opts *o, struct nc_err *err)
+{
+	virDomainSnapshotPtr snap;
+	char *xml = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; o->snapshot[i]; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", o->snapshot[i]))
+			break;
+	if (!*o->snapshot || o->snapshot[i] || strlen(o->snapshot) > 128) {
+		nc_err_set(err, "snapshot name '%s': only letters, digits, '.', '_' and '-' can be read", o->snapshot);
+		return -1;
+	}
+	if (!(snap = virDomainSnapshotLookupByName(p->dom, o->snapshot, 0))) {
+		char *what = nc_xasprintf("VM %s has no snapshot %s", s->domain, o->snapshot);
+
+		lv_fail(err, what);
+		free(what);
+		return -1;
+	}
+	xml = virDomainSnapshotGetXMLDesc(snap, 0);
+	virDomainSnapshotFree(snap);
+	if (!xml)
+		return lv_fail(err, "cannot read the snapshot's XML");
+	if (strstr(xml, "snapshot='external'") || strstr(xml, "snapshot=\"external\"") ||
+	    strstr(xml, "<state>disk-snapshot</state>")) {
+		nc_err_set(err, "snapshot %s of VM %s is external: only internal (qcow2) snapshots are read",
+			   o->snapshot, s->domain);
+		free(xml);
+		return -1;
+	}
+	s->quiesced = strstr(xml, "<state>shutoff</state>") != NULL;
+	free(xml);
+	if (dom_xml(d, p->dom, VIR_DOMAIN_XML_INACTIVE, s->domain, err) < 0)
+		return -1;
+	snap_disks_from(s, p, d);
+	for (i = 0; i < s->ndisks; i++)
+		if (p->d[i].is_rbd || !s->disks[i].format || strcmp(s->disks[i].format, "qcow2") != 0) {
+			nc_err_set(err, "disk %s of VM %s is not a qcow2 file: it has no internal snapshot to read",
+				   s->disks[i].target, s->domain);
+			return -1;
+		}
+	{
+		bool quiesced = s->quiesced;
+
+		rc = snap_offline(s, p, sim, o, err);
+		s->quiesced = quiesced;
+	}
+	s->live = false;
+	return rc;
+}
+
 int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,
 	const struct nc_disk_snap_opts *o, struct nc_err *err)
 {
@@ -758,6 +840,10 @@ int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, con
 	}
 	running = !sim && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED ||
 			   state == VIR_DOMAIN_BLOCKED);
+	if (o->snapshot) {
+		rc = snap_from_snapshot(s, p, &d, sim, o, err);
+		goto out;
+	}
 	if (dom_xml(&d, p->dom, running ? 0 : VIR_DOMAIN_XML_INACTIVE, domain, err) < 0)
 		goto out;
 	snap_disks_from(s, p, &d);
@@ -961,7 +1047,7 @@ int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const cha
 			nc_err_set(err, "disk image %s: %s", path, strerror(errno));
 			goto fail;
 		}
-		if (!(w->nbd = qemu_nbd_open(path, format, false, err)))
+		if (!(w->nbd = qemu_nbd_open(path, format, false, NULL, false, err)))
 			goto fail;
 		w->can_zero = nbd_can_zero(w->nbd) == 1;
 	}

@@ -38,6 +38,11 @@
  *                    through librbd (ceph_conf, ceph_user).  Never
  *                    incremental, no checkpoint; quiesced = true,
  *                    live = false.
+ *   a snapshot       (o->snapshot) an internal snapshot of the domain: each
+ *                    disk a qcow2 file read through qemu-nbd
+ *                    --load-snapshot without file locking, running or not; rbd or
+ *                    raw disks and external snapshots are refused.  Never
+ *                    incremental; quiesced when it was taken shut off.
  *   simulated host   (sim://) like a shut-off domain, whatever its state:
  *                    the files its XML names are read when they exist;
  *                    otherwise it fails with "disk vda of VM x: /path does
@@ -99,6 +104,9 @@ struct nc_disk_snap_opts {
 	const char *scratch_dir;       /* NBD socket, scratch files (running domain; made if missing) */
 	const char *ceph_conf, *ceph_user;  /* for rbd disks of a shut-off domain */
 	const char *ceph_key_file;          /* and the user's key (StoragePool rbd.keyFile); NULL: ceph.conf's keyring */
+	/* the disks as they were in this internal snapshot of the domain (qcow2 files through
+	 * qemu-nbd --load-snapshot, whatever the domain's state; full, no checkpoint); NULL: now */
+	const char *snapshot;
 };
 
 int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,

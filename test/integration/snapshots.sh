@@ -10,7 +10,10 @@
 #   * revert refuses the running VM without --force-stop (nothing changed), and the
 #     VM's disk in a pool without snapshot support is refused before anything is touched;
 #   * a snapshot no longer declared is deleted (from libvirt and from the qcow2 file);
-#   * a snapshot made by hand with virsh is listed as not NovaCron's and left alone.
+#   * a snapshot made by hand with virsh is listed as not NovaCron's and left alone;
+#   * `backup run --snapshot` reads the disk as it was in a snapshot (the VM stopped, and
+#     running: qemu-nbd --load-snapshot --force-share): restored in place, the disk holds
+#     the snapshot's bytes, not the live ones.
 # Exit 0 passed, 1 failed, 77 skipped (the machine cannot run the daemons).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,12 +34,12 @@ fi
 command -v qemu-io >/dev/null || { echo "skip: no qemu-io (qemu-utils)"; exit 77; }
 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log" 2>&1 || { cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
-{ cat "$NC_CONNECTIONS"; printf 'paths:\n  pools: ["/var/lib/libvirt/images"]\n'; } >"$T/novacron.yaml"
+{ cat "$NC_CONNECTIONS"; printf 'paths:\n  pools: ["%s"]\n  backups: ["%s"]\n' "$T" "$T"; } >"$T/novacron.yaml"
 export NOVACRON_CONFIG=$T/novacron.yaml
 
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-DISK=/var/lib/libvirt/images/nc-snap/web-root.qcow2
+DISK=$T/pool/web-root.qcow2
 # qemu-io / qemu-img inside the daemon's mount namespace (its /var/lib/libvirt/images is private)
 qio() { nsenter --mount="/proc/$NC_HOST1_PID/ns/mnt" qemu-io -f qcow2 "$@"; }
 qimg() { nsenter --mount="/proc/$NC_HOST1_PID/ns/mnt" qemu-img "$@"; }
@@ -57,7 +60,15 @@ spec: {uri: "$NC_HOST1_SPEC_URI"}
 apiVersion: novacron.io/v1
 kind: StoragePool
 metadata: {name: local}
-spec: {type: dir, path: /var/lib/libvirt/images/nc-snap}
+spec: {type: dir, path: "$T/pool"}
+---
+apiVersion: novacron.io/v1
+kind: BackupSchedule
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  vms: [web]
+  target: {type: dir, path: "$T/repo"}
 ---
 apiVersion: novacron.io/v1
 kind: VM
@@ -67,6 +78,7 @@ spec:
   memory: 64MiB
   machine: pc
   state: $st
+  backupSchedule: nightly
   disks:
     - {name: root, pool: local, size: 64MiB}
 YAML
@@ -78,6 +90,13 @@ YAML
 }
 apply() { "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/apply.log" 2>&1; }
 revert() { "$NC" snapshot revert web "$@" "$T/spec" --state-dir "$T/st" >"$T/revert.log" 2>&1; }
+# backup_from SNAPSHOT: backs web up as it was in SNAPSHOT; prints the backup's id
+backup_from() {
+	# (in $T: backup takes an existing file's name for a spec path, and ./web exists here)
+	(cd "$T" && "$NC" backup run web --snapshot "$1" spec --state-dir st >backup.log 2>backup.err) &&
+		grep -q "from snapshot $1" "$T/backup.err" && awk '/^web: backup /{print $3}' "$T/backup.log"
+}
+restore() { (cd "$T" && "$NC" restore web --backup "$1" spec --state-dir st >restore.log 2>&1); }
 
 start=$(date +%s)
 spec stopped
@@ -99,6 +118,16 @@ qio -c 'write -P 0xbb 0 1M' "$DISK" >/dev/null && holds 0xbb && ok "marker 0xbb 
 revert cold --yes && holds 0xaa && ok "revert cold: the disk holds 0xaa again" || { cat "$T/revert.log"; fail "revert cold"; }
 [ "$(state)" = "shut off" ] && ok "and the VM stays shut off" || fail "state after revert: $(state)"
 
+# a backup from the snapshot, not from the live disk
+qio -c 'write -P 0xdd 0 1M' "$DISK" >/dev/null && holds 0xdd && ok "marker 0xdd written (live disk)" || fail "write 0xdd"
+ID=$(backup_from cold) && [ -n "$ID" ] && ok "backup run --snapshot cold (VM stopped): $ID" ||
+	{ cat "$T/backup.log" "$T/backup.err"; fail "backup from snapshot"; }
+[ -n "${ID:-}" ] && restore "$ID" && holds 0xaa && ok "restored in place: the disk holds the snapshot's 0xaa, not 0xdd" ||
+	{ cat "$T/restore.log"; fail "restore of the snapshot backup"; }
+(cd "$T" && "$NC" backup run web --snapshot nosuch spec --state-dir st >backup.log 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "has no snapshot nosuch" "$T/backup.log" && ok "backup --snapshot of a snapshot the VM lacks: refused" ||
+	{ cat "$T/backup.log"; fail "backup of a missing snapshot"; }
+
 # running guest: a snapshot with memory
 spec running "{name: cold}" "{name: warm, memory: true}"
 apply && [ "$(state)" = running ] && ok "VM started, snapshot warm taken" || { cat "$T/apply.log"; fail "apply warm"; }
@@ -112,8 +141,12 @@ revert cold --yes; rc=$?
 [ $rc -eq 1 ] && grep -q "pass --force-stop" "$T/revert.log" && [ "$(state)" = running ] &&
 	ok "revert of the running VM refused without --force-stop, still running" || { cat "$T/revert.log"; fail "refusal"; }
 
+ID=$(backup_from warm) && [ -n "$ID" ] && ok "backup run --snapshot warm while the VM runs: $ID" ||
+	{ cat "$T/backup.log" "$T/backup.err"; fail "backup from snapshot of a running VM"; }
 vsh destroy web >/dev/null && qio -c 'write -P 0xcc 0 1M' "$DISK" >/dev/null && holds 0xcc && ok "powered off, 0xcc written" ||
 	fail "destroy + write 0xcc"
+[ -n "${ID:-}" ] && restore "$ID" && holds 0xaa && qio -c 'write -P 0xcc 0 1M' "$DISK" >/dev/null &&
+	ok "that backup restored holds the snapshot's 0xaa" || { cat "$T/restore.log"; fail "restore of the live snapshot backup"; }
 revert warm --yes && [ "$(state)" = running ] && ok "revert warm: the guest runs again from the snapshot's memory" ||
 	{ cat "$T/revert.log"; fail "revert warm ($(state))"; }
 vsh destroy web >/dev/null; holds 0xaa && ok "its disk holds the snapshot's bytes (0xaa)" || fail "disk after revert warm"
@@ -138,7 +171,7 @@ grep -q "not taken by NovaCron, left alone: byhand" "$T/apply.log" && ok "the pl
 	{ cat "$T/apply.log"; fail "note about byhand"; }
 
 # a pool without snapshot support: refused, nothing changed
-sed -i 's|spec: {type: dir, path: /var/lib/libvirt/images/nc-snap}|spec: {type: rbd, rbd: {pool: rbd}}|; /snapshots:/,$d' "$T/spec/cluster.yaml"
+sed -i 's|spec: {type: dir, path: "'"$T"'/pool"}|spec: {type: rbd, rbd: {pool: rbd}}|; /snapshots:/,$d' "$T/spec/cluster.yaml"
 sum1=$(qimg snapshot -l "$DISK" | md5sum)
 revert warm --yes; rc=$?
 [ $rc -eq 1 ] && grep -q "of type rbd, whose volumes NovaCron cannot snapshot or revert; nothing was changed" "$T/revert.log" &&
