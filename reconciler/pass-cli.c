@@ -14,13 +14,14 @@
 #include "jsonout.h"
 #include "annotations.h"
 #include "scope.h"
+#include "clusters.h"
 
 enum {
 	OPT_STATE_DIR = 1000, OPT_PRUNE, OPT_THRESHOLD, OPT_MASS_DELETE, OPT_TIMEOUT,
 	OPT_PARALLEL, OPT_COMMIT, OPT_NO_COLOR, OPT_AUTO_APPROVE, OPT_OUT, OPT_SHUTDOWN_TIMEOUT,
 	OPT_MAX_MIG, OPT_MAX_MIG_HOST, OPT_CONFIG, OPT_ALLOW_UNREACHABLE, OPT_TELEMETRY_DIR,
 	OPT_MAX_BYTES, OPT_MARKER,
-	OPT_TARGET, OPT_REPLACE,
+	OPT_TARGET, OPT_REPLACE, OPT_CLUSTER,
 };
 
 static const char *default_state_dir(struct nc_pass_args *a)
@@ -67,6 +68,8 @@ static int parse_uint(const char *cmd, const char *flag, const char *s, unsigned
 	  "(and)", NC_COMP_NONE, NULL }, \
 	{ "replace", OPT_REPLACE, "VM", "replace this VM even without drift: stop, undefine, define anew, " \
 	  "start; disks kept; repeatable", NC_COMP_VM, NULL }, \
+	{ "cluster", OPT_CLUSTER, "NAME", "plan only this Cluster's actions (every host is still observed); " \
+	  "repeatable; default all, grouped by cluster (docs/federation.md)", NC_COMP_NONE, NULL }, \
 	{ "state-dir", OPT_STATE_DIR, "DIR", "where the record of hosts, HA and plans is kept (default " \
 	  "$NOVACRON_STATE_DIR, $XDG_STATE_HOME/novacron or ~/.local/state/novacron)", NC_COMP_DIR, NULL }, \
 	{ "config", OPT_CONFIG, "FILE", "the operator's configuration: connections, paths, fence devices " \
@@ -264,6 +267,11 @@ int nc_pass_parse(struct nc_pass_args *a, const char *cmd, int argc, char **argv
 			a->replace[a->popts.nreplace++] = optarg;
 			a->popts.replace = a->replace;
 			break;
+		case OPT_CLUSTER:
+			a->clusters = nc_xreallocarray(a->clusters, a->popts.nclusters + 1, sizeof(*a->clusters));
+			a->clusters[a->popts.nclusters++] = optarg;
+			a->popts.clusters = a->clusters;
+			break;
 		case OPT_AUTO_APPROVE:
 			if (!is_apply)
 				goto usage;
@@ -323,6 +331,7 @@ void nc_pass_args_release(struct nc_pass_args *a)
 	free(a->owned_selector);
 	free(a->targets);
 	free(a->replace);
+	free(a->clusters);
 }
 
 int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
@@ -348,7 +357,7 @@ int nc_pass_run(struct nc_pass *p, struct nc_pass_args *a)
 	nc_buf_reset(&b);
 	nc_diags_release(&d);
 	/* --target, --selector, --replace name what the spec holds (scope.h) */
-	if (nc_scope_check(p->spec, &a->popts, &b) < 0) {
+	if (nc_scope_check(p->spec, &a->popts, &b) < 0 || nc_clusters_check(p->spec, &a->popts, &b) < 0) {
 		fprintf(stderr, "novacron %s: %s\n", a->cmd, b.buf);
 		nc_buf_release(&b);
 		return -1;
@@ -585,18 +594,24 @@ int nc_plan_file_read(struct nc_plan_file *out, struct nc_pass_args *a, const ch
 	if (jscalar(in, "delete_threshold"))
 		a->popts.delete_threshold = (unsigned)atoi(jscalar(in, "delete_threshold"));
 	/* the scope the plan was made with (docs/plan.md): the digest covers it */
-	if (a->popts.ntargets || a->popts.nreplace || a->popts.selector) {
+	if (a->popts.ntargets || a->popts.nreplace || a->popts.selector || a->popts.nclusters) {
 		fprintf(stderr, "novacron apply: a saved plan keeps the scope it was made with: --target, "
-				"--selector and --replace go with novacron plan, not with apply PLANFILE\n");
+				"--selector, --replace and --cluster go with novacron plan, not with apply PLANFILE\n");
 		goto out;
 	}
 	{
-		struct json_object *t = jarray(in, "targets"), *r = jarray(in, "replace");
-		size_t nt = t ? json_object_array_length(t) : 0, nr = r ? json_object_array_length(r) : 0, n = nt + nr;
+		struct json_object *t = jarray(in, "targets"), *r = jarray(in, "replace"), *cl = jarray(in, "clusters");
+		size_t nt = t ? json_object_array_length(t) : 0, nr = r ? json_object_array_length(r) : 0;
+		size_t nc = cl ? json_object_array_length(cl) : 0, n = nt + nr + nc;
 
 		a->owned_scope = nc_xcalloc(n + 1, sizeof(*a->owned_scope));
 		a->targets = nc_xcalloc(n + 1, sizeof(*a->targets));
 		a->replace = nc_xcalloc(n + 1, sizeof(*a->replace));
+		a->clusters = nc_xcalloc(n + 1, sizeof(*a->clusters));
+		for (i = 0; i < nc; i++)
+			if (JITEM(cl, i))
+				a->clusters[a->popts.nclusters++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(JITEM(cl, i));
+		a->popts.clusters = a->clusters;
 		for (i = 0; i < nt; i++)
 			if (JITEM(t, i))
 				a->targets[a->popts.ntargets++] = a->owned_scope[a->nowned_scope++] = nc_xstrdup(JITEM(t, i));

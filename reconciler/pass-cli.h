@@ -50,6 +50,7 @@ struct nc_pass_args {
 	char **owned_scope;
 	size_t nowned_scope;
 	char *owned_selector;
+	const char **clusters;           /* --cluster (argv's, or owned_scope's) */
 };
 
 struct nc_pass {

@@ -233,6 +233,7 @@ struct nc_action {
 	char **deps;        /* bring-up: the VMs of spec.dependsOn (all, sorted) */
 	size_t ndeps;
 	bool replace;       /* update: --replace: stop, undefine, define anew (new UUID), start; disks kept */
+	const char *cluster;/* the Cluster it acts in (its VM's, else its host's); NULL without Clusters */
 };
 
 enum nc_note_kind { NC_NOTE_INFO, NC_NOTE_WARNING, NC_NOTE_ERROR };
@@ -270,6 +271,9 @@ struct nc_plan_opts {
 	const char *selector;             /* -l: the VMs whose effective labels match; NULL: none */
 	const char *const *replace;       /* --replace: VMs redefined anew even without drift */
 	size_t nreplace;
+	/* --cluster (reconciler/clusters.h): only these Clusters' actions; none: every cluster */
+	const char *const *clusters;
+	size_t nclusters;
 };
 
 struct nc_plan {

@@ -13,6 +13,8 @@ void nc_plan_add_change(struct nc_action *a, bool restart, const char *field, co
 			const char *to);
 void nc_plan_add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, const char *vm,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* frees what an action owns (a plan's action dropped from it: clusters.c) */
+void nc_plan_action_free(struct nc_action *a);
 
 /*
  * networks.c: the desired networks (p->nets), then the network actions of

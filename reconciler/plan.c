@@ -28,6 +28,7 @@
 #include "../policies/placement.h"
 #include "images.h"
 #include "scope.h"
+#include "clusters.h"
 #include "migtune.h"
 #include "snapshots.h"
 
@@ -519,6 +520,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 		nc_buf_addf(&b, "selector %s\n", opts->selector);
 	for (i = 0; i < opts->nreplace; i++)
 		nc_buf_addf(&b, "replace %s\n", opts->replace[i]);
+	for (i = 0; i < opts->nclusters; i++)
+		nc_buf_addf(&b, "cluster %s\n", opts->clusters[i]);
 	nc_sha256_hex(b.buf, b.len, p->spec_digest);
 	nc_cluster_digest(c, p->observed_digest);
 	nc_buf_reset(&b);
@@ -1405,6 +1408,11 @@ static void action_free(struct nc_action *a)
 	free(a->affected);
 }
 
+void nc_plan_action_free(struct nc_action *a)
+{
+	action_free(a);
+}
+
 /*
  * A VM with novacron.io/reconcile: disabled gets no action: each one
  * planned for it (before networks, secrets and images are planned from
@@ -2163,6 +2171,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_snapshot_deps(&p);
 	if (nc_scope_active(opts))
 		scope_filter(&p, &alloc_n, spec, opts);
+	nc_plan_by_cluster(&p, spec, c, opts);   /* clusters.h: nothing without Clusters */
 	nc_placement_free(ps);
 	digests(&p, spec, c, opts);
 	*out = p;

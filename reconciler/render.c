@@ -12,6 +12,7 @@
 #include "../spec/tenant.h"
 #include "annotations.h"
 #include "migtune.h"
+#include "clusters.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -275,7 +276,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			char mode[96], *vm = nc_ctl_escape(a->vm);
+			char mode[96], *vm;
+
+			if (nc_plan_cluster_starts(p, i))   /* clusters.h: grouped by cluster */
+				nc_buf_addf(out, "  %sCluster %s%s\n", b, a->cluster ? a->cluster : "(none)", r);
+			vm = nc_ctl_escape(a->vm);
 
 			nc_migrate_mode(a, mode, sizeof(mode));
 			if (a->kind == NC_ACT_MIGRATE)
@@ -402,6 +407,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		nc_buf_adds(out, ".\n");
 	}
 	nc_tenant_usage_text(p->spec, out);   /* nothing without Tenants */
+	nc_plan_clusters_text(p, o->plan_opts, out);   /* nothing without Clusters */
 }
 
 static void md_escape(struct nc_buf *out, const char *s)
@@ -600,9 +606,14 @@ static void md_full(const struct nc_plan *p, const struct nc_cluster *c, const s
 
 	md_head(p, c, o, 0, out);
 	if (p->nactions) {
-		nc_buf_adds(out, MD_TABLE_HEAD);
-		for (i = 0; i < p->nactions; i++)
+		if (!nc_plan_cluster_starts(p, 0))
+			nc_buf_adds(out, MD_TABLE_HEAD);
+		for (i = 0; i < p->nactions; i++) {
+			if (nc_plan_cluster_starts(p, i))   /* clusters.h: one table per cluster */
+				nc_buf_addf(out, "%s**Cluster `%s`**\n\n" MD_TABLE_HEAD, i ? "\n" : "",
+					    p->actions[i].cluster ? p->actions[i].cluster : "(none)");
 			md_row(&p->actions[i], c, out);
+		}
 		nc_buf_addc(out, '\n');
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
@@ -646,6 +657,7 @@ static void md_full(const struct nc_plan *p, const struct nc_cluster *c, const s
 		nc_buf_release(&t);
 	}
 	nc_tenant_usage_markdown(p->spec, out);   /* nothing without Tenants */
+	nc_plan_clusters_markdown(p, o->plan_opts, out);   /* nothing without Clusters */
 	nc_buf_adds(out, "<details><summary>Hosts</summary>\n\n| host | URI | status | domains |\n|---|---|---|---|\n");
 	for (i = 0; i < c->nhosts; i++) {
 		const struct nc_host_view *v = &c->hosts[i];
@@ -837,6 +849,8 @@ static struct json_object *action_json(const struct nc_action *a, const struct n
 	nc_json_set(o, "id", json_object_new_int(a->id));
 	nc_json_set(o, "action", json_object_new_string(act_name(a)));
 	nc_json_set(o, "vm", JS(a->vm));
+	if (a->cluster)
+		nc_json_set(o, "cluster", JS(a->cluster));
 	if (a->stale)
 		nc_json_set(o, "stale", JB(true));
 	if (a->ha_restart)
@@ -953,6 +967,9 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 		if (o->plan_opts->selector)
 			nc_json_set(in, "selector", JS(o->plan_opts->selector));
 	}
+	if (o->plan_opts && o->plan_opts->nclusters)   /* --cluster (clusters.h) */
+		nc_json_set(in, "clusters", nc_json_new_strv((const char *const *)o->plan_opts->clusters,
+							     o->plan_opts->nclusters));
 	nc_json_set(doc, "inputs", in);
 
 	nc_json_set(sum, "changes", JB(!nc_plan_empty(p)));
@@ -1035,6 +1052,8 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	}
 	nc_json_set(doc, "unmanaged_networks", arr);
 	nc_json_set(doc, "tenants", tenants_json(p->spec));
+	if ((x = nc_plan_clusters_json(p, o->plan_opts)))   /* only with Clusters (clusters.h) */
+		nc_json_set(doc, "clusters", x);
 	x = json_object_new_object();
 	nc_json_set(x, "spec", JS(p->spec_digest));
 	nc_json_set(x, "observed", JS(p->observed_digest));

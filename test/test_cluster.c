@@ -175,6 +175,67 @@ START_TEST(test_cluster_placement)
 }
 END_TEST
 
+/* plan --cluster: grouped text with per-cluster summaries, JSON, Markdown; apply --cluster acts on one */
+START_TEST(test_cluster_plan_scope)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "Actions\n  Cluster east\n  + network east-lan: create on east-kvm1, then start\n");
+	HAS(r.out, "      after: #2\n  Cluster west\n  + network west-lan: create on west-kvm1, then start\n");
+	HAS(r.out, "  + web-west-1: create on west-kvm1, then start\n");
+	HAS(r.out, "Plan: 6 to create, 0 to update, 0 to delete, 0 to start, 0 to stop.\n\nClusters\n"
+		   "  east     2 hosts, 2 VMs: 4 to create, 0 to update, 0 to delete, 0 to start, 0 to stop\n"
+		   "  west     1 host, 1 VM: 2 to create, 0 to update, 0 to delete, 0 to start, 0 to stop\n");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, PLAN " --cluster west -o json"), 2);
+	HASJ(r.out, "\"clusters\": [\"west\"]}");
+	HASJ(r.out, "\"id\": 1, \"action\": \"create\", \"vm\": \"west-lan\", \"cluster\": \"west\"");
+	HASJ(r.out, "\"id\": 2, \"action\": \"create\", \"vm\": \"web-west-1\", \"cluster\": \"west\"");
+	HASJ(r.out, "\"clusters\": [{\"name\": \"west\", \"hosts\": 1, \"vms\": 1, \"actions\": 2, \"create\": 2, ");
+	HASNT(r.out, "east-lan");
+	HASNT(r.out, "web-east");
+	/* every host is still observed */
+	HASJ(r.out, "\"name\": \"east-kvm1\"");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, PLAN " --cluster east -o markdown"), 2);
+	HAS(r.out, "**Cluster `east`**\n\n| # | | VM | action | host | why |\n");
+	HAS(r.out, "| `east` | 2 | 2 | 4 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |\n");
+	HASNT(r.out, "west-lan");
+	nc_run_free(&r);
+
+	ck_assert_int_eq(sh(&r, PLAN " --cluster wset"), 1);
+	HAS(r.err, "novacron plan: --cluster wset: no Cluster named 'wset' in the spec; did you mean 'west'?");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC plan '%s/examples/quickstart' --state-dir q --cluster east", NC_SOURCE_DIR), 1);
+	HAS(r.err, "--cluster east: the spec declares no Cluster (docs/federation.md); nothing was planned");
+	nc_run_free(&r);
+
+	/* apply --cluster west: west's VM only; then east's */
+	ck_assert_int_eq(sh(&r, APPLY " --cluster west"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC get vms spec --state-dir state"), 0);
+	HAS(r.out, "web-west-1  west-kvm1");
+	HASNT(r.out, "web-east");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --cluster west"), 0);
+	HAS(r.out, "  west     1 host, 1 VM: no changes\n");
+	HASNT(r.out, "east     ");
+	nc_run_free(&r);
+	/* a saved plan keeps its --cluster */
+	ck_assert_int_eq(shq(PLAN " --cluster east --out e.plan >/dev/null"), 2);
+	ck_assert_int_eq(sh(&r, "$NC apply e.plan --auto-approve --cluster west"), 1);
+	HAS(r.err, "--cluster go with novacron plan, not with apply PLANFILE");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("$NC apply e.plan --auto-approve >/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HAS(r.out, "No changes.");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_cluster(void)
 {
 	Suite *s = suite_create("cluster");
@@ -186,6 +247,7 @@ Suite *nc_suite_cluster(void)
 	tcase_add_test(tc, test_cluster_validate_errors);
 	tcase_add_test(tc, test_cluster_validate_template_pool);
 	tcase_add_test(tc, test_cluster_placement);
+	tcase_add_test(tc, test_cluster_plan_scope);
 	suite_add_tcase(s, tc);
 	return s;
 }

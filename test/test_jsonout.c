@@ -312,6 +312,12 @@ START_TEST(test_jsonout_cli)
 	HAS(r.out, "\"cloud_init\": {");
 	HASJ(r.out, "\"order\": {\"wave\": 0, \"depends_on\": [\"db-1\"]}");
 	nc_run_free(&r);
+	/* several clusters (docs/federation.md): actions[].cluster, clusters[], inputs.clusters */
+	ck_assert_int_eq(sh(&r, "$NC plan '%s/examples/federation' --state-dir stf --cluster west -o json", NC_SOURCE_DIR), 2);
+	check_doc("plan", r.out);
+	HASJ(r.out, "\"clusters\": [\"west\"]");
+	HAS(r.out, "\"cluster\": \"west\"");
+	nc_run_free(&r);
 	/* show -o json prints a saved plan as saved: the same document */
 	ck_assert_int_eq(shq("$NC plan qs --state-dir st --out p.json > /dev/null"), 2);
 	ck_assert_int_eq(sh(&r, "$NC show p.json -o json"), 0);

@@ -1,0 +1,371 @@
+/*
+ * clusters.c - a plan over several clusters: --cluster, each action's
+ * cluster, grouping and per-cluster counts (clusters.h).
+ */
+#include "clusters.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonout.h"
+#include "plan-int.h"
+#include "../spec/cluster.h"
+#include "../spec/util.h"
+
+int nc_clusters_check(const struct nc_spec *spec, const struct nc_plan_opts *o, struct nc_buf *why)
+{
+	size_t i, j;
+
+	for (i = 0; i < o->nclusters; i++) {
+		const char *best = NULL;
+		unsigned bestd = 4;
+
+		if (nc_spec_find(spec, NC_KIND_CLUSTER, o->clusters[i]))
+			continue;
+		if (!nc_spec_has_clusters(spec)) {
+			nc_buf_addf(why, "--cluster %s: the spec declares no Cluster (docs/federation.md); nothing "
+				    "was planned", o->clusters[i]);
+			return -1;
+		}
+		nc_buf_addf(why, "--cluster %s: no Cluster named '%s' in the spec", o->clusters[i], o->clusters[i]);
+		for (j = 0; j < spec->nobjs[NC_KIND_CLUSTER]; j++) {
+			const char *n = spec->objs[NC_KIND_CLUSTER][j]->meta.name.v;
+			unsigned d = nc_edit_distance(o->clusters[i], n, 3);
+
+			if (d < bestd) {
+				bestd = d;
+				best = n;
+			}
+		}
+		if (best)
+			nc_buf_addf(why, "; did you mean '%s'?", best);
+		nc_buf_adds(why, "; nothing was planned");
+		return -1;
+	}
+	return 0;
+}
+
+bool nc_clusters_in(const struct nc_plan_opts *o, const char *cluster)
+{
+	size_t i;
+
+	if (!o->nclusters)
+		return true;
+	for (i = 0; cluster && i < o->nclusters; i++)
+		if (strcmp(o->clusters[i], cluster) == 0)
+			return true;
+	return false;
+}
+
+/* the action's cluster: its VM's (spec), else its host's */
+static const char *action_cluster(const struct nc_spec *spec, const struct nc_cluster *c,
+				  const struct nc_action *a)
+{
+	const struct nc_vm *vm = a->vmref;
+
+	if (!vm && a->obj == NC_OBJ_VM && a->vm)
+		vm = (const struct nc_vm *)nc_spec_find(spec, NC_KIND_VM, a->vm);
+	if (vm && vm->obj.cluster)
+		return nc_spec_cluster_name(spec, &vm->obj);
+	if (a->host < c->nhosts && c->hosts[a->host].spec)
+		return nc_spec_cluster_name(spec, &c->hosts[a->host].spec->obj);
+	return NULL;
+}
+
+/* a note about a VM of a cluster out of scope */
+static bool note_out(const struct nc_spec *spec, const struct nc_plan_opts *opts, const struct nc_note *n)
+{
+	const struct nc_object *vm = n->vm ? nc_spec_find(spec, NC_KIND_VM, n->vm) : NULL;
+
+	return vm && !nc_clusters_in(opts, nc_spec_cluster_name(spec, vm));
+}
+
+static int name_cmp(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a ? -1 : b ? 1 : 0;    /* no cluster last */
+	return strcmp(a, b);
+}
+
+struct ord {
+	size_t i;                    /* index before grouping */
+	const char *cluster;
+};
+
+static int ord_cmp(const void *pa, const void *pb)
+{
+	const struct ord *a = pa, *b = pb;
+	int r = name_cmp(a->cluster, b->cluster);
+
+	return r ? r : a->i < b->i ? -1 : a->i > b->i;
+}
+
+static void recount(struct nc_plan *p)
+{
+	size_t i;
+
+	p->ncreate = p->nupdate = p->ndelete = p->nstart = p->nstop = p->nmigrate = p->nupload = p->nrecover = 0;
+	p->nadopt = 0;
+	for (i = 0; i < p->nactions; i++)
+		switch (p->actions[i].kind) {
+		case NC_ACT_CREATE: p->ncreate++; break;
+		case NC_ACT_UPDATE: p->nupdate++; break;
+		case NC_ACT_START: p->nstart++; break;
+		case NC_ACT_STOP: p->nstop++; break;
+		case NC_ACT_DELETE: p->ndelete++; break;
+		case NC_ACT_MIGRATE: p->nmigrate++; break;
+		case NC_ACT_UPLOAD: p->nupload++; break;
+		case NC_ACT_RECOVER: p->nrecover++; break;
+		case NC_ACT_ADOPT: p->nadopt++; break;
+		}
+}
+
+/* new ids: id[old id - 1] (0: dropped); after-lists mapped, dropped ones left out */
+static void renumber(struct nc_plan *p, const int *id)
+{
+	size_t i, j, m;
+
+	for (i = 0; i < p->nactions; i++) {
+		struct nc_action *a = &p->actions[i];
+
+		a->id = (int)i + 1;
+		for (j = 0, m = 0; j < a->nafter; j++)
+			if (a->after[j] >= 1 && id[a->after[j] - 1])
+				a->after[m++] = id[a->after[j] - 1];
+		a->nafter = m;
+	}
+}
+
+void nc_plan_by_cluster(struct nc_plan *p, const struct nc_spec *spec, const struct nc_cluster *c,
+			const struct nc_plan_opts *opts)
+{
+	struct ord *ord;
+	struct nc_action *v;
+	int *id, *pos;
+	size_t i, j, n = 0, total = p->nactions;
+	bool group = true;
+
+	if (!nc_spec_has_clusters(spec))
+		return;
+	for (i = 0; i < total; i++)
+		p->actions[i].cluster = action_cluster(spec, c, &p->actions[i]);
+	/* --cluster: the others' actions and the notes about their VMs go */
+	id = nc_xcalloc(total + 1, sizeof(*id));
+	for (i = 0; i < total; i++) {
+		if (!nc_clusters_in(opts, p->actions[i].cluster)) {
+			nc_plan_action_free(&p->actions[i]);
+			continue;
+		}
+		id[i] = (int)n + 1;
+		p->actions[n++] = p->actions[i];
+	}
+	p->nactions = n;
+	renumber(p, id);
+	for (i = 0, n = 0; i < p->nnotes; i++) {
+		if (note_out(spec, opts, &p->notes[i])) {
+			if (p->notes[i].kind == NC_NOTE_ERROR && p->errors)
+				p->errors--;
+			free(p->notes[i].vm);
+			free(p->notes[i].text);
+			continue;
+		}
+		p->notes[n++] = p->notes[i];
+	}
+	p->nnotes = n;
+	recount(p);
+
+	/* group by cluster, unless an action waits for one of another cluster */
+	n = p->nactions;
+	ord = nc_xcalloc(n + 1, sizeof(*ord));
+	for (i = 0; i < n; i++) {
+		ord[i].i = i;
+		ord[i].cluster = p->actions[i].cluster;
+		for (j = 0; j < p->actions[i].nafter; j++)
+			if (name_cmp(p->actions[p->actions[i].after[j] - 1].cluster, p->actions[i].cluster) != 0)
+				group = false;
+	}
+	if (group && n > 1) {
+		qsort(ord, n, sizeof(*ord), ord_cmp);
+		v = nc_xcalloc(n, sizeof(*v));
+		pos = nc_xcalloc(n + 1, sizeof(*pos));
+		for (i = 0; i < n; i++) {
+			v[i] = p->actions[ord[i].i];
+			pos[ord[i].i] = (int)i + 1;
+		}
+		memcpy(p->actions, v, n * sizeof(*v));
+		renumber(p, pos);
+		free(v);
+		free(pos);
+	}
+	free(ord);
+	free(id);
+}
+
+size_t nc_plan_clusters(const struct nc_plan *p, const struct nc_plan_opts *opts,
+			struct nc_plan_cluster **out, bool *grouped)
+{
+	const struct nc_spec *spec = p->spec;
+	struct nc_plan_cluster *v;
+	size_t i, j, n = 0, k;
+
+	*out = NULL;
+	*grouped = true;
+	if (!spec || !nc_spec_has_clusters(spec))
+		return 0;
+	v = nc_xcalloc(spec->nobjs[NC_KIND_CLUSTER] + 1, sizeof(*v));
+	for (i = 0; i < spec->nobjs[NC_KIND_CLUSTER]; i++) {
+		const char *name = spec->objs[NC_KIND_CLUSTER][i]->meta.name.v;
+
+		if (opts && !nc_clusters_in(opts, name))
+			continue;
+		v[n].name = name;
+		v[n].first = p->nactions;
+		for (k = 0; k < NC_KIND__COUNT; k++)
+			if (k == NC_KIND_HOST || k == NC_KIND_VM)
+				for (j = 0; j < spec->nobjs[k]; j++)
+					if (name_cmp(nc_spec_cluster_name(spec, spec->objs[k][j]), name) == 0) {
+						if (k == NC_KIND_HOST)
+							v[n].hosts++;
+						else
+							v[n].vms++;
+					}
+		n++;
+	}
+	for (i = 0; i < p->nactions; i++) {
+		const struct nc_action *a = &p->actions[i];
+		struct nc_plan_cluster *pc = NULL;
+
+		for (k = 0; k < n; k++)
+			if (name_cmp(v[k].name, a->cluster) == 0)
+				pc = &v[k];
+		if (i && name_cmp(a->cluster, p->actions[i - 1].cluster) < 0)
+			*grouped = false;
+		if (!pc)
+			continue;
+		if (!pc->n)
+			pc->first = i;
+		pc->n++;
+		switch (a->kind) {
+		case NC_ACT_CREATE: pc->ncreate++; break;
+		case NC_ACT_UPDATE: pc->nupdate++; break;
+		case NC_ACT_START: pc->nstart++; break;
+		case NC_ACT_STOP: pc->nstop++; break;
+		case NC_ACT_DELETE: pc->ndelete++; break;
+		case NC_ACT_MIGRATE: pc->nmigrate++; break;
+		case NC_ACT_UPLOAD: pc->nupload++; break;
+		case NC_ACT_RECOVER: pc->nrecover++; break;
+		case NC_ACT_ADOPT: pc->nadopt++; break;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+void nc_plan_cluster_summary(const struct nc_plan_cluster *pc, struct nc_buf *out)
+{
+	nc_buf_addf(out, "%zu to create, %zu to update, %zu to delete, %zu to start, %zu to stop",
+		    pc->ncreate, pc->nupdate, pc->ndelete, pc->nstart, pc->nstop);
+	if (pc->nmigrate)
+		nc_buf_addf(out, ", %zu to migrate", pc->nmigrate);
+	if (pc->nupload)
+		nc_buf_addf(out, ", %zu image%s to upload", pc->nupload, pc->nupload == 1 ? "" : "s");
+	if (pc->nrecover)
+		nc_buf_addf(out, ", %zu to restart elsewhere", pc->nrecover);
+	if (pc->nadopt)
+		nc_buf_addf(out, ", %zu to adopt", pc->nadopt);
+}
+
+/* ---- output ---- */
+
+void nc_plan_clusters_text(const struct nc_plan *p, const struct nc_plan_opts *opts, struct nc_buf *out)
+{
+	struct nc_plan_cluster *v;
+	bool grouped;
+	size_t n = nc_plan_clusters(p, opts, &v, &grouped), i, w = 7;
+
+	if (!n) {
+		free(v);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strlen(v[i].name) > w)
+			w = strlen(v[i].name);
+	nc_buf_adds(out, "\nClusters\n");
+	for (i = 0; i < n; i++) {
+		nc_buf_addf(out, "  %-*s  %zu host%s, %zu VM%s: ", (int)w, v[i].name, v[i].hosts,
+			    v[i].hosts == 1 ? "" : "s", v[i].vms, v[i].vms == 1 ? "" : "s");
+		if (v[i].n)
+			nc_plan_cluster_summary(&v[i], out);
+		else
+			nc_buf_adds(out, "no changes");
+		nc_buf_addc(out, '\n');
+	}
+	free(v);
+}
+
+void nc_plan_clusters_markdown(const struct nc_plan *p, const struct nc_plan_opts *opts, struct nc_buf *out)
+{
+	struct nc_plan_cluster *v;
+	bool grouped;
+	size_t n = nc_plan_clusters(p, opts, &v, &grouped), i;
+
+	if (!n) {
+		free(v);
+		return;
+	}
+	nc_buf_adds(out, "**Clusters**\n\n| cluster | hosts | VMs | create | update | delete | start | stop | migrate "
+			 "| upload | restart elsewhere |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+	for (i = 0; i < n; i++)
+		nc_buf_addf(out, "| `%s` | %zu | %zu | %zu | %zu | %zu | %zu | %zu | %zu | %zu | %zu |\n", v[i].name,
+			    v[i].hosts, v[i].vms, v[i].ncreate, v[i].nupdate, v[i].ndelete, v[i].nstart, v[i].nstop,
+			    v[i].nmigrate, v[i].nupload, v[i].nrecover);
+	nc_buf_addc(out, '\n');
+	free(v);
+}
+
+struct json_object *nc_plan_clusters_json(const struct nc_plan *p, const struct nc_plan_opts *opts)
+{
+	struct nc_plan_cluster *v;
+	bool grouped;
+	size_t n = nc_plan_clusters(p, opts, &v, &grouped), i;
+	struct json_object *arr;
+
+	if (!p->spec || !nc_spec_has_clusters(p->spec)) {
+		free(v);
+		return NULL;
+	}
+	arr = json_object_new_array_ext((int)n);
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		nc_json_set(o, "name", nc_json_new_str(v[i].name));
+		nc_json_set(o, "hosts", nc_json_new_u64(v[i].hosts));
+		nc_json_set(o, "vms", nc_json_new_u64(v[i].vms));
+		nc_json_set(o, "actions", nc_json_new_u64(v[i].n));
+		nc_json_set(o, "create", nc_json_new_u64(v[i].ncreate));
+		nc_json_set(o, "update", nc_json_new_u64(v[i].nupdate));
+		nc_json_set(o, "delete", nc_json_new_u64(v[i].ndelete));
+		nc_json_set(o, "start", nc_json_new_u64(v[i].nstart));
+		nc_json_set(o, "stop", nc_json_new_u64(v[i].nstop));
+		nc_json_set(o, "migrate", nc_json_new_u64(v[i].nmigrate));
+		nc_json_set(o, "upload", nc_json_new_u64(v[i].nupload));
+		nc_json_set(o, "recover", nc_json_new_u64(v[i].nrecover));
+		nc_json_set(o, "adopt", nc_json_new_u64(v[i].nadopt));
+		json_object_array_add(arr, o);
+	}
+	free(v);
+	return arr;
+}
+
+bool nc_plan_cluster_starts(const struct nc_plan *p, size_t i)
+{
+	size_t j;
+
+	if (!p->spec || !nc_spec_has_clusters(p->spec) || i >= p->nactions)
+		return false;
+	/* only when the actions are grouped */
+	for (j = 1; j < p->nactions; j++)
+		if (name_cmp(p->actions[j].cluster, p->actions[j - 1].cluster) < 0)
+			return false;
+	return i == 0 || name_cmp(p->actions[i].cluster, p->actions[i - 1].cluster) != 0;
+}
