@@ -788,3 +788,39 @@ void nc_placement_entry(const struct nc_placement_state *ps, size_t k, const str
 	*host = ps->placed[k].host;
 	*memory = ps->placed[k].memory;
 }
+
+void nc_placement_info(const struct nc_placement_state *ps, size_t k, struct nc_placement_info *out)
+{
+	const struct placed *p = &ps->placed[k];
+
+	out->vm = p->vm;
+	out->labels = p->labels ? p->labels : &no_labels;
+	out->host = p->host;
+	out->vcpus = p->vcpus;
+	out->memory = p->memory;
+	out->disk = p->disk;
+	out->obs = p->obs;
+}
+
+const size_t *nc_placement_on(const struct nc_placement_state *ps, size_t host, size_t *n)
+{
+	*n = ps->on[host].n;
+	return ps->on[host].v;
+}
+
+ssize_t nc_placement_slot(const struct nc_placement_state *ps, const struct nc_vm *vm)
+{
+	ssize_t k = nc_placement_vm_index(ps, vm);
+
+	return k >= 0 ? ps->vm_slot[k] : -1;
+}
+
+const struct nc_host *nc_placement_host_spec(const struct nc_placement_state *ps, size_t i)
+{
+	return ps->c->hosts[i].spec;
+}
+
+const struct nc_spec *nc_placement_spec(const struct nc_placement_state *ps)
+{
+	return ps->spec;
+}

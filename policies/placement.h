@@ -122,6 +122,22 @@ const struct nc_host_load *nc_placement_load(const struct nc_placement_state *ps
 size_t nc_placement_count(const struct nc_placement_state *ps);
 void nc_placement_entry(const struct nc_placement_state *ps, size_t k, const struct nc_vm **vm,
 			size_t *host, double *memory);
+/* all of placed entry k: what it reserves, its labels and its load figures */
+struct nc_placement_info {
+	const struct nc_vm *vm;      /* NULL: a domain not in the spec */
+	const struct nc_map *labels; /* never NULL */
+	size_t host;
+	double vcpus, memory, disk;
+	struct nc_load_figures obs;  /* observed, or its static figures */
+};
+void nc_placement_info(const struct nc_placement_state *ps, size_t k, struct nc_placement_info *out);
+/* the placed entries on host (*n of them; valid until the next put) */
+const size_t *nc_placement_on(const struct nc_placement_state *ps, size_t host, size_t *n);
+/* host i's spec, and the spec the state was built from */
+const struct nc_host *nc_placement_host_spec(const struct nc_placement_state *ps, size_t i);
+const struct nc_spec *nc_placement_spec(const struct nc_placement_state *ps);
+/* placed entry index of vm, or -1 */
+ssize_t nc_placement_slot(const struct nc_placement_state *ps, const struct nc_vm *vm);
 
 /* ---- rebalance and N+1 (policies/rebalance.c) ---- */
 struct nc_imbalance {
@@ -130,8 +146,13 @@ struct nc_imbalance {
 	 * of the CPU and memory shares in use and of the I/O shares of NC_LOAD_IO_REF */
 	double cpu_load, memory_load, disk_load, net_load;
 	size_t n1_failures;          /* hosts whose VMs could not all restart elsewhere */
-	double score;                /* static: memory + vcpus + disk; observed and both:
-					cpu_load + memory_load + disk_load + net_load; + n1_failures */
+	/* the other terms of the score (policies/score.h) */
+	double spread;               /* sd of the domains per host */
+	double units;                /* sd of the load units per host (one per domain), when load_units */
+	bool load_units;             /* the load terms count one unit per domain (no observed figures) */
+	double conflicts;            /* preferred-rule conflicts, weighted */
+	size_t offline;              /* VMs on unusable hosts */
+	double score;                /* the whole score of policies/score.h (with N+1 when asked) */
 };
 void nc_imbalance(const struct nc_placement_state *ps, bool with_n1, struct nc_imbalance *out);
 /* the same with the figures of load mode `mode` (enum nc_load_mode) */
@@ -142,6 +163,7 @@ struct nc_move {
 	const struct nc_vm *vm;
 	size_t from, to;
 	double before, after;        /* imbalance score around this move */
+	const struct nc_vm *swap;    /* the VM it trades hosts with (both moves show the pair's scores), or NULL */
 	/* observed modes: the load dimension whose spread fell most, and the
 	 * source host's figure in it before and after, of `cap` (CPUs, bytes,
 	 * or bytes/s of NC_LOAD_IO_REF); dim -1 in static mode */
@@ -149,11 +171,31 @@ struct nc_move {
 	double src_before, src_after, cap;
 };
 /*
- * Greedy rebalance: up to `budget` moves of VMs whose policy enables
- * rebalancing, each the one that lowers the imbalance score most, never
- * breaking a filter, and only when it gains at least `threshold`.  Applies
- * the moves to ps.  Returns the number of moves in *out (caller frees).
+ * Rebalance (policies/search.c, docs/placement.md "Rebalance"):
+ * best-improvement moves of the VMs whose policy enables rebalancing (and
+ * that busy does not mark, by spec VM index), swaps when no single move
+ * gains enough, then a pass dropping moves worth less than the threshold.
+ * Never breaks a filter, nor N+1 on a host that held it.  Applies the moves
+ * to ps; returns their number, one per VM (origin -> final host), in *out
+ * (caller frees), each with the score before and after it in that order.
  */
+struct nc_rebalance_opts {
+	size_t max_moves;            /* migrations per pass at most */
+	double max_memory;           /* bytes of memory migrated per pass at most; 0: no bound */
+	double threshold;            /* least gain of a move (a swap: twice); 0: any gain */
+	int mode;                    /* enum nc_load_mode of the score's load terms */
+};
+struct nc_rebalance_report {
+	double before, after;        /* the score (without N+1) before and after */
+	size_t movable, pinned;      /* VMs that may move; VMs of the policy that are pinned */
+	size_t refused_filter, refused_n1;   /* gaining moves refused by a filter, by N+1 */
+	char *refused;               /* the best refused move and why (caller frees), or NULL */
+	bool budget;                 /* the budget (moves or memory) stopped the search */
+	size_t swaps, dropped;       /* swaps made; moves the final pass took back */
+};
+size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spec, const bool *busy,
+			const struct nc_rebalance_opts *o, struct nc_move **out, struct nc_rebalance_report *rep);
+/* The same with a move budget and a threshold only (static load mode). */
 size_t nc_rebalance(struct nc_placement_state *ps, const struct nc_spec *spec,
 		    const bool *movable, size_t budget, double threshold, struct nc_move **out);
 /* The same scoring with the figures of load mode `mode` (enum nc_load_mode). */

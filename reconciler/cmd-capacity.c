@@ -990,6 +990,10 @@ int cmd_capacity(int argc, char **argv)
 		nc_json_set(im, "vcpus", nc_json_new_fixed(imb.vcpus, 6));
 		nc_json_set(im, "disk", nc_json_new_fixed(imb.disk, 6));
 		nc_json_set(im, "n1_failures", nc_json_new_u64(imb.n1_failures));
+		nc_json_set(im, "load", nc_json_new_fixed(imb.units, 6));
+		nc_json_set(im, "spread", nc_json_new_fixed(imb.spread, 6));
+		nc_json_set(im, "conflicts", nc_json_new_fixed(imb.conflicts, 6));
+		nc_json_set(im, "offline", nc_json_new_u64(imb.offline));
 		nc_json_set(doc, "imbalance", im);
 		nc_json_set(doc, "n1", json_object_new_boolean(!fails));
 		if (t) {
@@ -1001,8 +1005,9 @@ int cmd_capacity(int argc, char **argv)
 		}
 		nc_json_to_buf(&b, doc);
 	} else {
-		nc_buf_addf(&b, "\nImbalance score: %.4f (memory %.4f, vCPUs %.4f, disk %.4f, N+1 failures %zu)\n",
-			    imb.score, imb.memory, imb.vcpus, imb.disk, imb.n1_failures);
+		nc_buf_addf(&b, "\nImbalance score: %.4f (memory %.4f, vCPUs %.4f, disk %.4f, load 4 x %.4f, spread %.4f, "
+			    "conflicts %.4f, offline VMs %zu, N+1 failures %zu)\n", imb.score, imb.memory, imb.vcpus,
+			    imb.disk, imb.units, imb.spread, imb.conflicts, imb.offline, imb.n1_failures);
 		if (fails)
 			nc_buf_addf(&b, "N+1: FAIL on %zu host%s: losing one of them would leave VMs with nowhere to restart.\n",
 				    fails, fails == 1 ? "" : "s");

@@ -191,6 +191,8 @@ struct nc_action {
 	size_t host;        /* index into cluster hosts */
 	size_t target;      /* migrate: destination host */
 	bool live;          /* migrate: live (running guest) or cold */
+	bool rebalance;     /* migrate: a rebalancing move, with the imbalance score around it */
+	double score_before, score_after;
 	size_t copy_vols;   /* cold migrate: local volumes (dir pools) copied to the target */
 	uint64_t copy_bytes;/* cold migrate: their allocation on the source (bytes to send) */
 	struct nc_migrate_tuning tune;  /* migrate: the VM's effective tuning (migtune.h) */

@@ -52,4 +52,10 @@ void nc_plan_order_deps(struct nc_plan *p);
 /* true for the VM actions that bring a VM up (create, start, update) in an ordered plan */
 bool nc_plan_order_bringup(const struct nc_action *a);
 
+/* plan-rebalance.c: the rebalancing moves of every policy that enables them
+ * (busy: spec VM index -> already moving or new), applied to ps */
+struct nc_placement_state;
+void nc_plan_rebalance(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
+		       const struct nc_cluster *c, struct nc_placement_state *ps, const bool *busy);
+
 #endif

@@ -708,64 +708,6 @@ static void plan_load(struct nc_plan *p, size_t *alloc_n, const struct nc_spec *
 	}
 }
 
-/* Moves that even out the cluster, for VMs whose policy asks for them. */
-static void plan_rebalance(struct nc_plan *p, size_t *alloc_a, const struct nc_spec *spec,
-			   const struct nc_cluster *c, struct nc_placement_state *ps, const bool *busy)
-{
-	const struct nc_policy *pol;
-	size_t i, k, nvm = spec->nobjs[NC_KIND_VM];
-	bool *skip = nc_xcalloc(nvm + 1, sizeof(*skip));
-
-	NC_SPEC_EACH(spec, NC_KIND_PLACEMENT_POLICY, const struct nc_policy, pol, i) {
-		const struct nc_rebalance *rb = &pol->spec.rebalance;
-		struct nc_move *moves = NULL;
-		size_t n, budget = NC_IS_SET(rb->max_moves) ? (size_t)rb->max_moves.v : 5;
-		double threshold = NC_IS_SET(rb->threshold) ? rb->threshold.v : 0;
-		int mode;
-
-		if (!rb->enabled.v || !budget)
-			continue;
-		/* this policy's VMs only, and none that already move or are new */
-		for (k = 0; k < nvm; k++) {
-			const struct nc_vm *vm = (const struct nc_vm *)spec->objs[NC_KIND_VM][k];
-
-			skip[k] = busy[k] || nc_placement_policy(spec, vm) != pol;
-		}
-		mode = nc_placement_window(ps) ? nc_load_mode_of(pol) : NC_LOAD_STATIC;
-		n = nc_rebalance_mode(ps, spec, skip, budget, threshold, mode, &moves);
-		for (k = 0; k < n; k++) {
-			struct nc_action *a = add_action(p, alloc_a, NC_ACT_MIGRATE, moves[k].vm->obj.meta.name.v,
-							 moves[k].from);
-			const struct nc_domain *d = NULL;
-			size_t j;
-
-			for (j = 0; j < c->hosts[moves[k].from].obs.ndoms; j++)
-				if (c->hosts[moves[k].from].obs.doms[j].meta_vm &&
-				    strcmp(c->hosts[moves[k].from].obs.doms[j].meta_vm, a->vm) == 0)
-					d = &c->hosts[moves[k].from].obs.doms[j];
-			a->target = moves[k].to;
-			a->vmref = moves[k].vm;
-			a->live = d && d->state == NC_DOM_RUNNING;
-			if (mode == NC_LOAD_STATIC) {
-				a->reason = nc_xasprintf("rebalance (policy %s): imbalance %.4f -> %.4f",
-							 pol->obj.meta.name.v, moves[k].before, moves[k].after);
-			} else {
-				char win[16], *why = nc_load_move_why(&moves[k],
-								       c->hosts[moves[k].from].spec->obj.meta.name.v);
-
-				nc_load_fmt_window(nc_placement_window(ps), win, sizeof(win));
-				a->reason = nc_xasprintf("rebalance (policy %s, observed load over %s): %s, "
-							 "imbalance %.4f -> %.4f", pol->obj.meta.name.v, win, why,
-							 moves[k].before, moves[k].after);
-				free(why);
-			}
-			skip[nc_placement_vm_index(ps, moves[k].vm)] = true;
-		}
-		free(moves);
-	}
-	free(skip);
-}
-
 /* the observed state of Image im's volume in pool on host (dir) or in the rbd pools */
 static const struct nc_image_vol *image_vol(const struct nc_cluster *c, size_t host, bool rbd,
 					    const char *pool, const char *im)
@@ -2033,7 +1975,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	free(rv);
 	nc_imbalance(ps, false, &imb);
 	p.imbalance_before = imb.score;
-	plan_rebalance(&p, &alloc_a, spec, c, ps, busy);
+	nc_plan_rebalance(&p, &alloc_a, &alloc_n, spec, c, ps, busy);
 	nc_imbalance(ps, false, &imb);
 	p.imbalance_after = imb.score;
 	free(busy);

@@ -880,6 +880,14 @@ static struct json_object *action_json(const struct nc_action *a, const struct n
 			nc_json_set(cp, "bytes", nc_json_new_u64(a->copy_bytes));
 			nc_json_set(o, "copy", cp);
 		}
+		if (a->rebalance) {
+			struct json_object *rb = json_object_new_object();
+
+			nc_json_set(rb, "before", nc_json_new_fixed(a->score_before, 6));
+			nc_json_set(rb, "after", nc_json_new_fixed(a->score_after, 6));
+			nc_json_set(rb, "gain", nc_json_new_fixed(a->score_before - a->score_after, 6));
+			nc_json_set(o, "rebalance", rb);
+		}
 	}
 	if (a->placement)
 		nc_json_set(o, "placement", JS(a->placement));

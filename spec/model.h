@@ -300,6 +300,7 @@ struct nc_rebalance {
 	struct nc_pos pos;
 	struct nc_bool enabled;
 	struct nc_int max_moves;
+	struct nc_size max_memory;   /* bytes of memory migrated per pass at most */
 	struct nc_num threshold;
 };
 /* load-aware placement (docs/placement.md "Observed load") */

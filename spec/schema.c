@@ -365,6 +365,8 @@ static const struct nc_field rebalance_fields[] = {
 	F("enabled", NC_F_BOOL, struct nc_rebalance, enabled, .doc = "propose moves that even out load"),
 	F("maxMovesPerPass", NC_F_INT, struct nc_rebalance, max_moves, .min = 0, .max = 10000,
 	  .doc = "live migrations per pass at most (default 5)"),
+	F("maxMemoryPerPass", NC_F_SIZE, struct nc_rebalance, max_memory, .min = MiB,
+	  .doc = "memory of the VMs migrated per pass at most, e.g. 64GiB (default: no bound)"),
 	F("threshold", NC_F_NUM, struct nc_rebalance, threshold, .min_f = 0, .max_f = 1000,
 	  .doc = "minimum imbalance-score gain for a move to be worth it (default 0: any gain)"),
 };

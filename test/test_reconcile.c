@@ -907,8 +907,11 @@ START_TEST(test_rebalance_evens_out_within_budget)
 	ck_assert_int_eq(shq("sed -i 's/, placement: {host: h1}//' spec/all.yaml"), 0);
 	ck_assert_msg(sh(&r, PLAN) == 2, "plan exit %d: %.2000s", r.status, r.err);
 	HAS(r.out, "Plan: 0 to create, 0 to update, 0 to delete, 0 to start, 0 to stop, 3 to migrate.\n");
-	HAS(r.out, "~ v01: migrate h1 -> h2 (live)\n      why: rebalance (policy even): imbalance 0.4059 -> 0.3623\n");
-	HAS(r.out, "Imbalance score: 0.4059 now, 0.2706 after this plan (docs/placement.md).\n");
+	HAS(r.out, "~ v01: migrate h1 -> h2 (live)\n      why: rebalance (policy even): imbalance 26.6303 -> 23.7636 "
+		   "(gain 2.8666)\n");
+	HAS(r.out, "Imbalance score: 26.6303 now, 17.7535 after this plan (docs/placement.md).\n");
+	HAS(r.out, "note: rebalance (policy even): 3 moves, the budget of this pass (maxMovesPerPass 3); "
+		   "imbalance 26.6303 -> 17.7535, later passes go on\n");
 	nc_run_free(&r);
 	/* each pass moves at most three, until no move is worth it */
 	for (pass = 0; pass < 6; pass++) {
