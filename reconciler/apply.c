@@ -17,6 +17,7 @@
 #include "pass.h"
 #include "secrets.h"
 #include "volumes.h"
+#include "tiering.h"
 #include "../drivers/network/network.h"
 #include "images.h"
 #include "ha.h"
@@ -703,6 +704,14 @@ static int run_action(const struct nc_plan *p, const struct nc_action *a, struct
 			ret = -1;
 		else if (found && nc_seed_delete(conn, p->spec, &d, NULL, false, err) < 0)
 			ret = -1;
+		break;
+	case NC_ACT_MOVE_VOLUME:
+		if (!found) {
+			nc_err_set(err, "domain %s disappeared since the plan was made", a->vm);
+			ret = -1;
+		} else {
+			ret = nc_tier_run(p, a, conn, &d, &def, err);
+		}
 		break;
 	case NC_ACT_MIGRATE:
 	case NC_ACT_UPLOAD:

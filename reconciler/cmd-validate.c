@@ -29,7 +29,7 @@ static void count_line(const struct nc_spec *spec, struct nc_buf *b)
 	for (k = 0; k < NC_KIND__COUNT; k++) {
 		size_t n = spec->nobjs[k];
 
-		if (k == NC_KIND_CLUSTER && !n)
+		if ((k == NC_KIND_CLUSTER || k == NC_KIND_TIER_POLICY) && !n)
 			continue;   /* one implicit cluster: the line it always had */
 
 		nc_buf_addf(b, "%s%zu %s", k ? ", " : "", n,
@@ -48,7 +48,7 @@ static void print_json(const struct nc_spec *spec, const struct nc_diags *d)
 	nc_json_set(doc, "files", nc_json_new_u64(spec->nfiles));
 	nc_json_set(doc, "documents", nc_json_new_u64(spec->ndocs));
 	for (k = 0; k < NC_KIND__COUNT; k++)
-		if (k != NC_KIND_CLUSTER || spec->nobjs[k])   /* "Cluster" only when the spec has one */
+		if ((k != NC_KIND_CLUSTER && k != NC_KIND_TIER_POLICY) || spec->nobjs[k])   /* "Cluster", "StorageTierPolicy" only when the spec has one */
 			nc_json_set(objs, nc_kind_name((enum nc_kind)k), nc_json_new_u64(spec->nobjs[k]));
 	nc_json_set(doc, "objects", objs);
 	diags = json_object_new_array_ext((int)d->n);

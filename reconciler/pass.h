@@ -162,8 +162,9 @@ enum nc_action_kind {
 	NC_ACT_UPLOAD,      /* an Image into a pool of a host (obj NC_OBJ_IMAGE) */
 	NC_ACT_RECOVER,     /* HA: define + start on another host a VM of a failed, fenced host (docs/ha.md) */
 	NC_ACT_ADOPT,       /* write NovaCron's metadata into an unmanaged domain (novacron.io/adopt, docs/adopt.md) */
+	NC_ACT_MOVE_VOLUME, /* move disks to pools of another tier (StorageTierPolicy, reconciler/tiering.h) */
 };
-#define NC_ACT__COUNT (NC_ACT_ADOPT + 1)
+#define NC_ACT__COUNT (NC_ACT_MOVE_VOLUME + 1)
 /* the annotation that lets a VM take over the unmanaged domain of its name (docs/adopt.md) */
 #define NC_ADOPT_ANNOTATION "novacron.io/adopt"
 const char *nc_action_name(enum nc_action_kind k);
@@ -246,6 +247,7 @@ struct nc_note {
 };
 
 struct nc_load_data;
+struct nc_tier_io_data;
 struct nc_plan_opts {
 	bool prune;                  /* delete managed domains absent from the spec */
 	unsigned delete_threshold;   /* percent of managed VMs; default 25 */
@@ -267,6 +269,8 @@ struct nc_plan_opts {
 	 * (telemetry/store.h; NULL: none), or figures given directly (tests, bench; wins) */
 	const char *telemetry_dir;
 	const struct nc_load_data *load;
+	/* tiering (reconciler/tiering.h): VMs' block I/O history given directly (tests; wins over telemetry_dir) */
+	const struct nc_tier_io_data *tier_io;
 	/* scope (reconciler/scope.h, docs/plan.md "Planning a subset"): what the plan covers */
 	const char *const *targets;       /* --target: "NAME" (a VM) or "KIND/NAME"; none: everything */
 	size_t ntargets;
@@ -291,6 +295,7 @@ struct nc_plan {
 	size_t unmanaged_nets;       /* libvirt networks without NovaCron metadata */
 	size_t ncreate, nupdate, ndelete, nstart, nstop, nmigrate, nupload, nrecover;
 	size_t nadopt;
+	size_t nmove_volume;         /* move-volume actions (tiering.h) */
 	double imbalance_before, imbalance_after;   /* policies/rebalance.c score */
 	size_t unmanaged;            /* domains without NovaCron metadata */
 	size_t managed;              /* managed domains observed */

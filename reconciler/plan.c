@@ -23,6 +23,7 @@
 #include "volumes.h"
 #include "netfs.h"
 #include "plan-int.h"
+#include "tiering.h"
 #include "ha.h"
 #include "../drivers/network/network.h"
 #include "../policies/placement.h"
@@ -46,6 +47,7 @@ static const char *const action_names[] = {
 	[NC_ACT_UPLOAD] = "upload",
 	[NC_ACT_RECOVER] = "recover",
 	[NC_ACT_ADOPT] = "adopt",
+	[NC_ACT_MOVE_VOLUME] = "move-volume",
 };
 
 const char *nc_action_name(enum nc_action_kind k)
@@ -87,6 +89,7 @@ static int phase(const struct nc_action *a)
 	case NC_ACT_DELETE: return 0;
 	case NC_ACT_STOP: return 1;
 	case NC_ACT_UPDATE: return 2;
+	case NC_ACT_MOVE_VOLUME: return 2;
 	case NC_ACT_MIGRATE: return 3;
 	case NC_ACT_RECOVER: return 4;
 	case NC_ACT_ADOPT: return 4;
@@ -488,6 +491,9 @@ static int action_cmp(const void *pa, const void *pb)
 	c = strcmp(a->vm, b->vm);
 	if (c)
 		return c;
+	/* a VM's disks move before its update (which defines them where they went) */
+	if ((a->kind == NC_ACT_MOVE_VOLUME) != (b->kind == NC_ACT_MOVE_VOLUME))
+		return a->kind == NC_ACT_MOVE_VOLUME ? -1 : 1;
 	if (a->pool && b->pool && (c = strcmp(a->pool, b->pool)) != 0)
 		return c;
 	return a->host < b->host ? -1 : a->host > b->host;
@@ -1461,6 +1467,7 @@ static void scope_filter(struct nc_plan *p, size_t *alloc_n, const struct nc_spe
 		case NC_ACT_UPLOAD: p->nupload++; break;
 		case NC_ACT_RECOVER: p->nrecover++; break;
 		case NC_ACT_ADOPT: p->nadopt++; break;
+		case NC_ACT_MOVE_VOLUME: p->nmove_volume++; break;
 		}
 	}
 	p->nactions = n;
@@ -1501,6 +1508,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	struct recovery *rv = nc_xcalloc(spec->nobjs[NC_KIND_VM] + 1, sizeof(*rv));
 	size_t nrv = 0;
 	unsigned max_rec = opts->max_recoveries ? opts->max_recoveries : 4;
+	struct nc_tier_state *tiers;
 
 	memset(&p, 0, sizeof(p));
 	p.spec = spec;
@@ -1509,6 +1517,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		if (ha_entry(opts, c->hosts[i].spec->obj.meta.name.v))
 			nc_placement_exclude(ps, i, "failed (in the HA record until it is cleared)");
 	plan_load(&p, &alloc_n, spec, c, ps, opts);
+	tiers = nc_tier_prepare(&p, &alloc_n, spec, c, opts);
 
 	/* every observed domain, by name, for lookups; placement learns usage */
 	for (i = 0; i < c->nhosts; i++)
@@ -1858,7 +1867,9 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			bool restart_needed = false, hash_changed, ign_state;
 
 			memset(&tmp, 0, sizeof(tmp));
+			nc_tier_vm(tiers, &p, &alloc_a, vm, des, at->host, running && want == NC_STATE_RUNNING);
 			diff_domain(&tmp, &des->def, o, running);
+			nc_tier_filter(tiers, vm, &tmp);
 			/* a disk is never shrunk (data past the new end would be lost) */
 			for (k = 0; k < des->def.ndisks; k++) {
 				const struct nc_disk_def *dk = &des->def.disks[k];
@@ -2058,6 +2069,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		case NC_ACT_RECOVER: p.nrecover++; break;
 		case NC_ACT_ADOPT: p.nadopt++; break;
+		case NC_ACT_MOVE_VOLUME: p.nmove_volume++; break;
 		}
 		/* creates, updates, and live moves on their destination, wait for the Images of their disks */
 		if ((a->kind == NC_ACT_CREATE || a->kind == NC_ACT_UPDATE || (a->kind == NC_ACT_MIGRATE && a->live)) &&
@@ -2115,6 +2127,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 		scope_filter(&p, &alloc_n, spec, opts);
 	nc_plan_by_cluster(&p, spec, c, opts);   /* clusters.h: nothing without Clusters */
 	nc_placement_free(ps);
+	nc_tier_free(tiers);
 	digests(&p, spec, c, opts);
 	*out = p;
 	return p.errors ? -1 : 0;

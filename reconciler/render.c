@@ -155,6 +155,9 @@ static void summary_line(const struct nc_plan *p, struct nc_buf *out)
 		nc_buf_addf(out, ", %zu to restart elsewhere", p->nrecover);
 	if (p->nadopt)
 		nc_buf_addf(out, ", %zu to adopt", p->nadopt);
+	if (p->nmove_volume)
+		nc_buf_addf(out, ", %zu VM%s with disks to move between tiers", p->nmove_volume,
+			    p->nmove_volume == 1 ? "" : "s");
 }
 
 static void def_line(const struct nc_domain_def *d, struct nc_buf *out)
@@ -889,6 +892,14 @@ static struct json_object *action_json(const struct nc_action *a, const struct n
 			nc_json_set(o, "rebalance", rb);
 		}
 	}
+	if (a->kind == NC_ACT_MOVE_VOLUME) {
+		struct json_object *cp = json_object_new_object();
+
+		nc_json_set(o, "live", JB(a->live));
+		nc_json_set(cp, "volumes", nc_json_new_u64(a->copy_vols));
+		nc_json_set(cp, "bytes", nc_json_new_u64(a->copy_bytes));
+		nc_json_set(o, "copy", cp);
+	}
 	if (a->placement)
 		nc_json_set(o, "placement", JS(a->placement));
 	if (a->desired && (a->kind == NC_ACT_CREATE || a->kind == NC_ACT_RECOVER)) {
@@ -992,6 +1003,8 @@ void nc_plan_render_json(const struct nc_plan *p, const struct nc_cluster *c,
 	nc_json_set(sum, "upload", nc_json_new_u64(p->nupload));
 	nc_json_set(sum, "recover", nc_json_new_u64(p->nrecover));
 	nc_json_set(sum, "adopt", nc_json_new_u64(p->nadopt));
+	if (p->nmove_volume)   /* only when some: plans without tiers keep their shape */
+		nc_json_set(sum, "move_volume", nc_json_new_u64(p->nmove_volume));
 	nc_json_set(sum, "managed", nc_json_new_u64(p->managed));
 	nc_json_set(sum, "unmanaged", nc_json_new_u64(p->unmanaged));
 	arr = json_object_new_array_ext(2);

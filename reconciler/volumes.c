@@ -21,6 +21,7 @@
  */
 #include "backups.h"
 #include "volumes.h"
+#include "tiering.h"
 #include "../drivers/storage/seed.h"
 #include "images.h"
 
@@ -111,6 +112,8 @@ static int ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const s
 
 		if (!pool)
 			continue;
+		/* a disk tiering moved lives in another pool (tiering.h) */
+		pool = nc_tier_disk_pool(spec, pool, def, k->name.v);
 		for (j = 0; j < def->ndisks; j++)
 			if (strcmp(def->disks[j].name, k->name.v) == 0)
 				target = def->disks[j].target;

@@ -43,6 +43,8 @@ bool nc_cluster_dup(const struct nc_spec *spec, struct nc_object *first, struct 
 		    struct nc_diags *diags);
 /* snapshot.c: declared snapshots: names, and pools whose disks can be snapshotted. */
 void nc_snapshot_validate(struct nc_spec *spec, struct nc_diags *diags);
+/* spec/tier.c: StorageTierPolicy rules and pool tiers */
+void nc_tier_validate(struct nc_spec *spec, struct nc_diags *diags);
 /* parse.c: the per-value checks validate.c reuses. */
 int nc_check_label_key(const char *s, const char **why);
 int nc_check_label_value(const char *s, const char **why);

@@ -72,6 +72,7 @@ enum nc_kind {
 	NC_KIND_ALERT_RULE,
 	NC_KIND_TENANT,
 	NC_KIND_CLUSTER,             /* struct nc_cluster_def (spec/cluster.h) */
+	NC_KIND_TIER_POLICY,
 	NC_KIND__COUNT
 };
 const char *nc_kind_name(enum nc_kind k);          /* "PlacementPolicy" */
@@ -347,6 +348,7 @@ struct nc_pool_spec {
 	struct nc_netfs netfs;
 	struct nc_selector host_selector;
 	struct nc_str cluster;       /* Cluster (spec/cluster.h); unset: shared by every cluster */
+	struct nc_str tier;          /* storage tier (fast, standard, archive...; docs/storage.md) */
 };
 struct nc_pool { struct nc_object obj; struct nc_pool_spec spec; };
 /* A pool every host of it sees the same volumes in (rbd, netfs): a VM whose disks are all in
@@ -507,6 +509,23 @@ struct nc_cluster_spec {
 	struct nc_cluster_transfer transfer;
 };
 struct nc_cluster_def { struct nc_object obj; struct nc_cluster_spec spec; };
+/* StorageTierPolicy (docs/storage.md "Storage tiers"; reconciler/tiering.c) */
+struct nc_tier_rule {
+	struct nc_pos pos;
+	struct nc_duration idle_for; /* no block I/O for this long (telemetry) */
+	struct nc_selector selector; /* VMs by effective labels */
+	struct nc_str tier;          /* the tier the rule's disks go to */
+};
+struct nc_tier_policy_spec {
+	struct nc_pos pos;
+	struct nc_selector vm_selector;
+	struct nc_list rules;        /* struct nc_tier_rule; the first that matches wins */
+	struct nc_size budget;       /* bytes moved per pass (default NC_TIER_BUDGET) */
+	struct nc_duration hysteresis; /* active this long before moving back (default 1h) */
+};
+struct nc_tier_policy { struct nc_object obj; struct nc_tier_policy_spec spec; };
+#define NC_TIER_BUDGET (64ULL << 30)
+#define NC_TIER_HYSTERESIS_MS 3600000ULL
 
 /* ---- the whole spec ---- */
 /* a path given to nc_spec_load: a file's tenant is found from its path below it */

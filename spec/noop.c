@@ -19,6 +19,7 @@ const struct nc_noop_field nc_noop_fields[] = {
 	{ NC_KIND_CLUSTER, "spec.transfer.bandwidth", "not acted on yet (cross-cluster migration)" },
 	{ NC_KIND_CLUSTER, "spec.transfer.backupSchedule", "not acted on yet (cross-cluster migration)" },
 	{ NC_KIND_CLUSTER, "spec.transfer.live", "not acted on yet (cross-cluster migration)" },
+	{ NC_KIND_TIER_POLICY, "metadata.labels", "nothing selects storage tier policies by label" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);
 

@@ -439,6 +439,9 @@ static const struct nc_field pool_spec_fields[] = {
 	F("cluster", NC_F_STR, struct nc_pool_spec, cluster, REF(NC_KIND_CLUSTER),
 	  .doc = "the Cluster whose VMs may use this pool (default: the Cluster whose paths hold its file, "
 		 "else shared by every cluster)"),
+	F("tier", NC_F_STR, struct nc_pool_spec, tier, .check = NC_CHK_NAME,
+	  .doc = "the pool's storage tier, a name such as fast, standard or archive that "
+		 "StorageTierPolicy rules move disks to (docs/storage.md \"Storage tiers\")"),
 };
 static const struct nc_schema pool_spec_schema =
 	SCHEMA("StoragePool spec", struct nc_pool_spec, pool_spec_fields);
@@ -675,6 +678,30 @@ static const struct nc_schema cluster_spec_schema =
 	SCHEMA("Cluster spec", struct nc_cluster_spec, cluster_spec_fields);
 static const struct nc_field cluster_root[] = { ROOT_FIELDS(struct nc_cluster_def, cluster_spec_schema) };
 static const struct nc_schema cluster_root_schema = SCHEMA("Cluster", struct nc_cluster_def, cluster_root);
+/* ---- StorageTierPolicy ---- */
+static const struct nc_field tier_rule_fields[] = {
+	F("idleFor", NC_F_DURATION, struct nc_tier_rule, idle_for, .min = 60000, .max = 400LL * 86400000,
+	  .doc = "matches when the VM did no block I/O for this long (telemetry history), e.g. 14d"),
+	F("selector", NC_F_STRUCT, struct nc_tier_rule, selector, .sub = &nc_schema_selector,
+	  .doc = "matches VMs whose effective labels it selects"),
+	F("tier", NC_F_STR, struct nc_tier_rule, tier, .required = 1, .check = NC_CHK_NAME,
+	  .doc = "the tier the disks go to: a pool of that tier the VM's host has"),
+};
+static const struct nc_schema tier_rule_schema = SCHEMA("tier rule", struct nc_tier_rule, tier_rule_fields);
+static const struct nc_field tier_spec_fields[] = {
+	F("vmSelector", NC_F_STRUCT, struct nc_tier_policy_spec, vm_selector, .sub = &nc_schema_selector,
+	  .required = 1, .doc = "the VMs whose disks this policy places"),
+	F("rules", NC_F_LIST, struct nc_tier_policy_spec, rules, .sub = &tier_rule_schema, .required = 1,
+	  .doc = "in order; the first that matches a VM chooses the tier of its disks (none: the disk's own pool)"),
+	F("budget", NC_F_SIZE, struct nc_tier_policy_spec, budget, .min = 1,
+	  .doc = "bytes moved per pass, largest first (default 64GiB); the rest is postponed"),
+	F("hysteresis", NC_F_DURATION, struct nc_tier_policy_spec, hysteresis, .min = 0, .max = 30LL * 86400000,
+	  .doc = "a disk moved by an idleFor rule moves back only after this much block I/O activity (default 1h)"),
+};
+static const struct nc_schema tier_spec_schema =
+	SCHEMA("StorageTierPolicy spec", struct nc_tier_policy_spec, tier_spec_fields);
+static const struct nc_field tier_root[] = { ROOT_FIELDS(struct nc_tier_policy, tier_spec_schema) };
+static const struct nc_schema tier_root_schema = SCHEMA("StorageTierPolicy", struct nc_tier_policy, tier_root);
 
 const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 	[NC_KIND_HOST] = { "Host", "host", "hosts", sizeof(struct nc_host),
@@ -710,6 +737,10 @@ const struct nc_kind_info nc_kinds[NC_KIND__COUNT] = {
 			      &cluster_root_schema, &cluster_spec_schema,
 			      "one of several clusters a repository declares: its hosts and VMs, and the pools "
 			      "and networks only it uses (docs/federation.md)" },
+	[NC_KIND_TIER_POLICY] = { "StorageTierPolicy", "storage tier policy", "storage tier policies",
+				  sizeof(struct nc_tier_policy), &tier_root_schema, &tier_spec_schema,
+				  "moves VM disks between pools of different tiers by rules: idle time or labels "
+				  "(docs/storage.md \"Storage tiers\")" },
 };
 
 const struct nc_schema nc_schema_machine = SCHEMA("machine", struct nc_machine, machine_fields);

@@ -1355,6 +1355,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	nc_snapshot_validate(spec, diags);
 	nc_tenant_validate(spec, diags);
 	nc_cluster_validate(spec, diags);
+	nc_tier_validate(spec, diags);
 }
 
 /* ---- selectors at run time ---- */

@@ -100,7 +100,7 @@ START_TEST(test_unknown_kind)
 	       "t.yaml:2:7: error: unknown kind 'Vm'; did you mean 'VM'?\n");
 	EXPECT("apiVersion: novacron.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {}\n",
 	       "t.yaml:2:7: error: unknown kind 'Deployment' (expected Host, Template, VM, "
-	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image, AlertRule, Tenant or Cluster)\n");
+	       "PlacementPolicy, StoragePool, Network, BackupSchedule, Image, AlertRule, Tenant, Cluster or StorageTierPolicy)\n");
 	EXPECT("apiVersion: novacron.io/v1\nmetadata: {name: a}\n",
 	       "t.yaml:1:1: error: missing required key 'kind'\n");
 }
@@ -1355,6 +1355,12 @@ START_TEST(test_noop_fields_warn)
 		  "t.yaml:8:11: warning: Cluster 'c': spec.transfer.live is accepted but not acted on yet: "
 		  "not acted on yet (cross-cluster migration)\n",
 		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
+		  		{ NC_KIND_TIER_POLICY, "metadata.labels",
+		  DOC("StorageTierPolicy", "s") "  labels: {a: b}\nspec:\n  vmSelector: {}\n  rules: [{tier: cold}]\n"
+		  "---\napiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: p}\n"
+		  "spec: {type: dir, path: /srv/p, tier: cold}\n",
+		  "t.yaml:6:11: warning: StorageTierPolicy 's': metadata.labels is accepted but not acted on yet: "
+		  "nothing selects storage tier policies by label\n", NULL },
 	};
 	size_t i, k;
 

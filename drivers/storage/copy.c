@@ -309,7 +309,7 @@ out:
 }
 
 /* the volume XML of v with key and path dropped (they are the host's to choose) */
-static char *portable_xml(virStorageVolPtr v, const char *vol, struct nc_err *err)
+char *nc_st_portable_xml(virStorageVolPtr v, const char *vol, struct nc_err *err)
 {
 	char *xml = virStorageVolGetXMLDesc(v, 0), *out;
 	xmlDocPtr doc;
@@ -511,7 +511,7 @@ static int copy_one(struct nc_host_conn *src, struct nc_host_conn *dst, const st
 	if (info.backing && ensure_backing(src, dst, pool, vol, info.backing, depth, out, pp, err) < 0)
 		goto out;
 	if (sim) {
-		xml = portable_xml(vs, vol, err);
+		xml = nc_st_portable_xml(vs, vol, err);
 		if (!xml)
 			goto out;
 	} else {

@@ -27,6 +27,8 @@ int nc_dir_vol_info(virStorageVolPtr v, const char *vol, struct nc_volume *out, 
 char *nc_st_vol_xml(const char *vol, uint64_t capacity, const char *fmt, const char *base,
 		    const char *base_fmt);
 int nc_st_fail(struct nc_err *err, const char *vol, const char *what);
+/* copy.c: a simulated volume's XML as a new one of the same name and sizes (the test driver's copy) */
+char *nc_st_portable_xml(virStorageVolPtr v, const char *vol, struct nc_err *err);
 xmlDocPtr nc_st_xml_parse(const char *xml);
 void nc_st_drop_nodes(xmlXPathContextPtr ctx, const char *expr);
 

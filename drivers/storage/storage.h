@@ -140,6 +140,33 @@ int nc_vol_upload(struct nc_host_conn *conn, const struct nc_pool_def *pd, const
 int nc_vol_upload_verified(struct nc_host_conn *conn, const struct nc_pool_def *pd, const char *vol,
 	const char *format, int fd, uint64_t len, const char *sha256, struct nc_err *err);
 /*
+ * ---- moving a volume between two dir pools of one host (storage/move.c; storage tiers) ----
+ *
+ * nc_vol_move: vol of pool `from` gets a copy in pool `to` (made when
+ * missing) that the domain's disk `target` (vda) then uses.  running, on a
+ * libvirt host: live, virDomainBlockCopy into a volume made beforehand (same
+ * capacity and format, the same backing file: a shallow copy), waited on
+ * until ready (timeout_ms, 0 = 1 h), then virDomainBlockJobAbort(PIVOT);
+ * else (stopped, or a simulated host, whose test driver has no block jobs)
+ * offline: virStorageVolCreateXMLFrom.  The domain's persistent definition
+ * is not changed, nor the old volume deleted: the caller redefines the
+ * domain, then deletes vol from `from` and calls nc_vol_move_unmark.
+ *
+ * A marker volume VOL.novacron-move in `to` says a move began: a leftover
+ * volume with it (a move cut short) is replaced; without it a volume of
+ * that name in `to` is someone else's and the move fails, naming it.  A
+ * guest whose live disk is already the new file (a pass cut short after the
+ * pivot) is left as it is: 0.  On failure the job is aborted without pivot
+ * (the guest keeps its old volume) and the new volume is deleted.
+ * *bytes: the volume's allocation (what was copied).  Honours
+ * NOVACRON_FAIL_AT ("vol-move": the copy made, before the pivot).
+ */
+int nc_vol_move(struct nc_host_conn *host, const struct nc_pool_def *from, const struct nc_pool_def *to,
+	const char *vol, const char *domain, const char *target, bool running, unsigned timeout_ms,
+	uint64_t *bytes, struct nc_err *err);
+int nc_vol_move_unmark(struct nc_host_conn *host, const struct nc_pool_def *to, const char *vol, struct nc_err *err);
+
+/*
  * ---- copying a volume to another host (cold migration; storage/copy.c) ----
  *
  * nc_vol_copy copies vol of pool from src to the same pool on dst (made
