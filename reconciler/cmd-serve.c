@@ -14,6 +14,7 @@
  */
 #include "api.h"
 #include "backups.h"
+#include "snapshots.h"
 #include "connections.h"
 #include "fencing.h"
 #include "hostrec.h"
@@ -103,6 +104,7 @@ struct server {
 	struct nc_spec *good_spec;
 	unsigned failures;
 	time_t backups_checked;          /* schedules due after this (wall clock) run next */
+	time_t snapshots_checked;        /* VMs' snapshotSchedules, the same way (snapshots.h) */
 	/* the lease thread: renews (and re-checks) the lease every 250 ms, also during a pass */
 	pthread_t lease_thread;
 	bool lease_thread_on;
@@ -1460,6 +1462,50 @@ static int run_pass(struct server *s)
  * turn, then the schedule's retention is applied.  A failed VM is reported
  * and the others go on; the next due time retries it.
  */
+/* VMs' snapshotSchedules due since the last look: one snapshot each, then its retention */
+static void run_due_snapshots(struct server *s)
+{
+	time_t now = time(NULL);
+	struct nc_cluster cl;
+	bool observed = false;
+	size_t i;
+
+	if (!s->snapshots_checked)
+		s->snapshots_checked = now;
+	if (now <= s->snapshots_checked)
+		return;
+	for (i = 0; i < s->good_spec->nobjs[NC_KIND_VM] && !stop_flag && leading(s); i++) {
+		const struct nc_vm *vm = (const struct nc_vm *)s->good_spec->objs[NC_KIND_VM][i];
+		const struct nc_snapshot_schedule *ss = &vm->spec.snapshot_schedule;
+		struct nc_snapshot_run_result res;
+		struct nc_err err;
+		time_t due;
+
+		if (!NC_IS_SET(ss->schedule) || (NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT) ||
+		    (due = nc_cron_next(&ss->schedule.cron, s->snapshots_checked)) <= 0 || due > now)
+			continue;
+		if (!observed) {
+			struct nc_observe_opts oo;
+
+			memset(&oo, 0, sizeof(oo));
+			oo.state_dir = s->state_dir;
+			oo.timeout_ms = NC_IS_SET(s->cfg.host_timeout) ? (unsigned)s->cfg.host_timeout.ms : 30000;
+			oo.keep_open = true;
+			oo.connections = &s->cfg.connections;
+			nc_observe(&cl, s->good_spec, &oo);
+			observed = true;
+		}
+		if (nc_snapshot_scheduled_run(&res, &cl, vm, due, &err) < 0)
+			loge_("scheduled snapshot of %s failed: %s", vm->obj.meta.name.v, err.msg);
+		else
+			logf_("scheduled snapshot %s of %s on %s %s; %zu older deleted", res.name, vm->obj.meta.name.v,
+			      res.host, res.existed ? "was there already" : "taken", res.pruned);
+	}
+	if (observed)
+		nc_cluster_release(&cl);
+	s->snapshots_checked = now;
+}
+
 static void run_due_backups(struct server *s)
 {
 	time_t now = time(NULL);
@@ -1912,10 +1958,13 @@ int cmd_serve(int argc, char **argv)
 		if (s.good_spec && !once && leading(&s))
 			verbs_jobs(&s);
 		/* paused: no scheduled backup; those due meanwhile are skipped, not caught up */
-		if (s.good_spec && !once && leading(&s) && nc_verbs_paused(s.verbs))
+		if (s.good_spec && !once && leading(&s) && nc_verbs_paused(s.verbs)) {
 			s.backups_checked = time(NULL);
-		else if (s.good_spec && !once && leading(&s))
+			s.snapshots_checked = time(NULL);
+		} else if (s.good_spec && !once && leading(&s)) {
 			run_due_backups(&s);
+			run_due_snapshots(&s);
+		}
 		if (once) {
 			if (!s.good_spec)
 				ret = NC_EXIT_ERROR;

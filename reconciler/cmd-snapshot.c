@@ -5,6 +5,10 @@
  *       the snapshots of the VM's domain, oldest first: name, when taken,
  *       with memory or not, whether NovaCron took it and the spec declares
  *       it, and which is current.
+ *   snapshot run VM [PATH...]
+ *       takes the VM's scheduled snapshot now (spec.snapshotSchedule), as serve
+ *       does at the cron's time: auto-YYYYMMDD-HHMM of the current minute, then
+ *       deletes its scheduled snapshots beyond keep.
  *   snapshot revert VM NAME [PATH...] [--force-stop] [--yes]
  *       puts the VM's disks (and, for a snapshot with memory, the guest's
  *       memory) back as they were in snapshot NAME.  Prints what it will do
@@ -47,6 +51,8 @@ static const struct nc_opt snapshot_opts[] = {
 static const char *const snapshot_examples[] = {
 	"the snapshots of web-1",
 	"novacron snapshot list web-1 clusters/prod",
+	"take web-1's scheduled snapshot now and apply its retention",
+	"novacron snapshot run web-1 clusters/prod",
 	"put web-1 back as it was in its before-upgrade snapshot, powering it off first",
 	"novacron snapshot revert web-1 before-upgrade --force-stop --yes clusters/prod",
 	NULL,
@@ -55,15 +61,17 @@ static const char *const snapshot_examples[] = {
 const struct nc_cmd_doc nc_doc_snapshot = {
 	"snapshot",
 	"snapshot list VM [PATH...] [OPTIONS]\n"
+	"snapshot run VM [PATH...] [OPTIONS]\n"
 	"snapshot revert VM NAME [--force-stop] [--yes] [PATH...] [OPTIONS]",
-	"list a VM's snapshots, or revert it to one (docs/storage.md)",
+	"list a VM's snapshots, take its scheduled one now, or revert it to one (docs/storage.md)",
 	"Snapshots are declared in a VM's spec.snapshots and taken by apply; list shows what the VM's domain "
-	"holds, NovaCron's and others'. revert prints what it will do (stop, revert, start again), refuses a "
+	"holds, NovaCron's and others'. run takes the VM's scheduled snapshot (spec.snapshotSchedule) now, as "
+	"serve does at the schedule's time, and applies its keep. revert prints what it will do (stop, revert, start again), refuses a "
 	"running VM unless --force-stop, and asks unless --yes. A VM with a disk in an rbd pool, or a snapshot "
 	"libvirt cannot revert (external), is refused with nothing changed.\n\n"
 	"The spec comes from the PATHs, else from the configuration's source (never a blind \".\"). "
 	"Exit 0 done, 1 error or refused.",
-	snapshot_opts, snapshot_examples, NC_COMP_VM, "list revert",
+	snapshot_opts, snapshot_examples, NC_COMP_VM, "list run revert",
 };
 
 struct sn_args {
@@ -173,6 +181,20 @@ static int do_list(const struct nc_vm *vm, const struct nc_cluster *c)
 				  : "not novacron (left alone)",
 		       s->external ? ", external" : "", s->current ? ", current" : "", "");
 	}
+	return NC_EXIT_OK;
+}
+
+static int do_run(const struct nc_vm *vm, struct nc_cluster *c)
+{
+	struct nc_snapshot_run_result res;
+	struct nc_err err = { "" };
+
+	if (nc_snapshot_scheduled_run(&res, c, vm, (time_t)nc_sim_clock(NULL), &err) < 0) {
+		fprintf(stderr, "novacron snapshot: %s\n", err.msg);
+		return NC_EXIT_ERROR;
+	}
+	printf("%s: snapshot %s on %s %s; %zu older scheduled snapshot%s deleted\n", vm->obj.meta.name.v, res.name,
+	       res.host, res.existed ? "was there already" : "taken", res.pruned, res.pruned == 1 ? "" : "s");
 	return NC_EXIT_OK;
 }
 
@@ -297,7 +319,7 @@ int cmd_snapshot(int argc, char **argv)
 		nc_cmd_help(stdout, &nc_doc_snapshot);
 		return NC_EXIT_OK;
 	}
-	if (!a.sub || (strcmp(a.sub, "list") && strcmp(a.sub, "revert"))) {
+	if (!a.sub || (strcmp(a.sub, "list") && strcmp(a.sub, "revert") && strcmp(a.sub, "run"))) {
 		if (a.sub)
 			fprintf(stderr, "novacron snapshot: unknown subcommand '%s'\n", a.sub);
 		nc_cmd_usage_error(&nc_doc_snapshot);
@@ -322,11 +344,12 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	memset(&oo, 0, sizeof(oo));
 	oo.state_dir = a.state_dir;
-	oo.keep_open = strcmp(a.sub, "revert") == 0;
+	oo.keep_open = strcmp(a.sub, "list") != 0;
 	oo.connections = &a.cfg.connections;
 	nc_observe(&c, spec, &oo);
 	observed = true;
-	ret = strcmp(a.sub, "list") == 0 ? do_list(vm, &c) : do_revert(spec, vm, &c, &a);
+	ret = strcmp(a.sub, "list") == 0 ? do_list(vm, &c) : strcmp(a.sub, "run") == 0 ? do_run(vm, &c) :
+	      do_revert(spec, vm, &c, &a);
 out:
 	if (observed)
 		nc_cluster_release(&c);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../spec/util.h"
 #include "plan-int.h"
@@ -29,6 +30,32 @@ char *nc_snapshot_description(const struct nc_snapshot_decl *s, bool running)
 			    running && !s->memory.v ? " (a running guest's internal snapshot holds its memory)" :
 			    !running && s->memory.v ? " (the guest was not running)" : "",
 			    !quiesce ? "not asked" : running ? "not needed: memory state" : "not running");
+}
+
+#define SCHEDULED NC_SNAP_MARK " scheduled"
+
+bool nc_snapshot_is_scheduled(const struct nc_dom_snap *o)
+{
+	return o->managed && o->description && strncmp(o->description, SCHEDULED, strlen(SCHEDULED)) == 0;
+}
+
+/* the scheduled snapshots of d beyond the newest keep: *n of them, oldest first, in *out (free) */
+static size_t beyond_keep(const struct nc_domain *d, const struct nc_vm *vm, const struct nc_dom_snap ***out)
+{
+	const struct nc_snapshot_schedule *ss = &vm->spec.snapshot_schedule;
+	size_t keep = !NC_IS_SET(ss->schedule) ? 0 : NC_IS_SET(ss->keep) ? (size_t)ss->keep.v : NC_SNAPSHOT_KEEP_DEFAULT;
+	size_t i, n = 0, k = 0;
+
+	*out = nc_xcalloc(d->nsnaps + 1, sizeof(**out));
+	for (i = 0; i < d->nsnaps; i++)
+		n += nc_snapshot_is_scheduled(&d->snaps[i]);
+	/* d->snaps is oldest first (creation time, then name) */
+	for (i = 0; i < d->nsnaps && n > keep; i++)
+		if (nc_snapshot_is_scheduled(&d->snaps[i])) {
+			(*out)[k++] = &d->snaps[i];
+			n--;
+		}
+	return k;
 }
 
 /* where the VM's domain is (observed) or goes (this plan's create, recover, migrate) */
@@ -134,10 +161,28 @@ void nc_plan_snapshots(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, cons
 			nc_plan_add_change(a, false, "disks", "-", running ? "internal (qcow2), guest running" :
 					   "internal (qcow2), guest shut off");
 		}
+		if (dom) {
+			const struct nc_dom_snap **old;
+			size_t n = beyond_keep(dom, vm, &old), k;
+
+			for (k = 0; k < n; k++) {
+				struct nc_action *a = add(p, alloc_a, NC_ACT_DELETE, vm, old[k]->name, host);
+
+				a->reason = NC_IS_SET(vm->spec.snapshot_schedule.schedule) ?
+					nc_xasprintf("scheduled snapshot older than the newest %lld kept (snapshotSchedule.keep)",
+						     NC_IS_SET(vm->spec.snapshot_schedule.keep) ?
+						     (long long)vm->spec.snapshot_schedule.keep.v : (long long)NC_SNAPSHOT_KEEP_DEFAULT) :
+					nc_xstrdup("taken on a snapshotSchedule the VM no longer has");
+				nc_plan_add_change(a, false, "memory", old[k]->memory ? "yes" : "no", "-");
+			}
+			free(old);
+		}
 		for (j = 0; dom && j < dom->nsnaps; j++) {
 			const struct nc_dom_snap *o = &dom->snaps[j];
 			struct nc_action *a;
 
+			if (nc_snapshot_is_scheduled(o))
+				continue;
 			if (!o->managed) {
 				nc_buf_addf(&other, "%s%s", nother++ ? ", " : "", o->name);
 				continue;
@@ -238,5 +283,100 @@ int nc_snapshot_run(const struct nc_action *a, struct nc_host_conn *conn, struct
 		}
 	}
 	nc_domain_release(&d);
+	return ret;
+}
+
+int nc_snapshot_scheduled_run(struct nc_snapshot_run_result *out, struct nc_cluster *c, const struct nc_vm *vm,
+			      time_t when, struct nc_err *err)
+{
+	const struct nc_snapshot_schedule *ss = &vm->spec.snapshot_schedule;
+	const char *name = vm->obj.meta.name.v;
+	struct nc_host_conn *conn = NULL;
+	const struct nc_dom_snap **old = NULL;
+	struct nc_domain d;
+	struct tm tm;
+	time_t t = when;
+	size_t h, i, n;
+	bool running, quiesced = false;
+	int found = 0, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	if (!NC_IS_SET(ss->schedule)) {
+		nc_err_set(err, "VM %s has no snapshotSchedule", name);
+		return -1;
+	}
+	for (h = 0; h < c->nhosts && !found; h++) {
+		if (c->hosts[h].status != NC_HOST_OK || !c->hosts[h].conn)
+			continue;
+		for (i = 0; i < c->hosts[h].obs.ndoms; i++) {
+			const struct nc_domain *o = &c->hosts[h].obs.doms[i];
+
+			if (o->managed && o->meta_vm && strcmp(o->meta_vm, name) == 0) {
+				conn = c->hosts[h].conn;
+				snprintf(out->host, sizeof(out->host), "%s", c->hosts[h].spec->obj.meta.name.v);
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (!conn) {
+		nc_err_set(err, "VM %s is on no host that could be read", name);
+		return -1;
+	}
+	if (!conn->drv->snap_create || !conn->drv->snap_delete) {
+		nc_err_set(err, "host driver %s has no snapshots", conn->drv->name);
+		return -1;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out->name, sizeof(out->name), "auto-%Y%m%d-%H%M", &tm);
+	if ((found = conn->drv->lookup(conn, name, &d, err)) <= 0) {
+		if (!found)
+			nc_err_set(err, "VM %s disappeared", name);
+		return -1;
+	}
+	for (i = 0; i < d.nsnaps; i++)
+		if (strcmp(d.snaps[i].name, out->name) == 0) {
+			/* taken already this minute (a pass cut short, another run) */
+			out->existed = true;
+			break;
+		}
+	running = d.state == NC_DOM_RUNNING || d.state == NC_DOM_PAUSED;
+	if (!out->existed) {
+		char *desc = nc_xasprintf(SCHEDULED "; memory=%s; quiesced=no (%s)", running ? "yes" : "no",
+					  running ? "not needed: memory state" : "not running");
+		struct nc_snap_def def = { .name = out->name, .description = desc, .memory = ss->memory.v };
+
+		ret = conn->drv->snap_create(conn, name, &def, &quiesced, err);
+		free(desc);
+		if (ret < 0)
+			goto out;
+		nc_domain_release(&d);
+		if ((found = conn->drv->lookup(conn, name, &d, err)) <= 0) {
+			ret = -1;
+			goto out;
+		}
+	}
+	/* retention: the scheduled snapshots beyond keep, oldest first */
+	n = beyond_keep(&d, vm, &old);
+	for (i = 0; i < n; i++) {
+		if (conn->drv->snap_delete(conn, name, old[i]->name, err) < 0) {
+			ret = -1;
+			goto out;
+		}
+		out->pruned++;
+	}
+	ret = 0;
+out:
+	free(old);
+	nc_domain_release(&d);
+	if (conn->drv->commit) {
+		struct nc_err cerr = { "" };
+
+		if (conn->drv->commit(conn, &cerr) < 0 && ret == 0) {
+			*err = cerr;
+			ret = -1;
+		}
+	}
 	return ret;
 }

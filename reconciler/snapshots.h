@@ -20,12 +20,33 @@
 #ifndef NC_SNAPSHOTS_H
 #define NC_SNAPSHOTS_H
 
+#include <time.h>
+
 #include "pass.h"
 
 void nc_plan_snapshots(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const struct nc_spec *spec,
 		       const struct nc_cluster *c, const struct nc_plan_opts *opts);
 void nc_plan_snapshot_deps(struct nc_plan *p);
 int nc_snapshot_run(const struct nc_action *a, struct nc_host_conn *conn, struct nc_err *err);
+
+/* a snapshot NovaCron took on a snapshotSchedule (its description says "novacron: scheduled") */
+bool nc_snapshot_is_scheduled(const struct nc_dom_snap *o);
+
+/*
+ * Scheduled snapshots (spec.snapshotSchedule; serve at the cron's time, or `novacron snapshot
+ * run`): takes snapshot auto-YYYYMMDD-HHMM (when, UTC) of the VM's domain, found in c
+ * (observed with keep_open), unless one of that name is there, then deletes its scheduled
+ * snapshots beyond keep, oldest first.  Plans delete those too, and all of them once the VM
+ * has no snapshotSchedule; declared snapshots and others are never touched here.
+ */
+struct nc_snapshot_run_result {
+	char name[32];
+	char host[256];
+	bool existed;       /* taken before (this minute) */
+	size_t pruned;
+};
+int nc_snapshot_scheduled_run(struct nc_snapshot_run_result *out, struct nc_cluster *c, const struct nc_vm *vm,
+			      time_t when, struct nc_err *err);
 
 /* the declared snapshot `name` of vm, or NULL */
 const struct nc_snapshot_decl *nc_snapshot_find(const struct nc_vm *vm, const char *name);

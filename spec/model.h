@@ -258,6 +258,14 @@ struct nc_snapshot_decl {
 	struct nc_bool quiesce;      /* freeze guest file systems through the agent; default true */
 };
 #define NC_SNAPSHOT_NAME_MAX 48
+/* scheduled snapshots, taken by serve (docs/storage.md "Scheduled snapshots") */
+struct nc_snapshot_schedule {
+	struct nc_pos pos;
+	struct nc_cronval schedule;
+	struct nc_int keep;          /* scheduled snapshots kept, newest first; default 7 */
+	struct nc_bool memory;
+};
+#define NC_SNAPSHOT_KEEP_DEFAULT 7
 #define NC_WAVE_MAX 100
 struct nc_vm_spec {
 	struct nc_pos pos;
@@ -277,6 +285,7 @@ struct nc_vm_spec {
 	struct nc_health_gate health;     /* the gate the VMs that wait for this one pass through */
 	struct nc_str cluster;       /* Cluster (spec/cluster.h) */
 	struct nc_list snapshots;    /* struct nc_snapshot_decl */
+	struct nc_snapshot_schedule snapshot_schedule;
 };
 struct nc_vm {
 	struct nc_object obj;

@@ -306,6 +306,17 @@ static const struct nc_field snapshot_fields[] = {
 };
 static const struct nc_schema snapshot_schema = SCHEMA("snapshot", struct nc_snapshot_decl, snapshot_fields);
 
+static const struct nc_field snapshot_schedule_fields[] = {
+	F("schedule", NC_F_CRON, struct nc_snapshot_schedule, schedule, .required = 1,
+	  .doc = "cron expression (UTC) at which serve takes a snapshot named auto-YYYYMMDD-HHMM"),
+	F("keep", NC_F_INT, struct nc_snapshot_schedule, keep, .min = 1, .max = 100,
+	  .doc = "scheduled snapshots kept, the newest (default 7); plans delete older ones"),
+	F("memory", NC_F_BOOL, struct nc_snapshot_schedule, memory,
+	  .doc = "as a declared snapshot's memory (default false)"),
+};
+static const struct nc_schema snapshot_schedule_schema =
+	SCHEMA("snapshotSchedule", struct nc_snapshot_schedule, snapshot_schedule_fields);
+
 static const struct nc_field vm_spec_fields[] = {
 	F("template", NC_F_STR, struct nc_vm_spec, template_name, REF(NC_KIND_TEMPLATE),
 	  .doc = "Template the VM inherits from"),
@@ -341,6 +352,8 @@ static const struct nc_field vm_spec_fields[] = {
 	F("snapshots", NC_F_LIST, struct nc_vm_spec, snapshots, .sub = &snapshot_schema,
 	  .doc = "snapshots the VM's disks keep (docs/storage.md \"Snapshots\"): missing ones are taken, "
 		 "those NovaCron took that are no longer listed are deleted"),
+	F("snapshotSchedule", NC_F_STRUCT, struct nc_vm_spec, snapshot_schedule, .sub = &snapshot_schedule_schema,
+	  .doc = "snapshots serve takes on a cron schedule, with retention (docs/storage.md \"Scheduled snapshots\")"),
 };
 static const struct nc_schema vm_spec_schema = SCHEMA("VM spec", struct nc_vm_spec, vm_spec_fields);
 static const struct nc_field vm_root[] = { ROOT_FIELDS(struct nc_vm, vm_spec_schema) };

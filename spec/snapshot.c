@@ -49,7 +49,7 @@ void nc_snapshot_validate(struct nc_spec *spec, struct nc_diags *diags)
 		const struct nc_disk *disk = NULL;
 		const struct nc_pool *pl;
 
-		if (!vm->spec.snapshots.n)
+		if (!vm->spec.snapshots.n && !NC_IS_SET(vm->spec.snapshot_schedule))
 			continue;
 		for (j = 0; j < vm->spec.snapshots.n; j++) {
 			if (!s[j].name.v)
@@ -69,13 +69,13 @@ void nc_snapshot_validate(struct nc_spec *spec, struct nc_diags *diags)
 				}
 		}
 		if (!vm->eff.disks.n) {
-			nc_diag_error(diags, vm->spec.snapshots.pos, "VM '%s' declares snapshots but has no disks",
-				      vm->obj.meta.name.v);
+			nc_diag_error(diags, vm->spec.snapshots.n ? vm->spec.snapshots.pos : vm->spec.snapshot_schedule.pos,
+				      "VM '%s' declares snapshots but has no disks", vm->obj.meta.name.v);
 			continue;
 		}
 		pl = nc_snapshot_unsupported_pool(spec, vm, &disk);
 		if (pl)
-			nc_diag_error(diags, vm->spec.snapshots.pos,
+			nc_diag_error(diags, vm->spec.snapshots.n ? vm->spec.snapshots.pos : vm->spec.snapshot_schedule.pos,
 				      "VM '%s' declares snapshots, but its disk '%s' is in StoragePool '%s' of type rbd, "
 				      "whose volumes NovaCron cannot snapshot yet (only qcow2 volumes of dir pools)",
 				      vm->obj.meta.name.v, disk->name.v ? disk->name.v : "?", pl->obj.meta.name.v);

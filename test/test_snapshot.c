@@ -324,6 +324,57 @@ START_TEST(test_backup_from_snapshot)
 }
 END_TEST
 
+/* snapshotSchedule: `snapshot run` (what serve does at the cron's time) takes auto-*, keeps the newest keep;
+ * plans delete those beyond a lowered keep, and all of them once the schedule goes; declared ones stay */
+START_TEST(test_schedule)
+{
+	struct nc_run r;
+
+	write_vm("    - {name: golden}\n", "  snapshotSchedule: {schedule: \"0 * * * *\", keep: 2}\n");
+	ck_assert_int_eq(sh(&r, "$NC validate spec --config cfg.yaml"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_SIM_TIME=1796670000 $NC snapshot run web spec --state-dir state --config cfg.yaml"), 0);
+	HAS(r.out, "web: snapshot auto-20261207-1900 on h1 taken; 0 older scheduled snapshots deleted");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_SIM_TIME=1796670000 $NC snapshot run web spec --state-dir state --config cfg.yaml"), 0);
+	HAS(r.out, "was there already");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_SIM_TIME=1796673600 $NC snapshot run web spec --state-dir state --config cfg.yaml"), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "NOVACRON_SIM_TIME=1796677200 $NC snapshot run web spec --state-dir state --config cfg.yaml"), 0);
+	HAS(r.out, "web: snapshot auto-20261207-2100 on h1 taken; 1 older scheduled snapshot deleted");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, LIST " web spec"), 0);
+	HAS(r.out, "3 snapshots");
+	HASNT(r.out, "auto-20261207-1900");
+	HAS(r.out, "auto-20261207-2000");
+	nc_run_free(&r);
+	/* scheduled snapshots are NovaCron's but not declared: the plan leaves them */
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+	write_vm("    - {name: golden}\n", "  snapshotSchedule: {schedule: \"0 * * * *\", keep: 1}\n");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "- snapshot web/auto-20261207-2000: delete on h1");
+	HAS(r.out, "why: scheduled snapshot older than the newest 1 kept (snapshotSchedule.keep)");
+	HASNT(r.out, "auto-20261207-2100: delete");
+	nc_run_free(&r);
+	write_vm("    - {name: golden}\n", "");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "delete snapshot web/auto-20261207-2000");
+	HAS(r.out, "delete snapshot web/auto-20261207-2100");
+	HASNT(r.out, "golden");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, LIST " web spec"), 0);
+	HAS(r.out, "1 snapshot\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC snapshot run web spec --state-dir state --config cfg.yaml"), 1);
+	HAS(r.err, "VM web has no snapshotSchedule");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_snapshot(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -338,6 +389,7 @@ Suite *nc_suite_snapshot(void)
 	tcase_add_test(tc, test_revert);
 	tcase_add_test(tc, test_revert_unsupported_pool);
 	tcase_add_test(tc, test_backup_from_snapshot);
+	tcase_add_test(tc, test_schedule);
 	suite_add_tcase(s, tc);
 	return s;
 }
