@@ -105,7 +105,7 @@ static void recount(struct nc_plan *p)
 	size_t i;
 
 	p->ncreate = p->nupdate = p->ndelete = p->nstart = p->nstop = p->nmigrate = p->nupload = p->nrecover = 0;
-	p->nadopt = 0;
+	p->nadopt = p->nmove_volume = 0;
 	for (i = 0; i < p->nactions; i++)
 		switch (p->actions[i].kind) {
 		case NC_ACT_CREATE: p->ncreate++; break;
@@ -117,6 +117,7 @@ static void recount(struct nc_plan *p)
 		case NC_ACT_UPLOAD: p->nupload++; break;
 		case NC_ACT_RECOVER: p->nrecover++; break;
 		case NC_ACT_ADOPT: p->nadopt++; break;
+		case NC_ACT_MOVE_VOLUME: p->nmove_volume++; break;
 		}
 }
 
@@ -255,6 +256,7 @@ size_t nc_plan_clusters(const struct nc_plan *p, const struct nc_plan_opts *opts
 		case NC_ACT_UPLOAD: pc->nupload++; break;
 		case NC_ACT_RECOVER: pc->nrecover++; break;
 		case NC_ACT_ADOPT: pc->nadopt++; break;
+		case NC_ACT_MOVE_VOLUME: break;   /* counted in the plan's summary */
 		}
 	}
 	*out = v;
