@@ -301,6 +301,11 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 			return -1;
 		}
 	}
+	/* netfs disks: the destination mounts the same share and sees them (volumes.h) */
+	if (nc_volumes_shared_check(dst, p->spec, a->vmref, a->vm, dh->obj.meta.name.v, err) < 0) {
+		nc_domain_release(&d);
+		return -1;
+	}
 	if (mo->live && mo->t.copy_storage != NC_MIG_STORAGE_NONE) {
 		nlive = nc_volumes_local(&live, p->spec, a->vmref, a->vm);
 		live_made = nc_xcalloc(nlive + 1, sizeof(*live_made));

@@ -1312,6 +1312,8 @@ static int run_pass(struct server *s)
 		s->st.hosts[i].up = cl.hosts[i].status == NC_HOST_OK;
 		s->st.hosts[i].declared = true;
 		s->st.hosts[i].error = cl.hosts[i].error ? nc_xstrdup(cl.hosts[i].error) : NULL;
+		if (cl.hosts[i].status == NC_HOST_OK && cl.hosts[i].obs.ndegraded)   /* reconciler/netfs.h */
+			s->st.hosts[i].error = nc_xasprintf("degraded: %s", cl.hosts[i].obs.degraded[0]);
 	}
 	for (i = 0; i < cl.ngone; i++) {
 		struct nc_host_report *h = &s->st.hosts[cl.nhosts + i];

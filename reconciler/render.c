@@ -804,6 +804,9 @@ static struct json_object *host_json(const struct nc_cluster *c, size_t i, const
 		nc_json_set(h, "cpus", json_object_new_int64(v->obs.node.cpus));
 		nc_json_set(h, "memory", nc_json_new_u64(v->obs.node.memory));
 		nc_json_set(h, "domains", nc_json_new_u64(v->obs.ndoms));
+		if (v->obs.ndegraded)   /* netfs pools that cannot be read (reconciler/netfs.h) */
+			nc_json_set(h, "degraded", nc_json_new_strv((const char *const *)v->obs.degraded,
+								     v->obs.ndegraded));
 	} else {
 		nc_json_set(h, "error", JS(v->error));
 		nc_json_set(h, "recorded_vms", nc_json_new_strv((const char *const *)v->recorded_vms, v->nrecorded));

@@ -332,6 +332,38 @@ size_t nc_volumes_local(struct nc_local_vol **out, const struct nc_spec *spec, c
 	return n;
 }
 
+int nc_volumes_shared_check(struct nc_host_conn *dst, const struct nc_spec *spec, const struct nc_vm *vm,
+	const char *domain, const char *dst_name, struct nc_err *err)
+{
+	size_t i;
+
+	for (i = 0; spec && vm && i < vm->eff.disks.n; i++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
+		const struct nc_pool *pool = (const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v);
+		struct nc_pool_def pd;
+		struct nc_volume info;
+		char *vol;
+		int r;
+
+		if (!nc_pool_is_netfs(pool))
+			continue;
+		nc_pool_def_from_spec(&pd, pool);
+		vol = nc_disk_volume_name(pool, domain, k->name.v);
+		memset(&info, 0, sizeof(info));
+		r = nc_vol_info(dst, &pd, vol, &info, err);
+		if (r == 0 && !info.exists) {
+			nc_err_set(err, "%s does not see volume %s in netfs pool %s (%s:%s at %s): not the same share "
+				   "there? nothing moved", dst_name, vol, pd.name, pd.netfs_server, pd.netfs_export, pd.path);
+			r = -1;
+		}
+		nc_volume_release(&info);
+		free(vol);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 void nc_volumes_local_free(struct nc_local_vol *v, size_t n)
 {
 	size_t i;

@@ -56,6 +56,16 @@ int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, con
  * nc_volumes_copy_finish removes the copies' markers and the source volumes
  * once the domain is defined on dst (the disk lives there now).
  */
+/*
+ * Before a VM moves to dst (live or cold) or restarts there: each of its
+ * disks in a netfs pool must be seen by dst, in the same share (the pool is
+ * defined and mounted there when missing).  A volume src holds that dst does
+ * not see (another share, or the share not mounted) is an error naming it,
+ * and nothing is moved.  0, or -1 and err.
+ */
+int nc_volumes_shared_check(struct nc_host_conn *dst, const struct nc_spec *spec, const struct nc_vm *vm,
+	const char *domain, const char *dst_name, struct nc_err *err);
+
 struct nc_local_vol {
 	struct nc_pool_def pd;
 	char *vol;               /* volume name */

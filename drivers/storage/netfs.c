@@ -104,8 +104,15 @@ int nc_netfs_pool_check(const char *name, const char *xml, const struct nc_pool_
 
 int nc_netfs_probe(struct nc_host_conn *host, const struct nc_pool_def *pd, struct nc_err *err)
 {
-	struct _virStoragePool *p = NULL;
+	virConnectPtr conn = nc_libvirt_conn(host);
+	char *name = nc_xasprintf("novacron-%s", pd->name);
+	struct _virStoragePool *p = conn ? virStoragePoolLookupByName(conn, name) : NULL;
 
+	free(name);
+	if (!p)
+		return 1;    /* not defined here yet (or no libvirt): nothing to probe */
+	virStoragePoolFree(p);
+	p = NULL;
 	if (nc_storage_dir_pool(host, pd, pd->name, false, &p, err) < 0)
 		return 0;
 	if (p)

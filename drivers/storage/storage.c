@@ -345,6 +345,10 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 		nc_err_set(err, "storage pool %s: a dir pool needs an absolute path", pool->name);
 		goto out;
 	}
+	/* a netfs pool is defined (mounted) whenever a call needs it: it makes no data, and
+	 * a VM that moves or restarts needs the share on its new host (netfs.c) */
+	if (pool->netfs_server)
+		create = true;
 	p = virStoragePoolLookupByName(conn, name);
 	if (p && pool->netfs_server) {
 		/* a netfs pool (storage/netfs.c): same server, export, version and mount point */

@@ -17,7 +17,8 @@
  * netfs pools (storage/netfs.c) are dir pools whose libvirt pool is of type
  * netfs: pool_def.netfs_server is set, and the host's libvirt mounts
  * SERVER:EXPORT at the pool's path when it starts the pool.  Every volume
- * call is the dir back-end's.  A pool that cannot start (the server is
+ * call is the dir back-end's, and every one defines the pool when missing
+ * (a mount makes no data; a VM that moves needs the share on its new host).  A pool that cannot start (the server is
  * away) fails the call with "storage pool P: cannot mount SERVER:EXPORT at
  * PATH: <libvirt's error>"; nothing is defined again or deleted.
  *

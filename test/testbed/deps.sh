@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian 12 packages the testbed scripts need: test/testbed/
 # libvirtd.sh (real libvirt daemons with QEMU (TCG) guests), test/testbed/ceph.sh (a
-# single-node Ceph: mon, OSD, mgr, radosgw) and test/testbed/guest-image.sh (a tiny guest).
+# single-node Ceph: mon, OSD, mgr, radosgw), test/testbed/guest-image.sh (a tiny guest) and
+# test/testbed/nfs.sh (an NFS server) with the NFS client test/testbed/nfs-fuse.c.
 # Uses sudo when not root. Safe to run again.
 #   deps.sh            the daemons, QEMU, qemu-img and virsh (the tests ask the daemons with
 #                      it), libvirt's network driver's helpers, QEMU's rbd block driver, the
@@ -31,6 +32,11 @@ PKGS=(
 	fence-agents               # fence_ipmilan: the agent fence back-end's test (test/test_fence.c)
 	openipmi                   # ipmi_sim: the BMC fence_ipmilan powers off in that test
 	ipmitool                   # what fence_ipmilan runs to speak IPMI
+	nfs-ganesha nfs-ganesha-vfs # test/testbed/nfs.sh: the user-space NFS server (VFS FSAL)
+	rpcbind                    # its portmapper (NFSv3 MOUNT), run by nfs.sh in a namespace
+	nfs-common                 # /sbin/mount.nfs, which test/integration/netfs.sh binds its client over
+	libnfs-dev libfuse3-dev    # test/testbed/nfs-fuse.c: the user-space NFS client on FUSE
+	pkg-config                 # finds libnfs and fuse3 to build it
 )
 # guest-image.sh fetches (apt-get download) and unpacks, without installing them,
 # bookworm's linux-image-6.1.*-amd64 and busybox-static: nothing to install for those.

@@ -72,6 +72,9 @@
 #   NC_LV_LOG_LEVEL     libvirtd log level, 1 debug .. 4 error (default 3)
 #   NC_LV_WAIT          seconds to wait for each daemon to come up (default 30)
 #   NC_LV_KEEP          1 = `down` keeps DIR (logs, disk images)
+#   NC_LV_BIND          "SRC:DST ..." extra bind mounts in every daemon's mount namespace (kept by
+#                       `restart`); each DST must exist. test/integration/netfs.sh binds its
+#                       user-space NFS client (test/testbed/nfs-fuse.c) over /sbin/mount.nfs
 set -euo pipefail
 
 CMD=${1:-}
@@ -93,6 +96,7 @@ ADDR_PREFIX=${NC_LV_ADDR_PREFIX:-127.0.100}
 LOG_LEVEL=${NC_LV_LOG_LEVEL:-3}
 KVM=${NC_LV_KVM:-0}
 WAIT=${NC_LV_WAIT:-30}
+BIND=${NC_LV_BIND:-}
 LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
 QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
 IP=/usr/sbin/ip
@@ -405,6 +409,10 @@ start_host() {
 	mkdir -p "$d"/{etc,run,lib/images,log/qemu,sock} "$DIR/cache"
 	write_conf "$h"
 	for m in $MOUNTS; do binds="$binds ${m%%:*}=$d/${m#*:}"; done
+	for m in $BIND; do
+		[ -e "${m%%:*}" ] && [ -e "${m#*:}" ] || die "NC_LV_BIND: $m: source or mount point missing"
+		binds="$binds ${m#*:}=${m%%:*}"
+	done
 	# Debian's QEMU driver refuses to start unless its compiled-in user/group libvirt-qemu
 	# exist (made by libvirt-daemon-system, which we do not want: it starts services).
 	# Rather than adding a user to the machine, the namespace sees a passwd/group with it.
@@ -494,8 +502,8 @@ up() {
 	mkdir -p "$DIR"
 	echo "$N" >"$DIR/hosts"
 	# what `env` must know about this run, whatever its own environment says
-	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\nMIG_BASE=%s\nKVM=%s\nLOG_LEVEL=%s\n' \
-		"$TCP_BASE" "$ADDR_PREFIX" "$MIG_BASE" "$KVM" "$LOG_LEVEL" >"$DIR/settings"
+	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\nMIG_BASE=%s\nKVM=%s\nLOG_LEVEL=%s\nBIND=%s\n' \
+		"$TCP_BASE" "$ADDR_PREFIX" "$MIG_BASE" "$KVM" "$LOG_LEVEL" "$BIND" >"$DIR/settings"
 	# bind mounts need existing mount points; create the missing ones (empty but for a
 	# marker, so that `down` knows it may remove them)
 	for m in $MOUNTS; do
@@ -526,7 +534,7 @@ restart() {
 	local d=$DIR/h$H v
 	[[ "$H" =~ ^[1-9][0-9]*$ ]] && [ "$H" -le "$(host_count)" ] || die "usage: $0 restart H [DIR] (no host h$H up in $DIR)"
 	[ -s "$DIR/netns.pid" ] && alive "$(cat "$DIR/netns.pid")" || die "the testbed's network namespace is gone"
-	for v in TCP_BASE ADDR_PREFIX MIG_BASE KVM LOG_LEVEL; do
+	for v in TCP_BASE ADDR_PREFIX MIG_BASE KVM LOG_LEVEL BIND; do
 		grep -q "^$v=" "$DIR/settings" && printf -v "$v" %s "$(sed -n "s/^$v=//p" "$DIR/settings")"
 	done
 	in_ns "$(cat "$d/libvirtd.pid" 2>/dev/null || true)" "$(cat "$d/mntns" 2>/dev/null || true)" &&
