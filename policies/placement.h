@@ -184,6 +184,11 @@ struct nc_rebalance_opts {
 	double max_memory;           /* bytes of memory migrated per pass at most; 0: no bound */
 	double threshold;            /* least gain of a move (a swap: twice); 0: any gain */
 	int mode;                    /* enum nc_load_mode of the score's load terms */
+	/* optional: budgets and thresholds of their own for the VMs of these policies
+	 * (only they move then); each policy's VMs count against its own budget */
+	const struct nc_policy *const *policies;
+	const struct nc_rebalance_opts *policy_opts;
+	size_t npolicies;
 };
 struct nc_rebalance_report {
 	double before, after;        /* the score (without N+1) before and after */
@@ -191,6 +196,7 @@ struct nc_rebalance_report {
 	size_t refused_filter, refused_n1;   /* gaining moves refused by a filter, by N+1 */
 	char *refused;               /* the best refused move and why (caller frees), or NULL */
 	bool budget;                 /* the budget (moves or memory) stopped the search */
+	const struct nc_policy *budget_policy;   /* whose budget (with npolicies) */
 	size_t swaps, dropped;       /* swaps made; moves the final pass took back */
 };
 size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spec, const bool *busy,

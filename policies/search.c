@@ -43,24 +43,32 @@ struct ctx {
 	size_t *last;            /* entry -> step it last moved (0: never) */
 	ssize_t *partner;        /* entry -> the entry it last swapped with, or -1 */
 	size_t step;
-	size_t moved;            /* entries away from their origin */
-	double memory;           /* their memory */
+	size_t np;               /* policies with their own budget (o->npolicies), +1 for o's */
+	size_t *pidx;            /* entry -> index into the budgets (np - 1: o's own) */
+	size_t *pmoved;          /* per budget: entries away from their origin */
+	double *pmem;            /* per budget: their memory */
 	struct nc_buf why;       /* the best refused move */
 };
 
 struct cand {
 	size_t k, to;
 	double gain;
+	const char *name;        /* the VM's: ties go by name, never by the order domains were observed in */
+	const char *name2;       /* a swap's other VM */
 };
 
 static int cand_cmp(const void *pa, const void *pb)
 {
 	const struct cand *a = pa, *b = pb;
 
+	int r;
+
 	if (a->gain != b->gain)
 		return a->gain > b->gain ? -1 : 1;
-	if (a->k != b->k)
-		return a->k < b->k ? -1 : 1;
+	if ((r = strcmp(a->name, b->name)) != 0)
+		return r;
+	if (a->name2 && b->name2 && (r = strcmp(a->name2, b->name2)) != 0)
+		return r;
 	return a->to < b->to ? -1 : a->to > b->to;
 }
 
@@ -88,25 +96,71 @@ static const struct nc_vm *vm_of(const struct ctx *c, size_t k, double *memory)
 	return in.vm;
 }
 
-/* would entry k going to host `to` keep the budget? */
-static bool budget_ok(struct ctx *c, size_t k, size_t to, size_t *moved, double *memory)
+static const struct nc_rebalance_opts *opts_of(const struct ctx *c, size_t k)
+{
+	return c->pidx[k] < c->np - 1 ? &c->o->policy_opts[c->pidx[k]] : c->o;
+}
+
+/* how entry k going to host `to` changes its budget's count: -1, 0 or 1 */
+static int delta(const struct ctx *c, size_t k, size_t to)
 {
 	size_t at = nc_score_host_of(c->sc, k);
+
+	if (at == c->origin[k] && to != c->origin[k])
+		return 1;
+	if (at != c->origin[k] && to == c->origin[k])
+		return -1;
+	return 0;
+}
+
+/* would these moves (k2 SIZE_MAX: one) keep every budget?  The first refusal stops the search,
+ * so a pass with a small budget makes exactly the first moves of an unbounded one */
+static bool budget_ok(struct ctx *c, size_t k1, size_t to1, size_t k2, size_t to2)
+{
+	size_t ks[2] = { k1, k2 }, tos[2] = { to1, to2 }, i;
+	long dn[2] = { 0, 0 };
+	double dm[2] = { 0, 0 };
+
+	for (i = 0; i < 2 && ks[i] != SIZE_MAX; i++) {
+		int d = delta(c, ks[i], tos[i]);
+		double mem;
+		size_t j;
+
+		vm_of(c, ks[i], &mem);
+		dn[i] += d;
+		dm[i] += d * mem;
+		for (j = 0; j < i; j++)
+			if (c->pidx[ks[j]] == c->pidx[ks[i]]) {
+				dn[j] += dn[i];
+				dm[j] += dm[i];
+				dn[i] = 0;
+				dm[i] = 0;
+			}
+	}
+	for (i = 0; i < 2 && ks[i] != SIZE_MAX; i++) {
+		const struct nc_rebalance_opts *o = opts_of(c, ks[i]);
+		size_t p = c->pidx[ks[i]];
+
+		if (dn[i] <= 0 && dm[i] <= 0)
+			continue;
+		if ((double)c->pmoved[p] + (double)dn[i] > (double)o->max_moves ||
+		    (o->max_memory > 0 && c->pmem[p] + dm[i] > o->max_memory + 0.5)) {
+			c->rep->budget = true;
+			c->rep->budget_policy = p < c->np - 1 ? c->o->policies[p] : NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+static void budget_take(struct ctx *c, size_t k, size_t to)
+{
+	int d = delta(c, k, to);
 	double mem;
 
 	vm_of(c, k, &mem);
-	if (at == c->origin[k] && to != c->origin[k]) {
-		(*moved)++;
-		*memory += mem;
-	} else if (at != c->origin[k] && to == c->origin[k]) {
-		(*moved)--;
-		*memory -= mem;
-	}
-	if (*moved > c->o->max_moves || (c->o->max_memory > 0 && *memory > c->o->max_memory + 0.5)) {
-		c->rep->budget = true;
-		return false;
-	}
-	return true;
+	c->pmoved[c->pidx[k]] = (size_t)((long)c->pmoved[c->pidx[k]] + d);
+	c->pmem[c->pidx[k]] += d * mem;
 }
 
 /* the two hosts a change touched still pass N+1 if they did */
@@ -128,24 +182,22 @@ static void refused(struct ctx *c, const struct nc_vm *vm, size_t from, size_t t
 		    nc_placement_host_spec(c->ps, to)->obj.meta.name.v, gain, why);
 }
 
-static void commit(struct ctx *c, size_t k, size_t to, size_t moved, double memory)
+static void commit(struct ctx *c, size_t k, size_t to)
 {
+	budget_take(c, k, to);
 	nc_score_move(c->sc, k, to);
 	c->last[k] = ++c->step;
 	c->partner[k] = -1;
-	c->moved = moved;
-	c->memory = memory;
 }
 
 /* entry k to host `to`, if the filters, N+1 and the budget allow: true when done */
 static bool try_move(struct ctx *c, size_t k, size_t to, double gain)
 {
-	double memory = c->memory;
-	size_t moved = c->moved, from = nc_score_host_of(c->sc, k);
+	size_t from = nc_score_host_of(c->sc, k);
 	const struct nc_vm *vm = vm_of(c, k, NULL);
 	struct nc_buf why = NC_BUF_INIT;
 
-	if (!budget_ok(c, k, to, &moved, &memory))
+	if (!budget_ok(c, k, to, SIZE_MAX, 0))
 		return false;
 	if (!nc_placement_fits(c->ps, vm, to, &why)) {
 		c->rep->refused_filter++;
@@ -161,7 +213,7 @@ static bool try_move(struct ctx *c, size_t k, size_t to, double gain)
 		refused(c, vm, from, to, gain, "a host would fail N+1");
 		return false;
 	}
-	commit(c, k, to, moved, memory);
+	commit(c, k, to);
 	return true;
 }
 
@@ -185,7 +237,7 @@ static size_t rank(struct ctx *c, struct ranked *r)
 static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct cand **cands, size_t *acands)
 {
 	size_t nsrc = nr < NSRC ? nr : NSRC, ndst = nr < NDST ? nr : NDST, s, j, i, nc = 0;
-	double cur = nc_score_total(c->sc), need = c->o->threshold > EPS ? c->o->threshold : EPS;
+	double cur = nc_score_total(c->sc);
 
 	for (s = 0; s < nsrc; s++) {
 		size_t n, x;
@@ -193,9 +245,11 @@ static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct
 
 		for (x = 0; x < n; x++) {
 			size_t k = on[x];
+			double need;
 
 			if (!c->movable[k])
 				continue;
+			need = opts_of(c, k)->threshold > EPS ? opts_of(c, k)->threshold : EPS;
 			for (j = nr - ndst; j < nr; j++) {
 				double g;
 
@@ -211,6 +265,8 @@ static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct
 				(*cands)[nc].k = k;
 				(*cands)[nc].to = r[j].host;
 				(*cands)[nc].gain = g;
+				(*cands)[nc].name = vm_of(c, k, NULL)->obj.meta.name.v;
+				(*cands)[nc].name2 = NULL;
 				nc++;
 			}
 		}
@@ -224,7 +280,7 @@ static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct
 	if (try_move(c, (*cands)[j].k, (*cands)[j].to, (*cands)[j].gain))
 		return true;
 	qsort(*cands, nc, sizeof(**cands), cand_cmp);
-	for (i = 1; i < nc; i++)
+	for (i = 1; i < nc && !c->rep->budget; i++)
 		if (try_move(c, (*cands)[i].k, (*cands)[i].to, (*cands)[i].gain))
 			return true;
 	return false;
@@ -233,11 +289,10 @@ static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct
 /* a and b trade hosts, if the filters, N+1 and the budget allow */
 static bool try_swap(struct ctx *c, size_t a, size_t b, double gain)
 {
-	size_t ha = nc_score_host_of(c->sc, a), hb = nc_score_host_of(c->sc, b), moved = c->moved;
-	double memory = c->memory;
+	size_t ha = nc_score_host_of(c->sc, a), hb = nc_score_host_of(c->sc, b);
 	const struct nc_vm *va = vm_of(c, a, NULL), *vb = vm_of(c, b, NULL);
 
-	if (!budget_ok(c, a, hb, &moved, &memory) || !budget_ok(c, b, ha, &moved, &memory))
+	if (!budget_ok(c, a, hb, b, ha))
 		return false;
 	if (nc_placement_fits(c->ps, va, hb, NULL)) {
 		nc_placement_put(c->ps, va, hb);
@@ -266,14 +321,14 @@ static bool try_swap(struct ctx *c, size_t a, size_t b, double gain)
 		return false;
 	}
 	(void)gain;
+	budget_take(c, a, hb);
 	nc_score_move(c->sc, a, hb);
+	budget_take(c, b, ha);
 	nc_score_move(c->sc, b, ha);
 	c->last[a] = ++c->step;
 	c->last[b] = ++c->step;
 	c->partner[a] = (ssize_t)b;
 	c->partner[b] = (ssize_t)a;
-	c->moved = moved;
-	c->memory = memory;
 	c->rep->swaps++;
 	return true;
 }
@@ -281,7 +336,7 @@ static bool try_swap(struct ctx *c, size_t a, size_t b, double gain)
 static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 {
 	size_t nsrc = nr < SWAP_SRC ? nr : SWAP_SRC, ndst = nr < SWAP_DST ? nr : SWAP_DST, s, j;
-	double cur = nc_score_total(c->sc), need = 2 * c->o->threshold > 1e-6 ? 2 * c->o->threshold : 1e-6;
+	double cur = nc_score_total(c->sc);
 	struct cand *cands = NULL;
 	size_t nc = 0, ac = 0, i;
 	bool done = false;
@@ -306,7 +361,7 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 					if (!c->movable[on_b[y]])
 						continue;
 					g = cur - nc_score_try_swap(c->sc, on_a[x], on_b[y]);
-					if (g < need)
+					if (g < 1e-6 || g < opts_of(c, on_a[x])->threshold + opts_of(c, on_b[y])->threshold)
 						continue;
 					if (nc == ac) {
 						ac = ac ? ac * 2 : 64;
@@ -315,6 +370,8 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 					cands[nc].k = on_a[x];
 					cands[nc].to = on_b[y];    /* the other entry */
 					cands[nc].gain = g;
+					cands[nc].name = vm_of(c, on_a[x], NULL)->obj.meta.name.v;
+					cands[nc].name2 = vm_of(c, on_b[y], NULL)->obj.meta.name.v;
 					nc++;
 				}
 			}
@@ -322,7 +379,7 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 	}
 	if (nc > 1)
 		qsort(cands, nc, sizeof(*cands), cand_cmp);
-	for (i = 0; i < nc && i < 64 && !done; i++)
+	for (i = 0; i < nc && i < 64 && !done && !c->rep->budget; i++)
 		done = try_swap(c, cands[i].k, cands[i].to, cands[i].gain);
 	free(cands);
 	return done;
@@ -331,6 +388,7 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 struct back {
 	size_t k;
 	double loss;
+	const char *name;
 };
 
 static int back_cmp(const void *pa, const void *pb)
@@ -339,7 +397,7 @@ static int back_cmp(const void *pa, const void *pb)
 
 	if (a->loss != b->loss)
 		return a->loss < b->loss ? -1 : 1;
-	return a->k < b->k ? -1 : a->k > b->k;
+	return strcmp(a->name, b->name);
 }
 
 /* take back moves whose loss would be below the threshold */
@@ -351,21 +409,22 @@ static void drop_pass(struct ctx *c)
 	for (k = 0; k < c->ne; k++)
 		if (nc_score_host_of(c->sc, k) != c->origin[k]) {
 			v[n].k = k;
+			v[n].name = vm_of(c, k, NULL)->obj.meta.name.v;
 			v[n].loss = nc_score_try_move(c->sc, k, c->origin[k]) - nc_score_total(c->sc);
 			n++;
 		}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), back_cmp);
 	for (i = 0; i < n; i++) {
-		size_t from, moved = c->moved;
-		double loss, memory = c->memory;
+		size_t from;
+		double loss;
 		const struct nc_vm *vm;
 
 		k = v[i].k;
 		from = nc_score_host_of(c->sc, k);
 		/* the others may have changed since it was ranked */
 		loss = nc_score_try_move(c->sc, k, c->origin[k]) - nc_score_total(c->sc);
-		if (loss >= c->o->threshold && loss > EPS)
+		if (loss >= opts_of(c, k)->threshold && loss > EPS)
 			continue;
 		vm = vm_of(c, k, NULL);
 		if (!nc_placement_fits(c->ps, vm, c->origin[k], NULL))
@@ -375,10 +434,8 @@ static void drop_pass(struct ctx *c)
 			nc_placement_put(c->ps, vm, from);
 			continue;
 		}
-		budget_ok(c, k, c->origin[k], &moved, &memory);
+		budget_take(c, k, c->origin[k]);
 		nc_score_move(c->sc, k, c->origin[k]);
-		c->moved = moved;
-		c->memory = memory;
 		c->last[k] = 0;
 		c->partner[k] = -1;
 		c->rep->dropped++;
@@ -509,6 +566,10 @@ size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spe
 	c.movable = nc_xcalloc(c.ne + 1, sizeof(*c.movable));
 	c.last = nc_xcalloc(c.ne + 1, sizeof(*c.last));
 	c.partner = nc_xcalloc(c.ne + 1, sizeof(*c.partner));
+	c.np = o->npolicies + 1;
+	c.pidx = nc_xcalloc(c.ne + 1, sizeof(*c.pidx));
+	c.pmoved = nc_xcalloc(c.np, sizeof(*c.pmoved));
+	c.pmem = nc_xcalloc(c.np, sizeof(*c.pmem));
 	for (k = 0; k < c.ne; k++)
 		c.partner[k] = -1;
 	c.n1_ok = nc_xcalloc(c.nh + 1, sizeof(*c.n1_ok));
@@ -521,8 +582,18 @@ size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spe
 
 		nc_placement_info(ps, k, &in);
 		c.origin[k] = in.host;
+		c.pidx[k] = c.np - 1;
 		if (!in.vm || !(pol = nc_placement_policy(spec, in.vm)) || !pol->spec.rebalance.enabled.v)
 			continue;
+		if (o->npolicies) {
+			size_t p;
+
+			for (p = 0; p < o->npolicies && o->policies[p] != pol; p++)
+				;
+			if (p == o->npolicies)
+				continue;
+			c.pidx[k] = p;
+		}
 		idx = nc_placement_vm_index(ps, in.vm);
 		if (busy && idx >= 0 && busy[idx])
 			continue;
@@ -536,7 +607,7 @@ size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spe
 		rep->movable++;
 	}
 	r = nc_xcalloc(c.nh + 1, sizeof(*r));
-	if (rep->movable && o->max_moves) {
+	if (rep->movable) {
 		for (h = 0; h < c.nh; h++)
 			c.n1_ok[h] = nc_placement_load(ps, h)->usable && nc_n1_host(ps, h, NULL);
 		for (guard = 0; guard < 4 * c.ne + 16; guard++) {
@@ -546,10 +617,12 @@ size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spe
 				break;
 			if (single_step(&c, r, nr, &cands, &acands))
 				continue;
-			if (!swap_step(&c, r, nr))
+			if (rep->budget || !swap_step(&c, r, nr))
 				break;
 		}
-		drop_pass(&c);
+		/* a pass the budget cut short is the start of a longer one: nothing is taken back */
+		if (!rep->budget)
+			drop_pass(&c);
 	}
 	n = emit(&c, out);
 	rep->after = nc_score_total(c.sc);
@@ -562,6 +635,9 @@ size_t nc_rebalance_run(struct nc_placement_state *ps, const struct nc_spec *spe
 	free(c.movable);
 	free(c.last);
 	free(c.partner);
+	free(c.pidx);
+	free(c.pmoved);
+	free(c.pmem);
 	free(c.n1_ok);
 	nc_score_free(c.sc);
 	return n;

@@ -910,7 +910,7 @@ START_TEST(test_rebalance_evens_out_within_budget)
 	HAS(r.out, "~ v01: migrate h1 -> h2 (live)\n      why: rebalance (policy even): imbalance 26.6303 -> 23.7636 "
 		   "(gain 2.8666)\n");
 	HAS(r.out, "Imbalance score: 26.6303 now, 17.7535 after this plan (docs/placement.md).\n");
-	HAS(r.out, "note: rebalance (policy even): 3 moves, the budget of this pass (maxMovesPerPass 3); "
+	HAS(r.out, "note: rebalance: 3 moves; the budget of policy even ends this pass (maxMovesPerPass 3); "
 		   "imbalance 26.6303 -> 17.7535, later passes go on\n");
 	nc_run_free(&r);
 	/* each pass moves at most three, until no move is worth it */
