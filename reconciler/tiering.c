@@ -9,6 +9,7 @@
 
 #include "plan-int.h"
 #include "scope.h"
+#include "../spec/metrics.h"
 #include "../telemetry/forecast.h"
 #include "../telemetry/store.h"
 
@@ -59,7 +60,7 @@ static bool io_of(const struct nc_tm_series *r, const struct nc_tm_series *w, st
 	return any;
 }
 
-int nc_tier_io_read(struct nc_tier_io_data *out, const char *dir, struct nc_err *err)
+int nc_tier_io_read(struct nc_tier_io_data *out, const char *dir, unsigned long lookback, struct nc_err *err)
 {
 	struct nc_tm_store_opts o = { .dir = dir, .step = 15, .read_only = true };
 	struct nc_tm_store *st = NULL;
@@ -87,11 +88,11 @@ int nc_tier_io_read(struct nc_tier_io_data *out, const char *dir, struct nc_err 
 		int a, b;
 
 		memset(&io, 0, sizeof(io));
-		/* 400 days: the daily archive; the finest resolution that covers it is taken */
-		a = nc_tm_store_fetch(st, NC_MT_VM, ids[i], "disk_read_bps", NC_TM_AVERAGE, end - 400L * 86400, end, 0,
-				      &r, err);
-		b = a > 0 ? nc_tm_store_fetch(st, NC_MT_VM, ids[i], "disk_write_bps", NC_TM_AVERAGE,
-					      end - 400L * 86400, end, 0, &w, err) : 0;
+		/* the finest resolution that covers the span is taken */
+		a = nc_tm_store_fetch(st, NC_MT_VM, ids[i], nc_metric_at(NC_MT_VM, NC_VM_DISK_READ_BPS)->name, NC_TM_AVERAGE, end - (time_t)lookback, end,
+				      0, &r, err);
+		b = a > 0 ? nc_tm_store_fetch(st, NC_MT_VM, ids[i], nc_metric_at(NC_MT_VM, NC_VM_DISK_WRITE_BPS)->name, NC_TM_AVERAGE,
+					      end - (time_t)lookback, end, 0, &w, err) : 0;
 		if (a < 0 || b < 0) {
 			nc_tm_series_release(&r);
 			nc_tm_series_release(&w);
@@ -335,8 +336,20 @@ struct nc_tier_state *nc_tier_prepare(struct nc_plan *p, size_t *alloc_n, const 
 	ts = nc_xcalloc(1, sizeof(*ts));
 	if (!io && opts->telemetry_dir) {
 		struct nc_err err = { "" };
+		unsigned long lookback = 3600;
 
-		if (nc_tier_io_read(&own, opts->telemetry_dir, &err) < 0)
+		/* twice the longest span a rule looks at */
+		NC_SPEC_EACH(spec, NC_KIND_TIER_POLICY, const struct nc_tier_policy, tp, i) {
+			if (NC_IS_SET(tp->spec.hysteresis) && tp->spec.hysteresis.ms / 500 > lookback)
+				lookback = (unsigned long)(tp->spec.hysteresis.ms / 500);
+			for (j = 0; j < tp->spec.rules.n; j++) {
+				const struct nc_tier_rule *r = (const struct nc_tier_rule *)tp->spec.rules.v + j;
+
+				if (NC_IS_SET(r->idle_for) && r->idle_for.ms / 500 > lookback)
+					lookback = (unsigned long)(r->idle_for.ms / 500);
+			}
+		}
+		if (nc_tier_io_read(&own, opts->telemetry_dir, lookback, &err) < 0)
 			nc_plan_add_note(p, alloc_n, NC_NOTE_WARNING, NULL,
 					 "tiering: the telemetry history cannot be read (%s): idleFor rules match no VM",
 					 err.msg);

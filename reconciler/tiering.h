@@ -25,7 +25,8 @@
  * with the disks where they now are; the old volumes are deleted last.
  *
  * Activity: per VM, read from the telemetry history (disk_read_bps +
- * disk_write_bps of the VM, over up to 400 days) or given directly.  A VM's
+ * disk_write_bps of the VM, over twice the longest idleFor or hysteresis of
+ * the policies, at least 1h) or given directly.  A VM's
  * disks share its figure (telemetry records block I/O per VM, not per disk).
  */
 #ifndef NC_TIERING_H
@@ -49,8 +50,9 @@ struct nc_tier_io_data {
 	struct nc_tier_io *v;     /* sorted by vm */
 	size_t n;
 };
-/* reads dir (telemetry/store.h): 1 filled, 0 no history, -1 error */
-int nc_tier_io_read(struct nc_tier_io_data *out, const char *dir, struct nc_err *err);
+/* reads dir (telemetry/store.h) over the lookback seconds before its newest point, at
+ * the finest resolution the store keeps for that span: 1 filled, 0 no history, -1 error */
+int nc_tier_io_read(struct nc_tier_io_data *out, const char *dir, unsigned long lookback, struct nc_err *err);
 void nc_tier_io_release(struct nc_tier_io_data *d);
 
 struct nc_tier_state;
