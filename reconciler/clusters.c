@@ -45,6 +45,29 @@ int nc_clusters_check(const struct nc_spec *spec, const struct nc_plan_opts *o, 
 	return 0;
 }
 
+int nc_clusters_check_serve(const struct nc_spec *spec, const char *name, const char *config_path,
+			    struct nc_diags *diags)
+{
+	struct nc_pos at = nc_pos_file(config_path ? config_path : "--cluster");
+
+	if (!name || nc_spec_find(spec, NC_KIND_CLUSTER, name))
+		return 0;
+	if (!nc_spec_has_clusters(spec))
+		nc_diag_error(diags, at, "serve acts on Cluster '%s', but the spec declares no Cluster "
+			      "(docs/federation.md)", name);
+	else
+		nc_diag_error(diags, at, "serve acts on Cluster '%s', but the spec declares no Cluster of that name",
+			      name);
+	return -1;
+}
+
+bool nc_clusters_of(const struct nc_spec *spec, const struct nc_object *obj, const char *name)
+{
+	const char *c = nc_spec_cluster_name(spec, obj);
+
+	return c && name && strcmp(c, name) == 0;
+}
+
 bool nc_clusters_in(const struct nc_plan_opts *o, const char *cluster)
 {
 	size_t i;

@@ -23,6 +23,14 @@
 
 /* --cluster names against the spec: -1 with one line in *why (unknown name, or no Cluster). */
 int nc_clusters_check(const struct nc_spec *spec, const struct nc_plan_opts *o, struct nc_buf *why);
+/*
+ * serve --cluster NAME (or cluster: in config_path; NULL: the flag): the spec has that Cluster,
+ * else an error (at the configuration's file) into diags and -1.  name NULL: 0.
+ */
+int nc_clusters_check_serve(const struct nc_spec *spec, const char *name, const char *config_path,
+			    struct nc_diags *diags);
+/* Does obj (a Host, VM, pool or network) belong to Cluster name? */
+bool nc_clusters_of(const struct nc_spec *spec, const struct nc_object *obj, const char *name);
 /* Is the cluster name in the plan's scope (always without --cluster)? */
 bool nc_clusters_in(const struct nc_plan_opts *o, const char *cluster);
 

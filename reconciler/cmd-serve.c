@@ -24,6 +24,7 @@
 #include "pass-cli.h"
 #include "serve.h"
 #include "verbs.h"
+#include "clusters.h"
 #include "../spec/tenant.h"
 
 #include <errno.h>
@@ -88,6 +89,7 @@ static double mono(void)
 
 struct server {
 	const char *config_path;
+	const char *cluster_flag;        /* --cluster NAME */
 	struct nc_serve_config cfg;
 	struct nc_spec *cfg_holder;
 	const struct nc_source_driver *sdrv;
@@ -289,6 +291,18 @@ static bool health_may_clear(void *opaque, const char *host)
 	return clear;
 }
 
+/* the Cluster this instance acts on (docs/federation.md): --cluster, else cluster:, else NULL (all) */
+static const char *serve_cluster(const struct server *s)
+{
+	return s->cluster_flag ? s->cluster_flag : NC_IS_SET(s->cfg.cluster) ? s->cfg.cluster.v : NULL;
+}
+
+/* a host of the cluster this instance acts on (every host without --cluster) */
+static bool own_host(const struct server *s, const struct nc_host *h)
+{
+	return !serve_cluster(s) || !s->good_spec || nc_clusters_of(s->good_spec, &h->obj, serve_cluster(s));
+}
+
 /* the monitor probes hosts at the URIs the operator's connections give; a refused URI is
  * not probed (the pass reports the host; nothing fences it) */
 static void watch_hosts(struct server *s, const struct nc_host *const *hosts, size_t nh)
@@ -314,9 +328,21 @@ static void watch_hosts(struct server *s, const struct nc_host *const *hosts, si
 /* the declared hosts of the revision in force */
 static void health_hosts(struct server *s)
 {
-	if (s->health && s->good_spec)
-		watch_hosts(s, (const struct nc_host *const *)s->good_spec->objs[NC_KIND_HOST],
-			    s->good_spec->nobjs[NC_KIND_HOST]);
+	const struct nc_host **own;
+	size_t i, n = 0;
+
+	if (!s->health || !s->good_spec)
+		return;
+	/* serve --cluster: only its cluster's hosts are watched, and so fenced (docs/federation.md) */
+	own = nc_xcalloc(s->good_spec->nobjs[NC_KIND_HOST] + 1, sizeof(*own));
+	for (i = 0; i < s->good_spec->nobjs[NC_KIND_HOST]; i++) {
+		const struct nc_host *h = (const struct nc_host *)s->good_spec->objs[NC_KIND_HOST][i];
+
+		if (own_host(s, h))
+			own[n++] = h;
+	}
+	watch_hosts(s, own, n);
+	free(own);
 }
 
 /*
@@ -583,7 +609,10 @@ static int start_parts(struct server *s)
 	}
 	pthread_mutex_lock(&s->st.mu);
 	nc_set_str_redacted(&s->st.source, so.url);
+	nc_set_str(&s->st.cluster, serve_cluster(s));
 	pthread_mutex_unlock(&s->st.mu);
+	if (serve_cluster(s))
+		logf_("acting on Cluster %s only", serve_cluster(s));
 
 	memset(&lo, 0, sizeof(lo));
 	gethostname(host, sizeof(host) - 1);
@@ -595,12 +624,24 @@ static int start_parts(struct server *s)
 		lo.ceph_conf = c->lease.rados.ceph_conf.v;
 		lo.pool = c->lease.rados.pool.v;
 		lo.object = or_default(&c->lease.rados.object, "novacron-lease");
+		if (serve_cluster(s))   /* one lease per cluster: the object carries its name */
+			lo.object = lease_file = nc_xasprintf("%s-%s", lo.object, serve_cluster(s));
 		lo.user = NC_IS_SET(c->lease.rados.user) ? c->lease.rados.user.v : NULL;
 	} else {
 		s->ldrv = &nc_lease_file;
 		/* state, not cache: a cache may be cleaned while instances run */
 		lease_file = NC_IS_SET(c->lease.file) ? nc_xstrdup(c->lease.file.v)
 						      : nc_xasprintf("%s/lease.lock", s->state_dir);
+		if (serve_cluster(s)) {   /* one lease per cluster: lease.lock -> lease-east.lock */
+			char *dot = strrchr(lease_file, '.'), *slash = strrchr(lease_file, '/'), *f;
+
+			if (dot && (!slash || dot > slash + 1))
+				f = nc_xasprintf("%.*s-%s%s", (int)(dot - lease_file), lease_file, serve_cluster(s), dot);
+			else
+				f = nc_xasprintf("%s-%s", lease_file, serve_cluster(s));
+			free(lease_file);
+			lease_file = f;
+		}
 		lo.file = lease_file;
 	}
 	if (s->ldrv->open(&s->lease, &lo, &err) < 0) {
@@ -715,7 +756,8 @@ static void consider(struct server *s, struct nc_revision *rev, bool *need_pass)
 	d.max_errors = 50;
 	if (nc_spec_load(&spec, paths, 1, NULL, &d) < 0 ||
 	    nc_serve_check_paths(&s->cfg, s->config_path, spec, &d) < 0 ||
-	    nc_fence_names_check(spec, &s->cfg.fencing.devices, s->config_path, &d) < 0) {
+	    nc_fence_names_check(spec, &s->cfg.fencing.devices, s->config_path, &d) < 0 ||
+	    nc_clusters_check_serve(spec, serve_cluster(s), s->cluster_flag ? NULL : s->config_path, &d) < 0) {
 		nc_diags_format_text(&d, &b, 0);
 		nc_serve_log_block(NC_LOG_ERROR, b.buf);
 		loge_("revision %s is invalid (%zu errors); %s stays in force", rev->id, d.errors,
@@ -1136,7 +1178,12 @@ static int run_pass(struct server *s)
 	if (apply && nc_verbs_paused(s->verbs))
 		apply = false;
 	/* a hand `novacron apply` running: this pass only observes (hostrec.h, NC_APPLY_LOCK) */
-	if (apply && (plock = nc_apply_lock(s->state_dir, false, &rerr)) < 0) {
+	/* serve --cluster: the other clusters' serves on this state dir hold it for a pass each; wait up
+	 * to 5 s for it (a hand apply holds it longer) */
+	if (apply && serve_cluster(s))
+		for (i = 0; i < 50 && !stop_flag && (plock = nc_apply_lock(s->state_dir, false, &rerr)) == -2; i++)
+			usleep(100000);
+	if (apply && plock < 0 && (plock = nc_apply_lock(s->state_dir, false, &rerr)) < 0) {
 		if (plock == -2)
 			logw_("a novacron apply holds %s/%s: this pass applies (and fences) nothing", s->state_dir,
 			      NC_APPLY_LOCK);
@@ -1176,6 +1223,13 @@ static int run_pass(struct server *s)
 	po.max_migrations_per_host = (unsigned)c->apply.max_migrations_per_host.v;
 	po.commit = NC_IS_SET(c->source.git) ? s->good.id : NULL;
 	po.cancel = &cancel_flag;
+	if (serve_cluster(s)) {   /* serve --cluster: this cluster's actions only (clusters.h) */
+		static const char *one[1];
+
+		one[0] = serve_cluster(s);
+		po.clusters = one;
+		po.nclusters = 1;
+	}
 
 	{
 		struct nc_path_roots roots;
@@ -1282,8 +1336,8 @@ static int run_pass(struct server *s)
 		for (j = 0; j < cl.hosts[i].obs.ndoms; j++) {
 			const struct nc_domain *dm = &cl.hosts[i].obs.doms[j];
 
-			if (!dm->managed)
-				continue;
+			if (!dm->managed || !own_host(s, cl.hosts[i].spec))
+				continue;   /* serve --cluster: its cluster's hosts are counted */
 			if (dm->state == NC_DOM_RUNNING)
 				running++;
 			else if (dm->state == NC_DOM_SHUTOFF)
@@ -1300,23 +1354,30 @@ static int run_pass(struct server *s)
 	}
 	free(s->st.hosts);
 	/* the declared hosts, then those recorded that left the spec: each up or not */
-	s->st.nhosts = cl.nhosts + cl.ngone;
-	s->st.hosts = nc_xcalloc(s->st.nhosts + 1, sizeof(*s->st.hosts));
+	s->st.hosts = nc_xcalloc(cl.nhosts + cl.ngone + 1, sizeof(*s->st.hosts));
+	s->st.nhosts = 0;
 	for (i = 0; i < cl.nhosts; i++) {
+		struct nc_host_report *h = &s->st.hosts[s->st.nhosts];
+
 		/* a host the pass could not read is a missed check; one it skipped is known failed */
 		if (s->health && cl.hosts[i].status != NC_HOST_OK &&
 		    !nc_ha_list_has(hv.unreachable, hv.nunreachable, cl.hosts[i].spec->obj.meta.name.v))
 			nc_health_pass_miss(s->health, cl.hosts[i].spec->obj.meta.name.v, cl.hosts[i].error);
-		s->st.hosts[i].name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
-		s->st.hosts[i].uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);
-		s->st.hosts[i].up = cl.hosts[i].status == NC_HOST_OK;
-		s->st.hosts[i].declared = true;
-		s->st.hosts[i].error = cl.hosts[i].error ? nc_xstrdup(cl.hosts[i].error) : NULL;
-		if (cl.hosts[i].status == NC_HOST_OK && cl.hosts[i].obs.ndegraded)   /* reconciler/netfs.h */
-			s->st.hosts[i].error = nc_xasprintf("degraded: %s", cl.hosts[i].obs.degraded[0]);
+		if (!own_host(s, cl.hosts[i].spec))
+			continue;   /* serve --cluster: another cluster's serve reports it */
+		s->st.nhosts++;
+		h->name = nc_xstrdup(cl.hosts[i].spec->obj.meta.name.v);
+		h->uri = nc_xstrdup(cl.hosts[i].spec->spec.uri.v);
+		h->up = cl.hosts[i].status == NC_HOST_OK;
+		h->declared = true;
+		h->error = cl.hosts[i].error ? nc_xstrdup(cl.hosts[i].error) : NULL;
+		if (cl.hosts[i].status == NC_HOST_OK && cl.hosts[i].obs.ndegraded) {   /* reconciler/netfs.h */
+			free(h->error);
+			h->error = nc_xasprintf("degraded: %s", cl.hosts[i].obs.degraded[0]);
+		}
 	}
 	for (i = 0; i < cl.ngone; i++) {
-		struct nc_host_report *h = &s->st.hosts[cl.nhosts + i];
+		struct nc_host_report *h = &s->st.hosts[s->st.nhosts++];
 
 		h->name = nc_xstrdup(cl.gone[i].name);
 		h->uri = nc_xstrdup(cl.gone[i].uri);
@@ -1545,6 +1606,9 @@ static void run_due_backups(struct server *s)
 			uint64_t stored = 0;
 			size_t k;
 
+			/* serve --cluster: another cluster's serve backs its VMs up */
+			if (serve_cluster(s) && !nc_clusters_of(s->good_spec, &vms[j]->obj, serve_cluster(s)))
+				continue;
 			if (nc_backup_vm(&res, s->good_spec, &cl, vms[j], b, &ro, &err) < 0) {
 				failed++;
 				loge_("backup %s failed: %s", vms[j]->obj.meta.name.v, err.msg);
@@ -1699,7 +1763,7 @@ static double backoff(unsigned failures)
 	return d;
 }
 
-enum { OPT_ONCE = NC_OPT_LONG_ONLY, OPT_CHECK, OPT_LOG_LEVEL, OPT_LOG_FORMAT };
+enum { OPT_ONCE = NC_OPT_LONG_ONLY, OPT_CHECK, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_CLUSTER };
 
 /* the log's level and format: a flag, else serve.yaml's log:, else info and text */
 static void apply_log_config(const struct server *s, bool loaded)
@@ -1717,6 +1781,8 @@ static const struct nc_opt serve_opts[] = {
 	  "(docs/operations.md); required", NC_COMP_FILE, NULL },
 	{ "once", OPT_ONCE, NULL, "one fetch and one pass, then exit (0 ok, 1 not)", NC_COMP_NONE, NULL },
 	{ "check", OPT_CHECK, NULL, "only check the configuration and exit", NC_COMP_NONE, NULL },
+	{ "cluster", OPT_CLUSTER, "NAME", "act only on this Cluster of the spec, with its own lease "
+	  "(default: cluster: of the configuration, else every cluster; docs/federation.md)", NC_COMP_NONE, NULL },
 	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "lowest level of log lines written: error, warn, info or debug "
 	  "(default: log.level of the configuration, else info)", NC_COMP_WORDS, "error warn info debug" },
 	{ "log-format", OPT_LOG_FORMAT, "FORMAT", "text (TIME novacron serve: MESSAGE) or json (one object per line "
@@ -1741,7 +1807,7 @@ static const char *const serve_examples[] = {
 };
 
 const struct nc_cmd_doc nc_doc_serve = {
-	"serve", "serve --config FILE [--once | --check] [--log-level LEVEL] [--log-format text|json] [-v | -q]",
+	"serve", "serve --config FILE [--once | --check] [--cluster NAME] [--log-level LEVEL] [--log-format text|json] [-v | -q]",
 	"run the GitOps loop: fetch, validate, reconcile, report (docs/operations.md)",
 	"Each turn fetches the spec's git source when its interval is up, a webhook asked or the watched "
 	"folder changed; validates a new revision (an invalid one is reported and the last good one stays "
@@ -1770,6 +1836,15 @@ int cmd_serve(int argc, char **argv)
 		case 'c': s.config_path = optarg; break;
 		case OPT_ONCE: once = true; s.once = true; break;
 		case OPT_CHECK: check = true; break;
+		case OPT_CLUSTER:
+			if (!nc_name_ok(optarg)) {
+				fprintf(stderr, "novacron serve: --cluster must be a Cluster's name (a-z, 0-9, '-'), "
+					"not '%s'\n", optarg);
+				nc_getopt_release(&g);
+				return NC_EXIT_ERROR;
+			}
+			s.cluster_flag = optarg;
+			break;
 		case OPT_LOG_LEVEL:
 			if ((s.log_level_flag = nc_log_level_parse(optarg)) < 0) {
 				fprintf(stderr, "novacron serve: --log-level must be error, warn, info or debug, not '%s'\n",

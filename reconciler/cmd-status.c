@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "connections.h"
 #include "jsonout.h"
+#include "federation.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -143,7 +144,7 @@ static void print_telemetry(struct json_object *t, struct json_object *alerts)
 	}
 }
 
-enum { OPT_URL = NC_OPT_LONG_ONLY, OPT_CONFIG };
+enum { OPT_URL = NC_OPT_LONG_ONLY, OPT_CONFIG, OPT_ALL };
 
 static const struct nc_opt status_opts[] = {
 	{ "url", OPT_URL, "URL", "serve's address (default the configuration's listen:, else "
@@ -151,6 +152,8 @@ static const struct nc_opt status_opts[] = {
 	{ "config", OPT_CONFIG, "FILE", "the configuration serve runs with, to find its address (default "
 	  "$NOVACRON_CONFIG)", NC_COMP_FILE, NULL },
 	{ "output", 'o', "FORMAT", "text (default) or json, as serve's /status answers", NC_COMP_WORDS, "text json" },
+	{ "all", OPT_ALL, NULL, "every cluster's serve, as the configuration's federation: lists them: one line "
+	  "each; one that cannot be read is reported (docs/federation.md)", NC_COMP_NONE, NULL },
 	{ "help", 'h', NULL, "show this help", NC_COMP_NONE, NULL },
 	{ NULL, 0, NULL, NULL, NC_COMP_NONE, NULL },
 };
@@ -160,17 +163,54 @@ static const char *const status_examples[] = {
 	"novacron status",
 	"a serve elsewhere, as JSON",
 	"novacron status --url http://kvm-admin:9090 --output json",
+	"every cluster's serve (federation: in the configuration)",
+	"novacron status --all --config /etc/novacron/serve.yaml",
 	NULL,
 };
 
 const struct nc_cmd_doc nc_doc_status = {
-	"status", "status [--url URL] [--config FILE] [--output text|json]",
+	"status", "status [--url URL | --all] [--config FILE] [--output text|json]",
 	"show what a running serve reports",
 	"Asks a running `novacron serve` for its /status and prints it: the revision in force, the last "
 	"pass and its result, each host's state and the alerts firing. URL credentials are never printed. "
-	"Exit 1 when serve cannot be reached.",
+	"Exit 1 when serve cannot be reached. With --all it reads every serve the configuration's "
+	"federation: names, at once, and prints one line per cluster (reachable, leader, revision, last pass, "
+	"hosts up, VMs, drift, pending actions); exit 0 when every one answered and its last pass was ok, 2 "
+	"otherwise.",
 	status_opts, status_examples, NC_COMP_NONE, NULL,
 };
+
+/* --all: each serve of federation: (federation.h) */
+static int status_all(const char *config, enum nc_output out)
+{
+	struct nc_cli_config cfg;
+	struct nc_fed_row *rows = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+	size_t n, i;
+	int ret = NC_EXIT_OK;
+
+	if (nc_cli_config_load(&cfg, "status", config) < 0)
+		return NC_EXIT_ERROR;
+	if (!cfg.federation.n) {
+		fprintf(stderr, "novacron status: --all needs a federation: list of each cluster's serve in the "
+			"configuration (%s; docs/federation.md)\n", cfg.file ? cfg.file : "--config or $NOVACRON_CONFIG");
+		nc_cli_config_release(&cfg);
+		return NC_EXIT_ERROR;
+	}
+	n = nc_federation_read(&rows, &cfg.federation, 5000);
+	if (out == NC_OUT_JSON)
+		nc_federation_json(rows, n, &b);
+	else
+		nc_federation_text(rows, n, &b);
+	fwrite(b.buf, 1, b.len, stdout);
+	for (i = 0; i < n; i++)
+		if (!rows[i].reachable || !rows[i].result || strcmp(rows[i].result, "ok") != 0)
+			ret = NC_EXIT_CHANGES;
+	nc_buf_release(&b);
+	nc_federation_free(rows, n);
+	nc_cli_config_release(&cfg);
+	return ret;
+}
 
 int cmd_status(int argc, char **argv)
 {
@@ -186,12 +226,14 @@ int cmd_status(int argc, char **argv)
 	long code = 0;
 	struct nc_getopt g;
 	int ch, ret = NC_EXIT_ERROR;
+	bool all = false;
 
 	nc_getopt_init(&g, status_opts, NULL);
 	while ((ch = nc_getopt_next(&g, argc, argv)) != -1) {
 		switch (ch) {
 		case OPT_URL: base = optarg; break;
 		case OPT_CONFIG: config = optarg; break;
+		case OPT_ALL: all = true; break;
 		case 'o':
 			if (nc_cli_output(optarg, 1u << NC_OUT_TEXT | 1u << NC_OUT_JSON, &out) < 0) {
 				nc_getopt_release(&g);
@@ -210,6 +252,14 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	nc_getopt_release(&g);
+	if (all) {
+		if (base) {
+			fprintf(stderr, "novacron status: --all reads the serves of the configuration's federation:, "
+				"not --url\n");
+			return NC_EXIT_ERROR;
+		}
+		return status_all(config, out);
+	}
 	/* where serve listens: --url, else the configuration's listen:, else the default */
 	memset(&cfg, 0, sizeof(cfg));
 	if (!base && nc_cli_config_load(&cfg, "status", config) < 0)
@@ -264,6 +314,8 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "novacron status: %s did not return status JSON\n", shown);
 		goto out;
 	}
+	if (strcmp(str(get(root, "cluster")), "-") != 0)
+		printf("cluster:     %s\n", str(get(root, "cluster")));
 	printf("leader:      %s (%s)\n", str(get(root, "leader")), str(get(root, "lease")));
 	printf("source:      %s\n", str(get(root, "source")));
 	printf("in force:    %s  %s\n", str(get(get(root, "applied"), "revision")),

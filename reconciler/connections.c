@@ -256,6 +256,7 @@ int nc_cli_config_load(struct nc_cli_config *out, const char *cmd, const char *p
 		out->paths = cfg.paths;
 		out->fence_devices = cfg.fencing.devices;
 		out->admin_paths = cfg.tenancy.admin_paths;
+		out->federation = cfg.federation;
 		out->file = nc_xstrdup(path);
 		source_spec_dir(out, &cfg);
 		if (NC_IS_SET(cfg.listen)) {

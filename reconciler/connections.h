@@ -72,6 +72,7 @@ struct nc_cli_config {
 	char *no_spec;                   /* why there is none (a git source serve has not applied yet) */
 	char *status_url;                /* http://LISTEN of serve's endpoint (status), or NULL */
 	struct nc_strlist admin_paths;   /* `tenancy: adminPaths:` (spec/tenant.h); unset without */
+	struct nc_list federation;       /* `federation:` (struct nc_serve_peer, federation.h); empty without */
 };
 
 /* Loads path, or $NOVACRON_CONFIG when path is NULL (neither: an empty

@@ -239,6 +239,16 @@ static const struct nc_field log_fields[] = {
 };
 static const struct nc_schema log_schema = SCHEMA("log", struct nc_serve_logcfg, log_fields);
 
+static const struct nc_field peer_fields[] = {
+	F("cluster", NC_F_STR, struct nc_serve_peer, cluster, .required = 1, .check = NC_CHK_NAME,
+	  .doc = "the Cluster that serve acts on"),
+	F("url", NC_F_STR, struct nc_serve_peer, url, .required = 1, .check = NC_CHK_HTTP_URL,
+	  .doc = "its endpoint, http(s)://HOST:PORT (GET /status there)"),
+	F("tokenFile", NC_F_STR, struct nc_serve_peer, token_file, .check = NC_CHK_ABS_PATH,
+	  .doc = "a bearer token sent to it (a viewer token of its API), mode 0600"),
+};
+static const struct nc_schema peer_schema = SCHEMA("federation entry", struct nc_serve_peer, peer_fields);
+
 static const struct nc_field config_fields[] = {
 	/* required by serve (checked below); the CLI reads the same file for its connections */
 	F("source", NC_F_STRUCT, struct nc_serve_config, source, .sub = &source_schema,
@@ -281,6 +291,12 @@ static const struct nc_field config_fields[] = {
 	  .doc = "GitHub and GitLab push webhooks (POST /webhook)"),
 	F("tenancy", NC_F_STRUCT, struct nc_serve_config, tenancy, .sub = &tenancy_schema,
 	  .doc = "where Tenant objects may be declared (trusted; docs/tenants.md)"),
+	F("cluster", NC_F_STR, struct nc_serve_config, cluster, .check = NC_CHK_NAME,
+	  .doc = "act only on this Cluster of the spec: its own lease, status and metrics (serve --cluster wins; "
+		 "docs/federation.md)"),
+	F("federation", NC_F_LIST, struct nc_serve_config, federation, .sub = &peer_schema,
+	  .doc = "each cluster's serve, for novacron status --all and GET /api/v1/federation: {cluster, url, "
+		 "tokenFile}"),
 	F("log", NC_F_STRUCT, struct nc_serve_config, log, .sub = &log_schema,
 	  .doc = "serve's log: level and format (docs/operations.md \"Logging\")"),
 };

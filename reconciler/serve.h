@@ -153,6 +153,14 @@ struct nc_serve_logcfg {
 	struct nc_enum level;            /* enum nc_log_level (not set: info) */
 	struct nc_enum format;           /* enum nc_log_format: text (default) or json */
 };
+/* `federation:` another cluster's serve that `status --all` and GET /api/v1/federation read
+ * (docs/federation.md; trusted: URLs never come from the spec) */
+struct nc_serve_peer {
+	struct nc_pos pos;
+	struct nc_str cluster;           /* the Cluster it serves */
+	struct nc_str url;               /* http(s)://HOST:PORT of its endpoint */
+	struct nc_str token_file;        /* a viewer token for its API (optional) */
+};
 struct nc_serve_config {
 	struct nc_pos pos;
 	struct nc_serve_source source;
@@ -176,6 +184,8 @@ struct nc_serve_config {
 	struct nc_serve_webhooks webhooks;
 	struct nc_serve_tenancy tenancy;
 	struct nc_serve_logcfg log;
+	struct nc_str cluster;           /* act on this Cluster of the spec only (clusters.h); --cluster wins */
+	struct nc_list federation;       /* struct nc_serve_peer */
 };
 
 /* Loads and checks FILE; prints nothing; diagnostics into *diags. */
@@ -228,6 +238,7 @@ struct nc_serve_status {
 	bool paused;                     /* POST /api/v1/pause (verbs.h): planning, applying nothing */
 	bool approve_mode;               /* apply.mode approve */
 	char *plan_held;                 /* the digest of the plan held for approval, NULL: none */
+	char *cluster;                   /* serve --cluster (or cluster:), NULL: every cluster */
 };
 void nc_serve_status_init(struct nc_serve_status *s);
 void nc_serve_status_release(struct nc_serve_status *s);

@@ -262,6 +262,7 @@ void nc_serve_status_release(struct nc_serve_status *s)
 	free(s->last_error);
 	free(s->last_backup_error);
 	free(s->plan_held);
+	free(s->cluster);
 	pthread_mutex_destroy(&s->mu);
 }
 
@@ -308,6 +309,8 @@ void nc_serve_status_json(struct nc_serve_status *s, struct nc_buf *b)
 	nc_buf_addf(b, "{\n  \"format_version\": 1,\n  \"leader\": %s,\n  \"paused\": %s,\n  \"apply_mode\": \"%s\",\n  \"plan_held\": ",
 		    s->leader ? "true" : "false", s->paused ? "true" : "false", s->approve_mode ? "approve" : "auto");
 	jstr(b, s->plan_held);
+	nc_buf_adds(b, ",\n  \"cluster\": ");   /* serve --cluster (docs/federation.md) */
+	jstr(b, s->cluster);
 	nc_buf_adds(b, ",\n  \"lease\": ");
 	jsafe(b, s->lease_holder);
 	nc_buf_adds(b, ",\n  \"source\": ");
@@ -385,6 +388,12 @@ void nc_serve_metrics(struct nc_serve_status *s, struct nc_buf *b)
 		       "# TYPE novacron_paused gauge\nnovacron_paused %d\n", s->paused);
 	nc_buf_addf(b, "# HELP novacron_plan_held 1 when a plan waits for approval (apply.mode approve).\n"
 		       "# TYPE novacron_plan_held gauge\nnovacron_plan_held %d\n", s->plan_held != NULL);
+	if (s->cluster) {   /* serve --cluster: which cluster this instance serves (docs/federation.md) */
+		nc_buf_adds(b, "# HELP novacron_cluster_info The Cluster of the spec this instance acts on.\n"
+			       "# TYPE novacron_cluster_info gauge\nnovacron_cluster_info{cluster=\"");
+		nc_prom_label(b, s->cluster);
+		nc_buf_adds(b, "\"} 1\n");
+	}
 	nc_buf_addf(b, "# HELP novacron_pass_duration_seconds Duration of the last reconcile pass.\n"
 		       "# TYPE novacron_pass_duration_seconds gauge\nnovacron_pass_duration_seconds %.6f\n",
 		    s->last_pass_seconds);

@@ -6,10 +6,14 @@
  * examples/federation in T/spec (Clusters east and west, one folder each,
  * shared templates and pool in spec/shared).
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests.h"
 #include "testutil.h"
@@ -236,6 +240,134 @@ START_TEST(test_cluster_plan_scope)
 }
 END_TEST
 
+/* ---- one serve per cluster, and the federation view ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* polls serve's /status until it holds want; the body (caller frees) */
+static char *wait_status(int port, const char *want, const char *log)
+{
+	struct nc_run r;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		sh(&r, "curl -s http://127.0.0.1:%d/status", port);
+		if (strstr(r.out, want)) {
+			free(r.err);
+			return r.out;
+		}
+		nc_run_free(&r);
+		usleep(100000);
+	}
+	sh(&r, "tail -20 %s", log);
+	ck_abort_msg("no '%s' at :%d/status in 30 s; %s:\n%.3000s", want, port, log, r.out);
+	return NULL;
+}
+
+/* a serve of one cluster; `timeout` ends it even when a failed test cannot (Check runs no teardown then) */
+static void start_serve(const char *name, int port, const char *flag, int peer_e, int peer_w)
+{
+	ck_assert_int_eq(shq("printf -- 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "interval: 1s\\ndriftInterval: 1s\\nlisten: 127.0.0.1:%d\\n%s"
+			     "federation:\\n  - {cluster: east, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: west, url: \"http://127.0.0.1:%d/\"}\\n' > %s.yaml",
+			     tdir, tdir, tdir, port, flag ? "" : "cluster: west\\n", peer_e, peer_w, name), 0);
+	ck_assert_int_eq(shq("timeout 120 $NC serve --config %s.yaml %s >/dev/null 2>%s.log & echo $! > %s.pid",
+			     name, flag ? flag : "", name, name), 0);
+}
+
+static void stop_serve(const char *name)
+{
+	shq("[ -f %s.pid ] && kill -TERM $(cat %s.pid) 2>/dev/null; for i in $(seq 50); do "
+	    "kill -0 $(cat %s.pid) 2>/dev/null || break; sleep 0.1; done; rm -f %s.pid", name, name, name, name);
+}
+
+/*
+ * Two serves, --cluster east and cluster: west, on one state dir: each its own lease, each
+ * acts on its own cluster only; status --all reads both, and reports the stopped one.
+ */
+START_TEST(test_cluster_serve_per_cluster)
+{
+	struct nc_run r;
+	char *body;
+	int pe = free_port(), pw = free_port();
+
+	start_serve("east", pe, "--cluster east", pe, pw);
+	start_serve("west", pw, NULL, pe, pw);
+	body = wait_status(pe, "\"result\": \"ok\"", "east.log");
+	HAS(body, "\"cluster\": \"east\"");
+	HAS(body, "\"leader\": true");
+	/* its hosts only */
+	HAS(body, "{\"name\": \"east-kvm1\"");
+	HASNT(body, "west-kvm1");
+	free(body);
+	body = wait_status(pw, "\"result\": \"ok\"", "west.log");
+	HAS(body, "\"cluster\": \"west\"");
+	HAS(body, "\"leader\": true");
+	free(body);
+	/* one lease each, both held at once */
+	ck_assert_int_eq(shq("test -f state/lease-east.lock && test -f state/lease-west.lock && ! test -e state/lease.lock"), 0);
+	ck_assert_int_eq(sh(&r, "grep -c 'applying 4 actions' east.log; grep -c 'applying 2 actions' west.log"), 0);
+	ck_assert_str_eq(r.out, "1\n1\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/metrics", pe), 0);
+	HAS(r.out, "novacron_cluster_info{cluster=\"east\"} 1\n");
+	nc_run_free(&r);
+
+	/* the federation view: both (a pass counts what it observed at its start: the next one sees the VMs) */
+	free(wait_status(pe, "\"vms\": {\"running\": 2, \"stopped\": 0, \"other\": 0}", "east.log"));
+	free(wait_status(pw, "\"vms\": {\"running\": 1, \"stopped\": 0, \"other\": 0}", "west.log"));
+	ck_assert_int_eq(sh(&r, "$NC status --all --config east.yaml"), 0);
+	HAS(r.out, "CLUSTER  REACHABLE    LEADER  REVISION");
+	HAS(r.out, "\neast     yes          yes     dir:");
+	HAS(r.out, "\nwest     yes          yes     dir:");
+	HAS(r.out, "2/2        2/0/0, 0, 0\n");
+	HAS(r.out, "1/1        1/0/0, 0, 0\n");
+	nc_run_free(&r);
+
+	/* west's serve stops: east repairs east's drift and leaves west's */
+	stop_serve("west");
+	ck_assert_int_eq(shq("$NC sim --state-dir state east-kvm1 destroy web-east-1 && "
+			     "$NC sim --state-dir state west-kvm1 destroy web-west-1"), 0);
+	body = wait_status(pe, "\"start/done\": 1", "east.log");
+	free(body);
+	ck_assert_int_eq(sh(&r, "sleep 2; $NC get vms spec --state-dir state"), 0);
+	HAS(r.out, "web-east-1  east-kvm1  running ");
+	HAS(r.out, "web-west-1  west-kvm1  shut off");
+	nc_run_free(&r);
+
+	/* the stopped serve is reported, not fatal */
+	ck_assert_int_eq(sh(&r, "$NC status --all --config east.yaml"), 2);
+	HAS(r.out, "\nwest     no           http://127.0.0.1:");
+	HAS(r.out, "\neast     yes          yes");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC status --all --config east.yaml -o json"), 2);
+	HASJ(r.out, "\"cluster\": \"west\", \"url\": ");
+	HASJ(r.out, "\"reachable\": false, \"error\": \"");
+	HASJ(r.out, "\"unreachable\": 1}");
+	nc_run_free(&r);
+	/* without federation: in the configuration */
+	ck_assert_int_eq(sh(&r, "$NC status --all"), 1);
+	HAS(r.err, "--all needs a federation: list");
+	nc_run_free(&r);
+	stop_serve("east");
+}
+END_TEST
+
 Suite *nc_suite_cluster(void)
 {
 	Suite *s = suite_create("cluster");
@@ -248,6 +380,7 @@ Suite *nc_suite_cluster(void)
 	tcase_add_test(tc, test_cluster_validate_template_pool);
 	tcase_add_test(tc, test_cluster_placement);
 	tcase_add_test(tc, test_cluster_plan_scope);
+	tcase_add_test(tc, test_cluster_serve_per_cluster);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -495,11 +495,18 @@ START_TEST(test_jsonout_status)
 			nc_run_free(&r);
 		usleep(100000);
 	}
-	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done");
 	ck_assert_msg(rc == 0, "serve did not finish a pass");
 	check_doc("status", r.out);
 	HAS(r.out, "\"create/done\": ");
 	nc_run_free(&r);
+	/* status --all: this serve and one that does not answer (federation.h) */
+	ck_assert_int_eq(shq("printf 'federation:\\n  - {cluster: a, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: b, url: \"http://127.0.0.1:1\"}\\n' > fed.yaml", port), 0);
+	ck_assert_int_eq(sh(&r, "$NC status --all --config fed.yaml -o json"), 2);
+	check_doc("status-all", r.out);
+	HASJ(r.out, "\"unreachable\": 1}");
+	nc_run_free(&r);
+	shq("kill -TERM $(cat pid); for i in $(seq 50); do kill -0 $(cat pid) 2>/dev/null || break; sleep 0.1; done");
 }
 END_TEST
 
