@@ -49,6 +49,9 @@ struct nc_placement_state {
 	bool capacity_only;            /* skip affinity rules (N+1, fit counts) */
 	bool has_load;                 /* nc_placement_use_load got history */
 	unsigned window;
+	/* the last nc_placement_vm_index lookup: filters ask for the same VM host after host */
+	const struct nc_vm *memo_vm;
+	ssize_t memo_idx;
 	struct host_list {             /* placed entries per host, for affinity */
 		size_t *v;
 		size_t n, alloc;
@@ -79,6 +82,8 @@ static void list_del(struct host_list *l, size_t k)
 
 static const struct nc_map no_labels;
 
+static ssize_t vm_index(const struct nc_placement_state *ps, const struct nc_vm *vm);
+
 static double vm_disk(const struct nc_spec *spec, const struct nc_vm *vm)
 {
 	double sum = 0;
@@ -95,7 +100,17 @@ static double vm_disk(const struct nc_spec *spec, const struct nc_vm *vm)
 	return sum;
 }
 
-ssize_t nc_placement_vm_index(const struct nc_placement_state *ps, const struct nc_vm *vm)
+ssize_t nc_placement_vm_index(const struct nc_placement_state *cps, const struct nc_vm *vm)
+{
+	struct nc_placement_state *ps = (struct nc_placement_state *)cps;   /* the memo only */
+	ssize_t k = vm == ps->memo_vm ? ps->memo_idx : vm_index(ps, vm);
+
+	ps->memo_vm = vm;
+	ps->memo_idx = k;
+	return k;
+}
+
+static ssize_t vm_index(const struct nc_placement_state *ps, const struct nc_vm *vm)
 {
 	size_t lo = 0, hi = ps->spec->nobjs[NC_KIND_VM];
 	const char *name = vm->obj.meta.name.v;

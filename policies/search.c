@@ -256,7 +256,8 @@ static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct
 				if (r[j].host == r[s].host)
 					continue;
 				g = cur - nc_score_try_move(c->sc, k, r[j].host);
-				if (g < need)
+				/* a VM already away from where it started moves on for no new migration */
+				if (g < (delta(c, k, r[j].host) > 0 ? need : EPS))
 					continue;
 				if (nc == *acands) {
 					*acands = *acands ? *acands * 2 : 256;
@@ -357,11 +358,15 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 					continue;
 				for (y = 0; y < nb; y++) {
 					double g;
+					int nm;
 
 					if (!c->movable[on_b[y]])
 						continue;
 					g = cur - nc_score_try_swap(c->sc, on_a[x], on_b[y]);
-					if (g < 1e-6 || g < opts_of(c, on_a[x])->threshold + opts_of(c, on_b[y])->threshold)
+					/* the threshold per new migration: a moved VM going home
+					 * while another leaves in its place costs none */
+					nm = delta(c, on_a[x], r[j].host) + delta(c, on_b[y], r[s].host);
+					if (g < 1e-6 || g < (nm > 0 ? nm : 0) * opts_of(c, on_a[x])->threshold)
 						continue;
 					if (nc == ac) {
 						ac = ac ? ac * 2 : 64;
