@@ -131,6 +131,16 @@ void nc_plan_snapshots(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, cons
 		if ((NC_IS_SET(vm->spec.state) && vm->spec.state.v == NC_STATE_ABSENT) || nc_vm_suspended(vm) ||
 		    !locate(p, c, name, nact, &host, &dom, &leaving) || leaving)
 			continue;
+		/* libvirt refuses to live-migrate a domain that has snapshots (qemuMigrationSrcIsAllowed) */
+		for (j = 0; dom && dom->nsnaps && j < nact; j++) {
+			const struct nc_action *m = &p->actions[j];
+
+			if (m->obj == NC_OBJ_VM && m->kind == NC_ACT_MIGRATE && m->live && strcmp(m->vm, name) == 0)
+				nc_plan_add_note(p, alloc_n, NC_NOTE_WARNING, name,
+						 "VM %s has %zu snapshot%s: libvirt refuses to live-migrate a domain with "
+						 "snapshots, so its migration will fail until they are deleted "
+						 "(docs/storage.md \"Snapshots\")", name, dom->nsnaps, dom->nsnaps == 1 ? "" : "s");
+		}
 		running = dom ? dom->state == NC_DOM_RUNNING || dom->state == NC_DOM_PAUSED :
 			  !NC_IS_SET(vm->spec.state) || vm->spec.state.v == NC_STATE_RUNNING;
 		for (j = 0; j < vm->spec.snapshots.n; j++) {

@@ -375,6 +375,25 @@ START_TEST(test_schedule)
 }
 END_TEST
 
+/* a live migration of a VM with snapshots: libvirt will refuse it, the plan says so */
+START_TEST(test_migrate_warning)
+{
+	struct nc_run r;
+
+	write_file("spec/host2.yaml", "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h2}\n"
+		   "spec: {uri: \"sim:///h2\"}\n");
+	write_vm("    - {name: golden}\n", "  placement: {host: h1}\n");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	write_vm("    - {name: golden}\n", "  placement: {host: h2}\n");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web: migrate h1 -> h2 (live)");
+	HAS(r.out, "warning: VM web has 1 snapshot: libvirt refuses to live-migrate a domain with snapshots");
+	HASNT(r.out, "snapshot web/golden: create");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_snapshot(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -390,6 +409,7 @@ Suite *nc_suite_snapshot(void)
 	tcase_add_test(tc, test_revert_unsupported_pool);
 	tcase_add_test(tc, test_backup_from_snapshot);
 	tcase_add_test(tc, test_schedule);
+	tcase_add_test(tc, test_migrate_warning);
 	suite_add_tcase(s, tc);
 	return s;
 }
