@@ -281,6 +281,10 @@ struct nc_migrate_opts {
 	bool live;               /* running guest: live migration; else cold */
 	struct nc_migrate_tuning t;
 	const char *dest_uri;        /* how the source daemon reaches the destination */
+	/* tls: the name the destination's certificate must carry (VIR_MIGRATE_PARAM_TLS_DESTINATION),
+	 * the host of its spec URI; NULL: libvirt's default (which libvirt 9.0 leaves empty for the
+	 * storage copy's NBD connection, so a TLS migration with copyStorage fails without it) */
+	const char *tls_host;
 	void (*progress)(void *opaque, const struct nc_migrate_progress *p);
 	void *opaque;
 };

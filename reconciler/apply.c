@@ -23,6 +23,7 @@
 #include "ha.h"
 #include "history.h"
 #include "snapshots.h"
+#include "migtune.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -331,8 +332,15 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 	if (!ret && want && want->seed &&
 	    nc_seed_ensure(dst, p->spec, want, strcmp(want->seed->type, "file") == 0, err) < 0)
 		ret = -1;
-	if (!ret && src->drv->migrate(src, dst, a->vm, mo, err) < 0)
-		ret = -1;
+	if (!ret) {
+		char *tls_host = mo->t.tls ? nc_migtune_tls_host(dh) : NULL;
+
+		mo->tls_host = tls_host;
+		if (src->drv->migrate(src, dst, a->vm, mo, err) < 0)
+			ret = -1;
+		mo->tls_host = NULL;
+		free(tls_host);
+	}
 	if (ret && copying)
 		undo_copies(dst, &mv, err);
 	if (ret && live_made)

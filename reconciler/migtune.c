@@ -3,6 +3,7 @@
 
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "jsonout.h"
 #include "../policies/placement.h"
@@ -161,4 +162,28 @@ struct json_object *nc_migtune_json(const struct nc_migrate_tuning *t)
 	nc_json_set(o, "max_downtime_ms", nc_json_new_u64(t->max_downtime_ms));
 	nc_json_set(o, "timeout_ms", nc_json_new_u64(t->timeout_ms));
 	return o;
+}
+
+/* "qemu+tls://root@kvm2.example:16514/system" -> "kvm2.example"; "[fd00::2]" -> "fd00::2" */
+char *nc_migtune_tls_host(const struct nc_host *h)
+{
+	const char *u = NC_IS_SET(h->spec.migration_uri) ? h->spec.migration_uri.v : h->spec.uri.v;
+	const char *p, *at, *end;
+
+	if (!u || !(p = strstr(u, "://")))
+		return NULL;
+	p += 3;
+	end = p + strcspn(p, "/?");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+
+		if (!rb || rb == p + 1)
+			return NULL;
+		return nc_xstrndup(p + 1, (size_t)(rb - p - 1));
+	}
+	end = p + strcspn(p, ":/?");
+	return end > p ? nc_xstrndup(p, (size_t)(end - p)) : NULL;
 }

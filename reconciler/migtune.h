@@ -10,6 +10,8 @@
  *   nc_migtune_describe()  one deterministic line, "copyStorage full, compression
  *                          xbzrle, 4 connections, post-copy after 30s, tls, ...".
  *   nc_migtune_json()      the same as a JSON object (docs/json.md actions[].migration).
+ *   nc_migtune_tls_host()  the host name of a Host's spec URI (migrationUri, else uri), which
+ *                          a TLS migration's destination certificate must carry; NULL if none.
  *   nc_mig_storage_name(), nc_mig_compress_name()  enum -> spec word.
  */
 #ifndef NC_MIGTUNE_H
@@ -29,6 +31,7 @@ void nc_migtune_resolve(struct nc_migrate_tuning *out, const struct nc_spec *spe
 bool nc_migtune_set(const struct nc_spec *spec, const struct nc_vm *vm);
 void nc_migtune_describe(const struct nc_migrate_tuning *t, struct nc_buf *out);
 struct json_object *nc_migtune_json(const struct nc_migrate_tuning *t);
+char *nc_migtune_tls_host(const struct nc_host *h);
 const char *nc_mig_storage_name(enum nc_mig_storage s);
 const char *nc_mig_compress_name(enum nc_mig_compress c);
 

@@ -63,7 +63,7 @@ static double mono(void)
  * Fails, before anything starts, for what this libvirt cannot do.
  */
 static int build_job(struct mig_job *j, virDomainPtr dom, const char *name,
-		     const struct nc_migrate_tuning *t, struct nc_err *err)
+		     const struct nc_migrate_tuning *t, const char *tls_host, struct nc_err *err)
 {
 	int maxp = 0;
 	unsigned long ver = 0;
@@ -110,6 +110,8 @@ static int build_job(struct mig_job *j, virDomainPtr dom, const char *name,
 		virTypedParamsAddInt(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
 				     (int)t->parallel);
 	}
+	if (t->tls && tls_host)
+		virTypedParamsAddString(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_TLS_DESTINATION, tls_host);
 	if (t->bandwidth_mib)
 		virTypedParamsAddULLong(&j->params, &j->nparams, &maxp, VIR_MIGRATE_PARAM_BANDWIDTH,
 					t->bandwidth_mib);
@@ -177,7 +179,7 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 	virDomainRef(dom);
 	j->dom = dom;
 	j->dest = nc_xstrdup(o->dest_uri);
-	if (build_job(j, dom, name, t, err) < 0) {
+	if (build_job(j, dom, name, t, o->tls_host, err) < 0) {
 		mig_job_free(j);
 		return -1;
 	}

@@ -14,6 +14,9 @@
 #                                 set -a; eval "$(libvirtd.sh env)"; set +a
 #                                 and write DIR/connections.yaml (NC_CONNECTIONS) for NovaCron
 #        libvirtd.sh check        can this machine run it, and if not why (exit 0 / 1)
+#        libvirtd.sh shape DELAY RATE [LOSS] [DIR]   (NC_LV_WAN=1 testbeds) shape the WAN link
+#                                 both ways: DELAY 20ms, RATE 100mbit, LOSS 1% (0: none; 100%:
+#                                 the link drops); `shape off [DIR]` removes it (see WAN mode)
 #        DIR defaults to /tmp/nc-libvirtd (an absolute path without blanks)
 #
 # Debian 12 packages needed (test/testbed/deps.sh installs them when missing):
@@ -75,6 +78,18 @@
 #   NC_LV_BIND          "SRC:DST ..." extra bind mounts in every daemon's mount namespace (kept by
 #                       `restart`); each DST must exist. test/integration/netfs.sh binds its
 #                       user-space NFS client (test/testbed/nfs-fuse.c) over /sbin/mount.nfs
+#   NC_LV_WAN           1 = WAN mode: two sites joined by a veth pair that `shape` shapes. Host h1
+#                       is at site a (the testbed's network namespace), h2..hN at site b (a
+#                       second one, DIR/netns-b.pid); the veth nc-wan-a (site a) / nc-wan-b (site
+#                       b) carries 10.250.0.0/24, host N's address (migration, tcp) is 10.250.0.N
+#                       on its site's end, so migration data between sites crosses the veth (on
+#                       the same site it stays on lo).  Default 0: one namespace, as described above.
+#                       `shape` uses netem (delay, rate, loss) when the kernel has sch_netem; without
+#                       it (CONFIG_NET_SCH_NETEM unset) the rate is a tbf qdisc, the loss an iptables
+#                       statistic DROP rule, and the delay is NOT emulated: it says so on stderr.
+#   NC_LV_TLS           1 = a CA and per-host certificates (openssl, test only) in DIR/hN/pki, and
+#                       qemu.conf's migrate_tls_x509_cert_dir points there (verify on): migrations
+#                       with VIR_MIGRATE_TLS work; without it they fail (no certificates)
 set -euo pipefail
 
 CMD=${1:-}
@@ -82,6 +97,15 @@ case "$CMD" in
 up) N=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
 restart) H=${2:-}; DIR=${3:-/tmp/nc-libvirtd} ;;
 down | env) DIR=${2:-/tmp/nc-libvirtd} ;;
+shape)
+	SHAPE=("${@:2}")
+	DIR=/tmp/nc-libvirtd
+	# a last argument that is a path is DIR
+	if [ "${#SHAPE[@]}" -gt 0 ] && [[ "${SHAPE[-1]}" == /* ]]; then
+		DIR=${SHAPE[-1]}
+		unset 'SHAPE[-1]'
+	fi
+	;;
 check) DIR=/tmp/nc-libvirtd ;;
 *)
 	sed -n '2,16p' "$0" >&2
@@ -97,6 +121,10 @@ LOG_LEVEL=${NC_LV_LOG_LEVEL:-3}
 KVM=${NC_LV_KVM:-0}
 WAIT=${NC_LV_WAIT:-30}
 BIND=${NC_LV_BIND:-}
+WAN=${NC_LV_WAN:-0}
+TLS=${NC_LV_TLS:-0}
+# WAN mode: the hosts' addresses are on the veth between the sites
+[ "$WAN" = 1 ] && [ -z "${NC_LV_ADDR_PREFIX:-}" ] && ADDR_PREFIX=10.250.0
 LIBVIRTD=${NC_LV_LIBVIRTD:-/usr/sbin/libvirtd}
 QEMU=${NC_LV_QEMU:-/usr/bin/qemu-system-x86_64}
 IP=/usr/sbin/ip
@@ -207,10 +235,10 @@ pids_in_netns() {
 # Stops the network namespace's holder (and anything else still in that namespace: the
 # namespace goes away with its last process, and with it every bridge, tap and rule in it)
 stop_netns() {
-	local ns pid rest
-	[ -s "$DIR/netns" ] || { rm -f "$DIR/netns.pid"; return 0; }
-	ns=$(cat "$DIR/netns")
-	pid=$(cat "$DIR/netns.pid" 2>/dev/null || true)
+	local ns pid rest n=${1:-netns}
+	[ -s "$DIR/$n" ] || { rm -f "$DIR/$n.pid"; return 0; }
+	ns=$(cat "$DIR/$n")
+	pid=$(cat "$DIR/$n.pid" 2>/dev/null || true)
 	rest=$(pids_in_netns "$ns" "$pid" | tr '\n' ' ')
 	if [ -n "${rest// /}" ]; then
 		say "stopping leftover processes in the network namespace $rest"
@@ -219,7 +247,7 @@ stop_netns() {
 	if [ -n "$pid" ] && alive "$pid" && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$ns" ]; then
 		kill_pids "$pid" 5
 	fi
-	rm -f "$DIR/netns" "$DIR/netns.pid"
+	rm -f "$DIR/$n" "$DIR/$n.pid"
 }
 
 # is $1 a live process in mount namespace $2?
@@ -288,6 +316,7 @@ down() {
 	done
 	stop_hosts "$n"
 	stop_netns
+	stop_netns netns-b
 	remove_mountpoints
 	rm -f "$DIR/hosts"
 	if [ "${NC_LV_KEEP:-0}" = 1 ]; then
@@ -352,6 +381,11 @@ vnc_auto_unix_socket = 1
 max_processes = 0
 max_files = 0
 EOF
+	if [ "$TLS" = 1 ]; then
+		make_certs "$h"
+		printf '# NC_LV_TLS=1: migration TLS (VIR_MIGRATE_TLS) with the testbed CA\nmigrate_tls_x509_cert_dir = "%s"\nmigrate_tls_x509_verify = 1\n' \
+			"$d/pki" >>"$d/etc/qemu.conf"
+	fi
 	# client config of the library *inside* the daemon (peer-to-peer migration connects out)
 	echo '# empty: no URI aliases' >"$d/etc/libvirt.conf"
 	# storage pool "default" (dir /var/lib/libvirt/images, autostarted), as on a real host:
@@ -371,24 +405,24 @@ EOF
 # The one network namespace of this testbed: a holder process that only sleeps in it, with
 # lo up (127/8 then routes to lo: the migration addresses PREFIX.N work without more).
 start_netns() {
-	local pid ns i
+	local pid ns i n=${1:-netns}
 	setsid unshare --net -- /bin/sh -c '"$1" link set lo up && exec sleep infinity' sh "$IP" \
-		</dev/null >"$DIR/netns.out" 2>&1 &
+		</dev/null >"$DIR/$n.out" 2>&1 &
 	pid=$!
-	echo "$pid" >"$DIR/netns.pid"
+	echo "$pid" >"$DIR/$n.pid"
 	# up to 30 s: on a loaded machine starting unshare, sh and ip can take seconds
 	for ((i = 0; i < 1500; i++)); do
-		alive "$pid" || die "network namespace holder exited: $(cat "$DIR/netns.out")"
+		alive "$pid" || die "network namespace holder exited: $(cat "$DIR/$n.out")"
 		ns=$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)
 		# ready when in its own namespace and lo is up (then the shell has exec'd sleep)
 		if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/net)" ] &&
 			[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" ]; then
-			echo "$ns" >"$DIR/netns"
+			echo "$ns" >"$DIR/$n"
 			break
 		fi
 		sleep 0.02
 	done
-	[ -s "$DIR/netns" ] || die "network namespace holder not ready"
+	[ -s "$DIR/$n" ] || die "network namespace holder not ready"
 	# lo up: seen up to 50 times, set up again if it is not (a loaded machine has shown
 	# the first look failing).  No `| grep -q`: with pipefail, ip killed by SIGPIPE fails.
 	for ((i = 0; ; i++)); do
@@ -437,7 +471,7 @@ start_host() {
 	# setsid: own session, no terminal. unshare execs the shell, which mounts and execs
 	# libvirtd, so $! is libvirtd's PID; the daemon's own pid file (-p) has the last word.
 	# nsenter: into the testbed's network namespace; it execs unshare, which execs the shell
-	setsid nsenter --net="/proc/$(cat "$DIR/netns.pid")/ns/net" \
+	setsid nsenter --net="/proc/$(cat "$DIR/$(netns_of "$h").pid")/ns/net" \
 		unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		for b in $1; do mount --bind "${b#*=}" "${b%%=*}"; done
@@ -502,8 +536,8 @@ up() {
 	mkdir -p "$DIR"
 	echo "$N" >"$DIR/hosts"
 	# what `env` must know about this run, whatever its own environment says
-	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\nMIG_BASE=%s\nKVM=%s\nLOG_LEVEL=%s\nBIND=%s\n' \
-		"$TCP_BASE" "$ADDR_PREFIX" "$MIG_BASE" "$KVM" "$LOG_LEVEL" "$BIND" >"$DIR/settings"
+	printf 'TCP_BASE=%s\nADDR_PREFIX=%s\nMIG_BASE=%s\nKVM=%s\nLOG_LEVEL=%s\nBIND=%s\nWAN=%s\nTLS=%s\n' \
+		"$TCP_BASE" "$ADDR_PREFIX" "$MIG_BASE" "$KVM" "$LOG_LEVEL" "$BIND" "$WAN" "$TLS" >"$DIR/settings"
 	# bind mounts need existing mount points; create the missing ones (empty but for a
 	# marker, so that `down` knows it may remove them)
 	for m in $MOUNTS; do
@@ -516,6 +550,11 @@ up() {
 	# from here on, a failure stops whatever was started
 	trap up_failed EXIT
 	start_netns
+	if [ "$WAN" = 1 ]; then
+		start_netns netns-b
+		start_wan
+	fi
+	[ "$TLS" = 1 ] && make_ca
 	for ((h = 1; h <= N; h++)); do start_host "$h"; done
 	# optional end-to-end confirmation (waits for every driver to be initialized)
 	if command -v virsh >/dev/null; then
@@ -528,13 +567,114 @@ up() {
 	say "$N host(s) up in $DIR; URIs: set -a; eval \"\$($0 env $DIR)\"; set +a"
 }
 
+# ---------------------------------------------------------------- WAN mode and TLS
+# which network namespace host $1 lives in: "netns" (site a), or "netns-b" in WAN mode for h2..hN
+netns_of() { if [ "$WAN" = 1 ] && [ "$1" -gt 1 ]; then echo netns-b; else echo netns; fi; }
+in_net() { local n=$1; shift; nsenter --net="/proc/$(cat "$DIR/$n.pid")/ns/net" "$@"; }
+
+# the veth pair between the sites, each host's address on its site's end
+start_wan() {
+	local h
+	in_net netns "$IP" link add nc-wan-a type veth peer name nc-wan-b netns "$(cat "$DIR/netns-b.pid")" ||
+		die "cannot make the WAN veth pair"
+	in_net netns "$IP" link set nc-wan-a up
+	in_net netns-b "$IP" link set nc-wan-b up
+	for ((h = 1; h <= N; h++)); do
+		if [ "$(netns_of "$h")" = netns ]; then
+			in_net netns "$IP" addr add "$(addr_of "$h")/24" dev nc-wan-a
+		else
+			in_net netns-b "$IP" addr add "$(addr_of "$h")/24" dev nc-wan-b
+		fi
+	done
+	say "WAN: site a (h1) nc-wan-a <-> nc-wan-b site b (h2..h$N), $ADDR_PREFIX.0/24"
+}
+
+# a CA (DIR/pki) and, per host, the files QEMU reads from migrate_tls_x509_cert_dir: ca-cert.pem,
+# server-cert.pem / server-key.pem (its address, hN, and the host name of the spec URI
+# hN.nc-testbed.invalid, which NovaCron passes as VIR_MIGRATE_PARAM_TLS_DESTINATION),
+# client-cert.pem / client-key.pem
+make_ca() {
+	mkdir -p "$DIR/pki"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=nc-testbed-ca" \
+		-keyout "$DIR/pki/ca-key.pem" -out "$DIR/pki/ca-cert.pem" >/dev/null 2>&1 || die "openssl: cannot make the CA"
+}
+make_certs() {
+	local h=$1 p=$DIR/h$1/pki k
+	mkdir -p "$p"
+	cp "$DIR/pki/ca-cert.pem" "$p/ca-cert.pem"
+	for k in server client; do
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=h$h" -keyout "$p/$k-key.pem" -out "$p/$k.csr" >/dev/null 2>&1 &&
+			printf 'subjectAltName=IP:%s,DNS:h%s,DNS:h%s.nc-testbed.invalid\nextendedKeyUsage=%s\n' "$(addr_of "$h")" "$h" "$h" \
+				"$([ $k = server ] && echo serverAuth || echo clientAuth)" >"$p/$k.ext" &&
+			openssl x509 -req -in "$p/$k.csr" -CA "$DIR/pki/ca-cert.pem" -CAkey "$DIR/pki/ca-key.pem" \
+				-CAcreateserial -days 2 -extfile "$p/$k.ext" -out "$p/$k-cert.pem" >/dev/null 2>&1 ||
+			die "h$h: openssl cannot make the $k certificate"
+		rm -f "$p/$k.csr" "$p/$k.ext"
+	done
+}
+
+# shape DELAY RATE [LOSS] | off: both directions of the veth (each end's egress)
+shape() {
+	local n dev delay rate loss p netem=0
+	[ -s "$DIR/settings" ] && [ "$(sed -n 's/^WAN=//p' "$DIR/settings")" = 1 ] ||
+		die "shape: no WAN-mode testbed in $DIR (up it with NC_LV_WAN=1)"
+	# netem when the running kernel has it (tried on a scratch veth in a throwaway namespace)
+	unshare --net -- sh -c '"$1" link add s0 type veth peer name s1 && tc qdisc add dev s0 root netem delay 1ms' sh "$IP" \
+		>/dev/null 2>&1 && netem=1
+	for n in netns netns-b; do
+		dev=nc-wan-a
+		[ "$n" = netns-b ] && dev=nc-wan-b
+		in_net "$n" tc qdisc del dev "$dev" root >/dev/null 2>&1 || true
+		in_net "$n" iptables -D OUTPUT -o "$dev" -j NC-WAN >/dev/null 2>&1 || true
+		in_net "$n" iptables -F NC-WAN >/dev/null 2>&1 || true
+		in_net "$n" iptables -X NC-WAN >/dev/null 2>&1 || true
+	done
+	if [ "${SHAPE[0]:-}" = off ]; then
+		say "WAN link: not shaped"
+		return 0
+	fi
+	[ "${#SHAPE[@]}" -ge 2 ] || die "usage: $0 shape DELAY RATE [LOSS] [DIR] | shape off [DIR]"
+	delay=${SHAPE[0]} rate=${SHAPE[1]} loss=${SHAPE[2]:-0}
+	[[ "$delay" =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)?$ ]] || die "shape: DELAY like 20ms, not '$delay'"
+	[[ "$rate" =~ ^[0-9]+(\.[0-9]+)?([kmg]?bit|[KMG]?bps)?$ ]] || die "shape: RATE like 100mbit (0: no cap), not '$rate'"
+	[[ "$loss" =~ ^[0-9]+(\.[0-9]+)?%?$ ]] || die "shape: LOSS like 1% (100%: the link drops), not '$loss'"
+	loss=${loss%\%}
+	for n in netns netns-b; do
+		dev=nc-wan-a
+		[ "$n" = netns-b ] && dev=nc-wan-b
+		if [ "$netem" = 1 ]; then
+			# shellcheck disable=SC2046
+			in_net "$n" tc qdisc add dev "$dev" root netem delay "$delay" \
+				$([ "$rate" != 0 ] && echo rate "$rate") loss "$loss%" || die "tc netem on $dev"
+			continue
+		fi
+		if [ "$rate" != 0 ]; then
+			in_net "$n" tc qdisc add dev "$dev" root tbf rate "$rate" burst 64kb latency 1s || die "tc tbf on $dev"
+		fi
+		if [ "$loss" != 0 ]; then
+			p=$(awk -v l="$loss" 'BEGIN { printf "%.6f", l / 100 }')
+			in_net "$n" iptables -N NC-WAN && in_net "$n" iptables -A OUTPUT -o "$dev" -j NC-WAN || die "iptables on $dev"
+			if [ "$p" = 1.000000 ]; then
+				in_net "$n" iptables -A NC-WAN -j DROP
+			else
+				in_net "$n" iptables -A NC-WAN -m statistic --mode random --probability "$p" -j DROP
+			fi
+		fi
+	done
+	if [ "$netem" = 1 ]; then
+		say "WAN link: netem delay $delay rate $rate loss $loss% each way"
+	else
+		say "WAN link: rate $rate (tbf), loss $loss% (iptables) each way; delay $delay NOT emulated: this kernel has no sch_netem"
+	fi
+}
+
 # ---------------------------------------------------------------- restart
 # host hH's daemon again, with the settings `up` used; refused while it still runs
 restart() {
 	local d=$DIR/h$H v
 	[[ "$H" =~ ^[1-9][0-9]*$ ]] && [ "$H" -le "$(host_count)" ] || die "usage: $0 restart H [DIR] (no host h$H up in $DIR)"
 	[ -s "$DIR/netns.pid" ] && alive "$(cat "$DIR/netns.pid")" || die "the testbed's network namespace is gone"
-	for v in TCP_BASE ADDR_PREFIX MIG_BASE KVM LOG_LEVEL BIND; do
+	for v in TCP_BASE ADDR_PREFIX MIG_BASE KVM LOG_LEVEL BIND WAN TLS; do
 		grep -q "^$v=" "$DIR/settings" && printf -v "$v" %s "$(sed -n "s/^$v=//p" "$DIR/settings")"
 	done
 	in_ns "$(cat "$d/libvirtd.pid" 2>/dev/null || true)" "$(cat "$d/mntns" 2>/dev/null || true)" &&
@@ -582,11 +722,19 @@ env_() {
 	done
 	# the testbed's network namespace: nsenter --net=/proc/$NC_NETNS_PID/ns/net CMD
 	emit NC_NETNS_PID "$(cat "$DIR/netns.pid" 2>/dev/null || true)"
+	# WAN mode: site b's namespace (hosts h2..hN), the veth's two ends
+	if [ "$(sed -n 's/^WAN=//p' "$DIR/settings")" = 1 ]; then
+		emit NC_WAN 1
+		emit NC_NETNS_B_PID "$(cat "$DIR/netns-b.pid" 2>/dev/null || true)"
+		emit NC_WAN_DEV_A nc-wan-a
+		emit NC_WAN_DEV_B nc-wan-b
+	fi
 	emit NC_GUEST_IMAGES /var/lib/libvirt/images
 }
 
 case "$CMD" in
 up) up ;;
+shape) shape ;;
 restart) restart ;;
 down) down ;;
 env) env_ ;;
