@@ -248,6 +248,7 @@ struct nc_migrate_progress {
 	uint64_t remaining;
 	double speed;            /* bytes per second, recent */
 	double elapsed;          /* seconds */
+	bool postcopy;           /* switched to post-copy: the guest runs on the destination */
 };
 /* migration.copyStorage: which non-shared disks a live migration copies */
 enum nc_mig_storage {

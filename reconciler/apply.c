@@ -61,6 +61,7 @@ struct mig_ctx {
 	FILE *progress;
 	const struct nc_action *a;
 	double last;
+	bool postcopy;       /* the switch to post-copy was reported */
 };
 
 static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
@@ -68,6 +69,14 @@ static void mig_progress(void *opaque, const struct nc_migrate_progress *p)
 	struct mig_ctx *m = opaque;
 	char rem[32], tot[32], sp[32];
 
+	if (m->progress && p->postcopy && !m->postcopy) {
+		m->postcopy = true;
+		pthread_mutex_lock(m->mu);
+		fprintf(m->progress, "      #%d %s: switched to post-copy after %.1fs: it runs on the destination now\n",
+			m->a->id, m->a->vm, p->elapsed);
+		fflush(m->progress);
+		pthread_mutex_unlock(m->mu);
+	}
 	/* libvirt reports nothing while the destination QEMU starts */
 	if (!m->progress || p->elapsed - m->last < 1.0 || !p->total)
 		return;
@@ -116,7 +125,7 @@ struct copy_ctx {
 static void copy_progress(void *opaque, uint64_t done, uint64_t total)
 {
 	struct copy_ctx *cc = opaque;
-	struct nc_migrate_progress mp;
+	struct nc_migrate_progress mp = { 0 };
 	double t = now();
 
 	if (!cc->mo->progress)
@@ -863,7 +872,7 @@ static void *mig_worker(void *arg)
 		{
 			const struct nc_action *a = &r->p->actions[pick];
 			struct nc_migrate_opts mo;
-			struct mig_ctx mc = { &r->mu, r->progress, a, 0 };
+			struct mig_ctx mc = { &r->mu, r->progress, a, 0, false };
 			struct nc_err err = { "" };
 			double t0 = now();
 			int rc;

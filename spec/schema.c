@@ -242,8 +242,8 @@ static const struct nc_field postcopy_fields[] = {
 	F("after", NC_F_DURATION, struct nc_postcopy, after, .min = 1000, .max = 86400000,
 	  .doc = "switch to post-copy this long after the migration started, e.g. 30s"),
 	F("notConverging", NC_F_BOOL, struct nc_postcopy, not_converging,
-	  .doc = "switch to post-copy when the memory left to copy stops shrinking: from the third pass over "
-		 "the guest's RAM on, less than 10 % below the pass before"),
+	  .doc = "switch to post-copy when the memory left to copy stops shrinking: it has not dropped below "
+		 "90 % of its lowest value for 5 s"),
 };
 static const struct nc_schema postcopy_schema = SCHEMA("postCopy", struct nc_postcopy, postcopy_fields);
 

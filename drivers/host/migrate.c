@@ -119,36 +119,27 @@ static int build_job(struct mig_job *j, virDomainPtr dom, const char *name,
 }
 
 /*
- * "Not converging": the memory left to copy at the start of a pass over the
- * guest's RAM is not at least 10 % below what was left at the start of the
- * pass before, from the third pass on (the first copies everything, the second
- * what the guest dirtied meanwhile).
+ * "Not converging": the memory left to copy has not dropped below 90 % of its
+ * lowest value so far for NC_MIGRATE_STALL seconds.  (From virDomainGetJobInfo:
+ * virDomainGetJobStats, which has the pass number, blocks for the whole
+ * migration in libvirt 9.0 when called from a second thread.)
  */
+#define NC_MIGRATE_STALL 5.0
 struct converge {
-	unsigned long long iteration;    /* the pass seen last */
-	unsigned long long rem_prev;     /* remaining at the start of the pass before */
-	unsigned long long rem_cur;      /* remaining at the start of the current pass */
+	unsigned long long best;         /* lowest memory remaining seen (0: none yet) */
+	double best_at;                  /* when it was seen */
 };
 
-static bool stalled(struct converge *cv, virDomainPtr dom)
+static bool stalled(struct converge *cv, const virDomainJobInfo *ji, double now)
 {
-	virTypedParameterPtr par = NULL;
-	int npar = 0, type;
-	unsigned long long it = 0, rem = 0;
-	bool ret = false;
-
-	if (virDomainGetJobStats(dom, &type, &par, &npar, 0) < 0)
+	if (ji->memTotal == 0 || ji->memProcessed == 0)
+		return false;                /* the memory phase has not started (storage copy) */
+	if (cv->best == 0 || ji->memRemaining * 10 < cv->best * 9) {
+		cv->best = ji->memRemaining;
+		cv->best_at = now;
 		return false;
-	if (virTypedParamsGetULLong(par, npar, VIR_DOMAIN_JOB_MEMORY_ITERATION, &it) == 1 &&
-	    virTypedParamsGetULLong(par, npar, VIR_DOMAIN_JOB_MEMORY_REMAINING, &rem) == 1 &&
-	    it > cv->iteration) {
-		cv->iteration = it;
-		cv->rem_prev = cv->rem_cur;
-		cv->rem_cur = rem;
-		ret = it >= 3 && cv->rem_prev && cv->rem_cur * 10 > cv->rem_prev * 9;
 	}
-	virTypedParamsFree(par, npar);
-	return ret;
+	return now - cv->best_at >= NC_MIGRATE_STALL;
 }
 
 /*
@@ -167,11 +158,12 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 {
 	const struct nc_migrate_tuning *t = &o->t;
 	struct mig_job *j;
-	struct converge cv = { 0, 0, 0 };
+	struct converge cv = { 0, 0 };
 	pthread_t th;
 	double t0 = mono(), last_t = t0, last_abort = 0, switched_at = 0;
 	uint64_t last_rem = 0;
-	bool aborted = false, timed_out = false, downtime_set = false, postcopy = false;
+	bool aborted = false, timed_out = false, downtime_set = false, postcopy = false, asked = false;
+	int st, reason;
 	int result;
 
 	j = nc_xcalloc(1, sizeof(*j));
@@ -196,6 +188,7 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		virDomainJobInfo ji;
 		double now;
 		int done;
+		bool have_ji;
 
 		pthread_mutex_lock(&j->mu);
 		done = j->done;
@@ -205,13 +198,16 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		if (t->max_downtime_ms && !downtime_set &&
 		    virDomainMigrateSetMaxDowntime(dom, t->max_downtime_ms, 0) == 0)
 			downtime_set = true;
-		if (o->progress && virDomainGetJobInfo(dom, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE) {
+		have_ji = (o->progress || t->postcopy_stalled) && virDomainGetJobInfo(dom, &ji) == 0 &&
+			  ji.type != VIR_DOMAIN_JOB_NONE;
+		if (o->progress && have_ji) {
 			struct nc_migrate_progress p;
 
 			now = mono();
 			p.total = ji.dataTotal;
 			p.remaining = ji.dataRemaining;
 			p.elapsed = now - t0;
+			p.postcopy = postcopy;
 			p.speed = last_rem > p.remaining && now > last_t ?
 				  (double)(last_rem - p.remaining) / (now - last_t) : 0;
 			last_rem = p.remaining;
@@ -219,13 +215,24 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 			o->progress(o->opaque, &p);
 		}
 		now = mono();
-		/* the switch to post-copy: by time, or when the passes stop shrinking */
-		if (t->postcopy && !postcopy && !timed_out &&
+		/* the switch to post-copy: by time, or when the memory left stops shrinking;
+		 * asked for, QEMU switches at the end of its current pass */
+		if (t->postcopy && !asked && !timed_out &&
 		    ((t->postcopy_after_ms && (now - t0) * 1000 >= t->postcopy_after_ms) ||
-		     (t->postcopy_stalled && stalled(&cv, dom))) &&
-		    virDomainMigrateStartPostCopy(dom, 0) == 0) {
+		     (t->postcopy_stalled && have_ji && stalled(&cv, &ji, now))) &&
+		    virDomainMigrateStartPostCopy(dom, 0) == 0)
+			asked = true;
+		/* switched when the source is paused for post-copy: from then on the guest runs on
+		 * the destination and the timeout no longer aborts (there is no going back) */
+		if (asked && !postcopy && virDomainGetState(dom, &st, &reason, 0) == 0 &&
+		    st == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY) {
 			postcopy = true;
 			switched_at = now - t0;
+			if (o->progress) {
+				struct nc_migrate_progress p = { 0, 0, 0, switched_at, true };
+
+				o->progress(o->opaque, &p);
+			}
 		}
 		/* in post-copy the guest runs on the destination: there is no going back */
 		if (!postcopy && t->timeout_ms && (now - t0) * 1000 >= t->timeout_ms) {
