@@ -18,6 +18,7 @@
 #include "secrets.h"
 #include "volumes.h"
 #include "tiering.h"
+#include "xmigrate.h"
 #include "../drivers/network/network.h"
 #include "images.h"
 #include "ha.h"
@@ -798,7 +799,8 @@ static void report(struct runner *r, size_t i, enum result res, const char *msg,
 		a->obj ? nc_object_kind_name(a->obj) : "", a->obj ? " " : "", a->vm);
 	if (a->kind == NC_ACT_MIGRATE)
 		fprintf(r->progress, " %s -> %s (%s)", r->c->hosts[a->host].spec->obj.meta.name.v,
-			r->c->hosts[a->target].spec->obj.meta.name.v, a->live ? "live" : "cold");
+			r->c->hosts[a->target].spec->obj.meta.name.v,
+			a->xmove ? nc_xmove_method_name(a->xmove->method) : a->live ? "live" : "cold");
 	else
 		fprintf(r->progress, " on %s", r->c->hosts[a->host].spec->obj.meta.name.v);
 	if (a->pool)
@@ -882,7 +884,7 @@ static void *mig_worker(void *arg)
 			r->per_host[a->host]++;
 			r->per_host[a->target]++;
 			if (r->progress) {
-				char mode[96];
+				char mode[256];
 
 				nc_migrate_mode(a, mode, sizeof(mode));
 				fprintf(r->progress, "      #%d %s: migrating %s -> %s (%s) ...\n", a->id, a->vm,
@@ -897,7 +899,11 @@ static void *mig_worker(void *arg)
 			mo.t = a->tune;
 			mo.progress = mig_progress;
 			mo.opaque = &mc;
-			rc = run_migrate(r->p, a, r->c, &mo, &err);
+			if (a->xmove && a->xmove->method == NC_XMOVE_BACKUP)
+				rc = nc_xmove_run_backup(r->p, a, r->c, r->opts->shutdown_timeout_ms ?
+							 r->opts->shutdown_timeout_ms : 60000, r->progress, &err);
+			else
+				rc = run_migrate(r->p, a, r->c, &mo, &err);
 
 			pthread_mutex_lock(&r->mu);
 			r->running--;

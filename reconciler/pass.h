@@ -25,6 +25,7 @@
 struct nc_hostrec;
 struct nc_image_set;
 struct nc_ha_record;
+struct nc_xmove;
 
 /* ---- observation ---- */
 enum nc_host_status { NC_HOST_OK, NC_HOST_UNREACHABLE };
@@ -198,6 +199,7 @@ struct nc_action {
 	uint64_t copy_bytes;/* cold migrate: their allocation on the source (bytes to send) */
 	struct nc_migrate_tuning tune;  /* migrate: the VM's effective tuning (migtune.h) */
 	bool tune_set;      /* migrate: the spec (VM or its PlacementPolicy) tunes it: text shows it */
+	struct nc_xmove *xmove;     /* migrate: between clusters, how (reconciler/xmigrate.h); NULL within one */
 	const struct nc_vm *vmref;  /* the spec VM, when there is one */
 	char *reason;       /* one line: why */
 	char *placement;    /* create: why this host */

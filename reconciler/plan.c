@@ -32,6 +32,7 @@
 #include "clusters.h"
 #include "migtune.h"
 #include "snapshots.h"
+#include "xmigrate.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -543,6 +544,8 @@ static void digests(struct nc_plan *p, const struct nc_spec *spec, const struct 
 		 * elsewhere (the pin or the observed load changed) is refused */
 		if (a->kind == NC_ACT_MIGRATE || a->kind == NC_ACT_RECOVER)
 			nc_buf_addf(&b, " to %zu %d", a->target, a->live);
+		if (a->xmove)
+			nc_buf_addf(&b, " xcluster %s", nc_xmove_method_name(a->xmove->method));
 		nc_buf_addc(&b, '\n');
 		if (a->seed_upload)
 			nc_buf_adds(&b, " seed\n");
@@ -633,7 +636,7 @@ static void plan_copies(struct nc_plan *p, const struct nc_spec *spec, const str
 		const struct nc_domain *d = NULL;
 		struct nc_local_vol *lv;
 
-		if (a->kind != NC_ACT_MIGRATE || a->live || !a->vmref)
+		if (a->kind != NC_ACT_MIGRATE || a->live || !a->vmref || a->xmove)
 			continue;
 		for (j = 0; j < o->ndoms && !d; j++)
 			if (o->doms[j].managed && o->doms[j].meta_vm && strcmp(o->doms[j].meta_vm, a->vm) == 0)
@@ -1333,6 +1336,7 @@ static void action_free(struct nc_action *a)
 {
 	size_t j;
 
+	nc_xmove_free(a->xmove);
 	free(a->vm);
 	free(a->reason);
 	free(a->placement);
@@ -1965,7 +1969,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 				ha_restart_in_place(&p, &alloc_a, c, opts, vm, des, at->host, first_action);
 			if (takeover)
 				ha_takeover(&p, c, name, at->host, first_action);
-			if (!suspended)
+			if (!suspended && nc_xmove_plan(&p, &alloc_a, &alloc_n, spec, c, ps, vm, at->host, o,
+							 want == NC_STATE_RUNNING)) {
+				/* its cluster is not its host's: a move between clusters (xmigrate.c) */
+			} else if (!suspended)
 				plan_move(&p, &alloc_a, &alloc_n, c, ps, vm, at->host,
 					  o->state == NC_DOM_RUNNING && want == NC_STATE_RUNNING);
 			else if (c->hosts[at->host].spec->spec.maintenance.v ||
@@ -2036,6 +2043,7 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	nc_plan_secrets(&p, &alloc_a, &alloc_n, spec, c);
 	plan_images(&p, &alloc_a, &alloc_n, spec, c, opts);
 	nc_plan_snapshots(&p, &alloc_a, &alloc_n, spec, c, opts);
+	nc_xmove_estimate(&p, spec, c);
 
 	nc_plan_order_prepare(&p, spec);
 	if (p.nactions > 1)
@@ -2065,6 +2073,10 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 			p.nmigrate++;
 			nc_migtune_resolve(&a->tune, spec, a->vmref);
 			a->tune_set = nc_migtune_set(spec, a->vmref);
+			/* between clusters the disks always travel (xmigrate.h) */
+			if (a->xmove && a->live)
+				a->tune.copy_storage = a->xmove->incremental ? NC_MIG_STORAGE_INCREMENTAL
+									     : NC_MIG_STORAGE_FULL;
 			break;
 		case NC_ACT_UPLOAD: p.nupload++; break;
 		case NC_ACT_RECOVER: p.nrecover++; break;

@@ -13,6 +13,7 @@
 #include "annotations.h"
 #include "migtune.h"
 #include "clusters.h"
+#include "xmigrate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,10 @@ void nc_migrate_mode(const struct nc_action *a, char *buf, size_t len)
 {
 	char sz[32];
 
+	if (a->xmove) {
+		nc_xmove_describe(a->xmove, buf, len);
+		return;
+	}
 	if (a->live || !a->copy_vols) {
 		snprintf(buf, len, "%s", a->live ? "live" : "cold");
 		return;
@@ -279,7 +284,7 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 		for (i = 0; i < p->nactions; i++) {
 			const struct nc_action *a = &p->actions[i];
 
-			char mode[96], *vm;
+			char mode[256], *vm;
 
 			if (nc_plan_cluster_starts(p, i))   /* clusters.h: grouped by cluster */
 				nc_buf_addf(out, "  %sCluster %s%s\n", b, a->cluster ? a->cluster : "(none)", r);
@@ -320,6 +325,11 @@ void nc_plan_render_text(const struct nc_plan *p, const struct nc_cluster *c,
 			if (a->placement) {
 				nc_buf_adds(out, "      placement: ");
 				add_esc(out, a->placement);
+				nc_buf_addc(out, '\n');
+			}
+			if (a->xmove) {
+				nc_buf_adds(out, "      bytes: ");
+				add_esc(out, a->xmove->basis);
 				nc_buf_addc(out, '\n');
 			}
 			if (a->kind == NC_ACT_MIGRATE && a->live && a->tune_set) {
@@ -499,13 +509,13 @@ static void md_code(struct nc_buf *out, const char *s)
 /* one row of the actions table, its line break included */
 static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct nc_buf *out)
 {
-	char mode[100];
+	char mode[264];
 
 	mode[0] = 0;
 	if (a->restart)
 		snprintf(mode, sizeof(mode), " (restart)");
 	else if (a->kind == NC_ACT_MIGRATE) {
-		char m[96];
+		char m[256];
 
 		nc_migrate_mode(a, m, sizeof(m));
 		snprintf(mode, sizeof(mode), " (%s)", m);
@@ -538,6 +548,10 @@ static void md_row(const struct nc_action *a, const struct nc_cluster *c, struct
 	if (a->placement) {
 		nc_buf_adds(out, "; placement: ");
 		md_escape(out, a->placement);
+	}
+	if (a->xmove) {
+		nc_buf_adds(out, "; bytes: ");
+		md_escape(out, a->xmove->basis);
 	}
 	if (a->kind == NC_ACT_MIGRATE && a->live && a->tune_set) {
 		struct nc_buf t = NC_BUF_INIT;
@@ -879,7 +893,25 @@ static struct json_object *action_json(const struct nc_action *a, const struct n
 		nc_json_set(o, "live", JB(a->live));
 		if (a->live)
 			nc_json_set(o, "migration", nc_migtune_json(&a->tune));
-		if (!a->live) {
+		if (a->xmove) {
+			const struct nc_xmove *x = a->xmove;
+			struct json_object *xm = json_object_new_object();
+
+			nc_json_set(xm, "from", JS(x->from_cluster));
+			nc_json_set(xm, "to", JS(x->to_cluster));
+			nc_json_set(xm, "method", JS(nc_xmove_method_name(x->method)));
+			nc_json_set(xm, "why", JS(x->why));
+			nc_json_set(xm, "incremental", JB(x->incremental));
+			nc_json_set(xm, "stop_first", JB(x->stop_first));
+			nc_json_set(xm, "bytes", nc_json_new_u64(x->bytes));
+			nc_json_set(xm, "estimate", JB(x->estimate));
+			nc_json_set(xm, "unknown", JB(x->unknown));
+			nc_json_set(xm, "basis", JS(x->basis));
+			nc_json_set(xm, "bandwidth", nc_json_new_u64(x->bandwidth));
+			nc_json_set(xm, "default_bandwidth", JB(x->default_bandwidth));
+			nc_json_set(xm, "seconds", nc_json_new_u64((uint64_t)(x->seconds + 0.999)));
+			nc_json_set(o, "cluster_move", xm);
+		} else if (!a->live) {
 			struct json_object *cp = json_object_new_object();
 
 			nc_json_set(cp, "volumes", nc_json_new_u64(a->copy_vols));

@@ -200,6 +200,7 @@ integration "dashboard in headless Chromium: login, roles, XSS as text, keyboard
 integration "install rules and the Debian package: cpack, dpkg --root into a scratch root, conffile, purge, man, completion, the unit's security score" test/integration/package.sh
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 integration "netfs pools: two real daemons mount one nfs-ganesha export (user-space client on FUSE), a live migration with no storage copy, the server away: host degraded, nothing deleted, the next pass converges" test/integration/netfs.sh
+integration "between clusters: a running guest moved live with incremental storage copy, a stopped one through the backup repositories, on two real daemons" test/integration/xcluster-migrate.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then

@@ -16,9 +16,6 @@ const struct nc_noop_field nc_noop_fields[] = {
 	  "nothing selects alert rules by label and they are not copied onto alerts" },
 	{ NC_KIND_TENANT, "metadata.labels", "nothing selects tenants by label" },
 	{ NC_KIND_CLUSTER, "metadata.labels", "nothing selects clusters by label" },
-	{ NC_KIND_CLUSTER, "spec.transfer.bandwidth", "not acted on yet (cross-cluster migration)" },
-	{ NC_KIND_CLUSTER, "spec.transfer.backupSchedule", "not acted on yet (cross-cluster migration)" },
-	{ NC_KIND_CLUSTER, "spec.transfer.live", "not acted on yet (cross-cluster migration)" },
 	{ NC_KIND_TIER_POLICY, "metadata.labels", "nothing selects storage tier policies by label" },
 };
 const size_t nc_noop_nfields = NC_ARRAY_SIZE(nc_noop_fields);

@@ -1338,24 +1338,7 @@ START_TEST(test_noop_fields_warn)
 		  DOC("Cluster", "c") "  labels: {a: b}\nspec: {paths: [east]}\n",
 		  "t.yaml:6:11: warning: Cluster 'c': metadata.labels is accepted but not acted on yet: "
 		  "nothing selects clusters by label\n", NULL },
-		{ NC_KIND_CLUSTER, "spec.transfer.bandwidth",
-		  DOC("Cluster", "c") "spec:\n  transfer:\n    bandwidth: 100MiB\n",
-		  "t.yaml:8:16: warning: Cluster 'c': spec.transfer.bandwidth is accepted but not acted on yet: "
-		  "not acted on yet (cross-cluster migration)\n",
-		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
-		{ NC_KIND_CLUSTER, "spec.transfer.backupSchedule",
-		  DOC("Cluster", "c") "spec:\n  transfer:\n    backupSchedule: b\n"
-		  "---\n" DOC("BackupSchedule", "b") "spec:\n  schedule: '@daily'\n"
-		  "  vmSelector: {matchLabels: {a: b}}\n  target: {type: dir, path: /srv/b}\n",
-		  "t.yaml:8:21: warning: Cluster 'c': spec.transfer.backupSchedule is accepted but not acted on "
-		  "yet: not acted on yet (cross-cluster migration)\n",
-		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
-		{ NC_KIND_CLUSTER, "spec.transfer.live",
-		  DOC("Cluster", "c") "spec:\n  transfer:\n    live: false\n",
-		  "t.yaml:8:11: warning: Cluster 'c': spec.transfer.live is accepted but not acted on yet: "
-		  "not acted on yet (cross-cluster migration)\n",
-		  DOC("Cluster", "c") "spec:\n  transfer: {}\n" },
-		  		{ NC_KIND_TIER_POLICY, "metadata.labels",
+		{ NC_KIND_TIER_POLICY, "metadata.labels",
 		  DOC("StorageTierPolicy", "s") "  labels: {a: b}\nspec:\n  vmSelector: {}\n  rules: [{tier: cold}]\n"
 		  "---\napiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: p}\n"
 		  "spec: {type: dir, path: /srv/p, tier: cold}\n",

@@ -397,6 +397,242 @@ START_TEST(test_copy_needs_keys)
 }
 END_TEST
 
+/* ---- plans and applies on simulated hosts ---- */
+
+/*
+ * T/spec: Clusters a (h1) and b (h2, h3), each with a BackupSchedule (dir
+ * repositories T/repo-a and T/repo-b), the shared dir pool "local" (T/pool)
+ * and VM v1 of cluster CLUSTER, 256 MiB, one 4 MiB disk, state STATE; b's
+ * transfer.live LIVE.  T/cfg.yaml allows T as pool and backup root.
+ */
+static char sdir[64];
+
+#define sh(r, ...) nc_run_in((r), sdir, __VA_ARGS__)
+#define shq(...) nc_run_inq(sdir, __VA_ARGS__)
+#define OPTS " spec --state-dir state --config cfg.yaml"
+#define PLAN "$NC plan" OPTS
+#define APPLY "$NC apply" OPTS " --auto-approve"
+
+static void write_spec(const char *cluster, const char *state, const char *live, const char *extra)
+{
+	ck_assert_int_eq(shq(
+		"mkdir -p spec pool && printf 'paths: {pools: [\"%%s\"], backups: [\"%%s\"]}\\n' \"$PWD\" \"$PWD\" "
+		"> cfg.yaml && cat > spec/all.yaml <<EOF\n"
+		"apiVersion: novacron.io/v1\nkind: Cluster\nmetadata: {name: a}\n"
+		"spec: {transfer: {bandwidth: 100MiB, backupSchedule: bk-a}}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: Cluster\nmetadata: {name: b}\n"
+		"spec: {transfer: {bandwidth: 10MiB, backupSchedule: bk-b, live: %s}}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h1}\nspec: {uri: \"sim:///h1\", cluster: a}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h2}\nspec: {uri: \"sim:///h2\", cluster: b}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h3}\nspec: {uri: \"sim:///h3\", cluster: b}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: StoragePool\nmetadata: {name: local}\nspec: {type: dir, path: \"$PWD/pool\"}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: bk-a}\n"
+		"spec:\n  schedule: \"30 2 * * *\"\n  vms: [v1]\n  target: {type: dir, path: \"$PWD/repo-a\"}\n"
+		"  retention: {keepLast: 5}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: BackupSchedule\nmetadata: {name: bk-b}\n"
+		"spec:\n  schedule: \"30 2 * * *\"\n  vmSelector: {matchLabels: {transfer: b}}\n  target: {type: dir, path: \"$PWD/repo-b\"}\n"
+		"  retention: {keepLast: 5}\n---\n"
+		"apiVersion: novacron.io/v1\nkind: VM\nmetadata: {name: v1}\n"
+		"spec:\n  cluster: %s\n  vcpus: 1\n  memory: 256MiB\n  state: %s\n  backupSchedule: bk-a\n"
+		"  disks:\n    - {name: root, pool: local, size: 4MiB}\n%s"
+		"EOF", live, cluster, state, extra), 0);
+}
+
+static void plan_setup(void)
+{
+	snprintf(sdir, sizeof(sdir), "/tmp/nc-xmove-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(sdir));
+}
+
+static void plan_teardown(void)
+{
+	nc_run_inq("/", "rm -rf '%s'", sdir);
+}
+
+static bool on_host(const char *h, const char *vm)
+{
+	struct nc_run r;
+	char *needle = nc_xasprintf("%s ", vm);
+	bool yes;
+
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state %s list", h), 0);
+	yes = strncmp(r.out, needle, strlen(needle)) == 0;
+	nc_run_free(&r);
+	free(needle);
+	return yes;
+}
+
+/* a running VM moves live to a host of its new cluster; the plan says how, how much, how long */
+START_TEST(test_plan_live)
+{
+	struct nc_run r;
+
+	write_spec("a", "running", "true", "");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert(on_host("h1", "v1"));
+	write_spec("b", "running", "true", "");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "v1: migrate h1 -> h2 (cluster a -> b, live with full storage copy, ~256.0 MiB over the link, "
+		"~26 s at 10.0 MiB/s)");
+	HAS(r.out, "cluster: VM v1 belongs to cluster b, its domain is on h1 of cluster a; method live");
+	nc_run_free(&r);
+	/* the same in Markdown and JSON */
+	ck_assert_int_eq(sh(&r, PLAN " --output markdown"), 2);
+	HAS(r.out, "cluster a -> b, live with full storage copy");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HASJ(r.out, "\"cluster_move\": {\"from\": \"a\", \"to\": \"b\", \"method\": \"live\"");
+	HASJ(r.out, "\"seconds\": 26}");
+	HASJ(r.out, "\"bandwidth\": 10485760");
+	HASJ(r.out, "\"estimate\": true");
+	nc_run_free(&r);
+	/* byte-identical plans for the same inputs */
+	ck_assert_int_eq(shq(PLAN " --output json > p1 ; " PLAN " --output json > p2 ; cmp p1 p2"), 0);
+	/* applied: the VM runs on h2, and the next plan is empty */
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert(!on_host("h1", "v1"));
+	ck_assert(on_host("h2", "v1"));
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+/* live not allowed, or the VM stopped: through a backup, with an honest estimate */
+START_TEST(test_plan_backup_method)
+{
+	struct nc_run r;
+
+	write_spec("a", "running", "false", "");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	write_spec("b", "running", "false", "");
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "v1: migrate h1 -> h2 (cluster a -> b, backup (shut down first)");
+	HAS(r.out, "cluster b does not allow live moves (transfer.live: false)");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HASJ(r.out, "\"method\": \"backup\"");
+	HASJ(r.out, "an upper bound: no backup of v1 in bk-a's repository");
+	nc_run_free(&r);
+
+	/* stopped: backup too; once a backup exists, the estimate compares chunk ids */
+	write_spec("a", "stopped", "true", "");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/v1-root.qcow2 4M && "
+			     "qemu-io -f qcow2 -c 'write -P 0x42 0 1M' -c 'write -P 0x17 2M 1M' pool/v1-root.qcow2 "
+			     ">/dev/null && qemu-img convert -O raw pool/v1-root.qcow2 a.raw && sha256sum a.raw > disk.sum"), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup run v1" OPTS), 0);
+	nc_run_free(&r);
+	write_spec("b", "stopped", "true", "");
+	ck_assert_int_eq(sh(&r, PLAN " --output json"), 2);
+	HASJ(r.out, "\"method\": \"backup\"");
+	HASJ(r.out, "the chunks bk-b's repository lacks of the newest backup of v1 in bk-a's");
+	HASJ(r.out, "an estimate: the backup the move takes is newer");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	HAS(r.out, "sent to bk-b's repository");
+	nc_run_free(&r);
+	ck_assert(!on_host("h1", "v1"));
+	ck_assert(on_host("h2", "v1"));
+	/* the guest sees the same bytes (sim pools of every host are one local directory) */
+	ck_assert_int_eq(shq("qemu-img convert -O raw pool/v1-root.qcow2 a.raw && sha256sum -c disk.sum >/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, "$NC backup list --schedule bk-b" OPTS), 0);
+	HAS(r.out, "v1");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	nc_run_free(&r);
+}
+END_TEST
+
+/*
+ * A backup move cut short at every driver call, of a stopped VM (_i 0) and
+ * of a running one whose destination allows no live moves (_i 1): the VM
+ * stays at the source (running again, if it ran) with nothing defined at
+ * the destination, or the move is made; the next apply converges, once.
+ */
+static bool running_on(const char *h, const char *vm)
+{
+	struct nc_run r;
+	bool yes;
+
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state %s list", h), 0);
+	yes = strncmp(r.out, vm, strlen(vm)) == 0 && strstr(r.out, " running ") != NULL;
+	nc_run_free(&r);
+	return yes;
+}
+
+START_TEST(test_backup_move_faults)
+{
+	const char *state = _i ? "running" : "stopped", *live = _i ? "false" : "true";
+	int k, failed = 0;
+
+	write_spec("a", state, live, "");
+	ck_assert_int_eq(shq(APPLY), 0);
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/v1-root.qcow2 4M && "
+			     "qemu-io -f qcow2 -c 'write -P 0x42 0 1M' pool/v1-root.qcow2 >/dev/null"), 0);
+	write_spec("b", state, live, "");
+	ck_assert_int_eq(shq("cp -a state state.0"), 0);
+	for (k = 1; k <= 8; k++) {
+		struct nc_run r;
+		int rc;
+
+		ck_assert_int_eq(shq("rm -rf state repo-b && cp -a state.0 state"), 0);
+		rc = sh(&r, "NOVACRON_FAIL_AT=%d " APPLY, k);
+		if (rc == 0) {       /* fewer calls than k: nothing failed */
+			nc_run_free(&r);
+			break;
+		}
+		ck_assert_int_eq(rc, 1);
+		HAS(r.out, "injected failure");
+		nc_run_free(&r);
+		failed++;
+		/* defined once: at the source (running again if it ran), or (cut short after the move)
+		 * at the destination */
+		ck_assert(on_host("h1", "v1") != (on_host("h2", "v1") || on_host("h3", "v1")));
+		if (_i && on_host("h1", "v1"))
+			ck_assert_msg(running_on("h1", "v1"), "k=%d: v1 not running again on h1", k);
+		ck_assert_int_eq(sh(&r, APPLY), 0);
+		nc_run_free(&r);
+		ck_assert(!on_host("h1", "v1"));
+		ck_assert(on_host("h2", "v1"));
+		ck_assert_int_eq(sh(&r, PLAN), 0);
+		nc_run_free(&r);
+		if (_i)
+			ck_assert(running_on("h2", "v1"));
+	}
+	ck_assert_int_ge(failed, 3);
+}
+END_TEST
+
+/* refusals: no BackupSchedule at the destination; a network the destination lacks */
+START_TEST(test_plan_refusals)
+{
+	struct nc_run r;
+
+	write_spec("a", "stopped", "true", "");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	write_spec("b", "stopped", "true", "");
+	ck_assert_int_eq(shq("sed -i 's/, backupSchedule: bk-b//' spec/all.yaml"), 0);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "cannot move VM v1 from cluster a to b through a backup (not running): the destination "
+		"Cluster sets no transfer.backupSchedule to receive it; nothing is done");
+	nc_run_free(&r);
+	ck_assert(on_host("h1", "v1"));
+	/* a network of cluster a only */
+	write_spec("b", "stopped", "true", "  nics:\n    - {name: eth0, network: lan-a}\n---\n"
+		   "apiVersion: novacron.io/v1\nkind: Network\nmetadata: {name: lan-a}\n"
+		   "spec: {type: nat, subnet: 192.168.171.0/24, cluster: a}\n");
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	ck_assert_msg(strstr(r.out, "lan-a") || strstr(r.err, "lan-a"), "%s%s", r.out, r.err);
+	nc_run_free(&r);
+	ck_assert(on_host("h1", "v1"));
+}
+END_TEST
+
 Suite *nc_suite_xmigrate(void)
 {
 	Suite *s = suite_create("xmigrate");
@@ -408,6 +644,14 @@ Suite *nc_suite_xmigrate(void)
 	tcase_add_test(tc, test_copy_killed_before_manifest);
 	tcase_add_test(tc, test_copy_damaged_source);
 	tcase_add_test(tc, test_copy_needs_keys);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("plan");
+	tcase_add_checked_fixture(tc, plan_setup, plan_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_plan_live);
+	tcase_add_test(tc, test_plan_backup_method);
+	tcase_add_loop_test(tc, test_backup_move_faults, 0, 2);
+	tcase_add_test(tc, test_plan_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -453,7 +453,8 @@ struct nc_backup_copy_stats {
  * needs its key: without it nc_backup_open() already refused, and no copy
  * is possible.  The copy's manifest has no checkpoint, and the same
  * snapshot copied again gives the same id (no duplicate).  Works on every
- * target type (only the target vtable is used).
+ * target type (only the target vtable is used).  dst NULL with dry_run:
+ * what a copy into an empty repository of the same format would send.
  */
 int nc_backup_copy_snapshot(struct nc_backup_copy_stats *out, struct nc_backup_repo *dst,
 	struct nc_backup_repo *src, const char *id, const struct nc_backup_copy_opts *o,

@@ -72,7 +72,7 @@ static int raw_chunk(struct nc_backup_copy_stats *st, struct nc_backup_repo *dst
 	int rc;
 
 	chunk_name(name, id);
-	rc = dst->t->drv->exists(dst->t, name, err);
+	rc = dst ? dst->t->drv->exists(dst->t, name, err) : 0;
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -308,6 +308,10 @@ int nc_backup_copy_snapshot(struct nc_backup_copy_stats *out, struct nc_backup_r
 
 	memset(&st, 0, sizeof(st));
 	st.exact = true;
+	if (!dst && !dry_run) {
+		nc_err_set(err, "copy: no destination repository");
+		return -1;
+	}
 	if (dst == src) {
 		nc_err_set(err, "copy: source and destination are the same repository");
 		return -1;
@@ -319,7 +323,7 @@ int nc_backup_copy_snapshot(struct nc_backup_copy_stats *out, struct nc_backup_r
 			s.id, s.chunk_size, src->chunk_size);
 		goto out;
 	}
-	st.raw = nc_backup_copy_raw(dst, src);
+	st.raw = !dst || nc_backup_copy_raw(dst, src);
 	if (!st.raw) {
 		if (copy_reencode(&st, dst, src, &s, dry_run, err) < 0)
 			goto out;
@@ -333,6 +337,14 @@ int nc_backup_copy_snapshot(struct nc_backup_copy_stats *out, struct nc_backup_r
 	c = s;
 	*c.checkpoint = '\0';
 	*c.parent = '\0';
+	if (!dst) {
+		/* into an empty repository: the manifest as the source stores it */
+		nc_bk_manifest_format(&text, &c);
+		st.bytes_sent += text.len;
+		*out = st;
+		ret = 0;
+		goto out;
+	}
 	if (*s.parent) {
 		snprintf(pname, sizeof(pname), "snapshots/%s", s.parent);
 		if ((rc = dst->t->drv->exists(dst->t, pname, err)) < 0)
