@@ -4,11 +4,13 @@
  */
 #include "clusters.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonout.h"
 #include "plan-int.h"
+#include "../policies/placement.h"
 #include "../spec/cluster.h"
 #include "../spec/util.h"
 
@@ -393,4 +395,82 @@ bool nc_plan_cluster_starts(const struct nc_plan *p, size_t i)
 		if (name_cmp(p->actions[j].cluster, p->actions[j - 1].cluster) < 0)
 			return false;
 	return i == 0 || name_cmp(p->actions[i].cluster, p->actions[i - 1].cluster) != 0;
+}
+
+/* ---- capacity per cluster ---- */
+
+void nc_capacity_clusters(const struct nc_spec *spec, const struct nc_cluster *c,
+			  const struct nc_placement_state *ps, const struct nc_template *t,
+			  struct nc_buf *text, struct json_object *doc)
+{
+	struct json_object *arr = NULL;
+	size_t k, i;
+
+	if (!nc_spec_has_clusters(spec))
+		return;
+	if (doc)
+		arr = json_object_new_array();
+	else
+		nc_buf_addf(text, "\n%-12s %5s %-22s %-26s %5s  %-5s%s\n", "CLUSTER", "HOSTS", "VCPUS", "MEMORY", "VMS",
+			    "N+1", t ? "  FIT" : "");
+	for (k = 0; k < spec->nobjs[NC_KIND_CLUSTER]; k++) {
+		const struct nc_cluster_def *cd = (const struct nc_cluster_def *)spec->objs[NC_KIND_CLUSTER][k];
+		double uv = 0, cv = 0, um = 0, cm = 0;
+		size_t hosts = 0, vms = 0, fails = 0, fit = 0;
+
+		for (i = 0; i < c->nhosts; i++) {
+			const struct nc_host_load *l = nc_placement_load(ps, i);
+
+			if (c->hosts[i].spec->obj.cluster != cd)
+				continue;
+			hosts++;
+			uv += l->used_vcpus;
+			cv += l->cap_vcpus;
+			um += l->used_memory;
+			cm += l->cap_memory;
+			vms += l->vms;
+			if (l->usable && !nc_n1_host(ps, i, NULL))
+				fails++;
+		}
+		if (t) {
+			struct nc_vm like;
+
+			memset(&like, 0, sizeof(like));
+			like.obj.kind = NC_KIND_VM;
+			like.obj.meta.name.v = "(template)";
+			like.obj.cluster = cd;    /* placed on this cluster's hosts only */
+			like.eff = t->eff;
+			like.labels = t->eff.labels;
+			fit = NC_IS_SET(like.eff.vcpus) && NC_IS_SET(like.eff.memory) ? nc_fit_count(ps, &like, 100000) : 0;
+		}
+		if (arr) {
+			struct json_object *o = json_object_new_object();
+
+			nc_json_set(o, "name", nc_json_new_str(cd->obj.meta.name.v));
+			nc_json_set(o, "hosts", nc_json_new_u64(hosts));
+			nc_json_set(o, "vcpus_used", json_object_new_int64(llround(uv)));
+			nc_json_set(o, "vcpus_capacity", json_object_new_int64(llround(cv)));
+			nc_json_set(o, "memory_used", json_object_new_int64(llround(um)));
+			nc_json_set(o, "memory_capacity", json_object_new_int64(llround(cm)));
+			nc_json_set(o, "vms", nc_json_new_u64(vms));
+			nc_json_set(o, "n1_failures", nc_json_new_u64(fails));
+			if (t)
+				nc_json_set(o, "fit", nc_json_new_u64(fit));
+			json_object_array_add(arr, o);
+		} else {
+			char cpu[128], mem[128], a[32], b[32];
+
+			snprintf(cpu, sizeof(cpu), "%.0f/%.0f (%.0f%%)", fmin(uv, 1e15), fmin(cv, 1e15), cv > 0 ? uv / cv * 100 : 0);
+			nc_size_format((uint64_t)llround(um), a, sizeof(a));
+			nc_size_format((uint64_t)llround(cm), b, sizeof(b));
+			snprintf(mem, sizeof(mem), "%s/%s (%.0f%%)", a, b, cm > 0 ? um / cm * 100 : 0);
+			nc_buf_addf(text, "%-12s %5zu %-22s %-26s %5zu  %-5s", cd->obj.meta.name.v, hosts, cpu, mem, vms,
+				    fails ? "FAIL" : "ok");
+			if (t)
+				nc_buf_addf(text, "  %zu", fit);
+			nc_buf_addc(text, '\n');
+		}
+	}
+	if (arr)
+		nc_json_set(doc, "clusters", arr);
 }

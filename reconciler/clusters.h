@@ -68,4 +68,15 @@ struct json_object;
 struct json_object *nc_plan_clusters_json(const struct nc_plan *p, const struct nc_plan_opts *opts);
 bool nc_plan_cluster_starts(const struct nc_plan *p, size_t i);
 
+/*
+ * novacron capacity, per Cluster (nothing without Clusters): hosts, vCPUs and memory reserved of
+ * capacity, VMs, hosts failing N+1 (a VM restarts in its own cluster only) and, with t, how many
+ * more VMs of the Template fit on the cluster's hosts.  doc NULL: a table into text; else
+ * doc's "clusters" array.
+ */
+struct nc_placement_state;
+void nc_capacity_clusters(const struct nc_spec *spec, const struct nc_cluster *c,
+			  const struct nc_placement_state *ps, const struct nc_template *t,
+			  struct nc_buf *text, struct json_object *doc);
+
 #endif

@@ -20,6 +20,7 @@
  * does, 1 error.
  */
 #include "jsonout.h"
+#include "clusters.h"
 #include "pass-cli.h"
 #include "../policies/placement.h"
 #include "../telemetry/forecast.h"
@@ -996,6 +997,7 @@ int cmd_capacity(int argc, char **argv)
 		nc_json_set(im, "offline", nc_json_new_u64(imb.offline));
 		nc_json_set(doc, "imbalance", im);
 		nc_json_set(doc, "n1", json_object_new_boolean(!fails));
+		nc_capacity_clusters(spec, &c, ps, t, NULL, doc);   /* clusters.h: only with Clusters */
 		if (t) {
 			struct json_object *jt = json_object_new_object();
 
@@ -1016,6 +1018,7 @@ int cmd_capacity(int argc, char **argv)
 		if (t)
 			nc_buf_addf(&b, "Template %s: %zu more VM%s fit.\n", t->obj.meta.name.v, fit,
 				    fit == 1 ? "" : "s");
+		nc_capacity_clusters(spec, &c, ps, t, &b, NULL);   /* clusters.h: only with Clusters */
 	}
 	fwrite(b.buf, 1, b.len, stdout);
 	ret = fails ? NC_EXIT_CHANGES : NC_EXIT_OK;

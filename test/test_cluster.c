@@ -171,6 +171,22 @@ START_TEST(test_cluster_placement)
 		   "fits: east-kvm1: in Cluster east, not the VM's (west); east-kvm2: in Cluster east, not the VM's "
 		   "(west); it stays\n");
 	nc_run_free(&r);
+	/* capacity per cluster: west's one host fails N+1 (its VM cannot restart in east) */
+	ck_assert_int_eq(shq("cp '%s/examples/federation/clusters/west/west.yaml' "
+			     "spec/clusters/west/", NC_SOURCE_DIR), 0);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state --template small"), 2);
+	HAS(r.out, "west-kvm1    ok           1/64 (2%)              512MiB/64GiB (1%)              1  FAIL: web-west-1 "
+		   "cannot restart elsewhere\n");
+	HAS(r.out, "\nCLUSTER      HOSTS VCPUS                  MEMORY                       VMS  N+1    FIT\n"
+		   "east             2 2/128 (2%)             1GiB/128GiB (1%)               2  ok     126\n"
+		   "west             1 1/64 (2%)              512MiB/64GiB (1%)              1  FAIL   63\n");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC capacity spec --state-dir state -o json"), 2);
+	HASJ(r.out, "\"clusters\": [{\"name\": \"east\", \"hosts\": 2, \"vcpus_used\": 2, \"vcpus_capacity\": 128, ");
+	HASJ(r.out, "\"name\": \"west\", \"hosts\": 1, \"vcpus_used\": 1, \"vcpus_capacity\": 64, \"memory_used\": "
+		    "536870912, \"memory_capacity\": 68719476736, \"vms\": 1, \"n1_failures\": 1}]");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("sed -i 's|  uri: sim:///west-kvm1|&\\n  maintenance: true|' spec/clusters/west/west.yaml"), 0);
 	/* east's drain moves within east */
 	ck_assert_int_eq(shq("sed -i 's|  uri: sim:///east-kvm1|&\\n  maintenance: true|' spec/clusters/east/east.yaml"), 0);
 	ck_assert_int_eq(sh(&r, PLAN), 2);
