@@ -312,6 +312,15 @@ static int run_migrate(const struct nc_plan *p, const struct nc_action *a, struc
 			return -1;
 		}
 	}
+	/* libvirt's storage copy takes every file disk: one on a share both hosts mount would be
+	 * copied onto itself while the guest writes it */
+	if (mo->live && mo->t.copy_storage != NC_MIG_STORAGE_NONE && nc_volumes_netfs_disk(p->spec, a->vmref)) {
+		nc_err_set(err, "disk %s of %s is in a netfs pool, which both hosts mount: migration.copyStorage would "
+			   "copy it onto itself; set copyStorage: none (nothing to copy on shared storage)",
+			   nc_volumes_netfs_disk(p->spec, a->vmref), a->vm);
+		nc_domain_release(&d);
+		return -1;
+	}
 	/* netfs disks: the destination mounts the same share and sees them (volumes.h) */
 	if (nc_volumes_shared_check(dst, p->spec, a->vmref, a->vm, dh->obj.meta.name.v, err) < 0) {
 		nc_domain_release(&d);

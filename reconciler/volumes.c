@@ -332,6 +332,19 @@ size_t nc_volumes_local(struct nc_local_vol **out, const struct nc_spec *spec, c
 	return n;
 }
 
+const char *nc_volumes_netfs_disk(const struct nc_spec *spec, const struct nc_vm *vm)
+{
+	size_t i;
+
+	for (i = 0; spec && vm && i < vm->eff.disks.n; i++) {
+		const struct nc_disk *k = (const struct nc_disk *)vm->eff.disks.v + i;
+
+		if (nc_pool_is_netfs((const struct nc_pool *)nc_spec_find(spec, NC_KIND_STORAGE_POOL, k->pool.v)))
+			return k->name.v;
+	}
+	return NULL;
+}
+
 int nc_volumes_shared_check(struct nc_host_conn *dst, const struct nc_spec *spec, const struct nc_vm *vm,
 	const char *domain, const char *dst_name, struct nc_err *err)
 {

@@ -63,6 +63,8 @@ int nc_volumes_delete(struct nc_host_conn *conn, const struct nc_spec *spec, con
  * not see (another share, or the share not mounted) is an error naming it,
  * and nothing is moved.  0, or -1 and err.
  */
+/* The name of vm's first disk in a netfs pool, or NULL (a live copyStorage would copy it onto itself). */
+const char *nc_volumes_netfs_disk(const struct nc_spec *spec, const struct nc_vm *vm);
 int nc_volumes_shared_check(struct nc_host_conn *dst, const struct nc_spec *spec, const struct nc_vm *vm,
 	const char *domain, const char *dst_name, struct nc_err *err);
 

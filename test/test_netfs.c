@@ -265,6 +265,13 @@ START_TEST(test_netfs_sim_apply_and_drain)
 	ck_assert_int_eq(sh(&r, "$NC sim --state-dir st h2 list"), 0);
 	HASNT(r.out, "a ");
 	nc_run_free(&r);
+	/* a live storage copy of a disk on the share would copy it onto itself: refused */
+	ck_assert_int_eq(shq("sed -i 's/^metadata: {name: a}$/&/; /name: a}/{n;s/}$/, migration: {copyStorage: full}}/}' "
+			     "spec/c.yaml"), 0);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.out, "disk root of a is in a netfs pool, which both hosts mount: migration.copyStorage would copy it "
+		   "onto itself; set copyStorage: none");
+	nc_run_free(&r);
 }
 END_TEST
 
