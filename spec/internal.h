@@ -51,5 +51,7 @@ int nc_check_label_value(const char *s, const char **why);
 /* netfs.c: a host name or an IP address (NC_CHK_HOSTNAME); a netfs pool's cross-field rules. */
 int nc_check_hostname(const char *s, const char **why);
 void nc_netfs_check_pool(struct nc_diags *diags, const struct nc_pool *p);
+/* netfs.c: rules across netfs pools (one pool per export) and the untested NFSv4 warning. */
+void nc_netfs_check_all(const struct nc_spec *spec, struct nc_diags *diags);
 
 #endif

@@ -76,3 +76,32 @@ void nc_netfs_check_pool(struct nc_diags *diags, const struct nc_pool *p)
 		nc_diag_error(diags, s->path.pos, "path '%s': a netfs pool's mount point holds no ',', blank or "
 			      "backslash", s->path.v);
 }
+
+void nc_netfs_check_all(const struct nc_spec *spec, struct nc_diags *diags)
+{
+	const struct nc_pool *p, *q;
+	size_t i, j;
+
+	NC_SPEC_EACH(spec, NC_KIND_STORAGE_POOL, const struct nc_pool, p, i) {
+		const struct nc_netfs *n = &p->spec.netfs;
+
+		if (!nc_pool_is_netfs(p) || !NC_IS_SET(n->server) || !NC_IS_SET(n->export_path))
+			continue;
+		/* the testbed's client (test/testbed/nfs-fuse.c) cannot truncate over v4 */
+		if (NC_IS_SET(n->version) && n->version.v == 4)
+			nc_diag_warning(diags, n->version.pos, "netfs.version 4 is passed to mount (nfsvers=4) but not "
+					"tested by NovaCron's tests, which mount NFSv3 only (docs/storage.md)");
+		/* libvirt refuses a second pool of the same source on a host ("Storage source conflict") */
+		for (j = 0; j < i; j++) {
+			q = (const struct nc_pool *)spec->objs[NC_KIND_STORAGE_POOL][j];
+			if (nc_pool_is_netfs(q) && NC_IS_SET(q->spec.netfs.server) && NC_IS_SET(q->spec.netfs.export_path) &&
+			    strcmp(q->spec.netfs.server.v, n->server.v) == 0 &&
+			    strcmp(q->spec.netfs.export_path.v, n->export_path.v) == 0) {
+				nc_diag_error(diags, n->export_path.pos, "netfs pools '%s' and '%s' mount the same export "
+					      "%s:%s: libvirt takes one pool per export on a host; use one pool",
+					      q->obj.meta.name.v, p->obj.meta.name.v, n->server.v, n->export_path.v);
+				break;
+			}
+		}
+	}
+}

@@ -1347,6 +1347,7 @@ void nc_spec_validate(struct nc_spec *spec, struct nc_diags *diags)
 	check_macs(spec, diags);
 	check_volumes(spec, diags);
 	check_pool_hosts(spec, diags);
+	nc_netfs_check_all(spec, diags);
 	nc_spec_warn_noops(spec, diags);
 	check_subnet_overlaps(spec, diags);
 	check_bridge_names(spec, diags);

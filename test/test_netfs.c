@@ -98,6 +98,17 @@ START_TEST(test_netfs_validate_server_names)
 		   "---\n" POOL("c", "  type: netfs\n  path: /var/lib/novacron/pools/c\n"
 				"  netfs: {server: \"fd00::7\", export: /srv, version: 4}\n"));
 	ck_assert_int_eq(sh(&r, VALIDATE), 0);
+	/* version 4 is acted on (nfsvers=4) but not tested here: validate says so */
+	HAS(r.err, "spec/p.yaml:23:53: warning: netfs.version 4 is passed to mount (nfsvers=4) but not tested by "
+		   "NovaCron's tests, which mount NFSv3 only (docs/storage.md)\n");
+	nc_run_free(&r);
+	/* one pool per export: libvirt refuses a second one on a host */
+	write_file("spec/p.yaml", POOL("a", "  type: netfs\n  path: /var/lib/novacron/pools/a\n"
+					    "  netfs: {server: nfs1, export: /srv}\n") "---\n"
+		   POOL("b", "  type: netfs\n  path: /var/lib/novacron/pools/b\n  netfs: {server: nfs1, export: /srv}\n"));
+	ck_assert_int_eq(sh(&r, VALIDATE), 1);
+	HAS(r.err, "spec/p.yaml:15:33: error: netfs pools 'a' and 'b' mount the same export nfs1:/srv: libvirt takes "
+		   "one pool per export on a host; use one pool\n");
 	nc_run_free(&r);
 }
 END_TEST
