@@ -63,7 +63,7 @@ for size in $SIZES; do
 		>"$d/hbal.log" 2>&1
 	rc=$?
 	set -e
-	read -r secs kib <"$d/hbal.time" || true
+	read -r secs kib < <(tail -n 1 "$d/hbal.time") || true
 	if [ "$rc" -eq 0 ] && [ -f "$d/h.balanced" ]; then
 		printf '%-12s %-28s %10s %7s %9ss %7s KiB\n' "$nodes/$insts" "hbal" "$(score "$d/h.balanced")" \
 			"$(sed -n 's/^Solution length=//p' "$d/hbal.log")" "$secs" "$kib"

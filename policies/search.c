@@ -28,8 +28,8 @@
 #define EPS 1e-9
 #define NSRC 16          /* hosts moves leave, on large clusters */
 #define NDST 32          /* hosts moves go to */
-#define SWAP_SRC 8
-#define SWAP_DST 16
+#define SWAP_SRC 4       /* swaps: the most pressed hosts with the least pressed */
+#define SWAP_DST 8
 
 struct ctx {
 	struct nc_placement_state *ps;
@@ -236,7 +236,9 @@ static size_t rank(struct ctx *c, struct ranked *r)
 
 static bool single_step(struct ctx *c, const struct ranked *r, size_t nr, struct cand **cands, size_t *acands)
 {
-	size_t nsrc = nr < NSRC ? nr : NSRC, ndst = nr < NDST ? nr : NDST, s, j, i, nc = 0;
+	/* beyond 64 hosts the few most and least pressed: the best move is nearly always among them */
+	size_t lim_s = nr > 64 ? 6 : NSRC, lim_d = nr > 64 ? 12 : NDST;
+	size_t nsrc = nr < lim_s ? nr : lim_s, ndst = nr < lim_d ? nr : lim_d, s, j, i, nc = 0;
 	double cur = nc_score_total(c->sc);
 
 	for (s = 0; s < nsrc; s++) {
@@ -382,10 +384,17 @@ static bool swap_step(struct ctx *c, const struct ranked *r, size_t nr)
 			}
 		}
 	}
-	if (nc > 1)
+	/* the best first; sort only when it is refused */
+	for (i = 1, j = 0; i < nc; i++)
+		if (cand_cmp(&cands[i], &cands[j]) < 0)
+			j = i;
+	if (nc)
+		done = try_swap(c, cands[j].k, cands[j].to, cands[j].gain);
+	if (!done && nc > 1 && !c->rep->budget) {
 		qsort(cands, nc, sizeof(*cands), cand_cmp);
-	for (i = 0; i < nc && i < 64 && !done && !c->rep->budget; i++)
-		done = try_swap(c, cands[i].k, cands[i].to, cands[i].gain);
+		for (i = 1; i < nc && i < 64 && !done && !c->rep->budget; i++)
+			done = try_swap(c, cands[i].k, cands[i].to, cands[i].gain);
+	}
 	free(cands);
 	return done;
 }

@@ -119,7 +119,10 @@ static void hlog(struct nc_http *h, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libmicrohttpd's own messages (refused connections, malformed requests) */
+/* libmicrohttpd's own messages (refused connections, malformed requests); the format
+ * is libmicrohttpd's (clang -Wformat-nonliteral in a Release build wants it said) */
+static void mhd_logger(void *cls, const char *fmt, va_list ap) NC_PRINTF(2, 0);
+
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	nc_log_limitedv(&((struct nc_http *)cls)->log, fmt, ap);
