@@ -96,6 +96,9 @@ char *nc_first_diff(const char *want, const char *got)
 }
 
 static int run_in_v(struct nc_run *r, const char *dir, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int run_in_v(struct nc_run *r, const char *dir, const char *fmt, va_list ap)
 {
 	struct nc_buf b = NC_BUF_INIT;
 	char *cmd;
