@@ -201,6 +201,7 @@ integration "install rules and the Debian package: cpack, dpkg --root into a scr
 integration "telemetry: a TCG guest's CPU series, an alert firing and resolving to a local receiver, RRD and graph, on a real daemon" test/integration/telemetry.sh
 integration "netfs pools: two real daemons mount one nfs-ganesha export (user-space client on FUSE), a live migration with no storage copy, the server away: host degraded, nothing deleted, the next pass converges" test/integration/netfs.sh
 integration "between clusters: a running guest moved live with incremental storage copy, a stopped one through the backup repositories, on two real daemons" test/integration/xcluster-migrate.sh
+integration "storage tiers: a running TCG guest's disk moved live (blockcopy, pivot) and a stopped one offline between dir pools of two tiers, bytes kept, a move cut before the pivot" test/integration/tiering.sh
 
 echo "== fuzz corpus replay"
 if command -v clang >/dev/null; then
