@@ -187,6 +187,7 @@ integration "live migration on real libvirt daemons with QEMU guests" test/integ
 integration "storage pools, backups and restores on a real libvirt daemon" test/integration/backup-restore.sh
 integration "cloud-init seeds on a real libvirt daemon" test/integration/cloudinit.sh
 integration "cold migration copies local disks between real libvirt daemons" test/integration/cold-migrate.sh
+integration "WAN migration tuning between two sites of real libvirt daemons: xbzrle, parallel + TLS, post-copy, TLS without certificates, a link that drops" test/integration/wan-migrate.sh
 integration "snapshots on a real libvirt daemon: disk-only and with memory, revert restores the bytes, delete, refusals" test/integration/snapshots.sh
 integration "ordering and health gates on a real libvirt daemon: running gate holds, agent gate times out, dependants skipped" test/integration/order-gates.sh
 integration "NAT network (DHCP, static lease, live update, restart, prune) on a real libvirt daemon" test/integration/libvirtd-network.sh

@@ -19,7 +19,8 @@ PKGS=(
 	util-linux                 # unshare, nsenter, setsid (essential; listed for clarity)
 	iproute2                   # ip: lo up in the testbed's network namespace
 	dnsmasq-base               # libvirt's network driver: DHCP and DNS of NAT/isolated networks
-	iptables                   # libvirt's network driver: NAT and forwarding rules (in the namespace)
+	iptables                   # libvirt's network driver: NAT and forwarding rules (in the namespace); libvirtd.sh shape: loss on the WAN link
+	openssl                    # libvirtd.sh NC_LV_TLS=1: the testbed CA and certificates (wan-migrate.sh)
 	qemu-block-extra           # QEMU's rbd driver: guests with RBD disks (cephx) start
 	ceph-mon ceph-osd ceph-mgr # test/testbed/ceph.sh: the cluster
 	radosgw                    # its S3 and Swift endpoint (backup targets)
