@@ -334,7 +334,13 @@ struct nc_tier_state *nc_tier_prepare(struct nc_plan *p, size_t *alloc_n, const 
 	if (!any)
 		return NULL;
 	ts = nc_xcalloc(1, sizeof(*ts));
-	if (!io && opts->telemetry_dir) {
+	bool idle_rules = false;
+
+	NC_SPEC_EACH(spec, NC_KIND_TIER_POLICY, const struct nc_tier_policy, tp, i)
+		for (j = 0; j < tp->spec.rules.n; j++)
+			idle_rules |= NC_IS_SET(((const struct nc_tier_rule *)tp->spec.rules.v + j)->idle_for);
+	/* the history only matters to idleFor rules (and the hysteresis of their tiers) */
+	if (!io && idle_rules && opts->telemetry_dir) {
 		struct nc_err err = { "" };
 		unsigned long lookback = 3600;
 
