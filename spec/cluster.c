@@ -5,6 +5,7 @@
  */
 #include "cluster.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,113 +45,12 @@ bool nc_spec_same_cluster(const struct nc_object *vm, const struct nc_object *ho
 const struct nc_cluster_def *nc_cluster_of_file(const struct nc_spec *spec, const char *file,
 						const struct nc_str **path)
 {
-	const struct nc_cluster_def *best = NULL;
-	const char *rel;
-	size_t i, j, best_len = 0;
-
-	if (path)
-		*path = NULL;
-	if (!file || !spec->nobjs[NC_KIND_CLUSTER])
-		return NULL;
-	rel = nc_spec_rel_path(spec, file);
-	for (i = 0; i < spec->nobjs[NC_KIND_CLUSTER]; i++) {
-		const struct nc_cluster_def *c = (const struct nc_cluster_def *)spec->objs[NC_KIND_CLUSTER][i];
-
-		if (!c->obj.meta.name.v)
-			continue;
-		for (j = 0; j < c->spec.paths.n; j++) {
-			const char *why, *p;
-			size_t len = 0;
-
-			p = c->spec.paths.v[j].v ? nc_spec_folder(c->spec.paths.v[j].v, &len, &why) : NULL;
-			/* the longest path wins; between equal ones (an error) the first cluster by name */
-			if (p && nc_spec_inside(rel, p, len) && (len > best_len || (len == best_len && best &&
-			    strcmp(c->obj.meta.name.v, best->obj.meta.name.v) < 0))) {
-				best = c;
-				best_len = len;
-				if (path)
-					*path = &c->spec.paths.v[j];
-			}
-		}
-	}
-	return best;
+	return (const struct nc_cluster_def *)nc_spec_folder_owner(spec, NC_KIND_CLUSTER,
+								   offsetof(struct nc_cluster_def, spec.paths),
+								   file, path);
 }
 
 /* ---- validate ---- */
-
-struct claim {
-	const char *path;     /* folder, len bytes */
-	size_t len;
-	const struct nc_cluster_def *c;
-	struct nc_pos pos;
-};
-
-static int claim_cmp(const void *pa, const void *pb)
-{
-	const struct claim *a = pa, *b = pb;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int r = memcmp(a->path, b->path, n);
-
-	if (r)
-		return r;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	r = strcmp(a->c->obj.meta.name.v, b->c->obj.meta.name.v);
-	if (r)
-		return r;
-	return a->pos.line < b->pos.line ? -1 : a->pos.line > b->pos.line;
-}
-
-/* every path is a folder of the spec, claimed by one cluster */
-static void check_paths(struct nc_spec *spec, struct nc_diags *diags)
-{
-	const struct nc_cluster_def *c;
-	struct claim *cl = NULL;
-	size_t n = 0, alloc = 0, i, j;
-
-	NC_SPEC_EACH(spec, NC_KIND_CLUSTER, const struct nc_cluster_def, c, i) {
-		for (j = 0; j < c->spec.paths.n; j++) {
-			const struct nc_str *s = &c->spec.paths.v[j];
-			const char *why, *p;
-			size_t len;
-
-			if (!s->v)
-				continue;
-			p = nc_spec_folder(s->v, &len, &why);
-			if (!p) {
-				nc_diag_error(diags, s->pos, "Cluster '%s': path '%s' is not a folder of the spec: %s",
-					      c->obj.meta.name.v, nc_spec_quote(spec, s->v), why);
-				continue;
-			}
-			if (n == alloc) {
-				alloc = alloc ? 2 * alloc : 16;
-				cl = nc_xreallocarray(cl, alloc, sizeof(*cl));
-			}
-			cl[n].path = p;
-			cl[n].len = len;
-			cl[n].c = c;
-			cl[n++].pos = s->pos;
-		}
-	}
-	if (n > 1)
-		qsort(cl, n, sizeof(*cl), claim_cmp);
-	for (i = 1; i < n; i++) {
-		const struct claim *a = &cl[i - 1], *b = &cl[i];
-
-		if (a->len != b->len || memcmp(a->path, b->path, a->len) != 0)
-			continue;
-		if (a->c == b->c) {
-			nc_diag_warning(diags, b->pos, "Cluster '%s' lists path '%.*s' twice", b->c->obj.meta.name.v,
-					(int)b->len, b->path);
-			continue;
-		}
-		nc_diag_error(diags, b->pos, "path '%.*s' is claimed by Cluster '%s' and Cluster '%s': a folder "
-			      "belongs to one cluster", (int)b->len, b->path, a->c->obj.meta.name.v,
-			      b->c->obj.meta.name.v);
-		nc_diag_note(diags, a->pos, "Cluster '%s' claims it here", a->c->obj.meta.name.v);
-	}
-	free(cl);
-}
 
 static const struct nc_str *cluster_field(struct nc_object *o)
 {
@@ -283,7 +183,7 @@ void nc_cluster_validate(struct nc_spec *spec, struct nc_diags *diags)
 
 	if (!nc_spec_has_clusters(spec))
 		return;
-	check_paths(spec, diags);
+	nc_spec_check_folder_claims(spec, NC_KIND_CLUSTER, offsetof(struct nc_cluster_def, spec.paths), diags);
 	assign(spec, diags);
 	NC_SPEC_EACH(spec, NC_KIND_VM, const struct nc_vm, vm, i)
 		check_vm(spec, diags, vm);

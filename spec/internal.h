@@ -32,6 +32,14 @@ void nc_validate_migration(struct nc_diags *diags, const struct nc_migration *m)
 const char *nc_spec_rel_path(const struct nc_spec *spec, const char *file);
 const char *nc_spec_folder(const char *p, size_t *len, const char **why);
 bool nc_spec_inside(const char *rel, const char *p, size_t len);
+/* folders.c: the object of kind whose spec paths (the struct nc_strlist at paths_off in its
+ * objects) hold file: the longest path wins, between equal ones the first by name; *path (may
+ * be NULL) gets the path that matched.  And validate's rule: each path a folder of the spec,
+ * claimed by one object of the kind (Tenant, Cluster). */
+const struct nc_object *nc_spec_folder_owner(const struct nc_spec *spec, enum nc_kind kind, size_t paths_off,
+					      const char *file, const struct nc_str **path);
+void nc_spec_check_folder_claims(struct nc_spec *spec, enum nc_kind kind, size_t paths_off,
+				 struct nc_diags *diags);
 /* cluster.c: each Host's, VM's, pool's and network's cluster, and the rules (cluster.h) */
 void nc_cluster_validate(struct nc_spec *spec, struct nc_diags *diags);
 /* cluster.c: the Cluster whose paths hold file, from the objects as loaded (sorted or not) */

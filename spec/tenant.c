@@ -6,6 +6,7 @@
 #include "tenant.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,29 +120,8 @@ bool nc_spec_inside(const char *rel, const char *p, size_t len)
 
 const struct nc_tenant *nc_tenant_of_file(const struct nc_spec *spec, const char *file)
 {
-	const struct nc_tenant *t, *best = NULL;
-	const char *rel;
-	size_t i, j, best_len = 0;
-
-	if (!file || !spec->nobjs[NC_KIND_TENANT])
-		return NULL;
-	rel = rel_path(spec, file);
-	NC_SPEC_EACH(spec, NC_KIND_TENANT, const struct nc_tenant, t, i) {
-		for (j = 0; j < t->spec.paths.n; j++) {
-			const char *why, *p;
-			size_t len = 0;
-
-			p = t->spec.paths.v[j].v ? folder(t->spec.paths.v[j].v, &len, &why) : NULL;
-			if (!p)
-				continue;
-			/* the longest path wins; between equal ones (an error) the first tenant by name */
-			if (len > best_len && inside(rel, p, len)) {
-				best = t;
-				best_len = len;
-			}
-		}
-	}
-	return best;
+	return (const struct nc_tenant *)nc_spec_folder_owner(spec, NC_KIND_TENANT,
+							      offsetof(struct nc_tenant, spec.paths), file, NULL);
 }
 
 const char *nc_tenant_of(const struct nc_spec *spec, const struct nc_object *obj)
@@ -152,80 +132,6 @@ const char *nc_tenant_of(const struct nc_spec *spec, const struct nc_object *obj
 }
 
 /* ---- validate ---- */
-
-struct claim {
-	const char *path;     /* folder, len bytes */
-	size_t len;
-	const struct nc_tenant *t;
-	struct nc_pos pos;
-};
-
-static int claim_cmp(const void *pa, const void *pb)
-{
-	const struct claim *a = pa, *b = pb;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->path, b->path, n);
-
-	if (c)
-		return c;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	c = strcmp(a->t->obj.meta.name.v, b->t->obj.meta.name.v);
-	if (c)
-		return c;
-	return a->pos.line < b->pos.line ? -1 : a->pos.line > b->pos.line;
-}
-
-/* every path is a folder of the spec, claimed by one tenant */
-static void check_paths(struct nc_spec *spec, struct nc_diags *diags)
-{
-	const struct nc_tenant *t;
-	struct claim *cl = NULL;
-	size_t n = 0, alloc = 0, i, j;
-
-	NC_SPEC_EACH(spec, NC_KIND_TENANT, const struct nc_tenant, t, i) {
-		for (j = 0; j < t->spec.paths.n; j++) {
-			const struct nc_str *s = &t->spec.paths.v[j];
-			const char *why, *p;
-			size_t len;
-
-			if (!s->v)
-				continue;
-			p = folder(s->v, &len, &why);
-			if (!p) {
-				nc_diag_error(diags, s->pos, "Tenant '%s': path '%s' is not a folder of the spec: %s",
-					      t->obj.meta.name.v, nc_spec_quote(spec, s->v), why);
-				continue;
-			}
-			if (n == alloc) {
-				alloc = alloc ? 2 * alloc : 16;
-				cl = nc_xreallocarray(cl, alloc, sizeof(*cl));
-			}
-			cl[n].path = p;
-			cl[n].len = len;
-			cl[n].t = t;
-			cl[n++].pos = s->pos;
-		}
-	}
-	if (n > 1)
-		qsort(cl, n, sizeof(*cl), claim_cmp);
-	for (i = 1; i < n; i++) {
-		const struct claim *a = &cl[i - 1], *b = &cl[i];
-
-		if (a->len != b->len || memcmp(a->path, b->path, a->len) != 0)
-			continue;
-		if (a->t == b->t) {
-			nc_diag_warning(diags, b->pos, "Tenant '%s' lists path '%.*s' twice", b->t->obj.meta.name.v,
-					(int)b->len, b->path);
-			continue;
-		}
-		nc_diag_error(diags, b->pos, "path '%.*s' is claimed by Tenant '%s' and Tenant '%s': a folder "
-			      "belongs to one tenant", (int)b->len, b->path, a->t->obj.meta.name.v,
-			      b->t->obj.meta.name.v);
-		nc_diag_note(diags, a->pos, "Tenant '%s' claims it here", a->t->obj.meta.name.v);
-	}
-	free(cl);
-}
 
 static bool listed(const struct nc_strlist *l, const char *name)
 {
@@ -542,7 +448,7 @@ void nc_tenant_validate(struct nc_spec *spec, struct nc_diags *diags)
 {
 	if (!spec->nobjs[NC_KIND_TENANT])
 		return;
-	check_paths(spec, diags);
+	nc_spec_check_folder_claims(spec, NC_KIND_TENANT, offsetof(struct nc_tenant, spec.paths), diags);
 	check_kinds(spec, diags);
 	check_objects(spec, diags);
 	check_quotas(spec, diags);
