@@ -266,11 +266,22 @@ void nc_federation_json(const struct nc_fed_row *rows, size_t n, struct nc_buf *
 	nc_json_to_buf(out, doc);
 }
 
-/* text from a remote serve on one line: control characters shown as '?' */
+/*
+ * Text from a remote serve reaches the operator's terminal: only printable
+ * ASCII passes, anything else shows as '?'.  Not only C0 controls (ESC):
+ * a C1 control (U+0080..U+009F, e.g. CSI U+009B encoded C2 9B, or a lone
+ * 0x9B byte) starts an escape sequence in terminals that honour 8-bit
+ * controls; a serve's cluster, revision and result are ASCII anyway.
+ */
+static bool unsafe(char c)
+{
+	return (unsigned char)c < 0x20 || (unsigned char)c >= 0x7f;
+}
+
 static void add_safe(struct nc_buf *out, const char *s)
 {
 	for (; s && *s; s++)
-		nc_buf_addc(out, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+		nc_buf_addc(out, unsafe(*s) ? '?' : *s);
 }
 
 void nc_federation_text(const struct nc_fed_row *rows, size_t n, struct nc_buf *out)
@@ -306,10 +317,10 @@ void nc_federation_text(const struct nc_fed_row *rows, size_t n, struct nc_buf *
 			snprintf(last, sizeof(last), "%s %s", r->result ? r->result : "-", when);
 			snprintf(rev, sizeof(rev), "%.12s", r->revision ? r->revision : "-");
 			for (q = rev; *q; q++)
-				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				if (unsafe(*q))
 					*q = '?';
 			for (q = last; *q; q++)
-				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				if (unsafe(*q))
 					*q = '?';
 			nc_buf_addf(out, "%-11s  %-6s  %-12.12s  %-30s  %-9s  %llu/%llu/%llu, %llu, %llu", "yes",
 				    r->leader ? "yes" : "no", rev, last, hosts,

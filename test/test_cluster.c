@@ -384,6 +384,60 @@ START_TEST(test_cluster_serve_per_cluster)
 }
 END_TEST
 
+/*
+ * status --all against hostile serves (a python3 http.server on loopback):
+ * one answers a status JSON whose strings hold ESC and C1 controls (U+009B,
+ * CSI), one answers non-JSON, one answers more than 4 MiB.  Each is
+ * reported on its line; no byte outside printable ASCII reaches the text.
+ */
+START_TEST(test_cluster_status_all_hostile)
+{
+	struct nc_run r;
+	int p1 = free_port(), p2 = free_port(), p3 = free_port();
+	const char *c;
+
+	ck_assert_int_eq(shq("cat > peer.py <<'EOF'\n"
+			     "import http.server, sys\n"
+			     "mode = sys.argv[2]\n"
+			     "class H(http.server.BaseHTTPRequestHandler):\n"
+			     "    def do_GET(self):\n"
+			     "        self.send_response(200); self.end_headers()\n"
+			     "        try:\n"
+			     "            if mode == 'evil':\n"
+			     "                self.wfile.write(b'{\"last_pass\": {\"result\": \"ok\\\\u009b2J\\\\u001b[2J\", \"time\": 1}, '\n"
+			     "                    b'\"cluster\": \"x\\\\u009d0;pwn\\\\u0007\", \"applied\": {\"revision\": \"\\\\u009b31mab\"}, '\n"
+			     "                    b'\"hosts\": [], \"vms\": {}}')\n"
+			     "            elif mode == 'garbage':\n"
+			     "                self.wfile.write(b'<html>\\x1b[31m\\xc2\\x9b')\n"
+			     "            else:\n"
+			     "                self.wfile.write(b'{\"a\": \"' + b'x' * (5 << 20) + b'\"}')\n"
+			     "        except OSError:\n"
+			     "            pass\n"
+			     "    def log_message(self, *a):\n"
+			     "        pass\n"
+			     "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n"
+			     "EOF\n"
+			     "for m in evil:%d garbage:%d huge:%d; do python3 peer.py ${m#*:} ${m%%:*} & echo $! >> peers.pid; done; "
+			     "for p in %d %d %d; do for i in $(seq 50); do curl -s -o /dev/null --max-time 2 http://127.0.0.1:$p/ "
+			     "&& break; sleep 0.1; done; done; "
+			     "printf 'federation:\\n  - {cluster: evil, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: garbage, url: \"http://127.0.0.1:%d\"}\\n  - {cluster: huge, url: \"http://127.0.0.1:%d\"}\\n'"
+			     " > fed.yaml", p1, p2, p3, p1, p2, p3, p1, p2, p3), 0);
+	ck_assert_int_eq(sh(&r, "$NC status --all --config fed.yaml"), 2);
+	shq("kill $(cat peers.pid)");
+	HAS(r.out, "\nevil     yes          no      ??31mab ");
+	HAS(r.out, " ok??2J?[2J 1970-01-01T00:00:01Z ");
+	HAS(r.out, "(serves Cluster x??0;pwn?)");
+	HAS(r.out, "\ngarbage  no           http://127.0.0.1:");
+	HAS(r.out, ": did not answer with a serve's status JSON\n");
+	HAS(r.out, ": its /status is larger than 4 MiB\n");
+	for (c = r.out; *c; c++)
+		ck_assert_msg(*c == '\n' || ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f),
+			      "byte 0x%02x at %zu of:\n%s", (unsigned char)*c, (size_t)(c - r.out), r.out);
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_cluster(void)
 {
 	Suite *s = suite_create("cluster");
@@ -397,6 +451,7 @@ Suite *nc_suite_cluster(void)
 	tcase_add_test(tc, test_cluster_placement);
 	tcase_add_test(tc, test_cluster_plan_scope);
 	tcase_add_test(tc, test_cluster_serve_per_cluster);
+	tcase_add_test(tc, test_cluster_status_all_hostile);
 	suite_add_tcase(s, tc);
 	return s;
 }
