@@ -125,28 +125,6 @@ static int ord_cmp(const void *pa, const void *pb)
 	return r ? r : a->i < b->i ? -1 : a->i > b->i;
 }
 
-static void recount(struct nc_plan *p)
-{
-	size_t i;
-
-	p->ncreate = p->nupdate = p->ndelete = p->nstart = p->nstop = p->nmigrate = p->nupload = p->nrecover = 0;
-	p->nadopt = p->nmove_volume = 0;
-	for (i = 0; i < p->nactions; i++)
-		switch (p->actions[i].kind) {
-		case NC_ACT_CREATE: p->ncreate++; break;
-		case NC_ACT_UPDATE: p->nupdate++; break;
-		case NC_ACT_START: p->nstart++; break;
-		case NC_ACT_STOP: p->nstop++; break;
-		case NC_ACT_DELETE: p->ndelete++; break;
-		case NC_ACT_MIGRATE: p->nmigrate++; break;
-		case NC_ACT_UPLOAD: p->nupload++; break;
-		case NC_ACT_RECOVER: p->nrecover++; break;
-		case NC_ACT_ADOPT: p->nadopt++; break;
-		case NC_ACT_MOVE_VOLUME: p->nmove_volume++; break;
-		}
-}
-
-/* new ids: id[old id - 1] (0: dropped); after-lists mapped, dropped ones left out */
 static void renumber(struct nc_plan *p, const int *id)
 {
 	size_t i, j, m;
@@ -198,7 +176,7 @@ void nc_plan_by_cluster(struct nc_plan *p, const struct nc_spec *spec, const str
 		p->notes[n++] = p->notes[i];
 	}
 	p->nnotes = n;
-	recount(p);
+	nc_plan_recount(p);
 
 	/* group by cluster, unless an action waits for one of another cluster */
 	n = p->nactions;

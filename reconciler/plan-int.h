@@ -15,6 +15,10 @@ void nc_plan_add_note(struct nc_plan *p, size_t *alloc, enum nc_note_kind k, con
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* frees what an action owns (a plan's action dropped from it: clusters.c) */
 void nc_plan_action_free(struct nc_action *a);
+/* the per-kind counts (ncreate, nupdate, ...): one more action of kind k; all of them again
+ * from the actions */
+void nc_plan_count(struct nc_plan *p, enum nc_action_kind k);
+void nc_plan_recount(struct nc_plan *p);
 
 /*
  * networks.c: the desired networks (p->nets), then the network actions of

@@ -1461,18 +1461,7 @@ static void scope_filter(struct nc_plan *p, size_t *alloc_n, const struct nc_spe
 			if (id[a->after[j] - 1])
 				a->after[m++] = id[a->after[j] - 1];
 		a->nafter = m;
-		switch (a->kind) {
-		case NC_ACT_CREATE: p->ncreate++; break;
-		case NC_ACT_UPDATE: p->nupdate++; break;
-		case NC_ACT_START: p->nstart++; break;
-		case NC_ACT_STOP: p->nstop++; break;
-		case NC_ACT_DELETE: p->ndelete++; break;
-		case NC_ACT_MIGRATE: p->nmigrate++; break;
-		case NC_ACT_UPLOAD: p->nupload++; break;
-		case NC_ACT_RECOVER: p->nrecover++; break;
-		case NC_ACT_ADOPT: p->nadopt++; break;
-		case NC_ACT_MOVE_VOLUME: p->nmove_volume++; break;
-		}
+		nc_plan_count(p, a->kind);
 	}
 	p->nactions = n;
 	p->scoped = true;
@@ -2143,6 +2132,32 @@ int nc_plan_build(struct nc_plan *out, const struct nc_spec *spec, const struct 
 	digests(&p, spec, c, opts);
 	*out = p;
 	return p.errors ? -1 : 0;
+}
+
+void nc_plan_count(struct nc_plan *p, enum nc_action_kind k)
+{
+	switch (k) {
+	case NC_ACT_CREATE: p->ncreate++; break;
+	case NC_ACT_UPDATE: p->nupdate++; break;
+	case NC_ACT_START: p->nstart++; break;
+	case NC_ACT_STOP: p->nstop++; break;
+	case NC_ACT_DELETE: p->ndelete++; break;
+	case NC_ACT_MIGRATE: p->nmigrate++; break;
+	case NC_ACT_UPLOAD: p->nupload++; break;
+	case NC_ACT_RECOVER: p->nrecover++; break;
+	case NC_ACT_ADOPT: p->nadopt++; break;
+	case NC_ACT_MOVE_VOLUME: p->nmove_volume++; break;
+	}
+}
+
+void nc_plan_recount(struct nc_plan *p)
+{
+	size_t i;
+
+	p->ncreate = p->nupdate = p->ndelete = p->nstart = p->nstop = p->nmigrate = p->nupload = p->nrecover = 0;
+	p->nadopt = p->nmove_volume = 0;
+	for (i = 0; i < p->nactions; i++)
+		nc_plan_count(p, p->actions[i].kind);
 }
 
 bool nc_plan_empty(const struct nc_plan *p)

@@ -34,6 +34,7 @@
 #include "../xml.h"
 #include "../storage/storage.h"
 #include "migrate.h"
+#include "snapshot.h"
 
 #define TEST_NS "http://libvirt.org/schemas/domain/test/1.0"
 /* a sim network's run state, kept in its <metadata> in the state file */
@@ -47,13 +48,6 @@ const char *nc_libvirt_state_file(struct nc_host_conn *host);
 /* drivers/host/stats.c */
 int nc_host_stats_read(struct nc_host_conn *conn, struct nc_host_stats *out, struct nc_err *err);
 int nc_sim_load_tool(struct nc_host_conn *conn, int argc, char **argv, FILE *out, struct nc_err *err);
-/* drivers/host/snapshot.c */
-int nc_host_snaps_read(void *dom, struct nc_domain *out, struct nc_err *err);
-int nc_sim_snaps_save(void *dom, xmlNodePtr root, xmlNsPtr ns, struct nc_err *err);
-int nc_host_snap_create(struct nc_host_conn *conn, const char *name, const struct nc_snap_def *def,
-			bool *quiesced, struct nc_err *err);
-int nc_host_snap_delete(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
-int nc_host_snap_revert(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
 
 struct lv_conn {
 	struct nc_host_conn pub;     /* first member: the public part */

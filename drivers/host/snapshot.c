@@ -25,7 +25,7 @@
  * state file keeps each snapshot as a <test:domainsnapshot> element of its
  * domain (the test driver's own format), written by nc_sim_snaps_save.
  */
-#include "../driver.h"
+#include "snapshot.h"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -38,12 +38,6 @@
 #include "../storage/storage.h"
 #include "../xml.h"
 
-int nc_host_snaps_read(void *dom, struct nc_domain *out, struct nc_err *err);
-int nc_sim_snaps_save(void *dom, xmlNodePtr root, xmlNsPtr ns, struct nc_err *err);
-int nc_host_snap_create(struct nc_host_conn *conn, const char *name, const struct nc_snap_def *def,
-			bool *quiesced, struct nc_err *err);
-int nc_host_snap_delete(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
-int nc_host_snap_revert(struct nc_host_conn *conn, const char *name, const char *snap, struct nc_err *err);
 
 static int fail(struct nc_err *err, const char *what)
 {
