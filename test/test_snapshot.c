@@ -394,6 +394,40 @@ START_TEST(test_migrate_warning)
 }
 END_TEST
 
+/*
+ * Applied anyway: the move of a running VM with a snapshot fails before the
+ * guest is touched (the simulated move used to stop it, then fail at the
+ * undefine and leave it shut off); it still runs on h1 with its snapshot,
+ * nothing is defined on h2, and the next pass plans the same move again.
+ */
+START_TEST(test_migrate_refused_keeps_guest)
+{
+	struct nc_run r;
+
+	write_file("spec/host2.yaml", "apiVersion: novacron.io/v1\nkind: Host\nmetadata: {name: h2}\n"
+		   "spec: {uri: \"sim:///h2\"}\n");
+	write_vm("    - {name: golden}\n", "  placement: {host: h1}\n");
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	write_vm("    - {name: golden}\n", "  placement: {host: h2}\n");
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	HAS(r.out, "the domain has 1 snapshot: libvirt moves no domain with snapshots");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "$NC sim --state-dir state h1 list; echo --; $NC sim --state-dir state h2 list"), 0);
+	HAS(r.out, "web                  running ");
+	HAS(r.out, "--\n");
+	HASNT(strstr(r.out, "--\n"), "web");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, LIST " web spec"), 0);
+	HAS(r.out, "golden");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, PLAN), 2);
+	HAS(r.out, "~ web: migrate h1 -> h2 (live)");
+	HASNT(r.out, "start on");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_snapshot(void)
 {
 	Suite *s = suite_create("snapshot");
@@ -410,6 +444,7 @@ Suite *nc_suite_snapshot(void)
 	tcase_add_test(tc, test_backup_from_snapshot);
 	tcase_add_test(tc, test_schedule);
 	tcase_add_test(tc, test_migrate_warning);
+	tcase_add_test(tc, test_migrate_refused_keeps_guest);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1353,14 +1353,26 @@ out:
 
 /* ---- migration ---- */
 
-/* Copies the persistent definition to dst, then undefines it here. */
+/*
+ * Copies the persistent definition to dst, then undefines it here.  A domain
+ * with snapshots is refused before anything changes, as libvirt refuses to
+ * migrate one (and to undefine it): the move would otherwise stop the guest
+ * and then fail at the undefine.  When the source cannot be undefined it
+ * runs again if it ran (invariant 10: a failed migration leaves it as it was).
+ */
 static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 		     struct nc_err *err)
 {
-	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE |
-					     VIR_DOMAIN_XML_MIGRATABLE);
+	char *xml;
 	virDomainPtr nd;
+	int nsnap = virDomainSnapshotNum(dom, 0), active;
 
+	if (nsnap > 0) {
+		nc_err_set(err, "the domain has %d snapshot%s: libvirt moves no domain with snapshots; delete them "
+			   "first (docs/storage.md \"Snapshots\")", nsnap, nsnap == 1 ? "" : "s");
+		return -1;
+	}
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE);
 	if (!xml)
 		xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
 	if (!xml)
@@ -1371,7 +1383,8 @@ static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 		return lv_fail(err, "cannot define domain on the destination");
 	/* the source stays as it was when it cannot let go: the destination
 	 * loses the new definition again (invariant 10) */
-	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+	active = virDomainIsActive(dom) == 1;
+	if (active && virDomainDestroy(dom) < 0) {
 		lv_fail(err, "cannot stop domain on the source");
 		virDomainUndefine(nd);
 		virDomainFree(nd);
@@ -1381,6 +1394,8 @@ static int cold_move(struct lv_conn *d, virDomainPtr dom, bool start,
 		lv_fail(err, "cannot undefine domain on the source");
 		virDomainUndefine(nd);
 		virDomainFree(nd);
+		if (active)
+			virDomainCreate(dom);
 		return -1;
 	}
 	if (start && virDomainCreate(nd) < 0) {
