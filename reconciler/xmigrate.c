@@ -115,6 +115,15 @@ bool nc_xmove_plan(struct nc_plan *p, size_t *alloc_a, size_t *alloc_n, const st
 		free(missing);
 		return true;
 	}
+	/* snapshots do not travel: libvirt migrates no domain with snapshots (nor undefines one at the
+	 * source), and a backup holds the disks' current state only; refused before any backup or copy */
+	if (o->nsnaps) {
+		nc_plan_add_note(p, alloc_n, NC_NOTE_ERROR, name, "cannot move VM %s from cluster %s to %s: it has "
+				 "%zu snapshot%s on %s, which a move between clusters does not carry (libvirt moves no "
+				 "domain with snapshots); delete them first (spec.snapshots, docs/storage.md "
+				 "\"Snapshots\"); nothing is done", name, fn, tn, o->nsnaps, o->nsnaps == 1 ? "" : "s", hn);
+		return true;
+	}
 	/* placement among the destination cluster's hosts only */
 	ps2 = nc_placement_clone(ps);
 	for (i = 0; i < c->nhosts; i++)

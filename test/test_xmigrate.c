@@ -633,6 +633,41 @@ START_TEST(test_plan_refusals)
 }
 END_TEST
 
+/*
+ * A VM with snapshots is not moved between clusters, live (_i 1) or
+ * through a backup (_i 0): refused in the plan before any backup is taken
+ * or sent (the backup move used to back up, copy and restore it, then
+ * fail at the source's undefine, and do it all again every pass); the VM
+ * stays on h1, as it was, with its snapshot.
+ */
+START_TEST(test_plan_refuses_snapshots)
+{
+	const char *state = _i ? "running" : "stopped";
+	const char *snaps = "  snapshots:\n    - {name: s1}\n";
+	struct nc_run r;
+
+	write_spec("a", state, "true", snaps);
+	ck_assert_int_eq(sh(&r, APPLY), 0);
+	nc_run_free(&r);
+	ck_assert_int_eq(shq("qemu-img create -q -f qcow2 pool/v1-root.qcow2 4M"), 0);
+	write_spec("b", state, "true", snaps);
+	ck_assert_int_eq(sh(&r, PLAN), 1);
+	HAS(r.out, "cannot move VM v1 from cluster a to b: it has 1 snapshot on h1, which a move between clusters "
+		"does not carry");
+	HASNT(r.out, "migrate h1 -> h2");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, APPLY), 1);
+	nc_run_free(&r);
+	ck_assert(on_host("h1", "v1"));
+	ck_assert(!on_host("h2", "v1") && !on_host("h3", "v1"));
+	ck_assert(!_i || running_on("h1", "v1"));
+	ck_assert_int_eq(shq("test ! -e repo-a && test ! -e repo-b"), 0);
+	ck_assert_int_eq(sh(&r, "$NC snapshot list v1" OPTS), 0);
+	HAS(r.out, "s1 ");
+	nc_run_free(&r);
+}
+END_TEST
+
 Suite *nc_suite_xmigrate(void)
 {
 	Suite *s = suite_create("xmigrate");
@@ -652,6 +687,7 @@ Suite *nc_suite_xmigrate(void)
 	tcase_add_test(tc, test_plan_backup_method);
 	tcase_add_loop_test(tc, test_backup_move_faults, 0, 2);
 	tcase_add_test(tc, test_plan_refusals);
+	tcase_add_loop_test(tc, test_plan_refuses_snapshots, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
