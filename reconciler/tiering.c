@@ -482,6 +482,15 @@ struct nc_tier_state *nc_tier_prepare(struct nc_plan *p, size_t *alloc_n, const 
 					}
 				}
 			}
+			/* internal qcow2 snapshots do not follow a copy (blockcopy mirrors the active layer,
+			 * an offline copy converts it): the disk stays while the VM has snapshots */
+			if (dom->nsnaps && m.state == MV_MOVE) {
+				free(m.why);
+				m.state = MV_HELD;
+				m.why = nc_xasprintf("held in pool %s: VM %s has %zu snapshot%s, which a move between "
+						     "pools would not carry; delete them to let it move", cur->obj.meta.name.v,
+						     name, dom->nsnaps, dom->nsnaps == 1 ? "" : "s");
+			}
 			m.to = to;
 			m.to_path = vol_path(to, name, m.disk);
 			push(ts, &m);

@@ -327,6 +327,36 @@ START_TEST(test_validate_errors)
 }
 END_TEST
 
+/*
+ * A VM with snapshots keeps its disks where they are: a copy to another
+ * pool (blockcopy, or an offline convert) carries the active layer only,
+ * so its internal qcow2 snapshots would be lost while libvirt still lists
+ * them.  The plan says why; the disks move once the snapshot is gone.
+ */
+START_TEST(test_snapshots_hold_disks)
+{
+	struct nc_run r;
+
+	ck_assert_int_eq(shq("sed -i 's/^    - {name: data, pool: fast, size: 2GiB}$/&\\n  snapshots:\\n    - {name: s1}/' "
+			     "spec/all.yaml && grep -q 'name: s1' spec/all.yaml"), 0);
+	ck_assert_int_eq(shq(APPLY " >/dev/null"), 0);
+	write_policy("  rules:\n    - selector: {matchLabels: {data: cold}}\n      tier: archive\n");
+	ck_assert_int_eq(sh(&r, PLAN), 0);
+	HASNT(r.out, "a: move-volume");
+	HAS(r.out, "tiering: disk data of VM a held in pool fast: VM a has 1 snapshot, which a move between pools "
+		"would not carry");
+	HAS(r.out, "tiering: disk root of VM a held in pool fast: VM a has 1 snapshot");
+	nc_run_free(&r);
+	ck_assert_int_eq(shq(APPLY " >/dev/null"), 0);
+	ck_assert(uses("a", "root", "fast") && uses("a", "data", "fast"));
+	/* the snapshot no longer declared: deleted, then the disks move */
+	ck_assert_int_eq(shq("sed -i '/^  snapshots:$/d; /name: s1}$/d' spec/all.yaml && " APPLY " >/dev/null && "
+			     APPLY " >/dev/null"), 0);
+	ck_assert(uses("a", "root", "slow") && uses("a", "data", "slow"));
+	ck_assert_int_eq(shq(PLAN " >/dev/null"), 0);
+}
+END_TEST
+
 Suite *nc_suite_tier(void)
 {
 	Suite *s = suite_create("tier");
@@ -339,6 +369,7 @@ Suite *nc_suite_tier(void)
 	tcase_add_test(tc, test_idle_rule_and_hysteresis);
 	tcase_add_test(tc, test_failure_at_every_call);
 	tcase_add_test(tc, test_validate_errors);
+	tcase_add_test(tc, test_snapshots_hold_disks);
 	suite_add_tcase(s, tc);
 	return s;
 }
