@@ -56,7 +56,82 @@ struct nc_placement_state {
 		size_t *v;
 		size_t n, alloc;
 	} *on;
+	struct trial *trial;           /* the undo log of nc_placement_trial_begin, or NULL */
 };
+
+/* what a trial changed, to undo it (nc_placement_trial_end) */
+struct trial {
+	bool active, capacity_only;
+	size_t nplaced;                /* entries beyond this were added by the trial */
+	unsigned *mark;                /* host -> epoch it was saved in */
+	unsigned epoch;
+	size_t *hosts, nhosts;         /* hosts saved this trial, with their figures and lists */
+	struct nc_host_load *load;
+	struct host_list *lists;       /* copies (v reused from trial to trial) */
+	size_t ahosts;
+	struct trial_move { size_t slot, host; } *moves;   /* entry slot was on host */
+	size_t nmoves, amoves;
+};
+
+/* save host h's figures and list the first time a trial touches it */
+static void trial_save(struct nc_placement_state *ps, size_t h)
+{
+	struct trial *t = ps->trial;
+	struct host_list *l;
+
+	if (!t || !t->active || t->mark[h] == t->epoch)
+		return;
+	t->mark[h] = t->epoch;
+	if (t->nhosts == t->ahosts) {
+		size_t old = t->ahosts;
+
+		t->ahosts = t->ahosts ? t->ahosts * 2 : 16;
+		t->hosts = nc_xreallocarray(t->hosts, t->ahosts, sizeof(*t->hosts));
+		t->load = nc_xreallocarray(t->load, t->ahosts, sizeof(*t->load));
+		t->lists = nc_xreallocarray(t->lists, t->ahosts, sizeof(*t->lists));
+		memset(&t->lists[old], 0, (t->ahosts - old) * sizeof(*t->lists));
+	}
+	t->hosts[t->nhosts] = h;
+	t->load[t->nhosts] = ps->load[h];
+	l = &t->lists[t->nhosts];
+	if (l->alloc < ps->on[h].n) {
+		l->alloc = ps->on[h].n;
+		l->v = nc_xreallocarray(l->v, l->alloc, sizeof(*l->v));
+	}
+	l->n = ps->on[h].n;
+	if (l->n)
+		memcpy(l->v, ps->on[h].v, l->n * sizeof(*l->v));
+	t->nhosts++;
+}
+
+static void trial_moved(struct nc_placement_state *ps, size_t slot, size_t host)
+{
+	struct trial *t = ps->trial;
+
+	if (!t || !t->active)
+		return;
+	if (t->nmoves == t->amoves) {
+		t->amoves = t->amoves ? t->amoves * 2 : 16;
+		t->moves = nc_xreallocarray(t->moves, t->amoves, sizeof(*t->moves));
+	}
+	t->moves[t->nmoves].slot = slot;
+	t->moves[t->nmoves].host = host;
+	t->nmoves++;
+}
+
+static void trial_free(struct trial *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->ahosts; i++)
+		free(t->lists[i].v);
+	free(t->lists);
+	free(t->load);
+	free(t->hosts);
+	free(t->moves);
+	free(t->mark);
+	free(t);
+}
 
 static void list_add(struct host_list *l, size_t k)
 {
@@ -170,6 +245,7 @@ static void add_placed(struct nc_placement_state *ps, const struct nc_vm *vm, co
 		ps->aplaced = ps->aplaced ? ps->aplaced * 2 : 64;
 		ps->placed = nc_xreallocarray(ps->placed, ps->aplaced, sizeof(*ps->placed));
 	}
+	trial_save(ps, host);
 	p = &ps->placed[ps->nplaced];
 	p->vm = vm;
 	p->labels = vm ? &vm->labels : &no_labels;
@@ -258,12 +334,14 @@ void nc_placement_exclude(struct nc_placement_state *ps, size_t host, const char
 {
 	if (host >= ps->n || !ps->load[host].usable)
 		return;
+	trial_save(ps, host);
 	ps->load[host].usable = false;
 	ps->load[host].unusable = why;
 }
 
 void nc_placement_capacity_only(struct nc_placement_state *ps)
 {
+	/* a trial restores the flag itself (nc_placement_trial_end) */
 	ps->capacity_only = true;
 }
 
@@ -277,7 +355,59 @@ void nc_placement_free(struct nc_placement_state *ps)
 	free(ps->placed);
 	free(ps->load);
 	free(ps->vm_slot);
+	trial_free(ps->trial);
 	free(ps);
+}
+
+void nc_placement_trial_begin(struct nc_placement_state *ps)
+{
+	struct trial *t = ps->trial;
+
+	if (!t) {
+		t = ps->trial = nc_xcalloc(1, sizeof(*t));
+		t->mark = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*t->mark));
+	}
+	if (++t->epoch == 0) {   /* wrapped: no host may look saved */
+		memset(t->mark, 0, (ps->n ? ps->n : 1) * sizeof(*t->mark));
+		t->epoch = 1;
+	}
+	t->active = true;
+	t->capacity_only = ps->capacity_only;
+	t->nplaced = ps->nplaced;
+	t->nhosts = 0;
+	t->nmoves = 0;
+}
+
+void nc_placement_trial_end(struct nc_placement_state *ps)
+{
+	struct trial *t = ps->trial;
+	size_t i, nvm = ps->spec->nobjs[NC_KIND_VM];
+
+	if (!t || !t->active)
+		return;
+	for (i = t->nmoves; i-- > 0;)
+		ps->placed[t->moves[i].slot].host = t->moves[i].host;
+	for (i = 0; i < t->nhosts; i++) {
+		size_t h = t->hosts[i];
+
+		ps->load[h] = t->load[i];
+		/* the list only grew or shrank in place: its room holds the saved entries */
+		if (ps->on[h].alloc < t->lists[i].n) {
+			ps->on[h].alloc = t->lists[i].n;
+			ps->on[h].v = nc_xreallocarray(ps->on[h].v, ps->on[h].alloc, sizeof(*ps->on[h].v));
+		}
+		ps->on[h].n = t->lists[i].n;
+		if (t->lists[i].n)
+			memcpy(ps->on[h].v, t->lists[i].v, t->lists[i].n * sizeof(*ps->on[h].v));
+	}
+	if (ps->nplaced > t->nplaced) {
+		for (i = 0; i < nvm; i++)
+			if (ps->vm_slot[i] >= (ssize_t)t->nplaced)
+				ps->vm_slot[i] = -1;
+		ps->nplaced = t->nplaced;
+	}
+	ps->capacity_only = t->capacity_only;
+	t->active = false;
 }
 
 struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *ps)
@@ -286,6 +416,7 @@ struct nc_placement_state *nc_placement_clone(const struct nc_placement_state *p
 	size_t nvm = ps->spec->nobjs[NC_KIND_VM];
 
 	*c = *ps;
+	c->trial = NULL;
 	c->load = nc_xcalloc(ps->n ? ps->n : 1, sizeof(*c->load));
 	memcpy(c->load, ps->load, ps->n * sizeof(*c->load));
 	c->aplaced = ps->nplaced ? ps->nplaced : 1;
@@ -415,6 +546,32 @@ static void need_on(const struct nc_placement_state *ps, const struct nc_vm *vm,
 		*mem = 0;
 		*disk = 0;
 	}
+}
+
+/* what vm asks of any host, looked up once per choice instead of once per host */
+struct want {
+	const struct nc_policy *pol;
+	double vcpus, mem, disk;
+	int at;                        /* where it is placed now, or -1 */
+};
+
+static void want_of(const struct nc_placement_state *ps, const struct nc_vm *vm, struct want *out)
+{
+	out->pol = nc_placement_policy(ps->spec, vm);
+	out->vcpus = (double)vm->eff.vcpus.v;
+	out->mem = (double)vm->eff.memory.v;
+	out->disk = vm_disk(ps->spec, vm);
+	out->at = nc_placement_host_of(ps, vm);
+}
+
+/* need_on from a want: a VM being moved never counts against itself */
+static void want_on(const struct want *w, size_t host, double *vcpus, double *mem, double *disk)
+{
+	bool here = w->at == (int)host;
+
+	*vcpus = here ? 0 : w->vcpus;
+	*mem = here ? 0 : w->mem;
+	*disk = here ? 0 : w->disk;
 }
 
 int nc_placement_mode(const struct nc_placement_state *ps, const struct nc_vm *vm)
@@ -579,10 +736,10 @@ static bool observed_fits(const struct nc_placement_state *ps, const struct nc_v
 	return true;
 }
 
-bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
-		       struct nc_buf *why)
+static bool fits_want(const struct nc_placement_state *ps, const struct nc_vm *vm, const struct want *w,
+		      size_t i, struct nc_buf *why)
 {
-	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
+	const struct nc_policy *pol = w->pol;
 	const struct nc_host *h = ps->c->hosts[i].spec;
 	const struct nc_host_load *u = &ps->load[i];
 	const char *name = h->obj.meta.name.v;
@@ -621,7 +778,7 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 	}
 	if (!has_pools(ps, vm, i, why))
 		return false;
-	need_on(ps, vm, i, &vcpus, &mem, &disk);
+	want_on(w, i, &vcpus, &mem, &disk);
 	if (u->used_vcpus + vcpus > u->cap_vcpus) {
 		if (why)
 			nc_buf_addf(why, "; %s: needs %.0f vCPUs, %.0f of %.0f free", name, vcpus,
@@ -666,15 +823,25 @@ bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *
 	return true;
 }
 
-double nc_placement_score(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i)
+bool nc_placement_fits(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i,
+		       struct nc_buf *why)
 {
-	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
+	struct want w;
+
+	want_of(ps, vm, &w);
+	return fits_want(ps, vm, &w, i, why);
+}
+
+static double score_want(const struct nc_placement_state *ps, const struct nc_vm *vm, const struct want *wt,
+			 size_t i)
+{
+	const struct nc_policy *pol = wt->pol;
 	int strategy = pol && NC_IS_SET(pol->spec.strategy) ? pol->spec.strategy.v : NC_STRATEGY_SPREAD;
 	const struct nc_host_load *u = &ps->load[i];
 	double vcpus, mem, disk, free_mem, cpu_share, mem_share, score, bonus = 0;
 	size_t r;
 
-	need_on(ps, vm, i, &vcpus, &mem, &disk);
+	want_on(wt, i, &vcpus, &mem, &disk);
 	free_mem = (u->cap_memory - u->used_memory - mem) / u->cap_memory;
 	cpu_share = (u->used_vcpus + vcpus) / u->cap_vcpus;
 	mem_share = (u->used_memory + mem) / u->cap_memory;
@@ -708,29 +875,41 @@ double nc_placement_score(const struct nc_placement_state *ps, const struct nc_v
 	return score + bonus;
 }
 
+double nc_placement_score(const struct nc_placement_state *ps, const struct nc_vm *vm, size_t i)
+{
+	struct want w;
+
+	want_of(ps, vm, &w);
+	return score_want(ps, vm, &w, i);
+}
+
 int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, int exclude,
 			char **why)
 {
 	const struct nc_policy *pol = nc_placement_policy(ps->spec, vm);
 	int strategy = pol && NC_IS_SET(pol->spec.strategy) ? pol->spec.strategy.v : NC_STRATEGY_SPREAD;
 	struct nc_buf rej = NC_BUF_INIT;
+	struct want w;
 	double best_score = -INFINITY;
 	int best = -1;
 	size_t i;
 
+	want_of(ps, vm, &w);
 	for (i = 0; i < ps->n; i++) {
 		double score;
 
 		if ((int)i == exclude)
 			continue;
-		if (!nc_placement_fits(ps, vm, i, &rej))
+		if (!fits_want(ps, vm, &w, i, why ? &rej : NULL))
 			continue;
-		score = nc_placement_score(ps, vm, i);
+		score = score_want(ps, vm, &w, i);
 		if (score > best_score + 1e-12) {
 			best_score = score;
 			best = (int)i;
 		}
 	}
+	if (!why)
+		return best;
 	if (best < 0) {
 		*why = nc_xasprintf("no host fits%s%s", rej.len ? ": " : "", rej.len ? rej.buf + 2 : "");
 		nc_buf_release(&rej);
@@ -782,6 +961,9 @@ void nc_placement_put(struct nc_placement_state *ps, const struct nc_vm *vm, siz
 		return;
 	}
 	p = &ps->placed[ps->vm_slot[k]];
+	trial_save(ps, p->host);
+	trial_save(ps, to);
+	trial_moved(ps, (size_t)ps->vm_slot[k], p->host);
 	host_add(&ps->load[p->host], p, -1);
 	ps->load[p->host].vms--;
 	list_del(&ps->on[p->host], (size_t)ps->vm_slot[k]);

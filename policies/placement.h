@@ -82,6 +82,15 @@ void nc_placement_free(struct nc_placement_state *ps);
 void nc_placement_exclude(struct nc_placement_state *ps, size_t host, const char *why);
 /* From now on ignore affinity rules: capacity, pinning and selectors only. */
 void nc_placement_capacity_only(struct nc_placement_state *ps);
+/*
+ * A trial: what nc_placement_put, nc_placement_exclude and
+ * nc_placement_capacity_only change between _begin and _end is undone by
+ * _end, bit for bit (host figures, per-host lists in their order, entries),
+ * so a what-if (N+1: a host fails) costs what it touches, not a clone of the
+ * whole state.  Trials do not nest; one state is not shared between threads.
+ */
+void nc_placement_trial_begin(struct nc_placement_state *ps);
+void nc_placement_trial_end(struct nc_placement_state *ps);
 /* Index of vm in the spec's (sorted) VM list, or -1. */
 ssize_t nc_placement_vm_index(const struct nc_placement_state *ps, const struct nc_vm *vm);
 
@@ -93,7 +102,8 @@ double nc_placement_score(const struct nc_placement_state *ps, const struct nc_v
 /*
  * The best host for vm other than `exclude` (-1: none excluded), or -1 with
  * the reason each host was rejected.  *why (caller frees) explains the
- * choice.  Does not reserve: call nc_placement_put() for that.
+ * choice; why NULL: no explanation is built (the same choice, faster).
+ * Does not reserve: call nc_placement_put() for that.
  */
 int nc_placement_choose(struct nc_placement_state *ps, const struct nc_vm *vm, int exclude, char **why);
 /* Records vm on host `to` (placing it, or moving it from where it was). */

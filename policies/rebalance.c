@@ -59,56 +59,50 @@ static int victim_cmp(const void *pa, const void *pb)
 	return strcmp(a->vm->obj.meta.name.v, b->vm->obj.meta.name.v);
 }
 
-bool nc_n1_host(const struct nc_placement_state *ps, size_t host, struct nc_buf *stranded)
+/*
+ * The host fails in a trial on ps itself (policies/placement.h): its VMs
+ * leave it, largest first, each for the host nc_placement_choose picks; the
+ * trial's end puts everything back as it was.  The same choices as on a
+ * clone of the whole state, at the cost of the hosts the VMs land on.
+ */
+bool nc_n1_host(const struct nc_placement_state *cps, size_t host, struct nc_buf *stranded)
 {
-	struct nc_placement_state *c = nc_placement_clone(ps);
-	struct nc_host_load *l = (struct nc_host_load *)nc_placement_load(c, host);
+	/* changed during the call and restored bit for bit (as the lookup memo is) */
+	struct nc_placement_state *ps = (struct nc_placement_state *)cps;
+	const size_t *on;
 	struct victim *v;
-	size_t i, n = 0, nv = 0, lost = 0;
+	size_t i, n, nv = 0, lost = 0;
 
-	/* the host fails: its VMs leave it and must land on the others */
-	nc_placement_capacity_only(c);
-	l->usable = false;
-	l->unusable = "failed";
-	for (i = 0; i < nc_placement_count(c); i++) {
-		const struct nc_vm *vm;
-		size_t h;
-		double mem;
-
-		nc_placement_entry(c, i, &vm, &h, &mem);
-		if (h == host && vm)
-			n++;
-	}
+	on = nc_placement_on(ps, host, &n);
 	v = nc_xcalloc(n ? n : 1, sizeof(*v));
-	for (i = 0; i < nc_placement_count(c); i++) {
-		const struct nc_vm *vm;
-		size_t h;
-		double mem;
+	for (i = 0; i < n; i++) {
+		struct nc_placement_info e;
 
-		nc_placement_entry(c, i, &vm, &h, &mem);
-		if (h == host && vm) {
-			v[nv].vm = vm;
-			v[nv].memory = mem;
+		nc_placement_info(ps, on[i], &e);
+		if (e.vm) {
+			v[nv].vm = e.vm;
+			v[nv].memory = e.memory;
 			nv++;
 		}
 	}
 	if (nv > 1)
 		qsort(v, nv, sizeof(*v), victim_cmp);
+	nc_placement_trial_begin(ps);
+	nc_placement_capacity_only(ps);
+	nc_placement_exclude(ps, host, "failed");
 	for (i = 0; i < nv; i++) {
-		char *why = NULL;
-		int to = nc_placement_choose(c, v[i].vm, (int)host, &why);
+		int to = nc_placement_choose(ps, v[i].vm, (int)host, NULL);
 
-		free(why);
 		if (to < 0) {
 			lost++;
 			if (stranded)
 				nc_buf_addf(stranded, "%s%s", stranded->len ? ", " : "", v[i].vm->obj.meta.name.v);
 			continue;
 		}
-		nc_placement_put(c, v[i].vm, (size_t)to);
+		nc_placement_put(ps, v[i].vm, (size_t)to);
 	}
+	nc_placement_trial_end(ps);
 	free(v);
-	nc_placement_free(c);
 	return lost == 0;
 }
 
