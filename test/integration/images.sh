@@ -151,9 +151,11 @@ cmp -s "$P1/$BASE_VOL" "$T/images/base.qcow2" && cmp -s "$P2/$BASE_VOL" "$T/imag
 	ok "the uploaded volumes on h1 and h2 are the image, byte for byte" || fail "uploaded bytes"
 [ -e "$P1/$BASE_VOL.ok" ] && [ -e "$P2/$BASE_VOL.ok" ] && ! [ -e "$P2/$WEB_VOL" ] &&
 	ok "with their completion marks; web is only where a VM needs it" || fail "completion marks"
-virsh -c "$NC_HOST2_URI" vol-list novacron-local | grep -q "$BASE_VOL" &&
-	virsh -c "$NC_HOST2_URI" vol-dumpxml --pool novacron-local "$BASE_VOL" | grep -q "<format type='qcow2'/>" &&
-	ok "h2's daemon holds the volume, format qcow2" || fail "h2 volume"
+# whole outputs first (a grep -q that leaves a pipe early is a SIGPIPE under pipefail), shown on failure
+vl=$(virsh -c "$NC_HOST2_URI" vol-list novacron-local 2>&1) || true
+vx=$(virsh -c "$NC_HOST2_URI" vol-dumpxml --pool novacron-local "$BASE_VOL" 2>&1) || true
+grep -q "$BASE_VOL" <<<"$vl" && grep -q "<format type='qcow2'/>" <<<"$vx" &&
+	ok "h2's daemon holds the volume, format qcow2" || { printf '%s\n%s\n' "$vl" "$vx"; fail "h2 volume"; }
 qemu-img info -U "$P1/a-root.qcow2" | grep -q "backing file: $POOL/$BASE_VOL" &&
 	qemu-img info -U "$P1/a-root.qcow2" | grep -q "backing file format: qcow2" &&
 	ok "VM a's disk is a copy-on-write clone of the uploaded volume" || { qemu-img info -U "$P1/a-root.qcow2"; fail "clone a"; }
