@@ -14,14 +14,18 @@
 #                 each gives is measured (virsh domdirtyrate-calc) and printed, since under TCG
 #                 it depends on the machine and its load
 #   WSET=16       the guest's working set in MiB (of 64 MiB of memory)
+#   ONLY=REGEX    run only the settings whose name matches (grep -E), e.g. ONLY='defaults|tls'
 #   CAP=30        each migration's timeout in seconds (spec.migration.timeout): a run that has
 #                 not converged by then is aborted, and the table says so
 #
 # Each run is a `novacron apply` that moves the VM to the other host (placement.host), with the
 # setting in its spec.migration.  Figures from libvirt's statistics of the completed job
 # (`virsh domjobinfo --completed` on the destination; on the source for an aborted
-# one): time elapsed, downtime, bytes (memory + disk) processed; "aborted" when the timeout
-# stopped it.  Delay: this kernel has no sch_netem (zcat /proc/config.gz | grep NETEM), so the
+# one): time elapsed, downtime, memory processed ("job MiB"; libvirt 9.0 puts no disk figures
+# in the destination's statistics), and the bytes that crossed the WAN veth both ways during
+# the apply ("link MiB": memory, disks, TLS and protocol overhead); "aborted" when the timeout
+# stopped it.  "-": libvirt kept no statistics (an aborted job; any post-copy migration in
+# libvirt 9.0); "apply s" is the whole `novacron apply` (observe, plan, migrate) by the clock.  Delay: this kernel has no sch_netem (zcat /proc/config.gz | grep NETEM), so the
 # link has a rate and no added delay; the bench prints which.
 # The storage settings use a second VM whose 64 MiB disk is a qcow2 overlay (4 MiB written) of
 # an Image (32 MiB of data) present in both hosts' pools: full copies base + overlay, incremental
@@ -35,6 +39,7 @@ RATE=${RATE:-40mbit}
 SPINS=${SPINS:-0 500000}
 WSET=${WSET:-16}
 CAP=${CAP:-30}
+ONLY=${ONLY:-.}
 [ -x "$NC" ] || { echo "build novacron first (cmake --build build)" >&2; exit 1; }
 for c in virsh qemu-img qemu-io nsenter python3 gcc ld openssl; do
 	command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }
@@ -118,6 +123,10 @@ spec:
 YAML
 }
 apply() { "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve --allow-mass-delete >"$T/$1.log" 2>&1; }
+linkbytes() {   # bytes both ways over the WAN veth so far
+	nsenter --net="/proc/$(cat "$LV/netns.pid")/ns/net" ip -j -s link show nc-wan-a |
+		python3 -c 'import json, sys; s = json.load(sys.stdin)[0]["stats64"]; print(s["rx"]["bytes"] + s["tx"]["bytes"])'
+}
 other() { [ "$1" = h1 ] && echo h2 || echo h1; }
 rawstats() {   # rawstats HOST VM LOG -> "elapsed_ms downtime_ms bytes"
 	timeout 20 virsh -c "$(uri "$1")" domjobinfo "$2" --completed >"$3" 2>&1
@@ -166,28 +175,30 @@ for spin in $SPINS; do
 		timeout 20 virsh -c "$(uri $at)" domstats mem --dirtyrate 2>/dev/null | awk -F= '/dirtyrate.megabytes_per_second/{print $2}')
 	echo
 	echo "SPIN=$spin: the guest dirties ${rate:-?} MiB/s (virsh domdirtyrate-calc over 1 s: distinct pages, at most $WSET MiB/s)"
-	printf '%-26s %10s %10s %10s %10s  %s\n' setting "time s" "downtime" "MiB sent" "apply s" "result"
+	printf '%-26s %8s %9s %8s %9s %8s  %s\n' setting "time s" downtime "job MiB" "link MiB" "apply s" result
 	run_set() {   # run_set VMNAME LABEL MIGRATION
-		local vm=$1 label=$2 mig=$3 r res=() dst s0 s1
+		local vm=$1 label=$2 mig=$3 r res=() dst s0 s1 key=${2//[^A-Za-z0-9]/_}
 		for r in $(seq 1 "$RUNS"); do
 			dst=$(other $at)
 			if [ "$vm" = mem ]; then spec "$dst" running - "$mig"; else spec "$sat" stopped "$(other "$sat")" "$mig"; dst=$(other "$sat"); fi
-			s0=$(date +%s.%N)
-			apply "run-$spin-${label// /_}-$r"; rc=$?
-			s1=$(date +%s.%N)
+			s0=$(date +%s.%N); b0=$(linkbytes)
+			apply "run-$spin-$key-$r"; rc=$?
+			s1=$(date +%s.%N); b1=$(linkbytes)
 			if [ $rc = 0 ]; then
-				st=$(rawstats "$dst" "$vm" "$T/job-$spin-${label// /_}-$r.txt"); outcome=converged
-				grep -q "switched to post-copy" "$T/run-$spin-${label// /_}-$r.log" && outcome="converged (post-copy)"
+				st=$(rawstats "$dst" "$vm" "$T/job-$spin-$key-$r.txt"); outcome=converged
+				grep -q "switched to post-copy" "$T/run-$spin-$key-$r.log" && outcome="converged (post-copy)"
+				# libvirt 9.0 keeps no completed-job statistics on either side after a post-copy
+				# migration (domjobinfo --completed says "None"): the table shows "-"
 				if [ "$vm" = mem ]; then at=$dst; else sat=$dst; fi
 			else
 				src=$(other "$dst")
-				st=$(rawstats "$src" "$vm" "$T/job-$spin-${label// /_}-$r.txt")
-				if grep -q "timed out" "$T/run-$spin-${label// /_}-$r.log"; then outcome="aborted at the ${CAP}s cap"
-				else outcome="failed: $(grep -m1 -i error "$T/run-$spin-${label// /_}-$r.log" | cut -c1-60)"; fi
+				st=$(rawstats "$src" "$vm" "$T/job-$spin-$key-$r.txt")
+				if grep -q "timed out" "$T/run-$spin-$key-$r.log"; then outcome="aborted at the ${CAP}s cap"
+				else outcome="failed: $(grep -m1 -i error "$T/run-$spin-$key-$r.log" | cut -c1-60)"; fi
 				# back to a consistent spec for the next run
 				if [ "$vm" = mem ]; then spec "$at" running - "{}"; else spec "$at" stopped "$sat" "{}"; fi
 			fi
-			res+=("$st $(python3 -c "print($s1 - $s0)")|$outcome")
+			res+=("$st $(python3 -c "print($s1 - $s0)") $((b1 - b0))|$outcome")
 			sleep 2
 		done
 		printf '%s\n' "${res[@]}" | python3 -c '
@@ -195,20 +206,25 @@ import sys, statistics
 rows = [l.rstrip("\n").split("|") for l in sys.stdin if l.strip()]
 nums = [r[0].split() for r in rows]
 def med(i, f):
-    v = [f(n[i]) for n in nums if i == 3 or int(n[0]) > 0]   # an aborted job leaves no statistics
+    v = [f(n[i]) for n in nums if i >= 3 or int(n[0]) > 0]   # an aborted job leaves no statistics
     return statistics.median(v) if v else float("nan")
 outs = sorted(set(r[1] for r in rows))
-print("%-26s %10.1f %8.0f ms %10.1f %10.1f  %s" % (sys.argv[1], med(0, int) / 1000, med(1, int),
-      med(2, int) / 1048576, med(3, float), "; ".join(outs)))' "$label"
+f = lambda v, fmt: "-" if v != v else fmt % v   # nan: no statistics
+print("%-26s %8s %9s %8s %9.1f %8.1f  %s" % (sys.argv[1], f(med(0, int) / 1000, "%.1f"), f(med(1, int), "%.0f ms"),
+      f(med(2, int) / 1048576, "%.1f"), med(4, int) / 1048576, med(3, float), "; ".join(outs)))' "$label"
 	}
-	for s in "${SETTINGS[@]}"; do run_set mem "${s%%|*}" "${s#*|}"; done
+	for s in "${SETTINGS[@]}"; do echo "${s%%|*}" | grep -qE "$ONLY" && run_set mem "${s%%|*}" "${s#*|}"; done
 	# storage: the memory VM stops, the disk VM starts on h1
 	sat=h1
+	timeout 20 virsh -c "$(uri "$at")" destroy mem >/dev/null 2>&1   # the guest has no ACPI: stop fast
 	spec "$at" stopped h1 "{}" stopped
 	apply "stor-def-$spin" || { cat "$T/stor-def-$spin.log"; exit 1; }
 	inns 1 qemu-io -f qcow2 -c 'write -P 0x77 40M 4M' "$P/stor-root.qcow2" >/dev/null 2>&1 ||
 		echo "(could not write 4 MiB into stor's overlay on h1)"
 	spec "$at" stopped h1 "{}"
 	apply "stor-up-$spin" || { cat "$T/stor-up-$spin.log"; exit 1; }
-	for s in "${STORAGE[@]}"; do run_set stor "${s%%|*}" "${s#*|}"; done
+	printf '%s\n' "${STORAGE[@]}" | grep -qE "$ONLY" || continue
+	for s in "${STORAGE[@]}"; do echo "${s%%|*}" | grep -qE "$ONLY" && run_set stor "${s%%|*}" "${s#*|}"; done
+	# the disk VM must not run (with this round's kernel) beside the next round's guest
+	timeout 20 virsh -c "$(uri "$sat")" destroy stor >/dev/null 2>&1
 done
