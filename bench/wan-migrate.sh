@@ -161,13 +161,13 @@ STORAGE=(   # incremental first: after a full copy the destination's disk no lon
 
 echo "link: veth between two network namespaces, tbf rate $RATE; netem: $netem"
 echo "guest: 64 MiB, 1 vCPU (TCG), writes one word per 4 KiB page over $WSET MiB; cap ${CAP}s per migration; $RUNS run(s) per setting, medians"
+at=h1 sat=h1
 for spin in $SPINS; do
 	gcc -m32 -c -DWSET_MB="$WSET" -DSPIN="$spin" test/integration/wan-guest.S -o "$T/g.o" &&
 		ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/g.elf" "$T/g.o" || exit 1
-	# a new kernel file means a new domain: remove both VMs, then start the memory one on h1
-	rm -f "$T/spec/c.yaml"
-	apply "del-$spin"
-	at=h1
+	# the new kernel runs from the memory VM's next start: stop it (the guest has no ACPI:
+	# destroy), then start it where it is (h1 at first)
+	timeout 20 virsh -c "$(uri "$at")" destroy mem >/dev/null 2>&1
 	spec $at running - "{}"
 	apply "up-$spin" || { cat "$T/up-$spin.log"; exit 1; }
 	sleep 3
@@ -214,16 +214,16 @@ print("%-26s %8s %9s %8s %9.1f %8.1f  %s" % (sys.argv[1], f(med(0, int) / 1000, 
       f(med(2, int) / 1048576, "%.1f"), med(4, int) / 1048576, med(3, float), "; ".join(outs)))' "$label"
 	}
 	for s in "${SETTINGS[@]}"; do echo "${s%%|*}" | grep -qE "$ONLY" && run_set mem "${s%%|*}" "${s#*|}"; done
-	# storage: the memory VM stops, the disk VM starts on h1
-	sat=h1
-	timeout 20 virsh -c "$(uri "$at")" destroy mem >/dev/null 2>&1   # the guest has no ACPI: stop fast
-	spec "$at" stopped h1 "{}" stopped
-	apply "stor-def-$spin" || { cat "$T/stor-def-$spin.log"; exit 1; }
-	inns 1 qemu-io -f qcow2 -c 'write -P 0x77 40M 4M' "$P/stor-root.qcow2" >/dev/null 2>&1 ||
-		echo "(could not write 4 MiB into stor's overlay on h1)"
-	spec "$at" stopped h1 "{}"
-	apply "stor-up-$spin" || { cat "$T/stor-up-$spin.log"; exit 1; }
 	printf '%s\n' "${STORAGE[@]}" | grep -qE "$ONLY" || continue
+	# storage: the memory VM stops, the disk VM starts where the last round left it (h1 first;
+	# a later round starts from the disk the earlier one moved)
+	timeout 20 virsh -c "$(uri "$at")" destroy mem >/dev/null 2>&1   # the guest has no ACPI: stop fast
+	spec "$at" stopped "$sat" "{}" stopped
+	apply "stor-def-$spin" || { cat "$T/stor-def-$spin.log"; exit 1; }
+	inns "${sat#h}" qemu-io -f qcow2 -c 'write -P 0x77 40M 4M' "$P/stor-root.qcow2" >/dev/null 2>&1 ||
+		echo "(could not write 4 MiB into stor's overlay on $sat)"
+	spec "$at" stopped "$sat" "{}"
+	apply "stor-up-$spin" || { cat "$T/stor-up-$spin.log"; exit 1; }
 	for s in "${STORAGE[@]}"; do echo "${s%%|*}" | grep -qE "$ONLY" && run_set stor "${s%%|*}" "${s#*|}"; done
 	# the disk VM must not run (with this round's kernel) beside the next round's guest
 	timeout 20 virsh -c "$(uri "$sat")" destroy stor >/dev/null 2>&1
