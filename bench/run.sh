@@ -18,6 +18,12 @@
 #                                 at the end.  Needs about 8x the image size
 #                                 free under ${TMPDIR:-/tmp}.
 #
+#   bench/run.sh --backup-e2e [ARGS]  issue 17's end-to-end backup benchmark instead:
+#                                 bench/backup-e2e.sh ARGS (`novacron backup run`
+#                                 and `restore --as` on the libvirtd testbed, borg
+#                                 and restic on the same bytes; it builds in
+#                                 Release into build-release/ and cleans up)
+#
 #   bench/run.sh --telemetry [ARGS]  the telemetry benchmark instead (issue 13):
 #                                 nc-bench-telemetry ARGS (default: 500 sim
 #                                 hosts, 10,000 VMs, 1,000 alert rules); it
@@ -29,6 +35,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
 JOBS=$(nproc 2>/dev/null || echo 2)
+
+if [ "${1:-}" = --backup-e2e ]; then
+	shift
+	exec bench/backup-e2e.sh "$@"
+fi
 
 if [ "${1:-}" = --telemetry ]; then
 	shift

@@ -38,6 +38,7 @@ PKGS=(
 	nfs-common                 # /sbin/mount.nfs, which test/integration/netfs.sh binds its client over
 	libnfs-dev libfuse3-dev    # test/testbed/nfs-fuse.c: the user-space NFS client on FUSE
 	pkg-config                 # finds libnfs and fuse3 to build it
+	libnbd-bin                 # nbdcopy: bench/backup-e2e.sh's bound (qemu-nbd read/write throughput)
 )
 # guest-image.sh fetches (apt-get download) and unpacks, without installing them,
 # bookworm's linux-image-6.1.*-amd64 and busybox-static: nothing to install for those.
