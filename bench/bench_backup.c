@@ -393,6 +393,7 @@ static void backup(struct meas *m, char id[NC_BACKUP_ID_HEX + 1], const char *re
 
 	if (fd < 0)
 		die("open %s: %s", image, strerror(errno));
+	memset(&src, 0, sizeof(src));
 	src.read = src_read;
 	src.ctx = &fd;
 	du(repo, &a0, &d0);

@@ -186,6 +186,14 @@ static int snap_read(void *ctx, uint64_t offset, void *buf, size_t len, struct n
 	return nc_disk_snap_read(s->snap, s->disk, offset, buf, len, err);
 }
 
+static int snap_zeros(void *ctx, uint64_t offset, uint64_t len, struct nc_backup_extent **out,
+	size_t *out_n, struct nc_err *err)
+{
+	struct snap_src *s = ctx;
+
+	return nc_disk_snap_zeros(s->snap, s->disk, offset, len, out, out_n, err);
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -309,7 +317,9 @@ int nc_backup_vm(struct nc_backup_vm_result *out, const struct nc_spec *spec, st
 		struct nc_backup_meta m;
 		struct nc_backup_changes ch;
 		struct snap_src src = { snap, i };
-		struct nc_backup_source bs = { snap_read, &src };
+		/* zero extents are not read; runs of chunks are read up to 8 MiB at a time */
+		struct nc_backup_source bs = { .read = snap_read, .ctx = &src, .zeros = snap_zeros,
+					       .max_read = NC_DISK_READ_MAX };
 		struct nc_backup_disk_result *dr = &out->disks[out->ndisks];
 
 		for (j = 0; j < d.def.ndisks; j++)

@@ -187,7 +187,7 @@ static int backup_path(struct nc_backup_stats *st, struct nc_backup_repo *r, con
 	struct nc_err *err)
 {
 	struct fctx c = { .fd = open(path, O_RDONLY), .fail_after = fail_after };
-	struct nc_backup_source src = { src_read, &c };
+	struct nc_backup_source src = { .read = src_read, .ctx = &c };
 	int rc;
 
 	ck_assert_msg(c.fd >= 0, "%s: %s", path, strerror(errno));
@@ -569,6 +569,146 @@ START_TEST(test_threads_deterministic)
 END_TEST
 
 /* Odd sizes: a disk that is not a multiple of the chunk size, and an empty one. */
+/*
+ * A source that also reports zero extents (4 KiB blocks of the image that
+ * are all zero, merged) and takes runs of chunks: the same snapshot as
+ * reading chunk by chunk, with fewer bytes read, reads in offset order and
+ * never larger than max_read.
+ */
+struct zsrc {
+	struct fctx f;
+	const unsigned char *img;
+	size_t size;
+	size_t max_len;
+	uint64_t next_off;           /* reads come in offset order */
+	bool ordered;
+	long zero_calls;
+};
+
+static int zsrc_read(void *ctx, uint64_t off, void *buf, size_t len, struct nc_err *err)
+{
+	struct zsrc *z = ctx;
+
+	if (off < z->next_off)
+		z->ordered = false;
+	z->next_off = off + len;
+	if (len > z->max_len)
+		z->max_len = len;
+	return src_read(&z->f, off, buf, len, err);
+}
+
+static int zsrc_zeros(void *ctx, uint64_t off, uint64_t len, struct nc_backup_extent **out,
+	size_t *out_n, struct nc_err *err)
+{
+	struct zsrc *z = ctx;
+	struct nc_backup_extent *v = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t b;
+
+	(void)err;
+	z->zero_calls++;
+	ck_assert(off + len <= z->size);
+	for (b = off - off % 4096; b < off + len; b += 4096) {
+		size_t bl = z->size - b < 4096 ? z->size - b : 4096;
+		size_t i;
+
+		for (i = 0; i < bl && !z->img[b + i]; i++)
+			;
+		if (i < bl)
+			continue;
+		if (n && v[n - 1].offset + v[n - 1].length == b) {
+			v[n - 1].length += bl;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = nc_xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n].offset = b;
+		v[n].length = bl;
+		n++;
+	}
+	*out = v;
+	*out_n = n;
+	return 0;
+}
+
+START_TEST(test_source_zeros_and_runs)
+{
+	size_t size = 5 * MiB + 12345;
+	unsigned char *img = make_image(size, 11);
+	char *path = in_root("zdisk.img");
+	struct nc_backup_repo *r1 = repo_create("zrepo1", NULL), *r2 = repo_create("zrepo2", NULL);
+	struct nc_backup_meta m = { "vm", "vda", size, T2024, false, NULL, NULL };
+	struct nc_backup_extent ext[2] = { { 100, 5000 }, { 3 * MiB + 7, 300000 } };
+	struct nc_backup_changes ch = { ext, 2 };
+	struct nc_backup_stats a, b, a2, b2;
+	struct nc_err err = { "" };
+	struct zsrc z = { .img = img, .size = size, .ordered = true };
+	struct nc_backup_source src = { .read = zsrc_read, .ctx = &z, .zeros = zsrc_zeros,
+					.max_read = MiB + 1000 };
+	uint64_t s = 5;
+
+	memset(img + MiB, 0, 2 * NC_BACKUP_DEFAULT_CHUNK + 4096);     /* zero chunks for sure */
+	memset(img + size - 12345, 0, 12345);                          /* a zero short last chunk */
+	write_file(path, img, size);
+	backup_ok(&a, r1, path, &m, NULL);
+	z.f.fd = open(path, O_RDONLY);
+	z.f.fail_after = -1;
+	ck_assert(z.f.fd >= 0);
+	ck_assert_msg(nc_backup_write(&b, r2, &m, &src, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(a.id, b.id);
+	ck_assert_uint_eq(a.chunks_zero, b.chunks_zero);
+	ck_assert_uint_ge(a.chunks_zero, 3);
+	ck_assert_uint_eq(a.chunks_new, b.chunks_new);
+	ck_assert_uint_eq(a.bytes_stored, b.bytes_stored);
+	ck_assert_uint_eq(a.bytes_read, size);
+	ck_assert_uint_le(b.bytes_read + 3 * NC_BACKUP_DEFAULT_CHUNK, size);
+	ck_assert(z.ordered);
+	ck_assert_uint_eq(z.max_len, MiB);        /* whole chunks, up to max_read */
+	ck_assert_int_lt(z.f.reads, 16);
+	ck_assert_int_eq(z.zero_calls, 1);
+	restore_cmp(r2, b.id, img, size, false);
+
+	/* an increment from changed extents: the same too */
+	fill_random(img + ext[0].offset, ext[0].length, &s);
+	fill_random(img + ext[1].offset, ext[1].length, &s);
+	write_file(path, img, size);
+	m.parent = a.id;
+	m.time++;
+	backup_ok(&a2, r1, path, &m, &ch);
+	z.next_off = 0;
+	ck_assert_msg(nc_backup_write(&b2, r2, &m, &src, &ch, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(a2.id, b2.id);
+	ck_assert_uint_eq(a2.chunks_unchanged, b2.chunks_unchanged);
+	ck_assert_uint_eq(a2.chunks_delta, b2.chunks_delta);
+	ck_assert(z.ordered);
+	restore_cmp(r2, b2.id, img, size, false);
+
+	/* a read failing midway: the backup fails with the source's message, no snapshot */
+	z.next_off = 0;
+	z.f.reads = 0;
+	z.f.fail_after = 2;
+	m.parent = NULL;
+	m.time++;
+	ck_assert_int_lt(nc_backup_write(&b2, r2, &m, &src, NULL, &err), 0);
+	ck_assert_msg(strstr(err.msg, "simulated read failure"), "%s", err.msg);
+	{
+		struct nc_backup_snapshot *v;
+		size_t n;
+
+		ck_assert_int_eq(nc_backup_list(&v, &n, r2, &err), 0);
+		ck_assert_uint_eq(n, 2);
+		nc_backup_snapshots_free(v, n);
+	}
+	close(z.f.fd);
+	nc_backup_close(r1);
+	nc_backup_close(r2);
+	free(img);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_partial_last_chunk)
 {
 	const size_t size = MiB + 12345;
@@ -1780,6 +1920,7 @@ Suite *nc_suite_backup(void)
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_full_and_incremental);
 	tcase_add_test(tc, test_partial_last_chunk);
+	tcase_add_test(tc, test_source_zeros_and_runs);
 	tcase_add_test(tc, test_dedup_identical_images);
 	tcase_add_test(tc, test_threads_deterministic);
 	tcase_add_test(tc, test_encrypted);

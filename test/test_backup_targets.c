@@ -251,7 +251,7 @@ static int backup_mem(struct nc_backup_stats *st, struct nc_backup_repo *r,
 	const struct nc_backup_changes *ch, struct nc_err *err)
 {
 	struct mem m = { img, meta->disk_size, fail_after, 0 };
-	struct nc_backup_source src = { mem_read, &m };
+	struct nc_backup_source src = { .read = mem_read, .ctx = &m };
 
 	return nc_backup_write(st, r, meta, &src, ch, err);
 }

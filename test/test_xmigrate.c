@@ -176,7 +176,7 @@ static void backup(struct nc_backup_stats *st, struct nc_backup_repo *r, unsigne
 	int64_t t, const char *parent)
 {
 	struct mem m = { img, IMG_SIZE };
-	struct nc_backup_source src = { mem_read, &m };
+	struct nc_backup_source src = { .read = mem_read, .ctx = &m };
 	struct nc_backup_meta meta = { .vm = "web", .disk = "vda", .disk_size = IMG_SIZE,
 				       .time = t, .parent = parent };
 	struct nc_err err = { "" };

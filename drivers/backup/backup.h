@@ -283,15 +283,36 @@ struct nc_backup_meta {
 	const char *checkpoint;  /* libvirt checkpoint marking this point ([A-Za-z0-9._-]); NULL = none */
 };
 
-/* Reads exactly len bytes of the disk image at offset; 0 or negative. */
+/* Byte ranges of a disk: changed since the parent (dirty bitmap), or all zero. */
+struct nc_backup_extent {
+	uint64_t offset, length;
+};
+
+/*
+ * Where nc_backup_write() reads the disk image.  read() reads exactly len
+ * bytes at offset; 0 or negative.  It is called from one thread at a time,
+ * in offset order, but not necessarily the thread that called
+ * nc_backup_write() (a reader thread of the pipeline calls it, so reads
+ * overlap hashing, compression and stores).  The two fields after ctx are
+ * optional: a source given as { read, ctx } reads one chunk a call and
+ * reports no zeros.
+ *
+ * zeros: the extents of [offset, offset+len) known to read as zeros
+ * (sorted, merged; *out malloc'd, the caller frees it; NULL with 0), asked
+ * once for each run of chunks to be read before any of them is; a chunk
+ * wholly inside one is taken as an all-zero chunk without reading it (the
+ * same manifest as reading it: a zero chunk is never stored).  NULL: none.
+ *
+ * max_read: the largest read in bytes: consecutive chunks to be read are
+ * asked for together, up to this many bytes (rounded down to whole
+ * chunks); 0 = one chunk a call.
+ */
 struct nc_backup_source {
 	int (*read)(void *ctx, uint64_t offset, void *buf, size_t len, struct nc_err *err);
 	void *ctx;
-};
-
-/* Byte ranges of the disk changed since the parent (dirty bitmap). */
-struct nc_backup_extent {
-	uint64_t offset, length;
+	int (*zeros)(void *ctx, uint64_t offset, uint64_t len, struct nc_backup_extent **out,
+		size_t *out_n, struct nc_err *err);
+	size_t max_read;
 };
 struct nc_backup_changes {
 	const struct nc_backup_extent *v;
@@ -300,12 +321,12 @@ struct nc_backup_changes {
 
 struct nc_backup_stats {
 	char id[NC_BACKUP_ID_HEX + 1];   /* the new snapshot */
-	uint64_t bytes_read;             /* from the source */
+	uint64_t bytes_read;             /* from the source (chunks known zero are not read) */
 	uint64_t bytes_stored;           /* objects written: new chunks + manifest */
 	size_t chunks;                   /* in the snapshot */
 	size_t chunks_new;               /* read and stored */
 	size_t chunks_reused;            /* read, already in the repository */
-	size_t chunks_zero;              /* read, all zero */
+	size_t chunks_zero;              /* all zero (read, or known zero from the source's zeros()) */
 	size_t chunks_unchanged;         /* not read: taken from the parent */
 	size_t chunks_delta;             /* of chunks_new: stored as deltas on the parent's chunk */
 };

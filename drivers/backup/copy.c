@@ -233,6 +233,7 @@ static int copy_reencode(struct nc_backup_copy_stats *st, struct nc_backup_repo 
 	sr.r = src;
 	sr.s = s;
 	sr.cached = SIZE_MAX;
+	memset(&source, 0, sizeof(source));
 	source.read = snap_read;
 	source.ctx = &sr;
 	if (dst_parent(parent, dst, s, err) < 0)

@@ -1,8 +1,10 @@
 /*
  * backup/write.c - nc_backup_write(): one backup of one disk.
  *
- * nc_backup_write() is a pipeline (see "the backup pipeline" below): the
- * calling thread reads chunks in order into a small ring of slots, worker
+ * nc_backup_write() is a pipeline (see "the backup pipeline" below): a
+ * reader thread reads chunks in order into a ring of slots (runs of
+ * consecutive chunks with one read when the source allows; chunks the
+ * source reports as zero are not read), worker
  * threads (opts.threads) check each for zeros and hash it, the calling
  * thread decides in chunk order which are new (target exists(), or an
  * earlier chunk of the same backup still in flight), workers compress and
@@ -65,10 +67,13 @@ static int dirty_chunks(bool *dirty, const struct nc_backup_snapshot *s,
 
 /*
  * A slot carries one chunk through the pipeline.  States, in order:
- * FREE -> HASH (queued for a worker) -> HASHED -> (decided by the calling
- * thread: zero, reused, or new) -> ENCODE (new only, queued) -> ENCODED ->
- * stored -> FREE.  Workers change only HASH -> HASHED and ENCODE ->
- * ENCODED, under the mutex; everything else is the calling thread's.
+ * FREE -> (the reader thread reads it) -> HASH (queued for a worker) ->
+ * HASHED -> (decided by the calling thread: zero, reused, or new) ->
+ * ENCODE (new only, queued) -> ENCODED -> stored -> FREE.  Workers change
+ * only HASH -> HASHED and ENCODE -> ENCODED, the reader only FREE -> HASH,
+ * under the mutex; everything else is the calling thread's.  Slot k's
+ * buffer is mem + k * chunk_size, so consecutive slots are one buffer and
+ * the reader reads a run of consecutive chunks with one read().
  */
 enum slot_state { SLOT_FREE, SLOT_HASH, SLOT_HASHED, SLOT_ENCODE, SLOT_ENCODED };
 
@@ -94,13 +99,24 @@ struct slot {
 struct pipeline {
 	const struct nc_backup_repo *r;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work, done, space;
 	struct slot *slots;
+	unsigned char *mem;              /* every slot's buffer */
 	size_t nslots;
 	size_t *queue, qhead, qn;        /* slots waiting for a worker, FIFO */
 	bool stop;
 	pthread_t *th;
 	size_t nth;
+	pthread_t rth;                   /* the reader */
+	/* the reader thread: fills positions [rhead, rtail) of the ring in chunk order */
+	const struct nc_backup_source *src;
+	const struct nc_backup_snapshot *s;
+	const bool *need;                /* chunks to read */
+	size_t run_max;                  /* chunks a read */
+	size_t rtail, rhead;             /* positions read / freed by the calling thread */
+	bool rdone, rfailed;
+	struct nc_err rerr;
+	uint64_t bytes_read;
 };
 
 /*
@@ -147,7 +163,7 @@ static int slot_encode(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCt
 		&sl->err);
 }
 
-/* The work on one slot, in a worker or (no workers) in the calling thread. */
+/* The work on one slot, in a worker or in the calling thread. */
 static void slot_work(const struct nc_backup_repo *r, ZSTD_CCtx *cctx, ZSTD_DCtx *dctx,
 	struct slot *sl)
 {
@@ -191,32 +207,153 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Hands slot k (state HASH or ENCODE) to a worker, or does the work now. */
-static void slot_submit(struct pipeline *p, struct nc_backup_repo *r, size_t k)
+/* Queues slot k (state HASH or ENCODE) for a worker; the caller holds the mutex. */
+static void slot_queue_locked(struct pipeline *p, size_t k)
 {
-	struct slot *sl = &p->slots[k];
-
-	if (!p->nth) {
-		slot_work(r, r->cctx, r->dctx, sl);
-		sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
-		return;
-	}
-	pthread_mutex_lock(&p->mu);
 	p->queue[(p->qhead + p->qn++) % p->nslots] = k;
 	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
 }
 
 static enum slot_state slot_state(struct pipeline *p, size_t k)
 {
 	enum slot_state st;
 
-	if (!p->nth)
-		return p->slots[k].state;
 	pthread_mutex_lock(&p->mu);
 	st = p->slots[k].state;
 	pthread_mutex_unlock(&p->mu);
 	return st;
+}
+
+/*
+ * The reader thread: runs of consecutive chunks to be read (need), up to
+ * run_max chunks and never across the end of the ring, each read with one
+ * read() straight into the slots' buffer once that many slots are free.
+ * A failed read stops it (rfailed, rerr); what was read before goes on
+ * through the pipeline.
+ */
+static void *reader(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct nc_backup_snapshot *s = p->s;
+	size_t next = 0, j;
+
+	for (;;) {
+		size_t run = 1, want, k0;
+		uint64_t len = 0;
+		struct nc_err e2;
+		int rc;
+
+		while (next < s->nchunks && !p->need[next])
+			next++;
+		if (next >= s->nchunks)
+			break;
+		while (next + run < s->nchunks && run < p->run_max && p->need[next + run])
+			run++;
+		pthread_mutex_lock(&p->mu);
+		for (;;) {
+			size_t contig = p->nslots - p->rtail % p->nslots;
+
+			want = run < contig ? run : contig;
+			if (p->stop || p->nslots - (p->rtail - p->rhead) >= want)
+				break;
+			pthread_cond_wait(&p->space, &p->mu);
+		}
+		k0 = p->rtail % p->nslots;
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		for (j = 0; j < want; j++) {
+			struct slot *sl = &p->slots[k0 + j];
+
+			sl->idx = next + j;
+			sl->len = nc_bk_chunk_len(s->disk_size, s->chunk_size, next + j);
+			len += sl->len;
+		}
+		rc = p->src->read(p->src->ctx, (uint64_t)next * s->chunk_size, p->slots[k0].buf,
+			(size_t)len, &e2);
+		pthread_mutex_lock(&p->mu);
+		if (rc < 0) {
+			p->rfailed = true;
+			p->rerr = e2;
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		p->bytes_read += len;
+		for (j = 0; j < want; j++) {
+			p->slots[k0 + j].state = SLOT_HASH;
+			slot_queue_locked(p, k0 + j);
+		}
+		pthread_cond_broadcast(&p->work);
+		p->rtail += want;
+		pthread_cond_signal(&p->done);
+		pthread_mutex_unlock(&p->mu);
+		next += want;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->rdone = true;
+	pthread_cond_signal(&p->done);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/*
+ * need[i]: chunk i is to be read.  Chunks dirty (NULL: all) does not mark
+ * are the parent's (unchanged); of the others, those the source's zeros()
+ * says are wholly zero are zero chunks, not read.
+ */
+static int plan_reads(bool *need, struct nc_backup_stats *st, struct nc_backup_snapshot *s,
+	const struct nc_backup_snapshot *parent, const bool *dirty,
+	const struct nc_backup_source *src, struct nc_err *err)
+{
+	uint64_t cs = s->chunk_size;
+	size_t i = 0, j, k;
+
+	for (i = 0; i < s->nchunks; i++) {
+		need[i] = !dirty || dirty[i];
+		if (!need[i]) {
+			memcpy(s->chunks[i], parent->chunks[i], 32);
+			memcpy(s->bases[i], parent->bases[i], 32);
+			st->chunks_unchanged++;
+		}
+	}
+	if (!src->zeros)
+		return 0;
+	for (i = 0; i < s->nchunks;) {
+		struct nc_backup_extent *z = NULL;
+		size_t nz = 0;
+		uint64_t off, end;
+
+		if (!need[i]) {
+			i++;
+			continue;
+		}
+		for (j = i; j < s->nchunks && need[j]; j++)
+			;
+		off = (uint64_t)i * cs;
+		end = j == s->nchunks ? s->disk_size : (uint64_t)j * cs;
+		if (src->zeros(src->ctx, off, end - off, &z, &nz, err) < 0)
+			return -1;
+		for (k = 0; k < nz; k++) {
+			uint64_t a = z[k].offset, b = z[k].offset + z[k].length, c;
+
+			if (a < off)
+				a = off;
+			if (b > end)
+				b = end;
+			/* the chunks wholly inside [a, b); the disk's last one may be short */
+			for (c = (a + cs - 1) / cs; c < j && c * cs + nc_bk_chunk_len(s->disk_size, s->chunk_size, c) <= b; c++) {
+				if (need[c]) {
+					need[c] = false;
+					st->chunks_zero++;   /* s->chunks[c] stays 32 zero bytes */
+				}
+			}
+		}
+		free(z);
+		i = j;
+	}
+	return 0;
 }
 
 /*
@@ -312,22 +449,26 @@ static int stored_base(struct nc_backup_repo *r, const char *name, unsigned char
 /*
  * Reads, hashes, deduplicates, compresses and stores the chunks of s that
  * dirty (NULL: all) marks, taking the others' ids from parent; fills
- * s->chunks, s->bases and the chunk counts of st.  The ring holds a few
- * slots per worker: the calling thread waits only when the oldest slot is
- * not done.  A new chunk whose parent chunk (same index, same length) is
- * stored has that chunk's base (the chunk itself when it is full) fetched
- * by the calling thread; the worker then stores it as a delta on it when
- * that is smaller (slot_encode).
+ * s->chunks, s->bases and the chunk counts of st.  A reader thread reads
+ * (runs of up to src->max_read bytes) into a ring of slots ahead of the
+ * workers; the calling thread decides and stores in chunk order, and
+ * waits only when the oldest slot is not done (doing queued work itself
+ * meanwhile, all of it when there are no workers).  A new chunk whose
+ * parent chunk (same index, same length) is stored has that chunk's base
+ * (the chunk itself when it is full) fetched by the calling thread; the
+ * worker then stores it as a delta on it when that is smaller
+ * (slot_encode).
  */
+#define RING_BYTES (32u << 20)          /* the slots' buffers with max_read */
+
 static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 	struct nc_backup_snapshot *s, const struct nc_backup_snapshot *parent, const bool *dirty,
 	const struct nc_backup_source *src, struct nc_err *err)
 {
 	struct pipeline p;
 	struct idmap map;
-	struct nc_err rerr;
-	size_t next = 0, head = 0, dpos = 0, tail = 0, k;
-	bool read_failed = false;
+	size_t head = 0, dpos = 0, tail = 0, k;
+	bool *need = NULL, reading = false, rdone = false;
 	int ret = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -336,15 +477,30 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 		if (memcmp(parent->chunks[k], nc_bk_zero_id, 32) != 0)
 			idmap_put(&map, parent->chunks[k], parent->bases[k]);
 	p.r = r;
+	p.src = src;
+	p.s = s;
 	p.nth = r->threads > 1 ? r->threads : 0;
-	p.nslots = p.nth ? 4 * p.nth + 2 : 1;
+	p.nslots = p.nth ? 4 * p.nth + 2 : 2;
+	p.run_max = src->max_read / r->chunk_size;
+	if (p.run_max < 1)
+		p.run_max = 1;
+	if (src->max_read && p.nslots < RING_BYTES / r->chunk_size)
+		p.nslots = RING_BYTES / r->chunk_size;
+	if (p.nslots < 2 * p.run_max)
+		p.nslots = 2 * p.run_max;
 	p.slots = nc_xcalloc(p.nslots, sizeof(*p.slots));
 	p.queue = nc_xcalloc(p.nslots, sizeof(*p.queue));
+	p.mem = nc_xmalloc(p.nslots * (size_t)r->chunk_size);
 	for (k = 0; k < p.nslots; k++)
-		p.slots[k].buf = nc_xmalloc(r->chunk_size);
+		p.slots[k].buf = p.mem + k * (size_t)r->chunk_size;
+	need = nc_xcalloc(s->nchunks ? s->nchunks : 1, sizeof(*need));
+	p.need = need;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.work, NULL);
 	pthread_cond_init(&p.done, NULL);
+	pthread_cond_init(&p.space, NULL);
+	if (plan_reads(need, st, s, parent, dirty, src, err) < 0)
+		goto out;
 	if (p.nth) {
 		p.th = nc_xcalloc(p.nth, sizeof(*p.th));
 		for (k = 0; k < p.nth; k++)
@@ -352,9 +508,18 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 				break;
 		p.nth = k;    /* as many as could start; none: the calling thread works */
 	}
+	if (pthread_create(&p.rth, NULL, reader, &p) != 0) {
+		nc_err_set(err, "backup: cannot start the reader thread");
+		goto out;
+	}
+	reading = true;
 	for (;;) {
 		bool progress = false;
 
+		pthread_mutex_lock(&p.mu);
+		tail = p.rtail;
+		rdone = p.rdone;
+		pthread_mutex_unlock(&p.mu);
 		/* decide, in chunk order: zero, already stored, or new */
 		while (dpos < tail && slot_state(&p, dpos % p.nslots) == SLOT_HASHED) {
 			struct slot *sl = &p.slots[dpos % p.nslots];
@@ -417,8 +582,10 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 				else if (rc < 0)
 					goto out;
 			}
+			pthread_mutex_lock(&p.mu);
 			sl->state = SLOT_ENCODE;
-			slot_submit(&p, r, (dpos - 1) % p.nslots);
+			slot_queue_locked(&p, (dpos - 1) % p.nslots);
+			pthread_mutex_unlock(&p.mu);
 		}
 		/* store, in chunk order */
 		while (head < dpos) {
@@ -447,67 +614,66 @@ static int backup_chunks(struct nc_backup_stats *st, struct nc_backup_repo *r,
 			if (!sl->zero)
 				idmap_put(&map, s->chunks[sl->idx], s->bases[sl->idx]);
 			sl->fresh = sl->dup = sl->delta = false;
-			sl->state = SLOT_FREE;
 			head++;
+			pthread_mutex_lock(&p.mu);
+			sl->state = SLOT_FREE;
+			p.rhead = head;
+			pthread_cond_signal(&p.space);
+			pthread_mutex_unlock(&p.mu);
 			progress = true;
 		}
-		/* read the next chunk to be read into a free slot */
-		while (next < s->nchunks && dirty && !dirty[next]) {
-			memcpy(s->chunks[next], parent->chunks[next], 32);
-			memcpy(s->bases[next], parent->bases[next], 32);
-			st->chunks_unchanged++;
-			next++;
-		}
-		if (next < s->nchunks && !read_failed && tail - head < p.nslots) {
-			struct slot *sl = &p.slots[tail % p.nslots];
+		if (head == tail && rdone)
+			break;
+		if (progress)
+			continue;
+		/* nothing to do until the oldest undecided or unstored slot is done, or more is read:
+		 * meanwhile do queued work (all of it when there are no workers) */
+		pthread_mutex_lock(&p.mu);
+		while (!(dpos < p.rtail && p.slots[dpos % p.nslots].state == SLOT_HASHED) &&
+		       !(head < dpos && p.slots[head % p.nslots].state == SLOT_ENCODED) &&
+		       !(p.rdone && head == p.rtail)) {
+			if (p.qn) {
+				struct slot *sl = &p.slots[p.queue[p.qhead]];
 
-			sl->idx = next;
-			sl->len = nc_bk_chunk_len(s->disk_size, s->chunk_size, next);
-			if (src->read(src->ctx, (uint64_t)next * s->chunk_size, sl->buf, sl->len,
-				&rerr) < 0) {
-				/* store what was read before (as one thread would have), then fail */
-				read_failed = true;
+				p.qhead = (p.qhead + 1) % p.nslots;
+				p.qn--;
+				pthread_mutex_unlock(&p.mu);
+				slot_work(r, r->cctx, r->dctx, sl);
+				pthread_mutex_lock(&p.mu);
+				sl->state = sl->state == SLOT_HASH ? SLOT_HASHED : SLOT_ENCODED;
 				continue;
 			}
-			st->bytes_read += sl->len;
-			sl->state = SLOT_HASH;
-			slot_submit(&p, r, tail % p.nslots);
-			next++;
-			tail++;
-			continue;
-		}
-		if (head == tail && (next == s->nchunks || read_failed))
-			break;
-		if (progress || !p.nth)
-			continue;
-		/* nothing to do until the oldest undecided or unstored slot is done */
-		pthread_mutex_lock(&p.mu);
-		while (!(dpos < tail && p.slots[dpos % p.nslots].state == SLOT_HASHED) &&
-		       !(head < dpos && p.slots[head % p.nslots].state == SLOT_ENCODED))
 			pthread_cond_wait(&p.done, &p.mu);
+		}
 		pthread_mutex_unlock(&p.mu);
 	}
-	if (read_failed) {
-		*err = rerr;
+	if (p.rfailed) {
+		*err = p.rerr;
 		goto out;
 	}
+	st->bytes_read += p.bytes_read;
 	ret = 0;
 out:
 	pthread_mutex_lock(&p.mu);
 	p.stop = true;
 	pthread_cond_broadcast(&p.work);
+	pthread_cond_broadcast(&p.space);
 	pthread_mutex_unlock(&p.mu);
+	if (reading)
+		pthread_join(p.rth, NULL);
 	for (k = 0; k < p.nth; k++)
 		pthread_join(p.th[k], NULL);
 	for (k = 0; k < p.nslots; k++) {
-		free(p.slots[k].buf);
 		free(p.slots[k].obj);
 		free(p.slots[k].bobj);
 	}
 	idmap_free(&map);
 	pthread_cond_destroy(&p.work);
 	pthread_cond_destroy(&p.done);
+	pthread_cond_destroy(&p.space);
 	pthread_mutex_destroy(&p.mu);
+	free(need);
+	free(p.mem);
 	free(p.slots);
 	free(p.queue);
 	free(p.th);

@@ -261,20 +261,82 @@ out:
 	return h;
 }
 
+/*
+ * A large read as several NBD requests of AIO_REQ bytes, up to AIO_MAX of
+ * them in flight at once (libnbd's asynchronous API), so that the server
+ * works on the next while the last is on the wire; a read of at most
+ * AIO_REQ is one synchronous request.  Returns only once no request is in
+ * flight (buf is the caller's).
+ */
+#define AIO_REQ (1u << 20)
+#define AIO_MAX 8u
+
+struct aio_state {
+	unsigned inflight;
+	int error;                   /* errno of the first failed request */
+};
+
+static int aio_done(void *user_data, int *error)
+{
+	struct aio_state *a = user_data;
+
+	if (*error && !a->error)
+		a->error = *error;
+	a->inflight--;
+	return 1;                    /* retire the command */
+}
+
 static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t len, struct nc_err *err)
 {
+	struct aio_state a = { 0, 0 };
 	unsigned char *b = buf;
+	size_t done = 0;
+	bool failed = false;
 
-	while (len) {
-		size_t n = len > IO_MAX ? IO_MAX : len;
+	if (len <= AIO_REQ) {
+		if (nbd_pread(h, b, len, off, 0) < 0) {
+			char *what = nc_xasprintf("NBD read of %zu bytes at %llu", len, (unsigned long long)off);
 
-		if (nbd_pread(h, b, n, off, 0) < 0)
-			return nbd_fail(err, "NBD read");
-		b += n;
-		off += n;
-		len -= n;
+			nbd_fail(err, what);
+			free(what);
+			return -1;
+		}
+		return 0;
 	}
-	return 0;
+	while ((done < len && !failed && !a.error) || a.inflight) {
+		while (done < len && !failed && !a.error && a.inflight < AIO_MAX) {
+			size_t n = len - done > AIO_REQ ? AIO_REQ : len - done;
+			nbd_completion_callback cb = { .callback = aio_done, .user_data = &a };
+
+			if (nbd_aio_pread(h, b + done, n, off + done, cb, 0) < 0) {
+				char *what = nc_xasprintf("NBD read at %llu", (unsigned long long)(off + done));
+
+				nbd_fail(err, what);
+				free(what);
+				failed = true;
+				break;
+			}
+			a.inflight++;
+			done += n;
+		}
+		if (!a.inflight)
+			break;
+		if (nbd_poll(h, -1) < 0) {
+			if (!failed && !a.error)
+				nbd_fail(err, "NBD read");
+			failed = true;
+			if (nbd_aio_is_dead(h) || nbd_aio_is_closed(h))
+				break;   /* libnbd completed (failed) every request still in flight */
+		}
+	}
+	if (a.error && !failed) {
+		const char *m = nbd_get_error();
+
+		nc_err_set(err, "NBD read of %zu bytes at %llu: %s", len, (unsigned long long)off,
+			   m && *m ? m : strerror(a.error));
+		failed = true;
+	}
+	return failed ? -1 : 0;
 }
 
 /*

@@ -111,7 +111,14 @@ struct nc_disk_snap_opts {
 
 int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, const char *domain,
 	const struct nc_disk_snap_opts *o, struct nc_err *err);
-/* Reads len bytes of disk i at offset; past the disk's end is refused. */
+/*
+ * Reads len bytes of disk i at offset; past the disk's end is refused.  An
+ * NBD read larger than 1 MiB goes out as 1 MiB requests, up to 8 in flight
+ * (libnbd's asynchronous API); it returns when all have completed.  A
+ * backup reads up to NC_DISK_READ_MAX at a time (struct nc_backup_source
+ * max_read).
+ */
+#define NC_DISK_READ_MAX (8u << 20)
 int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *buf, size_t len,
 	struct nc_err *err);
 /*
