@@ -176,10 +176,15 @@ static int snap_read(void *ctx, uint64_t offset, void *buf, size_t len, struct n
 	static long reads;
 	const char *stall = getenv("NOVACRON_BACKUP_STALL_AT");
 
-	/* test switch: stop dead at the k-th read, as a backup killed midway would */
+	/* test switch: stop dead at the k-th read, as a backup killed midway would; with
+	 * NOVACRON_BACKUP_STALL_UNTIL=FILE, go on once FILE exists (a test kills qemu-nbd meanwhile) */
 	if (stall && ++reads == atol(stall)) {
+		const char *until = getenv("NOVACRON_BACKUP_STALL_UNTIL");
+
 		fprintf(stderr, "backup: stalled at read %ld (NOVACRON_BACKUP_STALL_AT)\n", reads);
-		for (;;)
+		while (until && *until && access(until, F_OK) != 0)
+			usleep(20 * 1000);
+		while (!until || !*until)
 			pause();
 	}
 

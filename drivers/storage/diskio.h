@@ -48,8 +48,9 @@
  *                    otherwise it fails with "disk vda of VM x: /path does
  *                    not exist (simulated hosts have no disk data)".
  * Zero extents (NBD "base:allocation", NBD_STATE_ZERO) are reported so a
- * reader can skip them; for rbd disks of a shut-off domain none are
- * reported.
+ * reader can skip them (a backup asks before reading each run of chunks
+ * and does not read the chunks wholly inside); for rbd disks of a shut-off
+ * domain none are reported.
  *
  * nc_disk_snap_end(success): closes the readers and ends the libvirt
  * backup job (virDomainAbortJob); on success keeps the new checkpoint and
