@@ -449,18 +449,33 @@ static int sink_zero(void *ctx, uint64_t offset, uint64_t len, struct nc_err *er
 	return nc_disk_writer_zero(sk->w, offset, len, err);
 }
 
-int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r,
+static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
+	const char *vol, uint64_t min_size, bool verified, struct nc_err *err);
+
+int nc_restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
 	const char *vol, uint64_t min_size, struct nc_err *err)
 {
-	if (nc_backup_verify_snapshot(NULL, r, s, err) < 0)
-		return -1;
-	return nc_restore_disk_verified(st, NULL, r, s, host, pool, vol, min_size, err);
+	return restore_disk(st, created, r, s, host, pool, vol, min_size, false, err);
 }
 
 int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	struct nc_backup_repo *r, const struct nc_backup_snapshot *s, struct nc_host_conn *host,
 	const struct nc_pool_def *pool, const char *vol, uint64_t min_size, struct nc_err *err)
+{
+	return restore_disk(st, created, r, s, host, pool, vol, min_size, true, err);
+}
+
+/*
+ * verified: every chunk was checked already.  Otherwise, a volume that
+ * exists is verified before its first byte is written; a volume this
+ * restore creates is written in one pass that checks each chunk as it
+ * writes it, and deleted again if any fails (docs/backup.md, "Restore").
+ */
+static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
+	const char *vol, uint64_t min_size, bool verified, struct nc_err *err)
 {
 	struct nc_volume info;
 	struct vol_sink sk = { NULL, 0, 0 };
@@ -476,6 +491,15 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	memset(&info, 0, sizeof(info));
 	if (nc_vol_info(host, pool, vol, &info, err) < 0)
 		return -1;
+	if (info.exists && !verified) {
+		struct nc_err e1;
+
+		if (nc_backup_verify_snapshot(NULL, r, s, &e1) < 0) {
+			*err = e1;
+			goto out;
+		}
+		verified = true;
+	}
 	if (!info.exists) {
 		if (nc_vol_create(host, pool, vol, size, NULL, err) < 0)
 			goto out;
@@ -493,7 +517,10 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	if (nc_disk_writer_open(&sk.w, path, info.format ? info.format : (rbd ? "raw" : "qcow2"), rbd,
 				pool->ceph_conf, pool->ceph_user, pool->key_file, err) < 0)
 		goto out;
-	ret = nc_backup_restore_snapshot(st, r, s, &sink, err);
+	if (made)
+		nc_disk_writer_set_fresh(sk.w);   /* reads as zeros: zero chunks stay holes */
+	ret = verified ? nc_backup_restore_snapshot(st, r, s, &sink, err)
+		       : nc_backup_restore_snapshot_once(st, r, s, &sink, err);
 	/* a volume larger than the backup reads as zeros past its end */
 	if (ret == 0 && info.capacity > s->disk_size)
 		ret = nc_disk_writer_zero(sk.w, s->disk_size, info.capacity - s->disk_size, err);
@@ -576,7 +603,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 	int ret = -1;
 	bool observed = false, built = false;
 	struct restore_disk {
-		bool use, created;
+		bool use, created, exists;
 		struct nc_pool_def pd;
 		char *vol;
 		uint64_t min_size;
@@ -687,11 +714,30 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 		todo[i].vol = nc_disk_volume_name(pool, target_name, set[i].disk);
 		todo[i].min_size = NC_IS_SET(k->size) ? k->size.v : 0;
 	}
-	/* every chunk of every disk is checked before the first byte is written anywhere */
+	/*
+	 * Every chunk of every disk going into an existing volume is checked before the first
+	 * byte is written anywhere.  A disk going into a new volume is written in one pass that
+	 * checks each chunk as it goes (nothing to lose: the volume is deleted if it fails); those
+	 * are written first, so that such a failure leaves the existing volumes untouched.
+	 */
 	for (i = 0; i < nset; i++) {
+		struct nc_volume info;
 		struct nc_err e1;
 
 		if (!todo[i].use)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (nc_vol_info(c.hosts[host].conn, &todo[i].pd, todo[i].vol, &info, &e1) < 0) {
+			nc_err_set(err, "disk %s: %s", set[i].disk, e1.msg);
+			goto out;
+		}
+		todo[i].exists = info.exists;
+		nc_volume_release(&info);
+	}
+	for (i = 0; i < nset; i++) {
+		struct nc_err e1;
+
+		if (!todo[i].use || !todo[i].exists)
 			continue;
 		say(progress, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
 		if (nc_backup_verify_snapshot(NULL, r, &set[i], &e1) < 0) {
@@ -700,17 +746,24 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 			goto out;
 		}
 	}
-	for (i = 0; i < nset; i++) {
+	for (j = 0; j < 2 * nset; j++) {
 		struct nc_backup_restore_stats st;
 		struct nc_err e1;
 		char sz[32];
+		int rc;
 
-		if (!todo[i].use)
+		i = j % nset;
+		if (!todo[i].use || todo[i].exists != (j >= nset))
 			continue;
-		say(progress, "restore %s disk %s from %.16s into %s/%s\n", target_name, set[i].disk, set[i].id,
-		    todo[i].pd.name, todo[i].vol);
-		if (nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn, &todo[i].pd,
-					     todo[i].vol, todo[i].min_size, &e1) < 0) {
+		say(progress, "restore %s disk %s from %.16s into %s/%s%s\n", target_name, set[i].disk, set[i].id,
+		    todo[i].pd.name, todo[i].vol, todo[i].exists ? "" : " (new volume: written as verified)");
+		if (todo[i].exists)
+			rc = nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn,
+						      &todo[i].pd, todo[i].vol, todo[i].min_size, &e1);
+		else
+			rc = nc_restore_disk(&st, &todo[i].created, r, &set[i], c.hosts[host].conn, &todo[i].pd,
+					     todo[i].vol, todo[i].min_size, &e1);
+		if (rc < 0) {
 			nc_err_set(err, "disk %s: %s", set[i].disk, e1.msg);
 			goto out;
 		}

@@ -69,16 +69,19 @@ int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_bac
 
 /*
  * Writes snapshot s into volume vol of pool on host (creating it, size at
- * least the snapshot's, or growing it).  nc_restore_disk() first verifies
- * every chunk of s (nc_backup_verify_snapshot) and touches nothing when one
- * fails; nc_restore_disk_verified() is for a caller that verified every
- * disk of a set first (it still checks each chunk as it writes).  Either
- * deletes the volume again when it created it and the write failed, so a
- * half-written new volume never looks like a good one; *created (may be
- * NULL) says on success whether the volume was made here.
+ * least the snapshot's, or growing it).  nc_restore_disk(): when the
+ * volume exists, first verifies every chunk of s (nc_backup_verify_snapshot)
+ * and touches nothing when one fails; when it does not, creates it and
+ * writes it in one pass that checks each chunk as it writes it
+ * (nc_backup_restore_snapshot_once), zero chunks left as holes.
+ * nc_restore_disk_verified() is for a caller that verified every disk of a
+ * set first (it still checks each chunk as it writes).  Either deletes the
+ * volume again when it created it and the write failed, so a half-written
+ * new volume never looks like a good one; *created (may be NULL) says on
+ * success whether the volume was made here.
  * NOVACRON_RESTORE_FAIL_AT=K (a test switch) fails the K-th write.
  */
-int nc_restore_disk(struct nc_backup_restore_stats *st, struct nc_backup_repo *r,
+int nc_restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
 	const char *vol, uint64_t min_size, struct nc_err *err);
 int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,

@@ -58,7 +58,7 @@ static int restore_one(struct nc_host_conn *conn, const struct nc_spec *spec, co
 		ret = nc_vol_create(conn, pd, vol, size, NULL, err);
 		goto out;
 	}
-	ret = nc_restore_disk(NULL, r, &set[i], conn, pd, vol, size, err);
+	ret = nc_restore_disk(NULL, NULL, r, &set[i], conn, pd, vol, size, err);
 out:
 	nc_backup_snapshots_free(set, n);
 	if (r)

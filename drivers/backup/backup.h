@@ -382,6 +382,19 @@ int nc_backup_verify_snapshot(struct nc_backup_restore_stats *out, struct nc_bac
 	const struct nc_backup_snapshot *s, struct nc_err *err);
 int nc_backup_restore_snapshot(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err);
+/*
+ * One pass that writes each chunk as soon as it is checked, for a target
+ * that is thrown away when the restore fails (a volume the restore itself
+ * created): half the work of verify + write.  A bad chunk stops it at that
+ * chunk ("restore <id>: chunk N (offset O): why"), with what came before
+ * it written; the caller removes the target.
+ *
+ * All three passes fetch and check chunks on r->threads worker threads and
+ * call the sink from the calling thread in offset order: write() once per
+ * data chunk, zero() once per run of consecutive zero chunks.
+ */
+int nc_backup_restore_snapshot_once(struct nc_backup_restore_stats *out, struct nc_backup_repo *r,
+	const struct nc_backup_snapshot *s, const struct nc_backup_sink *sink, struct nc_err *err);
 
 /* ---- check ---- */
 

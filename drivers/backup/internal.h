@@ -21,6 +21,7 @@
 
 #include "backup.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <zstd.h>
 
@@ -85,9 +86,24 @@ struct nc_bk_chunk_reader {
 };
 
 void nc_bk_chunk_reader_release(struct nc_bk_chunk_reader *cr);
+/*
+ * For fetching from several threads at once (restore): each thread its own
+ * zstd context (NULL: the repository's), and the target's get() called under
+ * get_mu (NULL: no lock), as the target drivers are not made for
+ * concurrent calls.
+ */
+struct nc_bk_fetch_ctx {
+	ZSTD_DCtx *dctx;
+	pthread_mutex_t *get_mu;
+};
 int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size_t want_len,
 	struct nc_bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
 	struct nc_err *err);
+
+/* nc_bk_chunk_fetch with a fetch context (fc NULL: the repository's, no lock). */
+int nc_bk_chunk_fetch_ctx(struct nc_backup_repo *r, const struct nc_bk_fetch_ctx *fc,
+	const unsigned char id[32], size_t want_len, struct nc_bk_chunk_reader *cr, unsigned char *base_out,
+	unsigned char **out, size_t *out_len, struct nc_err *err);
 
 /* ---- manifest.c ---- */
 

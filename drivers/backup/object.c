@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -381,8 +382,8 @@ void nc_bk_chunk_reader_release(struct nc_bk_chunk_reader *cr)
 }
 
 /* Gets and opens chunks/<id>: its payload and flags, not yet checked against id. */
-static int chunk_open(struct nc_backup_repo *r, const unsigned char id[32], unsigned char **out,
-	size_t *out_len, unsigned char *flags, struct nc_err *err)
+static int chunk_open(struct nc_backup_repo *r, const struct nc_bk_fetch_ctx *fc, const unsigned char id[32],
+	unsigned char **out, size_t *out_len, unsigned char *flags, struct nc_err *err)
 {
 	char name[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
 	unsigned char *obj;
@@ -391,11 +392,16 @@ static int chunk_open(struct nc_backup_repo *r, const unsigned char id[32], unsi
 
 	nc_bk_hex_encode(hex, id, 32);
 	snprintf(name, sizeof(name), "chunks/%s", hex);
+	/* the target is used by one thread at a time; decoding runs in parallel */
+	if (fc && fc->get_mu)
+		pthread_mutex_lock(fc->get_mu);
 	rc = r->t->drv->get(r->t, name, &obj, &olen, err);
+	if (fc && fc->get_mu)
+		pthread_mutex_unlock(fc->get_mu);
 	if (rc < 0)
 		return rc;
-	rc = nc_bk_obj_decode_dctx(r, r->dctx, name, obj, olen, nc_bk_delta_max(r->chunk_size), out, out_len,
-		flags, err);
+	rc = nc_bk_obj_decode_dctx(r, fc && fc->dctx ? fc->dctx : r->dctx, name, obj, olen,
+		nc_bk_delta_max(r->chunk_size), out, out_len, flags, err);
 	free(obj);
 	return rc;
 }
@@ -406,8 +412,8 @@ static int chunk_open(struct nc_backup_repo *r, const unsigned char id[32], unsi
  * (a base damaged only in blocks the delta replaces still gives the right
  * chunk); the base's own id is checked when it is read as a chunk.
  */
-static int base_fetch(struct nc_backup_repo *r, const unsigned char id[32], unsigned char **out,
-	size_t *out_len, struct nc_err *err)
+static int base_fetch(struct nc_backup_repo *r, const struct nc_bk_fetch_ctx *fc, const unsigned char id[32],
+	unsigned char **out, size_t *out_len, struct nc_err *err)
 {
 	char hex[NC_BACKUP_ID_HEX + 1];
 	unsigned char *plain, flags;
@@ -415,7 +421,7 @@ static int base_fetch(struct nc_backup_repo *r, const unsigned char id[32], unsi
 	int rc;
 
 	nc_bk_hex_encode(hex, id, 32);
-	rc = chunk_open(r, id, &plain, &plen, &flags, err);
+	rc = chunk_open(r, fc, id, &plain, &plen, &flags, err);
 	if (rc == NC_BACKUP_ENOENT) {
 		nc_err_set(err, "delta base %s missing", hex);
 		return rc;
@@ -446,6 +452,13 @@ int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size
 	struct nc_bk_chunk_reader *cr, unsigned char *base_out, unsigned char **out, size_t *out_len,
 	struct nc_err *err)
 {
+	return nc_bk_chunk_fetch_ctx(r, NULL, id, want_len, cr, base_out, out, out_len, err);
+}
+
+int nc_bk_chunk_fetch_ctx(struct nc_backup_repo *r, const struct nc_bk_fetch_ctx *fc,
+	const unsigned char id[32], size_t want_len, struct nc_bk_chunk_reader *cr, unsigned char *base_out,
+	unsigned char **out, size_t *out_len, struct nc_err *err)
+{
 	char name[7 + NC_BACKUP_ID_HEX + 1], hex[NC_BACKUP_ID_HEX + 1];
 	unsigned char *plain, got[32], flags;
 	size_t plen;
@@ -453,7 +466,7 @@ int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size
 
 	nc_bk_hex_encode(hex, id, 32);
 	snprintf(name, sizeof(name), "chunks/%s", hex);
-	rc = chunk_open(r, id, &plain, &plen, &flags, err);
+	rc = chunk_open(r, fc, id, &plain, &plen, &flags, err);
 	if (rc < 0)
 		return rc;
 	if (base_out)
@@ -475,7 +488,7 @@ int nc_bk_chunk_fetch(struct nc_backup_repo *r, const unsigned char id[32], size
 				blen = cr->c[k].len;
 			}
 		if (!base) {
-			if (base_fetch(r, plain, &base, &blen, &e2) < 0) {
+			if (base_fetch(r, fc, plain, &base, &blen, &e2) < 0) {
 				nc_err_set(err, "%s: %s", name, e2.msg);
 				free(plain);
 				return -1;

@@ -59,6 +59,7 @@
 #include <dirent.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <pthread.h>
 #include <signal.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
@@ -1087,23 +1088,214 @@ int nc_disk_snap_end(struct nc_disk_snap *s, bool success, struct nc_err *err)
 
 /* ---- writer ---- */
 
+/*
+ * The caller's writes are merged into requests of up to WBUF bytes while
+ * offsets follow each other; an I/O thread sends them (NBD: asynchronous
+ * commands, up to WINFLIGHT at once, driven by nbd_poll; rbd: one
+ * synchronous call at a time), so that the caller's work (fetching and
+ * decoding chunks) overlaps the writes.  WOPS requests at most are queued or
+ * in flight: the caller waits for one to complete when all are taken, which
+ * bounds the memory to WOPS * WBUF.  The first failure is kept and returned
+ * by every later call (and by close).  The server may complete requests in
+ * any order: a request that overlaps one in flight waits for it (a restore's
+ * never do); close waits for all of them before it flushes.
+ */
+#define WBUF (4u << 20)
+#define WOPS 8u
+#define WINFLIGHT 4u
+#define WZERO_MAX (1ull << 30)
+
+enum { WOP_WRITE, WOP_ZERO };
+
+struct wop {
+	struct nc_disk_writer *w;
+	int kind;
+	uint64_t off, len;
+	unsigned char *buf;      /* WBUF bytes, kept for the next use of the slot */
+	bool done;
+};
+
 struct nc_disk_writer {
 	char *path;
 	struct nbd_handle *nbd;
 	struct rbd_handle rbd;
-	bool is_rbd, can_zero;
+	bool is_rbd, can_zero, fresh;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;       /* the I/O thread: work queued; the caller: a slot free */
+	pthread_t io;
+	bool io_started, closing, failed;
+	struct nc_err ferr;
+	struct wop ops[WOPS];
+	uint64_t head;           /* ops[head % WOPS]: being filled by the caller (when filling) */
+	uint64_t sub;            /* [sub, head): queued; [tail, sub): submitted */
+	uint64_t tail;
+	bool filling;
+	unsigned inflight;
+	unsigned char *zbuf;     /* zeros, for rbd without write_zeroes */
 };
+
+/* under mu */
+static void wfail(struct nc_disk_writer *w, uint64_t off, const char *why)
+{
+	if (!w->failed) {
+		w->failed = true;
+		nc_err_set(&w->ferr, "disk image %s: %s at %llu: %s", w->path,
+			   w->is_rbd ? "rbd write" : "write", (unsigned long long)off, why);
+	}
+	pthread_cond_broadcast(&w->cv);
+}
+
+static int wop_done(void *user_data, int *error)
+{
+	struct wop *op = user_data;
+	struct nc_disk_writer *w = op->w;
+
+	pthread_mutex_lock(&w->mu);
+	if (*error)
+		wfail(w, op->off, strerror(*error));
+	op->done = true;
+	w->inflight--;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+/* The I/O thread's work on one op, without the lock. */
+static void wop_submit(struct nc_disk_writer *w, struct wop *op)
+{
+	char why[256];
+	bool bad = false;
+
+	if (w->is_rbd) {
+		uint64_t off = op->off, len = op->len;
+
+		while (len && !bad) {
+			size_t n = len > IO_MAX ? IO_MAX : (size_t)len;
+			ssize_t r;
+
+			if (op->kind == WOP_WRITE) {
+				r = rbd_write2(w->rbd.img, off, n, (const char *)op->buf + (off - op->off), 0);
+				if (r < 0 || (size_t)r != n) {
+					snprintf(why, sizeof(why), "%s", r < 0 ? strerror((int)-r) : "short write");
+					bad = true;
+				}
+			} else {
+				r = w->zbuf ? -EOPNOTSUPP : rbd_write_zeroes(w->rbd.img, off, n, 0, 0);
+				if (r < 0) {
+					/* no write_zeroes: write zeros */
+					if (!w->zbuf)
+						w->zbuf = nc_xcalloc(1, IO_MAX);
+					r = rbd_write2(w->rbd.img, off, n, (const char *)w->zbuf, 0);
+					if (r < 0 || (size_t)r != n) {
+						snprintf(why, sizeof(why), "%s", r < 0 ? strerror((int)-r) : "short write");
+						bad = true;
+					}
+				}
+			}
+			off += n;
+			len -= n;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (bad)
+			wfail(w, op->off, why);
+		op->done = true;
+		w->inflight--;
+		pthread_mutex_unlock(&w->mu);
+		return;
+	} else {
+		nbd_completion_callback cb = { .callback = wop_done, .user_data = op };
+		int64_t c = op->kind == WOP_WRITE ? nbd_aio_pwrite(w->nbd, op->buf, op->len, op->off, cb, 0)
+						  : nbd_aio_zero(w->nbd, op->len, op->off, cb, 0);
+
+		if (c < 0) {
+			/* not issued: the callback is not called */
+			snprintf(why, sizeof(why), "%s", nbd_get_error() ? nbd_get_error() : "NBD error");
+			pthread_mutex_lock(&w->mu);
+			wfail(w, op->off, why);
+			op->done = true;
+			w->inflight--;
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+}
+
+/* Does the next op overlap one in flight?  Then it waits: the server may complete them in any order. */
+static bool woverlaps(struct nc_disk_writer *w)
+{
+	const struct wop *n = &w->ops[w->sub % WOPS];
+	uint64_t k;
+
+	for (k = w->tail; k < w->sub; k++) {
+		const struct wop *o = &w->ops[k % WOPS];
+
+		if (!o->done && o->off < n->off + n->len && n->off < o->off + o->len)
+			return true;
+	}
+	return false;
+}
+
+static void *writer_io(void *arg)
+{
+	struct nc_disk_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->sub < w->head && w->inflight < WINFLIGHT && !w->failed && !woverlaps(w)) {
+			struct wop *op = &w->ops[w->sub++ % WOPS];
+
+			w->inflight++;
+			pthread_mutex_unlock(&w->mu);
+			wop_submit(w, op);
+			pthread_mutex_lock(&w->mu);
+		}
+		while (w->tail < w->sub && w->ops[w->tail % WOPS].done) {
+			w->ops[w->tail % WOPS].done = false;
+			w->tail++;
+			pthread_cond_broadcast(&w->cv);
+		}
+		if (!w->inflight && (w->failed || (w->closing && w->sub == w->head)))
+			break;
+		if (!w->inflight) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&w->mu);
+		{
+			/* completions (and the rest of a large request) come through poll; a short
+			 * timeout so that a request queued meanwhile goes out soon */
+			int rc = nbd_poll(w->nbd, 5);
+
+			pthread_mutex_lock(&w->mu);
+			if (rc < 0) {
+				char why[256];
+
+				snprintf(why, sizeof(why), "%s", nbd_get_error() ? nbd_get_error() : "NBD error");
+				wfail(w, w->ops[w->tail % WOPS].off, why);
+				/* nothing more is waited for; the buffers stay until nbd_close */
+				w->inflight = 0;
+				break;
+			}
+		}
+	}
+	/* nothing more is sent: wake a caller waiting for a slot */
+	w->closing = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
 
 int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const char *format,
 	bool rbd, const char *ceph_conf, const char *ceph_user, const char *key_file, struct nc_err *err)
 {
 	struct nc_disk_writer *w = nc_xcalloc(1, sizeof(*w));
+	unsigned k;
 
 	w->path = nc_xstrdup(path);
 	w->is_rbd = rbd;
 	if (rbd) {
 		if (rbdh_open(&w->rbd, path, false, ceph_conf, ceph_user, key_file, err) < 0)
 			goto fail;
+		w->can_zero = true;
 	} else {
 		if (access(path, F_OK) != 0) {
 			nc_err_set(err, "disk image %s: %s", path, strerror(errno));
@@ -1113,6 +1305,21 @@ int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const cha
 			goto fail;
 		w->can_zero = nbd_can_zero(w->nbd) == 1;
 	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	for (k = 0; k < WOPS; k++)
+		w->ops[k].w = w;
+	if (pthread_create(&w->io, NULL, writer_io, w) != 0) {
+		nc_err_set(err, "disk image %s: cannot start a thread", path);
+		if (rbd)
+			rbdh_close(&w->rbd);
+		else
+			nbd_close(w->nbd);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		goto fail;
+	}
+	w->io_started = true;
 	*out = w;
 	return 0;
 fail:
@@ -1121,30 +1328,84 @@ fail:
 	return -1;
 }
 
+void nc_disk_writer_set_fresh(struct nc_disk_writer *w)
+{
+	w->fresh = true;
+}
+
+/* Queues the op being filled (under no lock). */
+static void wqueue(struct nc_disk_writer *w)
+{
+	if (!w->filling)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->head++;
+	w->filling = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* A free op to fill (waits for one), or NULL after a failure (err set). */
+static struct wop *wtake(struct nc_disk_writer *w, int kind, uint64_t off, struct nc_err *err)
+{
+	struct wop *op;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->failed && !w->closing && w->head - w->tail >= WOPS)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->failed || w->closing) {
+		if (w->failed)
+			*err = w->ferr;
+		else
+			nc_err_set(err, "disk image %s: the writer stopped", w->path);
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	op = &w->ops[w->head % WOPS];
+	op->kind = kind;
+	op->off = off;
+	op->len = 0;
+	op->done = false;
+	if (kind == WOP_WRITE && !op->buf)
+		op->buf = nc_xmalloc(WBUF);
+	w->filling = true;
+	return op;
+}
+
+static bool wfailed(struct nc_disk_writer *w, struct nc_err *err)
+{
+	bool f;
+
+	pthread_mutex_lock(&w->mu);
+	f = w->failed;
+	if (f)
+		*err = w->ferr;
+	pthread_mutex_unlock(&w->mu);
+	return f;
+}
+
 int nc_disk_writer_write(struct nc_disk_writer *w, uint64_t offset, const void *buf, size_t len,
 	struct nc_err *err)
 {
-	const char *b = buf;
+	const unsigned char *b = buf;
 
+	if (wfailed(w, err))
+		return -1;
 	while (len) {
-		size_t n = len > IO_MAX ? IO_MAX : len;
+		struct wop *op = w->filling ? &w->ops[w->head % WOPS] : NULL;
+		size_t n;
 
-		if (w->is_rbd) {
-			ssize_t r = rbd_write2(w->rbd.img, offset, n, b, 0);
-
-			if (r < 0 || (size_t)r != n) {
-				nc_err_set(err, "rbd image %s: write at %llu: %s", w->path,
-					   (unsigned long long)offset, r < 0 ? strerror((int)-r) : "short write");
+		if (!op || op->kind != WOP_WRITE || op->off + op->len != offset || op->len == WBUF) {
+			wqueue(w);
+			if (!(op = wtake(w, WOP_WRITE, offset, err)))
 				return -1;
-			}
-		} else if (nbd_pwrite(w->nbd, b, n, offset, 0) < 0) {
-			char *what = nc_xasprintf("disk image %s: write at %llu", w->path,
-						  (unsigned long long)offset);
-
-			nbd_fail(err, what);
-			free(what);
-			return -1;
 		}
+		n = WBUF - (size_t)op->len;
+		if (n > len)
+			n = len;
+		memcpy(op->buf + op->len, b, n);
+		op->len += n;
 		b += n;
 		offset += n;
 		len -= n;
@@ -1152,58 +1413,61 @@ int nc_disk_writer_write(struct nc_disk_writer *w, uint64_t offset, const void *
 	return 0;
 }
 
-static int write_zeros(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err)
-{
-	size_t bufsz = len > (1u << 20) ? (1u << 20) : (size_t)len;
-	void *z = nc_xcalloc(1, bufsz ? bufsz : 1);
-	int rc = 0;
-
-	while (len && rc == 0) {
-		size_t n = len > bufsz ? bufsz : (size_t)len;
-
-		rc = nc_disk_writer_write(w, offset, z, n, err);
-		offset += n;
-		len -= n;
-	}
-	free(z);
-	return rc;
-}
-
 int nc_disk_writer_zero(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err)
 {
-	if (w->is_rbd) {
-		while (len) {
-			size_t n = len > IO_MAX ? IO_MAX : (size_t)len;
-			ssize_t r = rbd_write_zeroes(w->rbd.img, offset, n, 0, 0);
+	if (wfailed(w, err))
+		return -1;
+	/* a new image reads as zeros already: a hole needs no request */
+	if (w->fresh)
+		return 0;
+	if (!w->can_zero) {
+		static const unsigned char z[65536];
 
-			if (r < 0)
-				return write_zeros(w, offset, len, err);
+		while (len) {
+			size_t n = len > sizeof(z) ? sizeof(z) : (size_t)len;
+
+			if (nc_disk_writer_write(w, offset, z, n, err) < 0)
+				return -1;
 			offset += n;
 			len -= n;
 		}
 		return 0;
 	}
-	while (len && w->can_zero) {
-		uint64_t n = len > (1u << 30) ? (1u << 30) : len;
+	while (len) {
+		uint64_t n = len > WZERO_MAX ? WZERO_MAX : len;
+		struct wop *op;
 
-		if (nbd_zero(w->nbd, n, offset, 0) < 0) {
-			w->can_zero = false;
-			break;
-		}
+		wqueue(w);
+		if (!(op = wtake(w, WOP_ZERO, offset, err)))
+			return -1;
+		op->len = n;
+		wqueue(w);
 		offset += n;
 		len -= n;
 	}
-	return len ? write_zeros(w, offset, len, err) : 0;
+	return 0;
 }
 
 int nc_disk_writer_close(struct nc_disk_writer *w, struct nc_err *err)
 {
 	int rc = 0;
+	unsigned k;
 
 	if (!w)
 		return 0;
+	wqueue(w);
+	pthread_mutex_lock(&w->mu);
+	w->closing = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->io_started)
+		pthread_join(w->io, NULL);
+	if (w->failed) {
+		*err = w->ferr;
+		rc = -1;
+	}
 	if (w->is_rbd) {
-		int r = rbd_flush(w->rbd.img);
+		int r = rc == 0 ? rbd_flush(w->rbd.img) : 0;
 
 		if (r < 0) {
 			nc_err_set(err, "rbd image %s: flush: %s", w->path, strerror(-r));
@@ -1211,7 +1475,7 @@ int nc_disk_writer_close(struct nc_disk_writer *w, struct nc_err *err)
 		}
 		rbdh_close(&w->rbd);
 	} else if (w->nbd) {
-		if (nbd_flush(w->nbd, 0) < 0 || nbd_shutdown(w->nbd, 0) < 0) {
+		if (rc == 0 && (nbd_flush(w->nbd, 0) < 0 || nbd_shutdown(w->nbd, 0) < 0)) {
 			char *what = nc_xasprintf("disk image %s: flush", w->path);
 
 			rc = nbd_fail(err, what);
@@ -1219,6 +1483,11 @@ int nc_disk_writer_close(struct nc_disk_writer *w, struct nc_err *err)
 		}
 		nbd_close(w->nbd);     /* waits for qemu-nbd to exit */
 	}
+	for (k = 0; k < WOPS; k++)
+		free(w->ops[k].buf);
+	free(w->zbuf);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 	free(w->path);
 	free(w);
 	return rc;

@@ -61,8 +61,12 @@
  *
  * Writing (nc_disk_writer_open): a disk image file (qcow2 or raw; qemu-nbd
  * read-write through libnbd) or an rbd image (librbd), for restore.
- * nc_disk_writer_zero uses NBD WRITE_ZEROES / rbd_write_zeroes and falls
- * back to writing zeros.
+ * Writes are asynchronous: consecutive writes are merged into requests of
+ * up to 4 MiB, sent by an I/O thread of the writer (NBD: up to 4 in
+ * flight), so a write's failure (qemu-nbd died, disk full) is returned by
+ * a later call or by close.  nc_disk_writer_zero uses NBD WRITE_ZEROES
+ * (the server may punch holes) / rbd_write_zeroes, writes zeros when the
+ * server has no WRITE_ZEROES, and sends nothing on a fresh image.
  *
  * A snapshot or writer is used by one thread.  Every call returns 0 or -1
  * with err filled.
@@ -143,6 +147,12 @@ int nc_disk_writer_open(struct nc_disk_writer **out, const char *path, const cha
 int nc_disk_writer_write(struct nc_disk_writer *w, uint64_t offset, const void *buf, size_t len,
 	struct nc_err *err);
 int nc_disk_writer_zero(struct nc_disk_writer *w, uint64_t offset, uint64_t len, struct nc_err *err);
+/*
+ * The image was just created by the caller and reads as zeros everywhere
+ * (a new qcow2 without backing file, a sparse raw file, a new rbd image):
+ * nc_disk_writer_zero() then sends nothing, the ranges stay holes.
+ */
+void nc_disk_writer_set_fresh(struct nc_disk_writer *w);
 /* Flushes and closes; returns the flush result. */
 int nc_disk_writer_close(struct nc_disk_writer *w, struct nc_err *err);
 
