@@ -719,8 +719,16 @@ START_TEST(test_diskio_rbd)
 	got = snap_all(s, 0);
 	assert_same(got, want, 8 * MiB, "rbd read");
 	free(got);
+	/* data at [1 MiB, 3 MiB): object 0 (4 MiB) exists, object 1 does not: it is zeros */
 	ck_assert_msg(nc_disk_snap_zeros(s, 0, 0, 8 * MiB, &z, &nz, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(nz, 0);
+	ck_assert_uint_eq(nz, 1);
+	ck_assert_uint_eq(z[0].offset, 4 * MiB);
+	ck_assert_uint_eq(z[0].length, 4 * MiB);
+	free(z);
+	ck_assert_msg(nc_disk_snap_zeros(s, 0, 3 * MiB, 2 * MiB, &z, &nz, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(nz, 1);
+	ck_assert_uint_eq(z[0].offset, 4 * MiB);
+	ck_assert_uint_eq(z[0].length, MiB);
 	free(z);
 	ck_assert_msg(nc_disk_snap_end(s, true, &err) == 0, "%s", err.msg);
 	free(want);

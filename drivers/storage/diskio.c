@@ -35,8 +35,8 @@
  *   chains are followed), rbd images through librbd opened read-only.
  *   quiesced=true, live=false, never incremental.
  *
- *   Zeros come from NBD "base:allocation" (NBD_STATE_ZERO); for rbd none
- *   are reported (a reader just reads the zeros).
+ *   Zeros come from NBD "base:allocation" (NBD_STATE_ZERO); for rbd from
+ *   rbd_diff_iterate2 (whole objects): the ranges no object covers.
  *
  *   nc_disk_snap_end: closes the NBD connections, ends the pull job with
  *   virDomainAbortJob (the normal way to end a pull backup), then keeps the
@@ -964,6 +964,21 @@ int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *b
 	return nbd_read_all(p->d[i].nbd, offset, buf, len, err);
 }
 
+/* rbd_diff_iterate2 from no snapshot: the extents holding data, in offset order */
+struct rbd_data {
+	uint64_t at;                 /* zeros: the end of the data so far */
+	struct extents data;
+};
+
+static int rbd_data_cb(uint64_t off, size_t len, int exists, void *arg)
+{
+	struct rbd_data *d = arg;
+
+	if (exists)
+		ext_add(&d->data, off, len);
+	return 0;
+}
+
 int nc_disk_snap_zeros(struct nc_disk_snap *s, size_t i, uint64_t offset, uint64_t len,
 	struct nc_backup_extent **out, size_t *out_n, struct nc_err *err)
 {
@@ -985,6 +1000,29 @@ int nc_disk_snap_zeros(struct nc_disk_snap *s, size_t i, uint64_t offset, uint64
 			&e, err) < 0) {
 		free(e.v);
 		return -1;
+	}
+	if (p->d[i].is_rbd && p->d[i].rbd.open && len) {
+		/* the objects that exist (the parent's too), whole: the gaps between them are zeros */
+		struct rbd_data d = { offset, { 0 } };
+		int rc = rbd_diff_iterate2(p->d[i].rbd.img, NULL, offset, len, 1, 1, rbd_data_cb, &d);
+
+		if (rc < 0) {
+			free(d.data.v);   /* no map: nothing is known to be zero, everything is read */
+		} else {
+			size_t j;
+
+			for (j = 0; j < d.data.n && d.at < offset + len; j++) {
+				uint64_t a = d.data.v[j].offset < offset + len ? d.data.v[j].offset : offset + len;
+
+				if (a > d.at)
+					ext_add(&e, d.at, a - d.at);
+				if (d.data.v[j].offset + d.data.v[j].length > d.at)
+					d.at = d.data.v[j].offset + d.data.v[j].length;
+			}
+			if (d.at < offset + len)
+				ext_add(&e, d.at, offset + len - d.at);
+			free(d.data.v);
+		}
 	}
 	*out = e.v;
 	*out_n = e.n;

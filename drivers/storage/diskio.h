@@ -50,7 +50,9 @@
  * Zero extents (NBD "base:allocation", NBD_STATE_ZERO) are reported so a
  * reader can skip them (a backup asks before reading each run of chunks
  * and does not read the chunks wholly inside); for rbd disks of a shut-off
- * domain none are reported.
+ * domain, the gaps between the objects that exist (rbd_diff_iterate2 from
+ * no snapshot, whole objects, the parent's included; none when that
+ * fails).
  *
  * nc_disk_snap_end(success): closes the readers and ends the libvirt
  * backup job (virDomainAbortJob); on success keeps the new checkpoint and
