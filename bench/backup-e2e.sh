@@ -276,12 +276,12 @@ done
 # ---- profile: where novacron's time goes ----
 # phases PERFDATA: CPU samples grouped by process, then (novacron's) by library / symbol
 phases() {
-	perf report -i "$1" --no-children --sort comm,dso,sym --stdio -g none --percent-limit 0 2>/dev/null |
+	perf report -i "$1" --no-children --sort comm,dso,sym --stdio -g none -n --percent-limit 0 2>/dev/null |
 	awk '/^ *[0-9.]+%/ {
-		p = $1; sub(/%/, "", p); comm = $2; dso = $3; sym = ""
-		for (i = 5; i <= NF; i++) sym = sym " " $i
+		p = $1; sub(/%/, "", p); n = $2; comm = $3; dso = $4; sym = ""
+		for (i = 6; i <= NF; i++) sym = sym " " $i
 		if (comm ~ /qemu-nbd/) c = "qemu-nbd process: qcow2 read/write + NBD serve"
-		else if (comm !~ /novacron/) c = "other processes: " comm
+		else if (comm !~ /novacron|^nc-/) c = "other processes: " comm
 		else if (dso ~ /zstd/) c = "zstd (compress / decompress)"
 		else if (dso ~ /libcrypto/) c = "libcrypto (SHA-256 ids; AES-GCM when encrypted)"
 		else if (dso ~ /libnbd/) c = "libnbd (NBD client, user space)"
@@ -294,8 +294,20 @@ phases() {
 		else if (sym ~ /page_fault|clear_page|mmap|munmap|folio_add|alloc_pages|free_pages|lru_|zap_|pte|vma/) c = "kernel: memory (page faults, mapping)"
 		else if (sym ~ /finish_task_switch|schedule|_raw_spin|futex|try_to_wake|enqueue|dequeue|idle/) c = "kernel: scheduling, wake-ups, futexes"
 		else c = "kernel: file system (ext4 creates, writes, lookups; page cache)"
-		s[c] += p
-	} END { for (c in s) printf "    %5.1f %%  %s\n", s[c], c }' | sort -rn
+		s[c] += p; k[c] += n
+		# the phases of issue 17
+		if (c ~ /qemu-nbd|libnbd|NBD socket/) ph = "disk read / write via NBD (qemu-nbd, libnbd, socket)"
+		else if (c ~ /zstd|libcrypto|novacron code|memcpy/) ph = "chunk, hash, compress (or verify, decompress)"
+		else if (c ~ /file system/) ph = "target: file creates and writes (kernel)"
+		else if (c ~ /fsync/) ph = "fsync / writeback (CPU only; wall time below)"
+		else ph = "other (scheduling, start-up, libc, memory)"
+		q[ph] += p; m[ph] += n
+	} END {
+		for (c in s) printf "    %5.1f %%  %5.2f s  %s\n", s[c], k[c] / 999, c | "sort -rn"
+		close("sort -rn")
+		print "    -- summed into the phases of issue 17:"
+		for (c in q) printf "    %5.1f %%  %5.2f s  %s\n", q[c], m[c] / 999, c | "sort -rn"
+	}'
 }
 top_syms() {
 	perf report -i "$1" --no-children --sort comm,dso,sym --stdio -g none --percent-limit 1.5 2>/dev/null |
@@ -313,14 +325,14 @@ if [ "$profile" = 1 ]; then
 		/usr/bin/time -f '%e %U %S %M' -o "$S/time" perf record -q -g -F 999 -o "$S/perf-backup.data" -- \
 			"$NC" backup run "$vm" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || { cat "$S/log" >&2; die "perf backup"; }
 		read -r w u s m <"$S/time"; say "  backup under perf: $w s wall, $(awk -v u=$u -v s=$s 'BEGIN{print u+s}') s CPU"
-		say "  CPU samples by phase:"; phases "$S/perf-backup.data" >&2
+		say "  CPU samples by phase (% of samples; s = samples / 999 Hz, CPU seconds):"; phases "$S/perf-backup.data" >&2
 		say "  top symbols (comm, dso, symbol, >= 1.5 %):"; top_syms "$S/perf-backup.data" >&2
 		id1=$(first_id "$vm" 1)
 		sync
 		/usr/bin/time -f '%e %U %S %M' -o "$S/time" perf record -q -g -F 999 -o "$S/perf-restore.data" -- \
 			"$NC" restore "$vm" --backup "$id1" --as "${vm}r" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || { cat "$S/log" >&2; die "perf restore"; }
 		read -r w u s m <"$S/time"; say "  restore under perf: $w s wall, $(awk -v u=$u -v s=$s 'BEGIN{print u+s}') s CPU"
-		say "  CPU samples by phase:"; phases "$S/perf-restore.data" >&2
+		say "  CPU samples by phase (% of samples; s = samples / 999 Hz, CPU seconds):"; phases "$S/perf-restore.data" >&2
 		say "  top symbols (comm, dso, symbol, >= 1.5 %):"; top_syms "$S/perf-restore.data" >&2
 		drop_vm "${vm}r"; rm -rf "$repo"
 	else
@@ -383,7 +395,7 @@ if [ "$bound" = 1 ]; then
 	say "  library only (nc-bench-backup --plain-only --runs 1 on the raw files: no NBD, no libvirt, no CLI):"
 	mkdir -p "$S/lib"
 	"$ROOT/$BUILD/nc-bench-backup" --size "$size" --dir "$S/lib" --plain-only --runs 1 >"$S/lib.log" 2>&1 || { cat "$S/lib.log" >&2; die "nc-bench-backup"; }
-	awk '$1 == "plain" && $2 == 1 { print "    " $0 }' "$S/lib.log" >&2
+	awk '$1 == "plain" && $2 == 1 { print "    " $0 }' "$S/lib.log" >&2 || true
 	awk '$1 == "plain" && $2 == 1 { print "library (raw file)|" $3 "|1|" $4 "|" $6 "|0|" ($3 == "restore" ? "-" : int($8 * 1048576)) }' "$S/lib.log" >>"$R"
 	rm -rf "$S/lib"
 fi
