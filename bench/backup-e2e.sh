@@ -127,7 +127,9 @@ timed() {
 IMG=$(echo "$S"/nc-bench-backup.*)
 I1=$IMG/image-1 I2=$IMG/image-2
 SIZE=$(stat -c %s "$I1")
-bash test/testbed/libvirtd.sh up 1 "$LV" >"$S/up.log" 2>&1 || { cat "$S/up.log" >&2; die "libvirtd.sh up"; }
+# once more after a failed start: a daemon once exited at start while another testbed came up
+bash test/testbed/libvirtd.sh up 1 "$LV" >"$S/up.log" 2>&1 || { sleep 2; bash test/testbed/libvirtd.sh up 1 "$LV" >"$S/up.log" 2>&1; } ||
+	{ cat "$S/up.log" >&2; die "libvirtd.sh up"; }
 set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
 V() { virsh -q -c "$NC_HOST1_URI" "$@"; }
 { cat "$NC_CONNECTIONS"; printf 'paths:\n'
@@ -274,11 +276,12 @@ for r in $(seq 1 "$runs"); do
 done
 
 # ---- profile: where novacron's time goes ----
-# phases PERFDATA: CPU samples grouped by process, then (novacron's) by library / symbol
+# phases PERFDATA CPU: CPU samples grouped by process, then (novacron's) by library / symbol;
+# seconds = share of the samples x CPU (time's user + system of the recorded run)
 phases() {
 	perf report -i "$1" --no-children --sort comm,dso,sym --stdio -g none -n --percent-limit 0 2>/dev/null |
-	awk '/^ *[0-9.]+%/ {
-		p = $1; sub(/%/, "", p); n = $2; comm = $3; dso = $4; sym = ""
+	awk -v cpu="$2" '/^ *[0-9.]+%/ {
+		p = $1; sub(/%/, "", p); comm = $3; dso = $4; sym = ""
 		for (i = 6; i <= NF; i++) sym = sym " " $i
 		if (comm ~ /qemu-nbd/) c = "qemu-nbd process: qcow2 read/write + NBD serve"
 		else if (comm !~ /novacron|^nc-/) c = "other processes: " comm
@@ -294,19 +297,19 @@ phases() {
 		else if (sym ~ /page_fault|clear_page|mmap|munmap|folio_add|alloc_pages|free_pages|lru_|zap_|pte|vma/) c = "kernel: memory (page faults, mapping)"
 		else if (sym ~ /finish_task_switch|schedule|_raw_spin|futex|try_to_wake|enqueue|dequeue|idle/) c = "kernel: scheduling, wake-ups, futexes"
 		else c = "kernel: file system (ext4 creates, writes, lookups; page cache)"
-		s[c] += p; k[c] += n
+		s[c] += p
 		# the phases of issue 17
 		if (c ~ /qemu-nbd|libnbd|NBD socket/) ph = "disk read / write via NBD (qemu-nbd, libnbd, socket)"
 		else if (c ~ /zstd|libcrypto|novacron code|memcpy/) ph = "chunk, hash, compress (or verify, decompress)"
 		else if (c ~ /file system/) ph = "target: file creates and writes (kernel)"
 		else if (c ~ /fsync/) ph = "fsync / writeback (CPU only; wall time below)"
 		else ph = "other (scheduling, start-up, libc, memory)"
-		q[ph] += p; m[ph] += n
+		q[ph] += p
 	} END {
-		for (c in s) printf "    %5.1f %%  %5.2f s  %s\n", s[c], k[c] / 999, c | "sort -rn"
+		for (c in s) printf "    %5.1f %%  %5.2f s  %s\n", s[c], s[c] * cpu / 100, c | "sort -rn"
 		close("sort -rn")
 		print "    -- summed into the phases of issue 17:"
-		for (c in q) printf "    %5.1f %%  %5.2f s  %s\n", q[c], m[c] / 999, c | "sort -rn"
+		for (c in q) printf "    %5.1f %%  %5.2f s  %s\n", q[c], q[c] * cpu / 100, c | "sort -rn"
 	}'
 }
 top_syms() {
@@ -324,15 +327,15 @@ if [ "$profile" = 1 ]; then
 		sync
 		/usr/bin/time -f '%e %U %S %M' -o "$S/time" perf record -q -g -F 999 -o "$S/perf-backup.data" -- \
 			"$NC" backup run "$vm" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || { cat "$S/log" >&2; die "perf backup"; }
-		read -r w u s m <"$S/time"; say "  backup under perf: $w s wall, $(awk -v u=$u -v s=$s 'BEGIN{print u+s}') s CPU"
-		say "  CPU samples by phase (% of samples; s = samples / 999 Hz, CPU seconds):"; phases "$S/perf-backup.data" >&2
+		read -r w u s m <"$S/time"; c=$(awk -v u=$u -v s=$s 'BEGIN{print u+s}'); say "  backup under perf: $w s wall, $c s CPU"
+		say "  CPU samples by phase (% of samples; s = that share of the $c s CPU):"; phases "$S/perf-backup.data" "$c" >&2
 		say "  top symbols (comm, dso, symbol, >= 1.5 %):"; top_syms "$S/perf-backup.data" >&2
 		id1=$(first_id "$vm" 1)
 		sync
 		/usr/bin/time -f '%e %U %S %M' -o "$S/time" perf record -q -g -F 999 -o "$S/perf-restore.data" -- \
 			"$NC" restore "$vm" --backup "$id1" --as "${vm}r" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || { cat "$S/log" >&2; die "perf restore"; }
-		read -r w u s m <"$S/time"; say "  restore under perf: $w s wall, $(awk -v u=$u -v s=$s 'BEGIN{print u+s}') s CPU"
-		say "  CPU samples by phase (% of samples; s = samples / 999 Hz, CPU seconds):"; phases "$S/perf-restore.data" >&2
+		read -r w u s m <"$S/time"; c=$(awk -v u=$u -v s=$s 'BEGIN{print u+s}'); say "  restore under perf: $w s wall, $c s CPU"
+		say "  CPU samples by phase (% of samples; s = that share of the $c s CPU):"; phases "$S/perf-restore.data" "$c" >&2
 		say "  top symbols (comm, dso, symbol, >= 1.5 %):"; top_syms "$S/perf-restore.data" >&2
 		drop_vm "${vm}r"; rm -rf "$repo"
 	else
