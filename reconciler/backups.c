@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -420,13 +421,22 @@ int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_bac
 struct vol_sink {
 	struct nc_disk_writer *w;
 	long writes, fail_at;            /* NOVACRON_RESTORE_FAIL_AT */
+	long stall_at;                   /* NOVACRON_RESTORE_STALL_AT */
 };
 
 static int sink_fault(struct vol_sink *sk, struct nc_err *err)
 {
-	if (sk->fail_at > 0 && ++sk->writes == sk->fail_at) {
+	++sk->writes;
+	if (sk->fail_at > 0 && sk->writes == sk->fail_at) {
 		nc_err_set(err, "restore write %ld: injected failure (NOVACRON_RESTORE_FAIL_AT)", sk->writes);
 		return -1;
+	}
+	/* test switch: stop the whole process (SIGSTOP) at the k-th write, so a test can
+	 * kill the qemu-nbd writing the volume and continue it (SIGCONT) */
+	if (sk->stall_at > 0 && sk->writes == sk->stall_at) {
+		fprintf(stderr, "restore: stalled at write %ld (NOVACRON_RESTORE_STALL_AT)\n", sk->writes);
+		fflush(stderr);
+		raise(SIGSTOP);
 	}
 	return 0;
 }
@@ -478,7 +488,7 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 	const char *vol, uint64_t min_size, bool verified, struct nc_err *err)
 {
 	struct nc_volume info;
-	struct vol_sink sk = { NULL, 0, 0 };
+	struct vol_sink sk = { NULL, 0, 0, 0 };
 	struct nc_backup_sink sink = { sink_write, sink_zero, &sk };
 	bool rbd = strcmp(pool->type, "rbd") == 0, made = false;
 	uint64_t size = s->disk_size > min_size ? s->disk_size : min_size;
@@ -488,6 +498,8 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 
 	if (fa)
 		sk.fail_at = atol(fa);
+	if ((fa = getenv("NOVACRON_RESTORE_STALL_AT")))
+		sk.stall_at = atol(fa);
 	memset(&info, 0, sizeof(info));
 	if (nc_vol_info(host, pool, vol, &info, err) < 0)
 		return -1;

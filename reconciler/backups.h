@@ -79,7 +79,8 @@ int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_bac
  * volume again when it created it and the write failed, so a half-written
  * new volume never looks like a good one; *created (may be NULL) says on
  * success whether the volume was made here.
- * NOVACRON_RESTORE_FAIL_AT=K (a test switch) fails the K-th write.
+ * NOVACRON_RESTORE_FAIL_AT=K (a test switch) fails the K-th write;
+ * NOVACRON_RESTORE_STALL_AT=K stops the process (SIGSTOP) at the K-th.
  */
 int nc_restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,

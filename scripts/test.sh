@@ -186,6 +186,7 @@ integration() {
 integration "live migration on real libvirt daemons with QEMU guests" test/integration/libvirtd-migrate.sh
 integration "storage pools, backups and restores on a real libvirt daemon" test/integration/backup-restore.sh
 integration "backup faults on a real libvirt daemon: a disk that changes size, qemu-nbd killed mid-read, a target that fills up" test/integration/backup-faults.sh
+integration "restore faults on a real libvirt daemon: a damaged chunk mid-restore, a volume smaller than the backup, qemu-nbd killed mid-write" test/integration/restore-faults.sh
 integration "cloud-init seeds on a real libvirt daemon" test/integration/cloudinit.sh
 integration "cold migration copies local disks between real libvirt daemons" test/integration/cold-migrate.sh
 integration "WAN migration tuning between two sites of real libvirt daemons: xbzrle, parallel + TLS, post-copy, TLS without certificates, a link that drops" test/integration/wan-migrate.sh
