@@ -89,6 +89,7 @@ static void *worker_main(void *arg)
 	struct rworker *w = arg;
 	struct rpipe *p = w->p;
 
+	pthread_setname_np(pthread_self(), "nc-restore");   /* as profilers show it */
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop && p->next < p->s->nchunks) {
 		size_t i;

@@ -1276,6 +1276,7 @@ static void *writer_io(void *arg)
 {
 	struct nc_disk_writer *w = arg;
 
+	pthread_setname_np(pthread_self(), "nc-disk-write");   /* as profilers show it */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->sub < w->head && w->inflight < WINFLIGHT && !w->failed && !woverlaps(w)) {
