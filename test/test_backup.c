@@ -583,6 +583,8 @@ struct zsrc {
 	uint64_t next_off;           /* reads come in offset order */
 	bool ordered;
 	long zero_calls;
+	long batches;
+	size_t max_batch;
 };
 
 static int zsrc_read(void *ctx, uint64_t off, void *buf, size_t len, struct nc_err *err)
@@ -595,6 +597,26 @@ static int zsrc_read(void *ctx, uint64_t off, void *buf, size_t len, struct nc_e
 	if (len > z->max_len)
 		z->max_len = len;
 	return src_read(&z->f, off, buf, len, err);
+}
+
+static int zsrc_batch(void *ctx, const struct nc_backup_read *v, size_t n, struct nc_err *err)
+{
+	struct zsrc *z = ctx;
+	uint64_t total = 0;
+	size_t i;
+
+	z->batches++;
+	if (n > z->max_batch)
+		z->max_batch = n;
+	for (i = 0; i < n; i++) {
+		total += v[i].len;
+		if (i && v[i].offset < v[i - 1].offset + v[i - 1].len)
+			z->ordered = false;
+		if (zsrc_read(ctx, v[i].offset, v[i].buf, v[i].len, err) < 0)
+			return -1;
+	}
+	ck_assert_uint_le(total, MiB + 1000);
+	return 0;
 }
 
 static int zsrc_zeros(void *ctx, uint64_t off, uint64_t len, struct nc_backup_extent **out,
@@ -678,11 +700,16 @@ START_TEST(test_source_zeros_and_runs)
 	m.time++;
 	backup_ok(&a2, r1, path, &m, &ch);
 	z.next_off = 0;
+	z.f.reads = 0;
+	src.read_batch = zsrc_batch;         /* the two changed runs, apart: one call */
 	ck_assert_msg(nc_backup_write(&b2, r2, &m, &src, &ch, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(a2.id, b2.id);
 	ck_assert_uint_eq(a2.chunks_unchanged, b2.chunks_unchanged);
 	ck_assert_uint_eq(a2.chunks_delta, b2.chunks_delta);
 	ck_assert(z.ordered);
+	ck_assert_int_eq(z.batches, 1);
+	ck_assert_uint_eq(z.max_batch, 2);
+	ck_assert_int_eq(z.f.reads, 2);
 	restore_cmp(r2, b2.id, img, size, false);
 
 	/* a read failing midway: the backup fails with the source's message, no snapshot */

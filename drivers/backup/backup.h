@@ -306,13 +306,25 @@ struct nc_backup_extent {
  * max_read: the largest read in bytes: consecutive chunks to be read are
  * asked for together, up to this many bytes (rounded down to whole
  * chunks); 0 = one chunk a call.
+ *
+ * read_batch: several reads at once (runs of chunks that are not
+ * consecutive, as an increment's scattered changes give), n >= 1, in
+ * offset order, max_read bytes in all at most, so that the source can
+ * keep several in flight; 0 or negative as read().  NULL: read() each.
  */
+struct nc_backup_read {
+	uint64_t offset;
+	void *buf;
+	size_t len;
+};
+
 struct nc_backup_source {
 	int (*read)(void *ctx, uint64_t offset, void *buf, size_t len, struct nc_err *err);
 	void *ctx;
 	int (*zeros)(void *ctx, uint64_t offset, uint64_t len, struct nc_backup_extent **out,
 		size_t *out_n, struct nc_err *err);
 	size_t max_read;
+	int (*read_batch)(void *ctx, const struct nc_backup_read *v, size_t n, struct nc_err *err);
 };
 struct nc_backup_changes {
 	const struct nc_backup_extent *v;

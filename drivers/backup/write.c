@@ -227,7 +227,9 @@ static enum slot_state slot_state(struct pipeline *p, size_t k)
 /*
  * The reader thread: runs of consecutive chunks to be read (need), up to
  * run_max chunks and never across the end of the ring, each read with one
- * read() straight into the slots' buffer once that many slots are free.
+ * read() straight into the slots' buffer once that many slots are free;
+ * with read_batch, as many runs as fit in the free slots (run_max chunks
+ * in all) go in one call, so scattered chunks are read several at a time.
  * A failed read stops it (rfailed, rerr); what was read before goes on
  * through the pipeline.
  */
@@ -235,10 +237,11 @@ static void *reader(void *arg)
 {
 	struct pipeline *p = arg;
 	const struct nc_backup_snapshot *s = p->s;
+	struct nc_backup_read *v = nc_xcalloc(p->run_max, sizeof(*v));
 	size_t next = 0, j;
 
 	for (;;) {
-		size_t run = 1, want, k0;
+		size_t run = 1, want, room, k0, nv = 0, taken = 0;
 		uint64_t len = 0;
 		struct nc_err e2;
 		int rc;
@@ -254,7 +257,10 @@ static void *reader(void *arg)
 			size_t contig = p->nslots - p->rtail % p->nslots;
 
 			want = run < contig ? run : contig;
-			if (p->stop || p->nslots - (p->rtail - p->rhead) >= want)
+			room = p->nslots - (p->rtail - p->rhead);
+			if (room > contig)
+				room = contig;
+			if (p->stop || room >= want)
 				break;
 			pthread_cond_wait(&p->space, &p->mu);
 		}
@@ -264,15 +270,39 @@ static void *reader(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&p->mu);
-		for (j = 0; j < want; j++) {
-			struct slot *sl = &p->slots[k0 + j];
+		if (room > p->run_max)
+			room = p->run_max;
+		/* runs into the free slots k0, k0 + 1, ... (one run without read_batch) */
+		while (next < s->nchunks && taken < room) {
+			size_t r = 1;
 
-			sl->idx = next + j;
-			sl->len = nc_bk_chunk_len(s->disk_size, s->chunk_size, next + j);
-			len += sl->len;
+			if (!p->need[next]) {
+				next++;
+				continue;
+			}
+			while (next + r < s->nchunks && taken + r < room && p->need[next + r])
+				r++;
+			v[nv].offset = (uint64_t)next * s->chunk_size;
+			v[nv].buf = p->slots[k0 + taken].buf;
+			v[nv].len = 0;
+			for (j = 0; j < r; j++) {
+				struct slot *sl = &p->slots[k0 + taken + j];
+
+				sl->idx = next + j;
+				sl->len = nc_bk_chunk_len(s->disk_size, s->chunk_size, next + j);
+				v[nv].len += sl->len;
+			}
+			len += v[nv].len;
+			nv++;
+			taken += r;
+			next += r;
+			if (!p->src->read_batch)
+				break;
 		}
-		rc = p->src->read(p->src->ctx, (uint64_t)next * s->chunk_size, p->slots[k0].buf,
-			(size_t)len, &e2);
+		if (p->src->read_batch)
+			rc = p->src->read_batch(p->src->ctx, v, nv, &e2);
+		else
+			rc = p->src->read(p->src->ctx, v[0].offset, v[0].buf, v[0].len, &e2);
 		pthread_mutex_lock(&p->mu);
 		if (rc < 0) {
 			p->rfailed = true;
@@ -281,16 +311,16 @@ static void *reader(void *arg)
 			break;
 		}
 		p->bytes_read += len;
-		for (j = 0; j < want; j++) {
+		for (j = 0; j < taken; j++) {
 			p->slots[k0 + j].state = SLOT_HASH;
 			slot_queue_locked(p, k0 + j);
 		}
 		pthread_cond_broadcast(&p->work);
-		p->rtail += want;
+		p->rtail += taken;
 		pthread_cond_signal(&p->done);
 		pthread_mutex_unlock(&p->mu);
-		next += want;
 	}
+	free(v);
 	pthread_mutex_lock(&p->mu);
 	p->rdone = true;
 	pthread_cond_signal(&p->done);

@@ -287,16 +287,19 @@ static int aio_done(void *user_data, int *error)
 	return 1;                    /* retire the command */
 }
 
-static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t len, struct nc_err *err)
+/* v[0..n): the reads, in order, each split into requests of AIO_REQ at most */
+static int nbd_read_list(struct nbd_handle *h, const struct nc_backup_read *v, size_t n,
+	struct nc_err *err)
 {
 	struct aio_state a = { 0, 0 };
-	unsigned char *b = buf;
-	size_t done = 0;
+	size_t k = 0, done = 0;      /* next request: v[k] from done */
 	bool failed = false;
+	int poll_errors = 0;
 
-	if (len <= AIO_REQ) {
-		if (nbd_pread(h, b, len, off, 0) < 0) {
-			char *what = nc_xasprintf("NBD read of %zu bytes at %llu", len, (unsigned long long)off);
+	if (n == 1 && v[0].len <= AIO_REQ) {
+		if (nbd_pread(h, v[0].buf, v[0].len, v[0].offset, 0) < 0) {
+			char *what = nc_xasprintf("NBD read of %zu bytes at %llu", v[0].len,
+						  (unsigned long long)v[0].offset);
 
 			nbd_fail(err, what);
 			free(what);
@@ -304,21 +307,28 @@ static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t le
 		}
 		return 0;
 	}
-	while ((done < len && !failed && !a.error) || a.inflight) {
-		while (done < len && !failed && !a.error && a.inflight < AIO_MAX) {
-			size_t n = len - done > AIO_REQ ? AIO_REQ : len - done;
+	while ((k < n && !failed && !a.error) || a.inflight) {
+		while (k < n && !failed && !a.error && a.inflight < AIO_MAX) {
+			size_t len = v[k].len - done, m = len > AIO_REQ ? AIO_REQ : len;
 			nbd_completion_callback cb = { .callback = aio_done, .user_data = &a };
 
-			if (nbd_aio_pread(h, b + done, n, off + done, cb, 0) < 0) {
-				char *what = nc_xasprintf("NBD read at %llu", (unsigned long long)(off + done));
+			if (m && nbd_aio_pread(h, (unsigned char *)v[k].buf + done, m, v[k].offset + done,
+					       cb, 0) < 0) {
+				char *what = nc_xasprintf("NBD read at %llu",
+							  (unsigned long long)(v[k].offset + done));
 
 				nbd_fail(err, what);
 				free(what);
 				failed = true;
 				break;
 			}
-			a.inflight++;
-			done += n;
+			if (m)
+				a.inflight++;
+			done += m;
+			if (done == v[k].len) {
+				k++;
+				done = 0;
+			}
 		}
 		if (!a.inflight)
 			break;
@@ -326,18 +336,31 @@ static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t le
 			if (!failed && !a.error)
 				nbd_fail(err, "NBD read");
 			failed = true;
-			if (nbd_aio_is_dead(h) || nbd_aio_is_closed(h))
-				break;   /* libnbd completed (failed) every request still in flight */
+			/* dead: libnbd completed (failed) every request still in flight; otherwise
+			 * poll on until they complete (they write into the buffers), but not forever */
+			if (nbd_aio_is_dead(h) || nbd_aio_is_closed(h) || ++poll_errors > 100)
+				break;
 		}
 	}
 	if (a.error && !failed) {
 		const char *m = nbd_get_error();
+		uint64_t total = 0;
+		size_t j;
 
-		nc_err_set(err, "NBD read of %zu bytes at %llu: %s", len, (unsigned long long)off,
-			   m && *m ? m : strerror(a.error));
+		for (j = 0; j < n; j++)
+			total += v[j].len;
+		nc_err_set(err, "NBD read of %llu bytes at %llu: %s", (unsigned long long)total,
+			   (unsigned long long)v[0].offset, m && *m ? m : strerror(a.error));
 		failed = true;
 	}
 	return failed ? -1 : 0;
+}
+
+static int nbd_read_all(struct nbd_handle *h, uint64_t off, void *buf, size_t len, struct nc_err *err)
+{
+	struct nc_backup_read r = { off, buf, len };
+
+	return nbd_read_list(h, &r, 1, err);
 }
 
 /*
@@ -962,6 +985,35 @@ int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *b
 		return 0;
 	}
 	return nbd_read_all(p->d[i].nbd, offset, buf, len, err);
+}
+
+int nc_disk_snap_read_batch(struct nc_disk_snap *s, size_t i, const struct nc_backup_read *v, size_t n,
+	struct nc_err *err)
+{
+	struct snap_priv *p = s->priv;
+	size_t j;
+
+	if (i >= s->ndisks) {
+		nc_err_set(err, "VM %s has no disk %zu", s->domain, i);
+		return -1;
+	}
+	for (j = 0; j < n; j++) {
+		const struct nc_snap_disk *k = &s->disks[i];
+
+		if (v[j].offset > k->size || v[j].len > k->size - v[j].offset) {
+			nc_err_set(err, "disk %s of VM %s: read of %zu bytes at %llu is past its end (%llu)",
+				   k->target, s->domain, v[j].len, (unsigned long long)v[j].offset,
+				   (unsigned long long)k->size);
+			return -1;
+		}
+	}
+	if (!p->d[i].nbd) {
+		for (j = 0; j < n; j++)
+			if (nc_disk_snap_read(s, i, v[j].offset, v[j].buf, v[j].len, err) < 0)
+				return -1;
+		return 0;
+	}
+	return nbd_read_list(p->d[i].nbd, v, n, err);
 }
 
 /* rbd_diff_iterate2 from no snapshot: the extents holding data, in offset order */

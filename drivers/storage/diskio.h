@@ -129,6 +129,14 @@ int nc_disk_snap_begin(struct nc_disk_snap **out, struct nc_host_conn *host, con
 int nc_disk_snap_read(struct nc_disk_snap *s, size_t i, uint64_t offset, void *buf, size_t len,
 	struct nc_err *err);
 /*
+ * Several reads of disk i at once (in offset order, each within the disk;
+ * struct nc_backup_source read_batch): over NBD all of them go out as
+ * requests of up to 1 MiB, 8 in flight, so that scattered chunks (an
+ * increment's) do not wait for each other; rbd reads them one by one.
+ */
+int nc_disk_snap_read_batch(struct nc_disk_snap *s, size_t i, const struct nc_backup_read *v, size_t n,
+	struct nc_err *err);
+/*
  * Zero extents of disk i within [offset, offset+len) (clipped to it and to
  * the disk), sorted and merged; *out belongs to the caller.
  */
