@@ -50,6 +50,37 @@ static void *mig_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The poller's own connection to the source.  The migration call holds its
+ * connection for the whole job; libvirt 9.0's client, asked for something
+ * else on that connection from a second thread meanwhile, can leave that
+ * call waiting until the migration ends: virDomainGetJobStats always,
+ * virDomainGetState in about one run of three once the switch to post-copy
+ * is asked for (the switch then went unseen).  On a connection of its own
+ * each call is answered at once.  NULL: cannot (the caller polls through
+ * dom's connection, as before).
+ */
+static virDomainPtr poll_domain(virDomainPtr dom, const char *name, virConnectPtr *conn)
+{
+	char *uri = virConnectGetURI(virDomainGetConnect(dom));
+	virDomainPtr d = NULL;
+
+	*conn = uri ? virConnectOpen(uri) : NULL;
+	free(uri);
+	if (*conn && !(d = virDomainLookupByName(*conn, name))) {
+		virConnectClose(*conn);
+		*conn = NULL;
+	}
+	return d;
+}
+
+static void poll_close(virDomainPtr d, virConnectPtr conn)
+{
+	virDomainFree(d);
+	if (conn)
+		virConnectClose(conn);
+}
+
 static double mono(void)
 {
 	struct timespec t;
@@ -121,8 +152,9 @@ static int build_job(struct mig_job *j, virDomainPtr dom, const char *name,
 /*
  * "Not converging": the memory left to copy has not dropped below 90 % of its
  * lowest value so far for NC_MIGRATE_STALL seconds.  (From virDomainGetJobInfo:
- * virDomainGetJobStats, which has the pass number, blocks for the whole
- * migration in libvirt 9.0 when called from a second thread.)
+ * virDomainGetJobStats, which has the pass number, blocked for the whole
+ * migration in libvirt 9.0 when called on the migration's own connection;
+ * see poll_domain.)
  */
 #define NC_MIGRATE_STALL 5.0
 struct converge {
@@ -159,6 +191,8 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 	const struct nc_migrate_tuning *t = &o->t;
 	struct mig_job *j;
 	struct converge cv = { 0, 0 };
+	virConnectPtr pconn = NULL;
+	virDomainPtr pd;
 	pthread_t th;
 	double t0 = mono(), last_t = t0, last_abort = 0, switched_at = 0;
 	uint64_t last_rem = 0;
@@ -175,11 +209,16 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		mig_job_free(j);
 		return -1;
 	}
+	if (!(pd = poll_domain(dom, name, &pconn))) {
+		pd = dom;
+		virDomainRef(dom);
+	}
 	/* before the migration starts, or its first pass already assumes the default */
-	if (t->max_downtime_ms && virDomainMigrateSetMaxDowntime(dom, t->max_downtime_ms, 0) == 0)
+	if (t->max_downtime_ms && virDomainMigrateSetMaxDowntime(pd, t->max_downtime_ms, 0) == 0)
 		downtime_set = true;
 	if (pthread_create(&th, NULL, mig_thread, j) != 0) {
 		nc_err_set(err, "cannot start the migration thread");
+		poll_close(pd, pconn);
 		mig_job_free(j);
 		return -1;
 	}
@@ -196,9 +235,9 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		if (done)
 			break;
 		if (t->max_downtime_ms && !downtime_set &&
-		    virDomainMigrateSetMaxDowntime(dom, t->max_downtime_ms, 0) == 0)
+		    virDomainMigrateSetMaxDowntime(pd, t->max_downtime_ms, 0) == 0)
 			downtime_set = true;
-		have_ji = (o->progress || t->postcopy_stalled) && virDomainGetJobInfo(dom, &ji) == 0 &&
+		have_ji = (o->progress || t->postcopy_stalled) && virDomainGetJobInfo(pd, &ji) == 0 &&
 			  ji.type != VIR_DOMAIN_JOB_NONE;
 		if (o->progress && have_ji) {
 			struct nc_migrate_progress p;
@@ -220,11 +259,11 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		if (t->postcopy && !asked && !timed_out &&
 		    ((t->postcopy_after_ms && (now - t0) * 1000 >= t->postcopy_after_ms) ||
 		     (t->postcopy_stalled && have_ji && stalled(&cv, &ji, now))) &&
-		    virDomainMigrateStartPostCopy(dom, 0) == 0)
+		    virDomainMigrateStartPostCopy(pd, 0) == 0)
 			asked = true;
 		/* switched when the source is paused for post-copy: from then on the guest runs on
 		 * the destination and the timeout no longer aborts (there is no going back) */
-		if (asked && !postcopy && virDomainGetState(dom, &st, &reason, 0) == 0 &&
+		if (asked && !postcopy && virDomainGetState(pd, &st, &reason, 0) == 0 &&
 		    st == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_POSTCOPY) {
 			postcopy = true;
 			switched_at = now - t0;
@@ -241,7 +280,7 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 			 * be lost while it is set up: keep asking */
 			if (now - last_abort >= NC_MIGRATE_REABORT) {
 				last_abort = now;
-				if (virDomainAbortJob(dom) == 0)
+				if (virDomainAbortJob(pd) == 0)
 					aborted = true;
 			}
 			if ((now - t0) - t->timeout_ms / 1000.0 >= NC_MIGRATE_GIVE_UP) {
@@ -254,6 +293,7 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 				pthread_mutex_unlock(&j->mu);
 				if (!finished) {
 					pthread_detach(th);
+					poll_close(pd, pconn);
 					nc_err_set(err, "migration timed out after %.1f s and libvirt did not end it "
 						   "within %.0f s of the abort; %s may still be migrating: see "
 						   "`virsh domjobinfo %s` on the source",
@@ -266,6 +306,7 @@ int nc_lv_live_migrate(virDomainPtr dom, const char *name, const struct nc_migra
 		nanosleep(&ts, NULL);
 	}
 	pthread_join(th, NULL);
+	poll_close(pd, pconn);
 	result = j->result;
 	if (result < 0) {
 		if (postcopy)

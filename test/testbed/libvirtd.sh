@@ -615,21 +615,18 @@ make_certs() {
 
 # shape DELAY RATE [LOSS] | off: both directions of the veth (each end's egress)
 shape() {
-	local n dev delay rate loss p netem=0
+	local n dev delay rate loss p netem=0 rule
 	[ -s "$DIR/settings" ] && [ "$(sed -n 's/^WAN=//p' "$DIR/settings")" = 1 ] ||
 		die "shape: no WAN-mode testbed in $DIR (up it with NC_LV_WAN=1)"
-	# netem when the running kernel has it (tried on a scratch veth in a throwaway namespace)
-	unshare --net -- sh -c '"$1" link add s0 type veth peer name s1 && tc qdisc add dev s0 root netem delay 1ms' sh "$IP" \
-		>/dev/null 2>&1 && netem=1
-	for n in netns netns-b; do
-		dev=nc-wan-a
-		[ "$n" = netns-b ] && dev=nc-wan-b
-		in_net "$n" tc qdisc del dev "$dev" root >/dev/null 2>&1 || true
-		in_net "$n" iptables -D OUTPUT -o "$dev" -j NC-WAN >/dev/null 2>&1 || true
-		in_net "$n" iptables -F NC-WAN >/dev/null 2>&1 || true
-		in_net "$n" iptables -X NC-WAN >/dev/null 2>&1 || true
-	done
 	if [ "${SHAPE[0]:-}" = off ]; then
+		for n in netns netns-b; do
+			dev=nc-wan-a
+			[ "$n" = netns-b ] && dev=nc-wan-b
+			in_net "$n" tc qdisc del dev "$dev" root >/dev/null 2>&1 || true
+			in_net "$n" iptables -D OUTPUT -o "$dev" -j NC-WAN >/dev/null 2>&1 || true
+			in_net "$n" iptables -F NC-WAN >/dev/null 2>&1 || true
+			in_net "$n" iptables -X NC-WAN >/dev/null 2>&1 || true
+		done
 		say "WAN link: not shaped"
 		return 0
 	fi
@@ -639,27 +636,38 @@ shape() {
 	[[ "$rate" =~ ^[0-9]+(\.[0-9]+)?([kmg]?bit|[KMG]?bps)?$ ]] || die "shape: RATE like 100mbit (0: no cap), not '$rate'"
 	[[ "$loss" =~ ^[0-9]+(\.[0-9]+)?%?$ ]] || die "shape: LOSS like 1% (100%: the link drops), not '$loss'"
 	loss=${loss%\%}
+	# netem when the running kernel has it (tried on a scratch veth in a throwaway namespace)
+	unshare --net -- sh -c '"$1" link add s0 type veth peer name s1 && tc qdisc add dev s0 root netem delay 1ms' sh "$IP" \
+		>/dev/null 2>&1 && netem=1
+	# From one shape to the next without a moment of an open link (a migration over a
+	# capped link would finish in it): the new drop rule goes in before the old rules go,
+	# and the qdisc is replaced, not deleted and added.
 	for n in netns netns-b; do
 		dev=nc-wan-a
 		[ "$n" = netns-b ] && dev=nc-wan-b
 		if [ "$netem" = 1 ]; then
 			# shellcheck disable=SC2046
-			in_net "$n" tc qdisc add dev "$dev" root netem delay "$delay" \
+			in_net "$n" tc qdisc replace dev "$dev" root netem delay "$delay" \
 				$([ "$rate" != 0 ] && echo rate "$rate") loss "$loss%" || die "tc netem on $dev"
 			continue
 		fi
-		if [ "$rate" != 0 ]; then
-			in_net "$n" tc qdisc add dev "$dev" root tbf rate "$rate" burst 64kb latency 1s || die "tc tbf on $dev"
-		fi
+		in_net "$n" iptables -N NC-WAN >/dev/null 2>&1 || true
+		in_net "$n" iptables -C OUTPUT -o "$dev" -j NC-WAN >/dev/null 2>&1 ||
+			in_net "$n" iptables -A OUTPUT -o "$dev" -j NC-WAN || die "iptables on $dev"
 		if [ "$loss" != 0 ]; then
 			p=$(awk -v l="$loss" 'BEGIN { printf "%.6f", l / 100 }')
-			in_net "$n" iptables -N NC-WAN && in_net "$n" iptables -A OUTPUT -o "$dev" -j NC-WAN || die "iptables on $dev"
-			if [ "$p" = 1.000000 ]; then
-				in_net "$n" iptables -A NC-WAN -j DROP
-			else
-				in_net "$n" iptables -A NC-WAN -m statistic --mode random --probability "$p" -j DROP
-			fi
+			rule="-j DROP"
+			[ "$p" = 1.000000 ] || rule="-m statistic --mode random --probability $p -j DROP"
+			# shellcheck disable=SC2086
+			in_net "$n" iptables -I NC-WAN 1 $rule || die "iptables on $dev"
 		fi
+		if [ "$rate" != 0 ]; then
+			in_net "$n" tc qdisc replace dev "$dev" root tbf rate "$rate" burst 64kb latency 1s || die "tc tbf on $dev"
+		else
+			in_net "$n" tc qdisc del dev "$dev" root >/dev/null 2>&1 || true
+		fi
+		# the old rules (after the new one, if any)
+		while in_net "$n" iptables -D NC-WAN "$([ "$loss" != 0 ] && echo 2 || echo 1)" >/dev/null 2>&1; do :; done
 	done
 	if [ "$netem" = 1 ]; then
 		say "WAN link: netem delay $delay rate $rate loss $loss% each way"
