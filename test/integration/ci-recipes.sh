@@ -52,13 +52,13 @@ workspace() {
 }
 
 gh() {   # gh WORKSPACE: the GitHub workflow, as a pull_request event on acme/infra#12
-	PATH=$T/bin:$PATH python3 test/ci/run-recipe.py examples/ci/github-actions.yml "$1" \
+	mkdir -p "$T/tmp"; TMPDIR=$T/tmp PATH=$T/bin:$PATH python3 test/ci/run-recipe.py examples/ci/github-actions.yml "$1" \
 		"secrets.GITHUB_TOKEN=$TOKEN" "vars.NOVACRON_DEB_URL=$API/never-fetched.deb" \
 		"vars.NOVACRON_CI_CONFIG=$T/ci-config.yaml" "runner.temp=$1/.runner" \
 		"github.event.pull_request.number=12" GITHUB_REPOSITORY=acme/infra "GITHUB_API_URL=$API"
 }
 gl() {   # gl WORKSPACE: the GitLab pipeline, as a merge request event on acme/infra!12
-	PATH=$T/bin:$PATH python3 test/ci/run-recipe.py examples/ci/gitlab-ci.yml "$1" \
+	mkdir -p "$T/tmp"; TMPDIR=$T/tmp PATH=$T/bin:$PATH python3 test/ci/run-recipe.py examples/ci/gitlab-ci.yml "$1" \
 		"NOVACRON_GITLAB_TOKEN=$TOKEN" "NOVACRON_DEB_URL=$API/never-fetched.deb" \
 		"NOVACRON_CI_CONFIG=$T/ci-config.yaml" CI_PIPELINE_SOURCE=merge_request_event \
 		CI_PROJECT_ID=42 CI_MERGE_REQUEST_IID=12 "CI_API_V4_URL=$API/api/v4"
