@@ -43,12 +43,12 @@ export NOVACRON_CONFIG=$T/novacron.yaml
 ok()   { echo "ok   $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 nc()   { "$NC" "$@" "$T/spec" --state-dir "$T/st"; }
-# the id of the newest backup of VM db
-newest() { nc backup list --schedule nightly --vm db -o json | grep -o '"id": "[0-9a-f]*"' | tail -1 | cut -d'"' -f4; }
-# restore the newest backup as VM NAME and compare its disk with the raw file WANT
+# restored_equal NAME WANT LOG: restore the backup that `backup run` wrote LOG about as VM NAME
+# and compare its disk with the raw file WANT (two backups can share a second: by id, not time)
 restored_equal() {
 	local name=$1 want=$2 id
-	id=$(newest)
+	id=$(sed -n 's/^db: backup \([0-9a-f]*\) on h1.*/\1/p' "$3" | tail -1)
+	[ -n "$id" ] || { echo "no backup id in $3"; return 1; }
 	nc restore db --backup "$id" --as "$name" >"$T/r-$name.log" 2>&1 &&
 		qemu-img compare -q -U -f raw -F qcow2 "$want" "$T/pool/$name-root.qcow2" ||
 		{ cat "$T/r-$name.log"; return 1; }
@@ -111,11 +111,11 @@ qemu-img resize -q -f qcow2 "$D" 80M && qemu-io -f qcow2 -c 'write -P 0x77 70M 1
 qemu-img convert -U -O raw "$D" "$T/grown.raw"
 nc backup run db >"$T/b2.log" 2>&1 && grep -q "disk root .*full  read 1[0-9]\.[0-9] MiB" "$T/b2.log" &&
 	ok "after the disk grew to 80 MiB: a full backup reads only its data ($(grep -o "read [0-9.]* MiB" "$T/b2.log"))" || { cat "$T/b2.log"; fail "backup after growth"; }
-restored_equal db-grown "$T/grown.raw" && ok "... and restores the 80 MiB disk byte for byte" || fail "restore after growth"
+restored_equal db-grown "$T/grown.raw" "$T/b2.log" && ok "... and restores the 80 MiB disk byte for byte" || fail "restore after growth"
 qemu-img resize -q -f qcow2 --shrink "$D" 48M
 qemu-img convert -U -O raw "$D" "$T/shrunk.raw"
 nc backup run db >"$T/b3.log" 2>&1 && ok "after the disk shrank to 48 MiB: backup" || { cat "$T/b3.log"; fail "backup after shrink"; }
-restored_equal db-shrunk "$T/shrunk.raw" && ok "... and restores the 48 MiB disk byte for byte" || fail "restore after shrink"
+restored_equal db-shrunk "$T/shrunk.raw" "$T/b3.log" && ok "... and restores the 48 MiB disk byte for byte" || fail "restore after shrink"
 
 # 2. qemu-nbd dies mid-read: the backup stops at its 2nd read until $T/go exists; meanwhile
 #    the qemu-nbd it started (its child) is killed by PID
@@ -145,7 +145,7 @@ fi
 nc backup check --schedule nightly --read-data >"$T/c1.log" 2>&1 && grep -q "repository is consistent" "$T/c1.log" &&
 	ok "... the repository checks clean" || { cat "$T/c1.log"; fail "check after qemu-nbd died"; }
 nc backup run db >"$T/b5.log" 2>&1 && ok "... the next backup works" || { cat "$T/b5.log"; fail "backup after qemu-nbd died"; }
-restored_equal db-after "$T/now.raw" && ok "... and restores byte for byte" || fail "restore after qemu-nbd died"
+restored_equal db-after "$T/now.raw" "$T/b5.log" && ok "... and restores byte for byte" || fail "restore after qemu-nbd died"
 
 # 3. the target fills up mid-backup
 how=
@@ -174,6 +174,6 @@ nc backup check --schedule nightly --read-data >"$T/c2.log" 2>&1 && grep -q "rep
 	ok "... the repository checks clean" || { cat "$T/c2.log"; fail "check after target full"; }
 rm -f "$T/small/ballast"
 nc backup run db >"$T/b7.log" 2>&1 && ok "... with room again, the next backup works" || { cat "$T/b7.log"; fail "backup after target full"; }
-restored_equal db-room "$T/now.raw" && ok "... and restores byte for byte" || fail "restore after target full"
+restored_equal db-room "$T/now.raw" "$T/b7.log" && ok "... and restores byte for byte" || fail "restore after target full"
 
 [ $fails = 0 ] && exit 0 || exit 1
