@@ -30,6 +30,9 @@ struct nc_err {
 };
 void nc_err_set(struct nc_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Adds to err's message (cut to fit, as nc_err_set cuts). */
+void nc_err_append(struct nc_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- desired domain: what the reconciler asks a host to define ---- */
 struct nc_disk_def {

@@ -165,11 +165,8 @@ static void undo_copies(struct nc_host_conn *dst, const struct nc_volumes_move *
 {
 	struct nc_err e = { "" };
 
-	if (nc_volumes_copy_undo(dst, mv, &e) < 0) {
-		size_t len = strlen(err->msg);
-
-		snprintf(err->msg + len, sizeof(err->msg) - len, "; and removing the copies failed: %s", e.msg);
-	}
+	if (nc_volumes_copy_undo(dst, mv, &e) < 0)
+		nc_err_append(err, "; and removing the copies failed: %s", e.msg);
 }
 
 /*
@@ -225,12 +222,8 @@ static void live_copy_undo(struct nc_local_vol *lv, size_t n, const bool *made, 
 	for (i = 0; i < n; i++) {
 		struct nc_err e = { "" };
 
-		if (made[i] && nc_vol_delete(dst, &lv[i].pd, lv[i].vol, &e) < 0) {
-			size_t len = strlen(err->msg);
-
-			snprintf(err->msg + len, sizeof(err->msg) - len, "; and removing %s there failed: %s",
-				 lv[i].vol, e.msg);
-		}
+		if (made[i] && nc_vol_delete(dst, &lv[i].pd, lv[i].vol, &e) < 0)
+			nc_err_append(err, "; and removing %s there failed: %s", lv[i].vol, e.msg);
 	}
 }
 

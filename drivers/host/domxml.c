@@ -29,6 +29,19 @@ void nc_err_set(struct nc_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void nc_err_append(struct nc_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	if (!err)
+		return;
+	len = strnlen(err->msg, sizeof(err->msg) - 1);
+	va_start(ap, fmt);
+	vsnprintf(err->msg + len, sizeof(err->msg) - len, fmt, ap);   /* cut at the end: a message */
+	va_end(ap);
+}
+
 static const char *const state_names[] = {
 	[NC_DOM_RUNNING] = "running",
 	[NC_DOM_PAUSED] = "paused",

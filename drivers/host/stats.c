@@ -763,7 +763,7 @@ static int sim_stats_read(struct nc_host_conn *conn, virConnectPtr c, struct nc_
 	virDomainPtr *doms = NULL;
 	virNodeInfo ni;
 	double t = sim_now();
-	int n, i, ret = -1;
+	int n = 0, i, ret = -1;
 
 	if (loads_read(&loads, nc_libvirt_state_file(conn), err) < 0)
 		return -1;
