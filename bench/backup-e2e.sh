@@ -3,8 +3,15 @@
 # as a user runs them, on a real libvirt daemon (test/testbed/libvirtd.sh, QEMU TCG), side by
 # side with borg and restic on the same bytes as raw files, in the same run.
 #
-#   bench/backup-e2e.sh [--size 2G] [--runs 3] [--no-profile] [--no-bound]
+#   bench/backup-e2e.sh [--size 2G] [--runs 3] [--no-profile] [--no-bound] [--fresh-fs]
 #   bench/backup-e2e.sh --size 64M --runs 1        # smoke: about a minute
+#
+# The repositories go into the scratch directory (its file system, as a user's would), or with
+# --fresh-fs into a new ext4 (mkfs defaults, journal) on a loop device made for each round:
+# on an ext4 without a journal (this machine's /), creating files right after thousands were
+# deleted is slower (the kernel's recently_deleted() check on every new inode, seen in the
+# profile), which a benchmark that removes each repository after use brings on itself and
+# which costs novacron (a file per 64 KiB chunk) far more than borg or restic (large files).
 #
 # Needs root (the testbed does), borg, restic, qemu-img, qemu-io, virsh, /usr/bin/time; perf
 # for the profile (else strace), nbdcopy (Debian libnbd-bin, test/testbed/deps.sh) for the
@@ -64,14 +71,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build-release}
-size=2G runs=3 profile=1 bound=1
+size=2G runs=3 profile=1 bound=1 freshfs=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size) size=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--no-profile) profile=0; shift ;;
 	--no-bound) bound=0; shift ;;
-	*) echo "usage: $0 [--size 2G] [--runs 3] [--no-profile] [--no-bound]" >&2; exit 2 ;;
+	--fresh-fs) freshfs=1; shift ;;
+	*) echo "usage: $0 [--size 2G] [--runs 3] [--no-profile] [--no-bound] [--fresh-fs]" >&2; exit 2 ;;
 	esac
 done
 for tool in borg restic qemu-img qemu-io virsh cmp /usr/bin/time; do
@@ -88,6 +96,7 @@ S=$(mktemp -d "${TMPDIR:-/tmp}/nc-backup-e2e.XXXXXX")
 LV=$S/lv
 cleanup() {
 	trap - EXIT INT TERM
+	mountpoint -q "$S/fs" 2>/dev/null && umount "$S/fs"
 	[ -d "$LV" ] && bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1
 	rm -rf "$S"
 }
@@ -178,7 +187,9 @@ YAML
 }
 # disk_from RAW VM: the VM's volume becomes RAW converted to qcow2 (the VM is shut off)
 disk_from() { qemu-img convert -f raw -O qcow2 "$1" "$S/pool/$2-root.qcow2"; sync; }
-first_id() { nc backup list --schedule bench --vm "$1" -o json | grep -o '"id": "[0-9a-f]*"' | sed -n "${2}p" | cut -d'"' -f4; }
+# backup_id LOG: the id of the backup a `backup run` output names (its first 16 hex digits; `backup
+# list` orders by time in seconds, and two backups of a small disk can share one)
+backup_id() { sed -n 's/^[^ ]*: backup \([0-9a-f]\{16\}\) on .*/\1/p' "$1" | head -1; }
 # drop_vm NAME: undefine a VM that `restore --as` defined, remove its disk
 drop_vm() { V destroy "$1" >/dev/null 2>&1 || true; V undefine "$1" >/dev/null 2>&1 || true; rm -f "$S/pool/$1-root.qcow2"; V pool-refresh local >/dev/null 2>&1 || true; }
 # dirty VM: ~1 % of the running VM's disk written through QEMU's block layer, 64 KiB at
@@ -195,7 +206,7 @@ dirty() {
 }
 
 round_novacron() {
-	local r=$1 vm=vm$1 repo=$S/repo-nc-$1 live=$S/repo-live-$1 id1 lid2
+	local r=$1 vm=vm$1 repo=$RB/repo-nc-$1 live=$RB/repo-live-$1 id1 lid2
 	# the previous round's VM goes (not timed)
 	spec "$vm" stopped "$repo"
 	for old in $(ls "$S/pool" | sed -n 's/-root\.qcow2$//p'); do [ "$old" = "$vm" ] || drop_vm "$old"; done
@@ -206,7 +217,7 @@ round_novacron() {
 	disk_from "$I2" "$vm"
 	timed novacron off-incr "$r" "$repo" "$NC" backup run "$vm" "$S/spec" --state-dir "$S/st"
 	cp "$S/log" "$S/off-incr-$r.log"
-	id1=$(first_id "$vm" 1)
+	id1=$(backup_id "$S/off-first-$r.log")
 	timed novacron restore "$r" - "$NC" restore "$vm" --backup "$id1" --as "${vm}r" "$S/spec" --state-dir "$S/st"
 	qemu-img compare -q -f raw -F qcow2 "$I1" "$S/pool/${vm}r-root.qcow2" ||
 		die "round $r: the restored disk differs from image-1"
@@ -223,7 +234,7 @@ round_novacron() {
 	cp "$S/log" "$S/live-incr-$r.log"
 	spec "$vm" stopped "$live"
 	if [ "$r" = 1 ]; then
-		lid2=$(first_id "$vm" 2)
+		lid2=$(backup_id "$S/live-incr-$r.log")
 		nc restore "$vm" --backup "$lid2" --as "${vm}l" >"$S/rl.log" 2>&1 || { cat "$S/rl.log" >&2; die "restore of the live increment"; }
 		qemu-img compare -q -f qcow2 -F qcow2 "$S/pool/$vm-root.qcow2" "$S/pool/${vm}l-root.qcow2" ||
 			die "the live increment restored differs from the VM's disk"
@@ -240,7 +251,7 @@ BORG_MODES="borg-none-zstd3 borg-none-lz4 borg-repokey-zstd3"
 round_borg() {
 	local r=$1 mode repo out enc comp
 	for mode in $BORG_MODES; do
-		repo=$S/repo-$mode out=$S/out-$mode
+		repo=$RB/repo-$mode out=$S/out-$mode
 		rm -rf "$repo" "$out" "$BORG_BASE_DIR"; mkdir -p "$out"
 		enc=none; case $mode in *repokey*) enc=repokey ;; esac
 		comp=(); case $mode in *zstd3) comp=(--compression zstd,3) ;; esac
@@ -253,7 +264,7 @@ round_borg() {
 	done
 }
 round_restic() {
-	local r=$1 repo=$S/repo-restic out=$S/out-restic sid
+	local r=$1 repo=$RB/repo-restic out=$S/out-restic sid
 	rm -rf "$repo" "$out" "$RESTIC_CACHE_DIR"
 	restic init -q --repo "$repo" --password-file "$S/password" >/dev/null || die "restic init"
 	timed restic first "$r" "$repo" restic backup -q --repo "$repo" --password-file "$S/password" "$I1"
@@ -266,8 +277,23 @@ round_restic() {
 
 say "backup-e2e: $(sed -n 's/^ *[^ ]*image-1: //p' "$S/gen.log"); $runs round(s); $(borg --version), $(restic version | cut -d' ' -f1-2), $("$NC" --version 2>/dev/null | head -1), $(git log -1 --format='%h %cs' 2>/dev/null)"
 say "  load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# new_fs: where the next repositories go (RB): the scratch directory, or with --fresh-fs a new
+# ext4 (mkfs defaults: with a journal) on a loop device, 4x the disk size + 1 GiB, made anew
+# for each round, the profile and the library run (the old one unmounted and its file removed)
+RB=$S
+new_fs() {
+	[ "$freshfs" = 1 ] || return 0
+	mountpoint -q "$S/fs" && umount "$S/fs"
+	rm -f "$S/fs.img"; mkdir -p "$S/fs"
+	truncate -s $((SIZE * 4 + (1 << 30))) "$S/fs.img"
+	mkfs.ext4 -q -F "$S/fs.img" && mount -o loop "$S/fs.img" "$S/fs" || die "cannot make the repositories' file system"
+	RB=$S/fs
+}
+[ "$freshfs" = 1 ] && say "  repositories: a new ext4 on a loop device ($S/fs.img) per round (--fresh-fs)" ||
+	say "  repositories: in $S ($(findmnt -n -o FSTYPE,SOURCE -T "$S" | tr -s ' '))"
 order=(novacron borg restic)
 for r in $(seq 1 "$runs"); do
+	new_fs
 	for k in 0 1 2; do
 		t=${order[$(( (k + r - 1) % 3 ))]}
 		"round_$t" "$r"
@@ -319,7 +345,8 @@ top_syms() {
 if [ "$profile" = 1 ]; then
 	say ""
 	say "backup-e2e: profile (one offline first backup, one restore)"
-	vm=vmp repo=$S/repo-prof
+	new_fs
+	vm=vmp repo=$RB/repo-prof
 	spec "$vm" stopped "$repo"
 	for old in $(ls "$S/pool" | sed -n 's/-root\.qcow2$//p'); do [ "$old" = "$vm" ] || drop_vm "$old"; done
 	disk_from "$I1" "$vm"
@@ -330,7 +357,7 @@ if [ "$profile" = 1 ]; then
 		read -r w u s m <"$S/time"; c=$(awk -v u=$u -v s=$s 'BEGIN{print u+s}'); say "  backup under perf: $w s wall, $c s CPU"
 		say "  CPU samples by phase (% of samples; s = that share of the $c s CPU):"; phases "$S/perf-backup.data" "$c" >&2
 		say "  top symbols (comm, dso, symbol, >= 1.5 %):"; top_syms "$S/perf-backup.data" >&2
-		id1=$(first_id "$vm" 1)
+		id1=$(backup_id "$S/log")
 		sync
 		/usr/bin/time -f '%e %U %S %M' -o "$S/time" perf record -q -g -F 999 -o "$S/perf-restore.data" -- \
 			"$NC" restore "$vm" --backup "$id1" --as "${vm}r" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || { cat "$S/log" >&2; die "perf restore"; }
@@ -347,9 +374,9 @@ if [ "$profile" = 1 ]; then
 			sync
 			if [ $what = backup ]; then
 				strace -f -qq -T -e trace=syncfs,fsync,fdatasync -o "$S/strace-$what" \
-					"$NC" backup run "$vm" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || die "strace backup"
+					"$NC" backup run "$vm" "$S/spec" --state-dir "$S/st" >"$S/strace-backup.log" 2>&1 || die "strace backup"
 			else
-				id1=$(first_id "$vm" 1)
+				id1=$(backup_id "$S/strace-backup.log")
 				strace -f -qq -T -e trace=syncfs,fsync,fdatasync -o "$S/strace-$what" \
 					"$NC" restore "$vm" --backup "$id1" --as "${vm}r" "$S/spec" --state-dir "$S/st" >"$S/log" 2>&1 || die "strace restore"
 			fi
@@ -396,11 +423,12 @@ if [ "$bound" = 1 ]; then
 	bnd "qemu-img convert image-1 -> new qcow2 (no NBD)" sh -c "rm -f '$S/bw.qcow2'; qemu-img convert -f raw -O qcow2 '$I1' '$S/bw.qcow2'"
 	rm -f "$S/bw.raw" "$S/bw.qcow2"
 	say "  library only (nc-bench-backup --plain-only --runs 1 on the raw files: no NBD, no libvirt, no CLI):"
-	mkdir -p "$S/lib"
-	"$ROOT/$BUILD/nc-bench-backup" --size "$size" --dir "$S/lib" --plain-only --runs 1 >"$S/lib.log" 2>&1 || { cat "$S/lib.log" >&2; die "nc-bench-backup"; }
+	new_fs
+	mkdir -p "$RB/lib"
+	"$ROOT/$BUILD/nc-bench-backup" --size "$size" --dir "$RB/lib" --plain-only --runs 1 >"$S/lib.log" 2>&1 || { cat "$S/lib.log" >&2; die "nc-bench-backup"; }
 	awk '$1 == "plain" && $2 == 1 { print "    " $0 }' "$S/lib.log" >&2 || true
 	awk '$1 == "plain" && $2 == 1 { print "library (raw file)|" $3 "|1|" $4 "|" $6 "|0|" ($3 == "restore" ? "-" : int($8 * 1048576)) }' "$S/lib.log" >>"$R"
-	rm -rf "$S/lib"
+	rm -rf "$RB/lib"
 fi
 
 # ---- the table and the goals ----
