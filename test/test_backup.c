@@ -62,50 +62,7 @@ static char *in_root(const char *name)
 
 /* ---- deterministic data ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static void fill_random(unsigned char *p, size_t n, uint64_t *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i += 8) {
-		uint64_t v = rng_next(s);
-
-		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-	}
-}
-
-/* An image of regions (16 KiB to 1 MiB, 4 KiB aligned): 40% random, 40% zeros, 20% text. */
-static unsigned char *make_image(size_t size, uint64_t seed)
-{
-	static const char text[] = "NovaCron backs up this line of repetitive text. ";
-	unsigned char *img = nc_xcalloc(1, size);
-	uint64_t s = seed | 1;
-	size_t off = 0, i;
-
-	while (off < size) {
-		size_t len = (size_t)(4 + rng_next(&s) % 253) * 4096;
-		unsigned kind = (unsigned)(rng_next(&s) % 10);
-
-		if (len > size - off)
-			len = size - off;
-		if (kind < 4)
-			fill_random(img + off, len, &s);
-		else if (kind >= 8)
-			for (i = 0; i < len; i++)
-				img[off + i] = (unsigned char)text[(off + i) % (sizeof(text) - 1)];
-		off += len;
-	}
-	return img;
-}
+#define make_image(size, seed) nc_test_image((size), (seed), 4, "NovaCron backs up this line of repetitive text. ")
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -316,9 +273,9 @@ START_TEST(test_full_and_incremental)
 	memcpy(img2, img, size);
 	memset(dirty, 0, sizeof(dirty));
 	for (i = 0; i < NC_ARRAY_SIZE(ext); i++) {
-		size_t b = (size_t)(rng_next(&s) % nblocks);
+		size_t b = (size_t)(nc_test_rng(&s) % nblocks);
 
-		fill_random(img2 + b * 4096, 4096, &s);
+		nc_test_fill_random(img2 + b * 4096, 4096, &s);
 		ext[i].offset = (uint64_t)b * 4096;
 		ext[i].length = 4096;
 		if (!dirty[b * 4096 / cs])
@@ -519,8 +476,8 @@ START_TEST(test_threads_deterministic)
 	write_file(path, img, size);
 	img2 = nc_xmalloc(size);
 	memcpy(img2, img, size);
-	fill_random(img2 + ext[0].offset, ext[0].length, &s);
-	fill_random(img2 + ext[1].offset, ext[1].length, &s);
+	nc_test_fill_random(img2 + ext[0].offset, ext[0].length, &s);
+	nc_test_fill_random(img2 + ext[1].offset, ext[1].length, &s);
 	write_file(path2, img2, size);
 	write_file(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 65);
 	for (e = 0; e < 2; e++) {
@@ -693,8 +650,8 @@ START_TEST(test_source_zeros_and_runs)
 	restore_cmp(r2, b.id, img, size, false);
 
 	/* an increment from changed extents: the same too */
-	fill_random(img + ext[0].offset, ext[0].length, &s);
-	fill_random(img + ext[1].offset, ext[1].length, &s);
+	nc_test_fill_random(img + ext[0].offset, ext[0].length, &s);
+	nc_test_fill_random(img + ext[1].offset, ext[1].length, &s);
 	write_file(path, img, size);
 	m.parent = a.id;
 	m.time++;
@@ -897,7 +854,7 @@ START_TEST(test_tamper_plain)
 	uint64_t s = 1234;
 	size_t rawlen, i;
 
-	fill_random(img, size, &s);                    /* incompressible: stored raw */
+	nc_test_fill_random(img, size, &s);                    /* incompressible: stored raw */
 	write_file(path, img, size);
 	backup_ok(&st, r, path, &m, NULL);
 	SHA256(img, NC_BACKUP_DEFAULT_CHUNK, sha);     /* ids are plain SHA-256 here */
@@ -946,7 +903,7 @@ START_TEST(test_interrupted)
 	backup_ok(&st, r, path, &m, NULL);
 	before = count_chunk_files("repo");
 	img2 = nc_xmalloc(size);
-	fill_random(img2, size, &s);
+	nc_test_fill_random(img2, size, &s);
 	write_file(path2, img2, size);
 	m.time += 3600;
 	ck_assert_int_lt(backup_path(&st2, r, path2, &m, NULL, 30, &err), 0);
@@ -994,7 +951,7 @@ static void tiny_backup(struct nc_backup_stats *st, struct nc_backup_repo *r, co
 	struct nc_backup_meta m = { vm, "vda", sizeof(img), t, false, NULL, NULL };
 	uint64_t s = (uint64_t)t * 2654435761u + (unsigned char)vm[0];
 
-	fill_random(img, sizeof(img), &s);
+	nc_test_fill_random(img, sizeof(img), &s);
 	write_file(path, img, sizeof(img));
 	backup_ok(st, r, path, &m, NULL);
 	free(path);
@@ -1146,9 +1103,9 @@ static void change_blocks(unsigned char *img, size_t size, struct nc_backup_exte
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		size_t b = (size_t)(rng_next(s) % (size / 4096));
+		size_t b = (size_t)(nc_test_rng(s) % (size / 4096));
 
-		fill_random(img + b * 4096, 4096, s);
+		nc_test_fill_random(img + b * 4096, 4096, s);
 		ext[i].offset = (uint64_t)b * 4096;
 		ext[i].length = 4096;
 	}
@@ -1220,7 +1177,7 @@ START_TEST(test_delta_chunks)
 	memcpy(img3, img2, size);
 	change_blocks(img3, size, ext3, NC_ARRAY_SIZE(ext3) - 1, &s);
 	big = random_chunk(img2, nch, nch / 3);
-	fill_random(img3 + big * cs, 9 * 4096, &s);
+	nc_test_fill_random(img3 + big * cs, 9 * 4096, &s);
 	ext3[NC_ARRAY_SIZE(ext3) - 1].offset = (uint64_t)big * cs;
 	ext3[NC_ARRAY_SIZE(ext3) - 1].length = 9 * 4096;
 	write_file(path3, img3, size);
@@ -1438,7 +1395,7 @@ START_TEST(test_restore_damaged_writes_nothing)
 	ck_assert_int_eq(chmod(key, 0600), 0);
 	write_file(key2, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", 64);
 	ck_assert_int_eq(chmod(key2, 0600), 0);
-	fill_random(img + (bad - 5) * cs, 10 * cs, &seed);   /* chunks 40..49 hold data */
+	nc_test_fill_random(img + (bad - 5) * cs, 10 * cs, &seed);   /* chunks 40..49 hold data */
 	write_file(target, old, size);
 	for (p = 0; p < 2; p++) {
 		const char *name = p ? "plain" : "enc", *k = p ? NULL : key;
@@ -1595,7 +1552,7 @@ START_TEST(test_restore_damaged_writes_nothing)
 		free(img);
 		img = make_image(size, 77);
 		seed = 99;
-		fill_random(img + (bad - 5) * cs, 10 * cs, &seed);
+		nc_test_fill_random(img + (bad - 5) * cs, 10 * cs, &seed);
 	}
 	free(img);
 	free(old);
@@ -1624,7 +1581,7 @@ START_TEST(test_restore_wrong_size_chunk)
 	size_t i, k;
 	uint64_t seed = 5;
 
-	fill_random(img, size, &seed);
+	nc_test_fill_random(img, size, &seed);
 	write_file(path, img, size);
 	write_file(target, img + 1, size - 1);
 	backup_ok(&st, r, path, &m, NULL);

@@ -170,50 +170,7 @@ static size_t count_objects(struct nc_backup_target *t, const char *dir)
 
 /* ---- deterministic data, a source and a sink in memory ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static void fill_random(unsigned char *p, size_t n, uint64_t *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i += 8) {
-		uint64_t v = rng_next(s);
-
-		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-	}
-}
-
-/* Regions of 16 KiB to 1 MiB: random, zeros and repetitive text. */
-static unsigned char *make_image(size_t size, uint64_t seed)
-{
-	static const char text[] = "NovaCron backs up this line to an object store. ";
-	unsigned char *img = nc_xcalloc(1, size);
-	uint64_t s = seed | 1;
-	size_t off = 0, i;
-
-	while (off < size) {
-		size_t len = (size_t)(4 + rng_next(&s) % 253) * 4096;
-		unsigned kind = (unsigned)(rng_next(&s) % 10);
-
-		if (len > size - off)
-			len = size - off;
-		if (kind < 5)
-			fill_random(img + off, len, &s);
-		else if (kind >= 8)
-			for (i = 0; i < len; i++)
-				img[off + i] = (unsigned char)text[(off + i) % (sizeof(text) - 1)];
-		off += len;
-	}
-	return img;
-}
+#define make_image(size, seed) nc_test_image((size), (seed), 5, "NovaCron backs up this line to an object store. ")
 
 struct mem {
 	unsigned char *p;
@@ -434,9 +391,9 @@ START_TEST(test_full_and_incremental)
 	img2 = nc_xmalloc(size);
 	memcpy(img2, img, size);
 	for (i = 0; i < NC_ARRAY_SIZE(ext); i++) {
-		size_t b = (size_t)(rng_next(&s) % (size / 4096));
+		size_t b = (size_t)(nc_test_rng(&s) % (size / 4096));
 
-		fill_random(img2 + b * 4096, 4096, &s);
+		nc_test_fill_random(img2 + b * 4096, 4096, &s);
 		ext[i].offset = (uint64_t)b * 4096;
 		ext[i].length = 4096;
 		if (!dirty[b * 4096 / cs])
@@ -560,8 +517,8 @@ START_TEST(test_interrupted_and_prune)
 	SKIP_WITHOUT_CEPH();
 	img = nc_xmalloc(size);
 	img2 = nc_xmalloc(size);
-	fill_random(img, size, &s);
-	fill_random(img2, size, &s);
+	nc_test_fill_random(img, size, &s);
+	nc_test_fill_random(img2, size, &s);
 	loc = loc_for(_i, "intr", NULL);
 	r = repo_create(&loc, NULL, 0);
 	backup_ok(&a, r, &m, img, NULL);
@@ -618,7 +575,7 @@ START_TEST(test_many_objects)
 
 	SKIP_WITHOUT_CEPH();
 	img = nc_xmalloc(size);
-	fill_random(img, size, &s);
+	nc_test_fill_random(img, size, &s);
 	loc = loc_for(_i, "many", NULL);
 	r = repo_create(&loc, NULL, NC_BACKUP_MIN_CHUNK);
 	ck_assert_uint_eq(nc_backup_chunk_size(r), 4096);

@@ -51,50 +51,7 @@ static void teardown(void)
 
 /* ---- deterministic images ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static void fill_random(unsigned char *p, size_t n, uint64_t *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i += 8) {
-		uint64_t v = rng_next(s);
-
-		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-	}
-}
-
-/* regions of 16 KiB to 1 MiB: 40% random, 40% zeros, 20% text */
-static unsigned char *make_image(size_t size, uint64_t seed)
-{
-	static const char text[] = "a disk moves between clusters, chunk by chunk. ";
-	unsigned char *img = nc_xcalloc(1, size);
-	uint64_t s = seed | 1;
-	size_t off = 0, i;
-
-	while (off < size) {
-		size_t len = (size_t)(4 + rng_next(&s) % 253) * 4096;
-		unsigned kind = (unsigned)(rng_next(&s) % 10);
-
-		if (len > size - off)
-			len = size - off;
-		if (kind < 4)
-			fill_random(img + off, len, &s);
-		else if (kind >= 8)
-			for (i = 0; i < len; i++)
-				img[off + i] = (unsigned char)text[(off + i) % (sizeof(text) - 1)];
-		off += len;
-	}
-	return img;
-}
+#define make_image(size, seed) nc_test_image((size), (seed), 4, "a disk moves between clusters, chunk by chunk. ")
 
 /* changes n scattered 4 KiB blocks */
 static void change_blocks(unsigned char *img, size_t size, size_t n, uint64_t seed)
@@ -103,9 +60,9 @@ static void change_blocks(unsigned char *img, size_t size, size_t n, uint64_t se
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		size_t b = (size_t)(rng_next(&s) % (size / 4096));
+		size_t b = (size_t)(nc_test_rng(&s) % (size / 4096));
 
-		fill_random(img + b * 4096, 4096, &s);
+		nc_test_fill_random(img + b * 4096, 4096, &s);
 	}
 }
 

@@ -255,3 +255,48 @@ char *nc_json_oneline(const char *json)
 	}
 	return nc_buf_detach(&b, NULL);
 }
+
+/* ---- deterministic data ---- */
+
+uint64_t nc_test_rng(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+void nc_test_fill_random(unsigned char *p, size_t n, uint64_t *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += 8) {
+		uint64_t v = nc_test_rng(s);
+
+		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+	}
+}
+
+unsigned char *nc_test_image(size_t size, uint64_t seed, unsigned random_tenths, const char *text)
+{
+	unsigned char *img = nc_xcalloc(1, size);
+	size_t tl = strlen(text), off = 0, i;
+	uint64_t s = seed | 1;
+
+	while (off < size) {
+		size_t len = (size_t)(4 + nc_test_rng(&s) % 253) * 4096;
+		unsigned kind = (unsigned)(nc_test_rng(&s) % 10);
+
+		if (len > size - off)
+			len = size - off;
+		if (kind < random_tenths)
+			nc_test_fill_random(img + off, len, &s);
+		else if (kind >= 8)
+			for (i = 0; i < len; i++)
+				img[off + i] = (unsigned char)text[(off + i) % tl];
+		off += len;
+	}
+	return img;
+}

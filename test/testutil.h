@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct nc_run {
 	int status;      /* exit code, or 128 + signal */
@@ -86,5 +87,16 @@ char *nc_first_diff(const char *want, const char *got);
 char *nc_json_oneline(const char *json);
 /* got equals test/golden/NAME (NC_TEST_REGENERATE=1 rewrites the file first, as test_golden.c) */
 void nc_check_golden(const char *name, const char *got);
+
+/* ---- deterministic data (xorshift64) ---- */
+uint64_t nc_test_rng(uint64_t *s);
+/* n bytes of pseudo-random data from state *s */
+void nc_test_fill_random(unsigned char *p, size_t n, uint64_t *s);
+/*
+ * A disk image of size bytes (caller frees): regions of 16 KiB to 1 MiB,
+ * 4 KiB aligned, random_tenths in 10 random, the rest zeros or `text`
+ * repeated (kinds 8 and 9 of 10), from seed.
+ */
+unsigned char *nc_test_image(size_t size, uint64_t seed, unsigned random_tenths, const char *text);
 
 #endif
