@@ -604,19 +604,6 @@ const struct nc_backup *nc_vm_schedule(const struct nc_spec *spec, const struct 
 	return NULL;
 }
 
-static void say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-}
-
 int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const struct nc_backup *s, const char *backup,
 		  const char *as, const char *host_name, const struct nc_observe_opts *oo_in, FILE *out, FILE *progress,
 		  struct nc_err *err)
@@ -723,7 +710,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 			if (strcmp(((const struct nc_disk *)vm->eff.disks.v + j)->name.v, set[i].disk) == 0)
 				k = (const struct nc_disk *)vm->eff.disks.v + j;
 		if (!k) {
-			say(progress, "novacron restore: VM '%s' has no disk '%s' in the spec any more: skipped\n",
+			nc_say(progress, "novacron restore: VM '%s' has no disk '%s' in the spec any more: skipped\n",
 			    vm->obj.meta.name.v, set[i].disk);
 			continue;
 		}
@@ -770,7 +757,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 
 		if (!todo[i].use || !todo[i].exists)
 			continue;
-		say(progress, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
+		nc_say(progress, "verify backup %.16s of disk %s\n", set[i].id, set[i].disk);
 		if (nc_backup_verify_snapshot(NULL, r, &set[i], &e1) < 0) {
 			nc_err_set(err, "disk %s: %s\nnovacron restore: the backup is damaged; nothing was written, %s is "
 				   "as it was", set[i].disk, e1.msg, target_name);
@@ -786,7 +773,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 		i = j % nset;
 		if (!todo[i].use || todo[i].exists != (j >= nset))
 			continue;
-		say(progress, "restore %s disk %s from %.16s into %s/%s%s\n", target_name, set[i].disk, set[i].id,
+		nc_say(progress, "restore %s disk %s from %.16s into %s/%s%s\n", target_name, set[i].disk, set[i].id,
 		    todo[i].pd.name, todo[i].vol, todo[i].exists ? "" : " (new volume: written as verified)");
 		if (todo[i].exists)
 			rc = nc_restore_disk_verified(&st, &todo[i].created, r, &set[i], c.hosts[host].conn,
@@ -799,7 +786,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 			goto out;
 		}
 		nc_size_format(set[i].disk_size, sz, sizeof(sz));
-		say(out, "restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
+		nc_say(out, "restored %s disk %s (%s) from backup %.16s: %zu chunks\n", target_name, set[i].disk, sz,
 		    set[i].id, st.chunks_fetched);
 	}
 	if (!dom) {
@@ -811,7 +798,7 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 			nc_err_set(err, "cannot define %s: %s", target_name, e1.msg);
 			goto out;
 		}
-		say(out, "defined %s on %s (not started)%s\n", target_name, c.hosts[host].spec->obj.meta.name.v,
+		nc_say(out, "defined %s on %s (not started)%s\n", target_name, c.hosts[host].spec->obj.meta.name.v,
 		    as ? "; add a VM of that name to the spec to manage it" : "");
 	}
 	ret = 0;
@@ -823,10 +810,10 @@ out:
 		if (!todo[i].created)
 			continue;
 		if (nc_vol_delete(c.hosts[host].conn, &todo[i].pd, todo[i].vol, &e2) < 0)
-			say(progress, "novacron restore: cannot delete the new volume %s/%s: %s\n", todo[i].pd.name,
+			nc_say(progress, "novacron restore: cannot delete the new volume %s/%s: %s\n", todo[i].pd.name,
 			    todo[i].vol, e2.msg);
 		else
-			say(progress, "novacron restore: deleted the new volume %s/%s\n", todo[i].pd.name, todo[i].vol);
+			nc_say(progress, "novacron restore: deleted the new volume %s/%s\n", todo[i].pd.name, todo[i].vol);
 	}
 	for (i = 0; todo && i < nset; i++)
 		free(todo[i].vol);

@@ -45,19 +45,6 @@ void nc_xmove_free(struct nc_xmove *x)
 	free(x);
 }
 
-static void say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fflush(f);
-}
-
 /* ---- plan ---- */
 
 /* The pools and networks of vm the destination cluster does not have, "pool x, network y"; NULL: none. */
@@ -637,7 +624,7 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 	}
 	was_running = d.state == NC_DOM_RUNNING;
 	if (was_running) {
-		say(progress, "      #%d %s: shutting down on %s for the move\n", a->id, a->vm, sn);
+		nc_say(progress, "      #%d %s: shutting down on %s for the move\n", a->id, a->vm, sn);
 		if (src->drv->shutdown(src, a->vm, shutdown_timeout_ms, err) < 0)
 			goto out;
 	}
@@ -647,7 +634,7 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 	bo.progress = progress;
 	if (nc_backup_vm(&res, spec, c, vm, x->src_sched, &bo, err) < 0)
 		goto out;
-	say(progress, "      #%d %s: backup %.16s into %s (%zu disk%s)\n", a->id, a->vm, res.id,
+	nc_say(progress, "      #%d %s: backup %.16s into %s (%zu disk%s)\n", a->id, a->vm, res.id,
 	    x->src_sched->obj.meta.name.v, res.ndisks, res.ndisks == 1 ? "" : "s");
 	if (nc_schedule_repo_open(&sr, x->src_sched, false, err) < 0 ||
 	    nc_backup_set_load(&set, &nset, sr, res.id, err) < 0)
@@ -671,7 +658,7 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 			if (nc_backup_copy_snapshot(&st, dr, sr, set[i].id, &dry, err) < 0)
 				goto out;
 			human(st.bytes_sent, b, sizeof(b));
-			say(progress, "      #%d %s: disk %s: %s%s to send to %s (it lacks %zu of %zu chunks)\n", a->id,
+			nc_say(progress, "      #%d %s: disk %s: %s%s to send to %s (it lacks %zu of %zu chunks)\n", a->id,
 			    a->vm, set[i].disk, st.exact ? "" : "at most ", b, x->dst_sched->obj.meta.name.v,
 			    st.chunks_sent, st.chunks_sent + st.chunks_present);
 			if (nc_backup_copy_snapshot(&st, dr, sr, set[i].id, &real, err) < 0)
@@ -686,7 +673,7 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 		char b[32];
 
 		human(total, b, sizeof(b));
-		say(progress, "      #%d %s: %s (%llu bytes) sent to %s's repository\n", a->id, a->vm, b, (unsigned long long)total,
+		nc_say(progress, "      #%d %s: %s (%llu bytes) sent to %s's repository\n", a->id, a->vm, b, (unsigned long long)total,
 		    x->dst_sched->obj.meta.name.v);
 	}
 	/* 3. restore into the destination pools: every chunk checked before the first write */
@@ -721,11 +708,11 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 			goto out;
 		if (sh) {
 			rs[i].shared = true;
-			say(progress, "      #%d %s: disk %s: %s/%s is the source's own volume (shared): kept\n", a->id,
+			nc_say(progress, "      #%d %s: disk %s: %s/%s is the source's own volume (shared): kept\n", a->id,
 			    a->vm, dset[i].disk, rs[i].pd.name, rs[i].vol);
 			continue;
 		}
-		say(progress, "      #%d %s: restore disk %s into %s/%s on %s\n", a->id, a->vm, dset[i].disk,
+		nc_say(progress, "      #%d %s: restore disk %s into %s/%s on %s\n", a->id, a->vm, dset[i].disk,
 		    rs[i].pd.name, rs[i].vol, dn);
 		if (strcmp(rs[i].pd.type, "rbd") != 0 && !nc_libvirt_is_sim(dst)) {
 			if (restore_upload(&rs[i], dr, &dset[i], dst, &c->hosts[a->target].obs, min, err) < 0)
@@ -754,9 +741,9 @@ int nc_xmove_run_backup(const struct nc_plan *p, const struct nc_action *a, stru
 		 * volumes the destination uses too */
 		if (vm->spec.deletion_policy.v == NC_DELETE_DELETE && !any_shared &&
 		    nc_volumes_delete(src, spec, &d, &e2) < 0)
-			say(progress, "      #%d %s: warning: source disks not deleted: %s\n", a->id, a->vm, e2.msg);
+			nc_say(progress, "      #%d %s: warning: source disks not deleted: %s\n", a->id, a->vm, e2.msg);
 		if (!any_shared && nc_seed_delete(src, spec, &d, NULL, false, &e2) < 0)
-			say(progress, "      #%d %s: warning: source seed not deleted: %s\n", a->id, a->vm, e2.msg);
+			nc_say(progress, "      #%d %s: warning: source seed not deleted: %s\n", a->id, a->vm, e2.msg);
 	}
 	/* 6. start it there */
 	if (a->start_after && dst->drv->start(dst, a->vm, err) < 0)
@@ -783,7 +770,7 @@ out:
 		memset(&now, 0, sizeof(now));
 		if (src->drv->lookup(src, a->vm, &now, &e2) > 0) {
 			if (now.state != NC_DOM_RUNNING && src->drv->start(src, a->vm, &e2) < 0)
-				say(progress, "      #%d %s: warning: cannot start it again on %s: %s\n", a->id, a->vm,
+				nc_say(progress, "      #%d %s: warning: cannot start it again on %s: %s\n", a->id, a->vm,
 				    sn, e2.msg);
 			nc_domain_release(&now);
 		}

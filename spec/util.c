@@ -63,6 +63,18 @@ char *nc_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void nc_say(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fflush(f);
+}
+
 char *nc_xasprintf(const char *fmt, ...)
 {
 	struct nc_buf b = NC_BUF_INIT;

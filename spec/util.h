@@ -11,6 +11,7 @@
 #define NC_UTIL_H
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -30,6 +31,8 @@ void *nc_xreallocarray(void *p, size_t nmemb, size_t size);
 char *nc_xstrdup(const char *s);
 char *nc_xstrndup(const char *s, size_t n);
 char *nc_xasprintf(const char *fmt, ...) NC_PRINTF(1, 2);
+/* printf to f and flush, when f is not NULL (progress output that may be off) */
+void nc_say(FILE *f, const char *fmt, ...) NC_PRINTF(2, 3);
 
 /* Growable byte string; buf is always NUL-terminated and never NULL. */
 struct nc_buf {
