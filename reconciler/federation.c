@@ -5,11 +5,13 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonout.h"
 #include "serve.h"
+#include "web.h"
 
 #define BODY_MAX (4u << 20)     /* a /status larger than this is not a serve's */
 
@@ -337,4 +339,172 @@ void nc_federation_text(const struct nc_fed_row *rows, size_t n, struct nc_buf *
 		}
 		nc_buf_addc(out, '\n');
 	}
+}
+
+/* ---- GET /api/v1/federation ---- */
+
+void nc_federation_peers_dup(struct nc_list *out, const struct nc_list *peers)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->n = peers->n;
+	out->v = nc_xcalloc(peers->n + 1, sizeof(struct nc_serve_peer));
+	for (i = 0; i < peers->n; i++) {
+		const struct nc_serve_peer *from = (const struct nc_serve_peer *)peers->v + i;
+		struct nc_serve_peer *to = (struct nc_serve_peer *)out->v + i;
+
+		*to = *from;
+		to->cluster.v = nc_xstrdup(from->cluster.v);
+		to->url.v = nc_xstrdup(from->url.v);
+		to->token_file.v = from->token_file.v ? nc_xstrdup(from->token_file.v) : NULL;
+	}
+}
+
+void nc_federation_peers_release(struct nc_list *peers)
+{
+	size_t i;
+
+	for (i = 0; i < peers->n; i++) {
+		struct nc_serve_peer *p = (struct nc_serve_peer *)peers->v + i;
+
+		free((char *)p->cluster.v);
+		free((char *)p->url.v);
+		free((char *)p->token_file.v);
+	}
+	free(peers->v);
+	peers->v = NULL;
+	peers->n = 0;
+}
+
+static pthread_mutex_t reads_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned reads_running;
+
+struct fed_req {
+	pthread_mutex_t mu;              /* refs, done, body, pos */
+	int refs;                        /* the reader thread and the stream */
+	bool done;
+	struct nc_buf body;
+	size_t pos;
+	/* held while wake runs: the stream's end clears wake, so it never runs after */
+	pthread_mutex_t wake_mu;
+	void (*wake)(void *cls);
+	void *wake_cls;
+	struct nc_list peers;            /* a copy: struct nc_serve_peer, strings owned */
+};
+
+static void fed_req_put(struct fed_req *q)
+{
+	int left;
+
+	pthread_mutex_lock(&q->mu);
+	left = --q->refs;
+	pthread_mutex_unlock(&q->mu);
+	if (left)
+		return;
+	nc_federation_peers_release(&q->peers);
+	nc_buf_release(&q->body);
+	pthread_mutex_destroy(&q->mu);
+	pthread_mutex_destroy(&q->wake_mu);
+	free(q);
+}
+
+static void *fed_reader(void *arg)
+{
+	struct fed_req *q = arg;
+	struct nc_fed_row *rows = NULL;
+	struct nc_buf b = NC_BUF_INIT;
+	size_t n = nc_federation_read(&rows, &q->peers, 5000);
+
+	nc_federation_json(rows, n, &b);
+	nc_federation_free(rows, n);
+	pthread_mutex_lock(&q->mu);
+	q->body = b;
+	q->done = true;
+	pthread_mutex_unlock(&q->mu);
+	pthread_mutex_lock(&q->wake_mu);
+	if (q->wake)
+		q->wake(q->wake_cls);
+	pthread_mutex_unlock(&q->wake_mu);
+	pthread_mutex_lock(&reads_mu);
+	reads_running--;
+	pthread_mutex_unlock(&reads_mu);
+	fed_req_put(q);
+	return NULL;
+}
+
+/* nothing yet (0), the next bytes of the JSON, then the end (-1) */
+static ssize_t fed_stream_read(void *cls, char *buf, size_t max)
+{
+	struct fed_req *q = cls;
+	ssize_t n = 0;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->done) {
+		size_t left = q->body.len - q->pos;
+
+		n = left ? (ssize_t)(left < max ? left : max) : -1;
+		if (n > 0) {
+			memcpy(buf, q->body.buf + q->pos, (size_t)n);
+			q->pos += (size_t)n;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+static void fed_stream_free(void *cls)
+{
+	struct fed_req *q = cls;
+
+	pthread_mutex_lock(&q->wake_mu);
+	q->wake = NULL;
+	pthread_mutex_unlock(&q->wake_mu);
+	fed_req_put(q);
+}
+
+void nc_federation_answer(const struct nc_list *peers, void (*wake)(void *cls), void *wake_cls,
+			  struct nc_web_resp *resp)
+{
+	struct fed_req *q;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_mutex_lock(&reads_mu);
+	if (reads_running >= NC_FEDERATION_READS_MAX) {
+		pthread_mutex_unlock(&reads_mu);
+		nc_web_error(resp, 503, "%u federation reads are running; try again in a few seconds",
+			     NC_FEDERATION_READS_MAX);
+		nc_web_resp_header(resp, "Retry-After", "5");
+		return;
+	}
+	reads_running++;
+	pthread_mutex_unlock(&reads_mu);
+	q = nc_xcalloc(1, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_mutex_init(&q->wake_mu, NULL);
+	q->refs = 2;
+	q->body = (struct nc_buf)NC_BUF_INIT;
+	q->wake = wake;
+	q->wake_cls = wake_cls;
+	nc_federation_peers_dup(&q->peers, peers);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fed_reader, q);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		pthread_mutex_lock(&reads_mu);
+		reads_running--;
+		pthread_mutex_unlock(&reads_mu);
+		q->refs = 1;
+		fed_req_put(q);
+		nc_web_error(resp, 503, "cannot start a thread to read the federation");
+		return;
+	}
+	resp->code = 200;
+	resp->type = "application/json";
+	resp->stream_read = fed_stream_read;
+	resp->stream_free = fed_stream_free;
+	resp->stream_cls = q;
 }

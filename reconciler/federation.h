@@ -11,7 +11,9 @@
  * neither it nor credentials in a URL are ever printed.
  *
  * `novacron status --all` prints the rows (text or JSON); serve answers
- * GET /api/v1/federation with the same JSON from its own configuration.
+ * GET /api/v1/federation with the same JSON from its own configuration
+ * (nc_federation_answer: read on a thread of its own, answered as a stream,
+ * so libmicrohttpd's one thread keeps answering, its own /status included).
  */
 #ifndef NC_FEDERATION_H
 #define NC_FEDERATION_H
@@ -49,5 +51,21 @@ void nc_federation_free(struct nc_fed_row *rows, size_t n);
  */
 void nc_federation_json(const struct nc_fed_row *rows, size_t n, struct nc_buf *out);
 void nc_federation_text(const struct nc_fed_row *rows, size_t n, struct nc_buf *out);
+
+/*
+ * GET /api/v1/federation (docs/api.md): reads a copy of peers (a reload may
+ * free the configuration) on a detached thread, NC_FEDERATION_READS_MAX at
+ * once in the process (then 503), and answers 200 with a stream (web.h)
+ * that has nothing to read until the JSON is there; wake(wake_cls) is called
+ * then, unless the stream has ended.  Nothing is cached: each request reads
+ * every serve again.
+ */
+#define NC_FEDERATION_READS_MAX 8
+/* a copy of a federation: list (struct nc_serve_peer) whose strings it owns; _release frees them */
+void nc_federation_peers_dup(struct nc_list *out, const struct nc_list *peers);
+void nc_federation_peers_release(struct nc_list *peers);
+struct nc_web_resp;
+void nc_federation_answer(const struct nc_list *peers, void (*wake)(void *cls), void *wake_cls,
+			  struct nc_web_resp *resp);
 
 #endif

@@ -295,7 +295,7 @@ static const struct nc_field config_fields[] = {
 	  .doc = "act only on this Cluster of the spec: its own lease, status and metrics (serve --cluster wins; "
 		 "docs/federation.md)"),
 	F("federation", NC_F_LIST, struct nc_serve_config, federation, .sub = &peer_schema,
-	  .doc = "each cluster's serve, read by novacron status --all (serve has no federation endpoint): "
+	  .doc = "each cluster's serve, read by novacron status --all and by GET /api/v1/federation (docs/api.md): "
 		 "{cluster, url, tokenFile}"),
 	F("log", NC_F_STRUCT, struct nc_serve_config, log, .sub = &log_schema,
 	  .doc = "serve's log: level and format (docs/operations.md \"Logging\")"),

@@ -18,6 +18,7 @@
 #include "assets.h"
 #include "audit.h"
 #include "auth.h"
+#include "federation.h"
 #include "graphs.h"
 #include "monitor.h"
 #include "../spec/tenant.h"
@@ -37,6 +38,7 @@ struct nc_web {
 	pthread_mutex_t mu;              /* wake */
 	void (*wake)(void *cls);
 	void *wake_cls;
+	struct nc_list federation;       /* a copy of federation: (struct nc_serve_peer, strings owned) */
 };
 
 void nc_web_json_str(struct nc_buf *b, const char *s)
@@ -168,6 +170,7 @@ int nc_web_create(struct nc_web **out, const struct nc_serve_config *cfg, const 
 	if (hooks)
 		w->hooks = *hooks;
 	w->state_dir = nc_xstrdup(state_dir);
+	nc_federation_peers_dup(&w->federation, &cfg->federation);
 	/* the history serve's telemetry writes: telemetry.dir, else STATE_DIR/telemetry */
 	if (NC_IS_SET(cfg->telemetry.enabled) && !cfg->telemetry.enabled.v) {
 		w->graphs = nc_graphs_new(NULL);
@@ -192,6 +195,7 @@ void nc_web_destroy(struct nc_web *w)
 	nc_graphs_free(w->graphs);
 	nc_oidc_destroy(w->oidc);
 	nc_auth_destroy(w->auth);
+	nc_federation_peers_release(&w->federation);
 	free(w->state_dir);
 	free(w);
 }
@@ -476,6 +480,23 @@ static void guard_stream(struct nc_web *w, const struct nc_web_req *req, const s
 	resp->stream_cls = g;
 }
 
+/*
+ * GET /api/v1/federation: every cluster's serve, read now (federation.h);
+ * viewer, every tenant: the rows are whole clusters, not one tenant's share
+ */
+static void get_federation(struct nc_web *w, const struct nc_principal *p, struct nc_web_resp *resp)
+{
+	if (!p->all_tenants) {
+		nc_web_error(resp, 403, "the federation view shows whole clusters: not for a principal scoped to tenants");
+		return;
+	}
+	if (!w->federation.n) {
+		nc_web_error(resp, 404, "this serve's configuration has no federation: list (docs/federation.md)");
+		return;
+	}
+	nc_federation_answer(&w->federation, wake_from_events, w, resp);
+}
+
 static void api_request(struct nc_web *w, const struct nc_web_req *req, struct nc_web_resp *resp)
 {
 	struct nc_principal p;
@@ -523,6 +544,10 @@ static void api_request(struct nc_web *w, const struct nc_web_req *req, struct n
 	}
 	if (strcmp(req->path, "/api/v1/tenants") == 0) {
 		get_tenants(w, &p, resp);
+		return;
+	}
+	if (strcmp(req->path, "/api/v1/federation") == 0) {
+		get_federation(w, &p, resp);
 		return;
 	}
 	if (nc_graphs_handle(w->graphs, w->api, req, &p, resp))

@@ -1265,8 +1265,9 @@ END_TEST
  * path names one VM (another tenant's caller gets 404); get answers 200 to
  * those allowed; a write by those allowed is anything but 401 and 403 (a
  * verb may refuse its arguments: 400, 404, 409); cluster: pause, resume
- * and approve act on every tenant, so a principal scoped to tenants gets
- * 403 (reconciler/verbs.c).
+ * and approve act on every tenant, and the federation view shows whole
+ * clusters, so a principal scoped to tenants gets 403 (reconciler/verbs.c,
+ * web.c).
  */
 struct walk {
 	const char *method, *path, *spec_path;
@@ -1289,6 +1290,7 @@ static const struct walk walk_table[] = {
 	{ "GET", "/api/v1/alerts", "/api/v1/alerts", NC_ROLE_VIEWER, false, false },
 	{ "GET", "/api/v1/tenants", "/api/v1/tenants", NC_ROLE_VIEWER, false, false },
 	{ "GET", "/api/v1/audit", "/api/v1/audit", NC_ROLE_ADMIN, false, false },
+	{ "GET", "/api/v1/federation", "/api/v1/federation", NC_ROLE_VIEWER, false, true },
 	{ "GET", "/api/v1/hosts/kvm1/graphs", "/api/v1/hosts/{name}/graphs", NC_ROLE_VIEWER, false, false },
 	{ "GET", "/api/v1/hosts/kvm1/graphs/cpu_usage.png", "/api/v1/hosts/{name}/graphs/{metric}.png", NC_ROLE_VIEWER,
 	  false, false },
@@ -1401,7 +1403,9 @@ START_TEST(test_auth_role_walk)
 		ck_assert_msg(found, "docs/openapi.yaml has %s: add it to the role walk", ops[i]);
 	}
 
-	write_serve_yaml(port, "");
+	/* GET /api/v1/federation reads this serve itself */
+	snprintf(hdr[0], sizeof(hdr[0]), "federation:\n  - {cluster: self, url: \"http://127.0.0.1:%d\"}\n", port);
+	write_serve_yaml(port, hdr[0]);
 	state_dir_make();
 	state_token("v", NC_ROLE_VIEWER, NULL, tok[0], sizeof(tok[0]));
 	state_token("o", NC_ROLE_OPERATOR, NULL, tok[1], sizeof(tok[1]));

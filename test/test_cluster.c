@@ -306,6 +306,13 @@ static void start_serve(const char *name, int port, const char *flag, int peer_e
 			     name, flag ? flag : "", name, name), 0);
 }
 
+/* serve --config NAME.yaml (the caller wrote it) */
+static void start_named_serve(const char *name)
+{
+	ck_assert_int_eq(shq("timeout 120 $NC serve --config %s.yaml >/dev/null 2>%s.log & echo $! > %s.pid",
+			     name, name, name), 0);
+}
+
 static void stop_serve(const char *name)
 {
 	shq("[ -f %s.pid ] && kill -TERM $(cat %s.pid) 2>/dev/null; for i in $(seq 50); do "
@@ -355,6 +362,39 @@ START_TEST(test_cluster_serve_per_cluster)
 	HAS(r.out, "1/1        1/0/0, 0, 0\n");
 	nc_run_free(&r);
 
+	/* GET /api/v1/federation: the same rows from east's own configuration, east itself included
+	 * (its /status answers while the request waits: the read runs on a thread of its own) */
+	ck_assert_int_eq(shq("$NC token create fed-viewer --role viewer --state-dir state > viewer.tok 2>/dev/null && "
+			     "$NC token create fed-team --role operator --tenant team-a --state-dir state > team.tok "
+			     "2>/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, "curl -s -H \"Authorization: Bearer $(cat viewer.tok)\" "
+			    "http://127.0.0.1:%d/api/v1/federation", pe), 0);
+	HASJ(r.out, "{\"format_version\": 1, \"clusters\": [{\"cluster\": \"east\", \"url\": \"http://127.0.0.1:");
+	HASJ(r.out, "\"reachable\": true, \"error\": null, \"serves\": \"east\", \"leader\": true, \"revision\": \"dir:");
+	HASJ(r.out, "\"hosts\": {\"total\": 2, \"up\": 2}, \"vms\": {\"running\": 2, \"stopped\": 0, \"other\": 0}");
+	HASJ(r.out, "{\"cluster\": \"west\", \"url\": \"http://127.0.0.1:");
+	HASJ(r.out, "\"serves\": \"west\", \"leader\": true");
+	HASJ(r.out, "\"hosts\": {\"total\": 1, \"up\": 1}, \"vms\": {\"running\": 1, \"stopped\": 0, \"other\": 0}");
+	HASJ(r.out, "\"unreachable\": 0}");
+	HASNT(r.out, "nc_");
+	nc_run_free(&r);
+	/* no credentials: 401; a principal scoped to tenants (even an operator): 403 */
+	ck_assert_int_eq(sh(&r, "curl -s -w ' %%{http_code}' http://127.0.0.1:%d/api/v1/federation", pe), 0);
+	HAS(r.out, "\"authentication required: a bearer token or a session\"}\n 401");
+	nc_run_free(&r);
+	ck_assert_int_eq(sh(&r, "curl -s -w ' %%{http_code}' -H \"Authorization: Bearer $(cat team.tok)\" "
+			    "http://127.0.0.1:%d/api/v1/federation", pe), 0);
+	HAS(r.out, "not for a principal scoped to tenants\"}\n 403");
+	HASNT(r.out, "west");
+	nc_run_free(&r);
+	/* west's serve has the same list: it reads east and itself */
+	ck_assert_int_eq(sh(&r, "curl -s -H \"Authorization: Bearer $(cat viewer.tok)\" "
+			    "http://127.0.0.1:%d/api/v1/federation", pw), 0);
+	HASJ(r.out, "\"serves\": \"east\", \"leader\": true");
+	HASJ(r.out, "\"serves\": \"west\", \"leader\": true");
+	HASJ(r.out, "\"unreachable\": 0}");
+	nc_run_free(&r);
+
 	/* west's serve stops: east repairs east's drift and leaves west's */
 	stop_serve("west");
 	ck_assert_int_eq(shq("$NC sim --state-dir state east-kvm1 destroy web-east-1 && "
@@ -376,6 +416,15 @@ START_TEST(test_cluster_serve_per_cluster)
 	HASJ(r.out, "\"reachable\": false, \"error\": \"");
 	HASJ(r.out, "\"unreachable\": 1}");
 	nc_run_free(&r);
+	/* and by the API: the stopped serve is a row that says why */
+	ck_assert_int_eq(sh(&r, "curl -s -w ' %%{http_code}' -H \"Authorization: Bearer $(cat viewer.tok)\" "
+			    "http://127.0.0.1:%d/api/v1/federation", pe), 0);
+	HASJ(r.out, "{\"cluster\": \"west\", \"url\": \"http://127.0.0.1:");
+	HASJ(r.out, "\"reachable\": false, \"error\": \"Couldn't connect to server\", \"serves\": null");
+	HASJ(r.out, "\"serves\": \"east\", \"leader\": true");
+	HASJ(r.out, "\"unreachable\": 1}");
+	HAS(r.out, " 200");
+	nc_run_free(&r);
 	/* without federation: in the configuration */
 	ck_assert_int_eq(sh(&r, "$NC status --all"), 1);
 	HAS(r.err, "--all needs a federation: list");
@@ -393,14 +442,22 @@ END_TEST
 START_TEST(test_cluster_status_all_hostile)
 {
 	struct nc_run r;
-	int p1 = free_port(), p2 = free_port(), p3 = free_port();
+	int p1 = free_port(), p2 = free_port(), p3 = free_port(), p4 = free_port(), p5 = free_port(), p6 = free_port();
 	const char *c;
 
 	ck_assert_int_eq(shq("cat > peer.py <<'EOF'\n"
-			     "import http.server, sys\n"
+			     "import http.server, os, select, socket, sys\n"
 			     "mode = sys.argv[2]\n"
 			     "class H(http.server.BaseHTTPRequestHandler):\n"
 			     "    def do_GET(self):\n"
+			     "        if mode == 'hang':\n"
+			     "            open('hang.seen', 'w').close()\n"
+			     "            while not os.path.exists('release'):\n"
+			     "                if select.select([self.connection], [], [], 0.05)[0] and "
+			     "not self.connection.recv(1, socket.MSG_PEEK):\n"
+			     "                    open('hang.closed', 'w').close()\n"
+			     "                    return\n"
+			     "            return\n"
 			     "        self.send_response(200); self.end_headers()\n"
 			     "        try:\n"
 			     "            if mode == 'evil':\n"
@@ -424,7 +481,6 @@ START_TEST(test_cluster_status_all_hostile)
 			     "  - {cluster: garbage, url: \"http://127.0.0.1:%d\"}\\n  - {cluster: huge, url: \"http://127.0.0.1:%d\"}\\n'"
 			     " > fed.yaml", p1, p2, p3, p1, p2, p3, p1, p2, p3), 0);
 	ck_assert_int_eq(sh(&r, "$NC status --all --config fed.yaml"), 2);
-	shq("kill $(cat peers.pid)");
 	HAS(r.out, "\nevil     yes          no      ??31mab ");
 	HAS(r.out, " ok??2J?[2J 1970-01-01T00:00:01Z ");
 	HAS(r.out, "(serves Cluster x??0;pwn?)");
@@ -435,6 +491,54 @@ START_TEST(test_cluster_status_all_hostile)
 		ck_assert_msg(*c == '\n' || ((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f),
 			      "byte 0x%02x at %zu of:\n%s", (unsigned char)*c, (size_t)(c - r.out), r.out);
 	nc_run_free(&r);
+
+	/*
+	 * GET /api/v1/federation of a real serve whose federation: lists itself, the three,
+	 * a port nobody listens on and a peer that holds the request until told: while
+	 * that one holds it, the serve's own /status answers (the read does not hold
+	 * libmicrohttpd's thread, nor deadlock on the serve itself).
+	 */
+	ck_assert_int_eq(shq("python3 peer.py %d hang & echo $! >> peers.pid; "
+			     "for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d))' "
+			     "2>/dev/null && break; sleep 0.1; done; "
+			     "printf -- 'source:\\n  directory: %s/spec\\ncacheDir: %s/cache\\nstateDir: %s/state\\n"
+			     "interval: 1s\\nlisten: 127.0.0.1:%d\\ncluster: east\\nfederation:\\n"
+			     "  - {cluster: east, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: evil, url: \"http://127.0.0.1:%d\"}\\n  - {cluster: garbage, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: huge, url: \"http://127.0.0.1:%d\"}\\n"
+			     "  - {cluster: gone, url: \"http://ops:hunter2@127.0.0.1:%d\"}\\n"
+			     "  - {cluster: held, url: \"http://127.0.0.1:%d\"}\\n' > fedserve.yaml; "
+			     "mkdir -p state && chmod 700 state && "
+			     "$NC token create fed-viewer --role viewer --state-dir state > viewer.tok 2>/dev/null",
+			     p6, p6, tdir, tdir, tdir, p4, p4, p1, p2, p3, p5, p6), 0);
+	start_named_serve("fedserve");
+	free(wait_status(p4, "\"result\": \"ok\"", "fedserve.log"));
+	ck_assert_int_eq(shq("curl -s -H \"Authorization: Bearer $(cat viewer.tok)\" "
+			     "http://127.0.0.1:%d/api/v1/federation > api.out & echo $! > api.pid; "
+			     "for i in $(seq 300); do [ -e hang.seen ] && break; sleep 0.1; done; [ -e hang.seen ]", p4), 0);
+	ck_assert_int_eq(sh(&r, "curl -s http://127.0.0.1:%d/status", p4), 0);
+	HAS(r.out, "\"cluster\": \"east\"");
+	nc_run_free(&r);
+	/* the federation request still waits on the held peer: no answer yet, the peer still holds it */
+	ck_assert_int_eq(shq("test ! -s api.out && test ! -e hang.closed"), 0);
+	ck_assert_int_eq(shq("touch release; for i in $(seq 300); do kill -0 $(cat api.pid) 2>/dev/null || break; "
+			     "sleep 0.1; done; ! kill -0 $(cat api.pid) 2>/dev/null"), 0);
+	ck_assert_int_eq(sh(&r, "cat api.out"), 0);
+	HASJ(r.out, "{\"format_version\": 1, \"clusters\": [{\"cluster\": \"east\", \"url\": \"http://127.0.0.1:");
+	HASJ(r.out, "\"reachable\": true, \"error\": null, \"serves\": \"east\", \"leader\": true");
+	HASJ(r.out, "{\"cluster\": \"evil\", \"url\": \"http://127.0.0.1:");
+	/* JSON carries the peer's strings as they are (U+009D as UTF-8, BEL escaped): a reader's to escape */
+	HASJ(r.out, "\"reachable\": true, \"error\": null, \"serves\": \"x\xc2\x9d" "0;pwn\\u0007\"");
+	HASJ(r.out, "\"error\": \"did not answer with a serve's status JSON\"");
+	HASJ(r.out, "\"error\": \"its /status is larger than 4 MiB\"");
+	HASJ(r.out, "{\"cluster\": \"gone\", \"url\": \"http://ops:***@127.0.0.1:");
+	HASJ(r.out, "{\"cluster\": \"held\", \"url\": \"http://127.0.0.1:");
+	HASJ(r.out, "\"unreachable\": 4}");
+	HASNT(r.out, "hunter2");
+	HASNT(r.out, "nc_");
+	nc_run_free(&r);
+	stop_serve("fedserve");
+	shq("kill $(cat peers.pid)");
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 # quickstart's simulated hosts (sim://, libvirt's test driver kept under the
 # state dir) with a backup taken, an alert firing on scripted load and an
 # admin token; test/integration/api-openapi.py asks every documented GET
+# (GET /api/v1/federation: this serve itself and a port nobody listens on)
 # and validates each answer with Debian's python3-jsonschema, and checks that
 # an undocumented field would fail.  Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
@@ -48,6 +49,9 @@ telemetry:
 paths:
   backups: ["$T/backups"]
   pools: ["$T/pools"]
+federation:
+  - {cluster: self, url: "http://127.0.0.1:$port"}
+  - {cluster: gone, url: "http://127.0.0.1:1"}
 YAML
 mkdir -p "$T/state" && chmod 700 "$T/state"
 TOKEN=$("$NC" token create conformance --role admin --state-dir "$T/state" 2>"$T/token.err" | grep -E '^nc_' | tail -1)
