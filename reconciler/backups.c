@@ -750,6 +750,41 @@ int nc_restore_vm(const struct nc_spec *spec, const struct nc_vm *vm, const stru
 			goto out;
 		}
 		todo[i].exists = info.exists;
+		/* an existing volume that is a disk of another domain (a name that collides: --as
+		 * "a-b" of disk "root" is VM "a"'s disk "b-root"; a domain defined outside the spec) is
+		 * never written over: on a shared pool (rbd, netfs) a domain on any host counts */
+		if (info.exists && info.path) {
+			bool shared = (todo[i].pd.type && strcmp(todo[i].pd.type, "dir") != 0) ||
+				      todo[i].pd.netfs_server;
+			const char *user = NULL, *where = NULL;
+
+			for (h = 0; h < c.nhosts && !user; h++) {
+				const struct nc_observed_host *o = &c.hosts[h].obs;
+				size_t k, m;
+
+				if ((long)h != host && !shared)
+					continue;
+				for (k = 0; k < o->ndoms && !user; k++) {
+					if (strcmp(o->doms[k].name, target_name) == 0)
+						continue;   /* in place: the VM's own disk (on a shared pool, a
+							     * definition of it left on another host too) */
+					for (m = 0; m < o->doms[k].ndisks; m++)
+						if (o->doms[k].disks[m].source &&
+						    strcmp(o->doms[k].disks[m].source, info.path) == 0) {
+							user = o->doms[k].name;
+							where = c.hosts[h].spec->obj.meta.name.v;
+							break;
+						}
+				}
+			}
+			if (user) {
+				nc_err_set(err, "disk %s: the volume %s/%s already exists and is a disk of domain '%s' "
+					   "on %s: not written over; nothing was written%s", set[i].disk, todo[i].pd.name,
+					   todo[i].vol, user, where, as ? " (choose another --as name)" : "");
+				nc_volume_release(&info);
+				goto out;
+			}
+		}
 		nc_volume_release(&info);
 	}
 	for (i = 0; i < nset; i++) {

@@ -11,6 +11,8 @@
 #   - the qemu-nbd writing the new volume killed (by its PID) mid-restore
 #     (NOVACRON_RESTORE_STALL_AT stops novacron at a write; continued after the kill): a
 #     clear error naming the disk image, the new volume deleted, no domain defined;
+#   - restore --as over a volume that is another domain's disk (a name collision): refused
+#     before anything is written, that disk keeps every byte;
 #   - and after all that, restore --as of the good repository is byte for byte.
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
@@ -153,7 +155,26 @@ else
 	kill -CONT "$KPID"; wait "$KPID"; KPID=
 fi
 
-# 5. the good repository restores byte for byte, and checks clean
+# 5. restore --as NAME where NAME-root.qcow2 exists and is the disk of another domain (names
+#    collide: --as "a-b" of disk "root" is VM "a"'s disk "b-root"; here a domain defined outside
+#    the spec): refused before anything is written, that disk keeps every byte
+qemu-img create -q -f qcow2 "$T/pool/taken-root.qcow2" 64M
+qemu-io -f qcow2 -c 'write -P 0x5e 0 64M' "$T/pool/taken-root.qcow2" >/dev/null
+vsh pool-refresh novacron-local >/dev/null 2>&1
+vsh define /dev/stdin >/dev/null <<XML || fail "define the domain 'other'"
+<domain type='qemu'><name>other</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type><kernel>$T/guest.elf</kernel></os><devices>
+<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$T/pool/taken-root.qcow2'/>
+<target dev='vda' bus='virtio'/></disk><memballoon model='none'/></devices></domain>
+XML
+sumt=$(sha256sum <"$T/pool/taken-root.qcow2")
+nc restore db --backup "$ID" --as taken >"$T/r6.log" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "taken-root.qcow2 already exists and is a disk of domain 'other' on h1: not written over" "$T/r6.log" &&
+	[ "$(sha256sum <"$T/pool/taken-root.qcow2")" = "$sumt" ] && ! vsh dominfo taken >/dev/null 2>&1 &&
+	ok "restore --as over a volume that is another domain's disk is refused, and that disk keeps every byte" ||
+	{ cat "$T/r6.log"; fail "restore --as over another domain's disk (exit $rc)"; }
+
+# 6. the good repository restores byte for byte, and checks clean
 nc restore db --backup "$ID" --as copy3 >"$T/r5.log" 2>&1 &&
 	qemu-img compare -q -U -f raw -F qcow2 "$T/want.raw" "$T/pool/copy3-root.qcow2" &&
 	ok "after all that, restore --as is byte for byte" || { cat "$T/r5.log"; fail "restore --as"; }
