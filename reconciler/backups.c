@@ -502,6 +502,37 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
  * restore creates is written in one pass that checks each chunk as it
  * writes it, and deleted again if any fails (docs/backup.md, "Restore").
  */
+/*
+ * A restore into a new volume first makes a marker volume VOL.novacron-restore
+ * beside it and deletes it once the volume is whole.  A marker found later
+ * means a restore was cut short (kill -9, a power cut) after it made VOL:
+ * VOL is that restore's half-written leftover, never anyone's disk, and is
+ * made anew.  Without it a declarative restore: would find VOL there on the
+ * next pass and boot the VM on a partial disk.
+ */
+#define RESTORE_MARK ".novacron-restore"
+
+static bool vol_exists(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol)
+{
+	struct nc_volume vi;
+	struct nc_err e;
+	bool there;
+
+	memset(&vi, 0, sizeof(vi));
+	there = nc_vol_info(host, pool, vol, &vi, &e) == 0 && vi.exists;
+	nc_volume_release(&vi);
+	return there;
+}
+
+bool nc_restore_marked(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol)
+{
+	char *mk = nc_xasprintf("%s%s", vol, RESTORE_MARK);
+	bool marked = vol_exists(host, pool, mk);
+
+	free(mk);
+	return marked;
+}
+
 static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
 	const char *vol, uint64_t min_size, bool verified, struct nc_err *err)
@@ -512,7 +543,8 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 	bool rbd = strcmp(pool->type, "rbd") == 0, made = false;
 	uint64_t size = s->disk_size > min_size ? s->disk_size : min_size;
 	const char *fa = getenv("NOVACRON_RESTORE_FAIL_AT");
-	char *path = NULL;
+	char *path = NULL, *mk = nc_xasprintf("%s%s", vol, RESTORE_MARK);
+	bool leftover;
 	int ret = -1;
 
 	if (fa)
@@ -520,8 +552,18 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 	if ((fa = getenv("NOVACRON_RESTORE_STALL_AT")))
 		sk.stall_at = atol(fa);
 	memset(&info, 0, sizeof(info));
-	if (nc_vol_info(host, pool, vol, &info, err) < 0)
+	if (nc_vol_info(host, pool, vol, &info, err) < 0) {
+		free(mk);
 		return -1;
+	}
+	/* the leftover of a restore into a new volume that was cut short: made anew */
+	leftover = nc_restore_marked(host, pool, vol);
+	if (leftover && info.exists) {
+		if (nc_vol_delete(host, pool, vol, err) < 0)
+			goto out;
+		nc_volume_release(&info);
+		memset(&info, 0, sizeof(info));
+	}
 	if (info.exists && !verified) {
 		struct nc_err e1;
 
@@ -532,6 +574,9 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 		verified = true;
 	}
 	if (!info.exists) {
+		if (!leftover && nc_vol_create(host, pool, mk, 512, NULL, err) < 0)
+			goto out;
+		leftover = true;      /* marked */
 		if (nc_vol_create(host, pool, vol, size, NULL, err) < 0)
 			goto out;
 		made = true;
@@ -575,8 +620,16 @@ out:
 		else
 			nc_err_set(err, "%s; the new volume %s was deleted", m, vol);
 	}
+	/* the volume is whole, or gone: the marker goes (a marker left behind only makes the next
+	 * restore of vol start over) */
+	if (leftover && (ret == 0 || !vol_exists(host, pool, vol))) {
+		struct nc_err e3;
+
+		nc_vol_delete(host, pool, mk, &e3);
+	}
 	if (ret == 0 && created)
 		*created = made;
+	free(mk);
 	free(path);
 	nc_volume_release(&info);
 	return ret;

@@ -13,6 +13,9 @@
 #     clear error naming the disk image, the new volume deleted, no domain defined;
 #   - restore --as over a volume that is another domain's disk (a name collision): refused
 #     before anything is written, that disk keeps every byte;
+#   - a declarative restore (a VM with restore: in the spec) whose apply is killed with
+#     kill -9 mid-write: the half-written volume carries its marker (VOL.novacron-restore),
+#     and the next apply makes it anew, byte for byte, rather than booting on it;
 #   - and after all that, restore --as of the good repository is byte for byte.
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
@@ -174,7 +177,44 @@ nc restore db --backup "$ID" --as taken >"$T/r6.log" 2>&1; rc=$?
 	ok "restore --as over a volume that is another domain's disk is refused, and that disk keeps every byte" ||
 	{ cat "$T/r6.log"; fail "restore --as over another domain's disk (exit $rc)"; }
 
-# 6. the good repository restores byte for byte, and checks clean
+# 6. a declarative restore killed (kill -9) mid-write: the next apply starts it over
+cat >>"$T/spec/cluster.yaml" <<YAML
+---
+apiVersion: novacron.io/v1
+kind: VM
+metadata: {name: db2}
+spec:
+  vcpus: 1
+  memory: 64MiB
+  machine: pc
+  state: stopped
+  boot: {kernel: "$T/guest.elf"}
+  disks:
+    - {name: root, pool: local, size: 64MiB}
+  restore: {backup: $ID, schedule: nightly}
+YAML
+{ NOVACRON_RESTORE_STALL_AT=3 "$NC" apply "$T/spec" --state-dir "$T/st" --auto-approve >"$T/a7.log" 2>&1 & }
+KPID=$!
+for _ in $(seq 200); do grep -q "stalled at write 3" "$T/a7.log" 2>/dev/null && break; sleep 0.05; done
+if grep -q "stalled at write 3" "$T/a7.log"; then
+	kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+	for _ in $(seq 100); do pgrep -f "qemu-nbd.*db2-root" >/dev/null || break; sleep 0.05; done
+	[ -f "$T/pool/db2-root.qcow2" ] && [ -f "$T/pool/db2-root.qcow2.novacron-restore" ] &&
+		! qemu-img compare -q -U -f raw -F qcow2 "$T/want.raw" "$T/pool/db2-root.qcow2" 2>/dev/null &&
+		ok "apply killed mid-restore: a half-written db2-root.qcow2 and its marker are left" ||
+		{ cat "$T/a7.log"; ls -l "$T/pool"; fail "the killed restore's leftovers"; }
+	vsh pool-refresh novacron-local >/dev/null 2>&1
+	nc apply --auto-approve >"$T/a8.log" 2>&1 &&
+		qemu-img compare -q -U -f raw -F qcow2 "$T/want.raw" "$T/pool/db2-root.qcow2" &&
+		[ ! -e "$T/pool/db2-root.qcow2.novacron-restore" ] && vsh dominfo db2 >/dev/null 2>&1 &&
+		ok "the next apply restores db2's disk anew, byte for byte, the marker gone" ||
+		{ cat "$T/a8.log"; ls -l "$T/pool"; fail "the next apply after the killed restore"; }
+else
+	cat "$T/a7.log"; fail "the apply did not stall at its 3rd write"
+	kill -CONT "$KPID"; kill -9 "$KPID"; wait "$KPID" 2>/dev/null; KPID=
+fi
+
+# 7. the good repository restores byte for byte, and checks clean
 nc restore db --backup "$ID" --as copy3 >"$T/r5.log" 2>&1 &&
 	qemu-img compare -q -U -f raw -F qcow2 "$T/want.raw" "$T/pool/copy3-root.qcow2" &&
 	ok "after all that, restore --as is byte for byte" || { cat "$T/r5.log"; fail "restore --as"; }
