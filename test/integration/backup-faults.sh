@@ -14,35 +14,15 @@
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-NC=${NC:-$ROOT/build/novacron}
-T=$(mktemp -d /tmp/nc-it-bkfault-XXXXXX)
-LV=$T/lv
+. test/integration/lv-lib.sh
+lv_begin bkfault
 MOUNTED=
-fails=0
-
-cleanup() {
-	bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1
+lv_cleanup() {
 	[ -n "$MOUNTED" ] && umount "$T/small" 2>/dev/null
-	rm -rf "$T"
+	true
 }
-trap cleanup EXIT
+lv_up 127.0.118
 
-bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
-if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
-	echo "skip: $why"
-	exit 77
-fi
-NC_LV_ADDR_PREFIX=127.0.118 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log" 2>&1 ||
-	{ cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
-set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
-{ cat "$NC_CONNECTIONS"; printf 'paths:\n'
-  for k in secrets pools images backups boot; do printf '  %s: ["%s"]\n' "$k" "$T"; done; } >"$T/novacron.yaml"
-export NOVACRON_CONFIG=$T/novacron.yaml
-
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-nc()   { "$NC" "$@" "$T/spec" --state-dir "$T/st"; }
 # restored_equal NAME WANT LOG: restore the backup that `backup run` wrote LOG about as VM NAME
 # and compare its disk with the raw file WANT (two backups can share a second: by id, not time)
 restored_equal() {
@@ -54,9 +34,7 @@ restored_equal() {
 		{ cat "$T/r-$name.log"; return 1; }
 }
 
-printf '\t.text\n\t.align 4\n\t.long 0x1BADB002\n\t.long 0\n\t.long -0x1BADB002\n\t.globl _start\n_start:\n\tcli\n1:\thlt\n\tjmp 1b\n' >"$T/guest.S"
-gcc -m32 -c "$T/guest.S" -o "$T/guest.o" && ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/guest.elf" "$T/guest.o" ||
-	{ echo "FAIL: cannot build the guest kernel"; exit 1; }
+lv_halt_guest "$T/guest.elf"
 
 # the base image: 64 MiB raw, 12 MiB of random data (does not compress: fills a target),
 # so a backup reads it in 2 runs (8 MiB + 4 MiB) and skips the zeros

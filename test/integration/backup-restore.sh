@@ -14,46 +14,21 @@
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-NC=${NC:-$ROOT/build/novacron}
-T=$(mktemp -d /tmp/nc-it-backup-XXXXXX)
-LV=$T/lv
+. test/integration/lv-lib.sh
+lv_begin backup
 SERVE_PID=
-fails=0
-
-cleanup() {
+lv_cleanup() {
 	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-	bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1
-	rm -rf "$T"
+	true
 }
-trap cleanup EXIT
+lv_up 127.0.104
 
-bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
-if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
-	echo "skip: $why"
-	exit 77
-fi
-NC_LV_ADDR_PREFIX=127.0.104 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log" 2>&1 ||
-	{ cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
-set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
-# a spec names the hosts (NC_HOSTn_SPEC_URI); the operator's connections file says how to
-# reach their daemons' sockets, for every novacron command below
-# and lets the spec's files (pool, image, kernel, repository, key) be under $T (paths:)
-{ cat "$NC_CONNECTIONS"; printf 'paths:\n'
-  for k in secrets pools images backups boot; do printf '  %s: ["%s"]\n' "$k" "$T"; done; } >"$T/novacron.yaml"
-export NOVACRON_CONFIG=$T/novacron.yaml
-
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-nc()   { "$NC" "$@" "$T/spec" --state-dir "$T/st"; }
 # id N: the id of the N-th backup of VM db in the repository (oldest first)
 id() { nc backup list --schedule nightly --vm db -o json | grep -o '"id": "[0-9a-f]*"' | sed -n "${1}p" | cut -d'"' -f4; }
 vsize() { qemu-img info -U --output=json "$1" | grep -o '"virtual-size": [0-9]*' | grep -o '[0-9]*$'; }
 
 # a guest that halts at once: it never writes its disk, so the disk changes only when we change it
-printf '\t.text\n\t.align 4\n\t.long 0x1BADB002\n\t.long 0\n\t.long -0x1BADB002\n\t.globl _start\n_start:\n\tcli\n1:\thlt\n\tjmp 1b\n' >"$T/guest.S"
-gcc -m32 -c "$T/guest.S" -o "$T/guest.o" && ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/guest.elf" "$T/guest.o" ||
-	{ echo "FAIL: cannot build the guest kernel"; exit 1; }
+lv_halt_guest "$T/guest.elf"
 
 # the base image: 32 MiB raw with data in three places
 mkdir -p "$T/pool" "$T/spec"

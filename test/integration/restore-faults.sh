@@ -20,35 +20,15 @@
 # Uses test/testbed/libvirtd.sh. Exit 0 passed, 1 failed, 77 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-NC=${NC:-$ROOT/build/novacron}
-T=$(mktemp -d /tmp/nc-it-rsfault-XXXXXX)
-LV=$T/lv
+. test/integration/lv-lib.sh
+lv_begin rsfault
 KPID=
-fails=0
-
-cleanup() {
+lv_cleanup() {
 	[ -n "$KPID" ] && { kill -CONT "$KPID"; kill "$KPID"; wait "$KPID"; } 2>/dev/null
-	bash test/testbed/libvirtd.sh down "$LV" >/dev/null 2>&1
-	rm -rf "$T"
+	true
 }
-trap cleanup EXIT
+lv_up 127.0.119
 
-bash test/testbed/deps.sh || { echo "skip: cannot install the testbed packages"; exit 77; }
-if ! why=$(bash test/testbed/libvirtd.sh check 2>&1); then
-	echo "skip: $why"
-	exit 77
-fi
-NC_LV_ADDR_PREFIX=127.0.119 bash test/testbed/libvirtd.sh up 1 "$LV" >"$T/up.log" 2>&1 ||
-	{ cat "$T/up.log"; echo "FAIL: libvirtd.sh up"; exit 1; }
-set -a; eval "$(bash test/testbed/libvirtd.sh env "$LV")"; set +a
-{ cat "$NC_CONNECTIONS"; printf 'paths:\n'
-  for k in secrets pools images backups boot; do printf '  %s: ["%s"]\n' "$k" "$T"; done; } >"$T/novacron.yaml"
-export NOVACRON_CONFIG=$T/novacron.yaml
-
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-nc()   { "$NC" "$@" "$T/spec" --state-dir "$T/st"; }
 vsh()  { virsh -q -c "$NC_HOST1_URI" "$@"; }
 vsize() { qemu-img info -U --output=json "$1" | grep -o '"virtual-size": [0-9]*' | grep -o '[0-9]*$'; }
 # the chunk object of a 64 KiB chunk filled with byte \OCT (the repository is not encrypted:
@@ -58,9 +38,7 @@ no_copy() {  # NAME: neither its volume nor its domain exists
 	[ ! -e "$T/pool/$1-root.qcow2" ] && ! vsh dominfo "$1" >/dev/null 2>&1
 }
 
-printf '\t.text\n\t.align 4\n\t.long 0x1BADB002\n\t.long 0\n\t.long -0x1BADB002\n\t.globl _start\n_start:\n\tcli\n1:\thlt\n\tjmp 1b\n' >"$T/guest.S"
-gcc -m32 -c "$T/guest.S" -o "$T/guest.o" && ld -m elf_i386 -Ttext=0x100000 -e _start -o "$T/guest.elf" "$T/guest.o" ||
-	{ echo "FAIL: cannot build the guest kernel"; exit 1; }
+lv_halt_guest "$T/guest.elf"
 
 # the base image: 32 MiB raw, 1 MiB of 0x11 at 0, 2 MiB of 0x22 at 8 MiB, 1 MiB of 0x33 at 30 MiB
 mkdir -p "$T/pool" "$T/spec"
