@@ -512,22 +512,24 @@ int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
  */
 #define RESTORE_MARK ".novacron-restore"
 
-static bool vol_exists(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol)
+/* 1 vol exists in pool, 0 not, -1 cannot tell (err) */
+static int vol_exists(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	struct nc_err *err)
 {
 	struct nc_volume vi;
-	struct nc_err e;
-	bool there;
+	int there;
 
 	memset(&vi, 0, sizeof(vi));
-	there = nc_vol_info(host, pool, vol, &vi, &e) == 0 && vi.exists;
+	there = nc_vol_info(host, pool, vol, &vi, err) < 0 ? -1 : vi.exists;
 	nc_volume_release(&vi);
 	return there;
 }
 
-bool nc_restore_marked(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol)
+int nc_restore_marked(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	struct nc_err *err)
 {
 	char *mk = nc_xasprintf("%s%s", vol, RESTORE_MARK);
-	bool marked = vol_exists(host, pool, mk);
+	int marked = vol_exists(host, pool, mk, err);
 
 	free(mk);
 	return marked;
@@ -544,8 +546,8 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 	uint64_t size = s->disk_size > min_size ? s->disk_size : min_size;
 	const char *fa = getenv("NOVACRON_RESTORE_FAIL_AT");
 	char *path = NULL, *mk = nc_xasprintf("%s%s", vol, RESTORE_MARK);
-	bool leftover;
-	int ret = -1;
+	bool leftover = false;
+	int ret = -1, rc;
 
 	if (fa)
 		sk.fail_at = atol(fa);
@@ -557,7 +559,9 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 		return -1;
 	}
 	/* the leftover of a restore into a new volume that was cut short: made anew */
-	leftover = nc_restore_marked(host, pool, vol);
+	if ((rc = nc_restore_marked(host, pool, vol, err)) < 0)
+		goto out;
+	leftover = rc > 0;
 	if (leftover && info.exists) {
 		if (nc_vol_delete(host, pool, vol, err) < 0)
 			goto out;
@@ -608,6 +612,12 @@ static int restore_disk(struct nc_backup_restore_stats *st, bool *created, struc
 			ret = -1;
 		}
 	}
+	/* the volume is whole: its marker goes (a marker that cannot go fails the restore: the
+	 * next one starts over) */
+	if (ret == 0 && leftover && nc_vol_delete(host, pool, mk, err) < 0)
+		ret = -1;
+	else if (ret == 0)
+		leftover = false;
 out:
 	if (ret < 0 && made) {
 		/* never leave a half-written new volume that a later pass would take as restored */
@@ -620,12 +630,12 @@ out:
 		else
 			nc_err_set(err, "%s; the new volume %s was deleted", m, vol);
 	}
-	/* the volume is whole, or gone: the marker goes (a marker left behind only makes the next
-	 * restore of vol start over) */
-	if (leftover && (ret == 0 || !vol_exists(host, pool, vol))) {
+	/* failed, and the new volume is gone: so can its marker (kept while the volume stays) */
+	if (ret < 0 && leftover) {
 		struct nc_err e3;
 
-		nc_vol_delete(host, pool, mk, &e3);
+		if (vol_exists(host, pool, vol, &e3) == 0)
+			nc_vol_delete(host, pool, mk, &e3);
 	}
 	if (ret == 0 && created)
 		*created = made;

@@ -85,8 +85,10 @@ int nc_backup_set_load(struct nc_backup_snapshot **out, size_t *n, struct nc_bac
 int nc_restore_disk(struct nc_backup_restore_stats *st, bool *created, struct nc_backup_repo *r,
 	const struct nc_backup_snapshot *s, struct nc_host_conn *host, const struct nc_pool_def *pool,
 	const char *vol, uint64_t min_size, struct nc_err *err);
-/* A restore into vol (a new volume) was cut short: vol is its leftover (VOL.novacron-restore is there). */
-bool nc_restore_marked(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol);
+/* 1: a restore into vol (a new volume) was cut short, vol is its leftover (VOL.novacron-restore
+ * is there); 0: not; -1: cannot tell (err). */
+int nc_restore_marked(struct nc_host_conn *host, const struct nc_pool_def *pool, const char *vol,
+	struct nc_err *err);
 int nc_restore_disk_verified(struct nc_backup_restore_stats *st, bool *created,
 	struct nc_backup_repo *r, const struct nc_backup_snapshot *s, struct nc_host_conn *host,
 	const struct nc_pool_def *pool, const char *vol, uint64_t min_size, struct nc_err *err);

@@ -129,7 +129,10 @@ static int ensure(struct nc_host_conn *conn, const struct nc_spec *spec, const s
 					"keeps its data, so its disks are never made anew; not restarted",
 				   k->name.v, vol, pool->obj.meta.name.v);
 			rc = -1;
-		} else if (!info.exists || (NC_IS_SET(vm->spec.restore) && nc_restore_marked(conn, &pd, vol))) {
+		} else if (info.exists && NC_IS_SET(vm->spec.restore) &&
+			   (rc = nc_restore_marked(conn, &pd, vol, err)) < 0) {
+			/* rc < 0: err says why */
+		} else if (!info.exists || rc > 0) {
 			/* (a restore cut short leaves its marker: the volume is made anew, backups.h) */
 			if (NC_IS_SET(vm->spec.restore))
 				rc = restore_one(conn, spec, vm, k->name.v, &pd, vol, size, err);
