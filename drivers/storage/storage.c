@@ -23,6 +23,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,13 +334,23 @@ int nc_storage_dir_pool(struct nc_host_conn *host, const struct nc_pool_def *poo
 	return conn ? nc_dir_pool(conn, pool, vol, create, out, err) : -1;
 }
 
+/*
+ * Looking a pool up and defining, building and starting it when missing is
+ * one step per process: two threads of one apply (two migrations to one host
+ * at once) would otherwise both find it missing and the second define fail
+ * ("pool ... already exists").  The refresh after it runs unlocked.
+ */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *vol, bool create,
 		    virStoragePoolPtr *out, struct nc_err *err)
 {
 	char *name = nc_xasprintf("novacron-%s", pool->name);
 	virStoragePoolPtr p = NULL;
+	bool locked = true;
 	int ret = -1;
 
+	pthread_mutex_lock(&pool_mu);
 	*out = NULL;
 	if (!pool->path || pool->path[0] != '/') {
 		nc_err_set(err, "storage pool %s: a dir pool needs an absolute path", pool->name);
@@ -418,6 +429,8 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 		}
 		goto out;
 	}
+	pthread_mutex_unlock(&pool_mu);
+	locked = false;
 	/* files made or removed behind libvirt's back */
 	if (virStoragePoolRefresh(p, 0) < 0) {
 		if (pool->netfs_server) {
@@ -435,6 +448,8 @@ int nc_dir_pool(virConnectPtr conn, const struct nc_pool_def *pool, const char *
 	p = NULL;
 	ret = 0;
 out:
+	if (locked)
+		pthread_mutex_unlock(&pool_mu);
 	if (p)
 		virStoragePoolFree(p);
 	free(name);
